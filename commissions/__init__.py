@@ -1,0 +1,1 @@
+"""Quotaboard commissions: the engine, the domain and the web app around it."""

@@ -1,0 +1,1 @@
+"""Quotaboard leaderboard: ranks, badges and live pages built on `commissions`."""
