@@ -1,0 +1,49 @@
+"""Route guards: every handler declares who may call it (see docs/security.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from commissions.auth.principal import Principal
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def current_principal(connection: ASGIConnection) -> Principal:
+    principal = connection.scope.get("user")
+    if principal is None:
+        raise NotAuthorizedException("Sign in to continue.")
+    return principal
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    current_principal(connection)
+
+
+def requires_role(*roles: str) -> Guard:
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal = current_principal(connection)
+        if principal.role not in allowed:
+            raise PermissionDeniedException(f"This needs the role {' or '.join(sorted(allowed))}.")
+
+    guard.__name__ = f"requires_role_{'_'.join(sorted(allowed))}"
+    guard.allowed_roles = allowed  # type: ignore[attr-defined]
+    return guard
+
+
+def requires_person(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """For routes about "my" data: a token without a person cannot use them."""
+    if current_principal(connection).person_id is None:
+        raise PermissionDeniedException("This token is not bound to a person (create it with --as EMAIL).")
+
+
+any_role = requires_role("rep", "manager", "finance", "admin")
+managers = requires_role("manager", "admin")
+finance_only = requires_role("finance")
+admins = requires_role("admin")

@@ -1,0 +1,77 @@
+"""Puts the caller (or None) on every request as ``request.user``.
+
+A bearer token authenticates anywhere. A session cookie authenticates pages, and
+API calls only when they are safe (GET/HEAD): state-changing API calls are exempt
+from CSRF, so they must carry a token, which a cross-site form cannot.
+"""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from commissions.auth.principal import Principal
+from commissions.auth.tokens import principal_for_token
+from commissions.models import ApiToken, Person
+from commissions.models.base import utcnow
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            return credential.strip() if scheme.lower() == "bearer" else ""
+    return None
+
+
+def principal_for_session(session: Session, data: dict) -> Principal | None:
+    person_id, version = data.get("pid"), data.get("sv")
+    if not isinstance(person_id, int):
+        return None
+    person = session.get(Person, person_id)
+    if person is None or not person.active or person.session_version != version:
+        return None
+    return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        engine: Engine = scope["app"].state["engine"]
+        bearer = _bearer(scope)
+        principal: Principal | None = None
+        if bearer:
+            principal = await to_thread.run_sync(_from_token, engine, bearer)
+        elif bearer is None:
+            session_data = scope.get("session") or {}
+            is_api = scope["path"].startswith("/api/")
+            if session_data and (not is_api or scope.get("method", "GET") in SAFE_METHODS):
+                principal = await to_thread.run_sync(_from_session, engine, dict(session_data))
+        scope["user"] = principal
+        await next_app(scope, receive, send)
+
+
+def _from_session(engine: Engine, data: dict) -> Principal | None:
+    with Session(engine) as session:
+        return principal_for_session(session, data)
+
+
+def _from_token(engine: Engine, clear: str) -> Principal | None:
+    with Session(engine) as session:
+        principal = principal_for_token(session, clear)
+        if principal is not None and principal.token_id is not None:
+            token = session.get(ApiToken, principal.token_id)
+            now = utcnow()
+            # Record use at most once a minute so API traffic does not turn every read into a write.
+            last = token.last_used_at if token else None
+            if token and (last is None or (now - last.replace(tzinfo=now.tzinfo)).total_seconds() > 60):
+                token.last_used_at = now
+                session.add(token)
+                session.commit()
+        return principal

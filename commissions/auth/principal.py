@@ -1,0 +1,28 @@
+"""The authenticated caller of a request: a signed-in person or an API token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLE_LABELS = {"rep": "Sales rep", "manager": "Manager", "finance": "Finance", "admin": "Administrator"}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: str
+    person_id: int | None
+    email: str | None
+    name: str
+    via_token: bool = False
+    token_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.email or self.name
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles

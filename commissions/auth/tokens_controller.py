@@ -1,0 +1,76 @@
+"""Admin pages for API tokens: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from commissions.auth.guards import admins
+from commissions.auth.principal import Principal
+from commissions.auth.tokens import TokenError, create_token, revoke_token
+from commissions.db import transaction
+from commissions.models import ApiToken, Person
+from commissions.models.base import ROLES
+from commissions.people.service import person_by_email
+from commissions.web.rendering import page
+
+
+class NewTokenForm(BaseModel):
+    name: str = ""
+    role: str = "rep"
+    as_email: str = ""
+
+
+def _context(db: Session, **extra: object) -> dict:
+    rows = db.exec(
+        select(ApiToken, Person.email)
+        .join(Person, ApiToken.person_id == Person.id, isouter=True)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()
+    return {"tokens": rows, "roles": ROLES, "form": NewTokenForm(), "error": None, "new_token": None, **extra}
+
+
+class TokensController(Controller):
+    path = "/admin/tokens"
+    guards = [admins]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def tokens_page(self, db: Session) -> Template:
+        return page("pages/admin/tokens.html", _context(db))
+
+    @post("/", sync_to_thread=True)
+    def create(
+        self,
+        request: Request,
+        db: Session,
+        principal: Principal,
+        data: Annotated[NewTokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                person = None
+                if data.as_email.strip():
+                    person = person_by_email(session, data.as_email)
+                    if person is None:
+                        raise TokenError(f"no person with email {data.as_email.strip().lower()}")
+                token, clear = create_token(session, name=data.name, role=data.role, person=person, created_by=principal)
+        except TokenError as exc:
+            return page("pages/admin/tokens.html", _context(db, form=data, error=str(exc)))
+        return page("pages/admin/tokens.html", _context(db, new_token={"name": token.name, "value": clear}))
+
+    @post("/{token_id:int}/revoke", sync_to_thread=True)
+    def revoke(self, request: Request, principal: Principal, token_id: int) -> Redirect:
+        with transaction(request.app.state["engine"]) as session:
+            token = session.get(ApiToken, token_id)
+            if token is None:
+                raise NotFoundException("No such token.")
+            revoke_token(session, token, by=principal)
+        return Redirect("/admin/tokens")

@@ -1,0 +1,133 @@
+"""The ``commissions`` console command (shared/spec/cli.md), built on click.
+
+Each command is a thin shell over a service function, so the web app, the CLI
+and background jobs share one implementation.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+
+from commissions.settings import get_settings
+
+
+@click.group(help="Quotaboard: sales commissions, quotas and a live leaderboard.")
+def main() -> None:
+    pass
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply migrations to DATABASE_URL (default: a SQLite file under ./data).")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    from commissions.migrate import upgrade
+
+    upgrade(revision, url=get_settings().database_url)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@main.command(help="Load a realistic demo organisation and print the demo logins.")
+def demo() -> None:
+    from commissions.db import get_engine
+    from commissions.demo import load_demo
+    from commissions.migrate import upgrade
+
+    settings = get_settings()
+    if settings.environment == "production":
+        raise click.ClickException("refusing to load demo data with ENVIRONMENT=production")
+    upgrade(url=settings.database_url)
+    summary = load_demo(get_engine())
+    click.echo(summary.describe())
+
+
+@main.command(help="Serve the web app and API (upgrades the schema first).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Processes (set REDIS_URL for more than one).")
+def run(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from commissions.migrate import upgrade
+
+    upgrade(url=get_settings().database_url)
+    click.echo(f"Quotaboard on http://{host}:{port}")
+    uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info")
+
+
+@main.group(help="People.")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="Add a person who can sign in.")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["rep", "manager", "finance", "admin"]))
+@click.option("--name", default="")
+@click.option("--manager", "manager_email", default=None, help="The manager's email.")
+@click.option("--team", default=None)
+@click.option("--employee-id", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(
+    email: str, role: str, name: str, manager_email: str | None, team: str | None, employee_id: str | None, password_stdin: bool
+) -> None:
+    from commissions.auth.passwords import WeakPasswordError
+    from commissions.db import transaction
+    from commissions.people.service import PersonError, create_person
+
+    generated = not password_stdin
+    password = secrets.token_urlsafe(12) if generated else sys.stdin.readline().rstrip("\r\n")
+    try:
+        with transaction() as session:
+            person = create_person(
+                session,
+                email=email,
+                role=role,
+                name=name,
+                manager_email=manager_email,
+                team_name=team,
+                employee_id=employee_id,
+                password=password,
+            )
+            click.echo(f"Added {person.email} ({person.role}).")
+    except (PersonError, WeakPasswordError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if generated:
+        click.echo(f"Initial password (shown once): {password}")
+
+
+@main.group(help="API tokens for machines.")
+def token() -> None:
+    pass
+
+
+@token.command("create", help="Create an API token; it is printed once and stored only as a hash.")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["rep", "manager", "finance", "admin"]))
+@click.option("--as", "as_email", default=None, help="Act as this person (needed for 'my' data).")
+def token_create(name: str, role: str, as_email: str | None) -> None:
+    from commissions.auth.tokens import TokenError, create_token
+    from commissions.db import transaction
+    from commissions.people.service import person_by_email
+
+    try:
+        with transaction() as session:
+            person = None
+            if as_email:
+                person = person_by_email(session, as_email)
+                if person is None:
+                    raise TokenError(f"no person with email {as_email.strip().lower()}")
+            _, clear = create_token(session, name=name, role=role, person=person, created_by=None)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(clear)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,75 @@
+"""Deal pages and the deals API (reading; recording comes with ingestion)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, Request, get
+from litestar.exceptions import ValidationException
+from litestar.response import Template
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from commissions.auth.guards import any_role
+from commissions.auth.principal import Principal
+from commissions.deals.queries import visible_deals
+from commissions.money import from_minor
+from commissions.periods.keys import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
+from commissions.web.rendering import page_or_partial
+
+
+class DealOut(BaseModel):
+    external_id: str
+    name: str
+    account: str
+    owner: str
+    amount: str
+    currency: str
+    closed_at: date
+    type: str
+    product: str
+    status: str
+
+
+def _period(text: str | None, *, default_today: bool) -> PeriodKey | None:
+    if not text:
+        return quarter_of(date.today()) if default_today else None
+    try:
+        return parse_period_key(text)
+    except PeriodKeyError as exc:
+        raise ValidationException(str(exc), extra={"period": text}) from exc
+
+
+class DealsController(Controller):
+    guards = [any_role]
+    tags = ["deals"]
+
+    @get("/deals", include_in_schema=False, sync_to_thread=True)
+    def deals_page(self, request: Request, db: Session, principal: Principal, period: str | None = None) -> Template:
+        key = _period(period, default_today=True)
+        rows = visible_deals(db, principal, key)
+        context = {"rows": rows, "period": key, "scope": _scope_label(principal)}
+        return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
+
+    @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
+    def list_deals(self, db: Session, principal: Principal, period: str | None = None) -> list[DealOut]:
+        key = _period(period, default_today=False)
+        return [
+            DealOut(
+                external_id=row.external_id,
+                name=row.name,
+                account=row.account,
+                owner=row.owner_email,
+                amount=str(from_minor(row.amount_minor, row.currency)),
+                currency=row.currency,
+                closed_at=row.closed_at,
+                type=row.type,
+                product=row.product,
+                status=row.status,
+            )
+            for row in visible_deals(db, principal, key, limit=10_000)
+        ]
+
+
+def _scope_label(principal: Principal) -> str:
+    return {"rep": "your deals", "manager": "your team's deals"}.get(principal.role, "all deals")

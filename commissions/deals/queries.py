@@ -1,0 +1,56 @@
+"""Reading deals, always through the caller's visibility (own / team / all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from commissions.auth.principal import Principal
+from commissions.models import Deal, DealSplit, Person
+from commissions.people.service import visible_person_ids
+from commissions.periods.keys import PeriodKey
+
+
+@dataclass(frozen=True, slots=True)
+class DealRow:
+    external_id: str
+    name: str
+    account: str
+    owner_email: str
+    owner_name: str
+    amount_minor: int
+    currency: str
+    closed_at: date
+    type: str
+    product: str
+    status: str
+
+
+def visible_deals(session: Session, principal: Principal, period: PeriodKey | None, *, limit: int = 500) -> list[DealRow]:
+    query = select(Deal, Person.email, Person.name).join(Person, Deal.owner_id == Person.id)
+    people = visible_person_ids(session, principal)
+    if people is not None:
+        split_deals = select(DealSplit.deal_id).where(DealSplit.person_id.in_(people))
+        query = query.where(or_(Deal.owner_id.in_(people), Deal.id.in_(split_deals)))
+    if period is not None:
+        query = query.where(Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on)
+    query = query.order_by(Deal.closed_at.desc(), Deal.external_id).limit(limit)
+    return [
+        DealRow(
+            external_id=deal.external_id,
+            name=deal.name,
+            account=deal.account,
+            owner_email=email,
+            owner_name=name,
+            amount_minor=deal.amount_minor,
+            currency=deal.currency,
+            closed_at=deal.closed_at,
+            type=deal.type,
+            product=deal.product,
+            status=deal.status,
+        )
+        for deal, email, name in session.exec(query)
+    ]

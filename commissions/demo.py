@@ -1,0 +1,219 @@
+"""The demo organisation: a believable company with one quarter of deals, generated deterministically.
+
+Sales (a VP over three regional teams of reps), marketing (marketers who own
+campaigns), finance and an admin; quotas, plans and the current quarter's deals.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from commissions.auth.passwords import hash_password
+from commissions.db import transaction
+from commissions.models import Campaign, Deal, DealSplit, Period, Person, Plan, PlanAssignment, PlanVersion, Quota, Team
+from commissions.money import to_minor
+from commissions.periods.keys import PeriodKey, quarter_of
+
+DEMO_PASSWORD = "quotaboard-demo"
+DOMAIN = "demo.quotaboard.dev"
+PLANS_DIR = Path(__file__).parent / "demo_plans"
+
+FIRST = ["Ana", "Bo", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Mateo",
+         "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomás", "Uma", "Viktor", "Wen", "Yara", "Zoe", "Leo"]
+LAST = ["Alvarez", "Brooks", "Chowdhury", "Dubois", "Eriksen", "Fischer", "García", "Haddad", "Ito", "Jensen",
+        "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quint", "Rossi", "Santos", "Tanaka",
+        "Umarov", "Varga", "Weber", "Xu", "Yilmaz", "Zhang"]
+ACCOUNTS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises", "Wonka",
+            "Soylent", "Tyrell", "Cyberdyne", "Aperture", "Vandelay", "Pied Piper", "Massive Dynamic", "Oscorp",
+            "Gringotts", "Monarch", "Vehement", "Dunder Mifflin", "Prestige Worldwide", "Sterling Cooper"]
+PRODUCTS = [("Starter", 5_000, 20_000), ("Pro", 15_000, 60_000), ("Enterprise", 40_000, 140_000)]
+TEAMS = [("Sales East", 7), ("Sales West", 7), ("Sales Central", 6)]
+
+
+@dataclass
+class DemoSummary:
+    already_loaded: bool
+    period: str
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, email, name)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        head = "Demo data was already loaded." if self.already_loaded else "Demo organisation loaded."
+        lines = [head, f"Current period: {self.period}", ""]
+        if self.counts:
+            lines.append(", ".join(f"{n} {what}" for what, n in self.counts.items()))
+            lines.append("")
+        lines.append(f"Sign in at http://127.0.0.1:8000/login with password: {DEMO_PASSWORD}")
+        for role, email, name in self.logins:
+            lines.append(f"  {role:<9} {email:<40} {name}")
+        return "\n".join(lines)
+
+
+def _logins(session: Session) -> list[tuple[str, str, str]]:
+    wanted = ["admin@", "finance@", "vp.sales@", "east.manager@", "ana.alvarez@", "marketing.lead@", "nora.field@"]
+    people = {p.email: p for p in session.exec(select(Person).where(Person.email.like(f"%@{DOMAIN}"))).all()}
+    out = []
+    for prefix in wanted:
+        email = prefix + DOMAIN
+        if email in people:
+            out.append((people[email].role, email, people[email].name))
+    return out
+
+
+def load_demo(engine: Engine, *, today: date | None = None, seed: int = 2026) -> DemoSummary:
+    today = today or date.today()
+    period = quarter_of(today)
+    with transaction(engine) as session:
+        if session.exec(select(func.count()).select_from(Person)).one() > 0:
+            return DemoSummary(True, period.key, _logins(session))
+        builder = _DemoBuilder(session, period, today, random.Random(seed))
+        builder.build()
+        return DemoSummary(False, period.key, _logins(session), builder.counts())
+
+
+class _DemoBuilder:
+    def __init__(self, session: Session, period: PeriodKey, today: date, rng: random.Random) -> None:
+        self.session, self.period, self.today, self.rng = session, period, today, rng
+        self.password_hash = hash_password(DEMO_PASSWORD)  # hashed once: Argon2 is slow on purpose
+        self.reps: list[Person] = []
+        self.managers: list[Person] = []
+        self.marketers: list[Person] = []
+        self.campaigns: list[Campaign] = []
+        self.deals = 0
+        self.employee_no = 1000
+
+    def counts(self) -> dict[str, int]:
+        return {"reps": len(self.reps), "managers": len(self.managers) + 1, "marketers": len(self.marketers),
+                "campaigns": len(self.campaigns), "deals": self.deals}
+
+    def person(self, email: str, name: str, role: str, manager: Person | None, team: Team | None) -> Person:
+        self.employee_no += 1
+        p = Person(email=f"{email}@{DOMAIN}", name=name, role=role, manager_id=manager.id if manager else None,
+                   team_id=team.id if team else None, employee_id=f"E{self.employee_no}", password_hash=self.password_hash)
+        self.session.add(p)
+        self.session.flush()
+        return p
+
+    def team(self, name: str, kind: str) -> Team:
+        t = Team(name=name, kind=kind)
+        self.session.add(t)
+        self.session.flush()
+        return t
+
+    def build(self) -> None:
+        s = self.session
+        ops = self.team("Operations", "other")
+        self.person("admin", "Avery Admin", "admin", None, ops)
+        self.person("finance", "Farah Finance", "finance", None, ops)
+        self.person("payroll", "Paul Payroll", "finance", None, ops)
+        vp = self.person("vp.sales", "Victoria Vance", "manager", None, None)
+        names = iter([(f, l) for f, l in zip(FIRST, LAST, strict=True)])
+        for team_name, size in TEAMS:
+            team = self.team(team_name, "sales")
+            region = team_name.split()[-1].lower()
+            mgr_first, mgr_last = self.rng.choice(FIRST), self.rng.choice(LAST)
+            mgr = self.person(f"{region}.manager", f"{mgr_first} {mgr_last}", "manager", vp, team)
+            self.managers.append(mgr)
+            for _ in range(size):
+                first, last = next(names)
+                rep = self.person(f"{first.lower().replace('á', 'a')}.{last.lower().replace('í', 'i')}",
+                                  f"{first} {last}", "rep", mgr, team)
+                self.reps.append(rep)
+        mkt = self.team("Marketing", "marketing")
+        lead = self.person("marketing.lead", "Marta Lead", "manager", None, mkt)
+        for first, last in [("Nora", "Field"), ("Oscar", "Webb"), ("Pia", "Events")]:
+            self.marketers.append(self.person(f"{first.lower()}.{last.lower()}", f"{first} {last}", "rep", lead, mkt))
+
+        period = Period(key=self.period.key, kind="quarter", starts_on=self.period.starts_on, ends_on=self.period.ends_on)
+        previous_end = self.period.starts_on - timedelta(days=1)
+        prev_key = quarter_of(previous_end)
+        previous = Period(key=prev_key.key, kind="quarter", starts_on=prev_key.starts_on, ends_on=prev_key.ends_on,
+                          state="locked")
+        s.add_all([period, previous])
+        s.flush()
+
+        for code, name, channel, cost, owner in [
+            ("WEB-SEO", "Organic search", "web", 12_000, self.marketers[0]),
+            ("EVT-SUMMIT", "Customer summit", "event", 45_000, self.marketers[2]),
+            ("PPC-Q", "Paid search", "paid", 30_000, self.marketers[0]),
+            ("ABM-ENT", "Enterprise ABM", "abm", 25_000, self.marketers[1]),
+            ("WEBINAR", "Product webinars", "webinar", 6_000, self.marketers[1]),
+        ]:
+            c = Campaign(code=code, name=name, owner_id=owner.id, channel=channel, cost_minor=to_minor(cost, "USD"),
+                         currency="USD", starts_on=prev_key.starts_on, ends_on=self.period.ends_on)
+            s.add(c)
+            self.campaigns.append(c)
+        s.flush()
+
+        for rep in self.reps:
+            target = self.rng.choice([150_000, 180_000, 200_000, 250_000, 300_000])
+            s.add(Quota(person_id=rep.id, metric="bookings", period_id=period.id, target_minor=to_minor(target, "USD")))
+            s.add(Quota(person_id=rep.id, metric="deals", period_id=period.id, target_minor=8 * 100))
+        for mgr in self.managers:
+            team_reps = [r for r in self.reps if r.manager_id == mgr.id]
+            s.add(Quota(person_id=mgr.id, metric="bookings", period_id=period.id,
+                        target_minor=to_minor(200_000 * len(team_reps), "USD")))
+            s.add(Quota(team_id=mgr.team_id, metric="bookings", period_id=period.id,
+                        target_minor=to_minor(200_000 * len(team_reps), "USD")))
+        s.add(Quota(person_id=vp.id, metric="bookings", period_id=period.id, target_minor=to_minor(4_000_000, "USD")))
+        for m in self.marketers:
+            s.add(Quota(person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(400_000, "USD")))
+        s.add(Quota(person_id=lead.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(1_200_000, "USD")))
+        s.add(Quota(team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(1_200_000, "USD")))
+
+        year_start = date(self.period.starts_on.year, 1, 1)
+        for filename, people in [("ae.yaml", self.reps), ("managers.yaml", [vp, *self.managers]),
+                                 ("marketing.yaml", [lead, *self.marketers])]:
+            document = (PLANS_DIR / filename).read_text(encoding="utf-8")
+            name = next(line.split(":", 1)[1].strip() for line in document.splitlines() if line.startswith("name:"))
+            plan = Plan(name=name, currency="USD", period_kind="quarter")
+            s.add(plan)
+            s.flush()
+            s.add(PlanVersion(plan_id=plan.id, version=1, document=document, effective_from=year_start))
+            for p in people:
+                s.add(PlanAssignment(person_id=p.id, plan_id=plan.id, starts_on=year_start))
+        self._deals()
+
+    def _deals(self) -> None:
+        rng, s = self.rng, self.session
+        last_day = min(self.today, self.period.ends_on)
+        span = (last_day - self.period.starts_on).days
+        number = 1000
+        for rep in self.reps:
+            for _ in range(rng.randint(3, 11)):
+                number += 1
+                product, low, high = rng.choice(PRODUCTS)
+                amount = rng.randrange(low, high, 500)
+                closed = self.period.starts_on + timedelta(days=rng.randint(0, max(span, 0)))
+                kind = rng.choices(["new", "expansion", "renewal"], weights=[6, 3, 2])[0]
+                sourced = rng.random() < 0.4
+                cancelled = rng.random() < 0.04 and closed + timedelta(days=10) <= last_day
+                deal = Deal(
+                    external_id=f"CRM-{number}",
+                    name=f"{rng.choice(ACCOUNTS)} {product} {'renewal' if kind == 'renewal' else kind}",
+                    account=rng.choice(ACCOUNTS),
+                    owner_id=rep.id,
+                    amount_minor=to_minor(amount, "USD"),
+                    currency="USD",
+                    closed_at=closed,
+                    type=kind,
+                    product=product,
+                    term_months=rng.choice([12, 12, 24, 36]),
+                    source_campaign=rng.choice(self.campaigns).code if sourced else None,
+                    status="cancelled" if cancelled else "won",
+                    cancelled_at=closed + timedelta(days=10) if cancelled else None,
+                    custom_fields={"region": s.get(Team, rep.team_id).name if rep.team_id else ""},
+                )
+                s.add(deal)
+                s.flush()
+                if rng.random() < 0.12:
+                    partner = rng.choice([r for r in self.reps if r.id != rep.id])
+                    s.add(DealSplit(deal_id=deal.id, person_id=rep.id, share_bp=6000))
+                    s.add(DealSplit(deal_id=deal.id, person_id=partner.id, share_bp=4000))
+                self.deals += 1

@@ -1,0 +1,32 @@
+"""All tables of the commissions domain; importing this package registers them on the metadata.
+
+See docs/domain-model.md for the tables and why they are shaped this way.
+"""
+
+from commissions.models.base import metadata
+from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
+from commissions.models.ledger import Adjustment, CalculationRun, PayoutLine
+from commissions.models.people import Person, Team
+from commissions.models.periods import Period, Quota
+from commissions.models.plans import Plan, PlanAssignment, PlanVersion
+from commissions.models.security import ApiToken, AuditEvent
+
+__all__ = [
+    "Adjustment",
+    "ApiToken",
+    "AuditEvent",
+    "CalculationRun",
+    "Campaign",
+    "CustomField",
+    "Deal",
+    "DealSplit",
+    "PayoutLine",
+    "Period",
+    "Person",
+    "Plan",
+    "PlanAssignment",
+    "PlanVersion",
+    "Quota",
+    "Team",
+    "metadata",
+]

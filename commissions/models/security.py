@@ -1,0 +1,46 @@
+"""Machine access and accountability: API tokens (hash only) and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from commissions.models.base import ROLES, created_at_field, in_check, timestamp_field
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for a machine. Only its SHA-256 is stored; ``prefix`` lets people tell tokens apart."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (in_check("role", ROLES, "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=20)
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
+    created_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which object, when (UTC). Never updated or deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_object", "object_type", "object_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = created_at_field()
+    actor_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    actor_label: str = Field(default="", max_length=254)
+    action: str = Field(max_length=64)
+    object_type: str = Field(default="", max_length=64)
+    object_id: str = Field(default="", max_length=128)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ip: str = Field(default="", max_length=64)

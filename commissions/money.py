@@ -1,0 +1,39 @@
+"""Money at the storage boundary: integer minor units in the database, Decimal everywhere else."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# ISO 4217 minor digits for currencies that differ from 2.
+_MINOR_DIGITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def minor_digits(currency: str) -> int:
+    return _MINOR_DIGITS.get(currency.upper(), 2)
+
+
+def to_minor(amount: Decimal | str | int, currency: str) -> int:
+    try:
+        value = Decimal(str(amount).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise MoneyError(f"{amount!r} is not an amount") from exc
+    if not value.is_finite():
+        raise MoneyError(f"{amount!r} is not an amount")
+    scaled = value.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} has more decimals than {currency} allows ({minor_digits(currency)})")
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    digits = minor_digits(currency)
+    return (Decimal(minor).scaleb(-digits)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def format_money(minor: int, currency: str) -> str:
+    value = from_minor(minor, currency)
+    return f"{value:,.{minor_digits(currency)}f} {currency}"

@@ -1,0 +1,1 @@
+"""People and teams: creating accounts, the reporting tree, who may see whom."""

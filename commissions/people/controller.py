@@ -1,0 +1,115 @@
+"""The manager's team page and the admin's people pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from commissions.auth.guards import admins, requires_person, requires_role
+from commissions.auth.passwords import WeakPasswordError
+from commissions.auth.principal import Principal
+from commissions.db import transaction
+from commissions.models import Person, Team
+from commissions.models.base import ROLES
+from commissions.people.progress import progress_rows
+from commissions.people.service import PersonError, create_person, report_ids, set_active
+from commissions.periods.keys import quarter_of
+from commissions.web.rendering import page, page_or_partial
+
+
+class NewPersonForm(BaseModel):
+    email: str = ""
+    name: str = ""
+    role: str = "rep"
+    manager: str = ""
+    team: str = ""
+    employee_id: str = ""
+    password: str = ""
+
+
+class TeamController(Controller):
+    guards = [requires_role("manager"), requires_person]
+    include_in_schema = False
+
+    @get("/team", sync_to_thread=True)
+    def team_page(self, db: Session, principal: Principal) -> Template:
+        period = quarter_of(date.today())
+        rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+        return page("pages/people/team.html", {"rows": rows, "period": period})
+
+
+def _people_context(db: Session, **extra: object) -> dict:
+    people = db.exec(select(Person).order_by(Person.active.desc(), Person.name)).all()
+    by_id = {p.id: p for p in people}
+    teams = {t.id: t.name for t in db.exec(select(Team)).all()}
+    return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, **extra}
+
+
+class AdminPeopleController(Controller):
+    path = "/admin/people"
+    guards = [admins]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def people_page(self, db: Session) -> Template:
+        return page("pages/people/admin_list.html", _people_context(db, form=NewPersonForm(), error=None))
+
+    @post("/", sync_to_thread=True)
+    def add_person(
+        self,
+        request: Request,
+        db: Session,
+        principal: Principal,
+        data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        engine = request.app.state["engine"]
+        try:
+            with transaction(engine) as session:
+                create_person(
+                    session,
+                    email=data.email,
+                    role=data.role,
+                    name=data.name,
+                    manager_email=data.manager or None,
+                    team_name=data.team or None,
+                    employee_id=data.employee_id or None,
+                    password=data.password or None,
+                    by=principal,
+                )
+        except (PersonError, WeakPasswordError) as exc:
+            error = {"field": getattr(exc, "field", "password"), "message": getattr(exc, "message", str(exc))}
+            context = _people_context(db, form=data.model_copy(update={"password": ""}), error=error)
+            return page_or_partial(
+                request, "pages/people/admin_list.html", "partials/people/new_person_form.html", context, status_code=200
+            )
+        if getattr(request, "htmx", False):
+            from litestar.plugins.htmx import ClientRedirect
+
+            return ClientRedirect("/admin/people")  # type: ignore[return-value]
+        return Redirect("/admin/people")
+
+    @post("/{person_id:int}/active", sync_to_thread=True)
+    def toggle_active(
+        self,
+        request: Request,
+        principal: Principal,
+        person_id: int,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        with transaction(request.app.state["engine"]) as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise NotFoundException("No such person.")
+            if person.id == principal.person_id:
+                raise ClientException("You cannot deactivate yourself.")
+            set_active(session, person, data.get("active") == "1", by=principal)
+        return Redirect("/admin/people")
+

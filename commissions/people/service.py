@@ -1,0 +1,130 @@
+"""People and teams. Keyword-only functions; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from commissions.audit import record_event
+from commissions.auth.passwords import hash_password
+from commissions.auth.principal import Principal
+from commissions.models import Person, Team
+from commissions.models.base import ROLES, TEAM_KINDS
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class PersonError(ValueError):
+    """Bad input for a person; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def person_by_email(session: Session, email: str) -> Person | None:
+    return session.exec(select(Person).where(Person.email == normalise_email(email))).first()
+
+
+def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> Team:
+    name = name.strip()
+    team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:
+        if kind not in TEAM_KINDS:
+            raise PersonError("team", f"unknown team kind {kind!r}")
+        team = Team(name=name, kind=kind)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def create_person(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    name: str = "",
+    manager_email: str | None = None,
+    team_name: str | None = None,
+    employee_id: str | None = None,
+    password: str | None = None,
+    by: Principal | None = None,
+) -> Person:
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise PersonError("email", f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise PersonError("role", f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    if person_by_email(session, email) is not None:
+        raise PersonError("email", f"{email} already exists")
+    manager = None
+    if manager_email:
+        manager = person_by_email(session, manager_email)
+        if manager is None:
+            raise PersonError("manager", f"no person with email {normalise_email(manager_email)}")
+    employee_id = (employee_id or "").strip() or None
+    if employee_id and session.exec(select(Person.id).where(Person.employee_id == employee_id)).first():
+        raise PersonError("employee_id", f"employee id {employee_id} is already used")
+    team = get_or_create_team(session, team_name) if team_name and team_name.strip() else None
+    person = Person(
+        email=email,
+        name=(name.strip() or email.split("@")[0])[:200],
+        role=role,
+        manager_id=manager.id if manager else None,
+        team_id=team.id if team else None,
+        employee_id=employee_id,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(person)
+    session.flush()
+    record_event(session, by, "person.create", "person", person.id, {"email": email, "role": role})
+    return person
+
+
+def set_password(session: Session, person: Person, password: str, *, by: Principal | None) -> None:
+    person.password_hash = hash_password(password)
+    person.session_version += 1  # a new password ends every other session
+    session.add(person)
+    record_event(session, by, "person.password", "person", person.id, {})
+
+
+def set_active(session: Session, person: Person, active: bool, *, by: Principal | None) -> None:
+    if person.active != active:
+        person.active = active
+        person.session_version += 1
+        session.add(person)
+        record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
+
+
+def report_ids(session: Session, manager_id: int) -> set[int]:
+    """Everyone whose manager chain leads to ``manager_id`` (not the manager), cycle-safe."""
+    children: dict[int, list[int]] = {}
+    for pid, mid in session.exec(select(Person.id, Person.manager_id).where(Person.manager_id.is_not(None))):
+        children.setdefault(mid, []).append(pid)
+    found: set[int] = set()
+    stack = list(children.get(manager_id, ()))
+    while stack:
+        pid = stack.pop()
+        if pid in found or pid == manager_id:
+            continue
+        found.add(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def visible_person_ids(session: Session, principal: Principal) -> set[int] | None:
+    """Whose data the caller may read: None means everyone (finance, admin)."""
+    if principal.role in ("finance", "admin"):
+        return None
+    if principal.person_id is None:
+        return set()
+    ids = {principal.person_id}
+    if principal.role == "manager":
+        ids |= report_ids(session, principal.person_id)
+    return ids

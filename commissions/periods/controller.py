@@ -1,0 +1,28 @@
+"""Finance's list of periods and their workflow state."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.response import Template
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from commissions.auth.guards import finance_only
+from commissions.models import Deal, Period
+from commissions.web.rendering import page
+
+
+class PeriodsController(Controller):
+    guards = [finance_only]
+    include_in_schema = False
+
+    @get("/finance/periods", sync_to_thread=True)
+    def periods_page(self, db: Session) -> Template:
+        periods = db.exec(select(Period).order_by(Period.starts_on.desc())).all()
+        counts = {
+            p.id: db.exec(
+                select(func.count()).select_from(Deal).where(Deal.closed_at >= p.starts_on, Deal.closed_at <= p.ends_on)
+            ).one()
+            for p in periods
+        }
+        return page("pages/periods/list.html", {"periods": periods, "deal_counts": counts})

@@ -1,0 +1,51 @@
+"""Settings read from the environment (or a `.env` file), validated once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+_DEV_SECRET = "dev-insecure-" + "quotaboard"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: str = Field(default="development", description="development | test | production")
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = _DEV_SECRET
+    session_max_age_seconds: int = 8 * 3600
+    htmx_dir: Path | None = None
+    sqlite_busy_timeout_ms: int = 5000
+
+    @model_validator(mode="after")
+    def _defaults_and_checks(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'quotaboard.db').as_posix()}"
+        if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in {"development", "test"}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(48)

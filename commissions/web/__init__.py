@@ -1,0 +1,1 @@
+"""The web app: app factory, page rendering helpers, errors, navigation, static files."""

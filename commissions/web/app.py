@@ -1,0 +1,127 @@
+"""The application factory: one place that wires settings, database, auth, templates and routes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+from sqlalchemy import Engine
+
+from commissions.auth.controller import AuthController
+from commissions.auth.middleware import AuthenticationMiddleware
+from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
+from commissions.auth.tokens_controller import TokensController
+from commissions.db import get_engine
+from commissions.deals.controller import DealsController
+from commissions.migrate import PROJECT_ROOT
+from commissions.money import format_money
+from commissions.people.controller import AdminPeopleController, TeamController
+from commissions.periods.controller import PeriodsController
+from commissions.settings import Settings, get_settings
+from commissions.web.dependencies import provide_db, provide_principal
+from commissions.web.errors import http_exception_handler, internal_error_handler
+from commissions.web.headers import SecurityHeadersMiddleware
+from commissions.web.home import HomeController
+from commissions.web.navigation import nav_for
+
+log = logging.getLogger("quotaboard")
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+VENDOR_FILES = {"htmx.org/dist": "htmx", "htmx-ext-sse/dist": "htmx-ext-sse"}
+
+
+def _vendor_dirs(settings: Settings) -> list[Path]:
+    """Front-end libraries installed by ``npm ci`` at set-up (see package.json), never committed."""
+    root = settings.htmx_dir or PROJECT_ROOT / "node_modules"
+    dirs = [root / sub for sub in VENDOR_FILES if (root / sub).is_dir()]
+    if not dirs:
+        log.warning("htmx is not installed under %s: run `npm ci` (pages still work without JavaScript)", root)
+    return dirs
+
+
+def _session_store(settings: Settings) -> Store:
+    if settings.environment == "test":
+        return MemoryStore()
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.redis_url, namespace="quotaboard-sessions")
+    return FileStore(settings.data_dir / "sessions", create_directories=True)
+
+
+def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals["nav_for"] = nav_for
+    engine.engine.filters["money"] = lambda minor, currency="USD": format_money(int(minor), currency)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = engine or get_engine()
+    secure_cookies = not settings.is_development
+    session_config = RotatingSessionConfig(
+        key=SESSION_COOKIE,
+        store="sessions",
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies,
+        renew_on_access=True,
+    )
+    csrf_config = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_secure=secure_cookies,
+        cookie_samesite="lax",
+        exclude=["/api/"],  # API writes need a bearer token; see commissions.auth.middleware
+    )
+    vendor = _vendor_dirs(settings)
+    static_routers = [create_static_files_router(path="/static", directories=[STATIC_DIR], name="static")]
+    if vendor:
+        static_routers.append(create_static_files_router(path="/static/vendor", directories=vendor, name="vendor"))
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            HomeController,
+            DealsController,
+            TeamController,
+            PeriodsController,
+            AdminPeopleController,
+            TokensController,
+            *static_routers,
+        ],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False), "principal": Provide(provide_principal, sync_to_thread=False)},
+        middleware=[SecurityHeadersMiddleware(hsts=not settings.is_development), session_config.middleware, AuthenticationMiddleware()],
+        csrf_config=csrf_config,
+        stores={"sessions": _session_store(settings)},
+        state=State({"engine": engine, "settings": settings, "session_config": session_config}),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback
+        ),
+        plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        openapi_config=OpenAPIConfig(
+            title="Quotaboard API",
+            version="1",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,22 @@
+"""Request-scoped dependencies shared by every controller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlmodel import Session
+
+from commissions.auth.guards import current_principal
+from commissions.auth.principal import Principal
+
+
+def provide_db(state: State) -> Iterator[Session]:
+    """A read session; services open their own write transactions (``commissions.db.transaction``)."""
+    with Session(state["engine"], expire_on_commit=False) as session:
+        yield session
+
+
+def provide_principal(request: Request) -> Principal:
+    return current_principal(request)

@@ -1,0 +1,61 @@
+"""Error responses: JSON for the API (``{"status_code", "detail", "extra"}``), pages for people."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+TITLES = {
+    400: "That request could not be read",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    413: "Too large",
+    429: "Too many attempts",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+
+
+def _json(exc: HTTPException) -> Response:
+    body = {"status_code": exc.status_code, "detail": exc.detail, "extra": exc.extra or {}}
+    return Response(content=body, status_code=exc.status_code, headers=getattr(exc, "headers", None) or None)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    if _is_api(request):
+        return _json(exc)
+    if isinstance(exc, NotAuthorizedException):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = f"/login?next={quote(target, safe='')}"
+        if request.headers.get("hx-request"):
+            return Response(content="", status_code=401, headers={"HX-Redirect": login})
+        return Redirect(login)
+    status = exc.status_code
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": exc.detail},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    if _is_api(request):
+        return Response(
+            content={"status_code": 500, "detail": "Internal Server Error", "extra": {}},
+            status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return Template(
+        template_name="errors/error.html",
+        context={"status": 500, "title": "Something went wrong", "detail": "The error was logged."},
+        status_code=500,
+    )

@@ -1,0 +1,45 @@
+"""The home page: what matters today for the signed-in role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, get
+from litestar.response import Template
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from commissions.auth.guards import any_role
+from commissions.auth.principal import Principal
+from commissions.models import ApiToken, Deal, Period, Person, PlanVersion
+from commissions.people.progress import progress_rows
+from commissions.periods.keys import quarter_of
+from commissions.web.rendering import page
+
+
+class HomeController(Controller):
+    guards = [any_role]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def home(self, db: Session, principal: Principal) -> Template:
+        period = quarter_of(date.today())
+        context: dict = {"period": period}
+        if principal.role in ("rep", "manager") and principal.person_id is not None:
+            context["mine"] = progress_rows(db, [principal.person_id], period)[0]
+        if principal.role == "manager" and principal.person_id is not None:
+            from commissions.people.service import report_ids
+
+            context["team"] = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+        if principal.role == "finance":
+            context["periods"] = db.exec(select(Period).order_by(Period.starts_on.desc()).limit(6)).all()
+            context["deal_count"] = db.exec(select(func.count()).select_from(Deal)).one()
+        if principal.role == "admin":
+            context["people_by_role"] = dict(
+                db.exec(select(Person.role, func.count()).where(Person.active).group_by(Person.role)).all()
+            )
+            context["active_tokens"] = db.exec(
+                select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
+            ).one()
+            context["plan_versions"] = db.exec(select(func.count()).select_from(PlanVersion)).one()
+        return page("pages/home.html", context)

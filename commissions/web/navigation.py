@@ -1,0 +1,32 @@
+"""The navigation bar: one list, filtered by role, so each role sees what it may use and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commissions.auth.principal import Principal
+
+EVERYONE = frozenset({"rep", "manager", "finance", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    href: str
+    roles: frozenset[str]
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Home", "/", EVERYONE),
+    NavItem("Deals", "/deals", EVERYONE),
+    NavItem("My team", "/team", frozenset({"manager"})),
+    NavItem("Periods", "/finance/periods", frozenset({"finance"})),
+    NavItem("People", "/admin/people", frozenset({"admin"})),
+    NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
+]
+
+
+def nav_for(principal: Principal | None) -> list[NavItem]:
+    if principal is None:
+        return []
+    return [item for item in NAV_ITEMS if principal.role in item.roles]
