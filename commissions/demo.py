@@ -16,7 +16,18 @@ from sqlmodel import Session, select
 
 from commissions.auth.passwords import hash_password
 from commissions.db import transaction
-from commissions.models import Campaign, Deal, DealSplit, Period, Person, Plan, PlanAssignment, PlanVersion, Quota, Team
+from commissions.models import (
+    Campaign,
+    Deal,
+    DealSplit,
+    Period,
+    Person,
+    Plan,
+    PlanAssignment,
+    PlanVersion,
+    Quota,
+    Team,
+)
 from commissions.money import to_minor
 from commissions.periods.keys import PeriodKey, quarter_of
 

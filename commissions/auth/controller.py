@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -18,6 +18,7 @@ from commissions.auth.principal import Principal
 from commissions.auth.sessions import rotate_session
 from commissions.db import transaction
 from commissions.people.service import person_by_email
+from commissions.web.dependencies import CurrentPrincipal
 from commissions.web.rendering import page
 
 
@@ -60,7 +61,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @get("/login", include_in_schema=False)
-    async def login_form(self, request: Request, next: str = "/") -> Template | Redirect:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
         return page("pages/auth/login.html", {"next": safe_next(next), "email": "", "error": None})
@@ -87,5 +88,5 @@ class AuthController(Controller):
         return Redirect("/login")
 
     @get("/api/v1/me", guards=[any_role], sync_to_thread=False, summary="The caller: person and role")
-    def me(self, principal: Principal) -> Me:
+    def me(self, principal: CurrentPrincipal) -> Me:
         return Me(email=principal.email, name=principal.name, role=principal.role, via_token=principal.via_token)

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 
 SESSION_COOKIE = "qb_session"
 _NEW_ID_KEY = "quotaboard.new_session_id"

@@ -7,18 +7,18 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from commissions.auth.guards import admins
-from commissions.auth.principal import Principal
 from commissions.auth.tokens import TokenError, create_token, revoke_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
 from commissions.models.base import ROLES
 from commissions.people.service import person_by_email
+from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page
 
 
@@ -28,7 +28,7 @@ class NewTokenForm(BaseModel):
     as_email: str = ""
 
 
-def _context(db: Session, **extra: object) -> dict:
+def _context(db: DbSession, **extra: object) -> dict:
     rows = db.exec(
         select(ApiToken, Person.email)
         .join(Person, ApiToken.person_id == Person.id, isouter=True)
@@ -43,15 +43,15 @@ class TokensController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def tokens_page(self, db: Session) -> Template:
+    def tokens_page(self, db: DbSession) -> Template:
         return page("pages/admin/tokens.html", _context(db))
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, status_code=200)
     def create(
         self,
         request: Request,
-        db: Session,
-        principal: Principal,
+        db: DbSession,
+        principal: CurrentPrincipal,
         data: Annotated[NewTokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         try:
@@ -67,7 +67,7 @@ class TokensController(Controller):
         return page("pages/admin/tokens.html", _context(db, new_token={"name": token.name, "value": clear}))
 
     @post("/{token_id:int}/revoke", sync_to_thread=True)
-    def revoke(self, request: Request, principal: Principal, token_id: int) -> Redirect:
+    def revoke(self, request: Request, principal: CurrentPrincipal, token_id: FromPath[int]) -> Redirect:
         with transaction(request.app.state["engine"]) as session:
             token = session.get(ApiToken, token_id)
             if token is None:

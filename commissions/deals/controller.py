@@ -6,15 +6,20 @@ from datetime import date
 
 from litestar import Controller, Request, get
 from litestar.exceptions import ValidationException
+from litestar.params import FromQuery
 from litestar.response import Template
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from commissions.auth.guards import any_role
-from commissions.auth.principal import Principal
 from commissions.deals.queries import visible_deals
 from commissions.money import from_minor
-from commissions.periods.keys import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
+from commissions.periods.keys import (
+    PeriodKey,
+    PeriodKeyError,
+    parse_period_key,
+    quarter_of,
+)
+from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page_or_partial
 
 
@@ -45,14 +50,14 @@ class DealsController(Controller):
     tags = ["deals"]
 
     @get("/deals", include_in_schema=False, sync_to_thread=True)
-    def deals_page(self, request: Request, db: Session, principal: Principal, period: str | None = None) -> Template:
+    def deals_page(self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> Template:
         key = _period(period, default_today=True)
         rows = visible_deals(db, principal, key)
         context = {"rows": rows, "period": key, "scope": _scope_label(principal)}
         return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
 
     @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
-    def list_deals(self, db: Session, principal: Principal, period: str | None = None) -> list[DealOut]:
+    def list_deals(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> list[DealOut]:
         key = _period(period, default_today=False)
         return [
             DealOut(
@@ -71,5 +76,5 @@ class DealsController(Controller):
         ]
 
 
-def _scope_label(principal: Principal) -> str:
+def _scope_label(principal: CurrentPrincipal) -> str:
     return {"rep": "your deals", "manager": "your team's deals"}.get(principal.role, "all deals")

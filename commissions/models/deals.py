@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
-from commissions.models.base import DEAL_STATUSES, DEAL_TYPES, FIELD_TYPES, created_at_field, in_check
+from commissions.models.base import (
+    DEAL_STATUSES,
+    DEAL_TYPES,
+    FIELD_TYPES,
+    created_at_field,
+    in_check,
+)
 
 
 class Campaign(SQLModel, table=True):

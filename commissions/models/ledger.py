@@ -12,7 +12,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from commissions.models.base import LINE_KINDS, created_at_field, in_check, timestamp_field
+from commissions.models.base import (
+    LINE_KINDS,
+    created_at_field,
+    in_check,
+    timestamp_field,
+)
 
 
 class CalculationRun(SQLModel, table=True):

@@ -7,7 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from commissions.models.base import METRICS, PERIOD_KINDS, PERIOD_STATES, created_at_field, in_check, timestamp_field
+from commissions.models.base import (
+    METRICS,
+    PERIOD_KINDS,
+    PERIOD_STATES,
+    created_at_field,
+    in_check,
+    timestamp_field,
+)
 
 
 class Period(SQLModel, table=True):

@@ -8,20 +8,25 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from commissions.auth.guards import admins, requires_person, requires_role
 from commissions.auth.passwords import WeakPasswordError
-from commissions.auth.principal import Principal
 from commissions.db import transaction
 from commissions.models import Person, Team
 from commissions.models.base import ROLES
 from commissions.people.progress import progress_rows
-from commissions.people.service import PersonError, create_person, report_ids, set_active
+from commissions.people.service import (
+    PersonError,
+    create_person,
+    report_ids,
+    set_active,
+)
 from commissions.periods.keys import quarter_of
+from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page, page_or_partial
 
 
@@ -40,13 +45,13 @@ class TeamController(Controller):
     include_in_schema = False
 
     @get("/team", sync_to_thread=True)
-    def team_page(self, db: Session, principal: Principal) -> Template:
+    def team_page(self, db: DbSession, principal: CurrentPrincipal) -> Template:
         period = quarter_of(date.today())
         rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
         return page("pages/people/team.html", {"rows": rows, "period": period})
 
 
-def _people_context(db: Session, **extra: object) -> dict:
+def _people_context(db: DbSession, **extra: object) -> dict:
     people = db.exec(select(Person).order_by(Person.active.desc(), Person.name)).all()
     by_id = {p.id: p for p in people}
     teams = {t.id: t.name for t in db.exec(select(Team)).all()}
@@ -59,15 +64,15 @@ class AdminPeopleController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def people_page(self, db: Session) -> Template:
+    def people_page(self, db: DbSession) -> Template:
         return page("pages/people/admin_list.html", _people_context(db, form=NewPersonForm(), error=None))
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, status_code=200)
     def add_person(
         self,
         request: Request,
-        db: Session,
-        principal: Principal,
+        db: DbSession,
+        principal: CurrentPrincipal,
         data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         engine = request.app.state["engine"]
@@ -100,8 +105,8 @@ class AdminPeopleController(Controller):
     def toggle_active(
         self,
         request: Request,
-        principal: Principal,
-        person_id: int,
+        principal: CurrentPrincipal,
+        person_id: FromPath[int],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect:
         with transaction(request.app.state["engine"]) as session:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.response import Template
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from commissions.auth.guards import finance_only
 from commissions.models import Deal, Period
+from commissions.web.dependencies import DbSession
 from commissions.web.rendering import page
 
 
@@ -17,7 +18,7 @@ class PeriodsController(Controller):
     include_in_schema = False
 
     @get("/finance/periods", sync_to_thread=True)
-    def periods_page(self, db: Session) -> Template:
+    def periods_page(self, db: DbSession) -> Template:
         periods = db.exec(select(Period).order_by(Period.starts_on.desc())).all()
         counts = {
             p.id: db.exec(

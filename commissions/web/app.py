@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             TokensController,
             *static_routers,
         ],
-        dependencies={"db": Provide(provide_db, sync_to_thread=False), "principal": Provide(provide_principal, sync_to_thread=False)},
+        dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[SecurityHeadersMiddleware(hsts=not settings.is_development), session_config.middleware, AuthenticationMiddleware()],
         csrf_config=csrf_config,
         stores={"sessions": _session_store(settings)},

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeAlias
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlmodel import Session
 
 from commissions.auth.guards import current_principal
@@ -20,3 +22,9 @@ def provide_db(state: State) -> Iterator[Session]:
 
 def provide_principal(request: Request) -> Principal:
     return current_principal(request)
+
+
+# Handlers name their dependencies explicitly (Litestar 3 drops inferred ones):
+# ``db: DbSession`` and ``principal: CurrentPrincipal``.
+DbSession: TypeAlias = NamedDependency[Session]
+CurrentPrincipal: TypeAlias = NamedDependency[Principal]

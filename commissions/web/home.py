@@ -7,13 +7,13 @@ from datetime import date
 from litestar import Controller, get
 from litestar.response import Template
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from commissions.auth.guards import any_role
-from commissions.auth.principal import Principal
 from commissions.models import ApiToken, Deal, Period, Person, PlanVersion
 from commissions.people.progress import progress_rows
 from commissions.periods.keys import quarter_of
+from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page
 
 
@@ -22,7 +22,7 @@ class HomeController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def home(self, db: Session, principal: Principal) -> Template:
+    def home(self, db: DbSession, principal: CurrentPrincipal) -> Template:
         period = quarter_of(date.today())
         context: dict = {"period": period}
         if principal.role in ("rep", "manager") and principal.person_id is not None:

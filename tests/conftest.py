@@ -1,0 +1,125 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from QUOTABOARD_TEST_POSTGRES_URL (default: the local server,
+database ``test``). If it is unreachable the PostgreSQL half of the suite fails,
+never skips: set QUOTABOARD_SKIP_POSTGRES=1 to run SQLite only, knowingly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session
+
+import commissions.models  # noqa: F401
+from commissions.db import make_engine, transaction
+from commissions.migrate import upgrade
+from commissions.models import Person
+from commissions.models.base import metadata
+from commissions.people.service import create_person
+from commissions.settings import Settings
+from commissions.web.app import create_app
+
+POSTGRES_URL = os.environ.get("QUOTABOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SKIP_POSTGRES = os.environ.get("QUOTABOARD_SKIP_POSTGRES") == "1"
+BACKENDS = ["sqlite"] if SKIP_POSTGRES else ["sqlite", "postgres"]
+PASSWORD = "correct horse battery"
+
+
+def postgres_schema_url(schema: str) -> str:
+    """The test database with its own schema, so test runs never touch other tables in ``test``."""
+    base = create_engine(POSTGRES_URL)
+    try:
+        with base.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc.__class__.__name__}): start it or set QUOTABOARD_SKIP_POSTGRES=1")
+    finally:
+        base.dispose()
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def fresh_database_url(backend: str, tmp_path: Path, name: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / (name + '.db')}"
+    return postgres_schema_url(re.sub(r"\W", "_", f"qb_{name}_{os.getpid()}").lower())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = fresh_database_url(request.param, tmp_path_factory.mktemp("db"), "suite")
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(db_engine: Engine) -> Iterator[Engine]:
+    """The suite's database, emptied after each test."""
+    yield db_engine
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    if db_engine.dialect.name == "postgresql":
+        with db_engine.begin() as conn:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        return
+    raw = db_engine.raw_connection()  # autocommit: RESTRICT keys are checked per row, so switch them off
+    try:
+        raw.execute("PRAGMA foreign_keys=OFF")
+        for table in tables:
+            raw.execute(f'DELETE FROM "{table}"')
+        raw.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(environment="test", data_dir=tmp_path, database_url="sqlite://", secret_key="t" * 40)
+
+
+@pytest.fixture
+def app(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine=engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app=app, base_url="http://127.0.0.1:8000") as c:
+        yield c
+
+
+@pytest.fixture
+def make_person(engine: Engine):  # type: ignore[no-untyped-def]
+    def make(email: str, role: str = "rep", *, manager: str | None = None, team: str | None = None,
+             password: str | None = PASSWORD) -> Person:
+        with transaction(engine) as session:
+            return create_person(session, email=email, role=role, name=email.split("@")[0].title(),
+                                 manager_email=manager, team_name=team, password=password)
+
+    return make
+
+
+def csrf_from(client: TestClient) -> str:
+    if "csrftoken" not in client.cookies:
+        client.get("/login")
+    return client.cookies["csrftoken"]
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, *, next_path: str = "/"):  # type: ignore[no-untyped-def]
+    token = csrf_from(client)
+    return client.post("/login", data={"email": email, "password": password, "next": next_path, "_csrf_token": token},
+                       follow_redirects=False)
+
+
+def read(engine: Engine, fn):  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return fn(session)

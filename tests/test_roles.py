@@ -1,0 +1,79 @@
+"""Each role sees its own pages and navigation; everything else is a 403 page that changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import sign_in
+
+PAGES = {
+    "/": {"rep", "manager", "finance", "admin"},
+    "/deals": {"rep", "manager", "finance", "admin"},
+    "/team": {"manager"},
+    "/finance/periods": {"finance"},
+    "/admin/people": {"admin"},
+    "/admin/tokens": {"admin"},
+}
+ROLES = ["rep", "manager", "finance", "admin"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_only_its_pages(client, make_person, role: str) -> None:
+    make_person(f"{role}@example.com", role)
+    sign_in(client, f"{role}@example.com")
+    for path, allowed in PAGES.items():
+        response = client.get(path, follow_redirects=False)
+        if role in allowed:
+            assert response.status_code == 200, (role, path)
+        else:
+            assert response.status_code == 403, (role, path)
+            assert "Not allowed" in response.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_navigation_lists_exactly_the_allowed_pages(client, make_person, role: str) -> None:
+    make_person(f"{role}@example.com", role)
+    sign_in(client, f"{role}@example.com")
+    home = client.get("/").text
+    for path, allowed in PAGES.items():
+        link = f'<a href="{path}"'
+        assert (link in home) == (role in allowed), (role, path)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:
+    for path in PAGES:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code in (302, 303)
+        assert response.headers["location"].startswith("/login")
+
+
+def test_api_answers_json_errors(client, make_person) -> None:
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["status_code"] == 401
+    assert "detail" in response.json()
+
+
+def test_forbidden_post_changes_nothing(client, make_person, engine) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from commissions.models import ApiToken
+    from tests.conftest import csrf_from, read
+
+    make_person("rep@example.com", "rep")
+    sign_in(client, "rep@example.com")
+    response = client.post("/admin/tokens/", data={"name": "x", "role": "admin", "_csrf_token": csrf_from(client)})
+    assert response.status_code == 403
+    assert read(engine, lambda s: s.exec(select(func.count()).select_from(ApiToken)).one()) == 0
+
+
+def test_manager_team_page_lists_reports_recursively_and_nobody_else(client, make_person) -> None:
+    make_person("boss@example.com", "manager")
+    make_person("lead@example.com", "manager", manager="boss@example.com")
+    make_person("rep1@example.com", manager="lead@example.com")
+    make_person("other@example.com")
+    sign_in(client, "boss@example.com")
+    page = client.get("/team").text
+    assert "lead@example.com" in page and "rep1@example.com" in page
+    assert "other@example.com" not in page
