@@ -163,7 +163,7 @@ class _DemoBuilder:
         s.flush()
 
         for rep in self.reps:
-            target = self.rng.choice([150_000, 180_000, 200_000, 250_000, 300_000])
+            target = self.rng.choice([250_000, 300_000, 350_000, 400_000, 450_000])
             s.add(Quota(person_id=rep.id, metric="bookings", period_id=period.id, target_minor=to_minor(target, "USD")))
             s.add(Quota(person_id=rep.id, metric="deals", period_id=period.id, target_minor=8 * 100))
         for mgr in self.managers:

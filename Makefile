@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make demo` (the app with demo data on SQLite) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup run clean
+
+demo: setup
+	$(BIN)/commissions demo
+	$(BIN)/commissions run --host 127.0.0.1 --port 8000
+
+run: setup
+	$(BIN)/commissions run
+
+test: setup
+	$(BIN)/pytest
+
+setup: $(VENV)/.installed node_modules/.package-lock.json
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Quotaboard needs Python 3.11 or newer"'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+clean:
+	rm -rf $(VENV) node_modules data .pytest_cache .hypothesis

@@ -1,0 +1,109 @@
+"""Money: exact Decimal arithmetic in an explicit context, half-up rounding, allocation.
+
+Amounts are ``Decimal`` throughout; floats are never accepted as money. The engine
+computes every exact value in ``CONTEXT`` (60 significant digits, far beyond any
+amount, so the only rounding that matters is the explicit one to the currency's minor
+unit), rounds a component total once, half-up, and splits it into per-deal lines with
+the largest-remainder method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Clamped, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+
+#: The arithmetic context of the engine. Division by zero and invalid operations trap.
+CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow, Clamped])
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+
+# ISO 4217 minor digits for currencies that differ from 2.
+_MINOR_DIGITS = {
+    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "IQD": 3, "JOD": 3, "JPY": 0, "KMF": 0,
+    "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0, "VND": 0,
+    "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+
+_QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(4)}
+
+
+def minor_digits(currency: str) -> int:
+    """Number of decimals of ``currency`` (2 unless ISO 4217 says otherwise)."""
+    return _MINOR_DIGITS.get(currency.upper(), 2)
+
+
+def quantum(digits: int) -> Decimal:
+    return _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
+
+
+def round_money(value: Decimal, digits: int) -> Decimal:
+    """Round half-up (away from zero on .5) to ``digits`` decimals."""
+    return value.quantize(quantum(digits), rounding=ROUND_HALF_UP, context=CONTEXT)
+
+
+def format_amount(value: Decimal, digits: int) -> str:
+    """``1234.5`` → ``"1234.50"`` (no thousands separator; exactly ``digits`` decimals)."""
+    return str(round_money(value, digits))
+
+
+def format_percent(ratio: Decimal, places: int | None = None) -> str:
+    """``0.15`` → ``"15%"``; ``0.015`` → ``"1.5%"``; with ``places`` a fixed number of decimals."""
+    value = ratio * HUNDRED
+    if places is not None:
+        return f"{value.quantize(quantum(places), rounding=ROUND_HALF_UP, context=CONTEXT)}%"
+    text = format(value.normalize(CONTEXT), "f")
+    return f"{text}%"
+
+
+def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Decimal]:
+    """Split ``total`` (already rounded) into lines close to ``exact`` that sum to it exactly.
+
+    Largest remainder: every line is first rounded down to the minor unit, then the
+    units still missing go one each to the lines with the largest discarded fractions;
+    ties go to the later line (lines are in deal order). If the rounded lines already
+    exceed the total (only possible with negative values), units are taken back from
+    the lines with the smallest discarded fractions, earliest first.
+    """
+    n = len(exact)
+    if n == 0:
+        return []
+    q = quantum(digits)
+    floors = []
+    fractions = []
+    for value in exact:
+        scaled = value.scaleb(digits, CONTEXT)
+        whole = scaled.to_integral_value(rounding=ROUND_FLOOR)
+        floors.append(int(whole))
+        fractions.append(scaled - whole)
+    missing = int(total.scaleb(digits, CONTEXT)) - sum(floors)
+    if missing > 0:
+        # largest fraction first; among equals the later line first
+        order = sorted(range(n), key=lambda i: (fractions[i], i), reverse=True)
+        for k in range(missing):  # missing <= n for a half-up total of these values
+            floors[order[k % n]] += 1
+    elif missing < 0:
+        order = sorted(range(n), key=lambda i: (fractions[i], i))
+        for k in range(-missing):
+            floors[order[k % n]] -= 1
+    return [Decimal(units).scaleb(-digits, CONTEXT).quantize(q, context=CONTEXT) for units in floors]
+
+
+def parse_amount(text: str | int | Decimal) -> Decimal:
+    """Read an amount written as text or an integer (``"1234.50"``). Floats are refused."""
+    if isinstance(text, bool) or isinstance(text, float):
+        raise ValueError(f"{text!r} is not an exact amount; write it as text or an integer")
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        raw = str(text).strip()
+        if not raw:
+            raise ValueError("empty amount")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"{raw!r} is not an amount") from None
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not an amount")
+    return value
