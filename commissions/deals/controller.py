@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Template
 from pydantic import BaseModel
 
 from commissions.auth.guards import any_role
+from commissions.deals.events import after_deal_recorded
 from commissions.deals.queries import visible_deals
+from commissions.deals.schemas import DealIn, DealOut
+from commissions.deals.service import record_one
 from commissions.money import from_minor
 from commissions.periods.keys import (
     PeriodKey,
@@ -23,7 +27,7 @@ from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page_or_partial
 
 
-class DealOut(BaseModel):
+class DealSummary(BaseModel):
     external_id: str
     name: str
     account: str
@@ -56,11 +60,18 @@ class DealsController(Controller):
         context = {"rows": rows, "period": key, "scope": _scope_label(principal)}
         return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
 
+    @post("/api/v1/deals", sync_to_thread=True, summary="Record a closed deal (idempotent on external_id)",
+          responses={200: ResponseSpec(DealOut, description="the same deal again, or an update of it")})
+    def post_deal(self, request: Request, principal: CurrentPrincipal, data: JSONBody[DealIn]) -> Response[DealOut]:
+        result, out = record_one(request.app.state["engine"], data, by=principal)
+        after_deal_recorded(request.app, result)
+        return Response(out, status_code=201 if result.outcome == "created" else 200)
+
     @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
-    def list_deals(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> list[DealOut]:
+    def list_deals(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> list[DealSummary]:
         key = _period(period, default_today=False)
         return [
-            DealOut(
+            DealSummary(
                 external_id=row.external_id,
                 name=row.name,
                 account=row.account,

@@ -9,19 +9,15 @@ from sqlmodel import Session, select
 from commissions.audit import record_event
 from commissions.auth.passwords import hash_password
 from commissions.auth.principal import Principal
+from commissions.errors import InputProblem
 from commissions.models import Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class PersonError(ValueError):
-    """Bad input for a person; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class PersonError(InputProblem):
+    pass
 
 
 def normalise_email(email: str) -> str:

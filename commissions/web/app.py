@@ -6,6 +6,9 @@ import logging
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.channels import ChannelsBackend, ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -27,13 +30,18 @@ from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
 from commissions.auth.tokens_controller import TokensController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
+from commissions.errors import Forbidden, InputProblem
 from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
 from commissions.people.controller import AdminPeopleController, TeamController
 from commissions.periods.controller import PeriodsController
 from commissions.settings import Settings, get_settings
 from commissions.web.dependencies import provide_db, provide_principal
-from commissions.web.errors import http_exception_handler, internal_error_handler
+from commissions.web.errors import (
+    domain_error_handler,
+    http_exception_handler,
+    internal_error_handler,
+)
 from commissions.web.headers import SecurityHeadersMiddleware
 from commissions.web.home import HomeController
 from commissions.web.navigation import nav_for
@@ -42,6 +50,7 @@ log = logging.getLogger("quotaboard")
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+CHANNELS = ["deals", "payouts"]
 VENDOR_FILES = {"htmx.org/dist": "htmx", "htmx-ext-sse/dist": "htmx-ext-sse"}
 
 
@@ -62,6 +71,15 @@ def _session_store(settings: Settings) -> Store:
 
         return RedisStore.with_client(url=settings.redis_url, namespace="quotaboard-sessions")
     return FileStore(settings.data_dir / "sessions", create_directories=True)
+
+
+def _channels_backend(settings: Settings) -> ChannelsBackend:
+    """Events fan out in memory for one process, through Redis for several."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    return MemoryChannelsBackend()
 
 
 def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
@@ -112,9 +130,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback
         ),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ChannelsPlugin(backend=_channels_backend(settings), channels=CHANNELS, arbitrary_channels_allowed=False)],
         request_class=HTMXRequest,
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            InputProblem: domain_error_handler,
+            Forbidden: domain_error_handler,
+            Exception: internal_error_handler,
+        },
         openapi_config=OpenAPIConfig(
             title="Quotaboard API",
             version="1",

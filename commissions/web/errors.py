@@ -9,6 +9,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from commissions.errors import Forbidden, InputProblem
+
 TITLES = {
     400: "That request could not be read",
     401: "Please sign in",
@@ -45,6 +47,14 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         status_code=status,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def domain_error_handler(request: Request, exc: InputProblem | Forbidden) -> Response:
+    """Service errors become 400/403/409 with the offending field in ``extra``."""
+    field = getattr(exc, "field", None)
+    detail = getattr(exc, "message", None) or str(exc)
+    http = HTTPException(status_code=exc.status_code, detail=detail, extra={"field": field} if field else None)
+    return http_exception_handler(request, http)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,46 @@
+"""What happens after a deal is committed: recompute what it touches, then announce it.
+
+``commissions`` only announces (on the ``deals`` channel); whoever listens, the
+leaderboard for instance, decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar
+
+from commissions.deals.ingest import RecordResult
+
+log = logging.getLogger("quotaboard.events")
+
+DEALS_CHANNEL = "deals"
+
+
+def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
+    if result.outcome == "unchanged":
+        return
+    deal = result.deal
+    publish(app, DEALS_CHANNEL, {
+        "event": f"deal.{result.outcome}",
+        "external_id": deal.external_id,
+        "name": deal.name,
+        "account": deal.account,
+        "status": deal.status,
+        "people": sorted(result.people),
+        "days": sorted(day.isoformat() for day in result.days),
+    })
+
+
+def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:
+    from litestar.channels import ChannelsPlugin
+
+    try:
+        plugin = app.plugins.get(ChannelsPlugin)
+    except KeyError:
+        return
+    try:
+        plugin.publish(event, channels=[channel])
+    except Exception:  # a broken fan-out must not fail a recorded deal
+        log.exception("could not publish %s on %s", event.get("event"), channel)

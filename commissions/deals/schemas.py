@@ -1,0 +1,119 @@
+"""The shape of a deal as machines send it (API, CSV rows, the form), validated once here."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+MAX_AMOUNT = Decimal("1000000000000")  # 10^12 in the deal's currency: beyond this it is a typo, not a deal
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)]
+CustomValue = str | int | bool | Decimal | None
+
+
+class SplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: Email
+    share: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2, description="percent of the deal, e.g. 60")]
+
+
+class DealIn(BaseModel):
+    """A closed deal. ``external_id`` is the CRM's id: the same id again updates the same deal."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    name: Text = ""
+    account: Text = ""
+    owner: Email
+    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, description="decimal string or number, e.g. \"45000.00\"")]
+    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")] = "USD"
+    closed_at: date
+    type: Literal["new", "expansion", "renewal"] = "new"
+    product: Text = ""
+    term_months: Annotated[int, Field(ge=0, le=600)] | None = None
+    source_campaign: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    status: Literal["won", "cancelled"] = "won"
+    cancelled_at: date | None = None
+    splits: list[SplitIn] = Field(default_factory=list, max_length=20)
+    custom_fields: dict[Annotated[str, StringConstraints(max_length=64)], CustomValue] = Field(
+        default_factory=dict, max_length=50
+    )
+
+    @field_validator("amount")
+    @classmethod
+    def _finite(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("amount must be a number")
+        return value
+
+    @field_validator("closed_at", "cancelled_at")
+    @classmethod
+    def _plausible_date(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"date must lie between {EARLIEST} and {LATEST}")
+        return value
+
+    @field_validator("source_campaign")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DealIn":
+        if self.status == "cancelled" and self.cancelled_at is None:
+            raise ValueError("a cancelled deal needs cancelled_at")
+        if self.status == "won" and self.cancelled_at is not None:
+            raise ValueError("cancelled_at is only allowed when status is cancelled")
+        if self.cancelled_at is not None and self.cancelled_at < self.closed_at:
+            raise ValueError("cancelled_at must not be before closed_at")
+        if self.splits:
+            people = [s.person for s in self.splits]
+            if len(set(people)) != len(people):
+                raise ValueError("splits name the same person twice")
+            total = sum((s.share for s in self.splits), Decimal(0))
+            if total != 100:
+                raise ValueError(f"splits must sum to exactly 100, not {total}")
+        return self
+
+    @staticmethod
+    def parse_splits(text: str) -> list[SplitIn]:
+        """The CSV form ``a@x.com:60;b@x.com:40``."""
+        splits = []
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            person, sep, share = part.rpartition(":")
+            if not sep or not person:
+                raise ValueError(f"split {part!r} is not email:percent")
+            splits.append(SplitIn(person=person, share=Decimal(share.strip().rstrip("%"))))
+        return splits
+
+
+class DealOut(BaseModel):
+    external_id: str
+    name: str
+    account: str
+    owner: str
+    amount: str
+    currency: str
+    closed_at: date
+    type: str
+    product: str
+    term_months: int | None
+    source_campaign: str | None
+    status: str
+    cancelled_at: date | None
+    splits: list[dict[str, str]]
+    custom_fields: dict[str, CustomValue]

@@ -1,0 +1,146 @@
+"""POST /api/v1/deals: idempotent on external_id, validated, authorised, safe under concurrent deliveries."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from commissions.auth.principal import Principal
+from commissions.auth.tokens import create_token
+from commissions.db import transaction
+from commissions.deals.schemas import DealIn
+from commissions.deals.service import record_one
+from commissions.models import Deal, DealSplit, Person
+from tests.conftest import read, sign_in
+
+BODY = {
+    "external_id": "SF-0001",
+    "name": "Acme platform",
+    "account": "Acme",
+    "owner": "ana@example.com",
+    "amount": "45000.00",
+    "currency": "USD",
+    "closed_at": "2026-02-03",
+    "type": "new",
+    "product": "Enterprise",
+    "term_months": 36,
+}
+
+
+def token_for(engine: Engine, role: str, email: str | None = None) -> dict[str, str]:
+    with transaction(engine) as s:
+        person = s.exec(select(Person).where(Person.email == email)).one() if email else None
+        _, clear = create_token(s, name="t", role=role, person=person, created_by=None)
+    return {"Authorization": f"Bearer {clear}"}
+
+
+def deal_count(engine: Engine) -> int:
+    return read(engine, lambda s: s.exec(select(func.count()).select_from(Deal)).one())
+
+
+@pytest.fixture
+def crm(engine: Engine, make_person) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    make_person("ana@example.com")
+    make_person("bo@example.com")
+    return token_for(engine, "admin")
+
+
+def test_same_delivery_twice_gives_one_deal(client, crm, engine: Engine) -> None:
+    first = client.post("/api/v1/deals", json=BODY, headers=crm)
+    assert first.status_code == 201
+    assert first.json()["amount"] == "45000.00" and first.json()["owner"] == "ana@example.com"
+    again = client.post("/api/v1/deals", json=BODY, headers=crm)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert deal_count(engine) == 1
+
+
+def test_changed_body_updates_and_cancellation_is_a_status_change(client, crm, engine: Engine) -> None:
+    client.post("/api/v1/deals", json=BODY, headers=crm)
+    changed = client.post("/api/v1/deals", json={**BODY, "amount": 50000, "splits": [
+        {"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": "40"}]}, headers=crm)
+    assert changed.status_code == 200
+    assert changed.json()["amount"] == "50000.00"
+    assert changed.json()["splits"] == [{"person": "ana@example.com", "share": "60"}, {"person": "bo@example.com", "share": "40"}]
+    cancelled = client.post("/api/v1/deals", json={**BODY, "status": "cancelled", "cancelled_at": "2026-03-01"}, headers=crm)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["splits"] == []
+    assert deal_count(engine) == 1
+    assert read(engine, lambda s: s.exec(select(func.count()).select_from(DealSplit)).one()) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": "-5"}, "amount"),
+        ({"amount": "1e30"}, "amount"),
+        ({"amount": "12.345"}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({"currency": "dollars"}, "currency"),
+        ({"closed_at": "1899-01-01"}, "closed_at"),
+        ({"closed_at": "2026-02-30"}, "closed_at"),
+        ({"owner": "ghost@example.com"}, "owner"),
+        ({"type": "upsell"}, "type"),
+        ({"status": "cancelled"}, "cancelled_at"),
+        ({"splits": [{"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": 30}]}, "splits"),
+        ({"splits": [{"person": "ana@example.com", "share": 100}, {"person": "zed@example.com", "share": 0}]}, "splits"),
+        ({"external_id": ""}, "external_id"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_bad_deliveries_are_clear_400s_and_store_nothing(client, crm, engine: Engine, change: dict, field: str) -> None:
+    response = client.post("/api/v1/deals", json={**BODY, **change}, headers=crm)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["status_code"] == 400
+    assert field in (str(body["extra"]) + body["detail"])
+    assert deal_count(engine) == 0
+
+
+def test_rep_token_records_own_deals_only(client, engine: Engine, make_person) -> None:
+    make_person("ana@example.com")
+    make_person("bo@example.com")
+    ana = token_for(engine, "rep", "ana@example.com")
+    assert client.post("/api/v1/deals", json=BODY, headers=ana).status_code == 201
+    foreign = client.post("/api/v1/deals", json={**BODY, "external_id": "SF-2", "owner": "bo@example.com"}, headers=ana)
+    assert foreign.status_code == 403
+    takeover = client.post("/api/v1/deals", json={**BODY, "owner": "bo@example.com"}, headers=token_for(engine, "rep", "bo@example.com"))
+    assert takeover.status_code == 403, "bo may not rewrite ana's deal into his own"
+    assert deal_count(engine) == 1
+    assert read(engine, lambda s: s.exec(select(Deal.owner_id)).one()) == read(
+        engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one())
+
+
+def test_manager_records_for_team_but_not_outside(client, engine: Engine, make_person) -> None:
+    make_person("lead@example.com", "manager")
+    make_person("ana@example.com", manager="lead@example.com")
+    make_person("bo@example.com")
+    lead = token_for(engine, "manager", "lead@example.com")
+    assert client.post("/api/v1/deals", json=BODY, headers=lead).status_code == 201
+    outside = client.post("/api/v1/deals", json={**BODY, "external_id": "X", "owner": "bo@example.com"}, headers=lead)
+    assert outside.status_code == 403
+    assert deal_count(engine) == 1
+
+
+def test_a_browser_session_cannot_post_deals(client, make_person, engine: Engine) -> None:
+    make_person("root@example.com", "admin")
+    make_person("ana@example.com")
+    sign_in(client, "root@example.com")
+    assert client.post("/api/v1/deals", json=BODY).status_code == 401
+    assert deal_count(engine) == 0
+
+
+def test_concurrent_identical_deliveries_create_one_deal(engine: Engine, make_person) -> None:
+    make_person("ana@example.com")
+    admin = Principal(role="admin", person_id=None, email=None, name="crm", via_token=True)
+    data = DealIn.model_validate(BODY)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(lambda _: record_one(engine, data, by=admin)[0].outcome, range(20)))
+    assert outcomes.count("created") == 1
+    assert set(outcomes) <= {"created", "unchanged"}
+    assert deal_count(engine) == 1
+    assert read(engine, lambda s: s.exec(select(Deal.closed_at)).one()) == date(2026, 2, 3)
