@@ -53,7 +53,7 @@ class Deal:
     status: str = "won"
     cancelled_at: date | None = None
     splits: tuple[tuple[str, Decimal], ...] = ()
-    custom: Mapping[str, str] = field(default=_NO_CUSTOM)
+    custom: Mapping[str, str] = field(default_factory=lambda: _NO_CUSTOM)
 
     @property
     def label(self) -> str:

@@ -1,0 +1,37 @@
+"""Quotaboard's rules engine: pure functions from a plan and its inputs to explained payouts.
+
+No I/O, no database, no web. The whole public API::
+
+    from commissions.engine import parse_plan, calculate, result_to_json_dict
+
+    plan = parse_plan(document, custom_fields=["region"])   # PlanValidationError if invalid
+    result = calculate(plan, "2026-Q1", people, quotas, deals, campaigns)
+    result_to_json_dict(result)                              # the `commissions calc --json` document
+
+Inputs are the frozen dataclasses ``Person``, ``Deal``, ``Quota``, ``Campaign``,
+``DrawBalance`` and ``Period`` (``parse_period("2026-Q1")``). Errors derive from
+``EngineError``: ``PlanValidationError`` (with ``issues``), ``ConditionError``,
+``InputError`` (and ``PeriodError``).
+"""
+
+from commissions.engine.calculate import calculate
+from commissions.engine.conditions import Condition, compile_text as compile_condition
+from commissions.engine.errors import (
+    ConditionError,
+    EngineError,
+    InputError,
+    PeriodError,
+    PlanIssue,
+    PlanValidationError,
+)
+from commissions.engine.inputs import Campaign, Deal, DrawBalance, Period, Person, Quota, parse_period, prorate
+from commissions.engine.money import minor_digits
+from commissions.engine.plan import Plan, load_plan_document, parse_plan
+from commissions.engine.result import ComponentResult, Line, Payee, Result, result_to_json, result_to_json_dict
+
+__all__ = [
+    "Campaign", "ComponentResult", "Condition", "ConditionError", "Deal", "DrawBalance", "EngineError",
+    "InputError", "Line", "Payee", "Period", "PeriodError", "Person", "Plan", "PlanIssue", "PlanValidationError",
+    "Quota", "Result", "calculate", "compile_condition", "load_plan_document", "minor_digits", "parse_period",
+    "parse_plan", "prorate", "result_to_json", "result_to_json_dict",
+]  # fmt: skip

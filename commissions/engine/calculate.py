@@ -1,0 +1,198 @@
+"""``calculate``: a plan, a period and its inputs in; payees with explained lines out.
+
+Steps (plans.md): keep the period's deals that count (currency, ``credit.when``,
+cancellations), credit them (owner/splits, campaigns, team, overrides), decide who is
+paid (cli.md "Who is paid"), compute every component from exact values, round each
+component once half-up and split it into lines by largest remainder, apply component
+caps, the plan cap, then the draw. Everything is ``Decimal`` in ``money.CONTEXT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, localcontext
+
+from commissions.engine import components as kinds
+from commissions.engine.credit import assign_credit, counting_deals, manager_chains
+from commissions.engine.errors import InputError, PeriodError
+from commissions.engine.inputs import Campaign, Deal, DrawBalance, Period, Person, Quota, parse_period
+from commissions.engine.money import CONTEXT, ZERO, allocate, minor_digits, round_money
+from commissions.engine.plan import (
+    BonusComponent,
+    CurveComponent,
+    OverrideComponent,
+    PerDealComponent,
+    Plan,
+    TieredComponent,
+)
+from commissions.engine.result import CapLine, ComponentContext, ComponentResult, DrawLine, Line, Payee, Result
+
+
+def calculate(
+    plan: Plan,
+    period: Period | str,
+    people: Iterable[Person],
+    quotas: Iterable[Quota],
+    deals: Iterable[Deal],
+    campaigns: Iterable[Campaign] = (),
+    *,
+    draw_balances: Iterable[DrawBalance] | Mapping[str, Decimal] = (),
+    participants: Iterable[str] | None = None,
+) -> Result:
+    """Compute one period of ``plan``.
+
+    ``people`` are everyone (for manager chains and splits); ``participants`` the emails
+    the plan applies to (default: everyone). ``deals`` may hold deals of other periods;
+    only those closed inside ``period`` count. ``draw_balances`` carries recoverable
+    draw balances in. Raises ``InputError`` for inconsistent inputs; per-person
+    problems (no quota) are reported on the payee.
+    """
+    with localcontext(CONTEXT):
+        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
+
+
+def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants) -> Result:  # noqa: ANN001
+    if isinstance(period, str):
+        period = parse_period(period)
+    if period.kind != plan.period:
+        raise PeriodError(f"period {period.key} is a {period.kind}, but plan {plan.name!r} pays per {plan.period}")
+    digits = minor_digits(plan.currency)
+    metric = plan.metric
+
+    index: dict[str, Person] = {}
+    for person in people:
+        if person.email in index:
+            raise InputError(f"person {person.email} is listed twice")
+        index[person.email] = person
+    chains = manager_chains(index)
+
+    campaign_index: dict[str, Campaign] = {}
+    for campaign in campaigns:
+        if campaign.owner not in index:
+            raise InputError(f"campaign {campaign.code}: owner {campaign.owner} is not a known person")
+        campaign_index[campaign.code] = campaign
+
+    targets: dict[str, Decimal] = {}
+    for quota in quotas:
+        if quota.metric != metric or quota.period != period.key:
+            continue
+        if quota.person not in index:
+            raise InputError(f"quota for {quota.person}, who is not a known person")
+        if quota.person in targets:
+            raise InputError(f"two {metric} quotas for {quota.person} in {period.key}")
+        targets[quota.person] = quota.target
+
+    balances: dict[str, Decimal] = {}
+    if isinstance(draw_balances, Mapping):
+        balances = dict(draw_balances)
+    else:
+        for balance in draw_balances:
+            balances[balance.person] = balance.balance
+
+    if participants is None:
+        members = set(index)
+    else:
+        members = set()
+        for email in participants:
+            if email not in index:
+                raise InputError(f"participant {email} is not a known person")
+            members.add(email)
+
+    has_override = any(isinstance(c, OverrideComponent) for c in plan.components)
+    counted = counting_deals(plan, period, deals, index)
+    credits = assign_credit(plan, counted, chains, campaign_index, with_overrides=has_override)
+    credited_index = credits.team if plan.credit.scope == "team" else credits.own
+
+    payees = []
+    for person in sorted(members):
+        entries = credited_index.get(person)
+        reports = credits.reports.get(person) if has_override else None
+        if person not in targets and not entries and not reports:
+            continue  # neither a quota nor any credit: not paid under this plan
+        payees.append(
+            _payee(plan, period, person, entries or [], targets.get(person), reports, balances.get(person), digits)
+        )
+    return Result(plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings))
+
+
+def _payee(plan: Plan, period: Period, person: str, entries: list, quota: Decimal | None, reports: list | None,
+           balance: Decimal | None, digits: int) -> Payee:  # fmt: skip
+    count_metric = plan.metric == "deals"
+    credit = kinds.PayeeCredit(entries, count_metric, quota, reports)
+    errors: list[str] = []
+    if any(c.needs_attainment for c in plan.components):
+        if quota is None:
+            errors.append(f"no {plan.metric} quota for {person} in {period.key}")
+        elif quota <= 0:
+            errors.append(f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0")
+    recoverable = plan.draw is not None and plan.draw.recoverable
+    balance_in = (balance or ZERO) if recoverable else None
+    if errors:
+        return Payee(person, credit.credited, quota, None, (), None, tuple(errors), balance_in, balance_in)
+
+    results: list[ComponentResult] = []
+    earned = ZERO
+    for component in plan.components:
+        ctx = ComponentContext(component.name, component.kind, digits, attainment=credit.attainment, quota=quota)
+        lines: list[Line]
+        if isinstance(component, TieredComponent):
+            ctx.bounds, ctx.rates, ctx.on, ctx.mode = component.bounds, component.rates, component.on, component.mode
+            lines = kinds.tiered(component, credit, ctx)
+        elif isinstance(component, PerDealComponent):
+            ctx.extra = (component.pay, component.rate, component.condition.fields if component.condition else ())
+            lines = kinds.per_deal(component, credit, ctx)
+        elif isinstance(component, BonusComponent):
+            ctx.extra = (component.at, component.pay)
+            lines = kinds.bonus(component, credit, ctx)
+        elif isinstance(component, CurveComponent):
+            lines = kinds.curve(component, credit, ctx, count_metric)
+        else:
+            ctx.extra = (component.rate,)
+            lines = kinds.override(component, credit, ctx)
+        amount = _round_lines(lines, digits)
+        results.append(ComponentResult(component.name, component.kind, amount, tuple(lines)))
+        earned += amount
+        if component.cap is not None and amount > component.cap:
+            cut = component.cap - amount
+            cap_ctx = ComponentContext(component.name, "cap", digits)
+            results.append(ComponentResult(f"cap: {component.name}", "cap", cut, (CapLine(cut, cap_ctx, component.cap, amount),)))
+            earned += cut
+
+    if plan.cap is not None and earned > plan.cap:
+        cut = plan.cap - earned
+        results.append(ComponentResult("cap", "cap", cut, (CapLine(cut, ComponentContext("cap", "cap", digits), plan.cap, earned),)))
+        earned += cut
+
+    total = earned
+    balance_out = balance_in
+    if plan.draw is not None:
+        draw = plan.draw.amount
+        ctx = ComponentContext("draw", "draw", digits, extra=(draw, plan.draw.recoverable))
+        adjustment = ZERO
+        if earned < draw:
+            adjustment = round_money(draw - earned, digits)
+            if recoverable:
+                balance_out = (balance_in or ZERO) + adjustment
+        elif recoverable and balance_in:
+            adjustment = -min(earned - draw, balance_in)
+            balance_out = balance_in + adjustment
+        if adjustment:
+            line = DrawLine(adjustment, ctx, earned, balance_in or ZERO, balance_out if balance_out is not None else ZERO)
+            results.append(ComponentResult("draw", "draw", adjustment, (line,)))
+            total += adjustment
+    return Payee(person, credit.credited, quota, credit.attainment, tuple(results), total, (), balance_in, balance_out)
+
+
+def _round_lines(lines: list[Line], digits: int) -> Decimal:
+    """Round the component total once, half-up, from the exact lines; then give each line
+    its largest-remainder share so that the lines add up to the total exactly."""
+    if not lines:
+        return round_money(ZERO, digits)
+    exact = [line.amount for line in lines]
+    total = round_money(sum(exact, ZERO), digits)
+    if len(lines) == 1:
+        lines[0].amount = total
+        return total
+    for line, amount in zip(lines, allocate(exact, total, digits)):
+        line.amount = amount
+    return total

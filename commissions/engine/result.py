@@ -1,0 +1,473 @@
+"""What the engine returns: payees with components and self-explaining lines.
+
+A ``Line`` keeps its basis (credited amount, share, rates, tiers, attainment) and
+renders its sentence on demand (``line.text``), so computing a million lines does not
+format a million sentences that nobody reads; ``line.basis`` is a JSON-ready dict for
+storage. ``result_to_json_dict`` gives the document of ``commissions calc --json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from commissions.engine.inputs import Deal, Period
+from commissions.engine.money import CONTEXT, format_amount, format_percent, quantum, round_money
+
+_FOUR = Decimal("0.0001")
+
+
+def fmt_attainment(ratio: Decimal) -> str:
+    """Attainment for sentences: ``1.05`` → ``105.00%``."""
+    return format_percent(ratio, 2)
+
+
+class ComponentContext:
+    """What every line of one component of one payee shares (for its sentence and basis)."""
+
+    __slots__ = ("component", "kind", "digits", "attainment", "quota", "bounds", "rates", "on", "mode", "extra")
+
+    def __init__(self, component: str, kind: str, digits: int, *, attainment: Decimal | None = None,
+                 quota: Decimal | None = None, bounds: tuple[Decimal, ...] = (), rates: tuple[Decimal, ...] = (),
+                 on: str = "attainment", mode: str = "marginal", extra: Any = None):  # fmt: skip
+        self.component = component
+        self.kind = kind
+        self.digits = digits
+        self.attainment = attainment
+        self.quota = quota
+        self.bounds = bounds
+        self.rates = rates
+        self.on = on
+        self.mode = mode
+        self.extra = extra
+
+    def money(self, value: Decimal) -> str:
+        return format_amount(value, self.digits)
+
+    def bound(self, value: Decimal) -> str:
+        return format_percent(value) if self.on == "attainment" else self.money(value)
+
+    def tier_range(self, tier: int, of_quota: bool = True) -> str:
+        suffix = " of quota" if self.on == "attainment" and of_quota else ""
+        if tier == 0:
+            if not self.bounds:
+                return "all" + suffix
+            return f"up to {self.bound(self.bounds[0])}{suffix}"
+        if tier >= len(self.bounds):
+            return f"over {self.bound(self.bounds[-1])}{suffix}"
+        return f"{self.bound(self.bounds[tier - 1])}-{self.bound(self.bounds[tier])}{suffix}"
+
+
+def _share_text(ctx: ComponentContext, deal: Deal, credited: Decimal, share: Decimal) -> str:
+    if share == 1:
+        return ctx.money(credited)
+    return f"{ctx.money(credited)} of {ctx.money(deal.amount)} ({format_percent(share)} share)"
+
+
+class Line:
+    """One payout line. ``deal`` is None for lines about the period (bonus, cap, draw)."""
+
+    __slots__ = ("deal", "amount", "ctx")
+
+    def __init__(self, deal: Deal | None, amount: Decimal, ctx: ComponentContext):
+        self.deal = deal
+        self.amount = amount
+        self.ctx = ctx
+
+    @property
+    def deal_id(self) -> str | None:
+        return self.deal.external_id if self.deal is not None else None
+
+    @property
+    def text(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.deal_id} {self.amount}>"
+
+
+class TierLine(Line):
+    """A deal in tiered commission: ``slices`` is a flat tuple (tier, credited slice, ...)."""
+
+    __slots__ = ("credited", "share", "slices")
+
+    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, share: Decimal,
+                 slices: tuple) -> None:  # fmt: skip
+        super().__init__(deal, amount, ctx)
+        self.credited = credited
+        self.share = share
+        self.slices = slices
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        assert deal is not None
+        parts = []
+        count = len(self.slices) // 2
+        for k in range(count):
+            tier, money = self.slices[2 * k], self.slices[2 * k + 1]
+            if count == 1 or ctx.mode == "retroactive":
+                where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
+                if ctx.mode == "retroactive" and ctx.on == "attainment" and ctx.attainment is not None:
+                    where += f"; attainment {fmt_attainment(ctx.attainment)}"
+            elif k == 0:
+                where = f"tier {tier + 1}"
+            else:
+                where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
+            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
+        head = f"{deal.label}: "
+        if self.share != 1:
+            head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
+        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        ctx = self.ctx
+        return {
+            "credited": str(self.credited),
+            "share": str(self.share),
+            "slices": [
+                {"tier": self.slices[i] + 1, "amount": str(self.slices[i + 1]), "rate": str(ctx.rates[self.slices[i]])}
+                for i in range(0, len(self.slices), 2)
+            ],
+            "attainment": None if ctx.attainment is None else str(ctx.attainment.quantize(_FOUR, context=CONTEXT)),
+            "mode": ctx.mode,
+            "on": ctx.on,
+        }
+
+
+class DealSizeLine(Line):
+    """``per: deal`` tiers: the deal's whole amount tiered, then its credited share paid."""
+
+    __slots__ = ("share", "slices")
+
+    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, share: Decimal, slices: tuple) -> None:
+        super().__init__(deal, amount, ctx)
+        self.share = share
+        self.slices = slices
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        assert deal is not None
+        parts = []
+        for i in range(0, len(self.slices), 2):
+            tier, money = self.slices[i], self.slices[i + 1]
+            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} (tier {tier + 1}, {ctx.tier_range(tier)})")
+        share = f", {format_percent(self.share)} share" if self.share != 1 else ""
+        return f"{deal.label}: deal of {ctx.money(deal.amount)}: {' + '.join(parts)}{share} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        assert self.deal is not None
+        return {
+            "deal_amount": str(self.deal.amount),
+            "share": str(self.share),
+            "slices": [
+                {"tier": self.slices[i] + 1, "amount": str(self.slices[i + 1]), "rate": str(self.ctx.rates[self.slices[i]])}
+                for i in range(0, len(self.slices), 2)
+            ],
+            "mode": self.ctx.mode,
+        }
+
+
+def _field_value(deal: Deal, name: str, ctx: ComponentContext) -> str | None:
+    if name == "term_months":
+        return None if deal.term_months is None else f"{deal.term_months} months"
+    if name == "amount":
+        return f"amount {ctx.money(deal.amount)}"
+    if name == "closed_at":
+        return f"closed {deal.closed_at.isoformat()}"
+    if name == "source_campaign":
+        return f"campaign {deal.source_campaign}" if deal.source_campaign else None
+    if name in ("type", "product", "currency", "account", "name"):
+        value = getattr(deal, name)
+        return str(value) if value else None
+    value = deal.custom.get(name)
+    return f"{name} {value}" if value not in (None, "") else None
+
+
+class PerDealLine(Line):
+    """``per_deal``: fixed ``pay`` and/or ``rate`` on a qualifying deal, pro rata to the share."""
+
+    __slots__ = ("credited", "share")
+
+    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, share: Decimal) -> None:
+        super().__init__(deal, amount, ctx)
+        self.credited = credited
+        self.share = share
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        assert deal is not None
+        pay, rate, fields = ctx.extra
+        values = [v for v in (_field_value(deal, name, ctx) for name in fields) if v]
+        head = f"{deal.label}: " + (f"{', '.join(values)}: " if values else "")
+        parts = []
+        if pay is not None:
+            if self.share == 1:
+                parts.append(f"SPIFF {ctx.money(pay)}")
+            else:
+                parts.append(f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})")
+        if rate is not None:
+            parts.append(f"{_share_text(ctx, deal, self.credited, self.share)} at {format_percent(rate)}")
+        if pay is not None and rate is None and self.share == 1:
+            return head + parts[0]
+        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        pay, rate, _ = self.ctx.extra
+        return {
+            "credited": str(self.credited),
+            "share": str(self.share),
+            "pay": None if pay is None else str(pay),
+            "rate": None if rate is None else str(rate),
+        }
+
+
+class BonusLine(Line):
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        at, pay = ctx.extra
+        assert ctx.attainment is not None
+        if self.amount:
+            return f"Attainment {fmt_attainment(ctx.attainment)} >= {format_percent(at)}: bonus {ctx.money(pay)}"
+        return f"Attainment {fmt_attainment(ctx.attainment)} < {format_percent(at)}: no bonus ({ctx.money(pay)} at {format_percent(at)})"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        at, pay = self.ctx.extra
+        return {"attainment": str(self.ctx.attainment), "at": str(at), "pay": str(pay)}
+
+
+class CurveLine(Line):
+    """A curve payout, or its share for one deal (``credited`` of ``total`` credit)."""
+
+    __slots__ = ("credited",)
+
+    def __init__(self, deal: Deal | None, amount: Decimal, ctx: ComponentContext, credited: Decimal | None) -> None:
+        super().__init__(deal, amount, ctx)
+        self.credited = credited
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        payout, total, segment, measure_is_count = ctx.extra
+        assert ctx.attainment is not None
+        where = f"attainment {fmt_attainment(ctx.attainment)}, {segment}"
+        if self.deal is None:
+            return f"Curve payout at {where} = {ctx.money(self.amount)}"
+        credited = (lambda v: f"{v.quantize(quantum(2), context=CONTEXT)} deals") if measure_is_count else ctx.money
+        return (
+            f"{self.deal.label}: {credited(self.credited)} of {credited(total)} credited; share of the curve payout "
+            f"{ctx.money(payout)} ({where}) = {ctx.money(self.amount)}"
+        )
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        payout, total, segment, _ = self.ctx.extra
+        return {
+            "attainment": str(self.ctx.attainment),
+            "payout": str(payout),
+            "credited": None if self.credited is None else str(self.credited),
+            "total_credited": str(total),
+        }
+
+
+class OverrideLine(Line):
+    """An override on one deal: ``reports`` is ((email, share), ...) of the payee's reports."""
+
+    __slots__ = ("credited", "reports")
+
+    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, reports: tuple) -> None:
+        super().__init__(deal, amount, ctx)
+        self.credited = credited
+        self.reports = reports
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        assert deal is not None
+        (rate,) = ctx.extra
+        if len(self.reports) == 1 and self.reports[0][1] == 1:
+            who = self.reports[0][0]
+        else:
+            who = ", ".join(f"{email} {format_percent(share)}" for email, share in self.reports)
+        of = f" of {ctx.money(deal.amount)}" if self.credited != deal.amount else ""
+        return f"{deal.label}: {ctx.money(self.credited)}{of} credited to {who} at {format_percent(rate)} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        (rate,) = self.ctx.extra
+        return {
+            "credited": str(self.credited),
+            "rate": str(rate),
+            "reports": [{"person": email, "share": str(share)} for email, share in self.reports],
+        }
+
+
+class CapLine(Line):
+    """A cap that bites: ``before`` is what the component (or plan) earned before it."""
+
+    __slots__ = ("limit", "before")
+
+    def __init__(self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal) -> None:
+        super().__init__(None, amount, ctx)
+        self.limit = limit
+        self.before = before
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        what = f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
+        return f"{what} at {ctx.money(self.limit)} (earned {ctx.money(self.before)}): {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        return {"cap": str(self.limit), "earned": str(self.before)}
+
+
+class DrawLine(Line):
+    """A draw top-up (positive) or the recovery of a recoverable draw balance (negative)."""
+
+    __slots__ = ("earnings", "balance_in", "balance_out")
+
+    def __init__(self, amount: Decimal, ctx: ComponentContext, earnings: Decimal, balance_in: Decimal,
+                 balance_out: Decimal) -> None:  # fmt: skip
+        super().__init__(None, amount, ctx)
+        self.earnings = earnings
+        self.balance_in = balance_in
+        self.balance_out = balance_out
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        draw, recoverable = ctx.extra
+        m = ctx.money
+        if self.amount > 0:
+            kind = f"recoverable; balance now {m(self.balance_out)}" if recoverable else "non-recoverable"
+            return f"Draw {m(draw)}: earnings {m(self.earnings)}, top-up {m(self.amount)} ({kind})"
+        return (
+            f"Draw recovery: earnings {m(self.earnings)} above the {m(draw)} draw repay {m(-self.amount)} "
+            f"of the {m(self.balance_in)} balance (balance now {m(self.balance_out)})"
+        )
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        draw, recoverable = self.ctx.extra
+        return {
+            "draw": str(draw),
+            "recoverable": recoverable,
+            "earnings": str(self.earnings),
+            "balance_in": str(self.balance_in),
+            "balance_out": str(self.balance_out),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentResult:
+    name: str
+    kind: str  # tiered | per_deal | bonus | curve | override | cap | draw
+    amount: Decimal
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    person: str
+    credited: Decimal  # credited measure: an amount, or a count of deals under `quota: deals`
+    quota: Decimal | None
+    attainment: Decimal | None  # exact ratio; None without a quota
+    components: tuple[ComponentResult, ...]
+    total: Decimal | None  # None when the payee has errors
+    errors: tuple[str, ...] = ()
+    draw_balance_in: Decimal | None = None  # recoverable draws only
+    draw_balance_out: Decimal | None = None
+
+    def component(self, name: str) -> ComponentResult | None:
+        return next((c for c in self.components if c.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    plan: str
+    period: Period
+    currency: str
+    metric: str
+    payees: tuple[Payee, ...]
+    warnings: tuple[str, ...] = ()
+
+    def payee(self, person: str) -> Payee | None:
+        return next((p for p in self.payees if p.person == person), None)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.errors for p in self.payees)
+
+
+def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[str, Any]:
+    """The ``commissions calc --json`` document (cli.md): money with the currency's minor
+    digits, attainment with 4 decimals, counts with 2 under ``quota: deals``. A payee
+    with errors has ``errors``, null attainment, no components and no ``total`` key."""
+    from commissions.engine.money import minor_digits
+
+    digits = minor_digits(result.currency) if digits is None else digits
+    measure_digits = 2 if result.metric == "deals" else digits
+
+    def measure(value: Decimal | None) -> str | None:
+        return None if value is None else str(round_money(value, measure_digits))
+
+    payees = []
+    for payee in result.payees:
+        entry: dict[str, Any] = {
+            "person": payee.person,
+            "credited": measure(payee.credited),
+            "quota": measure(payee.quota),
+            "attainment": None if payee.attainment is None else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
+        }
+        if payee.errors:
+            entry["components"] = []
+        else:
+            assert payee.total is not None
+            entry["total"] = format_amount(payee.total, digits)
+            entry["components"] = [
+                {
+                    "name": component.name,
+                    "amount": format_amount(component.amount, digits),
+                    "lines": [
+                        {"deal": line.deal_id, "amount": format_amount(line.amount, digits), "text": line.text}
+                        for line in component.lines
+                    ],
+                }
+                for component in payee.components
+            ]
+        entry["errors"] = list(payee.errors)
+        if payee.draw_balance_out is not None:
+            entry["draw_balance"] = {
+                "in": format_amount(payee.draw_balance_in or Decimal(0), digits),
+                "out": format_amount(payee.draw_balance_out, digits),
+            }
+        payees.append(entry)
+    return {"period": result.period.key, "plan": result.plan, "currency": result.currency, "payees": payees}
+
+
+def result_to_json(result: Result) -> str:
+    """The JSON text, byte-identical for identical inputs."""
+    return json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "BonusLine", "CapLine", "ComponentContext", "ComponentResult", "CurveLine", "DealSizeLine", "DrawLine",
+    "Line", "OverrideLine", "Payee", "PerDealLine", "Result", "TierLine", "result_to_json", "result_to_json_dict",
+]  # fmt: skip
