@@ -1,0 +1,62 @@
+"""``commissions calc``: the offline calculator as a click command (registered by
+``commissions.cli`` with ``main.add_command(calc_command)``).
+
+Exit status: 0 when every payee was computed, 1 when a payee has an error (the
+statements or JSON document are still printed), 2 on bad input (a message on stderr
+naming the file, the line and the field; nothing on stdout).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from commissions.calculator.readers import CsvError, load_inputs, run_calculation
+from commissions.calculator.statements import render_statements
+from commissions.engine import EngineError, result_to_json_dict
+
+_FILE = click.Path(exists=True, dir_okay=False, readable=True)
+
+
+@click.command("calc", help="Compute a plan's payouts offline from CSV files (no server, no database).")
+@click.option("--plan", "plan_path", required=True, type=_FILE, help="Plan document (YAML or JSON).")
+@click.option("--people", "people_path", required=True, type=_FILE, help="people.csv")
+@click.option("--deals", "deals_path", required=True, type=_FILE, help="deals.csv")
+@click.option("--quotas", "quotas_path", required=True, type=_FILE, help="quotas.csv")
+@click.option("--campaigns", "campaigns_path", type=_FILE, default=None, help="campaigns.csv (optional)")
+@click.option("--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of statements.")
+@click.pass_context
+def calc_command(
+    ctx: click.Context, plan_path: str, people_path: str, deals_path: str, quotas_path: str,
+    campaigns_path: str | None, period: str, as_json: bool,
+) -> None:  # fmt: skip
+    try:
+        inputs = load_inputs(
+            plan=plan_path, people=people_path, deals=deals_path, quotas=quotas_path,
+            campaigns=campaigns_path, period=period,
+        )  # fmt: skip
+        result = run_calculation(inputs)
+    except CsvError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(2)
+    except EngineError as exc:  # consistency problems across files (the readers catch the rest)
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(2)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    out = sys.stdout
+    if as_json:
+        json.dump(result_to_json_dict(result), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        names = {person.email: person.name for person in inputs.people if person.name}
+        for text in render_statements(result, names):
+            out.write(text + "\n")
+    out.flush()
+    for payee in result.payees:
+        for error in payee.errors:
+            click.echo(f"Error: {error}", err=True)
+    ctx.exit(1 if result.has_errors else 0)
