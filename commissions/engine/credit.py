@@ -66,7 +66,8 @@ def _add(index: dict[str, list[Entry]], person: str, deal: Deal, share: Decimal)
     if entries is None:
         index[person] = [[deal, share]]
     elif entries[-1][0] is deal:  # the same deal again (a split within a team): merge
-        entries[-1][1] = entries[-1][1] + share
+        merged = entries[-1][1] + share
+        entries[-1][1] = ONE if merged == ONE else merged
     else:
         entries.append([deal, share])
 
