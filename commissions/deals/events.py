@@ -7,11 +7,14 @@ leaderboard for instance, decides what to do with it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 
 from commissions.deals.ingest import RecordResult
+
+if TYPE_CHECKING:
+    from commissions.deals.csv_import import ImportReport
 
 log = logging.getLogger("quotaboard.events")
 
@@ -30,6 +33,16 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
         "status": deal.status,
         "people": sorted(result.people),
         "days": sorted(day.isoformat() for day in result.days),
+    })
+
+
+def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
+    publish(app, DEALS_CHANNEL, {
+        "event": "deals.imported",
+        "created": report.created,
+        "updated": report.updated,
+        "people": sorted(report.people),
+        "days": sorted(day.isoformat() for day in report.days),
     })
 
 

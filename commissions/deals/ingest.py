@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
@@ -51,136 +52,187 @@ def body_hash(data: DealIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _people_by_email(session: Session, emails: set[str]) -> dict[str, Person]:
-    if not emails:
-        return {}
-    return {p.email: p for p in session.exec(select(Person).where(Person.email.in_(emails))).all()}
+class DealWriter:
+    """Records deals inside one transaction, caching what it looks up.
+
+    One delivery looks up only what it needs; a CSV import calls ``preload`` once
+    so a file of thousands of rows costs a handful of queries, not thousands.
+    """
+
+    def __init__(self, session: Session, by: Principal | None) -> None:
+        self.session = session
+        self.by = by
+        self._people: dict[str, Person | None] = {}
+        self._deals: dict[str, Deal | None] = {}
+        self._campaign_owner: dict[str, int | None] = {}
+        self._manager_of: dict[int, int | None] | None = None
+        self._visible: set[int] | None | bool = False  # False: not loaded yet
+
+    def preload(self, emails: set[str], external_ids: set[str]) -> None:
+        session = self.session
+        for chunk in _chunks(sorted(emails)):
+            for person in session.exec(select(Person).where(Person.email.in_(chunk))).all():
+                self._people[person.email] = person
+        self._people.update({e: None for e in emails if e not in self._people})
+        for chunk in _chunks(sorted(external_ids)):
+            for deal in session.exec(select(Deal).where(Deal.external_id.in_(chunk))).all():
+                self._deals[deal.external_id] = deal
+        self._deals.update({x: None for x in external_ids if x not in self._deals})
+        self._campaign_owner.update(dict(session.exec(select(Campaign.code, Campaign.owner_id)).all()))
+        self._manager_of = dict(session.exec(select(Person.id, Person.manager_id)).all())
+
+    # -- cached look-ups -------------------------------------------------
+    def person(self, email: str) -> Person | None:
+        if email not in self._people:
+            self._people[email] = self.session.exec(select(Person).where(Person.email == email)).first()
+        return self._people[email]
+
+    def existing(self, external_id: str) -> Deal | None:
+        if external_id not in self._deals:
+            self._deals[external_id] = self.session.exec(select(Deal).where(Deal.external_id == external_id)).first()
+        return self._deals[external_id]
+
+    def campaign_owner(self, code: str | None) -> int | None:
+        if not code:
+            return None
+        if code not in self._campaign_owner:
+            self._campaign_owner[code] = self.session.exec(select(Campaign.owner_id).where(Campaign.code == code)).first()
+        return self._campaign_owner[code]
+
+    def managers_of(self, person_ids: set[int]) -> set[int]:
+        """Everyone above the given people in the reporting tree (their overrides and team credit move too)."""
+        found: set[int] = set()
+        for pid in person_ids:
+            current = self._manager(pid)
+            while current is not None and current not in found:
+                found.add(current)
+                current = self._manager(current)
+        return found
+
+    def _manager(self, person_id: int) -> int | None:
+        if self._manager_of is not None:
+            return self._manager_of.get(person_id)
+        person = self.session.get(Person, person_id)
+        return person.manager_id if person else None
+
+    def credited_ids(self, deal: Deal) -> set[int]:
+        ids = {deal.owner_id}
+        ids |= set(self.session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal.id)).all())
+        return ids
+
+    def check_may_record(self, person_ids: set[int]) -> None:
+        """Reps record their own deals, managers their team's, finance and admins anyone's."""
+        by = self.by
+        if by is None or by.role in ("finance", "admin"):
+            return
+        if self._visible is False:
+            self._visible = visible_person_ids(self.session, by)
+        visible = self._visible
+        if by.role == "rep" and by.person_id not in person_ids:
+            raise DealForbidden("a rep can only record deals they own or share")
+        if by.role == "manager" and not person_ids <= (visible or set()):
+            raise DealForbidden("a manager can only record deals of their own team")
+
+    # -- the write -------------------------------------------------------
+    def write(self, data: DealIn) -> RecordResult:
+        emails = [data.owner, *(s.person for s in data.splits)]
+        people: dict[str, Person] = {}
+        for email in emails:
+            person = self.person(email)
+            if person is None:
+                raise DealError("owner" if email == data.owner else "splits", f"no person with email {email}")
+            people[email] = person
+        try:
+            amount_minor = to_minor(data.amount, data.currency)
+        except MoneyError as exc:
+            raise DealError("amount", str(exc)) from exc
+        involved = {p.id for p in people.values()}
+        self.check_may_record(involved)
+
+        digest = body_hash(data)
+        existing = self.existing(data.external_id)
+        if existing is not None and existing.body_hash == digest:
+            return RecordResult(existing, "unchanged")
+
+        session = self.session
+        touched_people: set[int] = set()
+        touched_days: set[date] = {data.closed_at}
+        if existing is not None:
+            previously = self.credited_ids(existing)
+            self.check_may_record(previously)
+            for day in {existing.closed_at, data.closed_at}:
+                locked = closed_period_state(session, day)
+                if locked is not None:
+                    raise PeriodLocked(
+                        "closed_at",
+                        f"deal {data.external_id} belongs to period {locked.key}, which is {locked.state}: "
+                        "it cannot be edited in place",
+                    )
+            touched_people |= previously
+            if (owner := self.campaign_owner(existing.source_campaign)) is not None:
+                touched_people.add(owner)
+            touched_days.add(existing.closed_at)
+            deal = existing
+            session.execute(delete(DealSplit).where(DealSplit.deal_id == deal.id))
+            outcome = "updated"
+        else:
+            locked = closed_period_state(session, data.closed_at)
+            if locked is not None:
+                raise PeriodLocked("closed_at", f"period {locked.key} is {locked.state}: a deal closed on "
+                                   f"{data.closed_at} cannot be added to it")
+            deal = Deal(external_id=data.external_id, owner_id=0, amount_minor=0, currency=data.currency,
+                        closed_at=data.closed_at, name="")
+            outcome = "created"
+
+        deal.name = data.name or data.external_id
+        deal.account = data.account
+        deal.owner_id = people[data.owner].id
+        deal.amount_minor = amount_minor
+        deal.currency = data.currency
+        deal.closed_at = data.closed_at
+        deal.type = data.type
+        deal.product = data.product
+        deal.term_months = data.term_months
+        deal.source_campaign = data.source_campaign
+        deal.status = data.status
+        deal.cancelled_at = data.cancelled_at
+        deal.custom_fields = data.model_dump(mode="json")["custom_fields"]
+        deal.body_hash = digest
+        deal.updated_at = utcnow()
+        session.add(deal)
+        session.flush()
+        self._deals[deal.external_id] = deal
+        for split in data.splits:
+            session.add(DealSplit(deal_id=deal.id, person_id=people[split.person].id, share_bp=int(split.share * 100)))
+
+        touched_people |= involved
+        if (owner := self.campaign_owner(data.source_campaign)) is not None:
+            touched_people.add(owner)
+        touched_people |= self.managers_of(touched_people)
+        record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id,
+                     {"amount": str(data.amount), "currency": data.currency, "status": data.status})
+        return RecordResult(deal, outcome, touched_people, touched_days)
 
 
-def _managers_of(session: Session, person_ids: set[int]) -> set[int]:
-    """Everyone above the given people in the reporting tree (their overrides and team credit move too)."""
-    parent = dict(session.exec(select(Person.id, Person.manager_id).where(Person.manager_id.is_not(None))).all())
-    found: set[int] = set()
-    for pid in person_ids:
-        current = parent.get(pid)
-        while current is not None and current not in found:
-            found.add(current)
-            current = parent.get(current)
-    return found
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _campaign_owner(session: Session, code: str | None) -> int | None:
-    if not code:
-        return None
-    return session.exec(select(Campaign.owner_id).where(Campaign.code == code)).first()
-
-
-def _credited_ids(session: Session, deal: Deal) -> set[int]:
-    ids = {deal.owner_id}
-    ids |= set(session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal.id)).all())
-    return ids
+_LOCKED_CACHE_KEY = "quotaboard.locked_periods"
 
 
 def closed_period_state(session: Session, day: date) -> Period | None:
-    """The locked (or paid) period containing ``day``, if any."""
-    return session.exec(
-        select(Period).where(Period.starts_on <= day, Period.ends_on >= day, Period.state.in_(("locked", "paid")))
-    ).first()
+    """The locked (or paid) period containing ``day``, if any (looked up once per transaction)."""
+    locked = session.info.get(_LOCKED_CACHE_KEY)
+    if locked is None:
+        locked = session.exec(select(Period).where(Period.state.in_(("locked", "paid")))).all()
+        session.info[_LOCKED_CACHE_KEY] = locked
+    return next((p for p in locked if p.starts_on <= day <= p.ends_on), None)
 
 
 def record_deal(session: Session, data: DealIn, *, by: Principal | None) -> RecordResult:
     """Create, update or confirm one deal inside the caller's transaction."""
-    emails = {data.owner} | {s.person for s in data.splits}
-    people = _people_by_email(session, emails)
-    if data.owner not in people:
-        raise DealError("owner", f"no person with email {data.owner}")
-    for split in data.splits:
-        if split.person not in people:
-            raise DealError("splits", f"no person with email {split.person}")
-    try:
-        amount_minor = to_minor(data.amount, data.currency)
-    except MoneyError as exc:
-        raise DealError("amount", str(exc)) from exc
-    involved = {people[e].id for e in emails}
-    _check_may_record(session, by, involved)
-
-    digest = body_hash(data)
-    existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)).first()
-    if existing is not None and existing.body_hash == digest:
-        return RecordResult(existing, "unchanged")
-
-    touched_people: set[int] = set()
-    touched_days: set[date] = {data.closed_at}
-    if existing is not None:
-        _check_may_record(session, by, _credited_ids(session, existing))
-        for day in {existing.closed_at, data.closed_at}:
-            locked = closed_period_state(session, day)
-            if locked is not None:
-                raise PeriodLocked(
-                    "closed_at",
-                    f"deal {data.external_id} belongs to period {locked.key}, which is {locked.state}: "
-                    "it cannot be edited in place",
-                )
-        touched_people |= _credited_ids(session, existing)
-        if (owner := _campaign_owner(session, existing.source_campaign)) is not None:
-            touched_people.add(owner)
-        touched_days.add(existing.closed_at)
-        deal = existing
-        for split in session.exec(select(DealSplit).where(DealSplit.deal_id == deal.id)).all():
-            session.delete(split)
-        session.flush()
-        outcome = "updated"
-    else:
-        locked = closed_period_state(session, data.closed_at)
-        if locked is not None:
-            raise PeriodLocked("closed_at", f"period {locked.key} is {locked.state}: a deal closed on "
-                               f"{data.closed_at} cannot be added to it")
-        deal = Deal(external_id=data.external_id, owner_id=0, amount_minor=0, currency=data.currency,
-                    closed_at=data.closed_at, name="")
-        outcome = "created"
-
-    deal.name = data.name or data.external_id
-    deal.account = data.account
-    deal.owner_id = people[data.owner].id
-    deal.amount_minor = amount_minor
-    deal.currency = data.currency
-    deal.closed_at = data.closed_at
-    deal.type = data.type
-    deal.product = data.product
-    deal.term_months = data.term_months
-    deal.source_campaign = data.source_campaign
-    deal.status = data.status
-    deal.cancelled_at = data.cancelled_at
-    deal.custom_fields = data.model_dump(mode="json")["custom_fields"]
-    deal.body_hash = digest
-    deal.updated_at = utcnow()
-    session.add(deal)
-    session.flush()
-    for split in data.splits:
-        share_bp = int(split.share * 100)
-        session.add(DealSplit(deal_id=deal.id, person_id=people[split.person].id, share_bp=share_bp))
-    session.flush()
-
-    touched_people |= involved
-    if (owner := _campaign_owner(session, data.source_campaign)) is not None:
-        touched_people.add(owner)
-    touched_people |= _managers_of(session, touched_people)
-    record_event(session, by, f"deal.{outcome}", "deal", deal.external_id,
-                 {"amount": str(data.amount), "currency": data.currency, "status": data.status})
-    return RecordResult(deal, outcome, touched_people, touched_days)
-
-
-def _check_may_record(session: Session, by: Principal | None, person_ids: set[int]) -> None:
-    """Reps record their own deals, managers their team's, finance and admins anyone's."""
-    if by is None:
-        return
-    visible = visible_person_ids(session, by)
-    if visible is None:
-        return
-    if by.role == "rep" and by.person_id not in person_ids:
-        raise DealForbidden("a rep can only record deals they own or share")
-    if by.role == "manager" and not person_ids <= visible:
-        raise DealForbidden("a manager can only record deals of their own team")
+    return DealWriter(session, by).write(data)
 
 
 def deal_out(session: Session, deal: Deal) -> DealOut:

@@ -75,18 +75,18 @@ class DealIn(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "DealIn":
         if self.status == "cancelled" and self.cancelled_at is None:
-            raise ValueError("a cancelled deal needs cancelled_at")
+            raise ValueError("cancelled_at: a cancelled deal needs cancelled_at")
         if self.status == "won" and self.cancelled_at is not None:
-            raise ValueError("cancelled_at is only allowed when status is cancelled")
+            raise ValueError("cancelled_at: only allowed when status is cancelled")
         if self.cancelled_at is not None and self.cancelled_at < self.closed_at:
-            raise ValueError("cancelled_at must not be before closed_at")
+            raise ValueError("cancelled_at: must not be before closed_at")
         if self.splits:
             people = [s.person for s in self.splits]
             if len(set(people)) != len(people):
-                raise ValueError("splits name the same person twice")
+                raise ValueError("splits: the same person is named twice")
             total = sum((s.share for s in self.splits), Decimal(0))
             if total != 100:
-                raise ValueError(f"splits must sum to exactly 100, not {total}")
+                raise ValueError(f"splits: shares must sum to exactly 100, not {total}")
         return self
 
     @staticmethod
@@ -99,6 +99,16 @@ class DealIn(BaseModel):
                 raise ValueError(f"split {part!r} is not email:percent")
             splits.append(SplitIn(person=person, share=Decimal(share.strip().rstrip("%"))))
         return splits
+
+
+def error_field_and_message(error: dict) -> tuple[str, str]:
+    """A pydantic error as (field, message); whole-model checks name their field as ``field: message``."""
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc:
+        return loc[0], message
+    field, sep, rest = message.partition(": ")
+    return (field, rest) if sep and field.isidentifier() else ("row", message)
 
 
 class DealOut(BaseModel):

@@ -30,6 +30,8 @@ from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
 from commissions.auth.tokens_controller import TokensController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
+from commissions.deals.form_controller import DealFormController
+from commissions.deals.import_controller import DealImportController
 from commissions.errors import Forbidden, InputProblem
 from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
@@ -63,14 +65,15 @@ def _vendor_dirs(settings: Settings) -> list[Path]:
     return dirs
 
 
-def _session_store(settings: Settings) -> Store:
+def _store(settings: Settings, name: str) -> Store:
+    """Server-side state shared by every app process: Redis if configured, else files under DATA_DIR."""
     if settings.environment == "test":
         return MemoryStore()
     if settings.redis_url:
         from litestar.stores.redis import RedisStore
 
-        return RedisStore.with_client(url=settings.redis_url, namespace="quotaboard-sessions")
-    return FileStore(settings.data_dir / "sessions", create_directories=True)
+        return RedisStore.with_client(url=settings.redis_url, namespace=f"quotaboard-{name}")
+    return FileStore(settings.data_dir / name, create_directories=True)
 
 
 def _channels_backend(settings: Settings) -> ChannelsBackend:
@@ -116,6 +119,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             AuthController,
             HomeController,
             DealsController,
+            DealImportController,
+            DealFormController,
             TeamController,
             PeriodsController,
             AdminPeopleController,
@@ -125,7 +130,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[SecurityHeadersMiddleware(hsts=not settings.is_development), session_config.middleware, AuthenticationMiddleware()],
         csrf_config=csrf_config,
-        stores={"sessions": _session_store(settings)},
+        stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports")},
         state=State({"engine": engine, "settings": settings, "session_config": session_config}),
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback

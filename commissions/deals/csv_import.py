@@ -1,0 +1,174 @@
+"""Deal CSV import (cli.md format): all rows or none, with an error for every bad row.
+
+The file is read and validated completely before anything is written; then all
+rows are recorded in one transaction, and any row that fails rolls back the lot.
+A preview runs the same transaction and rolls it back, so it shows exactly what
+a commit would do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from commissions.auth.principal import Principal
+from commissions.db import write_session
+from commissions.deals.ingest import DealWriter
+from commissions.deals.schemas import DealIn, error_field_and_message
+from commissions.errors import Forbidden, InputProblem
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 50_000
+COLUMNS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
+           "term_months", "source_campaign", "status", "cancelled_at", "splits")
+REQUIRED = ("external_id", "owner", "amount", "closed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int  # 1-based line in the file (the header is line 1); 0 for the file as a whole
+    field: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    committed: bool = False
+    people: set[int] = field(default_factory=set)
+    days: set[date] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportTooLarge(InputProblem):
+    status_code = 413
+
+
+def _decode(content: bytes) -> str:
+    if len(content) > MAX_BYTES:
+        raise ImportTooLarge("file", f"the file is {len(content):,} bytes; the limit is {MAX_BYTES:,}")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise InputProblem("file", f"line {line} is not UTF-8 (byte 0x{content[exc.start]:02x}); save the file as UTF-8 CSV") from exc
+
+
+def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowError]]:
+    """Every row as a validated ``DealIn`` with its line number, or the errors of every bad row."""
+    text = _decode(content)
+    if "\x00" in text:
+        return [], [RowError(0, "file", "the file contains NUL bytes: it is not a CSV text file")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return [], [RowError(0, "file", "the file is empty")]
+    except csv.Error as exc:
+        return [], [RowError(1, "file", f"unreadable header: {exc}")]
+    missing = [c for c in REQUIRED if c not in header]
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if missing or duplicates or "" in header:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if duplicates:
+            problems.append(f"repeated column(s) {', '.join(duplicates)}")
+        if "" in header:
+            problems.append("a column without a name")
+        return [], [RowError(1, "header", "; ".join(problems))]
+
+    rows: list[tuple[int, DealIn]] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    line = 1
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) + len(errors) >= MAX_ROWS:
+                errors.append(RowError(line, "file", f"more than {MAX_ROWS:,} rows: split the file"))
+                break
+            if len(values) != len(header):
+                errors.append(RowError(line, "row", f"{len(values)} fields, the header has {len(header)}"))
+                continue
+            record = dict(zip(header, values, strict=True))
+            parsed = _row(line, record, errors)
+            if parsed is None:
+                continue
+            if parsed.external_id in seen:
+                errors.append(RowError(line, "external_id", f"{parsed.external_id} is already on line {seen[parsed.external_id]}"))
+                continue
+            seen[parsed.external_id] = line
+            rows.append((line, parsed))
+    except csv.Error as exc:
+        errors.append(RowError(line + 1, "row", f"unreadable CSV: {exc}"))
+    return rows, errors
+
+
+def _row(line: int, record: dict[str, str], errors: list[RowError]) -> DealIn | None:
+    body: dict[str, object] = {}
+    custom: dict[str, str] = {}
+    for key, raw in record.items():
+        value = raw.strip()
+        if key in COLUMNS:
+            if value:
+                body[key] = value
+        elif value:
+            custom[key] = value
+    try:
+        if "splits" in body:
+            body["splits"] = DealIn.parse_splits(str(body["splits"]))
+        body["custom_fields"] = custom
+        return DealIn.model_validate(body)
+    except ValidationError as exc:
+        for err in exc.errors():
+            errors.append(RowError(line, *error_field_and_message(err)))
+    except (ValueError, ArithmeticError) as exc:
+        errors.append(RowError(line, "splits", str(exc)))
+    return None
+
+
+def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:
+    """Validate and record every row in one transaction; commit only if ``commit`` and no row failed."""
+    rows, errors = parse_deals_csv(content)
+    report = ImportReport(rows=len(rows) + len({e.line for e in errors if e.line > 1}), errors=errors)
+    if errors:
+        return report
+    with write_session(engine) as session:
+        session.begin()
+        try:
+            writer = DealWriter(session, by)
+            writer.preload({d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},
+                           {d.external_id for _, d in rows})
+            for line, data in rows:
+                try:
+                    result = writer.write(data)
+                except (InputProblem, Forbidden) as exc:
+                    report.errors.append(RowError(line, getattr(exc, "field", "owner"), getattr(exc, "message", str(exc))))
+                    continue
+                setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+                report.people |= result.people
+                report.days |= result.days
+            if commit and report.ok:
+                session.commit()
+                report.committed = True
+            else:
+                session.rollback()
+        except BaseException:
+            session.rollback()
+            raise
+    return report
