@@ -129,5 +129,13 @@ def token_create(name: str, role: str, as_email: str | None) -> None:
     click.echo(clear)
 
 
+def _register_subcommands() -> None:
+    from commissions.calculator.command import calc_command
+
+    main.add_command(calc_command)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
