@@ -126,7 +126,7 @@ def _payee(plan: Plan, period: Period, person: str, entries: list, quota: Decima
         elif quota <= 0:
             errors.append(f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0")
     recoverable = plan.draw is not None and plan.draw.recoverable
-    balance_in = (balance or ZERO) if recoverable else None
+    balance_in = round_money(balance or ZERO, digits) if recoverable else None
     if errors:
         return Payee(person, credit.credited, quota, None, (), None, tuple(errors), balance_in, balance_in)
 
