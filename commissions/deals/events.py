@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("quotaboard.events")
 
 DEALS_CHANNEL = "deals"
+PAYOUTS_CHANNEL = "payouts"
 
 
 def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
+    """Call from a worker thread (it recomputes synchronously) after the deal's transaction committed."""
     if result.outcome == "unchanged":
         return
     deal = result.deal
+    recompute_and_announce(app, result.people, result.days, trigger=f"deal {deal.external_id} {result.outcome}")
     publish(app, DEALS_CHANNEL, {
         "event": f"deal.{result.outcome}",
         "external_id": deal.external_id,
@@ -37,6 +40,8 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
 
 
 def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
+    """Call from a worker thread after the import committed."""
+    recompute_and_announce(app, report.people, report.days, trigger=f"import of {report.rows} rows")
     publish(app, DEALS_CHANNEL, {
         "event": "deals.imported",
         "created": report.created,
@@ -44,6 +49,16 @@ def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
         "people": sorted(report.people),
         "days": sorted(day.isoformat() for day in report.days),
     })
+
+
+def recompute_and_announce(app: Litestar, people: set[int], days: set, *, trigger: str) -> None:
+    from commissions.calculation.service import recompute_change
+
+    reports = recompute_change(app.state["engine"], people=people, days=days, trigger=trigger)
+    changed = sorted({pid for r in reports for pid in r.people})
+    if changed:
+        publish(app, PAYOUTS_CHANNEL, {"event": "payouts.recomputed", "periods": sorted(r.period for r in reports),
+                                       "people": changed})
 
 
 def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:

@@ -47,11 +47,15 @@ async def _uploaded_bytes(request: Request) -> bytes:
 
 
 async def _run(request: Request, content: bytes, principal: CurrentPrincipal, commit: bool) -> ImportReport:
-    engine = request.app.state["engine"]
-    report = await to_thread.run_sync(lambda: import_deals(engine, content, by=principal, commit=commit))
-    if report.committed:
-        after_deals_imported(request.app, report)
-    return report
+    app = request.app
+
+    def work() -> ImportReport:
+        report = import_deals(app.state["engine"], content, by=principal, commit=commit)
+        if report.committed:
+            after_deals_imported(app, report)
+        return report
+
+    return await to_thread.run_sync(work)
 
 
 class DealImportController(Controller):

@@ -5,7 +5,12 @@ See docs/domain-model.md for the tables and why they are shaped this way.
 
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
-from commissions.models.ledger import Adjustment, CalculationRun, PayoutLine
+from commissions.models.ledger import (
+    Adjustment,
+    CalculationRun,
+    PayeeSummary,
+    PayoutLine,
+)
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
@@ -20,6 +25,7 @@ __all__ = [
     "CustomField",
     "Deal",
     "DealSplit",
+    "PayeeSummary",
     "PayoutLine",
     "Period",
     "Person",

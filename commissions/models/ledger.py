@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from commissions.models.base import (
@@ -73,3 +81,35 @@ class Adjustment(SQLModel, table=True):
     original_period_id: int | None = Field(default=None, foreign_key="period.id", ondelete="RESTRICT")
     created_by_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     created_at: datetime = created_at_field()
+
+
+class PayeeSummary(SQLModel, table=True):
+    """The latest computed figures of one person on one plan in one period.
+
+    A cache of the last calculation, rewritten on every recompute (the ledger keeps
+    the history): statements, the leaderboard and dashboards read it instead of
+    recomputing. Measures are exact integers: ``credited_minor``/``quota_minor``
+    in minor units (hundredths for a deals quota), ``attainment_ppm`` in parts per
+    million (1.05 = 1,050,000), so ranking and filtering happen in SQL.
+    """
+
+    __tablename__ = "payee_summary"
+    __table_args__ = (
+        UniqueConstraint("person_id", "period_id", "plan_id"),
+        Index("ix_payee_summary_period_attainment", "period_id", "attainment_ppm"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    period_id: int = Field(foreign_key="period.id", ondelete="RESTRICT")
+    plan_id: int = Field(foreign_key="plan.id", ondelete="RESTRICT")
+    plan_version_id: int = Field(foreign_key="plan_version.id", ondelete="RESTRICT")
+    run_id: int | None = Field(default=None, foreign_key="calculation_run.id", ondelete="SET NULL")
+    metric: str = Field(max_length=20)
+    currency: str = Field(min_length=3, max_length=3)
+    credited_minor: int = Field(default=0, sa_type=BigInteger)
+    quota_minor: int | None = Field(default=None, sa_type=BigInteger)
+    attainment_ppm: int | None = Field(default=None, sa_type=BigInteger)
+    total_minor: int | None = Field(default=None, sa_type=BigInteger)
+    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = created_at_field()

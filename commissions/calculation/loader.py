@@ -1,0 +1,177 @@
+"""From database rows to engine inputs for one period (the only place that converts them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from commissions import engine as eng
+from commissions.models import (
+    Campaign,
+    Deal,
+    DealSplit,
+    Period,
+    Person,
+    Plan,
+    PlanAssignment,
+    PlanVersion,
+    Quota,
+    Team,
+)
+from commissions.models.base import MONEY_METRICS
+from commissions.money import from_minor
+
+
+@dataclass
+class PlanInPeriod:
+    plan: Plan
+    version: PlanVersion
+    parsed: eng.Plan
+    assignments: list[PlanAssignment] = field(default_factory=list)
+
+
+@dataclass
+class PeriodInputs:
+    period: eng.Period
+    people: list[eng.Person]
+    email_of: dict[int, str]
+    id_of: dict[str, int]
+    quota_rows: list[tuple[int, str, int]]  # (person_id, metric, target_minor)
+    deals: list[eng.Deal]
+    deal_ids: dict[str, int]
+    campaigns: list[eng.Campaign]
+
+    def quotas_for(self, plan: PlanInPeriod) -> list[eng.Quota]:
+        """Quotas in the plan's units, prorated for assignments that cover part of the period."""
+        digits = eng.minor_digits(plan.parsed.currency)
+        partial = {
+            a.person_id: a for a in plan.assignments
+            if a.prorate and (a.starts_on > self.period.start or (a.ends_on is not None and a.ends_on < self.period.end))
+        }
+        out = []
+        for person_id, metric, target_minor in self.quota_rows:
+            # money metrics are stored in minor units of the currency, counts in hundredths
+            target = Decimal(target_minor).scaleb(-digits if metric in MONEY_METRICS else -2)
+            if person_id in partial:
+                a = partial[person_id]
+                target = eng.prorate(target, self.period, a.starts_on, a.ends_on)
+            out.append(eng.Quota(self.email_of[person_id], metric, self.period.key, target))
+        return out
+
+
+_PARSED: dict[int, eng.Plan] = {}  # plan versions are immutable: parse each once per process
+
+
+def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.Plan:
+    cached = _PARSED.get(version.id)  # type: ignore[arg-type]
+    if cached is None:
+        cached = eng.parse_plan(eng.load_plan_document(version.document), custom_fields=custom_fields)
+        _PARSED[version.id] = cached  # type: ignore[index]
+    return cached
+
+
+def plans_in_period(session: Session, period: eng.Period) -> list[PlanInPeriod]:
+    """Every plan with someone assigned during the period, with the version in force at its start."""
+    from commissions.models import CustomField
+
+    custom = dict(session.exec(select(CustomField.name, CustomField.type)).all())
+    assignments = session.exec(
+        select(PlanAssignment).where(
+            PlanAssignment.starts_on <= period.end,
+            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.start),
+        )
+    ).all()
+    by_plan: dict[int, list[PlanAssignment]] = {}
+    for a in assignments:
+        by_plan.setdefault(a.plan_id, []).append(a)
+    out = []
+    for plan in session.exec(select(Plan).where(Plan.id.in_(by_plan), Plan.period_kind == period.kind)).all():
+        version = session.exec(
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
+            .order_by(PlanVersion.effective_from.desc())
+        ).first()
+        if version is None:
+            continue
+        out.append(PlanInPeriod(plan, version, parsed_version(version, custom), by_plan[plan.id]))
+    return sorted(out, key=lambda p: p.plan.name)
+
+
+def load_period_inputs(session: Session, period: eng.Period) -> PeriodInputs:
+    teams = dict(session.exec(select(Team.id, Team.name)).all())
+    rows = session.exec(select(Person.id, Person.email, Person.name, Person.manager_id, Person.team_id, Person.employee_id)).all()
+    email_of = {pid: email for pid, email, *_ in rows}
+    people = [
+        eng.Person(email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or "")
+        for _pid, email, name, manager_id, team_id, employee_id in rows
+    ]
+    quota_rows = session.exec(
+        select(Quota.person_id, Quota.metric, Quota.target_minor)
+        .join(Period, Period.id == Quota.period_id)
+        .where(Period.key == period.key, Quota.person_id.is_not(None))
+    ).all()
+    deal_rows = session.exec(
+        select(Deal).where(Deal.closed_at >= period.start, Deal.closed_at <= period.end)
+    ).all()
+    splits: dict[int, list[tuple[str, Decimal]]] = {}
+    if deal_rows:
+        for deal_id, person_id, share_bp in session.exec(
+            select(DealSplit.deal_id, DealSplit.person_id, DealSplit.share_bp)
+            .join(Deal, Deal.id == DealSplit.deal_id)
+            .where(Deal.closed_at >= period.start, Deal.closed_at <= period.end)
+        ):
+            splits.setdefault(deal_id, []).append((email_of[person_id], Decimal(share_bp) / 100))
+    deals = [
+        eng.Deal(
+            external_id=d.external_id,
+            owner=email_of[d.owner_id],
+            amount=from_minor(d.amount_minor, d.currency),
+            currency=d.currency,
+            closed_at=d.closed_at,
+            name=d.name,
+            account=d.account,
+            type=d.type,
+            product=d.product or None,
+            term_months=d.term_months,
+            source_campaign=d.source_campaign,
+            status=d.status,
+            cancelled_at=d.cancelled_at,
+            splits=tuple(sorted(splits.get(d.id, ()))),
+            custom={k: "" if v is None else str(v) for k, v in (d.custom_fields or {}).items()},
+        )
+        for d in deal_rows
+    ]
+    campaigns = [
+        eng.Campaign(code=c.code, owner=email_of[c.owner_id], name=c.name, channel=c.channel)
+        for c in session.exec(select(Campaign)).all()
+    ]
+    return PeriodInputs(
+        period=period,
+        people=people,
+        email_of=email_of,
+        id_of={e: i for i, e in email_of.items()},
+        quota_rows=list(quota_rows),
+        deals=deals,
+        deal_ids={d.external_id: d.id for d in deal_rows},
+        campaigns=campaigns,
+    )
+
+
+def periods_touching(session: Session, days: set[date]) -> set[str]:
+    """Keys of the periods (of every kind a plan uses) that contain the given days."""
+    kinds = set(session.exec(select(Plan.period_kind)).all()) or {"quarter"}
+    keys = set()
+    for day in days:
+        for kind in kinds:
+            keys.add(period_key(kind, day))
+    return keys
+
+
+def period_key(kind: str, day: date) -> str:
+    if kind == "month":
+        return f"{day.year}-{day.month:02d}"
+    if kind == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)
