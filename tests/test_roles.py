@@ -14,6 +14,7 @@ PAGES = {
     "/finance/periods": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
+    "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
 }
 ROLES = ["rep", "manager", "finance", "admin"]

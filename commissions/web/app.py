@@ -37,6 +37,7 @@ from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
 from commissions.people.controller import AdminPeopleController, TeamController
 from commissions.periods.controller import PeriodsController
+from commissions.plans.controller import PlansController
 from commissions.settings import Settings, get_settings
 from commissions.web.dependencies import provide_db, provide_principal
 from commissions.web.errors import (
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             PeriodsController,
             AdminPeopleController,
             TokensController,
+            PlansController,
             *static_routers,
         ],
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},

@@ -23,6 +23,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Periods", "/finance/periods", frozenset({"finance"})),
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
+    NavItem("Plans", "/plans", frozenset({"admin"})),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Compensation plans in the app: versions of plan documents, who is on which plan when, admin pages, `plan apply`."""

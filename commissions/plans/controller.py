@@ -1,0 +1,283 @@
+"""Admin pages for plans: list, editor with inline validation, versions, assignments.
+
+URLs carry the plan's id (names contain spaces and any character an admin types).
+Every form works as a plain post; htmx only swaps the validation result and the
+assignment form in place (answered with 200 so htmx 2 swaps them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect, Template
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from commissions.auth.guards import admins
+from commissions.db import transaction
+from commissions.errors import InputProblem
+from commissions.models import Person, Plan, PlanAssignment, PlanVersion
+from commissions.people.service import person_by_email
+from commissions.plans.service import (
+    InvalidPlan,
+    assign,
+    assignments_of,
+    check_plan_text,
+    default_effective_from,
+    end_assignment,
+    latest_version,
+    normalise_text,
+    period_bounds,
+    plan_summaries,
+    save_plan_version,
+    versions_of,
+)
+from commissions.web.dependencies import CurrentPrincipal, DbSession
+from commissions.web.rendering import page, page_or_partial
+
+EDITOR = "pages/plans/editor.html"
+ISSUES = "partials/plans/issues.html"
+DETAIL = "pages/plans/detail.html"
+ASSIGN_FORM = "partials/plans/assign_form.html"
+
+STARTER = """name: New plan
+currency: USD
+period: quarter
+quota: bookings
+credit:
+  scope: own
+components:
+  - name: Commission
+    kind: tiered
+    tiers:
+      - {to: 100%, rate: 10%}
+      - {rate: 15%}
+"""
+
+
+class EditorForm(BaseModel):
+    document: str = ""
+    effective_from: str = ""
+    plan_id: str = ""
+
+
+class AssignForm(BaseModel):
+    email: str = ""
+    starts_on: str = ""
+    ends_on: str = ""
+    prorate: str = ""
+
+
+class EndForm(BaseModel):
+    ends_on: str = ""
+
+
+def parse_day(value: str, field: str, *, required: bool) -> date | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise InputProblem(field, "a date is required (YYYY-MM-DD)")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputProblem(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _plan_or_404(db: Session, plan_id: int) -> Plan:
+    plan = db.get(Plan, plan_id)
+    if plan is None:
+        raise NotFoundException("No such plan.")
+    return plan
+
+
+def _next_free_start(db: Session, plan: Plan) -> date:
+    """The current period's first day, or the next period's when a version already starts today's period."""
+    start = default_effective_from(plan.period_kind)
+    taken = set(db.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
+    while start in taken:
+        start = period_bounds(plan.period_kind, start)[1] + timedelta(days=1)
+    return start
+
+
+def _editor_context(db: Session, plan: Plan | None, form: EditorForm, **extra: Any) -> dict[str, Any]:
+    return {
+        "plan": plan,
+        "form": form,
+        "action": f"/plans/{plan.id}/edit" if plan else "/plans/new",
+        "issues": None,
+        "valid": None,
+        "error": None,
+        **extra,
+    }
+
+
+def _problem(exc: InputProblem) -> dict[str, Any]:
+    if isinstance(exc, InvalidPlan):
+        return {"issues": exc.issues}
+    return {"error": {"field": exc.field, "message": exc.message}}
+
+
+def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
+    versions = versions_of(db, plan.id)
+    authors = {p.id: p.email for p in db.exec(select(Person).where(Person.id.in_({v.created_by_id for v in versions})))}
+    first_period = {v.id: _first_period_start(plan.period_kind, v.effective_from) for v in versions}
+    return {
+        "plan": plan,
+        "versions": versions,
+        "authors": authors,
+        "first_period": first_period,
+        "assignments": assignments_of(db, plan.id),
+        "assign_form": AssignForm(starts_on=default_effective_from(plan.period_kind).isoformat()),
+        "assign_error": None,
+        "end_error": None,
+        "today": date.today(),
+        **extra,
+    }
+
+
+def _first_period_start(kind: str, day: date) -> date:
+    """The first period a version dated ``day`` applies to (the one starting on or after it)."""
+    start, end = period_bounds(kind, day)
+    return start if start == day else end + timedelta(days=1)
+
+
+class PlansController(Controller):
+    path = "/plans"
+    guards = [admins]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def plans_page(self, db: DbSession) -> Template:
+        return page("pages/plans/list.html", {"summaries": plan_summaries(db)})
+
+    @get("/new", sync_to_thread=True)
+    def new_plan(self, db: DbSession) -> Template:
+        return page(EDITOR, _editor_context(db, None, EditorForm(document=STARTER)))
+
+    @post("/new", sync_to_thread=True, status_code=200)
+    def create_plan(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal,
+        data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:  # fmt: skip
+        return self._save(request, db, principal, data, plan=None)
+
+    @post("/validate", sync_to_thread=True, status_code=200)
+    def validate(
+        self, request: Request, db: DbSession, data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+    ) -> Template:
+        plan = _plan_or_404(db, int(data.plan_id)) if data.plan_id.strip().isdigit() else None
+        context = _editor_context(db, plan, data)
+        try:
+            document, existing = check_plan_text(
+                db, normalise_text(data.document), plan_id=plan.id if plan else None, create_only=plan is None
+            )
+            latest = latest_version(db, existing.id) if existing else None
+            unchanged = latest is not None and normalise_text(latest.document).rstrip() == normalise_text(data.document).rstrip()
+            context["valid"] = {"plan": document, "unchanged": unchanged}
+        except InputProblem as exc:
+            context.update(_problem(exc))
+        return page_or_partial(request, EDITOR, ISSUES, context)
+
+    @get("/{plan_id:int}", sync_to_thread=True)
+    def plan_page(self, db: DbSession, plan_id: FromPath[int], saved: FromQuery[str | None] = None,
+                  version: FromQuery[int | None] = None) -> Template:
+        notice = None
+        if saved in ("created", "new-version", "unchanged") and version is not None:
+            notice = {"created": f"Plan created with version {version}.",
+                      "new-version": f"Version {version} saved.",
+                      "unchanged": f"The document is identical to version {version}: nothing was saved."}[saved]
+        return page(DETAIL, _detail_context(db, _plan_or_404(db, plan_id), notice=notice))
+
+    @get("/{plan_id:int}/edit", sync_to_thread=True)
+    def edit_plan(self, db: DbSession, plan_id: FromPath[int], version: FromQuery[int | None] = None) -> Template:
+        plan = _plan_or_404(db, plan_id)
+        source = (
+            db.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == version)).first()
+            if version is not None
+            else latest_version(db, plan.id)
+        )
+        if source is None:
+            raise NotFoundException("No such version.")
+        form = EditorForm(document=source.document, effective_from=_next_free_start(db, plan).isoformat(),
+                          plan_id=str(plan.id))
+        return page(EDITOR, _editor_context(db, plan, form, source=source))
+
+    @post("/{plan_id:int}/edit", sync_to_thread=True, status_code=200)
+    def save_version(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
+        data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:  # fmt: skip
+        return self._save(request, db, principal, data, plan=_plan_or_404(db, plan_id))
+
+    def _save(self, request: Request, db: Session, principal: Any, data: EditorForm, *, plan: Plan | None) -> Template | Redirect:
+        try:
+            effective_from = parse_day(data.effective_from, "effective_from", required=False)
+            with transaction(request.app.state["engine"]) as session:
+                saved = save_plan_version(
+                    session, text=data.document, effective_from=effective_from, by=principal,
+                    plan_id=plan.id if plan else None, create_only=plan is None,
+                )  # fmt: skip
+                plan_id, outcome, number = saved.plan.id, saved.outcome, saved.version.version
+        except InputProblem as exc:
+            context = _editor_context(db, plan, data, **_problem(exc))
+            return page(EDITOR, context, status_code=exc.status_code)
+        return Redirect(f"/plans/{plan_id}?saved={outcome.replace(' ', '-')}&version={number}")
+
+    @get("/{plan_id:int}/versions/{number:int}", sync_to_thread=True)
+    def version_page(self, db: DbSession, plan_id: FromPath[int], number: FromPath[int]) -> Template:
+        plan = _plan_or_404(db, plan_id)
+        version = db.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)).first()
+        if version is None:
+            raise NotFoundException("No such version.")
+        author = db.get(Person, version.created_by_id) if version.created_by_id else None
+        return page("pages/plans/version.html", {"plan": plan, "version": version, "author": author,
+                                                 "first_period": _first_period_start(plan.period_kind, version.effective_from)})
+
+    @post("/{plan_id:int}/assignments", sync_to_thread=True, status_code=200)
+    def add_assignment(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
+        data: Annotated[AssignForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:  # fmt: skip
+        plan = _plan_or_404(db, plan_id)
+        try:
+            starts_on = parse_day(data.starts_on, "starts_on", required=True)
+            ends_on = parse_day(data.ends_on, "ends_on", required=False)
+            with transaction(request.app.state["engine"]) as session:
+                person = person_by_email(session, data.email)
+                if person is None:
+                    raise InputProblem("email", f"no person with email {data.email.strip().lower() or '(empty)'}")
+                assign(session, plan=plan, person=person, starts_on=starts_on, ends_on=ends_on,  # type: ignore[arg-type]
+                       prorate=data.prorate in ("1", "on", "true"), by=principal)
+        except InputProblem as exc:
+            error = {"field": exc.field, "message": exc.message}
+            context = _detail_context(db, plan, assign_form=data, assign_error=error)
+            is_htmx = bool(getattr(request, "htmx", False))
+            return page_or_partial(request, DETAIL, ASSIGN_FORM, context, status_code=200 if is_htmx else exc.status_code)
+        if getattr(request, "htmx", False):
+            return ClientRedirect(f"/plans/{plan.id}")  # type: ignore[return-value]
+        return Redirect(f"/plans/{plan.id}")
+
+    @post("/{plan_id:int}/assignments/{assignment_id:int}/end", sync_to_thread=True, status_code=200)
+    def end(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
+        assignment_id: FromPath[int], data: Annotated[EndForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:  # fmt: skip
+        plan = _plan_or_404(db, plan_id)
+        try:
+            ends_on = parse_day(data.ends_on, "ends_on", required=True)
+            with transaction(request.app.state["engine"]) as session:
+                assignment = session.get(PlanAssignment, assignment_id)
+                if assignment is None or assignment.plan_id != plan.id:
+                    raise NotFoundException("No such assignment.")
+                end_assignment(session, assignment=assignment, ends_on=ends_on, by=principal)  # type: ignore[arg-type]
+        except InputProblem as exc:
+            error = {"id": assignment_id, "message": exc.message}
+            return page(DETAIL, _detail_context(db, plan, end_error=error), status_code=exc.status_code)
+        return Redirect(f"/plans/{plan.id}")

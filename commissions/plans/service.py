@@ -1,0 +1,483 @@
+"""Plans in the app: validated, immutable versions of plan documents and who is on which plan when.
+
+Keyword-only functions; the caller owns the transaction (``commissions.db.transaction``),
+so a refused change leaves nothing behind. Every change is audited
+(``plan.version``, ``plan.assign``, ``plan.unassign``).
+
+- A plan is identified by the ``name`` in its document. Its first saved version creates
+  the ``plan`` row (name, currency, period kind); later versions must keep the currency
+  and the period kind.
+- A version is the document text as written (line endings normalised to ``\\n``). The
+  version in force for a period is the one with the latest ``effective_from`` on or
+  before the period's first day, so a version dated inside a period first applies to
+  the next one, and earlier periods keep theirs.
+- Saving a text identical to the latest version stores nothing ("unchanged").
+- A version may not take effect on or before the start of a locked or paid period of
+  the plan's kind: that period would be computed differently (plans.md section 6).
+- A person may not have two overlapping assignments to the same plan; assignments to
+  different plans may overlap (an AE on the AE plan and a SPIFF plan at once).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.engine import Plan as PlanDocument
+from commissions.engine import (
+    PlanIssue,
+    PlanValidationError,
+    load_plan_document,
+    parse_plan,
+)
+from commissions.errors import Conflict, InputProblem
+from commissions.models import (
+    CustomField,
+    Period,
+    Person,
+    Plan,
+    PlanAssignment,
+    PlanVersion,
+)
+
+CLOSED_STATES = ("locked", "paid")
+MAX_DOCUMENT_CHARS = 200_000
+
+
+class InvalidPlan(InputProblem):
+    """The plan document is invalid; ``issues`` lists every problem (component, field, message, position)."""
+
+    def __init__(self, issues: Iterable[PlanIssue]) -> None:
+        self.issues: tuple[PlanIssue, ...] = tuple(issues)
+        first = self.issues[0] if self.issues else PlanIssue(None, "document", "invalid plan")
+        super().__init__(first.field, "; ".join(str(issue) for issue in self.issues) or first.message)
+
+    def __str__(self) -> str:
+        return f"invalid plan: {self.message}"
+
+
+class HasDates(Protocol):
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class SavedVersion:
+    """What ``save_plan_version`` did: ``created`` is False when the text equals the latest version."""
+
+    plan: Plan
+    version: PlanVersion
+    created: bool
+    plan_created: bool
+    effective_from: date  # the date asked for (explicit, the document's, or the current period's first day)
+
+    @property
+    def outcome(self) -> str:
+        if not self.created:
+            return "unchanged"
+        return "created" if self.plan_created else "new version"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInForce:
+    """One of a person's plans in a period: the assignment and the version in force at the period start."""
+
+    assignment: PlanAssignment
+    plan: Plan
+    version: PlanVersion
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+def normalise_text(text: str) -> str:
+    """The document as written, with ``\\r\\n`` (what browsers post) read as ``\\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def custom_field_types(session: Session) -> dict[str, str]:
+    """The custom deal fields an admin declared, ``{name: type}``, for plan conditions."""
+    return {field.name: field.type for field in session.exec(select(CustomField)).all()}
+
+
+def validate_plan_text(text: str, custom_fields: Mapping[str, str] | None = None) -> PlanDocument:
+    """Parse and validate a YAML/JSON plan; ``InvalidPlan`` carries every issue."""
+    if not text.strip():
+        raise InvalidPlan([PlanIssue(None, "document", "the plan is empty: paste or write a YAML plan document")])
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise InvalidPlan([PlanIssue(None, "document", f"the plan is longer than {MAX_DOCUMENT_CHARS} characters")])
+    try:
+        return parse_plan(load_plan_document(text), custom_fields=dict(custom_fields or {}))
+    except PlanValidationError as exc:
+        raise InvalidPlan(exc.issues) from None
+
+
+def plan_by_name(session: Session, name: str, *, for_update: bool = False) -> Plan | None:
+    query = select(Plan).where(Plan.name == name)
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def check_plan_text(
+    session: Session, text: str, *, plan_id: int | None = None, create_only: bool = False
+) -> tuple[PlanDocument, Plan | None]:
+    """Validate a document and check it against the stored plan of the same name.
+
+    ``plan_id``: the document must be a version of this plan (the editor of one plan).
+    ``create_only``: the plan must not exist yet (the "new plan" page).
+    Returns the parsed document and the existing plan (or None).
+    """
+    document = validate_plan_text(text, custom_field_types(session))
+    existing = plan_by_name(session, document.name)
+    if plan_id is not None:
+        target = session.get(Plan, plan_id)
+        if target is None:
+            raise InputProblem("plan", "no such plan")
+        if existing is None or existing.id != target.id:
+            raise InvalidPlan([PlanIssue(None, "name", f"this editor saves versions of {target.name!r}; the document "
+                                         f"is named {document.name!r} (plans are not renamed: create a new plan)")])
+    if create_only and existing is not None:
+        raise InvalidPlan([PlanIssue(None, "name", f"a plan named {document.name!r} already exists: "
+                                     "edit it to save a new version")])
+    if existing is not None:
+        issues = []
+        if document.currency != existing.currency:
+            issues.append(PlanIssue(None, "currency", f"plan {existing.name!r} is paid in {existing.currency}; a new "
+                                    f"version cannot change it to {document.currency} (create a new plan)"))
+        if document.period != existing.period_kind:
+            issues.append(PlanIssue(None, "period", f"plan {existing.name!r} has {existing.period_kind} periods; a "
+                                    f"new version cannot change it to {document.period} (create a new plan)"))
+        if issues:
+            raise InvalidPlan(issues)
+    return document, existing
+
+
+# --- periods ---------------------------------------------------------------------------
+
+
+def period_bounds(kind: str, day: date) -> tuple[date, date]:
+    """First and last day of the month, quarter or year that contains ``day``."""
+    if kind == "month":
+        first_month, last_month = day.month, day.month
+    elif kind == "quarter":
+        first_month = 3 * ((day.month - 1) // 3) + 1
+        last_month = first_month + 2
+    elif kind == "year":
+        first_month, last_month = 1, 12
+    else:
+        raise InputProblem("period", f"unknown period kind {kind!r}")
+    return date(day.year, first_month, 1), date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+
+
+def default_effective_from(kind: str, today: date | None = None) -> date:
+    """The first day of the current period of the plan's kind."""
+    return period_bounds(kind, today or date.today())[0]
+
+
+def resolve_effective_from(document: PlanDocument, effective_from: date | None, today: date | None = None) -> date:
+    """An explicit date, else the document's ``effective_from``, else the current period's first day."""
+    if effective_from is None:
+        return document.effective_from or default_effective_from(document.period, today)
+    if document.effective_from is not None and document.effective_from != effective_from:
+        raise InputProblem(
+            "effective_from",
+            f"the document says effective_from {document.effective_from.isoformat()} but "
+            f"{effective_from.isoformat()} was given: change one of them",
+        )
+    return effective_from
+
+
+def _refuse_closed_periods(session: Session, plan_kind: str, effective_from: date) -> None:
+    closed = session.exec(
+        select(Period)
+        .where(Period.kind == plan_kind, Period.state.in_(CLOSED_STATES), Period.starts_on >= effective_from)
+        .order_by(Period.starts_on)
+    ).first()
+    if closed is not None:
+        raise Conflict(
+            "effective_from",
+            f"period {closed.key} is {closed.state}: a version effective from {effective_from.isoformat()} would "
+            f"change it; choose a date after {closed.ends_on.isoformat()}",
+        )
+
+
+# --- versions --------------------------------------------------------------------------
+
+
+def latest_version(session: Session, plan_id: int) -> PlanVersion | None:
+    return session.exec(
+        select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version.desc())
+    ).first()
+
+
+def versions_of(session: Session, plan_id: int) -> list[PlanVersion]:
+    return list(
+        session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version.desc()))
+    )
+
+
+def version_for_period(session: Session, plan_id: int, period_start: date) -> PlanVersion | None:
+    """The version in force for a period: the latest ``effective_from`` on or before its first day."""
+    return session.exec(
+        select(PlanVersion)
+        .where(PlanVersion.plan_id == plan_id, PlanVersion.effective_from <= period_start)
+        .order_by(PlanVersion.effective_from.desc())
+    ).first()
+
+
+def _lock_or_create_plan(session: Session, document: PlanDocument) -> tuple[Plan, bool]:
+    plan = plan_by_name(session, document.name, for_update=True)
+    if plan is not None:
+        return plan, False
+    plan = Plan(name=document.name, currency=document.currency, period_kind=document.period)
+    try:
+        with session.begin_nested():
+            session.add(plan)
+            session.flush()
+    except IntegrityError:  # created concurrently by another request: use theirs
+        plan = plan_by_name(session, document.name, for_update=True)
+        if plan is None:
+            raise
+        return plan, False
+    return plan, True
+
+
+def save_plan_version(
+    session: Session,
+    *,
+    text: str,
+    effective_from: date | None,
+    by: Principal | None,
+    plan_id: int | None = None,
+    create_only: bool = False,
+    today: date | None = None,
+) -> SavedVersion:
+    """Validate ``text`` and store it as the plan's next version (creating the plan on first use).
+
+    ``effective_from``: None takes the document's own ``effective_from`` or else the first
+    day of the current period of the plan's kind. Identical text to the latest version
+    stores nothing and returns it with ``created=False``.
+    """
+    text = normalise_text(text)
+    document, _ = check_plan_text(session, text, plan_id=plan_id, create_only=create_only)
+    effective_from = resolve_effective_from(document, effective_from, today)
+
+    plan, plan_created = _lock_or_create_plan(session, document)
+    latest = latest_version(session, plan.id) if not plan_created else None
+    if latest is not None:
+        # Re-checked under the plan's row lock: a concurrent version may have changed the plan.
+        if plan.currency != document.currency or plan.period_kind != document.period:
+            check_plan_text(session, text)
+        if normalise_text(latest.document).rstrip() == text.rstrip():
+            return SavedVersion(plan=plan, version=latest, created=False, plan_created=False,
+                                effective_from=effective_from)
+
+    same_day = session.exec(
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from == effective_from)
+    ).first()
+    if same_day is not None:
+        raise Conflict(
+            "effective_from",
+            f"version {same_day.version} of {plan.name} already takes effect on {effective_from.isoformat()}; "
+            "versions are immutable: choose another date",
+        )
+    _refuse_closed_periods(session, plan.period_kind, effective_from)
+
+    version = PlanVersion(
+        plan_id=plan.id,
+        version=(latest.version if latest else 0) + 1,
+        document=text,
+        effective_from=effective_from,
+        created_by_id=by.person_id if by else None,
+    )
+    session.add(version)
+    session.flush()
+    record_event(
+        session, by, "plan.version", "plan", plan.id,
+        {"plan": plan.name, "version": version.version, "effective_from": effective_from.isoformat(),
+         "plan_created": plan_created},
+    )  # fmt: skip
+    return SavedVersion(plan=plan, version=version, created=True, plan_created=plan_created,
+                        effective_from=effective_from)
+
+
+# --- assignments -----------------------------------------------------------------------
+
+
+def _overlapping(session: Session, *, plan_id: int, person_id: int, starts_on: date, ends_on: date | None,
+                 exclude_id: int | None = None) -> PlanAssignment | None:
+    query = select(PlanAssignment).where(
+        PlanAssignment.plan_id == plan_id,
+        PlanAssignment.person_id == person_id,
+        or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= starts_on),
+    )
+    if ends_on is not None:
+        query = query.where(PlanAssignment.starts_on <= ends_on)
+    if exclude_id is not None:
+        query = query.where(PlanAssignment.id != exclude_id)
+    return session.exec(query.order_by(PlanAssignment.starts_on)).first()
+
+
+def _describe(assignment: PlanAssignment) -> str:
+    end = assignment.ends_on.isoformat() if assignment.ends_on else "open-ended"
+    return f"{assignment.starts_on.isoformat()} to {end}"
+
+
+def _lock_plan(session: Session, plan_id: int) -> Plan:
+    plan = session.exec(select(Plan).where(Plan.id == plan_id).with_for_update()).first()
+    if plan is None:
+        raise InputProblem("plan", "no such plan")
+    return plan
+
+
+def assign(
+    session: Session,
+    *,
+    plan: Plan,
+    person: Person,
+    starts_on: date,
+    ends_on: date | None = None,
+    prorate: bool = False,
+    by: Principal | None,
+) -> PlanAssignment:
+    """Put ``person`` on ``plan`` from ``starts_on`` to ``ends_on`` (inclusive; None: open-ended)."""
+    if ends_on is not None and ends_on < starts_on:
+        raise InputProblem("ends_on", f"the assignment ends ({ends_on.isoformat()}) before it starts "
+                                      f"({starts_on.isoformat()})")
+    plan = _lock_plan(session, plan.id)  # serialises assignments to one plan (PostgreSQL; SQLite writes are serial)
+    clash = _overlapping(session, plan_id=plan.id, person_id=person.id, starts_on=starts_on, ends_on=ends_on)
+    if clash is not None:
+        raise Conflict("starts_on", f"{person.email} is already on {plan.name} from {_describe(clash)}; "
+                                    "end that assignment first or choose dates that do not overlap")
+    assignment = PlanAssignment(person_id=person.id, plan_id=plan.id, starts_on=starts_on, ends_on=ends_on,
+                                prorate=prorate)
+    session.add(assignment)
+    session.flush()
+    record_event(
+        session, by, "plan.assign", "plan_assignment", assignment.id,
+        {"plan": plan.name, "person": person.email, "starts_on": starts_on.isoformat(),
+         "ends_on": ends_on.isoformat() if ends_on else None, "prorate": prorate},
+    )  # fmt: skip
+    return assignment
+
+
+def end_assignment(session: Session, *, assignment: PlanAssignment, ends_on: date, by: Principal | None) -> PlanAssignment:
+    """End (or move the end of) an assignment; the last day is ``ends_on``, inclusive."""
+    plan = _lock_plan(session, assignment.plan_id)
+    if ends_on < assignment.starts_on:
+        raise InputProblem("ends_on", f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
+                                      f"before that ({ends_on.isoformat()})")
+    clash = _overlapping(session, plan_id=plan.id, person_id=assignment.person_id, starts_on=assignment.starts_on,
+                         ends_on=ends_on, exclude_id=assignment.id)
+    if clash is not None:
+        raise Conflict("ends_on", f"that would overlap the assignment from {_describe(clash)}")
+    previous = assignment.ends_on
+    assignment.ends_on = ends_on
+    session.add(assignment)
+    session.flush()
+    person = session.get(Person, assignment.person_id)
+    record_event(
+        session, by, "plan.unassign", "plan_assignment", assignment.id,
+        {"plan": plan.name, "person": person.email if person else None, "ends_on": ends_on.isoformat(),
+         "previous_ends_on": previous.isoformat() if previous else None},
+    )  # fmt: skip
+    return assignment
+
+
+def assignment_covering(session: Session, *, plan_id: int, person_id: int, day: date) -> PlanAssignment | None:
+    """The person's assignment to the plan that includes ``day``, if any."""
+    return session.exec(
+        select(PlanAssignment).where(
+            PlanAssignment.plan_id == plan_id,
+            PlanAssignment.person_id == person_id,
+            PlanAssignment.starts_on <= day,
+            or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= day),
+        )
+    ).first()
+
+
+def plans_for_person(session: Session, person_id: int, period: HasDates) -> list[PlanInForce]:
+    """The person's assignments that overlap the period, each with the version in force at its start.
+
+    Plans with no version in force yet for that period (first version later) are left out.
+    """
+    rows = session.exec(
+        select(PlanAssignment, Plan)
+        .join(Plan, Plan.id == PlanAssignment.plan_id)
+        .where(
+            PlanAssignment.person_id == person_id,
+            PlanAssignment.starts_on <= period.ends_on,
+            or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= period.starts_on),
+        )
+        .order_by(Plan.name, PlanAssignment.starts_on)
+    ).all()
+    found = []
+    for assignment, plan in rows:
+        version = version_for_period(session, plan.id, period.starts_on)
+        if version is not None:
+            found.append(PlanInForce(assignment=assignment, plan=plan, version=version))
+    return found
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    plan: Plan
+    latest: PlanVersion | None
+    effective_dates: list[date]
+    assigned_now: int
+    assigned_later: int
+
+
+def plan_summaries(session: Session, *, today: date | None = None) -> list[PlanSummary]:
+    """Every plan with its latest version, its versions' effective dates and head counts (for /plans)."""
+    today = today or date.today()
+    plans = session.exec(select(Plan).order_by(Plan.name)).all()
+    versions: dict[int, list[PlanVersion]] = {}
+    for v in session.exec(select(PlanVersion).order_by(PlanVersion.effective_from)).all():
+        versions.setdefault(v.plan_id, []).append(v)
+    current = dict(
+        session.exec(
+            select(PlanAssignment.plan_id, func.count(func.distinct(PlanAssignment.person_id)))
+            .where(PlanAssignment.starts_on <= today,
+                   or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= today))
+            .group_by(PlanAssignment.plan_id)
+        ).all()
+    )
+    later = dict(
+        session.exec(
+            select(PlanAssignment.plan_id, func.count(func.distinct(PlanAssignment.person_id)))
+            .where(PlanAssignment.starts_on > today)
+            .group_by(PlanAssignment.plan_id)
+        ).all()
+    )
+    out = []
+    for plan in plans:
+        mine = versions.get(plan.id, [])
+        latest = max(mine, key=lambda v: v.version) if mine else None
+        out.append(PlanSummary(plan, latest, [v.effective_from for v in mine], current.get(plan.id, 0),
+                               later.get(plan.id, 0)))
+    return out
+
+
+def assignments_of(session: Session, plan_id: int) -> list[tuple[PlanAssignment, Person]]:
+    return list(
+        session.exec(
+            select(PlanAssignment, Person)
+            .join(Person, Person.id == PlanAssignment.person_id)
+            .where(PlanAssignment.plan_id == plan_id)
+            .order_by(Person.email, PlanAssignment.starts_on)
+        ).all()
+    )
