@@ -5,6 +5,11 @@ row (errors name the file, the line and the field), runs the engine and prints t
 statements or the JSON document. ``run_calculation`` is the same thing as a function.
 """
 
-from commissions.calculator.readers import CalcInput, CsvError, load_inputs, run_calculation
+from commissions.calculator.readers import (
+    CalcInput,
+    CsvError,
+    load_inputs,
+    run_calculation,
+)
 
 __all__ = ["CalcInput", "CsvError", "load_inputs", "run_calculation"]

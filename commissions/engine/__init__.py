@@ -15,7 +15,8 @@ Inputs are the frozen dataclasses ``Person``, ``Deal``, ``Quota``, ``Campaign``,
 """
 
 from commissions.engine.calculate import calculate
-from commissions.engine.conditions import Condition, compile_text as compile_condition
+from commissions.engine.conditions import Condition
+from commissions.engine.conditions import compile_text as compile_condition
 from commissions.engine.errors import (
     ConditionError,
     EngineError,
@@ -24,10 +25,26 @@ from commissions.engine.errors import (
     PlanIssue,
     PlanValidationError,
 )
-from commissions.engine.inputs import Campaign, Deal, DrawBalance, Period, Person, Quota, parse_period, prorate
+from commissions.engine.inputs import (
+    Campaign,
+    Deal,
+    DrawBalance,
+    Period,
+    Person,
+    Quota,
+    parse_period,
+    prorate,
+)
 from commissions.engine.money import minor_digits
 from commissions.engine.plan import Plan, load_plan_document, parse_plan
-from commissions.engine.result import ComponentResult, Line, Payee, Result, result_to_json, result_to_json_dict
+from commissions.engine.result import (
+    ComponentResult,
+    Line,
+    Payee,
+    Result,
+    result_to_json,
+    result_to_json_dict,
+)
 
 __all__ = [
     "Campaign", "ComponentResult", "Condition", "ConditionError", "Deal", "DrawBalance", "EngineError",

@@ -13,10 +13,19 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, localcontext
 
 from commissions.engine import components as kinds
+from commissions.engine.components import PayeeCredit, credited_money
 from commissions.engine.credit import assign_credit, counting_deals, manager_chains
 from commissions.engine.errors import InputError, PeriodError
-from commissions.engine.inputs import Campaign, Deal, DrawBalance, Period, Person, Quota, parse_period
-from commissions.engine.money import CONTEXT, ZERO, allocate, minor_digits, round_money
+from commissions.engine.inputs import (
+    Campaign,
+    Deal,
+    DrawBalance,
+    Period,
+    Person,
+    Quota,
+    parse_period,
+)
+from commissions.engine.money import CONTEXT, ZERO, minor_digits, round_money
 from commissions.engine.plan import (
     BonusComponent,
     CurveComponent,
@@ -25,7 +34,15 @@ from commissions.engine.plan import (
     Plan,
     TieredComponent,
 )
-from commissions.engine.result import CapLine, ComponentContext, ComponentResult, DrawLine, Line, Payee, Result
+from commissions.engine.result import (
+    CapLine,
+    ComponentContext,
+    ComponentResult,
+    DrawLine,
+    Line,
+    Payee,
+    Result,
+)
 
 
 def calculate(
@@ -99,28 +116,41 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
             members.add(email)
 
     has_override = any(isinstance(c, OverrideComponent) for c in plan.components)
+    team = plan.credit.scope == "team"
     counted = counting_deals(plan, period, deals, index)
-    credits = assign_credit(plan, counted, chains, campaign_index, with_overrides=has_override)
-    credited_index = credits.team if plan.credit.scope == "team" else credits.own
+    credits = assign_credit(plan, counted, chains, campaign_index)
+    own = credits.own
+    count_metric = metric == "deals"
+    needs_attainment = any(c.needs_attainment for c in plan.components)
+
+    moneys: dict[str, list[Decimal]] = {}  # credited money per own entry, computed once per person
+    report_totals: dict[str, Decimal] = {}
+    if has_override:
+        for person, entries in own.items():
+            moneys[person] = credited_money(entries)
+            report_totals[person] = sum(moneys[person], ZERO)
 
     payees = []
     for person in sorted(members):
-        entries = credited_index.get(person)
-        reports = credits.reports.get(person) if has_override else None
-        if person not in targets and not entries and not reports:
+        has_reports_credit = (team or has_override) and credits.has_report_credit(person)
+        if person not in targets and person not in own and not has_reports_credit:
             continue  # neither a quota nor any credit: not paid under this plan
-        payees.append(
-            _payee(plan, period, person, entries or [], targets.get(person), reports, balances.get(person), digits)
-        )
+        if team:
+            entries = credits.team_entries(person)
+            person_moneys = credited_money(entries)
+        else:
+            entries = own.get(person, [])
+            person_moneys = moneys.get(person) or credited_money(entries)
+        credit = PayeeCredit(person, entries, person_moneys, count_metric, targets.get(person), credits)
+        payees.append(_payee(plan, period, credit, needs_attainment, report_totals, balances.get(person), digits))
     return Result(plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings))
 
 
-def _payee(plan: Plan, period: Period, person: str, entries: list, quota: Decimal | None, reports: list | None,
+def _payee(plan: Plan, period: Period, credit: PayeeCredit, needs_attainment: bool, report_totals: dict[str, Decimal],
            balance: Decimal | None, digits: int) -> Payee:  # fmt: skip
-    count_metric = plan.metric == "deals"
-    credit = kinds.PayeeCredit(entries, count_metric, quota, reports)
+    person, quota = credit.person, credit.quota
     errors: list[str] = []
-    if any(c.needs_attainment for c in plan.components):
+    if needs_attainment:
         if quota is None:
             errors.append(f"no {plan.metric} quota for {person} in {period.key}")
         elif quota <= 0:
@@ -132,35 +162,38 @@ def _payee(plan: Plan, period: Period, person: str, entries: list, quota: Decima
 
     results: list[ComponentResult] = []
     earned = ZERO
+    count_metric = plan.metric == "deals"
     for component in plan.components:
         ctx = ComponentContext(component.name, component.kind, digits, attainment=credit.attainment, quota=quota)
-        lines: list[Line]
+        source: LineSource
         if isinstance(component, TieredComponent):
             ctx.bounds, ctx.rates, ctx.on, ctx.mode = component.bounds, component.rates, component.on, component.mode
-            lines = kinds.tiered(component, credit, ctx)
+            source = kinds.tiered(component, credit, ctx)
         elif isinstance(component, PerDealComponent):
             ctx.extra = (component.pay, component.rate, component.condition.fields if component.condition else ())
-            lines = kinds.per_deal(component, credit, ctx)
+            source = kinds.per_deal(component, credit, ctx)
         elif isinstance(component, BonusComponent):
             ctx.extra = (component.at, component.pay)
-            lines = kinds.bonus(component, credit, ctx)
+            source = kinds.bonus(component, credit, ctx)
         elif isinstance(component, CurveComponent):
-            lines = kinds.curve(component, credit, ctx, count_metric)
+            source = kinds.curve(component, credit, ctx, count_metric)
         else:
             ctx.extra = (component.rate,)
-            lines = kinds.override(component, credit, ctx)
-        amount = _round_lines(lines, digits)
-        results.append(ComponentResult(component.name, component.kind, amount, tuple(lines)))
+            source = kinds.override(component, credit, ctx, report_totals)
+        # the component total: exact values summed, rounded once, half-up
+        amount = round_money(source.exact_total, digits)
+        results.append(ComponentResult(component.name, component.kind, amount, None, source, digits))
         earned += amount
         if component.cap is not None and amount > component.cap:
             cut = component.cap - amount
-            cap_ctx = ComponentContext(component.name, "cap", digits)
-            results.append(ComponentResult(f"cap: {component.name}", "cap", cut, (CapLine(cut, cap_ctx, component.cap, amount),)))
+            cap_line = CapLine(cut, ComponentContext(component.name, "cap", digits), component.cap, amount)
+            results.append(ComponentResult(f"cap: {component.name}", "cap", cut, (cap_line,)))
             earned += cut
 
     if plan.cap is not None and earned > plan.cap:
         cut = plan.cap - earned
-        results.append(ComponentResult("cap", "cap", cut, (CapLine(cut, ComponentContext("cap", "cap", digits), plan.cap, earned),)))
+        cap_line = CapLine(cut, ComponentContext("cap", "cap", digits), plan.cap, earned)
+        results.append(ComponentResult("cap", "cap", cut, (cap_line,)))
         earned += cut
 
     total = earned
@@ -181,18 +214,3 @@ def _payee(plan: Plan, period: Period, person: str, entries: list, quota: Decima
             results.append(ComponentResult("draw", "draw", adjustment, (line,)))
             total += adjustment
     return Payee(person, credit.credited, quota, credit.attainment, tuple(results), total, (), balance_in, balance_out)
-
-
-def _round_lines(lines: list[Line], digits: int) -> Decimal:
-    """Round the component total once, half-up, from the exact lines; then give each line
-    its largest-remainder share so that the lines add up to the total exactly."""
-    if not lines:
-        return round_money(ZERO, digits)
-    exact = [line.amount for line in lines]
-    total = round_money(sum(exact, ZERO), digits)
-    if len(lines) == 1:
-        lines[0].amount = total
-        return total
-    for line, amount in zip(lines, allocate(exact, total, digits)):
-        line.amount = amount
-    return total

@@ -1,15 +1,20 @@
-"""Component kinds (plans.md section 5): each turns one payee's credited deals into exact
-(unrounded) line values. Rounding, caps and draws happen in ``calculate``.
+"""Component kinds (plans.md section 5).
 
-Every function returns a list of lines whose ``amount`` is still exact.
+Each function computes one payee's component from exact (unrounded) values and returns
+a ``LineSource``: the exact total (rounded once by ``calculate``) and a recipe for the
+per-deal lines. The lines themselves (largest-remainder amounts, basis, sentence) are
+built from that recipe the first time someone reads ``ComponentResult.lines``, so a
+calculation whose lines are not all read does not pay for a million line objects.
+The recipe holds only what was computed here: nothing is recomputed differently.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
-from commissions.engine.inputs import Deal
-from commissions.engine.money import CONTEXT, ONE, ZERO
+from commissions.engine.credit import Credits, Entry
+from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
 from commissions.engine.plan import (
     BonusComponent,
     CurveComponent,
@@ -23,30 +28,46 @@ from commissions.engine.result import (
     CurveLine,
     DealSizeLine,
     Line,
+    LineSource,
     OverrideLine,
     PerDealLine,
     TierLine,
 )
-from commissions.engine.money import format_amount, format_percent
+
+Builder = Callable[[list[Decimal]], list[Line]]
 
 
 class PayeeCredit:
     """One payee's credited deals in deal order, with credited money and measure per deal."""
 
-    __slots__ = ("entries", "moneys", "measures", "credited", "quota", "attainment", "reports")
+    __slots__ = ("person", "entries", "moneys", "measures", "credited", "quota", "attainment", "credits")
 
-    def __init__(self, entries: list, count_metric: bool, quota: Decimal | None, reports: list | None) -> None:
+    def __init__(self, person: str, entries: list[Entry], moneys: list[Decimal], count_metric: bool,
+                 quota: Decimal | None, credits: Credits) -> None:  # fmt: skip
+        self.person = person
         self.entries = entries
-        moneys = [deal.amount if share is ONE else deal.amount * share for deal, share in entries]
         self.moneys = moneys
-        self.measures = [share for _, share in entries] if count_metric else moneys
-        self.credited = sum(self.measures, ZERO)
+        if count_metric:
+            self.measures = [entry[2] for entry in entries]
+            self.credited = sum(self.measures, ZERO)
+        else:
+            self.measures = moneys
+            self.credited = sum(moneys, ZERO)
         self.quota = quota
-        self.attainment = None if not quota or quota <= 0 else CONTEXT.divide(self.credited, quota)
-        self.reports = reports or []
+        self.attainment = None if quota is None or quota <= 0 else CONTEXT.divide(self.credited, quota)
+        self.credits = credits
 
 
-def tiered(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext) -> list[Line]:
+def credited_money(entries: list[Entry]) -> list[Decimal]:
+    """amount × share per entry (the amount itself for sole credit)."""
+    return [deal.amount if share is ONE else deal.amount * share for _, deal, share in entries]
+
+
+def _source(exact: list[Decimal], build: Builder) -> LineSource:
+    return LineSource(sum(exact, ZERO), lambda: (exact, build))
+
+
+def tiered(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     rates = component.rates
     if component.per == "deal":
         return _tiered_per_deal(component, payee, ctx, rates)
@@ -58,37 +79,58 @@ def tiered(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext
     else:
         bounds = list(component.bounds)
         measures = payee.moneys  # on: amount: currency bounds on the credited amount
+    entries, moneys = payee.entries, payee.moneys
     if component.mode == "retroactive":
         total = sum(measures, ZERO)
         tier = next((k for k, bound in enumerate(bounds) if total <= bound), len(bounds))
         rate = rates[tier]
-        return [
-            TierLine(deal, money * rate, ctx, money, share, (tier, money))
-            for (deal, share), money in zip(payee.entries, payee.moneys)
-        ]
-    return _marginal(payee, ctx, bounds, measures, rates)
+        exact = [money * rate for money in moneys]
+
+        def build_retro(amounts: list[Decimal]) -> list[Line]:
+            return [
+                TierLine(entry[1], amount, ctx, money, entry[2], (tier, money))
+                for entry, money, amount in zip(entries, moneys, amounts)
+            ]
+
+        return _source(exact, build_retro)
+    exact, tiers, crossings = _marginal(entries, moneys, measures, bounds, rates)
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        lines: list[Line] = []
+        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts)):
+            slices = crossings.get(i) if crossings else None
+            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or (tiers[i], money)))
+        return lines
+
+    return _source(exact, build)
 
 
-def _marginal(payee: PayeeCredit, ctx: ComponentContext, bounds: list[Decimal], measures: list[Decimal],
-              rates: tuple[Decimal, ...]) -> list[Line]:  # fmt: skip
-    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate.
-    With a count measure (quota: deals) a straddling deal splits its credited money in the
-    proportion of its count."""
-    lines: list[Line] = []
-    append = lines.append
+def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decimal], bounds: list[Decimal],
+              rates: tuple[Decimal, ...]) -> tuple[list[Decimal], list[int], dict[int, tuple]]:  # fmt: skip
+    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each
+    rate. With a count measure (quota: deals) a straddling deal splits its credited money
+    in the proportion of its count. Returns exact values, each line's tier, and the
+    slices (tier, credited part, ...) of the lines that cross a bound."""
+    exact: list[Decimal] = []
+    tiers: list[int] = []
+    crossings: dict[int, tuple] = {}
     nb = len(bounds)
     tier = 0
+    rate = rates[0]
     position = ZERO
-    same = measures is payee.moneys
+    same = measures is moneys
     next_bound = bounds[0] if nb else None
-    for (deal, share), money, measure in zip(payee.entries, payee.moneys, measures):
-        while next_bound is not None and position >= next_bound:
-            tier += 1
-            next_bound = bounds[tier] if tier < nb else None
+    for i, money in enumerate(moneys):
+        measure = money if same else measures[i]
         end = position + measure
         if next_bound is None or end <= next_bound:
-            append(TierLine(deal, money * rates[tier], ctx, money, share, (tier, money)))
+            exact.append(money * rate)
+            tiers.append(tier)
             position = end
+            if next_bound is not None and end == next_bound:  # the next deal starts in the next tier
+                tier += 1
+                rate = rates[tier]
+                next_bound = bounds[tier] if tier < nb else None
             continue
         slices: list = []
         value = ZERO
@@ -98,30 +140,38 @@ def _marginal(payee: PayeeCredit, ctx: ComponentContext, bounds: list[Decimal], 
             if next_bound is None or end <= next_bound:
                 piece = money - paid  # the rest: slices always add up to the credited money
                 slices += (tier, piece)
-                value += piece * rates[tier]
+                value += piece * rate
                 break
             span = next_bound - start
             if span > 0:
                 piece = span if same else CONTEXT.divide(money * span, measure)
                 slices += (tier, piece)
-                value += piece * rates[tier]
+                value += piece * rate
                 paid += piece
             start = next_bound
             tier += 1
+            rate = rates[tier]
             next_bound = bounds[tier] if tier < nb else None
-        append(TierLine(deal, value, ctx, money, share, tuple(slices)))
+        if next_bound is not None and end == next_bound:
+            tier += 1
+            rate = rates[tier]
+            next_bound = bounds[tier] if tier < nb else None
+        exact.append(value)
+        tiers.append(tier)
+        crossings[i] = tuple(slices)
         position = end
-    return lines
+    return exact, tiers, crossings
 
 
 def _tiered_per_deal(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext,
-                     rates: tuple[Decimal, ...]) -> list[Line]:  # fmt: skip
+                     rates: tuple[Decimal, ...]) -> LineSource:  # fmt: skip
     """Deal-size tiers: each deal's whole amount is tiered on its own, then paid pro rata."""
     bounds = component.bounds
     nb = len(bounds)
     retro = component.mode == "retroactive"
-    lines: list[Line] = []
-    for deal, share in payee.entries:
+    exact: list[Decimal] = []
+    all_slices: list[tuple] = []
+    for _, deal, share in payee.entries:
         amount = deal.amount
         if retro:
             tier = next((k for k, bound in enumerate(bounds) if amount <= bound), nb)
@@ -141,36 +191,57 @@ def _tiered_per_deal(component: TieredComponent, payee: PayeeCredit, ctx: Compon
                     break
                 low = high
             slices = tuple(parts)
-        lines.append(DealSizeLine(deal, whole if share is ONE else whole * share, ctx, share, slices))
-    return lines
+        exact.append(whole if share is ONE else whole * share)
+        all_slices.append(slices)
+    entries = payee.entries
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        return [
+            DealSizeLine(entry[1], amount, ctx, entry[2], slices)
+            for entry, amount, slices in zip(entries, amounts, all_slices)
+        ]
+
+    return _source(exact, build)
 
 
-def per_deal(component: PerDealComponent, payee: PayeeCredit, ctx: ComponentContext) -> list[Line]:
+def per_deal(component: PerDealComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     condition = component.condition
     test = condition.test if condition is not None else None
     start, end = component.from_, component.to
     pay, rate = component.pay, component.rate
-    lines: list[Line] = []
-    for (deal, share), money in zip(payee.entries, payee.moneys):
-        if start is not None and deal.closed_at < start:
-            continue
-        if end is not None and deal.closed_at > end:
-            continue
+    chosen: list[int] = []
+    exact: list[Decimal] = []
+    entries, moneys = payee.entries, payee.moneys
+    windowed = start is not None or end is not None
+    for i, (_, deal, share) in enumerate(entries):
+        if windowed:
+            if start is not None and deal.closed_at < start:
+                continue
+            if end is not None and deal.closed_at > end:
+                continue
         if test is not None and not test(deal):
             continue
         value = ZERO
         if pay is not None:
             value = pay if share is ONE else pay * share
         if rate is not None:
-            value += money * rate
-        lines.append(PerDealLine(deal, value, ctx, money, share))
-    return lines
+            value += moneys[i] * rate
+        chosen.append(i)
+        exact.append(value)
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        return [
+            PerDealLine(entries[i][1], amount, ctx, moneys[i], entries[i][2]) for i, amount in zip(chosen, amounts)
+        ]
+
+    return _source(exact, build)
 
 
-def bonus(component: BonusComponent, payee: PayeeCredit, ctx: ComponentContext) -> list[Line]:
+def bonus(component: BonusComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     assert payee.quota is not None
     reached = payee.credited >= component.at * payee.quota  # no division: exact at the bound
-    return [BonusLine(None, component.pay if reached else ZERO, ctx)]
+    value = component.pay if reached else ZERO
+    return _source([value], lambda amounts: [BonusLine(None, amounts[0], ctx)])
 
 
 def curve_payout(points: list[tuple[Decimal, Decimal]], credited: Decimal, quota: Decimal) -> tuple[Decimal, str]:
@@ -188,35 +259,59 @@ def curve_payout(points: list[tuple[Decimal, Decimal]], credited: Decimal, quota
     return last[1], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
 
 
-def curve(component: CurveComponent, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> list[Line]:
+def curve(component: CurveComponent, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> LineSource:
     assert payee.quota is not None
     payout, segment = curve_payout(component.points, payee.credited, payee.quota)
     total = payee.credited
     ctx.extra = (payout, total, segment, count_metric)
     if payout == 0 or total == 0:
-        return [CurveLine(None, payout, ctx, None)]
-    return [
-        CurveLine(deal, CONTEXT.divide(payout * measure, total), ctx, measure)
-        for (deal, _), measure in zip(payee.entries, payee.measures)
-    ]
+        return _source([payout], lambda amounts: [CurveLine(None, amounts[0], ctx, None)])
+    entries, measures = payee.entries, payee.measures
+
+    def make() -> tuple[list[Decimal], Builder]:
+        exact = [CONTEXT.divide(payout * measure, total) for measure in measures]
+
+        def build(amounts: list[Decimal]) -> list[Line]:
+            return [
+                CurveLine(entry[1], amount, ctx, measure) for entry, measure, amount in zip(entries, measures, amounts)
+            ]
+
+        return exact, build
+
+    return LineSource(payout, make)
 
 
-def override(component: OverrideComponent, payee: PayeeCredit, ctx: ComponentContext) -> list[Line]:
+def override(component: OverrideComponent, payee: PayeeCredit, ctx: ComponentContext,
+             report_totals: dict[str, Decimal]) -> LineSource:  # fmt: skip
+    """The rate on everything credited to the payee's reports (recursively), never on the
+    payee's own share. The total is rate × the reports' credited sums; the per-deal lines
+    (the reports' shares merged in deal order) are only built when read."""
     rate = component.rate
-    lines: list[Line] = []
-    current: Deal | None = None
-    reports: list = []
-    credited = ZERO
-    for deal, email, share in payee.reports:
-        if deal is not current:
-            if current is not None:
-                lines.append(OverrideLine(current, credited * rate, ctx, credited, tuple(reports)))
-            current, reports, credited = deal, [], ZERO
-        reports.append((email, share))
-        credited += deal.amount if share is ONE else deal.amount * share
-    if current is not None:
-        lines.append(OverrideLine(current, credited * rate, ctx, credited, tuple(reports)))
-    return lines
+    credits = payee.credits
+    person = payee.person
+    reports = credits.reports.get(person, ())
+    credited = sum((report_totals.get(r, ZERO) for r in reports), ZERO)
 
+    def make() -> tuple[list[Decimal], Builder]:
+        groups: list[tuple] = []  # (deal, credited, ((email, share), ...))
+        current = None
+        last_deal = None
+        shares: list = []
+        money = ZERO
+        for (position, deal, share), email in credits.reports_detail(person):
+            if position != current:
+                if current is not None:
+                    groups.append((last_deal, money, tuple(shares)))
+                current, last_deal, shares, money = position, deal, [], ZERO
+            shares.append((email, share))
+            money += deal.amount if share is ONE else deal.amount * share
+        if current is not None:
+            groups.append((last_deal, money, tuple(shares)))
+        exact = [money * rate for _, money, _ in groups]
 
-__all__ = ["PayeeCredit", "bonus", "curve", "curve_payout", "override", "per_deal", "tiered", "format_amount"]
+        def build(amounts: list[Decimal]) -> list[Line]:
+            return [OverrideLine(deal, amount, ctx, money, who) for (deal, money, who), amount in zip(groups, amounts)]
+
+        return exact, build
+
+    return LineSource(credited * rate, make)

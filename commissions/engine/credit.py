@@ -1,24 +1,27 @@
 """Who is credited with which deal (plans.md section 3), and which deals count at all.
 
-One pass over the period's deals in deal order builds, per person, the list of
-``(deal, share)`` they are credited with: their own (owner or split share, or the
-deals their campaigns sourced under ``sourced_revenue``), their team's (``scope:
-team``: every report's shares, recursively, merged per deal), and the shares of their
-reports that an ``override`` pays on.
+One pass over the period's counting deals, in deal order, gives every person their own
+credited shares as ``(position, deal, share)`` (owner or split share, or the deals their
+campaigns sourced under ``sourced_revenue``); ``position`` is the deal's place in deal
+order. Team credit (``scope: team``) and the shares an ``override`` pays on are the own
+shares of a person's reports (recursively), merged in deal order only for the people
+who need them, so a deep hierarchy costs nothing per deal.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 
 from commissions.engine.errors import InputError
 from commissions.engine.inputs import Campaign, Deal, Period, Person
 from commissions.engine.money import CONTEXT, HUNDRED, ONE, ZERO
 from commissions.engine.plan import Plan
 
-Entry = list  # [deal, share]: share a fraction of the deal (1 for sole credit)
+Entry = tuple  # (position, deal, share): share is a fraction of the deal (ONE for sole credit)
 
 
 def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
@@ -47,29 +50,13 @@ def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
     return chains
 
 
-@dataclass(slots=True)
-class Credits:
-    """Credited shares per person, in deal order."""
-
-    own: dict[str, list[Entry]] = field(default_factory=dict)
-    team: dict[str, list[Entry]] = field(default_factory=dict)  # own + reports (scope: team only)
-    reports: dict[str, list[tuple[Deal, str, Decimal]]] = field(default_factory=dict)  # for overrides
-    deals: int = 0  # deals that count
-    warnings: list[str] = field(default_factory=list)
-
-    def credited(self, person: str, scope: str) -> list[Entry]:
-        return (self.team if scope == "team" else self.own).get(person, [])
-
-
-def _add(index: dict[str, list[Entry]], person: str, deal: Deal, share: Decimal) -> None:
-    entries = index.get(person)
-    if entries is None:
-        index[person] = [[deal, share]]
-    elif entries[-1][0] is deal:  # the same deal again (a split within a team): merge
-        merged = entries[-1][1] + share
-        entries[-1][1] = ONE if merged == ONE else merged
-    else:
-        entries.append([deal, share])
+def all_reports(chains: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Every manager's reports, direct and indirect."""
+    reports: dict[str, list[str]] = {}
+    for person, chain in chains.items():
+        for manager in chain:
+            reports.setdefault(manager, []).append(person)
+    return reports
 
 
 def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Mapping[str, Person]) -> list[Deal]:
@@ -78,8 +65,9 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
     currency = plan.currency
     start, end = period.start, period.end
     condition = plan.credit.condition
+    test = condition.test if condition is not None else None
     clawback = plan.clawback_days
-    kept: list[Deal] = []
+    by_day: dict = {}
     for deal in deals:
         closed = deal.closed_at
         if closed < start or closed > end:
@@ -91,13 +79,7 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
         if deal.amount < 0:
             raise InputError(f"deal {deal.external_id}: amount {deal.amount} is negative")
         if deal.splits:
-            total = ZERO
-            for email, share in deal.splits:
-                if email not in people:
-                    raise InputError(f"deal {deal.external_id}: split to {email}, who is not a known person")
-                total += share
-            if total != HUNDRED:
-                raise InputError(f"deal {deal.external_id}: split shares sum to {total}, not 100")
+            _check_splits(deal, people)
         if deal.status != "won":
             if deal.status != "cancelled":
                 raise InputError(f"deal {deal.external_id}: unknown status {deal.status!r} (won or cancelled)")
@@ -105,15 +87,93 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
                 raise InputError(f"deal {deal.external_id} is cancelled but has no cancelled_at")
             if clawback is None or (deal.cancelled_at - closed).days <= clawback:
                 continue
-        if condition is not None and not condition.test(deal):
+        if test is not None and not test(deal):
             continue
-        kept.append(deal)
-    kept.sort(key=_deal_order)
+        bucket = by_day.get(closed)
+        if bucket is None:
+            by_day[closed] = [deal]
+        else:
+            bucket.append(deal)
+    # deal order: closed_at, then external_id as text (bucketing by day keeps the sort cheap)
+    kept: list[Deal] = []
+    by_id = attrgetter("external_id")
+    for day in sorted(by_day):
+        bucket = by_day[day]
+        bucket.sort(key=by_id)
+        kept.extend(bucket)
+    for previous, deal in zip(kept, kept[1:]):
+        if previous.external_id == deal.external_id and previous.closed_at == deal.closed_at:
+            raise InputError(f"deal {deal.external_id} is listed twice")
     return kept
 
 
-def _deal_order(deal: Deal) -> tuple:
-    return (deal.closed_at, deal.external_id)
+def _check_splits(deal: Deal, people: Mapping[str, Person]) -> None:
+    total = ZERO
+    seen = set()
+    for email, share in deal.splits:
+        if email not in people:
+            raise InputError(f"deal {deal.external_id}: split to {email}, who is not a known person")
+        if email in seen:
+            raise InputError(f"deal {deal.external_id}: {email} appears twice in its splits")
+        if share <= 0:
+            raise InputError(f"deal {deal.external_id}: split share {share} for {email} must be above 0")
+        seen.add(email)
+        total += share
+    if total != HUNDRED:
+        raise InputError(f"deal {deal.external_id}: split shares sum to {total}, not 100")
+
+
+@dataclass(slots=True)
+class Credits:
+    """Own credited shares per person, in deal order, and what is derived from them."""
+
+    own: dict[str, list[Entry]] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)  # manager → all reports
+    warnings: list[str] = field(default_factory=list)
+
+    def reports_entries(self, person: str) -> list[Entry]:
+        """The own shares of all of ``person``'s reports, merged per deal, in deal order
+        (what an override pays on). Shares of one deal are summed; ``reports_detail`` keeps them apart."""
+        return _merge([self.own[r] for r in self.reports.get(person, ()) if r in self.own])
+
+    def team_entries(self, person: str) -> list[Entry]:
+        """``scope: team``: own shares plus every report's, merged per deal in deal order."""
+        lists = [self.own[r] for r in self.reports.get(person, ()) if r in self.own]
+        if person in self.own:
+            lists.append(self.own[person])
+        return _merge(lists)
+
+    def reports_detail(self, person: str) -> list[tuple[Entry, str]]:
+        """Each report's share with the report's email, in deal order (for override lines)."""
+        streams = [[(entry, r) for entry in self.own[r]] for r in sorted(self.reports.get(person, ())) if r in self.own]
+        if len(streams) == 1:
+            return streams[0]
+        return list(heapq.merge(*streams, key=_position_of_detail))
+
+    def has_report_credit(self, person: str) -> bool:
+        return any(r in self.own for r in self.reports.get(person, ()))
+
+
+_position = itemgetter(0)
+
+
+def _position_of_detail(item: tuple) -> int:
+    return item[0][0]
+
+
+def _merge(lists: list[list[Entry]]) -> list[Entry]:
+    if not lists:
+        return []
+    if len(lists) == 1:
+        return lists[0]
+    merged: list[Entry] = []
+    for entry in heapq.merge(*lists, key=_position):
+        if merged and merged[-1][0] == entry[0]:
+            share = merged[-1][2] + entry[2]
+            merged[-1] = (entry[0], entry[1], ONE if share == ONE else share)
+        else:
+            merged.append(entry)
+    return merged
 
 
 def assign_credit(
@@ -121,17 +181,14 @@ def assign_credit(
     deals: list[Deal],
     chains: Mapping[str, tuple[str, ...]],
     campaigns: Mapping[str, Campaign],
-    *,
-    with_overrides: bool,
 ) -> Credits:
     """Credit the counting deals (already in deal order) to people."""
-    credits = Credits(deals=len(deals))
-    own, team, reports = credits.own, credits.team, credits.reports
-    by_team = plan.credit.scope == "team"
+    credits = Credits(reports=all_reports(chains))
+    own = credits.own
     sourced = plan.metric == "sourced_revenue"
     unknown_campaigns: set[str] = set()
-    split_shares: dict[tuple[str, Decimal], Decimal] = {}
-    for deal in deals:
+    fractions: dict[Decimal, Decimal] = {}
+    for position, deal in enumerate(deals):
         if sourced:
             code = deal.source_campaign
             if not code:
@@ -142,25 +199,23 @@ def assign_credit(
                     unknown_campaigns.add(code)
                     credits.warnings.append(f"deal {deal.external_id}: campaign {code!r} is unknown; it credits no one")
                 continue
-            recipients: Iterable[tuple[str, Decimal]] = ((campaign.owner, ONE),)
+            recipient = campaign.owner
         elif deal.splits:
-            recipients = []
             for email, percent in deal.splits:
-                key = (email, percent)
-                fraction = split_shares.get(key)
+                fraction = fractions.get(percent)
                 if fraction is None:
-                    fraction = split_shares[key] = CONTEXT.divide(percent, HUNDRED)
-                recipients.append((email, fraction))
+                    fraction = fractions[percent] = CONTEXT.divide(percent, HUNDRED)
+                entries = own.get(email)
+                if entries is None:
+                    own[email] = [(position, deal, fraction)]
+                else:
+                    entries.append((position, deal, fraction))
+            continue
         else:
-            recipients = ((deal.owner, ONE),)
-        for email, share in recipients:
-            _add(own, email, deal, share)
-            if by_team or with_overrides:
-                for manager in chains.get(email, ()):
-                    if by_team:
-                        _add(team, manager, deal, share)
-                    if with_overrides:
-                        reports.setdefault(manager, []).append((deal, email, share))
-            if by_team:
-                _add(team, email, deal, share)
+            recipient = deal.owner
+        entries = own.get(recipient)
+        if entries is None:
+            own[recipient] = [(position, deal, ONE)]
+        else:
+            entries.append((position, deal, ONE))
     return credits

@@ -71,32 +71,35 @@ def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Deci
 
     Largest remainder: every line is first rounded down to the minor unit, then the
     units still missing go one each to the lines with the largest discarded fractions;
-    ties go to the later line (lines are in deal order). If the rounded lines already
-    exceed the total (only possible with negative values), units are taken back from
-    the lines with the smallest discarded fractions, earliest first.
+    ties go to the later line (lines are in deal order). If the rounded-down lines
+    already exceed the total (only possible with negative values), units are taken back
+    from the lines with the smallest discarded fractions, earliest first.
     """
     n = len(exact)
     if n == 0:
         return []
     q = quantum(digits)
-    floors = []
-    fractions = []
+    floors: list[Decimal] = []
+    remainders: list[Decimal] = []
+    floor_of = Decimal.quantize
     for value in exact:
-        scaled = value.scaleb(digits, CONTEXT)
-        whole = scaled.to_integral_value(rounding=ROUND_FLOOR)
-        floors.append(int(whole))
-        fractions.append(scaled - whole)
-    missing = int(total.scaleb(digits, CONTEXT)) - sum(floors)
+        floor = floor_of(value, q, ROUND_FLOOR, CONTEXT)
+        floors.append(floor)
+        remainders.append(value - floor)
+    missing = int(CONTEXT.divide(total - sum(floors, ZERO), q))
     if missing > 0:
-        # largest fraction first; among equals the later line first
-        order = sorted(range(n), key=lambda i: (fractions[i], i), reverse=True)
+        # largest remainder first; a stable sort of the indexes from last to first keeps
+        # equal remainders with the later line first
+        order = sorted(range(n - 1, -1, -1), key=remainders.__getitem__, reverse=True)
         for k in range(missing):  # missing <= n for a half-up total of these values
-            floors[order[k % n]] += 1
+            i = order[k % n]
+            floors[i] += q
     elif missing < 0:
-        order = sorted(range(n), key=lambda i: (fractions[i], i))
+        order = sorted(range(n), key=remainders.__getitem__)
         for k in range(-missing):
-            floors[order[k % n]] -= 1
-    return [Decimal(units).scaleb(-digits, CONTEXT).quantize(q, context=CONTEXT) for units in floors]
+            i = order[k % n]
+            floors[i] -= q
+    return floors
 
 
 def parse_amount(text: str | int | Decimal) -> Decimal:

@@ -9,12 +9,20 @@ storage. ``result_to_json_dict`` gives the document of ``commissions calc --json
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from commissions.engine.inputs import Deal, Period
-from commissions.engine.money import CONTEXT, format_amount, format_percent, quantum, round_money
+from commissions.engine.money import (
+    CONTEXT,
+    allocate,
+    format_amount,
+    format_percent,
+    quantum,
+    round_money,
+)
 
 _FOUR = Decimal("0.0001")
 
@@ -375,12 +383,44 @@ class DrawLine(Line):
         }
 
 
-@dataclass(frozen=True, slots=True)
+class LineSource:
+    """How a component's lines are made: its exact total, and ``make()`` giving the exact
+    per-line values and a builder that turns their rounded amounts into ``Line``s."""
+
+    __slots__ = ("exact_total", "make")
+
+    def __init__(self, exact_total: Decimal, make: Callable[[], tuple[list[Decimal], Callable[[list[Decimal]], list[Line]]]]):
+        self.exact_total = exact_total
+        self.make = make
+
+
 class ComponentResult:
-    name: str
-    kind: str  # tiered | per_deal | bonus | curve | override | cap | draw
-    amount: Decimal
-    lines: tuple[Line, ...]
+    """One component of one payee: its rounded ``amount`` and its ``lines``, which always sum
+    to it (largest remainder, built on first access and then kept)."""
+
+    __slots__ = ("name", "kind", "amount", "_lines", "_source", "_digits")
+
+    def __init__(self, name: str, kind: str, amount: Decimal, lines: tuple[Line, ...] | None = None,
+                 source: LineSource | None = None, digits: int = 2) -> None:  # fmt: skip
+        self.name = name
+        self.kind = kind
+        self.amount = amount
+        self._lines = lines
+        self._source = source
+        self._digits = digits
+
+    @property
+    def lines(self) -> tuple[Line, ...]:
+        if self._lines is None:
+            assert self._source is not None
+            exact, build = self._source.make()
+            amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
+            self._lines = tuple(build(amounts))
+            self._source = None
+        return self._lines
+
+    def __repr__(self) -> str:
+        return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +508,6 @@ def result_to_json(result: Result) -> str:
 
 
 __all__ = [
-    "BonusLine", "CapLine", "ComponentContext", "ComponentResult", "CurveLine", "DealSizeLine", "DrawLine",
+    "BonusLine", "CapLine", "ComponentContext", "LineSource", "ComponentResult", "CurveLine", "DealSizeLine", "DrawLine",
     "Line", "OverrideLine", "Payee", "PerDealLine", "Result", "TierLine", "result_to_json", "result_to_json_dict",
 ]  # fmt: skip

@@ -1,0 +1,236 @@
+"""Benchmark of the rules engine (issue 3): 1,000,000 deals for 5,000 people in one quarter.
+
+    python bench/engine_bench.py                       # full scale, 3 runs each
+    python bench/engine_bench.py --deals 20000 --people 500 --runs 1
+
+Reports wall time and peak memory for
+  1. the engine alone: ``calculate()`` on in-memory inputs (peak = traced Python
+     allocations during the call, via tracemalloc, in a separate run so tracing does not
+     slow the timed one), and
+  2. ``commissions calc`` end to end: CSV files written to a temporary folder, the
+     command run in a subprocess (``python -m commissions.calculator``), wall time and
+     ``ru_maxrss`` of the child (resource.getrusage(RUSAGE_CHILDREN)).
+
+The plan is realistic: marginal tiers with an accelerator, a conditional SPIFF, a
+quota-club bonus, a component cap, a plan cap and manager overrides (reports are
+credited up a four-level hierarchy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from commissions.engine import Deal, Person, Quota, calculate, parse_plan, result_to_json_dict  # noqa: E402
+
+PLAN = {
+    "name": "Bench AE",
+    "currency": "USD",
+    "period": "quarter",
+    "quota": "bookings",
+    "credit": {"scope": "own", "when": 'type != "renewal" or amount >= 50000'},
+    "components": [
+        {"name": "Commission", "kind": "tiered", "mode": "marginal", "cap": 150000,
+         "tiers": [{"to": "100%", "rate": "8%"}, {"to": "150%", "rate": "12%"}, {"rate": "16%"}]},
+        {"name": "Multi-year SPIFF", "kind": "per_deal", "pay": 250,
+         "when": 'term_months >= 24 and product in ["Pro", "Enterprise"] and type != "renewal"'},
+        {"name": "Quota club", "kind": "bonus", "at": "100%", "pay": 2500},
+        {"name": "Manager override", "kind": "override", "rate": "1%"},
+    ],
+    "cap": 250000,
+}  # fmt: skip
+PLAN_YAML = """\
+name: Bench AE
+currency: USD
+period: quarter
+quota: bookings
+credit:
+  scope: own
+  when: type != "renewal" or amount >= 50000
+components:
+  - name: Commission
+    kind: tiered
+    mode: marginal
+    cap: 150000
+    tiers:
+      - {to: 100%, rate: 8%}
+      - {to: 150%, rate: 12%}
+      - {rate: 16%}
+  - name: Multi-year SPIFF
+    kind: per_deal
+    pay: 250
+    when: term_months >= 24 and product in ["Pro", "Enterprise"] and type != "renewal"
+  - name: Quota club
+    kind: bonus
+    at: 100%
+    pay: 2500
+  - name: Manager override
+    kind: override
+    rate: 1%
+cap: 250000
+"""
+DEAL_HEADER = ["external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
+               "term_months", "source_campaign", "status", "cancelled_at", "splits"]  # fmt: skip
+
+
+def organisation(n_people: int) -> tuple[list[Person], list[str]]:
+    """A hierarchy: ~1 % VPs, ~1 % directors, ~9 % managers, the rest reps (who own deals)."""
+    vps = max(1, n_people // 1000)
+    directors = max(1, n_people // 100)
+    managers = max(1, n_people // 11)
+    people: list[Person] = []
+    for i in range(vps):
+        people.append(Person(f"vp{i}@bench.example", f"VP {i}", None, "Exec", f"V{i}"))
+    for i in range(directors):
+        people.append(Person(f"dir{i}@bench.example", f"Director {i}", f"vp{i % vps}@bench.example", f"D{i}", f"D{i}"))
+    for i in range(managers):
+        people.append(Person(f"mgr{i}@bench.example", f"Manager {i}", f"dir{i % directors}@bench.example", f"M{i}", f"M{i}"))
+    reps = []
+    for i in range(n_people - len(people)):
+        email = f"rep{i}@bench.example"
+        reps.append(email)
+        people.append(Person(email, f"Rep {i}", f"mgr{i % managers}@bench.example", f"M{i % managers}", f"R{i}"))
+    return people, reps
+
+
+def generate(n_deals: int, n_people: int, seed: int = 3) -> tuple[list[Person], list[Quota], list[Deal]]:
+    rng = random.Random(seed)
+    people, reps = organisation(n_people)
+    quotas = [Quota(p.email, "bookings", "2026-Q1", Decimal(rng.randrange(200, 900) * 1000)) for p in people]
+    start = date(2026, 1, 1)
+    days = [start + timedelta(days=d) for d in range(90)]
+    types = ["new"] * 6 + ["expansion"] * 3 + ["renewal"]
+    products = ["Basic", "Pro", "Pro", "Enterprise"]
+    terms = [12, 12, 24, 36]
+    deals = []
+    for i in range(n_deals):
+        owner = reps[rng.randrange(len(reps))]
+        amount = Decimal(rng.randrange(50000, 12000000)).scaleb(-2)
+        splits: tuple = ()
+        if rng.random() < 0.05:
+            other = reps[rng.randrange(len(reps))]
+            if other != owner:
+                splits = ((owner, Decimal(60)), (other, Decimal(40)))
+        deals.append(Deal(
+            f"D-{i:07d}", owner, amount, "USD", days[rng.randrange(90)], name=f"Deal {i}", account=f"Acct {i % 50000}",
+            type=types[rng.randrange(10)], product=products[rng.randrange(4)], term_months=terms[rng.randrange(4)],
+            splits=splits,
+        ))  # fmt: skip
+    return people, quotas, deals
+
+
+def write_csvs(folder: Path, people: list[Person], quotas: list[Quota], deals: list[Deal]) -> None:
+    (folder / "plan.yaml").write_text(PLAN_YAML)
+    with open(folder / "people.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "manager", "team", "employee_id"])
+        writer.writerows([p.email, p.name, p.manager or "", p.team, p.employee_id] for p in people)
+    with open(folder / "quotas.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["person", "metric", "period", "target"])
+        writer.writerows([q.person, q.metric, q.period, q.target] for q in quotas)
+    with open(folder / "deals.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DEAL_HEADER)
+        writer.writerows(
+            [d.external_id, d.name, d.account, d.owner, d.amount, d.currency, d.closed_at.isoformat(), d.type, d.product,
+             d.term_months, "", d.status, "", ";".join(f"{e}:{s}" for e, s in d.splits)]
+            for d in deals
+        )  # fmt: skip
+
+
+def bench_engine(plan: object, people: list, quotas: list, deals: list, runs: int) -> dict:
+    times = []
+    result = None
+    for _ in range(runs):
+        result = None
+        gc.collect()
+        started = time.perf_counter()
+        result = calculate(plan, "2026-Q1", people, quotas, deals)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - started)
+    assert result is not None
+    lines = sum(len(c.lines) for p in result.payees for c in p.components)
+    result = None
+    gc.collect()
+    tracemalloc.start()
+    calculate(plan, "2026-Q1", people, quotas, deals)  # type: ignore[arg-type]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"times": times, "peak_mb": peak / 2**20, "lines": lines}
+
+
+def bench_cli(folder: Path, runs: int) -> dict:
+    times, rss = [], []
+    args = [sys.executable, "-m", "commissions.calculator", "--plan", str(folder / "plan.yaml"),
+            "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
+            "--quotas", str(folder / "quotas.csv"), "--period", "2026-Q1", "--json"]  # fmt: skip
+    out_size = 0
+    for _ in range(runs):
+        with tempfile.TemporaryFile() as sink:
+            started = time.perf_counter()
+            child = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(child.pid, 0)
+            times.append(time.perf_counter() - started)
+            stderr = child.stderr.read().decode() if child.stderr else ""
+            if os.waitstatus_to_exitcode(status) not in (0, 1):
+                raise SystemExit(f"calc failed: {stderr}")
+            rss.append(usage.ru_maxrss / 1024)  # KiB on Linux → MiB
+            out_size = sink.seek(0, 2)
+    # resource.getrusage(RUSAGE_CHILDREN) reports the maximum over all children so far
+    children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"times": times, "rss_mb": rss, "children_max_mb": children_max, "output_mb": out_size / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deals", type=int, default=1_000_000)
+    parser.add_argument("--people", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-cli", action="store_true", help="only the engine")
+    parser.add_argument("--skip-engine", action="store_true", help="only commissions calc")
+    options = parser.parse_args()
+
+    print(f"Generating {options.deals:,} deals for {options.people:,} people ...", flush=True)
+    people, quotas, deals = generate(options.deals, options.people)
+    plan = parse_plan(PLAN)
+    if not options.skip_engine:
+        stats = bench_engine(plan, people, quotas, deals, options.runs)
+        runs = ", ".join(f"{t:.2f}" for t in stats["times"])
+        print(f"engine:  median {statistics.median(stats['times']):.2f} s (runs: {runs}); "
+              f"peak traced memory {stats['peak_mb']:.0f} MiB; {stats['lines']:,} lines")  # fmt: skip
+        # one JSON rendering, to show what formatting every sentence costs
+        result = calculate(plan, "2026-Q1", people, quotas, deals)
+        started = time.perf_counter()
+        result_to_json_dict(result)
+        print(f"render:  result_to_json_dict (every line's sentence) {time.perf_counter() - started:.2f} s")
+        del result
+    if not options.skip_cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            write_csvs(folder, people, quotas, deals)
+            del deals
+            gc.collect()
+            stats = bench_cli(folder, options.runs)
+        runs = ", ".join(f"{t:.2f}" for t in stats["times"])
+        print(f"calc:    median {statistics.median(stats['times']):.2f} s (runs: {runs}); "
+              f"max RSS median {statistics.median(stats['rss_mb']):.0f} MiB "
+              f"(RUSAGE_CHILDREN max {stats['children_max_mb']:.0f} MiB); JSON {stats['output_mb']:.0f} MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
