@@ -11,6 +11,7 @@ PAGES = {
     "/": {"rep", "manager", "finance", "admin"},
     "/deals": {"rep", "manager", "finance", "admin"},
     "/team": {"manager"},
+    "/quotas": {"manager", "admin"}, "/campaigns": {"rep", "manager", "finance", "admin"},
     "/finance/periods": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},

@@ -1,0 +1,121 @@
+"""The campaigns page: everyone signed in reads it; admins and marketing managers create and edit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from commissions.auth.guards import any_role
+from commissions.campaigns.service import (
+    CampaignInput,
+    campaign_rows,
+    can_edit_campaigns,
+    create_campaign,
+    editable_campaign,
+    require_editor,
+    update_campaign,
+)
+from commissions.db import transaction
+from commissions.errors import InputProblem
+from commissions.models import Person
+from commissions.quotas.service import parse_period
+from commissions.web.dependencies import CurrentPrincipal, DbSession
+from commissions.web.rendering import page, page_or_partial
+
+
+def _list_context(session: Session, principal: CurrentPrincipal, period: str | None, **extra: Any) -> dict[str, Any]:
+    key = parse_period(period)
+    return {
+        "rows": campaign_rows(session, principal, key),
+        "period": key,
+        "can_edit": can_edit_campaigns(session, principal),
+        "form": CampaignInput(),
+        "error": None,
+        **extra,
+    }
+
+
+def _is_htmx(request: Request) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+class CampaignsController(Controller):
+    path = "/campaigns"
+    guards = [any_role]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def list_page(self, request: Request, db: DbSession, principal: CurrentPrincipal,
+                  period: FromQuery[str | None] = None) -> Template:
+        context = _list_context(db, principal, period)
+        return page_or_partial(request, "pages/campaigns/list.html", "partials/campaigns/table.html", context)
+
+    @post("/", sync_to_thread=True, status_code=200)
+    def create(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[CampaignInput, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect | ClientRedirect:
+        require_editor(db, principal)
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                create_campaign(session, principal, data)
+        except (InputProblem, IntegrityError) as exc:
+            error = _error(exc)
+            context = _list_context(db, principal, None, form=data, error=error)
+            if _is_htmx(request):  # htmx 2 swaps only 2xx: the form comes back with its error
+                return page("partials/campaigns/form.html", context)
+            return page("pages/campaigns/list.html", context, status_code=400)
+        if _is_htmx(request):
+            return ClientRedirect("/campaigns")
+        return Redirect("/campaigns", status_code=303)
+
+    @get("/{campaign_id:int}/edit", sync_to_thread=True)
+    def edit_page(self, db: DbSession, principal: CurrentPrincipal, campaign_id: FromPath[int]) -> Template:
+        campaign = editable_campaign(db, principal, campaign_id)
+        if campaign is None:
+            raise NotFoundException("No such campaign.")
+        owner = db.get(Person, campaign.owner_id)
+        form = CampaignInput.from_campaign(campaign, owner.email if owner else "")
+        return page("pages/campaigns/edit.html", {"campaign": campaign, "form": form, "error": None})
+
+    @post("/{campaign_id:int}", sync_to_thread=True, status_code=200)
+    def update(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        campaign_id: FromPath[int],
+        data: Annotated[CampaignInput, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect | ClientRedirect:
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                campaign = editable_campaign(session, principal, campaign_id)
+                if campaign is None:
+                    raise NotFoundException("No such campaign.")
+                update_campaign(session, principal, campaign, data)
+        except InputProblem as exc:
+            campaign = editable_campaign(db, principal, campaign_id)
+            context = {"campaign": campaign, "form": data.model_copy(update={"code": campaign.code}), "error": _error(exc)}
+            if _is_htmx(request):
+                return page("partials/campaigns/form.html", context)
+            return page("pages/campaigns/edit.html", context, status_code=400)
+        if _is_htmx(request):
+            return ClientRedirect("/campaigns")
+        return Redirect("/campaigns", status_code=303)
+
+
+def _error(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, InputProblem):
+        return {"field": exc.field, "message": exc.message}
+    return {"field": "code", "message": "already exists"}  # a concurrent create of the same code won the race

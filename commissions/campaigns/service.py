@@ -1,0 +1,243 @@
+"""Marketing campaigns: who may edit them, validated create/update (audited), and sourced revenue per period.
+
+The caller owns the transaction (``commissions.db.transaction``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.errors import Forbidden, InputProblem
+from commissions.models import Campaign, Deal, Person, Team
+from commissions.money import MoneyError, format_money, from_minor, to_minor
+from commissions.people.service import normalise_email, report_ids
+from commissions.periods.keys import PeriodKey
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_COST = Decimal(1000000000000)
+
+
+class CampaignInput(BaseModel):
+    """The campaign form (and a campaigns.csv row: code,name,owner,channel,cost,start,end) as typed."""
+
+    code: str = ""
+    name: str = ""
+    owner: str = ""
+    channel: str = ""
+    cost: str = ""
+    currency: str = "USD"
+    start: str = ""
+    end: str = ""
+
+    @classmethod
+    def from_campaign(cls, campaign: Campaign, owner_email: str) -> CampaignInput:
+        return cls(code=campaign.code, name=campaign.name, owner=owner_email, channel=campaign.channel,
+                   cost=str(from_minor(campaign.cost_minor, campaign.currency)), currency=campaign.currency,
+                   start=campaign.starts_on.isoformat() if campaign.starts_on else "",
+                   end=campaign.ends_on.isoformat() if campaign.ends_on else "")
+
+
+# ---------------------------------------------------------------- who may edit
+
+
+def is_marketing_manager(session: Session, principal: Principal) -> bool:
+    if principal.role != "manager" or principal.person_id is None:
+        return False
+    kind = session.exec(
+        select(Team.kind).join(Person, Person.team_id == Team.id).where(Person.id == principal.person_id)
+    ).first()
+    return kind == "marketing"
+
+
+def can_edit_campaigns(session: Session, principal: Principal) -> bool:
+    """Admins, and managers of a marketing team; everyone else reads."""
+    return principal.role == "admin" or is_marketing_manager(session, principal)
+
+
+def owner_scope(session: Session, principal: Principal) -> set[int] | None:
+    """Whom the caller may make a campaign's owner (and whose campaigns they may edit): None = anyone.
+
+    The owner is credited with the campaign's sourced revenue, which pays marketers, so a
+    marketing manager assigns campaigns within their own team only.
+    """
+    if principal.role == "admin":
+        return None
+    if is_marketing_manager(session, principal):
+        return {principal.person_id, *report_ids(session, principal.person_id)}  # type: ignore[arg-type]
+    return set()
+
+
+def require_editor(session: Session, principal: Principal) -> None:
+    if not can_edit_campaigns(session, principal):
+        raise Forbidden("Only admins and marketing managers edit campaigns.")
+
+
+# ---------------------------------------------------------------- create and update
+
+
+def _date(text: str, field_name: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputProblem(field_name, f"{text!r} is not a date: write it like 2026-01-31") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Valid:
+    code: str
+    name: str
+    owner: Person
+    channel: str
+    cost_minor: int
+    currency: str
+    starts_on: date | None
+    ends_on: date | None
+
+
+def _validate(session: Session, principal: Principal, data: CampaignInput, *, existing: Campaign | None) -> _Valid:
+    code = existing.code if existing is not None else data.code.strip()
+    if not code:
+        raise InputProblem("code", "is required")
+    if not CODE_RE.match(code):
+        raise InputProblem("code", "use up to 64 letters, digits, dots, dashes or underscores, e.g. WEB-SEO")
+    if existing is None and session.exec(select(Campaign.id).where(func.lower(Campaign.code) == code.lower())).first():
+        raise InputProblem("code", f"{code} already exists")
+    name = " ".join(data.name.split())
+    if not name:
+        raise InputProblem("name", "is required")
+    if len(name) > 200:
+        raise InputProblem("name", "is longer than 200 characters")
+    email = normalise_email(data.owner)
+    if not email:
+        raise InputProblem("owner", "is required: the email of the marketer credited with its revenue")
+    owner = session.exec(select(Person).where(Person.email == email)).first()
+    scope = owner_scope(session, principal)
+    if owner is None or not owner.active or (scope is not None and owner.id not in scope):
+        where = "" if scope is None else " in your team"
+        raise InputProblem("owner", f"no active person with email {email}{where}")
+    channel = data.channel.strip()
+    if len(channel) > 64:
+        raise InputProblem("channel", "is longer than 64 characters")
+    currency = (data.currency.strip() or "USD").upper()
+    if not CURRENCY_RE.match(currency):
+        raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
+    cost_text = data.cost.strip().replace(",", "") or "0"
+    try:
+        cost_minor = to_minor(cost_text, currency)
+    except MoneyError as exc:
+        raise InputProblem("cost", str(exc)) from exc
+    if cost_minor < 0:
+        raise InputProblem("cost", "cannot be negative")
+    if from_minor(cost_minor, currency) > MAX_COST:
+        raise InputProblem("cost", "is too large")
+    starts_on, ends_on = _date(data.start, "start"), _date(data.end, "end")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise InputProblem("end", "is before the start")
+    return _Valid(code, name, owner, channel, cost_minor, currency, starts_on, ends_on)
+
+
+def _snapshot(c: Campaign) -> dict[str, str | None]:
+    return {
+        "code": c.code, "name": c.name, "owner_id": str(c.owner_id), "channel": c.channel,
+        "cost": str(from_minor(c.cost_minor, c.currency)), "currency": c.currency,
+        "start": c.starts_on.isoformat() if c.starts_on else None, "end": c.ends_on.isoformat() if c.ends_on else None,
+    }
+
+
+def create_campaign(session: Session, principal: Principal, data: CampaignInput) -> Campaign:
+    require_editor(session, principal)
+    v = _validate(session, principal, data, existing=None)
+    campaign = Campaign(code=v.code, name=v.name, owner_id=v.owner.id, channel=v.channel, cost_minor=v.cost_minor,
+                        currency=v.currency, starts_on=v.starts_on, ends_on=v.ends_on)
+    session.add(campaign)
+    session.flush()
+    record_event(session, principal, "campaign.create", "campaign", campaign.id, _snapshot(campaign))
+    return campaign
+
+
+def editable_campaign(session: Session, principal: Principal, campaign_id: int) -> Campaign | None:
+    """The campaign if it exists; Forbidden unless the caller may edit it (a marketing manager: their team's)."""
+    require_editor(session, principal)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    scope = owner_scope(session, principal)
+    if scope is not None and campaign.owner_id not in scope:
+        raise Forbidden("This campaign belongs to someone outside your team.")
+    return campaign
+
+
+def update_campaign(session: Session, principal: Principal, campaign: Campaign, data: CampaignInput) -> Campaign:
+    """Update everything but the code (deals refer to campaigns by code)."""
+    v = _validate(session, principal, data, existing=campaign)
+    before = _snapshot(campaign)
+    campaign.name, campaign.owner_id, campaign.channel = v.name, v.owner.id, v.channel
+    campaign.cost_minor, campaign.currency = v.cost_minor, v.currency
+    campaign.starts_on, campaign.ends_on = v.starts_on, v.ends_on
+    session.add(campaign)
+    session.flush()
+    after = _snapshot(campaign)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        record_event(session, principal, "campaign.update", "campaign", campaign.id, {"code": campaign.code, "changes": changes})
+    return campaign
+
+
+# ---------------------------------------------------------------- the list
+
+
+@dataclass
+class CampaignRow:
+    campaign: Campaign
+    owner_name: str
+    owner_email: str
+    sourced: list[tuple[str, int]] = field(default_factory=list)  # (currency, minor) of won deals in the period
+    deals: int = 0
+    editable: bool = False
+
+    @property
+    def cost(self) -> str:
+        return format_money(self.campaign.cost_minor, self.campaign.currency)
+
+    @property
+    def sourced_display(self) -> list[str]:
+        return [format_money(minor, currency) for currency, minor in self.sourced] or [format_money(0, self.campaign.currency)]
+
+
+def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> list[CampaignRow]:
+    """Every campaign with its sourced revenue in ``key``: won deals whose source_campaign is its code,
+    closed in the period, counted in full (splits do not matter for sourcing), per currency."""
+    rows = session.exec(
+        select(Campaign, Person.name, Person.email).join(Person, Person.id == Campaign.owner_id).order_by(Campaign.code)
+    ).all()
+    totals: dict[str, list[tuple[str, int]]] = {}
+    counts: dict[str, int] = {}
+    for code, currency, amount, count in session.exec(
+        select(Deal.source_campaign, Deal.currency, func.sum(Deal.amount_minor), func.count())
+        .where(Deal.status == "won", Deal.closed_at >= key.starts_on, Deal.closed_at <= key.ends_on,
+               Deal.source_campaign.is_not(None))
+        .group_by(Deal.source_campaign, Deal.currency)
+        .order_by(Deal.source_campaign, Deal.currency)
+    ):
+        totals.setdefault(code, []).append((currency, int(amount)))
+        counts[code] = counts.get(code, 0) + int(count)
+    scope = owner_scope(session, principal)
+    editor = can_edit_campaigns(session, principal)
+    return [
+        CampaignRow(c, name, email, totals.get(c.code, []), counts.get(c.code, 0),
+                    editor and (scope is None or c.owner_id in scope))
+        for c, name, email in rows
+    ]
