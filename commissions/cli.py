@@ -61,6 +61,26 @@ def run(host: str, port: int, workers: int) -> None:
     uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info")
 
 
+@main.command(help="Recompute a period from stored deals, quotas and plans.")
+@click.option("--period", "period_key", required=True, help="2026-01, 2026-Q1 or 2026")
+def recalc(period_key: str) -> None:
+    from commissions.calculation.service import recalc_period
+    from commissions.db import get_engine
+    from commissions.engine import EngineError, PlanValidationError
+    from commissions.engine.inputs import parse_period
+
+    try:
+        parse_period(period_key)
+        report = recalc_period(get_engine(), period_key, trigger="commissions recalc")
+    except (PlanValidationError, EngineError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if report.skipped_locked:
+        raise click.ClickException(f"period {period_key} is locked: it never changes (late changes become adjustments)")
+    click.echo(f"{period_key}: {report.computed} statement(s) computed, {len(report.people)} changed.")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 @main.group(help="People.")
 def user() -> None:
     pass

@@ -85,6 +85,9 @@ def load_demo(engine: Engine, *, today: date | None = None, seed: int = 2026) ->
             return DemoSummary(True, period.key, _logins(session))
         builder = _DemoBuilder(session, period, today, random.Random(seed))
         builder.build()
+        from commissions.calculation.service import recompute
+
+        recompute(session, period.key, trigger="demo data")
         return DemoSummary(False, period.key, _logins(session), builder.counts())
 
 

@@ -53,6 +53,20 @@ def fresh_database_url(backend: str, tmp_path: Path, name: str) -> str:
     return postgres_schema_url(re.sub(r"\W", "_", f"qb_{name}_{os.getpid()}").lower())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """Still Argon2id, with test-sized cost parameters: production keeps pwdlib's defaults."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from commissions.auth import passwords
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    yield
+    passwords._hasher = original
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     url = fresh_database_url(request.param, tmp_path_factory.mktemp("db"), "suite")

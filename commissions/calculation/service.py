@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, delete, text
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from commissions import engine as eng
@@ -149,11 +148,11 @@ def _recompute_plan(session: Session, inputs: PeriodInputs, plan: PlanInPeriod, 
             PayeeSummary.plan_id == plan.plan.id))
 
 
-def current_lines_query(person_id: int, period_id: int):  # type: ignore[no-untyped-def]
-    """Lines in force: not reversals, and not reversed by a later line."""
+def current_lines_query(person_id: int, period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+    """Lines in force: not reversals, and not reversed by a later line (plus any extra ``columns``)."""
     reversal = select(PayoutLine.reverses_id).where(PayoutLine.reverses_id.is_not(None),
                                                      PayoutLine.person_id == person_id, PayoutLine.period_id == period_id)
-    return select(PayoutLine).where(
+    return select(PayoutLine, *columns).where(
         PayoutLine.person_id == person_id, PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
         PayoutLine.id.not_in(reversal),
     )
@@ -206,19 +205,15 @@ def _write_summary(session: Session, person_id: int, period_id: int, plan: PlanI
     session.add(row)
 
 
-def recompute_change(engine: Engine, *, people: set[int], days: set[date], trigger: str) -> list[RecomputeReport]:
-    """After a committed deal change: recompute the touched people in every open period containing the days."""
+def recompute_touched(session: Session, *, people: set[int], days: set[date], trigger: str) -> list[RecomputeReport]:
+    """Inside the change's own transaction: recompute the touched people in every period containing the days.
+
+    Doing it in the same transaction means a deal is never stored without its
+    statements: if the recomputation fails, the delivery fails and can be retried.
+    """
     if not people or not days:
         return []
-    for attempt in range(3):
-        try:
-            with transaction(engine) as session:
-                return [recompute(session, key, person_ids=people, trigger=trigger)
-                        for key in sorted(periods_touching(session, days))]
-        except (IntegrityError, OperationalError):  # a concurrent recompute won; ours reads its result next time
-            if attempt == 2:
-                raise
-    return []
+    return [recompute(session, key, person_ids=people, trigger=trigger) for key in sorted(periods_touching(session, days))]
 
 
 def recalc_period(engine: Engine, key: str, *, trigger: str = "recalc") -> RecomputeReport:

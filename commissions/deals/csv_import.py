@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from commissions.auth.principal import Principal
+from commissions.calculation.service import recompute_touched
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
 from commissions.deals.schemas import DealIn, error_field_and_message
@@ -46,6 +47,7 @@ class ImportReport:
     committed: bool = False
     people: set[int] = field(default_factory=set)
     days: set[date] = field(default_factory=set)
+    reports: list = field(default_factory=list)  # RecomputeReports, once committed
 
     @property
     def ok(self) -> bool:
@@ -164,6 +166,8 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                 report.people |= result.people
                 report.days |= result.days
             if commit and report.ok:
+                report.reports = recompute_touched(session, people=report.people, days=report.days,
+                                                   trigger=f"import of {report.rows} rows")
                 session.commit()
                 report.committed = True
             else:

@@ -1,4 +1,4 @@
-"""What happens after a deal is committed: recompute what it touches, then announce it.
+"""What happens after a deal and its statements are committed: announce it.
 
 ``commissions`` only announces (on the ``deals`` channel); whoever listens, the
 leaderboard for instance, decides what to do with it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from anyio import from_thread
 from litestar import Litestar
 
 from commissions.deals.ingest import RecordResult
@@ -23,11 +24,11 @@ PAYOUTS_CHANNEL = "payouts"
 
 
 def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
-    """Call from a worker thread (it recomputes synchronously) after the deal's transaction committed."""
+    """After the deal and its statements committed: tell listeners (the leaderboard) what changed."""
     if result.outcome == "unchanged":
         return
     deal = result.deal
-    recompute_and_announce(app, result.people, result.days, trigger=f"deal {deal.external_id} {result.outcome}")
+    announce_recomputed(app, result.reports)
     publish(app, DEALS_CHANNEL, {
         "event": f"deal.{result.outcome}",
         "external_id": deal.external_id,
@@ -40,8 +41,8 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
 
 
 def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
-    """Call from a worker thread after the import committed."""
-    recompute_and_announce(app, report.people, report.days, trigger=f"import of {report.rows} rows")
+    """After the import and its statements committed."""
+    announce_recomputed(app, report.reports)
     publish(app, DEALS_CHANNEL, {
         "event": "deals.imported",
         "created": report.created,
@@ -51,10 +52,7 @@ def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
     })
 
 
-def recompute_and_announce(app: Litestar, people: set[int], days: set, *, trigger: str) -> None:
-    from commissions.calculation.service import recompute_change
-
-    reports = recompute_change(app.state["engine"], people=people, days=days, trigger=trigger)
+def announce_recomputed(app: Litestar, reports: list) -> None:
     changed = sorted({pid for r in reports for pid in r.people})
     if changed:
         publish(app, PAYOUTS_CHANNEL, {"event": "payouts.recomputed", "periods": sorted(r.period for r in reports),
@@ -69,6 +67,9 @@ def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:
     except KeyError:
         return
     try:
-        plugin.publish(event, channels=[channel])
+        try:  # from a worker thread (sync handlers) hand over to the event loop: channels are not thread-safe
+            from_thread.run_sync(lambda: plugin.publish(event, channels=[channel]))
+        except RuntimeError:  # already on the event loop
+            plugin.publish(event, channels=[channel])
     except Exception:  # a broken fan-out must not fail a recorded deal
         log.exception("could not publish %s on %s", event.get("event"), channel)

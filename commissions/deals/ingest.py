@@ -45,6 +45,7 @@ class RecordResult:
     outcome: str  # created | updated | unchanged
     people: set[int] = field(default_factory=set)  # whose statements the change touches
     days: set[date] = field(default_factory=set)  # closing dates before and after the change
+    reports: list = field(default_factory=list)  # RecomputeReports of the statements recomputed with it
 
 
 def body_hash(data: DealIn) -> str:

@@ -1,4 +1,5 @@
-"""Deal transactions: one delivery in one transaction, retried once if a concurrent delivery won the race."""
+"""Deal transactions: one delivery and the statements it changes in one transaction,
+retried if a concurrent delivery won the race."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from commissions.auth.principal import Principal
+from commissions.calculation.service import recompute_touched
 from commissions.db import transaction
 from commissions.deals.ingest import RecordResult, deal_out, record_deal
 from commissions.deals.schemas import DealIn, DealOut
@@ -19,6 +21,9 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
         try:
             with transaction(engine) as session:
                 result = record_deal(session, data, by=by)
+                if result.outcome != "unchanged":
+                    result.reports = recompute_touched(session, people=result.people, days=result.days,
+                                                       trigger=f"deal {data.external_id} {result.outcome}")
                 return result, deal_out(session, result.deal)
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:

@@ -1,0 +1,139 @@
+"""Reading statements from the ledger, with the caller's right to see them checked first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from commissions.auth.principal import Principal
+from commissions.calculation.service import current_lines_query
+from commissions.errors import InputProblem
+from commissions.models import (
+    Deal,
+    PayeeSummary,
+    PayoutLine,
+    Period,
+    Person,
+    Plan,
+    PlanVersion,
+)
+from commissions.people.service import report_ids
+
+
+class StatementNotFound(InputProblem):
+    status_code = 404
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    component: str
+    kind: str
+    deal: str | None
+    amount_minor: int
+    text: str
+
+
+@dataclass
+class ComponentTotal:
+    name: str
+    amount_minor: int = 0
+    lines: list[StatementLine] = field(default_factory=list)
+
+
+@dataclass
+class PlanFigures:
+    plan: str
+    version: int
+    metric: str
+    credited_minor: int
+    quota_minor: int | None
+    attainment_ppm: int | None
+    total_minor: int | None
+    errors: list[str]
+
+    @property
+    def attainment_percent(self) -> float | None:  # display only, never money
+        return None if self.attainment_ppm is None else self.attainment_ppm / 10_000
+
+    @property
+    def bar_percent(self) -> int:
+        return 0 if self.attainment_ppm is None else min(100, self.attainment_ppm // 10_000)
+
+
+@dataclass
+class Statement:
+    person: Person
+    period: Period
+    currency: str
+    plans: list[PlanFigures]
+    components: list[ComponentTotal]
+    total_minor: int
+
+    @property
+    def component_names(self) -> list[str]:
+        return [c.name for c in self.components]
+
+
+def may_read_statement(session: Session, principal: Principal, person: Person) -> bool:
+    """Self, anyone up the manager chain, and finance (api.md)."""
+    if principal.role == "finance":
+        return True
+    if principal.person_id is None:
+        return False
+    if principal.person_id == person.id:
+        return True
+    return principal.role == "manager" and person.id in report_ids(session, principal.person_id)
+
+
+def find_statement_person(session: Session, principal: Principal, email: str) -> Person:
+    """The person whose statement is asked for; 404 alike for strangers and for people one may not see."""
+    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    if person is None or not may_read_statement(session, principal, person):
+        raise StatementNotFound("person", f"no statement for {email.strip().lower()} that you may see")
+    return person
+
+
+def read_statement(session: Session, person: Person, period_key: str, *, component: str | None = None) -> Statement:
+    period = session.exec(select(Period).where(Period.key == period_key)).first()
+    if period is None:
+        raise StatementNotFound("period", f"no period {period_key} has been computed")
+    summaries = session.exec(
+        select(PayeeSummary, Plan.name, PlanVersion.version)
+        .join(Plan, Plan.id == PayeeSummary.plan_id)
+        .join(PlanVersion, PlanVersion.id == PayeeSummary.plan_version_id)
+        .where(PayeeSummary.person_id == person.id, PayeeSummary.period_id == period.id)
+        .order_by(Plan.name)
+    ).all()
+    plans = [
+        PlanFigures(name, version, s.metric, s.credited_minor, s.quota_minor, s.attainment_ppm, s.total_minor, list(s.errors))
+        for s, name, version in summaries
+    ]
+    rows = session.exec(
+        current_lines_query(person.id, period.id, Deal.external_id)
+        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+        .order_by(PayoutLine.id)
+    ).all()
+    components: dict[str, ComponentTotal] = {}
+    currency = summaries[0][0].currency if summaries else "USD"
+    total = 0
+    for line, external_id in rows:
+        total += line.amount_minor
+        currency = line.currency
+        entry = components.setdefault(line.component, ComponentTotal(line.component))
+        entry.amount_minor += line.amount_minor
+        if component is None or component == line.component:
+            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text))
+    return Statement(person, period, currency, plans, list(components.values()), total)
+
+
+def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:
+    """The statements the caller may open in a period (finance: everyone; managers: self and reports)."""
+    query = select(Person, PayeeSummary).join(PayeeSummary, PayeeSummary.person_id == Person.id).where(
+        PayeeSummary.period_id == period.id)
+    if principal.role != "finance":
+        ids = {principal.person_id} if principal.person_id else set()
+        if principal.role == "manager" and principal.person_id:
+            ids |= report_ids(session, principal.person_id)
+        query = query.where(Person.id.in_(ids))
+    return list(session.exec(query.order_by(Person.name)).all())
