@@ -12,6 +12,7 @@ PAGES = {
     "/deals": {"rep", "manager", "finance", "admin"},
     "/statements": {"rep", "manager", "finance"},
     "/team": {"manager"},
+    "/quotas": {"manager", "admin"}, "/campaigns": {"rep", "manager", "finance", "admin"},
     "/finance/periods": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},

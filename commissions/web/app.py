@@ -28,6 +28,7 @@ from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
 from commissions.auth.tokens_controller import TokensController
+from commissions.campaigns.controller import CampaignsController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
 from commissions.deals.form_controller import DealFormController
@@ -38,6 +39,7 @@ from commissions.money import format_money
 from commissions.people.controller import AdminPeopleController, TeamController
 from commissions.periods.controller import PeriodsController
 from commissions.plans.controller import PlansController
+from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.settings import Settings, get_settings
 from commissions.statements.controller import StatementsController
 from commissions.web.dependencies import provide_db, provide_principal
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             PeriodsController,
             AdminPeopleController,
             TokensController,
+            QuotasController, QuotasApiController, CampaignsController,
             PlansController,
             *static_routers,
         ],

@@ -21,6 +21,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Deals", "/deals", EVERYONE),
     NavItem("Statements", "/statements", frozenset({"rep", "manager", "finance"})),
     NavItem("My team", "/team", frozenset({"manager"})),
+    NavItem("Quotas", "/quotas", frozenset({"manager", "admin"})),
+    NavItem("Campaigns", "/campaigns", EVERYONE),  # read-only for all; admins and marketing managers edit
     NavItem("Periods", "/finance/periods", frozenset({"finance"})),
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
