@@ -151,8 +151,10 @@ def token_create(name: str, role: str, as_email: str | None) -> None:
 
 def _register_subcommands() -> None:
     from commissions.calculator.command import calc_command
+    from commissions.plans.cli import plan_group
 
     main.add_command(calc_command)
+    main.add_command(plan_group)
 
 
 _register_subcommands()
