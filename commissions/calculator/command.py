@@ -8,14 +8,14 @@ naming the file, the line and the field; nothing on stdout).
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from commissions.calculator.readers import CsvError, load_inputs, run_calculation
 from commissions.calculator.statements import render_statements
-from commissions.engine import EngineError, result_to_json_dict
+from commissions.engine import EngineError
+from commissions.engine.result import iter_result_json
 
 _FILE = click.Path(exists=True, dir_okay=False, readable=True)
 
@@ -49,7 +49,8 @@ def calc_command(
         click.echo(f"Warning: {warning}", err=True)
     out = sys.stdout
     if as_json:
-        json.dump(result_to_json_dict(result), out, indent=2, ensure_ascii=False)
+        for chunk in iter_result_json(result):  # the same text as json.dumps(..., indent=2), streamed
+            out.write(chunk)
         out.write("\n")
     else:
         names = {person.email: person.name for person in inputs.people if person.name}

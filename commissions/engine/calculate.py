@@ -9,6 +9,7 @@ caps, the plan cap, then the draw. Everything is ``Decimal`` in ``money.CONTEXT`
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, localcontext
 
@@ -64,8 +65,17 @@ def calculate(
     draw balances in. Raises ``InputError`` for inconsistent inputs; per-person
     problems (no quota) are reported on the payee.
     """
-    with localcontext(CONTEXT):
-        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
+    # The calculation allocates millions of small acyclic objects; the cyclic garbage
+    # collector would rescan them over and over (quadratic-looking slowdowns on big
+    # periods), so it is paused for the call and restored after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with localcontext(CONTEXT):
+            return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants) -> Result:  # noqa: ANN001
@@ -122,6 +132,7 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
     own = credits.own
     count_metric = metric == "deals"
     needs_attainment = any(c.needs_attainment for c in plan.components)
+    specs = [kinds.Spec(component) for component in plan.components]
 
     moneys: dict[str, list[Decimal]] = {}  # credited money per own entry, computed once per person
     report_totals: dict[str, Decimal] = {}
@@ -142,11 +153,11 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
             entries = own.get(person, [])
             person_moneys = moneys.get(person) or credited_money(entries)
         credit = PayeeCredit(person, entries, person_moneys, count_metric, targets.get(person), credits)
-        payees.append(_payee(plan, period, credit, needs_attainment, report_totals, balances.get(person), digits))
+        payees.append(_payee(plan, specs, period, credit, needs_attainment, report_totals, balances.get(person), digits))
     return Result(plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings))
 
 
-def _payee(plan: Plan, period: Period, credit: PayeeCredit, needs_attainment: bool, report_totals: dict[str, Decimal],
+def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCredit, needs_attainment: bool, report_totals: dict[str, Decimal],
            balance: Decimal | None, digits: int) -> Payee:  # fmt: skip
     person, quota = credit.person, credit.quota
     errors: list[str] = []
@@ -163,19 +174,20 @@ def _payee(plan: Plan, period: Period, credit: PayeeCredit, needs_attainment: bo
     results: list[ComponentResult] = []
     earned = ZERO
     count_metric = plan.metric == "deals"
-    for component in plan.components:
+    for component in specs:
         ctx = ComponentContext(component.name, component.kind, digits, attainment=credit.attainment, quota=quota)
         source: LineSource
-        if isinstance(component, TieredComponent):
+        kind = component.kind
+        if kind == "tiered":
             ctx.bounds, ctx.rates, ctx.on, ctx.mode = component.bounds, component.rates, component.on, component.mode
             source = kinds.tiered(component, credit, ctx)
-        elif isinstance(component, PerDealComponent):
+        elif kind == "per_deal":
             ctx.extra = (component.pay, component.rate, component.condition.fields if component.condition else ())
             source = kinds.per_deal(component, credit, ctx)
-        elif isinstance(component, BonusComponent):
+        elif kind == "bonus":
             ctx.extra = (component.at, component.pay)
             source = kinds.bonus(component, credit, ctx)
-        elif isinstance(component, CurveComponent):
+        elif kind == "curve":
             source = kinds.curve(component, credit, ctx, count_metric)
         else:
             ctx.extra = (component.rate,)

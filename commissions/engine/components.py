@@ -37,6 +37,32 @@ from commissions.engine.result import (
 Builder = Callable[[list[Decimal]], list[Line]]
 
 
+class Spec:
+    """A plan component flattened once per calculation (plain attributes, no Pydantic access
+    in the per-payee loop)."""
+
+    __slots__ = ("name", "kind", "cap", "rates", "bounds", "condition", "pay", "rate", "from_", "to", "mode", "on",
+                 "per", "at", "points", "needs_attainment")  # fmt: skip
+
+    def __init__(self, component: object) -> None:
+        self.name = component.name  # type: ignore[attr-defined]
+        self.kind = component.kind  # type: ignore[attr-defined]
+        self.cap = component.cap  # type: ignore[attr-defined]
+        self.needs_attainment = component.needs_attainment  # type: ignore[attr-defined]
+        self.rates = component.rates if isinstance(component, TieredComponent) else ()
+        self.bounds = component.bounds if isinstance(component, TieredComponent) else ()
+        self.condition = component.condition if isinstance(component, PerDealComponent) else None
+        self.pay = getattr(component, "pay", None)
+        self.rate = getattr(component, "rate", None)
+        self.from_ = getattr(component, "from_", None)
+        self.to = getattr(component, "to", None)
+        self.mode = getattr(component, "mode", "marginal")
+        self.on = getattr(component, "on", "attainment")
+        self.per = getattr(component, "per", "period")
+        self.at = getattr(component, "at", None)
+        self.points = getattr(component, "points", None)
+
+
 class PayeeCredit:
     """One payee's credited deals in deal order, with credited money and measure per deal."""
 
@@ -67,7 +93,7 @@ def _source(exact: list[Decimal], build: Builder) -> LineSource:
     return LineSource(sum(exact, ZERO), lambda: (exact, build))
 
 
-def tiered(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
+def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     rates = component.rates
     if component.per == "deal":
         return _tiered_per_deal(component, payee, ctx, rates)
@@ -163,7 +189,7 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
     return exact, tiers, crossings
 
 
-def _tiered_per_deal(component: TieredComponent, payee: PayeeCredit, ctx: ComponentContext,
+def _tiered_per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
                      rates: tuple[Decimal, ...]) -> LineSource:  # fmt: skip
     """Deal-size tiers: each deal's whole amount is tiered on its own, then paid pro rata."""
     bounds = component.bounds
@@ -204,7 +230,7 @@ def _tiered_per_deal(component: TieredComponent, payee: PayeeCredit, ctx: Compon
     return _source(exact, build)
 
 
-def per_deal(component: PerDealComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
+def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     condition = component.condition
     test = condition.test if condition is not None else None
     start, end = component.from_, component.to
@@ -237,7 +263,7 @@ def per_deal(component: PerDealComponent, payee: PayeeCredit, ctx: ComponentCont
     return _source(exact, build)
 
 
-def bonus(component: BonusComponent, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
+def bonus(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     assert payee.quota is not None
     reached = payee.credited >= component.at * payee.quota  # no division: exact at the bound
     value = component.pay if reached else ZERO
@@ -259,7 +285,7 @@ def curve_payout(points: list[tuple[Decimal, Decimal]], credited: Decimal, quota
     return last[1], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
 
 
-def curve(component: CurveComponent, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> LineSource:
+def curve(component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> LineSource:
     assert payee.quota is not None
     payout, segment = curve_payout(component.points, payee.credited, payee.quota)
     total = payee.credited
@@ -281,7 +307,7 @@ def curve(component: CurveComponent, payee: PayeeCredit, ctx: ComponentContext, 
     return LineSource(payout, make)
 
 
-def override(component: OverrideComponent, payee: PayeeCredit, ctx: ComponentContext,
+def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
              report_totals: dict[str, Decimal]) -> LineSource:  # fmt: skip
     """The rate on everything credited to the payee's reports (recursively), never on the
     payee's own share. The total is rate × the reports' credited sums; the per-deal lines
@@ -298,7 +324,7 @@ def override(component: OverrideComponent, payee: PayeeCredit, ctx: ComponentCon
         last_deal = None
         shares: list = []
         money = ZERO
-        for (position, deal, share), email in credits.reports_detail(person):
+        for position, deal, share, email in credits.reports_detail(person):
             if position != current:
                 if current is not None:
                     groups.append((last_deal, money, tuple(shares)))

@@ -540,19 +540,21 @@ def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Pre
     if isinstance(node, Not):
         inner = compile_condition(node.operand, types)
         return lambda deal: not inner(deal)
-    if isinstance(node, And):
-        parts = tuple(compile_condition(item, types) for item in node.operands)
-        if len(parts) == 2:
-            a, b = parts
-            return lambda deal: a(deal) and b(deal)
-        return lambda deal: all(part(deal) for part in parts)
-    if isinstance(node, Or):
-        parts = tuple(compile_condition(item, types) for item in node.operands)
-        if len(parts) == 2:
-            a, b = parts
-            return lambda deal: a(deal) or b(deal)
-        return lambda deal: any(part(deal) for part in parts)
+    if isinstance(node, And | Or):
+        parts = [compile_condition(item, types) for item in node.operands]
+        combined = parts[0]
+        for part in parts[1:]:  # nested pairs: no generator per evaluation
+            combined = _both(combined, part) if isinstance(node, And) else _either(combined, part)
+        return combined
     raise TypeError(f"not a condition node: {node!r}")
+
+
+def _both(a: Predicate, b: Predicate) -> Predicate:
+    return lambda deal: a(deal) and b(deal)
+
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda deal: a(deal) or b(deal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,4 +575,28 @@ def compile_text(text: str, custom_fields: Mapping[str, str] | Iterable[str] | N
     types = field_types(custom_fields)
     node = parse(text)
     validate(node, types, text)
-    return Condition(text, node, compile_condition(node, types), fields_of(node))
+    fields = fields_of(node)
+    return Condition(text, node, _memoized(compile_condition(node, types), fields), fields)
+
+
+#: Built-in fields with few distinct values: a condition over only these is evaluated
+#: once per distinct combination (a pure function of them), then looked up.
+_FEW_VALUES = frozenset({"type", "product", "currency", "term_months", "source_campaign"})
+
+
+def _memoized(test: Predicate, fields: tuple[str, ...]) -> Predicate:
+    if not fields or not _FEW_VALUES.issuperset(fields):
+        return test
+    key_of = operator.attrgetter(*fields)
+    memo: dict[Any, bool] = {}
+
+    def lookup(deal: Any) -> bool:
+        key = key_of(deal)
+        result = memo.get(key)
+        if result is None:
+            if len(memo) >= 4096:
+                memo.clear()
+            result = memo[key] = test(deal)
+        return result
+
+    return lookup

@@ -143,22 +143,23 @@ class Credits:
             lists.append(self.own[person])
         return _merge(lists)
 
-    def reports_detail(self, person: str) -> list[tuple[Entry, str]]:
-        """Each report's share with the report's email, in deal order (for override lines)."""
-        streams = [[(entry, r) for entry in self.own[r]] for r in sorted(self.reports.get(person, ())) if r in self.own]
-        if len(streams) == 1:
-            return streams[0]
-        return list(heapq.merge(*streams, key=_position_of_detail))
+    def reports_detail(self, person: str) -> list[tuple]:
+        """Each report's share as ``(position, deal, share, email)``, in deal order (for
+        override lines; reports of one deal in email order)."""
+        detail = [
+            (position, deal, share, r)
+            for r in sorted(self.reports.get(person, ()))
+            if r in self.own
+            for position, deal, share in self.own[r]
+        ]
+        detail.sort(key=_position)  # stable: runs of sorted lists merge in C
+        return detail
 
     def has_report_credit(self, person: str) -> bool:
         return any(r in self.own for r in self.reports.get(person, ()))
 
 
 _position = itemgetter(0)
-
-
-def _position_of_detail(item: tuple) -> int:
-    return item[0][0]
 
 
 def _merge(lists: list[list[Entry]]) -> list[Entry]:

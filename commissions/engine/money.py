@@ -44,26 +44,39 @@ def minor_digits(currency: str) -> int:
 
 
 def quantum(digits: int) -> Decimal:
-    return _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
+    """``Decimal("0.01")`` for 2 digits."""
+    q = _QUANTA.get(digits)
+    return q if q is not None else Decimal(1).scaleb(-digits)
 
 
 def round_money(value: Decimal, digits: int) -> Decimal:
     """Round half-up (away from zero on .5) to ``digits`` decimals."""
-    return value.quantize(quantum(digits), rounding=ROUND_HALF_UP, context=CONTEXT)
+    return value.quantize(quantum(digits), ROUND_HALF_UP, CONTEXT)
 
 
 def format_amount(value: Decimal, digits: int) -> str:
     """``1234.5`` → ``"1234.50"`` (no thousands separator; exactly ``digits`` decimals)."""
-    return str(round_money(value, digits))
+    q = _QUANTA.get(digits)
+    return str(value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT))
+
+
+_PERCENTS: dict[tuple[Decimal, int | None], str] = {}
 
 
 def format_percent(ratio: Decimal, places: int | None = None) -> str:
     """``0.15`` → ``"15%"``; ``0.015`` → ``"1.5%"``; with ``places`` a fixed number of decimals."""
-    value = ratio * HUNDRED
+    key = (ratio, places)
+    text = _PERCENTS.get(key)
+    if text is not None:
+        return text
+    value = CONTEXT.multiply(ratio, HUNDRED)
     if places is not None:
-        return f"{value.quantize(quantum(places), rounding=ROUND_HALF_UP, context=CONTEXT)}%"
-    text = format(value.normalize(CONTEXT), "f")
-    return f"{text}%"
+        text = f"{value.quantize(quantum(places), ROUND_HALF_UP, CONTEXT)}%"
+    else:
+        text = format(value.normalize(CONTEXT), "f") + "%"
+    if len(_PERCENTS) < 4096:  # rates and bounds repeat; attainments mostly do not
+        _PERCENTS[key] = text
+    return text
 
 
 def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Decimal]:

@@ -29,7 +29,7 @@ from pydantic import (
 
 from commissions.engine.conditions import Condition, compile_text
 from commissions.engine.errors import ConditionError, PlanIssue, PlanValidationError
-from commissions.engine.money import HUNDRED, format_percent
+from commissions.engine.money import HUNDRED, format_percent, minor_digits
 
 RESERVED_NAMES = ("cap", "draw")
 COMPONENT_KINDS = ("tiered", "per_deal", "bonus", "curve", "override")
@@ -307,6 +307,19 @@ class Plan(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Plan:
+        digits = minor_digits(self.currency)
+
+        def exact_to_minor(value: Decimal | None, where: str) -> None:
+            if value is not None and value.as_tuple().exponent < -digits:  # type: ignore[operator]
+                raise FieldProblem(where, f"{value} has more decimals than {self.currency} allows ({digits})")
+
+        exact_to_minor(self.cap, "cap")
+        if self.draw is not None:
+            exact_to_minor(self.draw.amount, "draw.amount")
+        for component in self.components:
+            exact_to_minor(component.cap, f"@{component.name}:cap")
+            if isinstance(component, PerDealComponent | BonusComponent):
+                exact_to_minor(component.pay, f"@{component.name}:pay")
         seen: set[str] = set()
         for component in self.components:
             if component.name in seen:

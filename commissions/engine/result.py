@@ -9,7 +9,7 @@ storage. ``result_to_json_dict`` gives the document of ``commissions calc --json
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from commissions.engine.money import (
     CONTEXT,
     allocate,
     format_amount,
+    minor_digits,
     format_percent,
     quantum,
     round_money,
@@ -456,58 +457,141 @@ class Result:
         return any(p.errors for p in self.payees)
 
 
+def _payee_head(payee: Payee, digits: int, measure_digits: int) -> dict[str, Any]:
+    def measure(value: Decimal | None) -> str | None:
+        return None if value is None else format_amount(value, measure_digits)
+
+    head: dict[str, Any] = {
+        "person": payee.person,
+        "credited": measure(payee.credited),
+        "quota": measure(payee.quota),
+        "attainment": None if payee.attainment is None else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
+    }
+    if not payee.errors:
+        assert payee.total is not None
+        head["total"] = format_amount(payee.total, digits)
+    return head
+
+
+def _payee_tail(payee: Payee, digits: int) -> dict[str, Any]:
+    tail: dict[str, Any] = {"errors": list(payee.errors)}
+    if payee.draw_balance_out is not None:
+        tail["draw_balance"] = {
+            "in": format_amount(payee.draw_balance_in or Decimal(0), digits),
+            "out": format_amount(payee.draw_balance_out, digits),
+        }
+    return tail
+
+
 def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[str, Any]:
     """The ``commissions calc --json`` document (cli.md): money with the currency's minor
     digits, attainment with 4 decimals, counts with 2 under ``quota: deals``. A payee
-    with errors has ``errors``, null attainment, no components and no ``total`` key."""
-    from commissions.engine.money import minor_digits
-
+    with errors has ``errors``, null attainment, an empty ``components`` list and no
+    ``total`` key."""
     digits = minor_digits(result.currency) if digits is None else digits
     measure_digits = 2 if result.metric == "deals" else digits
-
-    def measure(value: Decimal | None) -> str | None:
-        return None if value is None else str(round_money(value, measure_digits))
-
     payees = []
     for payee in result.payees:
-        entry: dict[str, Any] = {
-            "person": payee.person,
-            "credited": measure(payee.credited),
-            "quota": measure(payee.quota),
-            "attainment": None if payee.attainment is None else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
-        }
-        if payee.errors:
-            entry["components"] = []
-        else:
-            assert payee.total is not None
-            entry["total"] = format_amount(payee.total, digits)
-            entry["components"] = [
-                {
-                    "name": component.name,
-                    "amount": format_amount(component.amount, digits),
-                    "lines": [
-                        {"deal": line.deal_id, "amount": format_amount(line.amount, digits), "text": line.text}
-                        for line in component.lines
-                    ],
-                }
-                for component in payee.components
-            ]
-        entry["errors"] = list(payee.errors)
-        if payee.draw_balance_out is not None:
-            entry["draw_balance"] = {
-                "in": format_amount(payee.draw_balance_in or Decimal(0), digits),
-                "out": format_amount(payee.draw_balance_out, digits),
+        entry = _payee_head(payee, digits, measure_digits)
+        entry["components"] = [
+            {
+                "name": component.name,
+                "amount": format_amount(component.amount, digits),
+                "lines": [
+                    {"deal": line.deal_id, "amount": format_amount(line.amount, digits), "text": line.text}
+                    for line in component.lines
+                ],
             }
+            for component in payee.components
+        ]
+        entry.update(_payee_tail(payee, digits))
         payees.append(entry)
     return {"period": result.period.key, "plan": result.plan, "currency": result.currency, "payees": payees}
 
 
+def _encode(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)`` for the small parts, at ``level``."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        pad = "\n" + "  " * (level + 1)
+        items = ",".join(f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items())
+        return "{" + items + "\n" + "  " * level + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        pad = "\n" + "  " * (level + 1)
+        return "[" + ",".join(pad + _encode(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def iter_result_json(result: Result) -> Iterator[str]:
+    """The JSON text of ``result_to_json_dict(result)`` exactly as ``json.dumps(...,
+    indent=2, ensure_ascii=False)`` writes it, in chunks, without building the document:
+    a million lines stream out in constant extra memory."""
+    digits = minor_digits(result.currency)
+    measure_digits = 2 if result.metric == "deals" else digits
+    yield (
+        "{\n"
+        f'  "period": {_string(result.period.key)},\n'
+        f'  "plan": {_string(result.plan)},\n'
+        f'  "currency": {_string(result.currency)},\n'
+        '  "payees": ['
+    )
+    if not result.payees:
+        yield "]\n}"
+        return
+    for p, payee in enumerate(result.payees):
+        head = _encode(_payee_head(payee, digits, measure_digits), 2)
+        yield ("," if p else "") + "\n    " + head[:-6] + ',\n      "components": '  # head ends with "\n    }"
+        if not payee.components:
+            yield "[]"
+        for c, component in enumerate(payee.components):
+            yield (
+                ("[" if c == 0 else ",")
+                + "\n        {\n"
+                + f'          "name": {_string(component.name)},\n'
+                + f'          "amount": "{format_amount(component.amount, digits)}",\n'
+                + '          "lines": '
+            )
+            lines = component.lines
+            if not lines:
+                yield "[]"
+            else:
+                chunk = []
+                for i, line in enumerate(lines):
+                    deal = line.deal
+                    chunk.append(
+                        ("[" if i == 0 else ",")
+                        + "\n            {\n"
+                        + f'              "deal": {"null" if deal is None else _string(deal.external_id)},\n'
+                        + f'              "amount": "{line.amount}",\n'
+                        + f'              "text": {_string(line.text)}\n'
+                        + "            }"
+                    )
+                    if len(chunk) >= 1024:
+                        yield "".join(chunk)
+                        chunk.clear()
+                chunk.append("\n          ]")
+                yield "".join(chunk)
+            yield "\n        }"
+            if c == len(payee.components) - 1:
+                yield "\n      ]"
+        tail = _encode(_payee_tail(payee, digits), 2)
+        yield "," + tail[1:-6] + "\n    }"  # the tail's items, then the payee's closing brace
+    yield "\n  ]\n}"
+
+
 def result_to_json(result: Result) -> str:
-    """The JSON text, byte-identical for identical inputs."""
-    return json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False) + "\n"
+    """The JSON text (with a final newline), byte-identical for identical inputs."""
+    return "".join(iter_result_json(result)) + "\n"
 
 
 __all__ = [
     "BonusLine", "CapLine", "ComponentContext", "LineSource", "ComponentResult", "CurveLine", "DealSizeLine", "DrawLine",
-    "Line", "OverrideLine", "Payee", "PerDealLine", "Result", "TierLine", "result_to_json", "result_to_json_dict",
+    "Line", "OverrideLine", "Payee", "PerDealLine", "Result", "TierLine", "iter_result_json", "result_to_json",
+    "result_to_json_dict",
 ]  # fmt: skip

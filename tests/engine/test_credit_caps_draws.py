@@ -134,3 +134,18 @@ def test_errored_payee_in_json_has_errors_and_no_total() -> None:
         "person": "ana@x.com", "credited": "1000.00", "quota": None, "attainment": None, "components": [],
         "errors": ["no bookings quota for ana@x.com in 2026-Q1"],
     }  # fmt: skip
+
+
+def test_streamed_json_matches_json_dumps_for_errors_draws_and_no_payees() -> None:
+    import json
+
+    from commissions.engine import result_to_json
+
+    plan = make_plan(tiered(), draw={"amount": 1000, "recoverable": True})
+    staff = people("ana@x.com", "bo@x.com", "cy@x.com")
+    deals = [deal("D-1", 1000, "ana@x.com"), deal("D-2", 5000, "bo@x.com"), deal("D-3", 50, "cy@x.com", name='Ünïcode "quoted"')]
+    for result in (
+        run(plan, deals, [quota("bo@x.com", 10000), quota("cy@x.com", 10)], staff, draw_balances={"cy@x.com": D(1)}),
+        run(plan, [], [], staff),
+    ):
+        assert result_to_json(result) == json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False) + "\n"

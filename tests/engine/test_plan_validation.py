@@ -44,6 +44,8 @@ CASES: list[tuple[str, Any, str | None, str, str]] = [
     ("period", lambda d: d.update(period="week"), None, "period", "Input should be"),
     ("draw", lambda d: d.update(draw={"amount": 3000}), None, "draw.recoverable", "is required"),
     ("negative cap", lambda d: d.update(cap=-1), None, "cap", "negative"),
+    ("cap finer than cents", lambda d: d.update(cap="100.125"), None, "cap", "100.125 has more decimals than USD allows (2)"),
+    ("pay finer than cents", lambda d: d["components"][2].update(pay="1.001"), "Quota club", "pay", "more decimals than USD"),
 ]
 
 

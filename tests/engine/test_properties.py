@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commissions.engine import Deal, calculate, result_to_json_dict
+from commissions.engine import Deal, calculate, result_to_json, result_to_json_dict
 
 from .helpers import make_plan, people, quota
 
@@ -111,7 +111,10 @@ def test_payout_never_falls_when_a_deal_is_added(plan: object, deal_list: list[D
 
 @given(plans(), deals(), st.randoms(use_true_random=False))
 def test_recomputing_gives_byte_identical_json(plan: object, deal_list: list[Deal], rng: random.Random) -> None:
-    first = json.dumps(result_to_json_dict(compute(plan, deal_list)), indent=2)
+    result = compute(plan, deal_list)
+    first = json.dumps(result_to_json_dict(result), indent=2)
+    # the streamed text of `calc --json` is exactly json.dumps(..., indent=2) of the document
+    assert result_to_json(result) == json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False) + "\n"
     shuffled = list(deal_list)
     rng.shuffle(shuffled)
     assert json.dumps(result_to_json_dict(compute(plan, deal_list)), indent=2) == first
