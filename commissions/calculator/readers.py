@@ -6,10 +6,11 @@ the line and the field; nothing is computed from a file that has one.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 
 from commissions.engine import (
@@ -128,6 +129,10 @@ def _table(path: Path | str, required: tuple[str, ...], optional: tuple[str, ...
 
 def _amount(text: str, file: str, line: int, name: str, *, digits: int | None = None) -> Decimal:
     raw = text.strip()
+    if raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
+        if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
+            raise CsvError(file, line, name, f"{raw} has more than {digits} decimals")
+        return Decimal(raw)
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -219,20 +224,21 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     table = _table(path, DEAL_COLUMNS)
     file = table.name
     c = table.columns
-    idx = [c[k] for k in DEAL_COLUMNS]
+    fields_of = itemgetter(*(c[k] for k in DEAL_COLUMNS))
+    strip = str.strip
     extras = [(name, c[name]) for name in table.extra]
     currency = plan.currency
     digits = minor_digits(currency)
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
-    intern: Callable[[str], str] = lambda s: interned.setdefault(s, s)  # noqa: E731
+    intern = interned.setdefault  # one string object per distinct owner, product, type...
     amounts: dict[str, Decimal] = {}
     dates: dict[str, date] = {}
     deals: list[Deal] = []
     append = deals.append
     for line, row in table.rows():
         (external_id, name, account, owner, amount_text, deal_currency, closed_text, kind, product, term_text,
-         campaign, status, cancelled_text, splits_text) = (row[i].strip() for i in idx)  # fmt: skip
+         campaign, status, cancelled_text, splits_text) = map(strip, fields_of(row))  # fmt: skip
         if not external_id:
             raise CsvError(file, line, "external_id", "empty external_id")
         if external_id in seen:
@@ -242,7 +248,9 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
             raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
         amount = amounts.get(amount_text)
         if amount is None:
-            amount = amounts[amount_text] = _amount(amount_text, file, line, "amount", digits=digits)
+            amount = _amount(amount_text, file, line, "amount", digits=digits)
+            if len(amounts) < 65536:
+                amounts[amount_text] = amount
         if deal_currency != currency:
             raise CsvError(
                 file, line, "currency",
@@ -280,9 +288,10 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         kwargs = {"custom": custom} if custom else {}
         append(
             Deal(
-                external_id, intern(owner), amount, intern(deal_currency), closed_at, name, account,
-                intern(kind) if kind else None, intern(product) if product else None, term_months,
-                intern(campaign) if campaign else None, intern(status), cancelled_at, splits, **kwargs,
+                external_id, intern(owner, owner), amount, intern(deal_currency, deal_currency), closed_at, name,
+                account, intern(kind, kind) if kind else None, intern(product, product) if product else None,
+                term_months, intern(campaign, campaign) if campaign else None, intern(status, status), cancelled_at,
+                splits, **kwargs,
             )
         )  # fmt: skip
     return deals

@@ -413,12 +413,18 @@ class ComponentResult:
     @property
     def lines(self) -> tuple[Line, ...]:
         if self._lines is None:
-            assert self._source is not None
-            exact, build = self._source.make()
-            amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
-            self._lines = tuple(build(amounts))
+            self._lines = tuple(self.build_lines())
             self._source = None
         return self._lines
+
+    def build_lines(self) -> list[Line] | tuple[Line, ...]:
+        """The lines without keeping them (for streaming output of huge results)."""
+        if self._lines is not None:
+            return self._lines
+        assert self._source is not None
+        exact, build = self._source.make()
+        amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
+        return build(amounts)
 
     def __repr__(self) -> str:
         return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"
@@ -557,7 +563,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            lines = component.lines
+            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
             if not lines:
                 yield "[]"
             else:
