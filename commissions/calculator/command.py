@@ -9,6 +9,7 @@ naming the file, the line and the field; nothing on stdout).
 from __future__ import annotations
 
 import gc
+import sys
 
 import click
 
@@ -57,7 +58,7 @@ def _calc(plan_path: str, people_path: str, deals_path: str, quotas_path: str, c
         return 2
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if as_json:
         for chunk in iter_result_json(result):  # the same text as json.dumps(..., indent=2), streamed
             out.write(chunk)
