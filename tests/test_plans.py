@@ -12,6 +12,7 @@ from sqlmodel import select
 from commissions.db import transaction
 from commissions.errors import Conflict, InputProblem
 from commissions.models import AuditEvent, Period, Plan, PlanAssignment, PlanVersion
+from commissions.periods.keys import parse_period_key
 from commissions.plans.service import (
     InvalidPlan,
     assign,
@@ -21,7 +22,6 @@ from commissions.plans.service import (
     validate_plan_text,
     version_for_period,
 )
-from commissions.periods.keys import parse_period_key
 from tests.conftest import csrf_from, read, sign_in
 
 AE = """name: AE 2026
@@ -207,18 +207,15 @@ def test_a_person_may_not_have_overlapping_assignments_to_one_plan(engine, make_
     other = save(engine, AE.replace("AE 2026", "SPIFF 2026"), Q1).plan
     with transaction(engine) as s:
         first = assign(s, plan=ae, person=ana, starts_on=Q1, ends_on=date(2026, 6, 30), by=None)
-    with pytest.raises(Conflict, match="already on AE 2026 from 2026-01-01 to 2026-06-30"):
-        with transaction(engine) as s:
-            assign(s, plan=ae, person=ana, starts_on=date(2026, 6, 30), by=None)
+    with pytest.raises(Conflict, match="already on AE 2026 from 2026-01-01 to 2026-06-30"), transaction(engine) as s:
+        assign(s, plan=ae, person=ana, starts_on=date(2026, 6, 30), by=None)
     with transaction(engine) as s:
         assign(s, plan=ae, person=ana, starts_on=Q3, prorate=True, by=None)  # right after: no overlap
         assign(s, plan=other, person=ana, starts_on=Q1, by=None)  # another plan may overlap
-    with pytest.raises(Conflict, match="overlap"):
-        with transaction(engine) as s:
-            end_assignment(s, assignment=s.get(PlanAssignment, first.id), ends_on=date(2026, 8, 1), by=None)
-    with pytest.raises(InputProblem, match="ends"):
-        with transaction(engine) as s:
-            assign(s, plan=other, person=ana, starts_on=Q3, ends_on=Q2, by=None)
+    with pytest.raises(Conflict, match="overlap"), transaction(engine) as s:
+        end_assignment(s, assignment=s.get(PlanAssignment, first.id), ends_on=date(2026, 8, 1), by=None)
+    with pytest.raises(InputProblem, match="ends"), transaction(engine) as s:
+        assign(s, plan=other, person=ana, starts_on=Q3, ends_on=Q2, by=None)
     assert count(engine, PlanAssignment) == 3
     actions = read(engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.action.like("plan.a%"))).all())
     assert actions == ["plan.assign"] * 3
@@ -265,7 +262,7 @@ def test_admin_lists_plans_with_versions_and_people(client, make_person, engine)
         assign(s, plan=plan, person=ana, starts_on=Q1, by=None)
     admin(client, make_person)
     page = client.get("/plans").text
-    row = re.search(r"<tr>\s*<td><a href=\"/plans/\d+\">AE 2026</a>.*?</tr>", page, re.S).group()
+    row = re.search(r"<tr>\s*<td><a href=\"/plans/\d+\">AE 2026</a>.*?</tr>", page, re.DOTALL).group()
     assert "v2" in row and "2026-01-01, 2026-04-01" in row
     assert re.search(r'<td class="num">1\s*</td>', row)
 
@@ -276,8 +273,8 @@ def test_validate_shows_every_issue_inline_with_status_200(client, make_person) 
     response = client.post("/plans/validate", data={"document": bad, "_csrf_token": token}, headers=HTMX)
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="plan-issues"')  # the partial alone, for htmx to swap
-    rows = re.findall(r'<tr class="issue">(.*?)</tr>', response.text, re.S)
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    rows = re.findall(r'<tr class="issue">(.*?)</tr>', response.text, re.DOTALL)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL) for row in rows]
     assert ["Multi-year SPIFF", "<code>when</code>", "15"] == [cells[0][0], cells[0][1], cells[0][3]]
     assert cells[1][0] == "Quota club" and "unknown kind" in cells[1][2]
     full = client.post("/plans/validate", data={"document": bad, "_csrf_token": token})  # without JavaScript
@@ -334,7 +331,7 @@ def test_locked_period_refusal_is_shown_on_the_effective_date(client, make_perso
     token = admin(client, make_person)
     response = client.post("/plans/new", data={"document": AE, "effective_from": "2026-01-01", "_csrf_token": token})
     assert response.status_code == 409
-    assert re.search(r'<label class="field invalid">\s*<span>Effective from.*?2026-Q1 is locked', response.text, re.S)
+    assert re.search(r'<label class="field invalid">\s*<span>Effective from.*?2026-Q1 is locked', response.text, re.DOTALL)
     assert count(engine, Plan) == 0
 
 

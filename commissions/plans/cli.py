@@ -47,7 +47,12 @@ def plan_group() -> None:
 def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...]) -> None:
     from commissions.db import transaction
     from commissions.people.service import normalise_email, person_by_email
-    from commissions.plans.service import InvalidPlan, assign, assignment_covering, save_plan_version
+    from commissions.plans.service import (
+        InvalidPlan,
+        assign,
+        assignment_covering,
+        save_plan_version,
+    )
 
     try:
         text = plan_file.read_text(encoding="utf-8")
