@@ -155,6 +155,7 @@ def test_effective_from_is_unique_per_plan(engine) -> None:
     with pytest.raises(Conflict) as caught:
         save(engine, AE_V2, Q1)
     assert caught.value.field == "effective_from" and "version 1" in caught.value.message
+    assert "choose another date, e.g. 2026-04-01" in caught.value.message
     assert count(engine, PlanVersion) == 1
 
 

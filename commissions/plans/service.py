@@ -23,7 +23,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, or_
@@ -197,6 +197,15 @@ def resolve_effective_from(document: PlanDocument, effective_from: date | None, 
     return effective_from
 
 
+def _next_free_start(session: Session, plan: Plan, after: date) -> str:
+    """The first day of the next period after ``after`` that no version of the plan uses yet."""
+    taken = set(session.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
+    start = period_bounds(plan.period_kind, after)[1] + timedelta(days=1)
+    while start in taken:
+        start = period_bounds(plan.period_kind, start)[1] + timedelta(days=1)
+    return start.isoformat()
+
+
 def _refuse_closed_periods(session: Session, plan_kind: str, effective_from: date) -> None:
     closed = session.exec(
         select(Period)
@@ -289,7 +298,7 @@ def save_plan_version(
         raise Conflict(
             "effective_from",
             f"version {same_day.version} of {plan.name} already takes effect on {effective_from.isoformat()}; "
-            "versions are immutable: choose another date",
+            f"versions are immutable: choose another date, e.g. {_next_free_start(session, plan, effective_from)}",
         )
     _refuse_closed_periods(session, plan.period_kind, effective_from)
 
