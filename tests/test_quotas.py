@@ -232,9 +232,10 @@ def test_manager_cannot_touch_anyone_outside_their_team(client, org, engine: Eng
         assert cell(client, engine, email, "bookings", "1", version=1, htmx=False).status_code == 404
     assert cell(client, engine, "x", "bookings", "1", person_id=999_999).status_code == 404
     assert cell(client, engine, "ana@example.com", "mqls", "1").status_code == 404
-    denied = upload(client, f"person,metric,period,target\nana@example.com,bookings,{Q},1\noutsider@example.com,bookings,{Q},2\n")
-    assert denied.status_code == 403 and "outsider@example.com is not in your team" in denied.text
-    assert "line 3" in denied.text
+    denied = upload(client, f"person,metric,period,target\nana@example.com,bookings,{Q},abc\noutsider@example.com,bookings,{Q},2\n")
+    assert denied.status_code == 403 and "Nothing was imported" in denied.text
+    assert re.search(r"<td>line 3</td><td>person</td><td>outsider@example.com is not in your team</td>", denied.text)
+    assert re.search(r"<td>line 2</td><td>target</td>", denied.text)  # the rest of the report comes along
     unknown = upload(client, f"person,metric,period,target\nnobody@example.com,bookings,{Q},1\n")
     assert unknown.status_code == 403 and "nobody@example.com is not in your team" in unknown.text  # reveals nothing
     assert quotas(engine) == {("outsider@example.com", "bookings", Q): (10_000_000, 1)}
@@ -512,3 +513,43 @@ def test_api_writes_need_a_token_not_a_session(client, org, engine: Engine) -> N
                                                    "target": "1"}])
     assert response.status_code == 401
     assert quotas(engine) == {}
+
+
+def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -> None:
+    """Two writers racing on the same version: one wins, the other gets a conflict, no update is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from commissions.auth.principal import Principal
+    from commissions.periods.keys import parse_period_key
+    from commissions.quotas.service import (
+        QuotaConflict,
+        apply_change,
+        cell_change,
+        run_write,
+    )
+
+    set_quota(engine, "ana@example.com", "bookings", Q, 10_000_000)
+    lead = Principal(role="manager", person_id=pid(engine, "lead@example.com"), email="lead@example.com", name="Lead")
+    ana, key, barrier = pid(engine, "ana@example.com"), parse_period_key(Q), Barrier(2)
+    # PostgreSQL: both transactions are open before either writes. SQLite: BEGIN IMMEDIATE serialises writers
+    # (the second waits for the first to commit), so waiting there would only deadlock.
+    interleave = engine.dialect.name == "postgresql"
+
+    def edit(target: str) -> str:
+        def work(session):  # type: ignore[no-untyped-def]
+            change = cell_change(session, lead, person_id=ana, metric="bookings", key=key, target=target, version=1)
+            if interleave:
+                barrier.wait(timeout=10)
+            return apply_change(session, change, by=lead).action
+
+        try:
+            return run_write(engine, work)
+        except QuotaConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(edit, ["200000", "300000"]))
+    assert sorted(results) == ["conflict", "updated"]
+    winner = "200000" if results[0] == "updated" else "300000"
+    assert quotas(engine)[("ana@example.com", "bookings", Q)] == (int(winner) * 100, 2)

@@ -143,6 +143,8 @@ class QuotasController(Controller):
                 raise NotFoundException("No such quota cell.")
 
         def work(session: Session) -> Cell:
+            if load_cell(session, principal, data.person_id, data.metric, key) is None:  # checked again, in the write
+                raise NotFoundException("No such quota cell.")
             change = cell_change(session, principal, person_id=data.person_id, metric=data.metric, key=key,
                                  target=data.target, version=data.version)
             apply_change(session, change, by=principal, source="grid")

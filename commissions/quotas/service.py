@@ -180,6 +180,16 @@ def previous_period(key: PeriodKey) -> PeriodKey:
     return parse_period_key(str(day.year))
 
 
+def next_period(key: PeriodKey) -> PeriodKey:
+    """The period of the same kind just after ``key``."""
+    day = key.ends_on + timedelta(days=1)
+    if key.kind == "month":
+        return parse_period_key(f"{day.year}-{day.month:02d}")
+    if key.kind == "quarter":
+        return quarter_of(day)
+    return parse_period_key(str(day.year))
+
+
 def period_row(session: Session, key: PeriodKey) -> Period | None:
     return session.exec(select(Period).where(Period.key == key.key)).first()
 
@@ -381,6 +391,10 @@ class Grid:
     @property
     def previous(self) -> PeriodKey:
         return previous_period(self.period)
+
+    @property
+    def next(self) -> PeriodKey:
+        return next_period(self.period)
 
 
 def _quota_map(session: Session, period: Period | None, person_ids: Iterable[int]) -> dict[tuple[int, str], Quota]:
@@ -591,7 +605,7 @@ class RawRow:
 
 
 def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> list[Change]:
-    """Validate a whole batch; raise RowsForbidden (anyone outside the caller's team) or
+    """Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
     RowsProblem (every bad row, by line and field), else return the changes.
 
     For a manager an unknown email and a colleague outside their team read the same
@@ -618,6 +632,7 @@ def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> 
                 bad("person", f"no person with email {email}")
             else:
                 forbidden.append(RowProblem(row.where, "person", f"{email} is not in your team", row.index))
+                problems.append(forbidden[-1])
             person = None
         metric = (row.metric or "").strip().lower()
         if metric not in GRID_METRICS:
@@ -648,8 +663,8 @@ def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> 
             continue
         seen[ident] = row.where
         changes.append(Change(person.id, person.email, metric, key, minor, currency, row.version, row.where))
-    if forbidden:
-        raise RowsForbidden(forbidden)
+    if forbidden:  # refused as a whole; the report lists every other problem too, in file order
+        raise RowsForbidden(problems)
     if problems:
         raise RowsProblem(problems)
     return changes
