@@ -9,7 +9,6 @@ caps, the plan cap, then the draw. Everything is ``Decimal`` in ``money.CONTEXT`
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, localcontext
 
@@ -28,21 +27,18 @@ from commissions.engine.inputs import (
 )
 from commissions.engine.money import CONTEXT, ZERO, minor_digits, round_money
 from commissions.engine.plan import (
-    BonusComponent,
-    CurveComponent,
     OverrideComponent,
-    PerDealComponent,
     Plan,
-    TieredComponent,
 )
 from commissions.engine.result import (
     CapLine,
     ComponentContext,
     ComponentResult,
     DrawLine,
-    Line,
+    LineSource,
     Payee,
     Result,
+    paused_gc,
 )
 
 
@@ -68,14 +64,8 @@ def calculate(
     # The calculation allocates millions of small acyclic objects; the cyclic garbage
     # collector would rescan them over and over (quadratic-looking slowdowns on big
     # periods), so it is paused for the call and restored after.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with localcontext(CONTEXT):
-            return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
-    finally:
-        if collecting:
-            gc.enable()
+    with paused_gc(), localcontext(CONTEXT):
+        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
 
 
 def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants) -> Result:  # noqa: ANN001

@@ -16,9 +16,6 @@ from decimal import Decimal
 from commissions.engine.credit import Credits, Entry
 from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
 from commissions.engine.plan import (
-    BonusComponent,
-    CurveComponent,
-    OverrideComponent,
     PerDealComponent,
     TieredComponent,
 )
@@ -319,24 +316,24 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
     credited = sum((report_totals.get(r, ZERO) for r in reports), ZERO)
 
     def make() -> tuple[list[Decimal], Builder]:
-        groups: list[tuple] = []  # (deal, credited, ((email, share), ...))
-        current = None
-        last_deal = None
-        shares: list = []
-        money = ZERO
-        for position, deal, share, email in credits.reports_detail(person):
-            if position != current:
-                if current is not None:
-                    groups.append((last_deal, money, tuple(shares)))
-                current, last_deal, shares, money = position, deal, [], ZERO
-            shares.append((email, share))
-            money += deal.amount if share is ONE else deal.amount * share
-        if current is not None:
-            groups.append((last_deal, money, tuple(shares)))
+        detail = credits.reports_detail(person)  # (position, deal, share, email) in deal order
+        positions = [row[0] for row in detail]
+        if len(set(positions)) == len(positions):  # no deal shared by two reports: one row per line
+            moneys = [row[1].amount if row[2] is ONE else row[1].amount * row[2] for row in detail]
+            groups = [(row[1], money, (row,)) for row, money in zip(detail, moneys)]
+        else:
+            groups = []  # (deal, credited, rows)
+            for row in detail:
+                money = row[1].amount if row[2] is ONE else row[1].amount * row[2]
+                if groups and groups[-1][2][0][0] == row[0]:
+                    deal, credited, rows = groups[-1]
+                    groups[-1] = (deal, credited + money, (*rows, row))
+                else:
+                    groups.append((row[1], money, (row,)))
         exact = [money * rate for _, money, _ in groups]
 
         def build(amounts: list[Decimal]) -> list[Line]:
-            return [OverrideLine(deal, amount, ctx, money, who) for (deal, money, who), amount in zip(groups, amounts)]
+            return [OverrideLine(deal, amount, ctx, money, rows) for (deal, money, rows), amount in zip(groups, amounts)]
 
         return exact, build
 
