@@ -245,3 +245,39 @@ def test_people_on_another_plan_are_not_paid() -> None:
     deals = [deal("D-1", 100, "ana@x.com"), deal("D-2", 100, "bo@x.com")]
     result = run(plan, deals, [], staff, participants=["bo@x.com"])
     assert [p.person for p in result.payees] == ["bo@x.com"]
+
+
+def test_every_line_has_a_json_basis_and_a_sentence() -> None:
+    import gc
+    import json
+    from datetime import date
+
+    from commissions.engine import prorate
+    from commissions.engine.inputs import parse_period
+
+    plan = make_plan(
+        tiered(mode="retroactive", cap=1),
+        {"name": "Size", "kind": "tiered", "on": "amount", "per": "deal", "tiers": [{"to": 1000, "rate": "1%"}, {"rate": "2%"}]},
+        {"name": "SPIFF", "kind": "per_deal", "pay": 10, "rate": "1%"},
+        {"name": "Club", "kind": "bonus", "at": "1%", "pay": 5},
+        {"name": "Curve", "kind": "curve", "points": [["0%", 0], ["100%", 100]]},
+        {"name": "Override", "kind": "override", "rate": "1%"},
+        draw={"amount": 1000000, "recoverable": False},
+    )
+    staff = people("mia@x.com", "ana@x.com<mia@x.com")
+    deals = [deal("D-1", 5000, "ana@x.com", day="2026-01-02"), deal("D-2", 3000, "mia@x.com", day="2026-01-03",
+                                                                    splits=[("mia@x.com", 50), ("ana@x.com", 50)])]  # fmt: skip
+    result = run(plan, deals, [quota("ana@x.com", 10000), quota("mia@x.com", 10000)], staff)
+    assert gc.isenabled()  # paused only inside the calculation
+    kinds = set()
+    for payee in result.payees:
+        for component in payee.components:
+            kinds.add(component.kind)
+            for line in component.lines:
+                assert line.text and json.dumps(line.basis)
+    assert kinds == {"tiered", "per_deal", "bonus", "curve", "override", "cap", "draw"}
+    mia = result.payee("mia@x.com")
+    assert mia is not None and mia.component("Override").lines[0].text == "D-1: 5000.00 credited to ana@x.com at 1% = 50.00"
+    # proration helper for the app: 45 of 90 days
+    q1 = parse_period("2026-Q1")
+    assert prorate(D(90000), q1, date(2026, 2, 15), None) == D(45000)
