@@ -21,14 +21,36 @@ from commissions.engine.result import iter_result_json
 _FILE = click.Path(exists=True, dir_okay=False, readable=True)
 
 
-@click.command("calc", help="Compute a plan's payouts offline from CSV files (no server, no database).")
-@click.option("--plan", "plan_path", required=True, type=_FILE, help="Plan document (YAML or JSON).")
+@click.command(
+    "calc",
+    help="Compute a plan's payouts offline from CSV files (no server, no database).",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    required=True,
+    type=_FILE,
+    help="Plan document (YAML or JSON).",
+)
 @click.option("--people", "people_path", required=True, type=_FILE, help="people.csv")
 @click.option("--deals", "deals_path", required=True, type=_FILE, help="deals.csv")
 @click.option("--quotas", "quotas_path", required=True, type=_FILE, help="quotas.csv")
-@click.option("--campaigns", "campaigns_path", type=_FILE, default=None, help="campaigns.csv (optional)")
-@click.option("--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of statements.")
+@click.option(
+    "--campaigns",
+    "campaigns_path",
+    type=_FILE,
+    default=None,
+    help="campaigns.csv (optional)",
+)
+@click.option(
+    "--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year)."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON document instead of statements.",
+)
 @click.pass_context
 def calc_command(
     ctx: click.Context, plan_path: str, people_path: str, deals_path: str, quotas_path: str,
@@ -38,7 +60,15 @@ def calc_command(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        status = _calc(plan_path, people_path, deals_path, quotas_path, campaigns_path, period, as_json)
+        status = _calc(
+            plan_path,
+            people_path,
+            deals_path,
+            quotas_path,
+            campaigns_path,
+            period,
+            as_json,
+        )
     finally:
         if collecting:
             gc.enable()
@@ -53,14 +83,19 @@ def _calc(plan_path: str, people_path: str, deals_path: str, quotas_path: str, c
             campaigns=campaigns_path, period=period,
         )  # fmt: skip
         result = run_calculation(inputs)
-    except (CsvError, EngineError) as exc:  # EngineError: consistency across files the readers cannot see
+    except (
+        CsvError,
+        EngineError,
+    ) as exc:  # EngineError: consistency across files the readers cannot see
         click.echo(f"Error: {exc}", err=True)
         return 2
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     out = sys.stdout
     if as_json:
-        for chunk in iter_result_json(result):  # the same text as json.dumps(..., indent=2), streamed
+        for chunk in iter_result_json(
+            result
+        ):  # the same text as json.dumps(..., indent=2), streamed
             out.write(chunk)
         out.write("\n")
     else:

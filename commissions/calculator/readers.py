@@ -70,7 +70,12 @@ class CalcInput:
 class _Table:
     """A CSV file read row by row, with its header mapped to column positions."""
 
-    def __init__(self, path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        path: Path | str,
+        required: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+    ):
         self.name = str(path)
         self.handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in rows()
         self.reader = csv.reader(self.handle)
@@ -78,7 +83,12 @@ class _Table:
             header = next(self.reader)
         except StopIteration:
             self.handle.close()
-            raise CsvError(self.name, 1, None, f"empty file; expected a header: {','.join(required)}") from None
+            raise CsvError(
+                self.name,
+                1,
+                None,
+                f"empty file; expected a header: {','.join(required)}",
+            ) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             self.handle.close()
             raise CsvError(self.name, 1, None, f"unreadable header ({exc})") from None
@@ -93,7 +103,12 @@ class _Table:
         missing = [column for column in required if column not in self.columns]
         if missing:
             self.handle.close()
-            raise CsvError(self.name, 1, missing[0], f"missing column (the header needs {','.join(required)})")
+            raise CsvError(
+                self.name,
+                1,
+                missing[0],
+                f"missing column (the header needs {','.join(required)})",
+            )
         self.known = set(required) | set(optional)
 
     @property
@@ -108,35 +123,52 @@ class _Table:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) > width:
-                    raise CsvError(self.name, line, None, f"{len(row)} values but the header has {width} columns")
+                    raise CsvError(
+                        self.name,
+                        line,
+                        None,
+                        f"{len(row)} values but the header has {width} columns",
+                    )
                 if len(row) < width:
                     row = row + [""] * (width - len(row))
                 yield line, row
         except csv.Error as exc:
-            raise CsvError(self.name, self.reader.line_num, None, f"malformed CSV ({exc})") from None
+            raise CsvError(
+                self.name, self.reader.line_num, None, f"malformed CSV ({exc})"
+            ) from None
         except UnicodeDecodeError as exc:
-            raise CsvError(self.name, None, None, f"not UTF-8 text ({exc.reason})") from None
+            raise CsvError(
+                self.name, None, None, f"not UTF-8 text ({exc.reason})"
+            ) from None
         finally:
             self.handle.close()
 
 
-def _table(path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Table:
+def _table(
+    path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> _Table:
     try:
         return _Table(path, required, optional)
     except OSError as exc:
         raise CsvError(str(path), None, None, exc.strerror or str(exc)) from None
 
 
-def _amount(text: str, file: str, line: int, name: str, *, digits: int | None = None) -> Decimal:
+def _amount(
+    text: str, file: str, line: int, name: str, *, digits: int | None = None
+) -> Decimal:
     raw = text.strip()
-    if raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
+    if (
+        raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit()
+    ):  # the common case: 1234.50
         if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
             raise CsvError(file, line, name, f"{raw} has more than {digits} decimals")
         return Decimal(raw)
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)") from None
+        raise CsvError(
+            file, line, name, f"{raw!r} is not an amount (write 1234.50)"
+        ) from None
     if not value.is_finite():
         raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)")
     if value < 0:
@@ -150,7 +182,9 @@ def _date(text: str, file: str, line: int, name: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise CsvError(file, line, name, f"{text.strip()!r} is not a date (write 2026-01-31)") from None
+        raise CsvError(
+            file, line, name, f"{text.strip()!r} is not a date (write 2026-01-31)"
+        ) from None
 
 
 def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
@@ -170,14 +204,20 @@ def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
             line = int(issue.field.split()[1])
             field_name = None
         else:
-            field_name = (f"{issue.component}: " if issue.component else "") + issue.field
-        message = issue.message + (f" (at position {issue.position})" if issue.position else "")
+            field_name = (
+                f"{issue.component}: " if issue.component else ""
+            ) + issue.field
+        message = issue.message + (
+            f" (at position {issue.position})" if issue.position else ""
+        )
         if len(exc.issues) > 1:
             message += "; also: " + "; ".join(str(other) for other in exc.issues[1:])
         raise CsvError(name, line, field_name, message) from None
 
 
-def read_people(path: Path | str) -> tuple[list[Person], dict[str, str | None], dict[str, int]]:
+def read_people(
+    path: Path | str,
+) -> tuple[list[Person], dict[str, str | None], dict[str, int]]:
     """People, the ``plan`` column per person (None when the file has no such column),
     and each person's line."""
     table = _table(path, PEOPLE_COLUMNS, ("plan",))
@@ -193,18 +233,32 @@ def read_people(path: Path | str) -> tuple[list[Person], dict[str, str | None], 
         if not email:
             raise CsvError(table.name, line, "email", "empty email")
         if email in lines:
-            raise CsvError(table.name, line, "email", f"{email} is already on line {lines[email]}")
+            raise CsvError(
+                table.name, line, "email", f"{email} is already on line {lines[email]}"
+            )
         manager = row[i_manager].strip() or None
         if manager is not None:
             managers.append((line, email, manager))
-        people.append(Person(email, row[i_name].strip(), manager, row[i_team].strip(), row[i_id].strip()))
+        people.append(
+            Person(
+                email,
+                row[i_name].strip(),
+                manager,
+                row[i_team].strip(),
+                row[i_id].strip(),
+            )
+        )
         plans[email] = row[i_plan].strip() if i_plan is not None else None
         lines[email] = line
     for line, email, manager in managers:
         if manager not in lines:
-            raise CsvError(table.name, line, "manager", f"{manager} is not in {table.name}")
+            raise CsvError(
+                table.name, line, "manager", f"{manager} is not in {table.name}"
+            )
         if manager == email:
-            raise CsvError(table.name, line, "manager", f"{email} cannot be their own manager")
+            raise CsvError(
+                table.name, line, "manager", f"{email} cannot be their own manager"
+            )
     try:
         manager_chains({p.email: p for p in people})
     except InputError as exc:
@@ -231,7 +285,9 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     digits = minor_digits(currency)
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
-    intern = interned.setdefault  # one string object per distinct owner, product, type...
+    intern = (
+        interned.setdefault
+    )  # one string object per distinct owner, product, type...
     amounts: dict[str, Decimal] = {}
     dates: dict[str, date] = {}
     deals: list[Deal] = []
@@ -242,10 +298,17 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         if not external_id:
             raise CsvError(file, line, "external_id", "empty external_id")
         if external_id in seen:
-            raise CsvError(file, line, "external_id", f"{external_id} is already on line {seen[external_id]}")
+            raise CsvError(
+                file,
+                line,
+                "external_id",
+                f"{external_id} is already on line {seen[external_id]}",
+            )
         seen[external_id] = line
         if owner not in people:
-            raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
+            raise CsvError(
+                file, line, "owner", f"{owner or '(empty)'} is not in the people file"
+            )
         amount = amounts.get(amount_text)
         if amount is None:
             amount = _amount(amount_text, file, line, "amount", digits=digits)
@@ -260,27 +323,48 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         if closed_at is None:
             closed_at = dates[closed_text] = _date(closed_text, file, line, "closed_at")
         if kind and kind not in DEAL_TYPES:
-            raise CsvError(file, line, "type", f"{kind!r} is not a deal type ({', '.join(DEAL_TYPES)})")
+            raise CsvError(
+                file,
+                line,
+                "type",
+                f"{kind!r} is not a deal type ({', '.join(DEAL_TYPES)})",
+            )
         term_months = None
         if term_text:
             try:
                 term_months = int(term_text)
             except ValueError:
-                raise CsvError(file, line, "term_months", f"{term_text!r} is not a whole number of months") from None
+                raise CsvError(
+                    file,
+                    line,
+                    "term_months",
+                    f"{term_text!r} is not a whole number of months",
+                ) from None
             if term_months < 0:
                 raise CsvError(file, line, "term_months", f"{term_text} is negative")
         status = status or "won"
         cancelled_at = None
         if status == "cancelled":
             if not cancelled_text:
-                raise CsvError(file, line, "cancelled_at", "a cancelled deal needs cancelled_at")
+                raise CsvError(
+                    file, line, "cancelled_at", "a cancelled deal needs cancelled_at"
+                )
             cancelled_at = _date(cancelled_text, file, line, "cancelled_at")
             if cancelled_at < closed_at:
-                raise CsvError(file, line, "cancelled_at", f"{cancelled_at} is before closed_at {closed_at}")
+                raise CsvError(
+                    file,
+                    line,
+                    "cancelled_at",
+                    f"{cancelled_at} is before closed_at {closed_at}",
+                )
         elif status != "won":
-            raise CsvError(file, line, "status", f"{status!r} is not a status (won or cancelled)")
+            raise CsvError(
+                file, line, "status", f"{status!r} is not a status (won or cancelled)"
+            )
         elif cancelled_text:
-            raise CsvError(file, line, "cancelled_at", "only a cancelled deal has cancelled_at")
+            raise CsvError(
+                file, line, "cancelled_at", "only a cancelled deal has cancelled_at"
+            )
         splits: tuple[tuple[str, Decimal], ...] = ()
         if splits_text:
             splits = _splits(splits_text, file, line, people)
@@ -297,7 +381,9 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     return deals
 
 
-def _splits(text: str, file: str, line: int, people: set[str]) -> tuple[tuple[str, Decimal], ...]:
+def _splits(
+    text: str, file: str, line: int, people: set[str]
+) -> tuple[tuple[str, Decimal], ...]:
     out: list[tuple[str, Decimal]] = []
     total = Decimal(0)
     for part in text.split(";"):
@@ -307,15 +393,27 @@ def _splits(text: str, file: str, line: int, people: set[str]) -> tuple[tuple[st
         email, sep, share_text = part.rpartition(":")
         email = email.strip()
         if not sep or not email:
-            raise CsvError(file, line, "splits", f"{part!r} is not email:share (a@x.com:60;b@x.com:40)")
+            raise CsvError(
+                file,
+                line,
+                "splits",
+                f"{part!r} is not email:share (a@x.com:60;b@x.com:40)",
+            )
         if email not in people:
             raise CsvError(file, line, "splits", f"{email} is not in the people file")
         try:
             share = Decimal(share_text.strip())
         except InvalidOperation:
-            raise CsvError(file, line, "splits", f"{share_text.strip()!r} is not a share (a number like 60)") from None
+            raise CsvError(
+                file,
+                line,
+                "splits",
+                f"{share_text.strip()!r} is not a share (a number like 60)",
+            ) from None
         if not share.is_finite() or share <= 0:
-            raise CsvError(file, line, "splits", f"share {share_text.strip()} must be above 0")
+            raise CsvError(
+                file, line, "splits", f"share {share_text.strip()} must be above 0"
+            )
         if any(email == other for other, _ in out):
             raise CsvError(file, line, "splits", f"{email} appears twice")
         out.append((email, share))
@@ -332,21 +430,40 @@ def read_quotas(path: Path | str, plan: Plan, people: set[str]) -> list[Quota]:
     quotas: list[Quota] = []
     seen: dict[tuple[str, str, str], int] = {}
     for line, row in table.rows():
-        person, metric, period_text, target_text = (row[i].strip() for i in (i_person, i_metric, i_period, i_target))
+        person, metric, period_text, target_text = (
+            row[i].strip() for i in (i_person, i_metric, i_period, i_target)
+        )
         if person not in people:
-            raise CsvError(file, line, "person", f"{person or '(empty)'} is not in the people file")
+            raise CsvError(
+                file, line, "person", f"{person or '(empty)'} is not in the people file"
+            )
         if metric not in METRICS:
-            raise CsvError(file, line, "metric", f"{metric!r} is not a metric ({', '.join(METRICS)})")
+            raise CsvError(
+                file,
+                line,
+                "metric",
+                f"{metric!r} is not a metric ({', '.join(METRICS)})",
+            )
         try:
             period = parse_period(period_text)
         except EngineError as exc:
             raise CsvError(file, line, "period", str(exc)) from None
         if metric == plan.metric and period.kind != plan.period:
-            raise CsvError(file, line, "period", f"{period.key} is a {period.kind}; plan {plan.name!r} is per {plan.period}")
+            raise CsvError(
+                file,
+                line,
+                "period",
+                f"{period.key} is a {period.kind}; plan {plan.name!r} is per {plan.period}",
+            )
         target = _amount(target_text, file, line, "target")
         key = (person, metric, period.key)
         if key in seen:
-            raise CsvError(file, line, "person", f"a {metric} quota for {person} in {period.key} is already on line {seen[key]}")
+            raise CsvError(
+                file,
+                line,
+                "person",
+                f"a {metric} quota for {person} in {period.key} is already on line {seen[key]}",
+            )
         seen[key] = line
         quotas.append(Quota(person, metric, period.key, target))
     return quotas
@@ -359,14 +476,20 @@ def read_campaigns(path: Path | str, people: set[str]) -> list[Campaign]:
     campaigns: list[Campaign] = []
     seen: dict[str, int] = {}
     for line, row in table.rows():
-        code, name, owner, channel, cost_text, start_text, end_text = (row[i].strip() for i in idx)
+        code, name, owner, channel, cost_text, start_text, end_text = (
+            row[i].strip() for i in idx
+        )
         if not code:
             raise CsvError(file, line, "code", "empty code")
         if code in seen:
-            raise CsvError(file, line, "code", f"{code} is already on line {seen[code]}")
+            raise CsvError(
+                file, line, "code", f"{code} is already on line {seen[code]}"
+            )
         seen[code] = line
         if owner not in people:
-            raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
+            raise CsvError(
+                file, line, "owner", f"{owner or '(empty)'} is not in the people file"
+            )
         cost = _amount(cost_text, file, line, "cost") if cost_text else None
         start = _date(start_text, file, line, "start") if start_text else None
         end = _date(end_text, file, line, "end") if end_text else None
@@ -388,15 +511,32 @@ def load_inputs(
     except EngineError as exc:
         raise CsvError("--period", None, None, str(exc)) from None
     if the_period.kind != the_plan.period:
-        raise CsvError("--period", None, None, f"{the_period.key} is a {the_period.kind}; plan {the_plan.name!r} is per {the_plan.period}")
+        raise CsvError(
+            "--period",
+            None,
+            None,
+            f"{the_period.key} is a {the_period.kind}; plan {the_plan.name!r} is per {the_plan.period}",
+        )
     people_list, plans, _ = read_people(people)
     emails = {p.email for p in people_list}
     deal_list = read_deals(deals, the_plan, emails)
     quota_list = read_quotas(quotas, the_plan, emails)
     campaign_list = read_campaigns(campaigns, emails) if campaigns else []
     has_plan_column = any(value is not None for value in plans.values())
-    participants = [email for email, name in plans.items() if not has_plan_column or name == the_plan.name]
-    return CalcInput(the_plan, the_period, people_list, participants, deal_list, quota_list, campaign_list)
+    participants = [
+        email
+        for email, name in plans.items()
+        if not has_plan_column or name == the_plan.name
+    ]
+    return CalcInput(
+        the_plan,
+        the_period,
+        people_list,
+        participants,
+        deal_list,
+        quota_list,
+        campaign_list,
+    )
 
 
 def run_calculation(inputs: CalcInput) -> Result:

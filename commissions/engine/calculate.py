@@ -65,14 +65,20 @@ def calculate(
     # collector would rescan them over and over (quadratic-looking slowdowns on big
     # periods), so it is paused for the call and restored after.
     with paused_gc(), localcontext(CONTEXT):
-        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants)
+        return _calculate(
+            plan, period, people, quotas, deals, campaigns, draw_balances, participants
+        )
 
 
-def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants) -> Result:  # noqa: ANN001
+def _calculate(
+    plan, period, people, quotas, deals, campaigns, draw_balances, participants
+) -> Result:
     if isinstance(period, str):
         period = parse_period(period)
     if period.kind != plan.period:
-        raise PeriodError(f"period {period.key} is a {period.kind}, but plan {plan.name!r} pays per {plan.period}")
+        raise PeriodError(
+            f"period {period.key} is a {period.kind}, but plan {plan.name!r} pays per {plan.period}"
+        )
     digits = minor_digits(plan.currency)
     metric = plan.metric
 
@@ -86,7 +92,9 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
     campaign_index: dict[str, Campaign] = {}
     for campaign in campaigns:
         if campaign.owner not in index:
-            raise InputError(f"campaign {campaign.code}: owner {campaign.owner} is not a known person")
+            raise InputError(
+                f"campaign {campaign.code}: owner {campaign.owner} is not a known person"
+            )
         campaign_index[campaign.code] = campaign
 
     targets: dict[str, Decimal] = {}
@@ -124,7 +132,9 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
     needs_attainment = any(c.needs_attainment for c in plan.components)
     specs = [kinds.Spec(component) for component in plan.components]
 
-    moneys: dict[str, list[Decimal]] = {}  # credited money per own entry, computed once per person
+    moneys: dict[
+        str, list[Decimal]
+    ] = {}  # credited money per own entry, computed once per person
     report_totals: dict[str, Decimal] = {}
     if has_override:
         for person, entries in own.items():
@@ -133,7 +143,9 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
 
     payees = []
     for person in sorted(members):
-        has_reports_credit = (team or has_override) and credits.has_report_credit(person)
+        has_reports_credit = (team or has_override) and credits.has_report_credit(
+            person
+        )
         if person not in targets and person not in own and not has_reports_credit:
             continue  # neither a quota nor any credit: not paid under this plan
         if team:
@@ -142,9 +154,24 @@ def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, pa
         else:
             entries = own.get(person, [])
             person_moneys = moneys.get(person) or credited_money(entries)
-        credit = PayeeCredit(person, entries, person_moneys, count_metric, targets.get(person), credits)
-        payees.append(_payee(plan, specs, period, credit, needs_attainment, report_totals, balances.get(person), digits))
-    return Result(plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings))
+        credit = PayeeCredit(
+            person, entries, person_moneys, count_metric, targets.get(person), credits
+        )
+        payees.append(
+            _payee(
+                plan,
+                specs,
+                period,
+                credit,
+                needs_attainment,
+                report_totals,
+                balances.get(person),
+                digits,
+            )
+        )
+    return Result(
+        plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings)
+    )
 
 
 def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCredit, needs_attainment: bool, report_totals: dict[str, Decimal],
@@ -155,24 +182,51 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
         if quota is None:
             errors.append(f"no {plan.metric} quota for {person} in {period.key}")
         elif quota <= 0:
-            errors.append(f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0")
+            errors.append(
+                f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0"
+            )
     recoverable = plan.draw is not None and plan.draw.recoverable
     balance_in = round_money(balance or ZERO, digits) if recoverable else None
     if errors:
-        return Payee(person, credit.credited, quota, None, (), None, tuple(errors), balance_in, balance_in)
+        return Payee(
+            person,
+            credit.credited,
+            quota,
+            None,
+            (),
+            None,
+            tuple(errors),
+            balance_in,
+            balance_in,
+        )
 
     results: list[ComponentResult] = []
     earned = ZERO
     count_metric = plan.metric == "deals"
     for component in specs:
-        ctx = ComponentContext(component.name, component.kind, digits, attainment=credit.attainment, quota=quota)
+        ctx = ComponentContext(
+            component.name,
+            component.kind,
+            digits,
+            attainment=credit.attainment,
+            quota=quota,
+        )
         source: LineSource
         kind = component.kind
         if kind == "tiered":
-            ctx.bounds, ctx.rates, ctx.on, ctx.mode = component.bounds, component.rates, component.on, component.mode
+            ctx.bounds, ctx.rates, ctx.on, ctx.mode = (
+                component.bounds,
+                component.rates,
+                component.on,
+                component.mode,
+            )
             source = kinds.tiered(component, credit, ctx)
         elif kind == "per_deal":
-            ctx.extra = (component.pay, component.rate, component.condition.fields if component.condition else ())
+            ctx.extra = (
+                component.pay,
+                component.rate,
+                component.condition.fields if component.condition else (),
+            )
             source = kinds.per_deal(component, credit, ctx)
         elif kind == "bonus":
             ctx.extra = (component.at, component.pay)
@@ -184,17 +238,30 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
             source = kinds.override(component, credit, ctx, report_totals)
         # the component total: exact values summed, rounded once, half-up
         amount = round_money(source.exact_total, digits)
-        results.append(ComponentResult(component.name, component.kind, amount, None, source, digits))
+        results.append(
+            ComponentResult(
+                component.name, component.kind, amount, None, source, digits
+            )
+        )
         earned += amount
         if component.cap is not None and amount > component.cap:
             cut = component.cap - amount
-            cap_line = CapLine(cut, ComponentContext(component.name, "cap", digits), component.cap, amount)
-            results.append(ComponentResult(f"cap: {component.name}", "cap", cut, (cap_line,)))
+            cap_line = CapLine(
+                cut,
+                ComponentContext(component.name, "cap", digits),
+                component.cap,
+                amount,
+            )
+            results.append(
+                ComponentResult(f"cap: {component.name}", "cap", cut, (cap_line,))
+            )
             earned += cut
 
     if plan.cap is not None and earned > plan.cap:
         cut = plan.cap - earned
-        cap_line = CapLine(cut, ComponentContext("cap", "cap", digits), plan.cap, earned)
+        cap_line = CapLine(
+            cut, ComponentContext("cap", "cap", digits), plan.cap, earned
+        )
         results.append(ComponentResult("cap", "cap", cut, (cap_line,)))
         earned += cut
 
@@ -202,7 +269,9 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
     balance_out = balance_in
     if plan.draw is not None:
         draw = plan.draw.amount
-        ctx = ComponentContext("draw", "draw", digits, extra=(draw, plan.draw.recoverable))
+        ctx = ComponentContext(
+            "draw", "draw", digits, extra=(draw, plan.draw.recoverable)
+        )
         adjustment = ZERO
         if earned < draw:
             adjustment = round_money(draw - earned, digits)
@@ -212,7 +281,23 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
             adjustment = -min(earned - draw, balance_in)
             balance_out = balance_in + adjustment
         if adjustment:
-            line = DrawLine(adjustment, ctx, earned, balance_in or ZERO, balance_out if balance_out is not None else ZERO)
+            line = DrawLine(
+                adjustment,
+                ctx,
+                earned,
+                balance_in or ZERO,
+                balance_out if balance_out is not None else ZERO,
+            )
             results.append(ComponentResult("draw", "draw", adjustment, (line,)))
             total += adjustment
-    return Payee(person, credit.credited, quota, credit.attainment, tuple(results), total, (), balance_in, balance_out)
+    return Payee(
+        person,
+        credit.credited,
+        quota,
+        credit.attainment,
+        tuple(results),
+        total,
+        (),
+        balance_in,
+        balance_out,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import pairwise
 
 from commissions.engine.credit import Credits, Entry
 from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
@@ -38,8 +39,24 @@ class Spec:
     """A plan component flattened once per calculation (plain attributes, no Pydantic access
     in the per-payee loop)."""
 
-    __slots__ = ("name", "kind", "cap", "rates", "bounds", "condition", "pay", "rate", "from_", "to", "mode", "on",
-                 "per", "at", "points", "needs_attainment")  # fmt: skip
+    __slots__ = (
+        "at",
+        "bounds",
+        "cap",
+        "condition",
+        "from_",
+        "kind",
+        "mode",
+        "name",
+        "needs_attainment",
+        "on",
+        "pay",
+        "per",
+        "points",
+        "rate",
+        "rates",
+        "to",
+    )  # fmt: skip
 
     def __init__(self, component: object) -> None:
         self.name = component.name  # type: ignore[attr-defined]
@@ -48,7 +65,9 @@ class Spec:
         self.needs_attainment = component.needs_attainment  # type: ignore[attr-defined]
         self.rates = component.rates if isinstance(component, TieredComponent) else ()
         self.bounds = component.bounds if isinstance(component, TieredComponent) else ()
-        self.condition = component.condition if isinstance(component, PerDealComponent) else None
+        self.condition = (
+            component.condition if isinstance(component, PerDealComponent) else None
+        )
         self.pay = getattr(component, "pay", None)
         self.rate = getattr(component, "rate", None)
         self.from_ = getattr(component, "from_", None)
@@ -63,7 +82,16 @@ class Spec:
 class PayeeCredit:
     """One payee's credited deals in deal order, with credited money and measure per deal."""
 
-    __slots__ = ("person", "entries", "moneys", "measures", "credited", "quota", "attainment", "credits")
+    __slots__ = (
+        "attainment",
+        "credited",
+        "credits",
+        "entries",
+        "measures",
+        "moneys",
+        "person",
+        "quota",
+    )
 
     def __init__(self, person: str, entries: list[Entry], moneys: list[Decimal], count_metric: bool,
                  quota: Decimal | None, credits: Credits) -> None:  # fmt: skip
@@ -77,13 +105,20 @@ class PayeeCredit:
             self.measures = moneys
             self.credited = sum(moneys, ZERO)
         self.quota = quota
-        self.attainment = None if quota is None or quota <= 0 else CONTEXT.divide(self.credited, quota)
+        self.attainment = (
+            None
+            if quota is None or quota <= 0
+            else CONTEXT.divide(self.credited, quota)
+        )
         self.credits = credits
 
 
 def credited_money(entries: list[Entry]) -> list[Decimal]:
     """amount × share per entry (the amount itself for sole credit)."""
-    return [deal.amount if share is ONE else deal.amount * share for _, deal, share in entries]
+    return [
+        deal.amount if share is ONE else deal.amount * share
+        for _, deal, share in entries
+    ]
 
 
 def _source(exact: list[Decimal], build: Builder) -> LineSource:
@@ -105,7 +140,9 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
     entries, moneys = payee.entries, payee.moneys
     if component.mode == "retroactive":
         total = sum(measures, ZERO)
-        tier = next((k for k, bound in enumerate(bounds) if total <= bound), len(bounds))
+        tier = next(
+            (k for k, bound in enumerate(bounds) if total <= bound), len(bounds)
+        )
         rate = rates[tier]
         exact = [money * rate for money in moneys]
 
@@ -122,7 +159,11 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
         lines: list[Line] = []
         for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts)):
             slices = crossings.get(i) if crossings else None
-            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or (tiers[i], money)))
+            lines.append(
+                TierLine(
+                    entry[1], amount, ctx, money, entry[2], slices or (tiers[i], money)
+                )
+            )
         return lines
 
     return _source(exact, build)
@@ -150,7 +191,9 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
             exact.append(money * rate)
             tiers.append(tier)
             position = end
-            if next_bound is not None and end == next_bound:  # the next deal starts in the next tier
+            if (
+                next_bound is not None and end == next_bound
+            ):  # the next deal starts in the next tier
                 tier += 1
                 rate = rates[tier]
                 next_bound = bounds[tier] if tier < nb else None
@@ -161,7 +204,9 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
         paid = ZERO
         while True:
             if next_bound is None or end <= next_bound:
-                piece = money - paid  # the rest: slices always add up to the credited money
+                piece = (
+                    money - paid
+                )  # the rest: slices always add up to the credited money
                 slices += (tier, piece)
                 value += piece * rate
                 break
@@ -254,7 +299,8 @@ def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> Line
 
     def build(amounts: list[Decimal]) -> list[Line]:
         return [
-            PerDealLine(entries[i][1], amount, ctx, moneys[i], entries[i][2]) for i, amount in zip(chosen, amounts)
+            PerDealLine(entries[i][1], amount, ctx, moneys[i], entries[i][2])
+            for i, amount in zip(chosen, amounts)
         ]
 
     return _source(exact, build)
@@ -262,33 +308,48 @@ def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> Line
 
 def bonus(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     assert payee.quota is not None
-    reached = payee.credited >= component.at * payee.quota  # no division: exact at the bound
+    reached = (
+        payee.credited >= component.at * payee.quota
+    )  # no division: exact at the bound
     value = component.pay if reached else ZERO
     return _source([value], lambda amounts: [BonusLine(None, amounts[0], ctx)])
 
 
-def curve_payout(points: list[tuple[Decimal, Decimal]], credited: Decimal, quota: Decimal) -> tuple[Decimal, str]:
+def curve_payout(
+    points: list[tuple[Decimal, Decimal]], credited: Decimal, quota: Decimal
+) -> tuple[Decimal, str]:
     """Payout on the curve at attainment credited/quota, linear between points."""
     first, last = points[0], points[-1]
     if credited <= first[0] * quota:
         return first[1], f"at or below the first point {format_percent(first[0])}"
     if credited >= last[0] * quota:
         return last[1], f"at or beyond the last point {format_percent(last[0])}"
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if credited <= x1 * quota:
             # y0 + (y1 - y0) * (a - x0) / (x1 - x0) with a = credited / quota, one division
-            value = y0 + CONTEXT.divide((y1 - y0) * (credited - x0 * quota), (x1 - x0) * quota)
-            return value, f"between {format_percent(x0)} ({y0}) and {format_percent(x1)} ({y1})"
-    return last[1], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
+            value = y0 + CONTEXT.divide(
+                (y1 - y0) * (credited - x0 * quota), (x1 - x0) * quota
+            )
+            return (
+                value,
+                f"between {format_percent(x0)} ({y0}) and {format_percent(x1)} ({y1})",
+            )
+    return last[
+        1
+    ], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
 
 
-def curve(component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> LineSource:
+def curve(
+    component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool
+) -> LineSource:
     assert payee.quota is not None
     payout, segment = curve_payout(component.points, payee.credited, payee.quota)
     total = payee.credited
     ctx.extra = (payout, total, segment, count_metric)
     if payout == 0 or total == 0:
-        return _source([payout], lambda amounts: [CurveLine(None, amounts[0], ctx, None)])
+        return _source(
+            [payout], lambda amounts: [CurveLine(None, amounts[0], ctx, None)]
+        )
     entries, measures = payee.entries, payee.measures
 
     def make() -> tuple[list[Decimal], Builder]:
@@ -296,7 +357,8 @@ def curve(component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metr
 
         def build(amounts: list[Decimal]) -> list[Line]:
             return [
-                CurveLine(entry[1], amount, ctx, measure) for entry, measure, amount in zip(entries, measures, amounts)
+                CurveLine(entry[1], amount, ctx, measure)
+                for entry, measure, amount in zip(entries, measures, amounts)
             ]
 
         return exact, build
@@ -316,10 +378,17 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
     credited = sum((report_totals.get(r, ZERO) for r in reports), ZERO)
 
     def make() -> tuple[list[Decimal], Builder]:
-        detail = credits.reports_detail(person)  # (position, deal, share, email) in deal order
+        detail = credits.reports_detail(
+            person
+        )  # (position, deal, share, email) in deal order
         positions = [row[0] for row in detail]
-        if len(set(positions)) == len(positions):  # no deal shared by two reports: one row per line
-            moneys = [row[1].amount if row[2] is ONE else row[1].amount * row[2] for row in detail]
+        if len(set(positions)) == len(
+            positions
+        ):  # no deal shared by two reports: one row per line
+            moneys = [
+                row[1].amount if row[2] is ONE else row[1].amount * row[2]
+                for row in detail
+            ]
             groups = [(row[1], money, (row,)) for row, money in zip(detail, moneys)]
         else:
             groups = []  # (deal, credited, rows)
@@ -333,7 +402,10 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
         exact = [money * rate for _, money, _ in groups]
 
         def build(amounts: list[Decimal]) -> list[Line]:
-            return [OverrideLine(deal, amount, ctx, money, rows) for (deal, money, rows), amount in zip(groups, amounts)]
+            return [
+                OverrideLine(deal, amount, ctx, money, rows)
+                for (deal, money, rows), amount in zip(groups, amounts)
+            ]
 
         return exact, build
 

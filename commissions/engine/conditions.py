@@ -154,11 +154,18 @@ def tokenize(text: str) -> list[Token]:
                 chars.append(text[j])
                 j += 1
             if j >= n:
-                raise ConditionError("unterminated text (missing closing quote)", pos, text)
+                raise ConditionError(
+                    "unterminated text (missing closing quote)", pos, text
+                )
             tokens.append(Token("string", "".join(chars), pos))
             i = j + 1
             continue
-        negative = c == "-" and i + 1 < n and text[i + 1].isdigit() and _literal_may_follow(tokens)
+        negative = (
+            c == "-"
+            and i + 1 < n
+            and text[i + 1].isdigit()
+            and _literal_may_follow(tokens)
+        )
         if c.isdigit() or negative:
             j = i + 1
             while j < n and (text[j].isdigit() or text[j] in ".-"):
@@ -168,7 +175,9 @@ def tokenize(text: str) -> list[Token]:
                 try:
                     tokens.append(Token("date", date.fromisoformat(raw), pos))
                 except ValueError:
-                    raise ConditionError(f"{raw} is not a date (write 2026-01-31)", pos, text) from None
+                    raise ConditionError(
+                        f"{raw} is not a date (write 2026-01-31)", pos, text
+                    ) from None
             else:
                 try:
                     if raw.count(".") > 1 or "-" in raw[1:]:
@@ -176,11 +185,15 @@ def tokenize(text: str) -> list[Token]:
                     tokens.append(Token("number", Decimal(raw), pos))
                 except InvalidOperation:
                     if "-" in raw[1:]:
-                        raise ConditionError("arithmetic is not allowed in conditions", pos, text) from None
+                        raise ConditionError(
+                            "arithmetic is not allowed in conditions", pos, text
+                        ) from None
                     raise ConditionError(f"{raw} is not a number", pos, text) from None
             i = j
             if i < n and (text[i].isalpha() or text[i] == "_"):
-                raise ConditionError(f"unexpected {text[i]!r} after a number", i + 1, text)
+                raise ConditionError(
+                    f"unexpected {text[i]!r} after a number", i + 1, text
+                )
             continue
         if c.isalpha() or c == "_":
             j = i + 1
@@ -205,7 +218,9 @@ def tokenize(text: str) -> list[Token]:
         if c == "=":
             raise ConditionError("use == to compare", pos, text)
         if c == ".":
-            raise ConditionError("attribute access is not allowed in conditions", pos, text)
+            raise ConditionError(
+                "attribute access is not allowed in conditions", pos, text
+            )
         if c in "+-*/%^":
             raise ConditionError("arithmetic is not allowed in conditions", pos, text)
         if c in "&|!":
@@ -219,7 +234,9 @@ def _literal_may_follow(tokens: list[Token]) -> bool:
     if not tokens:
         return True
     last = tokens[-1]
-    return last.kind in ("op", "(", "[", ",") or (last.kind == "name" and last.value in ("and", "or", "not", "in"))
+    return last.kind in ("op", "(", "[", ",") or (
+        last.kind == "name" and last.value in ("and", "or", "not", "in")
+    )
 
 
 # ---------------------------------------------------------------- parser
@@ -299,7 +316,9 @@ class _Parser:
             if negated:
                 self.take()
             if not isinstance(left, FieldRef):
-                raise ConditionError("the left side of 'in' must be a field", nxt.position, self.text)
+                raise ConditionError(
+                    "the left side of 'in' must be a field", nxt.position, self.text
+                )
             return Membership(left, self.parse_list(), negated)
         if nxt.kind == "(" and isinstance(left, FieldRef):
             raise self.error("function calls are not allowed in conditions", nxt)
@@ -307,16 +326,26 @@ class _Parser:
             return Truth(left)
         if left.kind == "boolean":
             return Constant(bool(left.value), left.position)
-        raise ConditionError(f"expected a comparison after {left.value!s}", left.position, self.text)
+        raise ConditionError(
+            f"expected a comparison after {left.value!s}", left.position, self.text
+        )
 
-    def comparison(self, left: FieldRef | Literal, op: Token, right: FieldRef | Literal) -> Node:
+    def comparison(
+        self, left: FieldRef | Literal, op: Token, right: FieldRef | Literal
+    ) -> Node:
         if isinstance(left, FieldRef) and isinstance(right, Literal):
             return Compare(left, op.value, right)
         if isinstance(left, Literal) and isinstance(right, FieldRef):
             return Compare(right, _FLIP[op.value], left)
         if isinstance(left, FieldRef):
-            raise ConditionError("compare a field with a literal, not with another field", op.position, self.text)
-        raise ConditionError("a comparison needs a field on one side", op.position, self.text)
+            raise ConditionError(
+                "compare a field with a literal, not with another field",
+                op.position,
+                self.text,
+            )
+        raise ConditionError(
+            "a comparison needs a field on one side", op.position, self.text
+        )
 
     def parse_operand(self) -> FieldRef | Literal:
         token = self.take()
@@ -330,13 +359,19 @@ class _Parser:
             if token.value in ("true", "false"):
                 return Literal(token.value == "true", "boolean", token.position)
             if token.value in _KEYWORDS:
-                raise ConditionError(f"unexpected {token.value!r}", token.position, self.text)
+                raise ConditionError(
+                    f"unexpected {token.value!r}", token.position, self.text
+                )
             if self.peek().kind == "(":
                 raise self.error("function calls are not allowed in conditions")
             return FieldRef(token.value, token.position)
         if token.kind == "[":
-            raise ConditionError("a list may only follow 'in'", token.position, self.text)
-        raise ConditionError(f"unexpected {_describe(token)}", token.position, self.text)
+            raise ConditionError(
+                "a list may only follow 'in'", token.position, self.text
+            )
+        raise ConditionError(
+            f"unexpected {_describe(token)}", token.position, self.text
+        )
 
     def parse_list(self) -> tuple[Literal, ...]:
         token = self.peek()
@@ -349,26 +384,38 @@ class _Parser:
         while True:
             item = self.parse_operand()
             if isinstance(item, FieldRef):
-                raise ConditionError(f"a list holds literals; {item.name!r} is a name (quote text)", item.position, self.text)
+                raise ConditionError(
+                    f"a list holds literals; {item.name!r} is a name (quote text)",
+                    item.position,
+                    self.text,
+                )
             values.append(item)
             token = self.take()
             if token.kind == "]":
                 return tuple(values)
             if token.kind != ",":
-                raise ConditionError(f"expected ',' or ']' but found {_describe(token)}", token.position, self.text)
+                raise ConditionError(
+                    f"expected ',' or ']' but found {_describe(token)}",
+                    token.position,
+                    self.text,
+                )
 
 
 def parse(text: str) -> Node:
     """Parse a condition into its AST (syntax only; see ``validate`` for names and types)."""
     if not isinstance(text, str):
-        raise ConditionError("a condition is text, e.g. type != \"renewal\"", 1, str(text))
+        raise ConditionError(
+            'a condition is text, e.g. type != "renewal"', 1, str(text)
+        )
     return _Parser(text).parse()
 
 
 # ---------------------------------------------------------------- validation
 
 
-def field_types(custom_fields: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+def field_types(
+    custom_fields: Mapping[str, str] | Iterable[str] | None,
+) -> dict[str, str]:
     """Built-in fields plus custom ones (names only → compared as the literal beside them)."""
     types = dict(BUILTIN_FIELDS)
     if custom_fields is None:
@@ -389,21 +436,43 @@ def validate(node: Node, types: Mapping[str, str], text: str = "") -> None:
         kind = types.get(ref.name)
         if kind is None:
             known = ", ".join(sorted(types))
-            raise ConditionError(f"unknown name {ref.name!r} (known fields: {known})", ref.position, text)
+            raise ConditionError(
+                f"unknown name {ref.name!r} (known fields: {known})", ref.position, text
+            )
         return kind
 
     def check_literal(ref: FieldRef, kind: str, literal: Literal, op: str) -> None:
         if kind == DYNAMIC:
             if op in ("<", "<=", ">", ">=") and literal.kind not in ("number", "date"):
-                raise ConditionError(f"{op} compares numbers or dates, not {literal.kind}", literal.position, text)
+                raise ConditionError(
+                    f"{op} compares numbers or dates, not {literal.kind}",
+                    literal.position,
+                    text,
+                )
             return
         if literal.kind != kind:
-            shown = f'"{literal.value}"' if literal.kind == "text" else str(literal.value).lower()
-            raise ConditionError(f"{ref.name} is {_a(kind)} and cannot be compared with {shown}", literal.position, text)
+            shown = (
+                f'"{literal.value}"'
+                if literal.kind == "text"
+                else str(literal.value).lower()
+            )
+            raise ConditionError(
+                f"{ref.name} is {_a(kind)} and cannot be compared with {shown}",
+                literal.position,
+                text,
+            )
         if op in ("<", "<=", ">", ">=") and kind not in ("number", "date"):
-            raise ConditionError(f"{op} compares numbers or dates; {ref.name} is {kind}", literal.position, text)
+            raise ConditionError(
+                f"{op} compares numbers or dates; {ref.name} is {kind}",
+                literal.position,
+                text,
+            )
         if ref.name == "type" and literal.value not in DEAL_TYPES:
-            raise ConditionError(f'type is one of {", ".join(DEAL_TYPES)}, not "{literal.value}"', literal.position, text)
+            raise ConditionError(
+                f'type is one of {", ".join(DEAL_TYPES)}, not "{literal.value}"',
+                literal.position,
+                text,
+            )
 
     def walk(n: Node) -> None:
         if isinstance(n, Compare):
@@ -415,7 +484,11 @@ def validate(node: Node, types: Mapping[str, str], text: str = "") -> None:
         elif isinstance(n, Truth):
             kind = field_type(n.field)
             if kind not in ("boolean", DYNAMIC):
-                raise ConditionError(f"{n.field.name} is {_a(kind)}; compare it with a value", n.field.position, text)
+                raise ConditionError(
+                    f"{n.field.name} is {_a(kind)}; compare it with a value",
+                    n.field.position,
+                    text,
+                )
         elif isinstance(n, Not):
             walk(n.operand)
         elif isinstance(n, And | Or):
@@ -426,7 +499,12 @@ def validate(node: Node, types: Mapping[str, str], text: str = "") -> None:
 
 
 def _a(kind: str) -> str:
-    return {"text": "text", "number": "a number", "date": "a date", "boolean": "a boolean"}.get(kind, kind)
+    return {
+        "text": "text",
+        "number": "a number",
+        "date": "a date",
+        "boolean": "a boolean",
+    }.get(kind, kind)
 
 
 def fields_of(node: Node) -> tuple[str, ...]:
@@ -450,7 +528,16 @@ def fields_of(node: Node) -> tuple[str, ...]:
 
 Predicate = Callable[[Any], bool]
 
-_TRUE_WORDS = {"true": True, "yes": True, "1": True, "y": True, "false": False, "no": False, "0": False, "n": False}
+_TRUE_WORDS = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "y": True,
+    "false": False,
+    "no": False,
+    "0": False,
+    "n": False,
+}
 
 
 def _convert(kind: str) -> Callable[[Any], Any]:
@@ -485,7 +572,11 @@ def _convert(kind: str) -> Callable[[Any], Any]:
         def to_bool(value: Any) -> Any:
             if isinstance(value, bool):
                 return value
-            return _TRUE_WORDS.get(str(value).strip().lower()) if value is not None else None
+            return (
+                _TRUE_WORDS.get(str(value).strip().lower())
+                if value is not None
+                else None
+            )
 
         return to_bool
 
@@ -495,7 +586,9 @@ def _convert(kind: str) -> Callable[[Any], Any]:
     return to_text
 
 
-def _getter(name: str, types: Mapping[str, str], literal_kind: str) -> Callable[[Any], Any]:
+def _getter(
+    name: str, types: Mapping[str, str], literal_kind: str
+) -> Callable[[Any], Any]:
     """A function deal → the field's value as ``literal_kind`` (or None for null)."""
     if name in BUILTIN_FIELDS:
         attr = operator.attrgetter(name)
@@ -527,7 +620,10 @@ def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Pre
             if node.negated:
                 return lambda deal: (v := get(deal)) is None or v not in values
             return lambda deal: (v := get(deal)) is not None and v in values
-        tests = [compile_condition(Compare(node.field, "==", literal), types) for literal in node.values]
+        tests = [
+            compile_condition(Compare(node.field, "==", literal), types)
+            for literal in node.values
+        ]
         if node.negated:
             return lambda deal: not any(test(deal) for test in tests)
         return lambda deal: any(test(deal) for test in tests)
@@ -544,7 +640,11 @@ def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Pre
         parts = [compile_condition(item, types) for item in node.operands]
         combined = parts[0]
         for part in parts[1:]:  # nested pairs: no generator per evaluation
-            combined = _both(combined, part) if isinstance(node, And) else _either(combined, part)
+            combined = (
+                _both(combined, part)
+                if isinstance(node, And)
+                else _either(combined, part)
+            )
         return combined
     raise TypeError(f"not a condition node: {node!r}")
 
@@ -570,18 +670,24 @@ class Condition:
         return self.test(deal)
 
 
-def compile_text(text: str, custom_fields: Mapping[str, str] | Iterable[str] | None = None) -> Condition:
+def compile_text(
+    text: str, custom_fields: Mapping[str, str] | Iterable[str] | None = None
+) -> Condition:
     """Parse, validate and compile a condition. Raises ``ConditionError`` with a position."""
     types = field_types(custom_fields)
     node = parse(text)
     validate(node, types, text)
     fields = fields_of(node)
-    return Condition(text, node, _memoized(compile_condition(node, types), fields), fields)
+    return Condition(
+        text, node, _memoized(compile_condition(node, types), fields), fields
+    )
 
 
 #: Built-in fields with few distinct values: a condition over only these is evaluated
 #: once per distinct combination (a pure function of them), then looked up.
-_FEW_VALUES = frozenset({"type", "product", "currency", "term_months", "source_campaign"})
+_FEW_VALUES = frozenset(
+    {"type", "product", "currency", "term_months", "source_campaign"}
+)
 
 
 def _memoized(test: Predicate, fields: tuple[str, ...]) -> Predicate:

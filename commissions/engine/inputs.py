@@ -102,7 +102,9 @@ class Period:
         return (self.end - self.start).days + 1
 
 
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$")
+_PERIOD = re.compile(
+    r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$"
+)
 
 
 def parse_period(text: str) -> Period:
@@ -110,21 +112,37 @@ def parse_period(text: str) -> Period:
     raw = text.strip() if isinstance(text, str) else ""
     match = _PERIOD.match(raw)
     if not match:
-        raise PeriodError(f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)")
+        raise PeriodError(
+            f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)"
+        )
     year = int(match["year"])
     if match["month"]:
         month = int(match["month"])
-        return Period(raw, "month", date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
+        return Period(
+            raw,
+            "month",
+            date(year, month, 1),
+            date(year, month, calendar.monthrange(year, month)[1]),
+        )
     if match["quarter"]:
         last = 3 * int(match["quarter"])
-        return Period(raw, "quarter", date(year, last - 2, 1), date(year, last, calendar.monthrange(year, last)[1]))
+        return Period(
+            raw,
+            "quarter",
+            date(year, last - 2, 1),
+            date(year, last, calendar.monthrange(year, last)[1]),
+        )
     return Period(raw, "year", date(year, 1, 1), date(year, 12, 31))
 
 
-def prorate(target: Decimal, period: Period, starts_on: date | None, ends_on: date | None) -> Decimal:
+def prorate(
+    target: Decimal, period: Period, starts_on: date | None, ends_on: date | None
+) -> Decimal:
     """A quota target for an assignment active only part of ``period`` (``prorate: true``):
     target × active days / days in the period (exact; round for display only)."""
     first = max(period.start, starts_on or period.start)
     last = min(period.end, ends_on or period.end)
     active = max(0, (last - first).days + 1)
-    return CONTEXT.divide(CONTEXT.multiply(target, Decimal(active)), Decimal(period.days))
+    return CONTEXT.divide(
+        CONTEXT.multiply(target, Decimal(active)), Decimal(period.days)
+    )

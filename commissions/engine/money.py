@@ -22,7 +22,11 @@ from decimal import (
 )
 
 #: The arithmetic context of the engine. Division by zero and invalid operations trap.
-CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow, Clamped])
+CONTEXT = Context(
+    prec=60,
+    rounding=ROUND_HALF_UP,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Clamped],
+)
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -57,7 +61,9 @@ def round_money(value: Decimal, digits: int) -> Decimal:
 def format_amount(value: Decimal, digits: int) -> str:
     """``1234.5`` → ``"1234.50"`` (no thousands separator; exactly ``digits`` decimals)."""
     q = _QUANTA.get(digits)
-    return str(value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT))
+    return str(
+        value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT)
+    )
 
 
 _PERCENTS: dict[tuple[Decimal, int | None], str] = {}
@@ -113,22 +119,3 @@ def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Deci
             i = order[k % n]
             floors[i] -= q
     return floors
-
-
-def parse_amount(text: str | int | Decimal) -> Decimal:
-    """Read an amount written as text or an integer (``"1234.50"``). Floats are refused."""
-    if isinstance(text, bool) or isinstance(text, float):
-        raise ValueError(f"{text!r} is not an exact amount; write it as text or an integer")
-    if isinstance(text, Decimal):
-        value = text
-    else:
-        raw = str(text).strip()
-        if not raw:
-            raise ValueError("empty amount")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise ValueError(f"{raw!r} is not an amount") from None
-    if not value.is_finite():
-        raise ValueError(f"{text!r} is not an amount")
-    return value

@@ -52,7 +52,9 @@ def _decimal(value: Any, what: str) -> Decimal:
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
-    elif isinstance(value, float):  # from a JSON/YAML reader that was not told to keep decimals
+    elif isinstance(
+        value, float
+    ):  # from a JSON/YAML reader that was not told to keep decimals
         number = Decimal(repr(value))
     elif isinstance(value, str):
         try:
@@ -60,7 +62,7 @@ def _decimal(value: Any, what: str) -> Decimal:
         except InvalidOperation:
             raise ValueError(f"expected {what}, got {value!r}") from None
     else:
-        raise ValueError(f"expected {what}, got {value!r}")
+        raise ValueError(f"expected {what}, got {value!r}")  # noqa: TRY004 - Pydantic reports ValueError
     if not number.is_finite():
         raise ValueError(f"expected {what}, got {value!r}")
     return number
@@ -84,7 +86,9 @@ def to_money(value: Any) -> Decimal:
 
 def _check_rate(value: Decimal) -> Decimal:
     if not 0 <= value <= 1:
-        raise ValueError(f"rate {format_percent(value)} is outside 0%-100% (write 15% or 0.15)")
+        raise ValueError(
+            f"rate {format_percent(value)} is outside 0%-100% (write 15% or 0.15)"
+        )
     return value
 
 
@@ -96,18 +100,24 @@ def _check_attainment(value: Decimal) -> Decimal:
 
 Ratio = Annotated[Decimal, BeforeValidator(to_ratio)]
 Rate = Annotated[Decimal, BeforeValidator(lambda v: _check_rate(to_ratio(v)))]
-Attainment = Annotated[Decimal, BeforeValidator(lambda v: _check_attainment(to_ratio(v)))]
+Attainment = Annotated[
+    Decimal, BeforeValidator(lambda v: _check_attainment(to_ratio(v)))
+]
 Money = Annotated[Decimal, BeforeValidator(to_money)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
+    )
 
 
 def _compile_when(text: str | None, info: ValidationInfo) -> Condition | None:
     if text is None:
         return None
-    custom = (info.context or {}).get("custom_fields") if info.context is not None else None
+    custom = (
+        (info.context or {}).get("custom_fields") if info.context is not None else None
+    )
     try:
         return compile_text(text, custom)
     except ConditionError as exc:
@@ -130,7 +140,9 @@ class _Component(_Model):
         if not stripped:
             raise ValueError("a component needs a name")
         if stripped in RESERVED_NAMES or stripped.startswith("cap:"):
-            raise ValueError(f"{stripped!r} is reserved for the cap and draw lines of a statement")
+            raise ValueError(
+                f"{stripped!r} is reserved for the cap and draw lines of a statement"
+            )
         return stripped
 
     @property
@@ -149,26 +161,37 @@ class TieredComponent(_Component):
     @model_validator(mode="after")
     def _check_tiers(self) -> TieredComponent:
         if self.per == "deal" and self.on != "amount":
-            raise FieldProblem("per", "per: deal tiers each deal on its own amount and needs on: amount")
+            raise FieldProblem(
+                "per",
+                "per: deal tiers each deal on its own amount and needs on: amount",
+            )
         bounds: list[Decimal] = []
         last = len(self.tiers) - 1
         for i, tier in enumerate(self.tiers):
             where = f"tiers[{i}].to"
             if tier.to is None:
                 if i != last:
-                    raise FieldProblem(where, "only the last tier may be open-ended; give this tier a `to`")
+                    raise FieldProblem(
+                        where,
+                        "only the last tier may be open-ended; give this tier a `to`",
+                    )
                 continue
             if i == last:
                 raise FieldProblem(where, "the last tier must be open-ended (no `to`)")
             try:
-                bound = to_ratio(tier.to) if self.on == "attainment" else to_money(tier.to)
+                bound = (
+                    to_ratio(tier.to) if self.on == "attainment" else to_money(tier.to)
+                )
             except ValueError as exc:
                 raise FieldProblem(where, str(exc)) from None
             if bound <= 0:
                 raise FieldProblem(where, "tier bounds must be above 0")
             if bounds and bound <= bounds[-1]:
                 shown = format_percent if self.on == "attainment" else str
-                raise FieldProblem(where, f"tier bounds must rise ({shown(bound)} after {shown(bounds[-1])})")
+                raise FieldProblem(
+                    where,
+                    f"tier bounds must rise ({shown(bound)} after {shown(bounds[-1])})",
+                )
             bounds.append(bound)
         self._bounds = tuple(bounds)
         return self
@@ -205,9 +228,14 @@ class PerDealComponent(_Component):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> PerDealComponent:
         if self.pay is None and self.rate is None:
-            raise FieldProblem("pay", "a per_deal component needs `pay` (a fixed amount), `rate`, or both")
+            raise FieldProblem(
+                "pay",
+                "a per_deal component needs `pay` (a fixed amount), `rate`, or both",
+            )
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise FieldProblem("to", f"the window ends ({self.to}) before it starts ({self.from_})")
+            raise FieldProblem(
+                "to", f"the window ends ({self.to}) before it starts ({self.from_})"
+            )
         self._condition = _compile_when(self.when, info)
         return self
 
@@ -232,7 +260,9 @@ class CurveComponent(_Component):
 
     @field_validator("points")
     @classmethod
-    def _rising(cls, points: list[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Decimal]]:
+    def _rising(
+        cls, points: list[tuple[Decimal, Decimal]]
+    ) -> list[tuple[Decimal, Decimal]]:
         for i in range(1, len(points)):
             if points[i][0] <= points[i - 1][0]:
                 raise FieldProblem(
@@ -253,7 +283,11 @@ class OverrideComponent(_Component):
 
 
 Component = Annotated[
-    TieredComponent | PerDealComponent | BonusComponent | CurveComponent | OverrideComponent,
+    TieredComponent
+    | PerDealComponent
+    | BonusComponent
+    | CurveComponent
+    | OverrideComponent,
     Field(discriminator="kind"),
 ]
 
@@ -302,7 +336,7 @@ class Plan(_Model):
     @classmethod
     def _whole_days(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("expected a whole number of days")
+            raise ValueError("expected a whole number of days")  # noqa: TRY004 - Pydantic reports ValueError
         return value
 
     @model_validator(mode="after")
@@ -311,7 +345,10 @@ class Plan(_Model):
 
         def exact_to_minor(value: Decimal | None, where: str) -> None:
             if value is not None and value.as_tuple().exponent < -digits:  # type: ignore[operator]
-                raise FieldProblem(where, f"{value} has more decimals than {self.currency} allows ({digits})")
+                raise FieldProblem(
+                    where,
+                    f"{value} has more decimals than {self.currency} allows ({digits})",
+                )
 
         exact_to_minor(self.cap, "cap")
         if self.draw is not None:
@@ -323,7 +360,10 @@ class Plan(_Model):
         seen: set[str] = set()
         for component in self.components:
             if component.name in seen:
-                raise FieldProblem(f"@{component.name}:name", f"two components are named {component.name!r}")
+                raise FieldProblem(
+                    f"@{component.name}:name",
+                    f"two components are named {component.name!r}",
+                )
             seen.add(component.name)
             if component.needs_attainment and self.quota is None:
                 field = "kind" if not isinstance(component, TieredComponent) else "on"
@@ -355,7 +395,9 @@ def _component_name(document: Mapping[str, Any], index: int) -> str:
         name = components[index].get("name")  # type: ignore[index,union-attr]
     except (AttributeError, IndexError, KeyError, TypeError):
         name = None
-    return str(name).strip() if isinstance(name, str) and name.strip() else f"#{index + 1}"
+    return (
+        str(name).strip() if isinstance(name, str) and name.strip() else f"#{index + 1}"
+    )
 
 
 def _issues(exc: ValidationError, document: Mapping[str, Any]) -> list[PlanIssue]:
@@ -386,7 +428,11 @@ def _issues(exc: ValidationError, document: Mapping[str, Any]) -> list[PlanIssue
             if kind == "missing":
                 message = "is required"
             elif kind == "extra_forbidden":
-                message = "is not a field of this component" if component else "is not a field of a plan"
+                message = (
+                    "is not a field of this component"
+                    if component
+                    else "is not a field of a plan"
+                )
             elif kind == "union_tag_invalid":
                 field = "kind"
                 tag = (error.get("ctx") or {}).get("tag")
@@ -400,13 +446,27 @@ def _issues(exc: ValidationError, document: Mapping[str, Any]) -> list[PlanIssue
     return issues
 
 
-def parse_plan(document: Mapping[str, Any], *, custom_fields: Mapping[str, str] | Iterable[str] | None = None) -> Plan:
+def parse_plan(
+    document: Mapping[str, Any],
+    *,
+    custom_fields: Mapping[str, str] | Iterable[str] | None = None,
+) -> Plan:
     """Validate a plan document. ``custom_fields``: names (or name → type: text, number,
     date, boolean) of the custom deal fields conditions may use."""
     if not isinstance(document, Mapping):
-        raise PlanValidationError([PlanIssue(None, "document", "a plan is a mapping of fields (name, currency, ...)")])
+        raise PlanValidationError(
+            [
+                PlanIssue(
+                    None,
+                    "document",
+                    "a plan is a mapping of fields (name, currency, ...)",
+                )
+            ]
+        )
     try:
-        return Plan.model_validate(dict(document), context={"custom_fields": custom_fields})
+        return Plan.model_validate(
+            dict(document), context={"custom_fields": custom_fields}
+        )
     except ValidationError as exc:
         raise PlanValidationError(_issues(exc, document)) from None
 
@@ -419,11 +479,17 @@ def load_plan_document(text: str) -> dict[str, Any]:
         """YAML 1.2 booleans: only true/false (YAML 1.1 would read the key `on:` as True)."""
 
     _Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        first: [
+            (tag, regexp)
+            for tag, regexp in resolvers
+            if tag != "tag:yaml.org,2002:bool"
+        ]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     _Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
     )
 
     def _decimal_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
@@ -431,16 +497,28 @@ def load_plan_document(text: str) -> dict[str, Any]:
         try:
             return Decimal(raw)
         except InvalidOperation:
-            raise yaml.constructor.ConstructorError(None, None, f"{raw!r} is not a number", node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{raw!r} is not a number", node.start_mark
+            ) from None
 
     _Loader.add_constructor("tag:yaml.org,2002:float", _decimal_float)
     try:
-        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanValidationError([PlanIssue(None, where, f"not valid YAML: {problem}")]) from None
+        raise PlanValidationError(
+            [PlanIssue(None, where, f"not valid YAML: {problem}")]
+        ) from None
     if not isinstance(document, dict):
-        raise PlanValidationError([PlanIssue(None, "document", "a plan is a mapping of fields (name, currency, ...)")])
+        raise PlanValidationError(
+            [
+                PlanIssue(
+                    None,
+                    "document",
+                    "a plan is a mapping of fields (name, currency, ...)",
+                )
+            ]
+        )
     return document

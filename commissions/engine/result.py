@@ -52,7 +52,18 @@ def fmt_attainment(ratio: Decimal) -> str:
 class ComponentContext:
     """What every line of one component of one payee shares (for its sentence and basis)."""
 
-    __slots__ = ("component", "kind", "digits", "attainment", "quota", "bounds", "rates", "on", "mode", "extra")
+    __slots__ = (
+        "attainment",
+        "bounds",
+        "component",
+        "digits",
+        "extra",
+        "kind",
+        "mode",
+        "on",
+        "quota",
+        "rates",
+    )
 
     def __init__(self, component: str, kind: str, digits: int, *, attainment: Decimal | None = None,
                  quota: Decimal | None = None, bounds: tuple[Decimal, ...] = (), rates: tuple[Decimal, ...] = (),
@@ -85,7 +96,9 @@ class ComponentContext:
         return f"{self.bound(self.bounds[tier - 1])}-{self.bound(self.bounds[tier])}{suffix}"
 
 
-def _share_text(ctx: ComponentContext, deal: Deal, credited: Decimal, share: Decimal) -> str:
+def _share_text(
+    ctx: ComponentContext, deal: Deal, credited: Decimal, share: Decimal
+) -> str:
     if share == 1:
         return ctx.money(credited)
     return f"{ctx.money(credited)} of {ctx.money(deal.amount)} ({format_percent(share)} share)"
@@ -94,7 +107,7 @@ def _share_text(ctx: ComponentContext, deal: Deal, credited: Decimal, share: Dec
 class Line:
     """One payout line. ``deal`` is None for lines about the period (bonus, cap, draw)."""
 
-    __slots__ = ("deal", "amount", "ctx")
+    __slots__ = ("amount", "ctx", "deal")
 
     def __init__(self, deal: Deal | None, amount: Decimal, ctx: ComponentContext):
         self.deal = deal
@@ -139,13 +152,19 @@ class TierLine(Line):
             tier, money = self.slices[2 * k], self.slices[2 * k + 1]
             if count == 1 or ctx.mode == "retroactive":
                 where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
-                if ctx.mode == "retroactive" and ctx.on == "attainment" and ctx.attainment is not None:
+                if (
+                    ctx.mode == "retroactive"
+                    and ctx.on == "attainment"
+                    and ctx.attainment is not None
+                ):
                     where += f"; attainment {fmt_attainment(ctx.attainment)}"
             elif k == 0:
                 where = f"tier {tier + 1}"
             else:
                 where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
-            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
+            parts.append(
+                f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})"
+            )
         head = f"{deal.label}: "
         if self.share != 1:
             head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
@@ -158,10 +177,16 @@ class TierLine(Line):
             "credited": str(self.credited),
             "share": str(self.share),
             "slices": [
-                {"tier": self.slices[i] + 1, "amount": str(self.slices[i + 1]), "rate": str(ctx.rates[self.slices[i]])}
+                {
+                    "tier": self.slices[i] + 1,
+                    "amount": str(self.slices[i + 1]),
+                    "rate": str(ctx.rates[self.slices[i]]),
+                }
                 for i in range(0, len(self.slices), 2)
             ],
-            "attainment": None if ctx.attainment is None else str(ctx.attainment.quantize(_FOUR, context=CONTEXT)),
+            "attainment": None
+            if ctx.attainment is None
+            else str(ctx.attainment.quantize(_FOUR, context=CONTEXT)),
             "mode": ctx.mode,
             "on": ctx.on,
         }
@@ -172,7 +197,14 @@ class DealSizeLine(Line):
 
     __slots__ = ("share", "slices")
 
-    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, share: Decimal, slices: tuple) -> None:
+    def __init__(
+        self,
+        deal: Deal,
+        amount: Decimal,
+        ctx: ComponentContext,
+        share: Decimal,
+        slices: tuple,
+    ) -> None:
         super().__init__(deal, amount, ctx)
         self.share = share
         self.slices = slices
@@ -184,7 +216,9 @@ class DealSizeLine(Line):
         parts = []
         for i in range(0, len(self.slices), 2):
             tier, money = self.slices[i], self.slices[i + 1]
-            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} (tier {tier + 1}, {ctx.tier_range(tier)})")
+            parts.append(
+                f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} (tier {tier + 1}, {ctx.tier_range(tier)})"
+            )
         share = f", {format_percent(self.share)} share" if self.share != 1 else ""
         return f"{deal.label}: deal of {ctx.money(deal.amount)}: {' + '.join(parts)}{share} = {ctx.money(self.amount)}"
 
@@ -195,7 +229,11 @@ class DealSizeLine(Line):
             "deal_amount": str(self.deal.amount),
             "share": str(self.share),
             "slices": [
-                {"tier": self.slices[i] + 1, "amount": str(self.slices[i + 1]), "rate": str(self.ctx.rates[self.slices[i]])}
+                {
+                    "tier": self.slices[i] + 1,
+                    "amount": str(self.slices[i + 1]),
+                    "rate": str(self.ctx.rates[self.slices[i]]),
+                }
                 for i in range(0, len(self.slices), 2)
             ],
             "mode": self.ctx.mode,
@@ -223,7 +261,14 @@ class PerDealLine(Line):
 
     __slots__ = ("credited", "share")
 
-    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, share: Decimal) -> None:
+    def __init__(
+        self,
+        deal: Deal,
+        amount: Decimal,
+        ctx: ComponentContext,
+        credited: Decimal,
+        share: Decimal,
+    ) -> None:
         super().__init__(deal, amount, ctx)
         self.credited = credited
         self.share = share
@@ -240,9 +285,13 @@ class PerDealLine(Line):
             if self.share == 1:
                 parts.append(f"SPIFF {ctx.money(pay)}")
             else:
-                parts.append(f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})")
+                parts.append(
+                    f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})"
+                )
         if rate is not None:
-            parts.append(f"{_share_text(ctx, deal, self.credited, self.share)} at {format_percent(rate)}")
+            parts.append(
+                f"{_share_text(ctx, deal, self.credited, self.share)} at {format_percent(rate)}"
+            )
         if pay is not None and rate is None and self.share == 1:
             return head + parts[0]
         return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
@@ -281,7 +330,13 @@ class CurveLine(Line):
 
     __slots__ = ("credited",)
 
-    def __init__(self, deal: Deal | None, amount: Decimal, ctx: ComponentContext, credited: Decimal | None) -> None:
+    def __init__(
+        self,
+        deal: Deal | None,
+        amount: Decimal,
+        ctx: ComponentContext,
+        credited: Decimal | None,
+    ) -> None:
         super().__init__(deal, amount, ctx)
         self.credited = credited
 
@@ -293,7 +348,11 @@ class CurveLine(Line):
         where = f"attainment {fmt_attainment(ctx.attainment)}, {segment}"
         if self.deal is None:
             return f"Curve payout at {where} = {ctx.money(self.amount)}"
-        credited = (lambda v: f"{v.quantize(quantum(2), context=CONTEXT)} deals") if measure_is_count else ctx.money
+        credited = (
+            (lambda v: f"{v.quantize(quantum(2), context=CONTEXT)} deals")
+            if measure_is_count
+            else ctx.money
+        )
         return (
             f"{self.deal.label}: {credited(self.credited)} of {credited(total)} credited; share of the curve payout "
             f"{ctx.money(payout)} ({where}) = {ctx.money(self.amount)}"
@@ -301,7 +360,7 @@ class CurveLine(Line):
 
     @property
     def basis(self) -> dict[str, Any]:
-        payout, total, segment, _ = self.ctx.extra
+        payout, total, _segment, _ = self.ctx.extra
         return {
             "attainment": str(self.ctx.attainment),
             "payout": str(payout),
@@ -316,7 +375,14 @@ class OverrideLine(Line):
 
     __slots__ = ("credited", "rows")
 
-    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, rows: tuple) -> None:
+    def __init__(
+        self,
+        deal: Deal,
+        amount: Decimal,
+        ctx: ComponentContext,
+        credited: Decimal,
+        rows: tuple,
+    ) -> None:
         self.deal = deal
         self.amount = amount
         self.ctx = ctx
@@ -334,7 +400,9 @@ class OverrideLine(Line):
         assert deal is not None
         (rate,) = ctx.extra
         rows = self.rows
-        if len(rows) == 1 and rows[0][2] is ONE:  # the common case: one report, the whole deal
+        if (
+            len(rows) == 1 and rows[0][2] is ONE
+        ):  # the common case: one report, the whole deal
             money = ctx.money(self.credited)
             return f"{deal.label}: {money} credited to {rows[0][3]} at {format_percent(rate)} = {ctx.money(self.amount)}"
         who = ", ".join(f"{row[3]} {format_percent(row[2])}" for row in rows)
@@ -347,16 +415,20 @@ class OverrideLine(Line):
         return {
             "credited": str(self.credited),
             "rate": str(rate),
-            "reports": [{"person": email, "share": str(share)} for email, share in self.reports],
+            "reports": [
+                {"person": email, "share": str(share)} for email, share in self.reports
+            ],
         }
 
 
 class CapLine(Line):
     """A cap that bites: ``before`` is what the component (or plan) earned before it."""
 
-    __slots__ = ("limit", "before")
+    __slots__ = ("before", "limit")
 
-    def __init__(self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal) -> None:
+    def __init__(
+        self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal
+    ) -> None:
         super().__init__(None, amount, ctx)
         self.limit = limit
         self.before = before
@@ -364,7 +436,9 @@ class CapLine(Line):
     @property
     def text(self) -> str:
         ctx = self.ctx
-        what = f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
+        what = (
+            f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
+        )
         return f"{what} at {ctx.money(self.limit)} (earned {ctx.money(self.before)}): {ctx.money(self.amount)}"
 
     @property
@@ -375,7 +449,7 @@ class CapLine(Line):
 class DrawLine(Line):
     """A draw top-up (positive) or the recovery of a recoverable draw balance (negative)."""
 
-    __slots__ = ("earnings", "balance_in", "balance_out")
+    __slots__ = ("balance_in", "balance_out", "earnings")
 
     def __init__(self, amount: Decimal, ctx: ComponentContext, earnings: Decimal, balance_in: Decimal,
                  balance_out: Decimal) -> None:  # fmt: skip
@@ -390,7 +464,11 @@ class DrawLine(Line):
         draw, recoverable = ctx.extra
         m = ctx.money
         if self.amount > 0:
-            kind = f"recoverable; balance now {m(self.balance_out)}" if recoverable else "non-recoverable"
+            kind = (
+                f"recoverable; balance now {m(self.balance_out)}"
+                if recoverable
+                else "non-recoverable"
+            )
             return f"Draw {m(draw)}: earnings {m(self.earnings)}, top-up {m(self.amount)} ({kind})"
         return (
             f"Draw recovery: earnings {m(self.earnings)} above the {m(draw)} draw repay {m(-self.amount)} "
@@ -415,7 +493,11 @@ class LineSource:
 
     __slots__ = ("exact_total", "make")
 
-    def __init__(self, exact_total: Decimal, make: Callable[[], tuple[list[Decimal], Callable[[list[Decimal]], list[Line]]]]):
+    def __init__(
+        self,
+        exact_total: Decimal,
+        make: Callable[[], tuple[list[Decimal], Callable[[list[Decimal]], list[Line]]]],
+    ):
         self.exact_total = exact_total
         self.make = make
 
@@ -424,7 +506,7 @@ class ComponentResult:
     """One component of one payee: its rounded ``amount`` and its ``lines``, which always sum
     to it (largest remainder, built on first access and then kept)."""
 
-    __slots__ = ("name", "kind", "amount", "_lines", "_source", "_digits")
+    __slots__ = ("_digits", "_lines", "_source", "amount", "kind", "name")
 
     def __init__(self, name: str, kind: str, amount: Decimal, lines: tuple[Line, ...] | None = None,
                  source: LineSource | None = None, digits: int = 2) -> None:  # fmt: skip
@@ -449,7 +531,11 @@ class ComponentResult:
         assert self._source is not None
         with paused_gc():
             exact, build = self._source.make()
-            amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
+            amounts = (
+                allocate(exact, self.amount, self._digits)
+                if len(exact) != 1
+                else [self.amount]
+            )
             return build(amounts)
 
     def __repr__(self) -> str:
@@ -459,7 +545,9 @@ class ComponentResult:
 @dataclass(frozen=True, slots=True)
 class Payee:
     person: str
-    credited: Decimal  # credited measure: an amount, or a count of deals under `quota: deals`
+    credited: (
+        Decimal  # credited measure: an amount, or a count of deals under `quota: deals`
+    )
     quota: Decimal | None
     attainment: Decimal | None  # exact ratio; None without a quota
     components: tuple[ComponentResult, ...]
@@ -497,7 +585,9 @@ def _payee_head(payee: Payee, digits: int, measure_digits: int) -> dict[str, Any
         "person": payee.person,
         "credited": measure(payee.credited),
         "quota": measure(payee.quota),
-        "attainment": None if payee.attainment is None else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
+        "attainment": None
+        if payee.attainment is None
+        else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
     }
     if not payee.errors:
         assert payee.total is not None
@@ -530,7 +620,11 @@ def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[st
                 "name": component.name,
                 "amount": format_amount(component.amount, digits),
                 "lines": [
-                    {"deal": line.deal_id, "amount": format_amount(line.amount, digits), "text": line.text}
+                    {
+                        "deal": line.deal_id,
+                        "amount": format_amount(line.amount, digits),
+                        "text": line.text,
+                    }
                     for line in component.lines
                 ],
             }
@@ -538,7 +632,12 @@ def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[st
         ]
         entry.update(_payee_tail(payee, digits))
         payees.append(entry)
-    return {"period": result.period.key, "plan": result.plan, "currency": result.currency, "payees": payees}
+    return {
+        "period": result.period.key,
+        "plan": result.plan,
+        "currency": result.currency,
+        "payees": payees,
+    }
 
 
 def _encode(value: Any, level: int) -> str:
@@ -547,13 +646,21 @@ def _encode(value: Any, level: int) -> str:
         if not value:
             return "{}"
         pad = "\n" + "  " * (level + 1)
-        items = ",".join(f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items())
+        items = ",".join(
+            f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items()
+        )
         return "{" + items + "\n" + "  " * level + "}"
     if isinstance(value, list):
         if not value:
             return "[]"
         pad = "\n" + "  " * (level + 1)
-        return "[" + ",".join(pad + _encode(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+        return (
+            "["
+            + ",".join(pad + _encode(v, level + 1) for v in value)
+            + "\n"
+            + "  " * level
+            + "]"
+        )
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -578,7 +685,9 @@ def iter_result_json(result: Result) -> Iterator[str]:
         return
     for p, payee in enumerate(result.payees):
         head = _encode(_payee_head(payee, digits, measure_digits), 2)
-        yield ("," if p else "") + "\n    " + head[:-6] + ',\n      "components": '  # head ends with "\n    }"
+        yield (
+            ("," if p else "") + "\n    " + head[:-6] + ',\n      "components": '
+        )  # head ends with "\n    }"
         if not payee.components:
             yield "[]"
         for c, component in enumerate(payee.components):
@@ -589,7 +698,9 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
+            lines = (
+                component.build_lines()
+            )  # not kept: streaming needs no more memory than one component
             if not lines:
                 yield "[]"
             else:
@@ -599,7 +710,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
                     deal = line.deal
                     chunk.append(
                         f'{opening}\n            {{\n              "deal": '
-                        f'{"null" if deal is None else _string(deal.external_id)},\n'
+                        f"{'null' if deal is None else _string(deal.external_id)},\n"
                         f'              "amount": "{line.amount}",\n'
                         f'              "text": {_string(line.text)}\n            }}'
                     )
@@ -613,7 +724,9 @@ def iter_result_json(result: Result) -> Iterator[str]:
             if c == len(payee.components) - 1:
                 yield "\n      ]"
         tail = _encode(_payee_tail(payee, digits), 2)
-        yield "," + tail[1:-6] + "\n    }"  # the tail's items, then the payee's closing brace
+        yield (
+            "," + tail[1:-6] + "\n    }"
+        )  # the tail's items, then the payee's closing brace
     yield "\n  ]\n}"
 
 
@@ -623,7 +736,21 @@ def result_to_json(result: Result) -> str:
 
 
 __all__ = [
-    "BonusLine", "CapLine", "ComponentContext", "LineSource", "ComponentResult", "CurveLine", "DealSizeLine", "DrawLine",
-    "Line", "OverrideLine", "Payee", "PerDealLine", "Result", "TierLine", "iter_result_json", "result_to_json",
+    "BonusLine",
+    "CapLine",
+    "ComponentContext",
+    "ComponentResult",
+    "CurveLine",
+    "DealSizeLine",
+    "DrawLine",
+    "Line",
+    "LineSource",
+    "OverrideLine",
+    "Payee",
+    "PerDealLine",
+    "Result",
+    "TierLine",
+    "iter_result_json",
+    "result_to_json",
     "result_to_json_dict",
 ]  # fmt: skip

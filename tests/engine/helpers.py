@@ -26,12 +26,26 @@ def make_plan(*components: dict[str, Any], **fields: Any) -> Any:
 
 
 def tiered(name: str = "Commission", **fields: Any) -> dict[str, Any]:
-    spec = {"name": name, "kind": "tiered", "tiers": [{"to": "100%", "rate": "10%"}, {"to": "150%", "rate": "15%"}, {"rate": "20%"}]}
+    spec = {
+        "name": name,
+        "kind": "tiered",
+        "tiers": [
+            {"to": "100%", "rate": "10%"},
+            {"to": "150%", "rate": "15%"},
+            {"rate": "20%"},
+        ],
+    }
     spec.update(fields)
     return spec
 
 
-def deal(external_id: str, amount: Any, owner: str = "ana@x.com", day: date | str = "2026-01-15", **fields: Any) -> Deal:
+def deal(
+    external_id: str,
+    amount: Any,
+    owner: str = "ana@x.com",
+    day: date | str = "2026-01-15",
+    **fields: Any,
+) -> Deal:
     closed = date.fromisoformat(day) if isinstance(day, str) else day
     splits = fields.pop("splits", ())
     return Deal(
@@ -49,7 +63,9 @@ def people(*pairs: str) -> list[Person]:
     return out
 
 
-def quota(person: str, target: Any, metric: str = "bookings", period: str = Q1) -> Quota:
+def quota(
+    person: str, target: Any, metric: str = "bookings", period: str = Q1
+) -> Quota:
     return Quota(person, metric, period, D(str(target)))
 
 

@@ -22,7 +22,9 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def invoke(folder: Path, *extra: str, period: str = "2026-Q1", json_output: bool = True):  # noqa: ANN201
+def invoke(
+    folder: Path, *extra: str, period: str = "2026-Q1", json_output: bool = True
+):
     args = ["--plan", str(folder / "plan.yaml"), "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
             "--quotas", str(folder / "quotas.csv"), "--period", period, *extra]  # fmt: skip
     if json_output:
@@ -45,7 +47,10 @@ def test_text_statement(files: Path) -> None:
     result = invoke(files, json_output=False)
     assert result.exit_code == 0
     assert "ana@example.com (Ana Rep)" in result.stdout
-    assert "D-2 Globex platform: 40000.00 at 10% (tier 1) + 5000.00 at 15% (tier 2, 100%-150%) = 4750.00" in result.stdout
+    assert (
+        "D-2 Globex platform: 40000.00 at 10% (tier 1) + 5000.00 at 15% (tier 2, 100%-150%) = 4750.00"
+        in result.stdout
+    )
     assert result.stdout.rstrip().endswith("13750.00")
     assert "mia@example.com" not in result.stdout
 
@@ -83,7 +88,9 @@ def _replace(path: Path, old: str, new: str) -> None:
     ("plan.yaml", 'product in ["Pro", "Enterprise"]', "product.startswith('E')",
      "plan.yaml, field Multi-year SPIFF: when: attribute access is not allowed in conditions (at position 30)"),
 ])  # fmt: skip
-def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, old: str, new: str, message: str) -> None:
+def test_bad_input_exits_2_naming_file_line_and_field(
+    files: Path, file: str, old: str, new: str, message: str
+) -> None:
     _replace(files / file, old, new)
     result = invoke(files)
     assert result.exit_code == 2
@@ -95,11 +102,16 @@ def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, ol
 def test_period_must_match_the_plan(files: Path) -> None:
     result = invoke(files, period="2026-03")
     assert (result.exit_code, result.stdout) == (2, "")
-    assert "--period: 2026-03 is a month; plan 'AE 2026' is per quarter" in result.stderr
+    assert (
+        "--period: 2026-03 is a month; plan 'AE 2026' is per quarter" in result.stderr
+    )
 
 
 def test_missing_option_and_missing_file_exit_2(files: Path) -> None:
-    assert CliRunner().invoke(calc_command, ["--plan", str(files / "plan.yaml")]).exit_code == 2
+    assert (
+        CliRunner().invoke(calc_command, ["--plan", str(files / "plan.yaml")]).exit_code
+        == 2
+    )
     (files / "quotas.csv").unlink()
     assert invoke(files).exit_code == 2
 
@@ -109,7 +121,10 @@ def test_payee_error_exits_1_and_still_prints_the_document(files: Path) -> None:
     result = invoke(files)
     assert result.exit_code == 1
     (payee,) = json.loads(result.stdout)["payees"]
-    assert payee["errors"] == ["no bookings quota for ana@example.com in 2026-Q1"] and "total" not in payee
+    assert (
+        payee["errors"] == ["no bookings quota for ana@example.com in 2026-Q1"]
+        and "total" not in payee
+    )
     assert "no bookings quota for ana@example.com in 2026-Q1" in result.stderr
 
 
@@ -117,7 +132,7 @@ def test_custom_columns_plan_column_and_campaigns(tmp_path: Path) -> None:
     (tmp_path / "plan.yaml").write_text(
         "name: Mkt\ncurrency: USD\nperiod: month\nquota: sourced_revenue\ncomponents:\n"
         "  - {name: Club, kind: bonus, at: 100%, pay: 1000}\n"
-        "  - {name: EMEA kicker, kind: per_deal, pay: 50, when: region == \"EMEA\" and seats > 10}\n"
+        '  - {name: EMEA kicker, kind: per_deal, pay: 50, when: region == "EMEA" and seats > 10}\n'
     )
     (tmp_path / "people.csv").write_text(
         "email,name,manager,team,employee_id,plan\nmo@x.com,Mo,,M,1,Mkt\nana@x.com,Ana,,S,2,AE 2026\nsy@x.com,Sy,,M,3,Mkt\n"
@@ -128,12 +143,28 @@ def test_custom_columns_plan_column_and_campaigns(tmp_path: Path) -> None:
         "D-2,B,B,ana@x.com,5000,USD,2026-02-02,new,Pro,12,WEB,won,,,AMER,40\n"
         "D-3,C,C,ana@x.com,5000,USD,2026-02-03,new,Pro,12,GONE,won,,,EMEA,40\n"
     )
-    (tmp_path / "quotas.csv").write_text("person,metric,period,target\nmo@x.com,sourced_revenue,2026-02,10000\nana@x.com,bookings,2026-Q1,1\n")
-    (tmp_path / "campaigns.csv").write_text("code,name,owner,channel,cost,start,end\nWEB,Webinar,mo@x.com,events,1200.50,2026-01-01,2026-01-31\n")
-    result = invoke(tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"), period="2026-02")
+    (tmp_path / "quotas.csv").write_text(
+        "person,metric,period,target\nmo@x.com,sourced_revenue,2026-02,10000\nana@x.com,bookings,2026-Q1,1\n"
+    )
+    (tmp_path / "campaigns.csv").write_text(
+        "code,name,owner,channel,cost,start,end\nWEB,Webinar,mo@x.com,events,1200.50,2026-01-01,2026-01-31\n"
+    )
+    result = invoke(
+        tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"), period="2026-02"
+    )
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    (mo,) = document["payees"]  # sy has neither quota nor credit; ana is on another plan
-    assert (mo["person"], mo["credited"], mo["attainment"], mo["total"]) == ("mo@x.com", "11000.00", "1.1000", "1050.00")
-    assert mo["components"][1]["lines"][0]["text"] == "D-1 A: region EMEA, seats 12: SPIFF 50.00"
+    (mo,) = document[
+        "payees"
+    ]  # sy has neither quota nor credit; ana is on another plan
+    assert (mo["person"], mo["credited"], mo["attainment"], mo["total"]) == (
+        "mo@x.com",
+        "11000.00",
+        "1.1000",
+        "1050.00",
+    )
+    assert (
+        mo["components"][1]["lines"][0]["text"]
+        == "D-1 A: region EMEA, seats 12: SPIFF 50.00"
+    )
     assert "campaign 'GONE' is unknown" in result.stderr

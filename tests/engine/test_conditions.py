@@ -42,7 +42,9 @@ D1 = deal("D-1", 45000, day="2026-02-03", type="new", product="Enterprise", term
     ("term_months >= 24 and (product == \"Pro\" or account == 'Globex')", True),
 ])  # fmt: skip
 def test_evaluation(text: str, expected: bool) -> None:
-    condition = compile_condition(text, ["region", "seats", "renewal_date", "strategic", "notes", "missing_field"])
+    condition = compile_condition(
+        text, ["region", "seats", "renewal_date", "strategic", "notes", "missing_field"]
+    )
     assert condition(D1) is expected
 
 
@@ -57,10 +59,16 @@ def test_ast_is_plain_data() -> None:
     node = parse('a == 1 and not (b in ["x", "y"] or c < 2026-01-31)')
     assert isinstance(node, And)
     compare, negation = node.operands
-    assert isinstance(compare, Compare) and compare.field.name == "a" and compare.op == "=="
+    assert (
+        isinstance(compare, Compare)
+        and compare.field.name == "a"
+        and compare.op == "=="
+    )
     assert isinstance(negation, Not) and isinstance(negation.operand, Or)
     membership, dated = negation.operand.operands
-    assert isinstance(membership, Membership) and [v.value for v in membership.values] == ["x", "y"]
+    assert isinstance(membership, Membership) and [
+        v.value for v in membership.values
+    ] == ["x", "y"]
     assert dated.literal.value == date(2026, 1, 31) and dated.literal.kind == "date"
 
 

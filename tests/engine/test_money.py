@@ -36,4 +36,7 @@ def test_currency_digits_and_percent_forms() -> None:
     assert (minor_digits("USD"), minor_digits("JPY"), minor_digits("KWD")) == (2, 0, 3)
     assert to_ratio("15%") == to_ratio("0.15") == to_ratio(D("0.15")) == D("0.15")
     assert to_ratio("1.5%") == D("0.015")
-    assert format_percent(D("0.015")) == "1.5%" and format_percent(D("1.05"), 2) == "105.00%"
+    assert (
+        format_percent(D("0.015")) == "1.5%"
+        and format_percent(D("1.05"), 2) == "105.00%"
+    )
