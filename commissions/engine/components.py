@@ -11,8 +11,10 @@ The recipe holds only what was computed here: nothing is recomputed differently.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
-from itertools import pairwise
+from itertools import compress, pairwise
+from operator import and_, attrgetter, itemgetter
 
 from commissions.engine.credit import Credits, Entry
 from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
@@ -119,6 +121,11 @@ def credited_money(entries: list[Entry]) -> list[Decimal]:
         deal.amount if share is ONE else deal.amount * share
         for _, deal, share in entries
     ]
+
+
+_deal = itemgetter(1)
+_share = itemgetter(2)
+_amount = attrgetter("amount")
 
 
 def _source(exact: list[Decimal], build: Builder) -> LineSource:
@@ -273,34 +280,40 @@ def _tiered_per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
 
 
 def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
+    """Fixed ``pay`` and/or ``rate`` on every qualifying deal, pro rata to the share."""
     condition = component.condition
-    test = condition.test if condition is not None else None
     start, end = component.from_, component.to
     pay, rate = component.pay, component.rate
-    chosen: list[int] = []
-    exact: list[Decimal] = []
     entries, moneys = payee.entries, payee.moneys
-    windowed = start is not None or end is not None
-    for i, (_, deal, share) in enumerate(entries):
-        if windowed:
-            if start is not None and deal.closed_at < start:
-                continue
-            if end is not None and deal.closed_at > end:
-                continue
-        if test is not None and not test(deal):
-            continue
+    deals = list(map(_deal, entries))
+    qualifies: list[bool] | None = None
+    if condition is not None:
+        qualifies = list(map(condition.test, deals))
+    if start is not None or end is not None:
+        low, high = start or date.min, end or date.max
+        in_window = [low <= deal.closed_at <= high for deal in deals]
+        qualifies = (
+            in_window if qualifies is None else list(map(and_, qualifies, in_window))
+        )
+    chosen = (
+        list(range(len(entries)))
+        if qualifies is None
+        else list(compress(range(len(entries)), qualifies))
+    )
+    exact: list[Decimal] = []
+    for i in chosen:
+        share = entries[i][2]
         value = ZERO
         if pay is not None:
             value = pay if share is ONE else pay * share
         if rate is not None:
             value += moneys[i] * rate
-        chosen.append(i)
         exact.append(value)
 
     def build(amounts: list[Decimal]) -> list[Line]:
         return [
             PerDealLine(entries[i][1], amount, ctx, moneys[i], entries[i][2])
-            for i, amount in zip(chosen, amounts)
+            for i, amount in zip(chosen, amounts, strict=True)
         ]
 
     return _source(exact, build)
