@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commissions.engine import Deal, Person, Quota, calculate, parse_plan  # noqa: E402
-from commissions.engine.result import iter_result_json, paused_gc  # noqa: E402
+from commissions.engine import Deal, Person, Quota, calculate, parse_plan
+from commissions.engine.result import iter_result_json, paused_gc
 
 PLAN = {
     "name": "Bench AE",
@@ -97,21 +97,50 @@ def organisation(n_people: int) -> tuple[list[Person], list[str]]:
     for i in range(vps):
         people.append(Person(f"vp{i}@bench.example", f"VP {i}", None, "Exec", f"V{i}"))
     for i in range(directors):
-        people.append(Person(f"dir{i}@bench.example", f"Director {i}", f"vp{i % vps}@bench.example", f"D{i}", f"D{i}"))
+        people.append(
+            Person(
+                f"dir{i}@bench.example",
+                f"Director {i}",
+                f"vp{i % vps}@bench.example",
+                f"D{i}",
+                f"D{i}",
+            )
+        )
     for i in range(managers):
-        people.append(Person(f"mgr{i}@bench.example", f"Manager {i}", f"dir{i % directors}@bench.example", f"M{i}", f"M{i}"))
+        people.append(
+            Person(
+                f"mgr{i}@bench.example",
+                f"Manager {i}",
+                f"dir{i % directors}@bench.example",
+                f"M{i}",
+                f"M{i}",
+            )
+        )
     reps = []
     for i in range(n_people - len(people)):
         email = f"rep{i}@bench.example"
         reps.append(email)
-        people.append(Person(email, f"Rep {i}", f"mgr{i % managers}@bench.example", f"M{i % managers}", f"R{i}"))
+        people.append(
+            Person(
+                email,
+                f"Rep {i}",
+                f"mgr{i % managers}@bench.example",
+                f"M{i % managers}",
+                f"R{i}",
+            )
+        )
     return people, reps
 
 
-def generate(n_deals: int, n_people: int, seed: int = 3) -> tuple[list[Person], list[Quota], list[Deal]]:
+def generate(
+    n_deals: int, n_people: int, seed: int = 3
+) -> tuple[list[Person], list[Quota], list[Deal]]:
     rng = random.Random(seed)
     people, reps = organisation(n_people)
-    quotas = [Quota(p.email, "bookings", "2026-Q1", Decimal(rng.randrange(200, 900) * 1000)) for p in people]
+    quotas = [
+        Quota(p.email, "bookings", "2026-Q1", Decimal(rng.randrange(200, 900) * 1000))
+        for p in people
+    ]
     start = date(2026, 1, 1)
     days = [start + timedelta(days=d) for d in range(90)]
     types = ["new"] * 6 + ["expansion"] * 3 + ["renewal"]
@@ -134,12 +163,16 @@ def generate(n_deals: int, n_people: int, seed: int = 3) -> tuple[list[Person], 
     return people, quotas, deals
 
 
-def write_csvs(folder: Path, people: list[Person], quotas: list[Quota], deals: list[Deal]) -> None:
+def write_csvs(
+    folder: Path, people: list[Person], quotas: list[Quota], deals: list[Deal]
+) -> None:
     (folder / "plan.yaml").write_text(PLAN_YAML)
     with open(folder / "people.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "name", "manager", "team", "employee_id"])
-        writer.writerows([p.email, p.name, p.manager or "", p.team, p.employee_id] for p in people)
+        writer.writerows(
+            [p.email, p.name, p.manager or "", p.team, p.employee_id] for p in people
+        )
     with open(folder / "quotas.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["person", "metric", "period", "target"])
@@ -154,7 +187,9 @@ def write_csvs(folder: Path, people: list[Person], quotas: list[Quota], deals: l
         )  # fmt: skip
 
 
-def bench_engine(plan: object, people: list, quotas: list, deals: list, runs: int) -> dict:
+def bench_engine(
+    plan: object, people: list, quotas: list, deals: list, runs: int
+) -> dict:
     times, cpu, materialize = [], [], []
     lines = 0
     for _ in range(runs):
@@ -193,13 +228,18 @@ def measure_cli(folder: Path) -> None:
     args = [sys.executable, "-m", "commissions.calculator", "--plan", str(folder / "plan.yaml"),
             "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
             "--quotas", str(folder / "quotas.csv"), "--period", "2026-Q1", "--json"]  # fmt: skip
-    with open(folder / "out.json", "wb") as sink, open(folder / "err.txt", "wb") as errors:
+    with (
+        open(folder / "out.json", "wb") as sink,
+        open(folder / "err.txt", "wb") as errors,
+    ):
         started = time.perf_counter()
         code = subprocess.call(args, stdout=sink, stderr=errors)
         wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0:
-        raise SystemExit(f"calc exited {code}: {(folder / 'err.txt').read_text()[-2000:]}")
+        raise SystemExit(
+            f"calc exited {code}: {(folder / 'err.txt').read_text()[-2000:]}"
+        )
     size = (folder / "out.json").stat().st_size
     (folder / "out.json").unlink()
     print(f"{wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {size}")
@@ -210,7 +250,10 @@ def bench_cli(folder: Path, runs: int) -> dict:
     size = 0
     for _ in range(runs):
         probe = subprocess.run(
-            [sys.executable, __file__, "--measure-cli", str(folder)], capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--measure-cli", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if probe.returncode != 0:
             raise SystemExit(probe.stderr or probe.stdout)
@@ -223,19 +266,26 @@ def bench_cli(folder: Path, runs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-cli", action="store_true", help="only the engine")
-    parser.add_argument("--skip-engine", action="store_true", help="only commissions calc")
+    parser.add_argument(
+        "--skip-engine", action="store_true", help="only commissions calc"
+    )
     parser.add_argument("--measure-cli", metavar="FOLDER", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.measure_cli:
         measure_cli(Path(options.measure_cli))
         return
 
-    print(f"Generating {options.deals:,} deals for {options.people:,} people ...", flush=True)
+    print(
+        f"Generating {options.deals:,} deals for {options.people:,} people ...",
+        flush=True,
+    )
     people, quotas, deals = generate(options.deals, options.people)
     plan = parse_plan(PLAN)
     med = statistics.median
@@ -250,7 +300,9 @@ def main() -> None:
         started = time.perf_counter()
         with paused_gc():
             size = sum(len(chunk) for chunk in iter_result_json(result))
-        print(f"render: JSON document ({size / 2**20:.0f} MiB, every sentence) {time.perf_counter() - started:.2f} s")
+        print(
+            f"render: JSON document ({size / 2**20:.0f} MiB, every sentence) {time.perf_counter() - started:.2f} s"
+        )
         del result
     if not options.skip_cli:
         with tempfile.TemporaryDirectory() as tmp:
