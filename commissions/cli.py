@@ -64,6 +64,7 @@ def run(host: str, port: int, workers: int) -> None:
 @main.command(help="Recompute a period from stored deals, quotas and plans.")
 @click.option("--period", "period_key", required=True, help="2026-01, 2026-Q1 or 2026")
 def recalc(period_key: str) -> None:
+    from commissions.calculation.queue import drain
     from commissions.calculation.service import recalc_period
     from commissions.db import get_engine
     from commissions.engine import EngineError, PlanValidationError
@@ -71,6 +72,7 @@ def recalc(period_key: str) -> None:
 
     try:
         parse_period(period_key)
+        drain(get_engine(), trigger="commissions recalc: queued first")
         report = recalc_period(get_engine(), period_key, trigger="commissions recalc")
     except (PlanValidationError, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -105,3 +105,57 @@ def test_person_without_quota_gets_an_error_not_zero(client, engine: Engine, mak
     summary = read(engine, lambda s: s.exec(select(PayeeSummary)).one())
     assert summary.total_minor is None
     assert summary.errors == ["no bookings quota for cy@example.com in 2026-Q1"]
+
+
+MANAGER_PLAN = """\
+name: Managers
+currency: USD
+period: quarter
+quota: bookings
+credit: {scope: team}
+components:
+  - {name: Override, kind: override, rate: 1%}
+"""
+
+
+def test_managers_are_queued_and_the_worker_drain_brings_them_up_to_date(client, engine: Engine, make_person) -> None:
+    from commissions.calculation.queue import drain, pending
+
+    crm = setup_example(client, engine, make_person)
+    store_plan(engine, ["mia@example.com"], document=MANAGER_PLAN, name="Managers")
+    store_quota(engine, "mia@example.com", 200_000)
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    assert current_total(engine, "ana@example.com") == 600_000, "the owner's statement is current at once"
+    assert read(engine, pending) == 1, "the manager waits in the queue"
+    assert current_total(engine, "mia@example.com") == 0
+
+    reports = drain(engine)
+    assert [r.people for r in reports] == [{person_id(engine, "mia@example.com")}]
+    assert current_total(engine, "mia@example.com") == 60_000  # 1% of 60000
+    assert read(engine, pending) == 0
+
+    client.post("/api/v1/deals", json=example_deal("B-1", "40000", "2026-01-12", owner="bo@example.com"), headers=crm)
+    client.post("/api/v1/deals", json=example_deal("D-1", "80000", "2026-01-10"), headers=crm)
+    assert read(engine, pending) == 1, "requests for one person and period coalesce"
+    drain(engine)
+    assert current_total(engine, "mia@example.com") == 120_000
+    assert ledger_sum(engine, "mia@example.com") == 120_000
+
+
+def test_a_failed_drain_puts_the_requests_back(client, engine: Engine, make_person, monkeypatch) -> None:
+    import pytest
+
+    from commissions.calculation import queue
+
+    crm = setup_example(client, engine, make_person)
+    store_plan(engine, ["mia@example.com"], document=MANAGER_PLAN, name="Managers")
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    assert read(engine, queue.pending) == 1
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(queue, "compute", broken)
+    with pytest.raises(RuntimeError):
+        queue.drain(engine)
+    assert read(engine, queue.pending) == 1

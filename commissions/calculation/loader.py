@@ -73,17 +73,19 @@ def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.P
     return cached
 
 
-def plans_in_period(session: Session, period: eng.Period) -> list[PlanInPeriod]:
-    """Every plan with someone assigned during the period, with the version in force at its start."""
+def plans_in_period(session: Session, period: eng.Period, people: set[int] | None = None) -> list[PlanInPeriod]:
+    """Every plan with someone (of ``people``, when given) assigned during the period, with the version in
+    force at its start and those assignments."""
     from commissions.models import CustomField
 
     custom = dict(session.exec(select(CustomField.name, CustomField.type)).all())
-    assignments = session.exec(
-        select(PlanAssignment).where(
-            PlanAssignment.starts_on <= period.end,
-            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.start),
-        )
-    ).all()
+    query = select(PlanAssignment).where(
+        PlanAssignment.starts_on <= period.end,
+        (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.start),
+    )
+    if people is not None:
+        query = query.where(PlanAssignment.person_id.in_(people))
+    assignments = session.exec(query).all()
     by_plan: dict[int, list[PlanAssignment]] = {}
     for a in assignments:
         by_plan.setdefault(a.plan_id, []).append(a)
@@ -99,30 +101,67 @@ def plans_in_period(session: Session, period: eng.Period) -> list[PlanInPeriod]:
     return sorted(out, key=lambda p: p.plan.name)
 
 
-def load_period_inputs(session: Session, period: eng.Period) -> PeriodInputs:
-    teams = dict(session.exec(select(Team.id, Team.name)).all())
-    rows = session.exec(select(Person.id, Person.email, Person.name, Person.manager_id, Person.team_id, Person.employee_id)).all()
+_DEAL_COLUMNS = (Deal.id, Deal.external_id, Deal.owner_id, Deal.amount_minor, Deal.currency, Deal.closed_at, Deal.name,
+                 Deal.account, Deal.type, Deal.product, Deal.term_months, Deal.source_campaign, Deal.status,
+                 Deal.cancelled_at, Deal.custom_fields)
+
+
+def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | None = None) -> PeriodInputs:
+    """Everything the engine needs for the period; with ``focus`` only what can credit those people or anyone
+    reporting to them (a rep's recompute reads the rep's deals and a few people, not the company)."""
+    rows = session.exec(select(Person.id, Person.email, Person.name, Person.manager_id, Person.team_id,
+                               Person.employee_id)).all()
+    by_id = {row[0]: row for row in rows}
     email_of = {pid: email for pid, email, *_ in rows}
-    people = [
-        eng.Person(email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or "")
-        for _pid, email, name, manager_id, team_id, employee_id in rows
-    ]
+    in_period = (Deal.closed_at >= period.start, Deal.closed_at <= period.end)
+    deal_filter: tuple = ()
+    quota_filter: tuple = ()
+    if focus is not None:
+        children: dict[int, list[int]] = {}
+        for pid, _e, _n, manager_id, _t, _x in rows:
+            if manager_id is not None:
+                children.setdefault(manager_id, []).append(pid)
+        wanted, stack = set(), list(focus)
+        while stack:
+            pid = stack.pop()
+            if pid not in wanted:
+                wanted.add(pid)
+                stack.extend(children.get(pid, ()))
+        codes = select(Campaign.code).where(Campaign.owner_id.in_(wanted))
+        shared = select(DealSplit.deal_id).where(DealSplit.person_id.in_(wanted))
+        deal_filter = ((Deal.owner_id.in_(wanted)) | (Deal.id.in_(shared)) | (Deal.source_campaign.in_(codes)),)
+        quota_filter = (Quota.person_id.in_(wanted),)
     quota_rows = session.exec(
         select(Quota.person_id, Quota.metric, Quota.target_minor)
         .join(Period, Period.id == Quota.period_id)
-        .where(Period.key == period.key, Quota.person_id.is_not(None))
+        .where(Period.key == period.key, Quota.person_id.is_not(None), *quota_filter)
     ).all()
-    deal_rows = session.exec(
-        select(Deal).where(Deal.closed_at >= period.start, Deal.closed_at <= period.end)
-    ).all()
-    splits: dict[int, list[tuple[str, Decimal]]] = {}
+    deal_rows = session.execute(select(*_DEAL_COLUMNS).where(*in_period, *deal_filter)).all()
+    splits: dict[int, list[tuple[int, int]]] = {}
     if deal_rows:
         for deal_id, person_id, share_bp in session.exec(
             select(DealSplit.deal_id, DealSplit.person_id, DealSplit.share_bp)
             .join(Deal, Deal.id == DealSplit.deal_id)
-            .where(Deal.closed_at >= period.start, Deal.closed_at <= period.end)
+            .where(*in_period, *deal_filter)
         ):
-            splits.setdefault(deal_id, []).append((email_of[person_id], Decimal(share_bp) / 100))
+            splits.setdefault(deal_id, []).append((person_id, share_bp))
+    campaign_rows = session.exec(select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel)).all()
+
+    if focus is None:
+        needed = set(by_id)
+    else:  # the people the engine will meet, and everyone above them (manager chains)
+        needed = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows}
+        needed |= {pid for parts in splits.values() for pid, _ in parts}
+        for pid in list(needed):
+            manager = by_id[pid][3]
+            while manager is not None and manager not in needed:
+                needed.add(manager)
+                manager = by_id[manager][3]
+    teams = dict(session.exec(select(Team.id, Team.name)).all())
+    people = [
+        eng.Person(email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or "")
+        for pid, email, name, manager_id, team_id, employee_id in rows if pid in needed
+    ]
     deals = [
         eng.Deal(
             external_id=d.external_id,
@@ -138,15 +177,13 @@ def load_period_inputs(session: Session, period: eng.Period) -> PeriodInputs:
             source_campaign=d.source_campaign,
             status=d.status,
             cancelled_at=d.cancelled_at,
-            splits=tuple(sorted(splits.get(d.id, ()))),
+            splits=tuple(sorted((email_of[pid], Decimal(bp) / 100) for pid, bp in splits.get(d.id, ()))),
             custom={k: "" if v is None else str(v) for k, v in (d.custom_fields or {}).items()},
         )
         for d in deal_rows
     ]
-    campaigns = [
-        eng.Campaign(code=c.code, owner=email_of[c.owner_id], name=c.name, channel=c.channel)
-        for c in session.exec(select(Campaign)).all()
-    ]
+    campaigns = [eng.Campaign(code=code, owner=email_of[owner], name=name, channel=channel)
+                 for code, owner, name, channel in campaign_rows]
     return PeriodInputs(
         period=period,
         people=people,

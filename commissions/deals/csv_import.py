@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from commissions.auth.principal import Principal
-from commissions.calculation.service import recompute_touched
+from commissions.calculation.queue import enqueue
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
 from commissions.deals.schemas import DealIn, error_field_and_message
@@ -47,7 +47,8 @@ class ImportReport:
     committed: bool = False
     people: set[int] = field(default_factory=set)
     days: set[date] = field(default_factory=set)
-    reports: list = field(default_factory=list)  # RecomputeReports, once committed
+    chain: set[int] = field(default_factory=set)
+    queued: int = 0  # statements queued for recomputation
 
     @property
     def ok(self) -> bool:
@@ -164,10 +165,12 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                     continue
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
                 report.people |= result.people
+                report.chain |= result.chain
                 report.days |= result.days
             if commit and report.ok:
-                report.reports = recompute_touched(session, people=report.people, days=report.days,
-                                                   trigger=f"import of {report.rows} rows")
+                # A file can touch most of the company: queue every statement and let the worker recompute
+                # each period once, instead of holding the import open for it.
+                report.queued = enqueue(session, report.people | report.chain, report.days)
                 session.commit()
                 report.committed = True
             else:

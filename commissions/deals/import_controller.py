@@ -31,6 +31,7 @@ def report_json(report: ImportReport) -> dict[str, Any]:
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "statements_queued": report.queued,
         "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors],
     }
 

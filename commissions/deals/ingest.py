@@ -43,7 +43,8 @@ class PeriodLocked(Conflict):
 class RecordResult:
     deal: Deal
     outcome: str  # created | updated | unchanged
-    people: set[int] = field(default_factory=set)  # whose statements the change touches
+    people: set[int] = field(default_factory=set)  # credited before or after the change: recomputed at once
+    chain: set[int] = field(default_factory=set)  # their managers, up the tree: recomputed by the queue worker
     days: set[date] = field(default_factory=set)  # closing dates before and after the change
     reports: list = field(default_factory=list)  # RecomputeReports of the statements recomputed with it
 
@@ -209,10 +210,10 @@ class DealWriter:
         touched_people |= involved
         if (owner := self.campaign_owner(data.source_campaign)) is not None:
             touched_people.add(owner)
-        touched_people |= self.managers_of(touched_people)
+        chain = self.managers_of(touched_people) - touched_people
         record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id,
                      {"amount": str(data.amount), "currency": data.currency, "status": data.status})
-        return RecordResult(deal, outcome, touched_people, touched_days)
+        return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days)
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from commissions.auth.principal import Principal
+from commissions.calculation.queue import enqueue
 from commissions.calculation.service import recompute_touched
 from commissions.db import transaction
 from commissions.deals.ingest import RecordResult, deal_out, record_deal
@@ -24,6 +25,7 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
                 if result.outcome != "unchanged":
                     result.reports = recompute_touched(session, people=result.people, days=result.days,
                                                        trigger=f"deal {data.external_id} {result.outcome}")
+                    enqueue(session, result.chain, result.days)
                 return result, deal_out(session, result.deal)
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:

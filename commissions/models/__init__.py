@@ -10,6 +10,7 @@ from commissions.models.ledger import (
     CalculationRun,
     PayeeSummary,
     PayoutLine,
+    RecomputeRequest,
 )
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
@@ -33,6 +34,7 @@ __all__ = [
     "PlanAssignment",
     "PlanVersion",
     "Quota",
+    "RecomputeRequest",
     "Team",
     "metadata",
 ]

@@ -113,3 +113,20 @@ class PayeeSummary(SQLModel, table=True):
     total_minor: int | None = Field(default=None, sa_type=BigInteger)
     errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_at_field()
+
+
+class RecomputeRequest(SQLModel, table=True):
+    """A statement to recompute soon: written in the same transaction as the change that needs it.
+
+    Deals recompute their own people at once; the management chain above them (whose
+    team credit spans many deals) is queued here and drained by a background worker,
+    coalesced per period, so a single deal never waits for a whole sales org.
+    """
+
+    __tablename__ = "recompute_request"
+    __table_args__ = (UniqueConstraint("person_id", "period_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    period_key: str = Field(max_length=10, index=True)
+    requested_at: datetime = created_at_field()

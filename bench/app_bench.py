@@ -1,0 +1,128 @@
+"""Issue 4 benchmark: from POST /api/v1/deals to the updated statement being readable, and bulk import.
+
+    .venv/bin/python bench/app_bench.py [--people 5000] [--deals 1000] [--import-rows 20000]
+
+Builds a synthetic organisation (bench/org.py) in a fresh SQLite file (or
+--database-url), computes the quarter once, starts `commissions run` on a free
+port, then, one at a time, posts deals for random reps and reads the owner's
+statement back, timing each pair; finally imports a CSV of new deals through
+POST /api/v1/deals/import and reports deals per second. Figures go to stdout;
+copy them to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.org import build_org  # noqa: E402
+from commissions.auth.tokens import create_token  # noqa: E402
+from commissions.calculation.service import recalc_period  # noqa: E402
+from commissions.db import make_engine, transaction  # noqa: E402
+from commissions.migrate import upgrade  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--deals-per-rep", type=int, default=10)
+    parser.add_argument("--deals", type=int, default=1000)
+    parser.add_argument("--import-rows", type=int, default=20000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="qb-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    t = time.perf_counter()
+    org = build_org(engine, people=args.people, deals_per_rep=args.deals_per_rep)
+    print(f"org: {args.people} people, {org['deals']} deals in {time.perf_counter() - t:.1f}s")
+    t = time.perf_counter()
+    report = recalc_period(engine, "2026-Q1")
+    print(f"initial recalc: {report.computed} statements in {time.perf_counter() - t:.1f}s")
+    with transaction(engine) as s:
+        _, token = create_token(s, name="bench", role="admin", person=None, created_by=None)
+        _, reader = create_token(s, name="bench-reader", role="finance", person=None, created_by=None)
+    engine.dispose()
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp)}
+    log = open(tmp / "server.log", "w")  # noqa: SIM115
+    print(f"server log: {tmp / 'server.log'}")
+    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port)], env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        client = httpx.Client(base_url=base, timeout=60)
+        for _ in range(200):
+            try:
+                client.get("/login")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rng = random.Random(1)
+        reps = org["reps"]
+        post_ms, total_ms = [], []
+        for i in range(args.deals):
+            rep = rng.choice(reps)
+            email = f"rep{reps.index(rep)}@bench.test"
+            body = {"external_id": f"N-{i}", "name": f"New {i}", "owner": email, "amount": str(rng.randrange(5000, 90000)),
+                    "currency": "USD", "closed_at": "2026-02-15", "type": "new", "product": "Pro", "term_months": 24}
+            t0 = time.perf_counter()
+            r = client.post("/api/v1/deals", json=body, headers={"Authorization": f"Bearer {token}"})
+            t1 = time.perf_counter()
+            assert r.status_code == 201, r.text
+            st = client.get(f"/api/v1/statements/{email}?period=2026-Q1", headers={"Authorization": f"Bearer {reader}"})
+            t2 = time.perf_counter()
+            assert st.status_code == 200 and any(
+                line["deal"] == f"N-{i}" for c in st.json()["components"] for line in c["lines"]), st.text[:300]
+            post_ms.append((t1 - t0) * 1000)
+            total_ms.append((t2 - t0) * 1000)
+        print(f"POST deal (recompute included): median {statistics.median(post_ms):.1f} ms, p95 {pct(post_ms, .95):.1f} ms")
+        print(f"POST + statement readable:     median {statistics.median(total_ms):.1f} ms, p95 {pct(total_ms, .95):.1f} ms"
+              f" over {args.deals} deals")
+
+        if args.import_rows:
+            lines = ["external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,source_campaign,status,cancelled_at,splits"]
+            for k in range(args.import_rows):
+                rep_email = f"rep{rng.randrange(len(reps))}@bench.test"
+                lines.append(f"I-{k},Import {k},Acct,{rep_email},{rng.randrange(5000, 90000)},USD,2026-03-{1 + k % 28:02d},new,Pro,12,,won,,")
+            csv = ("\n".join(lines) + "\n").encode()
+            t0 = time.perf_counter()
+            r = client.post("/api/v1/deals/import", content=csv,
+                            headers={"Authorization": f"Bearer {token}", "content-type": "text/csv"})
+            dt = time.perf_counter() - t0
+            assert r.status_code == 200 and r.json()["created"] == args.import_rows, r.text[:500]
+            print(f"bulk import: {args.import_rows} deals in {dt:.2f}s = {args.import_rows / dt:,.0f} deals/s "
+                  "(validation, storage and recomputation of every touched statement)")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
