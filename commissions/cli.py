@@ -47,18 +47,59 @@ def demo() -> None:
     click.echo(summary.describe())
 
 
-@main.command(help="Serve the web app and API (upgrades the schema first).")
+@main.command(help="Serve the web app and API (upgrades the schema first) with a recompute worker beside it.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Processes (set REDIS_URL for more than one).")
-def run(host: str, port: int, workers: int) -> None:
+@click.option("--no-recompute-worker", is_flag=True, help="Do not start `commissions worker` (run it yourself).")
+def run(host: str, port: int, workers: int, no_recompute_worker: bool) -> None:
+    import subprocess
+
     import uvicorn
 
     from commissions.migrate import upgrade
 
     upgrade(url=get_settings().database_url)
+    worker = None
+    if not no_recompute_worker:
+        # Its own process: a manager's recompute is CPU-bound and would starve requests of the GIL.
+        worker = subprocess.Popen([sys.executable, "-m", "commissions.cli", "worker"])
     click.echo(f"Quotaboard on http://{host}:{port}")
-    uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info")
+    try:
+        uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
+                    log_level="info")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(10)
+
+
+@main.command(help="Drain the recompute queue continuously (managers' statements after deal changes).")
+@click.option("--poll-seconds", default=0.5, show_default=True, type=float)
+@click.option("--once", is_flag=True, help="Drain what is queued now, then exit.")
+def worker(poll_seconds: float, once: bool) -> None:
+    import logging
+    import os
+    import time
+
+    from commissions.calculation.queue import drain
+    from commissions.db import get_engine
+
+    log = logging.getLogger("quotaboard.worker")
+    if hasattr(os, "nice"):
+        os.nice(10)  # requests first: statements of managers may lag by a moment, replies may not
+    engine = get_engine()
+    while True:
+        try:
+            reports = drain(engine)
+            if reports:
+                changed = sum(len(r.people) for r in reports)
+                log.info("recomputed %d statement(s), %d changed", sum(r.computed for r in reports), changed)
+        except Exception:  # the requests stay queued; try again on the next poll
+            log.exception("recompute queue drain failed")
+        if once:
+            return
+        time.sleep(poll_seconds)
 
 
 @main.command(help="Recompute a period from stored deals, quotas and plans.")

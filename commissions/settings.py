@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     htmx_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 5000
-    recompute_worker: bool | None = None  # drain the recompute queue in the app process; default: on, off in tests
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> "Settings":
@@ -33,10 +32,6 @@ class Settings(BaseSettings):
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         return self
-
-    @property
-    def runs_recompute_worker(self) -> bool:
-        return self.recompute_worker if self.recompute_worker is not None else self.environment != "test"
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,7 +2,7 @@
 
 A deal recomputes the people it credits at once. Their managers' statements span
 the whole team's deals, so they are queued instead (``enqueue``, same transaction
-as the deal) and a worker drains the queue in the background, one recompute per
+as the deal) and `commissions worker` (started by `commissions run`) drains it in its own process, one recompute per
 period for everyone waiting (``drain``). Nothing is lost if a process dies: the
 rows stay until a drain has recomputed them, and `commissions recalc` drains too.
 """

@@ -154,7 +154,7 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
     with write_session(engine) as session:
         session.begin()
         try:
-            writer = DealWriter(session, by)
+            writer = DealWriter(session, by, bulk=True)
             writer.preload({d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},
                            {d.external_id for _, d in rows})
             for line, data in rows:
@@ -167,6 +167,7 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                 report.people |= result.people
                 report.chain |= result.chain
                 report.days |= result.days
+            writer.finish()
             if commit and report.ok:
                 # A file can touch most of the company: queue every statement and let the worker recompute
                 # each period once, instead of holding the import open for it.

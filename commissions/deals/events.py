@@ -30,8 +30,7 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
     deal = result.deal
     announce_recomputed(app, result.reports)
     if result.chain:
-        wake_recompute_worker(app)
-    publish(app, DEALS_CHANNEL, {
+        publish(app, DEALS_CHANNEL, {
         "event": f"deal.{result.outcome}",
         "external_id": deal.external_id,
         "name": deal.name,
@@ -44,7 +43,6 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
 
 def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
     """After the import and its statements committed."""
-    wake_recompute_worker(app)
     publish(app, DEALS_CHANNEL, {
         "event": "deals.imported",
         "created": report.created,
@@ -59,12 +57,6 @@ def announce_recomputed(app: Litestar, reports: list) -> None:
     if changed:
         publish(app, PAYOUTS_CHANNEL, {"event": "payouts.recomputed", "periods": sorted(r.period for r in reports),
                                        "people": changed})
-
-
-def wake_recompute_worker(app: Litestar) -> None:
-    worker = app.state.get("recompute_worker")
-    if worker is not None:
-        worker.wake()
 
 
 def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:

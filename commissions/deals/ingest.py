@@ -21,7 +21,7 @@ from commissions.audit import record_event
 from commissions.auth.principal import Principal
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.errors import Conflict, Forbidden, InputProblem
-from commissions.models import Campaign, Deal, DealSplit, Period, Person
+from commissions.models import AuditEvent, Campaign, Deal, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import MoneyError, from_minor, to_minor
 from commissions.people.service import visible_person_ids
@@ -41,7 +41,7 @@ class PeriodLocked(Conflict):
 
 @dataclass
 class RecordResult:
-    deal: Deal
+    deal: Deal | None  # None for a deal created in bulk mode (inserted by DealWriter.finish)
     outcome: str  # created | updated | unchanged
     people: set[int] = field(default_factory=set)  # credited before or after the change: recomputed at once
     chain: set[int] = field(default_factory=set)  # their managers, up the tree: recomputed by the queue worker
@@ -61,9 +61,11 @@ class DealWriter:
     so a file of thousands of rows costs a handful of queries, not thousands.
     """
 
-    def __init__(self, session: Session, by: Principal | None) -> None:
+    def __init__(self, session: Session, by: Principal | None, *, bulk: bool = False) -> None:
         self.session = session
         self.by = by
+        self.bulk = bulk
+        self._pending: list[tuple[dict, list[tuple[int, int]], dict]] = []
         self._people: dict[str, Person | None] = {}
         self._deals: dict[str, Deal | None] = {}
         self._campaign_owner: dict[str, int | None] = {}
@@ -153,6 +155,8 @@ class DealWriter:
 
         digest = body_hash(data)
         existing = self.existing(data.external_id)
+        if existing is _PENDING:
+            raise DealError("external_id", f"{data.external_id} appears twice")
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
 
@@ -182,38 +186,66 @@ class DealWriter:
             if locked is not None:
                 raise PeriodLocked("closed_at", f"period {locked.key} is {locked.state}: a deal closed on "
                                    f"{data.closed_at} cannot be added to it")
-            deal = Deal(external_id=data.external_id, owner_id=0, amount_minor=0, currency=data.currency,
-                        closed_at=data.closed_at, name="")
+            deal = None
             outcome = "created"
 
-        deal.name = data.name or data.external_id
-        deal.account = data.account
-        deal.owner_id = people[data.owner].id
-        deal.amount_minor = amount_minor
-        deal.currency = data.currency
-        deal.closed_at = data.closed_at
-        deal.type = data.type
-        deal.product = data.product
-        deal.term_months = data.term_months
-        deal.source_campaign = data.source_campaign
-        deal.status = data.status
-        deal.cancelled_at = data.cancelled_at
-        deal.custom_fields = data.model_dump(mode="json")["custom_fields"]
-        deal.body_hash = digest
-        deal.updated_at = utcnow()
-        session.add(deal)
-        session.flush()
-        self._deals[deal.external_id] = deal
-        for split in data.splits:
-            session.add(DealSplit(deal_id=deal.id, person_id=people[split.person].id, share_bp=int(split.share * 100)))
+        values = {
+            "external_id": data.external_id, "name": data.name or data.external_id, "account": data.account,
+            "owner_id": people[data.owner].id, "amount_minor": amount_minor, "currency": data.currency,
+            "closed_at": data.closed_at, "type": data.type, "product": data.product, "term_months": data.term_months,
+            "source_campaign": data.source_campaign, "status": data.status, "cancelled_at": data.cancelled_at,
+            "custom_fields": data.model_dump(mode="json")["custom_fields"], "body_hash": digest, "updated_at": utcnow(),
+        }
+        splits = [(people[split.person].id, int(split.share * 100)) for split in data.splits]
+        audit = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
+        if deal is None and self.bulk:
+            # A file of new deals: rows are inserted together by ``finish()``, not one ORM object each.
+            self._pending.append((values, splits, audit))
+            self._deals[data.external_id] = _PENDING
+        else:
+            if deal is None:
+                deal = Deal(**values)
+            else:
+                for key, value in values.items():
+                    setattr(deal, key, value)
+            session.add(deal)
+            session.flush()
+            self._deals[deal.external_id] = deal
+            for person_id, share_bp in splits:
+                session.add(DealSplit(deal_id=deal.id, person_id=person_id, share_bp=share_bp))
+            record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id, audit)
 
         touched_people |= involved
         if (owner := self.campaign_owner(data.source_campaign)) is not None:
             touched_people.add(owner)
         chain = self.managers_of(touched_people) - touched_people
-        record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id,
-                     {"amount": str(data.amount), "currency": data.currency, "status": data.status})
         return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days)
+
+    def finish(self) -> None:
+        """Insert the deals ``write`` held back in bulk mode, with their splits and audit events."""
+        if not self._pending:
+            return
+        session = self.session
+        now = utcnow()
+        connection = session.connection()
+        connection.execute(Deal.__table__.insert(), [{**values, "created_at": now} for values, _, _ in self._pending])
+        ids: dict[str, int] = {}
+        for chunk in _chunks([values["external_id"] for values, _, _ in self._pending]):
+            ids.update(session.execute(select(Deal.external_id, Deal.id).where(Deal.external_id.in_(chunk))).all())
+        split_rows = [{"deal_id": ids[values["external_id"]], "person_id": pid, "share_bp": bp}
+                      for values, splits, _ in self._pending for pid, bp in splits]
+        if split_rows:
+            connection.execute(DealSplit.__table__.insert(), split_rows)
+        actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
+        connection.execute(AuditEvent.__table__.insert(), [
+            {"at": now, "actor_id": actor_id, "actor_label": label, "action": "deal.created", "object_type": "deal",
+             "object_id": values["external_id"], "detail": audit, "ip": ""}
+            for values, _, audit in self._pending
+        ])
+        self._pending.clear()
+
+
+_PENDING = object()  # marks an external id written in this bulk batch but not inserted yet
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:

@@ -119,15 +119,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         static_routers.append(create_static_files_router(path="/static/vendor", directories=vendor, name="vendor"))
 
     state = State({"engine": engine, "settings": settings, "session_config": session_config})
-    worker = None
-    if settings.runs_recompute_worker:
-        from commissions.calculation.worker import RecomputeWorker
-        from commissions.deals.events import announce_recomputed
-
-        holder: dict[str, Litestar] = {}
-        worker = RecomputeWorker(engine, lambda reports: announce_recomputed(holder["app"], reports))
-        state["recompute_worker"] = worker
-
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -149,8 +140,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         csrf_config=csrf_config,
         stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports")},
         state=state,
-        on_startup=[worker.start] if worker else [],
-        on_shutdown=[worker.stop] if worker else [],
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback
         ),
@@ -172,6 +161,4 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ),
         debug=False,
     )
-    if worker is not None:
-        holder["app"] = app
     return app
