@@ -63,7 +63,7 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool) -> None:
     worker = None
     if not no_recompute_worker:
         # Its own process: a manager's recompute is CPU-bound and would starve requests of the GIL.
-        worker = subprocess.Popen([sys.executable, "-m", "commissions.cli", "worker"])
+        worker = subprocess.Popen([sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent"])
     click.echo(f"Quotaboard on http://{host}:{port}")
     try:
         uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
@@ -77,7 +77,8 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool) -> None:
 @main.command(help="Drain the recompute queue continuously (managers' statements after deal changes).")
 @click.option("--poll-seconds", default=0.5, show_default=True, type=float)
 @click.option("--once", is_flag=True, help="Drain what is queued now, then exit.")
-def worker(poll_seconds: float, once: bool) -> None:
+@click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it is gone.")
+def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
     import logging
     import os
     import time
@@ -89,7 +90,10 @@ def worker(poll_seconds: float, once: bool) -> None:
     if hasattr(os, "nice"):
         os.nice(10)  # requests first: statements of managers may lag by a moment, replies may not
     engine = get_engine()
+    parent = os.getppid()
     while True:
+        if exit_with_parent and os.getppid() != parent:
+            return
         try:
             reports = drain(engine)
             if reports:

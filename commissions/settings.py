@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     secret_key: str = _DEV_SECRET
     session_max_age_seconds: int = 8 * 3600
     htmx_dir: Path | None = None
-    sqlite_busy_timeout_ms: int = 5000
+    sqlite_busy_timeout_ms: int = 15000
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> "Settings":

@@ -159,3 +159,39 @@ def test_a_failed_drain_puts_the_requests_back(client, engine: Engine, make_pers
     with pytest.raises(RuntimeError):
         queue.drain(engine)
     assert read(engine, queue.pending) == 1
+
+
+def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(client, engine: Engine, make_person) -> None:
+    from datetime import date
+
+    from commissions.calculation.queue import drain, pending
+    from commissions.db import transaction
+    from commissions.models import Plan
+    from commissions.periods.keys import quarter_of
+    from commissions.plans.service import assign
+    from commissions.quotas.service import Change, apply_change
+
+    quarter = quarter_of(date.today())
+    make_person("ana@example.com")
+    store_plan(engine, [])  # the plan exists, nobody is on it yet
+    store_quota(engine, "ana@example.com", 100_000, period=quarter.key)
+    crm = token_for(engine, "admin")
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", quarter.starts_on.isoformat()), headers=crm)
+    assert read(engine, lambda s: s.exec(select(func.count()).select_from(PayeeSummary)).one()) == 0
+
+    with transaction(engine) as s:
+        plan = s.exec(select(Plan)).one()
+        person = s.exec(select(Person).where(Person.email == "ana@example.com")).one()
+        assign(s, plan=plan, person=person, starts_on=quarter.starts_on, by=None)
+    assert read(engine, pending) >= 1
+    drain(engine)
+    summary = read(engine, lambda s: s.exec(select(PayeeSummary)).one())
+    assert summary.total_minor == 600_000 and summary.attainment_ppm == 600_000
+
+    with transaction(engine) as s:
+        apply_change(s, Change(person_id=person.id, email=person.email, metric="bookings", period=quarter,
+                               target_minor=50_000 * 100), by=None)
+    drain(engine)
+    summary = read(engine, lambda s: s.exec(select(PayeeSummary)).one())
+    assert summary.attainment_ppm == 1_200_000  # 60000 of 50000
+    assert summary.total_minor == 50_000 * 10 + 10_000 * 15 + 250_000  # 10% to 100%, 15% above, quota club

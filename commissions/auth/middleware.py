@@ -10,11 +10,13 @@ from __future__ import annotations
 from anyio import to_thread
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from commissions.auth.principal import Principal
 from commissions.auth.tokens import principal_for_token
+from commissions.db import transaction
 from commissions.models import ApiToken, Person
 from commissions.models.base import utcnow
 
@@ -65,13 +67,15 @@ def _from_session(engine: Engine, data: dict) -> Principal | None:
 def _from_token(engine: Engine, clear: str) -> Principal | None:
     with Session(engine) as session:
         principal = principal_for_token(session, clear)
-        if principal is not None and principal.token_id is not None:
-            token = session.get(ApiToken, principal.token_id)
-            now = utcnow()
-            # Record use at most once a minute so API traffic does not turn every read into a write.
-            last = token.last_used_at if token else None
-            if token and (last is None or (now - last.replace(tzinfo=now.tzinfo)).total_seconds() > 60):
-                token.last_used_at = now
-                session.add(token)
-                session.commit()
-        return principal
+        if principal is None or principal.token_id is None:
+            return principal
+        last = session.get(ApiToken, principal.token_id).last_used_at  # type: ignore[union-attr]
+    now = utcnow()
+    # Record use at most once a minute, best effort, in its own short write: API reads stay reads.
+    if last is None or (now - last.replace(tzinfo=now.tzinfo)).total_seconds() > 60:
+        try:
+            with transaction(engine) as session:
+                session.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=now))
+        except OperationalError:  # the database is busy: the timestamp can wait for the next call
+            pass
+    return principal

@@ -28,10 +28,28 @@ BATCH = 2000
 
 def enqueue(session: Session, people: Iterable[int], days: Iterable[date]) -> int:
     """Queue recomputation of ``people`` in the open periods containing ``days``; returns rows added."""
-    people = set(people)
-    if not people:
+    return enqueue_keys(session, people, periods_touching(session, set(days)))
+
+
+def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
+    """Open periods of ``kind`` overlapping the dates: those already known, and the current one."""
+    from commissions.calculation.loader import period_key
+
+    query = select(Period.key).where(Period.kind == kind, Period.state == "open", Period.ends_on >= starts_on)
+    if ends_on is not None:
+        query = query.where(Period.starts_on <= ends_on)
+    keys = set(session.exec(query).all())
+    today = date.today()
+    if starts_on <= today and (ends_on is None or today <= ends_on) or starts_on > today:
+        keys.add(period_key(kind, max(today, starts_on)))
+    return keys
+
+
+def enqueue_keys(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
+    """Queue recomputation of ``people`` in the given periods (closed ones are skipped); returns rows added."""
+    people, keys = set(people), set(keys)
+    if not people or not keys:
         return 0
-    keys = periods_touching(session, set(days))
     closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(("locked", "paid")))).all())
     wanted = {(pid, key) for pid in people for key in keys - closed}
     if not wanted:

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, exists, text
+from sqlalchemy import Engine, bindparam, delete, exists, func, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -79,6 +79,8 @@ class PlanOutcome:
     plan: PlanInPeriod
     scope: set[int]
     result: eng.Result
+    current: dict[int, list[Any]] | None = None  # lines in force when computed (read before the write lock)
+    watermark: tuple[int, int] = (0, 0)  # their ledger's (count, newest id) then: if it moved, read ``current`` again
 
 
 @dataclass
@@ -110,8 +112,27 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
             plan.parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals, inputs.campaigns,
             participants=[inputs.email_of[pid] for pid in sorted(scope)],
         )
-        outcomes.append(PlanOutcome(plan, scope, result))
+        period_id = session.exec(select(Period.id).where(Period.key == key)).first()
+        outcome = PlanOutcome(plan, scope, result)
+        if period_id is not None:
+            outcome.watermark = _watermark(session, period_id, scope)
+            outcome.current = _current_lines(session, period_id, plan.plan.id, scope)
+        outcomes.append(outcome)
     return Computation(key, inputs, outcomes)
+
+
+def _watermark(session: Session, period_id: int, people: set[int]) -> tuple[int, int]:
+    """(count, newest id) of these people's ledger rows: any write since changes one of them."""
+    count = top = 0
+    for chunk in _chunks(sorted(people)):
+        n, value = session.execute(select(func.count(), func.max(PayoutLine.id)).where(
+            PayoutLine.period_id == period_id, PayoutLine.person_id.in_(chunk))).one()
+        count, top = count + n, max(top, value or 0)
+    return count, top
+
+
+def _chunks(items: list[int], size: int = 900) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def store(session: Session, computation: Computation, *, trigger: str) -> RecomputeReport:
@@ -149,7 +170,10 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
     report.warnings.extend(result.warnings)
     digits = eng.minor_digits(result.currency)
     measure_digits = 2 if result.metric == "deals" else digits
-    current = _current_lines(session, period_row.id, plan.plan.id, scope)
+    if outcome.current is not None and _watermark(session, period_row.id, scope) == outcome.watermark:
+        current = outcome.current  # nothing was written for these people since the computation read it
+    else:
+        current = _current_lines(session, period_row.id, plan.plan.id, scope)
     summaries = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.id).where(
         PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all())
     base = {"run_id": run.id, "period_id": period_row.id, "plan_version_id": plan.version.id,
@@ -211,11 +235,9 @@ def _current_lines(session: Session, period_id: int, plan_id: int, people: set[i
         PayoutLine.plan_version_id.in_(select(PlanVersion.id).where(PlanVersion.plan_id == plan_id)),
         ~exists().where(reversal.reverses_id == PayoutLine.id),
     )
-    if len(people) <= 500:
-        query = query.where(PayoutLine.person_id.in_(people))
     out: dict[int, list[Any]] = {}
-    for row in session.execute(query):
-        if row.person_id in people:
+    for chunk in _chunks(sorted(people)):
+        for row in session.execute(query.where(PayoutLine.person_id.in_(chunk))):
             out.setdefault(row.person_id, []).append(row)
     return out
 

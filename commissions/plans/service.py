@@ -316,6 +316,7 @@ def save_plan_version(
         {"plan": plan.name, "version": version.version, "effective_from": effective_from.isoformat(),
          "plan_created": plan_created},
     )  # fmt: skip
+    _queue_recompute(session, plan, person_ids=None, starts_on=effective_from, ends_on=None)
     return SavedVersion(plan=plan, version=version, created=True, plan_created=plan_created,
                         effective_from=effective_from)
 
@@ -377,6 +378,7 @@ def assign(
         {"plan": plan.name, "person": person.email, "starts_on": starts_on.isoformat(),
          "ends_on": ends_on.isoformat() if ends_on else None, "prorate": prorate},
     )  # fmt: skip
+    _queue_recompute(session, plan, person_ids={person.id}, starts_on=starts_on, ends_on=ends_on)
     return assignment
 
 
@@ -400,7 +402,20 @@ def end_assignment(session: Session, *, assignment: PlanAssignment, ends_on: dat
         {"plan": plan.name, "person": person.email if person else None, "ends_on": ends_on.isoformat(),
          "previous_ends_on": previous.isoformat() if previous else None},
     )  # fmt: skip
+    changed_from = min(ends_on, previous) if previous else ends_on
+    _queue_recompute(session, plan, person_ids={assignment.person_id}, starts_on=changed_from, ends_on=None)
     return assignment
+
+
+def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | None, starts_on: date,
+                     ends_on: date | None) -> None:
+    """Statements in open periods that the change reaches are recomputed by the worker (earlier periods keep
+    the version they were computed with: a version only applies from its effective date)."""
+    from commissions.calculation.queue import enqueue_keys, open_period_keys
+
+    if person_ids is None:
+        person_ids = set(session.exec(select(PlanAssignment.person_id).where(PlanAssignment.plan_id == plan.id)).all())
+    enqueue_keys(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
 
 
 def assignment_covering(session: Session, *, plan_id: int, person_id: int, day: date) -> PlanAssignment | None:

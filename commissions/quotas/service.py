@@ -520,6 +520,10 @@ def _conflict(quota: Quota | None, change: Change) -> QuotaConflict:
 
 def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid") -> Outcome:
     """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict."""
+    return _queue_recompute(session, _apply_change(session, change, by=by, source=source))
+
+
+def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str) -> Outcome:
     period = ensure_period(session, change.period) if change.target_minor is not None else period_row(session, change.period)
     if period is None:  # removing a quota from a period that does not exist: nothing to do
         return Outcome(change, "unchanged", None, None)
@@ -564,6 +568,15 @@ def apply_change(session: Session, change: Change, *, by: Principal | None, sour
 
 def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str) -> list[Outcome]:
     return [apply_change(session, change, by=by, source=source) for change in changes]
+
+
+def _queue_recompute(session: Session, outcome: Outcome) -> Outcome:
+    """A changed target changes attainment: the person's statement is recomputed by the worker."""
+    if outcome.action != "unchanged":
+        from commissions.calculation.queue import enqueue_keys
+
+        enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
+    return outcome
 
 
 def run_write(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3) -> T:
