@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--import-rows", type=int, default=20000)
     parser.add_argument("--database-url")
+    parser.add_argument("--no-worker", action="store_true", help="run without the recompute worker (to compare)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-bench-"))
@@ -73,8 +74,10 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp)}
     log = open(tmp / "server.log", "w")  # noqa: SIM115
     print(f"server log: {tmp / 'server.log'}")
-    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "commissions.cli", "run", "--port", str(port)]
+    if args.no_worker:
+        command.append("--no-recompute-worker")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=60)
@@ -117,8 +120,19 @@ def main() -> None:
                             headers={"Authorization": f"Bearer {token}", "content-type": "text/csv"})
             dt = time.perf_counter() - t0
             assert r.status_code == 200 and r.json()["created"] == args.import_rows, r.text[:500]
+            queued = r.json()["statements_queued"]
             print(f"bulk import: {args.import_rows} deals in {dt:.2f}s = {args.import_rows / dt:,.0f} deals/s "
-                  "(validation, storage and recomputation of every touched statement)")
+                  f"(validation, storage, audit; {queued} statements queued for the worker)")
+            if not args.no_worker:
+                probe = make_engine(url)
+                t0 = time.perf_counter()
+                while True:
+                    with probe.connect() as conn:
+                        left = conn.exec_driver_sql("SELECT count(*) FROM recompute_request").scalar()
+                    if not left:
+                        break
+                    time.sleep(0.2)
+                print(f"worker: every statement the import touched recomputed {time.perf_counter() - t0:.1f}s later")
     finally:
         server.terminate()
         server.wait(10)

@@ -79,7 +79,7 @@ class PlanOutcome:
     plan: PlanInPeriod
     scope: set[int]
     result: eng.Result
-    current: dict[int, list[Any]] | None = None  # lines in force when computed (read before the write lock)
+    prepared: Prepared | None = None  # the writes, worked out before the write lock from the lines then in force
     watermark: tuple[int, int] = (0, 0)  # their ledger's (count, newest id) then: if it moved, read ``current`` again
 
 
@@ -116,7 +116,7 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
         outcome = PlanOutcome(plan, scope, result)
         if period_id is not None:
             outcome.watermark = _watermark(session, period_id, scope)
-            outcome.current = _current_lines(session, period_id, plan.plan.id, scope)
+            outcome.prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope))
         outcomes.append(outcome)
     return Computation(key, inputs, outcomes)
 
@@ -164,28 +164,28 @@ def recompute(session: Session, key: str, *, person_ids: set[int] | None = None,
     return store(session, compute(session, key, person_ids=person_ids), trigger=trigger)
 
 
-def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, period_row: Period,
-                run: CalculationRun, report: RecomputeReport) -> None:
+@dataclass
+class Prepared:
+    """What storing a plan's outcome will write: ledger rows (only the differences) and summaries."""
+
+    inserts: list[dict[str, Any]]
+    summaries: list[dict[str, Any]]
+    changed: set[int]
+    gone: set[int]  # on the plan but no longer paid by it: their summary goes
+
+
+def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]]) -> Prepared:
     plan, scope, result = outcome.plan, outcome.scope, outcome.result
-    report.warnings.extend(result.warnings)
     digits = eng.minor_digits(result.currency)
     measure_digits = 2 if result.metric == "deals" else digits
-    if outcome.current is not None and _watermark(session, period_row.id, scope) == outcome.watermark:
-        current = outcome.current  # nothing was written for these people since the computation read it
-    else:
-        current = _current_lines(session, period_row.id, plan.plan.id, scope)
-    summaries = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.id).where(
-        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all())
-    base = {"run_id": run.id, "period_id": period_row.id, "plan_version_id": plan.version.id,
+    base = {"run_id": None, "period_id": period_id, "plan_version_id": plan.version.id,
             "currency": result.currency, "original_period_id": None, "reverses_id": None}
-    inserts: list[dict[str, Any]] = []
-    summary_rows: list[dict[str, Any]] = []
+    prepared = Prepared([], [], set(), set())
     now = utcnow()
     paid: set[int] = set()
     for payee in result.payees:
         person_id = inputs.id_of[payee.person]
         paid.add(person_id)
-        report.computed += 1
         new_lines = [] if payee.errors else [
             {**base, "person_id": person_id, "component": component.name,
              "kind": _KIND_OF_COMPONENT.get(component.kind, "earning"),
@@ -195,18 +195,39 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
             for component in payee.components
             for line in component.lines
         ]
-        if _diff_lines(current.get(person_id, []), new_lines, base, now, inserts):
-            report.people.add(person_id)
-        summary_rows.append(_summary(person_id, period_row.id, plan, run.id, payee, result.currency, digits,
-                                     measure_digits, result.metric, now))
+        if _diff_lines(current.get(person_id, []), new_lines, base, now, prepared.inserts):
+            prepared.changed.add(person_id)
+        prepared.summaries.append(_summary(person_id, period_id, plan, None, payee, result.currency, digits,
+                                           measure_digits, result.metric, now))
     for person_id in scope - paid:  # no longer paid under this plan: reverse what they had
-        if _diff_lines(current.get(person_id, []), [], base, now, inserts):
-            report.people.add(person_id)
-    gone = [pid for pid in scope - paid if pid in summaries]
+        if _diff_lines(current.get(person_id, []), [], base, now, prepared.inserts):
+            prepared.changed.add(person_id)
+    prepared.gone = scope - paid
+    return prepared
+
+
+def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, period_row: Period,
+                run: CalculationRun, report: RecomputeReport) -> None:
+    plan, scope = outcome.plan, outcome.scope
+    report.warnings.extend(outcome.result.warnings)
+    if outcome.prepared is not None and _watermark(session, period_row.id, scope) == outcome.watermark:
+        prepared = outcome.prepared  # nothing was written for these people since it was prepared
+    else:
+        prepared = _prepare(inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope))
+    report.computed += len(prepared.summaries)
+    report.people |= prepared.changed
+    for row in prepared.inserts:
+        row["run_id"] = run.id
+    for row in prepared.summaries:
+        row["run_id"] = run.id
+    summaries = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.id).where(
+        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all())
+    gone = [summaries[pid] for pid in prepared.gone if pid in summaries]
     if gone:
-        session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_([summaries[pid] for pid in gone])))
-    if inserts:  # Core executemany: the ORM's bulk path costs ten times more for a ledger this size
-        session.connection().execute(PayoutLine.__table__.insert(), inserts)
+        session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(gone)))
+    if prepared.inserts:  # Core executemany: the ORM's bulk path costs ten times more for a ledger this size
+        session.connection().execute(PayoutLine.__table__.insert(), prepared.inserts)
+    summary_rows = prepared.summaries
     updates = [{"_id": summaries[r["person_id"]], **r} for r in summary_rows if r["person_id"] in summaries]
     fresh = [r for r in summary_rows if r["person_id"] not in summaries]
     if updates:
