@@ -177,9 +177,9 @@ class _DemoBuilder:
                         target_minor=to_minor(200_000 * len(team_reps), "USD")))
         s.add(Quota(person_id=vp.id, metric="bookings", period_id=period.id, target_minor=to_minor(4_000_000, "USD")))
         for m in self.marketers:
-            s.add(Quota(person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(400_000, "USD")))
-        s.add(Quota(person_id=lead.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(1_200_000, "USD")))
-        s.add(Quota(team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(1_200_000, "USD")))
+            s.add(Quota(person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(900_000, "USD")))
+        s.add(Quota(person_id=lead.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")))
+        s.add(Quota(team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")))
 
         year_start = date(self.period.starts_on.year, 1, 1)
         for filename, people in [("ae.yaml", self.reps), ("managers.yaml", [vp, *self.managers]),

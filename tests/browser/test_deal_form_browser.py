@@ -1,0 +1,30 @@
+"""A rep records a deal in the browser: inline errors as they type, then the statement shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from commissions.demo import DOMAIN
+from tests.browser.test_roles_in_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_rep_records_a_deal_with_inline_validation(page, live_server: str) -> None:
+    sign_in(page, live_server, f"ana.alvarez@{DOMAIN}")
+    page.goto(live_server + "/deals/new")
+    page.fill("#deal-form input[name=amount]", "12.345")
+    page.press("#deal-form input[name=amount]", "Tab")
+    page.wait_for_selector("#deal-form .error")
+    assert "more decimals than USD allows" in page.inner_text("#deal-form .error")
+    assert "/deals/new" in page.url, "validation happened in place"
+
+    page.fill("#deal-form input[name=name]", "Browser Co platform")
+    page.fill("#deal-form input[name=account]", "Browser Co")
+    page.fill("#deal-form input[name=amount]", "33000")
+    page.fill("#deal-form input[name=product]", "Pro")
+    page.fill("#deal-form input[name=external_id]", "UI-1")
+    page.click("#deal-form button[type=submit]")
+    page.wait_for_url("**/deals?recorded=UI-1")
+    page.goto(live_server + "/statements")
+    assert "UI-1 Browser Co platform" in page.content()
