@@ -125,7 +125,7 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
     form = {"name": "Acme", "account": "Acme", "owner": "ana@example.com", "amount": "12.345", "currency": "USD",
             "closed_at": "2026-02-01", "type": "new", "_csrf_token": csrf_from(client)}
     invalid = client.post("/deals/new/validate", data=form, headers={"HX-Request": "true"})
-    assert invalid.status_code == 200 and 'id="deal-form"' in invalid.text and "<html" not in invalid.text
+    assert invalid.status_code == 200 and 'id="error-amount" hx-swap-oob="true"' in invalid.text and "<html" not in invalid.text
     assert "decimal" in invalid.text.lower() or "more decimals" in invalid.text
     split_wrong = client.post("/deals/new/validate", data={**form, "amount": "1000", "split_person_0": "ana@example.com",
                                                             "split_share_0": "60", "split_person_1": "bo@example.com", "split_share_1": "30"})

@@ -26,9 +26,11 @@ from commissions.errors import Forbidden, InputProblem
 from commissions.models import Campaign, Person
 from commissions.people.service import visible_person_ids
 from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page_or_partial
+from commissions.web.rendering import page, page_or_partial
 
 SPLIT_ROWS = 3
+ERROR_SLOTS = ("name", "account", "owner", "amount", "currency", "closed_at", "product", "term_months",
+               "external_id", "splits", "type", "source_campaign")
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
           "term_months", "source_campaign")
@@ -107,6 +109,8 @@ class DealFormController(Controller):
         deal, errors = _to_deal(values)
         if deal is not None:
             errors = _dry_run(request.app.state["engine"], deal, principal)
+        if getattr(request, "htmx", False):  # only the error slots: never replace what the user is typing
+            return page("partials/deals/form_errors.html", {"errors": errors, "error_slots": ERROR_SLOTS})
         return self._render(request, db, principal, values, errors)
 
     @post("/", sync_to_thread=True, status_code=200)

@@ -79,7 +79,7 @@ def main() -> None:
             page.goto(base + "/deals/new")
             page.fill("input[name=amount]", "12.345")
             page.press("input[name=amount]", "Tab")
-            page.wait_for_selector("#deal-form .error")
+            page.wait_for_selector("#error-amount:not(:empty)")
             shot(page, "04-rep-deal-form-inline-error")
 
             sign_in(page, base, "east.manager")

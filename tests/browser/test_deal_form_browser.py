@@ -15,8 +15,8 @@ def test_rep_records_a_deal_with_inline_validation(page, live_server: str) -> No
     page.goto(live_server + "/deals/new")
     page.fill("#deal-form input[name=amount]", "12.345")
     page.press("#deal-form input[name=amount]", "Tab")
-    page.wait_for_selector("#deal-form .error")
-    assert "more decimals than USD allows" in page.inner_text("#deal-form .error")
+    page.wait_for_selector("#error-amount:not(:empty)")
+    assert "more decimals than USD allows" in page.inner_text("#error-amount")
     assert "/deals/new" in page.url, "validation happened in place"
 
     page.fill("#deal-form input[name=name]", "Browser Co platform")
@@ -24,6 +24,7 @@ def test_rep_records_a_deal_with_inline_validation(page, live_server: str) -> No
     page.fill("#deal-form input[name=amount]", "33000")
     page.fill("#deal-form input[name=product]", "Pro")
     page.fill("#deal-form input[name=external_id]", "UI-1")
+    page.wait_for_selector("#error-amount:empty", state="attached")  # the fix cleared the error in place
     page.click("#deal-form button[type=submit]")
     page.wait_for_url("**/deals?recorded=UI-1")
     page.goto(live_server + "/statements")
