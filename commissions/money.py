@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# ISO 4217 minor digits for currencies that differ from 2.
-_MINOR_DIGITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+from commissions.engine.money import minor_digits  # noqa: F401  (the one ISO 4217 table, re-exported)
 
 
 class MoneyError(ValueError):
     pass
-
-
-def minor_digits(currency: str) -> int:
-    return _MINOR_DIGITS.get(currency.upper(), 2)
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:

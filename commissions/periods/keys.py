@@ -1,13 +1,16 @@
-"""Period keys as the CLI and API write them: ``2026-01`` (month), ``2026-Q1`` (quarter), ``2026`` (year)."""
+"""Period keys as the CLI and API write them: ``2026-01`` (month), ``2026-Q1`` (quarter), ``2026`` (year).
+
+Parsing is the engine's (``commissions.engine.parse_period``); this module gives the
+app its date-named view of a period and the errors it shows people.
+"""
 
 from __future__ import annotations
 
-import calendar
-import re
 from dataclasses import dataclass
 from datetime import date
 
-_KEY = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$")
+from commissions.engine.errors import PeriodError
+from commissions.engine.inputs import parse_period
 
 
 class PeriodKeyError(ValueError):
@@ -26,18 +29,11 @@ class PeriodKey:
 
 
 def parse_period_key(text: str) -> PeriodKey:
-    match = _KEY.match(text.strip())
-    if not match:
-        raise PeriodKeyError(f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)")
-    year = int(match["year"])
-    if match["month"]:
-        month = int(match["month"])
-        return PeriodKey(text.strip(), "month", date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
-    if match["quarter"]:
-        q = int(match["quarter"])
-        first, last = 3 * q - 2, 3 * q
-        return PeriodKey(text.strip(), "quarter", date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1]))
-    return PeriodKey(text.strip(), "year", date(year, 1, 1), date(year, 12, 31))
+    try:
+        period = parse_period(text)
+    except PeriodError as exc:
+        raise PeriodKeyError(str(exc)) from exc
+    return PeriodKey(period.key, period.kind, period.start, period.end)
 
 
 def quarter_of(day: date) -> PeriodKey:
