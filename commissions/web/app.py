@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.channels import ChannelsBackend, ChannelsPlugin
@@ -51,7 +53,7 @@ from commissions.web.errors import (
 )
 from commissions.web.headers import SecurityHeadersMiddleware
 from commissions.web.home import HomeController
-from commissions.web.navigation import nav_for
+from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
 log = logging.getLogger("quotaboard")
 
@@ -88,6 +90,15 @@ def _channels_backend(settings: Settings) -> ChannelsBackend:
 
         return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
     return MemoryChannelsBackend()
+
+
+def _extensions() -> list[Any]:
+    """Packages that add pages to the app (the leaderboard): entry points in ``quotaboard.extensions``.
+
+    Each resolves to an object with ``route_handlers`` and ``nav_items``; ``commissions``
+    never imports them, so the dependency stays one-way.
+    """
+    return [ep.load() for ep in entry_points(group="quotaboard.extensions")]
 
 
 def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
@@ -130,6 +141,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if vendor:
         static_routers.append(create_static_files_router(path="/static/vendor", directories=vendor, name="vendor"))
 
+    extensions = _extensions()
+    set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
     state = State({"engine": engine, "settings": settings, "session_config": session_config})
     app = Litestar(
         route_handlers=[
@@ -145,6 +158,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             TokensController,
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
+            *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},

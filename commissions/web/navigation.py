@@ -30,7 +30,14 @@ NAV_ITEMS: list[NavItem] = [
 ]
 
 
+EXTRA_ITEMS: list[NavItem] = []  # from extensions (see commissions.web.app._extensions), after the core items
+
+
+def set_extra_items(items: list[NavItem]) -> None:
+    EXTRA_ITEMS[:] = items
+
+
 def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
-    return [item for item in NAV_ITEMS if principal.role in item.roles]
+    return [item for item in [*NAV_ITEMS, *EXTRA_ITEMS] if principal.role in item.roles]

@@ -25,9 +25,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The live server's environment (DATABASE_URL, DATA_DIR), for tests that run the CLI against it."""
     data = tmp_path_factory.mktemp("live")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{data / 'live.db'}", "DATA_DIR": str(data)}
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{data / 'live.db'}", "DATA_DIR": str(data)}
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str]) -> Iterator[str]:
+    env = live_env
     cli = [sys.executable, "-m", "commissions.cli"]
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()

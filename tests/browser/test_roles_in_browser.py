@@ -21,11 +21,11 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
 @pytest.mark.parametrize(
     ("email", "links", "heading"),
     [
-        (f"ana.alvarez@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns"], "Your quarter"),
-        (f"east.manager@{DOMAIN}", ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns"],
+        (f"ana.alvarez@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Leaderboard"], "Your quarter"),
+        (f"east.manager@{DOMAIN}", ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns", "Leaderboard"],
          "Your team this quarter"),
-        (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Periods"], "Periods"),
-        (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "People", "API tokens", "Plans"], "Organisation"),
+        (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Periods", "Leaderboard"], "Periods"),
+        (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "People", "API tokens", "Plans", "Leaderboard"], "Organisation"),
     ],
 )
 def test_each_role_signs_in_and_follows_every_link(page, live_server: str, email: str, links: list[str], heading: str) -> None:

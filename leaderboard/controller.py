@@ -1,0 +1,155 @@
+"""The leaderboard page, its JSON API and its live stream of server-sent events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+import anyio
+from litestar import Controller, Request, get
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromQuery
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from commissions.auth.guards import any_role
+from commissions.auth.principal import Principal
+from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
+from commissions.models import Person
+from commissions.periods.keys import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
+from commissions.web.dependencies import CurrentPrincipal, DbSession
+from commissions.web.rendering import page_or_partial
+from leaderboard.ranking import DEFAULT_METRIC, METRICS, around
+from leaderboard.service import VIEWS, Board, Celebration, LeaderboardError, board, celebration, ensure_snapshot, teams
+
+AROUND_SIZE = 3
+
+
+class EntryOut(BaseModel):
+    person: str  # email
+    name: str
+    team: str
+    rank: int
+    attainment: str | None  # ratio, four places: "1.0500" is 105 %
+    credited: str  # plan-credited bookings / sourced revenue (currency units) or deals
+    badges: list[str]
+    movement: int | None  # places climbed since yesterday (company and marketing views by attainment)
+
+
+class LeaderboardOut(BaseModel):
+    period: str
+    view: str
+    metric: str
+    team: int | None
+    entries: list[EntryOut]
+
+
+def _period(text: str | None) -> PeriodKey:
+    if not text:
+        return quarter_of(date.today())
+    try:
+        return parse_period_key(text)
+    except PeriodKeyError as exc:
+        raise ValidationException(str(exc), extra={"period": text}) from exc
+
+
+def _team_id(text: str | None) -> int | None:
+    """The team selector sends an empty value for "my team"."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise ValidationException(f"{text!r} is not a team id", extra={"team": text}) from exc
+
+
+def _board(request: Request, db: Session, principal: Principal, *, period: str | None, view: str, metric: str,
+           team_text: str | None) -> Board:
+    key = _period(period)
+    team = _team_id(team_text)
+    today = date.today()
+    if view == "team" and team is None and principal.person_id is not None:
+        team = db.exec(select(Person.team_id).where(Person.id == principal.person_id)).first()
+    ensure_snapshot(request.app.state["engine"], period=key, today=today)
+    try:
+        return board(db, period=key, view=view, metric=metric, team_id=team, viewer_id=principal.person_id,
+                     today=today)
+    except LeaderboardError as exc:
+        raise ValidationException(str(exc)) from exc
+
+
+class LeaderboardController(Controller):
+    guards = [any_role]
+    tags = ["leaderboard"]
+
+    @get("/leaderboard", include_in_schema=False, sync_to_thread=True)
+    def leaderboard_page(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
+        view: FromQuery[str] = "company", metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
+        around_me: FromQuery[bool] = False,
+    ) -> Template:
+        result = _board(request, db, principal, period=period, view=view, metric=metric, team_text=team)
+        rows = around(result.rows, result.is_viewer, size=AROUND_SIZE) if around_me else result.rows
+        context = {"board": result, "rows": rows, "around_me": around_me, "views": VIEWS, "metrics": METRICS,
+                   "teams": teams(db)}
+        return page_or_partial(request, "pages/leaderboard/index.html", "partials/leaderboard/table.html", context)
+
+    @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
+    def leaderboard_api(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
+        metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
+        view: FromQuery[str | None] = None,
+    ) -> LeaderboardOut:
+        chosen = view or ("team" if _team_id(team) is not None else "company")
+        result = _board(request, db, principal, period=period, view=chosen, metric=metric, team_text=team)
+        return LeaderboardOut(
+            period=result.period.key, view=result.view, metric=result.metric,
+            team=result.team.id if result.team else None,
+            entries=[
+                EntryOut(person=e.email, name=e.name, team=e.team_name, rank=e.rank,
+                         attainment=None if e.attainment is None else str(e.attainment),
+                         credited=str(e.credited), badges=list(e.badges), movement=e.movement)
+                for e in result.rows
+            ],
+        )
+
+    @get("/leaderboard/stream", include_in_schema=False)
+    async def leaderboard_stream(self, request: Request, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        engine = request.app.state["engine"]
+        template = request.app.template_engine.get_template("partials/leaderboard/celebration.html")
+
+        def lookup(external_id: str) -> Celebration | None:
+            with Session(engine) as session:
+                return celebration(session, external_id=external_id)
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            async with channels.start_subscription([DEALS_CHANNEL, PAYOUTS_CHANNEL]) as subscriber:
+                yield ServerSentEventMessage(data=None, comment="subscribed")  # sends the headers at once
+                async for raw in subscriber.iter_events():
+                    for message in await messages_for(json.loads(raw), lookup, template.render):
+                        yield message
+
+        return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def messages_for(event: dict[str, Any], lookup: Callable[[str], Celebration | None],
+                       render: Callable[..., str]) -> list[ServerSentEventMessage]:
+    """What one channel event becomes on the wire.
+
+    ``payouts``: the table should refresh (statements were recomputed or deals changed);
+    ``deal``: the celebration banner's HTML, for a newly created deal only.
+    """
+    kind = str(event.get("event", ""))
+    out: list[ServerSentEventMessage] = []
+    if kind == "payouts.recomputed" or kind.startswith("deal"):
+        out.append(ServerSentEventMessage(event="payouts", data=kind))
+    if kind == "deal.created" and event.get("external_id"):
+        cheer = await anyio.to_thread.run_sync(lookup, str(event["external_id"]))
+        if cheer is not None:
+            out.append(ServerSentEventMessage(event="deal", data=render(cheer=cheer)))
+    return out

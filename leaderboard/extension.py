@@ -1,0 +1,28 @@
+"""What the leaderboard adds to the app: found through the ``quotaboard.extensions`` entry point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar.static_files import create_static_files_router
+
+from commissions.web.navigation import EVERYONE, NavItem
+from leaderboard.controller import LeaderboardController
+
+
+@dataclass(frozen=True)
+class Extension:
+    route_handlers: list[Any] = field(default_factory=list)
+    nav_items: list[NavItem] = field(default_factory=list)
+
+
+extension = Extension(
+    route_handlers=[
+        LeaderboardController,
+        create_static_files_router(path="/leaderboard/static", directories=[Path(__file__).parent / "static"],
+                                   name="leaderboard-static"),
+    ],
+    nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
+)

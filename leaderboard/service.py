@@ -1,0 +1,266 @@
+"""The leaderboard's data: the period's payee summaries ranked, with movement since yesterday.
+
+Reads ``PayeeSummary`` (the last calculation's figures) with the person and team;
+nothing here recomputes pay. Earnings (``total_minor``) are never selected, so no
+page or response built from an entry can leak them.
+
+Keyword-only functions; the caller owns the session and any transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from commissions.models import Deal, PayeeSummary, Period, Person, Team
+from commissions.money import from_minor
+from commissions.people.progress import progress_rows
+from commissions.periods.keys import PeriodKey
+from leaderboard.models import LeaderboardSnapshot
+from leaderboard.ranking import DEFAULT_METRIC, METRICS, competition_rank
+
+PPM = 1_000_000
+VIEWS: dict[str, str] = {"company": "Company", "team": "Team", "marketing": "Marketing"}
+SALES_METRICS = ("bookings", "deals")  # the plan quota metrics of sales people
+MARKETING_METRICS = ("sourced_revenue",)
+
+
+class LeaderboardError(ValueError):
+    """A view, metric or team that does not exist."""
+
+
+@dataclass(slots=True)
+class Entry:
+    person_id: int
+    email: str
+    name: str
+    team_id: int | None
+    team_name: str
+    plan_metric: str  # what the person's quota counts: bookings, deals or sourced_revenue
+    currency: str
+    credited_minor: int  # minor units, or hundredths of a deal for a deals quota
+    quota_minor: int | None
+    attainment_ppm: int | None
+    deals: Decimal = Decimal(0)  # won deals in the period, split shares pro rata
+    rank: int = 0
+    movement: int | None = None
+    badges: list[str] = field(default_factory=list)
+
+    @property
+    def attainment(self) -> Decimal | None:
+        """As a ratio with four places (1.0500 = 105 %), like statements show it."""
+        if self.attainment_ppm is None:
+            return None
+        return (Decimal(self.attainment_ppm) / PPM).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+
+    @property
+    def percent(self) -> Decimal | None:
+        if self.attainment_ppm is None:
+            return None
+        return (Decimal(self.attainment_ppm) / 10_000).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+    @property
+    def bar_value(self) -> int:
+        """The progress bar's value, 0–100: a bar never overflows; the figure beside it says 150 %."""
+        return max(0, min(100, int(self.percent or 0)))
+
+    @property
+    def credited(self) -> Decimal:
+        if self.plan_metric == "deals":
+            return (Decimal(self.credited_minor) / 100).quantize(Decimal("0.01"))
+        return from_minor(self.credited_minor, self.currency)
+
+    @property
+    def credited_label(self) -> str:
+        if self.plan_metric == "deals":
+            return f"{self.credited.normalize():f} deals"
+        return f"{self.credited:,} {self.currency}"
+
+    def value(self, metric: str) -> int | Decimal | None:
+        if metric == "attainment":
+            return self.attainment_ppm
+        if metric == "deals":
+            return self.deals
+        if metric == self.plan_metric:  # bookings or sourced revenue, as credited by the plan
+            return self.credited_minor
+        return None
+
+
+@dataclass(slots=True)
+class Board:
+    period: PeriodKey
+    view: str
+    metric: str
+    team: Team | None
+    rows: list[Entry]
+    viewer_id: int | None
+    movement_shown: bool
+
+    def is_viewer(self, entry: Entry) -> bool:
+        return self.viewer_id is not None and entry.person_id == self.viewer_id
+
+    @property
+    def viewer(self) -> Entry | None:
+        return next((row for row in self.rows if self.is_viewer(row)), None)
+
+
+def check_choice(*, view: str, metric: str) -> None:
+    if view not in VIEWS:
+        raise LeaderboardError(f"unknown view {view!r}: expected one of {', '.join(VIEWS)}")
+    if metric not in METRICS:
+        raise LeaderboardError(f"unknown metric {metric!r}: expected one of {', '.join(METRICS)}")
+
+
+def teams(session: Session) -> list[Team]:
+    return list(session.exec(select(Team).order_by(Team.name)))
+
+
+def _entries(session: Session, period_id: int, *, metrics: tuple[str, ...], team_id: int | None,
+             marketing: bool | None) -> list[Entry]:
+    """Individual contributors (role rep) with a summary on one of ``metrics``; one entry each.
+
+    Managers are left out: their plans credit the whole team's deals, which would
+    rank them above the people they manage on the same deals.
+    """
+    query = (
+        select(PayeeSummary.person_id, PayeeSummary.metric, PayeeSummary.currency, PayeeSummary.credited_minor,
+               PayeeSummary.quota_minor, PayeeSummary.attainment_ppm, Person.email, Person.name, Person.team_id,
+               Team.name)
+        .join(Person, Person.id == PayeeSummary.person_id)
+        .outerjoin(Team, Team.id == Person.team_id)
+        .where(PayeeSummary.period_id == period_id, PayeeSummary.metric.in_(metrics), Person.active,
+               Person.role == "rep")
+        .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)
+    )
+    if team_id is not None:
+        query = query.where(Person.team_id == team_id)
+    if marketing is True:
+        query = query.where(Team.kind == "marketing")
+    elif marketing is False:
+        query = query.where((Team.kind.is_(None)) | (Team.kind != "marketing"))
+    entries: dict[int, Entry] = {}
+    for pid, metric, currency, credited, quota, ppm, email, name, team, team_name in session.exec(query):
+        if pid not in entries:  # someone on two plans: the first plan's figures
+            entries[pid] = Entry(pid, email, name, team, team_name or "", metric, currency, credited, quota, ppm)
+    return list(entries.values())
+
+
+def _period_row(session: Session, period: PeriodKey) -> Period | None:
+    return session.exec(select(Period).where(Period.key == period.key)).first()
+
+
+def _ranked(entries: list[Entry], metric: str) -> list[Entry]:
+    out = []
+    for ranked in competition_rank(entries, value=lambda e: e.value(metric), name=lambda e: e.name,
+                                   key=lambda e: e.person_id):
+        ranked.item.rank = ranked.rank
+        out.append(ranked.item)
+    return out
+
+
+def _home_boards(session: Session, period_id: int) -> list[list[Entry]]:
+    """The boards movement is measured on: company and marketing, by attainment."""
+    return [
+        _ranked(_entries(session, period_id, metrics=SALES_METRICS, team_id=None, marketing=False), DEFAULT_METRIC),
+        _ranked(_entries(session, period_id, metrics=MARKETING_METRICS, team_id=None, marketing=True), DEFAULT_METRIC),
+    ]
+
+
+def snapshot_taken(session: Session, *, period: PeriodKey, today: date) -> bool:
+    row = _period_row(session, period)
+    if row is None:
+        return True  # nothing to rank
+    return session.exec(select(LeaderboardSnapshot.id).where(
+        LeaderboardSnapshot.period_id == row.id, LeaderboardSnapshot.taken_on == today).limit(1)).first() is not None
+
+
+def take_snapshot(session: Session, *, period: PeriodKey, today: date) -> int:
+    """Store today's home-board ranks of the period, once a day (the first read of the day calls it).
+
+    Idempotent: a second call the same day stores nothing. Returns the rows stored.
+    """
+    row = _period_row(session, period)
+    if row is None or snapshot_taken(session, period=period, today=today):
+        return 0
+    snapshot = [
+        {"period_id": row.id, "person_id": e.person_id, "rank": e.rank, "taken_on": today}
+        for board in _home_boards(session, row.id) for e in board
+    ]
+    if snapshot:
+        session.connection().execute(LeaderboardSnapshot.__table__.insert(), snapshot)
+    return len(snapshot)
+
+
+def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
+    """Take today's snapshot in its own short transaction if no one has yet (safe against a racing reader)."""
+    from commissions.db import transaction
+
+    with Session(engine) as session:  # the common case: already taken today (or nothing to rank), no write lock
+        if snapshot_taken(session, period=period, today=today) or not session.exec(
+                select(PayeeSummary.id).join(Period, Period.id == PayeeSummary.period_id)
+                .where(Period.key == period.key).limit(1)).first():
+            return
+    try:
+        with transaction(engine) as session:
+            take_snapshot(session, period=period, today=today)
+    except IntegrityError:  # another process stored it between our check and our insert
+        pass
+
+
+def _previous_ranks(session: Session, period_id: int, today: date) -> dict[int, int]:
+    return dict(session.exec(select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank).where(
+        LeaderboardSnapshot.period_id == period_id, LeaderboardSnapshot.taken_on == today - timedelta(days=1))).all())
+
+
+def board(session: Session, *, period: PeriodKey, view: str = "company", metric: str = DEFAULT_METRIC,
+          team_id: int | None = None, viewer_id: int | None = None, today: date | None = None) -> Board:
+    """One leaderboard: ``company`` (sales reps), ``team`` (one team) or ``marketing`` (marketing teams)."""
+    check_choice(view=view, metric=metric)
+    team = None
+    if view == "team":
+        team = session.get(Team, team_id) if team_id is not None else None
+        if team is None:
+            raise LeaderboardError("choose a team")
+    row = _period_row(session, period)
+    if row is None:
+        return Board(period, view, metric, team, [], viewer_id, False)
+    if view == "marketing" or (team is not None and team.kind == "marketing"):
+        entries = _entries(session, row.id, metrics=MARKETING_METRICS, team_id=team_id, marketing=True)
+    else:
+        entries = _entries(session, row.id, metrics=SALES_METRICS, team_id=team.id if team else None, marketing=False)
+    if metric == "deals" and entries:
+        counts = {p.person_id: p.deals for p in progress_rows(session, [e.person_id for e in entries], period)}
+        for entry in entries:
+            entry.deals = counts.get(entry.person_id, Decimal(0))
+    rows = _ranked(entries, metric)
+    movement_shown = metric == DEFAULT_METRIC and view in ("company", "marketing")
+    if movement_shown:
+        previous = _previous_ranks(session, row.id, today or date.today())
+        for entry in rows:
+            before = previous.get(entry.person_id)
+            entry.movement = None if before is None else before - entry.rank
+    return Board(period, view, metric, team, rows, viewer_id, movement_shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Celebration:
+    owner: str
+    account: str
+    amount: str
+
+
+def celebration(session: Session, *, external_id: str) -> Celebration | None:
+    """What a new deal's banner says: who, which account, how much (bookings, never commission)."""
+    found = session.exec(select(Deal.name, Deal.account, Deal.amount_minor, Deal.currency, Person.name)
+                         .join(Person, Person.id == Deal.owner_id).where(Deal.external_id == external_id)).first()
+    if found is None:
+        return None
+    name, account, amount_minor, currency, owner = found
+    amount = from_minor(amount_minor, currency)
+    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,}"
+    return Celebration(owner=owner.split()[0] if owner else owner, account=account or name, amount=text)

@@ -1,0 +1,260 @@
+"""The leaderboard: ranking and ties, around-me, views, movement, privacy, the API's shape, the live stream."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+from sqlalchemy import Engine
+from sqlmodel import select
+
+import leaderboard.models  # noqa: F401  (the snapshot table is emptied between tests)
+from commissions.calculation.service import ensure_period
+from commissions.db import transaction
+from commissions.models import PayeeSummary, Person, Plan, PlanVersion, Team
+from commissions.periods.keys import parse_period_key
+from leaderboard.controller import messages_for
+from leaderboard.models import LeaderboardSnapshot
+from leaderboard.ranking import around, competition_rank, movement
+from leaderboard.service import Celebration, board, take_snapshot
+from tests.calc_fixtures import example_deal, store_plan, store_quota
+from tests.conftest import read, sign_in
+from tests.test_deals_api import token_for
+
+PERIOD = "2026-Q1"
+SECRET_TOTALS = [987_654_321, 876_543_219, 765_432_198, 654_321_987, 543_219_876, 432_198_765]
+
+
+# --- ranking: pure, with hand-made numbers ---------------------------------------------------------------
+
+def _rank(rows: list[tuple[str, int | None]]) -> list[tuple[int, str]]:
+    return [(r.rank, r.item[0]) for r in competition_rank(rows, value=lambda r: r[1], name=lambda r: r[0],
+                                                          key=lambda r: r[0])]
+
+
+def test_competition_ranking_shares_ranks_and_skips_after_a_tie() -> None:
+    rows = [("Dan", 500), ("ana", 900), ("Cy", 700), ("Bo", 700), ("Eve", 100)]
+    assert _rank(rows) == [(1, "ana"), (2, "Bo"), (2, "Cy"), (4, "Dan"), (5, "Eve")]
+
+
+def test_three_way_tie_at_the_top_and_people_without_a_value_last() -> None:
+    rows = [("Zed", None), ("Cy", 10), ("Ann", 10), ("Bo", 10), ("Al", None), ("Dee", 3)]
+    assert _rank(rows) == [(1, "Ann"), (1, "Bo"), (1, "Cy"), (4, "Dee"), (5, "Al"), (5, "Zed")]
+
+
+def test_ranking_exact_decimals_and_empty_input() -> None:
+    rows = [("a", Decimal("2.50")), ("b", Decimal("2.5")), ("c", Decimal("2.49"))]
+    assert _rank(rows) == [(1, "a"), (1, "b"), (3, "c")]
+    assert competition_rank([], value=lambda r: r, name=str) == []
+
+
+def test_around_me_window() -> None:
+    rows = list(range(10))
+    assert around(rows, lambda r: r == 5, size=2) == [3, 4, 5, 6, 7]
+    assert around(rows, lambda r: r == 0, size=2) == [0, 1, 2]
+    assert around(rows, lambda r: r == 9, size=3) == [6, 7, 8, 9]
+    assert around(rows, lambda r: r == 42, size=1) == [0, 1, 2]  # not on the board: the top
+
+
+def test_movement_is_yesterdays_rank_minus_todays() -> None:
+    assert movement(5, 2) == 3 and movement(1, 4) == -3 and movement(2, 2) == 0 and movement(None, 1) is None
+
+
+# --- stored summaries --------------------------------------------------------------------------------------
+
+def _summaries(engine: Engine, make_person, figures: dict[str, tuple]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """figures: email -> (team, team kind, role, plan metric, credited_minor, quota_minor, attainment_ppm)."""
+    ids: dict[str, int] = {}
+    with transaction(engine) as s:
+        for team, kind in {(f[0], f[1]) for f in figures.values()}:
+            s.add(Team(name=team, kind=kind))
+    for email, (team, _kind, role, *_rest) in figures.items():
+        ids[email] = make_person(email, role, team=team).id
+    with transaction(engine) as s:
+        period = ensure_period(s, PERIOD)
+        plans = {}
+        for n, (email, (_t, _k, _r, metric, credited, quota, ppm)) in enumerate(figures.items()):
+            if metric not in plans:
+                plan = Plan(name=f"P {metric}", currency="USD", period_kind="quarter")
+                s.add(plan)
+                s.flush()
+                version = PlanVersion(plan_id=plan.id, version=1, document="{}", effective_from=date(2026, 1, 1))
+                s.add(version)
+                s.flush()
+                plans[metric] = (plan.id, version.id)
+            s.add(PayeeSummary(person_id=ids[email], period_id=period.id, plan_id=plans[metric][0],
+                               plan_version_id=plans[metric][1], metric=metric, currency="USD",
+                               credited_minor=credited, quota_minor=quota, attainment_ppm=ppm,
+                               total_minor=SECRET_TOTALS[n % len(SECRET_TOTALS)]))
+    return ids
+
+
+FIGURES = {
+    "ana@example.com": ("East", "sales", "rep", "bookings", 12_000_000, 10_000_000, 1_200_000),
+    "bo@example.com": ("East", "sales", "rep", "bookings", 9_000_000, 10_000_000, 900_000),
+    "cy@example.com": ("West", "sales", "rep", "bookings", 18_000_000, 20_000_000, 900_000),
+    "dee@example.com": ("West", "sales", "rep", "bookings", 3_000_000, 10_000_000, 300_000),
+    "boss@example.com": ("East", "sales", "manager", "bookings", 40_000_000, 10_000_000, 4_000_000),
+    "mo@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 5_000_000, 4_000_000, 1_250_000),
+    "mi@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 8_000_000, 10_000_000, 800_000),
+}
+
+
+def _names(b) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    return [(e.rank, e.email.split("@")[0]) for e in b.rows]
+
+
+def test_company_team_and_marketing_views(engine: Engine, make_person) -> None:
+    ids = _summaries(engine, make_person, FIGURES)
+    key = parse_period_key(PERIOD)
+    east = read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "East")).one())
+    growth = read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Growth")).one())
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        # company: sales reps only (no manager, no marketer); by attainment, Bo and Cy tie at 90 %
+        assert _names(board(s, period=key)) == [(1, "ana"), (2, "bo"), (2, "cy"), (4, "dee")]
+        assert _names(board(s, period=key, metric="bookings")) == [(1, "cy"), (2, "ana"), (3, "bo"), (4, "dee")]
+        assert _names(board(s, period=key, view="team", team_id=east)) == [(1, "ana"), (2, "bo")]
+        assert _names(board(s, period=key, view="marketing")) == [(1, "mo"), (2, "mi")]
+        assert _names(board(s, period=key, view="marketing", metric="sourced_revenue")) == [(1, "mi"), (2, "mo")]
+        assert _names(board(s, period=key, view="team", team_id=growth)) == [(1, "mo"), (2, "mi")]
+        # sales reps have no sourced revenue: all tied last, by name
+        assert _names(board(s, period=key, metric="sourced_revenue")) == [(1, "ana"), (1, "bo"), (1, "cy"), (1, "dee")]
+        viewer = board(s, period=key, viewer_id=ids["cy@example.com"]).viewer
+        assert viewer is not None and viewer.email == "cy@example.com" and viewer.percent == Decimal("90.0")
+        assert board(s, period=parse_period_key("2020-Q1")).rows == []
+
+
+def test_movement_against_a_snapshot_from_yesterday(client, engine: Engine, make_person) -> None:
+    ids = _summaries(engine, make_person, FIGURES)
+    today = date.today()
+    with transaction(engine) as s:  # yesterday: Dee led, Ana was third
+        period_id = ensure_period(s, PERIOD).id
+        for email, rank in {"dee@example.com": 1, "bo@example.com": 2, "ana@example.com": 3}.items():
+            s.add(LeaderboardSnapshot(period_id=period_id, person_id=ids[email], rank=rank,
+                                      taken_on=today - timedelta(days=1)))
+        s.add(LeaderboardSnapshot(period_id=period_id, person_id=ids["cy@example.com"], rank=1,
+                                  taken_on=today - timedelta(days=5)))  # too old: not "yesterday"
+    sign_in(client, "bo@example.com")
+    body = client.get(f"/api/v1/leaderboard?period={PERIOD}").json()
+    moves = {e["person"].split("@")[0]: e["movement"] for e in body["entries"]}
+    assert moves == {"ana": 2, "bo": 0, "cy": None, "dee": -3}
+    # the first read of the day stored today's ranks, once
+    stored = read(engine, lambda s: s.exec(select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank)
+                                           .where(LeaderboardSnapshot.taken_on == today)).all())
+    by_id = {v: k.split("@")[0] for k, v in ids.items()}
+    assert sorted((by_id[p], r) for p, r in stored) == [("ana", 1), ("bo", 2), ("cy", 2), ("dee", 4), ("mi", 2), ("mo", 1)]
+    client.get(f"/leaderboard?period={PERIOD}")
+    with transaction(engine) as s:
+        assert take_snapshot(s, period=parse_period_key(PERIOD), today=today) == 0
+    assert read(engine, lambda s: len(s.exec(select(LeaderboardSnapshot.id).where(LeaderboardSnapshot.taken_on == today)).all())) == 6
+    page = client.get(f"/leaderboard?period={PERIOD}").text
+    assert "▲ 2" in page and "▼ 3" in page
+
+
+def test_api_shape_and_privacy_for_every_role(client, engine: Engine, make_person) -> None:
+    _summaries(engine, make_person, FIGURES)
+    make_person("fin@example.com", "finance")
+    make_person("root@example.com", "admin")
+    for email in ("bo@example.com", "boss@example.com", "fin@example.com", "root@example.com"):
+        client.cookies.clear()
+        sign_in(client, email)
+        response = client.get(f"/api/v1/leaderboard?period={PERIOD}")
+        assert response.status_code == 200, email
+        body = response.json()
+        assert (body["period"], body["view"], body["metric"], body["team"]) == (PERIOD, "company", "attainment", None)
+        first = body["entries"][0]
+        assert set(first) == {"person", "name", "team", "rank", "attainment", "credited", "badges", "movement"}
+        assert first == {"person": "ana@example.com", "name": "Ana", "team": "East", "rank": 1, "attainment": "1.2000",
+                         "credited": "120000.00", "badges": [], "movement": None}
+        responses = [response.text]
+        for query in ("", "?metric=bookings", "?metric=deals", "?view=marketing", "?view=team&team=1", "?around_me=true"):
+            responses.append(client.get(f"/leaderboard{query}{'&' if query else '?'}period={PERIOD}").text)
+            responses.append(client.get(f"/leaderboard{query}{'&' if query else '?'}period={PERIOD}",
+                                        headers={"HX-Request": "true"}).text)
+        responses.append(client.get(f"/api/v1/leaderboard?period={PERIOD}&view=marketing").text)
+        for text in responses:
+            for total in SECRET_TOTALS:  # earnings, in any spelling
+                for spelled in (str(total), f"{total / 100:,.2f}".split(".")[0], f"{total // 100:,}", str(total // 100)):
+                    assert spelled not in text, (email, spelled)
+
+
+def test_api_rejects_unknown_metric_view_and_period(client, engine: Engine, make_person) -> None:
+    make_person("bo@example.com")
+    sign_in(client, "bo@example.com")
+    assert client.get("/api/v1/leaderboard?metric=commission").status_code == 400
+    assert client.get("/api/v1/leaderboard?view=secret").status_code == 400
+    assert client.get("/api/v1/leaderboard?period=2026-Q9").status_code == 400
+    assert client.get("/api/v1/leaderboard?team=999").status_code == 400
+    client.cookies.clear()
+    assert client.get("/api/v1/leaderboard").status_code == 401
+
+
+def test_page_highlights_the_viewer_and_shows_around_me(client, engine: Engine, make_person) -> None:
+    figures = {f"r{n:02d}@example.com": ("East", "sales", "rep", "bookings", n * 100_000, 10_000_000, n * 10_000)
+               for n in range(1, 21)}
+    _summaries(engine, make_person, figures)
+    sign_in(client, "r10@example.com")
+    page = client.get(f"/leaderboard?period={PERIOD}")
+    assert page.status_code == 200 and "<html" in page.text and 'sse-connect="/leaderboard/stream"' in page.text
+    assert page.text.count("<tr data-person=") == 20
+    assert '<tr data-person="r10@example.com" data-rank="11" class="me" aria-current="true">' in page.text
+    assert page.text.count('class="me"') == 1
+    assert '<progress max="100" value="10">' in page.text
+    partial = client.get(f"/leaderboard?period={PERIOD}&around_me=true", headers={"HX-Request": "true"}).text
+    assert "<html" not in partial
+    shown = [line.split('"')[1] for line in partial.split("<tr data-person=")[1:]]
+    assert shown == [f"r{n:02d}@example.com" for n in (13, 12, 11, 10, 9, 8, 7)]
+
+
+def test_ranks_from_real_deals_and_no_statement_total_leaks(client, engine: Engine, make_person) -> None:
+    make_person("ana@example.com")
+    make_person("bo@example.com")
+    store_plan(engine, ["ana@example.com", "bo@example.com"])
+    store_quota(engine, "ana@example.com", 100_000)
+    store_quota(engine, "bo@example.com", 100_000)
+    crm = token_for(engine, "admin")
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    client.post("/api/v1/deals", json=example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36), headers=crm)
+    client.post("/api/v1/deals", json=example_deal("D-3", "30000", "2026-02-10", owner="bo@example.com"), headers=crm)
+    client.post("/api/v1/deals", json=example_deal("D-4", "10000", "2026-02-11", owner="bo@example.com"), headers=crm)
+    total = read(engine, lambda s: s.exec(select(PayeeSummary.total_minor).join(Person, Person.id == PayeeSummary.person_id)
+                                          .where(Person.email == "ana@example.com")).one())
+    assert total == 1_375_000  # Ana earns 13,750.00 (the worked example)
+    sign_in(client, "bo@example.com")
+    body = client.get(f"/api/v1/leaderboard?period={PERIOD}&metric=deals").json()
+    assert [(e["person"], e["rank"], e["attainment"], e["credited"]) for e in body["entries"]] == [
+        ("ana@example.com", 1, "1.0500", "105000.00"), ("bo@example.com", 1, "0.4000", "40000.00")]  # 2 deals each
+    for url in (f"/api/v1/leaderboard?period={PERIOD}", f"/leaderboard?period={PERIOD}"):
+        text = client.get(url).text
+        assert "13750" not in text and "13,750" not in text
+
+
+def test_stream_messages_refresh_the_table_and_celebrate_new_deals_only() -> None:
+    # its own thread and event loop: Playwright's sync API may hold this thread's loop when browser tests ran first
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, _stream_messages).result()
+
+
+async def _stream_messages() -> None:
+    cheer = Celebration(owner="Ana", account="Acme", amount="45,000")
+    rendered: list[dict] = []
+
+    def render(**context):  # type: ignore[no-untyped-def]
+        rendered.append(context)
+        return f"{context['cheer'].owner} closed {context['cheer'].account}, {context['cheer'].amount}"
+
+    created = await messages_for({"event": "deal.created", "external_id": "D-1"}, lambda _: cheer, render)
+    assert [(m.event, m.data) for m in created] == [("payouts", "deal.created"), ("deal", "Ana closed Acme, 45,000")]
+    updated = await messages_for({"event": "deal.updated", "external_id": "D-1"}, lambda _: cheer, render)
+    assert [(m.event, m.data) for m in updated] == [("payouts", "deal.updated")]
+    recomputed = await messages_for({"event": "payouts.recomputed", "people": [1]}, lambda _: cheer, render)
+    assert [(m.event, m.data) for m in recomputed] == [("payouts", "payouts.recomputed")]
+    unknown = await messages_for({"event": "deal.created", "external_id": "gone"}, lambda _: None, render)
+    assert [(m.event, m.data) for m in unknown] == [("payouts", "deal.created")]  # an unknown deal: only the refresh
+    assert await messages_for({"event": "something.else"}, lambda _: cheer, render) == []
+    assert len(rendered) == 1
