@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -28,6 +29,35 @@ from leaderboard.ranking import DEFAULT_METRIC, METRICS, around
 from leaderboard.service import VIEWS, Board, Celebration, LeaderboardError, board, celebration, ensure_snapshot, teams
 
 AROUND_SIZE = 3
+# A stream ends after this long and the browser reconnects at once (``retry``): an open
+# leaderboard (a TV on the wall) must not keep the server from shutting down, and uvicorn
+# waits for open responses before it stops.
+STREAM_SECONDS = 25
+RETRY_MS = 1000
+_last_event_ms = 0  # when this process last saw a channel event (any stream)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _seen_event() -> None:
+    global _last_event_ms
+    _last_event_ms = _now_ms()
+
+
+def missed_something(last_event_id: str | None) -> bool:
+    """A reconnecting browser refreshes its table if an event came while it was away.
+
+    Its Last-Event-ID is the time of the last message it got; an event seen since (by any
+    stream of this process) may have been missed in the gap.
+    """
+    if not last_event_id:
+        return False  # a first connection: the page it came with is current
+    try:
+        return _last_event_ms > int(last_event_id)
+    except ValueError:
+        return True
 
 
 class EntryOut(BaseModel):
@@ -129,9 +159,21 @@ class LeaderboardController(Controller):
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             async with channels.start_subscription([DEALS_CHANNEL, PAYOUTS_CHANNEL]) as subscriber:
-                yield ServerSentEventMessage(data=None, comment="subscribed")  # sends the headers at once
-                async for raw in subscriber.iter_events():
+                # the id makes a reconnecting browser send Last-Event-ID; retry: reconnect after a second
+                yield ServerSentEventMessage(data=None, comment="subscribed", id=_now_ms(), retry=RETRY_MS)
+                if missed_something(request.headers.get("last-event-id")):
+                    yield ServerSentEventMessage(event="payouts", data="catch-up", id=_now_ms())
+                stream = subscriber.iter_events()
+                deadline = anyio.current_time() + STREAM_SECONDS
+                while (remaining := deadline - anyio.current_time()) > 0:
+                    raw = None
+                    with anyio.move_on_after(remaining):
+                        raw = await anext(stream, None)
+                    if raw is None:  # time is up (or the channel closed): end; the browser reconnects
+                        return
+                    _seen_event()
                     for message in await messages_for(json.loads(raw), lookup, template.render):
+                        message.id = _now_ms()
                         yield message
 
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

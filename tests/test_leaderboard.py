@@ -258,3 +258,14 @@ async def _stream_messages() -> None:
     assert [(m.event, m.data) for m in unknown] == [("payouts", "deal.created")]  # an unknown deal: only the refresh
     assert await messages_for({"event": "something.else"}, lambda _: cheer, render) == []
     assert len(rendered) == 1
+
+
+def test_a_reconnecting_stream_catches_up_only_after_a_missed_event(monkeypatch) -> None:
+    from leaderboard import controller
+
+    monkeypatch.setattr(controller, "_last_event_ms", 5_000)
+    assert controller.missed_something(None) is False  # first connection: the page is current
+    assert controller.missed_something("") is False
+    assert controller.missed_something("4000") is True  # an event at 5 s, the browser last heard at 4 s
+    assert controller.missed_something("5000") is False
+    assert controller.missed_something("garbage") is True
