@@ -183,12 +183,14 @@ async def messages_for(event: dict[str, Any], lookup: Callable[[str], Celebratio
                        render: Callable[..., str]) -> list[ServerSentEventMessage]:
     """What one channel event becomes on the wire.
 
-    ``payouts``: the table should refresh (statements were recomputed or deals changed);
+    ``payouts``: the table should refresh: statements were recomputed, or deals were imported
+    (an import announces no recompute). A single deal's ``deal.*`` event needs no refresh of its
+    own: ``payouts.recomputed`` for its people comes first whenever a figure changed.
     ``deal``: the celebration banner's HTML, for a newly created deal only.
     """
     kind = str(event.get("event", ""))
     out: list[ServerSentEventMessage] = []
-    if kind == "payouts.recomputed" or kind.startswith("deal"):
+    if kind in ("payouts.recomputed", "deals.imported"):
         out.append(ServerSentEventMessage(event="payouts", data=kind))
     if kind == "deal.created" and event.get("external_id"):
         cheer = await anyio.to_thread.run_sync(lookup, str(event["external_id"]))

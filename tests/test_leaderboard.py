@@ -249,13 +249,15 @@ async def _stream_messages() -> None:
         return f"{context['cheer'].owner} closed {context['cheer'].account}, {context['cheer'].amount}"
 
     created = await messages_for({"event": "deal.created", "external_id": "D-1"}, lambda _: cheer, render)
-    assert [(m.event, m.data) for m in created] == [("payouts", "deal.created"), ("deal", "Ana closed Acme, 45,000")]
+    assert [(m.event, m.data) for m in created] == [("deal", "Ana closed Acme, 45,000")]  # the refresh came first
     updated = await messages_for({"event": "deal.updated", "external_id": "D-1"}, lambda _: cheer, render)
-    assert [(m.event, m.data) for m in updated] == [("payouts", "deal.updated")]
+    assert updated == []
+    imported = await messages_for({"event": "deals.imported", "created": 3}, lambda _: cheer, render)
+    assert [(m.event, m.data) for m in imported] == [("payouts", "deals.imported")]
     recomputed = await messages_for({"event": "payouts.recomputed", "people": [1]}, lambda _: cheer, render)
     assert [(m.event, m.data) for m in recomputed] == [("payouts", "payouts.recomputed")]
     unknown = await messages_for({"event": "deal.created", "external_id": "gone"}, lambda _: None, render)
-    assert [(m.event, m.data) for m in unknown] == [("payouts", "deal.created")]  # an unknown deal: only the refresh
+    assert unknown == []  # a deal gone since: nothing to celebrate
     assert await messages_for({"event": "something.else"}, lambda _: cheer, render) == []
     assert len(rendered) == 1
 
