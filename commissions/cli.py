@@ -67,7 +67,7 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool) -> None:
     click.echo(f"Quotaboard on http://{host}:{port}")
     try:
         uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
-                    log_level="info")
+                    log_level="info", timeout_graceful_shutdown=5)  # open live streams must not block a stop
     finally:
         if worker is not None:
             worker.terminate()

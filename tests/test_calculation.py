@@ -195,3 +195,21 @@ def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(clie
     summary = read(engine, lambda s: s.exec(select(PayeeSummary)).one())
     assert summary.attainment_ppm == 1_200_000  # 60000 of 50000
     assert summary.total_minor == 50_000 * 10 + 10_000 * 15 + 250_000  # 10% to 100%, 15% above, quota club
+
+
+def test_every_recorded_deal_is_announced_and_repeats_are_not(client, engine: Engine, make_person, monkeypatch) -> None:
+    """The leaderboard listens on the channels: a deal by someone without a manager is announced too."""
+    from commissions.deals import events
+
+    published: list[tuple[str, dict]] = []
+    monkeypatch.setattr(events, "publish", lambda app, channel, event: published.append((channel, event)))
+    make_person("solo@example.com")
+    store_plan(engine, ["solo@example.com"])
+    store_quota(engine, "solo@example.com", 100_000)
+    crm = token_for(engine, "admin")
+    client.post("/api/v1/deals", json=example_deal("S-1", "10000", "2026-01-10", owner="solo@example.com"), headers=crm)
+    assert ("deals", "deal.created") in [(channel, event["event"]) for channel, event in published]
+    assert ("payouts", "payouts.recomputed") in [(channel, event["event"]) for channel, event in published]
+    published.clear()
+    client.post("/api/v1/deals", json=example_deal("S-1", "10000", "2026-01-10", owner="solo@example.com"), headers=crm)
+    assert published == []

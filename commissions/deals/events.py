@@ -29,8 +29,7 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
         return
     deal = result.deal
     announce_recomputed(app, result.reports)
-    if result.chain:
-        publish(app, DEALS_CHANNEL, {
+    publish(app, DEALS_CHANNEL, {
         "event": f"deal.{result.outcome}",
         "external_id": deal.external_id,
         "name": deal.name,
