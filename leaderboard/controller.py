@@ -22,11 +22,26 @@ from commissions.auth.guards import any_role
 from commissions.auth.principal import Principal
 from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
 from commissions.models import Person
-from commissions.periods.keys import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
+from commissions.periods.keys import (
+    PeriodKey,
+    PeriodKeyError,
+    parse_period_key,
+    quarter_of,
+)
+from commissions.statements.whatif import next_tier_hints
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page_or_partial
 from leaderboard.ranking import DEFAULT_METRIC, METRICS, around
-from leaderboard.service import VIEWS, Board, Celebration, LeaderboardError, board, celebration, ensure_snapshot, teams
+from leaderboard.service import (
+    VIEWS,
+    Board,
+    Celebration,
+    LeaderboardError,
+    board,
+    celebration,
+    ensure_snapshot,
+    teams,
+)
 
 AROUND_SIZE = 3
 # A stream ends after this long and the browser reconnects at once (``retry``): an open
@@ -113,6 +128,14 @@ def _board(request: Request, db: Session, principal: Principal, *, period: str |
         raise ValidationException(str(exc)) from exc
 
 
+def _motivation(db: Session, principal: Principal, period_key: str) -> list[str]:
+    """The viewer's own distance to their next commission tier (never anyone else's)."""
+    if principal.person_id is None or principal.role not in ("rep", "manager"):
+        return []
+    person = db.get(Person, principal.person_id)
+    return next_tier_hints(db, person, period_key) if person else []
+
+
 class LeaderboardController(Controller):
     guards = [any_role]
     tags = ["leaderboard"]
@@ -126,7 +149,7 @@ class LeaderboardController(Controller):
         result = _board(request, db, principal, period=period, view=view, metric=metric, team_text=team)
         rows = around(result.rows, result.is_viewer, size=AROUND_SIZE) if around_me else result.rows
         context = {"board": result, "rows": rows, "around_me": around_me, "views": VIEWS, "metrics": METRICS,
-                   "teams": teams(db)}
+                   "teams": teams(db), "hints": _motivation(db, principal, result.period.key)}
         return page_or_partial(request, "pages/leaderboard/index.html", "partials/leaderboard/table.html", context)
 
     @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")

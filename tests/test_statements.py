@@ -101,3 +101,24 @@ def test_manager_sees_team_statements_but_not_others(client, engine: Engine, mak
     sign_in(client, "zoe@example.com")
     assert client.get("/statements/ana@example.com?period=2026-Q1").status_code == 404
     assert "ana@example.com" not in client.get("/statements?period=2026-Q1").text
+
+
+def test_leaderboard_tells_the_viewer_the_distance_to_their_next_tier(client, engine: Engine, make_person) -> None:
+
+    from sqlmodel import Session, select
+
+    from commissions.models import Person
+    from commissions.statements.whatif import next_tier_hints
+
+    setup(client, engine, make_person)
+    with Session(engine) as s:
+        ana = s.exec(select(Person).where(Person.email == "ana@example.com")).one()
+        bo = s.exec(select(Person).where(Person.email == "bo@example.com")).one()
+        # 105000 credited of 100000: tier 2 up to 150 %, so 45000 more reaches 20 %
+        assert next_tier_hints(s, ana, "2026-Q1") == ["Next 45000.00 of bookings takes you to the 20% tier of AE 2026."]
+        assert next_tier_hints(s, bo, "2026-Q1") == ["Next 100000.00 of bookings takes you to the 15% tier of AE 2026."]
+    sign_in(client, "ana@example.com")
+    page = client.get("/leaderboard?period=2026-Q1").text
+    assert "Next 45000.00 of bookings takes you to the 20% tier" in page
+    assert "Next 100000.00" not in page, "nobody sees someone else's hint"
+

@@ -95,3 +95,33 @@ def what_if(session: Session, person: Person, period_key: str, amount: Decimal, 
             tier=tier, next_tier=next_tier, errors=after.errors,
         ))
     return answers
+
+
+def next_tier_hints(session: Session, person: Person, period_key: str) -> list[str]:
+    """"Next 12,000.00 of bookings takes you to the 15% tier": the distance to the next tier, per plan,
+    from the engine's own figures (credit rules, quota, proration), for the person's own eyes."""
+    period = eng.parse_period(period_key)
+    plans = [p for p in plans_in_period(session, period, {person.id}) if any(a.person_id == person.id for a in p.assignments)]
+    if not plans:
+        return []
+    inputs = load_period_inputs(session, period, focus={person.id})
+    hints = []
+    for plan in plans:
+        parsed = plan.parsed
+        tiered = next((c for c in parsed.components if isinstance(c, TieredComponent) and c.on == "attainment"), None)
+        if tiered is None:
+            continue
+        payee = _payee(eng.calculate(parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals,
+                                     inputs.campaigns, participants=[person.email]), person.email)
+        if payee is None or payee.attainment is None or not payee.quota:
+            continue
+        index = _tier_index(tiered.bounds, payee.attainment)
+        if index >= len(tiered.bounds):
+            hints.append(f"You are in the top tier of {parsed.name}: {format_percent(tiered.rates[index])} on every "
+                         f"further {parsed.metric.replace('_', ' ')}.")
+            continue
+        needed = tiered.bounds[index] * payee.quota - payee.credited
+        hints.append(f"Next {format_amount(needed, eng.minor_digits(parsed.currency))} of "
+                     f"{parsed.metric.replace('_', ' ')} takes you to the {format_percent(tiered.rates[index + 1])} "
+                     f"tier of {parsed.name}.")
+    return hints
