@@ -149,7 +149,9 @@ class LeaderboardController(Controller):
         result = _board(request, db, principal, period=period, view=view, metric=metric, team_text=team)
         rows = around(result.rows, result.is_viewer, size=AROUND_SIZE) if around_me else result.rows
         context = {"board": result, "rows": rows, "around_me": around_me, "views": VIEWS, "metrics": METRICS,
-                   "teams": teams(db), "hints": _motivation(db, principal, result.period.key)}
+                   "teams": teams(db),
+                   # the hint needs an engine run: only on the full page, not on every live refresh of the table
+                   "hints": [] if getattr(request, "htmx", False) else _motivation(db, principal, result.period.key)}
         return page_or_partial(request, "pages/leaderboard/index.html", "partials/leaderboard/table.html", context)
 
     @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")

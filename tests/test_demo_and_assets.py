@@ -69,3 +69,8 @@ def test_security_headers_on_every_response(client) -> None:
         headers = client.get(path).headers
         assert headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_health_probe_is_public_and_says_nothing(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.text == "ok"

@@ -52,6 +52,7 @@ from commissions.web.errors import (
     internal_error_handler,
 )
 from commissions.web.headers import SecurityHeadersMiddleware
+from commissions.web.health import healthz
 from commissions.web.home import HomeController
 from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     state = State({"engine": engine, "settings": settings, "session_config": session_config})
     app = Litestar(
         route_handlers=[
+            healthz,
             AuthController,
             HomeController,
             DealsController,

@@ -1,0 +1,113 @@
+"""Issue 5 benchmark: the leaderboard partial under concurrent load, beside a trivial route.
+
+    .venv/bin/python bench/leaderboard_bench.py [--people 5000] [--connections 100] [--seconds 20]
+
+Builds the 5,000-person organisation of bench/org.py in a fresh SQLite file, computes the
+quarter, starts `commissions run` (no recompute worker: nothing is queued), signs in as a
+rep, then runs wrk (Debian's `wrk`) with that session against
+`GET /leaderboard?period=2026-Q1` as an htmx request (the table partial that live updates
+fetch) and against `GET /healthz` in the same server, and prints requests/s and the
+latency percentiles wrk reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import update
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.org import build_org  # noqa: E402
+from commissions.auth.passwords import hash_password  # noqa: E402
+from commissions.calculation.service import recalc_period  # noqa: E402
+from commissions.db import make_engine, transaction  # noqa: E402
+from commissions.migrate import upgrade  # noqa: E402
+from commissions.models import Person  # noqa: E402
+
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool) -> dict[str, str]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}"]
+    if htmx:
+        command += ["-H", "HX-Request: true"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    figures = {"rps": re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)}
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+\w+)", out)
+        figures[f"p{pct}"] = match.group(1) if match else "?"
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["errors"] = non2xx.group(1) if non2xx else "0"
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="qb-lb-bench-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    build_org(engine, people=args.people)
+    recalc_period(engine, "2026-Q1")
+    with transaction(engine) as s:
+        s.execute(update(Person).where(Person.email == "rep7@bench.test").values(password_hash=hash_password(PASSWORD)))
+    engine.dispose()
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp)}
+    log = open(tmp / "server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
+                               "--no-recompute-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        client = httpx.Client(base_url=base, timeout=30)
+        for _ in range(200):
+            try:
+                client.get("/healthz")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        client.get("/login")
+        client.post("/login", data={"email": "rep7@bench.test", "password": PASSWORD,
+                                    "_csrf_token": client.cookies["csrftoken"]})
+        cookie = f"qb_session={client.cookies['qb_session']}"
+        check = client.get("/leaderboard?period=2026-Q1", headers={"HX-Request": "true"})
+        assert check.status_code == 200, check.status_code
+        rows = check.text.count("<tr")
+        print(f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows")
+        board = wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections,
+                    seconds=args.seconds, htmx=True)
+        trivial = wrk(f"{base}/healthz", cookie, connections=args.connections, seconds=args.seconds, htmx=False)
+        print(f"{'route':<28}{'req/s':>10}{'p50':>10}{'p90':>10}{'p99':>10}{'non-2xx':>9}")
+        for name, f in (("leaderboard partial", board), ("/healthz (trivial)", trivial)):
+            print(f"{name:<28}{f['rps']:>10}{f['p50']:>10}{f['p90']:>10}{f['p99']:>10}{f['errors']:>9}")
+        if float(trivial["rps"]) > 0:
+            print(f"leaderboard / trivial throughput: {float(board['rps']) / float(trivial['rps']):.2f}")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
