@@ -1,17 +1,19 @@
 """Leaderboard tables: the daily rank snapshots that movement is measured against.
 
-Badge and contest tables come later (issue 5); a table added here is picked up by
+Badge tables below; contest tables come later (issue 5); a table added here is picked up by
 ``alembic revision --autogenerate`` because the migration environment imports this module.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import commissions.models  # noqa: F401  (the tables referenced below)
+from commissions.models.base import created_at_field, in_check, timestamp_field
 
 
 class LeaderboardSnapshot(SQLModel, table=True):
@@ -32,3 +34,56 @@ class LeaderboardSnapshot(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     rank: int
     taken_on: date
+
+
+# --- badges (issue 5): rules as data, grants as facts; evaluated by leaderboard/badges.py ----------------
+
+BADGE_KINDS = ("first_deal", "deals_in_window", "attainment_at_least", "biggest_deal", "weekly_streak",
+               "most_improved")
+
+
+class BadgeRule(SQLModel, table=True):
+    """A named, parameterised rule of one fixed ``kind`` (no code in the database).
+
+    ``version`` goes up whenever ``params`` change; a grant records the version it was earned under.
+    """
+
+    __tablename__ = "badge_rule"
+    __table_args__ = (
+        in_check("kind", BADGE_KINDS, "kind"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=500)
+    kind: str = Field(max_length=32)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1)
+    active: bool = Field(default=True)
+    updated_at: datetime = created_at_field()
+
+
+class BadgeGrant(SQLModel, table=True):
+    """One person's badge in one period: at most one row per rule, person and period.
+
+    Revoking sets ``revoked_at`` and ``revoke_reason``; qualifying again restores the same row.
+    ``evidence`` lists the external ids of the deals that earned it.
+    """
+
+    __tablename__ = "badge_grant"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "person_id", "period_id"),
+        Index("ix_badge_grant_period_person", "period_id", "person_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="badge_rule.id", ondelete="CASCADE")
+    rule_version: int
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    granted_at: datetime = created_at_field()
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revoked_at: datetime | None = timestamp_field()
+    revoke_reason: str = Field(default="", max_length=300)

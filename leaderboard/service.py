@@ -221,6 +221,12 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
           team_id: int | None = None, viewer_id: int | None = None, today: date | None = None) -> Board:
     """One leaderboard: ``company`` (sales reps), ``team`` (one team) or ``marketing`` (marketing teams)."""
     check_choice(view=view, metric=metric)
+    # --- badges: evaluated lazily, at most once a minute per period and process, in its own transaction,
+    # before this session's first read (a SQLite reader sees the database as of its first read)
+    from leaderboard.badges import badge_names, evaluate_if_stale
+
+    evaluate_if_stale(session.get_bind(), period.key)
+    # --- end badges
     team = None
     if view == "team":
         team = session.get(Team, team_id) if team_id is not None else None
@@ -238,6 +244,11 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
         for entry in entries:
             entry.deals = counts.get(entry.person_id, Decimal(0))
     rows = _ranked(entries, metric)
+    # --- badges (leaderboard/badges.py): the names of each person's active grants
+    names = badge_names(session, row.id, [e.person_id for e in rows])
+    for entry in rows:
+        entry.badges = names.get(entry.person_id, [])
+    # --- end badges
     movement_shown = metric == DEFAULT_METRIC and view in ("company", "marketing")
     if movement_shown:
         previous = _previous_ranks(session, row.id, today or date.today())
