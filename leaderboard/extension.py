@@ -10,6 +10,7 @@ from litestar.static_files import create_static_files_router
 
 from commissions.web.navigation import EVERYONE, NavItem
 from leaderboard.controller import LeaderboardController
+from leaderboard.tv import LeaderboardTvController
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,15 @@ class Extension:
 extension = Extension(
     route_handlers=[
         LeaderboardController,
+        LeaderboardTvController,
         create_static_files_router(path="/leaderboard/static", directories=[Path(__file__).parent / "static"],
                                    name="leaderboard-static"),
     ],
     nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
 )
+
+# Badge rules (admins only), appended so the entries above stay as they are.
+from leaderboard.badges_controller import BadgesController  # noqa: E402
+
+extension.route_handlers.append(BadgesController)
+extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"})))
