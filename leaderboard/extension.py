@@ -28,9 +28,3 @@ extension = Extension(
     ],
     nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
 )
-
-# Badge rules (admins only), appended so the entries above stay as they are.
-from leaderboard.badges_controller import BadgesController  # noqa: E402
-
-extension.route_handlers.append(BadgesController)
-extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"})))
