@@ -28,3 +28,9 @@ extension = Extension(
     ],
     nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
 )
+
+# Badge rules (admins only), appended so the entries above stay as they are.
+from leaderboard.badges_controller import BadgesController
+
+extension.route_handlers.append(BadgesController)
+extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"})))

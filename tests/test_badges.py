@@ -203,3 +203,77 @@ def test_leaderboard_api_shows_badges(client, engine: Engine, make_person) -> No
     with Session(engine) as s:
         period_id = s.exec(select(Period.id).where(Period.key == PERIOD)).one()
         assert badge_names(s, period_id, [_id(engine, "bo")]) == {_id(engine, "bo"): ["First deal"]}
+
+
+# --- admin pages ---------------------------------------------------------------------------------------------
+
+def _rule(engine: Engine, key: str) -> BadgeRule:
+    return read(engine, lambda s: s.exec(select(BadgeRule).where(BadgeRule.key == key)).one())
+
+
+def test_badge_pages_are_for_admins_only_and_others_change_nothing(client, engine: Engine, make_person) -> None:
+    from tests.conftest import csrf_from
+
+    for role in ("rep", "manager", "finance"):
+        make_person(f"{role}@example.com", role)
+    make_person("root@example.com", "admin")
+    sign_in(client, "root@example.com")
+    listing = client.get("/admin/badges")
+    assert listing.status_code == 200 and "3 deals in a week" in listing.text  # seeded on first look
+    rule = _rule(engine, "three_in_a_week")
+    for role in ("rep", "manager", "finance"):
+        client.cookies.clear()
+        sign_in(client, f"{role}@example.com")
+        assert client.get("/admin/badges").status_code == 403
+        assert client.get(f"/admin/badges/{rule.id}").status_code == 403
+        response = client.post(f"/admin/badges/{rule.id}", data={"name": "Hacked", "count": "1", "days": "7",
+                                                                "_csrf_token": csrf_from(client)})
+        assert response.status_code == 403
+    after = _rule(engine, "three_in_a_week")
+    assert (after.name, after.params, after.version) == ("3 deals in a week", {"count": 3, "days": 7}, 1)
+
+
+def test_params_edit_bumps_the_version_and_errors_show_inline(client, engine: Engine, make_person) -> None:
+    from commissions.models import AuditEvent
+    from tests.conftest import csrf_from
+
+    make_person("root@example.com", "admin")
+    sign_in(client, "root@example.com")
+    client.get("/admin/badges")
+    rule = _rule(engine, "three_in_a_week")
+    token = csrf_from(client)
+    bad = client.post(f"/admin/badges/{rule.id}", data={"name": "3 in a week", "count": "-1", "days": "7",
+                                                       "active": "on", "_csrf_token": token})
+    assert bad.status_code == 400 and "at least 1" in bad.text and 'value="-1"' in bad.text
+    assert _rule(engine, "three_in_a_week").version == 1
+    # a name change alone keeps the version
+    ok = client.post(f"/admin/badges/{rule.id}", data={"name": "Hat trick", "description": "", "count": "3",
+                                                      "days": "7", "active": "on", "_csrf_token": token})
+    assert ok.status_code == 200 and "Saved." in ok.text
+    assert (_rule(engine, "three_in_a_week").name, _rule(engine, "three_in_a_week").version) == ("Hat trick", 1)
+    client.post(f"/admin/badges/{rule.id}", data={"name": "Hat trick", "count": "4", "days": "10",
+                                                 "_csrf_token": token})  # unchecked: inactive
+    changed = _rule(engine, "three_in_a_week")
+    assert (changed.params, changed.version, changed.active) == ({"count": 4, "days": 10}, 2, False)
+    actions = read(engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.object_type == "badge_rule")).all())
+    assert actions == ["badge_rule.updated", "badge_rule.updated"]
+
+
+def test_rule_name_is_escaped_everywhere(client, engine: Engine, make_person) -> None:
+    from tests.conftest import csrf_from
+
+    _sales(client, engine, make_person)
+    make_person("root@example.com", "admin")
+    sign_in(client, "root@example.com")
+    client.get("/admin/badges")
+    rule = _rule(engine, "first_deal")
+    evil = '<script>alert("x")</script>'
+    client.post(f"/admin/badges/{rule.id}", data={"name": evil, "description": "<b>bold</b>", "active": "on",
+                                                 "_csrf_token": csrf_from(client)})
+    forget_evaluations()
+    pages = [client.get("/admin/badges").text, client.get(f"/admin/badges/{rule.id}").text,
+             client.get(f"/leaderboard?period={PERIOD}").text]
+    for text in pages:
+        assert evil not in text and "<b>bold</b>" not in text
+        assert "&lt;script&gt;" in text
+    assert evil in {b for e in client.get(f"/api/v1/leaderboard?period={PERIOD}").json()["entries"] for b in e["badges"]}

@@ -19,10 +19,11 @@ PAGES = {
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
     "/leaderboard": {"rep", "manager", "finance", "admin"},
+    "/admin/badges": {"admin"},
     "/leaderboard/tv": {"rep", "manager", "finance", "admin"},  # not a nav item
 }
 ROLES = ["rep", "manager", "finance", "admin"]
-NAV_HREFS = {item.href for item in NAV_ITEMS} | {"/leaderboard"}  # the leaderboard comes from its extension
+NAV_HREFS = {item.href for item in NAV_ITEMS} | {"/leaderboard", "/admin/badges"}  # these come from the leaderboard extension
 
 
 @pytest.mark.parametrize("role", ROLES)
