@@ -1,4 +1,4 @@
-"""Admin pages for badge rules: the list with grant counts, and an edit form per rule.
+"""Admin pages for badge rules: the list with grant counts, a form to add a rule, an edit form per rule.
 
 A rule's kind is fixed (the vocabulary of ``leaderboard.badges``); its name, description,
 params and whether it is active are editable. A params change bumps ``version``; grants
@@ -7,6 +7,7 @@ keep the version they were earned under. Every change is audited.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
@@ -30,10 +32,11 @@ from leaderboard.badges import (
     seed_default_rules,
     validate_params,
 )
-from leaderboard.models import BadgeGrant, BadgeRule
+from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
 
 TEMPLATE = "pages/leaderboard/badges.html"
 NAME_MAX, DESCRIPTION_MAX = 120, 500
+KEY_PATTERN = re.compile(r"[a-z0-9_]{1,64}")
 
 
 def _rules(db: Session) -> list[tuple[BadgeRule, int, int]]:
@@ -56,6 +59,11 @@ def _edit(rule: BadgeRule, form: dict[str, Any], errors: dict[str, str], *, save
                 status_code=400 if errors else 200)
 
 
+def _listing(db: Session, form: dict[str, Any], errors: dict[str, str]) -> Template:
+    return page(TEMPLATE, {"rules": _rules(db), "rule": None, "state_kinds": STATE_KINDS, "kinds": BADGE_KINDS,
+                           "form": form, "errors": errors}, status_code=400 if errors else 200)
+
+
 class BadgesController(Controller):
     path = "/admin/badges"
     guards = [admins]
@@ -67,7 +75,44 @@ class BadgesController(Controller):
             with transaction(request.app.state["engine"]) as session:
                 seed_default_rules(session)
             db.rollback()  # a fresh read: see the rules just stored
-        return page(TEMPLATE, {"rules": _rules(db), "rule": None, "state_kinds": STATE_KINDS})
+        return _listing(db, {"key": "", "name": "", "kind": BADGE_KINDS[0], "description": ""}, {})
+
+    @post("/", sync_to_thread=True, status_code=200)
+    def create(self, request: Request, db: DbSession, principal: CurrentPrincipal,
+               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+        """A new rule of one kind, with that kind's default params; its params are then edited like any rule's."""
+        form = {k: str(data.get(k, "") if not isinstance(data.get(k), list) else data[k][-1]).strip()
+                for k in ("key", "name", "kind", "description")}
+        errors: dict[str, str] = {}
+        if not KEY_PATTERN.fullmatch(form["key"]):
+            errors["key"] = "lower-case letters, digits and _ (at most 64)"
+        elif db.exec(select(BadgeRule.id).where(BadgeRule.key == form["key"])).first():
+            errors["key"] = "already taken"
+        if not form["name"]:
+            errors["name"] = "a name is needed"
+        elif len(form["name"]) > NAME_MAX:
+            errors["name"] = f"at most {NAME_MAX} characters"
+        if len(form["description"]) > DESCRIPTION_MAX:
+            errors["description"] = f"at most {DESCRIPTION_MAX} characters"
+        if form["kind"] not in BADGE_KINDS:
+            errors["kind"] = f"one of {', '.join(BADGE_KINDS)}"
+        if errors:
+            return _listing(db, form, errors)
+        params, _ = validate_params(form["kind"], {})  # the kind's defaults
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                seed_default_rules(session)  # so adding a rule first does not suppress the defaults
+                rule = BadgeRule(key=form["key"], name=form["name"], kind=form["kind"],
+                                 description=form["description"], params=params)
+                session.add(rule)
+                session.flush()
+                record_event(session, principal, "badge_rule.created", "badge_rule", rule.id,
+                             {"key": rule.key, "kind": rule.kind, "params": params})
+                rule_id = rule.id
+        except IntegrityError:  # the same key added at the same moment
+            return _listing(db, form, {"key": "already taken"})
+        forget_evaluations()
+        return Redirect(f"/admin/badges/{rule_id}?saved=1")
 
     @get("/{rule_id:int}", sync_to_thread=True)
     def edit_page(self, db: DbSession, rule_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:

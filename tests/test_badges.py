@@ -277,3 +277,28 @@ def test_rule_name_is_escaped_everywhere(client, engine: Engine, make_person) ->
         assert evil not in text and "<b>bold</b>" not in text
         assert "&lt;script&gt;" in text
     assert evil in {b for e in client.get(f"/api/v1/leaderboard?period={PERIOD}").json()["entries"] for b in e["badges"]}
+
+
+def test_admin_adds_a_rule_of_a_known_kind(client, engine: Engine, make_person) -> None:
+    from tests.conftest import csrf_from
+
+    make_person("root@example.com", "admin")
+    make_person("rep@example.com", "rep")
+    sign_in(client, "root@example.com")
+    token = csrf_from(client)
+    bad = client.post("/admin/badges/", data={"key": "Bad Key", "name": "", "kind": "eval", "_csrf_token": token})
+    assert bad.status_code == 400
+    assert "lower-case letters" in bad.text and "a name is needed" in bad.text and "one of first_deal" in bad.text
+    ok = client.post("/admin/badges/", data={"key": "five_in_a_month", "name": "Five in a month",
+                                             "kind": "deals_in_window", "_csrf_token": token}, follow_redirects=False)
+    assert ok.status_code in (302, 303)
+    rule = _rule(engine, "five_in_a_month")
+    assert (rule.kind, rule.params, rule.version, rule.active) == ("deals_in_window", {"count": 3, "days": 7}, 1, True)
+    assert read(engine, lambda s: len(s.exec(select(BadgeRule)).all())) == len(DEFAULT_RULES) + 1
+    assert client.post("/admin/badges/", data={"key": "five_in_a_month", "name": "x", "kind": "first_deal",
+                                               "_csrf_token": token}).status_code == 400
+    client.cookies.clear()
+    sign_in(client, "rep@example.com")
+    assert client.post("/admin/badges/", data={"key": "mine", "name": "Mine", "kind": "first_deal",
+                                               "_csrf_token": csrf_from(client)}).status_code == 403
+    assert read(engine, lambda s: s.exec(select(BadgeRule).where(BadgeRule.key == "mine")).first()) is None
