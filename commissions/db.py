@@ -33,6 +33,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
         url,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        # WAL readers do not block each other: a small pool would make a burst of requests queue
+        # for connections (at 100 concurrent clients the default 5 + 10 stalled the server).
+        pool_size=20,
+        max_overflow=60,
     )
 
     @event.listens_for(engine, "connect")

@@ -31,7 +31,7 @@ from commissions.periods.keys import (
 from commissions.statements.whatif import next_tier_hints
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page_or_partial
-from leaderboard.ranking import DEFAULT_METRIC, METRICS, around
+from leaderboard.ranking import DEFAULT_METRIC, METRICS, around, top_and_viewer
 from leaderboard.service import (
     VIEWS,
     Board,
@@ -44,6 +44,7 @@ from leaderboard.service import (
 )
 
 AROUND_SIZE = 3
+TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
 # A stream ends after this long and the browser reconnects at once (``retry``): an open
 # leaderboard (a TV on the wall) must not keep the server from shutting down, and uvicorn
 # waits for open responses before it stops.
@@ -144,11 +145,18 @@ class LeaderboardController(Controller):
     def leaderboard_page(
         self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
         view: FromQuery[str] = "company", metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
-        around_me: FromQuery[bool] = False,
+        around_me: FromQuery[bool] = False, everyone: FromQuery[bool] = False,
     ) -> Template:
         result = _board(request, db, principal, period=period, view=view, metric=metric, team_text=team)
-        rows = around(result.rows, result.is_viewer, size=AROUND_SIZE) if around_me else result.rows
-        context = {"board": result, "rows": rows, "around_me": around_me, "views": VIEWS, "metrics": METRICS,
+        gap = None
+        if around_me:
+            rows = around(result.rows, result.is_viewer, size=AROUND_SIZE)
+        elif everyone:
+            rows = list(result.rows)
+        else:
+            rows, gap = top_and_viewer(result.rows, result.is_viewer, top=TOP_ROWS, size=AROUND_SIZE)
+        context = {"board": result, "rows": rows, "gap": gap, "around_me": around_me, "everyone": everyone,
+                   "views": VIEWS, "metrics": METRICS,
                    "teams": teams(db),
                    # the hint needs an engine run: only on the full page, not on every live refresh of the table
                    "hints": [] if getattr(request, "htmx", False) else _motivation(db, principal, result.period.key)}

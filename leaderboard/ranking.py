@@ -69,6 +69,22 @@ def around(rows: Sequence[T], is_viewer: Callable[[T], bool], *, size: int = 3) 
     return list(rows[: 2 * size + 1])
 
 
+def top_and_viewer(rows: Sequence[T], is_viewer: Callable[[T], bool], *, top: int = 50,
+                   size: int = 3) -> tuple[list[T], int | None]:
+    """The first ``top`` rows, then, if the viewer is further down, a gap and their ``around`` window.
+
+    Returns the rows and the position of the gap (None when there is none): a board of
+    thousands stays a page people read, and everyone still sees where they stand.
+    """
+    head = list(rows[:top])
+    for index, row in enumerate(rows):
+        if is_viewer(row):
+            if index < top + size:
+                return list(rows[: max(top, index + size + 1)]), None
+            return head + list(rows[index - size: index + size + 1]), len(head)
+    return head, None
+
+
 def movement(previous_rank: int | None, rank: int) -> int | None:
     """Places climbed since the previous rank (negative: dropped); None when there is nothing to compare."""
     return None if previous_rank is None else previous_rank - rank

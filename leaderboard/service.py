@@ -9,11 +9,14 @@ Keyword-only functions; the caller owns the session and any transaction.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -223,7 +226,7 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
     check_choice(view=view, metric=metric)
     # --- badges: evaluated lazily, at most once a minute per period and process, in its own transaction,
     # before this session's first read (a SQLite reader sees the database as of its first read)
-    from leaderboard.badges import badge_names, evaluate_if_stale
+    from leaderboard.badges import evaluate_if_stale
 
     evaluate_if_stale(session.get_bind(), period.key)
     # --- end badges
@@ -235,8 +238,42 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
     row = _period_row(session, period)
     if row is None:
         return Board(period, view, metric, team, [], viewer_id, False)
+    key = (id(session.get_bind()), period.key, view, metric, team.id if team else None, today or date.today(),
+           _data_version(session, row.id))
+    with _BOARDS_LOCK:  # one computation at a time: a burst of requests must not rank the company a hundred times
+        cached = _BOARDS.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return Board(period, view, metric, team, cached[1], viewer_id, cached[2])
+        result = _compute_board(session, row, period, view, metric, team, team_id, viewer_id, today)
+        if len(_BOARDS) > 64:
+            _BOARDS.clear()
+        _BOARDS[key] = (time.monotonic(), result.rows, result.movement_shown)
+        return result
+
+
+# Ranking thousands of people on every request (and on every live refresh of every open
+# board) is what does not scale; the ranked rows are shared until the figures behind them
+# change (the data version below) or CACHE_SECONDS pass. Viewer-specific parts (the
+# highlighted row, the around-me window) are applied per request on top.
+CACHE_SECONDS = 5.0
+_BOARDS: dict[tuple, tuple[float, list[Entry], bool]] = {}
+_BOARDS_LOCK = threading.Lock()
+
+
+def _data_version(session: Session, period_id: int) -> tuple:
+    from leaderboard.models import BadgeGrant
+
+    summaries = session.execute(select(func.count(), func.max(PayeeSummary.updated_at)).where(
+        PayeeSummary.period_id == period_id)).one()
+    grants = session.execute(select(func.count(), func.max(BadgeGrant.granted_at), func.max(BadgeGrant.revoked_at))
+                             .where(BadgeGrant.period_id == period_id)).one()
+    return (*summaries, *grants)
+
+
+def _compute_board(session: Session, row: Period, period: PeriodKey, view: str, metric: str, team: Team | None,
+                   team_id: int | None, viewer_id: int | None, today: date | None) -> Board:
     if view == "marketing" or (team is not None and team.kind == "marketing"):
-        entries = _entries(session, row.id, metrics=MARKETING_METRICS, team_id=team_id, marketing=True)
+        entries = _entries(session, row.id, metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True)
     else:
         entries = _entries(session, row.id, metrics=SALES_METRICS, team_id=team.id if team else None, marketing=False)
     if metric == "deals" and entries:
@@ -245,6 +282,8 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
             entry.deals = counts.get(entry.person_id, Decimal(0))
     rows = _ranked(entries, metric)
     # --- badges (leaderboard/badges.py): the names of each person's active grants
+    from leaderboard.badges import badge_names
+
     names = badge_names(session, row.id, [e.person_id for e in rows])
     for entry in rows:
         entry.badges = names.get(entry.person_id, [])

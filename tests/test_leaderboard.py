@@ -271,3 +271,15 @@ def test_a_reconnecting_stream_catches_up_only_after_a_missed_event(monkeypatch)
     assert controller.missed_something("4000") is True  # an event at 5 s, the browser last heard at 4 s
     assert controller.missed_something("5000") is False
     assert controller.missed_something("garbage") is True
+
+
+def test_top_rows_then_the_viewers_window_with_a_gap() -> None:
+    from leaderboard.ranking import top_and_viewer
+
+    rows = list(range(100))
+    shown, gap = top_and_viewer(rows, lambda r: r == 80, top=10, size=2)
+    assert shown == [*range(10), 78, 79, 80, 81, 82] and gap == 10
+    near, gap = top_and_viewer(rows, lambda r: r == 11, top=10, size=2)
+    assert near == list(range(14)) and gap is None, "a viewer just below the top joins it without a gap"
+    absent, gap = top_and_viewer(rows, lambda r: False, top=10, size=2)
+    assert absent == list(range(10)) and gap is None
