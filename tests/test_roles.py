@@ -90,3 +90,24 @@ def test_manager_team_page_lists_reports_recursively_and_nobody_else(client, mak
     page = client.get("/team").text
     assert "lead@example.com" in page and "rep1@example.com" in page
     assert "other@example.com" not in page
+
+
+def test_finance_periods_page_counts_deals_per_period(client, make_person, engine) -> None:
+    from datetime import date
+
+    from commissions.calculation.service import ensure_period
+    from commissions.db import transaction
+    from commissions.models import Deal
+
+    ana = make_person("ana@example.com")
+    make_person("fin@example.com", "finance")
+    with transaction(engine) as s:
+        ensure_period(s, "2026-Q1")
+        ensure_period(s, "2026-Q2")
+        for i, day in enumerate([date(2026, 1, 5), date(2026, 2, 5), date(2026, 4, 5)]):
+            s.add(Deal(external_id=f"P-{i}", name="d", owner_id=ana.id, amount_minor=100, currency="USD", closed_at=day))
+    sign_in(client, "fin@example.com")
+    page = client.get("/finance/periods").text
+    q1 = page.split("<td>2026-Q1</td>")[1].split("</tr>")[0]
+    q2 = page.split("<td>2026-Q2</td>")[1].split("</tr>")[0]
+    assert '<td class="num">2</td>' in q1 and '<td class="num">1</td>' in q2
