@@ -62,23 +62,32 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="app processes (more than one uses REDIS_URL)")
+    parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-lb-bench-"))
-    url = f"sqlite:///{tmp / 'bench.db'}"
+    db_file = args.db or tmp / "bench.db"
+    url = f"sqlite:///{db_file}"
     engine = make_engine(url)
     upgrade(engine=engine)
-    build_org(engine, people=args.people)
-    recalc_period(engine, "2026-Q1")
-    with transaction(engine) as s:
-        s.execute(update(Person).where(Person.email == "rep7@bench.test").values(password_hash=hash_password(PASSWORD)))
+    with engine.connect() as conn:
+        empty = conn.exec_driver_sql("SELECT 1 FROM person LIMIT 1").first() is None
+    if empty:
+        build_org(engine, people=args.people)
+        recalc_period(engine, "2026-Q1")
+        with transaction(engine) as s:
+            s.execute(update(Person).where(Person.email == "rep7@bench.test")
+                      .values(password_hash=hash_password(PASSWORD)))
     engine.dispose()
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp)}
+    if args.workers > 1:
+        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     log = open(tmp / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
-                               "--no-recompute-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                               "--no-recompute-worker", "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=30)

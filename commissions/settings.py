@@ -24,11 +24,21 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     htmx_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 15000
+    # How stale a leaderboard table may be when no event announced the change (0: always re-check);
+    # events re-check at once. Unset: 1 s, or 0 under tests so a write is visible to the next read.
+    leaderboard_max_staleness_seconds: float | None = None
+    # How long a process trusts a signed-in person's record (active, role, session version) before
+    # reading it again; changes made in this process apply at once. Unset: 2 s, or 0 under tests.
+    principal_cache_seconds: float | None = None
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'quotaboard.db').as_posix()}"
+        if self.principal_cache_seconds is None:
+            self.principal_cache_seconds = 0.0 if self.environment == "test" else 2.0
+        if self.leaderboard_max_staleness_seconds is None:
+            self.leaderboard_max_staleness_seconds = 0.0 if self.environment == "test" else 1.0
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         return self

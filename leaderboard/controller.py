@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import anyio
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
-from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from litestar.response import Response, ServerSentEvent, ServerSentEventMessage, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
@@ -30,7 +31,7 @@ from commissions.periods.keys import (
 )
 from commissions.statements.whatif import next_tier_hints
 from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page_or_partial
+from commissions.web.rendering import NO_STORE, page
 from leaderboard.ranking import DEFAULT_METRIC, METRICS, around, top_and_viewer
 from leaderboard.service import (
     VIEWS,
@@ -40,8 +41,10 @@ from leaderboard.service import (
     board,
     celebration,
     ensure_snapshot,
+    figures_version,
     teams,
 )
+from leaderboard.table_cache import TABLES
 
 AROUND_SIZE = 3
 TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
@@ -114,9 +117,9 @@ def _team_id(text: str | None) -> int | None:
         raise ValidationException(f"{text!r} is not a team id", extra={"team": text}) from exc
 
 
-def _board(request: Request, db: Session, principal: Principal, *, period: str | None, view: str, metric: str,
-           team_text: str | None) -> Board:
-    key = _period(period)
+def _board(request: Request, db: Session, principal: Principal, *, period: str | PeriodKey | None, view: str,
+           metric: str, team_text: str | None) -> Board:
+    key = period if isinstance(period, PeriodKey) else _period(period)
     team = _team_id(team_text)
     today = date.today()
     if view == "team" and team is None and principal.person_id is not None:
@@ -137,30 +140,83 @@ def _motivation(db: Session, principal: Principal, period_key: str) -> list[str]
     return next_tier_hints(db, person, period_key) if person else []
 
 
+@dataclass(frozen=True)
+class BoardChoice:
+    period: PeriodKey
+    view: str
+    metric: str
+    team: str | None
+    around_me: bool
+    everyone: bool
+
+
+def _table_context(request: Request, db: Session, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
+    result = _board(request, db, principal, period=choice.period, view=choice.view, metric=choice.metric,
+                    team_text=choice.team)
+    gap = None
+    if choice.around_me:
+        rows = around(result.rows, result.is_viewer, size=AROUND_SIZE)
+    elif choice.everyone:
+        rows = list(result.rows)
+    else:
+        rows, gap = top_and_viewer(result.rows, result.is_viewer, top=TOP_ROWS, size=AROUND_SIZE)
+    return {"board": result, "rows": rows, "gap": gap, "around_me": choice.around_me, "everyone": choice.everyone,
+            "views": VIEWS, "metrics": METRICS, "request": request}
+
+
+def _page_context(request: Request, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
+    with Session(request.app.state["engine"]) as db:
+        context = _table_context(request, db, principal, choice)
+        context["teams"] = teams(db)
+        # the hint needs an engine run: only on the full page, not on every live refresh of the table
+        context["hints"] = _motivation(db, principal, context["board"].period.key)
+        return context
+
+
+def _render_table(request: Request, principal: Principal, choice: BoardChoice) -> str:
+    with Session(request.app.state["engine"]) as db:
+        context = _table_context(request, db, principal, choice)
+    return request.app.template_engine.get_template("partials/leaderboard/table.html").render(**context)
+
+
+def _read_figures_version(engine: Any, period: PeriodKey) -> tuple | None:
+    with Session(engine) as db:
+        return figures_version(db, period)
+
+
+async def _cached_table(request: Request, principal: Principal, choice: BoardChoice) -> str:
+    """The rendered table, from memory while the period's figures are unchanged (leaderboard/table_cache.py)."""
+    engine = request.app.state["engine"]
+    slot = (id(engine), choice.period.key)
+    known, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
+    if not known:
+        version = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
+        TABLES.remember_version(slot, version)
+    key = (slot, str(request.url.query), principal.person_id, principal.role, date.today())
+    html = TABLES.get(key, version) if version is not None else None
+    if html is None:
+        html = await anyio.to_thread.run_sync(_render_table, request, principal, choice)
+        if version is not None:
+            TABLES.put(key, version, html)
+    return html
+
+
 class LeaderboardController(Controller):
     guards = [any_role]
     tags = ["leaderboard"]
 
-    @get("/leaderboard", include_in_schema=False, sync_to_thread=True)
-    def leaderboard_page(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
+    @get("/leaderboard", include_in_schema=False)
+    async def leaderboard_page(
+        self, request: Request, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
         view: FromQuery[str] = "company", metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
         around_me: FromQuery[bool] = False, everyone: FromQuery[bool] = False,
-    ) -> Template:
-        result = _board(request, db, principal, period=period, view=view, metric=metric, team_text=team)
-        gap = None
-        if around_me:
-            rows = around(result.rows, result.is_viewer, size=AROUND_SIZE)
-        elif everyone:
-            rows = list(result.rows)
-        else:
-            rows, gap = top_and_viewer(result.rows, result.is_viewer, top=TOP_ROWS, size=AROUND_SIZE)
-        context = {"board": result, "rows": rows, "gap": gap, "around_me": around_me, "everyone": everyone,
-                   "views": VIEWS, "metrics": METRICS,
-                   "teams": teams(db),
-                   # the hint needs an engine run: only on the full page, not on every live refresh of the table
-                   "hints": [] if getattr(request, "htmx", False) else _motivation(db, principal, result.period.key)}
-        return page_or_partial(request, "pages/leaderboard/index.html", "partials/leaderboard/table.html", context)
+    ) -> Response[str] | Template:
+        choice = BoardChoice(_period(period), view, metric, team, around_me, everyone)
+        if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
+            return Response(await _cached_table(request, principal, choice), media_type=MediaType.HTML,
+                            headers=NO_STORE)
+        context = await anyio.to_thread.run_sync(_page_context, request, principal, choice)
+        return page("pages/leaderboard/index.html", context)
 
     @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
     def leaderboard_api(
@@ -205,6 +261,7 @@ class LeaderboardController(Controller):
                     if raw is None:  # time is up (or the channel closed): end; the browser reconnects
                         return
                     _seen_event()
+                    TABLES.figures_changed()  # before the browser hears of it and refetches its table
                     for message in await messages_for(json.loads(raw), lookup, template.render):
                         message.id = _now_ms()
                         yield message

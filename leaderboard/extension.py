@@ -10,6 +10,7 @@ from litestar.static_files import create_static_files_router
 
 from commissions.web.navigation import EVERYONE, NavItem
 from leaderboard.controller import LeaderboardController
+from leaderboard.listener import start_listening, stop_listening
 from leaderboard.tv import LeaderboardTvController
 
 
@@ -17,6 +18,8 @@ from leaderboard.tv import LeaderboardTvController
 class Extension:
     route_handlers: list[Any] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
+    on_startup: list[Any] = field(default_factory=list)
+    on_shutdown: list[Any] = field(default_factory=list)
 
 
 extension = Extension(
@@ -27,6 +30,8 @@ extension = Extension(
                                    name="leaderboard-static"),
     ],
     nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
+    on_startup=[start_listening],
+    on_shutdown=[stop_listening],
 )
 
 # Badge rules (admins only), appended so the entries above stay as they are.

@@ -199,18 +199,31 @@ def take_snapshot(session: Session, *, period: PeriodKey, today: date) -> int:
     return len(snapshot)
 
 
+_SNAPSHOTS_SEEN: set[tuple[int, str, date]] = set()  # (engine, period, day) known to have today's snapshot
+
+
 def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
-    """Take today's snapshot in its own short transaction if no one has yet (safe against a racing reader)."""
+    """Take today's snapshot in its own short transaction if no one has yet (safe against a racing reader).
+
+    Once this process has seen the day's snapshot of a period it does not ask again.
+    """
     from commissions.db import transaction
 
+    seen = (id(engine), period.key, today)
+    if seen in _SNAPSHOTS_SEEN:
+        return
     with Session(engine) as session:  # the common case: already taken today (or nothing to rank), no write lock
-        if snapshot_taken(session, period=period, today=today) or not session.exec(
-                select(PayeeSummary.id).join(Period, Period.id == PayeeSummary.period_id)
-                .where(Period.key == period.key).limit(1)).first():
+        if snapshot_taken(session, period=period, today=today):
+            if _period_row(session, period) is not None:
+                _SNAPSHOTS_SEEN.add(seen)
+            return
+        if not session.exec(select(PayeeSummary.id).join(Period, Period.id == PayeeSummary.period_id)
+                            .where(Period.key == period.key).limit(1)).first():
             return
     try:
         with transaction(engine) as session:
             take_snapshot(session, period=period, today=today)
+        _SNAPSHOTS_SEEN.add(seen)
     except IntegrityError:  # another process stored it between our check and our insert
         pass
 
@@ -258,6 +271,15 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
 CACHE_SECONDS = 5.0
 _BOARDS: dict[tuple, tuple[float, list[Entry], bool]] = {}
 _BOARDS_LOCK = threading.Lock()
+
+
+def figures_version(session: Session, period: PeriodKey) -> tuple | None:
+    """What a board of the period is computed from, in a few integers: equal versions, equal boards.
+
+    None when the period does not exist yet (nothing to rank, nothing to cache).
+    """
+    row = _period_row(session, period)
+    return None if row is None else (row.id, *_data_version(session, row.id))
 
 
 def _data_version(session: Session, period_id: int) -> tuple:

@@ -76,10 +76,20 @@ def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     engine.dispose()
 
 
+def _forget_process_caches() -> None:
+    """Caches that trust the database not to be emptied under a running process (true outside tests)."""
+    from leaderboard import service as leaderboard_service
+    from leaderboard.table_cache import TABLES
+
+    leaderboard_service._SNAPSHOTS_SEEN.clear()
+    TABLES.clear()
+
+
 @pytest.fixture
 def engine(db_engine: Engine) -> Iterator[Engine]:
-    """The suite's database, emptied after each test."""
+    """The suite's database, emptied after each test (and the process's memory of it forgotten)."""
     yield db_engine
+    _forget_process_caches()
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     if db_engine.dialect.name == "postgresql":
         with db_engine.begin() as conn:

@@ -3,9 +3,17 @@
 A bearer token authenticates anywhere. A session cookie authenticates pages, and
 API calls only when they are safe (GET/HEAD): state-changing API calls are exempt
 from CSRF, so they must carry a token, which a cross-site form cannot.
+
+A session's person is read from the database at most every ``principal_cache_seconds``
+(2 s) per process: a live board refetching after every deal must not cost a database
+round trip per viewer. Deactivation, a new password or sign-out in this process apply
+at once (``forget_person``); in another process within those seconds.
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 from anyio import to_thread
 from litestar.middleware import ASGIMiddleware
@@ -41,6 +49,39 @@ def principal_for_session(session: Session, data: dict) -> Principal | None:
     return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
 
 
+_principals: dict[tuple[int, object], tuple[float, Principal | None]] = {}
+_principals_lock = threading.Lock()
+_MAX_CACHED_PRINCIPALS = 10_000
+
+
+def forget_person(person_id: int) -> None:
+    """Their sessions are re-checked on the next request (called when a person is deactivated or re-keyed)."""
+    with _principals_lock:
+        for key in [k for k in _principals if k[0] == person_id]:
+            del _principals[key]
+
+
+def _cached_principal(data: dict, ttl: float) -> tuple[bool, Principal | None]:
+    key = (data.get("pid"), data.get("sv"))
+    if ttl <= 0 or not isinstance(key[0], int):
+        return False, None
+    with _principals_lock:
+        hit = _principals.get(key)  # type: ignore[arg-type]
+    if hit is None or time.monotonic() - hit[0] >= ttl:
+        return False, None
+    return True, hit[1]
+
+
+def _remember_principal(data: dict, principal: Principal | None) -> None:
+    key = (data.get("pid"), data.get("sv"))
+    if not isinstance(key[0], int):
+        return
+    with _principals_lock:
+        if len(_principals) >= _MAX_CACHED_PRINCIPALS:
+            _principals.clear()
+        _principals[key] = (time.monotonic(), principal)  # type: ignore[index]
+
+
 class AuthenticationMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -54,7 +95,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
             session_data = scope.get("session") or {}
             is_api = scope["path"].startswith("/api/")
             if session_data and (not is_api or scope.get("method", "GET") in SAFE_METHODS):
-                principal = await to_thread.run_sync(_from_session, engine, dict(session_data))
+                data = dict(session_data)
+                known, principal = _cached_principal(data, scope["app"].state["settings"].principal_cache_seconds)
+                if not known:
+                    principal = await to_thread.run_sync(_from_session, engine, data)
+                    _remember_principal(data, principal)
         scope["user"] = principal
         await next_app(scope, receive, send)
 

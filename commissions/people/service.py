@@ -7,6 +7,7 @@ import re
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
+from commissions.auth.middleware import forget_person
 from commissions.auth.passwords import hash_password
 from commissions.auth.principal import Principal
 from commissions.errors import InputProblem
@@ -87,6 +88,7 @@ def set_password(session: Session, person: Person, password: str, *, by: Princip
     person.password_hash = hash_password(password)
     person.session_version += 1  # a new password ends every other session
     session.add(person)
+    forget_person(person.id)
     record_event(session, by, "person.password", "person", person.id, {})
 
 
@@ -95,6 +97,7 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         person.active = active
         person.session_version += 1
         session.add(person)
+        forget_person(person.id)
         record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
 
 

@@ -96,8 +96,9 @@ def _channels_backend(settings: Settings) -> ChannelsBackend:
 def _extensions() -> list[Any]:
     """Packages that add pages to the app (the leaderboard): entry points in ``quotaboard.extensions``.
 
-    Each resolves to an object with ``route_handlers`` and ``nav_items``; ``commissions``
-    never imports them, so the dependency stays one-way.
+    Each resolves to an object with ``route_handlers``, ``nav_items`` and optionally
+    ``on_startup``/``on_shutdown`` hooks taking the app (background listeners);
+    ``commissions`` never imports them, so the dependency stays one-way.
     """
     return [ep.load() for ep in entry_points(group="quotaboard.extensions")]
 
@@ -129,7 +130,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         httponly=True,
         samesite="lax",
         secure=secure_cookies,
-        renew_on_access=True,
     )
     csrf_config = CSRFConfig(
         secret=settings.secret_key,
@@ -168,7 +168,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         csrf_config=csrf_config,
         stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports")},
         state=state,
-        on_startup=[_freeze_startup_objects],
+        on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],
+        on_shutdown=[hook for ext in extensions for hook in getattr(ext, "on_shutdown", ())],
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback
         ),

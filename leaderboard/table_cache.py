@@ -1,0 +1,73 @@
+"""Rendered leaderboard tables, shared between requests until the figures behind them change.
+
+Every open board refetches its table after every deal (the live stream says "payouts"),
+and a sales floor keeps many boards open: ranking and rendering per request is what
+does not scale. A table is rendered once per (query, viewer, day, figures version) and
+then served from memory.
+
+The figures version is the period's payee summaries and badge grants (count and latest
+change). Each process re-reads it at most every ``max_staleness`` seconds per period,
+and at once after a ``payouts``/``deals`` event reaches the process (the live stream and
+a background listener call :meth:`TableCache.figures_changed`). So a board is never
+staler than the event that changed it, and than ``max_staleness`` when the change came
+from a process whose events do not reach this one (the recompute worker without Redis).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+MAX_TABLES = 512  # about 33 kB each: a bounded 17 MB per process
+
+
+class TableCache:
+    def __init__(self, *, max_tables: int = MAX_TABLES, clock: Callable[[], float] = time.monotonic) -> None:
+        self._tables: OrderedDict[Hashable, tuple[Any, str]] = OrderedDict()
+        self._versions: dict[Hashable, tuple[float, Any]] = {}  # period slot -> (read at, version)
+        self._lock = threading.Lock()
+        self._max_tables = max_tables
+        self._clock = clock
+
+    def known_version(self, slot: Hashable, max_staleness: float) -> tuple[bool, Any]:
+        """(True, version) if the slot's version was read within ``max_staleness`` seconds."""
+        with self._lock:
+            seen = self._versions.get(slot)
+        if seen is None or max_staleness <= 0 or self._clock() - seen[0] >= max_staleness:
+            return False, None
+        return True, seen[1]
+
+    def remember_version(self, slot: Hashable, version: Any) -> None:
+        with self._lock:
+            self._versions[slot] = (self._clock(), version)
+
+    def figures_changed(self) -> None:
+        """Something was recomputed: every period's version is read again on its next request."""
+        with self._lock:
+            self._versions.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._versions.clear()
+            self._tables.clear()
+
+    def get(self, key: Hashable, version: Any) -> str | None:
+        with self._lock:
+            found = self._tables.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._tables.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, version: Any, html: str) -> None:
+        with self._lock:
+            self._tables[key] = (version, html)
+            self._tables.move_to_end(key)
+            while len(self._tables) > self._max_tables:
+                self._tables.popitem(last=False)
+
+
+TABLES = TableCache()

@@ -1,0 +1,181 @@
+"""What keeps the hot routes cheap, and that it never serves anything wrong or late.
+
+Sessions are written only when they change or are due for renewal; a signed-in person is
+re-read at most every ``principal_cache_seconds``; leaderboard tables are served from
+memory until the period's figures change (leaderboard/table_cache.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from litestar.channels import ChannelsPlugin
+from litestar.testing import TestClient
+from sqlalchemy import Engine, update
+
+from commissions.auth import middleware, sessions
+from commissions.db import transaction
+from commissions.models import PayeeSummary, Person
+from commissions.models.base import utcnow
+from commissions.people.service import set_active
+from commissions.settings import Settings
+from commissions.web.app import create_app
+from leaderboard.table_cache import TABLES, TableCache
+from tests.conftest import sign_in
+from tests.test_leaderboard import FIGURES, PERIOD, _summaries
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def patient_client(engine: Engine, tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The production defaults for both caches (the test environment turns them off)."""
+    settings = Settings(environment="test", data_dir=tmp_path, database_url="sqlite://", secret_key="t" * 40,
+                        principal_cache_seconds=60, leaderboard_max_staleness_seconds=60)
+    with TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000") as client:
+        yield client
+    middleware._principals.clear()
+
+
+def _count_session_writes(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    store = client.app.stores.get("sessions")
+    writes: list[str] = []
+    original = type(store).set
+
+    async def counting_set(self, key, value, expires_in=None):  # type: ignore[no-untyped-def]
+        if self is store:
+            writes.append(key)
+        return await original(self, key, value, expires_in=expires_in)
+
+    monkeypatch.setattr(type(store), "set", counting_set)
+    return writes
+
+
+# --- sessions ---------------------------------------------------------------------------------------------
+
+def test_anonymous_requests_store_no_session_and_set_no_session_cookie(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    writes = _count_session_writes(client, monkeypatch)
+    for path in ("/healthz", "/login", "/static/app.css"):
+        response = client.get(path)
+        assert "qb_session" not in response.headers.get("set-cookie", ""), path
+    assert writes == []
+
+
+def test_a_session_is_written_when_it_changes_or_is_due_for_renewal_only(client, make_person, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    make_person("ana@example.com")
+    writes = _count_session_writes(client, monkeypatch)
+    assert sign_in(client, "ana@example.com").status_code == 302
+    assert len(writes) == 1  # sign-in stores the new session
+    session_id = client.cookies["qb_session"]
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    assert len(writes) == 1  # unchanged, renewed a moment ago: nothing written
+    now = time.time()
+    monkeypatch.setattr(sessions.time, "time", lambda: now + sessions.RENEW_AFTER_SECONDS + 1)
+    response = client.get("/")
+    assert response.status_code == 200 and writes == [session_id, session_id]  # renewed: the idle timeout restarts
+    assert f"qb_session={session_id}" in response.headers["set-cookie"]
+    client.get("/")
+    assert len(writes) == 2
+
+
+def test_sign_out_still_ends_the_session(client, make_person) -> None:  # type: ignore[no-untyped-def]
+    make_person("ana@example.com")
+    sign_in(client, "ana@example.com")
+    client.post("/logout", data={"_csrf_token": client.cookies["csrftoken"]})
+    assert client.get("/", follow_redirects=False).status_code in (302, 303, 401)
+
+
+# --- the signed-in person ---------------------------------------------------------------------------------
+
+def test_deactivation_in_this_process_ends_a_cached_session_at_once(patient_client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    ana = make_person("ana@example.com")
+    sign_in(patient_client, "ana@example.com")
+    assert patient_client.get("/").status_code == 200
+    with transaction(engine) as s:
+        set_active(s, s.get(Person, ana.id), False, by=None)
+    assert patient_client.get("/", follow_redirects=False).status_code in (302, 303, 401)
+
+
+def test_a_change_from_another_process_applies_within_the_cache_time(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch) -> None:
+    ana = make_person("ana@example.com")
+    sign_in(patient_client, "ana@example.com")
+    assert patient_client.get("/").status_code == 200
+    with transaction(engine) as s:  # as another process would: straight to the database, no forget_person
+        s.execute(update(Person).where(Person.id == ana.id).values(active=False))
+    assert patient_client.get("/").status_code == 200  # trusted for principal_cache_seconds
+    later = time.monotonic() + 61
+    monkeypatch.setattr(middleware.time, "monotonic", lambda: later)
+    assert patient_client.get("/", follow_redirects=False).status_code in (302, 303, 401)
+
+
+# --- leaderboard tables ----------------------------------------------------------------------------------
+
+def _rank_of(html: str, email: str) -> str:
+    return html.split(f'<tr data-person="{email}" data-rank="')[1].split('"')[0]
+
+
+def _promote_dee(engine: Engine, person_id: int) -> None:
+    with transaction(engine) as s:
+        s.execute(update(PayeeSummary).where(PayeeSummary.person_id == person_id)
+                  .values(attainment_ppm=5_000_000, credited_minor=50_000_000, updated_at=utcnow()))
+
+
+def test_a_cached_table_follows_an_event_at_once(patient_client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    ids = _summaries(engine, make_person, FIGURES)
+    sign_in(patient_client, "dee@example.com")
+    url = f"/leaderboard?period={PERIOD}"
+    assert _rank_of(patient_client.get(url, headers=HTMX).text, "dee@example.com") == "4"
+    _promote_dee(engine, ids["dee@example.com"])
+    # no event yet: served from memory, as every open board is between deals
+    assert _rank_of(patient_client.get(url, headers=HTMX).text, "dee@example.com") == "4"
+    patient_client.app.plugins.get(ChannelsPlugin).publish({"event": "payouts.recomputed"}, "payouts")
+    deadline = time.monotonic() + 5
+    while _rank_of(patient_client.get(url, headers=HTMX).text, "dee@example.com") != "1":
+        assert time.monotonic() < deadline, "the listener did not pass the event on"
+        time.sleep(0.02)
+
+
+def test_a_cached_table_is_re_checked_after_the_staleness_bound(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
+                                                               monkeypatch) -> None:
+    ids = _summaries(engine, make_person, FIGURES)
+    sign_in(patient_client, "dee@example.com")
+    url = f"/leaderboard?period={PERIOD}"
+    assert _rank_of(patient_client.get(url, headers=HTMX).text, "dee@example.com") == "4"
+    _promote_dee(engine, ids["dee@example.com"])
+    later = time.monotonic() + 61
+    monkeypatch.setattr(TABLES, "_clock", lambda: later)
+    assert _rank_of(patient_client.get(url, headers=HTMX).text, "dee@example.com") == "1"
+
+
+def test_each_viewer_gets_their_own_highlighted_table_from_the_cache(patient_client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    _summaries(engine, make_person, FIGURES)
+    url = f"/leaderboard?period={PERIOD}"
+    for email in ("ana@example.com", "bo@example.com", "ana@example.com"):
+        patient_client.cookies.clear()
+        sign_in(patient_client, email)
+        html = patient_client.get(url, headers=HTMX).text
+        assert re.findall(r'<tr data-person="([^"]+)" data-rank="\d+" class="me"', html) == [email]
+
+
+def test_table_cache_is_bounded_and_keyed_by_version() -> None:
+    now = [0.0]
+    cache = TableCache(max_tables=2, clock=lambda: now[0])
+    cache.put("a", 1, "A1")
+    assert cache.get("a", 1) == "A1" and cache.get("a", 2) is None
+    cache.put("b", 1, "B")
+    cache.get("a", 1)  # a is now the most recent
+    cache.put("c", 1, "C")
+    assert cache.get("b", 1) is None and cache.get("a", 1) == "A1" and cache.get("c", 1) == "C"
+    cache.remember_version("Q1", (1, 2))
+    assert cache.known_version("Q1", 1.0) == (True, (1, 2))
+    now[0] = 1.0
+    assert cache.known_version("Q1", 1.0) == (False, None)
+    cache.remember_version("Q1", (1, 3))
+    cache.figures_changed()
+    assert cache.known_version("Q1", 1.0) == (False, None)
+    assert cache.known_version("Q2", 0) == (False, None)
