@@ -44,7 +44,7 @@ from leaderboard.service import (
     figures_version,
     teams,
 )
-from leaderboard.table_cache import TABLES
+from leaderboard.table_cache import FLIGHTS, TABLES
 
 AROUND_SIZE = 3
 TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
@@ -190,15 +190,24 @@ async def _cached_table(request: Request, principal: Principal, choice: BoardCho
     slot = (id(engine), choice.period.key)
     known, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
     if not known:
-        version = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
-        TABLES.remember_version(slot, version)
+        async def read_version() -> tuple | None:
+            found = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
+            TABLES.remember_version(slot, found)
+            return found
+
+        version = await FLIGHTS.run(("version", slot), read_version)
     key = (slot, str(request.url.query), principal.person_id, principal.role, date.today())
     html = TABLES.get(key, version) if version is not None else None
-    if html is None:
-        html = await anyio.to_thread.run_sync(_render_table, request, principal, choice)
+    if html is not None:
+        return html
+
+    async def render() -> str:
+        rendered = await anyio.to_thread.run_sync(_render_table, request, principal, choice)
         if version is not None:
-            TABLES.put(key, version, html)
-    return html
+            TABLES.put(key, version, rendered)
+        return rendered
+
+    return await FLIGHTS.run(("table", key, version), render)
 
 
 class LeaderboardController(Controller):

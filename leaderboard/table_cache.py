@@ -15,11 +15,14 @@ from a process whose events do not reach this one (the recompute worker without 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAX_TABLES = 512  # about 33 kB each: a bounded 17 MB per process
 
@@ -70,4 +73,30 @@ class TableCache:
                 self._tables.popitem(last=False)
 
 
+class SingleFlight:
+    """Concurrent callers of the same key share one call: a burst of misses renders once, not a hundred times."""
+
+    def __init__(self) -> None:
+        self._calls: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def run(self, key: Hashable, call: Callable[[], Awaitable[T]]) -> T:
+        pending = self._calls.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[key] = future
+        try:
+            result = await call()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._calls[key]
+
+
 TABLES = TableCache()
+FLIGHTS = SingleFlight()

@@ -179,3 +179,43 @@ def test_table_cache_is_bounded_and_keyed_by_version() -> None:
     cache.figures_changed()
     assert cache.known_version("Q1", 1.0) == (False, None)
     assert cache.known_version("Q2", 0) == (False, None)
+
+
+def test_single_flight_shares_one_call_among_concurrent_callers_and_their_failure() -> None:
+    import anyio
+
+    from leaderboard.table_cache import SingleFlight
+
+    flights = SingleFlight()
+    calls: list[str] = []
+
+    async def slow(value: str) -> str:
+        calls.append(value)
+        await anyio.sleep(0.01)
+        return value
+
+    async def failing() -> str:
+        calls.append("boom")
+        await anyio.sleep(0.01)
+        raise ValueError("boom")
+
+    async def main() -> None:
+        results: list[str] = []
+        errors: list[Exception] = []
+
+        async def ask(key: str, call) -> None:  # type: ignore[no-untyped-def]
+            try:
+                results.append(await flights.run(key, call))
+            except ValueError as exc:
+                errors.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(ask, "a", lambda: slow("A"))
+            for _ in range(3):
+                tg.start_soon(ask, "b", failing)
+        assert results == ["A"] * 5 and len(errors) == 3
+        assert sorted(calls) == ["A", "boom"]
+        assert await flights.run("a", lambda: slow("again")) == "again"  # nothing in flight any more: a new call
+
+    anyio.run(main)
