@@ -20,14 +20,17 @@ def current_principal(connection: ASGIConnection) -> Principal:
     return principal
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread, a
+# hop that cost the live leaderboard a tenth of its throughput.
+
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     current_principal(connection)
 
 
 def requires_role(*roles: str) -> Guard:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         if principal.role not in allowed:
             raise PermissionDeniedException(f"This needs the role {' or '.join(sorted(allowed))}.")
@@ -37,7 +40,7 @@ def requires_role(*roles: str) -> Guard:
     return guard
 
 
-def requires_person(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_person(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """For routes about "my" data: a token without a person cannot use them."""
     if current_principal(connection).person_id is None:
         raise PermissionDeniedException("This token is not bound to a person (create it with --as EMAIL).")
