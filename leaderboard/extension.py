@@ -34,3 +34,8 @@ from leaderboard.badges_controller import BadgesController
 
 extension.route_handlers.append(BadgesController)
 extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"})))
+
+# Contests (issue 5): pages under /leaderboard/contests (linked from the leaderboard page) and the API.
+from leaderboard.contests_controller import ContestsApiController, ContestsController
+
+extension.route_handlers.extend([ContestsController, ContestsApiController])
