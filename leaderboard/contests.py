@@ -287,8 +287,9 @@ def _validate(session: Session, principal: Principal, data: ContestInput, *, now
         raise InputProblem("end", "is before the start")
     if (ends_on - starts_on).days >= MAX_DAYS:
         raise InputProblem("end", f"a contest lasts at most {MAX_DAYS} days")
-    unchanged_start = existing is not None and existing.starts_on == starts_on
-    if not unchanged_start and starts_on < now.date():
+    # a started contest's dates are refused by the lock (a clearer error than "in the past")
+    settled = existing is not None and (existing.starts_on == starts_on or is_locked(existing, now))
+    if not settled and starts_on < now.date():
         raise InputProblem("start", f"is in the past: a contest starts today ({now.date().isoformat()}, UTC) or later")
     return _Valid(name, description, prize, data.metric, data.mode, data.scope, frozenset(team_ids), currency,
                   starts_on, ends_on)

@@ -17,6 +17,8 @@ from leaderboard.tv import LeaderboardTvController
 class Extension:
     route_handlers: list[Any] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
+    cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
+    worker_tasks: list[Any] = field(default_factory=list)  # callables(engine) that `commissions worker` runs each minute
 
 
 extension = Extension(
@@ -39,3 +41,18 @@ extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"
 from leaderboard.contests_controller import ContestsApiController, ContestsController
 
 extension.route_handlers.extend([ContestsController, ContestsApiController])
+
+from leaderboard.contests_cli import contests_group
+
+extension.cli_commands.append(contests_group)
+
+
+def _close_ended_contests(engine: Any) -> None:
+    from commissions.db import transaction
+    from leaderboard.contests import record_ended
+
+    with transaction(engine) as session:
+        record_ended(session)
+
+
+extension.worker_tasks.append(_close_ended_contests)
