@@ -532,6 +532,8 @@ def standings(session: Session, contest: Contest, *, now: datetime | None = None
         rows, recorded = [], False
     else:
         rows, recorded = live_rows(session, contest, team_ids), False
+        for row in rows:  # leaders, not winners, until the results are recorded
+            row.winner = False
     viewer_id = viewer.person_id if viewer else None
     viewer_team = _viewer_team(session, viewer) if viewer else None
     if recorded:  # emails for the API, looked up now (the names stay as recorded)
@@ -595,3 +597,26 @@ def ensure_recorded(engine: Any, contest: Contest, *, now: datetime | None = Non
             return fresh is not None and record_results(session, fresh, now=now)
     except (IntegrityError, OperationalError):  # another process recorded it at the same moment
         return False
+
+
+# --- demo data (``commissions demo``) ---------------------------------------------------------------------
+
+def add_demo_contests(session: Session, *, today: date, period_start: date) -> None:
+    """A running company-wide contest and an ended team contest with its winners recorded."""
+    now = datetime.combine(today, time(12), UTC)
+    session.add(Contest(name="Two-week bookings push", metric="bookings", mode="individual", scope="everyone",
+                        prize="An extra day off and the trophy on your desk",
+                        description="Most won bookings (USD) closed in the window. Split deals count by share; "
+                                    "cancelled deals drop out.",
+                        starts_on=max(period_start, today - timedelta(days=6)), ends_on=today + timedelta(days=7)))
+    if today > period_start:
+        first, last = period_start, min(period_start + timedelta(days=13), today - timedelta(days=1))
+    else:  # the quarter starts today: the last two weeks before it (no deals there in the demo)
+        first, last = period_start - timedelta(days=14), period_start - timedelta(days=1)
+    ended = Contest(name="Kick-off sprint", metric="deals", mode="team", scope="everyone",
+                    prize="Team dinner for the winning region",
+                    description="The sales region with the most won deals in the first two weeks of the quarter.",
+                    starts_on=first, ends_on=last)
+    session.add(ended)
+    session.flush()
+    record_results(session, ended, now=now)

@@ -86,8 +86,11 @@ def load(engine: Engine, contest_id: int) -> Contest:
 
 
 def board(engine: Engine, contest_id: int, now: datetime = RUNNING) -> list[tuple[int, str, int, bool]]:
+    """(rank, name, value, would win): the live ranking while running, the recorded one once final."""
     def run(s):  # type: ignore[no-untyped-def]
-        return [(r.rank, r.name, r.value, r.winner) for r in standings(s, s.get(Contest, contest_id), now=now).rows]
+        contest = s.get(Contest, contest_id)
+        rows = standings(s, contest, now=now).rows if state(contest, now) == "final" else live_rows(s, contest)
+        return [(r.rank, r.name, r.value, r.winner) for r in rows]
 
     return read(engine, run)
 
@@ -365,7 +368,7 @@ def test_board_page_highlights_the_viewer_and_the_api_has_no_earnings(client, en
     api = client.get(f"/api/v1/contests/{cid}").json()
     assert api["state"] == "running" and api["results_recorded"] is False and api["prize"] == "A day off"
     assert [(e["rank"], e["person"], e["value"], e["winner"]) for e in api["entries"][:2]] == [
-        (1, "cy@example.com", "120.00", True), (2, "ana@example.com", "80.00", False)]
+        (1, "cy@example.com", "120.00", False), (2, "ana@example.com", "80.00", False)]  # a leader, no winner yet
     assert set(api["entries"][0]) == {"rank", "name", "person", "team", "value", "winner"}
     listing = client.get("/api/v1/contests").json()
     assert [c["id"] for c in listing["contests"]] == [cid]
