@@ -118,8 +118,9 @@ class ContestsController(Controller):
                                .order_by(ContestResult.contest_id, ContestResult.position)):
                 winners.setdefault(row.contest_id, []).append(row)
         groups: dict[str, list[Contest]] = {"running": [], "scheduled": [], "final": [], "cancelled": []}
-        for contest in contests:
-            groups.setdefault(state(contest, now), []).append(contest)
+        for contest in contests:  # an ended contest whose results another process is storing shows as ended
+            current = state(contest, now)
+            groups["final" if current == "ended" else current].append(contest)
         groups["scheduled"].sort(key=lambda c: (c.starts_on, c.id))
         return page("pages/leaderboard/contests/list.html", {
             "groups": groups, "winners": winners, "now": now, "time_left": time_left, "can_create": can_create(principal),
@@ -181,7 +182,9 @@ class ContestsController(Controller):
         if contest is None:
             raise NotFoundException("No such contest.")
         # a locked form sends only name and description: the other fields keep their stored values
-        form = ContestInput.from_form(data, defaults=ContestInput.from_contest(contest, contest_team_ids(db, contest.id)))
+        # (an open form sends every field; no ticked team there means none)
+        stored = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
+        form = ContestInput.from_form(data, defaults=stored if is_locked(contest, now) else None)
         try:
             with transaction(request.app.state["engine"]) as session:
                 fresh = editable_contest(session, principal, contest_id)
