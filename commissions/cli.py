@@ -225,7 +225,12 @@ def _register_extension_commands() -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="quotaboard.extensions"):
-        for command in getattr(ep.load(), "cli_commands", []):
+        try:
+            extension = ep.load()
+        except Exception as exc:  # noqa: BLE001  (a broken extension must not take `db upgrade` down with it)
+            click.echo(f"warning: extension {ep.name} not loaded: {exc}", err=True)
+            continue
+        for command in getattr(extension, "cli_commands", []):
             main.add_command(command)
 
 

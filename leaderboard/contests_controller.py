@@ -260,7 +260,7 @@ class ContestListOut(BaseModel):
     contests: list[ContestSummaryOut]
 
 
-def _summary(db: Session, contest: Contest, now: datetime, winners: list[str], team_names: list[str]) -> dict[str, Any]:
+def _summary(contest: Contest, now: datetime, winners: list[str], team_names: list[str]) -> dict[str, Any]:
     current = state(contest, now)
     return {"id": contest.id, "name": contest.name, "prize": contest.prize, "metric": contest.metric,
             "mode": contest.mode, "participants": contest.scope, "teams": team_names, "currency": contest.currency,
@@ -289,7 +289,7 @@ class ContestsApiController(Controller):
         out = []
         for contest in contests:
             winners = [r.name for r in standings(db, contest, now=now).winners] if state(contest, now) == "final" else []
-            out.append(ContestSummaryOut(**_summary(db, contest, now, winners,
+            out.append(ContestSummaryOut(**_summary(contest, now, winners,
                                                     _team_names(db, contest_team_ids(db, contest.id)))))
         return ContestListOut(contests=out)
 
@@ -304,5 +304,5 @@ class ContestsApiController(Controller):
             contest = visible_contest(db, principal, contest_id)
             assert contest is not None
         result = standings(db, contest, now=now, viewer=principal)
-        return ContestOut(**_summary(db, contest, now, [r.name for r in result.winners], _team_names(db, result.team_ids)),
+        return ContestOut(**_summary(contest, now, [r.name for r in result.winners], _team_names(db, result.team_ids)),
                           description=contest.description, entries=_entries(result))

@@ -307,10 +307,17 @@ def test_close_command_records_ended_contests(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "results recorded" in first.stdout and "1 contest(s) closed." in first.stdout
+    with transaction(other) as s:  # a second one, recorded by the worker's once-a-minute task
+        s.add(Contest(name="Also done", metric="deals", starts_on=yesterday, ends_on=yesterday))
+    worker = subprocess.run([sys.executable, "-m", "commissions.cli", "worker", "--once"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr
     again = subprocess.run([sys.executable, "-m", "commissions.cli", "contests", "close"], env=env,
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "0 contest(s) closed." in again.stdout
-    assert read(other, lambda s: s.exec(select(ContestResult.name, ContestResult.winner)).all()) == [("Ana", True)]
+    assert read(other, lambda s: s.exec(select(Contest.name, ContestResult.name, ContestResult.value, ContestResult.winner)
+                                        .join(Contest, Contest.id == ContestResult.contest_id).order_by(Contest.id)).all()) == [
+        ("Done", "Ana", 500, True), ("Also done", "Ana", 100, True)]
     other.dispose()
 
 
