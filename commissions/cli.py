@@ -93,9 +93,18 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
         os.nice(10)  # requests first: statements of managers may lag by a moment, replies may not
     engine = get_engine()
     parent = os.getppid()
+    tasks = _extension_worker_tasks()  # e.g. recording the winners of contests that ended
+    tasks_due = 0.0
     while True:
         if exit_with_parent and os.getppid() != parent:
             return
+        if tasks and (once or time.monotonic() >= tasks_due):
+            tasks_due = time.monotonic() + 60
+            for task in tasks:
+                try:
+                    task(engine)
+                except Exception:  # retried a minute later
+                    log.exception("worker task %s failed", getattr(task, "__name__", task))
         try:
             reports = drain(engine)
             if reports:
@@ -204,6 +213,27 @@ def _register_subcommands() -> None:
 
     main.add_command(calc_command)
     main.add_command(plan_group)
+    _register_extension_commands()
+
+
+def _extension_worker_tasks() -> list:
+    from importlib.metadata import entry_points
+
+    return [task for ep in entry_points(group="quotaboard.extensions") for task in getattr(ep.load(), "worker_tasks", [])]
+
+
+def _register_extension_commands() -> None:
+    """Commands of extensions (``quotaboard.extensions`` entry points with ``cli_commands``), e.g. `contests`."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="quotaboard.extensions"):
+        try:
+            extension = ep.load()
+        except Exception as exc:  # noqa: BLE001  (a broken extension must not take `db upgrade` down with it)
+            click.echo(f"warning: extension {ep.name} not loaded: {exc}", err=True)
+            continue
+        for command in getattr(extension, "cli_commands", []):
+            main.add_command(command)
 
 
 _register_subcommands()

@@ -231,3 +231,13 @@ class _DemoBuilder:
                     s.add(DealSplit(deal_id=deal.id, person_id=rep.id, share_bp=6000))
                     s.add(DealSplit(deal_id=deal.id, person_id=partner.id, share_bp=4000))
                 self.deals += 1
+        self._contests()
+
+    def _contests(self) -> None:
+        """A running and an ended contest (the leaderboard extension's tables), if it is installed."""
+        try:
+            from leaderboard.contests import add_demo_contests
+        except ImportError:  # pragma: no cover - commissions runs without the leaderboard
+            return
+        self.session.flush()
+        add_demo_contests(self.session, today=self.today, period_start=self.period.starts_on)

@@ -1,4 +1,8 @@
-"""What the leaderboard adds to the app: found through the ``quotaboard.extensions`` entry point."""
+"""What the leaderboard adds to the app: found through the ``quotaboard.extensions`` entry point.
+
+``commissions`` reads these fields and never imports ``leaderboard`` itself, so the
+dependency stays one-way.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from commissions.web.navigation import EVERYONE, NavItem
+from leaderboard.badges_controller import BadgesController
+from leaderboard.contests_cli import contests_group
+from leaderboard.contests_controller import ContestsApiController, ContestsController
 from leaderboard.controller import LeaderboardController
 from leaderboard.listener import start_listening, stop_listening
 from leaderboard.tv import LeaderboardTvController
@@ -18,24 +25,33 @@ from leaderboard.tv import LeaderboardTvController
 class Extension:
     route_handlers: list[Any] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
-    on_startup: list[Any] = field(default_factory=list)
+    on_startup: list[Any] = field(default_factory=list)  # app hooks: background listeners
     on_shutdown: list[Any] = field(default_factory=list)
+    cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
+    worker_tasks: list[Any] = field(default_factory=list)  # callables(engine) that `commissions worker` runs each minute
+
+
+def _close_ended_contests(engine: Any) -> None:
+    from commissions.db import transaction
+    from leaderboard.contests import record_ended
+
+    with transaction(engine) as session:
+        record_ended(session)
 
 
 extension = Extension(
     route_handlers=[
         LeaderboardController,
         LeaderboardTvController,
+        BadgesController,  # badge rules: admins only
+        ContestsController,  # /leaderboard/contests pages, linked from the leaderboard page
+        ContestsApiController,
         create_static_files_router(path="/leaderboard/static", directories=[Path(__file__).parent / "static"],
                                    name="leaderboard-static"),
     ],
-    nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE)],
+    nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE), NavItem("Badges", "/admin/badges", frozenset({"admin"}))],
     on_startup=[start_listening],
     on_shutdown=[stop_listening],
+    cli_commands=[contests_group],
+    worker_tasks=[_close_ended_contests],
 )
-
-# Badge rules (admins only), appended so the entries above stay as they are.
-from leaderboard.badges_controller import BadgesController
-
-extension.route_handlers.append(BadgesController)
-extension.nav_items.append(NavItem("Badges", "/admin/badges", frozenset({"admin"})))

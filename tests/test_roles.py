@@ -21,6 +21,8 @@ PAGES = {
     "/leaderboard": {"rep", "manager", "finance", "admin"},
     "/admin/badges": {"admin"},
     "/leaderboard/tv": {"rep", "manager", "finance", "admin"},  # not a nav item
+    "/leaderboard/contests": {"rep", "manager", "finance", "admin"},  # linked from the leaderboard page
+    "/leaderboard/contests/new": {"manager", "admin"},
 }
 ROLES = ["rep", "manager", "finance", "admin"]
 NAV_HREFS = {item.href for item in NAV_ITEMS} | {"/leaderboard", "/admin/badges"}  # these come from the leaderboard extension
