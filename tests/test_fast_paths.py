@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from litestar.channels import ChannelsPlugin
@@ -218,4 +219,6 @@ def test_single_flight_shares_one_call_among_concurrent_callers_and_their_failur
         assert sorted(calls) == ["A", "boom"]
         assert await flights.run("a", lambda: slow("again")) == "again"  # nothing in flight any more: a new call
 
-    anyio.run(main)
+    # its own thread and event loop: Playwright's sync API may hold this thread's loop when browser tests ran first
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()
