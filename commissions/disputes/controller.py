@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
@@ -77,9 +77,10 @@ class DisputesController(Controller):
     include_in_schema = False
 
     @get("/disputes", sync_to_thread=True)
-    def index(self, db: DbSession, principal: CurrentPrincipal, state: FromQuery[str] = "unresolved") -> Template:
-        rows = list_disputes(db, principal, unresolved_only=state != "all")
-        return page("pages/disputes/list.html", {"rows": rows, "state": "all" if state == "all" else "unresolved"})
+    def index(self, db: DbSession, principal: CurrentPrincipal,
+              show: Annotated[str, QueryParameter(name="state")] = "unresolved") -> Template:
+        rows = list_disputes(db, principal, unresolved_only=show != "all")
+        return page("pages/disputes/list.html", {"rows": rows, "state": "all" if show == "all" else "unresolved"})
 
     @get("/disputes/new", sync_to_thread=True)
     def new(self, db: DbSession, principal: CurrentPrincipal, email: FromQuery[str], period: FromQuery[str],
