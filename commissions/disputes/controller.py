@@ -149,6 +149,7 @@ class DisputesController(Controller):
     @staticmethod
     def _form_error(request: Request, db: Session, principal: Principal, dispute_id: int, exc: InputProblem,
                     form: dict[str, str]) -> Template:
+        db.rollback()
         dispute = db.get(Dispute, dispute_id)
         context = _context(db, principal, dispute, error={"field": exc.field, "message": exc.message}, form=form)  # type: ignore[arg-type]
         is_htmx = bool(getattr(request, "htmx", False))
@@ -157,7 +158,7 @@ class DisputesController(Controller):
     @staticmethod
     def _after_write(request: Request, db: Session, principal: Principal, dispute_id: int) -> Template | Redirect:
         if getattr(request, "htmx", False):
-            db.expire_all()
+            db.rollback()  # end the read snapshot taken before the write, so the thread shows it
             return page(THREAD, _context(db, principal, db.get(Dispute, dispute_id)))  # type: ignore[arg-type]
         return Redirect(f"/disputes/{dispute_id}", status_code=303)
 
