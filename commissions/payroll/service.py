@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -156,7 +156,7 @@ def to_csv(rows: list[PayoutRow]) -> bytes:
 
 def fixed_timestamp(period: Period) -> datetime:
     """The document date written into the XLSX: the period's last day, so it never depends on the clock."""
-    return datetime.combine(period.ends_on, time(0, 0), tzinfo=timezone.utc)
+    return datetime.combine(period.ends_on, time(0, 0), tzinfo=UTC)
 
 
 def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
