@@ -14,6 +14,8 @@ PAGES = {
     "/team": {"manager"},
     "/quotas": {"manager", "admin"}, "/campaigns": {"rep", "manager", "finance", "admin"},
     "/finance/periods": {"finance"},
+    "/finance": {"finance"},
+    "/disputes": {"rep", "manager", "finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/plans": {"admin"},

@@ -5,6 +5,7 @@ See docs/domain-model.md for the tables and why they are shaped this way.
 
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
+from commissions.models.disputes import Dispute, DisputeMessage
 from commissions.models.ledger import (
     Adjustment,
     CalculationRun,
@@ -26,6 +27,8 @@ __all__ = [
     "CustomField",
     "Deal",
     "DealSplit",
+    "Dispute",
+    "DisputeMessage",
     "PayeeSummary",
     "PayoutLine",
     "Period",

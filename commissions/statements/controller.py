@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from commissions.auth.guards import requires_person, requires_role
+from commissions.disputes.service import dispute_context
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import InputProblem
 from commissions.models import PayeeSummary, Period, Person
@@ -125,6 +126,7 @@ class StatementsController(Controller):
         context = {
             "statement": statement, "person": person, "period": key, "component": component or "",
             "periods": _periods_of(db, person), "own": person.id == principal.person_id, "answers": None,
+            **dispute_context(db, principal, person, statement),
         }
         return page_or_partial(request, "pages/statements/show.html", "partials/statements/lines.html", context)
 

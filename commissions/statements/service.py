@@ -32,6 +32,7 @@ class StatementLine:
     deal: str | None
     amount_minor: int
     text: str
+    line_id: int | None = None  # the payout line (disputes point at it)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         entry = components.setdefault(line.component, ComponentTotal(line.component))
         entry.amount_minor += line.amount_minor
         if component is None or component == line.component:
-            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text))
+            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text, line.id))
     return Statement(person, period, currency, plans, list(components.values()), total)
 
 

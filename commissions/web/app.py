@@ -36,9 +36,11 @@ from commissions.db import get_engine
 from commissions.deals.controller import DealsController
 from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
+from commissions.disputes.controller import DisputesController
 from commissions.errors import Forbidden, InputProblem
 from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
+from commissions.payroll.controller import PayrollController
 from commissions.people.controller import AdminPeopleController, TeamController
 from commissions.periods.controller import PeriodsController
 from commissions.plans.controller import PlansController
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             TokensController,
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
+            PayrollController, DisputesController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],

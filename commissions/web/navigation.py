@@ -24,6 +24,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Quotas", "/quotas", frozenset({"manager", "admin"})),
     NavItem("Campaigns", "/campaigns", EVERYONE),  # read-only for all; admins and marketing managers edit
     NavItem("Periods", "/finance/periods", frozenset({"finance"})),
+    NavItem("Finance", "/finance", frozenset({"finance"})),
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
     NavItem("Plans", "/plans", frozenset({"admin"})),

@@ -37,7 +37,9 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
     cli = [sys.executable, "-m", "commissions.cli"]
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()
-    server = subprocess.Popen([*cli, "run", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB of access log) and blocks the server.
+    log = open(Path(env["DATA_DIR"]) / "server.log", "wb")  # noqa: SIM115  (closed below)
+    server = subprocess.Popen([*cli, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -52,6 +54,7 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="session")

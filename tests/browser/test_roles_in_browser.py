@@ -24,7 +24,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
         (f"ana.alvarez@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Leaderboard"], "Your quarter"),
         (f"east.manager@{DOMAIN}", ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns", "Leaderboard"],
          "Your team this quarter"),
-        (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Periods", "Leaderboard"], "Periods"),
+        (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Periods", "Finance", "Leaderboard"], "Periods"),
         (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "People", "API tokens", "Plans", "Leaderboard", "Badges"], "Organisation"),
     ],
 )

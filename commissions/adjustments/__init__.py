@@ -1,0 +1,1 @@
+"""Manual and prior-period adjustments by finance."""

@@ -1,0 +1,202 @@
+"""Disputes: open, answer, reply, resolve (optionally with an adjustment); who may see them.
+
+Who sees a dispute is who may read the statement it is about (the person, their
+manager chain, finance: ``may_read_statement``); anyone else gets the same 404 as for
+a dispute that does not exist. Only finance answers and resolves. Disputes block
+nothing: the period workflow never looks at them.
+
+Lifecycle: ``open`` → (finance answers) ``answered`` → (a reply from the person's
+side) ``open`` again … → (finance resolves, with a note and optionally an adjustment)
+``resolved``, which is final: a new question opens a new dispute.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import Session, select
+
+from commissions.adjustments.service import add_manual_adjustment
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.calculation.service import current_lines_query
+from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.models import Dispute, DisputeMessage, PayoutLine, Period, Person
+from commissions.models.base import utcnow
+from commissions.people.service import visible_person_ids
+from commissions.statements.service import may_read_statement
+
+MAX_TEXT = 2000
+UNRESOLVED = ("open", "answered")
+
+
+class DisputeNotFound(InputProblem):
+    status_code = 404
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeRow:
+    dispute: Dispute
+    person: Person
+    period_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    message: DisputeMessage
+    author: str
+    from_finance: bool
+
+
+def _text(field: str, value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InputProblem(field, f"write {what}")
+    if len(value) > MAX_TEXT:
+        raise InputProblem(field, f"{what} is too long ({len(value)} characters; at most {MAX_TEXT})")
+    return value
+
+
+def find_dispute(session: Session, principal: Principal, dispute_id: int) -> Dispute:
+    """The dispute if the caller may see it; 404 alike for a missing one and for someone else's."""
+    dispute = session.get(Dispute, dispute_id)
+    person = session.get(Person, dispute.person_id) if dispute else None
+    if dispute is None or person is None or not may_read_statement(session, principal, person):
+        raise DisputeNotFound("dispute", f"no dispute {dispute_id} that you may see")
+    return dispute
+
+
+def open_dispute(session: Session, *, principal: Principal, person: Person, period_key: str, line_id: int | None,
+                 question: str) -> Dispute:
+    """Flag a statement line (or the whole statement when ``line_id`` is None) with a question."""
+    if principal.person_id is None:
+        raise Forbidden("a dispute needs a person: sign in")
+    if not may_read_statement(session, principal, person):
+        raise DisputeNotFound("person", "no statement that you may see")
+    period = session.exec(select(Period).where(Period.key == period_key)).first()
+    if period is None:
+        raise InputProblem("period", f"no period {period_key} has been computed")
+    question = _text("question", question, "your question")
+    line_text = ""
+    if line_id is not None:
+        line = session.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
+        if line is None:
+            raise InputProblem("line", f"line {line_id} is not on {person.email}'s statement for {period.key}")
+        line_text = line.text[:500]
+    now = utcnow()
+    dispute = Dispute(person_id=person.id, period_id=period.id, payout_line_id=line_id, line_text=line_text,
+                      opened_by_id=principal.person_id, state="open", created_at=now, updated_at=now)
+    session.add(dispute)
+    session.flush()
+    session.add(DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id, kind="question", body=question,
+                               created_at=now))
+    record_event(session, principal, "dispute.open", "dispute", dispute.id, {"line": line_id, "period": period.key})
+    return dispute
+
+
+def add_message(session: Session, *, principal: Principal, dispute: Dispute, body: str) -> DisputeMessage:
+    """Finance's message answers (→ answered); a message from the person's side reopens (→ open)."""
+    if principal.person_id is None:
+        raise Forbidden("a message needs a person: sign in")
+    if dispute.state == "resolved":
+        raise Conflict("dispute", "this dispute is resolved: open a new one from the statement")
+    body = _text("body", body, "your message")
+    finance = principal.role == "finance"
+    now = utcnow()
+    message = DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id,
+                             kind="answer" if finance else "reply", body=body, created_at=now)
+    session.add(message)
+    dispute.state = "answered" if finance else "open"
+    dispute.updated_at = now
+    session.add(dispute)
+    record_event(session, principal, "dispute.answer" if finance else "dispute.reply", "dispute", dispute.id, {})
+    return message
+
+
+def parse_adjustment(text: str | None) -> Decimal | None:
+    raw = (text or "").strip().replace(",", "")
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+        if not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError) as exc:
+        raise InputProblem("amount", f"{raw!r} is not an amount: write e.g. 250.00 or -120") from exc
+    if amount == 0:
+        raise InputProblem("amount", "an adjustment cannot be zero: leave the amount empty to resolve without one")
+    return amount
+
+
+def resolve_dispute(session: Session, *, principal: Principal, dispute: Dispute, note: str,
+                    amount: Decimal | None = None) -> Dispute:
+    """Finance closes the dispute with a note; with ``amount``, a manual adjustment is booked in the same transaction."""
+    if principal.role != "finance" or principal.person_id is None:
+        raise Forbidden("only finance resolves disputes")
+    if dispute.state == "resolved":
+        raise Conflict("dispute", "this dispute is already resolved")
+    note = _text("note", note, "a resolution note")
+    period = session.get(Period, dispute.period_id)
+    if amount is not None:
+        deal_id = None
+        if dispute.payout_line_id is not None:
+            deal_id = session.get(PayoutLine, dispute.payout_line_id).deal_id  # type: ignore[union-attr]
+        adjustment = add_manual_adjustment(session, person_id=dispute.person_id, period_key=period.key,  # type: ignore[union-attr]
+                                           amount=amount, reason=f"Dispute #{dispute.id}: {note}"[:1000],
+                                           actor_id=principal.person_id, deal_id=deal_id)
+        dispute.adjustment_id = adjustment.id
+    now = utcnow()
+    session.add(DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id, kind="resolution", body=note,
+                               created_at=now))
+    dispute.state = "resolved"
+    dispute.resolution = note
+    dispute.resolved_by_id = principal.person_id
+    dispute.resolved_at = now
+    dispute.updated_at = now
+    session.add(dispute)
+    record_event(session, principal, "dispute.resolve", "dispute", dispute.id,
+                 {"adjustment": str(amount) if amount is not None else None})
+    return dispute
+
+
+def thread(session: Session, dispute: Dispute) -> list[ThreadMessage]:
+    rows = session.exec(select(DisputeMessage, Person).join(Person, Person.id == DisputeMessage.author_id)
+                        .where(DisputeMessage.dispute_id == dispute.id).order_by(DisputeMessage.id)).all()
+    return [ThreadMessage(m, p.name, m.kind in ("answer", "resolution")) for m, p in rows]
+
+
+def list_disputes(session: Session, principal: Principal, *, unresolved_only: bool = True,
+                  period_id: int | None = None) -> list[DisputeRow]:
+    """The disputes the caller may see (finance: all), newest activity first."""
+    query = (select(Dispute, Person, Period.key).join(Person, Person.id == Dispute.person_id)
+             .join(Period, Period.id == Dispute.period_id))
+    ids = visible_person_ids(session, principal)
+    if principal.role == "admin":
+        ids = set()  # admins do not read pay
+    if ids is not None:
+        query = query.where(Dispute.person_id.in_(ids))
+    if unresolved_only:
+        query = query.where(Dispute.state.in_(UNRESOLVED))
+    if period_id is not None:
+        query = query.where(Dispute.period_id == period_id)
+    rows = session.exec(query.order_by(Dispute.updated_at.desc(), Dispute.id.desc())).all()
+    return [DisputeRow(d, p, key) for d, p, key in rows]
+
+
+def statement_disputes(session: Session, person: Person, period: Period) -> tuple[list[Dispute], dict[int, list[Dispute]]]:
+    """A statement's disputes, and those about each payout line (for the per-line markers)."""
+    disputes = list(session.exec(select(Dispute).where(Dispute.person_id == person.id, Dispute.period_id == period.id)
+                                 .order_by(Dispute.id)).all())
+    by_line: dict[int, list[Dispute]] = defaultdict(list)
+    for d in disputes:
+        if d.payout_line_id is not None:
+            by_line[d.payout_line_id].append(d)
+    return disputes, dict(by_line)
+
+
+def dispute_context(session: Session, principal: Principal, person: Person, statement) -> dict:  # type: ignore[no-untyped-def]
+    """What the statement page's dispute includes need: the statement's disputes, per-line markers, who may ask."""
+    disputes, by_line = statement_disputes(session, person, statement.period) if statement else ([], {})
+    return {"disputes": disputes, "disputes_by_line": by_line, "may_dispute": principal.person_id is not None}

@@ -1,0 +1,1 @@
+"""Payroll: the per-period payout export (CSV, XLSX) and finance's dashboard."""

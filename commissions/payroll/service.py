@@ -1,0 +1,201 @@
+"""The payroll export: one row per person, period and currency, from the ledger's lines in force.
+
+Columns are cli.md's ``employee_id,email,name,period,currency,earned,adjustments,
+clawbacks,draw,net_payable,plan,status``. Every figure comes from stored rows (the
+ledger, payee summaries, the period), never from a recomputation, and nothing in the
+output depends on the clock: the same data always gives the same bytes
+(docs/payroll-and-disputes.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from commissions.engine import PeriodError, parse_period
+from commissions.errors import InputProblem
+from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
+from commissions.money import from_minor, minor_digits
+
+COLUMNS = ("employee_id", "email", "name", "period", "currency", "earned", "adjustments", "clawbacks", "draw",
+           "net_payable", "plan", "status")
+MONEY_COLUMNS = ("earned", "adjustments", "clawbacks", "draw", "net_payable")
+PLAN_SEPARATOR = "; "
+#: Which export column each ledger kind adds to (net_payable is the sum of all of them).
+KIND_COLUMN = {"earning": "earned", "cap": "earned", "adjustment": "adjustments", "clawback": "clawbacks",
+               "draw": "draw"}
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+
+
+class PeriodNotFound(InputProblem):
+    status_code = 404
+
+
+def neutralise(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'`` (OWASP CSV injection).
+
+    Triggers: ``= + - @`` as the first character, also after leading whitespace, and a
+    leading tab or carriage return. Numbers are never passed here: they stay numbers.
+    """
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip()[:1] in FORMULA_TRIGGERS:
+        return "'" + text
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRow:
+    employee_id: str
+    email: str
+    name: str
+    period: str
+    currency: str
+    earned_minor: int
+    adjustments_minor: int
+    clawbacks_minor: int
+    draw_minor: int
+    net_minor: int
+    plan: str
+    status: str
+
+    def amount(self, column: str) -> Decimal:
+        minor = {"earned": self.earned_minor, "adjustments": self.adjustments_minor, "clawbacks": self.clawbacks_minor,
+                 "draw": self.draw_minor, "net_payable": self.net_minor}[column]
+        return from_minor(minor, self.currency)
+
+    def text(self, column: str) -> str:
+        return str(getattr(self, column))
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutExport:
+    period: Period
+    rows: list[PayoutRow]
+
+
+def find_period(session: Session, key: str) -> Period:
+    """The stored period of a key: 400 for a malformed key, 404 for one never computed."""
+    try:
+        canonical = parse_period(key.strip()).key
+    except PeriodError as exc:
+        raise InputProblem("period", f"{key!r} is not a period key (2026-01, 2026-Q1 or 2026): {exc}") from exc
+    period = session.exec(select(Period).where(Period.key == canonical)).first()
+    if period is None:
+        raise PeriodNotFound("period", f"no period {canonical} exists")
+    return period
+
+
+def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+    """Every person's lines in force in a period: not reversals and not reversed (cf. ``current_lines_query``)."""
+    reversal = aliased(PayoutLine)
+    return select(*columns).where(
+        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
+        ~exists().where(reversal.reverses_id == PayoutLine.id),
+    )
+
+
+def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
+    """One row per person and currency: everyone with a payee summary or a line in force, ordered by email."""
+    sums: dict[tuple[int, str], dict[str, int]] = {}
+    for person_id, currency, kind, total in session.exec(
+        lines_in_force_query(period.id, PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind,
+                             func.sum(PayoutLine.amount_minor))
+        .group_by(PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind)
+    ).all():
+        entry = sums.setdefault((person_id, currency), dict.fromkeys((*MONEY_COLUMNS,), 0))
+        entry[KIND_COLUMN.get(kind, "adjustments")] += int(total)
+        entry["net_payable"] += int(total)
+    plans: dict[tuple[int, str], set[str]] = {}
+    for person_id, currency, name in session.exec(
+        select(PayeeSummary.person_id, PayeeSummary.currency, Plan.name).join(Plan, Plan.id == PayeeSummary.plan_id)
+        .where(PayeeSummary.period_id == period.id)
+    ).all():
+        plans.setdefault((person_id, currency), set()).add(name)
+        sums.setdefault((person_id, currency), dict.fromkeys(MONEY_COLUMNS, 0))
+    for person_id, currency, name in session.exec(
+        lines_in_force_query(period.id, PayoutLine.person_id, PayoutLine.currency, Plan.name)
+        .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id).join(Plan, Plan.id == PlanVersion.plan_id)
+        .distinct()
+    ).all():
+        plans.setdefault((person_id, currency), set()).add(name)
+    people = {p.id: p for p in session.exec(select(Person).where(Person.id.in_({pid for pid, _ in sums}))).all()}
+    rows = [
+        PayoutRow(
+            employee_id=people[pid].employee_id or "", email=people[pid].email, name=people[pid].name,
+            period=period.key, currency=currency, earned_minor=s["earned"], adjustments_minor=s["adjustments"],
+            clawbacks_minor=s["clawbacks"], draw_minor=s["draw"], net_minor=s["net_payable"],
+            plan=PLAN_SEPARATOR.join(sorted(plans.get((pid, currency), ()))), status=period.state,
+        )
+        for (pid, currency), s in sums.items()
+    ]
+    return sorted(rows, key=lambda r: (r.email, r.currency))
+
+
+def plain_amount(value: Decimal, currency: str) -> str:
+    """``1234.50``: the currency's minor digits, no thousands separator, never exponent notation."""
+    return f"{value:.{minor_digits(currency)}f}"
+
+
+def to_csv(rows: list[PayoutRow]) -> bytes:
+    """UTF-8 without BOM, header row, RFC 4180 ``\\r\\n`` line ends, minimal quoting, text cells neutralised."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([plain_amount(row.amount(c), row.currency) if c in MONEY_COLUMNS else neutralise(row.text(c))
+                         for c in COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def fixed_timestamp(period: Period) -> datetime:
+    """The document date written into the XLSX: the period's last day, so it never depends on the clock."""
+    return datetime.combine(period.ends_on, time(0, 0), tzinfo=UTC)
+
+
+def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
+    """One sheet, header row, money as numbers (exact decimal text in the file), text cells neutralised.
+
+    XlsxWriter with ``in_memory`` writes every zip member with the fixed date 1980-01-01,
+    and the core properties get a fixed creation date, so the same rows give the same bytes.
+    Its automatic conversions (strings to formulas, URLs, numbers) are off: text is text.
+    """
+    import xlsxwriter  # imported here: only the export needs it
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {
+        "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
+    workbook.set_properties({"title": f"Payouts {period.key}", "author": "Quotaboard", "company": "",
+                             "created": fixed_timestamp(period)})
+    sheet = workbook.add_worksheet(f"Payouts {period.key}")
+    bold = workbook.add_format({"bold": True})
+    money_formats: dict[int, Any] = {}
+    for col, name in enumerate(COLUMNS):
+        sheet.write_string(0, col, name, bold)
+    for r, row in enumerate(rows, start=1):
+        digits = minor_digits(row.currency)
+        fmt = money_formats.get(digits) or money_formats.setdefault(
+            digits, workbook.add_format({"num_format": "0." + "0" * digits if digits else "0"}))
+        for col, name in enumerate(COLUMNS):
+            if name in MONEY_COLUMNS:
+                sheet.write_number(r, col, row.amount(name), fmt)
+            else:
+                sheet.write_string(r, col, neutralise(row.text(name)))
+    sheet.set_column(0, 0, 12)
+    sheet.set_column(1, 2, 28)
+    sheet.set_column(5, 9, 14)
+    sheet.set_column(10, 10, 24)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def export_filename(period: Period, extension: str) -> str:
+    return f"payouts-{period.key}.{extension}"  # period keys are [0-9A-Z-] only: safe in a header
