@@ -89,6 +89,11 @@ def _forget_process_caches() -> None:
 def engine(db_engine: Engine) -> Iterator[Engine]:
     """The suite's database, emptied after each test (and the process's memory of it forgotten)."""
     yield db_engine
+    empty_database(db_engine)
+
+
+def empty_database(db_engine: Engine) -> None:
+    """Delete every row (and forget the process's memory of them)."""
     _forget_process_caches()
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     if db_engine.dialect.name == "postgresql":
