@@ -21,7 +21,15 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     secret_key: str = _DEV_SECRET
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = 8 * 3600  # idle timeout: a session unused this long ends
+    session_absolute_seconds: int = 12 * 3600  # absolute timeout: every session ends this long after sign-in
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 50
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 900
+    # Host names the app answers to (Host header); "*" allows any. Unset: localhost names in development
+    # and tests; production refuses to start without it.
+    allowed_hosts: list[str] = []
     htmx_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 15000
     # How stale a leaderboard table may be when no event announced the change (0: always re-check);
@@ -39,6 +47,10 @@ class Settings(BaseSettings):
             self.principal_cache_seconds = 0.0 if self.environment == "test" else 2.0
         if self.leaderboard_max_staleness_seconds is None:
             self.leaderboard_max_staleness_seconds = 0.0 if self.environment == "test" else 1.0
+        if not self.allowed_hosts:
+            if self.environment == "production":
+                raise ValueError('ALLOWED_HOSTS must list the host names of the site in production (e.g. ["pay.example.com"])')
+            self.allowed_hosts = ["localhost", "127.0.0.1", "testserver", "[::1]"]
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         return self

@@ -68,6 +68,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever calls it; nothing to protect
+    ("POST", "/account/sign-out-everywhere"): EVERYONE,
     # home, me
     ("GET", "/"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
@@ -329,14 +330,14 @@ def refused(actor: str, path: str, response) -> bool:  # type: ignore[no-untyped
     if actor == "anonymous":
         if path.startswith("/api/"):
             return response.status_code == 401
-        return response.status_code in (302, 303) and response.headers["location"].startswith("/login")
+        return response.status_code in (302, 303) and response.headers["location"].startswith("/login?next=")
     return response.status_code in (403, 404)
 
 
 def allowed(path: str, response) -> bool:  # type: ignore[no-untyped-def]
     if response.status_code in (401, 403, 404) or response.status_code >= 500:
         return False
-    return not (response.status_code in (302, 303) and response.headers["location"].startswith("/login"))
+    return not (response.status_code in (302, 303) and response.headers["location"].startswith("/login?next="))
 
 
 def test_every_route_for_every_caller(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and "who am I" for the API."""
+"""Sign-in (rate limited), sign-out, sign-out everywhere and "who am I" for the API."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from commissions.audit import record_event
-from commissions.auth.guards import any_role
+from commissions.auth.guards import any_role, requires_person
 from commissions.auth.passwords import verify_password
 from commissions.auth.principal import Principal
-from commissions.auth.sessions import rotate_session
+from commissions.auth.sessions import ISSUED_KEY, END_REASON_KEY, clock, rotate_session
+from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.db import transaction
-from commissions.people.service import person_by_email
+from commissions.people.service import end_all_sessions, person_by_email
 from commissions.web.dependencies import CurrentPrincipal
 from commissions.web.rendering import page
 
@@ -54,17 +55,37 @@ def _check_credentials(engine: Engine, email: str, password: str, ip: str) -> di
             session.add(person)
         actor = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
         record_event(session, actor, "auth.sign_in", "person", person.id, {}, ip=ip)
-        return {"pid": person.id, "sv": person.session_version}
+        return {"pid": person.id, "sv": person.session_version, ISSUED_KEY: int(clock())}
+
+
+def _audit(engine: Engine, actor: Principal | None, action: str, detail: dict, ip: str) -> None:
+    with transaction(engine) as session:
+        record_event(session, actor, action, "person", "", detail, ip=ip)
+
+
+def _end_all_sessions(engine: Engine, principal: Principal, ip: str) -> None:
+    from commissions.models import Person
+
+    with transaction(engine) as session:
+        end_all_sessions(session, session.get(Person, principal.person_id), by=principal, ip=ip)  # type: ignore[arg-type]
+
+
+# Shown on the sign-in page after a session ended without the person signing out.
+END_MESSAGES = {
+    "expired": "Your session has expired; please sign in again.",
+    "ended": "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again.",
+}
 
 
 class AuthController(Controller):
     tags = ["auth"]
 
     @get("/login", include_in_schema=False)
-    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Template | Redirect:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/", reason: FromQuery[str] = "") -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
-        return page("pages/auth/login.html", {"next": safe_next(next), "email": "", "error": None})
+        return page("pages/auth/login.html",
+                    {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)})
 
     @post("/login", include_in_schema=False)
     async def login(
@@ -73,19 +94,54 @@ class AuthController(Controller):
         from anyio import to_thread
 
         ip = request.client.host if request.client else ""
-        session_data = await to_thread.run_sync(
-            _check_credentials, request.app.state["engine"], data.email.strip().lower(), data.password, ip
-        )
+        engine = request.app.state["engine"]
+        email = data.email.strip().lower()
+        throttle: SignInThrottle = request.app.state["throttle"]
+
+        def refused(refusal: Refusal) -> Template:
+            context = {"next": safe_next(data.next), "email": data.email, "error": refusal.message}
+            response = page("pages/auth/login.html", context, status_code=429)
+            response.headers["Retry-After"] = str(refusal.retry_after)
+            return response
+
+        refusal = await throttle.refusal(email, ip)
+        if refusal is not None:  # locked: the password is not even checked
+            await to_thread.run_sync(_audit, engine, None, "auth.sign_in_throttled", {"email": email[:254]}, ip)
+            return refused(refusal)
+        session_data = await to_thread.run_sync(_check_credentials, engine, email, data.password, ip)
         if session_data is None:
+            locked = await throttle.failed(email, ip)
+            if locked:
+                await to_thread.run_sync(_audit, engine, None, "auth.locked_out",
+                                         {"email": email[:254], "by": ",".join(locked)}, ip)
+                return refused(throttle.lock_message(locked[0]))
             context = {"next": safe_next(data.next), "email": data.email, "error": "Email or password is wrong."}
             return page("pages/auth/login.html", context, status_code=401)
+        await throttle.succeeded(email)
         await rotate_session(request, session_data)
         return Redirect(safe_next(data.next))
 
     @post("/logout", include_in_schema=False)
     async def logout(self, request: Request) -> Redirect:
+        """Ends this session: the stored session is deleted, so its cookie is worthless from now on."""
+        from anyio import to_thread
+
+        principal = request.scope.get("user")
+        if principal is not None and principal.person_id is not None:
+            ip = request.client.host if request.client else ""
+            await to_thread.run_sync(_audit, request.app.state["engine"], principal, "auth.sign_out", {}, ip)
         request.clear_session()
         return Redirect("/login")
+
+    @post("/account/sign-out-everywhere", guards=[any_role, requires_person], include_in_schema=False)
+    async def sign_out_everywhere(self, request: Request, principal: CurrentPrincipal) -> Redirect:
+        """Ends every session of the caller, on every device (their session version changes)."""
+        from anyio import to_thread
+
+        ip = request.client.host if request.client else ""
+        await to_thread.run_sync(_end_all_sessions, request.app.state["engine"], principal, ip)
+        request.clear_session()
+        return Redirect("/login?reason=ended")
 
     @get("/api/v1/me", guards=[any_role], sync_to_thread=False, summary="The caller: person and role")
     def me(self, principal: CurrentPrincipal) -> Me:

@@ -17,12 +17,14 @@ import time
 
 from anyio import to_thread
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from commissions.auth.principal import Principal
+from commissions.auth import sessions as session_store
+from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY
 from commissions.auth.tokens import principal_for_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
@@ -96,10 +98,20 @@ class AuthenticationMiddleware(ASGIMiddleware):
             is_api = scope["path"].startswith("/api/")
             if session_data and (not is_api or scope.get("method", "GET") in SAFE_METHODS):
                 data = dict(session_data)
-                known, principal = _cached_principal(data, scope["app"].state["settings"].principal_cache_seconds)
-                if not known:
-                    principal = await to_thread.run_sync(_from_session, engine, data)
-                    _remember_principal(data, principal)
+                settings = scope["app"].state["settings"]
+                issued = data.get(ISSUED_KEY)
+                if not isinstance(issued, int) or session_store.clock() - issued >= settings.session_absolute_seconds:
+                    principal = None  # signed in too long ago (or before the absolute timeout existed)
+                    scope[END_REASON_KEY] = "expired"  # type: ignore[literal-required]
+                else:
+                    known, principal = _cached_principal(data, settings.principal_cache_seconds)
+                    if not known:
+                        principal = await to_thread.run_sync(_from_session, engine, data)
+                        _remember_principal(data, principal)
+                    if principal is None:
+                        scope[END_REASON_KEY] = "ended"  # type: ignore[literal-required]
+                if principal is None and "pid" in data:
+                    scope["session"] = Empty  # a dead session is deleted from the store, its cookie cleared
         scope["user"] = principal
         await next_app(scope, receive, send)
 

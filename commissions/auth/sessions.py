@@ -10,6 +10,10 @@ store writes per request, and a file per health check. This backend writes a ses
 only when its data changed or its expiry is due for renewal (at most once every
 ``RENEW_AFTER_SECONDS``: the idle timeout is exact to that), and never stores an
 empty one.
+
+Every session also ends ``SESSION_ABSOLUTE_SECONDS`` (12 h) after sign-in however busy
+it is: the sign-in time is stored in the session (``ISSUED_KEY``) and checked by the
+authentication middleware, which then deletes the session.
 """
 
 from __future__ import annotations
@@ -28,9 +32,16 @@ from litestar.types import Empty, Message, ScopeSession
 
 SESSION_COOKIE = "qb_session"
 RENEW_AFTER_SECONDS = 60
+ISSUED_KEY = "iat"  # in the session data: when the person signed in (epoch seconds)
+END_REASON_KEY = "quotaboard.session_ended"  # in the scope: why a session stopped working ("expired" | "ended")
 RENEWED_KEY = "_renewed"  # in the session data: when its expiry was last pushed back (epoch seconds)
 _NEW_ID_KEY = "quotaboard.new_session_id"
 _LOADED_KEY = "quotaboard.session_loaded"  # in the scope: the stored bytes the request came with
+
+
+def clock() -> float:
+    """The time in epoch seconds (a function so tests can move it)."""
+    return time.time()
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):

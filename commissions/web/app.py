@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
+from commissions.auth.throttle import SignInThrottle
 from commissions.auth.tokens_controller import TokensController
 from commissions.campaigns.controller import CampaignsController
 from commissions.db import get_engine
@@ -146,7 +147,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     extensions = _extensions()
     set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
-    state = State({"engine": engine, "settings": settings, "session_config": session_config})
+    throttle_store = _store(settings, "throttle")
+    throttle = SignInThrottle(
+        throttle_store,
+        account_limit=settings.login_max_failures_per_account,
+        ip_limit=settings.login_max_failures_per_ip,
+        window_seconds=settings.login_window_seconds,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
+    state = State({"engine": engine, "settings": settings, "session_config": session_config, "throttle": throttle})
     app = Litestar(
         route_handlers=[
             healthz,
@@ -169,7 +178,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[SecurityHeadersMiddleware(hsts=not settings.is_development), session_config.middleware, AuthenticationMiddleware()],
         csrf_config=csrf_config,
-        stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports")},
+        stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports"), "throttle": throttle_store},
         state=state,
         on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],
         on_shutdown=[hook for ext in extensions for hook in getattr(ext, "on_shutdown", ())],

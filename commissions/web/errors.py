@@ -37,6 +37,9 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         login = f"/login?next={quote(target, safe='')}"
+        reason = request.scope.get("quotaboard.session_ended")  # see commissions.auth.sessions.END_REASON_KEY
+        if reason:
+            login += f"&reason={reason}"
         if request.headers.get("hx-request"):
             return Response(content="", status_code=401, headers={"HX-Redirect": login})
         return Redirect(login)
