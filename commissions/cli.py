@@ -207,6 +207,57 @@ def token_create(name: str, role: str, as_email: str | None) -> None:
     click.echo(clear)
 
 
+@main.group(help="Signed webhook deliveries from a CRM (Standard Webhooks).")
+def webhook() -> None:
+    pass
+
+
+@webhook.command("create", help="Create a webhook integration; its secret (whsec_...) is printed once.")
+@click.argument("name")
+@click.option("--as", "as_email", required=True, help="The admin creating it (for the audit log).")
+def webhook_create(name: str, as_email: str) -> None:
+    from commissions.auth.principal import Principal
+    from commissions.db import transaction
+    from commissions.errors import InputProblem
+    from commissions.people.service import person_by_email
+    from commissions.settings import get_settings
+    from commissions.webhooks.service import create_integration
+
+    try:
+        with transaction() as session:
+            person = person_by_email(session, as_email)
+            if person is None or person.role != "admin" or not person.active:
+                raise click.ClickException(f"{as_email.strip().lower()} is not an active admin")
+            by = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+            row, secret = create_integration(session, name=name, secret_key=get_settings().secret_key, by=by)
+    except InputProblem as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Webhook {row.name}: deliver to POST /api/v1/webhooks/crm/{row.name}/deals")
+    click.echo(f"Secret (shown once): {secret}")
+
+
+@webhook.command("revoke", help="Stop accepting deliveries for a webhook integration.")
+@click.argument("name")
+@click.option("--as", "as_email", required=True, help="The admin revoking it (for the audit log).")
+def webhook_revoke(name: str, as_email: str) -> None:
+    from commissions.auth.principal import Principal
+    from commissions.db import transaction
+    from commissions.errors import InputProblem
+    from commissions.people.service import person_by_email
+    from commissions.webhooks.service import revoke_integration
+
+    try:
+        with transaction() as session:
+            person = person_by_email(session, as_email)
+            if person is None or person.role != "admin" or not person.active:
+                raise click.ClickException(f"{as_email.strip().lower()} is not an active admin")
+            by = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+            row = revoke_integration(session, name, by=by)
+    except InputProblem as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Webhook {row.name} revoked.")
+
+
 def _register_subcommands() -> None:
     from commissions.calculator.command import calc_command
     from commissions.plans.cli import plan_group

@@ -69,6 +69,9 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever calls it; nothing to protect
     ("POST", "/account/sign-out-everywhere"): EVERYONE,
+    # CRM webhooks authenticate by signature, not by role: every caller here is unsigned and refused
+    # (401 even for a signed-in person or a token; tests/test_webhooks.py covers signed deliveries)
+    ("POST", "/api/v1/webhooks/crm/{name:str}/deals"): "signed",
     # home, me
     ("GET", "/"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
@@ -327,7 +330,7 @@ class Caller:
 
 
 def refused(actor: str, path: str, response) -> bool:  # type: ignore[no-untyped-def]
-    if actor == "anonymous":
+    if actor == "anonymous" or path.startswith("/api/v1/webhooks/"):
         if path.startswith("/api/"):
             return response.status_code == 401
         return response.status_code in (302, 303) and response.headers["location"].startswith("/login?next=")

@@ -16,7 +16,7 @@ from commissions.models.ledger import (
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
-from commissions.models.security import ApiToken, AuditEvent
+from commissions.models.security import ApiToken, AuditEvent, WebhookDelivery, WebhookIntegration
 
 __all__ = [
     "Adjustment",
@@ -39,5 +39,7 @@ __all__ = [
     "Quota",
     "RecomputeRequest",
     "Team",
+    "WebhookDelivery",
+    "WebhookIntegration",
     "metadata",
 ]

@@ -44,3 +44,33 @@ class AuditEvent(SQLModel, table=True):
     object_id: str = Field(default="", max_length=128)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ip: str = Field(default="", max_length=64)
+
+
+class WebhookIntegration(SQLModel, table=True):
+    """A CRM that delivers deals by signed webhook (Standard Webhooks).
+
+    HMAC verification needs the secret itself, so it is stored encrypted (Fernet, with a
+    key derived from SECRET_KEY), never in clear; it is shown once when created.
+    """
+
+    __tablename__ = "webhook_integration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    secret_encrypted: str = Field(max_length=512)
+    prefix: str = Field(max_length=16)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Ids of accepted deliveries, kept past the timestamp tolerance so a replay is refused."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_received_at", "received_at"),)
+
+    integration_id: int = Field(foreign_key="webhook_integration.id", primary_key=True, ondelete="CASCADE")
+    webhook_id: str = Field(max_length=128, primary_key=True)
+    received_at: datetime = created_at_field()

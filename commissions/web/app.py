@@ -57,6 +57,7 @@ from commissions.web.errors import (
 from commissions.web.headers import SecurityHeadersMiddleware
 from commissions.web.health import healthz
 from commissions.web.home import HomeController
+from commissions.webhooks.controller import WebhooksController
 from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
 log = logging.getLogger("quotaboard")
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
             PayrollController, DisputesController,
+            WebhooksController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],

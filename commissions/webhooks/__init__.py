@@ -1,0 +1,1 @@
+"""Signed webhook deliveries from a CRM (the Standard Webhooks scheme)."""
