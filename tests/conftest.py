@@ -81,8 +81,11 @@ def _forget_process_caches() -> None:
     from leaderboard import service as leaderboard_service
     from leaderboard.table_cache import TABLES
 
+    from commissions.calculation import loader
+
     leaderboard_service._SNAPSHOTS_SEEN.clear()
     TABLES.clear()
+    loader._PARSED.clear()  # keyed by plan version id: another database reuses the ids
 
 
 @pytest.fixture

@@ -109,6 +109,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens/{token_id:int}/revoke"): {"admin"},
+    ("GET", "/admin/audit"): {"admin"},
+    ("GET", "/admin/audit.csv"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,

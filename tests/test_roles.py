@@ -18,6 +18,7 @@ PAGES = {
     "/disputes": {"rep", "manager", "finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
+    "/admin/audit": {"admin"},
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
     "/leaderboard": {"rep", "manager", "finance", "admin"},

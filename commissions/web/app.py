@@ -27,6 +27,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
+from commissions.audit.controller import AuditController
 from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
             PayrollController, DisputesController,
-            WebhooksController,
+            WebhooksController, AuditController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -31,9 +32,24 @@ def _json(exc: HTTPException) -> Response:
     return Response(content=body, status_code=exc.status_code, headers=getattr(exc, "headers", None) or None)
 
 
+def _audit_forbidden(request: Request, exc: HTTPException) -> BackgroundTask | None:
+    """Every refused authorisation (403) goes to the audit log, after the response is sent."""
+    if exc.status_code != 403:
+        return None
+    from anyio import to_thread
+
+    from commissions.audit import record_forbidden
+
+    ip = request.client.host if request.client else ""
+    args = (request.app.state["engine"], request.scope.get("user"), request.method, request.url.path, exc.detail, ip)
+    return BackgroundTask(to_thread.run_sync, record_forbidden, *args)
+
+
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if _is_api(request):
-        return _json(exc)
+        response = _json(exc)
+        response.background = _audit_forbidden(request, exc)
+        return response
     if isinstance(exc, NotAuthorizedException):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         login = f"/login?next={quote(target, safe='')}"
@@ -49,6 +65,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": exc.detail},
         status_code=status,
         headers={"Cache-Control": "no-store"},
+        background=_audit_forbidden(request, exc),
     )
 
 

@@ -28,6 +28,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
     NavItem("Plans", "/plans", frozenset({"admin"})),
+    NavItem("Audit log", "/admin/audit", frozenset({"admin"})),
 ]
 
 

@@ -1,0 +1,94 @@
+"""``/admin/audit``: the audit log for admins, filtered and paginated, and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import urlencode
+from datetime import UTC, date, datetime, time, timedelta
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import ValidationException
+from litestar.params import FromQuery
+from litestar.response import Template
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from commissions.audit import escape_controls
+from commissions.auth.guards import admins
+from commissions.models import AuditEvent
+from commissions.payroll.service import neutralise
+from commissions.web.dependencies import DbSession
+from commissions.web.rendering import page_or_partial
+
+PAGE_SIZE = 50
+MAX_EXPORT = 100_000
+CSV_COLUMNS = ["at_utc", "actor", "actor_id", "action", "object_type", "object_id", "ip", "detail"]
+
+
+def _day(text: str, field: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(f"{field} must be a date like 2026-11-23", extra={"field": field}) from None
+
+
+def _filtered(action: str, person: str, since: str, until: str):  # type: ignore[no-untyped-def]
+    query = select(AuditEvent)
+    if action:
+        query = query.where(or_(AuditEvent.action == action, col(AuditEvent.action).startswith(action.rstrip(".") + ".")))
+    if person:
+        query = query.where(func.lower(AuditEvent.actor_label).contains(person.strip().lower()))
+    if (first := _day(since, "since")) is not None:
+        query = query.where(AuditEvent.at >= datetime.combine(first, time(0), UTC))
+    if (last := _day(until, "until")) is not None:
+        query = query.where(AuditEvent.at < datetime.combine(last + timedelta(days=1), time(0), UTC))
+    return query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+
+
+def utc(moment: datetime) -> str:
+    """An instant as UTC ISO text (SQLite hands back naive datetimes, stored as UTC)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _kinds(db: Session) -> list[str]:
+    actions = db.exec(select(AuditEvent.action).distinct()).all()
+    return sorted({a.split(".")[0] for a in actions} | set(actions))
+
+
+class AuditController(Controller):
+    path = "/admin"
+    guards = [admins]
+    include_in_schema = False
+
+    @get("/audit", sync_to_thread=True)
+    def audit_page(self, request: Request, db: DbSession, action: FromQuery[str] = "", person: FromQuery[str] = "",
+                   since: FromQuery[str] = "", until: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+        page = max(page, 1)
+        rows = db.exec(_filtered(action, person, since, until).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+        filters = {"action": action, "person": person, "since": since, "until": until}
+        context = {
+            "events": [(e, utc(e.at), json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in rows[:PAGE_SIZE]],
+            "filters": filters, "page": page, "has_next": len(rows) > PAGE_SIZE, "kinds": _kinds(db),
+            "query": urlencode({k: v for k, v in filters.items() if v}),
+        }
+        return page_or_partial(request, "pages/admin/audit.html", "partials/admin/audit_table.html", context)
+
+    @get("/audit.csv", sync_to_thread=True)
+    def audit_csv(self, db: DbSession, action: FromQuery[str] = "", person: FromQuery[str] = "",
+                  since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response[bytes]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for e in db.exec(_filtered(action, person, since, until).limit(MAX_EXPORT)).all():
+            cells = [e.actor_label, e.action, e.object_type, e.object_id, e.ip,
+                     json.dumps(e.detail, ensure_ascii=False, sort_keys=True)]
+            actor, act, otype, oid, ip, detail = (neutralise(escape_controls(c)) for c in cells)
+            writer.writerow([utc(e.at), actor, "" if e.actor_id is None else e.actor_id, act, otype, oid, ip, detail])
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"', "Cache-Control": "no-store"})
