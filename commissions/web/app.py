@@ -55,7 +55,7 @@ from commissions.web.errors import (
     http_exception_handler,
     internal_error_handler,
 )
-from commissions.web.headers import SecurityHeadersMiddleware
+from commissions.web.headers import AllowedHostsMiddleware, security_headers
 from commissions.web.health import healthz
 from commissions.web.home import HomeController
 from commissions.webhooks.controller import WebhooksController
@@ -179,7 +179,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             *static_routers,
         ],
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
-        middleware=[SecurityHeadersMiddleware(hsts=not settings.is_development), session_config.middleware, AuthenticationMiddleware()],
+        middleware=[
+            AllowedHostsMiddleware(allowed_hosts=settings.allowed_hosts),
+            session_config.middleware,
+            AuthenticationMiddleware(),
+        ],
+        before_send=[security_headers(hsts=not settings.is_development)],
         csrf_config=csrf_config,
         stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports"), "throttle": throttle_store},
         state=state,

@@ -1,6 +1,27 @@
-"""Security headers on every response (Litestar has no middleware for these)."""
+"""Security headers on every response, and the Host check (Litestar has no middleware for the headers).
+
+The headers are set by a ``before_send`` hook of the app, which sees every response:
+error pages, 404/405 for unknown paths (which no route middleware sees), the sign-in
+page, static files and the API. The Host check is a middleware in front of every route.
+
+- ``Content-Security-Policy``: scripts, styles, connections and forms only from this
+  site, no inline script or style, no ``eval`` (htmx needs none of them: its inline
+  indicator styles are switched off), no framing (``frame-ancestors 'none'``).
+- ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``,
+  ``X-Frame-Options: DENY`` (older browsers), a ``Permissions-Policy`` that turns off
+  device APIs, ``Cross-Origin-Opener-Policy: same-origin``.
+- ``Cache-Control: no-store`` on everything except static files (unless the response
+  set its own): pages and API answers carry pay data and must not sit in a shared or
+  browser cache.
+- ``Strict-Transport-Security`` outside development (browsers ignore it over plain
+  HTTP, so it takes effect once the site is served over TLS).
+- Requests for a host outside ``ALLOWED_HOSTS`` get a 400 (no Host-header poisoning of
+  absolute links or redirects); the port is ignored.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
@@ -11,24 +32,57 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+CACHEABLE_PREFIXES = ("/static/", "/leaderboard/static/")  # files without data: browsers may keep them
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """``host`` (from the Host header, port ignored) against names, ``*.example.com`` or ``*``."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip().lower().rstrip(".")
+    if not name:
+        return False
+    for pattern in allowed:
+        pattern = pattern.strip().lower()
+        if pattern == "*" or pattern == name or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The ``before_send`` hook that adds the headers to every response start."""
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if not scope.get("path", "").startswith(CACHEABLE_PREFIXES):
+            headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+    return add_headers
+
+
+class AllowedHostsMiddleware(ASGIMiddleware):
+    """A request for a host outside ALLOWED_HOSTS gets a plain 400 (Litestar's own compares the port too)."""
+
     scopes = ("http",)  # type: ignore[assignment]
 
-    def __init__(self, *, hsts: bool = False) -> None:
-        self.hsts = hsts
+    def __init__(self, *, allowed_hosts: list[str] | None = None) -> None:
+        self.allowed_hosts = allowed_hosts or ["*"]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+        if not host_allowed(host, self.allowed_hosts):
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Invalid host header", "more_body": False})
+            return
+        await next_app(scope, receive, send)
