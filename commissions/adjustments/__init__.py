@@ -1,0 +1,1 @@
+"""Adjustments: manual corrections by finance and prior-period adjustments of locked periods."""
