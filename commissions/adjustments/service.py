@@ -158,3 +158,22 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
         "reason": reason})
     _reopen_if_approved(session, period, line.person_id, f"reversal of adjustment {original_id}")
     return out
+
+
+def line_of(session: Session, adjustment: Adjustment) -> PayoutLine | None:
+    """The ledger line an adjustment row booked."""
+    lines = session.exec(select(PayoutLine).where(
+        PayoutLine.person_id == adjustment.person_id, PayoutLine.period_id == adjustment.period_id,
+        PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)).all()
+    return next((line for line in lines if (line.basis or {}).get("adjustment_id") == adjustment.id), None)
+
+
+def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple]:
+    """Manual adjustment lines, newest first: (line, person, period, reversed?)."""
+    reversal = aliased(PayoutLine)
+    return list(session.exec(
+        select(PayoutLine, Person, Period, exists().where(reversal.reverses_id == PayoutLine.id))
+        .join(Person, Person.id == PayoutLine.person_id).join(Period, Period.id == PayoutLine.period_id)
+        .where(PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)
+        .order_by(PayoutLine.id.desc()).limit(limit)
+    ).all())
