@@ -98,9 +98,13 @@ class PeriodsController(Controller):
         return page("pages/periods/list.html", {"periods": periods, "deal_counts": counts, "next_action": NEXT_ACTION,
                                                 "labels": ACTION_LABELS})
 
-    @get(["/finance/periods/{key:str}", "/periods/{key:str}"], sync_to_thread=True)
+    @get("/finance/periods/{key:str}", sync_to_thread=True)
     def approval_page(self, db: DbSession, key: FromPath[str]) -> Template:
-        return page("pages/periods/approval.html", self._context(db, key))
+        return page("pages/periods/approval.html", _context(db, key))
+
+    @get("/periods/{key:str}", sync_to_thread=False)
+    def approval_alias(self, key: FromPath[str]) -> Redirect:
+        return Redirect(f"/finance/periods/{period_key(key)}", status_code=302)
 
     @post("/finance/periods/{key:str}/{action:str}", sync_to_thread=True, status_code=200)
     def step(
@@ -112,23 +116,23 @@ class PeriodsController(Controller):
             _run(request, principal, key, action)
         except Conflict as exc:
             db.expire_all()
-            return page("pages/periods/approval.html", {**self._context(db, key), "error": exc.message}, status_code=409)
+            return page("pages/periods/approval.html", {**_context(db, key), "error": exc.message}, status_code=409)
         return Redirect(f"/finance/periods/{period_key(key)}?done={action}", status_code=303)
 
-    @staticmethod
-    def _context(db: Session, key: str) -> dict[str, Any]:
-        key = period_key(key)
-        period = db.exec(select(Period).where(Period.key == key)).first()
-        if period is None:  # not computed yet: show the empty page rather than a 404
-            p = parse_period(key)
-            return {"key": key, "period": None, "starts_on": p.start, "ends_on": p.end, "totals": None, "changes": None,
-                    "action": None, "labels": ACTION_LABELS, "error": None, "by": {}}
-        by = {pid: _email(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
-        return {
-            "key": key, "period": period, "starts_on": period.starts_on, "ends_on": period.ends_on,
-            "totals": period_totals(db, period), "changes": changes_since_last_step(db, period),
-            "action": NEXT_ACTION.get(period.state), "labels": ACTION_LABELS, "error": None, "by": by,
-        }
+
+def _context(db: Session, key: str) -> dict[str, Any]:
+    key = period_key(key)
+    period = db.exec(select(Period).where(Period.key == key)).first()
+    if period is None:  # not computed yet: show the empty page rather than a 404
+        p = parse_period(key)
+        return {"key": key, "period": None, "starts_on": p.start, "ends_on": p.end, "totals": None, "changes": None,
+                "action": None, "labels": ACTION_LABELS, "error": None, "by": {}}
+    by = {pid: _email(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
+    return {
+        "key": key, "period": period, "starts_on": period.starts_on, "ends_on": period.ends_on,
+        "totals": period_totals(db, period), "changes": changes_since_last_step(db, period),
+        "action": NEXT_ACTION.get(period.state), "labels": ACTION_LABELS, "error": None, "by": by,
+    }
 
 
 class PeriodsApiController(Controller):

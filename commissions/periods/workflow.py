@@ -129,7 +129,7 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
     people: dict[int, PersonTotals] = {}
     components: dict[str, int] = {}
     grand: dict[str, int] = {}
-    rows = session.exec(
+    rows = session.execute(
         lines_in_force(period.id).add_columns(Person.email, Person.name)
         .join(Person, Person.id == PayoutLine.person_id).order_by(Person.name, PayoutLine.id)
     ).all()
@@ -143,7 +143,7 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
 
 
 def changes_since_last_step(session: Session, period: Period, *, limit: int = 500) -> ChangesSince:
-    """What the ledger gained since the period's last workflow step (approval or reopening).
+    """What the ledger gained since the period's last approval (so also what reopened it).
 
     Never approved: since the previous calculation run (i.e. what the latest run changed).
     Every line written after that moment is listed (new lines, reversals of old ones,
@@ -151,14 +151,14 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
     """
     last_step = session.exec(
         select(AuditEvent.at).where(AuditEvent.object_type == "period", AuditEvent.object_id == period.key,
-                                    AuditEvent.action.in_(("period.approved", "period.reopened")))
+                                    AuditEvent.action == "period.approved")
         .order_by(AuditEvent.id.desc())
     ).first()
     query = select(PayoutLine, Person.email, Person.name, Deal.external_id).join(
         Person, Person.id == PayoutLine.person_id).join(Deal, Deal.id == PayoutLine.deal_id, isouter=True).where(
         PayoutLine.period_id == period.id)
     if last_step is not None:
-        since, label = last_step, f"since the last workflow step ({last_step:%Y-%m-%d %H:%M} UTC)"
+        since, label = last_step, f"since the last approval ({last_step:%Y-%m-%d %H:%M} UTC)"
         query = query.where(PayoutLine.created_at > last_step)
     else:
         from commissions.models import CalculationRun
