@@ -14,6 +14,8 @@ PAGES = {
     "/team": {"manager"},
     "/quotas": {"manager", "admin"}, "/campaigns": {"rep", "manager", "finance", "admin"},
     "/finance/periods": {"finance"},
+    "/finance/periods/2026-Q1": {"finance"},  # the approval page (also before anything is computed)
+    "/finance/adjustments": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/plans": {"admin"},
