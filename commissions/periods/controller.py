@@ -130,7 +130,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
     by = {pid: _email(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
     return {
         "key": key, "period": period, "starts_on": period.starts_on, "ends_on": period.ends_on,
-        "totals": period_totals(db, period), "changes": changes_since_last_step(db, period),
+        "totals": period_totals(db, period), "changes": changes_since_last_step(db, period, limit=50),
         "action": NEXT_ACTION.get(period.state), "labels": ACTION_LABELS, "error": None, "by": by,
     }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, exists
+from sqlalchemy import delete, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -170,10 +170,10 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
             return ChangesSince(None, label, [], {})
         query = query.where(PayoutLine.run_id == runs[0])
     rows = session.exec(query.order_by(PayoutLine.id).limit(limit + 1)).all()
-    net: dict[str, int] = {}
+    totals = query.with_only_columns(Person.email, func.sum(PayoutLine.amount_minor)).group_by(Person.email)
+    net = {email: int(total) for email, total in session.execute(totals.order_by(Person.email)).all() if total}
     lines = []
     for line, email, name, external_id in rows[:limit]:
-        net[email] = net.get(email, 0) + line.amount_minor
         lines.append(Change(email, name, line.component, line.kind, external_id, line.amount_minor, line.currency,
                             line.text, line.created_at))
     return ChangesSince(since, label, lines, net, truncated=len(rows) > limit)
