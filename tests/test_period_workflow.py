@@ -173,3 +173,24 @@ def test_approval_page_and_buttons_are_finance_only(client, engine: Engine, make
     assert client.post("/finance/periods/2026-Q1/approve", data={"_csrf_token": csrf_from(client)}).status_code == 403
     assert period_row(engine, "2026-Q1").state == "open"
     assert read(engine, lambda s: s.exec(select(PayoutLine)).all())  # the deal's lines are there, untouched
+
+
+def test_lock_refuses_figures_that_changed_since_approval_and_keeps_them(client, engine: Engine, make_person) -> None:
+    from commissions.db import transaction
+    from commissions.models import Quota, RecomputeRequest
+    from tests.finance_fixtures import person_id
+
+    tokens = setup_books(engine, make_person)
+    post_deal(client, tokens, "D-1", "60000", "2026-01-10")
+    client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
+    ana = person_id(engine, "ana@example.com")
+    with transaction(engine) as s:  # a change the worker has not recomputed yet
+        quota = s.exec(select(Quota).where(Quota.person_id == ana)).one()
+        quota.target_minor = 5_000_000
+        s.add(RecomputeRequest(person_id=ana, period_key="2026-Q1"))
+    refused = client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"])
+    assert refused.status_code == 409 and "must be approved" in refused.json()["detail"]
+    assert period_row(engine, "2026-Q1").state == "open"  # the recomputation was kept, the approval dropped
+    approved = client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"]).json()
+    assert approved["people"][0]["total"] == "9000.00"  # 50000 x 10% + 10000 x 15% + quota club 2500
+    assert client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"]).json()["state"] == "locked"

@@ -25,6 +25,7 @@ from commissions.periods.workflow import (
     changes_since_last_step,
     period_key,
     period_totals,
+    refresh_queued,
     transition,
 )
 from commissions.web.dependencies import CurrentPrincipal, DbSession
@@ -78,6 +79,9 @@ def period_out(session: Session, period: Period, totals: PeriodTotals) -> Period
 
 
 def _run(request: Request, principal: CurrentPrincipal, key: str, action: str) -> PeriodOut:
+    if action in ("approve", "lock"):  # stale statements first, committed even if the step is refused
+        with transaction(request.app.state["engine"]) as session:
+            refresh_queued(session, key)
     with transaction(request.app.state["engine"]) as session:
         period, _ = transition(session, key=key, action=action, actor=principal)
         return period_out(session, period, period_totals(session, period))

@@ -179,6 +179,17 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
     return ChangesSince(since, label, lines, net, truncated=len(rows) > limit)
 
 
+def refresh_queued(session: Session, key: str) -> set[int]:
+    """Its own transaction before a step: recompute the period's queued statements and keep the result
+    (an approved period whose figures changed is open again), even if the step is then refused."""
+    from commissions.calculation.service import serialise_period
+
+    key = period_key(key)
+    serialise_period(session, key)
+    state = session.exec(select(Period.state).where(Period.key == key)).first()
+    return _recompute_queued(session, key) if state in ("open", "approved") else set()
+
+
 def _recompute_queued(session: Session, key: str) -> set[int]:
     """Recompute, now, the statements of the period still waiting for the worker; returns whose changed."""
     from commissions.calculation.service import recompute
