@@ -161,3 +161,39 @@ def test_a_csv_import_into_a_locked_period_books_adjustments_per_deal(client, en
     assert snapshot(engine, "2026-Q1") == before
     lines = prior_lines(engine)
     assert [(x.amount_minor, x.deal_id) for x in lines] == [(200_000, deal_id(engine, "L-1")), (100_000, deal_id(engine, "L-2"))]
+
+
+def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(client, engine: Engine, make_person) -> None:
+    """The lock holds the period's lock (advisory lock / SQLite write lock) until it commits; a delivery
+    arriving meanwhile waits, then sees the period locked: an adjustment, never a lost or double line."""
+    import threading
+
+    from commissions.auth.principal import Principal
+    from commissions.db import transaction
+    from commissions.deals.schemas import DealIn
+    from commissions.deals.service import record_one
+    from commissions.periods.workflow import transition
+
+    tokens = setup_books(engine, make_person)
+    post(client, tokens, "D-1", "60000", "2026-01-10")
+    client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
+    finance = Principal(role="finance", person_id=None, email="fin@example.com", name="Fin")
+    outcome: dict = {}
+
+    def deliver() -> None:
+        try:
+            outcome["result"], _ = record_one(engine, DealIn(**example_deal("D-9", "30000", "2026-02-15")), by=None)
+        except Exception as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    with transaction(engine) as s:
+        transition(s, key="2026-Q1", action="lock", actor=finance)  # holds the period's lock until commit
+        worker = threading.Thread(target=deliver)
+        worker.start()
+    worker.join(30)
+    assert "error" not in outcome, outcome
+    assert outcome["result"].outcome == "created"
+    q1 = [x for x in lines_in(engine, "ana@example.com", "2026-Q1") if x.deal_id == deal_id(engine, "D-9")]
+    assert q1 == []
+    [line] = prior_lines(engine)
+    assert (line.amount_minor, line.deal_id) == (300_000, deal_id(engine, "D-9"))
