@@ -68,3 +68,19 @@ def test_recomputing_an_earlier_period_carries_the_new_balance_forward(client, e
     drain(engine)  # the later open periods of the person were queued, one after the other
     assert figures(client, fin, "2026-Q2") == ("1000.00", "200.00", "500.00")
     assert figures(client, fin, "2026-Q3") == ("1000.00", "500.00", "1100.00")
+
+
+def test_a_late_deal_in_a_locked_period_corrects_the_balance_carried_forward(client, engine: Engine, make_person) -> None:
+    from commissions.models import PayoutLine
+
+    crm, fin = setup(engine, make_person)
+    client.post("/api/v1/deals", json=example_deal("Q1", "5000", "2026-02-01"), headers=crm)  # Q1: balance 500
+    client.post("/api/v1/deals", json=example_deal("Q2", "7000", "2026-05-01"), headers=crm)  # Q2: balance 800
+    for step in ("approve", "lock"):
+        assert client.post(f"/api/v1/periods/2026-Q1/{step}", headers=fin).status_code == 200
+    client.post("/api/v1/deals", json=example_deal("L1", "3000", "2026-03-01"), headers=crm)
+    # Q1 recomputed: earnings 800, the draw tops up 200: still 1000 paid, but the balance out is 200, not 500
+    assert figures(client, fin, "2026-Q1") == ("1000.00", "0.00", "500.00")  # the locked period never changes
+    [line] = read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind == "adjustment")).all())
+    assert line.amount_minor == 0 and "draw balance out of 2026-Q1: 500.00 USD → 200.00 USD" in line.text
+    assert figures(client, fin, "2026-Q2") == ("1000.00", "200.00", "500.00")

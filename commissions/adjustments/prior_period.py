@@ -24,11 +24,14 @@ from commissions import engine as eng
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import period_key as key_of
+from commissions.calculation.queue import enqueue_keys
 from commissions.calculation.service import (
     ENGINE_KINDS,
     compute,
     ensure_period,
     line_minor,
+    locked_draw_balances,
+    next_period_key,
     recompute,
     serialise_period,
 )
@@ -79,16 +82,18 @@ def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int
     return out
 
 
-def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[dict[int, int], dict[int, str], dict[int, int], set[int]]:
+def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[dict[int, int], dict[int, str], dict[int, int], set[int], dict[int, int]]:
     """Per person: the locked period's total recomputed from today's data (nothing stored).
 
-    Returns (totals, currencies, plan version ids, people whose computation has errors).
+    Returns (totals, currencies, plan version ids, people whose computation has errors,
+    recoverable draw balances out).
     """
     computation = compute(session, period.key, person_ids=people)
     totals = {pid: 0 for pid in people}
     currencies: dict[int, str] = {}
     versions: dict[int, int] = {}
     failed: set[int] = set()
+    balances: dict[int, int] = {}
     for outcome in computation.outcomes:
         digits = eng.minor_digits(outcome.result.currency)
         for payee in outcome.result.payees:
@@ -101,7 +106,9 @@ def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[
                 failed.add(pid)
                 continue
             totals[pid] += sum(line_minor(line.amount, digits) for c in payee.components for line in c.lines)
-    return totals, currencies, versions, failed
+            if payee.draw_balance_out is not None:
+                balances[pid] = balances.get(pid, 0) + line_minor(payee.draw_balance_out, digits)
+    return totals, currencies, versions, failed, balances
 
 
 def book_locked_change(session: Session, *, period: Period, people: set[int], deal: Deal | None,
@@ -113,10 +120,16 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
     booked = Booked(period.key)
     if not people:
         return booked
-    new, currencies, versions, failed = recomputed_for(session, period, people)
+    new, currencies, versions, failed, new_balances = recomputed_for(session, period, people)
     old = in_force_for(session, period, people)
+    old_balances = locked_draw_balances(session, period, people)
     booked.skipped = sorted(str(pid) for pid in failed)
-    diffs = {pid: new[pid] - old[pid] for pid in sorted(people) if pid not in failed and new[pid] != old[pid]}
+    # a recoverable draw's balance out of the locked period can move without any money changing hands
+    # (a late deal that the draw top-up absorbed): the line then carries the balance correction only
+    balance_moves = {pid: new_balances[pid] - old_balances.get(pid, 0) for pid in new_balances
+                     if pid not in failed and new_balances[pid] != old_balances.get(pid, 0)}
+    diffs = {pid: new[pid] - old[pid] for pid in sorted(people)
+             if pid not in failed and (new[pid] != old[pid] or pid in balance_moves)}
     if failed:
         log.warning("locked period %s: not recomputable for %s, nothing booked for them", period.key, sorted(failed))
     if not diffs:
@@ -135,6 +148,9 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
                     else f"Prior-period adjustment for {period.key}, {subject}: {amount}")
         else:
             text = f"Prior-period adjustment for {period.key}, {what}: {amount}"
+        if pid in balance_moves:
+            text += (f" (draw balance out of {period.key}: {format_money(old_balances.get(pid, 0), currency)} → "
+                     f"{format_money(new_balances[pid], currency)})")
         line = PayoutLine(
             person_id=pid, period_id=target.id, plan_version_id=versions.get(pid),
             component=CLAWBACK_COMPONENT if clawback else PRIOR_COMPONENT,
@@ -142,7 +158,8 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
             amount_minor=diff, currency=currency, text=text, original_period_id=period.id,
             basis={"original_period": period.key, "deal": deal.external_id if deal is not None else None,
                    "change": what, "recomputed": str(from_minor(new[pid], currency)),
-                   "in_force": str(from_minor(old[pid], currency)), "trigger": trigger[:200]},
+                   "in_force": str(from_minor(old[pid], currency)), "trigger": trigger[:200],
+                   "draw_balance_delta_minor": balance_moves.get(pid, 0)},
         )
         session.add(line)
         booked.lines.append(line)
@@ -151,8 +168,13 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
         "into": target.key, "deal": deal.external_id if deal is not None else None, "change": what,
         "lines": [{"person_id": line.person_id, "kind": line.kind, "amount": str(from_minor(line.amount_minor, line.currency))}
                   for line in booked.lines]})
-    # their statements in the open period are recomputed (they may have none there yet)
+    # their statements in the open period are recomputed (they may have none there yet); a moved draw
+    # balance reaches the period right after the locked one (queued when that is not the target)
     recompute(session, target.key, person_ids=set(diffs), trigger=f"prior-period adjustment for {period.key}")
+    if balance_moves:
+        following = next_period_key(eng.parse_period(period.key))
+        if following != target.key:
+            enqueue_keys(session, set(balance_moves), {following})
     return booked
 
 

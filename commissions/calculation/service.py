@@ -146,13 +146,32 @@ def draw_balances_in(session: Session, plan: PlanInPeriod, period: eng.Period, p
     if plan.parsed.draw is None or not plan.parsed.draw.recoverable:
         return {}
     digits = eng.minor_digits(plan.parsed.currency)
-    rows = session.exec(
-        select(PayeeSummary.person_id, PayeeSummary.draw_balance_minor)
-        .join(Period, Period.id == PayeeSummary.period_id)
-        .where(Period.key == previous_period_key(period), PayeeSummary.plan_id == plan.plan.id,
-               PayeeSummary.person_id.in_(sorted(people)), PayeeSummary.draw_balance_minor.is_not(None))
-    ).all()
-    return {email_of[pid]: Decimal(minor).scaleb(-digits) for pid, minor in rows if minor}
+    previous = session.exec(select(Period).where(Period.key == previous_period_key(period))).first()
+    if previous is None:
+        return {}
+    balances = locked_draw_balances(session, previous, people, plan_id=plan.plan.id)
+    return {email_of[pid]: Decimal(minor).scaleb(-digits) for pid, minor in balances.items() if minor}
+
+
+def locked_draw_balances(session: Session, period: Period, people: set[int], *, plan_id: int | None = None) -> dict[int, int]:
+    """Each person's draw balance out of ``period``: its summary's, plus, for a locked period, the
+    corrections that prior-period adjustments booked for it since (its summary never changes)."""
+    query = select(PayeeSummary.person_id, PayeeSummary.draw_balance_minor).where(
+        PayeeSummary.period_id == period.id, PayeeSummary.person_id.in_(sorted(people)),
+        PayeeSummary.draw_balance_minor.is_not(None))
+    if plan_id is not None:
+        query = query.where(PayeeSummary.plan_id == plan_id)
+    balances = {pid: minor for pid, minor in session.exec(query).all()}
+    if period.state in ("locked", "paid"):
+        reversal = aliased(PayoutLine)
+        for pid, basis in session.exec(select(PayoutLine.person_id, PayoutLine.basis).where(
+                PayoutLine.original_period_id == period.id, PayoutLine.person_id.in_(sorted(people)),
+                PayoutLine.kind.in_(("adjustment", "clawback")),
+                ~exists().where(reversal.reverses_id == PayoutLine.id))).all():
+            delta = int((basis or {}).get("draw_balance_delta_minor") or 0)
+            if delta:
+                balances[pid] = balances.get(pid, 0) + delta
+    return balances
 
 
 def _watermark(session: Session, period_id: int, people: set[int]) -> tuple[int, int]:
