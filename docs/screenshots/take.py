@@ -120,6 +120,9 @@ def finance_shots(page: Page, base: str) -> None:
 
     key = quarter_of(date.today()).key
     sign_in(page, base, "finance")
+    page.goto(base + f"/finance/periods/{key}")
+    page.click(f"text=Approve {key}")  # approved; the adjustment below reopens it and shows as a change
+    page.wait_for_load_state("networkidle")
     page.goto(base + f"/finance/adjustments?person=ana.alvarez%40{DOMAIN}&period={key}")
     page.fill("input[name=amount]", "750.00")
     page.fill("input[name=reason]", "Spot bonus: rescued the Northwind renewal")
