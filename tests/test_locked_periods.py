@@ -197,3 +197,25 @@ def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(clien
     assert q1 == []
     [line] = prior_lines(engine)
     assert (line.amount_minor, line.deal_id) == (300_000, deal_id(engine, "D-9"))
+
+
+def test_a_plan_assignment_reaching_a_locked_period_is_an_adjustment(client, engine: Engine, make_person) -> None:
+    from datetime import date
+
+    from commissions.db import transaction
+    from commissions.models import Person, Plan
+    from commissions.plans.service import assign
+    from tests.calc_fixtures import store_quota
+
+    tokens = locked_q1(client, engine, make_person)
+    make_person("cy@example.com", manager="mia@example.com")
+    store_quota(engine, "cy@example.com", 100_000)
+    post(client, tokens, "C-1", "20000", "2026-02-01", owner="cy@example.com")  # no plan yet: nothing paid
+    before = snapshot(engine, "2026-Q1")
+    with transaction(engine) as s:
+        assign(s, plan=s.exec(select(Plan)).one(), person=s.exec(select(Person).where(Person.email == "cy@example.com")).one(),
+               starts_on=date(2026, 1, 1), by=None)
+    assert snapshot(engine, "2026-Q1") == before
+    [line] = prior_lines(engine, "cy@example.com")
+    assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == ("adjustment", 200_000, None, q1_id(engine))
+    assert "plan assignment change (AE 2026)" in line.text
