@@ -16,6 +16,8 @@ PAGES = {
     "/finance/periods": {"finance"},
     "/finance": {"finance"},
     "/disputes": {"rep", "manager", "finance"},
+    "/finance/periods/2026-Q1": {"finance"},  # the approval page (also before anything is computed)
+    "/finance/adjustments": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/plans": {"admin"},

@@ -62,14 +62,17 @@ class PeriodInputs:
         return out
 
 
-_PARSED: dict[int, eng.Plan] = {}  # plan versions are immutable: parse each once per process
+_PARSED: dict[tuple, eng.Plan] = {}  # plan versions are immutable: parse each once per process
 
 
 def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.Plan:
-    cached = _PARSED.get(version.id)  # type: ignore[arg-type]
+    # keyed by the document and the declared fields too: an id alone can be reused (an emptied test
+    # database, SQLite reusing the highest rowid) and custom field types change how a plan parses
+    key = (version.id, version.document, tuple(sorted(custom_fields.items())))
+    cached = _PARSED.get(key)
     if cached is None:
         cached = eng.parse_plan(eng.load_plan_document(version.document), custom_fields=custom_fields)
-        _PARSED[version.id] = cached  # type: ignore[index]
+        _PARSED[key] = cached
     return cached
 
 

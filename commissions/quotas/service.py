@@ -518,16 +518,26 @@ def _conflict(quota: Quota | None, change: Change) -> QuotaConflict:
     )
 
 
-def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid") -> Outcome:
-    """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict."""
-    return _queue_recompute(session, _apply_change(session, change, by=by, source=source))
+def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid",
+                 closed_ok: bool = False) -> Outcome:
+    """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict.
+
+    Only open periods, unless ``closed_ok``: then a locked or paid period's quota is recorded and
+    the difference it makes is booked as a prior-period adjustment in the earliest open period.
+    """
+    if closed_ok:
+        from commissions.calculation.service import serialise_period
+
+        serialise_period(session, change.period.key)
+    return _queue_recompute(session, _apply_change(session, change, by=by, source=source, closed_ok=closed_ok), by=by)
 
 
-def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str) -> Outcome:
+def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str, closed_ok: bool = False) -> Outcome:
     period = ensure_period(session, change.period) if change.target_minor is not None else period_row(session, change.period)
     if period is None:  # removing a quota from a period that does not exist: nothing to do
         return Outcome(change, "unchanged", None, None)
-    check_open(period)
+    if not closed_ok:
+        check_open(period)
     quota = session.exec(
         select(Quota).where(Quota.period_id == period.id, Quota.person_id == change.person_id, Quota.metric == change.metric)
     ).first()
@@ -566,16 +576,28 @@ def _apply_change(session: Session, change: Change, *, by: Principal | None, sou
     return Outcome(change, "updated", old, quota)
 
 
-def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str) -> list[Outcome]:
-    return [apply_change(session, change, by=by, source=source) for change in changes]
+def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str,
+                  closed_ok: bool = False) -> list[Outcome]:
+    return [apply_change(session, change, by=by, source=source, closed_ok=closed_ok) for change in changes]
 
 
-def _queue_recompute(session: Session, outcome: Outcome) -> Outcome:
-    """A changed target changes attainment: the person's statement is recomputed by the worker."""
+def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None = None) -> Outcome:
+    """A changed target changes attainment: the person's statement is recomputed by the worker
+    (in a locked period: the difference is booked at once as a prior-period adjustment)."""
     if outcome.action != "unchanged":
         from commissions.calculation.queue import enqueue_keys
 
-        enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
+        period = period_row(session, outcome.change.period)
+        if period is not None and period.state in ("locked", "paid"):
+            from commissions.adjustments.prior_period import book_locked_change
+
+            c = outcome.change
+            what = (f"quota change ({c.metric}: {_fmt(outcome.old_minor, c.metric, c.currency) or 'none'} → "
+                    f"{_fmt(c.target_minor, c.metric, c.currency) or 'none'})")
+            book_locked_change(session, period=period, people={c.person_id}, deal=None, what=what, actor=by,
+                               trigger=f"quota {c.email} {c.metric} {c.period.key}")
+        else:
+            enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
     return outcome
 
 
@@ -617,8 +639,11 @@ class RawRow:
     index: int | None = None
 
 
-def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> list[Change]:
-    """Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
+def resolve_rows(session: Session, principal: Principal, rows: list[RawRow], *, closed_ok: bool = False) -> list[Change]:
+    """With ``closed_ok`` (the API) quotas of approved, locked and paid periods may change too: a locked
+    period's change becomes a prior-period adjustment (docs/finance.md).
+
+Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
     RowsProblem (every bad row, by line and field), else return the changes.
 
     For a manager an unknown email and a colleague outside their team read the same
@@ -660,7 +685,7 @@ def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> 
             if key.key not in periods:
                 periods[key.key] = period_row(session, key)
             stored = periods[key.key]
-            if stored is not None and stored.state != "open":
+            if stored is not None and stored.state != "open" and not closed_ok:
                 bad("period", f"{key.key} is {stored.state}: its quotas no longer change")
         if person is None or not metric or key is None:
             continue

@@ -27,6 +27,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
+from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
 from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
@@ -42,7 +43,7 @@ from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
 from commissions.payroll.controller import PayrollController
 from commissions.people.controller import AdminPeopleController, TeamController
-from commissions.periods.controller import PeriodsController
+from commissions.periods.controller import PeriodsApiController, PeriodsController
 from commissions.plans.controller import PlansController
 from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.settings import Settings, get_settings
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DealFormController,
             StatementsController,
             TeamController,
-            PeriodsController,
+            PeriodsController, PeriodsApiController, AdjustmentsController, AdjustmentsApiController,
             AdminPeopleController,
             TokensController,
             QuotasController, QuotasApiController, CampaignsController,
