@@ -219,3 +219,15 @@ def test_a_plan_assignment_reaching_a_locked_period_is_an_adjustment(client, eng
     [line] = prior_lines(engine, "cy@example.com")
     assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == ("adjustment", 200_000, None, q1_id(engine))
     assert "plan assignment change (AE 2026)" in line.text
+
+
+def test_a_period_holding_only_an_adjustment_is_offered_on_the_statement_page(client, engine: Engine, make_person) -> None:
+    from tests.conftest import sign_in
+
+    tokens = locked_q1(client, engine, make_person)
+    post(client, tokens, "D-9", "30000", "2026-02-15")  # late: its only trace in 2026-Q2 is an adjustment line
+    assert sign_in(client, "ana@example.com").status_code == 302
+    page = client.get("/statements/ana@example.com?period=2026-Q2")
+    assert page.status_code == 200
+    assert "<option selected>2026-Q2</option>" in page.text and "<option>2026-Q1</option>" in page.text
+    assert "Prior-period adjustment for 2026-Q1" in page.text

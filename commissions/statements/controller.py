@@ -19,7 +19,7 @@ from commissions.auth.guards import requires_person, requires_role
 from commissions.disputes.service import dispute_context
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import InputProblem
-from commissions.models import PayeeSummary, Period, Person
+from commissions.models import PayeeSummary, PayoutLine, Period, Person
 from commissions.money import from_minor
 from commissions.periods.keys import quarter_of
 from commissions.statements.service import (
@@ -51,11 +51,15 @@ def _period_key(db: Session, person: Person | None, text: str | None) -> str:
     return quarter_of(date.today()).key
 
 
-def _periods_of(db: Session, person: Person) -> list[str]:
-    return list(db.exec(
-        select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
-        .where(PayeeSummary.person_id == person.id).distinct().order_by(Period.key.desc())
-    ).all())
+def _periods_of(db: Session, person: Person, shown: str | None = None) -> list[str]:
+    """Periods with a statement for the person: computed figures or any line (an adjustment alone counts)."""
+    keys = set(db.exec(select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
+                       .where(PayeeSummary.person_id == person.id)).all())
+    keys |= set(db.exec(select(Period.key).join(PayoutLine, PayoutLine.period_id == Period.id)
+                        .where(PayoutLine.person_id == person.id)).all())
+    if shown:
+        keys.add(shown)
+    return sorted(keys, reverse=True)
 
 
 class LineOut(BaseModel):
@@ -138,7 +142,7 @@ class StatementsController(Controller):
             statement = None
         context = {
             "statement": statement, "person": person, "period": key, "component": component or "",
-            "periods": _periods_of(db, person), "own": person.id == principal.person_id, "answers": None,
+            "periods": _periods_of(db, person, key), "own": person.id == principal.person_id, "answers": None,
             **dispute_context(db, principal, person, statement),
             "finance": principal.role == "finance",
         }
