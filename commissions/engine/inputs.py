@@ -116,6 +116,8 @@ def parse_period(text: str) -> Period:
             f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)"
         )
     year = int(match["year"])
+    if year < 1:
+        raise PeriodError(f"{text!r} is not a period: there is no year 0")
     if match["month"]:
         month = int(match["month"])
         return Period(
