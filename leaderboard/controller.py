@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import anyio
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, Request, get
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -184,8 +184,8 @@ def _read_figures_version(engine: Any, period: PeriodKey) -> tuple | None:
         return figures_version(db, period)
 
 
-async def _cached_table(request: Request, principal: Principal, choice: BoardChoice) -> str:
-    """The rendered table, from memory while the period's figures are unchanged (leaderboard/table_cache.py)."""
+async def _cached_table(request: Request, principal: Principal, choice: BoardChoice) -> bytes:
+    """The rendered table (UTF-8), from memory while the period's figures are unchanged (leaderboard/table_cache.py)."""
     engine = request.app.state["engine"]
     slot = (id(engine), choice.period.key)
     known, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
@@ -196,13 +196,13 @@ async def _cached_table(request: Request, principal: Principal, choice: BoardCho
             return found
 
         version = await FLIGHTS.run(("version", slot), read_version)
-    key = (slot, str(request.url.query), principal.person_id, principal.role, date.today())
+    key = (slot, request.scope["query_string"], principal.person_id, principal.role, date.today())
     html = TABLES.get(key, version) if version is not None else None
     if html is not None:
         return html
 
-    async def render() -> str:
-        rendered = await anyio.to_thread.run_sync(_render_table, request, principal, choice)
+    async def render() -> bytes:
+        rendered = (await anyio.to_thread.run_sync(_render_table, request, principal, choice)).encode()
         if version is not None:
             TABLES.put(key, version, rendered)
         return rendered
@@ -222,7 +222,7 @@ class LeaderboardController(Controller):
     ) -> Response[str] | Template:
         choice = BoardChoice(_period(period), view, metric, team, around_me, everyone)
         if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
-            return Response(await _cached_table(request, principal, choice), media_type=MediaType.HTML,
+            return Response(await _cached_table(request, principal, choice), media_type="text/html",
                             headers=NO_STORE)
         context = await anyio.to_thread.run_sync(_page_context, request, principal, choice)
         return page("pages/leaderboard/index.html", context)

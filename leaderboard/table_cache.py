@@ -29,7 +29,7 @@ MAX_TABLES = 512  # about 33 kB each: a bounded 17 MB per process
 
 class TableCache:
     def __init__(self, *, max_tables: int = MAX_TABLES, clock: Callable[[], float] = time.monotonic) -> None:
-        self._tables: OrderedDict[Hashable, tuple[Any, str]] = OrderedDict()
+        self._tables: OrderedDict[Hashable, tuple[Any, bytes]] = OrderedDict()
         self._versions: dict[Hashable, tuple[float, Any]] = {}  # period slot -> (read at, version)
         self._lock = threading.Lock()
         self._max_tables = max_tables
@@ -57,7 +57,7 @@ class TableCache:
             self._versions.clear()
             self._tables.clear()
 
-    def get(self, key: Hashable, version: Any) -> str | None:
+    def get(self, key: Hashable, version: Any) -> bytes | None:
         with self._lock:
             found = self._tables.get(key)
             if found is None or found[0] != version:
@@ -65,7 +65,7 @@ class TableCache:
             self._tables.move_to_end(key)
             return found[1]
 
-    def put(self, key: Hashable, version: Any, html: str) -> None:
+    def put(self, key: Hashable, version: Any, html: bytes) -> None:
         with self._lock:
             self._tables[key] = (version, html)
             self._tables.move_to_end(key)
