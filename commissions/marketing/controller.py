@@ -20,7 +20,7 @@ from commissions.errors import InputProblem
 from commissions.marketing.charts import bar_chart
 from commissions.marketing.csv_import import import_lead_events
 from commissions.marketing.dashboard import DISPLAY, Dashboard, dashboard
-from commissions.marketing.ingest import event_out, record_lead_event
+from commissions.marketing.ingest import event_out, queue_recompute, record_lead_event
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
 from commissions.quotas.service import parse_period
 from commissions.web.dependencies import CurrentPrincipal, DbSession
@@ -72,6 +72,8 @@ class MarketingController(Controller):
             try:
                 with transaction(request.app.state["engine"]) as session:
                     result = record_lead_event(session, data, by=principal)
+                    if result.outcome != "unchanged":
+                        queue_recompute(session, result.people, result.days)
                     out = event_out(session, result)
                 return Response(out, status_code=201 if result.outcome == "created" else 200)
             except (IntegrityError, OperationalError):  # a concurrent identical delivery won the race: retry
@@ -88,7 +90,6 @@ class MarketingController(Controller):
         engine = request.app.state["engine"]
         report = await to_thread.run_sync(lambda: import_lead_events(engine, content, by=principal, commit=not dry_run))
         body = report_json(report)
-        body.pop("statements_queued", None)
         if report.errors:
             raise HTTPException(status_code=400,
                                 detail=f"{len({e.line for e in report.errors})} row(s) have errors: nothing was imported",

@@ -18,7 +18,7 @@ from commissions.db import write_session
 from commissions.deals.csv_import import MAX_ROWS, ImportReport, RowError, _decode
 from commissions.deals.schemas import error_field_and_message
 from commissions.errors import Forbidden, InputProblem
-from commissions.marketing.ingest import LeadEventWriter
+from commissions.marketing.ingest import LeadEventWriter, queue_recompute
 from commissions.marketing.schemas import LeadEventIn
 
 COLUMNS = ("lead", "stage", "occurred_at", "owner", "campaign", "name", "account", "amount", "currency")
@@ -94,7 +94,11 @@ def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, 
                     report.errors.append(RowError(line, getattr(exc, "field", "row"), getattr(exc, "message", str(exc))))
                     continue
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+                if result.outcome != "unchanged":
+                    report.people |= result.people
+                    report.days |= result.days
             if commit and report.ok:
+                report.queued = queue_recompute(session, report.people, report.days)
                 session.commit()
                 report.committed = True
             else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from sqlmodel import Session, select
 
@@ -33,6 +34,8 @@ class LeadEventResult:
     event: LeadEvent
     lead: Lead
     outcome: str  # created | updated | unchanged
+    people: set[int] = field(default_factory=set)  # owners before and after: their statements are recomputed
+    days: set[date] = field(default_factory=set)  # event dates before and after
 
 
 def body_hash(data: LeadEventIn) -> str:
@@ -77,8 +80,14 @@ class LeadEventWriter:
                                                          LeadEvent.stage == data.stage)).first()
         if lead is not None and event is not None and event.body_hash == digest:
             return LeadEventResult(event, lead, "unchanged")
+        people: set[int] = {owner.id}  # type: ignore[arg-type]
+        days = {data.occurred_at}
         if lead is None:
             lead = Lead(external_id=data.lead, owner_id=owner.id)
+        else:
+            people.add(lead.owner_id)
+            if event is not None:
+                days.add(event.occurred_on)
         lead.owner_id, lead.campaign, lead.updated_at = owner.id, data.campaign, now
         lead.name, lead.account = data.name or lead.name, data.account or lead.account
         session.add(lead)
@@ -96,7 +105,22 @@ class LeadEventWriter:
                      {"stage": data.stage, "occurred_at": data.occurred_at.isoformat(),
                       "amount": None if data.amount is None else str(data.amount), "currency": event.currency,
                       "flag": event.flag})
-        return LeadEventResult(event, lead, outcome)
+        return LeadEventResult(event, lead, outcome, people, days)
+
+
+def queue_recompute(session: Session, people: set[int], days: set[date]) -> int:
+    """Queue the statements a lead event can change (plans on mqls, sqls or pipeline): the owners and
+    everyone above them, in the open periods containing the dates; ``commissions worker`` recomputes."""
+    from commissions.calculation.queue import enqueue
+
+    chain = set(people)
+    managers = dict(session.exec(select(Person.id, Person.manager_id)).all())
+    for pid in people:
+        current = managers.get(pid)
+        while current is not None and current not in chain:
+            chain.add(current)
+            current = managers.get(current)
+    return enqueue(session, chain, days)
 
 
 def refresh_flags(session: Session, lead_id: int) -> None:
