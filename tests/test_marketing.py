@@ -218,3 +218,67 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
     sign_in(client, "nora@example.com")
     statement = client.get("/statements/nora@example.com?period=2026-Q1")
     assert "750.00" in statement.text
+
+
+def _team_form(client, period: str, team_id: int, **targets: str) -> object:  # type: ignore[no-untyped-def]
+    from tests.conftest import csrf_from
+
+    data = {"period": period, "team_id": str(team_id), "_csrf_token": csrf_from(client)}
+    for metric in ("mqls", "sqls", "pipeline", "sourced_revenue"):
+        data[f"target_{metric}"] = targets.get(metric, "")
+    return client.post("/marketing/team-quotas", data=data, follow_redirects=False)
+
+
+def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, org, engine: Engine) -> None:
+    team_id = read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Marketing")).one())
+    sign_in(client, "mlead@example.com")
+    page = client.get("/marketing?period=2026-Q4").text
+    assert 'id="team-quotas"' in page and 'name="target_mqls"' in page
+    response = _team_form(client, "2026-Q4", team_id, mqls="120", sqls="45", pipeline="900,000", sourced_revenue="250000.50")
+    assert response.status_code == 303
+    stored = read(engine, lambda s: {q.metric: q.target_minor for q in s.exec(select(Quota).where(Quota.team_id == team_id))})
+    assert stored == {"mqls": 12_000, "sqls": 4_500, "pipeline": 90_000_000, "sourced_revenue": 25_000_050}
+    assert "of 120" in client.get("/marketing?period=2026-Q4").text
+    # a bad target refuses the whole form, naming it; nothing changes
+    bad = _team_form(client, "2026-Q4", team_id, mqls="130", sqls="4.555", pipeline="900000", sourced_revenue="250000.50")
+    assert bad.status_code == 400 and "target" in bad.text
+    assert read(engine, lambda s: s.exec(select(Quota.target_minor).where(Quota.team_id == team_id,
+                                                                        Quota.metric == "mqls")).one()) == 12_000
+    audit = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "quota.set")).all())
+    assert {a.detail["metric"] for a in audit} == {"mqls", "sqls", "pipeline", "sourced_revenue"}
+
+
+def test_only_the_marketing_teams_manager_or_an_admin_sets_its_quotas(client, org, make_person, engine: Engine) -> None:
+    team_id = read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Marketing")).one())
+    make_person("sales.boss@example.com", "manager", team="Sales")
+    for email, status in [("sales.boss@example.com", 403), ("nora@example.com", 403), ("finance@example.com", 403)]:
+        client.cookies.clear()
+        sign_in(client, email)
+        assert 'id="team-quotas"' not in client.get("/marketing").text
+        assert _team_form(client, "2026-Q4", team_id, mqls="1").status_code == status, email
+    assert read(engine, lambda s: s.exec(select(Quota)).all()) == []
+    client.cookies.clear()
+    sign_in(client, "admin@example.com")
+    assert _team_form(client, "2026-Q4", team_id, mqls="10").status_code == 303
+
+
+def test_marketers_carry_mql_sql_and_pipeline_quotas_in_the_grid_and_csv(client, org, engine: Engine) -> None:
+    from tests.conftest import csrf_from
+
+    sign_in(client, "mlead@example.com")
+    grid = client.get("/quotas?period=2026-Q4").text
+    assert "<th scope=\"col\">MQLs</th>" in grid and "<th scope=\"col\">Sourced pipeline</th>" in grid
+    assert "<th scope=\"col\">Bookings</th>" not in grid  # a marketing team's grid: marketing metrics only
+    nora = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "nora@example.com")).one())
+    response = client.post("/quotas/cell", data={"person_id": nora, "metric": "mqls", "period": "2026-Q4", "version": 0,
+                                                  "target": "40", "_csrf_token": csrf_from(client)},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "40" in response.text and "MQLs" in response.text
+    stored = read(engine, lambda s: s.exec(select(Quota.metric, Quota.target_minor).where(Quota.person_id == nora)).all())
+    assert stored == [("mqls", 4_000)]
+    client.cookies.clear()
+    sign_in(client, "admin@example.com")
+    body = "person,metric,period,target\nnora@example.com,sqls,2026-Q4,12\nana@example.com,mqls,2026-Q4,5\n"
+    preview = client.post("/quotas/upload", files={"file": ("q.csv", body.encode(), "text/csv")},
+                          data={"_csrf_token": csrf_from(client)})
+    assert "mqls is not a quota of ana@example.com" in preview.text  # a sales rep carries no MQL quota

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody
-from litestar.response import Template
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery, JSONBody
+from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from commissions.auth.guards import any_role, requires_role
+from commissions.auth.guards import any_role, managers, requires_role
 from commissions.db import transaction
 from commissions.deals.import_controller import BODY_LIMIT, _uploaded_bytes, report_json
 from commissions.errors import InputProblem
 from commissions.marketing.charts import bar_chart
 from commissions.marketing.csv_import import import_lead_events
-from commissions.marketing.dashboard import DISPLAY, Dashboard, dashboard
+from commissions.marketing.dashboard import DISPLAY, MARKETING_QUOTA_METRICS, Dashboard, dashboard
+from commissions.marketing.quotas import set_team_quota, team_cells
 from commissions.marketing.ingest import event_out, queue_recompute, record_lead_event
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
 from commissions.quotas.service import parse_period
 from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page_or_partial
+from commissions.web.rendering import page, page_or_partial
 
 # Lead events come from integrations (the CRM, the marketing automation tool): tokens of
 # finance or admin, like the deal import. See docs/metrics.md.
@@ -52,7 +54,7 @@ class MarketingController(Controller):
     tags = ["marketing"]
 
     @get("/marketing", guards=[any_role], include_in_schema=False, sync_to_thread=True)
-    def dashboard_page(self, request: Request, db: DbSession, period: FromQuery[str | None] = None,
+    def dashboard_page(self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
                        campaign: FromQuery[str | None] = None, currency: FromQuery[str | None] = None) -> Template:
         key = parse_period(period)
         cur = (currency or "USD").strip().upper()
@@ -61,8 +63,34 @@ class MarketingController(Controller):
         settings = request.app.state["settings"]
         board = dashboard(db, key, campaign_code=(campaign or "").strip() or None, currency=cur,
                           churn_percent=settings.marketing_monthly_churn_percent)
-        context = {"board": board, "f": board.figures, "fmt": DISPLAY, **charts(board)}
+        context = {"board": board, "f": board.figures, "fmt": DISPLAY, **charts(board),
+                   "team_quotas": team_cells(db, principal, key), "quota_error": None}
         return page_or_partial(request, "pages/marketing/dashboard.html", "partials/marketing/figures.html", context)
+
+    @post("/marketing/team-quotas", guards=[managers], include_in_schema=False, sync_to_thread=True, status_code=200)
+    def set_team_quotas(self, request: Request, db: DbSession, principal: CurrentPrincipal,
+                        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+        """The team quota form: the four targets of one team in one period, all or nothing."""
+        key = parse_period(data.get("period"))
+        try:
+            team_id = int(data.get("team_id", ""))
+        except ValueError:
+            raise InputProblem("team_id", "choose a marketing team") from None
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                for metric in MARKETING_QUOTA_METRICS:
+                    version = data.get(f"version_{metric}")
+                    set_team_quota(session, principal, team_id=team_id, metric=metric, key=key,
+                                   target=data.get(f"target_{metric}", ""),
+                                   version=int(version) if version and version.isdigit() else None)
+        except InputProblem as exc:  # includes a conflict (409) and a locked period (409)
+            settings = request.app.state["settings"]
+            board = dashboard(db, key, churn_percent=settings.marketing_monthly_churn_percent)
+            context = {"board": board, "f": board.figures, "fmt": DISPLAY, **charts(board),
+                       "team_quotas": team_cells(db, principal, key),
+                       "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message}}
+            return page("pages/marketing/dashboard.html", context, status_code=exc.status_code)
+        return Redirect(f"/marketing?period={key.key}#team-quotas", status_code=303)
 
     @post("/api/v1/leads/events", guards=[lead_writers], sync_to_thread=True,
           summary="Record a lead lifecycle event (idempotent on lead and stage)",
