@@ -70,7 +70,7 @@ class LineChart:
 
 def enps_chart(title: str, scores: list[tuple[str, Decimal, str]]) -> LineChart:
     """eNPS over time on a fixed −100..100 scale (a dashed line at 0)."""
-    width, height, pad = 420, 160, 24
+    width, height, pad = 420, 160, 44
     step = (width - 2 * pad) / max(len(scores) - 1, 1)
 
     def y(value: Decimal) -> float:

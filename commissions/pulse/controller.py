@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
 
 from commissions.auth.guards import requires_person, requires_role
 from commissions.db import transaction
@@ -31,8 +32,14 @@ class PulseController(Controller):
     def answer_pulse(self, request: Request, db: DbSession, principal: CurrentPrincipal, pulse_id: FromPath[int],
                      data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         try:
-            with transaction(request.app.state["engine"]) as session:
-                answer(session, principal, pulse_id, data.get("score"))
+            for attempt in range(3):  # a concurrent first answer with the same score, or a double submit, races on a unique key
+                try:
+                    with transaction(request.app.state["engine"]) as session:
+                        answer(session, principal, pulse_id, data.get("score"))
+                    break
+                except IntegrityError:
+                    if attempt == 2:
+                        raise
         except PulseNotFound:
             raise NotFoundException("No such pulse.") from None
         except InputProblem as exc:
