@@ -39,8 +39,9 @@ def main() -> None:
             page.locator("#pulse").screenshot(path=str(HERE / "20-team-pulse.png"))
             print("saved 20-team-pulse")
 
-            sign_in(page, base, "ana.alvarez")
+            sign_in(page, base, "gus.garcia")  # the East rep who has not answered the open pulse yet
             page.goto(base + "/pulse")
+            page.wait_for_selector("fieldset.scale")
             shot(page, "21-pulse-question")
             browser.close()
     finally:
