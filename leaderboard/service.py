@@ -30,7 +30,8 @@ from leaderboard.ranking import DEFAULT_METRIC, METRICS, competition_rank
 PPM = 1_000_000
 VIEWS: dict[str, str] = {"company": "Company", "team": "Team", "marketing": "Marketing"}
 SALES_METRICS = ("bookings", "deals")  # the plan quota metrics of sales people
-MARKETING_METRICS = ("sourced_revenue",)
+MARKETING_METRICS = ("sourced_revenue", "mqls", "sqls", "pipeline")  # marketers' plan quota metrics
+COUNTED = {"deals": "deals", "mqls": "MQLs", "sqls": "SQLs"}  # credited in hundredths, not money
 
 
 class LeaderboardError(ValueError):
@@ -74,14 +75,14 @@ class Entry:
 
     @property
     def credited(self) -> Decimal:
-        if self.plan_metric == "deals":
+        if self.plan_metric in COUNTED:
             return (Decimal(self.credited_minor) / 100).quantize(Decimal("0.01"))
         return from_minor(self.credited_minor, self.currency)
 
     @property
     def credited_label(self) -> str:
-        if self.plan_metric == "deals":
-            return f"{self.credited.normalize():f} deals"
+        if self.plan_metric in COUNTED:
+            return f"{self.credited.normalize():f} {COUNTED[self.plan_metric]}"
         return f"{self.credited:,} {self.currency}"
 
     def value(self, metric: str) -> int | Decimal | None:

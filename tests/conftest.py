@@ -83,6 +83,9 @@ def _forget_process_caches() -> None:
 
     leaderboard_service._SNAPSHOTS_SEEN.clear()
     TABLES.clear()
+    from commissions.calculation import loader
+
+    loader._PARSED.clear()  # parsed plan versions by id: ids restart when the tables are emptied
 
 
 @pytest.fixture

@@ -283,3 +283,25 @@ def test_top_rows_then_the_viewers_window_with_a_gap() -> None:
     assert near == list(range(14)) and gap is None, "a viewer just below the top joins it without a gap"
     absent, gap = top_and_viewer(rows, lambda r: False, top=10, size=2)
     assert absent == list(range(10)) and gap is None
+
+
+def test_marketing_view_ranks_marketers_on_mqls_sqls_and_pipeline_quotas(engine: Engine, make_person) -> None:
+    """Marketers on plans with marketing quotas appear on the marketing board; each metric is a choice."""
+    figures = {
+        "mo@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 5_000_000, 4_000_000, 1_250_000),
+        "max@example.com": ("Growth", "marketing", "rep", "mqls", 4_500, 4_000, 1_125_000),  # 45 MQLs of 40
+        "mia@example.com": ("Growth", "marketing", "rep", "mqls", 6_000, 8_000, 750_000),  # 60 of 80
+        "pat@example.com": ("Growth", "marketing", "rep", "pipeline", 30_000_000, 20_000_000, 1_500_000),
+        "ana@example.com": ("East", "sales", "rep", "bookings", 12_000_000, 10_000_000, 1_200_000),
+    }
+    _summaries(engine, make_person, figures)
+    key = parse_period_key(PERIOD)
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        assert _names(board(s, period=key, view="marketing")) == [(1, "pat"), (2, "mo"), (3, "max"), (4, "mia")]
+        mqls = board(s, period=key, view="marketing", metric="mqls")
+        assert _names(mqls)[:2] == [(1, "mia"), (2, "max")]  # 60 MQLs before 45; the others have none
+        assert mqls.rows[0].credited_label == "60 MQLs"
+        assert _names(board(s, period=key, view="marketing", metric="pipeline"))[0] == (1, "pat")
+        assert "ana" not in [n for _, n in _names(board(s, period=key, view="marketing", metric="sqls"))]

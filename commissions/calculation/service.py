@@ -117,7 +117,7 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
         result = eng.calculate(
             plan.parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals, inputs.campaigns,
             draw_balances=draw_balances_in(session, plan, period, scope, inputs.email_of),
-            participants=[inputs.email_of[pid] for pid in sorted(scope)],
+            participants=[inputs.email_of[pid] for pid in sorted(scope)], leads=inputs.leads,
         )
         period_id = session.exec(select(Period.id).where(Period.key == key)).first()
         outcome = PlanOutcome(plan, scope, result)
@@ -234,7 +234,7 @@ class Prepared:
 def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]]) -> Prepared:
     plan, scope, result = outcome.plan, outcome.scope, outcome.result
     digits = eng.minor_digits(result.currency)
-    measure_digits = 2 if result.metric == "deals" else digits
+    measure_digits = 2 if result.metric in eng.COUNT_METRICS else digits
     base = {"run_id": None, "period_id": period_id, "plan_version_id": plan.version.id,
             "currency": result.currency, "original_period_id": None, "reverses_id": None}
     prepared = Prepared([], [], set(), set())

@@ -19,7 +19,10 @@ from commissions.engine.money import CONTEXT
 
 DEAL_TYPES = ("new", "expansion", "renewal")
 DEAL_STATUSES = ("won", "cancelled")
-METRICS = ("bookings", "sourced_revenue", "deals")
+LEAD_METRICS = ("mqls", "sqls", "pipeline")  # credited from lead events, not deals (docs/metrics.md)
+METRICS = ("bookings", "sourced_revenue", "deals", *LEAD_METRICS)
+COUNT_METRICS = ("deals", "mqls", "sqls")  # counted (hundredths), not money
+LEAD_STAGE_OF = {"mqls": "mql", "sqls": "sql", "pipeline": "opportunity"}
 PERIOD_KINDS = ("month", "quarter", "year")
 
 _NO_CUSTOM: Mapping[str, str] = MappingProxyType({})
@@ -77,6 +80,21 @@ class Campaign:
     cost: Decimal | None = None
     start: date | None = None
     end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadEvent:
+    """A stage a lead reached, credited to its ``owner`` (a marketer) under the plan metrics
+    mqls (stage mql), sqls (sql) and pipeline (opportunity, its amount). Only events in
+    stage order are given to the engine (the app flags the others and never counts them)."""
+
+    lead: str
+    owner: str
+    stage: str  # mql | sql | opportunity | won | lost
+    occurred_at: date
+    amount: Decimal | None = None
+    currency: str | None = None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

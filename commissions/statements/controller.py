@@ -113,7 +113,7 @@ class StatementOut(BaseModel):
 def _measure(minor: int | None, metric: str, currency: str) -> str | None:
     if minor is None:
         return None
-    return str(Decimal(minor).scaleb(-2)) if metric == "deals" else str(from_minor(minor, currency))
+    return str(Decimal(minor).scaleb(-2)) if metric in ("deals", "mqls", "sqls") else str(from_minor(minor, currency))
 
 
 class StatementsController(Controller):
