@@ -47,7 +47,9 @@ def free_port() -> int:
 
 
 def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool) -> dict[str, str]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}"]
+    # what a browser sends: its session and CSRF cookies, and the encodings it accepts
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}",
+               "-H", "Accept-Encoding: gzip, deflate, br"]
     if htmx:
         command += ["-H", "HX-Request: true"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -104,10 +106,11 @@ def main() -> None:
         client.post("/login", data={"email": "rep7@bench.test", "password": PASSWORD,
                                     "_csrf_token": client.cookies["csrftoken"]})
         cookie = f"qb_session={client.cookies['qb_session']}; csrftoken={client.cookies['csrftoken']}"
-        check = client.get("/leaderboard?period=2026-Q1", headers={"HX-Request": "true"})
+        check = client.get("/leaderboard?period=2026-Q1", headers={"HX-Request": "true", "Accept-Encoding": "gzip"})
         assert check.status_code == 200, check.status_code
         rows = check.text.count("<tr")
-        print(f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows")
+        print(f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows, "
+              f"{check.headers['content-length']} bytes gzipped")
         # warm-up, not measured: every worker process ranks the board and renders the table once
         wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections, seconds=3, htmx=True)
         board = wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func
@@ -193,6 +193,80 @@ class _DemoBuilder:
             for p in people:
                 s.add(PlanAssignment(person_id=p.id, plan_id=plan.id, starts_on=year_start))
         self._deals()
+        self._marketing(mkt, lead, period)
+
+    def _marketing(self, team: Team, lead: Person, period: Period) -> None:
+        """Lead lifecycle events for the campaigns (last quarter and this one), marketing quotas, and pulses.
+
+        Its own random stream, so the deals above stay what they were.
+        """
+        from commissions.marketing.metrics import stage_flags
+        from commissions.models import Lead, LeadEvent, Pulse, PulseResponse, PulseTally
+
+        rng, s = random.Random(8), self.session
+        start = self.period.starts_on - timedelta(days=91)
+        span = max((self.today - start).days - 1, 1)
+        number = 5000
+        for campaign in self.campaigns:
+            for _ in range(rng.randint(25, 45)):
+                number += 1
+                mql = start + timedelta(days=rng.randint(0, span))
+                stages: dict[str, tuple[date, int | None]] = {"mql": (mql, None)}
+                day = mql + timedelta(days=rng.randint(2, 12))
+                if day < self.today and rng.random() < 0.45:
+                    stages["sql"] = (day, None)
+                    day += timedelta(days=rng.randint(3, 15))
+                    if day < self.today and rng.random() < 0.6:
+                        amount = rng.randrange(8_000, 90_000, 500)
+                        stages["opportunity"] = (day, amount)
+                        day += timedelta(days=rng.randint(15, 60))
+                        if day < self.today:
+                            outcome = rng.choices(["won", "lost", None], weights=[35, 30, 35])[0]
+                            if outcome == "won":
+                                stages["won"] = (day, amount + rng.randrange(-2_000, 6_000, 500))
+                            elif outcome == "lost":
+                                stages["lost"] = (day, None)
+                if number % 53 == 0 and "sql" in stages:  # now and then the CRM skipped the MQL
+                    del stages["mql"]
+                self._lead(Lead, LeadEvent, stage_flags, f"MA-{number}", campaign, stages)
+        for metric, target in [("mqls", 120), ("sqls", 45), ("pipeline", 900_000), ("sourced_revenue", 2_700_000)]:
+            if metric != "sourced_revenue":  # sourced revenue already has its team quota above
+                minor = target * 100 if metric in ("mqls", "sqls") else to_minor(target, "USD")
+                s.add(Quota(team_id=team.id, metric=metric, period_id=period.id, target_minor=minor))
+        # pulses: the East team answered twice (shown), the marketing team too few times (hidden)
+        east = next(m for m in self.managers if m.email.startswith("east."))
+        east_reps = [r for r in self.reps if r.manager_id == east.id]
+        plans = [(east, self.period.starts_on - timedelta(days=45), True, [10, 9, 8, 6, 7, 9, 3]),
+                 (east, self.period.starts_on + timedelta(days=20), False, [10, 9, 9, 8, 10, 6]),
+                 (lead, self.period.starts_on + timedelta(days=20), False, [9, 7])]
+        for manager, opened, closed, scores in plans:
+            if opened > self.today:
+                continue
+            pulse = Pulse(manager_id=manager.id, opened_on=opened,
+                          closed_at=datetime.combine(opened + timedelta(days=14), time(17), UTC) if closed else None)
+            s.add(pulse)
+            s.flush()
+            members = east_reps if manager is east else self.marketers
+            for person, _ in zip(members, scores, strict=False):
+                s.add(PulseResponse(pulse_id=pulse.id, person_id=person.id))
+            for score in sorted(set(scores)):
+                s.add(PulseTally(pulse_id=pulse.id, score=score, answers=scores.count(score)))
+
+    def _lead(self, lead_model, event_model, stage_flags, external_id: str, campaign: Campaign,  # type: ignore[no-untyped-def]
+              stages: dict[str, tuple[date, int | None]]) -> None:
+        lead = lead_model(external_id=external_id, name=f"Lead {external_id}", account=self.rng_account(external_id),
+                          campaign=campaign.code, owner_id=campaign.owner_id)
+        self.session.add(lead)
+        self.session.flush()
+        flags = stage_flags({stage: day for stage, (day, _) in stages.items()})
+        for stage, (day, amount) in stages.items():
+            self.session.add(event_model(lead_id=lead.id, stage=stage, occurred_on=day, flag=flags[stage],
+                                         amount_minor=None if amount is None else to_minor(amount, "USD"),
+                                         currency=None if amount is None else "USD"))
+
+    @staticmethod
+    def rng_account(external_id: str) -> str:
+        return ACCOUNTS[int(external_id.split("-")[1]) % len(ACCOUNTS)]
 
     def _deals(self) -> None:
         rng, s = self.rng, self.session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
     # How long a process trusts a signed-in person's record (active, role, session version) before
     # reading it again; changes made in this process apply at once. Unset: 2 s, or 0 under tests.
     principal_cache_seconds: float | None = None
+    # Revenue marketing (docs/metrics.md): the monthly churn rate behind customer lifetime value,
+    # in percent, and the fewest pulse answers whose score a manager may see.
+    marketing_monthly_churn_percent: Decimal = Decimal(2)
+    pulse_min_group_size: int = Field(default=5, ge=2)
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> "Settings":

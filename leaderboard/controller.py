@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import logging
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import anyio
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, Request, get
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -46,6 +49,7 @@ from leaderboard.service import (
 )
 from leaderboard.table_cache import FLIGHTS, TABLES
 
+log = logging.getLogger(__name__)
 AROUND_SIZE = 3
 TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
 # A stream ends after this long and the browser reconnects at once (``retry``): an open
@@ -184,25 +188,67 @@ def _read_figures_version(engine: Any, period: PeriodKey) -> tuple | None:
         return figures_version(db, period)
 
 
-async def _cached_table(request: Request, principal: Principal, choice: BoardChoice) -> str:
+_BACKGROUND: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
+
+
+def _in_background(work: Any) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _BACKGROUND.discard(task)
+    if not task.cancelled() and task.exception() is not None:  # the next request tries again
+        log.warning("re-reading a leaderboard version failed", exc_info=task.exception())
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedTable:
+    """A table as UTF-8 and gzipped once (browsers accept gzip: a tenth of the bytes on every refetch)."""
+
+    plain: bytes
+    gzipped: bytes
+
+    @classmethod
+    def of(cls, html: str) -> RenderedTable:
+        plain = html.encode()
+        return cls(plain, gzip.compress(plain, compresslevel=6, mtime=0))
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return any(part.split(";")[0].strip() == "gzip" for part in request.headers.get("accept-encoding", "").split(","))
+
+
+def _table_response(request: Request, table: RenderedTable) -> Response[bytes]:
+    if _accepts_gzip(request):
+        return Response(table.gzipped, media_type="text/html",
+                        headers={**NO_STORE, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(table.plain, media_type="text/html", headers={**NO_STORE, "Vary": "Accept-Encoding"})
+
+
+async def _cached_table(request: Request, principal: Principal, choice: BoardChoice) -> RenderedTable:
     """The rendered table, from memory while the period's figures are unchanged (leaderboard/table_cache.py)."""
     engine = request.app.state["engine"]
     slot = (id(engine), choice.period.key)
-    known, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
-    if not known:
-        async def read_version() -> tuple | None:
-            found = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
-            TABLES.remember_version(slot, found)
-            return found
 
+    async def read_version() -> tuple | None:
+        found = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
+        TABLES.remember_version(slot, found)
+        return found
+
+    state, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
+    if state == "unknown":
         version = await FLIGHTS.run(("version", slot), read_version)
-    key = (slot, str(request.url.query), principal.person_id, principal.role, date.today())
+    elif state == "stale" and not FLIGHTS.running(("version", slot)):
+        _in_background(FLIGHTS.run(("version", slot), read_version))
+    key = (slot, request.scope["query_string"], principal.person_id, principal.role, date.today())
     html = TABLES.get(key, version) if version is not None else None
     if html is not None:
         return html
 
-    async def render() -> str:
-        rendered = await anyio.to_thread.run_sync(_render_table, request, principal, choice)
+    async def render() -> RenderedTable:
+        rendered = RenderedTable.of(await anyio.to_thread.run_sync(_render_table, request, principal, choice))
         if version is not None:
             TABLES.put(key, version, rendered)
         return rendered
@@ -219,11 +265,10 @@ class LeaderboardController(Controller):
         self, request: Request, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
         view: FromQuery[str] = "company", metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
         around_me: FromQuery[bool] = False, everyone: FromQuery[bool] = False,
-    ) -> Response[str] | Template:
+    ) -> Response[bytes] | Template:
         choice = BoardChoice(_period(period), view, metric, team, around_me, everyone)
         if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
-            return Response(await _cached_table(request, principal, choice), media_type=MediaType.HTML,
-                            headers=NO_STORE)
+            return _table_response(request, await _cached_table(request, principal, choice))
         context = await anyio.to_thread.run_sync(_page_context, request, principal, choice)
         return page("pages/leaderboard/index.html", context)
 

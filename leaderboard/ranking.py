@@ -27,6 +27,9 @@ METRICS: dict[str, str] = {
     "bookings": "Bookings",
     "deals": "Deals",
     "sourced_revenue": "Sourced revenue",
+    "mqls": "MQLs",  # marketing view: marketers on a plan with that quota
+    "sqls": "SQLs",
+    "pipeline": "Sourced pipeline",
 }
 DEFAULT_METRIC = "attainment"
 

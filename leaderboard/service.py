@@ -30,7 +30,9 @@ from leaderboard.ranking import DEFAULT_METRIC, METRICS, competition_rank
 PPM = 1_000_000
 VIEWS: dict[str, str] = {"company": "Company", "team": "Team", "marketing": "Marketing"}
 SALES_METRICS = ("bookings", "deals")  # the plan quota metrics of sales people
-MARKETING_METRICS = ("sourced_revenue",)
+MARKETING_METRICS = ("sourced_revenue", "mqls", "sqls", "pipeline")  # marketers' plan quota metrics
+COUNTED = {"deals": "deals", "mqls": "MQLs", "sqls": "SQLs"}  # credited in hundredths, not money
+LEAD_METRICS = ("mqls", "sqls", "pipeline")
 
 
 class LeaderboardError(ValueError):
@@ -50,6 +52,7 @@ class Entry:
     quota_minor: int | None
     attainment_ppm: int | None
     deals: Decimal = Decimal(0)  # won deals in the period, split shares pro rata
+    funnel: dict[str, Decimal] = field(default_factory=dict)  # mqls, sqls (counts), pipeline (currency units)
     rank: int = 0
     movement: int | None = None
     badges: list[str] = field(default_factory=list)
@@ -74,14 +77,14 @@ class Entry:
 
     @property
     def credited(self) -> Decimal:
-        if self.plan_metric == "deals":
+        if self.plan_metric in COUNTED:
             return (Decimal(self.credited_minor) / 100).quantize(Decimal("0.01"))
         return from_minor(self.credited_minor, self.currency)
 
     @property
     def credited_label(self) -> str:
-        if self.plan_metric == "deals":
-            return f"{self.credited.normalize():f} deals"
+        if self.plan_metric in COUNTED:
+            return f"{self.credited.normalize():f} {COUNTED[self.plan_metric]}"
         return f"{self.credited:,} {self.currency}"
 
     def value(self, metric: str) -> int | Decimal | None:
@@ -89,9 +92,17 @@ class Entry:
             return self.attainment_ppm
         if metric == "deals":
             return self.deals
+        if metric in LEAD_METRICS:
+            # as the plan credits it when the plan pays on it, else counted from lead events; in units
+            # (MQLs, currency) either way, so people on different plans compare
+            return self.credited if metric == self.plan_metric else self.funnel.get(metric, Decimal(0))
         if metric == self.plan_metric:  # bookings or sourced revenue, as credited by the plan
             return self.credited_minor
         return None
+
+    def funnel_label(self, metric: str) -> str:
+        value = self.value(metric) or Decimal(0)
+        return f"{value:,} {self.currency}" if metric == "pipeline" else f"{value.normalize():f}"
 
 
 @dataclass(slots=True)
@@ -151,6 +162,32 @@ def _entries(session: Session, period_id: int, *, metrics: tuple[str, ...], team
         if pid not in entries:  # someone on two plans: the first plan's figures
             entries[pid] = Entry(pid, email, name, team, team_name or "", metric, currency, credited, quota, ppm)
     return list(entries.values())
+
+
+def _funnels(session: Session, person_ids: list[int], period: PeriodKey) -> dict[tuple[int, str], dict[str, Decimal]]:
+    """Per owner (and pipeline currency): MQLs, SQLs and pipeline reached in the period, counted as the
+    marketing dashboard counts them (events out of stage order are flagged and left out)."""
+    from commissions.models.marketing import Lead, LeadEvent
+
+    rows = session.exec(
+        select(Lead.owner_id, LeadEvent.stage, LeadEvent.amount_minor, LeadEvent.currency, LeadEvent.flag)
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(Lead.owner_id.in_(person_ids), LeadEvent.occurred_on >= period.starts_on,
+               LeadEvent.occurred_on <= period.ends_on, LeadEvent.stage.in_(("mql", "sql", "opportunity")))
+    ).all()
+    currencies = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.currency)
+                                   .where(PayeeSummary.person_id.in_(person_ids))).all())
+    out: dict[tuple[int, str], dict[str, Decimal]] = {}
+    for owner, stage, minor, currency, flag in rows:
+        if flag:
+            continue
+        home = currencies.get(owner, currency or "USD")
+        funnel = out.setdefault((owner, home), {"mqls": Decimal(0), "sqls": Decimal(0), "pipeline": Decimal(0)})
+        if stage in ("mql", "sql"):
+            funnel[stage + "s"] += 1
+        elif minor is not None and currency == home:
+            funnel["pipeline"] += from_minor(minor, currency)
+    return out
 
 
 def _period_row(session: Session, period: PeriodKey) -> Period | None:
@@ -302,6 +339,10 @@ def _compute_board(session: Session, row: Period, period: PeriodKey, view: str, 
         counts = {p.person_id: p.deals for p in progress_rows(session, [e.person_id for e in entries], period)}
         for entry in entries:
             entry.deals = counts.get(entry.person_id, Decimal(0))
+    if metric in LEAD_METRICS and entries:
+        funnels = _funnels(session, [e.person_id for e in entries], period)
+        for entry in entries:
+            entry.funnel = funnels.get((entry.person_id, entry.currency), {})
     rows = _ranked(entries, metric)
     # --- badges (leaderboard/badges.py): the names of each person's active grants
     from leaderboard.badges import badge_names

@@ -95,6 +95,31 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/finance"): {"finance"},
     ("GET", "/finance/periods"): {"finance"},
     ("GET", "/api/v1/payouts/{filename:str}"): {"finance"},
+    # the period workflow (the open period; finance's allowed calls approve, lock and pay it in turn)
+    ("GET", "/periods/{key:str}"): {"finance"},  # an old address: redirects to /finance/periods/{key}
+    ("GET", "/finance/periods/{key:str}"): {"finance"},
+    ("POST", "/finance/periods/{key:str}/{action:str}"): {"finance"},
+    ("GET", "/api/v1/periods/{period:str}"): {"finance"},
+    ("POST", "/api/v1/periods/{period:str}/approve"): {"finance"},
+    ("POST", "/api/v1/periods/{period:str}/lock"): {"finance"},
+    ("POST", "/api/v1/periods/{period:str}/pay"): {"finance"},
+    # manual adjustments (one booked on ana's statement)
+    ("GET", "/finance/adjustments"): {"finance"},
+    ("POST", "/finance/adjustments"): {"finance"},
+    ("POST", "/finance/adjustments/{line_id:int}/reverse"): {"finance"},
+    ("POST", "/api/v1/adjustments"): {"finance"},
+    ("POST", "/api/v1/adjustments/{adjustment_id:int}/reverse"): {"finance"},
+    # revenue marketing: everyone reads the dashboard; marketing's manager (not among the callers) and
+    # admins set its team quotas; lead events come from finance and admin tokens
+    ("GET", "/marketing"): EVERYONE,
+    ("POST", "/marketing/team-quotas"): {"admin"},
+    ("POST", "/api/v1/leads/events"): {"finance", "admin"},
+    ("POST", "/api/v1/leads/events/import"): {"finance", "admin"},
+    # the team pulse: the pulse is run by West's manager, so West's rep answers it; managers run their own
+    ("GET", "/pulse"): SALES,
+    ("POST", "/pulse/{pulse_id:int}"): {"rep"},
+    ("POST", "/team/pulse"): {"manager", "other_manager"},
+    ("POST", "/team/pulse/{pulse_id:int}/close"): {"other_manager"},
     # disputes: ana's dispute is seen by ana, her manager and finance
     ("GET", "/disputes"): STATEMENT_READERS,
     ("GET", "/disputes/new"): STATEMENT_READERS,
@@ -163,6 +188,7 @@ STREAMS = {"/leaderboard/stream"}
 # Form fields (or JSON) sent with a route; "{name}" is filled from the objects like path parameters.
 BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/disputes"): {"email": "{email}"},
+    ("POST", "/marketing/team-quotas"): {"period": "{key}", "team_id": "{marketing_team_id}", "target_mqls": "10"},
 }
 SIGN_OUTS = {"/logout", "/account/sign-out-everywhere"}  # the caller signs in again afterwards  # never-ending responses: the status line is checked, the body is not read
 
@@ -258,6 +284,19 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             start="2026-12-01", end="2026-12-10"))
         seed_default_rules(s)
         rule = s.exec(select(BadgeRule).order_by(BadgeRule.id)).scalars().first()
+        from decimal import Decimal
+
+        from commissions.adjustments.service import add_manual_adjustment, line_of
+        from commissions.pulse.service import open_pulse
+
+        adjustment = add_manual_adjustment(s, person_id=ana.id, period_key=period.key, amount=Decimal("25.00"),
+                                           reason="matrix", actor_id=actors["finance"].id)
+        s.flush()
+        adjustment_line = line_of(s, adjustment)
+        pulse = open_pulse(s, principal(west), today=date(2026, 11, 20))
+        from commissions.models import Team
+
+        marketing_team = s.exec(select(Team).where(Team.kind == "marketing").order_by(Team.id)).scalars().first()
         plan = s.exec(select(Plan).order_by(Plan.id)).scalars().first()
         assignment = s.exec(select(PlanAssignment).where(PlanAssignment.plan_id == plan.id, PlanAssignment.person_id == victim.id)).scalars().first()
         campaign = s.exec(select(Campaign).order_by(Campaign.id)).scalars().first()
@@ -265,7 +304,10 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         w.params = {"email": ana.email, "person_id": str(victim.id), "token_id": str(spare_token.id),
                     "dispute_id": str(dispute.id), "contest_id": str(contest.id), "rule_id": str(rule.id),
                     "plan_id": str(plan.id), "assignment_id": str(assignment.id), "number": "1",
-                    "campaign_id": str(campaign.id), "filename": f"{period.key}.csv", "name": "matrix-crm"}
+                    "campaign_id": str(campaign.id), "filename": f"{period.key}.csv", "name": "matrix-crm",
+                    "key": period.key, "period": period.key, "action": "approve",
+                    "adjustment_id": str(adjustment.id), "line_id": str(adjustment_line.id),
+                    "pulse_id": str(pulse.id), "marketing_team_id": str(marketing_team.id)}
     yield w
     empty_database(engine)
     engine.dispose()
@@ -278,13 +320,15 @@ def fill(path: str, params: dict[str, str]) -> str:
 
 
 def snapshot(engine: Engine) -> str:
-    """A digest of every row of every table except the audit log (which records refusals on purpose)."""
+    """A digest of every row of every table except the audit log (which records refusals on purpose)
+    and tokens' last-used times (any call with a token, refused or not, may move it)."""
     h = hashlib.sha256()
     with Session(engine) as s:
         for table in metadata.sorted_tables:
             if table.name == "audit_event":
                 continue
-            rows = s.execute(select(table).order_by(*table.primary_key.columns)).all()
+            columns = [c for c in table.columns if (table.name, c.name) != ("api_token", "last_used_at")]
+            rows = s.execute(select(*columns).order_by(*table.primary_key.columns)).all()
             h.update(repr((table.name, rows)).encode())
     return h.hexdigest()
 

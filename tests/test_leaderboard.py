@@ -283,3 +283,68 @@ def test_top_rows_then_the_viewers_window_with_a_gap() -> None:
     assert near == list(range(14)) and gap is None, "a viewer just below the top joins it without a gap"
     absent, gap = top_and_viewer(rows, lambda r: False, top=10, size=2)
     assert absent == list(range(10)) and gap is None
+
+
+def test_marketing_view_ranks_marketers_on_mqls_sqls_and_pipeline_quotas(engine: Engine, make_person) -> None:
+    """Marketers on plans with marketing quotas appear on the marketing board; each metric is a choice."""
+    figures = {
+        "mo@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 5_000_000, 4_000_000, 1_250_000),
+        "max@example.com": ("Growth", "marketing", "rep", "mqls", 4_500, 4_000, 1_125_000),  # 45 MQLs of 40
+        "mia@example.com": ("Growth", "marketing", "rep", "mqls", 6_000, 8_000, 750_000),  # 60 of 80
+        "pat@example.com": ("Growth", "marketing", "rep", "pipeline", 30_000_000, 20_000_000, 1_500_000),
+        "ana@example.com": ("East", "sales", "rep", "bookings", 12_000_000, 10_000_000, 1_200_000),
+    }
+    _summaries(engine, make_person, figures)
+    key = parse_period_key(PERIOD)
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        assert _names(board(s, period=key, view="marketing")) == [(1, "pat"), (2, "mo"), (3, "max"), (4, "mia")]
+        mqls = board(s, period=key, view="marketing", metric="mqls")
+        assert _names(mqls)[:2] == [(1, "mia"), (2, "max")]  # 60 MQLs before 45; the others have none
+        assert mqls.rows[0].credited_label == "60 MQLs"
+        assert _names(board(s, period=key, view="marketing", metric="pipeline"))[0] == (1, "pat")
+        assert "ana" not in [n for _, n in _names(board(s, period=key, view="marketing", metric="sqls"))]
+
+
+def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_something_else(engine: Engine,  # type: ignore[no-untyped-def]
+                                                                                                make_person) -> None:
+    """Everyone on the marketing board is ranked by the MQLs, SQLs or pipeline their leads reached in the
+    period, counted like the dashboard counts them: an event out of stage order is left out."""
+    from sqlmodel import Session
+
+    from commissions.models.marketing import Lead, LeadEvent
+
+    figures = {
+        "mo@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 5_000_000, 4_000_000, 1_250_000),
+        "mi@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 8_000_000, 10_000_000, 800_000),
+        "max@example.com": ("Growth", "marketing", "rep", "mqls", 300, 4_000, 75_000),  # plan-credited: 3 MQLs
+    }
+    ids = _summaries(engine, make_person, figures)
+    events = {  # owner: [(stage, day, amount_minor, flag)] per lead
+        "mo@example.com": [[("mql", "2026-01-05", None, ""), ("sql", "2026-01-20", None, ""),
+                            ("opportunity", "2026-02-01", 4_000_000, "")],
+                           [("sql", "2026-02-03", None, "no mql before it")]],
+        "mi@example.com": [[("mql", "2026-01-06", None, "")], [("mql", "2026-02-06", None, "")],
+                           [("mql", "2026-03-06", None, "")], [("mql", "2026-04-02", None, "")],  # Q2: not counted
+                           [("mql", "2026-03-30", None, ""), ("opportunity", "2026-03-31", 1_000_000, "")]],
+    }
+    with transaction(engine) as s:
+        for owner, leads in events.items():
+            for n, stages in enumerate(leads):
+                lead = Lead(external_id=f"{owner}-{n}", owner_id=ids[owner], campaign=None)
+                s.add(lead)
+                s.flush()
+                for stage, day, minor, flag in stages:
+                    s.add(LeadEvent(lead_id=lead.id, stage=stage, occurred_on=date.fromisoformat(day), flag=flag,
+                                    amount_minor=minor, currency="USD" if minor is not None else None))
+    key = parse_period_key(PERIOD)
+    with Session(engine) as s:
+        mqls = board(s, period=key, view="marketing", metric="mqls")
+        assert [(e.rank, e.email.split("@")[0], e.value("mqls")) for e in mqls.rows] == [
+            (1, "mi", 4), (2, "max", Decimal("3.00")), (3, "mo", 1)]
+        sqls = board(s, period=key, view="marketing", metric="sqls")
+        assert [(e.email.split("@")[0], e.value("sqls")) for e in sqls.rows][0] == ("mo", 1)  # the flagged SQL is left out
+        pipeline = board(s, period=key, view="marketing", metric="pipeline")
+        assert [(e.email.split("@")[0], e.funnel_label("pipeline")) for e in pipeline.rows][:2] == [
+            ("mo", "40,000.00 USD"), ("mi", "10,000.00 USD")]

@@ -16,6 +16,8 @@ PAGES = {
     "/finance/periods": {"finance"},
     "/finance": {"finance"},
     "/disputes": {"rep", "manager", "finance"},
+    "/finance/periods/2026-Q1": {"finance"},  # the approval page (also before anything is computed)
+    "/finance/adjustments": {"finance"},
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
@@ -26,6 +28,8 @@ PAGES = {
     "/leaderboard/tv": {"rep", "manager", "finance", "admin"},  # not a nav item
     "/leaderboard/contests": {"rep", "manager", "finance", "admin"},  # linked from the leaderboard page
     "/leaderboard/contests/new": {"manager", "admin"},
+    "/marketing": {"rep", "manager", "finance", "admin"},  # revenue-marketing dashboard: aggregates, no pay
+    "/pulse": {"rep", "manager"},  # answer your manager's eNPS pulse
 }
 ROLES = ["rep", "manager", "finance", "admin"]
 NAV_HREFS = {item.href for item in NAV_ITEMS} | {"/leaderboard", "/admin/badges"}  # these come from the leaderboard extension

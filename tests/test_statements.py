@@ -122,3 +122,18 @@ def test_leaderboard_tells_the_viewer_the_distance_to_their_next_tier(client, en
     assert "Next 45000.00 of bookings takes you to the 20% tier" in page
     assert "Next 100000.00" not in page, "nobody sees someone else's hint"
 
+
+
+def test_what_if_is_offered_to_people_whose_own_deals_move_their_plan_only(client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_leaderboard import _summaries
+
+    _summaries(engine, make_person, {
+        "ana@example.com": ("East", "sales", "rep", "bookings", 12_000_000, 10_000_000, 1_200_000),
+        "mo@example.com": ("Growth", "marketing", "rep", "sourced_revenue", 5_000_000, 4_000_000, 1_250_000),
+    })
+    for email, offered in (("ana@example.com", True), ("mo@example.com", False)):
+        client.cookies.clear()
+        sign_in(client, email)
+        page = client.get(f"/statements/{email}?period=2026-Q1")
+        assert page.status_code == 200
+        assert ("What if…" in page.text) is offered, email

@@ -1,1 +1,1 @@
-"""Manual and prior-period adjustments by finance."""
+"""Adjustments: manual corrections by finance and prior-period adjustments of locked periods."""

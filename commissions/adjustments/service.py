@@ -1,44 +1,179 @@
-"""Manual adjustments: an ``adjustment`` row and its ``adjustment`` payout line, in the caller's transaction.
+"""Manual adjustments by finance: an ``adjustment`` row plus a ledger line, never an edit.
 
-Minimal version for the disputes branch (the period-workflow branch owns the full one;
-the signature is the shared contract).
+``add_manual_adjustment`` writes in the caller's transaction (the disputes of the
+payroll branch call it too). A correction is ``reverse_adjustment``: a new ``reversal``
+line that takes the old one back (and a negative ``adjustment`` row recording why);
+nothing is updated or deleted.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from commissions.calculation.service import ensure_period
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.calculation.service import ensure_period, serialise_period
 from commissions.errors import Conflict, InputProblem
-from commissions.models import Adjustment, PayeeSummary, PayoutLine, Person
-from commissions.money import MoneyError, to_minor
+from commissions.models import (
+    Adjustment,
+    Deal,
+    PayeeSummary,
+    PayoutLine,
+    Period,
+    Person,
+    Plan,
+    PlanAssignment,
+)
+from commissions.money import MoneyError, from_minor, to_minor
+
+MANUAL_COMPONENT = "Manual adjustment"
+DEFAULT_CURRENCY = "USD"
+
+
+class AdjustmentNotFound(InputProblem):
+    status_code = 404
+
+
+def _actor(session: Session, actor_id: int) -> Principal:
+    person = session.get(Person, actor_id)
+    if person is None:
+        raise InputProblem("actor", f"no person with id {actor_id}")
+    return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+
+
+def currency_of(session: Session, person_id: int, period: Period) -> str:
+    """The person's pay currency in the period: their statement's, else their plan's, else USD."""
+    found = session.exec(select(PayeeSummary.currency).where(
+        PayeeSummary.person_id == person_id, PayeeSummary.period_id == period.id)).first()
+    if found:
+        return found
+    found = session.exec(
+        select(Plan.currency).join(PlanAssignment, PlanAssignment.plan_id == Plan.id).where(
+            PlanAssignment.person_id == person_id, PlanAssignment.starts_on <= period.ends_on,
+            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.starts_on))
+        .order_by(Plan.name)
+    ).first()
+    return found or DEFAULT_CURRENCY
+
+
+def writable_period(session: Session, period_key: str, *, field: str = "period") -> Period:
+    """An open (or approved) period to book into; locked and paid periods never change."""
+    from commissions.periods.workflow import period_key as normalise
+
+    key = normalise(period_key)
+    serialise_period(session, key)
+    period = ensure_period(session, key)
+    if period.state in ("locked", "paid"):
+        raise Conflict(field, f"{key} is {period.state}: it never changes; book the adjustment in an open period")
+    return period
+
+
+def _reopen_if_approved(session: Session, period: Period, person_id: int, what: str) -> None:
+    if period.state == "approved":
+        from commissions.periods.workflow import reopen_after_change
+
+        reopen_after_change(session, period, people={person_id}, trigger=what)
+
+
+def parse_amount(value: Decimal | str | int | None, currency: str) -> int:
+    if value is None or str(value).strip() == "":
+        raise InputProblem("amount", "an amount is required, e.g. 250.00 or -120.00")
+    try:
+        minor = to_minor(Decimal(str(value).strip().replace(",", "")), currency)
+    except (MoneyError, InvalidOperation, ValueError) as exc:
+        raise InputProblem("amount", f"{value!r} is not an amount in {currency}: {exc}") from None
+    if minor == 0:
+        raise InputProblem("amount", "an adjustment of zero changes nothing")
+    if abs(minor) >= 10**15:
+        raise InputProblem("amount", "that amount is too large")
+    return minor
 
 
 def add_manual_adjustment(session: Session, *, person_id: int, period_key: str, amount: Decimal, reason: str,
                           actor_id: int, deal_id: int | None = None) -> Adjustment:
-    if session.get(Person, person_id) is None:
-        raise InputProblem("person", "no such person")
-    if not reason.strip():
-        raise InputProblem("reason", "give a reason for the adjustment")
-    period = ensure_period(session, period_key)
-    if period.state in ("locked", "paid"):
-        raise Conflict("period", f"{period.key} is {period.state}: nothing in it changes any more")
-    currency = session.exec(select(PayeeSummary.currency).where(
-        PayeeSummary.person_id == person_id, PayeeSummary.period_id == period.id)).first() or "USD"
-    try:
-        minor = to_minor(amount, currency)
-    except MoneyError as exc:
-        raise InputProblem("amount", str(exc)) from exc
-    if minor == 0:
-        raise InputProblem("amount", "an adjustment cannot be zero")
-    adjustment = Adjustment(person_id=person_id, period_id=period.id, amount_minor=minor, currency=currency,
-                            reason=reason.strip()[:1000], deal_id=deal_id, created_by_id=actor_id)
+    """Book a manual adjustment (positive or negative) on a person's statement in an open period."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputProblem("reason", "say why: the reason shows on the statement")
+    if len(reason) > 1000:
+        raise InputProblem("reason", "at most 1000 characters")
+    person = session.get(Person, person_id)
+    if person is None:
+        raise InputProblem("person", f"no person with id {person_id}")
+    if deal_id is not None and session.get(Deal, deal_id) is None:
+        raise InputProblem("deal", f"no deal with id {deal_id}")
+    actor = _actor(session, actor_id)
+    period = writable_period(session, period_key)
+    currency = currency_of(session, person.id, period)
+    minor = parse_amount(amount, currency)
+    adjustment = Adjustment(person_id=person.id, period_id=period.id, amount_minor=minor, currency=currency,
+                            reason=reason, deal_id=deal_id, created_by_id=actor_id)
     session.add(adjustment)
     session.flush()
-    session.add(PayoutLine(person_id=person_id, period_id=period.id, component="Adjustment", kind="adjustment",
-                           deal_id=deal_id, amount_minor=minor, currency=currency, text=f"Adjustment: {reason.strip()}",
-                           basis={"adjustment_id": adjustment.id}))
+    session.add(PayoutLine(
+        person_id=person.id, period_id=period.id, component=MANUAL_COMPONENT, kind="adjustment", deal_id=deal_id,
+        amount_minor=minor, currency=currency, text=reason,
+        basis={"adjustment_id": adjustment.id, "by": actor.label, "reason": reason, "manual": True},
+    ))
     session.flush()
+    record_event(session, actor, "adjustment.created", "adjustment", adjustment.id, {
+        "person": person.email, "period": period.key, "amount": str(from_minor(minor, currency)),
+        "currency": currency, "reason": reason, "deal_id": deal_id})
+    _reopen_if_approved(session, period, person.id, f"manual adjustment {adjustment.id}")
     return adjustment
+
+
+def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id: int) -> PayoutLine:
+    """Take a manual adjustment line back with a reversing line (its period must still be open)."""
+    reason = (reason or "").strip() or "reversed by finance"
+    line = session.get(PayoutLine, line_id)
+    if line is None or line.kind != "adjustment" or not (line.basis or {}).get("manual"):
+        raise AdjustmentNotFound("line", f"no manual adjustment line {line_id}")
+    period = session.get(Period, line.period_id)
+    writable_period(session, period.key, field="line")
+    reversal = aliased(PayoutLine)
+    if session.exec(select(exists().where(reversal.reverses_id == line.id))).first():
+        raise Conflict("line", f"adjustment line {line_id} is already reversed")
+    actor = _actor(session, actor_id)
+    original_id = (line.basis or {}).get("adjustment_id")
+    record = Adjustment(person_id=line.person_id, period_id=line.period_id, amount_minor=-line.amount_minor,
+                        currency=line.currency, reason=f"Reverses adjustment {original_id}: {reason}"[:1000],
+                        deal_id=line.deal_id, created_by_id=actor_id)
+    session.add(record)
+    session.flush()
+    out = PayoutLine(
+        person_id=line.person_id, period_id=line.period_id, component=line.component, kind="reversal",
+        deal_id=line.deal_id, amount_minor=-line.amount_minor, currency=line.currency,
+        text=f"Reverses: {line.text} ({reason})", reverses_id=line.id,
+        basis={"adjustment_id": record.id, "reverses_adjustment_id": original_id, "by": actor.label, "reason": reason},
+    )
+    session.add(out)
+    session.flush()
+    record_event(session, actor, "adjustment.reversed", "adjustment", original_id, {
+        "line": line.id, "reversal_line": out.id, "amount": str(from_minor(-line.amount_minor, line.currency)),
+        "reason": reason})
+    _reopen_if_approved(session, period, line.person_id, f"reversal of adjustment {original_id}")
+    return out
+
+
+def line_of(session: Session, adjustment: Adjustment) -> PayoutLine | None:
+    """The ledger line an adjustment row booked."""
+    lines = session.exec(select(PayoutLine).where(
+        PayoutLine.person_id == adjustment.person_id, PayoutLine.period_id == adjustment.period_id,
+        PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)).all()
+    return next((line for line in lines if (line.basis or {}).get("adjustment_id") == adjustment.id), None)
+
+
+def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple]:
+    """Manual adjustment lines, newest first: (line, person, period, reversed?)."""
+    reversal = aliased(PayoutLine)
+    return list(session.exec(
+        select(PayoutLine, Person, Period, exists().where(reversal.reverses_id == PayoutLine.id))
+        .join(Person, Person.id == PayoutLine.person_id).join(Period, Period.id == PayoutLine.period_id)
+        .where(PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)
+        .order_by(PayoutLine.id.desc()).limit(limit)
+    ).all())

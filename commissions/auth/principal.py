@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLE_LABELS = {"rep": "Sales rep", "manager": "Manager", "finance": "Finance", "admin": "Administrator"}
+# "rep" is any individual contributor: a sales rep or a marketer (their team says which).
+ROLE_LABELS = {"rep": "Rep", "manager": "Manager", "finance": "Finance", "admin": "Administrator"}
 
 
 @dataclass(frozen=True, slots=True)

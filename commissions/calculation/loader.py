@@ -13,6 +13,8 @@ from commissions.models import (
     Campaign,
     Deal,
     DealSplit,
+    Lead,
+    LeadEvent,
     Period,
     Person,
     Plan,
@@ -43,6 +45,7 @@ class PeriodInputs:
     deals: list[eng.Deal]
     deal_ids: dict[str, int]
     campaigns: list[eng.Campaign]
+    leads: list[eng.LeadEvent] = field(default_factory=list)  # in stage order, for plans on mqls/sqls/pipeline
 
     def quotas_for(self, plan: PlanInPeriod) -> list[eng.Quota]:
         """Quotas in the plan's units, prorated for assignments that cover part of the period."""
@@ -62,14 +65,17 @@ class PeriodInputs:
         return out
 
 
-_PARSED: dict[int, eng.Plan] = {}  # plan versions are immutable: parse each once per process
+_PARSED: dict[tuple, eng.Plan] = {}  # plan versions are immutable: parse each once per process
 
 
 def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.Plan:
-    cached = _PARSED.get(version.id)  # type: ignore[arg-type]
+    # keyed by the document and the declared fields too: an id alone can be reused (an emptied test
+    # database, SQLite reusing the highest rowid) and custom field types change how a plan parses
+    key = (version.id, version.document, tuple(sorted(custom_fields.items())))
+    cached = _PARSED.get(key)
     if cached is None:
         cached = eng.parse_plan(eng.load_plan_document(version.document), custom_fields=custom_fields)
-        _PARSED[version.id] = cached  # type: ignore[index]
+        _PARSED[key] = cached
     return cached
 
 
@@ -146,11 +152,19 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         ):
             splits.setdefault(deal_id, []).append((person_id, share_bp))
     campaign_rows = session.exec(select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel)).all()
+    lead_rows = session.exec(
+        select(Lead.external_id, Lead.owner_id, Lead.campaign, LeadEvent.stage, LeadEvent.occurred_on,
+               LeadEvent.amount_minor, LeadEvent.currency)
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(LeadEvent.occurred_on >= period.start, LeadEvent.occurred_on <= period.end, LeadEvent.flag == "",
+               LeadEvent.stage.in_(("mql", "sql", "opportunity")),
+               *(() if focus is None else (Lead.owner_id.in_(wanted),)))
+    ).all()
 
     if focus is None:
         needed = set(by_id)
     else:  # the people the engine will meet, and everyone above them (manager chains)
-        needed = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows}
+        needed = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows} | {r[1] for r in lead_rows}
         needed |= {pid for parts in splits.values() for pid, _ in parts}
         for pid in list(needed):
             manager = by_id[pid][3]
@@ -193,6 +207,8 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         deals=deals,
         deal_ids={d.external_id: d.id for d in deal_rows},
         campaigns=campaigns,
+        leads=[eng.LeadEvent(lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code)
+               for lead, owner, code, stage, day, minor, cur in lead_rows],
     )
 
 

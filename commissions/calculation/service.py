@@ -13,7 +13,7 @@ import logging
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from commissions.models.base import utcnow
 log = logging.getLogger("quotaboard.calculation")
 
 _KIND_OF_COMPONENT = {"cap": "cap", "draw": "draw"}
+ENGINE_KINDS = ("earning", "cap", "draw")  # what a recompute diffs; adjustment and clawback lines are never reversed by it
 PPM = Decimal(1_000_000)
 
 
@@ -55,7 +56,7 @@ def serialise_period(session: Session, key: str) -> None:
 
 
 def ensure_period(session: Session, key: str) -> Period:
-    row = session.exec(select(Period).where(Period.key == key)).first()
+    row = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
     if row is None:
         p = eng.parse_period(key)
         row = Period(key=p.key, kind=p.kind, starts_on=p.start, ends_on=p.end)
@@ -66,6 +67,11 @@ def ensure_period(session: Session, key: str) -> Period:
 
 def _minor(value: Decimal, digits: int) -> int:
     return int(eng_round(value, digits).scaleb(digits))
+
+
+def line_minor(value: Decimal, digits: int) -> int:
+    """A line's amount as stored: minor units."""
+    return _minor(value, digits)
 
 
 def eng_round(value: Decimal, digits: int) -> Decimal:
@@ -110,7 +116,8 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
             continue
         result = eng.calculate(
             plan.parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals, inputs.campaigns,
-            participants=[inputs.email_of[pid] for pid in sorted(scope)],
+            draw_balances=draw_balances_in(session, plan, period, scope, inputs.email_of),
+            participants=[inputs.email_of[pid] for pid in sorted(scope)], leads=inputs.leads,
         )
         period_id = session.exec(select(Period.id).where(Period.key == key)).first()
         outcome = PlanOutcome(plan, scope, result)
@@ -119,6 +126,52 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
             outcome.prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope))
         outcomes.append(outcome)
     return Computation(key, inputs, outcomes)
+
+
+def previous_period_key(period: eng.Period) -> str:
+    from commissions.calculation.loader import period_key
+
+    return period_key(period.kind, period.start - timedelta(days=1))
+
+
+def next_period_key(period: eng.Period) -> str:
+    from commissions.calculation.loader import period_key
+
+    return period_key(period.kind, period.end + timedelta(days=1))
+
+
+def draw_balances_in(session: Session, plan: PlanInPeriod, period: eng.Period, people: set[int],
+                     email_of: dict[int, str]) -> dict[str, Decimal]:
+    """Recoverable draw balances carried in: each person's balance out of the previous period of the same plan."""
+    if plan.parsed.draw is None or not plan.parsed.draw.recoverable:
+        return {}
+    digits = eng.minor_digits(plan.parsed.currency)
+    previous = session.exec(select(Period).where(Period.key == previous_period_key(period))).first()
+    if previous is None:
+        return {}
+    balances = locked_draw_balances(session, previous, people, plan_id=plan.plan.id)
+    return {email_of[pid]: Decimal(minor).scaleb(-digits) for pid, minor in balances.items() if minor}
+
+
+def locked_draw_balances(session: Session, period: Period, people: set[int], *, plan_id: int | None = None) -> dict[int, int]:
+    """Each person's draw balance out of ``period``: its summary's, plus, for a locked period, the
+    corrections that prior-period adjustments booked for it since (its summary never changes)."""
+    query = select(PayeeSummary.person_id, PayeeSummary.draw_balance_minor).where(
+        PayeeSummary.period_id == period.id, PayeeSummary.person_id.in_(sorted(people)),
+        PayeeSummary.draw_balance_minor.is_not(None))
+    if plan_id is not None:
+        query = query.where(PayeeSummary.plan_id == plan_id)
+    balances = {pid: minor for pid, minor in session.exec(query).all()}
+    if period.state in ("locked", "paid"):
+        reversal = aliased(PayoutLine)
+        for pid, basis in session.exec(select(PayoutLine.person_id, PayoutLine.basis).where(
+                PayoutLine.original_period_id == period.id, PayoutLine.person_id.in_(sorted(people)),
+                PayoutLine.kind.in_(("adjustment", "clawback")),
+                ~exists().where(reversal.reverses_id == PayoutLine.id))).all():
+            delta = int((basis or {}).get("draw_balance_delta_minor") or 0)
+            if delta:
+                balances[pid] = balances.get(pid, 0) + delta
+    return balances
 
 
 def _watermark(session: Session, period_id: int, people: set[int]) -> tuple[int, int]:
@@ -153,6 +206,10 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
     run.people_count = report.computed
     run.finished_at = utcnow()
     session.add(run)
+    if report.people and period_row.state == "approved":
+        from commissions.periods.workflow import reopen_after_change
+
+        reopen_after_change(session, period_row, people=report.people, trigger=trigger)
     return report
 
 
@@ -177,7 +234,7 @@ class Prepared:
 def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]]) -> Prepared:
     plan, scope, result = outcome.plan, outcome.scope, outcome.result
     digits = eng.minor_digits(result.currency)
-    measure_digits = 2 if result.metric == "deals" else digits
+    measure_digits = 2 if result.metric in eng.COUNT_METRICS else digits
     base = {"run_id": None, "period_id": period_id, "plan_version_id": plan.version.id,
             "currency": result.currency, "original_period_id": None, "reverses_id": None}
     prepared = Prepared([], [], set(), set())
@@ -220,8 +277,14 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
         row["run_id"] = run.id
     for row in prepared.summaries:
         row["run_id"] = run.id
-    summaries = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.id).where(
-        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all())
+    existing = session.exec(select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
+        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all()
+    summaries = {pid: sid for pid, sid, _ in existing}
+    balances = {pid: balance for pid, _, balance in existing}
+    moved = {r["person_id"] for r in prepared.summaries if r["draw_balance_minor"] != balances.get(r["person_id"])}
+    moved |= {pid for pid in prepared.gone if balances.get(pid) is not None}
+    if moved:  # a carried draw balance changed: the next period of these people starts from another balance
+        _queue_next_period(session, period_row, moved)
     gone = [summaries[pid] for pid in prepared.gone if pid in summaries]
     if gone:
         session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(gone)))
@@ -241,6 +304,14 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
         session.connection().execute(PayeeSummary.__table__.insert(), fresh)
 
 
+def _queue_next_period(session: Session, period_row: Period, people: set[int]) -> None:
+    from commissions.calculation.queue import enqueue_keys
+
+    key = next_period_key(eng.parse_period(period_row.key))
+    if session.exec(select(Period.id).where(Period.key == key, Period.state == "open")).first() is not None:
+        enqueue_keys(session, people, {key})
+
+
 _LINE_COLUMNS = (PayoutLine.id, PayoutLine.person_id, PayoutLine.component, PayoutLine.kind, PayoutLine.deal_id,
                  PayoutLine.amount_minor, PayoutLine.text, PayoutLine.plan_version_id, PayoutLine.currency)
 
@@ -252,7 +323,7 @@ def _current_lines(session: Session, period_id: int, plan_id: int, people: set[i
     reversal = aliased(PayoutLine)
     query = select(*_LINE_COLUMNS).where(
         PayoutLine.period_id == period_id,
-        PayoutLine.kind.in_(("earning", "cap", "draw")),
+        PayoutLine.kind.in_(ENGINE_KINDS),
         PayoutLine.plan_version_id.in_(select(PlanVersion.id).where(PlanVersion.plan_id == plan_id)),
         ~exists().where(reversal.reverses_id == PayoutLine.id),
     )
@@ -316,6 +387,8 @@ def _summary(person_id: int, period_id: int, plan: PlanInPeriod, run_id: int | N
         "quota_minor": None if payee.quota is None else _minor(payee.quota, measure_digits),
         "attainment_ppm": None if payee.attainment is None else int((payee.attainment * PPM).to_integral_value()),
         "total_minor": None if payee.total is None else _minor(payee.total, digits),
+        "draw_balance_in_minor": None if payee.draw_balance_in is None else _minor(payee.draw_balance_in, digits),
+        "draw_balance_minor": None if payee.draw_balance_out is None else _minor(payee.draw_balance_out, digits),
         "errors": list(payee.errors), "updated_at": now,
     }
 

@@ -9,12 +9,11 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Template
-from pydantic import BaseModel
 
 from commissions.auth.guards import any_role
 from commissions.deals.events import after_deal_recorded
 from commissions.deals.queries import visible_deals
-from commissions.deals.schemas import DealIn, DealOut
+from commissions.deals.schemas import DealIn, DealOut, DealSummary
 from commissions.deals.service import record_one
 from commissions.money import from_minor
 from commissions.periods.keys import (
@@ -25,19 +24,6 @@ from commissions.periods.keys import (
 )
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page_or_partial
-
-
-class DealSummary(BaseModel):
-    external_id: str
-    name: str
-    account: str
-    owner: str
-    amount: str
-    currency: str
-    closed_at: date
-    type: str
-    product: str
-    status: str
 
 
 def _period(text: str | None, *, default_today: bool) -> PeriodKey | None:

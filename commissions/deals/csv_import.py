@@ -20,8 +20,10 @@ from commissions.auth.principal import Principal
 from commissions.calculation.queue import enqueue
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
+from commissions.deals.service import book_locked, take_period_locks
 from commissions.deals.schemas import DealIn, error_field_and_message
 from commissions.errors import Forbidden, InputProblem
+from commissions.models import Deal
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -157,12 +159,16 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
             writer = DealWriter(session, by, bulk=True)
             writer.preload({d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},
                            {d.external_id for _, d in rows})
+            known = {d.closed_at for d in writer._deals.values() if isinstance(d, Deal)}
+            take_period_locks(session, {d.closed_at for _, d in rows} | known)
             for line, data in rows:
                 try:
                     result = writer.write(data)
                 except (InputProblem, Forbidden) as exc:
                     report.errors.append(RowError(line, getattr(exc, "field", "owner"), getattr(exc, "message", str(exc))))
                     continue
+                if result.locked and result.outcome != "unchanged":  # a locked period: booked deal by deal
+                    book_locked(session, result, by=by, trigger=f"deal {data.external_id} {result.outcome} (CSV import)")
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
                 report.people |= result.people
                 report.chain |= result.chain

@@ -36,7 +36,7 @@ class DealForbidden(Forbidden):
 
 
 class PeriodLocked(Conflict):
-    pass
+    """Kept for callers that still import it; locked periods no longer refuse deals (they get adjustments)."""
 
 
 @dataclass
@@ -47,6 +47,8 @@ class RecordResult:
     chain: set[int] = field(default_factory=set)  # their managers, up the tree: recomputed by the queue worker
     days: set[date] = field(default_factory=set)  # closing dates before and after the change
     reports: list = field(default_factory=list)  # RecomputeReports of the statements recomputed with it
+    locked: bool = False  # it touches a locked or paid period: booked as prior-period adjustments
+    booked: list = field(default_factory=list)  # those adjustments (adjustments.prior_period.Booked)
 
 
 def body_hash(data: DealIn) -> str:
@@ -166,14 +168,6 @@ class DealWriter:
         if existing is not None:
             previously = self.credited_ids(existing)
             self.check_may_record(previously)
-            for day in {existing.closed_at, data.closed_at}:
-                locked = closed_period_state(session, day)
-                if locked is not None:
-                    raise PeriodLocked(
-                        "closed_at",
-                        f"deal {data.external_id} belongs to period {locked.key}, which is {locked.state}: "
-                        "it cannot be edited in place",
-                    )
             touched_people |= previously
             if (owner := self.campaign_owner(existing.source_campaign)) is not None:
                 touched_people.add(owner)
@@ -182,12 +176,11 @@ class DealWriter:
             session.execute(delete(DealSplit).where(DealSplit.deal_id == deal.id))
             outcome = "updated"
         else:
-            locked = closed_period_state(session, data.closed_at)
-            if locked is not None:
-                raise PeriodLocked("closed_at", f"period {locked.key} is {locked.state}: a deal closed on "
-                                   f"{data.closed_at} cannot be added to it")
             deal = None
             outcome = "created"
+        # A change touching a locked period is stored at once (never held back in bulk mode): the
+        # caller books its prior-period adjustment deal by deal, so each line names its deal.
+        locked = any(closed_period_state(session, day) is not None for day in touched_days)
 
         values = {
             "external_id": data.external_id, "name": data.name or data.external_id, "account": data.account,
@@ -198,7 +191,7 @@ class DealWriter:
         }
         splits = [(people[split.person].id, int(split.share * 100)) for split in data.splits]
         audit = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
-        if deal is None and self.bulk:
+        if deal is None and self.bulk and not locked:
             # A file of new deals: rows are inserted together by ``finish()``, not one ORM object each.
             self._pending.append((values, splits, audit))
             self._deals[data.external_id] = _PENDING
@@ -219,7 +212,7 @@ class DealWriter:
         if (owner := self.campaign_owner(data.source_campaign)) is not None:
             touched_people.add(owner)
         chain = self.managers_of(touched_people) - touched_people
-        return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days)
+        return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days, locked=locked)
 
     def finish(self) -> None:
         """Insert the deals ``write`` held back in bulk mode, with their splits and audit events."""

@@ -111,7 +111,9 @@ def error_field_and_message(error: dict) -> tuple[str, str]:
     return (field, rest) if sep and field.isidentifier() else ("row", message)
 
 
-class DealOut(BaseModel):
+class DealSummary(BaseModel):
+    """A deal as lists show it (GET /api/v1/deals)."""
+
     external_id: str
     name: str
     account: str
@@ -121,9 +123,14 @@ class DealOut(BaseModel):
     closed_at: date
     type: str
     product: str
+    status: str
+
+
+class DealOut(DealSummary):
+    """A deal in full, as POST /api/v1/deals answers."""
+
     term_months: int | None
     source_campaign: str | None
-    status: str
     cancelled_at: date | None
     splits: list[dict[str, str]]
     custom_fields: dict[str, CustomValue]

@@ -3,17 +3,57 @@ retried if a concurrent delivery won the race."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
 
 from commissions.auth.principal import Principal
+from commissions.calculation.loader import periods_touching
 from commissions.calculation.queue import enqueue
-from commissions.calculation.service import recompute_touched
+from commissions.calculation.service import recompute, serialise_period
 from commissions.db import transaction
 from commissions.deals.ingest import RecordResult, deal_out, record_deal
 from commissions.deals.schemas import DealIn, DealOut
+from commissions.models import Deal, Period
 
 ATTEMPTS = 3
+
+
+def take_period_locks(session: Session, days: set[date]) -> None:
+    """Serialise with the period workflow (a lock in flight) before reading any period's state.
+
+    Keys are taken in sorted order so two deliveries never wait for each other in a cycle.
+    """
+    for key in sorted(periods_touching(session, days)):
+        serialise_period(session, key)
+
+
+def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:
+    """Book prior-period adjustments for the locked periods a deal change touches; returns the other keys."""
+    from commissions.adjustments.prior_period import book_locked_change
+
+    open_keys = set()
+    for key in sorted(periods_touching(session, result.days)):
+        period = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
+        if period is not None and period.state in ("locked", "paid"):
+            result.booked.append(book_locked_change(
+                session, period=period, people=result.people | result.chain, deal=result.deal,
+                what=f"deal {result.deal.external_id if result.deal else ''}", actor=by, trigger=trigger))
+        else:
+            open_keys.add(key)
+    return open_keys
+
+
+def apply_recorded(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> None:
+    """After a deal change: recompute its people in the open periods it touches, book prior-period
+    adjustments for the locked ones, queue the managers above them."""
+    if result.outcome == "unchanged":
+        return
+    for key in sorted(book_locked(session, result, by=by, trigger=trigger)):
+        result.reports.append(recompute(session, key, person_ids=result.people, trigger=trigger))
+    enqueue(session, result.chain, result.days)
 
 
 def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[RecordResult, DealOut]:
@@ -21,11 +61,10 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
     for attempt in range(ATTEMPTS):
         try:
             with transaction(engine) as session:
+                before = session.exec(select(Deal.closed_at).where(Deal.external_id == data.external_id)).first()
+                take_period_locks(session, {data.closed_at} | ({before} if before else set()))
                 result = record_deal(session, data, by=by)
-                if result.outcome != "unchanged":
-                    result.reports = recompute_touched(session, people=result.people, days=result.days,
-                                                       trigger=f"deal {data.external_id} {result.outcome}")
-                    enqueue(session, result.chain, result.days)
+                apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} {result.outcome}")
                 return result, deal_out(session, result.deal)
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:

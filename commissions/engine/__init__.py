@@ -26,9 +26,12 @@ from commissions.engine.errors import (
     PlanValidationError,
 )
 from commissions.engine.inputs import (
+    COUNT_METRICS,
+    LEAD_METRICS,
     Campaign,
     Deal,
     DrawBalance,
+    LeadEvent,
     Period,
     Person,
     Quota,
@@ -54,7 +57,10 @@ __all__ = [
     "Condition",
     "ConditionError",
     "Deal",
+    "COUNT_METRICS",
     "DrawBalance",
+    "LEAD_METRICS",
+    "LeadEvent",
     "EngineError",
     "InputError",
     "Line",

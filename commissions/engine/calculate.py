@@ -17,9 +17,13 @@ from commissions.engine.components import PayeeCredit, credited_money
 from commissions.engine.credit import assign_credit, counting_deals, manager_chains
 from commissions.engine.errors import InputError, PeriodError
 from commissions.engine.inputs import (
+    COUNT_METRICS,
+    LEAD_METRICS,
+    LEAD_STAGE_OF,
     Campaign,
     Deal,
     DrawBalance,
+    LeadEvent,
     Period,
     Person,
     Quota,
@@ -52,6 +56,7 @@ def calculate(
     *,
     draw_balances: Iterable[DrawBalance] | Mapping[str, Decimal] = (),
     participants: Iterable[str] | None = None,
+    leads: Iterable[LeadEvent] = (),
 ) -> Result:
     """Compute one period of ``plan``.
 
@@ -59,19 +64,55 @@ def calculate(
     the plan applies to (default: everyone). ``deals`` may hold deals of other periods;
     only those closed inside ``period`` count. ``draw_balances`` carries recoverable
     draw balances in. Raises ``InputError`` for inconsistent inputs; per-person
-    problems (no quota) are reported on the payee.
+    problems (no quota) are reported on the payee. ``leads`` are lead events in stage
+    order; only plans on a lead metric (mqls, sqls, pipeline) credit them, and those
+    plans credit nothing else.
     """
     # The calculation allocates millions of small acyclic objects; the cyclic garbage
     # collector would rescan them over and over (quadratic-looking slowdowns on big
     # periods), so it is paused for the call and restored after.
     with paused_gc(), localcontext(CONTEXT):
         return _calculate(
-            plan, period, people, quotas, deals, campaigns, draw_balances, participants
+            plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads
         )
 
 
+def lead_deals(plan: Plan, leads: Iterable[LeadEvent]) -> tuple[list[Deal], list[str]]:
+    """A lead metric's events as deals credited to the lead's owner: one per event of the
+    metric's stage, amount 0 for the counts (mqls, sqls), the opportunity amount for
+    pipeline (in another currency than the plan's: not credited, with a warning)."""
+    stage = LEAD_STAGE_OF[plan.metric]
+    deals: list[Deal] = []
+    warnings: list[str] = []
+    for event in leads:
+        if event.stage != stage:
+            continue
+        amount, currency = ZERO, plan.currency
+        if plan.metric == "pipeline":
+            if event.amount is None or event.currency != plan.currency:
+                warnings.append(
+                    f"lead {event.lead}: opportunity in {event.currency or 'no currency'}, "
+                    f"the plan pays in {plan.currency}: not credited"
+                )
+                continue
+            amount = event.amount
+        deals.append(
+            Deal(
+                external_id=f"{event.lead}:{event.stage}",
+                owner=event.owner,
+                amount=amount,
+                currency=currency,
+                closed_at=event.occurred_at,
+                name=f"{stage} {event.lead}",
+                source_campaign=event.campaign,
+            )
+        )
+    deals.sort(key=lambda d: (d.closed_at, d.external_id))
+    return deals, warnings
+
+
 def _calculate(
-    plan, period, people, quotas, deals, campaigns, draw_balances, participants
+    plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads=()
 ) -> Result:
     if isinstance(period, str):
         period = parse_period(period)
@@ -81,6 +122,9 @@ def _calculate(
         )
     digits = minor_digits(plan.currency)
     metric = plan.metric
+    lead_warnings: list[str] = []
+    if metric in LEAD_METRICS:
+        deals, lead_warnings = lead_deals(plan, leads)
 
     index: dict[str, Person] = {}
     for person in people:
@@ -127,8 +171,9 @@ def _calculate(
     team = plan.credit.scope == "team"
     counted = counting_deals(plan, period, deals, index)
     credits = assign_credit(plan, counted, chains, campaign_index)
+    credits.warnings.extend(lead_warnings)
     own = credits.own
-    count_metric = metric == "deals"
+    count_metric = metric in COUNT_METRICS
     needs_attainment = any(c.needs_attainment for c in plan.components)
     specs = [kinds.Spec(component) for component in plan.components]
 
@@ -202,7 +247,7 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
 
     results: list[ComponentResult] = []
     earned = ZERO
-    count_metric = plan.metric == "deals"
+    count_metric = plan.metric in COUNT_METRICS
     for component in specs:
         ctx = ComponentContext(
             component.name,

@@ -19,7 +19,10 @@ from commissions.engine.money import CONTEXT
 
 DEAL_TYPES = ("new", "expansion", "renewal")
 DEAL_STATUSES = ("won", "cancelled")
-METRICS = ("bookings", "sourced_revenue", "deals")
+LEAD_METRICS = ("mqls", "sqls", "pipeline")  # credited from lead events, not deals (docs/metrics.md)
+METRICS = ("bookings", "sourced_revenue", "deals", *LEAD_METRICS)
+COUNT_METRICS = ("deals", "mqls", "sqls")  # counted (hundredths), not money
+LEAD_STAGE_OF = {"mqls": "mql", "sqls": "sql", "pipeline": "opportunity"}
 PERIOD_KINDS = ("month", "quarter", "year")
 
 _NO_CUSTOM: Mapping[str, str] = MappingProxyType({})
@@ -80,6 +83,21 @@ class Campaign:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadEvent:
+    """A stage a lead reached, credited to its ``owner`` (a marketer) under the plan metrics
+    mqls (stage mql), sqls (sql) and pipeline (opportunity, its amount). Only events in
+    stage order are given to the engine (the app flags the others and never counts them)."""
+
+    lead: str
+    owner: str
+    stage: str  # mql | sql | opportunity | won | lost
+    occurred_at: date
+    amount: Decimal | None = None
+    currency: str | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DrawBalance:
     """A recoverable draw balance carried into the period (what earnings must repay first)."""
 
@@ -116,6 +134,8 @@ def parse_period(text: str) -> Period:
             f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)"
         )
     year = int(match["year"])
+    if year < 1:
+        raise PeriodError(f"{text!r} is not a period: there is no year 0")
     if match["month"]:
         month = int(match["month"])
         return Period(

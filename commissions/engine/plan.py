@@ -316,7 +316,7 @@ class Plan(_Model):
     name: str = Field(min_length=1, max_length=120)
     currency: str
     period: Literal["month", "quarter", "year"]
-    quota: Literal["bookings", "sourced_revenue", "deals"] | None = None
+    quota: Literal["bookings", "sourced_revenue", "deals", "mqls", "sqls", "pipeline"] | None = None
     credit: Credit = Field(default_factory=Credit)
     components: list[Component] = Field(min_length=1)
     cap: Money | None = None
@@ -369,7 +369,7 @@ class Plan(_Model):
                 field = "kind" if not isinstance(component, TieredComponent) else "on"
                 raise FieldProblem(
                     f"@{component.name}:{field}",
-                    "needs attainment, but the plan sets no `quota` metric (bookings, sourced_revenue or deals)",
+                    "needs attainment, but the plan sets no `quota` metric (bookings, sourced_revenue, deals, mqls, sqls or pipeline)",
                 )
         return self
 

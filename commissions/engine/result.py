@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from commissions.engine.inputs import Deal, Period
+from commissions.engine.inputs import COUNT_METRICS, Deal, Period
 from commissions.engine.money import (
     CONTEXT,
     ONE,
@@ -611,7 +611,7 @@ def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[st
     with errors has ``errors``, null attainment, an empty ``components`` list and no
     ``total`` key."""
     digits = minor_digits(result.currency) if digits is None else digits
-    measure_digits = 2 if result.metric == "deals" else digits
+    measure_digits = 2 if result.metric in COUNT_METRICS else digits
     payees = []
     for payee in result.payees:
         entry = _payee_head(payee, digits, measure_digits)
@@ -672,7 +672,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
     indent=2, ensure_ascii=False)`` writes it, in chunks, without building the document:
     a million lines stream out in constant extra memory."""
     digits = minor_digits(result.currency)
-    measure_digits = 2 if result.metric == "deals" else digits
+    measure_digits = 2 if result.metric in COUNT_METRICS else digits
     yield (
         "{\n"
         f'  "period": {_string(result.period.key)},\n'

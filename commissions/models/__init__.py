@@ -13,6 +13,7 @@ from commissions.models.ledger import (
     PayoutLine,
     RecomputeRequest,
 )
+from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, PulseTally
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
@@ -29,6 +30,8 @@ __all__ = [
     "DealSplit",
     "Dispute",
     "DisputeMessage",
+    "Lead",
+    "LeadEvent",
     "PayeeSummary",
     "PayoutLine",
     "Period",
@@ -36,6 +39,9 @@ __all__ = [
     "Plan",
     "PlanAssignment",
     "PlanVersion",
+    "Pulse",
+    "PulseResponse",
+    "PulseTally",
     "Quota",
     "RecomputeRequest",
     "Team",

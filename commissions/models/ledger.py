@@ -111,6 +111,9 @@ class PayeeSummary(SQLModel, table=True):
     quota_minor: int | None = Field(default=None, sa_type=BigInteger)
     attainment_ppm: int | None = Field(default=None, sa_type=BigInteger)
     total_minor: int | None = Field(default=None, sa_type=BigInteger)
+    # a recoverable draw's balance after this period (None: no recoverable draw); the next period starts from it
+    draw_balance_in_minor: int | None = Field(default=None, sa_type=BigInteger)
+    draw_balance_minor: int | None = Field(default=None, sa_type=BigInteger)
     errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_at_field()
 

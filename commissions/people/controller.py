@@ -45,10 +45,13 @@ class TeamController(Controller):
     include_in_schema = False
 
     @get("/team", sync_to_thread=True)
-    def team_page(self, db: DbSession, principal: CurrentPrincipal) -> Template:
+    def team_page(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
+        from commissions.pulse.views import pulse_context
+
         period = quarter_of(date.today())
         rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
-        return page("pages/people/team.html", {"rows": rows, "period": period})
+        return page("pages/people/team.html", {"rows": rows, "period": period,
+                                               **pulse_context(db, principal, request.app.state["settings"])})
 
 
 def _people_context(db: DbSession, **extra: object) -> dict:

@@ -416,6 +416,23 @@ def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | Non
     if person_ids is None:
         person_ids = set(session.exec(select(PlanAssignment.person_id).where(PlanAssignment.plan_id == plan.id)).all())
     enqueue_keys(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
+    _book_locked_periods(session, plan, person_ids, starts_on, ends_on)
+
+
+def _book_locked_periods(session: Session, plan: Plan, person_ids: set[int], starts_on: date, ends_on: date | None) -> None:
+    """Locked periods the change reaches never change: the difference is a prior-period adjustment (docs/finance.md)."""
+    from commissions.adjustments.prior_period import book_locked_change
+    from commissions.calculation.service import serialise_period
+
+    query = select(Period).where(Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES),
+                                 Period.ends_on >= starts_on)
+    if ends_on is not None:
+        query = query.where(Period.starts_on <= ends_on)
+    for period in sorted(session.exec(query).all(), key=lambda p: p.starts_on):
+        serialise_period(session, period.key)
+        book_locked_change(session, period=period, people=set(person_ids), deal=None,
+                           what=f"plan assignment change ({plan.name})", actor=None,
+                           trigger=f"assignment to {plan.name}")
 
 
 def assignment_covering(session: Session, *, plan_id: int, person_id: int, day: date) -> PlanAssignment | None:

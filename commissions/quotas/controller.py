@@ -284,7 +284,8 @@ class QuotasApiController(Controller):
         rows = [RawRow(f"[{i}]", q.person, q.metric, q.period, q.target, q.version, i) for i, q in enumerate(data)]
 
         def work(session: Session) -> list[QuotaOut]:
-            outcomes = apply_changes(session, resolve_rows(session, principal, rows), by=principal, source="api")
+            outcomes = apply_changes(session, resolve_rows(session, principal, rows, closed_ok=True), by=principal,
+                                     source="api", closed_ok=True)
             out = []
             for o in outcomes:
                 c = o.change

@@ -39,8 +39,12 @@ from commissions.periods.keys import (
     quarter_of,
 )
 
-GRID_METRICS = ("bookings", "sourced_revenue", "deals")
-METRIC_LABELS = {"bookings": "Bookings", "sourced_revenue": "Sourced revenue", "deals": "Deals"}
+GRID_METRICS = ("bookings", "sourced_revenue", "deals", "mqls", "sqls", "pipeline")  # every person quota metric
+SALES_COLUMNS = ("bookings", "sourced_revenue", "deals")  # a row's columns: people outside marketing teams
+MARKETING_COLUMNS = ("sourced_revenue", "mqls", "sqls", "pipeline")  # people on a team of kind marketing
+METRIC_LABELS = {"bookings": "Bookings", "sourced_revenue": "Sourced revenue", "deals": "Deals", "mqls": "MQLs",
+                 "sqls": "SQLs", "pipeline": "Sourced pipeline"}
+COUNT_UNITS = {"deals": "deals", "mqls": "MQLs", "sqls": "SQLs"}
 DEFAULT_CURRENCY = "USD"
 MAX_TARGET = Decimal(1000000000000)  # 10^12: beyond this it is a typo, not a target
 COUNT_DIGITS = 2  # counts are stored in hundredths
@@ -158,7 +162,7 @@ def display_target(value: Decimal, metric: str, currency: str) -> str:
     if is_money(metric):
         digits = minor_digits(currency)
         return format_money(int(value.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
-    return f"{plain_target(value, metric, currency)} deals"
+    return f"{plain_target(value, metric, currency)} {COUNT_UNITS.get(metric, 'deals')}"
 
 
 def parse_period(text: str | None, *, default: date | None = None) -> PeriodKey:
@@ -357,7 +361,7 @@ class Cell:
 
     @property
     def unit(self) -> str:
-        return self.currency if is_money(self.metric) else "deals"
+        return self.currency if is_money(self.metric) else COUNT_UNITS.get(self.metric, "deals")
 
     @property
     def label(self) -> str:
@@ -428,11 +432,15 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
     currencies = plan_currencies(session, person_ids, key)
     prorated = prorations(session, person_ids, key)
     teams = {t.id: t.name for t in session.exec(select(Team)).all()}
+    marketing_teams = set(session.exec(select(Team.id).where(Team.kind == "marketing")).all())
     groups: dict[str, list[Row]] = {}
+    used: set[str] = set()
     for person in people:
         currency = currencies.get(person.id, DEFAULT_CURRENCY)
         cells = {}
-        for metric in GRID_METRICS:
+        columns = MARKETING_COLUMNS if person.team_id in marketing_teams else SALES_COLUMNS
+        used.update(columns)
+        for metric in columns:
             q = quotas.get((person.id, metric))
             cells[metric] = Cell(
                 person_id=person.id, person_name=person.name, metric=metric, period=key.key, currency=currency,
@@ -441,6 +449,7 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
             )
         team = teams.get(person.team_id, NO_TEAM) if person.team_id else NO_TEAM
         groups.setdefault(team, []).append(Row(person, currency, prorated.get(person.id), cells))
+    grid.metrics = tuple(m for m in GRID_METRICS if m in used)
     grid.groups = [
         (team, sorted(rows, key=lambda r: (r.person.name.lower(), r.person.email)))
         for team, rows in sorted(groups.items(), key=lambda item: (item[0] == NO_TEAM, item[0].lower()))
@@ -448,12 +457,18 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
     return grid
 
 
+def columns_of(session: Session, person: Person) -> tuple[str, ...]:
+    """The quota metrics a person can carry: marketing ones on a marketing team, sales ones elsewhere."""
+    kind = session.get(Team, person.team_id).kind if person.team_id else None  # type: ignore[union-attr]
+    return MARKETING_COLUMNS if kind == "marketing" else SALES_COLUMNS
+
+
 def load_cell(session: Session, principal: Principal, person_id: int, metric: str, key: PeriodKey) -> Cell | None:
-    """One cell of the grid, or None when the caller may not see that person (or the metric is not a grid one)."""
+    """One cell of the grid, or None when the caller may not see that person (or the metric is not one of theirs)."""
     if metric not in GRID_METRICS or not may_edit(session, principal, person_id):
         return None
     person = session.get(Person, person_id)
-    if person is None:
+    if person is None or metric not in columns_of(session, person):
         return None
     period = period_row(session, key)
     quota = _quota_map(session, period, [person_id]).get((person_id, metric))
@@ -518,16 +533,26 @@ def _conflict(quota: Quota | None, change: Change) -> QuotaConflict:
     )
 
 
-def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid") -> Outcome:
-    """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict."""
-    return _queue_recompute(session, _apply_change(session, change, by=by, source=source))
+def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid",
+                 closed_ok: bool = False) -> Outcome:
+    """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict.
+
+    Only open periods, unless ``closed_ok``: then a locked or paid period's quota is recorded and
+    the difference it makes is booked as a prior-period adjustment in the earliest open period.
+    """
+    if closed_ok:
+        from commissions.calculation.service import serialise_period
+
+        serialise_period(session, change.period.key)
+    return _queue_recompute(session, _apply_change(session, change, by=by, source=source, closed_ok=closed_ok), by=by)
 
 
-def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str) -> Outcome:
+def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str, closed_ok: bool = False) -> Outcome:
     period = ensure_period(session, change.period) if change.target_minor is not None else period_row(session, change.period)
     if period is None:  # removing a quota from a period that does not exist: nothing to do
         return Outcome(change, "unchanged", None, None)
-    check_open(period)
+    if not closed_ok:
+        check_open(period)
     quota = session.exec(
         select(Quota).where(Quota.period_id == period.id, Quota.person_id == change.person_id, Quota.metric == change.metric)
     ).first()
@@ -566,16 +591,28 @@ def _apply_change(session: Session, change: Change, *, by: Principal | None, sou
     return Outcome(change, "updated", old, quota)
 
 
-def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str) -> list[Outcome]:
-    return [apply_change(session, change, by=by, source=source) for change in changes]
+def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str,
+                  closed_ok: bool = False) -> list[Outcome]:
+    return [apply_change(session, change, by=by, source=source, closed_ok=closed_ok) for change in changes]
 
 
-def _queue_recompute(session: Session, outcome: Outcome) -> Outcome:
-    """A changed target changes attainment: the person's statement is recomputed by the worker."""
+def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None = None) -> Outcome:
+    """A changed target changes attainment: the person's statement is recomputed by the worker
+    (in a locked period: the difference is booked at once as a prior-period adjustment)."""
     if outcome.action != "unchanged":
         from commissions.calculation.queue import enqueue_keys
 
-        enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
+        period = period_row(session, outcome.change.period)
+        if period is not None and period.state in ("locked", "paid"):
+            from commissions.adjustments.prior_period import book_locked_change
+
+            c = outcome.change
+            what = (f"quota change ({c.metric}: {_fmt(outcome.old_minor, c.metric, c.currency) or 'none'} → "
+                    f"{_fmt(c.target_minor, c.metric, c.currency) or 'none'})")
+            book_locked_change(session, period=period, people={c.person_id}, deal=None, what=what, actor=by,
+                               trigger=f"quota {c.email} {c.metric} {c.period.key}")
+        else:
+            enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
     return outcome
 
 
@@ -617,8 +654,11 @@ class RawRow:
     index: int | None = None
 
 
-def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> list[Change]:
-    """Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
+def resolve_rows(session: Session, principal: Principal, rows: list[RawRow], *, closed_ok: bool = False) -> list[Change]:
+    """With ``closed_ok`` (the API) quotas of approved, locked and paid periods may change too: a locked
+    period's change becomes a prior-period adjustment (docs/finance.md).
+
+Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
     RowsProblem (every bad row, by line and field), else return the changes.
 
     For a manager an unknown email and a colleague outside their team read the same
@@ -660,8 +700,11 @@ def resolve_rows(session: Session, principal: Principal, rows: list[RawRow]) -> 
             if key.key not in periods:
                 periods[key.key] = period_row(session, key)
             stored = periods[key.key]
-            if stored is not None and stored.state != "open":
+            if stored is not None and stored.state != "open" and not closed_ok:
                 bad("period", f"{key.key} is {stored.state}: its quotas no longer change")
+        if person is not None and metric and metric not in columns_of(session, person):
+            bad("metric", f"{metric} is not a quota of {email}: {', '.join(columns_of(session, person))}")
+            continue
         if person is None or not metric or key is None:
             continue
         currency = plan_currencies(session, [person.id], key).get(person.id, DEFAULT_CURRENCY)

@@ -19,7 +19,7 @@ from commissions.auth.guards import requires_person, requires_role
 from commissions.disputes.service import dispute_context
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import InputProblem
-from commissions.models import PayeeSummary, Period, Person
+from commissions.models import PayeeSummary, PayoutLine, Period, Person
 from commissions.money import from_minor
 from commissions.periods.keys import quarter_of
 from commissions.statements.service import (
@@ -51,11 +51,15 @@ def _period_key(db: Session, person: Person | None, text: str | None) -> str:
     return quarter_of(date.today()).key
 
 
-def _periods_of(db: Session, person: Person) -> list[str]:
-    return list(db.exec(
-        select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
-        .where(PayeeSummary.person_id == person.id).distinct().order_by(Period.key.desc())
-    ).all())
+def _periods_of(db: Session, person: Person, shown: str | None = None) -> list[str]:
+    """Periods with a statement for the person: computed figures or any line (an adjustment alone counts)."""
+    keys = set(db.exec(select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
+                       .where(PayeeSummary.person_id == person.id)).all())
+    keys |= set(db.exec(select(Period.key).join(PayoutLine, PayoutLine.period_id == Period.id)
+                        .where(PayoutLine.person_id == person.id)).all())
+    if shown:
+        keys.add(shown)
+    return sorted(keys, reverse=True)
 
 
 class LineOut(BaseModel):
@@ -71,6 +75,16 @@ class ComponentOut(BaseModel):
     lines: list[LineOut]
 
 
+class AdjustmentLineOut(BaseModel):
+    kind: str  # adjustment | clawback
+    component: str  # Prior-period adjustment | Clawback | Manual adjustment
+    original_period: str | None
+    deal: str | None
+    amount: str
+    text: str  # for a manual adjustment: its reason
+    manual: bool
+
+
 class PlanOut(BaseModel):
     plan: str
     version: int
@@ -80,6 +94,8 @@ class PlanOut(BaseModel):
     attainment: str | None
     total: str | None
     errors: list[str]
+    draw_balance_in: str | None = None
+    draw_balance_out: str | None = None
 
 
 class StatementOut(BaseModel):
@@ -91,12 +107,13 @@ class StatementOut(BaseModel):
     total: str
     plans: list[PlanOut]
     components: list[ComponentOut]
+    adjustments: list[AdjustmentLineOut] = []
 
 
 def _measure(minor: int | None, metric: str, currency: str) -> str | None:
     if minor is None:
         return None
-    return str(Decimal(minor).scaleb(-2)) if metric == "deals" else str(from_minor(minor, currency))
+    return str(Decimal(minor).scaleb(-2)) if metric in ("deals", "mqls", "sqls") else str(from_minor(minor, currency))
 
 
 class StatementsController(Controller):
@@ -125,8 +142,9 @@ class StatementsController(Controller):
             statement = None
         context = {
             "statement": statement, "person": person, "period": key, "component": component or "",
-            "periods": _periods_of(db, person), "own": person.id == principal.person_id, "answers": None,
+            "periods": _periods_of(db, person, key), "own": person.id == principal.person_id, "answers": None,
             **dispute_context(db, principal, person, statement),
+            "finance": principal.role == "finance",
         }
         return page_or_partial(request, "pages/statements/show.html", "partials/statements/lines.html", context)
 
@@ -168,8 +186,13 @@ class StatementsController(Controller):
                            credited=_measure(p.credited_minor, p.metric, cur) or "0",
                            quota=_measure(p.quota_minor, p.metric, cur),
                            attainment=None if p.attainment_ppm is None else str((Decimal(p.attainment_ppm) / 1_000_000).quantize(Decimal("0.0001"))),
-                           total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)), errors=p.errors)
+                           total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)), errors=p.errors,
+                           draw_balance_in=None if p.draw_balance_in_minor is None else str(from_minor(p.draw_balance_in_minor, cur)),
+                           draw_balance_out=None if p.draw_balance_minor is None else str(from_minor(p.draw_balance_minor, cur)))
                    for p in st.plans],
+            adjustments=[AdjustmentLineOut(kind=a.kind, component=a.component, original_period=a.original_period, deal=a.deal,
+                                           amount=str(from_minor(a.amount_minor, cur)), text=a.text, manual=a.manual)
+                         for a in st.adjustments],
             components=[ComponentOut(name=c.name, amount=str(from_minor(c.amount_minor, cur)), lines=[
                 LineOut(deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text)
                 for line in c.lines]) for c in st.components],

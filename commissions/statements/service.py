@@ -32,7 +32,13 @@ class StatementLine:
     deal: str | None
     amount_minor: int
     text: str
-    line_id: int | None = None  # the payout line (disputes point at it)
+    original_period: str | None = None  # adjustment and clawback lines: the period they correct
+    line_id: int | None = None
+    manual: bool = False  # a manual adjustment by finance (text = its reason)
+    by: str = ""
+
+
+ADJUSTMENT_KINDS = ("adjustment", "clawback")
 
 
 @dataclass
@@ -52,6 +58,8 @@ class PlanFigures:
     attainment_ppm: int | None
     total_minor: int | None
     errors: list[str]
+    draw_balance_in_minor: int | None = None  # recoverable draws: the balance carried in and out
+    draw_balance_minor: int | None = None
 
     @property
     def attainment_percent(self) -> float | None:  # display only, never money
@@ -70,6 +78,11 @@ class Statement:
     plans: list[PlanFigures]
     components: list[ComponentTotal]
     total_minor: int
+    adjustments: list[StatementLine] = field(default_factory=list)  # prior-period, clawback and manual lines
+
+    @property
+    def adjustments_minor(self) -> int:
+        return sum(line.amount_minor for line in self.adjustments)
 
     @property
     def component_names(self) -> list[str]:
@@ -107,7 +120,8 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         .order_by(Plan.name)
     ).all()
     plans = [
-        PlanFigures(name, version, s.metric, s.credited_minor, s.quota_minor, s.attainment_ppm, s.total_minor, list(s.errors))
+        PlanFigures(name, version, s.metric, s.credited_minor, s.quota_minor, s.attainment_ppm, s.total_minor, list(s.errors),
+                    s.draw_balance_in_minor, s.draw_balance_minor)
         for s, name, version in summaries
     ]
     rows = session.exec(
@@ -118,14 +132,26 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
     components: dict[str, ComponentTotal] = {}
     currency = summaries[0][0].currency if summaries else "USD"
     total = 0
+    adjustments: list[StatementLine] = []
+    period_keys: dict[int, str] | None = None
     for line, external_id in rows:
         total += line.amount_minor
         currency = line.currency
+        if line.kind in ADJUSTMENT_KINDS:
+            if period_keys is None:
+                period_keys = dict(session.exec(select(Period.id, Period.key)).all())
+            basis = line.basis or {}
+            adjustments.append(StatementLine(
+                line.component, line.kind, external_id, line.amount_minor, line.text,
+                period_keys.get(line.original_period_id) if line.original_period_id else None,
+                line.id, bool(basis.get("manual")), str(basis.get("by", ""))))
+            continue
         entry = components.setdefault(line.component, ComponentTotal(line.component))
         entry.amount_minor += line.amount_minor
         if component is None or component == line.component:
-            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text, line.id))
-    return Statement(person, period, currency, plans, list(components.values()), total)
+            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text,
+                                             line_id=line.id))
+    return Statement(person, period, currency, plans, list(components.values()), total, adjustments)
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:

@@ -28,6 +28,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
 from commissions.audit.controller import AuditController
+from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
 from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
@@ -40,12 +41,14 @@ from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
 from commissions.errors import Forbidden, InputProblem
+from commissions.marketing.controller import MarketingController
 from commissions.migrate import PROJECT_ROOT
 from commissions.money import format_money
 from commissions.payroll.controller import PayrollController
 from commissions.people.controller import AdminPeopleController, TeamController
-from commissions.periods.controller import PeriodsController
+from commissions.periods.controller import PeriodsApiController, PeriodsController
 from commissions.plans.controller import PlansController
+from commissions.pulse.controller import PulseController, TeamPulseController
 from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.settings import Settings, get_settings
 from commissions.statements.controller import StatementsController
@@ -168,13 +171,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DealFormController,
             StatementsController,
             TeamController,
-            PeriodsController,
+            PeriodsController, PeriodsApiController, AdjustmentsController, AdjustmentsApiController,
             AdminPeopleController,
             TokensController,
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
             PayrollController, DisputesController,
             WebhooksController, AuditController,
+            MarketingController, PulseController, TeamPulseController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],

@@ -23,6 +23,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("My team", "/team", frozenset({"manager"})),
     NavItem("Quotas", "/quotas", frozenset({"manager", "admin"})),
     NavItem("Campaigns", "/campaigns", EVERYONE),  # read-only for all; admins and marketing managers edit
+    NavItem("Marketing", "/marketing", EVERYONE),  # the revenue-marketing dashboard (docs/metrics.md)
+    NavItem("Pulse", "/pulse", frozenset({"rep", "manager"})),  # answer your team's eNPS pulse
     NavItem("Periods", "/finance/periods", frozenset({"finance"})),
     NavItem("Finance", "/finance", frozenset({"finance"})),
     NavItem("People", "/admin/people", frozenset({"admin"})),

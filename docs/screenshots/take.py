@@ -105,10 +105,32 @@ def main() -> None:
             shot(page, "11-admin-plans")
             page.goto(base + "/admin/tokens")
             shot(page, "12-admin-tokens")
+            finance_shots(page, base)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def finance_shots(page: Page, base: str) -> None:
+    """Finance closing the books: a manual adjustment on a statement, and the approval page."""
+    from datetime import date
+
+    from commissions.periods.keys import quarter_of
+
+    key = quarter_of(date.today()).key
+    sign_in(page, base, "finance")
+    page.goto(base + f"/finance/periods/{key}")
+    page.click(f"text=Approve {key}")  # approved; the adjustment below reopens it and shows as a change
+    page.wait_for_load_state("networkidle")
+    page.goto(base + f"/finance/adjustments?person=ana.alvarez%40{DOMAIN}&period={key}")
+    page.fill("input[name=amount]", "750.00")
+    page.fill("input[name=reason]", "Spot bonus: rescued the Northwind renewal")
+    page.click("text=Book adjustment")
+    page.wait_for_selector("#adjustments")
+    shot(page, "13-finance-statement-with-adjustment")
+    page.goto(base + f"/finance/periods/{key}")
+    shot(page, "14-finance-approval")
 
 
 if __name__ == "__main__":

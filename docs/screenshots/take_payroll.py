@@ -95,6 +95,18 @@ def main() -> None:
             page.pdf(path=str(HERE / "statement-printed.pdf"), format="A4")
             page.emulate_media(media="screen")
 
+            # finance resolves the dispute with an adjustment: the statement then shows both
+            sign_in(page, base, "finance")
+            page.goto(dispute_url)
+            page.fill("input[name=note]", "Agreed with sales ops: the add-on counts. Adjusted on this statement.")
+            page.fill("input[name=amount]", "250.00")
+            page.click("button:has-text('Resolve')")
+            page.wait_for_selector("#dispute-state:text('resolved')")
+            sign_in(page, base, "ana.alvarez")
+            page.goto(statement_url)
+            page.wait_for_selector(".dispute-marker")
+            shot(page, "18-statement-with-adjustment-and-dispute")
+
             page.goto("about:blank")  # off the app's origin: its content security policy forbids inline styles
             page.set_content(sheet_html(download.body(), xlsx_href.rsplit("/", 1)[-1]))
             page.set_viewport_size({"width": 1280, "height": 420})

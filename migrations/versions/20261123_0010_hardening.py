@@ -1,7 +1,7 @@
 """Hardening: CRM webhook integrations (encrypted secret) and the ids of accepted deliveries (replay memory).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-23 15:46:54.210373
 """
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Revenue marketing: lead lifecycle events, the metrics and their dashboard, the team pulse (eNPS)."""

@@ -1,0 +1,259 @@
+"""The period workflow: open → approved → locked → paid, by finance only, each step audited.
+
+- **approve** (open → approved): first recomputes the statements still waiting in the
+  recompute queue for the period, so what is approved is what the data says; the audit
+  event carries the totals per person and component.
+- **lock** (approved → locked): the period never changes again; later changes that
+  touch it become prior-period adjustment lines (``commissions.adjustments.prior_period``).
+  Queued statements are recomputed first; if that changes any figure the period drops
+  back to open and the lock is refused (approve the new figures first).
+- **pay** (locked → paid): payroll has paid it; still locked.
+
+A recomputation that changes the figures of an *approved* period drops it back to open
+(``reopen_after_change``, audited as ``period.reopened``): approval is of figures, and
+the figures changed. Locking serialises with deal deliveries through
+``calculation.service.serialise_period`` (PostgreSQL advisory lock; SQLite writes are
+serial), so a deal lands either in the period before the lock or as an adjustment after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.engine import PeriodError, parse_period
+from commissions.errors import Conflict, InputProblem
+from commissions.models import AuditEvent, Deal, PayoutLine, Period, Person, RecomputeRequest
+from commissions.models.base import utcnow
+from commissions.money import from_minor
+
+# action: (state it needs, state it leaves, the timestamp/actor columns it sets)
+TRANSITIONS: dict[str, tuple[str, str, str]] = {
+    "approve": ("open", "approved", "approved"),
+    "lock": ("approved", "locked", "locked"),
+    "pay": ("locked", "paid", "paid"),
+}
+ORDER = ("open", "approved", "locked", "paid")
+CLOSED_STATES = ("locked", "paid")
+NEXT_ACTION = {"open": "approve", "approved": "lock", "locked": "pay"}
+
+
+class PeriodNotFound(InputProblem):
+    status_code = 404
+
+
+@dataclass
+class PersonTotals:
+    person_id: int
+    email: str
+    name: str
+    currency: str
+    components: dict[str, int] = field(default_factory=dict)
+    total_minor: int = 0
+
+
+@dataclass
+class PeriodTotals:
+    people: list[PersonTotals]
+    components: list[str]
+    component_totals: dict[str, int]
+    grand_totals: dict[str, int]  # per currency
+
+    def as_audit(self) -> dict:
+        return {
+            "grand_totals": {cur: str(from_minor(v, cur)) for cur, v in self.grand_totals.items()},
+            "components": {name: v for name, v in self.component_totals.items()},
+            "people": {p.email: {"total": str(from_minor(p.total_minor, p.currency)), "currency": p.currency,
+                                 "components": {c: str(from_minor(v, p.currency)) for c, v in p.components.items()}}
+                       for p in self.people},
+        }
+
+
+@dataclass
+class Change:
+    """A ledger line written since the baseline (``reversed`` lines show the line they take back)."""
+
+    email: str
+    name: str
+    component: str
+    kind: str
+    deal: str | None
+    amount_minor: int
+    currency: str
+    text: str
+    created_at: datetime
+
+
+@dataclass
+class ChangesSince:
+    since: datetime | None
+    label: str
+    lines: list[Change]
+    net_by_person: dict[str, int]
+    truncated: bool = False
+
+
+def period_key(text: str) -> str:
+    try:
+        return parse_period(text).key
+    except PeriodError as exc:
+        raise InputProblem("period", str(exc)) from exc
+
+
+def get_period(session: Session, key: str, *, fresh: bool = False) -> Period:
+    query = select(Period).where(Period.key == period_key(key))
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    period = session.exec(query).first()
+    if period is None:
+        raise PeriodNotFound("period", f"no period {key} has been computed yet")
+    return period
+
+
+def lines_in_force(period_id: int):  # type: ignore[no-untyped-def]
+    reversal = aliased(PayoutLine)
+    return select(PayoutLine).where(
+        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
+        ~exists().where(reversal.reverses_id == PayoutLine.id),
+    )
+
+
+def period_totals(session: Session, period: Period) -> PeriodTotals:
+    """Totals per person and per component of the lines in force (what the statements show)."""
+    people: dict[int, PersonTotals] = {}
+    components: dict[str, int] = {}
+    grand: dict[str, int] = {}
+    rows = session.execute(
+        lines_in_force(period.id).add_columns(Person.email, Person.name)
+        .join(Person, Person.id == PayoutLine.person_id).order_by(Person.name, PayoutLine.id)
+    ).all()
+    for line, email, name in rows:
+        entry = people.setdefault(line.person_id, PersonTotals(line.person_id, email, name, line.currency))
+        entry.components[line.component] = entry.components.get(line.component, 0) + line.amount_minor
+        entry.total_minor += line.amount_minor
+        components[line.component] = components.get(line.component, 0) + line.amount_minor
+        grand[line.currency] = grand.get(line.currency, 0) + line.amount_minor
+    return PeriodTotals(list(people.values()), list(components), components, grand)
+
+
+def changes_since_last_step(session: Session, period: Period, *, limit: int = 500) -> ChangesSince:
+    """What the ledger gained since the period's last approval (so also what reopened it).
+
+    Never approved: since the previous calculation run (i.e. what the latest run changed).
+    Every line written after that moment is listed (new lines, reversals of old ones,
+    adjustments), with the net change per person.
+    """
+    last_step = session.exec(
+        select(AuditEvent.at).where(AuditEvent.object_type == "period", AuditEvent.object_id == period.key,
+                                    AuditEvent.action == "period.approved")
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    query = select(PayoutLine, Person.email, Person.name, Deal.external_id).join(
+        Person, Person.id == PayoutLine.person_id).join(Deal, Deal.id == PayoutLine.deal_id, isouter=True).where(
+        PayoutLine.period_id == period.id)
+    if last_step is not None:
+        since, label = last_step, f"since the last approval ({last_step:%Y-%m-%d %H:%M} UTC)"
+        query = query.where(PayoutLine.created_at > last_step)
+    else:
+        from commissions.models import CalculationRun
+
+        runs = session.exec(select(CalculationRun.id).where(CalculationRun.period_id == period.id)
+                            .order_by(CalculationRun.id.desc()).limit(1)).all()
+        since, label = None, "by the latest calculation run (the period was never approved)"
+        if not runs:
+            return ChangesSince(None, label, [], {})
+        query = query.where(PayoutLine.run_id == runs[0])
+    rows = session.exec(query.order_by(PayoutLine.id).limit(limit + 1)).all()
+    totals = query.with_only_columns(Person.email, func.sum(PayoutLine.amount_minor)).group_by(Person.email)
+    net = {email: int(total) for email, total in session.execute(totals.order_by(Person.email)).all() if total}
+    lines = []
+    for line, email, name, external_id in rows[:limit]:
+        lines.append(Change(email, name, line.component, line.kind, external_id, line.amount_minor, line.currency,
+                            line.text, line.created_at))
+    return ChangesSince(since, label, lines, net, truncated=len(rows) > limit)
+
+
+def refresh_queued(session: Session, key: str) -> set[int]:
+    """Its own transaction before a step: recompute the period's queued statements and keep the result
+    (an approved period whose figures changed is open again), even if the step is then refused."""
+    from commissions.calculation.service import serialise_period
+
+    key = period_key(key)
+    serialise_period(session, key)
+    state = session.exec(select(Period.state).where(Period.key == key)).first()
+    return _recompute_queued(session, key) if state in ("open", "approved") else set()
+
+
+def _recompute_queued(session: Session, key: str) -> set[int]:
+    """Recompute, now, the statements of the period still waiting for the worker; returns whose changed."""
+    from commissions.calculation.service import recompute
+
+    people = set(session.exec(select(RecomputeRequest.person_id).where(RecomputeRequest.period_key == key)).all())
+    if not people:
+        return set()
+    session.execute(delete(RecomputeRequest).where(RecomputeRequest.period_key == key))
+    return recompute(session, key, person_ids=people, trigger=f"before the period workflow of {key}").people
+
+
+def transition(session: Session, *, key: str, action: str, actor: Principal) -> tuple[Period, PeriodTotals]:
+    """Move a period one step forward, in the caller's transaction; audited with the totals."""
+    from commissions.calculation.service import serialise_period
+
+    if action not in TRANSITIONS:
+        raise InputProblem("action", f"unknown action {action!r}: approve, lock or pay")
+    if actor.role != "finance":
+        from commissions.errors import Forbidden
+
+        raise Forbidden("only finance runs the period workflow")
+    needs, to, column = TRANSITIONS[action]
+    key = period_key(key)
+    serialise_period(session, key)  # after any deal delivery in flight, before any later one
+    period = get_period(session, key, fresh=True)
+    if period.state == needs and action in ("approve", "lock"):
+        _recompute_queued(session, key)
+        session.refresh(period)
+        if period.state != needs:  # figures changed since approval: it is open again
+            raise Conflict("period", f"{key} changed since it was approved (statements were recomputed): "
+                                     "approve the new figures before locking")
+    if period.state != needs:
+        raise Conflict("period", _wrong_order(key, period.state, action))
+    totals = period_totals(session, period)
+    now = utcnow()
+    period.state = to
+    setattr(period, f"{column}_at", now)
+    setattr(period, f"{column}_by_id", actor.person_id)
+    session.add(period)
+    session.flush()
+    record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **totals.as_audit()})
+    return period, totals
+
+
+def _wrong_order(key: str, state: str, action: str) -> str:
+    needs, to, _ = TRANSITIONS[action]
+    if ORDER.index(state) >= ORDER.index(to):
+        return f"{key} is already {state}: it cannot be {to} again"
+    return f"{key} is {state}: it must be {needs} before it can be {to} (next step: {NEXT_ACTION[state]})"
+
+
+def reopen_after_change(session: Session, period: Period, *, people: set[int], trigger: str) -> None:
+    """An approved period whose figures changed is open again (audited): its approval was of other figures."""
+    period.state = "open"
+    previous = (period.approved_at, period.approved_by_id)
+    period.approved_at = None
+    period.approved_by_id = None
+    session.add(period)
+    session.flush()
+    record_event(session, None, "period.reopened", "period", period.key, {
+        "reason": f"figures changed after approval ({trigger})"[:500], "people": sorted(people),
+        "approved_at": previous[0].isoformat() if previous[0] else None, "approved_by_id": previous[1],
+    })
+
+
+def is_closed(period: Period | None) -> bool:
+    return period is not None and period.state in CLOSED_STATES

@@ -1,0 +1,70 @@
+"""Pulse pages: team members answer at /pulse; managers open and close pulses from their team page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
+
+from commissions.auth.guards import requires_person, requires_role
+from commissions.db import transaction
+from commissions.errors import InputProblem
+from commissions.pulse.service import PulseNotFound, answer, close_pulse, open_pulse, pulses_to_answer
+from commissions.web.dependencies import CurrentPrincipal, DbSession
+from commissions.web.rendering import page
+
+
+class PulseController(Controller):
+    guards = [requires_role("rep", "manager"), requires_person]  # finance and admins are never asked
+    include_in_schema = False
+
+    @get("/pulse", sync_to_thread=True)
+    def pulse_page(self, db: DbSession, principal: CurrentPrincipal, thanks: FromQuery[bool] = False) -> Template:
+        return page("pages/pulse/answer.html", {"pulses": pulses_to_answer(db, principal.person_id), "thanks": thanks,
+                                                "error": None})
+
+    @post("/pulse/{pulse_id:int}", sync_to_thread=True, status_code=200)
+    def answer_pulse(self, request: Request, db: DbSession, principal: CurrentPrincipal, pulse_id: FromPath[int],
+                     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+        try:
+            for attempt in range(3):  # a concurrent first answer with the same score, or a double submit, races on a unique key
+                try:
+                    with transaction(request.app.state["engine"]) as session:
+                        answer(session, principal, pulse_id, data.get("score"))
+                    break
+                except IntegrityError:
+                    if attempt == 2:
+                        raise
+        except PulseNotFound:
+            raise NotFoundException("No such pulse.") from None
+        except InputProblem as exc:
+            context = {"pulses": pulses_to_answer(db, principal.person_id), "thanks": False,
+                       "error": {"pulse": pulse_id, "message": exc.message}}
+            return page("pages/pulse/answer.html", context, status_code=exc.status_code)
+        return Redirect("/pulse?thanks=true", status_code=303)
+
+
+class TeamPulseController(Controller):
+    path = "/team/pulse"
+    guards = [requires_role("manager"), requires_person]
+    include_in_schema = False
+
+    @post("/", sync_to_thread=True)
+    def open(self, request: Request, principal: CurrentPrincipal) -> Redirect:
+        with transaction(request.app.state["engine"]) as session:
+            open_pulse(session, principal)
+        return Redirect("/team#pulse", status_code=303)
+
+    @post("/{pulse_id:int}/close", sync_to_thread=True)
+    def close(self, request: Request, principal: CurrentPrincipal, pulse_id: FromPath[int]) -> Redirect:
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                close_pulse(session, principal, pulse_id)
+        except PulseNotFound:
+            raise NotFoundException("No such pulse.") from None
+        return Redirect("/team#pulse", status_code=303)
