@@ -126,3 +126,13 @@ def test_markup_in_every_free_text_field_is_rendered_escaped(client, engine: Eng
         page = client.get(path)
         assert page.status_code == 200, path
         _no_raw_markup(page.text, shown=shown)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/adjustments/22757214624434229248/reverse",
+                                  "/api/v1/adjustments/9223372036854775808/reverse"])
+def test_ids_beyond_64_bits_are_a_clear_400_not_a_server_error(client, engine: Engine, make_person, path: str) -> None:  # type: ignore[no-untyped-def]
+    tokens = setup_books(engine, make_person)
+    before = everything(engine)
+    response = client.post(path, headers=tokens["finance"], json={"reason": "x"})
+    assert response.status_code in (400, 404), response.text
+    assert everything(engine) == before

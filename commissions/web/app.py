@@ -26,6 +26,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from commissions.audit.controller import AuditController
 from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
@@ -57,6 +58,7 @@ from commissions.web.errors import (
     domain_error_handler,
     http_exception_handler,
     internal_error_handler,
+    out_of_range_handler,
 )
 from commissions.web.headers import AllowedHostsMiddleware, security_headers
 from commissions.web.health import healthz
@@ -203,6 +205,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             HTTPException: http_exception_handler,
             InputProblem: domain_error_handler,
             Forbidden: domain_error_handler,
+            OverflowError: out_of_range_handler,  # SQLite: an integer beyond 64 bits
+            DataError: out_of_range_handler,  # PostgreSQL: numeric out of range, value too long
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(

@@ -77,6 +77,14 @@ def domain_error_handler(request: Request, exc: InputProblem | Forbidden) -> Res
     return http_exception_handler(request, http)
 
 
+def out_of_range_handler(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold (an id beyond 64 bits, a text longer than its column): the
+    request's fault, not the server's. Raised inside a transaction, so nothing was written."""
+    request.logger.info("out-of-range value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return domain_error_handler(request, InputProblem(
+        "request", "a number or text in the request is out of range (an id or amount too large, or a text too long)"))
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
     if _is_api(request):
