@@ -278,8 +278,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def fill(path: str, params: dict[str, str]) -> str:
-    import re
-
     return re.sub(r"\{(\w+):\w+\}", lambda m: params[m.group(1)], path)
 
 
