@@ -53,6 +53,7 @@ from commissions.models import Campaign, Period, Person, Plan, PlanAssignment
 from commissions.models.base import metadata
 from commissions.settings import Settings
 from commissions.web.app import create_app
+from commissions.webhooks.service import create_integration
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
 
 EVERYONE = {"rep", "manager", "other_manager", "finance", "admin"}
@@ -136,6 +137,9 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/tokens/{token_id:int}/revoke"): {"admin"},
     ("GET", "/admin/audit"): {"admin"},
     ("GET", "/admin/audit.csv"): {"admin"},
+    ("GET", "/admin/webhooks"): {"admin"},
+    ("POST", "/admin/webhooks"): {"admin"},
+    ("POST", "/admin/webhooks/{integration_id:int}/revoke"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,
@@ -300,6 +304,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         plan = s.exec(select(Plan).order_by(Plan.id)).scalars().first()
         assignment = s.exec(select(PlanAssignment).where(PlanAssignment.plan_id == plan.id, PlanAssignment.person_id == victim.id)).scalars().first()
         campaign = s.exec(select(Campaign).order_by(Campaign.id)).scalars().first()
+        hook = create_integration(s, name="matrix-crm", secret_key=settings.secret_key, by=admin)[0]
         s.flush()
         w.params = {"email": ana.email, "person_id": str(victim.id), "token_id": str(spare_token.id),
                     "dispute_id": str(dispute.id), "contest_id": str(contest.id), "rule_id": str(rule.id),
@@ -307,15 +312,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "campaign_id": str(campaign.id), "filename": f"{period.key}.csv", "name": "matrix-crm",
                     "key": period.key, "period": period.key, "action": "approve",
                     "adjustment_id": str(adjustment.id), "line_id": str(adjustment_line.id),
-                    "pulse_id": str(pulse.id), "marketing_team_id": str(marketing_team.id)}
+                    "pulse_id": str(pulse.id), "marketing_team_id": str(marketing_team.id),
+                    "integration_id": str(hook.id)}
     yield w
     empty_database(engine)
     engine.dispose()
 
 
 def fill(path: str, params: dict[str, str]) -> str:
-    import re
-
     return re.sub(r"\{(\w+):\w+\}", lambda m: params[m.group(1)], path)
 
 

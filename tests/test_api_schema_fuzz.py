@@ -12,7 +12,6 @@ the access matrix checks who gets which refusal.
 
 from __future__ import annotations
 
-from datetime import date
 
 import pytest
 import schemathesis

@@ -21,6 +21,7 @@ PAGES = {
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
+    "/admin/webhooks": {"admin"},  # linked from the API tokens page
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
     "/leaderboard": {"rep", "manager", "finance", "admin"},

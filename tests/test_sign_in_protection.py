@@ -164,3 +164,16 @@ def test_sign_out_is_audited_and_ends_only_that_session(client, make_person, eng
     assert devices.use("laptop").get("/", follow_redirects=False).status_code in (302, 303)
     assert devices.use("phone").get("/").status_code == 200
     assert events(engine, "auth.sign_out") == 1
+
+
+def test_an_idle_session_expires_from_the_store_after_the_idle_timeout(client, app, make_person) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    make_person("ana@example.com")
+    sign_in(client, "ana@example.com")
+    store = app.stores.get("sessions")
+    stored = store._store[client.cookies[SESSION_COOKIE]]  # MemoryStore in tests
+    assert 8 * 3600 - 60 < stored.expires_in <= 8 * 3600  # SESSION_MAX_AGE_SECONDS from the last renewal
+    assert client.get("/").status_code == 200
+    stored.expires_at = datetime.now(UTC) - timedelta(seconds=1)  # 8 h without a request
+    assert client.get("/", follow_redirects=False).headers["location"].startswith("/login?next=")

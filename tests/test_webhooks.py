@@ -146,3 +146,26 @@ def test_cli_creates_a_webhook_and_prints_the_secret_once(tmp_path) -> None:  # 
     again = run("webhook", "create", "hubspot", "--as", "root@example.com")
     assert again.returncode == 1 and "exists already" in again.stderr
     assert run("webhook", "revoke", "hubspot", "--as", "root@example.com").returncode == 0
+
+
+def test_admin_page_creates_shows_the_secret_once_and_revokes(client, make_person, engine: Engine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from tests.conftest import csrf_from, sign_in
+
+    make_person("ana@example.com")
+    make_person("root@example.com", "admin")
+    monkeypatch.setattr(controller, "clock", lambda: NOW)
+    sign_in(client, "root@example.com")
+    made = client.post("/admin/webhooks/", data={"name": "HubSpot", "_csrf_token": csrf_from(client)})
+    assert made.status_code == 200 and "shown only once" in made.text
+    secret = re.search(r"whsec_[A-Za-z0-9+/=]+", made.text).group(0)  # type: ignore[union-attr]
+    listing = client.get("/admin/webhooks")
+    assert "hubspot" in listing.text and secret not in listing.text
+    bad = client.post("/admin/webhooks/", data={"name": "no spaces please", "_csrf_token": csrf_from(client)})
+    assert bad.status_code == 400 and "lower-case letters" in bad.text
+    assert deliver(client, secret, BODY).status_code == 201
+    hook_id = read(engine, lambda s: s.exec(select(WebhookIntegration.id)).one())
+    client.post(f"/admin/webhooks/{hook_id}/revoke", data={"_csrf_token": csrf_from(client)})
+    assert deliver(client, secret, BODY, webhook_id="msg_9").status_code == 401

@@ -15,7 +15,7 @@ from commissions.audit import record_event
 from commissions.auth.guards import any_role, requires_person
 from commissions.auth.passwords import verify_password
 from commissions.auth.principal import Principal
-from commissions.auth.sessions import ISSUED_KEY, END_REASON_KEY, clock, rotate_session
+from commissions.auth.sessions import ISSUED_KEY, clock, rotate_session
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.db import transaction
 from commissions.people.service import end_all_sessions, person_by_email

@@ -63,6 +63,7 @@ from commissions.web.errors import (
 from commissions.web.headers import AllowedHostsMiddleware, security_headers
 from commissions.web.health import healthz
 from commissions.web.home import HomeController
+from commissions.webhooks.admin_controller import WebhooksAdminController
 from commissions.webhooks.controller import WebhooksController
 from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             QuotasController, QuotasApiController, CampaignsController,
             PlansController,
             PayrollController, DisputesController,
-            WebhooksController, AuditController,
+            WebhooksController, WebhooksAdminController, AuditController,
             MarketingController, PulseController, TeamPulseController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
