@@ -136,3 +136,56 @@ def test_ids_beyond_64_bits_are_a_clear_400_not_a_server_error(client, engine: E
     response = client.post(path, headers=tokens["finance"], json={"reason": "x"})
     assert response.status_code in (400, 404), response.text
     assert everything(engine) == before
+
+
+def _is_text(column) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import String, Text
+    from sqlmodel.sql.sqltypes import AutoString
+
+    return isinstance(column.type, (String, Text, AutoString))
+
+
+TEXT_COLUMNS = {"name", "description", "prize", "account", "reason", "question", "body", "text", "product", "note",
+                "channel", "trigger"}
+
+
+def test_markup_in_every_stored_text_is_escaped_on_every_page(client, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """The demo organisation with markup in every name, description, prize, reason, question and
+    line text of every table; every page (without path parameters) as every role shows none of it raw."""
+    from datetime import date
+
+    from litestar.routes import HTTPRoute
+
+    from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
+    from commissions.models.base import metadata
+
+    load_demo(engine, today=date(2026, 11, 20))
+    mark = "<script>alert(1)</script>"
+    touched = []
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for column in table.columns:
+                if column.name in TEXT_COLUMNS and _is_text(column) and not column.primary_key:
+                    pk = next(iter(table.primary_key.columns)).name
+                    conn.execute(text(f'UPDATE "{table.name}" SET "{column.name}" = :m || CAST("{pk}" AS VARCHAR(20))'),
+                                 {"m": mark})
+                    touched.append(f"{table.name}.{column.name}")
+    assert {"person.name", "team.name", "deal.name", "campaign.name", "plan.name", "contest.prize",
+            "badge_rule.name", "payout_line.text"} <= set(touched)
+    pages = sorted({route.path for route in client.app.routes if isinstance(route, HTTPRoute)
+                    and "{" not in route.path and not route.path.startswith(("/api/", "/schema", "/static", "/leaderboard/static"))
+                    and any("GET" in h.http_methods for h in route.route_handlers)
+                    and route.path not in ("/leaderboard/stream", "/admin/audit.csv", "/logout")})
+    seen_escaped = 0
+    for who in ("ana.alvarez", "east.manager", "marketing.lead", "finance", "admin"):
+        client.cookies.clear()
+        client.get("/login")
+        assert client.post("/login", data={"email": f"{who}@{DOMAIN}", "password": DEMO_PASSWORD,
+                                           "_csrf_token": client.cookies["csrftoken"]}).status_code in (200, 302, 303)
+        for path in [*pages, f"/statements/ana.alvarez@{DOMAIN}"]:
+            page = client.get(path)
+            if page.status_code != 200 or "html" not in page.headers.get("content-type", ""):
+                continue
+            assert "<script>alert(1)" not in page.text, f"{path} as {who} shows stored markup raw"
+            seen_escaped += page.text.count("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert seen_escaped > 100  # the marked texts were on the pages, escaped
