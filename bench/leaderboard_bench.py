@@ -46,9 +46,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool) -> dict[str, str]:
+def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool, threads: int = 2) -> dict[str, str]:
     # what a browser sends: its session and CSRF cookies, and the encodings it accepts
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}",
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}",
                "-H", "Accept-Encoding: gzip, deflate, br"]
     if htmx:
         command += ["-H", "HX-Request: true"]
@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="app processes (more than one uses REDIS_URL)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)")
     parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
     args = parser.parse_args()
 
@@ -112,10 +113,12 @@ def main() -> None:
         print(f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows, "
               f"{check.headers['content-length']} bytes gzipped")
         # warm-up, not measured: every worker process ranks the board and renders the table once
-        wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections, seconds=3, htmx=True)
+        wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections, seconds=3, htmx=True,
+            threads=args.threads)
         board = wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections,
-                    seconds=args.seconds, htmx=True)
-        trivial = wrk(f"{base}/healthz", cookie, connections=args.connections, seconds=args.seconds, htmx=False)
+                    seconds=args.seconds, htmx=True, threads=args.threads)
+        trivial = wrk(f"{base}/healthz", cookie, connections=args.connections, seconds=args.seconds, htmx=False,
+                      threads=args.threads)
         print(f"{'route':<28}{'req/s':>10}{'p50':>10}{'p90':>10}{'p99':>10}{'non-2xx':>9}")
         for name, f in (("leaderboard partial", board), ("/healthz (trivial)", trivial)):
             print(f"{name:<28}{f['rps']:>10}{f['p50']:>10}{f['p90']:>10}{f['p99']:>10}{f['errors']:>9}")
