@@ -63,11 +63,12 @@ def _audit(engine: Engine, actor: Principal | None, action: str, detail: dict, i
         record_event(session, actor, action, "person", "", detail, ip=ip)
 
 
-def _end_all_sessions(engine: Engine, principal: Principal, ip: str) -> None:
+def _end_all_sessions(engine: Engine, principal: Principal, ip: str, action: str = "auth.sign_out_everywhere") -> None:
     from commissions.models import Person
 
     with transaction(engine) as session:
-        end_all_sessions(session, session.get(Person, principal.person_id), by=principal, ip=ip)  # type: ignore[arg-type]
+        end_all_sessions(session, session.get(Person, principal.person_id), by=principal, ip=ip,  # type: ignore[arg-type]
+                         action=action)
 
 
 # Shown on the sign-in page after a session ended without the person signing out.
@@ -123,19 +124,22 @@ class AuthController(Controller):
 
     @post("/logout", include_in_schema=False)
     async def logout(self, request: Request) -> Redirect:
-        """Ends this session: the stored session is deleted, so its cookie is worthless from now on."""
+        """Ends every session of the person (issue 7: "sign-out and deactivation end every session of
+        that person"): their session version changes, so every device's cookie stops working, and this
+        stored session is deleted."""
         from anyio import to_thread
 
         principal = request.scope.get("user")
-        if principal is not None and principal.person_id is not None:
+        if principal is not None and principal.person_id is not None and not principal.via_token:
             ip = request.client.host if request.client else ""
-            await to_thread.run_sync(_audit, request.app.state["engine"], principal, "auth.sign_out", {}, ip)
+            await to_thread.run_sync(_end_all_sessions, request.app.state["engine"], principal, ip, "auth.sign_out")
         request.clear_session()
         return Redirect("/login")
 
     @post("/account/sign-out-everywhere", guards=[any_role, requires_person], include_in_schema=False)
     async def sign_out_everywhere(self, request: Request, principal: CurrentPrincipal) -> Redirect:
-        """Ends every session of the caller, on every device (their session version changes)."""
+        """Ends every session of the caller, on every device, and says so on the sign-in page (what
+        sign-out does too; kept as its own address for links that name it)."""
         from anyio import to_thread
 
         ip = request.client.host if request.client else ""

@@ -92,12 +92,13 @@ def set_password(session: Session, person: Person, password: str, *, by: Princip
     record_event(session, by, "person.password", "person", person.id, {})
 
 
-def end_all_sessions(session: Session, person: Person, *, by: Principal | None, ip: str = "") -> None:
+def end_all_sessions(session: Session, person: Person, *, by: Principal | None, ip: str = "",
+                     action: str = "auth.sign_out_everywhere") -> None:
     """Sign the person out on every device: each session carries the old version and stops working."""
     person.session_version += 1
     session.add(person)
     forget_person(person.id)
-    record_event(session, by, "auth.sign_out_everywhere", "person", person.id, {}, ip=ip)
+    record_event(session, by, action, "person", person.id, {}, ip=ip)
 
 
 def set_active(session: Session, person: Person, active: bool, *, by: Principal | None) -> None:
