@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import pytest
 from litestar.channels import ChannelsPlugin
 from litestar.testing import TestClient
@@ -242,3 +243,29 @@ def test_the_table_goes_gzipped_to_browsers_that_accept_it_and_plain_to_others(c
         assert squeezed.headers["content-encoding"] == "gzip" and squeezed.headers["vary"] == "Accept-Encoding"
         assert squeezed.text == plain.text  # the client un-gzipped it
         assert int(squeezed.headers["content-length"]) < len(plain.content) / 2
+
+
+def test_the_session_store_memory_reads_through_for_ttl_and_writes_through_at_once() -> None:
+    from litestar.stores.memory import MemoryStore
+
+    from commissions.auth.sessions import CachedSessionStore
+
+    async def main() -> None:
+        now = [0.0]
+        inner = MemoryStore()
+        store = CachedSessionStore(inner, ttl=2.0, monotonic=lambda: now[0])
+        await store.set("s1", b"ana")
+        assert await store.get("s1") == b"ana"
+        await inner.delete("s1")  # another process signs ana out
+        assert await store.get("s1") == b"ana"  # trusted for ttl seconds
+        now[0] = 2.0
+        assert await store.get("s1") is None  # then read again: gone
+        await inner.set("s2", b"bo")
+        assert await store.get("s2") == b"bo"
+        await store.delete("s2")  # a sign-out in this process applies at once
+        assert await store.get("s2") is None and await inner.get("s2") is None
+        await store.set("s3", "cy")
+        assert await store.get("s3") == b"cy" and await store.exists("s3")
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()

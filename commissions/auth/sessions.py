@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import timedelta
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
+from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 
 SESSION_COOKIE = "qb_session"
@@ -88,3 +90,51 @@ async def rotate_session(connection: ASGIConnection, data: dict[str, Any]) -> No
         await config.get_store_from_app(connection.app).delete(old_id)
     connection.scope[_NEW_ID_KEY] = secrets.token_hex(config.session_id_bytes)  # type: ignore[literal-required]
     connection.set_session(data)
+
+
+class CachedSessionStore(Store):
+    """The session store with a short in-process memory of what it read.
+
+    Reading the session from Redis (or a file) on every request costs as much as the rest of
+    a cached page; a live board refetches after every deal. Reads are served from memory for
+    ``ttl`` seconds (``PRINCIPAL_CACHE_SECONDS``, 2 s: the same bound the signed-in person is
+    cached for); every write and delete in this process goes through and updates the memory at
+    once. A sign-out or deletion in another process applies here within ``ttl`` seconds.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, inner: Store, *, ttl: float, monotonic: Any = time.monotonic) -> None:
+        self.inner, self.ttl, self._monotonic = inner, ttl, monotonic
+        self._memory: dict[str, tuple[float, bytes | None]] = {}
+
+    def _remember(self, key: str, value: bytes | None) -> None:
+        if len(self._memory) >= self.MAX_ENTRIES:
+            self._memory.clear()
+        self._memory[key] = (self._monotonic(), value)
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        seen = self._memory.get(key)
+        if renew_for is None and seen is not None and self._monotonic() - seen[0] < self.ttl:
+            return seen[1]
+        value = await self.inner.get(key, renew_for=renew_for)
+        self._remember(key, value)
+        return value
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await self.inner.set(key, value, expires_in=expires_in)
+        self._remember(key, value.encode() if isinstance(value, str) else value)
+
+    async def delete(self, key: str) -> None:
+        self._memory.pop(key, None)
+        await self.inner.delete(key)
+
+    async def delete_all(self) -> None:
+        self._memory.clear()
+        await self.inner.delete_all()
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self.inner.expires_in(key)

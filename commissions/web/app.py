@@ -32,7 +32,7 @@ from commissions.audit.controller import AuditController
 from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
 from commissions.auth.controller import AuthController
 from commissions.auth.middleware import AuthenticationMiddleware
-from commissions.auth.sessions import SESSION_COOKIE, RotatingSessionConfig
+from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
 from commissions.auth.throttle import SignInThrottle
 from commissions.auth.tokens_controller import TokensController
 from commissions.campaigns.controller import CampaignsController
@@ -93,6 +93,13 @@ def _store(settings: Settings, name: str) -> Store:
 
         return RedisStore.with_client(url=settings.redis_url, namespace=f"quotaboard-{name}")
     return FileStore(settings.data_dir / name, create_directories=True)
+
+
+def _session_store(settings: Settings) -> Store:
+    """Sessions, read through a short in-process memory outside tests (auth/sessions.py)."""
+    store = _store(settings, "sessions")
+    ttl = settings.principal_cache_seconds or 0
+    return CachedSessionStore(store, ttl=ttl) if ttl > 0 else store
 
 
 def _channels_backend(settings: Settings) -> ChannelsBackend:
@@ -193,7 +200,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ],
         before_send=[security_headers(hsts=not settings.is_development)],
         csrf_config=csrf_config,
-        stores={"sessions": _store(settings, "sessions"), "imports": _store(settings, "imports"), "throttle": throttle_store},
+        stores={"sessions": _session_store(settings), "imports": _store(settings, "imports"), "throttle": throttle_store},
         state=state,
         on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],
         on_shutdown=[hook for ext in extensions for hook in getattr(ext, "on_shutdown", ())],

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,23 +48,30 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
     return False
 
 
+def _raw(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+
+
 def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The ``before_send`` hook that adds the headers to every response start."""
+    """The ``before_send`` hook that adds the headers to every response start (each unless the
+    response set it already). Pre-encoded and appended in one pass: it runs on every response."""
+    always = _raw([
+        ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"), ("Permissions-Policy", PERMISSIONS_POLICY),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        *([("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] if hsts else []),
+    ])
+    no_store = _raw([("Cache-Control", "no-store")])
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if not scope.get("path", "").startswith(CACHEABLE_PREFIXES):
-            headers.setdefault("Cache-Control", "no-store")
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        headers = message.setdefault("headers", [])
+        if not isinstance(headers, list):
+            headers = message["headers"] = list(headers)
+        present = {name.lower() for name, _ in headers}
+        wanted = always if scope.get("path", "").startswith(CACHEABLE_PREFIXES) else always + no_store
+        headers.extend(pair for pair in wanted if pair[0] not in present)
 
     return add_headers
 
