@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -25,6 +27,7 @@ from commissions.deals.schemas import DealIn, error_field_and_message
 from commissions.errors import Forbidden, InputProblem
 from commissions.models import Deal
 
+T = TypeVar("T")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
 COLUMNS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
@@ -61,7 +64,7 @@ class ImportTooLarge(InputProblem):
     status_code = 413
 
 
-def _decode(content: bytes) -> str:
+def decode_csv(content: bytes) -> str:
     if len(content) > MAX_BYTES:
         raise ImportTooLarge("file", f"the file is {len(content):,} bytes; the limit is {MAX_BYTES:,}")
     try:
@@ -71,9 +74,21 @@ def _decode(content: bytes) -> str:
         raise InputProblem("file", f"line {line} is not UTF-8 (byte 0x{content[exc.start]:02x}); save the file as UTF-8 CSV") from exc
 
 
-def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowError]]:
-    """Every row as a validated ``DealIn`` with its line number, or the errors of every bad row."""
-    text = _decode(content)
+def read_rows(
+    content: bytes,
+    *,
+    header_problems: Callable[[list[str]], list[str]],
+    parse: Callable[[int, dict[str, str], list[RowError]], T | None],
+    identity: Callable[[T], tuple[Hashable, str, str]],
+) -> tuple[list[tuple[int, T]], list[RowError]]:
+    """Every row of a CSV upload parsed, with its line number, or the errors of every bad row.
+
+    Shared by the deal and lead-event imports: UTF-8 text, a header (``header_problems`` says
+    what is wrong with it), blank lines skipped, at most ``MAX_ROWS`` rows, as many fields as
+    the header, ``parse`` (None after appending its errors) and no row twice (``identity``:
+    the key, the field to blame and how to name the row).
+    """
+    text = decode_csv(content)
     if "\x00" in text:
         return [], [RowError(0, "file", "the file contains NUL bytes: it is not a CSV text file")]
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -83,21 +98,12 @@ def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowE
         return [], [RowError(0, "file", "the file is empty")]
     except csv.Error as exc:
         return [], [RowError(1, "file", f"unreadable header: {exc}")]
-    missing = [c for c in REQUIRED if c not in header]
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if missing or duplicates or "" in header:
-        problems = []
-        if missing:
-            problems.append(f"missing column(s) {', '.join(missing)}")
-        if duplicates:
-            problems.append(f"repeated column(s) {', '.join(duplicates)}")
-        if "" in header:
-            problems.append("a column without a name")
+    if problems := header_problems(header):
         return [], [RowError(1, "header", "; ".join(problems))]
 
-    rows: list[tuple[int, DealIn]] = []
+    rows: list[tuple[int, T]] = []
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
+    seen: dict[Hashable, int] = {}
     line = 1
     try:
         for values in reader:
@@ -110,18 +116,35 @@ def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowE
             if len(values) != len(header):
                 errors.append(RowError(line, "row", f"{len(values)} fields, the header has {len(header)}"))
                 continue
-            record = dict(zip(header, values, strict=True))
-            parsed = _row(line, record, errors)
+            parsed = parse(line, dict(zip(header, values, strict=True)), errors)
             if parsed is None:
                 continue
-            if parsed.external_id in seen:
-                errors.append(RowError(line, "external_id", f"{parsed.external_id} is already on line {seen[parsed.external_id]}"))
+            key, field_name, what = identity(parsed)
+            if key in seen:
+                errors.append(RowError(line, field_name, f"{what} is already on line {seen[key]}"))
                 continue
-            seen[parsed.external_id] = line
+            seen[key] = line
             rows.append((line, parsed))
     except csv.Error as exc:
         errors.append(RowError(line + 1, "row", f"unreadable CSV: {exc}"))
     return rows, errors
+
+
+def _deal_header_problems(header: list[str]) -> list[str]:
+    problems = []
+    if missing := [c for c in REQUIRED if c not in header]:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if duplicates := sorted({h for h in header if header.count(h) > 1}):
+        problems.append(f"repeated column(s) {', '.join(duplicates)}")
+    if "" in header:
+        problems.append("a column without a name")
+    return problems
+
+
+def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowError]]:
+    """Every row as a validated ``DealIn`` with its line number, or the errors of every bad row."""
+    return read_rows(content, header_problems=_deal_header_problems, parse=_row,
+                     identity=lambda deal: (deal.external_id, "external_id", deal.external_id))
 
 
 def _row(line: int, record: dict[str, str], errors: list[RowError]) -> DealIn | None:

@@ -7,15 +7,13 @@ since lead events have no custom fields).
 
 from __future__ import annotations
 
-import csv
-import io
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from commissions.auth.principal import Principal
 from commissions.db import write_session
-from commissions.deals.csv_import import MAX_ROWS, ImportReport, RowError, _decode
+from commissions.deals.csv_import import ImportReport, RowError, read_rows
 from commissions.deals.schemas import error_field_and_message
 from commissions.errors import Forbidden, InputProblem
 from commissions.marketing.ingest import LeadEventWriter, queue_recompute
@@ -25,17 +23,7 @@ COLUMNS = ("lead", "stage", "occurred_at", "owner", "campaign", "name", "account
 REQUIRED = ("lead", "stage", "occurred_at", "owner")
 
 
-def parse_lead_events_csv(content: bytes) -> tuple[list[tuple[int, LeadEventIn]], list[RowError]]:
-    text = _decode(content)
-    if "\x00" in text:
-        return [], [RowError(0, "file", "the file contains NUL bytes: it is not a CSV text file")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return [], [RowError(0, "file", "the file is empty")]
-    except csv.Error as exc:
-        return [], [RowError(1, "file", f"unreadable header: {exc}")]
+def _header_problems(header: list[str]) -> list[str]:
     problems = []
     if missing := [c for c in REQUIRED if c not in header]:
         problems.append(f"missing column(s) {', '.join(missing)}")
@@ -43,38 +31,21 @@ def parse_lead_events_csv(content: bytes) -> tuple[list[tuple[int, LeadEventIn]]
         problems.append(f"unknown column(s) {', '.join(unknown) or '(empty)'}: expected {','.join(COLUMNS)}")
     if duplicates := sorted({h for h in header if header.count(h) > 1}):
         problems.append(f"repeated column(s) {', '.join(duplicates)}")
-    if problems:
-        return [], [RowError(1, "header", "; ".join(problems))]
-    rows: list[tuple[int, LeadEventIn]] = []
-    errors: list[RowError] = []
-    seen: dict[tuple[str, str], int] = {}
-    line = 1
+    return problems
+
+
+def _event(line: int, record: dict[str, str], errors: list[RowError]) -> LeadEventIn | None:
+    body = {k: v.strip() for k, v in record.items() if v.strip()}
     try:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) + len(errors) >= MAX_ROWS:
-                errors.append(RowError(line, "file", f"more than {MAX_ROWS:,} rows: split the file"))
-                break
-            if len(values) != len(header):
-                errors.append(RowError(line, "row", f"{len(values)} fields, the header has {len(header)}"))
-                continue
-            body = {k: v.strip() for k, v in zip(header, values, strict=True) if v.strip()}
-            try:
-                parsed = LeadEventIn.model_validate(body)
-            except ValidationError as exc:
-                errors.extend(RowError(line, *error_field_and_message(err)) for err in exc.errors())
-                continue
-            key = (parsed.lead, parsed.stage)
-            if key in seen:
-                errors.append(RowError(line, "stage", f"lead {parsed.lead} {parsed.stage} is already on line {seen[key]}"))
-                continue
-            seen[key] = line
-            rows.append((line, parsed))
-    except csv.Error as exc:
-        errors.append(RowError(line + 1, "row", f"unreadable CSV: {exc}"))
-    return rows, errors
+        return LeadEventIn.model_validate(body)
+    except ValidationError as exc:
+        errors.extend(RowError(line, *error_field_and_message(err)) for err in exc.errors())
+        return None
+
+
+def parse_lead_events_csv(content: bytes) -> tuple[list[tuple[int, LeadEventIn]], list[RowError]]:
+    return read_rows(content, header_problems=_header_problems, parse=_event,
+                     identity=lambda e: ((e.lead, e.stage), "stage", f"lead {e.lead} {e.stage}"))
 
 
 def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:
