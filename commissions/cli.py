@@ -212,24 +212,30 @@ def webhook() -> None:
     pass
 
 
+def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
+    """The principal of an active admin named on the command line (for the audit log)."""
+    from commissions.auth.principal import Principal
+    from commissions.people.service import person_by_email
+
+    person = person_by_email(session, email)
+    if person is None or person.role != "admin" or not person.active:
+        raise click.ClickException(f"{email.strip().lower()} is not an active admin")
+    return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+
+
 @webhook.command("create", help="Create a webhook integration; its secret (whsec_...) is printed once.")
 @click.argument("name")
 @click.option("--as", "as_email", required=True, help="The admin creating it (for the audit log).")
 def webhook_create(name: str, as_email: str) -> None:
-    from commissions.auth.principal import Principal
     from commissions.db import transaction
     from commissions.errors import InputProblem
-    from commissions.people.service import person_by_email
     from commissions.settings import get_settings
     from commissions.webhooks.service import create_integration
 
     try:
         with transaction() as session:
-            person = person_by_email(session, as_email)
-            if person is None or person.role != "admin" or not person.active:
-                raise click.ClickException(f"{as_email.strip().lower()} is not an active admin")
-            by = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
-            row, secret = create_integration(session, name=name, secret_key=get_settings().secret_key, by=by)
+            row, secret = create_integration(session, name=name, secret_key=get_settings().secret_key,
+                                             by=_as_admin(session, as_email))
     except InputProblem as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Webhook {row.name}: deliver to POST /api/v1/webhooks/crm/{row.name}/deals")
@@ -240,19 +246,13 @@ def webhook_create(name: str, as_email: str) -> None:
 @click.argument("name")
 @click.option("--as", "as_email", required=True, help="The admin revoking it (for the audit log).")
 def webhook_revoke(name: str, as_email: str) -> None:
-    from commissions.auth.principal import Principal
     from commissions.db import transaction
     from commissions.errors import InputProblem
-    from commissions.people.service import person_by_email
     from commissions.webhooks.service import revoke_integration
 
     try:
         with transaction() as session:
-            person = person_by_email(session, as_email)
-            if person is None or person.role != "admin" or not person.active:
-                raise click.ClickException(f"{as_email.strip().lower()} is not an active admin")
-            by = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
-            row = revoke_integration(session, name, by=by)
+            row = revoke_integration(session, name, by=_as_admin(session, as_email))
     except InputProblem as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Webhook {row.name} revoked.")

@@ -100,6 +100,18 @@ def _done(request: Request, url: str) -> Redirect | ClientRedirect:
     return ClientRedirect(url) if _is_htmx(request) else Redirect(url, status_code=303)
 
 
+def _contest_and_standings(request: Request, db: Session, principal: Principal, contest_id: int,
+                           now: datetime):  # type: ignore[no-untyped-def]
+    """A contest the caller may see (404 otherwise), its results recorded first if it just ended."""
+    contest = visible_contest(db, principal, contest_id)
+    if contest is None:
+        raise NotFoundException("No such contest.")
+    if _record_due(request, db, [contest], now):
+        contest = visible_contest(db, principal, contest_id)
+        assert contest is not None
+    return contest, standings(db, contest, now=now, viewer=principal)
+
+
 class ContestsController(Controller):
     path = BASE
     guards = [any_role]
@@ -130,13 +142,7 @@ class ContestsController(Controller):
     def board_page(self, request: Request, db: DbSession, principal: CurrentPrincipal,
                    contest_id: FromPath[int]) -> Template:
         now = utcnow()
-        contest = visible_contest(db, principal, contest_id)
-        if contest is None:
-            raise NotFoundException("No such contest.")
-        if _record_due(request, db, [contest], now):
-            contest = visible_contest(db, principal, contest_id)
-            assert contest is not None
-        result = standings(db, contest, now=now, viewer=principal)
+        contest, result = _contest_and_standings(request, db, principal, contest_id, now)
         context = {"s": result, "contest": contest, "now": now, "time_left": time_left(contest, now),
                    "starts_at": starts_at(contest), "ends_at": ends_at(contest), "can_edit": can_edit(db, principal, contest),
                    "team_names": _team_names(db, result.team_ids), **LABELS}
@@ -297,12 +303,6 @@ class ContestsApiController(Controller):
     def contest_api(self, request: Request, db: DbSession, principal: CurrentPrincipal,
                     contest_id: FromPath[int]) -> ContestOut:
         now = utcnow()
-        contest = visible_contest(db, principal, contest_id)
-        if contest is None:
-            raise NotFoundException("No such contest.")
-        if _record_due(request, db, [contest], now):
-            contest = visible_contest(db, principal, contest_id)
-            assert contest is not None
-        result = standings(db, contest, now=now, viewer=principal)
+        contest, result = _contest_and_standings(request, db, principal, contest_id, now)
         return ContestOut(**_summary(contest, now, [r.name for r in result.winners], _team_names(db, result.team_ids)),
                           description=contest.description, entries=_entries(result))
