@@ -369,13 +369,21 @@ def _diff_lines(current: list[Any], new_lines: list[dict[str, Any]], base: dict[
     return changed
 
 
-def current_lines_query(person_id: int, period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
-    """Lines in force: not reversals, and not reversed by a later line (plus any extra ``columns``)."""
+def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+    """Everyone's lines in force in a period: not reversals, and not reversed by a later line.
+
+    Selects ``columns`` (the whole ``PayoutLine`` when none are given).
+    """
     reversal = aliased(PayoutLine)
-    return select(PayoutLine, *columns).where(
-        PayoutLine.person_id == person_id, PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
+    return select(*(columns or (PayoutLine,))).where(
+        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
         ~exists().where(reversal.reverses_id == PayoutLine.id),
     )
+
+
+def current_lines_query(person_id: int, period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+    """One person's lines in force (plus any extra ``columns``)."""
+    return lines_in_force_query(period_id, PayoutLine, *columns).where(PayoutLine.person_id == person_id)
 
 
 def _summary(person_id: int, period_id: int, plan: PlanInPeriod, run_id: int | None, payee: eng.Payee,

@@ -19,7 +19,7 @@ from commissions.models import (
     Quota,
     Team,
 )
-from commissions.payroll.service import lines_in_force_query
+from commissions.calculation.service import lines_in_force_query
 
 NO_TEAM = "(no team)"
 NO_PLAN = "(no plan: adjustments)"

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import func
 from sqlmodel import Session, select
 
+from commissions.calculation.service import lines_in_force_query
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import InputProblem
 from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
@@ -90,15 +90,6 @@ def find_period(session: Session, key: str) -> Period:
     if period is None:
         raise PeriodNotFound("period", f"no period {canonical} exists")
     return period
-
-
-def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
-    """Every person's lines in force in a period: not reversals and not reversed (cf. ``current_lines_query``)."""
-    reversal = aliased(PayoutLine)
-    return select(*columns).where(
-        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
-        ~exists().where(reversal.reverses_id == PayoutLine.id),
-    )
 
 
 def payout_rows(session: Session, period: Period) -> list[PayoutRow]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
+from commissions.calculation.service import lines_in_force_query
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import Conflict, InputProblem
 from commissions.models import AuditEvent, Deal, PayoutLine, Period, Person, RecomputeRequest
@@ -116,21 +116,13 @@ def get_period(session: Session, key: str, *, fresh: bool = False) -> Period:
     return period
 
 
-def lines_in_force(period_id: int):  # type: ignore[no-untyped-def]
-    reversal = aliased(PayoutLine)
-    return select(PayoutLine).where(
-        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
-        ~exists().where(reversal.reverses_id == PayoutLine.id),
-    )
-
-
 def period_totals(session: Session, period: Period) -> PeriodTotals:
     """Totals per person and per component of the lines in force (what the statements show)."""
     people: dict[int, PersonTotals] = {}
     components: dict[str, int] = {}
     grand: dict[str, int] = {}
     rows = session.execute(
-        lines_in_force(period.id).add_columns(Person.email, Person.name)
+        lines_in_force_query(period.id, PayoutLine, Person.email, Person.name)
         .join(Person, Person.id == PayoutLine.person_id).order_by(Person.name, PayoutLine.id)
     ).all()
     for line, email, name in rows:
