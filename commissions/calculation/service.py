@@ -277,8 +277,11 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
         row["run_id"] = run.id
     for row in prepared.summaries:
         row["run_id"] = run.id
-    existing = session.exec(select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
-        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)).all()
+    query = select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
+        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)
+    if len(scope) <= 900:  # a deal's few people: their summaries, not the whole plan's (summaries and gone ⊆ scope)
+        query = query.where(PayeeSummary.person_id.in_(sorted(scope)))
+    existing = session.exec(query).all()
     summaries = {pid: sid for pid, sid, _ in existing}
     balances = {pid: balance for pid, _, balance in existing}
     moved = {r["person_id"] for r in prepared.summaries if r["draw_balance_minor"] != balances.get(r["person_id"])}
