@@ -92,8 +92,11 @@ def main() -> None:
     if args.workers > 1:
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
-                               "--no-recompute-worker", "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
+               "--no-recompute-worker", "--workers", str(args.workers)]
+    if os.environ.get("BENCH_SERVER"):
+        command = os.environ["BENCH_SERVER"].replace("PORT", str(port)).split()
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=30)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-import logging
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -49,7 +47,6 @@ from leaderboard.service import (
 )
 from leaderboard.table_cache import FLIGHTS, TABLES
 
-log = logging.getLogger(__name__)
 AROUND_SIZE = 3
 TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
 # A stream ends after this long and the browser reconnects at once (``retry``): an open
@@ -188,21 +185,6 @@ def _read_figures_version(engine: Any, period: PeriodKey) -> tuple | None:
         return figures_version(db, period)
 
 
-_BACKGROUND: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
-
-
-def _in_background(work: Any) -> None:
-    task = asyncio.get_running_loop().create_task(work)
-    _BACKGROUND.add(task)
-    task.add_done_callback(_finished)
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _BACKGROUND.discard(task)
-    if not task.cancelled() and task.exception() is not None:  # the next request tries again
-        log.warning("re-reading a leaderboard version failed", exc_info=task.exception())
-
-
 @dataclass(frozen=True, slots=True)
 class RenderedTable:
     """A table as UTF-8 and gzipped once (browsers accept gzip: a tenth of the bytes on every refetch)."""
@@ -240,8 +222,8 @@ async def _cached_table(request: Request, principal: Principal, choice: BoardCho
     state, version = TABLES.known_version(slot, request.app.state["settings"].leaderboard_max_staleness_seconds)
     if state == "unknown":
         version = await FLIGHTS.run(("version", slot), read_version)
-    elif state == "stale" and not FLIGHTS.running(("version", slot)):
-        _in_background(FLIGHTS.run(("version", slot), read_version))
+    elif state == "stale":
+        FLIGHTS.refresh(("version", slot), read_version)
     key = (slot, request.scope["query_string"], principal.person_id, principal.role, date.today())
     html = TABLES.get(key, version) if version is not None else None
     if html is not None:

@@ -18,14 +18,13 @@ recompute worker without Redis) therefore shows within about ``max_staleness``.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any
 
-T = TypeVar("T")
+from commissions.single_flight import SingleFlight
 
 MAX_TABLES = 512  # about 33 kB each (plus 4 kB gzipped): a bounded 19 MB per process
 
@@ -78,33 +77,5 @@ class TableCache:
                 self._tables.popitem(last=False)
 
 
-class SingleFlight:
-    """Concurrent callers of the same key share one call: a burst of misses renders once, not a hundred times."""
-
-    def __init__(self) -> None:
-        self._calls: dict[Hashable, asyncio.Future[Any]] = {}
-
-    def running(self, key: Hashable) -> bool:
-        return key in self._calls
-
-    async def run(self, key: Hashable, call: Callable[[], Awaitable[T]]) -> T:
-        pending = self._calls.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._calls[key] = future
-        try:
-            result = await call()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            del self._calls[key]
-
-
 TABLES = TableCache()
-FLIGHTS = SingleFlight()
+FLIGHTS = SingleFlight()  # the version reads and renders of every board in this process

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from litestar import Litestar
@@ -50,7 +50,7 @@ from commissions.db import make_engine, transaction
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
 from commissions.migrate import upgrade
 from commissions.models import Campaign, Period, Person, Plan, PlanAssignment
-from commissions.models.base import metadata
+from commissions.models.base import metadata, utcnow
 from commissions.settings import Settings
 from commissions.web.app import create_app
 from commissions.webhooks.service import create_integration
@@ -285,7 +285,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                                question="Why?")
         contest = create_contest(s, principal(east), ContestInput(
             name="East push", description="d", prize="p", scope="teams", teams=[str(east.team_id)],
-            start="2026-12-01", end="2026-12-10"))
+            # still to start whenever the suite runs: its edit routes are open to its managers
+            start=(utcnow().date() + timedelta(days=10)).isoformat(),
+            end=(utcnow().date() + timedelta(days=20)).isoformat()))
         seed_default_rules(s)
         rule = s.exec(select(BadgeRule).order_by(BadgeRule.id)).scalars().first()
         from decimal import Decimal

@@ -111,7 +111,7 @@ def test_a_change_from_another_process_applies_within_the_cache_time(patient_cli
         s.execute(update(Person).where(Person.id == ana.id).values(active=False))
     assert patient_client.get("/").status_code == 200  # trusted for principal_cache_seconds
     later = time.monotonic() + 61
-    monkeypatch.setattr(middleware.time, "monotonic", lambda: later)
+    monkeypatch.setattr(middleware, "_clock", lambda: later)
     assert patient_client.get("/", follow_redirects=False).status_code in (302, 303, 401)
 
 
@@ -193,7 +193,7 @@ def test_table_cache_is_bounded_and_keyed_by_version() -> None:
 def test_single_flight_shares_one_call_among_concurrent_callers_and_their_failure() -> None:
     import anyio
 
-    from leaderboard.table_cache import SingleFlight
+    from commissions.single_flight import SingleFlight
 
     flights = SingleFlight()
     calls: list[str] = []
@@ -269,3 +269,100 @@ def test_the_session_store_memory_reads_through_for_ttl_and_writes_through_at_on
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(anyio.run, main).result()
+
+
+def test_the_session_store_shares_concurrent_misses_and_refreshes_ahead_of_its_ttl() -> None:
+    """At expiry under load, a hundred requests must not all read the store at once (the p99 of issue 5)."""
+    from litestar.stores.memory import MemoryStore
+
+    from commissions.auth.sessions import CachedSessionStore
+
+    reads: list[str] = []
+
+    class SlowStore(MemoryStore):
+        async def get(self, key, renew_for=None):  # type: ignore[no-untyped-def]
+            reads.append(key)
+            await anyio.sleep(0.02)
+            return await super().get(key, renew_for)
+
+    async def main() -> None:
+        now = [0.0]
+        inner = SlowStore()
+        store = CachedSessionStore(inner, ttl=2.0, monotonic=lambda: now[0])
+        await inner.set("s1", b"ana")
+        results: list[bytes | None] = []
+
+        async def ask() -> None:
+            results.append(await store.get("s1"))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(ask)
+        assert results == [b"ana"] * 20 and reads == ["s1"]  # one read for twenty misses
+
+        now[0] = 1.5  # past half the ttl: answered from memory at once, re-read behind the answer
+        await inner.set("s1", b"ana, renewed elsewhere")
+        assert await store.get("s1") == b"ana" and len(reads) == 1
+        await anyio.sleep(0.1)
+        assert len(reads) == 2
+        assert await store.get("s1") == b"ana, renewed elsewhere"  # the renewed memory, no third read
+        assert len(reads) == 2
+
+        # a write in this process while a read is in flight: the older read must not overwrite it
+        now[0] = 10.0
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)
+            await anyio.sleep(0.005)
+            await store.set("s1", "signed out")
+        assert await store.get("s1") == b"signed out"
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()
+
+
+def test_concurrent_requests_past_the_principal_cache_read_the_person_once(patient_client, make_person,  # type: ignore[no-untyped-def]
+                                                                            monkeypatch) -> None:
+    import httpx
+
+    make_person("ana@example.com")
+    sign_in(patient_client, "ana@example.com")
+    cookies = {"qb_session": patient_client.cookies["qb_session"]}
+    reads: list[int] = []
+    original = middleware._from_session
+
+    def slow_read(engine, data):  # type: ignore[no-untyped-def]
+        reads.append(data["pid"])
+        time.sleep(0.05)
+        return original(engine, data)
+
+    monkeypatch.setattr(middleware, "_from_session", slow_read)
+    middleware._principals.clear()
+    clock = [time.monotonic()]
+    monkeypatch.setattr(middleware, "_clock", lambda: clock[0])
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=patient_client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", cookies=cookies) as http:
+            async def whoami() -> int:
+                return (await http.get("/", follow_redirects=False)).status_code
+
+            statuses: list[int] = []
+
+            async def ask() -> None:
+                statuses.append(await whoami())
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(ask)
+            assert len(reads) == 1  # twenty requests, one read of the person
+            clock[0] += 31  # past half of principal_cache_seconds (60): answered at once, re-read behind
+            statuses.append(await whoami())
+            await anyio.sleep(0.3)
+            assert len(reads) == 2
+            statuses.append(await whoami())
+            assert len(reads) == 2  # renewed: no read in the way of the next request
+            return statuses
+
+    with ThreadPoolExecutor(1) as pool:
+        statuses = pool.submit(anyio.run, main).result()
+    assert statuses == [200] * 22

@@ -6,7 +6,9 @@ from CSRF, so they must carry a token, which a cross-site form cannot.
 
 A session's person is read from the database at most every ``principal_cache_seconds``
 (2 s) per process: a live board refetching after every deal must not cost a database
-round trip per viewer. Deactivation, a new password or sign-out in this process apply
+round trip per viewer. Once half that time has passed the next request re-reads it in the
+background (refresh-ahead), and concurrent misses share one read: under load the memory
+never runs out for a hundred requests at once. Deactivation, a new password or sign-out in this process apply
 at once (``forget_person``); in another process within those seconds.
 """
 
@@ -29,6 +31,7 @@ from commissions.auth.tokens import principal_for_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
 from commissions.models.base import utcnow
+from commissions.single_flight import SingleFlight
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -53,35 +56,54 @@ def principal_for_session(session: Session, data: dict) -> Principal | None:
 
 _principals: dict[tuple[int, object], tuple[float, Principal | None]] = {}
 _principals_lock = threading.Lock()
+_clock = time.monotonic  # tests move it
+_forgotten = 0  # bumped by forget_person: a read that began before it must not be remembered
 _MAX_CACHED_PRINCIPALS = 10_000
+_READS = SingleFlight()  # one database read per session key at a time, however many requests miss
 
 
 def forget_person(person_id: int) -> None:
     """Their sessions are re-checked on the next request (called when a person is deactivated or re-keyed)."""
+    global _forgotten
     with _principals_lock:
+        _forgotten += 1
         for key in [k for k in _principals if k[0] == person_id]:
             del _principals[key]
 
 
-def _cached_principal(data: dict, ttl: float) -> tuple[bool, Principal | None]:
-    key = (data.get("pid"), data.get("sv"))
+def _cached_principal(key: tuple[object, object], ttl: float) -> tuple[str, Principal | None]:
+    """("fresh", p) if read in the last half of ``ttl``; ("due", p) if older but within ``ttl``
+    (use it and re-read in the background, so that under load it never runs out); ("miss", None)."""
     if ttl <= 0 or not isinstance(key[0], int):
-        return False, None
+        return "miss", None
     with _principals_lock:
         hit = _principals.get(key)  # type: ignore[arg-type]
-    if hit is None or time.monotonic() - hit[0] >= ttl:
-        return False, None
-    return True, hit[1]
+    if hit is None:
+        return "miss", None
+    age = _clock() - hit[0]
+    if age >= ttl:
+        return "miss", None
+    return ("fresh" if age < ttl / 2 else "due"), hit[1]
 
 
-def _remember_principal(data: dict, principal: Principal | None) -> None:
-    key = (data.get("pid"), data.get("sv"))
+def _remember_principal(key: tuple[object, object], principal: Principal | None, read_at: float,
+                        generation: int) -> None:
     if not isinstance(key[0], int):
         return
     with _principals_lock:
+        if generation != _forgotten:
+            return
         if len(_principals) >= _MAX_CACHED_PRINCIPALS:
             _principals.clear()
-        _principals[key] = (time.monotonic(), principal)  # type: ignore[index]
+        _principals[key] = (read_at, principal)  # type: ignore[index]
+
+
+async def _read_principal(engine: Engine, data: dict) -> Principal | None:
+    key = (data.get("pid"), data.get("sv"))
+    read_at, generation = _clock(), _forgotten
+    principal = await to_thread.run_sync(_from_session, engine, data)
+    _remember_principal(key, principal, read_at, generation)
+    return principal
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
@@ -104,10 +126,12 @@ class AuthenticationMiddleware(ASGIMiddleware):
                     principal = None  # signed in too long ago (or before the absolute timeout existed)
                     scope[END_REASON_KEY] = "expired"  # type: ignore[literal-required]
                 else:
-                    known, principal = _cached_principal(data, settings.principal_cache_seconds)
-                    if not known:
-                        principal = await to_thread.run_sync(_from_session, engine, data)
-                        _remember_principal(data, principal)
+                    key = (data.get("pid"), data.get("sv"))
+                    state, principal = _cached_principal(key, settings.principal_cache_seconds)
+                    if state == "miss":
+                        principal = await _READS.run(key, lambda: _read_principal(engine, data))
+                    elif state == "due":
+                        _READS.refresh(key, lambda: _read_principal(engine, data))
                     if principal is None:
                         scope[END_REASON_KEY] = "ended"  # type: ignore[literal-required]
                 if principal is None and "pid" in data:

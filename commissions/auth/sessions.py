@@ -32,6 +32,8 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 
+from commissions.single_flight import SingleFlight
+
 SESSION_COOKIE = "qb_session"
 RENEW_AFTER_SECONDS = 60
 ISSUED_KEY = "iat"  # in the session data: when the person signed in (epoch seconds)
@@ -100,6 +102,8 @@ class CachedSessionStore(Store):
     ``ttl`` seconds (``PRINCIPAL_CACHE_SECONDS``, 2 s: the same bound the signed-in person is
     cached for); every write and delete in this process goes through and updates the memory at
     once. A sign-out or deletion in another process applies here within ``ttl`` seconds.
+    Past half of ``ttl`` a read is renewed in the background, and concurrent misses of one key
+    share a single read (commissions/single_flight.py).
     """
 
     MAX_ENTRIES = 10_000
@@ -107,29 +111,48 @@ class CachedSessionStore(Store):
     def __init__(self, inner: Store, *, ttl: float, monotonic: Any = time.monotonic) -> None:
         self.inner, self.ttl, self._monotonic = inner, ttl, monotonic
         self._memory: dict[str, tuple[float, bytes | None]] = {}
+        self._writes = 0  # a read that began before a write in this process must not be remembered
+        self._reads = SingleFlight()
 
-    def _remember(self, key: str, value: bytes | None) -> None:
+    def _remember(self, key: str, value: bytes | None, read_at: float) -> None:
         if len(self._memory) >= self.MAX_ENTRIES:
             self._memory.clear()
-        self._memory[key] = (self._monotonic(), value)
+        self._memory[key] = (read_at, value)
 
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        seen = self._memory.get(key)
-        if renew_for is None and seen is not None and self._monotonic() - seen[0] < self.ttl:
-            return seen[1]
-        value = await self.inner.get(key, renew_for=renew_for)
-        self._remember(key, value)
+    async def _read(self, key: str) -> bytes | None:
+        read_at, writes = self._monotonic(), self._writes
+        value = await self.inner.get(key)
+        if writes == self._writes:
+            self._remember(key, value, read_at)
         return value
 
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        if renew_for is not None:
+            read_at, writes = self._monotonic(), self._writes
+            value = await self.inner.get(key, renew_for=renew_for)
+            if writes == self._writes:
+                self._remember(key, value, read_at)
+            return value
+        seen = self._memory.get(key)
+        age = self.ttl if seen is None else self._monotonic() - seen[0]
+        if age < self.ttl:
+            if age >= self.ttl / 2:  # refresh-ahead: under load the memory never runs out for everyone at once
+                self._reads.refresh(key, lambda: self._read(key))
+            return seen[1]  # type: ignore[index]
+        return await self._reads.run(key, lambda: self._read(key))
+
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        self._writes += 1
         await self.inner.set(key, value, expires_in=expires_in)
-        self._remember(key, value.encode() if isinstance(value, str) else value)
+        self._remember(key, value.encode() if isinstance(value, str) else value, self._monotonic())
 
     async def delete(self, key: str) -> None:
+        self._writes += 1
         self._memory.pop(key, None)
         await self.inner.delete(key)
 
     async def delete_all(self) -> None:
+        self._writes += 1
         self._memory.clear()
         await self.inner.delete_all()
 
