@@ -1,7 +1,7 @@
 """Issue 5 benchmark: the leaderboard partial under concurrent load, beside a trivial route.
 
     .venv/bin/python bench/leaderboard_bench.py [--people 5000] [--connections 100] [--seconds 20]
-                                                [--workers 2] [--db /tmp/org.db]
+                                                [--workers <CPUs>] [--db /tmp/org.db]
 
 Builds the 5,000-person organisation of bench/org.py in a fresh SQLite file (or reuses
 ``--db``), computes the quarter, starts `commissions run` (no recompute worker: nothing is
@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=1, help="app processes (more than one uses REDIS_URL)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="app processes, one per CPU by default (more than one uses REDIS_URL)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)")
     parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
     args = parser.parse_args()
@@ -92,11 +93,8 @@ def main() -> None:
     if args.workers > 1:
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    command = [sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
-               "--no-recompute-worker", "--workers", str(args.workers)]
-    if os.environ.get("BENCH_SERVER"):
-        command = os.environ["BENCH_SERVER"].replace("PORT", str(port)).split()
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
+                               "--no-recompute-worker", "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=30)

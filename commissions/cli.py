@@ -57,7 +57,8 @@ def demo() -> None:
 def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_log: bool) -> None:
     import subprocess
 
-    import uvicorn
+    from granian.constants import Interfaces, Loops
+    from granian.server import Server
 
     from commissions.migrate import upgrade
 
@@ -68,8 +69,10 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
         worker = subprocess.Popen([sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent"])
     click.echo(f"Quotaboard on http://{host}:{port}")
     try:
-        uvicorn.run("commissions.web.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
-                    log_level="info", timeout_graceful_shutdown=5, access_log=access_log)  # open live streams must not block a stop
+        # Granian (docs/architecture.md: why not uvicorn); open live streams get 5 s to end on a stop.
+        Server("commissions.web.asgi:app", address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+               loop=Loops.uvloop if sys.platform != "win32" else Loops.auto, log_access=access_log,
+               workers_kill_timeout=5).serve()
     finally:
         if worker is not None:
             worker.terminate()

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Host names the app answers to (Host header); "*" allows any. Unset: localhost names in development
     # and tests; production refuses to start without it.
     allowed_hosts: list[str] = []
+    # Proxies whose X-Forwarded-For/-Proto are believed (commissions/web/asgi.py): comma-separated
+    # addresses or networks, "*" for any. The default trusts only a proxy on this host.
+    forwarded_allow_ips: str = "127.0.0.1"
     htmx_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 15000
     # How stale a leaderboard table may be when no event announced the change (0: always re-check);

@@ -50,8 +50,8 @@ from leaderboard.table_cache import FLIGHTS, TABLES
 AROUND_SIZE = 3
 TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `everyone=true` lists all
 # A stream ends after this long and the browser reconnects at once (``retry``): an open
-# leaderboard (a TV on the wall) must not keep the server from shutting down, and uvicorn
-# waits for open responses before it stops.
+# leaderboard (a TV on the wall) holds no response open for long, so a stopping server
+# (and the proxies in front of it) never waits on one.
 STREAM_SECONDS = 25
 RETRY_MS = 1000
 _last_event_ms = 0  # when this process last saw a channel event (any stream)
