@@ -93,16 +93,19 @@ def is_locked(contest: Contest, now: datetime) -> bool:
 
 
 def time_left(contest: Contest, now: datetime) -> str:
-    """"3 days 4 h" until the start (scheduled) or the end (running); empty otherwise."""
+    """"3 days 4 h", "2 h 5 min" or "4 min 9 s" until the start (scheduled) or the end (running);
+    empty otherwise. leaderboard/static/countdown.js ticks the same text in the browser."""
     current = state(contest, now)
     if current not in ("scheduled", "running"):
         return ""
     delta = (starts_at(contest) if current == "scheduled" else ends_at(contest)) - now
     days, seconds = delta.days, delta.seconds
-    hours, minutes = seconds // 3600, seconds % 3600 // 60
+    hours, minutes, seconds = seconds // 3600, seconds % 3600 // 60, seconds % 60
     if days:
         return f"{days} day{'s' if days != 1 else ''} {hours} h"
-    return f"{hours} h {minutes} min"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s"
 
 
 # --- who ----------------------------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ class ContestsController(Controller):
         groups["scheduled"].sort(key=lambda c: (c.starts_on, c.id))
         return page("pages/leaderboard/contests/list.html", {
             "groups": groups, "winners": winners, "now": now, "time_left": time_left, "can_create": can_create(principal),
+            "starts_at": starts_at, "ends_at": ends_at,
             "value_text": value_text, **LABELS})
 
     @get("/{contest_id:int}", sync_to_thread=True)

@@ -200,6 +200,17 @@ def test_state_follows_the_utc_window() -> None:
         "scheduled", "scheduled", "running", "running", "running", "ended"]
 
 
+def test_time_left_is_days_then_hours_then_minutes_and_seconds() -> None:
+    """The text the page shows before leaderboard/static/countdown.js ticks it (the same format)."""
+    from leaderboard.contests import time_left
+
+    c = Contest(name="x", metric="deals", starts_on=START, ends_on=END)
+    assert time_left(c, START_INSTANT - timedelta(days=1, hours=2)) == "1 day 2 h"
+    assert time_left(c, START_INSTANT - timedelta(hours=3, minutes=7, seconds=30)) == "3 h 7 min"
+    assert time_left(c, END_INSTANT - timedelta(minutes=4, seconds=9)) == "4 min 9 s"
+    assert time_left(c, END_INSTANT) == ""
+
+
 # --- ranking -----------------------------------------------------------------------------------------------
 
 def test_individual_ranking_window_edges_splits_cancellations_and_ties(engine: Engine, people) -> None:  # type: ignore[no-untyped-def]
