@@ -70,9 +70,11 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
     click.echo(f"Quotaboard on http://{host}:{port}")
     try:
         # Granian (docs/architecture.md: why not uvicorn); open live streams get 5 s to end on a stop.
+        # Every open leaderboard holds a request (its live stream): granian's default cap of 1,024
+        # in flight across all processes would stall a large sales floor, so each process takes 4,096.
         Server("commissions.web.asgi:app", address=host, port=port, interface=Interfaces.ASGI, workers=workers,
                loop=Loops.uvloop if sys.platform != "win32" else Loops.auto, log_access=access_log,
-               workers_kill_timeout=5).serve()
+               workers_kill_timeout=5, backpressure=4096).serve()
     finally:
         if worker is not None:
             worker.terminate()
