@@ -282,8 +282,9 @@ def test_the_session_store_shares_concurrent_misses_and_refreshes_ahead_of_its_t
     class SlowStore(MemoryStore):
         async def get(self, key, renew_for=None):  # type: ignore[no-untyped-def]
             reads.append(key)
-            await anyio.sleep(0.02)
-            return await super().get(key, renew_for)
+            value = await super().get(key, renew_for)
+            await anyio.sleep(0.02)  # the value is read; the answer is on its way back
+            return value
 
     async def main() -> None:
         now = [0.0]
@@ -315,6 +316,20 @@ def test_the_session_store_shares_concurrent_misses_and_refreshes_ahead_of_its_t
             await anyio.sleep(0.005)
             await store.set("s1", "signed out")
         assert await store.get("s1") == b"signed out"
+
+        # a sign-out while a read is in flight: a request after it must not share that older read
+        now[0] = 20.0
+        after: list[bytes | None] = []
+
+        async def ask_after_sign_out() -> None:
+            await anyio.sleep(0.005)
+            await store.delete("s1")
+            after.append(await store.get("s1"))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)
+            tg.start_soon(ask_after_sign_out)
+        assert after == [None]
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(anyio.run, main).result()
@@ -366,3 +381,45 @@ def test_concurrent_requests_past_the_principal_cache_read_the_person_once(patie
     with ThreadPoolExecutor(1) as pool:
         statuses = pool.submit(anyio.run, main).result()
     assert statuses == [200] * 22
+
+
+def test_a_request_after_deactivation_does_not_share_a_read_from_before_it(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
+                                                                            monkeypatch) -> None:
+    import httpx
+
+    ana = make_person("ana@example.com")
+    sign_in(patient_client, "ana@example.com")
+    cookies = {"qb_session": patient_client.cookies["qb_session"]}
+    original = middleware._from_session
+
+    def read_then_linger(engine, data):  # type: ignore[no-untyped-def]
+        found = original(engine, data)  # read while ana is still active ...
+        time.sleep(0.1)  # ... and answered a moment later
+        return found
+
+    monkeypatch.setattr(middleware, "_from_session", read_then_linger)
+    middleware._principals.clear()
+
+    async def main() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=patient_client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", cookies=cookies) as http:
+            statuses: dict[str, int] = {}
+
+            async def before() -> None:
+                statuses["before"] = (await http.get("/", follow_redirects=False)).status_code
+
+            async def after() -> None:
+                await anyio.sleep(0.03)
+                with transaction(engine) as s:  # an admin deactivates ana in this process
+                    set_active(s, s.get(Person, ana.id), False, by=None)
+                statuses["after"] = (await http.get("/", follow_redirects=False)).status_code
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(before)
+                tg.start_soon(after)
+            return statuses["before"], statuses["after"]
+
+    with ThreadPoolExecutor(1) as pool:
+        before, after = pool.submit(anyio.run, main).result()
+    assert before == 200
+    assert after in (302, 303, 401)

@@ -128,10 +128,12 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 else:
                     key = (data.get("pid"), data.get("sv"))
                     state, principal = _cached_principal(key, settings.principal_cache_seconds)
+                    # a read in flight from before a forget_person is not shared with requests after it
+                    flight = (key, _forgotten)
                     if state == "miss":
-                        principal = await _READS.run(key, lambda: _read_principal(engine, data))
+                        principal = await _READS.run(flight, lambda: _read_principal(engine, data))
                     elif state == "due":
-                        _READS.refresh(key, lambda: _read_principal(engine, data))
+                        _READS.refresh(flight, lambda: _read_principal(engine, data))
                     if principal is None:
                         scope[END_REASON_KEY] = "ended"  # type: ignore[literal-required]
                 if principal is None and "pid" in data:

@@ -137,9 +137,10 @@ class CachedSessionStore(Store):
         age = self.ttl if seen is None else self._monotonic() - seen[0]
         if age < self.ttl:
             if age >= self.ttl / 2:  # refresh-ahead: under load the memory never runs out for everyone at once
-                self._reads.refresh(key, lambda: self._read(key))
+                self._reads.refresh((key, self._writes), lambda: self._read(key))
             return seen[1]  # type: ignore[index]
-        return await self._reads.run(key, lambda: self._read(key))
+        # keyed by the write count too: a read in flight from before a sign-out is not shared after it
+        return await self._reads.run((key, self._writes), lambda: self._read(key))
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         self._writes += 1
