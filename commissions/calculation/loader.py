@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -115,24 +116,11 @@ _DEAL_COLUMNS = (Deal.id, Deal.external_id, Deal.owner_id, Deal.amount_minor, De
 def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | None = None) -> PeriodInputs:
     """Everything the engine needs for the period; with ``focus`` only what can credit those people or anyone
     reporting to them (a rep's recompute reads the rep's deals and a few people, not the company)."""
-    rows = session.exec(select(Person.id, Person.email, Person.name, Person.manager_id, Person.team_id,
-                               Person.employee_id)).all()
-    by_id = {row[0]: row for row in rows}
-    email_of = {pid: email for pid, email, *_ in rows}
     in_period = (Deal.closed_at >= period.start, Deal.closed_at <= period.end)
     deal_filter: tuple = ()
     quota_filter: tuple = ()
     if focus is not None:
-        children: dict[int, list[int]] = {}
-        for pid, _e, _n, manager_id, _t, _x in rows:
-            if manager_id is not None:
-                children.setdefault(manager_id, []).append(pid)
-        wanted, stack = set(), list(focus)
-        while stack:
-            pid = stack.pop()
-            if pid not in wanted:
-                wanted.add(pid)
-                stack.extend(children.get(pid, ()))
+        wanted = _with_reports(session, focus)
         codes = select(Campaign.code).where(Campaign.owner_id.in_(wanted))
         shared = select(DealSplit.deal_id).where(DealSplit.person_id.in_(wanted))
         deal_filter = ((Deal.owner_id.in_(wanted)) | (Deal.id.in_(shared)) | (Deal.source_campaign.in_(codes)),)
@@ -161,20 +149,19 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
                *(() if focus is None else (Lead.owner_id.in_(wanted),)))
     ).all()
 
+    person_columns = (Person.id, Person.email, Person.name, Person.manager_id, Person.team_id, Person.employee_id)
     if focus is None:
-        needed = set(by_id)
-    else:  # the people the engine will meet, and everyone above them (manager chains)
-        needed = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows} | {r[1] for r in lead_rows}
-        needed |= {pid for parts in splits.values() for pid, _ in parts}
-        for pid in list(needed):
-            manager = by_id[pid][3]
-            while manager is not None and manager not in needed:
-                needed.add(manager)
-                manager = by_id[manager][3]
+        rows = session.exec(select(*person_columns).order_by(Person.id)).all()
+    else:  # the people the engine will meet, and everyone above them (manager chains): not the whole company
+        met = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows} | {r[1] for r in lead_rows}
+        met |= {pid for parts in splits.values() for pid, _ in parts}
+        met.discard(None)
+        rows = session.exec(select(*person_columns).where(Person.id.in_(_with_managers(met))).order_by(Person.id)).all()
+    email_of = {pid: email for pid, email, *_ in rows}
     teams = dict(session.exec(select(Team.id, Team.name)).all())
     people = [
         eng.Person(email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or "")
-        for pid, email, name, manager_id, team_id, employee_id in rows if pid in needed
+        for pid, email, name, manager_id, team_id, employee_id in rows
     ]
     deals = [
         eng.Deal(
@@ -210,6 +197,20 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         leads=[eng.LeadEvent(lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code)
                for lead, owner, code, stage, day, minor, cur in lead_rows],
     )
+
+
+def _with_reports(session: Session, people: set[int]) -> set[int]:
+    """``people`` and everyone reporting to them, directly or not (one recursive query)."""
+    tree = select(Person.id).where(Person.id.in_(people)).cte("reports", recursive=True)
+    tree = tree.union(select(Person.id).where(Person.manager_id == tree.c.id))
+    return set(session.exec(select(tree.c.id)).all())
+
+
+def _with_managers(people: set[int]) -> Any:
+    """A subquery: ``people`` and everyone above them up the manager chain."""
+    chain = select(Person.id, Person.manager_id).where(Person.id.in_(people)).cte("managers", recursive=True)
+    chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
+    return select(chain.c.id)
 
 
 def periods_touching(session: Session, days: set[date]) -> set[str]:
