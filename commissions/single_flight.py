@@ -24,9 +24,6 @@ class SingleFlight:
         self._calls: dict[Hashable, asyncio.Future[Any]] = {}
         self._background: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
 
-    def running(self, key: Hashable) -> bool:
-        return key in self._calls
-
     async def run(self, key: Hashable, call: Callable[[], Awaitable[T]]) -> T:
         pending = self._calls.get(key)
         if pending is not None:

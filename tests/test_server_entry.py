@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 SCRIPT = textwrap.dedent("""
-    import asyncio, json, os, sys
+    import asyncio, json, os
     import httpx
     from sqlalchemy import create_engine, text
     from commissions.migrate import upgrade

@@ -8,8 +8,8 @@ A session's person is read from the database at most every ``principal_cache_sec
 (2 s) per process: a live board refetching after every deal must not cost a database
 round trip per viewer. Once half that time has passed the next request re-reads it in the
 background (refresh-ahead), and concurrent misses share one read: under load the memory
-never runs out for a hundred requests at once. Deactivation, a new password or sign-out in this process apply
-at once (``forget_person``); in another process within those seconds.
+never runs out for a hundred requests at once. Deactivation, a new password or sign-out
+in this process apply at once (``forget_person``); in another process within those seconds.
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ def _remember_principal(key: tuple[object, object], principal: Principal | None,
         _principals[key] = (read_at, principal)  # type: ignore[index]
 
 
-async def _read_principal(engine: Engine, data: dict) -> Principal | None:
-    key = (data.get("pid"), data.get("sv"))
+async def _read_principal(engine: Engine, key: tuple[object, object], data: dict) -> Principal | None:
     read_at, generation = _clock(), _forgotten
     principal = await to_thread.run_sync(_from_session, engine, data)
     _remember_principal(key, principal, read_at, generation)
@@ -131,9 +130,9 @@ class AuthenticationMiddleware(ASGIMiddleware):
                     # a read in flight from before a forget_person is not shared with requests after it
                     flight = (key, _forgotten)
                     if state == "miss":
-                        principal = await _READS.run(flight, lambda: _read_principal(engine, data))
+                        principal = await _READS.run(flight, lambda: _read_principal(engine, key, data))
                     elif state == "due":
-                        _READS.refresh(flight, lambda: _read_principal(engine, data))
+                        _READS.refresh(flight, lambda: _read_principal(engine, key, data))
                     if principal is None:
                         scope[END_REASON_KEY] = "ended"  # type: ignore[literal-required]
                 if principal is None and "pid" in data:

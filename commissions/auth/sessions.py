@@ -119,20 +119,16 @@ class CachedSessionStore(Store):
             self._memory.clear()
         self._memory[key] = (read_at, value)
 
-    async def _read(self, key: str) -> bytes | None:
+    async def _read(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         read_at, writes = self._monotonic(), self._writes
-        value = await self.inner.get(key)
+        value = await self.inner.get(key, renew_for=renew_for)
         if writes == self._writes:
             self._remember(key, value, read_at)
         return value
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         if renew_for is not None:
-            read_at, writes = self._monotonic(), self._writes
-            value = await self.inner.get(key, renew_for=renew_for)
-            if writes == self._writes:
-                self._remember(key, value, read_at)
-            return value
+            return await self._read(key, renew_for)
         seen = self._memory.get(key)
         age = self.ttl if seen is None else self._monotonic() - seen[0]
         if age < self.ttl:
