@@ -128,7 +128,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 while True:
                     with probe.connect() as conn:
-                        left = conn.exec_driver_sql("SELECT count(*) FROM recompute_request").scalar()
+                        left = conn.exec_driver_sql("SELECT count(*) FROM statement_state WHERE input_version > computed_version").scalar()
                     if not left:
                         break
                     time.sleep(0.2)

@@ -124,7 +124,13 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
 
 @main.command(help="Recompute a period from stored deals, quotas and plans.")
 @click.option("--period", "period_key", required=True, help="2026-01, 2026-Q1 or 2026")
-def recalc(period_key: str) -> None:
+@click.option("--check", is_flag=True, help="Write nothing: recompute in memory, print every difference from what "
+              "is stored, exit 1 on any (the result is kept in the audit log and on the finance period page).")
+def recalc(period_key: str, check: bool) -> None:
+    if check:
+        from commissions.calculation.check import run_check_command
+
+        sys.exit(run_check_command(period_key, click.echo))
     from commissions.calculation.queue import drain
     from commissions.calculation.service import recalc_period
     from commissions.db import get_engine
@@ -265,9 +271,13 @@ def webhook_revoke(name: str, as_email: str) -> None:
 
 def _register_subcommands() -> None:
     from commissions.calculator.command import calc_command
+    from commissions.calculator.verify import verify_command
+    from commissions.custom_fields.cli import field_group
     from commissions.plans.cli import plan_group
 
     main.add_command(calc_command)
+    main.add_command(verify_command)
+    main.add_command(field_group)
     main.add_command(plan_group)
     _register_extension_commands()
 

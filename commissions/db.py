@@ -76,6 +76,17 @@ def write_session(engine: Engine | None = None) -> Session:
 
 
 @contextmanager
+def snapshot(engine: Engine | None = None) -> Iterator[Session]:
+    """A read-only transaction whose every query sees the same moment (PostgreSQL REPEATABLE READ;
+    a SQLite read transaction keeps its WAL snapshot until it ends). Nothing is written."""
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:  # closing ends the transaction, objects stay loaded
+        if engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+        yield session
+
+
+@contextmanager
 def transaction(engine: Engine | None = None) -> Iterator[Session]:
     """One write transaction: committed when the block ends, rolled back on any exception."""
     with write_session(engine) as session, session.begin():

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # How stale a leaderboard table may be when no event announced the change (0: always re-check);
     # events re-check at once. Unset: 1 s, or 0 under tests so a write is visible to the next read.
     leaderboard_max_staleness_seconds: float | None = None
+    # Approve and lock first bring up to this many pending statements of the period up to date;
+    # with more pending (a big import still being digested) they answer 409 naming how many.
+    approve_refresh_limit: int = 2000
     # How long a process trusts a signed-in person's record (active, role, session version) before
     # reading it again; changes made in this process apply at once. Unset: 2 s, or 0 under tests.
     principal_cache_seconds: float | None = None

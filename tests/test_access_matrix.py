@@ -90,6 +90,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/statements"): STATEMENT_READERS,
     ("GET", "/statements/{email:str}"): {"manager", "finance"},
     ("GET", "/api/v1/statements/{email:str}"): {"manager", "finance"},
+    ("GET", "/statements/{email:str}/inputs.zip"): {"manager", "finance"},  # "Check this statement yourself"
+    ("GET", "/api/v1/statements/{email:str}/inputs"): {"manager", "finance"},
     ("POST", "/statements/what-if"): SALES,
     ("GET", "/team"): {"manager", "other_manager"},
     # finance
@@ -132,6 +134,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/people"): {"admin"},
     ("POST", "/admin/people"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
     ("GET", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens/{token_id:int}/revoke"): {"admin"},
@@ -140,6 +143,10 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/webhooks"): {"admin"},
     ("POST", "/admin/webhooks"): {"admin"},
     ("POST", "/admin/webhooks/{integration_id:int}/revoke"): {"admin"},
+    ("GET", "/admin/custom-fields"): {"admin"},
+    ("POST", "/admin/custom-fields"): {"admin"},
+    ("GET", "/api/v1/custom-fields"): {"admin"},
+    ("POST", "/api/v1/custom-fields"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,

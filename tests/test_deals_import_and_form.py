@@ -90,7 +90,7 @@ def test_import_api_for_finance_only(client, engine: Engine, make_person) -> Non
     ok = client.post("/api/v1/deals/import", files={"file": ("deals.csv", GOOD, "text/csv")}, headers=finance)
     assert ok.status_code == 200 and ok.json()["committed"] is True
     assert deals(engine) == 3
-    from commissions.calculation.queue import pending
+    from commissions.calculation.state import pending_count as pending
 
     assert ok.json()["statements_queued"] == read(engine, pending) > 0
     too_big = client.post("/api/v1/deals/import", content=b"x" * (MAX_BYTES + 200_000), headers={**finance, "content-type": "text/csv"})

@@ -200,7 +200,7 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
     """Nora is on a plan with an MQL quota of 4 in 2026-Q1: 3 counted MQLs (the flagged SQL adds nothing)
     are 75 % of it, 750.00 on a 0..1,000 curve; her statement and the queue follow the events."""
     from commissions.calculation.service import recompute
-    from commissions.models import PayeeSummary, RecomputeRequest
+    from commissions.models import PayeeSummary, StatementState
     from tests.calc_fixtures import store_plan, store_quota
 
     store_plan(engine, ["nora@example.com"], document=MQL_PLAN, name="MQL incentive")
@@ -209,7 +209,8 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
         assert client.post(URL, json=event(lead, "mql", day), headers=org).status_code == 201
     client.post(URL, json=event("D", "sql", "2026-02-11"), headers=org)  # no MQL: flagged, not counted
     queued = read(engine, lambda s: {(p, k) for p, k in s.exec(
-        select(Person.email, RecomputeRequest.period_key).join(Person, Person.id == RecomputeRequest.person_id)).all()})
+        select(Person.email, StatementState.period_key).join(Person, Person.id == StatementState.person_id)
+        .where(StatementState.input_version > StatementState.computed_version)).all()})
     assert {("nora@example.com", "2026-Q1"), ("mlead@example.com", "2026-Q1")} <= queued
     with transaction(engine) as s:
         recompute(s, "2026-Q1", trigger="test")

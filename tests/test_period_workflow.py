@@ -120,13 +120,13 @@ def test_a_change_after_approval_reopens_the_period(client, engine: Engine, make
 
 def test_approval_recomputes_queued_statements_first(client, engine: Engine, make_person) -> None:
     """mia's override-free plan is not in play, but her queue entry must not be left behind at approval."""
-    from commissions.models import RecomputeRequest
+    from commissions.calculation.state import pending_count
 
     tokens = setup_books(engine, make_person)
     post_deal(client, tokens, "D-1", "60000", "2026-01-10")
-    assert read(engine, lambda s: s.exec(select(RecomputeRequest)).all()), "the manager chain was queued"
+    assert read(engine, lambda s: pending_count(s, "2026-Q1")), "the manager chain was queued"
     assert client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"]).status_code == 200
-    assert read(engine, lambda s: s.exec(select(RecomputeRequest).where(RecomputeRequest.period_key == "2026-Q1")).all()) == []
+    assert read(engine, lambda s: pending_count(s, "2026-Q1")) == 0
 
 
 def test_approval_page_shows_totals_changes_and_buttons(client, engine: Engine, make_person) -> None:
@@ -177,7 +177,8 @@ def test_approval_page_and_buttons_are_finance_only(client, engine: Engine, make
 
 def test_lock_refuses_figures_that_changed_since_approval_and_keeps_them(client, engine: Engine, make_person) -> None:
     from commissions.db import transaction
-    from commissions.models import Quota, RecomputeRequest
+    from commissions.calculation.state import touch
+    from commissions.models import Quota
     from tests.finance_fixtures import person_id
 
     tokens = setup_books(engine, make_person)
@@ -187,7 +188,7 @@ def test_lock_refuses_figures_that_changed_since_approval_and_keeps_them(client,
     with transaction(engine) as s:  # a change the worker has not recomputed yet
         quota = s.exec(select(Quota).where(Quota.person_id == ana)).one()
         quota.target_minor = 5_000_000
-        s.add(RecomputeRequest(person_id=ana, period_key="2026-Q1"))
+        touch(s, {ana}, {"2026-Q1"})
     refused = client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"])
     assert refused.status_code == 409 and "must be approved" in refused.json()["detail"]
     assert period_row(engine, "2026-Q1").state == "open"  # the recomputation was kept, the approval dropped

@@ -22,6 +22,7 @@ PAGES = {
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
     "/admin/webhooks": {"admin"},  # linked from the API tokens page
+    "/admin/custom-fields": {"admin"},  # custom deal fields (nav: "Deal fields")
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
     "/leaderboard": {"rep", "manager", "finance", "admin"},

@@ -24,7 +24,7 @@ from commissions import engine as eng
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import period_key as key_of
-from commissions.calculation.queue import enqueue_keys
+from commissions.calculation.state import touch
 from commissions.calculation.service import (
     ENGINE_KINDS,
     compute,
@@ -96,6 +96,7 @@ def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[
     balances: dict[int, int] = {}
     for outcome in computation.outcomes:
         digits = eng.minor_digits(outcome.result.currency)
+        failed |= set(outcome.failed) & people
         for payee in outcome.result.payees:
             pid = computation.inputs.id_of[payee.person]
             if pid not in people:
@@ -174,7 +175,7 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
     if balance_moves:
         following = next_period_key(eng.parse_period(period.key))
         if following != target.key:
-            enqueue_keys(session, set(balance_moves), {following})
+            touch(session, set(balance_moves), {following})
     return booked
 
 

@@ -80,9 +80,13 @@ def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.P
     return cached
 
 
-def plans_in_period(session: Session, period: eng.Period, people: set[int] | None = None) -> list[PlanInPeriod]:
+def plans_in_period(session: Session, period: eng.Period, people: set[int] | None = None, *,
+                    invalid: dict[int, str] | None = None) -> list[PlanInPeriod]:
     """Every plan with someone (of ``people``, when given) assigned during the period, with the version in
-    force at its start and those assignments."""
+    force at its start and those assignments.
+
+    A stored version that no longer parses raises, unless ``invalid`` is given: then its people
+    (person id → the reason) are added there and the plan is left out."""
     from commissions.models import CustomField
 
     custom = dict(session.exec(select(CustomField.name, CustomField.type)).all())
@@ -104,7 +108,15 @@ def plans_in_period(session: Session, period: eng.Period, people: set[int] | Non
         ).first()
         if version is None:
             continue
-        out.append(PlanInPeriod(plan, version, parsed_version(version, custom), by_plan[plan.id]))
+        try:
+            parsed = parsed_version(version, custom)
+        except eng.EngineError as exc:
+            if invalid is None:
+                raise
+            for a in by_plan[plan.id]:
+                invalid[a.person_id] = f"plan {plan.name!r} version {version.version} is invalid: {exc}"
+            continue
+        out.append(PlanInPeriod(plan, version, parsed, by_plan[plan.id]))
     return sorted(out, key=lambda p: p.plan.name)
 
 
@@ -173,9 +185,9 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
             name=d.name,
             account=d.account,
             type=d.type,
-            product=d.product or None,
+            product=d.product or "",  # standard text fields: empty is "", never null (plans.md 4)
             term_months=d.term_months,
-            source_campaign=d.source_campaign,
+            source_campaign=d.source_campaign or "",
             status=d.status,
             cancelled_at=d.cancelled_at,
             splits=tuple(sorted((email_of[pid], Decimal(bp) / 100) for pid, bp in splits.get(d.id, ()))),

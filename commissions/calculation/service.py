@@ -10,14 +10,13 @@ Locked and paid periods are never recomputed.
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, exists, func, text
+from sqlalchemy import Engine, bindparam, delete, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -29,8 +28,9 @@ from commissions.calculation.loader import (
     periods_touching,
     plans_in_period,
 )
+from commissions.calculation.state import claim, serialise_period, touch, versions_of
 from commissions.db import transaction
-from commissions.models import CalculationRun, PayeeSummary, PayoutLine, Period
+from commissions.models import CalculationRun, PayeeSummary, PayoutLine, Period, StatementState
 from commissions.models.base import utcnow
 
 log = logging.getLogger("quotaboard.calculation")
@@ -47,12 +47,6 @@ class RecomputeReport:
     computed: int = 0
     skipped_locked: bool = False
     warnings: list[str] = field(default_factory=list)
-
-
-def serialise_period(session: Session, key: str) -> None:
-    """One recomputation of a period at a time (PostgreSQL advisory lock; SQLite writes are already serial)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"period:{key}".encode())})
 
 
 def ensure_period(session: Session, key: str) -> Period:
@@ -87,24 +81,54 @@ class PlanOutcome:
     result: eng.Result
     prepared: Prepared | None = None  # the writes, worked out before the write lock from the lines then in force
     watermark: tuple[int, int] = (0, 0)  # their ledger's (count, newest id) then: if it moved, read ``current`` again
+    failed: dict[int, str] = field(default_factory=dict)  # person id -> why their calculation failed (no lines)
 
 
 @dataclass
 class Computation:
-    """Engine results for some people in one period, not yet stored."""
+    """Engine results for some people in one period, not yet stored.
+
+    ``seen`` holds the input version of every person it answers for, read before any input:
+    ``store`` keeps a person's result only if that version has not moved since.
+    """
 
     key: str
     inputs: PeriodInputs | None
     outcomes: list[PlanOutcome]
+    seen: dict[int, int] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)  # people whose plan version no longer parses
 
 
 def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -> Computation:
-    """Run the engine for ``person_ids`` (everyone on a plan when None); reads only."""
+    """Run the engine for ``person_ids`` (everyone with a statement in the period when None); reads only.
+
+    One person's failing calculation (a deal in a currency their plan does not pay, say) is
+    recorded for that person and never stops the others.
+    """
     period = eng.parse_period(key)
-    plans = plans_in_period(session, period, person_ids)
+    period_id = session.exec(select(Period.id).where(Period.key == key)).first()
+    if person_ids is not None:
+        seen = versions_of(session, key, person_ids)  # before any input: a change after this moves them
+    else:
+        seen = dict(session.exec(select(StatementState.person_id, StatementState.input_version)
+                                 .where(StatementState.period_key == key)).all())
+    invalid: dict[int, str] = {}
+    plans = plans_in_period(session, period, person_ids, invalid=invalid)
+    if person_ids is not None:
+        invalid = {pid: reason for pid, reason in invalid.items() if pid in person_ids}
+    for pid in invalid:
+        seen.setdefault(pid, 0)
+    if person_ids is None:  # everyone on a plan, and anyone whose old lines may have to go
+        for plan in plans:
+            for a in plan.assignments:
+                seen.setdefault(a.person_id, 0)
+        if period_id is not None:
+            for pid in _people_with_statements(session, period_id):
+                seen.setdefault(pid, 0)
     if not plans:
-        return Computation(key, None, [])
+        return Computation(key, None, [], seen, invalid)
     inputs = load_period_inputs(session, period, focus=person_ids)
+    index = _DealIndex(inputs)
     outcomes = []
     for plan in plans:
         assigned = {
@@ -114,18 +138,85 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
         scope = assigned if person_ids is None else assigned & person_ids
         if not scope:
             continue
-        result = eng.calculate(
-            plan.parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals, inputs.campaigns,
-            draw_balances=draw_balances_in(session, plan, period, scope, inputs.email_of),
-            participants=[inputs.email_of[pid] for pid in sorted(scope)], leads=inputs.leads,
-        )
-        period_id = session.exec(select(Period.id).where(Period.key == key)).first()
-        outcome = PlanOutcome(plan, scope, result)
+        result, failed = _calculate(session, plan, period, inputs, scope, index)
+        outcome = PlanOutcome(plan, scope, result, failed=failed)
         if period_id is not None:
             outcome.watermark = _watermark(session, period_id, scope)
             outcome.prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope))
         outcomes.append(outcome)
-    return Computation(key, inputs, outcomes)
+    return Computation(key, inputs, outcomes, seen, invalid)
+
+
+def _calculate(session: Session, plan: PlanInPeriod, period: eng.Period, inputs: PeriodInputs, scope: set[int],
+               index: _DealIndex) -> tuple[eng.Result, dict[int, str]]:
+    """The plan's result for ``scope``; if the inputs are inconsistent, person by person, so that only
+    those whose own inputs are wrong fail."""
+    emails = [inputs.email_of[pid] for pid in sorted(scope)]
+    quotas = inputs.quotas_for(plan)
+    balances = draw_balances_in(session, plan, period, scope, inputs.email_of)
+
+    def run(participants: list[str]) -> eng.Result:
+        return eng.calculate(
+            plan.parsed, period, inputs.people, quotas, index.seen_by(participants),
+            inputs.campaigns, draw_balances=balances, participants=participants, leads=inputs.leads,
+        )
+
+    try:
+        return run(emails), {}
+    except eng.EngineError:
+        pass
+    payees, warnings, failed = [], [], {}
+    for email in emails:
+        try:
+            one = run([email])
+        except eng.EngineError as exc:
+            failed[inputs.id_of[email]] = str(exc)
+            continue
+        payees.extend(one.payees)
+        warnings.extend(w for w in one.warnings if w not in warnings)
+    return eng.Result(plan.parsed.name, period, plan.parsed.currency, plan.parsed.metric, tuple(payees),
+                      tuple(warnings)), failed
+
+
+class _DealIndex:
+    """Which deals can credit whom: the owner, each split person and the source campaign's owner.
+
+    A plan is given only the deals that can credit its participants or anyone below them, so
+    a deal in another currency, for people on another plan, never fails this plan's calculation.
+    """
+
+    def __init__(self, inputs: PeriodInputs) -> None:
+        self.deals = inputs.deals
+        self.reports: dict[str, list[str]] = {}
+        for person in inputs.people:
+            if person.manager:
+                self.reports.setdefault(person.manager, []).append(person.email)
+        owners = {c.code: c.owner for c in inputs.campaigns}
+        self.by_person: dict[str, list[int]] = {}
+        for position, deal in enumerate(inputs.deals):
+            credited = {deal.owner, *(person for person, _ in deal.splits)}
+            if deal.source_campaign and deal.source_campaign in owners:
+                credited.add(owners[deal.source_campaign])
+            for email in credited:
+                self.by_person.setdefault(email, []).append(position)
+
+    def seen_by(self, participants: list[str]) -> list[eng.Deal]:
+        reach, stack = set(), list(participants)
+        while stack:
+            email = stack.pop()
+            if email not in reach:
+                reach.add(email)
+                stack.extend(self.reports.get(email, ()))
+        positions = sorted({p for email in reach for p in self.by_person.get(email, ())})
+        return [self.deals[p] for p in positions]
+
+
+def _people_with_statements(session: Session, period_id: int) -> set[int]:
+    in_force = lines_in_force_query(period_id, PayoutLine.person_id).where(
+        PayoutLine.kind.in_(ENGINE_KINDS)).distinct()
+    people = set(session.exec(in_force).all())
+    people |= set(session.exec(select(PayeeSummary.person_id).where(PayeeSummary.period_id == period_id)).all())
+    return people
 
 
 def previous_period_key(period: eng.Period) -> str:
@@ -189,20 +280,31 @@ def _chunks(items: list[int], size: int = 900) -> list[list[int]]:
 
 
 def store(session: Session, computation: Computation, *, trigger: str) -> RecomputeReport:
-    """Write a computation into the ledger (only the differences) and the summaries, in the caller's transaction."""
+    """Write a computation into the ledger (only the differences) and the summaries, in the caller's transaction.
+
+    Only the people whose inputs did not change since the computation read them are written
+    (``state.claim``); the others stay pending and are computed again.
+    """
     report = RecomputeReport(computation.key)
     serialise_period(session, computation.key)
     period_row = ensure_period(session, computation.key)
-    if period_row.state in ("locked", "paid"):
+    errors = dict(computation.failed)
+    errors.update({pid: message for outcome in computation.outcomes for pid, message in outcome.failed.items()})
+    if period_row.state in ("locked", "paid"):  # never recomputed: later changes are prior-period adjustments
+        claim(session, computation.key, computation.seen, {})
         report.skipped_locked = True
         return report
-    if not computation.outcomes:
+    kept = claim(session, computation.key, computation.seen, errors)
+    if not kept:
         return report
     run = CalculationRun(period_id=period_row.id, trigger=trigger[:200])
     session.add(run)
     session.flush()
+    covered: set[tuple[int, int]] = set()
     for outcome in computation.outcomes:
-        _store_plan(session, computation.inputs, outcome, period_row, run, report)
+        covered |= {(pid, outcome.plan.plan.id) for pid in outcome.scope}
+        _store_plan(session, computation.inputs, outcome, period_row, run, report, kept)
+    _reverse_uncovered(session, period_row, kept, covered, run, report)
     run.people_count = report.computed
     run.finished_at = utcnow()
     session.add(run)
@@ -214,11 +316,51 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
 
 
 def recompute(session: Session, key: str, *, person_ids: set[int] | None = None, trigger: str) -> RecomputeReport:
-    """Compute and store in one transaction (the caller's)."""
+    """Compute and store in one transaction (the caller's), holding the period's lock throughout.
+
+    The people are touched first: a computation of them already in flight elsewhere,
+    from before this transaction's change, can then no longer be stored over this one.
+    """
+    serialise_period(session, key)
     row = session.exec(select(Period.state).where(Period.key == key)).first()
     if row in ("locked", "paid"):
         return RecomputeReport(key, skipped_locked=True)
+    if person_ids:
+        touch(session, person_ids, {key})
     return store(session, compute(session, key, person_ids=person_ids), trigger=trigger)
+
+
+def _reverse_uncovered(session: Session, period_row: Period, people: set[int], covered: set[tuple[int, int]],
+                       run: CalculationRun, report: RecomputeReport) -> None:
+    """Lines and summaries of plans that no longer cover a person in this period (an assignment ended or
+    was moved) are taken back: nothing computes them any more."""
+    from commissions.models import PlanVersion
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    changed: set[int] = set()
+    columns = (*_LINE_COLUMNS, PlanVersion.plan_id)
+    for chunk in _chunks(sorted(people)):
+        rows = session.execute(lines_in_force_query(period_row.id, *columns)
+                               .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+                               .where(PayoutLine.kind.in_(ENGINE_KINDS), PayoutLine.person_id.in_(chunk))).all()
+        for row in rows:
+            if (row.person_id, row.plan_id) in covered:
+                continue
+            changed.add(row.person_id)
+            base = {"run_id": run.id, "period_id": period_row.id, "original_period_id": None}
+            _diff_lines([row], [], base, now, inserts)
+        stale = [sid for sid, pid, plan_id in session.exec(
+            select(PayeeSummary.id, PayeeSummary.person_id, PayeeSummary.plan_id).where(
+                PayeeSummary.period_id == period_row.id, PayeeSummary.person_id.in_(chunk))).all()
+            if (pid, plan_id) not in covered]
+        if stale:
+            session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(stale)))
+    for row in inserts:
+        row["run_id"] = run.id
+    if inserts:
+        session.connection().execute(PayoutLine.__table__.insert(), inserts)
+    report.people |= changed
 
 
 @dataclass
@@ -231,8 +373,12 @@ class Prepared:
     gone: set[int]  # on the plan but no longer paid by it: their summary goes
 
 
-def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]]) -> Prepared:
+def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]],
+             keep: set[int] | None = None) -> Prepared:
+    """The writes that make the stored statements of ``keep`` (everyone in scope when None) equal the outcome."""
     plan, scope, result = outcome.plan, outcome.scope, outcome.result
+    if keep is not None:
+        scope = scope & keep
     digits = eng.minor_digits(result.currency)
     measure_digits = 2 if result.metric in eng.COUNT_METRICS else digits
     base = {"run_id": None, "period_id": period_id, "plan_version_id": plan.version.id,
@@ -242,6 +388,8 @@ def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current
     paid: set[int] = set()
     for payee in result.payees:
         person_id = inputs.id_of[payee.person]
+        if person_id not in scope:
+            continue
         paid.add(person_id)
         new_lines = [] if payee.errors else [
             {**base, "person_id": person_id, "component": component.name,
@@ -256,6 +404,16 @@ def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current
             prepared.changed.add(person_id)
         prepared.summaries.append(_summary(person_id, period_id, plan, None, payee, result.currency, digits,
                                            measure_digits, result.metric, now))
+    for person_id in sorted(scope & set(outcome.failed)):  # the calculation failed: no lines, the reason shown
+        paid.add(person_id)
+        if _diff_lines(current.get(person_id, []), [], base, now, prepared.inserts):
+            prepared.changed.add(person_id)
+        prepared.summaries.append({
+            "person_id": person_id, "period_id": period_id, "plan_id": plan.plan.id,
+            "plan_version_id": plan.version.id, "run_id": None, "metric": result.metric, "currency": result.currency,
+            "credited_minor": 0, "quota_minor": None, "attainment_ppm": None, "total_minor": None,
+            "draw_balance_in_minor": None, "draw_balance_minor": None,
+            "errors": [outcome.failed[person_id]], "updated_at": now})
     for person_id in scope - paid:  # no longer paid under this plan: reverse what they had
         if _diff_lines(current.get(person_id, []), [], base, now, prepared.inserts):
             prepared.changed.add(person_id)
@@ -263,14 +421,19 @@ def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current
     return prepared
 
 
-def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, period_row: Period,
-                run: CalculationRun, report: RecomputeReport) -> None:
-    plan, scope = outcome.plan, outcome.scope
+def _store_plan(session: Session, inputs: PeriodInputs | None, outcome: PlanOutcome, period_row: Period,
+                run: CalculationRun, report: RecomputeReport, kept: set[int]) -> None:
+    assert inputs is not None  # an outcome always comes with its inputs
+    plan, scope = outcome.plan, outcome.scope & kept
+    if not scope:
+        return
     report.warnings.extend(outcome.result.warnings)
-    if outcome.prepared is not None and _watermark(session, period_row.id, scope) == outcome.watermark:
+    if (outcome.prepared is not None and scope == outcome.scope
+            and _watermark(session, period_row.id, scope) == outcome.watermark):
         prepared = outcome.prepared  # nothing was written for these people since it was prepared
     else:
-        prepared = _prepare(inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope))
+        prepared = _prepare(inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope),
+                            keep=scope)
     report.computed += len(prepared.summaries)
     report.people |= prepared.changed
     for row in prepared.inserts:
@@ -308,11 +471,9 @@ def _store_plan(session: Session, inputs: PeriodInputs, outcome: PlanOutcome, pe
 
 
 def _queue_next_period(session: Session, period_row: Period, people: set[int]) -> None:
-    from commissions.calculation.queue import enqueue_keys
-
     key = next_period_key(eng.parse_period(period_row.key))
     if session.exec(select(Period.id).where(Period.key == key, Period.state == "open")).first() is not None:
-        enqueue_keys(session, people, {key})
+        touch(session, people, {key})
 
 
 _LINE_COLUMNS = (PayoutLine.id, PayoutLine.person_id, PayoutLine.component, PayoutLine.kind, PayoutLine.deal_id,

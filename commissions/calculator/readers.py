@@ -373,8 +373,8 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         append(
             Deal(
                 external_id, intern(owner, owner), amount, intern(deal_currency, deal_currency), closed_at, name,
-                account, intern(kind, kind) if kind else None, intern(product, product) if product else None,
-                term_months, intern(campaign, campaign) if campaign else None, intern(status, status), cancelled_at,
+                account, intern(kind, kind), intern(product, product),  # empty text is "", never null (plans.md 4)
+                term_months, intern(campaign, campaign), intern(status, status), cancelled_at,
                 splits, **kwargs,
             )
         )  # fmt: skip
@@ -423,7 +423,12 @@ def _splits(
     return tuple(out)
 
 
-def read_quotas(path: Path | str, plan: Plan, people: set[str]) -> list[Quota]:
+def read_quotas(
+    path: Path | str, people: set[str], period: Period | None = None
+) -> list[Quota]:
+    """Every row is checked (cli.md: one file may hold many periods of every length, as the
+    quota grid exports it); with ``period`` only that period's rows are returned, the others
+    (quarters under a monthly plan included) are ignored."""
     table = _table(path, QUOTA_COLUMNS)
     file = table.name
     i_person, i_metric, i_period, i_target = (table.columns[k] for k in QUOTA_COLUMNS)
@@ -445,27 +450,21 @@ def read_quotas(path: Path | str, plan: Plan, people: set[str]) -> list[Quota]:
                 f"{metric!r} is not a metric ({', '.join(METRICS)})",
             )
         try:
-            period = parse_period(period_text)
+            row_period = parse_period(period_text)
         except EngineError as exc:
             raise CsvError(file, line, "period", str(exc)) from None
-        if metric == plan.metric and period.kind != plan.period:
-            raise CsvError(
-                file,
-                line,
-                "period",
-                f"{period.key} is a {period.kind}; plan {plan.name!r} is per {plan.period}",
-            )
         target = _amount(target_text, file, line, "target")
-        key = (person, metric, period.key)
+        key = (person, metric, row_period.key)
         if key in seen:
             raise CsvError(
                 file,
                 line,
                 "person",
-                f"a {metric} quota for {person} in {period.key} is already on line {seen[key]}",
+                f"a {metric} quota for {person} in {row_period.key} is already on line {seen[key]}",
             )
         seen[key] = line
-        quotas.append(Quota(person, metric, period.key, target))
+        if period is None or row_period.key == period.key:
+            quotas.append(Quota(person, metric, row_period.key, target))
     return quotas
 
 
@@ -520,7 +519,7 @@ def load_inputs(
     people_list, plans, _ = read_people(people)
     emails = {p.email for p in people_list}
     deal_list = read_deals(deals, the_plan, emails)
-    quota_list = read_quotas(quotas, the_plan, emails)
+    quota_list = read_quotas(quotas, emails, the_period)
     campaign_list = read_campaigns(campaigns, emails) if campaigns else []
     has_plan_column = any(value is not None for value in plans.values())
     participants = [

@@ -165,6 +165,8 @@ def create_campaign(session: Session, principal: Principal, data: CampaignInput)
     session.add(campaign)
     session.flush()
     record_event(session, principal, "campaign.create", "campaign", campaign.id, _snapshot(campaign))
+    recredit_campaign(session, campaign.code, {campaign.owner_id}, what=f"campaign {campaign.code} created",
+                      actor=principal)
     return campaign
 
 
@@ -184,6 +186,7 @@ def update_campaign(session: Session, principal: Principal, campaign: Campaign, 
     """Update everything but the code (deals refer to campaigns by code)."""
     v = _validate(session, principal, data, existing=campaign)
     before = _snapshot(campaign)
+    previous_owner = campaign.owner_id
     campaign.name, campaign.owner_id, campaign.channel = v.name, v.owner.id, v.channel
     campaign.cost_minor, campaign.currency = v.cost_minor, v.currency
     campaign.starts_on, campaign.ends_on = v.starts_on, v.ends_on
@@ -193,7 +196,33 @@ def update_campaign(session: Session, principal: Principal, campaign: Campaign, 
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:
         record_event(session, principal, "campaign.update", "campaign", campaign.id, {"code": campaign.code, "changes": changes})
+    if previous_owner != campaign.owner_id:
+        recredit_campaign(session, campaign.code, {previous_owner, campaign.owner_id},
+                          what=f"campaign {campaign.code} re-owned", actor=principal)
     return campaign
+
+
+def recredit_campaign(session: Session, code: str, owners: set[int], *, what: str, actor: Principal | None) -> None:
+    """A campaign's deals credit its owner (plans.md 3, whatever the campaign's dates): when a campaign appears,
+    changes owner or goes, the statements of the owners and everyone above them change in every period
+    holding one of its deals (deals often arrive from the CRM before the campaign is set up here). Open
+    periods are recomputed; locked ones get prior-period adjustments."""
+    from commissions.adjustments.prior_period import book_locked_change
+    from commissions.calculation.loader import periods_touching
+    from commissions.calculation.state import serialise_period, touch, with_managers
+    from commissions.models import Period
+
+    days = set(session.exec(select(Deal.closed_at).where(Deal.source_campaign == code).distinct()).all())
+    if not days:
+        return
+    keys = periods_touching(session, days)
+    for key in sorted(keys):
+        serialise_period(session, key)
+    people = with_managers(session, owners)
+    for period in session.exec(select(Period).where(Period.key.in_(keys), Period.state.in_(("locked", "paid")))
+                               .order_by(Period.key)).all():
+        book_locked_change(session, period=period, people=people, deal=None, what=what, actor=actor, trigger=what)
+    touch(session, people, keys)
 
 
 # ---------------------------------------------------------------- the list

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from commissions.auth.principal import Principal
-from commissions.calculation.queue import enqueue
+from commissions.calculation.state import touch_days
+from commissions.custom_fields.service import CustomValueError, check_values, declared_types
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
 from commissions.deals.service import book_locked, take_period_locks
@@ -184,7 +185,13 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                            {d.external_id for _, d in rows})
             known = {d.closed_at for d in writer._deals.values() if isinstance(d, Deal)}
             take_period_locks(session, {d.closed_at for _, d in rows} | known)
+            declared = declared_types(session)
             for line, data in rows:
+                try:
+                    check_values(data.custom_fields, declared)  # a declared field's value must read as its type
+                except CustomValueError as exc:
+                    report.errors.append(RowError(line, exc.name, exc.message))
+                    continue
                 try:
                     result = writer.write(data)
                 except (InputProblem, Forbidden) as exc:
@@ -200,7 +207,7 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
             if commit and report.ok:
                 # A file can touch most of the company: queue every statement and let the worker recompute
                 # each period once, instead of holding the import open for it.
-                report.queued = enqueue(session, report.people | report.chain, report.days)
+                report.queued = touch_days(session, report.people | report.chain, report.days)
                 session.commit()
                 report.committed = True
             else:

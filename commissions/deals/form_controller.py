@@ -17,13 +17,14 @@ from sqlmodel import Session, select
 
 from commissions.auth.guards import requires_person, requires_role
 from commissions.auth.principal import Principal
+from commissions.custom_fields.service import check_deal, list_fields
 from commissions.db import write_session
 from commissions.deals.events import after_deal_recorded
 from commissions.deals.ingest import DealWriter
 from commissions.deals.schemas import DealIn, error_field_and_message
 from commissions.deals.service import record_one
 from commissions.errors import Forbidden, InputProblem
-from commissions.models import Campaign, Person
+from commissions.models import Campaign, CustomField, Person
 from commissions.people.service import visible_person_ids
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page, page_or_partial
@@ -34,6 +35,7 @@ ERROR_SLOTS = ("name", "account", "owner", "amount", "currency", "closed_at", "p
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
           "term_months", "source_campaign")
+CUSTOM = "custom_"  # a declared custom field's input is named custom_<name> (no clash with the fields above)
 
 
 def _choices(db: Session, principal: Principal) -> dict[str, Any]:
@@ -43,7 +45,13 @@ def _choices(db: Session, principal: Principal) -> dict[str, Any]:
     campaigns = db.exec(select(Campaign.code, Campaign.name).order_by(Campaign.code)).all()
     colleagues = db.exec(select(Person.email, Person.name).where(Person.active, Person.role.in_(("rep", "manager")))
                          .order_by(Person.name)).all()
-    return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "split_rows": range(SPLIT_ROWS)}
+    return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "split_rows": range(SPLIT_ROWS),
+            "custom_fields": list_fields(db)}
+
+
+def _slot(field: str) -> str:
+    """The form's error slot for a service error's field (``custom_fields.region`` → ``custom_region``)."""
+    return CUSTOM + field.removeprefix("custom_fields.") if field.startswith("custom_fields.") else field
 
 
 def _blank(principal: Principal) -> dict[str, str]:
@@ -52,9 +60,12 @@ def _blank(principal: Principal) -> dict[str, str]:
     return values
 
 
-def _to_deal(values: dict[str, str]) -> tuple[DealIn | None, dict[str, str]]:
+def _to_deal(values: dict[str, str], custom_fields: list[CustomField]) -> tuple[DealIn | None, dict[str, str]]:
     """Form fields → DealIn, or the errors by field name."""
     body: dict[str, Any] = {k: v.strip() for k, v in values.items() if k in FIELDS and v.strip()}
+    custom = {f.name: value for f in custom_fields if (value := values.get(CUSTOM + f.name, "").strip())}
+    if custom:
+        body["custom_fields"] = custom
     body.setdefault("external_id", "QB-" + secrets.token_hex(4).upper())
     splits = []
     for i in range(SPLIT_ROWS):
@@ -69,7 +80,7 @@ def _to_deal(values: dict[str, str]) -> tuple[DealIn | None, dict[str, str]]:
         errors: dict[str, str] = {}
         for err in exc.errors():
             name, message = error_field_and_message(err)
-            errors.setdefault(name if name != "row" else "form", message)
+            errors.setdefault(_slot(name) if name != "row" else "form", message)
         return None, errors
 
 
@@ -78,9 +89,10 @@ def _dry_run(engine: Engine, data: DealIn, principal: Principal) -> dict[str, st
     with write_session(engine) as session:
         session.begin()
         try:
+            check_deal(session, data=data)
             DealWriter(session, principal).write(data)
         except InputProblem as exc:
-            return {exc.field: exc.message}
+            return {_slot(exc.field): exc.message}
         except Forbidden as exc:
             return {"owner": str(exc)}
         finally:
@@ -106,11 +118,13 @@ class DealFormController(Controller):
     @post("/validate", sync_to_thread=True, status_code=200)
     def validate(self, request: Request, db: DbSession, principal: CurrentPrincipal, data: FormData) -> Template:
         values = _form_values(data)
-        deal, errors = _to_deal(values)
+        custom_fields = list_fields(db)
+        deal, errors = _to_deal(values, custom_fields)
         if deal is not None:
             errors = _dry_run(request.app.state["engine"], deal, principal)
         if getattr(request, "htmx", False):  # only the error slots: never replace what the user is typing
-            return page("partials/deals/form_errors.html", {"errors": errors, "error_slots": ERROR_SLOTS})
+            slots = (*ERROR_SLOTS, *(CUSTOM + f.name for f in custom_fields))
+            return page("partials/deals/form_errors.html", {"errors": errors, "error_slots": slots})
         return self._render(request, db, principal, values, errors)
 
     @post("/", sync_to_thread=True, status_code=200)
@@ -118,12 +132,12 @@ class DealFormController(Controller):
         self, request: Request, db: DbSession, principal: CurrentPrincipal, data: FormData
     ) -> Template | Redirect | ClientRedirect:
         values = _form_values(data)
-        deal, errors = _to_deal(values)
+        deal, errors = _to_deal(values, list_fields(db))
         if deal is not None:
             try:
                 result, _ = record_one(request.app.state["engine"], deal, by=principal)
             except InputProblem as exc:
-                errors = {exc.field: exc.message}
+                errors = {_slot(exc.field): exc.message}
             except Forbidden as exc:
                 errors = {"owner": str(exc)}
             else:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
+from commissions.deals.currency import PlansSeeingDeals
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.errors import Conflict, Forbidden, InputProblem
 from commissions.models import AuditEvent, Campaign, Deal, DealSplit, Period, Person
@@ -72,7 +73,9 @@ class DealWriter:
         self._deals: dict[str, Deal | None] = {}
         self._campaign_owner: dict[str, int | None] = {}
         self._manager_of: dict[int, int | None] | None = None
+        self._chains: dict[int, int | None] = {}  # manager of each person met, read with their chain (one query)
         self._visible: set[int] | None | bool = False  # False: not loaded yet
+        self._plans = PlansSeeingDeals(session, whole_periods=bulk)
 
     def preload(self, emails: set[str], external_ids: set[str]) -> None:
         session = self.session
@@ -118,8 +121,19 @@ class DealWriter:
     def _manager(self, person_id: int) -> int | None:
         if self._manager_of is not None:
             return self._manager_of.get(person_id)
+        if person_id in self._chains:
+            return self._chains[person_id]
         person = self.session.get(Person, person_id)
         return person.manager_id if person else None
+
+    def _read_chains(self, person_ids: set[int]) -> None:
+        """The given people and everyone above them with their managers, in one recursive query."""
+        missing = person_ids - self._chains.keys()
+        if self._manager_of is not None or not missing:
+            return
+        chain = select(Person.id, Person.manager_id).where(Person.id.in_(missing)).cte("chain", recursive=True)
+        chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
+        self._chains.update(self.session.execute(select(chain.c.id, chain.c.manager_id)).all())
 
     def credited_ids(self, deal: Deal) -> set[int]:
         ids = {deal.owner_id}
@@ -139,6 +153,35 @@ class DealWriter:
         if by.role == "manager" and not person_ids <= (visible or set()):
             raise DealForbidden("a manager can only record deals of their own team")
 
+    def check_currency(self, data: DealIn, credited: list[int]) -> None:
+        """Refuse a deal in a currency that a plan seeing it does not pay in (deals/currency.py):
+        the plans of the people it credits and of everyone above them."""
+        if not self._plans.any_plan():
+            return
+        campaign_owner = self.campaign_owner(data.source_campaign)
+        order = [*credited, *([campaign_owner] if campaign_owner is not None else [])]
+        self._read_chains(set(order))
+        for pid in list(order):
+            current = self._manager(pid)
+            while current is not None and current not in order:
+                order.append(current)
+                current = self._manager(current)
+        refusal = self._plans.refusal(data.currency, data.closed_at, order)
+        if refusal is None:
+            return
+        whose = self._email(refusal.person_id)
+        if refusal.person_id == campaign_owner and refusal.person_id not in credited:
+            whose += f", owner of campaign {data.source_campaign}"
+        elif refusal.person_id not in credited:  # a manager: their team credit and overrides read the deal
+            below = next(pid for pid in order if refusal.person_id in self.managers_of({pid}))
+            whose += f", above {self._email(below)}"
+        raise DealError("currency", f"{data.currency} is not paid by plan '{refusal.plan}' "
+                                    f"({refusal.plan_currency}) of {whose}")
+
+    def _email(self, person_id: int) -> str:
+        person = self.session.get(Person, person_id)
+        return person.email if person else f"person {person_id}"
+
     # -- the write -------------------------------------------------------
     def write(self, data: DealIn) -> RecordResult:
         emails = [data.owner, *(s.person for s in data.splits)]
@@ -154,6 +197,7 @@ class DealWriter:
             raise DealError("amount", str(exc)) from exc
         involved = {p.id for p in people.values()}
         self.check_may_record(involved)
+        self.check_currency(data, [p.id for p in people.values()])
 
         digest = body_hash(data)
         existing = self.existing(data.external_id)

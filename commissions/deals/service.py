@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import periods_touching
-from commissions.calculation.queue import enqueue
-from commissions.calculation.service import recompute, serialise_period
+from commissions.calculation.service import recompute
+from commissions.calculation.state import serialise_period, touch_days
+from commissions.custom_fields.service import check_deal
 from commissions.db import transaction
 from commissions.deals.ingest import RecordResult, deal_out, record_deal
 from commissions.deals.schemas import DealIn, DealOut
@@ -53,7 +54,7 @@ def apply_recorded(session: Session, result: RecordResult, *, by: Principal | No
         return
     for key in sorted(book_locked(session, result, by=by, trigger=trigger)):
         result.reports.append(recompute(session, key, person_ids=result.people, trigger=trigger))
-    enqueue(session, result.chain, result.days)
+    touch_days(session, result.chain, result.days)
 
 
 def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[RecordResult, DealOut]:
@@ -61,6 +62,7 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
     for attempt in range(ATTEMPTS):
         try:
             with transaction(engine) as session:
+                check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
                 before = session.exec(select(Deal.closed_at).where(Deal.external_id == data.external_id)).first()
                 take_period_locks(session, {data.closed_at} | ({before} if before else set()))
                 result = record_deal(session, data, by=by)

@@ -51,7 +51,12 @@ from commissions.engine.result import (
     result_to_json_dict,
 )
 
+#: The engine's version, part of every statement's fingerprint (``commissions.statements.proof``).
+#: Bump it with any change that gives the same inputs another line, amount or text.
+ENGINE_VERSION = "2026.12.1"
+
 __all__ = [
+    "ENGINE_VERSION",
     "Campaign",
     "ComponentResult",
     "Condition",

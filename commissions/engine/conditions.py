@@ -16,7 +16,8 @@ Grammar (``docs/plans.md`` has the author's view)::
 
 Every comparison is normalised to ``field op literal``, so the AST maps one to one to
 a SQL ``WHERE`` (``Compare`` → ``column op :param``, ``Membership`` → ``IN``/``NOT IN``,
-null handling as ``IS NOT NULL AND ...`` / ``IS NULL OR ...``).
+null handling as ``IS NOT NULL AND ...`` / ``IS NULL OR ...``; a standard text field is
+never null, its column read as ``COALESCE(column, '')``).
 """
 
 from __future__ import annotations
@@ -593,7 +594,9 @@ def _getter(
     if name in BUILTIN_FIELDS:
         attr = operator.attrgetter(name)
         if BUILTIN_FIELDS[name] == "text":
-            return lambda deal: attr(deal) or None
+            # never null (plans.md 4): an empty or absent standard text field is the text "",
+            # so `source_campaign == ""` holds for a deal no campaign sourced
+            return lambda deal: attr(deal) or ""
         return attr
     kind = types.get(name, DYNAMIC)
     convert = _convert(literal_kind if kind == DYNAMIC else kind)
@@ -601,8 +604,9 @@ def _getter(
 
 
 def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Predicate:
-    """Turn an AST into a closure ``deal -> bool``. Null (empty, missing or unreadable)
-    values make every comparison false except ``!=`` and ``not in``."""
+    """Turn an AST into a closure ``deal -> bool``. Null values (an empty ``term_months``; a
+    custom value that is empty, missing or unreadable) make every comparison false except
+    ``!=`` and ``not in``. The standard text fields are never null: empty is ``""``."""
     types = types if types is not None else BUILTIN_FIELDS
 
     if isinstance(node, Compare):

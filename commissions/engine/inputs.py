@@ -40,7 +40,9 @@ class Person:
 @dataclass(frozen=True, slots=True, eq=False)
 class Deal:
     """A closed deal. ``splits`` is ``((email, percent), ...)`` with percents summing to 100,
-    or empty when the owner gets all the credit. ``custom`` holds custom fields as text."""
+    or empty when the owner gets all the credit. ``custom`` holds custom fields as text.
+    The standard text fields are never null (plans.md 4): empty is ``""`` (a ``None`` given
+    by a caller is read as ``""`` too); ``term_months`` may be None."""
 
     external_id: str
     owner: str
@@ -50,9 +52,9 @@ class Deal:
     name: str = ""
     account: str = ""
     type: str | None = "new"
-    product: str | None = None
+    product: str | None = ""
     term_months: int | None = None
-    source_campaign: str | None = None
+    source_campaign: str | None = ""
     status: str = "won"
     cancelled_at: date | None = None
     splits: tuple[tuple[str, Decimal], ...] = ()

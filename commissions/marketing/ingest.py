@@ -111,16 +111,9 @@ class LeadEventWriter:
 def queue_recompute(session: Session, people: set[int], days: set[date]) -> int:
     """Queue the statements a lead event can change (plans on mqls, sqls or pipeline): the owners and
     everyone above them, in the open periods containing the dates; ``commissions worker`` recomputes."""
-    from commissions.calculation.queue import enqueue
+    from commissions.calculation.state import touch_days, with_managers
 
-    chain = set(people)
-    managers = dict(session.exec(select(Person.id, Person.manager_id)).all())
-    for pid in people:
-        current = managers.get(pid)
-        while current is not None and current not in chain:
-            chain.add(current)
-            current = managers.get(current)
-    return enqueue(session, chain, days)
+    return touch_days(session, with_managers(session, people), days)
 
 
 def refresh_flags(session: Session, lead_id: int) -> None:

@@ -11,7 +11,7 @@ from commissions.models.ledger import (
     CalculationRun,
     PayeeSummary,
     PayoutLine,
-    RecomputeRequest,
+    StatementState,
 )
 from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, PulseTally
 from commissions.models.people import Person, Team
@@ -43,7 +43,7 @@ __all__ = [
     "PulseResponse",
     "PulseTally",
     "Quota",
-    "RecomputeRequest",
+    "StatementState",
     "Team",
     "WebhookDelivery",
     "WebhookIntegration",

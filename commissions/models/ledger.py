@@ -118,18 +118,25 @@ class PayeeSummary(SQLModel, table=True):
     updated_at: datetime = created_at_field()
 
 
-class RecomputeRequest(SQLModel, table=True):
-    """A statement to recompute soon: written in the same transaction as the change that needs it.
+class StatementState(SQLModel, table=True):
+    """How current one person's statement of one period is: the input version it was computed from.
 
-    Deals recompute their own people at once; the management chain above them (whose
-    team credit spans many deals) is queued here and drained by a background worker,
-    coalesced per period, so a single deal never waits for a whole sales org.
+    Every change that can alter the statement bumps ``input_version`` in its own transaction
+    (``calculation.state.touch``); a stored result sets ``computed_version`` to the input
+    version it was computed from, and only if no newer change came in meanwhile. The
+    statement is pending while ``input_version > computed_version``; the row is never
+    deleted by the worker, so a crash at any instant leaves the work visible and redone.
+    ``error`` holds the reason the last calculation of this person failed (shown to finance).
     """
 
-    __tablename__ = "recompute_request"
+    __tablename__ = "statement_state"
     __table_args__ = (UniqueConstraint("person_id", "period_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     period_key: str = Field(max_length=10, index=True)
-    requested_at: datetime = created_at_field()
+    input_version: int = Field(default=0, sa_type=BigInteger)
+    computed_version: int = Field(default=0, sa_type=BigInteger)
+    changed_at: datetime = created_at_field()
+    computed_at: datetime | None = timestamp_field()
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))

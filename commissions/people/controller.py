@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import select
@@ -22,6 +22,7 @@ from commissions.people.progress import progress_rows
 from commissions.people.service import (
     PersonError,
     create_person,
+    move_person,
     report_ids,
     set_active,
 )
@@ -67,8 +68,9 @@ class AdminPeopleController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def people_page(self, db: DbSession) -> Template:
-        return page("pages/people/admin_list.html", _people_context(db, form=NewPersonForm(), error=None))
+    def people_page(self, db: DbSession, moved: FromQuery[str] = "") -> Template:
+        return page("pages/people/admin_list.html", _people_context(
+            db, form=NewPersonForm(), error=None, moved=int(moved) if moved.isdigit() and len(moved) < 12 else None))
 
     @post("/", sync_to_thread=True, status_code=200)
     def add_person(
@@ -121,3 +123,26 @@ class AdminPeopleController(Controller):
             set_active(session, person, data.get("active") == "1", by=principal)
         return Redirect("/admin/people")
 
+
+    @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
+    def move(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        person_id: FromPath[int],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """Another manager or team: everyone above the person, before and after, is recomputed."""
+        try:
+            with transaction(request.app.state["engine"]) as session:
+                person = session.get(Person, person_id)
+                if person is None:
+                    raise NotFoundException("No such person.")
+                changed = move_person(session, person, manager_email=data.get("manager", ""),
+                                      team_name=data.get("team", ""), by=principal)
+        except PersonError as exc:
+            context = _people_context(db, form=NewPersonForm(), error=None,
+                                      move_error={"person_id": person_id, "message": exc.message})
+            return page("pages/people/admin_list.html", context, status_code=200)
+        return Redirect(f"/admin/people?moved={person_id if changed else ''}")

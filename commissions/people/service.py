@@ -108,6 +108,42 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         session.add(person)
         forget_person(person.id)
         record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
+        _touch_statements(session, {person.id})
+
+
+def move_person(session: Session, person: Person, *, manager_email: str | None, team_name: str | None,
+                by: Principal | None) -> bool:
+    """Give the person another manager and/or team; returns whether anything changed.
+
+    Team credit and overrides follow the manager chain, so the statements of everyone above
+    the person, before and after the move, are marked for recomputation in every open period.
+    """
+    manager = None
+    if manager_email and manager_email.strip():
+        manager = person_by_email(session, manager_email)
+        if manager is None:
+            raise PersonError("manager", f"no person with email {normalise_email(manager_email)}")
+        if manager.id == person.id or manager.id in report_ids(session, person.id):
+            raise PersonError("manager", f"{manager.email} reports to {person.email}: a manager chain cannot loop")
+    team = get_or_create_team(session, team_name) if team_name and team_name.strip() else None
+    before = {"manager_id": person.manager_id, "team_id": person.team_id}
+    after = {"manager_id": manager.id if manager else None, "team_id": team.id if team else None}
+    if before == after:
+        return False
+    touched = {person.id, *(p for p in (person.manager_id,) if p is not None)}
+    person.manager_id, person.team_id = after["manager_id"], after["team_id"]
+    session.add(person)
+    session.flush()
+    record_event(session, by, "person.move", "person", person.id, {"before": before, "after": after})
+    _touch_statements(session, touched)
+    return True
+
+
+def _touch_statements(session: Session, people: set[int]) -> None:
+    """The statements of these people and everyone above them (now), in every open period."""
+    from commissions.calculation.state import all_open_period_keys, touch_chain
+
+    touch_chain(session, people, all_open_period_keys(session))
 
 
 def report_ids(session: Session, manager_id: int) -> set[int]:

@@ -1,4 +1,9 @@
-"""Finance's periods: the list, the approval page per period, the workflow buttons and API."""
+"""Finance's periods: the list, the approval page per period, the workflow buttons and API.
+
+The page and ``GET /api/v1/periods/{p}`` also say whether the figures are current: how many
+statements wait for a recompute, whose last calculation failed and why, and the result of
+the last self-audit (``commissions recalc --check``, or the page's "Check now" button).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from commissions.auth.guards import finance_only
+from commissions.calculation import state
+from commissions.calculation.check import LastCheck, check_period, last_check, record_check
 from commissions.db import transaction
 from commissions.engine import parse_period
 from commissions.errors import Conflict
@@ -42,6 +49,20 @@ class PersonTotalsOut(BaseModel):
     components: dict[str, str]
 
 
+class FailedOut(BaseModel):
+    person: str
+    error: str
+
+
+class LastCheckOut(BaseModel):
+    at: datetime
+    checked: bool  # False: a locked or paid period (not recomputed), or the period could not be recomputed
+    differences: int
+    statements: int
+    pending: int  # statements pending when it ran
+    note: str
+
+
 class PeriodOut(BaseModel):
     period: str
     state: str
@@ -54,6 +75,9 @@ class PeriodOut(BaseModel):
     totals: dict[str, str]  # grand total per currency
     components: dict[str, str]
     people: list[PersonTotalsOut]
+    pending: int = 0  # statements waiting for a recompute
+    failed: list[FailedOut] = []  # people whose last calculation failed, with why
+    last_check: LastCheckOut | None = None  # the latest self-audit (`commissions recalc --check`)
 
 
 def _email(session: Session, person_id: int | None) -> str | None:
@@ -61,6 +85,22 @@ def _email(session: Session, person_id: int | None) -> str | None:
         return None
     person = session.get(Person, person_id)
     return person.email if person else None
+
+
+def _failed(session: Session, key: str) -> list[tuple[str, str, str]]:
+    """(email, name, error) of everyone whose last calculation in the period failed."""
+    errors = state.failed_people(session, key)
+    if not errors:
+        return []
+    people = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(sorted(errors)))).all()
+    return sorted((email, name, errors[pid]) for pid, email, name in people)
+
+
+def _last_check_out(check: LastCheck | None) -> LastCheckOut | None:
+    if check is None:
+        return None
+    return LastCheckOut(at=check.at, checked=check.checked, differences=check.differences,
+                        statements=check.statements, pending=check.pending, note=check.note)
 
 
 def period_out(session: Session, period: Period, totals: PeriodTotals) -> PeriodOut:
@@ -75,6 +115,9 @@ def period_out(session: Session, period: Period, totals: PeriodTotals) -> Period
         people=[PersonTotalsOut(person=p.email, name=p.name, currency=p.currency, total=str(from_minor(p.total_minor, p.currency)),
                                 components={c: str(from_minor(v, p.currency)) for c, v in p.components.items()})
                 for p in totals.people],
+        pending=state.pending_count(session, period.key),
+        failed=[FailedOut(person=email, error=error) for email, _, error in _failed(session, period.key)],
+        last_check=_last_check_out(last_check(session, period.key)),
     )
 
 
@@ -115,7 +158,12 @@ class PeriodsController(Controller):
         self, request: Request, db: DbSession, principal: CurrentPrincipal, key: FromPath[str], action: FromPath[str],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
-        """The Approve / Lock / Mark paid buttons (CSRF forms); a refused step shows why, changing nothing."""
+        """The Approve / Lock / Mark paid buttons (CSRF forms); a refused step shows why, changing nothing.
+        "Check now" runs the self-audit: nothing is written but its result (an audit event)."""
+        if action == "check":
+            engine = request.app.state["engine"]
+            record_check(engine, check_period(engine, period_key(key)), actor=principal, via="the finance period page")
+            return Redirect(f"/finance/periods/{period_key(key)}?done=check#freshness", status_code=303)
         try:
             _run(request, principal, key, action)
         except Conflict as exc:
@@ -130,13 +178,18 @@ def _context(db: Session, key: str) -> dict[str, Any]:
     if period is None:  # not computed yet: show the empty page rather than a 404
         p = parse_period(key)
         return {"key": key, "period": None, "starts_on": p.start, "ends_on": p.end, "totals": None, "changes": None,
-                "action": None, "labels": ACTION_LABELS, "error": None, "by": {}}
+                "action": None, "labels": ACTION_LABELS, "error": None, "by": {}, **_freshness(db, key)}
     by = {pid: _email(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
     return {
         "key": key, "period": period, "starts_on": period.starts_on, "ends_on": period.ends_on,
         "totals": period_totals(db, period), "changes": changes_since_last_step(db, period, limit=50),
         "action": NEXT_ACTION.get(period.state), "labels": ACTION_LABELS, "error": None, "by": by,
+        **_freshness(db, key),
     }
+
+
+def _freshness(db: Session, key: str) -> dict[str, Any]:
+    return {"pending": state.pending_count(db, key), "failed": _failed(db, key), "last_check": last_check(db, key)}
 
 
 class PeriodsApiController(Controller):

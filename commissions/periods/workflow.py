@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
@@ -29,7 +29,7 @@ from commissions.auth.principal import Principal
 from commissions.calculation.service import lines_in_force_query
 from commissions.engine import PeriodError, parse_period
 from commissions.errors import Conflict, InputProblem
-from commissions.models import AuditEvent, Deal, PayoutLine, Period, Person, RecomputeRequest
+from commissions.models import AuditEvent, Deal, PayoutLine, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import from_minor
 
@@ -174,7 +174,7 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
 def refresh_queued(session: Session, key: str) -> set[int]:
     """Its own transaction before a step: recompute the period's queued statements and keep the result
     (an approved period whose figures changed is open again), even if the step is then refused."""
-    from commissions.calculation.service import serialise_period
+    from commissions.calculation.state import serialise_period
 
     key = period_key(key)
     serialise_period(session, key)
@@ -183,19 +183,34 @@ def refresh_queued(session: Session, key: str) -> set[int]:
 
 
 def _recompute_queued(session: Session, key: str) -> set[int]:
-    """Recompute, now, the statements of the period still waiting for the worker; returns whose changed."""
-    from commissions.calculation.service import recompute
+    """Recompute, now, the statements of the period still waiting for the worker; returns whose changed.
 
-    people = set(session.exec(select(RecomputeRequest.person_id).where(RecomputeRequest.period_key == key)).all())
-    if not people:
+    Finance never approves or locks stale figures: up to ``APPROVE_REFRESH_LIMIT`` pending statements
+    are brought up to date here; more than that (a big import the worker is still digesting) is a 409
+    naming how many are pending, rather than a request that holds the period for minutes.
+    """
+    from commissions.calculation.service import recompute
+    from commissions.calculation.state import pending_count, pending_in
+    from commissions.settings import get_settings
+
+    waiting = pending_in(session, key)
+    if not waiting:
         return set()
-    session.execute(delete(RecomputeRequest).where(RecomputeRequest.period_key == key))
-    return recompute(session, key, person_ids=people, trigger=f"before the period workflow of {key}").people
+    limit = get_settings().approve_refresh_limit
+    if len(waiting) > limit:
+        raise Conflict("period", f"{key}: {len(waiting)} statements are still being recomputed (pending); "
+                                 f"finance approves only current figures: try again once the worker has caught up, "
+                                 f"or run `commissions recalc --period {key}`")
+    changed = recompute(session, key, person_ids=set(waiting), trigger=f"before the period workflow of {key}").people
+    left = pending_count(session, key)
+    if left:  # cannot happen while the period's lock is held; refuse rather than approve stale figures
+        raise Conflict("period", f"{key}: {left} statements are still pending: try again")
+    return changed
 
 
 def transition(session: Session, *, key: str, action: str, actor: Principal) -> tuple[Period, PeriodTotals]:
     """Move a period one step forward, in the caller's transaction; audited with the totals."""
-    from commissions.calculation.service import serialise_period
+    from commissions.calculation.state import serialise_period
 
     if action not in TRANSITIONS:
         raise InputProblem("action", f"unknown action {action!r}: approve, lock or pay")

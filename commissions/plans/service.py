@@ -411,18 +411,18 @@ def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | Non
                      ends_on: date | None) -> None:
     """Statements in open periods that the change reaches are recomputed by the worker (earlier periods keep
     the version they were computed with: a version only applies from its effective date)."""
-    from commissions.calculation.queue import enqueue_keys, open_period_keys
+    from commissions.calculation.state import open_period_keys, touch
 
     if person_ids is None:
         person_ids = set(session.exec(select(PlanAssignment.person_id).where(PlanAssignment.plan_id == plan.id)).all())
-    enqueue_keys(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
+    touch(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
     _book_locked_periods(session, plan, person_ids, starts_on, ends_on)
 
 
 def _book_locked_periods(session: Session, plan: Plan, person_ids: set[int], starts_on: date, ends_on: date | None) -> None:
     """Locked periods the change reaches never change: the difference is a prior-period adjustment (docs/finance.md)."""
     from commissions.adjustments.prior_period import book_locked_change
-    from commissions.calculation.service import serialise_period
+    from commissions.calculation.state import serialise_period
 
     query = select(Period).where(Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES),
                                  Period.ends_on >= starts_on)

@@ -541,7 +541,7 @@ def apply_change(session: Session, change: Change, *, by: Principal | None, sour
     the difference it makes is booked as a prior-period adjustment in the earliest open period.
     """
     if closed_ok:
-        from commissions.calculation.service import serialise_period
+        from commissions.calculation.state import serialise_period
 
         serialise_period(session, change.period.key)
     return _queue_recompute(session, _apply_change(session, change, by=by, source=source, closed_ok=closed_ok), by=by)
@@ -600,7 +600,7 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
     """A changed target changes attainment: the person's statement is recomputed by the worker
     (in a locked period: the difference is booked at once as a prior-period adjustment)."""
     if outcome.action != "unchanged":
-        from commissions.calculation.queue import enqueue_keys
+        from commissions.calculation.state import touch
 
         period = period_row(session, outcome.change.period)
         if period is not None and period.state in ("locked", "paid"):
@@ -612,7 +612,7 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
             book_locked_change(session, period=period, people={c.person_id}, deal=None, what=what, actor=by,
                                trigger=f"quota {c.email} {c.metric} {c.period.key}")
         else:
-            enqueue_keys(session, {outcome.change.person_id}, {outcome.change.period.key})
+            touch(session, {outcome.change.person_id}, {outcome.change.period.key})
     return outcome
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from commissions.auth.principal import Principal
 from commissions.calculation.service import current_lines_query
+from commissions.calculation.state import Freshness, freshness
 from commissions.errors import InputProblem
 from commissions.models import (
     Deal,
@@ -164,3 +167,27 @@ def visible_payees(session: Session, principal: Principal, period: Period) -> li
             ids |= report_ids(session, principal.person_id)
         query = query.where(Person.id.in_(ids))
     return list(session.exec(query.order_by(Person.name)).all())
+
+
+HIDDEN_ERROR = "The last calculation of this statement failed; finance can see why."
+
+
+def statement_freshness(session: Session, principal: Principal, person: Person, period_key: str) -> Freshness:
+    """When the statement was computed, whether changes wait for it, and why its last calculation failed.
+
+    The reason is shown to finance and to the person; a manager learns that it failed, not why
+    (the reason may name deals and people outside their team). A statement computed before
+    statement states were kept has none: its summaries' last update is when it was computed.
+    """
+    state = freshness(session, person.id, period_key)
+    computed_at = state.computed_at
+    if computed_at is None:
+        computed_at = session.exec(select(func.max(PayeeSummary.updated_at)).join(
+            Period, Period.id == PayeeSummary.period_id).where(
+            PayeeSummary.person_id == person.id, Period.key == period_key)).one()
+    if computed_at is not None:
+        computed_at = computed_at.replace(tzinfo=UTC) if computed_at.tzinfo is None else computed_at.astimezone(UTC)
+    error = state.error
+    if error and principal.role != "finance" and principal.person_id != person.id:
+        error = HIDDEN_ERROR
+    return Freshness(computed_at, state.pending, error)

@@ -62,7 +62,7 @@ def what_if(session: Session, person: Person, period_key: str, amount: Decimal, 
             product: str | None = None, deal_type: str = "new", term_months: int | None = None) -> list[WhatIfAnswer]:
     """One answer per plan the person is on in the period; the database is only read."""
     period = eng.parse_period(period_key)
-    plans = [p for p in plans_in_period(session, period) if any(a.person_id == person.id for a in p.assignments)]
+    plans = [p for p in plans_in_period(session, period, invalid={}) if any(a.person_id == person.id for a in p.assignments)]
     if not plans:
         return []
     inputs = load_period_inputs(session, period)
@@ -101,7 +101,7 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
     """"Next 12,000.00 of bookings takes you to the 15% tier": the distance to the next tier, per plan,
     from the engine's own figures (credit rules, quota, proration), for the person's own eyes."""
     period = eng.parse_period(period_key)
-    plans = [p for p in plans_in_period(session, period, {person.id}) if any(a.person_id == person.id for a in p.assignments)]
+    plans = [p for p in plans_in_period(session, period, {person.id}, invalid={}) if any(a.person_id == person.id for a in p.assignments)]
     if not plans:
         return []
     inputs = load_period_inputs(session, period, focus={person.id})

@@ -36,6 +36,7 @@ from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, Rotati
 from commissions.auth.throttle import SignInThrottle
 from commissions.auth.tokens_controller import TokensController
 from commissions.campaigns.controller import CampaignsController
+from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
 from commissions.deals.form_controller import DealFormController
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             AdminPeopleController,
             TokensController,
             QuotasController, QuotasApiController, CampaignsController,
+            CustomFieldsController, CustomFieldsApiController,
             PlansController,
             PayrollController, DisputesController,
             WebhooksController, WebhooksAdminController, AuditController,

@@ -30,6 +30,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
     NavItem("Plans", "/plans", frozenset({"admin"})),
+    NavItem("Deal fields", "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
     NavItem("Audit log", "/admin/audit", frozenset({"admin"})),
 ]
 

@@ -25,7 +25,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
         (f"east.manager@{DOMAIN}", ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns", "Marketing", "Pulse", "Leaderboard"],
          "Your team this quarter"),
         (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Leaderboard"], "Periods"),
-        (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "Marketing", "People", "API tokens", "Plans", "Audit log", "Leaderboard", "Badges"], "Organisation"),
+        (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "Marketing", "People", "API tokens", "Plans", "Deal fields", "Audit log", "Leaderboard", "Badges"], "Organisation"),
     ],
 )
 def test_each_role_signs_in_and_follows_every_link(page, live_server: str, email: str, links: list[str], heading: str) -> None:

@@ -80,7 +80,7 @@ def _replace(path: Path, old: str, new: str) -> None:
     ("deals.csv", "status,cancelled_at", "state,cancelled_at", "deals.csv, line 1, field status: missing column"),
     ("people.csv", "ana@example.com,Ana Rep,mia@example.com", "ana@example.com,Ana Rep,max@example.com",
      "people.csv, line 3, field manager: max@example.com is not in"),
-    ("quotas.csv", "bookings,2026-Q1", "bookings,2026-01", "quotas.csv, line 2, field period: 2026-01 is a month; plan 'AE 2026' is per quarter"),
+    ("quotas.csv", "bookings,2026-Q1", "bookings,2026-Q5", "quotas.csv, line 2, field period: '2026-Q5' is not a period"),
     ("quotas.csv", "bookings,2026-Q1", "booking,2026-Q1", "quotas.csv, line 2, field metric: 'booking' is not a metric"),
     ("quotas.csv", "2026-Q1,100000", "2026-Q1,-5", "quotas.csv, line 2, field target: -5 is negative"),
     ("quotas.csv", "ana@example.com,", "anna@example.com,", "quotas.csv, line 2, field person: anna@example.com is not in the people file"),

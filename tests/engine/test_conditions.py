@@ -25,8 +25,10 @@ D1 = deal("D-1", 45000, day="2026-02-03", type="new", product="Enterprise", term
     ("100000 > amount", True),
     ("closed_at >= 2026-02-01 and closed_at < 2026-03-01", True),
     ('product not in ["Pro"]', True),
-    ('source_campaign == "X"', False),  # empty: null
-    ('source_campaign != "X"', True),   # null: only != and not in are true
+    ('source_campaign == "X"', False),  # empty: the text "" (standard text fields are never null)
+    ('source_campaign != "X"', True),
+    ('source_campaign == ""', True),
+    ('source_campaign != ""', False),
     ('source_campaign not in ["X"]', True),
     ('region == "EMEA"', True),          # custom field as text
     ("seats > 100", True),               # custom field as a number when the literal is one

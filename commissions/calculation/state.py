@@ -1,0 +1,211 @@
+"""Which statements are current: every change bumps the input version of the statements it can alter.
+
+The invariant (docs/architecture.md, "Pay you can prove"): when nothing is in flight,
+every stored statement equals a fresh calculation of the stored inputs. It is kept by
+three rules:
+
+1. **Every change touches what it can alter, in its own transaction.** A deal, quota,
+   plan, assignment, campaign or person change calls ``touch`` (or a helper below) for
+   the people and open periods whose statements it can change; ``touch`` bumps
+   ``statement_state.input_version``. The change and the bump commit together or not at all.
+2. **A result is stored only if it is as new as the inputs.** A computation records the
+   input versions it saw; ``claim`` (under the period lock) keeps only the people whose
+   version has not moved since, and marks them computed at that version. Anyone else
+   stays pending and is computed again.
+3. **Nothing leaves the queue before its result is stored.** Pending is
+   ``input_version > computed_version``; the worker never deletes a row, so a process
+   killed at any instant leaves the work visible.
+
+Locking order, everywhere: the period locks (``serialise_period``, sorted by key), then
+``statement_state`` rows. ``touch`` takes the lock of every period it bumps, so a
+transaction that holds a period's lock sees every committed change to that period's
+inputs, and no other change to them can commit until it ends.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from commissions.calculation.loader import period_key, periods_touching
+from commissions.models import Period, Person, PlanAssignment, StatementState
+from commissions.models.base import utcnow
+
+CLOSED = ("locked", "paid")
+
+
+def serialise_period(session: Session, key: str) -> None:
+    """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"period:{key}".encode())})
+
+
+def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
+    """Open periods of ``kind`` overlapping the dates: those already known, and the current one."""
+    query = select(Period.key).where(Period.kind == kind, Period.state == "open", Period.ends_on >= starts_on)
+    if ends_on is not None:
+        query = query.where(Period.starts_on <= ends_on)
+    keys = set(session.exec(query).all())
+    today = date.today()
+    if starts_on <= today and (ends_on is None or today <= ends_on) or starts_on > today:
+        keys.add(period_key(kind, max(today, starts_on)))
+    return keys
+
+
+def all_open_period_keys(session: Session) -> set[str]:
+    """Every open period known, and the current period of each kind a plan uses."""
+    from commissions.models import Plan
+
+    keys = set(session.exec(select(Period.key).where(Period.state == "open")).all())
+    for kind in set(session.exec(select(Plan.period_kind)).all()):
+        keys.add(period_key(kind, date.today()))
+    return keys
+
+
+def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
+    """Mark the statements of ``people`` in the periods ``keys`` as changed (locked and paid periods are
+    skipped: changes to them are prior-period adjustments). Returns how many statements were marked."""
+    people = {p for p in people if p is not None}
+    keys = set(keys)
+    if not people or not keys:
+        return 0
+    for key in sorted(keys):
+        serialise_period(session, key)
+    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
+    rows = [{"person_id": pid, "period_key": key, "input_version": 1, "computed_version": 0,
+             "changed_at": utcnow(), "error": ""}
+            for key in sorted(keys - closed) for pid in sorted(people)]
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = StatementState.__table__
+    for start in range(0, len(rows), 5000):
+        statement = insert(table).values(rows[start:start + 5000])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["person_id", "period_key"],
+            set_={"input_version": table.c.input_version + 1, "changed_at": statement.excluded.changed_at}))
+    return len(rows)
+
+
+def touch_days(session: Session, people: Iterable[int], days: Iterable[date]) -> int:
+    """``touch`` in every period (of every kind a plan uses) containing one of ``days``."""
+    return touch(session, people, periods_touching(session, set(days)))
+
+
+def with_managers(session: Session, people: Iterable[int]) -> set[int]:
+    """``people`` and everyone above them in the manager chain (one recursive query)."""
+    people = {p for p in people if p is not None}
+    if not people:
+        return set()
+    chain = select(Person.id, Person.manager_id).where(Person.id.in_(people)).cte("chain", recursive=True)
+    chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
+    return set(session.exec(select(chain.c.id)).all())
+
+
+def touch_chain(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
+    """``touch`` these people and everyone above them (team credit and overrides flow up the chain)."""
+    return touch(session, with_managers(session, people), keys)
+
+
+def touch_plan_people(session: Session, *, plan_ids: Iterable[int] | None = None) -> int:
+    """Every statement in an open period of the people assigned to these plans (all plans when None)."""
+    query = select(PlanAssignment.person_id)
+    if plan_ids is not None:
+        query = query.where(PlanAssignment.plan_id.in_(set(plan_ids)))
+    people = set(session.exec(query).all())
+    return touch(session, people, all_open_period_keys(session))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What a statement page and API say about the figures: when computed, and whether changes wait."""
+
+    computed_at: datetime | None
+    pending: bool
+    error: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"computed_at": self.computed_at.isoformat() if self.computed_at else None,
+                "pending": self.pending, "error": self.error or None}
+
+
+def freshness(session: Session, person_id: int, key: str) -> Freshness:
+    row = session.exec(select(StatementState).where(StatementState.person_id == person_id,
+                                                    StatementState.period_key == key)).first()
+    if row is None:
+        return Freshness(None, False, "")
+    return Freshness(row.computed_at, row.input_version > row.computed_version, row.error)
+
+
+def pending_count(session: Session, key: str | None = None) -> int:
+    query = select(func.count()).select_from(StatementState).where(
+        StatementState.input_version > StatementState.computed_version)
+    if key is not None:
+        query = query.where(StatementState.period_key == key)
+    return int(session.exec(query).one())
+
+
+def failed_people(session: Session, key: str) -> dict[int, str]:
+    """People of the period whose last calculation failed, with the reason."""
+    return dict(session.exec(select(StatementState.person_id, StatementState.error).where(
+        StatementState.period_key == key, StatementState.error != "")).all())
+
+
+def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[int, int]:
+    """The period's pending statements: person id → the input version a computation now would answer."""
+    query = select(StatementState.person_id, StatementState.input_version).where(
+        StatementState.period_key == key, StatementState.input_version > StatementState.computed_version,
+    ).order_by(StatementState.changed_at, StatementState.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return dict(session.exec(query).all())
+
+
+def next_pending_period(session: Session) -> str | None:
+    """The period whose oldest pending statement waits longest."""
+    return session.exec(select(StatementState.period_key).where(
+        StatementState.input_version > StatementState.computed_version,
+    ).order_by(StatementState.changed_at, StatementState.id).limit(1)).first()
+
+
+def versions_of(session: Session, key: str, people: Iterable[int]) -> dict[int, int]:
+    """Current input versions (0 for people never touched)."""
+    people = sorted(set(people))
+    out = dict.fromkeys(people, 0)
+    for start in range(0, len(people), 900):
+        out.update(session.exec(select(StatementState.person_id, StatementState.input_version).where(
+            StatementState.period_key == key, StatementState.person_id.in_(people[start:start + 900]))).all())
+    return out
+
+
+def claim(session: Session, key: str, seen: Mapping[int, int], errors: Mapping[int, str]) -> set[int]:
+    """Under the period lock: the people whose inputs did not change since ``seen`` was read; marks them
+    computed at that version (with their calculation error, or none). The others stay pending."""
+    now = versions_of(session, key, seen)
+    fresh = {pid for pid, version in seen.items() if now.get(pid, 0) == version}
+    if not fresh:
+        return set()
+    table = StatementState.__table__
+    existing = {pid for pid, version in now.items() if pid in fresh and version > 0}
+    existing |= set(session.exec(select(StatementState.person_id).where(
+        StatementState.period_key == key, StatementState.person_id.in_(sorted(fresh - existing)))).all()) \
+        if fresh - existing else set()
+    stamp = utcnow()
+    updates = [{"_pid": pid, "_version": seen[pid], "_error": errors.get(pid, "")[:2000]} for pid in sorted(existing)]
+    if updates:
+        session.connection().execute(
+            table.update().where(table.c.person_id == bindparam("_pid"), table.c.period_key == key).values(
+                computed_version=bindparam("_version"), computed_at=stamp, error=bindparam("_error")),
+            updates)
+    inserts = [{"person_id": pid, "period_key": key, "input_version": 0, "computed_version": 0, "changed_at": stamp,
+                "computed_at": stamp, "error": errors.get(pid, "")[:2000]} for pid in sorted(fresh - existing)]
+    if inserts:
+        session.connection().execute(table.insert(), inserts)
+    return fresh

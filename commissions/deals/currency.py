@@ -1,0 +1,84 @@
+"""A deal in a currency that a plan seeing it does not pay in is refused at the door.
+
+The app has no exchange rates, and the engine refuses such a deal for the whole plan period
+(``engine.credit.counting_deals``), so one bad deal would stop everyone's recalculation. It is
+refused before it is stored instead, by the one service every door goes through
+(``DealWriter.write``: API, signed CRM webhook, CSV import, form).
+
+Which plans see a deal is what the recalculation gives them (docs/deals-and-statements.md):
+for each plan period kind in use, the period of that kind containing the deal's ``closed_at``;
+in it, the plans of that kind in their version in force at the period's start, and their
+assignments overlapping the period (``calculation.loader.plans_in_period``, the recalculation's
+own reader, reused here so the two cannot drift apart); of those, the assignments of a person
+the deal credits (owner, split partners, the owner of its source campaign) or of anyone above
+one of them in the manager chain (team credit and overrides read their reports' deals). Plans
+on a lead metric (mqls, sqls, pipeline) credit lead events, never deals, and never refuse one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from commissions import engine as eng
+from commissions.calculation.loader import PlanInPeriod, period_key, plans_in_period
+from commissions.engine.inputs import LEAD_METRICS
+from commissions.models import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    plan: str
+    plan_currency: str
+    person_id: int  # the person whose assignment puts the plan in the deal's way
+
+
+class PlansSeeingDeals:
+    """Finds the plans that would see a deal, for one transaction.
+
+    A single delivery reads only the assignments of the people concerned (a few small
+    queries); ``whole_periods`` (a CSV import) reads each period's plans and assignments once
+    and checks every row in memory, so 20,000 rows cost a handful of queries, not 20,000.
+    """
+
+    def __init__(self, session: Session, *, whole_periods: bool = False) -> None:
+        self.session = session
+        self.whole_periods = whole_periods
+        self._kinds: list[str] | None = None
+        self._periods: dict[str, dict[int, list[PlanInPeriod]]] = {}
+
+    def any_plan(self) -> bool:
+        """Whether any plan exists (without one, nothing is refused and nothing more is read)."""
+        if self._kinds is None:
+            self._kinds = sorted(set(self.session.exec(select(Plan.period_kind)).all()))
+        return bool(self._kinds)
+
+    def refusal(self, currency: str, closed_at: date, people: list[int]) -> Refusal | None:
+        """The first plan paying in another currency than ``currency`` that sees a deal closed on
+        ``closed_at`` through one of ``people`` (checked in that order, plans by name), or None."""
+        if not self.any_plan():
+            return None
+        views = [self._on_plans(period_key(kind, closed_at), people) for kind in self._kinds or ()]
+        for person_id in people:
+            refusing = [plan for view in views for plan in view.get(person_id, ())
+                        if plan.parsed.currency != currency and plan.parsed.metric not in LEAD_METRICS]
+            if refusing:
+                plan = min(refusing, key=lambda p: p.plan.name)
+                return Refusal(plan.plan.name, plan.parsed.currency, person_id)
+        return None
+
+    def _on_plans(self, key: str, people: list[int]) -> dict[int, list[PlanInPeriod]]:
+        """Who is on which plans (by name) in the period ``key``: everyone of the period, read once, for
+        ``whole_periods``; else only ``people``."""
+        if self.whole_periods and key in self._periods:
+            return self._periods[key]
+        period = eng.parse_period(key)
+        on_plans: dict[int, list[PlanInPeriod]] = {}
+        for plan in plans_in_period(self.session, period, None if self.whole_periods else set(people), invalid={}):
+            for person_id in {a.person_id for a in plan.assignments}:
+                on_plans.setdefault(person_id, []).append(plan)
+        if self.whole_periods:
+            self._periods[key] = on_plans
+        return on_plans
