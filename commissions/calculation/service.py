@@ -472,7 +472,7 @@ def _store_plan(session: Session, inputs: PeriodInputs | None, outcome: PlanOutc
 
 def _queue_next_period(session: Session, period_row: Period, people: set[int]) -> None:
     key = next_period_key(eng.parse_period(period_row.key))
-    if session.exec(select(Period.id).where(Period.key == key, Period.state == "open")).first() is not None:
+    if session.exec(select(Period.id).where(Period.key == key, Period.state.in_(("open", "approved")))).first():
         touch(session, people, {key})
 
 

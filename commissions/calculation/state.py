@@ -24,7 +24,6 @@ inputs, and no other change to them can commit until it ends.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,17 +38,22 @@ from commissions.models import Period, Person, PlanAssignment, StatementState
 from commissions.models.base import utcnow
 
 CLOSED = ("locked", "paid")
+LIVE = ("open", "approved")  # periods whose statements are still computed (an approved one reopens on a change)
 
 
 def serialise_period(session: Session, key: str) -> None:
-    """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial)."""
+    """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial).
+
+    Advisory locks are per database, so the key includes the schema: two installations (or test runs)
+    in one database never wait for each other."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"period:{key}".encode())})
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
+                        {"k": f":period:{key}"})
 
 
 def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
     """Open periods of ``kind`` overlapping the dates: those already known, and the current one."""
-    query = select(Period.key).where(Period.kind == kind, Period.state == "open", Period.ends_on >= starts_on)
+    query = select(Period.key).where(Period.kind == kind, Period.state.in_(LIVE), Period.ends_on >= starts_on)
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
     keys = set(session.exec(query).all())
@@ -60,10 +64,10 @@ def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date
 
 
 def all_open_period_keys(session: Session) -> set[str]:
-    """Every open period known, and the current period of each kind a plan uses."""
+    """Every open or approved period known, and the current period of each kind a plan uses."""
     from commissions.models import Plan
 
-    keys = set(session.exec(select(Period.key).where(Period.state == "open")).all())
+    keys = set(session.exec(select(Period.key).where(Period.state.in_(LIVE))).all())
     for kind in set(session.exec(select(Plan.period_kind)).all()):
         keys.add(period_key(kind, date.today()))
     return keys

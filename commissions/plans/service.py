@@ -415,8 +415,9 @@ def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | Non
 
     if person_ids is None:
         person_ids = set(session.exec(select(PlanAssignment.person_id).where(PlanAssignment.plan_id == plan.id)).all())
-    touch(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
+    # locked periods first: they come before the open ones, and every writer takes period locks in key order
     _book_locked_periods(session, plan, person_ids, starts_on, ends_on)
+    touch(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
 
 
 def _book_locked_periods(session: Session, plan: Plan, person_ids: set[int], starts_on: date, ends_on: date | None) -> None:

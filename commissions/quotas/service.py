@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
 from sqlalchemy import Engine, delete, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from commissions.audit import record_event
@@ -593,6 +593,10 @@ def _apply_change(session: Session, change: Change, *, by: Principal | None, sou
 
 def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str,
                   closed_ok: bool = False) -> list[Outcome]:
+    from commissions.calculation.state import serialise_period
+
+    for key in sorted({change.period.key for change in changes}):  # in key order, like every writer: no deadlock
+        serialise_period(session, key)
     return [apply_change(session, change, by=by, source=source, closed_ok=closed_ok) for change in changes]
 
 
@@ -622,7 +626,7 @@ def run_write(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3
         try:
             with transaction(engine) as session:
                 return work(session)
-        except IntegrityError:
+        except (IntegrityError, OperationalError):  # OperationalError: PostgreSQL's deadlock victim, retried
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
