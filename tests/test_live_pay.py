@@ -100,6 +100,14 @@ def test_one_person_whose_calculation_fails_leaves_the_others_current(client, en
 
     make_person("fin@example.com", "finance")
     finance = token_for(engine, "finance", email="fin@example.com")
+    refused = client.post("/api/v1/periods/2026-Q1/approve", headers=finance)
+    assert refused.status_code == 409 and "ana@example.com" in refused.json()["detail"]
+    # the fix: the CRM cancels the deal (a cancellation is never refused for its currency)
+    cancel = example_deal("E-1", "1000", "2026-01-12", currency="EUR", name="Euro deal", status="cancelled",
+                          cancelled_at="2026-01-20")
+    assert client.post("/api/v1/deals", json=cancel, headers=crm).status_code == 200
+    queue.drain(engine)
+    assert read(engine, lambda s: freshness(s, ana, "2026-Q1")).error == ""
     assert client.post("/api/v1/periods/2026-Q1/approve", headers=finance).status_code == 200
 
 

@@ -438,10 +438,8 @@ def read_quotas(
         person, metric, period_text, target_text = (
             row[i].strip() for i in (i_person, i_metric, i_period, i_target)
         )
-        if person not in people:
-            raise CsvError(
-                file, line, "person", f"{person or '(empty)'} is not in the people file"
-            )
+        if not person:
+            raise CsvError(file, line, "person", "(empty) is not in the people file")
         if metric not in METRICS:
             raise CsvError(
                 file,
@@ -454,6 +452,11 @@ def read_quotas(
         except EngineError as exc:
             raise CsvError(file, line, "period", str(exc)) from None
         target = _amount(target_text, file, line, "target")
+        wanted = period is None or row_period.key == period.key
+        if wanted and person not in people:  # other periods' rows are checked for form only (cli.md)
+            raise CsvError(
+                file, line, "person", f"{person} is not in the people file"
+            )
         key = (person, metric, row_period.key)
         if key in seen:
             raise CsvError(
@@ -463,7 +466,7 @@ def read_quotas(
                 f"a {metric} quota for {person} in {row_period.key} is already on line {seen[key]}",
             )
         seen[key] = line
-        if period is None or row_period.key == period.key:
+        if wanted:
             quotas.append(Quota(person, metric, row_period.key, target))
     return quotas
 

@@ -169,9 +169,30 @@ def _load_statement(path: Path) -> dict[str, Any]:
         raise click.UsageError(f"{path} cannot be recomputed offline: {notes}")
     try:
         engine_total(statement)
-    except (InvalidOperation, KeyError, TypeError) as exc:
-        raise click.UsageError(f"{path}: unreadable amounts ({exc})") from None
+        _check_shape(statement)
+    except (InvalidOperation, KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise click.UsageError(f"{path}: not a statement as the app writes it ({exc})") from None
     return statement
+
+
+def _check_shape(statement: Mapping[str, Any]) -> None:
+    """Every part ``first_difference`` reads, with the type it expects (a hand-edited file fails here, not later)."""
+    plans, components = statement.get("plans") or [], statement.get("components") or []
+    if not isinstance(plans, list) or not isinstance(components, list):
+        raise TypeError("“plans” and “components” must be lists")
+    for plan in plans:
+        if not isinstance(plan, dict) or not isinstance(plan.get("errors") or [], list):
+            raise TypeError("each plan must be an object whose “errors” is a list")
+    for component in components:
+        if not isinstance(component, dict) or not isinstance(component.get("name"), str):
+            raise TypeError("each component must be an object with a “name”")
+        lines = component.get("lines") or []
+        if not isinstance(lines, list):
+            raise TypeError(f"component {component['name']}: “lines” must be a list")
+        for line in lines:
+            if not isinstance(line, dict):
+                raise TypeError(f"component {component['name']}: each line must be an object")
+            _line(line)
 
 
 @click.command("verify", help="Recompute a downloaded statement from its input files (STATEMENT.json and DIR "

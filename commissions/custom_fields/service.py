@@ -120,6 +120,8 @@ def _clean_type(kind: str) -> str:
 
 def _clean_label(label: str) -> str:
     label = " ".join((label or "").split())
+    if any(ord(c) < 32 or ord(c) == 127 for c in label):
+        raise InputProblem("label", "holds control characters")
     if len(label) > MAX_LABEL:
         raise InputProblem("label", f"is longer than {MAX_LABEL} characters")
     return label

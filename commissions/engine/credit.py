@@ -77,10 +77,6 @@ def counting_deals(
         closed = deal.closed_at
         if closed < start or closed > end:
             continue
-        if deal.currency != currency:
-            raise InputError(
-                f"deal {deal.external_id} is in {deal.currency}, the plan pays in {currency}"
-            )
         if deal.owner not in people:
             raise InputError(
                 f"deal {deal.external_id}: owner {deal.owner} is not a known person"
@@ -102,6 +98,10 @@ def counting_deals(
                 )
             if clawback is None or (deal.cancelled_at - closed).days <= clawback:
                 continue
+        if deal.currency != currency:  # after cancellations: a cancelled deal that earns nothing is never paid
+            raise InputError(
+                f"deal {deal.external_id} is in {deal.currency}, the plan pays in {currency}"
+            )
         if test is not None and not test(deal):
             continue
         bucket = by_day.get(closed)

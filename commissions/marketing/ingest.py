@@ -86,8 +86,9 @@ class LeadEventWriter:
             lead = Lead(external_id=data.lead, owner_id=owner.id)
         else:
             people.add(lead.owner_id)
-            if event is not None:
-                days.add(event.occurred_on)
+            # a new owner moves every event of the lead, and a stage arriving out of order can make the
+            # lead's other events count (or not): every period holding one of them may change
+            days |= set(session.exec(select(LeadEvent.occurred_on).where(LeadEvent.lead_id == lead.id)).all())
         lead.owner_id, lead.campaign, lead.updated_at = owner.id, data.campaign, now
         lead.name, lead.account = data.name or lead.name, data.account or lead.account
         session.add(lead)

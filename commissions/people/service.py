@@ -31,6 +31,8 @@ def person_by_email(session: Session, email: str) -> Person | None:
 
 def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> Team:
     name = name.strip()
+    if len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise PersonError("team", "a team name is up to 120 printable characters")
     team = session.exec(select(Team).where(Team.name == name)).first()
     if team is None:
         if kind not in TEAM_KINDS:

@@ -230,6 +230,8 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
                                      "approve the new figures before locking")
     if period.state != needs:
         raise Conflict("period", _wrong_order(key, period.state, action))
+    if action in ("approve", "lock"):
+        _refuse_failed_calculations(session, key, action)
     totals = period_totals(session, period)
     now = utcnow()
     period.state = to
@@ -239,6 +241,20 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
     session.flush()
     record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **totals.as_audit()})
     return period, totals
+
+
+def _refuse_failed_calculations(session: Session, key: str, action: str) -> None:
+    """A statement whose calculation failed pays nothing from its plan: approving it would approve a zero
+    that nobody computed. Finance corrects the inputs (e.g. cancels or corrects the deal) first."""
+    from commissions.calculation.state import failed_people
+
+    failed = failed_people(session, key)
+    if failed:
+        emails = session.exec(select(Person.email).where(Person.id.in_(failed)).order_by(Person.email)).all()
+        shown = ", ".join(emails[:5]) + (f" and {len(emails) - 5} more" if len(emails) > 5 else "")
+        raise Conflict("period", f"{key} cannot be {'approved' if action == 'approve' else 'locked'}: the calculation "
+                                 f"of {len(failed)} statement(s) failed ({shown}); correct their inputs first "
+                                 "(each statement shows why)")
 
 
 def _wrong_order(key: str, state: str, action: str) -> str:

@@ -830,4 +830,8 @@ def copy_from_previous(session: Session, principal: Principal, key: PeriodKey, *
         _audit(session, by, "quota.set", new.id, change, None, quota.target_minor, 1, "copy", copied_from=source_key.key)
         copied += 1
         people.add(quota.person_id)
+    if people:  # new targets change attainment: their statements are recomputed
+        from commissions.calculation.state import touch
+
+        touch(session, people, {key.key})
     return CopyResult(source_key.key, copied, len(people))

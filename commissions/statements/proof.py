@@ -102,8 +102,8 @@ def build_proof(session: Session, person: Person, statement: Statement, figures:
         reasons.append("Changes are still being applied to this statement: download it again once its figures "
                        "are up to date.")
     if fresh.error:
-        reasons.append("The last calculation of this statement failed, so its figures are from an earlier "
-                       "calculation.")
+        reasons.append("The last calculation of this statement failed, so it shows no lines from its plan: "
+                       "there is nothing to reproduce until its inputs are corrected.")
     inputs = {name: sha256_hex(files[name]) for name in INPUT_FILES if name in files}
     digest = fingerprint(person=person.email, period=key, engine_version=eng.ENGINE_VERSION, inputs=inputs)
     difference = _check(files, key, figures, digest) if files else "no input files"

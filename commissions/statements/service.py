@@ -169,14 +169,11 @@ def visible_payees(session: Session, principal: Principal, period: Period) -> li
     return list(session.exec(query.order_by(Person.name)).all())
 
 
-HIDDEN_ERROR = "The last calculation of this statement failed; finance can see why."
-
-
 def statement_freshness(session: Session, principal: Principal, person: Person, period_key: str) -> Freshness:
     """When the statement was computed, whether changes wait for it, and why its last calculation failed.
 
-    The reason is shown to finance and to the person; a manager learns that it failed, not why
-    (the reason may name deals and people outside their team). A statement computed before
+    The reason is shown to everyone who may read the statement: it names the person's own deals and
+    plan, which they all see anyway (and the API's plan errors already showed it). A statement computed before
     statement states were kept has none: its summaries' last update is when it was computed.
     """
     state = freshness(session, person.id, period_key)
@@ -187,7 +184,6 @@ def statement_freshness(session: Session, principal: Principal, person: Person, 
             PayeeSummary.person_id == person.id, Period.key == period_key)).one()
     if computed_at is not None:
         computed_at = computed_at.replace(tzinfo=UTC) if computed_at.tzinfo is None else computed_at.astimezone(UTC)
-    error = state.error
-    if error and principal.role != "finance" and principal.person_id != person.id:
-        error = HIDDEN_ERROR
-    return Freshness(computed_at, state.pending, error)
+    # whoever may read the statement (the person, their managers, finance) may read why it failed:
+    # the reason names the person's own deals and plan, which they all see anyway
+    return Freshness(computed_at, state.pending, state.error)
