@@ -136,12 +136,13 @@ def recalc(period_key: str, check: bool) -> None:
     from commissions.db import get_engine
     from commissions.engine import EngineError, PlanValidationError
     from commissions.engine.inputs import parse_period
+    from commissions.errors import InputProblem
 
     try:
         parse_period(period_key)
         drain(get_engine(), trigger="commissions recalc: queued first")
         report = recalc_period(get_engine(), period_key, trigger="commissions recalc")
-    except (PlanValidationError, EngineError) as exc:
+    except (PlanValidationError, EngineError, InputProblem) as exc:  # InputProblem: a period outside the window
         raise click.ClickException(str(exc)) from exc
     if report.skipped_locked:
         raise click.ClickException(f"period {period_key} is locked: it never changes (late changes become adjustments)")
@@ -191,6 +192,28 @@ def user_add(
         click.echo(f"Initial password (shown once): {password}")
 
 
+@user.command("set-password", help="Set a person's password (read from standard input); ends all their sessions.")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (required).")
+def user_set_password(email: str, password_stdin: bool) -> None:
+    from commissions.auth.passwords import WeakPasswordError
+    from commissions.db import transaction
+    from commissions.people.service import person_by_email, set_password
+
+    if not password_stdin:
+        raise click.UsageError("pass --password-stdin and the password on standard input (never as an argument)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with transaction() as session:
+            person = person_by_email(session, email)
+            if person is None:
+                raise click.ClickException(f"no person with email {email.strip().lower()}")
+            set_password(session, person, password, by=None, how="command line")
+    except WeakPasswordError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Password of {person.email} set; every session of theirs has ended.")
+
+
 @main.group(help="API tokens for machines.")
 def token() -> None:
     pass
@@ -198,9 +221,10 @@ def token() -> None:
 
 @token.command("create", help="Create an API token; it is printed once and stored only as a hash.")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["rep", "manager", "finance", "admin"]))
-@click.option("--as", "as_email", default=None, help="Act as this person (needed for 'my' data).")
-def token_create(name: str, role: str, as_email: str | None) -> None:
+@click.option("--role", default=None, type=click.Choice(["rep", "manager", "finance", "admin"]),
+              help="For a token acting for no person (an integration); never finance. With --as: the person's role.")
+@click.option("--as", "as_email", default=None, help="Act as this person, with their role (finance powers need one).")
+def token_create(name: str, role: str | None, as_email: str | None) -> None:
     from commissions.auth.tokens import TokenError, create_token
     from commissions.db import transaction
     from commissions.people.service import person_by_email

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # Approve and lock first bring up to this many pending statements of the period up to date;
     # with more pending (a big import still being digested) they answer 409 naming how many.
     approve_refresh_limit: int = 2000
+    # Periods exist only within this window around today (commissions/periods/keys.py): a quota, deal,
+    # plan version or adjustment that would create a period ending before today minus the years back,
+    # or starting after today plus the years ahead, is refused with a 400 naming the field and the window.
+    period_window_years_back: int = Field(default=2, ge=0)
+    period_window_years_ahead: int = Field(default=1, ge=0)
     # How long a process trusts a signed-in person's record (active, role, session version) before
     # reading it again; changes made in this process apply at once. Unset: 2 s, or 0 under tests.
     principal_cache_seconds: float | None = None

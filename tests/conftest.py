@@ -53,6 +53,17 @@ def fresh_database_url(backend: str, tmp_path: Path, name: str) -> str:
     return postgres_schema_url(re.sub(r"\W", "_", f"qb_{name}_{os.getpid()}").lower())
 
 
+@pytest.fixture(autouse=True)
+def _period_window_around_the_suites_dates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's fixtures are dated 2026: the period window (two years back, one ahead) is centred on
+    a fixed day so that they stay inside it whatever day the suite runs (tests of the window set their own)."""
+    from datetime import date
+
+    from commissions.periods import keys
+
+    monkeypatch.setattr(keys, "today", lambda: date(2026, 12, 4))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_argon2() -> Iterator[None]:
     """Still Argon2id, with test-sized cost parameters: production keeps pwdlib's defaults."""

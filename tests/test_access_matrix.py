@@ -70,6 +70,11 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever calls it; nothing to protect
     ("POST", "/account/sign-out-everywhere"): EVERYONE,
+    ("GET", "/account/password"): EVERYONE,
+    ("POST", "/account/password"): EVERYONE,  # an empty form: refused as a bad new password, nothing changes
+    # a reset link is its own credential (a wrong one is a 404 for everyone)
+    ("GET", "/password-reset/{token:str}"): PUBLIC,
+    ("POST", "/password-reset/{token:str}"): PUBLIC,
     # CRM webhooks authenticate by signature, not by role: every caller here is unsigned and refused
     # (401 even for a signed-in person or a token; tests/test_webhooks.py covers signed deliveries)
     ("POST", "/api/v1/webhooks/crm/{name:str}/deals"): "signed",
@@ -86,6 +91,11 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/deals/new"): SALES,
     ("POST", "/deals/new"): SALES,
     ("POST", "/deals/new/validate"): SALES,
+    # held deal changes (ana's, crediting an East colleague): East's manager and finance decide; the first
+    # approval applies it and later decisions get 409 (allowed: past authorisation); see test_deal_writes_*
+    ("GET", "/deals/approvals"): STATEMENT_READERS,
+    ("POST", "/deals/approvals/{approval_id:int}/approve"): {"manager", "finance"},
+    ("POST", "/deals/approvals/{approval_id:int}/reject"): {"manager", "finance"},
     # statements: ana's statement is hers, her manager's and finance's
     ("GET", "/statements"): STATEMENT_READERS,
     ("GET", "/statements/{email:str}"): {"manager", "finance"},
@@ -135,6 +145,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/people"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
+    ("GET", "/admin/people/{person_id:int}/password"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/password/reset-link"): {"admin"},
     ("GET", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens"): {"admin"},
     ("POST", "/admin/tokens/{token_id:int}/revoke"): {"admin"},
@@ -285,7 +297,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         admin = principal(actors["admin"])
         for name, p in actors.items():
             w.emails[name] = p.email
-            w.tokens[name] = create_token(s, name=f"matrix {name}", role=p.role, person=p, created_by=admin)[1]
+            # an admin may not grant finance: the operator (created_by=None) makes finance's token
+            w.tokens[name] = create_token(s, name=f"matrix {name}", role=p.role, person=p,
+                                          created_by=None if p.role == "finance" else admin)[1]
         spare_token = create_token(s, name="spare", role="rep", person=None, created_by=admin)[0]
         period = s.exec(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first()
         dispute = open_dispute(s, principal=principal(ana), person=ana, period_key=period.key, line_id=None,
@@ -314,6 +328,13 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assignment = s.exec(select(PlanAssignment).where(PlanAssignment.plan_id == plan.id, PlanAssignment.person_id == victim.id)).scalars().first()
         campaign = s.exec(select(Campaign).order_by(Campaign.id)).scalars().first()
         hook = create_integration(s, name="matrix-crm", secret_key=settings.secret_key, by=admin)[0]
+        from commissions.deals.ingest import DealWriter
+        from commissions.deals.schemas import DealIn
+
+        held = DealWriter(s, principal(ana)).write(DealIn.model_validate({  # a rep's split: waits for approval
+            "external_id": "MATRIX-HELD", "owner": ana.email, "amount": "1000", "currency": "USD",
+            "closed_at": period.starts_on.isoformat(),
+            "splits": [{"person": ana.email, "share": "50"}, {"person": victim.email, "share": "50"}]})).approval
         s.flush()
         w.params = {"email": ana.email, "person_id": str(victim.id), "token_id": str(spare_token.id),
                     "dispute_id": str(dispute.id), "contest_id": str(contest.id), "rule_id": str(rule.id),
@@ -322,7 +343,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "key": period.key, "period": period.key, "action": "approve",
                     "adjustment_id": str(adjustment.id), "line_id": str(adjustment_line.id),
                     "pulse_id": str(pulse.id), "marketing_team_id": str(marketing_team.id),
-                    "integration_id": str(hook.id)}
+                    "integration_id": str(hook.id), "approval_id": str(held.id)}
+        w.params["token"] = "not-a-reset-link"  # /password-reset/{token}
     yield w
     empty_database(engine)
     engine.dispose()
@@ -435,4 +457,100 @@ def test_every_route_for_every_caller(world: World, monkeypatch: pytest.MonkeyPa
                 r = caller.request(actor, method, path, body)
                 if not allowed(path, r):
                     problems.append(f"{method} {template} as {actor}: expected access, got {r.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+# --- deal writes: who may create, edit, cancel and split (commissions/deals/rules.py) -------------
+
+# What each caller's write of a deal of ana's team does, at the API and the deal form:
+# "record" (counts at once), "hold" (waits for approval, pays nobody), "refuse" (403 / the form's error).
+# ``colleague`` is a rep of ana's own team; ``rep`` one of another team.
+RECORD, HOLD, REFUSE = "record", "hold", "refuse"
+DEAL_WRITES: dict[str, dict[str, str]] = {
+    # a new deal owned by ana
+    "create": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    # ana's deal (recorded by finance): a new amount
+    "edit": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    # ana's deal cancelled
+    "cancel": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    # ana's deal re-recorded with the caller as owner (the split partner's rewrite of issue 14)
+    "take": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    # the caller's own new deal, half of it credited to ana
+    "split": {"rep": HOLD, "colleague": HOLD, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+}
+FORM_USERS = {"rep", "colleague", "manager", "other_manager"}  # the deal form is for sales people
+
+
+def test_deal_writes_for_every_role_and_team(world: World) -> None:
+    from commissions.deals.schemas import DealIn
+    from commissions.deals.service import record_one
+    from commissions.models import Deal, DealApproval, DealSplit
+
+    with Session(world.engine) as s:
+        ana = s.execute(select(Person).where(Person.email == world.params["email"])).scalars().one()
+        colleague = s.execute(select(Person).where(Person.manager_id == ana.manager_id, Person.role == "rep",
+                                                   Person.id != ana.id).order_by(Person.id)).scalars().first()
+        fin = s.execute(select(Person).where(Person.email == world.emails["finance"])).scalars().one()
+        day = s.execute(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first().starts_on
+    with transaction(world.engine) as s:
+        world.emails["colleague"] = colleague.email
+        world.tokens["colleague"] = create_token(s, name="matrix colleague", role="rep", person=colleague, created_by=None)[1]
+    finance = Principal(role="finance", person_id=fin.id, email=fin.email, name=fin.name)
+
+    def body(external_id: str, owner: str, **extra: object) -> dict:
+        return {"external_id": external_id, "name": external_id, "account": "Acme", "owner": owner,
+                "amount": "1000", "currency": "USD", "closed_at": day.isoformat(), **extra}
+
+    def state(external_id: str) -> tuple | None:
+        with Session(world.engine) as s:
+            deal = s.execute(select(Deal).where(Deal.external_id == external_id)).scalars().first()
+            if deal is None:
+                return None
+            return (deal.owner_id, deal.amount_minor, deal.status, sorted(s.execute(
+                select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all()))
+
+    def pending(external_id: str) -> bool:
+        with Session(world.engine) as s:
+            return s.execute(select(DealApproval).where(DealApproval.external_id == external_id,
+                                                        DealApproval.state == "pending")).first() is not None
+
+    problems: list[str] = []
+    with TestClient(app=world.app, base_url="http://127.0.0.1:8000") as client:
+        caller = Caller(client, world)
+        caller.jars["colleague"] = caller.sign_in("colleague")
+        for op, outcomes in DEAL_WRITES.items():
+            for actor, expected in outcomes.items():
+                for door in ("api", "form") if actor in FORM_USERS and op != "cancel" else ("api",):  # no cancel on the form
+                    xid = f"MW-{op}-{actor}-{door}"
+                    me = world.emails[actor]
+                    if op in ("edit", "cancel", "take"):  # ana's deal, recorded by finance
+                        record_one(world.engine, DealIn.model_validate(body(xid, ana.email)), by=finance)
+                    wanted = {"create": body(xid, ana.email), "edit": body(xid, ana.email, amount="1999"),
+                              "cancel": body(xid, ana.email, status="cancelled", cancelled_at=day.isoformat()),
+                              "take": body(xid, me),
+                              "split": body(xid, me, splits=[{"person": me, "share": "50"},
+                                                             {"person": ana.email, "share": "50"}])}[op]
+                    if door == "form":
+                        splits = wanted.pop("splits", [])
+                        for i, split in enumerate(splits):
+                            wanted[f"split_person_{i}"], wanted[f"split_share_{i}"] = split["person"], split["share"]
+                    before_state, before_rows = state(xid), snapshot(world.engine)
+                    path = "/api/v1/deals" if door == "api" else "/deals/new"
+                    r = caller.request(actor, "POST", path, wanted)
+                    where = r.headers.get("location", "")
+                    if door == "api":
+                        got = {201: RECORD, 200: RECORD, 202: HOLD, 403: REFUSE, 404: REFUSE}.get(r.status_code)
+                    else:
+                        got = (RECORD if where.startswith("/deals?recorded=") else HOLD if where.startswith("/deals/approvals?held=")
+                               else REFUSE if r.status_code == 400 and ("someone else" in r.text or "only record" in r.text)
+                               else None)
+                    if got != expected:
+                        problems.append(f"{op} as {actor} via {door}: expected {expected}, got {r.status_code} {where}")
+                        continue
+                    if expected == REFUSE and snapshot(world.engine) != before_rows:
+                        problems.append(f"{op} as {actor} via {door}: refused, but the data changed")
+                    if expected == HOLD and (state(xid) != before_state or not pending(xid)):
+                        problems.append(f"{op} as {actor} via {door}: held, but the deal changed or nothing waits")
+                    if expected == RECORD and state(xid) == before_state:
+                        problems.append(f"{op} as {actor} via {door}: recorded, but the deal did not change")
     assert not problems, "\n".join(problems)

@@ -135,6 +135,10 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
     saved = client.post("/deals/new/", data={**form, "amount": "1000", "split_person_0": "ana@example.com", "split_share_0": "60",
                                              "split_person_1": "bo@example.com", "split_share_1": "40"}, follow_redirects=False)
     assert saved.status_code in (302, 303)
+    # a split crediting bo waits for approval (tests/test_pay_write_rules.py) and is no deal yet
+    assert saved.headers["location"].startswith("/deals/approvals?held=") and deals(engine) == 0
+    alone = client.post("/deals/new/", data={**form, "amount": "1000"}, follow_redirects=False)
+    assert alone.status_code in (302, 303) and alone.headers["location"].startswith("/deals?recorded=")
     assert deals(engine) == 1
     stolen = client.post("/deals/new/", data={**form, "amount": "1000", "owner": "bo@example.com"})
     assert stolen.status_code == 400 and deals(engine) == 1

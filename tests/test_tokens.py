@@ -47,7 +47,8 @@ def test_wrong_or_malformed_token_is_refused(client) -> None:
 
 
 def test_token_is_stored_only_as_a_hash(engine: Engine, make_person) -> None:
-    clear = _token(engine, "finance")
+    make_person("fin@example.com", "finance")
+    clear = _token(engine, "finance", "fin@example.com")
     with engine.connect() as conn:
         for row in conn.execute(text("SELECT * FROM api_token")):
             assert clear not in repr(tuple(row))
@@ -58,12 +59,13 @@ def test_token_is_stored_only_as_a_hash(engine: Engine, make_person) -> None:
 def test_token_role_bounds_what_it_reads(client, make_person, engine: Engine) -> None:
     make_person("ana@example.com")
     make_person("bo@example.com")
+    make_person("fin@example.com", "finance")
     _deal(engine, "D-ANA", "ana@example.com")
     _deal(engine, "D-BO", "bo@example.com")
     rep = client.get("/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'rep', 'ana@example.com')}"})
     assert [d["external_id"] for d in rep.json()] == ["D-ANA"]
     assert rep.json()[0]["amount"] == "10000.00"
-    fin = client.get("/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'finance')}"})
+    fin = client.get("/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'finance', 'fin@example.com')}"})
     assert sorted(d["external_id"] for d in fin.json()) == ["D-ANA", "D-BO"]
 
 

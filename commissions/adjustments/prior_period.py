@@ -36,6 +36,7 @@ from commissions.calculation.service import (
     serialise_period,
 )
 from commissions.models import Deal, PayoutLine, Period
+from commissions.periods import keys as period_keys
 from commissions.money import from_minor, format_money
 
 log = logging.getLogger("quotaboard.adjustments")
@@ -53,17 +54,35 @@ class Booked:
 
 
 def adjustment_period(session: Session, locked: Period) -> Period:
-    """The earliest open period of the same kind after ``locked`` (created when there is none yet)."""
-    found = session.exec(select(Period).where(Period.kind == locked.kind, Period.state == "open",
-                                              Period.starts_on > locked.ends_on).order_by(Period.starts_on)).first()
-    if found is not None:
-        return found
-    day = locked.ends_on
-    while True:  # the first period after it that does not exist yet (later ones are all closed or approved)
+    """Where a change to ``locked`` is booked: the earliest open period of the same kind after it that has
+    started (``starts_on`` <= today), never a future one while a started one can take it.
+
+    1. the earliest existing open period after ``locked`` that has started;
+    2. else the first period after ``locked`` that has started and does not exist yet (created);
+    3. only when every period after ``locked`` up to today is closed or approved (or ``locked`` is the
+       current period): the earliest open or missing period after it, i.e. the next one.
+    Approved, locked and paid periods are skipped.
+    """
+    today = period_keys.today()
+    after = (Period.kind == locked.kind, Period.state == "open", Period.starts_on > locked.ends_on)
+    started = session.exec(select(Period).where(*after, Period.starts_on <= today).order_by(Period.starts_on)).first()
+    if started is not None:
+        return started
+    # the first period after it that does not exist yet (existing ones are skipped), never one so old
+    # that it would fall outside the window of periods that may be created
+    day, fallback = max(locked.ends_on, period_keys.period_window(on=today).earliest - timedelta(days=1)), None
+    while True:
         day = eng.parse_period(key_of(locked.kind, day + timedelta(days=1))).end
         key = key_of(locked.kind, day)
         if session.exec(select(Period.id).where(Period.key == key)).first() is None:
-            return ensure_period(session, key)
+            fallback = key
+            break
+    if eng.parse_period(fallback).start <= today:
+        return ensure_period(session, fallback)
+    future = session.exec(select(Period).where(*after).order_by(Period.starts_on)).first()
+    if future is not None and future.starts_on < eng.parse_period(fallback).start:
+        return future
+    return ensure_period(session, fallback)
 
 
 def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int, int]:

@@ -10,14 +10,17 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from commissions.audit import record_event
+from commissions.auth.csrf import CSRF_KEY, new_csrf_token, set_csrf_cookie
 from commissions.auth.guards import any_role, requires_person
 from commissions.auth.passwords import verify_password
 from commissions.auth.principal import Principal
 from commissions.auth.sessions import ISSUED_KEY, clock, rotate_session
-from commissions.auth.throttle import Refusal, SignInThrottle
+from commissions.auth.throttle import Refusal, SignInThrottle, retried
 from commissions.db import transaction
+from commissions.models import Person
 from commissions.people.service import end_all_sessions, person_by_email
 from commissions.web.dependencies import CurrentPrincipal
 from commissions.web.rendering import page
@@ -43,24 +46,56 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _check_credentials(engine: Engine, email: str, password: str, ip: str) -> dict | None:
+@retried
+def _reserve(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> Refusal | None:
+    """Count the attempt before its password is checked (one short write); audit a refusal."""
+    with transaction(engine) as session:
+        refusal, locked = throttle.reserve(email, ip, session=session)
+        if locked:
+            record_event(session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip)
+        elif refusal is not None:
+            record_event(session, None, "auth.sign_in_throttled", "person", "", {"email": email[:254]}, ip=ip)
+        return refusal
+
+
+def _check_credentials(engine: Engine, email: str, password: str) -> tuple[Person | None, str | None]:
+    """Argon2 outside any write transaction: (the person if the password is right and they are active, a
+    new hash if theirs should be upgraded)."""
+    with Session(engine, expire_on_commit=False) as session:
+        person = person_by_email(session, email)
+        if person is not None:
+            session.expunge(person)
+    ok, new_hash = verify_password(password, person.password_hash if person else None)
+    if person is None or not ok or not person.active:
+        return None, None
+    return person, new_hash
+
+
+@retried
+def _record_failure(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> list[str]:
     with transaction(engine) as session:
         person = person_by_email(session, email)
-        ok, new_hash = verify_password(password, person.password_hash if person else None)
-        if person is None or not ok or not person.active:
-            record_event(session, None, "auth.sign_in_failed", "person", person.id if person else "", {"email": email[:254]}, ip=ip)
-            return None
-        if new_hash:
-            person.password_hash = new_hash
-            session.add(person)
-        actor = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
-        record_event(session, actor, "auth.sign_in", "person", person.id, {}, ip=ip)
-        return {"pid": person.id, "sv": person.session_version, ISSUED_KEY: int(clock())}
+        record_event(session, None, "auth.sign_in_failed", "person", person.id if person else "", {"email": email[:254]}, ip=ip)
+        locked = throttle.failed(session, email, ip)
+        if locked:
+            record_event(session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip)
+        return locked
 
 
-def _audit(engine: Engine, actor: Principal | None, action: str, detail: dict, ip: str) -> None:
+@retried
+def _record_success(engine: Engine, throttle: SignInThrottle, person: Person, new_hash: str | None, ip: str) -> dict | None:
+    """The sign-in, in one short write: the hash upgraded, the account's count given back, audited."""
     with transaction(engine) as session:
-        record_event(session, actor, action, "person", "", detail, ip=ip)
+        row = session.get(Person, person.id)
+        if row is None or not row.active or row.password_hash != person.password_hash:
+            return None  # deactivated or re-keyed while the password was being checked
+        if new_hash:
+            row.password_hash = new_hash
+            session.add(row)
+        throttle.succeeded(session, row.email, ip)
+        actor = Principal(role=row.role, person_id=row.id, email=row.email, name=row.name)
+        record_event(session, actor, "auth.sign_in", "person", row.id, {}, ip=ip)
+        return {"pid": row.id, "sv": row.session_version, ISSUED_KEY: int(clock())}
 
 
 def _end_all_sessions(engine: Engine, principal: Principal, ip: str, action: str = "auth.sign_out_everywhere") -> None:
@@ -71,9 +106,19 @@ def _end_all_sessions(engine: Engine, principal: Principal, ip: str, action: str
                          action=action)
 
 
+async def sign_in_session(request: Request, session_data: dict, target: str) -> Redirect:
+    """A fresh session id and a fresh CSRF token bound to it (commissions/auth/csrf.py), then ``target``."""
+    token = new_csrf_token(request)
+    await rotate_session(request, {**session_data, CSRF_KEY: token})
+    response = Redirect(target)
+    set_csrf_cookie(request, response, token)
+    return response
+
+
 # Shown on the sign-in page after a session ended without the person signing out.
 END_MESSAGES = {
     "expired": "Your session has expired; please sign in again.",
+    "password_set": "Your new password is set and every session you had has ended; sign in with it.",
     "ended": "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again.",
 }
 
@@ -105,22 +150,20 @@ class AuthController(Controller):
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
 
-        refusal = await throttle.refusal(email, ip)
-        if refusal is not None:  # locked: the password is not even checked
-            await to_thread.run_sync(_audit, engine, None, "auth.sign_in_throttled", {"email": email[:254]}, ip)
+        refusal = await to_thread.run_sync(_reserve, engine, throttle, email, ip)
+        if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
             return refused(refusal)
-        session_data = await to_thread.run_sync(_check_credentials, engine, email, data.password, ip)
+        person, new_hash = await to_thread.run_sync(_check_credentials, engine, email, data.password)
+        session_data = None
+        if person is not None:
+            session_data = await to_thread.run_sync(_record_success, engine, throttle, person, new_hash, ip)
         if session_data is None:
-            locked = await throttle.failed(email, ip)
+            locked = await to_thread.run_sync(_record_failure, engine, throttle, email, ip)
             if locked:
-                await to_thread.run_sync(_audit, engine, None, "auth.locked_out",
-                                         {"email": email[:254], "by": ",".join(locked)}, ip)
                 return refused(throttle.lock_message(locked[0]))
             context = {"next": safe_next(data.next), "email": data.email, "error": "Email or password is wrong."}
             return page("pages/auth/login.html", context, status_code=401)
-        await throttle.succeeded(email)
-        await rotate_session(request, session_data)
-        return Redirect(safe_next(data.next))
+        return await sign_in_session(request, session_data, safe_next(data.next))
 
     @post("/logout", include_in_schema=False)
     async def logout(self, request: Request) -> Redirect:

@@ -27,17 +27,41 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What an admin may hand out: everything but finance. Roles are not a ladder (docs/architecture.md):
+# an admin runs people, plans and tokens, not the books, so a token with finance's powers can only
+# act for a finance person, and only an operator (`commissions token create --as`) creates it.
+ADMIN_GRANTABLE = ("rep", "manager", "admin")
+
+
 def create_token(
-    session: Session, *, name: str, role: str, person: Person | None, created_by: Principal | None
+    session: Session, *, name: str, role: str | None, person: Person | None, created_by: Principal | None
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the clear token, which is never stored."""
+    """Create a token; returns the row and the clear token, which is never stored.
+
+    A token for a person acts for that person with *their* role (read at every call, so it follows
+    the person's changes); ``role`` may be left empty and, if given, must be theirs. A token for no
+    person (an integration) has an explicit role, never finance. An admin (``created_by``) may grant
+    only ``ADMIN_GRANTABLE``: no finance token, not even one acting for a finance person.
+    ``created_by=None`` is the operator at the command line.
+    """
     name = name.strip()
+    role = (role or "").strip() or None
     if not name:
         raise TokenError("a token needs a name")
-    if role not in ROLES:
+    if role is not None and role not in ROLES:
         raise TokenError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
-    if person is not None and not person.active:
-        raise TokenError(f"{person.email} is deactivated")
+    if person is not None:
+        if not person.active:
+            raise TokenError(f"{person.email} is deactivated")
+        if role is not None and role != person.role:
+            raise TokenError(f"a token acts for {person.email} with their role ({person.role}), not {role}")
+        role = person.role
+    elif role is None:
+        raise TokenError("a token for no person (an integration) needs a role")
+    elif role == "finance":
+        raise TokenError("finance powers need a finance person: create the token to act as one")
+    if created_by is not None and created_by.role == "admin" and role not in ADMIN_GRANTABLE:
+        raise TokenError(f"an admin cannot grant the {role} role; ask an operator (commissions token create)")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,
@@ -49,8 +73,17 @@ def create_token(
     )
     session.add(token)
     session.flush()
-    record_event(session, created_by, "token.create", "api_token", token.id, {"name": name, "role": role})
+    record_event(session, created_by, "token.create", "api_token", token.id,
+                 {"name": name, "role": role, **({"as": person.email} if person else {})})
     return token, clear
+
+
+def revoke_person_tokens(session: Session, person: Person, *, by: Principal | None) -> int:
+    """Deactivation revokes every token acting for the person, for good: reactivating them revives none."""
+    tokens = session.exec(select(ApiToken).where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))).all()  # type: ignore[union-attr]
+    for token in tokens:
+        revoke_token(session, token, by=by)
+    return len(tokens)
 
 
 def revoke_token(session: Session, token: ApiToken, *, by: Principal | None) -> None:
@@ -73,8 +106,10 @@ def principal_for_token(session: Session, clear: str) -> Principal | None:
     token, person = row
     if token.revoked_at is not None or (person is not None and not person.active):
         return None
+    if person is None and token.role == "finance":
+        return None  # made before finance powers needed a finance person: no longer honoured
     return Principal(
-        role=token.role,
+        role=person.role if person is not None else token.role,  # a token acts with its person's role
         person_id=person.id if person else None,
         email=person.email if person else None,
         name=person.name if person else f"token {token.name}",

@@ -13,10 +13,9 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from commissions.auth.guards import admins
-from commissions.auth.tokens import TokenError, create_token, revoke_token
+from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError, create_token, revoke_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
-from commissions.models.base import ROLES
 from commissions.people.service import person_by_email
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page
@@ -24,7 +23,7 @@ from commissions.web.rendering import page
 
 class NewTokenForm(BaseModel):
     name: str = ""
-    role: str = "rep"
+    role: str = ""  # empty: the role of the person it acts as
     as_email: str = ""
 
 
@@ -34,7 +33,7 @@ def _context(db: DbSession, **extra: object) -> dict:
         .join(Person, ApiToken.person_id == Person.id, isouter=True)
         .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
     ).all()
-    return {"tokens": rows, "roles": ROLES, "form": NewTokenForm(), "error": None, "new_token": None, **extra}
+    return {"tokens": rows, "roles": ADMIN_GRANTABLE, "form": NewTokenForm(), "error": None, "new_token": None, **extra}
 
 
 class TokensController(Controller):

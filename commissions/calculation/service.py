@@ -49,10 +49,15 @@ class RecomputeReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def ensure_period(session: Session, key: str) -> Period:
+def ensure_period(session: Session, key: str, *, field: str = "period") -> Period:
+    """The Period row of ``key``, created (open) on demand: only within the window of periods that may
+    exist (``periods.keys.check_period_in_window``, a 400 naming ``field`` and the window)."""
     row = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
     if row is None:
+        from commissions.periods.keys import check_period_in_window
+
         p = eng.parse_period(key)
+        check_period_in_window(key, field=field)
         row = Period(key=p.key, kind=p.kind, starts_on=p.start, ends_on=p.end)
         session.add(row)
         session.flush()

@@ -47,11 +47,13 @@ class DealsController(Controller):
         return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
 
     @post("/api/v1/deals", sync_to_thread=True, summary="Record a closed deal (idempotent on external_id)",
-          responses={200: ResponseSpec(DealOut, description="the same deal again, or an update of it")})
+          responses={200: ResponseSpec(DealOut, description="the same deal again, or an update of it"),
+                     202: ResponseSpec(DealOut, description="held: the change credits other people and waits for "
+                                                            "approval (see /deals/approvals); it pays nobody until then")})
     def post_deal(self, request: Request, principal: CurrentPrincipal, data: JSONBody[DealIn]) -> Response[DealOut]:
         result, out = record_one(request.app.state["engine"], data, by=principal)
         after_deal_recorded(request.app, result)
-        return Response(out, status_code=201 if result.outcome == "created" else 200)
+        return Response(out, status_code={"created": 201, "held": 202}.get(result.outcome, 200))
 
     @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
     def list_deals(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> list[DealSummary]:

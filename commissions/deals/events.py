@@ -25,7 +25,7 @@ PAYOUTS_CHANNEL = "payouts"
 
 def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
     """After the deal and its statements committed: tell listeners (the leaderboard) what changed."""
-    if result.outcome == "unchanged":
+    if result.outcome in ("unchanged", "held"):  # a held change moved nobody's pay
         return
     deal = result.deal
     announce_recomputed(app, result.reports)

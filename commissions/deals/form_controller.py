@@ -142,7 +142,10 @@ class DealFormController(Controller):
                 errors = {"owner": str(exc)}
             else:
                 after_deal_recorded(request.app, result)
-                target = f"/deals?recorded={result.deal.external_id}"
+                if result.outcome == "held":  # credits other people: waits for approval (deals/rules.py)
+                    target = f"/deals/approvals?held={deal.external_id}"
+                else:
+                    target = f"/deals?recorded={result.deal.external_id}"
                 return ClientRedirect(target) if getattr(request, "htmx", False) else Redirect(target)
         status = 200 if getattr(request, "htmx", False) else 400
         return self._render(request, db, principal, values, errors, status_code=status)

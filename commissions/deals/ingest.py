@@ -20,9 +20,10 @@ from sqlmodel import Session, select
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
 from commissions.deals.currency import PlansSeeingDeals
+from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.errors import Conflict, Forbidden, InputProblem
-from commissions.models import AuditEvent, Campaign, Deal, DealSplit, Period, Person
+from commissions.errors import Conflict, InputProblem
+from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import MoneyError, from_minor, to_minor
 from commissions.people.service import visible_person_ids
@@ -32,8 +33,6 @@ class DealError(InputProblem):
     pass
 
 
-class DealForbidden(Forbidden):
-    pass
 
 
 class PeriodLocked(Conflict):
@@ -43,13 +42,14 @@ class PeriodLocked(Conflict):
 @dataclass
 class RecordResult:
     deal: Deal | None  # None for a deal created in bulk mode (inserted by DealWriter.finish)
-    outcome: str  # created | updated | unchanged
+    outcome: str  # created | updated | unchanged | held (waiting for approval: ``deal`` is the deal as it still is)
     people: set[int] = field(default_factory=set)  # credited before or after the change: recomputed at once
     chain: set[int] = field(default_factory=set)  # their managers, up the tree: recomputed by the queue worker
     days: set[date] = field(default_factory=set)  # closing dates before and after the change
     reports: list = field(default_factory=list)  # RecomputeReports of the statements recomputed with it
     locked: bool = False  # it touches a locked or paid period: booked as prior-period adjustments
     booked: list = field(default_factory=list)  # those adjustments (adjustments.prior_period.Booked)
+    approval: DealApproval | None = None  # the held change (outcome "held")
 
 
 def body_hash(data: DealIn) -> str:
@@ -64,10 +64,12 @@ class DealWriter:
     so a file of thousands of rows costs a handful of queries, not thousands.
     """
 
-    def __init__(self, session: Session, by: Principal | None, *, bulk: bool = False) -> None:
+    def __init__(self, session: Session, by: Principal | None, *, bulk: bool = False,
+                 approved_for: int | None = None) -> None:
         self.session = session
         self.by = by
         self.bulk = bulk
+        self.approved_for = approved_for  # applying a held change of this person, approved by ``by``
         self._pending: list[tuple[dict, list[tuple[int, int]], dict]] = []
         self._people: dict[str, Person | None] = {}
         self._deals: dict[str, Deal | None] = {}
@@ -140,18 +142,47 @@ class DealWriter:
         ids |= set(self.session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal.id)).all())
         return ids
 
-    def check_may_record(self, person_ids: set[int]) -> None:
-        """Reps record their own deals, managers their team's, finance and admins anyone's."""
+    def decide(self, owner_id: int, involved: set[int], existing: Deal | None) -> str:
+        """Who may change pay (deals/rules.py): "record", "hold", or DealForbidden."""
+        if self.approved_for is not None:  # an approved held change: decided when it was submitted
+            return "record"
         by = self.by
-        if by is None or by.role in ("finance", "admin"):
-            return
-        if self._visible is False:
+        if by is not None and by.role == "manager" and self._visible is False:
             self._visible = visible_person_ids(self.session, by)
-        visible = self._visible
-        if by.role == "rep" and by.person_id not in person_ids:
-            raise DealForbidden("a rep can only record deals they own or share")
-        if by.role == "manager" and not person_ids <= (visible or set()):
-            raise DealForbidden("a manager can only record deals of their own team")
+        change = Change(owner_id=owner_id, credited=frozenset(involved))
+        if existing is not None:
+            change = Change(owner_id=owner_id, credited=frozenset(involved), before_owner_id=existing.owner_id,
+                            before_credited=frozenset(self.credited_ids(existing)),
+                            recorded_by=self.recorders(existing.external_id) if by and by.role == "rep" else frozenset())
+        return decide(by, change, self._visible if isinstance(self._visible, set) else None)
+
+    def recorders(self, external_id: str) -> frozenset[int | None]:
+        """Who wrote the deal's versions (its audit events; an approved change counts as its requester's)."""
+        rows = self.session.exec(select(AuditEvent.actor_id, AuditEvent.detail).where(
+            AuditEvent.object_type == "deal", AuditEvent.object_id == external_id,
+            AuditEvent.action.in_(("deal.created", "deal.updated")))).all()
+        return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows)
+
+    def hold(self, data: DealIn, existing: Deal | None) -> RecordResult:
+        """Keep the change in ``deal_approval`` (it pays nobody) until a manager or finance approves it."""
+        by = self.by
+        if self.bulk or by is None or by.person_id is None:
+            raise DealForbidden("a change that credits other people needs approval: record it through the form or API")
+        session = self.session
+        row = session.exec(select(DealApproval).where(DealApproval.external_id == data.external_id,
+                                                      DealApproval.state == "pending")).first()
+        if row is not None and row.requested_by_id != by.person_id:
+            raise DealForbidden("a change of this deal by someone else is already waiting for approval")
+        row = row or DealApproval(external_id=data.external_id, requested_by_id=by.person_id)
+        row.body = data.model_dump(mode="json")
+        row.base_hash = existing.body_hash if existing is not None else ""
+        row.created_at = utcnow()
+        session.add(row)
+        session.flush()
+        record_event(session, by, "deal.approval_requested", "deal", data.external_id, {
+            "amount": str(data.amount), "currency": data.currency, "status": data.status, "owner": data.owner,
+            "splits": [{"person": s.person, "share": str(s.share)} for s in data.splits]})
+        return RecordResult(existing, "held", approval=row)
 
     def check_currency(self, data: DealIn, credited: list[int]) -> None:
         """Refuse a deal in a currency that a plan seeing it does not pay in (deals/currency.py):
@@ -196,23 +227,24 @@ class DealWriter:
         except MoneyError as exc:
             raise DealError("amount", str(exc)) from exc
         involved = {p.id for p in people.values()}
-        self.check_may_record(involved)
-
-        digest = body_hash(data)
         existing = self.existing(data.external_id)
         if existing is _PENDING:
             raise DealError("external_id", f"{data.external_id} appears twice")
+        decision = self.decide(people[data.owner].id, involved, existing)
+
+        digest = body_hash(data)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
         if data.status == "won":  # a cancellation credits nobody: it is how a deal the plans cannot pay is withdrawn
             self.check_currency(data, [p.id for p in people.values()])
+        if decision == "hold":
+            return self.hold(data, existing)
 
         session = self.session
         touched_people: set[int] = set()
         touched_days: set[date] = {data.closed_at}
         if existing is not None:
             previously = self.credited_ids(existing)
-            self.check_may_record(previously)
             touched_people |= previously
             if (owner := self.campaign_owner(existing.source_campaign)) is not None:
                 touched_people.add(owner)
@@ -236,6 +268,9 @@ class DealWriter:
         }
         splits = [(people[split.person].id, int(split.share * 100)) for split in data.splits]
         audit = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
+        if self.approved_for is not None:
+            audit["requested_by"] = self.approved_for
+            audit["approved_by"] = self.by.label if self.by else "system"
         if deal is None and self.bulk and not locked:
             # A file of new deals: rows are inserted together by ``finish()``, not one ORM object each.
             self._pending.append((values, splits, audit))

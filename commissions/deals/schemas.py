@@ -134,3 +134,5 @@ class DealOut(DealSummary):
     cancelled_at: date | None
     splits: list[dict[str, str]]
     custom_fields: dict[str, CustomValue]
+    approval: str | None = Field(default=None, description="'pending' (202): the change credits other people "
+                                 "and waits for a manager's or finance's approval; it pays nobody until then")

@@ -50,7 +50,7 @@ def book_locked(session: Session, result: RecordResult, *, by: Principal | None,
 def apply_recorded(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> None:
     """After a deal change: recompute its people in the open periods it touches, book prior-period
     adjustments for the locked ones, queue the managers above them."""
-    if result.outcome == "unchanged":
+    if result.outcome in ("unchanged", "held"):
         return
     for key in sorted(book_locked(session, result, by=by, trigger=trigger)):
         result.reports.append(recompute(session, key, person_ids=result.people, trigger=trigger))
@@ -67,8 +67,22 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
                 take_period_locks(session, {data.closed_at} | ({before} if before else set()))
                 result = record_deal(session, data, by=by)
                 apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} {result.outcome}")
+                if result.outcome == "held":
+                    return result, held_out(data)
                 return result, deal_out(session, result.deal)
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def held_out(data: DealIn) -> DealOut:
+    """The change as submitted, marked pending: what the deal will be once approved."""
+    return DealOut(
+        external_id=data.external_id, name=data.name or data.external_id, account=data.account, owner=data.owner,
+        amount=str(data.amount), currency=data.currency, closed_at=data.closed_at, type=data.type,
+        product=data.product, term_months=data.term_months, source_campaign=data.source_campaign,
+        status=data.status, cancelled_at=data.cancelled_at,
+        splits=[{"person": s.person, "share": str(s.share)} for s in data.splits],
+        custom_fields=data.model_dump(mode="json")["custom_fields"], approval="pending",
+    )

@@ -32,6 +32,7 @@ from commissions.engine.errors import ConditionError, PlanIssue, PlanValidationE
 from commissions.engine.money import HUNDRED, format_percent, minor_digits
 
 RESERVED_NAMES = ("cap", "draw")
+MAX_DOCUMENT_DEPTH = 64  # a plan is a few levels deep; thousands of levels would exhaust the stack
 COMPONENT_KINDS = ("tiered", "per_deal", "bonus", "curve", "override")
 
 
@@ -476,7 +477,23 @@ def load_plan_document(text: str) -> dict[str, Any]:
     import yaml  # imported lazily: the engine itself needs no YAML
 
     class _Loader(yaml.SafeLoader):
-        """YAML 1.2 booleans: only true/false (YAML 1.1 would read the key `on:` as True)."""
+        """YAML 1.2 booleans: only true/false (YAML 1.1 would read the key `on:` as True); at most
+        ``MAX_DOCUMENT_DEPTH`` nested collections (composing and constructing are recursive)."""
+
+        _depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self._depth += 1
+            try:
+                if self._depth > MAX_DOCUMENT_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None,
+                        f"nested more than {MAX_DOCUMENT_DEPTH} levels deep (a plan needs a few)",
+                        self.peek_event().start_mark,
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
 
     _Loader.yaml_implicit_resolvers = {
         first: [

@@ -3,6 +3,7 @@
 See docs/domain-model.md for the tables and why they are shaped this way.
 """
 
+from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
@@ -17,7 +18,14 @@ from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, 
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
-from commissions.models.security import ApiToken, AuditEvent, WebhookDelivery, WebhookIntegration
+from commissions.models.security import (
+    ApiToken,
+    AuditEvent,
+    PasswordReset,
+    SignInLimit,
+    WebhookDelivery,
+    WebhookIntegration,
+)
 
 __all__ = [
     "Adjustment",
@@ -27,11 +35,13 @@ __all__ = [
     "Campaign",
     "CustomField",
     "Deal",
+    "DealApproval",
     "DealSplit",
     "Dispute",
     "DisputeMessage",
     "Lead",
     "LeadEvent",
+    "PasswordReset",
     "PayeeSummary",
     "PayoutLine",
     "Period",
@@ -43,6 +53,7 @@ __all__ = [
     "PulseResponse",
     "PulseTally",
     "Quota",
+    "SignInLimit",
     "StatementState",
     "Team",
     "WebhookDelivery",

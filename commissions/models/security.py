@@ -74,3 +74,34 @@ class WebhookDelivery(SQLModel, table=True):
     integration_id: int = Field(foreign_key="webhook_integration.id", primary_key=True, ondelete="CASCADE")
     webhook_id: str = Field(max_length=128, primary_key=True)
     received_at: datetime = created_at_field()
+
+
+class SignInLimit(SQLModel, table=True):
+    """Sign-in attempts counted per account or client address (commissions/auth/throttle.py).
+
+    ``key`` is ``account-``/``ip-`` and a SHA-256 digest (no email stored). An attempt is counted
+    here, in one short write, *before* its password is checked, so concurrent attempts cannot all
+    pass the limit. Times are epoch seconds.
+    """
+
+    __tablename__ = "sign_in_limit"
+
+    key: str = Field(max_length=80, primary_key=True)
+    window_started: float = Field(default=0)
+    attempts: int = Field(default=0)
+    locked_until: float = Field(default=0)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time password reset link an admin issued: only its SHA-256 is stored; used once, expires."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (Index("ix_password_reset_person_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    expires_at: datetime = timestamp_field(nullable=False)  # type: ignore[assignment]
+    used_at: datetime | None = timestamp_field()

@@ -8,8 +8,9 @@ from sqlmodel import Session, select
 
 from commissions.audit import record_event
 from commissions.auth.middleware import forget_person
-from commissions.auth.passwords import hash_password
+from commissions.auth.passwords import check_strength, hash_password
 from commissions.auth.principal import Principal
+from commissions.auth.tokens import revoke_person_tokens
 from commissions.errors import InputProblem
 from commissions.models import Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS
@@ -86,12 +87,18 @@ def create_person(
     return person
 
 
-def set_password(session: Session, person: Person, password: str, *, by: Principal | None) -> None:
-    person.password_hash = hash_password(password)
+def set_password(session: Session, person: Person, password: str, *, by: Principal | None, how: str = "",
+                 ip: str = "", password_hash: str | None = None) -> None:
+    """A new password (audited as ``person.password`` with ``how``: "own", "reset link", "command line").
+    Every session of the person ends (the caller may sign the current one in again). ``password_hash``
+    lets a caller hash it beforehand, outside its write transaction (Argon2 takes ~0.5 s)."""
+    if password_hash:
+        check_strength(password)
+    person.password_hash = password_hash or hash_password(password)
     person.session_version += 1  # a new password ends every other session
     session.add(person)
     forget_person(person.id)
-    record_event(session, by, "person.password", "person", person.id, {})
+    record_event(session, by, "person.password", "person", person.id, {"how": how} if how else {}, ip=ip)
 
 
 def end_all_sessions(session: Session, person: Person, *, by: Principal | None, ip: str = "",
@@ -110,6 +117,8 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         session.add(person)
         forget_person(person.id)
         record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
+        if not active:
+            revoke_person_tokens(session, person, by=by)  # for good: reactivation revives none
         _touch_statements(session, {person.id})
 
 

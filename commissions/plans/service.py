@@ -48,6 +48,7 @@ from commissions.models import (
     PlanAssignment,
     PlanVersion,
 )
+from commissions.periods.keys import check_day_in_window
 
 CLOSED_STATES = ("locked", "paid")
 MAX_DOCUMENT_CHARS = 200_000
@@ -280,6 +281,7 @@ def save_plan_version(
     text = normalise_text(text)
     document, _ = check_plan_text(session, text, plan_id=plan_id, create_only=create_only)
     effective_from = resolve_effective_from(document, effective_from, today)
+    check_day_in_window(effective_from, field="effective_from", on=today)  # 2099-01-01 is a typing mistake
 
     plan, plan_created = _lock_or_create_plan(session, document)
     latest = latest_version(session, plan.id) if not plan_created else None

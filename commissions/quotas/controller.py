@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from commissions.auth.guards import managers
 from commissions.errors import Conflict, InputProblem
+from commissions.periods.keys import PeriodOutOfWindow, period_window
 from commissions.quotas.csv import MAX_BYTES, TEMPLATE, read_quota_csv
 from commissions.quotas.service import (
     Cell,
@@ -32,6 +33,7 @@ from commissions.quotas.service import (
     apply_changes,
     build_grid,
     cell_change,
+    check_creatable,
     copy_from_previous,
     fingerprint,
     is_money,
@@ -101,7 +103,8 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _grid_context(session: Session, principal: CurrentPrincipal, key: Any, **extra: Any) -> dict[str, Any]:
-    return {"grid": build_grid(session, principal, key), "notice": None, **extra}
+    # links to the periods before and after only where a period may exist (the period window)
+    return {"grid": build_grid(session, principal, key), "notice": None, "window": period_window(), **extra}
 
 
 class QuotasController(Controller):
@@ -119,7 +122,7 @@ class QuotasController(Controller):
         copied_from: FromQuery[str | None] = None,
         imported: FromQuery[int | None] = None,
     ) -> Template:
-        key = parse_period(period)
+        key = check_creatable(db, parse_period(period))
         notice = None
         if copied is not None:
             source = parse_period(copied_from).key if copied_from else "the last period"
@@ -139,8 +142,16 @@ class QuotasController(Controller):
         engine = _engine(request)
         key = parse_period(data.period)
         with Session(engine) as session:
-            if load_cell(session, principal, data.person_id, data.metric, key) is None:
+            cell = load_cell(session, principal, data.person_id, data.metric, key)
+            if cell is None:
                 raise NotFoundException("No such quota cell.")
+            try:
+                check_creatable(session, key)  # 9999-Q4 is a typing mistake, not a period: 400
+            except PeriodOutOfWindow as exc:
+                if not _is_htmx(request):
+                    raise
+                cell.error, cell.attempted, cell.editable = exc.message, data.target, False
+                return page("partials/quotas/cell.html", {"cell": cell})  # htmx swaps only 2xx
 
         def work(session: Session) -> Cell:
             if load_cell(session, principal, data.person_id, data.metric, key) is None:  # checked again, in the write
@@ -196,6 +207,8 @@ class QuotasController(Controller):
         data: Annotated[PeriodForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect:
         key = parse_period(data.period)
+        with Session(_engine(request)) as session:
+            check_creatable(session, key)
         result = run_write(_engine(request), lambda s: copy_from_previous(s, principal, key, by=principal))
         return Redirect(f"/quotas?period={key.key}&copied={result.copied}&copied_from={result.source}", status_code=303)
 

@@ -35,6 +35,8 @@ from commissions.people.service import normalise_email, report_ids
 from commissions.periods.keys import (
     PeriodKey,
     PeriodKeyError,
+    PeriodOutOfWindow,
+    check_period_in_window,
     parse_period_key,
     quarter_of,
 )
@@ -199,13 +201,21 @@ def period_row(session: Session, key: PeriodKey) -> Period | None:
 
 
 def ensure_period(session: Session, key: PeriodKey) -> Period:
-    """The Period row of ``key``, created (open) on demand."""
+    """The Period row of ``key``, created (open) on demand: only within the window of periods that may exist."""
     period = period_row(session, key)
     if period is None:
+        check_period_in_window(key)
         period = Period(key=key.key, kind=key.kind, starts_on=key.starts_on, ends_on=key.ends_on)
         session.add(period)
         session.flush()
     return period
+
+
+def check_creatable(session: Session, key: PeriodKey) -> PeriodKey:
+    """A period that does not exist yet must lie within the window of periods that may exist (400 otherwise)."""
+    if period_row(session, key) is None:
+        check_period_in_window(key)
+    return key
 
 
 def check_open(period: Period | None) -> None:
@@ -706,6 +716,12 @@ Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 4
             stored = periods[key.key]
             if stored is not None and stored.state != "open" and not closed_ok:
                 bad("period", f"{key.key} is {stored.state}: its quotas no longer change")
+            if stored is None:
+                try:
+                    check_period_in_window(key)
+                except PeriodOutOfWindow as exc:
+                    bad("period", exc.message)
+                    key = None
         if person is not None and metric and metric not in columns_of(session, person):
             bad("metric", f"{metric} is not a quota of {email}: {', '.join(columns_of(session, person))}")
             continue

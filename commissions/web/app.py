@@ -31,6 +31,12 @@ from sqlalchemy.exc import DataError
 from commissions.audit.controller import AuditController
 from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
 from commissions.auth.controller import AuthController
+from commissions.auth.csrf import SessionCsrfMiddleware
+from commissions.auth.password_controller import (
+    AccountPasswordController,
+    PasswordResetAdminController,
+    PasswordResetController,
+)
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
 from commissions.auth.throttle import SignInThrottle
@@ -39,6 +45,7 @@ from commissions.campaigns.controller import CampaignsController
 from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
+from commissions.deals.approvals_controller import DealApprovalsController
 from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
@@ -64,8 +71,10 @@ from commissions.web.errors import (
 from commissions.web.headers import AllowedHostsMiddleware, security_headers
 from commissions.web.health import healthz
 from commissions.web.home import HomeController
+from commissions.web.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
 from commissions.webhooks.admin_controller import WebhooksAdminController
 from commissions.webhooks.controller import WebhooksController
+from commissions.webhooks.junk import JunkCounter
 from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
 log = logging.getLogger("quotaboard")
@@ -165,21 +174,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
     throttle_store = _store(settings, "throttle")
     throttle = SignInThrottle(
-        throttle_store,
+        engine,
         account_limit=settings.login_max_failures_per_account,
         ip_limit=settings.login_max_failures_per_ip,
         window_seconds=settings.login_window_seconds,
         lockout_seconds=settings.login_lockout_seconds,
     )
-    state = State({"engine": engine, "settings": settings, "session_config": session_config, "throttle": throttle})
+    state = State({"engine": engine, "settings": settings, "session_config": session_config, "throttle": throttle,
+                   "webhook_junk": JunkCounter(throttle_store)})
     app = Litestar(
         route_handlers=[
             healthz,
-            AuthController,
+            AuthController, AccountPasswordController, PasswordResetController, PasswordResetAdminController,
             HomeController,
             DealsController,
             DealImportController,
             DealFormController,
+            DealApprovalsController,
             StatementsController,
             TeamController,
             PeriodsController, PeriodsApiController, AdjustmentsController, AdjustmentsApiController,
@@ -197,11 +208,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[
             AllowedHostsMiddleware(allowed_hosts=settings.allowed_hosts),
+            RequestLimitsMiddleware(),  # body size, JSON nesting, odd paths (commissions/web/limits.py)
             session_config.middleware,
             AuthenticationMiddleware(),
+            SessionCsrfMiddleware(),
         ],
         before_send=[security_headers(hsts=not settings.is_development)],
         csrf_config=csrf_config,
+        request_max_body_size=DEFAULT_MAX_BODY_BYTES,  # handlers that take files set their own
         stores={"sessions": _session_store(settings), "imports": _store(settings, "imports"), "throttle": throttle_store},
         state=state,
         on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],

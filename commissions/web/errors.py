@@ -24,7 +24,9 @@ TITLES = {
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+    # the scope's path, not request.url: building the URL parses the Host header, which may be invalid
+    path = request.scope.get("path", "")
+    return path.startswith("/api/") or path.startswith("/schema")
 
 
 def _json(exc: HTTPException) -> Response:

@@ -21,6 +21,7 @@ page, static files and the API. The Host check is a middleware in front of every
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from litestar.middleware import ASGIMiddleware
@@ -35,10 +36,20 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 CACHEABLE_PREFIXES = ("/static/", "/leaderboard/static/")  # files without data: browsers may keep them
 
 
+# A Host header is a name (letters, digits, dots, dashes) or a bracketed IPv6 address, then an optional
+# numeric port (RFC 9110 7.2, RFC 3986 3.2.2): anything else (``localhost:80@evil.com``, spaces,
+# userinfo, a path) is refused before it is compared with ALLOWED_HOSTS.
+_HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])"
+                   r"(?::[0-9]{1,5})?", re.IGNORECASE)
+
+
 def host_allowed(host: str, allowed: list[str]) -> bool:
-    """``host`` (from the Host header, port ignored) against names, ``*.example.com`` or ``*``."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip().lower().rstrip(".")
+    """``host`` (from the Host header, port ignored) against names, ``*.example.com`` or ``*``.
+    A header that is not strictly ``name[:port]`` is refused whatever the allowed list says."""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        return False
+    name = match.group("name").lower().rstrip(".")
     if not name:
         return False
     for pattern in allowed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, get
+from litestar.params import FromQuery
 from litestar.response import Template
 from sqlalchemy import func
 from sqlmodel import select
@@ -22,15 +23,20 @@ class HomeController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def home(self, db: DbSession, principal: CurrentPrincipal) -> Template:
+    def home(self, db: DbSession, principal: CurrentPrincipal, approved: FromQuery[str | None] = None,
+             rejected: FromQuery[str | None] = None) -> Template:
         period = quarter_of(date.today())
-        context: dict = {"period": period}
+        context: dict = {"period": period, "approved": approved, "rejected": rejected}  # after a queue decision
         if principal.role in ("rep", "manager") and principal.person_id is not None:
             context["mine"] = progress_rows(db, [principal.person_id], period)[0]
         if principal.role == "manager" and principal.person_id is not None:
             from commissions.people.service import report_ids
 
             context["team"] = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+        if principal.role in ("rep", "manager", "finance") and principal.person_id is not None:
+            from commissions.deals.approvals import held_for
+
+            context["held"] = held_for(db, principal)  # what waits for their decision (or, for a rep, their own)
         if principal.role == "finance":
             context["periods"] = db.exec(select(Period).order_by(Period.starts_on.desc()).limit(6)).all()
             context["deal_count"] = db.exec(select(func.count()).select_from(Deal)).one()

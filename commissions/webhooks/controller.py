@@ -7,11 +7,12 @@ body is the deal JSON of ``POST /api/v1/deals``, recorded by the same service.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, post
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, TooManyRequestsException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from pydantic import ValidationError
@@ -24,9 +25,11 @@ from commissions.deals.events import after_deal_recorded
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.deals.service import record_one
 from commissions.webhooks import service
+from commissions.webhooks.junk import WEBHOOK_JUNK_WINDOW_SECONDS, JunkCounter
 from commissions.webhooks.signing import SignatureError, verify
 
 MAX_BODY = 1_000_000
+log = logging.getLogger("quotaboard.webhooks")
 
 
 def clock() -> float:
@@ -34,11 +37,20 @@ def clock() -> float:
 
 
 def _refuse(engine, name: str, message: str, status: int, ip: str) -> HTTPException:  # type: ignore[no-untyped-def]
+    """A delivery whose signature was valid but is refused anyway (a replay): audited."""
     with transaction(engine) as session:
         record_event(session, None, "webhook.refused", "webhook_integration", name[:128], {"reason": message}, ip=ip)
-    if status == 401:
-        return NotAuthorizedException(message)
     return HTTPException(status_code=status, detail=message)
+
+
+def _junk_throttled(engine, name: str, count: int, ip: str) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        record_event(session, None, "webhook.junk_throttled", "webhook_integration", name[:128],
+                     {"refusals": count, "window_seconds": WEBHOOK_JUNK_WINDOW_SECONDS}, ip=ip)
+
+
+class Replayed(SignatureError):
+    """Refused although the signature is valid: the sender holds the secret, so it is audited."""
 
 
 class WebhooksController(Controller):
@@ -52,6 +64,11 @@ class WebhooksController(Controller):
         engine = request.app.state["engine"]
         settings = request.app.state["settings"]
         ip = request.client.host if request.client else ""
+        junk: JunkCounter = request.app.state["webhook_junk"]
+        wait = await junk.blocked(ip)
+        if wait is not None:  # too many unauthenticated requests from this address: not even checked
+            raise TooManyRequestsException("too many unauthenticated webhook requests from your address; "
+                                           f"try again in {wait} seconds", headers={"Retry-After": str(wait)})
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("webhook-")}
 
@@ -63,13 +80,20 @@ class WebhooksController(Controller):
                 integration, secret = found
                 webhook_id, _ = verify(secret, headers, body, now=clock())
                 if service.seen(session, integration.id, webhook_id):  # type: ignore[arg-type]
-                    raise SignatureError("replayed delivery: this webhook-id was received already", 400)
+                    raise Replayed("replayed delivery: this webhook-id was received already", 400)
                 return integration, webhook_id
 
         try:
             integration, webhook_id = await to_thread.run_sync(check)
-        except SignatureError as exc:
+        except Replayed as exc:
             raise await to_thread.run_sync(_refuse, engine, name, str(exc), exc.status, ip) from None
+        except SignatureError as exc:  # unauthenticated: counted per address and logged, not audited
+            log.info("webhook %r refused from %s: %s", name[:64], ip, exc)
+            if await junk.count(ip):
+                await to_thread.run_sync(_junk_throttled, engine, name, junk.limit, ip)
+            if exc.status == 401:
+                raise NotAuthorizedException(str(exc)) from None
+            raise HTTPException(status_code=exc.status, detail=str(exc)) from None
         try:
             deal = DealIn.model_validate_json(body)
         except ValidationError as exc:

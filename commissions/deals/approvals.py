@@ -1,0 +1,147 @@
+"""The approval queue: deal changes a rep entered that credit other people (deals/rules.py).
+
+A held change lives in ``deal_approval`` and pays nobody. Approving applies it through the
+one deal path (``DealWriter.write`` then ``apply_recorded``, which recomputes the people it
+credits and touches everyone above them) in the approver's transaction; rejecting drops it (the row stays, marked, as the record of who decided).
+Both are audited (``deal.approved``, ``deal.rejected``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from commissions.audit import record_event
+from commissions.auth.principal import Principal
+from commissions.custom_fields.service import check_deal
+from commissions.db import transaction
+from commissions.deals.ingest import DealWriter, RecordResult
+from commissions.deals.rules import may_approve
+from commissions.deals.schemas import DealIn
+from commissions.deals.service import ATTEMPTS, apply_recorded, take_period_locks
+from commissions.errors import Conflict
+from commissions.models import Deal, DealApproval, Person
+from commissions.models.base import utcnow
+from commissions.money import to_minor
+from commissions.people.service import visible_person_ids
+
+
+class ApprovalNotFound(LookupError):
+    """No such held change, or not one the caller may decide (indistinguishable: 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    id: int
+    external_id: str
+    name: str
+    owner: str
+    amount_minor: int
+    currency: str
+    closed_at: date
+    status: str
+    splits: list[tuple[str, Decimal]]
+    requested_by: str
+    requested_at: datetime
+    is_change: bool  # of an existing deal (else a new deal)
+    may_decide: bool
+
+
+def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
+    emails = {data.owner, *(s.person for s in data.splits)}
+    if people is None:
+        people = dict(session.exec(select(Person.email, Person.id).where(Person.email.in_(emails))).all())
+    return {people[e] for e in emails if e in people}
+
+
+def held_for(session: Session, principal: Principal) -> list[Held]:
+    """The held changes the caller may decide, and the ones they asked for themselves, oldest first."""
+    rows = session.exec(select(DealApproval).where(DealApproval.state == "pending")
+                        .order_by(DealApproval.created_at, DealApproval.id)).all()
+    if not rows:
+        return []
+    visible = visible_person_ids(session, principal)
+    bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
+    emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
+    people = dict(session.exec(select(Person.email, Person.id).where(Person.email.in_(emails))).all())
+    names = dict(session.exec(select(Person.id, Person.email).where(
+        Person.id.in_({row.requested_by_id for row in rows}))).all())
+    out = []
+    for row in rows:
+        data = bodies[row.id]
+        decide = may_approve(principal, requester_id=row.requested_by_id, credited=_credited(session, data, people),
+                             visible=visible)
+        if not decide and row.requested_by_id != principal.person_id:
+            continue
+        out.append(Held(
+            id=row.id, external_id=row.external_id, name=data.name or data.external_id, owner=data.owner,
+            amount_minor=to_minor(data.amount, data.currency), currency=data.currency, closed_at=data.closed_at, status=data.status,
+            splits=[(s.person, s.share) for s in data.splits], requested_by=names.get(row.requested_by_id, ""),
+            requested_at=row.created_at, is_change=bool(row.base_hash), may_decide=decide))
+    return out
+
+
+def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool = True) -> tuple[DealApproval, DealIn]:
+    """The held change if the caller may decide it (else 404), still pending (else 409); row-locked (PostgreSQL)."""
+    query = select(DealApproval).where(DealApproval.id == approval_id).execution_options(populate_existing=True)
+    row = session.exec(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise ApprovalNotFound(approval_id)
+    data = DealIn.model_validate(row.body)
+    if not may_approve(by, requester_id=row.requested_by_id, credited=_credited(session, data),
+                       visible=visible_person_ids(session, by)):
+        raise ApprovalNotFound(approval_id)
+    if row.state != "pending":
+        raise Conflict("approval", f"this change of deal {row.external_id} was already {row.state}")
+    return row, data
+
+
+def _decide(session: Session, row: DealApproval, by: Principal, state: str) -> None:
+    row.state, row.decided_by_id, row.decided_at = state, by.person_id, utcnow()
+    session.add(row)
+
+
+def approve(engine: Engine, approval_id: int, *, by: Principal) -> RecordResult:
+    """Apply the held change as its requester entered it, recompute, drop it from the queue: one transaction."""
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction(engine) as session:
+                _, data = _decidable(session, approval_id, by, lock=False)
+                existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)).first()
+                # the period locks first (as every deal write takes them), then the row: no waiting in a cycle
+                take_period_locks(session, {data.closed_at} | ({existing.closed_at} if existing else set()))
+                row, data = _decidable(session, approval_id, by)
+                existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)
+                                        .execution_options(populate_existing=True)).first()
+                if (existing.body_hash if existing is not None else "") != row.base_hash:
+                    raise Conflict("deal", f"deal {data.external_id} changed after this request was made: "
+                                           "reject it and ask for a new one")
+                check_deal(session, data=data)
+                result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
+                apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
+                record_event(session, by, "deal.approved", "deal", data.external_id,
+                             {"requested_by": row.requested_by_id, "outcome": result.outcome})
+                _decide(session, row, by, "approved")
+                return result
+        except (IntegrityError, OperationalError):
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def reject(engine: Engine, approval_id: int, *, by: Principal) -> str:
+    """Drop the held change (it never paid anyone); returns its deal's external id."""
+    with transaction(engine) as session:
+        row, data = _decidable(session, approval_id, by)
+        record_event(session, by, "deal.rejected", "deal", data.external_id, {"requested_by": row.requested_by_id})
+        _decide(session, row, by, "rejected")
+        return data.external_id
+
+
+def pending_count(session: Session, principal: Principal) -> int:
+    return sum(1 for held in held_for(session, principal) if held.may_decide)

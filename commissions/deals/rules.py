@@ -1,0 +1,69 @@
+"""Who may change pay: the one rule every door (form, API, CSV import, webhook) goes through.
+
+``DealWriter.write`` (deals/ingest.py) calls ``decide`` for every deal change, whatever the door:
+
+- **Reps** record deals they own. They cannot re-record, edit or cancel a deal that someone
+  else owns or that someone else recorded (any earlier version written by another person,
+  finance, an admin, an import or a CRM). A change by a rep that credits anyone but the rep,
+  before or after the change (a split partner added, changed or removed), is **held**: stored
+  in ``deal_approval``, paying nobody, until a manager of the requester or of a person it
+  credits, or finance, approves it.
+- **Managers** record and change deals whose credited people, before and after the change,
+  are all in their reporting tree (themselves included). Nothing else.
+- **Finance and admins** (a person or a token with that role; a rep's token is a rep) and the
+  system itself (CLI, demo loader) record anything. A signed CRM webhook records as finance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from commissions.auth.principal import Principal
+from commissions.errors import Forbidden
+
+Decision = Literal["record", "hold"]
+
+
+class DealForbidden(Forbidden):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    owner_id: int
+    credited: frozenset[int]  # after the change: the owner and the split partners
+    before_owner_id: int | None = None  # None: a new deal
+    before_credited: frozenset[int] = frozenset()
+    recorded_by: frozenset[int | None] = field(default_factory=frozenset)  # who wrote earlier versions (None: system)
+
+
+def decide(by: Principal | None, change: Change, visible: set[int] | None) -> Decision:
+    """Record now, hold for approval, or refuse (``DealForbidden``). ``visible``: the caller's reporting tree."""
+    if by is None or by.role in ("finance", "admin"):
+        return "record"
+    everyone = change.credited | change.before_credited
+    if by.role == "manager":
+        if by.person_id is not None and everyone <= (visible or set()):
+            return "record"
+        raise DealForbidden("a manager can only record deals of their own team")
+    me = by.person_id
+    if me is None or change.owner_id != me:
+        raise DealForbidden("a rep can only record deals they own")
+    if change.before_owner_id is not None:
+        if change.before_owner_id != me:
+            raise DealForbidden("this deal is owned by someone else: only its owner's manager or finance can change it")
+        if change.recorded_by - {me}:
+            raise DealForbidden("this deal was recorded by someone else: ask your manager or finance to change it")
+    return "hold" if everyone - {me} else "record"
+
+
+def may_approve(by: Principal, *, requester_id: int, credited: set[int], visible: set[int] | None) -> bool:
+    """Finance approves any held change; a manager one whose requester or a credited person reports to them
+    (but never one that credits the manager)."""
+    if by.role == "finance":
+        return True
+    if by.role != "manager" or by.person_id is None or by.person_id in credited:
+        return False
+    below = (visible or set()) - {by.person_id}
+    return bool(({requester_id} | credited) & below)

@@ -1,0 +1,281 @@
+"""Who may change pay (commissions/deals/rules.py), at every door, on SQLite and PostgreSQL.
+
+Issue 14: a West rep who was a 40 % split partner on an East rep's deal re-submitted it through
+the form as its owner and took the credit; a rep could credit 99.99 % of a deal to any rep of any
+team. Both failed before the rule: today the first is refused with the owner's pay unchanged and
+the second is held, paying nobody, until a manager or finance approves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from commissions.auth.tokens import create_token
+from commissions.calculation.service import recompute
+from commissions.db import make_engine, transaction
+from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
+from commissions.migrate import upgrade
+from commissions.models import AuditEvent, Deal, DealApproval, DealSplit, PayeeSummary, Period, Person
+from commissions.periods.keys import quarter_of
+from commissions.settings import Settings
+from commissions.web.app import create_app
+from tests.conftest import BACKENDS, empty_database, fresh_database_url
+
+TODAY = date(2026, 11, 20)
+CLOSED = "2026-11-10"
+KEY = quarter_of(TODAY).key
+
+
+@dataclass
+class Org:
+    engine: Engine
+    app: Litestar
+    ids: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    engine = make_engine(fresh_database_url(request.param, tmp_path_factory.mktemp("payrules"), "payrules"))
+    upgrade(engine=engine)
+    load_demo(engine, today=TODAY)
+    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://",
+                        secret_key="t" * 40)
+    o = Org(engine, create_app(settings, engine=engine))
+    with transaction(engine) as s:
+        def one(prefix: str) -> Person:
+            return s.exec(select(Person).where(Person.email == f"{prefix}@{DOMAIN}")).scalars().one()
+
+        east, west = one("east.manager"), one("west.manager")
+        people = {"ana": one("ana.alvarez"), "east": east, "west": west, "central": one("central.manager"),
+                  "finance": one("finance"), "admin": one("admin")}
+        people["east_rep"] = s.exec(select(Person).where(Person.manager_id == east.id, Person.role == "rep",
+                                                         Person.id != people["ana"].id).order_by(Person.id)).scalars().first()
+        people["west_rep"] = s.exec(select(Person).where(Person.manager_id == west.id, Person.role == "rep")
+                                    .order_by(Person.id)).scalars().first()
+        for name, p in people.items():
+            o.ids[name], o.emails[name] = p.id, p.email
+            o.tokens[name] = create_token(s, name=f"rules {name}", role=p.role, person=p, created_by=None)[1]
+    yield o
+    empty_database(engine)
+    engine.dispose()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def api(client: TestClient, org: Org, who: str, body: dict):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/deals", json=body, headers={"Authorization": f"Bearer {org.tokens[who]}"})
+
+
+def deal_body(org: Org, external_id: str, owner: str, amount: str = "50000", splits=None, **extra) -> dict:  # type: ignore[no-untyped-def]
+    body = {"external_id": external_id, "name": external_id, "account": "Acme", "owner": org.emails[owner],
+            "amount": amount, "currency": "USD", "closed_at": CLOSED, "type": "new", **extra}
+    if splits:
+        body["splits"] = [{"person": org.emails[p], "share": share} for p, share in splits]
+    return body
+
+
+def sign_in(client: TestClient, org: Org, who: str) -> str:
+    client.cookies.clear()
+    client.get("/login")
+    token = client.cookies["csrftoken"]
+    r = client.post("/login", data={"email": org.emails[who], "password": DEMO_PASSWORD, "_csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code in (302, 303)
+    return client.cookies["csrftoken"]
+
+
+def form_post(client: TestClient, org: Org, who: str, body: dict, *, splits=()):  # type: ignore[no-untyped-def]
+    csrf = sign_in(client, org, who)
+    data = {k: v for k, v in body.items() if k != "splits"} | {"_csrf_token": csrf}
+    for i, (person, share) in enumerate(splits):
+        data[f"split_person_{i}"], data[f"split_share_{i}"] = org.emails[person], share
+    return client.post("/deals/new/", data=data, follow_redirects=False)
+
+
+def page_post(client: TestClient, org: Org, who: str, path: str):  # type: ignore[no-untyped-def]
+    csrf = sign_in(client, org, who)
+    return client.post(path, data={"_csrf_token": csrf}, follow_redirects=False)
+
+
+def pay(org: Org, who: str) -> tuple[int, int | None]:
+    """(credited, total) of the person's statement in the period, as stored."""
+    with Session(org.engine) as s:
+        row = s.execute(select(PayeeSummary.credited_minor, PayeeSummary.total_minor)
+                        .join(Period, Period.id == PayeeSummary.period_id)
+                        .where(Period.key == KEY, PayeeSummary.person_id == org.ids[who])).first()
+        return (row[0], row[1]) if row else (0, None)
+
+
+def deal_state(org: Org, external_id: str) -> tuple | None:
+    with Session(org.engine) as s:
+        deal = s.exec(select(Deal).where(Deal.external_id == external_id)).scalars().first()
+        if deal is None:
+            return None
+        splits = sorted(s.execute(select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all())
+        return deal.owner_id, deal.amount_minor, deal.status, tuple(splits)
+
+
+def held(org: Org, external_id: str) -> DealApproval | None:
+    """The pending (held) change of the deal, if any."""
+    with Session(org.engine) as s:
+        return s.exec(select(DealApproval).where(DealApproval.external_id == external_id,
+                                                 DealApproval.state == "pending")).scalars().first()
+
+
+def full_recompute(org: Org) -> None:
+    """A fresh calculation of everyone in the period: what the stored inputs pay."""
+    with transaction(org.engine) as s:
+        recompute(s, KEY, trigger="test: full recalculation")
+
+
+def audited(org: Org, action: str, external_id: str) -> int:
+    with Session(org.engine) as s:
+        return s.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == action, AuditEvent.object_id == external_id)).scalar_one()
+
+
+@pytest.fixture
+def client(org: Org) -> Iterator[TestClient]:
+    with TestClient(app=org.app, base_url="http://127.0.0.1:8000") as c:
+        yield c
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_split_partner_cannot_rewrite_the_deal_as_its_owner(org: Org, client: TestClient) -> None:
+    """Issue 14's attack: the West rep, 40 % partner on an East rep's deal, re-submits it as its owner."""
+    r = api(client, org, "finance", deal_body(org, "R-1", "ana", splits=[("ana", "60"), ("west_rep", "40")]))
+    assert r.status_code == 201
+    full_recompute(org)
+    before, ana_pay, partner_pay = deal_state(org, "R-1"), pay(org, "ana"), pay(org, "west_rep")
+
+    rewrite = deal_body(org, "R-1", "west_rep")
+    r = form_post(client, org, "west_rep", rewrite)
+    assert r.status_code == 400 and "someone else" in r.text
+    r = api(client, org, "west_rep", rewrite)
+    assert r.status_code == 403
+    with_split = form_post(client, org, "west_rep", rewrite, splits=[("west_rep", "90"), ("ana", "10")])
+    assert with_split.status_code == 400 and held(org, "R-1") is None
+
+    assert deal_state(org, "R-1") == before
+    assert (pay(org, "ana"), pay(org, "west_rep")) == (ana_pay, partner_pay)
+    full_recompute(org)
+    assert (pay(org, "ana"), pay(org, "west_rep")) == (ana_pay, partner_pay)
+
+
+def test_a_reps_split_to_another_team_is_held_and_pays_nobody_until_approved(org: Org, client: TestClient) -> None:
+    full_recompute(org)
+    ana_pay, partner_pay = pay(org, "ana"), pay(org, "west_rep")
+    body = deal_body(org, "R-2", "ana", amount="80000", splits=[("ana", "0.01"), ("west_rep", "99.99")])
+    r = api(client, org, "ana", body)
+    assert r.status_code == 202 and r.json()["approval"] == "pending"
+    assert deal_state(org, "R-2") is None and held(org, "R-2") is not None
+    assert (pay(org, "ana"), pay(org, "west_rep")) == (ana_pay, partner_pay)
+    full_recompute(org)  # the loader never sees a held change
+    assert (pay(org, "ana"), pay(org, "west_rep")) == (ana_pay, partner_pay)
+
+    approval_id = held(org, "R-2").id
+    # the queue: ana sees her own request, her manager may decide it, and it is on his home page
+    sign_in(client, org, "ana")
+    assert "R-2" in client.get("/deals/approvals").text and "Approve" not in client.get("/deals/approvals").text
+    sign_in(client, org, "east")
+    assert "R-2" in client.get("/").text and f"/deals/approvals/{approval_id}/approve" in client.get("/").text
+    # nobody else decides it: a rep, a manager of another team, an admin
+    assert page_post(client, org, "west_rep", f"/deals/approvals/{approval_id}/approve").status_code == 403
+    assert page_post(client, org, "central", f"/deals/approvals/{approval_id}/approve").status_code == 404
+    assert page_post(client, org, "admin", f"/deals/approvals/{approval_id}/approve").status_code == 403
+    assert deal_state(org, "R-2") is None
+
+    r = page_post(client, org, "east", f"/deals/approvals/{approval_id}/approve")
+    assert r.status_code == 303
+    assert held(org, "R-2") is None
+    owner, amount, status, splits = deal_state(org, "R-2")
+    assert (owner, amount, status) == (org.ids["ana"], 8_000_000, "won")
+    assert splits == tuple(sorted([(org.ids["ana"], 1), (org.ids["west_rep"], 9999)]))
+    # recomputed in the approval's own transaction: the partner's credit rose by 99.99 % of 80,000.00
+    assert pay(org, "west_rep")[0] - partner_pay[0] == 7_999_200
+    assert pay(org, "ana")[0] - ana_pay[0] == 800
+    after = (pay(org, "ana"), pay(org, "west_rep"))
+    full_recompute(org)
+    assert (pay(org, "ana"), pay(org, "west_rep")) == after
+    assert audited(org, "deal.approval_requested", "R-2") == 1 and audited(org, "deal.approved", "R-2") == 1
+    # decided once: approving or rejecting it again is a conflict that changes nothing
+    assert page_post(client, org, "finance", f"/deals/approvals/{approval_id}/approve").status_code == 409
+    assert page_post(client, org, "east", f"/deals/approvals/{approval_id}/reject").status_code == 409
+    assert (pay(org, "ana"), pay(org, "west_rep")) == after
+
+    # the approved deal stays the rep's: a change of it credits bo again, so it is held once more
+    r = api(client, org, "ana", {**body, "amount": "81000"})
+    assert r.status_code == 202 and deal_state(org, "R-2")[1] == 8_000_000
+
+
+def test_rejecting_drops_the_change_and_pays_nobody(org: Org, client: TestClient) -> None:
+    full_recompute(org)
+    ana_pay, partner_pay = pay(org, "ana"), pay(org, "east_rep")
+    r = form_post(client, org, "ana", deal_body(org, "R-3", "ana"), splits=[("ana", "50"), ("east_rep", "50")])
+    assert r.status_code in (302, 303) and r.headers["location"] == "/deals/approvals?held=R-3"
+    approval_id = held(org, "R-3").id
+    r = page_post(client, org, "finance", f"/deals/approvals/{approval_id}/reject")
+    assert r.status_code == 303
+    assert held(org, "R-3") is None and deal_state(org, "R-3") is None
+    full_recompute(org)
+    assert (pay(org, "ana"), pay(org, "east_rep")) == (ana_pay, partner_pay)
+    assert audited(org, "deal.rejected", "R-3") == 1
+
+
+def test_a_rep_cannot_change_or_cancel_anothers_deal_through_any_door(org: Org, client: TestClient) -> None:
+    assert api(client, org, "finance", deal_body(org, "R-4", "east_rep")).status_code == 201
+    assert api(client, org, "finance", deal_body(org, "R-5", "ana")).status_code == 201  # ana's, recorded by finance
+    before = {x: deal_state(org, x) for x in ("R-4", "R-5")}
+    for external_id, owner in (("R-4", "east_rep"), ("R-5", "ana")):
+        edit = deal_body(org, external_id, owner, amount="99999")
+        cancel = deal_body(org, external_id, owner, status="cancelled", cancelled_at=CLOSED)
+        taken = deal_body(org, external_id, "ana", amount="50000")
+        for body in (edit, cancel, taken):
+            assert api(client, org, "ana", body).status_code == 403, (external_id, body)
+            assert form_post(client, org, "ana", body).status_code == 400, (external_id, body)
+    csv = f"external_id,owner,amount,closed_at\nR-4,{org.emails['ana']},1,{CLOSED}\n"
+    r = client.post("/api/v1/deals/import", content=csv, headers={"Authorization": f"Bearer {org.tokens['ana']}",
+                                                                   "content-type": "text/csv"})
+    assert r.status_code == 403
+    assert {x: deal_state(org, x) for x in ("R-4", "R-5")} == before
+    assert held(org, "R-4") is None and held(org, "R-5") is None
+
+
+def test_a_rep_records_and_edits_their_own_deal_at_once(org: Org, client: TestClient) -> None:
+    assert api(client, org, "ana", deal_body(org, "R-6", "ana", amount="1000")).status_code == 201
+    assert api(client, org, "ana", deal_body(org, "R-6", "ana", amount="1200")).status_code == 200
+    r = api(client, org, "ana", deal_body(org, "R-6", "ana", amount="1200", status="cancelled", cancelled_at=CLOSED))
+    assert r.status_code == 200 and deal_state(org, "R-6")[2] == "cancelled"
+    assert api(client, org, "ana", deal_body(org, "R-7", "east_rep")).status_code == 403  # not hers
+
+
+def test_managers_within_their_team_finance_and_admin_change_deals(org: Org, client: TestClient) -> None:
+    assert api(client, org, "finance", deal_body(org, "R-8", "ana", splits=[("ana", "50"), ("east_rep", "50")])).status_code == 201
+    assert api(client, org, "finance", deal_body(org, "R-9", "ana", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 201
+    before = deal_state(org, "R-8")
+    assert api(client, org, "west", deal_body(org, "R-8", "ana", amount="1")).status_code == 403
+    assert api(client, org, "central", deal_body(org, "R-8", "ana", amount="1")).status_code == 403
+    assert form_post(client, org, "west", deal_body(org, "R-8", "ana", amount="1")).status_code == 400
+    assert deal_state(org, "R-8") == before
+    # East's manager: within his team, at once; not the deal that also credits a West rep
+    assert api(client, org, "east", deal_body(org, "R-8", "ana", amount="60000", splits=[("ana", "70"), ("east_rep", "30")])).status_code == 200
+    assert deal_state(org, "R-8")[1] == 6_000_000
+    assert api(client, org, "east", deal_body(org, "R-9", "ana", amount="1")).status_code == 403
+    # finance and admin: anything, at once
+    assert api(client, org, "finance", deal_body(org, "R-9", "ana", amount="61000", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 200
+    assert api(client, org, "admin", deal_body(org, "R-9", "west_rep", amount="62000")).status_code == 200
+    assert deal_state(org, "R-9")[:2] == (org.ids["west_rep"], 6_200_000)
+    assert held(org, "R-8") is None and held(org, "R-9") is None
