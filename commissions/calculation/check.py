@@ -123,7 +123,7 @@ def check_period(engine: Engine, key: str) -> CheckResult:
 def check_in(session: Session, key: str) -> CheckResult:
     key = eng.parse_period(key).key
     period = session.exec(select(Period).where(Period.key == key)).first()
-    result = CheckResult(key, period.state if period else None, checked=True, pending=_pending(session, key))
+    result = CheckResult(key, period.state if period else None, checked=True, pending=pending_count(session, key))
     if period is not None and period.state in ("locked", "paid"):
         result.checked, result.note = False, f"{period.state}: not recomputed"
         return result
@@ -225,7 +225,7 @@ def _fresh(computation: Any) -> tuple[dict[tuple[int, int], _Statement], dict[in
             statement.summary = {
                 "total": _minor_or_none(payee.total, digits),
                 "errors": list(payee.errors),
-                "credited": _minor(payee.credited, measure),
+                "credited": line_minor(payee.credited, measure),
                 "quota": _minor_or_none(payee.quota, measure),
                 "attainment": None if payee.attainment is None else int((payee.attainment * _PPM).to_integral_value()),
                 "draw balance in": _minor_or_none(payee.draw_balance_in, digits),
@@ -239,7 +239,7 @@ def _fresh(computation: Any) -> tuple[dict[tuple[int, int], _Statement], dict[in
                 lines = statement.lines[component.name]  # listed even when empty: "0.00" is a figure too
                 for line in component.lines:
                     deal = inputs.deal_ids.get(line.deal_id) if line.deal_id else None
-                    lines.append(_Line(component.name, kind, deal, _minor(line.amount, digits), line.text,
+                    lines.append(_Line(component.name, kind, deal, line_minor(line.amount, digits), line.text,
                                        version_id, result.currency))
     return out, failed
 
@@ -280,8 +280,8 @@ def _compare(person: str, plan: str, old: _Statement | None, new: _Statement | N
         stored_sum, fresh_sum = sum(x.amount_minor for x in stored), sum(x.amount_minor for x in fresh)
         if stored_sum != fresh_sum:
             paid = new is not None and not failed
-            out.append(Difference(person, component, _money(stored_sum, currency) if stored else NONE,
-                                  _money(fresh_sum, currency) if paid else
+            out.append(Difference(person, component, format_money(stored_sum, currency) if stored else NONE,
+                                  format_money(fresh_sum, currency) if paid else
                                   ("calculation failed" if failed else "not paid"), plan))
             continue
         only_stored, only_fresh = _unmatched(stored, fresh)
@@ -352,16 +352,8 @@ def _ordered(*groups: dict[str, list[_Line]]) -> list[str]:
 # ------------------------------------------------------------------------------------ formatting
 
 
-def _minor(value: Decimal, digits: int) -> int:
-    return line_minor(value, digits)
-
-
 def _minor_or_none(value: Decimal | None, digits: int) -> int | None:
-    return None if value is None else _minor(value, digits)
-
-
-def _money(minor: int, currency: str) -> str:
-    return format_money(minor, currency)
+    return None if value is None else line_minor(value, digits)
 
 
 def _figure(name: str, summary: dict[str, Any] | None, currency: str) -> str:
@@ -377,10 +369,10 @@ def _figure(name: str, summary: dict[str, Any] | None, currency: str) -> str:
     if name == "attainment":
         return f"{Decimal(value) / _PPM * 100:.2f}%"
     if name in ("credited", "quota") and summary["metric"] not in eng.COUNT_METRICS:
-        return _money(value, currency)
+        return format_money(value, currency)
     if name in ("credited", "quota"):
         return f"{Decimal(value).scaleb(-summary['measure']):.2f}"
-    return _money(value, currency)
+    return format_money(value, currency)
 
 
 def _describe(lines: list[_Line], deals: _DealNames) -> str:
@@ -389,7 +381,7 @@ def _describe(lines: list[_Line], deals: _DealNames) -> str:
     parts = []
     for line in lines[:3]:
         deal = f"{deals.name(line.deal_id)} " if line.deal_id else ""
-        parts.append(f"{deal}{_money(line.amount_minor, line.currency)} {_clip(line.text)!r} "
+        parts.append(f"{deal}{format_money(line.amount_minor, line.currency)} {_clip(line.text)!r} "
                      f"(version id {line.plan_version_id})")
     more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
     return "; ".join(parts) + more
@@ -400,10 +392,6 @@ def _clip(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ look-ups
-
-
-def _pending(session: Session, key: str) -> int:
-    return pending_count(session, key)
 
 
 def _emails(session: Session, ids: set[int]) -> dict[int, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,6 @@ from commissions.calculation.loader import (
     PeriodInputs,
     PlanInPeriod,
     load_period_inputs,
-    periods_touching,
     plans_in_period,
 )
 from commissions.calculation.state import claim, serialise_period, touch, versions_of
@@ -568,17 +567,6 @@ def _summary(person_id: int, period_id: int, plan: PlanInPeriod, run_id: int | N
         "draw_balance_minor": None if payee.draw_balance_out is None else _minor(payee.draw_balance_out, digits),
         "errors": list(payee.errors), "updated_at": now,
     }
-
-
-def recompute_touched(session: Session, *, people: set[int], days: set[date], trigger: str) -> list[RecomputeReport]:
-    """Inside the change's own transaction: recompute the touched people in every period containing the days.
-
-    Doing it in the same transaction means a deal is never stored without its
-    statements: if the recomputation fails, the delivery fails and can be retried.
-    """
-    if not people or not days:
-        return []
-    return [recompute(session, key, person_ids=people, trigger=trigger) for key in sorted(periods_touching(session, days))]
 
 
 def recalc_period(engine: Engine, key: str, *, trigger: str = "recalc") -> RecomputeReport:
