@@ -32,6 +32,7 @@ from commissions.auth.tokens import create_token  # noqa: E402
 from commissions.calculation.service import recalc_period  # noqa: E402
 from commissions.db import make_engine, transaction  # noqa: E402
 from commissions.migrate import upgrade  # noqa: E402
+from commissions.people.service import create_person  # noqa: E402
 
 
 def free_port() -> int:
@@ -67,7 +68,8 @@ def main() -> None:
     print(f"initial recalc: {report.computed} statements in {time.perf_counter() - t:.1f}s")
     with transaction(engine) as s:
         _, token = create_token(s, name="bench", role="admin", person=None, created_by=None)
-        _, reader = create_token(s, name="bench-reader", role="finance", person=None, created_by=None)
+        finance = create_person(s, email="bench-finance@bench.test", role="finance", name="Bench Finance")
+        _, reader = create_token(s, name="bench-reader", role="finance", person=finance, created_by=None)
     engine.dispose()
 
     port = free_port()
