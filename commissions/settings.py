@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     htmx_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 15000
+    # Threads that run the app's (synchronous) request handlers in each server process. Litestar would
+    # use the event loop's default pool, min(32, CPUs + 4) threads: 6 on a 2-core machine, so six slow
+    # requests (or deliveries waiting for their batch) held up everyone else.
+    request_threads: int = Field(default=64, ge=4)
     # How stale a leaderboard table may be when no event announced the change (0: always re-check);
     # events re-check at once. Unset: 1 s, or 0 under tests so a write is visible to the next read.
     leaderboard_max_staleness_seconds: float | None = None

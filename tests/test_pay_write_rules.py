@@ -163,7 +163,7 @@ def test_split_partner_cannot_rewrite_the_deal_as_its_owner(org: Org, client: Te
 
     rewrite = deal_body(org, "R-1", "west_rep")
     r = form_post(client, org, "west_rep", rewrite)
-    assert r.status_code == 400 and "someone else" in r.text
+    assert r.status_code == 400 and "not available to you" in r.text
     r = api(client, org, "west_rep", rewrite)
     assert r.status_code == 403
     with_split = form_post(client, org, "west_rep", rewrite, splits=[("west_rep", "90"), ("ana", "10")])
@@ -279,3 +279,57 @@ def test_managers_within_their_team_finance_and_admin_change_deals(org: Org, cli
     assert api(client, org, "admin", deal_body(org, "R-9", "west_rep", amount="62000")).status_code == 200
     assert deal_state(org, "R-9")[:2] == (org.ids["west_rep"], 6_200_000)
     assert held(org, "R-8") is None and held(org, "R-9") is None
+
+
+def test_no_existence_oracle_on_external_ids(org: Org, client: TestClient) -> None:
+    """The form's live check treats a rep's entry as a new deal, and a refusal because of the deal behind an
+    id is one sentence naming nobody, whoever owns or recorded it."""
+    assert api(client, org, "finance", deal_body(org, "O-1", "east_rep")).status_code == 201  # someone else's
+    assert api(client, org, "finance", deal_body(org, "O-2", "ana")).status_code == 201  # ana's, recorded by finance
+    csrf = sign_in(client, org, "ana")
+
+    def check(external_id: str) -> str:
+        data = {k: v for k, v in deal_body(org, external_id, "ana").items()} | {"_csrf_token": csrf}
+        r = client.post("/deals/new/validate", data=data, headers={"HX-Request": "true"})
+        assert r.status_code == 200
+        return r.text
+
+    assert check("O-1") == check("O-2") == check("O-never-used")  # nothing tells the three apart
+    refusals = {api(client, org, "ana", deal_body(org, x, "ana")).json()["detail"] for x in ("O-1", "O-2")}
+    assert len(refusals) == 1
+    (refusal,) = refusals
+    assert "not available" in refusal and org.emails["east_rep"] not in refusal and "someone" not in refusal
+
+
+def test_the_approval_queue_api_for_managers_finance_and_reps(org: Org, client: TestClient) -> None:
+    body = deal_body(org, "A-1", "ana", amount="30000", splits=[("ana", "50"), ("east_rep", "50")])
+    assert api(client, org, "ana", body).status_code == 202
+    approval_id = held(org, "A-1").id
+
+    def call(who: str, method: str, path: str):  # type: ignore[no-untyped-def]
+        client.cookies.clear()
+        return client.request(method, f"/api/v1/deals/approvals{path}",
+                              headers={"Authorization": f"Bearer {org.tokens[who]}"})
+
+    mine = call("ana", "GET", "/").json()  # her own requests (the module's earlier tests left others)
+    assert [(h["may_decide"], h["amount"]) for h in mine if h["external_id"] == "A-1"] == [(False, "30000.00")]
+    listed = {h["external_id"]: h for h in call("east", "GET", "/").json()}
+    assert listed["A-1"]["may_decide"] is True and listed["A-1"]["requested_by"] == org.emails["ana"]
+    assert "A-1" not in {h["external_id"] for h in call("west", "GET", "/").json()}  # another team's manager
+    assert call("admin", "GET", "/").status_code == 403
+    # nobody but the requester's (or a credited person's) manager or finance decides it
+    assert call("ana", "POST", f"/{approval_id}/approve").status_code == 403
+    assert call("west", "POST", f"/{approval_id}/approve").status_code == 404
+    assert call("admin", "POST", f"/{approval_id}/approve").status_code == 403
+    assert deal_state(org, "A-1") is None
+    r = call("east", "POST", f"/{approval_id}/approve")
+    assert r.status_code == 200 and r.json() == {"id": approval_id, "external_id": "A-1", "decision": "approved",
+                                                 "outcome": "created"}
+    assert deal_state(org, "A-1")[1] == 3_000_000
+    assert call("finance", "POST", f"/{approval_id}/reject").status_code == 409  # decided once
+
+    assert api(client, org, "ana", deal_body(org, "A-2", "ana", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 202
+    second = held(org, "A-2").id
+    r = call("finance", "POST", f"/{second}/reject")
+    assert r.status_code == 200 and r.json()["decision"] == "rejected"
+    assert deal_state(org, "A-2") is None and held(org, "A-2") is None

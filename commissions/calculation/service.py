@@ -290,7 +290,7 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
     (``state.claim``); the others stay pending and are computed again.
     """
     report = RecomputeReport(computation.key)
-    serialise_period(session, computation.key)
+    serialise_period(session, computation.key, shared=True)  # stores of other people go on side by side
     period_row = ensure_period(session, computation.key)
     errors = dict(computation.failed)
     errors.update({pid: message for outcome in computation.outcomes for pid, message in outcome.failed.items()})
@@ -345,9 +345,20 @@ def _reverse_uncovered(session: Session, period_row: Period, people: set[int], c
     changed: set[int] = set()
     columns = (*_LINE_COLUMNS, PlanVersion.plan_id)
     for chunk in _chunks(sorted(people)):
+        # which plans each person has lines of (grouped in the database: a manager has a line per deal
+        # of the whole team), then the lines themselves only of the plans no longer covering them
+        held = session.execute(select(PayoutLine.person_id, PlanVersion.plan_id)
+                               .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+                               .where(PayoutLine.period_id == period_row.id, PayoutLine.kind.in_(ENGINE_KINDS),
+                                      PayoutLine.person_id.in_(chunk))
+                               .group_by(PayoutLine.person_id, PlanVersion.plan_id)).all()
+        uncovered = {(pid, plan_id) for pid, plan_id in held if (pid, plan_id) not in covered}
         rows = session.execute(lines_in_force_query(period_row.id, *columns)
                                .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
-                               .where(PayoutLine.kind.in_(ENGINE_KINDS), PayoutLine.person_id.in_(chunk))).all()
+                               .where(PayoutLine.kind.in_(ENGINE_KINDS),
+                                      PayoutLine.person_id.in_(sorted({pid for pid, _ in uncovered})),
+                                      PlanVersion.plan_id.in_(sorted({plan for _, plan in uncovered})))
+                               ).all() if uncovered else []
         for row in rows:
             if (row.person_id, row.plan_id) in covered:
                 continue

@@ -17,9 +17,13 @@ three rules:
    killed at any instant leaves the work visible.
 
 Locking order, everywhere: the period locks (``serialise_period``, sorted by key), then
-``statement_state`` rows. ``touch`` takes the lock of every period it bumps, so a
-transaction that holds a period's lock sees every committed change to that period's
-inputs, and no other change to them can commit until it ends.
+``statement_state`` rows (sorted by period, then person). A period's lock has two modes
+(PostgreSQL advisory locks; SQLite writes are serial anyway). Changes to its inputs
+(``touch``) and stores of results take it *shared*: deal deliveries do not wait for each
+other, and two stores of one person wait for each other on that person's
+``statement_state`` row (``claim`` locks it). The period workflow (approve, lock) and the
+periods' own writers take it *exclusive*: such a transaction sees every committed change to
+the period's inputs, and no other change to them can commit until it ends.
 """
 
 from __future__ import annotations
@@ -41,13 +45,19 @@ CLOSED = ("locked", "paid")
 LIVE = ("open", "approved")  # periods whose statements are still computed (an approved one reopens on a change)
 
 
-def serialise_period(session: Session, key: str) -> None:
+def serialise_period(session: Session, key: str, *, shared: bool = False) -> None:
     """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial).
+
+    ``shared``: for changes to the period's inputs and stores of results, which may run side by
+    side; exclusive (the default) for the period workflow, which must see all of them and let
+    none commit meanwhile. A transaction takes the exclusive lock before any shared one of the
+    same period (asking for it while holding the shared one can deadlock with another such).
 
     Advisory locks are per database, so the key includes the schema: two installations (or test runs)
     in one database never wait for each other."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {function}(hashtextextended(current_schema() || :k, 0))"),
                         {"k": f":period:{key}"})
 
 
@@ -81,7 +91,7 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
     if not people or not keys:
         return 0
     for key in sorted(keys):
-        serialise_period(session, key)
+        serialise_period(session, key, shared=True)
     closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
     rows = [{"person_id": pid, "period_key": key, "input_version": 1, "computed_version": 0,
              "changed_at": utcnow(), "error": ""}
@@ -179,20 +189,28 @@ def next_pending_period(session: Session) -> str | None:
     ).order_by(StatementState.changed_at, StatementState.id).limit(1)).first()
 
 
-def versions_of(session: Session, key: str, people: Iterable[int]) -> dict[int, int]:
-    """Current input versions (0 for people never touched)."""
+def versions_of(session: Session, key: str, people: Iterable[int], *, lock: bool = False) -> dict[int, int]:
+    """Current input versions (0 for people never touched). ``lock``: and hold their rows until the
+    transaction ends (PostgreSQL ``FOR UPDATE``; the latest committed version is read)."""
     people = sorted(set(people))
     out = dict.fromkeys(people, 0)
     for start in range(0, len(people), 900):
-        out.update(session.exec(select(StatementState.person_id, StatementState.input_version).where(
-            StatementState.period_key == key, StatementState.person_id.in_(people[start:start + 900]))).all())
+        query = select(StatementState.person_id, StatementState.input_version).where(
+            StatementState.period_key == key, StatementState.person_id.in_(people[start:start + 900]))
+        if lock:
+            query = query.order_by(StatementState.person_id).with_for_update()
+        out.update(session.exec(query).all())
     return out
 
 
 def claim(session: Session, key: str, seen: Mapping[int, int], errors: Mapping[int, str]) -> set[int]:
-    """Under the period lock: the people whose inputs did not change since ``seen`` was read; marks them
-    computed at that version (with their calculation error, or none). The others stay pending."""
-    now = versions_of(session, key, seen)
+    """The people whose inputs did not change since ``seen`` was read; marks them computed at that
+    version (with their calculation error, or none). The others stay pending.
+
+    Their rows stay locked until the transaction ends, so two stores of one person never
+    interleave: the second waits, then finds the first one's lines in place (a store writes
+    only differences)."""
+    now = versions_of(session, key, seen, lock=True)
     fresh = {pid for pid, version in seen.items() if now.get(pid, 0) == version}
     if not fresh:
         return set()

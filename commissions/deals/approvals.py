@@ -1,8 +1,9 @@
 """The approval queue: deal changes a rep entered that credit other people (deals/rules.py).
 
 A held change lives in ``deal_approval`` and pays nobody. Approving applies it through the
-one deal path (``DealWriter.write`` then ``apply_recorded``, which recomputes the people it
-credits and touches everyone above them) in the approver's transaction; rejecting drops it (the row stays, marked, as the record of who decided).
+one deal path (``DealWriter.write`` then ``apply_recorded``, which marks pending the statements of
+the people it credits and of everyone above them) in the approver's transaction, and the people it
+credits are computed as soon as that commits (``calculation/settle.py``); rejecting drops it (the row stays, marked, as the record of who decided).
 Both are audited (``deal.approved``, ``deal.rejected``).
 """
 
@@ -23,6 +24,7 @@ from commissions.db import transaction
 from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
 from commissions.deals.schemas import DealIn
+from commissions.calculation.settle import settle
 from commissions.deals.service import ATTEMPTS, apply_recorded, take_period_locks
 from commissions.errors import Conflict
 from commissions.models import Deal, DealApproval, Person
@@ -123,15 +125,16 @@ def approve(engine: Engine, approval_id: int, *, by: Principal) -> RecordResult:
                                            "reject it and ask for a new one")
                 check_deal(session, data=data)
                 result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
-                apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
+                keys = apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
                 record_event(session, by, "deal.approved", "deal", data.external_id,
                              {"requested_by": row.requested_by_id, "outcome": result.outcome})
                 _decide(session, row, by, "approved")
-                return result
+            break
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:
                 raise
-    raise AssertionError("unreachable")
+    result.reports.extend(settle(engine, keys, result.people, trigger=f"deal {data.external_id} approved"))
+    return result
 
 
 def reject(engine: Engine, approval_id: int, *, by: Principal) -> str:

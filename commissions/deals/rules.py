@@ -10,6 +10,10 @@
   credits, or finance, approves it.
 - **Managers** record and change deals whose credited people, before and after the change,
   are all in their reporting tree (themselves included). Nothing else.
+- **No existence oracle**: a refusal because of the deal already behind an external id is one
+  sentence whatever that deal is (``UNAVAILABLE``), and the deal form's live check
+  (``POST /deals/new/validate``) checks a rep's or manager's entry as a new deal, so it never
+  tells whether an id exists.
 - **Finance and admins** (a person or a token with that role; a rep's token is a rep) and the
   system itself (CLI, demo loader) record anything. A signed CRM webhook records as finance.
 """
@@ -23,6 +27,10 @@ from commissions.auth.principal import Principal
 from commissions.errors import Forbidden
 
 Decision = Literal["record", "hold"]
+# The one answer for an existing deal the caller may not change, whoever owns or recorded it: it names
+# nobody, so it says no more than that the id cannot be used (and the form's live check never says it).
+UNAVAILABLE = ("this external id is not available to you: leave it empty for a new deal, or ask your "
+               "manager or finance to change the deal it names")
 
 
 class DealForbidden(Forbidden):
@@ -44,17 +52,16 @@ def decide(by: Principal | None, change: Change, visible: set[int] | None) -> De
         return "record"
     everyone = change.credited | change.before_credited
     if by.role == "manager":
-        if by.person_id is not None and everyone <= (visible or set()):
-            return "record"
-        raise DealForbidden("a manager can only record deals of their own team")
+        if by.person_id is None or not change.credited <= (visible or set()):
+            raise DealForbidden("a manager can only record deals of their own team")
+        if not change.before_credited <= (visible or set()):
+            raise DealForbidden(UNAVAILABLE)
+        return "record"
     me = by.person_id
     if me is None or change.owner_id != me:
         raise DealForbidden("a rep can only record deals they own")
-    if change.before_owner_id is not None:
-        if change.before_owner_id != me:
-            raise DealForbidden("this deal is owned by someone else: only its owner's manager or finance can change it")
-        if change.recorded_by - {me}:
-            raise DealForbidden("this deal was recorded by someone else: ask your manager or finance to change it")
+    if change.before_owner_id is not None and (change.before_owner_id != me or change.recorded_by - {me}):
+        raise DealForbidden(UNAVAILABLE)
     return "hold" if everyone - {me} else "record"
 
 

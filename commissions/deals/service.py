@@ -1,8 +1,9 @@
-"""Deal transactions: one delivery and the statements it changes in one transaction,
-retried if a concurrent delivery won the race."""
+"""Deal transactions: one delivery in one short transaction (retried if a concurrent delivery
+won the race), then the statements of the people it credits brought up to date."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Engine
@@ -11,13 +12,14 @@ from sqlmodel import Session, select
 
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import periods_touching
-from commissions.calculation.service import recompute
-from commissions.calculation.state import serialise_period, touch_days
+from commissions.calculation.settle import settle
+from commissions.calculation.state import CLOSED, serialise_period, touch
 from commissions.custom_fields.service import check_deal
 from commissions.db import transaction
 from commissions.deals.ingest import RecordResult, deal_out, record_deal
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.models import Deal, Period
+from commissions.rounds import Rounds
 
 ATTEMPTS = 3
 
@@ -25,10 +27,14 @@ ATTEMPTS = 3
 def take_period_locks(session: Session, days: set[date]) -> None:
     """Serialise with the period workflow (a lock in flight) before reading any period's state.
 
+    Shared, so deliveries do not wait for each other; exclusive when a day falls in a locked or
+    paid period (its prior-period adjustment reads, then books, into the next open period).
     Keys are taken in sorted order so two deliveries never wait for each other in a cycle.
     """
-    for key in sorted(periods_touching(session, days)):
-        serialise_period(session, key)
+    keys = periods_touching(session, days)
+    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
+    for key in sorted(keys):
+        serialise_period(session, key, shared=not closed)
 
 
 def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:
@@ -47,33 +53,102 @@ def book_locked(session: Session, result: RecordResult, *, by: Principal | None,
     return open_keys
 
 
-def apply_recorded(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> None:
-    """After a deal change: recompute its people in the open periods it touches, book prior-period
-    adjustments for the locked ones, queue the managers above them."""
+def apply_recorded(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:
+    """After a deal change, in its transaction: book prior-period adjustments for the locked periods it
+    touches and mark pending the statements it alters in the open ones (its people and everyone above
+    them, last: the managers' rows are the ones every delivery touches). Returns the open periods,
+    whose statements of ``result.people`` the caller settles once this commits."""
     if result.outcome in ("unchanged", "held"):
-        return
-    for key in sorted(book_locked(session, result, by=by, trigger=trigger)):
-        result.reports.append(recompute(session, key, person_ids=result.people, trigger=trigger))
-    touch_days(session, result.chain, result.days)
+        return set()
+    keys = book_locked(session, result, by=by, trigger=trigger)
+    touch(session, result.people | result.chain, keys)
+    return keys
+
+
+@dataclass
+class _Delivery:
+    """One request's deal, and what became of it in the batch that wrote it."""
+
+    data: DealIn
+    by: Principal | None
+    result: RecordResult | None = None
+    out: DealOut | None = None
+    keys: set[str] = field(default_factory=set)  # open periods whose statements it marked pending
+    error: BaseException | None = None
+
+
+_DELIVERIES: Rounds[_Delivery] = Rounds()
 
 
 def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[RecordResult, DealOut]:
-    """Record a delivery; a unique-key race with an identical concurrent delivery resolves to one deal."""
+    """Record a delivery, then bring the statements of the people it credits up to date.
+
+    Deliveries arriving together are written together (``commissions/rounds.py``): one
+    transaction, each deal in a savepoint of its own, so a refused deal changes nothing and
+    the others still land; the answer is exactly what recording it alone would give. After
+    the commit the people they credit are computed together (``calculation/settle.py``), so
+    the rep's statement has the deal when the answer arrives. Their managers' statements,
+    which read the whole team's deals, are left pending for the worker.
+    """
+    delivery = _Delivery(data, by)
+    _DELIVERIES.join(str(engine.url), delivery, lambda batch: _record_batch(engine, batch))
+    if delivery.error is not None:
+        raise delivery.error
+    result, out = delivery.result, delivery.out
+    assert result is not None and out is not None
+    result.reports.extend(settle(engine, delivery.keys, result.people,
+                                 trigger=f"deal {data.external_id} {result.outcome}"))
+    return result, out
+
+
+def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
+    """Write the batch in one transaction; every delivery gets its result or its own error.
+
+    A unique-key race with a concurrent delivery in another process (or a lock wait that
+    failed) runs the whole batch again; a deal that repeats one before it in the batch is
+    recorded after it, as if the two had come one after the other."""
     for attempt in range(ATTEMPTS):
+        for delivery in batch:
+            delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
         try:
             with transaction(engine) as session:
-                check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
-                before = session.exec(select(Deal.closed_at).where(Deal.external_id == data.external_id)).first()
-                take_period_locks(session, {data.closed_at} | ({before} if before else set()))
-                result = record_deal(session, data, by=by)
-                apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} {result.outcome}")
-                if result.outcome == "held":
-                    return result, held_out(data)
-                return result, deal_out(session, result.deal)
-        except (IntegrityError, OperationalError):
+                ids = sorted({d.data.external_id for d in batch})
+                before = set(session.exec(select(Deal.closed_at).where(Deal.external_id.in_(ids))).all())
+                take_period_locks(session, {d.data.closed_at for d in batch} | before)
+                pending: dict[str, set[int]] = {}
+                for delivery in batch:
+                    _record_in_savepoint(session, delivery, pending)
+                for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
+                    touch(session, pending[key], {key})
+            return
+        except (IntegrityError, OperationalError) as exc:
             if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+                for delivery in batch:
+                    delivery.error = exc
+        except Exception as exc:  # noqa: BLE001 (every waiting request must hear of it)
+            for delivery in batch:
+                delivery.error = exc
+            return
+
+
+def _record_in_savepoint(session: Session, delivery: _Delivery, pending: dict[str, set[int]]) -> None:
+    data = delivery.data
+    try:
+        with session.begin_nested():
+            check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
+            result = record_deal(session, data, by=delivery.by)
+            keys: set[str] = set()
+            if result.outcome not in ("unchanged", "held"):
+                keys = book_locked(session, result, by=delivery.by, trigger=f"deal {data.external_id} {result.outcome}")
+            out = held_out(data) if result.outcome == "held" else deal_out(session, result.deal)
+    except (IntegrityError, OperationalError):
+        raise
+    except Exception as exc:  # noqa: BLE001 (this delivery's own refusal: its savepoint is undone)
+        delivery.error = exc
+        return
+    delivery.result, delivery.out, delivery.keys = result, out, keys
+    for key in keys:
+        pending.setdefault(key, set()).update(result.people | result.chain)
 
 
 def held_out(data: DealIn) -> DealOut:

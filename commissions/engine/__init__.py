@@ -53,7 +53,7 @@ from commissions.engine.result import (
 
 #: The engine's version, part of every statement's fingerprint (``commissions.statements.proof``).
 #: Bump it with any change that gives the same inputs another line, amount or text.
-ENGINE_VERSION = "2026.12.1"
+ENGINE_VERSION = "2026.12.2"
 
 __all__ = [
     "ENGINE_VERSION",

@@ -151,13 +151,10 @@ class TierLine(Line):
         for k in range(count):
             tier, money = self.slices[2 * k], self.slices[2 * k + 1]
             if count == 1 or ctx.mode == "retroactive":
+                # The tier's range says why this rate; the attainment that reached it is the
+                # statement's (its summary). Repeating it here would change the text of every line
+                # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
                 where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
-                if (
-                    ctx.mode == "retroactive"
-                    and ctx.on == "attainment"
-                    and ctx.attainment is not None
-                ):
-                    where += f"; attainment {fmt_attainment(ctx.attainment)}"
             elif k == 0:
                 where = f"tier {tier + 1}"
             else:

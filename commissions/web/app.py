@@ -45,7 +45,7 @@ from commissions.campaigns.controller import CampaignsController
 from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
 from commissions.db import get_engine
 from commissions.deals.controller import DealsController
-from commissions.deals.approvals_controller import DealApprovalsController
+from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
 from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DealImportController,
             DealFormController,
             DealApprovalsController,
+            DealApprovalsApiController,
             StatementsController,
             TeamController,
             PeriodsController, PeriodsApiController, AdjustmentsController, AdjustmentsApiController,
