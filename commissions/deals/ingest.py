@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
+from commissions.calculation.loader import periods_touching
 from commissions.deals.currency import PlansSeeingDeals
 from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
@@ -26,6 +27,7 @@ from commissions.errors import Conflict, InputProblem
 from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import MoneyError, from_minor, to_minor
+from commissions.periods.keys import check_period_in_window
 from commissions.people.service import visible_person_ids
 
 
@@ -209,6 +211,15 @@ class DealWriter:
         raise DealError("currency", f"{data.currency} is not paid by plan '{refusal.plan}' "
                                     f"({refusal.plan_currency}) of {whose}")
 
+    def check_window(self, day: date) -> None:
+        """A deal may not create a period outside the window (periods/keys.py): its statements are
+        computed after the commit, so the refusal comes here, before anything is written."""
+        known = self.session.info.get(_KNOWN_PERIODS_KEY)
+        if known is None:
+            known = self.session.info[_KNOWN_PERIODS_KEY] = set(self.session.exec(select(Period.key)).all())
+        for key in sorted(periods_touching(self.session, {day}) - known):
+            check_period_in_window(key, field="closed_at")
+
     def _email(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)
         return person.email if person else f"person {person_id}"
@@ -235,6 +246,7 @@ class DealWriter:
         digest = body_hash(data)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
+        self.check_window(data.closed_at)
         if data.status == "won":  # a cancellation credits nobody: it is how a deal the plans cannot pay is withdrawn
             self.check_currency(data, [p.id for p in people.values()])
         if decision == "hold":
@@ -326,6 +338,7 @@ def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
 
 
 _LOCKED_CACHE_KEY = "quotaboard.locked_periods"
+_KNOWN_PERIODS_KEY = "quotaboard.known_periods"
 
 
 def closed_period_state(session: Session, day: date) -> Period | None:
