@@ -81,15 +81,20 @@ def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.P
 
 
 def plans_in_period(session: Session, period: eng.Period, people: set[int] | None = None, *,
-                    invalid: dict[int, str] | None = None) -> list[PlanInPeriod]:
+                    invalid: dict[int, str] | None = None, catalogue: dict | None = None) -> list[PlanInPeriod]:
     """Every plan with someone (of ``people``, when given) assigned during the period, with the version in
     force at its start and those assignments.
 
     A stored version that no longer parses raises, unless ``invalid`` is given: then its people
-    (person id → the reason) are added there and the plan is left out."""
+    (person id → the reason) are added there and the plan is left out. ``catalogue``: a dict the
+    caller keeps for one transaction (a batch of deals), remembering the plans, versions and custom
+    fields read, so only the assignments are read again."""
     from commissions.models import CustomField
 
-    custom = dict(session.exec(select(CustomField.name, CustomField.type)).all())
+    memo = catalogue if catalogue is not None else {}
+    if "custom" not in memo:
+        memo["custom"] = dict(session.exec(select(CustomField.name, CustomField.type)).all())
+    custom = memo["custom"]
     query = select(PlanAssignment).where(
         PlanAssignment.starts_on <= period.end,
         (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.start),
@@ -101,12 +106,17 @@ def plans_in_period(session: Session, period: eng.Period, people: set[int] | Non
     for a in assignments:
         by_plan.setdefault(a.plan_id, []).append(a)
     out = []
-    for plan in session.exec(select(Plan).where(Plan.id.in_(by_plan), Plan.period_kind == period.kind)).all():
-        version = session.exec(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
-            .order_by(PlanVersion.effective_from.desc())
-        ).first()
-        if version is None:
+    for plan_id in sorted(by_plan):
+        slot = ("plan", plan_id, period.kind, period.start)
+        if slot not in memo:
+            plan = session.exec(select(Plan).where(Plan.id == plan_id, Plan.period_kind == period.kind)).first()
+            version = None if plan is None else session.exec(
+                select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
+                .order_by(PlanVersion.effective_from.desc())
+            ).first()
+            memo[slot] = (plan, version)
+        plan, version = memo[slot]
+        if plan is None or version is None:
             continue
         try:
             parsed = parsed_version(version, custom)
@@ -227,12 +237,27 @@ def _with_managers(people: set[int]) -> Any:
 
 def periods_touching(session: Session, days: set[date]) -> set[str]:
     """Keys of the periods (of every kind a plan uses) that contain the given days."""
-    kinds = set(session.exec(select(Plan.period_kind)).all()) or {"quarter"}
+    kinds = plan_period_kinds(session) or {"quarter"}
     keys = set()
     for day in days:
         for kind in kinds:
             keys.add(period_key(kind, day))
     return keys
+
+
+_KINDS_KEY = "quotaboard.plan_period_kinds"
+PLANS_UNCHANGED = "quotaboard.plans_unchanged"  # session.info flag: this transaction changes no plan
+
+
+def plan_period_kinds(session: Session) -> set[str]:
+    """The period kinds plans use; read once per transaction where ``PLANS_UNCHANGED`` is set (a batch of
+    deals asks for them for every deal), else every time."""
+    if not session.info.get(PLANS_UNCHANGED):
+        return set(session.exec(select(Plan.period_kind)).all())
+    kinds = session.info.get(_KINDS_KEY)
+    if kinds is None:
+        kinds = session.info[_KINDS_KEY] = set(session.exec(select(Plan.period_kind)).all())
+    return kinds
 
 
 def period_key(kind: str, day: date) -> str:

@@ -20,12 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from commissions import engine as eng
-from commissions.calculation.loader import PlanInPeriod, period_key, plans_in_period
+from commissions.calculation.loader import PlanInPeriod, period_key, plan_period_kinds, plans_in_period
 from commissions.engine.inputs import LEAD_METRICS
-from commissions.models import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +47,12 @@ class PlansSeeingDeals:
         self.whole_periods = whole_periods
         self._kinds: list[str] | None = None
         self._periods: dict[str, dict[int, list[PlanInPeriod]]] = {}
+        self._catalogue: dict = {}  # plans, versions and custom fields read (plans_in_period): one transaction's
 
     def any_plan(self) -> bool:
         """Whether any plan exists (without one, nothing is refused and nothing more is read)."""
         if self._kinds is None:
-            self._kinds = sorted(set(self.session.exec(select(Plan.period_kind)).all()))
+            self._kinds = sorted(plan_period_kinds(self.session))
         return bool(self._kinds)
 
     def refusal(self, currency: str, closed_at: date, people: list[int]) -> Refusal | None:
@@ -76,7 +76,8 @@ class PlansSeeingDeals:
             return self._periods[key]
         period = eng.parse_period(key)
         on_plans: dict[int, list[PlanInPeriod]] = {}
-        for plan in plans_in_period(self.session, period, None if self.whole_periods else set(people), invalid={}):
+        for plan in plans_in_period(self.session, period, None if self.whole_periods else set(people), invalid={},
+                                    catalogue=self._catalogue):
             for person_id in {a.person_id for a in plan.assignments}:
                 on_plans.setdefault(person_id, []).append(plan)
         if self.whole_periods:

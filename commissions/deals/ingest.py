@@ -94,6 +94,10 @@ class DealWriter:
         self._campaign_owner.update(dict(session.exec(select(Campaign.code, Campaign.owner_id)).all()))
         self._manager_of = dict(session.exec(select(Person.id, Person.manager_id)).all())
 
+    def forget(self, external_id: str) -> None:
+        """Drop what is remembered of a deal whose write was undone (a savepoint rolled back)."""
+        self._deals.pop(external_id, None)
+
     # -- cached look-ups -------------------------------------------------
     def person(self, email: str) -> Person | None:
         if email not in self._people:
@@ -341,13 +345,18 @@ _LOCKED_CACHE_KEY = "quotaboard.locked_periods"
 _KNOWN_PERIODS_KEY = "quotaboard.known_periods"
 
 
-def closed_period_state(session: Session, day: date) -> Period | None:
-    """The locked (or paid) period containing ``day``, if any (looked up once per transaction)."""
+def closed_periods(session: Session) -> list[Period]:
+    """The locked and paid periods (looked up once per transaction)."""
     locked = session.info.get(_LOCKED_CACHE_KEY)
     if locked is None:
         locked = session.exec(select(Period).where(Period.state.in_(("locked", "paid")))).all()
         session.info[_LOCKED_CACHE_KEY] = locked
-    return next((p for p in locked if p.starts_on <= day <= p.ends_on), None)
+    return locked
+
+
+def closed_period_state(session: Session, day: date) -> Period | None:
+    """The locked (or paid) period containing ``day``, if any (looked up once per transaction)."""
+    return next((p for p in closed_periods(session) if p.starts_on <= day <= p.ends_on), None)
 
 
 def record_deal(session: Session, data: DealIn, *, by: Principal | None) -> RecordResult:
@@ -355,9 +364,10 @@ def record_deal(session: Session, data: DealIn, *, by: Principal | None) -> Reco
     return DealWriter(session, by).write(data)
 
 
-def deal_out(session: Session, deal: Deal) -> DealOut:
+def deal_out(session: Session, deal: Deal, *, unsplit: bool = False) -> DealOut:
+    """The deal as stored. ``unsplit``: the caller has just written it without splits (nothing to read)."""
     owner = session.get(Person, deal.owner_id)
-    splits = session.exec(
+    splits = [] if unsplit else session.exec(
         select(Person.email, DealSplit.share_bp).join(Person, Person.id == DealSplit.person_id)
         .where(DealSplit.deal_id == deal.id).order_by(Person.email)
     ).all()

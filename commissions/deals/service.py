@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from commissions.auth.principal import Principal
-from commissions.calculation.loader import periods_touching
+from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import settle
 from commissions.calculation.state import CLOSED, serialise_period, touch
 from commissions.custom_fields.service import check_deal
 from commissions.db import transaction
-from commissions.deals.ingest import RecordResult, deal_out, record_deal
+from commissions.deals.ingest import DealWriter, RecordResult, closed_periods, deal_out
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.models import Deal, Period
 from commissions.rounds import Rounds
@@ -42,7 +42,11 @@ def book_locked(session: Session, result: RecordResult, *, by: Principal | None,
     from commissions.adjustments.prior_period import book_locked_change
 
     open_keys = set()
+    closed = {period.key for period in closed_periods(session)}  # read under the period locks: they stay so
     for key in sorted(periods_touching(session, result.days)):
+        if key not in closed:
+            open_keys.add(key)
+            continue
         period = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
         if period is not None and period.state in ("locked", "paid"):
             result.booked.append(book_locked_change(
@@ -112,12 +116,20 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
             delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
         try:
             with transaction(engine) as session:
+                session.info[PLANS_UNCHANGED] = True
                 ids = sorted({d.data.external_id for d in batch})
                 before = set(session.exec(select(Deal.closed_at).where(Deal.external_id.in_(ids))).all())
                 take_period_locks(session, {d.data.closed_at for d in batch} | before)
                 pending: dict[str, set[int]] = {}
+                writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
                 for delivery in batch:
-                    _record_in_savepoint(session, delivery, pending)
+                    if delivery.by not in writers:
+                        writers[delivery.by] = writer = DealWriter(session, delivery.by)
+                        if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
+                            mine = [d.data for d in batch if d.by == delivery.by]
+                            writer.preload({e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
+                                           {d.external_id for d in mine})
+                    _record_in_savepoint(session, writers[delivery.by], delivery, pending)
                 for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
                     touch(session, pending[key], {key})
             return
@@ -131,19 +143,22 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
             return
 
 
-def _record_in_savepoint(session: Session, delivery: _Delivery, pending: dict[str, set[int]]) -> None:
+def _record_in_savepoint(session: Session, writer: DealWriter, delivery: _Delivery,
+                         pending: dict[str, set[int]]) -> None:
     data = delivery.data
     try:
         with session.begin_nested():
             check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
-            result = record_deal(session, data, by=delivery.by)
+            result = writer.write(data)
             keys: set[str] = set()
             if result.outcome not in ("unchanged", "held"):
                 keys = book_locked(session, result, by=delivery.by, trigger=f"deal {data.external_id} {result.outcome}")
-            out = held_out(data) if result.outcome == "held" else deal_out(session, result.deal)
+            out = held_out(data) if result.outcome == "held" else deal_out(
+                session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
     except (IntegrityError, OperationalError):
         raise
     except Exception as exc:  # noqa: BLE001 (this delivery's own refusal: its savepoint is undone)
+        writer.forget(data.external_id)
         delivery.error = exc
         return
     delivery.result, delivery.out, delivery.keys = result, out, keys
