@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="no recompute worker during the load (to see what it costs); run once after it")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-ingest-"))
@@ -78,7 +80,7 @@ def main() -> None:
             _, token = create_token(s, name="crm", role="admin", person=None, created_by=None)
         reps = len(org["reps"])
 
-        with server(url, tmp, workers=args.workers) as base:
+        with server(url, tmp, workers=args.workers, recompute_worker=not args.no_worker) as base:
             figures = load(base, token, reps, args.clients, args.seconds, args.seed, args.threads)
             failed = int(figures["connect"] + figures["read"] + figures["write"] + figures["status"] + figures["timeout"])
             ok = int(figures["requests"]) - failed
@@ -88,6 +90,10 @@ def main() -> None:
             print(f"latency ms: median {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
                   f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}")
             t1 = time.perf_counter()
+            if args.no_worker:
+                from commissions.calculation.queue import drain
+
+                drain(engine)
             while True:
                 with engine.connect() as conn:
                     left = conn.exec_driver_sql(

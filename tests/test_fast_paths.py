@@ -20,7 +20,7 @@ from sqlalchemy import Engine, update
 
 from commissions.auth import middleware, sessions
 from commissions.db import transaction
-from commissions.models import PayeeSummary, Person
+from commissions.models import ApiToken, PayeeSummary, Person
 from commissions.models.base import utcnow
 from commissions.people.service import set_active
 from commissions.settings import Settings
@@ -40,6 +40,7 @@ def patient_client(engine: Engine, tmp_path) -> Iterator[TestClient]:  # type: i
     with TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000") as client:
         yield client
     middleware._principals.clear()
+    middleware._tokens.clear()
 
 
 def _count_session_writes(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -113,6 +114,53 @@ def test_a_change_from_another_process_applies_within_the_cache_time(patient_cli
     later = time.monotonic() + 61
     monkeypatch.setattr(middleware, "_clock", lambda: later)
     assert patient_client.get("/", follow_redirects=False).status_code in (302, 303, 401)
+
+
+# --- API tokens -------------------------------------------------------------------------------------------
+
+
+def test_a_token_is_read_once_per_cache_time_and_revocation_in_this_process_applies_at_once(  # type: ignore[no-untyped-def]
+        patient_client, engine, make_person, monkeypatch) -> None:
+    from commissions.auth import tokens as token_module
+    from commissions.auth.tokens import create_token
+
+    ana = make_person("ana@example.com")
+    admin = make_person("root@example.com", "admin")
+    with transaction(engine) as s:
+        row, clear = create_token(s, name="crm", role="rep", person=s.get(Person, ana.id), created_by=None)
+    reads: list[str] = []
+    original = token_module.principal_for_token
+    monkeypatch.setattr(middleware, "principal_for_token",
+                        lambda session, value: reads.append(value) or original(session, value))
+    bearer = {"Authorization": f"Bearer {clear}"}
+    for _ in range(5):
+        assert patient_client.get("/api/v1/deals", headers=bearer).status_code == 200
+    assert len(reads) == 1  # a CRM's burst costs one lookup, not one per request
+    with transaction(engine) as s:  # as another process would: straight to the database
+        s.execute(update(ApiToken).where(ApiToken.id == row.id).values(revoked_at=utcnow()))
+    assert patient_client.get("/api/v1/deals", headers=bearer).status_code == 200  # trusted for the cache time
+    later = time.monotonic() + 61
+    monkeypatch.setattr(middleware, "_clock", lambda: later)
+    assert patient_client.get("/api/v1/deals", headers=bearer).status_code == 401
+
+    with transaction(engine) as s:  # revoked through the admin page of this process: at once
+        row2, clear2 = create_token(s, name="crm2", role="rep", person=s.get(Person, ana.id), created_by=None)
+    bearer2 = {"Authorization": f"Bearer {clear2}"}
+    assert patient_client.get("/api/v1/deals", headers=bearer2).status_code == 200
+    sign_in(patient_client, admin.email)
+    csrf = patient_client.cookies["csrftoken"]
+    r = patient_client.post(f"/admin/tokens/{row2.id}/revoke", data={"_csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code in (302, 303)
+    patient_client.cookies.clear()
+    assert patient_client.get("/api/v1/deals", headers=bearer2).status_code == 401
+
+    with transaction(engine) as s:  # deactivation in this process: at once
+        row3, clear3 = create_token(s, name="crm3", role="rep", person=s.get(Person, ana.id), created_by=None)
+    bearer3 = {"Authorization": f"Bearer {clear3}"}
+    assert patient_client.get("/api/v1/deals", headers=bearer3).status_code == 200
+    with transaction(engine) as s:
+        set_active(s, s.get(Person, ana.id), False, by=None)
+    assert patient_client.get("/api/v1/deals", headers=bearer3).status_code == 401
 
 
 # --- leaderboard tables ----------------------------------------------------------------------------------

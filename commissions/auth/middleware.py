@@ -10,6 +10,11 @@ round trip per viewer. Once half that time has passed the next request re-reads 
 background (refresh-ahead), and concurrent misses share one read: under load the memory
 never runs out for a hundred requests at once. Deactivation, a new password or sign-out
 in this process apply at once (``forget_person``); in another process within those seconds.
+
+A bearer token is remembered the same way (by its hash, never the token): a CRM posting a
+hundred deals a second paid a token lookup per request, as much as writing the deal.
+Revoking a token in this process applies at once (``forget_tokens``); in another within the
+same seconds.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlmodel import Session
 from commissions.auth.principal import Principal
 from commissions.auth import sessions as session_store
 from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY
-from commissions.auth.tokens import principal_for_token
+from commissions.auth.tokens import digest, principal_for_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
 from commissions.models.base import utcnow
@@ -69,6 +74,50 @@ def forget_person(person_id: int) -> None:
         _forgotten += 1
         for key in [k for k in _principals if k[0] == person_id]:
             del _principals[key]
+        for hashed in [h for h, (_, p) in _tokens.items() if p is not None and p.person_id == person_id]:
+            del _tokens[hashed]
+
+
+def forget_tokens() -> None:
+    """Every remembered token is read again on its next request (called when a token is revoked)."""
+    global _forgotten
+    with _principals_lock:
+        _forgotten += 1
+        _tokens.clear()
+
+
+_tokens: dict[str, tuple[float, Principal | None]] = {}  # token hash → (read at, the principal or None)
+
+
+def _cached_token(hashed: str, ttl: float) -> tuple[bool, Principal | None]:
+    if ttl <= 0:
+        return False, None
+    with _principals_lock:
+        hit = _tokens.get(hashed)
+    if hit is None or _clock() - hit[0] >= ttl:
+        return False, None
+    return True, hit[1]
+
+
+def _remember_token(hashed: str, principal: Principal | None, read_at: float, generation: int) -> None:
+    with _principals_lock:
+        if generation != _forgotten:
+            return
+        if len(_tokens) >= _MAX_CACHED_PRINCIPALS:
+            _tokens.clear()
+        _tokens[hashed] = (read_at, principal)
+
+
+async def _token_principal(engine: Engine, bearer: str, ttl: float) -> Principal | None:
+    hashed = digest(bearer)
+    known, principal = _cached_token(hashed, ttl)
+    if known:
+        return principal
+    read_at, generation = _clock(), _forgotten
+    principal = await to_thread.run_sync(_from_token, engine, bearer)
+    if ttl > 0:
+        _remember_token(hashed, principal, read_at, generation)
+    return principal
 
 
 def _cached_principal(key: tuple[object, object], ttl: float) -> tuple[str, Principal | None]:
@@ -113,7 +162,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         bearer = _bearer(scope)
         principal: Principal | None = None
         if bearer:
-            principal = await to_thread.run_sync(_from_token, engine, bearer)
+            principal = await _token_principal(engine, bearer, scope["app"].state["settings"].principal_cache_seconds)
         elif bearer is None:
             session_data = scope.get("session") or {}
             is_api = scope["path"].startswith("/api/")

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from commissions.auth.guards import admins
+from commissions.auth.middleware import forget_tokens
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError, create_token, revoke_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
@@ -72,4 +73,5 @@ class TokensController(Controller):
             if token is None:
                 raise NotFoundException("No such token.")
             revoke_token(session, token, by=principal)
+        forget_tokens()  # this process stops honouring it at once (others within principal_cache_seconds)
         return Redirect("/admin/tokens")
