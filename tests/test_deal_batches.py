@@ -1,7 +1,8 @@
 """Deliveries that arrive together are written together (issue 14, ingestion under load).
 
-One transaction per batch, a savepoint per deal: a refused deal leaves no trace and does not
-stop the others; a repeated external id in one batch is recorded as if the two had come one
+One transaction per batch: a refused deal leaves no trace and does not stop the others (it is
+refused before it writes; one that fails after it began writing makes the batch run again, a
+delivery at a time); a repeated external id in one batch is recorded as if the two had come one
 after the other; the people credited are computed before the answer; a manager's lines are
 not rewritten by every new deal of the team; and on PostgreSQL deal writers share the
 period lock that the period workflow takes alone.
@@ -76,6 +77,27 @@ def test_a_refused_deal_in_a_batch_leaves_no_trace_and_the_others_land(engine: E
     audited = read(engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(
         AuditEvent.object_type == "deal")).all()))
     assert audited == ["B-1", "B-3"]  # the refused one wrote nothing, not even its audit row
+
+
+def test_a_delivery_failing_after_it_began_writing_is_undone_and_the_others_land_alone(
+        engine: Engine, team: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from commissions.deals import service
+
+    real = service.book_locked
+
+    def failing(session, result, **kwargs):  # type: ignore[no-untyped-def]
+        if result.deal is not None and result.deal.external_id == "H-2":
+            raise RuntimeError("the disk is full")
+        return real(session, result, **kwargs)
+
+    monkeypatch.setattr(service, "book_locked", failing)
+    batch = [_Delivery(deal("H-1"), CRM), _Delivery(deal("H-2"), CRM), _Delivery(deal("H-3", owner="bo@example.com"), CRM)]
+    _record_batch(engine, batch)
+    assert [d.result.outcome if d.result else None for d in batch] == ["created", None, "created"]
+    assert isinstance(batch[1].error, RuntimeError)
+    assert read(engine, lambda s: sorted(s.exec(select(Deal.external_id)).all())) == ["H-1", "H-3"]
+    assert read(engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(
+        AuditEvent.object_type == "deal")).all())) == ["H-1", "H-3"]
 
 
 def test_the_same_external_id_twice_in_one_batch_is_recorded_in_order(engine: Engine, team: None) -> None:

@@ -47,6 +47,7 @@ class PlansSeeingDeals:
         self.whole_periods = whole_periods
         self._kinds: list[str] | None = None
         self._periods: dict[str, dict[int, list[PlanInPeriod]]] = {}
+        self._preloaded: dict[str, set[int]] = {}  # period key → the people ``preload`` read
         self._catalogue: dict = {}  # plans, versions and custom fields read (plans_in_period): one transaction's
 
     def any_plan(self) -> bool:
@@ -69,10 +70,21 @@ class PlansSeeingDeals:
                 return Refusal(plan.plan.name, plan.parsed.currency, person_id)
         return None
 
+    def preload(self, keys: set[str], people: set[int]) -> None:
+        """Read once who of ``people`` is on which plans in the periods ``keys`` (a batch of deliveries:
+        their credited people and everyone above them); later checks of them read nothing."""
+        if not self.any_plan() or self.whole_periods:
+            return
+        for key in keys:
+            self._periods[key] = self._on_plans(key, sorted(people))
+            self._preloaded[key] = set(people)
+
     def _on_plans(self, key: str, people: list[int]) -> dict[int, list[PlanInPeriod]]:
         """Who is on which plans (by name) in the period ``key``: everyone of the period, read once, for
-        ``whole_periods``; else only ``people``."""
+        ``whole_periods``; else only ``people`` (from what ``preload`` read, when it covers them)."""
         if self.whole_periods and key in self._periods:
+            return self._periods[key]
+        if key in self._preloaded and self._preloaded[key].issuperset(people):
             return self._periods[key]
         period = eng.parse_period(key)
         on_plans: dict[int, list[PlanInPeriod]] = {}

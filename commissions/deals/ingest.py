@@ -80,8 +80,13 @@ class DealWriter:
         self._chains: dict[int, int | None] = {}  # manager of each person met, read with their chain (one query)
         self._visible: set[int] | None | bool = False  # False: not loaded yet
         self._plans = PlansSeeingDeals(session, whole_periods=bulk)
+        # Set once ``write`` starts writing (every check passed): a refusal raised before it left nothing
+        # behind, so a batch can go on without that deal (deals/service.py) and needs no savepoint.
+        self.writing = False
 
-    def preload(self, emails: set[str], external_ids: set[str]) -> None:
+    def preload(self, emails: set[str], external_ids: set[str], days: set[date] | None = None) -> None:
+        """Read at once the people, deals and manager tree a batch needs; with ``days``, also who of
+        them (and everyone above them) is on which plan in the periods of those days."""
         session = self.session
         for chunk in _chunks(sorted(emails)):
             for person in session.exec(select(Person).where(Person.email.in_(chunk))).all():
@@ -93,10 +98,10 @@ class DealWriter:
         self._deals.update({x: None for x in external_ids if x not in self._deals})
         self._campaign_owner.update(dict(session.exec(select(Campaign.code, Campaign.owner_id)).all()))
         self._manager_of = dict(session.exec(select(Person.id, Person.manager_id)).all())
-
-    def forget(self, external_id: str) -> None:
-        """Drop what is remembered of a deal whose write was undone (a savepoint rolled back)."""
-        self._deals.pop(external_id, None)
+        if days:
+            met = {p.id for p in self._people.values() if p is not None} | {
+                owner for owner in self._campaign_owner.values() if owner is not None}
+            self._plans.preload(periods_touching(session, days), met | self.managers_of(met))
 
     # -- cached look-ups -------------------------------------------------
     def person(self, email: str) -> Person | None:
@@ -179,6 +184,7 @@ class DealWriter:
                                                       DealApproval.state == "pending")).first()
         if row is not None and row.requested_by_id != by.person_id:
             raise DealForbidden("a change of this deal by someone else is already waiting for approval")
+        self.writing = True
         row = row or DealApproval(external_id=data.external_id, requested_by_id=by.person_id)
         row.body = data.model_dump(mode="json")
         row.base_hash = existing.body_hash if existing is not None else ""
@@ -256,6 +262,7 @@ class DealWriter:
         if decision == "hold":
             return self.hold(data, existing)
 
+        self.writing = True  # every check is behind: from here on only the database can fail
         session = self.session
         touched_people: set[int] = set()
         touched_days: set[date] = {data.closed_at}

@@ -105,12 +105,20 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
     return result, out
 
 
+class _HalfWritten(Exception):
+    """A delivery failed after it began writing: the batch's transaction cannot be kept."""
+
+
 def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
     """Write the batch in one transaction; every delivery gets its result or its own error.
 
-    A unique-key race with a concurrent delivery in another process (or a lock wait that
-    failed) runs the whole batch again; a deal that repeats one before it in the batch is
-    recorded after it, as if the two had come one after the other."""
+    A deal refused by a check (a missing person, a foreign deal, a currency no plan pays) is
+    refused before it writes anything, so the others go on in the same transaction. Should a
+    delivery fail after it began writing (nothing known does), the transaction is rolled back
+    and every delivery is recorded again on its own. A unique-key race with a concurrent
+    delivery in another process, or a lock wait that failed, runs the whole batch again; a deal
+    that repeats one before it in the batch is recorded after it, as if the two had come one
+    after the other."""
     for attempt in range(ATTEMPTS):
         for delivery in batch:
             delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
@@ -128,10 +136,17 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
                         if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
                             mine = [d.data for d in batch if d.by == delivery.by]
                             writer.preload({e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
-                                           {d.external_id for d in mine})
-                    _record_in_savepoint(session, writers[delivery.by], delivery, pending)
+                                           {d.external_id for d in mine}, {d.closed_at for d in mine})
+                    _record_in_batch(session, writers[delivery.by], delivery, pending)
                 for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
                     touch(session, pending[key], {key})
+            return
+        except _HalfWritten as exc:
+            if len(batch) == 1:
+                batch[0].error = exc.__cause__
+                return
+            for delivery in batch:
+                _record_batch(engine, [delivery])
             return
         except (IntegrityError, OperationalError) as exc:
             if attempt == ATTEMPTS - 1:
@@ -143,23 +158,23 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
             return
 
 
-def _record_in_savepoint(session: Session, writer: DealWriter, delivery: _Delivery,
-                         pending: dict[str, set[int]]) -> None:
+def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, pending: dict[str, set[int]]) -> None:
     data = delivery.data
+    writer.writing = False
     try:
-        with session.begin_nested():
-            check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
-            result = writer.write(data)
-            keys: set[str] = set()
-            if result.outcome not in ("unchanged", "held"):
-                keys = book_locked(session, result, by=delivery.by, trigger=f"deal {data.external_id} {result.outcome}")
-            out = held_out(data) if result.outcome == "held" else deal_out(
-                session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
+        check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
+        result = writer.write(data)
+        keys: set[str] = set()
+        if result.outcome not in ("unchanged", "held"):
+            keys = book_locked(session, result, by=delivery.by, trigger=f"deal {data.external_id} {result.outcome}")
+        out = held_out(data) if result.outcome == "held" else deal_out(
+            session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
     except (IntegrityError, OperationalError):
         raise
-    except Exception as exc:  # noqa: BLE001 (this delivery's own refusal: its savepoint is undone)
-        writer.forget(data.external_id)
-        delivery.error = exc
+    except Exception as exc:
+        if writer.writing:
+            raise _HalfWritten() from exc
+        delivery.error = exc  # this delivery's own refusal, before it wrote anything
         return
     delivery.result, delivery.out, delivery.keys = result, out, keys
     for key in keys:
