@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from commissions.auth.principal import Principal
+from commissions.calculation.loader import PLANS_UNCHANGED
 from commissions.calculation.state import touch_days
 from commissions.custom_fields.service import CustomValueError, check_values, declared_types
 from commissions.db import write_session
@@ -179,6 +180,7 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
         return report
     with write_session(engine) as session:
         session.begin()
+        session.info[PLANS_UNCHANGED] = True  # an import changes no plan: their period kinds are read once
         try:
             writer = DealWriter(session, by, bulk=True)
             writer.preload({d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},

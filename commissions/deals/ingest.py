@@ -229,6 +229,7 @@ class DealWriter:
             known = self.session.info[_KNOWN_PERIODS_KEY] = set(self.session.exec(select(Period.key)).all())
         for key in sorted(periods_touching(self.session, {day}) - known):
             check_period_in_window(key, field="closed_at")
+            known.add(key)  # in the window: checked once per transaction
 
     def _email(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)
