@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,23 +26,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import free_port, pct  # noqa: E402
 from bench.org import build_org  # noqa: E402
 from commissions.auth.tokens import create_token  # noqa: E402
 from commissions.calculation.service import recalc_period  # noqa: E402
 from commissions.db import make_engine, transaction  # noqa: E402
 from commissions.migrate import upgrade  # noqa: E402
 from commissions.people.service import create_person  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:
