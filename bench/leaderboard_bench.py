@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import free_port  # noqa: E402
 from bench.org import build_org  # noqa: E402
 from commissions.auth.passwords import hash_password  # noqa: E402
 from commissions.calculation.service import recalc_period  # noqa: E402
@@ -38,12 +38,6 @@ from commissions.migrate import upgrade  # noqa: E402
 from commissions.models import Person  # noqa: E402
 
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool, threads: int = 2) -> dict[str, str]:
