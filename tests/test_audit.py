@@ -118,3 +118,21 @@ def test_record_event_logs_one_line(engine: Engine, caplog) -> None:  # type: ig
         record_event(s, None, "plan.version", "plan", "1\nINFO forged", {})
     (message,) = [r.getMessage() for r in caplog.records if r.name == "quotaboard.audit"]
     assert message.startswith("audit {") and "\n" not in message
+
+
+def test_an_event_reaches_the_log_only_once_committed(engine, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A dry run (the deal form's live check, an import preview) rolls back: nothing of it is logged."""
+    import logging
+
+    from commissions.audit import record_event
+    from commissions.db import transaction, write_session
+
+    caplog.set_level(logging.INFO, logger="quotaboard.audit")
+    with write_session(engine) as session:
+        session.begin()
+        record_event(session, None, "deal.created", "deal", "DRY-1")
+        session.rollback()
+    with transaction(engine) as session:
+        record_event(session, None, "deal.created", "deal", "REAL-1")
+        assert "REAL-1" not in caplog.text  # not before the commit
+    assert "REAL-1" in caplog.text and "DRY-1" not in caplog.text

@@ -12,6 +12,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
 from commissions.models import AuditEvent
@@ -53,8 +54,25 @@ def record_event(
         ip=ip[:64],
     )
     session.add(event)
-    log.info("audit %s", log_line(event))
+    session.info.setdefault(_UNLOGGED, []).append(log_line(event))
     return event
+
+
+_UNLOGGED = "quotaboard.audit_lines"  # session.info: lines of events not committed yet
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _log_committed(session: Session) -> None:
+    """An event reaches the log once it is committed: a dry run or a refused request logs nothing."""
+    for line in session.info.pop(_UNLOGGED, ()):
+        log.info("audit %s", line)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: object) -> None:
+    if session.in_transaction() and session.get_transaction() is not previous_transaction:
+        return  # a savepoint rolled back: the outer transaction's events stay to be logged on its commit
+    session.info.pop(_UNLOGGED, None)
 
 
 def escape_controls(text: str) -> str:
