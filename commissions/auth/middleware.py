@@ -113,11 +113,17 @@ async def _token_principal(engine: Engine, bearer: str, ttl: float) -> Principal
     known, principal = _cached_token(hashed, ttl)
     if known:
         return principal
-    read_at, generation = _clock(), _forgotten
-    principal = await to_thread.run_sync(_from_token, engine, bearer)
-    if ttl > 0:
-        _remember_token(hashed, principal, read_at, generation)
-    return principal
+    if ttl <= 0:
+        return await to_thread.run_sync(_from_token, engine, bearer)
+
+    async def read() -> Principal | None:
+        read_at, generation = _clock(), _forgotten
+        found = await to_thread.run_sync(_from_token, engine, bearer)
+        _remember_token(hashed, found, read_at, generation)
+        return found
+
+    # a hundred requests of one CRM missing at once make one read (a forget in between starts another)
+    return await _READS.run(("token", hashed, _forgotten), read)
 
 
 def _cached_principal(key: tuple[object, object], ttl: float) -> tuple[str, Principal | None]:
