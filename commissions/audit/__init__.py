@@ -54,8 +54,13 @@ def record_event(
         ip=ip[:64],
     )
     session.add(event)
-    session.info.setdefault(_UNLOGGED, []).append(log_line(event))
+    log_on_commit(session, [event])
     return event
+
+
+def log_on_commit(session: Session, events: list[AuditEvent]) -> None:
+    """Log these events' lines when the session's transaction commits (events written in bulk call it)."""
+    session.info.setdefault(_UNLOGGED, []).extend(log_line(event) for event in events)
 
 
 _UNLOGGED = "quotaboard.audit_lines"  # session.info: lines of events not committed yet

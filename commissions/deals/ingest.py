@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
+from commissions.audit import log_on_commit, record_event
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import periods_touching
 from commissions.deals.currency import PlansSeeingDeals
@@ -67,10 +67,13 @@ class DealWriter:
     """
 
     def __init__(self, session: Session, by: Principal | None, *, bulk: bool = False,
-                 approved_for: int | None = None) -> None:
+                 approved_for: int | None = None, defer_new: bool = False) -> None:
         self.session = session
         self.by = by
         self.bulk = bulk
+        # A batch of deliveries: new deals without splits are inserted together by ``finish()`` (the
+        # result carries the deal as it will be stored); a repeat of one of them inserts them first.
+        self.defer_new = defer_new
         self.approved_for = approved_for  # applying a held change of this person, approved by ``by``
         self._pending: list[tuple[dict, list[tuple[int, int]], dict]] = []
         self._people: dict[str, Person | None] = {}
@@ -250,6 +253,10 @@ class DealWriter:
             raise DealError("amount", str(exc)) from exc
         involved = {p.id for p in people.values()}
         existing = self.existing(data.external_id)
+        if existing is _PENDING and self.defer_new:  # the same deal again in one batch: after the first
+            self.finish()
+            self._deals.pop(data.external_id, None)
+            existing = self.existing(data.external_id)
         if existing is _PENDING:
             raise DealError("external_id", f"{data.external_id} appears twice")
         decision = self.decide(people[data.owner].id, involved, existing)
@@ -295,10 +302,12 @@ class DealWriter:
         if self.approved_for is not None:
             audit["requested_by"] = self.approved_for
             audit["approved_by"] = self.by.label if self.by else "system"
-        if deal is None and self.bulk and not locked:
+        if deal is None and not locked and (self.bulk or (self.defer_new and not splits)):
             # A file of new deals: rows are inserted together by ``finish()``, not one ORM object each.
             self._pending.append((values, splits, audit))
             self._deals[data.external_id] = _PENDING
+            if self.defer_new:
+                deal = Deal(**values)  # as it will be stored (not added to the session: ``finish`` inserts it)
         else:
             if deal is None:
                 deal = Deal(**values)
@@ -334,11 +343,11 @@ class DealWriter:
         if split_rows:
             connection.execute(DealSplit.__table__.insert(), split_rows)
         actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
-        connection.execute(AuditEvent.__table__.insert(), [
-            {"at": now, "actor_id": actor_id, "actor_label": label, "action": "deal.created", "object_type": "deal",
-             "object_id": values["external_id"], "detail": audit, "ip": ""}
-            for values, _, audit in self._pending
-        ])
+        events = [{"at": now, "actor_id": actor_id, "actor_label": label, "action": "deal.created", "object_type": "deal",
+                   "object_id": values["external_id"], "detail": audit, "ip": ""} for values, _, audit in self._pending]
+        connection.execute(AuditEvent.__table__.insert(), events)
+        if self.defer_new:  # deliveries are logged like any audited change (an import is one event of its own)
+            log_on_commit(session, [AuditEvent(**event) for event in events])
         self._pending.clear()
 
 

@@ -132,12 +132,14 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
                 writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
                 for delivery in batch:
                     if delivery.by not in writers:
-                        writers[delivery.by] = writer = DealWriter(session, delivery.by)
+                        writers[delivery.by] = writer = DealWriter(session, delivery.by, defer_new=True)
                         if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
                             mine = [d.data for d in batch if d.by == delivery.by]
                             writer.preload({e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
                                            {d.external_id for d in mine}, {d.closed_at for d in mine})
                     _record_in_batch(session, writers[delivery.by], delivery, pending)
+                for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
+                    writer.finish()
                 for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
                     touch(session, pending[key], {key})
             return
