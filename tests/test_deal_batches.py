@@ -109,6 +109,17 @@ def test_the_same_external_id_twice_in_one_batch_is_recorded_in_order(engine: En
     assert amounts == [1_200_000]
 
 
+def test_two_callers_sending_the_same_new_deal_in_one_batch_are_recorded_in_order(engine: Engine, team: None) -> None:
+    """Each caller has its own writer; the first one's held-back insert is stored before the second looks."""
+    finance = Principal(role="finance", person_id=None, email=None, name="another integration", via_token=True)
+    batch = [_Delivery(deal("T-1", amount=10_000), CRM), _Delivery(deal("T-1", amount=11_000), finance),
+             _Delivery(deal("T-2"), CRM)]
+    _record_batch(engine, batch)
+    assert [d.error for d in batch] == [None, None, None]
+    assert [d.result.outcome for d in batch] == ["created", "updated", "created"]
+    assert read(engine, lambda s: s.exec(select(Deal.amount_minor).where(Deal.external_id == "T-1")).all()) == [1_100_000]
+
+
 def test_concurrent_deliveries_are_answered_with_their_statements_computed(engine: Engine, team: None) -> None:
     errors: list[BaseException] = []
     results: dict[str, str] = {}

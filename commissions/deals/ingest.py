@@ -1,6 +1,6 @@
 """Recording deals: the one service behind the API, CSV import and the deal form.
 
-``record_deal`` is idempotent on ``external_id``: the same body again changes
+``DealWriter.write`` is idempotent on ``external_id``: the same body again changes
 nothing, a changed body updates the deal, a cancellation is a status change.
 It returns who and which periods the change touches, so the caller recomputes
 exactly those statements and nothing else.
@@ -255,7 +255,6 @@ class DealWriter:
         existing = self.existing(data.external_id)
         if existing is _PENDING and self.defer_new:  # the same deal again in one batch: after the first
             self.finish()
-            self._deals.pop(data.external_id, None)
             existing = self.existing(data.external_id)
         if existing is _PENDING:
             raise DealError("external_id", f"{data.external_id} appears twice")
@@ -327,6 +326,14 @@ class DealWriter:
         chain = self.managers_of(touched_people) - touched_people
         return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days, locked=locked)
 
+    def holds(self, external_id: str) -> bool:
+        """Whether ``write`` held back this new deal (``finish`` inserts it)."""
+        return self._deals.get(external_id) is _PENDING
+
+    def forget(self, external_id: str) -> None:
+        """Look the deal up again next time (another writer of the transaction has just stored it)."""
+        self._deals.pop(external_id, None)
+
     def finish(self) -> None:
         """Insert the deals ``write`` held back in bulk mode, with their splits and audit events."""
         if not self._pending:
@@ -348,6 +355,8 @@ class DealWriter:
         connection.execute(AuditEvent.__table__.insert(), events)
         if self.defer_new:  # deliveries are logged like any audited change (an import is one event of its own)
             log_on_commit(session, [AuditEvent(**event) for event in events])
+        for values, _, _ in self._pending:  # stored now: a later look-up reads them
+            self._deals.pop(values["external_id"], None)
         self._pending.clear()
 
 
@@ -374,11 +383,6 @@ def closed_periods(session: Session) -> list[Period]:
 def closed_period_state(session: Session, day: date) -> Period | None:
     """The locked (or paid) period containing ``day``, if any (looked up once per transaction)."""
     return next((p for p in closed_periods(session) if p.starts_on <= day <= p.ends_on), None)
-
-
-def record_deal(session: Session, data: DealIn, *, by: Principal | None) -> RecordResult:
-    """Create, update or confirm one deal inside the caller's transaction."""
-    return DealWriter(session, by).write(data)
 
 
 def deal_out(session: Session, deal: Deal, *, unsplit: bool = False) -> DealOut:

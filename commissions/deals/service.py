@@ -88,7 +88,7 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
     """Record a delivery, then bring the statements of the people it credits up to date.
 
     Deliveries arriving together are written together (``commissions/rounds.py``): one
-    transaction, each deal in a savepoint of its own, so a refused deal changes nothing and
+    transaction in which a refused deal is refused before it writes, so it changes nothing and
     the others still land; the answer is exactly what recording it alone would give. After
     the commit the people they credit are computed together (``calculation/settle.py``), so
     the rep's statement has the deal when the answer arrives. Their managers' statements,
@@ -137,6 +137,10 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
                             mine = [d.data for d in batch if d.by == delivery.by]
                             writer.preload({e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
                                            {d.external_id for d in mine}, {d.closed_at for d in mine})
+                    for other in writers.values():  # another caller's held-back new deal of this id: stored first
+                        if other is not writers[delivery.by] and other.holds(delivery.data.external_id):
+                            other.finish()
+                            writers[delivery.by].forget(delivery.data.external_id)
                     _record_in_batch(session, writers[delivery.by], delivery, pending)
                 for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
                     writer.finish()
