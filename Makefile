@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup run clean
+.PHONY: demo test setup run clean lint
 
 demo: setup
 	$(BIN)/commissions demo
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Quotaboard needs Python 3.11 or newer"'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,dev]"
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -29,3 +29,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 clean:
 	rm -rf $(VENV) node_modules data .pytest_cache .hypothesis
+
+# ruff (lint and format check), mypy (strict on the engine and the core), import-linter (the layers).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports

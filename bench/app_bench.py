@@ -26,13 +26,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, pct  # noqa: E402
-from bench.org import build_org  # noqa: E402
-from commissions.auth.tokens import create_token  # noqa: E402
-from commissions.calculation.service import recalc_period  # noqa: E402
-from commissions.db import make_engine, transaction  # noqa: E402
-from commissions.migrate import upgrade  # noqa: E402
-from commissions.people.service import create_person  # noqa: E402
+from bench.harness import free_port, pct
+from bench.org import build_org
+from commissions.auth.tokens import create_token
+from commissions.calculation.service import recalc_period
+from commissions.db import make_engine, transaction
+from commissions.migrate import upgrade
+from commissions.people.service import create_person
 
 
 def main() -> None:

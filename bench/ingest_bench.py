@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from bench.harness import database_url, drop_schema, server  # noqa: E402
-from bench.org import build_org  # noqa: E402
-from commissions.auth.tokens import create_token  # noqa: E402
-from commissions.calculation.service import recalc_period  # noqa: E402
-from commissions.db import make_engine, transaction  # noqa: E402
-from commissions.migrate import upgrade  # noqa: E402
+from bench.harness import database_url, drop_schema, server
+from bench.org import build_org
+from commissions.auth.tokens import create_token
+from commissions.calculation.service import recalc_period
+from commissions.db import make_engine, transaction
+from commissions.migrate import upgrade
 
 PERIOD = "2026-Q1"
 

@@ -29,13 +29,13 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port  # noqa: E402
-from bench.org import build_org  # noqa: E402
-from commissions.auth.passwords import hash_password  # noqa: E402
-from commissions.calculation.service import recalc_period  # noqa: E402
-from commissions.db import make_engine, transaction  # noqa: E402
-from commissions.migrate import upgrade  # noqa: E402
-from commissions.models import Person  # noqa: E402
+from bench.harness import free_port
+from bench.org import build_org
+from commissions.auth.passwords import hash_password
+from commissions.calculation.service import recalc_period
+from commissions.db import make_engine, transaction
+from commissions.migrate import upgrade
+from commissions.models import Person
 
 PASSWORD = "bench-password-1"
 

@@ -127,7 +127,7 @@ class _DemoBuilder:
         self.person("finance", "Farah Finance", "finance", None, ops)
         self.person("payroll", "Paul Payroll", "finance", None, ops)
         vp = self.person("vp.sales", "Victoria Vance", "manager", None, None)
-        names = iter([(f, l) for f, l in zip(FIRST, LAST, strict=True)])
+        names = iter(list(zip(FIRST, LAST, strict=True)))
         for team_name, size in TEAMS:
             team = self.team(team_name, "sales")
             region = team_name.split()[-1].lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from commissions.engine.money import minor_digits  # noqa: F401  (the one ISO 4217 table, re-exported)
+from commissions.engine.money import minor_digits
 
 
 class MoneyError(ValueError):

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     pulse_min_group_size: int = Field(default=5, ge=2)
 
     @model_validator(mode="after")
-    def _defaults_and_checks(self) -> "Settings":
+    def _defaults_and_checks(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'quotaboard.db').as_posix()}"
         if self.principal_cache_seconds is None:

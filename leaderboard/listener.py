@@ -27,7 +27,7 @@ async def _listen(channels: ChannelsPlugin) -> None:
                 TABLES.figures_changed()
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001 - boards then follow at most max_staleness late; say so, do not crash
+    except Exception:
         log.warning("leaderboard listener stopped; boards re-check their figures on their own", exc_info=True)
 
 

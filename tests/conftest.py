@@ -39,7 +39,7 @@ def postgres_schema_url(schema: str) -> str:
         with base.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc.__class__.__name__}): start it or set QUOTABOARD_SKIP_POSTGRES=1")
     finally:
         base.dispose()
@@ -89,10 +89,9 @@ def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 def _forget_process_caches() -> None:
     """Caches that trust the database not to be emptied under a running process (true outside tests)."""
+    from commissions.calculation import loader
     from leaderboard import service as leaderboard_service
     from leaderboard.table_cache import TABLES
-
-    from commissions.calculation import loader
 
     leaderboard_service._SNAPSHOTS_SEEN.clear()
     TABLES.clear()

@@ -13,7 +13,7 @@ from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read
 from tests.test_deals_api import token_for
 
-__all__ = ["example_deal", "ledger_of", "lines_in", "person_id", "period_row", "setup_books", "snapshot", "statement"]
+__all__ = ["example_deal", "ledger_of", "lines_in", "period_row", "person_id", "setup_books", "snapshot", "statement"]
 
 
 def setup_books(engine: Engine, make_person) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]

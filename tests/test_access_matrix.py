@@ -277,11 +277,10 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                         secret_key="t" * 40)
     app = create_app(settings, engine=engine)
     w = World(engine, app)
+    from commissions.disputes.service import open_dispute
     from leaderboard.badges import seed_default_rules
     from leaderboard.contests import ContestInput, create_contest
     from leaderboard.models import BadgeRule
-
-    from commissions.disputes.service import open_dispute
 
     with transaction(engine) as s:
         def person(prefix: str) -> Person:

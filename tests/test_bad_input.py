@@ -5,8 +5,6 @@ tests/test_deals_import_and_form.py; export formula injection: tests/test_payrol
 
 from __future__ import annotations
 
-import html
-
 import pytest
 from sqlalchemy import Engine, text
 

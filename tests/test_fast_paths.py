@@ -155,7 +155,7 @@ def test_a_token_is_read_once_per_cache_time_and_revocation_in_this_process_appl
     assert patient_client.get("/api/v1/deals", headers=bearer2).status_code == 401
 
     with transaction(engine) as s:  # deactivation in this process: at once
-        row3, clear3 = create_token(s, name="crm3", role="rep", person=s.get(Person, ana.id), created_by=None)
+        _row3, clear3 = create_token(s, name="crm3", role="rep", person=s.get(Person, ana.id), created_by=None)
     bearer3 = {"Authorization": f"Bearer {clear3}"}
     assert patient_client.get("/api/v1/deals", headers=bearer3).status_code == 200
     with transaction(engine) as s:

@@ -117,14 +117,14 @@ def test_a_lock_racing_a_deal_post_never_loses_or_doubles_the_deal(client, engin
     def deliver() -> None:
         try:
             record_one(engine, DealIn(**example_deal("D-9", "30000", "2026-02-15")), by=None)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     def lock() -> None:
         try:
             with transaction(engine) as s:
                 workflow.transition(s, key="2026-Q1", action="lock", actor=FINANCE)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     if lock_first:
@@ -163,7 +163,7 @@ def test_free_races_between_lock_and_delivery_always_count_the_deal_once(client,
         start.wait()
         try:
             record_one(engine, DealIn(**example_deal("D-9", "30000", "2026-02-15")), by=None)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     def lock() -> None:
@@ -171,7 +171,7 @@ def test_free_races_between_lock_and_delivery_always_count_the_deal_once(client,
         try:
             with transaction(engine) as s:
                 workflow.transition(s, key="2026-Q1", action="lock", actor=FINANCE)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=deliver), threading.Thread(target=lock)]

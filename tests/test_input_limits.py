@@ -30,7 +30,7 @@ for _module in (_bad_input, _period_window):
     for _name in dir(_module):
         if _name.startswith("test_"):
             globals()[f"{_name}__swept"] = getattr(_module, _name)
-_fixed_today = _period_window._fixed_today  # noqa: F401 - the period window tests' fixed date, for their sweep
+_fixed_today = _period_window._fixed_today
 
 
 @pytest.fixture(autouse=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
-
-from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 from sqlalchemy import Engine
@@ -344,7 +343,7 @@ def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_so
         assert [(e.rank, e.email.split("@")[0], e.value("mqls")) for e in mqls.rows] == [
             (1, "mi", 4), (2, "max", Decimal("3.00")), (3, "mo", 1)]
         sqls = board(s, period=key, view="marketing", metric="sqls")
-        assert [(e.email.split("@")[0], e.value("sqls")) for e in sqls.rows][0] == ("mo", 1)  # the flagged SQL is left out
+        assert next((e.email.split("@")[0], e.value("sqls")) for e in sqls.rows) == ("mo", 1)  # the flagged SQL is left out
         pipeline = board(s, period=key, view="marketing", metric="pipeline")
         assert [(e.email.split("@")[0], e.funnel_label("pipeline")) for e in pipeline.rows][:2] == [
             ("mo", "40,000.00 USD"), ("mi", "10,000.00 USD")]

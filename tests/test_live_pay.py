@@ -13,7 +13,7 @@ from commissions.calculation import queue
 from commissions.calculation.state import freshness, pending_count, touch
 from commissions.db import transaction
 from commissions.models import Deal, Person
-from tests.calc_fixtures import example_deal, store_plan, store_quota
+from tests.calc_fixtures import example_deal, store_plan
 from tests.conftest import read
 from tests.test_calculation import MANAGER_PLAN, current_total, person_id, setup_example
 

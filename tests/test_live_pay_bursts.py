@@ -43,7 +43,7 @@ def test_concurrent_deals_quota_changes_and_workers_leave_the_ledger_equal_to_a_
         def run(*args):  # type: ignore[no-untyped-def]
             try:
                 fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
+            except BaseException as exc:
                 errors.append(exc)
         return run
 

@@ -183,7 +183,7 @@ def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(clien
     def deliver() -> None:
         try:
             outcome["result"], _ = record_one(engine, DealIn(**example_deal("D-9", "30000", "2026-02-15")), by=None)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             outcome["error"] = exc
 
     with transaction(engine) as s:

@@ -276,7 +276,7 @@ def test_validate_shows_every_issue_inline_with_status_200(client, make_person) 
     assert response.text.lstrip().startswith('<div id="plan-issues"')  # the partial alone, for htmx to swap
     rows = re.findall(r'<tr class="issue">(.*?)</tr>', response.text, re.DOTALL)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL) for row in rows]
-    assert ["Multi-year SPIFF", "<code>when</code>", "15"] == [cells[0][0], cells[0][1], cells[0][3]]
+    assert [cells[0][0], cells[0][1], cells[0][3]] == ["Multi-year SPIFF", "<code>when</code>", "15"]
     assert cells[1][0] == "Quota club" and "unknown kind" in cells[1][2]
     full = client.post("/plans/validate", data={"document": bad, "_csrf_token": token})  # without JavaScript
     assert full.status_code == 200 and "<h1>New plan</h1>" in full.text and "unknown kind" in full.text

@@ -24,7 +24,6 @@ from commissions import engine as eng
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import period_key as key_of
-from commissions.calculation.state import touch
 from commissions.calculation.service import (
     ENGINE_KINDS,
     compute,
@@ -35,9 +34,10 @@ from commissions.calculation.service import (
     recompute,
     serialise_period,
 )
+from commissions.calculation.state import touch
 from commissions.models import Deal, PayoutLine, Period
+from commissions.money import format_money, from_minor
 from commissions.periods import keys as period_keys
-from commissions.money import from_minor, format_money
 
 log = logging.getLogger("quotaboard.adjustments")
 

@@ -35,7 +35,7 @@ def log_line(event: AuditEvent) -> str:
 
 def record_event(
     session: Session,
-    actor: "Principal | None",
+    actor: Principal | None,
     action: str,
     object_type: str = "",
     object_id: object = "",
@@ -99,7 +99,7 @@ def escape_controls(text: str) -> str:
     return "".join(out)
 
 
-def record_forbidden(engine: Any, actor: "Principal | None", method: str, path: str, reason: str, ip: str) -> None:
+def record_forbidden(engine: Any, actor: Principal | None, method: str, path: str, reason: str, ip: str) -> None:
     """A refused request (403): who tried what (its own short transaction, after the response)."""
     from commissions.db import transaction
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from urllib.parse import urlencode
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import ValidationException

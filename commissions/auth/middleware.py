@@ -29,8 +29,8 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from commissions.auth.principal import Principal
 from commissions.auth import sessions as session_store
+from commissions.auth.principal import Principal
 from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY
 from commissions.auth.tokens import digest, principal_for_token
 from commissions.db import transaction

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection

@@ -68,7 +68,7 @@ def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date
         query = query.where(Period.starts_on <= ends_on)
     keys = set(session.exec(query).all())
     today = date.today()
-    if starts_on <= today and (ends_on is None or today <= ends_on) or starts_on > today:
+    if (starts_on <= today and (ends_on is None or today <= ends_on)) or starts_on > today:
         keys.add(period_key(kind, max(today, starts_on)))
     return keys
 

@@ -19,12 +19,12 @@ from sqlmodel import Session, select
 
 from commissions.audit import record_event
 from commissions.auth.principal import Principal
+from commissions.calculation.settle import settle
 from commissions.custom_fields.service import check_deal
 from commissions.db import transaction
 from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
 from commissions.deals.schemas import DealIn
-from commissions.calculation.settle import settle
 from commissions.deals.service import ATTEMPTS, apply_recorded, take_period_locks
 from commissions.errors import Conflict
 from commissions.models import Deal, DealApproval, Person

@@ -24,8 +24,8 @@ from commissions.calculation.state import touch_days
 from commissions.custom_fields.service import CustomValueError, check_values, declared_types
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
-from commissions.deals.service import book_locked, take_period_locks
 from commissions.deals.schemas import DealIn, error_field_and_message
+from commissions.deals.service import book_locked, take_period_locks
 from commissions.errors import Forbidden, InputProblem
 from commissions.models import Deal
 

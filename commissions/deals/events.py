@@ -40,7 +40,7 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
     })
 
 
-def after_deals_imported(app: Litestar, report: "ImportReport") -> None:
+def after_deals_imported(app: Litestar, report: ImportReport) -> None:
     """After the import and its statements committed."""
     publish(app, DEALS_CHANNEL, {
         "event": "deals.imported",

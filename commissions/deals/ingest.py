@@ -27,8 +27,8 @@ from commissions.errors import Conflict, InputProblem
 from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import MoneyError, from_minor, to_minor
-from commissions.periods.keys import check_period_in_window
 from commissions.people.service import visible_person_ids
+from commissions.periods.keys import check_period_in_window
 
 
 class DealError(InputProblem):
@@ -81,7 +81,7 @@ class DealWriter:
         self._campaign_owner: dict[str, int | None] = {}
         self._manager_of: dict[int, int | None] | None = None
         self._chains: dict[int, int | None] = {}  # manager of each person met, read with their chain (one query)
-        self._visible: set[int] | None | bool = False  # False: not loaded yet
+        self._visible: set[int] | bool | None = False  # False: not loaded yet
         self._plans = PlansSeeingDeals(session, whole_periods=bulk)
         # Set once ``write`` starts writing (every check passed): a refusal raised before it left nothing
         # behind, so a batch can go on without that deal (deals/service.py) and needs no savepoint.

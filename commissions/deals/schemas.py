@@ -73,7 +73,7 @@ class DealIn(BaseModel):
         return value or None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DealIn":
+    def _consistent(self) -> DealIn:
         if self.status == "cancelled" and self.cancelled_at is None:
             raise ValueError("cancelled_at: a cancelled deal needs cancelled_at")
         if self.status == "won" and self.cancelled_at is not None:

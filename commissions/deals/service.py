@@ -158,7 +158,7 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
             if attempt == ATTEMPTS - 1:
                 for delivery in batch:
                     delivery.error = exc
-        except Exception as exc:  # noqa: BLE001 (every waiting request must hear of it)
+        except Exception as exc:
             for delivery in batch:
                 delivery.error = exc
             return

@@ -56,18 +56,18 @@ from commissions.engine.result import (
 ENGINE_VERSION = "2026.12.2"
 
 __all__ = [
+    "COUNT_METRICS",
     "ENGINE_VERSION",
+    "LEAD_METRICS",
     "Campaign",
     "ComponentResult",
     "Condition",
     "ConditionError",
     "Deal",
-    "COUNT_METRICS",
     "DrawBalance",
-    "LEAD_METRICS",
-    "LeadEvent",
     "EngineError",
     "InputError",
+    "LeadEvent",
     "Line",
     "Payee",
     "Period",

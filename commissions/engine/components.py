@@ -156,7 +156,7 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
         def build_retro(amounts: list[Decimal]) -> list[Line]:
             return [
                 TierLine(entry[1], amount, ctx, money, entry[2], (tier, money))
-                for entry, money, amount in zip(entries, moneys, amounts)
+                for entry, money, amount in zip(entries, moneys, amounts, strict=False)
             ]
 
         return _source(exact, build_retro)
@@ -164,7 +164,7 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
 
     def build(amounts: list[Decimal]) -> list[Line]:
         lines: list[Line] = []
-        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts)):
+        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
             slices = crossings.get(i) if crossings else None
             lines.append(
                 TierLine(
@@ -273,7 +273,7 @@ def _tiered_per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
     def build(amounts: list[Decimal]) -> list[Line]:
         return [
             DealSizeLine(entry[1], amount, ctx, entry[2], slices)
-            for entry, amount, slices in zip(entries, amounts, all_slices)
+            for entry, amount, slices in zip(entries, amounts, all_slices, strict=False)
         ]
 
     return _source(exact, build)
@@ -371,7 +371,7 @@ def curve(
         def build(amounts: list[Decimal]) -> list[Line]:
             return [
                 CurveLine(entry[1], amount, ctx, measure)
-                for entry, measure, amount in zip(entries, measures, amounts)
+                for entry, measure, amount in zip(entries, measures, amounts, strict=False)
             ]
 
         return exact, build
@@ -402,7 +402,7 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
                 row[1].amount if row[2] is ONE else row[1].amount * row[2]
                 for row in detail
             ]
-            groups = [(row[1], money, (row,)) for row, money in zip(detail, moneys)]
+            groups = [(row[1], money, (row,)) for row, money in zip(detail, moneys, strict=False)]
         else:
             groups = []  # (deal, credited, rows)
             for row in detail:
@@ -417,7 +417,7 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
         def build(amounts: list[Decimal]) -> list[Line]:
             return [
                 OverrideLine(deal, amount, ctx, money, rows)
-                for (deal, money, rows), amount in zip(groups, amounts)
+                for (deal, money, rows), amount in zip(groups, amounts, strict=False)
             ]
 
         return exact, build

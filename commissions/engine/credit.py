@@ -36,7 +36,7 @@ def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
         current: str | None = email
         while current is not None and current not in chains:
             if current in on_path:
-                cycle = path[path.index(current) :] + [current]
+                cycle = [*path[path.index(current):], current]
                 raise InputError("manager cycle: " + " -> ".join(cycle))
             on_path.add(current)
             path.append(current)

@@ -63,7 +63,7 @@ def _decimal(value: Any, what: str) -> Decimal:
         except InvalidOperation:
             raise ValueError(f"expected {what}, got {value!r}") from None
     else:
-        raise ValueError(f"expected {what}, got {value!r}")  # noqa: TRY004 - Pydantic reports ValueError
+        raise ValueError(f"expected {what}, got {value!r}")
     if not number.is_finite():
         raise ValueError(f"expected {what}, got {value!r}")
     return number
@@ -337,7 +337,7 @@ class Plan(_Model):
     @classmethod
     def _whole_days(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("expected a whole number of days")  # noqa: TRY004 - Pydantic reports ValueError
+            raise ValueError("expected a whole number of days")
         return value
 
     @model_validator(mode="after")

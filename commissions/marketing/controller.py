@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,8 +21,8 @@ from commissions.errors import InputProblem
 from commissions.marketing.charts import bar_chart
 from commissions.marketing.csv_import import import_lead_events
 from commissions.marketing.dashboard import DISPLAY, MARKETING_QUOTA_METRICS, Dashboard, dashboard
-from commissions.marketing.quotas import set_team_quota, team_cells
 from commissions.marketing.ingest import event_out, queue_recompute, record_lead_event
+from commissions.marketing.quotas import set_team_quota, team_cells
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
 from commissions.quotas.service import parse_period
 from commissions.web.dependencies import CurrentPrincipal, DbSession

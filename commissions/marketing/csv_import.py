@@ -7,7 +7,6 @@ since lead events have no custom fields).
 
 from __future__ import annotations
 
-
 from pydantic import ValidationError
 from sqlalchemy import Engine
 

@@ -9,6 +9,7 @@ clearing deletes, every change audited. The caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 

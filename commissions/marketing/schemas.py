@@ -52,7 +52,7 @@ class LeadEventIn(BaseModel):
         return value or None
 
     @model_validator(mode="after")
-    def _amount_fits_stage(self) -> "LeadEventIn":
+    def _amount_fits_stage(self) -> LeadEventIn:
         if self.stage in ("opportunity", "won") and self.amount is None:
             raise ValueError(f"amount: an {self.stage} event needs an amount" if self.stage == "opportunity"
                              else "amount: a won event needs an amount")

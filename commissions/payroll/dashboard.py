@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from commissions.calculation.service import lines_in_force_query
 from commissions.models import (
     PayeeSummary,
     PayoutLine,
@@ -19,7 +20,6 @@ from commissions.models import (
     Quota,
     Team,
 )
-from commissions.calculation.service import lines_in_force_query
 
 NO_TEAM = "(no team)"
 NO_PLAN = "(no plan: adjustments)"

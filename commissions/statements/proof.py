@@ -47,8 +47,8 @@ from commissions.calculation.state import Freshness
 from commissions.calculator.readers import CsvError
 from commissions.calculator.verify import (
     INPUT_FILES,
-    first_difference,
     fingerprint,
+    first_difference,
     payee_of,
     recompute,
     sha256_hex,

@@ -28,24 +28,24 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
-from commissions.audit.controller import AuditController
 from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
+from commissions.audit.controller import AuditController
 from commissions.auth.controller import AuthController
 from commissions.auth.csrf import SessionCsrfMiddleware
+from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.password_controller import (
     AccountPasswordController,
     PasswordResetAdminController,
     PasswordResetController,
 )
-from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
 from commissions.auth.throttle import SignInThrottle
 from commissions.auth.tokens_controller import TokensController
 from commissions.campaigns.controller import CampaignsController
 from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
 from commissions.db import get_engine
-from commissions.deals.controller import DealsController
 from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
+from commissions.deals.controller import DealsController
 from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
@@ -72,10 +72,10 @@ from commissions.web.headers import AllowedHostsMiddleware, security_headers
 from commissions.web.health import healthz
 from commissions.web.home import HomeController
 from commissions.web.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
+from commissions.web.navigation import NavItem, nav_for, set_extra_items
 from commissions.webhooks.admin_controller import WebhooksAdminController
 from commissions.webhooks.controller import WebhooksController
 from commissions.webhooks.junk import JunkCounter
-from commissions.web.navigation import NavItem, nav_for, set_extra_items
 
 log = logging.getLogger("quotaboard")
 

@@ -1,7 +1,7 @@
 """core domain
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 12:19:12.896940
 """
 
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -8,9 +8,7 @@ Create Date: 2026-11-23 14:00:42.617850
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
-
 
 revision: str = '0004'
 down_revision: str | None = '0003'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.browser.test_roles_in_browser import sign_in
 from commissions.demo import DOMAIN
+from tests.browser.test_roles_in_browser import sign_in
 
 
 def test_the_countdown_ticks_and_reloads_the_page_once_at_zero(page, live_server: str) -> None:  # type: ignore[no-untyped-def]

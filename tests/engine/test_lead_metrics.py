@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from commissions.engine import LeadEvent, Quota, calculate, result_to_json_dict
-from tests.engine.helpers import D, Q1, deal, make_plan, people
+from tests.engine.helpers import Q1, D, deal, make_plan, people
 
 NORA, OSCAR = "nora@x.com", "oscar@x.com"
 PEOPLE = people(f"{NORA}<lead@x.com", f"{OSCAR}<lead@x.com", "lead@x.com", "ana@x.com")

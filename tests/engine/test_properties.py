@@ -124,7 +124,7 @@ def plans(draw: st.DrawFn) -> object:
         {
             "name": "Curve",
             "kind": "curve",
-            "points": [[f"{x}%", y] for x, y in zip(points, payouts)],
+            "points": [[f"{x}%", y] for x, y in zip(points, payouts, strict=False)],
         },
         {
             "name": "Override",
