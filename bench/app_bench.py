@@ -84,8 +84,17 @@ def main() -> None:
         for i in range(args.deals):
             rep = rng.choice(reps)
             email = f"rep{reps.index(rep)}@bench.test"
-            body = {"external_id": f"N-{i}", "name": f"New {i}", "owner": email, "amount": str(rng.randrange(5000, 90000)),
-                    "currency": "USD", "closed_at": "2026-02-15", "type": "new", "product": "Pro", "term_months": 24}
+            body = {
+                "external_id": f"N-{i}",
+                "name": f"New {i}",
+                "owner": email,
+                "amount": str(rng.randrange(5000, 90000)),
+                "currency": "USD",
+                "closed_at": "2026-02-15",
+                "type": "new",
+                "product": "Pro",
+                "term_months": 24,
+            }
             t0 = time.perf_counter()
             r = client.post("/api/v1/deals", json=body, headers={"Authorization": f"Bearer {token}"})
             t1 = time.perf_counter()
@@ -93,33 +102,49 @@ def main() -> None:
             st = client.get(f"/api/v1/statements/{email}?period=2026-Q1", headers={"Authorization": f"Bearer {reader}"})
             t2 = time.perf_counter()
             assert st.status_code == 200 and any(
-                line["deal"] == f"N-{i}" for c in st.json()["components"] for line in c["lines"]), st.text[:300]
+                line["deal"] == f"N-{i}" for c in st.json()["components"] for line in c["lines"]
+            ), st.text[:300]
             post_ms.append((t1 - t0) * 1000)
             total_ms.append((t2 - t0) * 1000)
-        print(f"POST deal (recompute included): median {statistics.median(post_ms):.1f} ms, p95 {pct(post_ms, .95):.1f} ms")
-        print(f"POST + statement readable:     median {statistics.median(total_ms):.1f} ms, p95 {pct(total_ms, .95):.1f} ms"
-              f" over {args.deals} deals")
+        print(
+            f"POST deal (recompute included): median {statistics.median(post_ms):.1f} ms, p95 {pct(post_ms, 0.95):.1f} ms"
+        )
+        print(
+            f"POST + statement readable:     median {statistics.median(total_ms):.1f} ms, p95 {pct(total_ms, 0.95):.1f} ms"
+            f" over {args.deals} deals"
+        )
 
         if args.import_rows:
-            lines = ["external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,source_campaign,status,cancelled_at,splits"]
+            lines = [
+                "external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,source_campaign,status,cancelled_at,splits"
+            ]
             for k in range(args.import_rows):
                 rep_email = f"rep{rng.randrange(len(reps))}@bench.test"
-                lines.append(f"I-{k},Import {k},Acct,{rep_email},{rng.randrange(5000, 90000)},USD,2026-03-{1 + k % 28:02d},new,Pro,12,,won,,")
+                lines.append(
+                    f"I-{k},Import {k},Acct,{rep_email},{rng.randrange(5000, 90000)},USD,2026-03-{1 + k % 28:02d},new,Pro,12,,won,,"
+                )
             csv = ("\n".join(lines) + "\n").encode()
             t0 = time.perf_counter()
-            r = client.post("/api/v1/deals/import", content=csv,
-                            headers={"Authorization": f"Bearer {token}", "content-type": "text/csv"})
+            r = client.post(
+                "/api/v1/deals/import",
+                content=csv,
+                headers={"Authorization": f"Bearer {token}", "content-type": "text/csv"},
+            )
             dt = time.perf_counter() - t0
             assert r.status_code == 200 and r.json()["created"] == args.import_rows, r.text[:500]
             queued = r.json()["statements_queued"]
-            print(f"bulk import: {args.import_rows} deals in {dt:.2f}s = {args.import_rows / dt:,.0f} deals/s "
-                  f"(validation, storage, audit; {queued} statements queued for the worker)")
+            print(
+                f"bulk import: {args.import_rows} deals in {dt:.2f}s = {args.import_rows / dt:,.0f} deals/s "
+                f"(validation, storage, audit; {queued} statements queued for the worker)"
+            )
             if not args.no_worker:
                 probe = make_engine(url)
                 t0 = time.perf_counter()
                 while True:
                     with probe.connect() as conn:
-                        left = conn.exec_driver_sql("SELECT count(*) FROM statement_state WHERE input_version > computed_version").scalar()
+                        left = conn.exec_driver_sql(
+                            "SELECT count(*) FROM statement_state WHERE input_version > computed_version"
+                        ).scalar()
                     if not left:
                         break
                     time.sleep(0.2)

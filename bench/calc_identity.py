@@ -27,9 +27,22 @@ SPEC_EXAMPLE = ROOT.parent / "shared" / "spec" / "example"
 
 
 def calc(folder: Path, period: str) -> bytes:
-    args = [sys.executable, "-m", "commissions.calculator", "--plan", str(folder / "plan.yaml"),
-            "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
-            "--quotas", str(folder / "quotas.csv"), "--period", period, "--json"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "commissions.calculator",
+        "--plan",
+        str(folder / "plan.yaml"),
+        "--people",
+        str(folder / "people.csv"),
+        "--deals",
+        str(folder / "deals.csv"),
+        "--quotas",
+        str(folder / "quotas.csv"),
+        "--period",
+        period,
+        "--json",
+    ]
     done = subprocess.run(args, capture_output=True, cwd=ROOT, check=False)
     if done.returncode not in (0, 1):
         raise SystemExit(f"calc exited {done.returncode}: {done.stderr.decode()[-2000:]}")

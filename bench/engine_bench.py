@@ -45,15 +45,24 @@ PLAN = {
     "quota": "bookings",
     "credit": {"scope": "own", "when": 'type != "renewal" or amount >= 50000'},
     "components": [
-        {"name": "Commission", "kind": "tiered", "mode": "marginal", "cap": 150000,
-         "tiers": [{"to": "100%", "rate": "8%"}, {"to": "150%", "rate": "12%"}, {"rate": "16%"}]},
-        {"name": "Multi-year SPIFF", "kind": "per_deal", "pay": 250,
-         "when": 'term_months >= 24 and product in ["Pro", "Enterprise"] and type != "renewal"'},
+        {
+            "name": "Commission",
+            "kind": "tiered",
+            "mode": "marginal",
+            "cap": 150000,
+            "tiers": [{"to": "100%", "rate": "8%"}, {"to": "150%", "rate": "12%"}, {"rate": "16%"}],
+        },
+        {
+            "name": "Multi-year SPIFF",
+            "kind": "per_deal",
+            "pay": 250,
+            "when": 'term_months >= 24 and product in ["Pro", "Enterprise"] and type != "renewal"',
+        },
         {"name": "Quota club", "kind": "bonus", "at": "100%", "pay": 2500},
         {"name": "Manager override", "kind": "override", "rate": "1%"},
     ],
     "cap": 250000,
-}  # fmt: skip
+}
 PLAN_YAML = """\
 name: Bench AE
 currency: USD
@@ -84,8 +93,22 @@ components:
     rate: 1%
 cap: 250000
 """
-DEAL_HEADER = ["external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
-               "term_months", "source_campaign", "status", "cancelled_at", "splits"]  # fmt: skip
+DEAL_HEADER = [
+    "external_id",
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "closed_at",
+    "type",
+    "product",
+    "term_months",
+    "source_campaign",
+    "status",
+    "cancelled_at",
+    "splits",
+]
 
 
 def organisation(n_people: int) -> tuple[list[Person], list[str]]:
@@ -132,15 +155,10 @@ def organisation(n_people: int) -> tuple[list[Person], list[str]]:
     return people, reps
 
 
-def generate(
-    n_deals: int, n_people: int, seed: int = 3
-) -> tuple[list[Person], list[Quota], list[Deal]]:
+def generate(n_deals: int, n_people: int, seed: int = 3) -> tuple[list[Person], list[Quota], list[Deal]]:
     rng = random.Random(seed)
     people, reps = organisation(n_people)
-    quotas = [
-        Quota(p.email, "bookings", "2026-Q1", Decimal(rng.randrange(200, 900) * 1000))
-        for p in people
-    ]
+    quotas = [Quota(p.email, "bookings", "2026-Q1", Decimal(rng.randrange(200, 900) * 1000)) for p in people]
     start = date(2026, 1, 1)
     days = [start + timedelta(days=d) for d in range(90)]
     types = ["new"] * 6 + ["expansion"] * 3 + ["renewal"]
@@ -155,24 +173,30 @@ def generate(
             other = reps[rng.randrange(len(reps))]
             if other != owner:
                 splits = ((owner, Decimal(60)), (other, Decimal(40)))
-        deals.append(Deal(
-            f"D-{i:07d}", owner, amount, "USD", days[rng.randrange(90)], name=f"Deal {i}", account=f"Acct {i % 50000}",
-            type=types[rng.randrange(10)], product=products[rng.randrange(4)], term_months=terms[rng.randrange(4)],
-            splits=splits,
-        ))  # fmt: skip
+        deals.append(
+            Deal(
+                f"D-{i:07d}",
+                owner,
+                amount,
+                "USD",
+                days[rng.randrange(90)],
+                name=f"Deal {i}",
+                account=f"Acct {i % 50000}",
+                type=types[rng.randrange(10)],
+                product=products[rng.randrange(4)],
+                term_months=terms[rng.randrange(4)],
+                splits=splits,
+            )
+        )
     return people, quotas, deals
 
 
-def write_csvs(
-    folder: Path, people: list[Person], quotas: list[Quota], deals: list[Deal]
-) -> None:
+def write_csvs(folder: Path, people: list[Person], quotas: list[Quota], deals: list[Deal]) -> None:
     (folder / "plan.yaml").write_text(PLAN_YAML)
     with open(folder / "people.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "name", "manager", "team", "employee_id"])
-        writer.writerows(
-            [p.email, p.name, p.manager or "", p.team, p.employee_id] for p in people
-        )
+        writer.writerows([p.email, p.name, p.manager or "", p.team, p.employee_id] for p in people)
     with open(folder / "quotas.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["person", "metric", "period", "target"])
@@ -181,15 +205,27 @@ def write_csvs(
         writer = csv.writer(handle)
         writer.writerow(DEAL_HEADER)
         writer.writerows(
-            [d.external_id, d.name, d.account, d.owner, d.amount, d.currency, d.closed_at.isoformat(), d.type, d.product,
-             d.term_months, "", d.status, "", ";".join(f"{e}:{s}" for e, s in d.splits)]
+            [
+                d.external_id,
+                d.name,
+                d.account,
+                d.owner,
+                d.amount,
+                d.currency,
+                d.closed_at.isoformat(),
+                d.type,
+                d.product,
+                d.term_months,
+                "",
+                d.status,
+                "",
+                ";".join(f"{e}:{s}" for e, s in d.splits),
+            ]
             for d in deals
-        )  # fmt: skip
+        )
 
 
-def bench_engine(
-    plan: object, people: list, quotas: list, deals: list, runs: int
-) -> dict:
+def bench_engine(plan: object, people: list, quotas: list, deals: list, runs: int) -> dict:
     times, cpu, materialize = [], [], []
     lines = 0
     for _ in range(runs):
@@ -216,8 +252,14 @@ def bench_engine(
     _, peak_lines = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del result
-    return {"times": times, "cpu": cpu, "materialize": materialize, "peak_mb": peak / 2**20,
-            "peak_lines_mb": peak_lines / 2**20, "lines": lines}  # fmt: skip
+    return {
+        "times": times,
+        "cpu": cpu,
+        "materialize": materialize,
+        "peak_mb": peak / 2**20,
+        "peak_lines_mb": peak_lines / 2**20,
+        "lines": lines,
+    }
 
 
 def measure_cli(folder: Path) -> None:
@@ -225,9 +267,22 @@ def measure_cli(folder: Path) -> None:
     wall seconds, CPU seconds and resource.getrusage(RUSAGE_CHILDREN).ru_maxrss in KiB.
     The benchmark calls it in a fresh interpreter: a child forked from the big parent that
     generated the data would report the parent's pages in its own max RSS."""
-    args = [sys.executable, "-m", "commissions.calculator", "--plan", str(folder / "plan.yaml"),
-            "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
-            "--quotas", str(folder / "quotas.csv"), "--period", "2026-Q1", "--json"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "commissions.calculator",
+        "--plan",
+        str(folder / "plan.yaml"),
+        "--people",
+        str(folder / "people.csv"),
+        "--deals",
+        str(folder / "deals.csv"),
+        "--quotas",
+        str(folder / "quotas.csv"),
+        "--period",
+        "2026-Q1",
+        "--json",
+    ]
     with (
         open(folder / "out.json", "wb") as sink,
         open(folder / "err.txt", "wb") as errors,
@@ -237,9 +292,7 @@ def measure_cli(folder: Path) -> None:
         wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0:
-        raise SystemExit(
-            f"calc exited {code}: {(folder / 'err.txt').read_text()[-2000:]}"
-        )
+        raise SystemExit(f"calc exited {code}: {(folder / 'err.txt').read_text()[-2000:]}")
     size = (folder / "out.json").stat().st_size
     (folder / "out.json").unlink()
     print(f"{wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {size}")
@@ -266,16 +319,12 @@ def bench_cli(folder: Path, runs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-cli", action="store_true", help="only the engine")
-    parser.add_argument(
-        "--skip-engine", action="store_true", help="only commissions calc"
-    )
+    parser.add_argument("--skip-engine", action="store_true", help="only commissions calc")
     parser.add_argument("--measure-cli", metavar="FOLDER", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.measure_cli:
@@ -292,17 +341,19 @@ def main() -> None:
     if not options.skip_engine:
         stats = bench_engine(plan, people, quotas, deals, options.runs)
         runs = ", ".join(f"{t:.2f}" for t in stats["times"])
-        print(f"engine calculate(): median {med(stats['times']):.2f} s wall, {med(stats['cpu']):.2f} s CPU (runs: {runs}); "
-              f"peak traced memory {stats['peak_mb']:.0f} MiB")  # fmt: skip
-        print(f"engine + every line built: median {med(stats['materialize']):.2f} s more; "
-              f"peak with all {stats['lines']:,} lines kept {stats['peak_mb'] + stats['peak_lines_mb']:.0f} MiB")  # fmt: skip
+        print(
+            f"engine calculate(): median {med(stats['times']):.2f} s wall, {med(stats['cpu']):.2f} s CPU (runs: {runs}); "
+            f"peak traced memory {stats['peak_mb']:.0f} MiB"
+        )
+        print(
+            f"engine + every line built: median {med(stats['materialize']):.2f} s more; "
+            f"peak with all {stats['lines']:,} lines kept {stats['peak_mb'] + stats['peak_lines_mb']:.0f} MiB"
+        )
         result = calculate(plan, "2026-Q1", people, quotas, deals)  # type: ignore[arg-type]
         started = time.perf_counter()
         with paused_gc():
             size = sum(len(chunk) for chunk in iter_result_json(result))
-        print(
-            f"render: JSON document ({size / 2**20:.0f} MiB, every sentence) {time.perf_counter() - started:.2f} s"
-        )
+        print(f"render: JSON document ({size / 2**20:.0f} MiB, every sentence) {time.perf_counter() - started:.2f} s")
         del result
     if not options.skip_cli:
         with tempfile.TemporaryDirectory() as tmp:
@@ -312,9 +363,11 @@ def main() -> None:
             gc.collect()
             stats = bench_cli(folder, options.runs)
         runs = ", ".join(f"{t:.2f}" for t in stats["times"])
-        print(f"commissions calc --json: median {med(stats['times']):.2f} s wall, {med(stats['cpu']):.2f} s CPU "
-              f"(runs: {runs}); max RSS (RUSAGE_CHILDREN) median {med(stats['rss_mb']):.0f} MiB, "
-              f"max {max(stats['rss_mb']):.0f} MiB; output {stats['output_mb']:.0f} MiB")  # fmt: skip
+        print(
+            f"commissions calc --json: median {med(stats['times']):.2f} s wall, {med(stats['cpu']):.2f} s CPU "
+            f"(runs: {runs}); max RSS (RUSAGE_CHILDREN) median {med(stats['rss_mb']):.0f} MiB, "
+            f"max {max(stats['rss_mb']):.0f} MiB; output {stats['output_mb']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

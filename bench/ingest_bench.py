@@ -42,8 +42,21 @@ PERIOD = "2026-Q1"
 def load(base: str, token: str, reps: int, clients: int, seconds: float, seed: int, threads: int) -> dict[str, float]:
     """wrk (Debian's package: a C client, so the load costs the 2-core machine little) with bench/ingest.lua."""
     script = Path(__file__).with_name("ingest.lua")
-    command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "60s", "-s", str(script),
-               base, "--", token, str(reps), str(seed)]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{clients}",
+        f"-d{int(seconds)}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(script),
+        base,
+        "--",
+        token,
+        str(reps),
+        str(seed),
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     return {key: float(value) for key, value in (part.split("=") for part in line.split()[1:])}
@@ -59,8 +72,11 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--no-worker", action="store_true",
-                        help="no recompute worker during the load (to see what it costs); run once after it")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no recompute worker during the load (to see what it costs); run once after it",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-ingest-"))
@@ -82,13 +98,19 @@ def main() -> None:
 
         with server(url, tmp, workers=args.workers, recompute_worker=not args.no_worker) as base:
             figures = load(base, token, reps, args.clients, args.seconds, args.seed, args.threads)
-            failed = int(figures["connect"] + figures["read"] + figures["write"] + figures["status"] + figures["timeout"])
+            failed = int(
+                figures["connect"] + figures["read"] + figures["write"] + figures["status"] + figures["timeout"]
+            )
             ok = int(figures["requests"]) - failed
-            print(f"{args.clients} clients, {figures['seconds']:.1f}s, {args.workers} server process(es), "
-                  f"{engine.dialect.name}: {int(figures['requests'])} requests, "
-                  f"{ok / figures['seconds']:,.0f} deals/s, {failed} failed (non-2xx, errors, timeouts)")
-            print(f"latency ms: median {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
-                  f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}")
+            print(
+                f"{args.clients} clients, {figures['seconds']:.1f}s, {args.workers} server process(es), "
+                f"{engine.dialect.name}: {int(figures['requests'])} requests, "
+                f"{ok / figures['seconds']:,.0f} deals/s, {failed} failed (non-2xx, errors, timeouts)"
+            )
+            print(
+                f"latency ms: median {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
+                f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}"
+            )
             t1 = time.perf_counter()
             if args.no_worker:
                 from commissions.calculation.queue import drain
@@ -97,7 +119,8 @@ def main() -> None:
             while True:
                 with engine.connect() as conn:
                     left = conn.exec_driver_sql(
-                        "SELECT count(*) FROM statement_state WHERE input_version > computed_version").scalar()
+                        "SELECT count(*) FROM statement_state WHERE input_version > computed_version"
+                    ).scalar()
                 if not left:
                     break
                 if time.perf_counter() - t1 > 600:

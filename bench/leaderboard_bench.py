@@ -42,8 +42,17 @@ PASSWORD = "bench-password-1"
 
 def wrk(url: str, cookie: str, *, connections: int, seconds: int, htmx: bool, threads: int = 2) -> dict[str, str]:
     # what a browser sends: its session and CSRF cookies, and the encodings it accepts
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}",
-               "-H", "Accept-Encoding: gzip, deflate, br"]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"Cookie: {cookie}",
+        "-H",
+        "Accept-Encoding: gzip, deflate, br",
+    ]
     if htmx:
         command += ["-H", "HX-Request: true"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -61,9 +70,15 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="app processes, one per CPU by default (more than one uses REDIS_URL)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="app processes, one per CPU by default (more than one uses REDIS_URL)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)"
+    )
     parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
     args = parser.parse_args()
 
@@ -78,8 +93,9 @@ def main() -> None:
         build_org(engine, people=args.people)
         recalc_period(engine, "2026-Q1")
         with transaction(engine) as s:
-            s.execute(update(Person).where(Person.email == "rep7@bench.test")
-                      .values(password_hash=hash_password(PASSWORD)))
+            s.execute(
+                update(Person).where(Person.email == "rep7@bench.test").values(password_hash=hash_password(PASSWORD))
+            )
     engine.dispose()
 
     port = free_port()
@@ -87,8 +103,22 @@ def main() -> None:
     if args.workers > 1:
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "commissions.cli", "run", "--port", str(port),
-                               "--no-recompute-worker", "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "commissions.cli",
+            "run",
+            "--port",
+            str(port),
+            "--no-recompute-worker",
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=30)
@@ -99,21 +129,43 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         client.get("/login")
-        client.post("/login", data={"email": "rep7@bench.test", "password": PASSWORD,
-                                    "_csrf_token": client.cookies["csrftoken"]})
+        client.post(
+            "/login",
+            data={"email": "rep7@bench.test", "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]},
+        )
         cookie = f"qb_session={client.cookies['qb_session']}; csrftoken={client.cookies['csrftoken']}"
         check = client.get("/leaderboard?period=2026-Q1", headers={"HX-Request": "true", "Accept-Encoding": "gzip"})
         assert check.status_code == 200, check.status_code
         rows = check.text.count("<tr")
-        print(f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows, "
-              f"{check.headers['content-length']} bytes gzipped")
+        print(
+            f"{args.people} people; leaderboard partial: {len(check.content):,} bytes, {rows} rows, "
+            f"{check.headers['content-length']} bytes gzipped"
+        )
         # warm-up, not measured: every worker process ranks the board and renders the table once
-        wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections, seconds=3, htmx=True,
-            threads=args.threads)
-        board = wrk(f"{base}/leaderboard?period=2026-Q1", cookie, connections=args.connections,
-                    seconds=args.seconds, htmx=True, threads=args.threads)
-        trivial = wrk(f"{base}/healthz", cookie, connections=args.connections, seconds=args.seconds, htmx=False,
-                      threads=args.threads)
+        wrk(
+            f"{base}/leaderboard?period=2026-Q1",
+            cookie,
+            connections=args.connections,
+            seconds=3,
+            htmx=True,
+            threads=args.threads,
+        )
+        board = wrk(
+            f"{base}/leaderboard?period=2026-Q1",
+            cookie,
+            connections=args.connections,
+            seconds=args.seconds,
+            htmx=True,
+            threads=args.threads,
+        )
+        trivial = wrk(
+            f"{base}/healthz",
+            cookie,
+            connections=args.connections,
+            seconds=args.seconds,
+            htmx=False,
+            threads=args.threads,
+        )
         print(f"{'route':<28}{'req/s':>10}{'p50':>10}{'p90':>10}{'p99':>10}{'non-2xx':>9}")
         for name, f in (("leaderboard partial", board), ("/healthz (trivial)", trivial)):
             print(f"{name:<28}{f['rps']:>10}{f['p50']:>10}{f['p90']:>10}{f['p99']:>10}{f['errors']:>9}")

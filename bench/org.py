@@ -58,8 +58,9 @@ components:
 """
 
 
-def build_org(engine: Engine, *, people: int = 5000, deals_per_rep: int = 10, period: str = "2026-Q1",
-              seed: int = 7) -> dict[str, object]:
+def build_org(
+    engine: Engine, *, people: int = 5000, deals_per_rep: int = 10, period: str = "2026-Q1", seed: int = 7
+) -> dict[str, object]:
     rng = random.Random(seed)
     vps, managers_per_vp = 10, 10
     marketers = max(1, people // 60)
@@ -79,21 +80,71 @@ def build_org(engine: Engine, *, people: int = 5000, deals_per_rep: int = 10, pe
             return [ids[e] for e in emails]
 
         common = {"active": True, "session_version": 1, "password_hash": None}
-        (cro,) = add_people([{"email": "cro@bench.test", "name": "CRO", "role": "manager", "manager_id": None,
-                              "team_id": team.id, **common}])
-        vp_ids = add_people([{"email": f"vp{i}@bench.test", "name": f"VP {i}", "role": "manager", "manager_id": cro,
-                              "team_id": team.id, **common} for i in range(vps)])
-        mgr_rows = [{"email": f"mgr{i}.{j}@bench.test", "name": f"Manager {i}.{j}", "role": "manager",
-                     "manager_id": vp_ids[i], "team_id": team.id, **common}
-                    for i in range(vps) for j in range(managers_per_vp)]
+        (cro,) = add_people(
+            [
+                {
+                    "email": "cro@bench.test",
+                    "name": "CRO",
+                    "role": "manager",
+                    "manager_id": None,
+                    "team_id": team.id,
+                    **common,
+                }
+            ]
+        )
+        vp_ids = add_people(
+            [
+                {
+                    "email": f"vp{i}@bench.test",
+                    "name": f"VP {i}",
+                    "role": "manager",
+                    "manager_id": cro,
+                    "team_id": team.id,
+                    **common,
+                }
+                for i in range(vps)
+            ]
+        )
+        mgr_rows = [
+            {
+                "email": f"mgr{i}.{j}@bench.test",
+                "name": f"Manager {i}.{j}",
+                "role": "manager",
+                "manager_id": vp_ids[i],
+                "team_id": team.id,
+                **common,
+            }
+            for i in range(vps)
+            for j in range(managers_per_vp)
+        ]
         mgr_ids = add_people(mgr_rows)
-        rep_rows = [{"email": f"rep{k}@bench.test", "name": f"Rep {k}", "role": "rep",
-                     "manager_id": mgr_ids[k % len(mgr_ids)], "team_id": team.id, **common} for k in range(reps)]
+        rep_rows = [
+            {
+                "email": f"rep{k}@bench.test",
+                "name": f"Rep {k}",
+                "role": "rep",
+                "manager_id": mgr_ids[k % len(mgr_ids)],
+                "team_id": team.id,
+                **common,
+            }
+            for k in range(reps)
+        ]
         rep_ids = []
         for i in range(0, len(rep_rows), 1000):
-            rep_ids += add_people(rep_rows[i:i + 1000])
-        mkt_ids = add_people([{"email": f"mkt{k}@bench.test", "name": f"Marketer {k}", "role": "rep",
-                               "manager_id": cro, "team_id": mteam.id, **common} for k in range(marketers)])
+            rep_ids += add_people(rep_rows[i : i + 1000])
+        mkt_ids = add_people(
+            [
+                {
+                    "email": f"mkt{k}@bench.test",
+                    "name": f"Marketer {k}",
+                    "role": "rep",
+                    "manager_id": cro,
+                    "team_id": mteam.id,
+                    **common,
+                }
+                for k in range(marketers)
+            ]
+        )
         codes = []
         for k, owner in enumerate(mkt_ids):
             codes.append(f"C{k}")
@@ -105,18 +156,47 @@ def build_org(engine: Engine, *, people: int = 5000, deals_per_rep: int = 10, pe
             s.flush()
             s.add(PlanVersion(plan_id=plan.id, version=1, document=doc, effective_from=start))
             plans[name] = plan.id
-        s.execute(insert(PlanAssignment), [{"person_id": pid, "plan_id": plans["Bench AE"], "starts_on": start,
-                                            "prorate": False} for pid in rep_ids + mkt_ids])
-        s.execute(insert(PlanAssignment), [{"person_id": pid, "plan_id": plans["Bench managers"], "starts_on": start,
-                                            "prorate": False} for pid in [cro, *vp_ids, *mgr_ids]])
-        quota_rows = [{"person_id": pid, "metric": "bookings", "period_id": p.id, "target_minor": 30_000_000, "version": 1}
-                      for pid in rep_ids]
-        quota_rows += [{"person_id": pid, "metric": "sourced_revenue", "period_id": p.id, "target_minor": 200_000_000,
-                        "version": 1} for pid in mkt_ids]
-        quota_rows += [{"person_id": pid, "metric": "bookings", "period_id": p.id,
-                        "target_minor": 30_000_000 * (reps // len(mgr_ids))} for pid in mgr_ids]
-        quota_rows += [{"person_id": pid, "metric": "bookings", "period_id": p.id,
-                        "target_minor": 30_000_000 * (reps // vps)} for pid in vp_ids]
+        s.execute(
+            insert(PlanAssignment),
+            [
+                {"person_id": pid, "plan_id": plans["Bench AE"], "starts_on": start, "prorate": False}
+                for pid in rep_ids + mkt_ids
+            ],
+        )
+        s.execute(
+            insert(PlanAssignment),
+            [
+                {"person_id": pid, "plan_id": plans["Bench managers"], "starts_on": start, "prorate": False}
+                for pid in [cro, *vp_ids, *mgr_ids]
+            ],
+        )
+        quota_rows = [
+            {"person_id": pid, "metric": "bookings", "period_id": p.id, "target_minor": 30_000_000, "version": 1}
+            for pid in rep_ids
+        ]
+        quota_rows += [
+            {
+                "person_id": pid,
+                "metric": "sourced_revenue",
+                "period_id": p.id,
+                "target_minor": 200_000_000,
+                "version": 1,
+            }
+            for pid in mkt_ids
+        ]
+        quota_rows += [
+            {
+                "person_id": pid,
+                "metric": "bookings",
+                "period_id": p.id,
+                "target_minor": 30_000_000 * (reps // len(mgr_ids)),
+            }
+            for pid in mgr_ids
+        ]
+        quota_rows += [
+            {"person_id": pid, "metric": "bookings", "period_id": p.id, "target_minor": 30_000_000 * (reps // vps)}
+            for pid in vp_ids
+        ]
         quota_rows += [{"person_id": cro, "metric": "bookings", "period_id": p.id, "target_minor": 30_000_000 * reps}]
         s.execute(insert(Quota), [{"version": 1, **q} for q in quota_rows])
         span = (end - start).days
@@ -125,19 +205,36 @@ def build_org(engine: Engine, *, people: int = 5000, deals_per_rep: int = 10, pe
         for pid in rep_ids:
             for _ in range(deals_per_rep):
                 n += 1
-                deal_rows.append({
-                    "external_id": f"B-{n}", "name": f"Deal {n}", "account": f"Account {n % 997}", "owner_id": pid,
-                    "amount_minor": rng.randrange(500_000, 12_000_000, 100), "currency": "USD",
-                    "closed_at": start + timedelta(days=rng.randint(0, span)),
-                    "type": rng.choice(["new", "new", "expansion", "renewal"]),
-                    "product": rng.choice(["Starter", "Pro", "Enterprise"]), "term_months": rng.choice([12, 24, 36]),
-                    "source_campaign": rng.choice(codes) if rng.random() < 0.3 else None, "status": "won",
-                    "custom_fields": {}, "body_hash": "",
-                })
+                deal_rows.append(
+                    {
+                        "external_id": f"B-{n}",
+                        "name": f"Deal {n}",
+                        "account": f"Account {n % 997}",
+                        "owner_id": pid,
+                        "amount_minor": rng.randrange(500_000, 12_000_000, 100),
+                        "currency": "USD",
+                        "closed_at": start + timedelta(days=rng.randint(0, span)),
+                        "type": rng.choice(["new", "new", "expansion", "renewal"]),
+                        "product": rng.choice(["Starter", "Pro", "Enterprise"]),
+                        "term_months": rng.choice([12, 24, 36]),
+                        "source_campaign": rng.choice(codes) if rng.random() < 0.3 else None,
+                        "status": "won",
+                        "custom_fields": {},
+                        "body_hash": "",
+                    }
+                )
         for i in range(0, len(deal_rows), 5000):
-            s.execute(insert(Deal), deal_rows[i:i + 5000])
-    return {"reps": rep_ids, "managers": mgr_ids, "marketers": mkt_ids, "cro": cro, "deals": n, "codes": codes,
-            "start": start, "end": end}
+            s.execute(insert(Deal), deal_rows[i : i + 5000])
+    return {
+        "reps": rep_ids,
+        "managers": mgr_ids,
+        "marketers": mkt_ids,
+        "cro": cro,
+        "deals": n,
+        "codes": codes,
+        "start": start,
+        "end": end,
+    }
 
 
 def today_in(start: date, end: date) -> date:

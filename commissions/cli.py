@@ -52,8 +52,12 @@ def demo() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Processes (set REDIS_URL for more than one).")
 @click.option("--no-recompute-worker", is_flag=True, help="Do not start `commissions worker` (run it yourself).")
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request (a proxy in front usually does; it costs a third of the throughput).")
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (a proxy in front usually does; it costs a third of the throughput).",
+)
 def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_log: bool) -> None:
     import subprocess
 
@@ -72,9 +76,17 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
         # Granian (docs/architecture.md: why not uvicorn); open live streams get 5 s to end on a stop.
         # Every open leaderboard holds a request (its live stream): granian's default cap of 1,024
         # in flight across all processes would stall a large sales floor, so each process takes 4,096.
-        Server("commissions.web.asgi:app", address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-               loop=Loops.uvloop if sys.platform != "win32" else Loops.auto, log_access=access_log,
-               workers_kill_timeout=5, backpressure=4096).serve()
+        Server(
+            "commissions.web.asgi:app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            loop=Loops.uvloop if sys.platform != "win32" else Loops.auto,
+            log_access=access_log,
+            workers_kill_timeout=5,
+            backpressure=4096,
+        ).serve()
     finally:
         if worker is not None:
             worker.terminate()
@@ -124,8 +136,12 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
 
 @main.command(help="Recompute a period from stored deals, quotas and plans.")
 @click.option("--period", "period_key", required=True, help="2026-01, 2026-Q1 or 2026")
-@click.option("--check", is_flag=True, help="Write nothing: recompute in memory, print every difference from what "
-              "is stored, exit 1 on any (the result is kept in the audit log and on the finance period page).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: recompute in memory, print every difference from what "
+    "is stored, exit 1 on any (the result is kept in the audit log and on the finance period page).",
+)
 def recalc(period_key: str, check: bool) -> None:
     if check:
         from commissions.calculation.check import run_check_command
@@ -165,7 +181,13 @@ def user() -> None:
 @click.option("--employee-id", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_add(
-    email: str, role: str, name: str, manager_email: str | None, team: str | None, employee_id: str | None, password_stdin: bool
+    email: str,
+    role: str,
+    name: str,
+    manager_email: str | None,
+    team: str | None,
+    employee_id: str | None,
+    password_stdin: bool,
 ) -> None:
     from commissions.auth.passwords import WeakPasswordError
     from commissions.db import transaction
@@ -221,8 +243,12 @@ def token() -> None:
 
 @token.command("create", help="Create an API token; it is printed once and stored only as a hash.")
 @click.option("--name", required=True)
-@click.option("--role", default=None, type=click.Choice(["rep", "manager", "finance", "admin"]),
-              help="For a token acting for no person (an integration); never finance. With --as: the person's role.")
+@click.option(
+    "--role",
+    default=None,
+    type=click.Choice(["rep", "manager", "finance", "admin"]),
+    help="For a token acting for no person (an integration); never finance. With --as: the person's role.",
+)
 @click.option("--as", "as_email", default=None, help="Act as this person, with their role (finance powers need one).")
 def token_create(name: str, role: str | None, as_email: str | None) -> None:
     from commissions.auth.tokens import TokenError, create_token
@@ -269,8 +295,9 @@ def webhook_create(name: str, as_email: str) -> None:
 
     try:
         with transaction() as session:
-            row, secret = create_integration(session, name=name, secret_key=get_settings().secret_key,
-                                             by=_as_admin(session, as_email))
+            row, secret = create_integration(
+                session, name=name, secret_key=get_settings().secret_key, by=_as_admin(session, as_email)
+            )
     except InputProblem as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Webhook {row.name}: deliver to POST /api/v1/webhooks/crm/{row.name}/deals")
@@ -309,7 +336,9 @@ def _register_subcommands() -> None:
 def _extension_worker_tasks() -> list:
     from importlib.metadata import entry_points
 
-    return [task for ep in entry_points(group="quotaboard.extensions") for task in getattr(ep.load(), "worker_tasks", [])]
+    return [
+        task for ep in entry_points(group="quotaboard.extensions") for task in getattr(ep.load(), "worker_tasks", [])
+    ]
 
 
 def _register_extension_commands() -> None:

@@ -35,14 +35,86 @@ DEMO_PASSWORD = "quotaboard-demo"
 DOMAIN = "demo.quotaboard.dev"
 PLANS_DIR = Path(__file__).parent / "demo_plans"
 
-FIRST = ["Ana", "Bo", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Mateo",
-         "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomás", "Uma", "Viktor", "Wen", "Yara", "Zoe", "Leo"]
-LAST = ["Alvarez", "Brooks", "Chowdhury", "Dubois", "Eriksen", "Fischer", "García", "Haddad", "Ito", "Jensen",
-        "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quint", "Rossi", "Santos", "Tanaka",
-        "Umarov", "Varga", "Weber", "Xu", "Yilmaz", "Zhang"]
-ACCOUNTS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises", "Wonka",
-            "Soylent", "Tyrell", "Cyberdyne", "Aperture", "Vandelay", "Pied Piper", "Massive Dynamic", "Oscorp",
-            "Gringotts", "Monarch", "Vehement", "Dunder Mifflin", "Prestige Worldwide", "Sterling Cooper"]
+FIRST = [
+    "Ana",
+    "Bo",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tomás",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yara",
+    "Zoe",
+    "Leo",
+]
+LAST = [
+    "Alvarez",
+    "Brooks",
+    "Chowdhury",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quint",
+    "Rossi",
+    "Santos",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+]
+ACCOUNTS = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Wonka",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Aperture",
+    "Vandelay",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Oscorp",
+    "Gringotts",
+    "Monarch",
+    "Vehement",
+    "Dunder Mifflin",
+    "Prestige Worldwide",
+    "Sterling Cooper",
+]
 PRODUCTS = [("Starter", 5_000, 20_000), ("Pro", 15_000, 60_000), ("Enterprise", 40_000, 140_000)]
 TEAMS = [("Sales East", 7), ("Sales West", 7), ("Sales Central", 6)]
 
@@ -103,13 +175,25 @@ class _DemoBuilder:
         self.employee_no = 1000
 
     def counts(self) -> dict[str, int]:
-        return {"reps": len(self.reps), "managers": len(self.managers) + 1, "marketers": len(self.marketers),
-                "campaigns": len(self.campaigns), "deals": self.deals}
+        return {
+            "reps": len(self.reps),
+            "managers": len(self.managers) + 1,
+            "marketers": len(self.marketers),
+            "campaigns": len(self.campaigns),
+            "deals": self.deals,
+        }
 
     def person(self, email: str, name: str, role: str, manager: Person | None, team: Team | None) -> Person:
         self.employee_no += 1
-        p = Person(email=f"{email}@{DOMAIN}", name=name, role=role, manager_id=manager.id if manager else None,
-                   team_id=team.id if team else None, employee_id=f"E{self.employee_no}", password_hash=self.password_hash)
+        p = Person(
+            email=f"{email}@{DOMAIN}",
+            name=name,
+            role=role,
+            manager_id=manager.id if manager else None,
+            team_id=team.id if team else None,
+            employee_id=f"E{self.employee_no}",
+            password_hash=self.password_hash,
+        )
         self.session.add(p)
         self.session.flush()
         return p
@@ -136,19 +220,27 @@ class _DemoBuilder:
             self.managers.append(mgr)
             for _ in range(size):
                 first, last = next(names)
-                rep = self.person(f"{first.lower().replace('á', 'a')}.{last.lower().replace('í', 'i')}",
-                                  f"{first} {last}", "rep", mgr, team)
+                rep = self.person(
+                    f"{first.lower().replace('á', 'a')}.{last.lower().replace('í', 'i')}",
+                    f"{first} {last}",
+                    "rep",
+                    mgr,
+                    team,
+                )
                 self.reps.append(rep)
         mkt = self.team("Marketing", "marketing")
         lead = self.person("marketing.lead", "Marta Lead", "manager", None, mkt)
         for first, last in [("Nora", "Field"), ("Oscar", "Webb"), ("Pia", "Events")]:
             self.marketers.append(self.person(f"{first.lower()}.{last.lower()}", f"{first} {last}", "rep", lead, mkt))
 
-        period = Period(key=self.period.key, kind="quarter", starts_on=self.period.starts_on, ends_on=self.period.ends_on)
+        period = Period(
+            key=self.period.key, kind="quarter", starts_on=self.period.starts_on, ends_on=self.period.ends_on
+        )
         previous_end = self.period.starts_on - timedelta(days=1)
         prev_key = quarter_of(previous_end)
-        previous = Period(key=prev_key.key, kind="quarter", starts_on=prev_key.starts_on, ends_on=prev_key.ends_on,
-                          state="locked")
+        previous = Period(
+            key=prev_key.key, kind="quarter", starts_on=prev_key.starts_on, ends_on=prev_key.ends_on, state="locked"
+        )
         s.add_all([period, previous])
         s.flush()
 
@@ -159,8 +251,16 @@ class _DemoBuilder:
             ("ABM-ENT", "Enterprise ABM", "abm", 25_000, self.marketers[1]),
             ("WEBINAR", "Product webinars", "webinar", 6_000, self.marketers[1]),
         ]:
-            c = Campaign(code=code, name=name, owner_id=owner.id, channel=channel, cost_minor=to_minor(cost, "USD"),
-                         currency="USD", starts_on=prev_key.starts_on, ends_on=self.period.ends_on)
+            c = Campaign(
+                code=code,
+                name=name,
+                owner_id=owner.id,
+                channel=channel,
+                cost_minor=to_minor(cost, "USD"),
+                currency="USD",
+                starts_on=prev_key.starts_on,
+                ends_on=self.period.ends_on,
+            )
             s.add(c)
             self.campaigns.append(c)
         s.flush()
@@ -171,19 +271,49 @@ class _DemoBuilder:
             s.add(Quota(person_id=rep.id, metric="deals", period_id=period.id, target_minor=8 * 100))
         for mgr in self.managers:
             team_reps = [r for r in self.reps if r.manager_id == mgr.id]
-            s.add(Quota(person_id=mgr.id, metric="bookings", period_id=period.id,
-                        target_minor=to_minor(200_000 * len(team_reps), "USD")))
-            s.add(Quota(team_id=mgr.team_id, metric="bookings", period_id=period.id,
-                        target_minor=to_minor(200_000 * len(team_reps), "USD")))
+            s.add(
+                Quota(
+                    person_id=mgr.id,
+                    metric="bookings",
+                    period_id=period.id,
+                    target_minor=to_minor(200_000 * len(team_reps), "USD"),
+                )
+            )
+            s.add(
+                Quota(
+                    team_id=mgr.team_id,
+                    metric="bookings",
+                    period_id=period.id,
+                    target_minor=to_minor(200_000 * len(team_reps), "USD"),
+                )
+            )
         s.add(Quota(person_id=vp.id, metric="bookings", period_id=period.id, target_minor=to_minor(4_000_000, "USD")))
         for m in self.marketers:
-            s.add(Quota(person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(900_000, "USD")))
-        s.add(Quota(person_id=lead.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")))
-        s.add(Quota(team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")))
+            s.add(
+                Quota(
+                    person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(900_000, "USD")
+                )
+            )
+        s.add(
+            Quota(
+                person_id=lead.id,
+                metric="sourced_revenue",
+                period_id=period.id,
+                target_minor=to_minor(2_700_000, "USD"),
+            )
+        )
+        s.add(
+            Quota(
+                team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")
+            )
+        )
 
         year_start = date(self.period.starts_on.year, 1, 1)
-        for filename, people in [("ae.yaml", self.reps), ("managers.yaml", [vp, *self.managers]),
-                                 ("marketing.yaml", [lead, *self.marketers])]:
+        for filename, people in [
+            ("ae.yaml", self.reps),
+            ("managers.yaml", [vp, *self.managers]),
+            ("marketing.yaml", [lead, *self.marketers]),
+        ]:
             document = (PLANS_DIR / filename).read_text(encoding="utf-8")
             name = next(line.split(":", 1)[1].strip() for line in document.splitlines() if line.startswith("name:"))
             plan = Plan(name=name, currency="USD", period_kind="quarter")
@@ -236,14 +366,19 @@ class _DemoBuilder:
         # pulses: the East team answered twice (shown), the marketing team too few times (hidden)
         east = next(m for m in self.managers if m.email.startswith("east."))
         east_reps = [r for r in self.reps if r.manager_id == east.id]
-        plans = [(east, self.period.starts_on - timedelta(days=45), True, [10, 9, 8, 6, 7, 9, 3]),
-                 (east, self.period.starts_on + timedelta(days=20), False, [10, 9, 9, 8, 10, 6]),
-                 (lead, self.period.starts_on + timedelta(days=20), False, [9, 7])]
+        plans = [
+            (east, self.period.starts_on - timedelta(days=45), True, [10, 9, 8, 6, 7, 9, 3]),
+            (east, self.period.starts_on + timedelta(days=20), False, [10, 9, 9, 8, 10, 6]),
+            (lead, self.period.starts_on + timedelta(days=20), False, [9, 7]),
+        ]
         for manager, opened, closed, scores in plans:
             if opened > self.today:
                 continue
-            pulse = Pulse(manager_id=manager.id, opened_on=opened,
-                          closed_at=datetime.combine(opened + timedelta(days=14), time(17), UTC) if closed else None)
+            pulse = Pulse(
+                manager_id=manager.id,
+                opened_on=opened,
+                closed_at=datetime.combine(opened + timedelta(days=14), time(17), UTC) if closed else None,
+            )
             s.add(pulse)
             s.flush()
             members = east_reps if manager is east else self.marketers
@@ -252,17 +387,36 @@ class _DemoBuilder:
             for score in sorted(set(scores)):
                 s.add(PulseTally(pulse_id=pulse.id, score=score, answers=scores.count(score)))
 
-    def _lead(self, lead_model, event_model, stage_flags, external_id: str, campaign: Campaign,  # type: ignore[no-untyped-def]
-              stages: dict[str, tuple[date, int | None]]) -> None:
-        lead = lead_model(external_id=external_id, name=f"Lead {external_id}", account=self.rng_account(external_id),
-                          campaign=campaign.code, owner_id=campaign.owner_id)
+    def _lead(
+        self,
+        lead_model,
+        event_model,
+        stage_flags,
+        external_id: str,
+        campaign: Campaign,  # type: ignore[no-untyped-def]
+        stages: dict[str, tuple[date, int | None]],
+    ) -> None:
+        lead = lead_model(
+            external_id=external_id,
+            name=f"Lead {external_id}",
+            account=self.rng_account(external_id),
+            campaign=campaign.code,
+            owner_id=campaign.owner_id,
+        )
         self.session.add(lead)
         self.session.flush()
         flags = stage_flags({stage: day for stage, (day, _) in stages.items()})
         for stage, (day, amount) in stages.items():
-            self.session.add(event_model(lead_id=lead.id, stage=stage, occurred_on=day, flag=flags[stage],
-                                         amount_minor=None if amount is None else to_minor(amount, "USD"),
-                                         currency=None if amount is None else "USD"))
+            self.session.add(
+                event_model(
+                    lead_id=lead.id,
+                    stage=stage,
+                    occurred_on=day,
+                    flag=flags[stage],
+                    amount_minor=None if amount is None else to_minor(amount, "USD"),
+                    currency=None if amount is None else "USD",
+                )
+            )
 
     @staticmethod
     def rng_account(external_id: str) -> str:

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
             self.leaderboard_max_staleness_seconds = 0.0 if self.environment == "test" else 1.0
         if not self.allowed_hosts:
             if self.environment == "production":
-                raise ValueError('ALLOWED_HOSTS must list the host names of the site in production (e.g. ["pay.example.com"])')
+                raise ValueError(
+                    'ALLOWED_HOSTS must list the host names of the site in production (e.g. ["pay.example.com"])'
+                )
             self.allowed_hosts = ["localhost", "127.0.0.1", "testserver", "[::1]"]
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")

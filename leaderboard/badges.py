@@ -43,6 +43,7 @@ EVALUATE_EVERY_SECONDS = 60.0
 
 # --- parameters: each kind's fields, validated the same way for the admin form and the evaluator ---------
 
+
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
@@ -55,8 +56,10 @@ class Param:
 
 PARAMS: dict[str, tuple[Param, ...]] = {
     "first_deal": (),
-    "deals_in_window": (Param("count", "Deals", "int", "3", Decimal(1)),
-                        Param("days", "Within days", "int", "7", Decimal(1))),
+    "deals_in_window": (
+        Param("count", "Deals", "int", "3", Decimal(1)),
+        Param("days", "Within days", "int", "7", Decimal(1)),
+    ),
     "attainment_at_least": (Param("ratio", "Attainment at least (1.0 = 100 %)", "ratio", "1.0", Decimal("0.01")),),
     "biggest_deal": (Param("per", "Biggest of each", "choice", "month", choices=("month", "period")),),
     "weekly_streak": (Param("weeks", "Consecutive ISO weeks", "int", "3", Decimal(2)),),
@@ -95,6 +98,7 @@ def validate_params(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dic
 
 # --- the period's facts ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class DealFact:
     external_id: str
@@ -120,9 +124,11 @@ class Facts:
 
 def _attainment(session: Session, period_id: int) -> dict[int, int]:
     out: dict[int, int] = {}
-    for pid, ppm in session.exec(select(PayeeSummary.person_id, PayeeSummary.attainment_ppm)
-                                 .where(PayeeSummary.period_id == period_id)
-                                 .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)):
+    for pid, ppm in session.exec(
+        select(PayeeSummary.person_id, PayeeSummary.attainment_ppm)
+        .where(PayeeSummary.period_id == period_id)
+        .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)
+    ):
         if pid not in out and ppm is not None:
             out[pid] = ppm
     return out
@@ -130,20 +136,33 @@ def _attainment(session: Session, period_id: int) -> dict[int, int]:
 
 def load_facts(session: Session, period: Period) -> Facts:
     """Won deals credited to people (their split holders, or the owner of a deal without splits)."""
-    rows = session.exec(select(Deal.id, Deal.external_id, Deal.owner_id, Deal.closed_at, Deal.amount_minor)
-                        .where(Deal.status == "won", Deal.closed_at >= period.starts_on,
-                               Deal.closed_at <= period.ends_on)).all()
+    rows = session.exec(
+        select(Deal.id, Deal.external_id, Deal.owner_id, Deal.closed_at, Deal.amount_minor).where(
+            Deal.status == "won", Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on
+        )
+    ).all()
     splits: dict[int, list[int]] = defaultdict(list)
     if rows:
-        for deal_id, person_id in session.exec(select(DealSplit.deal_id, DealSplit.person_id)
-                                               .where(DealSplit.deal_id.in_([r[0] for r in rows]))):
+        for deal_id, person_id in session.exec(
+            select(DealSplit.deal_id, DealSplit.person_id).where(DealSplit.deal_id.in_([r[0] for r in rows]))
+        ):
             splits[deal_id].append(person_id)
-    deals = [DealFact(ext, person, closed, amount)
-             for deal_id, ext, owner, closed, amount in rows for person in (splits.get(deal_id) or [owner])]
-    previous = session.exec(select(Period).where(Period.kind == period.kind, Period.ends_on < period.starts_on)
-                            .order_by(Period.ends_on.desc())).first()
-    return Facts(period=period, deals=deals, attainment=_attainment(session, period.id),
-                 previous_attainment=_attainment(session, previous.id) if previous else {})
+    deals = [
+        DealFact(ext, person, closed, amount)
+        for deal_id, ext, owner, closed, amount in rows
+        for person in (splits.get(deal_id) or [owner])
+    ]
+    previous = session.exec(
+        select(Period)
+        .where(Period.kind == period.kind, Period.ends_on < period.starts_on)
+        .order_by(Period.ends_on.desc())
+    ).first()
+    return Facts(
+        period=period,
+        deals=deals,
+        attainment=_attainment(session, period.id),
+        previous_attainment=_attainment(session, previous.id) if previous else {},
+    )
 
 
 # --- the rule kinds: pure functions, facts + params -> {person: evidence external ids} ----------------------
@@ -160,7 +179,7 @@ def deals_in_window(facts: Facts, params: dict[str, Any]) -> Qualified:
     out: Qualified = {}
     for pid, deals in facts.by_person().items():
         for i in range(len(deals) - count + 1):
-            window = deals[i:i + count]
+            window = deals[i : i + count]
             if (window[-1].closed_at - window[0].closed_at).days < days:
                 out[pid] = [d.external_id for d in window]
                 break
@@ -170,8 +189,11 @@ def deals_in_window(facts: Facts, params: dict[str, Any]) -> Qualified:
 def attainment_at_least(facts: Facts, params: dict[str, Any]) -> Qualified:
     threshold = Decimal(str(params["ratio"])) * PPM
     by_person = facts.by_person()
-    return {pid: [d.external_id for d in by_person[pid]] for pid, ppm in facts.attainment.items()
-            if ppm >= threshold and by_person.get(pid)}
+    return {
+        pid: [d.external_id for d in by_person[pid]]
+        for pid, ppm in facts.attainment.items()
+        if ppm >= threshold and by_person.get(pid)
+    }
 
 
 def biggest_deal(facts: Facts, params: dict[str, Any]) -> Qualified:
@@ -209,8 +231,11 @@ def weekly_streak(facts: Facts, params: dict[str, Any]) -> Qualified:
 def most_improved(facts: Facts, params: dict[str, Any]) -> Qualified:
     minimum = Decimal(str(params.get("min_gain", "0"))) * PPM
     by_person = facts.by_person()
-    gains = {pid: ppm - facts.previous_attainment[pid] for pid, ppm in facts.attainment.items()
-             if pid in facts.previous_attainment and by_person.get(pid)}
+    gains = {
+        pid: ppm - facts.previous_attainment[pid]
+        for pid, ppm in facts.attainment.items()
+        if pid in facts.previous_attainment and by_person.get(pid)
+    }
     if not gains:
         return {}
     best = max(gains.values())
@@ -220,26 +245,65 @@ def most_improved(facts: Facts, params: dict[str, Any]) -> Qualified:
 
 
 KINDS: dict[str, Callable[[Facts, dict[str, Any]], Qualified]] = {
-    "first_deal": first_deal, "deals_in_window": deals_in_window, "attainment_at_least": attainment_at_least,
-    "biggest_deal": biggest_deal, "weekly_streak": weekly_streak, "most_improved": most_improved,
+    "first_deal": first_deal,
+    "deals_in_window": deals_in_window,
+    "attainment_at_least": attainment_at_least,
+    "biggest_deal": biggest_deal,
+    "weekly_streak": weekly_streak,
+    "most_improved": most_improved,
 }
 assert set(KINDS) == set(BADGE_KINDS)
 
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {"key": "first_deal", "name": "First deal", "kind": "first_deal", "params": {},
-     "description": "A first won deal in the period."},
-    {"key": "three_in_a_week", "name": "3 deals in a week", "kind": "deals_in_window",
-     "params": {"count": 3, "days": 7}, "description": "Three won deals within seven days."},
-    {"key": "quota_100", "name": "100 % of quota", "kind": "attainment_at_least", "params": {"ratio": "1.0"},
-     "description": "Attainment reached quota. Revoked if a cancellation takes it back below."},
-    {"key": "club_150", "name": "150 % club", "kind": "attainment_at_least", "params": {"ratio": "1.5"},
-     "description": "Attainment of one and a half times quota."},
-    {"key": "biggest_deal_of_month", "name": "Biggest deal of the month", "kind": "biggest_deal",
-     "params": {"per": "month"}, "description": "The company's largest won deal of a month."},
-    {"key": "weekly_streak", "name": "3-week streak", "kind": "weekly_streak", "params": {"weeks": 3},
-     "description": "A won deal in each of three consecutive weeks."},
-    {"key": "most_improved", "name": "Most improved", "kind": "most_improved", "params": {"min_gain": "0"},
-     "description": "The largest attainment gain against one's own previous period."},
+    {
+        "key": "first_deal",
+        "name": "First deal",
+        "kind": "first_deal",
+        "params": {},
+        "description": "A first won deal in the period.",
+    },
+    {
+        "key": "three_in_a_week",
+        "name": "3 deals in a week",
+        "kind": "deals_in_window",
+        "params": {"count": 3, "days": 7},
+        "description": "Three won deals within seven days.",
+    },
+    {
+        "key": "quota_100",
+        "name": "100 % of quota",
+        "kind": "attainment_at_least",
+        "params": {"ratio": "1.0"},
+        "description": "Attainment reached quota. Revoked if a cancellation takes it back below.",
+    },
+    {
+        "key": "club_150",
+        "name": "150 % club",
+        "kind": "attainment_at_least",
+        "params": {"ratio": "1.5"},
+        "description": "Attainment of one and a half times quota.",
+    },
+    {
+        "key": "biggest_deal_of_month",
+        "name": "Biggest deal of the month",
+        "kind": "biggest_deal",
+        "params": {"per": "month"},
+        "description": "The company's largest won deal of a month.",
+    },
+    {
+        "key": "weekly_streak",
+        "name": "3-week streak",
+        "kind": "weekly_streak",
+        "params": {"weeks": 3},
+        "description": "A won deal in each of three consecutive weeks.",
+    },
+    {
+        "key": "most_improved",
+        "name": "Most improved",
+        "kind": "most_improved",
+        "params": {"min_gain": "0"},
+        "description": "The largest attainment gain against one's own previous period.",
+    },
 ]
 
 
@@ -254,6 +318,7 @@ def seed_default_rules(session: Session) -> int:
 
 
 # --- evaluation ------------------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Report:
@@ -295,12 +360,13 @@ def evaluate(session: Session, period_key: str) -> Report:
     facts = load_facts(session, period)
     rules = session.exec(select(BadgeRule).where(BadgeRule.active).order_by(BadgeRule.id)).all()
     grants: dict[tuple[int, int], BadgeGrant] = {
-        (g.rule_id, g.person_id): g
-        for g in session.exec(select(BadgeGrant).where(BadgeGrant.period_id == period.id))}
+        (g.rule_id, g.person_id): g for g in session.exec(select(BadgeGrant).where(BadgeGrant.period_id == period.id))
+    }
     evidence_ids = {e for g in grants.values() for e in g.evidence}
     if evidence_ids:
-        facts.status = dict(session.exec(select(Deal.external_id, Deal.status)
-                                         .where(Deal.external_id.in_(sorted(evidence_ids)))).all())
+        facts.status = dict(
+            session.exec(select(Deal.external_id, Deal.status).where(Deal.external_id.in_(sorted(evidence_ids)))).all()
+        )
     now = utcnow()
     for rule in rules:
         params, errors = validate_params(rule.kind, rule.params)
@@ -324,8 +390,14 @@ def evaluate(session: Session, period_key: str) -> Report:
         for person_id, evidence in sorted(qualified.items()):
             grant = grants.get((rule.id, person_id))
             if grant is None:
-                grant = BadgeGrant(rule_id=rule.id, rule_version=rule.version, person_id=person_id,
-                                   period_id=period.id, granted_at=now, evidence=evidence)
+                grant = BadgeGrant(
+                    rule_id=rule.id,
+                    rule_version=rule.version,
+                    person_id=person_id,
+                    period_id=period.id,
+                    granted_at=now,
+                    evidence=evidence,
+                )
                 session.add(grant)
                 grants[(rule.id, person_id)] = grant
                 report.granted.append((rule.key, person_id))
@@ -344,10 +416,11 @@ def badge_names(session: Session, period_id: int, person_ids: list[int]) -> dict
     if not person_ids:
         return out
     for pid, name in session.exec(
-            select(BadgeGrant.person_id, BadgeRule.name).join(BadgeRule, BadgeRule.id == BadgeGrant.rule_id)
-            .where(BadgeGrant.period_id == period_id, BadgeGrant.revoked_at.is_(None),
-                   BadgeGrant.person_id.in_(person_ids))
-            .order_by(BadgeGrant.person_id, BadgeRule.id)):
+        select(BadgeGrant.person_id, BadgeRule.name)
+        .join(BadgeRule, BadgeRule.id == BadgeGrant.rule_id)
+        .where(BadgeGrant.period_id == period_id, BadgeGrant.revoked_at.is_(None), BadgeGrant.person_id.in_(person_ids))
+        .order_by(BadgeGrant.person_id, BadgeRule.id)
+    ):
         out[pid].append(name)
     return out
 

@@ -43,25 +43,53 @@ def _rules(db: Session) -> list[tuple[BadgeRule, int, int]]:
     """Each rule with its active and revoked grant counts (all periods)."""
     revoked = func.count(BadgeGrant.revoked_at)
     active = func.count(BadgeGrant.id) - revoked
-    rows = db.exec(select(BadgeRule, active, revoked).outerjoin(BadgeGrant, BadgeGrant.rule_id == BadgeRule.id)
-                   .group_by(BadgeRule.id).order_by(BadgeRule.id)).all()
+    rows = db.exec(
+        select(BadgeRule, active, revoked)
+        .outerjoin(BadgeGrant, BadgeGrant.rule_id == BadgeRule.id)
+        .group_by(BadgeRule.id)
+        .order_by(BadgeRule.id)
+    ).all()
     return [(rule, int(n or 0), int(r or 0)) for rule, n, r in rows]
 
 
 def _form_of(rule: BadgeRule) -> dict[str, Any]:
-    return {"name": rule.name, "description": rule.description, "active": rule.active,
-            **{p.name: str(rule.params.get(p.name, p.default)) for p in PARAMS[rule.kind]}}
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "active": rule.active,
+        **{p.name: str(rule.params.get(p.name, p.default)) for p in PARAMS[rule.kind]},
+    }
 
 
 def _edit(rule: BadgeRule, form: dict[str, Any], errors: dict[str, str], *, saved: bool = False) -> Template:
-    return page(TEMPLATE, {"rules": None, "rule": rule, "params": PARAMS[rule.kind], "form": form, "errors": errors,
-                           "saved": saved, "state_kinds": STATE_KINDS},
-                status_code=400 if errors else 200)
+    return page(
+        TEMPLATE,
+        {
+            "rules": None,
+            "rule": rule,
+            "params": PARAMS[rule.kind],
+            "form": form,
+            "errors": errors,
+            "saved": saved,
+            "state_kinds": STATE_KINDS,
+        },
+        status_code=400 if errors else 200,
+    )
 
 
 def _listing(db: Session, form: dict[str, Any], errors: dict[str, str]) -> Template:
-    return page(TEMPLATE, {"rules": _rules(db), "rule": None, "state_kinds": STATE_KINDS, "kinds": BADGE_KINDS,
-                           "form": form, "errors": errors}, status_code=400 if errors else 200)
+    return page(
+        TEMPLATE,
+        {
+            "rules": _rules(db),
+            "rule": None,
+            "state_kinds": STATE_KINDS,
+            "kinds": BADGE_KINDS,
+            "form": form,
+            "errors": errors,
+        },
+        status_code=400 if errors else 200,
+    )
 
 
 class BadgesController(Controller):
@@ -78,11 +106,18 @@ class BadgesController(Controller):
         return _listing(db, {"key": "", "name": "", "kind": BADGE_KINDS[0], "description": ""}, {})
 
     @post("/", sync_to_thread=True, status_code=200)
-    def create(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def create(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         """A new rule of one kind, with that kind's default params; its params are then edited like any rule's."""
-        form = {k: str(data.get(k, "") if not isinstance(data.get(k), list) else data[k][-1]).strip()
-                for k in ("key", "name", "kind", "description")}
+        form = {
+            k: str(data.get(k, "") if not isinstance(data.get(k), list) else data[k][-1]).strip()
+            for k in ("key", "name", "kind", "description")
+        }
         errors: dict[str, str] = {}
         if not KEY_PATTERN.fullmatch(form["key"]):
             errors["key"] = "lower-case letters, digits and _ (at most 64)"
@@ -102,12 +137,23 @@ class BadgesController(Controller):
         try:
             with transaction(request.app.state["engine"]) as session:
                 seed_default_rules(session)  # so adding a rule first does not suppress the defaults
-                rule = BadgeRule(key=form["key"], name=form["name"], kind=form["kind"],
-                                 description=form["description"], params=params)
+                rule = BadgeRule(
+                    key=form["key"],
+                    name=form["name"],
+                    kind=form["kind"],
+                    description=form["description"],
+                    params=params,
+                )
                 session.add(rule)
                 session.flush()
-                record_event(session, principal, "badge_rule.created", "badge_rule", rule.id,
-                             {"key": rule.key, "kind": rule.kind, "params": params})
+                record_event(
+                    session,
+                    principal,
+                    "badge_rule.created",
+                    "badge_rule",
+                    rule.id,
+                    {"key": rule.key, "kind": rule.kind, "params": params},
+                )
                 rule_id = rule.id
         except IntegrityError:  # the same key added at the same moment
             return _listing(db, form, {"key": "already taken"})
@@ -122,8 +168,14 @@ class BadgesController(Controller):
         return _edit(rule, _form_of(rule), {}, saved=saved)
 
     @post("/{rule_id:int}", sync_to_thread=True, status_code=200)
-    def save(self, request: Request, db: DbSession, principal: CurrentPrincipal, rule_id: FromPath[int],
-             data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def save(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        rule_id: FromPath[int],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         form = {k: (v[-1] if isinstance(v, list) else v) for k, v in data.items() if k != "_csrf_token"}
         form["active"] = form.get("active") in ("on", "true", "1")
         current = db.get(BadgeRule, rule_id)
@@ -146,17 +198,28 @@ class BadgesController(Controller):
             rule = session.get(BadgeRule, rule_id)
             if rule is None:
                 raise NotFoundException("No such badge rule.")
-            before = {"name": rule.name, "description": rule.description, "params": rule.params,
-                      "active": rule.active, "version": rule.version}
+            before = {
+                "name": rule.name,
+                "description": rule.description,
+                "params": rule.params,
+                "active": rule.active,
+                "version": rule.version,
+            }
             if params != rule.params:
                 rule.params = params
                 rule.version += 1
             rule.name, rule.description, rule.active = name, description, bool(form["active"])
-            after = {"name": rule.name, "description": rule.description, "params": rule.params,
-                     "active": rule.active, "version": rule.version}
+            after = {
+                "name": rule.name,
+                "description": rule.description,
+                "params": rule.params,
+                "active": rule.active,
+                "version": rule.version,
+            }
             if after != before:
                 rule.updated_at = utcnow()
-                record_event(session, principal, "badge_rule.updated", "badge_rule", rule.id,
-                             {"before": before, "after": after})
+                record_event(
+                    session, principal, "badge_rule.updated", "badge_rule", rule.id, {"before": before, "after": after}
+                )
         forget_evaluations()  # the next leaderboard read applies the rule as it is now
         return Redirect(f"/admin/badges/{rule_id}?saved=1")

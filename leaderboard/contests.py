@@ -54,17 +54,31 @@ from leaderboard.ranking import competition_rank
 METRIC_LABELS = {"bookings": "Bookings", "deals": "Deals", "sourced_revenue": "Sourced revenue"}
 MODE_LABELS = {"individual": "Individuals", "team": "Teams"}
 SCOPE_LABELS = {"everyone": "Everyone", "teams": "Chosen teams"}
-STATE_LABELS = {"scheduled": "Upcoming", "running": "Running", "ended": "Ended", "final": "Ended",
-                "cancelled": "Cancelled"}
+STATE_LABELS = {
+    "scheduled": "Upcoming",
+    "running": "Running",
+    "ended": "Ended",
+    "final": "Ended",
+    "cancelled": "Cancelled",
+}
 NAME_MAX, DESCRIPTION_MAX, PRIZE_MAX = 120, 2000, 300
 MAX_DAYS = 366
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # what may not change once the contest has started, with the words the error uses
-LOCKED = {"metric": "metric", "mode": "mode", "scope": "participants", "teams": "participants",
-          "currency": "currency", "start": "start", "end": "end", "prize": "prize"}
+LOCKED = {
+    "metric": "metric",
+    "mode": "mode",
+    "scope": "participants",
+    "teams": "participants",
+    "currency": "currency",
+    "start": "start",
+    "end": "end",
+    "prize": "prize",
+}
 
 
 # --- time -------------------------------------------------------------------------------------------------
+
 
 def starts_at(contest: Contest) -> datetime:
     return datetime.combine(contest.starts_on, time(), UTC)
@@ -93,7 +107,7 @@ def is_locked(contest: Contest, now: datetime) -> bool:
 
 
 def time_left(contest: Contest, now: datetime) -> str:
-    """"3 days 4 h", "2 h 5 min" or "4 min 9 s" until the start (scheduled) or the end (running);
+    """ "3 days 4 h", "2 h 5 min" or "4 min 9 s" until the start (scheduled) or the end (running);
     empty otherwise. leaderboard/static/countdown.js ticks the same text in the browser."""
     current = state(contest, now)
     if current not in ("scheduled", "running"):
@@ -109,6 +123,7 @@ def time_left(contest: Contest, now: datetime) -> str:
 
 
 # --- who ----------------------------------------------------------------------------------------------------
+
 
 def can_create(principal: Principal) -> bool:
     return principal.role in ("admin", "manager")
@@ -186,6 +201,7 @@ def editable_contest(session: Session, principal: Principal, contest_id: int) ->
 
 # --- input --------------------------------------------------------------------------------------------------
 
+
 class ContestInput(BaseModel):
     """The contest form as typed (dates as 2026-12-01, teams as ids)."""
 
@@ -202,9 +218,18 @@ class ContestInput(BaseModel):
 
     @classmethod
     def from_contest(cls, contest: Contest, team_ids: set[int]) -> ContestInput:
-        return cls(name=contest.name, description=contest.description, prize=contest.prize, metric=contest.metric,
-                   mode=contest.mode, scope=contest.scope, teams=[str(t) for t in sorted(team_ids)],
-                   currency=contest.currency, start=contest.starts_on.isoformat(), end=contest.ends_on.isoformat())
+        return cls(
+            name=contest.name,
+            description=contest.description,
+            prize=contest.prize,
+            metric=contest.metric,
+            mode=contest.mode,
+            scope=contest.scope,
+            teams=[str(t) for t in sorted(team_ids)],
+            currency=contest.currency,
+            start=contest.starts_on.isoformat(),
+            end=contest.ends_on.isoformat(),
+        )
 
     @classmethod
     def from_form(cls, form: dict[str, Any], *, defaults: ContestInput | None = None) -> ContestInput:
@@ -245,8 +270,9 @@ def _date(text: str, field_name: str) -> date:
         raise InputProblem(field_name, f"{text!r} is not a date: write it like 2026-12-01") from exc
 
 
-def _validate(session: Session, principal: Principal, data: ContestInput, *, now: datetime,
-              existing: Contest | None) -> _Valid:
+def _validate(
+    session: Session, principal: Principal, data: ContestInput, *, now: datetime, existing: Contest | None
+) -> _Valid:
     name = " ".join(data.name.split())
     if not name:
         raise InputProblem("name", "is required")
@@ -294,23 +320,44 @@ def _validate(session: Session, principal: Principal, data: ContestInput, *, now
     settled = existing is not None and (existing.starts_on == starts_on or is_locked(existing, now))
     if not settled and starts_on < now.date():
         raise InputProblem("start", f"is in the past: a contest starts today ({now.date().isoformat()}, UTC) or later")
-    return _Valid(name, description, prize, data.metric, data.mode, data.scope, frozenset(team_ids), currency,
-                  starts_on, ends_on)
+    return _Valid(
+        name, description, prize, data.metric, data.mode, data.scope, frozenset(team_ids), currency, starts_on, ends_on
+    )
 
 
 def _snapshot(contest: Contest, team_ids: set[int] | frozenset[int]) -> dict[str, Any]:
-    return {"name": contest.name, "description": contest.description, "prize": contest.prize,
-            "metric": contest.metric, "mode": contest.mode, "scope": contest.scope, "teams": sorted(team_ids),
-            "currency": contest.currency, "start": contest.starts_on.isoformat(), "end": contest.ends_on.isoformat()}
+    return {
+        "name": contest.name,
+        "description": contest.description,
+        "prize": contest.prize,
+        "metric": contest.metric,
+        "mode": contest.mode,
+        "scope": contest.scope,
+        "teams": sorted(team_ids),
+        "currency": contest.currency,
+        "start": contest.starts_on.isoformat(),
+        "end": contest.ends_on.isoformat(),
+    }
 
 
-def create_contest(session: Session, principal: Principal, data: ContestInput, *, now: datetime | None = None) -> Contest:
+def create_contest(
+    session: Session, principal: Principal, data: ContestInput, *, now: datetime | None = None
+) -> Contest:
     if not can_create(principal):
         raise Forbidden("Only admins and managers create contests.")
     v = _validate(session, principal, data, now=now or utcnow(), existing=None)
-    contest = Contest(name=v.name, description=v.description, prize=v.prize, metric=v.metric, mode=v.mode,
-                      scope=v.scope, currency=v.currency, starts_on=v.starts_on, ends_on=v.ends_on,
-                      created_by_id=principal.person_id)
+    contest = Contest(
+        name=v.name,
+        description=v.description,
+        prize=v.prize,
+        metric=v.metric,
+        mode=v.mode,
+        scope=v.scope,
+        currency=v.currency,
+        starts_on=v.starts_on,
+        ends_on=v.ends_on,
+        created_by_id=principal.person_id,
+    )
     session.add(contest)
     session.flush()
     for team_id in sorted(v.team_ids):
@@ -320,8 +367,9 @@ def create_contest(session: Session, principal: Principal, data: ContestInput, *
     return contest
 
 
-def update_contest(session: Session, principal: Principal, contest: Contest, data: ContestInput, *,
-                   now: datetime | None = None) -> Contest:
+def update_contest(
+    session: Session, principal: Principal, contest: Contest, data: ContestInput, *, now: datetime | None = None
+) -> Contest:
     """Everything before the start; after it only name and description; after the end nothing."""
     now = now or utcnow()
     current = state(contest, now)
@@ -335,13 +383,23 @@ def update_contest(session: Session, principal: Principal, contest: Contest, dat
     v = _validate(session, principal, data, now=now, existing=contest)
     before = _snapshot(contest, team_ids)
     if is_locked(contest, now):
-        proposed = {"metric": v.metric, "mode": v.mode, "scope": v.scope, "teams": sorted(v.team_ids),
-                    "currency": v.currency, "start": v.starts_on.isoformat(), "end": v.ends_on.isoformat(),
-                    "prize": v.prize}
+        proposed = {
+            "metric": v.metric,
+            "mode": v.mode,
+            "scope": v.scope,
+            "teams": sorted(v.team_ids),
+            "currency": v.currency,
+            "start": v.starts_on.isoformat(),
+            "end": v.ends_on.isoformat(),
+            "prize": v.prize,
+        }
         for key, words in LOCKED.items():
             if proposed[key] != before[key]:
-                raise Conflict(key, f"the contest started on {contest.starts_on.isoformat()}: its {words} can no "
-                                    "longer be changed (only the name and description can)")
+                raise Conflict(
+                    key,
+                    f"the contest started on {contest.starts_on.isoformat()}: its {words} can no "
+                    "longer be changed (only the name and description can)",
+                )
     contest.name, contest.description, contest.prize = v.name, v.description, v.prize
     contest.metric, contest.mode, contest.scope, contest.currency = v.metric, v.mode, v.scope, v.currency
     contest.starts_on, contest.ends_on = v.starts_on, v.ends_on
@@ -368,7 +426,9 @@ def cancel_contest(session: Session, principal: Principal, contest: Contest, *, 
         raise Forbidden("Only admins, and managers of every team taking part, cancel this contest.")
     current = state(contest, now)
     if current != "scheduled":
-        raise Conflict("status", f"only an upcoming contest can be cancelled; this one is {STATE_LABELS[current].lower()}")
+        raise Conflict(
+            "status", f"only an upcoming contest can be cancelled; this one is {STATE_LABELS[current].lower()}"
+        )
     contest.status = "cancelled"
     contest.updated_at = utcnow()
     session.add(contest)
@@ -378,6 +438,7 @@ def cancel_contest(session: Session, principal: Principal, contest: Contest, *, 
 
 
 # --- standings ----------------------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Row:
@@ -430,15 +491,20 @@ def value_text(contest: Contest, value: int) -> str:
     return format_money(value, contest.currency).split(" ")[0].replace(",", "")
 
 
-def _participants(session: Session, contest: Contest, team_ids: set[int]) -> list[tuple[int, str, str, int | None, str]]:
+def _participants(
+    session: Session, contest: Contest, team_ids: set[int]
+) -> list[tuple[int, str, str, int | None, str]]:
     """(id, email, name, team id, team name) of the active reps taking part.
 
     Everyone: reps outside marketing teams for bookings and deals, reps in marketing teams for
     sourced revenue (like the main board's company and marketing views). Managers are left out,
     as on the main board.
     """
-    query = (select(Person.id, Person.email, Person.name, Person.team_id, Team.name)
-             .outerjoin(Team, Team.id == Person.team_id).where(Person.active, Person.role == "rep"))
+    query = (
+        select(Person.id, Person.email, Person.name, Person.team_id, Team.name)
+        .outerjoin(Team, Team.id == Person.team_id)
+        .where(Person.active, Person.role == "rep")
+    )
     if contest.scope == "teams":
         query = query.where(Person.team_id.in_(team_ids or {-1}))
     elif contest.metric == "sourced_revenue":
@@ -459,21 +525,25 @@ def contest_values(session: Session, contest: Contest, person_ids: set[int]) -> 
         window = (*window, Deal.currency == contest.currency)
     if contest.metric == "sourced_revenue":
         owners = dict(session.exec(select(Campaign.code, Campaign.owner_id)).all())
-        for code, amount in session.exec(select(Deal.source_campaign, Deal.amount_minor)
-                                         .where(*window, Deal.source_campaign.is_not(None))):
+        for code, amount in session.exec(
+            select(Deal.source_campaign, Deal.amount_minor).where(*window, Deal.source_campaign.is_not(None))
+        ):
             owner = owners.get(code)
             if owner in totals:
                 totals[owner] += amount
     else:
         split_deals: set[int] = set()
         for deal_id, person_id, amount, share_bp in session.exec(
-                select(DealSplit.deal_id, DealSplit.person_id, Deal.amount_minor, DealSplit.share_bp)
-                .join(Deal, Deal.id == DealSplit.deal_id).where(*window)):
+            select(DealSplit.deal_id, DealSplit.person_id, Deal.amount_minor, DealSplit.share_bp)
+            .join(Deal, Deal.id == DealSplit.deal_id)
+            .where(*window)
+        ):
             split_deals.add(deal_id)
             if person_id in totals:
                 totals[person_id] += Decimal(amount) * share_bp / 10_000 if money else Decimal(share_bp) / 100
         for deal_id, owner_id, amount in session.exec(
-                select(Deal.id, Deal.owner_id, Deal.amount_minor).where(*window, Deal.owner_id.in_(person_ids))):
+            select(Deal.id, Deal.owner_id, Deal.amount_minor).where(*window, Deal.owner_id.in_(person_ids))
+        ):
             if deal_id not in split_deals:
                 totals[owner_id] += amount if money else 100
     return {pid: int(v.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) for pid, v in totals.items()}
@@ -493,8 +563,10 @@ def live_rows(session: Session, contest: Contest, team_ids: set[int] | None = No
     people = _participants(session, contest, team_ids)
     values = contest_values(session, contest, {p[0] for p in people})
     if contest.mode == "individual":
-        rows = [Row(0, name, values.get(pid, 0), person_id=pid, team_id=tid, team_name=tname, email=email)
-                for pid, email, name, tid, tname in people]
+        rows = [
+            Row(0, name, values.get(pid, 0), person_id=pid, team_id=tid, team_name=tname, email=email)
+            for pid, email, name, tid, tname in people
+        ]
         key = lambda r: r.person_id  # noqa: E731
     else:
         teams: dict[int, Row] = {}
@@ -517,14 +589,17 @@ def live_rows(session: Session, contest: Contest, team_ids: set[int] | None = No
 
 
 def recorded_rows(session: Session, contest: Contest) -> list[Row]:
-    return [Row(r.rank, r.name, r.value, person_id=r.person_id, team_id=r.team_id, team_name=r.team_name,
-                winner=r.winner)
-            for r in session.exec(select(ContestResult).where(ContestResult.contest_id == contest.id)
-                                  .order_by(ContestResult.position))]
+    return [
+        Row(r.rank, r.name, r.value, person_id=r.person_id, team_id=r.team_id, team_name=r.team_name, winner=r.winner)
+        for r in session.exec(
+            select(ContestResult).where(ContestResult.contest_id == contest.id).order_by(ContestResult.position)
+        )
+    ]
 
 
-def standings(session: Session, contest: Contest, *, now: datetime | None = None,
-              viewer: Principal | None = None) -> Standings:
+def standings(
+    session: Session, contest: Contest, *, now: datetime | None = None, viewer: Principal | None = None
+) -> Standings:
     """The stored final standings once recorded, else the live board (empty before the start)."""
     now = now or utcnow()
     current = state(contest, now)
@@ -540,14 +615,20 @@ def standings(session: Session, contest: Contest, *, now: datetime | None = None
     viewer_id = viewer.person_id if viewer else None
     viewer_team = _viewer_team(session, viewer) if viewer else None
     if recorded:  # emails for the API, looked up now (the names stay as recorded)
-        emails = dict(session.exec(select(Person.id, Person.email).where(
-            Person.id.in_({r.person_id for r in rows if r.person_id is not None} or {-1}))).all())
+        emails = dict(
+            session.exec(
+                select(Person.id, Person.email).where(
+                    Person.id.in_({r.person_id for r in rows if r.person_id is not None} or {-1})
+                )
+            ).all()
+        )
         for row in rows:
             row.email = emails.get(row.person_id, "") if row.person_id is not None else ""
     return Standings(contest, current, rows, recorded, viewer_id, viewer_team, team_ids)
 
 
 # --- winners: recorded once ---------------------------------------------------------------------------------
+
 
 def record_results(session: Session, contest: Contest, *, now: datetime | None = None) -> bool:
     """Store the final standings and winners of an ended contest, once. Returns whether this call stored them.
@@ -560,28 +641,50 @@ def record_results(session: Session, contest: Contest, *, now: datetime | None =
     now = now or utcnow()
     if state(contest, now) != "ended":
         return False
-    claimed = session.execute(update(Contest).where(Contest.id == contest.id, Contest.closed_at.is_(None),
-                                                    Contest.status == "active").values(closed_at=now))
+    claimed = session.execute(
+        update(Contest)
+        .where(Contest.id == contest.id, Contest.closed_at.is_(None), Contest.status == "active")
+        .values(closed_at=now)
+    )
     if claimed.rowcount != 1:
         session.refresh(contest)
         return False
     rows = live_rows(session, contest)
     for position, row in enumerate(rows, start=1):
-        session.add(ContestResult(contest_id=contest.id, position=position, rank=row.rank, person_id=row.person_id,
-                                  team_id=row.team_id if contest.mode == "team" else None, name=row.name[:200],
-                                  team_name=row.team_name[:120], value=row.value, winner=row.winner))
+        session.add(
+            ContestResult(
+                contest_id=contest.id,
+                position=position,
+                rank=row.rank,
+                person_id=row.person_id,
+                team_id=row.team_id if contest.mode == "team" else None,
+                name=row.name[:200],
+                team_name=row.team_name[:120],
+                value=row.value,
+                winner=row.winner,
+            )
+        )
     session.flush()
     session.refresh(contest)
-    record_event(session, None, "contest.results", "contest", contest.id,
-                 {"winners": [r.name for r in rows if r.winner], "entries": len(rows)})
+    record_event(
+        session,
+        None,
+        "contest.results",
+        "contest",
+        contest.id,
+        {"winners": [r.name for r in rows if r.winner], "entries": len(rows)},
+    )
     return True
 
 
 def record_ended(session: Session, *, now: datetime | None = None) -> list[Contest]:
     """Record every contest that has ended and is not recorded yet (``commissions contests close``)."""
     now = now or utcnow()
-    due = session.exec(select(Contest).where(Contest.status == "active", Contest.closed_at.is_(None),
-                                             Contest.ends_on < now.date()).order_by(Contest.id)).all()
+    due = session.exec(
+        select(Contest)
+        .where(Contest.status == "active", Contest.closed_at.is_(None), Contest.ends_on < now.date())
+        .order_by(Contest.id)
+    ).all()
     return [c for c in due if record_results(session, c, now=now)]
 
 
@@ -604,22 +707,37 @@ def ensure_recorded(engine: Any, contest: Contest, *, now: datetime | None = Non
 
 # --- demo data (``commissions demo``) ---------------------------------------------------------------------
 
+
 def add_demo_contests(session: Session, *, today: date, period_start: date) -> None:
     """A running company-wide contest and an ended team contest with its winners recorded."""
     now = datetime.combine(today, time(12), UTC)
-    session.add(Contest(name="Two-week bookings push", metric="bookings", mode="individual", scope="everyone",
-                        prize="An extra day off and the trophy on your desk",
-                        description="Most won bookings (USD) closed in the window. Split deals count by share; "
-                                    "cancelled deals drop out.",
-                        starts_on=max(period_start, today - timedelta(days=6)), ends_on=today + timedelta(days=7)))
+    session.add(
+        Contest(
+            name="Two-week bookings push",
+            metric="bookings",
+            mode="individual",
+            scope="everyone",
+            prize="An extra day off and the trophy on your desk",
+            description="Most won bookings (USD) closed in the window. Split deals count by share; "
+            "cancelled deals drop out.",
+            starts_on=max(period_start, today - timedelta(days=6)),
+            ends_on=today + timedelta(days=7),
+        )
+    )
     if today > period_start:
         first, last = period_start, min(period_start + timedelta(days=13), today - timedelta(days=1))
     else:  # the quarter starts today: the last two weeks before it (no deals there in the demo)
         first, last = period_start - timedelta(days=14), period_start - timedelta(days=1)
-    ended = Contest(name="Kick-off sprint", metric="deals", mode="team", scope="everyone",
-                    prize="Team dinner for the winning region",
-                    description="The sales region with the most won deals in the first two weeks of the quarter.",
-                    starts_on=first, ends_on=last)
+    ended = Contest(
+        name="Kick-off sprint",
+        metric="deals",
+        mode="team",
+        scope="everyone",
+        prize="Team dinner for the winning region",
+        description="The sales region with the most won deals in the first two weeks of the quarter.",
+        starts_on=first,
+        ends_on=last,
+    )
     session.add(ended)
     session.flush()
     record_results(session, ended, now=now)

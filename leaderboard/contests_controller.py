@@ -79,11 +79,24 @@ def _team_choices(db: Session, principal: Principal) -> list[Team]:
     return list(db.exec(query))
 
 
-def _form_context(db: Session, principal: Principal, form: ContestInput, error: dict[str, str] | None, *,
-                  contest: Contest | None, now: datetime) -> dict[str, Any]:
-    return {"contest": contest, "form": form, "error": error, "teams": _team_choices(db, principal),
-            "locked": contest is not None and is_locked(contest, now),
-            "state": state(contest, now) if contest else None, **LABELS}
+def _form_context(
+    db: Session,
+    principal: Principal,
+    form: ContestInput,
+    error: dict[str, str] | None,
+    *,
+    contest: Contest | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "contest": contest,
+        "form": form,
+        "error": error,
+        "teams": _team_choices(db, principal),
+        "locked": contest is not None and is_locked(contest, now),
+        "state": state(contest, now) if contest else None,
+        **LABELS,
+    }
 
 
 def _form_answer(request: Request, context: dict[str, Any], status_code: int) -> Template:
@@ -100,8 +113,7 @@ def _done(request: Request, url: str) -> Redirect | ClientRedirect:
     return ClientRedirect(url) if _is_htmx(request) else Redirect(url, status_code=303)
 
 
-def _contest_and_standings(request: Request, db: Session, principal: Principal, contest_id: int,
-                           now: datetime):  # type: ignore[no-untyped-def]
+def _contest_and_standings(request: Request, db: Session, principal: Principal, contest_id: int, now: datetime):  # type: ignore[no-untyped-def]
     """A contest the caller may see (404 otherwise), its results recorded first if it just ended."""
     contest = visible_contest(db, principal, contest_id)
     if contest is None:
@@ -126,49 +138,82 @@ class ContestsController(Controller):
         winners: dict[int, list[ContestResult]] = {}
         ended_ids = [c.id for c in contests if state(c, now) == "final"]
         if ended_ids:
-            for row in db.exec(select(ContestResult).where(ContestResult.contest_id.in_(ended_ids), ContestResult.winner)
-                               .order_by(ContestResult.contest_id, ContestResult.position)):
+            for row in db.exec(
+                select(ContestResult)
+                .where(ContestResult.contest_id.in_(ended_ids), ContestResult.winner)
+                .order_by(ContestResult.contest_id, ContestResult.position)
+            ):
                 winners.setdefault(row.contest_id, []).append(row)
         groups: dict[str, list[Contest]] = {"running": [], "scheduled": [], "final": [], "cancelled": []}
         for contest in contests:  # an ended contest whose results another process is storing shows as ended
             current = state(contest, now)
             groups["final" if current == "ended" else current].append(contest)
         groups["scheduled"].sort(key=lambda c: (c.starts_on, c.id))
-        return page("pages/leaderboard/contests/list.html", {
-            "groups": groups, "winners": winners, "now": now, "time_left": time_left, "can_create": can_create(principal),
-            "starts_at": starts_at, "ends_at": ends_at,
-            "value_text": value_text, **LABELS})
+        return page(
+            "pages/leaderboard/contests/list.html",
+            {
+                "groups": groups,
+                "winners": winners,
+                "now": now,
+                "time_left": time_left,
+                "can_create": can_create(principal),
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "value_text": value_text,
+                **LABELS,
+            },
+        )
 
     @get("/{contest_id:int}", sync_to_thread=True)
-    def board_page(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                   contest_id: FromPath[int]) -> Template:
+    def board_page(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+    ) -> Template:
         now = utcnow()
         contest, result = _contest_and_standings(request, db, principal, contest_id, now)
-        context = {"s": result, "contest": contest, "now": now, "time_left": time_left(contest, now),
-                   "starts_at": starts_at(contest), "ends_at": ends_at(contest), "can_edit": can_edit(db, principal, contest),
-                   "team_names": _team_names(db, result.team_ids), **LABELS}
-        return page_or_partial(request, "pages/leaderboard/contests/board.html",
-                               "partials/leaderboard/contests/board.html", context)
+        context = {
+            "s": result,
+            "contest": contest,
+            "now": now,
+            "time_left": time_left(contest, now),
+            "starts_at": starts_at(contest),
+            "ends_at": ends_at(contest),
+            "can_edit": can_edit(db, principal, contest),
+            "team_names": _team_names(db, result.team_ids),
+            **LABELS,
+        }
+        return page_or_partial(
+            request, "pages/leaderboard/contests/board.html", "partials/leaderboard/contests/board.html", context
+        )
 
     @get("/new", sync_to_thread=True, guards=[managers])
     def new_page(self, db: DbSession, principal: CurrentPrincipal) -> Template:
         now = utcnow()
-        form = ContestInput(start=now.date().isoformat(), end=now.date().isoformat(),
-                            scope="teams" if principal.role == "manager" else "everyone")
-        return page("pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=None, now=now))
+        form = ContestInput(
+            start=now.date().isoformat(),
+            end=now.date().isoformat(),
+            scope="teams" if principal.role == "manager" else "everyone",
+        )
+        return page(
+            "pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=None, now=now)
+        )
 
     @post("/", sync_to_thread=True, status_code=200, guards=[managers])
-    def create(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
-               ) -> Template | Redirect | ClientRedirect:
+    def create(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect | ClientRedirect:
         now = utcnow()
         form = ContestInput.from_form(data)
         try:
             with transaction(request.app.state["engine"]) as session:
                 contest_id = create_contest(session, principal, form, now=now).id
         except InputProblem as exc:
-            return _form_answer(request, _form_context(db, principal, form, _error(exc), contest=None, now=now),
-                                exc.status_code)
+            return _form_answer(
+                request, _form_context(db, principal, form, _error(exc), contest=None, now=now), exc.status_code
+            )
         return _done(request, f"{BASE}/{contest_id}")
 
     @get("/{contest_id:int}/edit", sync_to_thread=True, guards=[managers])
@@ -178,12 +223,19 @@ class ContestsController(Controller):
         if contest is None:
             raise NotFoundException("No such contest.")
         form = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
-        return page("pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=contest, now=now))
+        return page(
+            "pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=contest, now=now)
+        )
 
     @post("/{contest_id:int}", sync_to_thread=True, status_code=200, guards=[managers])
-    def update(self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int],
-               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
-               ) -> Template | Redirect | ClientRedirect:
+    def update(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        contest_id: FromPath[int],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect | ClientRedirect:
         now = utcnow()
         contest = editable_contest(db, principal, contest_id)
         if contest is None:
@@ -199,13 +251,15 @@ class ContestsController(Controller):
                     raise NotFoundException("No such contest.")
                 update_contest(session, principal, fresh, form, now=now)
         except InputProblem as exc:
-            return _form_answer(request, _form_context(db, principal, form, _error(exc), contest=contest, now=now),
-                                exc.status_code)
+            return _form_answer(
+                request, _form_context(db, principal, form, _error(exc), contest=contest, now=now), exc.status_code
+            )
         return _done(request, f"{BASE}/{contest_id}")
 
     @post("/{contest_id:int}/cancel", sync_to_thread=True, status_code=200, guards=[managers])
-    def cancel(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-               contest_id: FromPath[int]) -> Template | Redirect | ClientRedirect:
+    def cancel(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         now = utcnow()
         contest = editable_contest(db, principal, contest_id)
         if contest is None:
@@ -218,8 +272,9 @@ class ContestsController(Controller):
                 cancel_contest(session, principal, fresh, now=now)
         except InputProblem as exc:
             form = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
-            return _form_answer(request, _form_context(db, principal, form, _error(exc), contest=contest, now=now),
-                                exc.status_code)
+            return _form_answer(
+                request, _form_context(db, principal, form, _error(exc), contest=contest, now=now), exc.status_code
+            )
         return _done(request, BASE)
 
 
@@ -230,6 +285,7 @@ def _team_names(db: Session, team_ids: set[int]) -> list[str]:
 
 
 # --- API --------------------------------------------------------------------------------------------------
+
 
 class ContestEntryOut(BaseModel):
     rank: int
@@ -269,17 +325,37 @@ class ContestListOut(BaseModel):
 
 def _summary(contest: Contest, now: datetime, winners: list[str], team_names: list[str]) -> dict[str, Any]:
     current = state(contest, now)
-    return {"id": contest.id, "name": contest.name, "prize": contest.prize, "metric": contest.metric,
-            "mode": contest.mode, "participants": contest.scope, "teams": team_names, "currency": contest.currency,
-            "starts_on": contest.starts_on.isoformat(), "ends_on": contest.ends_on.isoformat(),
-            "starts_at": starts_at(contest).isoformat(), "ends_at": ends_at(contest).isoformat(),
-            "state": "ended" if current == "final" else current, "results_recorded": current == "final",
-            "winners": winners}
+    return {
+        "id": contest.id,
+        "name": contest.name,
+        "prize": contest.prize,
+        "metric": contest.metric,
+        "mode": contest.mode,
+        "participants": contest.scope,
+        "teams": team_names,
+        "currency": contest.currency,
+        "starts_on": contest.starts_on.isoformat(),
+        "ends_on": contest.ends_on.isoformat(),
+        "starts_at": starts_at(contest).isoformat(),
+        "ends_at": ends_at(contest).isoformat(),
+        "state": "ended" if current == "final" else current,
+        "results_recorded": current == "final",
+        "winners": winners,
+    }
 
 
 def _entries(result: Standings) -> list[ContestEntryOut]:
-    return [ContestEntryOut(rank=r.rank, name=r.name, person=r.email or None, team=r.team_name,
-                            value=value_text(result.contest, r.value), winner=r.winner) for r in result.rows]
+    return [
+        ContestEntryOut(
+            rank=r.rank,
+            name=r.name,
+            person=r.email or None,
+            team=r.team_name,
+            value=value_text(result.contest, r.value),
+            winner=r.winner,
+        )
+        for r in result.rows
+    ]
 
 
 class ContestsApiController(Controller):
@@ -295,15 +371,22 @@ class ContestsApiController(Controller):
             contests = visible_contests(db, principal)
         out = []
         for contest in contests:
-            winners = [r.name for r in standings(db, contest, now=now).winners] if state(contest, now) == "final" else []
-            out.append(ContestSummaryOut(**_summary(contest, now, winners,
-                                                    _team_names(db, contest_team_ids(db, contest.id)))))
+            winners = (
+                [r.name for r in standings(db, contest, now=now).winners] if state(contest, now) == "final" else []
+            )
+            out.append(
+                ContestSummaryOut(**_summary(contest, now, winners, _team_names(db, contest_team_ids(db, contest.id))))
+            )
         return ContestListOut(contests=out)
 
     @get("/{contest_id:int}", sync_to_thread=True, summary="One contest with its standings (no earnings)")
-    def contest_api(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                    contest_id: FromPath[int]) -> ContestOut:
+    def contest_api(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+    ) -> ContestOut:
         now = utcnow()
         contest, result = _contest_and_standings(request, db, principal, contest_id, now)
-        return ContestOut(**_summary(contest, now, [r.name for r in result.winners], _team_names(db, result.team_ids)),
-                          description=contest.description, entries=_entries(result))
+        return ContestOut(
+            **_summary(contest, now, [r.name for r in result.winners], _team_names(db, result.team_ids)),
+            description=contest.description,
+            entries=_entries(result),
+        )

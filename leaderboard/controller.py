@@ -118,8 +118,16 @@ def _team_id(text: str | None) -> int | None:
         raise ValidationException(f"{text!r} is not a team id", extra={"team": text}) from exc
 
 
-def _board(request: Request, db: Session, principal: Principal, *, period: str | PeriodKey | None, view: str,
-           metric: str, team_text: str | None) -> Board:
+def _board(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    *,
+    period: str | PeriodKey | None,
+    view: str,
+    metric: str,
+    team_text: str | None,
+) -> Board:
     key = period if isinstance(period, PeriodKey) else _period(period)
     team = _team_id(team_text)
     today = date.today()
@@ -127,8 +135,7 @@ def _board(request: Request, db: Session, principal: Principal, *, period: str |
         team = db.exec(select(Person.team_id).where(Person.id == principal.person_id)).first()
     ensure_snapshot(request.app.state["engine"], period=key, today=today)
     try:
-        return board(db, period=key, view=view, metric=metric, team_id=team, viewer_id=principal.person_id,
-                     today=today)
+        return board(db, period=key, view=view, metric=metric, team_id=team, viewer_id=principal.person_id, today=today)
     except LeaderboardError as exc:
         raise ValidationException(str(exc)) from exc
 
@@ -152,8 +159,9 @@ class BoardChoice:
 
 
 def _table_context(request: Request, db: Session, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
-    result = _board(request, db, principal, period=choice.period, view=choice.view, metric=choice.metric,
-                    team_text=choice.team)
+    result = _board(
+        request, db, principal, period=choice.period, view=choice.view, metric=choice.metric, team_text=choice.team
+    )
     gap = None
     if choice.around_me:
         rows = around(result.rows, result.is_viewer, size=AROUND_SIZE)
@@ -161,8 +169,16 @@ def _table_context(request: Request, db: Session, principal: Principal, choice: 
         rows = list(result.rows)
     else:
         rows, gap = top_and_viewer(result.rows, result.is_viewer, top=TOP_ROWS, size=AROUND_SIZE)
-    return {"board": result, "rows": rows, "gap": gap, "around_me": choice.around_me, "everyone": choice.everyone,
-            "views": VIEWS, "metrics": METRICS, "request": request}
+    return {
+        "board": result,
+        "rows": rows,
+        "gap": gap,
+        "around_me": choice.around_me,
+        "everyone": choice.everyone,
+        "views": VIEWS,
+        "metrics": METRICS,
+        "request": request,
+    }
 
 
 def _page_context(request: Request, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
@@ -204,8 +220,11 @@ def _accepts_gzip(request: Request) -> bool:
 
 def _table_response(request: Request, table: RenderedTable) -> Response[bytes]:
     if _accepts_gzip(request):
-        return Response(table.gzipped, media_type="text/html",
-                        headers={**NO_STORE, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(
+            table.gzipped,
+            media_type="text/html",
+            headers={**NO_STORE, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
     return Response(table.plain, media_type="text/html", headers={**NO_STORE, "Vary": "Accept-Encoding"})
 
 
@@ -244,9 +263,15 @@ class LeaderboardController(Controller):
 
     @get("/leaderboard", include_in_schema=False)
     async def leaderboard_page(
-        self, request: Request, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
-        view: FromQuery[str] = "company", metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
-        around_me: FromQuery[bool] = False, everyone: FromQuery[bool] = False,
+        self,
+        request: Request,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
+        view: FromQuery[str] = "company",
+        metric: FromQuery[str] = DEFAULT_METRIC,
+        team: FromQuery[str | None] = None,
+        around_me: FromQuery[bool] = False,
+        everyone: FromQuery[bool] = False,
     ) -> Response[bytes] | Template:
         choice = BoardChoice(_period(period), view, metric, team, around_me, everyone)
         if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
@@ -256,19 +281,33 @@ class LeaderboardController(Controller):
 
     @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
     def leaderboard_api(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
-        metric: FromQuery[str] = DEFAULT_METRIC, team: FromQuery[str | None] = None,
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
+        metric: FromQuery[str] = DEFAULT_METRIC,
+        team: FromQuery[str | None] = None,
         view: FromQuery[str | None] = None,
     ) -> LeaderboardOut:
         chosen = view or ("team" if _team_id(team) is not None else "company")
         result = _board(request, db, principal, period=period, view=chosen, metric=metric, team_text=team)
         return LeaderboardOut(
-            period=result.period.key, view=result.view, metric=result.metric,
+            period=result.period.key,
+            view=result.view,
+            metric=result.metric,
             team=result.team.id if result.team else None,
             entries=[
-                EntryOut(person=e.email, name=e.name, team=e.team_name, rank=e.rank,
-                         attainment=None if e.attainment is None else str(e.attainment),
-                         credited=str(e.credited), badges=list(e.badges), movement=e.movement)
+                EntryOut(
+                    person=e.email,
+                    name=e.name,
+                    team=e.team_name,
+                    rank=e.rank,
+                    attainment=None if e.attainment is None else str(e.attainment),
+                    credited=str(e.credited),
+                    badges=list(e.badges),
+                    movement=e.movement,
+                )
                 for e in result.rows
             ],
         )
@@ -305,8 +344,9 @@ class LeaderboardController(Controller):
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def messages_for(event: dict[str, Any], lookup: Callable[[str], Celebration | None],
-                       render: Callable[..., str]) -> list[ServerSentEventMessage]:
+async def messages_for(
+    event: dict[str, Any], lookup: Callable[[str], Celebration | None], render: Callable[..., str]
+) -> list[ServerSentEventMessage]:
     """What one channel event becomes on the wire.
 
     ``payouts``: the table should refresh: statements were recomputed, or deals were imported

@@ -28,7 +28,9 @@ class Extension:
     on_startup: list[Any] = field(default_factory=list)  # app hooks: background listeners
     on_shutdown: list[Any] = field(default_factory=list)
     cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
-    worker_tasks: list[Any] = field(default_factory=list)  # callables(engine) that `commissions worker` runs each minute
+    worker_tasks: list[Any] = field(
+        default_factory=list
+    )  # callables(engine) that `commissions worker` runs each minute
 
 
 def _close_ended_contests(engine: Any) -> None:
@@ -46,10 +48,14 @@ extension = Extension(
         BadgesController,  # badge rules: admins only
         ContestsController,  # /leaderboard/contests pages, linked from the leaderboard page
         ContestsApiController,
-        create_static_files_router(path="/leaderboard/static", directories=[Path(__file__).parent / "static"],
-                                   name="leaderboard-static"),
+        create_static_files_router(
+            path="/leaderboard/static", directories=[Path(__file__).parent / "static"], name="leaderboard-static"
+        ),
     ],
-    nav_items=[NavItem("Leaderboard", "/leaderboard", EVERYONE), NavItem("Badges", "/admin/badges", frozenset({"admin"}))],
+    nav_items=[
+        NavItem("Leaderboard", "/leaderboard", EVERYONE),
+        NavItem("Badges", "/admin/badges", frozenset({"admin"})),
+    ],
     on_startup=[start_listening],
     on_shutdown=[stop_listening],
     cli_commands=[contests_group],

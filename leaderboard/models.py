@@ -38,8 +38,7 @@ class LeaderboardSnapshot(SQLModel, table=True):
 
 # --- badges (issue 5): rules as data, grants as facts; evaluated by leaderboard/badges.py ----------------
 
-BADGE_KINDS = ("first_deal", "deals_in_window", "attainment_at_least", "biggest_deal", "weekly_streak",
-               "most_improved")
+BADGE_KINDS = ("first_deal", "deals_in_window", "attainment_at_least", "biggest_deal", "weekly_streak", "most_improved")
 
 
 class BadgeRule(SQLModel, table=True):

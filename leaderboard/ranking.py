@@ -68,12 +68,13 @@ def around(rows: Sequence[T], is_viewer: Callable[[T], bool], *, size: int = 3) 
     """
     for index, row in enumerate(rows):
         if is_viewer(row):
-            return list(rows[max(0, index - size): index + size + 1])
+            return list(rows[max(0, index - size) : index + size + 1])
     return list(rows[: 2 * size + 1])
 
 
-def top_and_viewer(rows: Sequence[T], is_viewer: Callable[[T], bool], *, top: int = 50,
-                   size: int = 3) -> tuple[list[T], int | None]:
+def top_and_viewer(
+    rows: Sequence[T], is_viewer: Callable[[T], bool], *, top: int = 50, size: int = 3
+) -> tuple[list[T], int | None]:
     """The first ``top`` rows, then, if the viewer is further down, a gap and their ``around`` window.
 
     Returns the rows and the position of the gap (None when there is none): a board of
@@ -84,7 +85,7 @@ def top_and_viewer(rows: Sequence[T], is_viewer: Callable[[T], bool], *, top: in
         if is_viewer(row):
             if index < top + size:
                 return list(rows[: max(top, index + size + 1)]), None
-            return head + list(rows[index - size: index + size + 1]), len(head)
+            return head + list(rows[index - size : index + size + 1]), len(head)
     return head, None
 
 

@@ -134,21 +134,32 @@ def teams(session: Session) -> list[Team]:
     return list(session.exec(select(Team).order_by(Team.name)))
 
 
-def _entries(session: Session, period_id: int, *, metrics: tuple[str, ...], team_id: int | None,
-             marketing: bool | None) -> list[Entry]:
+def _entries(
+    session: Session, period_id: int, *, metrics: tuple[str, ...], team_id: int | None, marketing: bool | None
+) -> list[Entry]:
     """Individual contributors (role rep) with a summary on one of ``metrics``; one entry each.
 
     Managers are left out: their plans credit the whole team's deals, which would
     rank them above the people they manage on the same deals.
     """
     query = (
-        select(PayeeSummary.person_id, PayeeSummary.metric, PayeeSummary.currency, PayeeSummary.credited_minor,
-               PayeeSummary.quota_minor, PayeeSummary.attainment_ppm, Person.email, Person.name, Person.team_id,
-               Team.name)
+        select(
+            PayeeSummary.person_id,
+            PayeeSummary.metric,
+            PayeeSummary.currency,
+            PayeeSummary.credited_minor,
+            PayeeSummary.quota_minor,
+            PayeeSummary.attainment_ppm,
+            Person.email,
+            Person.name,
+            Person.team_id,
+            Team.name,
+        )
         .join(Person, Person.id == PayeeSummary.person_id)
         .outerjoin(Team, Team.id == Person.team_id)
-        .where(PayeeSummary.period_id == period_id, PayeeSummary.metric.in_(metrics), Person.active,
-               Person.role == "rep")
+        .where(
+            PayeeSummary.period_id == period_id, PayeeSummary.metric.in_(metrics), Person.active, Person.role == "rep"
+        )
         .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)
     )
     if team_id is not None:
@@ -172,11 +183,18 @@ def _funnels(session: Session, person_ids: list[int], period: PeriodKey) -> dict
     rows = session.exec(
         select(Lead.owner_id, LeadEvent.stage, LeadEvent.amount_minor, LeadEvent.currency, LeadEvent.flag)
         .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(Lead.owner_id.in_(person_ids), LeadEvent.occurred_on >= period.starts_on,
-               LeadEvent.occurred_on <= period.ends_on, LeadEvent.stage.in_(("mql", "sql", "opportunity")))
+        .where(
+            Lead.owner_id.in_(person_ids),
+            LeadEvent.occurred_on >= period.starts_on,
+            LeadEvent.occurred_on <= period.ends_on,
+            LeadEvent.stage.in_(("mql", "sql", "opportunity")),
+        )
     ).all()
-    currencies = dict(session.exec(select(PayeeSummary.person_id, PayeeSummary.currency)
-                                   .where(PayeeSummary.person_id.in_(person_ids))).all())
+    currencies = dict(
+        session.exec(
+            select(PayeeSummary.person_id, PayeeSummary.currency).where(PayeeSummary.person_id.in_(person_ids))
+        ).all()
+    )
     out: dict[tuple[int, str], dict[str, Decimal]] = {}
     for owner, stage, minor, currency, flag in rows:
         if flag:
@@ -196,8 +214,9 @@ def _period_row(session: Session, period: PeriodKey) -> Period | None:
 
 def _ranked(entries: list[Entry], metric: str) -> list[Entry]:
     out = []
-    for ranked in competition_rank(entries, value=lambda e: e.value(metric), name=lambda e: e.name,
-                                   key=lambda e: e.person_id):
+    for ranked in competition_rank(
+        entries, value=lambda e: e.value(metric), name=lambda e: e.name, key=lambda e: e.person_id
+    ):
         ranked.item.rank = ranked.rank
         out.append(ranked.item)
     return out
@@ -215,8 +234,14 @@ def snapshot_taken(session: Session, *, period: PeriodKey, today: date) -> bool:
     row = _period_row(session, period)
     if row is None:
         return True  # nothing to rank
-    return session.exec(select(LeaderboardSnapshot.id).where(
-        LeaderboardSnapshot.period_id == row.id, LeaderboardSnapshot.taken_on == today).limit(1)).first() is not None
+    return (
+        session.exec(
+            select(LeaderboardSnapshot.id)
+            .where(LeaderboardSnapshot.period_id == row.id, LeaderboardSnapshot.taken_on == today)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def take_snapshot(session: Session, *, period: PeriodKey, today: date) -> int:
@@ -229,7 +254,8 @@ def take_snapshot(session: Session, *, period: PeriodKey, today: date) -> int:
         return 0
     snapshot = [
         {"period_id": row.id, "person_id": e.person_id, "rank": e.rank, "taken_on": today}
-        for board in _home_boards(session, row.id) for e in board
+        for board in _home_boards(session, row.id)
+        for e in board
     ]
     if snapshot:
         session.connection().execute(LeaderboardSnapshot.__table__.insert(), snapshot)
@@ -254,8 +280,12 @@ def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
             if _period_row(session, period) is not None:
                 _SNAPSHOTS_SEEN.add(seen)
             return
-        if not session.exec(select(PayeeSummary.id).join(Period, Period.id == PayeeSummary.period_id)
-                            .where(Period.key == period.key).limit(1)).first():
+        if not session.exec(
+            select(PayeeSummary.id)
+            .join(Period, Period.id == PayeeSummary.period_id)
+            .where(Period.key == period.key)
+            .limit(1)
+        ).first():
             return
     try:
         with transaction(engine) as session:
@@ -266,12 +296,25 @@ def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
 
 
 def _previous_ranks(session: Session, period_id: int, today: date) -> dict[int, int]:
-    return dict(session.exec(select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank).where(
-        LeaderboardSnapshot.period_id == period_id, LeaderboardSnapshot.taken_on == today - timedelta(days=1))).all())
+    return dict(
+        session.exec(
+            select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank).where(
+                LeaderboardSnapshot.period_id == period_id, LeaderboardSnapshot.taken_on == today - timedelta(days=1)
+            )
+        ).all()
+    )
 
 
-def board(session: Session, *, period: PeriodKey, view: str = "company", metric: str = DEFAULT_METRIC,
-          team_id: int | None = None, viewer_id: int | None = None, today: date | None = None) -> Board:
+def board(
+    session: Session,
+    *,
+    period: PeriodKey,
+    view: str = "company",
+    metric: str = DEFAULT_METRIC,
+    team_id: int | None = None,
+    viewer_id: int | None = None,
+    today: date | None = None,
+) -> Board:
     """One leaderboard: ``company`` (sales reps), ``team`` (one team) or ``marketing`` (marketing teams)."""
     check_choice(view=view, metric=metric)
     # --- badges: evaluated lazily, at most once a minute per period and process, in its own transaction,
@@ -288,8 +331,15 @@ def board(session: Session, *, period: PeriodKey, view: str = "company", metric:
     row = _period_row(session, period)
     if row is None:
         return Board(period, view, metric, team, [], viewer_id, False)
-    key = (id(session.get_bind()), period.key, view, metric, team.id if team else None, today or date.today(),
-           _data_version(session, row.id))
+    key = (
+        id(session.get_bind()),
+        period.key,
+        view,
+        metric,
+        team.id if team else None,
+        today or date.today(),
+        _data_version(session, row.id),
+    )
     with _BOARDS_LOCK:  # one computation at a time: a burst of requests must not rank the company a hundred times
         cached = _BOARDS.get(key)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
@@ -322,17 +372,32 @@ def figures_version(session: Session, period: PeriodKey) -> tuple | None:
 def _data_version(session: Session, period_id: int) -> tuple:
     from leaderboard.models import BadgeGrant
 
-    summaries = session.execute(select(func.count(), func.max(PayeeSummary.updated_at)).where(
-        PayeeSummary.period_id == period_id)).one()
-    grants = session.execute(select(func.count(), func.max(BadgeGrant.granted_at), func.max(BadgeGrant.revoked_at))
-                             .where(BadgeGrant.period_id == period_id)).one()
+    summaries = session.execute(
+        select(func.count(), func.max(PayeeSummary.updated_at)).where(PayeeSummary.period_id == period_id)
+    ).one()
+    grants = session.execute(
+        select(func.count(), func.max(BadgeGrant.granted_at), func.max(BadgeGrant.revoked_at)).where(
+            BadgeGrant.period_id == period_id
+        )
+    ).one()
     return (*summaries, *grants)
 
 
-def _compute_board(session: Session, row: Period, period: PeriodKey, view: str, metric: str, team: Team | None,
-                   team_id: int | None, viewer_id: int | None, today: date | None) -> Board:
+def _compute_board(
+    session: Session,
+    row: Period,
+    period: PeriodKey,
+    view: str,
+    metric: str,
+    team: Team | None,
+    team_id: int | None,
+    viewer_id: int | None,
+    today: date | None,
+) -> Board:
     if view == "marketing" or (team is not None and team.kind == "marketing"):
-        entries = _entries(session, row.id, metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True)
+        entries = _entries(
+            session, row.id, metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True
+        )
     else:
         entries = _entries(session, row.id, metrics=SALES_METRICS, team_id=team.id if team else None, marketing=False)
     if metric == "deals" and entries:
@@ -369,8 +434,11 @@ class Celebration:
 
 def celebration(session: Session, *, external_id: str) -> Celebration | None:
     """What a new deal's banner says: who, which account, how much (bookings, never commission)."""
-    found = session.exec(select(Deal.name, Deal.account, Deal.amount_minor, Deal.currency, Person.name)
-                         .join(Person, Person.id == Deal.owner_id).where(Deal.external_id == external_id)).first()
+    found = session.exec(
+        select(Deal.name, Deal.account, Deal.amount_minor, Deal.currency, Person.name)
+        .join(Person, Person.id == Deal.owner_id)
+        .where(Deal.external_id == external_id)
+    ).first()
     if found is None:
         return None
     name, account, amount_minor, currency, owner = found

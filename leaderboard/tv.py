@@ -47,8 +47,13 @@ def panels(session: Session) -> list[Panel]:
     Teams without an active rep (a parent team of managers, operations) would only show an
     empty board, so they are left out; so is marketing when no marketing team has a rep.
     """
-    staffed = (select(Team.id, Team.name, Team.kind).join(Person, Person.team_id == Team.id)
-               .where(Person.active, Person.role == "rep").distinct().order_by(Team.name, Team.id))
+    staffed = (
+        select(Team.id, Team.name, Team.kind)
+        .join(Person, Person.team_id == Team.id)
+        .where(Person.active, Person.role == "rep")
+        .distinct()
+        .order_by(Team.name, Team.id)
+    )
     rows = session.exec(staffed).all()
     out = [Panel("company", "attainment", None, "Company")]
     out += [Panel("team", "attainment", team_id, name) for team_id, name, kind in rows if kind == "sales"]
@@ -61,15 +66,23 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
-def _panel_context(request: Request, db: Session, principal: CurrentPrincipal, *, index: int, rotate: int,
-                   top: int, period: str | None) -> dict[str, object]:
+def _panel_context(
+    request: Request, db: Session, principal: CurrentPrincipal, *, index: int, rotate: int, top: int, period: str | None
+) -> dict[str, object]:
     rotate = _clamp(rotate, MIN_ROTATE, MAX_ROTATE)
     top = _clamp(top, 1, MAX_TOP)
     shown = panels(db)
     index %= len(shown)  # wraps around (and a negative index counts from the end)
     panel = shown[index]
-    result = _board(request, db, principal, period=period, view=panel.view, metric=panel.metric,
-                    team_text=None if panel.team_id is None else str(panel.team_id))
+    result = _board(
+        request,
+        db,
+        principal,
+        period=period,
+        view=panel.view,
+        metric=panel.metric,
+        team_text=None if panel.team_id is None else str(panel.team_id),
+    )
 
     def url(i: int) -> str:
         query: dict[str, object] = {"index": i, "rotate": rotate, "top": top}
@@ -77,9 +90,18 @@ def _panel_context(request: Request, db: Session, principal: CurrentPrincipal, *
             query["period"] = period
         return "/leaderboard/tv/panel?" + urlencode(query)
 
-    return {"board": result, "rows": result.rows[:top], "panel": panel, "index": index, "count": len(shown),
-            "rotate": rotate, "top": top, "metrics": METRICS, "next_url": url((index + 1) % len(shown)),
-            "self_url": url(index)}
+    return {
+        "board": result,
+        "rows": result.rows[:top],
+        "panel": panel,
+        "index": index,
+        "count": len(shown),
+        "rotate": rotate,
+        "top": top,
+        "metrics": METRICS,
+        "next_url": url((index + 1) % len(shown)),
+        "self_url": url(index),
+    }
 
 
 class LeaderboardTvController(Controller):
@@ -87,15 +109,28 @@ class LeaderboardTvController(Controller):
     tags = ["leaderboard"]
 
     @get("/leaderboard/tv", include_in_schema=False, sync_to_thread=True)
-    def tv_page(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                rotate: FromQuery[int] = DEFAULT_ROTATE, top: FromQuery[int] = DEFAULT_TOP,
-                period: FromQuery[str | None] = None) -> Template:
+    def tv_page(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        rotate: FromQuery[int] = DEFAULT_ROTATE,
+        top: FromQuery[int] = DEFAULT_TOP,
+        period: FromQuery[str | None] = None,
+    ) -> Template:
         context = _panel_context(request, db, principal, index=0, rotate=rotate, top=top, period=period)
         return page("pages/leaderboard/tv.html", context)
 
     @get("/leaderboard/tv/panel", include_in_schema=False, sync_to_thread=True)
-    def tv_panel(self, request: Request, db: DbSession, principal: CurrentPrincipal, index: FromQuery[int] = 0,
-                 rotate: FromQuery[int] = DEFAULT_ROTATE, top: FromQuery[int] = DEFAULT_TOP,
-                 period: FromQuery[str | None] = None) -> Template:
+    def tv_panel(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        index: FromQuery[int] = 0,
+        rotate: FromQuery[int] = DEFAULT_ROTATE,
+        top: FromQuery[int] = DEFAULT_TOP,
+        period: FromQuery[str | None] = None,
+    ) -> Template:
         context = _panel_context(request, db, principal, index=index, rotate=rotate, top=top, period=period)
         return page("pages/leaderboard/tv.html", {**context, "panel_only": True})

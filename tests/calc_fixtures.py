@@ -15,8 +15,15 @@ from commissions.models import Person, Plan, PlanAssignment, PlanVersion, Quota
 EXAMPLE_PLAN = (Path(__file__).parent / "engine" / "data" / "plan.yaml").read_text()
 
 
-def store_plan(engine: Engine, emails: list[str], *, document: str = EXAMPLE_PLAN, name: str = "AE 2026",
-               starts_on: date = date(2026, 1, 1), prorate: bool = False) -> None:
+def store_plan(
+    engine: Engine,
+    emails: list[str],
+    *,
+    document: str = EXAMPLE_PLAN,
+    name: str = "AE 2026",
+    starts_on: date = date(2026, 1, 1),
+    prorate: bool = False,
+) -> None:
     with transaction(engine) as s:
         plan = Plan(name=name, currency="USD", period_kind="quarter")
         s.add(plan)
@@ -35,7 +42,16 @@ def store_quota(engine: Engine, email: str, target: int, *, metric: str = "booki
 
 
 def example_deal(external_id: str, amount: str, closed_at: str, *, owner: str = "ana@example.com", **extra) -> dict:
-    body = {"external_id": external_id, "name": f"{external_id} deal", "owner": owner, "amount": amount,
-            "currency": "USD", "closed_at": closed_at, "type": "new", "product": "Pro", "term_months": 12}
+    body = {
+        "external_id": external_id,
+        "name": f"{external_id} deal",
+        "owner": owner,
+        "amount": amount,
+        "currency": "USD",
+        "closed_at": closed_at,
+        "type": "new",
+        "product": "Pro",
+        "term_months": 12,
+    }
     body.update(extra)
     return body

@@ -40,7 +40,9 @@ def postgres_schema_url(schema: str) -> str:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc.__class__.__name__}): start it or set QUOTABOARD_SKIP_POSTGRES=1")
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc.__class__.__name__}): start it or set QUOTABOARD_SKIP_POSTGRES=1"
+        )
     finally:
         base.dispose()
     sep = "&" if "?" in POSTGRES_URL else "?"
@@ -141,11 +143,24 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_person(engine: Engine):  # type: ignore[no-untyped-def]
-    def make(email: str, role: str = "rep", *, manager: str | None = None, team: str | None = None,
-             password: str | None = PASSWORD) -> Person:
+    def make(
+        email: str,
+        role: str = "rep",
+        *,
+        manager: str | None = None,
+        team: str | None = None,
+        password: str | None = PASSWORD,
+    ) -> Person:
         with transaction(engine) as session:
-            return create_person(session, email=email, role=role, name=email.split("@")[0].title(),
-                                 manager_email=manager, team_name=team, password=password)
+            return create_person(
+                session,
+                email=email,
+                role=role,
+                name=email.split("@")[0].title(),
+                manager_email=manager,
+                team_name=team,
+                password=password,
+            )
 
     return make
 
@@ -158,8 +173,11 @@ def csrf_from(client: TestClient) -> str:
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD, *, next_path: str = "/"):  # type: ignore[no-untyped-def]
     token = csrf_from(client)
-    return client.post("/login", data={"email": email, "password": password, "next": next_path, "_csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "next": next_path, "_csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 def read(engine: Engine, fn):  # type: ignore[no-untyped-def]

@@ -45,27 +45,50 @@ def period_row(engine: Engine, key: str) -> Period | None:
 
 def snapshot(engine: Engine, key: str) -> tuple[list[tuple], list[tuple]]:
     """Every ledger row and summary of a period, as plain tuples (byte-for-byte comparison)."""
+
     def take(s) -> tuple[list[tuple], list[tuple]]:  # type: ignore[no-untyped-def]
         pid = s.exec(select(Period.id).where(Period.key == key)).one()
-        lines = [tuple(row.model_dump().items()) for row in s.exec(
-            select(PayoutLine).where(PayoutLine.period_id == pid).order_by(PayoutLine.id)).all()]
-        summaries = [tuple(row.model_dump().items()) for row in s.exec(
-            select(PayeeSummary).where(PayeeSummary.period_id == pid).order_by(PayeeSummary.id)).all()]
+        lines = [
+            tuple(row.model_dump().items())
+            for row in s.exec(select(PayoutLine).where(PayoutLine.period_id == pid).order_by(PayoutLine.id)).all()
+        ]
+        summaries = [
+            tuple(row.model_dump().items())
+            for row in s.exec(select(PayeeSummary).where(PayeeSummary.period_id == pid).order_by(PayeeSummary.id)).all()
+        ]
         return lines, summaries
+
     return read(engine, take)
 
 
 def lines_in(engine: Engine, email: str, key: str) -> list[PayoutLine]:
     """The lines in force of a person in a period."""
     pid = person_id(engine, email)
-    return read(engine, lambda s: list(s.exec(current_lines_query(
-        pid, s.exec(select(Period.id).where(Period.key == key)).one()).order_by(PayoutLine.id)).all()))
+    return read(
+        engine,
+        lambda s: list(
+            s.exec(
+                current_lines_query(pid, s.exec(select(Period.id).where(Period.key == key)).one()).order_by(
+                    PayoutLine.id
+                )
+            ).all()
+        ),
+    )
 
 
 def ledger_of(engine: Engine, email: str, key: str) -> list[PayoutLine]:
     pid = person_id(engine, email)
-    return read(engine, lambda s: list(s.exec(select(PayoutLine).join(Period, Period.id == PayoutLine.period_id).where(
-        PayoutLine.person_id == pid, Period.key == key).order_by(PayoutLine.id)).all()))
+    return read(
+        engine,
+        lambda s: list(
+            s.exec(
+                select(PayoutLine)
+                .join(Period, Period.id == PayoutLine.period_id)
+                .where(PayoutLine.person_id == pid, Period.key == key)
+                .order_by(PayoutLine.id)
+            ).all()
+        ),
+    )
 
 
 def statement(client, headers: dict[str, str], email: str, key: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -216,7 +216,10 @@ BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/disputes"): {"email": "{email}"},
     ("POST", "/marketing/team-quotas"): {"period": "{key}", "team_id": "{marketing_team_id}", "target_mqls": "10"},
 }
-SIGN_OUTS = {"/logout", "/account/sign-out-everywhere"}  # the caller signs in again afterwards  # never-ending responses: the status line is checked, the body is not read
+SIGN_OUTS = {
+    "/logout",
+    "/account/sign-out-everywhere",
+}  # the caller signs in again afterwards  # never-ending responses: the status line is checked, the body is not read
 
 
 def app_routes(app: Litestar) -> list[tuple[str, str]]:
@@ -235,15 +238,18 @@ def app_routes(app: Litestar) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def matrix_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('routes') / 'routes.db'}")
-    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://",
-                        secret_key="t" * 40)
+    settings = Settings(
+        environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://", secret_key="t" * 40
+    )
     return create_app(settings, engine=engine)
 
 
 def test_every_route_has_a_rule(matrix_app: Litestar) -> None:
     routes = app_routes(matrix_app)
     missing = [f"{m} {p}" for m, p in routes if (m, p) not in RULES]
-    assert not missing, "routes without an access rule (add a line to RULES in tests/test_access_matrix.py):\n" + "\n".join(missing)
+    assert not missing, (
+        "routes without an access rule (add a line to RULES in tests/test_access_matrix.py):\n" + "\n".join(missing)
+    )
     stale = [f"{m} {p}" for m, p in RULES if (m, p) not in set(routes)]
     assert not stale, "rules for routes that do not exist:\n" + "\n".join(stale)
 
@@ -253,8 +259,14 @@ def test_public_routes_are_only_schema_and_static(matrix_app: Litestar) -> None:
         if isinstance(route, HTTPRoute) and route.path.startswith(PUBLIC_PREFIXES):
             for handler in route.route_handlers:
                 assert not handler.resolve_guards() or route.path.startswith("/schema"), route.path
-                assert handler.handler_name in {"get_handler", "head_handler", "options_handler", "_handler",
-                                                "handle_schema_path_not_found", "render_oauth2_redirect"}, route.path
+                assert handler.handler_name in {
+                    "get_handler",
+                    "head_handler",
+                    "options_handler",
+                    "_handler",
+                    "handle_schema_path_not_found",
+                    "render_oauth2_redirect",
+                }, route.path
 
 
 # --- the data: the demo organisation, once per backend --------------------------------------------
@@ -273,8 +285,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     engine = make_engine(fresh_database_url(request.param, tmp_path_factory.mktemp("matrix"), "matrix"))
     upgrade(engine=engine)
     load_demo(engine, today=date(2026, 11, 20))
-    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://",
-                        secret_key="t" * 40)
+    settings = Settings(
+        environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://", secret_key="t" * 40
+    )
     app = create_app(settings, engine=engine)
     w = World(engine, app)
     from commissions.disputes.service import open_dispute
@@ -283,6 +296,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     from leaderboard.models import BadgeRule
 
     with transaction(engine) as s:
+
         def person(prefix: str) -> Person:
             return s.exec(select(Person).where(Person.email == f"{prefix}@{DOMAIN}")).scalars().one()
 
@@ -290,27 +304,49 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             return Principal(role=p.role, person_id=p.id, email=p.email, name=p.name)
 
         ana, east, west = person("ana.alvarez"), person("east.manager"), person("west.manager")
-        west_rep = s.exec(select(Person).where(Person.manager_id == west.id, Person.role == "rep")
-                          .order_by(Person.id)).scalars().first()
-        victim = s.exec(select(Person).where(Person.manager_id == east.id, Person.id != ana.id)
-                        .order_by(Person.id)).scalars().first()
-        actors = {"rep": west_rep, "manager": east, "other_manager": west, "finance": person("finance"),
-                  "admin": person("admin")}
+        west_rep = (
+            s.exec(select(Person).where(Person.manager_id == west.id, Person.role == "rep").order_by(Person.id))
+            .scalars()
+            .first()
+        )
+        victim = (
+            s.exec(select(Person).where(Person.manager_id == east.id, Person.id != ana.id).order_by(Person.id))
+            .scalars()
+            .first()
+        )
+        actors = {
+            "rep": west_rep,
+            "manager": east,
+            "other_manager": west,
+            "finance": person("finance"),
+            "admin": person("admin"),
+        }
         admin = principal(actors["admin"])
         for name, p in actors.items():
             w.emails[name] = p.email
             # an admin may not grant finance: the operator (created_by=None) makes finance's token
-            w.tokens[name] = create_token(s, name=f"matrix {name}", role=p.role, person=p,
-                                          created_by=None if p.role == "finance" else admin)[1]
+            w.tokens[name] = create_token(
+                s, name=f"matrix {name}", role=p.role, person=p, created_by=None if p.role == "finance" else admin
+            )[1]
         spare_token = create_token(s, name="spare", role="rep", person=None, created_by=admin)[0]
         period = s.exec(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first()
-        dispute = open_dispute(s, principal=principal(ana), person=ana, period_key=period.key, line_id=None,
-                               question="Why?")
-        contest = create_contest(s, principal(east), ContestInput(
-            name="East push", description="d", prize="p", scope="teams", teams=[str(east.team_id)],
-            # still to start whenever the suite runs: its edit routes are open to its managers
-            start=(utcnow().date() + timedelta(days=10)).isoformat(),
-            end=(utcnow().date() + timedelta(days=20)).isoformat()))
+        dispute = open_dispute(
+            s, principal=principal(ana), person=ana, period_key=period.key, line_id=None, question="Why?"
+        )
+        contest = create_contest(
+            s,
+            principal(east),
+            ContestInput(
+                name="East push",
+                description="d",
+                prize="p",
+                scope="teams",
+                teams=[str(east.team_id)],
+                # still to start whenever the suite runs: its edit routes are open to its managers
+                start=(utcnow().date() + timedelta(days=10)).isoformat(),
+                end=(utcnow().date() + timedelta(days=20)).isoformat(),
+            ),
+        )
         seed_default_rules(s)
         rule = s.exec(select(BadgeRule).order_by(BadgeRule.id)).scalars().first()
         from decimal import Decimal
@@ -318,8 +354,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         from commissions.adjustments.service import add_manual_adjustment, line_of
         from commissions.pulse.service import open_pulse
 
-        adjustment = add_manual_adjustment(s, person_id=ana.id, period_key=period.key, amount=Decimal("25.00"),
-                                           reason="matrix", actor_id=actors["finance"].id)
+        adjustment = add_manual_adjustment(
+            s,
+            person_id=ana.id,
+            period_key=period.key,
+            amount=Decimal("25.00"),
+            reason="matrix",
+            actor_id=actors["finance"].id,
+        )
         s.flush()
         adjustment_line = line_of(s, adjustment)
         pulse = open_pulse(s, principal(west), today=date(2026, 11, 20))
@@ -327,25 +369,58 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
         marketing_team = s.exec(select(Team).where(Team.kind == "marketing").order_by(Team.id)).scalars().first()
         plan = s.exec(select(Plan).order_by(Plan.id)).scalars().first()
-        assignment = s.exec(select(PlanAssignment).where(PlanAssignment.plan_id == plan.id, PlanAssignment.person_id == victim.id)).scalars().first()
+        assignment = (
+            s.exec(
+                select(PlanAssignment).where(PlanAssignment.plan_id == plan.id, PlanAssignment.person_id == victim.id)
+            )
+            .scalars()
+            .first()
+        )
         campaign = s.exec(select(Campaign).order_by(Campaign.id)).scalars().first()
         hook = create_integration(s, name="matrix-crm", secret_key=settings.secret_key, by=admin)[0]
         from commissions.deals.ingest import DealWriter
         from commissions.deals.schemas import DealIn
 
-        held = DealWriter(s, principal(ana)).write(DealIn.model_validate({  # a rep's split: waits for approval
-            "external_id": "MATRIX-HELD", "owner": ana.email, "amount": "1000", "currency": "USD",
-            "closed_at": period.starts_on.isoformat(),
-            "splits": [{"person": ana.email, "share": "50"}, {"person": victim.email, "share": "50"}]})).approval
+        held = (
+            DealWriter(s, principal(ana))
+            .write(
+                DealIn.model_validate(
+                    {  # a rep's split: waits for approval
+                        "external_id": "MATRIX-HELD",
+                        "owner": ana.email,
+                        "amount": "1000",
+                        "currency": "USD",
+                        "closed_at": period.starts_on.isoformat(),
+                        "splits": [{"person": ana.email, "share": "50"}, {"person": victim.email, "share": "50"}],
+                    }
+                )
+            )
+            .approval
+        )
         s.flush()
-        w.params = {"email": ana.email, "person_id": str(victim.id), "token_id": str(spare_token.id),
-                    "dispute_id": str(dispute.id), "contest_id": str(contest.id), "rule_id": str(rule.id),
-                    "plan_id": str(plan.id), "assignment_id": str(assignment.id), "number": "1",
-                    "campaign_id": str(campaign.id), "filename": f"{period.key}.csv", "name": "matrix-crm",
-                    "key": period.key, "period": period.key, "action": "approve",
-                    "adjustment_id": str(adjustment.id), "line_id": str(adjustment_line.id),
-                    "pulse_id": str(pulse.id), "marketing_team_id": str(marketing_team.id),
-                    "integration_id": str(hook.id), "approval_id": str(held.id)}
+        w.params = {
+            "email": ana.email,
+            "person_id": str(victim.id),
+            "token_id": str(spare_token.id),
+            "dispute_id": str(dispute.id),
+            "contest_id": str(contest.id),
+            "rule_id": str(rule.id),
+            "plan_id": str(plan.id),
+            "assignment_id": str(assignment.id),
+            "number": "1",
+            "campaign_id": str(campaign.id),
+            "filename": f"{period.key}.csv",
+            "name": "matrix-crm",
+            "key": period.key,
+            "period": period.key,
+            "action": "approve",
+            "adjustment_id": str(adjustment.id),
+            "line_id": str(adjustment_line.id),
+            "pulse_id": str(pulse.id),
+            "marketing_team_id": str(marketing_team.id),
+            "integration_id": str(hook.id),
+            "approval_id": str(held.id),
+        }
         w.params["token"] = "not-a-reset-link"  # /password-reset/{token}
     yield w
     empty_database(engine)
@@ -406,8 +481,11 @@ class Caller:
         self.client.get("/login")
         if actor != "anonymous":
             token = self.client.cookies["csrftoken"]
-            r = self.client.post("/login", data={"email": self.world.emails[actor], "password": DEMO_PASSWORD,
-                                                 "_csrf_token": token}, follow_redirects=False)
+            r = self.client.post(
+                "/login",
+                data={"email": self.world.emails[actor], "password": DEMO_PASSWORD, "_csrf_token": token},
+                follow_redirects=False,
+            )
             assert r.status_code in (302, 303), (actor, r.status_code)
         return dict(self.client.cookies)
 
@@ -470,15 +548,50 @@ def test_every_route_for_every_caller(world: World, monkeypatch: pytest.MonkeyPa
 RECORD, HOLD, REFUSE = "record", "hold", "refuse"
 DEAL_WRITES: dict[str, dict[str, str]] = {
     # a new deal owned by ana
-    "create": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    "create": {
+        "rep": REFUSE,
+        "colleague": REFUSE,
+        "manager": RECORD,
+        "other_manager": REFUSE,
+        "finance": RECORD,
+        "admin": RECORD,
+    },
     # ana's deal (recorded by finance): a new amount
-    "edit": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    "edit": {
+        "rep": REFUSE,
+        "colleague": REFUSE,
+        "manager": RECORD,
+        "other_manager": REFUSE,
+        "finance": RECORD,
+        "admin": RECORD,
+    },
     # ana's deal cancelled
-    "cancel": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    "cancel": {
+        "rep": REFUSE,
+        "colleague": REFUSE,
+        "manager": RECORD,
+        "other_manager": REFUSE,
+        "finance": RECORD,
+        "admin": RECORD,
+    },
     # ana's deal re-recorded with the caller as owner (the split partner's rewrite of issue 14)
-    "take": {"rep": REFUSE, "colleague": REFUSE, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    "take": {
+        "rep": REFUSE,
+        "colleague": REFUSE,
+        "manager": RECORD,
+        "other_manager": REFUSE,
+        "finance": RECORD,
+        "admin": RECORD,
+    },
     # the caller's own new deal, half of it credited to ana
-    "split": {"rep": HOLD, "colleague": HOLD, "manager": RECORD, "other_manager": REFUSE, "finance": RECORD, "admin": RECORD},
+    "split": {
+        "rep": HOLD,
+        "colleague": HOLD,
+        "manager": RECORD,
+        "other_manager": REFUSE,
+        "finance": RECORD,
+        "admin": RECORD,
+    },
 }
 FORM_USERS = {"rep", "colleague", "manager", "other_manager"}  # the deal form is for sales people
 
@@ -490,10 +603,19 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
 
     with Session(world.engine) as s:
         ana = s.execute(select(Person).where(Person.email == world.params["email"])).scalars().one()
-        colleague = s.execute(select(Person).where(Person.manager_id == ana.manager_id, Person.role == "rep",
-                                                   Person.id != ana.id).order_by(Person.id)).scalars().first()
+        colleague = (
+            s.execute(
+                select(Person)
+                .where(Person.manager_id == ana.manager_id, Person.role == "rep", Person.id != ana.id)
+                .order_by(Person.id)
+            )
+            .scalars()
+            .first()
+        )
         fin = s.execute(select(Person).where(Person.email == world.emails["finance"])).scalars().one()
-        open_period = s.execute(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first()
+        open_period = (
+            s.execute(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first()
+        )
     with transaction(world.engine) as s:
         if open_period is None:  # the route matrix paid the demo's quarter (and maybe nothing booked into the next)
             from commissions.calculation.service import ensure_period
@@ -501,25 +623,45 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
             open_period = ensure_period(s, "2027-Q1")
         day = open_period.starts_on
         world.emails["colleague"] = colleague.email
-        world.tokens["colleague"] = create_token(s, name="matrix colleague", role="rep", person=colleague, created_by=None)[1]
+        world.tokens["colleague"] = create_token(
+            s, name="matrix colleague", role="rep", person=colleague, created_by=None
+        )[1]
     finance = Principal(role="finance", person_id=fin.id, email=fin.email, name=fin.name)
 
     def body(external_id: str, owner: str, **extra: object) -> dict:
-        return {"external_id": external_id, "name": external_id, "account": "Acme", "owner": owner,
-                "amount": "1000", "currency": "USD", "closed_at": day.isoformat(), **extra}
+        return {
+            "external_id": external_id,
+            "name": external_id,
+            "account": "Acme",
+            "owner": owner,
+            "amount": "1000",
+            "currency": "USD",
+            "closed_at": day.isoformat(),
+            **extra,
+        }
 
     def state(external_id: str) -> tuple | None:
         with Session(world.engine) as s:
             deal = s.execute(select(Deal).where(Deal.external_id == external_id)).scalars().first()
             if deal is None:
                 return None
-            return (deal.owner_id, deal.amount_minor, deal.status, sorted(s.execute(
-                select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all()))
+            return (
+                deal.owner_id,
+                deal.amount_minor,
+                deal.status,
+                sorted(
+                    s.execute(select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all()
+                ),
+            )
 
     def pending(external_id: str) -> bool:
         with Session(world.engine) as s:
-            return s.execute(select(DealApproval).where(DealApproval.external_id == external_id,
-                                                        DealApproval.state == "pending")).first() is not None
+            return (
+                s.execute(
+                    select(DealApproval).where(DealApproval.external_id == external_id, DealApproval.state == "pending")
+                ).first()
+                is not None
+            )
 
     problems: list[str] = []
     with TestClient(app=world.app, base_url="http://127.0.0.1:8000") as client:
@@ -527,16 +669,22 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
         caller.jars["colleague"] = caller.sign_in("colleague")
         for op, outcomes in DEAL_WRITES.items():
             for actor, expected in outcomes.items():
-                for door in ("api", "form") if actor in FORM_USERS and op != "cancel" else ("api",):  # no cancel on the form
+                for door in (
+                    ("api", "form") if actor in FORM_USERS and op != "cancel" else ("api",)
+                ):  # no cancel on the form
                     xid = f"MW-{op}-{actor}-{door}"
                     me = world.emails[actor]
                     if op in ("edit", "cancel", "take"):  # ana's deal, recorded by finance
                         record_one(world.engine, DealIn.model_validate(body(xid, ana.email)), by=finance)
-                    wanted = {"create": body(xid, ana.email), "edit": body(xid, ana.email, amount="1999"),
-                              "cancel": body(xid, ana.email, status="cancelled", cancelled_at=day.isoformat()),
-                              "take": body(xid, me),
-                              "split": body(xid, me, splits=[{"person": me, "share": "50"},
-                                                             {"person": ana.email, "share": "50"}])}[op]
+                    wanted = {
+                        "create": body(xid, ana.email),
+                        "edit": body(xid, ana.email, amount="1999"),
+                        "cancel": body(xid, ana.email, status="cancelled", cancelled_at=day.isoformat()),
+                        "take": body(xid, me),
+                        "split": body(
+                            xid, me, splits=[{"person": me, "share": "50"}, {"person": ana.email, "share": "50"}]
+                        ),
+                    }[op]
                     if door == "form":
                         splits = wanted.pop("splits", [])
                         for i, split in enumerate(splits):
@@ -548,9 +696,15 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
                     if door == "api":
                         got = {201: RECORD, 200: RECORD, 202: HOLD, 403: REFUSE, 404: REFUSE}.get(r.status_code)
                     else:
-                        got = (RECORD if where.startswith("/deals?recorded=") else HOLD if where.startswith("/deals/approvals?held=")
-                               else REFUSE if r.status_code == 400 and ("not available to you" in r.text or "only record" in r.text)
-                               else None)
+                        got = (
+                            RECORD
+                            if where.startswith("/deals?recorded=")
+                            else HOLD
+                            if where.startswith("/deals/approvals?held=")
+                            else REFUSE
+                            if r.status_code == 400 and ("not available to you" in r.text or "only record" in r.text)
+                            else None
+                        )
                     if got != expected:
                         problems.append(f"{op} as {actor} via {door}: expected {expected}, got {r.status_code} {where}")
                         continue

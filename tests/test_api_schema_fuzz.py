@@ -35,7 +35,10 @@ def tokens(engine: Engine, make_person) -> dict[str, dict[str, str]]:  # type: i
     make_person("fin@example.com", "finance")
     with transaction(engine) as s:
         ensure_period(s, "2026-Q1")
-    return {"finance": token_for(engine, "finance", "fin@example.com"), "rep": token_for(engine, "rep", "ana@example.com")}
+    return {
+        "finance": token_for(engine, "finance", "fin@example.com"),
+        "rep": token_for(engine, "rep", "ana@example.com"),
+    }
 
 
 @pytest.mark.parametrize("role", ["finance", "rep"])
@@ -49,8 +52,14 @@ def test_no_server_errors_and_responses_match_the_schema(app, client, tokens, ro
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=MAX_EXAMPLES,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case) -> None:  # type: ignore[no-untyped-def]
                 case.call_and_validate(headers=tokens[role], checks=CHECKS)
 

@@ -33,21 +33,37 @@ def test_sign_ins_refusals_and_changes_to_money_quotas_people_are_recorded(clien
     assert client.post("/admin/tokens/", data={"name": "x", "role": "admin"}).status_code == 403  # no CSRF token
     api = token_for(engine, "admin")
     assert client.post("/api/v1/deals", json=BODY, headers=api).status_code == 201
-    assert client.put("/api/v1/quotas", headers=api, json=[
-        {"person": "ana@example.com", "metric": "bookings", "period": "2026-Q1", "target": "100000.00"}]).status_code == 200
+    assert (
+        client.put(
+            "/api/v1/quotas",
+            headers=api,
+            json=[{"person": "ana@example.com", "metric": "bookings", "period": "2026-Q1", "target": "100000.00"}],
+        ).status_code
+        == 200
+    )
     sign_in(client, "root@example.com")
-    client.post("/admin/people", data={"email": "new@example.com", "name": "New", "role": "finance",
-                                        "_csrf_token": csrf_from(client)})
+    client.post(
+        "/admin/people",
+        data={"email": "new@example.com", "name": "New", "role": "finance", "_csrf_token": csrf_from(client)},
+    )
     recorded = actions(engine)
     for action in ["auth.sign_in_failed", "auth.sign_in", "auth.forbidden", "deal.created", "person.create"]:
         assert action in recorded, (action, recorded)
     assert any(a.startswith("quota.") for a in recorded), recorded
-    forbidden = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "auth.forbidden")
-                                              .order_by(AuditEvent.id)).all())
+    forbidden = read(
+        engine,
+        lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "auth.forbidden").order_by(AuditEvent.id)).all(),
+    )
     assert [(e.actor_label, e.object_id) for e in forbidden] == [
-        ("ana@example.com", "GET /admin/people"), ("ana@example.com", "POST /admin/tokens")]
-    person = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "person.create",
-                                                                     AuditEvent.actor_label == "root@example.com")).one())
+        ("ana@example.com", "GET /admin/people"),
+        ("ana@example.com", "POST /admin/tokens"),
+    ]
+    person = read(
+        engine,
+        lambda s: s.exec(
+            select(AuditEvent).where(AuditEvent.action == "person.create", AuditEvent.actor_label == "root@example.com")
+        ).one(),
+    )
     assert person.detail == {"email": "new@example.com", "role": "finance"}
 
 
@@ -96,7 +112,7 @@ def test_csv_export_is_utc_formula_safe_and_escapes_control_characters(client, m
     assert rows[0] == ["at_utc", "actor", "actor_id", "action", "object_type", "object_id", "ip", "detail"]
     (row,) = rows[1:]
     assert row[0].endswith("Z") and datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ")
-    assert row[1] == "'=HYPERLINK(\"http://x\")\\nFAKE,line"
+    assert row[1] == '\'=HYPERLINK("http://x")\\nFAKE,line'
     assert row[5] == "'@SUM(A1)"
     assert "\n" not in row[7] and "\r" not in row[7] and "\x1b" not in row[7]
     assert response.text.count("\r\n") == 2  # header and one row: nothing forged a line
@@ -105,8 +121,16 @@ def test_csv_export_is_utc_formula_safe_and_escapes_control_characters(client, m
 def test_log_lines_cannot_be_forged(caplog) -> None:  # type: ignore[no-untyped-def]
     evil = Principal(role="rep", person_id=1, email="ana@example.com\n2026-01-01 INFO audit forged", name="x")
     with caplog.at_level(logging.INFO, logger="quotaboard.audit"):
-        event = AuditEvent(at=datetime(2026, 1, 1, tzinfo=UTC), actor_id=1, actor_label=evil.label, action="auth.sign_in",
-                           object_type="person", object_id="1\r\nX", detail={"k": "\x1b[2J"}, ip="")
+        event = AuditEvent(
+            at=datetime(2026, 1, 1, tzinfo=UTC),
+            actor_id=1,
+            actor_label=evil.label,
+            action="auth.sign_in",
+            object_type="person",
+            object_id="1\r\nX",
+            detail={"k": "\x1b[2J"},
+            ip="",
+        )
         line = log_line(event)
     assert "\n" not in line and "\r" not in line and "\x1b" not in line
     assert json.loads(line)["actor"] == evil.label  # escaped, not lost

@@ -35,8 +35,12 @@ def test_sign_in_failure_wrong_password_and_unknown_email(client, make_person, e
         assert response.status_code == 401
         assert "Email or password is wrong." in response.text
         assert client.get("/", follow_redirects=False).status_code in (302, 303)
-    failures = read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                             .where(AuditEvent.action == "auth.sign_in_failed")).one())
+    failures = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "auth.sign_in_failed")
+        ).one(),
+    )
     assert failures == 2
 
 
@@ -116,8 +120,10 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(client, make_per
     assert response.status_code == 403
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(Person)).one()) == before
 
-    ok = client.post("/admin/people/", data={"email": "new@example.com", "name": "New", "role": "rep",
-                                             "_csrf_token": csrf_from(client)})
+    ok = client.post(
+        "/admin/people/",
+        data={"email": "new@example.com", "name": "New", "role": "rep", "_csrf_token": csrf_from(client)},
+    )
     assert ok.status_code == 200
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(Person)).one()) == before + 1
 
@@ -136,8 +142,11 @@ def test_htmx_header_carries_the_csrf_token(client, make_person, engine: Engine)
     page = client.get("/admin/people")
     token = client.cookies["csrftoken"]
     assert f'"x-csrftoken": "{token}"' in page.text
-    response = client.post("/admin/people/", data={"email": "hx@example.com", "role": "rep"},
-                           headers={"x-csrftoken": token, "HX-Request": "true"})
+    response = client.post(
+        "/admin/people/",
+        data={"email": "hx@example.com", "role": "rep"},
+        headers={"x-csrftoken": token, "HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert response.headers.get("hx-redirect") == "/admin/people"
 

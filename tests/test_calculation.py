@@ -30,8 +30,12 @@ def _period_id(s) -> int:  # type: ignore[no-untyped-def]
 
 def ledger_sum(engine: Engine, email: str) -> int:
     pid = person_id(engine, email)
-    return read(engine, lambda s: s.exec(select(func.coalesce(func.sum(PayoutLine.amount_minor), 0))
-                                        .where(PayoutLine.person_id == pid)).one())
+    return read(
+        engine,
+        lambda s: s.exec(
+            select(func.coalesce(func.sum(PayoutLine.amount_minor), 0)).where(PayoutLine.person_id == pid)
+        ).one(),
+    )
 
 
 def setup_example(client, engine: Engine, make_person) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -47,20 +51,39 @@ def setup_example(client, engine: Engine, make_person) -> dict[str, str]:  # typ
 def test_worked_example_through_the_api(client, engine: Engine, make_person) -> None:
     crm = setup_example(client, engine, make_person)
     client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
-    client.post("/api/v1/deals", json=example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36), headers=crm)
+    client.post(
+        "/api/v1/deals",
+        json=example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36),
+        headers=crm,
+    )
     client.post("/api/v1/deals", json=example_deal("D-3", "25000", "2026-03-20", type="renewal"), headers=crm)
     assert current_total(engine, "ana@example.com") == 1_375_000
     assert ledger_sum(engine, "ana@example.com") == 1_375_000
-    summary = read(engine, lambda s: s.exec(select(PayeeSummary).where(PayeeSummary.person_id == person_id(engine, "ana@example.com"))).one())
+    summary = read(
+        engine,
+        lambda s: s.exec(
+            select(PayeeSummary).where(PayeeSummary.person_id == person_id(engine, "ana@example.com"))
+        ).one(),
+    )
     assert (summary.credited_minor, summary.quota_minor, summary.attainment_ppm, summary.total_minor) == (
-        10_500_000, 10_000_000, 1_050_000, 1_375_000)
+        10_500_000,
+        10_000_000,
+        1_050_000,
+        1_375_000,
+    )
 
 
 def test_a_deal_change_touches_only_its_people(client, engine: Engine, make_person) -> None:
     crm = setup_example(client, engine, make_person)
     client.post("/api/v1/deals", json=example_deal("B-1", "30000", "2026-01-15", owner="bo@example.com"), headers=crm)
-    bo_lines = read(engine, lambda s: s.exec(select(func.count()).select_from(PayoutLine)
-                                             .where(PayoutLine.person_id == person_id(engine, "bo@example.com"))).one())
+    bo_lines = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count())
+            .select_from(PayoutLine)
+            .where(PayoutLine.person_id == person_id(engine, "bo@example.com"))
+        ).one(),
+    )
     assert current_total(engine, "bo@example.com") == 300_000
 
     client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
@@ -68,12 +91,21 @@ def test_a_deal_change_touches_only_its_people(client, engine: Engine, make_pers
     # ana: 100000 x 10% + 20000 x 15% = 13000 + quota club 2500
     assert current_total(engine, "ana@example.com") == 1_550_000
     assert ledger_sum(engine, "ana@example.com") == 1_550_000
-    after = read(engine, lambda s: s.exec(select(func.count()).select_from(PayoutLine)
-                                          .where(PayoutLine.person_id == person_id(engine, "bo@example.com"))).one())
+    after = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count())
+            .select_from(PayoutLine)
+            .where(PayoutLine.person_id == person_id(engine, "bo@example.com"))
+        ).one(),
+    )
     assert after == bo_lines, "bo's statement was not touched by ana's deals"
 
-    client.post("/api/v1/deals", json=example_deal("D-1", "120000", "2026-01-10", status="cancelled",
-                                                   cancelled_at="2026-02-01"), headers=crm)
+    client.post(
+        "/api/v1/deals",
+        json=example_deal("D-1", "120000", "2026-01-10", status="cancelled", cancelled_at="2026-02-01"),
+        headers=crm,
+    )
     assert current_total(engine, "ana@example.com") == 0
     assert ledger_sum(engine, "ana@example.com") == 0
 
@@ -163,7 +195,9 @@ def test_a_failed_drain_puts_the_requests_back(client, engine: Engine, make_pers
     assert read(engine, pending_count) == 1
 
 
-def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(client, engine: Engine, make_person) -> None:
+def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(
+    client, engine: Engine, make_person
+) -> None:
     from datetime import date
 
     from commissions.calculation.queue import drain
@@ -192,8 +226,13 @@ def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(clie
     assert summary.total_minor == 600_000 and summary.attainment_ppm == 600_000
 
     with transaction(engine) as s:
-        apply_change(s, Change(person_id=person.id, email=person.email, metric="bookings", period=quarter,
-                               target_minor=50_000 * 100), by=None)
+        apply_change(
+            s,
+            Change(
+                person_id=person.id, email=person.email, metric="bookings", period=quarter, target_minor=50_000 * 100
+            ),
+            by=None,
+        )
     drain(engine)
     summary = read(engine, lambda s: s.exec(select(PayeeSummary)).one())
     assert summary.attainment_ppm == 1_200_000  # 60000 of 50000

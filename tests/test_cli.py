@@ -16,15 +16,31 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "commissions.cli", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "commissions.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_user_add_and_token_create(cli_env: dict[str, str]) -> None:
     assert run(cli_env, "db", "upgrade").returncode == 0
     secret = "Stdin-Password-2026"
-    added = run(cli_env, "user", "add", "Root@Example.com", "--role", "admin", "--name", "Root", "--password-stdin",
-                stdin=secret + "\n")
+    added = run(
+        cli_env,
+        "user",
+        "add",
+        "Root@Example.com",
+        "--role",
+        "admin",
+        "--name",
+        "Root",
+        "--password-stdin",
+        stdin=secret + "\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "root@example.com" in added.stdout
     assert secret not in added.stdout + added.stderr

@@ -55,8 +55,15 @@ components:
 
 
 def deal(external_id: str, **custom: object) -> dict:
-    return {"external_id": external_id, "name": external_id, "owner": "ana@example.com", "amount": "1000.00",
-            "currency": "USD", "closed_at": "2026-02-10", "custom_fields": custom}
+    return {
+        "external_id": external_id,
+        "name": external_id,
+        "owner": "ana@example.com",
+        "amount": "1000.00",
+        "currency": "USD",
+        "closed_at": "2026-02-10",
+        "custom_fields": custom,
+    }
 
 
 def declare(engine: Engine, fields: dict[str, str] = FIELDS) -> None:
@@ -105,21 +112,37 @@ def test_declare_through_the_api(client, engine: Engine, admin) -> None:  # type
     created = client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=admin)
     assert created.status_code == 201, created.text
     assert created.json() == {"name": "region", "type": "text", "label": ""}
-    assert client.post("/api/v1/custom-fields", json={"name": "seats", "type": "number", "label": "Seats sold"},
-                       headers=admin).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/custom-fields", json={"name": "seats", "type": "number", "label": "Seats sold"}, headers=admin
+        ).status_code
+        == 201
+    )
     listed = client.get("/api/v1/custom-fields", headers=admin).json()
-    assert listed == {"items": [{"name": "region", "type": "text", "label": ""},
-                                {"name": "seats", "type": "number", "label": "Seats sold"}], "next_cursor": None}
+    assert listed == {
+        "items": [
+            {"name": "region", "type": "text", "label": ""},
+            {"name": "seats", "type": "number", "label": "Seats sold"},
+        ],
+        "next_cursor": None,
+    }
     first = client.get("/api/v1/custom-fields?limit=1", headers=admin).json()
     assert [f["name"] for f in first["items"]] == ["region"] and first["next_cursor"] == "region"
     rest = client.get(f"/api/v1/custom-fields?limit=1&cursor={first['next_cursor']}", headers=admin).json()
     assert [f["name"] for f in rest["items"]] == ["seats"] and rest["next_cursor"] is None
 
-    events = read(engine, lambda s: s.exec(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.actor_label)
-                                           .where(AuditEvent.action == "custom_field.declare")
-                                           .order_by(AuditEvent.id)).all())
-    assert events == [("custom_field.declare", "region", "root@example.com"),
-                      ("custom_field.declare", "seats", "root@example.com")]
+    events = read(
+        engine,
+        lambda s: s.exec(
+            select(AuditEvent.action, AuditEvent.object_id, AuditEvent.actor_label)
+            .where(AuditEvent.action == "custom_field.declare")
+            .order_by(AuditEvent.id)
+        ).all(),
+    )
+    assert events == [
+        ("custom_field.declare", "region", "root@example.com"),
+        ("custom_field.declare", "seats", "root@example.com"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -141,8 +164,9 @@ def test_declare_through_the_api(client, engine: Engine, admin) -> None:  # type
         ({"name": "colour", "type": "text", "surprise": 1}, 400, "surprise"),
     ],
 )
-def test_bad_declarations_are_4xx_naming_the_field(client, engine: Engine, admin, body: dict, status: int,
-                                                   field: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_declarations_are_4xx_naming_the_field(
+    client, engine: Engine, admin, body: dict, status: int, field: str
+) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=admin)
     response = client.post("/api/v1/custom-fields", json=body, headers=admin)
     assert response.status_code == status, response.text
@@ -154,15 +178,27 @@ def test_bad_declarations_are_4xx_naming_the_field(client, engine: Engine, admin
 def test_only_admins_declare_or_list(client, engine: Engine, make_person, role: str) -> None:  # type: ignore[no-untyped-def]
     make_person(f"{role}@example.com", role)
     headers = token_for(engine, role, f"{role}@example.com")
-    assert client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=headers).status_code == 403
+    assert (
+        client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=headers).status_code
+        == 403
+    )
     assert client.get("/api/v1/custom-fields", headers=headers).status_code == 403
     sign_in(client, f"{role}@example.com")
     assert client.get("/admin/custom-fields").status_code == 403
-    page = client.post("/admin/custom-fields", data={"name": "region", "type": "text", "_csrf_token": csrf_from(client)})
+    page = client.post(
+        "/admin/custom-fields", data={"name": "region", "type": "text", "_csrf_token": csrf_from(client)}
+    )
     assert page.status_code == 403
     assert field_count(engine) == 0
-    assert read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action == "custom_field.declare")).one()) == 0
+    assert (
+        read(
+            engine,
+            lambda s: s.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "custom_field.declare")
+            ).one(),
+        )
+        == 0
+    )
 
 
 def test_declare_through_the_page(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
@@ -174,8 +210,11 @@ def test_declare_through_the_page(client, engine: Engine, make_person) -> None: 
     assert empty.status_code == 200 and "No custom fields yet." in empty.text
     token = csrf_from(client)
 
-    saved = client.post("/admin/custom-fields", data={"name": "region", "type": "text", "label": "Sales region",
-                                                      "_csrf_token": token}, follow_redirects=False)
+    saved = client.post(
+        "/admin/custom-fields",
+        data={"name": "region", "type": "text", "label": "Sales region", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert saved.status_code == 303 and saved.headers["location"] == "/admin/custom-fields?declared=region"
     shown = client.get(saved.headers["location"]).text
     assert "Field “region” declared (text)" in shown and "region == &#34;value&#34;" in shown
@@ -198,11 +237,21 @@ def test_declare_through_the_page(client, engine: Engine, make_person) -> None: 
     assert "Field “seats” declared (number)" in swapped.text and "seats &gt;= 10" in swapped.text
     again = client.post("/admin/custom-fields", data={"name": "seats", "type": "number"}, headers=hx)
     assert again.status_code == 200 and "already declared" in again.text
-    assert read(engine, lambda s: s.exec(select(CustomField.name, CustomField.type, CustomField.label)
-                                         .order_by(CustomField.name)).all()) == [
-        ("region", "text", "Sales region"), ("seats", "number", "")]
-    assert read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action == "custom_field.declare")).one()) == 2
+    assert read(
+        engine,
+        lambda s: s.exec(
+            select(CustomField.name, CustomField.type, CustomField.label).order_by(CustomField.name)
+        ).all(),
+    ) == [("region", "text", "Sales region"), ("seats", "number", "")]
+    assert (
+        read(
+            engine,
+            lambda s: s.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "custom_field.declare")
+            ).one(),
+        )
+        == 2
+    )
 
 
 # --- the CLI -------------------------------------------------------------------------------------
@@ -238,7 +287,9 @@ def test_field_add_and_list_in_the_cli(cli_db) -> None:  # type: ignore[no-untyp
     done = cli("field", "add", "region", "--type", "text")
     assert done.exit_code == 0, done.output
     assert done.output.strip() == 'Declared region (text): plans can use it, e.g. region == "value"'
-    assert cli("field", "add", "seats", "--type", "number", "--label", "Seats", "--as", "root@example.com").exit_code == 0
+    assert (
+        cli("field", "add", "seats", "--type", "number", "--label", "Seats", "--as", "root@example.com").exit_code == 0
+    )
 
     bad_type = cli("field", "add", "colour", "--type", "colour")
     assert bad_type.exit_code == 2 and "--type" in bad_type.output
@@ -251,8 +302,12 @@ def test_field_add_and_list_in_the_cli(cli_db) -> None:  # type: ignore[no-untyp
 
     listed = cli("field", "list")
     assert listed.exit_code == 0 and listed.output.splitlines() == ["region\ttext", "seats\tnumber\tSeats"]
-    actors = read(cli_db, lambda s: s.exec(select(AuditEvent.actor_label).where(
-        AuditEvent.action == "custom_field.declare").order_by(AuditEvent.id)).all())
+    actors = read(
+        cli_db,
+        lambda s: s.exec(
+            select(AuditEvent.actor_label).where(AuditEvent.action == "custom_field.declare").order_by(AuditEvent.id)
+        ).all(),
+    )
     assert actors == ["cli: field add", "root@example.com"]
 
 
@@ -310,7 +365,11 @@ def test_conditions_on_declared_fields_through_the_api(client, engine: Engine, a
         response = client.post("/api/v1/deals", json=body, headers=admin)
         assert response.status_code == 201, response.text
     assert client.post("/api/v1/deals", json=bodies[0], headers=admin).json()["custom_fields"] == {
-        "region": "EU", "seats": 100, "signed_on": "2026-01-15", "strategic": True}
+        "region": "EU",
+        "seats": 100,
+        "signed_on": "2026-01-15",
+        "strategic": True,
+    }
     assert lines_by_deal(engine) == {
         "D-EU": {"EU SPIFF": 10_000, "Big deal": 2_000, "Early signer": 500, "Strategic": 100_000},
         "D-US": {"Outside EU": 100},
@@ -331,8 +390,9 @@ def test_conditions_on_declared_fields_through_the_api(client, engine: Engine, a
         ({"Region": "EU"}, "custom_fields.Region"),  # a typo of a declared name would count as empty
     ],
 )
-def test_unreadable_values_of_declared_fields_are_400s(client, engine: Engine, admin, make_person, custom: dict,
-                                                       field: str) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_values_of_declared_fields_are_400s(
+    client, engine: Engine, admin, make_person, custom: dict, field: str
+) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
     declare(engine)
     response = client.post("/api/v1/deals", json=deal("D-1", **custom), headers=admin)
@@ -351,7 +411,9 @@ def test_undeclared_keys_are_kept_and_count_once_declared(client, engine: Engine
         save_plan_version(s, text=PLAN, effective_from=Q1, by=None)
 
     # CRM data often arrives first: once region is declared, a plan can use the values already stored.
-    assert client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=admin).status_code == 201
+    assert (
+        client.post("/api/v1/custom-fields", json={"name": "region", "type": "text"}, headers=admin).status_code == 201
+    )
     plan_for_ana(engine, PLAN.split("  - name: Big deal")[0])
     drain(engine)  # the assignment queued ana's statement
     assert lines_by_deal(engine) == {"D-EU": {"EU SPIFF": 10_000}}
@@ -362,10 +424,19 @@ def test_declaring_a_field_marks_the_statements_of_plans_mentioning_it(engine: E
 
     make_person("ana@example.com")
     make_person("bo@example.com")
-    store_plan(engine, ["ana@example.com"], document=PLAN.split("  - name: EU SPIFF")[0] + "# region bonus: next year\n"
-               "  - {name: Flat, kind: per_deal, rate: 1%}\n", name="Mentions")
-    store_plan(engine, ["bo@example.com"], document=PLAN.split("  - name: EU SPIFF")[0] +
-               "  - {name: Flat, kind: per_deal, rate: 1%}\n", name="Silent")
+    store_plan(
+        engine,
+        ["ana@example.com"],
+        document=PLAN.split("  - name: EU SPIFF")[0] + "# region bonus: next year\n"
+        "  - {name: Flat, kind: per_deal, rate: 1%}\n",
+        name="Mentions",
+    )
+    store_plan(
+        engine,
+        ["bo@example.com"],
+        document=PLAN.split("  - name: EU SPIFF")[0] + "  - {name: Flat, kind: per_deal, rate: 1%}\n",
+        name="Silent",
+    )
     with transaction(engine) as s:
         assert declare_field(s, name="tier", type="text", by=None).statements == 0, "no plan mentions tier"
         done = declare_field(s, name="region", type="text", by=None)
@@ -374,8 +445,14 @@ def test_declaring_a_field_marks_the_statements_of_plans_mentioning_it(engine: E
     assert read(engine, pending_count) == done.statements
     from commissions.models import StatementState
 
-    assert read(engine, lambda s: set(s.exec(select(StatementState.person_id).where(
-        StatementState.input_version > StatementState.computed_version)).all())) == {ana}
+    assert read(
+        engine,
+        lambda s: set(
+            s.exec(
+                select(StatementState.person_id).where(StatementState.input_version > StatementState.computed_version)
+            ).all()
+        ),
+    ) == {ana}
 
 
 CSV_HEADER = "external_id,name,owner,amount,currency,closed_at,region,seats\n"
@@ -388,20 +465,33 @@ def test_conditions_on_declared_fields_through_the_csv_import(client, engine: En
     plan_for_ana(engine, PLAN.split("  - name: Early signer")[0])
     finance = token_for(engine, "finance", "fin@example.com")
 
-    bad = CSV_HEADER + "D-1,One,ana@example.com,1000,USD,2026-02-10,EU,100\nD-2,Two,ana@example.com,1000,USD,2026-02-11,US,lots\n"
+    bad = (
+        CSV_HEADER
+        + "D-1,One,ana@example.com,1000,USD,2026-02-10,EU,100\nD-2,Two,ana@example.com,1000,USD,2026-02-11,US,lots\n"
+    )
     refused = client.post("/api/v1/deals/import", content=bad.encode(), headers={**finance, "content-type": "text/csv"})
     assert refused.status_code == 400
     assert refused.json()["extra"]["errors"] == [
-        {"line": 3, "field": "seats", "message": "seats is a number field: 'lots' is not a number (write it like 1250.50)"}]
+        {
+            "line": 3,
+            "field": "seats",
+            "message": "seats is a number field: 'lots' is not a number (write it like 1250.50)",
+        }
+    ]
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(Deal)).one()) == 0
 
-    good = CSV_HEADER + ("D-1,One,ana@example.com,1000,USD,2026-02-10,EU,100\n"
-                         "D-2,Two,ana@example.com,1000,USD,2026-02-11,US,9\n"
-                         "D-3,Three,ana@example.com,1000,USD,2026-02-12,,\n")
+    good = CSV_HEADER + (
+        "D-1,One,ana@example.com,1000,USD,2026-02-10,EU,100\n"
+        "D-2,Two,ana@example.com,1000,USD,2026-02-11,US,9\n"
+        "D-3,Three,ana@example.com,1000,USD,2026-02-12,,\n"
+    )
     done = client.post("/api/v1/deals/import", content=good.encode(), headers={**finance, "content-type": "text/csv"})
     assert done.status_code == 200 and done.json()["committed"], done.text
     assert read(engine, lambda s: dict(s.exec(select(Deal.external_id, Deal.custom_fields)).all())) == {
-        "D-1": {"region": "EU", "seats": "100"}, "D-2": {"region": "US", "seats": "9"}, "D-3": {}}
+        "D-1": {"region": "EU", "seats": "100"},
+        "D-2": {"region": "US", "seats": "9"},
+        "D-3": {},
+    }
     drain(engine)  # an import queues its statements for the worker
     assert lines_by_deal(engine) == {
         "D-1": {"EU SPIFF": 10_000, "Big deal": 2_000},
@@ -424,9 +514,19 @@ def test_the_deal_form_offers_an_input_per_declared_field(client, engine: Engine
     assert "<span>Signed on</span>" in form, "without a label: the name, readable"
 
     token = csrf_from(client)
-    values = {"name": "Form deal", "owner": "ana@example.com", "amount": "1200", "currency": "USD",
-              "closed_at": "2026-02-10", "type": "new", "_csrf_token": token, "custom_region": "EU",
-              "custom_seats": "lots", "custom_signed_on": "2026-01-20", "custom_strategic": "true"}
+    values = {
+        "name": "Form deal",
+        "owner": "ana@example.com",
+        "amount": "1200",
+        "currency": "USD",
+        "closed_at": "2026-02-10",
+        "type": "new",
+        "_csrf_token": token,
+        "custom_region": "EU",
+        "custom_seats": "lots",
+        "custom_signed_on": "2026-01-20",
+        "custom_strategic": "true",
+    }
     inline = client.post("/deals/new/validate", data=values, headers={"HX-Request": "true", "x-csrftoken": token})
     assert 'id="error-custom_seats" hx-swap-oob="true">seats is a number field' in inline.text
     refused = client.post("/deals/new", data=values)
@@ -437,4 +537,8 @@ def test_the_deal_form_offers_an_input_per_declared_field(client, engine: Engine
     saved = client.post("/deals/new", data={**values, "custom_seats": "75"}, follow_redirects=False)
     assert saved.status_code in (302, 303), saved.text
     assert read(engine, lambda s: s.exec(select(Deal.custom_fields)).one()) == {
-        "region": "EU", "seats": "75", "signed_on": "2026-01-20", "strategic": "true"}
+        "region": "EU",
+        "seats": "75",
+        "signed_on": "2026-01-20",
+        "strategic": "true",
+    }

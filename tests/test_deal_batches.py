@@ -67,20 +67,25 @@ def team(engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_refused_deal_in_a_batch_leaves_no_trace_and_the_others_land(engine: Engine, team: None) -> None:
-    batch = [_Delivery(deal("B-1"), CRM), _Delivery(deal("B-2", owner="nobody@example.com"), CRM),
-             _Delivery(deal("B-3", owner="bo@example.com"), CRM)]
+    batch = [
+        _Delivery(deal("B-1"), CRM),
+        _Delivery(deal("B-2", owner="nobody@example.com"), CRM),
+        _Delivery(deal("B-3", owner="bo@example.com"), CRM),
+    ]
     _record_batch(engine, batch)
     assert [d.result.outcome if d.result else None for d in batch] == ["created", None, "created"]
     assert isinstance(batch[1].error, DealError) and "nobody@example.com" in str(batch[1].error)
     stored = read(engine, lambda s: sorted(s.exec(select(Deal.external_id)).all()))
     assert stored == ["B-1", "B-3"]
-    audited = read(engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(
-        AuditEvent.object_type == "deal")).all()))
+    audited = read(
+        engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(AuditEvent.object_type == "deal")).all())
+    )
     assert audited == ["B-1", "B-3"]  # the refused one wrote nothing, not even its audit row
 
 
 def test_a_delivery_failing_after_it_began_writing_is_undone_and_the_others_land_alone(
-        engine: Engine, team: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, team: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from commissions.deals import service
 
     real = service.book_locked
@@ -91,18 +96,26 @@ def test_a_delivery_failing_after_it_began_writing_is_undone_and_the_others_land
         return real(session, result, **kwargs)
 
     monkeypatch.setattr(service, "book_locked", failing)
-    batch = [_Delivery(deal("H-1"), CRM), _Delivery(deal("H-2"), CRM), _Delivery(deal("H-3", owner="bo@example.com"), CRM)]
+    batch = [
+        _Delivery(deal("H-1"), CRM),
+        _Delivery(deal("H-2"), CRM),
+        _Delivery(deal("H-3", owner="bo@example.com"), CRM),
+    ]
     _record_batch(engine, batch)
     assert [d.result.outcome if d.result else None for d in batch] == ["created", None, "created"]
     assert isinstance(batch[1].error, RuntimeError)
     assert read(engine, lambda s: sorted(s.exec(select(Deal.external_id)).all())) == ["H-1", "H-3"]
-    assert read(engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(
-        AuditEvent.object_type == "deal")).all())) == ["H-1", "H-3"]
+    assert read(
+        engine, lambda s: sorted(s.exec(select(AuditEvent.object_id).where(AuditEvent.object_type == "deal")).all())
+    ) == ["H-1", "H-3"]
 
 
 def test_the_same_external_id_twice_in_one_batch_is_recorded_in_order(engine: Engine, team: None) -> None:
-    batch = [_Delivery(deal("B-9", amount=10_000), CRM), _Delivery(deal("B-9", amount=12_000), CRM),
-             _Delivery(deal("B-9", amount=12_000), CRM)]
+    batch = [
+        _Delivery(deal("B-9", amount=10_000), CRM),
+        _Delivery(deal("B-9", amount=12_000), CRM),
+        _Delivery(deal("B-9", amount=12_000), CRM),
+    ]
     _record_batch(engine, batch)
     assert [d.result.outcome for d in batch] == ["created", "updated", "unchanged"]
     amounts = read(engine, lambda s: s.exec(select(Deal.amount_minor).where(Deal.external_id == "B-9")).all())
@@ -112,12 +125,17 @@ def test_the_same_external_id_twice_in_one_batch_is_recorded_in_order(engine: En
 def test_two_callers_sending_the_same_new_deal_in_one_batch_are_recorded_in_order(engine: Engine, team: None) -> None:
     """Each caller has its own writer; the first one's held-back insert is stored before the second looks."""
     finance = Principal(role="finance", person_id=None, email=None, name="another integration", via_token=True)
-    batch = [_Delivery(deal("T-1", amount=10_000), CRM), _Delivery(deal("T-1", amount=11_000), finance),
-             _Delivery(deal("T-2"), CRM)]
+    batch = [
+        _Delivery(deal("T-1", amount=10_000), CRM),
+        _Delivery(deal("T-1", amount=11_000), finance),
+        _Delivery(deal("T-2"), CRM),
+    ]
     _record_batch(engine, batch)
     assert [d.error for d in batch] == [None, None, None]
     assert [d.result.outcome for d in batch] == ["created", "updated", "created"]
-    assert read(engine, lambda s: s.exec(select(Deal.amount_minor).where(Deal.external_id == "T-1")).all()) == [1_100_000]
+    assert read(engine, lambda s: s.exec(select(Deal.amount_minor).where(Deal.external_id == "T-1")).all()) == [
+        1_100_000
+    ]
 
 
 def test_concurrent_deliveries_are_answered_with_their_statements_computed(engine: Engine, team: None) -> None:
@@ -126,8 +144,9 @@ def test_concurrent_deliveries_are_answered_with_their_statements_computed(engin
 
     def post(n: int) -> None:
         try:
-            result, out = record_one(engine, deal(f"C-{n}", owner=REPS[n % 2], amount=1_000 + n, day=1 + n % 27),
-                                     by=CRM)
+            result, out = record_one(
+                engine, deal(f"C-{n}", owner=REPS[n % 2], amount=1_000 + n, day=1 + n % 27), by=CRM
+            )
             results[out.external_id] = result.outcome
         except BaseException as exc:
             errors.append(exc)
@@ -153,8 +172,14 @@ def test_a_new_deal_does_not_rewrite_the_managers_lines_it_leaves_unchanged(engi
     mia = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "mia@example.com")).one())
 
     def reversals() -> int:
-        return read(engine, lambda s: s.exec(select(func.count()).select_from(PayoutLine).where(
-            PayoutLine.person_id == mia, PayoutLine.kind == "reversal")).one())
+        return read(
+            engine,
+            lambda s: s.exec(
+                select(func.count())
+                .select_from(PayoutLine)
+                .where(PayoutLine.person_id == mia, PayoutLine.kind == "reversal")
+            ).one(),
+        )
 
     before = reversals()
     record_one(engine, deal("M-new", amount=1_000), by=CRM)  # attainment moves, no tier is crossed
@@ -176,8 +201,9 @@ def test_rounds_take_everyone_who_joined_before_the_round_started() -> None:
         return len(items)
 
     led: dict[int, bool] = {}
-    threads = [threading.Thread(target=lambda n=n: led.__setitem__(n, rounds.join("slot", n, run)[0]))
-               for n in range(6)]
+    threads = [
+        threading.Thread(target=lambda n=n: led.__setitem__(n, rounds.join("slot", n, run)[0])) for n in range(6)
+    ]
     threads[0].start()
     assert first_running.wait(5)
     for thread in threads[1:]:

@@ -67,12 +67,24 @@ def test_same_delivery_twice_gives_one_deal(client, crm, engine: Engine) -> None
 
 def test_changed_body_updates_and_cancellation_is_a_status_change(client, crm, engine: Engine) -> None:
     client.post("/api/v1/deals", json=BODY, headers=crm)
-    changed = client.post("/api/v1/deals", json={**BODY, "amount": 50000, "splits": [
-        {"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": "40"}]}, headers=crm)
+    changed = client.post(
+        "/api/v1/deals",
+        json={
+            **BODY,
+            "amount": 50000,
+            "splits": [{"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": "40"}],
+        },
+        headers=crm,
+    )
     assert changed.status_code == 200
     assert changed.json()["amount"] == "50000.00"
-    assert changed.json()["splits"] == [{"person": "ana@example.com", "share": "60"}, {"person": "bo@example.com", "share": "40"}]
-    cancelled = client.post("/api/v1/deals", json={**BODY, "status": "cancelled", "cancelled_at": "2026-03-01"}, headers=crm)
+    assert changed.json()["splits"] == [
+        {"person": "ana@example.com", "share": "60"},
+        {"person": "bo@example.com", "share": "40"},
+    ]
+    cancelled = client.post(
+        "/api/v1/deals", json={**BODY, "status": "cancelled", "cancelled_at": "2026-03-01"}, headers=crm
+    )
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["splits"] == []
     assert deal_count(engine) == 1
@@ -93,7 +105,10 @@ def test_changed_body_updates_and_cancellation_is_a_status_change(client, crm, e
         ({"type": "upsell"}, "type"),
         ({"status": "cancelled"}, "cancelled_at"),
         ({"splits": [{"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": 30}]}, "splits"),
-        ({"splits": [{"person": "ana@example.com", "share": 100}, {"person": "zed@example.com", "share": 0}]}, "splits"),
+        (
+            {"splits": [{"person": "ana@example.com", "share": 100}, {"person": "zed@example.com", "share": 0}]},
+            "splits",
+        ),
         ({"external_id": ""}, "external_id"),
         ({"surprise": 1}, "surprise"),
     ],
@@ -114,11 +129,14 @@ def test_rep_token_records_own_deals_only(client, engine: Engine, make_person) -
     assert client.post("/api/v1/deals", json=BODY, headers=ana).status_code == 201
     foreign = client.post("/api/v1/deals", json={**BODY, "external_id": "SF-2", "owner": "bo@example.com"}, headers=ana)
     assert foreign.status_code == 403
-    takeover = client.post("/api/v1/deals", json={**BODY, "owner": "bo@example.com"}, headers=token_for(engine, "rep", "bo@example.com"))
+    takeover = client.post(
+        "/api/v1/deals", json={**BODY, "owner": "bo@example.com"}, headers=token_for(engine, "rep", "bo@example.com")
+    )
     assert takeover.status_code == 403, "bo may not rewrite ana's deal into his own"
     assert deal_count(engine) == 1
     assert read(engine, lambda s: s.exec(select(Deal.owner_id)).one()) == read(
-        engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one())
+        engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one()
+    )
 
 
 def test_manager_records_for_team_but_not_outside(client, engine: Engine, make_person) -> None:

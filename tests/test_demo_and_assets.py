@@ -39,8 +39,14 @@ def test_demo_is_a_believable_organisation_and_loads_once(engine: Engine) -> Non
     assert count(Deal, Deal.source_campaign.is_not(None)) > 0
     assert count(Quota) > 20 and count(PlanAssignment) > 20
     assert count(Period, Period.key == "2026-Q4") == 1
-    every_rep_has_quota = read(engine, lambda s: s.exec(
-        select(func.count()).select_from(Person).where(Person.role == "rep", ~Person.id.in_(select(Quota.person_id)))).one())
+    every_rep_has_quota = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count())
+            .select_from(Person)
+            .where(Person.role == "rep", ~Person.id.in_(select(Quota.person_id)))
+        ).one(),
+    )
     assert every_rep_has_quota == 0
 
     again = load_demo(engine, today=date(2026, 11, 23))

@@ -36,9 +36,17 @@ def ana_lines(engine: Engine) -> list[PayoutLine]:
 
 def open_on_line(client, engine: Engine, question: str = "Why is D-2 only 4750?"):  # type: ignore[no-untyped-def]
     line = next(line for line in ana_lines(engine) if line.text.startswith("D-2"))
-    response = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "line": str(line.id),
-                                              "question": question, "_csrf_token": csrf_from(client)},
-                           follow_redirects=False)
+    response = client.post(
+        "/disputes",
+        data={
+            "email": "ana@example.com",
+            "period": "2026-Q1",
+            "line": str(line.id),
+            "question": question,
+            "_csrf_token": csrf_from(client),
+        },
+        follow_redirects=False,
+    )
     return response, line
 
 
@@ -67,28 +75,44 @@ def test_lifecycle_question_answer_reply_resolve_with_adjustment(client, engine:
 
     as_user(client, "fin@example.com")
     assert f"/disputes/{dispute_id}" in client.get("/disputes").text
-    answer = client.post(f"/disputes/{dispute_id}/messages", data={"body": "Tier 2 starts at 100%.", "_csrf_token": csrf_from(client)},
-                         headers={"HX-Request": "true"})
+    answer = client.post(
+        f"/disputes/{dispute_id}/messages",
+        data={"body": "Tier 2 starts at 100%.", "_csrf_token": csrf_from(client)},
+        headers={"HX-Request": "true"},
+    )
     assert answer.status_code == 200 and "<html" not in answer.text and 'id="dispute-state">answered<' in answer.text
 
     as_user(client, "ana@example.com")
     assert "Tier 2 starts at 100%." in client.get(f"/disputes/{dispute_id}").text
     assert "disputed · answered" in client.get(STATEMENT).text
-    reply = client.post(f"/disputes/{dispute_id}/messages", data={"body": "But the deal closed in tier 1.", "_csrf_token": csrf_from(client)},
-                        follow_redirects=False)
+    reply = client.post(
+        f"/disputes/{dispute_id}/messages",
+        data={"body": "But the deal closed in tier 1.", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
     assert reply.status_code == 303
     assert read(engine, lambda s: s.get(Dispute, dispute_id).state) == "open"  # a reply reopens it
 
     as_user(client, "fin@example.com")
-    resolved = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "Credited 250.00 for the late split.", "amount": "250.00",
-                                                                   "_csrf_token": csrf_from(client)}, follow_redirects=False)
+    resolved = client.post(
+        f"/disputes/{dispute_id}/resolve",
+        data={"note": "Credited 250.00 for the late split.", "amount": "250.00", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
     assert resolved.status_code == 303
     dispute = read(engine, lambda s: s.get(Dispute, dispute_id))
-    assert dispute.state == "resolved" and dispute.resolution == "Credited 250.00 for the late split." and dispute.adjustment_id
+    assert (
+        dispute.state == "resolved"
+        and dispute.resolution == "Credited 250.00 for the late split."
+        and dispute.adjustment_id
+    )
     adjustment = read(engine, lambda s: s.get(Adjustment, dispute.adjustment_id))
     assert adjustment.amount_minor == 25_000 and adjustment.reason.startswith(f"Dispute #{dispute_id}:")
     assert adjustment.deal_id == line.deal_id
-    kinds = [(m.kind, m.body) for m in read(engine, lambda s: s.exec(select(DisputeMessage).order_by(DisputeMessage.id)).all())]
+    kinds = [
+        (m.kind, m.body)
+        for m in read(engine, lambda s: s.exec(select(DisputeMessage).order_by(DisputeMessage.id)).all())
+    ]
     assert [k for k, _ in kinds] == ["question", "answer", "reply", "resolution"]
 
     as_user(client, "ana@example.com")
@@ -104,8 +128,16 @@ def test_lifecycle_question_answer_reply_resolve_with_adjustment(client, engine:
 def test_a_question_about_the_whole_statement(client, engine: Engine, make_person) -> None:
     statements_setup(client, engine, make_person)
     as_user(client, "ana@example.com")
-    response = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "question": "Is my quota right?",
-                                              "_csrf_token": csrf_from(client)}, follow_redirects=False)
+    response = client.post(
+        "/disputes",
+        data={
+            "email": "ana@example.com",
+            "period": "2026-Q1",
+            "question": "Is my quota right?",
+            "_csrf_token": csrf_from(client),
+        },
+        follow_redirects=False,
+    )
     dispute_id = dispute_id_of(response)
     assert read(engine, lambda s: s.get(Dispute, dispute_id).payout_line_id) is None
     page = client.get(STATEMENT).text
@@ -117,8 +149,15 @@ def test_who_sees_a_dispute(client, engine: Engine, make_person) -> None:
     as_user(client, "ana@example.com")
     dispute_id = dispute_id_of(open_on_line(client, engine)[0])
     url = f"/disputes/{dispute_id}"
-    expected = {"ana@example.com": 200, "mia@example.com": 200, "vp@example.com": 200, "fin@example.com": 200,
-                "bo@example.com": 404, "zoe@example.com": 404, "root@example.com": 403}
+    expected = {
+        "ana@example.com": 200,
+        "mia@example.com": 200,
+        "vp@example.com": 200,
+        "fin@example.com": 200,
+        "bo@example.com": 404,
+        "zoe@example.com": 404,
+        "root@example.com": 403,
+    }
     for email, status in expected.items():
         as_user(client, email)
         assert client.get(url).status_code == status, email
@@ -134,8 +173,10 @@ def test_who_sees_a_dispute(client, engine: Engine, make_person) -> None:
     assert client.post(url + "/messages", data={"body": "hi", "_csrf_token": csrf_from(client)}).status_code == 404
     assert count(engine, DisputeMessage) == before
     assert client.get("/disputes/new?email=ana@example.com&period=2026-Q1").status_code == 404
-    opened = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "question": "?",
-                                            "_csrf_token": csrf_from(client)})
+    opened = client.post(
+        "/disputes",
+        data={"email": "ana@example.com", "period": "2026-Q1", "question": "?", "_csrf_token": csrf_from(client)},
+    )
     assert opened.status_code == 404 and count(engine, Dispute) == 1
 
 
@@ -145,13 +186,16 @@ def test_only_finance_resolves(client, engine: Engine, make_person) -> None:
     dispute_id = dispute_id_of(open_on_line(client, engine)[0])
     for email in ["ana@example.com", "mia@example.com"]:
         as_user(client, email)
-        response = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "fine", "amount": "1000",
-                                                                        "_csrf_token": csrf_from(client)})
+        response = client.post(
+            f"/disputes/{dispute_id}/resolve", data={"note": "fine", "amount": "1000", "_csrf_token": csrf_from(client)}
+        )
         assert response.status_code == 403, email
     assert read(engine, lambda s: s.get(Dispute, dispute_id).state) == "open"
     assert count(engine, Adjustment) == 0
     as_user(client, "mia@example.com")  # the manager may take part in the thread, which keeps it open
-    client.post(f"/disputes/{dispute_id}/messages", data={"body": "I confirm the split.", "_csrf_token": csrf_from(client)})
+    client.post(
+        f"/disputes/{dispute_id}/messages", data={"body": "I confirm the split.", "_csrf_token": csrf_from(client)}
+    )
     assert read(engine, lambda s: s.get(Dispute, dispute_id).state) == "open"
 
 
@@ -159,19 +203,36 @@ def test_bad_input_names_the_problem_and_writes_nothing(client, engine: Engine, 
     statements_setup(client, engine, make_person)
     make_person("other@example.com")
     as_user(client, "ana@example.com")
-    empty = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "question": "   ",
-                                           "_csrf_token": csrf_from(client)})
+    empty = client.post(
+        "/disputes",
+        data={"email": "ana@example.com", "period": "2026-Q1", "question": "   ", "_csrf_token": csrf_from(client)},
+    )
     assert empty.status_code == 400 and "write your question" in empty.text
     with transaction(engine) as s:  # a line that is not on ana's statement
         other = s.exec(select(Person).where(Person.email == "other@example.com")).one()
         period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
-        foreign = PayoutLine(person_id=other.id, period_id=period.id, component="X", kind="earning", amount_minor=1,
-                             currency="USD", text="not ana's")
+        foreign = PayoutLine(
+            person_id=other.id,
+            period_id=period.id,
+            component="X",
+            kind="earning",
+            amount_minor=1,
+            currency="USD",
+            text="not ana's",
+        )
         s.add(foreign)
         s.flush()
         foreign_id = foreign.id
-    wrong_line = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "line": str(foreign_id),
-                                                "question": "?", "_csrf_token": csrf_from(client)})
+    wrong_line = client.post(
+        "/disputes",
+        data={
+            "email": "ana@example.com",
+            "period": "2026-Q1",
+            "line": str(foreign_id),
+            "question": "?",
+            "_csrf_token": csrf_from(client),
+        },
+    )
     assert wrong_line.status_code == 400 and "is not on ana@example.com&#39;s statement" in wrong_line.text
     no_csrf = client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "question": "?"})
     assert no_csrf.status_code == 403
@@ -180,26 +241,37 @@ def test_bad_input_names_the_problem_and_writes_nothing(client, engine: Engine, 
     dispute_id = dispute_id_of(open_on_line(client, engine)[0])
     as_user(client, "fin@example.com")
     for amount, message in [("abc", "is not an amount"), ("0", "cannot be zero"), ("1.234", "more decimals")]:
-        response = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "n", "amount": amount, "_csrf_token": csrf_from(client)})
+        response = client.post(
+            f"/disputes/{dispute_id}/resolve", data={"note": "n", "amount": amount, "_csrf_token": csrf_from(client)}
+        )
         assert response.status_code == 400 and message in response.text, amount
-    no_note = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "", "amount": "", "_csrf_token": csrf_from(client)})
+    no_note = client.post(
+        f"/disputes/{dispute_id}/resolve", data={"note": "", "amount": "", "_csrf_token": csrf_from(client)}
+    )
     assert no_note.status_code == 400 and "resolution note" in no_note.text
     assert read(engine, lambda s: s.get(Dispute, dispute_id).state) == "open" and count(engine, Adjustment) == 0
 
 
-def test_an_adjustment_into_a_locked_period_is_refused_and_nothing_is_written(client, engine: Engine, make_person) -> None:
+def test_an_adjustment_into_a_locked_period_is_refused_and_nothing_is_written(
+    client, engine: Engine, make_person
+) -> None:
     statements_setup(client, engine, make_person)
     as_user(client, "ana@example.com")
     dispute_id = dispute_id_of(open_on_line(client, engine)[0])
     with transaction(engine) as s:
         s.execute(update(Period).where(Period.key == "2026-Q1").values(state="locked"))
     as_user(client, "fin@example.com")
-    response = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "n", "amount": "10", "_csrf_token": csrf_from(client)})
+    response = client.post(
+        f"/disputes/{dispute_id}/resolve", data={"note": "n", "amount": "10", "_csrf_token": csrf_from(client)}
+    )
     assert response.status_code == 409 and "locked" in response.text
     assert read(engine, lambda s: s.get(Dispute, dispute_id).state) == "open" and count(engine, Adjustment) == 0
     # resolving without money still works on a locked period: disputes block nothing and nothing blocks them
-    ok = client.post(f"/disputes/{dispute_id}/resolve", data={"note": "As computed.", "_csrf_token": csrf_from(client)},
-                     follow_redirects=False)
+    ok = client.post(
+        f"/disputes/{dispute_id}/resolve",
+        data={"note": "As computed.", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and read(engine, lambda s: s.get(Dispute, dispute_id).state) == "resolved"
 
 

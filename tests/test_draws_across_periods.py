@@ -39,13 +39,23 @@ def figures(client, fin, key: str) -> tuple[str, str | None, str | None]:  # typ
 
 def test_earnings_500_700_400_against_a_recoverable_draw_of_1000(client, engine: Engine, make_person) -> None:
     crm, fin = setup(engine, make_person)
-    for external_id, amount, day in [("Q1", "5000", "2026-02-01"), ("Q2", "7000", "2026-05-01"), ("Q3", "4000", "2026-08-01")]:
+    for external_id, amount, day in [
+        ("Q1", "5000", "2026-02-01"),
+        ("Q2", "7000", "2026-05-01"),
+        ("Q3", "4000", "2026-08-01"),
+    ]:
         assert client.post("/api/v1/deals", json=example_deal(external_id, amount, day), headers=crm).status_code == 201
     assert figures(client, fin, "2026-Q1") == ("1000.00", "0.00", "500.00")
     assert figures(client, fin, "2026-Q2") == ("1000.00", "500.00", "800.00")
     assert figures(client, fin, "2026-Q3") == ("1000.00", "800.00", "1400.00")
-    balances = read(engine, lambda s: s.exec(select(Period.key, PayeeSummary.draw_balance_minor).join(
-        Period, Period.id == PayeeSummary.period_id).order_by(Period.key)).all())
+    balances = read(
+        engine,
+        lambda s: s.exec(
+            select(Period.key, PayeeSummary.draw_balance_minor)
+            .join(Period, Period.id == PayeeSummary.period_id)
+            .order_by(Period.key)
+        ).all(),
+    )
     assert balances == [("2026-Q1", 50_000), ("2026-Q2", 80_000), ("2026-Q3", 140_000)]
     sign_in(client, "fin@example.com")
     page = client.get("/statements/ana@example.com?period=2026-Q3").text
@@ -61,16 +71,24 @@ def test_later_earnings_above_the_draw_repay_the_balance(client, engine: Engine,
 
 def test_recomputing_an_earlier_period_carries_the_new_balance_forward(client, engine: Engine, make_person) -> None:
     crm, fin = setup(engine, make_person)
-    for external_id, amount, day in [("Q1", "5000", "2026-02-01"), ("Q2", "7000", "2026-05-01"), ("Q3", "4000", "2026-08-01")]:
+    for external_id, amount, day in [
+        ("Q1", "5000", "2026-02-01"),
+        ("Q2", "7000", "2026-05-01"),
+        ("Q3", "4000", "2026-08-01"),
+    ]:
         client.post("/api/v1/deals", json=example_deal(external_id, amount, day), headers=crm)
-    client.post("/api/v1/deals", json=example_deal("Q1", "8000", "2026-02-01"), headers=crm)  # Q1 earns 800: balance 200
+    client.post(
+        "/api/v1/deals", json=example_deal("Q1", "8000", "2026-02-01"), headers=crm
+    )  # Q1 earns 800: balance 200
     assert figures(client, fin, "2026-Q1") == ("1000.00", "0.00", "200.00")
     drain(engine)  # the later open periods of the person were queued, one after the other
     assert figures(client, fin, "2026-Q2") == ("1000.00", "200.00", "500.00")
     assert figures(client, fin, "2026-Q3") == ("1000.00", "500.00", "1100.00")
 
 
-def test_a_late_deal_in_a_locked_period_corrects_the_balance_carried_forward(client, engine: Engine, make_person) -> None:
+def test_a_late_deal_in_a_locked_period_corrects_the_balance_carried_forward(
+    client, engine: Engine, make_person
+) -> None:
     from commissions.models import PayoutLine
 
     crm, fin = setup(engine, make_person)

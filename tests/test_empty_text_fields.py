@@ -32,24 +32,57 @@ def test_loader_and_calculator_feed_empty_text_alike(engine: Engine, make_person
     with transaction(engine) as s:
         mo = s.exec(select(Person).where(Person.email == "mo@example.com")).one()
         s.add(Campaign(code="WEB", name="Webinar", owner_id=mo.id, channel="events"))
-    record_one(engine, DealIn(external_id="D-1", name="Acme", account="Acme", owner="ana@example.com", amount="100",
-                              closed_at=date(2026, 1, 10), product="Pro", term_months=12, source_campaign="WEB"), by=None)
-    record_one(engine, DealIn(external_id="D-2", name="Globex", owner="ana@example.com", amount="100",
-                              closed_at=date(2026, 1, 11), source_campaign=""), by=None)
+    record_one(
+        engine,
+        DealIn(
+            external_id="D-1",
+            name="Acme",
+            account="Acme",
+            owner="ana@example.com",
+            amount="100",
+            closed_at=date(2026, 1, 10),
+            product="Pro",
+            term_months=12,
+            source_campaign="WEB",
+        ),
+        by=None,
+    )
+    record_one(
+        engine,
+        DealIn(
+            external_id="D-2",
+            name="Globex",
+            owner="ana@example.com",
+            amount="100",
+            closed_at=date(2026, 1, 11),
+            source_campaign="",
+        ),
+        by=None,
+    )
     with Session(engine) as s:
         stored = {d.external_id: d for d in load_period_inputs(s, eng.parse_period("2026-Q1")).deals}
 
     (tmp_path / "deals.csv").write_text(HEADER + ROWS)
-    plan = eng.parse_plan({"name": "P", "currency": "USD", "period": "quarter",
-                           "components": [{"name": "Flat", "kind": "per_deal", "rate": "10%"}]})
+    plan = eng.parse_plan(
+        {
+            "name": "P",
+            "currency": "USD",
+            "period": "quarter",
+            "components": [{"name": "Flat", "kind": "per_deal", "rate": "10%"}],
+        }
+    )
     read = {d.external_id: d for d in read_deals(tmp_path / "deals.csv", plan, {"ana@example.com", "mo@example.com"})}
 
     for external_id in ("D-1", "D-2"):
         assert [getattr(stored[external_id], f) for f in FIELDS] == [getattr(read[external_id], f) for f in FIELDS]
     assert (stored["D-2"].source_campaign, stored["D-2"].product, stored["D-2"].account) == ("", "", "")
     assert stored["D-2"].term_months is None
-    for text, expected in (('source_campaign != ""', [True, False]), ('source_campaign == ""', [False, True]),
-                           ('product == ""', [False, True]), ("term_months != 12", [False, True])):
+    for text, expected in (
+        ('source_campaign != ""', [True, False]),
+        ('source_campaign == ""', [False, True]),
+        ('product == ""', [False, True]),
+        ("term_months != 12", [False, True]),
+    ):
         condition = eng.compile_condition(text)
         assert [condition(stored[x]) for x in ("D-1", "D-2")] == expected, text
         assert [condition(read[x]) for x in ("D-1", "D-2")] == expected, text

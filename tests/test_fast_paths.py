@@ -35,8 +35,14 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def patient_client(engine: Engine, tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """The production defaults for both caches (the test environment turns them off)."""
-    settings = Settings(environment="test", data_dir=tmp_path, database_url="sqlite://", secret_key="t" * 40,
-                        principal_cache_seconds=60, leaderboard_max_staleness_seconds=60)
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path,
+        database_url="sqlite://",
+        secret_key="t" * 40,
+        principal_cache_seconds=60,
+        leaderboard_max_staleness_seconds=60,
+    )
     with TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000") as client:
         yield client
     middleware._principals.clear()
@@ -58,6 +64,7 @@ def _count_session_writes(client: TestClient, monkeypatch: pytest.MonkeyPatch) -
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
+
 
 def test_anonymous_requests_store_no_session_and_set_no_session_cookie(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     writes = _count_session_writes(client, monkeypatch)
@@ -94,6 +101,7 @@ def test_sign_out_still_ends_the_session(client, make_person) -> None:  # type: 
 
 # --- the signed-in person ---------------------------------------------------------------------------------
 
+
 def test_deactivation_in_this_process_ends_a_cached_session_at_once(patient_client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
     ana = make_person("ana@example.com")
     sign_in(patient_client, "ana@example.com")
@@ -103,8 +111,12 @@ def test_deactivation_in_this_process_ends_a_cached_session_at_once(patient_clie
     assert patient_client.get("/", follow_redirects=False).status_code in (302, 303, 401)
 
 
-def test_a_change_from_another_process_applies_within_the_cache_time(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
-                                                                      monkeypatch) -> None:
+def test_a_change_from_another_process_applies_within_the_cache_time(
+    patient_client,
+    engine,
+    make_person,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     ana = make_person("ana@example.com")
     sign_in(patient_client, "ana@example.com")
     assert patient_client.get("/").status_code == 200
@@ -120,7 +132,8 @@ def test_a_change_from_another_process_applies_within_the_cache_time(patient_cli
 
 
 def test_a_token_is_read_once_per_cache_time_and_revocation_in_this_process_applies_at_once(  # type: ignore[no-untyped-def]
-        patient_client, engine, make_person, monkeypatch) -> None:
+    patient_client, engine, make_person, monkeypatch
+) -> None:
     from commissions.auth import tokens as token_module
     from commissions.auth.tokens import create_token
 
@@ -130,8 +143,9 @@ def test_a_token_is_read_once_per_cache_time_and_revocation_in_this_process_appl
         row, clear = create_token(s, name="crm", role="rep", person=s.get(Person, ana.id), created_by=None)
     reads: list[str] = []
     original = token_module.principal_for_token
-    monkeypatch.setattr(middleware, "principal_for_token",
-                        lambda session, value: reads.append(value) or original(session, value))
+    monkeypatch.setattr(
+        middleware, "principal_for_token", lambda session, value: reads.append(value) or original(session, value)
+    )
     bearer = {"Authorization": f"Bearer {clear}"}
     for _ in range(5):
         assert patient_client.get("/api/v1/deals", headers=bearer).status_code == 200
@@ -165,14 +179,18 @@ def test_a_token_is_read_once_per_cache_time_and_revocation_in_this_process_appl
 
 # --- leaderboard tables ----------------------------------------------------------------------------------
 
+
 def _rank_of(html: str, email: str) -> str:
     return html.split(f'<tr data-person="{email}" data-rank="')[1].split('"')[0]
 
 
 def _promote_dee(engine: Engine, person_id: int) -> None:
     with transaction(engine) as s:
-        s.execute(update(PayeeSummary).where(PayeeSummary.person_id == person_id)
-                  .values(attainment_ppm=5_000_000, credited_minor=50_000_000, updated_at=utcnow()))
+        s.execute(
+            update(PayeeSummary)
+            .where(PayeeSummary.person_id == person_id)
+            .values(attainment_ppm=5_000_000, credited_minor=50_000_000, updated_at=utcnow())
+        )
 
 
 def test_a_cached_table_follows_an_event_at_once(patient_client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
@@ -190,8 +208,12 @@ def test_a_cached_table_follows_an_event_at_once(patient_client, engine, make_pe
         time.sleep(0.02)
 
 
-def test_a_cached_table_is_re_checked_after_the_staleness_bound(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
-                                                               monkeypatch) -> None:
+def test_a_cached_table_is_re_checked_after_the_staleness_bound(
+    patient_client,
+    engine,
+    make_person,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     ids = _summaries(engine, make_person, FIGURES)
     sign_in(patient_client, "dee@example.com")
     url = f"/leaderboard?period={PERIOD}"
@@ -383,8 +405,11 @@ def test_the_session_store_shares_concurrent_misses_and_refreshes_ahead_of_its_t
         pool.submit(anyio.run, main).result()
 
 
-def test_concurrent_requests_past_the_principal_cache_read_the_person_once(patient_client, make_person,  # type: ignore[no-untyped-def]
-                                                                            monkeypatch) -> None:
+def test_concurrent_requests_past_the_principal_cache_read_the_person_once(
+    patient_client,
+    make_person,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     import httpx
 
     make_person("ana@example.com")
@@ -406,6 +431,7 @@ def test_concurrent_requests_past_the_principal_cache_read_the_person_once(patie
     async def main() -> list[int]:
         transport = httpx.ASGITransport(app=patient_client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", cookies=cookies) as http:
+
             async def whoami() -> int:
                 return (await http.get("/", follow_redirects=False)).status_code
 
@@ -431,8 +457,12 @@ def test_concurrent_requests_past_the_principal_cache_read_the_person_once(patie
     assert statuses == [200] * 22
 
 
-def test_a_request_after_deactivation_does_not_share_a_read_from_before_it(patient_client, engine, make_person,  # type: ignore[no-untyped-def]
-                                                                            monkeypatch) -> None:
+def test_a_request_after_deactivation_does_not_share_a_read_from_before_it(
+    patient_client,
+    engine,
+    make_person,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     import httpx
 
     ana = make_person("ana@example.com")

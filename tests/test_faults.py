@@ -41,7 +41,9 @@ def everything(engine: Engine, *, skip: tuple[str, ...] = ()) -> dict[str, list[
             if table.name in skip:
                 continue
             order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns) or "1"
-            out[table.name] = [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{table.name}" ORDER BY {order}'))]
+            out[table.name] = [
+                tuple(row) for row in conn.execute(text(f'SELECT * FROM "{table.name}" ORDER BY {order}'))
+            ]
     return out
 
 
@@ -60,8 +62,12 @@ def crash_on_call(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, aft
     return calls
 
 
-def test_a_crash_in_the_middle_of_an_import_leaves_the_database_as_it_was(client, engine: Engine, make_person,  # type: ignore[no-untyped-def]
-                                                                          monkeypatch) -> None:
+def test_a_crash_in_the_middle_of_an_import_leaves_the_database_as_it_was(
+    client,
+    engine: Engine,
+    make_person,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     tokens = setup_books(engine, make_person)
     post(client, tokens, "D-1", "60000", "2026-01-10")
     before = everything(engine)
@@ -73,8 +79,12 @@ def test_a_crash_in_the_middle_of_an_import_leaves_the_database_as_it_was(client
     assert everything(engine) == before
 
 
-def test_a_crash_in_the_middle_of_a_recalculation_leaves_the_database_as_it_was(client, engine: Engine,  # type: ignore[no-untyped-def]
-                                                                               make_person, monkeypatch) -> None:
+def test_a_crash_in_the_middle_of_a_recalculation_leaves_the_database_as_it_was(
+    client,
+    engine: Engine,  # type: ignore[no-untyped-def]
+    make_person,
+    monkeypatch,
+) -> None:
     tokens = setup_books(engine, make_person)
     post(client, tokens, "D-1", "60000", "2026-01-10")
     post(client, tokens, "D-2", "30000", "2026-02-10", owner="bo@example.com")
@@ -87,8 +97,12 @@ def test_a_crash_in_the_middle_of_a_recalculation_leaves_the_database_as_it_was(
     assert everything(engine) == before
 
 
-def test_a_crash_in_the_middle_of_a_period_lock_leaves_the_database_as_it_was(client, engine: Engine,  # type: ignore[no-untyped-def]
-                                                                             make_person, monkeypatch) -> None:
+def test_a_crash_in_the_middle_of_a_period_lock_leaves_the_database_as_it_was(
+    client,
+    engine: Engine,  # type: ignore[no-untyped-def]
+    make_person,
+    monkeypatch,
+) -> None:
     tokens = setup_books(engine, make_person)
     post(client, tokens, "D-1", "60000", "2026-01-10")
     assert client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"]).status_code == 200
@@ -104,8 +118,12 @@ def test_a_crash_in_the_middle_of_a_period_lock_leaves_the_database_as_it_was(cl
 
 
 @pytest.mark.parametrize("lock_first", [True, False])
-def test_a_lock_racing_a_deal_post_never_loses_or_doubles_the_deal(client, engine: Engine, make_person,  # type: ignore[no-untyped-def]
-                                                                  lock_first: bool) -> None:
+def test_a_lock_racing_a_deal_post_never_loses_or_doubles_the_deal(
+    client,
+    engine: Engine,
+    make_person,  # type: ignore[no-untyped-def]
+    lock_first: bool,
+) -> None:
     """Both orders, each forced: the deal is either in 2026-Q1 before the lock, or an adjustment
     in 2026-Q2 after it, exactly once. A deal landing first changes the approved figures, so the
     period is open again and the lock is refused until finance approves the new figures."""
@@ -151,8 +169,11 @@ def test_a_lock_racing_a_deal_post_never_loses_or_doubles_the_deal(client, engin
         assert period_row(engine, "2026-Q1").state == "open"
 
 
-def test_free_races_between_lock_and_delivery_always_count_the_deal_once(client, engine: Engine,  # type: ignore[no-untyped-def]
-                                                                        make_person) -> None:
+def test_free_races_between_lock_and_delivery_always_count_the_deal_once(
+    client,
+    engine: Engine,  # type: ignore[no-untyped-def]
+    make_person,
+) -> None:
     tokens = setup_books(engine, make_person)
     post(client, tokens, "D-1", "60000", "2026-01-10")
     assert client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"]).status_code == 200

@@ -29,9 +29,17 @@ def test_figures_by_team_component_and_plan(client, engine: Engine, make_person)
     figures = read(engine, board)
     assert [(t.label, t.amount_minor) for t in figures.by_team] == [("(no team)", 1_001), ("East", 1_450_000)]
     assert [(t.label, t.amount_minor) for t in figures.by_component] == [
-        ("Adjustment", 26_001), ("Clawback", -50_000), ("Commission", 1_075_000), ("Draw", 100_000),
-        ("Multi-year SPIFF", 50_000), ("Quota club", 250_000)]
-    assert [(t.label, t.amount_minor) for t in figures.by_plan] == [("(no plan: adjustments)", 76_001), ("AE 2026", 1_375_000)]
+        ("Adjustment", 26_001),
+        ("Clawback", -50_000),
+        ("Commission", 1_075_000),
+        ("Draw", 100_000),
+        ("Multi-year SPIFF", 50_000),
+        ("Quota club", 250_000),
+    ]
+    assert [(t.label, t.amount_minor) for t in figures.by_plan] == [
+        ("(no plan: adjustments)", 76_001),
+        ("AE 2026", 1_375_000),
+    ]
     assert [(t.currency, t.amount_minor) for t in figures.totals] == [("USD", 1_451_001)]
     assert figures.people_paid == 2
 
@@ -56,8 +64,15 @@ def test_people_with_problems_and_open_disputes(client, engine: Engine, make_per
     store_plan(engine, ["noplan@example.com"], name="Other plan")  # ... now on a plan, but without a quota
     make_person("drifter@example.com")
     sign_in(client, "ana@example.com")
-    client.post("/disputes", data={"email": "ana@example.com", "period": "2026-Q1", "question": "Where is my draw?",
-                                   "_csrf_token": csrf_from(client)})
+    client.post(
+        "/disputes",
+        data={
+            "email": "ana@example.com",
+            "period": "2026-Q1",
+            "question": "Where is my draw?",
+            "_csrf_token": csrf_from(client),
+        },
+    )
     client.cookies.clear()
     sign_in(client, "fin@example.com")
     page = client.get("/finance?period=2026-Q1").text

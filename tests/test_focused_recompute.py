@@ -16,10 +16,14 @@ from commissions.models import Period
 def _paid(outcomes) -> dict[tuple[str, str], tuple]:  # type: ignore[no-untyped-def]
     return {
         (outcome.plan.plan.name, payee.person): (
-            payee.total, tuple(payee.errors),
-            tuple((c.name, tuple((line.amount, line.text, line.deal_id) for line in c.lines)) for c in payee.components),
+            payee.total,
+            tuple(payee.errors),
+            tuple(
+                (c.name, tuple((line.amount, line.text, line.deal_id) for line in c.lines)) for c in payee.components
+            ),
         )
-        for outcome in outcomes for payee in outcome.result.payees
+        for outcome in outcomes
+        for payee in outcome.result.payees
     }
 
 

@@ -40,7 +40,9 @@ def _no_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
         response = send(self, method, url, *args, **kwargs)
-        assert response.status_code < 500, f"{method} {str(url)[:200]} answered {response.status_code}: {response.text[:300]}"
+        assert response.status_code < 500, (
+            f"{method} {str(url)[:200]} answered {response.status_code}: {response.text[:300]}"
+        )
         return response
 
     monkeypatch.setattr(TestClient, "request", request)
@@ -70,7 +72,9 @@ def test_the_depth_scan() -> None:
 def test_json_nested_5000_deep_in_custom_fields_is_a_400(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
     tokens = setup_books(engine, make_person)
     before = everything(engine)
-    body = json.dumps(example_deal("D-1", "1000", "2026-01-10"))[:-1] + ', "custom_fields": {"x": ' + nested(5000) + "}}"
+    body = (
+        json.dumps(example_deal("D-1", "1000", "2026-01-10"))[:-1] + ', "custom_fields": {"x": ' + nested(5000) + "}}"
+    )
     response = client.post("/api/v1/deals", content=body, headers={**tokens["crm"], "Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert f"nests more than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
@@ -79,10 +83,23 @@ def test_json_nested_5000_deep_in_custom_fields_is_a_400(client, engine: Engine,
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
-@pytest.mark.parametrize("path,method", [("/api/v1/deals", "POST"), ("/api/v1/quotas", "PUT"), ("/api/v1/adjustments", "POST"),
-                                         ("/api/v1/webhooks/crm/x/deals", "POST")])
-def test_a_body_nested_100000_deep_is_a_400_whatever_its_content_type(client, engine: Engine, make_person,  # type: ignore[no-untyped-def]
-                                                                      path: str, method: str, content_type: str | None) -> None:
+@pytest.mark.parametrize(
+    "path,method",
+    [
+        ("/api/v1/deals", "POST"),
+        ("/api/v1/quotas", "PUT"),
+        ("/api/v1/adjustments", "POST"),
+        ("/api/v1/webhooks/crm/x/deals", "POST"),
+    ],
+)
+def test_a_body_nested_100000_deep_is_a_400_whatever_its_content_type(
+    client,
+    engine: Engine,
+    make_person,  # type: ignore[no-untyped-def]
+    path: str,
+    method: str,
+    content_type: str | None,
+) -> None:
     tokens = setup_books(engine, make_person)
     before = everything(engine)
     headers = {**tokens["admin"], **({"Content-Type": content_type} if content_type else {})}
@@ -95,17 +112,24 @@ def test_a_body_nested_100000_deep_is_a_400_whatever_its_content_type(client, en
 def test_deep_json_on_a_page_is_a_400_page(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
     setup_books(engine, make_person)
     sign_in(client, "mia@example.com")
-    response = client.post("/quotas/cell", content=nested(5000), headers={"Content-Type": "application/json",
-                                                                        "x-csrftoken": csrf_from(client)})
+    response = client.post(
+        "/quotas/cell",
+        content=nested(5000),
+        headers={"Content-Type": "application/json", "x-csrftoken": csrf_from(client)},
+    )
     assert response.status_code == 400 and "nests more than" in response.text
 
 
 def test_a_body_over_the_limit_is_a_413(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
     tokens = setup_books(engine, make_person)
     before = everything(engine)
-    big = json.dumps([{"person": "ana@example.com", "metric": "bookings", "period": "2026-Q2", "target": "1" * 100}]
-                     * (DEFAULT_MAX_BODY_BYTES // 100))
-    response = client.put("/api/v1/quotas", content=big, headers={**tokens["admin"], "Content-Type": "application/json"})
+    big = json.dumps(
+        [{"person": "ana@example.com", "metric": "bookings", "period": "2026-Q2", "target": "1" * 100}]
+        * (DEFAULT_MAX_BODY_BYTES // 100)
+    )
+    response = client.put(
+        "/api/v1/quotas", content=big, headers={**tokens["admin"], "Content-Type": "application/json"}
+    )
     assert response.status_code == 413, response.text
     assert everything(engine) == before
 
@@ -131,13 +155,17 @@ DEEP_YAML = {
 
 
 @pytest.mark.parametrize("kind", sorted(DEEP_YAML))
-def test_plan_yaml_nested_5000_deep_is_refused_with_a_clear_message(client, engine: Engine, make_person, kind: str) -> None:  # type: ignore[no-untyped-def]
+def test_plan_yaml_nested_5000_deep_is_refused_with_a_clear_message(
+    client, engine: Engine, make_person, kind: str
+) -> None:  # type: ignore[no-untyped-def]
     make_person("root@example.com", "admin")
     sign_in(client, "root@example.com")
     message = f"nested more than {MAX_DOCUMENT_DEPTH} levels deep"
     validate = client.post("/plans/validate", data={"document": DEEP_YAML[kind], "_csrf_token": csrf_from(client)})
     assert validate.status_code == 200 and message in validate.text  # the validator lists issues, like any invalid plan
-    save = client.post("/plans/new", data={"document": DEEP_YAML[kind], "effective_from": "", "_csrf_token": csrf_from(client)})
+    save = client.post(
+        "/plans/new", data={"document": DEEP_YAML[kind], "effective_from": "", "_csrf_token": csrf_from(client)}
+    )
     assert save.status_code == 400 and message in save.text
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(PlanVersion)).one()) == 0
 
@@ -151,7 +179,9 @@ def test_plan_cli_refuses_deep_yaml(engine: Engine, tmp_path, monkeypatch: pytes
     path = tmp_path / "deep.yaml"
     path.write_text(DEEP_YAML["flow"])
     result = CliRunner().invoke(main, ["plan", "apply", str(path)])
-    assert result.exit_code != 0 and f"nested more than {MAX_DOCUMENT_DEPTH} levels deep" in result.output, result.output
+    assert result.exit_code != 0 and f"nested more than {MAX_DOCUMENT_DEPTH} levels deep" in result.output, (
+        result.output
+    )
     assert not isinstance(result.exception, RecursionError)
 
 
@@ -165,9 +195,20 @@ def test_a_plan_of_ordinary_depth_still_loads() -> None:
 # ---------------------------------------------------------------- odd paths
 
 
-@pytest.mark.parametrize("path", ["/static/app.css%00.py", "/static/%00", "/static/app.css%0a", "/static/" + "a" * 300 + ".css",
-                                  "/static/../../etc/passwd", "/static/%ff%fe.css", "/static/vendor/%00",
-                                  "/deals%00", "/api/v1/deals/%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/app.css%00.py",
+        "/static/%00",
+        "/static/app.css%0a",
+        "/static/" + "a" * 300 + ".css",
+        "/static/../../etc/passwd",
+        "/static/%ff%fe.css",
+        "/static/vendor/%00",
+        "/deals%00",
+        "/api/v1/deals/%00",
+    ],
+)
 def test_odd_static_paths_are_404s(client, engine: Engine, path: str) -> None:  # type: ignore[no-untyped-def]
     response = client.get(path)
     assert response.status_code in (400, 404), (path, response.status_code)

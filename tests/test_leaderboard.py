@@ -29,9 +29,12 @@ SECRET_TOTALS = [987_654_321, 876_543_219, 765_432_198, 654_321_987, 543_219_876
 
 # --- ranking: pure, with hand-made numbers ---------------------------------------------------------------
 
+
 def _rank(rows: list[tuple[str, int | None]]) -> list[tuple[int, str]]:
-    return [(r.rank, r.item[0]) for r in competition_rank(rows, value=lambda r: r[1], name=lambda r: r[0],
-                                                          key=lambda r: r[0])]
+    return [
+        (r.rank, r.item[0])
+        for r in competition_rank(rows, value=lambda r: r[1], name=lambda r: r[0], key=lambda r: r[0])
+    ]
 
 
 def test_competition_ranking_shares_ranks_and_skips_after_a_tie() -> None:
@@ -64,6 +67,7 @@ def test_movement_is_yesterdays_rank_minus_todays() -> None:
 
 # --- stored summaries --------------------------------------------------------------------------------------
 
+
 def _summaries(engine: Engine, make_person, figures: dict[str, tuple]) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """figures: email -> (team, team kind, role, plan metric, credited_minor, quota_minor, attainment_ppm)."""
     ids: dict[str, int] = {}
@@ -84,10 +88,20 @@ def _summaries(engine: Engine, make_person, figures: dict[str, tuple]) -> dict[s
                 s.add(version)
                 s.flush()
                 plans[metric] = (plan.id, version.id)
-            s.add(PayeeSummary(person_id=ids[email], period_id=period.id, plan_id=plans[metric][0],
-                               plan_version_id=plans[metric][1], metric=metric, currency="USD",
-                               credited_minor=credited, quota_minor=quota, attainment_ppm=ppm,
-                               total_minor=SECRET_TOTALS[n % len(SECRET_TOTALS)]))
+            s.add(
+                PayeeSummary(
+                    person_id=ids[email],
+                    period_id=period.id,
+                    plan_id=plans[metric][0],
+                    plan_version_id=plans[metric][1],
+                    metric=metric,
+                    currency="USD",
+                    credited_minor=credited,
+                    quota_minor=quota,
+                    attainment_ppm=ppm,
+                    total_minor=SECRET_TOTALS[n % len(SECRET_TOTALS)],
+                )
+            )
     return ids
 
 
@@ -134,23 +148,46 @@ def test_movement_against_a_snapshot_from_yesterday(client, engine: Engine, make
     with transaction(engine) as s:  # yesterday: Dee led, Ana was third
         period_id = ensure_period(s, PERIOD).id
         for email, rank in {"dee@example.com": 1, "bo@example.com": 2, "ana@example.com": 3}.items():
-            s.add(LeaderboardSnapshot(period_id=period_id, person_id=ids[email], rank=rank,
-                                      taken_on=today - timedelta(days=1)))
-        s.add(LeaderboardSnapshot(period_id=period_id, person_id=ids["cy@example.com"], rank=1,
-                                  taken_on=today - timedelta(days=5)))  # too old: not "yesterday"
+            s.add(
+                LeaderboardSnapshot(
+                    period_id=period_id, person_id=ids[email], rank=rank, taken_on=today - timedelta(days=1)
+                )
+            )
+        s.add(
+            LeaderboardSnapshot(
+                period_id=period_id, person_id=ids["cy@example.com"], rank=1, taken_on=today - timedelta(days=5)
+            )
+        )  # too old: not "yesterday"
     sign_in(client, "bo@example.com")
     body = client.get(f"/api/v1/leaderboard?period={PERIOD}").json()
     moves = {e["person"].split("@")[0]: e["movement"] for e in body["entries"]}
     assert moves == {"ana": 2, "bo": 0, "cy": None, "dee": -3}
     # the first read of the day stored today's ranks, once
-    stored = read(engine, lambda s: s.exec(select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank)
-                                           .where(LeaderboardSnapshot.taken_on == today)).all())
+    stored = read(
+        engine,
+        lambda s: s.exec(
+            select(LeaderboardSnapshot.person_id, LeaderboardSnapshot.rank).where(LeaderboardSnapshot.taken_on == today)
+        ).all(),
+    )
     by_id = {v: k.split("@")[0] for k, v in ids.items()}
-    assert sorted((by_id[p], r) for p, r in stored) == [("ana", 1), ("bo", 2), ("cy", 2), ("dee", 4), ("mi", 2), ("mo", 1)]
+    assert sorted((by_id[p], r) for p, r in stored) == [
+        ("ana", 1),
+        ("bo", 2),
+        ("cy", 2),
+        ("dee", 4),
+        ("mi", 2),
+        ("mo", 1),
+    ]
     client.get(f"/leaderboard?period={PERIOD}")
     with transaction(engine) as s:
         assert take_snapshot(s, period=parse_period_key(PERIOD), today=today) == 0
-    assert read(engine, lambda s: len(s.exec(select(LeaderboardSnapshot.id).where(LeaderboardSnapshot.taken_on == today)).all())) == 6
+    assert (
+        read(
+            engine,
+            lambda s: len(s.exec(select(LeaderboardSnapshot.id).where(LeaderboardSnapshot.taken_on == today)).all()),
+        )
+        == 6
+    )
     page = client.get(f"/leaderboard?period={PERIOD}").text
     assert "▲ 2" in page and "▼ 3" in page
 
@@ -168,17 +205,40 @@ def test_api_shape_and_privacy_for_every_role(client, engine: Engine, make_perso
         assert (body["period"], body["view"], body["metric"], body["team"]) == (PERIOD, "company", "attainment", None)
         first = body["entries"][0]
         assert set(first) == {"person", "name", "team", "rank", "attainment", "credited", "badges", "movement"}
-        assert first == {"person": "ana@example.com", "name": "Ana", "team": "East", "rank": 1, "attainment": "1.2000",
-                         "credited": "120000.00", "badges": [], "movement": None}
+        assert first == {
+            "person": "ana@example.com",
+            "name": "Ana",
+            "team": "East",
+            "rank": 1,
+            "attainment": "1.2000",
+            "credited": "120000.00",
+            "badges": [],
+            "movement": None,
+        }
         responses = [response.text]
-        for query in ("", "?metric=bookings", "?metric=deals", "?view=marketing", "?view=team&team=1", "?around_me=true"):
+        for query in (
+            "",
+            "?metric=bookings",
+            "?metric=deals",
+            "?view=marketing",
+            "?view=team&team=1",
+            "?around_me=true",
+        ):
             responses.append(client.get(f"/leaderboard{query}{'&' if query else '?'}period={PERIOD}").text)
-            responses.append(client.get(f"/leaderboard{query}{'&' if query else '?'}period={PERIOD}",
-                                        headers={"HX-Request": "true"}).text)
+            responses.append(
+                client.get(
+                    f"/leaderboard{query}{'&' if query else '?'}period={PERIOD}", headers={"HX-Request": "true"}
+                ).text
+            )
         responses.append(client.get(f"/api/v1/leaderboard?period={PERIOD}&view=marketing").text)
         for text in responses:
             for total in SECRET_TOTALS:  # earnings, in any spelling
-                for spelled in (str(total), f"{total / 100:,.2f}".split(".")[0], f"{total // 100:,}", str(total // 100)):
+                for spelled in (
+                    str(total),
+                    f"{total / 100:,.2f}".split(".")[0],
+                    f"{total // 100:,}",
+                    str(total // 100),
+                ):
                     assert spelled not in text, (email, spelled)
 
 
@@ -194,8 +254,10 @@ def test_api_rejects_unknown_metric_view_and_period(client, engine: Engine, make
 
 
 def test_page_highlights_the_viewer_and_shows_around_me(client, engine: Engine, make_person) -> None:
-    figures = {f"r{n:02d}@example.com": ("East", "sales", "rep", "bookings", n * 100_000, 10_000_000, n * 10_000)
-               for n in range(1, 21)}
+    figures = {
+        f"r{n:02d}@example.com": ("East", "sales", "rep", "bookings", n * 100_000, 10_000_000, n * 10_000)
+        for n in range(1, 21)
+    }
     _summaries(engine, make_person, figures)
     sign_in(client, "r10@example.com")
     page = client.get(f"/leaderboard?period={PERIOD}")
@@ -218,16 +280,28 @@ def test_ranks_from_real_deals_and_no_statement_total_leaks(client, engine: Engi
     store_quota(engine, "bo@example.com", 100_000)
     crm = token_for(engine, "admin")
     client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
-    client.post("/api/v1/deals", json=example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36), headers=crm)
+    client.post(
+        "/api/v1/deals",
+        json=example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36),
+        headers=crm,
+    )
     client.post("/api/v1/deals", json=example_deal("D-3", "30000", "2026-02-10", owner="bo@example.com"), headers=crm)
     client.post("/api/v1/deals", json=example_deal("D-4", "10000", "2026-02-11", owner="bo@example.com"), headers=crm)
-    total = read(engine, lambda s: s.exec(select(PayeeSummary.total_minor).join(Person, Person.id == PayeeSummary.person_id)
-                                          .where(Person.email == "ana@example.com")).one())
+    total = read(
+        engine,
+        lambda s: s.exec(
+            select(PayeeSummary.total_minor)
+            .join(Person, Person.id == PayeeSummary.person_id)
+            .where(Person.email == "ana@example.com")
+        ).one(),
+    )
     assert total == 1_375_000  # Ana earns 13,750.00 (the worked example)
     sign_in(client, "bo@example.com")
     body = client.get(f"/api/v1/leaderboard?period={PERIOD}&metric=deals").json()
     assert [(e["person"], e["rank"], e["attainment"], e["credited"]) for e in body["entries"]] == [
-        ("ana@example.com", 1, "1.0500", "105000.00"), ("bo@example.com", 1, "0.4000", "40000.00")]  # 2 deals each
+        ("ana@example.com", 1, "1.0500", "105000.00"),
+        ("bo@example.com", 1, "0.4000", "40000.00"),
+    ]  # 2 deals each
     for url in (f"/api/v1/leaderboard?period={PERIOD}", f"/leaderboard?period={PERIOD}"):
         text = client.get(url).text
         assert "13750" not in text and "13,750" not in text
@@ -306,8 +380,10 @@ def test_marketing_view_ranks_marketers_on_mqls_sqls_and_pipeline_quotas(engine:
         assert "ana" not in [n for _, n in _names(board(s, period=key, view="marketing", metric="sqls"))]
 
 
-def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_something_else(engine: Engine,  # type: ignore[no-untyped-def]
-                                                                                                make_person) -> None:
+def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_something_else(
+    engine: Engine,  # type: ignore[no-untyped-def]
+    make_person,
+) -> None:
     """Everyone on the marketing board is ranked by the MQLs, SQLs or pipeline their leads reached in the
     period, counted like the dashboard counts them: an event out of stage order is left out."""
     from sqlmodel import Session
@@ -321,12 +397,21 @@ def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_so
     }
     ids = _summaries(engine, make_person, figures)
     events = {  # owner: [(stage, day, amount_minor, flag)] per lead
-        "mo@example.com": [[("mql", "2026-01-05", None, ""), ("sql", "2026-01-20", None, ""),
-                            ("opportunity", "2026-02-01", 4_000_000, "")],
-                           [("sql", "2026-02-03", None, "no mql before it")]],
-        "mi@example.com": [[("mql", "2026-01-06", None, "")], [("mql", "2026-02-06", None, "")],
-                           [("mql", "2026-03-06", None, "")], [("mql", "2026-04-02", None, "")],  # Q2: not counted
-                           [("mql", "2026-03-30", None, ""), ("opportunity", "2026-03-31", 1_000_000, "")]],
+        "mo@example.com": [
+            [
+                ("mql", "2026-01-05", None, ""),
+                ("sql", "2026-01-20", None, ""),
+                ("opportunity", "2026-02-01", 4_000_000, ""),
+            ],
+            [("sql", "2026-02-03", None, "no mql before it")],
+        ],
+        "mi@example.com": [
+            [("mql", "2026-01-06", None, "")],
+            [("mql", "2026-02-06", None, "")],
+            [("mql", "2026-03-06", None, "")],
+            [("mql", "2026-04-02", None, "")],  # Q2: not counted
+            [("mql", "2026-03-30", None, ""), ("opportunity", "2026-03-31", 1_000_000, "")],
+        ],
     }
     with transaction(engine) as s:
         for owner, leads in events.items():
@@ -335,15 +420,31 @@ def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_so
                 s.add(lead)
                 s.flush()
                 for stage, day, minor, flag in stages:
-                    s.add(LeadEvent(lead_id=lead.id, stage=stage, occurred_on=date.fromisoformat(day), flag=flag,
-                                    amount_minor=minor, currency="USD" if minor is not None else None))
+                    s.add(
+                        LeadEvent(
+                            lead_id=lead.id,
+                            stage=stage,
+                            occurred_on=date.fromisoformat(day),
+                            flag=flag,
+                            amount_minor=minor,
+                            currency="USD" if minor is not None else None,
+                        )
+                    )
     key = parse_period_key(PERIOD)
     with Session(engine) as s:
         mqls = board(s, period=key, view="marketing", metric="mqls")
         assert [(e.rank, e.email.split("@")[0], e.value("mqls")) for e in mqls.rows] == [
-            (1, "mi", 4), (2, "max", Decimal("3.00")), (3, "mo", 1)]
+            (1, "mi", 4),
+            (2, "max", Decimal("3.00")),
+            (3, "mo", 1),
+        ]
         sqls = board(s, period=key, view="marketing", metric="sqls")
-        assert next((e.email.split("@")[0], e.value("sqls")) for e in sqls.rows) == ("mo", 1)  # the flagged SQL is left out
+        assert next((e.email.split("@")[0], e.value("sqls")) for e in sqls.rows) == (
+            "mo",
+            1,
+        )  # the flagged SQL is left out
         pipeline = board(s, period=key, view="marketing", metric="pipeline")
         assert [(e.email.split("@")[0], e.funnel_label("pipeline")) for e in pipeline.rows][:2] == [
-            ("mo", "40,000.00 USD"), ("mi", "10,000.00 USD")]
+            ("mo", "40,000.00 USD"),
+            ("mi", "10,000.00 USD"),
+        ]

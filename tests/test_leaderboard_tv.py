@@ -35,8 +35,12 @@ def test_tv_page_is_standalone_live_and_rotates_for_a_rep(client, engine: Engine
     html = response.text
     assert "<html" in html and '<body class="tv">' in html
     assert '<nav aria-label="Main">' not in html and "topbar" not in html  # no nav chrome
-    for asset in ("/static/app.css", "/static/vendor/htmx.min.js", "/static/vendor/sse.min.js",
-                  "/leaderboard/static/leaderboard.css"):
+    for asset in (
+        "/static/app.css",
+        "/static/vendor/htmx.min.js",
+        "/static/vendor/sse.min.js",
+        "/leaderboard/static/leaderboard.css",
+    ):
         assert asset in html
     assert "<script>" not in html and " style=" not in html  # strict CSP: nothing inline
     assert 'sse-connect="/leaderboard/stream"' in html and 'sse-swap="deal"' in html
@@ -47,7 +51,12 @@ def test_tv_page_is_standalone_live_and_rotates_for_a_rep(client, engine: Engine
     assert _attr(html, "tv-board", "hx-select") == "#tv-board"
     assert 'data-view="company"' in html and "Company" in html
     shown = re.findall(r'<tr data-person="([^"]+)" data-rank="(\d+)"', html)
-    assert shown == [("ana@example.com", "1"), ("bo@example.com", "2"), ("cy@example.com", "2"), ("dee@example.com", "4")]
+    assert shown == [
+        ("ana@example.com", "1"),
+        ("bo@example.com", "2"),
+        ("cy@example.com", "2"),
+        ("dee@example.com", "4"),
+    ]
     # the leaderboard page links to it
     assert 'href="/leaderboard/tv"' in client.get("/leaderboard").text
 
@@ -57,8 +66,12 @@ def test_panels_name_their_view_and_the_index_wraps_around(client, engine: Engin
     with Session(engine) as s:
         listed = [(p.view, p.metric, p.title) for p in panels(s)]
         east = s.exec(select(Team.id).where(Team.name == "East")).one()
-    assert listed == [("company", "attainment", "Company"), ("team", "attainment", "East"),
-                      ("team", "attainment", "West"), ("marketing", "sourced_revenue", "Marketing")]
+    assert listed == [
+        ("company", "attainment", "Company"),
+        ("team", "attainment", "East"),
+        ("team", "attainment", "West"),
+        ("marketing", "sourced_revenue", "Marketing"),
+    ]
     sign_in(client, "bo@example.com")
     seen = []
     for index in range(6):
@@ -76,8 +89,14 @@ def test_panels_name_their_view_and_the_index_wraps_around(client, engine: Engin
             assert people == ["ana@example.com", "bo@example.com"]
         if wrapped == 3:  # marketing by sourced revenue: Mi sourced more than Mo
             assert people == ["mi@example.com", "mo@example.com"] and "ranked by sourced revenue" in html
-    assert seen == [("company", "Company"), ("team", "Team East"), ("team", "Team West"), ("marketing", "Marketing"),
-                    ("company", "Company"), ("team", "Team East")]
+    assert seen == [
+        ("company", "Company"),
+        ("team", "Team East"),
+        ("team", "Team West"),
+        ("marketing", "Marketing"),
+        ("company", "Company"),
+        ("team", "Team East"),
+    ]
     assert 'data-index="3"' in client.get(f"/leaderboard/tv/panel?index=-1&period={PERIOD}").text
     assert east  # the team panels are the stored teams
 

@@ -54,8 +54,10 @@ from tests.test_deals_api import token_for
 ROUNDS = int(os.environ.get("QUOTABOARD_INVARIANT_ROUNDS", "32"))  # per database
 STEPS = int(os.environ.get("QUOTABOARD_INVARIANT_STEPS", "14"))  # operations per round, before the final drain
 DOMAIN = "@inv.example.com"
-CSV_HEADER = ("external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,"
-              "source_campaign,status,cancelled_at,splits\n")
+CSV_HEADER = (
+    "external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,"
+    "source_campaign,status,cancelled_at,splits\n"
+)
 
 
 class Crash(BaseException):
@@ -63,6 +65,7 @@ class Crash(BaseException):
 
 
 # ---------------------------------------------------------------------------------------------- plans
+
 
 def ae_plan(v: int) -> str:
     low, mid, high = ("10%", "15%", "20%") if v % 2 == 0 else ("11%", "14%", "22%")
@@ -141,6 +144,7 @@ PLANS = {"Inv AE": ae_plan, "Inv Managers": manager_plan, "Inv Marketing": marke
 
 # ---------------------------------------------------------------------------------------------- the world
 
+
 def e(name: str) -> str:
     return name + DOMAIN
 
@@ -150,8 +154,11 @@ MANAGERS = [e("mia"), e("noa")]
 MARKETERS = [e("mo"), e("max")]
 CAMPAIGNS = ["WEB", "EVT", "ADS"]
 METRIC = {**dict.fromkeys(REPS + MANAGERS, "bookings"), **dict.fromkeys(MARKETERS, "sourced_revenue")}
-PLAN_OF = {**dict.fromkeys(REPS, "Inv AE"), **dict.fromkeys(MANAGERS, "Inv Managers"),
-           **dict.fromkeys(MARKETERS, "Inv Marketing")}
+PLAN_OF = {
+    **dict.fromkeys(REPS, "Inv AE"),
+    **dict.fromkeys(MANAGERS, "Inv Managers"),
+    **dict.fromkeys(MARKETERS, "Inv Marketing"),
+}
 
 
 def quarters() -> list[eng.Period]:
@@ -230,8 +237,12 @@ def seed_org(w: World) -> None:
             create_person(s, email=e(email), role=role, password="correct horse battery")
         create_person(s, email=e("mia"), role="manager", team_name="Inv East", password="correct horse battery")
         create_person(s, email=e("noa"), role="manager", team_name="Inv West")
-        for rep, boss, team in ((e("ana"), e("mia"), "Inv East"), (e("bo"), e("mia"), "Inv East"),
-                                (e("cy"), e("mia"), "Inv East"), (e("dee"), e("noa"), "Inv West")):
+        for rep, boss, team in (
+            (e("ana"), e("mia"), "Inv East"),
+            (e("bo"), e("mia"), "Inv East"),
+            (e("cy"), e("mia"), "Inv East"),
+            (e("dee"), e("noa"), "Inv West"),
+        ):
             create_person(s, email=rep, role="rep", manager_email=boss, team_name=team)
         for marketer in MARKETERS:
             create_person(s, email=marketer, role="rep", team_name="Inv Marketing")
@@ -249,9 +260,16 @@ def seed_org(w: World) -> None:
     w.crm = token_for(w.engine, "admin")
     w.finance = token_for(w.engine, "finance", e("fin"))
     w.admin_headers = token_for(w.engine, "admin", e("root"))
-    quotas = [{"person": email, "metric": METRIC[email], "period": p.key,
-               "target": str(Decimal(w.rnd.randrange(60, 140)) * 1000 * (2 if email in MANAGERS else 1))}
-              for p in w.periods for email in METRIC]
+    quotas = [
+        {
+            "person": email,
+            "metric": METRIC[email],
+            "period": p.key,
+            "target": str(Decimal(w.rnd.randrange(60, 140)) * 1000 * (2 if email in MANAGERS else 1)),
+        }
+        for p in w.periods
+        for email in METRIC
+    ]
     call(w.client.put("/api/v1/quotas", json=quotas, headers=w.admin_headers), "seed quotas")
     with transaction(w.engine) as s:
         from commissions.campaigns.service import CampaignInput, create_campaign
@@ -267,14 +285,21 @@ def _person_id(engine: Engine, email: str) -> int:
 
 # ---------------------------------------------------------------------------------------------- writers
 
+
 def deal_body(w: World, *, owner: str | None = None, key: str | None = None) -> dict[str, Any]:
     rnd = w.rnd
     owner = owner or rnd.choice(REPS)
     body: dict[str, Any] = {
-        "external_id": w.new_id(), "name": "Deal", "account": rnd.choice(["Acme", "Globex", "Initech"]),
-        "owner": owner, "amount": str(Decimal(rnd.randrange(500_000, 9_000_000)) / 100), "currency": "USD",
-        "closed_at": w.day(key).isoformat(), "type": rnd.choice(["new", "new", "expansion", "renewal"]),
-        "product": rnd.choice(["Pro", "Enterprise", "Basic"]), "term_months": rnd.choice([12, 24, 36]),
+        "external_id": w.new_id(),
+        "name": "Deal",
+        "account": rnd.choice(["Acme", "Globex", "Initech"]),
+        "owner": owner,
+        "amount": str(Decimal(rnd.randrange(500_000, 9_000_000)) / 100),
+        "currency": "USD",
+        "closed_at": w.day(key).isoformat(),
+        "type": rnd.choice(["new", "new", "expansion", "renewal"]),
+        "product": rnd.choice(["Pro", "Enterprise", "Basic"]),
+        "term_months": rnd.choice([12, 24, 36]),
     }
     if rnd.random() < 0.35:
         body["source_campaign"] = rnd.choice(CAMPAIGNS)  # perhaps not created yet: CRM deals come first
@@ -294,16 +319,36 @@ def op_deal_api(w: World, owners: list[str] | None = None, key: str | None = Non
     body = deal_body(w, owner=w.rnd.choice(owners) if owners else None, key=key)
     status = call(w.client.post("/api/v1/deals", json=body, headers=w.crm), "POST /api/v1/deals")
     remember(w, body, status)
-    return f"deal API {body['external_id']} {body['owner']} {body['amount']} {body['closed_at']} " \
-           f"{body.get('source_campaign', '')} splits={bool(body.get('splits'))} → {status}"
+    return (
+        f"deal API {body['external_id']} {body['owner']} {body['amount']} {body['closed_at']} "
+        f"{body.get('source_campaign', '')} splits={bool(body.get('splits'))} → {status}"
+    )
 
 
 def _csv_row(b: dict[str, Any]) -> str:
     splits = ";".join(f"{s['person']}:{s['share']}" for s in b.get("splits", []))
-    return ",".join(str(x) for x in (
-        b["external_id"], b["name"], b["account"], b["owner"], b["amount"], b["currency"], b["closed_at"], b["type"],
-        b["product"], b["term_months"], b.get("source_campaign") or "", b.get("status", "won"),
-        b.get("cancelled_at") or "", splits)) + "\n"
+    return (
+        ",".join(
+            str(x)
+            for x in (
+                b["external_id"],
+                b["name"],
+                b["account"],
+                b["owner"],
+                b["amount"],
+                b["currency"],
+                b["closed_at"],
+                b["type"],
+                b["product"],
+                b["term_months"],
+                b.get("source_campaign") or "",
+                b.get("status", "won"),
+                b.get("cancelled_at") or "",
+                splits,
+            )
+        )
+        + "\n"
+    )
 
 
 def op_deal_csv(w: World) -> str:
@@ -318,8 +363,10 @@ def op_deal_csv(w: World) -> str:
             body = deal_body(w)
         bodies.append(body)
     content = CSV_HEADER + "".join(_csv_row(b) for b in bodies)
-    status = call(w.client.post("/api/v1/deals/import", content=content,
-                                headers={**w.finance, "content-type": "text/csv"}), "CSV import")
+    status = call(
+        w.client.post("/api/v1/deals/import", content=content, headers={**w.finance, "content-type": "text/csv"}),
+        "CSV import",
+    )
     for body in bodies:
         remember(w, body, status)
     return f"CSV import {[b['external_id'] + ' ' + b['owner'] + ' ' + b['amount'] for b in bodies]} → {status}"
@@ -337,8 +384,9 @@ def op_deal_form(w: World) -> str:
     return f"deal form (mia) {body['external_id']} {body['owner']} {body['amount']} {body['closed_at']} → {status}"
 
 
-def op_deal_edit(w: World, owners: list[str] | None = None, *, external_id: str | None = None,
-                 cancel: bool = False) -> str:
+def op_deal_edit(
+    w: World, owners: list[str] | None = None, *, external_id: str | None = None, cancel: bool = False
+) -> str:
     if not w.deals:
         return op_deal_api(w, owners)
     if cancel and external_id is not None:
@@ -360,8 +408,9 @@ def op_deal_edit(w: World, owners: list[str] | None = None, *, external_id: str 
     else:
         body["closed_at"] = w.day().isoformat()
         if body.get("cancelled_at"):
-            body["cancelled_at"] = max(date.fromisoformat(body["cancelled_at"]),
-                                       date.fromisoformat(body["closed_at"])).isoformat()
+            body["cancelled_at"] = max(
+                date.fromisoformat(body["cancelled_at"]), date.fromisoformat(body["closed_at"])
+            ).isoformat()
     status = call(w.client.post("/api/v1/deals", json=body, headers=w.crm), "deal edit")
     remember(w, body, status)
     return f"deal edit {body['external_id']} {change}: {old.get(change)} → {body.get(change)} → {status}"
@@ -408,9 +457,11 @@ def op_assignment(w: World) -> str:
     def work(s: Any) -> None:
         who = person(s, email)
         plan = s.exec(select(Plan).where(Plan.name == PLAN_OF[email])).one()
-        rows = s.exec(select(PlanAssignment).where(PlanAssignment.person_id == who.id,
-                                                   PlanAssignment.plan_id == plan.id)
-                      .order_by(PlanAssignment.starts_on)).all()
+        rows = s.exec(
+            select(PlanAssignment)
+            .where(PlanAssignment.person_id == who.id, PlanAssignment.plan_id == plan.id)
+            .order_by(PlanAssignment.starts_on)
+        ).all()
         last = rows[-1] if rows else None
         if last is not None and last.ends_on is None:
             ends_on = w.day()
@@ -437,8 +488,12 @@ def op_campaign(w: World) -> str:
         if campaign is None:
             create_campaign(s, w.admin, CampaignInput(code=code, name=code.title(), owner=owner, channel="web"))
         else:
-            update_campaign(s, w.admin, campaign, CampaignInput(code=code, name=campaign.name, owner=owner,
-                                                                channel=campaign.channel))
+            update_campaign(
+                s,
+                w.admin,
+                campaign,
+                CampaignInput(code=code, name=campaign.name, owner=owner, channel=campaign.channel),
+            )
 
     return f"campaign {code} owned by {owner} → {service(w, work)}"
 
@@ -487,16 +542,25 @@ def op_period(w: World) -> str:
     with read_session(w.engine) as s:
         states = dict(s.exec(select(Period.key, Period.state)).all())
     key = w.rnd.choice([p.key for p in w.periods])
-    action = "lock" if states.get(key) == "approved" and key == w.periods[0].key and w.rnd.random() < 0.5 \
-        else "approve"
+    action = "lock" if states.get(key) == "approved" and key == w.periods[0].key and w.rnd.random() < 0.5 else "approve"
     status = call(w.client.post(f"/api/v1/periods/{key}/{action}", headers=w.finance), f"period {action}")
     return f"period {action} {key} (was {states.get(key)}) → {status}"
 
 
 WRITERS: list[tuple[Callable[[World], str], int]] = [
-    (op_deal_api, 6), (op_deal_csv, 3), (op_deal_form, 2), (op_deal_edit, 4), (op_deal_cancel, 2),
-    (op_quota, 4), (op_plan_version, 2), (op_assignment, 2), (op_campaign, 3), (op_manager, 2), (op_team, 1),
-    (op_active, 1), (op_period, 4),
+    (op_deal_api, 6),
+    (op_deal_csv, 3),
+    (op_deal_form, 2),
+    (op_deal_edit, 4),
+    (op_deal_cancel, 2),
+    (op_quota, 4),
+    (op_plan_version, 2),
+    (op_assignment, 2),
+    (op_campaign, 3),
+    (op_manager, 2),
+    (op_team, 1),
+    (op_active, 1),
+    (op_period, 4),
 ]
 
 
@@ -511,8 +575,11 @@ def writer_touching(w: World, key: str, people: set[int]) -> str:
         emails = sorted(s.exec(select(Person.email).where(Person.id.in_(people))).all()) if people else []
     reps = [x for x in emails if x in REPS] or None
     period = eng.parse_period(key)
-    theirs = sorted(x for x, b in w.deals.items() if reps and b["owner"] in reps
-                    and period.start <= date.fromisoformat(b["closed_at"]) <= period.end)
+    theirs = sorted(
+        x
+        for x, b in w.deals.items()
+        if reps and b["owner"] in reps and period.start <= date.fromisoformat(b["closed_at"]) <= period.end
+    )
     choice = w.rnd.choice(["deal", "deal", "deal", "change", "change", "quota", "other"])
     if choice == "deal" or (choice == "change" and not theirs):
         return op_deal_api(w, reps, key)
@@ -524,6 +591,7 @@ def writer_touching(w: World, key: str, people: set[int]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the worker
+
 
 @contextmanager
 def wrapped(name: str, wrapper: Callable[..., Any]) -> Iterator[None]:
@@ -548,9 +616,12 @@ def op_lost_update(w: World) -> str:
             result = real(session, key, *args, **kwargs)
             if not inner:  # once: a writer commits after the computation, before its store
                 w.lost_update_windows += 1
-                inner.append(f"[{key} for {len(kwargs.get('person_ids') or ())} people] "
-                             + writer_touching(w, key, set(kwargs.get("person_ids") or ())))
+                inner.append(
+                    f"[{key} for {len(kwargs.get('person_ids') or ())} people] "
+                    + writer_touching(w, key, set(kwargs.get("person_ids") or ()))
+                )
             return result
+
         return compute
 
     with wrapped("compute", wrapper):
@@ -572,6 +643,7 @@ def op_crash(w: World) -> str:
                 hit.append(key)
                 raise Crash(where)
             return result
+
         return compute
 
     def store_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
@@ -581,6 +653,7 @@ def op_crash(w: World) -> str:
                 hit.append("store")
                 raise Crash(where)
             return result
+
         return store
 
     try:
@@ -596,6 +669,7 @@ WORKER: list[tuple[Callable[[World], str], int]] = [(op_drain, 3), (op_lost_upda
 
 
 # ---------------------------------------------------------------------------------------------- quiet and check
+
 
 def pending_total(engine: Engine) -> int:
     with read_session(engine) as s:
@@ -642,8 +716,9 @@ def _the_trouble_happened() -> Iterator[None]:
 def shared_client(db_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One app per database for all rounds (building an app costs more than a round); each round empties
     the database (the ``engine`` fixture) and signs in again."""
-    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("invariant"), database_url="sqlite://",
-                        secret_key="t" * 40)
+    settings = Settings(
+        environment="test", data_dir=tmp_path_factory.mktemp("invariant"), database_url="sqlite://", secret_key="t" * 40
+    )
     with TestClient(app=create_app(settings, engine=db_engine), base_url="http://127.0.0.1:8000") as client:
         yield client
 
@@ -670,6 +745,8 @@ def test_quiet_ledger_equals_a_fresh_calculation(seed: int, engine: Engine, shar
     found = differences(engine)
     report = "\n".join(w.log)
     assert left == 0, f"seed {seed}: {left} statement(s) still pending after draining to quiet\n{report}"
-    assert not found, (f"seed {seed}: stored statements differ from a fresh calculation\n"
-                       + "\n".join(f"{key}: {d}" for key, diffs in found.items() for d in diffs[:8])
-                       + f"\noperations:\n{report}")
+    assert not found, (
+        f"seed {seed}: stored statements differ from a fresh calculation\n"
+        + "\n".join(f"{key}: {d}" for key, diffs in found.items() for d in diffs[:8])
+        + f"\noperations:\n{report}"
+    )

@@ -32,10 +32,18 @@ def _two_apps(engine: Engine, tmp_path, redis_url: str | None) -> Iterator[tuple
     with ExitStack() as stack:
         clients = []
         for name in ("a", "b"):
-            settings = Settings(environment="test", data_dir=tmp_path / name, database_url="sqlite://",
-                                secret_key="t" * 40, redis_url=redis_url)
-            clients.append(stack.enter_context(TestClient(app=create_app(settings, engine=engine),
-                                                          base_url="http://127.0.0.1:8000")))
+            settings = Settings(
+                environment="test",
+                data_dir=tmp_path / name,
+                database_url="sqlite://",
+                secret_key="t" * 40,
+                redis_url=redis_url,
+            )
+            clients.append(
+                stack.enter_context(
+                    TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000")
+                )
+            )
         yield clients[0], clients[1]
 
 

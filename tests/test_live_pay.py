@@ -22,8 +22,9 @@ class Crash(BaseException):
     """Like kill -9: no ``except Exception`` handler runs; open transactions roll back."""
 
 
-def test_a_deal_committed_while_the_worker_computes_is_never_reversed(client, engine: Engine, make_person,
-                                                                      monkeypatch) -> None:
+def test_a_deal_committed_while_the_worker_computes_is_never_reversed(
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
     """The issue's lost update: ana's quota change queues her; while the worker computes her from a snapshot,
     a deal for her commits (and recomputes her at once); the worker's older result must not be stored."""
     crm = setup_example(client, engine, make_person)
@@ -45,8 +46,10 @@ def test_a_deal_committed_while_the_worker_computes_is_never_reversed(client, en
         result = real_compute(*args, **kwargs)
         if not fired:
             fired.append(True)
-            assert client.post("/api/v1/deals", json=example_deal("D-2", "10000", "2026-01-20"),
-                               headers=crm).status_code == 201
+            assert (
+                client.post("/api/v1/deals", json=example_deal("D-2", "10000", "2026-01-20"), headers=crm).status_code
+                == 201
+            )
         return result
 
     monkeypatch.setattr(queue, "compute", compute_then_a_deal_lands)
@@ -58,8 +61,9 @@ def test_a_deal_committed_while_the_worker_computes_is_never_reversed(client, en
 
 
 @pytest.mark.parametrize("step", ["compute", "store"])
-def test_a_worker_killed_between_its_steps_loses_nothing(client, engine: Engine, make_person, monkeypatch,
-                                                         step: str) -> None:
+def test_a_worker_killed_between_its_steps_loses_nothing(
+    client, engine: Engine, make_person, monkeypatch, step: str
+) -> None:
     crm = setup_example(client, engine, make_person)
     store_plan(engine, ["mia@example.com"], document=MANAGER_PLAN, name="Managers")
     client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
@@ -85,10 +89,24 @@ def test_one_person_whose_calculation_fails_leaves_the_others_current(client, en
     client.post("/api/v1/deals", json=example_deal("B-1", "30000", "2026-01-15", owner="bo@example.com"), headers=crm)
     ana, bo = person_id(engine, "ana@example.com"), person_id(engine, "bo@example.com")
     with transaction(engine) as s:
-        s.execute(insert(Deal).values(
-            external_id="E-1", name="Euro deal", account="", owner_id=ana, amount_minor=1_000_00, currency="EUR",
-            closed_at=date(2026, 1, 12), type="new", product="Pro", term_months=12, source_campaign=None,
-            status="won", custom_fields={}, body_hash="x"))
+        s.execute(
+            insert(Deal).values(
+                external_id="E-1",
+                name="Euro deal",
+                account="",
+                owner_id=ana,
+                amount_minor=1_000_00,
+                currency="EUR",
+                closed_at=date(2026, 1, 12),
+                type="new",
+                product="Pro",
+                term_months=12,
+                source_campaign=None,
+                status="won",
+                custom_fields={},
+                body_hash="x",
+            )
+        )
         touch(s, {ana, bo}, {"2026-Q1"})
     queue.drain(engine)
     state = read(engine, lambda s: freshness(s, ana, "2026-Q1"))
@@ -103,8 +121,9 @@ def test_one_person_whose_calculation_fails_leaves_the_others_current(client, en
     refused = client.post("/api/v1/periods/2026-Q1/approve", headers=finance)
     assert refused.status_code == 409 and "ana@example.com" in refused.json()["detail"]
     # the fix: the CRM cancels the deal (a cancellation is never refused for its currency)
-    cancel = example_deal("E-1", "1000", "2026-01-12", currency="EUR", name="Euro deal", status="cancelled",
-                          cancelled_at="2026-01-20")
+    cancel = example_deal(
+        "E-1", "1000", "2026-01-12", currency="EUR", name="Euro deal", status="cancelled", cancelled_at="2026-01-20"
+    )
     assert client.post("/api/v1/deals", json=cancel, headers=crm).status_code == 200
     queue.drain(engine)
     assert read(engine, lambda s: freshness(s, ana, "2026-Q1")).error == ""
@@ -112,7 +131,8 @@ def test_one_person_whose_calculation_fails_leaves_the_others_current(client, en
 
 
 def test_approve_refuses_while_more_statements_are_pending_than_it_may_bring_up_to_date(
-        client, engine: Engine, make_person, monkeypatch) -> None:
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
     from commissions.settings import get_settings
     from tests.test_deals_api import token_for
 
@@ -142,8 +162,9 @@ components:
 """
 
 
-def test_a_campaign_created_after_its_deals_credits_its_owner_without_recalc(client, engine: Engine,
-                                                                            make_person) -> None:
+def test_a_campaign_created_after_its_deals_credits_its_owner_without_recalc(
+    client, engine: Engine, make_person
+) -> None:
     from commissions.auth.principal import Principal
     from commissions.campaigns.service import CampaignInput, create_campaign, update_campaign
 
@@ -159,8 +180,13 @@ def test_a_campaign_created_after_its_deals_credits_its_owner_without_recalc(cli
     admin_id = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "mia@example.com")).one())
     admin = Principal(person_id=admin_id, email="mia@example.com", role="admin", name="Admin")
     with transaction(engine) as s:
-        create_campaign(s, admin, CampaignInput(code="WEB-1", name="Webinar", owner="nora@example.com",
-                                                channel="webinar", cost="100", start="", end=""))
+        create_campaign(
+            s,
+            admin,
+            CampaignInput(
+                code="WEB-1", name="Webinar", owner="nora@example.com", channel="webinar", cost="100", start="", end=""
+            ),
+        )
     assert read(engine, lambda s: pending_count(s, "2026-Q1")) >= 1
     queue.drain(engine)
     assert current_total(engine, "nora@example.com") == 1_200_00  # 2% of 60000
@@ -169,8 +195,14 @@ def test_a_campaign_created_after_its_deals_credits_its_owner_without_recalc(cli
         from commissions.models import Campaign
 
         campaign = s.exec(select(Campaign).where(Campaign.code == "WEB-1")).one()
-        update_campaign(s, admin, campaign, CampaignInput(code="WEB-1", name="Webinar", owner="olga@example.com",
-                                                          channel="webinar", cost="100", start="", end=""))
+        update_campaign(
+            s,
+            admin,
+            campaign,
+            CampaignInput(
+                code="WEB-1", name="Webinar", owner="olga@example.com", channel="webinar", cost="100", start="", end=""
+            ),
+        )
     queue.drain(engine)
     assert current_total(engine, "nora@example.com") == 0
     assert current_total(engine, "olga@example.com") == 1_200_00
@@ -202,11 +234,17 @@ def test_the_admin_moves_a_person_on_the_people_page(client, engine: Engine, mak
     ana = person_id(engine, "ana@example.com")
     page = client.get("/admin/people")
     assert f'action="/admin/people/{ana}/placement"' in page.text
-    loop = client.post(f"/admin/people/{person_id(engine, 'mia@example.com')}/placement",
-                       data={"manager": "ana@example.com", "team": ""}, headers=csrf_headers(client))
+    loop = client.post(
+        f"/admin/people/{person_id(engine, 'mia@example.com')}/placement",
+        data={"manager": "ana@example.com", "team": ""},
+        headers=csrf_headers(client),
+    )
     assert "a manager chain cannot loop" in loop.text
-    moved = client.post(f"/admin/people/{ana}/placement", data={"manager": "lee@example.com", "team": "East"},
-                        headers=csrf_headers(client))
+    moved = client.post(
+        f"/admin/people/{ana}/placement",
+        data={"manager": "lee@example.com", "team": "East"},
+        headers=csrf_headers(client),
+    )
     assert moved.status_code == 200 and "Saved: " in moved.text
     assert read(engine, lambda s: s.get(Person, ana).manager_id) == person_id(engine, "lee@example.com")
 
@@ -221,7 +259,8 @@ def test_a_stored_plan_that_no_longer_parses_fails_its_people_only(client, engin
     crm = setup_example(client, engine, make_person)
     make_person("cy@example.com", manager="mia@example.com")
     broken = MANAGER_PLAN.replace("name: Managers", "name: Broken").replace(
-        "credit: {scope: team}", 'credit: {scope: own, when: region == "EU"}')
+        "credit: {scope: team}", 'credit: {scope: own, when: region == "EU"}'
+    )
     store_plan(engine, ["cy@example.com"], document=broken, name="Broken")
     client.post("/api/v1/deals", json=example_deal("B-1", "30000", "2026-01-15", owner="bo@example.com"), headers=crm)
     client.post("/api/v1/deals", json=example_deal("C-1", "30000", "2026-01-15", owner="cy@example.com"), headers=crm)

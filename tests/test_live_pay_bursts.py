@@ -27,7 +27,8 @@ REPS = ["ana@example.com", "bo@example.com", "cy@example.com"]
 
 
 def test_concurrent_deals_quota_changes_and_workers_leave_the_ledger_equal_to_a_fresh_calculation(
-        engine: Engine, make_person) -> None:
+    engine: Engine, make_person
+) -> None:
     make_person("vp@example.com", "manager")
     make_person("mia@example.com", "manager", manager="vp@example.com")
     for email in REPS:
@@ -45,6 +46,7 @@ def test_concurrent_deals_quota_changes_and_workers_leave_the_ledger_equal_to_a_
                 fn(*args)
             except BaseException as exc:
                 errors.append(exc)
+
         return run
 
     @guarded
@@ -53,12 +55,24 @@ def test_concurrent_deals_quota_changes_and_workers_leave_the_ledger_equal_to_a_
         for n in range(12):
             owner = rng.choice(REPS)
             partner = rng.choice([r for r in REPS if r != owner])
-            splits = [SplitIn(person=owner, share=Decimal(60)), SplitIn(person=partner, share=Decimal(40))] \
-                if rng.random() < 0.3 else []
+            splits = (
+                [SplitIn(person=owner, share=Decimal(60)), SplitIn(person=partner, share=Decimal(40))]
+                if rng.random() < 0.3
+                else []
+            )
             external_id = f"T{seed}-{rng.randrange(6)}"  # repeats: edits of the same deal
-            record_one(engine, DealIn(external_id=external_id, name=f"deal {n}", owner=owner,
-                                      amount=Decimal(rng.randrange(1_000, 90_000)), closed_at=date(2026, 1, 1 + n),
-                                      splits=splits), by=None)
+            record_one(
+                engine,
+                DealIn(
+                    external_id=external_id,
+                    name=f"deal {n}",
+                    owner=owner,
+                    amount=Decimal(rng.randrange(1_000, 90_000)),
+                    closed_at=date(2026, 1, 1 + n),
+                    splits=splits,
+                ),
+                by=None,
+            )
 
     @guarded
     def quotas(seed: int) -> None:

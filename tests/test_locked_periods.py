@@ -55,15 +55,32 @@ def test_a_late_deal_after_lock_changes_nothing_in_the_locked_period(client, eng
     # 60000 + 30000 = 90000 of a 100000 quota at 10%: 9000.00 instead of 6000.00
     [line] = prior_lines(engine)
     assert (line.kind, line.amount_minor, line.original_period_id, line.deal_id) == (
-        "adjustment", 300_000, q1_id(engine), deal_id(engine, "D-9"))
+        "adjustment",
+        300_000,
+        q1_id(engine),
+        deal_id(engine, "D-9"),
+    )
     assert "2026-Q1" in line.text and "D-9" in line.text
     assert period_row(engine, "2026-Q2").state == "open"
     st = statement(client, tokens["finance"], "ana@example.com", "2026-Q2")
     assert st["total"] == "3000.00"
-    assert st["adjustments"] == [{"kind": "adjustment", "component": "Prior-period adjustment", "original_period": "2026-Q1",
-                                  "deal": "D-9", "amount": "3000.00", "text": line.text, "manual": False}]
-    assert read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "period.prior_adjustment")).one()
-                ).detail["into"] == "2026-Q2"
+    assert st["adjustments"] == [
+        {
+            "kind": "adjustment",
+            "component": "Prior-period adjustment",
+            "original_period": "2026-Q1",
+            "deal": "D-9",
+            "amount": "3000.00",
+            "text": line.text,
+            "manual": False,
+        }
+    ]
+    assert (
+        read(
+            engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "period.prior_adjustment")).one()
+        ).detail["into"]
+        == "2026-Q2"
+    )
 
 
 def test_the_same_change_twice_books_nothing_the_second_time(client, engine: Engine, make_person) -> None:
@@ -79,7 +96,9 @@ def test_the_same_change_twice_books_nothing_the_second_time(client, engine: Eng
     with transaction(engine) as s:
         period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
         deal = s.exec(select(Deal).where(Deal.external_id == "D-9")).one()
-        booked = book_locked_change(s, period=period, people={deal.owner_id}, deal=deal, what="", actor=None, trigger="t")
+        booked = book_locked_change(
+            s, period=period, people={deal.owner_id}, deal=deal, what="", actor=None, trigger="t"
+        )
     assert booked.lines == []
     assert len(prior_lines(engine)) == 1
 
@@ -105,7 +124,11 @@ def test_a_cancellation_after_lock_is_a_clawback(client, engine: Engine, make_pe
     assert snapshot(engine, "2026-Q1") == before
     [line] = prior_lines(engine)
     assert (line.kind, line.amount_minor, line.original_period_id, line.deal_id) == (
-        "clawback", -600_000, q1_id(engine), deal_id(engine, "D-1"))
+        "clawback",
+        -600_000,
+        q1_id(engine),
+        deal_id(engine, "D-1"),
+    )
     assert line.text.startswith("Clawback for 2026-Q1: deal D-1") and "cancelled on 2026-04-20" in line.text
     st = statement(client, tokens["finance"], "ana@example.com", "2026-Q2")
     assert st["total"] == "-6000.00" and st["adjustments"][0]["kind"] == "clawback"
@@ -115,13 +138,21 @@ def test_a_cancellation_after_lock_is_a_clawback(client, engine: Engine, make_pe
 def test_a_quota_change_after_lock_is_an_adjustment_without_a_deal(client, engine: Engine, make_person) -> None:
     tokens = locked_q1(client, engine, make_person)
     before = snapshot(engine, "2026-Q1")
-    response = client.put("/api/v1/quotas", json=[{"person": "ana@example.com", "metric": "bookings", "period": "2026-Q1",
-                                                   "target": "50000"}], headers=tokens["admin"])
+    response = client.put(
+        "/api/v1/quotas",
+        json=[{"person": "ana@example.com", "metric": "bookings", "period": "2026-Q1", "target": "50000"}],
+        headers=tokens["admin"],
+    )
     assert response.status_code == 200, response.text
     assert snapshot(engine, "2026-Q1") == before
     # quota 50000: 50000 x 10% + 10000 x 15% = 6500 + quota club 2500 = 9000; 6000 in force: +3000
     [line] = prior_lines(engine)
-    assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == ("adjustment", 300_000, None, q1_id(engine))
+    assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == (
+        "adjustment",
+        300_000,
+        None,
+        q1_id(engine),
+    )
     assert "quota change" in line.text and "2026-Q1" in line.text
 
 
@@ -144,7 +175,10 @@ def test_a_deal_before_the_lock_is_in_the_period_and_never_counted_twice(client,
     client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"])
     post(client, tokens, "D-2", "30000", "2026-01-11")  # delivered again after the lock: nothing
     assert sum(x.amount_minor for x in lines_in(engine, "ana@example.com", "2026-Q1")) == 900_000
-    assert read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind.in_(("adjustment", "clawback")))).all()) == []
+    assert (
+        read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind.in_(("adjustment", "clawback")))).all())
+        == []
+    )
 
 
 def test_a_csv_import_into_a_locked_period_books_adjustments_per_deal(client, engine: Engine, make_person) -> None:
@@ -152,15 +186,20 @@ def test_a_csv_import_into_a_locked_period_books_adjustments_per_deal(client, en
 
     locked_q1(client, engine, make_person)
     header = "external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,source_campaign,status,cancelled_at,splits\n"
-    rows = ("L-1,Late one,Acme,ana@example.com,20000,USD,2026-02-01,new,Pro,12,,won,,\n"
-            "L-2,Late two,Acme,ana@example.com,10000,USD,2026-03-01,new,Pro,12,,won,,\n"
-            "N-1,New one,Acme,ana@example.com,5000,USD,2026-05-01,new,Pro,12,,won,,\n")
+    rows = (
+        "L-1,Late one,Acme,ana@example.com,20000,USD,2026-02-01,new,Pro,12,,won,,\n"
+        "L-2,Late two,Acme,ana@example.com,10000,USD,2026-03-01,new,Pro,12,,won,,\n"
+        "N-1,New one,Acme,ana@example.com,5000,USD,2026-05-01,new,Pro,12,,won,,\n"
+    )
     before = snapshot(engine, "2026-Q1")
     report = import_deals(engine, (header + rows).encode(), by=None, commit=True)
     assert report.committed, report.errors
     assert snapshot(engine, "2026-Q1") == before
     lines = prior_lines(engine)
-    assert [(x.amount_minor, x.deal_id) for x in lines] == [(200_000, deal_id(engine, "L-1")), (100_000, deal_id(engine, "L-2"))]
+    assert [(x.amount_minor, x.deal_id) for x in lines] == [
+        (200_000, deal_id(engine, "L-1")),
+        (100_000, deal_id(engine, "L-2")),
+    ]
 
 
 def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(client, engine: Engine, make_person) -> None:
@@ -213,15 +252,27 @@ def test_a_plan_assignment_reaching_a_locked_period_is_an_adjustment(client, eng
     post(client, tokens, "C-1", "20000", "2026-02-01", owner="cy@example.com")  # no plan yet: nothing paid
     before = snapshot(engine, "2026-Q1")
     with transaction(engine) as s:
-        assign(s, plan=s.exec(select(Plan)).one(), person=s.exec(select(Person).where(Person.email == "cy@example.com")).one(),
-               starts_on=date(2026, 1, 1), by=None)
+        assign(
+            s,
+            plan=s.exec(select(Plan)).one(),
+            person=s.exec(select(Person).where(Person.email == "cy@example.com")).one(),
+            starts_on=date(2026, 1, 1),
+            by=None,
+        )
     assert snapshot(engine, "2026-Q1") == before
     [line] = prior_lines(engine, "cy@example.com")
-    assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == ("adjustment", 200_000, None, q1_id(engine))
+    assert (line.kind, line.amount_minor, line.deal_id, line.original_period_id) == (
+        "adjustment",
+        200_000,
+        None,
+        q1_id(engine),
+    )
     assert "plan assignment change (AE 2026)" in line.text
 
 
-def test_a_period_holding_only_an_adjustment_is_offered_on_the_statement_page(client, engine: Engine, make_person) -> None:
+def test_a_period_holding_only_an_adjustment_is_offered_on_the_statement_page(
+    client, engine: Engine, make_person
+) -> None:
     from tests.conftest import sign_in
 
     tokens = locked_q1(client, engine, make_person)

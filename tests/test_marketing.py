@@ -28,8 +28,17 @@ def org(make_person, engine: Engine):  # type: ignore[no-untyped-def]
         team = s.exec(select(Team).where(Team.name == "Marketing")).one()
         team.kind = "marketing"
         nora = s.exec(select(Person).where(Person.email == "nora@example.com")).one()
-        s.add(Campaign(code="WEB", name="Webinars", owner_id=nora.id, cost_minor=600_000, currency="USD",
-                       starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31)))
+        s.add(
+            Campaign(
+                code="WEB",
+                name="Webinars",
+                owner_id=nora.id,
+                cost_minor=600_000,
+                currency="USD",
+                starts_on=date(2026, 10, 1),
+                ends_on=date(2026, 12, 31),
+            )
+        )
     return token_for(engine, "finance")
 
 
@@ -38,9 +47,14 @@ def event(lead: str, stage: str, day: str, **extra: object) -> dict:
 
 
 def events(engine: Engine) -> list[tuple]:
-    return read(engine, lambda s: s.exec(
-        select(Lead.external_id, LeadEvent.stage, LeadEvent.occurred_on, LeadEvent.amount_minor, LeadEvent.flag)
-        .join(Lead, Lead.id == LeadEvent.lead_id).order_by(Lead.external_id, LeadEvent.id)).all())
+    return read(
+        engine,
+        lambda s: s.exec(
+            select(Lead.external_id, LeadEvent.stage, LeadEvent.occurred_on, LeadEvent.amount_minor, LeadEvent.flag)
+            .join(Lead, Lead.id == LeadEvent.lead_id)
+            .order_by(Lead.external_id, LeadEvent.id)
+        ).all(),
+    )
 
 
 def test_same_lead_event_twice_stores_one_and_a_changed_body_updates_it(client, org, engine: Engine) -> None:
@@ -52,8 +66,12 @@ def test_same_lead_event_twice_stores_one_and_a_changed_body_updates_it(client, 
     changed = client.post(URL, json=event("L-1", "opportunity", "2026-10-11", amount="12000.50"), headers=org)
     assert changed.status_code == 200 and changed.json()["amount"] == "12000.50"
     assert events(engine) == [("L-1", "opportunity", date(2026, 10, 11), 1_200_050, "no sql before it")]
-    actions = read(engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.object_type == "lead")
-                                            .order_by(AuditEvent.id)).all())
+    actions = read(
+        engine,
+        lambda s: s.exec(
+            select(AuditEvent.action).where(AuditEvent.object_type == "lead").order_by(AuditEvent.id)
+        ).all(),
+    )
     assert actions == ["lead_event.created", "lead_event.updated"]
 
 
@@ -81,7 +99,10 @@ def test_three_sqls_without_an_mql_are_reported_on_the_dashboard(client, org, en
     sign_in(client, "finance@example.com")
     page = client.get("/marketing?period=2026-Q4").text
     assert "3 SQLs not counted: no mql before it" in page
-    assert '<span class="big" data-metric="mqls">1</span>' in page and '<span class="big" data-metric="sqls">0</span>' in page
+    assert (
+        '<span class="big" data-metric="mqls">1</span>' in page
+        and '<span class="big" data-metric="sqls">0</span>' in page
+    )
 
 
 def test_bad_lead_events_are_refused_with_the_field_named_and_nothing_stored(client, org, engine: Engine) -> None:
@@ -105,7 +126,9 @@ def test_only_finance_and_admin_tokens_record_lead_events(client, org, engine: E
         assert response.status_code == 403
     sign_in(client, "admin@example.com")  # a session cookie never writes through the API
     assert client.post(URL, json=event("L-4", "mql", "2026-10-01")).status_code in (401, 403)
-    assert client.post(URL, json=event("L-4", "mql", "2026-10-01"), headers=token_for(engine, "admin")).status_code == 201
+    assert (
+        client.post(URL, json=event("L-4", "mql", "2026-10-01"), headers=token_for(engine, "admin")).status_code == 201
+    )
     assert len(events(engine)) == 1
 
 
@@ -123,12 +146,15 @@ def test_csv_import_is_all_or_nothing_and_idempotent(client, org, engine: Engine
     response = client.post(URL + "/import", content=bad.encode(), headers={**org, "content-type": "text/csv"})
     assert response.status_code == 400
     errors = response.json()["extra"]["errors"]
-    assert {(e["line"], e["field"]) for e in errors} == {(7, "amount")}  # every parse error at once; the owner is checked next
+    assert {(e["line"], e["field"]) for e in errors} == {
+        (7, "amount")
+    }  # every parse error at once; the owner is checked next
     assert events(engine) == []
     bad_owner = CSV + "L-2,sql,2026-10-03,ghost@example.com,WEB,,\n"
     response = client.post(URL + "/import", content=bad_owner.encode(), headers={**org, "content-type": "text/csv"})
     assert response.status_code == 400 and response.json()["extra"]["errors"] == [
-        {"line": 6, "field": "owner", "message": "no person with email ghost@example.com"}]
+        {"line": 6, "field": "owner", "message": "no person with email ghost@example.com"}
+    ]
     assert events(engine) == []
     dry = client.post(URL + "/import?dry_run=true", content=CSV.encode(), headers={**org, "content-type": "text/csv"})
     assert dry.status_code == 200 and dry.json()["created"] == 4 and dry.json()["committed"] is False
@@ -141,12 +167,19 @@ def test_csv_import_is_all_or_nothing_and_idempotent(client, org, engine: Engine
     assert again.json()["unchanged"] == 4 and len(events(engine)) == 4
 
 
-def test_dashboard_shows_the_metrics_charts_and_forecast_against_the_marketing_quota(client, org, engine: Engine) -> None:
+def test_dashboard_shows_the_metrics_charts_and_forecast_against_the_marketing_quota(
+    client, org, engine: Engine
+) -> None:
     client.post(URL + "/import", content=CSV.encode(), headers={**org, "content-type": "text/csv"})
-    for body in [event("L-2", "mql", "2026-10-02"), event("L-2", "sql", "2026-10-04"),
-                 event("L-2", "opportunity", "2026-10-20", amount="30000"),
-                 event("L-3", "mql", "2026-10-02"), event("L-3", "sql", "2026-10-04"),
-                 event("L-3", "opportunity", "2026-10-06", amount="8000"), event("L-3", "lost", "2026-10-30")]:
+    for body in [
+        event("L-2", "mql", "2026-10-02"),
+        event("L-2", "sql", "2026-10-04"),
+        event("L-2", "opportunity", "2026-10-20", amount="30000"),
+        event("L-3", "mql", "2026-10-02"),
+        event("L-3", "sql", "2026-10-04"),
+        event("L-3", "opportunity", "2026-10-06", amount="8000"),
+        event("L-3", "lost", "2026-10-30"),
+    ]:
         assert client.post(URL, json=body, headers=org).status_code == 201
     with transaction(engine) as s:
         period = ensure_period(s, "2026-Q4")
@@ -208,9 +241,17 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
     for lead, day in [("A", "2026-01-05"), ("B", "2026-02-10"), ("C", "2026-03-30")]:
         assert client.post(URL, json=event(lead, "mql", day), headers=org).status_code == 201
     client.post(URL, json=event("D", "sql", "2026-02-11"), headers=org)  # no MQL: flagged, not counted
-    queued = read(engine, lambda s: {(p, k) for p, k in s.exec(
-        select(Person.email, StatementState.period_key).join(Person, Person.id == StatementState.person_id)
-        .where(StatementState.input_version > StatementState.computed_version)).all()})
+    queued = read(
+        engine,
+        lambda s: {
+            (p, k)
+            for p, k in s.exec(
+                select(Person.email, StatementState.period_key)
+                .join(Person, Person.id == StatementState.person_id)
+                .where(StatementState.input_version > StatementState.computed_version)
+            ).all()
+        },
+    )
     assert {("nora@example.com", "2026-Q1"), ("mlead@example.com", "2026-Q1")} <= queued
     with transaction(engine) as s:
         recompute(s, "2026-Q1", trigger="test")
@@ -235,16 +276,27 @@ def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, or
     sign_in(client, "mlead@example.com")
     page = client.get("/marketing?period=2026-Q4").text
     assert 'id="team-quotas"' in page and 'name="target_mqls"' in page
-    response = _team_form(client, "2026-Q4", team_id, mqls="120", sqls="45", pipeline="900,000", sourced_revenue="250000.50")
+    response = _team_form(
+        client, "2026-Q4", team_id, mqls="120", sqls="45", pipeline="900,000", sourced_revenue="250000.50"
+    )
     assert response.status_code == 303
-    stored = read(engine, lambda s: {q.metric: q.target_minor for q in s.exec(select(Quota).where(Quota.team_id == team_id))})
+    stored = read(
+        engine, lambda s: {q.metric: q.target_minor for q in s.exec(select(Quota).where(Quota.team_id == team_id))}
+    )
     assert stored == {"mqls": 12_000, "sqls": 4_500, "pipeline": 90_000_000, "sourced_revenue": 25_000_050}
     assert "of 120" in client.get("/marketing?period=2026-Q4").text
     # a bad target refuses the whole form, naming it; nothing changes
-    bad = _team_form(client, "2026-Q4", team_id, mqls="130", sqls="4.555", pipeline="900000", sourced_revenue="250000.50")
+    bad = _team_form(
+        client, "2026-Q4", team_id, mqls="130", sqls="4.555", pipeline="900000", sourced_revenue="250000.50"
+    )
     assert bad.status_code == 400 and "target" in bad.text
-    assert read(engine, lambda s: s.exec(select(Quota.target_minor).where(Quota.team_id == team_id,
-                                                                        Quota.metric == "mqls")).one()) == 12_000
+    assert (
+        read(
+            engine,
+            lambda s: s.exec(select(Quota.target_minor).where(Quota.team_id == team_id, Quota.metric == "mqls")).one(),
+        )
+        == 12_000
+    )
     audit = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "quota.set")).all())
     assert {a.detail["metric"] for a in audit} == {"mqls", "sqls", "pipeline", "sourced_revenue"}
 
@@ -268,18 +320,30 @@ def test_marketers_carry_mql_sql_and_pipeline_quotas_in_the_grid_and_csv(client,
 
     sign_in(client, "mlead@example.com")
     grid = client.get("/quotas?period=2026-Q4").text
-    assert "<th scope=\"col\">MQLs</th>" in grid and "<th scope=\"col\">Sourced pipeline</th>" in grid
-    assert "<th scope=\"col\">Bookings</th>" not in grid  # a marketing team's grid: marketing metrics only
+    assert '<th scope="col">MQLs</th>' in grid and '<th scope="col">Sourced pipeline</th>' in grid
+    assert '<th scope="col">Bookings</th>' not in grid  # a marketing team's grid: marketing metrics only
     nora = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "nora@example.com")).one())
-    response = client.post("/quotas/cell", data={"person_id": nora, "metric": "mqls", "period": "2026-Q4", "version": 0,
-                                                  "target": "40", "_csrf_token": csrf_from(client)},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        "/quotas/cell",
+        data={
+            "person_id": nora,
+            "metric": "mqls",
+            "period": "2026-Q4",
+            "version": 0,
+            "target": "40",
+            "_csrf_token": csrf_from(client),
+        },
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and "40" in response.text and "MQLs" in response.text
-    stored = read(engine, lambda s: s.exec(select(Quota.metric, Quota.target_minor).where(Quota.person_id == nora)).all())
+    stored = read(
+        engine, lambda s: s.exec(select(Quota.metric, Quota.target_minor).where(Quota.person_id == nora)).all()
+    )
     assert stored == [("mqls", 4_000)]
     client.cookies.clear()
     sign_in(client, "admin@example.com")
     body = "person,metric,period,target\nnora@example.com,sqls,2026-Q4,12\nana@example.com,mqls,2026-Q4,5\n"
-    preview = client.post("/quotas/upload", files={"file": ("q.csv", body.encode(), "text/csv")},
-                          data={"_csrf_token": csrf_from(client)})
+    preview = client.post(
+        "/quotas/upload", files={"file": ("q.csv", body.encode(), "text/csv")}, data={"_csrf_token": csrf_from(client)}
+    )
     assert "mqls is not a quota of ana@example.com" in preview.text  # a sales rep carries no MQL quota

@@ -92,16 +92,29 @@ def test_stage_order_flags_an_sql_without_an_mql() -> None:
     assert m.stage_flags({"mql": date(2026, 10, 5), "sql": d})["sql"] == "mql is dated after it (2026-10-05)"
     # a flagged stage taints the stages after it
     flags = m.stage_flags({"sql": d, "opportunity": d, "won": d})
-    assert flags == {"sql": "no mql before it", "opportunity": "sql is out of order", "won": "opportunity is out of order"}
+    assert flags == {
+        "sql": "no mql before it",
+        "opportunity": "sql is out of order",
+        "won": "opportunity is out of order",
+    }
     # won and lost exclude each other: the later is flagged
     both = m.stage_flags({"mql": d, "sql": d, "opportunity": d, "won": date(2026, 10, 9), "lost": date(2026, 10, 3)})
     assert both["lost"] == "" and both["won"] == "the lead is also lost"
 
 
 def _lead(campaign: str, **stages: tuple) -> LeadFacts:
-    return LeadFacts(campaign, {s: (date.fromisoformat(v[0]), None if v[1] is None else D(v[1]),
-                                    None if v[1] is None else "USD", v[2] if len(v) > 2 else "")
-                                for s, v in stages.items()})
+    return LeadFacts(
+        campaign,
+        {
+            s: (
+                date.fromisoformat(v[0]),
+                None if v[1] is None else D(v[1]),
+                None if v[1] is None else "USD",
+                v[2] if len(v) > 2 else "",
+            )
+            for s, v in stages.items()
+        },
+    )
 
 
 def test_dashboard_figures_on_a_hand_computed_period() -> None:
@@ -115,15 +128,39 @@ def test_dashboard_figures_on_a_hand_computed_period() -> None:
     H: (history) mql 07-01, sql 07-02, opportunity 07-03 (5,000), won 07-23 (6,000) — cycle 20 days
     """
     leads = [
-        _lead("X", mql=("2026-10-01", None), sql=("2026-10-05", None), opportunity=("2026-10-10", "10000"), won=("2026-11-09", "12000")),
-        _lead("X", mql=("2026-10-02", None), sql=("2026-10-06", None), opportunity=("2026-10-12", "20000"), lost=("2026-11-01", None)),
+        _lead(
+            "X",
+            mql=("2026-10-01", None),
+            sql=("2026-10-05", None),
+            opportunity=("2026-10-10", "10000"),
+            won=("2026-11-09", "12000"),
+        ),
+        _lead(
+            "X",
+            mql=("2026-10-02", None),
+            sql=("2026-10-06", None),
+            opportunity=("2026-10-12", "20000"),
+            lost=("2026-11-01", None),
+        ),
         _lead("X", mql=("2026-10-03", None), sql=("2026-11-01", None), opportunity=("2026-11-02", "30000")),
         _lead("X", mql=("2026-10-04", None)),
         _lead("X", sql=("2026-10-07", None, "no mql before it")),
-        _lead("X", mql=("2026-07-01", None), sql=("2026-07-02", None), opportunity=("2026-07-03", "5000"), won=("2026-07-23", "6000")),
+        _lead(
+            "X",
+            mql=("2026-07-01", None),
+            sql=("2026-07-02", None),
+            opportunity=("2026-07-03", "5000"),
+            won=("2026-07-23", "6000"),
+        ),
     ]
-    f = figures(leads, parse_period_key("2026-Q4"), "USD", cost=D("6000.00"),
-                monthly_amounts=[D(1000), D(3000)], churn=D("0.02"))
+    f = figures(
+        leads,
+        parse_period_key("2026-Q4"),
+        "USD",
+        cost=D("6000.00"),
+        monthly_amounts=[D(1000), D(3000)],
+        churn=D("0.02"),
+    )
     assert (f.mqls, f.sqls, f.converted) == (4, 3, 3)
     assert f.conversion == D("0.75")  # 3 of 4 MQLs reached SQL
     assert f.flagged == {("sql", "no mql before it"): 1}
@@ -145,8 +182,15 @@ def test_dashboard_figures_on_a_hand_computed_period() -> None:
 
 def test_campaign_cost_is_prorated_by_days_in_the_period_half_up() -> None:
     # 9,200.00 over 2026-09-01..2026-10-31 (61 days): 30 days in Q3, 31 in Q4
-    c = Campaign(code="X", name="X", owner_id=1, cost_minor=920_000, currency="USD",
-                 starts_on=date(2026, 9, 1), ends_on=date(2026, 10, 31))
+    c = Campaign(
+        code="X",
+        name="X",
+        owner_id=1,
+        cost_minor=920_000,
+        currency="USD",
+        starts_on=date(2026, 9, 1),
+        ends_on=date(2026, 10, 31),
+    )
     assert campaign_cost(c, parse_period_key("2026-Q3")) == D("4524.59")  # 9,200 × 30 / 61 = 4,524.590…
     assert campaign_cost(c, parse_period_key("2026-Q4")) == D("4675.41")  # 9,200 × 31 / 61 = 4,675.409…
     assert campaign_cost(c, parse_period_key("2026")) == D("9200.00")

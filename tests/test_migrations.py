@@ -18,8 +18,22 @@ from commissions.models.base import metadata
 from tests.conftest import BACKENDS, fresh_database_url
 
 CORE_TABLES = {
-    "team", "person", "period", "quota", "campaign", "deal", "deal_split", "custom_field", "plan", "plan_version",
-    "plan_assignment", "calculation_run", "payout_line", "adjustment", "api_token", "audit_event",
+    "team",
+    "person",
+    "period",
+    "quota",
+    "campaign",
+    "deal",
+    "deal_split",
+    "custom_field",
+    "plan",
+    "plan_version",
+    "plan_assignment",
+    "calculation_run",
+    "payout_line",
+    "adjustment",
+    "api_token",
+    "audit_event",
 }
 
 
@@ -68,16 +82,27 @@ def test_database_enforces_constraints(backend: str, tmp_path: Path) -> None:
             with pytest.raises(IntegrityError), engine.begin() as conn:
                 conn.execute(text(statement))
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO person (email, name, role, active, session_version, created_at) "
-                              "VALUES ('a@y.com', 'A', 'rep', true, 1, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO person (email, name, role, active, session_version, created_at) "
+                    "VALUES ('a@y.com', 'A', 'rep', true, 1, CURRENT_TIMESTAMP)"
+                )
+            )
         with pytest.raises(IntegrityError), engine.begin() as conn:  # unique email
-            conn.execute(text("INSERT INTO person (email, name, role, active, session_version, created_at) "
-                              "VALUES ('a@y.com', 'A2', 'rep', true, 1, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO person (email, name, role, active, session_version, created_at) "
+                    "VALUES ('a@y.com', 'A2', 'rep', true, 1, CURRENT_TIMESTAMP)"
+                )
+            )
         with pytest.raises(IntegrityError), engine.begin() as conn:  # deal owner must exist
-            conn.execute(text(
-                "INSERT INTO deal (external_id, name, account, owner_id, amount_minor, currency, closed_at, type, product,"
-                " status, custom_fields, body_hash, created_at, updated_at) VALUES ('D-1', 'n', '', 999, 100, 'USD',"
-                " '2026-01-01', 'new', '', 'won', '{}', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO deal (external_id, name, account, owner_id, amount_minor, currency, closed_at, type, product,"
+                    " status, custom_fields, body_hash, created_at, updated_at) VALUES ('D-1', 'n', '', 999, 100, 'USD',"
+                    " '2026-01-01', 'new', '', 'won', '{}', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
     finally:
         engine.dispose()
 

@@ -48,20 +48,38 @@ def org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     engine = make_engine(fresh_database_url(request.param, tmp_path_factory.mktemp("payrules"), "payrules"))
     upgrade(engine=engine)
     load_demo(engine, today=TODAY)
-    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://",
-                        secret_key="t" * 40)
+    settings = Settings(
+        environment="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://", secret_key="t" * 40
+    )
     o = Org(engine, create_app(settings, engine=engine))
     with transaction(engine) as s:
+
         def one(prefix: str) -> Person:
             return s.exec(select(Person).where(Person.email == f"{prefix}@{DOMAIN}")).scalars().one()
 
         east, west = one("east.manager"), one("west.manager")
-        people = {"ana": one("ana.alvarez"), "east": east, "west": west, "central": one("central.manager"),
-                  "finance": one("finance"), "admin": one("admin")}
-        people["east_rep"] = s.exec(select(Person).where(Person.manager_id == east.id, Person.role == "rep",
-                                                         Person.id != people["ana"].id).order_by(Person.id)).scalars().first()
-        people["west_rep"] = s.exec(select(Person).where(Person.manager_id == west.id, Person.role == "rep")
-                                    .order_by(Person.id)).scalars().first()
+        people = {
+            "ana": one("ana.alvarez"),
+            "east": east,
+            "west": west,
+            "central": one("central.manager"),
+            "finance": one("finance"),
+            "admin": one("admin"),
+        }
+        people["east_rep"] = (
+            s.exec(
+                select(Person)
+                .where(Person.manager_id == east.id, Person.role == "rep", Person.id != people["ana"].id)
+                .order_by(Person.id)
+            )
+            .scalars()
+            .first()
+        )
+        people["west_rep"] = (
+            s.exec(select(Person).where(Person.manager_id == west.id, Person.role == "rep").order_by(Person.id))
+            .scalars()
+            .first()
+        )
         for name, p in people.items():
             o.ids[name], o.emails[name] = p.id, p.email
             o.tokens[name] = create_token(s, name=f"rules {name}", role=p.role, person=p, created_by=None)[1]
@@ -78,8 +96,17 @@ def api(client: TestClient, org: Org, who: str, body: dict):  # type: ignore[no-
 
 
 def deal_body(org: Org, external_id: str, owner: str, amount: str = "50000", splits=None, **extra) -> dict:  # type: ignore[no-untyped-def]
-    body = {"external_id": external_id, "name": external_id, "account": "Acme", "owner": org.emails[owner],
-            "amount": amount, "currency": "USD", "closed_at": CLOSED, "type": "new", **extra}
+    body = {
+        "external_id": external_id,
+        "name": external_id,
+        "account": "Acme",
+        "owner": org.emails[owner],
+        "amount": amount,
+        "currency": "USD",
+        "closed_at": CLOSED,
+        "type": "new",
+        **extra,
+    }
     if splits:
         body["splits"] = [{"person": org.emails[p], "share": share} for p, share in splits]
     return body
@@ -89,8 +116,11 @@ def sign_in(client: TestClient, org: Org, who: str) -> str:
     client.cookies.clear()
     client.get("/login")
     token = client.cookies["csrftoken"]
-    r = client.post("/login", data={"email": org.emails[who], "password": DEMO_PASSWORD, "_csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"email": org.emails[who], "password": DEMO_PASSWORD, "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code in (302, 303)
     return client.cookies["csrftoken"]
 
@@ -111,9 +141,11 @@ def page_post(client: TestClient, org: Org, who: str, path: str):  # type: ignor
 def pay(org: Org, who: str) -> tuple[int, int | None]:
     """(credited, total) of the person's statement in the period, as stored."""
     with Session(org.engine) as s:
-        row = s.execute(select(PayeeSummary.credited_minor, PayeeSummary.total_minor)
-                        .join(Period, Period.id == PayeeSummary.period_id)
-                        .where(Period.key == KEY, PayeeSummary.person_id == org.ids[who])).first()
+        row = s.execute(
+            select(PayeeSummary.credited_minor, PayeeSummary.total_minor)
+            .join(Period, Period.id == PayeeSummary.period_id)
+            .where(Period.key == KEY, PayeeSummary.person_id == org.ids[who])
+        ).first()
         return (row[0], row[1]) if row else (0, None)
 
 
@@ -122,15 +154,20 @@ def deal_state(org: Org, external_id: str) -> tuple | None:
         deal = s.exec(select(Deal).where(Deal.external_id == external_id)).scalars().first()
         if deal is None:
             return None
-        splits = sorted(s.execute(select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all())
+        splits = sorted(
+            s.execute(select(DealSplit.person_id, DealSplit.share_bp).where(DealSplit.deal_id == deal.id)).all()
+        )
         return deal.owner_id, deal.amount_minor, deal.status, tuple(splits)
 
 
 def held(org: Org, external_id: str) -> DealApproval | None:
     """The pending (held) change of the deal, if any."""
     with Session(org.engine) as s:
-        return s.exec(select(DealApproval).where(DealApproval.external_id == external_id,
-                                                 DealApproval.state == "pending")).scalars().first()
+        return (
+            s.exec(select(DealApproval).where(DealApproval.external_id == external_id, DealApproval.state == "pending"))
+            .scalars()
+            .first()
+        )
 
 
 def full_recompute(org: Org) -> None:
@@ -141,8 +178,11 @@ def full_recompute(org: Org) -> None:
 
 def audited(org: Org, action: str, external_id: str) -> int:
     with Session(org.engine) as s:
-        return s.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == action, AuditEvent.object_id == external_id)).scalar_one()
+        return s.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == action, AuditEvent.object_id == external_id)
+        ).scalar_one()
 
 
 @pytest.fixture
@@ -247,8 +287,11 @@ def test_a_rep_cannot_change_or_cancel_anothers_deal_through_any_door(org: Org, 
             assert api(client, org, "ana", body).status_code == 403, (external_id, body)
             assert form_post(client, org, "ana", body).status_code == 400, (external_id, body)
     csv = f"external_id,owner,amount,closed_at\nR-4,{org.emails['ana']},1,{CLOSED}\n"
-    r = client.post("/api/v1/deals/import", content=csv, headers={"Authorization": f"Bearer {org.tokens['ana']}",
-                                                                   "content-type": "text/csv"})
+    r = client.post(
+        "/api/v1/deals/import",
+        content=csv,
+        headers={"Authorization": f"Bearer {org.tokens['ana']}", "content-type": "text/csv"},
+    )
     assert r.status_code == 403
     assert {x: deal_state(org, x) for x in ("R-4", "R-5")} == before
     assert held(org, "R-4") is None and held(org, "R-5") is None
@@ -263,19 +306,45 @@ def test_a_rep_records_and_edits_their_own_deal_at_once(org: Org, client: TestCl
 
 
 def test_managers_within_their_team_finance_and_admin_change_deals(org: Org, client: TestClient) -> None:
-    assert api(client, org, "finance", deal_body(org, "R-8", "ana", splits=[("ana", "50"), ("east_rep", "50")])).status_code == 201
-    assert api(client, org, "finance", deal_body(org, "R-9", "ana", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 201
+    assert (
+        api(
+            client, org, "finance", deal_body(org, "R-8", "ana", splits=[("ana", "50"), ("east_rep", "50")])
+        ).status_code
+        == 201
+    )
+    assert (
+        api(
+            client, org, "finance", deal_body(org, "R-9", "ana", splits=[("ana", "50"), ("west_rep", "50")])
+        ).status_code
+        == 201
+    )
     before = deal_state(org, "R-8")
     assert api(client, org, "west", deal_body(org, "R-8", "ana", amount="1")).status_code == 403
     assert api(client, org, "central", deal_body(org, "R-8", "ana", amount="1")).status_code == 403
     assert form_post(client, org, "west", deal_body(org, "R-8", "ana", amount="1")).status_code == 400
     assert deal_state(org, "R-8") == before
     # East's manager: within his team, at once; not the deal that also credits a West rep
-    assert api(client, org, "east", deal_body(org, "R-8", "ana", amount="60000", splits=[("ana", "70"), ("east_rep", "30")])).status_code == 200
+    assert (
+        api(
+            client,
+            org,
+            "east",
+            deal_body(org, "R-8", "ana", amount="60000", splits=[("ana", "70"), ("east_rep", "30")]),
+        ).status_code
+        == 200
+    )
     assert deal_state(org, "R-8")[1] == 6_000_000
     assert api(client, org, "east", deal_body(org, "R-9", "ana", amount="1")).status_code == 403
     # finance and admin: anything, at once
-    assert api(client, org, "finance", deal_body(org, "R-9", "ana", amount="61000", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 200
+    assert (
+        api(
+            client,
+            org,
+            "finance",
+            deal_body(org, "R-9", "ana", amount="61000", splits=[("ana", "50"), ("west_rep", "50")]),
+        ).status_code
+        == 200
+    )
     assert api(client, org, "admin", deal_body(org, "R-9", "west_rep", amount="62000")).status_code == 200
     assert deal_state(org, "R-9")[:2] == (org.ids["west_rep"], 6_200_000)
     assert held(org, "R-8") is None and held(org, "R-9") is None
@@ -308,8 +377,9 @@ def test_the_approval_queue_api_for_managers_finance_and_reps(org: Org, client: 
 
     def call(who: str, method: str, path: str):  # type: ignore[no-untyped-def]
         client.cookies.clear()
-        return client.request(method, f"/api/v1/deals/approvals{path}",
-                              headers={"Authorization": f"Bearer {org.tokens[who]}"})
+        return client.request(
+            method, f"/api/v1/deals/approvals{path}", headers={"Authorization": f"Bearer {org.tokens[who]}"}
+        )
 
     mine = call("ana", "GET", "/").json()  # her own requests (the module's earlier tests left others)
     assert [(h["may_decide"], h["amount"]) for h in mine if h["external_id"] == "A-1"] == [(False, "30000.00")]
@@ -323,12 +393,19 @@ def test_the_approval_queue_api_for_managers_finance_and_reps(org: Org, client: 
     assert call("admin", "POST", f"/{approval_id}/approve").status_code == 403
     assert deal_state(org, "A-1") is None
     r = call("east", "POST", f"/{approval_id}/approve")
-    assert r.status_code == 200 and r.json() == {"id": approval_id, "external_id": "A-1", "decision": "approved",
-                                                 "outcome": "created"}
+    assert r.status_code == 200 and r.json() == {
+        "id": approval_id,
+        "external_id": "A-1",
+        "decision": "approved",
+        "outcome": "created",
+    }
     assert deal_state(org, "A-1")[1] == 3_000_000
     assert call("finance", "POST", f"/{approval_id}/reject").status_code == 409  # decided once
 
-    assert api(client, org, "ana", deal_body(org, "A-2", "ana", splits=[("ana", "50"), ("west_rep", "50")])).status_code == 202
+    assert (
+        api(client, org, "ana", deal_body(org, "A-2", "ana", splits=[("ana", "50"), ("west_rep", "50")])).status_code
+        == 202
+    )
     second = held(org, "A-2").id
     r = call("finance", "POST", f"/{second}/reject")
     assert r.status_code == 200 and r.json()["decision"] == "rejected"

@@ -25,14 +25,29 @@ def _person(s: Session, email: str) -> Person:
     return s.exec(select(Person).where(Person.email == email)).one()
 
 
-def add_line(engine: Engine, email: str, kind: str, amount_minor: int, *, currency: str = "USD",
-             component: str | None = None, period: str = "2026-Q1") -> int:
+def add_line(
+    engine: Engine,
+    email: str,
+    kind: str,
+    amount_minor: int,
+    *,
+    currency: str = "USD",
+    component: str | None = None,
+    period: str = "2026-Q1",
+) -> int:
     """A ledger row as the period workflow would write it (adjustment, clawback, draw ...)."""
     with transaction(engine) as s:
         person = _person(s, email)
         period_row = s.exec(select(Period).where(Period.key == period)).one()
-        line = PayoutLine(person_id=person.id, period_id=period_row.id, component=component or kind.title(), kind=kind,
-                          amount_minor=amount_minor, currency=currency, text=f"{kind} line")
+        line = PayoutLine(
+            person_id=person.id,
+            period_id=period_row.id,
+            component=component or kind.title(),
+            kind=kind,
+            amount_minor=amount_minor,
+            currency=currency,
+            text=f"{kind} line",
+        )
         s.add(line)
         s.flush()
         return line.id  # type: ignore[return-value]
@@ -51,8 +66,18 @@ def worked_example(client, engine: Engine, make_person) -> None:  # type: ignore
     wrong = add_line(engine, "ana@example.com", "adjustment", 999_999)  # reversed below: not in force
     with transaction(engine) as s:
         original = s.get(PayoutLine, wrong)
-        s.add(PayoutLine(person_id=original.person_id, period_id=original.period_id, component="Adjustment",
-                         kind="reversal", amount_minor=-999_999, currency="USD", text="reversal", reverses_id=wrong))
+        s.add(
+            PayoutLine(
+                person_id=original.person_id,
+                period_id=original.period_id,
+                component="Adjustment",
+                kind="reversal",
+                amount_minor=-999_999,
+                currency="USD",
+                text="reversal",
+                reverses_id=wrong,
+            )
+        )
 
 
 def finance(engine: Engine) -> dict[str, str]:
@@ -71,13 +96,24 @@ def test_csv_columns_and_values_follow_the_worked_example(client, engine: Engine
     assert response.headers["content-disposition"] == 'attachment; filename="payouts-2026-Q1.csv"'
     assert response.headers["cache-control"] == "no-store"
     body = response.content
-    assert body.startswith(b"employee_id,email,name,period,currency,earned,adjustments,clawbacks,draw,net_payable,plan,status\r\n")
+    assert body.startswith(
+        b"employee_id,email,name,period,currency,earned,adjustments,clawbacks,draw,net_payable,plan,status\r\n"
+    )
     rows = rows_of(body)
     assert [r["email"] for r in rows] == ["ana@example.com", "bo@example.com"]  # one row per person, by email
     assert rows[0] == {
-        "employee_id": "E-001", "email": "ana@example.com", "name": "Ana", "period": "2026-Q1", "currency": "USD",
-        "earned": "13750.00", "adjustments": "250.00", "clawbacks": "-500.00", "draw": "1000.00",
-        "net_payable": "14500.00", "plan": "AE 2026", "status": "open",
+        "employee_id": "E-001",
+        "email": "ana@example.com",
+        "name": "Ana",
+        "period": "2026-Q1",
+        "currency": "USD",
+        "earned": "13750.00",
+        "adjustments": "250.00",
+        "clawbacks": "-500.00",
+        "draw": "1000.00",
+        "net_payable": "14500.00",
+        "plan": "AE 2026",
+        "status": "open",
     }
     assert rows[1]["employee_id"] == "E-002" and rows[1]["net_payable"] == "0.00" and rows[1]["plan"] == "AE 2026"
 
@@ -102,7 +138,9 @@ def test_status_is_the_period_state_and_a_locked_export_is_byte_identical(client
     assert {r["status"] for r in rows_of(client.get(URL + ".csv", headers=headers).content)} == {"locked"}
 
 
-def test_xlsx_is_byte_identical_for_any_unchanged_period_and_has_no_clock_in_it(client, engine: Engine, make_person) -> None:
+def test_xlsx_is_byte_identical_for_any_unchanged_period_and_has_no_clock_in_it(
+    client, engine: Engine, make_person
+) -> None:
     worked_example(client, engine, make_person)
     headers = finance(engine)
     first = client.get(URL + ".xlsx", headers=headers)
@@ -126,10 +164,18 @@ def test_xlsx_holds_the_same_rows_with_numbers_as_numbers(client, engine: Engine
     assert tuple(values[0]) == COLUMNS
     ana = dict(zip(COLUMNS, values[1], strict=False))
     assert ana["email"] == "ana@example.com" and ana["plan"] == "AE 2026" and ana["status"] == "open"
-    assert [ana[c] for c in ("earned", "adjustments", "clawbacks", "draw", "net_payable")] == [13750, 250, -500, 1000, 14500]
+    assert [ana[c] for c in ("earned", "adjustments", "clawbacks", "draw", "net_payable")] == [
+        13750,
+        250,
+        -500,
+        1000,
+        14500,
+    ]
     assert all(sheet.cell(row=2, column=c).data_type == "n" for c in range(6, 11))
     assert sheet.cell(row=2, column=6).number_format == "0.00"
-    assert "<v>13750.00</v>" in zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()  # exact text
+    assert (
+        "<v>13750.00</v>" in zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()
+    )  # exact text
 
 
 NASTY = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "  =1+1", "\tx", "\r=1"]
@@ -148,15 +194,21 @@ def test_neutralise_leaves_plain_text_alone() -> None:
 def test_exports_are_formula_safe(client, engine: Engine, make_person) -> None:
     worked_example(client, engine, make_person)
     with transaction(engine) as s:
-        s.execute(update(Person).where(Person.email == "ana@example.com")
-                  .values(name='=HYPERLINK("http://x","y")', employee_id="+1"))
+        s.execute(
+            update(Person)
+            .where(Person.email == "ana@example.com")
+            .values(name='=HYPERLINK("http://x","y")', employee_id="+1")
+        )
         s.execute(update(Person).where(Person.email == "bo@example.com").values(name="-2", employee_id="@SUM(A1)"))
         s.execute(update(Plan).values(name="@SUM(A1)"))
         s.add(Person(email="=1+2@example.com", name="\tTab", role="rep"))
     add_line(engine, "=1+2@example.com", "adjustment", -1234)
     headers = finance(engine)
     rows = {r["email"]: r for r in rows_of(client.get(URL + ".csv", headers=headers).content)}
-    assert rows["ana@example.com"]["name"] == '\'=HYPERLINK("http://x","y")' and rows["ana@example.com"]["employee_id"] == "'+1"
+    assert (
+        rows["ana@example.com"]["name"] == '\'=HYPERLINK("http://x","y")'
+        and rows["ana@example.com"]["employee_id"] == "'+1"
+    )
     assert rows["bo@example.com"]["name"] == "'-2" and rows["bo@example.com"]["employee_id"] == "'@SUM(A1)"
     assert rows["ana@example.com"]["plan"] == "'@SUM(A1)"
     assert rows["'=1+2@example.com"]["name"] == "'\tTab"
@@ -177,9 +229,14 @@ def test_several_currencies_give_one_row_each(client, engine: Engine, make_perso
     worked_example(client, engine, make_person)
     add_line(engine, "ana@example.com", "adjustment", 5_000, currency="EUR")
     add_line(engine, "ana@example.com", "earning", 1_000, currency="JPY", component="Commission")
-    rows = [r for r in rows_of(client.get(URL + ".csv", headers=finance(engine)).content) if r["email"] == "ana@example.com"]
+    rows = [
+        r for r in rows_of(client.get(URL + ".csv", headers=finance(engine)).content) if r["email"] == "ana@example.com"
+    ]
     assert [(r["currency"], r["earned"], r["adjustments"], r["net_payable"]) for r in rows] == [
-        ("EUR", "0.00", "50.00", "50.00"), ("JPY", "1000", "0", "1000"), ("USD", "13750.00", "250.00", "14500.00")]
+        ("EUR", "0.00", "50.00", "50.00"),
+        ("JPY", "1000", "0", "1000"),
+        ("USD", "13750.00", "250.00", "14500.00"),
+    ]
 
 
 def test_only_finance_exports(client, engine: Engine, make_person) -> None:
@@ -189,7 +246,9 @@ def test_only_finance_exports(client, engine: Engine, make_person) -> None:
             response = client.get(f"{URL}.{extension}", headers=token_for(engine, role, email))
             assert response.status_code == 403, (role, extension)
             assert response.json()["status_code"] == 403
-    assert client.get(URL + ".csv", headers=token_for(engine, "finance")).status_code == 200  # a finance token without a person
+    assert (
+        client.get(URL + ".csv", headers=token_for(engine, "finance")).status_code == 200
+    )  # a finance token without a person
     assert client.get(URL + ".csv").status_code == 401
 
 

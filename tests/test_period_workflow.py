@@ -36,15 +36,21 @@ def test_the_whole_lifecycle(client, engine: Engine, make_person) -> None:
     assert body["components"]["Commission"] == "9000.00"
 
     locked = client.post("/api/v1/periods/2026-Q1/lock", headers=fin)
-    assert locked.status_code == 200 and locked.json()["state"] == "locked" and locked.json()["locked_by"] == "fin@example.com"
+    assert (
+        locked.status_code == 200
+        and locked.json()["state"] == "locked"
+        and locked.json()["locked_by"] == "fin@example.com"
+    )
     paid = client.post("/api/v1/periods/2026-Q1/pay", headers=fin)
     assert paid.status_code == 200 and paid.json()["state"] == "paid"
     assert paid.json()["totals"] == {"USD": "9000.00"}
 
     row = period_row(engine, "2026-Q1")
     assert row.state == "paid" and row.approved_at and row.locked_at and row.paid_at
-    events = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.object_type == "period")
-                                           .order_by(AuditEvent.id)).all())
+    events = read(
+        engine,
+        lambda s: s.exec(select(AuditEvent).where(AuditEvent.object_type == "period").order_by(AuditEvent.id)).all(),
+    )
     assert [e.action for e in events] == ["period.approved", "period.locked", "period.paid"]
     for event in events:
         assert event.actor_label == "fin@example.com" and event.at is not None
@@ -53,15 +59,20 @@ def test_the_whole_lifecycle(client, engine: Engine, make_person) -> None:
     assert statement(client, fin, "ana@example.com", "2026-Q1")["state"] == "paid"
 
 
-@pytest.mark.parametrize(("state_steps", "action", "message"), [
-    ([], "lock", "2026-Q1 is open: it must be approved before it can be locked"),
-    ([], "pay", "2026-Q1 is open: it must be locked before it can be paid"),
-    (["approve"], "approve", "2026-Q1 is already approved"),
-    (["approve"], "pay", "must be locked before it can be paid"),
-    (["approve", "lock"], "approve", "2026-Q1 is already locked"),
-    (["approve", "lock", "pay"], "lock", "2026-Q1 is already paid"),
-])
-def test_wrong_order_is_409_and_changes_nothing(client, engine: Engine, make_person, state_steps, action, message) -> None:
+@pytest.mark.parametrize(
+    ("state_steps", "action", "message"),
+    [
+        ([], "lock", "2026-Q1 is open: it must be approved before it can be locked"),
+        ([], "pay", "2026-Q1 is open: it must be locked before it can be paid"),
+        (["approve"], "approve", "2026-Q1 is already approved"),
+        (["approve"], "pay", "must be locked before it can be paid"),
+        (["approve", "lock"], "approve", "2026-Q1 is already locked"),
+        (["approve", "lock", "pay"], "lock", "2026-Q1 is already paid"),
+    ],
+)
+def test_wrong_order_is_409_and_changes_nothing(
+    client, engine: Engine, make_person, state_steps, action, message
+) -> None:
     tokens = setup_books(engine, make_person)
     post_deal(client, tokens, "D-1", "60000", "2026-01-10")
     for step in state_steps:
@@ -93,8 +104,9 @@ def test_only_finance_may_approve_lock_or_pay(client, engine: Engine, make_perso
     client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
     assert client.post("/api/v1/periods/2026-Q1/lock", headers=tokens[role]).status_code == 403
     assert period_row(engine, "2026-Q1").state == "approved"
-    assert read(engine, lambda s: [e.action for e in s.exec(select(AuditEvent).where(
-        AuditEvent.object_type == "period")).all()]) == ["period.approved"]
+    assert read(
+        engine, lambda s: [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "period")).all()]
+    ) == ["period.approved"]
 
 
 def test_a_session_cookie_cannot_approve_through_the_api(client, engine: Engine, make_person) -> None:
@@ -142,7 +154,9 @@ def test_approval_page_shows_totals_changes_and_buttons(client, engine: Engine, 
 
     no_csrf = client.post("/finance/periods/2026-Q1/approve", data={})
     assert no_csrf.status_code == 403 and period_row(engine, "2026-Q1").state == "open"
-    done = client.post("/finance/periods/2026-Q1/approve", data={"_csrf_token": csrf_from(client)}, follow_redirects=False)
+    done = client.post(
+        "/finance/periods/2026-Q1/approve", data={"_csrf_token": csrf_from(client)}, follow_redirects=False
+    )
     assert done.status_code == 303 and period_row(engine, "2026-Q1").state == "approved"
     html = client.get("/finance/periods/2026-Q1").text
     assert 'action="/finance/periods/2026-Q1/lock"' in html and "approved" in html

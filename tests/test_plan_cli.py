@@ -48,12 +48,16 @@ def run(tmp_path: Path, text: str, *args: str, name: str = "ae.yaml"):  # type: 
 
 
 def counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    return read(engine, lambda s: tuple(s.exec(select(func.count()).select_from(m)).one()
-                                        for m in (Plan, PlanVersion, PlanAssignment)))
+    return read(
+        engine,
+        lambda s: tuple(s.exec(select(func.count()).select_from(m)).one() for m in (Plan, PlanVersion, PlanAssignment)),
+    )
 
 
 def test_apply_creates_the_plan_assigns_people_and_prints_what_it_did(cli_db, tmp_path: Path) -> None:
-    result = run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com", "--assign", "BO@example.com")
+    result = run(
+        tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com", "--assign", "BO@example.com"
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "AE 2026: created the plan (USD, quarter periods) with version 1, effective from 2026-01-01",
@@ -62,7 +66,9 @@ def test_apply_creates_the_plan_assigns_people_and_prints_what_it_did(cli_db, tm
     ]
     assert counts(cli_db) == (1, 1, 2)
     assert read(cli_db, lambda s: s.exec(select(PlanVersion.document)).one()) == AE
-    actors = read(cli_db, lambda s: s.exec(select(AuditEvent.actor_label).where(AuditEvent.action.like("plan.%"))).all())
+    actors = read(
+        cli_db, lambda s: s.exec(select(AuditEvent.actor_label).where(AuditEvent.action.like("plan.%"))).all()
+    )
     assert actors == ["cli: plan apply"] * 3
 
 
@@ -102,16 +108,28 @@ def test_an_invalid_plan_exits_2_naming_file_component_and_field(cli_db, tmp_pat
 
 
 def test_an_unknown_email_stores_nothing(cli_db, tmp_path: Path) -> None:
-    result = run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com", "--assign", "nobody@example.com")
+    result = run(
+        tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com", "--assign", "nobody@example.com"
+    )
     assert result.exit_code == 2
     assert "--assign: no person with email nobody@example.com; nothing stored" in result.stderr
     assert counts(cli_db) == (0, 0, 0)
-    assert read(cli_db, lambda s: s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("plan.%"))).one()) == 0
+    assert (
+        read(
+            cli_db,
+            lambda s: s.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("plan.%"))
+            ).one(),
+        )
+        == 0
+    )
 
 
 def test_a_locked_period_is_refused_with_exit_1(cli_db, tmp_path: Path) -> None:
     with transaction(cli_db) as session:
-        session.add(Period(key="2026-Q1", kind="quarter", starts_on=date(2026, 1, 1), ends_on=date(2026, 3, 31), state="locked"))
+        session.add(
+            Period(key="2026-Q1", kind="quarter", starts_on=date(2026, 1, 1), ends_on=date(2026, 3, 31), state="locked")
+        )
     result = run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com")
     assert result.exit_code == 1
     assert "refused, nothing stored: effective_from: period 2026-Q1 is locked" in result.stderr

@@ -55,14 +55,38 @@ AE_V2 = AE.replace("{rate: 20%}", "{rate: 22%}")
 Q1, Q2, Q3 = date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1)
 
 INVALID = [
-    pytest.param(AE.replace("{to: 100%, rate: 10%}", "{to: 100%, rate: 150%}"), "Commission", "tiers[0].rate",
-                 "outside 0%-100%", None, id="rate-150"),
-    pytest.param(AE.replace("{to: 150%, rate: 15%}", "{to: 90%, rate: 15%}"), "Commission", "tiers[1].to",
-                 "must rise", None, id="tiers-not-rising"),
-    pytest.param(AE.replace("kind: bonus", "kind: jackpot"), "Quota club", "kind", "unknown kind 'jackpot'", None,
-                 id="unknown-kind"),
-    pytest.param(AE.replace("term_months >= 24", "term_months >=> 24"), "Multi-year SPIFF", "when", "unexpected",
-                 15, id="bad-when"),
+    pytest.param(
+        AE.replace("{to: 100%, rate: 10%}", "{to: 100%, rate: 150%}"),
+        "Commission",
+        "tiers[0].rate",
+        "outside 0%-100%",
+        None,
+        id="rate-150",
+    ),
+    pytest.param(
+        AE.replace("{to: 150%, rate: 15%}", "{to: 90%, rate: 15%}"),
+        "Commission",
+        "tiers[1].to",
+        "must rise",
+        None,
+        id="tiers-not-rising",
+    ),
+    pytest.param(
+        AE.replace("kind: bonus", "kind: jackpot"),
+        "Quota club",
+        "kind",
+        "unknown kind 'jackpot'",
+        None,
+        id="unknown-kind",
+    ),
+    pytest.param(
+        AE.replace("term_months >= 24", "term_months >=> 24"),
+        "Multi-year SPIFF",
+        "when",
+        "unexpected",
+        15,
+        id="bad-when",
+    ),
 ]
 
 
@@ -88,7 +112,12 @@ def test_first_save_creates_the_plan_and_later_saves_add_versions(engine) -> Non
     first = save(engine, AE)
     assert (first.created, first.plan_created, first.version.version, first.outcome) == (True, True, 1, "created")
     second = save(engine, AE_V2, Q2)
-    assert (second.created, second.plan_created, second.version.version, second.outcome) == (True, False, 2, "new version")
+    assert (second.created, second.plan_created, second.version.version, second.outcome) == (
+        True,
+        False,
+        2,
+        "new version",
+    )
     plan = read(engine, lambda s: s.exec(select(Plan)).one())
     assert (plan.name, plan.currency, plan.period_kind) == ("AE 2026", "USD", "quarter")
     versions = read(engine, lambda s: s.exec(select(PlanVersion).order_by(PlanVersion.version)).all())
@@ -128,7 +157,10 @@ def test_every_issue_is_reported_at_once() -> None:
     text = AE.replace("rate: 10%", "rate: 150%").replace("kind: bonus", "kind: jackpot")
     with pytest.raises(InvalidPlan) as caught:
         validate_plan_text(text)
-    assert {(i.component, i.field) for i in caught.value.issues} == {("Commission", "tiers[0].rate"), ("Quota club", "kind")}
+    assert {(i.component, i.field) for i in caught.value.issues} == {
+        ("Commission", "tiers[0].rate"),
+        ("Quota club", "kind"),
+    }
 
 
 def test_custom_fields_declared_by_an_admin_are_usable_in_conditions() -> None:
@@ -234,7 +266,10 @@ def test_plans_for_person_lists_overlapping_assignments_with_the_version_in_forc
         end_assignment(s, assignment=s.get(PlanAssignment, a.id), ends_on=date(2026, 4, 10), by=None)
 
     def plans(key: str) -> list[tuple[str, int]]:
-        return read(engine, lambda s: [(p.plan.name, p.version.version) for p in plans_for_person(s, ana.id, parse_period_key(key))])
+        return read(
+            engine,
+            lambda s: [(p.plan.name, p.version.version) for p in plans_for_person(s, ana.id, parse_period_key(key))],
+        )
 
     assert plans("2025-Q4") == []
     assert plans("2026-Q1") == [("AE 2026", 1)]
@@ -287,13 +322,18 @@ def test_validate_shows_every_issue_inline_with_status_200(client, make_person) 
 
 def test_save_a_new_plan_then_a_new_version_through_the_pages(client, make_person, engine) -> None:
     token = admin(client, make_person)
-    bad = client.post("/plans/new", data={"document": AE.replace("rate: 10%", "rate: 150%"),
-                                          "effective_from": "2026-01-01", "_csrf_token": token})
+    bad = client.post(
+        "/plans/new",
+        data={"document": AE.replace("rate: 10%", "rate: 150%"), "effective_from": "2026-01-01", "_csrf_token": token},
+    )
     assert bad.status_code == 400 and "tiers[0].rate" in bad.text
     assert count(engine, Plan) == 0
 
-    created = client.post("/plans/new", data={"document": AE, "effective_from": "2026-01-01", "_csrf_token": token},
-                          follow_redirects=False)
+    created = client.post(
+        "/plans/new",
+        data={"document": AE, "effective_from": "2026-01-01", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert created.status_code in (302, 303)
     plan_id = read(engine, lambda s: s.exec(select(Plan.id)).one())
     assert created.headers["location"].startswith(f"/plans/{plan_id}?saved=created")
@@ -304,18 +344,27 @@ def test_save_a_new_plan_then_a_new_version_through_the_pages(client, make_perso
 
     editor = client.get(f"/plans/{plan_id}/edit").text
     assert "Save as new version" in editor and "{to: 150%, rate: 15%}" in editor
-    renamed = client.post(f"/plans/{plan_id}/edit", data={"document": AE.replace("AE 2026", "AE 2027"),
-                                                          "effective_from": "2026-04-01", "_csrf_token": token})
+    renamed = client.post(
+        f"/plans/{plan_id}/edit",
+        data={"document": AE.replace("AE 2026", "AE 2027"), "effective_from": "2026-04-01", "_csrf_token": token},
+    )
     assert renamed.status_code == 400 and "this editor saves versions of" in renamed.text
-    same_day = client.post(f"/plans/{plan_id}/edit", data={"document": AE_V2, "effective_from": "2026-01-01",
-                                                           "_csrf_token": token})
+    same_day = client.post(
+        f"/plans/{plan_id}/edit", data={"document": AE_V2, "effective_from": "2026-01-01", "_csrf_token": token}
+    )
     assert same_day.status_code == 409 and "already takes effect on 2026-01-01" in same_day.text
 
-    saved = client.post(f"/plans/{plan_id}/edit", data={"document": AE_V2, "effective_from": "2026-04-01",
-                                                        "_csrf_token": token}, follow_redirects=False)
+    saved = client.post(
+        f"/plans/{plan_id}/edit",
+        data={"document": AE_V2, "effective_from": "2026-04-01", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert saved.headers["location"] == f"/plans/{plan_id}?saved=new-version&version=2"
-    unchanged = client.post(f"/plans/{plan_id}/edit", data={"document": AE_V2, "effective_from": "2026-07-01",
-                                                            "_csrf_token": token}, follow_redirects=False)
+    unchanged = client.post(
+        f"/plans/{plan_id}/edit",
+        data={"document": AE_V2, "effective_from": "2026-07-01", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert "saved=unchanged&version=2" in unchanged.headers["location"]
     assert count(engine, PlanVersion) == 2
 
@@ -332,7 +381,9 @@ def test_locked_period_refusal_is_shown_on_the_effective_date(client, make_perso
     token = admin(client, make_person)
     response = client.post("/plans/new", data={"document": AE, "effective_from": "2026-01-01", "_csrf_token": token})
     assert response.status_code == 409
-    assert re.search(r'<label class="field invalid">\s*<span>Effective from.*?2026-Q1 is locked', response.text, re.DOTALL)
+    assert re.search(
+        r'<label class="field invalid">\s*<span>Effective from.*?2026-Q1 is locked', response.text, re.DOTALL
+    )
     assert count(engine, Plan) == 0
 
 
@@ -341,25 +392,37 @@ def test_assign_and_end_through_the_pages(client, make_person, engine) -> None:
     plan_id = save(engine, AE).plan.id
     token = admin(client, make_person)
 
-    unknown = client.post(f"/plans/{plan_id}/assignments", headers=HTMX,
-                          data={"email": "nobody@example.com", "starts_on": "2026-01-01", "_csrf_token": token})
+    unknown = client.post(
+        f"/plans/{plan_id}/assignments",
+        headers=HTMX,
+        data={"email": "nobody@example.com", "starts_on": "2026-01-01", "_csrf_token": token},
+    )
     assert unknown.status_code == 200 and unknown.text.lstrip().startswith('<form id="assign-person"')
     assert "no person with email nobody@example.com" in unknown.text
 
-    ok = client.post(f"/plans/{plan_id}/assignments", follow_redirects=False,
-                     data={"email": "ANA@example.com", "starts_on": "2026-01-01", "prorate": "1", "_csrf_token": token})
+    ok = client.post(
+        f"/plans/{plan_id}/assignments",
+        follow_redirects=False,
+        data={"email": "ANA@example.com", "starts_on": "2026-01-01", "prorate": "1", "_csrf_token": token},
+    )
     assert ok.status_code in (302, 303)
-    again = client.post(f"/plans/{plan_id}/assignments",
-                        data={"email": "ana@example.com", "starts_on": "2026-02-01", "_csrf_token": token})
+    again = client.post(
+        f"/plans/{plan_id}/assignments",
+        data={"email": "ana@example.com", "starts_on": "2026-02-01", "_csrf_token": token},
+    )
     assert again.status_code == 409 and "already on AE 2026" in again.text
 
     assignment = read(engine, lambda s: s.exec(select(PlanAssignment)).one())
     assert (assignment.starts_on, assignment.ends_on, assignment.prorate) == (Q1, None, True)
-    early = client.post(f"/plans/{plan_id}/assignments/{assignment.id}/end",
-                        data={"ends_on": "2025-12-31", "_csrf_token": token})
+    early = client.post(
+        f"/plans/{plan_id}/assignments/{assignment.id}/end", data={"ends_on": "2025-12-31", "_csrf_token": token}
+    )
     assert early.status_code == 400 and "cannot end before" in early.text
-    ended = client.post(f"/plans/{plan_id}/assignments/{assignment.id}/end", follow_redirects=False,
-                        data={"ends_on": "2026-03-31", "_csrf_token": token})
+    ended = client.post(
+        f"/plans/{plan_id}/assignments/{assignment.id}/end",
+        follow_redirects=False,
+        data={"ends_on": "2026-03-31", "_csrf_token": token},
+    )
     assert ended.status_code in (302, 303)
     assert read(engine, lambda s: s.get(PlanAssignment, assignment.id).ends_on) == date(2026, 3, 31)
     assert "2026-03-31" in client.get(f"/plans/{plan_id}").text
@@ -367,8 +430,12 @@ def test_assign_and_end_through_the_pages(client, make_person, engine) -> None:
 
 def changes(engine) -> int:  # type: ignore[no-untyped-def]
     """Audit events other than refusals (which are recorded on purpose)."""
-    return read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action != "auth.forbidden")).one())
+    return read(
+        engine,
+        lambda s: s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "auth.forbidden")
+        ).one(),
+    )
 
 
 @pytest.mark.parametrize("role", ["rep", "manager", "finance"])
@@ -397,8 +464,12 @@ def test_only_admins_may_use_any_plans_route(client, make_person, engine, role: 
         assert response.status_code == 403, (role, path)
     after = (count(engine, Plan), count(engine, PlanVersion), count(engine, PlanAssignment), changes(engine))
     assert after == before
-    forbidden = read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                              .where(AuditEvent.action == "auth.forbidden")).one())
+    forbidden = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "auth.forbidden")
+        ).one(),
+    )
     assert forbidden == 10  # each refusal is in the audit log
     assert read(engine, lambda s: s.get(PlanAssignment, assignment.id).ends_on) is None
 
@@ -406,23 +477,31 @@ def test_only_admins_may_use_any_plans_route(client, make_person, engine, role: 
 def test_plan_names_and_documents_are_rendered_escaped(client, make_person, engine) -> None:
     evil_name = '<script>alert("n")</script>'
     text = AE.replace("name: AE 2026", f"name: '{evil_name}'").replace(
-        "cap: 100000", "cap: 100000\ndescription: \"</textarea><img src=x onerror=alert(1)>\"")
+        "cap: 100000", 'cap: 100000\ndescription: "</textarea><img src=x onerror=alert(1)>"'
+    )
     plan = save(engine, text).plan
     assert plan.name == evil_name
     make_person("ana@example.com", "rep")
     with transaction(engine) as s:
         from commissions.models import Person
 
-        assign(s, plan=plan, person=s.exec(select(Person).where(Person.email == "ana@example.com")).one(),
-               starts_on=Q1, by=None)
+        assign(
+            s,
+            plan=plan,
+            person=s.exec(select(Person).where(Person.email == "ana@example.com")).one(),
+            starts_on=Q1,
+            by=None,
+        )
     token = admin(client, make_person)
     pages = {
         "/plans": client.get("/plans").text,
         "detail": client.get(f"/plans/{plan.id}").text,
         "edit": client.get(f"/plans/{plan.id}/edit").text,
         "version": client.get(f"/plans/{plan.id}/versions/1").text,
-        "validate": client.post("/plans/validate", data={"document": text.replace("kind: bonus", "kind: x"),
-                                                         "plan_id": str(plan.id), "_csrf_token": token}).text,
+        "validate": client.post(
+            "/plans/validate",
+            data={"document": text.replace("kind: bonus", "kind: x"), "plan_id": str(plan.id), "_csrf_token": token},
+        ).text,
     }
     for name, html in pages.items():
         assert "<script>alert" not in html, name

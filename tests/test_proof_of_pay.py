@@ -61,8 +61,12 @@ def setup(client, engine: Engine, make_person) -> dict[str, dict[str, str]]:  # 
         example_deal("D-1", "60000", "2026-01-10"),
         example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36),
         example_deal("D-3", "25000", "2026-03-20", type="renewal"),
-        example_deal("D-4", "30000", "2026-03-01", splits=[{"person": "ana@example.com", "share": "60"},
-                                                            {"person": "bo@example.com", "share": "40"}]),
+        example_deal(
+            "D-4",
+            "30000",
+            "2026-03-01",
+            splits=[{"person": "ana@example.com", "share": "60"}, {"person": "bo@example.com", "share": "40"}],
+        ),
         example_deal("D-5", "20000", "2026-02-15", owner="bo@example.com"),
         example_deal("D-6", "10000", "2026-01-20", status="cancelled", cancelled_at="2026-02-01"),
     ):
@@ -71,9 +75,12 @@ def setup(client, engine: Engine, make_person) -> dict[str, dict[str, str]]:  # 
     from commissions.calculation.service import recalc_period
 
     recalc_period(engine, "2026-Q1")  # the managers above the deals too (the worker's job in the app)
-    return {"rep": token_for(engine, "rep", "ana@example.com"), "bo": token_for(engine, "rep", "bo@example.com"),
-            "manager": token_for(engine, "manager", "mia@example.com"),
-            "finance": token_for(engine, "finance", "fin@example.com")}
+    return {
+        "rep": token_for(engine, "rep", "ana@example.com"),
+        "bo": token_for(engine, "rep", "bo@example.com"),
+        "manager": token_for(engine, "manager", "mia@example.com"),
+        "finance": token_for(engine, "finance", "fin@example.com"),
+    }
 
 
 def unzip(content: bytes, folder: Path) -> dict[str, bytes]:
@@ -83,8 +90,20 @@ def unzip(content: bytes, folder: Path) -> dict[str, bytes]:
 
 
 def calc(folder: Path, period: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    args = ["calc", "--plan", str(folder / "plan.yaml"), "--people", str(folder / "people.csv"),
-            "--deals", str(folder / "deals.csv"), "--quotas", str(folder / "quotas.csv"), "--period", period, "--json"]
+    args = [
+        "calc",
+        "--plan",
+        str(folder / "plan.yaml"),
+        "--people",
+        str(folder / "people.csv"),
+        "--deals",
+        str(folder / "deals.csv"),
+        "--quotas",
+        str(folder / "quotas.csv"),
+        "--period",
+        period,
+        "--json",
+    ]
     if (folder / "campaigns.csv").exists():
         args[-3:-3] = ["--campaigns", str(folder / "campaigns.csv")]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -115,8 +134,9 @@ def assert_reproduced(folder: Path, statement: dict) -> None:  # type: ignore[ty
     assert (status, output.split(":")[0]) == (0, "reproduced"), output
 
 
-def test_downloads_of_the_rep_and_the_manager_are_reproduced_by_calc_and_verify(client, engine: Engine, make_person,
-                                                                                tmp_path: Path) -> None:
+def test_downloads_of_the_rep_and_the_manager_are_reproduced_by_calc_and_verify(
+    client, engine: Engine, make_person, tmp_path: Path
+) -> None:
     tokens = setup(client, engine, make_person)
     sign_in(client, "ana@example.com")
     response = client.get(URL.format(email="ana@example.com", period="2026-Q1"))
@@ -138,15 +158,17 @@ def test_downloads_of_the_rep_and_the_manager_are_reproduced_by_calc_and_verify(
     assert deals == ["D-1", "D-6", "D-2", "D-4", "D-3"]
     assert files["quotas.csv"].decode() == "person,metric,period,target\nana@example.com,bookings,2026-Q1,100000.00\n"
     assert_reproduced(tmp_path / "ana", statement)
-    assert client.get(URL.format(email="ana@example.com", period="2026-Q1")).content == response.content, \
+    assert client.get(URL.format(email="ana@example.com", period="2026-Q1")).content == response.content, (
         "the same statement downloads byte-identical"
+    )
 
     # her manager, through the API with a token: the same files
     by_manager = client.get(API_URL.format(email="ana@example.com", period="2026-Q1"), headers=tokens["manager"])
     assert by_manager.status_code == 200
     manager_files = unzip(by_manager.content, tmp_path / "ana-by-mia")
-    assert {k: v for k, v in manager_files.items() if k != "statement.json"} == \
-        {k: v for k, v in files.items() if k != "statement.json"}
+    assert {k: v for k, v in manager_files.items() if k != "statement.json"} == {
+        k: v for k, v in files.items() if k != "statement.json"
+    }
     assert_reproduced(tmp_path / "ana-by-mia", json.loads(manager_files["statement.json"]))
 
     # the manager's own statement: team credit and an override on her reports' deals
@@ -156,8 +178,10 @@ def test_downloads_of_the_rep_and_the_manager_are_reproduced_by_calc_and_verify(
     statement = json.loads(mine["statement.json"])
     people = {p["email"]: p for p in csv.DictReader(io.StringIO(mine["people.csv"].decode()))}
     assert {e: (p["manager"], p["plan"]) for e, p in people.items()} == {
-        "mia@example.com": ("", "Sales managers 2026"), "ana@example.com": ("mia@example.com", ""),
-        "bo@example.com": ("mia@example.com", "")}
+        "mia@example.com": ("", "Sales managers 2026"),
+        "ana@example.com": ("mia@example.com", ""),
+        "bo@example.com": ("mia@example.com", ""),
+    }
     deals = [row["external_id"] for row in csv.DictReader(io.StringIO(mine["deals.csv"].decode()))]
     assert deals == ["D-1", "D-6", "D-2", "D-5", "D-4", "D-3"]
     assert {c["name"] for c in statement["components"]} == {"Team attainment", "Team override"}
@@ -175,8 +199,10 @@ def test_an_edited_deals_file_is_named_by_verify(client, engine: Engine, make_pe
     assert status == 1, output
     first, *rest = output.splitlines()
     assert first.startswith("difference: deals.csv is not the file this statement was computed from"), output
-    assert any(line.startswith("difference: Commission, deal D-1: stored 6000.00") and "recomputed 7000.00" in line
-               for line in rest), output
+    assert any(
+        line.startswith("difference: Commission, deal D-1: stored 6000.00") and "recomputed 7000.00" in line
+        for line in rest
+    ), output
     assert "reproduced:" not in output
 
     # the statement file edited instead (an amount raised): the line is named, the files are fine
@@ -204,8 +230,11 @@ def test_verify_refuses_bad_arguments(client, engine: Engine, make_person, tmp_p
     old = runner.invoke(main, ["verify", str(tmp_path / "old.json"), str(folder)])
     assert old.exit_code == 2 and "not a statement with its inputs" in old.output
     good = json.loads((folder / "statement.json").read_text())
-    for mangle in ({"components": 5}, {"plans": [{"errors": 5}]},
-                   {"components": [{"name": "Commission", "amount": "1.00", "lines": [{"deal": "D-1"}]}]}):
+    for mangle in (
+        {"components": 5},
+        {"plans": [{"errors": 5}]},
+        {"components": [{"name": "Commission", "amount": "1.00", "lines": [{"deal": "D-1"}]}]},
+    ):
         (tmp_path / "bad.json").write_text(json.dumps({**good, **mangle}))
         bad = runner.invoke(main, ["verify", str(tmp_path / "bad.json"), str(folder)])
         assert bad.exit_code == 2 and "not a statement as the app writes it" in bad.output, (mangle, bad.output)
@@ -223,12 +252,13 @@ def test_nobody_downloads_a_statement_they_may_not_read(client, engine: Engine, 
         response = client.get(URL.format(email="ana@example.com", period="2026-Q1"))
         assert response.status_code == status and "D-1" not in response.text
         assert client.get(URL.format(email="nobody@example.com", period="2026-Q1")).status_code == 404
-    assert client.get(API_URL.format(email="ana@example.com", period="2026-Q1"),
-                      headers=tokens["finance"]).status_code == 200
+    assert (
+        client.get(API_URL.format(email="ana@example.com", period="2026-Q1"), headers=tokens["finance"]).status_code
+        == 200
+    )
 
 
-def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client, engine: Engine,
-                                                                          make_person) -> None:
+def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client, engine: Engine, make_person) -> None:
     tokens = setup(client, engine, make_person)
     url = "/api/v1/statements/ana@example.com?period=2026-Q1"
     body = client.get(url, headers=tokens["rep"]).json()
@@ -236,15 +266,16 @@ def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client
     assert body["pending"] is False and body["error"] is None and body["computed_at"]
     assert body["computed_at"].endswith("+00:00")
     assert body["engine_version"] == ENGINE_VERSION
-    assert body["fingerprint"] == fingerprint(person="ana@example.com", period="2026-Q1",
-                                              engine_version=ENGINE_VERSION, inputs=body["inputs"])
+    assert body["fingerprint"] == fingerprint(
+        person="ana@example.com", period="2026-Q1", engine_version=ENGINE_VERSION, inputs=body["inputs"]
+    )
     assert list(body["inputs"]) == ["plan.yaml", "people.csv", "deals.csv", "quotas.csv"]
     sign_in(client, "ana@example.com")
     page = client.get("/statements/ana@example.com?period=2026-Q1").text
     assert "Check this statement yourself" in page
     assert 'href="/statements/ana%40example.com/inputs.zip?period=2026-Q1"' in page
     stamp = body["computed_at"][:16].replace("T", " ")
-    assert f"Computed <time datetime=\"{body['computed_at']}\">{stamp} UTC</time>" in page
+    assert f'Computed <time datetime="{body["computed_at"]}">{stamp} UTC</time>' in page
     assert "Changes are being applied" not in page
     assert body["fingerprint"][:16] in page and "reproduces every payout line" in page
 
@@ -258,8 +289,11 @@ def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client
 
     # the last calculation failed: the reason for everyone who may read the statement
     with transaction(engine) as s:
-        s.exec(update(StatementState).where(StatementState.person_id == ana).values(
-            error="deal D-9 is in EUR, the plan pays in USD"))
+        s.exec(
+            update(StatementState)
+            .where(StatementState.person_id == ana)
+            .values(error="deal D-9 is in EUR, the plan pays in USD")
+        )
     for who in ("rep", "finance", "manager"):
         assert client.get(url, headers=tokens[who]).json()["error"] == "deal D-9 is in EUR, the plan pays in USD"
     page = client.get("/statements/ana@example.com?period=2026-Q1").text
@@ -268,8 +302,7 @@ def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client
     assert body["reproducible"] is True, "the stored lines still equal a fresh calculation"
 
 
-def test_what_cannot_be_reproduced_offline_is_said_plainly(client, engine: Engine, make_person,
-                                                           tmp_path: Path) -> None:
+def test_what_cannot_be_reproduced_offline_is_said_plainly(client, engine: Engine, make_person, tmp_path: Path) -> None:
     from commissions.adjustments.service import add_manual_adjustment
 
     make_person("ana@example.com")
@@ -291,10 +324,12 @@ def test_what_cannot_be_reproduced_offline_is_said_plainly(client, engine: Engin
 
     # a manual adjustment: not an engine line; the calculator reproduces the total before it
     with transaction(engine) as s:
-        ana, finance = (s.exec(select(Person.id).where(Person.email == e)).one()
-                        for e in ("ana@example.com", "fin@example.com"))
-        add_manual_adjustment(s, person_id=ana, period_key="2026-Q1", amount=Decimal("25.00"),
-                              reason="spiff by hand", actor_id=finance)
+        ana, finance = (
+            s.exec(select(Person.id).where(Person.email == e)).one() for e in ("ana@example.com", "fin@example.com")
+        )
+        add_manual_adjustment(
+            s, person_id=ana, period_key="2026-Q1", amount=Decimal("25.00"), reason="spiff by hand", actor_id=finance
+        )
     q1 = client.get("/api/v1/statements/ana@example.com?period=2026-Q1", headers=fin).json()
     assert q1["total"] == "1025.00" and q1["reproducible"] is True
     assert any("includes 25.00 USD of adjustments" in note and "1,000.00 USD" in note for note in q1["offline_notes"])
@@ -324,21 +359,25 @@ components:
 """
 
 
-def test_custom_fields_and_a_prorated_quota_are_written_exactly(client, engine: Engine, make_person,
-                                                                tmp_path: Path) -> None:
+def test_custom_fields_and_a_prorated_quota_are_written_exactly(
+    client, engine: Engine, make_person, tmp_path: Path
+) -> None:
     make_person("cy@example.com")
     make_person("fin@example.com", "finance")
     admin, fin = token_for(engine, "admin"), token_for(engine, "finance", "fin@example.com")
     for body in ({"name": "region", "type": "text"}, {"name": "seats", "type": "number"}):
         assert client.post("/api/v1/custom-fields", json=body, headers=admin).status_code == 201
     # assigned from 10 February: 50 of the quarter's 90 days, so the quota is 100000 × 50 / 90 = 55555.55…
-    store_plan(engine, ["cy@example.com"], document=CUSTOM_PLAN, name="EU plan", starts_on=date(2026, 2, 10),
-               prorate=True)
+    store_plan(
+        engine, ["cy@example.com"], document=CUSTOM_PLAN, name="EU plan", starts_on=date(2026, 2, 10), prorate=True
+    )
     store_quota(engine, "cy@example.com", 100_000)
-    for external_id, amount, custom in (("E-1", "40000", {"region": "EU", "seats": "12"}),
-                                        ("E-2", "30000", {"region": "US", "seats": "40"}),
-                                        ("E-3", "20000", {"region": "EU", "seats": "3"}),
-                                        ("E-4", "10000", {})):
+    for external_id, amount, custom in (
+        ("E-1", "40000", {"region": "EU", "seats": "12"}),
+        ("E-2", "30000", {"region": "US", "seats": "40"}),
+        ("E-3", "20000", {"region": "EU", "seats": "3"}),
+        ("E-4", "10000", {}),
+    ):
         body = example_deal(external_id, amount, "2026-03-02", owner="cy@example.com", custom_fields=custom)
         assert client.post("/api/v1/deals", json=body, headers=admin).status_code == 201
     folder = tmp_path / "cy"
@@ -363,8 +402,11 @@ def test_every_statement_of_the_demo_organisation_is_reproduced(engine: Engine, 
 
     load_demo(engine, today=date(2026, 11, 20))
     with Session(engine) as s:
-        rows = s.exec(select(Person.email, Period.key).join(PayeeSummary, PayeeSummary.person_id == Person.id)
-                      .join(Period, Period.id == PayeeSummary.period_id)).all()
+        rows = s.exec(
+            select(Person.email, Period.key)
+            .join(PayeeSummary, PayeeSummary.person_id == Person.id)
+            .join(Period, Period.id == PayeeSummary.period_id)
+        ).all()
         finance = s.exec(select(Person.email).where(Person.role == "finance")).first()
     assert len(rows) >= 20
     with TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000") as client:

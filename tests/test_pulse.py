@@ -16,8 +16,9 @@ TEAM = [f"m{i}@example.com" for i in range(6)]
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(environment="test", data_dir=tmp_path, database_url="sqlite://", secret_key="t" * 40,
-                    pulse_min_group_size=5)
+    return Settings(
+        environment="test", data_dir=tmp_path, database_url="sqlite://", secret_key="t" * 40, pulse_min_group_size=5
+    )
 
 
 @pytest.fixture
@@ -55,14 +56,14 @@ def test_the_score_is_hidden_below_the_minimum_group_size_and_shown_from_it(clie
     sign_in(client, "boss@example.com")
     page = client.get("/team").text
     section = page.split('id="pulse"')[1]
-    assert "<td class=\"num\" data-enps>hidden</td>" in section and "fewer than 5" in section
+    assert '<td class="num" data-enps>hidden</td>' in section and "fewer than 5" in section
     assert "+25" not in section and "2 / 1 / 1" not in section  # neither the score nor the split leaks
     # the fifth answer reveals it: promoters 10, 9, 9 (3), passive 8 (1), detractor 3 (1): (3 − 1) / 5 = +40
     answer_as(client, TEAM[4], pulse_id, 9)
     client.cookies.clear()
     sign_in(client, "boss@example.com")
     section = client.get("/team").text.split('id="pulse"')[1]
-    assert "<td class=\"num\" data-enps>+40</td>" in section and "3 / 1 / 1" in section
+    assert '<td class="num" data-enps>+40</td>' in section and "3 / 1 / 1" in section
 
 
 def test_each_member_answers_once_and_answers_carry_no_person(client, team, engine: Engine) -> None:
@@ -75,7 +76,11 @@ def test_each_member_answers_once_and_answers_carry_no_person(client, team, engi
     assert read(engine, lambda s: len(s.exec(select(PulseResponse)).all())) == 1
     columns = {c["name"] for c in inspect(engine).get_columns("pulse_tally")}
     assert columns == {"id", "pulse_id", "score", "answers"}  # no person, no time
-    assert {c["name"] for c in inspect(engine).get_columns("pulse_response")} == {"id", "pulse_id", "person_id"}  # no score
+    assert {c["name"] for c in inspect(engine).get_columns("pulse_response")} == {
+        "id",
+        "pulse_id",
+        "person_id",
+    }  # no score
 
 
 def test_bad_scores_are_refused_and_outsiders_cannot_answer(client, team, engine: Engine) -> None:

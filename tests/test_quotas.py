@@ -41,9 +41,14 @@ def pid(engine: Engine, email: str) -> int:
 
 def quotas(engine: Engine) -> dict[tuple[str, str, str], tuple[int, int]]:
     """Every person quota as (email, metric, period) -> (target_minor, version)."""
-    rows = read(engine, lambda s: s.exec(
-        select(Person.email, Quota.metric, Period.key, Quota.target_minor, Quota.version)
-        .join(Person, Person.id == Quota.person_id).join(Period, Period.id == Quota.period_id)).all())
+    rows = read(
+        engine,
+        lambda s: s.exec(
+            select(Person.email, Quota.metric, Period.key, Quota.target_minor, Quota.version)
+            .join(Person, Person.id == Quota.person_id)
+            .join(Period, Period.id == Quota.period_id)
+        ).all(),
+    )
     return {(e, m, p): (t, v) for e, m, p, t, v in rows}
 
 
@@ -61,12 +66,32 @@ def set_quota(engine: Engine, email: str, metric: str, period: str, target_minor
         s.add(Quota(person_id=person.id, metric=metric, period_id=row.id, target_minor=target_minor))
 
 
-def cell(client, engine: Engine, email: str, metric: str, target: str, *, version: int = 0, period: str = Q,
-         htmx: bool = True, person_id: int | None = None):  # type: ignore[no-untyped-def]
+def cell(
+    client,
+    engine: Engine,
+    email: str,
+    metric: str,
+    target: str,
+    *,
+    version: int = 0,
+    period: str = Q,
+    htmx: bool = True,
+    person_id: int | None = None,
+):  # type: ignore[no-untyped-def]
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post("/quotas/cell", headers=headers, follow_redirects=False, data={
-        "person_id": person_id if person_id is not None else pid(engine, email), "metric": metric, "period": period,
-        "version": version, "target": target, "_csrf_token": csrf_from(client)})
+    return client.post(
+        "/quotas/cell",
+        headers=headers,
+        follow_redirects=False,
+        data={
+            "person_id": person_id if person_id is not None else pid(engine, email),
+            "metric": metric,
+            "period": period,
+            "version": version,
+            "target": target,
+            "_csrf_token": csrf_from(client),
+        },
+    )
 
 
 def token_for(engine: Engine, role: str, email: str | None = None) -> dict[str, str]:
@@ -78,26 +103,34 @@ def token_for(engine: Engine, role: str, email: str | None = None) -> dict[str, 
 
 def upload(client, body: str | bytes):  # type: ignore[no-untyped-def]
     content = body.encode() if isinstance(body, str) else body
-    return client.post("/quotas/upload", data={"_csrf_token": csrf_from(client)},
-                       files={"file": ("quotas.csv", content, "text/csv")})
+    return client.post(
+        "/quotas/upload", data={"_csrf_token": csrf_from(client)}, files={"file": ("quotas.csv", content, "text/csv")}
+    )
 
 
 def audit_actions(engine: Engine) -> list[str]:
-    return read(engine, lambda s: s.exec(
-        select(AuditEvent.action).where(AuditEvent.action.like("quota.%")).order_by(AuditEvent.id)).all())
+    return read(
+        engine,
+        lambda s: s.exec(
+            select(AuditEvent.action).where(AuditEvent.action.like("quota.%")).order_by(AuditEvent.id)
+        ).all(),
+    )
 
 
 # ------------------------------------------------------------------ units
 
 
-@pytest.mark.parametrize(("text", "metric", "currency", "minor"), [
-    ("250000", "bookings", "USD", 25_000_000),
-    ("250,000.50", "bookings", "USD", 25_000_050),
-    ("8", "deals", "USD", 800),
-    ("7.5", "deals", "USD", 750),
-    ("1000", "sourced_revenue", "JPY", 1000),
-    ("", "bookings", "USD", None),
-])
+@pytest.mark.parametrize(
+    ("text", "metric", "currency", "minor"),
+    [
+        ("250000", "bookings", "USD", 25_000_000),
+        ("250,000.50", "bookings", "USD", 25_000_050),
+        ("8", "deals", "USD", 800),
+        ("7.5", "deals", "USD", 750),
+        ("1000", "sourced_revenue", "JPY", 1000),
+        ("", "bookings", "USD", None),
+    ],
+)
 def test_targets_are_parsed_exactly(text: str, metric: str, currency: str, minor: int | None) -> None:
     assert parse_target(text, metric, currency) == minor
 
@@ -134,8 +167,12 @@ def test_manager_grid_lists_reports_recursively_and_edits_a_cell(client, org, en
     assert quotas(engine)[("ana@example.com", "deals", Q)] == (800, 1)
     assert "250000.00" in client.get(f"/quotas?period={Q}").text
     assert audit_actions(engine) == ["quota.set", "quota.set"]
-    detail = read(engine, lambda s: s.exec(
-        select(AuditEvent).where(AuditEvent.action == "quota.set").order_by(AuditEvent.id)).first().detail)
+    detail = read(
+        engine,
+        lambda s: (
+            s.exec(select(AuditEvent).where(AuditEvent.action == "quota.set").order_by(AuditEvent.id)).first().detail
+        ),
+    )
     assert detail["old"] is None and detail["new"] == "250000.00" and detail["person"] == "ana@example.com"
 
 
@@ -232,7 +269,9 @@ def test_manager_cannot_touch_anyone_outside_their_team(client, org, engine: Eng
         assert cell(client, engine, email, "bookings", "1", version=1, htmx=False).status_code == 404
     assert cell(client, engine, "x", "bookings", "1", person_id=999_999).status_code == 404
     assert cell(client, engine, "ana@example.com", "mqls", "1").status_code == 404
-    denied = upload(client, f"person,metric,period,target\nana@example.com,bookings,{Q},abc\noutsider@example.com,bookings,{Q},2\n")
+    denied = upload(
+        client, f"person,metric,period,target\nana@example.com,bookings,{Q},abc\noutsider@example.com,bookings,{Q},2\n"
+    )
     assert denied.status_code == 403 and "Nothing was imported" in denied.text
     assert re.search(r"<td>line 3</td><td>person</td><td>outsider@example.com is not in your team</td>", denied.text)
     assert re.search(r"<td>line 2</td><td>target</td>", denied.text)  # the rest of the report comes along
@@ -291,20 +330,28 @@ def test_csv_preview_commits_nothing_and_confirm_applies_everything(client, org,
     set_quota(engine, "ana@example.com", "bookings", Q, 20_000_000)
     set_quota(engine, "bo@example.com", "deals", Q, 500)
     sign_in(client, "lead@example.com")
-    body = (f"person,metric,period,target\nana@example.com,bookings,{Q},250000.00\n"
-            f"BO@example.com,bookings,{Q},\"300,000\"\nbo@example.com,deals,{Q},\n"
-            "ana@example.com,sourced_revenue,2027-01,1000\n")
+    body = (
+        f"person,metric,period,target\nana@example.com,bookings,{Q},250000.00\n"
+        f'BO@example.com,bookings,{Q},"300,000"\nbo@example.com,deals,{Q},\n'
+        "ana@example.com,sourced_revenue,2027-01,1000\n"
+    )
     preview = upload(client, body)
     assert preview.status_code == 200
     assert "Preview: 4 changes" in preview.text
     assert "200,000.00 USD" in preview.text and "250,000.00 USD" in preview.text and "remove" in preview.text
-    assert quotas(engine) == {("ana@example.com", "bookings", Q): (20_000_000, 1), ("bo@example.com", "deals", Q): (500, 1)}
+    assert quotas(engine) == {
+        ("ana@example.com", "bookings", Q): (20_000_000, 1),
+        ("bo@example.com", "deals", Q): (500, 1),
+    }
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(Period)).one()) == 1  # nothing created yet
 
     content = re.search(r'name="content" value="([^"]+)"', preview.text).group(1)
     digest = re.search(r'name="fingerprint" value="([^"]+)"', preview.text).group(1)
-    confirm = client.post("/quotas/upload/confirm", follow_redirects=False,
-                          data={"content": content, "fingerprint": digest, "_csrf_token": csrf_from(client)})
+    confirm = client.post(
+        "/quotas/upload/confirm",
+        follow_redirects=False,
+        data={"content": content, "fingerprint": digest, "_csrf_token": csrf_from(client)},
+    )
     assert confirm.status_code == 303 and "imported=4" in confirm.headers["location"]
     assert quotas(engine) == {
         ("ana@example.com", "bookings", Q): (25_000_000, 2),
@@ -323,8 +370,9 @@ def test_confirm_refuses_when_quotas_changed_since_the_preview(client, org, engi
     content = re.search(r'name="content" value="([^"]+)"', preview.text).group(1)
     digest = re.search(r'name="fingerprint" value="([^"]+)"', preview.text).group(1)
     cell(client, engine, "ana@example.com", "bookings", "210000", version=1)  # someone edits meanwhile
-    stale = client.post("/quotas/upload/confirm", data={"content": content, "fingerprint": digest,
-                                                        "_csrf_token": csrf_from(client)})
+    stale = client.post(
+        "/quotas/upload/confirm", data={"content": content, "fingerprint": digest, "_csrf_token": csrf_from(client)}
+    )
     assert stale.status_code == 409 and "changed since the preview" in stale.text
     assert quotas(engine)[("ana@example.com", "bookings", Q)] == (21_000_000, 2)
 
@@ -332,20 +380,23 @@ def test_confirm_refuses_when_quotas_changed_since_the_preview(client, org, engi
 def test_confirm_revalidates_a_tampered_upload(client, org, engine: Engine) -> None:
     sign_in(client, "lead@example.com")
     forged = base64.b64encode(f"person,metric,period,target\noutsider@example.com,bookings,{Q},1\n".encode()).decode()
-    response = client.post("/quotas/upload/confirm", data={"content": forged, "fingerprint": "x",
-                                                           "_csrf_token": csrf_from(client)})
+    response = client.post(
+        "/quotas/upload/confirm", data={"content": forged, "fingerprint": "x", "_csrf_token": csrf_from(client)}
+    )
     assert response.status_code == 403
     assert quotas(engine) == {}
 
 
 def test_csv_with_bad_rows_imports_nothing_and_names_line_and_field(client, org, engine: Engine) -> None:
     sign_in(client, "lead@example.com")
-    body = (f"person,metric,period,target\n"
-            f"ana@example.com,bookings,{Q},250000\n"      # line 2: fine
-            f"ana@example.com,mqls,{Q},5\n"               # line 3: metric
-            f"bo@example.com,bookings,2026-Q5,5\n"        # line 4: period
-            f"bo@example.com,deals,{Q},8.125\n"           # line 5: target
-            f"ana@example.com,bookings,{Q},1\n")          # line 6: duplicate of line 2
+    body = (
+        f"person,metric,period,target\n"
+        f"ana@example.com,bookings,{Q},250000\n"  # line 2: fine
+        f"ana@example.com,mqls,{Q},5\n"  # line 3: metric
+        f"bo@example.com,bookings,2026-Q5,5\n"  # line 4: period
+        f"bo@example.com,deals,{Q},8.125\n"  # line 5: target
+        f"ana@example.com,bookings,{Q},1\n"
+    )  # line 6: duplicate of line 2
     response = upload(client, body)
     assert response.status_code == 200
     text = response.text
@@ -356,13 +407,16 @@ def test_csv_with_bad_rows_imports_nothing_and_names_line_and_field(client, org,
     assert quotas(engine) == {}
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    (b"email,metric,period,target\nana@example.com,bookings,2026-Q4,1\n", "header", "missing column person"),
-    (b"person,metric,period,target\n", "file", "no rows"),
-    (b"person,metric,period,target\nana@example.com,bookings\n", "period", "too few columns"),
-    ("person,metric,period,target\nana@example.com,bookings,2026-Q4,1\n".encode("utf-16"), "file", "not UTF-8"),
-    (b"person,metric,period,target\n" + b"x" * MAX_BYTES, "file", "larger than 1 MB"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (b"email,metric,period,target\nana@example.com,bookings,2026-Q4,1\n", "header", "missing column person"),
+        (b"person,metric,period,target\n", "file", "no rows"),
+        (b"person,metric,period,target\nana@example.com,bookings\n", "period", "too few columns"),
+        ("person,metric,period,target\nana@example.com,bookings,2026-Q4,1\n".encode("utf-16"), "file", "not UTF-8"),
+        (b"person,metric,period,target\n" + b"x" * MAX_BYTES, "file", "larger than 1 MB"),
+    ],
+)
 def test_csv_shape_errors(client, org, engine: Engine, body: bytes, field: str, message: str) -> None:
     sign_in(client, "lead@example.com")
     response = upload(client, body)
@@ -381,8 +435,16 @@ def test_csv_far_over_the_limit_is_refused_before_reading(client, org, engine: E
 # ------------------------------------------------------------------ proration
 
 
-def assign(engine: Engine, email: str, starts_on: date, ends_on: date | None, *, prorate: bool = True,
-           currency: str = "USD", plan: str = "AE") -> None:
+def assign(
+    engine: Engine,
+    email: str,
+    starts_on: date,
+    ends_on: date | None,
+    *,
+    prorate: bool = True,
+    currency: str = "USD",
+    plan: str = "AE",
+) -> None:
     with transaction(engine) as s:
         row = s.exec(select(Plan).where(Plan.name == plan)).first()
         if row is None:
@@ -390,7 +452,9 @@ def assign(engine: Engine, email: str, starts_on: date, ends_on: date | None, *,
             s.add(row)
             s.flush()
         person = s.exec(select(Person).where(Person.email == email)).one()
-        s.add(PlanAssignment(person_id=person.id, plan_id=row.id, starts_on=starts_on, ends_on=ends_on, prorate=prorate))
+        s.add(
+            PlanAssignment(person_id=person.id, plan_id=row.id, starts_on=starts_on, ends_on=ends_on, prorate=prorate)
+        )
 
 
 def test_proration_for_joiners_and_leavers(client, org, engine: Engine) -> None:
@@ -450,35 +514,58 @@ def test_money_targets_use_the_plan_currency(client, org, engine: Engine) -> Non
 
 def test_api_manager_sets_their_team_and_gets_the_stored_quotas(client, org, engine: Engine) -> None:
     headers = token_for(engine, "manager", "boss@example.com")
-    body = [{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "250000"},
-            {"person": "lead@example.com", "metric": "deals", "period": Q, "target": 12.5}]
+    body = [
+        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "250000"},
+        {"person": "lead@example.com", "metric": "deals", "period": Q, "target": 12.5},
+    ]
     response = client.put("/api/v1/quotas", json=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json() == [
-        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "250000.00", "unit": "USD", "version": 1},
+        {
+            "person": "ana@example.com",
+            "metric": "bookings",
+            "period": Q,
+            "target": "250000.00",
+            "unit": "USD",
+            "version": 1,
+        },
         {"person": "lead@example.com", "metric": "deals", "period": Q, "target": "12.5", "unit": "count", "version": 1},
     ]
-    update = client.put("/api/v1/quotas", headers=headers, json=[
-        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "260000.00", "version": 1}])
+    update = client.put(
+        "/api/v1/quotas",
+        headers=headers,
+        json=[{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "260000.00", "version": 1}],
+    )
     assert update.json()[0]["version"] == 2
-    stale = client.put("/api/v1/quotas", headers=headers, json=[
-        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1", "version": 1}])
+    stale = client.put(
+        "/api/v1/quotas",
+        headers=headers,
+        json=[{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1", "version": 1}],
+    )
     assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
-    removed = client.put("/api/v1/quotas", headers=headers, json=[
-        {"person": "lead@example.com", "metric": "deals", "period": Q, "target": None}])
+    removed = client.put(
+        "/api/v1/quotas",
+        headers=headers,
+        json=[{"person": "lead@example.com", "metric": "deals", "period": Q, "target": None}],
+    )
     assert removed.json()[0]["target"] is None
     assert quotas(engine) == {("ana@example.com", "bookings", Q): (26_000_000, 2)}
 
 
 def test_api_anyone_outside_the_team_refuses_the_whole_request(client, org, engine: Engine) -> None:
     headers = token_for(engine, "manager", "lead@example.com")
-    body = [{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"},
-            {"person": "outsider@example.com", "metric": "bookings", "period": Q, "target": "1"}]
+    body = [
+        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"},
+        {"person": "outsider@example.com", "metric": "bookings", "period": Q, "target": "1"},
+    ]
     response = client.put("/api/v1/quotas", json=body, headers=headers)
     assert response.status_code == 403
     assert "outsider@example.com is not in your team" in response.json()["detail"]
-    own = client.put("/api/v1/quotas", headers=headers, json=[
-        {"person": "lead@example.com", "metric": "bookings", "period": Q, "target": "1"}])
+    own = client.put(
+        "/api/v1/quotas",
+        headers=headers,
+        json=[{"person": "lead@example.com", "metric": "bookings", "period": Q, "target": "1"}],
+    )
     assert own.status_code == 403
     unbound = client.put("/api/v1/quotas", headers=token_for(engine, "manager"), json=body[:1])
     assert unbound.status_code == 403
@@ -488,9 +575,11 @@ def test_api_anyone_outside_the_team_refuses_the_whole_request(client, org, engi
 
 def test_api_bad_items_are_named_by_index_and_field(client, org, engine: Engine) -> None:
     headers = token_for(engine, "admin")
-    body = [{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"},
-            {"person": "ghost@example.com", "metric": "bookings", "period": Q, "target": "1"},
-            {"person": "bo@example.com", "metric": "pipeline", "period": "Q4", "target": "-1"}]
+    body = [
+        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"},
+        {"person": "ghost@example.com", "metric": "bookings", "period": Q, "target": "1"},
+        {"person": "bo@example.com", "metric": "pipeline", "period": "Q4", "target": "-1"},
+    ]
     response = client.put("/api/v1/quotas", json=body, headers=headers)
     assert response.status_code == 400
     errors = response.json()["extra"]["errors"]
@@ -501,16 +590,20 @@ def test_api_bad_items_are_named_by_index_and_field(client, org, engine: Engine)
 @pytest.mark.parametrize("role", ["rep", "finance"])
 def test_api_is_refused_to_reps_and_finance(client, org, engine: Engine, role: str) -> None:
     headers = token_for(engine, role, "finance@example.com" if role == "finance" else "ana@example.com")
-    response = client.put("/api/v1/quotas", headers=headers, json=[
-        {"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"}])
+    response = client.put(
+        "/api/v1/quotas",
+        headers=headers,
+        json=[{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"}],
+    )
     assert response.status_code == 403
     assert quotas(engine) == {}
 
 
 def test_api_writes_need_a_token_not_a_session(client, org, engine: Engine) -> None:
     sign_in(client, "admin@example.com")
-    response = client.put("/api/v1/quotas", json=[{"person": "ana@example.com", "metric": "bookings", "period": Q,
-                                                   "target": "1"}])
+    response = client.put(
+        "/api/v1/quotas", json=[{"person": "ana@example.com", "metric": "bookings", "period": Q, "target": "1"}]
+    )
     assert response.status_code == 401
     assert quotas(engine) == {}
 

@@ -33,9 +33,11 @@ def books(client, engine: Engine, make_person, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(commissions.calculation.check, "get_engine", lambda: engine)
     tokens = setup_books(engine, make_person)
-    for body in (example_deal("D-1", "60000", "2026-01-10"),
-                 example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36),
-                 example_deal("B-1", "30000", "2026-02-10", owner="bo@example.com")):
+    for body in (
+        example_deal("D-1", "60000", "2026-01-10"),
+        example_deal("D-2", "45000", "2026-02-03", product="Enterprise", term_months=36),
+        example_deal("B-1", "30000", "2026-02-10", owner="bo@example.com"),
+    ):
         assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
     drain(engine)
     return tokens
@@ -46,8 +48,12 @@ def recalc_check(key: str = Q1):  # type: ignore[no-untyped-def]
 
 
 def checks(engine: Engine) -> list[AuditEvent]:
-    return read(engine, lambda s: list(s.exec(select(AuditEvent).where(AuditEvent.action == "period.checked")
-                                              .order_by(AuditEvent.id)).all()))
+    return read(
+        engine,
+        lambda s: list(
+            s.exec(select(AuditEvent).where(AuditEvent.action == "period.checked").order_by(AuditEvent.id)).all()
+        ),
+    )
 
 
 def test_a_clean_period_has_0_differences_and_the_check_writes_nothing_else(books, engine: Engine) -> None:
@@ -68,23 +74,43 @@ def test_a_changed_stored_amount_is_named_with_person_component_stored_and_fresh
     before = snapshot(engine, Q1)
     result = recalc_check()
     assert result.exit_code == 1, result.output
-    stored, fresh = sum_of(engine, "ana@example.com", "Commission"), sum_of(engine, "ana@example.com", "Commission") - 10_000
+    stored, fresh = (
+        sum_of(engine, "ana@example.com", "Commission"),
+        sum_of(engine, "ana@example.com", "Commission") - 10_000,
+    )
     assert (f"ana@example.com [AE 2026] Commission: stored {money(stored)}, fresh {money(fresh)}") in result.output
     assert "bo@example.com" not in result.output  # only what differs
     assert result.output.strip().endswith("1 difference")
     assert snapshot(engine, Q1) == before
     [event] = checks(engine)
     assert event.detail["differences"] == 1
-    assert event.detail["first"] == [{"person": "ana@example.com", "plan": "AE 2026", "component": "Commission",
-                                      "stored": money(stored), "fresh": money(fresh)}]
+    assert event.detail["first"] == [
+        {
+            "person": "ana@example.com",
+            "plan": "AE 2026",
+            "component": "Commission",
+            "stored": money(stored),
+            "fresh": money(fresh),
+        }
+    ]
 
 
 def test_a_planted_line_for_someone_no_calculation_pays_is_found(books, engine: Engine) -> None:
     mia = person_id(engine, "mia@example.com")  # a manager on no plan: nothing should pay her
     ana_line = lines_in(engine, "ana@example.com", Q1)[0]
     with transaction(engine) as s:
-        s.add(PayoutLine(person_id=mia, period_id=ana_line.period_id, plan_version_id=ana_line.plan_version_id,
-                         component="Commission", kind="earning", amount_minor=12_345, currency="USD", text="planted"))
+        s.add(
+            PayoutLine(
+                person_id=mia,
+                period_id=ana_line.period_id,
+                plan_version_id=ana_line.plan_version_id,
+                component="Commission",
+                kind="earning",
+                amount_minor=12_345,
+                currency="USD",
+                text="planted",
+            )
+        )
     result = recalc_check()
     assert result.exit_code == 1
     assert "mia@example.com [AE 2026] Commission: stored 123.45 USD, fresh not paid" in result.output
@@ -127,8 +153,11 @@ def test_pending_recomputes_are_said_not_hidden(books, client, engine: Engine) -
     from commissions.models import Quota
 
     ana = person_id(engine, "ana@example.com")
-    response = client.put("/api/v1/quotas", json=[{"person": "ana@example.com", "metric": "bookings", "period": Q1,
-                                                   "target": "50000"}], headers=books["admin"])
+    response = client.put(
+        "/api/v1/quotas",
+        json=[{"person": "ana@example.com", "metric": "bookings", "period": Q1, "target": "50000"}],
+        headers=books["admin"],
+    )
     assert response.status_code == 200, response.text
     assert read(engine, lambda s: s.exec(select(Quota.target_minor).where(Quota.person_id == ana)).one()) == 5_000_000
     result = recalc_check()
@@ -150,11 +179,16 @@ def test_the_period_page_and_api_show_pending_failures_and_the_last_check(books,
         from commissions.calculation.state import touch
 
         touch(s, {ana}, {Q1})
-        s.execute(update(StatementState).where(StatementState.person_id == bo, StatementState.period_key == Q1)
-                  .values(error="Deal B-9: currency EUR is not paid by plan AE 2026 (USD)"))
+        s.execute(
+            update(StatementState)
+            .where(StatementState.person_id == bo, StatementState.period_key == Q1)
+            .values(error="Deal B-9: currency EUR is not paid by plan AE 2026 (USD)")
+        )
     shown = client.get(f"/api/v1/periods/{Q1}", headers=fin).json()
     assert shown["pending"] == 1
-    assert shown["failed"] == [{"person": "bo@example.com", "error": "Deal B-9: currency EUR is not paid by plan AE 2026 (USD)"}]
+    assert shown["failed"] == [
+        {"person": "bo@example.com", "error": "Deal B-9: currency EUR is not paid by plan AE 2026 (USD)"}
+    ]
     assert shown["last_check"]["differences"] == 0 and shown["last_check"]["checked"] is True
     assert shown["last_check"]["statements"] == 2 and shown["last_check"]["at"]
 
@@ -179,8 +213,13 @@ def test_the_period_page_and_api_show_pending_failures_and_the_last_check(books,
 
 def test_the_command_runs_as_installed(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "DATA_DIR": str(tmp_path)}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "commissions.cli", *args], env=env,  # noqa: E731
-                                       capture_output=True, text=True, timeout=120)
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "commissions.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run("db", "upgrade").returncode == 0
     checked = run("recalc", "--period", Q1, "--check")
     assert checked.returncode == 0, checked.stderr

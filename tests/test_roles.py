@@ -12,7 +12,8 @@ PAGES = {
     "/deals": {"rep", "manager", "finance", "admin"},
     "/statements": {"rep", "manager", "finance"},
     "/team": {"manager"},
-    "/quotas": {"manager", "admin"}, "/campaigns": {"rep", "manager", "finance", "admin"},
+    "/quotas": {"manager", "admin"},
+    "/campaigns": {"rep", "manager", "finance", "admin"},
     "/finance/periods": {"finance"},
     "/finance": {"finance"},
     "/disputes": {"rep", "manager", "finance"},
@@ -34,7 +35,10 @@ PAGES = {
     "/pulse": {"rep", "manager"},  # answer your manager's eNPS pulse
 }
 ROLES = ["rep", "manager", "finance", "admin"]
-NAV_HREFS = {item.href for item in NAV_ITEMS} | {"/leaderboard", "/admin/badges"}  # these come from the leaderboard extension
+NAV_HREFS = {item.href for item in NAV_ITEMS} | {
+    "/leaderboard",
+    "/admin/badges",
+}  # these come from the leaderboard extension
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -116,7 +120,9 @@ def test_finance_periods_page_counts_deals_per_period(client, make_person, engin
         ensure_period(s, "2026-Q1")
         ensure_period(s, "2026-Q2")
         for i, day in enumerate([date(2026, 1, 5), date(2026, 2, 5), date(2026, 4, 5)]):
-            s.add(Deal(external_id=f"P-{i}", name="d", owner_id=ana.id, amount_minor=100, currency="USD", closed_at=day))
+            s.add(
+                Deal(external_id=f"P-{i}", name="d", owner_id=ana.id, amount_minor=100, currency="USD", closed_at=day)
+            )
     sign_in(client, "fin@example.com")
     page = client.get("/finance/periods").text
     q1 = page.split("<td>2026-Q1</td>")[1].split("</tr>")[0]

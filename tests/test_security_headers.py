@@ -31,12 +31,24 @@ def check(response) -> None:  # type: ignore[no-untyped-def]
 def test_every_kind_of_response_carries_the_headers_and_data_is_never_cached(client, make_person) -> None:
     make_person("ana@example.com")
     make_person("fin@example.com", "finance")
-    anonymous = [client.get("/login"), client.get("/deals", follow_redirects=False), client.get("/api/v1/me"),
-                 client.get("/no/such/page"), client.post("/no/such/page"), client.request("TRACE", "/login"),
-                 client.get("/healthz"), client.get("/schema/openapi.json")]
+    anonymous = [
+        client.get("/login"),
+        client.get("/deals", follow_redirects=False),
+        client.get("/api/v1/me"),
+        client.get("/no/such/page"),
+        client.post("/no/such/page"),
+        client.request("TRACE", "/login"),
+        client.get("/healthz"),
+        client.get("/schema/openapi.json"),
+    ]
     sign_in(client, "ana@example.com")
-    signed_in = [client.get("/"), client.get("/statements/ana@example.com"), client.get("/admin/people"),
-                 client.get("/api/v1/deals"), client.get("/deals", headers={"HX-Request": "true"})]
+    signed_in = [
+        client.get("/"),
+        client.get("/statements/ana@example.com"),
+        client.get("/admin/people"),
+        client.get("/api/v1/deals"),
+        client.get("/deals", headers={"HX-Request": "true"}),
+    ]
     assert [r.status_code for r in anonymous] == [200, 302, 401, 404, 404, 405, 200, 200]
     assert signed_in[2].status_code == 403
     for response in anonymous + signed_in:
@@ -67,8 +79,14 @@ def test_an_unexpected_error_page_carries_the_headers(client, make_person, monke
 
 @pytest.fixture
 def production(engine: Engine, tmp_path) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(environment="production", data_dir=tmp_path, database_url="sqlite://", secret_key="s" * 40,
-                    allowed_hosts=["pay.example.com", "*.corp.example.com"], principal_cache_seconds=0)
+    return Settings(
+        environment="production",
+        data_dir=tmp_path,
+        database_url="sqlite://",
+        secret_key="s" * 40,
+        allowed_hosts=["pay.example.com", "*.corp.example.com"],
+        principal_cache_seconds=0,
+    )
 
 
 def test_production_sends_hsts_and_secure_cookies(engine: Engine, production: Settings, make_person) -> None:
@@ -100,7 +118,12 @@ def test_only_allowed_hosts_are_answered(engine: Engine, production: Settings) -
 def test_production_refuses_to_start_without_allowed_hosts(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError, match="ALLOWED_HOSTS"):
         Settings(environment="production", data_dir=tmp_path, secret_key="s" * 40)
-    assert Settings(environment="development", data_dir=tmp_path).allowed_hosts == ["localhost", "127.0.0.1", "testserver", "[::1]"]
+    assert Settings(environment="development", data_dir=tmp_path).allowed_hosts == [
+        "localhost",
+        "127.0.0.1",
+        "testserver",
+        "[::1]",
+    ]
 
 
 def test_host_matching() -> None:

@@ -41,10 +41,21 @@ SCRIPT = textwrap.dedent("""
 
 def _recorded_addresses(tmp_path: Path, **env: str) -> list[str]:
     inherited = {k: v for k, v in os.environ.items() if k != "FORWARDED_ALLOW_IPS"}
-    environment = {**inherited, "ENVIRONMENT": "test", "DATA_DIR": str(tmp_path),
-                   "DATABASE_URL": f"sqlite:///{tmp_path / 'entry.db'}", **env}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], env=environment, capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    environment = {
+        **inherited,
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'entry.db'}",
+        **env,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -19,8 +19,9 @@ LOCKED = "Too many failed sign-ins for this account; try again in 15 minutes."
 
 
 def events(engine: Engine, action: str) -> int:
-    return read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action == action)).one())
+    return read(
+        engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)).one()
+    )
 
 
 def later(monkeypatch: pytest.MonkeyPatch, module, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +31,8 @@ def later(monkeypatch: pytest.MonkeyPatch, module, seconds: float) -> None:  # t
 
 @pytest.mark.parametrize("email", ["ana@example.com", "nobody@example.com"])
 def test_five_failures_lock_the_account_with_the_same_message_whether_it_exists_or_not(
-        client, make_person, engine: Engine, email: str) -> None:
+    client, make_person, engine: Engine, email: str
+) -> None:
     make_person("ana@example.com")
     for _ in range(4):
         response = sign_in(client, email, "wrong password!")
@@ -49,7 +51,8 @@ def test_five_failures_lock_the_account_with_the_same_message_whether_it_exists_
 
 
 def test_the_lock_ends_after_the_lockout_and_other_accounts_are_unaffected(
-        client, make_person, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, make_person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_person("ana@example.com")
     make_person("bo@example.com")
     for _ in range(5):
@@ -123,8 +126,9 @@ def test_sign_out_everywhere_ends_every_session_of_that_person_only(client, make
     devices.sign_in("bo", "bo@example.com")
     devices.sign_in("laptop", "ana@example.com")
     laptop = devices.use("laptop")
-    response = laptop.post("/account/sign-out-everywhere", data={"_csrf_token": csrf_from(laptop)},
-                           follow_redirects=False)
+    response = laptop.post(
+        "/account/sign-out-everywhere", data={"_csrf_token": csrf_from(laptop)}, follow_redirects=False
+    )
     assert response.status_code in (302, 303) and response.headers["location"] == "/login?reason=ended"
     assert "Your session was ended" in laptop.get("/login?reason=ended").text
     assert devices.use("laptop").get("/", follow_redirects=False).status_code in (302, 303)

@@ -30,8 +30,12 @@ def _storm(client: TestClient, attempts: list[tuple[str, str]]) -> list[int]:
     def post(attempt: tuple[str, str]) -> int:
         email, password = attempt
         start.wait()
-        response = client.post("/login", data={"email": email, "password": password, "next": "/", "_csrf_token": token},
-                               cookies=cookies, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"email": email, "password": password, "next": "/", "_csrf_token": token},
+            cookies=cookies,
+            follow_redirects=False,
+        )
         return response.status_code
 
     with ThreadPoolExecutor(len(attempts)) as pool:
@@ -39,11 +43,14 @@ def _storm(client: TestClient, attempts: list[tuple[str, str]]) -> list[int]:
 
 
 def _count(engine: Engine, action: str) -> int:
-    return read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)).one())
+    return read(
+        engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)).one()
+    )
 
 
 def test_concurrent_wrong_passwords_lock_the_account_and_the_right_one_is_refused_afterwards(
-        client, make_person, engine: Engine) -> None:
+    client, make_person, engine: Engine
+) -> None:
     make_person("ana@example.com")
     statuses = _storm(client, [("ana@example.com", "wrong password!")] * 60 + [("ana@example.com", PASSWORD)])
     assert 500 not in statuses
@@ -65,8 +72,9 @@ def test_concurrent_spraying_from_one_address_checks_at_most_its_limit(engine: E
         assert sign_in(client, "ana@example.com").status_code == 429  # the address is locked, right password or not
 
 
-def test_sqlite_sign_in_storm_gives_no_server_error(engine: Engine, settings, make_person,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_sign_in_storm_gives_no_server_error(
+    engine: Engine, settings, make_person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Password checks that take a realistic 0.1 s (production Argon2 takes about 0.5 s) and a 1 s busy
     timeout: a check inside a write transaction would make the other writers give up with
     "database is locked" (a 500), as 40 concurrent sign-ins did with the 15 s timeout in production."""
@@ -88,8 +96,10 @@ def test_sqlite_sign_in_storm_gives_no_server_error(engine: Engine, settings, ma
     try:
         app = create_app(settings, engine=short)
         with TestClient(app=app, base_url="http://127.0.0.1:8000") as client:
-            attempts = [(f"{'ana' if i % 2 else 'bo'}@example.com" if i % 4 else f"nobody{i}@example.com", "wrong password!")
-                        for i in range(40)]
+            attempts = [
+                (f"{'ana' if i % 2 else 'bo'}@example.com" if i % 4 else f"nobody{i}@example.com", "wrong password!")
+                for i in range(40)
+            ]
             statuses = _storm(client, attempts)
         assert 500 not in statuses and set(statuses) <= {401, 429}
     finally:

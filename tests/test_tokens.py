@@ -23,8 +23,16 @@ def _token(engine: Engine, role: str, email: str | None = None) -> str:
 def _deal(engine: Engine, external_id: str, owner_email: str) -> None:
     with transaction(engine) as s:
         owner = s.exec(select(Person).where(Person.email == owner_email)).one()
-        s.add(Deal(external_id=external_id, name=external_id, owner_id=owner.id, amount_minor=1_000_000,
-                   currency="USD", closed_at=date(2026, 2, 1)))
+        s.add(
+            Deal(
+                external_id=external_id,
+                name=external_id,
+                owner_id=owner.id,
+                amount_minor=1_000_000,
+                currency="USD",
+                closed_at=date(2026, 2, 1),
+            )
+        )
 
 
 def test_token_authenticates_and_revoked_token_does_not(client, make_person, engine: Engine) -> None:
@@ -62,10 +70,15 @@ def test_token_role_bounds_what_it_reads(client, make_person, engine: Engine) ->
     make_person("fin@example.com", "finance")
     _deal(engine, "D-ANA", "ana@example.com")
     _deal(engine, "D-BO", "bo@example.com")
-    rep = client.get("/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'rep', 'ana@example.com')}"})
+    rep = client.get(
+        "/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'rep', 'ana@example.com')}"}
+    )
     assert [d["external_id"] for d in rep.json()] == ["D-ANA"]
     assert rep.json()[0]["amount"] == "10000.00"
-    fin = client.get("/api/v1/deals?period=2026-Q1", headers={"Authorization": f"Bearer {_token(engine, 'finance', 'fin@example.com')}"})
+    fin = client.get(
+        "/api/v1/deals?period=2026-Q1",
+        headers={"Authorization": f"Bearer {_token(engine, 'finance', 'fin@example.com')}"},
+    )
     assert sorted(d["external_id"] for d in fin.json()) == ["D-ANA", "D-BO"]
 
 
@@ -92,8 +105,10 @@ def test_admin_creates_and_revokes_a_token_in_the_browser(client, make_person, e
     make_person("root@example.com", "admin")
     make_person("ana@example.com")
     sign_in(client, "root@example.com")
-    page = client.post("/admin/tokens/", data={"name": "Salesforce", "role": "rep", "as_email": "ana@example.com",
-                                               "_csrf_token": csrf_from(client)})
+    page = client.post(
+        "/admin/tokens/",
+        data={"name": "Salesforce", "role": "rep", "as_email": "ana@example.com", "_csrf_token": csrf_from(client)},
+    )
     assert page.status_code == 200
     assert "shown only once" in page.text
     clear = page.text.split('<pre class="token">')[1].split("</pre>")[0]
@@ -106,6 +121,8 @@ def test_admin_creates_and_revokes_a_token_in_the_browser(client, make_person, e
 
 def test_bad_period_is_a_clear_400(client, make_person, engine: Engine) -> None:
     make_person("ana@example.com")
-    response = client.get("/api/v1/deals?period=2026-Q7", headers={"Authorization": f"Bearer {_token(engine, 'rep', 'ana@example.com')}"})
+    response = client.get(
+        "/api/v1/deals?period=2026-Q7", headers={"Authorization": f"Bearer {_token(engine, 'rep', 'ana@example.com')}"}
+    )
     assert response.status_code == 400
     assert "2026-Q7" in response.json()["detail"]

@@ -38,20 +38,26 @@ def admin_principal(p: Person) -> Principal:
 
 
 def post_form(client: TestClient, path: str, data: dict, **kwargs):  # type: ignore[no-untyped-def]
-    return client.post(path, data={**data, "_csrf_token": client.cookies["csrftoken"]}, follow_redirects=False, **kwargs)
+    return client.post(
+        path, data={**data, "_csrf_token": client.cookies["csrftoken"]}, follow_redirects=False, **kwargs
+    )
 
 
 # ---- tokens ---------------------------------------------------------------------------------------
 
+
 def test_an_admin_cannot_mint_a_finance_token_and_a_token_acts_with_its_persons_role(
-        client, make_person, engine: Engine) -> None:
+    client, make_person, engine: Engine
+) -> None:
     make_person("root@example.com", "admin")
     make_person("ana@example.com")
     make_person("fin@example.com", "finance")
     sign_in(client, "root@example.com")
-    for form in ({"name": "payroll", "role": "finance", "as_email": ""},
-                 {"name": "payroll", "role": "finance", "as_email": "ana@example.com"},
-                 {"name": "payroll", "role": "", "as_email": "fin@example.com"}):
+    for form in (
+        {"name": "payroll", "role": "finance", "as_email": ""},
+        {"name": "payroll", "role": "finance", "as_email": "ana@example.com"},
+        {"name": "payroll", "role": "", "as_email": "fin@example.com"},
+    ):
         page = post_form(client, "/admin/tokens/", form)
         assert page.status_code == 200 and 'class="alert"' in page.text and "qb_" not in page.text
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(ApiToken)).one()) == 0
@@ -71,8 +77,9 @@ def test_an_admin_cannot_mint_a_finance_token_and_a_token_acts_with_its_persons_
             create_token(s, name="x", role="finance", person=None, created_by=None)
         # an operator may make finance's token, acting for the finance person
         _, finance_clear = create_token(s, name="payroll", role=None, person=fin, created_by=None)
-    assert client.get("/api/v1/payouts/2026-Q1.csv",
-                      headers={"Authorization": f"Bearer {finance_clear}"}).status_code in (200, 404, 409)
+    assert client.get(
+        "/api/v1/payouts/2026-Q1.csv", headers={"Authorization": f"Bearer {finance_clear}"}
+    ).status_code in (200, 404, 409)
 
 
 def test_a_token_made_before_the_rule_follows_its_persons_role_not_its_own(client, make_person, engine: Engine) -> None:
@@ -106,32 +113,53 @@ def test_reactivation_does_not_revive_old_tokens(client, make_person, engine: En
 
 # ---- webhooks: junk ---------------------------------------------------------------------------
 
+
 def test_unauthenticated_webhook_junk_is_counted_and_rate_limited_not_audited_row_by_row(
-        client, make_person, engine: Engine, settings) -> None:
+    client, make_person, engine: Engine, settings
+) -> None:
     from commissions.webhooks.junk import WEBHOOK_JUNK_LIMIT
     from commissions.webhooks.service import create_integration
 
     with transaction(engine) as s:
         create_integration(s, name="hubspot", secret_key=settings.secret_key, by=None)
-    statuses = [client.post(f"/api/v1/webhooks/crm/{name}/deals", content=b"{}",
-                            headers={"content-type": "application/json", "webhook-id": "x", "webhook-timestamp": "1",
-                                     "webhook-signature": "v1,bm9wZQ=="}).status_code
-                for name in ["hubspot", "nobody"] * 100]
+    statuses = [
+        client.post(
+            f"/api/v1/webhooks/crm/{name}/deals",
+            content=b"{}",
+            headers={
+                "content-type": "application/json",
+                "webhook-id": "x",
+                "webhook-timestamp": "1",
+                "webhook-signature": "v1,bm9wZQ==",
+            },
+        ).status_code
+        for name in ["hubspot", "nobody"] * 100
+    ]
     assert 500 not in statuses
     assert set(statuses[:WEBHOOK_JUNK_LIMIT]) <= {400, 401}
     assert set(statuses[WEBHOOK_JUNK_LIMIT:]) == {429}
-    assert read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action.like("webhook.%"))).one()) == 2  # create + one throttle
+    assert (
+        read(
+            engine,
+            lambda s: s.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("webhook.%"))
+            ).one(),
+        )
+        == 2
+    )  # create + one throttle
     assert len(events(engine, "webhook.junk_throttled")) == 1
 
 
 # ---- CSRF and Host ------------------------------------------------------------------------------
 
+
 def test_a_csrf_token_from_another_session_is_refused(app, make_person, engine: Engine) -> None:
     make_person("ana@example.com")
     make_person("bo@example.com")
-    with TestClient(app=app, base_url="http://127.0.0.1:8000") as attacker, \
-            TestClient(app=app, base_url="http://127.0.0.1:8000") as victim:
+    with (
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as attacker,
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as victim,
+    ):
         sign_in(attacker, "bo@example.com")
         planted = attacker.cookies["csrftoken"]  # valid for the attacker's own session
         sign_in(victim, "ana@example.com")
@@ -143,8 +171,9 @@ def test_a_csrf_token_from_another_session_is_refused(app, make_person, engine: 
         assert person(engine, "ana@example.com").session_version == 1
         victim.cookies.delete("csrftoken", domain="")
         assert victim.cookies["csrftoken"] == own
-        assert victim.post("/account/sign-out-everywhere", data={"_csrf_token": own},
-                           follow_redirects=False).status_code in (302, 303)
+        assert victim.post(
+            "/account/sign-out-everywhere", data={"_csrf_token": own}, follow_redirects=False
+        ).status_code in (302, 303)
 
 
 def test_a_session_whose_csrf_cookie_was_lost_gets_its_own_token_again(client, make_person, engine: Engine) -> None:
@@ -155,12 +184,23 @@ def test_a_session_whose_csrf_cookie_was_lost_gets_its_own_token_again(client, m
     client.cookies.delete("csrftoken")
     page = client.get("/")
     assert page.status_code == 200 and bound in page.text and client.cookies["csrftoken"] == bound
-    assert client.post("/account/sign-out-everywhere", data={"_csrf_token": bound},
-                       follow_redirects=False).status_code in (302, 303)
+    assert client.post(
+        "/account/sign-out-everywhere", data={"_csrf_token": bound}, follow_redirects=False
+    ).status_code in (302, 303)
 
 
-@pytest.mark.parametrize("host", ["localhost:80@evil.com", "evil.com#@localhost", "localhost:80/evil", "local host",
-                                  "localhost:8o", "localhost:80:80", "user@localhost"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost:80@evil.com",
+        "evil.com#@localhost",
+        "localhost:80/evil",
+        "local host",
+        "localhost:8o",
+        "localhost:80:80",
+        "user@localhost",
+    ],
+)
 def test_host_headers_are_parsed_strictly(client, host: str) -> None:
     response = client.get("/login", headers={"host": host})
     assert response.status_code == 400  # by the Host check, or earlier by the URL parser for some
@@ -171,28 +211,42 @@ def test_host_headers_are_parsed_strictly(client, host: str) -> None:
 
 # ---- change your own password ---------------------------------------------------------------------
 
+
 def test_changing_your_password_needs_the_current_one_and_ends_every_other_session(
-        app, make_person, engine: Engine) -> None:
+    app, make_person, engine: Engine
+) -> None:
     make_person("ana@example.com")
-    with TestClient(app=app, base_url="http://127.0.0.1:8000") as phone, \
-            TestClient(app=app, base_url="http://127.0.0.1:8000") as laptop:
+    with (
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as phone,
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as laptop,
+    ):
         sign_in(phone, "ana@example.com")
         sign_in(laptop, "ana@example.com")
         assert "Change your password" in laptop.get("/account/password").text
 
-        wrong = post_form(laptop, "/account/password/", {"current_password": "not my password",
-                                                        "new_password": NEW, "confirm_password": NEW})
+        wrong = post_form(
+            laptop,
+            "/account/password/",
+            {"current_password": "not my password", "new_password": NEW, "confirm_password": NEW},
+        )
         assert wrong.status_code == 400 and "Your current password is wrong." in wrong.text
-        differ = post_form(laptop, "/account/password/", {"current_password": PASSWORD,
-                                                         "new_password": NEW, "confirm_password": NEW + "!"})
+        differ = post_form(
+            laptop,
+            "/account/password/",
+            {"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW + "!"},
+        )
         assert differ.status_code == 400 and "differ" in differ.text
-        short = post_form(laptop, "/account/password/", {"current_password": PASSWORD,
-                                                        "new_password": "short", "confirm_password": "short"})
+        short = post_form(
+            laptop,
+            "/account/password/",
+            {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+        )
         assert short.status_code == 400 and "at least 10" in short.text
         assert person(engine, "ana@example.com").session_version == 1
 
-        saved = post_form(laptop, "/account/password/", {"current_password": PASSWORD,
-                                                        "new_password": NEW, "confirm_password": NEW})
+        saved = post_form(
+            laptop, "/account/password/", {"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW}
+        )
         assert saved.status_code in (302, 303) and saved.headers["location"] == "/account/password?saved=1"
         confirmation = laptop.get("/account/password?saved=1")
         assert confirmation.status_code == 200 and "Your password was changed" in confirmation.text
@@ -208,16 +262,23 @@ def test_changing_your_password_needs_the_current_one_and_ends_every_other_sessi
 def test_guessing_the_current_password_spends_the_sign_in_budget(client, make_person) -> None:
     make_person("ana@example.com")
     sign_in(client, "ana@example.com")
-    statuses = [post_form(client, "/account/password/", {"current_password": f"guess number {i}",
-                                                         "new_password": NEW, "confirm_password": NEW}).status_code
-                for i in range(7)]
+    statuses = [
+        post_form(
+            client,
+            "/account/password/",
+            {"current_password": f"guess number {i}", "new_password": NEW, "confirm_password": NEW},
+        ).status_code
+        for i in range(7)
+    ]
     assert statuses[:4] == [400] * 4 and statuses[4:] == [429] * 3
-    right = post_form(client, "/account/password/", {"current_password": PASSWORD, "new_password": NEW,
-                                                    "confirm_password": NEW})
+    right = post_form(
+        client, "/account/password/", {"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW}
+    )
     assert right.status_code == 429
 
 
 # ---- admin-issued one-time reset link -----------------------------------------------------------
+
 
 def _issue_link(client: TestClient, person_id: int) -> str:
     page = post_form(client, f"/admin/people/{person_id}/password/reset-link", {})
@@ -228,9 +289,11 @@ def _issue_link(client: TestClient, person_id: int) -> str:
 def test_a_reset_link_is_shown_once_works_once_and_ends_old_sessions(app, make_person, engine: Engine) -> None:
     make_person("root@example.com", "admin")
     ana = make_person("ana@example.com")
-    with TestClient(app=app, base_url="http://127.0.0.1:8000") as admin, \
-            TestClient(app=app, base_url="http://127.0.0.1:8000") as old_session, \
-            TestClient(app=app, base_url="http://127.0.0.1:8000") as ana_browser:
+    with (
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as admin,
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as old_session,
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as ana_browser,
+    ):
         sign_in(admin, "root@example.com")
         sign_in(old_session, "ana@example.com")
         link = _issue_link(admin, ana.id)
@@ -250,8 +313,12 @@ def test_a_reset_link_is_shown_once_works_once_and_ends_old_sessions(app, make_p
 
         with TestClient(app=app, base_url="http://127.0.0.1:8000") as thief:  # used once: never again
             assert thief.get(path).status_code == 404
-            assert post_form(thief, path, {"new_password": "thief password 1", "confirm_password": "thief password 1"}
-                             ).status_code == 404
+            assert (
+                post_form(
+                    thief, path, {"new_password": "thief password 1", "confirm_password": "thief password 1"}
+                ).status_code
+                == 404
+            )
         assert [e.detail.get("how") for e in events(engine, "person.password")] == ["reset link"]
         assert len(events(engine, "person.password_reset_link")) == 1
 
@@ -259,8 +326,10 @@ def test_a_reset_link_is_shown_once_works_once_and_ends_old_sessions(app, make_p
 def test_a_reset_link_expires_and_a_newer_one_replaces_it(app, make_person, engine: Engine) -> None:
     make_person("root@example.com", "admin")
     ana = make_person("ana@example.com")
-    with TestClient(app=app, base_url="http://127.0.0.1:8000") as admin, \
-            TestClient(app=app, base_url="http://127.0.0.1:8000") as ana_browser:
+    with (
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as admin,
+        TestClient(app=app, base_url="http://127.0.0.1:8000") as ana_browser,
+    ):
         sign_in(admin, "root@example.com")
         first = _issue_link(admin, ana.id).split("8000", 1)[1]
         second = _issue_link(admin, ana.id).split("8000", 1)[1]
@@ -285,17 +354,27 @@ def test_only_admins_issue_reset_links(client, make_person, engine: Engine) -> N
 
 # ---- the command line ---------------------------------------------------------------------------
 
+
 def test_operators_set_a_password_from_standard_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "DATA_DIR": str(tmp_path)}
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "commissions.cli", *args], env=env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "commissions.cli", *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert run("db", "upgrade").returncode == 0
-    assert run("user", "add", "ana@example.com", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    assert (
+        run("user", "add", "ana@example.com", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n").returncode
+        == 0
+    )
     done = run("user", "set-password", "ana@example.com", "--password-stdin", stdin=NEW + "\n")
     assert done.returncode == 0 and NEW not in done.stdout + done.stderr
     assert run("user", "set-password", "ana@example.com", "--password-stdin", stdin="short\n").returncode != 0

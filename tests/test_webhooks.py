@@ -26,8 +26,11 @@ def test_the_published_standard_webhooks_vector() -> None:
     body = b'{"test": 2432232314}'
     expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == expected
-    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-               "webhook-signature": f"v1,bm9wZQ== {expected}"}  # several signatures: any one may match
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": f"v1,bm9wZQ== {expected}",
+    }  # several signatures: any one may match
     assert verify(secret, headers, body, now=1614265330 + 299) == ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330)
     with pytest.raises(SignatureError, match="stale"):
         verify(secret, headers, body, now=1614265330 + 301)
@@ -43,13 +46,26 @@ def crm(engine: Engine, settings, make_person, monkeypatch: pytest.MonkeyPatch) 
         return create_integration(s, name="hubspot", secret_key=settings.secret_key, by=None)[1]
 
 
-def deliver(client, secret: str, body: dict, *, webhook_id: str = "msg_1", timestamp: int = NOW,  # type: ignore[no-untyped-def]
-            name: str = "hubspot", headers: dict | None = None):
+def deliver(
+    client,
+    secret: str,
+    body: dict,
+    *,
+    webhook_id: str = "msg_1",
+    timestamp: int = NOW,  # type: ignore[no-untyped-def]
+    name: str = "hubspot",
+    headers: dict | None = None,
+):
     raw = json.dumps(body).encode()
-    signed = {"webhook-id": webhook_id, "webhook-timestamp": str(timestamp),
-              "webhook-signature": sign(secret, webhook_id, timestamp, raw), "content-type": "application/json"}
-    return client.post(f"/api/v1/webhooks/crm/{name}/deals", content=raw,
-                       headers=signed if headers is None else headers)
+    signed = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, webhook_id, timestamp, raw),
+        "content-type": "application/json",
+    }
+    return client.post(
+        f"/api/v1/webhooks/crm/{name}/deals", content=raw, headers=signed if headers is None else headers
+    )
 
 
 def deals(engine: Engine) -> int:
@@ -69,8 +85,19 @@ def test_a_signed_delivery_records_the_deal_like_the_deals_api(client, crm: str,
     assert audit.actor_label == "webhook hubspot"
 
 
-@pytest.mark.parametrize("case", ["unsigned", "missing_timestamp", "wrong_secret", "changed_body", "stale", "future",
-                                  "unknown_integration", "revoked"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unsigned",
+        "missing_timestamp",
+        "wrong_secret",
+        "changed_body",
+        "stale",
+        "future",
+        "unknown_integration",
+        "revoked",
+    ],
+)
 def test_refused_deliveries_store_nothing(client, crm: str, engine: Engine, settings, case: str) -> None:
     raw = json.dumps(BODY).encode()
     good = {"webhook-id": "msg_1", "webhook-timestamp": str(NOW), "webhook-signature": sign(crm, "msg_1", NOW, raw)}
@@ -93,19 +120,35 @@ def test_refused_deliveries_store_nothing(client, crm: str, engine: Engine, sett
         with transaction(engine) as s:
             revoke_integration(s, "hubspot", by=None)
         headers = good
-    response = client.post(f"/api/v1/webhooks/crm/{name}/deals", content=raw,
-                           headers={**headers, "content-type": "application/json"})
+    response = client.post(
+        f"/api/v1/webhooks/crm/{name}/deals", content=raw, headers={**headers, "content-type": "application/json"}
+    )
     assert response.status_code == (400 if case in ("stale", "future") else 401), response.text
     detail = response.json()["detail"]
-    assert {"unsigned": "missing header webhook-id, webhook-timestamp, webhook-signature",
-            "missing_timestamp": "missing header webhook-timestamp", "wrong_secret": "does not match",
-            "changed_body": "does not match", "stale": "stale delivery", "future": "stale delivery",
-            "unknown_integration": "no active webhook", "revoked": "no active webhook"}[case] in detail
+    assert {
+        "unsigned": "missing header webhook-id, webhook-timestamp, webhook-signature",
+        "missing_timestamp": "missing header webhook-timestamp",
+        "wrong_secret": "does not match",
+        "changed_body": "does not match",
+        "stale": "stale delivery",
+        "future": "stale delivery",
+        "unknown_integration": "no active webhook",
+        "revoked": "no active webhook",
+    }[case] in detail
     assert deals(engine) == 0
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(WebhookDelivery)).one()) == 0
     # unauthenticated: counted per address and rate-limited, never an audit row each (tests/test_tokens_and_passwords.py)
-    assert read(engine, lambda s: s.exec(select(func.count()).select_from(AuditEvent)
-                                         .where(AuditEvent.action.in_(["webhook.refused", "webhook.junk_throttled"]))).one()) == 0
+    assert (
+        read(
+            engine,
+            lambda s: s.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.in_(["webhook.refused", "webhook.junk_throttled"]))
+            ).one(),
+        )
+        == 0
+    )
 
 
 def test_a_replayed_delivery_is_refused(client, crm: str, engine: Engine) -> None:
@@ -136,11 +179,22 @@ def test_cli_creates_a_webhook_and_prints_the_secret_once(tmp_path) -> None:  # 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "DATA_DIR": str(tmp_path)}
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "commissions.cli", *args], env=env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "commissions.cli", *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert run("db", "upgrade").returncode == 0
-    assert run("user", "add", "root@example.com", "--role", "admin", "--password-stdin", stdin="Root-Password-2026\n").returncode == 0
+    assert (
+        run(
+            "user", "add", "root@example.com", "--role", "admin", "--password-stdin", stdin="Root-Password-2026\n"
+        ).returncode
+        == 0
+    )
     made = run("webhook", "create", "hubspot", "--as", "root@example.com")
     assert made.returncode == 0, made.stderr
     assert "POST /api/v1/webhooks/crm/hubspot/deals" in made.stdout and "Secret (shown once): whsec_" in made.stdout
@@ -149,8 +203,9 @@ def test_cli_creates_a_webhook_and_prints_the_secret_once(tmp_path) -> None:  # 
     assert run("webhook", "revoke", "hubspot", "--as", "root@example.com").returncode == 0
 
 
-def test_admin_page_creates_shows_the_secret_once_and_revokes(client, make_person, engine: Engine,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_page_creates_shows_the_secret_once_and_revokes(
+    client, make_person, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import re
 
     from tests.conftest import csrf_from, sign_in

@@ -74,17 +74,33 @@ def _out(session: Session, adjustment: Adjustment) -> AdjustmentOut:
     period = session.get(Period, adjustment.period_id)
     deal = session.get(Deal, adjustment.deal_id) if adjustment.deal_id else None
     line = line_of(session, adjustment)
-    return AdjustmentOut(id=adjustment.id, person=person.email, period=period.key,
-                         amount=str(from_minor(adjustment.amount_minor, adjustment.currency)), currency=adjustment.currency,
-                         reason=adjustment.reason, deal=deal.external_id if deal else None, line=line.id if line else None)
+    return AdjustmentOut(
+        id=adjustment.id,
+        person=person.email,
+        period=period.key,
+        amount=str(from_minor(adjustment.amount_minor, adjustment.currency)),
+        currency=adjustment.currency,
+        reason=adjustment.reason,
+        deal=deal.external_id if deal else None,
+        line=line.id if line else None,
+    )
 
 
 def create(session: Session, principal: CurrentPrincipal, data: AdjustmentIn) -> Adjustment:
     if principal.person_id is None:
-        raise InputProblem("token", "an adjustment names who made it: use a token bound to a finance person (--as EMAIL)")
+        raise InputProblem(
+            "token", "an adjustment names who made it: use a token bound to a finance person (--as EMAIL)"
+        )
     person = _person(session, data.person)
-    return add_manual_adjustment(session, person_id=person.id, period_key=data.period, amount=data.amount,  # type: ignore[arg-type]
-                                 reason=data.reason, actor_id=principal.person_id, deal_id=_deal_id(session, data.deal))
+    return add_manual_adjustment(
+        session,
+        person_id=person.id,
+        period_key=data.period,
+        amount=data.amount,  # type: ignore[arg-type]
+        reason=data.reason,
+        actor_id=principal.person_id,
+        deal_id=_deal_id(session, data.deal),
+    )
 
 
 class AdjustmentsController(Controller):
@@ -93,13 +109,17 @@ class AdjustmentsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def adjustments_page(self, db: DbSession, person: FromQuery[str | None] = None,
-                         period: FromQuery[str | None] = None) -> Template:
+    def adjustments_page(
+        self, db: DbSession, person: FromQuery[str | None] = None, period: FromQuery[str | None] = None
+    ) -> Template:
         return page("pages/adjustments/index.html", _context(db, {"person": person or "", "period": period or ""}))
 
     @post("/", sync_to_thread=True, status_code=200)
     def create_form(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal,
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         values = {k: str(data.get(k) or "").strip() for k in ("person", "period", "amount", "reason", "deal")}
@@ -113,20 +133,26 @@ class AdjustmentsController(Controller):
 
     @post("/{line_id:int}/reverse", sync_to_thread=True, status_code=200)
     def reverse_form(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, line_id: FromPath[int],
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        line_id: FromPath[int],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         try:
             with transaction(request.app.state["engine"]) as session:
-                reverse_adjustment(session, line_id=line_id, reason=str(data.get("reason") or ""),
-                                   actor_id=principal.person_id)
+                reverse_adjustment(
+                    session, line_id=line_id, reason=str(data.get("reason") or ""), actor_id=principal.person_id
+                )
         except AdjustmentNotFound:
             raise
         except InputProblem as exc:
             return page("pages/adjustments/index.html", _context(db, {}, error=exc), status_code=exc.status_code)
         back = str(data.get("back") or "")
-        return Redirect(back if back.startswith("/") and not back.startswith("//") else "/finance/adjustments",
-                        status_code=303)
+        return Redirect(
+            back if back.startswith("/") and not back.startswith("//") else "/finance/adjustments", status_code=303
+        )
 
 
 def _context(db: Session, values: dict[str, str], *, error: InputProblem | None = None) -> dict[str, Any]:
@@ -134,8 +160,11 @@ def _context(db: Session, values: dict[str, str], *, error: InputProblem | None 
     periods = db.exec(select(Period).where(Period.state.in_(("open", "approved"))).order_by(Period.starts_on)).all()
     return {
         "values": {"person": "", "period": "", "amount": "", "reason": "", "deal": "", **values},
-        "people": people, "periods": periods, "default_period": quarter_of(date.today()).key,
-        "rows": recent_manual_lines(db), "error": error,
+        "people": people,
+        "periods": periods,
+        "default_period": quarter_of(date.today()).key,
+        "rows": recent_manual_lines(db),
+        "error": error,
     }
 
 
@@ -144,16 +173,27 @@ class AdjustmentsApiController(Controller):
     guards = [finance_only]
     tags = ["adjustments"]
 
-    @post("/", sync_to_thread=True, status_code=201,
-          summary="Book a manual adjustment on a person's statement in an open period (finance)")
-    def post_adjustment(self, request: Request, principal: CurrentPrincipal, data: JSONBody[AdjustmentIn]) -> AdjustmentOut:
+    @post(
+        "/",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Book a manual adjustment on a person's statement in an open period (finance)",
+    )
+    def post_adjustment(
+        self, request: Request, principal: CurrentPrincipal, data: JSONBody[AdjustmentIn]
+    ) -> AdjustmentOut:
         with transaction(request.app.state["engine"]) as session:
             return _out(session, create(session, principal, data))
 
-    @post("/{adjustment_id:int}/reverse", sync_to_thread=True, status_code=201,
-          summary="Reverse a manual adjustment with a new reversing line (never an edit)")
-    def reverse(self, request: Request, principal: CurrentPrincipal, adjustment_id: FromPath[int],
-                data: JSONBody[ReverseIn]) -> AdjustmentOut:
+    @post(
+        "/{adjustment_id:int}/reverse",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Reverse a manual adjustment with a new reversing line (never an edit)",
+    )
+    def reverse(
+        self, request: Request, principal: CurrentPrincipal, adjustment_id: FromPath[int], data: JSONBody[ReverseIn]
+    ) -> AdjustmentOut:
         if principal.person_id is None:
             raise InputProblem("token", "a reversal names who made it: use a token bound to a finance person")
         with transaction(request.app.state["engine"]) as session:

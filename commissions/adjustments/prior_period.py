@@ -90,18 +90,34 @@ def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int
     reversal = aliased(PayoutLine)
     not_reversed = ~exists().where(reversal.reverses_id == PayoutLine.id)
     out = {pid: 0 for pid in people}
-    own = session.exec(select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor)).where(
-        PayoutLine.period_id == period.id, PayoutLine.kind.in_(ENGINE_KINDS), not_reversed,
-        PayoutLine.person_id.in_(sorted(people))).group_by(PayoutLine.person_id)).all()
-    later = session.exec(select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor)).where(
-        PayoutLine.original_period_id == period.id, PayoutLine.kind.in_(("adjustment", "clawback")), not_reversed,
-        PayoutLine.person_id.in_(sorted(people))).group_by(PayoutLine.person_id)).all()
+    own = session.exec(
+        select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor))
+        .where(
+            PayoutLine.period_id == period.id,
+            PayoutLine.kind.in_(ENGINE_KINDS),
+            not_reversed,
+            PayoutLine.person_id.in_(sorted(people)),
+        )
+        .group_by(PayoutLine.person_id)
+    ).all()
+    later = session.exec(
+        select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor))
+        .where(
+            PayoutLine.original_period_id == period.id,
+            PayoutLine.kind.in_(("adjustment", "clawback")),
+            not_reversed,
+            PayoutLine.person_id.in_(sorted(people)),
+        )
+        .group_by(PayoutLine.person_id)
+    ).all()
     for pid, total in [*own, *later]:
         out[pid] += int(total or 0)
     return out
 
 
-def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[dict[int, int], dict[int, str], dict[int, int], set[int], dict[int, int]]:
+def recomputed_for(
+    session: Session, period: Period, people: set[int]
+) -> tuple[dict[int, int], dict[int, str], dict[int, int], set[int], dict[int, int]]:
     """Per person: the locked period's total recomputed from today's data (nothing stored).
 
     Returns (totals, currencies, plan version ids, people whose computation has errors,
@@ -131,8 +147,16 @@ def recomputed_for(session: Session, period: Period, people: set[int]) -> tuple[
     return totals, currencies, versions, failed, balances
 
 
-def book_locked_change(session: Session, *, period: Period, people: set[int], deal: Deal | None,
-                       what: str, actor: Principal | None, trigger: str) -> Booked:
+def book_locked_change(
+    session: Session,
+    *,
+    period: Period,
+    people: set[int],
+    deal: Deal | None,
+    what: str,
+    actor: Principal | None,
+    trigger: str,
+) -> Booked:
     """Book the difference a change makes to a locked ``period`` for ``people``; in the caller's transaction.
 
     ``what`` describes a change without a deal (a quota change) for the line's text.
@@ -146,10 +170,16 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
     booked.skipped = sorted(str(pid) for pid in failed)
     # a recoverable draw's balance out of the locked period can move without any money changing hands
     # (a late deal that the draw top-up absorbed): the line then carries the balance correction only
-    balance_moves = {pid: new_balances[pid] - old_balances.get(pid, 0) for pid in new_balances
-                     if pid not in failed and new_balances[pid] != old_balances.get(pid, 0)}
-    diffs = {pid: new[pid] - old[pid] for pid in sorted(people)
-             if pid not in failed and (new[pid] != old[pid] or pid in balance_moves)}
+    balance_moves = {
+        pid: new_balances[pid] - old_balances.get(pid, 0)
+        for pid in new_balances
+        if pid not in failed and new_balances[pid] != old_balances.get(pid, 0)
+    }
+    diffs = {
+        pid: new[pid] - old[pid]
+        for pid in sorted(people)
+        if pid not in failed and (new[pid] != old[pid] or pid in balance_moves)
+    }
     if failed:
         log.warning("locked period %s: not recomputable for %s, nothing booked for them", period.key, sorted(failed))
     if not diffs:
@@ -164,30 +194,62 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
         amount = format_money(diff, currency)
         if deal is not None:
             subject = f"deal {deal.external_id} {deal.name}"
-            text = (f"Clawback for {period.key}: {subject} cancelled on {deal.cancelled_at}: {amount}" if clawback
-                    else f"Prior-period adjustment for {period.key}, {subject}: {amount}")
+            text = (
+                f"Clawback for {period.key}: {subject} cancelled on {deal.cancelled_at}: {amount}"
+                if clawback
+                else f"Prior-period adjustment for {period.key}, {subject}: {amount}"
+            )
         else:
             text = f"Prior-period adjustment for {period.key}, {what}: {amount}"
         if pid in balance_moves:
-            text += (f" (draw balance out of {period.key}: {format_money(old_balances.get(pid, 0), currency)} → "
-                     f"{format_money(new_balances[pid], currency)})")
+            text += (
+                f" (draw balance out of {period.key}: {format_money(old_balances.get(pid, 0), currency)} → "
+                f"{format_money(new_balances[pid], currency)})"
+            )
         line = PayoutLine(
-            person_id=pid, period_id=target.id, plan_version_id=versions.get(pid),
+            person_id=pid,
+            period_id=target.id,
+            plan_version_id=versions.get(pid),
             component=CLAWBACK_COMPONENT if clawback else PRIOR_COMPONENT,
-            kind="clawback" if clawback else "adjustment", deal_id=deal.id if deal is not None else None,
-            amount_minor=diff, currency=currency, text=text, original_period_id=period.id,
-            basis={"original_period": period.key, "deal": deal.external_id if deal is not None else None,
-                   "change": what, "recomputed": str(from_minor(new[pid], currency)),
-                   "in_force": str(from_minor(old[pid], currency)), "trigger": trigger[:200],
-                   "draw_balance_delta_minor": balance_moves.get(pid, 0)},
+            kind="clawback" if clawback else "adjustment",
+            deal_id=deal.id if deal is not None else None,
+            amount_minor=diff,
+            currency=currency,
+            text=text,
+            original_period_id=period.id,
+            basis={
+                "original_period": period.key,
+                "deal": deal.external_id if deal is not None else None,
+                "change": what,
+                "recomputed": str(from_minor(new[pid], currency)),
+                "in_force": str(from_minor(old[pid], currency)),
+                "trigger": trigger[:200],
+                "draw_balance_delta_minor": balance_moves.get(pid, 0),
+            },
         )
         session.add(line)
         booked.lines.append(line)
     session.flush()
-    record_event(session, actor, "period.prior_adjustment", "period", period.key, {
-        "into": target.key, "deal": deal.external_id if deal is not None else None, "change": what,
-        "lines": [{"person_id": line.person_id, "kind": line.kind, "amount": str(from_minor(line.amount_minor, line.currency))}
-                  for line in booked.lines]})
+    record_event(
+        session,
+        actor,
+        "period.prior_adjustment",
+        "period",
+        period.key,
+        {
+            "into": target.key,
+            "deal": deal.external_id if deal is not None else None,
+            "change": what,
+            "lines": [
+                {
+                    "person_id": line.person_id,
+                    "kind": line.kind,
+                    "amount": str(from_minor(line.amount_minor, line.currency)),
+                }
+                for line in booked.lines
+            ],
+        },
+    )
     # their statements in the open period are recomputed (they may have none there yet); a moved draw
     # balance reaches the period right after the locked one (queued when that is not the target)
     recompute(session, target.key, person_ids=set(diffs), trigger=f"prior-period adjustment for {period.key}")
@@ -199,6 +261,7 @@ def book_locked_change(session: Session, *, period: Period, people: set[int], de
 
 
 def _currency_in_force(session: Session, period: Period, person_id: int) -> str:
-    found = session.exec(select(PayoutLine.currency).where(PayoutLine.period_id == period.id,
-                                                           PayoutLine.person_id == person_id)).first()
+    found = session.exec(
+        select(PayoutLine.currency).where(PayoutLine.period_id == period.id, PayoutLine.person_id == person_id)
+    ).first()
     return found or "USD"

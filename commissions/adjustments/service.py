@@ -47,14 +47,19 @@ def _actor(session: Session, actor_id: int) -> Principal:
 
 def currency_of(session: Session, person_id: int, period: Period) -> str:
     """The person's pay currency in the period: their statement's, else their plan's, else USD."""
-    found = session.exec(select(PayeeSummary.currency).where(
-        PayeeSummary.person_id == person_id, PayeeSummary.period_id == period.id)).first()
+    found = session.exec(
+        select(PayeeSummary.currency).where(PayeeSummary.person_id == person_id, PayeeSummary.period_id == period.id)
+    ).first()
     if found:
         return found
     found = session.exec(
-        select(Plan.currency).join(PlanAssignment, PlanAssignment.plan_id == Plan.id).where(
-            PlanAssignment.person_id == person_id, PlanAssignment.starts_on <= period.ends_on,
-            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.starts_on))
+        select(Plan.currency)
+        .join(PlanAssignment, PlanAssignment.plan_id == Plan.id)
+        .where(
+            PlanAssignment.person_id == person_id,
+            PlanAssignment.starts_on <= period.ends_on,
+            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.starts_on),
+        )
         .order_by(Plan.name)
     ).first()
     return found or DEFAULT_CURRENCY
@@ -93,8 +98,16 @@ def parse_amount(value: Decimal | str | int | None, currency: str) -> int:
     return minor
 
 
-def add_manual_adjustment(session: Session, *, person_id: int, period_key: str, amount: Decimal, reason: str,
-                          actor_id: int, deal_id: int | None = None) -> Adjustment:
+def add_manual_adjustment(
+    session: Session,
+    *,
+    person_id: int,
+    period_key: str,
+    amount: Decimal,
+    reason: str,
+    actor_id: int,
+    deal_id: int | None = None,
+) -> Adjustment:
     """Book a manual adjustment (positive or negative) on a person's statement in an open period."""
     reason = (reason or "").strip()
     if not reason:
@@ -110,19 +123,46 @@ def add_manual_adjustment(session: Session, *, person_id: int, period_key: str, 
     period = writable_period(session, period_key)
     currency = currency_of(session, person.id, period)
     minor = parse_amount(amount, currency)
-    adjustment = Adjustment(person_id=person.id, period_id=period.id, amount_minor=minor, currency=currency,
-                            reason=reason, deal_id=deal_id, created_by_id=actor_id)
+    adjustment = Adjustment(
+        person_id=person.id,
+        period_id=period.id,
+        amount_minor=minor,
+        currency=currency,
+        reason=reason,
+        deal_id=deal_id,
+        created_by_id=actor_id,
+    )
     session.add(adjustment)
     session.flush()
-    session.add(PayoutLine(
-        person_id=person.id, period_id=period.id, component=MANUAL_COMPONENT, kind="adjustment", deal_id=deal_id,
-        amount_minor=minor, currency=currency, text=reason,
-        basis={"adjustment_id": adjustment.id, "by": actor.label, "reason": reason, "manual": True},
-    ))
+    session.add(
+        PayoutLine(
+            person_id=person.id,
+            period_id=period.id,
+            component=MANUAL_COMPONENT,
+            kind="adjustment",
+            deal_id=deal_id,
+            amount_minor=minor,
+            currency=currency,
+            text=reason,
+            basis={"adjustment_id": adjustment.id, "by": actor.label, "reason": reason, "manual": True},
+        )
+    )
     session.flush()
-    record_event(session, actor, "adjustment.created", "adjustment", adjustment.id, {
-        "person": person.email, "period": period.key, "amount": str(from_minor(minor, currency)),
-        "currency": currency, "reason": reason, "deal_id": deal_id})
+    record_event(
+        session,
+        actor,
+        "adjustment.created",
+        "adjustment",
+        adjustment.id,
+        {
+            "person": person.email,
+            "period": period.key,
+            "amount": str(from_minor(minor, currency)),
+            "currency": currency,
+            "reason": reason,
+            "deal_id": deal_id,
+        },
+    )
     _reopen_if_approved(session, period, person.id, f"manual adjustment {adjustment.id}")
     return adjustment
 
@@ -140,40 +180,71 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
         raise Conflict("line", f"adjustment line {line_id} is already reversed")
     actor = _actor(session, actor_id)
     original_id = (line.basis or {}).get("adjustment_id")
-    record = Adjustment(person_id=line.person_id, period_id=line.period_id, amount_minor=-line.amount_minor,
-                        currency=line.currency, reason=f"Reverses adjustment {original_id}: {reason}"[:1000],
-                        deal_id=line.deal_id, created_by_id=actor_id)
+    record = Adjustment(
+        person_id=line.person_id,
+        period_id=line.period_id,
+        amount_minor=-line.amount_minor,
+        currency=line.currency,
+        reason=f"Reverses adjustment {original_id}: {reason}"[:1000],
+        deal_id=line.deal_id,
+        created_by_id=actor_id,
+    )
     session.add(record)
     session.flush()
     out = PayoutLine(
-        person_id=line.person_id, period_id=line.period_id, component=line.component, kind="reversal",
-        deal_id=line.deal_id, amount_minor=-line.amount_minor, currency=line.currency,
-        text=f"Reverses: {line.text} ({reason})", reverses_id=line.id,
+        person_id=line.person_id,
+        period_id=line.period_id,
+        component=line.component,
+        kind="reversal",
+        deal_id=line.deal_id,
+        amount_minor=-line.amount_minor,
+        currency=line.currency,
+        text=f"Reverses: {line.text} ({reason})",
+        reverses_id=line.id,
         basis={"adjustment_id": record.id, "reverses_adjustment_id": original_id, "by": actor.label, "reason": reason},
     )
     session.add(out)
     session.flush()
-    record_event(session, actor, "adjustment.reversed", "adjustment", original_id, {
-        "line": line.id, "reversal_line": out.id, "amount": str(from_minor(-line.amount_minor, line.currency)),
-        "reason": reason})
+    record_event(
+        session,
+        actor,
+        "adjustment.reversed",
+        "adjustment",
+        original_id,
+        {
+            "line": line.id,
+            "reversal_line": out.id,
+            "amount": str(from_minor(-line.amount_minor, line.currency)),
+            "reason": reason,
+        },
+    )
     _reopen_if_approved(session, period, line.person_id, f"reversal of adjustment {original_id}")
     return out
 
 
 def line_of(session: Session, adjustment: Adjustment) -> PayoutLine | None:
     """The ledger line an adjustment row booked."""
-    lines = session.exec(select(PayoutLine).where(
-        PayoutLine.person_id == adjustment.person_id, PayoutLine.period_id == adjustment.period_id,
-        PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)).all()
+    lines = session.exec(
+        select(PayoutLine).where(
+            PayoutLine.person_id == adjustment.person_id,
+            PayoutLine.period_id == adjustment.period_id,
+            PayoutLine.kind == "adjustment",
+            PayoutLine.component == MANUAL_COMPONENT,
+        )
+    ).all()
     return next((line for line in lines if (line.basis or {}).get("adjustment_id") == adjustment.id), None)
 
 
 def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple]:
     """Manual adjustment lines, newest first: (line, person, period, reversed?)."""
     reversal = aliased(PayoutLine)
-    return list(session.exec(
-        select(PayoutLine, Person, Period, exists().where(reversal.reverses_id == PayoutLine.id))
-        .join(Person, Person.id == PayoutLine.person_id).join(Period, Period.id == PayoutLine.period_id)
-        .where(PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)
-        .order_by(PayoutLine.id.desc()).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(PayoutLine, Person, Period, exists().where(reversal.reverses_id == PayoutLine.id))
+            .join(Person, Person.id == PayoutLine.person_id)
+            .join(Period, Period.id == PayoutLine.period_id)
+            .where(PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)
+            .order_by(PayoutLine.id.desc())
+            .limit(limit)
+        ).all()
+    )

@@ -26,11 +26,20 @@ log = logging.getLogger("quotaboard.audit")
 
 def log_line(event: AuditEvent) -> str:
     """The event as one line of JSON: control characters, newlines and non-ASCII escaped."""
-    return json.dumps({
-        "at": event.at.isoformat() if event.at else None, "action": event.action, "actor": event.actor_label,
-        "actor_id": event.actor_id, "object": f"{event.object_type}:{event.object_id}", "ip": event.ip,
-        "detail": event.detail,
-    }, ensure_ascii=True, default=str, sort_keys=True)
+    return json.dumps(
+        {
+            "at": event.at.isoformat() if event.at else None,
+            "action": event.action,
+            "actor": event.actor_label,
+            "actor_id": event.actor_id,
+            "object": f"{event.object_type}:{event.object_id}",
+            "ip": event.ip,
+            "detail": event.detail,
+        },
+        ensure_ascii=True,
+        default=str,
+        sort_keys=True,
+    )
 
 
 def record_event(
@@ -104,4 +113,6 @@ def record_forbidden(engine: Any, actor: Principal | None, method: str, path: st
     from commissions.db import transaction
 
     with transaction(engine) as session:
-        record_event(session, actor, "auth.forbidden", "route", f"{method} {path}"[:128], {"reason": str(reason)[:500]}, ip=ip)
+        record_event(
+            session, actor, "auth.forbidden", "route", f"{method} {path}"[:128], {"reason": str(reason)[:500]}, ip=ip
+        )

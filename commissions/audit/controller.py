@@ -39,7 +39,9 @@ def _day(text: str, field: str) -> date | None:
 def _filtered(action: str, person: str, since: str, until: str):  # type: ignore[no-untyped-def]
     query = select(AuditEvent)
     if action:
-        query = query.where(or_(AuditEvent.action == action, col(AuditEvent.action).startswith(action.rstrip(".") + ".")))
+        query = query.where(
+            or_(AuditEvent.action == action, col(AuditEvent.action).startswith(action.rstrip(".") + "."))
+        )
     if person:
         query = query.where(func.lower(AuditEvent.actor_label).contains(person.strip().lower()))
     if (first := _day(since, "since")) is not None:
@@ -66,29 +68,59 @@ class AuditController(Controller):
     include_in_schema = False
 
     @get("/audit", sync_to_thread=True)
-    def audit_page(self, request: Request, db: DbSession, action: FromQuery[str] = "", person: FromQuery[str] = "",
-                   since: FromQuery[str] = "", until: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+    def audit_page(
+        self,
+        request: Request,
+        db: DbSession,
+        action: FromQuery[str] = "",
+        person: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
         page = max(page, 1)
-        rows = db.exec(_filtered(action, person, since, until).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+        rows = db.exec(
+            _filtered(action, person, since, until).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+        ).all()
         filters = {"action": action, "person": person, "since": since, "until": until}
         context = {
-            "events": [(e, utc(e.at), json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in rows[:PAGE_SIZE]],
-            "filters": filters, "page": page, "has_next": len(rows) > PAGE_SIZE, "kinds": _kinds(db),
+            "events": [
+                (e, utc(e.at), json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in rows[:PAGE_SIZE]
+            ],
+            "filters": filters,
+            "page": page,
+            "has_next": len(rows) > PAGE_SIZE,
+            "kinds": _kinds(db),
             "query": urlencode({k: v for k, v in filters.items() if v}),
         }
         return page_or_partial(request, "pages/admin/audit.html", "partials/admin/audit_table.html", context)
 
     @get("/audit.csv", sync_to_thread=True)
-    def audit_csv(self, db: DbSession, action: FromQuery[str] = "", person: FromQuery[str] = "",
-                  since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response[bytes]:
+    def audit_csv(
+        self,
+        db: DbSession,
+        action: FromQuery[str] = "",
+        person: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Response[bytes]:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for e in db.exec(_filtered(action, person, since, until).limit(MAX_EXPORT)).all():
-            cells = [e.actor_label, e.action, e.object_type, e.object_id, e.ip,
-                     json.dumps(e.detail, ensure_ascii=False, sort_keys=True)]
+            cells = [
+                e.actor_label,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.ip,
+                json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+            ]
             actor, act, otype, oid, ip, detail = (neutralise(escape_controls(c)) for c in cells)
             writer.writerow([utc(e.at), actor, "" if e.actor_id is None else e.actor_id, act, otype, oid, ip, detail])
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"', "Cache-Control": "no-store"})
+        return Response(
+            out.getvalue().encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"', "Cache-Control": "no-store"},
+        )

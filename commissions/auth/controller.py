@@ -52,7 +52,9 @@ def _reserve(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> R
     with transaction(engine) as session:
         refusal, locked = throttle.reserve(email, ip, session=session)
         if locked:
-            record_event(session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip)
+            record_event(
+                session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip
+            )
         elif refusal is not None:
             record_event(session, None, "auth.sign_in_throttled", "person", "", {"email": email[:254]}, ip=ip)
         return refusal
@@ -75,15 +77,21 @@ def _check_credentials(engine: Engine, email: str, password: str) -> tuple[Perso
 def _record_failure(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> list[str]:
     with transaction(engine) as session:
         person = person_by_email(session, email)
-        record_event(session, None, "auth.sign_in_failed", "person", person.id if person else "", {"email": email[:254]}, ip=ip)
+        record_event(
+            session, None, "auth.sign_in_failed", "person", person.id if person else "", {"email": email[:254]}, ip=ip
+        )
         locked = throttle.failed(session, email, ip)
         if locked:
-            record_event(session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip)
+            record_event(
+                session, None, "auth.locked_out", "person", "", {"email": email[:254], "by": ",".join(locked)}, ip=ip
+            )
         return locked
 
 
 @retried
-def _record_success(engine: Engine, throttle: SignInThrottle, person: Person, new_hash: str | None, ip: str) -> dict | None:
+def _record_success(
+    engine: Engine, throttle: SignInThrottle, person: Person, new_hash: str | None, ip: str
+) -> dict | None:
     """The sign-in, in one short write: the hash upgraded, the account's count given back, audited."""
     with transaction(engine) as session:
         row = session.get(Person, person.id)
@@ -102,8 +110,13 @@ def _end_all_sessions(engine: Engine, principal: Principal, ip: str, action: str
     from commissions.models import Person
 
     with transaction(engine) as session:
-        end_all_sessions(session, session.get(Person, principal.person_id), by=principal, ip=ip,  # type: ignore[arg-type]
-                         action=action)
+        end_all_sessions(
+            session,
+            session.get(Person, principal.person_id),
+            by=principal,
+            ip=ip,  # type: ignore[arg-type]
+            action=action,
+        )
 
 
 async def sign_in_session(request: Request, session_data: dict, target: str) -> Redirect:
@@ -127,11 +140,15 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @get("/login", include_in_schema=False)
-    async def login_form(self, request: Request, next: FromQuery[str] = "/", reason: FromQuery[str] = "") -> Template | Redirect:
+    async def login_form(
+        self, request: Request, next: FromQuery[str] = "/", reason: FromQuery[str] = ""
+    ) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
-        return page("pages/auth/login.html",
-                    {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)})
+        return page(
+            "pages/auth/login.html",
+            {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)},
+        )
 
     @post("/login", include_in_schema=False)
     async def login(

@@ -39,9 +39,17 @@ def set_csrf_cookie(connection: ASGIConnection, response: Response, token: str) 
     """Send ``token`` as the CSRF cookie, with the app's cookie settings."""
     config = connection.app.csrf_config
     assert config is not None
-    response.set_cookie(Cookie(key=config.cookie_name, value=token, path=config.cookie_path,
-                               secure=config.cookie_secure, httponly=config.cookie_httponly,
-                               samesite=config.cookie_samesite, domain=config.cookie_domain))
+    response.set_cookie(
+        Cookie(
+            key=config.cookie_name,
+            value=token,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        )
+    )
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -56,9 +64,19 @@ def _resend_cookie(scope: Scope, send: Send, config: CSRFConfig, token: str) -> 
     header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode("latin-1")
     scope["headers"] = [(k, v) for k, v in scope.get("headers", ()) if k != b"cookie"] + [(b"cookie", header)]
     ScopeState.from_scope(scope).cookies = cookies
-    set_cookie = Cookie(key=config.cookie_name, value=token, path=config.cookie_path, secure=config.cookie_secure,
-                        httponly=config.cookie_httponly, samesite=config.cookie_samesite,
-                        domain=config.cookie_domain).to_header(header="").encode("latin-1")
+    set_cookie = (
+        Cookie(
+            key=config.cookie_name,
+            value=token,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        )
+        .to_header(header="")
+        .encode("latin-1")
+    )
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -78,8 +96,14 @@ class SessionCsrfMiddleware(ASGIMiddleware):
         session = scope.get("session")
         user = scope.get("user")
         config = scope["app"].csrf_config
-        if (config is not None and isinstance(session, dict) and "pid" in session and user is not None
-                and not getattr(user, "via_token", False) and not scope["path"].startswith("/api/")):
+        if (
+            config is not None
+            and isinstance(session, dict)
+            and "pid" in session
+            and user is not None
+            and not getattr(user, "via_token", False)
+            and not scope["path"].startswith("/api/")
+        ):
             cookie = _cookie(scope, config.cookie_name)
             bound = session.get(CSRF_KEY)
             if scope.get("method", "GET") in SAFE_METHODS:

@@ -23,6 +23,7 @@ def current_principal(connection: ASGIConnection) -> Principal:
 # Guards are coroutines: Litestar runs a plain function guard in a worker thread, a
 # hop that cost the live leaderboard a tenth of its throughput.
 
+
 async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     current_principal(connection)
 

@@ -141,8 +141,9 @@ def _cached_principal(key: tuple[object, object], ttl: float) -> tuple[str, Prin
     return ("fresh" if age < ttl / 2 else "due"), hit[1]
 
 
-def _remember_principal(key: tuple[object, object], principal: Principal | None, read_at: float,
-                        generation: int) -> None:
+def _remember_principal(
+    key: tuple[object, object], principal: Principal | None, read_at: float, generation: int
+) -> None:
     if not isinstance(key[0], int):
         return
     with _principals_lock:

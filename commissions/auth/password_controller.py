@@ -75,13 +75,21 @@ def _ip(request: Request) -> str:
 
 # ---- change your own password -------------------------------------------------------------------
 
+
 @retried
 def _reserve(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> Refusal | None:
     with transaction(engine) as session:
         refusal, locked = throttle.reserve(email, ip, session=session)
         if refusal is not None:
-            record_event(session, None, "auth.locked_out" if locked else "auth.sign_in_throttled", "person", "",
-                         {"email": email[:254], "by": ",".join(locked), "where": "password change"}, ip=ip)
+            record_event(
+                session,
+                None,
+                "auth.locked_out" if locked else "auth.sign_in_throttled",
+                "person",
+                "",
+                {"email": email[:254], "by": ",".join(locked), "where": "password change"},
+                ip=ip,
+            )
         return refusal
 
 
@@ -97,14 +105,22 @@ def _wrong_current(engine: Engine, throttle: SignInThrottle, principal: Principa
         record_event(session, principal, "auth.password_change_failed", "person", principal.person_id, {}, ip=ip)
         locked = throttle.failed(session, principal.email or "", ip)
         if locked:
-            record_event(session, None, "auth.locked_out", "person", principal.person_id,
-                         {"email": (principal.email or "")[:254], "by": ",".join(locked)}, ip=ip)
+            record_event(
+                session,
+                None,
+                "auth.locked_out",
+                "person",
+                principal.person_id,
+                {"email": (principal.email or "")[:254], "by": ",".join(locked)},
+                ip=ip,
+            )
         return locked
 
 
 @retried
-def _store_new(engine: Engine, throttle: SignInThrottle, principal: Principal, seen_hash: str, new: str,
-               new_hash: str, ip: str) -> dict | None:
+def _store_new(
+    engine: Engine, throttle: SignInThrottle, principal: Principal, seen_hash: str, new: str, new_hash: str, ip: str
+) -> dict | None:
     """Set the password (every session of the person ends) and return this session's new data;
     None if the password changed (or the person was deactivated) while it was being checked."""
     with transaction(engine) as session:
@@ -127,7 +143,9 @@ class AccountPasswordController(Controller):
 
     @post("/", status_code=200)
     async def change(
-        self, request: Request, principal: CurrentPrincipal,
+        self,
+        request: Request,
+        principal: CurrentPrincipal,
         data: Annotated[ChangePasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         if principal.via_token:
@@ -137,8 +155,11 @@ class AccountPasswordController(Controller):
         ip = _ip(request)
 
         def again(field: str, message: str, status: int = 400) -> Template:
-            return page("pages/auth/change_password.html",
-                        {"error": FormProblem(field, message), "saved": False, "person": principal}, status_code=status)
+            return page(
+                "pages/auth/change_password.html",
+                {"error": FormProblem(field, message), "saved": False, "person": principal},
+                status_code=status,
+            )
 
         try:
             _check_new(data.new_password, data.confirm_password)
@@ -160,8 +181,9 @@ class AccountPasswordController(Controller):
                 return response
             return again("current_password", "Your current password is wrong.")
         new_hash = await to_thread.run_sync(hash_password, data.new_password)
-        session_data = await to_thread.run_sync(_store_new, engine, throttle, principal, seen_hash,
-                                                data.new_password, new_hash, ip)
+        session_data = await to_thread.run_sync(
+            _store_new, engine, throttle, principal, seen_hash, data.new_password, new_hash, ip
+        )
         if session_data is None:
             return again("current_password", "Your password was changed meanwhile; sign in again and retry.", 409)
         # every session ended; this one carries on under a fresh id and CSRF token
@@ -170,12 +192,21 @@ class AccountPasswordController(Controller):
 
 # ---- one-time reset links -----------------------------------------------------------------------
 
+
 def _admin_context(session: Session, person: Person, **extra: object) -> dict:
-    pending = session.exec(select(PasswordReset).where(PasswordReset.person_id == person.id,
-                                                       PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
-                           .order_by(PasswordReset.created_at.desc())).first()  # type: ignore[attr-defined]
-    return {"target": person, "pending": pending if pending and _usable(pending) else None,
-            "link": None, "error": None, "hours": RESET_LINK_SECONDS // 3600, **extra}
+    pending = session.exec(
+        select(PasswordReset)
+        .where(PasswordReset.person_id == person.id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
+        .order_by(PasswordReset.created_at.desc())
+    ).first()  # type: ignore[attr-defined]
+    return {
+        "target": person,
+        "pending": pending if pending and _usable(pending) else None,
+        "link": None,
+        "error": None,
+        "hours": RESET_LINK_SECONDS // 3600,
+        **extra,
+    }
 
 
 def _usable(row: PasswordReset) -> bool:
@@ -209,17 +240,24 @@ class PasswordResetAdminController(Controller):
                 token = issue_reset_link(session, person, by=principal, ip=_ip(request))
         except ResetLinkError as exc:
             with Session(engine, expire_on_commit=False) as session:
-                return page("pages/people/admin_password.html",
-                            _admin_context(session, session.get(Person, person_id), error=str(exc)), status_code=400)  # type: ignore[arg-type]
+                return page(
+                    "pages/people/admin_password.html",
+                    _admin_context(session, session.get(Person, person_id), error=str(exc)),
+                    status_code=400,
+                )  # type: ignore[arg-type]
         link = str(request.base_url).rstrip("/") + RESET_PATH + token
         with Session(engine, expire_on_commit=False) as session:
-            return page("pages/people/admin_password.html",
-                        _admin_context(session, session.get(Person, person_id), link=link))  # type: ignore[arg-type]
+            return page(
+                "pages/people/admin_password.html", _admin_context(session, session.get(Person, person_id), link=link)
+            )  # type: ignore[arg-type]
 
 
-def _reset_page(token: str, *, error: FormProblem | None = None, valid: bool = True, status_code: int = 200) -> Template:
-    return page("pages/auth/reset_password.html", {"token": token, "error": error, "valid": valid},
-                status_code=status_code)
+def _reset_page(
+    token: str, *, error: FormProblem | None = None, valid: bool = True, status_code: int = 200
+) -> Template:
+    return page(
+        "pages/auth/reset_password.html", {"token": token, "error": error, "valid": valid}, status_code=status_code
+    )
 
 
 def _link_usable(engine: Engine, token: str) -> bool:
@@ -245,8 +283,12 @@ class PasswordResetController(Controller):
         return _reset_page(token)
 
     @post("/{token:str}", status_code=200)
-    async def reset(self, request: Request, token: FromPath[str],
-                    data: Annotated[NewPasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    async def reset(
+        self,
+        request: Request,
+        token: FromPath[str],
+        data: Annotated[NewPasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         engine = request.app.state["engine"]
         if not await to_thread.run_sync(_link_usable, engine, token):
             return _reset_page(token, valid=False, status_code=404)

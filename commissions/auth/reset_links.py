@@ -39,16 +39,30 @@ def issue_reset_link(session: Session, person: Person, *, by: Principal, ip: str
     if not person.active:
         raise ResetLinkError(f"{person.email} is deactivated: reactivate them first")
     now = utcnow()
-    session.execute(update(PasswordReset).where(PasswordReset.person_id == person.id,
-                                                PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
-                    .values(expires_at=now))
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.person_id == person.id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
+        .values(expires_at=now)
+    )
     token = secrets.token_urlsafe(32)
-    row = PasswordReset(person_id=person.id, token_hash=_digest(token), created_by_id=by.person_id,  # type: ignore[arg-type]
-                        created_at=now, expires_at=now + timedelta(seconds=RESET_LINK_SECONDS))
+    row = PasswordReset(
+        person_id=person.id,
+        token_hash=_digest(token),
+        created_by_id=by.person_id,  # type: ignore[arg-type]
+        created_at=now,
+        expires_at=now + timedelta(seconds=RESET_LINK_SECONDS),
+    )
     session.add(row)
     session.flush()
-    record_event(session, by, "person.password_reset_link", "person", person.id,
-                 {"expires_at": row.expires_at.isoformat(timespec="seconds")}, ip=ip)
+    record_event(
+        session,
+        by,
+        "person.password_reset_link",
+        "person",
+        person.id,
+        {"expires_at": row.expires_at.isoformat(timespec="seconds")},
+        ip=ip,
+    )
     return token
 
 
@@ -56,8 +70,11 @@ def person_for_link(session: Session, token: str) -> Person | None:
     """The active person a usable (unused, unexpired) link is for, or None."""
     if not token or len(token) > 200:
         return None
-    row = session.exec(select(PasswordReset, Person).join(Person, PasswordReset.person_id == Person.id)
-                       .where(PasswordReset.token_hash == _digest(token))).first()
+    row = session.exec(
+        select(PasswordReset, Person)
+        .join(Person, PasswordReset.person_id == Person.id)
+        .where(PasswordReset.token_hash == _digest(token))
+    ).first()
     if row is None:
         return None
     link, person = row
@@ -71,14 +88,23 @@ def use_reset_link(session: Session, token: str, password: str, *, password_hash
     """Spend the link (once, atomically: of two concurrent uses exactly one wins) and set the password."""
     person = person_for_link(session, token)
     if person is None:
-        raise ResetLinkError("This reset link is not valid any more (used, expired or replaced): ask an admin for a new one.")
+        raise ResetLinkError(
+            "This reset link is not valid any more (used, expired or replaced): ask an admin for a new one."
+        )
     now = utcnow()
-    claimed = session.execute(update(PasswordReset).where(PasswordReset.token_hash == _digest(token),
-                                                          PasswordReset.used_at.is_(None),  # type: ignore[union-attr]
-                                                          PasswordReset.expires_at > now)
-                              .values(used_at=now)).rowcount
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.token_hash == _digest(token),
+            PasswordReset.used_at.is_(None),  # type: ignore[union-attr]
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+    ).rowcount
     if claimed != 1:
-        raise ResetLinkError("This reset link is not valid any more (used, expired or replaced): ask an admin for a new one.")
+        raise ResetLinkError(
+            "This reset link is not valid any more (used, expired or replaced): ask an admin for a new one."
+        )
     actor = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
     set_password(session, person, password, by=actor, how="reset link", ip=ip, password_hash=password_hash)
     return person

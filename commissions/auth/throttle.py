@@ -101,12 +101,22 @@ class SignInThrottle:
         """The rows of ``keys``, created if missing and locked until the transaction ends (in key order)."""
         keys = sorted(set(keys))
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(SignInLimit).values([{"key": k, "window_started": 0.0, "attempts": 0,
-                                                     "locked_until": 0.0} for k in keys])
-                        .on_conflict_do_nothing(index_elements=["key"]))
-        rows = session.execute(select(SignInLimit).where(SignInLimit.key.in_(keys))  # type: ignore[attr-defined]
-                               .order_by(SignInLimit.key).with_for_update()
-                               .execution_options(populate_existing=True)).scalars().all()
+        session.execute(
+            insert(SignInLimit)
+            .values([{"key": k, "window_started": 0.0, "attempts": 0, "locked_until": 0.0} for k in keys])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        rows = (
+            session.execute(
+                select(SignInLimit)
+                .where(SignInLimit.key.in_(keys))  # type: ignore[attr-defined]
+                .order_by(SignInLimit.key)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            .scalars()
+            .all()
+        )
         return {row.key: row for row in rows}
 
     def _fresh(self, row: SignInLimit, now: float) -> None:
@@ -115,8 +125,10 @@ class SignInThrottle:
             row.attempts, row.window_started, row.locked_until = 0, now, 0.0
 
     def _refusal(self, kind: str, until: float, now: float) -> Refusal:
-        return Refusal(f"Too many failed sign-ins {WHERE[kind]}; try again in {_minutes(until - now)} minutes.",
-                       math.ceil(until - now))
+        return Refusal(
+            f"Too many failed sign-ins {WHERE[kind]}; try again in {_minutes(until - now)} minutes.",
+            math.ceil(until - now),
+        )
 
     def reserve(self, email: str, ip: str, *, session: Session | None = None) -> tuple[Refusal | None, list[str]]:
         """Count this attempt before its password is checked. Returns (why it must not be checked, or
@@ -142,9 +154,12 @@ class SignInThrottle:
                 rows[key].attempts += 1
         session.add_all(rows.values())
         if random.random() < 0.02:  # forget rows whose window and lock are long over
-            session.execute(delete(SignInLimit).where(
-                SignInLimit.window_started < now - self.window_seconds - self.lockout_seconds,
-                SignInLimit.locked_until < now))
+            session.execute(
+                delete(SignInLimit).where(
+                    SignInLimit.window_started < now - self.window_seconds - self.lockout_seconds,
+                    SignInLimit.locked_until < now,
+                )
+            )
         return refusal, locked
 
     def failed(self, session: Session, email: str, ip: str | None) -> list[str]:
@@ -176,5 +191,7 @@ class SignInThrottle:
         session.add_all(rows.values())
 
     def lock_message(self, kind: str) -> Refusal:
-        return Refusal(f"Too many failed sign-ins {WHERE[kind]}; try again in {_minutes(self.lockout_seconds)} minutes.",
-                       self.lockout_seconds)
+        return Refusal(
+            f"Too many failed sign-ins {WHERE[kind]}; try again in {_minutes(self.lockout_seconds)} minutes.",
+            self.lockout_seconds,
+        )

@@ -73,8 +73,14 @@ def create_token(
     )
     session.add(token)
     session.flush()
-    record_event(session, created_by, "token.create", "api_token", token.id,
-                 {"name": name, "role": role, **({"as": person.email} if person else {})})
+    record_event(
+        session,
+        created_by,
+        "token.create",
+        "api_token",
+        token.id,
+        {"name": name, "role": role, **({"as": person.email} if person else {})},
+    )
     return token, clear
 
 
@@ -97,9 +103,9 @@ def principal_for_token(session: Session, clear: str) -> Principal | None:
     if not clear.startswith(TOKEN_PREFIX):
         return None
     row = session.exec(
-        select(ApiToken, Person).join(Person, ApiToken.person_id == Person.id, isouter=True).where(
-            ApiToken.token_hash == digest(clear)
-        )
+        select(ApiToken, Person)
+        .join(Person, ApiToken.person_id == Person.id, isouter=True)
+        .where(ApiToken.token_hash == digest(clear))
     ).first()
     if row is None:
         return None

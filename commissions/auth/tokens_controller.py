@@ -61,7 +61,9 @@ class TokensController(Controller):
                     person = person_by_email(session, data.as_email)
                     if person is None:
                         raise TokenError(f"no person with email {data.as_email.strip().lower()}")
-                token, clear = create_token(session, name=data.name, role=data.role, person=person, created_by=principal)
+                token, clear = create_token(
+                    session, name=data.name, role=data.role, person=person, created_by=principal
+                )
         except TokenError as exc:
             return page("pages/admin/tokens.html", _context(db, form=data, error=str(exc)))
         return page("pages/admin/tokens.html", _context(db, new_token={"name": token.name, "value": clear}))

@@ -59,8 +59,13 @@ class Difference:
         return f"{self.person}{where} {self.component}: stored {self.stored}, fresh {self.fresh}"
 
     def as_json(self) -> dict[str, str]:
-        return {"person": self.person, "plan": self.plan, "component": self.component,
-                "stored": self.stored, "fresh": self.fresh}
+        return {
+            "person": self.person,
+            "plan": self.plan,
+            "component": self.component,
+            "stored": self.stored,
+            "fresh": self.fresh,
+        }
 
 
 @dataclass
@@ -86,9 +91,17 @@ class CheckResult:
         return f"{self.period}: {self.statements} statement(s) checked, {n} difference{'' if n == 1 else 's'}"
 
     def as_audit(self, *, first: int = 20) -> dict[str, Any]:
-        return {"checked": self.checked, "state": self.state, "note": self.note, "error": self.error,
-                "statements": self.statements, "differences": len(self.differences), "pending": self.pending,
-                "failed": len(self.failed), "first": [d.as_json() for d in self.differences[:first]]}
+        return {
+            "checked": self.checked,
+            "state": self.state,
+            "note": self.note,
+            "error": self.error,
+            "statements": self.statements,
+            "differences": len(self.differences),
+            "pending": self.pending,
+            "failed": len(self.failed),
+            "first": [d.as_json() for d in self.differences[:first]],
+        }
 
 
 @dataclass
@@ -141,8 +154,9 @@ def check_in(session: Session, key: str) -> CheckResult:
     result.statements = len(set(fresh) | set(stored))
     for pid, plan in sorted(set(fresh) | set(stored), key=lambda k: (emails.get(k[0], ""), plans.get(k[1], ""))):
         new, old = fresh.get((pid, plan)), stored.get((pid, plan))
-        result.differences.extend(_compare(emails.get(pid, f"person {pid}"), plans.get(plan, ""), old, new,
-                                           deals, failed=pid in failed))
+        result.differences.extend(
+            _compare(emails.get(pid, f"person {pid}"), plans.get(plan, ""), old, new, deals, failed=pid in failed)
+        )
     result.differences.extend(_compare_failures(session, key, failed, emails))
     return result
 
@@ -171,15 +185,28 @@ def record_check(engine: Engine, result: CheckResult, *, actor: Any = None, via:
 
 
 def last_check(session: Session, key: str) -> LastCheck | None:
-    event = session.exec(select(AuditEvent).where(
-        AuditEvent.action == CHECK_ACTION, AuditEvent.object_type == "period", AuditEvent.object_id == key,
-    ).order_by(AuditEvent.id.desc()).limit(1)).first()
+    event = session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == CHECK_ACTION,
+            AuditEvent.object_type == "period",
+            AuditEvent.object_id == key,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
     if event is None:
         return None
     d = event.detail or {}
-    return LastCheck(at=event.at, checked=bool(d.get("checked")), differences=int(d.get("differences") or 0),
-                     statements=int(d.get("statements") or 0), pending=int(d.get("pending") or 0),
-                     note=str(d.get("error") or d.get("note") or ""), first=list(d.get("first") or []))
+    return LastCheck(
+        at=event.at,
+        checked=bool(d.get("checked")),
+        differences=int(d.get("differences") or 0),
+        statements=int(d.get("statements") or 0),
+        pending=int(d.get("pending") or 0),
+        note=str(d.get("error") or d.get("note") or ""),
+        first=list(d.get("first") or []),
+    )
 
 
 def run_check_command(key: str, echo: Any) -> int:
@@ -200,8 +227,11 @@ def run_check_command(key: str, echo: Any) -> int:
     for email, error in sorted(result.failed.items()):
         echo(f"note: the calculation of {email} fails: {error}", err=True)
     if result.pending:
-        echo(f"note: {result.pending} statement(s) of {key} are waiting for a recompute: a difference there may be "
-             "work in progress (`commissions worker` or `commissions recalc --period` brings them up to date)", err=True)
+        echo(
+            f"note: {result.pending} statement(s) of {key} are waiting for a recompute: a difference there may be "
+            "work in progress (`commissions worker` or `commissions recalc --period` brings them up to date)",
+            err=True,
+        )
     echo(result.summary())
     return 0 if result.ok else 1
 
@@ -230,7 +260,9 @@ def _fresh(computation: Any) -> tuple[dict[tuple[int, int], _Statement], dict[in
                 "attainment": None if payee.attainment is None else int((payee.attainment * _PPM).to_integral_value()),
                 "draw balance in": _minor_or_none(payee.draw_balance_in, digits),
                 "draw balance": _minor_or_none(payee.draw_balance_out, digits),
-                "plan version": version_id, "measure": measure, "metric": result.metric,
+                "plan version": version_id,
+                "measure": measure,
+                "metric": result.metric,
             }
             if payee.errors:
                 continue  # a payee with errors is paid nothing: no lines
@@ -239,18 +271,38 @@ def _fresh(computation: Any) -> tuple[dict[tuple[int, int], _Statement], dict[in
                 lines = statement.lines[component.name]  # listed even when empty: "0.00" is a figure too
                 for line in component.lines:
                     deal = inputs.deal_ids.get(line.deal_id) if line.deal_id else None
-                    lines.append(_Line(component.name, kind, deal, line_minor(line.amount, digits), line.text,
-                                       version_id, result.currency))
+                    lines.append(
+                        _Line(
+                            component.name,
+                            kind,
+                            deal,
+                            line_minor(line.amount, digits),
+                            line.text,
+                            version_id,
+                            result.currency,
+                        )
+                    )
     return out, failed
 
 
 def _stored(session: Session, period: Period) -> dict[tuple[int, int], _Statement]:
     out: dict[tuple[int, int], _Statement] = {}
     plan_of = dict(session.exec(select(PlanVersion.id, PlanVersion.plan_id)).all())
-    rows = session.execute(lines_in_force_query(
-        period.id, PayoutLine.person_id, PayoutLine.plan_version_id, PayoutLine.component, PayoutLine.kind,
-        PayoutLine.deal_id, PayoutLine.amount_minor, PayoutLine.text, PayoutLine.currency,
-    ).where(PayoutLine.kind.in_(ENGINE_KINDS)).order_by(PayoutLine.id)).all()
+    rows = session.execute(
+        lines_in_force_query(
+            period.id,
+            PayoutLine.person_id,
+            PayoutLine.plan_version_id,
+            PayoutLine.component,
+            PayoutLine.kind,
+            PayoutLine.deal_id,
+            PayoutLine.amount_minor,
+            PayoutLine.text,
+            PayoutLine.currency,
+        )
+        .where(PayoutLine.kind.in_(ENGINE_KINDS))
+        .order_by(PayoutLine.id)
+    ).all()
     for pid, version_id, component, kind, deal_id, amount, text, currency in rows:
         statement = out.setdefault((pid, plan_of.get(version_id, 0)), _Statement(currency))
         statement.lines[component].append(_Line(component, kind, deal_id, amount, text, version_id, currency))
@@ -258,10 +310,16 @@ def _stored(session: Session, period: Period) -> dict[tuple[int, int], _Statemen
         statement = out.setdefault((s.person_id, s.plan_id), _Statement(s.currency))
         statement.currency = s.currency
         statement.summary = {
-            "total": s.total_minor, "errors": list(s.errors or []), "credited": s.credited_minor,
-            "quota": s.quota_minor, "attainment": s.attainment_ppm, "draw balance in": s.draw_balance_in_minor,
-            "draw balance": s.draw_balance_minor, "plan version": s.plan_version_id,
-            "measure": 2 if s.metric in eng.COUNT_METRICS else eng.minor_digits(s.currency), "metric": s.metric,
+            "total": s.total_minor,
+            "errors": list(s.errors or []),
+            "credited": s.credited_minor,
+            "quota": s.quota_minor,
+            "attainment": s.attainment_ppm,
+            "draw balance in": s.draw_balance_in_minor,
+            "draw balance": s.draw_balance_minor,
+            "plan version": s.plan_version_id,
+            "measure": 2 if s.metric in eng.COUNT_METRICS else eng.minor_digits(s.currency),
+            "metric": s.metric,
         }
     return out
 
@@ -269,8 +327,9 @@ def _stored(session: Session, period: Period) -> dict[tuple[int, int], _Statemen
 # ------------------------------------------------------------------------------------ comparing
 
 
-def _compare(person: str, plan: str, old: _Statement | None, new: _Statement | None, deals: _DealNames,
-             *, failed: bool) -> list[Difference]:
+def _compare(
+    person: str, plan: str, old: _Statement | None, new: _Statement | None, deals: _DealNames, *, failed: bool
+) -> list[Difference]:
     out: list[Difference] = []
     currency = (new or old).currency  # type: ignore[union-attr]
     old_lines = old.lines if old else {}
@@ -280,20 +339,30 @@ def _compare(person: str, plan: str, old: _Statement | None, new: _Statement | N
         stored_sum, fresh_sum = sum(x.amount_minor for x in stored), sum(x.amount_minor for x in fresh)
         if stored_sum != fresh_sum:
             paid = new is not None and not failed
-            out.append(Difference(person, component, format_money(stored_sum, currency) if stored else NONE,
-                                  format_money(fresh_sum, currency) if paid else
-                                  ("calculation failed" if failed else "not paid"), plan))
+            out.append(
+                Difference(
+                    person,
+                    component,
+                    format_money(stored_sum, currency) if stored else NONE,
+                    format_money(fresh_sum, currency) if paid else ("calculation failed" if failed else "not paid"),
+                    plan,
+                )
+            )
             continue
         only_stored, only_fresh = _unmatched(stored, fresh)
         if only_stored or only_fresh:  # the same sum from other lines: which deal, what it says, which version
-            out.append(Difference(person, f"{component} (lines)", _describe(only_stored, deals),
-                                  _describe(only_fresh, deals), plan))
+            out.append(
+                Difference(
+                    person, f"{component} (lines)", _describe(only_stored, deals), _describe(only_fresh, deals), plan
+                )
+            )
     out.extend(_compare_summary(person, plan, old, new, currency, failed=failed))
     return out
 
 
-def _compare_summary(person: str, plan: str, old: _Statement | None, new: _Statement | None, currency: str,
-                     *, failed: bool) -> list[Difference]:
+def _compare_summary(
+    person: str, plan: str, old: _Statement | None, new: _Statement | None, currency: str, *, failed: bool
+) -> list[Difference]:
     before = old.summary if old else None
     after = new.summary if new else None
     if before is None and after is None:
@@ -305,8 +374,16 @@ def _compare_summary(person: str, plan: str, old: _Statement | None, new: _State
     if before is None:
         return [Difference(person, "total", "no summary", _figure("total", after, currency), plan)]
     out = []
-    for name in ("total", "errors", "credited", "quota", "attainment", "draw balance in", "draw balance",
-                 "plan version"):
+    for name in (
+        "total",
+        "errors",
+        "credited",
+        "quota",
+        "attainment",
+        "draw balance in",
+        "draw balance",
+        "plan version",
+    ):
         if before[name] != after[name]:
             out.append(Difference(person, name, _figure(name, before, currency), _figure(name, after, currency), plan))
     return out
@@ -319,8 +396,11 @@ def _compare_failures(session: Session, key: str, failed: dict[int, str], emails
     for pid in sorted(set(recorded) | set(failed), key=lambda p: emails.get(p, "")):
         if (pid in recorded) != (pid in failed):
             email = emails.get(pid) or _emails(session, {pid}).get(pid, f"person {pid}")
-            out.append(Difference(email, "calculation error", _clip(recorded.get(pid, "")) or NONE,
-                                  _clip(failed.get(pid, "")) or NONE))
+            out.append(
+                Difference(
+                    email, "calculation error", _clip(recorded.get(pid, "")) or NONE, _clip(failed.get(pid, "")) or NONE
+                )
+            )
     return out
 
 
@@ -381,14 +461,16 @@ def _describe(lines: list[_Line], deals: _DealNames) -> str:
     parts = []
     for line in lines[:3]:
         deal = f"{deals.name(line.deal_id)} " if line.deal_id else ""
-        parts.append(f"{deal}{format_money(line.amount_minor, line.currency)} {_clip(line.text)!r} "
-                     f"(version id {line.plan_version_id})")
+        parts.append(
+            f"{deal}{format_money(line.amount_minor, line.currency)} {_clip(line.text)!r} "
+            f"(version id {line.plan_version_id})"
+        )
     more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
     return "; ".join(parts) + more
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _TEXT else text[:_TEXT - 1] + "…"
+    return text if len(text) <= _TEXT else text[: _TEXT - 1] + "…"
 
 
 # ------------------------------------------------------------------------------------ look-ups

@@ -52,8 +52,10 @@ class PeriodInputs:
         """Quotas in the plan's units, prorated for assignments that cover part of the period."""
         digits = eng.minor_digits(plan.parsed.currency)
         partial = {
-            a.person_id: a for a in plan.assignments
-            if a.prorate and (a.starts_on > self.period.start or (a.ends_on is not None and a.ends_on < self.period.end))
+            a.person_id: a
+            for a in plan.assignments
+            if a.prorate
+            and (a.starts_on > self.period.start or (a.ends_on is not None and a.ends_on < self.period.end))
         }
         out = []
         for person_id, metric, target_minor in self.quota_rows:
@@ -80,8 +82,14 @@ def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.P
     return cached
 
 
-def plans_in_period(session: Session, period: eng.Period, people: set[int] | None = None, *,
-                    invalid: dict[int, str] | None = None, catalogue: dict | None = None) -> list[PlanInPeriod]:
+def plans_in_period(
+    session: Session,
+    period: eng.Period,
+    people: set[int] | None = None,
+    *,
+    invalid: dict[int, str] | None = None,
+    catalogue: dict | None = None,
+) -> list[PlanInPeriod]:
     """Every plan with someone (of ``people``, when given) assigned during the period, with the version in
     force at its start and those assignments.
 
@@ -110,10 +118,15 @@ def plans_in_period(session: Session, period: eng.Period, people: set[int] | Non
         slot = ("plan", plan_id, period.kind, period.start)
         if slot not in memo:
             plan = session.exec(select(Plan).where(Plan.id == plan_id, Plan.period_kind == period.kind)).first()
-            version = None if plan is None else session.exec(
-                select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
-                .order_by(PlanVersion.effective_from.desc())
-            ).first()
+            version = (
+                None
+                if plan is None
+                else session.exec(
+                    select(PlanVersion)
+                    .where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
+                    .order_by(PlanVersion.effective_from.desc())
+                ).first()
+            )
             memo[slot] = (plan, version)
         plan, version = memo[slot]
         if plan is None or version is None:
@@ -130,9 +143,23 @@ def plans_in_period(session: Session, period: eng.Period, people: set[int] | Non
     return sorted(out, key=lambda p: p.plan.name)
 
 
-_DEAL_COLUMNS = (Deal.id, Deal.external_id, Deal.owner_id, Deal.amount_minor, Deal.currency, Deal.closed_at, Deal.name,
-                 Deal.account, Deal.type, Deal.product, Deal.term_months, Deal.source_campaign, Deal.status,
-                 Deal.cancelled_at, Deal.custom_fields)
+_DEAL_COLUMNS = (
+    Deal.id,
+    Deal.external_id,
+    Deal.owner_id,
+    Deal.amount_minor,
+    Deal.currency,
+    Deal.closed_at,
+    Deal.name,
+    Deal.account,
+    Deal.type,
+    Deal.product,
+    Deal.term_months,
+    Deal.source_campaign,
+    Deal.status,
+    Deal.cancelled_at,
+    Deal.custom_fields,
+)
 
 
 def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | None = None) -> PeriodInputs:
@@ -163,12 +190,23 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
             splits.setdefault(deal_id, []).append((person_id, share_bp))
     campaign_rows = session.exec(select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel)).all()
     lead_rows = session.exec(
-        select(Lead.external_id, Lead.owner_id, Lead.campaign, LeadEvent.stage, LeadEvent.occurred_on,
-               LeadEvent.amount_minor, LeadEvent.currency)
+        select(
+            Lead.external_id,
+            Lead.owner_id,
+            Lead.campaign,
+            LeadEvent.stage,
+            LeadEvent.occurred_on,
+            LeadEvent.amount_minor,
+            LeadEvent.currency,
+        )
         .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(LeadEvent.occurred_on >= period.start, LeadEvent.occurred_on <= period.end, LeadEvent.flag == "",
-               LeadEvent.stage.in_(("mql", "sql", "opportunity")),
-               *(() if focus is None else (Lead.owner_id.in_(wanted),)))
+        .where(
+            LeadEvent.occurred_on >= period.start,
+            LeadEvent.occurred_on <= period.end,
+            LeadEvent.flag == "",
+            LeadEvent.stage.in_(("mql", "sql", "opportunity")),
+            *(() if focus is None else (Lead.owner_id.in_(wanted),)),
+        )
     ).all()
 
     person_columns = (Person.id, Person.email, Person.name, Person.manager_id, Person.team_id, Person.employee_id)
@@ -182,7 +220,9 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
     email_of = {pid: email for pid, email, *_ in rows}
     teams = dict(session.exec(select(Team.id, Team.name)).all())
     people = [
-        eng.Person(email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or "")
+        eng.Person(
+            email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or ""
+        )
         for pid, email, name, manager_id, team_id, employee_id in rows
     ]
     deals = [
@@ -205,8 +245,10 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         )
         for d in deal_rows
     ]
-    campaigns = [eng.Campaign(code=code, owner=email_of[owner], name=name, channel=channel)
-                 for code, owner, name, channel in campaign_rows]
+    campaigns = [
+        eng.Campaign(code=code, owner=email_of[owner], name=name, channel=channel)
+        for code, owner, name, channel in campaign_rows
+    ]
     return PeriodInputs(
         period=period,
         people=people,
@@ -216,8 +258,12 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         deals=deals,
         deal_ids={d.external_id: d.id for d in deal_rows},
         campaigns=campaigns,
-        leads=[eng.LeadEvent(lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code)
-               for lead, owner, code, stage, day, minor, cur in lead_rows],
+        leads=[
+            eng.LeadEvent(
+                lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code
+            )
+            for lead, owner, code, stage, day, minor, cur in lead_rows
+        ],
     )
 
 

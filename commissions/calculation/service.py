@@ -35,7 +35,11 @@ from commissions.models.base import utcnow
 log = logging.getLogger("quotaboard.calculation")
 
 _KIND_OF_COMPONENT = {"cap": "cap", "draw": "draw"}
-ENGINE_KINDS = ("earning", "cap", "draw")  # what a recompute diffs; adjustment and clawback lines are never reversed by it
+ENGINE_KINDS = (
+    "earning",
+    "cap",
+    "draw",
+)  # what a recompute diffs; adjustment and clawback lines are never reversed by it
 PPM = Decimal(1_000_000)
 
 
@@ -114,8 +118,11 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
     if person_ids is not None:
         seen = versions_of(session, key, person_ids)  # before any input: a change after this moves them
     else:
-        seen = dict(session.exec(select(StatementState.person_id, StatementState.input_version)
-                                 .where(StatementState.period_key == key)).all())
+        seen = dict(
+            session.exec(
+                select(StatementState.person_id, StatementState.input_version).where(StatementState.period_key == key)
+            ).all()
+        )
     invalid: dict[int, str] = {}
     plans = plans_in_period(session, period, person_ids, invalid=invalid)
     if person_ids is not None:
@@ -136,7 +143,8 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
     outcomes = []
     for plan in plans:
         assigned = {
-            a.person_id for a in plan.assignments
+            a.person_id
+            for a in plan.assignments
             if a.starts_on <= period.end and (a.ends_on is None or a.ends_on >= period.start)
         }
         scope = assigned if person_ids is None else assigned & person_ids
@@ -146,13 +154,16 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
         outcome = PlanOutcome(plan, scope, result, failed=failed)
         if period_id is not None:
             outcome.watermark = _watermark(session, period_id, scope)
-            outcome.prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope))
+            outcome.prepared = _prepare(
+                inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope)
+            )
         outcomes.append(outcome)
     return Computation(key, inputs, outcomes, seen, invalid)
 
 
-def _calculate(session: Session, plan: PlanInPeriod, period: eng.Period, inputs: PeriodInputs, scope: set[int],
-               index: _DealIndex) -> tuple[eng.Result, dict[int, str]]:
+def _calculate(
+    session: Session, plan: PlanInPeriod, period: eng.Period, inputs: PeriodInputs, scope: set[int], index: _DealIndex
+) -> tuple[eng.Result, dict[int, str]]:
     """The plan's result for ``scope``; if the inputs are inconsistent, person by person, so that only
     those whose own inputs are wrong fail."""
     emails = [inputs.email_of[pid] for pid in sorted(scope)]
@@ -161,8 +172,15 @@ def _calculate(session: Session, plan: PlanInPeriod, period: eng.Period, inputs:
 
     def run(participants: list[str]) -> eng.Result:
         return eng.calculate(
-            plan.parsed, period, inputs.people, quotas, index.seen_by(participants),
-            inputs.campaigns, draw_balances=balances, participants=participants, leads=inputs.leads,
+            plan.parsed,
+            period,
+            inputs.people,
+            quotas,
+            index.seen_by(participants),
+            inputs.campaigns,
+            draw_balances=balances,
+            participants=participants,
+            leads=inputs.leads,
         )
 
     try:
@@ -178,8 +196,9 @@ def _calculate(session: Session, plan: PlanInPeriod, period: eng.Period, inputs:
             continue
         payees.extend(one.payees)
         warnings.extend(w for w in one.warnings if w not in warnings)
-    return eng.Result(plan.parsed.name, period, plan.parsed.currency, plan.parsed.metric, tuple(payees),
-                      tuple(warnings)), failed
+    return eng.Result(
+        plan.parsed.name, period, plan.parsed.currency, plan.parsed.metric, tuple(payees), tuple(warnings)
+    ), failed
 
 
 class _DealIndex:
@@ -216,8 +235,7 @@ class _DealIndex:
 
 
 def _people_with_statements(session: Session, period_id: int) -> set[int]:
-    in_force = lines_in_force_query(period_id, PayoutLine.person_id).where(
-        PayoutLine.kind.in_(ENGINE_KINDS)).distinct()
+    in_force = lines_in_force_query(period_id, PayoutLine.person_id).where(PayoutLine.kind.in_(ENGINE_KINDS)).distinct()
     people = set(session.exec(in_force).all())
     people |= set(session.exec(select(PayeeSummary.person_id).where(PayeeSummary.period_id == period_id)).all())
     return people
@@ -235,8 +253,9 @@ def next_period_key(period: eng.Period) -> str:
     return period_key(period.kind, period.end + timedelta(days=1))
 
 
-def draw_balances_in(session: Session, plan: PlanInPeriod, period: eng.Period, people: set[int],
-                     email_of: dict[int, str]) -> dict[str, Decimal]:
+def draw_balances_in(
+    session: Session, plan: PlanInPeriod, period: eng.Period, people: set[int], email_of: dict[int, str]
+) -> dict[str, Decimal]:
     """Recoverable draw balances carried in: each person's balance out of the previous period of the same plan."""
     if plan.parsed.draw is None or not plan.parsed.draw.recoverable:
         return {}
@@ -248,21 +267,29 @@ def draw_balances_in(session: Session, plan: PlanInPeriod, period: eng.Period, p
     return {email_of[pid]: Decimal(minor).scaleb(-digits) for pid, minor in balances.items() if minor}
 
 
-def locked_draw_balances(session: Session, period: Period, people: set[int], *, plan_id: int | None = None) -> dict[int, int]:
+def locked_draw_balances(
+    session: Session, period: Period, people: set[int], *, plan_id: int | None = None
+) -> dict[int, int]:
     """Each person's draw balance out of ``period``: its summary's, plus, for a locked period, the
     corrections that prior-period adjustments booked for it since (its summary never changes)."""
     query = select(PayeeSummary.person_id, PayeeSummary.draw_balance_minor).where(
-        PayeeSummary.period_id == period.id, PayeeSummary.person_id.in_(sorted(people)),
-        PayeeSummary.draw_balance_minor.is_not(None))
+        PayeeSummary.period_id == period.id,
+        PayeeSummary.person_id.in_(sorted(people)),
+        PayeeSummary.draw_balance_minor.is_not(None),
+    )
     if plan_id is not None:
         query = query.where(PayeeSummary.plan_id == plan_id)
     balances = {pid: minor for pid, minor in session.exec(query).all()}
     if period.state in ("locked", "paid"):
         reversal = aliased(PayoutLine)
-        for pid, basis in session.exec(select(PayoutLine.person_id, PayoutLine.basis).where(
-                PayoutLine.original_period_id == period.id, PayoutLine.person_id.in_(sorted(people)),
+        for pid, basis in session.exec(
+            select(PayoutLine.person_id, PayoutLine.basis).where(
+                PayoutLine.original_period_id == period.id,
+                PayoutLine.person_id.in_(sorted(people)),
                 PayoutLine.kind.in_(("adjustment", "clawback")),
-                ~exists().where(reversal.reverses_id == PayoutLine.id))).all():
+                ~exists().where(reversal.reverses_id == PayoutLine.id),
+            )
+        ).all():
             delta = int((basis or {}).get("draw_balance_delta_minor") or 0)
             if delta:
                 balances[pid] = balances.get(pid, 0) + delta
@@ -273,14 +300,17 @@ def _watermark(session: Session, period_id: int, people: set[int]) -> tuple[int,
     """(count, newest id) of these people's ledger rows: any write since changes one of them."""
     count = top = 0
     for chunk in _chunks(sorted(people)):
-        n, value = session.execute(select(func.count(), func.max(PayoutLine.id)).where(
-            PayoutLine.period_id == period_id, PayoutLine.person_id.in_(chunk))).one()
+        n, value = session.execute(
+            select(func.count(), func.max(PayoutLine.id)).where(
+                PayoutLine.period_id == period_id, PayoutLine.person_id.in_(chunk)
+            )
+        ).one()
         count, top = count + n, max(top, value or 0)
     return count, top
 
 
 def _chunks(items: list[int], size: int = 900) -> list[list[int]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def store(session: Session, computation: Computation, *, trigger: str) -> RecomputeReport:
@@ -334,8 +364,14 @@ def recompute(session: Session, key: str, *, person_ids: set[int] | None = None,
     return store(session, compute(session, key, person_ids=person_ids), trigger=trigger)
 
 
-def _reverse_uncovered(session: Session, period_row: Period, people: set[int], covered: set[tuple[int, int]],
-                       run: CalculationRun, report: RecomputeReport) -> None:
+def _reverse_uncovered(
+    session: Session,
+    period_row: Period,
+    people: set[int],
+    covered: set[tuple[int, int]],
+    run: CalculationRun,
+    report: RecomputeReport,
+) -> None:
     """Lines and summaries of plans that no longer cover a person in this period (an assignment ended or
     was moved) are taken back: nothing computes them any more."""
     from commissions.models import PlanVersion
@@ -347,28 +383,45 @@ def _reverse_uncovered(session: Session, period_row: Period, people: set[int], c
     for chunk in _chunks(sorted(people)):
         # which plans each person has lines of (grouped in the database: a manager has a line per deal
         # of the whole team), then the lines themselves only of the plans no longer covering them
-        held = session.execute(select(PayoutLine.person_id, PlanVersion.plan_id)
-                               .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
-                               .where(PayoutLine.period_id == period_row.id, PayoutLine.kind.in_(ENGINE_KINDS),
-                                      PayoutLine.person_id.in_(chunk))
-                               .group_by(PayoutLine.person_id, PlanVersion.plan_id)).all()
+        held = session.execute(
+            select(PayoutLine.person_id, PlanVersion.plan_id)
+            .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+            .where(
+                PayoutLine.period_id == period_row.id,
+                PayoutLine.kind.in_(ENGINE_KINDS),
+                PayoutLine.person_id.in_(chunk),
+            )
+            .group_by(PayoutLine.person_id, PlanVersion.plan_id)
+        ).all()
         uncovered = {(pid, plan_id) for pid, plan_id in held if (pid, plan_id) not in covered}
-        rows = session.execute(lines_in_force_query(period_row.id, *columns)
-                               .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
-                               .where(PayoutLine.kind.in_(ENGINE_KINDS),
-                                      PayoutLine.person_id.in_(sorted({pid for pid, _ in uncovered})),
-                                      PlanVersion.plan_id.in_(sorted({plan for _, plan in uncovered})))
-                               ).all() if uncovered else []
+        rows = (
+            session.execute(
+                lines_in_force_query(period_row.id, *columns)
+                .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+                .where(
+                    PayoutLine.kind.in_(ENGINE_KINDS),
+                    PayoutLine.person_id.in_(sorted({pid for pid, _ in uncovered})),
+                    PlanVersion.plan_id.in_(sorted({plan for _, plan in uncovered})),
+                )
+            ).all()
+            if uncovered
+            else []
+        )
         for row in rows:
             if (row.person_id, row.plan_id) in covered:
                 continue
             changed.add(row.person_id)
             base = {"run_id": run.id, "period_id": period_row.id, "original_period_id": None}
             _diff_lines([row], [], base, now, inserts)
-        stale = [sid for sid, pid, plan_id in session.exec(
-            select(PayeeSummary.id, PayeeSummary.person_id, PayeeSummary.plan_id).where(
-                PayeeSummary.period_id == period_row.id, PayeeSummary.person_id.in_(chunk))).all()
-            if (pid, plan_id) not in covered]
+        stale = [
+            sid
+            for sid, pid, plan_id in session.exec(
+                select(PayeeSummary.id, PayeeSummary.person_id, PayeeSummary.plan_id).where(
+                    PayeeSummary.period_id == period_row.id, PayeeSummary.person_id.in_(chunk)
+                )
+            ).all()
+            if (pid, plan_id) not in covered
+        ]
         if stale:
             session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(stale)))
     for row in inserts:
@@ -388,16 +441,27 @@ class Prepared:
     gone: set[int]  # on the plan but no longer paid by it: their summary goes
 
 
-def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current: dict[int, list[Any]],
-             keep: set[int] | None = None) -> Prepared:
+def _prepare(
+    inputs: PeriodInputs,
+    outcome: PlanOutcome,
+    period_id: int,
+    current: dict[int, list[Any]],
+    keep: set[int] | None = None,
+) -> Prepared:
     """The writes that make the stored statements of ``keep`` (everyone in scope when None) equal the outcome."""
     plan, scope, result = outcome.plan, outcome.scope, outcome.result
     if keep is not None:
         scope = scope & keep
     digits = eng.minor_digits(result.currency)
     measure_digits = 2 if result.metric in eng.COUNT_METRICS else digits
-    base = {"run_id": None, "period_id": period_id, "plan_version_id": plan.version.id,
-            "currency": result.currency, "original_period_id": None, "reverses_id": None}
+    base = {
+        "run_id": None,
+        "period_id": period_id,
+        "plan_version_id": plan.version.id,
+        "currency": result.currency,
+        "original_period_id": None,
+        "reverses_id": None,
+    }
     prepared = Prepared([], [], set(), set())
     now = utcnow()
     paid: set[int] = set()
@@ -406,29 +470,55 @@ def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current
         if person_id not in scope:
             continue
         paid.add(person_id)
-        new_lines = [] if payee.errors else [
-            {**base, "person_id": person_id, "component": component.name,
-             "kind": _KIND_OF_COMPONENT.get(component.kind, "earning"),
-             "deal_id": inputs.deal_ids.get(line.deal_id) if line.deal_id else None,
-             "amount_minor": _minor(line.amount, digits), "text": line.text,
-             "basis": {**line.basis, "kind": component.kind}, "created_at": now}
-            for component in payee.components
-            for line in component.lines
-        ]
+        new_lines = (
+            []
+            if payee.errors
+            else [
+                {
+                    **base,
+                    "person_id": person_id,
+                    "component": component.name,
+                    "kind": _KIND_OF_COMPONENT.get(component.kind, "earning"),
+                    "deal_id": inputs.deal_ids.get(line.deal_id) if line.deal_id else None,
+                    "amount_minor": _minor(line.amount, digits),
+                    "text": line.text,
+                    "basis": {**line.basis, "kind": component.kind},
+                    "created_at": now,
+                }
+                for component in payee.components
+                for line in component.lines
+            ]
+        )
         if _diff_lines(current.get(person_id, []), new_lines, base, now, prepared.inserts):
             prepared.changed.add(person_id)
-        prepared.summaries.append(_summary(person_id, period_id, plan, None, payee, result.currency, digits,
-                                           measure_digits, result.metric, now))
+        prepared.summaries.append(
+            _summary(
+                person_id, period_id, plan, None, payee, result.currency, digits, measure_digits, result.metric, now
+            )
+        )
     for person_id in sorted(scope & set(outcome.failed)):  # the calculation failed: no lines, the reason shown
         paid.add(person_id)
         if _diff_lines(current.get(person_id, []), [], base, now, prepared.inserts):
             prepared.changed.add(person_id)
-        prepared.summaries.append({
-            "person_id": person_id, "period_id": period_id, "plan_id": plan.plan.id,
-            "plan_version_id": plan.version.id, "run_id": None, "metric": result.metric, "currency": result.currency,
-            "credited_minor": 0, "quota_minor": None, "attainment_ppm": None, "total_minor": None,
-            "draw_balance_in_minor": None, "draw_balance_minor": None,
-            "errors": [outcome.failed[person_id]], "updated_at": now})
+        prepared.summaries.append(
+            {
+                "person_id": person_id,
+                "period_id": period_id,
+                "plan_id": plan.plan.id,
+                "plan_version_id": plan.version.id,
+                "run_id": None,
+                "metric": result.metric,
+                "currency": result.currency,
+                "credited_minor": 0,
+                "quota_minor": None,
+                "attainment_ppm": None,
+                "total_minor": None,
+                "draw_balance_in_minor": None,
+                "draw_balance_minor": None,
+                "errors": [outcome.failed[person_id]],
+                "updated_at": now,
+            }
+        )
     for person_id in scope - paid:  # no longer paid under this plan: reverse what they had
         if _diff_lines(current.get(person_id, []), [], base, now, prepared.inserts):
             prepared.changed.add(person_id)
@@ -436,19 +526,30 @@ def _prepare(inputs: PeriodInputs, outcome: PlanOutcome, period_id: int, current
     return prepared
 
 
-def _store_plan(session: Session, inputs: PeriodInputs | None, outcome: PlanOutcome, period_row: Period,
-                run: CalculationRun, report: RecomputeReport, kept: set[int]) -> None:
+def _store_plan(
+    session: Session,
+    inputs: PeriodInputs | None,
+    outcome: PlanOutcome,
+    period_row: Period,
+    run: CalculationRun,
+    report: RecomputeReport,
+    kept: set[int],
+) -> None:
     assert inputs is not None  # an outcome always comes with its inputs
     plan, scope = outcome.plan, outcome.scope & kept
     if not scope:
         return
     report.warnings.extend(outcome.result.warnings)
-    if (outcome.prepared is not None and scope == outcome.scope
-            and _watermark(session, period_row.id, scope) == outcome.watermark):
+    if (
+        outcome.prepared is not None
+        and scope == outcome.scope
+        and _watermark(session, period_row.id, scope) == outcome.watermark
+    ):
         prepared = outcome.prepared  # nothing was written for these people since it was prepared
     else:
-        prepared = _prepare(inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope),
-                            keep=scope)
+        prepared = _prepare(
+            inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope), keep=scope
+        )
     report.computed += len(prepared.summaries)
     report.people |= prepared.changed
     for row in prepared.inserts:
@@ -456,7 +557,8 @@ def _store_plan(session: Session, inputs: PeriodInputs | None, outcome: PlanOutc
     for row in prepared.summaries:
         row["run_id"] = run.id
     query = select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
-        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id)
+        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id
+    )
     if len(scope) <= 900:  # a deal's few people: their summaries, not the whole plan's (summaries and gone ⊆ scope)
         query = query.where(PayeeSummary.person_id.in_(sorted(scope)))
     existing = session.exec(query).all()
@@ -477,8 +579,9 @@ def _store_plan(session: Session, inputs: PeriodInputs | None, outcome: PlanOutc
     if updates:
         table = PayeeSummary.__table__
         session.connection().execute(
-            table.update().where(table.c.id == bindparam("_id")).values(
-                {c: bindparam(c) for c in summary_rows[0] if c not in ("person_id", "period_id", "plan_id")}),
+            table.update()
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in summary_rows[0] if c not in ("person_id", "period_id", "plan_id")}),
             updates,
         )
     if fresh:
@@ -491,8 +594,17 @@ def _queue_next_period(session: Session, period_row: Period, people: set[int]) -
         touch(session, people, {key})
 
 
-_LINE_COLUMNS = (PayoutLine.id, PayoutLine.person_id, PayoutLine.component, PayoutLine.kind, PayoutLine.deal_id,
-                 PayoutLine.amount_minor, PayoutLine.text, PayoutLine.plan_version_id, PayoutLine.currency)
+_LINE_COLUMNS = (
+    PayoutLine.id,
+    PayoutLine.person_id,
+    PayoutLine.component,
+    PayoutLine.kind,
+    PayoutLine.deal_id,
+    PayoutLine.amount_minor,
+    PayoutLine.text,
+    PayoutLine.plan_version_id,
+    PayoutLine.currency,
+)
 
 
 def _current_lines(session: Session, period_id: int, plan_id: int, people: set[int]) -> dict[int, list[Any]]:
@@ -518,8 +630,9 @@ def _signature(line: Any) -> tuple:
     return (get("component"), get("kind"), get("deal_id"), get("amount_minor"), get("text"), get("plan_version_id"))
 
 
-def _diff_lines(current: list[Any], new_lines: list[dict[str, Any]], base: dict[str, Any], now: Any,
-                inserts: list[dict[str, Any]]) -> bool:
+def _diff_lines(
+    current: list[Any], new_lines: list[dict[str, Any]], base: dict[str, Any], now: Any, inserts: list[dict[str, Any]]
+) -> bool:
     """Reverse the lines that are no longer computed and add the ones that are new; True if anything changed.
 
     Only the difference is written, so a manager whose statement has a line per deal of
@@ -534,10 +647,22 @@ def _diff_lines(current: list[Any], new_lines: list[dict[str, Any]], base: dict[
             unchanged[sig] += 1
             continue
         changed = True
-        inserts.append({**base, "person_id": old.person_id, "plan_version_id": old.plan_version_id,
-                        "component": old.component, "kind": "reversal", "deal_id": old.deal_id,
-                        "amount_minor": -old.amount_minor, "currency": old.currency, "text": f"Reverses: {old.text}",
-                        "basis": {}, "reverses_id": old.id, "created_at": now})
+        inserts.append(
+            {
+                **base,
+                "person_id": old.person_id,
+                "plan_version_id": old.plan_version_id,
+                "component": old.component,
+                "kind": "reversal",
+                "deal_id": old.deal_id,
+                "amount_minor": -old.amount_minor,
+                "currency": old.currency,
+                "text": f"Reverses: {old.text}",
+                "basis": {},
+                "reverses_id": old.id,
+                "created_at": now,
+            }
+        )
     for line in new_lines:
         sig = _signature(line)
         if unchanged[sig] > 0:
@@ -555,7 +680,8 @@ def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-unty
     """
     reversal = aliased(PayoutLine)
     return select(*(columns or (PayoutLine,))).where(
-        PayoutLine.period_id == period_id, PayoutLine.kind != "reversal",
+        PayoutLine.period_id == period_id,
+        PayoutLine.kind != "reversal",
         ~exists().where(reversal.reverses_id == PayoutLine.id),
     )
 
@@ -565,18 +691,34 @@ def current_lines_query(person_id: int, period_id: int, *columns: Any):  # type:
     return lines_in_force_query(period_id, PayoutLine, *columns).where(PayoutLine.person_id == person_id)
 
 
-def _summary(person_id: int, period_id: int, plan: PlanInPeriod, run_id: int | None, payee: eng.Payee,
-             currency: str, digits: int, measure_digits: int, metric: str, now: Any) -> dict[str, Any]:
+def _summary(
+    person_id: int,
+    period_id: int,
+    plan: PlanInPeriod,
+    run_id: int | None,
+    payee: eng.Payee,
+    currency: str,
+    digits: int,
+    measure_digits: int,
+    metric: str,
+    now: Any,
+) -> dict[str, Any]:
     return {
-        "person_id": person_id, "period_id": period_id, "plan_id": plan.plan.id, "plan_version_id": plan.version.id,
-        "run_id": run_id, "metric": metric, "currency": currency,
+        "person_id": person_id,
+        "period_id": period_id,
+        "plan_id": plan.plan.id,
+        "plan_version_id": plan.version.id,
+        "run_id": run_id,
+        "metric": metric,
+        "currency": currency,
         "credited_minor": _minor(payee.credited, measure_digits),
         "quota_minor": None if payee.quota is None else _minor(payee.quota, measure_digits),
         "attainment_ppm": None if payee.attainment is None else int((payee.attainment * PPM).to_integral_value()),
         "total_minor": None if payee.total is None else _minor(payee.total, digits),
         "draw_balance_in_minor": None if payee.draw_balance_in is None else _minor(payee.draw_balance_in, digits),
         "draw_balance_minor": None if payee.draw_balance_out is None else _minor(payee.draw_balance_out, digits),
-        "errors": list(payee.errors), "updated_at": now,
+        "errors": list(payee.errors),
+        "updated_at": now,
     }
 
 

@@ -42,6 +42,7 @@ def settle(engine: Engine, keys: set[str], people: set[int], *, trigger: str) ->
     if not people:
         return reports
     for key in sorted(keys):
+
         def run(items: list[tuple[set[int], str]], key: str = key) -> RecomputeReport | None:
             everyone = set().union(*(who for who, _ in items))
             triggers = [why for _, why in items]

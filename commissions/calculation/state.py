@@ -57,8 +57,9 @@ def serialise_period(session: Session, key: str, *, shared: bool = False) -> Non
     in one database never wait for each other."""
     if session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        session.execute(text(f"SELECT {function}(hashtextextended(current_schema() || :k, 0))"),
-                        {"k": f":period:{key}"})
+        session.execute(
+            text(f"SELECT {function}(hashtextextended(current_schema() || :k, 0))"), {"k": f":period:{key}"}
+        )
 
 
 def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
@@ -93,18 +94,30 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
     for key in sorted(keys):
         serialise_period(session, key, shared=True)
     closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
-    rows = [{"person_id": pid, "period_key": key, "input_version": 1, "computed_version": 0,
-             "changed_at": utcnow(), "error": ""}
-            for key in sorted(keys - closed) for pid in sorted(people)]
+    rows = [
+        {
+            "person_id": pid,
+            "period_key": key,
+            "input_version": 1,
+            "computed_version": 0,
+            "changed_at": utcnow(),
+            "error": "",
+        }
+        for key in sorted(keys - closed)
+        for pid in sorted(people)
+    ]
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = StatementState.__table__
     for start in range(0, len(rows), 5000):
-        statement = insert(table).values(rows[start:start + 5000])
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["person_id", "period_key"],
-            set_={"input_version": table.c.input_version + 1, "changed_at": statement.excluded.changed_at}))
+        statement = insert(table).values(rows[start : start + 5000])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["person_id", "period_key"],
+                set_={"input_version": table.c.input_version + 1, "changed_at": statement.excluded.changed_at},
+            )
+        )
     return len(rows)
 
 
@@ -146,21 +159,28 @@ class Freshness:
     error: str
 
     def as_json(self) -> dict[str, object]:
-        return {"computed_at": self.computed_at.isoformat() if self.computed_at else None,
-                "pending": self.pending, "error": self.error or None}
+        return {
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "pending": self.pending,
+            "error": self.error or None,
+        }
 
 
 def freshness(session: Session, person_id: int, key: str) -> Freshness:
-    row = session.exec(select(StatementState).where(StatementState.person_id == person_id,
-                                                    StatementState.period_key == key)).first()
+    row = session.exec(
+        select(StatementState).where(StatementState.person_id == person_id, StatementState.period_key == key)
+    ).first()
     if row is None:
         return Freshness(None, False, "")
     return Freshness(row.computed_at, row.input_version > row.computed_version, row.error)
 
 
 def pending_count(session: Session, key: str | None = None) -> int:
-    query = select(func.count()).select_from(StatementState).where(
-        StatementState.input_version > StatementState.computed_version)
+    query = (
+        select(func.count())
+        .select_from(StatementState)
+        .where(StatementState.input_version > StatementState.computed_version)
+    )
     if key is not None:
         query = query.where(StatementState.period_key == key)
     return int(session.exec(query).one())
@@ -168,15 +188,25 @@ def pending_count(session: Session, key: str | None = None) -> int:
 
 def failed_people(session: Session, key: str) -> dict[int, str]:
     """People of the period whose last calculation failed, with the reason."""
-    return dict(session.exec(select(StatementState.person_id, StatementState.error).where(
-        StatementState.period_key == key, StatementState.error != "")).all())
+    return dict(
+        session.exec(
+            select(StatementState.person_id, StatementState.error).where(
+                StatementState.period_key == key, StatementState.error != ""
+            )
+        ).all()
+    )
 
 
 def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[int, int]:
     """The period's pending statements: person id → the input version a computation now would answer."""
-    query = select(StatementState.person_id, StatementState.input_version).where(
-        StatementState.period_key == key, StatementState.input_version > StatementState.computed_version,
-    ).order_by(StatementState.changed_at, StatementState.id)
+    query = (
+        select(StatementState.person_id, StatementState.input_version)
+        .where(
+            StatementState.period_key == key,
+            StatementState.input_version > StatementState.computed_version,
+        )
+        .order_by(StatementState.changed_at, StatementState.id)
+    )
     if limit is not None:
         query = query.limit(limit)
     return dict(session.exec(query).all())
@@ -184,9 +214,14 @@ def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[
 
 def next_pending_period(session: Session) -> str | None:
     """The period whose oldest pending statement waits longest."""
-    return session.exec(select(StatementState.period_key).where(
-        StatementState.input_version > StatementState.computed_version,
-    ).order_by(StatementState.changed_at, StatementState.id).limit(1)).first()
+    return session.exec(
+        select(StatementState.period_key)
+        .where(
+            StatementState.input_version > StatementState.computed_version,
+        )
+        .order_by(StatementState.changed_at, StatementState.id)
+        .limit(1)
+    ).first()
 
 
 def versions_of(session: Session, key: str, people: Iterable[int], *, lock: bool = False) -> dict[int, int]:
@@ -196,7 +231,8 @@ def versions_of(session: Session, key: str, people: Iterable[int], *, lock: bool
     out = dict.fromkeys(people, 0)
     for start in range(0, len(people), 900):
         query = select(StatementState.person_id, StatementState.input_version).where(
-            StatementState.period_key == key, StatementState.person_id.in_(people[start:start + 900]))
+            StatementState.period_key == key, StatementState.person_id.in_(people[start : start + 900])
+        )
         if lock:
             query = query.order_by(StatementState.person_id).with_for_update()
         out.update(session.exec(query).all())
@@ -216,18 +252,38 @@ def claim(session: Session, key: str, seen: Mapping[int, int], errors: Mapping[i
         return set()
     table = StatementState.__table__
     existing = {pid for pid, version in now.items() if pid in fresh and version > 0}
-    existing |= set(session.exec(select(StatementState.person_id).where(
-        StatementState.period_key == key, StatementState.person_id.in_(sorted(fresh - existing)))).all()) \
-        if fresh - existing else set()
+    existing |= (
+        set(
+            session.exec(
+                select(StatementState.person_id).where(
+                    StatementState.period_key == key, StatementState.person_id.in_(sorted(fresh - existing))
+                )
+            ).all()
+        )
+        if fresh - existing
+        else set()
+    )
     stamp = utcnow()
     updates = [{"_pid": pid, "_version": seen[pid], "_error": errors.get(pid, "")[:2000]} for pid in sorted(existing)]
     if updates:
         session.connection().execute(
-            table.update().where(table.c.person_id == bindparam("_pid"), table.c.period_key == key).values(
-                computed_version=bindparam("_version"), computed_at=stamp, error=bindparam("_error")),
-            updates)
-    inserts = [{"person_id": pid, "period_key": key, "input_version": 0, "computed_version": 0, "changed_at": stamp,
-                "computed_at": stamp, "error": errors.get(pid, "")[:2000]} for pid in sorted(fresh - existing)]
+            table.update()
+            .where(table.c.person_id == bindparam("_pid"), table.c.period_key == key)
+            .values(computed_version=bindparam("_version"), computed_at=stamp, error=bindparam("_error")),
+            updates,
+        )
+    inserts = [
+        {
+            "person_id": pid,
+            "period_key": key,
+            "input_version": 0,
+            "computed_version": 0,
+            "changed_at": stamp,
+            "computed_at": stamp,
+            "error": errors.get(pid, "")[:2000],
+        }
+        for pid in sorted(fresh - existing)
+    ]
     if inserts:
         session.connection().execute(table.insert(), inserts)
     return fresh

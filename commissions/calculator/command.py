@@ -42,9 +42,7 @@ _FILE = click.Path(exists=True, dir_okay=False, readable=True)
     default=None,
     help="campaigns.csv (optional)",
 )
-@click.option(
-    "--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year)."
-)
+@click.option("--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year).")
 @click.option(
     "--json",
     "as_json",
@@ -53,9 +51,15 @@ _FILE = click.Path(exists=True, dir_okay=False, readable=True)
 )
 @click.pass_context
 def calc_command(
-    ctx: click.Context, plan_path: str, people_path: str, deals_path: str, quotas_path: str,
-    campaigns_path: str | None, period: str, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    plan_path: str,
+    people_path: str,
+    deals_path: str,
+    quotas_path: str,
+    campaigns_path: str | None,
+    period: str,
+    as_json: bool,
+) -> None:
     # millions of small acyclic objects: pause the cycle collector while computing and printing
     collecting = gc.isenabled()
     gc.disable()
@@ -75,13 +79,24 @@ def calc_command(
     ctx.exit(status)
 
 
-def _calc(plan_path: str, people_path: str, deals_path: str, quotas_path: str, campaigns_path: str | None,
-          period: str, as_json: bool) -> int:  # fmt: skip
+def _calc(
+    plan_path: str,
+    people_path: str,
+    deals_path: str,
+    quotas_path: str,
+    campaigns_path: str | None,
+    period: str,
+    as_json: bool,
+) -> int:
     try:
         inputs = load_inputs(
-            plan=plan_path, people=people_path, deals=deals_path, quotas=quotas_path,
-            campaigns=campaigns_path, period=period,
-        )  # fmt: skip
+            plan=plan_path,
+            people=people_path,
+            deals=deals_path,
+            quotas=quotas_path,
+            campaigns=campaigns_path,
+            period=period,
+        )
         result = run_calculation(inputs)
     except (
         CsvError,
@@ -93,9 +108,7 @@ def _calc(plan_path: str, people_path: str, deals_path: str, quotas_path: str, c
         click.echo(f"Warning: {warning}", err=True)
     out = sys.stdout
     if as_json:
-        for chunk in iter_result_json(
-            result
-        ):  # the same text as json.dumps(..., indent=2), streamed
+        for chunk in iter_result_json(result):  # the same text as json.dumps(..., indent=2), streamed
             out.write(chunk)
         out.write("\n")
     else:

@@ -35,9 +35,21 @@ from commissions.engine.money import HUNDRED, minor_digits
 
 PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
 DEAL_COLUMNS = (
-    "external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
-    "term_months", "source_campaign", "status", "cancelled_at", "splits",
-)  # fmt: skip
+    "external_id",
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "closed_at",
+    "type",
+    "product",
+    "term_months",
+    "source_campaign",
+    "status",
+    "cancelled_at",
+    "splits",
+)
 QUOTA_COLUMNS = ("person", "metric", "period", "target")
 CAMPAIGN_COLUMNS = ("code", "name", "owner", "channel", "cost", "start", "end")
 
@@ -133,42 +145,30 @@ class _Table:
                     row = row + [""] * (width - len(row))
                 yield line, row
         except csv.Error as exc:
-            raise CsvError(
-                self.name, self.reader.line_num, None, f"malformed CSV ({exc})"
-            ) from None
+            raise CsvError(self.name, self.reader.line_num, None, f"malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
-            raise CsvError(
-                self.name, None, None, f"not UTF-8 text ({exc.reason})"
-            ) from None
+            raise CsvError(self.name, None, None, f"not UTF-8 text ({exc.reason})") from None
         finally:
             self.handle.close()
 
 
-def _table(
-    path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> _Table:
+def _table(path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Table:
     try:
         return _Table(path, required, optional)
     except OSError as exc:
         raise CsvError(str(path), None, None, exc.strerror or str(exc)) from None
 
 
-def _amount(
-    text: str, file: str, line: int, name: str, *, digits: int | None = None
-) -> Decimal:
+def _amount(text: str, file: str, line: int, name: str, *, digits: int | None = None) -> Decimal:
     raw = text.strip()
-    if (
-        raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit()
-    ):  # the common case: 1234.50
+    if raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
         if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
             raise CsvError(file, line, name, f"{raw} has more than {digits} decimals")
         return Decimal(raw)
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise CsvError(
-            file, line, name, f"{raw!r} is not an amount (write 1234.50)"
-        ) from None
+        raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)") from None
     if not value.is_finite():
         raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)")
     if value < 0:
@@ -182,9 +182,7 @@ def _date(text: str, file: str, line: int, name: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise CsvError(
-            file, line, name, f"{text.strip()!r} is not a date (write 2026-01-31)"
-        ) from None
+        raise CsvError(file, line, name, f"{text.strip()!r} is not a date (write 2026-01-31)") from None
 
 
 def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
@@ -204,12 +202,8 @@ def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
             line = int(issue.field.split()[1])
             field_name = None
         else:
-            field_name = (
-                f"{issue.component}: " if issue.component else ""
-            ) + issue.field
-        message = issue.message + (
-            f" (at position {issue.position})" if issue.position else ""
-        )
+            field_name = (f"{issue.component}: " if issue.component else "") + issue.field
+        message = issue.message + (f" (at position {issue.position})" if issue.position else "")
         if len(exc.issues) > 1:
             message += "; also: " + "; ".join(str(other) for other in exc.issues[1:])
         raise CsvError(name, line, field_name, message) from None
@@ -233,9 +227,7 @@ def read_people(
         if not email:
             raise CsvError(table.name, line, "email", "empty email")
         if email in lines:
-            raise CsvError(
-                table.name, line, "email", f"{email} is already on line {lines[email]}"
-            )
+            raise CsvError(table.name, line, "email", f"{email} is already on line {lines[email]}")
         manager = row[i_manager].strip() or None
         if manager is not None:
             managers.append((line, email, manager))
@@ -252,13 +244,9 @@ def read_people(
         lines[email] = line
     for line, email, manager in managers:
         if manager not in lines:
-            raise CsvError(
-                table.name, line, "manager", f"{manager} is not in {table.name}"
-            )
+            raise CsvError(table.name, line, "manager", f"{manager} is not in {table.name}")
         if manager == email:
-            raise CsvError(
-                table.name, line, "manager", f"{email} cannot be their own manager"
-            )
+            raise CsvError(table.name, line, "manager", f"{email} cannot be their own manager")
     try:
         manager_chains({p.email: p for p in people})
     except InputError as exc:
@@ -285,16 +273,28 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     digits = minor_digits(currency)
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
-    intern = (
-        interned.setdefault
-    )  # one string object per distinct owner, product, type...
+    intern = interned.setdefault  # one string object per distinct owner, product, type...
     amounts: dict[str, Decimal] = {}
     dates: dict[str, date] = {}
     deals: list[Deal] = []
     append = deals.append
     for line, row in table.rows():
-        (external_id, name, account, owner, amount_text, deal_currency, closed_text, kind, product, term_text,
-         campaign, status, cancelled_text, splits_text) = map(strip, fields_of(row))  # fmt: skip
+        (
+            external_id,
+            name,
+            account,
+            owner,
+            amount_text,
+            deal_currency,
+            closed_text,
+            kind,
+            product,
+            term_text,
+            campaign,
+            status,
+            cancelled_text,
+            splits_text,
+        ) = map(strip, fields_of(row))
         if not external_id:
             raise CsvError(file, line, "external_id", "empty external_id")
         if external_id in seen:
@@ -306,9 +306,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
             )
         seen[external_id] = line
         if owner not in people:
-            raise CsvError(
-                file, line, "owner", f"{owner or '(empty)'} is not in the people file"
-            )
+            raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
         amount = amounts.get(amount_text)
         if amount is None:
             amount = _amount(amount_text, file, line, "amount", digits=digits)
@@ -316,9 +314,11 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                 amounts[amount_text] = amount
         if deal_currency != currency:
             raise CsvError(
-                file, line, "currency",
+                file,
+                line,
+                "currency",
                 f"{deal_currency or '(empty)'} differs from the plan's {currency} (exchange rates are not supported yet)",
-            )  # fmt: skip
+            )
         closed_at = dates.get(closed_text)
         if closed_at is None:
             closed_at = dates[closed_text] = _date(closed_text, file, line, "closed_at")
@@ -346,9 +346,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         cancelled_at = None
         if status == "cancelled":
             if not cancelled_text:
-                raise CsvError(
-                    file, line, "cancelled_at", "a cancelled deal needs cancelled_at"
-                )
+                raise CsvError(file, line, "cancelled_at", "a cancelled deal needs cancelled_at")
             cancelled_at = _date(cancelled_text, file, line, "cancelled_at")
             if cancelled_at < closed_at:
                 raise CsvError(
@@ -358,13 +356,9 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                     f"{cancelled_at} is before closed_at {closed_at}",
                 )
         elif status != "won":
-            raise CsvError(
-                file, line, "status", f"{status!r} is not a status (won or cancelled)"
-            )
+            raise CsvError(file, line, "status", f"{status!r} is not a status (won or cancelled)")
         elif cancelled_text:
-            raise CsvError(
-                file, line, "cancelled_at", "only a cancelled deal has cancelled_at"
-            )
+            raise CsvError(file, line, "cancelled_at", "only a cancelled deal has cancelled_at")
         splits: tuple[tuple[str, Decimal], ...] = ()
         if splits_text:
             splits = _splits(splits_text, file, line, people)
@@ -372,18 +366,27 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
         kwargs = {"custom": custom} if custom else {}
         append(
             Deal(
-                external_id, intern(owner, owner), amount, intern(deal_currency, deal_currency), closed_at, name,
-                account, intern(kind, kind), intern(product, product),  # empty text is "", never null (plans.md 4)
-                term_months, intern(campaign, campaign), intern(status, status), cancelled_at,
-                splits, **kwargs,
+                external_id,
+                intern(owner, owner),
+                amount,
+                intern(deal_currency, deal_currency),
+                closed_at,
+                name,
+                account,
+                intern(kind, kind),
+                intern(product, product),  # empty text is "", never null (plans.md 4)
+                term_months,
+                intern(campaign, campaign),
+                intern(status, status),
+                cancelled_at,
+                splits,
+                **kwargs,
             )
-        )  # fmt: skip
+        )
     return deals
 
 
-def _splits(
-    text: str, file: str, line: int, people: set[str]
-) -> tuple[tuple[str, Decimal], ...]:
+def _splits(text: str, file: str, line: int, people: set[str]) -> tuple[tuple[str, Decimal], ...]:
     out: list[tuple[str, Decimal]] = []
     total = Decimal(0)
     for part in text.split(";"):
@@ -411,9 +414,7 @@ def _splits(
                 f"{share_text.strip()!r} is not a share (a number like 60)",
             ) from None
         if not share.is_finite() or share <= 0:
-            raise CsvError(
-                file, line, "splits", f"share {share_text.strip()} must be above 0"
-            )
+            raise CsvError(file, line, "splits", f"share {share_text.strip()} must be above 0")
         if any(email == other for other, _ in out):
             raise CsvError(file, line, "splits", f"{email} appears twice")
         out.append((email, share))
@@ -423,9 +424,7 @@ def _splits(
     return tuple(out)
 
 
-def read_quotas(
-    path: Path | str, people: set[str], period: Period | None = None
-) -> list[Quota]:
+def read_quotas(path: Path | str, people: set[str], period: Period | None = None) -> list[Quota]:
     """Every row is checked (cli.md: one file may hold many periods of every length, as the
     quota grid exports it); with ``period`` only that period's rows are returned, the others
     (quarters under a monthly plan included) are ignored."""
@@ -435,9 +434,7 @@ def read_quotas(
     quotas: list[Quota] = []
     seen: dict[tuple[str, str, str], int] = {}
     for line, row in table.rows():
-        person, metric, period_text, target_text = (
-            row[i].strip() for i in (i_person, i_metric, i_period, i_target)
-        )
+        person, metric, period_text, target_text = (row[i].strip() for i in (i_person, i_metric, i_period, i_target))
         if not person:
             raise CsvError(file, line, "person", "(empty) is not in the people file")
         if metric not in METRICS:
@@ -454,9 +451,7 @@ def read_quotas(
         target = _amount(target_text, file, line, "target")
         wanted = period is None or row_period.key == period.key
         if wanted and person not in people:  # other periods' rows are checked for form only (cli.md)
-            raise CsvError(
-                file, line, "person", f"{person} is not in the people file"
-            )
+            raise CsvError(file, line, "person", f"{person} is not in the people file")
         key = (person, metric, row_period.key)
         if key in seen:
             raise CsvError(
@@ -478,20 +473,14 @@ def read_campaigns(path: Path | str, people: set[str]) -> list[Campaign]:
     campaigns: list[Campaign] = []
     seen: dict[str, int] = {}
     for line, row in table.rows():
-        code, name, owner, channel, cost_text, start_text, end_text = (
-            row[i].strip() for i in idx
-        )
+        code, name, owner, channel, cost_text, start_text, end_text = (row[i].strip() for i in idx)
         if not code:
             raise CsvError(file, line, "code", "empty code")
         if code in seen:
-            raise CsvError(
-                file, line, "code", f"{code} is already on line {seen[code]}"
-            )
+            raise CsvError(file, line, "code", f"{code} is already on line {seen[code]}")
         seen[code] = line
         if owner not in people:
-            raise CsvError(
-                file, line, "owner", f"{owner or '(empty)'} is not in the people file"
-            )
+            raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
         cost = _amount(cost_text, file, line, "cost") if cost_text else None
         start = _date(start_text, file, line, "start") if start_text else None
         end = _date(end_text, file, line, "end") if end_text else None
@@ -502,9 +491,14 @@ def read_campaigns(path: Path | str, people: set[str]) -> list[Campaign]:
 
 
 def load_inputs(
-    *, plan: Path | str, people: Path | str, deals: Path | str, quotas: Path | str,
-    campaigns: Path | str | None = None, period: str,
-) -> CalcInput:  # fmt: skip
+    *,
+    plan: Path | str,
+    people: Path | str,
+    deals: Path | str,
+    quotas: Path | str,
+    campaigns: Path | str | None = None,
+    period: str,
+) -> CalcInput:
     """Read and check every file; raise ``CsvError`` at the first problem."""
     custom_fields = deal_columns(deals)
     the_plan = load_plan(plan, custom_fields)
@@ -525,11 +519,7 @@ def load_inputs(
     quota_list = read_quotas(quotas, emails, the_period)
     campaign_list = read_campaigns(campaigns, emails) if campaigns else []
     has_plan_column = any(value is not None for value in plans.values())
-    participants = [
-        email
-        for email, name in plans.items()
-        if not has_plan_column or name == the_plan.name
-    ]
+    participants = [email for email, name in plans.items() if not has_plan_column or name == the_plan.name]
     return CalcInput(
         the_plan,
         the_period,
@@ -543,9 +533,14 @@ def load_inputs(
 
 def run_calculation(inputs: CalcInput) -> Result:
     return calculate(
-        inputs.plan, inputs.period, inputs.people, inputs.quotas, inputs.deals, inputs.campaigns,
+        inputs.plan,
+        inputs.period,
+        inputs.people,
+        inputs.quotas,
+        inputs.deals,
+        inputs.campaigns,
         participants=inputs.participants,
-    )  # fmt: skip
+    )
 
 
 __all__ = ["CalcInput", "CsvError", "load_inputs", "run_calculation"]

@@ -15,9 +15,7 @@ def _row(label: str, amount: str, indent: int = 2) -> str:
     return f"{left}{' ' * max(1, WIDTH - len(left) - len(amount))}{amount}"
 
 
-def render_statements(
-    result: Result, names: dict[str, str] | None = None
-) -> Iterator[str]:
+def render_statements(result: Result, names: dict[str, str] | None = None) -> Iterator[str]:
     """Lines of text (without newlines) for every payee of ``result``."""
     digits = minor_digits(result.currency)
     measure_digits = 2 if result.metric == "deals" else digits
@@ -34,11 +32,7 @@ def render_statements(
         credited = f"{format_amount(payee.credited, measure_digits)}{unit}"
         if payee.quota is not None:
             quota = f"{format_amount(payee.quota, measure_digits)}{unit}"
-            attained = (
-                f": attainment {format_percent(payee.attainment, 2)}"
-                if payee.attainment is not None
-                else ""
-            )
+            attained = f": attainment {format_percent(payee.attainment, 2)}" if payee.attainment is not None else ""
             yield f"  Credited {credited} against a {result.metric} quota of {quota}{attained}"
         else:
             yield f"  Credited {credited} (no {result.metric} quota)"

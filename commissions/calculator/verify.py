@@ -59,9 +59,14 @@ def fingerprint(*, person: str, period: str, engine_version: str, inputs: Mappin
 def recompute(directory: Path, names: Collection[str], period: str) -> Result:
     """``commissions calc`` on a download's files (raises ``CsvError`` or ``EngineError`` like calc)."""
     campaigns = directory / "campaigns.csv" if "campaigns.csv" in names else None
-    inputs = load_inputs(plan=directory / "plan.yaml", people=directory / "people.csv",
-                         deals=directory / "deals.csv", quotas=directory / "quotas.csv",
-                         campaigns=campaigns, period=period)
+    inputs = load_inputs(
+        plan=directory / "plan.yaml",
+        people=directory / "people.csv",
+        deals=directory / "deals.csv",
+        quotas=directory / "quotas.csv",
+        campaigns=campaigns,
+        period=period,
+    )
     return run_calculation(inputs)
 
 
@@ -84,8 +89,9 @@ def _where(component: str, deal: str | None) -> str:
 
 def engine_total(statement: Mapping[str, Any]) -> Decimal:
     """The statement's total before adjustments: what the engine's lines add up to."""
-    return _amount(statement["total"]) - sum((_amount(a["amount"]) for a in statement.get("adjustments") or []),
-                                             Decimal(0))
+    return _amount(statement["total"]) - sum(
+        (_amount(a["amount"]) for a in statement.get("adjustments") or []), Decimal(0)
+    )
 
 
 def first_difference(statement: Mapping[str, Any], payee: Mapping[str, Any] | None) -> str | None:
@@ -100,8 +106,10 @@ def first_difference(statement: Mapping[str, Any], payee: Mapping[str, Any] | No
             return f"errors: stored {'; '.join(stored_errors)}; recomputed: {person} is not paid under this plan"
         has_lines = any(c.get("lines") for c in stored.values())
         if has_lines or before_adjustments != 0 or plans:
-            return (f"{person}: stored a statement of {before_adjustments} before adjustments; recomputed: not paid "
-                    f"under this plan in {period} (no quota and no credit)")
+            return (
+                f"{person}: stored a statement of {before_adjustments} before adjustments; recomputed: not paid "
+                f"under this plan in {period} (no quota and no credit)"
+            )
         return None
     errors = [str(e) for e in payee.get("errors") or []]
     if errors != stored_errors:
@@ -117,11 +125,11 @@ def first_difference(statement: Mapping[str, Any], payee: Mapping[str, Any] | No
                 continue
             twin = next((s for s in left if s[0] == deal), None)
             if twin is not None:
-                return f"{_where(name, deal)}: stored {twin[1]} \"{twin[2]}\", recomputed {amount} \"{text}\""
-            return f"{_where(name, deal)}: recomputed {amount} \"{text}\", not in the statement"
+                return f'{_where(name, deal)}: stored {twin[1]} "{twin[2]}", recomputed {amount} "{text}"'
+            return f'{_where(name, deal)}: recomputed {amount} "{text}", not in the statement'
         if left:
             deal, amount, text = left[0]
-            return f"{_where(name, deal)}: stored {amount} \"{text}\", not recomputed"
+            return f'{_where(name, deal)}: stored {amount} "{text}", not recomputed'
         stored_amount = _amount(mine["amount"]) if mine else Decimal(0)
         if stored_amount != _amount(component["amount"]):
             return f"{name}: stored {stored_amount}, recomputed {component['amount']}"
@@ -134,7 +142,8 @@ def first_difference(statement: Mapping[str, Any], payee: Mapping[str, Any] | No
         for key in ("credited", "quota"):
             mine_value, fresh = plans[0].get(key), payee.get(key)
             if (mine_value is None) != (fresh is None) or (
-                    mine_value is not None and _amount(mine_value) != _amount(fresh)):
+                mine_value is not None and _amount(mine_value) != _amount(fresh)
+            ):
                 return f"{key}: stored {mine_value}, recomputed {fresh}"
     return None
 
@@ -145,8 +154,10 @@ def changed_files(statement: Mapping[str, Any], directory: Path) -> list[str]:
     for name, expected in statement["inputs"].items():
         actual = sha256_hex((directory / name).read_bytes())
         if actual != expected:
-            out.append(f"{name} is not the file this statement was computed from "
-                       f"(sha256 {actual[:16]}…, the statement lists {str(expected)[:16]}…)")
+            out.append(
+                f"{name} is not the file this statement was computed from "
+                f"(sha256 {actual[:16]}…, the statement lists {str(expected)[:16]}…)"
+            )
     return out
 
 
@@ -159,8 +170,10 @@ def _load_statement(path: Path) -> dict[str, Any]:
         raise click.UsageError(f"{path} is not a statement JSON file (expected an object)")
     missing = [key for key in REQUIRED_KEYS if key not in statement]
     if missing:
-        raise click.UsageError(f"{path} is not a statement with its inputs: no {', '.join(missing)} "
-                               "(download it with “Check this statement yourself”)")
+        raise click.UsageError(
+            f"{path} is not a statement with its inputs: no {', '.join(missing)} "
+            "(download it with “Check this statement yourself”)"
+        )
     inputs = statement["inputs"]
     if not isinstance(inputs, dict) or any(name not in INPUT_FILES for name in inputs):
         raise click.UsageError(f"{path}: “inputs” must map the files {', '.join(INPUT_FILES)} to their sha256")
@@ -195,10 +208,16 @@ def _check_shape(statement: Mapping[str, Any]) -> None:
             _line(line)
 
 
-@click.command("verify", help="Recompute a downloaded statement from its input files (STATEMENT.json and DIR "
-                              "from “Check this statement yourself”) and say whether it is reproduced.")
-@click.argument("statement_path", metavar="STATEMENT.json",
-                type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.command(
+    "verify",
+    help="Recompute a downloaded statement from its input files (STATEMENT.json and DIR "
+    "from “Check this statement yourself”) and say whether it is reproduced.",
+)
+@click.argument(
+    "statement_path",
+    metavar="STATEMENT.json",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+)
 @click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.pass_context
 def verify_command(ctx: click.Context, statement_path: Path, directory: Path) -> None:
@@ -213,14 +232,19 @@ def verify_command(ctx: click.Context, statement_path: Path, directory: Path) ->
     for note in statement.get("offline_notes") or []:
         click.echo(f"note: {note}", err=True)
     if statement["engine_version"] != ENGINE_VERSION:
-        click.echo(f"note: the statement was computed with engine {statement['engine_version']}; "
-                   f"this calculator is engine {ENGINE_VERSION}", err=True)
+        click.echo(
+            f"note: the statement was computed with engine {statement['engine_version']}; "
+            f"this calculator is engine {ENGINE_VERSION}",
+            err=True,
+        )
     differences = []
-    expected = fingerprint(person=person, period=period, engine_version=str(statement["engine_version"]),
-                           inputs=statement["inputs"])
+    expected = fingerprint(
+        person=person, period=period, engine_version=str(statement["engine_version"]), inputs=statement["inputs"]
+    )
     if expected != statement["fingerprint"]:
-        differences.append("the statement's fingerprint does not match its own list of input files: "
-                           "the statement file was edited")
+        differences.append(
+            "the statement's fingerprint does not match its own list of input files: the statement file was edited"
+        )
     differences += changed_files(statement, directory)
     try:
         payee = payee_of(recompute(directory, names, period), person)

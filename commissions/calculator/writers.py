@@ -33,22 +33,47 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def people_csv(people: Iterable[Person], plans: Mapping[str, str] | None = None) -> str:
     """people.csv; with ``plans`` (email → plan name) a ``plan`` column, empty for everyone else."""
     header = [*PEOPLE_COLUMNS, *(("plan",) if plans is not None else ())]
-    return _csv(header, (
-        [p.email, p.name, p.manager or "", p.team, p.employee_id, *((plans.get(p.email, ""),) if plans is not None else ())]
-        for p in people
-    ))
+    return _csv(
+        header,
+        (
+            [
+                p.email,
+                p.name,
+                p.manager or "",
+                p.team,
+                p.employee_id,
+                *((plans.get(p.email, ""),) if plans is not None else ()),
+            ]
+            for p in people
+        ),
+    )
 
 
 def deals_csv(deals: Iterable[Deal], custom_columns: Sequence[str] = ()) -> str:
     """deals.csv in cli.md's column order, then one column per custom field (empty where a deal has none)."""
-    return _csv([*DEAL_COLUMNS, *custom_columns], (
-        [d.external_id, d.name, d.account, d.owner, _number(d.amount), d.currency, d.closed_at.isoformat(),
-         d.type or "", d.product or "", "" if d.term_months is None else str(d.term_months), d.source_campaign or "",
-         d.status, d.cancelled_at.isoformat() if d.cancelled_at else "",
-         ";".join(f"{email}:{_number(share)}" for email, share in d.splits),
-         *(str(d.custom.get(name, "") or "") for name in custom_columns)]
-        for d in deals
-    ))
+    return _csv(
+        [*DEAL_COLUMNS, *custom_columns],
+        (
+            [
+                d.external_id,
+                d.name,
+                d.account,
+                d.owner,
+                _number(d.amount),
+                d.currency,
+                d.closed_at.isoformat(),
+                d.type or "",
+                d.product or "",
+                "" if d.term_months is None else str(d.term_months),
+                d.source_campaign or "",
+                d.status,
+                d.cancelled_at.isoformat() if d.cancelled_at else "",
+                ";".join(f"{email}:{_number(share)}" for email, share in d.splits),
+                *(str(d.custom.get(name, "") or "") for name in custom_columns),
+            ]
+            for d in deals
+        ),
+    )
 
 
 def quotas_csv(quotas: Iterable[Quota]) -> str:
@@ -56,8 +81,18 @@ def quotas_csv(quotas: Iterable[Quota]) -> str:
 
 
 def campaigns_csv(campaigns: Iterable[Campaign]) -> str:
-    return _csv(CAMPAIGN_COLUMNS, (
-        [c.code, c.name, c.owner, c.channel, _number(c.cost), c.start.isoformat() if c.start else "",
-         c.end.isoformat() if c.end else ""]
-        for c in campaigns
-    ))
+    return _csv(
+        CAMPAIGN_COLUMNS,
+        (
+            [
+                c.code,
+                c.name,
+                c.owner,
+                c.channel,
+                _number(c.cost),
+                c.start.isoformat() if c.start else "",
+                c.end.isoformat() if c.end else "",
+            ]
+            for c in campaigns
+        ),
+    )

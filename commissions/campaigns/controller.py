@@ -53,8 +53,9 @@ class CampaignsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def list_page(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                  period: FromQuery[str | None] = None) -> Template:
+    def list_page(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template:
         context = _list_context(db, principal, period)
         return page_or_partial(request, "pages/campaigns/list.html", "partials/campaigns/table.html", context)
 
@@ -106,7 +107,11 @@ class CampaignsController(Controller):
                 update_campaign(session, principal, campaign, data)
         except InputProblem as exc:
             campaign = editable_campaign(db, principal, campaign_id)
-            context = {"campaign": campaign, "form": data.model_copy(update={"code": campaign.code}), "error": _error(exc)}
+            context = {
+                "campaign": campaign,
+                "form": data.model_copy(update={"code": campaign.code}),
+                "error": _error(exc),
+            }
             if _is_htmx(request):
                 return page("partials/campaigns/form.html", context)
             return page("pages/campaigns/edit.html", context, status_code=400)

@@ -41,10 +41,16 @@ class CampaignInput(BaseModel):
 
     @classmethod
     def from_campaign(cls, campaign: Campaign, owner_email: str) -> CampaignInput:
-        return cls(code=campaign.code, name=campaign.name, owner=owner_email, channel=campaign.channel,
-                   cost=str(from_minor(campaign.cost_minor, campaign.currency)), currency=campaign.currency,
-                   start=campaign.starts_on.isoformat() if campaign.starts_on else "",
-                   end=campaign.ends_on.isoformat() if campaign.ends_on else "")
+        return cls(
+            code=campaign.code,
+            name=campaign.name,
+            owner=owner_email,
+            channel=campaign.channel,
+            cost=str(from_minor(campaign.cost_minor, campaign.currency)),
+            currency=campaign.currency,
+            start=campaign.starts_on.isoformat() if campaign.starts_on else "",
+            end=campaign.ends_on.isoformat() if campaign.ends_on else "",
+        )
 
 
 # ---------------------------------------------------------------- who may edit
@@ -151,22 +157,36 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
 
 def _snapshot(c: Campaign) -> dict[str, str | None]:
     return {
-        "code": c.code, "name": c.name, "owner_id": str(c.owner_id), "channel": c.channel,
-        "cost": str(from_minor(c.cost_minor, c.currency)), "currency": c.currency,
-        "start": c.starts_on.isoformat() if c.starts_on else None, "end": c.ends_on.isoformat() if c.ends_on else None,
+        "code": c.code,
+        "name": c.name,
+        "owner_id": str(c.owner_id),
+        "channel": c.channel,
+        "cost": str(from_minor(c.cost_minor, c.currency)),
+        "currency": c.currency,
+        "start": c.starts_on.isoformat() if c.starts_on else None,
+        "end": c.ends_on.isoformat() if c.ends_on else None,
     }
 
 
 def create_campaign(session: Session, principal: Principal, data: CampaignInput) -> Campaign:
     require_editor(session, principal)
     v = _validate(session, principal, data, existing=None)
-    campaign = Campaign(code=v.code, name=v.name, owner_id=v.owner.id, channel=v.channel, cost_minor=v.cost_minor,
-                        currency=v.currency, starts_on=v.starts_on, ends_on=v.ends_on)
+    campaign = Campaign(
+        code=v.code,
+        name=v.name,
+        owner_id=v.owner.id,
+        channel=v.channel,
+        cost_minor=v.cost_minor,
+        currency=v.currency,
+        starts_on=v.starts_on,
+        ends_on=v.ends_on,
+    )
     session.add(campaign)
     session.flush()
     record_event(session, principal, "campaign.create", "campaign", campaign.id, _snapshot(campaign))
-    recredit_campaign(session, campaign.code, {campaign.owner_id}, what=f"campaign {campaign.code} created",
-                      actor=principal)
+    recredit_campaign(
+        session, campaign.code, {campaign.owner_id}, what=f"campaign {campaign.code} created", actor=principal
+    )
     return campaign
 
 
@@ -195,10 +215,17 @@ def update_campaign(session: Session, principal: Principal, campaign: Campaign, 
     after = _snapshot(campaign)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:
-        record_event(session, principal, "campaign.update", "campaign", campaign.id, {"code": campaign.code, "changes": changes})
+        record_event(
+            session, principal, "campaign.update", "campaign", campaign.id, {"code": campaign.code, "changes": changes}
+        )
     if previous_owner != campaign.owner_id:
-        recredit_campaign(session, campaign.code, {previous_owner, campaign.owner_id},
-                          what=f"campaign {campaign.code} re-owned", actor=principal)
+        recredit_campaign(
+            session,
+            campaign.code,
+            {previous_owner, campaign.owner_id},
+            what=f"campaign {campaign.code} re-owned",
+            actor=principal,
+        )
     return campaign
 
 
@@ -219,8 +246,9 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
     for key in sorted(keys):
         serialise_period(session, key)
     people = with_managers(session, owners)
-    for period in session.exec(select(Period).where(Period.key.in_(keys), Period.state.in_(("locked", "paid")))
-                               .order_by(Period.key)).all():
+    for period in session.exec(
+        select(Period).where(Period.key.in_(keys), Period.state.in_(("locked", "paid"))).order_by(Period.key)
+    ).all():
         book_locked_change(session, period=period, people=people, deal=None, what=what, actor=actor, trigger=what)
     touch(session, people, keys)
 
@@ -243,7 +271,9 @@ class CampaignRow:
 
     @property
     def sourced_display(self) -> list[str]:
-        return [format_money(minor, currency) for currency, minor in self.sourced] or [format_money(0, self.campaign.currency)]
+        return [format_money(minor, currency) for currency, minor in self.sourced] or [
+            format_money(0, self.campaign.currency)
+        ]
 
 
 def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> list[CampaignRow]:
@@ -256,8 +286,12 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
     counts: dict[str, int] = {}
     for code, currency, amount, count in session.exec(
         select(Deal.source_campaign, Deal.currency, func.sum(Deal.amount_minor), func.count())
-        .where(Deal.status == "won", Deal.closed_at >= key.starts_on, Deal.closed_at <= key.ends_on,
-               Deal.source_campaign.is_not(None))
+        .where(
+            Deal.status == "won",
+            Deal.closed_at >= key.starts_on,
+            Deal.closed_at <= key.ends_on,
+            Deal.source_campaign.is_not(None),
+        )
         .group_by(Deal.source_campaign, Deal.currency)
         .order_by(Deal.source_campaign, Deal.currency)
     ):
@@ -266,7 +300,13 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
     scope = owner_scope(session, principal)
     editor = can_edit_campaigns(session, principal)
     return [
-        CampaignRow(c, name, email, totals.get(c.code, []), counts.get(c.code, 0),
-                    editor and (scope is None or c.owner_id in scope))
+        CampaignRow(
+            c,
+            name,
+            email,
+            totals.get(c.code, []),
+            counts.get(c.code, 0),
+            editor and (scope is None or c.owner_id in scope),
+        )
         for c, name, email in rows
     ]

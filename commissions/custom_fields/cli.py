@@ -29,7 +29,13 @@ def field_group() -> None:
 
 @field_group.command("add", help="Declare a custom deal field NAME (plan conditions, API custom_fields, CSV columns).")
 @click.argument("name")
-@click.option("--type", "kind", required=True, type=click.Choice(FIELD_TYPES, case_sensitive=False), help="How its values are read.")
+@click.option(
+    "--type",
+    "kind",
+    required=True,
+    type=click.Choice(FIELD_TYPES, case_sensitive=False),
+    help="How its values are read.",
+)
 @click.option("--label", default="", help="The deal form's label for it (default: the name).")
 @click.option("--as", "as_email", default=None, help="The admin declaring it, for the audit log (default: cli).")
 def add(name: str, kind: str, label: str, as_email: str | None) -> None:

@@ -62,8 +62,15 @@ class CustomFieldList(BaseModel):
 
 def _context(session: Session, **extra: Any) -> dict[str, Any]:
     fields = list_fields(session)
-    return {"fields": fields, "examples": {f.name: example_condition(f) for f in fields}, "types": FIELD_TYPES,
-            "form": FieldForm(), "error": None, "declared": None, **extra}
+    return {
+        "fields": fields,
+        "examples": {f.name: example_condition(f) for f in fields},
+        "types": FIELD_TYPES,
+        "form": FieldForm(),
+        "error": None,
+        "declared": None,
+        **extra,
+    }
 
 
 class CustomFieldsController(Controller):
@@ -78,8 +85,13 @@ class CustomFieldsController(Controller):
         return page("pages/custom_fields/list.html", context)
 
     @post("/", sync_to_thread=True, status_code=200)
-    def declare(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                data: Annotated[FieldForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def declare(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[FieldForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         htmx = bool(getattr(request, "htmx", False))
         try:
             with transaction(request.app.state["engine"]) as session:
@@ -87,13 +99,18 @@ class CustomFieldsController(Controller):
         except InputProblem as exc:
             context = _context(db, form=data, error={"field": exc.field, "message": exc.message})
             if htmx:  # htmx 2 swaps only 2xx answers: the panel comes back with the error in it
-                return HTMXTemplate(template_name="partials/custom_fields/panel.html", context=context,
-                                    headers=NO_STORE)
+                return HTMXTemplate(
+                    template_name="partials/custom_fields/panel.html", context=context, headers=NO_STORE
+                )
             return page("pages/custom_fields/list.html", context, status_code=exc.status_code)
         if htmx:
             context = _context(db, declared=done.field, statements=done.statements)
-            return HTMXTemplate(template_name="partials/custom_fields/panel.html", context=context, headers=NO_STORE,
-                                push_url=f"{PAGE}?declared={done.field.name}")
+            return HTMXTemplate(
+                template_name="partials/custom_fields/panel.html",
+                context=context,
+                headers=NO_STORE,
+                push_url=f"{PAGE}?declared={done.field.name}",
+            )
         return Redirect(f"{PAGE}?declared={done.field.name}", status_code=303)
 
 
@@ -103,17 +120,26 @@ class CustomFieldsApiController(Controller):
     tags = ["custom fields"]
 
     @get("/", sync_to_thread=True, summary="Declared custom deal fields, by name (paged)")
-    def list_api(self, db: DbSession, cursor: FromQuery[str | None] = None,
-                 limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100) -> CustomFieldList:
+    def list_api(
+        self,
+        db: DbSession,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
+    ) -> CustomFieldList:
         rows = list_fields(db, after=cursor, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         return CustomFieldList(items=[CustomFieldOut.of(f) for f in rows], next_cursor=rows[-1].name if more else None)
 
-    @post("/", sync_to_thread=True, status_code=201,
-          summary="Declare a custom deal field (plan conditions can use it by name)")
-    def declare_api(self, request: Request, principal: CurrentPrincipal,
-                    data: JSONBody[CustomFieldIn]) -> Response[CustomFieldOut]:
+    @post(
+        "/",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Declare a custom deal field (plan conditions can use it by name)",
+    )
+    def declare_api(
+        self, request: Request, principal: CurrentPrincipal, data: JSONBody[CustomFieldIn]
+    ) -> Response[CustomFieldOut]:
         """400 naming the field for a bad name or type; 409 if the name is already declared (in any case)."""
         with transaction(request.app.state["engine"]) as session:
             done = declare_field(session, name=data.name, type=data.type, label=data.label, by=principal)

@@ -101,8 +101,11 @@ def _clean_name(name: str) -> str:
     if len(name) > MAX_NAME:
         raise InputProblem("name", f"is longer than {MAX_NAME} characters")
     if not NAME_RE.fullmatch(name):
-        raise InputProblem("name", f"{name!r} cannot be used in a condition: start with a letter or _, then use "
-                                   "letters, digits or _ (e.g. region, seat_count)")
+        raise InputProblem(
+            "name",
+            f"{name!r} cannot be used in a condition: start with a letter or _, then use "
+            "letters, digits or _ (e.g. region, seat_count)",
+        )
     if name.lower() in KEYWORDS:
         raise InputProblem("name", f"{name!r} is a word of the condition language ({', '.join(sorted(KEYWORDS))})")
     if name in RESERVED or name.lower() in RESERVED:
@@ -146,7 +149,9 @@ def declare_field(session: Session, *, name: str, type: str, label: str = "", by
             session.flush()
     except IntegrityError:
         raise Conflict("name", f"a field named {name!r} is already declared") from None
-    record_event(session, by, "custom_field.declare", "custom_field", name, {"name": name, "type": kind, "label": label})
+    record_event(
+        session, by, "custom_field.declare", "custom_field", name, {"name": name, "type": kind, "label": label}
+    )
     # Validation refuses undeclared names, but a version stored by other means that mentions this one now
     # reads differently: its people's statements may change (the worker recomputes them).
     plan_ids = plans_mentioning(session, name)
@@ -191,8 +196,9 @@ def check_values(values: Mapping[str, Any], declared: Mapping[str, str]) -> None
         kind = declared.get(key)
         if kind is None:
             if (known := lowered.get(key.lower())) is not None:
-                raise CustomValueError(key, f"no field {key!r} is declared; the declared field is {known!r} "
-                                            "(names are case-sensitive)")
+                raise CustomValueError(
+                    key, f"no field {key!r} is declared; the declared field is {known!r} (names are case-sensitive)"
+                )
             continue
         if (problem := _unreadable(kind, value_text(value))) is not None:
             raise CustomValueError(key, f"{key} is a {kind} field: {problem}")

@@ -63,28 +63,43 @@ def _credited(session: Session, data: DealIn, people: dict[str, int] | None = No
 
 def held_for(session: Session, principal: Principal) -> list[Held]:
     """The held changes the caller may decide, and the ones they asked for themselves, oldest first."""
-    rows = session.exec(select(DealApproval).where(DealApproval.state == "pending")
-                        .order_by(DealApproval.created_at, DealApproval.id)).all()
+    rows = session.exec(
+        select(DealApproval).where(DealApproval.state == "pending").order_by(DealApproval.created_at, DealApproval.id)
+    ).all()
     if not rows:
         return []
     visible = visible_person_ids(session, principal)
     bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
     emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
     people = dict(session.exec(select(Person.email, Person.id).where(Person.email.in_(emails))).all())
-    names = dict(session.exec(select(Person.id, Person.email).where(
-        Person.id.in_({row.requested_by_id for row in rows}))).all())
+    names = dict(
+        session.exec(select(Person.id, Person.email).where(Person.id.in_({row.requested_by_id for row in rows}))).all()
+    )
     out = []
     for row in rows:
         data = bodies[row.id]
-        decide = may_approve(principal, requester_id=row.requested_by_id, credited=_credited(session, data, people),
-                             visible=visible)
+        decide = may_approve(
+            principal, requester_id=row.requested_by_id, credited=_credited(session, data, people), visible=visible
+        )
         if not decide and row.requested_by_id != principal.person_id:
             continue
-        out.append(Held(
-            id=row.id, external_id=row.external_id, name=data.name or data.external_id, owner=data.owner,
-            amount_minor=to_minor(data.amount, data.currency), currency=data.currency, closed_at=data.closed_at, status=data.status,
-            splits=[(s.person, s.share) for s in data.splits], requested_by=names.get(row.requested_by_id, ""),
-            requested_at=row.created_at, is_change=bool(row.base_hash), may_decide=decide))
+        out.append(
+            Held(
+                id=row.id,
+                external_id=row.external_id,
+                name=data.name or data.external_id,
+                owner=data.owner,
+                amount_minor=to_minor(data.amount, data.currency),
+                currency=data.currency,
+                closed_at=data.closed_at,
+                status=data.status,
+                splits=[(s.person, s.share) for s in data.splits],
+                requested_by=names.get(row.requested_by_id, ""),
+                requested_at=row.created_at,
+                is_change=bool(row.base_hash),
+                may_decide=decide,
+            )
+        )
     return out
 
 
@@ -95,8 +110,9 @@ def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool 
     if row is None:
         raise ApprovalNotFound(approval_id)
     data = DealIn.model_validate(row.body)
-    if not may_approve(by, requester_id=row.requested_by_id, credited=_credited(session, data),
-                       visible=visible_person_ids(session, by)):
+    if not may_approve(
+        by, requester_id=row.requested_by_id, credited=_credited(session, data), visible=visible_person_ids(session, by)
+    ):
         raise ApprovalNotFound(approval_id)
     if row.state != "pending":
         raise Conflict("approval", f"this change of deal {row.external_id} was already {row.state}")
@@ -118,16 +134,25 @@ def approve(engine: Engine, approval_id: int, *, by: Principal) -> RecordResult:
                 # the period locks first (as every deal write takes them), then the row: no waiting in a cycle
                 take_period_locks(session, {data.closed_at} | ({existing.closed_at} if existing else set()))
                 row, data = _decidable(session, approval_id, by)
-                existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)
-                                        .execution_options(populate_existing=True)).first()
+                existing = session.exec(
+                    select(Deal).where(Deal.external_id == data.external_id).execution_options(populate_existing=True)
+                ).first()
                 if (existing.body_hash if existing is not None else "") != row.base_hash:
-                    raise Conflict("deal", f"deal {data.external_id} changed after this request was made: "
-                                           "reject it and ask for a new one")
+                    raise Conflict(
+                        "deal",
+                        f"deal {data.external_id} changed after this request was made: reject it and ask for a new one",
+                    )
                 check_deal(session, data=data)
                 result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
                 keys = apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
-                record_event(session, by, "deal.approved", "deal", data.external_id,
-                             {"requested_by": row.requested_by_id, "outcome": result.outcome})
+                record_event(
+                    session,
+                    by,
+                    "deal.approved",
+                    "deal",
+                    data.external_id,
+                    {"requested_by": row.requested_by_id, "outcome": result.outcome},
+                )
                 _decide(session, row, by, "approved")
             break
         except (IntegrityError, OperationalError):

@@ -35,14 +35,23 @@ class DealApprovalsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def queue(self, db: DbSession, principal: CurrentPrincipal, approved: FromQuery[str | None] = None,
-              rejected: FromQuery[str | None] = None, held: FromQuery[str | None] = None) -> Template:
-        return page("pages/deals/approvals.html", {"held": held_for(db, principal), "approved": approved,
-                                                   "rejected": rejected, "held_new": held})
+    def queue(
+        self,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        approved: FromQuery[str | None] = None,
+        rejected: FromQuery[str | None] = None,
+        held: FromQuery[str | None] = None,
+    ) -> Template:
+        return page(
+            "pages/deals/approvals.html",
+            {"held": held_for(db, principal), "approved": approved, "rejected": rejected, "held_new": held},
+        )
 
     @post("/{approval_id:int}/approve", guards=[requires_role("manager", "finance")], sync_to_thread=True)
-    def approve(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int],
-                data: FormData) -> Redirect:
+    def approve(
+        self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
+    ) -> Redirect:
         try:
             result = approve(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
@@ -51,8 +60,9 @@ class DealApprovalsController(Controller):
         return _back(data, f"approved={result.deal.external_id if result.deal else ''}")
 
     @post("/{approval_id:int}/reject", guards=[requires_role("manager", "finance")], sync_to_thread=True)
-    def reject(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int],
-               data: FormData) -> Redirect:
+    def reject(
+        self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
+    ) -> Redirect:
         try:
             external_id = reject(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
@@ -94,27 +104,52 @@ class DealApprovalsApiController(Controller):
 
     @get("/", sync_to_thread=True, summary="Held deal changes the caller may decide, and their own requests")
     def list_held(self, db: DbSession, principal: CurrentPrincipal) -> list[HeldOut]:
-        return [HeldOut(id=h.id, external_id=h.external_id, name=h.name, owner=h.owner,
-                        amount=str(from_minor(h.amount_minor, h.currency)), currency=h.currency,
-                        closed_at=h.closed_at, status=h.status,
-                        splits=[{"person": person, "share": str(share)} for person, share in h.splits],
-                        requested_by=h.requested_by, requested_at=h.requested_at, change_of_existing_deal=h.is_change,
-                        may_decide=h.may_decide)
-                for h in held_for(db, principal)]
+        return [
+            HeldOut(
+                id=h.id,
+                external_id=h.external_id,
+                name=h.name,
+                owner=h.owner,
+                amount=str(from_minor(h.amount_minor, h.currency)),
+                currency=h.currency,
+                closed_at=h.closed_at,
+                status=h.status,
+                splits=[{"person": person, "share": str(share)} for person, share in h.splits],
+                requested_by=h.requested_by,
+                requested_at=h.requested_at,
+                change_of_existing_deal=h.is_change,
+                may_decide=h.may_decide,
+            )
+            for h in held_for(db, principal)
+        ]
 
-    @post("/{approval_id:int}/approve", guards=[requires_role("manager", "finance")], sync_to_thread=True,
-          status_code=200, summary="Apply a held change as its requester entered it (404 if not yours to decide)")
+    @post(
+        "/{approval_id:int}/approve",
+        guards=[requires_role("manager", "finance")],
+        sync_to_thread=True,
+        status_code=200,
+        summary="Apply a held change as its requester entered it (404 if not yours to decide)",
+    )
     def approve(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int]) -> DecisionOut:
         try:
             result = approve(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
             raise NotFoundException() from exc
         after_deal_recorded(request.app, result)
-        return DecisionOut(id=approval_id, external_id=result.deal.external_id if result.deal else "",
-                           decision="approved", outcome=result.outcome)
+        return DecisionOut(
+            id=approval_id,
+            external_id=result.deal.external_id if result.deal else "",
+            decision="approved",
+            outcome=result.outcome,
+        )
 
-    @post("/{approval_id:int}/reject", guards=[requires_role("manager", "finance")], sync_to_thread=True,
-          status_code=200, summary="Drop a held change (it never paid anyone; 404 if not yours to decide)")
+    @post(
+        "/{approval_id:int}/reject",
+        guards=[requires_role("manager", "finance")],
+        sync_to_thread=True,
+        status_code=200,
+        summary="Drop a held change (it never paid anyone; 404 if not yours to decide)",
+    )
     def reject(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int]) -> DecisionOut:
         try:
             external_id = reject(request.app.state["engine"], approval_id, by=principal)

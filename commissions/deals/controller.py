@@ -40,23 +40,36 @@ class DealsController(Controller):
     tags = ["deals"]
 
     @get("/deals", include_in_schema=False, sync_to_thread=True)
-    def deals_page(self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> Template:
+    def deals_page(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template:
         key = _period(period, default_today=True)
         rows = visible_deals(db, principal, key)
         context = {"rows": rows, "period": key, "scope": _scope_label(principal)}
         return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
 
-    @post("/api/v1/deals", sync_to_thread=True, summary="Record a closed deal (idempotent on external_id)",
-          responses={200: ResponseSpec(DealOut, description="the same deal again, or an update of it"),
-                     202: ResponseSpec(DealOut, description="held: the change credits other people and waits for "
-                                                            "approval (see /deals/approvals); it pays nobody until then")})
+    @post(
+        "/api/v1/deals",
+        sync_to_thread=True,
+        summary="Record a closed deal (idempotent on external_id)",
+        responses={
+            200: ResponseSpec(DealOut, description="the same deal again, or an update of it"),
+            202: ResponseSpec(
+                DealOut,
+                description="held: the change credits other people and waits for "
+                "approval (see /deals/approvals); it pays nobody until then",
+            ),
+        },
+    )
     def post_deal(self, request: Request, principal: CurrentPrincipal, data: JSONBody[DealIn]) -> Response[DealOut]:
         result, out = record_one(request.app.state["engine"], data, by=principal)
         after_deal_recorded(request.app, result)
         return Response(out, status_code={"created": 201, "held": 202}.get(result.outcome, 200))
 
     @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
-    def list_deals(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> list[DealSummary]:
+    def list_deals(
+        self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> list[DealSummary]:
         key = _period(period, default_today=False)
         return [
             DealSummary(

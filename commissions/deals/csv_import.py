@@ -32,8 +32,22 @@ from commissions.models import Deal
 T = TypeVar("T")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
-COLUMNS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
-           "term_months", "source_campaign", "status", "cancelled_at", "splits")
+COLUMNS = (
+    "external_id",
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "closed_at",
+    "type",
+    "product",
+    "term_months",
+    "source_campaign",
+    "status",
+    "cancelled_at",
+    "splits",
+)
 REQUIRED = ("external_id", "owner", "amount", "closed_at")
 
 
@@ -73,7 +87,9 @@ def decode_csv(content: bytes) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
-        raise InputProblem("file", f"line {line} is not UTF-8 (byte 0x{content[exc.start]:02x}); save the file as UTF-8 CSV") from exc
+        raise InputProblem(
+            "file", f"line {line} is not UTF-8 (byte 0x{content[exc.start]:02x}); save the file as UTF-8 CSV"
+        ) from exc
 
 
 def read_rows(
@@ -145,8 +161,12 @@ def _deal_header_problems(header: list[str]) -> list[str]:
 
 def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowError]]:
     """Every row as a validated ``DealIn`` with its line number, or the errors of every bad row."""
-    return read_rows(content, header_problems=_deal_header_problems, parse=_row,
-                     identity=lambda deal: (deal.external_id, "external_id", deal.external_id))
+    return read_rows(
+        content,
+        header_problems=_deal_header_problems,
+        parse=_row,
+        identity=lambda deal: (deal.external_id, "external_id", deal.external_id),
+    )
 
 
 def _row(line: int, record: dict[str, str], errors: list[RowError]) -> DealIn | None:
@@ -183,8 +203,10 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
         session.info[PLANS_UNCHANGED] = True  # an import changes no plan: their period kinds are read once
         try:
             writer = DealWriter(session, by, bulk=True)
-            writer.preload({d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},
-                           {d.external_id for _, d in rows})
+            writer.preload(
+                {d.owner for _, d in rows} | {s.person for _, d in rows for s in d.splits},
+                {d.external_id for _, d in rows},
+            )
             known = {d.closed_at for d in writer._deals.values() if isinstance(d, Deal)}
             take_period_locks(session, {d.closed_at for _, d in rows} | known)
             declared = declared_types(session)
@@ -197,10 +219,14 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                 try:
                     result = writer.write(data)
                 except (InputProblem, Forbidden) as exc:
-                    report.errors.append(RowError(line, getattr(exc, "field", "owner"), getattr(exc, "message", str(exc))))
+                    report.errors.append(
+                        RowError(line, getattr(exc, "field", "owner"), getattr(exc, "message", str(exc)))
+                    )
                     continue
                 if result.locked and result.outcome != "unchanged":  # a locked period: booked deal by deal
-                    book_locked(session, result, by=by, trigger=f"deal {data.external_id} {result.outcome} (CSV import)")
+                    book_locked(
+                        session, result, by=by, trigger=f"deal {data.external_id} {result.outcome} (CSV import)"
+                    )
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
                 report.people |= result.people
                 report.chain |= result.chain

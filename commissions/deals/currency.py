@@ -63,8 +63,12 @@ class PlansSeeingDeals:
             return None
         views = [self._on_plans(period_key(kind, closed_at), people) for kind in self._kinds or ()]
         for person_id in people:
-            refusing = [plan for view in views for plan in view.get(person_id, ())
-                        if plan.parsed.currency != currency and plan.parsed.metric not in LEAD_METRICS]
+            refusing = [
+                plan
+                for view in views
+                for plan in view.get(person_id, ())
+                if plan.parsed.currency != currency and plan.parsed.metric not in LEAD_METRICS
+            ]
             if refusing:
                 plan = min(refusing, key=lambda p: p.plan.name)
                 return Refusal(plan.plan.name, plan.parsed.currency, person_id)
@@ -88,8 +92,9 @@ class PlansSeeingDeals:
             return self._periods[key]
         period = eng.parse_period(key)
         on_plans: dict[int, list[PlanInPeriod]] = {}
-        for plan in plans_in_period(self.session, period, None if self.whole_periods else set(people), invalid={},
-                                    catalogue=self._catalogue):
+        for plan in plans_in_period(
+            self.session, period, None if self.whole_periods else set(people), invalid={}, catalogue=self._catalogue
+        ):
             for person_id in {a.person_id for a in plan.assignments}:
                 on_plans.setdefault(person_id, []).append(plan)
         if self.whole_periods:

@@ -29,33 +29,44 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
         return
     deal = result.deal
     announce_recomputed(app, result.reports)
-    publish(app, DEALS_CHANNEL, {
-        "event": f"deal.{result.outcome}",
-        "external_id": deal.external_id,
-        "name": deal.name,
-        "account": deal.account,
-        "status": deal.status,
-        "people": sorted(result.people),
-        "days": sorted(day.isoformat() for day in result.days),
-    })
+    publish(
+        app,
+        DEALS_CHANNEL,
+        {
+            "event": f"deal.{result.outcome}",
+            "external_id": deal.external_id,
+            "name": deal.name,
+            "account": deal.account,
+            "status": deal.status,
+            "people": sorted(result.people),
+            "days": sorted(day.isoformat() for day in result.days),
+        },
+    )
 
 
 def after_deals_imported(app: Litestar, report: ImportReport) -> None:
     """After the import and its statements committed."""
-    publish(app, DEALS_CHANNEL, {
-        "event": "deals.imported",
-        "created": report.created,
-        "updated": report.updated,
-        "people": sorted(report.people),
-        "days": sorted(day.isoformat() for day in report.days),
-    })
+    publish(
+        app,
+        DEALS_CHANNEL,
+        {
+            "event": "deals.imported",
+            "created": report.created,
+            "updated": report.updated,
+            "people": sorted(report.people),
+            "days": sorted(day.isoformat() for day in report.days),
+        },
+    )
 
 
 def announce_recomputed(app: Litestar, reports: list) -> None:
     changed = sorted({pid for r in reports for pid in r.people})
     if changed:
-        publish(app, PAYOUTS_CHANNEL, {"event": "payouts.recomputed", "periods": sorted(r.period for r in reports),
-                                       "people": changed})
+        publish(
+            app,
+            PAYOUTS_CHANNEL,
+            {"event": "payouts.recomputed", "periods": sorted(r.period for r in reports), "people": changed},
+        )
 
 
 def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:

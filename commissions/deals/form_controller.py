@@ -30,23 +30,55 @@ from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page, page_or_partial
 
 SPLIT_ROWS = 3
-ERROR_SLOTS = ("name", "account", "owner", "amount", "currency", "closed_at", "product", "term_months",
-               "external_id", "splits", "type", "source_campaign")
+ERROR_SLOTS = (
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "closed_at",
+    "product",
+    "term_months",
+    "external_id",
+    "splits",
+    "type",
+    "source_campaign",
+)
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-FIELDS = ("external_id", "name", "account", "owner", "amount", "currency", "closed_at", "type", "product",
-          "term_months", "source_campaign")
+FIELDS = (
+    "external_id",
+    "name",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "closed_at",
+    "type",
+    "product",
+    "term_months",
+    "source_campaign",
+)
 CUSTOM = "custom_"  # a declared custom field's input is named custom_<name> (no clash with the fields above)
 
 
 def _choices(db: Session, principal: Principal) -> dict[str, Any]:
     visible = visible_person_ids(db, principal)
-    owners = db.exec(select(Person.email, Person.name).where(Person.active, Person.id.in_(visible or set()))
-                     .order_by(Person.name)).all()
+    owners = db.exec(
+        select(Person.email, Person.name).where(Person.active, Person.id.in_(visible or set())).order_by(Person.name)
+    ).all()
     campaigns = db.exec(select(Campaign.code, Campaign.name).order_by(Campaign.code)).all()
-    colleagues = db.exec(select(Person.email, Person.name).where(Person.active, Person.role.in_(("rep", "manager")))
-                         .order_by(Person.name)).all()
-    return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "split_rows": range(SPLIT_ROWS),
-            "custom_fields": list_fields(db)}
+    colleagues = db.exec(
+        select(Person.email, Person.name)
+        .where(Person.active, Person.role.in_(("rep", "manager")))
+        .order_by(Person.name)
+    ).all()
+    return {
+        "owners": owners,
+        "campaigns": campaigns,
+        "colleagues": colleagues,
+        "split_rows": range(SPLIT_ROWS),
+        "custom_fields": list_fields(db),
+    }
 
 
 def _slot(field: str) -> str:
@@ -105,11 +137,20 @@ class DealFormController(Controller):
     guards = [requires_role("rep", "manager"), requires_person]
     include_in_schema = False
 
-    def _render(self, request: Request, db: Session, principal: Principal, values: dict[str, str],
-                errors: dict[str, str], *, status_code: int = 200) -> Template:
+    def _render(
+        self,
+        request: Request,
+        db: Session,
+        principal: Principal,
+        values: dict[str, str],
+        errors: dict[str, str],
+        *,
+        status_code: int = 200,
+    ) -> Template:
         context = {"values": values, "errors": errors, **_choices(db, principal)}
-        return page_or_partial(request, "pages/deals/new.html", "partials/deals/form.html", context,
-                               status_code=status_code)
+        return page_or_partial(
+            request, "pages/deals/new.html", "partials/deals/form.html", context, status_code=status_code
+        )
 
     @get("/", sync_to_thread=True)
     def form(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:

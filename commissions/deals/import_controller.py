@@ -62,8 +62,13 @@ async def _run(request: Request, content: bytes, principal: CurrentPrincipal, co
 class DealImportController(Controller):
     guards = [importers]
 
-    @post("/api/v1/deals/import", tags=["deals"], request_max_body_size=BODY_LIMIT, status_code=200,
-          summary="Import deals from CSV (cli.md format): all rows or none")
+    @post(
+        "/api/v1/deals/import",
+        tags=["deals"],
+        request_max_body_size=BODY_LIMIT,
+        status_code=200,
+        summary="Import deals from CSV (cli.md format): all rows or none",
+    )
     async def import_api(
         self, request: Request, principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
     ) -> dict[str, Any]:
@@ -116,6 +121,3 @@ class DealImportController(Controller):
         context["report"] = report
         context["filename"] = upload.filename
         return page("pages/deals/import.html", context, status_code=200 if report.ok else 400)
-
-
-

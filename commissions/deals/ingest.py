@@ -35,8 +35,6 @@ class DealError(InputProblem):
     pass
 
 
-
-
 class PeriodLocked(Conflict):
     """Kept for callers that still import it; locked periods no longer refuse deals (they get adjustments)."""
 
@@ -66,8 +64,15 @@ class DealWriter:
     so a file of thousands of rows costs a handful of queries, not thousands.
     """
 
-    def __init__(self, session: Session, by: Principal | None, *, bulk: bool = False,
-                 approved_for: int | None = None, defer_new: bool = False) -> None:
+    def __init__(
+        self,
+        session: Session,
+        by: Principal | None,
+        *,
+        bulk: bool = False,
+        approved_for: int | None = None,
+        defer_new: bool = False,
+    ) -> None:
         self.session = session
         self.by = by
         self.bulk = bulk
@@ -103,7 +108,8 @@ class DealWriter:
         self._manager_of = dict(session.exec(select(Person.id, Person.manager_id)).all())
         if days:
             met = {p.id for p in self._people.values() if p is not None} | {
-                owner for owner in self._campaign_owner.values() if owner is not None}
+                owner for owner in self._campaign_owner.values() if owner is not None
+            }
             self._plans.preload(periods_touching(session, days), met | self.managers_of(met))
 
     # -- cached look-ups -------------------------------------------------
@@ -121,7 +127,9 @@ class DealWriter:
         if not code:
             return None
         if code not in self._campaign_owner:
-            self._campaign_owner[code] = self.session.exec(select(Campaign.owner_id).where(Campaign.code == code)).first()
+            self._campaign_owner[code] = self.session.exec(
+                select(Campaign.owner_id).where(Campaign.code == code)
+            ).first()
         return self._campaign_owner[code]
 
     def managers_of(self, person_ids: set[int]) -> set[int]:
@@ -165,16 +173,24 @@ class DealWriter:
             self._visible = visible_person_ids(self.session, by)
         change = Change(owner_id=owner_id, credited=frozenset(involved))
         if existing is not None:
-            change = Change(owner_id=owner_id, credited=frozenset(involved), before_owner_id=existing.owner_id,
-                            before_credited=frozenset(self.credited_ids(existing)),
-                            recorded_by=self.recorders(existing.external_id) if by and by.role == "rep" else frozenset())
+            change = Change(
+                owner_id=owner_id,
+                credited=frozenset(involved),
+                before_owner_id=existing.owner_id,
+                before_credited=frozenset(self.credited_ids(existing)),
+                recorded_by=self.recorders(existing.external_id) if by and by.role == "rep" else frozenset(),
+            )
         return decide(by, change, self._visible if isinstance(self._visible, set) else None)
 
     def recorders(self, external_id: str) -> frozenset[int | None]:
         """Who wrote the deal's versions (its audit events; an approved change counts as its requester's)."""
-        rows = self.session.exec(select(AuditEvent.actor_id, AuditEvent.detail).where(
-            AuditEvent.object_type == "deal", AuditEvent.object_id == external_id,
-            AuditEvent.action.in_(("deal.created", "deal.updated")))).all()
+        rows = self.session.exec(
+            select(AuditEvent.actor_id, AuditEvent.detail).where(
+                AuditEvent.object_type == "deal",
+                AuditEvent.object_id == external_id,
+                AuditEvent.action.in_(("deal.created", "deal.updated")),
+            )
+        ).all()
         return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows)
 
     def hold(self, data: DealIn, existing: Deal | None) -> RecordResult:
@@ -183,8 +199,9 @@ class DealWriter:
         if self.bulk or by is None or by.person_id is None:
             raise DealForbidden("a change that credits other people needs approval: record it through the form or API")
         session = self.session
-        row = session.exec(select(DealApproval).where(DealApproval.external_id == data.external_id,
-                                                      DealApproval.state == "pending")).first()
+        row = session.exec(
+            select(DealApproval).where(DealApproval.external_id == data.external_id, DealApproval.state == "pending")
+        ).first()
         if row is not None and row.requested_by_id != by.person_id:
             raise DealForbidden("a change of this deal by someone else is already waiting for approval")
         self.writing = True
@@ -194,9 +211,20 @@ class DealWriter:
         row.created_at = utcnow()
         session.add(row)
         session.flush()
-        record_event(session, by, "deal.approval_requested", "deal", data.external_id, {
-            "amount": str(data.amount), "currency": data.currency, "status": data.status, "owner": data.owner,
-            "splits": [{"person": s.person, "share": str(s.share)} for s in data.splits]})
+        record_event(
+            session,
+            by,
+            "deal.approval_requested",
+            "deal",
+            data.external_id,
+            {
+                "amount": str(data.amount),
+                "currency": data.currency,
+                "status": data.status,
+                "owner": data.owner,
+                "splits": [{"person": s.person, "share": str(s.share)} for s in data.splits],
+            },
+        )
         return RecordResult(existing, "held", approval=row)
 
     def check_currency(self, data: DealIn, credited: list[int]) -> None:
@@ -221,8 +249,9 @@ class DealWriter:
         elif refusal.person_id not in credited:  # a manager: their team credit and overrides read the deal
             below = next(pid for pid in order if refusal.person_id in self.managers_of({pid}))
             whose += f", above {self._email(below)}"
-        raise DealError("currency", f"{data.currency} is not paid by plan '{refusal.plan}' "
-                                    f"({refusal.plan_currency}) of {whose}")
+        raise DealError(
+            "currency", f"{data.currency} is not paid by plan '{refusal.plan}' ({refusal.plan_currency}) of {whose}"
+        )
 
     def check_window(self, day: date) -> None:
         """A deal may not create a period outside the window (periods/keys.py): its statements are
@@ -290,11 +319,22 @@ class DealWriter:
         locked = any(closed_period_state(session, day) is not None for day in touched_days)
 
         values = {
-            "external_id": data.external_id, "name": data.name or data.external_id, "account": data.account,
-            "owner_id": people[data.owner].id, "amount_minor": amount_minor, "currency": data.currency,
-            "closed_at": data.closed_at, "type": data.type, "product": data.product, "term_months": data.term_months,
-            "source_campaign": data.source_campaign, "status": data.status, "cancelled_at": data.cancelled_at,
-            "custom_fields": data.model_dump(mode="json")["custom_fields"], "body_hash": digest, "updated_at": utcnow(),
+            "external_id": data.external_id,
+            "name": data.name or data.external_id,
+            "account": data.account,
+            "owner_id": people[data.owner].id,
+            "amount_minor": amount_minor,
+            "currency": data.currency,
+            "closed_at": data.closed_at,
+            "type": data.type,
+            "product": data.product,
+            "term_months": data.term_months,
+            "source_campaign": data.source_campaign,
+            "status": data.status,
+            "cancelled_at": data.cancelled_at,
+            "custom_fields": data.model_dump(mode="json")["custom_fields"],
+            "body_hash": digest,
+            "updated_at": utcnow(),
         }
         splits = [(people[split.person].id, int(split.share * 100)) for split in data.splits]
         audit = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
@@ -345,13 +385,27 @@ class DealWriter:
         ids: dict[str, int] = {}
         for chunk in _chunks([values["external_id"] for values, _, _ in self._pending]):
             ids.update(session.execute(select(Deal.external_id, Deal.id).where(Deal.external_id.in_(chunk))).all())
-        split_rows = [{"deal_id": ids[values["external_id"]], "person_id": pid, "share_bp": bp}
-                      for values, splits, _ in self._pending for pid, bp in splits]
+        split_rows = [
+            {"deal_id": ids[values["external_id"]], "person_id": pid, "share_bp": bp}
+            for values, splits, _ in self._pending
+            for pid, bp in splits
+        ]
         if split_rows:
             connection.execute(DealSplit.__table__.insert(), split_rows)
         actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
-        events = [{"at": now, "actor_id": actor_id, "actor_label": label, "action": "deal.created", "object_type": "deal",
-                   "object_id": values["external_id"], "detail": audit, "ip": ""} for values, _, audit in self._pending]
+        events = [
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "action": "deal.created",
+                "object_type": "deal",
+                "object_id": values["external_id"],
+                "detail": audit,
+                "ip": "",
+            }
+            for values, _, audit in self._pending
+        ]
         connection.execute(AuditEvent.__table__.insert(), events)
         if self.defer_new:  # deliveries are logged like any audited change (an import is one event of its own)
             log_on_commit(session, [AuditEvent(**event) for event in events])
@@ -388,10 +442,16 @@ def closed_period_state(session: Session, day: date) -> Period | None:
 def deal_out(session: Session, deal: Deal, *, unsplit: bool = False) -> DealOut:
     """The deal as stored. ``unsplit``: the caller has just written it without splits (nothing to read)."""
     owner = session.get(Person, deal.owner_id)
-    splits = [] if unsplit else session.exec(
-        select(Person.email, DealSplit.share_bp).join(Person, Person.id == DealSplit.person_id)
-        .where(DealSplit.deal_id == deal.id).order_by(Person.email)
-    ).all()
+    splits = (
+        []
+        if unsplit
+        else session.exec(
+            select(Person.email, DealSplit.share_bp)
+            .join(Person, Person.id == DealSplit.person_id)
+            .where(DealSplit.deal_id == deal.id)
+            .order_by(Person.email)
+        ).all()
+    )
     return DealOut(
         external_id=deal.external_id,
         name=deal.name,

@@ -29,7 +29,9 @@ class DealRow:
     status: str
 
 
-def visible_deals(session: Session, principal: Principal, period: PeriodKey | None, *, limit: int = 500) -> list[DealRow]:
+def visible_deals(
+    session: Session, principal: Principal, period: PeriodKey | None, *, limit: int = 500
+) -> list[DealRow]:
     query = select(Deal, Person.email, Person.name).join(Person, Deal.owner_id == Person.id)
     people = visible_person_ids(session, principal)
     if people is not None:

@@ -29,8 +29,10 @@ from commissions.errors import Forbidden
 Decision = Literal["record", "hold"]
 # The one answer for an existing deal the caller may not change, whoever owns or recorded it: it names
 # nobody, so it says no more than that the id cannot be used (and the form's live check never says it).
-UNAVAILABLE = ("this external id is not available to you: leave it empty for a new deal, or ask your "
-               "manager or finance to change the deal it names")
+UNAVAILABLE = (
+    "this external id is not available to you: leave it empty for a new deal, or ask your "
+    "manager or finance to change the deal it names"
+)
 
 
 class DealForbidden(Forbidden):

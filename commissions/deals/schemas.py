@@ -39,7 +39,7 @@ class DealIn(BaseModel):
     name: Text = ""
     account: Text = ""
     owner: Email
-    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, description="decimal string or number, e.g. \"45000.00\"")]
+    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, description='decimal string or number, e.g. "45000.00"')]
     currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")] = "USD"
     closed_at: date
     type: Literal["new", "expansion", "renewal"] = "new"
@@ -134,5 +134,8 @@ class DealOut(DealSummary):
     cancelled_at: date | None
     splits: list[dict[str, str]]
     custom_fields: dict[str, CustomValue]
-    approval: str | None = Field(default=None, description="'pending' (202): the change credits other people "
-                                 "and waits for a manager's or finance's approval; it pays nobody until then")
+    approval: str | None = Field(
+        default=None,
+        description="'pending' (202): the change credits other people "
+        "and waits for a manager's or finance's approval; it pays nobody until then",
+    )

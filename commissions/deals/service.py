@@ -49,9 +49,17 @@ def book_locked(session: Session, result: RecordResult, *, by: Principal | None,
             continue
         period = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
         if period is not None and period.state in ("locked", "paid"):
-            result.booked.append(book_locked_change(
-                session, period=period, people=result.people | result.chain, deal=result.deal,
-                what=f"deal {result.deal.external_id if result.deal else ''}", actor=by, trigger=trigger))
+            result.booked.append(
+                book_locked_change(
+                    session,
+                    period=period,
+                    people=result.people | result.chain,
+                    deal=result.deal,
+                    what=f"deal {result.deal.external_id if result.deal else ''}",
+                    actor=by,
+                    trigger=trigger,
+                )
+            )
         else:
             open_keys.add(key)
     return open_keys
@@ -100,8 +108,9 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
         raise delivery.error
     result, out = delivery.result, delivery.out
     assert result is not None and out is not None
-    result.reports.extend(settle(engine, delivery.keys, result.people,
-                                 trigger=f"deal {data.external_id} {result.outcome}"))
+    result.reports.extend(
+        settle(engine, delivery.keys, result.people, trigger=f"deal {data.external_id} {result.outcome}")
+    )
     return result, out
 
 
@@ -135,8 +144,11 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
                         writers[delivery.by] = writer = DealWriter(session, delivery.by, defer_new=True)
                         if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
                             mine = [d.data for d in batch if d.by == delivery.by]
-                            writer.preload({e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
-                                           {d.external_id for d in mine}, {d.closed_at for d in mine})
+                            writer.preload(
+                                {e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
+                                {d.external_id for d in mine},
+                                {d.closed_at for d in mine},
+                            )
                     for other in writers.values():  # another caller's held-back new deal of this id: stored first
                         if other is not writers[delivery.by] and other.holds(delivery.data.external_id):
                             other.finish()
@@ -173,8 +185,11 @@ def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, 
         keys: set[str] = set()
         if result.outcome not in ("unchanged", "held"):
             keys = book_locked(session, result, by=delivery.by, trigger=f"deal {data.external_id} {result.outcome}")
-        out = held_out(data) if result.outcome == "held" else deal_out(
-            session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
+        out = (
+            held_out(data)
+            if result.outcome == "held"
+            else deal_out(session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
+        )
     except (IntegrityError, OperationalError):
         raise
     except Exception as exc:
@@ -190,10 +205,20 @@ def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, 
 def held_out(data: DealIn) -> DealOut:
     """The change as submitted, marked pending: what the deal will be once approved."""
     return DealOut(
-        external_id=data.external_id, name=data.name or data.external_id, account=data.account, owner=data.owner,
-        amount=str(data.amount), currency=data.currency, closed_at=data.closed_at, type=data.type,
-        product=data.product, term_months=data.term_months, source_campaign=data.source_campaign,
-        status=data.status, cancelled_at=data.cancelled_at,
+        external_id=data.external_id,
+        name=data.name or data.external_id,
+        account=data.account,
+        owner=data.owner,
+        amount=str(data.amount),
+        currency=data.currency,
+        closed_at=data.closed_at,
+        type=data.type,
+        product=data.product,
+        term_months=data.term_months,
+        source_campaign=data.source_campaign,
+        status=data.status,
+        cancelled_at=data.cancelled_at,
         splits=[{"person": s.person, "share": str(s.share)} for s in data.splits],
-        custom_fields=data.model_dump(mode="json")["custom_fields"], approval="pending",
+        custom_fields=data.model_dump(mode="json")["custom_fields"],
+        approval="pending",
     )

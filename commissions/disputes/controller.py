@@ -67,9 +67,17 @@ def _context(db: Session, principal: Principal, dispute: Dispute, **extra: Any) 
     person = db.get(Person, dispute.person_id)
     period = db.get(Period, dispute.period_id)
     adjustment = db.get(Adjustment, dispute.adjustment_id) if dispute.adjustment_id else None
-    return {"dispute": dispute, "person": person, "period": period, "thread": thread(db, dispute),
-            "adjustment": adjustment, "may_resolve": principal.role == "finance",
-            "error": None, "form": {}, **extra}
+    return {
+        "dispute": dispute,
+        "person": person,
+        "period": period,
+        "thread": thread(db, dispute),
+        "adjustment": adjustment,
+        "may_resolve": principal.role == "finance",
+        "error": None,
+        "form": {},
+        **extra,
+    }
 
 
 class DisputesController(Controller):
@@ -77,42 +85,71 @@ class DisputesController(Controller):
     include_in_schema = False
 
     @get("/disputes", sync_to_thread=True)
-    def index(self, db: DbSession, principal: CurrentPrincipal,
-              show: Annotated[str, QueryParameter(name="state")] = "unresolved") -> Template:
+    def index(
+        self,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        show: Annotated[str, QueryParameter(name="state")] = "unresolved",
+    ) -> Template:
         rows = list_disputes(db, principal, unresolved_only=show != "all")
         return page("pages/disputes/list.html", {"rows": rows, "state": "all" if show == "all" else "unresolved"})
 
     @get("/disputes/new", sync_to_thread=True)
-    def new(self, db: DbSession, principal: CurrentPrincipal, email: FromQuery[str], period: FromQuery[str],
-            line: FromQuery[str] = "") -> Template:
+    def new(
+        self,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        email: FromQuery[str],
+        period: FromQuery[str],
+        line: FromQuery[str] = "",
+    ) -> Template:
         person = find_statement_person(db, principal, email)
         return page("pages/disputes/new.html", self._new_context(db, person, period, _line_id(line), None, ""))
 
     @staticmethod
-    def _new_context(db: Session, person: Person, period_key: str, line_id: int | None, error: Any,
-                     question: str) -> dict[str, Any]:
+    def _new_context(
+        db: Session, person: Person, period_key: str, line_id: int | None, error: Any, question: str
+    ) -> dict[str, Any]:
         line = None
         period = db.exec(select(Period).where(Period.key == period_key)).first()
         if line_id is not None and period is not None:
             line = db.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
-        return {"person": person, "period": period_key, "line_id": line_id, "line": line, "error": error,
-                "question": question}
+        return {
+            "person": person,
+            "period": period_key,
+            "line_id": line_id,
+            "line": line,
+            "error": error,
+            "question": question,
+        }
 
     @post("/disputes", sync_to_thread=True, status_code=200, guards=[requires_person])
-    def create(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-               data: Annotated[NewDisputeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def create(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[NewDisputeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         person = find_statement_person(db, principal, data.email)
         line_id = None
         try:
             line_id = _line_id(data.line)
             with transaction(request.app.state["engine"]) as session:
-                dispute = open_dispute(session, principal=principal, person=session.get(Person, person.id),  # type: ignore[arg-type]
-                                       period_key=data.period.strip(), line_id=line_id, question=data.question)
+                dispute = open_dispute(
+                    session,
+                    principal=principal,
+                    person=session.get(Person, person.id),  # type: ignore[arg-type]
+                    period_key=data.period.strip(),
+                    line_id=line_id,
+                    question=data.question,
+                )
         except InputProblem as exc:
             if exc.status_code == 404:
                 raise
-            context = self._new_context(db, person, data.period.strip(), line_id,
-                                        {"field": exc.field, "message": exc.message}, data.question)
+            context = self._new_context(
+                db, person, data.period.strip(), line_id, {"field": exc.field, "message": exc.message}, data.question
+            )
             return page("pages/disputes/new.html", context, status_code=exc.status_code)
         return Redirect(f"/disputes/{dispute.id}", status_code=303)
 
@@ -122,8 +159,14 @@ class DisputesController(Controller):
         return page_or_partial(request, PAGE, THREAD, _context(db, principal, dispute))
 
     @post("/disputes/{dispute_id:int}/messages", sync_to_thread=True, status_code=200, guards=[requires_person])
-    def message(self, request: Request, db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int],
-                data: Annotated[MessageForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def message(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        dispute_id: FromPath[int],
+        data: Annotated[MessageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         find_dispute(db, principal, dispute_id)
         try:
             with transaction(request.app.state["engine"]) as session:
@@ -132,23 +175,39 @@ class DisputesController(Controller):
             return self._form_error(request, db, principal, dispute_id, exc, {"body": data.body})
         return self._after_write(request, db, principal, dispute_id)
 
-    @post("/disputes/{dispute_id:int}/resolve", sync_to_thread=True, status_code=200,
-          guards=[requires_role("finance"), requires_person])
-    def resolve(self, request: Request, db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int],
-                data: Annotated[ResolveForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    @post(
+        "/disputes/{dispute_id:int}/resolve",
+        sync_to_thread=True,
+        status_code=200,
+        guards=[requires_role("finance"), requires_person],
+    )
+    def resolve(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        dispute_id: FromPath[int],
+        data: Annotated[ResolveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         find_dispute(db, principal, dispute_id)
         try:
             amount = parse_adjustment(data.amount)
             with transaction(request.app.state["engine"]) as session:
-                resolve_dispute(session, principal=principal, dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
-                                note=data.note, amount=amount)
+                resolve_dispute(
+                    session,
+                    principal=principal,
+                    dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
+                    note=data.note,
+                    amount=amount,
+                )
         except InputProblem as exc:
             return self._form_error(request, db, principal, dispute_id, exc, {"note": data.note, "amount": data.amount})
         return self._after_write(request, db, principal, dispute_id)
 
     @staticmethod
-    def _form_error(request: Request, db: Session, principal: Principal, dispute_id: int, exc: InputProblem,
-                    form: dict[str, str]) -> Template:
+    def _form_error(
+        request: Request, db: Session, principal: Principal, dispute_id: int, exc: InputProblem, form: dict[str, str]
+    ) -> Template:
         db.rollback()
         dispute = db.get(Dispute, dispute_id)
         context = _context(db, principal, dispute, error={"field": exc.field, "message": exc.message}, form=form)  # type: ignore[arg-type]
@@ -161,4 +220,3 @@ class DisputesController(Controller):
             db.rollback()  # end the read snapshot taken before the write, so the thread shows it
             return page(THREAD, _context(db, principal, db.get(Dispute, dispute_id)))  # type: ignore[arg-type]
         return Redirect(f"/disputes/{dispute_id}", status_code=303)
-

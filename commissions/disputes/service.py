@@ -68,8 +68,9 @@ def find_dispute(session: Session, principal: Principal, dispute_id: int) -> Dis
     return dispute
 
 
-def open_dispute(session: Session, *, principal: Principal, person: Person, period_key: str, line_id: int | None,
-                 question: str) -> Dispute:
+def open_dispute(
+    session: Session, *, principal: Principal, person: Person, period_key: str, line_id: int | None, question: str
+) -> Dispute:
     """Flag a statement line (or the whole statement when ``line_id`` is None) with a question."""
     if principal.person_id is None:
         raise Forbidden("a dispute needs a person: sign in")
@@ -86,12 +87,23 @@ def open_dispute(session: Session, *, principal: Principal, person: Person, peri
             raise InputProblem("line", f"line {line_id} is not on {person.email}'s statement for {period.key}")
         line_text = line.text[:500]
     now = utcnow()
-    dispute = Dispute(person_id=person.id, period_id=period.id, payout_line_id=line_id, line_text=line_text,
-                      opened_by_id=principal.person_id, state="open", created_at=now, updated_at=now)
+    dispute = Dispute(
+        person_id=person.id,
+        period_id=period.id,
+        payout_line_id=line_id,
+        line_text=line_text,
+        opened_by_id=principal.person_id,
+        state="open",
+        created_at=now,
+        updated_at=now,
+    )
     session.add(dispute)
     session.flush()
-    session.add(DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id, kind="question", body=question,
-                               created_at=now))
+    session.add(
+        DisputeMessage(
+            dispute_id=dispute.id, author_id=principal.person_id, kind="question", body=question, created_at=now
+        )
+    )
     record_event(session, principal, "dispute.open", "dispute", dispute.id, {"line": line_id, "period": period.key})
     return dispute
 
@@ -105,8 +117,13 @@ def add_message(session: Session, *, principal: Principal, dispute: Dispute, bod
     body = _text("body", body, "your message")
     finance = principal.role == "finance"
     now = utcnow()
-    message = DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id,
-                             kind="answer" if finance else "reply", body=body, created_at=now)
+    message = DisputeMessage(
+        dispute_id=dispute.id,
+        author_id=principal.person_id,
+        kind="answer" if finance else "reply",
+        body=body,
+        created_at=now,
+    )
     session.add(message)
     dispute.state = "answered" if finance else "open"
     dispute.updated_at = now
@@ -130,8 +147,9 @@ def parse_adjustment(text: str | None) -> Decimal | None:
     return amount
 
 
-def resolve_dispute(session: Session, *, principal: Principal, dispute: Dispute, note: str,
-                    amount: Decimal | None = None) -> Dispute:
+def resolve_dispute(
+    session: Session, *, principal: Principal, dispute: Dispute, note: str, amount: Decimal | None = None
+) -> Dispute:
     """Finance closes the dispute with a note; with ``amount``, a manual adjustment is booked in the same transaction."""
     if principal.role != "finance" or principal.person_id is None:
         raise Forbidden("only finance resolves disputes")
@@ -143,35 +161,58 @@ def resolve_dispute(session: Session, *, principal: Principal, dispute: Dispute,
         deal_id = None
         if dispute.payout_line_id is not None:
             deal_id = session.get(PayoutLine, dispute.payout_line_id).deal_id  # type: ignore[union-attr]
-        adjustment = add_manual_adjustment(session, person_id=dispute.person_id, period_key=period.key,  # type: ignore[union-attr]
-                                           amount=amount, reason=f"Dispute #{dispute.id}: {note}"[:1000],
-                                           actor_id=principal.person_id, deal_id=deal_id)
+        adjustment = add_manual_adjustment(
+            session,
+            person_id=dispute.person_id,
+            period_key=period.key,  # type: ignore[union-attr]
+            amount=amount,
+            reason=f"Dispute #{dispute.id}: {note}"[:1000],
+            actor_id=principal.person_id,
+            deal_id=deal_id,
+        )
         dispute.adjustment_id = adjustment.id
     now = utcnow()
-    session.add(DisputeMessage(dispute_id=dispute.id, author_id=principal.person_id, kind="resolution", body=note,
-                               created_at=now))
+    session.add(
+        DisputeMessage(
+            dispute_id=dispute.id, author_id=principal.person_id, kind="resolution", body=note, created_at=now
+        )
+    )
     dispute.state = "resolved"
     dispute.resolution = note
     dispute.resolved_by_id = principal.person_id
     dispute.resolved_at = now
     dispute.updated_at = now
     session.add(dispute)
-    record_event(session, principal, "dispute.resolve", "dispute", dispute.id,
-                 {"adjustment": str(amount) if amount is not None else None})
+    record_event(
+        session,
+        principal,
+        "dispute.resolve",
+        "dispute",
+        dispute.id,
+        {"adjustment": str(amount) if amount is not None else None},
+    )
     return dispute
 
 
 def thread(session: Session, dispute: Dispute) -> list[ThreadMessage]:
-    rows = session.exec(select(DisputeMessage, Person).join(Person, Person.id == DisputeMessage.author_id)
-                        .where(DisputeMessage.dispute_id == dispute.id).order_by(DisputeMessage.id)).all()
+    rows = session.exec(
+        select(DisputeMessage, Person)
+        .join(Person, Person.id == DisputeMessage.author_id)
+        .where(DisputeMessage.dispute_id == dispute.id)
+        .order_by(DisputeMessage.id)
+    ).all()
     return [ThreadMessage(m, p.name, m.kind in ("answer", "resolution")) for m, p in rows]
 
 
-def list_disputes(session: Session, principal: Principal, *, unresolved_only: bool = True,
-                  period_id: int | None = None) -> list[DisputeRow]:
+def list_disputes(
+    session: Session, principal: Principal, *, unresolved_only: bool = True, period_id: int | None = None
+) -> list[DisputeRow]:
     """The disputes the caller may see (finance: all), newest activity first."""
-    query = (select(Dispute, Person, Period.key).join(Person, Person.id == Dispute.person_id)
-             .join(Period, Period.id == Dispute.period_id))
+    query = (
+        select(Dispute, Person, Period.key)
+        .join(Person, Person.id == Dispute.person_id)
+        .join(Period, Period.id == Dispute.period_id)
+    )
     ids = visible_person_ids(session, principal)
     if principal.role == "admin":
         ids = set()  # admins do not read pay
@@ -185,10 +226,15 @@ def list_disputes(session: Session, principal: Principal, *, unresolved_only: bo
     return [DisputeRow(d, p, key) for d, p, key in rows]
 
 
-def statement_disputes(session: Session, person: Person, period: Period) -> tuple[list[Dispute], dict[int, list[Dispute]]]:
+def statement_disputes(
+    session: Session, person: Person, period: Period
+) -> tuple[list[Dispute], dict[int, list[Dispute]]]:
     """A statement's disputes, and those about each payout line (for the per-line markers)."""
-    disputes = list(session.exec(select(Dispute).where(Dispute.person_id == person.id, Dispute.period_id == period.id)
-                                 .order_by(Dispute.id)).all())
+    disputes = list(
+        session.exec(
+            select(Dispute).where(Dispute.person_id == person.id, Dispute.period_id == period.id).order_by(Dispute.id)
+        ).all()
+    )
     by_line: dict[int, list[Dispute]] = defaultdict(list)
     for d in disputes:
         if d.payout_line_id is not None:

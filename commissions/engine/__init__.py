@@ -89,4 +89,4 @@ __all__ = [
     "prorate",
     "result_to_json",
     "result_to_json_dict",
-]  # fmt: skip
+]

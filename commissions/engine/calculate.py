@@ -72,9 +72,7 @@ def calculate(
     # collector would rescan them over and over (quadratic-looking slowdowns on big
     # periods), so it is paused for the call and restored after.
     with paused_gc(), localcontext(CONTEXT):
-        return _calculate(
-            plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads
-        )
+        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads)
 
 
 def lead_deals(plan: Plan, leads: Iterable[LeadEvent]) -> tuple[list[Deal], list[str]]:
@@ -111,15 +109,11 @@ def lead_deals(plan: Plan, leads: Iterable[LeadEvent]) -> tuple[list[Deal], list
     return deals, warnings
 
 
-def _calculate(
-    plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads=()
-) -> Result:
+def _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads=()) -> Result:
     if isinstance(period, str):
         period = parse_period(period)
     if period.kind != plan.period:
-        raise PeriodError(
-            f"period {period.key} is a {period.kind}, but plan {plan.name!r} pays per {plan.period}"
-        )
+        raise PeriodError(f"period {period.key} is a {period.kind}, but plan {plan.name!r} pays per {plan.period}")
     digits = minor_digits(plan.currency)
     metric = plan.metric
     lead_warnings: list[str] = []
@@ -136,9 +130,7 @@ def _calculate(
     campaign_index: dict[str, Campaign] = {}
     for campaign in campaigns:
         if campaign.owner not in index:
-            raise InputError(
-                f"campaign {campaign.code}: owner {campaign.owner} is not a known person"
-            )
+            raise InputError(f"campaign {campaign.code}: owner {campaign.owner} is not a known person")
         campaign_index[campaign.code] = campaign
 
     targets: dict[str, Decimal] = {}
@@ -177,9 +169,7 @@ def _calculate(
     needs_attainment = any(c.needs_attainment for c in plan.components)
     specs = [kinds.Spec(component) for component in plan.components]
 
-    moneys: dict[
-        str, list[Decimal]
-    ] = {}  # credited money per own entry, computed once per person
+    moneys: dict[str, list[Decimal]] = {}  # credited money per own entry, computed once per person
     report_totals: dict[str, Decimal] = {}
     if has_override:
         for person, entries in own.items():
@@ -188,9 +178,7 @@ def _calculate(
 
     payees = []
     for person in sorted(members):
-        has_reports_credit = (team or has_override) and credits.has_report_credit(
-            person
-        )
+        has_reports_credit = (team or has_override) and credits.has_report_credit(person)
         if person not in targets and person not in own and not has_reports_credit:
             continue  # neither a quota nor any credit: not paid under this plan
         if team:
@@ -199,9 +187,7 @@ def _calculate(
         else:
             entries = own.get(person, [])
             person_moneys = moneys.get(person) or credited_money(entries)
-        credit = PayeeCredit(
-            person, entries, person_moneys, count_metric, targets.get(person), credits
-        )
+        credit = PayeeCredit(person, entries, person_moneys, count_metric, targets.get(person), credits)
         payees.append(
             _payee(
                 plan,
@@ -214,22 +200,26 @@ def _calculate(
                 digits,
             )
         )
-    return Result(
-        plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings)
-    )
+    return Result(plan.name, period, plan.currency, metric, tuple(payees), tuple(credits.warnings))
 
 
-def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCredit, needs_attainment: bool, report_totals: dict[str, Decimal],
-           balance: Decimal | None, digits: int) -> Payee:  # fmt: skip
+def _payee(
+    plan: Plan,
+    specs: list[kinds.Spec],
+    period: Period,
+    credit: PayeeCredit,
+    needs_attainment: bool,
+    report_totals: dict[str, Decimal],
+    balance: Decimal | None,
+    digits: int,
+) -> Payee:
     person, quota = credit.person, credit.quota
     errors: list[str] = []
     if needs_attainment:
         if quota is None:
             errors.append(f"no {plan.metric} quota for {person} in {period.key}")
         elif quota <= 0:
-            errors.append(
-                f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0"
-            )
+            errors.append(f"the {plan.metric} quota for {person} in {period.key} is {quota}; a target must be > 0")
     recoverable = plan.draw is not None and plan.draw.recoverable
     balance_in = round_money(balance or ZERO, digits) if recoverable else None
     if errors:
@@ -283,11 +273,7 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
             source = kinds.override(component, credit, ctx, report_totals)
         # the component total: exact values summed, rounded once, half-up
         amount = round_money(source.exact_total, digits)
-        results.append(
-            ComponentResult(
-                component.name, component.kind, amount, None, source, digits
-            )
-        )
+        results.append(ComponentResult(component.name, component.kind, amount, None, source, digits))
         earned += amount
         if component.cap is not None and amount > component.cap:
             cut = component.cap - amount
@@ -297,16 +283,12 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
                 component.cap,
                 amount,
             )
-            results.append(
-                ComponentResult(f"cap: {component.name}", "cap", cut, (cap_line,))
-            )
+            results.append(ComponentResult(f"cap: {component.name}", "cap", cut, (cap_line,)))
             earned += cut
 
     if plan.cap is not None and earned > plan.cap:
         cut = plan.cap - earned
-        cap_line = CapLine(
-            cut, ComponentContext("cap", "cap", digits), plan.cap, earned
-        )
+        cap_line = CapLine(cut, ComponentContext("cap", "cap", digits), plan.cap, earned)
         results.append(ComponentResult("cap", "cap", cut, (cap_line,)))
         earned += cut
 
@@ -314,9 +296,7 @@ def _payee(plan: Plan, specs: list[kinds.Spec], period: Period, credit: PayeeCre
     balance_out = balance_in
     if plan.draw is not None:
         draw = plan.draw.amount
-        ctx = ComponentContext(
-            "draw", "draw", digits, extra=(draw, plan.draw.recoverable)
-        )
+        ctx = ComponentContext("draw", "draw", digits, extra=(draw, plan.draw.recoverable))
         adjustment = ZERO
         if earned < draw:
             adjustment = round_money(draw - earned, digits)

@@ -58,7 +58,7 @@ class Spec:
         "rate",
         "rates",
         "to",
-    )  # fmt: skip
+    )
 
     def __init__(self, component: object) -> None:
         self.name = component.name  # type: ignore[attr-defined]
@@ -67,9 +67,7 @@ class Spec:
         self.needs_attainment = component.needs_attainment  # type: ignore[attr-defined]
         self.rates = component.rates if isinstance(component, TieredComponent) else ()
         self.bounds = component.bounds if isinstance(component, TieredComponent) else ()
-        self.condition = (
-            component.condition if isinstance(component, PerDealComponent) else None
-        )
+        self.condition = component.condition if isinstance(component, PerDealComponent) else None
         self.pay = getattr(component, "pay", None)
         self.rate = getattr(component, "rate", None)
         self.from_ = getattr(component, "from_", None)
@@ -95,8 +93,15 @@ class PayeeCredit:
         "quota",
     )
 
-    def __init__(self, person: str, entries: list[Entry], moneys: list[Decimal], count_metric: bool,
-                 quota: Decimal | None, credits: Credits) -> None:  # fmt: skip
+    def __init__(
+        self,
+        person: str,
+        entries: list[Entry],
+        moneys: list[Decimal],
+        count_metric: bool,
+        quota: Decimal | None,
+        credits: Credits,
+    ) -> None:
         self.person = person
         self.entries = entries
         self.moneys = moneys
@@ -107,20 +112,13 @@ class PayeeCredit:
             self.measures = moneys
             self.credited = sum(moneys, ZERO)
         self.quota = quota
-        self.attainment = (
-            None
-            if quota is None or quota <= 0
-            else CONTEXT.divide(self.credited, quota)
-        )
+        self.attainment = None if quota is None or quota <= 0 else CONTEXT.divide(self.credited, quota)
         self.credits = credits
 
 
 def credited_money(entries: list[Entry]) -> list[Decimal]:
     """amount × share per entry (the amount itself for sole credit)."""
-    return [
-        deal.amount if share is ONE else deal.amount * share
-        for _, deal, share in entries
-    ]
+    return [deal.amount if share is ONE else deal.amount * share for _, deal, share in entries]
 
 
 _deal = itemgetter(1)
@@ -147,9 +145,7 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
     entries, moneys = payee.entries, payee.moneys
     if component.mode == "retroactive":
         total = sum(measures, ZERO)
-        tier = next(
-            (k for k, bound in enumerate(bounds) if total <= bound), len(bounds)
-        )
+        tier = next((k for k, bound in enumerate(bounds) if total <= bound), len(bounds))
         rate = rates[tier]
         exact = [money * rate for money in moneys]
 
@@ -166,18 +162,19 @@ def tiered(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSo
         lines: list[Line] = []
         for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
             slices = crossings.get(i) if crossings else None
-            lines.append(
-                TierLine(
-                    entry[1], amount, ctx, money, entry[2], slices or (tiers[i], money)
-                )
-            )
+            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or (tiers[i], money)))
         return lines
 
     return _source(exact, build)
 
 
-def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decimal], bounds: list[Decimal],
-              rates: tuple[Decimal, ...]) -> tuple[list[Decimal], list[int], dict[int, tuple]]:  # fmt: skip
+def _marginal(
+    entries: list[Entry],
+    moneys: list[Decimal],
+    measures: list[Decimal],
+    bounds: list[Decimal],
+    rates: tuple[Decimal, ...],
+) -> tuple[list[Decimal], list[int], dict[int, tuple]]:
     """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each
     rate. With a count measure (quota: deals) a straddling deal splits its credited money
     in the proportion of its count. Returns exact values, each line's tier, and the
@@ -198,9 +195,7 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
             exact.append(money * rate)
             tiers.append(tier)
             position = end
-            if (
-                next_bound is not None and end == next_bound
-            ):  # the next deal starts in the next tier
+            if next_bound is not None and end == next_bound:  # the next deal starts in the next tier
                 tier += 1
                 rate = rates[tier]
                 next_bound = bounds[tier] if tier < nb else None
@@ -211,9 +206,7 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
         paid = ZERO
         while True:
             if next_bound is None or end <= next_bound:
-                piece = (
-                    money - paid
-                )  # the rest: slices always add up to the credited money
+                piece = money - paid  # the rest: slices always add up to the credited money
                 slices += (tier, piece)
                 value += piece * rate
                 break
@@ -238,8 +231,9 @@ def _marginal(entries: list[Entry], moneys: list[Decimal], measures: list[Decima
     return exact, tiers, crossings
 
 
-def _tiered_per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
-                     rates: tuple[Decimal, ...]) -> LineSource:  # fmt: skip
+def _tiered_per_deal(
+    component: Spec, payee: PayeeCredit, ctx: ComponentContext, rates: tuple[Decimal, ...]
+) -> LineSource:
     """Deal-size tiers: each deal's whole amount is tiered on its own, then paid pro rata."""
     bounds = component.bounds
     nb = len(bounds)
@@ -292,14 +286,8 @@ def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> Line
     if start is not None or end is not None:
         low, high = start or date.min, end or date.max
         in_window = [low <= deal.closed_at <= high for deal in deals]
-        qualifies = (
-            in_window if qualifies is None else list(map(and_, qualifies, in_window))
-        )
-    chosen = (
-        list(range(len(entries)))
-        if qualifies is None
-        else list(compress(range(len(entries)), qualifies))
-    )
+        qualifies = in_window if qualifies is None else list(map(and_, qualifies, in_window))
+    chosen = list(range(len(entries))) if qualifies is None else list(compress(range(len(entries)), qualifies))
     exact: list[Decimal] = []
     for i in chosen:
         share = entries[i][2]
@@ -321,16 +309,12 @@ def per_deal(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> Line
 
 def bonus(component: Spec, payee: PayeeCredit, ctx: ComponentContext) -> LineSource:
     assert payee.quota is not None
-    reached = (
-        payee.credited >= component.at * payee.quota
-    )  # no division: exact at the bound
+    reached = payee.credited >= component.at * payee.quota  # no division: exact at the bound
     value = component.pay if reached else ZERO
     return _source([value], lambda amounts: [BonusLine(None, amounts[0], ctx)])
 
 
-def curve_payout(
-    points: list[tuple[Decimal, Decimal]], credited: Decimal, quota: Decimal
-) -> tuple[Decimal, str]:
+def curve_payout(points: list[tuple[Decimal, Decimal]], credited: Decimal, quota: Decimal) -> tuple[Decimal, str]:
     """Payout on the curve at attainment credited/quota, linear between points."""
     first, last = points[0], points[-1]
     if credited <= first[0] * quota:
@@ -340,29 +324,21 @@ def curve_payout(
     for (x0, y0), (x1, y1) in pairwise(points):
         if credited <= x1 * quota:
             # y0 + (y1 - y0) * (a - x0) / (x1 - x0) with a = credited / quota, one division
-            value = y0 + CONTEXT.divide(
-                (y1 - y0) * (credited - x0 * quota), (x1 - x0) * quota
-            )
+            value = y0 + CONTEXT.divide((y1 - y0) * (credited - x0 * quota), (x1 - x0) * quota)
             return (
                 value,
                 f"between {format_percent(x0)} ({y0}) and {format_percent(x1)} ({y1})",
             )
-    return last[
-        1
-    ], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
+    return last[1], f"at or beyond the last point {format_percent(last[0])}"  # pragma: no cover
 
 
-def curve(
-    component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool
-) -> LineSource:
+def curve(component: Spec, payee: PayeeCredit, ctx: ComponentContext, count_metric: bool) -> LineSource:
     assert payee.quota is not None
     payout, segment = curve_payout(component.points, payee.credited, payee.quota)
     total = payee.credited
     ctx.extra = (payout, total, segment, count_metric)
     if payout == 0 or total == 0:
-        return _source(
-            [payout], lambda amounts: [CurveLine(None, amounts[0], ctx, None)]
-        )
+        return _source([payout], lambda amounts: [CurveLine(None, amounts[0], ctx, None)])
     entries, measures = payee.entries, payee.measures
 
     def make() -> tuple[list[Decimal], Builder]:
@@ -379,8 +355,9 @@ def curve(
     return LineSource(payout, make)
 
 
-def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
-             report_totals: dict[str, Decimal]) -> LineSource:  # fmt: skip
+def override(
+    component: Spec, payee: PayeeCredit, ctx: ComponentContext, report_totals: dict[str, Decimal]
+) -> LineSource:
     """The rate on everything credited to the payee's reports (recursively), never on the
     payee's own share. The total is rate × the reports' credited sums; the per-deal lines
     (the reports' shares merged in deal order) are only built when read."""
@@ -391,17 +368,10 @@ def override(component: Spec, payee: PayeeCredit, ctx: ComponentContext,
     credited = sum((report_totals.get(r, ZERO) for r in reports), ZERO)
 
     def make() -> tuple[list[Decimal], Builder]:
-        detail = credits.reports_detail(
-            person
-        )  # (position, deal, share, email) in deal order
+        detail = credits.reports_detail(person)  # (position, deal, share, email) in deal order
         positions = [row[0] for row in detail]
-        if len(set(positions)) == len(
-            positions
-        ):  # no deal shared by two reports: one row per line
-            moneys = [
-                row[1].amount if row[2] is ONE else row[1].amount * row[2]
-                for row in detail
-            ]
+        if len(set(positions)) == len(positions):  # no deal shared by two reports: one row per line
+            moneys = [row[1].amount if row[2] is ONE else row[1].amount * row[2] for row in detail]
             groups = [(row[1], money, (row,)) for row, money in zip(detail, moneys, strict=False)]
         else:
             groups = []  # (deal, credited, rows)

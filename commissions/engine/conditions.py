@@ -155,18 +155,11 @@ def tokenize(text: str) -> list[Token]:
                 chars.append(text[j])
                 j += 1
             if j >= n:
-                raise ConditionError(
-                    "unterminated text (missing closing quote)", pos, text
-                )
+                raise ConditionError("unterminated text (missing closing quote)", pos, text)
             tokens.append(Token("string", "".join(chars), pos))
             i = j + 1
             continue
-        negative = (
-            c == "-"
-            and i + 1 < n
-            and text[i + 1].isdigit()
-            and _literal_may_follow(tokens)
-        )
+        negative = c == "-" and i + 1 < n and text[i + 1].isdigit() and _literal_may_follow(tokens)
         if c.isdigit() or negative:
             j = i + 1
             while j < n and (text[j].isdigit() or text[j] in ".-"):
@@ -176,9 +169,7 @@ def tokenize(text: str) -> list[Token]:
                 try:
                     tokens.append(Token("date", date.fromisoformat(raw), pos))
                 except ValueError:
-                    raise ConditionError(
-                        f"{raw} is not a date (write 2026-01-31)", pos, text
-                    ) from None
+                    raise ConditionError(f"{raw} is not a date (write 2026-01-31)", pos, text) from None
             else:
                 try:
                     if raw.count(".") > 1 or "-" in raw[1:]:
@@ -186,15 +177,11 @@ def tokenize(text: str) -> list[Token]:
                     tokens.append(Token("number", Decimal(raw), pos))
                 except InvalidOperation:
                     if "-" in raw[1:]:
-                        raise ConditionError(
-                            "arithmetic is not allowed in conditions", pos, text
-                        ) from None
+                        raise ConditionError("arithmetic is not allowed in conditions", pos, text) from None
                     raise ConditionError(f"{raw} is not a number", pos, text) from None
             i = j
             if i < n and (text[i].isalpha() or text[i] == "_"):
-                raise ConditionError(
-                    f"unexpected {text[i]!r} after a number", i + 1, text
-                )
+                raise ConditionError(f"unexpected {text[i]!r} after a number", i + 1, text)
             continue
         if c.isalpha() or c == "_":
             j = i + 1
@@ -219,9 +206,7 @@ def tokenize(text: str) -> list[Token]:
         if c == "=":
             raise ConditionError("use == to compare", pos, text)
         if c == ".":
-            raise ConditionError(
-                "attribute access is not allowed in conditions", pos, text
-            )
+            raise ConditionError("attribute access is not allowed in conditions", pos, text)
         if c in "+-*/%^":
             raise ConditionError("arithmetic is not allowed in conditions", pos, text)
         if c in "&|!":
@@ -235,9 +220,7 @@ def _literal_may_follow(tokens: list[Token]) -> bool:
     if not tokens:
         return True
     last = tokens[-1]
-    return last.kind in ("op", "(", "[", ",") or (
-        last.kind == "name" and last.value in ("and", "or", "not", "in")
-    )
+    return last.kind in ("op", "(", "[", ",") or (last.kind == "name" and last.value in ("and", "or", "not", "in"))
 
 
 # ---------------------------------------------------------------- parser
@@ -317,9 +300,7 @@ class _Parser:
             if negated:
                 self.take()
             if not isinstance(left, FieldRef):
-                raise ConditionError(
-                    "the left side of 'in' must be a field", nxt.position, self.text
-                )
+                raise ConditionError("the left side of 'in' must be a field", nxt.position, self.text)
             return Membership(left, self.parse_list(), negated)
         if nxt.kind == "(" and isinstance(left, FieldRef):
             raise self.error("function calls are not allowed in conditions", nxt)
@@ -327,13 +308,9 @@ class _Parser:
             return Truth(left)
         if left.kind == "boolean":
             return Constant(bool(left.value), left.position)
-        raise ConditionError(
-            f"expected a comparison after {left.value!s}", left.position, self.text
-        )
+        raise ConditionError(f"expected a comparison after {left.value!s}", left.position, self.text)
 
-    def comparison(
-        self, left: FieldRef | Literal, op: Token, right: FieldRef | Literal
-    ) -> Node:
+    def comparison(self, left: FieldRef | Literal, op: Token, right: FieldRef | Literal) -> Node:
         if isinstance(left, FieldRef) and isinstance(right, Literal):
             return Compare(left, op.value, right)
         if isinstance(left, Literal) and isinstance(right, FieldRef):
@@ -344,9 +321,7 @@ class _Parser:
                 op.position,
                 self.text,
             )
-        raise ConditionError(
-            "a comparison needs a field on one side", op.position, self.text
-        )
+        raise ConditionError("a comparison needs a field on one side", op.position, self.text)
 
     def parse_operand(self) -> FieldRef | Literal:
         token = self.take()
@@ -360,19 +335,13 @@ class _Parser:
             if token.value in ("true", "false"):
                 return Literal(token.value == "true", "boolean", token.position)
             if token.value in _KEYWORDS:
-                raise ConditionError(
-                    f"unexpected {token.value!r}", token.position, self.text
-                )
+                raise ConditionError(f"unexpected {token.value!r}", token.position, self.text)
             if self.peek().kind == "(":
                 raise self.error("function calls are not allowed in conditions")
             return FieldRef(token.value, token.position)
         if token.kind == "[":
-            raise ConditionError(
-                "a list may only follow 'in'", token.position, self.text
-            )
-        raise ConditionError(
-            f"unexpected {_describe(token)}", token.position, self.text
-        )
+            raise ConditionError("a list may only follow 'in'", token.position, self.text)
+        raise ConditionError(f"unexpected {_describe(token)}", token.position, self.text)
 
     def parse_list(self) -> tuple[Literal, ...]:
         token = self.peek()
@@ -405,9 +374,7 @@ class _Parser:
 def parse(text: str) -> Node:
     """Parse a condition into its AST (syntax only; see ``validate`` for names and types)."""
     if not isinstance(text, str):
-        raise ConditionError(
-            'a condition is text, e.g. type != "renewal"', 1, str(text)
-        )
+        raise ConditionError('a condition is text, e.g. type != "renewal"', 1, str(text))
     return _Parser(text).parse()
 
 
@@ -437,9 +404,7 @@ def validate(node: Node, types: Mapping[str, str], text: str = "") -> None:
         kind = types.get(ref.name)
         if kind is None:
             known = ", ".join(sorted(types))
-            raise ConditionError(
-                f"unknown name {ref.name!r} (known fields: {known})", ref.position, text
-            )
+            raise ConditionError(f"unknown name {ref.name!r} (known fields: {known})", ref.position, text)
         return kind
 
     def check_literal(ref: FieldRef, kind: str, literal: Literal, op: str) -> None:
@@ -452,11 +417,7 @@ def validate(node: Node, types: Mapping[str, str], text: str = "") -> None:
                 )
             return
         if literal.kind != kind:
-            shown = (
-                f'"{literal.value}"'
-                if literal.kind == "text"
-                else str(literal.value).lower()
-            )
+            shown = f'"{literal.value}"' if literal.kind == "text" else str(literal.value).lower()
             raise ConditionError(
                 f"{ref.name} is {_a(kind)} and cannot be compared with {shown}",
                 literal.position,
@@ -573,11 +534,7 @@ def _convert(kind: str) -> Callable[[Any], Any]:
         def to_bool(value: Any) -> Any:
             if isinstance(value, bool):
                 return value
-            return (
-                _TRUE_WORDS.get(str(value).strip().lower())
-                if value is not None
-                else None
-            )
+            return _TRUE_WORDS.get(str(value).strip().lower()) if value is not None else None
 
         return to_bool
 
@@ -587,9 +544,7 @@ def _convert(kind: str) -> Callable[[Any], Any]:
     return to_text
 
 
-def _getter(
-    name: str, types: Mapping[str, str], literal_kind: str
-) -> Callable[[Any], Any]:
+def _getter(name: str, types: Mapping[str, str], literal_kind: str) -> Callable[[Any], Any]:
     """A function deal → the field's value as ``literal_kind`` (or None for null)."""
     if name in BUILTIN_FIELDS:
         attr = operator.attrgetter(name)
@@ -624,10 +579,7 @@ def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Pre
             if node.negated:
                 return lambda deal: (v := get(deal)) is None or v not in values
             return lambda deal: (v := get(deal)) is not None and v in values
-        tests = [
-            compile_condition(Compare(node.field, "==", literal), types)
-            for literal in node.values
-        ]
+        tests = [compile_condition(Compare(node.field, "==", literal), types) for literal in node.values]
         if node.negated:
             return lambda deal: not any(test(deal) for test in tests)
         return lambda deal: any(test(deal) for test in tests)
@@ -644,11 +596,7 @@ def compile_condition(node: Node, types: Mapping[str, str] | None = None) -> Pre
         parts = [compile_condition(item, types) for item in node.operands]
         combined = parts[0]
         for part in parts[1:]:  # nested pairs: no generator per evaluation
-            combined = (
-                _both(combined, part)
-                if isinstance(node, And)
-                else _either(combined, part)
-            )
+            combined = _both(combined, part) if isinstance(node, And) else _either(combined, part)
         return combined
     raise TypeError(f"not a condition node: {node!r}")
 
@@ -674,24 +622,18 @@ class Condition:
         return self.test(deal)
 
 
-def compile_text(
-    text: str, custom_fields: Mapping[str, str] | Iterable[str] | None = None
-) -> Condition:
+def compile_text(text: str, custom_fields: Mapping[str, str] | Iterable[str] | None = None) -> Condition:
     """Parse, validate and compile a condition. Raises ``ConditionError`` with a position."""
     types = field_types(custom_fields)
     node = parse(text)
     validate(node, types, text)
     fields = fields_of(node)
-    return Condition(
-        text, node, _memoized(compile_condition(node, types), fields), fields
-    )
+    return Condition(text, node, _memoized(compile_condition(node, types), fields), fields)
 
 
 #: Built-in fields with few distinct values: a condition over only these is evaluated
 #: once per distinct combination (a pure function of them), then looked up.
-_FEW_VALUES = frozenset(
-    {"type", "product", "currency", "term_months", "source_campaign"}
-)
+_FEW_VALUES = frozenset({"type", "product", "currency", "term_months", "source_campaign"})
 
 
 def _memoized(test: Predicate, fields: tuple[str, ...]) -> Predicate:

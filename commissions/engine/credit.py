@@ -36,15 +36,13 @@ def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
         current: str | None = email
         while current is not None and current not in chains:
             if current in on_path:
-                cycle = [*path[path.index(current):], current]
+                cycle = [*path[path.index(current) :], current]
                 raise InputError("manager cycle: " + " -> ".join(cycle))
             on_path.add(current)
             path.append(current)
             manager = people[current].manager
             if manager is not None and manager not in people:
-                raise InputError(
-                    f"the manager of {current} is {manager}, who is not a known person"
-                )
+                raise InputError(f"the manager of {current} is {manager}, who is not a known person")
             current = manager
         tail: tuple[str, ...] = () if current is None else (current, *chains[current])
         for person in reversed(path):
@@ -62,9 +60,7 @@ def all_reports(chains: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
     return reports
 
 
-def counting_deals(
-    plan: Plan, period: Period, deals: Iterable[Deal], people: Mapping[str, Person]
-) -> list[Deal]:
+def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Mapping[str, Person]) -> list[Deal]:
     """The period's deals that count, in deal order: in the plan's currency (else an input
     error), not dropped by ``credit.when`` or by a cancellation within the clawback window."""
     currency = plan.currency
@@ -78,30 +74,20 @@ def counting_deals(
         if closed < start or closed > end:
             continue
         if deal.owner not in people:
-            raise InputError(
-                f"deal {deal.external_id}: owner {deal.owner} is not a known person"
-            )
+            raise InputError(f"deal {deal.external_id}: owner {deal.owner} is not a known person")
         if deal.amount < 0:
-            raise InputError(
-                f"deal {deal.external_id}: amount {deal.amount} is negative"
-            )
+            raise InputError(f"deal {deal.external_id}: amount {deal.amount} is negative")
         if deal.splits:
             _check_splits(deal, people)
         if deal.status != "won":
             if deal.status != "cancelled":
-                raise InputError(
-                    f"deal {deal.external_id}: unknown status {deal.status!r} (won or cancelled)"
-                )
+                raise InputError(f"deal {deal.external_id}: unknown status {deal.status!r} (won or cancelled)")
             if deal.cancelled_at is None:
-                raise InputError(
-                    f"deal {deal.external_id} is cancelled but has no cancelled_at"
-                )
+                raise InputError(f"deal {deal.external_id} is cancelled but has no cancelled_at")
             if clawback is None or (deal.cancelled_at - closed).days <= clawback:
                 continue
         if deal.currency != currency:  # after cancellations: a cancelled deal that earns nothing is never paid
-            raise InputError(
-                f"deal {deal.external_id} is in {deal.currency}, the plan pays in {currency}"
-            )
+            raise InputError(f"deal {deal.external_id} is in {deal.currency}, the plan pays in {currency}")
         if test is not None and not test(deal):
             continue
         bucket = by_day.get(closed)
@@ -117,10 +103,7 @@ def counting_deals(
         bucket.sort(key=by_id)
         kept.extend(bucket)
     for previous, deal in pairwise(kept):
-        if (
-            previous.external_id == deal.external_id
-            and previous.closed_at == deal.closed_at
-        ):
+        if previous.external_id == deal.external_id and previous.closed_at == deal.closed_at:
             raise InputError(f"deal {deal.external_id} is listed twice")
     return kept
 
@@ -130,23 +113,15 @@ def _check_splits(deal: Deal, people: Mapping[str, Person]) -> None:
     seen = set()
     for email, share in deal.splits:
         if email not in people:
-            raise InputError(
-                f"deal {deal.external_id}: split to {email}, who is not a known person"
-            )
+            raise InputError(f"deal {deal.external_id}: split to {email}, who is not a known person")
         if email in seen:
-            raise InputError(
-                f"deal {deal.external_id}: {email} appears twice in its splits"
-            )
+            raise InputError(f"deal {deal.external_id}: {email} appears twice in its splits")
         if share <= 0:
-            raise InputError(
-                f"deal {deal.external_id}: split share {share} for {email} must be above 0"
-            )
+            raise InputError(f"deal {deal.external_id}: split share {share} for {email} must be above 0")
         seen.add(email)
         total += share
     if total != HUNDRED:
-        raise InputError(
-            f"deal {deal.external_id}: split shares sum to {total}, not 100"
-        )
+        raise InputError(f"deal {deal.external_id}: split shares sum to {total}, not 100")
 
 
 @dataclass(slots=True)
@@ -160,9 +135,7 @@ class Credits:
     def reports_entries(self, person: str) -> list[Entry]:
         """The own shares of all of ``person``'s reports, merged per deal, in deal order
         (what an override pays on). Shares of one deal are summed; ``reports_detail`` keeps them apart."""
-        return _merge(
-            [self.own[r] for r in self.reports.get(person, ()) if r in self.own]
-        )
+        return _merge([self.own[r] for r in self.reports.get(person, ()) if r in self.own])
 
     def team_entries(self, person: str) -> list[Entry]:
         """``scope: team``: own shares plus every report's, merged per deal in deal order."""
@@ -226,9 +199,7 @@ def assign_credit(
             if campaign is None:
                 if code not in unknown_campaigns:
                     unknown_campaigns.add(code)
-                    credits.warnings.append(
-                        f"deal {deal.external_id}: campaign {code!r} is unknown; it credits no one"
-                    )
+                    credits.warnings.append(f"deal {deal.external_id}: campaign {code!r} is unknown; it credits no one")
                 continue
             recipient = campaign.owner
         elif deal.splits:

@@ -49,9 +49,7 @@ class PlanValidationError(EngineError, ValueError):
 
     def __init__(self, issues: list[PlanIssue] | tuple[PlanIssue, ...]):
         self.issues = tuple(issues)
-        super().__init__(
-            "invalid plan: " + "; ".join(str(issue) for issue in self.issues)
-        )
+        super().__init__("invalid plan: " + "; ".join(str(issue) for issue in self.issues))
 
     @property
     def component(self) -> str | None:

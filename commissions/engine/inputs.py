@@ -122,9 +122,7 @@ class Period:
         return (self.end - self.start).days + 1
 
 
-_PERIOD = re.compile(
-    r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$"
-)
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$")
 
 
 def parse_period(text: str) -> Period:
@@ -132,9 +130,7 @@ def parse_period(text: str) -> Period:
     raw = text.strip() if isinstance(text, str) else ""
     match = _PERIOD.match(raw)
     if not match:
-        raise PeriodError(
-            f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)"
-        )
+        raise PeriodError(f"{text!r} is not a period: write 2026-01 (month), 2026-Q1 (quarter) or 2026 (year)")
     year = int(match["year"])
     if year < 1:
         raise PeriodError(f"{text!r} is not a period: there is no year 0")
@@ -157,14 +153,10 @@ def parse_period(text: str) -> Period:
     return Period(raw, "year", date(year, 1, 1), date(year, 12, 31))
 
 
-def prorate(
-    target: Decimal, period: Period, starts_on: date | None, ends_on: date | None
-) -> Decimal:
+def prorate(target: Decimal, period: Period, starts_on: date | None, ends_on: date | None) -> Decimal:
     """A quota target for an assignment active only part of ``period`` (``prorate: true``):
     target × active days / days in the period (exact; round for display only)."""
     first = max(period.start, starts_on or period.start)
     last = min(period.end, ends_on or period.end)
     active = max(0, (last - first).days + 1)
-    return CONTEXT.divide(
-        CONTEXT.multiply(target, Decimal(active)), Decimal(period.days)
-    )
+    return CONTEXT.divide(CONTEXT.multiply(target, Decimal(active)), Decimal(period.days))

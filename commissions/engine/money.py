@@ -34,10 +34,31 @@ HUNDRED = Decimal(100)
 
 # ISO 4217 minor digits for currencies that differ from 2.
 _MINOR_DIGITS = {
-    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "IQD": 3, "JOD": 3, "JPY": 0, "KMF": 0,
-    "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0, "VND": 0,
-    "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-}  # fmt: skip
+    "BHD": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "IQD": 3,
+    "JOD": 3,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "RWF": 0,
+    "TND": 3,
+    "UGX": 0,
+    "UYI": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+}
 
 _QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(4)}
 
@@ -61,9 +82,7 @@ def round_money(value: Decimal, digits: int) -> Decimal:
 def format_amount(value: Decimal, digits: int) -> str:
     """``1234.5`` → ``"1234.50"`` (no thousands separator; exactly ``digits`` decimals)."""
     q = _QUANTA.get(digits)
-    return str(
-        value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT)
-    )
+    return str(value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT))
 
 
 _PERCENTS: dict[tuple[Decimal, int | None], str] = {}

@@ -53,9 +53,7 @@ def _decimal(value: Any, what: str) -> Decimal:
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
-    elif isinstance(
-        value, float
-    ):  # from a JSON/YAML reader that was not told to keep decimals
+    elif isinstance(value, float):  # from a JSON/YAML reader that was not told to keep decimals
         number = Decimal(repr(value))
     elif isinstance(value, str):
         try:
@@ -87,9 +85,7 @@ def to_money(value: Any) -> Decimal:
 
 def _check_rate(value: Decimal) -> Decimal:
     if not 0 <= value <= 1:
-        raise ValueError(
-            f"rate {format_percent(value)} is outside 0%-100% (write 15% or 0.15)"
-        )
+        raise ValueError(f"rate {format_percent(value)} is outside 0%-100% (write 15% or 0.15)")
     return value
 
 
@@ -101,24 +97,18 @@ def _check_attainment(value: Decimal) -> Decimal:
 
 Ratio = Annotated[Decimal, BeforeValidator(to_ratio)]
 Rate = Annotated[Decimal, BeforeValidator(lambda v: _check_rate(to_ratio(v)))]
-Attainment = Annotated[
-    Decimal, BeforeValidator(lambda v: _check_attainment(to_ratio(v)))
-]
+Attainment = Annotated[Decimal, BeforeValidator(lambda v: _check_attainment(to_ratio(v)))]
 Money = Annotated[Decimal, BeforeValidator(to_money)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
 
 
 def _compile_when(text: str | None, info: ValidationInfo) -> Condition | None:
     if text is None:
         return None
-    custom = (
-        (info.context or {}).get("custom_fields") if info.context is not None else None
-    )
+    custom = (info.context or {}).get("custom_fields") if info.context is not None else None
     try:
         return compile_text(text, custom)
     except ConditionError as exc:
@@ -141,9 +131,7 @@ class _Component(_Model):
         if not stripped:
             raise ValueError("a component needs a name")
         if stripped in RESERVED_NAMES or stripped.startswith("cap:"):
-            raise ValueError(
-                f"{stripped!r} is reserved for the cap and draw lines of a statement"
-            )
+            raise ValueError(f"{stripped!r} is reserved for the cap and draw lines of a statement")
         return stripped
 
     @property
@@ -180,9 +168,7 @@ class TieredComponent(_Component):
             if i == last:
                 raise FieldProblem(where, "the last tier must be open-ended (no `to`)")
             try:
-                bound = (
-                    to_ratio(tier.to) if self.on == "attainment" else to_money(tier.to)
-                )
+                bound = to_ratio(tier.to) if self.on == "attainment" else to_money(tier.to)
             except ValueError as exc:
                 raise FieldProblem(where, str(exc)) from None
             if bound <= 0:
@@ -234,9 +220,7 @@ class PerDealComponent(_Component):
                 "a per_deal component needs `pay` (a fixed amount), `rate`, or both",
             )
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise FieldProblem(
-                "to", f"the window ends ({self.to}) before it starts ({self.from_})"
-            )
+            raise FieldProblem("to", f"the window ends ({self.to}) before it starts ({self.from_})")
         self._condition = _compile_when(self.when, info)
         return self
 
@@ -261,9 +245,7 @@ class CurveComponent(_Component):
 
     @field_validator("points")
     @classmethod
-    def _rising(
-        cls, points: list[tuple[Decimal, Decimal]]
-    ) -> list[tuple[Decimal, Decimal]]:
+    def _rising(cls, points: list[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Decimal]]:
         for i in range(1, len(points)):
             if points[i][0] <= points[i - 1][0]:
                 raise FieldProblem(
@@ -284,11 +266,7 @@ class OverrideComponent(_Component):
 
 
 Component = Annotated[
-    TieredComponent
-    | PerDealComponent
-    | BonusComponent
-    | CurveComponent
-    | OverrideComponent,
+    TieredComponent | PerDealComponent | BonusComponent | CurveComponent | OverrideComponent,
     Field(discriminator="kind"),
 ]
 
@@ -396,9 +374,7 @@ def _component_name(document: Mapping[str, Any], index: int) -> str:
         name = components[index].get("name")  # type: ignore[index,union-attr]
     except (AttributeError, IndexError, KeyError, TypeError):
         name = None
-    return (
-        str(name).strip() if isinstance(name, str) and name.strip() else f"#{index + 1}"
-    )
+    return str(name).strip() if isinstance(name, str) and name.strip() else f"#{index + 1}"
 
 
 def _issues(exc: ValidationError, document: Mapping[str, Any]) -> list[PlanIssue]:
@@ -429,11 +405,7 @@ def _issues(exc: ValidationError, document: Mapping[str, Any]) -> list[PlanIssue
             if kind == "missing":
                 message = "is required"
             elif kind == "extra_forbidden":
-                message = (
-                    "is not a field of this component"
-                    if component
-                    else "is not a field of a plan"
-                )
+                message = "is not a field of this component" if component else "is not a field of a plan"
             elif kind == "union_tag_invalid":
                 field = "kind"
                 tag = (error.get("ctx") or {}).get("tag")
@@ -465,9 +437,7 @@ def parse_plan(
             ]
         )
     try:
-        return Plan.model_validate(
-            dict(document), context={"custom_fields": custom_fields}
-        )
+        return Plan.model_validate(dict(document), context={"custom_fields": custom_fields})
     except ValidationError as exc:
         raise PlanValidationError(_issues(exc, document)) from None
 
@@ -487,7 +457,8 @@ def load_plan_document(text: str) -> dict[str, Any]:
             try:
                 if self._depth > MAX_DOCUMENT_DEPTH:
                     raise yaml.composer.ComposerError(
-                        None, None,
+                        None,
+                        None,
                         f"nested more than {MAX_DOCUMENT_DEPTH} levels deep (a plan needs a few)",
                         self.peek_event().start_mark,
                     )
@@ -496,11 +467,7 @@ def load_plan_document(text: str) -> dict[str, Any]:
                 self._depth -= 1
 
     _Loader.yaml_implicit_resolvers = {
-        first: [
-            (tag, regexp)
-            for tag, regexp in resolvers
-            if tag != "tag:yaml.org,2002:bool"
-        ]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     _Loader.add_implicit_resolver(
@@ -514,9 +481,7 @@ def load_plan_document(text: str) -> dict[str, Any]:
         try:
             return Decimal(raw)
         except InvalidOperation:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{raw!r} is not a number", node.start_mark
-            ) from None
+            raise yaml.constructor.ConstructorError(None, None, f"{raw!r} is not a number", node.start_mark) from None
 
     _Loader.add_constructor("tag:yaml.org,2002:float", _decimal_float)
     try:
@@ -525,9 +490,7 @@ def load_plan_document(text: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanValidationError(
-            [PlanIssue(None, where, f"not valid YAML: {problem}")]
-        ) from None
+        raise PlanValidationError([PlanIssue(None, where, f"not valid YAML: {problem}")]) from None
     if not isinstance(document, dict):
         raise PlanValidationError(
             [

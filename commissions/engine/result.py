@@ -65,9 +65,20 @@ class ComponentContext:
         "rates",
     )
 
-    def __init__(self, component: str, kind: str, digits: int, *, attainment: Decimal | None = None,
-                 quota: Decimal | None = None, bounds: tuple[Decimal, ...] = (), rates: tuple[Decimal, ...] = (),
-                 on: str = "attainment", mode: str = "marginal", extra: Any = None):  # fmt: skip
+    def __init__(
+        self,
+        component: str,
+        kind: str,
+        digits: int,
+        *,
+        attainment: Decimal | None = None,
+        quota: Decimal | None = None,
+        bounds: tuple[Decimal, ...] = (),
+        rates: tuple[Decimal, ...] = (),
+        on: str = "attainment",
+        mode: str = "marginal",
+        extra: Any = None,
+    ):
         self.component = component
         self.kind = kind
         self.digits = digits
@@ -96,9 +107,7 @@ class ComponentContext:
         return f"{self.bound(self.bounds[tier - 1])}-{self.bound(self.bounds[tier])}{suffix}"
 
 
-def _share_text(
-    ctx: ComponentContext, deal: Deal, credited: Decimal, share: Decimal
-) -> str:
+def _share_text(ctx: ComponentContext, deal: Deal, credited: Decimal, share: Decimal) -> str:
     if share == 1:
         return ctx.money(credited)
     return f"{ctx.money(credited)} of {ctx.money(deal.amount)} ({format_percent(share)} share)"
@@ -135,8 +144,9 @@ class TierLine(Line):
 
     __slots__ = ("credited", "share", "slices")
 
-    def __init__(self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, share: Decimal,
-                 slices: tuple) -> None:  # fmt: skip
+    def __init__(
+        self, deal: Deal, amount: Decimal, ctx: ComponentContext, credited: Decimal, share: Decimal, slices: tuple
+    ) -> None:
         super().__init__(deal, amount, ctx)
         self.credited = credited
         self.share = share
@@ -159,9 +169,7 @@ class TierLine(Line):
                 where = f"tier {tier + 1}"
             else:
                 where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
-            parts.append(
-                f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})"
-            )
+            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
         head = f"{deal.label}: "
         if self.share != 1:
             head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
@@ -181,9 +189,7 @@ class TierLine(Line):
                 }
                 for i in range(0, len(self.slices), 2)
             ],
-            "attainment": None
-            if ctx.attainment is None
-            else str(ctx.attainment.quantize(_FOUR, context=CONTEXT)),
+            "attainment": None if ctx.attainment is None else str(ctx.attainment.quantize(_FOUR, context=CONTEXT)),
             "mode": ctx.mode,
             "on": ctx.on,
         }
@@ -282,13 +288,9 @@ class PerDealLine(Line):
             if self.share == 1:
                 parts.append(f"SPIFF {ctx.money(pay)}")
             else:
-                parts.append(
-                    f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})"
-                )
+                parts.append(f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})")
         if rate is not None:
-            parts.append(
-                f"{_share_text(ctx, deal, self.credited, self.share)} at {format_percent(rate)}"
-            )
+            parts.append(f"{_share_text(ctx, deal, self.credited, self.share)} at {format_percent(rate)}")
         if pay is not None and rate is None and self.share == 1:
             return head + parts[0]
         return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
@@ -345,11 +347,7 @@ class CurveLine(Line):
         where = f"attainment {fmt_attainment(ctx.attainment)}, {segment}"
         if self.deal is None:
             return f"Curve payout at {where} = {ctx.money(self.amount)}"
-        credited = (
-            (lambda v: f"{v.quantize(quantum(2), context=CONTEXT)} deals")
-            if measure_is_count
-            else ctx.money
-        )
+        credited = (lambda v: f"{v.quantize(quantum(2), context=CONTEXT)} deals") if measure_is_count else ctx.money
         return (
             f"{self.deal.label}: {credited(self.credited)} of {credited(total)} credited; share of the curve payout "
             f"{ctx.money(payout)} ({where}) = {ctx.money(self.amount)}"
@@ -397,11 +395,11 @@ class OverrideLine(Line):
         assert deal is not None
         (rate,) = ctx.extra
         rows = self.rows
-        if (
-            len(rows) == 1 and rows[0][2] is ONE
-        ):  # the common case: one report, the whole deal
+        if len(rows) == 1 and rows[0][2] is ONE:  # the common case: one report, the whole deal
             money = ctx.money(self.credited)
-            return f"{deal.label}: {money} credited to {rows[0][3]} at {format_percent(rate)} = {ctx.money(self.amount)}"
+            return (
+                f"{deal.label}: {money} credited to {rows[0][3]} at {format_percent(rate)} = {ctx.money(self.amount)}"
+            )
         who = ", ".join(f"{row[3]} {format_percent(row[2])}" for row in rows)
         of = f" of {ctx.money(deal.amount)}" if self.credited != deal.amount else ""
         return f"{deal.label}: {ctx.money(self.credited)}{of} credited to {who} at {format_percent(rate)} = {ctx.money(self.amount)}"
@@ -412,9 +410,7 @@ class OverrideLine(Line):
         return {
             "credited": str(self.credited),
             "rate": str(rate),
-            "reports": [
-                {"person": email, "share": str(share)} for email, share in self.reports
-            ],
+            "reports": [{"person": email, "share": str(share)} for email, share in self.reports],
         }
 
 
@@ -423,9 +419,7 @@ class CapLine(Line):
 
     __slots__ = ("before", "limit")
 
-    def __init__(
-        self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal
-    ) -> None:
+    def __init__(self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal) -> None:
         super().__init__(None, amount, ctx)
         self.limit = limit
         self.before = before
@@ -433,9 +427,7 @@ class CapLine(Line):
     @property
     def text(self) -> str:
         ctx = self.ctx
-        what = (
-            f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
-        )
+        what = f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
         return f"{what} at {ctx.money(self.limit)} (earned {ctx.money(self.before)}): {ctx.money(self.amount)}"
 
     @property
@@ -448,8 +440,9 @@ class DrawLine(Line):
 
     __slots__ = ("balance_in", "balance_out", "earnings")
 
-    def __init__(self, amount: Decimal, ctx: ComponentContext, earnings: Decimal, balance_in: Decimal,
-                 balance_out: Decimal) -> None:  # fmt: skip
+    def __init__(
+        self, amount: Decimal, ctx: ComponentContext, earnings: Decimal, balance_in: Decimal, balance_out: Decimal
+    ) -> None:
         super().__init__(None, amount, ctx)
         self.earnings = earnings
         self.balance_in = balance_in
@@ -461,11 +454,7 @@ class DrawLine(Line):
         draw, recoverable = ctx.extra
         m = ctx.money
         if self.amount > 0:
-            kind = (
-                f"recoverable; balance now {m(self.balance_out)}"
-                if recoverable
-                else "non-recoverable"
-            )
+            kind = f"recoverable; balance now {m(self.balance_out)}" if recoverable else "non-recoverable"
             return f"Draw {m(draw)}: earnings {m(self.earnings)}, top-up {m(self.amount)} ({kind})"
         return (
             f"Draw recovery: earnings {m(self.earnings)} above the {m(draw)} draw repay {m(-self.amount)} "
@@ -505,8 +494,15 @@ class ComponentResult:
 
     __slots__ = ("_digits", "_lines", "_source", "amount", "kind", "name")
 
-    def __init__(self, name: str, kind: str, amount: Decimal, lines: tuple[Line, ...] | None = None,
-                 source: LineSource | None = None, digits: int = 2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        amount: Decimal,
+        lines: tuple[Line, ...] | None = None,
+        source: LineSource | None = None,
+        digits: int = 2,
+    ) -> None:
         self.name = name
         self.kind = kind
         self.amount = amount
@@ -528,11 +524,7 @@ class ComponentResult:
         assert self._source is not None
         with paused_gc():
             exact, build = self._source.make()
-            amounts = (
-                allocate(exact, self.amount, self._digits)
-                if len(exact) != 1
-                else [self.amount]
-            )
+            amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
             return build(amounts)
 
     def __repr__(self) -> str:
@@ -542,9 +534,7 @@ class ComponentResult:
 @dataclass(frozen=True, slots=True)
 class Payee:
     person: str
-    credited: (
-        Decimal  # credited measure: an amount, or a count of deals under `quota: deals`
-    )
+    credited: Decimal  # credited measure: an amount, or a count of deals under `quota: deals`
     quota: Decimal | None
     attainment: Decimal | None  # exact ratio; None without a quota
     components: tuple[ComponentResult, ...]
@@ -582,9 +572,7 @@ def _payee_head(payee: Payee, digits: int, measure_digits: int) -> dict[str, Any
         "person": payee.person,
         "credited": measure(payee.credited),
         "quota": measure(payee.quota),
-        "attainment": None
-        if payee.attainment is None
-        else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
+        "attainment": None if payee.attainment is None else str(payee.attainment.quantize(_FOUR, context=CONTEXT)),
     }
     if not payee.errors:
         assert payee.total is not None
@@ -643,21 +631,13 @@ def _encode(value: Any, level: int) -> str:
         if not value:
             return "{}"
         pad = "\n" + "  " * (level + 1)
-        items = ",".join(
-            f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items()
-        )
+        items = ",".join(f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items())
         return "{" + items + "\n" + "  " * level + "}"
     if isinstance(value, list):
         if not value:
             return "[]"
         pad = "\n" + "  " * (level + 1)
-        return (
-            "["
-            + ",".join(pad + _encode(v, level + 1) for v in value)
-            + "\n"
-            + "  " * level
-            + "]"
-        )
+        return "[" + ",".join(pad + _encode(v, level + 1) for v in value) + "\n" + "  " * level + "]"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -682,9 +662,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
         return
     for p, payee in enumerate(result.payees):
         head = _encode(_payee_head(payee, digits, measure_digits), 2)
-        yield (
-            ("," if p else "") + "\n    " + head[:-6] + ',\n      "components": '
-        )  # head ends with "\n    }"
+        yield (("," if p else "") + "\n    " + head[:-6] + ',\n      "components": ')  # head ends with "\n    }"
         if not payee.components:
             yield "[]"
         for c, component in enumerate(payee.components):
@@ -695,9 +673,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            lines = (
-                component.build_lines()
-            )  # not kept: streaming needs no more memory than one component
+            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
             if not lines:
                 yield "[]"
             else:
@@ -721,9 +697,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
             if c == len(payee.components) - 1:
                 yield "\n      ]"
         tail = _encode(_payee_tail(payee, digits), 2)
-        yield (
-            "," + tail[1:-6] + "\n    }"
-        )  # the tail's items, then the payee's closing brace
+        yield ("," + tail[1:-6] + "\n    }")  # the tail's items, then the payee's closing brace
     yield "\n  ]\n}"
 
 
@@ -750,4 +724,4 @@ __all__ = [
     "iter_result_json",
     "result_to_json",
     "result_to_json_dict",
-]  # fmt: skip
+]

@@ -36,13 +36,20 @@ class BarChart:
     width: int = WIDTH
 
 
-def bar_chart(title: str, items: list[tuple[str, Decimal | int, str, str]], *,
-              marker: Decimal | None = None, marker_label: str = "") -> BarChart:
+def bar_chart(
+    title: str,
+    items: list[tuple[str, Decimal | int, str, str]],
+    *,
+    marker: Decimal | None = None,
+    marker_label: str = "",
+) -> BarChart:
     """Horizontal bars: (label, value, text shown, css class); an optional vertical marker (a quota)."""
     top = max([Decimal(v) for _, v, _, _ in items] + [marker or Decimal(0), Decimal(1)])
     span = WIDTH - LABEL_WIDTH - 110
-    bars = [Bar(label, text, i * (BAR_HEIGHT + GAP), float(Decimal(value) / top * span), css)
-            for i, (label, value, text, css) in enumerate(items)]
+    bars = [
+        Bar(label, text, i * (BAR_HEIGHT + GAP), float(Decimal(value) / top * span), css)
+        for i, (label, value, text, css) in enumerate(items)
+    ]
     marker_x = None if marker is None else LABEL_WIDTH + float(marker / top * span)
     return BarChart(title, bars, len(items) * (BAR_HEIGHT + GAP) + 18, marker_x, marker_label)
 

@@ -36,17 +36,25 @@ ATTEMPTS = 3
 
 def charts(board: Dashboard) -> dict[str, Any]:
     f, cur = board.figures, board.currency
-    funnel = bar_chart("Funnel", [
-        ("MQLs", f.mqls, str(f.mqls), "bar-mql"),
-        ("SQLs", f.sqls, str(f.sqls), "bar-sql"),
-        ("Opportunities", f.opportunities, str(f.opportunities), "bar-opp"),
-        ("Won", f.won_customers, str(f.won_customers), "bar-won"),
-    ])
+    funnel = bar_chart(
+        "Funnel",
+        [
+            ("MQLs", f.mqls, str(f.mqls), "bar-mql"),
+            ("SQLs", f.sqls, str(f.sqls), "bar-sql"),
+            ("Opportunities", f.opportunities, str(f.opportunities), "bar-opp"),
+            ("Won", f.won_customers, str(f.won_customers), "bar-won"),
+        ],
+    )
     quota = board.quotas.get("sourced_revenue")
-    forecast = bar_chart("Forecast against quota", [
-        ("Closed so far", f.revenue, f"{f.revenue:,.2f} {cur}", "bar-won"),
-        ("Forecast", f.forecast, f"{f.forecast:,.2f} {cur}", "bar-forecast"),
-    ], marker=quota, marker_label=f"quota {quota:,.2f}" if quota is not None else "")
+    forecast = bar_chart(
+        "Forecast against quota",
+        [
+            ("Closed so far", f.revenue, f"{f.revenue:,.2f} {cur}", "bar-won"),
+            ("Forecast", f.forecast, f"{f.forecast:,.2f} {cur}", "bar-forecast"),
+        ],
+        marker=quota,
+        marker_label=f"quota {quota:,.2f}" if quota is not None else "",
+    )
     return {"funnel": funnel, "forecast_chart": forecast}
 
 
@@ -54,22 +62,45 @@ class MarketingController(Controller):
     tags = ["marketing"]
 
     @get("/marketing", guards=[any_role], include_in_schema=False, sync_to_thread=True)
-    def dashboard_page(self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None,
-                       campaign: FromQuery[str | None] = None, currency: FromQuery[str | None] = None) -> Template:
+    def dashboard_page(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
+        campaign: FromQuery[str | None] = None,
+        currency: FromQuery[str | None] = None,
+    ) -> Template:
         key = parse_period(period)
         cur = (currency or "USD").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", cur):
             raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
         settings = request.app.state["settings"]
-        board = dashboard(db, key, campaign_code=(campaign or "").strip() or None, currency=cur,
-                          churn_percent=settings.marketing_monthly_churn_percent)
-        context = {"board": board, "f": board.figures, "fmt": DISPLAY, **charts(board),
-                   "team_quotas": team_cells(db, principal, key), "quota_error": None}
+        board = dashboard(
+            db,
+            key,
+            campaign_code=(campaign or "").strip() or None,
+            currency=cur,
+            churn_percent=settings.marketing_monthly_churn_percent,
+        )
+        context = {
+            "board": board,
+            "f": board.figures,
+            "fmt": DISPLAY,
+            **charts(board),
+            "team_quotas": team_cells(db, principal, key),
+            "quota_error": None,
+        }
         return page_or_partial(request, "pages/marketing/dashboard.html", "partials/marketing/figures.html", context)
 
     @post("/marketing/team-quotas", guards=[managers], include_in_schema=False, sync_to_thread=True, status_code=200)
-    def set_team_quotas(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def set_team_quotas(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         """The team quota form: the four targets of one team in one period, all or nothing."""
         key = parse_period(data.get("period"))
         try:
@@ -80,22 +111,39 @@ class MarketingController(Controller):
             with transaction(request.app.state["engine"]) as session:
                 for metric in MARKETING_QUOTA_METRICS:
                     version = data.get(f"version_{metric}")
-                    set_team_quota(session, principal, team_id=team_id, metric=metric, key=key,
-                                   target=data.get(f"target_{metric}", ""),
-                                   version=int(version) if version and version.isdigit() else None)
+                    set_team_quota(
+                        session,
+                        principal,
+                        team_id=team_id,
+                        metric=metric,
+                        key=key,
+                        target=data.get(f"target_{metric}", ""),
+                        version=int(version) if version and version.isdigit() else None,
+                    )
         except InputProblem as exc:  # includes a conflict (409) and a locked period (409)
             settings = request.app.state["settings"]
             board = dashboard(db, key, churn_percent=settings.marketing_monthly_churn_percent)
-            context = {"board": board, "f": board.figures, "fmt": DISPLAY, **charts(board),
-                       "team_quotas": team_cells(db, principal, key),
-                       "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message}}
+            context = {
+                "board": board,
+                "f": board.figures,
+                "fmt": DISPLAY,
+                **charts(board),
+                "team_quotas": team_cells(db, principal, key),
+                "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message},
+            }
             return page("pages/marketing/dashboard.html", context, status_code=exc.status_code)
         return Redirect(f"/marketing?period={key.key}#team-quotas", status_code=303)
 
-    @post("/api/v1/leads/events", guards=[lead_writers], sync_to_thread=True,
-          summary="Record a lead lifecycle event (idempotent on lead and stage)",
-          responses={200: ResponseSpec(LeadEventOut, description="the same event again, or an update of it")})
-    def post_event(self, request: Request, principal: CurrentPrincipal, data: JSONBody[LeadEventIn]) -> Response[LeadEventOut]:
+    @post(
+        "/api/v1/leads/events",
+        guards=[lead_writers],
+        sync_to_thread=True,
+        summary="Record a lead lifecycle event (idempotent on lead and stage)",
+        responses={200: ResponseSpec(LeadEventOut, description="the same event again, or an update of it")},
+    )
+    def post_event(
+        self, request: Request, principal: CurrentPrincipal, data: JSONBody[LeadEventIn]
+    ) -> Response[LeadEventOut]:
         for attempt in range(ATTEMPTS):
             try:
                 with transaction(request.app.state["engine"]) as session:
@@ -109,17 +157,25 @@ class MarketingController(Controller):
                     raise
         raise AssertionError("unreachable")
 
-    @post("/api/v1/leads/events/import", guards=[lead_writers], request_max_body_size=BODY_LIMIT, status_code=200,
-          summary="Import lead events from CSV: all rows or none")
-    async def import_events(self, request: Request, principal: CurrentPrincipal,
-                            dry_run: FromQuery[bool] = False) -> dict[str, Any]:
+    @post(
+        "/api/v1/leads/events/import",
+        guards=[lead_writers],
+        request_max_body_size=BODY_LIMIT,
+        status_code=200,
+        summary="Import lead events from CSV: all rows or none",
+    )
+    async def import_events(
+        self, request: Request, principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
+    ) -> dict[str, Any]:
         """CSV columns lead,stage,occurred_at,owner,campaign,name,account,amount,currency; ``dry_run=true`` previews."""
         content = await _uploaded_bytes(request)
         engine = request.app.state["engine"]
         report = await to_thread.run_sync(lambda: import_lead_events(engine, content, by=principal, commit=not dry_run))
         body = report_json(report)
         if report.errors:
-            raise HTTPException(status_code=400,
-                                detail=f"{len({e.line for e in report.errors})} row(s) have errors: nothing was imported",
-                                extra=body)
+            raise HTTPException(
+                status_code=400,
+                detail=f"{len({e.line for e in report.errors})} row(s) have errors: nothing was imported",
+                extra=body,
+            )
         return body

@@ -43,8 +43,12 @@ def _event(line: int, record: dict[str, str], errors: list[RowError]) -> LeadEve
 
 
 def parse_lead_events_csv(content: bytes) -> tuple[list[tuple[int, LeadEventIn]], list[RowError]]:
-    return read_rows(content, header_problems=_header_problems, parse=_event,
-                     identity=lambda e: ((e.lead, e.stage), "stage", f"lead {e.lead} {e.stage}"))
+    return read_rows(
+        content,
+        header_problems=_header_problems,
+        parse=_event,
+        identity=lambda e: ((e.lead, e.stage), "stage", f"lead {e.lead} {e.stage}"),
+    )
 
 
 def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:
@@ -61,7 +65,9 @@ def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, 
                 try:
                     result = writer.write(data)
                 except (InputProblem, Forbidden) as exc:
-                    report.errors.append(RowError(line, getattr(exc, "field", "row"), getattr(exc, "message", str(exc))))
+                    report.errors.append(
+                        RowError(line, getattr(exc, "field", "row"), getattr(exc, "message", str(exc)))
+                    )
                     continue
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
                 if result.outcome != "unchanged":

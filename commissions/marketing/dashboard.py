@@ -88,7 +88,14 @@ class Dashboard:
         """e.g. "3 SQLs without an MQL" ("no mql before it")."""
         lines = []
         for (stage, flag), n in sorted(self.figures.flagged.items()):
-            label = STAGE_LABELS[stage] if n != 1 else STAGE_LABELS[stage].removesuffix("s").replace("opportunitie", "opportunity").replace("losse", "loss")
+            label = (
+                STAGE_LABELS[stage]
+                if n != 1
+                else STAGE_LABELS[stage]
+                .removesuffix("s")
+                .replace("opportunitie", "opportunity")
+                .replace("losse", "loss")
+            )
             lines.append(f"{n} {label} not counted: {flag}")
         return lines
 
@@ -101,9 +108,19 @@ def _in(day: date | None, key: PeriodKey) -> bool:
 
 
 def load_leads(session: Session, until: date, campaign: str | None = None) -> list[LeadFacts]:
-    query = (select(LeadEvent.lead_id, Lead.campaign, LeadEvent.stage, LeadEvent.occurred_on, LeadEvent.amount_minor,
-                    LeadEvent.currency, LeadEvent.flag)
-             .join(Lead, Lead.id == LeadEvent.lead_id).where(LeadEvent.occurred_on <= until))
+    query = (
+        select(
+            LeadEvent.lead_id,
+            Lead.campaign,
+            LeadEvent.stage,
+            LeadEvent.occurred_on,
+            LeadEvent.amount_minor,
+            LeadEvent.currency,
+            LeadEvent.flag,
+        )
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(LeadEvent.occurred_on <= until)
+    )
     if campaign is not None:
         query = query.where(Lead.campaign == campaign)
     leads: dict[int, LeadFacts] = {}
@@ -132,8 +149,15 @@ def campaign_cost(campaign: Campaign, key: PeriodKey) -> Decimal:
     return (cost * overlap / total_days).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def figures(leads: list[LeadFacts], key: PeriodKey, currency: str, *, cost: Decimal,
-            monthly_amounts: list[Decimal], churn: Decimal) -> Figures:
+def figures(
+    leads: list[LeadFacts],
+    key: PeriodKey,
+    currency: str,
+    *,
+    cost: Decimal,
+    monthly_amounts: list[Decimal],
+    churn: Decimal,
+) -> Figures:
     """Every metric of one period from the leads' stages (history up to the period end)."""
     f = Figures(cost=cost)
     cycles: list[int] = []
@@ -189,9 +213,16 @@ def _monthly_amounts(session: Session, key: PeriodKey, currency: str, codes: lis
     """Won deals sourced by ``codes`` closed in the period, as recurring amounts per month (those with a term)."""
     if not codes:
         return []
-    rows = session.exec(select(Deal.amount_minor, Deal.currency, Deal.term_months).where(
-        Deal.status == "won", Deal.closed_at >= key.starts_on, Deal.closed_at <= key.ends_on,
-        Deal.source_campaign.in_(codes), Deal.currency == currency, Deal.term_months > 0)).all()
+    rows = session.exec(
+        select(Deal.amount_minor, Deal.currency, Deal.term_months).where(
+            Deal.status == "won",
+            Deal.closed_at >= key.starts_on,
+            Deal.closed_at <= key.ends_on,
+            Deal.source_campaign.in_(codes),
+            Deal.currency == currency,
+            Deal.term_months > 0,
+        )
+    ).all()
     return [m.monthly_recurring(from_minor(minor, cur), term) for minor, cur, term in rows]  # type: ignore[misc]
 
 
@@ -201,20 +232,34 @@ def marketing_quotas(session: Session, key: PeriodKey, *, owner_id: int | None =
     period = session.exec(select(Period).where(Period.key == key.key)).first()
     if period is None:
         return {}
-    base = select(Quota.metric, func.sum(Quota.target_minor)).where(
-        Quota.period_id == period.id, Quota.metric.in_(MARKETING_QUOTA_METRICS)).group_by(Quota.metric)
+    base = (
+        select(Quota.metric, func.sum(Quota.target_minor))
+        .where(Quota.period_id == period.id, Quota.metric.in_(MARKETING_QUOTA_METRICS))
+        .group_by(Quota.metric)
+    )
     if owner_id is not None:
         rows = session.exec(base.where(Quota.person_id == owner_id)).all()
     else:
         teams = dict(session.exec(base.join(Team, Team.id == Quota.team_id).where(Team.kind == "marketing")).all())
-        people = dict(session.exec(base.join(Person, Person.id == Quota.person_id).join(Team, Team.id == Person.team_id)
-                                   .where(Team.kind == "marketing")).all())
+        people = dict(
+            session.exec(
+                base.join(Person, Person.id == Quota.person_id)
+                .join(Team, Team.id == Person.team_id)
+                .where(Team.kind == "marketing")
+            ).all()
+        )
         rows = list({**people, **teams}.items())
     return {metric: Decimal(int(total)).scaleb(-2) for metric, total in rows}
 
 
-def dashboard(session: Session, key: PeriodKey, *, campaign_code: str | None = None, currency: str = "USD",
-              churn_percent: Decimal = Decimal(2)) -> Dashboard:
+def dashboard(
+    session: Session,
+    key: PeriodKey,
+    *,
+    campaign_code: str | None = None,
+    currency: str = "USD",
+    churn_percent: Decimal = Decimal(2),
+) -> Dashboard:
     campaigns = session.exec(select(Campaign).order_by(Campaign.code)).all()
     by_code = {c.code: c for c in campaigns}
     chosen = by_code.get(campaign_code) if campaign_code else None
@@ -227,21 +272,43 @@ def dashboard(session: Session, key: PeriodKey, *, campaign_code: str | None = N
     def cost_of(items: list[Campaign]) -> Decimal:
         return sum((campaign_cost(c, key) for c in items if c.currency == currency), m.ZERO)
 
-    rows = [(c, figures(grouped.get(c.code, []), key, currency, cost=cost_of([c]),
-                        monthly_amounts=_monthly_amounts(session, key, currency, [c.code]), churn=churn))
-            for c in campaigns]
+    rows = [
+        (
+            c,
+            figures(
+                grouped.get(c.code, []),
+                key,
+                currency,
+                cost=cost_of([c]),
+                monthly_amounts=_monthly_amounts(session, key, currency, [c.code]),
+                churn=churn,
+            ),
+        )
+        for c in campaigns
+    ]
     if chosen is not None:
         total = next(f for c, f in rows if c.id == chosen.id)
         quotas = marketing_quotas(session, key, owner_id=chosen.owner_id)
     else:
-        total = figures(leads, key, currency, cost=cost_of(campaigns),
-                        monthly_amounts=_monthly_amounts(session, key, currency, list(by_code)), churn=churn)
+        total = figures(
+            leads,
+            key,
+            currency,
+            cost=cost_of(campaigns),
+            monthly_amounts=_monthly_amounts(session, key, currency, list(by_code)),
+            churn=churn,
+        )
         quotas = marketing_quotas(session, key)
     if quotas:  # quotas are stored in minor units of money or hundredths of counts: both scale by 10^-2 for USD-like
         digits = minor_digits(currency)
         quotas = {k: (v.scaleb(2 - digits) if k in ("pipeline", "sourced_revenue") else v) for k, v in quotas.items()}
-    unknown = sum(1 for code, items in grouped.items() if code is not None and code not in by_code
-                  for lead in items if any(_in(s[0], key) for s in lead.stages.values()))
+    unknown = sum(
+        1
+        for code, items in grouped.items()
+        if code is not None and code not in by_code
+        for lead in items
+        if any(_in(s[0], key) for s in lead.stages.values())
+    )
     return Dashboard(key, currency, chosen, list(campaigns), total, rows, quotas, churn_percent, unknown)
 
 

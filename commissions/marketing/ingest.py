@@ -76,8 +76,9 @@ class LeadEventWriter:
         lead = session.exec(select(Lead).where(Lead.external_id == data.lead)).first()
         event = None
         if lead is not None:
-            event = session.exec(select(LeadEvent).where(LeadEvent.lead_id == lead.id,
-                                                         LeadEvent.stage == data.stage)).first()
+            event = session.exec(
+                select(LeadEvent).where(LeadEvent.lead_id == lead.id, LeadEvent.stage == data.stage)
+            ).first()
         if lead is not None and event is not None and event.body_hash == digest:
             return LeadEventResult(event, lead, "unchanged")
         people: set[int] = {owner.id}  # type: ignore[arg-type]
@@ -102,10 +103,20 @@ class LeadEventWriter:
         session.add(event)
         session.flush()
         refresh_flags(session, lead.id)  # type: ignore[arg-type]
-        record_event(session, self.by, f"lead_event.{outcome}", "lead", lead.external_id,
-                     {"stage": data.stage, "occurred_at": data.occurred_at.isoformat(),
-                      "amount": None if data.amount is None else str(data.amount), "currency": event.currency,
-                      "flag": event.flag})
+        record_event(
+            session,
+            self.by,
+            f"lead_event.{outcome}",
+            "lead",
+            lead.external_id,
+            {
+                "stage": data.stage,
+                "occurred_at": data.occurred_at.isoformat(),
+                "amount": None if data.amount is None else str(data.amount),
+                "currency": event.currency,
+                "flag": event.flag,
+            },
+        )
         return LeadEventResult(event, lead, outcome, people, days)
 
 
@@ -135,8 +146,13 @@ def event_out(session: Session, result: LeadEventResult) -> LeadEventOut:
     event, lead = result.event, result.lead
     owner = session.get(Person, lead.owner_id)
     return LeadEventOut(
-        lead=lead.external_id, stage=event.stage, occurred_at=event.occurred_on, owner=owner.email if owner else "",
+        lead=lead.external_id,
+        stage=event.stage,
+        occurred_at=event.occurred_on,
+        owner=owner.email if owner else "",
         campaign=lead.campaign,
         amount=None if event.amount_minor is None else str(from_minor(event.amount_minor, event.currency or "USD")),
-        currency=event.currency, in_order=not event.flag, flag=event.flag,
+        currency=event.currency,
+        in_order=not event.flag,
+        flag=event.flag,
     )

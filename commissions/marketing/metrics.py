@@ -83,8 +83,9 @@ def average(values: Iterable[Decimal | int]) -> Decimal | None:
     return _ratio(sum(items, ZERO), len(items))
 
 
-def pipeline_velocity(opportunities: int, rate: Decimal | None, average_deal: Decimal | None,
-                      average_cycle_days: Decimal | None) -> Decimal | None:
+def pipeline_velocity(
+    opportunities: int, rate: Decimal | None, average_deal: Decimal | None, average_cycle_days: Decimal | None
+) -> Decimal | None:
     """(opportunities × win rate × average deal size) / average sales cycle in days: money per day."""
     if rate is None or average_deal is None or average_cycle_days is None:
         return None

@@ -48,13 +48,19 @@ class TeamQuotaCell:
 
     @property
     def input_value(self) -> str:
-        return "" if self.minor is None else plain_target(target_value(self.minor, self.metric, TEAM_CURRENCY),
-                                                           self.metric, TEAM_CURRENCY)
+        return (
+            ""
+            if self.minor is None
+            else plain_target(target_value(self.minor, self.metric, TEAM_CURRENCY), self.metric, TEAM_CURRENCY)
+        )
 
     @property
     def display(self) -> str:
-        return "" if self.minor is None else display_target(target_value(self.minor, self.metric, TEAM_CURRENCY),
-                                                            self.metric, TEAM_CURRENCY)
+        return (
+            ""
+            if self.minor is None
+            else display_target(target_value(self.minor, self.metric, TEAM_CURRENCY), self.metric, TEAM_CURRENCY)
+        )
 
 
 def editable_teams(session: Session, principal: Principal) -> list[Team]:
@@ -74,15 +80,41 @@ def team_cells(session: Session, principal: Principal, key: PeriodKey) -> list[t
     period = period_row(session, key)
     out = []
     for team in editable_teams(session, principal):
-        stored = {} if period is None else {q.metric: q for q in session.exec(
-            select(Quota).where(Quota.team_id == team.id, Quota.period_id == period.id)).all()}
-        out.append((team, [TeamQuotaCell(team, m, stored[m].target_minor if m in stored else None,
-                                         stored[m].version if m in stored else 0) for m in MARKETING_QUOTA_METRICS]))
+        stored = (
+            {}
+            if period is None
+            else {
+                q.metric: q
+                for q in session.exec(select(Quota).where(Quota.team_id == team.id, Quota.period_id == period.id)).all()
+            }
+        )
+        out.append(
+            (
+                team,
+                [
+                    TeamQuotaCell(
+                        team,
+                        m,
+                        stored[m].target_minor if m in stored else None,
+                        stored[m].version if m in stored else 0,
+                    )
+                    for m in MARKETING_QUOTA_METRICS
+                ],
+            )
+        )
     return out
 
 
-def set_team_quota(session: Session, principal: Principal, *, team_id: int, metric: str, key: PeriodKey,
-                   target: str, version: int | None) -> str:
+def set_team_quota(
+    session: Session,
+    principal: Principal,
+    *,
+    team_id: int,
+    metric: str,
+    key: PeriodKey,
+    target: str,
+    version: int | None,
+) -> str:
     """Set or clear one team target; returns created | updated | deleted | unchanged."""
     team = next((t for t in editable_teams(session, principal) if t.id == team_id), None)
     if team is None:
@@ -94,15 +126,21 @@ def set_team_quota(session: Session, principal: Principal, *, team_id: int, metr
     if period is None:
         return "unchanged"
     check_open(period)
-    quota = session.exec(select(Quota).where(Quota.team_id == team.id, Quota.metric == metric,
-                                             Quota.period_id == period.id)).first()
+    quota = session.exec(
+        select(Quota).where(Quota.team_id == team.id, Quota.metric == metric, Quota.period_id == period.id)
+    ).first()
     old = quota.target_minor if quota else None
     if old == minor:
         return "unchanged"
     if version is not None and version != (quota.version if quota else 0):
-        now = "empty" if old is None else display_target(target_value(old, metric, TEAM_CURRENCY), metric, TEAM_CURRENCY)
-        raise QuotaConflict(f"changed by someone else since you loaded it: it is now {now}",
-                            current_minor=old, current_version=quota.version if quota else 0)
+        now = (
+            "empty" if old is None else display_target(target_value(old, metric, TEAM_CURRENCY), metric, TEAM_CURRENCY)
+        )
+        raise QuotaConflict(
+            f"changed by someone else since you loaded it: it is now {now}",
+            current_minor=old,
+            current_version=quota.version if quota else 0,
+        )
     if quota is None:
         quota = Quota(team_id=team.id, metric=metric, period_id=period.id, target_minor=minor, version=1)
         session.add(quota)
@@ -114,18 +152,36 @@ def set_team_quota(session: Session, principal: Principal, *, team_id: int, metr
         action, new_version = "deleted", quota.version
     else:
         seen = quota.version
-        done = session.execute(update(Quota).where(Quota.id == quota.id, Quota.version == seen)
-                               .values(target_minor=minor, version=seen + 1, updated_at=utcnow())
-                               .execution_options(synchronize_session=False))
+        done = session.execute(
+            update(Quota)
+            .where(Quota.id == quota.id, Quota.version == seen)
+            .values(target_minor=minor, version=seen + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         if done.rowcount != 1:
             raise QuotaConflict("changed by someone else since you loaded it", current_minor=None, current_version=seen)
         action, new_version = "updated", seen + 1
 
     def fmt(value: int | None) -> str | None:
-        return None if value is None else plain_target(target_value(value, metric, TEAM_CURRENCY), metric, TEAM_CURRENCY)
+        return (
+            None if value is None else plain_target(target_value(value, metric, TEAM_CURRENCY), metric, TEAM_CURRENCY)
+        )
 
-    record_event(session, principal, "quota.delete" if action == "deleted" else "quota.set", "quota", quota.id,
-                 {"team": team.name, "metric": metric, "period": key.key, "old": fmt(old), "new": fmt(minor),
-                  "unit": TEAM_CURRENCY if metric in ("pipeline", "sourced_revenue") else "count",
-                  "version": new_version, "source": "marketing"})
+    record_event(
+        session,
+        principal,
+        "quota.delete" if action == "deleted" else "quota.set",
+        "quota",
+        quota.id,
+        {
+            "team": team.name,
+            "metric": metric,
+            "period": key.key,
+            "old": fmt(old),
+            "new": fmt(minor),
+            "unit": TEAM_CURRENCY if metric in ("pipeline", "sourced_revenue") else "count",
+            "version": new_version,
+            "source": "marketing",
+        },
+    )
     return action

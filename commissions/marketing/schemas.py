@@ -21,7 +21,8 @@ class LeadEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     lead: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] = Field(
-        description="the lead's id in the CRM or marketing automation tool")
+        description="the lead's id in the CRM or marketing automation tool"
+    )
     stage: Stage
     occurred_at: date
     owner: Email = Field(description="email of the marketer who owns the lead")
@@ -29,7 +30,8 @@ class LeadEventIn(BaseModel):
     name: Text = ""
     account: Text = ""
     amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT)] | None = Field(
-        default=None, description="required for opportunity and won, optional for lost, not allowed before")
+        default=None, description="required for opportunity and won, optional for lost, not allowed before"
+    )
     currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")] = "USD"
 
     @field_validator("amount")
@@ -54,8 +56,11 @@ class LeadEventIn(BaseModel):
     @model_validator(mode="after")
     def _amount_fits_stage(self) -> LeadEventIn:
         if self.stage in ("opportunity", "won") and self.amount is None:
-            raise ValueError(f"amount: an {self.stage} event needs an amount" if self.stage == "opportunity"
-                             else "amount: a won event needs an amount")
+            raise ValueError(
+                f"amount: an {self.stage} event needs an amount"
+                if self.stage == "opportunity"
+                else "amount: a won event needs an amount"
+            )
         if self.stage in ("mql", "sql") and self.amount is not None:
             raise ValueError(f"amount: an {self.stage} event has no amount (amounts start at the opportunity)")
         return self

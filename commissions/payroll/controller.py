@@ -25,10 +25,14 @@ MEDIA_TYPES = {
 class PayrollController(Controller):
     guards = [finance_only]
 
-    @get("/api/v1/payouts/{filename:str}", tags=["payouts"], sync_to_thread=True,
-         summary="Payroll export of a period: /api/v1/payouts/2026-Q1.csv or .xlsx (finance)",
-         description="Columns employee_id,email,name,period,currency,earned,adjustments,clawbacks,draw,net_payable,"
-                     "plan,status; one row per person and currency; byte-identical while the period's data is unchanged.")
+    @get(
+        "/api/v1/payouts/{filename:str}",
+        tags=["payouts"],
+        sync_to_thread=True,
+        summary="Payroll export of a period: /api/v1/payouts/2026-Q1.csv or .xlsx (finance)",
+        description="Columns employee_id,email,name,period,currency,earned,adjustments,clawbacks,draw,net_payable,"
+        "plan,status; one row per person and currency; byte-identical while the period's data is unchanged.",
+    )
     def export(self, db: DbSession, filename: FromPath[str]) -> Response[bytes]:
         key, dot, extension = filename.rpartition(".")
         if not dot or extension not in MEDIA_TYPES:
@@ -36,14 +40,19 @@ class PayrollController(Controller):
         period = find_period(db, key)
         rows = payout_rows(db, period)
         content = to_csv(rows) if extension == "csv" else to_xlsx(period, rows)
-        return Response(content=content, media_type=MEDIA_TYPES[extension], headers={
-            "Content-Disposition": f'attachment; filename="{export_filename(period, extension)}"',
-            "Cache-Control": "no-store",
-        })
+        return Response(
+            content=content,
+            media_type=MEDIA_TYPES[extension],
+            headers={
+                "Content-Disposition": f'attachment; filename="{export_filename(period, extension)}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @get("/finance", include_in_schema=False, sync_to_thread=True)
-    def dashboard(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-                  period: FromQuery[str | None] = None) -> Template:
+    def dashboard(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template:
         chosen = find_period(db, period) if period else default_period(db)
         context = {
             "periods": db.exec(select(Period).order_by(Period.ends_on.desc())).all(),

@@ -53,45 +53,79 @@ class Dashboard:
 
 
 def _totals(session: Session, period_id: int, label_column, *joins) -> list[Total]:  # type: ignore[no-untyped-def]
-    query = lines_in_force_query(period_id, label_column, PayoutLine.currency, func.sum(PayoutLine.amount_minor),
-                                 func.count(PayoutLine.id))
+    query = lines_in_force_query(
+        period_id, label_column, PayoutLine.currency, func.sum(PayoutLine.amount_minor), func.count(PayoutLine.id)
+    )
     for target, on in joins:
         query = query.join(target, on, isouter=True)
     rows = session.exec(query.group_by(label_column, PayoutLine.currency)).all()
-    return sorted((Total(label or "", cur, int(amount), int(n)) for label, cur, amount, n in rows),
-                  key=lambda t: (t.currency, t.label))
+    return sorted(
+        (Total(label or "", cur, int(amount), int(n)) for label, cur, amount, n in rows),
+        key=lambda t: (t.currency, t.label),
+    )
 
 
 def period_dashboard(session: Session, period: Period) -> Dashboard:
-    by_team = [Total(t.label or NO_TEAM, t.currency, t.amount_minor, t.lines) for t in _totals(
-        session, period.id, Team.name, (Person, Person.id == PayoutLine.person_id), (Team, Team.id == Person.team_id))]
+    by_team = [
+        Total(t.label or NO_TEAM, t.currency, t.amount_minor, t.lines)
+        for t in _totals(
+            session,
+            period.id,
+            Team.name,
+            (Person, Person.id == PayoutLine.person_id),
+            (Team, Team.id == Person.team_id),
+        )
+    ]
     by_component = _totals(session, period.id, PayoutLine.component)
-    by_plan = [Total(t.label or NO_PLAN, t.currency, t.amount_minor, t.lines) for t in _totals(
-        session, period.id, Plan.name, (PlanVersion, PlanVersion.id == PayoutLine.plan_version_id),
-        (Plan, Plan.id == PlanVersion.plan_id))]
+    by_plan = [
+        Total(t.label or NO_PLAN, t.currency, t.amount_minor, t.lines)
+        for t in _totals(
+            session,
+            period.id,
+            Plan.name,
+            (PlanVersion, PlanVersion.id == PayoutLine.plan_version_id),
+            (Plan, Plan.id == PlanVersion.plan_id),
+        )
+    ]
     currencies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for t in by_component:
         currencies[t.currency][0] += t.amount_minor
         currencies[t.currency][1] += t.lines
     totals = [Total("Total", cur, amount, n) for cur, (amount, n) in sorted(currencies.items())]
     people_paid = session.exec(lines_in_force_query(period.id, func.count(func.distinct(PayoutLine.person_id)))).one()
-    return Dashboard(period, by_team, by_component, by_plan, totals, int(people_paid),
-                     sum(t.lines for t in totals), people_with_problems(session, period))
+    return Dashboard(
+        period,
+        by_team,
+        by_component,
+        by_plan,
+        totals,
+        int(people_paid),
+        sum(t.lines for t in totals),
+        people_with_problems(session, period),
+    )
 
 
 def people_with_problems(session: Session, period: Period) -> list[PersonProblems]:
     """Active reps and managers with no plan in the period, no quota in it, or calculation errors."""
     people = session.exec(select(Person).where(Person.active, Person.role.in_(PAYEE_ROLES))).all()
-    with_plan = set(session.exec(select(PlanAssignment.person_id).where(
-        PlanAssignment.starts_on <= period.ends_on,
-        or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= period.starts_on))).all())
-    with_quota = set(session.exec(select(Quota.person_id).where(Quota.period_id == period.id,
-                                                                Quota.person_id.is_not(None))).all())
-    teams_with_quota = set(session.exec(select(Quota.team_id).where(Quota.period_id == period.id,
-                                                                    Quota.team_id.is_not(None))).all())
+    with_plan = set(
+        session.exec(
+            select(PlanAssignment.person_id).where(
+                PlanAssignment.starts_on <= period.ends_on,
+                or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= period.starts_on),
+            )
+        ).all()
+    )
+    with_quota = set(
+        session.exec(select(Quota.person_id).where(Quota.period_id == period.id, Quota.person_id.is_not(None))).all()
+    )
+    teams_with_quota = set(
+        session.exec(select(Quota.team_id).where(Quota.period_id == period.id, Quota.team_id.is_not(None))).all()
+    )
     errors: dict[int, list[str]] = defaultdict(list)
     for person_id, plan_name, plan_errors in session.exec(
-        select(PayeeSummary.person_id, Plan.name, PayeeSummary.errors).join(Plan, Plan.id == PayeeSummary.plan_id)
+        select(PayeeSummary.person_id, Plan.name, PayeeSummary.errors)
+        .join(Plan, Plan.id == PayeeSummary.plan_id)
         .where(PayeeSummary.period_id == period.id)
     ).all():
         errors[person_id].extend(f"{plan_name}: {e}" for e in plan_errors or [])
@@ -110,6 +144,7 @@ def people_with_problems(session: Session, period: Period) -> list[PersonProblem
 
 def default_period(session: Session) -> Period | None:
     """The latest period with computed statements, else the latest period at all."""
-    latest = session.exec(select(Period).join(PayeeSummary, PayeeSummary.period_id == Period.id)
-                          .order_by(Period.ends_on.desc())).first()
+    latest = session.exec(
+        select(Period).join(PayeeSummary, PayeeSummary.period_id == Period.id).order_by(Period.ends_on.desc())
+    ).first()
     return latest or session.exec(select(Period).order_by(Period.ends_on.desc())).first()

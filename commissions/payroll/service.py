@@ -25,13 +25,30 @@ from commissions.errors import InputProblem
 from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
 from commissions.money import from_minor, minor_digits
 
-COLUMNS = ("employee_id", "email", "name", "period", "currency", "earned", "adjustments", "clawbacks", "draw",
-           "net_payable", "plan", "status")
+COLUMNS = (
+    "employee_id",
+    "email",
+    "name",
+    "period",
+    "currency",
+    "earned",
+    "adjustments",
+    "clawbacks",
+    "draw",
+    "net_payable",
+    "plan",
+    "status",
+)
 MONEY_COLUMNS = ("earned", "adjustments", "clawbacks", "draw", "net_payable")
 PLAN_SEPARATOR = "; "
 #: Which export column each ledger kind adds to (net_payable is the sum of all of them).
-KIND_COLUMN = {"earning": "earned", "cap": "earned", "adjustment": "adjustments", "clawback": "clawbacks",
-               "draw": "draw"}
+KIND_COLUMN = {
+    "earning": "earned",
+    "cap": "earned",
+    "adjustment": "adjustments",
+    "clawback": "clawbacks",
+    "draw": "draw",
+}
 FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
 
@@ -66,8 +83,13 @@ class PayoutRow:
     status: str
 
     def amount(self, column: str) -> Decimal:
-        minor = {"earned": self.earned_minor, "adjustments": self.adjustments_minor, "clawbacks": self.clawbacks_minor,
-                 "draw": self.draw_minor, "net_payable": self.net_minor}[column]
+        minor = {
+            "earned": self.earned_minor,
+            "adjustments": self.adjustments_minor,
+            "clawbacks": self.clawbacks_minor,
+            "draw": self.draw_minor,
+            "net_payable": self.net_minor,
+        }[column]
         return from_minor(minor, self.currency)
 
     def text(self, column: str) -> str:
@@ -96,33 +118,43 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     """One row per person and currency: everyone with a payee summary or a line in force, ordered by email."""
     sums: dict[tuple[int, str], dict[str, int]] = {}
     for person_id, currency, kind, total in session.exec(
-        lines_in_force_query(period.id, PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind,
-                             func.sum(PayoutLine.amount_minor))
-        .group_by(PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind)
+        lines_in_force_query(
+            period.id, PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind, func.sum(PayoutLine.amount_minor)
+        ).group_by(PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind)
     ).all():
         entry = sums.setdefault((person_id, currency), dict.fromkeys((*MONEY_COLUMNS,), 0))
         entry[KIND_COLUMN.get(kind, "adjustments")] += int(total)
         entry["net_payable"] += int(total)
     plans: dict[tuple[int, str], set[str]] = {}
     for person_id, currency, name in session.exec(
-        select(PayeeSummary.person_id, PayeeSummary.currency, Plan.name).join(Plan, Plan.id == PayeeSummary.plan_id)
+        select(PayeeSummary.person_id, PayeeSummary.currency, Plan.name)
+        .join(Plan, Plan.id == PayeeSummary.plan_id)
         .where(PayeeSummary.period_id == period.id)
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
         sums.setdefault((person_id, currency), dict.fromkeys(MONEY_COLUMNS, 0))
     for person_id, currency, name in session.exec(
         lines_in_force_query(period.id, PayoutLine.person_id, PayoutLine.currency, Plan.name)
-        .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id).join(Plan, Plan.id == PlanVersion.plan_id)
+        .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+        .join(Plan, Plan.id == PlanVersion.plan_id)
         .distinct()
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
     people = {p.id: p for p in session.exec(select(Person).where(Person.id.in_({pid for pid, _ in sums}))).all()}
     rows = [
         PayoutRow(
-            employee_id=people[pid].employee_id or "", email=people[pid].email, name=people[pid].name,
-            period=period.key, currency=currency, earned_minor=s["earned"], adjustments_minor=s["adjustments"],
-            clawbacks_minor=s["clawbacks"], draw_minor=s["draw"], net_minor=s["net_payable"],
-            plan=PLAN_SEPARATOR.join(sorted(plans.get((pid, currency), ()))), status=period.state,
+            employee_id=people[pid].employee_id or "",
+            email=people[pid].email,
+            name=people[pid].name,
+            period=period.key,
+            currency=currency,
+            earned_minor=s["earned"],
+            adjustments_minor=s["adjustments"],
+            clawbacks_minor=s["clawbacks"],
+            draw_minor=s["draw"],
+            net_minor=s["net_payable"],
+            plan=PLAN_SEPARATOR.join(sorted(plans.get((pid, currency), ()))),
+            status=period.state,
         )
         for (pid, currency), s in sums.items()
     ]
@@ -140,8 +172,12 @@ def to_csv(rows: list[PayoutRow]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([plain_amount(row.amount(c), row.currency) if c in MONEY_COLUMNS else neutralise(row.text(c))
-                         for c in COLUMNS])
+        writer.writerow(
+            [
+                plain_amount(row.amount(c), row.currency) if c in MONEY_COLUMNS else neutralise(row.text(c))
+                for c in COLUMNS
+            ]
+        )
     return buffer.getvalue().encode("utf-8")
 
 
@@ -160,11 +196,18 @@ def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
     import xlsxwriter  # imported here: only the export needs it
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {
-        "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-    })
-    workbook.set_properties({"title": f"Payouts {period.key}", "author": "Quotaboard", "company": "",
-                             "created": fixed_timestamp(period)})
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    workbook.set_properties(
+        {"title": f"Payouts {period.key}", "author": "Quotaboard", "company": "", "created": fixed_timestamp(period)}
+    )
     sheet = workbook.add_worksheet(f"Payouts {period.key}")
     bold = workbook.add_format({"bold": True})
     money_formats: dict[int, Any] = {}
@@ -173,7 +216,8 @@ def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
     for r, row in enumerate(rows, start=1):
         digits = minor_digits(row.currency)
         fmt = money_formats.get(digits) or money_formats.setdefault(
-            digits, workbook.add_format({"num_format": "0." + "0" * digits if digits else "0"}))
+            digits, workbook.add_format({"num_format": "0." + "0" * digits if digits else "0"})
+        )
         for col, name in enumerate(COLUMNS):
             if name in MONEY_COLUMNS:
                 sheet.write_number(r, col, row.amount(name), fmt)

@@ -51,8 +51,10 @@ class TeamController(Controller):
 
         period = quarter_of(date.today())
         rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
-        return page("pages/people/team.html", {"rows": rows, "period": period,
-                                               **pulse_context(db, principal, request.app.state["settings"])})
+        return page(
+            "pages/people/team.html",
+            {"rows": rows, "period": period, **pulse_context(db, principal, request.app.state["settings"])},
+        )
 
 
 def _people_context(db: DbSession, **extra: object) -> dict:
@@ -69,8 +71,12 @@ class AdminPeopleController(Controller):
 
     @get("/", sync_to_thread=True)
     def people_page(self, db: DbSession, moved: FromQuery[str] = "") -> Template:
-        return page("pages/people/admin_list.html", _people_context(
-            db, form=NewPersonForm(), error=None, moved=int(moved) if moved.isdigit() and len(moved) < 12 else None))
+        return page(
+            "pages/people/admin_list.html",
+            _people_context(
+                db, form=NewPersonForm(), error=None, moved=int(moved) if moved.isdigit() and len(moved) < 12 else None
+            ),
+        )
 
     @post("/", sync_to_thread=True, status_code=200)
     def add_person(
@@ -98,7 +104,11 @@ class AdminPeopleController(Controller):
             error = {"field": getattr(exc, "field", "password"), "message": getattr(exc, "message", str(exc))}
             context = _people_context(db, form=data.model_copy(update={"password": ""}), error=error)
             return page_or_partial(
-                request, "pages/people/admin_list.html", "partials/people/new_person_form.html", context, status_code=200
+                request,
+                "pages/people/admin_list.html",
+                "partials/people/new_person_form.html",
+                context,
+                status_code=200,
             )
         if getattr(request, "htmx", False):
             from litestar.plugins.htmx import ClientRedirect
@@ -123,7 +133,6 @@ class AdminPeopleController(Controller):
             set_active(session, person, data.get("active") == "1", by=principal)
         return Redirect("/admin/people")
 
-
     @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
     def move(
         self,
@@ -139,10 +148,12 @@ class AdminPeopleController(Controller):
                 person = session.get(Person, person_id)
                 if person is None:
                     raise NotFoundException("No such person.")
-                changed = move_person(session, person, manager_email=data.get("manager", ""),
-                                      team_name=data.get("team", ""), by=principal)
+                changed = move_person(
+                    session, person, manager_email=data.get("manager", ""), team_name=data.get("team", ""), by=principal
+                )
         except PersonError as exc:
-            context = _people_context(db, form=NewPersonForm(), error=None,
-                                      move_error={"person_id": person_id, "message": exc.message})
+            context = _people_context(
+                db, form=NewPersonForm(), error=None, move_error={"person_id": person_id, "message": exc.message}
+            )
             return page("pages/people/admin_list.html", context, status_code=200)
         return Redirect(f"/admin/people?moved={person_id if changed else ''}")

@@ -78,7 +78,5 @@ def progress_rows(session: Session, person_ids: list[int], period: PeriodKey) ->
         ).all()
     )
     people = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(wanted))).all()
-    rows = [
-        Progress(pid, email, name, int(won[pid]), count[pid], quotas.get(pid)) for pid, email, name in people
-    ]
+    rows = [Progress(pid, email, name, int(won[pid]), count[pid], quotas.get(pid)) for pid, email, name in people]
     return sorted(rows, key=lambda r: (-(r.percent or Decimal(-1)), r.name))

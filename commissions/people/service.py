@@ -87,8 +87,16 @@ def create_person(
     return person
 
 
-def set_password(session: Session, person: Person, password: str, *, by: Principal | None, how: str = "",
-                 ip: str = "", password_hash: str | None = None) -> None:
+def set_password(
+    session: Session,
+    person: Person,
+    password: str,
+    *,
+    by: Principal | None,
+    how: str = "",
+    ip: str = "",
+    password_hash: str | None = None,
+) -> None:
     """A new password (audited as ``person.password`` with ``how``: "own", "reset link", "command line").
     Every session of the person ends (the caller may sign the current one in again). ``password_hash``
     lets a caller hash it beforehand, outside its write transaction (Argon2 takes ~0.5 s)."""
@@ -101,8 +109,9 @@ def set_password(session: Session, person: Person, password: str, *, by: Princip
     record_event(session, by, "person.password", "person", person.id, {"how": how} if how else {}, ip=ip)
 
 
-def end_all_sessions(session: Session, person: Person, *, by: Principal | None, ip: str = "",
-                     action: str = "auth.sign_out_everywhere") -> None:
+def end_all_sessions(
+    session: Session, person: Person, *, by: Principal | None, ip: str = "", action: str = "auth.sign_out_everywhere"
+) -> None:
     """Sign the person out on every device: each session carries the old version and stops working."""
     person.session_version += 1
     session.add(person)
@@ -122,8 +131,9 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         _touch_statements(session, {person.id})
 
 
-def move_person(session: Session, person: Person, *, manager_email: str | None, team_name: str | None,
-                by: Principal | None) -> bool:
+def move_person(
+    session: Session, person: Person, *, manager_email: str | None, team_name: str | None, by: Principal | None
+) -> bool:
     """Give the person another manager and/or team; returns whether anything changed.
 
     Team credit and overrides follow the manager chain, so the statements of everyone above

@@ -99,22 +99,39 @@ def _failed(session: Session, key: str) -> list[tuple[str, str, str]]:
 def _last_check_out(check: LastCheck | None) -> LastCheckOut | None:
     if check is None:
         return None
-    return LastCheckOut(at=check.at, checked=check.checked, differences=check.differences,
-                        statements=check.statements, pending=check.pending, note=check.note)
+    return LastCheckOut(
+        at=check.at,
+        checked=check.checked,
+        differences=check.differences,
+        statements=check.statements,
+        pending=check.pending,
+        note=check.note,
+    )
 
 
 def period_out(session: Session, period: Period, totals: PeriodTotals) -> PeriodOut:
     currency = next(iter(totals.grand_totals), "USD")
     return PeriodOut(
-        period=period.key, state=period.state,
-        approved_at=period.approved_at, approved_by=_email(session, period.approved_by_id),
-        locked_at=period.locked_at, locked_by=_email(session, period.locked_by_id),
-        paid_at=period.paid_at, paid_by=_email(session, period.paid_by_id),
+        period=period.key,
+        state=period.state,
+        approved_at=period.approved_at,
+        approved_by=_email(session, period.approved_by_id),
+        locked_at=period.locked_at,
+        locked_by=_email(session, period.locked_by_id),
+        paid_at=period.paid_at,
+        paid_by=_email(session, period.paid_by_id),
         totals={cur: str(from_minor(v, cur)) for cur, v in totals.grand_totals.items()},
         components={name: str(from_minor(v, currency)) for name, v in totals.component_totals.items()},
-        people=[PersonTotalsOut(person=p.email, name=p.name, currency=p.currency, total=str(from_minor(p.total_minor, p.currency)),
-                                components={c: str(from_minor(v, p.currency)) for c, v in p.components.items()})
-                for p in totals.people],
+        people=[
+            PersonTotalsOut(
+                person=p.email,
+                name=p.name,
+                currency=p.currency,
+                total=str(from_minor(p.total_minor, p.currency)),
+                components={c: str(from_minor(v, p.currency)) for c, v in p.components.items()},
+            )
+            for p in totals.people
+        ],
         pending=state.pending_count(session, period.key),
         failed=[FailedOut(person=email, error=error) for email, _, error in _failed(session, period.key)],
         last_check=_last_check_out(last_check(session, period.key)),
@@ -137,13 +154,17 @@ class PeriodsController(Controller):
     @get("/finance/periods", sync_to_thread=True)
     def periods_page(self, db: DbSession) -> Template:
         periods = db.exec(select(Period).order_by(Period.starts_on.desc())).all()
-        counts = dict(db.exec(  # one query for every period, not one per period
-            select(Period.id, func.count(Deal.id))
-            .join(Deal, and_(Deal.closed_at >= Period.starts_on, Deal.closed_at <= Period.ends_on), isouter=True)
-            .group_by(Period.id)
-        ).all())
-        return page("pages/periods/list.html", {"periods": periods, "deal_counts": counts, "next_action": NEXT_ACTION,
-                                                "labels": ACTION_LABELS})
+        counts = dict(
+            db.exec(  # one query for every period, not one per period
+                select(Period.id, func.count(Deal.id))
+                .join(Deal, and_(Deal.closed_at >= Period.starts_on, Deal.closed_at <= Period.ends_on), isouter=True)
+                .group_by(Period.id)
+            ).all()
+        )
+        return page(
+            "pages/periods/list.html",
+            {"periods": periods, "deal_counts": counts, "next_action": NEXT_ACTION, "labels": ACTION_LABELS},
+        )
 
     @get("/finance/periods/{key:str}", sync_to_thread=True)
     def approval_page(self, db: DbSession, key: FromPath[str]) -> Template:
@@ -155,7 +176,12 @@ class PeriodsController(Controller):
 
     @post("/finance/periods/{key:str}/{action:str}", sync_to_thread=True, status_code=200)
     def step(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, key: FromPath[str], action: FromPath[str],
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        key: FromPath[str],
+        action: FromPath[str],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """The Approve / Lock / Mark paid buttons (CSRF forms); a refused step shows why, changing nothing.
@@ -177,13 +203,31 @@ def _context(db: Session, key: str) -> dict[str, Any]:
     period = db.exec(select(Period).where(Period.key == key)).first()
     if period is None:  # not computed yet: show the empty page rather than a 404
         p = parse_period(key)
-        return {"key": key, "period": None, "starts_on": p.start, "ends_on": p.end, "totals": None, "changes": None,
-                "action": None, "labels": ACTION_LABELS, "error": None, "by": {}, **_freshness(db, key)}
+        return {
+            "key": key,
+            "period": None,
+            "starts_on": p.start,
+            "ends_on": p.end,
+            "totals": None,
+            "changes": None,
+            "action": None,
+            "labels": ACTION_LABELS,
+            "error": None,
+            "by": {},
+            **_freshness(db, key),
+        }
     by = {pid: _email(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
     return {
-        "key": key, "period": period, "starts_on": period.starts_on, "ends_on": period.ends_on,
-        "totals": period_totals(db, period), "changes": changes_since_last_step(db, period, limit=50),
-        "action": NEXT_ACTION.get(period.state), "labels": ACTION_LABELS, "error": None, "by": by,
+        "key": key,
+        "period": period,
+        "starts_on": period.starts_on,
+        "ends_on": period.ends_on,
+        "totals": period_totals(db, period),
+        "changes": changes_since_last_step(db, period, limit=50),
+        "action": NEXT_ACTION.get(period.state),
+        "labels": ACTION_LABELS,
+        "error": None,
+        "by": by,
         **_freshness(db, key),
     }
 
@@ -206,20 +250,29 @@ class PeriodsApiController(Controller):
         row = get_period(db, period)
         return period_out(db, row, period_totals(db, row))
 
-    @post("/{period:str}/approve", sync_to_thread=True, status_code=200,
-          summary="Approve the computed payouts (open → approved)")
+    @post(
+        "/{period:str}/approve",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Approve the computed payouts (open → approved)",
+    )
     def approve(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return _run(request, principal, period, "approve")
 
-    @post("/{period:str}/lock", sync_to_thread=True, status_code=200,
-          summary="Lock: nothing in the period changes any more (approved → locked)")
+    @post(
+        "/{period:str}/lock",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Lock: nothing in the period changes any more (approved → locked)",
+    )
     def lock(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return _run(request, principal, period, "lock")
 
-    @post("/{period:str}/pay", sync_to_thread=True, status_code=200,
-          summary="Mark the period paid by payroll (locked → paid)")
+    @post(
+        "/{period:str}/pay",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Mark the period paid by payroll (locked → paid)",
+    )
     def pay(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return _run(request, principal, period, "pay")
-
-
-

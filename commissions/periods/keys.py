@@ -80,8 +80,9 @@ def period_window(*, on: date | None = None) -> PeriodWindow:
 
     settings = get_settings()
     day = on or today()
-    return PeriodWindow(_years_from(day, -settings.period_window_years_back),
-                        _years_from(day, settings.period_window_years_ahead))
+    return PeriodWindow(
+        _years_from(day, -settings.period_window_years_back), _years_from(day, settings.period_window_years_ahead)
+    )
 
 
 def check_period_in_window(key: PeriodKey | str, *, field: str = "period", on: date | None = None) -> PeriodKey:
@@ -96,8 +97,11 @@ def check_period_in_window(key: PeriodKey | str, *, field: str = "period", on: d
             raise InputProblem(field, str(exc)) from exc
     window = period_window(on=on)
     if not window.admits(key):
-        raise PeriodOutOfWindow(field, f"{key.key} is outside the window of {window.describe()}: "
-                                       "periods further back or ahead are refused as typing mistakes")
+        raise PeriodOutOfWindow(
+            field,
+            f"{key.key} is outside the window of {window.describe()}: "
+            "periods further back or ahead are refused as typing mistakes",
+        )
     return key
 
 
@@ -106,6 +110,9 @@ def check_day_in_window(day: date, *, field: str, on: date | None = None) -> dat
     e.g. a deal's ``closed_at`` (``field="closed_at"``) or a plan version's ``effective_from``."""
     window = period_window(on=on)
     if not window.earliest <= day <= window.latest:
-        raise PeriodOutOfWindow(field, f"{day.isoformat()} is outside the window of {window.describe()}: "
-                                       "dates further back or ahead are refused as typing mistakes")
+        raise PeriodOutOfWindow(
+            field,
+            f"{day.isoformat()} is outside the window of {window.describe()}: "
+            "dates further back or ahead are refused as typing mistakes",
+        )
     return day

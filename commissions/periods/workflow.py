@@ -69,9 +69,14 @@ class PeriodTotals:
         return {
             "grand_totals": {cur: str(from_minor(v, cur)) for cur, v in self.grand_totals.items()},
             "components": {name: v for name, v in self.component_totals.items()},
-            "people": {p.email: {"total": str(from_minor(p.total_minor, p.currency)), "currency": p.currency,
-                                 "components": {c: str(from_minor(v, p.currency)) for c, v in p.components.items()}}
-                       for p in self.people},
+            "people": {
+                p.email: {
+                    "total": str(from_minor(p.total_minor, p.currency)),
+                    "currency": p.currency,
+                    "components": {c: str(from_minor(v, p.currency)) for c, v in p.components.items()},
+                }
+                for p in self.people
+            },
         }
 
 
@@ -123,7 +128,8 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
     grand: dict[str, int] = {}
     rows = session.execute(
         lines_in_force_query(period.id, PayoutLine, Person.email, Person.name)
-        .join(Person, Person.id == PayoutLine.person_id).order_by(Person.name, PayoutLine.id)
+        .join(Person, Person.id == PayoutLine.person_id)
+        .order_by(Person.name, PayoutLine.id)
     ).all()
     for line, email, name in rows:
         entry = people.setdefault(line.person_id, PersonTotals(line.person_id, email, name, line.currency))
@@ -142,21 +148,32 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
     adjustments), with the net change per person.
     """
     last_step = session.exec(
-        select(AuditEvent.at).where(AuditEvent.object_type == "period", AuditEvent.object_id == period.key,
-                                    AuditEvent.action == "period.approved")
+        select(AuditEvent.at)
+        .where(
+            AuditEvent.object_type == "period",
+            AuditEvent.object_id == period.key,
+            AuditEvent.action == "period.approved",
+        )
         .order_by(AuditEvent.id.desc())
     ).first()
-    query = select(PayoutLine, Person.email, Person.name, Deal.external_id).join(
-        Person, Person.id == PayoutLine.person_id).join(Deal, Deal.id == PayoutLine.deal_id, isouter=True).where(
-        PayoutLine.period_id == period.id)
+    query = (
+        select(PayoutLine, Person.email, Person.name, Deal.external_id)
+        .join(Person, Person.id == PayoutLine.person_id)
+        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+        .where(PayoutLine.period_id == period.id)
+    )
     if last_step is not None:
         since, label = last_step, f"since the last approval ({last_step:%Y-%m-%d %H:%M} UTC)"
         query = query.where(PayoutLine.created_at > last_step)
     else:
         from commissions.models import CalculationRun
 
-        runs = session.exec(select(CalculationRun.id).where(CalculationRun.period_id == period.id)
-                            .order_by(CalculationRun.id.desc()).limit(1)).all()
+        runs = session.exec(
+            select(CalculationRun.id)
+            .where(CalculationRun.period_id == period.id)
+            .order_by(CalculationRun.id.desc())
+            .limit(1)
+        ).all()
         since, label = None, "by the latest calculation run (the period was never approved)"
         if not runs:
             return ChangesSince(None, label, [], {})
@@ -166,8 +183,19 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
     net = {email: int(total) for email, total in session.execute(totals.order_by(Person.email)).all() if total}
     lines = []
     for line, email, name, external_id in rows[:limit]:
-        lines.append(Change(email, name, line.component, line.kind, external_id, line.amount_minor, line.currency,
-                            line.text, line.created_at))
+        lines.append(
+            Change(
+                email,
+                name,
+                line.component,
+                line.kind,
+                external_id,
+                line.amount_minor,
+                line.currency,
+                line.text,
+                line.created_at,
+            )
+        )
     return ChangesSince(since, label, lines, net, truncated=len(rows) > limit)
 
 
@@ -198,9 +226,12 @@ def _recompute_queued(session: Session, key: str) -> set[int]:
         return set()
     limit = get_settings().approve_refresh_limit
     if len(waiting) > limit:
-        raise Conflict("period", f"{key}: {len(waiting)} statements are still being recomputed (pending); "
-                                 f"finance approves only current figures: try again once the worker has caught up, "
-                                 f"or run `commissions recalc --period {key}`")
+        raise Conflict(
+            "period",
+            f"{key}: {len(waiting)} statements are still being recomputed (pending); "
+            f"finance approves only current figures: try again once the worker has caught up, "
+            f"or run `commissions recalc --period {key}`",
+        )
     changed = recompute(session, key, person_ids=set(waiting), trigger=f"before the period workflow of {key}").people
     left = pending_count(session, key)
     if left:  # cannot happen while the period's lock is held; refuse rather than approve stale figures
@@ -226,8 +257,11 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
         _recompute_queued(session, key)
         session.refresh(period)
         if period.state != needs:  # figures changed since approval: it is open again
-            raise Conflict("period", f"{key} changed since it was approved (statements were recomputed): "
-                                     "approve the new figures before locking")
+            raise Conflict(
+                "period",
+                f"{key} changed since it was approved (statements were recomputed): "
+                "approve the new figures before locking",
+            )
     if period.state != needs:
         raise Conflict("period", _wrong_order(key, period.state, action))
     if action in ("approve", "lock"):
@@ -252,9 +286,12 @@ def _refuse_failed_calculations(session: Session, key: str, action: str) -> None
     if failed:
         emails = session.exec(select(Person.email).where(Person.id.in_(failed)).order_by(Person.email)).all()
         shown = ", ".join(emails[:5]) + (f" and {len(emails) - 5} more" if len(emails) > 5 else "")
-        raise Conflict("period", f"{key} cannot be {'approved' if action == 'approve' else 'locked'}: the calculation "
-                                 f"of {len(failed)} statement(s) failed ({shown}); correct their inputs first "
-                                 "(each statement shows why)")
+        raise Conflict(
+            "period",
+            f"{key} cannot be {'approved' if action == 'approve' else 'locked'}: the calculation "
+            f"of {len(failed)} statement(s) failed ({shown}); correct their inputs first "
+            "(each statement shows why)",
+        )
 
 
 def _wrong_order(key: str, state: str, action: str) -> str:
@@ -272,10 +309,19 @@ def reopen_after_change(session: Session, period: Period, *, people: set[int], t
     period.approved_by_id = None
     session.add(period)
     session.flush()
-    record_event(session, None, "period.reopened", "period", period.key, {
-        "reason": f"figures changed after approval ({trigger})"[:500], "people": sorted(people),
-        "approved_at": previous[0].isoformat() if previous[0] else None, "approved_by_id": previous[1],
-    })
+    record_event(
+        session,
+        None,
+        "period.reopened",
+        "period",
+        period.key,
+        {
+            "reason": f"figures changed after approval ({trigger})"[:500],
+            "people": sorted(people),
+            "approved_at": previous[0].isoformat() if previous[0] else None,
+            "approved_by_id": previous[1],
+        },
+    )
 
 
 def is_closed(period: Period | None) -> bool:

@@ -72,14 +72,19 @@ def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, .
             saved = save_plan_version(session, text=text, effective_from=day, by=CLI_ACTOR)
             plan, version = saved.plan, saved.version
             if saved.plan_created:
-                done.append(f"{plan.name}: created the plan ({plan.currency}, {plan.period_kind} periods) with "
-                            f"version {version.version}, effective from {version.effective_from.isoformat()}")
+                done.append(
+                    f"{plan.name}: created the plan ({plan.currency}, {plan.period_kind} periods) with "
+                    f"version {version.version}, effective from {version.effective_from.isoformat()}"
+                )
             elif saved.created:
-                done.append(f"{plan.name}: saved version {version.version}, effective from "
-                            f"{version.effective_from.isoformat()}")
+                done.append(
+                    f"{plan.name}: saved version {version.version}, effective from {version.effective_from.isoformat()}"
+                )
             else:
-                done.append(f"{plan.name}: unchanged (identical to version {version.version}, effective from "
-                            f"{version.effective_from.isoformat()}); nothing stored")
+                done.append(
+                    f"{plan.name}: unchanged (identical to version {version.version}, effective from "
+                    f"{version.effective_from.isoformat()}); nothing stored"
+                )
             start = saved.effective_from
             for person in people:
                 current = assignment_covering(session, plan_id=plan.id, person_id=person.id, day=start)

@@ -163,14 +163,20 @@ class PlansController(Controller):
 
     @post("/new", sync_to_thread=True, status_code=200)
     def create_plan(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal,
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
         data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template | Redirect:  # fmt: skip
+    ) -> Template | Redirect:
         return self._save(request, db, principal, data, plan=None)
 
     @post("/validate", sync_to_thread=True, status_code=200)
     def validate(
-        self, request: Request, db: DbSession, data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+        self,
+        request: Request,
+        db: DbSession,
+        data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         plan = _plan_or_404(db, int(data.plan_id)) if data.plan_id.strip().isdigit() else None
         context = _editor_context(db, plan, data)
@@ -179,20 +185,30 @@ class PlansController(Controller):
                 db, normalise_text(data.document), plan_id=plan.id if plan else None, create_only=plan is None
             )
             latest = latest_version(db, existing.id) if existing else None
-            unchanged = latest is not None and normalise_text(latest.document).rstrip() == normalise_text(data.document).rstrip()
+            unchanged = (
+                latest is not None
+                and normalise_text(latest.document).rstrip() == normalise_text(data.document).rstrip()
+            )
             context["valid"] = {"plan": document, "unchanged": unchanged}
         except InputProblem as exc:
             context.update(_problem(exc))
         return page_or_partial(request, EDITOR, ISSUES, context)
 
     @get("/{plan_id:int}", sync_to_thread=True)
-    def plan_page(self, db: DbSession, plan_id: FromPath[int], saved: FromQuery[str | None] = None,
-                  version: FromQuery[int | None] = None) -> Template:
+    def plan_page(
+        self,
+        db: DbSession,
+        plan_id: FromPath[int],
+        saved: FromQuery[str | None] = None,
+        version: FromQuery[int | None] = None,
+    ) -> Template:
         notice = None
         if saved in ("created", "new-version", "unchanged") and version is not None:
-            notice = {"created": f"Plan created with version {version}.",
-                      "new-version": f"Version {version} saved.",
-                      "unchanged": f"The document is identical to version {version}: nothing was saved."}[saved]
+            notice = {
+                "created": f"Plan created with version {version}.",
+                "new-version": f"Version {version} saved.",
+                "unchanged": f"The document is identical to version {version}: nothing was saved.",
+            }[saved]
         return page(DETAIL, _detail_context(db, _plan_or_404(db, plan_id), notice=notice))
 
     @get("/{plan_id:int}/edit", sync_to_thread=True)
@@ -205,25 +221,36 @@ class PlansController(Controller):
         )
         if source is None:
             raise NotFoundException("No such version.")
-        form = EditorForm(document=source.document, effective_from=_next_free_start(db, plan).isoformat(),
-                          plan_id=str(plan.id))
+        form = EditorForm(
+            document=source.document, effective_from=_next_free_start(db, plan).isoformat(), plan_id=str(plan.id)
+        )
         return page(EDITOR, _editor_context(db, plan, form, source=source))
 
     @post("/{plan_id:int}/edit", sync_to_thread=True, status_code=200)
     def save_version(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        plan_id: FromPath[int],
         data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template | Redirect:  # fmt: skip
+    ) -> Template | Redirect:
         return self._save(request, db, principal, data, plan=_plan_or_404(db, plan_id))
 
-    def _save(self, request: Request, db: Session, principal: Any, data: EditorForm, *, plan: Plan | None) -> Template | Redirect:
+    def _save(
+        self, request: Request, db: Session, principal: Any, data: EditorForm, *, plan: Plan | None
+    ) -> Template | Redirect:
         try:
             effective_from = parse_day(data.effective_from, "effective_from", required=False)
             with transaction(request.app.state["engine"]) as session:
                 saved = save_plan_version(
-                    session, text=data.document, effective_from=effective_from, by=principal,
-                    plan_id=plan.id if plan else None, create_only=plan is None,
-                )  # fmt: skip
+                    session,
+                    text=data.document,
+                    effective_from=effective_from,
+                    by=principal,
+                    plan_id=plan.id if plan else None,
+                    create_only=plan is None,
+                )
                 plan_id, outcome, number = saved.plan.id, saved.outcome, saved.version.version
         except InputProblem as exc:
             context = _editor_context(db, plan, data, **_problem(exc))
@@ -233,18 +260,31 @@ class PlansController(Controller):
     @get("/{plan_id:int}/versions/{number:int}", sync_to_thread=True)
     def version_page(self, db: DbSession, plan_id: FromPath[int], number: FromPath[int]) -> Template:
         plan = _plan_or_404(db, plan_id)
-        version = db.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)).first()
+        version = db.exec(
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)
+        ).first()
         if version is None:
             raise NotFoundException("No such version.")
         author = db.get(Person, version.created_by_id) if version.created_by_id else None
-        return page("pages/plans/version.html", {"plan": plan, "version": version, "author": author,
-                                                 "first_period": _first_period_start(plan.period_kind, version.effective_from)})
+        return page(
+            "pages/plans/version.html",
+            {
+                "plan": plan,
+                "version": version,
+                "author": author,
+                "first_period": _first_period_start(plan.period_kind, version.effective_from),
+            },
+        )
 
     @post("/{plan_id:int}/assignments", sync_to_thread=True, status_code=200)
     def add_assignment(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        plan_id: FromPath[int],
         data: Annotated[AssignForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template | Redirect:  # fmt: skip
+    ) -> Template | Redirect:
         plan = _plan_or_404(db, plan_id)
         try:
             starts_on = parse_day(data.starts_on, "starts_on", required=True)
@@ -253,22 +293,36 @@ class PlansController(Controller):
                 person = person_by_email(session, data.email)
                 if person is None:
                     raise InputProblem("email", f"no person with email {data.email.strip().lower() or '(empty)'}")
-                assign(session, plan=plan, person=person, starts_on=starts_on, ends_on=ends_on,  # type: ignore[arg-type]
-                       prorate=data.prorate in ("1", "on", "true"), by=principal)
+                assign(
+                    session,
+                    plan=plan,
+                    person=person,
+                    starts_on=starts_on,
+                    ends_on=ends_on,  # type: ignore[arg-type]
+                    prorate=data.prorate in ("1", "on", "true"),
+                    by=principal,
+                )
         except InputProblem as exc:
             error = {"field": exc.field, "message": exc.message}
             context = _detail_context(db, plan, assign_form=data, assign_error=error)
             is_htmx = bool(getattr(request, "htmx", False))
-            return page_or_partial(request, DETAIL, ASSIGN_FORM, context, status_code=200 if is_htmx else exc.status_code)
+            return page_or_partial(
+                request, DETAIL, ASSIGN_FORM, context, status_code=200 if is_htmx else exc.status_code
+            )
         if getattr(request, "htmx", False):
             return ClientRedirect(f"/plans/{plan.id}")  # type: ignore[return-value]
         return Redirect(f"/plans/{plan.id}")
 
     @post("/{plan_id:int}/assignments/{assignment_id:int}/end", sync_to_thread=True, status_code=200)
     def end(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, plan_id: FromPath[int],
-        assignment_id: FromPath[int], data: Annotated[EndForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template | Redirect:  # fmt: skip
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        plan_id: FromPath[int],
+        assignment_id: FromPath[int],
+        data: Annotated[EndForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         plan = _plan_or_404(db, plan_id)
         try:
             ends_on = parse_day(data.ends_on, "ends_on", required=True)

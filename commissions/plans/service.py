@@ -145,19 +145,40 @@ def check_plan_text(
         if target is None:
             raise InputProblem("plan", "no such plan")
         if existing is None or existing.id != target.id:
-            raise InvalidPlan([PlanIssue(None, "name", f"this editor saves versions of {target.name!r}; the document "
-                                         f"is named {document.name!r} (plans are not renamed: create a new plan)")])
+            raise InvalidPlan(
+                [
+                    PlanIssue(
+                        None,
+                        "name",
+                        f"this editor saves versions of {target.name!r}; the document "
+                        f"is named {document.name!r} (plans are not renamed: create a new plan)",
+                    )
+                ]
+            )
     if create_only and existing is not None:
-        raise InvalidPlan([PlanIssue(None, "name", f"a plan named {document.name!r} already exists: "
-                                     "edit it to save a new version")])
+        raise InvalidPlan(
+            [PlanIssue(None, "name", f"a plan named {document.name!r} already exists: edit it to save a new version")]
+        )
     if existing is not None:
         issues = []
         if document.currency != existing.currency:
-            issues.append(PlanIssue(None, "currency", f"plan {existing.name!r} is paid in {existing.currency}; a new "
-                                    f"version cannot change it to {document.currency} (create a new plan)"))
+            issues.append(
+                PlanIssue(
+                    None,
+                    "currency",
+                    f"plan {existing.name!r} is paid in {existing.currency}; a new "
+                    f"version cannot change it to {document.currency} (create a new plan)",
+                )
+            )
         if document.period != existing.period_kind:
-            issues.append(PlanIssue(None, "period", f"plan {existing.name!r} has {existing.period_kind} periods; a "
-                                    f"new version cannot change it to {document.period} (create a new plan)"))
+            issues.append(
+                PlanIssue(
+                    None,
+                    "period",
+                    f"plan {existing.name!r} has {existing.period_kind} periods; a "
+                    f"new version cannot change it to {document.period} (create a new plan)",
+                )
+            )
         if issues:
             raise InvalidPlan(issues)
     return document, existing
@@ -290,8 +311,9 @@ def save_plan_version(
         if plan.currency != document.currency or plan.period_kind != document.period:
             check_plan_text(session, text)
         if normalise_text(latest.document).rstrip() == text.rstrip():
-            return SavedVersion(plan=plan, version=latest, created=False, plan_created=False,
-                                effective_from=effective_from)
+            return SavedVersion(
+                plan=plan, version=latest, created=False, plan_created=False, effective_from=effective_from
+            )
 
     same_day = session.exec(
         select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from == effective_from)
@@ -314,20 +336,36 @@ def save_plan_version(
     session.add(version)
     session.flush()
     record_event(
-        session, by, "plan.version", "plan", plan.id,
-        {"plan": plan.name, "version": version.version, "effective_from": effective_from.isoformat(),
-         "plan_created": plan_created},
-    )  # fmt: skip
+        session,
+        by,
+        "plan.version",
+        "plan",
+        plan.id,
+        {
+            "plan": plan.name,
+            "version": version.version,
+            "effective_from": effective_from.isoformat(),
+            "plan_created": plan_created,
+        },
+    )
     _queue_recompute(session, plan, person_ids=None, starts_on=effective_from, ends_on=None)
-    return SavedVersion(plan=plan, version=version, created=True, plan_created=plan_created,
-                        effective_from=effective_from)
+    return SavedVersion(
+        plan=plan, version=version, created=True, plan_created=plan_created, effective_from=effective_from
+    )
 
 
 # --- assignments -----------------------------------------------------------------------
 
 
-def _overlapping(session: Session, *, plan_id: int, person_id: int, starts_on: date, ends_on: date | None,
-                 exclude_id: int | None = None) -> PlanAssignment | None:
+def _overlapping(
+    session: Session,
+    *,
+    plan_id: int,
+    person_id: int,
+    starts_on: date,
+    ends_on: date | None,
+    exclude_id: int | None = None,
+) -> PlanAssignment | None:
     query = select(PlanAssignment).where(
         PlanAssignment.plan_id == plan_id,
         PlanAssignment.person_id == person_id,
@@ -364,34 +402,59 @@ def assign(
 ) -> PlanAssignment:
     """Put ``person`` on ``plan`` from ``starts_on`` to ``ends_on`` (inclusive; None: open-ended)."""
     if ends_on is not None and ends_on < starts_on:
-        raise InputProblem("ends_on", f"the assignment ends ({ends_on.isoformat()}) before it starts "
-                                      f"({starts_on.isoformat()})")
+        raise InputProblem(
+            "ends_on", f"the assignment ends ({ends_on.isoformat()}) before it starts ({starts_on.isoformat()})"
+        )
     plan = _lock_plan(session, plan.id)  # serialises assignments to one plan (PostgreSQL; SQLite writes are serial)
     clash = _overlapping(session, plan_id=plan.id, person_id=person.id, starts_on=starts_on, ends_on=ends_on)
     if clash is not None:
-        raise Conflict("starts_on", f"{person.email} is already on {plan.name} from {_describe(clash)}; "
-                                    "end that assignment first or choose dates that do not overlap")
-    assignment = PlanAssignment(person_id=person.id, plan_id=plan.id, starts_on=starts_on, ends_on=ends_on,
-                                prorate=prorate)
+        raise Conflict(
+            "starts_on",
+            f"{person.email} is already on {plan.name} from {_describe(clash)}; "
+            "end that assignment first or choose dates that do not overlap",
+        )
+    assignment = PlanAssignment(
+        person_id=person.id, plan_id=plan.id, starts_on=starts_on, ends_on=ends_on, prorate=prorate
+    )
     session.add(assignment)
     session.flush()
     record_event(
-        session, by, "plan.assign", "plan_assignment", assignment.id,
-        {"plan": plan.name, "person": person.email, "starts_on": starts_on.isoformat(),
-         "ends_on": ends_on.isoformat() if ends_on else None, "prorate": prorate},
-    )  # fmt: skip
+        session,
+        by,
+        "plan.assign",
+        "plan_assignment",
+        assignment.id,
+        {
+            "plan": plan.name,
+            "person": person.email,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat() if ends_on else None,
+            "prorate": prorate,
+        },
+    )
     _queue_recompute(session, plan, person_ids={person.id}, starts_on=starts_on, ends_on=ends_on)
     return assignment
 
 
-def end_assignment(session: Session, *, assignment: PlanAssignment, ends_on: date, by: Principal | None) -> PlanAssignment:
+def end_assignment(
+    session: Session, *, assignment: PlanAssignment, ends_on: date, by: Principal | None
+) -> PlanAssignment:
     """End (or move the end of) an assignment; the last day is ``ends_on``, inclusive."""
     plan = _lock_plan(session, assignment.plan_id)
     if ends_on < assignment.starts_on:
-        raise InputProblem("ends_on", f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
-                                      f"before that ({ends_on.isoformat()})")
-    clash = _overlapping(session, plan_id=plan.id, person_id=assignment.person_id, starts_on=assignment.starts_on,
-                         ends_on=ends_on, exclude_id=assignment.id)
+        raise InputProblem(
+            "ends_on",
+            f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
+            f"before that ({ends_on.isoformat()})",
+        )
+    clash = _overlapping(
+        session,
+        plan_id=plan.id,
+        person_id=assignment.person_id,
+        starts_on=assignment.starts_on,
+        ends_on=ends_on,
+        exclude_id=assignment.id,
+    )
     if clash is not None:
         raise Conflict("ends_on", f"that would overlap the assignment from {_describe(clash)}")
     previous = assignment.ends_on
@@ -400,17 +463,26 @@ def end_assignment(session: Session, *, assignment: PlanAssignment, ends_on: dat
     session.flush()
     person = session.get(Person, assignment.person_id)
     record_event(
-        session, by, "plan.unassign", "plan_assignment", assignment.id,
-        {"plan": plan.name, "person": person.email if person else None, "ends_on": ends_on.isoformat(),
-         "previous_ends_on": previous.isoformat() if previous else None},
-    )  # fmt: skip
+        session,
+        by,
+        "plan.unassign",
+        "plan_assignment",
+        assignment.id,
+        {
+            "plan": plan.name,
+            "person": person.email if person else None,
+            "ends_on": ends_on.isoformat(),
+            "previous_ends_on": previous.isoformat() if previous else None,
+        },
+    )
     changed_from = min(ends_on, previous) if previous else ends_on
     _queue_recompute(session, plan, person_ids={assignment.person_id}, starts_on=changed_from, ends_on=None)
     return assignment
 
 
-def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | None, starts_on: date,
-                     ends_on: date | None) -> None:
+def _queue_recompute(
+    session: Session, plan: Plan, *, person_ids: set[int] | None, starts_on: date, ends_on: date | None
+) -> None:
     """Statements in open periods that the change reaches are recomputed by the worker (earlier periods keep
     the version they were computed with: a version only applies from its effective date)."""
     from commissions.calculation.state import open_period_keys, touch
@@ -422,20 +494,29 @@ def _queue_recompute(session: Session, plan: Plan, *, person_ids: set[int] | Non
     touch(session, person_ids, open_period_keys(session, plan.period_kind, starts_on, ends_on))
 
 
-def _book_locked_periods(session: Session, plan: Plan, person_ids: set[int], starts_on: date, ends_on: date | None) -> None:
+def _book_locked_periods(
+    session: Session, plan: Plan, person_ids: set[int], starts_on: date, ends_on: date | None
+) -> None:
     """Locked periods the change reaches never change: the difference is a prior-period adjustment (docs/finance.md)."""
     from commissions.adjustments.prior_period import book_locked_change
     from commissions.calculation.state import serialise_period
 
-    query = select(Period).where(Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES),
-                                 Period.ends_on >= starts_on)
+    query = select(Period).where(
+        Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES), Period.ends_on >= starts_on
+    )
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
     for period in sorted(session.exec(query).all(), key=lambda p: p.starts_on):
         serialise_period(session, period.key)
-        book_locked_change(session, period=period, people=set(person_ids), deal=None,
-                           what=f"plan assignment change ({plan.name})", actor=None,
-                           trigger=f"assignment to {plan.name}")
+        book_locked_change(
+            session,
+            period=period,
+            people=set(person_ids),
+            deal=None,
+            what=f"plan assignment change ({plan.name})",
+            actor=None,
+            trigger=f"assignment to {plan.name}",
+        )
 
 
 def assignment_covering(session: Session, *, plan_id: int, person_id: int, day: date) -> PlanAssignment | None:
@@ -495,8 +576,10 @@ def plan_summaries(session: Session, *, today: date | None = None) -> list[PlanS
     current = dict(
         session.exec(
             select(PlanAssignment.plan_id, func.count(func.distinct(PlanAssignment.person_id)))
-            .where(PlanAssignment.starts_on <= today,
-                   or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= today))
+            .where(
+                PlanAssignment.starts_on <= today,
+                or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= today),
+            )
             .group_by(PlanAssignment.plan_id)
         ).all()
     )
@@ -511,8 +594,9 @@ def plan_summaries(session: Session, *, today: date | None = None) -> list[PlanS
     for plan in plans:
         mine = versions.get(plan.id, [])
         latest = max(mine, key=lambda v: v.version) if mine else None
-        out.append(PlanSummary(plan, latest, [v.effective_from for v in mine], current.get(plan.id, 0),
-                               later.get(plan.id, 0)))
+        out.append(
+            PlanSummary(plan, latest, [v.effective_from for v in mine], current.get(plan.id, 0), later.get(plan.id, 0))
+        )
     return out
 
 

@@ -25,14 +25,24 @@ class PulseController(Controller):
 
     @get("/pulse", sync_to_thread=True)
     def pulse_page(self, db: DbSession, principal: CurrentPrincipal, thanks: FromQuery[bool] = False) -> Template:
-        return page("pages/pulse/answer.html", {"pulses": pulses_to_answer(db, principal.person_id), "thanks": thanks,
-                                                "error": None})
+        return page(
+            "pages/pulse/answer.html",
+            {"pulses": pulses_to_answer(db, principal.person_id), "thanks": thanks, "error": None},
+        )
 
     @post("/pulse/{pulse_id:int}", sync_to_thread=True, status_code=200)
-    def answer_pulse(self, request: Request, db: DbSession, principal: CurrentPrincipal, pulse_id: FromPath[int],
-                     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+    def answer_pulse(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        pulse_id: FromPath[int],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         try:
-            for attempt in range(3):  # a concurrent first answer with the same score, or a double submit, races on a unique key
+            for attempt in range(
+                3
+            ):  # a concurrent first answer with the same score, or a double submit, races on a unique key
                 try:
                     with transaction(request.app.state["engine"]) as session:
                         answer(session, principal, pulse_id, data.get("score"))
@@ -43,8 +53,11 @@ class PulseController(Controller):
         except PulseNotFound:
             raise NotFoundException("No such pulse.") from None
         except InputProblem as exc:
-            context = {"pulses": pulses_to_answer(db, principal.person_id), "thanks": False,
-                       "error": {"pulse": pulse_id, "message": exc.message}}
+            context = {
+                "pulses": pulses_to_answer(db, principal.person_id),
+                "thanks": False,
+                "error": {"pulse": pulse_id, "message": exc.message},
+            }
             return page("pages/pulse/answer.html", context, status_code=exc.status_code)
         return Redirect("/pulse?thanks=true", status_code=303)
 

@@ -53,8 +53,9 @@ def open_pulse(session: Session, principal: Principal, *, today: date | None = N
         raise Forbidden("Only managers run a pulse for their team.")
     if not report_ids(session, principal.person_id):
         raise InputProblem("team", "you have nobody reporting to you to ask")
-    for previous in session.exec(select(Pulse).where(Pulse.manager_id == principal.person_id,
-                                                     Pulse.closed_at.is_(None))).all():
+    for previous in session.exec(
+        select(Pulse).where(Pulse.manager_id == principal.person_id, Pulse.closed_at.is_(None))
+    ).all():
         previous.closed_at = utcnow()
         session.add(previous)
     pulse = Pulse(manager_id=principal.person_id, opened_on=today or date.today())
@@ -81,8 +82,13 @@ def pulses_to_answer(session: Session, person_id: int) -> list[Pulse]:
     if not managers:
         return []
     answered = select(PulseResponse.pulse_id).where(PulseResponse.person_id == person_id)
-    return list(session.exec(select(Pulse).where(Pulse.manager_id.in_(managers), Pulse.closed_at.is_(None),
-                                                 Pulse.id.not_in(answered)).order_by(Pulse.id)).all())
+    return list(
+        session.exec(
+            select(Pulse)
+            .where(Pulse.manager_id.in_(managers), Pulse.closed_at.is_(None), Pulse.id.not_in(answered))
+            .order_by(Pulse.id)
+        ).all()
+    )
 
 
 def answer(session: Session, principal: Principal, pulse_id: int, score: str | int | None) -> None:
@@ -100,12 +106,18 @@ def answer(session: Session, principal: Principal, pulse_id: int, score: str | i
         raise InputProblem("score", "choose a number from 0 to 10")
     if pulse.closed_at is not None:
         raise Conflict("pulse", "this pulse is closed")
-    if session.exec(select(PulseResponse.id).where(PulseResponse.pulse_id == pulse.id,
-                                                   PulseResponse.person_id == principal.person_id)).first():
+    if session.exec(
+        select(PulseResponse.id).where(
+            PulseResponse.pulse_id == pulse.id, PulseResponse.person_id == principal.person_id
+        )
+    ).first():
         raise Conflict("pulse", "you have already answered this pulse")
     session.add(PulseResponse(pulse_id=pulse.id, person_id=principal.person_id))
-    bumped = session.execute(update(PulseTally).where(PulseTally.pulse_id == pulse.id, PulseTally.score == value)
-                             .values(answers=PulseTally.answers + 1))
+    bumped = session.execute(
+        update(PulseTally)
+        .where(PulseTally.pulse_id == pulse.id, PulseTally.score == value)
+        .values(answers=PulseTally.answers + 1)
+    )
     if bumped.rowcount == 0:  # type: ignore[attr-defined]
         session.add(PulseTally(pulse_id=pulse.id, score=value, answers=1))
     session.flush()

@@ -15,6 +15,13 @@ from commissions.settings import Settings
 def pulse_context(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:
     minimum = settings.pulse_min_group_size
     results = team_results(session, principal.person_id, minimum=minimum)  # type: ignore[arg-type]
-    shown = [(r.pulse.opened_on.isoformat(), r.result.score, r.result.score_text) for r in results if r.result.score is not None]
-    return {"pulses": list(reversed(results)), "pulse_minimum": minimum,
-            "pulse_chart": enps_chart("eNPS over time", shown) if len(shown) >= 2 else None}  # type: ignore[arg-type]
+    shown = [
+        (r.pulse.opened_on.isoformat(), r.result.score, r.result.score_text)
+        for r in results
+        if r.result.score is not None
+    ]
+    return {
+        "pulses": list(reversed(results)),
+        "pulse_minimum": minimum,
+        "pulse_chart": enps_chart("eNPS over time", shown) if len(shown) >= 2 else None,
+    }  # type: ignore[arg-type]

@@ -81,8 +81,15 @@ class QuotaIn(BaseModel):
     person: Annotated[str, Field(max_length=254, description="the person's email")]
     metric: Annotated[str, Field(max_length=20, description="bookings | sourced_revenue | deals")]
     period: Annotated[str, Field(max_length=10, description="2026-01, 2026-Q1 or 2026")]
-    target: Annotated[Decimal | None, Field(description="decimal string, e.g. \"250000.00\"; null removes the quota")]
-    version: Annotated[int | None, Field(default=None, ge=0, description="optional: the version this edit is based on (0: none existed); a different stored version is refused with 409")]
+    target: Annotated[Decimal | None, Field(description='decimal string, e.g. "250000.00"; null removes the quota')]
+    version: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=0,
+            description="optional: the version this edit is based on (0: none existed); a different stored version is refused with 409",
+        ),
+    ]
 
 
 class QuotaOut(BaseModel):
@@ -126,8 +133,11 @@ class QuotasController(Controller):
         notice = None
         if copied is not None:
             source = parse_period(copied_from).key if copied_from else "the last period"
-            notice = f"Copied {copied} quota{'s' if copied != 1 else ''} from {source}." if copied else (
-                f"Nothing to copy: everyone already has a quota here, or there were none in {source}.")
+            notice = (
+                f"Copied {copied} quota{'s' if copied != 1 else ''} from {source}."
+                if copied
+                else (f"Nothing to copy: everyone already has a quota here, or there were none in {source}.")
+            )
         elif imported is not None:
             notice = f"Imported: {imported} quota{'s' if imported != 1 else ''} changed."
         return page("pages/quotas/grid.html", _grid_context(db, principal, key, notice=notice))
@@ -156,8 +166,15 @@ class QuotasController(Controller):
         def work(session: Session) -> Cell:
             if load_cell(session, principal, data.person_id, data.metric, key) is None:  # checked again, in the write
                 raise NotFoundException("No such quota cell.")
-            change = cell_change(session, principal, person_id=data.person_id, metric=data.metric, key=key,
-                                 target=data.target, version=data.version)
+            change = cell_change(
+                session,
+                principal,
+                person_id=data.person_id,
+                metric=data.metric,
+                key=key,
+                target=data.target,
+                version=data.version,
+            )
             apply_change(session, change, by=principal, source="grid")
             cell = load_cell(session, principal, data.person_id, data.metric, key)
             assert cell is not None
@@ -271,7 +288,9 @@ class QuotasController(Controller):
         return page("pages/quotas/upload.html", context, status_code=status)
 
     @staticmethod
-    def _preview_page(rows: list[PreviewRow], content: bytes, *, error: str | None = None, status_code: int = 200) -> Template:
+    def _preview_page(
+        rows: list[PreviewRow], content: bytes, *, error: str | None = None, status_code: int = 200
+    ) -> Template:
         context = {
             "rows": rows,
             "content": base64.b64encode(content).decode("ascii"),
@@ -288,7 +307,9 @@ class QuotasApiController(Controller):
     tags = ["quotas"]
 
     @put("/", sync_to_thread=True, summary="Set quota targets (all or nothing)")
-    def put_quotas(self, request: Request, principal: CurrentPrincipal, data: JSONBody[list[QuotaIn]]) -> list[QuotaOut]:
+    def put_quotas(
+        self, request: Request, principal: CurrentPrincipal, data: JSONBody[list[QuotaIn]]
+    ) -> list[QuotaOut]:
         """A manager sets their reports' targets (recursively), an admin anyone's. Anyone outside the
         caller's team refuses the whole request with 403; any bad item refuses it with 400, naming
         the item (its index in the list) and the field. Returns the stored quotas in request order."""
@@ -297,14 +318,31 @@ class QuotasApiController(Controller):
         rows = [RawRow(f"[{i}]", q.person, q.metric, q.period, q.target, q.version, i) for i, q in enumerate(data)]
 
         def work(session: Session) -> list[QuotaOut]:
-            outcomes = apply_changes(session, resolve_rows(session, principal, rows, closed_ok=True), by=principal,
-                                     source="api", closed_ok=True)
+            outcomes = apply_changes(
+                session,
+                resolve_rows(session, principal, rows, closed_ok=True),
+                by=principal,
+                source="api",
+                closed_ok=True,
+            )
             out = []
             for o in outcomes:
                 c = o.change
-                stored = None if o.quota is None else plain_target(target_value(o.quota.target_minor, c.metric, c.currency), c.metric, c.currency)
-                out.append(QuotaOut(person=c.email, metric=c.metric, period=c.period.key, target=stored,
-                                    unit=c.currency if is_money(c.metric) else "count", version=o.version))
+                stored = (
+                    None
+                    if o.quota is None
+                    else plain_target(target_value(o.quota.target_minor, c.metric, c.currency), c.metric, c.currency)
+                )
+                out.append(
+                    QuotaOut(
+                        person=c.email,
+                        metric=c.metric,
+                        period=c.period.key,
+                        target=stored,
+                        unit=c.currency if is_money(c.metric) else "count",
+                        version=o.version,
+                    )
+                )
             return out
 
         try:

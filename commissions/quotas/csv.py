@@ -27,7 +27,9 @@ def read_quota_csv(content: bytes) -> list[RawRow]:
     except UnicodeDecodeError as exc:
         raise RowsProblem([RowProblem("", "file", f"is not UTF-8 text (byte {exc.start})")]) from exc
     if not text.strip():
-        raise RowsProblem([RowProblem("", "file", "is empty: the first line must be the header person,metric,period,target")])
+        raise RowsProblem(
+            [RowProblem("", "file", "is empty: the first line must be the header person,metric,period,target")]
+        )
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[RowProblem] = []
     rows: list[RawRow] = []
@@ -35,7 +37,9 @@ def read_quota_csv(content: bytes) -> list[RawRow]:
         header = [h.strip().lower() for h in next(reader)]
         missing = [c for c in COLUMNS if c not in header]
         if missing:
-            raise RowsProblem([RowProblem("line 1", "header", f"missing column {', '.join(missing)}: expected {','.join(COLUMNS)}")])
+            raise RowsProblem(
+                [RowProblem("line 1", "header", f"missing column {', '.join(missing)}: expected {','.join(COLUMNS)}")]
+            )
         position = {c: header.index(c) for c in COLUMNS}
         for record in reader:
             line = reader.line_num  # the physical line where the record ends (quoted newlines span lines)

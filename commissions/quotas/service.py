@@ -44,8 +44,14 @@ from commissions.periods.keys import (
 GRID_METRICS = ("bookings", "sourced_revenue", "deals", "mqls", "sqls", "pipeline")  # every person quota metric
 SALES_COLUMNS = ("bookings", "sourced_revenue", "deals")  # a row's columns: people outside marketing teams
 MARKETING_COLUMNS = ("sourced_revenue", "mqls", "sqls", "pipeline")  # people on a team of kind marketing
-METRIC_LABELS = {"bookings": "Bookings", "sourced_revenue": "Sourced revenue", "deals": "Deals", "mqls": "MQLs",
-                 "sqls": "SQLs", "pipeline": "Sourced pipeline"}
+METRIC_LABELS = {
+    "bookings": "Bookings",
+    "sourced_revenue": "Sourced revenue",
+    "deals": "Deals",
+    "mqls": "MQLs",
+    "sqls": "SQLs",
+    "pipeline": "Sourced pipeline",
+}
 COUNT_UNITS = {"deals": "deals", "mqls": "MQLs", "sqls": "SQLs"}
 DEFAULT_CURRENCY = "USD"
 MAX_TARGET = Decimal(1000000000000)  # 10^12: beyond this it is a typo, not a target
@@ -252,8 +258,13 @@ def _overlapping_assignments(session: Session, person_ids: Iterable[int], key: P
     if not ids:
         return []
     return session.exec(
-        select(PlanAssignment.person_id, PlanAssignment.starts_on, PlanAssignment.ends_on,
-               PlanAssignment.prorate, Plan.currency)
+        select(
+            PlanAssignment.person_id,
+            PlanAssignment.starts_on,
+            PlanAssignment.ends_on,
+            PlanAssignment.prorate,
+            Plan.currency,
+        )
         .join(Plan, Plan.id == PlanAssignment.plan_id)
         .where(
             PlanAssignment.person_id.in_(ids),
@@ -453,9 +464,15 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
         for metric in columns:
             q = quotas.get((person.id, metric))
             cells[metric] = Cell(
-                person_id=person.id, person_name=person.name, metric=metric, period=key.key, currency=currency,
-                minor=q.target_minor if q else None, version=q.version if q else 0,
-                proration=prorated.get(person.id), editable=grid.editable,
+                person_id=person.id,
+                person_name=person.name,
+                metric=metric,
+                period=key.key,
+                currency=currency,
+                minor=q.target_minor if q else None,
+                version=q.version if q else 0,
+                proration=prorated.get(person.id),
+                editable=grid.editable,
             )
         team = teams.get(person.team_id, NO_TEAM) if person.team_id else NO_TEAM
         groups.setdefault(team, []).append(Row(person, currency, prorated.get(person.id), cells))
@@ -483,9 +500,13 @@ def load_cell(session: Session, principal: Principal, person_id: int, metric: st
     period = period_row(session, key)
     quota = _quota_map(session, period, [person_id]).get((person_id, metric))
     return Cell(
-        person_id=person_id, person_name=person.name, metric=metric, period=key.key,
+        person_id=person_id,
+        person_name=person.name,
+        metric=metric,
+        period=key.key,
         currency=plan_currencies(session, [person_id], key).get(person_id, DEFAULT_CURRENCY),
-        minor=quota.target_minor if quota else None, version=quota.version if quota else 0,
+        minor=quota.target_minor if quota else None,
+        version=quota.version if quota else 0,
         proration=prorations(session, [person_id], key).get(person_id),
         editable=period is None or period.state == "open",
     )
@@ -524,12 +545,28 @@ def _fmt(minor: int | None, metric: str, currency: str) -> str | None:
     return None if minor is None else plain_target(target_value(minor, metric, currency), metric, currency)
 
 
-def _audit(session: Session, by: Principal | None, action: str, quota_id: int | None, change: Change,
-           old: int | None, new: int | None, version: int, source: str, **extra: object) -> None:
+def _audit(
+    session: Session,
+    by: Principal | None,
+    action: str,
+    quota_id: int | None,
+    change: Change,
+    old: int | None,
+    new: int | None,
+    version: int,
+    source: str,
+    **extra: object,
+) -> None:
     detail = {
-        "person": change.email, "metric": change.metric, "period": change.period.key,
-        "old": _fmt(old, change.metric, change.currency), "new": _fmt(new, change.metric, change.currency),
-        "unit": change.currency if is_money(change.metric) else "count", "version": version, "source": source, **extra,
+        "person": change.email,
+        "metric": change.metric,
+        "period": change.period.key,
+        "old": _fmt(old, change.metric, change.currency),
+        "new": _fmt(new, change.metric, change.currency),
+        "unit": change.currency if is_money(change.metric) else "count",
+        "version": version,
+        "source": source,
+        **extra,
     }
     record_event(session, by, action, "quota", quota_id, detail)
 
@@ -539,12 +576,14 @@ def _conflict(quota: Quota | None, change: Change) -> QuotaConflict:
     where = f"{change.where}: " if change.where else ""
     return QuotaConflict(
         f"{where}changed by someone else since you loaded it: it is now {now if now is not None else 'empty'}",
-        current_minor=quota.target_minor if quota else None, current_version=quota.version if quota else 0,
+        current_minor=quota.target_minor if quota else None,
+        current_version=quota.version if quota else 0,
     )
 
 
-def apply_change(session: Session, change: Change, *, by: Principal | None, source: str = "grid",
-                 closed_ok: bool = False) -> Outcome:
+def apply_change(
+    session: Session, change: Change, *, by: Principal | None, source: str = "grid", closed_ok: bool = False
+) -> Outcome:
     """Set or remove one quota with optimistic locking; audited; raises QuotaConflict or Conflict.
 
     Only open periods, unless ``closed_ok``: then a locked or paid period's quota is recorded and
@@ -557,14 +596,20 @@ def apply_change(session: Session, change: Change, *, by: Principal | None, sour
     return _queue_recompute(session, _apply_change(session, change, by=by, source=source, closed_ok=closed_ok), by=by)
 
 
-def _apply_change(session: Session, change: Change, *, by: Principal | None, source: str, closed_ok: bool = False) -> Outcome:
-    period = ensure_period(session, change.period) if change.target_minor is not None else period_row(session, change.period)
+def _apply_change(
+    session: Session, change: Change, *, by: Principal | None, source: str, closed_ok: bool = False
+) -> Outcome:
+    period = (
+        ensure_period(session, change.period) if change.target_minor is not None else period_row(session, change.period)
+    )
     if period is None:  # removing a quota from a period that does not exist: nothing to do
         return Outcome(change, "unchanged", None, None)
     if not closed_ok:
         check_open(period)
     quota = session.exec(
-        select(Quota).where(Quota.period_id == period.id, Quota.person_id == change.person_id, Quota.metric == change.metric)
+        select(Quota).where(
+            Quota.period_id == period.id, Quota.person_id == change.person_id, Quota.metric == change.metric
+        )
     ).first()
     old = quota.target_minor if quota else None
     if old == change.target_minor:  # the same value again (a double submit) is never a conflict
@@ -572,8 +617,13 @@ def _apply_change(session: Session, change: Change, *, by: Principal | None, sou
     if change.version is not None and change.version != (quota.version if quota else 0):
         raise _conflict(quota, change)
     if quota is None:
-        quota = Quota(person_id=change.person_id, metric=change.metric, period_id=period.id,
-                      target_minor=change.target_minor, version=1)
+        quota = Quota(
+            person_id=change.person_id,
+            metric=change.metric,
+            period_id=period.id,
+            target_minor=change.target_minor,
+            version=1,
+        )
         session.add(quota)
         session.flush()
         _audit(session, by, "quota.set", quota.id, change, None, change.target_minor, 1, source)
@@ -601,8 +651,9 @@ def _apply_change(session: Session, change: Change, *, by: Principal | None, sou
     return Outcome(change, "updated", old, quota)
 
 
-def apply_changes(session: Session, changes: list[Change], *, by: Principal | None, source: str,
-                  closed_ok: bool = False) -> list[Outcome]:
+def apply_changes(
+    session: Session, changes: list[Change], *, by: Principal | None, source: str, closed_ok: bool = False
+) -> list[Outcome]:
     from commissions.calculation.state import serialise_period
 
     for key in sorted({change.period.key for change in changes}):  # in key order, like every writer: no deadlock
@@ -621,10 +672,19 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
             from commissions.adjustments.prior_period import book_locked_change
 
             c = outcome.change
-            what = (f"quota change ({c.metric}: {_fmt(outcome.old_minor, c.metric, c.currency) or 'none'} → "
-                    f"{_fmt(c.target_minor, c.metric, c.currency) or 'none'})")
-            book_locked_change(session, period=period, people={c.person_id}, deal=None, what=what, actor=by,
-                               trigger=f"quota {c.email} {c.metric} {c.period.key}")
+            what = (
+                f"quota change ({c.metric}: {_fmt(outcome.old_minor, c.metric, c.currency) or 'none'} → "
+                f"{_fmt(c.target_minor, c.metric, c.currency) or 'none'})"
+            )
+            book_locked_change(
+                session,
+                period=period,
+                people={c.person_id},
+                deal=None,
+                what=what,
+                actor=by,
+                trigger=f"quota {c.email} {c.metric} {c.period.key}",
+            )
         else:
             touch(session, {outcome.change.person_id}, {outcome.change.period.key})
     return outcome
@@ -642,8 +702,16 @@ def run_write(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3
     raise AssertionError("unreachable")
 
 
-def cell_change(session: Session, principal: Principal, *, person_id: int, metric: str, key: PeriodKey,
-                target: str, version: int | None) -> Change:
+def cell_change(
+    session: Session,
+    principal: Principal,
+    *,
+    person_id: int,
+    metric: str,
+    key: PeriodKey,
+    target: str,
+    version: int | None,
+) -> Change:
     """Validate one grid cell edit (the caller has checked that the person is editable)."""
     person = session.get(Person, person_id)
     if person is None:
@@ -668,15 +736,17 @@ class RawRow:
     index: int | None = None
 
 
-def resolve_rows(session: Session, principal: Principal, rows: list[RawRow], *, closed_ok: bool = False) -> list[Change]:
+def resolve_rows(
+    session: Session, principal: Principal, rows: list[RawRow], *, closed_ok: bool = False
+) -> list[Change]:
     """With ``closed_ok`` (the API) quotas of approved, locked and paid periods may change too: a locked
-    period's change becomes a prior-period adjustment (docs/finance.md).
+        period's change becomes a prior-period adjustment (docs/finance.md).
 
-Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
-    RowsProblem (every bad row, by line and field), else return the changes.
+    Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 403) or
+        RowsProblem (every bad row, by line and field), else return the changes.
 
-    For a manager an unknown email and a colleague outside their team read the same
-    ("not in your team"), so the answer does not reveal who exists.
+        For a manager an unknown email and a colleague outside their team read the same
+        ("not in your team"), so the answer does not reveal who exists.
     """
     ids = editable_person_ids(session, principal)
     emails = {normalise_email(r.person) for r in rows if r.person}
@@ -687,6 +757,7 @@ Validate a whole batch; raise RowsForbidden (anyone outside the caller's team: 4
     seen: dict[tuple[int, str, str], str] = {}
     changes: list[Change] = []
     for row in rows:
+
         def bad(field_name: str, message: str, row: RawRow = row) -> None:
             problems.append(RowProblem(row.where, field_name, message, row.index))
 
@@ -777,18 +848,34 @@ class PreviewRow:
 def preview(session: Session, changes: list[Change]) -> list[PreviewRow]:
     """What a batch would change, without changing anything."""
     out = []
-    names = dict(session.exec(select(Person.id, Person.name).where(Person.id.in_({c.person_id for c in changes}))).all()) if changes else {}
+    names = (
+        dict(session.exec(select(Person.id, Person.name).where(Person.id.in_({c.person_id for c in changes}))).all())
+        if changes
+        else {}
+    )
     period_ids: dict[str, int | None] = {}
     for change in changes:
         if change.period.key not in period_ids:
             row = period_row(session, change.period)
             period_ids[change.period.key] = row.id if row else None
         pid = period_ids[change.period.key]
-        quota = None if pid is None else session.exec(
-            select(Quota).where(Quota.period_id == pid, Quota.person_id == change.person_id, Quota.metric == change.metric)
-        ).first()
-        out.append(PreviewRow(change, names.get(change.person_id, change.email),
-                              quota.target_minor if quota else None, quota.version if quota else 0))
+        quota = (
+            None
+            if pid is None
+            else session.exec(
+                select(Quota).where(
+                    Quota.period_id == pid, Quota.person_id == change.person_id, Quota.metric == change.metric
+                )
+            ).first()
+        )
+        out.append(
+            PreviewRow(
+                change,
+                names.get(change.person_id, change.email),
+                quota.target_minor if quota else None,
+                quota.version if quota else 0,
+            )
+        )
     return out
 
 
@@ -831,19 +918,34 @@ def copy_from_previous(session: Session, principal: Principal, key: PeriodKey, *
         return CopyResult(source_key.key, 0, 0)
     target = ensure_period(session, key)
     check_open(target)
-    have = set(session.exec(select(Quota.person_id).where(Quota.period_id == target.id, Quota.person_id.is_not(None))).all())
+    have = set(
+        session.exec(select(Quota.person_id).where(Quota.period_id == target.id, Quota.person_id.is_not(None))).all()
+    )
     currencies = plan_currencies(session, {q.person_id for q, _e in previous}, key)
     copied, people = 0, set()
     for quota, email in previous:
         if quota.person_id in have:
             continue
-        new = Quota(person_id=quota.person_id, metric=quota.metric, period_id=target.id,
-                    target_minor=quota.target_minor, version=1)
+        new = Quota(
+            person_id=quota.person_id,
+            metric=quota.metric,
+            period_id=target.id,
+            target_minor=quota.target_minor,
+            version=1,
+        )
         session.add(new)
         session.flush()
-        change = Change(quota.person_id, email, quota.metric, key, quota.target_minor,
-                        currencies.get(quota.person_id, DEFAULT_CURRENCY))
-        _audit(session, by, "quota.set", new.id, change, None, quota.target_minor, 1, "copy", copied_from=source_key.key)
+        change = Change(
+            quota.person_id,
+            email,
+            quota.metric,
+            key,
+            quota.target_minor,
+            currencies.get(quota.person_id, DEFAULT_CURRENCY),
+        )
+        _audit(
+            session, by, "quota.set", new.id, change, None, quota.target_minor, 1, "copy", copied_from=source_key.key
+        )
         copied += 1
         people.add(quota.person_id)
     if people:  # new targets change attainment: their statements are recomputed

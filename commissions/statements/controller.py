@@ -46,8 +46,10 @@ def _period_key(db: Session, person: Person | None, text: str | None) -> str:
             raise InputProblem("period", str(exc)) from exc
     if person is not None:
         latest = db.exec(
-            select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
-            .where(PayeeSummary.person_id == person.id).order_by(Period.ends_on.desc())
+            select(Period.key)
+            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .where(PayeeSummary.person_id == person.id)
+            .order_by(Period.ends_on.desc())
         ).first()
         if latest:
             return latest
@@ -56,10 +58,20 @@ def _period_key(db: Session, person: Person | None, text: str | None) -> str:
 
 def _periods_of(db: Session, person: Person, shown: str | None = None) -> list[str]:
     """Periods with a statement for the person: computed figures or any line (an adjustment alone counts)."""
-    keys = set(db.exec(select(Period.key).join(PayeeSummary, PayeeSummary.period_id == Period.id)
-                       .where(PayeeSummary.person_id == person.id)).all())
-    keys |= set(db.exec(select(Period.key).join(PayoutLine, PayoutLine.period_id == Period.id)
-                        .where(PayoutLine.person_id == person.id)).all())
+    keys = set(
+        db.exec(
+            select(Period.key)
+            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .where(PayeeSummary.person_id == person.id)
+        ).all()
+    )
+    keys |= set(
+        db.exec(
+            select(Period.key)
+            .join(PayoutLine, PayoutLine.period_id == Period.id)
+            .where(PayoutLine.person_id == person.id)
+        ).all()
+    )
     if shown:
         keys.add(shown)
     return sorted(keys, reverse=True)
@@ -133,7 +145,9 @@ class StatementsController(Controller):
     guards = [readers]
 
     @get("/statements", include_in_schema=False, sync_to_thread=True)
-    def index(self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None) -> Template | Redirect:
+    def index(
+        self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template | Redirect:
         me = db.get(Person, principal.person_id) if principal.person_id else None
         if principal.role == "rep" and me is not None:
             return Redirect(f"/statements/{quote(me.email)}" + (f"?period={quote(period)}" if period else ""))
@@ -144,8 +158,13 @@ class StatementsController(Controller):
 
     @get("/statements/{email:str}", include_in_schema=False, sync_to_thread=True)
     def statement_page(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, email: FromPath[str],
-        period: FromQuery[str | None] = None, component: FromQuery[str | None] = None,
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        email: FromPath[str],
+        period: FromQuery[str | None] = None,
+        component: FromQuery[str | None] = None,
     ) -> Template:
         person = find_statement_person(db, principal, email)
         key = _period_key(db, person, period)
@@ -159,18 +178,33 @@ class StatementsController(Controller):
             full = statement if not component else read_statement(db, person, key)
             proof = build_proof(db, person, full, _statement_out(full).model_dump(mode="json"), fresh)
         context = {
-            "statement": statement, "person": person, "period": key, "component": component or "",
-            "periods": _periods_of(db, person, key), "own": person.id == principal.person_id, "answers": None,
+            "statement": statement,
+            "person": person,
+            "period": key,
+            "component": component or "",
+            "periods": _periods_of(db, person, key),
+            "own": person.id == principal.person_id,
+            "answers": None,
             **dispute_context(db, principal, person, statement),
             "finance": principal.role == "finance",
-            "fresh": fresh, "proof": proof, "calc_command": calc_command_line(proof) if proof else "",
+            "fresh": fresh,
+            "proof": proof,
+            "calc_command": calc_command_line(proof) if proof else "",
         }
         return page_or_partial(request, "pages/statements/show.html", "partials/statements/lines.html", context)
 
-    @post("/statements/what-if", include_in_schema=False, sync_to_thread=True, status_code=200,
-          guards=[requires_role("rep", "manager"), requires_person])
+    @post(
+        "/statements/what-if",
+        include_in_schema=False,
+        sync_to_thread=True,
+        status_code=200,
+        guards=[requires_role("rep", "manager"), requires_person],
+    )
     def what_if_box(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal,
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         """Only about one's own statement: nothing is saved."""
@@ -188,57 +222,104 @@ class StatementsController(Controller):
             context["answers"] = what_if(db, me, key, amount, product=str(data.get("product") or "") or None)
         return page_or_partial(request, "pages/statements/what_if.html", "partials/statements/what_if.html", context)
 
-    @get("/api/v1/statements/{email:str}", tags=["statements"], sync_to_thread=True,
-         summary="A person's statement: payout lines with explanations (self, manager chain, finance)",
-         description="Also says when it was computed (`computed_at`), whether changes are still being applied "
-                     "(`pending`) and why its last calculation failed (`error`), and carries its proof of pay: "
-                     "`inputs` (SHA-256 of each input file of the download), `fingerprint` (over the engine "
-                     "version, person, period and those hashes), `reproducible` and `offline_notes` "
-                     "(what `commissions calc` on the download cannot reproduce).")
-    def statement_api(self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str],
-                      period: FromQuery[str | None] = None) -> StatementOut:
+    @get(
+        "/api/v1/statements/{email:str}",
+        tags=["statements"],
+        sync_to_thread=True,
+        summary="A person's statement: payout lines with explanations (self, manager chain, finance)",
+        description="Also says when it was computed (`computed_at`), whether changes are still being applied "
+        "(`pending`) and why its last calculation failed (`error`), and carries its proof of pay: "
+        "`inputs` (SHA-256 of each input file of the download), `fingerprint` (over the engine "
+        "version, person, period and those hashes), `reproducible` and `offline_notes` "
+        "(what `commissions calc` on the download cannot reproduce).",
+    )
+    def statement_api(
+        self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str], period: FromQuery[str | None] = None
+    ) -> StatementOut:
         return _statement_with_proof(db, principal, email, period)[0]
 
     @get("/statements/{email:str}/inputs.zip", include_in_schema=False, sync_to_thread=True)
-    def inputs_download(self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str],
-                        period: FromQuery[str | None] = None) -> Response[bytes]:
-        """"Check this statement yourself": the inputs as the offline calculator's files, and the statement."""
+    def inputs_download(
+        self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str], period: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """ "Check this statement yourself": the inputs as the offline calculator's files, and the statement."""
         return _download(*_statement_with_proof(db, principal, email, period))
 
-    @get("/api/v1/statements/{email:str}/inputs", tags=["statements"], sync_to_thread=True,
-         media_type="application/zip",
-         summary="A statement's inputs as `commissions calc` files, with statement.json (self, manager chain, finance)",
-         description="A zip: plan.yaml, people.csv, deals.csv, quotas.csv, campaigns.csv when relevant, "
-                     "statement.json (this API's statement answer) and README.txt. `commissions verify "
-                     "statement.json DIR` recomputes it (docs/checking-your-pay.md).")
-    def inputs_api(self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str],
-                   period: FromQuery[str | None] = None) -> Response[bytes]:
+    @get(
+        "/api/v1/statements/{email:str}/inputs",
+        tags=["statements"],
+        sync_to_thread=True,
+        media_type="application/zip",
+        summary="A statement's inputs as `commissions calc` files, with statement.json (self, manager chain, finance)",
+        description="A zip: plan.yaml, people.csv, deals.csv, quotas.csv, campaigns.csv when relevant, "
+        "statement.json (this API's statement answer) and README.txt. `commissions verify "
+        "statement.json DIR` recomputes it (docs/checking-your-pay.md).",
+    )
+    def inputs_api(
+        self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str], period: FromQuery[str | None] = None
+    ) -> Response[bytes]:
         return _download(*_statement_with_proof(db, principal, email, period))
 
 
 def _statement_out(st: Statement) -> StatementOut:
     person, cur = st.person, st.currency
     return StatementOut(
-        person=person.email, name=person.name, period=st.period.key, state=st.period.state, currency=cur,
+        person=person.email,
+        name=person.name,
+        period=st.period.key,
+        state=st.period.state,
+        currency=cur,
         total=str(from_minor(st.total_minor, cur)),
-        plans=[PlanOut(plan=p.plan, version=p.version, metric=p.metric,
-                       credited=_measure(p.credited_minor, p.metric, cur) or "0",
-                       quota=_measure(p.quota_minor, p.metric, cur),
-                       attainment=None if p.attainment_ppm is None else str((Decimal(p.attainment_ppm) / 1_000_000).quantize(Decimal("0.0001"))),
-                       total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)), errors=p.errors,
-                       draw_balance_in=None if p.draw_balance_in_minor is None else str(from_minor(p.draw_balance_in_minor, cur)),
-                       draw_balance_out=None if p.draw_balance_minor is None else str(from_minor(p.draw_balance_minor, cur)))
-               for p in st.plans],
-        adjustments=[AdjustmentLineOut(kind=a.kind, component=a.component, original_period=a.original_period, deal=a.deal,
-                                       amount=str(from_minor(a.amount_minor, cur)), text=a.text, manual=a.manual)
-                     for a in st.adjustments],
-        components=[ComponentOut(name=c.name, amount=str(from_minor(c.amount_minor, cur)), lines=[
-            LineOut(deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text)
-            for line in c.lines]) for c in st.components],
+        plans=[
+            PlanOut(
+                plan=p.plan,
+                version=p.version,
+                metric=p.metric,
+                credited=_measure(p.credited_minor, p.metric, cur) or "0",
+                quota=_measure(p.quota_minor, p.metric, cur),
+                attainment=None
+                if p.attainment_ppm is None
+                else str((Decimal(p.attainment_ppm) / 1_000_000).quantize(Decimal("0.0001"))),
+                total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)),
+                errors=p.errors,
+                draw_balance_in=None
+                if p.draw_balance_in_minor is None
+                else str(from_minor(p.draw_balance_in_minor, cur)),
+                draw_balance_out=None if p.draw_balance_minor is None else str(from_minor(p.draw_balance_minor, cur)),
+            )
+            for p in st.plans
+        ],
+        adjustments=[
+            AdjustmentLineOut(
+                kind=a.kind,
+                component=a.component,
+                original_period=a.original_period,
+                deal=a.deal,
+                amount=str(from_minor(a.amount_minor, cur)),
+                text=a.text,
+                manual=a.manual,
+            )
+            for a in st.adjustments
+        ],
+        components=[
+            ComponentOut(
+                name=c.name,
+                amount=str(from_minor(c.amount_minor, cur)),
+                lines=[
+                    LineOut(
+                        deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text
+                    )
+                    for line in c.lines
+                ],
+            )
+            for c in st.components
+        ],
     )
 
 
-def _statement_with_proof(db: Session, principal: Principal, email: str, period: str | None) -> tuple[StatementOut, Proof]:
+def _statement_with_proof(
+    db: Session, principal: Principal, email: str, period: str | None
+) -> tuple[StatementOut, Proof]:
     """The statement as the API answers it, with its freshness and its proof (the caller's right checked first)."""
     person = find_statement_person(db, principal, email)
     key = _period_key(db, person, period)
@@ -251,5 +332,8 @@ def _statement_with_proof(db: Session, principal: Principal, email: str, period:
 
 def _download(out: StatementOut, proof: Proof) -> Response[bytes]:
     content = proof_zip(proof, (out.model_dump_json(indent=2) + "\n").encode(), name=out.name)
-    return Response(content=content, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{download_name(proof)}"', "Cache-Control": "no-store"})
+    return Response(
+        content=content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{download_name(proof)}"', "Cache-Control": "no-store"},
+    )

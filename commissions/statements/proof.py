@@ -74,24 +74,33 @@ class Proof:
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"engine_version": eng.ENGINE_VERSION, "fingerprint": self.fingerprint, "inputs": dict(self.inputs),
-                "reproducible": self.reproducible, "offline_notes": list(self.notes)}
+        return {
+            "engine_version": eng.ENGINE_VERSION,
+            "fingerprint": self.fingerprint,
+            "inputs": dict(self.inputs),
+            "reproducible": self.reproducible,
+            "offline_notes": list(self.notes),
+        }
 
 
-def build_proof(session: Session, person: Person, statement: Statement, figures: Mapping[str, Any],
-                fresh: Freshness) -> Proof:
+def build_proof(
+    session: Session, person: Person, statement: Statement, figures: Mapping[str, Any], fresh: Freshness
+) -> Proof:
     """The statement's downloadable inputs and what they reproduce. ``figures`` is the statement
     as the API answers it (the engine lines are compared with the calculator's from it)."""
     key = statement.period.key
-    summaries = session.exec(select(PayeeSummary).where(
-        PayeeSummary.person_id == person.id, PayeeSummary.period_id == statement.period.id)).all()
+    summaries = session.exec(
+        select(PayeeSummary).where(PayeeSummary.person_id == person.id, PayeeSummary.period_id == statement.period.id)
+    ).all()
     reasons: list[str] = []
     files: dict[str, bytes] = {}
     if not summaries:
         reasons.append(f"No plan paid {person.email} in {key}: there is nothing for the calculator to recompute.")
     elif len(summaries) > 1:
-        reasons.append(f"{person.email} was paid under {len(summaries)} plans in {key}; the offline calculator "
-                       "computes one plan at a time, so this statement cannot be recomputed in one run.")
+        reasons.append(
+            f"{person.email} was paid under {len(summaries)} plans in {key}; the offline calculator "
+            "computes one plan at a time, so this statement cannot be recomputed in one run."
+        )
     else:
         try:
             files, found = _files(session, person, statement, summaries[0])
@@ -99,11 +108,14 @@ def build_proof(session: Session, person: Person, statement: Statement, figures:
             found = [f"The inputs cannot be put together for the offline calculator: {exc}"]
         reasons += found
     if fresh.pending:
-        reasons.append("Changes are still being applied to this statement: download it again once its figures "
-                       "are up to date.")
+        reasons.append(
+            "Changes are still being applied to this statement: download it again once its figures are up to date."
+        )
     if fresh.error:
-        reasons.append("The last calculation of this statement failed, so it shows no lines from its plan: "
-                       "there is nothing to reproduce until its inputs are corrected.")
+        reasons.append(
+            "The last calculation of this statement failed, so it shows no lines from its plan: "
+            "there is nothing to reproduce until its inputs are corrected."
+        )
     inputs = {name: sha256_hex(files[name]) for name in INPUT_FILES if name in files}
     digest = fingerprint(person=person.email, period=key, engine_version=eng.ENGINE_VERSION, inputs=inputs)
     difference = _check(files, key, figures, digest) if files else "no input files"
@@ -111,9 +123,11 @@ def build_proof(session: Session, person: Person, statement: Statement, figures:
     notes: list[str] = []
     if not reproducible:
         if statement.period.state in ("locked", "paid") and not reasons:
-            reasons.append(f"{key} is {statement.period.state}: changes made since to its deals, quotas or plan "
-                           "are booked as prior-period adjustments in a later period, so today's inputs no longer "
-                           "give the figures it was locked with.")
+            reasons.append(
+                f"{key} is {statement.period.state}: changes made since to its deals, quotas or plan "
+                "are booked as prior-period adjustments in a later period, so today's inputs no longer "
+                "give the figures it was locked with."
+            )
         notes += reasons
         if files:
             notes.append(f"Recomputed offline, the first difference is: {difference}")
@@ -122,12 +136,14 @@ def build_proof(session: Session, person: Person, statement: Statement, figures:
             f"The total includes {format_money(statement.adjustments_minor, statement.currency)} of adjustments "
             "(prior-period, clawback or manual lines): they are booked by finance or for changes to locked periods, "
             "not computed from these inputs, so `commissions calc` gives the total before them, "
-            f"{format_money(statement.total_minor - statement.adjustments_minor, statement.currency)}.")
+            f"{format_money(statement.total_minor - statement.adjustments_minor, statement.currency)}."
+        )
     return Proof(person.email, key, files, inputs, digest, reproducible, notes)
 
 
-def _files(session: Session, person: Person, statement: Statement,
-           summary: PayeeSummary) -> tuple[dict[str, bytes], list[str]]:
+def _files(
+    session: Session, person: Person, statement: Statement, summary: PayeeSummary
+) -> tuple[dict[str, bytes], list[str]]:
     """The cli.md files of the person's one plan in the period, and reasons they cannot reproduce it."""
     period = eng.parse_period(statement.period.key)
     plan = next((p for p in plans_in_period(session, period, {person.id}) if p.plan.id == summary.plan_id), None)
@@ -137,15 +153,21 @@ def _files(session: Session, person: Person, statement: Statement,
     parsed, email = plan.parsed, person.email
     if plan.version.id != summary.plan_version_id:
         then = session.get(PlanVersion, summary.plan_version_id)
-        reasons.append(f"These figures were computed with version {then.version if then else '?'} of "
-                       f"{plan.plan.name}; version {plan.version.version} is in force now.")
+        reasons.append(
+            f"These figures were computed with version {then.version if then else '?'} of "
+            f"{plan.plan.name}; version {plan.version.version} is in force now."
+        )
     if parsed.metric in eng.LEAD_METRICS:
-        reasons.append(f"{parsed.name} pays on marketing leads ({parsed.metric}); the offline calculator reads "
-                       "deals, not lead events, so it cannot recompute this statement.")
+        reasons.append(
+            f"{parsed.name} pays on marketing leads ({parsed.metric}); the offline calculator reads "
+            "deals, not lead events, so it cannot recompute this statement."
+        )
     if summary.draw_balance_in_minor:
-        reasons.append(f"A recoverable draw balance of {format_money(summary.draw_balance_in_minor, summary.currency)} "
-                       "was carried in from the previous period; the offline calculator starts every period without "
-                       "one, so its draw line differs.")
+        reasons.append(
+            f"A recoverable draw balance of {format_money(summary.draw_balance_in_minor, summary.currency)} "
+            "was carried in from the previous period; the offline calculator starts every period without "
+            "one, so its draw line differs."
+        )
     inputs = load_period_inputs(session, period, focus={person.id})
     managers = {p.email: p.manager for p in inputs.people}
     needs_reports = parsed.credit.scope == "team" or any(isinstance(c, OverrideComponent) for c in parsed.components)
@@ -158,9 +180,16 @@ def _files(session: Session, person: Person, statement: Statement,
             needed.add(manager)
             member, manager = manager, managers.get(manager)
     people = sorted((p for p in inputs.people if p.email in needed), key=lambda p: (p.email != email, p.email))
-    people = [eng.Person(p.email, p.name, p.manager if p.email != email and p.email in credited else None,
-                         p.team if p.email == email else "", p.employee_id if p.email == email else "")
-              for p in people]
+    people = [
+        eng.Person(
+            p.email,
+            p.name,
+            p.manager if p.email != email and p.email in credited else None,
+            p.team if p.email == email else "",
+            p.employee_id if p.email == email else "",
+        )
+        for p in people
+    ]
     quotas = [q for q in inputs.quotas_for(plan) if q.person == email and q.metric == parsed.metric]
     custom = list(session.exec(select(CustomField.name).order_by(CustomField.name)).all())
     files = {
@@ -188,8 +217,9 @@ def _reports(managers: Mapping[str, str | None], email: str) -> set[str]:
     return out
 
 
-def _deals(deals: list[eng.Deal], campaigns: list[eng.Campaign], metric: str,
-           credited: set[str]) -> tuple[list[eng.Deal], list[eng.Campaign]]:
+def _deals(
+    deals: list[eng.Deal], campaigns: list[eng.Campaign], metric: str, credited: set[str]
+) -> tuple[list[eng.Deal], list[eng.Campaign]]:
     """The deals (in deal order) and campaigns that can credit ``credited`` under the plan's metric."""
     if metric in eng.LEAD_METRICS:
         return [], []
@@ -199,8 +229,7 @@ def _deals(deals: list[eng.Deal], campaigns: list[eng.Campaign], metric: str,
         chosen = [d for d in deals if d.source_campaign in codes]
         used = {d.source_campaign for d in chosen}
         return _in_deal_order(chosen), sorted((c for c in theirs if c.code in used), key=lambda c: c.code)
-    chosen = [d for d in deals
-              if (any(e in credited for e, _ in d.splits) if d.splits else d.owner in credited)]
+    chosen = [d for d in deals if (any(e in credited for e, _ in d.splits) if d.splits else d.owner in credited)]
     return _in_deal_order(chosen), []
 
 
@@ -219,8 +248,9 @@ _COMPARED = ("person", "period", "total", "components", "adjustments", "plans")
 def _check(files: Mapping[str, bytes], key: str, figures: Mapping[str, Any], digest: str) -> str | None:
     """``commissions calc`` on ``files``: None when it pays the statement's lines and total, else the first
     difference. Remembered per fingerprint and stored figures (both change whenever the answer can)."""
-    memo = sha256_hex(json.dumps([digest, {k: figures.get(k) for k in _COMPARED}], sort_keys=True,
-                                 default=str).encode())
+    memo = sha256_hex(
+        json.dumps([digest, {k: figures.get(k) for k in _COMPARED}], sort_keys=True, default=str).encode()
+    )
     with _CHECKED_LOCK:
         if memo in _CHECKED:
             _CHECKED.move_to_end(memo)
@@ -230,8 +260,9 @@ def _check(files: Mapping[str, bytes], key: str, figures: Mapping[str, Any], dig
         for name, data in files.items():
             (directory / name).write_bytes(data)
         try:
-            difference = first_difference(figures, payee_of(recompute(directory, list(files), key),
-                                                           str(figures["person"])))
+            difference = first_difference(
+                figures, payee_of(recompute(directory, list(files), key), str(figures["person"]))
+            )
         except (CsvError, eng.EngineError) as exc:
             difference = "the offline calculator refuses these inputs: " + str(exc).replace(f"{directory}/", "")
     with _CHECKED_LOCK:
@@ -265,8 +296,9 @@ def proof_zip(proof: Proof, statement_json: bytes, *, name: str) -> bytes:
 
 def calc_command_line(proof: Proof) -> str:
     """The ``commissions calc`` command for the download's files, one option a line (shell continuations)."""
-    options = [f"--{name.removesuffix('.yaml').removesuffix('.csv')} {name}" for name in INPUT_FILES
-               if name in proof.files]
+    options = [
+        f"--{name.removesuffix('.yaml').removesuffix('.csv')} {name}" for name in INPUT_FILES if name in proof.files
+    ]
     return " \\\n  ".join(["commissions calc", *options, f"--period {proof.period} --json"])
 
 
@@ -288,7 +320,7 @@ def _readme(proof: Proof, name: str) -> str:
             "",
             "    commissions verify statement.json .",
             "",
-            "It prints \"reproduced\" when the files give exactly the statement's lines and total.",
+            'It prints "reproduced" when the files give exactly the statement\'s lines and total.',
             "",
         ]
     lines.append("Reproducible offline: " + ("yes" if proof.reproducible else "no"))

@@ -123,8 +123,18 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         .order_by(Plan.name)
     ).all()
     plans = [
-        PlanFigures(name, version, s.metric, s.credited_minor, s.quota_minor, s.attainment_ppm, s.total_minor, list(s.errors),
-                    s.draw_balance_in_minor, s.draw_balance_minor)
+        PlanFigures(
+            name,
+            version,
+            s.metric,
+            s.credited_minor,
+            s.quota_minor,
+            s.attainment_ppm,
+            s.total_minor,
+            list(s.errors),
+            s.draw_balance_in_minor,
+            s.draw_balance_minor,
+        )
         for s, name, version in summaries
     ]
     rows = session.exec(
@@ -144,23 +154,36 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
             if period_keys is None:
                 period_keys = dict(session.exec(select(Period.id, Period.key)).all())
             basis = line.basis or {}
-            adjustments.append(StatementLine(
-                line.component, line.kind, external_id, line.amount_minor, line.text,
-                period_keys.get(line.original_period_id) if line.original_period_id else None,
-                line.id, bool(basis.get("manual")), str(basis.get("by", ""))))
+            adjustments.append(
+                StatementLine(
+                    line.component,
+                    line.kind,
+                    external_id,
+                    line.amount_minor,
+                    line.text,
+                    period_keys.get(line.original_period_id) if line.original_period_id else None,
+                    line.id,
+                    bool(basis.get("manual")),
+                    str(basis.get("by", "")),
+                )
+            )
             continue
         entry = components.setdefault(line.component, ComponentTotal(line.component))
         entry.amount_minor += line.amount_minor
         if component is None or component == line.component:
-            entry.lines.append(StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text,
-                                             line_id=line.id))
+            entry.lines.append(
+                StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text, line_id=line.id)
+            )
     return Statement(person, period, currency, plans, list(components.values()), total, adjustments)
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:
     """The statements the caller may open in a period (finance: everyone; managers: self and reports)."""
-    query = select(Person, PayeeSummary).join(PayeeSummary, PayeeSummary.person_id == Person.id).where(
-        PayeeSummary.period_id == period.id)
+    query = (
+        select(Person, PayeeSummary)
+        .join(PayeeSummary, PayeeSummary.person_id == Person.id)
+        .where(PayeeSummary.period_id == period.id)
+    )
     if principal.role != "finance":
         ids = {principal.person_id} if principal.person_id else set()
         if principal.role == "manager" and principal.person_id:
@@ -179,9 +202,11 @@ def statement_freshness(session: Session, principal: Principal, person: Person, 
     state = freshness(session, person.id, period_key)
     computed_at = state.computed_at
     if computed_at is None:
-        computed_at = session.exec(select(func.max(PayeeSummary.updated_at)).join(
-            Period, Period.id == PayeeSummary.period_id).where(
-            PayeeSummary.person_id == person.id, Period.key == period_key)).one()
+        computed_at = session.exec(
+            select(func.max(PayeeSummary.updated_at))
+            .join(Period, Period.id == PayeeSummary.period_id)
+            .where(PayeeSummary.person_id == person.id, Period.key == period_key)
+        ).one()
     if computed_at is not None:
         computed_at = computed_at.replace(tzinfo=UTC) if computed_at.tzinfo is None else computed_at.astimezone(UTC)
     # whoever may read the statement (the person, their managers, finance) may read why it failed:

@@ -58,11 +58,22 @@ def _payee(result: eng.Result, email: str) -> eng.Payee | None:
     return next((p for p in result.payees if p.person == email), None)
 
 
-def what_if(session: Session, person: Person, period_key: str, amount: Decimal, *, today: date | None = None,
-            product: str | None = None, deal_type: str = "new", term_months: int | None = None) -> list[WhatIfAnswer]:
+def what_if(
+    session: Session,
+    person: Person,
+    period_key: str,
+    amount: Decimal,
+    *,
+    today: date | None = None,
+    product: str | None = None,
+    deal_type: str = "new",
+    term_months: int | None = None,
+) -> list[WhatIfAnswer]:
     """One answer per plan the person is on in the period; the database is only read."""
     period = eng.parse_period(period_key)
-    plans = [p for p in plans_in_period(session, period, invalid={}) if any(a.person_id == person.id for a in p.assignments)]
+    plans = [
+        p for p in plans_in_period(session, period, invalid={}) if any(a.person_id == person.id for a in p.assignments)
+    ]
     if not plans:
         return []
     inputs = load_period_inputs(session, period)
@@ -70,13 +81,23 @@ def what_if(session: Session, person: Person, period_key: str, amount: Decimal, 
     answers = []
     for plan in plans:
         parsed = plan.parsed
-        deal = eng.Deal(external_id=WHAT_IF_ID, owner=person.email, amount=amount, currency=parsed.currency,
-                        closed_at=closed, name="what-if", type=deal_type, product=product, term_months=term_months)
+        deal = eng.Deal(
+            external_id=WHAT_IF_ID,
+            owner=person.email,
+            amount=amount,
+            currency=parsed.currency,
+            closed_at=closed,
+            name="what-if",
+            type=deal_type,
+            product=product,
+            term_months=term_months,
+        )
         quotas = inputs.quotas_for(plan)
         args = (parsed, period, inputs.people, quotas)
         before = _payee(eng.calculate(*args, inputs.deals, inputs.campaigns, participants=[person.email]), person.email)
-        after = _payee(eng.calculate(*args, [*inputs.deals, deal], inputs.campaigns, participants=[person.email]),
-                       person.email)
+        after = _payee(
+            eng.calculate(*args, [*inputs.deals, deal], inputs.campaigns, participants=[person.email]), person.email
+        )
         if after is None:
             continue
         tier = next_tier = None
@@ -86,22 +107,36 @@ def what_if(session: Session, person: Person, period_key: str, amount: Decimal, 
             tier = _describe_tier(tiered, index)
             if index < len(tiered.bounds):
                 needed = tiered.bounds[index] * after.quota - after.credited
-                next_tier = (f"another {format_amount(needed, eng.minor_digits(parsed.currency))} of "
-                             f"{parsed.metric.replace('_', ' ')} after it takes you to {_describe_tier(tiered, index + 1)}")
-        answers.append(WhatIfAnswer(
-            plan=parsed.name, currency=parsed.currency, amount=amount,
-            before=before.total if before else Decimal(0), after=after.total,
-            attainment_before=before.attainment if before else None, attainment_after=after.attainment,
-            tier=tier, next_tier=next_tier, errors=after.errors,
-        ))
+                next_tier = (
+                    f"another {format_amount(needed, eng.minor_digits(parsed.currency))} of "
+                    f"{parsed.metric.replace('_', ' ')} after it takes you to {_describe_tier(tiered, index + 1)}"
+                )
+        answers.append(
+            WhatIfAnswer(
+                plan=parsed.name,
+                currency=parsed.currency,
+                amount=amount,
+                before=before.total if before else Decimal(0),
+                after=after.total,
+                attainment_before=before.attainment if before else None,
+                attainment_after=after.attainment,
+                tier=tier,
+                next_tier=next_tier,
+                errors=after.errors,
+            )
+        )
     return answers
 
 
 def next_tier_hints(session: Session, person: Person, period_key: str) -> list[str]:
-    """"Next 12,000.00 of bookings takes you to the 15% tier": the distance to the next tier, per plan,
+    """ "Next 12,000.00 of bookings takes you to the 15% tier": the distance to the next tier, per plan,
     from the engine's own figures (credit rules, quota, proration), for the person's own eyes."""
     period = eng.parse_period(period_key)
-    plans = [p for p in plans_in_period(session, period, {person.id}, invalid={}) if any(a.person_id == person.id for a in p.assignments)]
+    plans = [
+        p
+        for p in plans_in_period(session, period, {person.id}, invalid={})
+        if any(a.person_id == person.id for a in p.assignments)
+    ]
     if not plans:
         return []
     inputs = load_period_inputs(session, period, focus={person.id})
@@ -111,17 +146,31 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
         tiered = next((c for c in parsed.components if isinstance(c, TieredComponent) and c.on == "attainment"), None)
         if tiered is None:
             continue
-        payee = _payee(eng.calculate(parsed, period, inputs.people, inputs.quotas_for(plan), inputs.deals,
-                                     inputs.campaigns, participants=[person.email]), person.email)
+        payee = _payee(
+            eng.calculate(
+                parsed,
+                period,
+                inputs.people,
+                inputs.quotas_for(plan),
+                inputs.deals,
+                inputs.campaigns,
+                participants=[person.email],
+            ),
+            person.email,
+        )
         if payee is None or payee.attainment is None or not payee.quota:
             continue
         index = _tier_index(tiered.bounds, payee.attainment)
         if index >= len(tiered.bounds):
-            hints.append(f"You are in the top tier of {parsed.name}: {format_percent(tiered.rates[index])} on every "
-                         f"further {parsed.metric.replace('_', ' ')}.")
+            hints.append(
+                f"You are in the top tier of {parsed.name}: {format_percent(tiered.rates[index])} on every "
+                f"further {parsed.metric.replace('_', ' ')}."
+            )
             continue
         needed = tiered.bounds[index] * payee.quota - payee.credited
-        hints.append(f"Next {format_amount(needed, eng.minor_digits(parsed.currency))} of "
-                     f"{parsed.metric.replace('_', ' ')} takes you to the {format_percent(tiered.rates[index + 1])} "
-                     f"tier of {parsed.name}.")
+        hints.append(
+            f"Next {format_amount(needed, eng.minor_digits(parsed.currency))} of "
+            f"{parsed.metric.replace('_', ' ')} takes you to the {format_percent(tiered.rates[index + 1])} "
+            f"tier of {parsed.name}."
+        )
     return hints

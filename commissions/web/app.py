@@ -180,12 +180,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         window_seconds=settings.login_window_seconds,
         lockout_seconds=settings.login_lockout_seconds,
     )
-    state = State({"engine": engine, "settings": settings, "session_config": session_config, "throttle": throttle,
-                   "webhook_junk": JunkCounter(throttle_store)})
+    state = State(
+        {
+            "engine": engine,
+            "settings": settings,
+            "session_config": session_config,
+            "throttle": throttle,
+            "webhook_junk": JunkCounter(throttle_store),
+        }
+    )
     app = Litestar(
         route_handlers=[
             healthz,
-            AuthController, AccountPasswordController, PasswordResetController, PasswordResetAdminController,
+            AuthController,
+            AccountPasswordController,
+            PasswordResetController,
+            PasswordResetAdminController,
             HomeController,
             DealsController,
             DealImportController,
@@ -194,15 +204,26 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DealApprovalsApiController,
             StatementsController,
             TeamController,
-            PeriodsController, PeriodsApiController, AdjustmentsController, AdjustmentsApiController,
+            PeriodsController,
+            PeriodsApiController,
+            AdjustmentsController,
+            AdjustmentsApiController,
             AdminPeopleController,
             TokensController,
-            QuotasController, QuotasApiController, CampaignsController,
-            CustomFieldsController, CustomFieldsApiController,
+            QuotasController,
+            QuotasApiController,
+            CampaignsController,
+            CustomFieldsController,
+            CustomFieldsApiController,
             PlansController,
-            PayrollController, DisputesController,
-            WebhooksController, WebhooksAdminController, AuditController,
-            MarketingController, PulseController, TeamPulseController,
+            PayrollController,
+            DisputesController,
+            WebhooksController,
+            WebhooksAdminController,
+            AuditController,
+            MarketingController,
+            PulseController,
+            TeamPulseController,
             *[handler for ext in extensions for handler in ext.route_handlers],
             *static_routers,
         ],
@@ -217,14 +238,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         before_send=[security_headers(hsts=not settings.is_development)],
         csrf_config=csrf_config,
         request_max_body_size=DEFAULT_MAX_BODY_BYTES,  # handlers that take files set their own
-        stores={"sessions": _session_store(settings), "imports": _store(settings, "imports"), "throttle": throttle_store},
+        stores={
+            "sessions": _session_store(settings),
+            "imports": _store(settings, "imports"),
+            "throttle": throttle_store,
+        },
         state=state,
         on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],
         on_shutdown=[hook for ext in extensions for hook in getattr(ext, "on_shutdown", ())],
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_engine_callback
         ),
-        plugins=[HTMXPlugin(), ChannelsPlugin(backend=_channels_backend(settings), channels=CHANNELS, arbitrary_channels_allowed=False)],
+        plugins=[
+            HTMXPlugin(),
+            ChannelsPlugin(backend=_channels_backend(settings), channels=CHANNELS, arbitrary_channels_allowed=False),
+        ],
         request_class=HTMXRequest,
         exception_handlers={
             HTTPException: http_exception_handler,

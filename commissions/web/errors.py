@@ -83,8 +83,12 @@ def out_of_range_handler(request: Request, exc: Exception) -> Response:
     """A value the database cannot hold (an id beyond 64 bits, a text longer than its column): the
     request's fault, not the server's. Raised inside a transaction, so nothing was written."""
     request.logger.info("out-of-range value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return domain_error_handler(request, InputProblem(
-        "request", "a number or text in the request is out of range (an id or amount too large, or a text too long)"))
+    return domain_error_handler(
+        request,
+        InputProblem(
+            "request", "a number or text in the request is out of range (an id or amount too large, or a text too long)"
+        ),
+    )
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -39,8 +39,11 @@ CACHEABLE_PREFIXES = ("/static/", "/leaderboard/static/")  # files without data:
 # A Host header is a name (letters, digits, dots, dashes) or a bracketed IPv6 address, then an optional
 # numeric port (RFC 9110 7.2, RFC 3986 3.2.2): anything else (``localhost:80@evil.com``, spaces,
 # userinfo, a path) is refused before it is compared with ALLOWED_HOSTS.
-_HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])"
-                   r"(?::[0-9]{1,5})?", re.IGNORECASE)
+_HOST = re.compile(
+    r"(?P<name>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])"
+    r"(?::[0-9]{1,5})?",
+    re.IGNORECASE,
+)
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
@@ -66,12 +69,17 @@ def _raw(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """The ``before_send`` hook that adds the headers to every response start (each unless the
     response set it already). Pre-encoded and appended in one pass: it runs on every response."""
-    always = _raw([
-        ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
-        ("X-Frame-Options", "DENY"), ("Permissions-Policy", PERMISSIONS_POLICY),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-        *([("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] if hsts else []),
-    ])
+    always = _raw(
+        [
+            ("Content-Security-Policy", CSP),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+            ("Permissions-Policy", PERMISSIONS_POLICY),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            *([("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] if hsts else []),
+        ]
+    )
     no_store = _raw([("Cache-Control", "no-store")])
 
     async def add_headers(message: Message, scope: Scope) -> None:
@@ -98,8 +106,13 @@ class AllowedHostsMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
         if not host_allowed(host, self.allowed_hosts):
-            await send({"type": "http.response.start", "status": 400,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"Invalid host header", "more_body": False})
             return
         await next_app(scope, receive, send)

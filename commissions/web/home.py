@@ -23,8 +23,13 @@ class HomeController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def home(self, db: DbSession, principal: CurrentPrincipal, approved: FromQuery[str | None] = None,
-             rejected: FromQuery[str | None] = None) -> Template:
+    def home(
+        self,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        approved: FromQuery[str | None] = None,
+        rejected: FromQuery[str | None] = None,
+    ) -> Template:
         period = quarter_of(date.today())
         context: dict = {"period": period, "approved": approved, "rejected": rejected}  # after a queue decision
         if principal.role in ("rep", "manager") and principal.person_id is not None:

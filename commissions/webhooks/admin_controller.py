@@ -26,8 +26,11 @@ class NewWebhookForm(BaseModel):
 
 
 def _context(db: DbSession, **extra: object) -> dict:
-    rows = db.exec(select(WebhookIntegration).order_by(col(WebhookIntegration.revoked_at).is_not(None),
-                                                       col(WebhookIntegration.name))).all()
+    rows = db.exec(
+        select(WebhookIntegration).order_by(
+            col(WebhookIntegration.revoked_at).is_not(None), col(WebhookIntegration.name)
+        )
+    ).all()
     return {"integrations": rows, "form": NewWebhookForm(), "error": None, "created": None, **extra}
 
 
@@ -41,12 +44,18 @@ class WebhooksAdminController(Controller):
         return page("pages/admin/webhooks.html", _context(db))
 
     @post("/", sync_to_thread=True, status_code=200)
-    def create(self, request: Request, db: DbSession, principal: CurrentPrincipal,
-               data: Annotated[NewWebhookForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
+    def create(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[NewWebhookForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
         try:
             with transaction(request.app.state["engine"]) as session:
-                row, secret = create_integration(session, name=data.name,
-                                                 secret_key=request.app.state["settings"].secret_key, by=principal)
+                row, secret = create_integration(
+                    session, name=data.name, secret_key=request.app.state["settings"].secret_key, by=principal
+                )
                 created = {"name": row.name, "secret": secret}
         except InputProblem as exc:
             return page("pages/admin/webhooks.html", _context(db, form=data, error=exc.message), status_code=400)

@@ -45,8 +45,15 @@ def _refuse(engine, name: str, message: str, status: int, ip: str) -> HTTPExcept
 
 def _junk_throttled(engine, name: str, count: int, ip: str) -> None:  # type: ignore[no-untyped-def]
     with transaction(engine) as session:
-        record_event(session, None, "webhook.junk_throttled", "webhook_integration", name[:128],
-                     {"refusals": count, "window_seconds": WEBHOOK_JUNK_WINDOW_SECONDS}, ip=ip)
+        record_event(
+            session,
+            None,
+            "webhook.junk_throttled",
+            "webhook_integration",
+            name[:128],
+            {"refusals": count, "window_seconds": WEBHOOK_JUNK_WINDOW_SECONDS},
+            ip=ip,
+        )
 
 
 class Replayed(SignatureError):
@@ -56,10 +63,16 @@ class Replayed(SignatureError):
 class WebhooksController(Controller):
     tags = ["webhooks"]
 
-    @post("/api/v1/webhooks/crm/{name:str}/deals", summary="A signed deal delivery from a CRM (Standard Webhooks)",
-          security=[], request_max_body_size=MAX_BODY,
-          responses={200: ResponseSpec(DealOut, description="the same deal again, or an update of it"),
-                     201: ResponseSpec(DealOut, description="a new deal")})
+    @post(
+        "/api/v1/webhooks/crm/{name:str}/deals",
+        summary="A signed deal delivery from a CRM (Standard Webhooks)",
+        security=[],
+        request_max_body_size=MAX_BODY,
+        responses={
+            200: ResponseSpec(DealOut, description="the same deal again, or an update of it"),
+            201: ResponseSpec(DealOut, description="a new deal"),
+        },
+    )
     async def deliver(self, request: Request, name: FromPath[str]) -> Response[DealOut]:
         engine = request.app.state["engine"]
         settings = request.app.state["settings"]
@@ -67,8 +80,10 @@ class WebhooksController(Controller):
         junk: JunkCounter = request.app.state["webhook_junk"]
         wait = await junk.blocked(ip)
         if wait is not None:  # too many unauthenticated requests from this address: not even checked
-            raise TooManyRequestsException("too many unauthenticated webhook requests from your address; "
-                                           f"try again in {wait} seconds", headers={"Retry-After": str(wait)})
+            raise TooManyRequestsException(
+                f"too many unauthenticated webhook requests from your address; try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("webhook-")}
 
@@ -97,8 +112,10 @@ class WebhooksController(Controller):
         try:
             deal = DealIn.model_validate_json(body)
         except ValidationError as exc:
-            raise ValidationException("the deal is not valid", extra=[
-                {"key": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]) from None
+            raise ValidationException(
+                "the deal is not valid",
+                extra=[{"key": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()],
+            ) from None
         by = Principal(role="finance", person_id=None, email=None, name=f"webhook {integration.name}", via_token=True)  # type: ignore[attr-defined]
 
         def record():  # type: ignore[no-untyped-def]
@@ -110,5 +127,6 @@ class WebhooksController(Controller):
 
         result, out = await to_thread.run_sync(record)
         after_deal_recorded(request.app, result)
-        return Response(out, status_code=201 if result.outcome == "created" else 200,
-                        headers={"Cache-Control": "no-store"})
+        return Response(
+            out, status_code=201 if result.outcome == "created" else 200, headers={"Cache-Control": "no-store"}
+        )

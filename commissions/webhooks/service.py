@@ -29,7 +29,9 @@ def _fernet(secret_key: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(raw))
 
 
-def create_integration(session: Session, *, name: str, secret_key: str, by: Principal | None) -> tuple[WebhookIntegration, str]:
+def create_integration(
+    session: Session, *, name: str, secret_key: str, by: Principal | None
+) -> tuple[WebhookIntegration, str]:
     """A new integration and its secret in clear (shown once; stored only encrypted)."""
     name = name.strip().lower()
     if not NAME.match(name):
@@ -37,8 +39,12 @@ def create_integration(session: Session, *, name: str, secret_key: str, by: Prin
     if session.exec(select(WebhookIntegration).where(WebhookIntegration.name == name)).first() is not None:
         raise InputProblem("name", f"a webhook named {name!r} exists already")
     secret = new_secret()
-    row = WebhookIntegration(name=name, secret_encrypted=_fernet(secret_key).encrypt(secret.encode()).decode(),
-                             prefix=secret[:10], created_by_id=by.person_id if by else None)
+    row = WebhookIntegration(
+        name=name,
+        secret_encrypted=_fernet(secret_key).encrypt(secret.encode()).decode(),
+        prefix=secret[:10],
+        created_by_id=by.person_id if by else None,
+    )
     session.add(row)
     session.flush()
     record_event(session, by, "webhook.create", "webhook_integration", row.id, {"name": name})
@@ -73,7 +79,9 @@ def seen(session: Session, integration_id: int, webhook_id: str) -> bool:
 def remember(session: Session, integration: WebhookIntegration, webhook_id: str) -> None:
     """Keep the id (and forget ids too old to pass the timestamp check anyway)."""
     now = utcnow()
-    session.execute(delete(WebhookDelivery).where(WebhookDelivery.received_at < now - timedelta(seconds=3 * TOLERANCE_SECONDS)))
+    session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.received_at < now - timedelta(seconds=3 * TOLERANCE_SECONDS))
+    )
     session.add(WebhookDelivery(integration_id=integration.id, webhook_id=webhook_id, received_at=now))
     integration.last_used_at = now
     session.add(integration)

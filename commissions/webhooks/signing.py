@@ -46,8 +46,15 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float) -> 
     raw_timestamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
     if not webhook_id or not raw_timestamp or not signatures:
-        missing = [h for h, v in (("webhook-id", webhook_id), ("webhook-timestamp", raw_timestamp),
-                                  ("webhook-signature", signatures)) if not v]
+        missing = [
+            h
+            for h, v in (
+                ("webhook-id", webhook_id),
+                ("webhook-timestamp", raw_timestamp),
+                ("webhook-signature", signatures),
+            )
+            if not v
+        ]
         raise SignatureError(f"unsigned delivery: missing header {', '.join(missing)}")
     if len(webhook_id) > 128:
         raise SignatureError("webhook-id is longer than 128 characters", 400)
@@ -56,8 +63,10 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float) -> 
     except ValueError:
         raise SignatureError("webhook-timestamp must be whole seconds since the epoch", 400) from None
     if abs(now - timestamp) > TOLERANCE_SECONDS:
-        raise SignatureError(f"stale delivery: webhook-timestamp is more than {TOLERANCE_SECONDS // 60} minutes "
-                             "from the server's time", 400)
+        raise SignatureError(
+            f"stale delivery: webhook-timestamp is more than {TOLERANCE_SECONDS // 60} minutes from the server's time",
+            400,
+        )
     expected = sign(secret, webhook_id, timestamp, body).encode()
     matched = False
     for entry in signatures.split(" "):

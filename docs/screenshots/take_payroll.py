@@ -50,11 +50,13 @@ def sheet_html(content: bytes, filename: str) -> str:
             else:
                 cells.append(f"<td>{html.escape(str(cell.value or ''))}</td>")
         rows.append(f'<tr class="{"head" if r == 1 else ""}"><th>{r}</th>{"".join(cells)}</tr>')
-    return (f"<!doctype html><meta charset=utf-8><style>{SHEET_CSS}</style>"
-            f'<div class="bar">{html.escape(filename)} (read back with openpyxl)</div>'
-            f'<div class="formula">A1 &nbsp; employee_id</div>'
-            f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
-            f'<div class="tabs"><span>{html.escape(sheet.title)}</span></div>')
+    return (
+        f"<!doctype html><meta charset=utf-8><style>{SHEET_CSS}</style>"
+        f'<div class="bar">{html.escape(filename)} (read back with openpyxl)</div>'
+        f'<div class="formula">A1 &nbsp; employee_id</div>'
+        f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+        f'<div class="tabs"><span>{html.escape(sheet.title)}</span></div>'
+    )
 
 
 def main() -> None:
@@ -69,14 +71,20 @@ def main() -> None:
             page.wait_for_selector("table.lines")
             statement_url = page.url
             page.click("a.dispute-flag >> nth=1")
-            page.fill("textarea[name=question]", "The customer also signed a services add-on with this deal: shouldn't it count towards my bookings?")
+            page.fill(
+                "textarea[name=question]",
+                "The customer also signed a services add-on with this deal: shouldn't it count towards my bookings?",
+            )
             page.click("text=Send the question")
             page.wait_for_selector("#dispute-state")
             dispute_url = page.url
 
             sign_in(page, base, "finance")
             page.goto(dispute_url)
-            page.fill("textarea[name=body]", "Services are not commissionable under AE 2026 (section 3), but I am checking the order form with sales ops.")
+            page.fill(
+                "textarea[name=body]",
+                "Services are not commissionable under AE 2026 (section 3), but I am checking the order form with sales ops.",
+            )
             page.click("text=Send the answer")
             page.wait_for_selector("#dispute-state:text('answered')")
             shot(page, "14-dispute-thread-finance")

@@ -10,19 +10,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('payee_summary', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('draw_balance_in_minor', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('draw_balance_minor', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("payee_summary", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("draw_balance_in_minor", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("draw_balance_minor", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('payee_summary', schema=None) as batch_op:
-        batch_op.drop_column('draw_balance_minor')
-        batch_op.drop_column('draw_balance_in_minor')
+    with op.batch_alter_table("payee_summary", schema=None) as batch_op:
+        batch_op.drop_column("draw_balance_minor")
+        batch_op.drop_column("draw_balance_in_minor")

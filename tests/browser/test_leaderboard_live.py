@@ -17,8 +17,14 @@ pytestmark = pytest.mark.browser
 
 
 def admin_token(env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "commissions.cli", "token", "create", "--name", "t", "--role", "admin"],
-                            env=env, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "commissions.cli", "token", "create", "--name", "t", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -54,9 +60,18 @@ def test_a_recorded_deal_moves_the_row_and_is_celebrated_without_reload(page, li
     assert row.get_attribute("data-rank") == str(last["rank"])
     page.evaluate("() => { document.querySelector('#board table').dataset.stale = 'yes'; window.sameDocument = true; }")
 
-    deal = {"external_id": f"LIVE-{uuid.uuid4().hex[:8]}", "name": "Acme platform", "account": "Acme",
-            "owner": last["person"], "amount": "2500000", "currency": "USD", "closed_at": date.today().isoformat(),
-            "type": "new", "product": "Enterprise", "term_months": 12}
+    deal = {
+        "external_id": f"LIVE-{uuid.uuid4().hex[:8]}",
+        "name": "Acme platform",
+        "account": "Acme",
+        "owner": last["person"],
+        "amount": "2500000",
+        "currency": "USD",
+        "closed_at": date.today().isoformat(),
+        "type": "new",
+        "product": "Enterprise",
+        "term_months": 12,
+    }
     response = httpx.post(live_server + "/api/v1/deals", json=deal, headers=headers, timeout=30)
     assert response.status_code == 201, response.text
 

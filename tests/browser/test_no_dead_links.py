@@ -15,7 +15,9 @@ HREF = re.compile(r'href="([^"#]+)"')
 MAX_PAGES = 120
 
 
-@pytest.mark.parametrize("who", ["ana.alvarez", "east.manager", "vp.sales", "nora.field", "marketing.lead", "finance", "admin"])
+@pytest.mark.parametrize(
+    "who", ["ana.alvarez", "east.manager", "vp.sales", "nora.field", "marketing.lead", "finance", "admin"]
+)
 def test_every_link_a_role_sees_works(page, live_server: str, who: str) -> None:
     sign_in(page, live_server, f"{who}@{DOMAIN}")
     seen: set[str] = set()

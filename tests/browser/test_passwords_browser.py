@@ -34,9 +34,14 @@ def _fits(page) -> None:  # type: ignore[no-untyped-def]
 def test_reset_link_then_own_password_change(browser, live_server: str, live_env: dict[str, str], width: str) -> None:
     email = f"pw.{width}@{DOMAIN}"
     first, second, third = "first passphrase 1", "second passphrase 2", "third passphrase 3"
-    added = subprocess.run([sys.executable, "-m", "commissions.cli", "user", "add", email, "--role", "rep",
-                            "--password-stdin"], env=live_env, input=first + "\n", capture_output=True, text=True,
-                           timeout=120)
+    added = subprocess.run(
+        [sys.executable, "-m", "commissions.cli", "user", "add", email, "--role", "rep", "--password-stdin"],
+        env=live_env,
+        input=first + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert added.returncode == 0, added.stderr
     SHOTS.mkdir(parents=True, exist_ok=True)
     w, h = WIDTHS[width]

@@ -21,14 +21,44 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
 @pytest.mark.parametrize(
     ("email", "links", "heading"),
     [
-        (f"ana.alvarez@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Pulse", "Leaderboard"], "Your quarter"),
-        (f"east.manager@{DOMAIN}", ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns", "Marketing", "Pulse", "Leaderboard"],
-         "Your team this quarter"),
-        (f"finance@{DOMAIN}", ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Leaderboard"], "Periods"),
-        (f"admin@{DOMAIN}", ["Home", "Deals", "Quotas", "Campaigns", "Marketing", "People", "API tokens", "Plans", "Deal fields", "Audit log", "Leaderboard", "Badges"], "Organisation"),
+        (
+            f"ana.alvarez@{DOMAIN}",
+            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Pulse", "Leaderboard"],
+            "Your quarter",
+        ),
+        (
+            f"east.manager@{DOMAIN}",
+            ["Home", "Deals", "Statements", "My team", "Quotas", "Campaigns", "Marketing", "Pulse", "Leaderboard"],
+            "Your team this quarter",
+        ),
+        (
+            f"finance@{DOMAIN}",
+            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Leaderboard"],
+            "Periods",
+        ),
+        (
+            f"admin@{DOMAIN}",
+            [
+                "Home",
+                "Deals",
+                "Quotas",
+                "Campaigns",
+                "Marketing",
+                "People",
+                "API tokens",
+                "Plans",
+                "Deal fields",
+                "Audit log",
+                "Leaderboard",
+                "Badges",
+            ],
+            "Organisation",
+        ),
     ],
 )
-def test_each_role_signs_in_and_follows_every_link(page, live_server: str, email: str, links: list[str], heading: str) -> None:
+def test_each_role_signs_in_and_follows_every_link(
+    page, live_server: str, email: str, links: list[str], heading: str
+) -> None:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     sign_in(page, live_server, email)

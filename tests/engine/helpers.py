@@ -49,9 +49,14 @@ def deal(
     closed = date.fromisoformat(day) if isinstance(day, str) else day
     splits = fields.pop("splits", ())
     return Deal(
-        external_id, owner, D(str(amount)), fields.pop("currency", "USD"), closed,
-        splits=tuple((email, D(str(share))) for email, share in splits), **fields,
-    )  # fmt: skip
+        external_id,
+        owner,
+        D(str(amount)),
+        fields.pop("currency", "USD"),
+        closed,
+        splits=tuple((email, D(str(share))) for email, share in splits),
+        **fields,
+    )
 
 
 def people(*pairs: str) -> list[Person]:
@@ -63,14 +68,18 @@ def people(*pairs: str) -> list[Person]:
     return out
 
 
-def quota(
-    person: str, target: Any, metric: str = "bookings", period: str = Q1
-) -> Quota:
+def quota(person: str, target: Any, metric: str = "bookings", period: str = Q1) -> Quota:
     return Quota(person, metric, period, D(str(target)))
 
 
-def run(plan: Any, deals: list[Deal], quotas: list[Quota] | None = None, staff: list[Person] | None = None,
-        period: str = Q1, **kwargs: Any) -> Any:  # fmt: skip
+def run(
+    plan: Any,
+    deals: list[Deal],
+    quotas: list[Quota] | None = None,
+    staff: list[Person] | None = None,
+    period: str = Q1,
+    **kwargs: Any,
+) -> Any:
     staff = staff if staff is not None else people("ana@x.com")
     quotas = quotas if quotas is not None else [quota("ana@x.com", 100000)]
     return calculate(plan, period, staff, quotas, deals, **kwargs)

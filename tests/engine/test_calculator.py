@@ -22,11 +22,20 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def invoke(
-    folder: Path, *extra: str, period: str = "2026-Q1", json_output: bool = True
-):
-    args = ["--plan", str(folder / "plan.yaml"), "--people", str(folder / "people.csv"), "--deals", str(folder / "deals.csv"),
-            "--quotas", str(folder / "quotas.csv"), "--period", period, *extra]  # fmt: skip
+def invoke(folder: Path, *extra: str, period: str = "2026-Q1", json_output: bool = True):
+    args = [
+        "--plan",
+        str(folder / "plan.yaml"),
+        "--people",
+        str(folder / "people.csv"),
+        "--deals",
+        str(folder / "deals.csv"),
+        "--quotas",
+        str(folder / "quotas.csv"),
+        "--period",
+        period,
+        *extra,
+    ]
     if json_output:
         args.append("--json")
     return CliRunner().invoke(calc_command, args)
@@ -48,8 +57,7 @@ def test_text_statement(files: Path) -> None:
     assert result.exit_code == 0
     assert "ana@example.com (Ana Rep)" in result.stdout
     assert (
-        "D-2 Globex platform: 40000.00 at 10% (tier 1) + 5000.00 at 15% (tier 2, 100%-150%) = 4750.00"
-        in result.stdout
+        "D-2 Globex platform: 40000.00 at 10% (tier 1) + 5000.00 at 15% (tier 2, 100%-150%) = 4750.00" in result.stdout
     )
     assert result.stdout.rstrip().endswith("13750.00")
     assert "mia@example.com" not in result.stdout
@@ -61,36 +69,97 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-@pytest.mark.parametrize(("file", "old", "new", "message"), [
-    ("deals.csv", "60000,USD", "6O000,USD", "deals.csv, line 2, field amount: '6O000' is not an amount"),
-    ("deals.csv", "60000,USD", "60000.001,USD", "deals.csv, line 2, field amount: 60000.001 has more than 2 decimals"),
-    ("deals.csv", "45000,USD", "45000,EUR", "deals.csv, line 3, field currency: EUR differs from the plan's USD"),
-    ("deals.csv", "D-3,Initech renewal,Initech,ana@example.com", "D-3,Initech renewal,Initech,zed@example.com",
-     "deals.csv, line 4, field owner: zed@example.com is not in the people file"),
-    ("deals.csv", "2026-02-03", "2026-02-30", "deals.csv, line 3, field closed_at: '2026-02-30' is not a date"),
-    ("deals.csv", "Pro,12,,won,,\nD-2", "Pro,12,,won,,ana@example.com:60;mia@example.com:30\nD-2",
-     "deals.csv, line 2, field splits: shares sum to 90, not 100"),
-    ("deals.csv", "Pro,12,,won,,\nD-2", "Pro,12,,won,,ana@example.com:60;bob@example.com:40\nD-2",
-     "deals.csv, line 2, field splits: bob@example.com is not in the people file"),
-    ("deals.csv", "Pro,12,,won,,\nD-2", "Pro,12,,lost,,\nD-2", "deals.csv, line 2, field status: 'lost' is not a status"),
-    ("deals.csv", "Pro,12,,won,,\nD-2", "Pro,12,,cancelled,,\nD-2", "deals.csv, line 2, field cancelled_at: a cancelled deal needs cancelled_at"),
-    ("deals.csv", ",new,Pro,12", ",newish,Pro,12", "deals.csv, line 2, field type: 'newish' is not a deal type"),
-    ("deals.csv", "Pro,12,,won", "Pro,twelve,,won", "deals.csv, line 2, field term_months: 'twelve' is not a whole number"),
-    ("deals.csv", "D-2,Globex", "D-1,Globex", "deals.csv, line 3, field external_id: D-1 is already on line 2"),
-    ("deals.csv", "status,cancelled_at", "state,cancelled_at", "deals.csv, line 1, field status: missing column"),
-    ("people.csv", "ana@example.com,Ana Rep,mia@example.com", "ana@example.com,Ana Rep,max@example.com",
-     "people.csv, line 3, field manager: max@example.com is not in"),
-    ("quotas.csv", "bookings,2026-Q1", "bookings,2026-Q5", "quotas.csv, line 2, field period: '2026-Q5' is not a period"),
-    ("quotas.csv", "bookings,2026-Q1", "booking,2026-Q1", "quotas.csv, line 2, field metric: 'booking' is not a metric"),
-    ("quotas.csv", "2026-Q1,100000", "2026-Q1,-5", "quotas.csv, line 2, field target: -5 is negative"),
-    ("quotas.csv", "ana@example.com,", "anna@example.com,", "quotas.csv, line 2, field person: anna@example.com is not in the people file"),
-    ("plan.yaml", "rate: 15%", "rate: 150%", "plan.yaml, field Commission: tiers[1].rate: rate 150% is outside 0%-100%"),
-    ("plan.yaml", 'product in ["Pro", "Enterprise"]', "product.startswith('E')",
-     "plan.yaml, field Multi-year SPIFF: when: attribute access is not allowed in conditions (at position 30)"),
-])  # fmt: skip
-def test_bad_input_exits_2_naming_file_line_and_field(
-    files: Path, file: str, old: str, new: str, message: str
-) -> None:
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("deals.csv", "60000,USD", "6O000,USD", "deals.csv, line 2, field amount: '6O000' is not an amount"),
+        (
+            "deals.csv",
+            "60000,USD",
+            "60000.001,USD",
+            "deals.csv, line 2, field amount: 60000.001 has more than 2 decimals",
+        ),
+        ("deals.csv", "45000,USD", "45000,EUR", "deals.csv, line 3, field currency: EUR differs from the plan's USD"),
+        (
+            "deals.csv",
+            "D-3,Initech renewal,Initech,ana@example.com",
+            "D-3,Initech renewal,Initech,zed@example.com",
+            "deals.csv, line 4, field owner: zed@example.com is not in the people file",
+        ),
+        ("deals.csv", "2026-02-03", "2026-02-30", "deals.csv, line 3, field closed_at: '2026-02-30' is not a date"),
+        (
+            "deals.csv",
+            "Pro,12,,won,,\nD-2",
+            "Pro,12,,won,,ana@example.com:60;mia@example.com:30\nD-2",
+            "deals.csv, line 2, field splits: shares sum to 90, not 100",
+        ),
+        (
+            "deals.csv",
+            "Pro,12,,won,,\nD-2",
+            "Pro,12,,won,,ana@example.com:60;bob@example.com:40\nD-2",
+            "deals.csv, line 2, field splits: bob@example.com is not in the people file",
+        ),
+        (
+            "deals.csv",
+            "Pro,12,,won,,\nD-2",
+            "Pro,12,,lost,,\nD-2",
+            "deals.csv, line 2, field status: 'lost' is not a status",
+        ),
+        (
+            "deals.csv",
+            "Pro,12,,won,,\nD-2",
+            "Pro,12,,cancelled,,\nD-2",
+            "deals.csv, line 2, field cancelled_at: a cancelled deal needs cancelled_at",
+        ),
+        ("deals.csv", ",new,Pro,12", ",newish,Pro,12", "deals.csv, line 2, field type: 'newish' is not a deal type"),
+        (
+            "deals.csv",
+            "Pro,12,,won",
+            "Pro,twelve,,won",
+            "deals.csv, line 2, field term_months: 'twelve' is not a whole number",
+        ),
+        ("deals.csv", "D-2,Globex", "D-1,Globex", "deals.csv, line 3, field external_id: D-1 is already on line 2"),
+        ("deals.csv", "status,cancelled_at", "state,cancelled_at", "deals.csv, line 1, field status: missing column"),
+        (
+            "people.csv",
+            "ana@example.com,Ana Rep,mia@example.com",
+            "ana@example.com,Ana Rep,max@example.com",
+            "people.csv, line 3, field manager: max@example.com is not in",
+        ),
+        (
+            "quotas.csv",
+            "bookings,2026-Q1",
+            "bookings,2026-Q5",
+            "quotas.csv, line 2, field period: '2026-Q5' is not a period",
+        ),
+        (
+            "quotas.csv",
+            "bookings,2026-Q1",
+            "booking,2026-Q1",
+            "quotas.csv, line 2, field metric: 'booking' is not a metric",
+        ),
+        ("quotas.csv", "2026-Q1,100000", "2026-Q1,-5", "quotas.csv, line 2, field target: -5 is negative"),
+        (
+            "quotas.csv",
+            "ana@example.com,",
+            "anna@example.com,",
+            "quotas.csv, line 2, field person: anna@example.com is not in the people file",
+        ),
+        (
+            "plan.yaml",
+            "rate: 15%",
+            "rate: 150%",
+            "plan.yaml, field Commission: tiers[1].rate: rate 150% is outside 0%-100%",
+        ),
+        (
+            "plan.yaml",
+            'product in ["Pro", "Enterprise"]',
+            "product.startswith('E')",
+            "plan.yaml, field Multi-year SPIFF: when: attribute access is not allowed in conditions (at position 30)",
+        ),
+    ],
+)
+def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, old: str, new: str, message: str) -> None:
     _replace(files / file, old, new)
     result = invoke(files)
     assert result.exit_code == 2
@@ -102,16 +171,11 @@ def test_bad_input_exits_2_naming_file_line_and_field(
 def test_period_must_match_the_plan(files: Path) -> None:
     result = invoke(files, period="2026-03")
     assert (result.exit_code, result.stdout) == (2, "")
-    assert (
-        "--period: 2026-03 is a month; plan 'AE 2026' is per quarter" in result.stderr
-    )
+    assert "--period: 2026-03 is a month; plan 'AE 2026' is per quarter" in result.stderr
 
 
 def test_missing_option_and_missing_file_exit_2(files: Path) -> None:
-    assert (
-        CliRunner().invoke(calc_command, ["--plan", str(files / "plan.yaml")]).exit_code
-        == 2
-    )
+    assert CliRunner().invoke(calc_command, ["--plan", str(files / "plan.yaml")]).exit_code == 2
     (files / "quotas.csv").unlink()
     assert invoke(files).exit_code == 2
 
@@ -121,10 +185,7 @@ def test_payee_error_exits_1_and_still_prints_the_document(files: Path) -> None:
     result = invoke(files)
     assert result.exit_code == 1
     (payee,) = json.loads(result.stdout)["payees"]
-    assert (
-        payee["errors"] == ["no bookings quota for ana@example.com in 2026-Q1"]
-        and "total" not in payee
-    )
+    assert payee["errors"] == ["no bookings quota for ana@example.com in 2026-Q1"] and "total" not in payee
     assert "no bookings quota for ana@example.com in 2026-Q1" in result.stderr
 
 
@@ -149,22 +210,15 @@ def test_custom_columns_plan_column_and_campaigns(tmp_path: Path) -> None:
     (tmp_path / "campaigns.csv").write_text(
         "code,name,owner,channel,cost,start,end\nWEB,Webinar,mo@x.com,events,1200.50,2026-01-01,2026-01-31\n"
     )
-    result = invoke(
-        tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"), period="2026-02"
-    )
+    result = invoke(tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"), period="2026-02")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    (mo,) = document[
-        "payees"
-    ]  # sy has neither quota nor credit; ana is on another plan
+    (mo,) = document["payees"]  # sy has neither quota nor credit; ana is on another plan
     assert (mo["person"], mo["credited"], mo["attainment"], mo["total"]) == (
         "mo@x.com",
         "11000.00",
         "1.1000",
         "1050.00",
     )
-    assert (
-        mo["components"][1]["lines"][0]["text"]
-        == "D-1 A: region EMEA, seats 12: SPIFF 50.00"
-    )
+    assert mo["components"][1]["lines"][0]["text"] == "D-1 A: region EMEA, seats 12: SPIFF 50.00"
     assert "campaign 'GONE' is unknown" in result.stderr

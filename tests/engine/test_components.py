@@ -38,9 +38,7 @@ def test_tier_bounds(mode: str, credit: str, expected: str) -> None:
     assert str(payee.component("Commission").amount) == expected
 
 
-def test_deal_ending_exactly_at_a_bound_then_the_next_deal_starts_in_the_next_tier() -> (
-    None
-):
+def test_deal_ending_exactly_at_a_bound_then_the_next_deal_starts_in_the_next_tier() -> None:
     plan = make_plan(tiered())
     result = run(
         plan,
@@ -74,9 +72,7 @@ def test_deals_fill_tiers_in_deal_order_closed_at_then_external_id() -> None:
 
 
 def test_tiered_on_amount_per_period() -> None:
-    plan = make_plan(
-        tiered(on="amount", tiers=[{"to": 50000, "rate": "5%"}, {"rate": "8%"}])
-    )
+    plan = make_plan(tiered(on="amount", tiers=[{"to": 50000, "rate": "5%"}, {"rate": "8%"}]))
     component = (
         run(
             plan,
@@ -90,17 +86,17 @@ def test_tiered_on_amount_per_period() -> None:
     )
     assert amounts(component) == ["1500.00", "1800.00"]  # 20000 × 5% + 10000 × 8%
     assert "(tier 2, 50000.00-" not in component.lines[1].text
-    assert (
-        "over 50000.00" in component.lines[1].text
-        or "(tier 2" in component.lines[1].text
-    )
+    assert "over 50000.00" in component.lines[1].text or "(tier 2" in component.lines[1].text
 
 
-@pytest.mark.parametrize(("amount", "marginal", "retroactive"), [
-    ("1000", "10.00", "10.00"),     # exactly at the bound: tier 1
-    ("1000.01", "10.00", "20.00"),  # 1000 × 1% + 0.01 × 2% = 10.0002; retro 1000.01 × 2% = 20.0002
-    ("5000", "100.00", "150.00"),   # 10 + 40 + 2000 × 3% = 110? see below
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("amount", "marginal", "retroactive"),
+    [
+        ("1000", "10.00", "10.00"),  # exactly at the bound: tier 1
+        ("1000.01", "10.00", "20.00"),  # 1000 × 1% + 0.01 × 2% = 10.0002; retro 1000.01 × 2% = 20.0002
+        ("5000", "100.00", "150.00"),  # 10 + 40 + 2000 × 3% = 110? see below
+    ],
+)
 def test_per_deal_tiers(amount: str, marginal: str, retroactive: str) -> None:
     tiers = [{"to": 1000, "rate": "1%"}, {"to": 3000, "rate": "2%"}, {"rate": "3%"}]
     if amount == "5000":
@@ -151,30 +147,28 @@ def test_per_deal_tiers_pay_the_credited_share_of_the_whole_deal() -> None:
 def test_per_deal_flat_rate_and_spiff_with_window_and_condition() -> None:
     plan = make_plan(
         {"name": "Flat", "kind": "per_deal", "rate": "2%"},
-        {"name": "SPIFF", "kind": "per_deal", "pay": 500, "rate": "1%", "when": 'product == "Pro" and region == "EMEA"',
-         "from": "2026-02-01", "to": "2026-02-28"},
+        {
+            "name": "SPIFF",
+            "kind": "per_deal",
+            "pay": 500,
+            "rate": "1%",
+            "when": 'product == "Pro" and region == "EMEA"',
+            "from": "2026-02-01",
+            "to": "2026-02-28",
+        },
         custom_fields=["region"],
-    )  # fmt: skip
+    )
     deals = [
-        deal(
-            "D-1", 10000, day="2026-01-31", product="Pro", custom={"region": "EMEA"}
-        ),  # before the window
-        deal(
-            "D-2", 10000, day="2026-02-01", product="Pro", custom={"region": "EMEA"}
-        ),  # first day: inside
+        deal("D-1", 10000, day="2026-01-31", product="Pro", custom={"region": "EMEA"}),  # before the window
+        deal("D-2", 10000, day="2026-02-01", product="Pro", custom={"region": "EMEA"}),  # first day: inside
         deal("D-3", 10000, day="2026-02-28", product="Pro", custom={"region": "AMER"}),
-        deal(
-            "D-4", 10000, day="2026-02-28", product="Basic", custom={"region": "EMEA"}
-        ),
+        deal("D-4", 10000, day="2026-02-28", product="Basic", custom={"region": "EMEA"}),
     ]
     payee = run(plan, deals, []).payees[0]
     assert str(payee.component("Flat").amount) == "800.00"
     spiff = payee.component("SPIFF")
     assert [line.deal_id for line in spiff.lines] == ["D-2"]
-    assert (
-        spiff.lines[0].text
-        == "D-2: Pro, region EMEA: SPIFF 500.00 + 10000.00 at 1% = 600.00"
-    )
+    assert spiff.lines[0].text == "D-2: Pro, region EMEA: SPIFF 500.00 + 10000.00 at 1% = 600.00"
     assert payee.quota is None and payee.attainment is None
 
 
@@ -194,16 +188,23 @@ def test_spiff_on_split_deal_is_pro_rata() -> None:
         staff,
     )
     assert [str(p.total) for p in result.payees] == ["300.00", "200.00"]
-    assert (
-        result.payees[0].components[0].lines[0].text
-        == "D-1: SPIFF 300.00 (60% of 500.00) = 300.00"
-    )
+    assert result.payees[0].components[0].lines[0].text == "D-1: SPIFF 300.00 (60% of 500.00) = 300.00"
 
 
-@pytest.mark.parametrize(("credit", "expected"), [
-    ("0", "0.00"), ("40000", "0.00"), ("50000", "0.00"), ("75000", "1250.00"), ("100000", "2500.00"),
-    ("150000", "3000.00"), ("200000", "3500.00"), ("500000", "3500.00"), ("133333", "2833.33"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("credit", "expected"),
+    [
+        ("0", "0.00"),
+        ("40000", "0.00"),
+        ("50000", "0.00"),
+        ("75000", "1250.00"),
+        ("100000", "2500.00"),
+        ("150000", "3000.00"),
+        ("200000", "3500.00"),
+        ("500000", "3500.00"),
+        ("133333", "2833.33"),
+    ],
+)
 def test_curve(credit: str, expected: str) -> None:
     plan = make_plan(
         {
@@ -217,12 +218,8 @@ def test_curve(credit: str, expected: str) -> None:
     assert str(payee.total) == expected
 
 
-def test_curve_below_first_point_pays_the_first_points_payout_and_lines_share_pro_rata() -> (
-    None
-):
-    plan = make_plan(
-        {"name": "Curve", "kind": "curve", "points": [["20%", 100], ["100%", 1000]]}
-    )
+def test_curve_below_first_point_pays_the_first_points_payout_and_lines_share_pro_rata() -> None:
+    plan = make_plan({"name": "Curve", "kind": "curve", "points": [["20%", 100], ["100%", 1000]]})
     component = (
         run(
             plan,
@@ -239,22 +236,15 @@ def test_bonus_below_threshold_explains_itself() -> None:
     plan = make_plan({"name": "Club", "kind": "bonus", "at": "120%", "pay": 1000})
     component = run(plan, [deal("D-1", 119999)]).payees[0].component("Club")
     assert str(component.amount) == "0.00"
-    assert (
-        component.lines[0].text
-        == "Attainment 120.00% < 120%: no bonus (1000.00 at 120%)"
-    )  # 119.999 shows as 120.00
+    assert component.lines[0].text == "Attainment 120.00% < 120%: no bonus (1000.00 at 120%)"  # 119.999 shows as 120.00
 
 
 def test_deals_quota_counts_deals_and_splits_a_straddling_share() -> None:
-    plan = make_plan(
-        tiered(tiers=[{"to": "100%", "rate": "10%"}, {"rate": "20%"}]), quota="deals"
-    )
+    plan = make_plan(tiered(tiers=[{"to": "100%", "rate": "10%"}, {"rate": "20%"}]), quota="deals")
     staff = people("ana@x.com", "bo@x.com")
     deals = [
         deal("D-1", 1000, day="2026-01-01"),
-        deal(
-            "D-2", 3000, day="2026-01-02", splits=[("ana@x.com", 50), ("bo@x.com", 50)]
-        ),
+        deal("D-2", 3000, day="2026-01-02", splits=[("ana@x.com", 50), ("bo@x.com", 50)]),
     ]
     result = run(
         plan,
@@ -287,24 +277,15 @@ def test_no_quota_and_zero_quota_are_errors_for_that_person_only() -> None:
     ]
     result = run(plan, deals, [quota("bo@x.com", 0), quota("cy@x.com", 10000)], staff)
     ana, bo, cy = result.payees
-    assert (
-        ana.errors == ("no bookings quota for ana@x.com in 2026-Q1",)
-        and ana.total is None
-    )
-    assert bo.errors == (
-        "the bookings quota for bo@x.com in 2026-Q1 is 0; a target must be > 0",
-    )
+    assert ana.errors == ("no bookings quota for ana@x.com in 2026-Q1",) and ana.total is None
+    assert bo.errors == ("the bookings quota for bo@x.com in 2026-Q1 is 0; a target must be > 0",)
     assert cy.errors == () and str(cy.total) == "100.00"
     assert result.has_errors
 
 
 def test_empty_period() -> None:
-    plan = make_plan(
-        tiered(), {"name": "Club", "kind": "bonus", "at": "100%", "pay": 100}
-    )
-    (payee,) = run(
-        plan, [deal("D-1", 1000, day="2025-12-31")]
-    ).payees  # last quarter's deal
+    plan = make_plan(tiered(), {"name": "Club", "kind": "bonus", "at": "100%", "pay": 100})
+    (payee,) = run(plan, [deal("D-1", 1000, day="2025-12-31")]).payees  # last quarter's deal
     assert payee.credited == 0 and payee.attainment == 0
     assert [(c.name, str(c.amount)) for c in payee.components] == [
         ("Commission", "0.00"),
@@ -321,34 +302,25 @@ def test_component_and_plan_caps() -> None:
     )
     payee = run(plan, [deal("D-1", 80000)], []).payees[0]
     assert [(c.name, str(c.amount)) for c in payee.components] == [
-        ("Flat", "8000.00"), ("cap: Flat", "-3000.00"), ("Other", "4000.00"), ("cap", "-2000.00"),
-    ]  # fmt: skip
+        ("Flat", "8000.00"),
+        ("cap: Flat", "-3000.00"),
+        ("Other", "4000.00"),
+        ("cap", "-2000.00"),
+    ]
     assert str(payee.total) == "7000.00"
-    assert (
-        payee.components[1].lines[0].text
-        == "Flat capped at 5000.00 (earned 8000.00): -3000.00"
-    )
-    assert (
-        payee.components[3].lines[0].text
-        == "Plan total capped at 7000.00 (earned 9000.00): -2000.00"
-    )
+    assert payee.components[1].lines[0].text == "Flat capped at 5000.00 (earned 8000.00): -3000.00"
+    assert payee.components[3].lines[0].text == "Plan total capped at 7000.00 (earned 9000.00): -2000.00"
 
 
 def test_cap_hit_exactly_does_not_bite() -> None:
-    plan = make_plan(
-        {"name": "Flat", "kind": "per_deal", "rate": "10%", "cap": 5000}, cap=5000
-    )
+    plan = make_plan({"name": "Flat", "kind": "per_deal", "rate": "10%", "cap": 5000}, cap=5000)
     payee = run(plan, [deal("D-1", 50000)], []).payees[0]
-    assert [c.name for c in payee.components] == ["Flat"] and str(
-        payee.total
-    ) == "5000.00"
+    assert [c.name for c in payee.components] == ["Flat"] and str(payee.total) == "5000.00"
 
 
 def test_overrides_are_recursive_and_never_on_own_share() -> None:
     plan = make_plan({"name": "Override", "kind": "override", "rate": "1%"}, quota=None)
-    staff = people(
-        "vp@x.com", "mia@x.com<vp@x.com", "ana@x.com<mia@x.com", "bo@x.com<mia@x.com"
-    )
+    staff = people("vp@x.com", "mia@x.com<vp@x.com", "ana@x.com<mia@x.com", "bo@x.com<mia@x.com")
     deals = [
         deal("D-1", 10000, "ana@x.com", day="2026-01-01"),
         deal(
@@ -379,28 +351,22 @@ def test_overrides_are_recursive_and_never_on_own_share() -> None:
         "200.00",
         "300.00",
     ]  # D-2: mia's and bo's shares
-    assert (
-        mia.components[0].lines[2].text
-        == "D-3: 30000.00 credited to ana@x.com 50%, bo@x.com 50% at 1% = 300.00"
-    )
-    assert (
-        mia.components[0].lines[1].text
-        == "D-2: 10000.00 of 20000.00 credited to bo@x.com 50% at 1% = 100.00"
-    )
+    assert mia.components[0].lines[2].text == "D-3: 30000.00 credited to ana@x.com 50%, bo@x.com 50% at 1% = 300.00"
+    assert mia.components[0].lines[1].text == "D-2: 10000.00 of 20000.00 credited to bo@x.com 50% at 1% = 100.00"
     # ana and bo get no override but still appear: they have credit under this plan
     assert str(by_person["ana@x.com"].total) == "0.00"
 
 
 def test_team_scope_credits_the_whole_tree() -> None:
     plan = make_plan(
-        tiered(
-            mode="retroactive", tiers=[{"to": "100%", "rate": "1%"}, {"rate": "2%"}]
-        ),
+        tiered(mode="retroactive", tiers=[{"to": "100%", "rate": "1%"}, {"rate": "2%"}]),
         credit={"scope": "team"},
     )
     staff = people("mia@x.com", "ana@x.com<mia@x.com", "bo@x.com<ana@x.com")
-    deals = [deal("D-1", 60000, "ana@x.com"), deal("D-2", 60000, "bo@x.com", day="2026-01-16",
-                                                    splits=[("bo@x.com", 50), ("ana@x.com", 50)])]  # fmt: skip
+    deals = [
+        deal("D-1", 60000, "ana@x.com"),
+        deal("D-2", 60000, "bo@x.com", day="2026-01-16", splits=[("bo@x.com", 50), ("ana@x.com", 50)]),
+    ]
     result = run(
         plan,
         deals,
@@ -418,9 +384,7 @@ def test_team_scope_credits_the_whole_tree() -> None:
         60000,
     ]  # merged split
     assert str(by_person["mia@x.com"].total) == "2400.00"
-    assert by_person["ana@x.com"].credited == D(120000) and by_person[
-        "bo@x.com"
-    ].credited == D(30000)
+    assert by_person["ana@x.com"].credited == D(120000) and by_person["bo@x.com"].credited == D(30000)
 
 
 def test_people_on_another_plan_are_not_paid() -> None:
@@ -455,11 +419,11 @@ def test_every_line_has_a_json_basis_and_a_sentence() -> None:
         draw={"amount": 1000000, "recoverable": False},
     )
     staff = people("mia@x.com", "ana@x.com<mia@x.com")
-    deals = [deal("D-1", 5000, "ana@x.com", day="2026-01-02"), deal("D-2", 3000, "mia@x.com", day="2026-01-03",
-                                                                    splits=[("mia@x.com", 50), ("ana@x.com", 50)])]  # fmt: skip
-    result = run(
-        plan, deals, [quota("ana@x.com", 10000), quota("mia@x.com", 10000)], staff
-    )
+    deals = [
+        deal("D-1", 5000, "ana@x.com", day="2026-01-02"),
+        deal("D-2", 3000, "mia@x.com", day="2026-01-03", splits=[("mia@x.com", 50), ("ana@x.com", 50)]),
+    ]
+    result = run(plan, deals, [quota("ana@x.com", 10000), quota("mia@x.com", 10000)], staff)
     assert gc.isenabled()  # paused only inside the calculation
     kinds = set()
     for payee in result.payees:
@@ -471,8 +435,7 @@ def test_every_line_has_a_json_basis_and_a_sentence() -> None:
     mia = result.payee("mia@x.com")
     assert (
         mia is not None
-        and mia.component("Override").lines[0].text
-        == "D-1: 5000.00 credited to ana@x.com at 1% = 50.00"
+        and mia.component("Override").lines[0].text == "D-1: 5000.00 credited to ana@x.com at 1% = 50.00"
     )
     # proration helper for the app: 45 of 90 days
     q1 = parse_period("2026-Q1")

@@ -33,10 +33,7 @@ def test_splits_credit_pro_rata_and_must_sum_to_100() -> None:
     assert [p.credited for p in result.payees] == [D("30001.5"), D("14998.5")]
     assert [str(p.total) for p in result.payees] == ["3000.15", "1499.85"]
     line = result.payees[0].components[0].lines[0]
-    assert (
-        line.text
-        == "D-1: 66.67% share of 45000.00: 30001.50 at 10% (tier 1, up to 100% of quota) = 3000.15"
-    )
+    assert line.text == "D-1: 66.67% share of 45000.00: 30001.50 at 10% (tier 1, up to 100% of quota) = 3000.15"
     with pytest.raises(InputError, match="split shares sum to 99"):
         run(
             plan,
@@ -73,36 +70,36 @@ def test_sourced_revenue_credits_the_campaign_owner_in_full() -> None:
         campaigns=campaigns,
     )
     (mkt,) = result.payees  # reps have no sourced credit and no sourced quota
-    assert (
-        mkt.person == "mkt@x.com"
-        and mkt.credited == D(50000)
-        and str(mkt.total) == "500.00"
-    )
+    assert mkt.person == "mkt@x.com" and mkt.credited == D(50000) and str(mkt.total) == "500.00"
     assert [str(line.amount) for line in mkt.components[0].lines] == [
         "300.00",
         "200.00",
     ]
-    assert result.warnings == (
-        "deal D-3: campaign 'NOPE' is unknown; it credits no one",
-    )
+    assert result.warnings == ("deal D-3: campaign 'NOPE' is unknown; it credits no one",)
 
 
-@pytest.mark.parametrize(("cancelled_after_days", "clawback_days", "counts"), [
-    (30, 90, False),   # inside the window: earns nothing
-    (90, 90, False),   # exactly at the window: still inside (<=)
-    (91, 90, True),    # later: keeps its commission
-    (400, None, False),  # no clawback_days: never earns
-])  # fmt: skip
-def test_cancellations_and_clawback_window(
-    cancelled_after_days: int, clawback_days: int | None, counts: bool
-) -> None:
+@pytest.mark.parametrize(
+    ("cancelled_after_days", "clawback_days", "counts"),
+    [
+        (30, 90, False),  # inside the window: earns nothing
+        (90, 90, False),  # exactly at the window: still inside (<=)
+        (91, 90, True),  # later: keeps its commission
+        (400, None, False),  # no clawback_days: never earns
+    ],
+)
+def test_cancellations_and_clawback_window(cancelled_after_days: int, clawback_days: int | None, counts: bool) -> None:
     from datetime import timedelta
 
     fields = {"clawback_days": clawback_days} if clawback_days is not None else {}
     plan = make_plan(FLAT, **fields)
     cancelled = deal("D-1", 1000, day="2026-01-05")
-    cancelled = deal("D-1", 1000, day="2026-01-05", status="cancelled",
-                     cancelled_at=cancelled.closed_at + timedelta(days=cancelled_after_days))  # fmt: skip
+    cancelled = deal(
+        "D-1",
+        1000,
+        day="2026-01-05",
+        status="cancelled",
+        cancelled_at=cancelled.closed_at + timedelta(days=cancelled_after_days),
+    )
     result = run(plan, [cancelled, deal("D-2", 1000, day="2026-01-06")], [])
     assert str(result.payees[0].total) == ("200.00" if counts else "100.00")
 
@@ -112,40 +109,43 @@ def test_cancelled_without_cancelled_at_is_an_input_error() -> None:
         run(make_plan(FLAT), [deal("D-1", 1000, status="cancelled")], [])
 
 
-@pytest.mark.parametrize(("deals", "message"), [
-    ([deal("D-1", 1, currency="EUR")], "D-1 is in EUR, the plan pays in USD"),
-    ([deal("D-1", 1, "zed@x.com")], "owner zed@x.com is not a known person"),
-    ([deal("D-1", 1, splits=[("ana@x.com", 50), ("zed@x.com", 50)])], "split to zed@x.com"),
-    ([deal("D-1", -5)], "negative"),
-    ([deal("D-1", 1, status="lost")], "unknown status 'lost'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("deals", "message"),
+    [
+        ([deal("D-1", 1, currency="EUR")], "D-1 is in EUR, the plan pays in USD"),
+        ([deal("D-1", 1, "zed@x.com")], "owner zed@x.com is not a known person"),
+        ([deal("D-1", 1, splits=[("ana@x.com", 50), ("zed@x.com", 50)])], "split to zed@x.com"),
+        ([deal("D-1", -5)], "negative"),
+        ([deal("D-1", 1, status="lost")], "unknown status 'lost'"),
+    ],
+)
 def test_input_errors(deals: list, message: str) -> None:
     with pytest.raises(InputError, match=message):
         run(make_plan(FLAT), deals, [])
 
 
 def test_manager_cycle_and_period_mismatch_are_input_errors() -> None:
-    with pytest.raises(
-        InputError, match=re.escape("manager cycle: a@x.com -> b@x.com -> a@x.com")
-    ):
+    with pytest.raises(InputError, match=re.escape("manager cycle: a@x.com -> b@x.com -> a@x.com")):
         run(make_plan(FLAT), [], [], people("a@x.com<b@x.com", "b@x.com<a@x.com"))
     with pytest.raises(PeriodError, match="2026-01 is a month"):
         run(make_plan(FLAT), [], [], period="2026-01")
 
 
-def _draw_periods(
-    recoverable: bool, earnings: list[str]
-) -> list[tuple[str, str | None]]:
+def _draw_periods(recoverable: bool, earnings: list[str]) -> list[tuple[str, str | None]]:
     balance = D(0)
-    plan = make_plan(
-        FLAT, period="month", draw={"amount": 1000, "recoverable": recoverable}
-    )
+    plan = make_plan(FLAT, period="month", draw={"amount": 1000, "recoverable": recoverable})
     out = []
     for month, earned in enumerate(earnings, start=1):
         key = f"2026-{month:02d}"
         amount = D(earned) * 10
-        result = calculate(plan, key, people("ana@x.com"), [], [deal(f"D-{month}", amount, day=f"{key}-10")],
-                           draw_balances=[DrawBalance("ana@x.com", balance)])  # fmt: skip
+        result = calculate(
+            plan,
+            key,
+            people("ana@x.com"),
+            [],
+            [deal(f"D-{month}", amount, day=f"{key}-10")],
+            draw_balances=[DrawBalance("ana@x.com", balance)],
+        )
         (payee,) = result.payees
         out.append(
             (
@@ -159,12 +159,16 @@ def _draw_periods(
 
 def test_recoverable_draw_carries_a_balance() -> None:
     assert _draw_periods(True, ["500", "700", "400"]) == [
-        ("1000.00", "500.00"), ("1000.00", "800.00"), ("1000.00", "1400.00"),
-    ]  # fmt: skip
+        ("1000.00", "500.00"),
+        ("1000.00", "800.00"),
+        ("1000.00", "1400.00"),
+    ]
     # later earnings above the draw repay the balance first
     assert _draw_periods(True, ["500", "1800", "1300"]) == [
-        ("1000.00", "500.00"), ("1300.00", "0.00"), ("1300.00", "0.00"),
-    ]  # fmt: skip
+        ("1000.00", "500.00"),
+        ("1300.00", "0.00"),
+        ("1300.00", "0.00"),
+    ]
 
 
 def test_non_recoverable_draw_has_no_balance() -> None:
@@ -176,8 +180,14 @@ def test_non_recoverable_draw_has_no_balance() -> None:
 
 def test_draw_lines_explain_top_up_and_recovery() -> None:
     plan = make_plan(FLAT, period="month", draw={"amount": 1000, "recoverable": True})
-    result = calculate(plan, "2026-02", people("ana@x.com"), [], [deal("D-1", 15000, day="2026-02-01")],
-                       draw_balances={"ana@x.com": D(800)})  # fmt: skip
+    result = calculate(
+        plan,
+        "2026-02",
+        people("ana@x.com"),
+        [],
+        [deal("D-1", 15000, day="2026-02-01")],
+        draw_balances={"ana@x.com": D(800)},
+    )
     (payee,) = result.payees
     draw = payee.components[-1]
     assert (draw.name, str(draw.amount)) == ("draw", "-500.00")
@@ -195,9 +205,13 @@ def test_errored_payee_in_json_has_errors_and_no_total() -> None:
     result = run(plan, [deal("D-1", 1000)], [])
     (entry,) = result_to_json_dict(result)["payees"]
     assert entry == {
-        "person": "ana@x.com", "credited": "1000.00", "quota": None, "attainment": None, "components": [],
+        "person": "ana@x.com",
+        "credited": "1000.00",
+        "quota": None,
+        "attainment": None,
+        "components": [],
         "errors": ["no bookings quota for ana@x.com in 2026-Q1"],
-    }  # fmt: skip
+    }
 
 
 def test_streamed_json_matches_json_dumps_for_errors_draws_and_no_payees() -> None:
@@ -222,8 +236,4 @@ def test_streamed_json_matches_json_dumps_for_errors_draws_and_no_payees() -> No
         ),
         run(plan, [], [], staff),
     ):
-        assert (
-            result_to_json(result)
-            == json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False)
-            + "\n"
-        )
+        assert result_to_json(result) == json.dumps(result_to_json_dict(result), indent=2, ensure_ascii=False) + "\n"

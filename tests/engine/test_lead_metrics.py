@@ -12,17 +12,30 @@ NORA, OSCAR = "nora@x.com", "oscar@x.com"
 PEOPLE = people(f"{NORA}<lead@x.com", f"{OSCAR}<lead@x.com", "lead@x.com", "ana@x.com")
 
 
-def ev(lead: str, stage: str, day: str, owner: str = NORA, amount: str | None = None, currency: str = "USD") -> LeadEvent:
-    return LeadEvent(lead, owner, stage, date.fromisoformat(day), None if amount is None else D(amount),
-                     None if amount is None else currency, "WEB")
+def ev(
+    lead: str, stage: str, day: str, owner: str = NORA, amount: str | None = None, currency: str = "USD"
+) -> LeadEvent:
+    return LeadEvent(
+        lead,
+        owner,
+        stage,
+        date.fromisoformat(day),
+        None if amount is None else D(amount),
+        None if amount is None else currency,
+        "WEB",
+    )
 
 
 LEADS = [
-    ev("L1", "mql", "2026-01-05"), ev("L1", "sql", "2026-01-20"), ev("L1", "opportunity", "2026-02-01", amount="40000"),
-    ev("L2", "mql", "2026-02-05"), ev("L2", "sql", "2026-03-01"),
+    ev("L1", "mql", "2026-01-05"),
+    ev("L1", "sql", "2026-01-20"),
+    ev("L1", "opportunity", "2026-02-01", amount="40000"),
+    ev("L2", "mql", "2026-02-05"),
+    ev("L2", "sql", "2026-03-01"),
     ev("L3", "mql", "2026-03-30"),
     ev("L4", "mql", "2026-04-02"),  # next quarter: not counted in Q1
-    ev("L5", "mql", "2026-01-09", owner=OSCAR), ev("L5", "opportunity", "2026-03-10", owner=OSCAR, amount="15000"),
+    ev("L5", "mql", "2026-01-09", owner=OSCAR),
+    ev("L5", "opportunity", "2026-03-10", owner=OSCAR, amount="15000"),
     ev("L6", "opportunity", "2026-03-11", owner=OSCAR, amount="9000", currency="EUR"),
 ]
 
@@ -34,7 +47,9 @@ def payee(result, email):  # type: ignore[no-untyped-def]
 def test_mqls_quota_counts_mql_events_of_the_owner_in_the_period() -> None:
     # Nora: 3 MQLs in Q1 (L1, L2, L3) of a 4 MQL quota = 75 % → curve 0 %..100 % → 0..1,000: 750.00
     plan = make_plan({"name": "MQL incentive", "kind": "curve", "points": [["0%", 0], ["100%", 1000]]}, quota="mqls")
-    result = calculate(plan, Q1, PEOPLE, [Quota(NORA, "mqls", Q1, D(4)), Quota(OSCAR, "mqls", Q1, D(2))], [], leads=LEADS)
+    result = calculate(
+        plan, Q1, PEOPLE, [Quota(NORA, "mqls", Q1, D(4)), Quota(OSCAR, "mqls", Q1, D(2))], [], leads=LEADS
+    )
     nora = payee(result, NORA)
     assert nora.credited == D(3) and nora.attainment == D("0.75") and nora.total == D("750.00")
     oscar = payee(result, OSCAR)

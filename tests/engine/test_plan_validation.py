@@ -83,9 +83,7 @@ CASES: list[tuple[str, Any, str | None, str, str]] = [
     ),
     (
         "bad when",
-        lambda d: d["components"][1].update(
-            when="term_months >= 24 and len(product) > 2"
-        ),
+        lambda d: d["components"][1].update(when="term_months >= 24 and len(product) > 2"),
         "Multi-year SPIFF",
         "when",
         "function calls are not allowed",
@@ -204,9 +202,7 @@ CASES: list[tuple[str, Any, str | None, str, str]] = [
     [c[1:] for c in CASES],
     ids=[c[0] for c in CASES],
 )
-def test_validation_errors(
-    mutate: Any, component: str | None, field: str, message: str
-) -> None:
+def test_validation_errors(mutate: Any, component: str | None, field: str, message: str) -> None:
     document = copy.deepcopy(BASE)
     mutate(document)
     with pytest.raises(PlanValidationError) as caught:
@@ -223,28 +219,22 @@ def test_condition_error_carries_its_position() -> None:
     with pytest.raises(PlanValidationError) as caught:
         parse_plan(document)
     assert caught.value.issues[0].position == 23
-    assert "component 'Multi-year SPIFF', when: unknown name 'prodct'" in str(
-        caught.value
-    )
+    assert "component 'Multi-year SPIFF', when: unknown name 'prodct'" in str(caught.value)
 
 
 def test_percent_forms_and_yaml_decimals() -> None:
-    text = (
-        (Path(__file__).parent / "data" / "plan.yaml")
-        .read_text()
-        .replace("rate: 15%", "rate: 0.15")
-    )
+    text = (Path(__file__).parent / "data" / "plan.yaml").read_text().replace("rate: 15%", "rate: 0.15")
     plan = parse_plan(load_plan_document(text))
-    assert (
-        str(plan.components[0].rates[1]) == "0.15"
-    )  # YAML float read as exact decimal text
+    assert str(plan.components[0].rates[1]) == "0.15"  # YAML float read as exact decimal text
     assert plan.components[0].bounds == (1, __import__("decimal").Decimal("1.5"))
 
 
 def test_yaml_on_key_is_not_a_boolean() -> None:
-    plan = parse_plan(load_plan_document(
-        "name: P\ncurrency: EUR\nperiod: month\ncomponents:\n  - {name: Size, kind: tiered, on: amount, tiers: [{to: 1000, rate: 1%}, {rate: 2%}]}\n"
-    ))  # fmt: skip
+    plan = parse_plan(
+        load_plan_document(
+            "name: P\ncurrency: EUR\nperiod: month\ncomponents:\n  - {name: Size, kind: tiered, on: amount, tiers: [{to: 1000, rate: 1%}, {rate: 2%}]}\n"
+        )
+    )
     assert plan.components[0].on == "amount" and plan.quota is None
 
 
@@ -253,9 +243,7 @@ def test_custom_fields_must_be_declared() -> None:
     document["components"][1]["when"] = 'region == "EMEA"'
     with pytest.raises(PlanValidationError, match="unknown name 'region'"):
         parse_plan(document)
-    assert parse_plan(document, custom_fields=["region"]).components[
-        1
-    ].condition.fields == ("region",)
+    assert parse_plan(document, custom_fields=["region"]).components[1].condition.fields == ("region",)
     with pytest.raises(PlanValidationError, match="region is a number"):
         parse_plan(document, custom_fields={"region": "number"})
 

@@ -49,11 +49,16 @@ components:
 
 
 def test_an_empty_source_campaign_is_the_empty_text_not_null(tmp_path: Path) -> None:
-    _write(tmp_path, plan=EMPTY_TEXT_PLAN, quotas="", deals=(
-        "D-1,A,A,ana@x.com,100,USD,2026-01-10,new,Pro,12,WEB,won,,\n"   # sourced by a campaign
-        "D-2,B,B,ana@x.com,100,USD,2026-01-11,new,,12,,won,,\n"         # no campaign, no product
-        "D-3,C,C,ana@x.com,100,USD,2026-01-12,,Pro,,,won,,\n"            # no type, no term: term is null
-    ))
+    _write(
+        tmp_path,
+        plan=EMPTY_TEXT_PLAN,
+        quotas="",
+        deals=(
+            "D-1,A,A,ana@x.com,100,USD,2026-01-10,new,Pro,12,WEB,won,,\n"  # sourced by a campaign
+            "D-2,B,B,ana@x.com,100,USD,2026-01-11,new,,12,,won,,\n"  # no campaign, no product
+            "D-3,C,C,ana@x.com,100,USD,2026-01-12,,Pro,,,won,,\n"  # no type, no term: term is null
+        ),
+    )
     result = invoke(tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"))
     assert result.exit_code == 0, result.stderr
     (ana,) = json.loads(result.stdout)["payees"]
@@ -65,15 +70,18 @@ def test_an_empty_source_campaign_is_the_empty_text_not_null(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("empty", ["", None])  # the app and the readers give "", other callers may give None
-@pytest.mark.parametrize(("text", "without", "with_campaign"), [
-    ('source_campaign == ""', True, False),
-    ('source_campaign != ""', False, True),
-    ('source_campaign in [""]', True, False),
-    ('source_campaign not in [""]', False, True),
-    ('source_campaign != "WEB"', True, False),
-    ('source_campaign == "WEB"', False, True),
-    ('product == "" and account == "" and name == ""', True, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "without", "with_campaign"),
+    [
+        ('source_campaign == ""', True, False),
+        ('source_campaign != ""', False, True),
+        ('source_campaign in [""]', True, False),
+        ('source_campaign not in [""]', False, True),
+        ('source_campaign != "WEB"', True, False),
+        ('source_campaign == "WEB"', False, True),
+        ('product == "" and account == "" and name == ""', True, False),
+    ],
+)
 def test_standard_text_fields_are_never_null(empty: str | None, text: str, without: bool, with_campaign: bool) -> None:
     plain = deal("D-9", 1, source_campaign=empty, product=empty, account="", name="")
     sourced = deal("D-8", 1, source_campaign="WEB", product="Pro", account="Acme", name="Acme")
@@ -96,24 +104,32 @@ components:
 
 
 def test_quotas_of_other_periods_and_lengths_are_ignored(tmp_path: Path) -> None:
-    _write(tmp_path, plan=MONTHLY_PLAN, deals="D-1,A,A,ana@x.com,3000,USD,2026-02-10,new,Pro,12,,won,,\n", quotas=(
-        "ana@x.com,bookings,2026-Q1,9000\n"   # a quarter under a monthly plan: before, exit 2
-        "ana@x.com,bookings,2026,36000\n"     # a year
-        "ana@x.com,bookings,2026-01,1000\n"   # another month
-        "ana@x.com,bookings,2026-02,2000\n"   # the one that counts
-        "mo@x.com,sourced_revenue,2026-Q1,500\n"
-    ))
+    _write(
+        tmp_path,
+        plan=MONTHLY_PLAN,
+        deals="D-1,A,A,ana@x.com,3000,USD,2026-02-10,new,Pro,12,,won,,\n",
+        quotas=(
+            "ana@x.com,bookings,2026-Q1,9000\n"  # a quarter under a monthly plan: before, exit 2
+            "ana@x.com,bookings,2026,36000\n"  # a year
+            "ana@x.com,bookings,2026-01,1000\n"  # another month
+            "ana@x.com,bookings,2026-02,2000\n"  # the one that counts
+            "mo@x.com,sourced_revenue,2026-Q1,500\n"
+        ),
+    )
     result = invoke(tmp_path, period="2026-02")
     assert result.exit_code == 0, result.stderr
     (ana,) = json.loads(result.stdout)["payees"]
     assert (ana["quota"], ana["attainment"], ana["total"]) == ("2000.00", "1.5000", "400.00")
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ("ana@x.com,bookings,2026-Q5,100", "quotas.csv, line 3, field period: '2026-Q5' is not a period"),
-    ("ana@x.com,bookings,2026-Q1,lots", "quotas.csv, line 3, field target: 'lots' is not an amount"),
-    ("ana@x.com,booking,2026-Q1,100", "quotas.csv, line 3, field metric: 'booking' is not a metric"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("ana@x.com,bookings,2026-Q5,100", "quotas.csv, line 3, field period: '2026-Q5' is not a period"),
+        ("ana@x.com,bookings,2026-Q1,lots", "quotas.csv, line 3, field target: 'lots' is not an amount"),
+        ("ana@x.com,booking,2026-Q1,100", "quotas.csv, line 3, field metric: 'booking' is not a metric"),
+    ],
+)
 def test_rows_of_other_periods_are_still_checked_for_form(tmp_path: Path, row: str, message: str) -> None:
     """Form: a period, a metric, an amount. Whether the person is in people.csv matters for the
     requested period only (an export of the whole grid names people the file leaves out)."""
@@ -124,7 +140,12 @@ def test_rows_of_other_periods_are_still_checked_for_form(tmp_path: Path, row: s
 
 
 def test_rows_of_other_periods_may_name_people_outside_the_people_file(tmp_path: Path) -> None:
-    _write(tmp_path, plan=MONTHLY_PLAN, deals="", quotas="ana@x.com,bookings,2026-02,2000\nzed@x.com,bookings,2026-Q1,100\n")
+    _write(
+        tmp_path,
+        plan=MONTHLY_PLAN,
+        deals="",
+        quotas="ana@x.com,bookings,2026-02,2000\nzed@x.com,bookings,2026-Q1,100\n",
+    )
     assert invoke(tmp_path, period="2026-02").exit_code in (0, 1)  # computed (1: someone lacks a quota), never 2
     _write(tmp_path, plan=MONTHLY_PLAN, deals="", quotas="zed@x.com,bookings,2026-02,2000\n")
     refused = invoke(tmp_path, period="2026-02")

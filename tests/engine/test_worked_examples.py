@@ -97,10 +97,7 @@ def test_section_5(component: dict, deals: list, expected: str) -> None:
     plan = make_plan({"name": "C", **component})
     result = run(
         plan,
-        [
-            deal(f"D-{i}", amount, day=f"2026-01-{i + 10}")
-            for i, amount in enumerate(deals)
-        ],
+        [deal(f"D-{i}", amount, day=f"2026-01-{i + 10}") for i, amount in enumerate(deals)],
     )
     (payee,) = result.payees
     assert str(payee.component("C").amount) == expected
@@ -115,9 +112,7 @@ def test_marginal_line_of_a_deal_crossing_the_bound_says_so() -> None:
     )
     component = result.payees[0].component("C")
     assert amounts(component) == ["9000.00", "5500.00"]
-    assert component.lines[1].text == (
-        "D-2: 10000.00 at 10% (tier 1) + 30000.00 at 15% (tier 2, 100%-150%) = 5500.00"
-    )
+    assert component.lines[1].text == ("D-2: 10000.00 at 10% (tier 1) + 30000.00 at 15% (tier 2, 100%-150%) = 5500.00")
     assert component.lines[1].basis["slices"] == [
         {"tier": 1, "amount": "10000", "rate": "0.1"},
         {"tier": 2, "amount": "30000", "rate": "0.15"},
@@ -131,13 +126,40 @@ def _section_9_inputs() -> tuple:
         Person("ana@example.com", "Ana Rep", "mia@example.com"),
     ]
     deals = [
-        Deal("D-1", "ana@example.com", D(60000), "USD", deal("x", 1, day="2026-01-10").closed_at,
-             name="Acme expansion", type="new", product="Pro", term_months=12),
-        Deal("D-2", "ana@example.com", D(45000), "USD", deal("x", 1, day="2026-02-03").closed_at,
-             name="Globex platform", type="new", product="Enterprise", term_months=36),
-        Deal("D-3", "ana@example.com", D(25000), "USD", deal("x", 1, day="2026-03-20").closed_at,
-             name="Initech renewal", type="renewal", product="Pro", term_months=12),
-    ]  # fmt: skip
+        Deal(
+            "D-1",
+            "ana@example.com",
+            D(60000),
+            "USD",
+            deal("x", 1, day="2026-01-10").closed_at,
+            name="Acme expansion",
+            type="new",
+            product="Pro",
+            term_months=12,
+        ),
+        Deal(
+            "D-2",
+            "ana@example.com",
+            D(45000),
+            "USD",
+            deal("x", 1, day="2026-02-03").closed_at,
+            name="Globex platform",
+            type="new",
+            product="Enterprise",
+            term_months=36,
+        ),
+        Deal(
+            "D-3",
+            "ana@example.com",
+            D(25000),
+            "USD",
+            deal("x", 1, day="2026-03-20").closed_at,
+            name="Initech renewal",
+            type="renewal",
+            product="Pro",
+            term_months=12,
+        ),
+    ]
     quotas = [Quota("ana@example.com", "bookings", "2026-Q1", D(100000))]
     return plan, staff, quotas, deals
 
@@ -152,9 +174,7 @@ def test_section_9_matches_expected_json_exactly() -> None:
 def test_section_9_amounts() -> None:
     plan, staff, quotas, deals = _section_9_inputs()
     (ana,) = calculate(plan, "2026-Q1", staff, quotas, deals).payees
-    assert (
-        ana.person == "ana@example.com"
-    )  # Mia has no quota and no own credit: not listed
+    assert ana.person == "ana@example.com"  # Mia has no quota and no own credit: not listed
     assert ana.attainment == D("1.05")
     assert [(c.name, str(c.amount)) for c in ana.components] == [
         ("Commission", "10750.00"),
