@@ -30,8 +30,8 @@ from bench.harness import free_port, pct
 from bench.org import build_org
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recalc_period
-from commissions.db import make_engine, transaction
-from commissions.migrate import upgrade
+from commissions.core.db import make_engine, transaction
+from commissions.core.migrate import upgrade
 from commissions.people.service import create_person
 
 

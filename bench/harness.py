@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from commissions.db import make_engine
+from commissions.core.db import make_engine
 
 
 def free_port() -> int:

@@ -33,8 +33,8 @@ from bench.harness import free_port
 from bench.org import build_org
 from commissions.auth.passwords import hash_password
 from commissions.calculation.service import recalc_period
-from commissions.db import make_engine, transaction
-from commissions.migrate import upgrade
+from commissions.core.db import make_engine, transaction
+from commissions.core.migrate import upgrade
 from commissions.models import Person
 
 PASSWORD = "bench-password-1"

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, insert, select
 
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.periods import ensure_period
 from commissions.models import Campaign, Deal, Person, Plan, PlanAssignment, PlanVersion, Quota, Team
 
 AE_PLAN = """\

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from commissions.settings import get_settings
+from commissions.core.settings import get_settings
 
 
 @click.group(help="Quotaboard: sales commissions, quotas and a live leaderboard.")
@@ -27,7 +27,7 @@ def db() -> None:
 @db.command("upgrade", help="Apply migrations to DATABASE_URL (default: a SQLite file under ./data).")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    from commissions.migrate import upgrade
+    from commissions.core.migrate import upgrade
 
     upgrade(revision, url=get_settings().database_url)
     click.echo(f"Database upgraded to {revision}.")
@@ -35,9 +35,9 @@ def db_upgrade(revision: str) -> None:
 
 @main.command(help="Load a realistic demo organisation and print the demo logins.")
 def demo() -> None:
-    from commissions.db import get_engine
+    from commissions.core.db import get_engine
+    from commissions.core.migrate import upgrade
     from commissions.demo import load_demo
-    from commissions.migrate import upgrade
 
     settings = get_settings()
     if settings.environment == "production":
@@ -64,7 +64,7 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
     from granian.constants import Interfaces, Loops
     from granian.server import Server
 
-    from commissions.migrate import upgrade
+    from commissions.core.migrate import upgrade
 
     upgrade(url=get_settings().database_url)
     worker = None
@@ -77,7 +77,7 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
         # Every open leaderboard holds a request (its live stream): granian's default cap of 1,024
         # in flight across all processes would stall a large sales floor, so each process takes 4,096.
         Server(
-            "commissions.web.asgi:app",
+            "commissions.app.asgi:app",
             address=host,
             port=port,
             interface=Interfaces.ASGI,
@@ -103,7 +103,7 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
     import time
 
     from commissions.calculation.queue import drain
-    from commissions.db import get_engine
+    from commissions.core.db import get_engine
 
     log = logging.getLogger("quotaboard.worker")
     if hasattr(os, "nice"):
@@ -149,10 +149,10 @@ def recalc(period_key: str, check: bool) -> None:
         sys.exit(run_check_command(period_key, click.echo))
     from commissions.calculation.queue import drain
     from commissions.calculation.service import recalc_period
-    from commissions.db import get_engine
+    from commissions.core.db import get_engine
+    from commissions.core.errors import InputProblem
     from commissions.engine import EngineError, PlanValidationError
     from commissions.engine.inputs import parse_period
-    from commissions.errors import InputProblem
 
     try:
         parse_period(period_key)
@@ -190,7 +190,7 @@ def user_add(
     password_stdin: bool,
 ) -> None:
     from commissions.auth.passwords import WeakPasswordError
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.people.service import PersonError, create_person
 
     generated = not password_stdin
@@ -219,7 +219,7 @@ def user_add(
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (required).")
 def user_set_password(email: str, password_stdin: bool) -> None:
     from commissions.auth.passwords import WeakPasswordError
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.people.service import person_by_email, set_password
 
     if not password_stdin:
@@ -252,7 +252,7 @@ def token() -> None:
 @click.option("--as", "as_email", default=None, help="Act as this person, with their role (finance powers need one).")
 def token_create(name: str, role: str | None, as_email: str | None) -> None:
     from commissions.auth.tokens import TokenError, create_token
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.people.service import person_by_email
 
     try:
@@ -275,7 +275,7 @@ def webhook() -> None:
 
 def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
     """The principal of an active admin named on the command line (for the audit log)."""
-    from commissions.auth.principal import Principal
+    from commissions.core.principal import Principal
     from commissions.people.service import person_by_email
 
     person = person_by_email(session, email)
@@ -288,9 +288,9 @@ def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
 @click.argument("name")
 @click.option("--as", "as_email", required=True, help="The admin creating it (for the audit log).")
 def webhook_create(name: str, as_email: str) -> None:
-    from commissions.db import transaction
-    from commissions.errors import InputProblem
-    from commissions.settings import get_settings
+    from commissions.core.db import transaction
+    from commissions.core.errors import InputProblem
+    from commissions.core.settings import get_settings
     from commissions.webhooks.service import create_integration
 
     try:
@@ -308,8 +308,8 @@ def webhook_create(name: str, as_email: str) -> None:
 @click.argument("name")
 @click.option("--as", "as_email", required=True, help="The admin revoking it (for the audit log).")
 def webhook_revoke(name: str, as_email: str) -> None:
-    from commissions.db import transaction
-    from commissions.errors import InputProblem
+    from commissions.core.db import transaction
+    from commissions.core.errors import InputProblem
     from commissions.webhooks.service import revoke_integration
 
     try:
@@ -334,23 +334,19 @@ def _register_subcommands() -> None:
 
 
 def _extension_worker_tasks() -> list:
-    from importlib.metadata import entry_points
+    from commissions.app.extensions import hooks
 
-    return [
-        task for ep in entry_points(group="quotaboard.extensions") for task in getattr(ep.load(), "worker_tasks", [])
-    ]
+    return hooks("worker_tasks")
 
 
 def _register_extension_commands() -> None:
     """Commands of extensions (``quotaboard.extensions`` entry points with ``cli_commands``), e.g. `contests`."""
-    from importlib.metadata import entry_points
+    from commissions.app.extensions import load_extensions
 
-    for ep in entry_points(group="quotaboard.extensions"):
-        try:
-            extension = ep.load()
-        except Exception as exc:
-            click.echo(f"warning: extension {ep.name} not loaded: {exc}", err=True)
-            continue
+    def warn(name: str, exc: Exception) -> None:
+        click.echo(f"warning: extension {name} not loaded: {exc}", err=True)
+
+    for extension in load_extensions(on_error=warn):
         for command in getattr(extension, "cli_commands", []):
             main.add_command(command)
 

@@ -14,8 +14,11 @@ from pathlib import Path
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from commissions.app.extensions import hooks
 from commissions.auth.passwords import hash_password
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.money import to_minor
+from commissions.core.periods import PeriodKey, quarter_of
 from commissions.models import (
     Campaign,
     Deal,
@@ -28,8 +31,6 @@ from commissions.models import (
     Quota,
     Team,
 )
-from commissions.money import to_minor
-from commissions.periods.keys import PeriodKey, quarter_of
 
 DEMO_PASSWORD = "quotaboard-demo"
 DOMAIN = "demo.quotaboard.dev"
@@ -459,13 +460,10 @@ class _DemoBuilder:
                     s.add(DealSplit(deal_id=deal.id, person_id=rep.id, share_bp=6000))
                     s.add(DealSplit(deal_id=deal.id, person_id=partner.id, share_bp=4000))
                 self.deals += 1
-        self._contests()
+        self._extension_data()
 
-    def _contests(self) -> None:
-        """A running and an ended contest (the leaderboard extension's tables), if it is installed."""
-        try:
-            from leaderboard.contests import add_demo_contests
-        except ImportError:  # pragma: no cover - commissions runs without the leaderboard
-            return
+    def _extension_data(self) -> None:
+        """What installed extensions add (the leaderboard: a running and an ended contest)."""
         self.session.flush()
-        add_demo_contests(self.session, today=self.today, period_start=self.period.starts_on)
+        for add in hooks("demo_data"):
+            add(self.session, today=self.today, period_start=self.period.starts_on)

@@ -445,7 +445,7 @@ def evaluate_if_stale(engine: Any, period_key: str, *, now: float | None = None)
     """
     from sqlalchemy import Engine
 
-    from commissions.db import transaction
+    from commissions.core.db import transaction
 
     if not isinstance(engine, Engine):
         return None  # a session bound to a connection: the caller's transaction, not ours to write in

@@ -19,12 +19,12 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.guards import admins
-from commissions.db import transaction
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import admins
+from commissions.core.rendering import page
 from commissions.models.base import utcnow
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 from leaderboard.badges import (
     PARAMS,
     STATE_KINDS,

@@ -16,7 +16,7 @@ Figures come from won deals in the window (cancelled ones drop out), credited as
 the app credits deals: split holders by their share, else the owner; sourced revenue to the
 owner of the deal's campaign. Never earnings: nothing here reads payouts or summaries.
 
-Keyword-only service functions; the caller owns the transaction (``commissions.db.transaction``),
+Keyword-only service functions; the caller owns the transaction (``commissions.core.db.transaction``),
 except ``ensure_recorded``, which opens its own short one (the lazy trigger of a read).
 """
 
@@ -34,12 +34,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.money import format_money
+from commissions.core.principal import Principal
 from commissions.models import Campaign, Deal, DealSplit, Person, Team
 from commissions.models.base import utcnow
-from commissions.money import format_money
 from commissions.people.service import report_ids
 from leaderboard.models import (
     CONTEST_METRICS,
@@ -692,7 +692,7 @@ def ensure_recorded(engine: Any, contest: Contest, *, now: datetime | None = Non
     """The lazy trigger: the first read after the end records the results, in its own short transaction."""
     from sqlalchemy import Engine
 
-    from commissions.db import transaction
+    from commissions.core.db import transaction
 
     now = now or utcnow()
     if state(contest, now) != "ended" or not isinstance(engine, Engine):
@@ -703,41 +703,3 @@ def ensure_recorded(engine: Any, contest: Contest, *, now: datetime | None = Non
             return fresh is not None and record_results(session, fresh, now=now)
     except (IntegrityError, OperationalError):  # another process recorded it at the same moment
         return False
-
-
-# --- demo data (``commissions demo``) ---------------------------------------------------------------------
-
-
-def add_demo_contests(session: Session, *, today: date, period_start: date) -> None:
-    """A running company-wide contest and an ended team contest with its winners recorded."""
-    now = datetime.combine(today, time(12), UTC)
-    session.add(
-        Contest(
-            name="Two-week bookings push",
-            metric="bookings",
-            mode="individual",
-            scope="everyone",
-            prize="An extra day off and the trophy on your desk",
-            description="Most won bookings (USD) closed in the window. Split deals count by share; "
-            "cancelled deals drop out.",
-            starts_on=max(period_start, today - timedelta(days=6)),
-            ends_on=today + timedelta(days=7),
-        )
-    )
-    if today > period_start:
-        first, last = period_start, min(period_start + timedelta(days=13), today - timedelta(days=1))
-    else:  # the quarter starts today: the last two weeks before it (no deals there in the demo)
-        first, last = period_start - timedelta(days=14), period_start - timedelta(days=1)
-    ended = Contest(
-        name="Kick-off sprint",
-        metric="deals",
-        mode="team",
-        scope="everyone",
-        prize="Team dinner for the winning region",
-        description="The sales region with the most won deals in the first two weeks of the quarter.",
-        starts_on=first,
-        ends_on=last,
-    )
-    session.add(ended)
-    session.flush()
-    record_results(session, ended, now=now)

@@ -12,7 +12,7 @@ def contests_group() -> None:
 
 @contests_group.command("close", help="Record the final standings and winners of every contest that has ended.")
 def close_command() -> None:
-    from commissions.db import get_engine, transaction
+    from commissions.core.db import get_engine, transaction
     from leaderboard.contests import record_ended
 
     with transaction(get_engine()) as session:

@@ -18,14 +18,14 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from commissions.auth.guards import any_role, managers
-from commissions.auth.principal import Principal
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import any_role, managers
+from commissions.core.principal import Principal
+from commissions.core.rendering import page, page_or_partial
 from commissions.models import Team
 from commissions.models.base import utcnow
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 from leaderboard.contests import (
     METRIC_LABELS,
     MODE_LABELS,

@@ -20,19 +20,19 @@ from litestar.response import Response, ServerSentEvent, ServerSentEventMessage,
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from commissions.auth.guards import any_role
-from commissions.auth.principal import Principal
-from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
-from commissions.models import Person
-from commissions.periods.keys import (
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import any_role
+from commissions.core.periods import (
     PeriodKey,
     PeriodKeyError,
     parse_period_key,
     quarter_of,
 )
+from commissions.core.principal import Principal
+from commissions.core.rendering import NO_STORE, page
+from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
+from commissions.models import Person
 from commissions.statements.whatif import next_tier_hints
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import NO_STORE, page
 from leaderboard.ranking import DEFAULT_METRIC, METRICS, around, top_and_viewer
 from leaderboard.service import (
     VIEWS,

@@ -12,11 +12,12 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from commissions.web.navigation import EVERYONE, NavItem
+from commissions.core.navigation import EVERYONE, NavItem
 from leaderboard.badges_controller import BadgesController
 from leaderboard.contests_cli import contests_group
 from leaderboard.contests_controller import ContestsApiController, ContestsController
 from leaderboard.controller import LeaderboardController
+from leaderboard.demo import add_demo_contests
 from leaderboard.listener import start_listening, stop_listening
 from leaderboard.tv import LeaderboardTvController
 
@@ -28,13 +29,12 @@ class Extension:
     on_startup: list[Any] = field(default_factory=list)  # app hooks: background listeners
     on_shutdown: list[Any] = field(default_factory=list)
     cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
-    worker_tasks: list[Any] = field(
-        default_factory=list
-    )  # callables(engine) that `commissions worker` runs each minute
+    worker_tasks: list[Any] = field(default_factory=list)  # callables(engine): `commissions worker`, each minute
+    demo_data: list[Any] = field(default_factory=list)  # callables(session, *, today, period_start): `commissions demo`
 
 
 def _close_ended_contests(engine: Any) -> None:
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from leaderboard.contests import record_ended
 
     with transaction(engine) as session:
@@ -60,4 +60,5 @@ extension = Extension(
     on_shutdown=[stop_listening],
     cli_commands=[contests_group],
     worker_tasks=[_close_ended_contests],
+    demo_data=[add_demo_contests],
 )

@@ -20,10 +20,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from commissions.core.money import from_minor
+from commissions.core.periods import PeriodKey
 from commissions.models import Deal, PayeeSummary, Period, Person, Team
-from commissions.money import from_minor
 from commissions.people.progress import progress_rows
-from commissions.periods.keys import PeriodKey
 from leaderboard.models import LeaderboardSnapshot
 from leaderboard.ranking import DEFAULT_METRIC, METRICS, competition_rank
 
@@ -270,7 +270,7 @@ def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
 
     Once this process has seen the day's snapshot of a period it does not ask again.
     """
-    from commissions.db import transaction
+    from commissions.core.db import transaction
 
     seen = (id(engine), period.key, today)
     if seen in _SNAPSHOTS_SEEN:

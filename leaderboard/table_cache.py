@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from commissions.single_flight import SingleFlight
+from commissions.core.single_flight import SingleFlight
 
 MAX_TABLES = 512  # about 33 kB each (plus 4 kB gzipped): a bounded 19 MB per process
 

@@ -19,10 +19,10 @@ from litestar.params import FromQuery
 from litestar.response import Template
 from sqlmodel import Session, select
 
-from commissions.auth.guards import any_role
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import any_role
+from commissions.core.rendering import page
 from commissions.models import Person, Team
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 from leaderboard.controller import _board
 from leaderboard.ranking import METRICS
 

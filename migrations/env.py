@@ -10,9 +10,9 @@ from alembic import context
 
 import commissions.models  # noqa: F401  (registers the commissions tables)
 import leaderboard.models  # noqa: F401  (registers the leaderboard tables)
-from commissions.db import make_engine
+from commissions.core.db import make_engine
+from commissions.core.settings import get_settings
 from commissions.models.base import metadata
-from commissions.settings import get_settings
 
 config = context.config
 target_metadata = metadata

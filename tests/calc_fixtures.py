@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.periods import ensure_period
 from commissions.models import Person, Plan, PlanAssignment, PlanVersion, Quota
 
 EXAMPLE_PLAN = (Path(__file__).parent / "engine" / "data" / "plan.yaml").read_text()

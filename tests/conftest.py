@@ -18,13 +18,13 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 import commissions.models  # noqa: F401
-from commissions.db import make_engine, transaction
-from commissions.migrate import upgrade
+from commissions.app.assembly import create_app
+from commissions.core.db import make_engine, transaction
+from commissions.core.migrate import upgrade
+from commissions.core.settings import Settings
 from commissions.models import Person
 from commissions.models.base import metadata
 from commissions.people.service import create_person
-from commissions.settings import Settings
-from commissions.web.app import create_app
 
 POSTGRES_URL = os.environ.get("QUOTABOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SKIP_POSTGRES = os.environ.get("QUOTABOARD_SKIP_POSTGRES") == "1"
@@ -61,7 +61,7 @@ def _period_window_around_the_suites_dates(monkeypatch: pytest.MonkeyPatch) -> N
     a fixed day so that they stay inside it whatever day the suite runs (tests of the window set their own)."""
     from datetime import date
 
-    from commissions.periods import keys
+    from commissions.core import periods as keys
 
     monkeypatch.setattr(keys, "today", lambda: date(2026, 12, 4))
 

@@ -44,15 +44,15 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from commissions.auth.principal import Principal
+from commissions.app.assembly import create_app
 from commissions.auth.tokens import create_token
-from commissions.db import make_engine, transaction
+from commissions.core.db import make_engine, transaction
+from commissions.core.migrate import upgrade
+from commissions.core.principal import Principal
+from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
-from commissions.migrate import upgrade
 from commissions.models import Campaign, Period, Person, Plan, PlanAssignment
 from commissions.models.base import metadata, utcnow
-from commissions.settings import Settings
-from commissions.web.app import create_app
 from commissions.webhooks.service import create_integration
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
 
@@ -618,7 +618,7 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
         )
     with transaction(world.engine) as s:
         if open_period is None:  # the route matrix paid the demo's quarter (and maybe nothing booked into the next)
-            from commissions.calculation.service import ensure_period
+            from commissions.core.periods import ensure_period
 
             open_period = ensure_period(s, "2027-Q1")
         day = open_period.starts_on

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from commissions.adjustments.service import add_manual_adjustment
-from commissions.db import transaction
-from commissions.errors import Conflict, InputProblem
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict, InputProblem
 from commissions.models import Adjustment, AuditEvent, PayoutLine
 from tests.conftest import csrf_from, read, sign_in
 from tests.finance_fixtures import example_deal, ledger_of, person_id, setup_books, statement

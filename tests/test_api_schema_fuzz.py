@@ -20,8 +20,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from sqlalchemy import Engine
 
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.periods import ensure_period
 from tests.test_deals_api import BODY, token_for
 
 MAX_EXAMPLES = 15

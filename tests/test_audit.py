@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from commissions.audit import escape_controls, log_line, record_event
-from commissions.auth.principal import Principal
-from commissions.db import transaction
+from commissions.core.audit import escape_controls, log_line, record_event
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
 from commissions.models import AuditEvent
 from tests.conftest import csrf_from, read, sign_in
 from tests.test_deals_api import BODY, token_for
@@ -148,8 +148,8 @@ def test_an_event_reaches_the_log_only_once_committed(engine, caplog) -> None:  
     """A dry run (the deal form's live check, an import preview) rolls back: nothing of it is logged."""
     import logging
 
-    from commissions.audit import record_event
-    from commissions.db import transaction, write_session
+    from commissions.core.audit import record_event
+    from commissions.core.db import transaction, write_session
 
     caplog.set_level(logging.INFO, logger="quotaboard.audit")
     with write_session(engine) as session:

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import Period
 from leaderboard.badges import (
     DEFAULT_RULES,

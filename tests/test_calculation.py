@@ -202,9 +202,9 @@ def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(
 
     from commissions.calculation.queue import drain
     from commissions.calculation.state import pending_count as pending
-    from commissions.db import transaction
+    from commissions.core.db import transaction
+    from commissions.core.periods import quarter_of
     from commissions.models import Plan
-    from commissions.periods.keys import quarter_of
     from commissions.plans.service import assign
     from commissions.quotas.service import Change, apply_change
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import AuditEvent, Campaign, Deal, DealSplit, Person, Team
 from tests.conftest import csrf_from, read, sign_in
 

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 import leaderboard.models  # noqa: F401  (the contest tables are emptied between tests)
-from commissions.auth.principal import Principal
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
-from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.periods import ensure_period
+from commissions.core.principal import Principal
 from commissions.models import AuditEvent, Campaign, Deal, DealSplit, PayeeSummary, Person, Plan, PlanVersion, Team
 from commissions.models.base import utcnow
 from leaderboard.contests import (
@@ -411,8 +411,8 @@ def test_winners_recorded_once_and_late_deals_change_nothing(engine: Engine, peo
 
 def test_close_command_records_ended_contests(tmp_path: Path) -> None:
     """The command on a file database of its own (the service it calls is tested on both databases above)."""
-    from commissions.db import make_engine
-    from commissions.migrate import upgrade
+    from commissions.core.db import make_engine
+    from commissions.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     other = make_engine(url)

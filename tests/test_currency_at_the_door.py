@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.deals.csv_import import import_deals
 from commissions.models import Campaign, Deal, Person, Plan, PlanAssignment, PlanVersion
 from commissions.webhooks import controller

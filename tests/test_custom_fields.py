@@ -14,12 +14,12 @@ from sqlmodel import Session, select
 from commissions.calculation.queue import drain
 from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import pending_count
-from commissions.db import get_engine, make_engine, transaction
-from commissions.migrate import upgrade
+from commissions.core.db import get_engine, make_engine, transaction
+from commissions.core.migrate import upgrade
+from commissions.core.settings import get_settings
 from commissions.models import AuditEvent, CustomField, Deal, Period, Person, Plan
 from commissions.people.service import create_person
 from commissions.plans.service import InvalidPlan, assign, save_plan_version
-from commissions.settings import get_settings
 from tests.calc_fixtures import store_plan, store_quota
 from tests.conftest import BACKENDS, csrf_from, fresh_database_url, read, sign_in
 from tests.test_deals_api import token_for
@@ -542,3 +542,11 @@ def test_the_deal_form_offers_an_input_per_declared_field(client, engine: Engine
         "signed_on": "2026-01-20",
         "strategic": "true",
     }
+
+
+def test_every_field_of_a_deal_is_a_reserved_custom_field_name() -> None:
+    """custom_fields spells out the deal's fields (it must not import deals); this keeps the list whole."""
+    from commissions.custom_fields.service import RESERVED
+    from commissions.deals.schemas import DealIn
+
+    assert set(DealIn.model_fields) <= RESERVED

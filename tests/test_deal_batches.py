@@ -19,16 +19,17 @@ from sqlalchemy import Engine, func, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from commissions.auth.principal import Principal
 from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
-from commissions.calculation.state import freshness, serialise_period
-from commissions.db import transaction
+from commissions.calculation.state import freshness
+from commissions.core.db import transaction
+from commissions.core.periods import lock_period
+from commissions.core.principal import Principal
+from commissions.core.rounds import Rounds
 from commissions.deals.ingest import DealError
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import _Delivery, _record_batch, record_one, take_period_locks
 from commissions.models import AuditEvent, Deal, PayoutLine, Person
-from commissions.rounds import Rounds
 from tests.calc_fixtures import store_plan, store_quota
 from tests.conftest import read
 
@@ -230,4 +231,4 @@ def test_on_postgresql_deal_writers_share_the_period_lock_the_workflow_takes_alo
             take_period_locks(second, {date(2026, 2, 20)})
         with pytest.raises(OperationalError), transaction(engine) as workflow:  # approve/lock would wait
             workflow.execute(text("SET LOCAL lock_timeout = '200ms'"))
-            serialise_period(workflow, "2026-Q1")
+            lock_period(workflow, "2026-Q1")

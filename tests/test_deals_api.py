@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from commissions.auth.principal import Principal
 from commissions.auth.tokens import create_token
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import record_one
 from commissions.models import Deal, DealSplit, Person

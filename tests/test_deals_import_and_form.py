@@ -48,7 +48,7 @@ def test_parse_reports_every_bad_row_with_line_and_field() -> None:
 def test_wrong_encoding_missing_columns_and_size_are_clear() -> None:
     import pytest
 
-    from commissions.errors import InputProblem
+    from commissions.core.errors import InputProblem
 
     with pytest.raises(InputProblem, match="not UTF-8"):
         parse_deals_csv(HEADER.encode() + "D-1,Café,,ana@example.com,1,USD,2026-01-01\n".encode("latin-1"))

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, select
 
 from commissions.calculation.service import recalc_period
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import Adjustment, Dispute, DisputeMessage, PayoutLine, Period, Person
 from tests.calc_fixtures import example_deal
 from tests.conftest import csrf_from, read, sign_in

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs
 from commissions.calculator.readers import read_deals
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import record_one
 from commissions.models import Campaign, Person

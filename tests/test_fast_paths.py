@@ -18,13 +18,13 @@ from litestar.channels import ChannelsPlugin
 from litestar.testing import TestClient
 from sqlalchemy import Engine, update
 
+from commissions.app.assembly import create_app
 from commissions.auth import middleware, sessions
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.settings import Settings
 from commissions.models import ApiToken, PayeeSummary, Person
 from commissions.models.base import utcnow
 from commissions.people.service import set_active
-from commissions.settings import Settings
-from commissions.web.app import create_app
 from leaderboard.table_cache import TABLES, TableCache
 from tests.conftest import sign_in
 from tests.test_leaderboard import FIGURES, PERIOD, _summaries
@@ -263,7 +263,7 @@ def test_table_cache_is_bounded_and_keyed_by_version() -> None:
 def test_single_flight_shares_one_call_among_concurrent_callers_and_their_failure() -> None:
     import anyio
 
-    from commissions.single_flight import SingleFlight
+    from commissions.core.single_flight import SingleFlight
 
     flights = SingleFlight()
     calls: list[str] = []

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from commissions import audit
-from commissions.auth.principal import Principal
 from commissions.calculation import service as calculation
-from commissions.db import transaction
+from commissions.core import audit
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
 from commissions.deals import csv_import, ingest
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import record_one

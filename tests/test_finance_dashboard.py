@@ -7,7 +7,7 @@ import re
 from sqlalchemy import Engine, update
 from sqlmodel import select
 
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import Period, Person, Team
 from commissions.payroll.dashboard import period_dashboard
 from tests.conftest import csrf_from, read, sign_in

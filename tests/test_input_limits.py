@@ -1,4 +1,4 @@
-"""Request limits (commissions/web/limits.py, the plan loader's depth check) and the sweep: every input
+"""Request limits (commissions/app/limits.py, the plan loader's depth check) and the sweep: every input
 of the bad-input suite, run again here with the test client refusing any 5xx answer.
 
 The sweep re-collects tests/test_bad_input.py and tests/test_period_window.py in this module (imported
@@ -15,9 +15,9 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, nests_deeper_than, odd_path
 from commissions.engine.plan import MAX_DOCUMENT_DEPTH
 from commissions.models import Deal, PlanVersion
-from commissions.web.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, nests_deeper_than, odd_path
 from tests import test_bad_input as _bad_input
 from tests import test_period_window as _period_window
 from tests.conftest import csrf_from, read, sign_in
@@ -175,7 +175,7 @@ def test_plan_cli_refuses_deep_yaml(engine: Engine, tmp_path, monkeypatch: pytes
 
     from commissions.cli import main
 
-    monkeypatch.setattr("commissions.db.get_engine", lambda *a, **k: engine)
+    monkeypatch.setattr("commissions.core.db.get_engine", lambda *a, **k: engine)
     path = tmp_path / "deep.yaml"
     path.write_text(DEEP_YAML["flow"])
     result = CliRunner().invoke(main, ["plan", "apply", str(path)])

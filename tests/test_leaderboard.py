@@ -11,10 +11,9 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 import leaderboard.models  # noqa: F401  (the snapshot table is emptied between tests)
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.periods import ensure_period, parse_period_key
 from commissions.models import PayeeSummary, Person, Plan, PlanVersion, Team
-from commissions.periods.keys import parse_period_key
 from leaderboard.controller import messages_for
 from leaderboard.models import LeaderboardSnapshot
 from leaderboard.ranking import around, competition_rank, movement

@@ -39,15 +39,15 @@ from sqlmodel import select
 
 import commissions.calculation.queue as queue
 from commissions import engine as eng
-from commissions.auth.principal import Principal
+from commissions.app.assembly import create_app
 from commissions.calculation.check import check_period
-from commissions.calculation.loader import period_key
 from commissions.calculation.state import pending_count
-from commissions.db import read_session, transaction
-from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.core.db import read_session, transaction
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.periods import key_of_day
+from commissions.core.principal import Principal
+from commissions.core.settings import Settings
 from commissions.models import Campaign, Period, Person, Plan, PlanAssignment, Team
-from commissions.settings import Settings
-from commissions.web.app import create_app
 from tests.conftest import csrf_from, sign_in
 from tests.test_deals_api import token_for
 
@@ -164,9 +164,9 @@ PLAN_OF = {
 def quarters() -> list[eng.Period]:
     """The current quarter and the two before it: the current period is what the app treats specially."""
     today = date.today()
-    current = eng.parse_period(period_key("quarter", today))
-    before = eng.parse_period(period_key("quarter", current.start - timedelta(days=1)))
-    first = eng.parse_period(period_key("quarter", before.start - timedelta(days=1)))
+    current = eng.parse_period(key_of_day("quarter", today))
+    before = eng.parse_period(key_of_day("quarter", current.start - timedelta(days=1)))
+    first = eng.parse_period(key_of_day("quarter", before.start - timedelta(days=1)))
     return [first, before, current]
 
 

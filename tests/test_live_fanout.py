@@ -20,8 +20,8 @@ from litestar.channels import ChannelsPlugin
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from commissions.settings import Settings
-from commissions.web.app import create_app
+from commissions.app.assembly import create_app
+from commissions.core.settings import Settings
 from tests.finance_fixtures import example_deal, setup_books
 
 REDIS_URL = os.environ.get("QUOTABOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from commissions.calculation import queue
 from commissions.calculation.state import freshness, pending_count, touch
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import Deal, Person
 from tests.calc_fixtures import example_deal, store_plan
 from tests.conftest import read
@@ -133,7 +133,7 @@ def test_one_person_whose_calculation_fails_leaves_the_others_current(client, en
 def test_approve_refuses_while_more_statements_are_pending_than_it_may_bring_up_to_date(
     client, engine: Engine, make_person, monkeypatch
 ) -> None:
-    from commissions.settings import get_settings
+    from commissions.core.settings import get_settings
     from tests.test_deals_api import token_for
 
     crm = setup_example(client, engine, make_person)
@@ -165,8 +165,8 @@ components:
 def test_a_campaign_created_after_its_deals_credits_its_owner_without_recalc(
     client, engine: Engine, make_person
 ) -> None:
-    from commissions.auth.principal import Principal
     from commissions.campaigns.service import CampaignInput, create_campaign, update_campaign
+    from commissions.core.principal import Principal
 
     crm = setup_example(client, engine, make_person)
     make_person("max@example.com", "manager")

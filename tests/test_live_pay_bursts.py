@@ -15,7 +15,7 @@ from sqlmodel import select
 from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
 from commissions.calculation.state import pending_count, touch
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.deals.schemas import DealIn, SplitIn
 from commissions.deals.service import record_one
 from commissions.models import Person, Quota

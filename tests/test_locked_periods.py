@@ -91,7 +91,7 @@ def test_the_same_change_twice_books_nothing_the_second_time(client, engine: Eng
     assert len(prior_lines(engine)) == 1
     # even recomputing the difference again books nothing: what is in force already includes the adjustment
     from commissions.adjustments.prior_period import book_locked_change
-    from commissions.db import transaction
+    from commissions.core.db import transaction
 
     with transaction(engine) as s:
         period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
@@ -207,8 +207,8 @@ def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(clien
     arriving meanwhile waits, then sees the period locked: an adjustment, never a lost or double line."""
     import threading
 
-    from commissions.auth.principal import Principal
-    from commissions.db import transaction
+    from commissions.core.db import transaction
+    from commissions.core.principal import Principal
     from commissions.deals.schemas import DealIn
     from commissions.deals.service import record_one
     from commissions.periods.workflow import transition
@@ -241,7 +241,7 @@ def test_a_delivery_during_the_lock_waits_for_it_and_becomes_an_adjustment(clien
 def test_a_plan_assignment_reaching_a_locked_period_is_an_adjustment(client, engine: Engine, make_person) -> None:
     from datetime import date
 
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.models import Person, Plan
     from commissions.plans.service import assign
     from tests.calc_fixtures import store_quota

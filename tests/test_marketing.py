@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from commissions.calculation.service import ensure_period
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.periods import ensure_period
 from commissions.models import AuditEvent, Campaign, Lead, LeadEvent, Person, Quota, Team
 from tests.conftest import read, sign_in
 from tests.test_deals_api import token_for

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
+from commissions.core.periods import parse_period_key
 from commissions.marketing import metrics as m
 from commissions.marketing.dashboard import DISPLAY, LeadFacts, campaign_cost, figures
 from commissions.models import Campaign
-from commissions.periods.keys import parse_period_key
 
 
 def test_conversion_rate_is_converted_mqls_over_mqls() -> None:

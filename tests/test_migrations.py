@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from commissions.db import make_engine
-from commissions.migrate import downgrade, upgrade
+from commissions.core.db import make_engine
+from commissions.core.migrate import downgrade, upgrade
 from commissions.models.base import metadata
 from tests.conftest import BACKENDS, fresh_database_url
 

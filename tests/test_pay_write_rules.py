@@ -18,15 +18,15 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from commissions.app.assembly import create_app
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recompute
-from commissions.db import make_engine, transaction
+from commissions.core.db import make_engine, transaction
+from commissions.core.migrate import upgrade
+from commissions.core.periods import quarter_of
+from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
-from commissions.migrate import upgrade
 from commissions.models import AuditEvent, Deal, DealApproval, DealSplit, PayeeSummary, Period, Person
-from commissions.periods.keys import quarter_of
-from commissions.settings import Settings
-from commissions.web.app import create_app
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
 
 TODAY = date(2026, 11, 20)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from commissions.calculation.service import recalc_period
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import PayoutLine, Period, Person, Plan
 from commissions.payroll.service import COLUMNS, neutralise
 from tests.conftest import sign_in

@@ -2,7 +2,7 @@
 door that can create one refuses a period or date outside it with a 400 naming the field and the window;
 prior-period adjustments land in the earliest open period that has started, never in a future one.
 
-Today is fixed at 2026-12-04 (``commissions.periods.keys.today``): the window is then 2024-12-04 to 2027-12-04.
+Today is fixed at 2026-12-04 (``commissions.core.periods.today``): the window is then 2024-12-04 to 2027-12-04.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core import periods as keys
+from commissions.core.db import transaction
+from commissions.core.errors import InputProblem
+from commissions.core.periods import PeriodOutOfWindow, check_day_in_window, check_period_in_window, period_window
 from commissions.models import Deal, Period, PlanVersion
-from commissions.periods import keys
-from commissions.periods.keys import PeriodOutOfWindow, check_day_in_window, check_period_in_window, period_window
 from tests.conftest import csrf_from, read, sign_in
 from tests.finance_fixtures import example_deal, ledger_of, period_row, setup_books
 from tests.test_faults import everything as _everything
@@ -66,7 +66,7 @@ def test_the_default_window_is_two_years_back_to_one_year_ahead() -> None:
 
 
 def test_the_window_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from commissions import settings as settings_module
+    from commissions.core import settings as settings_module
 
     monkeypatch.setenv("PERIOD_WINDOW_YEARS_BACK", "5")
     monkeypatch.setenv("PERIOD_WINDOW_YEARS_AHEAD", "3")

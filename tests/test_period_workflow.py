@@ -191,7 +191,7 @@ def test_approval_page_and_buttons_are_finance_only(client, engine: Engine, make
 
 def test_lock_refuses_figures_that_changed_since_approval_and_keeps_them(client, engine: Engine, make_person) -> None:
     from commissions.calculation.state import touch
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.models import Quota
     from tests.finance_fixtures import person_id
 

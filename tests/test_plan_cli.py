@@ -10,13 +10,13 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import select
 
-from commissions.db import get_engine, make_engine, transaction
-from commissions.migrate import upgrade
+from commissions.core.db import get_engine, make_engine, transaction
+from commissions.core.migrate import upgrade
+from commissions.core.settings import get_settings
 from commissions.models import AuditEvent, Period, Plan, PlanAssignment, PlanVersion
 from commissions.people.service import create_person
 from commissions.plans.cli import plan_group
 from commissions.plans.service import default_effective_from
-from commissions.settings import get_settings
 from tests.conftest import BACKENDS, fresh_database_url, read
 from tests.test_plans import AE, AE_V2
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from commissions.db import transaction
-from commissions.errors import Conflict, InputProblem
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.periods import parse_period_key
 from commissions.models import AuditEvent, Period, Plan, PlanAssignment, PlanVersion
-from commissions.periods.keys import parse_period_key
 from commissions.plans.service import (
     InvalidPlan,
     assign,

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from commissions.calculation.state import touch
 from commissions.calculator.verify import fingerprint, sha256_hex
 from commissions.cli import main
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.demo import DEMO_PASSWORD, load_demo
 from commissions.engine import ENGINE_VERSION
 from commissions.engine.money import CONTEXT
@@ -398,7 +398,7 @@ def test_every_statement_of_the_demo_organisation_is_reproduced(engine: Engine, 
     campaigns), downloaded by finance and checked by `commissions verify`."""
     from litestar.testing import TestClient
 
-    from commissions.web.app import create_app
+    from commissions.app.assembly import create_app
 
     load_demo(engine, today=date(2026, 11, 20))
     with Session(engine) as s:

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import select
 
+from commissions.core.settings import Settings
 from commissions.models import Pulse, PulseResponse, PulseTally
-from commissions.settings import Settings
 from tests.conftest import csrf_from, read, sign_in
 
 TEAM = [f"m{i}@example.com" for i in range(6)]

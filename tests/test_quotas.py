@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from commissions.auth.tokens import create_token
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import AuditEvent, Period, Person, Plan, PlanAssignment, Quota
 from commissions.quotas.csv import MAX_BYTES
 from commissions.quotas.service import effective_target, parse_target
@@ -53,7 +53,7 @@ def quotas(engine: Engine) -> dict[tuple[str, str, str], tuple[int, int]]:
 
 
 def set_quota(engine: Engine, email: str, metric: str, period: str, target_minor: int) -> None:
-    from commissions.periods.keys import parse_period_key
+    from commissions.core.periods import parse_period_key
 
     key = parse_period_key(period)
     with transaction(engine) as s:
@@ -137,7 +137,7 @@ def test_targets_are_parsed_exactly(text: str, metric: str, currency: str, minor
 
 @pytest.mark.parametrize("text", ["0", "-5", "abc", "250.000,00", "1.005", "1e6", "NaN", "10000000000000"])
 def test_bad_targets_are_refused(text: str) -> None:
-    from commissions.errors import InputProblem
+    from commissions.core.errors import InputProblem
 
     with pytest.raises(InputProblem) as info:
         parse_target(text, "bookings", "USD")
@@ -613,8 +613,8 @@ def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from commissions.auth.principal import Principal
-    from commissions.periods.keys import parse_period_key
+    from commissions.core.periods import parse_period_key
+    from commissions.core.principal import Principal
     from commissions.quotas.service import (
         QuotaConflict,
         apply_change,

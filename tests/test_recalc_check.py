@@ -18,7 +18,7 @@ from sqlmodel import select
 from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
 from commissions.cli import main
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import AuditEvent, PayeeSummary, PayoutLine, StatementState
 from tests.conftest import read, sign_in
 from tests.finance_fixtures import example_deal, lines_in, person_id, setup_books, snapshot
@@ -235,6 +235,6 @@ def sum_of(engine: Engine, email: str, component: str) -> int:
 
 
 def money(minor: int) -> str:
-    from commissions.money import format_money
+    from commissions.core.money import format_money
 
     return format_money(minor, "USD")

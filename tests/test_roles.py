@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commissions.web.navigation import NAV_ITEMS
+from commissions.core.navigation import NAV_ITEMS
 from tests.conftest import sign_in
 
 PAGES = {
@@ -110,8 +110,8 @@ def test_manager_team_page_lists_reports_recursively_and_nobody_else(client, mak
 def test_finance_periods_page_counts_deals_per_period(client, make_person, engine) -> None:
     from datetime import date
 
-    from commissions.calculation.service import ensure_period
-    from commissions.db import transaction
+    from commissions.core.db import transaction
+    from commissions.core.periods import ensure_period
     from commissions.models import Deal
 
     ana = make_person("ana@example.com")

@@ -7,9 +7,9 @@ from litestar.testing import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from commissions.settings import Settings
-from commissions.web.app import create_app
-from commissions.web.headers import CSP, host_allowed
+from commissions.app.assembly import create_app
+from commissions.app.headers import CSP, host_allowed
+from commissions.core.settings import Settings
 from tests.conftest import sign_in
 
 ALWAYS = {
@@ -62,7 +62,7 @@ def test_every_kind_of_response_carries_the_headers_and_data_is_never_cached(cli
 
 
 def test_an_unexpected_error_page_carries_the_headers(client, make_person, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import commissions.web.home as home
+    import commissions.app.home as home
 
     make_person("ana@example.com")
     sign_in(client, "ana@example.com")

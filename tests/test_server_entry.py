@@ -1,4 +1,4 @@
-"""The entry point servers load (commissions/web/asgi.py): the real client's address behind a proxy.
+"""The entry point servers load (commissions/app/asgi.py): the real client's address behind a proxy.
 
 The address feeds the per-address sign-in limit and the audit log, so ``X-Forwarded-For``
 counts only from a trusted proxy (``FORWARDED_ALLOW_IPS``, default 127.0.0.1). Run in a
@@ -18,10 +18,10 @@ SCRIPT = textwrap.dedent("""
     import asyncio, json, os
     import httpx
     from sqlalchemy import create_engine, text
-    from commissions.migrate import upgrade
+    from commissions.core.migrate import upgrade
 
     upgrade(url=os.environ["DATABASE_URL"])
-    from commissions.web import asgi
+    from commissions.app import asgi
 
     async def fail_sign_in(client_host: str, forwarded_for: str) -> None:
         transport = httpx.ASGITransport(app=asgi.app, client=(client_host, 40000))

@@ -7,12 +7,12 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from commissions.app.assembly import create_app
 from commissions.auth import sessions, throttle
 from commissions.auth.sessions import SESSION_COOKIE
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import AuditEvent, Person
 from commissions.people.service import set_active, set_password
-from commissions.web.app import create_app
 from tests.conftest import PASSWORD, csrf_from, read, sign_in
 
 LOCKED = "Too many failed sign-ins for this account; try again in 15 minutes."

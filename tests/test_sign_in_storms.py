@@ -15,10 +15,10 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from commissions.app.assembly import create_app
 from commissions.auth import passwords
-from commissions.db import make_engine
+from commissions.core.db import make_engine
 from commissions.models import AuditEvent
-from commissions.web.app import create_app
 from tests.conftest import PASSWORD, csrf_from, read, sign_in
 
 
@@ -82,7 +82,7 @@ def test_sqlite_sign_in_storm_gives_no_server_error(
         pytest.skip("the storm that made SQLite answer 500 ('database is locked')")
     import time
 
-    from commissions.auth import controller
+    from commissions.accounts import sign_in as controller
 
     make_person("ana@example.com")
     make_person("bo@example.com")

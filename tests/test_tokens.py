@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from commissions.auth.tokens import create_token, revoke_token
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import ApiToken, Deal, Person
 from tests.conftest import csrf_from, read, sign_in
 

@@ -14,9 +14,9 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func, update
 from sqlmodel import select
 
-from commissions.auth.principal import Principal
 from commissions.auth.tokens import TokenError, create_token
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
 from commissions.models import ApiToken, AuditEvent, PasswordReset, Person
 from commissions.models.base import utcnow
 from commissions.people.service import set_active
@@ -382,7 +382,7 @@ def test_operators_set_a_password_from_standard_input(tmp_path) -> None:  # type
     assert run("user", "set-password", "ana@example.com").returncode != 0  # never as an argument or prompt
 
     from commissions.auth.passwords import verify_password
-    from commissions.db import make_engine
+    from commissions.core.db import make_engine
 
     engine = make_engine(env["DATABASE_URL"])
     try:

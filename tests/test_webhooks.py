@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import AuditEvent, Deal, WebhookDelivery, WebhookIntegration
 from commissions.webhooks import controller
 from commissions.webhooks.service import create_integration, revoke_integration

@@ -20,14 +20,14 @@ from commissions.adjustments.service import (
     recent_manual_lines,
     reverse_adjustment,
 )
-from commissions.auth.guards import finance_only
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import finance_only
+from commissions.core.money import from_minor
+from commissions.core.periods import quarter_of
+from commissions.core.rendering import page
 from commissions.models import Adjustment, Deal, Period, Person
-from commissions.money import from_minor
-from commissions.periods.keys import quarter_of
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 
 class AdjustmentIn(BaseModel):

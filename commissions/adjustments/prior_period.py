@@ -21,23 +21,21 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from commissions import engine as eng
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.calculation.loader import period_key as key_of
 from commissions.calculation.service import (
     ENGINE_KINDS,
     compute,
-    ensure_period,
     line_minor,
     locked_draw_balances,
     next_period_key,
     recompute,
-    serialise_period,
 )
 from commissions.calculation.state import touch
+from commissions.core import periods as period_keys
+from commissions.core.audit import record_event
+from commissions.core.money import format_money, from_minor
+from commissions.core.periods import ensure_period, key_of_day, lock_period
+from commissions.core.principal import Principal
 from commissions.models import Deal, PayoutLine, Period
-from commissions.money import format_money, from_minor
-from commissions.periods import keys as period_keys
 
 log = logging.getLogger("quotaboard.adjustments")
 
@@ -72,8 +70,8 @@ def adjustment_period(session: Session, locked: Period) -> Period:
     # that it would fall outside the window of periods that may be created
     day, fallback = max(locked.ends_on, period_keys.period_window(on=today).earliest - timedelta(days=1)), None
     while True:
-        day = eng.parse_period(key_of(locked.kind, day + timedelta(days=1))).end
-        key = key_of(locked.kind, day)
+        day = eng.parse_period(key_of_day(locked.kind, day + timedelta(days=1))).end
+        key = key_of_day(locked.kind, day)
         if session.exec(select(Period.id).where(Period.key == key)).first() is None:
             fallback = key
             break
@@ -185,7 +183,7 @@ def book_locked_change(
     if not diffs:
         return booked
     target = adjustment_period(session, period)
-    serialise_period(session, target.key)
+    lock_period(session, target.key)
     booked.into = target.key
     cancelled = deal is not None and deal.status == "cancelled"
     for pid, diff in diffs.items():

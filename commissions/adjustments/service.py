@@ -14,10 +14,11 @@ from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.calculation.service import ensure_period, serialise_period
-from commissions.errors import Conflict, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.money import MoneyError, from_minor, to_minor
+from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
+from commissions.core.principal import Principal
 from commissions.models import (
     Adjustment,
     Deal,
@@ -28,7 +29,6 @@ from commissions.models import (
     Plan,
     PlanAssignment,
 )
-from commissions.money import MoneyError, from_minor, to_minor
 
 MANUAL_COMPONENT = "Manual adjustment"
 DEFAULT_CURRENCY = "USD"
@@ -67,19 +67,19 @@ def currency_of(session: Session, person_id: int, period: Period) -> str:
 
 def writable_period(session: Session, period_key: str, *, field: str = "period") -> Period:
     """An open (or approved) period to book into; locked and paid periods never change."""
-    from commissions.periods.workflow import period_key as normalise
+    from commissions.core.periods import normalise_key
 
-    key = normalise(period_key)
-    serialise_period(session, key)
+    key = normalise_key(period_key)
+    lock_period(session, key)
     period = ensure_period(session, key)
-    if period.state in ("locked", "paid"):
+    if period.state in CLOSED_STATES:
         raise Conflict(field, f"{key} is {period.state}: it never changes; book the adjustment in an open period")
     return period
 
 
 def _reopen_if_approved(session: Session, period: Period, person_id: int, what: str) -> None:
     if period.state == "approved":
-        from commissions.periods.workflow import reopen_after_change
+        from commissions.core.periods import reopen_after_change
 
         reopen_after_change(session, period, people={person_id}, trigger=what)
 

@@ -15,12 +15,12 @@ from litestar.response import Template
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from commissions.audit import escape_controls
-from commissions.auth.guards import admins
+from commissions.core.audit import escape_controls
+from commissions.core.dependencies import DbSession
+from commissions.core.guards import admins
+from commissions.core.rendering import page_or_partial
 from commissions.models import AuditEvent
 from commissions.payroll.service import neutralise
-from commissions.web.dependencies import DbSession
-from commissions.web.rendering import page_or_partial
 
 PAGE_SIZE = 50
 MAX_EXPORT = 100_000

@@ -30,13 +30,13 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from commissions.auth import sessions as session_store
-from commissions.auth.principal import Principal
 from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY
 from commissions.auth.tokens import digest, principal_for_token
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
+from commissions.core.single_flight import SingleFlight
 from commissions.models import ApiToken, Person
 from commissions.models.base import utcnow
-from commissions.single_flight import SingleFlight
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

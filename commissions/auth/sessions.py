@@ -32,7 +32,7 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 
-from commissions.single_flight import SingleFlight
+from commissions.core.single_flight import SingleFlight
 
 SESSION_COOKIE = "qb_session"
 RENEW_AFTER_SECONDS = 60
@@ -103,7 +103,7 @@ class CachedSessionStore(Store):
     cached for); every write and delete in this process goes through and updates the memory at
     once. A sign-out or deletion in another process applies here within ``ttl`` seconds.
     Past half of ``ttl`` a read is renewed in the background, and concurrent misses of one key
-    share a single read (commissions/single_flight.py).
+    share a single read (commissions/core/single_flight.py).
     """
 
     MAX_ENTRIES = 10_000

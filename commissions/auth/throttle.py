@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from commissions.db import transaction
+from commissions.core.db import transaction
 from commissions.models import SignInLimit
 
 P = ParamSpec("P")

@@ -11,8 +11,8 @@ import secrets
 
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
+from commissions.core.audit import record_event
+from commissions.core.principal import Principal
 from commissions.models import ApiToken, Person
 from commissions.models.base import ROLES, utcnow
 

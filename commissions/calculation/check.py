@@ -30,12 +30,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commissions import engine as eng
-from commissions.audit import record_event
 from commissions.calculation.service import ENGINE_KINDS, compute, line_minor, lines_in_force_query
 from commissions.calculation.state import failed_people, pending_count
-from commissions.db import get_engine, snapshot, transaction
+from commissions.core.audit import record_event
+from commissions.core.db import get_engine, snapshot, transaction
+from commissions.core.money import format_money
+from commissions.core.periods import CLOSED_STATES
 from commissions.models import AuditEvent, Deal, PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
-from commissions.money import format_money
 
 CHECK_ACTION = "period.checked"  # the audit event of a check
 _KIND_OF_COMPONENT = {"cap": "cap", "draw": "draw"}  # engine component kind → ledger line kind
@@ -137,7 +138,7 @@ def check_in(session: Session, key: str) -> CheckResult:
     key = eng.parse_period(key).key
     period = session.exec(select(Period).where(Period.key == key)).first()
     result = CheckResult(key, period.state if period else None, checked=True, pending=pending_count(session, key))
-    if period is not None and period.state in ("locked", "paid"):
+    if period is not None and period.state in CLOSED_STATES:
         result.checked, result.note = False, f"{period.state}: not recomputed"
         return result
     try:

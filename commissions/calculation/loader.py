@@ -10,6 +10,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from commissions import engine as eng
+from commissions.core.money import from_minor
+from commissions.core.periods import key_of_day
 from commissions.models import (
     Campaign,
     Deal,
@@ -25,7 +27,6 @@ from commissions.models import (
     Team,
 )
 from commissions.models.base import MONEY_METRICS
-from commissions.money import from_minor
 
 
 @dataclass
@@ -287,7 +288,7 @@ def periods_touching(session: Session, days: set[date]) -> set[str]:
     keys = set()
     for day in days:
         for kind in kinds:
-            keys.add(period_key(kind, day))
+            keys.add(key_of_day(kind, day))
     return keys
 
 
@@ -304,11 +305,3 @@ def plan_period_kinds(session: Session) -> set[str]:
     if kinds is None:
         kinds = session.info[_KINDS_KEY] = set(session.exec(select(Plan.period_kind)).all())
     return kinds
-
-
-def period_key(kind: str, day: date) -> str:
-    if kind == "month":
-        return f"{day.year}-{day.month:02d}"
-    if kind == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    return str(day.year)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from commissions.calculation.service import RecomputeReport, compute, store
 from commissions.calculation.state import next_pending_period, pending_in
-from commissions.db import snapshot, transaction
+from commissions.core.db import snapshot, transaction
 
 log = logging.getLogger("quotaboard.queue")
 BATCH = 2000

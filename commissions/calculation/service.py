@@ -27,8 +27,9 @@ from commissions.calculation.loader import (
     load_period_inputs,
     plans_in_period,
 )
-from commissions.calculation.state import claim, serialise_period, touch, versions_of
-from commissions.db import transaction
+from commissions.calculation.state import claim, touch, versions_of
+from commissions.core.db import transaction
+from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
 from commissions.models import CalculationRun, PayeeSummary, PayoutLine, Period, StatementState
 from commissions.models.base import utcnow
 
@@ -50,21 +51,6 @@ class RecomputeReport:
     computed: int = 0
     skipped_locked: bool = False
     warnings: list[str] = field(default_factory=list)
-
-
-def ensure_period(session: Session, key: str, *, field: str = "period") -> Period:
-    """The Period row of ``key``, created (open) on demand: only within the window of periods that may
-    exist (``periods.keys.check_period_in_window``, a 400 naming ``field`` and the window)."""
-    row = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
-    if row is None:
-        from commissions.periods.keys import check_period_in_window
-
-        p = eng.parse_period(key)
-        check_period_in_window(key, field=field)
-        row = Period(key=p.key, kind=p.kind, starts_on=p.start, ends_on=p.end)
-        session.add(row)
-        session.flush()
-    return row
 
 
 def _minor(value: Decimal, digits: int) -> int:
@@ -242,15 +228,15 @@ def _people_with_statements(session: Session, period_id: int) -> set[int]:
 
 
 def previous_period_key(period: eng.Period) -> str:
-    from commissions.calculation.loader import period_key
+    from commissions.core.periods import key_of_day
 
-    return period_key(period.kind, period.start - timedelta(days=1))
+    return key_of_day(period.kind, period.start - timedelta(days=1))
 
 
 def next_period_key(period: eng.Period) -> str:
-    from commissions.calculation.loader import period_key
+    from commissions.core.periods import key_of_day
 
-    return period_key(period.kind, period.end + timedelta(days=1))
+    return key_of_day(period.kind, period.end + timedelta(days=1))
 
 
 def draw_balances_in(
@@ -280,7 +266,7 @@ def locked_draw_balances(
     if plan_id is not None:
         query = query.where(PayeeSummary.plan_id == plan_id)
     balances = {pid: minor for pid, minor in session.exec(query).all()}
-    if period.state in ("locked", "paid"):
+    if period.state in CLOSED_STATES:
         reversal = aliased(PayoutLine)
         for pid, basis in session.exec(
             select(PayoutLine.person_id, PayoutLine.basis).where(
@@ -320,11 +306,11 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
     (``state.claim``); the others stay pending and are computed again.
     """
     report = RecomputeReport(computation.key)
-    serialise_period(session, computation.key, shared=True)  # stores of other people go on side by side
+    lock_period(session, computation.key, shared=True)  # stores of other people go on side by side
     period_row = ensure_period(session, computation.key)
     errors = dict(computation.failed)
     errors.update({pid: message for outcome in computation.outcomes for pid, message in outcome.failed.items()})
-    if period_row.state in ("locked", "paid"):  # never recomputed: later changes are prior-period adjustments
+    if period_row.state in CLOSED_STATES:  # never recomputed: later changes are prior-period adjustments
         claim(session, computation.key, computation.seen, {})
         report.skipped_locked = True
         return report
@@ -343,7 +329,7 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
     run.finished_at = utcnow()
     session.add(run)
     if report.people and period_row.state == "approved":
-        from commissions.periods.workflow import reopen_after_change
+        from commissions.core.periods import reopen_after_change
 
         reopen_after_change(session, period_row, people=report.people, trigger=trigger)
     return report
@@ -355,9 +341,9 @@ def recompute(session: Session, key: str, *, person_ids: set[int] | None = None,
     The people are touched first: a computation of them already in flight elsewhere,
     from before this transaction's change, can then no longer be stored over this one.
     """
-    serialise_period(session, key)
+    lock_period(session, key)
     row = session.exec(select(Period.state).where(Period.key == key)).first()
-    if row in ("locked", "paid"):
+    if row in CLOSED_STATES:
         return RecomputeReport(key, skipped_locked=True)
     if person_ids:
         touch(session, person_ids, {key})

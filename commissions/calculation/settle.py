@@ -10,7 +10,7 @@ people on its own would run the engine, and lock and write the ledger, a hundred
 Instead the requests of one period wait together: while one round computes, the people
 of every request that arrives meanwhile gather in the next round, which starts as soon as
 the running one ends and computes them all in one snapshot and one short store. A request
-joins only a round that has not started (``commissions/rounds.py``), so the round that
+joins only a round that has not started (``commissions/core/rounds.py``), so the round that
 answers it always reads its committed change.
 
 A round that fails (the database went away, a lock wait ran out) is logged and leaves its
@@ -27,8 +27,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from commissions.calculation.service import RecomputeReport, compute, store
-from commissions.db import snapshot, transaction
-from commissions.rounds import Rounds
+from commissions.core.db import snapshot, transaction
+from commissions.core.rounds import Rounds
 
 log = logging.getLogger("quotaboard.settle")
 ATTEMPTS = 3

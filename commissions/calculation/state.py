@@ -16,7 +16,7 @@ three rules:
    ``input_version > computed_version``; the worker never deletes a row, so a process
    killed at any instant leaves the work visible.
 
-Locking order, everywhere: the period locks (``serialise_period``, sorted by key), then
+Locking order, everywhere: the period locks (``lock_period``, sorted by key), then
 ``statement_state`` rows (sorted by period, then person). A period's lock has two modes
 (PostgreSQL advisory locks; SQLite writes are serial anyway). Changes to its inputs
 (``touch``) and stores of results take it *shared*: deal deliveries do not wait for each
@@ -32,45 +32,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, text
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from commissions.calculation.loader import period_key, periods_touching
+from commissions.calculation.loader import periods_touching
+from commissions.core.periods import CLOSED_STATES, LIVE_STATES, key_of_day, lock_period
 from commissions.models import Period, Person, PlanAssignment, StatementState
 from commissions.models.base import utcnow
-
-CLOSED = ("locked", "paid")
-LIVE = ("open", "approved")  # periods whose statements are still computed (an approved one reopens on a change)
-
-
-def serialise_period(session: Session, key: str, *, shared: bool = False) -> None:
-    """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial).
-
-    ``shared``: for changes to the period's inputs and stores of results, which may run side by
-    side; exclusive (the default) for the period workflow, which must see all of them and let
-    none commit meanwhile. A transaction takes the exclusive lock before any shared one of the
-    same period (asking for it while holding the shared one can deadlock with another such).
-
-    Advisory locks are per database, so the key includes the schema: two installations (or test runs)
-    in one database never wait for each other."""
-    if session.get_bind().dialect.name == "postgresql":
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        session.execute(
-            text(f"SELECT {function}(hashtextextended(current_schema() || :k, 0))"), {"k": f":period:{key}"}
-        )
 
 
 def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
     """Open periods of ``kind`` overlapping the dates: those already known, and the current one."""
-    query = select(Period.key).where(Period.kind == kind, Period.state.in_(LIVE), Period.ends_on >= starts_on)
+    query = select(Period.key).where(Period.kind == kind, Period.state.in_(LIVE_STATES), Period.ends_on >= starts_on)
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
     keys = set(session.exec(query).all())
     today = date.today()
     if (starts_on <= today and (ends_on is None or today <= ends_on)) or starts_on > today:
-        keys.add(period_key(kind, max(today, starts_on)))
+        keys.add(key_of_day(kind, max(today, starts_on)))
     return keys
 
 
@@ -78,9 +59,9 @@ def all_open_period_keys(session: Session) -> set[str]:
     """Every open or approved period known, and the current period of each kind a plan uses."""
     from commissions.models import Plan
 
-    keys = set(session.exec(select(Period.key).where(Period.state.in_(LIVE))).all())
+    keys = set(session.exec(select(Period.key).where(Period.state.in_(LIVE_STATES))).all())
     for kind in set(session.exec(select(Plan.period_kind)).all()):
-        keys.add(period_key(kind, date.today()))
+        keys.add(key_of_day(kind, date.today()))
     return keys
 
 
@@ -92,8 +73,8 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
     if not people or not keys:
         return 0
     for key in sorted(keys):
-        serialise_period(session, key, shared=True)
-    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
+        lock_period(session, key, shared=True)
+    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES))).all())
     rows = [
         {
             "person_id": pid,

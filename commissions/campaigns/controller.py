@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from commissions.auth.guards import any_role
 from commissions.campaigns.service import (
     CampaignInput,
     campaign_rows,
@@ -23,16 +22,17 @@ from commissions.campaigns.service import (
     require_editor,
     update_campaign,
 )
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import any_role
+from commissions.core.periods import parse_or_current
+from commissions.core.rendering import page, page_or_partial
 from commissions.models import Person
-from commissions.quotas.service import parse_period
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 
 def _list_context(session: Session, principal: CurrentPrincipal, period: str | None, **extra: Any) -> dict[str, Any]:
-    key = parse_period(period)
+    key = parse_or_current(period)
     return {
         "rows": campaign_rows(session, principal, key),
         "period": key,

@@ -1,6 +1,6 @@
 """Marketing campaigns: who may edit them, validated create/update (audited), and sourced revenue per period.
 
-The caller owns the transaction (``commissions.db.transaction``).
+The caller owns the transaction (``commissions.core.db.transaction``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import Forbidden, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.money import MoneyError, format_money, from_minor, to_minor
+from commissions.core.periods import CLOSED_STATES, PeriodKey
+from commissions.core.principal import Principal
 from commissions.models import Campaign, Deal, Person, Team
-from commissions.money import MoneyError, format_money, from_minor, to_minor
 from commissions.people.service import normalise_email, report_ids
-from commissions.periods.keys import PeriodKey
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -236,7 +236,8 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
     periods are recomputed; locked ones get prior-period adjustments."""
     from commissions.adjustments.prior_period import book_locked_change
     from commissions.calculation.loader import periods_touching
-    from commissions.calculation.state import serialise_period, touch, with_managers
+    from commissions.calculation.state import touch, with_managers
+    from commissions.core.periods import lock_period
     from commissions.models import Period
 
     days = set(session.exec(select(Deal.closed_at).where(Deal.source_campaign == code).distinct()).all())
@@ -244,10 +245,10 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
         return
     keys = periods_touching(session, days)
     for key in sorted(keys):
-        serialise_period(session, key)
+        lock_period(session, key)
     people = with_managers(session, owners)
     for period in session.exec(
-        select(Period).where(Period.key.in_(keys), Period.state.in_(("locked", "paid"))).order_by(Period.key)
+        select(Period).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES)).order_by(Period.key)
     ).all():
         book_locked_change(session, period=period, people=people, deal=None, what=what, actor=actor, trigger=what)
     touch(session, people, keys)

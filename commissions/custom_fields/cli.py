@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from commissions.auth.principal import Principal
-from commissions.errors import Conflict, InputProblem
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.principal import Principal
 from commissions.models.base import FIELD_TYPES
 
 CLI_ACTOR = Principal(role="admin", person_id=None, email=None, name="cli: field add")
@@ -39,8 +39,8 @@ def field_group() -> None:
 @click.option("--label", default="", help="The deal form's label for it (default: the name).")
 @click.option("--as", "as_email", default=None, help="The admin declaring it, for the audit log (default: cli).")
 def add(name: str, kind: str, label: str, as_email: str | None) -> None:
+    from commissions.core.db import transaction
     from commissions.custom_fields.service import declare_field, example_condition
-    from commissions.db import transaction
     from commissions.people.service import person_by_email
 
     try:
@@ -66,8 +66,8 @@ def add(name: str, kind: str, label: str, as_email: str | None) -> None:
 
 @field_group.command("list", help="The declared custom deal fields: name, type, label.")
 def list_command() -> None:
+    from commissions.core.db import read_session
     from commissions.custom_fields.service import list_fields
-    from commissions.db import read_session
 
     with read_session() as session:
         fields = list_fields(session)

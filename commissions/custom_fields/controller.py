@@ -12,18 +12,18 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from commissions.auth.guards import admins
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import admins
+from commissions.core.rendering import NO_STORE, page
 from commissions.custom_fields.service import (
     declare_field,
     example_condition,
     list_fields,
 )
-from commissions.db import transaction
-from commissions.errors import InputProblem
 from commissions.models import CustomField
 from commissions.models.base import FIELD_TYPES
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import NO_STORE, page
 
 PAGE = "/admin/custom-fields"
 MAX_LIMIT = 1000

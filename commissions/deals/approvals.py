@@ -17,19 +17,19 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
 from commissions.calculation.settle import settle
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict
+from commissions.core.money import to_minor
+from commissions.core.principal import Principal
 from commissions.custom_fields.service import check_deal
-from commissions.db import transaction
 from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import ATTEMPTS, apply_recorded, take_period_locks
-from commissions.errors import Conflict
 from commissions.models import Deal, DealApproval, Person
 from commissions.models.base import utcnow
-from commissions.money import to_minor
 from commissions.people.service import visible_person_ids
 
 
@@ -142,7 +142,7 @@ def approve(engine: Engine, approval_id: int, *, by: Principal) -> RecordResult:
                         "deal",
                         f"deal {data.external_id} changed after this request was made: reject it and ask for a new one",
                     )
-                check_deal(session, data=data)
+                check_deal(session, custom_fields=data.custom_fields)
                 result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
                 keys = apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
                 record_event(

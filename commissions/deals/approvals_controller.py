@@ -12,12 +12,12 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 
-from commissions.auth.guards import requires_person, requires_role
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.money import from_minor
+from commissions.core.rendering import page
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.events import after_deal_recorded
-from commissions.money import from_minor
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 RETURN_TO = {"/", "/deals/approvals"}

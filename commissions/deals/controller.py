@@ -10,20 +10,20 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Template
 
-from commissions.auth.guards import any_role
-from commissions.deals.events import after_deal_recorded
-from commissions.deals.queries import visible_deals
-from commissions.deals.schemas import DealIn, DealOut, DealSummary
-from commissions.deals.service import record_one
-from commissions.money import from_minor
-from commissions.periods.keys import (
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import any_role
+from commissions.core.money import from_minor
+from commissions.core.periods import (
     PeriodKey,
     PeriodKeyError,
     parse_period_key,
     quarter_of,
 )
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page_or_partial
+from commissions.core.rendering import page_or_partial
+from commissions.deals.events import after_deal_recorded
+from commissions.deals.queries import visible_deals
+from commissions.deals.schemas import DealIn, DealOut, DealSummary
+from commissions.deals.service import record_one
 
 
 def _period(text: str | None, *, default_today: bool) -> PeriodKey | None:

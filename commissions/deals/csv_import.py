@@ -18,15 +18,15 @@ from typing import TypeVar
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from commissions.auth.principal import Principal
 from commissions.calculation.loader import PLANS_UNCHANGED
 from commissions.calculation.state import touch_days
+from commissions.core.db import write_session
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.principal import Principal
 from commissions.custom_fields.service import CustomValueError, check_values, declared_types
-from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
 from commissions.deals.schemas import DealIn, error_field_and_message
 from commissions.deals.service import book_locked, take_period_locks
-from commissions.errors import Forbidden, InputProblem
 from commissions.models import Deal
 
 T = TypeVar("T")

@@ -23,7 +23,8 @@ from datetime import date
 from sqlmodel import Session
 
 from commissions import engine as eng
-from commissions.calculation.loader import PlanInPeriod, period_key, plan_period_kinds, plans_in_period
+from commissions.calculation.loader import PlanInPeriod, plan_period_kinds, plans_in_period
+from commissions.core.periods import key_of_day
 from commissions.engine.inputs import LEAD_METRICS
 
 
@@ -61,7 +62,7 @@ class PlansSeeingDeals:
         ``closed_at`` through one of ``people`` (checked in that order, plans by name), or None."""
         if not self.any_plan():
             return None
-        views = [self._on_plans(period_key(kind, closed_at), people) for kind in self._kinds or ()]
+        views = [self._on_plans(key_of_day(kind, closed_at), people) for kind in self._kinds or ()]
         for person_id in people:
             refusing = [
                 plan

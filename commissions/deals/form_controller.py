@@ -15,19 +15,19 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from commissions.auth.guards import requires_person, requires_role
-from commissions.auth.principal import Principal
+from commissions.core.db import write_session
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.principal import Principal
+from commissions.core.rendering import page, page_or_partial
 from commissions.custom_fields.service import check_deal, list_fields
-from commissions.db import write_session
 from commissions.deals.events import after_deal_recorded
 from commissions.deals.ingest import DealWriter
 from commissions.deals.schemas import DealIn, error_field_and_message
 from commissions.deals.service import record_one
-from commissions.errors import Forbidden, InputProblem
 from commissions.models import Campaign, CustomField, Person
 from commissions.people.service import visible_person_ids
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 SPLIT_ROWS = 3
 ERROR_SLOTS = (
@@ -121,7 +121,7 @@ def _dry_run(engine: Engine, data: DealIn, principal: Principal) -> dict[str, st
     with write_session(engine) as session:
         session.begin()
         try:
-            check_deal(session, data=data)
+            check_deal(session, custom_fields=data.custom_fields)
             DealWriter(session, principal).write(data)
         except InputProblem as exc:
             return {_slot(exc.field): exc.message}

@@ -12,12 +12,12 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from commissions.auth.guards import requires_role
+from commissions.core.dependencies import CurrentPrincipal
+from commissions.core.errors import InputProblem
+from commissions.core.guards import requires_role
+from commissions.core.rendering import page
 from commissions.deals.csv_import import MAX_BYTES, ImportReport, import_deals
 from commissions.deals.events import after_deals_imported
-from commissions.errors import InputProblem
-from commissions.web.dependencies import CurrentPrincipal
-from commissions.web.rendering import page
 
 importers = requires_role("finance", "admin")
 STASH_SECONDS = 15 * 60

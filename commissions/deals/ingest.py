@@ -17,18 +17,18 @@ from decimal import Decimal
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from commissions.audit import log_on_commit, record_event
-from commissions.auth.principal import Principal
 from commissions.calculation.loader import periods_touching
+from commissions.core.audit import log_on_commit, record_event
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.money import MoneyError, from_minor, to_minor
+from commissions.core.periods import CLOSED_STATES, check_period_in_window
+from commissions.core.principal import Principal
 from commissions.deals.currency import PlansSeeingDeals
 from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.errors import Conflict, InputProblem
 from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
-from commissions.money import MoneyError, from_minor, to_minor
 from commissions.people.service import visible_person_ids
-from commissions.periods.keys import check_period_in_window
 
 
 class DealError(InputProblem):
@@ -429,7 +429,7 @@ def closed_periods(session: Session) -> list[Period]:
     """The locked and paid periods (looked up once per transaction)."""
     locked = session.info.get(_LOCKED_CACHE_KEY)
     if locked is None:
-        locked = session.exec(select(Period).where(Period.state.in_(("locked", "paid")))).all()
+        locked = session.exec(select(Period).where(Period.state.in_(CLOSED_STATES))).all()
         session.info[_LOCKED_CACHE_KEY] = locked
     return locked
 

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from commissions.auth.principal import Principal
+from commissions.core.periods import PeriodKey
+from commissions.core.principal import Principal
 from commissions.models import Deal, DealSplit, Person
 from commissions.people.service import visible_person_ids
-from commissions.periods.keys import PeriodKey
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from commissions.auth.principal import Principal
-from commissions.errors import Forbidden
+from commissions.core.errors import Forbidden
+from commissions.core.principal import Principal
 
 Decision = Literal["record", "hold"]
 # The one answer for an existing deal the caller may not change, whoever owns or recorded it: it names

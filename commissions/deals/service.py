@@ -10,16 +10,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from commissions.auth.principal import Principal
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import settle
-from commissions.calculation.state import CLOSED, serialise_period, touch
+from commissions.calculation.state import touch
+from commissions.core.db import transaction
+from commissions.core.periods import CLOSED_STATES, lock_period
+from commissions.core.principal import Principal
+from commissions.core.rounds import Rounds
 from commissions.custom_fields.service import check_deal
-from commissions.db import transaction
 from commissions.deals.ingest import DealWriter, RecordResult, closed_periods, deal_out
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.models import Deal, Period
-from commissions.rounds import Rounds
 
 ATTEMPTS = 3
 
@@ -32,9 +33,9 @@ def take_period_locks(session: Session, days: set[date]) -> None:
     Keys are taken in sorted order so two deliveries never wait for each other in a cycle.
     """
     keys = periods_touching(session, days)
-    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED))).all())
+    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES))).all())
     for key in sorted(keys):
-        serialise_period(session, key, shared=not closed)
+        lock_period(session, key, shared=not closed)
 
 
 def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:
@@ -48,7 +49,7 @@ def book_locked(session: Session, result: RecordResult, *, by: Principal | None,
             open_keys.add(key)
             continue
         period = session.exec(select(Period).where(Period.key == key).execution_options(populate_existing=True)).first()
-        if period is not None and period.state in ("locked", "paid"):
+        if period is not None and period.state in CLOSED_STATES:
             result.booked.append(
                 book_locked_change(
                     session,
@@ -95,7 +96,7 @@ _DELIVERIES: Rounds[_Delivery] = Rounds()
 def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[RecordResult, DealOut]:
     """Record a delivery, then bring the statements of the people it credits up to date.
 
-    Deliveries arriving together are written together (``commissions/rounds.py``): one
+    Deliveries arriving together are written together (``commissions/core/rounds.py``): one
     transaction in which a refused deal is refused before it writes, so it changes nothing and
     the others still land; the answer is exactly what recording it alone would give. After
     the commit the people they credit are computed together (``calculation/settle.py``), so
@@ -180,7 +181,9 @@ def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, 
     data = delivery.data
     writer.writing = False
     try:
-        check_deal(session, data=data)  # declared custom fields: a value that cannot be read is refused
+        check_deal(
+            session, custom_fields=data.custom_fields
+        )  # declared custom fields: a value that cannot be read is refused
         result = writer.write(data)
         keys: set[str] = set()
         if result.outcome not in ("unchanged", "held"):

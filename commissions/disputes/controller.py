@@ -14,10 +14,13 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from commissions.auth.guards import requires_person, requires_role
-from commissions.auth.principal import Principal
 from commissions.calculation.service import current_lines_query
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.principal import Principal
+from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import (
     add_message,
     find_dispute,
@@ -27,11 +30,8 @@ from commissions.disputes.service import (
     resolve_dispute,
     thread,
 )
-from commissions.errors import InputProblem
 from commissions.models import Adjustment, Dispute, PayoutLine, Period, Person
-from commissions.statements.service import find_statement_person
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
+from commissions.people.access import find_statement_person
 
 PAGE = "pages/disputes/show.html"
 THREAD = "partials/disputes/thread.html"

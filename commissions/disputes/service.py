@@ -19,14 +19,14 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session, select
 
 from commissions.adjustments.service import add_manual_adjustment
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
 from commissions.calculation.service import current_lines_query
-from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.principal import Principal
 from commissions.models import Dispute, DisputeMessage, PayoutLine, Period, Person
 from commissions.models.base import utcnow
+from commissions.people.access import may_read_statement
 from commissions.people.service import visible_person_ids
-from commissions.statements.service import may_read_statement
 
 MAX_TEXT = 2000
 UNRESOLVED = ("open", "answered")

@@ -14,19 +14,19 @@ from litestar.params import Body, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from commissions.auth.guards import any_role, managers, requires_role
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import any_role, managers, requires_role
+from commissions.core.periods import parse_or_current
+from commissions.core.rendering import page, page_or_partial
 from commissions.deals.import_controller import BODY_LIMIT, _uploaded_bytes, report_json
-from commissions.errors import InputProblem
 from commissions.marketing.charts import bar_chart
 from commissions.marketing.csv_import import import_lead_events
 from commissions.marketing.dashboard import DISPLAY, MARKETING_QUOTA_METRICS, Dashboard, dashboard
 from commissions.marketing.ingest import event_out, queue_recompute, record_lead_event
 from commissions.marketing.quotas import set_team_quota, team_cells
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
-from commissions.quotas.service import parse_period
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 # Lead events come from integrations (the CRM, the marketing automation tool): tokens of
 # finance or admin, like the deal import. See docs/metrics.md.
@@ -71,7 +71,7 @@ class MarketingController(Controller):
         campaign: FromQuery[str | None] = None,
         currency: FromQuery[str | None] = None,
     ) -> Template:
-        key = parse_period(period)
+        key = parse_or_current(period)
         cur = (currency or "USD").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", cur):
             raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
@@ -102,7 +102,7 @@ class MarketingController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """The team quota form: the four targets of one team in one period, all or nothing."""
-        key = parse_period(data.get("period"))
+        key = parse_or_current(data.get("period"))
         try:
             team_id = int(data.get("team_id", ""))
         except ValueError:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from commissions.auth.principal import Principal
-from commissions.db import write_session
+from commissions.core.db import write_session
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.principal import Principal
 from commissions.deals.csv_import import ImportReport, RowError, read_rows
 from commissions.deals.schemas import error_field_and_message
-from commissions.errors import Forbidden, InputProblem
 from commissions.marketing.ingest import LeadEventWriter, queue_recompute
 from commissions.marketing.schemas import LeadEventIn
 

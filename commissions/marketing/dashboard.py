@@ -16,10 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from commissions.core.money import from_minor, minor_digits
+from commissions.core.periods import PeriodKey
 from commissions.marketing import metrics as m
 from commissions.models import Campaign, Deal, Lead, LeadEvent, Period, Person, Quota, Team
-from commissions.money import from_minor, minor_digits
-from commissions.periods.keys import PeriodKey
 
 MARKETING_QUOTA_METRICS = ("mqls", "sqls", "pipeline", "sourced_revenue")
 STAGE_LABELS = {"mql": "MQLs", "sql": "SQLs", "opportunity": "opportunities", "won": "wins", "lost": "losses"}

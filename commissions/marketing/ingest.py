@@ -15,14 +15,14 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import InputProblem
+from commissions.core.money import MoneyError, from_minor, to_minor
+from commissions.core.principal import Principal
 from commissions.marketing.metrics import stage_flags
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
 from commissions.models import Lead, LeadEvent, Person
 from commissions.models.base import utcnow
-from commissions.money import MoneyError, from_minor, to_minor
 
 
 class LeadEventError(InputProblem):

@@ -13,21 +13,19 @@ from dataclasses import dataclass
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import Forbidden, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.periods import PeriodKey, ensure_period, period_row
+from commissions.core.principal import Principal
 from commissions.marketing.dashboard import MARKETING_QUOTA_METRICS
 from commissions.models import Person, Quota, Team
 from commissions.models.base import utcnow
-from commissions.periods.keys import PeriodKey
 from commissions.quotas.service import (
     METRIC_LABELS,
     QuotaConflict,
     check_open,
     display_target,
-    ensure_period,
     parse_target,
-    period_row,
     plain_target,
     target_value,
 )

@@ -7,6 +7,7 @@ types) so that adding a value later is a one-line migration on both databases.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import CheckConstraint, DateTime, MetaData
 from sqlmodel import Field, SQLModel
@@ -42,11 +43,11 @@ def in_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint
 
 
 def created_at_field() -> datetime:
-    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[return-value]
+    return cast(datetime, Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False))
 
 
 def timestamp_field(nullable: bool = True) -> datetime | None:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)  # type: ignore[return-value]
+    return cast(datetime | None, Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable))
 
 
 __all__ = ["SQLModel", "metadata"]

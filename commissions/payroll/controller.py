@@ -8,13 +8,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlmodel import select
 
-from commissions.auth.guards import finance_only
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import finance_only
+from commissions.core.rendering import page_or_partial
 from commissions.disputes.service import list_disputes
 from commissions.models import Period
 from commissions.payroll.dashboard import default_period, period_dashboard
 from commissions.payroll.service import export_filename, find_period, payout_rows, to_csv, to_xlsx
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page_or_partial
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

@@ -20,10 +20,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from commissions.calculation.service import lines_in_force_query
+from commissions.core.errors import InputProblem
+from commissions.core.money import from_minor, minor_digits
 from commissions.engine import PeriodError, parse_period
-from commissions.errors import InputProblem
 from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
-from commissions.money import from_minor, minor_digits
 
 COLUMNS = (
     "employee_id",

@@ -1,8 +1,7 @@
-"""The manager's team page and the admin's people pages."""
+"""The admin's people pages (the manager's team page is commissions.app.team: it shows pulse results too)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
@@ -13,22 +12,19 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import select
 
-from commissions.auth.guards import admins, requires_person, requires_role
 from commissions.auth.passwords import WeakPasswordError
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import admins
+from commissions.core.rendering import page, page_or_partial
 from commissions.models import Person, Team
 from commissions.models.base import ROLES
-from commissions.people.progress import progress_rows
 from commissions.people.service import (
     PersonError,
     create_person,
     move_person,
-    report_ids,
     set_active,
 )
-from commissions.periods.keys import quarter_of
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 
 class NewPersonForm(BaseModel):
@@ -39,22 +35,6 @@ class NewPersonForm(BaseModel):
     team: str = ""
     employee_id: str = ""
     password: str = ""
-
-
-class TeamController(Controller):
-    guards = [requires_role("manager"), requires_person]
-    include_in_schema = False
-
-    @get("/team", sync_to_thread=True)
-    def team_page(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
-        from commissions.pulse.views import pulse_context
-
-        period = quarter_of(date.today())
-        rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
-        return page(
-            "pages/people/team.html",
-            {"rows": rows, "period": period, **pulse_context(db, principal, request.app.state["settings"])},
-        )
 
 
 def _people_context(db: DbSession, **extra: object) -> dict:

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
+from commissions.core.money import from_minor
+from commissions.core.periods import PeriodKey
 from commissions.models import Deal, DealSplit, Period, Person, Quota
-from commissions.money import from_minor
-from commissions.periods.keys import PeriodKey
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ import re
 
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
 from commissions.auth.middleware import forget_person
 from commissions.auth.passwords import check_strength, hash_password
-from commissions.auth.principal import Principal
 from commissions.auth.tokens import revoke_person_tokens
-from commissions.errors import InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import InputProblem
+from commissions.core.principal import Principal
 from commissions.models import Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS
 

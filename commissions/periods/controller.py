@@ -18,25 +18,25 @@ from pydantic import BaseModel
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
-from commissions.auth.guards import finance_only
 from commissions.calculation import state
 from commissions.calculation.check import LastCheck, check_period, last_check, record_check
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import Conflict
+from commissions.core.guards import finance_only
+from commissions.core.money import from_minor
+from commissions.core.periods import normalise_key
+from commissions.core.rendering import page
 from commissions.engine import parse_period
-from commissions.errors import Conflict
 from commissions.models import Deal, Period, Person
-from commissions.money import from_minor
 from commissions.periods.workflow import (
     NEXT_ACTION,
     PeriodTotals,
     changes_since_last_step,
-    period_key,
     period_totals,
     refresh_queued,
     transition,
 )
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 ACTION_LABELS = {"approve": "Approve", "lock": "Lock", "pay": "Mark paid"}
 
@@ -172,7 +172,7 @@ class PeriodsController(Controller):
 
     @get("/periods/{key:str}", sync_to_thread=False)
     def approval_alias(self, key: FromPath[str]) -> Redirect:
-        return Redirect(f"/finance/periods/{period_key(key)}", status_code=302)
+        return Redirect(f"/finance/periods/{normalise_key(key)}", status_code=302)
 
     @post("/finance/periods/{key:str}/{action:str}", sync_to_thread=True, status_code=200)
     def step(
@@ -188,18 +188,20 @@ class PeriodsController(Controller):
         "Check now" runs the self-audit: nothing is written but its result (an audit event)."""
         if action == "check":
             engine = request.app.state["engine"]
-            record_check(engine, check_period(engine, period_key(key)), actor=principal, via="the finance period page")
-            return Redirect(f"/finance/periods/{period_key(key)}?done=check#freshness", status_code=303)
+            record_check(
+                engine, check_period(engine, normalise_key(key)), actor=principal, via="the finance period page"
+            )
+            return Redirect(f"/finance/periods/{normalise_key(key)}?done=check#freshness", status_code=303)
         try:
             _run(request, principal, key, action)
         except Conflict as exc:
             db.expire_all()
             return page("pages/periods/approval.html", {**_context(db, key), "error": exc.message}, status_code=409)
-        return Redirect(f"/finance/periods/{period_key(key)}?done={action}", status_code=303)
+        return Redirect(f"/finance/periods/{normalise_key(key)}?done={action}", status_code=303)
 
 
 def _context(db: Session, key: str) -> dict[str, Any]:
-    key = period_key(key)
+    key = normalise_key(key)
     period = db.exec(select(Period).where(Period.key == key)).first()
     if period is None:  # not computed yet: show the empty page rather than a 404
         p = parse_period(key)
@@ -245,7 +247,7 @@ class PeriodsApiController(Controller):
 
     @get("/{period:str}", sync_to_thread=True, summary="A period's state and totals per person and component (finance)")
     def show(self, db: DbSession, period: FromPath[str]) -> PeriodOut:
-        from commissions.periods.workflow import get_period
+        from commissions.core.periods import get_period
 
         row = get_period(db, period)
         return period_out(db, row, period_totals(db, row))

@@ -12,7 +12,7 @@
 A recomputation that changes the figures of an *approved* period drops it back to open
 (``reopen_after_change``, audited as ``period.reopened``): approval is of figures, and
 the figures changed. Locking serialises with deal deliveries through
-``calculation.service.serialise_period`` (PostgreSQL advisory lock; SQLite writes are
+``core.periods.lock_period`` (PostgreSQL advisory lock; SQLite writes are
 serial), so a deal lands either in the period before the lock or as an adjustment after it.
 """
 
@@ -24,14 +24,18 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
 from commissions.calculation.service import lines_in_force_query
-from commissions.engine import PeriodError, parse_period
-from commissions.errors import Conflict, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.money import from_minor
+from commissions.core.periods import (
+    ORDER,
+    get_period,
+    normalise_key,
+)
+from commissions.core.principal import Principal
 from commissions.models import AuditEvent, Deal, PayoutLine, Period, Person
 from commissions.models.base import utcnow
-from commissions.money import from_minor
 
 # action: (state it needs, state it leaves, the timestamp/actor columns it sets)
 TRANSITIONS: dict[str, tuple[str, str, str]] = {
@@ -39,13 +43,7 @@ TRANSITIONS: dict[str, tuple[str, str, str]] = {
     "lock": ("approved", "locked", "locked"),
     "pay": ("locked", "paid", "paid"),
 }
-ORDER = ("open", "approved", "locked", "paid")
-CLOSED_STATES = ("locked", "paid")
 NEXT_ACTION = {"open": "approve", "approved": "lock", "locked": "pay"}
-
-
-class PeriodNotFound(InputProblem):
-    status_code = 404
 
 
 @dataclass
@@ -102,23 +100,6 @@ class ChangesSince:
     lines: list[Change]
     net_by_person: dict[str, int]
     truncated: bool = False
-
-
-def period_key(text: str) -> str:
-    try:
-        return parse_period(text).key
-    except PeriodError as exc:
-        raise InputProblem("period", str(exc)) from exc
-
-
-def get_period(session: Session, key: str, *, fresh: bool = False) -> Period:
-    query = select(Period).where(Period.key == period_key(key))
-    if fresh:
-        query = query.execution_options(populate_existing=True)
-    period = session.exec(query).first()
-    if period is None:
-        raise PeriodNotFound("period", f"no period {key} has been computed yet")
-    return period
 
 
 def period_totals(session: Session, period: Period) -> PeriodTotals:
@@ -202,10 +183,10 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
 def refresh_queued(session: Session, key: str) -> set[int]:
     """Its own transaction before a step: recompute the period's queued statements and keep the result
     (an approved period whose figures changed is open again), even if the step is then refused."""
-    from commissions.calculation.state import serialise_period
+    from commissions.core.periods import lock_period
 
-    key = period_key(key)
-    serialise_period(session, key)
+    key = normalise_key(key)
+    lock_period(session, key)
     state = session.exec(select(Period.state).where(Period.key == key)).first()
     return _recompute_queued(session, key) if state in ("open", "approved") else set()
 
@@ -219,7 +200,7 @@ def _recompute_queued(session: Session, key: str) -> set[int]:
     """
     from commissions.calculation.service import recompute
     from commissions.calculation.state import pending_count, pending_in
-    from commissions.settings import get_settings
+    from commissions.core.settings import get_settings
 
     waiting = pending_in(session, key)
     if not waiting:
@@ -241,17 +222,17 @@ def _recompute_queued(session: Session, key: str) -> set[int]:
 
 def transition(session: Session, *, key: str, action: str, actor: Principal) -> tuple[Period, PeriodTotals]:
     """Move a period one step forward, in the caller's transaction; audited with the totals."""
-    from commissions.calculation.state import serialise_period
+    from commissions.core.periods import lock_period
 
     if action not in TRANSITIONS:
         raise InputProblem("action", f"unknown action {action!r}: approve, lock or pay")
     if actor.role != "finance":
-        from commissions.errors import Forbidden
+        from commissions.core.errors import Forbidden
 
         raise Forbidden("only finance runs the period workflow")
     needs, to, column = TRANSITIONS[action]
-    key = period_key(key)
-    serialise_period(session, key)  # after any deal delivery in flight, before any later one
+    key = normalise_key(key)
+    lock_period(session, key)  # after any deal delivery in flight, before any later one
     period = get_period(session, key, fresh=True)
     if period.state == needs and action in ("approve", "lock"):
         _recompute_queued(session, key)
@@ -299,30 +280,3 @@ def _wrong_order(key: str, state: str, action: str) -> str:
     if ORDER.index(state) >= ORDER.index(to):
         return f"{key} is already {state}: it cannot be {to} again"
     return f"{key} is {state}: it must be {needs} before it can be {to} (next step: {NEXT_ACTION[state]})"
-
-
-def reopen_after_change(session: Session, period: Period, *, people: set[int], trigger: str) -> None:
-    """An approved period whose figures changed is open again (audited): its approval was of other figures."""
-    period.state = "open"
-    previous = (period.approved_at, period.approved_by_id)
-    period.approved_at = None
-    period.approved_by_id = None
-    session.add(period)
-    session.flush()
-    record_event(
-        session,
-        None,
-        "period.reopened",
-        "period",
-        period.key,
-        {
-            "reason": f"figures changed after approval ({trigger})"[:500],
-            "people": sorted(people),
-            "approved_at": previous[0].isoformat() if previous[0] else None,
-            "approved_by_id": previous[1],
-        },
-    )
-
-
-def is_closed(period: Period | None) -> bool:
-    return period is not None and period.state in CLOSED_STATES

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from commissions.auth.principal import Principal
-from commissions.errors import Conflict, InputProblem
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.principal import Principal
 
 CLI_ACTOR = Principal(role="admin", person_id=None, email=None, name="cli: plan apply")
 
@@ -45,7 +45,7 @@ def plan_group() -> None:
 )
 @click.option("--assign", "emails", multiple=True, metavar="EMAIL", help="Put this person on the plan (repeatable).")
 def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...]) -> None:
-    from commissions.db import transaction
+    from commissions.core.db import transaction
     from commissions.people.service import normalise_email, person_by_email
     from commissions.plans.service import (
         InvalidPlan,

@@ -19,9 +19,12 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from commissions.auth.guards import admins
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import admins
+from commissions.core.periods import bounds_of_day
+from commissions.core.rendering import page, page_or_partial
 from commissions.models import Person, Plan, PlanAssignment, PlanVersion
 from commissions.people.service import person_by_email
 from commissions.plans.service import (
@@ -33,13 +36,10 @@ from commissions.plans.service import (
     end_assignment,
     latest_version,
     normalise_text,
-    period_bounds,
     plan_summaries,
     save_plan_version,
     versions_of,
 )
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 EDITOR = "pages/plans/editor.html"
 ISSUES = "partials/plans/issues.html"
@@ -102,7 +102,7 @@ def _next_free_start(db: Session, plan: Plan) -> date:
     start = default_effective_from(plan.period_kind)
     taken = set(db.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
     while start in taken:
-        start = period_bounds(plan.period_kind, start)[1] + timedelta(days=1)
+        start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
     return start
 
 
@@ -144,7 +144,7 @@ def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
 
 def _first_period_start(kind: str, day: date) -> date:
     """The first period a version dated ``day`` applies to (the one starting on or after it)."""
-    start, end = period_bounds(kind, day)
+    start, end = bounds_of_day(kind, day)
     return start if start == day else end + timedelta(days=1)
 
 

@@ -1,6 +1,6 @@
 """Plans in the app: validated, immutable versions of plan documents and who is on which plan when.
 
-Keyword-only functions; the caller owns the transaction (``commissions.db.transaction``),
+Keyword-only functions; the caller owns the transaction (``commissions.core.db.transaction``),
 so a refused change leaves nothing behind. Every change is audited
 (``plan.version``, ``plan.assign``, ``plan.unassign``).
 
@@ -20,7 +20,6 @@ so a refused change leaves nothing behind. Every change is audited
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,8 +29,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.periods import CLOSED_STATES, bounds_of_day, check_day_in_window
+from commissions.core.principal import Principal
 from commissions.engine import Plan as PlanDocument
 from commissions.engine import (
     PlanIssue,
@@ -39,7 +40,6 @@ from commissions.engine import (
     load_plan_document,
     parse_plan,
 )
-from commissions.errors import Conflict, InputProblem
 from commissions.models import (
     CustomField,
     Period,
@@ -48,9 +48,7 @@ from commissions.models import (
     PlanAssignment,
     PlanVersion,
 )
-from commissions.periods.keys import check_day_in_window
 
-CLOSED_STATES = ("locked", "paid")
 MAX_DOCUMENT_CHARS = 200_000
 
 
@@ -187,23 +185,9 @@ def check_plan_text(
 # --- periods ---------------------------------------------------------------------------
 
 
-def period_bounds(kind: str, day: date) -> tuple[date, date]:
-    """First and last day of the month, quarter or year that contains ``day``."""
-    if kind == "month":
-        first_month, last_month = day.month, day.month
-    elif kind == "quarter":
-        first_month = 3 * ((day.month - 1) // 3) + 1
-        last_month = first_month + 2
-    elif kind == "year":
-        first_month, last_month = 1, 12
-    else:
-        raise InputProblem("period", f"unknown period kind {kind!r}")
-    return date(day.year, first_month, 1), date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
-
-
 def default_effective_from(kind: str, today: date | None = None) -> date:
     """The first day of the current period of the plan's kind."""
-    return period_bounds(kind, today or date.today())[0]
+    return bounds_of_day(kind, today or date.today())[0]
 
 
 def resolve_effective_from(document: PlanDocument, effective_from: date | None, today: date | None = None) -> date:
@@ -222,9 +206,9 @@ def resolve_effective_from(document: PlanDocument, effective_from: date | None, 
 def _next_free_start(session: Session, plan: Plan, after: date) -> str:
     """The first day of the next period after ``after`` that no version of the plan uses yet."""
     taken = set(session.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
-    start = period_bounds(plan.period_kind, after)[1] + timedelta(days=1)
+    start = bounds_of_day(plan.period_kind, after)[1] + timedelta(days=1)
     while start in taken:
-        start = period_bounds(plan.period_kind, start)[1] + timedelta(days=1)
+        start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
     return start.isoformat()
 
 
@@ -499,7 +483,7 @@ def _book_locked_periods(
 ) -> None:
     """Locked periods the change reaches never change: the difference is a prior-period adjustment (docs/finance.md)."""
     from commissions.adjustments.prior_period import book_locked_change
-    from commissions.calculation.state import serialise_period
+    from commissions.core.periods import lock_period
 
     query = select(Period).where(
         Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES), Period.ends_on >= starts_on
@@ -507,7 +491,7 @@ def _book_locked_periods(
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
     for period in sorted(session.exec(query).all(), key=lambda p: p.starts_on):
-        serialise_period(session, period.key)
+        lock_period(session, period.key)
         book_locked_change(
             session,
             period=period,

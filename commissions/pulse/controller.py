@@ -11,12 +11,12 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 
-from commissions.auth.guards import requires_person, requires_role
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.rendering import page
 from commissions.pulse.service import PulseNotFound, answer, close_pulse, open_pulse, pulses_to_answer
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 
 class PulseController(Controller):

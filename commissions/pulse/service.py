@@ -14,9 +14,9 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import Conflict, Forbidden, InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.principal import Principal
 from commissions.marketing.metrics import PulseScore, enps
 from commissions.models import Person, Pulse, PulseResponse, PulseTally
 from commissions.models.base import utcnow

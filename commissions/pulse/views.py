@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commissions.auth.principal import Principal
+from commissions.core.principal import Principal
+from commissions.core.settings import Settings
 from commissions.marketing.charts import enps_chart
 from commissions.pulse.service import team_results
-from commissions.settings import Settings
 
 
 def pulse_context(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:

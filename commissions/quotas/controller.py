@@ -17,9 +17,11 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from commissions.auth.guards import managers
-from commissions.errors import Conflict, InputProblem
-from commissions.periods.keys import PeriodOutOfWindow, period_window
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import Conflict, InputProblem
+from commissions.core.guards import managers
+from commissions.core.periods import PeriodOutOfWindow, check_creatable, parse_or_current, period_window
+from commissions.core.rendering import page
 from commissions.quotas.csv import MAX_BYTES, TEMPLATE, read_quota_csv
 from commissions.quotas.service import (
     Cell,
@@ -33,20 +35,16 @@ from commissions.quotas.service import (
     apply_changes,
     build_grid,
     cell_change,
-    check_creatable,
     copy_from_previous,
     fingerprint,
     is_money,
     load_cell,
-    parse_period,
     plain_target,
     preview,
     resolve_rows,
     run_write,
     target_value,
 )
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 MAX_API_ITEMS = 5000
 
@@ -129,10 +127,10 @@ class QuotasController(Controller):
         copied_from: FromQuery[str | None] = None,
         imported: FromQuery[int | None] = None,
     ) -> Template:
-        key = check_creatable(db, parse_period(period))
+        key = check_creatable(db, parse_or_current(period))
         notice = None
         if copied is not None:
-            source = parse_period(copied_from).key if copied_from else "the last period"
+            source = parse_or_current(copied_from).key if copied_from else "the last period"
             notice = (
                 f"Copied {copied} quota{'s' if copied != 1 else ''} from {source}."
                 if copied
@@ -150,7 +148,7 @@ class QuotasController(Controller):
         data: Annotated[CellForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         engine = _engine(request)
-        key = parse_period(data.period)
+        key = parse_or_current(data.period)
         with Session(engine) as session:
             cell = load_cell(session, principal, data.person_id, data.metric, key)
             if cell is None:
@@ -223,7 +221,7 @@ class QuotasController(Controller):
         principal: CurrentPrincipal,
         data: Annotated[PeriodForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect:
-        key = parse_period(data.period)
+        key = parse_or_current(data.period)
         with Session(_engine(request)) as session:
             check_creatable(session, key)
         result = run_write(_engine(request), lambda s: copy_from_previous(s, principal, key, by=principal))

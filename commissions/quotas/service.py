@@ -1,7 +1,7 @@
 """Quota targets: who may set whose, the grid, validated changes with optimistic locking, copy, proration.
 
 Keyword-friendly functions that take the session; the caller owns the transaction
-(``commissions.db.transaction``), so a refused batch leaves nothing half-written.
+(``commissions.core.db.transaction``), so a refused batch leaves nothing half-written.
 
 Units: ``Quota.target_minor`` is minor units of the person's plan currency for money
 metrics (bookings, sourced_revenue) and hundredths for ``deals``. Everything outside
@@ -23,23 +23,27 @@ from sqlalchemy import Engine, delete, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.db import transaction
-from commissions.engine.money import CONTEXT
-from commissions.errors import Conflict, Forbidden, InputProblem
-from commissions.models import Period, Person, Plan, PlanAssignment, Quota, Team
-from commissions.models.base import MONEY_METRICS, utcnow
-from commissions.money import format_money, minor_digits
-from commissions.people.service import normalise_email, report_ids
-from commissions.periods.keys import (
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.money import format_money, minor_digits
+from commissions.core.periods import (
+    CLOSED_STATES,
     PeriodKey,
     PeriodKeyError,
     PeriodOutOfWindow,
     check_period_in_window,
+    ensure_period,
+    next_period,
     parse_period_key,
-    quarter_of,
+    period_row,
+    previous_period,
 )
+from commissions.core.principal import Principal
+from commissions.engine.money import CONTEXT
+from commissions.models import Period, Person, Plan, PlanAssignment, Quota, Team
+from commissions.models.base import MONEY_METRICS, utcnow
+from commissions.people.service import normalise_email, report_ids
 
 GRID_METRICS = ("bookings", "sourced_revenue", "deals", "mqls", "sqls", "pipeline")  # every person quota metric
 SALES_COLUMNS = ("bookings", "sourced_revenue", "deals")  # a row's columns: people outside marketing teams
@@ -171,57 +175,6 @@ def display_target(value: Decimal, metric: str, currency: str) -> str:
         digits = minor_digits(currency)
         return format_money(int(value.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
     return f"{plain_target(value, metric, currency)} {COUNT_UNITS.get(metric, 'deals')}"
-
-
-def parse_period(text: str | None, *, default: date | None = None) -> PeriodKey:
-    if not text or not text.strip():
-        return quarter_of(default or date.today())
-    try:
-        return parse_period_key(text)
-    except PeriodKeyError as exc:
-        raise InputProblem("period", str(exc)) from exc
-
-
-def previous_period(key: PeriodKey) -> PeriodKey:
-    """The period of the same kind just before ``key``."""
-    day = key.starts_on - timedelta(days=1)
-    if key.kind == "month":
-        return parse_period_key(f"{day.year}-{day.month:02d}")
-    if key.kind == "quarter":
-        return quarter_of(day)
-    return parse_period_key(str(day.year))
-
-
-def next_period(key: PeriodKey) -> PeriodKey:
-    """The period of the same kind just after ``key``."""
-    day = key.ends_on + timedelta(days=1)
-    if key.kind == "month":
-        return parse_period_key(f"{day.year}-{day.month:02d}")
-    if key.kind == "quarter":
-        return quarter_of(day)
-    return parse_period_key(str(day.year))
-
-
-def period_row(session: Session, key: PeriodKey) -> Period | None:
-    return session.exec(select(Period).where(Period.key == key.key)).first()
-
-
-def ensure_period(session: Session, key: PeriodKey) -> Period:
-    """The Period row of ``key``, created (open) on demand: only within the window of periods that may exist."""
-    period = period_row(session, key)
-    if period is None:
-        check_period_in_window(key)
-        period = Period(key=key.key, kind=key.kind, starts_on=key.starts_on, ends_on=key.ends_on)
-        session.add(period)
-        session.flush()
-    return period
-
-
-def check_creatable(session: Session, key: PeriodKey) -> PeriodKey:
-    """A period that does not exist yet must lie within the window of periods that may exist (400 otherwise)."""
-    if period_row(session, key) is None:
-        check_period_in_window(key)
-    return key
 
 
 def check_open(period: Period | None) -> None:
@@ -590,9 +543,9 @@ def apply_change(
     the difference it makes is booked as a prior-period adjustment in the earliest open period.
     """
     if closed_ok:
-        from commissions.calculation.state import serialise_period
+        from commissions.core.periods import lock_period
 
-        serialise_period(session, change.period.key)
+        lock_period(session, change.period.key)
     return _queue_recompute(session, _apply_change(session, change, by=by, source=source, closed_ok=closed_ok), by=by)
 
 
@@ -654,10 +607,10 @@ def _apply_change(
 def apply_changes(
     session: Session, changes: list[Change], *, by: Principal | None, source: str, closed_ok: bool = False
 ) -> list[Outcome]:
-    from commissions.calculation.state import serialise_period
+    from commissions.core.periods import lock_period
 
     for key in sorted({change.period.key for change in changes}):  # in key order, like every writer: no deadlock
-        serialise_period(session, key)
+        lock_period(session, key)
     return [apply_change(session, change, by=by, source=source, closed_ok=closed_ok) for change in changes]
 
 
@@ -668,7 +621,7 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
         from commissions.calculation.state import touch
 
         period = period_row(session, outcome.change.period)
-        if period is not None and period.state in ("locked", "paid"):
+        if period is not None and period.state in CLOSED_STATES:
             from commissions.adjustments.prior_period import book_locked_change
 
             c = outcome.change

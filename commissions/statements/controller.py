@@ -14,26 +14,25 @@ from litestar.response import Redirect, Response, Template
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from commissions.auth.guards import requires_person, requires_role
-from commissions.auth.principal import Principal
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.money import from_minor
+from commissions.core.periods import quarter_of
+from commissions.core.principal import Principal
+from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import dispute_context
 from commissions.engine import PeriodError, parse_period
-from commissions.errors import InputProblem
 from commissions.models import PayeeSummary, PayoutLine, Period, Person
-from commissions.money import from_minor
-from commissions.periods.keys import quarter_of
+from commissions.people.access import StatementNotFound, find_statement_person
 from commissions.statements.proof import Proof, build_proof, calc_command_line, download_name, proof_zip
 from commissions.statements.service import (
     Statement,
-    StatementNotFound,
-    find_statement_person,
     read_statement,
     statement_freshness,
     visible_payees,
 )
 from commissions.statements.whatif import what_if
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page, page_or_partial
 
 readers = requires_role("rep", "manager", "finance")
 

@@ -54,9 +54,10 @@ from commissions.calculator.verify import (
     sha256_hex,
 )
 from commissions.calculator.writers import campaigns_csv, deals_csv, people_csv, quotas_csv
+from commissions.core.money import format_money
+from commissions.core.periods import CLOSED_STATES
 from commissions.engine.plan import OverrideComponent
 from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
-from commissions.money import format_money
 from commissions.statements.service import Statement
 
 
@@ -122,7 +123,7 @@ def build_proof(
     reproducible = difference is None
     notes: list[str] = []
     if not reproducible:
-        if statement.period.state in ("locked", "paid") and not reasons:
+        if statement.period.state in CLOSED_STATES and not reasons:
             reasons.append(
                 f"{key} is {statement.period.state}: changes made since to its deals, quotas or plan "
                 "are booked as prior-period adjustments in a later period, so today's inputs no longer "

@@ -8,10 +8,9 @@ from datetime import UTC
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from commissions.auth.principal import Principal
 from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import Freshness, freshness
-from commissions.errors import InputProblem
+from commissions.core.principal import Principal
 from commissions.models import (
     Deal,
     PayeeSummary,
@@ -21,11 +20,8 @@ from commissions.models import (
     Plan,
     PlanVersion,
 )
+from commissions.people.access import StatementNotFound
 from commissions.people.service import report_ids
-
-
-class StatementNotFound(InputProblem):
-    status_code = 404
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +86,6 @@ class Statement:
     @property
     def component_names(self) -> list[str]:
         return [c.name for c in self.components]
-
-
-def may_read_statement(session: Session, principal: Principal, person: Person) -> bool:
-    """Self, anyone up the manager chain, and finance (api.md)."""
-    if principal.role == "finance":
-        return True
-    if principal.person_id is None:
-        return False
-    if principal.person_id == person.id:
-        return True
-    return principal.role == "manager" and person.id in report_ids(session, principal.person_id)
-
-
-def find_statement_person(session: Session, principal: Principal, email: str) -> Person:
-    """The person whose statement is asked for; 404 alike for strangers and for people one may not see."""
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
-    if person is None or not may_read_statement(session, principal, person):
-        raise StatementNotFound("person", f"no statement for {email.strip().lower()} that you may see")
-    return person
 
 
 def read_statement(session: Session, person: Person, period_key: str, *, component: str | None = None) -> Statement:

@@ -12,12 +12,12 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from commissions.auth.guards import admins
-from commissions.db import transaction
-from commissions.errors import InputProblem
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import InputProblem
+from commissions.core.guards import admins
+from commissions.core.rendering import page
 from commissions.models import WebhookIntegration
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 from commissions.webhooks.service import create_integration, revoke_integration
 
 

@@ -18,9 +18,9 @@ from litestar.params import FromPath
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.db import transaction
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.principal import Principal
 from commissions.deals.events import after_deal_recorded
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.deals.service import record_one

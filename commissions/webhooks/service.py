@@ -13,9 +13,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
-from commissions.errors import InputProblem
+from commissions.core.audit import record_event
+from commissions.core.errors import InputProblem
+from commissions.core.principal import Principal
 from commissions.models import WebhookDelivery, WebhookIntegration
 from commissions.models.base import utcnow
 from commissions.webhooks.signing import TOLERANCE_SECONDS, new_secret

@@ -127,7 +127,7 @@ def finance_shots(page: Page, base: str) -> None:
     """Finance closing the books: a manual adjustment on a statement, and the approval page."""
     from datetime import date
 
-    from commissions.periods.keys import quarter_of
+    from commissions.core.periods import quarter_of
 
     key = quarter_of(date.today()).key
     sign_in(page, base, "finance")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar
 from litestar.channels import ChannelsBackend, ChannelsPlugin
@@ -28,51 +26,53 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
-from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
-from commissions.audit.controller import AuditController
-from commissions.auth.controller import AuthController
-from commissions.auth.csrf import SessionCsrfMiddleware
-from commissions.auth.middleware import AuthenticationMiddleware
-from commissions.auth.password_controller import (
+from commissions.accounts.passwords import (
     AccountPasswordController,
     PasswordResetAdminController,
     PasswordResetController,
 )
-from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
-from commissions.auth.throttle import SignInThrottle
-from commissions.auth.tokens_controller import TokensController
-from commissions.campaigns.controller import CampaignsController
-from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
-from commissions.db import get_engine
-from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
-from commissions.deals.controller import DealsController
-from commissions.deals.form_controller import DealFormController
-from commissions.deals.import_controller import DealImportController
-from commissions.disputes.controller import DisputesController
-from commissions.errors import Forbidden, InputProblem
-from commissions.marketing.controller import MarketingController
-from commissions.migrate import PROJECT_ROOT
-from commissions.money import format_money
-from commissions.payroll.controller import PayrollController
-from commissions.people.controller import AdminPeopleController, TeamController
-from commissions.periods.controller import PeriodsApiController, PeriodsController
-from commissions.plans.controller import PlansController
-from commissions.pulse.controller import PulseController, TeamPulseController
-from commissions.quotas.controller import QuotasApiController, QuotasController
-from commissions.settings import Settings, get_settings
-from commissions.statements.controller import StatementsController
-from commissions.web.dependencies import provide_db, provide_principal
-from commissions.web.errors import (
+from commissions.accounts.sign_in import AuthController
+from commissions.accounts.tokens import TokensController
+from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
+from commissions.app.errors import (
     domain_error_handler,
     http_exception_handler,
     internal_error_handler,
     out_of_range_handler,
 )
-from commissions.web.headers import AllowedHostsMiddleware, security_headers
-from commissions.web.health import healthz
-from commissions.web.home import HomeController
-from commissions.web.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
-from commissions.web.navigation import NavItem, nav_for, set_extra_items
+from commissions.app.extensions import load_extensions
+from commissions.app.headers import AllowedHostsMiddleware, security_headers
+from commissions.app.health import healthz
+from commissions.app.home import HomeController
+from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
+from commissions.app.team import TeamController
+from commissions.audit.controller import AuditController
+from commissions.auth.csrf import SessionCsrfMiddleware
+from commissions.auth.middleware import AuthenticationMiddleware
+from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
+from commissions.auth.throttle import SignInThrottle
+from commissions.campaigns.controller import CampaignsController
+from commissions.core.db import get_engine
+from commissions.core.dependencies import provide_db, provide_principal
+from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.migrate import PROJECT_ROOT
+from commissions.core.money import format_money
+from commissions.core.navigation import NavItem, nav_for, set_extra_items
+from commissions.core.settings import Settings, get_settings
+from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
+from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
+from commissions.deals.controller import DealsController
+from commissions.deals.form_controller import DealFormController
+from commissions.deals.import_controller import DealImportController
+from commissions.disputes.controller import DisputesController
+from commissions.marketing.controller import MarketingController
+from commissions.payroll.controller import PayrollController
+from commissions.people.controller import AdminPeopleController
+from commissions.periods.controller import PeriodsApiController, PeriodsController
+from commissions.plans.controller import PlansController
+from commissions.pulse.controller import PulseController, TeamPulseController
+from commissions.quotas.controller import QuotasApiController, QuotasController
+from commissions.statements.controller import StatementsController
 from commissions.webhooks.admin_controller import WebhooksAdminController
 from commissions.webhooks.controller import WebhooksController
 from commissions.webhooks.junk import JunkCounter
@@ -121,16 +121,6 @@ def _channels_backend(settings: Settings) -> ChannelsBackend:
     return MemoryChannelsBackend()
 
 
-def _extensions() -> list[Any]:
-    """Packages that add pages to the app (the leaderboard): entry points in ``quotaboard.extensions``.
-
-    Each resolves to an object with ``route_handlers``, ``nav_items`` and optionally
-    ``on_startup``/``on_shutdown`` hooks taking the app (background listeners);
-    ``commissions`` never imports them, so the dependency stays one-way.
-    """
-    return [ep.load() for ep in entry_points(group="quotaboard.extensions")]
-
-
 def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["nav_for"] = nav_for
     engine.engine.filters["money"] = lambda minor, currency="USD": format_money(int(minor), currency)
@@ -170,7 +160,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if vendor:
         static_routers.append(create_static_files_router(path="/static/vendor", directories=vendor, name="vendor"))
 
-    extensions = _extensions()
+    extensions = load_extensions()
     set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
     throttle_store = _store(settings, "throttle")
     throttle = SignInThrottle(
@@ -230,7 +220,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[
             AllowedHostsMiddleware(allowed_hosts=settings.allowed_hosts),
-            RequestLimitsMiddleware(),  # body size, JSON nesting, odd paths (commissions/web/limits.py)
+            RequestLimitsMiddleware(),  # body size, JSON nesting, odd paths (commissions/app/limits.py)
             session_config.middleware,
             AuthenticationMiddleware(),
             SessionCsrfMiddleware(),

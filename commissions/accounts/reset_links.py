@@ -16,8 +16,8 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.principal import Principal
+from commissions.core.audit import record_event
+from commissions.core.principal import Principal
 from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
 from commissions.people.service import set_password

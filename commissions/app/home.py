@@ -10,12 +10,12 @@ from litestar.response import Template
 from sqlalchemy import func
 from sqlmodel import select
 
-from commissions.auth.guards import any_role
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import any_role
+from commissions.core.periods import quarter_of
+from commissions.core.rendering import page
 from commissions.models import ApiToken, Deal, Period, Person, PlanVersion
 from commissions.people.progress import progress_rows
-from commissions.periods.keys import quarter_of
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 
 class HomeController(Controller):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commissions.auth.principal import Principal
+from commissions.core.principal import Principal
 
 EVERYONE = frozenset({"rep", "manager", "finance", "admin"})
 
@@ -35,7 +35,7 @@ NAV_ITEMS: list[NavItem] = [
 ]
 
 
-EXTRA_ITEMS: list[NavItem] = []  # from extensions (see commissions.web.app._extensions), after the core items
+EXTRA_ITEMS: list[NavItem] = []  # from extensions (see commissions.app.assembly._extensions), after the core items
 
 
 def set_extra_items(items: list[NavItem]) -> None:

@@ -12,14 +12,14 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import select
 
-from commissions.auth.guards import admins
 from commissions.auth.middleware import forget_tokens
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError, create_token, revoke_token
-from commissions.db import transaction
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import admins
+from commissions.core.rendering import page
 from commissions.models import ApiToken, Person
 from commissions.people.service import person_by_email
-from commissions.web.dependencies import CurrentPrincipal, DbSession
-from commissions.web.rendering import page
 
 
 class NewTokenForm(BaseModel):

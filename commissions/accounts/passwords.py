@@ -20,12 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from commissions.audit import record_event
-from commissions.auth.controller import sign_in_session
-from commissions.auth.guards import admins, any_role, requires_person
-from commissions.auth.passwords import WeakPasswordError, check_strength, hash_password, verify_password
-from commissions.auth.principal import Principal
-from commissions.auth.reset_links import (
+from commissions.accounts.reset_links import (
     RESET_LINK_SECONDS,
     RESET_PATH,
     ResetLinkError,
@@ -33,14 +28,19 @@ from commissions.auth.reset_links import (
     person_for_link,
     use_reset_link,
 )
+from commissions.accounts.sign_in import sign_in_session
+from commissions.auth.passwords import WeakPasswordError, check_strength, hash_password, verify_password
 from commissions.auth.sessions import ISSUED_KEY, clock
 from commissions.auth.throttle import Refusal, SignInThrottle, retried
-from commissions.db import transaction
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal
+from commissions.core.guards import admins, any_role, requires_person
+from commissions.core.principal import Principal
+from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
 from commissions.people.service import set_password
-from commissions.web.dependencies import CurrentPrincipal
-from commissions.web.rendering import page
 
 
 class ChangePasswordForm(BaseModel):

@@ -1,6 +1,6 @@
 """Errors that services raise for bad requests; the web layer turns them into 4xx answers.
 
-Services stay free of HTTP: they raise these, and ``commissions.web.errors`` maps
+Services stay free of HTTP: they raise these, and ``commissions.app.errors`` maps
 them to 400 / 403 / 409 with the field that is wrong in ``extra``.
 """
 

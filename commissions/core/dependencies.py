@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlmodel import Session
 
-from commissions.auth.guards import current_principal
-from commissions.auth.principal import Principal
+from commissions.core.guards import current_principal
+from commissions.core.principal import Principal
 
 
 def provide_db(state: State) -> Iterator[Session]:
-    """A read session; services open their own write transactions (``commissions.db.transaction``)."""
+    """A read session; services open their own write transactions (``commissions.core.db.transaction``)."""
     with Session(state["engine"], expire_on_commit=False) as session:
         yield session
 
 
-def provide_principal(request: Request) -> Principal:
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return current_principal(request)
 
 

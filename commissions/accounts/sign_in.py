@@ -12,18 +12,18 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commissions.audit import record_event
 from commissions.auth.csrf import CSRF_KEY, new_csrf_token, set_csrf_cookie
-from commissions.auth.guards import any_role, requires_person
 from commissions.auth.passwords import verify_password
-from commissions.auth.principal import Principal
 from commissions.auth.sessions import ISSUED_KEY, clock, rotate_session
 from commissions.auth.throttle import Refusal, SignInThrottle, retried
-from commissions.db import transaction
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
+from commissions.core.dependencies import CurrentPrincipal
+from commissions.core.guards import any_role, requires_person
+from commissions.core.principal import Principal
+from commissions.core.rendering import page
 from commissions.models import Person
 from commissions.people.service import end_all_sessions, person_by_email
-from commissions.web.dependencies import CurrentPrincipal
-from commissions.web.rendering import page
 
 
 class SignInForm(BaseModel):

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # Host names the app answers to (Host header); "*" allows any. Unset: localhost names in development
     # and tests; production refuses to start without it.
     allowed_hosts: list[str] = []
-    # Proxies whose X-Forwarded-For/-Proto are believed (commissions/web/asgi.py): comma-separated
+    # Proxies whose X-Forwarded-For/-Proto are believed (commissions/app/asgi.py): comma-separated
     # addresses or networks, "*" for any. The default trusts only a proxy on this host.
     forwarded_allow_ips: str = "127.0.0.1"
     htmx_dir: Path | None = None
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # Approve and lock first bring up to this many pending statements of the period up to date;
     # with more pending (a big import still being digested) they answer 409 naming how many.
     approve_refresh_limit: int = 2000
-    # Periods exist only within this window around today (commissions/periods/keys.py): a quota, deal,
+    # Periods exist only within this window around today (commissions/core/periods.py): a quota, deal,
     # plan version or adjustment that would create a period ending before today minus the years back,
     # or starting after today plus the years ahead, is refused with a 400 naming the field and the window.
     period_window_years_back: int = Field(default=2, ge=0)

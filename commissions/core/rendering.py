@@ -18,7 +18,12 @@ def page(template: str, context: dict[str, Any] | None = None, *, status_code: i
 
 
 def page_or_partial(
-    request: Request, page_template: str, partial_template: str, context: dict[str, Any], *, status_code: int = 200
+    request: Request[Any, Any, Any],
+    page_template: str,
+    partial_template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
 ) -> Template:
     is_htmx = bool(getattr(request, "htmx", False))
     return page(partial_template if is_htmx else page_template, context, status_code=status_code)

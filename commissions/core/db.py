@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from commissions.settings import get_settings
+from commissions.core.settings import get_settings
 
 _IMMEDIATE = "quotaboard_immediate"
 

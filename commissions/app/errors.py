@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from commissions.errors import Forbidden, InputProblem
+from commissions.core.errors import Forbidden, InputProblem
 
 TITLES = {
     400: "That request could not be read",
@@ -40,7 +40,7 @@ def _audit_forbidden(request: Request, exc: HTTPException) -> BackgroundTask | N
         return None
     from anyio import to_thread
 
-    from commissions.audit import record_forbidden
+    from commissions.core.audit import record_forbidden
 
     ip = request.client.host if request.client else ""
     args = (request.app.state["engine"], request.scope.get("user"), request.method, request.url.path, exc.detail, ip)

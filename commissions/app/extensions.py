@@ -1,0 +1,35 @@
+"""Extensions (the leaderboard): packages found through the ``quotaboard.extensions`` entry points.
+
+Each entry point resolves to an object with any of ``route_handlers``, ``nav_items``,
+``on_startup``/``on_shutdown`` (app hooks), ``cli_commands`` (click commands added to
+`commissions`), ``worker_tasks`` (callables taking the engine, run by `commissions worker`
+each minute) and ``demo_data`` (callables ``(session, *, today, period_start)`` that add the
+extension's rows to `commissions demo`). ``commissions`` never imports an extension by
+name, so the dependency stays one-way: the leaderboard uses commissions, not the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+GROUP = "quotaboard.extensions"
+
+
+def load_extensions(*, on_error: Callable[[str, Exception], None] | None = None) -> list[Any]:
+    """Every installed extension; with ``on_error`` one that fails to load is reported and skipped."""
+    loaded = []
+    for point in entry_points(group=GROUP):
+        try:
+            loaded.append(point.load())
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(point.name, exc)
+    return loaded
+
+
+def hooks(name: str) -> list[Any]:
+    """One kind of hook (``"worker_tasks"``, ``"demo_data"``, ...) of every installed extension."""
+    return [hook for extension in load_extensions() for hook in getattr(extension, name, [])]

@@ -1,0 +1,33 @@
+"""The manager's team page: the team's progress to quota (people) and its pulse results (pulse).
+
+It lives at the top because it composes two areas that do not know each other.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.periods import quarter_of
+from commissions.core.rendering import page
+from commissions.people.progress import progress_rows
+from commissions.people.service import report_ids
+from commissions.pulse.views import pulse_context
+
+
+class TeamController(Controller):
+    guards = [requires_role("manager"), requires_person]
+    include_in_schema = False
+
+    @get("/team", sync_to_thread=True)
+    def team_page(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
+        period = quarter_of(date.today())
+        rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+        return page(
+            "pages/people/team.html",
+            {"rows": rows, "period": period, **pulse_context(db, principal, request.app.state["settings"])},
+        )

@@ -1,1 +1,0 @@
-"""The web app: app factory, page rendering helpers, errors, navigation, static files."""
