@@ -13,16 +13,23 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING
 
 from commissions.engine.errors import InputError
 from commissions.engine.inputs import Campaign, Deal, Period, Person
 from commissions.engine.money import CONTEXT, HUNDRED, ONE, ZERO
-from commissions.engine.plan import Plan
 
-Entry = tuple  # (position, deal, share): share is a fraction of the deal (ONE for sole credit)
+if TYPE_CHECKING:  # the plan's components import this module
+    from commissions.engine.plan import Plan
+
+#: (position, deal, share): share is a fraction of the deal (ONE for sole credit).
+Entry = tuple[int, Deal, Decimal]
+#: (position, deal, share, email): a report's own share, as an override pays on it.
+ReportRow = tuple[int, Deal, Decimal, str]
 
 
 def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
@@ -68,7 +75,7 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
     condition = plan.credit.condition
     test = condition.test if condition is not None else None
     clawback = plan.clawback_days
-    by_day: dict = {}
+    by_day: dict[date, list[Deal]] = {}
     for deal in deals:
         closed = deal.closed_at
         if closed < start or closed > end:
@@ -110,7 +117,7 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
 
 def _check_splits(deal: Deal, people: Mapping[str, Person]) -> None:
     total = ZERO
-    seen = set()
+    seen: set[str] = set()
     for email, share in deal.splits:
         if email not in people:
             raise InputError(f"deal {deal.external_id}: split to {email}, who is not a known person")
@@ -144,7 +151,7 @@ class Credits:
             lists.append(self.own[person])
         return _merge(lists)
 
-    def reports_detail(self, person: str) -> list[tuple]:
+    def reports_detail(self, person: str) -> list[ReportRow]:
         """Each report's share as ``(position, deal, share, email)``, in deal order (for
         override lines; reports of one deal in email order)."""
         detail = [

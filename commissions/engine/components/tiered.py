@@ -1,0 +1,343 @@
+"""``kind: tiered`` (plans.md section 5): rates by tiers of attainment or of amount, marginal
+or retroactive, on the period's running total or on each deal's own size (``per: deal``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
+from commissions.engine.components.registry import register
+from commissions.engine.inputs import Deal
+from commissions.engine.lines import ComponentContext, Line, LineSource, exact_lines, rounded_attainment
+from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
+from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
+
+#: (tier index, the credited part paid at that tier's rate), in tier order.
+Slices = tuple[tuple[int, Decimal], ...]
+
+
+class Tier(PlanModel):
+    to: Any = None  # an attainment (100% / 1.0) or an amount, read by the component's `on`
+    rate: Rate
+
+
+@register
+class TieredComponent(PlanComponent):
+    kind: Literal["tiered"]
+    on: Literal["attainment", "amount"] = "attainment"
+    mode: Literal["marginal", "retroactive"] = "marginal"
+    per: Literal["period", "deal"] = "period"
+    tiers: list[Tier] = Field(min_length=1)
+    _bounds: tuple[Decimal, ...] = PrivateAttr(default=())
+    _rates: tuple[Decimal, ...] = PrivateAttr(default=())
+
+    listing_order = 10
+    attainment_field = "on"
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> TieredComponent:
+        if self.per == "deal" and self.on != "amount":
+            raise FieldProblem("per", "per: deal tiers each deal on its own amount and needs on: amount")
+        bounds: list[Decimal] = []
+        last = len(self.tiers) - 1
+        for i, tier in enumerate(self.tiers):
+            where = f"tiers[{i}].to"
+            if tier.to is None:
+                if i != last:
+                    raise FieldProblem(where, "only the last tier may be open-ended; give this tier a `to`")
+                continue
+            if i == last:
+                raise FieldProblem(where, "the last tier must be open-ended (no `to`)")
+            try:
+                bound = to_ratio(tier.to) if self.on == "attainment" else to_money(tier.to)
+            except ValueError as exc:
+                raise FieldProblem(where, str(exc)) from None
+            if bound <= 0:
+                raise FieldProblem(where, "tier bounds must be above 0")
+            if bounds and bound <= bounds[-1]:
+                shown = format_percent if self.on == "attainment" else str
+                raise FieldProblem(where, f"tier bounds must rise ({shown(bound)} after {shown(bounds[-1])})")
+            bounds.append(bound)
+        self._bounds = tuple(bounds)
+        self._rates = tuple(tier.rate for tier in self.tiers)
+        return self
+
+    @property
+    def bounds(self) -> tuple[Decimal, ...]:
+        """The `to` of every tier but the last, as ratios (on: attainment) or amounts."""
+        return self._bounds
+
+    @property
+    def rates(self) -> tuple[Decimal, ...]:
+        return self._rates
+
+    @property
+    def needs_attainment(self) -> bool:
+        return self.on == "attainment"
+
+    def compute(self, payee: PayeeCredit, calculation: Calculation) -> LineSource:
+        ctx = TieredContext(self, calculation.digits, payee)
+        if self.per == "deal":
+            return _deal_size_tiers(self, payee, ctx)
+        if self.on == "attainment":
+            quota = payee.target
+            bounds = [bound * quota for bound in self.bounds]
+            measures = payee.measures
+        else:
+            bounds = list(self.bounds)
+            measures = payee.moneys  # on: amount: currency bounds on the credited amount
+        if self.mode == "retroactive":
+            return _retroactive(payee, ctx, bounds, measures)
+        return _marginal(payee, ctx, bounds, measures)
+
+
+class TieredContext(ComponentContext):
+    """A tiered component's bounds, rates, `on` and `mode`, for its lines' sentences."""
+
+    __slots__ = ("bounds", "mode", "on", "rates")
+
+    def __init__(self, component: TieredComponent, digits: int, payee: PayeeCredit) -> None:
+        super().__init__(component.name, component.kind, digits, attainment=payee.attainment, quota=payee.quota)
+        self.bounds = component.bounds
+        self.rates = component.rates
+        self.on = component.on
+        self.mode = component.mode
+
+    def bound(self, value: Decimal) -> str:
+        return format_percent(value) if self.on == "attainment" else self.money(value)
+
+    def tier_range(self, tier: int, of_quota: bool = True) -> str:
+        suffix = " of quota" if self.on == "attainment" and of_quota else ""
+        if tier == 0:
+            if not self.bounds:
+                return "all" + suffix
+            return f"up to {self.bound(self.bounds[0])}{suffix}"
+        if tier >= len(self.bounds):
+            return f"over {self.bound(self.bounds[-1])}{suffix}"
+        return f"{self.bound(self.bounds[tier - 1])}-{self.bound(self.bounds[tier])}{suffix}"
+
+    def slices_basis(self, slices: Slices) -> list[dict[str, Any]]:
+        return [{"tier": tier + 1, "amount": str(money), "rate": str(self.rates[tier])} for tier, money in slices]
+
+
+def _retroactive(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], measures: list[Decimal]) -> LineSource:
+    """All of the credit at the rate of the tier the period's total ends in."""
+    total = sum(measures, ZERO)
+    tier = next((k for k, bound in enumerate(bounds) if total <= bound), len(bounds))
+    rate = ctx.rates[tier]
+    entries, moneys = payee.entries, payee.moneys
+    exact = [money * rate for money in moneys]
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        return [
+            TierLine(entry[1], amount, ctx, money, entry[2], ((tier, money),))
+            for entry, money, amount in zip(entries, moneys, amounts, strict=False)
+        ]
+
+    return exact_lines(exact, build)
+
+
+class _TierCursor:
+    """The tier the running credited measure is in while deals fill the tiers."""
+
+    __slots__ = ("bounds", "next_bound", "rate", "rates", "tier")
+
+    def __init__(self, bounds: list[Decimal], rates: tuple[Decimal, ...]) -> None:
+        self.bounds = bounds
+        self.rates = rates
+        self.tier = 0
+        self.rate = rates[0]
+        self.next_bound: Decimal | None = bounds[0] if bounds else None
+
+    def advance(self) -> None:
+        self.tier += 1
+        self.rate = self.rates[self.tier]
+        self.next_bound = self.bounds[self.tier] if self.tier < len(self.bounds) else None
+
+
+def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], measures: list[Decimal]) -> LineSource:
+    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate."""
+    entries, moneys = payee.entries, payee.moneys
+    exact: list[Decimal] = []
+    tiers: list[int] = []
+    crossings: dict[int, Slices] = {}  # the slices of the lines that cross a bound
+    cursor = _TierCursor(bounds, ctx.rates)
+    position = ZERO
+    same = measures is moneys
+    for i, money in enumerate(moneys):
+        measure = money if same else measures[i]
+        end = position + measure
+        if cursor.next_bound is None or end <= cursor.next_bound:
+            exact.append(money * cursor.rate)
+        else:
+            value, crossings[i] = _cross(cursor, position, end, money, measure, same)
+            exact.append(value)
+        tiers.append(cursor.tier)
+        if cursor.next_bound is not None and end == cursor.next_bound:  # the next deal starts in the next tier
+            cursor.advance()
+        position = end
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        lines: list[Line] = []
+        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
+            slices = crossings.get(i) if crossings else None
+            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((tiers[i], money),)))
+        return lines
+
+    return exact_lines(exact, build)
+
+
+def _cross(
+    cursor: _TierCursor, start: Decimal, end: Decimal, money: Decimal, measure: Decimal, same: bool
+) -> tuple[Decimal, Slices]:
+    """A deal whose measure runs from ``start`` to ``end`` across one or more bounds: its
+    exact value and slices. With a count measure (quota: deals) a straddling deal splits
+    its credited money in the proportion of its count."""
+    slices: list[tuple[int, Decimal]] = []
+    value = ZERO
+    paid = ZERO
+    while True:
+        next_bound = cursor.next_bound
+        if next_bound is None or end <= next_bound:
+            piece = money - paid  # the rest: slices always add up to the credited money
+            slices.append((cursor.tier, piece))
+            value += piece * cursor.rate
+            return value, tuple(slices)
+        span = next_bound - start
+        if span > 0:
+            piece = span if same else CONTEXT.divide(money * span, measure)
+            slices.append((cursor.tier, piece))
+            value += piece * cursor.rate
+            paid += piece
+        start = next_bound
+        cursor.advance()
+
+
+def _deal_size_tiers(component: TieredComponent, payee: PayeeCredit, ctx: TieredContext) -> LineSource:
+    """Deal-size tiers: each deal's whole amount is tiered on its own, then paid pro rata."""
+    retroactive = component.mode == "retroactive"
+    exact: list[Decimal] = []
+    all_slices: list[Slices] = []
+    for _, deal, share in payee.entries:
+        whole, slices = _deal_size(deal.amount, component.bounds, component.rates, retroactive)
+        exact.append(whole if share is ONE else whole * share)
+        all_slices.append(slices)
+    entries = payee.entries
+
+    def build(amounts: list[Decimal]) -> list[Line]:
+        return [
+            DealSizeLine(entry[1], amount, ctx, entry[2], slices)
+            for entry, amount, slices in zip(entries, amounts, all_slices, strict=False)
+        ]
+
+    return exact_lines(exact, build)
+
+
+def _deal_size(
+    amount: Decimal, bounds: tuple[Decimal, ...], rates: tuple[Decimal, ...], retroactive: bool
+) -> tuple[Decimal, Slices]:
+    """One deal's whole amount tiered: its value at full share, and its slices."""
+    count = len(bounds)
+    if retroactive:
+        tier = next((k for k, bound in enumerate(bounds) if amount <= bound), count)
+        return amount * rates[tier], ((tier, amount),)
+    parts: list[tuple[int, Decimal]] = []
+    whole = ZERO
+    low = ZERO
+    for k in range(count + 1):
+        high = bounds[k] if k < count else None
+        top = amount if high is None or amount < high else high
+        if top > low or (k == 0 and amount == 0):
+            parts.append((k, top - low))
+            whole += (top - low) * rates[k]
+        if high is None or amount <= high:
+            break
+        low = high
+    return whole, tuple(parts)
+
+
+class TierLine(Line):
+    """A deal in tiered commission, paid at one tier or, crossing bounds, at several."""
+
+    __slots__ = ("credited", "share", "slices")
+    deal: Deal
+    ctx: TieredContext
+
+    def __init__(
+        self, deal: Deal, amount: Decimal, ctx: TieredContext, credited: Decimal, share: Decimal, slices: Slices
+    ) -> None:
+        super().__init__(deal, amount, ctx)
+        self.credited = credited
+        self.share = share
+        self.slices = slices
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        parts = []
+        count = len(self.slices)
+        for k, (tier, money) in enumerate(self.slices):
+            if count == 1 or ctx.mode == "retroactive":
+                # The tier's range says why this rate; the attainment that reached it is the
+                # statement's (its summary). Repeating it here would change the text of every line
+                # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
+                where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
+            elif k == 0:
+                where = f"tier {tier + 1}"
+            else:
+                where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
+            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
+        head = f"{deal.label}: "
+        if self.share != 1:
+            head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
+        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        ctx = self.ctx
+        return {
+            "credited": str(self.credited),
+            "share": str(self.share),
+            "slices": ctx.slices_basis(self.slices),
+            "attainment": rounded_attainment(ctx.attainment),
+            "mode": ctx.mode,
+            "on": ctx.on,
+        }
+
+
+class DealSizeLine(Line):
+    """``per: deal`` tiers: the deal's whole amount tiered, then its credited share paid."""
+
+    __slots__ = ("share", "slices")
+    deal: Deal
+    ctx: TieredContext
+
+    def __init__(self, deal: Deal, amount: Decimal, ctx: TieredContext, share: Decimal, slices: Slices) -> None:
+        super().__init__(deal, amount, ctx)
+        self.share = share
+        self.slices = slices
+
+    @property
+    def text(self) -> str:
+        ctx, deal = self.ctx, self.deal
+        parts = [
+            f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} (tier {tier + 1}, {ctx.tier_range(tier)})"
+            for tier, money in self.slices
+        ]
+        share = f", {format_percent(self.share)} share" if self.share != 1 else ""
+        return f"{deal.label}: deal of {ctx.money(deal.amount)}: {' + '.join(parts)}{share} = {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        return {
+            "deal_amount": str(self.deal.amount),
+            "share": str(self.share),
+            "slices": self.ctx.slices_basis(self.slices),
+            "mode": self.ctx.mode,
+        }
+
+
+__all__ = ["DealSizeLine", "Slices", "Tier", "TierLine", "TieredComponent", "TieredContext"]

@@ -1,0 +1,173 @@
+"""Payout lines: what every line shares, and the plan-level cap and draw lines.
+
+A ``Line`` keeps its basis (credited amount, share, rates, tiers, attainment) and renders
+its sentence on demand (``line.text``), so computing a million lines does not format a
+million sentences that nobody reads; ``line.basis`` is a JSON-ready dict for storage.
+Each component kind defines its own lines next to its computation
+(``commissions.engine.components``); a ``LineSource`` is how it hands them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from commissions.engine.inputs import Deal
+from commissions.engine.money import CONTEXT, ZERO, format_amount, format_percent
+
+FOUR_PLACES = Decimal("0.0001")
+
+#: Turns the rounded amounts of a component's lines into its ``Line`` objects.
+Builder = Callable[[list[Decimal]], list["Line"]]
+
+
+def fmt_attainment(ratio: Decimal) -> str:
+    """Attainment for sentences: ``1.05`` → ``105.00%``."""
+    return format_percent(ratio, 2)
+
+
+def rounded_attainment(ratio: Decimal | None) -> str | None:
+    """Attainment for a line's basis: 4 decimals, or None without a quota."""
+    return None if ratio is None else str(ratio.quantize(FOUR_PLACES, context=CONTEXT))
+
+
+class ComponentContext:
+    """What every line of one component of one payee shares (for its sentence and basis).
+    A kind whose sentences need more (rates, the curve's payout...) subclasses it."""
+
+    __slots__ = ("attainment", "component", "digits", "kind", "quota")
+
+    def __init__(
+        self,
+        component: str,
+        kind: str,
+        digits: int,
+        *,
+        attainment: Decimal | None = None,
+        quota: Decimal | None = None,
+    ):
+        self.component = component
+        self.kind = kind
+        self.digits = digits
+        self.attainment = attainment
+        self.quota = quota
+
+    def money(self, value: Decimal) -> str:
+        return format_amount(value, self.digits)
+
+    def share_text(self, deal: Deal, credited: Decimal, share: Decimal) -> str:
+        """A credited amount, with the deal's amount and the share when it is split."""
+        if share == 1:
+            return self.money(credited)
+        return f"{self.money(credited)} of {self.money(deal.amount)} ({format_percent(share)} share)"
+
+
+class Line:
+    """One payout line. ``deal`` is None for lines about the period (bonus, cap, draw)."""
+
+    __slots__ = ("amount", "ctx", "deal")
+
+    def __init__(self, deal: Deal | None, amount: Decimal, ctx: ComponentContext):
+        self.deal = deal
+        self.amount = amount
+        self.ctx = ctx
+
+    @property
+    def deal_id(self) -> str | None:
+        return self.deal.external_id if self.deal is not None else None
+
+    @property
+    def text(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        """JSON-ready values the sentence is made of (stored with the line)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.deal_id} {self.amount}>"
+
+
+class LineSource:
+    """How a component's lines are made: its exact total, and ``make()`` giving the exact
+    per-line values and a builder that turns their rounded amounts into ``Line``s."""
+
+    __slots__ = ("exact_total", "make")
+
+    def __init__(self, exact_total: Decimal, make: Callable[[], tuple[list[Decimal], Builder]]):
+        self.exact_total = exact_total
+        self.make = make
+
+
+def exact_lines(exact: list[Decimal], build: Builder) -> LineSource:
+    """A source whose exact per-line values are already computed."""
+    return LineSource(sum(exact, ZERO), lambda: (exact, build))
+
+
+class CapLine(Line):
+    """A cap that bites: ``before`` is what the component (or plan) earned before it."""
+
+    __slots__ = ("before", "limit")
+
+    def __init__(self, amount: Decimal, ctx: ComponentContext, limit: Decimal, before: Decimal) -> None:
+        super().__init__(None, amount, ctx)
+        self.limit = limit
+        self.before = before
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        what = f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
+        return f"{what} at {ctx.money(self.limit)} (earned {ctx.money(self.before)}): {ctx.money(self.amount)}"
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        return {"cap": str(self.limit), "earned": str(self.before)}
+
+
+class DrawContext(ComponentContext):
+    __slots__ = ("draw", "recoverable")
+
+    def __init__(self, digits: int, draw: Decimal, recoverable: bool) -> None:
+        super().__init__("draw", "draw", digits)
+        self.draw = draw
+        self.recoverable = recoverable
+
+
+class DrawLine(Line):
+    """A draw top-up (positive) or the recovery of a recoverable draw balance (negative)."""
+
+    __slots__ = ("balance_in", "balance_out", "earnings")
+    ctx: DrawContext
+
+    def __init__(
+        self, amount: Decimal, ctx: DrawContext, earnings: Decimal, balance_in: Decimal, balance_out: Decimal
+    ) -> None:
+        super().__init__(None, amount, ctx)
+        self.earnings = earnings
+        self.balance_in = balance_in
+        self.balance_out = balance_out
+
+    @property
+    def text(self) -> str:
+        ctx = self.ctx
+        draw, m = ctx.draw, ctx.money
+        if self.amount > 0:
+            kind = f"recoverable; balance now {m(self.balance_out)}" if ctx.recoverable else "non-recoverable"
+            return f"Draw {m(draw)}: earnings {m(self.earnings)}, top-up {m(self.amount)} ({kind})"
+        return (
+            f"Draw recovery: earnings {m(self.earnings)} above the {m(draw)} draw repay {m(-self.amount)} "
+            f"of the {m(self.balance_in)} balance (balance now {m(self.balance_out)})"
+        )
+
+    @property
+    def basis(self) -> dict[str, Any]:
+        return {
+            "draw": str(self.ctx.draw),
+            "recoverable": self.ctx.recoverable,
+            "earnings": str(self.earnings),
+            "balance_in": str(self.balance_in),
+            "balance_out": str(self.balance_out),
+        }

@@ -1,0 +1,158 @@
+"""The ``commissions calc --json`` document of a ``Result`` (cli.md): as a dict, or as text
+streamed in chunks, byte-identical to ``json.dumps(..., indent=2, ensure_ascii=False)``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from commissions.engine.inputs import COUNT_METRICS
+from commissions.engine.lines import rounded_attainment
+from commissions.engine.money import format_amount, minor_digits
+
+if TYPE_CHECKING:  # the result module re-exports these writers
+    from commissions.engine.result import Payee, Result
+
+
+def _payee_head(payee: Payee, digits: int, measure_digits: int) -> dict[str, Any]:
+    def measure(value: Decimal | None) -> str | None:
+        return None if value is None else format_amount(value, measure_digits)
+
+    head: dict[str, Any] = {
+        "person": payee.person,
+        "credited": measure(payee.credited),
+        "quota": measure(payee.quota),
+        "attainment": rounded_attainment(payee.attainment),
+    }
+    if not payee.errors:
+        assert payee.total is not None
+        head["total"] = format_amount(payee.total, digits)
+    return head
+
+
+def _payee_tail(payee: Payee, digits: int) -> dict[str, Any]:
+    tail: dict[str, Any] = {"errors": list(payee.errors)}
+    if payee.draw_balance_out is not None:
+        tail["draw_balance"] = {
+            "in": format_amount(payee.draw_balance_in or Decimal(0), digits),
+            "out": format_amount(payee.draw_balance_out, digits),
+        }
+    return tail
+
+
+def result_to_json_dict(result: Result, *, digits: int | None = None) -> dict[str, Any]:
+    """The ``commissions calc --json`` document (cli.md): money with the currency's minor
+    digits, attainment with 4 decimals, counts with 2 under ``quota: deals``. A payee
+    with errors has ``errors``, null attainment, an empty ``components`` list and no
+    ``total`` key."""
+    digits = minor_digits(result.currency) if digits is None else digits
+    measure_digits = 2 if result.metric in COUNT_METRICS else digits
+    payees = []
+    for payee in result.payees:
+        entry = _payee_head(payee, digits, measure_digits)
+        entry["components"] = [
+            {
+                "name": component.name,
+                "amount": format_amount(component.amount, digits),
+                "lines": [
+                    {
+                        "deal": line.deal_id,
+                        "amount": format_amount(line.amount, digits),
+                        "text": line.text,
+                    }
+                    for line in component.lines
+                ],
+            }
+            for component in payee.components
+        ]
+        entry.update(_payee_tail(payee, digits))
+        payees.append(entry)
+    return {
+        "period": result.period.key,
+        "plan": result.plan,
+        "currency": result.currency,
+        "payees": payees,
+    }
+
+
+def _encode(value: object, level: int) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)`` for the small parts, at ``level``."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        pad = "\n" + "  " * (level + 1)
+        items = ",".join(f"{pad}{_string(k)}: {_encode(v, level + 1)}" for k, v in value.items())
+        return "{" + items + "\n" + "  " * level + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        pad = "\n" + "  " * (level + 1)
+        return "[" + ",".join(pad + _encode(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_string = json.encoder.encode_basestring
+
+
+def iter_result_json(result: Result) -> Iterator[str]:
+    """The JSON text of ``result_to_json_dict(result)`` exactly as ``json.dumps(...,
+    indent=2, ensure_ascii=False)`` writes it, in chunks, without building the document:
+    a million lines stream out in constant extra memory."""
+    digits = minor_digits(result.currency)
+    measure_digits = 2 if result.metric in COUNT_METRICS else digits
+    yield (
+        "{\n"
+        f'  "period": {_string(result.period.key)},\n'
+        f'  "plan": {_string(result.plan)},\n'
+        f'  "currency": {_string(result.currency)},\n'
+        '  "payees": ['
+    )
+    if not result.payees:
+        yield "]\n}"
+        return
+    for p, payee in enumerate(result.payees):
+        head = _encode(_payee_head(payee, digits, measure_digits), 2)
+        yield (("," if p else "") + "\n    " + head[:-6] + ',\n      "components": ')  # head ends with "\n    }"
+        if not payee.components:
+            yield "[]"
+        for c, component in enumerate(payee.components):
+            yield (
+                ("[" if c == 0 else ",")
+                + "\n        {\n"
+                + f'          "name": {_string(component.name)},\n'
+                + f'          "amount": "{format_amount(component.amount, digits)}",\n'
+                + '          "lines": '
+            )
+            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
+            if not lines:
+                yield "[]"
+            else:
+                chunk = []
+                opening = "["
+                for line in lines:
+                    deal = line.deal
+                    chunk.append(
+                        f'{opening}\n            {{\n              "deal": '
+                        f"{'null' if deal is None else _string(deal.external_id)},\n"
+                        f'              "amount": "{line.amount}",\n'
+                        f'              "text": {_string(line.text)}\n            }}'
+                    )
+                    opening = ","
+                    if len(chunk) >= 1024:
+                        yield "".join(chunk)
+                        chunk.clear()
+                chunk.append("\n          ]")
+                yield "".join(chunk)
+            yield "\n        }"
+            if c == len(payee.components) - 1:
+                yield "\n      ]"
+        tail = _encode(_payee_tail(payee, digits), 2)
+        yield ("," + tail[1:-6] + "\n    }")  # the tail's items, then the payee's closing brace
+    yield "\n  ]\n}"
+
+
+def result_to_json(result: Result) -> str:
+    """The JSON text (with a final newline), byte-identical for identical inputs."""
+    return "".join(iter_result_json(result)) + "\n"
