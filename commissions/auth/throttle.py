@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from commissions.core.db import transaction
+from commissions.core.db import retrying, transaction
 from commissions.models import SignInLimit
 
 P = ParamSpec("P")
@@ -49,14 +49,7 @@ def retried(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                return fn(*args, **kwargs)
-            except OperationalError:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1) + random.random() * 0.02)
-        raise AssertionError("unreachable")
+        return retrying(lambda: fn(*args, **kwargs), attempts=WRITE_ATTEMPTS, on=(OperationalError,), pause=0.01)
 
     return run
 

@@ -8,19 +8,28 @@ instead of failing with "database is locked" half-way.
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from commissions.core.settings import get_settings
 
 _IMMEDIATE = "quotaboard_immediate"
+T = TypeVar("T")
+#: What a write that lost a race to another writer raises: a unique key taken meanwhile (IntegrityError),
+#: PostgreSQL's deadlock victim or SQLite busy past its timeout (OperationalError). Tried again, it succeeds
+#: or fails for a reason of its own.
+RACES: tuple[type[Exception], ...] = (IntegrityError, OperationalError)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
@@ -114,3 +123,37 @@ def transaction(engine: Engine | None = None) -> Iterator[Session]:
         return
     with lock, write_session(engine) as session, session.begin():
         yield session
+
+
+def retrying(
+    attempt: Callable[[], T], *, attempts: int = 3, on: tuple[type[Exception], ...] = RACES, pause: float = 0.0
+) -> T:
+    """``attempt()`` again (at most ``attempts`` times in all) when it raised one of ``on``; the last failure is
+    raised. ``pause``: seconds of back-off times the try's number, with jitter, so storms of writers spread out.
+    Each try must be a transaction of its own: the one place for "retry the write transaction"."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except on:
+            if number == attempts:
+                raise
+            if pause:
+                time.sleep(pause * number + random.random() * 2 * pause)
+    raise AssertionError("unreachable")
+
+
+def write(
+    engine: Engine | None,
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 3,
+    on: tuple[type[Exception], ...] = RACES,
+    pause: float = 0.0,
+) -> T:
+    """``work(session)`` in one write transaction, run again in a fresh one when it lost a race (``retrying``)."""
+
+    def attempt() -> T:
+        with transaction(engine) as session:
+            return work(session)
+
+    return retrying(attempt, attempts=attempts, on=on, pause=pause)

@@ -14,12 +14,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from commissions.calculation.settle import settle
 from commissions.core.audit import record_event
-from commissions.core.db import transaction
+from commissions.core.db import transaction, write
 from commissions.core.errors import Conflict
 from commissions.core.money import to_minor
 from commissions.core.principal import Principal
@@ -27,7 +26,7 @@ from commissions.custom_fields.service import check_deal
 from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
 from commissions.deals.schemas import DealIn
-from commissions.deals.service import ATTEMPTS, apply_recorded, take_period_locks
+from commissions.deals.service import apply_recorded, take_period_locks
 from commissions.models import Deal, DealApproval, Person
 from commissions.models.base import utcnow
 from commissions.people.service import visible_person_ids
@@ -126,38 +125,36 @@ def _decide(session: Session, row: DealApproval, by: Principal, state: str) -> N
 
 def approve(engine: Engine, approval_id: int, *, by: Principal) -> RecordResult:
     """Apply the held change as its requester entered it, recompute, drop it from the queue: one transaction."""
-    for attempt in range(ATTEMPTS):
-        try:
-            with transaction(engine) as session:
-                _, data = _decidable(session, approval_id, by, lock=False)
-                existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)).first()
-                # the period locks first (as every deal write takes them), then the row: no waiting in a cycle
-                take_period_locks(session, {data.closed_at} | ({existing.closed_at} if existing else set()))
-                row, data = _decidable(session, approval_id, by)
-                existing = session.exec(
-                    select(Deal).where(Deal.external_id == data.external_id).execution_options(populate_existing=True)
-                ).first()
-                if (existing.body_hash if existing is not None else "") != row.base_hash:
-                    raise Conflict(
-                        "deal",
-                        f"deal {data.external_id} changed after this request was made: reject it and ask for a new one",
-                    )
-                check_deal(session, custom_fields=data.custom_fields)
-                result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
-                keys = apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
-                record_event(
-                    session,
-                    by,
-                    "deal.approved",
-                    "deal",
-                    data.external_id,
-                    {"requested_by": row.requested_by_id, "outcome": result.outcome},
-                )
-                _decide(session, row, by, "approved")
-            break
-        except (IntegrityError, OperationalError):
-            if attempt == ATTEMPTS - 1:
-                raise
+
+    def attempt(session: Session) -> tuple[RecordResult, DealIn, set[str]]:
+        _, data = _decidable(session, approval_id, by, lock=False)
+        existing = session.exec(select(Deal).where(Deal.external_id == data.external_id)).first()
+        # the period locks first (as every deal write takes them), then the row: no waiting in a cycle
+        take_period_locks(session, {data.closed_at} | ({existing.closed_at} if existing else set()))
+        row, data = _decidable(session, approval_id, by)
+        existing = session.exec(
+            select(Deal).where(Deal.external_id == data.external_id).execution_options(populate_existing=True)
+        ).first()
+        if (existing.body_hash if existing is not None else "") != row.base_hash:
+            raise Conflict(
+                "deal",
+                f"deal {data.external_id} changed after this request was made: reject it and ask for a new one",
+            )
+        check_deal(session, custom_fields=data.custom_fields)
+        result = DealWriter(session, by, approved_for=row.requested_by_id).write(data)
+        keys = apply_recorded(session, result, by=by, trigger=f"deal {data.external_id} approved")
+        record_event(
+            session,
+            by,
+            "deal.approved",
+            "deal",
+            data.external_id,
+            {"requested_by": row.requested_by_id, "outcome": result.outcome},
+        )
+        _decide(session, row, by, "approved")
+        return result, data, keys
+
+    result, data, keys = write(engine, attempt)
     result.reports.extend(settle(engine, keys, result.people, trigger=f"deal {data.external_id} approved"))
     return result
 

@@ -20,11 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
 from sqlalchemy import Engine, delete, or_, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from commissions.core.audit import record_event
-from commissions.core.db import transaction
+from commissions.core.db import write
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.money import format_money, minor_digits
 from commissions.core.periods import (
@@ -645,14 +644,7 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
 
 def run_write(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3) -> T:
     """One write transaction, retried when a concurrent writer created the same period or quota first."""
-    for attempt in range(attempts):
-        try:
-            with transaction(engine) as session:
-                return work(session)
-        except (IntegrityError, OperationalError):  # OperationalError: PostgreSQL's deadlock victim, retried
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+    return write(engine, work, attempts=attempts)
 
 
 def cell_change(
