@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
@@ -51,3 +53,46 @@ def test_commissions_importing_the_leaderboard_breaks_a_contract(tmp_path: Path)
     result = run_lint_imports(project)
     assert result.returncode != 0
     assert "commissions never imports leaderboard" in result.stdout and "BROKEN" in result.stdout
+
+
+# --- thin controllers: routes parse, call one service or query function, render -------------------------------
+
+ROUTE_MODULES = sorted(
+    path
+    for package in ("commissions", "leaderboard")
+    for pattern in ("**/pages.py", "**/api.py", "**/*controller*.py", "app/home.py", "app/team.py")
+    for path in (ROOT / package).glob(pattern)
+)
+#: Calls that mean a route module runs its own queries or transactions.
+DATABASE_CALLS = frozenset(
+    {"select", "exec", "execute", "scalar", "scalars", "get", "transaction", "snapshot", "write"}
+)
+SESSION_NAMES = frozenset({"db", "session", "s"})
+
+
+def database_calls(path: Path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id in {"select", "transaction", "snapshot", "write"}:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {function.id}(...)")
+        elif (
+            isinstance(function, ast.Attribute)
+            and function.attr in DATABASE_CALLS
+            and isinstance(function.value, ast.Name)
+            and function.value.id in SESSION_NAMES
+        ):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {function.value.id}.{function.attr}(...)")
+    return found
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: the controllers are being thinned area by area")
+def test_route_modules_do_not_query_or_open_transactions() -> None:
+    """Every query and transaction lives in a service or queries module, where it can be reused and tested."""
+    assert ROUTE_MODULES, "no route modules found"
+    offenders = [call for path in ROUTE_MODULES for call in database_calls(path)]
+    assert not offenders, "\n".join(offenders)
