@@ -120,3 +120,44 @@ def test_cli_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_named_by_the_old_revision_ids_upgrades(backend: str, tmp_path: Path) -> None:
+    """Before issue 15 the migrations' ids were out of order (marketing was 0011 and ran before 0010); a database
+    upgraded then names its revision by the old id. Halfway (old 0011: marketing, not yet hardening) it goes on from
+    there; at the old head it is at the new head."""
+    from sqlalchemy import text
+
+    from commissions.core.migrate import OLD_REVISION_IDS
+
+    engine = make_engine(fresh_database_url(backend, tmp_path, "old_ids"))
+    try:
+        upgrade("0009_marketing", engine=engine)
+        assert "webhook_integration" not in inspect(engine).get_table_names()
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))  # the old id of marketing
+        upgrade(engine=engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == OLD_REVISION_IDS["0014"]
+        assert _diff(engine) == []
+
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))  # the old head
+        upgrade(engine=engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == OLD_REVISION_IDS["0014"]
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_are_numbered_in_the_order_they_run() -> None:
+    from alembic.script import ScriptDirectory
+
+    from commissions.core.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    chain = [revision.revision for revision in reversed(list(script.walk_revisions()))]
+    assert [int(revision[:4]) for revision in chain] == list(range(1, len(chain) + 1))
+    files = sorted(path.name for path in (Path(script.dir) / "versions").glob("*.py"))
+    assert [name.split("_")[1] for name in files] == [revision[:4] for revision in chain]

@@ -6,10 +6,29 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+#: Revision ids before the migrations were numbered in the order they run (issue 15): a database upgraded
+#: then still names its revision by the old id, which is translated before Alembic reads it. The new ids carry
+#: their subject, so no old id can be mistaken for a new one.
+OLD_REVISION_IDS = {
+    "0001": "0001_core_domain",
+    "0002": "0002_payee_summary",
+    "0003": "0003_recompute_queue",
+    "0004": "0004_leaderboard_snapshots",
+    "0005": "0005_badges",
+    "0006": "0006_contests",
+    "0008": "0007_disputes",
+    "0009": "0008_finance",
+    "0011": "0009_marketing",
+    "0010": "0010_hardening",
+    "0012": "0011_statement_state",
+    "0013": "0012_deal_approval",
+    "0014": "0013_sign_in_limits_and_password",
+}
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -22,12 +41,32 @@ def alembic_config(url: str | None = None) -> Config:
 
 def _run(engine: Engine | None, url: str | None, action, *args) -> None:  # type: ignore[no-untyped-def]
     config = alembic_config(url)
-    if engine is None:
-        action(config, *args)
+    if engine is None:  # the CLI: an engine of its own for the URL (or the settings'), closed afterwards
+        from commissions.core.db import make_engine
+        from commissions.core.settings import get_settings
+
+        own = make_engine(url or get_settings().database_url)
+        try:
+            _run(own, url, action, *args)
+        finally:
+            own.dispose()
         return
     with engine.begin() as connection:
+        adopt_old_revision_ids(connection)
         config.attributes["connection"] = connection
         action(config, *args)
+
+
+def adopt_old_revision_ids(connection: Connection) -> None:
+    """Rename an old revision id in ``alembic_version`` to the id the same migration has now."""
+    if not inspect(connection).has_table("alembic_version"):
+        return
+    for (current,) in connection.execute(text("SELECT version_num FROM alembic_version")).all():
+        if current in OLD_REVISION_IDS:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+                {"new": OLD_REVISION_IDS[current], "old": current},
+            )
 
 
 def upgrade(revision: str = "head", *, engine: Engine | None = None, url: str | None = None) -> None:

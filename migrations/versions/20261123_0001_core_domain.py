@@ -1,6 +1,6 @@
 """core domain
 
-Revision ID: 0001
+Revision ID: 0001_core_domain
 Revises:
 Create Date: 2026-11-23 12:19:12.896940
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0001"
+revision: str = "0001_core_domain"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

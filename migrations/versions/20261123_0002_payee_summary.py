@@ -1,7 +1,7 @@
 """payee summary
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0002_payee_summary
+Revises: 0001_core_domain
 Create Date: 2026-11-23 12:40:29.669444
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0002_payee_summary"
+down_revision: str | None = "0001_core_domain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

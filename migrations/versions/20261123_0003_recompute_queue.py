@@ -1,7 +1,7 @@
 """recompute queue
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0003_recompute_queue
+Revises: 0002_payee_summary
 Create Date: 2026-11-23 13:02:23.442241
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0003_recompute_queue"
+down_revision: str | None = "0002_payee_summary"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Leaderboard snapshots: each person's rank per period and day, for movement since yesterday.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0004_leaderboard_snapshots
+Revises: 0003_recompute_queue
 Create Date: 2026-11-23 14:00:42.617850
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0004_leaderboard_snapshots"
+down_revision: str | None = "0003_recompute_queue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Badges: rules as data (badge_rule) and their grants per person and period (badge_grant).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0005_badges
+Revises: 0004_leaderboard_snapshots
 Create Date: 2026-11-23 14:20:06.564048
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0005_badges"
+down_revision: str | None = "0004_leaderboard_snapshots"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Contests: time-boxed competitions (contest), their teams (contest_team) and final standings (contest_result).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0006_contests
+Revises: 0005_badges
 Create Date: 2026-11-23 14:56:31.953622
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0006_contests"
+down_revision: str | None = "0005_badges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

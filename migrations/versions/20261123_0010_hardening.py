@@ -1,7 +1,7 @@
 """Hardening: CRM webhook integrations (encrypted secret) and the ids of accepted deliveries (replay memory).
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0010_hardening
+Revises: 0009_marketing
 Create Date: 2026-11-23 15:46:54.210373
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0011"
+revision: str = "0010_hardening"
+down_revision: str | None = "0009_marketing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

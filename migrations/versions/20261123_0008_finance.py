@@ -1,7 +1,7 @@
 """Finance: recoverable draw balances carried per person and period (payee_summary).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008_finance
+Revises: 0007_disputes
 Create Date: 2026-11-23 14:56:26.154162
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0008_finance"
+down_revision: str | None = "0007_disputes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

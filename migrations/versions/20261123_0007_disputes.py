@@ -1,7 +1,7 @@
 """Disputes: questions about statement lines (dispute) and their threads (dispute_message).
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0007_disputes
+Revises: 0006_contests
 Create Date: 2026-11-23 14:56:29.244646
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0006"
+revision: str = "0007_disputes"
+down_revision: str | None = "0006_contests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

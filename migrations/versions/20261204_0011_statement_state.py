@@ -1,7 +1,7 @@
 """statement_state replaces recompute_request: input and computed versions per person and period.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0011_statement_state
+Revises: 0010_hardening
 Create Date: 2026-12-04 17:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0010"
+revision: str = "0011_statement_state"
+down_revision: str | None = "0010_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """sign_in_limit (attempts counted before the password check) and password_reset (one-time links).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0013_sign_in_limits_and_password
+Revises: 0012_deal_approval
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0013_sign_in_limits_and_password"
+down_revision: str | None = "0012_deal_approval"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Revenue marketing: leads and their lifecycle events (lead, lead_event); the team pulse (pulse, pulse_tally, pulse_response).
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0009_marketing
+Revises: 0008_finance
 Create Date: 2026-11-23 15:22:15.280875
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0009"
+revision: str = "0009_marketing"
+down_revision: str | None = "0008_finance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

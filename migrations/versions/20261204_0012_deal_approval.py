@@ -1,7 +1,7 @@
 """deal_approval: a rep's deal change that credits other people, held until a manager or finance approves it.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0012_deal_approval
+Revises: 0011_statement_state
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0012_deal_approval"
+down_revision: str | None = "0011_statement_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
