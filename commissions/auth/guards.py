@@ -24,10 +24,6 @@ def current_principal(connection: ASGIConnection) -> Principal:
 # hop that cost the live leaderboard a tenth of its throughput.
 
 
-async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    current_principal(connection)
-
-
 def requires_role(*roles: str) -> Guard:
     allowed = frozenset(roles)
 

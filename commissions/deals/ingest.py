@@ -23,7 +23,7 @@ from commissions.calculation.loader import periods_touching
 from commissions.deals.currency import PlansSeeingDeals
 from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.errors import Conflict, InputProblem
+from commissions.errors import InputProblem
 from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.money import MoneyError, from_minor, to_minor
@@ -33,10 +33,6 @@ from commissions.periods.keys import check_period_in_window
 
 class DealError(InputProblem):
     pass
-
-
-class PeriodLocked(Conflict):
-    """Kept for callers that still import it; locked periods no longer refuse deals (they get adjustments)."""
 
 
 @dataclass

@@ -322,7 +322,3 @@ def reopen_after_change(session: Session, period: Period, *, people: set[int], t
             "approved_by_id": previous[1],
         },
     )
-
-
-def is_closed(period: Period | None) -> bool:
-    return period is not None and period.state in CLOSED_STATES
