@@ -25,6 +25,7 @@ from commissions.db import transaction
 from commissions.errors import InputProblem
 from commissions.models import Adjustment, Deal, Period, Person
 from commissions.money import from_minor
+from commissions.people.queries import person_by_email
 from commissions.periods.keys import quarter_of
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page
@@ -54,7 +55,7 @@ class AdjustmentOut(BaseModel):
 
 
 def _person(session: Session, email: str) -> Person:
-    person = session.exec(select(Person).where(Person.email == (email or "").strip().lower())).first()
+    person = person_by_email(session, email or "")
     if person is None:
         raise InputProblem("person", f"no person with email {(email or '').strip()}")
     return person

@@ -21,7 +21,8 @@ from commissions.auth.sessions import ISSUED_KEY, clock, rotate_session
 from commissions.auth.throttle import Refusal, SignInThrottle, retried
 from commissions.db import transaction
 from commissions.models import Person
-from commissions.people.service import end_all_sessions, person_by_email
+from commissions.people.queries import person_by_email
+from commissions.people.service import end_all_sessions
 from commissions.web.dependencies import CurrentPrincipal
 from commissions.web.rendering import page
 

@@ -17,7 +17,7 @@ from commissions.auth.middleware import forget_tokens
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError, create_token, revoke_token
 from commissions.db import transaction
 from commissions.models import ApiToken, Person
-from commissions.people.service import person_by_email
+from commissions.people.queries import person_by_email
 from commissions.web.dependencies import CurrentPrincipal, DbSession
 from commissions.web.rendering import page
 

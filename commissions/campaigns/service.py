@@ -19,7 +19,8 @@ from commissions.auth.principal import Principal
 from commissions.errors import Forbidden, InputProblem
 from commissions.models import Campaign, Deal, Person, Team
 from commissions.money import MoneyError, format_money, from_minor, to_minor
-from commissions.people.service import normalise_email, report_ids
+from commissions.people.queries import normalise_email, person_by_email
+from commissions.people.service import report_ids
 from commissions.periods.keys import PeriodKey
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -129,7 +130,7 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
     email = normalise_email(data.owner)
     if not email:
         raise InputProblem("owner", "is required: the email of the marketer credited with its revenue")
-    owner = session.exec(select(Person).where(Person.email == email)).first()
+    owner = person_by_email(session, email)
     scope = owner_scope(session, principal)
     if owner is None or not owner.active or (scope is not None and owner.id not in scope):
         where = "" if scope is None else " in your team"

@@ -23,7 +23,7 @@ from commissions.auth.guards import admins
 from commissions.db import transaction
 from commissions.errors import InputProblem
 from commissions.models import Person, Plan, PlanAssignment, PlanVersion
-from commissions.people.service import person_by_email
+from commissions.people.queries import person_by_email
 from commissions.plans.service import (
     InvalidPlan,
     assign,

@@ -21,6 +21,7 @@ from commissions.models import (
     Plan,
     PlanVersion,
 )
+from commissions.people.queries import person_by_email
 from commissions.people.service import report_ids
 
 
@@ -105,7 +106,7 @@ def may_read_statement(session: Session, principal: Principal, person: Person) -
 
 def find_statement_person(session: Session, principal: Principal, email: str) -> Person:
     """The person whose statement is asked for; 404 alike for strangers and for people one may not see."""
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    person = person_by_email(session, email)
     if person is None or not may_read_statement(session, principal, person):
         raise StatementNotFound("person", f"no statement for {email.strip().lower()} that you may see")
     return person
