@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.models import Person
 
@@ -30,5 +30,5 @@ def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person
     found: dict[str, Person] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        found.update((p.email, p) for p in session.exec(select(Person).where(Person.email.in_(chunk))).all())
+        found.update((p.email, p) for p in session.exec(select(Person).where(col(Person.email).in_(chunk))).all())
     return found
