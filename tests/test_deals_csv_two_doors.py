@@ -250,3 +250,22 @@ def test_a_problem_names_its_field() -> None:
     with pytest.raises(RowProblem) as problem:
         parse_splits("a@x.com:60;b@x.com:30")
     assert (problem.value.field, problem.value.message) == ("splits", "shares sum to 90, not 100")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("D-1,too,few\n", "3 values but the header has 15 columns"),
+        ("D-1,A,A,ana@example.com,1,USD,2026-01-10,new,,,,won,,,,extra\n", "16 values but the header has 15 columns"),
+    ],
+)
+def test_both_doors_refuse_a_row_of_another_width_and_skip_empty_cells(tmp_path: Path, row: str, message: str) -> None:
+    text = HEADER + ",,,,,,,,,,,,,,\n" + "D-0,A,A,ana@example.com,1,USD,2026-01-10,new,,,,won,,,\n" + row
+    path = tmp_path / "deals.csv"
+    path.write_text(text)
+    with pytest.raises(CsvError) as refused:
+        read_deals(path, USD_PLAN, PEOPLE)  # type: ignore[arg-type]
+    assert (refused.value.line, refused.value.message) == (4, message)
+    rows, errors = parse_deals_csv(text.encode())
+    assert [line for line, _ in rows] == [3]
+    assert [(e.line, e.field, e.message) for e in errors] == [(4, "row", message)]

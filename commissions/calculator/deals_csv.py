@@ -23,6 +23,8 @@ The grammar (docs/deals-and-statements.md, "The deals CSV"):
   each share above 0, at most 100, at most 2 decimals; nobody twice; at most 20; the
   shares sum to exactly 100.
 - Any other column is a custom field, its value kept as text (an empty one is null).
+- A line of empty cells is skipped; a row with more or fewer cells than the header is
+  refused (``width_problem``).
 
 Pure: standard library and the engine's money table only (the calculator must not import
 ORM or web code).
@@ -184,6 +186,16 @@ def parse_splits(text: str) -> tuple[tuple[str, Decimal], ...]:
     return tuple(out)
 
 
+def is_blank(values: Sequence[str]) -> bool:
+    """A line of empty cells (``,,,,`` as spreadsheets export them): skipped like an empty line."""
+    return not any(value.strip() for value in values)
+
+
+def width_problem(values: int, columns: int) -> str:
+    """The message for a row with another number of cells than the header: refused, never padded."""
+    return f"{values} values but the header has {columns} columns"
+
+
 def _text(value: str, field: str, limit: int) -> str:
     if len(value) > limit:
         raise RowProblem(field, f"longer than {limit} characters")
@@ -295,7 +307,9 @@ __all__ = [
     "DealRow",
     "DealRowParser",
     "RowProblem",
+    "is_blank",
     "parse_amount",
     "parse_date",
     "parse_splits",
+    "width_problem",
 ]

@@ -12,7 +12,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from commissions.calculator.deals_csv import STANDARD_COLUMNS, DealRowParser, RowProblem, parse_amount
+from commissions.calculator.deals_csv import (
+    STANDARD_COLUMNS,
+    DealRowParser,
+    RowProblem,
+    is_blank,
+    parse_amount,
+    width_problem,
+)
 from commissions.engine import (
     Campaign,
     Deal,
@@ -111,20 +118,17 @@ class _Table:
     def extra(self) -> list[str]:
         return [column for column in self.header if column not in self.known]
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self, *, deals: bool = False) -> Iterator[tuple[int, list[str]]]:
+        """The rows with their lines, blank lines skipped. A short row is padded with empty
+        values, except in deals.csv, whose grammar (``deals_csv``) wants every cell."""
         width = len(self.header)
         try:
             for row in self.reader:
                 line = self.reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
+                if not row or (len(row) == 1 and not row[0].strip()) or (deals and is_blank(row)):
                     continue
-                if len(row) > width:
-                    raise CsvError(
-                        self.name,
-                        line,
-                        None,
-                        f"{len(row)} values but the header has {width} columns",
-                    )
+                if len(row) > width or (deals and len(row) < width):
+                    raise CsvError(self.name, line, None, width_problem(len(row), width))
                 if len(row) < width:
                     row = row + [""] * (width - len(row))
                 yield line, row
@@ -248,7 +252,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     intern = interned.setdefault  # one string object per distinct owner, product, type...
     deals: list[Deal] = []
     append = deals.append
-    for line, row in table.rows():
+    for line, row in table.rows(deals=True):
         try:
             deal = parser.parse(row)
         except RowProblem as problem:

@@ -21,7 +21,15 @@ from sqlalchemy import Engine
 from commissions.auth.principal import Principal
 from commissions.calculation.loader import PLANS_UNCHANGED
 from commissions.calculation.state import touch_days
-from commissions.calculator.deals_csv import REQUIRED_COLUMNS, STANDARD_COLUMNS, DealRow, DealRowParser, RowProblem
+from commissions.calculator.deals_csv import (
+    REQUIRED_COLUMNS,
+    STANDARD_COLUMNS,
+    DealRow,
+    DealRowParser,
+    RowProblem,
+    is_blank,
+    width_problem,
+)
 from commissions.custom_fields.service import CustomValueError, check_values, declared_types
 from commissions.db import write_session
 from commissions.deals.ingest import DealWriter
@@ -112,13 +120,13 @@ def read_rows(
     try:
         for values in reader:
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            if is_blank(values):
                 continue
             if len(rows) + len(errors) >= MAX_ROWS:
                 errors.append(RowError(line, "file", f"more than {MAX_ROWS:,} rows: split the file"))
                 break
             if len(values) != len(header):
-                errors.append(RowError(line, "row", f"{len(values)} fields, the header has {len(header)}"))
+                errors.append(RowError(line, "row", width_problem(len(values), len(header))))
                 continue
             parsed = parse(line, dict(zip(header, values, strict=True)), errors)
             if parsed is None:
