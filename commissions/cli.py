@@ -220,7 +220,8 @@ def user_add(
 def user_set_password(email: str, password_stdin: bool) -> None:
     from commissions.auth.passwords import WeakPasswordError
     from commissions.core.db import transaction
-    from commissions.people.service import person_by_email, set_password
+    from commissions.people.queries import person_by_email
+    from commissions.people.service import set_password
 
     if not password_stdin:
         raise click.UsageError("pass --password-stdin and the password on standard input (never as an argument)")
@@ -253,7 +254,7 @@ def token() -> None:
 def token_create(name: str, role: str | None, as_email: str | None) -> None:
     from commissions.auth.tokens import TokenError, create_token
     from commissions.core.db import transaction
-    from commissions.people.service import person_by_email
+    from commissions.people.queries import person_by_email
 
     try:
         with transaction() as session:
@@ -276,7 +277,7 @@ def webhook() -> None:
 def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
     """The principal of an active admin named on the command line (for the audit log)."""
     from commissions.core.principal import Principal
-    from commissions.people.service import person_by_email
+    from commissions.people.queries import person_by_email
 
     person = person_by_email(session, email)
     if person is None or person.role != "admin" or not person.active:

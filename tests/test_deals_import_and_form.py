@@ -104,7 +104,7 @@ def test_import_api_for_finance_only(client, engine: Engine, make_person) -> Non
     )
     assert bad.status_code == 400
     assert bad.json()["extra"]["errors"] == [
-        {"line": 3, "field": "amount", "message": "Input should be a valid decimal"}
+        {"line": 3, "field": "amount", "message": "'lots' is not an amount (write 1234.50)"}
     ]
     assert deals(engine) == 0
     ok = client.post("/api/v1/deals/import", files={"file": ("deals.csv", GOOD, "text/csv")}, headers=finance)

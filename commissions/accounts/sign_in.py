@@ -23,7 +23,8 @@ from commissions.core.guards import any_role, requires_person
 from commissions.core.principal import Principal
 from commissions.core.rendering import page
 from commissions.models import Person
-from commissions.people.service import end_all_sessions, person_by_email
+from commissions.people.queries import person_by_email
+from commissions.people.service import end_all_sessions
 
 
 class SignInForm(BaseModel):

@@ -19,7 +19,7 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
 from commissions.core.rendering import page
 from commissions.models import ApiToken, Person
-from commissions.people.service import person_by_email
+from commissions.people.queries import person_by_email
 
 
 class NewTokenForm(BaseModel):

@@ -28,6 +28,7 @@ from commissions.core.money import from_minor
 from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
 from commissions.models import Adjustment, Deal, Period, Person
+from commissions.people.queries import person_by_email
 
 
 class AdjustmentIn(BaseModel):
@@ -54,7 +55,7 @@ class AdjustmentOut(BaseModel):
 
 
 def _person(session: Session, email: str) -> Person:
-    person = session.exec(select(Person).where(Person.email == (email or "").strip().lower())).first()
+    person = person_by_email(session, email or "")
     if person is None:
         raise InputProblem("person", f"no person with email {(email or '').strip()}")
     return person

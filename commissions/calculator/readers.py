@@ -9,10 +9,17 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from operator import itemgetter
+from decimal import Decimal
 from pathlib import Path
 
+from commissions.calculator.deals_csv import (
+    STANDARD_COLUMNS,
+    DealRowParser,
+    RowProblem,
+    is_blank,
+    parse_amount,
+    width_problem,
+)
 from commissions.engine import (
     Campaign,
     Deal,
@@ -30,26 +37,10 @@ from commissions.engine import (
     parse_plan,
 )
 from commissions.engine.credit import manager_chains
-from commissions.engine.inputs import DEAL_TYPES, METRICS
-from commissions.engine.money import HUNDRED, minor_digits
+from commissions.engine.inputs import METRICS
 
 PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
-DEAL_COLUMNS = (
-    "external_id",
-    "name",
-    "account",
-    "owner",
-    "amount",
-    "currency",
-    "closed_at",
-    "type",
-    "product",
-    "term_months",
-    "source_campaign",
-    "status",
-    "cancelled_at",
-    "splits",
-)
+DEAL_COLUMNS = STANDARD_COLUMNS  # the calculator needs every one (cli.md)
 QUOTA_COLUMNS = ("person", "metric", "period", "target")
 CAMPAIGN_COLUMNS = ("code", "name", "owner", "channel", "cost", "start", "end")
 
@@ -127,20 +118,17 @@ class _Table:
     def extra(self) -> list[str]:
         return [column for column in self.header if column not in self.known]
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self, *, deals: bool = False) -> Iterator[tuple[int, list[str]]]:
+        """The rows with their lines, blank lines skipped. A short row is padded with empty
+        values, except in deals.csv, whose grammar (``deals_csv``) wants every cell."""
         width = len(self.header)
         try:
             for row in self.reader:
                 line = self.reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
+                if not row or (len(row) == 1 and not row[0].strip()) or (deals and is_blank(row)):
                     continue
-                if len(row) > width:
-                    raise CsvError(
-                        self.name,
-                        line,
-                        None,
-                        f"{len(row)} values but the header has {width} columns",
-                    )
+                if len(row) > width or (deals and len(row) < width):
+                    raise CsvError(self.name, line, None, width_problem(len(row), width))
                 if len(row) < width:
                     row = row + [""] * (width - len(row))
                 yield line, row
@@ -159,23 +147,11 @@ def _table(path: Path | str, required: tuple[str, ...], optional: tuple[str, ...
         raise CsvError(str(path), None, None, exc.strerror or str(exc)) from None
 
 
-def _amount(text: str, file: str, line: int, name: str, *, digits: int | None = None) -> Decimal:
-    raw = text.strip()
-    if raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
-        if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
-            raise CsvError(file, line, name, f"{raw} has more than {digits} decimals")
-        return Decimal(raw)
+def _amount(text: str, file: str, line: int, name: str) -> Decimal:
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)") from None
-    if not value.is_finite():
-        raise CsvError(file, line, name, f"{raw!r} is not an amount (write 1234.50)")
-    if value < 0:
-        raise CsvError(file, line, name, f"{raw} is negative")
-    if digits is not None and value.as_tuple().exponent < -digits:  # type: ignore[operator]
-        raise CsvError(file, line, name, f"{raw} has more than {digits} decimals")
-    return value
+        return parse_amount(text, name)
+    except RowProblem as problem:
+        raise CsvError(file, line, name, problem.message) from None
 
 
 def _date(text: str, file: str, line: int, name: str) -> date:
@@ -263,165 +239,65 @@ def deal_columns(path: Path | str) -> list[str]:
 
 
 def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
+    """Every row read by the deals.csv grammar (``deals_csv``, shared with the app's import), then
+    checked against the people file (emails compared case-insensitively) and the plan's currency."""
     table = _table(path, DEAL_COLUMNS)
     file = table.name
-    c = table.columns
-    fields_of = itemgetter(*(c[k] for k in DEAL_COLUMNS))
-    strip = str.strip
-    extras = [(name, c[name]) for name in table.extra]
+    parser = DealRowParser(table.header)
     currency = plan.currency
-    digits = minor_digits(currency)
+    spelled = {email.lower(): email for email in people}  # the email as people.csv writes it
+    spelled.update((email, email) for email in people)  # written in lower case there: that one
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
     intern = interned.setdefault  # one string object per distinct owner, product, type...
-    amounts: dict[str, Decimal] = {}
-    dates: dict[str, date] = {}
     deals: list[Deal] = []
     append = deals.append
-    for line, row in table.rows():
-        (
-            external_id,
-            name,
-            account,
-            owner,
-            amount_text,
-            deal_currency,
-            closed_text,
-            kind,
-            product,
-            term_text,
-            campaign,
-            status,
-            cancelled_text,
-            splits_text,
-        ) = map(strip, fields_of(row))
-        if not external_id:
-            raise CsvError(file, line, "external_id", "empty external_id")
+    for line, row in table.rows(deals=True):
+        try:
+            deal = parser.parse(row)
+        except RowProblem as problem:
+            raise CsvError(file, line, problem.field, problem.message) from None
+        external_id = deal.external_id
         if external_id in seen:
-            raise CsvError(
-                file,
-                line,
-                "external_id",
-                f"{external_id} is already on line {seen[external_id]}",
-            )
+            raise CsvError(file, line, "external_id", f"{external_id} is already on line {seen[external_id]}")
         seen[external_id] = line
-        if owner not in people:
-            raise CsvError(file, line, "owner", f"{owner or '(empty)'} is not in the people file")
-        amount = amounts.get(amount_text)
-        if amount is None:
-            amount = _amount(amount_text, file, line, "amount", digits=digits)
-            if len(amounts) < 65536:
-                amounts[amount_text] = amount
-        if deal_currency != currency:
+        owner = spelled.get(deal.owner)
+        if owner is None:
+            raise CsvError(file, line, "owner", f"{deal.owner} is not in the people file")
+        if deal.currency != currency:
             raise CsvError(
                 file,
                 line,
                 "currency",
-                f"{deal_currency or '(empty)'} differs from the plan's {currency} (exchange rates are not supported yet)",
+                f"{deal.currency} differs from the plan's {currency} (exchange rates are not supported yet)",
             )
-        closed_at = dates.get(closed_text)
-        if closed_at is None:
-            closed_at = dates[closed_text] = _date(closed_text, file, line, "closed_at")
-        if kind and kind not in DEAL_TYPES:
-            raise CsvError(
-                file,
-                line,
-                "type",
-                f"{kind!r} is not a deal type ({', '.join(DEAL_TYPES)})",
-            )
-        term_months = None
-        if term_text:
-            try:
-                term_months = int(term_text)
-            except ValueError:
-                raise CsvError(
-                    file,
-                    line,
-                    "term_months",
-                    f"{term_text!r} is not a whole number of months",
-                ) from None
-            if term_months < 0:
-                raise CsvError(file, line, "term_months", f"{term_text} is negative")
-        status = status or "won"
-        cancelled_at = None
-        if status == "cancelled":
-            if not cancelled_text:
-                raise CsvError(file, line, "cancelled_at", "a cancelled deal needs cancelled_at")
-            cancelled_at = _date(cancelled_text, file, line, "cancelled_at")
-            if cancelled_at < closed_at:
-                raise CsvError(
-                    file,
-                    line,
-                    "cancelled_at",
-                    f"{cancelled_at} is before closed_at {closed_at}",
-                )
-        elif status != "won":
-            raise CsvError(file, line, "status", f"{status!r} is not a status (won or cancelled)")
-        elif cancelled_text:
-            raise CsvError(file, line, "cancelled_at", "only a cancelled deal has cancelled_at")
-        splits: tuple[tuple[str, Decimal], ...] = ()
-        if splits_text:
-            splits = _splits(splits_text, file, line, people)
-        custom = {name: row[i].strip() for name, i in extras} if extras else None
-        kwargs = {"custom": custom} if custom else {}
+        splits = deal.splits
+        if splits:
+            for email, _ in splits:
+                if email not in spelled:
+                    raise CsvError(file, line, "splits", f"{email} is not in the people file")
+            splits = tuple((spelled[email], share) for email, share in splits)
+        kwargs = {"custom": deal.custom} if deal.custom else {}
         append(
             Deal(
                 external_id,
                 intern(owner, owner),
-                amount,
-                intern(deal_currency, deal_currency),
-                closed_at,
-                name,
-                account,
-                intern(kind, kind),
-                intern(product, product),  # empty text is "", never null (plans.md 4)
-                term_months,
-                intern(campaign, campaign),
-                intern(status, status),
-                cancelled_at,
+                deal.amount,
+                intern(deal.currency, deal.currency),
+                deal.closed_at,
+                deal.name,
+                deal.account,
+                intern(deal.type, deal.type),
+                intern(deal.product, deal.product),  # empty text is "", never null (plans.md 4)
+                deal.term_months,
+                intern(deal.source_campaign, deal.source_campaign),
+                intern(deal.status, deal.status),
+                deal.cancelled_at,
                 splits,
                 **kwargs,
             )
         )
     return deals
-
-
-def _splits(text: str, file: str, line: int, people: set[str]) -> tuple[tuple[str, Decimal], ...]:
-    out: list[tuple[str, Decimal]] = []
-    total = Decimal(0)
-    for part in text.split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        email, sep, share_text = part.rpartition(":")
-        email = email.strip()
-        if not sep or not email:
-            raise CsvError(
-                file,
-                line,
-                "splits",
-                f"{part!r} is not email:share (a@x.com:60;b@x.com:40)",
-            )
-        if email not in people:
-            raise CsvError(file, line, "splits", f"{email} is not in the people file")
-        try:
-            share = Decimal(share_text.strip())
-        except InvalidOperation:
-            raise CsvError(
-                file,
-                line,
-                "splits",
-                f"{share_text.strip()!r} is not a share (a number like 60)",
-            ) from None
-        if not share.is_finite() or share <= 0:
-            raise CsvError(file, line, "splits", f"share {share_text.strip()} must be above 0")
-        if any(email == other for other, _ in out):
-            raise CsvError(file, line, "splits", f"{email} appears twice")
-        out.append((email, share))
-        total += share
-    if total != HUNDRED:
-        raise CsvError(file, line, "splits", f"shares sum to {total}, not 100")
-    return tuple(out)
 
 
 def read_quotas(path: Path | str, people: set[str], period: Period | None = None) -> list[Quota]:

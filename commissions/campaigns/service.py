@@ -20,7 +20,8 @@ from commissions.core.money import MoneyError, format_money, from_minor, to_mino
 from commissions.core.periods import CLOSED_STATES, PeriodKey
 from commissions.core.principal import Principal
 from commissions.models import Campaign, Deal, Person, Team
-from commissions.people.service import normalise_email, report_ids
+from commissions.people.queries import normalise_email, person_by_email
+from commissions.people.service import report_ids
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -129,7 +130,7 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
     email = normalise_email(data.owner)
     if not email:
         raise InputProblem("owner", "is required: the email of the marketer credited with its revenue")
-    owner = session.exec(select(Person).where(Person.email == email)).first()
+    owner = person_by_email(session, email)
     scope = owner_scope(session, principal)
     if owner is None or not owner.active or (scope is not None and owner.id not in scope):
         where = "" if scope is None else " in your team"

@@ -24,6 +24,3 @@ class Principal:
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
-
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -78,10 +77,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def is_development(self) -> bool:
         return self.environment in {"development", "test"}
 
@@ -89,7 +84,3 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
-
-
-def random_secret() -> str:
-    return secrets.token_urlsafe(48)

@@ -41,7 +41,7 @@ def field_group() -> None:
 def add(name: str, kind: str, label: str, as_email: str | None) -> None:
     from commissions.core.db import transaction
     from commissions.custom_fields.service import declare_field, example_condition
-    from commissions.people.service import person_by_email
+    from commissions.people.queries import person_by_email
 
     try:
         with transaction() as session:

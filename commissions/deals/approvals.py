@@ -29,6 +29,7 @@ from commissions.deals.schemas import DealIn
 from commissions.deals.service import apply_recorded, take_period_locks
 from commissions.models import Deal, DealApproval, Person
 from commissions.models.base import utcnow
+from commissions.people.queries import people_by_email
 from commissions.people.service import visible_person_ids
 
 
@@ -56,7 +57,7 @@ class Held:
 def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
     emails = {data.owner, *(s.person for s in data.splits)}
     if people is None:
-        people = dict(session.exec(select(Person.email, Person.id).where(Person.email.in_(emails))).all())
+        people = {email: person.id for email, person in people_by_email(session, emails).items()}
     return {people[e] for e in emails if e in people}
 
 
@@ -70,7 +71,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
     visible = visible_person_ids(session, principal)
     bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
     emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
-    people = dict(session.exec(select(Person.email, Person.id).where(Person.email.in_(emails))).all())
+    people = {email: person.id for email, person in people_by_email(session, emails).items()}
     names = dict(
         session.exec(select(Person.id, Person.email).where(Person.id.in_({row.requested_by_id for row in rows}))).all()
     )

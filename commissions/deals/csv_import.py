@@ -20,6 +20,15 @@ from sqlalchemy import Engine
 
 from commissions.calculation.loader import PLANS_UNCHANGED
 from commissions.calculation.state import touch_days
+from commissions.calculator.deals_csv import (
+    REQUIRED_COLUMNS,
+    STANDARD_COLUMNS,
+    DealRow,
+    DealRowParser,
+    RowProblem,
+    is_blank,
+    width_problem,
+)
 from commissions.core.db import write_session
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.principal import Principal
@@ -32,23 +41,8 @@ from commissions.models import Deal
 T = TypeVar("T")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
-COLUMNS = (
-    "external_id",
-    "name",
-    "account",
-    "owner",
-    "amount",
-    "currency",
-    "closed_at",
-    "type",
-    "product",
-    "term_months",
-    "source_campaign",
-    "status",
-    "cancelled_at",
-    "splits",
-)
-REQUIRED = ("external_id", "owner", "amount", "closed_at")
+COLUMNS = STANDARD_COLUMNS
+REQUIRED = REQUIRED_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +120,13 @@ def read_rows(
     try:
         for values in reader:
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            if is_blank(values):
                 continue
             if len(rows) + len(errors) >= MAX_ROWS:
                 errors.append(RowError(line, "file", f"more than {MAX_ROWS:,} rows: split the file"))
                 break
             if len(values) != len(header):
-                errors.append(RowError(line, "row", f"{len(values)} fields, the header has {len(header)}"))
+                errors.append(RowError(line, "row", width_problem(len(values), len(header))))
                 continue
             parsed = parse(line, dict(zip(header, values, strict=True)), errors)
             if parsed is None:
@@ -161,35 +155,58 @@ def _deal_header_problems(header: list[str]) -> list[str]:
 
 def parse_deals_csv(content: bytes) -> tuple[list[tuple[int, DealIn]], list[RowError]]:
     """Every row as a validated ``DealIn`` with its line number, or the errors of every bad row."""
+    parsers: dict[tuple[str, ...], DealRowParser] = {}  # this file's (one header): it remembers amounts and dates
     return read_rows(
         content,
         header_problems=_deal_header_problems,
-        parse=_row,
+        parse=lambda line, record, errors: _row(line, record, errors, parsers),
         identity=lambda deal: (deal.external_id, "external_id", deal.external_id),
     )
 
 
-def _row(line: int, record: dict[str, str], errors: list[RowError]) -> DealIn | None:
-    body: dict[str, object] = {}
-    custom: dict[str, str] = {}
-    for key, raw in record.items():
-        value = raw.strip()
-        if key in COLUMNS:
-            if value:
-                body[key] = value
-        elif value:
-            custom[key] = value
+def _row(
+    line: int, record: dict[str, str], errors: list[RowError], parsers: dict[tuple[str, ...], DealRowParser]
+) -> DealIn | None:
+    """The row read by the deals.csv grammar the calculator uses too (``calculator.deals_csv``)."""
+    header = tuple(record)
+    parser = parsers.get(header)
+    if parser is None:
+        parser = parsers[header] = DealRowParser(header)
     try:
-        if "splits" in body:
-            body["splits"] = DealIn.parse_splits(str(body["splits"]))
-        body["custom_fields"] = custom
-        return DealIn.model_validate(body)
+        row = parser.parse(list(record.values()))
+    except RowProblem as problem:
+        errors.append(RowError(line, problem.field, problem.message))
+        return None
+    try:
+        return deal_in(row)
     except ValidationError as exc:
         for err in exc.errors():
             errors.append(RowError(line, *error_field_and_message(err)))
-    except (ValueError, ArithmeticError) as exc:
-        errors.append(RowError(line, "splits", str(exc)))
     return None
+
+
+def deal_in(row: DealRow) -> DealIn:
+    """A row of the grammar as the ingestion service takes it. The app stores a deal type, so an
+    empty one is ``new`` (as when the API leaves it out); an empty custom value is left out (null)."""
+    return DealIn.model_validate(
+        {
+            "external_id": row.external_id,
+            "name": row.name,
+            "account": row.account,
+            "owner": row.owner,
+            "amount": row.amount,
+            "currency": row.currency,
+            "closed_at": row.closed_at,
+            "type": row.type or "new",
+            "product": row.product,
+            "term_months": row.term_months,
+            "source_campaign": row.source_campaign or None,
+            "status": row.status,
+            "cancelled_at": row.cancelled_at,
+            "splits": [{"person": person, "share": share} for person, share in row.splits],
+            "custom_fields": {name: value for name, value in (row.custom or {}).items() if value},
+        }
+    )
 
 
 def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:

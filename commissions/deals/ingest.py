@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from commissions.calculation.loader import periods_touching
 from commissions.core.audit import log_on_commit, record_event
-from commissions.core.errors import Conflict, InputProblem
+from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, check_period_in_window
 from commissions.core.principal import Principal
@@ -28,15 +28,12 @@ from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
 from commissions.models.base import utcnow
+from commissions.people.queries import people_by_email, person_by_email
 from commissions.people.service import visible_person_ids
 
 
 class DealError(InputProblem):
     pass
-
-
-class PeriodLocked(Conflict):
-    """Kept for callers that still import it; locked periods no longer refuse deals (they get adjustments)."""
 
 
 @dataclass
@@ -96,9 +93,7 @@ class DealWriter:
         """Read at once the people, deals and manager tree a batch needs; with ``days``, also who of
         them (and everyone above them) is on which plan in the periods of those days."""
         session = self.session
-        for chunk in _chunks(sorted(emails)):
-            for person in session.exec(select(Person).where(Person.email.in_(chunk))).all():
-                self._people[person.email] = person
+        self._people.update(people_by_email(session, emails))
         self._people.update({e: None for e in emails if e not in self._people})
         for chunk in _chunks(sorted(external_ids)):
             for deal in session.exec(select(Deal).where(Deal.external_id.in_(chunk))).all():
@@ -115,7 +110,7 @@ class DealWriter:
     # -- cached look-ups -------------------------------------------------
     def person(self, email: str) -> Person | None:
         if email not in self._people:
-            self._people[email] = self.session.exec(select(Person).where(Person.email == email)).first()
+            self._people[email] = person_by_email(self.session, email)
         return self._people[email]
 
     def existing(self, external_id: str) -> Deal | None:

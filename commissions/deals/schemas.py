@@ -15,8 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-MAX_AMOUNT = Decimal("1000000000000")  # 10^12 in the deal's currency: beyond this it is a typo, not a deal
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+from commissions.calculator.deals_csv import EARLIEST, LATEST, MAX_AMOUNT  # one set of limits for every door
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)]
@@ -88,17 +87,6 @@ class DealIn(BaseModel):
             if total != 100:
                 raise ValueError(f"splits: shares must sum to exactly 100, not {total}")
         return self
-
-    @staticmethod
-    def parse_splits(text: str) -> list[SplitIn]:
-        """The CSV form ``a@x.com:60;b@x.com:40``."""
-        splits = []
-        for part in filter(None, (p.strip() for p in text.split(";"))):
-            person, sep, share = part.rpartition(":")
-            if not sep or not person:
-                raise ValueError(f"split {part!r} is not email:percent")
-            splits.append(SplitIn(person=person, share=Decimal(share.strip().rstrip("%"))))
-        return splits
 
 
 def error_field_and_message(error: dict) -> tuple[str, str]:

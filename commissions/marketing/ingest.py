@@ -23,6 +23,7 @@ from commissions.marketing.metrics import stage_flags
 from commissions.marketing.schemas import LeadEventIn, LeadEventOut
 from commissions.models import Lead, LeadEvent, Person
 from commissions.models.base import utcnow
+from commissions.people.queries import person_by_email
 
 
 class LeadEventError(InputProblem):
@@ -54,7 +55,7 @@ class LeadEventWriter:
 
     def person(self, email: str) -> Person | None:
         if email not in self._people:
-            self._people[email] = self.session.exec(select(Person).where(Person.email == email)).first()
+            self._people[email] = person_by_email(self.session, email)
         return self._people[email]
 
     def write(self, data: LeadEventIn) -> LeadEventResult:

@@ -96,12 +96,6 @@ class PayoutRow:
         return str(getattr(self, column))
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutExport:
-    period: Period
-    rows: list[PayoutRow]
-
-
 def find_period(session: Session, key: str) -> Period:
     """The stored period of a key: 400 for a malformed key, 404 for one never computed."""
     try:

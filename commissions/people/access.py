@@ -6,11 +6,12 @@ not see gets the same 404 as a person who does not exist.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.models import Person
+from commissions.people.queries import person_by_email
 from commissions.people.service import report_ids
 
 
@@ -31,7 +32,7 @@ def may_read_statement(session: Session, principal: Principal, person: Person) -
 
 def find_statement_person(session: Session, principal: Principal, email: str) -> Person:
     """The person whose statement is asked for; 404 alike for strangers and for people one may not see."""
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    person = person_by_email(session, email)
     if person is None or not may_read_statement(session, principal, person):
         raise StatementNotFound("person", f"no statement for {email.strip().lower()} that you may see")
     return person

@@ -14,20 +14,13 @@ from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.models import Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS
+from commissions.people.queries import normalise_email, person_by_email
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class PersonError(InputProblem):
     pass
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def person_by_email(session: Session, email: str) -> Person | None:
-    return session.exec(select(Person).where(Person.email == normalise_email(email))).first()
 
 
 def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> Team:

@@ -46,7 +46,7 @@ def plan_group() -> None:
 @click.option("--assign", "emails", multiple=True, metavar="EMAIL", help="Put this person on the plan (repeatable).")
 def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...]) -> None:
     from commissions.core.db import transaction
-    from commissions.people.service import normalise_email, person_by_email
+    from commissions.people.queries import normalise_email, person_by_email
     from commissions.plans.service import (
         InvalidPlan,
         assign,

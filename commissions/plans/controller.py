@@ -26,7 +26,7 @@ from commissions.core.guards import admins
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
 from commissions.models import Person, Plan, PlanAssignment, PlanVersion
-from commissions.people.service import person_by_email
+from commissions.people.queries import person_by_email
 from commissions.plans.service import (
     InvalidPlan,
     assign,

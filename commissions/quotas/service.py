@@ -42,7 +42,8 @@ from commissions.core.principal import Principal
 from commissions.engine.money import CONTEXT
 from commissions.models import Period, Person, Plan, PlanAssignment, Quota, Team
 from commissions.models.base import MONEY_METRICS, utcnow
-from commissions.people.service import normalise_email, report_ids
+from commissions.people.queries import normalise_email, people_by_email
+from commissions.people.service import report_ids
 
 GRID_METRICS = ("bookings", "sourced_revenue", "deals", "mqls", "sqls", "pipeline")  # every person quota metric
 SALES_COLUMNS = ("bookings", "sourced_revenue", "deals")  # a row's columns: people outside marketing teams
@@ -695,7 +696,7 @@ def resolve_rows(
     """
     ids = editable_person_ids(session, principal)
     emails = {normalise_email(r.person) for r in rows if r.person}
-    people = {p.email: p for p in session.exec(select(Person).where(Person.email.in_(emails))).all()} if emails else {}
+    people = people_by_email(session, emails)
     periods: dict[str, Period | None] = {}
     problems: list[RowProblem] = []
     forbidden: list[RowProblem] = []
