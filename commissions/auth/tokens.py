@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.core.audit import record_event
 from commissions.core.principal import Principal
@@ -104,7 +104,7 @@ def principal_for_token(session: Session, clear: str) -> Principal | None:
         return None
     row = session.exec(
         select(ApiToken, Person)
-        .join(Person, ApiToken.person_id == Person.id, isouter=True)
+        .join(Person, col(ApiToken.person_id) == Person.id, isouter=True)
         .where(ApiToken.token_hash == digest(clear))
     ).first()
     if row is None:
