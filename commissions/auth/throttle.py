@@ -102,7 +102,7 @@ class SignInThrottle:
         rows = (
             session.execute(
                 select(SignInLimit)
-                .where(SignInLimit.key.in_(keys))  # type: ignore[attr-defined]
+                .where(col(SignInLimit.key).in_(keys))
                 .order_by(SignInLimit.key)
                 .with_for_update()
                 .execution_options(populate_existing=True)

@@ -86,7 +86,9 @@ def create_token(
 
 def revoke_person_tokens(session: Session, person: Person, *, by: Principal | None) -> int:
     """Deactivation revokes every token acting for the person, for good: reactivating them revives none."""
-    tokens = session.exec(select(ApiToken).where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))).all()  # type: ignore[union-attr]
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.person_id == person.id, col(ApiToken.revoked_at).is_(None))
+    ).all()
     for token in tokens:
         revoke_token(session, token, by=by)
     return len(tokens)

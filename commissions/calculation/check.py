@@ -333,7 +333,10 @@ def _compare(
     person: str, plan: str, old: _Statement | None, new: _Statement | None, deals: _DealNames, *, failed: bool
 ) -> list[Difference]:
     out: list[Difference] = []
-    currency = (new or old).currency  # type: ignore[union-attr]
+    either = new or old
+    if either is None:
+        raise ValueError(f"{person} [{plan}]: neither a stored nor a fresh statement to compare")
+    currency = either.currency
     old_lines = old.lines if old else {}
     new_lines = new.lines if new else {}
     for component in _ordered(new_lines, old_lines):
