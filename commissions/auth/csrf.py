@@ -16,10 +16,12 @@ token). A session stored before this existed is bound on its next safe request.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures.cookie import Cookie
+from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import generate_csrf_token
@@ -27,18 +29,26 @@ from litestar.response import Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from commissions.core.guards import Connection
+
 CSRF_KEY = "csrf"  # in the session data: the CSRF token this session accepts
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
-def new_csrf_token(connection: ASGIConnection) -> str:
-    return generate_csrf_token(secret=connection.app.csrf_config.secret)  # type: ignore[union-attr]
-
-
-def set_csrf_cookie(connection: ASGIConnection, response: Response, token: str) -> None:
-    """Send ``token`` as the CSRF cookie, with the app's cookie settings."""
+def _csrf_config(connection: Connection) -> CSRFConfig:
     config = connection.app.csrf_config
-    assert config is not None
+    if config is None:
+        raise RuntimeError("the app has no CSRF configuration (Litestar's csrf_config): session CSRF tokens need one")
+    return config
+
+
+def new_csrf_token(connection: Connection) -> str:
+    return generate_csrf_token(secret=_csrf_config(connection).secret)
+
+
+def set_csrf_cookie(connection: Connection, response: Response[Any], token: str) -> None:
+    """Send ``token`` as the CSRF cookie, with the app's cookie settings."""
+    config = _csrf_config(connection)
     response.set_cookie(
         Cookie(
             key=config.cookie_name,
@@ -90,7 +100,7 @@ class SessionCsrfMiddleware(ASGIMiddleware):
     """After the session and authentication middleware: a signed-in session's unsafe page request must
     carry that session's CSRF cookie."""
 
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         session = scope.get("session")

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from anyio import to_thread
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from commissions.auth import sessions as session_store
-from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY
+from commissions.auth.sessions import END_REASON_KEY, ISSUED_KEY, scope_extras
 from commissions.auth.tokens import digest, principal_for_token
 from commissions.core.db import transaction
 from commissions.core.principal import Principal
@@ -49,7 +51,7 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def principal_for_session(session: Session, data: dict) -> Principal | None:
+def principal_for_session(session: Session, data: dict[str, Any]) -> Principal | None:
     person_id, version = data.get("pid"), data.get("sv")
     if not isinstance(person_id, int):
         return None
@@ -59,7 +61,8 @@ def principal_for_session(session: Session, data: dict) -> Principal | None:
     return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
 
 
-_principals: dict[tuple[int, object], tuple[float, Principal | None]] = {}
+# (the session's person id, its session version) → (read at, the principal or None)
+_principals: dict[tuple[object, object], tuple[float, Principal | None]] = {}
 _principals_lock = threading.Lock()
 _clock = time.monotonic  # tests move it
 _forgotten = 0  # bumped by forget_person: a read that began before it must not be remembered
@@ -132,7 +135,7 @@ def _cached_principal(key: tuple[object, object], ttl: float) -> tuple[str, Prin
     if ttl <= 0 or not isinstance(key[0], int):
         return "miss", None
     with _principals_lock:
-        hit = _principals.get(key)  # type: ignore[arg-type]
+        hit = _principals.get(key)
     if hit is None:
         return "miss", None
     age = _clock() - hit[0]
@@ -151,10 +154,10 @@ def _remember_principal(
             return
         if len(_principals) >= _MAX_CACHED_PRINCIPALS:
             _principals.clear()
-        _principals[key] = (read_at, principal)  # type: ignore[index]
+        _principals[key] = (read_at, principal)
 
 
-async def _read_principal(engine: Engine, key: tuple[object, object], data: dict) -> Principal | None:
+async def _read_principal(engine: Engine, key: tuple[object, object], data: dict[str, Any]) -> Principal | None:
     read_at, generation = _clock(), _forgotten
     principal = await to_thread.run_sync(_from_session, engine, data)
     _remember_principal(key, principal, read_at, generation)
@@ -162,7 +165,7 @@ async def _read_principal(engine: Engine, key: tuple[object, object], data: dict
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         engine: Engine = scope["app"].state["engine"]
@@ -171,15 +174,20 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if bearer:
             principal = await _token_principal(engine, bearer, scope["app"].state["settings"].principal_cache_seconds)
         elif bearer is None:
-            session_data = scope.get("session") or {}
+            session_data = scope.get("session")
             is_api = scope["path"].startswith("/api/")
-            if session_data and (not is_api or scope.get("method", "GET") in SAFE_METHODS):
+            # the server-side backend's session is a dict (empty when anonymous)
+            if (
+                isinstance(session_data, dict)
+                and session_data
+                and (not is_api or scope.get("method", "GET") in SAFE_METHODS)
+            ):
                 data = dict(session_data)
                 settings = scope["app"].state["settings"]
                 issued = data.get(ISSUED_KEY)
                 if not isinstance(issued, int) or session_store.clock() - issued >= settings.session_absolute_seconds:
                     principal = None  # signed in too long ago (or before the absolute timeout existed)
-                    scope[END_REASON_KEY] = "expired"  # type: ignore[literal-required]
+                    scope_extras(scope)[END_REASON_KEY] = "expired"
                 else:
                     key = (data.get("pid"), data.get("sv"))
                     state, principal = _cached_principal(key, settings.principal_cache_seconds)
@@ -190,14 +198,14 @@ class AuthenticationMiddleware(ASGIMiddleware):
                     elif state == "due":
                         _READS.refresh(flight, lambda: _read_principal(engine, key, data))
                     if principal is None:
-                        scope[END_REASON_KEY] = "ended"  # type: ignore[literal-required]
+                        scope_extras(scope)[END_REASON_KEY] = "ended"
                 if principal is None and "pid" in data:
                     scope["session"] = Empty  # a dead session is deleted from the store, its cookie cleared
         scope["user"] = principal
         await next_app(scope, receive, send)
 
 
-def _from_session(engine: Engine, data: dict) -> Principal | None:
+def _from_session(engine: Engine, data: dict[str, Any]) -> Principal | None:
     with Session(engine) as session:
         return principal_for_session(session, data)
 
@@ -207,13 +215,16 @@ def _from_token(engine: Engine, clear: str) -> Principal | None:
         principal = principal_for_token(session, clear)
         if principal is None or principal.token_id is None:
             return principal
-        last = session.get(ApiToken, principal.token_id).last_used_at  # type: ignore[union-attr]
+        token = session.get(ApiToken, principal.token_id)
+        if token is None:  # deleted since principal_for_token read it (same request): it no longer authenticates
+            return None
+        last = token.last_used_at
     now = utcnow()
     # Record use at most once a minute, best effort, in its own short write: API reads stay reads.
     if last is None or (now - last.replace(tzinfo=now.tzinfo)).total_seconds() > 60:
         try:
             with transaction(engine) as session:
-                session.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=now))
+                session.execute(update(ApiToken).where(col(ApiToken.id) == principal.token_id).values(last_used_at=now))
         except OperationalError:  # the database is busy: the timestamp can wait for the next call
             pass
     return principal

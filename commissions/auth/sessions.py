@@ -22,16 +22,16 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
 from litestar.stores.base import Store
-from litestar.types import Empty, Message, ScopeSession
+from litestar.types import Empty, Message, Scope, ScopeSession
 
+from commissions.core.guards import Connection
 from commissions.core.single_flight import SingleFlight
 
 SESSION_COOKIE = "qb_session"
@@ -48,12 +48,17 @@ def clock() -> float:
     return time.time()
 
 
-class RotatingSessionBackend(ServerSideSessionBackend):
-    def get_session_id(self, connection: ASGIConnection) -> str:
-        new_id = connection.scope.get(_NEW_ID_KEY)  # type: ignore[call-overload]
-        return new_id or super().get_session_id(connection)
+def scope_extras(scope: Scope) -> dict[str, Any]:
+    """The scope, for the keys Quotaboard adds to it (its type declares only ASGI's and Litestar's own)."""
+    return cast("dict[str, Any]", scope)
 
-    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    def get_session_id(self, connection: Connection) -> str:
+        new_id = scope_extras(connection.scope).get(_NEW_ID_KEY)
+        return new_id if isinstance(new_id, str) and new_id else super().get_session_id(connection)
+
+    async def load_from_connection(self, connection: Connection) -> dict[str, Any]:
         session_id = connection.cookies.get(self.config.key)
         if not session_id:
             return {}
@@ -61,13 +66,14 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         raw = await store.get(session_id)  # no renewal on read: store_in_message renews when due
         if raw is None:
             return {}
-        connection.scope[_LOADED_KEY] = raw  # type: ignore[literal-required]
+        scope_extras(connection.scope)[_LOADED_KEY] = raw
         return self.deserialize_data(raw)
 
-    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: Connection) -> None:
         scope = connection.scope
-        if scope_session is not Empty and not scope.get(_NEW_ID_KEY):  # type: ignore[call-overload]
-            loaded = scope.get(_LOADED_KEY)  # type: ignore[call-overload]
+        extras = scope_extras(scope)
+        if scope_session is not Empty and not extras.get(_NEW_ID_KEY):
+            loaded = extras.get(_LOADED_KEY)
             if loaded is None and not scope_session:
                 return  # anonymous and nothing to remember: no stored session, no cookie
             renewed = scope_session.get(RENEWED_KEY) if isinstance(scope_session, dict) else None
@@ -81,16 +87,16 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
 @dataclass
 class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+    _backend_class = RotatingSessionBackend
 
 
-async def rotate_session(connection: ASGIConnection, data: dict[str, Any]) -> None:
+async def rotate_session(connection: Connection, data: dict[str, Any]) -> None:
     """Drop the pre-sign-in session and store ``data`` under a new, unguessable id."""
     config: RotatingSessionConfig = connection.app.state["session_config"]
     old_id = connection.cookies.get(config.key)
     if old_id:
         await config.get_store_from_app(connection.app).delete(old_id)
-    connection.scope[_NEW_ID_KEY] = secrets.token_hex(config.session_id_bytes)  # type: ignore[literal-required]
+    scope_extras(connection.scope)[_NEW_ID_KEY] = secrets.token_hex(config.session_id_bytes)
     connection.set_session(data)
 
 
@@ -130,11 +136,12 @@ class CachedSessionStore(Store):
         if renew_for is not None:
             return await self._read(key, renew_for)
         seen = self._memory.get(key)
-        age = self.ttl if seen is None else self._monotonic() - seen[0]
-        if age < self.ttl:
-            if age >= self.ttl / 2:  # refresh-ahead: under load the memory never runs out for everyone at once
-                self._reads.refresh((key, self._writes), lambda: self._read(key))
-            return seen[1]  # type: ignore[index]
+        if seen is not None:
+            age = self._monotonic() - seen[0]
+            if age < self.ttl:
+                if age >= self.ttl / 2:  # refresh-ahead: under load the memory never runs out for everyone at once
+                    self._reads.refresh((key, self._writes), lambda: self._read(key))
+                return seen[1]
         # keyed by the write count too: a read in flight from before a sign-out is not shared after it
         return await self._reads.run((key, self._writes), lambda: self._read(key))
 

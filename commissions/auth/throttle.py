@@ -34,7 +34,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from commissions.core.db import retrying, transaction
 from commissions.models import SignInLimit
@@ -102,7 +102,7 @@ class SignInThrottle:
         rows = (
             session.execute(
                 select(SignInLimit)
-                .where(SignInLimit.key.in_(keys))  # type: ignore[attr-defined]
+                .where(col(SignInLimit.key).in_(keys))
                 .order_by(SignInLimit.key)
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -149,8 +149,8 @@ class SignInThrottle:
         if random.random() < 0.02:  # forget rows whose window and lock are long over
             session.execute(
                 delete(SignInLimit).where(
-                    SignInLimit.window_started < now - self.window_seconds - self.lockout_seconds,
-                    SignInLimit.locked_until < now,
+                    col(SignInLimit.window_started) < now - self.window_seconds - self.lockout_seconds,
+                    col(SignInLimit.locked_until) < now,
                 )
             )
         return refusal, locked

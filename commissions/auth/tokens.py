@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.core.audit import record_event
 from commissions.core.principal import Principal
@@ -86,7 +86,9 @@ def create_token(
 
 def revoke_person_tokens(session: Session, person: Person, *, by: Principal | None) -> int:
     """Deactivation revokes every token acting for the person, for good: reactivating them revives none."""
-    tokens = session.exec(select(ApiToken).where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))).all()  # type: ignore[union-attr]
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.person_id == person.id, col(ApiToken.revoked_at).is_(None))
+    ).all()
     for token in tokens:
         revoke_token(session, token, by=by)
     return len(tokens)
@@ -104,7 +106,7 @@ def principal_for_token(session: Session, clear: str) -> Principal | None:
         return None
     row = session.exec(
         select(ApiToken, Person)
-        .join(Person, ApiToken.person_id == Person.id, isouter=True)
+        .join(Person, col(ApiToken.person_id) == Person.id, isouter=True)
         .where(ApiToken.token_hash == digest(clear))
     ).first()
     if row is None:

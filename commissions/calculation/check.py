@@ -27,9 +27,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.rows import id_col, stored_id
 from commissions.calculation.service import ENGINE_KINDS, compute, line_minor, lines_in_force_query
 from commissions.calculation.state import failed_people, pending_count
 from commissions.core.audit import record_event
@@ -115,7 +116,7 @@ class _Line:
     plan_version_id: int | None
     currency: str
 
-    def signature(self) -> tuple:
+    def signature(self) -> tuple[Any, ...]:
         return (self.kind, self.deal_id, self.amount_minor, self.text, self.plan_version_id)
 
 
@@ -193,7 +194,7 @@ def last_check(session: Session, key: str) -> LastCheck | None:
             AuditEvent.object_type == "period",
             AuditEvent.object_id == key,
         )
-        .order_by(AuditEvent.id.desc())
+        .order_by(col(AuditEvent.id).desc())
         .limit(1)
     ).first()
     if event is None:
@@ -291,7 +292,7 @@ def _stored(session: Session, period: Period) -> dict[tuple[int, int], _Statemen
     plan_of = dict(session.exec(select(PlanVersion.id, PlanVersion.plan_id)).all())
     rows = session.execute(
         lines_in_force_query(
-            period.id,
+            stored_id(period),
             PayoutLine.person_id,
             PayoutLine.plan_version_id,
             PayoutLine.component,
@@ -301,7 +302,7 @@ def _stored(session: Session, period: Period) -> dict[tuple[int, int], _Statemen
             PayoutLine.text,
             PayoutLine.currency,
         )
-        .where(PayoutLine.kind.in_(ENGINE_KINDS))
+        .where(col(PayoutLine.kind).in_(ENGINE_KINDS))
         .order_by(PayoutLine.id)
     ).all()
     for pid, version_id, component, kind, deal_id, amount, text, currency in rows:
@@ -332,7 +333,10 @@ def _compare(
     person: str, plan: str, old: _Statement | None, new: _Statement | None, deals: _DealNames, *, failed: bool
 ) -> list[Difference]:
     out: list[Difference] = []
-    currency = (new or old).currency  # type: ignore[union-attr]
+    either = new or old
+    if either is None:
+        raise ValueError(f"{person} [{plan}]: neither a stored nor a fresh statement to compare")
+    currency = either.currency
     old_lines = old.lines if old else {}
     new_lines = new.lines if new else {}
     for component in _ordered(new_lines, old_lines):
@@ -480,13 +484,13 @@ def _clip(text: str) -> str:
 def _emails(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.exec(select(Person.id, Person.email).where(Person.id.in_(sorted(ids)))).all())
+    return dict(session.exec(select(id_col(Person.id), Person.email).where(col(Person.id).in_(sorted(ids)))).all())
 
 
 def _plan_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.exec(select(Plan.id, Plan.name).where(Plan.id.in_(sorted(ids)))).all())
+    return dict(session.exec(select(id_col(Plan.id), Plan.name).where(col(Plan.id).in_(sorted(ids)))).all())
 
 
 class _DealNames:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions import engine as eng
 from commissions.core.money import from_minor
@@ -69,7 +69,8 @@ class PeriodInputs:
         return out
 
 
-_PARSED: dict[tuple, eng.Plan] = {}  # plan versions are immutable: parse each once per process
+# plan versions are immutable: parse each once per process
+_PARSED: dict[tuple[int | None, str, tuple[tuple[str, str], ...]], eng.Plan] = {}
 
 
 def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.Plan:
@@ -89,7 +90,7 @@ def plans_in_period(
     people: set[int] | None = None,
     *,
     invalid: dict[int, str] | None = None,
-    catalogue: dict | None = None,
+    catalogue: dict[Any, Any] | None = None,
 ) -> list[PlanInPeriod]:
     """Every plan with someone (of ``people``, when given) assigned during the period, with the version in
     force at its start and those assignments.
@@ -106,10 +107,10 @@ def plans_in_period(
     custom = memo["custom"]
     query = select(PlanAssignment).where(
         PlanAssignment.starts_on <= period.end,
-        (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.start),
+        col(PlanAssignment.ends_on).is_(None) | (col(PlanAssignment.ends_on) >= period.start),
     )
     if people is not None:
-        query = query.where(PlanAssignment.person_id.in_(people))
+        query = query.where(col(PlanAssignment.person_id).in_(people))
     assignments = session.exec(query).all()
     by_plan: dict[int, list[PlanAssignment]] = {}
     for a in assignments:
@@ -125,7 +126,7 @@ def plans_in_period(
                 else session.exec(
                     select(PlanVersion)
                     .where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
-                    .order_by(PlanVersion.effective_from.desc())
+                    .order_by(col(PlanVersion.effective_from).desc())
                 ).first()
             )
             memo[slot] = (plan, version)
@@ -144,7 +145,7 @@ def plans_in_period(
     return sorted(out, key=lambda p: p.plan.name)
 
 
-_DEAL_COLUMNS = (
+_DEAL_COLUMNS: tuple[Any, ...] = (  # more columns than select()'s typed overloads: rows are untyped
     Deal.id,
     Deal.external_id,
     Deal.owner_id,
@@ -167,57 +168,69 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
     """Everything the engine needs for the period; with ``focus`` only what can credit those people or anyone
     reporting to them (a rep's recompute reads the rep's deals and a few people, not the company)."""
     in_period = (Deal.closed_at >= period.start, Deal.closed_at <= period.end)
-    deal_filter: tuple = ()
-    quota_filter: tuple = ()
+    deal_filter: tuple[Any, ...] = ()
+    quota_filter: tuple[Any, ...] = ()
     if focus is not None:
         wanted = _with_reports(session, focus)
-        codes = select(Campaign.code).where(Campaign.owner_id.in_(wanted))
-        shared = select(DealSplit.deal_id).where(DealSplit.person_id.in_(wanted))
-        deal_filter = ((Deal.owner_id.in_(wanted)) | (Deal.id.in_(shared)) | (Deal.source_campaign.in_(codes)),)
-        quota_filter = (Quota.person_id.in_(wanted),)
+        codes = select(Campaign.code).where(col(Campaign.owner_id).in_(wanted))
+        shared = select(DealSplit.deal_id).where(col(DealSplit.person_id).in_(wanted))
+        deal_filter = (
+            col(Deal.owner_id).in_(wanted) | col(Deal.id).in_(shared) | col(Deal.source_campaign).in_(codes),
+        )
+        quota_filter = (col(Quota.person_id).in_(wanted),)
     quota_rows = session.exec(
         select(Quota.person_id, Quota.metric, Quota.target_minor)
-        .join(Period, Period.id == Quota.period_id)
-        .where(Period.key == period.key, Quota.person_id.is_not(None), *quota_filter)
+        .join(Period, col(Period.id) == Quota.period_id)
+        .where(Period.key == period.key, col(Quota.person_id).is_not(None), *quota_filter)
     ).all()
     deal_rows = session.execute(select(*_DEAL_COLUMNS).where(*in_period, *deal_filter)).all()
     splits: dict[int, list[tuple[int, int]]] = {}
     if deal_rows:
         for deal_id, person_id, share_bp in session.exec(
             select(DealSplit.deal_id, DealSplit.person_id, DealSplit.share_bp)
-            .join(Deal, Deal.id == DealSplit.deal_id)
+            .join(Deal, col(Deal.id) == DealSplit.deal_id)
             .where(*in_period, *deal_filter)
         ):
             splits.setdefault(deal_id, []).append((person_id, share_bp))
     campaign_rows = session.exec(select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel)).all()
+    lead_columns: tuple[Any, ...] = (
+        Lead.external_id,
+        Lead.owner_id,
+        Lead.campaign,
+        LeadEvent.stage,
+        LeadEvent.occurred_on,
+        LeadEvent.amount_minor,
+        LeadEvent.currency,
+    )
     lead_rows = session.exec(
-        select(
-            Lead.external_id,
-            Lead.owner_id,
-            Lead.campaign,
-            LeadEvent.stage,
-            LeadEvent.occurred_on,
-            LeadEvent.amount_minor,
-            LeadEvent.currency,
-        )
-        .join(Lead, Lead.id == LeadEvent.lead_id)
+        select(*lead_columns)
+        .join(Lead, col(Lead.id) == LeadEvent.lead_id)
         .where(
             LeadEvent.occurred_on >= period.start,
             LeadEvent.occurred_on <= period.end,
             LeadEvent.flag == "",
-            LeadEvent.stage.in_(("mql", "sql", "opportunity")),
-            *(() if focus is None else (Lead.owner_id.in_(wanted),)),
+            col(LeadEvent.stage).in_(("mql", "sql", "opportunity")),
+            *(() if focus is None else (col(Lead.owner_id).in_(wanted),)),
         )
     ).all()
 
-    person_columns = (Person.id, Person.email, Person.name, Person.manager_id, Person.team_id, Person.employee_id)
+    person_columns: tuple[Any, ...] = (
+        Person.id,
+        Person.email,
+        Person.name,
+        Person.manager_id,
+        Person.team_id,
+        Person.employee_id,
+    )
     if focus is None:
-        rows = session.exec(select(*person_columns).order_by(Person.id)).all()
+        rows = session.exec(select(*person_columns).order_by(col(Person.id))).all()
     else:  # the people the engine will meet, and everyone above them (manager chains): not the whole company
         met = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows} | {r[1] for r in lead_rows}
         met |= {pid for parts in splits.values() for pid, _ in parts}
         met.discard(None)
-        rows = session.exec(select(*person_columns).where(Person.id.in_(_with_managers(met))).order_by(Person.id)).all()
+        rows = session.exec(
+            select(*person_columns).where(col(Person.id).in_(_with_managers(met))).order_by(col(Person.id))
+        ).all()
     email_of = {pid: email for pid, email, *_ in rows}
     teams = dict(session.exec(select(Team.id, Team.name)).all())
     people = [
@@ -255,7 +268,7 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         people=people,
         email_of=email_of,
         id_of={e: i for i, e in email_of.items()},
-        quota_rows=list(quota_rows),
+        quota_rows=cast("list[tuple[int, str, int]]", list(quota_rows)),  # the query skips null person ids
         deals=deals,
         deal_ids={d.external_id: d.id for d in deal_rows},
         campaigns=campaigns,
@@ -270,14 +283,14 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
 
 def _with_reports(session: Session, people: set[int]) -> set[int]:
     """``people`` and everyone reporting to them, directly or not (one recursive query)."""
-    tree = select(Person.id).where(Person.id.in_(people)).cte("reports", recursive=True)
+    tree = select(Person.id).where(col(Person.id).in_(people)).cte("reports", recursive=True)
     tree = tree.union(select(Person.id).where(Person.manager_id == tree.c.id))
     return set(session.exec(select(tree.c.id)).all())
 
 
 def _with_managers(people: set[int]) -> Any:
     """A subquery: ``people`` and everyone above them up the manager chain."""
-    chain = select(Person.id, Person.manager_id).where(Person.id.in_(people)).cte("managers", recursive=True)
+    chain = select(Person.id, Person.manager_id).where(col(Person.id).in_(people)).cte("managers", recursive=True)
     chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
     return select(chain.c.id)
 

@@ -33,7 +33,7 @@ def drain(engine: Engine, *, trigger: str = "queued recompute", rounds: int | No
     A statement whose inputs changed while it was being computed stays pending and is
     simply taken again by a later round.
     """
-    reports = []
+    reports: list[RecomputeReport] = []
     done = 0
     while rounds is None or done < rounds:
         done += 1

@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, bindparam, delete, exists, func
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions import engine as eng
 from commissions.calculation.loader import (
@@ -27,6 +27,7 @@ from commissions.calculation.loader import (
     load_period_inputs,
     plans_in_period,
 )
+from commissions.calculation.rows import stored_id, table_of
 from commissions.calculation.state import claim, touch, versions_of
 from commissions.core.db import transaction
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
@@ -141,7 +142,7 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
         if period_id is not None:
             outcome.watermark = _watermark(session, period_id, scope)
             outcome.prepared = _prepare(
-                inputs, outcome, period_id, _current_lines(session, period_id, plan.plan.id, scope)
+                inputs, outcome, period_id, _current_lines(session, period_id, stored_id(plan.plan), scope)
             )
         outcomes.append(outcome)
     return Computation(key, inputs, outcomes, seen, invalid)
@@ -173,7 +174,9 @@ def _calculate(
         return run(emails), {}
     except eng.EngineError:
         pass
-    payees, warnings, failed = [], [], {}
+    payees: list[eng.Payee] = []
+    warnings: list[str] = []
+    failed: dict[int, str] = {}
     for email in emails:
         try:
             one = run([email])
@@ -221,7 +224,9 @@ class _DealIndex:
 
 
 def _people_with_statements(session: Session, period_id: int) -> set[int]:
-    in_force = lines_in_force_query(period_id, PayoutLine.person_id).where(PayoutLine.kind.in_(ENGINE_KINDS)).distinct()
+    in_force = (
+        lines_in_force_query(period_id, PayoutLine.person_id).where(col(PayoutLine.kind).in_(ENGINE_KINDS)).distinct()
+    )
     people = set(session.exec(in_force).all())
     people |= set(session.exec(select(PayeeSummary.person_id).where(PayeeSummary.period_id == period_id)).all())
     return people
@@ -260,20 +265,20 @@ def locked_draw_balances(
     corrections that prior-period adjustments booked for it since (its summary never changes)."""
     query = select(PayeeSummary.person_id, PayeeSummary.draw_balance_minor).where(
         PayeeSummary.period_id == period.id,
-        PayeeSummary.person_id.in_(sorted(people)),
-        PayeeSummary.draw_balance_minor.is_not(None),
+        col(PayeeSummary.person_id).in_(sorted(people)),
+        col(PayeeSummary.draw_balance_minor).is_not(None),
     )
     if plan_id is not None:
         query = query.where(PayeeSummary.plan_id == plan_id)
-    balances = {pid: minor for pid, minor in session.exec(query).all()}
+    balances = cast("dict[int, int]", dict(session.exec(query).all()))  # the query skips null balances
     if period.state in CLOSED_STATES:
         reversal = aliased(PayoutLine)
         for pid, basis in session.exec(
             select(PayoutLine.person_id, PayoutLine.basis).where(
                 PayoutLine.original_period_id == period.id,
-                PayoutLine.person_id.in_(sorted(people)),
-                PayoutLine.kind.in_(("adjustment", "clawback")),
-                ~exists().where(reversal.reverses_id == PayoutLine.id),
+                col(PayoutLine.person_id).in_(sorted(people)),
+                col(PayoutLine.kind).in_(("adjustment", "clawback")),
+                ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
             )
         ).all():
             delta = int((basis or {}).get("draw_balance_delta_minor") or 0)
@@ -288,7 +293,7 @@ def _watermark(session: Session, period_id: int, people: set[int]) -> tuple[int,
     for chunk in _chunks(sorted(people)):
         n, value = session.execute(
             select(func.count(), func.max(PayoutLine.id)).where(
-                PayoutLine.period_id == period_id, PayoutLine.person_id.in_(chunk)
+                PayoutLine.period_id == period_id, col(PayoutLine.person_id).in_(chunk)
             )
         ).one()
         count, top = count + n, max(top, value or 0)
@@ -317,12 +322,13 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
     kept = claim(session, computation.key, computation.seen, errors)
     if not kept:
         return report
-    run = CalculationRun(period_id=period_row.id, trigger=trigger[:200])
+    run = CalculationRun(period_id=stored_id(period_row), trigger=trigger[:200])
     session.add(run)
     session.flush()
     covered: set[tuple[int, int]] = set()
     for outcome in computation.outcomes:
-        covered |= {(pid, outcome.plan.plan.id) for pid in outcome.scope}
+        plan_id = stored_id(outcome.plan.plan)
+        covered |= {(pid, plan_id) for pid in outcome.scope}
         _store_plan(session, computation.inputs, outcome, period_row, run, report, kept)
     _reverse_uncovered(session, period_row, kept, covered, run, report)
     run.people_count = report.computed
@@ -362,6 +368,7 @@ def _reverse_uncovered(
     was moved) are taken back: nothing computes them any more."""
     from commissions.models import PlanVersion
 
+    period_id = stored_id(period_row)
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     changed: set[int] = set()
@@ -371,23 +378,23 @@ def _reverse_uncovered(
         # of the whole team), then the lines themselves only of the plans no longer covering them
         held = session.execute(
             select(PayoutLine.person_id, PlanVersion.plan_id)
-            .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+            .join(PlanVersion, col(PlanVersion.id) == PayoutLine.plan_version_id)
             .where(
-                PayoutLine.period_id == period_row.id,
-                PayoutLine.kind.in_(ENGINE_KINDS),
-                PayoutLine.person_id.in_(chunk),
+                PayoutLine.period_id == period_id,
+                col(PayoutLine.kind).in_(ENGINE_KINDS),
+                col(PayoutLine.person_id).in_(chunk),
             )
-            .group_by(PayoutLine.person_id, PlanVersion.plan_id)
+            .group_by(col(PayoutLine.person_id), col(PlanVersion.plan_id))
         ).all()
         uncovered = {(pid, plan_id) for pid, plan_id in held if (pid, plan_id) not in covered}
         rows = (
             session.execute(
-                lines_in_force_query(period_row.id, *columns)
-                .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
+                lines_in_force_query(period_id, *columns)
+                .join(PlanVersion, col(PlanVersion.id) == PayoutLine.plan_version_id)
                 .where(
-                    PayoutLine.kind.in_(ENGINE_KINDS),
-                    PayoutLine.person_id.in_(sorted({pid for pid, _ in uncovered})),
-                    PlanVersion.plan_id.in_(sorted({plan for _, plan in uncovered})),
+                    col(PayoutLine.kind).in_(ENGINE_KINDS),
+                    col(PayoutLine.person_id).in_(sorted({pid for pid, _ in uncovered})),
+                    col(PlanVersion.plan_id).in_(sorted({plan for _, plan in uncovered})),
                 )
             ).all()
             if uncovered
@@ -397,23 +404,23 @@ def _reverse_uncovered(
             if (row.person_id, row.plan_id) in covered:
                 continue
             changed.add(row.person_id)
-            base = {"run_id": run.id, "period_id": period_row.id, "original_period_id": None}
+            base = {"run_id": run.id, "period_id": period_id, "original_period_id": None}
             _diff_lines([row], [], base, now, inserts)
         stale = [
             sid
             for sid, pid, plan_id in session.exec(
                 select(PayeeSummary.id, PayeeSummary.person_id, PayeeSummary.plan_id).where(
-                    PayeeSummary.period_id == period_row.id, PayeeSummary.person_id.in_(chunk)
+                    PayeeSummary.period_id == period_id, col(PayeeSummary.person_id).in_(chunk)
                 )
             ).all()
             if (pid, plan_id) not in covered
         ]
         if stale:
-            session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(stale)))
-    for row in inserts:
-        row["run_id"] = run.id
+            session.execute(delete(PayeeSummary).where(col(PayeeSummary.id).in_(stale)))
+    for insert in inserts:
+        insert["run_id"] = run.id
     if inserts:
-        session.connection().execute(PayoutLine.__table__.insert(), inserts)
+        session.connection().execute(table_of(PayoutLine).insert(), inserts)
     report.people |= changed
 
 
@@ -525,17 +532,16 @@ def _store_plan(
     plan, scope = outcome.plan, outcome.scope & kept
     if not scope:
         return
+    period_id, plan_id = stored_id(period_row), stored_id(plan.plan)
     report.warnings.extend(outcome.result.warnings)
     if (
         outcome.prepared is not None
         and scope == outcome.scope
-        and _watermark(session, period_row.id, scope) == outcome.watermark
+        and _watermark(session, period_id, scope) == outcome.watermark
     ):
         prepared = outcome.prepared  # nothing was written for these people since it was prepared
     else:
-        prepared = _prepare(
-            inputs, outcome, period_row.id, _current_lines(session, period_row.id, plan.plan.id, scope), keep=scope
-        )
+        prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan_id, scope), keep=scope)
     report.computed += len(prepared.summaries)
     report.people |= prepared.changed
     for row in prepared.inserts:
@@ -543,10 +549,10 @@ def _store_plan(
     for row in prepared.summaries:
         row["run_id"] = run.id
     query = select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
-        PayeeSummary.period_id == period_row.id, PayeeSummary.plan_id == plan.plan.id
+        PayeeSummary.period_id == period_id, PayeeSummary.plan_id == plan_id
     )
     if len(scope) <= 900:  # a deal's few people: their summaries, not the whole plan's (summaries and gone ⊆ scope)
-        query = query.where(PayeeSummary.person_id.in_(sorted(scope)))
+        query = query.where(col(PayeeSummary.person_id).in_(sorted(scope)))
     existing = session.exec(query).all()
     summaries = {pid: sid for pid, sid, _ in existing}
     balances = {pid: balance for pid, _, balance in existing}
@@ -556,14 +562,14 @@ def _store_plan(
         _queue_next_period(session, period_row, moved)
     gone = [summaries[pid] for pid in prepared.gone if pid in summaries]
     if gone:
-        session.execute(delete(PayeeSummary).where(PayeeSummary.id.in_(gone)))
+        session.execute(delete(PayeeSummary).where(col(PayeeSummary.id).in_(gone)))
     if prepared.inserts:  # Core executemany: the ORM's bulk path costs ten times more for a ledger this size
-        session.connection().execute(PayoutLine.__table__.insert(), prepared.inserts)
+        session.connection().execute(table_of(PayoutLine).insert(), prepared.inserts)
     summary_rows = prepared.summaries
     updates = [{"_id": summaries[r["person_id"]], **r} for r in summary_rows if r["person_id"] in summaries]
     fresh = [r for r in summary_rows if r["person_id"] not in summaries]
     if updates:
-        table = PayeeSummary.__table__
+        table = table_of(PayeeSummary)
         session.connection().execute(
             table.update()
             .where(table.c.id == bindparam("_id"))
@@ -571,16 +577,16 @@ def _store_plan(
             updates,
         )
     if fresh:
-        session.connection().execute(PayeeSummary.__table__.insert(), fresh)
+        session.connection().execute(table_of(PayeeSummary).insert(), fresh)
 
 
 def _queue_next_period(session: Session, period_row: Period, people: set[int]) -> None:
     key = next_period_key(eng.parse_period(period_row.key))
-    if session.exec(select(Period.id).where(Period.key == key, Period.state.in_(("open", "approved")))).first():
+    if session.exec(select(Period.id).where(Period.key == key, col(Period.state).in_(("open", "approved")))).first():
         touch(session, people, {key})
 
 
-_LINE_COLUMNS = (
+_LINE_COLUMNS: tuple[Any, ...] = (  # more columns than select()'s typed overloads: rows are untyped
     PayoutLine.id,
     PayoutLine.person_id,
     PayoutLine.component,
@@ -600,18 +606,18 @@ def _current_lines(session: Session, period_id: int, plan_id: int, people: set[i
     reversal = aliased(PayoutLine)
     query = select(*_LINE_COLUMNS).where(
         PayoutLine.period_id == period_id,
-        PayoutLine.kind.in_(ENGINE_KINDS),
-        PayoutLine.plan_version_id.in_(select(PlanVersion.id).where(PlanVersion.plan_id == plan_id)),
-        ~exists().where(reversal.reverses_id == PayoutLine.id),
+        col(PayoutLine.kind).in_(ENGINE_KINDS),
+        col(PayoutLine.plan_version_id).in_(select(PlanVersion.id).where(PlanVersion.plan_id == plan_id)),
+        ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
     )
     out: dict[int, list[Any]] = {}
     for chunk in _chunks(sorted(people)):
-        for row in session.execute(query.where(PayoutLine.person_id.in_(chunk))):
+        for row in session.execute(query.where(col(PayoutLine.person_id).in_(chunk))):
             out.setdefault(row.person_id, []).append(row)
     return out
 
 
-def _signature(line: Any) -> tuple:
+def _signature(line: Any) -> tuple[Any, ...]:
     get = line.get if isinstance(line, dict) else lambda k: getattr(line, k)
     return (get("component"), get("kind"), get("deal_id"), get("amount_minor"), get("text"), get("plan_version_id"))
 
@@ -625,7 +631,7 @@ def _diff_lines(
     the whole team gets two or three new lines for a new deal, not a rewrite of all of them.
     """
     wanted = Counter(map(_signature, new_lines))
-    unchanged = Counter()
+    unchanged: Counter[tuple[Any, ...]] = Counter()
     changed = False
     for old in current:
         sig = _signature(old)
@@ -659,7 +665,7 @@ def _diff_lines(
     return changed
 
 
-def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+def lines_in_force_query(period_id: int, *columns: Any) -> Any:
     """Everyone's lines in force in a period: not reversals, and not reversed by a later line.
 
     Selects ``columns`` (the whole ``PayoutLine`` when none are given).
@@ -668,11 +674,11 @@ def lines_in_force_query(period_id: int, *columns: Any):  # type: ignore[no-unty
     return select(*(columns or (PayoutLine,))).where(
         PayoutLine.period_id == period_id,
         PayoutLine.kind != "reversal",
-        ~exists().where(reversal.reverses_id == PayoutLine.id),
+        ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
     )
 
 
-def current_lines_query(person_id: int, period_id: int, *columns: Any):  # type: ignore[no-untyped-def]
+def current_lines_query(person_id: int, period_id: int, *columns: Any) -> Any:
     """One person's lines in force (plus any extra ``columns``)."""
     return lines_in_force_query(period_id, PayoutLine, *columns).where(PayoutLine.person_id == person_id)
 

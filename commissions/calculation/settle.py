@@ -38,7 +38,7 @@ _ROUNDS: Rounds[tuple[set[int], str]] = Rounds()
 def settle(engine: Engine, keys: set[str], people: set[int], *, trigger: str) -> list[RecomputeReport]:
     """Bring ``people``'s statements in the periods ``keys`` up to date, with whoever else waits in this
     process; returns the reports of the rounds this caller ran (the others report theirs)."""
-    reports = []
+    reports: list[RecomputeReport] = []
     if not people:
         return reports
     for key in sorted(keys):

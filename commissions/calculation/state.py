@@ -35,9 +35,10 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import periods_touching
+from commissions.calculation.rows import table_of
 from commissions.core.periods import CLOSED_STATES, LIVE_STATES, key_of_day, lock_period
 from commissions.models import Period, Person, PlanAssignment, StatementState
 from commissions.models.base import utcnow
@@ -45,7 +46,9 @@ from commissions.models.base import utcnow
 
 def open_period_keys(session: Session, kind: str, starts_on: date, ends_on: date | None) -> set[str]:
     """Open periods of ``kind`` overlapping the dates: those already known, and the current one."""
-    query = select(Period.key).where(Period.kind == kind, Period.state.in_(LIVE_STATES), Period.ends_on >= starts_on)
+    query = select(Period.key).where(
+        Period.kind == kind, col(Period.state).in_(LIVE_STATES), Period.ends_on >= starts_on
+    )
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
     keys = set(session.exec(query).all())
@@ -59,7 +62,7 @@ def all_open_period_keys(session: Session) -> set[str]:
     """Every open or approved period known, and the current period of each kind a plan uses."""
     from commissions.models import Plan
 
-    keys = set(session.exec(select(Period.key).where(Period.state.in_(LIVE_STATES))).all())
+    keys = set(session.exec(select(Period.key).where(col(Period.state).in_(LIVE_STATES))).all())
     for kind in set(session.exec(select(Plan.period_kind)).all()):
         keys.add(key_of_day(kind, date.today()))
     return keys
@@ -74,7 +77,9 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
         return 0
     for key in sorted(keys):
         lock_period(session, key, shared=True)
-    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES))).all())
+    closed = set(
+        session.exec(select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))).all()
+    )
     rows = [
         {
             "person_id": pid,
@@ -90,7 +95,7 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str]) -> int:
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = StatementState.__table__
+    table = table_of(StatementState)
     for start in range(0, len(rows), 5000):
         statement = insert(table).values(rows[start : start + 5000])
         session.execute(
@@ -112,7 +117,7 @@ def with_managers(session: Session, people: Iterable[int]) -> set[int]:
     people = {p for p in people if p is not None}
     if not people:
         return set()
-    chain = select(Person.id, Person.manager_id).where(Person.id.in_(people)).cte("chain", recursive=True)
+    chain = select(Person.id, Person.manager_id).where(col(Person.id).in_(people)).cte("chain", recursive=True)
     chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
     return set(session.exec(select(chain.c.id)).all())
 
@@ -126,7 +131,7 @@ def touch_plan_people(session: Session, *, plan_ids: Iterable[int] | None = None
     """Every statement in an open period of the people assigned to these plans (all plans when None)."""
     query = select(PlanAssignment.person_id)
     if plan_ids is not None:
-        query = query.where(PlanAssignment.plan_id.in_(set(plan_ids)))
+        query = query.where(col(PlanAssignment.plan_id).in_(set(plan_ids)))
     people = set(session.exec(query).all())
     return touch(session, people, all_open_period_keys(session))
 
@@ -186,7 +191,7 @@ def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[
             StatementState.period_key == key,
             StatementState.input_version > StatementState.computed_version,
         )
-        .order_by(StatementState.changed_at, StatementState.id)
+        .order_by(col(StatementState.changed_at), col(StatementState.id))
     )
     if limit is not None:
         query = query.limit(limit)
@@ -200,7 +205,7 @@ def next_pending_period(session: Session) -> str | None:
         .where(
             StatementState.input_version > StatementState.computed_version,
         )
-        .order_by(StatementState.changed_at, StatementState.id)
+        .order_by(col(StatementState.changed_at), col(StatementState.id))
         .limit(1)
     ).first()
 
@@ -212,10 +217,10 @@ def versions_of(session: Session, key: str, people: Iterable[int], *, lock: bool
     out = dict.fromkeys(people, 0)
     for start in range(0, len(people), 900):
         query = select(StatementState.person_id, StatementState.input_version).where(
-            StatementState.period_key == key, StatementState.person_id.in_(people[start : start + 900])
+            StatementState.period_key == key, col(StatementState.person_id).in_(people[start : start + 900])
         )
         if lock:
-            query = query.order_by(StatementState.person_id).with_for_update()
+            query = query.order_by(col(StatementState.person_id)).with_for_update()
         out.update(session.exec(query).all())
     return out
 
@@ -231,13 +236,13 @@ def claim(session: Session, key: str, seen: Mapping[int, int], errors: Mapping[i
     fresh = {pid for pid, version in seen.items() if now.get(pid, 0) == version}
     if not fresh:
         return set()
-    table = StatementState.__table__
+    table = table_of(StatementState)
     existing = {pid for pid, version in now.items() if pid in fresh and version > 0}
     existing |= (
         set(
             session.exec(
                 select(StatementState.person_id).where(
-                    StatementState.period_key == key, StatementState.person_id.in_(sorted(fresh - existing))
+                    StatementState.period_key == key, col(StatementState.person_id).in_(sorted(fresh - existing))
                 )
             ).all()
         )
