@@ -46,7 +46,7 @@ from commissions.app.health import healthz
 from commissions.app.home import HomeController
 from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
 from commissions.app.team import TeamController
-from commissions.audit.controller import AuditController
+from commissions.audit.pages import AuditController
 from commissions.auth.csrf import SessionCsrfMiddleware
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
