@@ -17,7 +17,7 @@ from commissions.core.guards import admins
 from commissions.core.rendering import page, page_or_partial
 from commissions.models.base import ROLES
 from commissions.people.queries import people_and_teams
-from commissions.people.service import PersonError, add_person, move_person_by_id, set_active_by_id
+from commissions.people.service import PersonError, create_person_in, move_person_by_id, set_active_by_id
 
 
 class NewPersonForm(BaseModel):
@@ -59,7 +59,7 @@ class AdminPeopleController(Controller):
         data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         try:
-            add_person(
+            create_person_in(
                 request.app.state["engine"],
                 email=data.email,
                 role=data.role,

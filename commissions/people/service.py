@@ -201,7 +201,7 @@ def visible_person_ids(session: Session, principal: Principal) -> set[int] | Non
 # ---- the admin pages' writes, each in its own transaction -----------------------------------------
 
 
-def add_person(engine: Engine, **fields: Any) -> Person:
+def create_person_in(engine: Engine, **fields: Any) -> Person:
     """``create_person`` in a write transaction of its own (the admin's "add a person" form)."""
     with transaction(engine) as session:
         return create_person(session, **fields)
