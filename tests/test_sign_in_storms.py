@@ -82,7 +82,7 @@ def test_sqlite_sign_in_storm_gives_no_server_error(
         pytest.skip("the storm that made SQLite answer 500 ('database is locked')")
     import time
 
-    from commissions.accounts import sign_in as controller
+    from commissions.accounts import service
 
     make_person("ana@example.com")
     make_person("bo@example.com")
@@ -91,7 +91,7 @@ def test_sqlite_sign_in_storm_gives_no_server_error(
         time.sleep(0.1)
         return passwords.verify_password(password, password_hash)
 
-    monkeypatch.setattr(controller, "verify_password", slow_verify)
+    monkeypatch.setattr(service, "verify_password", slow_verify)
     short = make_engine(str(engine.url), busy_timeout_ms=1000)
     try:
         app = create_app(settings, engine=short)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import exists
+from sqlalchemy import Engine, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from commissions.adjustments.schemas import AdjustmentIn, AdjustmentOut
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
@@ -29,6 +31,7 @@ from commissions.models import (
     Plan,
     PlanAssignment,
 )
+from commissions.people.queries import person_by_email
 
 MANUAL_COMPONENT = "Manual adjustment"
 DEFAULT_CURRENCY = "USD"
@@ -248,3 +251,89 @@ def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple]:
             .limit(limit)
         ).all()
     )
+
+
+# ---- the page's and the API's writes, each in its own transaction ---------------------------------
+
+
+def _person(session: Session, email: str) -> Person:
+    person = person_by_email(session, email or "")
+    if person is None:
+        raise InputProblem("person", f"no person with email {(email or '').strip()}")
+    return person
+
+
+def _deal_id(session: Session, external_id: str | None) -> int | None:
+    if not external_id or not external_id.strip():
+        return None
+    found = session.exec(select(Deal.id).where(Deal.external_id == external_id.strip())).first()
+    if found is None:
+        raise InputProblem("deal", f"no deal {external_id.strip()}")
+    return found
+
+
+def adjustment_out(session: Session, adjustment: Adjustment) -> AdjustmentOut:
+    """The API's view of an adjustment: emails, keys and external ids instead of row ids."""
+    person = session.get(Person, adjustment.person_id)
+    period = session.get(Period, adjustment.period_id)
+    deal = session.get(Deal, adjustment.deal_id) if adjustment.deal_id else None
+    line = line_of(session, adjustment)
+    return AdjustmentOut(
+        id=adjustment.id,
+        person=person.email,
+        period=period.key,
+        amount=str(from_minor(adjustment.amount_minor, adjustment.currency)),
+        currency=adjustment.currency,
+        reason=adjustment.reason,
+        deal=deal.external_id if deal else None,
+        line=line.id if line else None,
+    )
+
+
+def book_adjustment(session: Session, principal: Principal, data: AdjustmentIn) -> Adjustment:
+    """A manual adjustment as the page and the API describe it (the person's email, the deal's external id)."""
+    if principal.person_id is None:
+        raise InputProblem(
+            "token", "an adjustment names who made it: use a token bound to a finance person (--as EMAIL)"
+        )
+    person = _person(session, data.person)
+    return add_manual_adjustment(
+        session,
+        person_id=person.id,
+        period_key=data.period,
+        amount=data.amount,  # type: ignore[arg-type]
+        reason=data.reason,
+        actor_id=principal.person_id,
+        deal_id=_deal_id(session, data.deal),
+    )
+
+
+def book_from_form(engine: Engine, principal: Principal, data: AdjustmentIn) -> str:
+    """``book_adjustment`` in a transaction of its own; returns the key of the period it was booked in."""
+    with transaction(engine) as session:
+        adjustment = book_adjustment(session, principal, data)
+        return session.get(Period, adjustment.period_id).key
+
+
+def book_and_describe(engine: Engine, principal: Principal, data: AdjustmentIn) -> AdjustmentOut:
+    """``book_adjustment`` in a transaction of its own, answered as the API shows it."""
+    with transaction(engine) as session:
+        return adjustment_out(session, book_adjustment(session, principal, data))
+
+
+def reverse_line(engine: Engine, *, line_id: int, reason: str, actor_id: int) -> None:
+    """``reverse_adjustment`` in a transaction of its own."""
+    with transaction(engine) as session:
+        reverse_adjustment(session, line_id=line_id, reason=reason, actor_id=actor_id)
+
+
+def reverse_and_describe(engine: Engine, *, adjustment_id: int, reason: str, actor_id: int) -> AdjustmentOut:
+    """Reverse the manual adjustment with this id in a transaction of its own; the reversal as the API shows it."""
+    with transaction(engine) as session:
+        adjustment = session.get(Adjustment, adjustment_id)
+        line = line_of(session, adjustment) if adjustment else None
+        if line is None:
+            raise AdjustmentNotFound("adjustment", f"no manual adjustment {adjustment_id}")
+        out = reverse_adjustment(session, line_id=line.id, reason=reason, actor_id=actor_id)
+        record = session.get(Adjustment, out.basis["adjustment_id"])
+        return adjustment_out(session, record)

@@ -26,14 +26,16 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
-from commissions.accounts.passwords import (
+from commissions.accounts.api import MeController
+from commissions.accounts.pages import (
     AccountPasswordController,
+    AuthController,
     PasswordResetAdminController,
     PasswordResetController,
+    TokensController,
 )
-from commissions.accounts.sign_in import AuthController
-from commissions.accounts.tokens import TokensController
-from commissions.adjustments.controller import AdjustmentsApiController, AdjustmentsController
+from commissions.adjustments.api import AdjustmentsApiController
+from commissions.adjustments.pages import AdjustmentsController
 from commissions.app.errors import (
     domain_error_handler,
     http_exception_handler,
@@ -46,12 +48,12 @@ from commissions.app.health import healthz
 from commissions.app.home import HomeController
 from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
 from commissions.app.team import TeamController
-from commissions.audit.controller import AuditController
+from commissions.audit.pages import AuditController
 from commissions.auth.csrf import SessionCsrfMiddleware
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
 from commissions.auth.throttle import SignInThrottle
-from commissions.campaigns.controller import CampaignsController
+from commissions.campaigns.pages import CampaignsController
 from commissions.core.db import get_engine
 from commissions.core.dependencies import provide_db, provide_principal
 from commissions.core.errors import Forbidden, InputProblem
@@ -59,7 +61,8 @@ from commissions.core.migrate import PROJECT_ROOT
 from commissions.core.money import format_money
 from commissions.core.navigation import NavItem, nav_for, set_extra_items
 from commissions.core.settings import Settings, get_settings
-from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
+from commissions.custom_fields.api import CustomFieldsApiController
+from commissions.custom_fields.pages import CustomFieldsController
 from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
 from commissions.deals.controller import DealsController
 from commissions.deals.form_controller import DealFormController
@@ -67,9 +70,10 @@ from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
 from commissions.marketing.controller import MarketingController
 from commissions.payroll.controller import PayrollController
-from commissions.people.controller import AdminPeopleController
-from commissions.periods.controller import PeriodsApiController, PeriodsController
-from commissions.plans.controller import PlansController
+from commissions.people.pages import AdminPeopleController
+from commissions.periods.api import PeriodsApiController
+from commissions.periods.pages import PeriodsController
+from commissions.plans.pages import PlansController
 from commissions.pulse.controller import PulseController, TeamPulseController
 from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.statements.controller import StatementsController
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         route_handlers=[
             healthz,
             AuthController,
+            MeController,
             AccountPasswordController,
             PasswordResetController,
             PasswordResetAdminController,

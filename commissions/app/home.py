@@ -10,12 +10,16 @@ from litestar.response import Template
 from sqlalchemy import func
 from sqlmodel import select
 
+from commissions.accounts.queries import active_token_count
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import any_role
 from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
-from commissions.models import ApiToken, Deal, Period, Person, PlanVersion
+from commissions.models import Deal
 from commissions.people.progress import progress_rows
+from commissions.people.queries import active_people_by_role
+from commissions.periods.queries import periods_newest_first
+from commissions.plans.queries import plan_version_count
 
 
 class HomeController(Controller):
@@ -43,14 +47,10 @@ class HomeController(Controller):
 
             context["held"] = held_for(db, principal)  # what waits for their decision (or, for a rep, their own)
         if principal.role == "finance":
-            context["periods"] = db.exec(select(Period).order_by(Period.starts_on.desc()).limit(6)).all()
+            context["periods"] = periods_newest_first(db, limit=6)
             context["deal_count"] = db.exec(select(func.count()).select_from(Deal)).one()
         if principal.role == "admin":
-            context["people_by_role"] = dict(
-                db.exec(select(Person.role, func.count()).where(Person.active).group_by(Person.role)).all()
-            )
-            context["active_tokens"] = db.exec(
-                select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
-            ).one()
-            context["plan_versions"] = db.exec(select(func.count()).select_from(PlanVersion)).one()
+            context["people_by_role"] = active_people_by_role(db)
+            context["active_tokens"] = active_token_count(db)
+            context["plan_versions"] = plan_version_count(db)
         return page("pages/home.html", context)

@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.money import MoneyError, format_money, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, PeriodKey
@@ -312,3 +313,23 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
         )
         for c, name, email in rows
     ]
+
+
+# ---- the page's writes, each in its own transaction ---------------------------------------------
+
+
+def create_campaign_in(engine: Engine, principal: Principal, data: CampaignInput) -> Campaign:
+    """``create_campaign`` in a transaction of its own."""
+    with transaction(engine) as session:
+        return create_campaign(session, principal, data)
+
+
+def update_campaign_by_id(
+    engine: Engine, principal: Principal, campaign_id: int, data: CampaignInput
+) -> Campaign | None:
+    """``update_campaign`` in a transaction of its own; None if the principal may not edit such a campaign."""
+    with transaction(engine) as session:
+        campaign = editable_campaign(session, principal, campaign_id)
+        if campaign is None:
+            return None
+        return update_campaign(session, principal, campaign, data)

@@ -26,12 +26,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.state import touch_plan_people
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.principal import Principal
 from commissions.engine.conditions import BUILTIN_FIELDS
@@ -226,3 +227,9 @@ def check_deal(session: Session, *, custom_fields: dict[str, Any] | None) -> Non
     """``check_values`` for one deal's custom fields against the fields declared now."""
     if custom_fields:
         check_values(custom_fields, declared_types(session))
+
+
+def declare_field_in(engine: Engine, *, name: str, type: str, label: str = "", by: Principal | None) -> Declared:
+    """``declare_field`` in a transaction of its own (the admin page and the API)."""
+    with transaction(engine) as session:
+        return declare_field(session, name=name, type=type, label=label, by=by)

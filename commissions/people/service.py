@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commissions.auth.middleware import forget_person
 from commissions.auth.passwords import check_strength, hash_password
 from commissions.auth.tokens import revoke_person_tokens
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.models import Person, Team
@@ -186,3 +189,34 @@ def visible_person_ids(session: Session, principal: Principal) -> set[int] | Non
     if principal.role == "manager":
         ids |= report_ids(session, principal.person_id)
     return ids
+
+
+# ---- the admin pages' writes, each in its own transaction -----------------------------------------
+
+
+def create_person_in(engine: Engine, **fields: Any) -> Person:
+    """``create_person`` in a write transaction of its own (the admin's "add a person" form)."""
+    with transaction(engine) as session:
+        return create_person(session, **fields)
+
+
+def set_active_by_id(engine: Engine, person_id: int, active: bool, *, by: Principal | None) -> bool:
+    """``set_active`` for the person with this id in a transaction of its own; False if there is no such person."""
+    with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            return False
+        set_active(session, person, active, by=by)
+        return True
+
+
+def move_person_by_id(
+    engine: Engine, person_id: int, *, manager_email: str | None, team_name: str | None, by: Principal | None
+) -> bool | None:
+    """``move_person`` for the person with this id in a transaction of its own: whether anything changed,
+    None if there is no such person."""
+    with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            return None
+        return move_person(session, person, manager_email=manager_email, team_name=team_name, by=by)

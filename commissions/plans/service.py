@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, or_
+from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.periods import CLOSED_STATES, bounds_of_day, check_day_in_window
 from commissions.core.principal import Principal
@@ -48,6 +49,7 @@ from commissions.models import (
     PlanAssignment,
     PlanVersion,
 )
+from commissions.people.queries import person_by_email
 
 MAX_DOCUMENT_CHARS = 200_000
 
@@ -593,3 +595,52 @@ def assignments_of(session: Session, plan_id: int) -> list[tuple[PlanAssignment,
             .order_by(Person.email, PlanAssignment.starts_on)
         ).all()
     )
+
+
+# ---- the admin pages' writes, each in its own transaction -----------------------------------------
+
+
+def save_version_from_form(
+    engine: Engine,
+    *,
+    text: str,
+    effective_from: date | None,
+    by: Principal | None,
+    plan_id: int | None,
+    create_only: bool,
+) -> tuple[int, str, int]:
+    """``save_plan_version`` in a transaction of its own: (the plan's id, the outcome, the version's number)."""
+    with transaction(engine) as session:
+        saved = save_plan_version(
+            session, text=text, effective_from=effective_from, by=by, plan_id=plan_id, create_only=create_only
+        )
+        return saved.plan.id, saved.outcome, saved.version.version
+
+
+def assign_by_email(
+    engine: Engine,
+    *,
+    plan: Plan,
+    email: str,
+    starts_on: date,
+    ends_on: date | None,
+    prorate: bool,
+    by: Principal | None,
+) -> PlanAssignment:
+    """``assign`` the person with this email, in a transaction of its own."""
+    with transaction(engine) as session:
+        person = person_by_email(session, email)
+        if person is None:
+            raise InputProblem("email", f"no person with email {email.strip().lower() or '(empty)'}")
+        return assign(session, plan=plan, person=person, starts_on=starts_on, ends_on=ends_on, prorate=prorate, by=by)
+
+
+def end_assignment_by_id(
+    engine: Engine, *, plan_id: int, assignment_id: int, ends_on: date, by: Principal | None
+) -> PlanAssignment | None:
+    """``end_assignment`` in a transaction of its own; None if the plan has no such assignment."""
+    with transaction(engine) as session:
+        assignment = session.get(PlanAssignment, assignment_id)
+        if assignment is None or assignment.plan_id != plan_id:
+            return None
+        return end_assignment(session, assignment=assignment, ends_on=ends_on, by=by)

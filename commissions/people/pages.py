@@ -10,21 +10,14 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import select
 
 from commissions.auth.passwords import WeakPasswordError
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
 from commissions.core.rendering import page, page_or_partial
-from commissions.models import Person, Team
 from commissions.models.base import ROLES
-from commissions.people.service import (
-    PersonError,
-    create_person,
-    move_person,
-    set_active,
-)
+from commissions.people.queries import people_and_teams
+from commissions.people.service import PersonError, create_person_in, move_person_by_id, set_active_by_id
 
 
 class NewPersonForm(BaseModel):
@@ -38,9 +31,8 @@ class NewPersonForm(BaseModel):
 
 
 def _people_context(db: DbSession, **extra: object) -> dict:
-    people = db.exec(select(Person).order_by(Person.active.desc(), Person.name)).all()
+    people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
-    teams = {t.id: t.name for t in db.exec(select(Team)).all()}
     return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, **extra}
 
 
@@ -66,20 +58,18 @@ class AdminPeopleController(Controller):
         principal: CurrentPrincipal,
         data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
-        engine = request.app.state["engine"]
         try:
-            with transaction(engine) as session:
-                create_person(
-                    session,
-                    email=data.email,
-                    role=data.role,
-                    name=data.name,
-                    manager_email=data.manager or None,
-                    team_name=data.team or None,
-                    employee_id=data.employee_id or None,
-                    password=data.password or None,
-                    by=principal,
-                )
+            create_person_in(
+                request.app.state["engine"],
+                email=data.email,
+                role=data.role,
+                name=data.name,
+                manager_email=data.manager or None,
+                team_name=data.team or None,
+                employee_id=data.employee_id or None,
+                password=data.password or None,
+                by=principal,
+            )
         except (PersonError, WeakPasswordError) as exc:
             error = {"field": getattr(exc, "field", "password"), "message": getattr(exc, "message", str(exc))}
             context = _people_context(db, form=data.model_copy(update={"password": ""}), error=error)
@@ -104,13 +94,10 @@ class AdminPeopleController(Controller):
         person_id: FromPath[int],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect:
-        with transaction(request.app.state["engine"]) as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                raise NotFoundException("No such person.")
-            if person.id == principal.person_id:
-                raise ClientException("You cannot deactivate yourself.")
-            set_active(session, person, data.get("active") == "1", by=principal)
+        if person_id == principal.person_id:  # the caller's own row always exists
+            raise ClientException("You cannot deactivate yourself.")
+        if not set_active_by_id(request.app.state["engine"], person_id, data.get("active") == "1", by=principal):
+            raise NotFoundException("No such person.")
         return Redirect("/admin/people")
 
     @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
@@ -124,13 +111,15 @@ class AdminPeopleController(Controller):
     ) -> Template | Redirect:
         """Another manager or team: everyone above the person, before and after, is recomputed."""
         try:
-            with transaction(request.app.state["engine"]) as session:
-                person = session.get(Person, person_id)
-                if person is None:
-                    raise NotFoundException("No such person.")
-                changed = move_person(
-                    session, person, manager_email=data.get("manager", ""), team_name=data.get("team", ""), by=principal
-                )
+            changed = move_person_by_id(
+                request.app.state["engine"],
+                person_id,
+                manager_email=data.get("manager", ""),
+                team_name=data.get("team", ""),
+                by=principal,
+            )
+            if changed is None:
+                raise NotFoundException("No such person.")
         except PersonError as exc:
             context = _people_context(
                 db, form=NewPersonForm(), error=None, move_error={"person_id": person_id, "message": exc.message}

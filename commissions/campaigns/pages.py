@@ -13,22 +13,21 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from commissions.campaigns.queries import email_of
 from commissions.campaigns.service import (
     CampaignInput,
     campaign_rows,
     can_edit_campaigns,
-    create_campaign,
+    create_campaign_in,
     editable_campaign,
     require_editor,
-    update_campaign,
+    update_campaign_by_id,
 )
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import any_role
 from commissions.core.periods import parse_or_current
 from commissions.core.rendering import page, page_or_partial
-from commissions.models import Person
 
 
 def _list_context(session: Session, principal: CurrentPrincipal, period: str | None, **extra: Any) -> dict[str, Any]:
@@ -69,8 +68,7 @@ class CampaignsController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         require_editor(db, principal)
         try:
-            with transaction(request.app.state["engine"]) as session:
-                create_campaign(session, principal, data)
+            create_campaign_in(request.app.state["engine"], principal, data)
         except (InputProblem, IntegrityError) as exc:
             error = _error(exc)
             context = _list_context(db, principal, None, form=data, error=error)
@@ -86,8 +84,7 @@ class CampaignsController(Controller):
         campaign = editable_campaign(db, principal, campaign_id)
         if campaign is None:
             raise NotFoundException("No such campaign.")
-        owner = db.get(Person, campaign.owner_id)
-        form = CampaignInput.from_campaign(campaign, owner.email if owner else "")
+        form = CampaignInput.from_campaign(campaign, email_of(db, campaign.owner_id))
         return page("pages/campaigns/edit.html", {"campaign": campaign, "form": form, "error": None})
 
     @post("/{campaign_id:int}", sync_to_thread=True, status_code=200)
@@ -100,11 +97,8 @@ class CampaignsController(Controller):
         data: Annotated[CampaignInput, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect | ClientRedirect:
         try:
-            with transaction(request.app.state["engine"]) as session:
-                campaign = editable_campaign(session, principal, campaign_id)
-                if campaign is None:
-                    raise NotFoundException("No such campaign.")
-                update_campaign(session, principal, campaign, data)
+            if update_campaign_by_id(request.app.state["engine"], principal, campaign_id, data) is None:
+                raise NotFoundException("No such campaign.")
         except InputProblem as exc:
             campaign = editable_campaign(db, principal, campaign_id)
             context = {

@@ -17,27 +17,26 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import admins
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
-from commissions.models import Person, Plan, PlanAssignment, PlanVersion
-from commissions.people.queries import person_by_email
+from commissions.models import Plan
+from commissions.plans.queries import author_emails, person_by_id, plan_by_id, version_by_number, version_starts
 from commissions.plans.service import (
     InvalidPlan,
-    assign,
+    assign_by_email,
     assignments_of,
     check_plan_text,
     default_effective_from,
-    end_assignment,
+    end_assignment_by_id,
     latest_version,
     normalise_text,
     plan_summaries,
-    save_plan_version,
+    save_version_from_form,
     versions_of,
 )
 
@@ -91,7 +90,7 @@ def parse_day(value: str, field: str, *, required: bool) -> date | None:
 
 
 def _plan_or_404(db: Session, plan_id: int) -> Plan:
-    plan = db.get(Plan, plan_id)
+    plan = plan_by_id(db, plan_id)
     if plan is None:
         raise NotFoundException("No such plan.")
     return plan
@@ -100,7 +99,7 @@ def _plan_or_404(db: Session, plan_id: int) -> Plan:
 def _next_free_start(db: Session, plan: Plan) -> date:
     """The current period's first day, or the next period's when a version already starts today's period."""
     start = default_effective_from(plan.period_kind)
-    taken = set(db.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
+    taken = version_starts(db, plan.id)
     while start in taken:
         start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
     return start
@@ -126,7 +125,7 @@ def _problem(exc: InputProblem) -> dict[str, Any]:
 
 def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
     versions = versions_of(db, plan.id)
-    authors = {p.id: p.email for p in db.exec(select(Person).where(Person.id.in_({v.created_by_id for v in versions})))}
+    authors = author_emails(db, versions)
     first_period = {v.id: _first_period_start(plan.period_kind, v.effective_from) for v in versions}
     return {
         "plan": plan,
@@ -214,11 +213,7 @@ class PlansController(Controller):
     @get("/{plan_id:int}/edit", sync_to_thread=True)
     def edit_plan(self, db: DbSession, plan_id: FromPath[int], version: FromQuery[int | None] = None) -> Template:
         plan = _plan_or_404(db, plan_id)
-        source = (
-            db.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == version)).first()
-            if version is not None
-            else latest_version(db, plan.id)
-        )
+        source = version_by_number(db, plan.id, version) if version is not None else latest_version(db, plan.id)
         if source is None:
             raise NotFoundException("No such version.")
         form = EditorForm(
@@ -242,16 +237,14 @@ class PlansController(Controller):
     ) -> Template | Redirect:
         try:
             effective_from = parse_day(data.effective_from, "effective_from", required=False)
-            with transaction(request.app.state["engine"]) as session:
-                saved = save_plan_version(
-                    session,
-                    text=data.document,
-                    effective_from=effective_from,
-                    by=principal,
-                    plan_id=plan.id if plan else None,
-                    create_only=plan is None,
-                )
-                plan_id, outcome, number = saved.plan.id, saved.outcome, saved.version.version
+            plan_id, outcome, number = save_version_from_form(
+                request.app.state["engine"],
+                text=data.document,
+                effective_from=effective_from,
+                by=principal,
+                plan_id=plan.id if plan else None,
+                create_only=plan is None,
+            )
         except InputProblem as exc:
             context = _editor_context(db, plan, data, **_problem(exc))
             return page(EDITOR, context, status_code=exc.status_code)
@@ -260,12 +253,10 @@ class PlansController(Controller):
     @get("/{plan_id:int}/versions/{number:int}", sync_to_thread=True)
     def version_page(self, db: DbSession, plan_id: FromPath[int], number: FromPath[int]) -> Template:
         plan = _plan_or_404(db, plan_id)
-        version = db.exec(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)
-        ).first()
+        version = version_by_number(db, plan.id, number)
         if version is None:
             raise NotFoundException("No such version.")
-        author = db.get(Person, version.created_by_id) if version.created_by_id else None
+        author = person_by_id(db, version.created_by_id) if version.created_by_id else None
         return page(
             "pages/plans/version.html",
             {
@@ -289,19 +280,15 @@ class PlansController(Controller):
         try:
             starts_on = parse_day(data.starts_on, "starts_on", required=True)
             ends_on = parse_day(data.ends_on, "ends_on", required=False)
-            with transaction(request.app.state["engine"]) as session:
-                person = person_by_email(session, data.email)
-                if person is None:
-                    raise InputProblem("email", f"no person with email {data.email.strip().lower() or '(empty)'}")
-                assign(
-                    session,
-                    plan=plan,
-                    person=person,
-                    starts_on=starts_on,
-                    ends_on=ends_on,  # type: ignore[arg-type]
-                    prorate=data.prorate in ("1", "on", "true"),
-                    by=principal,
-                )
+            assign_by_email(
+                request.app.state["engine"],
+                plan=plan,
+                email=data.email,
+                starts_on=starts_on,  # type: ignore[arg-type]
+                ends_on=ends_on,
+                prorate=data.prorate in ("1", "on", "true"),
+                by=principal,
+            )
         except InputProblem as exc:
             error = {"field": exc.field, "message": exc.message}
             context = _detail_context(db, plan, assign_form=data, assign_error=error)
@@ -326,11 +313,15 @@ class PlansController(Controller):
         plan = _plan_or_404(db, plan_id)
         try:
             ends_on = parse_day(data.ends_on, "ends_on", required=True)
-            with transaction(request.app.state["engine"]) as session:
-                assignment = session.get(PlanAssignment, assignment_id)
-                if assignment is None or assignment.plan_id != plan.id:
-                    raise NotFoundException("No such assignment.")
-                end_assignment(session, assignment=assignment, ends_on=ends_on, by=principal)  # type: ignore[arg-type]
+            ended = end_assignment_by_id(
+                request.app.state["engine"],
+                plan_id=plan.id,
+                assignment_id=assignment_id,
+                ends_on=ends_on,  # type: ignore[arg-type]
+                by=principal,
+            )
+            if ended is None:
+                raise NotFoundException("No such assignment.")
         except InputProblem as exc:
             error = {"id": assignment_id, "message": exc.message}
             return page(DETAIL, _detail_context(db, plan, end_error=error), status_code=exc.status_code)

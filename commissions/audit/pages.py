@@ -5,21 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Template
-from sqlalchemy import or_
-from sqlmodel import Session, col, func, select
 
+from commissions.audit.queries import action_kinds, audit_events
 from commissions.core.audit import escape_controls
 from commissions.core.dependencies import DbSession
 from commissions.core.guards import admins
 from commissions.core.rendering import page_or_partial
-from commissions.models import AuditEvent
 from commissions.payroll.service import neutralise
 
 PAGE_SIZE = 50
@@ -36,30 +34,10 @@ def _day(text: str, field: str) -> date | None:
         raise ValidationException(f"{field} must be a date like 2026-11-23", extra={"field": field}) from None
 
 
-def _filtered(action: str, person: str, since: str, until: str):  # type: ignore[no-untyped-def]
-    query = select(AuditEvent)
-    if action:
-        query = query.where(
-            or_(AuditEvent.action == action, col(AuditEvent.action).startswith(action.rstrip(".") + "."))
-        )
-    if person:
-        query = query.where(func.lower(AuditEvent.actor_label).contains(person.strip().lower()))
-    if (first := _day(since, "since")) is not None:
-        query = query.where(AuditEvent.at >= datetime.combine(first, time(0), UTC))
-    if (last := _day(until, "until")) is not None:
-        query = query.where(AuditEvent.at < datetime.combine(last + timedelta(days=1), time(0), UTC))
-    return query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
-
-
 def utc(moment: datetime) -> str:
     """An instant as UTC ISO text (SQLite hands back naive datetimes, stored as UTC)."""
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _kinds(db: Session) -> list[str]:
-    actions = db.exec(select(AuditEvent.action).distinct()).all()
-    return sorted({a.split(".")[0] for a in actions} | set(actions))
 
 
 class AuditController(Controller):
@@ -79,9 +57,10 @@ class AuditController(Controller):
         page: FromQuery[int] = 1,
     ) -> Template:
         page = max(page, 1)
-        rows = db.exec(
-            _filtered(action, person, since, until).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-        ).all()
+        first, last = _day(since, "since"), _day(until, "until")
+        rows = audit_events(
+            db, action=action, person=person, first=first, last=last, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+        )
         filters = {"action": action, "person": person, "since": since, "until": until}
         context = {
             "events": [
@@ -90,7 +69,7 @@ class AuditController(Controller):
             "filters": filters,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
-            "kinds": _kinds(db),
+            "kinds": action_kinds(db),
             "query": urlencode({k: v for k, v in filters.items() if v}),
         }
         return page_or_partial(request, "pages/admin/audit.html", "partials/admin/audit_table.html", context)
@@ -107,7 +86,8 @@ class AuditController(Controller):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
-        for e in db.exec(_filtered(action, person, since, until).limit(MAX_EXPORT)).all():
+        first, last = _day(since, "since"), _day(until, "until")
+        for e in audit_events(db, action=action, person=person, first=first, last=last, limit=MAX_EXPORT):
             cells = [
                 e.actor_label,
                 e.action,

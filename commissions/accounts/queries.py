@@ -1,0 +1,36 @@
+"""Reads for the accounts' admin pages and the home page: API tokens, a person's pending reset link."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from commissions.models import ApiToken, PasswordReset, Person
+
+
+def tokens_with_emails(session: Session) -> list[tuple[ApiToken, str | None]]:
+    """Every token with the email of the person it acts as: live ones first, newest first."""
+    return list(
+        session.exec(
+            select(ApiToken, Person.email)
+            .join(Person, ApiToken.person_id == Person.id, isouter=True)
+            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+        ).all()
+    )
+
+
+def active_token_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))).one()
+
+
+def person_by_id(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def latest_unused_reset(session: Session, person_id: int) -> PasswordReset | None:
+    """The person's newest reset link not used yet (it may have expired)."""
+    return session.exec(
+        select(PasswordReset)
+        .where(PasswordReset.person_id == person_id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
+        .order_by(PasswordReset.created_at.desc())
+    ).first()  # type: ignore[attr-defined]

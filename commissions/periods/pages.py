@@ -1,0 +1,125 @@
+"""Finance's periods: the list, the approval page per period and the workflow buttons (the API: api.py).
+
+The page and ``GET /api/v1/periods/{p}`` also say whether the figures are current: how many
+statements wait for a recompute, whose last calculation failed and why, and the result of
+the last self-audit (``commissions recalc --check``, or the page's "Check now" button).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from commissions.calculation import state
+from commissions.calculation.check import check_period, last_check, record_check
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.errors import Conflict
+from commissions.core.guards import finance_only
+from commissions.core.periods import normalise_key
+from commissions.core.rendering import page
+from commissions.engine import parse_period
+from commissions.periods.queries import (
+    deal_counts_by_period,
+    email_of,
+    failed_people,
+    period_by_key,
+    periods_newest_first,
+)
+from commissions.periods.service import take_step
+from commissions.periods.workflow import NEXT_ACTION, changes_since_last_step, period_totals
+
+ACTION_LABELS = {"approve": "Approve", "lock": "Lock", "pay": "Mark paid"}
+
+
+class PeriodsController(Controller):
+    guards = [finance_only]
+    include_in_schema = False
+
+    @get("/finance/periods", sync_to_thread=True)
+    def periods_page(self, db: DbSession) -> Template:
+        periods = periods_newest_first(db)
+        counts = deal_counts_by_period(db)
+        return page(
+            "pages/periods/list.html",
+            {"periods": periods, "deal_counts": counts, "next_action": NEXT_ACTION, "labels": ACTION_LABELS},
+        )
+
+    @get("/finance/periods/{key:str}", sync_to_thread=True)
+    def approval_page(self, db: DbSession, key: FromPath[str]) -> Template:
+        return page("pages/periods/approval.html", _context(db, key))
+
+    @get("/periods/{key:str}", sync_to_thread=False)
+    def approval_alias(self, key: FromPath[str]) -> Redirect:
+        return Redirect(f"/finance/periods/{normalise_key(key)}", status_code=302)
+
+    @post("/finance/periods/{key:str}/{action:str}", sync_to_thread=True, status_code=200)
+    def step(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        key: FromPath[str],
+        action: FromPath[str],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """The Approve / Lock / Mark paid buttons (CSRF forms); a refused step shows why, changing nothing.
+        "Check now" runs the self-audit: nothing is written but its result (an audit event)."""
+        if action == "check":
+            engine = request.app.state["engine"]
+            record_check(
+                engine, check_period(engine, normalise_key(key)), actor=principal, via="the finance period page"
+            )
+            return Redirect(f"/finance/periods/{normalise_key(key)}?done=check#freshness", status_code=303)
+        try:
+            take_step(request.app.state["engine"], key=key, action=action, actor=principal)
+        except Conflict as exc:
+            db.expire_all()
+            return page("pages/periods/approval.html", {**_context(db, key), "error": exc.message}, status_code=409)
+        return Redirect(f"/finance/periods/{normalise_key(key)}?done={action}", status_code=303)
+
+
+def _context(db: Session, key: str) -> dict[str, Any]:
+    key = normalise_key(key)
+    period = period_by_key(db, key)
+    if period is None:  # not computed yet: show the empty page rather than a 404
+        p = parse_period(key)
+        return {
+            "key": key,
+            "period": None,
+            "starts_on": p.start,
+            "ends_on": p.end,
+            "totals": None,
+            "changes": None,
+            "action": None,
+            "labels": ACTION_LABELS,
+            "error": None,
+            "by": {},
+            **_freshness(db, key),
+        }
+    by = {pid: email_of(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
+    return {
+        "key": key,
+        "period": period,
+        "starts_on": period.starts_on,
+        "ends_on": period.ends_on,
+        "totals": period_totals(db, period),
+        "changes": changes_since_last_step(db, period, limit=50),
+        "action": NEXT_ACTION.get(period.state),
+        "labels": ACTION_LABELS,
+        "error": None,
+        "by": by,
+        **_freshness(db, key),
+    }
+
+
+def _freshness(db: Session, key: str) -> dict[str, Any]:
+    return {
+        "pending": state.pending_count(db, key),
+        "failed": failed_people(db, key),
+        "last_check": last_check(db, key),
+    }

@@ -1,0 +1,94 @@
+"""Reads for finance's period pages and the periods API: the periods, their deal counts, who did each
+step, whose calculation failed, and a period's state and totals as the API answers them."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func
+from sqlmodel import Session, select
+
+from commissions.calculation import state
+from commissions.calculation.check import LastCheck, last_check
+from commissions.core.money import from_minor
+from commissions.models import Deal, Period, Person
+from commissions.periods.schemas import FailedOut, LastCheckOut, PeriodOut, PersonTotalsOut
+from commissions.periods.workflow import PeriodTotals
+
+
+def periods_newest_first(session: Session, *, limit: int | None = None) -> list[Period]:
+    query = select(Period).order_by(Period.starts_on.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def deal_counts_by_period(session: Session) -> dict[int, int]:
+    """How many deals closed in each period, by the period's id (one query for every period)."""
+    return dict(
+        session.exec(
+            select(Period.id, func.count(Deal.id))
+            .join(Deal, and_(Deal.closed_at >= Period.starts_on, Deal.closed_at <= Period.ends_on), isouter=True)
+            .group_by(Period.id)
+        ).all()
+    )
+
+
+def period_by_key(session: Session, key: str) -> Period | None:
+    return session.exec(select(Period).where(Period.key == key)).first()
+
+
+def email_of(session: Session, person_id: int | None) -> str | None:
+    if person_id is None:
+        return None
+    person = session.get(Person, person_id)
+    return person.email if person else None
+
+
+def failed_people(session: Session, key: str) -> list[tuple[str, str, str]]:
+    """(email, name, error) of everyone whose last calculation in the period failed."""
+    errors = state.failed_people(session, key)
+    if not errors:
+        return []
+    people = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(sorted(errors)))).all()
+    return sorted((email, name, errors[pid]) for pid, email, name in people)
+
+
+def _last_check_out(check: LastCheck | None) -> LastCheckOut | None:
+    if check is None:
+        return None
+    return LastCheckOut(
+        at=check.at,
+        checked=check.checked,
+        differences=check.differences,
+        statements=check.statements,
+        pending=check.pending,
+        note=check.note,
+    )
+
+
+def period_out(session: Session, period: Period, totals: PeriodTotals) -> PeriodOut:
+    currency = next(iter(totals.grand_totals), "USD")
+    return PeriodOut(
+        period=period.key,
+        state=period.state,
+        approved_at=period.approved_at,
+        approved_by=email_of(session, period.approved_by_id),
+        locked_at=period.locked_at,
+        locked_by=email_of(session, period.locked_by_id),
+        paid_at=period.paid_at,
+        paid_by=email_of(session, period.paid_by_id),
+        totals={cur: str(from_minor(v, cur)) for cur, v in totals.grand_totals.items()},
+        components={name: str(from_minor(v, currency)) for name, v in totals.component_totals.items()},
+        people=[
+            PersonTotalsOut(
+                person=p.email,
+                name=p.name,
+                currency=p.currency,
+                total=str(from_minor(p.total_minor, p.currency)),
+                components={c: str(from_minor(v, p.currency)) for c, v in p.components.items()},
+            )
+            for p in totals.people
+        ],
+        pending=state.pending_count(session, period.key),
+        failed=[FailedOut(person=email, error=error) for email, _, error in failed_people(session, period.key)],
+        last_check=_last_check_out(last_check(session, period.key)),
+    )
