@@ -73,8 +73,8 @@ from commissions.plans.controller import PlansController
 from commissions.pulse.controller import PulseController, TeamPulseController
 from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.statements.controller import StatementsController
-from commissions.webhooks.admin_controller import WebhooksAdminController
-from commissions.webhooks.controller import WebhooksController
+from commissions.webhooks.api import WebhooksController
+from commissions.webhooks.pages import WebhooksAdminController
 from commissions.webhooks.junk import JunkCounter
 
 log = logging.getLogger("quotaboard")
