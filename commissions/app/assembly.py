@@ -70,12 +70,12 @@ from commissions.payroll.controller import PayrollController
 from commissions.people.controller import AdminPeopleController
 from commissions.periods.controller import PeriodsApiController, PeriodsController
 from commissions.plans.controller import PlansController
-from commissions.pulse.controller import PulseController, TeamPulseController
+from commissions.pulse.pages import PulseController, TeamPulseController
 from commissions.quotas.controller import QuotasApiController, QuotasController
 from commissions.statements.controller import StatementsController
 from commissions.webhooks.api import WebhooksController
-from commissions.webhooks.pages import WebhooksAdminController
 from commissions.webhooks.junk import JunkCounter
+from commissions.webhooks.pages import WebhooksAdminController
 
 log = logging.getLogger("quotaboard")
 
