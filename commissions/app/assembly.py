@@ -66,7 +66,8 @@ from commissions.deals.form_controller import DealFormController
 from commissions.deals.import_controller import DealImportController
 from commissions.disputes.controller import DisputesController
 from commissions.marketing.controller import MarketingController
-from commissions.payroll.controller import PayrollController
+from commissions.payroll.api import PayrollApiController
+from commissions.payroll.pages import PayrollController
 from commissions.people.controller import AdminPeopleController
 from commissions.periods.controller import PeriodsApiController, PeriodsController
 from commissions.plans.controller import PlansController
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             CustomFieldsApiController,
             PlansController,
             PayrollController,
+            PayrollApiController,
             DisputesController,
             WebhooksController,
             WebhooksAdminController,
