@@ -60,12 +60,11 @@ from commissions.core.money import format_money
 from commissions.core.navigation import NavItem, nav_for, set_extra_items
 from commissions.core.settings import Settings, get_settings
 from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
-from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
-from commissions.deals.controller import DealsController
-from commissions.deals.form_controller import DealFormController
-from commissions.deals.import_controller import DealImportController
+from commissions.deals.api import DealApprovalsApiController, DealImportApiController, DealsApiController
+from commissions.deals.pages import DealApprovalsController, DealFormController, DealImportController, DealsController
 from commissions.disputes.controller import DisputesController
-from commissions.marketing.controller import MarketingController
+from commissions.marketing.api import MarketingApiController
+from commissions.marketing.pages import MarketingController
 from commissions.payroll.api import PayrollApiController
 from commissions.payroll.pages import PayrollController
 from commissions.people.controller import AdminPeopleController
@@ -189,7 +188,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             PasswordResetAdminController,
             HomeController,
             DealsController,
+            DealsApiController,
             DealImportController,
+            DealImportApiController,
             DealFormController,
             DealApprovalsController,
             DealApprovalsApiController,
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             WebhooksAdminController,
             AuditController,
             MarketingController,
+            MarketingApiController,
             PulseController,
             TeamPulseController,
             *[handler for ext in extensions for handler in ext.route_handlers],

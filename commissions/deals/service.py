@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import settle
 from commissions.calculation.state import touch
-from commissions.core.db import transaction
+from commissions.core.db import transaction, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
 from commissions.core.principal import Principal
 from commissions.core.rounds import Rounds
@@ -225,3 +225,15 @@ def held_out(data: DealIn) -> DealOut:
         custom_fields=data.model_dump(mode="json")["custom_fields"],
         approval="pending",
     )
+
+
+def dry_run(engine: Engine, data: DealIn, principal: Principal) -> None:
+    """Everything a save would check (people exist, permission, locked periods), then roll back: raises the
+    InputProblem or Forbidden the save would raise."""
+    with write_session(engine) as session:
+        session.begin()
+        try:
+            check_deal(session, custom_fields=data.custom_fields)
+            DealWriter(session, principal).write(data)
+        finally:
+            session.rollback()
