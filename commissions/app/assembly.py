@@ -62,7 +62,7 @@ from commissions.core.settings import Settings, get_settings
 from commissions.custom_fields.controller import CustomFieldsApiController, CustomFieldsController
 from commissions.deals.api import DealApprovalsApiController, DealImportApiController, DealsApiController
 from commissions.deals.pages import DealApprovalsController, DealFormController, DealImportController, DealsController
-from commissions.disputes.controller import DisputesController
+from commissions.disputes.pages import DisputesController
 from commissions.marketing.api import MarketingApiController
 from commissions.marketing.pages import MarketingController
 from commissions.payroll.api import PayrollApiController
