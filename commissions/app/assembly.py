@@ -72,7 +72,8 @@ from commissions.periods.controller import PeriodsApiController, PeriodsControll
 from commissions.plans.controller import PlansController
 from commissions.pulse.pages import PulseController, TeamPulseController
 from commissions.quotas.controller import QuotasApiController, QuotasController
-from commissions.statements.controller import StatementsController
+from commissions.statements.api import StatementsApiController
+from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
 from commissions.webhooks.junk import JunkCounter
 from commissions.webhooks.pages import WebhooksAdminController
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DealApprovalsController,
             DealApprovalsApiController,
             StatementsController,
+            StatementsApiController,
             TeamController,
             PeriodsController,
             PeriodsApiController,
