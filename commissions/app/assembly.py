@@ -71,7 +71,8 @@ from commissions.people.controller import AdminPeopleController
 from commissions.periods.controller import PeriodsApiController, PeriodsController
 from commissions.plans.controller import PlansController
 from commissions.pulse.pages import PulseController, TeamPulseController
-from commissions.quotas.controller import QuotasApiController, QuotasController
+from commissions.quotas.api import QuotasApiController
+from commissions.quotas.pages import QuotasController
 from commissions.statements.api import StatementsApiController
 from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
