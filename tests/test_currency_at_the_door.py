@@ -21,7 +21,7 @@ from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.core.db import transaction
 from commissions.deals.csv_import import import_deals
 from commissions.models import Campaign, Deal, Person, Plan, PlanAssignment, PlanVersion
-from commissions.webhooks import controller
+from commissions.webhooks import api
 from commissions.webhooks.service import create_integration
 from commissions.webhooks.signing import sign
 from tests.conftest import csrf_from, read, sign_in
@@ -270,7 +270,7 @@ def test_every_accepted_deal_can_be_computed_by_each_plan_that_sees_it(client, o
 
 
 def test_webhook_delivery_is_refused(client, org, engine: Engine, settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(controller, "clock", lambda: NOW)
+    monkeypatch.setattr(api, "clock", lambda: NOW)
     with transaction(engine) as s:
         secret = create_integration(s, name="hubspot", secret_key=settings.secret_key, by=None)[1]
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from commissions.core.db import transaction
 from commissions.models import AuditEvent, Deal, WebhookDelivery, WebhookIntegration
-from commissions.webhooks import controller
+from commissions.webhooks import api
 from commissions.webhooks.service import create_integration, revoke_integration
 from commissions.webhooks.signing import SignatureError, sign, verify
 from tests.conftest import read
@@ -41,7 +41,7 @@ def test_the_published_standard_webhooks_vector() -> None:
 @pytest.fixture
 def crm(engine: Engine, settings, make_person, monkeypatch: pytest.MonkeyPatch) -> str:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
-    monkeypatch.setattr(controller, "clock", lambda: NOW)
+    monkeypatch.setattr(api, "clock", lambda: NOW)
     with transaction(engine) as s:
         return create_integration(s, name="hubspot", secret_key=settings.secret_key, by=None)[1]
 
@@ -212,7 +212,7 @@ def test_admin_page_creates_shows_the_secret_once_and_revokes(
 
     make_person("ana@example.com")
     make_person("root@example.com", "admin")
-    monkeypatch.setattr(controller, "clock", lambda: NOW)
+    monkeypatch.setattr(api, "clock", lambda: NOW)
     sign_in(client, "root@example.com")
     made = client.post("/admin/webhooks/", data={"name": "HubSpot", "_csrf_token": csrf_from(client)})
     assert made.status_code == 200 and "shown only once" in made.text

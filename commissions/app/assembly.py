@@ -63,23 +63,25 @@ from commissions.core.navigation import NavItem, nav_for, set_extra_items
 from commissions.core.settings import Settings, get_settings
 from commissions.custom_fields.api import CustomFieldsApiController
 from commissions.custom_fields.pages import CustomFieldsController
-from commissions.deals.approvals_controller import DealApprovalsApiController, DealApprovalsController
-from commissions.deals.controller import DealsController
-from commissions.deals.form_controller import DealFormController
-from commissions.deals.import_controller import DealImportController
-from commissions.disputes.controller import DisputesController
-from commissions.marketing.controller import MarketingController
-from commissions.payroll.controller import PayrollController
+from commissions.deals.api import DealApprovalsApiController, DealImportApiController, DealsApiController
+from commissions.deals.pages import DealApprovalsController, DealFormController, DealImportController, DealsController
+from commissions.disputes.pages import DisputesController
+from commissions.marketing.api import MarketingApiController
+from commissions.marketing.pages import MarketingController
+from commissions.payroll.api import PayrollApiController
+from commissions.payroll.pages import PayrollController
 from commissions.people.pages import AdminPeopleController
 from commissions.periods.api import PeriodsApiController
 from commissions.periods.pages import PeriodsController
 from commissions.plans.pages import PlansController
-from commissions.pulse.controller import PulseController, TeamPulseController
-from commissions.quotas.controller import QuotasApiController, QuotasController
-from commissions.statements.controller import StatementsController
-from commissions.webhooks.admin_controller import WebhooksAdminController
-from commissions.webhooks.controller import WebhooksController
+from commissions.pulse.pages import PulseController, TeamPulseController
+from commissions.quotas.api import QuotasApiController
+from commissions.quotas.pages import QuotasController
+from commissions.statements.api import StatementsApiController
+from commissions.statements.pages import StatementsController
+from commissions.webhooks.api import WebhooksController
 from commissions.webhooks.junk import JunkCounter
+from commissions.webhooks.pages import WebhooksAdminController
 
 log = logging.getLogger("quotaboard")
 
@@ -193,11 +195,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             PasswordResetAdminController,
             HomeController,
             DealsController,
+            DealsApiController,
             DealImportController,
+            DealImportApiController,
             DealFormController,
             DealApprovalsController,
             DealApprovalsApiController,
             StatementsController,
+            StatementsApiController,
             TeamController,
             PeriodsController,
             PeriodsApiController,
@@ -212,11 +217,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             CustomFieldsApiController,
             PlansController,
             PayrollController,
+            PayrollApiController,
             DisputesController,
             WebhooksController,
             WebhooksAdminController,
             AuditController,
             MarketingController,
+            MarketingApiController,
             PulseController,
             TeamPulseController,
             *[handler for ext in extensions for handler in ext.route_handlers],

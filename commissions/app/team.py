@@ -16,7 +16,7 @@ from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
 from commissions.people.progress import progress_rows
 from commissions.people.service import report_ids
-from commissions.pulse.views import pulse_context
+from commissions.pulse.queries import pulse_context
 
 
 class TeamController(Controller):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from litestar.exceptions import ValidationException
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from commissions.core.periods import PeriodKey
+from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
-from commissions.models import Deal, DealSplit, Person
+from commissions.custom_fields.service import list_fields
+from commissions.models import Campaign, Deal, DealSplit, Person
 from commissions.people.service import visible_person_ids
 
 
@@ -27,6 +30,17 @@ class DealRow:
     type: str
     product: str
     status: str
+
+
+def period_filter(text: str | None, *, default_today: bool) -> PeriodKey | None:
+    """The ``period`` query parameter of the deal list (page and API): a 400 if unreadable; empty: this quarter
+    (``default_today``) or all periods."""
+    if not text:
+        return quarter_of(date.today()) if default_today else None
+    try:
+        return parse_period_key(text)
+    except PeriodKeyError as exc:
+        raise ValidationException(str(exc), extra={"period": text}) from exc
 
 
 def visible_deals(
@@ -56,3 +70,19 @@ def visible_deals(
         )
         for deal, email, name in session.exec(query)
     ]
+
+
+def form_choices(session: Session, principal: Principal) -> dict[str, Any]:
+    """What the deal form offers: owners the caller may record for, campaigns, colleagues to split with, and the
+    declared custom fields."""
+    visible = visible_person_ids(session, principal)
+    owners = session.exec(
+        select(Person.email, Person.name).where(Person.active, Person.id.in_(visible or set())).order_by(Person.name)
+    ).all()
+    campaigns = session.exec(select(Campaign.code, Campaign.name).order_by(Campaign.code)).all()
+    colleagues = session.exec(
+        select(Person.email, Person.name)
+        .where(Person.active, Person.role.in_(("rep", "manager")))
+        .order_by(Person.name)
+    ).all()
+    return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "custom_fields": list_fields(session)}

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import settle
 from commissions.calculation.state import touch
-from commissions.core.db import transaction
+from commissions.core.db import RACES, write, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
 from commissions.core.principal import Principal
 from commissions.core.rounds import Rounds
@@ -129,52 +129,51 @@ def _record_batch(engine: Engine, batch: list[_Delivery]) -> None:
     delivery in another process, or a lock wait that failed, runs the whole batch again; a deal
     that repeats one before it in the batch is recorded after it, as if the two had come one
     after the other."""
-    for attempt in range(ATTEMPTS):
+    try:
+        write(engine, lambda session: _write_batch(session, batch), attempts=ATTEMPTS)
+    except _HalfWritten as exc:
+        if len(batch) == 1:
+            batch[0].error = exc.__cause__
+            return
         for delivery in batch:
-            delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
-        try:
-            with transaction(engine) as session:
-                session.info[PLANS_UNCHANGED] = True
-                ids = sorted({d.data.external_id for d in batch})
-                before = set(session.exec(select(Deal.closed_at).where(Deal.external_id.in_(ids))).all())
-                take_period_locks(session, {d.data.closed_at for d in batch} | before)
-                pending: dict[str, set[int]] = {}
-                writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
-                for delivery in batch:
-                    if delivery.by not in writers:
-                        writers[delivery.by] = writer = DealWriter(session, delivery.by, defer_new=True)
-                        if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
-                            mine = [d.data for d in batch if d.by == delivery.by]
-                            writer.preload(
-                                {e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
-                                {d.external_id for d in mine},
-                                {d.closed_at for d in mine},
-                            )
-                    for other in writers.values():  # another caller's held-back new deal of this id: stored first
-                        if other is not writers[delivery.by] and other.holds(delivery.data.external_id):
-                            other.finish()
-                            writers[delivery.by].forget(delivery.data.external_id)
-                    _record_in_batch(session, writers[delivery.by], delivery, pending)
-                for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
-                    writer.finish()
-                for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
-                    touch(session, pending[key], {key})
-            return
-        except _HalfWritten as exc:
-            if len(batch) == 1:
-                batch[0].error = exc.__cause__
-                return
-            for delivery in batch:
-                _record_batch(engine, [delivery])
-            return
-        except (IntegrityError, OperationalError) as exc:
-            if attempt == ATTEMPTS - 1:
-                for delivery in batch:
-                    delivery.error = exc
-        except Exception as exc:
-            for delivery in batch:
-                delivery.error = exc
-            return
+            _record_batch(engine, [delivery])
+    except RACES as exc:  # lost the race every time
+        for delivery in batch:
+            delivery.error = exc
+    except Exception as exc:
+        for delivery in batch:
+            delivery.error = exc
+
+
+def _write_batch(session: Session, batch: list[_Delivery]) -> None:
+    """One try of the batch's transaction (``_record_batch``): every delivery starts afresh."""
+    for delivery in batch:
+        delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
+    session.info[PLANS_UNCHANGED] = True
+    ids = sorted({d.data.external_id for d in batch})
+    before = set(session.exec(select(Deal.closed_at).where(Deal.external_id.in_(ids))).all())
+    take_period_locks(session, {d.data.closed_at for d in batch} | before)
+    pending: dict[str, set[int]] = {}
+    writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
+    for delivery in batch:
+        if delivery.by not in writers:
+            writers[delivery.by] = writer = DealWriter(session, delivery.by, defer_new=True)
+            if len(batch) > 1:  # their people, deals and the manager tree in a handful of queries
+                mine = [d.data for d in batch if d.by == delivery.by]
+                writer.preload(
+                    {e for d in mine for e in (d.owner, *(s.person for s in d.splits))},
+                    {d.external_id for d in mine},
+                    {d.closed_at for d in mine},
+                )
+        for other in writers.values():  # another caller's held-back new deal of this id: stored first
+            if other is not writers[delivery.by] and other.holds(delivery.data.external_id):
+                other.finish()
+                writers[delivery.by].forget(delivery.data.external_id)
+        _record_in_batch(session, writers[delivery.by], delivery, pending)
+    for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
+        writer.finish()
+    for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
+        touch(session, pending[key], {key})
 
 
 def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, pending: dict[str, set[int]]) -> None:
@@ -225,3 +224,15 @@ def held_out(data: DealIn) -> DealOut:
         custom_fields=data.model_dump(mode="json")["custom_fields"],
         approval="pending",
     )
+
+
+def dry_run(engine: Engine, data: DealIn, principal: Principal) -> None:
+    """Everything a save would check (people exist, permission, locked periods), then roll back: raises the
+    InputProblem or Forbidden the save would raise."""
+    with write_session(engine) as session:
+        session.begin()
+        try:
+            check_deal(session, custom_fields=data.custom_fields)
+            DealWriter(session, principal).write(data)
+        finally:
+            session.rollback()

@@ -16,11 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commissions.adjustments.service import add_manual_adjustment
 from commissions.calculation.service import current_lines_query
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.principal import Principal
 from commissions.models import Dispute, DisputeMessage, PayoutLine, Period, Person
@@ -246,3 +248,39 @@ def dispute_context(session: Session, principal: Principal, person: Person, stat
     """What the statement page's dispute includes need: the statement's disputes, per-line markers, who may ask."""
     disputes, by_line = statement_disputes(session, person, statement.period) if statement else ([], {})
     return {"disputes": disputes, "disputes_by_line": by_line, "may_dispute": principal.person_id is not None}
+
+
+# --- the pages' writes, each in its own transaction ---------------------------------------------------------------
+
+
+def create_dispute(
+    engine: Engine, *, principal: Principal, person_id: int, period_key: str, line_id: int | None, question: str
+) -> Dispute:
+    """``open_dispute`` about the person's statement, in its own transaction."""
+    with transaction(engine) as session:
+        return open_dispute(
+            session,
+            principal=principal,
+            person=session.get(Person, person_id),  # type: ignore[arg-type]
+            period_key=period_key,
+            line_id=line_id,
+            question=question,
+        )
+
+
+def post_message(engine: Engine, *, principal: Principal, dispute_id: int, body: str) -> None:
+    """``add_message`` to the dispute, in its own transaction (the caller has checked it may see the dispute)."""
+    with transaction(engine) as session:
+        add_message(session, principal=principal, dispute=session.get(Dispute, dispute_id), body=body)  # type: ignore[arg-type]
+
+
+def close_dispute(engine: Engine, *, principal: Principal, dispute_id: int, note: str, amount: Decimal | None) -> None:
+    """``resolve_dispute`` in its own transaction (the caller has checked it may see the dispute)."""
+    with transaction(engine) as session:
+        resolve_dispute(
+            session,
+            principal=principal,
+            dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
+            note=note,
+            amount=amount,
+        )

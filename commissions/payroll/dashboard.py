@@ -148,3 +148,8 @@ def default_period(session: Session) -> Period | None:
         select(Period).join(PayeeSummary, PayeeSummary.period_id == Period.id).order_by(Period.ends_on.desc())
     ).first()
     return latest or session.exec(select(Period).order_by(Period.ends_on.desc())).first()
+
+
+def periods_newest_first(session: Session) -> list[Period]:
+    """Every period, the latest first: the dashboard's period picker."""
+    return list(session.exec(select(Period).order_by(Period.ends_on.desc())).all())

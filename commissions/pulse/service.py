@@ -3,7 +3,8 @@
 The team is the manager's reports, recursively (like the team page). Answers are stored
 as counts per score (``pulse_tally``), with no person and no time; ``pulse_response``
 records only that someone answered. A pulse's score is shown only once it has at least
-``pulse_min_group_size`` answers (default 5). The caller owns the transaction.
+``pulse_min_group_size`` answers (default 5). The caller owns the transaction, except in the
+engine-taking functions at the end (the pages').
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from commissions.core.audit import record_event
+from commissions.core.db import transaction, write
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.principal import Principal
 from commissions.marketing.metrics import PulseScore, enps
@@ -132,3 +135,24 @@ def team_results(session: Session, manager_id: int, *, minimum: int) -> list[Pul
     team_size = len(report_ids(session, manager_id))
     pulses = session.exec(select(Pulse).where(Pulse.manager_id == manager_id).order_by(Pulse.opened_on, Pulse.id)).all()
     return [PulseResult(p, enps(tally(session, p.id), minimum=minimum), team_size) for p in pulses]  # type: ignore[arg-type]
+
+
+# --- the transactions of the pulse pages ---------------------------------------------------------------------
+
+
+def answer_pulse(engine: Engine, principal: Principal, pulse_id: int, score: str | int | None) -> None:
+    """``answer`` in its own transaction, tried again (three times in all) when it lost a unique key: a concurrent
+    first answer with the same score, or a double submit."""
+    write(engine, lambda session: answer(session, principal, pulse_id, score), attempts=3, on=(IntegrityError,))
+
+
+def open_team_pulse(engine: Engine, principal: Principal) -> Pulse:
+    """``open_pulse`` in its own transaction."""
+    with transaction(engine) as session:
+        return open_pulse(session, principal)
+
+
+def close_team_pulse(engine: Engine, principal: Principal, pulse_id: int) -> Pulse:
+    """``close_pulse`` in its own transaction."""
+    with transaction(engine) as session:
+        return close_pulse(session, principal, pulse_id)

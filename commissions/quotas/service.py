@@ -899,3 +899,99 @@ def copy_from_previous(session: Session, principal: Principal, key: PeriodKey, *
 
         touch(session, people, {key.key})
     return CopyResult(source_key.key, copied, len(people))
+
+
+# ---------------------------------------------------------------- the pages' and the API's transactions
+
+
+class CellNotFound(LookupError):
+    """No such quota cell, or not one the caller may edit (the person left their team meanwhile)."""
+
+
+class PreviewStale(Conflict):
+    """Quotas of a previewed file changed since the preview: ``rows`` is the new preview."""
+
+    def __init__(self, rows: list[PreviewRow]) -> None:
+        super().__init__("file", "some of these quotas changed since the preview: check the new preview")
+        self.rows = rows
+
+
+def save_cell(
+    engine: Engine, principal: Principal, *, person_id: int, metric: str, key: PeriodKey, target: str, version: int
+) -> Cell:
+    """One grid cell edit in its own transaction (retried on a race); returns the cell as stored, marked saved."""
+
+    def work(session: Session) -> Cell:
+        if load_cell(session, principal, person_id, metric, key) is None:  # checked again, in the write
+            raise CellNotFound()
+        change = cell_change(
+            session, principal, person_id=person_id, metric=metric, key=key, target=target, version=version
+        )
+        apply_change(session, change, by=principal, source="grid")
+        cell = load_cell(session, principal, person_id, metric, key)
+        assert cell is not None
+        cell.saved = True
+        return cell
+
+    return run_write(engine, work)
+
+
+def copy_previous(engine: Engine, principal: Principal, key: PeriodKey) -> CopyResult:
+    """``copy_from_previous`` in its own transaction (retried on a race)."""
+    return run_write(engine, lambda s: copy_from_previous(s, principal, key, by=principal))
+
+
+def confirm_upload(engine: Engine, principal: Principal, raw: list[RawRow], previewed: str) -> tuple[int, str]:
+    """Apply the rows of a previewed quotas.csv if nothing they change moved since the preview (``previewed``: the
+    preview's fingerprint; else PreviewStale with the new preview). Returns how many quotas changed and the first
+    row's period."""
+
+    def work(session: Session) -> tuple[int, str]:
+        changes = resolve_rows(session, principal, raw)
+        rows = preview(session, changes)
+        if fingerprint(rows) != previewed:
+            raise PreviewStale(rows)
+        outcomes = apply_changes(session, changes, by=principal, source="csv")
+        return sum(o.action != "unchanged" for o in outcomes), changes[0].period.key
+
+    return run_write(engine, work)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQuota:
+    """A quota as the API answers it after a write (target as plain text, unit: the currency or "count")."""
+
+    person: str
+    metric: str
+    period: str
+    target: str | None
+    unit: str
+    version: int
+
+
+def _stored(outcome: Outcome) -> StoredQuota:
+    c = outcome.change
+    target = (
+        None
+        if outcome.quota is None
+        else plain_target(target_value(outcome.quota.target_minor, c.metric, c.currency), c.metric, c.currency)
+    )
+    unit = c.currency if is_money(c.metric) else "count"
+    return StoredQuota(c.email, c.metric, c.period.key, target, unit, outcome.version)
+
+
+def set_quotas(engine: Engine, principal: Principal, rows: list[RawRow]) -> list[StoredQuota]:
+    """The API's batch: all or nothing, closed periods included (prior-period adjustments), in request order; the
+    stored quotas are read in the transaction."""
+
+    def work(session: Session) -> list[StoredQuota]:
+        outcomes = apply_changes(
+            session,
+            resolve_rows(session, principal, rows, closed_ok=True),
+            by=principal,
+            source="api",
+            closed_ok=True,
+        )
+        return [_stored(o) for o in outcomes]
+
+    return run_write(engine, work)

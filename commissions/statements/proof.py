@@ -56,9 +56,12 @@ from commissions.calculator.verify import (
 from commissions.calculator.writers import campaigns_csv, deals_csv, people_csv, quotas_csv
 from commissions.core.money import format_money
 from commissions.core.periods import CLOSED_STATES
+from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
 from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
-from commissions.statements.service import Statement
+from commissions.people.access import find_statement_person
+from commissions.statements.queries import Statement, period_key, read_statement, statement_freshness
+from commissions.statements.schemas import StatementOut, statement_out
 
 
 @dataclass
@@ -328,3 +331,16 @@ def _readme(proof: Proof, name: str) -> str:
     lines += [f"- {note}" for note in proof.notes]
     lines += ["", "What the files hold and what the fingerprint covers: docs/checking-your-pay.md.", ""]
     return "\n".join(lines)
+
+
+def statement_with_proof(
+    session: Session, principal: Principal, email: str, period: str | None
+) -> tuple[StatementOut, Proof]:
+    """The statement as the API answers it, with its freshness and its proof (the caller's right checked first)."""
+    person = find_statement_person(session, principal, email)
+    key = period_key(session, person, period)
+    st = read_statement(session, person, key)
+    out = statement_out(st)
+    fresh = statement_freshness(session, principal, person, key)
+    proof = build_proof(session, person, st, out.model_dump(mode="json"), fresh)
+    return out.model_copy(update={**fresh.as_json(), **proof.as_json()}), proof

@@ -1,4 +1,5 @@
-"""Webhook integrations: create (the secret is shown once), revoke, find, and the replay memory."""
+"""Webhook integrations: create (the secret is shown once), revoke, find, the replay memory, and the
+transactions of a delivery (verify, audit a refusal, record the deal and remember its id)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ import re
 from datetime import timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
+from commissions.deals.ingest import RecordResult
+from commissions.deals.schemas import DealIn, DealOut
+from commissions.deals.service import record_one
 from commissions.models import WebhookDelivery, WebhookIntegration
 from commissions.models.base import utcnow
-from commissions.webhooks.signing import TOLERANCE_SECONDS, new_secret
+from commissions.webhooks.junk import WEBHOOK_JUNK_WINDOW_SECONDS
+from commissions.webhooks.signing import TOLERANCE_SECONDS, SignatureError, new_secret, verify
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -89,3 +95,85 @@ def remember(session: Session, integration: WebhookIntegration, webhook_id: str)
         session.flush()
     except IntegrityError:  # an identical delivery raced this one: the deal is recorded once either way
         raise InputProblem("webhook-id", "this delivery was received already") from None
+
+
+def add_integration(engine: Engine, *, name: str, secret_key: str, by: Principal | None) -> tuple[str, str]:
+    """``create_integration`` in its own transaction: the new integration's name and its secret in clear."""
+    with transaction(engine) as session:
+        row, secret = create_integration(session, name=name, secret_key=secret_key, by=by)
+        return row.name, secret
+
+
+def revoke_by_id(engine: Engine, integration_id: int, *, by: Principal | None) -> bool:
+    """Revoke the integration of this id in its own transaction; False if there is none."""
+    with transaction(engine) as session:
+        row = session.get(WebhookIntegration, integration_id)
+        if row is None:
+            return False
+        revoke_integration(session, row.name, by=by)
+        return True
+
+
+def integrations(session: Session) -> list[WebhookIntegration]:
+    """Every integration for the admin page: active ones first, then by name."""
+    return list(
+        session.exec(
+            select(WebhookIntegration).order_by(
+                col(WebhookIntegration.revoked_at).is_not(None), col(WebhookIntegration.name)
+            )
+        ).all()
+    )
+
+
+# --- a delivery ------------------------------------------------------------------------------------------------
+
+
+class Replayed(SignatureError):
+    """Refused although the signature is valid: the sender holds the secret, so it is audited."""
+
+
+def check_delivery(
+    engine: Engine, name: str, secret_key: str, headers: dict[str, str], body: bytes, *, now: float
+) -> tuple[WebhookIntegration, str]:
+    """The active integration ``name`` and the delivery's webhook-id, if its signature is valid and the id is new;
+    else SignatureError (or Replayed, for a valid signature on an id received already)."""
+    with Session(engine) as session:
+        found = active_secret(session, name, secret_key)
+        if found is None:
+            raise SignatureError("no active webhook integration with this name")
+        integration, secret = found
+        webhook_id, _ = verify(secret, headers, body, now=now)
+        if seen(session, integration.id, webhook_id):  # type: ignore[arg-type]
+            raise Replayed("replayed delivery: this webhook-id was received already", 400)
+        return integration, webhook_id
+
+
+def audit_refused(engine: Engine, name: str, reason: str, *, ip: str) -> None:
+    """A delivery whose signature was valid but is refused anyway (a replay) is audited."""
+    with transaction(engine) as session:
+        record_event(session, None, "webhook.refused", "webhook_integration", name[:128], {"reason": reason}, ip=ip)
+
+
+def audit_junk_throttled(engine: Engine, name: str, refusals: int, *, ip: str) -> None:
+    """An address that sent too many unauthenticated requests is now refused unchecked: audited once."""
+    with transaction(engine) as session:
+        record_event(
+            session,
+            None,
+            "webhook.junk_throttled",
+            "webhook_integration",
+            name[:128],
+            {"refusals": refusals, "window_seconds": WEBHOOK_JUNK_WINDOW_SECONDS},
+            ip=ip,
+        )
+
+
+def record_delivery(
+    engine: Engine, deal: DealIn, *, by: Principal, integration: WebhookIntegration, webhook_id: str
+) -> tuple[RecordResult, DealOut]:
+    """Record the deal like ``POST /api/v1/deals``, then remember the webhook-id (a replay is refused)."""
+    result, out = record_one(engine, deal, by=by)
+    with transaction(engine) as session:
+        row = session.get(WebhookIntegration, integration.id)
+        remember(session, row, webhook_id)  # type: ignore[arg-type]
+    return result, out

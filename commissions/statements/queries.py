@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import Freshness, freshness
+from commissions.core.errors import InputProblem
+from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
+from commissions.engine import PeriodError, parse_period
 from commissions.models import (
     Deal,
     PayeeSummary,
@@ -189,3 +192,51 @@ def statement_freshness(session: Session, principal: Principal, person: Person, 
     # whoever may read the statement (the person, their managers, finance) may read why it failed:
     # the reason names the person's own deals and plan, which they all see anyway
     return Freshness(computed_at, state.pending, state.error)
+
+
+# --- what the statement pages and API read besides the statement --------------------------------------------------
+
+
+def signed_in_person(session: Session, principal: Principal) -> Person | None:
+    """The caller's own person row (none for an admin or a token without a person)."""
+    return session.get(Person, principal.person_id) if principal.person_id else None
+
+
+def period_key(session: Session, person: Person | None, text: str | None) -> str:
+    """The period asked for, else the person's latest statement's, else this quarter."""
+    if text:
+        try:
+            return parse_period(text).key
+        except PeriodError as exc:
+            raise InputProblem("period", str(exc)) from exc
+    if person is not None:
+        latest = session.exec(
+            select(Period.key)
+            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .where(PayeeSummary.person_id == person.id)
+            .order_by(Period.ends_on.desc())
+        ).first()
+        if latest:
+            return latest
+    return quarter_of(date.today()).key
+
+
+def periods_of(session: Session, person: Person, shown: str | None = None) -> list[str]:
+    """Periods with a statement for the person: computed figures or any line (an adjustment alone counts)."""
+    keys = set(
+        session.exec(
+            select(Period.key)
+            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .where(PayeeSummary.person_id == person.id)
+        ).all()
+    )
+    keys |= set(
+        session.exec(
+            select(Period.key)
+            .join(PayoutLine, PayoutLine.period_id == Period.id)
+            .where(PayoutLine.person_id == person.id)
+        ).all()
+    )
+    if shown:
+        keys.add(shown)
+    return sorted(keys, reverse=True)

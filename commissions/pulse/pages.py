@@ -9,14 +9,18 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy.exc import IntegrityError
 
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import requires_person, requires_role
 from commissions.core.rendering import page
-from commissions.pulse.service import PulseNotFound, answer, close_pulse, open_pulse, pulses_to_answer
+from commissions.pulse.service import (
+    PulseNotFound,
+    answer_pulse,
+    close_team_pulse,
+    open_team_pulse,
+    pulses_to_answer,
+)
 
 
 class PulseController(Controller):
@@ -40,16 +44,7 @@ class PulseController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         try:
-            for attempt in range(
-                3
-            ):  # a concurrent first answer with the same score, or a double submit, races on a unique key
-                try:
-                    with transaction(request.app.state["engine"]) as session:
-                        answer(session, principal, pulse_id, data.get("score"))
-                    break
-                except IntegrityError:
-                    if attempt == 2:
-                        raise
+            answer_pulse(request.app.state["engine"], principal, pulse_id, data.get("score"))
         except PulseNotFound:
             raise NotFoundException("No such pulse.") from None
         except InputProblem as exc:
@@ -69,15 +64,13 @@ class TeamPulseController(Controller):
 
     @post("/", sync_to_thread=True)
     def open(self, request: Request, principal: CurrentPrincipal) -> Redirect:
-        with transaction(request.app.state["engine"]) as session:
-            open_pulse(session, principal)
+        open_team_pulse(request.app.state["engine"], principal)
         return Redirect("/team#pulse", status_code=303)
 
     @post("/{pulse_id:int}/close", sync_to_thread=True)
     def close(self, request: Request, principal: CurrentPrincipal, pulse_id: FromPath[int]) -> Redirect:
         try:
-            with transaction(request.app.state["engine"]) as session:
-                close_pulse(session, principal, pulse_id)
+            close_team_pulse(request.app.state["engine"], principal, pulse_id)
         except PulseNotFound:
             raise NotFoundException("No such pulse.") from None
         return Redirect("/team#pulse", status_code=303)

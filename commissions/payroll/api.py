@@ -1,19 +1,13 @@
-"""The payroll export API (CSV, XLSX) and finance's dashboard page."""
+"""The payroll export API (CSV, XLSX)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
-from litestar.response import Template
-from sqlmodel import select
+from litestar.params import FromPath
 
-from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.dependencies import DbSession
 from commissions.core.guards import finance_only
-from commissions.core.rendering import page_or_partial
-from commissions.disputes.service import list_disputes
-from commissions.models import Period
-from commissions.payroll.dashboard import default_period, period_dashboard
 from commissions.payroll.service import export_filename, find_period, payout_rows, to_csv, to_xlsx
 
 MEDIA_TYPES = {
@@ -22,7 +16,7 @@ MEDIA_TYPES = {
 }
 
 
-class PayrollController(Controller):
+class PayrollApiController(Controller):
     guards = [finance_only]
 
     @get(
@@ -48,16 +42,3 @@ class PayrollController(Controller):
                 "Cache-Control": "no-store",
             },
         )
-
-    @get("/finance", include_in_schema=False, sync_to_thread=True)
-    def dashboard(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
-    ) -> Template:
-        chosen = find_period(db, period) if period else default_period(db)
-        context = {
-            "periods": db.exec(select(Period).order_by(Period.ends_on.desc())).all(),
-            "period": chosen,
-            "board": period_dashboard(db, chosen) if chosen else None,
-            "disputes": list_disputes(db, principal, unresolved_only=True),
-        }
-        return page_or_partial(request, "pages/finance/dashboard.html", "partials/finance/figures.html", context)

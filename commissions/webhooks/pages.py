@@ -10,28 +10,21 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlmodel import Session
 
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import admins
 from commissions.core.rendering import page
-from commissions.models import WebhookIntegration
-from commissions.webhooks.service import create_integration, revoke_integration
+from commissions.webhooks.service import add_integration, integrations, revoke_by_id
 
 
 class NewWebhookForm(BaseModel):
     name: str = ""
 
 
-def _context(db: DbSession, **extra: object) -> dict:
-    rows = db.exec(
-        select(WebhookIntegration).order_by(
-            col(WebhookIntegration.revoked_at).is_not(None), col(WebhookIntegration.name)
-        )
-    ).all()
-    return {"integrations": rows, "form": NewWebhookForm(), "error": None, "created": None, **extra}
+def _context(db: Session, **extra: object) -> dict:
+    return {"integrations": integrations(db), "form": NewWebhookForm(), "error": None, "created": None, **extra}
 
 
 class WebhooksAdminController(Controller):
@@ -52,20 +45,18 @@ class WebhooksAdminController(Controller):
         data: Annotated[NewWebhookForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         try:
-            with transaction(request.app.state["engine"]) as session:
-                row, secret = create_integration(
-                    session, name=data.name, secret_key=request.app.state["settings"].secret_key, by=principal
-                )
-                created = {"name": row.name, "secret": secret}
+            name, secret = add_integration(
+                request.app.state["engine"],
+                name=data.name,
+                secret_key=request.app.state["settings"].secret_key,
+                by=principal,
+            )
         except InputProblem as exc:
             return page("pages/admin/webhooks.html", _context(db, form=data, error=exc.message), status_code=400)
-        return page("pages/admin/webhooks.html", _context(db, created=created))
+        return page("pages/admin/webhooks.html", _context(db, created={"name": name, "secret": secret}))
 
     @post("/{integration_id:int}/revoke", sync_to_thread=True)
     def revoke(self, request: Request, principal: CurrentPrincipal, integration_id: FromPath[int]) -> Redirect:
-        with transaction(request.app.state["engine"]) as session:
-            row = session.get(WebhookIntegration, integration_id)
-            if row is None:
-                raise NotFoundException("No such webhook.")
-            revoke_integration(session, row.name, by=principal)
+        if not revoke_by_id(request.app.state["engine"], integration_id, by=principal):
+            raise NotFoundException("No such webhook.")
         return Redirect("/admin/webhooks")

@@ -5,32 +5,29 @@ Forms work as plain posts (303 back to the dispute); htmx swaps the thread in pl
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from commissions.calculation.service import current_lines_query
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import requires_person, requires_role
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
+from commissions.disputes.queries import dispute_page, new_dispute_page
 from commissions.disputes.service import (
-    add_message,
+    close_dispute,
+    create_dispute,
     find_dispute,
     list_disputes,
-    open_dispute,
     parse_adjustment,
-    resolve_dispute,
-    thread,
+    post_message,
 )
-from commissions.models import Adjustment, Dispute, PayoutLine, Period, Person
 from commissions.people.access import find_statement_person
 
 PAGE = "pages/disputes/show.html"
@@ -63,23 +60,6 @@ def _line_id(text: str) -> int | None:
     return int(text)
 
 
-def _context(db: Session, principal: Principal, dispute: Dispute, **extra: Any) -> dict[str, Any]:
-    person = db.get(Person, dispute.person_id)
-    period = db.get(Period, dispute.period_id)
-    adjustment = db.get(Adjustment, dispute.adjustment_id) if dispute.adjustment_id else None
-    return {
-        "dispute": dispute,
-        "person": person,
-        "period": period,
-        "thread": thread(db, dispute),
-        "adjustment": adjustment,
-        "may_resolve": principal.role == "finance",
-        "error": None,
-        "form": {},
-        **extra,
-    }
-
-
 class DisputesController(Controller):
     guards = [readers]
     include_in_schema = False
@@ -104,24 +84,7 @@ class DisputesController(Controller):
         line: FromQuery[str] = "",
     ) -> Template:
         person = find_statement_person(db, principal, email)
-        return page("pages/disputes/new.html", self._new_context(db, person, period, _line_id(line), None, ""))
-
-    @staticmethod
-    def _new_context(
-        db: Session, person: Person, period_key: str, line_id: int | None, error: Any, question: str
-    ) -> dict[str, Any]:
-        line = None
-        period = db.exec(select(Period).where(Period.key == period_key)).first()
-        if line_id is not None and period is not None:
-            line = db.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
-        return {
-            "person": person,
-            "period": period_key,
-            "line_id": line_id,
-            "line": line,
-            "error": error,
-            "question": question,
-        }
+        return page("pages/disputes/new.html", new_dispute_page(db, person, period, _line_id(line), None, ""))
 
     @post("/disputes", sync_to_thread=True, status_code=200, guards=[requires_person])
     def create(
@@ -135,19 +98,18 @@ class DisputesController(Controller):
         line_id = None
         try:
             line_id = _line_id(data.line)
-            with transaction(request.app.state["engine"]) as session:
-                dispute = open_dispute(
-                    session,
-                    principal=principal,
-                    person=session.get(Person, person.id),  # type: ignore[arg-type]
-                    period_key=data.period.strip(),
-                    line_id=line_id,
-                    question=data.question,
-                )
+            dispute = create_dispute(
+                request.app.state["engine"],
+                principal=principal,
+                person_id=person.id,  # type: ignore[arg-type]
+                period_key=data.period.strip(),
+                line_id=line_id,
+                question=data.question,
+            )
         except InputProblem as exc:
             if exc.status_code == 404:
                 raise
-            context = self._new_context(
+            context = new_dispute_page(
                 db, person, data.period.strip(), line_id, {"field": exc.field, "message": exc.message}, data.question
             )
             return page("pages/disputes/new.html", context, status_code=exc.status_code)
@@ -155,8 +117,8 @@ class DisputesController(Controller):
 
     @get("/disputes/{dispute_id:int}", sync_to_thread=True)
     def show(self, request: Request, db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int]) -> Template:
-        dispute = find_dispute(db, principal, dispute_id)
-        return page_or_partial(request, PAGE, THREAD, _context(db, principal, dispute))
+        find_dispute(db, principal, dispute_id)
+        return page_or_partial(request, PAGE, THREAD, dispute_page(db, principal, dispute_id))
 
     @post("/disputes/{dispute_id:int}/messages", sync_to_thread=True, status_code=200, guards=[requires_person])
     def message(
@@ -169,8 +131,7 @@ class DisputesController(Controller):
     ) -> Template | Redirect:
         find_dispute(db, principal, dispute_id)
         try:
-            with transaction(request.app.state["engine"]) as session:
-                add_message(session, principal=principal, dispute=session.get(Dispute, dispute_id), body=data.body)  # type: ignore[arg-type]
+            post_message(request.app.state["engine"], principal=principal, dispute_id=dispute_id, body=data.body)
         except InputProblem as exc:
             return self._form_error(request, db, principal, dispute_id, exc, {"body": data.body})
         return self._after_write(request, db, principal, dispute_id)
@@ -192,14 +153,9 @@ class DisputesController(Controller):
         find_dispute(db, principal, dispute_id)
         try:
             amount = parse_adjustment(data.amount)
-            with transaction(request.app.state["engine"]) as session:
-                resolve_dispute(
-                    session,
-                    principal=principal,
-                    dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
-                    note=data.note,
-                    amount=amount,
-                )
+            close_dispute(
+                request.app.state["engine"], principal=principal, dispute_id=dispute_id, note=data.note, amount=amount
+            )
         except InputProblem as exc:
             return self._form_error(request, db, principal, dispute_id, exc, {"note": data.note, "amount": data.amount})
         return self._after_write(request, db, principal, dispute_id)
@@ -208,15 +164,14 @@ class DisputesController(Controller):
     def _form_error(
         request: Request, db: Session, principal: Principal, dispute_id: int, exc: InputProblem, form: dict[str, str]
     ) -> Template:
-        db.rollback()
-        dispute = db.get(Dispute, dispute_id)
-        context = _context(db, principal, dispute, error={"field": exc.field, "message": exc.message}, form=form)  # type: ignore[arg-type]
+        error = {"field": exc.field, "message": exc.message}
+        context = dispute_page(db, principal, dispute_id, fresh=True, error=error, form=form)
         is_htmx = bool(getattr(request, "htmx", False))
         return page_or_partial(request, PAGE, THREAD, context, status_code=200 if is_htmx else exc.status_code)
 
     @staticmethod
     def _after_write(request: Request, db: Session, principal: Principal, dispute_id: int) -> Template | Redirect:
         if getattr(request, "htmx", False):
-            db.rollback()  # end the read snapshot taken before the write, so the thread shows it
-            return page(THREAD, _context(db, principal, db.get(Dispute, dispute_id)))  # type: ignore[arg-type]
+            # fresh: end the read snapshot taken before the write, so the thread shows it
+            return page(THREAD, dispute_page(db, principal, dispute_id, fresh=True))
         return Redirect(f"/disputes/{dispute_id}", status_code=303)

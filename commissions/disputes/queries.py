@@ -1,0 +1,55 @@
+"""What the dispute pages show: one dispute with its thread, and the form that opens one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from commissions.calculation.service import current_lines_query
+from commissions.core.periods import period_row
+from commissions.core.principal import Principal
+from commissions.disputes.service import thread
+from commissions.models import Adjustment, Dispute, PayoutLine, Period, Person
+
+
+def dispute_page(
+    session: Session, principal: Principal, dispute_id: int, *, fresh: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """One dispute (the caller's right to see it checked already) with its person, period, thread and adjustment.
+    ``fresh``: end the session's read transaction first, so a write committed since shows."""
+    if fresh:
+        session.rollback()
+    dispute = session.get(Dispute, dispute_id)
+    person = session.get(Person, dispute.person_id)  # type: ignore[union-attr]
+    period = session.get(Period, dispute.period_id)  # type: ignore[union-attr]
+    adjustment = session.get(Adjustment, dispute.adjustment_id) if dispute.adjustment_id else None  # type: ignore[union-attr]
+    return {
+        "dispute": dispute,
+        "person": person,
+        "period": period,
+        "thread": thread(session, dispute),
+        "adjustment": adjustment,
+        "may_resolve": principal.role == "finance",
+        "error": None,
+        "form": {},
+        **extra,
+    }
+
+
+def new_dispute_page(
+    session: Session, person: Person, period_key: str, line_id: int | None, error: Any, question: str
+) -> dict[str, Any]:
+    """The form that opens a dispute about a statement, or one of its lines (shown with it)."""
+    line = None
+    period = period_row(session, period_key)
+    if line_id is not None and period is not None:
+        line = session.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
+    return {
+        "person": person,
+        "period": period_key,
+        "line_id": line_id,
+        "line": line,
+        "error": error,
+        "question": question,
+    }

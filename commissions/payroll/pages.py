@@ -1,0 +1,31 @@
+"""Finance's dashboard page."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.params import FromQuery
+from litestar.response import Template
+
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import finance_only
+from commissions.core.rendering import page_or_partial
+from commissions.disputes.service import list_disputes
+from commissions.payroll.dashboard import default_period, period_dashboard, periods_newest_first
+from commissions.payroll.service import find_period
+
+
+class PayrollController(Controller):
+    guards = [finance_only]
+
+    @get("/finance", include_in_schema=False, sync_to_thread=True)
+    def dashboard(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template:
+        chosen = find_period(db, period) if period else default_period(db)
+        context = {
+            "periods": periods_newest_first(db),
+            "period": chosen,
+            "board": period_dashboard(db, chosen) if chosen else None,
+            "disputes": list_disputes(db, principal, unresolved_only=True),
+        }
+        return page_or_partial(request, "pages/finance/dashboard.html", "partials/finance/figures.html", context)

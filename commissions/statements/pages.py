@@ -1,0 +1,114 @@
+"""Statement pages and the what-if box."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import requires_person, requires_role
+from commissions.core.periods import period_row
+from commissions.core.rendering import page, page_or_partial
+from commissions.disputes.service import dispute_context
+from commissions.people.access import StatementNotFound, find_statement_person
+from commissions.statements.proof import build_proof, calc_command_line
+from commissions.statements.queries import (
+    period_key,
+    periods_of,
+    read_statement,
+    signed_in_person,
+    statement_freshness,
+    visible_payees,
+)
+from commissions.statements.schemas import statement_out
+from commissions.statements.whatif import what_if
+
+readers = requires_role("rep", "manager", "finance")
+
+
+class StatementsController(Controller):
+    guards = [readers]
+    include_in_schema = False
+
+    @get("/statements", sync_to_thread=True)
+    def index(
+        self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+    ) -> Template | Redirect:
+        me = signed_in_person(db, principal)
+        if principal.role == "rep" and me is not None:
+            return Redirect(f"/statements/{quote(me.email)}" + (f"?period={quote(period)}" if period else ""))
+        key = period_key(db, me, period)
+        row = period_row(db, key)
+        rows = visible_payees(db, principal, row) if row else []
+        return page("pages/statements/index.html", {"rows": rows, "period": key, "me": me})
+
+    @get("/statements/{email:str}", sync_to_thread=True)
+    def statement_page(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        email: FromPath[str],
+        period: FromQuery[str | None] = None,
+        component: FromQuery[str | None] = None,
+    ) -> Template:
+        person = find_statement_person(db, principal, email)
+        key = period_key(db, person, period)
+        try:
+            statement = read_statement(db, person, key, component=component or None)
+        except StatementNotFound:
+            statement = None
+        fresh = statement_freshness(db, principal, person, key)
+        proof = None
+        if statement is not None and not getattr(request, "htmx", False):  # the component filter's partial needs none
+            full = statement if not component else read_statement(db, person, key)
+            proof = build_proof(db, person, full, statement_out(full).model_dump(mode="json"), fresh)
+        context = {
+            "statement": statement,
+            "person": person,
+            "period": key,
+            "component": component or "",
+            "periods": periods_of(db, person, key),
+            "own": person.id == principal.person_id,
+            "answers": None,
+            **dispute_context(db, principal, person, statement),
+            "finance": principal.role == "finance",
+            "fresh": fresh,
+            "proof": proof,
+            "calc_command": calc_command_line(proof) if proof else "",
+        }
+        return page_or_partial(request, "pages/statements/show.html", "partials/statements/lines.html", context)
+
+    @post(
+        "/statements/what-if",
+        sync_to_thread=True,
+        status_code=200,
+        guards=[requires_role("rep", "manager"), requires_person],
+    )
+    def what_if_box(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        """Only about one's own statement: nothing is saved."""
+        me = signed_in_person(db, principal)
+        key = period_key(db, me, str(data.get("period") or "") or None)
+        raw = str(data.get("amount", "")).strip().replace(",", "")
+        context: dict[str, Any] = {"period": key, "amount": raw, "answers": None, "error": None}
+        try:
+            amount = Decimal(raw)
+            if not amount.is_finite() or amount <= 0 or amount > Decimal("1000000000000"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            context["error"] = "Enter the deal amount as a positive number, e.g. 40000."
+        else:
+            context["answers"] = what_if(db, me, key, amount, product=str(data.get("product") or "") or None)
+        return page_or_partial(request, "pages/statements/what_if.html", "partials/statements/what_if.html", context)

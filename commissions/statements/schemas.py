@@ -1,0 +1,130 @@
+"""The statement as the API answers it (and as statement.json in the inputs download)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from commissions.core.money import from_minor
+from commissions.statements.queries import Statement
+
+
+class LineOut(BaseModel):
+    deal: str | None
+    amount: str
+    kind: str
+    text: str
+
+
+class ComponentOut(BaseModel):
+    name: str
+    amount: str
+    lines: list[LineOut]
+
+
+class AdjustmentLineOut(BaseModel):
+    kind: str  # adjustment | clawback
+    component: str  # Prior-period adjustment | Clawback | Manual adjustment
+    original_period: str | None
+    deal: str | None
+    amount: str
+    text: str  # for a manual adjustment: its reason
+    manual: bool
+
+
+class PlanOut(BaseModel):
+    plan: str
+    version: int
+    metric: str
+    credited: str
+    quota: str | None
+    attainment: str | None
+    total: str | None
+    errors: list[str]
+    draw_balance_in: str | None = None
+    draw_balance_out: str | None = None
+
+
+class StatementOut(BaseModel):
+    person: str
+    name: str
+    period: str
+    state: str
+    currency: str
+    total: str
+    plans: list[PlanOut]
+    components: list[ComponentOut]
+    adjustments: list[AdjustmentLineOut] = []
+    # freshness: when computed (ISO 8601, UTC), whether changes still wait, why the last calculation failed
+    computed_at: str | None = None
+    pending: bool = False
+    error: str | None = None
+    # proof of pay (docs/checking-your-pay.md): the inputs' SHA-256 per file and the fingerprint over them
+    engine_version: str = ""
+    fingerprint: str = ""
+    inputs: dict[str, str] = {}
+    reproducible: bool = False
+    offline_notes: list[str] = []
+
+
+def _measure(minor: int | None, metric: str, currency: str) -> str | None:
+    if minor is None:
+        return None
+    return str(Decimal(minor).scaleb(-2)) if metric in ("deals", "mqls", "sqls") else str(from_minor(minor, currency))
+
+
+def statement_out(st: Statement) -> StatementOut:
+    person, cur = st.person, st.currency
+    return StatementOut(
+        person=person.email,
+        name=person.name,
+        period=st.period.key,
+        state=st.period.state,
+        currency=cur,
+        total=str(from_minor(st.total_minor, cur)),
+        plans=[
+            PlanOut(
+                plan=p.plan,
+                version=p.version,
+                metric=p.metric,
+                credited=_measure(p.credited_minor, p.metric, cur) or "0",
+                quota=_measure(p.quota_minor, p.metric, cur),
+                attainment=None
+                if p.attainment_ppm is None
+                else str((Decimal(p.attainment_ppm) / 1_000_000).quantize(Decimal("0.0001"))),
+                total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)),
+                errors=p.errors,
+                draw_balance_in=None
+                if p.draw_balance_in_minor is None
+                else str(from_minor(p.draw_balance_in_minor, cur)),
+                draw_balance_out=None if p.draw_balance_minor is None else str(from_minor(p.draw_balance_minor, cur)),
+            )
+            for p in st.plans
+        ],
+        adjustments=[
+            AdjustmentLineOut(
+                kind=a.kind,
+                component=a.component,
+                original_period=a.original_period,
+                deal=a.deal,
+                amount=str(from_minor(a.amount_minor, cur)),
+                text=a.text,
+                manual=a.manual,
+            )
+            for a in st.adjustments
+        ],
+        components=[
+            ComponentOut(
+                name=c.name,
+                amount=str(from_minor(c.amount_minor, cur)),
+                lines=[
+                    LineOut(
+                        deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text
+                    )
+                    for line in c.lines
+                ],
+            )
+            for c in st.components
+        ],
+    )
