@@ -7,17 +7,17 @@ from datetime import date
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Template
-from sqlalchemy import func
-from sqlmodel import select
 
 from commissions.accounts.queries import active_token_count
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import any_role
 from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
-from commissions.models import Deal
+from commissions.deals.approvals import held_for
+from commissions.deals.queries import deal_count
 from commissions.people.progress import progress_rows
 from commissions.people.queries import active_people_by_role
+from commissions.people.service import report_ids
 from commissions.periods.queries import periods_newest_first
 from commissions.plans.queries import plan_version_count
 
@@ -39,16 +39,12 @@ class HomeController(Controller):
         if principal.role in ("rep", "manager") and principal.person_id is not None:
             context["mine"] = progress_rows(db, [principal.person_id], period)[0]
         if principal.role == "manager" and principal.person_id is not None:
-            from commissions.people.service import report_ids
-
             context["team"] = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
         if principal.role in ("rep", "manager", "finance") and principal.person_id is not None:
-            from commissions.deals.approvals import held_for
-
             context["held"] = held_for(db, principal)  # what waits for their decision (or, for a rep, their own)
         if principal.role == "finance":
             context["periods"] = periods_newest_first(db, limit=6)
-            context["deal_count"] = db.exec(select(func.count()).select_from(Deal)).one()
+            context["deal_count"] = deal_count(db)
         if principal.role == "admin":
             context["people_by_role"] = active_people_by_role(db)
             context["active_tokens"] = active_token_count(db)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar.exceptions import ValidationException
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
@@ -86,3 +86,8 @@ def form_choices(session: Session, principal: Principal) -> dict[str, Any]:
         .order_by(Person.name)
     ).all()
     return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "custom_fields": list_fields(session)}
+
+
+def deal_count(session: Session) -> int:
+    """How many deals are recorded (finance's home page)."""
+    return session.exec(select(func.count()).select_from(Deal)).one()
