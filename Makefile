@@ -30,7 +30,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 clean:
 	rm -rf $(VENV) node_modules data .pytest_cache .hypothesis
 
-# ruff (lint and format check), mypy (strict on the engine and the core), import-linter (the layers).
+# ruff (lint and format check), mypy (strict; the packages in [tool.mypy] files), import-linter (the layers).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
