@@ -13,7 +13,7 @@ def contests_group() -> None:
 @contests_group.command("close", help="Record the final standings and winners of every contest that has ended.")
 def close_command() -> None:
     from commissions.core.db import get_engine, transaction
-    from leaderboard.contests import record_ended
+    from leaderboard.contests.results import record_ended
 
     with transaction(get_engine()) as session:
         closed = [(c.id, c.name) for c in record_ended(session)]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from leaderboard.contests import record_results
+from leaderboard.contests.results import record_results
 from leaderboard.models import Contest
 
 

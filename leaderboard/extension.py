@@ -13,13 +13,11 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from commissions.core.navigation import EVERYONE, NavItem
-from leaderboard.badges_controller import BadgesController
+from leaderboard.api import ContestsApiController, LeaderboardApiController
 from leaderboard.contests_cli import contests_group
-from leaderboard.contests_controller import ContestsApiController, ContestsController
-from leaderboard.controller import LeaderboardController
 from leaderboard.demo import add_demo_contests
 from leaderboard.listener import start_listening, stop_listening
-from leaderboard.tv import LeaderboardTvController
+from leaderboard.pages import BadgesController, ContestsController, LeaderboardController, LeaderboardTvController
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class Extension:
 
 def _close_ended_contests(engine: Any) -> None:
     from commissions.core.db import transaction
-    from leaderboard.contests import record_ended
+    from leaderboard.contests.results import record_ended
 
     with transaction(engine) as session:
         record_ended(session)
@@ -44,6 +42,7 @@ def _close_ended_contests(engine: Any) -> None:
 extension = Extension(
     route_handlers=[
         LeaderboardController,
+        LeaderboardApiController,
         LeaderboardTvController,
         BadgesController,  # badge rules: admins only
         ContestsController,  # /leaderboard/contests pages, linked from the leaderboard page

@@ -88,7 +88,7 @@ class BadgeGrant(SQLModel, table=True):
     revoke_reason: str = Field(default="", max_length=300)
 
 
-# --- contests (issue 5): time-boxed competitions; rules in leaderboard/contests.py -------------------------
+# --- contests (issue 5): time-boxed competitions; rules in leaderboard/contests/ -----------------------------
 
 CONTEST_METRICS = ("bookings", "deals", "sourced_revenue")
 CONTEST_MODES = ("individual", "team")

@@ -4,7 +4,8 @@ Reads ``PayeeSummary`` (the last calculation's figures) with the person and team
 nothing here recomputes pay. Earnings (``total_minor``) are never selected, so no
 page or response built from an entry can leak them.
 
-Keyword-only functions; the caller owns the session and any transaction.
+Keyword-only functions; the caller owns the session and any transaction, except ``ensure_snapshot`` and the
+admin and contest pages' writes at the end, which take the engine and open their own.
 """
 
 from __future__ import annotations
@@ -12,19 +13,26 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
+from commissions.core.principal import Principal
 from commissions.models import Deal, PayeeSummary, Period, Person, Team
+from commissions.models.base import utcnow
 from commissions.people.progress import progress_rows
-from leaderboard.models import LeaderboardSnapshot
+from leaderboard.badges import forget_evaluations, seed_default_rules, validate_params
+from leaderboard.contests.editing import ContestInput, cancel_contest, create_contest, update_contest
+from leaderboard.contests.rules import editable_contest
+from leaderboard.models import BadgeRule, LeaderboardSnapshot
 from leaderboard.ranking import DEFAULT_METRIC, METRICS, competition_rank
 
 PPM = 1_000_000
@@ -445,3 +453,107 @@ def celebration(session: Session, *, external_id: str) -> Celebration | None:
     amount = from_minor(amount_minor, currency)
     text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,}"
     return Celebration(owner=owner.split()[0] if owner else owner, account=account or name, amount=text)
+
+
+# --- the admin pages' writes: badge rules (each its own transaction, audited) ------------------------------------
+
+
+def seed_badge_rules(engine: Engine) -> None:
+    """The default rules, the first time anyone looks at the badge rules."""
+    with transaction(engine) as session:
+        seed_default_rules(session)
+
+
+def create_badge_rule(engine: Engine, principal: Principal, *, key: str, name: str, kind: str, description: str) -> int:
+    """A new rule of one kind with that kind's default params; its id. IntegrityError: the key was taken meanwhile."""
+    params, _ = validate_params(kind, {})  # the kind's defaults
+    with transaction(engine) as session:
+        seed_default_rules(session)  # so adding a rule first does not suppress the defaults
+        rule = BadgeRule(key=key, name=name, kind=kind, description=description, params=params)
+        session.add(rule)
+        session.flush()
+        record_event(
+            session,
+            principal,
+            "badge_rule.created",
+            "badge_rule",
+            rule.id,
+            {"key": rule.key, "kind": rule.kind, "params": params},
+        )
+        rule_id = rule.id
+    forget_evaluations()
+    assert rule_id is not None
+    return rule_id
+
+
+def save_badge_rule(
+    engine: Engine,
+    principal: Principal,
+    rule_id: int,
+    *,
+    name: str,
+    description: str,
+    params: dict[str, Any],
+    active: bool,
+) -> bool:
+    """Store an edited rule (a params change bumps its version; grants keep theirs). False if the rule is gone."""
+    with transaction(engine) as session:
+        rule = session.get(BadgeRule, rule_id)
+        if rule is None:
+            return False
+        before = {
+            "name": rule.name,
+            "description": rule.description,
+            "params": rule.params,
+            "active": rule.active,
+            "version": rule.version,
+        }
+        if params != rule.params:
+            rule.params = params
+            rule.version += 1
+        rule.name, rule.description, rule.active = name, description, active
+        after = {
+            "name": rule.name,
+            "description": rule.description,
+            "params": rule.params,
+            "active": rule.active,
+            "version": rule.version,
+        }
+        if after != before:
+            rule.updated_at = utcnow()
+            record_event(
+                session, principal, "badge_rule.updated", "badge_rule", rule.id, {"before": before, "after": after}
+            )
+    forget_evaluations()  # the next leaderboard read applies the rule as it is now
+    return True
+
+
+# --- the contest pages' writes (each its own transaction; InputProblem, Conflict and Forbidden come through) ------
+
+
+def add_contest(engine: Engine, principal: Principal, form: ContestInput, *, now: datetime) -> int:
+    """A new contest from the form; its id."""
+    with transaction(engine) as session:
+        contest_id = create_contest(session, principal, form, now=now).id
+    assert contest_id is not None
+    return contest_id
+
+
+def change_contest(engine: Engine, principal: Principal, contest_id: int, form: ContestInput, *, now: datetime) -> bool:
+    """The contest as edited, checked again inside the transaction. False if it is gone or no longer visible."""
+    with transaction(engine) as session:
+        fresh = editable_contest(session, principal, contest_id)
+        if fresh is None:
+            return False
+        update_contest(session, principal, fresh, form, now=now)
+    return True
+
+
+def call_off_contest(engine: Engine, principal: Principal, contest_id: int, *, now: datetime) -> bool:
+    """Cancel an upcoming contest. False if it is gone or no longer visible."""
+    with transaction(engine) as session:
+        fresh = editable_contest(session, principal, contest_id)
+        if fresh is None:
+            return False
+        cancel_contest(session, principal, fresh, now=now)
+    return True

@@ -292,7 +292,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     w = World(engine, app)
     from commissions.disputes.service import open_dispute
     from leaderboard.badges import seed_default_rules
-    from leaderboard.contests import ContestInput, create_contest
+    from leaderboard.contests.editing import ContestInput, create_contest
     from leaderboard.models import BadgeRule
 
     with transaction(engine) as s:
@@ -505,9 +505,9 @@ def allowed(path: str, response) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_every_route_for_every_caller(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    import leaderboard.controller
+    import leaderboard.stream
 
-    monkeypatch.setattr(leaderboard.controller, "STREAM_SECONDS", 0)  # the live stream ends at once
+    monkeypatch.setattr(leaderboard.stream, "STREAM_SECONDS", 0)  # the live stream ends at once
     problems: list[str] = []
     with TestClient(app=world.app, base_url="http://127.0.0.1:8000") as client:
         caller = Caller(client, world)

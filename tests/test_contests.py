@@ -20,17 +20,10 @@ from commissions.core.periods import ensure_period
 from commissions.core.principal import Principal
 from commissions.models import AuditEvent, Campaign, Deal, DealSplit, PayeeSummary, Person, Plan, PlanVersion, Team
 from commissions.models.base import utcnow
-from leaderboard.contests import (
-    ContestInput,
-    cancel_contest,
-    create_contest,
-    live_rows,
-    record_ended,
-    record_results,
-    standings,
-    state,
-    update_contest,
-)
+from leaderboard.contests.editing import ContestInput, cancel_contest, create_contest, update_contest
+from leaderboard.contests.results import record_ended, record_results
+from leaderboard.contests.rules import state
+from leaderboard.contests.standings import live_rows, standings
 from leaderboard.models import Contest, ContestResult, ContestTeam
 from tests.conftest import csrf_from, read, sign_in
 
@@ -281,7 +274,7 @@ def test_state_follows_the_utc_window() -> None:
 
 def test_time_left_is_days_then_hours_then_minutes_and_seconds() -> None:
     """The text the page shows before leaderboard/static/countdown.js ticks it (the same format)."""
-    from leaderboard.contests import time_left
+    from leaderboard.contests.rules import time_left
 
     c = Contest(name="x", metric="deals", starts_on=START, ends_on=END)
     assert time_left(c, START_INSTANT - timedelta(days=1, hours=2)) == "1 day 2 h"

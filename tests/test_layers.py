@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
@@ -90,7 +88,6 @@ def database_calls(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: the controllers are being thinned area by area")
 def test_route_modules_do_not_query_or_open_transactions() -> None:
     """Every query and transaction lives in a service or queries module, where it can be reused and tested."""
     assert ROUTE_MODULES, "no route modules found"

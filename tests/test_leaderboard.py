@@ -14,10 +14,10 @@ import leaderboard.models  # noqa: F401  (the snapshot table is emptied between 
 from commissions.core.db import transaction
 from commissions.core.periods import ensure_period, parse_period_key
 from commissions.models import PayeeSummary, Person, Plan, PlanVersion, Team
-from leaderboard.controller import messages_for
 from leaderboard.models import LeaderboardSnapshot
 from leaderboard.ranking import around, competition_rank, movement
 from leaderboard.service import Celebration, board, take_snapshot
+from leaderboard.stream import messages_for
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read, sign_in
 from tests.test_deals_api import token_for
@@ -335,14 +335,14 @@ async def _stream_messages() -> None:
 
 
 def test_a_reconnecting_stream_catches_up_only_after_a_missed_event(monkeypatch) -> None:
-    from leaderboard import controller
+    from leaderboard import stream
 
-    monkeypatch.setattr(controller, "_last_event_ms", 5_000)
-    assert controller.missed_something(None) is False  # first connection: the page is current
-    assert controller.missed_something("") is False
-    assert controller.missed_something("4000") is True  # an event at 5 s, the browser last heard at 4 s
-    assert controller.missed_something("5000") is False
-    assert controller.missed_something("garbage") is True
+    monkeypatch.setattr(stream, "_last_event_ms", 5_000)
+    assert stream.missed_something(None) is False  # first connection: the page is current
+    assert stream.missed_something("") is False
+    assert stream.missed_something("4000") is True  # an event at 5 s, the browser last heard at 4 s
+    assert stream.missed_something("5000") is False
+    assert stream.missed_something("garbage") is True
 
 
 def test_top_rows_then_the_viewers_window_with_a_gap() -> None:

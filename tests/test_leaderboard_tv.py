@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commissions.models import Team
-from leaderboard.tv import panels
+from leaderboard.queries import panels
 from tests.conftest import sign_in
 from tests.test_leaderboard import FIGURES, PERIOD, SECRET_TOTALS, _summaries
 

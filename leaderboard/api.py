@@ -1,0 +1,139 @@
+"""The leaderboard's JSON API: the ranked board and the contests (``/api/v1/...``; docs/api.md). Never earnings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+
+from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.guards import any_role
+from commissions.models.base import utcnow
+from leaderboard.boards import read_board, team_id_from
+from leaderboard.contests.results import visible_contest_recorded, visible_contests_recorded
+from leaderboard.contests.rules import contest_team_ids, ends_at, starts_at, state
+from leaderboard.contests.standings import Standings, standings, value_text
+from leaderboard.models import Contest
+from leaderboard.queries import team_names
+from leaderboard.ranking import DEFAULT_METRIC
+from leaderboard.schemas import (
+    ContestEntryOut,
+    ContestListOut,
+    ContestOut,
+    ContestSummaryOut,
+    EntryOut,
+    LeaderboardOut,
+)
+
+
+class LeaderboardApiController(Controller):
+    guards = [any_role]
+    tags = ["leaderboard"]
+
+    @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
+    def leaderboard_api(
+        self,
+        request: Request,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
+        metric: FromQuery[str] = DEFAULT_METRIC,
+        team: FromQuery[str | None] = None,
+        view: FromQuery[str | None] = None,
+    ) -> LeaderboardOut:
+        chosen = view or ("team" if team_id_from(team) is not None else "company")
+        result = read_board(
+            request.app.state["engine"], db, principal, period=period, view=chosen, metric=metric, team_text=team
+        )
+        return LeaderboardOut(
+            period=result.period.key,
+            view=result.view,
+            metric=result.metric,
+            team=result.team.id if result.team else None,
+            entries=[
+                EntryOut(
+                    person=e.email,
+                    name=e.name,
+                    team=e.team_name,
+                    rank=e.rank,
+                    attainment=None if e.attainment is None else str(e.attainment),
+                    credited=str(e.credited),
+                    badges=list(e.badges),
+                    movement=e.movement,
+                )
+                for e in result.rows
+            ],
+        )
+
+
+def _summary(contest: Contest, now: datetime, winners: list[str], team_names: list[str]) -> dict[str, Any]:
+    current = state(contest, now)
+    return {
+        "id": contest.id,
+        "name": contest.name,
+        "prize": contest.prize,
+        "metric": contest.metric,
+        "mode": contest.mode,
+        "participants": contest.scope,
+        "teams": team_names,
+        "currency": contest.currency,
+        "starts_on": contest.starts_on.isoformat(),
+        "ends_on": contest.ends_on.isoformat(),
+        "starts_at": starts_at(contest).isoformat(),
+        "ends_at": ends_at(contest).isoformat(),
+        "state": "ended" if current == "final" else current,
+        "results_recorded": current == "final",
+        "winners": winners,
+    }
+
+
+def _entries(result: Standings) -> list[ContestEntryOut]:
+    return [
+        ContestEntryOut(
+            rank=r.rank,
+            name=r.name,
+            person=r.email or None,
+            team=r.team_name,
+            value=value_text(result.contest, r.value),
+            winner=r.winner,
+        )
+        for r in result.rows
+    ]
+
+
+class ContestsApiController(Controller):
+    path = "/api/v1/contests"
+    guards = [any_role]
+    tags = ["leaderboard"]
+
+    @get("/", sync_to_thread=True, summary="Contests the caller may see (any signed-in role)")
+    def contests_api(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> ContestListOut:
+        now = utcnow()
+        contests = visible_contests_recorded(request.app.state["engine"], db, principal, now=now)
+        out = []
+        for contest in contests:
+            winners = (
+                [r.name for r in standings(db, contest, now=now).winners] if state(contest, now) == "final" else []
+            )
+            out.append(
+                ContestSummaryOut(**_summary(contest, now, winners, team_names(db, contest_team_ids(db, contest.id))))
+            )
+        return ContestListOut(contests=out)
+
+    @get("/{contest_id:int}", sync_to_thread=True, summary="One contest with its standings (no earnings)")
+    def contest_api(
+        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+    ) -> ContestOut:
+        now = utcnow()
+        contest = visible_contest_recorded(request.app.state["engine"], db, principal, contest_id, now=now)
+        if contest is None:
+            raise NotFoundException("No such contest.")
+        result = standings(db, contest, now=now, viewer=principal)
+        return ContestOut(
+            **_summary(contest, now, [r.name for r in result.winners], team_names(db, result.team_ids)),
+            description=contest.description,
+            entries=_entries(result),
+        )
