@@ -11,7 +11,7 @@ from commissions.calculation.service import current_lines_query
 from commissions.models import PayeeSummary, PayoutLine, Period, Person
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read
-from tests.test_deals_api import token_for
+from tests.deals.test_deals_api import token_for
 
 __all__ = ["example_deal", "ledger_of", "lines_in", "period_row", "person_id", "setup_books", "snapshot", "statement"]
 

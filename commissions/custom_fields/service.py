@@ -45,7 +45,7 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 #: Names a custom field cannot take: the deal's own fields (JSON keys and CSV columns) and the condition fields.
 #: (The deal's fields are spelled out here, not read from ``deals.schemas``: deals use custom fields, not the
-#: reverse; tests/test_custom_fields.py checks that every field of ``DealIn`` is in the list.)
+#: reverse; tests/custom_fields/test_custom_fields.py checks that every field of ``DealIn`` is in the list.)
 DEAL_FIELDS = (
     "external_id",
     "name",

@@ -1,0 +1,261 @@
+"""Manual adjustments by finance: their own lines on the statement, reversed (never edited) to correct."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from commissions.adjustments.service import add_manual_adjustment
+from commissions.core.db import transaction
+from commissions.core.errors import Conflict, InputProblem
+from commissions.models import Adjustment, AuditEvent, PayoutLine
+from tests.conftest import csrf_from, read, sign_in
+from tests.finance_fixtures import example_deal, ledger_of, person_id, setup_books, statement
+
+
+def books(client, engine: Engine, make_person) -> dict:  # type: ignore[no-untyped-def]
+    tokens = setup_books(engine, make_person)
+    assert (
+        client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=tokens["crm"]).status_code
+        == 201
+    )
+    return tokens
+
+
+def adjust(client, tokens, **body):  # type: ignore[no-untyped-def]
+    payload = {
+        "person": "ana@example.com",
+        "period": "2026-Q1",
+        "amount": "250.00",
+        "reason": "Spot bonus for the Acme save",
+    }
+    payload.update(body)
+    return client.post("/api/v1/adjustments", json=payload, headers=tokens["finance"])
+
+
+def count(engine: Engine, model) -> int:  # type: ignore[no-untyped-def]
+    return read(engine, lambda s: s.exec(select(func.count()).select_from(model)).one())
+
+
+def test_a_manual_adjustment_shows_on_the_statement_with_its_reason(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    response = adjust(client, tokens, deal="D-1")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["person"], body["period"], body["amount"], body["currency"], body["deal"]) == (
+        "ana@example.com",
+        "2026-Q1",
+        "250.00",
+        "USD",
+        "D-1",
+    )
+    st = statement(client, tokens["finance"], "ana@example.com", "2026-Q1")
+    assert st["total"] == "6250.00"
+    assert st["adjustments"] == [
+        {
+            "kind": "adjustment",
+            "component": "Manual adjustment",
+            "original_period": None,
+            "deal": "D-1",
+            "amount": "250.00",
+            "text": "Spot bonus for the Acme save",
+            "manual": True,
+        }
+    ]
+    assert all(c["name"] != "Manual adjustment" for c in st["components"])
+    [line] = [x for x in ledger_of(engine, "ana@example.com", "2026-Q1") if x.kind == "adjustment"]
+    assert line.basis["by"] == "fin@example.com" and line.basis["adjustment_id"] == body["id"]
+    event = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "adjustment.created")).one())
+    assert event.actor_label == "fin@example.com" and event.detail["amount"] == "250.00"
+    # the rep sees it on their own statement page, in its own section with the reason
+    sign_in(client, "ana@example.com")
+    page = client.get("/statements/ana@example.com?period=2026-Q1").text
+    assert "Adjustments" in page and "Reason: Spot bonus for the Acme save" in page and "250.00 USD" in page
+    assert "/finance/adjustments" not in page  # no finance actions for the rep
+
+
+def test_a_recompute_never_reverses_an_adjustment(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    adjust(client, tokens, amount="-120.50", reason="Expense advance")
+    client.post("/api/v1/deals", json=example_deal("D-2", "10000", "2026-01-20"), headers=tokens["crm"])
+    st = statement(client, tokens["finance"], "ana@example.com", "2026-Q1")
+    assert st["total"] == "6879.50"  # 7000.00 commission - 120.50
+    assert [a["amount"] for a in st["adjustments"]] == ["-120.50"]
+
+
+def test_a_correction_is_a_reversing_line_never_an_edit(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    created = adjust(client, tokens).json()
+    before = [(x.id, x.amount_minor, x.text) for x in ledger_of(engine, "ana@example.com", "2026-Q1")]
+    reversed_ = client.post(
+        f"/api/v1/adjustments/{created['id']}/reverse", json={"reason": "wrong person"}, headers=tokens["finance"]
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    assert reversed_.json()["amount"] == "-250.00"
+    after = ledger_of(engine, "ana@example.com", "2026-Q1")
+    assert [(x.id, x.amount_minor, x.text) for x in after[: len(before)]] == before  # nothing updated or deleted
+    [rev] = after[len(before) :]
+    assert rev.kind == "reversal" and rev.amount_minor == -25_000 and rev.reverses_id is not None
+    st = statement(client, tokens["finance"], "ana@example.com", "2026-Q1")
+    assert st["total"] == "6000.00" and st["adjustments"] == []
+    assert sum(x.amount_minor for x in after) == 600_000  # the ledger sums to the statement
+    again = client.post(f"/api/v1/adjustments/{created['id']}/reverse", json={}, headers=tokens["finance"])
+    assert again.status_code == 409 and "already reversed" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "words"),
+    [
+        ({"amount": "0"}, 400, "amount", "zero"),
+        ({"amount": "12.345"}, 400, "amount", "not an amount"),
+        ({"amount": "abc"}, 400, "amount", "not an amount"),
+        ({"reason": "  "}, 400, "reason", "say why"),
+        ({"person": "nobody@example.com"}, 400, "person", "no person"),
+        ({"period": "2026-Q9"}, 400, "period", ""),
+        ({"deal": "NOPE"}, 400, "deal", "no deal NOPE"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(
+    client, engine: Engine, make_person, body, status, field, words
+) -> None:
+    tokens = books(client, engine, make_person)
+    lines = count(engine, PayoutLine)
+    response = adjust(client, tokens, **body)
+    assert response.status_code == status, response.text
+    assert response.json()["extra"]["field"] == field and words in response.json()["detail"]
+    assert count(engine, PayoutLine) == lines and count(engine, Adjustment) == 0
+
+
+def test_a_locked_period_refuses_adjustments(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
+    client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"])
+    response = adjust(client, tokens)
+    assert response.status_code == 409 and "2026-Q1 is locked" in response.json()["detail"]
+    assert count(engine, Adjustment) == 0
+    assert adjust(client, tokens, period="2026-Q2").status_code == 201  # the next period is open
+
+
+def test_the_service_refuses_zero_and_locked_in_the_callers_transaction(engine: Engine, make_person) -> None:
+    make_person("ana@example.com")
+    fin = make_person("fin@example.com", "finance")
+    with pytest.raises(InputProblem, match="zero"), transaction(engine) as s:
+        add_manual_adjustment(
+            s,
+            person_id=person_id(engine, "ana@example.com"),
+            period_key="2026-Q1",
+            amount=Decimal("0"),
+            reason="x",
+            actor_id=fin.id,
+        )
+    from tests.plans.test_plans import lock_period
+
+    lock_period(engine, "2026-Q1")
+    with pytest.raises(Conflict, match="locked"), transaction(engine) as s:
+        add_manual_adjustment(
+            s,
+            person_id=person_id(engine, "ana@example.com"),
+            period_key="2026-Q1",
+            amount=Decimal("10"),
+            reason="x",
+            actor_id=fin.id,
+        )
+    with transaction(engine) as s:
+        made = add_manual_adjustment(
+            s,
+            person_id=person_id(engine, "ana@example.com"),
+            period_key="2026-Q2",
+            amount=Decimal("10.00"),
+            reason="x",
+            actor_id=fin.id,
+        )
+        assert made.amount_minor == 1000 and made.currency == "USD"
+    assert count(engine, Adjustment) == 1
+
+
+def test_an_adjustment_reopens_an_approved_period(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
+    assert adjust(client, tokens).status_code == 201
+    from tests.finance_fixtures import period_row
+
+    assert period_row(engine, "2026-Q1").state == "open"
+
+
+@pytest.mark.parametrize("role", ["rep", "manager", "admin"])
+def test_only_finance_may_adjust(client, engine: Engine, make_person, role: str) -> None:
+    tokens = books(client, engine, make_person)
+    response = client.post(
+        "/api/v1/adjustments",
+        json={"person": "ana@example.com", "period": "2026-Q1", "amount": "1", "reason": "x"},
+        headers=tokens[role],
+    )
+    assert response.status_code == 403
+    email = {"rep": "ana@example.com", "manager": "mia@example.com", "admin": "root@example.com"}[role]
+    sign_in(client, email)
+    assert client.get("/finance/adjustments").status_code == 403
+    form = client.post(
+        "/finance/adjustments",
+        data={
+            "person": "ana@example.com",
+            "period": "2026-Q1",
+            "amount": "1",
+            "reason": "x",
+            "_csrf_token": csrf_from(client),
+        },
+    )
+    assert form.status_code == 403
+    assert count(engine, Adjustment) == 0 and count(engine, AuditEvent) == read(
+        engine,
+        lambda s: s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "adjustment.created")
+        ).one(),
+    )
+
+
+def test_finance_books_and_reverses_through_the_pages(client, engine: Engine, make_person) -> None:
+    books(client, engine, make_person)
+    sign_in(client, "fin@example.com")
+    page = client.get("/finance/adjustments?person=ana@example.com&period=2026-Q1")
+    assert page.status_code == 200 and 'name="_csrf_token"' in page.text
+    bad = client.post(
+        "/finance/adjustments",
+        data={
+            "person": "ana@example.com",
+            "period": "2026-Q1",
+            "amount": "0",
+            "reason": "x",
+            "_csrf_token": csrf_from(client),
+        },
+    )
+    assert bad.status_code == 400 and "amount: an adjustment of zero changes nothing" in bad.text
+    done = client.post(
+        "/finance/adjustments",
+        data={
+            "person": "ana@example.com",
+            "period": "2026-Q1",
+            "amount": "99.90",
+            "reason": "Referral thank-you",
+            "_csrf_token": csrf_from(client),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/statements/ana%40example.com?period=2026-Q1"
+    html = client.get(done.headers["location"]).text
+    assert "Reason: Referral thank-you" in html and "99.90 USD" in html and "Reverse" in html
+    line = read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind == "adjustment")).one())
+    back = client.post(
+        f"/finance/adjustments/{line.id}/reverse",
+        data={
+            "reason": "duplicate",
+            "back": "/statements/ana@example.com?period=2026-Q1",
+            "_csrf_token": csrf_from(client),
+        },
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    assert "Referral thank-you" not in client.get("/statements/ana@example.com?period=2026-Q1").text
+    assert "reversed" in client.get("/finance/adjustments").text
