@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, post
 from litestar.params import FromPath, JSONBody
 
@@ -24,7 +26,7 @@ class AdjustmentsApiController(Controller):
         summary="Book a manual adjustment on a person's statement in an open period (finance)",
     )
     def post_adjustment(
-        self, request: Request, principal: CurrentPrincipal, data: JSONBody[AdjustmentIn]
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[AdjustmentIn]
     ) -> AdjustmentOut:
         return book_and_describe(request.app.state["engine"], principal, data)
 
@@ -35,7 +37,11 @@ class AdjustmentsApiController(Controller):
         summary="Reverse a manual adjustment with a new reversing line (never an edit)",
     )
     def reverse(
-        self, request: Request, principal: CurrentPrincipal, adjustment_id: FromPath[int], data: JSONBody[ReverseIn]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        adjustment_id: FromPath[int],
+        data: JSONBody[ReverseIn],
     ) -> AdjustmentOut:
         if principal.person_id is None:
             raise InputProblem("token", "a reversal names who made it: use a token bound to a finance person")

@@ -36,7 +36,7 @@ class AdjustmentsController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def create_form(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -51,7 +51,7 @@ class AdjustmentsController(Controller):
     @post("/{line_id:int}/reverse", sync_to_thread=True, status_code=200)
     def reverse_form(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         line_id: FromPath[int],

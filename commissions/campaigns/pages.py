@@ -42,7 +42,7 @@ def _list_context(session: Session, principal: CurrentPrincipal, period: str | N
     }
 
 
-def _is_htmx(request: Request) -> bool:
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
@@ -53,7 +53,11 @@ class CampaignsController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_page(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
     ) -> Template:
         context = _list_context(db, principal, period)
         return page_or_partial(request, "pages/campaigns/list.html", "partials/campaigns/table.html", context)
@@ -61,7 +65,7 @@ class CampaignsController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[CampaignInput, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -90,7 +94,7 @@ class CampaignsController(Controller):
     @post("/{campaign_id:int}", sync_to_thread=True, status_code=200)
     def update(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         campaign_id: FromPath[int],

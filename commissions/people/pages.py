@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -30,7 +30,7 @@ class NewPersonForm(BaseModel):
     password: str = ""
 
 
-def _people_context(db: DbSession, **extra: object) -> dict:
+def _people_context(db: DbSession, **extra: object) -> dict[str, Any]:
     people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
     return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, **extra}
@@ -53,7 +53,7 @@ class AdminPeopleController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def add_person(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -89,7 +89,7 @@ class AdminPeopleController(Controller):
     @post("/{person_id:int}/active", sync_to_thread=True)
     def toggle_active(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         person_id: FromPath[int],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -103,7 +103,7 @@ class AdminPeopleController(Controller):
     @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
     def move(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         person_id: FromPath[int],

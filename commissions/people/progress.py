@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import id_col
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.models import Deal, DealSplit, Period, Person, Quota
@@ -53,10 +54,10 @@ def progress_rows(session: Session, person_ids: list[int], period: PeriodKey) ->
     in_period = (Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on, Deal.status == "won")
     won: dict[int, Decimal] = dict.fromkeys(wanted, Decimal(0))
     count: dict[int, Decimal] = dict.fromkeys(wanted, Decimal(0))
-    split_deal_ids = set()
+    split_deal_ids: set[int] = set()
     for deal_id, person_id, amount, share_bp in session.exec(
         select(DealSplit.deal_id, DealSplit.person_id, Deal.amount_minor, DealSplit.share_bp)
-        .join(Deal, Deal.id == DealSplit.deal_id)
+        .join(Deal, col(Deal.id) == DealSplit.deal_id)
         .where(*in_period)
     ):
         split_deal_ids.add(deal_id)
@@ -65,7 +66,7 @@ def progress_rows(session: Session, person_ids: list[int], period: PeriodKey) ->
             won[person_id] += Decimal(amount) * share
             count[person_id] += share
     for deal_id, owner_id, amount in session.exec(
-        select(Deal.id, Deal.owner_id, Deal.amount_minor).where(*in_period, Deal.owner_id.in_(wanted))
+        select(id_col(Deal.id), Deal.owner_id, Deal.amount_minor).where(*in_period, col(Deal.owner_id).in_(wanted))
     ):
         if deal_id not in split_deal_ids:
             won[owner_id] += amount
@@ -73,10 +74,10 @@ def progress_rows(session: Session, person_ids: list[int], period: PeriodKey) ->
     quotas = dict(
         session.exec(
             select(Quota.person_id, Quota.target_minor)
-            .join(Period, Period.id == Quota.period_id)
-            .where(Period.key == period.key, Quota.metric == "bookings", Quota.person_id.in_(wanted))
+            .join(Period, col(Period.id) == Quota.period_id)
+            .where(Period.key == period.key, Quota.metric == "bookings", col(Quota.person_id).in_(wanted))
         ).all()
     )
-    people = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(wanted))).all()
+    people = session.exec(select(id_col(Person.id), Person.email, Person.name).where(col(Person.id).in_(wanted))).all()
     rows = [Progress(pid, email, name, int(won[pid]), count[pid], quotas.get(pid)) for pid, email, name in people]
     return sorted(rows, key=lambda r: (-(r.percent or Decimal(-1)), r.name))

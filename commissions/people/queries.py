@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.models import Person, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
@@ -37,8 +38,8 @@ def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person
 
 def people_and_teams(session: Session) -> tuple[list[Person], dict[int, str]]:
     """Everyone, active first then by name, and every team's name by id."""
-    people = list(session.exec(select(Person).order_by(Person.active.desc(), Person.name)).all())
-    teams = {t.id: t.name for t in session.exec(select(Team)).all()}
+    people = list(session.exec(select(Person).order_by(col(Person.active).desc(), Person.name)).all())
+    teams = {stored_id(t): t.name for t in session.exec(select(Team)).all()}
     return people, teams
 
 

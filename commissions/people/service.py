@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.auth.middleware import forget_person
 from commissions.auth.passwords import check_strength, hash_password
 from commissions.auth.tokens import revoke_person_tokens
+from commissions.calculation.rows import id_col, stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
@@ -101,7 +102,7 @@ def set_password(
     person.password_hash = password_hash or hash_password(password)
     person.session_version += 1  # a new password ends every other session
     session.add(person)
-    forget_person(person.id)
+    forget_person(stored_id(person))
     record_event(session, by, "person.password", "person", person.id, {"how": how} if how else {}, ip=ip)
 
 
@@ -111,7 +112,7 @@ def end_all_sessions(
     """Sign the person out on every device: each session carries the old version and stops working."""
     person.session_version += 1
     session.add(person)
-    forget_person(person.id)
+    forget_person(stored_id(person))
     record_event(session, by, action, "person", person.id, {}, ip=ip)
 
 
@@ -120,11 +121,11 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         person.active = active
         person.session_version += 1
         session.add(person)
-        forget_person(person.id)
+        forget_person(stored_id(person))
         record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
         if not active:
             revoke_person_tokens(session, person, by=by)  # for good: reactivation revives none
-        _touch_statements(session, {person.id})
+        _touch_statements(session, {stored_id(person)})
 
 
 def move_person(
@@ -140,14 +141,14 @@ def move_person(
         manager = person_by_email(session, manager_email)
         if manager is None:
             raise PersonError("manager", f"no person with email {normalise_email(manager_email)}")
-        if manager.id == person.id or manager.id in report_ids(session, person.id):
+        if manager.id == person.id or manager.id in report_ids(session, stored_id(person)):
             raise PersonError("manager", f"{manager.email} reports to {person.email}: a manager chain cannot loop")
     team = get_or_create_team(session, team_name) if team_name and team_name.strip() else None
     before = {"manager_id": person.manager_id, "team_id": person.team_id}
     after = {"manager_id": manager.id if manager else None, "team_id": team.id if team else None}
     if before == after:
         return False
-    touched = {person.id, *(p for p in (person.manager_id,) if p is not None)}
+    touched = {stored_id(person), *(p for p in (person.manager_id,) if p is not None)}
     person.manager_id, person.team_id = after["manager_id"], after["team_id"]
     session.add(person)
     session.flush()
@@ -166,8 +167,11 @@ def _touch_statements(session: Session, people: set[int]) -> None:
 def report_ids(session: Session, manager_id: int) -> set[int]:
     """Everyone whose manager chain leads to ``manager_id`` (not the manager), cycle-safe."""
     children: dict[int, list[int]] = {}
-    for pid, mid in session.exec(select(Person.id, Person.manager_id).where(Person.manager_id.is_not(None))):
-        children.setdefault(mid, []).append(pid)
+    for pid, mid in session.exec(
+        select(id_col(Person.id), Person.manager_id).where(col(Person.manager_id).is_not(None))
+    ):
+        if mid is not None:  # the query leaves out people without a manager
+            children.setdefault(mid, []).append(pid)
     found: set[int] = set()
     stack = list(children.get(manager_id, ()))
     while stack:

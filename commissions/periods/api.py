@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 
@@ -32,7 +34,7 @@ class PeriodsApiController(Controller):
         status_code=200,
         summary="Approve the computed payouts (open → approved)",
     )
-    def approve(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
+    def approve(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return take_step(request.app.state["engine"], key=period, action="approve", actor=principal)
 
     @post(
@@ -41,7 +43,7 @@ class PeriodsApiController(Controller):
         status_code=200,
         summary="Lock: nothing in the period changes any more (approved → locked)",
     )
-    def lock(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
+    def lock(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return take_step(request.app.state["engine"], key=period, action="lock", actor=principal)
 
     @post(
@@ -50,5 +52,5 @@ class PeriodsApiController(Controller):
         status_code=200,
         summary="Mark the period paid by payroll (locked → paid)",
     )
-    def pay(self, request: Request, principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
+    def pay(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
         return take_step(request.app.state["engine"], key=period, action="pay", actor=principal)

@@ -60,7 +60,7 @@ class PeriodsController(Controller):
     @post("/finance/periods/{key:str}/{action:str}", sync_to_thread=True, status_code=200)
     def step(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         key: FromPath[str],

@@ -163,7 +163,7 @@ class PlansController(Controller):
     @post("/new", sync_to_thread=True, status_code=200)
     def create_plan(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -173,7 +173,7 @@ class PlansController(Controller):
     @post("/validate", sync_to_thread=True, status_code=200)
     def validate(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         data: Annotated[EditorForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
@@ -224,7 +224,7 @@ class PlansController(Controller):
     @post("/{plan_id:int}/edit", sync_to_thread=True, status_code=200)
     def save_version(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         plan_id: FromPath[int],
@@ -233,7 +233,7 @@ class PlansController(Controller):
         return self._save(request, db, principal, data, plan=_plan_or_404(db, plan_id))
 
     def _save(
-        self, request: Request, db: Session, principal: Any, data: EditorForm, *, plan: Plan | None
+        self, request: Request[Any, Any, Any], db: Session, principal: Any, data: EditorForm, *, plan: Plan | None
     ) -> Template | Redirect:
         try:
             effective_from = parse_day(data.effective_from, "effective_from", required=False)
@@ -270,7 +270,7 @@ class PlansController(Controller):
     @post("/{plan_id:int}/assignments", sync_to_thread=True, status_code=200)
     def add_assignment(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         plan_id: FromPath[int],
@@ -303,7 +303,7 @@ class PlansController(Controller):
     @post("/{plan_id:int}/assignments/{assignment_id:int}/end", sync_to_thread=True, status_code=200)
     def end(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         plan_id: FromPath[int],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, put
 from litestar.exceptions import ValidationException
@@ -52,7 +52,7 @@ class QuotasApiController(Controller):
 
     @put("/", sync_to_thread=True, summary="Set quota targets (all or nothing)")
     def put_quotas(
-        self, request: Request, principal: CurrentPrincipal, data: JSONBody[list[QuotaIn]]
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[list[QuotaIn]]
     ) -> list[QuotaOut]:
         """A manager sets their reports' targets (recursively), an admin anyone's. Anyone outside the
         caller's team refuses the whole request with 403; any bad item refuses it with 400, naming

@@ -64,11 +64,11 @@ class UploadForm:
     file: UploadFile | None = None
 
 
-def _engine(request: Request) -> Any:
+def _engine(request: Request[Any, Any, Any]) -> Any:
     return request.app.state["engine"]
 
 
-def _is_htmx(request: Request) -> bool:
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
@@ -103,7 +103,7 @@ class QuotasController(Controller):
     @post("/cell", sync_to_thread=True, status_code=200)
     def save_cell(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[CellForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -166,7 +166,7 @@ class QuotasController(Controller):
     @post("/copy", sync_to_thread=True)
     def copy_previous(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[PeriodForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -199,7 +199,7 @@ class QuotasController(Controller):
     @post("/upload/confirm", sync_to_thread=True, status_code=200, request_max_body_size=4 * MAX_BYTES)
     def confirm(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         data: Annotated[ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
