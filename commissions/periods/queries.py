@@ -4,10 +4,11 @@ step, whose calculation failed, and a period's state and totals as the API answe
 from __future__ import annotations
 
 from sqlalchemy import and_, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.calculation import state
 from commissions.calculation.check import LastCheck, last_check
+from commissions.calculation.rows import id_col
 from commissions.core.money import from_minor
 from commissions.models import Deal, Period, Person
 from commissions.periods.schemas import FailedOut, LastCheckOut, PeriodOut, PersonTotalsOut
@@ -15,7 +16,7 @@ from commissions.periods.workflow import PeriodTotals
 
 
 def periods_newest_first(session: Session, *, limit: int | None = None) -> list[Period]:
-    query = select(Period).order_by(Period.starts_on.desc())
+    query = select(Period).order_by(col(Period.starts_on).desc())
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())
@@ -25,9 +26,13 @@ def deal_counts_by_period(session: Session) -> dict[int, int]:
     """How many deals closed in each period, by the period's id (one query for every period)."""
     return dict(
         session.exec(
-            select(Period.id, func.count(Deal.id))
-            .join(Deal, and_(Deal.closed_at >= Period.starts_on, Deal.closed_at <= Period.ends_on), isouter=True)
-            .group_by(Period.id)
+            select(id_col(Period.id), func.count(col(Deal.id)))
+            .join(
+                Deal,
+                and_(col(Deal.closed_at) >= Period.starts_on, col(Deal.closed_at) <= Period.ends_on),
+                isouter=True,
+            )
+            .group_by(col(Period.id))
         ).all()
     )
 
@@ -48,7 +53,9 @@ def failed_people(session: Session, key: str) -> list[tuple[str, str, str]]:
     errors = state.failed_people(session, key)
     if not errors:
         return []
-    people = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(sorted(errors)))).all()
+    people = session.exec(
+        select(id_col(Person.id), Person.email, Person.name).where(col(Person.id).in_(sorted(errors)))
+    ).all()
     return sorted((email, name, errors[pid]) for pid, email, name in people)
 
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import lines_in_force_query
 from commissions.core.audit import record_event
 from commissions.core.errors import Conflict, InputProblem
@@ -63,7 +65,7 @@ class PeriodTotals:
     component_totals: dict[str, int]
     grand_totals: dict[str, int]  # per currency
 
-    def as_audit(self) -> dict:
+    def as_audit(self) -> dict[str, Any]:
         return {
             "grand_totals": {cur: str(from_minor(v, cur)) for cur, v in self.grand_totals.items()},
             "components": {name: v for name, v in self.component_totals.items()},
@@ -108,9 +110,9 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
     components: dict[str, int] = {}
     grand: dict[str, int] = {}
     rows = session.execute(
-        lines_in_force_query(period.id, PayoutLine, Person.email, Person.name)
-        .join(Person, Person.id == PayoutLine.person_id)
-        .order_by(Person.name, PayoutLine.id)
+        lines_in_force_query(stored_id(period), PayoutLine, Person.email, Person.name)
+        .join(Person, col(Person.id) == PayoutLine.person_id)
+        .order_by(Person.name, col(PayoutLine.id))
     ).all()
     for line, email, name in rows:
         entry = people.setdefault(line.person_id, PersonTotals(line.person_id, email, name, line.currency))
@@ -135,12 +137,12 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
             AuditEvent.object_id == period.key,
             AuditEvent.action == "period.approved",
         )
-        .order_by(AuditEvent.id.desc())
+        .order_by(col(AuditEvent.id).desc())
     ).first()
     query = (
         select(PayoutLine, Person.email, Person.name, Deal.external_id)
-        .join(Person, Person.id == PayoutLine.person_id)
-        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+        .join(Person, col(Person.id) == PayoutLine.person_id)
+        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
         .where(PayoutLine.period_id == period.id)
     )
     if last_step is not None:
@@ -152,15 +154,15 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
         runs = session.exec(
             select(CalculationRun.id)
             .where(CalculationRun.period_id == period.id)
-            .order_by(CalculationRun.id.desc())
+            .order_by(col(CalculationRun.id).desc())
             .limit(1)
         ).all()
         since, label = None, "by the latest calculation run (the period was never approved)"
         if not runs:
             return ChangesSince(None, label, [], {})
         query = query.where(PayoutLine.run_id == runs[0])
-    rows = session.exec(query.order_by(PayoutLine.id).limit(limit + 1)).all()
-    totals = query.with_only_columns(Person.email, func.sum(PayoutLine.amount_minor)).group_by(Person.email)
+    rows = session.exec(query.order_by(col(PayoutLine.id)).limit(limit + 1)).all()
+    totals = query.with_only_columns(col(Person.email), func.sum(PayoutLine.amount_minor)).group_by(Person.email)
     net = {email: int(total) for email, total in session.execute(totals.order_by(Person.email)).all() if total}
     lines = []
     for line, email, name, external_id in rows[:limit]:
@@ -265,7 +267,7 @@ def _refuse_failed_calculations(session: Session, key: str, action: str) -> None
 
     failed = failed_people(session, key)
     if failed:
-        emails = session.exec(select(Person.email).where(Person.id.in_(failed)).order_by(Person.email)).all()
+        emails = session.exec(select(Person.email).where(col(Person.id).in_(failed)).order_by(Person.email)).all()
         shown = ", ".join(emails[:5]) + (f" and {len(emails) - 5} more" if len(emails) > 5 else "")
         raise Conflict(
             "period",
