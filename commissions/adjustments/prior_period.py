@@ -18,9 +18,10 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import (
     ENGINE_KINDS,
     compute,
@@ -63,7 +64,9 @@ def adjustment_period(session: Session, locked: Period) -> Period:
     """
     today = period_keys.today()
     after = (Period.kind == locked.kind, Period.state == "open", Period.starts_on > locked.ends_on)
-    started = session.exec(select(Period).where(*after, Period.starts_on <= today).order_by(Period.starts_on)).first()
+    started = session.exec(
+        select(Period).where(*after, Period.starts_on <= today).order_by(col(Period.starts_on))
+    ).first()
     if started is not None:
         return started
     # the first period after it that does not exist yet (existing ones are skipped), never one so old
@@ -77,7 +80,7 @@ def adjustment_period(session: Session, locked: Period) -> Period:
             break
     if eng.parse_period(fallback).start <= today:
         return ensure_period(session, fallback)
-    future = session.exec(select(Period).where(*after).order_by(Period.starts_on)).first()
+    future = session.exec(select(Period).where(*after).order_by(col(Period.starts_on))).first()
     if future is not None and future.starts_on < eng.parse_period(fallback).start:
         return future
     return ensure_period(session, fallback)
@@ -86,27 +89,27 @@ def adjustment_period(session: Session, locked: Period) -> Period:
 def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int, int]:
     """Per person: what the locked period pays now, its own engine lines plus adjustments booked for it since."""
     reversal = aliased(PayoutLine)
-    not_reversed = ~exists().where(reversal.reverses_id == PayoutLine.id)
+    not_reversed = ~exists().where(col(reversal.reverses_id) == PayoutLine.id)
     out = {pid: 0 for pid in people}
     own = session.exec(
         select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor))
         .where(
             PayoutLine.period_id == period.id,
-            PayoutLine.kind.in_(ENGINE_KINDS),
+            col(PayoutLine.kind).in_(ENGINE_KINDS),
             not_reversed,
-            PayoutLine.person_id.in_(sorted(people)),
+            col(PayoutLine.person_id).in_(sorted(people)),
         )
-        .group_by(PayoutLine.person_id)
+        .group_by(col(PayoutLine.person_id))
     ).all()
     later = session.exec(
         select(PayoutLine.person_id, func.sum(PayoutLine.amount_minor))
         .where(
             PayoutLine.original_period_id == period.id,
-            PayoutLine.kind.in_(("adjustment", "clawback")),
+            col(PayoutLine.kind).in_(("adjustment", "clawback")),
             not_reversed,
-            PayoutLine.person_id.in_(sorted(people)),
+            col(PayoutLine.person_id).in_(sorted(people)),
         )
-        .group_by(PayoutLine.person_id)
+        .group_by(col(PayoutLine.person_id))
     ).all()
     for pid, total in [*own, *later]:
         out[pid] += int(total or 0)
@@ -128,6 +131,8 @@ def recomputed_for(
     failed: set[int] = set()
     balances: dict[int, int] = {}
     for outcome in computation.outcomes:
+        if computation.inputs is None:
+            raise RuntimeError(f"{period.key}: a computation with outcomes but no inputs")
         digits = eng.minor_digits(outcome.result.currency)
         failed |= set(outcome.failed) & people
         for payee in outcome.result.payees:
@@ -135,7 +140,7 @@ def recomputed_for(
             if pid not in people:
                 continue
             currencies[pid] = outcome.result.currency
-            versions[pid] = outcome.plan.version.id
+            versions[pid] = stored_id(outcome.plan.version)
             if payee.errors:
                 failed.add(pid)
                 continue
@@ -206,7 +211,7 @@ def book_locked_change(
             )
         line = PayoutLine(
             person_id=pid,
-            period_id=target.id,
+            period_id=stored_id(target),
             plan_version_id=versions.get(pid),
             component=CLAWBACK_COMPONENT if clawback else PRIOR_COMPONENT,
             kind="clawback" if clawback else "adjustment",

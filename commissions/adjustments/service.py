@@ -9,12 +9,14 @@ nothing is updated or deleted.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from sqlalchemy import Engine, exists
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from commissions.adjustments.schemas import AdjustmentIn, AdjustmentOut
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
@@ -41,6 +43,17 @@ class AdjustmentNotFound(InputProblem):
     status_code = 404
 
 
+_Model = TypeVar("_Model", bound=SQLModel)
+
+
+def _stored(session: Session, model: type[_Model], row_id: int | None) -> _Model:
+    """A row another stored row refers to (by a foreign key): it exists."""
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        raise RuntimeError(f"{model.__name__} {row_id} is referred to but not stored")
+    return row
+
+
 def _actor(session: Session, actor_id: int) -> Principal:
     person = session.get(Person, actor_id)
     if person is None:
@@ -57,11 +70,11 @@ def currency_of(session: Session, person_id: int, period: Period) -> str:
         return found
     found = session.exec(
         select(Plan.currency)
-        .join(PlanAssignment, PlanAssignment.plan_id == Plan.id)
+        .join(PlanAssignment, col(PlanAssignment.plan_id) == Plan.id)
         .where(
             PlanAssignment.person_id == person_id,
             PlanAssignment.starts_on <= period.ends_on,
-            (PlanAssignment.ends_on.is_(None)) | (PlanAssignment.ends_on >= period.starts_on),
+            (col(PlanAssignment.ends_on).is_(None)) | (col(PlanAssignment.ends_on) >= period.starts_on),
         )
         .order_by(Plan.name)
     ).first()
@@ -124,11 +137,11 @@ def add_manual_adjustment(
         raise InputProblem("deal", f"no deal with id {deal_id}")
     actor = _actor(session, actor_id)
     period = writable_period(session, period_key)
-    currency = currency_of(session, person.id, period)
+    currency = currency_of(session, stored_id(person), period)
     minor = parse_amount(amount, currency)
     adjustment = Adjustment(
-        person_id=person.id,
-        period_id=period.id,
+        person_id=stored_id(person),
+        period_id=stored_id(period),
         amount_minor=minor,
         currency=currency,
         reason=reason,
@@ -139,8 +152,8 @@ def add_manual_adjustment(
     session.flush()
     session.add(
         PayoutLine(
-            person_id=person.id,
-            period_id=period.id,
+            person_id=stored_id(person),
+            period_id=stored_id(period),
             component=MANUAL_COMPONENT,
             kind="adjustment",
             deal_id=deal_id,
@@ -166,7 +179,7 @@ def add_manual_adjustment(
             "deal_id": deal_id,
         },
     )
-    _reopen_if_approved(session, period, person.id, f"manual adjustment {adjustment.id}")
+    _reopen_if_approved(session, period, stored_id(person), f"manual adjustment {adjustment.id}")
     return adjustment
 
 
@@ -176,10 +189,10 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
     line = session.get(PayoutLine, line_id)
     if line is None or line.kind != "adjustment" or not (line.basis or {}).get("manual"):
         raise AdjustmentNotFound("line", f"no manual adjustment line {line_id}")
-    period = session.get(Period, line.period_id)
+    period = _stored(session, Period, line.period_id)
     writable_period(session, period.key, field="line")
     reversal = aliased(PayoutLine)
-    if session.exec(select(exists().where(reversal.reverses_id == line.id))).first():
+    if session.exec(select(exists().where(col(reversal.reverses_id) == line.id))).first():
         raise Conflict("line", f"adjustment line {line_id} is already reversed")
     actor = _actor(session, actor_id)
     original_id = (line.basis or {}).get("adjustment_id")
@@ -238,16 +251,16 @@ def line_of(session: Session, adjustment: Adjustment) -> PayoutLine | None:
     return next((line for line in lines if (line.basis or {}).get("adjustment_id") == adjustment.id), None)
 
 
-def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple]:
+def recent_manual_lines(session: Session, *, limit: int = 100) -> list[tuple[PayoutLine, Person, Period, bool]]:
     """Manual adjustment lines, newest first: (line, person, period, reversed?)."""
     reversal = aliased(PayoutLine)
     return list(
         session.exec(
-            select(PayoutLine, Person, Period, exists().where(reversal.reverses_id == PayoutLine.id))
-            .join(Person, Person.id == PayoutLine.person_id)
-            .join(Period, Period.id == PayoutLine.period_id)
+            select(PayoutLine, Person, Period, exists().where(col(reversal.reverses_id) == PayoutLine.id))
+            .join(Person, col(Person.id) == PayoutLine.person_id)
+            .join(Period, col(Period.id) == PayoutLine.period_id)
             .where(PayoutLine.kind == "adjustment", PayoutLine.component == MANUAL_COMPONENT)
-            .order_by(PayoutLine.id.desc())
+            .order_by(col(PayoutLine.id).desc())
             .limit(limit)
         ).all()
     )
@@ -274,12 +287,12 @@ def _deal_id(session: Session, external_id: str | None) -> int | None:
 
 def adjustment_out(session: Session, adjustment: Adjustment) -> AdjustmentOut:
     """The API's view of an adjustment: emails, keys and external ids instead of row ids."""
-    person = session.get(Person, adjustment.person_id)
-    period = session.get(Period, adjustment.period_id)
+    person = _stored(session, Person, adjustment.person_id)
+    period = _stored(session, Period, adjustment.period_id)
     deal = session.get(Deal, adjustment.deal_id) if adjustment.deal_id else None
     line = line_of(session, adjustment)
     return AdjustmentOut(
-        id=adjustment.id,
+        id=stored_id(adjustment),
         person=person.email,
         period=period.key,
         amount=str(from_minor(adjustment.amount_minor, adjustment.currency)),
@@ -299,7 +312,7 @@ def book_adjustment(session: Session, principal: Principal, data: AdjustmentIn) 
     person = _person(session, data.person)
     return add_manual_adjustment(
         session,
-        person_id=person.id,
+        person_id=stored_id(person),
         period_key=data.period,
         amount=data.amount,  # type: ignore[arg-type]
         reason=data.reason,
@@ -312,7 +325,7 @@ def book_from_form(engine: Engine, principal: Principal, data: AdjustmentIn) -> 
     """``book_adjustment`` in a transaction of its own; returns the key of the period it was booked in."""
     with transaction(engine) as session:
         adjustment = book_adjustment(session, principal, data)
-        return session.get(Period, adjustment.period_id).key
+        return _stored(session, Period, adjustment.period_id).key
 
 
 def book_and_describe(engine: Engine, principal: Principal, data: AdjustmentIn) -> AdjustmentOut:
@@ -334,6 +347,6 @@ def reverse_and_describe(engine: Engine, *, adjustment_id: int, reason: str, act
         line = line_of(session, adjustment) if adjustment else None
         if line is None:
             raise AdjustmentNotFound("adjustment", f"no manual adjustment {adjustment_id}")
-        out = reverse_adjustment(session, line_id=line.id, reason=reason, actor_id=actor_id)
-        record = session.get(Adjustment, out.basis["adjustment_id"])
+        out = reverse_adjustment(session, line_id=stored_id(line), reason=reason, actor_id=actor_id)
+        record = _stored(session, Adjustment, out.basis["adjustment_id"])
         return adjustment_out(session, record)
