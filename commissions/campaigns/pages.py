@@ -105,6 +105,8 @@ class CampaignsController(Controller):
                 raise NotFoundException("No such campaign.")
         except InputProblem as exc:
             campaign = editable_campaign(db, principal, campaign_id)
+            if campaign is None:  # deleted since
+                raise NotFoundException("No such campaign.") from exc
             context = {
                 "campaign": campaign,
                 "form": data.model_copy(update={"code": campaign.code}),

@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Forbidden, InputProblem
@@ -62,7 +63,7 @@ def is_marketing_manager(session: Session, principal: Principal) -> bool:
     if principal.role != "manager" or principal.person_id is None:
         return False
     kind = session.exec(
-        select(Team.kind).join(Person, Person.team_id == Team.id).where(Person.id == principal.person_id)
+        select(Team.kind).join(Person, col(Person.team_id) == Team.id).where(Person.id == principal.person_id)
     ).first()
     return kind == "marketing"
 
@@ -176,7 +177,7 @@ def create_campaign(session: Session, principal: Principal, data: CampaignInput)
     campaign = Campaign(
         code=v.code,
         name=v.name,
-        owner_id=v.owner.id,
+        owner_id=stored_id(v.owner),
         channel=v.channel,
         cost_minor=v.cost_minor,
         currency=v.currency,
@@ -209,7 +210,7 @@ def update_campaign(session: Session, principal: Principal, campaign: Campaign, 
     v = _validate(session, principal, data, existing=campaign)
     before = _snapshot(campaign)
     previous_owner = campaign.owner_id
-    campaign.name, campaign.owner_id, campaign.channel = v.name, v.owner.id, v.channel
+    campaign.name, campaign.owner_id, campaign.channel = v.name, stored_id(v.owner), v.channel
     campaign.cost_minor, campaign.currency = v.cost_minor, v.currency
     campaign.starts_on, campaign.ends_on = v.starts_on, v.ends_on
     session.add(campaign)
@@ -242,7 +243,7 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
     from commissions.core.periods import lock_period
     from commissions.models import Period
 
-    days = set(session.exec(select(Deal.closed_at).where(Deal.source_campaign == code).distinct()).all())
+    days = set(session.exec(select(col(Deal.closed_at)).where(Deal.source_campaign == code).distinct()).all())
     if not days:
         return
     keys = periods_touching(session, days)
@@ -250,7 +251,7 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
         lock_period(session, key)
     people = with_managers(session, owners)
     for period in session.exec(
-        select(Period).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES)).order_by(Period.key)
+        select(Period).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES)).order_by(Period.key)
     ).all():
         book_locked_change(session, period=period, people=people, deal=None, what=what, actor=actor, trigger=what)
     touch(session, people, keys)
@@ -283,7 +284,9 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
     """Every campaign with its sourced revenue in ``key``: won deals whose source_campaign is its code,
     closed in the period, counted in full (splits do not matter for sourcing), per currency."""
     rows = session.exec(
-        select(Campaign, Person.name, Person.email).join(Person, Person.id == Campaign.owner_id).order_by(Campaign.code)
+        select(Campaign, Person.name, Person.email)
+        .join(Person, col(Person.id) == Campaign.owner_id)
+        .order_by(Campaign.code)
     ).all()
     totals: dict[str, list[tuple[str, int]]] = {}
     counts: dict[str, int] = {}
@@ -293,11 +296,13 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
             Deal.status == "won",
             Deal.closed_at >= key.starts_on,
             Deal.closed_at <= key.ends_on,
-            Deal.source_campaign.is_not(None),
+            col(Deal.source_campaign).is_not(None),
         )
         .group_by(Deal.source_campaign, Deal.currency)
         .order_by(Deal.source_campaign, Deal.currency)
     ):
+        if code is None:  # the query leaves out deals without a campaign
+            continue
         totals.setdefault(code, []).append((currency, int(amount)))
         counts[code] = counts.get(code, 0) + int(count)
     scope = owner_scope(session, principal)
