@@ -51,7 +51,8 @@ def read_quota_csv(content: bytes) -> list[RawRow]:
             if short:
                 problems.append(RowProblem(f"line {line}", short[0], "is missing (too few columns)"))
                 continue
-            rows.append(RawRow(f"line {line}", *(record[position[c]].strip() for c in COLUMNS)))
+            person, metric, period, target = (record[position[c]].strip() for c in COLUMNS)
+            rows.append(RawRow(f"line {line}", person, metric, period, target))
     except csv.Error as exc:
         problems.append(RowProblem(f"line {reader.line_num}", "file", f"cannot be read as CSV ({exc})"))
     if problems:

@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, delete, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, Engine, delete, or_, update
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import write
 from commissions.core.errors import Conflict, Forbidden, InputProblem
-from commissions.core.money import format_money, minor_digits
+from commissions.core.money import format_money
 from commissions.core.periods import (
     CLOSED_STATES,
     PeriodKey,
@@ -39,7 +40,7 @@ from commissions.core.periods import (
     previous_period,
 )
 from commissions.core.principal import Principal
-from commissions.engine.money import CONTEXT
+from commissions.engine.money import CONTEXT, minor_digits
 from commissions.models import Period, Person, Plan, PlanAssignment, Quota, Team
 from commissions.models.base import MONEY_METRICS, utcnow
 from commissions.people.queries import normalise_email, people_by_email
@@ -206,26 +207,31 @@ def may_edit(session: Session, principal: Principal, person_id: int) -> bool:
 # ---------------------------------------------------------------- currency and proration
 
 
-def _overlapping_assignments(session: Session, person_ids: Iterable[int], key: PeriodKey) -> list:
+def _overlapping_assignments(
+    session: Session, person_ids: Iterable[int], key: PeriodKey
+) -> list[tuple[int, date, date | None, bool, str]]:
     ids = list(person_ids)
     if not ids:
         return []
-    return session.exec(
-        select(
-            PlanAssignment.person_id,
-            PlanAssignment.starts_on,
-            PlanAssignment.ends_on,
-            PlanAssignment.prorate,
-            Plan.currency,
-        )
-        .join(Plan, Plan.id == PlanAssignment.plan_id)
-        .where(
-            PlanAssignment.person_id.in_(ids),
-            PlanAssignment.starts_on <= key.ends_on,
-            or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= key.starts_on),
-        )
-        .order_by(PlanAssignment.starts_on, PlanAssignment.id)
-    ).all()
+    columns: tuple[Any, ...] = (  # more columns than select()'s typed overloads: rows are untyped
+        PlanAssignment.person_id,
+        PlanAssignment.starts_on,
+        PlanAssignment.ends_on,
+        PlanAssignment.prorate,
+        Plan.currency,
+    )
+    return list(
+        session.exec(
+            select(*columns)
+            .join(Plan, col(Plan.id) == PlanAssignment.plan_id)
+            .where(
+                col(PlanAssignment.person_id).in_(ids),
+                col(PlanAssignment.starts_on) <= key.ends_on,
+                or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= key.starts_on),
+            )
+            .order_by(col(PlanAssignment.starts_on), col(PlanAssignment.id))
+        ).all()
+    )
 
 
 def plan_currencies(session: Session, person_ids: Iterable[int], key: PeriodKey) -> dict[int, str]:
@@ -280,7 +286,7 @@ def effective_target(session: Session, person_id: int, metric: str, period_key: 
     key = period_key if isinstance(period_key, PeriodKey) else parse_period_key(period_key)
     minor = session.exec(
         select(Quota.target_minor)
-        .join(Period, Period.id == Quota.period_id)
+        .join(Period, col(Period.id) == Quota.period_id)
         .where(Period.key == key.key, Quota.person_id == person_id, Quota.metric == metric)
     ).first()
     if minor is None:
@@ -380,9 +386,11 @@ def _quota_map(session: Session, period: Period | None, person_ids: Iterable[int
     if period is None or not ids:
         return {}
     rows = session.exec(
-        select(Quota).where(Quota.period_id == period.id, Quota.person_id.in_(ids), Quota.metric.in_(GRID_METRICS))
+        select(Quota).where(
+            Quota.period_id == period.id, col(Quota.person_id).in_(ids), col(Quota.metric).in_(GRID_METRICS)
+        )
     ).all()
-    return {(q.person_id, q.metric): q for q in rows}
+    return {(q.person_id, q.metric): q for q in rows if q.person_id is not None}  # the query has people's only
 
 
 def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
@@ -393,16 +401,16 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
     grid = Grid(period=key, state=period.state if period else "open")
     query = select(Person)
     if ids is None:
-        query = query.where(Person.role.in_(("rep", "manager")))
+        query = query.where(col(Person.role).in_(("rep", "manager")))
     elif ids:
-        query = query.where(Person.id.in_(ids))
+        query = query.where(col(Person.id).in_(ids))
     else:
         return grid
     people = session.exec(query).all()
-    quotas = _quota_map(session, period, [p.id for p in people])
+    quotas = _quota_map(session, period, [stored_id(p) for p in people])
     with_quota = {pid for pid, _m in quotas}
     people = [p for p in people if p.active or p.id in with_quota]  # leavers stay while they have quotas
-    person_ids = [p.id for p in people]
+    person_ids = [stored_id(p) for p in people]
     currencies = plan_currencies(session, person_ids, key)
     prorated = prorations(session, person_ids, key)
     teams = {t.id: t.name for t in session.exec(select(Team)).all()}
@@ -410,25 +418,26 @@ def build_grid(session: Session, principal: Principal, key: PeriodKey) -> Grid:
     groups: dict[str, list[Row]] = {}
     used: set[str] = set()
     for person in people:
-        currency = currencies.get(person.id, DEFAULT_CURRENCY)
+        pid = stored_id(person)
+        currency = currencies.get(pid, DEFAULT_CURRENCY)
         cells = {}
         columns = MARKETING_COLUMNS if person.team_id in marketing_teams else SALES_COLUMNS
         used.update(columns)
         for metric in columns:
-            q = quotas.get((person.id, metric))
+            q = quotas.get((pid, metric))
             cells[metric] = Cell(
-                person_id=person.id,
+                person_id=pid,
                 person_name=person.name,
                 metric=metric,
                 period=key.key,
                 currency=currency,
                 minor=q.target_minor if q else None,
                 version=q.version if q else 0,
-                proration=prorated.get(person.id),
+                proration=prorated.get(pid),
                 editable=grid.editable,
             )
         team = teams.get(person.team_id, NO_TEAM) if person.team_id else NO_TEAM
-        groups.setdefault(team, []).append(Row(person, currency, prorated.get(person.id), cells))
+        groups.setdefault(team, []).append(Row(person, currency, prorated.get(pid), cells))
     grid.metrics = tuple(m for m in GRID_METRICS if m in used)
     grid.groups = [
         (team, sorted(rows, key=lambda r: (r.person.name.lower(), r.person.email)))
@@ -570,10 +579,12 @@ def _apply_change(
     if change.version is not None and change.version != (quota.version if quota else 0):
         raise _conflict(quota, change)
     if quota is None:
+        if change.target_minor is None:  # removing a quota that is not there: unchanged (old == None above)
+            return Outcome(change, "unchanged", None, None)
         quota = Quota(
             person_id=change.person_id,
             metric=change.metric,
-            period_id=period.id,
+            period_id=stored_id(period),
             target_minor=change.target_minor,
             version=1,
         )
@@ -583,18 +594,24 @@ def _apply_change(
         return Outcome(change, "created", None, quota)
     seen_version = quota.version
     if change.target_minor is None:
-        result = session.execute(delete(Quota).where(Quota.id == quota.id, Quota.version == seen_version))
+        result = cast(
+            "CursorResult[Any]",
+            session.execute(delete(Quota).where(col(Quota.id) == quota.id, col(Quota.version) == seen_version)),
+        )
         if result.rowcount != 1:
             session.expire(quota)
             raise _conflict(session.get(Quota, quota.id), change)
         session.expunge(quota)
         _audit(session, by, "quota.delete", quota.id, change, old, None, seen_version, source)
         return Outcome(change, "deleted", old, None)
-    result = session.execute(
-        update(Quota)
-        .where(Quota.id == quota.id, Quota.version == seen_version)
-        .values(target_minor=change.target_minor, version=seen_version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Quota)
+            .where(col(Quota.id) == quota.id, col(Quota.version) == seen_version)
+            .values(target_minor=change.target_minor, version=seen_version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     )
     session.expire(quota)
     if result.rowcount != 1:  # a concurrent writer got there between our read and our write
@@ -744,18 +761,18 @@ def resolve_rows(
             continue
         if person is None or not metric or key is None:
             continue
-        currency = plan_currencies(session, [person.id], key).get(person.id, DEFAULT_CURRENCY)
+        currency = plan_currencies(session, [stored_id(person)], key).get(stored_id(person), DEFAULT_CURRENCY)
         try:
             minor = parse_target(row.target, metric, currency)
         except InputProblem as exc:
             bad("target", exc.message)
             continue
-        ident = (person.id, metric, key.key)
+        ident = (stored_id(person), metric, key.key)
         if ident in seen:
             bad("person", f"{email} {metric} {key.key} is also on {seen[ident]}")
             continue
         seen[ident] = row.where
-        changes.append(Change(person.id, person.email, metric, key, minor, currency, row.version, row.where))
+        changes.append(Change(stored_id(person), person.email, metric, key, minor, currency, row.version, row.where))
     if forbidden:  # refused as a whole; the report lists every other problem too, in file order
         raise RowsForbidden(problems)
     if problems:
@@ -795,7 +812,9 @@ def preview(session: Session, changes: list[Change]) -> list[PreviewRow]:
     """What a batch would change, without changing anything."""
     out = []
     names = (
-        dict(session.exec(select(Person.id, Person.name).where(Person.id.in_({c.person_id for c in changes}))).all())
+        dict(
+            session.exec(select(Person.id, Person.name).where(col(Person.id).in_({c.person_id for c in changes}))).all()
+        )
         if changes
         else {}
     )
@@ -853,47 +872,51 @@ def copy_from_previous(session: Session, principal: Principal, key: PeriodKey, *
         return CopyResult(source_key.key, 0, 0)
     query = (
         select(Quota, Person.email)
-        .join(Person, Person.id == Quota.person_id)
-        .where(Quota.period_id == source.id, Quota.metric.in_(GRID_METRICS), Person.active)
+        .join(Person, col(Person.id) == Quota.person_id)
+        .where(Quota.period_id == source.id, col(Quota.metric).in_(GRID_METRICS), Person.active)
         .order_by(Person.email, Quota.metric)
     )
     if ids is not None:
-        query = query.where(Quota.person_id.in_(ids))
+        query = query.where(col(Quota.person_id).in_(ids))
     previous = session.exec(query).all()
     if not previous:
         return CopyResult(source_key.key, 0, 0)
     target = ensure_period(session, key)
     check_open(target)
     have = set(
-        session.exec(select(Quota.person_id).where(Quota.period_id == target.id, Quota.person_id.is_not(None))).all()
+        session.exec(
+            select(Quota.person_id).where(Quota.period_id == target.id, col(Quota.person_id).is_not(None))
+        ).all()
     )
-    currencies = plan_currencies(session, {q.person_id for q, _e in previous}, key)
-    copied, people = 0, set()
+    # the join with Person leaves team quotas (no person_id) out
+    currencies = plan_currencies(session, {q.person_id for q, _e in previous if q.person_id is not None}, key)
+    copied, people = 0, set[int]()
     for quota, email in previous:
-        if quota.person_id in have:
+        person_id = quota.person_id
+        if person_id is None or person_id in have:
             continue
         new = Quota(
-            person_id=quota.person_id,
+            person_id=person_id,
             metric=quota.metric,
-            period_id=target.id,
+            period_id=stored_id(target),
             target_minor=quota.target_minor,
             version=1,
         )
         session.add(new)
         session.flush()
         change = Change(
-            quota.person_id,
+            person_id,
             email,
             quota.metric,
             key,
             quota.target_minor,
-            currencies.get(quota.person_id, DEFAULT_CURRENCY),
+            currencies.get(person_id, DEFAULT_CURRENCY),
         )
         _audit(
             session, by, "quota.set", new.id, change, None, quota.target_minor, 1, "copy", copied_from=source_key.key
         )
         copied += 1
-        people.add(quota.person_id)
+        people.add(person_id)
     if people:  # new targets change attainment: their statements are recomputed
         from commissions.calculation.state import touch
 
