@@ -45,6 +45,7 @@ def plan_group() -> None:
 )
 @click.option("--assign", "emails", multiple=True, metavar="EMAIL", help="Put this person on the plan (repeatable).")
 def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...]) -> None:
+    from commissions.calculation.rows import stored_id
     from commissions.core.db import transaction
     from commissions.people.queries import normalise_email, person_by_email
     from commissions.plans.service import (
@@ -87,7 +88,7 @@ def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, .
                 )
             start = saved.effective_from
             for person in people:
-                current = assignment_covering(session, plan_id=plan.id, person_id=person.id, day=start)
+                current = assignment_covering(session, plan_id=stored_id(plan), person_id=stored_id(person), day=start)
                 if current is not None:
                     done.append(f"{person.email}: already on {plan.name} from {current.starts_on.isoformat()}")
                     continue

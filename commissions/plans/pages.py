@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import admins
@@ -99,7 +100,7 @@ def _plan_or_404(db: Session, plan_id: int) -> Plan:
 def _next_free_start(db: Session, plan: Plan) -> date:
     """The current period's first day, or the next period's when a version already starts today's period."""
     start = default_effective_from(plan.period_kind)
-    taken = version_starts(db, plan.id)
+    taken = version_starts(db, stored_id(plan))
     while start in taken:
         start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
     return start
@@ -124,7 +125,7 @@ def _problem(exc: InputProblem) -> dict[str, Any]:
 
 
 def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
-    versions = versions_of(db, plan.id)
+    versions = versions_of(db, stored_id(plan))
     authors = author_emails(db, versions)
     first_period = {v.id: _first_period_start(plan.period_kind, v.effective_from) for v in versions}
     return {
@@ -132,7 +133,7 @@ def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
         "versions": versions,
         "authors": authors,
         "first_period": first_period,
-        "assignments": assignments_of(db, plan.id),
+        "assignments": assignments_of(db, stored_id(plan)),
         "assign_form": AssignForm(starts_on=default_effective_from(plan.period_kind).isoformat()),
         "assign_error": None,
         "end_error": None,
@@ -183,7 +184,7 @@ class PlansController(Controller):
             document, existing = check_plan_text(
                 db, normalise_text(data.document), plan_id=plan.id if plan else None, create_only=plan is None
             )
-            latest = latest_version(db, existing.id) if existing else None
+            latest = latest_version(db, stored_id(existing)) if existing else None
             unchanged = (
                 latest is not None
                 and normalise_text(latest.document).rstrip() == normalise_text(data.document).rstrip()
@@ -213,7 +214,11 @@ class PlansController(Controller):
     @get("/{plan_id:int}/edit", sync_to_thread=True)
     def edit_plan(self, db: DbSession, plan_id: FromPath[int], version: FromQuery[int | None] = None) -> Template:
         plan = _plan_or_404(db, plan_id)
-        source = version_by_number(db, plan.id, version) if version is not None else latest_version(db, plan.id)
+        source = (
+            version_by_number(db, stored_id(plan), version)
+            if version is not None
+            else latest_version(db, stored_id(plan))
+        )
         if source is None:
             raise NotFoundException("No such version.")
         form = EditorForm(
@@ -253,7 +258,7 @@ class PlansController(Controller):
     @get("/{plan_id:int}/versions/{number:int}", sync_to_thread=True)
     def version_page(self, db: DbSession, plan_id: FromPath[int], number: FromPath[int]) -> Template:
         plan = _plan_or_404(db, plan_id)
-        version = version_by_number(db, plan.id, number)
+        version = version_by_number(db, stored_id(plan), number)
         if version is None:
             raise NotFoundException("No such version.")
         author = person_by_id(db, version.created_by_id) if version.created_by_id else None
@@ -315,7 +320,7 @@ class PlansController(Controller):
             ends_on = parse_day(data.ends_on, "ends_on", required=True)
             ended = end_assignment_by_id(
                 request.app.state["engine"],
-                plan_id=plan.id,
+                plan_id=stored_id(plan),
                 assignment_id=assignment_id,
                 ends_on=ends_on,  # type: ignore[arg-type]
                 by=principal,

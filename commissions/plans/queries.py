@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.models import Person, Plan, PlanVersion
 
 
@@ -17,7 +18,7 @@ def plan_by_id(session: Session, plan_id: int) -> Plan | None:
 
 def version_starts(session: Session, plan_id: int) -> set[date]:
     """The ``effective_from`` of every version of the plan."""
-    return set(session.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan_id)).all())
+    return set(session.exec(select(col(PlanVersion.effective_from)).where(PlanVersion.plan_id == plan_id)).all())
 
 
 def version_by_number(session: Session, plan_id: int, number: int) -> PlanVersion | None:
@@ -29,7 +30,7 @@ def version_by_number(session: Session, plan_id: int, number: int) -> PlanVersio
 def author_emails(session: Session, versions: Iterable[PlanVersion]) -> dict[int, str]:
     """The email of each version's author, by person id."""
     ids = {v.created_by_id for v in versions}
-    return {p.id: p.email for p in session.exec(select(Person).where(Person.id.in_(ids)))}
+    return {stored_id(p): p.email for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
 
 
 def person_by_id(session: Session, person_id: int) -> Person | None:

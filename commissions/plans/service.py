@@ -27,8 +27,9 @@ from typing import Protocol
 
 from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
@@ -207,7 +208,7 @@ def resolve_effective_from(document: PlanDocument, effective_from: date | None, 
 
 def _next_free_start(session: Session, plan: Plan, after: date) -> str:
     """The first day of the next period after ``after`` that no version of the plan uses yet."""
-    taken = set(session.exec(select(PlanVersion.effective_from).where(PlanVersion.plan_id == plan.id)).all())
+    taken = set(session.exec(select(col(PlanVersion.effective_from)).where(PlanVersion.plan_id == plan.id)).all())
     start = bounds_of_day(plan.period_kind, after)[1] + timedelta(days=1)
     while start in taken:
         start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
@@ -217,8 +218,8 @@ def _next_free_start(session: Session, plan: Plan, after: date) -> str:
 def _refuse_closed_periods(session: Session, plan_kind: str, effective_from: date) -> None:
     closed = session.exec(
         select(Period)
-        .where(Period.kind == plan_kind, Period.state.in_(CLOSED_STATES), Period.starts_on >= effective_from)
-        .order_by(Period.starts_on)
+        .where(Period.kind == plan_kind, col(Period.state).in_(CLOSED_STATES), Period.starts_on >= effective_from)
+        .order_by(col(Period.starts_on))
     ).first()
     if closed is not None:
         raise Conflict(
@@ -233,13 +234,15 @@ def _refuse_closed_periods(session: Session, plan_kind: str, effective_from: dat
 
 def latest_version(session: Session, plan_id: int) -> PlanVersion | None:
     return session.exec(
-        select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version.desc())
+        select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(col(PlanVersion.version).desc())
     ).first()
 
 
 def versions_of(session: Session, plan_id: int) -> list[PlanVersion]:
     return list(
-        session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version.desc()))
+        session.exec(
+            select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(col(PlanVersion.version).desc())
+        )
     )
 
 
@@ -248,7 +251,7 @@ def version_for_period(session: Session, plan_id: int, period_start: date) -> Pl
     return session.exec(
         select(PlanVersion)
         .where(PlanVersion.plan_id == plan_id, PlanVersion.effective_from <= period_start)
-        .order_by(PlanVersion.effective_from.desc())
+        .order_by(col(PlanVersion.effective_from).desc())
     ).first()
 
 
@@ -291,7 +294,7 @@ def save_plan_version(
     check_day_in_window(effective_from, field="effective_from", on=today)  # 2099-01-01 is a typing mistake
 
     plan, plan_created = _lock_or_create_plan(session, document)
-    latest = latest_version(session, plan.id) if not plan_created else None
+    latest = latest_version(session, stored_id(plan)) if not plan_created else None
     if latest is not None:
         # Re-checked under the plan's row lock: a concurrent version may have changed the plan.
         if plan.currency != document.currency or plan.period_kind != document.period:
@@ -313,7 +316,7 @@ def save_plan_version(
     _refuse_closed_periods(session, plan.period_kind, effective_from)
 
     version = PlanVersion(
-        plan_id=plan.id,
+        plan_id=stored_id(plan),
         version=(latest.version if latest else 0) + 1,
         document=text,
         effective_from=effective_from,
@@ -355,13 +358,13 @@ def _overlapping(
     query = select(PlanAssignment).where(
         PlanAssignment.plan_id == plan_id,
         PlanAssignment.person_id == person_id,
-        or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= starts_on),
+        or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= starts_on),
     )
     if ends_on is not None:
         query = query.where(PlanAssignment.starts_on <= ends_on)
     if exclude_id is not None:
         query = query.where(PlanAssignment.id != exclude_id)
-    return session.exec(query.order_by(PlanAssignment.starts_on)).first()
+    return session.exec(query.order_by(col(PlanAssignment.starts_on))).first()
 
 
 def _describe(assignment: PlanAssignment) -> str:
@@ -391,8 +394,12 @@ def assign(
         raise InputProblem(
             "ends_on", f"the assignment ends ({ends_on.isoformat()}) before it starts ({starts_on.isoformat()})"
         )
-    plan = _lock_plan(session, plan.id)  # serialises assignments to one plan (PostgreSQL; SQLite writes are serial)
-    clash = _overlapping(session, plan_id=plan.id, person_id=person.id, starts_on=starts_on, ends_on=ends_on)
+    plan = _lock_plan(
+        session, stored_id(plan)
+    )  # serialises assignments to one plan (PostgreSQL; SQLite writes are serial)
+    clash = _overlapping(
+        session, plan_id=stored_id(plan), person_id=stored_id(person), starts_on=starts_on, ends_on=ends_on
+    )
     if clash is not None:
         raise Conflict(
             "starts_on",
@@ -400,7 +407,7 @@ def assign(
             "end that assignment first or choose dates that do not overlap",
         )
     assignment = PlanAssignment(
-        person_id=person.id, plan_id=plan.id, starts_on=starts_on, ends_on=ends_on, prorate=prorate
+        person_id=stored_id(person), plan_id=stored_id(plan), starts_on=starts_on, ends_on=ends_on, prorate=prorate
     )
     session.add(assignment)
     session.flush()
@@ -418,7 +425,7 @@ def assign(
             "prorate": prorate,
         },
     )
-    _queue_recompute(session, plan, person_ids={person.id}, starts_on=starts_on, ends_on=ends_on)
+    _queue_recompute(session, plan, person_ids={stored_id(person)}, starts_on=starts_on, ends_on=ends_on)
     return assignment
 
 
@@ -435,7 +442,7 @@ def end_assignment(
         )
     clash = _overlapping(
         session,
-        plan_id=plan.id,
+        plan_id=stored_id(plan),
         person_id=assignment.person_id,
         starts_on=assignment.starts_on,
         ends_on=ends_on,
@@ -488,7 +495,7 @@ def _book_locked_periods(
     from commissions.core.periods import lock_period
 
     query = select(Period).where(
-        Period.kind == plan.period_kind, Period.state.in_(CLOSED_STATES), Period.ends_on >= starts_on
+        Period.kind == plan.period_kind, col(Period.state).in_(CLOSED_STATES), Period.ends_on >= starts_on
     )
     if ends_on is not None:
         query = query.where(Period.starts_on <= ends_on)
@@ -512,7 +519,7 @@ def assignment_covering(session: Session, *, plan_id: int, person_id: int, day: 
             PlanAssignment.plan_id == plan_id,
             PlanAssignment.person_id == person_id,
             PlanAssignment.starts_on <= day,
-            or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= day),
+            or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= day),
         )
     ).first()
 
@@ -524,17 +531,17 @@ def plans_for_person(session: Session, person_id: int, period: HasDates) -> list
     """
     rows = session.exec(
         select(PlanAssignment, Plan)
-        .join(Plan, Plan.id == PlanAssignment.plan_id)
+        .join(Plan, col(Plan.id) == PlanAssignment.plan_id)
         .where(
             PlanAssignment.person_id == person_id,
             PlanAssignment.starts_on <= period.ends_on,
-            or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= period.starts_on),
+            or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= period.starts_on),
         )
-        .order_by(Plan.name, PlanAssignment.starts_on)
+        .order_by(Plan.name, col(PlanAssignment.starts_on))
     ).all()
     found = []
     for assignment, plan in rows:
-        version = version_for_period(session, plan.id, period.starts_on)
+        version = version_for_period(session, stored_id(plan), period.starts_on)
         if version is not None:
             found.append(PlanInForce(assignment=assignment, plan=plan, version=version))
     return found
@@ -557,31 +564,32 @@ def plan_summaries(session: Session, *, today: date | None = None) -> list[PlanS
     today = today or date.today()
     plans = session.exec(select(Plan).order_by(Plan.name)).all()
     versions: dict[int, list[PlanVersion]] = {}
-    for v in session.exec(select(PlanVersion).order_by(PlanVersion.effective_from)).all():
+    for v in session.exec(select(PlanVersion).order_by(col(PlanVersion.effective_from))).all():
         versions.setdefault(v.plan_id, []).append(v)
     current = dict(
         session.exec(
             select(PlanAssignment.plan_id, func.count(func.distinct(PlanAssignment.person_id)))
             .where(
                 PlanAssignment.starts_on <= today,
-                or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= today),
+                or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= today),
             )
-            .group_by(PlanAssignment.plan_id)
+            .group_by(col(PlanAssignment.plan_id))
         ).all()
     )
     later = dict(
         session.exec(
             select(PlanAssignment.plan_id, func.count(func.distinct(PlanAssignment.person_id)))
             .where(PlanAssignment.starts_on > today)
-            .group_by(PlanAssignment.plan_id)
+            .group_by(col(PlanAssignment.plan_id))
         ).all()
     )
     out = []
     for plan in plans:
-        mine = versions.get(plan.id, [])
+        plan_id = stored_id(plan)
+        mine = versions.get(plan_id, [])
         latest = max(mine, key=lambda v: v.version) if mine else None
         out.append(
-            PlanSummary(plan, latest, [v.effective_from for v in mine], current.get(plan.id, 0), later.get(plan.id, 0))
+            PlanSummary(plan, latest, [v.effective_from for v in mine], current.get(plan_id, 0), later.get(plan_id, 0))
         )
     return out
 
@@ -590,9 +598,9 @@ def assignments_of(session: Session, plan_id: int) -> list[tuple[PlanAssignment,
     return list(
         session.exec(
             select(PlanAssignment, Person)
-            .join(Person, Person.id == PlanAssignment.person_id)
+            .join(Person, col(Person.id) == PlanAssignment.person_id)
             .where(PlanAssignment.plan_id == plan_id)
-            .order_by(Person.email, PlanAssignment.starts_on)
+            .order_by(Person.email, col(PlanAssignment.starts_on))
         ).all()
     )
 
@@ -614,7 +622,7 @@ def save_version_from_form(
         saved = save_plan_version(
             session, text=text, effective_from=effective_from, by=by, plan_id=plan_id, create_only=create_only
         )
-        return saved.plan.id, saved.outcome, saved.version.version
+        return stored_id(saved.plan), saved.outcome, saved.version.version
 
 
 def assign_by_email(
