@@ -105,7 +105,7 @@ class CampaignsController(Controller):
                 raise NotFoundException("No such campaign.")
         except InputProblem as exc:
             campaign = editable_campaign(db, principal, campaign_id)
-            if campaign is None:  # deleted since
+            if campaign is None:  # the update found it: only a row deleted outside the app since gets here
                 raise NotFoundException("No such campaign.") from exc
             context = {
                 "campaign": campaign,
