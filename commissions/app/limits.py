@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from itertools import accumulate
+from typing import Any
 
 from litestar import Request
 from litestar.exceptions import ClientException, NotFoundException
@@ -57,7 +58,7 @@ class RequestLimitsMiddleware(ASGIMiddleware):
         if odd_path(scope.get("path", "")):
             raise NotFoundException()
         if scope.get("method") in _BODY_METHODS:
-            request: Request = Request(scope, receive, send)
+            request: Request[Any, Any, Any] = Request(scope, receive, send)
             content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if content_type not in _FORMS:
                 body = await request.body()  # 413 beyond the route's limit; kept for the handler

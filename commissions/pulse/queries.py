@@ -24,4 +24,4 @@ def pulse_context(session: Session, principal: Principal, settings: Settings) ->
         "pulses": list(reversed(results)),
         "pulse_minimum": minimum,
         "pulse_chart": enps_chart("eNPS over time", shown) if len(shown) >= 2 else None,
-    }  # type: ignore[arg-type]
+    }
