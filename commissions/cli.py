@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from typing import Any
 
 import click
 
@@ -334,7 +335,7 @@ def _register_subcommands() -> None:
     _register_extension_commands()
 
 
-def _extension_worker_tasks() -> list:
+def _extension_worker_tasks() -> list[Any]:
     from commissions.app.extensions import hooks
 
     return hooks("worker_tasks")
