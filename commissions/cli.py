@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commissions.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from commissions.core.principal import Principal
 
 
 @click.group(help="Quotaboard: sales commissions, quotas and a live leaderboard.")
@@ -275,7 +280,7 @@ def webhook() -> None:
     pass
 
 
-def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
+def _as_admin(session: Session, email: str) -> Principal:
     """The principal of an active admin named on the command line (for the audit log)."""
     from commissions.core.principal import Principal
     from commissions.people.queries import person_by_email

@@ -248,6 +248,13 @@ class AccountPasswordController(Controller):
 # ---- one-time reset links -----------------------------------------------------------------------
 
 
+def _person_or_404(session: Session, person_id: int) -> Person:
+    person = person_by_id(session, person_id)
+    if person is None:
+        raise NotFoundException("No such person.")
+    return person
+
+
 def _admin_context(session: Session, person: Person, **extra: object) -> dict[str, Any]:
     pending = latest_unused_reset(session, stored_id(person))
     return {
@@ -290,13 +297,13 @@ class PasswordResetAdminController(Controller):
         except ResetLinkError as exc:
             return page(
                 "pages/people/admin_password.html",
-                _admin_context(db, person_by_id(db, person_id), error=str(exc)),  # type: ignore[arg-type]
+                _admin_context(db, _person_or_404(db, person_id), error=str(exc)),
                 status_code=400,
             )
         link = str(request.base_url).rstrip("/") + RESET_PATH + token
         return page(
             "pages/people/admin_password.html",
-            _admin_context(db, person_by_id(db, person_id), link=link),  # type: ignore[arg-type]
+            _admin_context(db, _person_or_404(db, person_id), link=link),
         )
 
 

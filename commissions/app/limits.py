@@ -22,6 +22,7 @@ from itertools import accumulate
 from typing import Any
 
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -52,7 +53,7 @@ def odd_path(path: str) -> bool:
 class RequestLimitsMiddleware(ASGIMiddleware):
     """Body size and JSON nesting limits, and a 404 for paths no file or route can have."""
 
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if odd_path(scope.get("path", "")):
