@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import secrets
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commissions.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from commissions.core.principal import Principal
 
 
 @click.group(help="Quotaboard: sales commissions, quotas and a live leaderboard.")
@@ -274,7 +280,7 @@ def webhook() -> None:
     pass
 
 
-def _as_admin(session, email: str):  # type: ignore[no-untyped-def]
+def _as_admin(session: Session, email: str) -> Principal:
     """The principal of an active admin named on the command line (for the audit log)."""
     from commissions.core.principal import Principal
     from commissions.people.queries import person_by_email
@@ -334,7 +340,7 @@ def _register_subcommands() -> None:
     _register_extension_commands()
 
 
-def _extension_worker_tasks() -> list:
+def _extension_worker_tasks() -> list[Any]:
     from commissions.app.extensions import hooks
 
     return hooks("worker_tasks")

@@ -7,15 +7,18 @@ campaigns), finance and an admin; quotas, plans and the current quarter's deals.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.app.extensions import hooks
 from commissions.auth.passwords import hash_password
+from commissions.calculation.rows import stored_id
 from commissions.core.db import transaction
 from commissions.core.money import to_minor
 from commissions.core.periods import PeriodKey, quarter_of
@@ -31,6 +34,9 @@ from commissions.models import (
     Quota,
     Team,
 )
+
+if TYPE_CHECKING:
+    from commissions.models import Lead, LeadEvent
 
 DEMO_PASSWORD = "quotaboard-demo"
 DOMAIN = "demo.quotaboard.dev"
@@ -139,9 +145,16 @@ class DemoSummary:
         return "\n".join(lines)
 
 
+def _team_name(session: Session, team_id: int) -> str:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise LookupError(f"team {team_id} is not in the database")
+    return team.name
+
+
 def _logins(session: Session) -> list[tuple[str, str, str]]:
     wanted = ["admin@", "finance@", "vp.sales@", "east.manager@", "ana.alvarez@", "marketing.lead@", "nora.field@"]
-    people = {p.email: p for p in session.exec(select(Person).where(Person.email.like(f"%@{DOMAIN}"))).all()}
+    people = {p.email: p for p in session.exec(select(Person).where(col(Person.email).like(f"%@{DOMAIN}"))).all()}
     out = []
     for prefix in wanted:
         email = prefix + DOMAIN
@@ -255,7 +268,7 @@ class _DemoBuilder:
             c = Campaign(
                 code=code,
                 name=name,
-                owner_id=owner.id,
+                owner_id=stored_id(owner),
                 channel=channel,
                 cost_minor=to_minor(cost, "USD"),
                 currency="USD",
@@ -268,15 +281,22 @@ class _DemoBuilder:
 
         for rep in self.reps:
             target = self.rng.choice([250_000, 300_000, 350_000, 400_000, 450_000])
-            s.add(Quota(person_id=rep.id, metric="bookings", period_id=period.id, target_minor=to_minor(target, "USD")))
-            s.add(Quota(person_id=rep.id, metric="deals", period_id=period.id, target_minor=8 * 100))
+            s.add(
+                Quota(
+                    person_id=rep.id,
+                    metric="bookings",
+                    period_id=stored_id(period),
+                    target_minor=to_minor(target, "USD"),
+                )
+            )
+            s.add(Quota(person_id=rep.id, metric="deals", period_id=stored_id(period), target_minor=8 * 100))
         for mgr in self.managers:
             team_reps = [r for r in self.reps if r.manager_id == mgr.id]
             s.add(
                 Quota(
                     person_id=mgr.id,
                     metric="bookings",
-                    period_id=period.id,
+                    period_id=stored_id(period),
                     target_minor=to_minor(200_000 * len(team_reps), "USD"),
                 )
             )
@@ -284,28 +304,38 @@ class _DemoBuilder:
                 Quota(
                     team_id=mgr.team_id,
                     metric="bookings",
-                    period_id=period.id,
+                    period_id=stored_id(period),
                     target_minor=to_minor(200_000 * len(team_reps), "USD"),
                 )
             )
-        s.add(Quota(person_id=vp.id, metric="bookings", period_id=period.id, target_minor=to_minor(4_000_000, "USD")))
+        s.add(
+            Quota(
+                person_id=vp.id, metric="bookings", period_id=stored_id(period), target_minor=to_minor(4_000_000, "USD")
+            )
+        )
         for m in self.marketers:
             s.add(
                 Quota(
-                    person_id=m.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(900_000, "USD")
+                    person_id=m.id,
+                    metric="sourced_revenue",
+                    period_id=stored_id(period),
+                    target_minor=to_minor(900_000, "USD"),
                 )
             )
         s.add(
             Quota(
                 person_id=lead.id,
                 metric="sourced_revenue",
-                period_id=period.id,
+                period_id=stored_id(period),
                 target_minor=to_minor(2_700_000, "USD"),
             )
         )
         s.add(
             Quota(
-                team_id=mkt.id, metric="sourced_revenue", period_id=period.id, target_minor=to_minor(2_700_000, "USD")
+                team_id=mkt.id,
+                metric="sourced_revenue",
+                period_id=stored_id(period),
+                target_minor=to_minor(2_700_000, "USD"),
             )
         )
 
@@ -320,9 +350,9 @@ class _DemoBuilder:
             plan = Plan(name=name, currency="USD", period_kind="quarter")
             s.add(plan)
             s.flush()
-            s.add(PlanVersion(plan_id=plan.id, version=1, document=document, effective_from=year_start))
+            s.add(PlanVersion(plan_id=stored_id(plan), version=1, document=document, effective_from=year_start))
             for p in people:
-                s.add(PlanAssignment(person_id=p.id, plan_id=plan.id, starts_on=year_start))
+                s.add(PlanAssignment(person_id=stored_id(p), plan_id=stored_id(plan), starts_on=year_start))
         self._deals()
         self._marketing(mkt, lead, period)
 
@@ -363,7 +393,7 @@ class _DemoBuilder:
         for metric, target in [("mqls", 120), ("sqls", 45), ("pipeline", 900_000), ("sourced_revenue", 2_700_000)]:
             if metric != "sourced_revenue":  # sourced revenue already has its team quota above
                 minor = target * 100 if metric in ("mqls", "sqls") else to_minor(target, "USD")
-                s.add(Quota(team_id=team.id, metric=metric, period_id=period.id, target_minor=minor))
+                s.add(Quota(team_id=team.id, metric=metric, period_id=stored_id(period), target_minor=minor))
         # pulses: the East team answered twice (shown), the marketing team too few times (hidden)
         east = next(m for m in self.managers if m.email.startswith("east."))
         east_reps = [r for r in self.reps if r.manager_id == east.id]
@@ -376,7 +406,7 @@ class _DemoBuilder:
             if opened > self.today:
                 continue
             pulse = Pulse(
-                manager_id=manager.id,
+                manager_id=stored_id(manager),
                 opened_on=opened,
                 closed_at=datetime.combine(opened + timedelta(days=14), time(17), UTC) if closed else None,
             )
@@ -384,17 +414,17 @@ class _DemoBuilder:
             s.flush()
             members = east_reps if manager is east else self.marketers
             for person, _ in zip(members, scores, strict=False):
-                s.add(PulseResponse(pulse_id=pulse.id, person_id=person.id))
+                s.add(PulseResponse(pulse_id=stored_id(pulse), person_id=stored_id(person)))
             for score in sorted(set(scores)):
-                s.add(PulseTally(pulse_id=pulse.id, score=score, answers=scores.count(score)))
+                s.add(PulseTally(pulse_id=stored_id(pulse), score=score, answers=scores.count(score)))
 
     def _lead(
         self,
-        lead_model,
-        event_model,
-        stage_flags,
+        lead_model: type[Lead],
+        event_model: type[LeadEvent],
+        stage_flags: Callable[[Mapping[str, date]], dict[str, str]],
         external_id: str,
-        campaign: Campaign,  # type: ignore[no-untyped-def]
+        campaign: Campaign,
         stages: dict[str, tuple[date, int | None]],
     ) -> None:
         lead = lead_model(
@@ -410,7 +440,7 @@ class _DemoBuilder:
         for stage, (day, amount) in stages.items():
             self.session.add(
                 event_model(
-                    lead_id=lead.id,
+                    lead_id=stored_id(lead),
                     stage=stage,
                     occurred_on=day,
                     flag=flags[stage],
@@ -441,7 +471,7 @@ class _DemoBuilder:
                     external_id=f"CRM-{number}",
                     name=f"{rng.choice(ACCOUNTS)} {product} {'renewal' if kind == 'renewal' else kind}",
                     account=rng.choice(ACCOUNTS),
-                    owner_id=rep.id,
+                    owner_id=stored_id(rep),
                     amount_minor=to_minor(amount, "USD"),
                     currency="USD",
                     closed_at=closed,
@@ -451,14 +481,14 @@ class _DemoBuilder:
                     source_campaign=rng.choice(self.campaigns).code if sourced else None,
                     status="cancelled" if cancelled else "won",
                     cancelled_at=closed + timedelta(days=10) if cancelled else None,
-                    custom_fields={"region": s.get(Team, rep.team_id).name if rep.team_id else ""},
+                    custom_fields={"region": _team_name(s, rep.team_id) if rep.team_id else ""},
                 )
                 s.add(deal)
                 s.flush()
                 if rng.random() < 0.12:
                     partner = rng.choice([r for r in self.reps if r.id != rep.id])
-                    s.add(DealSplit(deal_id=deal.id, person_id=rep.id, share_bp=6000))
-                    s.add(DealSplit(deal_id=deal.id, person_id=partner.id, share_bp=4000))
+                    s.add(DealSplit(deal_id=stored_id(deal), person_id=stored_id(rep), share_bp=6000))
+                    s.add(DealSplit(deal_id=stored_id(deal), person_id=stored_id(partner), share_bp=4000))
                 self.deals += 1
         self._extension_data()
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import any_role
 from commissions.models.base import utcnow
@@ -36,7 +37,7 @@ class LeaderboardApiController(Controller):
     @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
     def leaderboard_api(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         period: FromQuery[str | None] = None,
@@ -110,7 +111,9 @@ class ContestsApiController(Controller):
     tags = ["leaderboard"]
 
     @get("/", sync_to_thread=True, summary="Contests the caller may see (any signed-in role)")
-    def contests_api(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> ContestListOut:
+    def contests_api(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal
+    ) -> ContestListOut:
         now = utcnow()
         contests = visible_contests_recorded(request.app.state["engine"], db, principal, now=now)
         out = []
@@ -119,13 +122,15 @@ class ContestsApiController(Controller):
                 [r.name for r in standings(db, contest, now=now).winners] if state(contest, now) == "final" else []
             )
             out.append(
-                ContestSummaryOut(**_summary(contest, now, winners, team_names(db, contest_team_ids(db, contest.id))))
+                ContestSummaryOut(
+                    **_summary(contest, now, winners, team_names(db, contest_team_ids(db, stored_id(contest))))
+                )
             )
         return ContestListOut(contests=out)
 
     @get("/{contest_id:int}", sync_to_thread=True, summary="One contest with its standings (no earnings)")
     def contest_api(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
     ) -> ContestOut:
         now = utcnow()
         contest = visible_contest_recorded(request.app.state["engine"], db, principal, contest_id, now=now)

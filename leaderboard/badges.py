@@ -30,8 +30,9 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.models import Deal, DealSplit, PayeeSummary, Period
 from commissions.models.base import utcnow
 from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
@@ -127,7 +128,7 @@ def _attainment(session: Session, period_id: int) -> dict[int, int]:
     for pid, ppm in session.exec(
         select(PayeeSummary.person_id, PayeeSummary.attainment_ppm)
         .where(PayeeSummary.period_id == period_id)
-        .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)
+        .order_by(col(PayeeSummary.person_id), col(PayeeSummary.plan_id))
     ):
         if pid not in out and ppm is not None:
             out[pid] = ppm
@@ -136,15 +137,22 @@ def _attainment(session: Session, period_id: int) -> dict[int, int]:
 
 def load_facts(session: Session, period: Period) -> Facts:
     """Won deals credited to people (their split holders, or the owner of a deal without splits)."""
+    deal_columns: tuple[Any, ...] = (
+        Deal.id,
+        Deal.external_id,
+        Deal.owner_id,
+        Deal.closed_at,
+        Deal.amount_minor,
+    )
     rows = session.exec(
-        select(Deal.id, Deal.external_id, Deal.owner_id, Deal.closed_at, Deal.amount_minor).where(
+        select(*deal_columns).where(
             Deal.status == "won", Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on
         )
     ).all()
     splits: dict[int, list[int]] = defaultdict(list)
     if rows:
         for deal_id, person_id in session.exec(
-            select(DealSplit.deal_id, DealSplit.person_id).where(DealSplit.deal_id.in_([r[0] for r in rows]))
+            select(DealSplit.deal_id, DealSplit.person_id).where(col(DealSplit.deal_id).in_([r[0] for r in rows]))
         ):
             splits[deal_id].append(person_id)
     deals = [
@@ -155,13 +163,13 @@ def load_facts(session: Session, period: Period) -> Facts:
     previous = session.exec(
         select(Period)
         .where(Period.kind == period.kind, Period.ends_on < period.starts_on)
-        .order_by(Period.ends_on.desc())
+        .order_by(col(Period.ends_on).desc())
     ).first()
     return Facts(
         period=period,
         deals=deals,
-        attainment=_attainment(session, period.id),
-        previous_attainment=_attainment(session, previous.id) if previous else {},
+        attainment=_attainment(session, stored_id(period)),
+        previous_attainment=_attainment(session, stored_id(previous)) if previous else {},
     )
 
 
@@ -358,14 +366,16 @@ def evaluate(session: Session, period_key: str) -> Report:
         return report
     seed_default_rules(session)
     facts = load_facts(session, period)
-    rules = session.exec(select(BadgeRule).where(BadgeRule.active).order_by(BadgeRule.id)).all()
+    rules = session.exec(select(BadgeRule).where(BadgeRule.active).order_by(col(BadgeRule.id))).all()
     grants: dict[tuple[int, int], BadgeGrant] = {
         (g.rule_id, g.person_id): g for g in session.exec(select(BadgeGrant).where(BadgeGrant.period_id == period.id))
     }
     evidence_ids = {e for g in grants.values() for e in g.evidence}
     if evidence_ids:
         facts.status = dict(
-            session.exec(select(Deal.external_id, Deal.status).where(Deal.external_id.in_(sorted(evidence_ids)))).all()
+            session.exec(
+                select(Deal.external_id, Deal.status).where(col(Deal.external_id).in_(sorted(evidence_ids)))
+            ).all()
         )
     now = utcnow()
     for rule in rules:
@@ -388,23 +398,23 @@ def evaluate(session: Session, period_key: str) -> Report:
                     grant.revoke_reason = _cancelled_text(list(grant.evidence))[:300]
                     report.revoked.append((rule.key, person_id, grant.revoke_reason))
         for person_id, evidence in sorted(qualified.items()):
-            grant = grants.get((rule.id, person_id))
-            if grant is None:
-                grant = BadgeGrant(
-                    rule_id=rule.id,
+            held = grants.get((stored_id(rule), person_id))
+            if held is None:
+                held = BadgeGrant(
+                    rule_id=stored_id(rule),
                     rule_version=rule.version,
                     person_id=person_id,
-                    period_id=period.id,
+                    period_id=stored_id(period),
                     granted_at=now,
                     evidence=evidence,
                 )
-                session.add(grant)
-                grants[(rule.id, person_id)] = grant
+                session.add(held)
+                grants[(stored_id(rule), person_id)] = held
                 report.granted.append((rule.key, person_id))
-            elif grant.revoked_at is not None:
+            elif held.revoked_at is not None:
                 # qualifies again: the same row comes back, under the rule's current version
-                grant.revoked_at, grant.revoke_reason = None, ""
-                grant.rule_version, grant.evidence, grant.granted_at = rule.version, evidence, now
+                held.revoked_at, held.revoke_reason = None, ""
+                held.rule_version, held.evidence, held.granted_at = rule.version, evidence, now
                 report.restored.append((rule.key, person_id))
     session.flush()
     return report
@@ -417,9 +427,13 @@ def badge_names(session: Session, period_id: int, person_ids: list[int]) -> dict
         return out
     for pid, name in session.exec(
         select(BadgeGrant.person_id, BadgeRule.name)
-        .join(BadgeRule, BadgeRule.id == BadgeGrant.rule_id)
-        .where(BadgeGrant.period_id == period_id, BadgeGrant.revoked_at.is_(None), BadgeGrant.person_id.in_(person_ids))
-        .order_by(BadgeGrant.person_id, BadgeRule.id)
+        .join(BadgeRule, col(BadgeRule.id) == BadgeGrant.rule_id)
+        .where(
+            BadgeGrant.period_id == period_id,
+            col(BadgeGrant.revoked_at).is_(None),
+            col(BadgeGrant.person_id).in_(person_ids),
+        )
+        .order_by(col(BadgeGrant.person_id), col(BadgeRule.id))
     ):
         out[pid].append(name)
     return out

@@ -83,7 +83,9 @@ class BoardChoice:
     everyone: bool
 
 
-def table_context(request: Request, db: Session, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
+def table_context(
+    request: Request[Any, Any, Any], db: Session, principal: Principal, choice: BoardChoice
+) -> dict[str, Any]:
     result = read_board(
         request.app.state["engine"],
         db,
@@ -112,7 +114,7 @@ def table_context(request: Request, db: Session, principal: Principal, choice: B
     }
 
 
-def page_context(request: Request, principal: Principal, choice: BoardChoice) -> dict[str, Any]:
+def page_context(request: Request[Any, Any, Any], principal: Principal, choice: BoardChoice) -> dict[str, Any]:
     with Session(request.app.state["engine"]) as db:
         context = table_context(request, db, principal, choice)
         context["teams"] = teams(db)
@@ -121,13 +123,17 @@ def page_context(request: Request, principal: Principal, choice: BoardChoice) ->
         return context
 
 
-def _render_table(request: Request, principal: Principal, choice: BoardChoice) -> str:
+def _render_table(request: Request[Any, Any, Any], principal: Principal, choice: BoardChoice) -> str:
     with Session(request.app.state["engine"]) as db:
         context = table_context(request, db, principal, choice)
-    return request.app.template_engine.get_template("partials/leaderboard/table.html").render(**context)
+    engine = request.app.template_engine
+    if engine is None:
+        raise RuntimeError("the app has no template engine")
+    html: str = engine.get_template("partials/leaderboard/table.html").render(**context)
+    return html
 
 
-def _read_figures_version(engine: Any, period: PeriodKey) -> tuple | None:
+def _read_figures_version(engine: Any, period: PeriodKey) -> tuple[Any, ...] | None:
     with Session(engine) as db:
         return figures_version(db, period)
 
@@ -145,11 +151,11 @@ class RenderedTable:
         return cls(plain, gzip.compress(plain, compresslevel=6, mtime=0))
 
 
-def _accepts_gzip(request: Request) -> bool:
+def _accepts_gzip(request: Request[Any, Any, Any]) -> bool:
     return any(part.split(";")[0].strip() == "gzip" for part in request.headers.get("accept-encoding", "").split(","))
 
 
-def table_response(request: Request, table: RenderedTable) -> Response[bytes]:
+def table_response(request: Request[Any, Any, Any], table: RenderedTable) -> Response[bytes]:
     if _accepts_gzip(request):
         return Response(
             table.gzipped,
@@ -159,12 +165,12 @@ def table_response(request: Request, table: RenderedTable) -> Response[bytes]:
     return Response(table.plain, media_type="text/html", headers={**NO_STORE, "Vary": "Accept-Encoding"})
 
 
-async def cached_table(request: Request, principal: Principal, choice: BoardChoice) -> RenderedTable:
+async def cached_table(request: Request[Any, Any, Any], principal: Principal, choice: BoardChoice) -> RenderedTable:
     """The rendered table, from memory while the period's figures are unchanged (leaderboard/table_cache.py)."""
     engine = request.app.state["engine"]
     slot = (id(engine), choice.period.key)
 
-    async def read_version() -> tuple | None:
+    async def read_version() -> tuple[Any, ...] | None:
         found = await anyio.to_thread.run_sync(_read_figures_version, engine, choice.period)
         TABLES.remember_version(slot, found)
         return found
@@ -175,7 +181,7 @@ async def cached_table(request: Request, principal: Principal, choice: BoardChoi
     elif state == "stale":
         FLIGHTS.refresh(("version", slot), read_version)
     key = (slot, request.scope["query_string"], principal.person_id, principal.role, date.today())
-    html = TABLES.get(key, version) if version is not None else None
+    html: RenderedTable | None = TABLES.get(key, version) if version is not None else None
     if html is not None:
         return html
 

@@ -23,6 +23,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import admins, any_role, managers
@@ -89,7 +90,7 @@ class LeaderboardController(Controller):
     @get("/leaderboard", include_in_schema=False)
     async def leaderboard_page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         period: FromQuery[str | None] = None,
         view: FromQuery[str] = "company",
@@ -105,7 +106,9 @@ class LeaderboardController(Controller):
         return page("pages/leaderboard/index.html", context)
 
     @get("/leaderboard/stream", include_in_schema=False)
-    async def leaderboard_stream(self, request: Request, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+    async def leaderboard_stream(
+        self, request: Request[Any, Any, Any], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
         return ServerSentEvent(
             stream.events(request, channels), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         )
@@ -121,7 +124,7 @@ class LeaderboardTvController(Controller):
     @get("/leaderboard/tv", include_in_schema=False, sync_to_thread=True)
     def tv_page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         rotate: FromQuery[int] = DEFAULT_ROTATE,
@@ -136,7 +139,7 @@ class LeaderboardTvController(Controller):
     @get("/leaderboard/tv/panel", include_in_schema=False, sync_to_thread=True)
     def tv_panel(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         index: FromQuery[int] = 0,
@@ -206,7 +209,7 @@ class BadgesController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def badges_page(self, request: Request, db: DbSession) -> Template:
+    def badges_page(self, request: Request[Any, Any, Any], db: DbSession) -> Template:
         if not has_badge_rules(db):  # the defaults, the first time anyone looks
             seed_badge_rules(request.app.state["engine"])
             db.rollback()  # a fresh read: see the rules just stored
@@ -215,7 +218,7 @@ class BadgesController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -263,7 +266,7 @@ class BadgesController(Controller):
     @post("/{rule_id:int}", sync_to_thread=True, status_code=200)
     def save(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         rule_id: FromPath[int],
@@ -304,7 +307,7 @@ CONTESTS = "/leaderboard/contests"
 LABELS = {"metrics": METRIC_LABELS, "modes": MODE_LABELS, "scopes": SCOPE_LABELS, "states": STATE_LABELS}
 
 
-def _is_htmx(request: Request) -> bool:
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
@@ -328,7 +331,7 @@ def _form_context(
     }
 
 
-def _form_answer(request: Request, context: dict[str, Any], status_code: int) -> Template:
+def _form_answer(request: Request[Any, Any, Any], context: dict[str, Any], status_code: int) -> Template:
     if _is_htmx(request):  # htmx 2 swaps only 2xx: the form comes back with its error
         return page("partials/leaderboard/contests/form.html", context)
     return page("pages/leaderboard/contests/form.html", context, status_code=status_code)
@@ -338,7 +341,7 @@ def _error(exc: InputProblem) -> dict[str, str]:
     return {"field": exc.field, "message": exc.message}
 
 
-def _done(request: Request, url: str) -> Redirect | ClientRedirect:
+def _done(request: Request[Any, Any, Any], url: str) -> Redirect | ClientRedirect:
     return ClientRedirect(url) if _is_htmx(request) else Redirect(url, status_code=303)
 
 
@@ -348,10 +351,10 @@ class ContestsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def list_page(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
+    def list_page(self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal) -> Template:
         now = utcnow()
         contests = visible_contests_recorded(request.app.state["engine"], db, principal, now=now)
-        winners = contest_winners(db, [c.id for c in contests if state(c, now) == "final"])
+        winners = contest_winners(db, [stored_id(c) for c in contests if state(c, now) == "final"])
         groups: dict[str, list[Contest]] = {"running": [], "scheduled": [], "final": [], "cancelled": []}
         for contest in contests:  # an ended contest whose results another process is storing shows as ended
             current = state(contest, now)
@@ -374,7 +377,7 @@ class ContestsController(Controller):
 
     @get("/{contest_id:int}", sync_to_thread=True)
     def board_page(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
     ) -> Template:
         now = utcnow()
         contest = visible_contest_recorded(request.app.state["engine"], db, principal, contest_id, now=now)
@@ -411,7 +414,7 @@ class ContestsController(Controller):
     @post("/", sync_to_thread=True, status_code=200, guards=[managers])
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -432,7 +435,7 @@ class ContestsController(Controller):
         contest = editable_contest(db, principal, contest_id)
         if contest is None:
             raise NotFoundException("No such contest.")
-        form = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
+        form = ContestInput.from_contest(contest, contest_team_ids(db, stored_id(contest)))
         return page(
             "pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=contest, now=now)
         )
@@ -440,7 +443,7 @@ class ContestsController(Controller):
     @post("/{contest_id:int}", sync_to_thread=True, status_code=200, guards=[managers])
     def update(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         contest_id: FromPath[int],
@@ -452,7 +455,7 @@ class ContestsController(Controller):
             raise NotFoundException("No such contest.")
         # a locked form sends only name and description: the other fields keep their stored values
         # (an open form sends every field; no ticked team there means none)
-        stored = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
+        stored = ContestInput.from_contest(contest, contest_team_ids(db, stored_id(contest)))
         form = ContestInput.from_form(data, defaults=stored if is_locked(contest, now) else None)
         try:
             found = change_contest(request.app.state["engine"], principal, contest_id, form, now=now)
@@ -466,7 +469,7 @@ class ContestsController(Controller):
 
     @post("/{contest_id:int}/cancel", sync_to_thread=True, status_code=200, guards=[managers])
     def cancel(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, contest_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
         now = utcnow()
         contest = editable_contest(db, principal, contest_id)
@@ -475,7 +478,7 @@ class ContestsController(Controller):
         try:
             found = call_off_contest(request.app.state["engine"], principal, contest_id, now=now)
         except InputProblem as exc:
-            form = ContestInput.from_contest(contest, contest_team_ids(db, contest.id))
+            form = ContestInput.from_contest(contest, contest_team_ids(db, stored_id(contest)))
             return _form_answer(
                 request, _form_context(db, principal, form, _error(exc), contest=contest, now=now), exc.status_code
             )

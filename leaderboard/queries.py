@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.core.principal import Principal
 from commissions.models import Person, Team
@@ -52,10 +52,10 @@ def panels(session: Session) -> list[Panel]:
     """
     staffed = (
         select(Team.id, Team.name, Team.kind)
-        .join(Person, Person.team_id == Team.id)
+        .join(Person, col(Person.team_id) == Team.id)
         .where(Person.active, Person.role == "rep")
         .distinct()
-        .order_by(Team.name, Team.id)
+        .order_by(col(Team.name), col(Team.id))
     )
     rows = session.exec(staffed).all()
     out = [Panel("company", "attainment", None, "Company")]
@@ -74,13 +74,13 @@ def has_badge_rules(session: Session) -> bool:
 
 def badge_rules_with_counts(session: Session) -> list[tuple[BadgeRule, int, int]]:
     """Each rule with its active and revoked grant counts (all periods)."""
-    revoked = func.count(BadgeGrant.revoked_at)
-    active = func.count(BadgeGrant.id) - revoked
+    revoked = func.count(col(BadgeGrant.revoked_at))
+    active = func.count(col(BadgeGrant.id)) - revoked
     rows = session.exec(
         select(BadgeRule, active, revoked)
-        .outerjoin(BadgeGrant, BadgeGrant.rule_id == BadgeRule.id)
-        .group_by(BadgeRule.id)
-        .order_by(BadgeRule.id)
+        .outerjoin(BadgeGrant, col(BadgeGrant.rule_id) == BadgeRule.id)
+        .group_by(col(BadgeRule.id))
+        .order_by(col(BadgeRule.id))
     ).all()
     return [(rule, int(n or 0), int(r or 0)) for rule, n, r in rows]
 
@@ -102,8 +102,8 @@ def contest_winners(session: Session, contest_ids: list[int]) -> dict[int, list[
     if contest_ids:
         for row in session.exec(
             select(ContestResult)
-            .where(ContestResult.contest_id.in_(contest_ids), ContestResult.winner)
-            .order_by(ContestResult.contest_id, ContestResult.position)
+            .where(col(ContestResult.contest_id).in_(contest_ids), ContestResult.winner)
+            .order_by(col(ContestResult.contest_id), col(ContestResult.position))
         ):
             winners.setdefault(row.contest_id, []).append(row)
     return winners
@@ -111,13 +111,13 @@ def contest_winners(session: Session, contest_ids: list[int]) -> dict[int, list[
 
 def team_choices(session: Session, principal: Principal) -> list[Team]:
     """The teams the contest form offers: every team to an admin, a manager's own teams to a manager."""
-    query = select(Team).order_by(Team.name)
+    query = select(Team).order_by(col(Team.name))
     if principal.role != "admin":
-        query = query.where(Team.id.in_(manager_team_ids(session, principal) or {-1}))
+        query = query.where(col(Team.id).in_(manager_team_ids(session, principal) or {-1}))
     return list(session.exec(query))
 
 
 def team_names(session: Session, team_ids: set[int]) -> list[str]:
     if not team_ids:
         return []
-    return list(session.exec(select(Team.name).where(Team.id.in_(team_ids)).order_by(Team.name)))
+    return list(session.exec(select(Team.name).where(col(Team.id).in_(team_ids)).order_by(col(Team.name))))

@@ -46,7 +46,14 @@ def competition_rank(
     """Highest value first; ties share a rank (1, 2, 2, 4); inside a tie by name, then ``key``."""
     with_value = [i for i in items if value(i) is not None]
     without = [i for i in items if value(i) is None]
-    with_value.sort(key=lambda i: (-value(i), name(i).casefold(), key(i)))  # type: ignore[operator]
+
+    def order(i: T) -> tuple[int | Decimal, str, object]:
+        current = value(i)
+        if current is None:  # with_value holds only items with a value
+            raise ValueError("an item without a value among the ranked ones")
+        return (-current, name(i).casefold(), key(i))
+
+    with_value.sort(key=order)
     without.sort(key=lambda i: (name(i).casefold(), key(i)))
     ranked: list[Ranked[T]] = []
     previous: object = object()

@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id, table_of
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.money import from_minor
@@ -109,7 +110,7 @@ class Entry:
         return None
 
     def funnel_label(self, metric: str) -> str:
-        value = self.value(metric) or Decimal(0)
+        value = Decimal(self.value(metric) or Decimal(0))  # counts come as int
         return f"{value:,} {self.currency}" if metric == "pipeline" else f"{value.normalize():f}"
 
 
@@ -139,7 +140,7 @@ def check_choice(*, view: str, metric: str) -> None:
 
 
 def teams(session: Session) -> list[Team]:
-    return list(session.exec(select(Team).order_by(Team.name)))
+    return list(session.exec(select(Team).order_by(col(Team.name))))
 
 
 def _entries(
@@ -150,32 +151,36 @@ def _entries(
     Managers are left out: their plans credit the whole team's deals, which would
     rank them above the people they manage on the same deals.
     """
+    summary_columns: tuple[Any, ...] = (
+        PayeeSummary.person_id,
+        PayeeSummary.metric,
+        PayeeSummary.currency,
+        PayeeSummary.credited_minor,
+        PayeeSummary.quota_minor,
+        PayeeSummary.attainment_ppm,
+        Person.email,
+        Person.name,
+        Person.team_id,
+        Team.name,
+    )
     query = (
-        select(
-            PayeeSummary.person_id,
-            PayeeSummary.metric,
-            PayeeSummary.currency,
-            PayeeSummary.credited_minor,
-            PayeeSummary.quota_minor,
-            PayeeSummary.attainment_ppm,
-            Person.email,
-            Person.name,
-            Person.team_id,
-            Team.name,
-        )
-        .join(Person, Person.id == PayeeSummary.person_id)
-        .outerjoin(Team, Team.id == Person.team_id)
+        select(*summary_columns)
+        .join(Person, col(Person.id) == PayeeSummary.person_id)
+        .outerjoin(Team, col(Team.id) == Person.team_id)
         .where(
-            PayeeSummary.period_id == period_id, PayeeSummary.metric.in_(metrics), Person.active, Person.role == "rep"
+            PayeeSummary.period_id == period_id,
+            col(PayeeSummary.metric).in_(metrics),
+            Person.active,
+            Person.role == "rep",
         )
-        .order_by(PayeeSummary.person_id, PayeeSummary.plan_id)
+        .order_by(col(PayeeSummary.person_id), col(PayeeSummary.plan_id))
     )
     if team_id is not None:
         query = query.where(Person.team_id == team_id)
     if marketing is True:
         query = query.where(Team.kind == "marketing")
     elif marketing is False:
-        query = query.where((Team.kind.is_(None)) | (Team.kind != "marketing"))
+        query = query.where((col(Team.kind).is_(None)) | (Team.kind != "marketing"))
     entries: dict[int, Entry] = {}
     for pid, metric, currency, credited, quota, ppm, email, name, team, team_name in session.exec(query):
         if pid not in entries:  # someone on two plans: the first plan's figures
@@ -188,19 +193,26 @@ def _funnels(session: Session, person_ids: list[int], period: PeriodKey) -> dict
     marketing dashboard counts them (events out of stage order are flagged and left out)."""
     from commissions.models.marketing import Lead, LeadEvent
 
+    lead_columns: tuple[Any, ...] = (
+        Lead.owner_id,
+        LeadEvent.stage,
+        LeadEvent.amount_minor,
+        LeadEvent.currency,
+        LeadEvent.flag,
+    )
     rows = session.exec(
-        select(Lead.owner_id, LeadEvent.stage, LeadEvent.amount_minor, LeadEvent.currency, LeadEvent.flag)
-        .join(Lead, Lead.id == LeadEvent.lead_id)
+        select(*lead_columns)
+        .join(Lead, col(Lead.id) == LeadEvent.lead_id)
         .where(
-            Lead.owner_id.in_(person_ids),
+            col(Lead.owner_id).in_(person_ids),
             LeadEvent.occurred_on >= period.starts_on,
             LeadEvent.occurred_on <= period.ends_on,
-            LeadEvent.stage.in_(("mql", "sql", "opportunity")),
+            col(LeadEvent.stage).in_(("mql", "sql", "opportunity")),
         )
     ).all()
     currencies = dict(
         session.exec(
-            select(PayeeSummary.person_id, PayeeSummary.currency).where(PayeeSummary.person_id.in_(person_ids))
+            select(PayeeSummary.person_id, PayeeSummary.currency).where(col(PayeeSummary.person_id).in_(person_ids))
         ).all()
     )
     out: dict[tuple[int, str], dict[str, Decimal]] = {}
@@ -262,11 +274,11 @@ def take_snapshot(session: Session, *, period: PeriodKey, today: date) -> int:
         return 0
     snapshot = [
         {"period_id": row.id, "person_id": e.person_id, "rank": e.rank, "taken_on": today}
-        for board in _home_boards(session, row.id)
+        for board in _home_boards(session, stored_id(row))
         for e in board
     ]
     if snapshot:
-        session.connection().execute(LeaderboardSnapshot.__table__.insert(), snapshot)
+        session.connection().execute(table_of(LeaderboardSnapshot).insert(), snapshot)
     return len(snapshot)
 
 
@@ -290,7 +302,7 @@ def ensure_snapshot(engine: Any, *, period: PeriodKey, today: date) -> None:
             return
         if not session.exec(
             select(PayeeSummary.id)
-            .join(Period, Period.id == PayeeSummary.period_id)
+            .join(Period, col(Period.id) == PayeeSummary.period_id)
             .where(Period.key == period.key)
             .limit(1)
         ).first():
@@ -346,7 +358,7 @@ def board(
         metric,
         team.id if team else None,
         today or date.today(),
-        _data_version(session, row.id),
+        _data_version(session, stored_id(row)),
     )
     with _BOARDS_LOCK:  # one computation at a time: a burst of requests must not rank the company a hundred times
         cached = _BOARDS.get(key)
@@ -364,20 +376,20 @@ def board(
 # change (the data version below) or CACHE_SECONDS pass. Viewer-specific parts (the
 # highlighted row, the around-me window) are applied per request on top.
 CACHE_SECONDS = 5.0
-_BOARDS: dict[tuple, tuple[float, list[Entry], bool]] = {}
+_BOARDS: dict[tuple[Any, ...], tuple[float, list[Entry], bool]] = {}
 _BOARDS_LOCK = threading.Lock()
 
 
-def figures_version(session: Session, period: PeriodKey) -> tuple | None:
+def figures_version(session: Session, period: PeriodKey) -> tuple[Any, ...] | None:
     """What a board of the period is computed from, in a few integers: equal versions, equal boards.
 
     None when the period does not exist yet (nothing to rank, nothing to cache).
     """
     row = _period_row(session, period)
-    return None if row is None else (row.id, *_data_version(session, row.id))
+    return None if row is None else (stored_id(row), *_data_version(session, stored_id(row)))
 
 
-def _data_version(session: Session, period_id: int) -> tuple:
+def _data_version(session: Session, period_id: int) -> tuple[Any, ...]:
     from leaderboard.models import BadgeGrant
 
     summaries = session.execute(
@@ -404,10 +416,12 @@ def _compute_board(
 ) -> Board:
     if view == "marketing" or (team is not None and team.kind == "marketing"):
         entries = _entries(
-            session, row.id, metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True
+            session, stored_id(row), metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True
         )
     else:
-        entries = _entries(session, row.id, metrics=SALES_METRICS, team_id=team.id if team else None, marketing=False)
+        entries = _entries(
+            session, stored_id(row), metrics=SALES_METRICS, team_id=team.id if team else None, marketing=False
+        )
     if metric == "deals" and entries:
         counts = {p.person_id: p.deals for p in progress_rows(session, [e.person_id for e in entries], period)}
         for entry in entries:
@@ -420,13 +434,13 @@ def _compute_board(
     # --- badges (leaderboard/badges.py): the names of each person's active grants
     from leaderboard.badges import badge_names
 
-    names = badge_names(session, row.id, [e.person_id for e in rows])
+    names = badge_names(session, stored_id(row), [e.person_id for e in rows])
     for entry in rows:
         entry.badges = names.get(entry.person_id, [])
     # --- end badges
     movement_shown = metric == DEFAULT_METRIC and view in ("company", "marketing")
     if movement_shown:
-        previous = _previous_ranks(session, row.id, today or date.today())
+        previous = _previous_ranks(session, stored_id(row), today or date.today())
         for entry in rows:
             before = previous.get(entry.person_id)
             entry.movement = None if before is None else before - entry.rank
@@ -442,10 +456,15 @@ class Celebration:
 
 def celebration(session: Session, *, external_id: str) -> Celebration | None:
     """What a new deal's banner says: who, which account, how much (bookings, never commission)."""
+    banner_columns: tuple[Any, ...] = (
+        Deal.name,
+        Deal.account,
+        Deal.amount_minor,
+        Deal.currency,
+        Person.name,
+    )
     found = session.exec(
-        select(Deal.name, Deal.account, Deal.amount_minor, Deal.currency, Person.name)
-        .join(Person, Person.id == Deal.owner_id)
-        .where(Deal.external_id == external_id)
+        select(*banner_columns).join(Person, col(Person.id) == Deal.owner_id).where(Deal.external_id == external_id)
     ).first()
     if found is None:
         return None

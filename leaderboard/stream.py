@@ -51,10 +51,13 @@ def missed_something(last_event_id: str | None) -> bool:
         return True
 
 
-async def events(request: Request, channels: ChannelsPlugin) -> AsyncIterator[ServerSentEventMessage]:
+async def events(request: Request[Any, Any, Any], channels: ChannelsPlugin) -> AsyncIterator[ServerSentEventMessage]:
     """One connection's messages, for at most ``STREAM_SECONDS``."""
     engine = request.app.state["engine"]
-    template = request.app.template_engine.get_template("partials/leaderboard/celebration.html")
+    template_engine = request.app.template_engine
+    if template_engine is None:
+        raise RuntimeError("the app has no template engine")
+    template = template_engine.get_template("partials/leaderboard/celebration.html")
 
     def lookup(external_id: str) -> Celebration | None:
         with Session(engine) as session:

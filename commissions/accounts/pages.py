@@ -9,7 +9,7 @@ budget like a sign-in (commissions/auth/throttle.py), so a stolen session cannot
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Controller, Request, get, post
@@ -45,6 +45,7 @@ from commissions.auth.passwords import WeakPasswordError, check_strength, hash_p
 from commissions.auth.sessions import rotate_session
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
 from commissions.core.rendering import page
@@ -52,7 +53,7 @@ from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
 
 
-def _ip(request: Request) -> str:
+def _ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
@@ -72,7 +73,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-async def sign_in_session(request: Request, session_data: dict, target: str) -> Redirect:
+async def sign_in_session(request: Request[Any, Any, Any], session_data: dict[str, Any], target: str) -> Redirect:
     """A fresh session id and a fresh CSRF token bound to it (commissions/auth/csrf.py), then ``target``."""
     token = new_csrf_token(request)
     await rotate_session(request, {**session_data, CSRF_KEY: token})
@@ -94,7 +95,7 @@ class AuthController(Controller):
 
     @get("/login", include_in_schema=False)
     async def login_form(
-        self, request: Request, next: FromQuery[str] = "/", reason: FromQuery[str] = ""
+        self, request: Request[Any, Any, Any], next: FromQuery[str] = "/", reason: FromQuery[str] = ""
     ) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
@@ -105,7 +106,9 @@ class AuthController(Controller):
 
     @post("/login", include_in_schema=False)
     async def login(
-        self, request: Request, data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         ip = _ip(request)
         engine = request.app.state["engine"]
@@ -134,7 +137,7 @@ class AuthController(Controller):
         return await sign_in_session(request, session_data, safe_next(data.next))
 
     @post("/logout", include_in_schema=False)
-    async def logout(self, request: Request) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
         """Ends every session of the person (issue 7: "sign-out and deactivation end every session of
         that person"): their session version changes, so every device's cookie stops working, and this
         stored session is deleted."""
@@ -147,7 +150,7 @@ class AuthController(Controller):
         return Redirect("/login")
 
     @post("/account/sign-out-everywhere", guards=[any_role, requires_person], include_in_schema=False)
-    async def sign_out_everywhere(self, request: Request, principal: CurrentPrincipal) -> Redirect:
+    async def sign_out_everywhere(self, request: Request[Any, Any, Any], principal: CurrentPrincipal) -> Redirect:
         """Ends every session of the caller, on every device, and says so on the sign-in page (what
         sign-out does too; kept as its own address for links that name it)."""
         await to_thread.run_sync(end_sessions, request.app.state["engine"], principal, _ip(request))
@@ -196,7 +199,7 @@ class AccountPasswordController(Controller):
     @post("/", status_code=200)
     async def change(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         data: Annotated[ChangePasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
@@ -245,8 +248,15 @@ class AccountPasswordController(Controller):
 # ---- one-time reset links -----------------------------------------------------------------------
 
 
-def _admin_context(session: Session, person: Person, **extra: object) -> dict:
-    pending = latest_unused_reset(session, person.id)
+def _person_or_404(session: Session, person_id: int) -> Person:
+    person = person_by_id(session, person_id)
+    if person is None:
+        raise NotFoundException("No such person.")
+    return person
+
+
+def _admin_context(session: Session, person: Person, **extra: object) -> dict[str, Any]:
+    pending = latest_unused_reset(session, stored_id(person))
     return {
         "target": person,
         "pending": pending if pending and _usable(pending) else None,
@@ -277,7 +287,9 @@ class PasswordResetAdminController(Controller):
         return page("pages/people/admin_password.html", _admin_context(db, person))
 
     @post("/reset-link", sync_to_thread=True, status_code=200)
-    def issue(self, request: Request, db: DbSession, principal: CurrentPrincipal, person_id: FromPath[int]) -> Template:
+    def issue(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, person_id: FromPath[int]
+    ) -> Template:
         try:
             token = issue_link(request.app.state["engine"], person_id, by=principal, ip=_ip(request))
             if token is None:
@@ -285,13 +297,13 @@ class PasswordResetAdminController(Controller):
         except ResetLinkError as exc:
             return page(
                 "pages/people/admin_password.html",
-                _admin_context(db, person_by_id(db, person_id), error=str(exc)),  # type: ignore[arg-type]
+                _admin_context(db, _person_or_404(db, person_id), error=str(exc)),
                 status_code=400,
             )
         link = str(request.base_url).rstrip("/") + RESET_PATH + token
         return page(
             "pages/people/admin_password.html",
-            _admin_context(db, person_by_id(db, person_id), link=link),  # type: ignore[arg-type]
+            _admin_context(db, _person_or_404(db, person_id), link=link),
         )
 
 
@@ -310,7 +322,7 @@ class PasswordResetController(Controller):
     include_in_schema = False
 
     @get("/{token:str}")
-    async def reset_form(self, request: Request, token: FromPath[str]) -> Template:
+    async def reset_form(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         if not await to_thread.run_sync(link_usable, request.app.state["engine"], token):
             return _reset_page(token, valid=False, status_code=404)
         return _reset_page(token)
@@ -318,7 +330,7 @@ class PasswordResetController(Controller):
     @post("/{token:str}", status_code=200)
     async def reset(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         token: FromPath[str],
         data: Annotated[NewPasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
@@ -347,7 +359,7 @@ class NewTokenForm(BaseModel):
     as_email: str = ""
 
 
-def _tokens_context(db: Session, **extra: object) -> dict:
+def _tokens_context(db: Session, **extra: object) -> dict[str, Any]:
     rows = tokens_with_emails(db)
     return {"tokens": rows, "roles": ADMIN_GRANTABLE, "form": NewTokenForm(), "error": None, "new_token": None, **extra}
 
@@ -364,7 +376,7 @@ class TokensController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[NewTokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -382,7 +394,7 @@ class TokensController(Controller):
         return page("pages/admin/tokens.html", _tokens_context(db, new_token={"name": token.name, "value": clear}))
 
     @post("/{token_id:int}/revoke", sync_to_thread=True)
-    def revoke(self, request: Request, principal: CurrentPrincipal, token_id: FromPath[int]) -> Redirect:
+    def revoke(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, token_id: FromPath[int]) -> Redirect:
         if not revoke_api_token(request.app.state["engine"], token_id, by=principal):
             raise NotFoundException("No such token.")
         forget_tokens()  # this process stops honouring it at once (others within principal_cache_seconds)

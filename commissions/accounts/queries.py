@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.models import ApiToken, PasswordReset, Person
 
@@ -13,14 +13,14 @@ def tokens_with_emails(session: Session) -> list[tuple[ApiToken, str | None]]:
     return list(
         session.exec(
             select(ApiToken, Person.email)
-            .join(Person, ApiToken.person_id == Person.id, isouter=True)
-            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+            .join(Person, col(ApiToken.person_id) == col(Person.id), isouter=True)
+            .order_by(col(ApiToken.revoked_at).is_not(None), col(ApiToken.created_at).desc())
         ).all()
     )
 
 
 def active_token_count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))).one()
+    return session.exec(select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))).one()
 
 
 def person_by_id(session: Session, person_id: int) -> Person | None:
@@ -31,6 +31,6 @@ def latest_unused_reset(session: Session, person_id: int) -> PasswordReset | Non
     """The person's newest reset link not used yet (it may have expired)."""
     return session.exec(
         select(PasswordReset)
-        .where(PasswordReset.person_id == person_id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
-        .order_by(PasswordReset.created_at.desc())
-    ).first()  # type: ignore[attr-defined]
+        .where(PasswordReset.person_id == person_id, col(PasswordReset.used_at).is_(None))
+        .order_by(col(PasswordReset.created_at).desc())
+    ).first()

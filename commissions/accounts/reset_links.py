@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.principal import Principal
 from commissions.models import PasswordReset, Person
@@ -41,14 +43,14 @@ def issue_reset_link(session: Session, person: Person, *, by: Principal, ip: str
     now = utcnow()
     session.execute(
         update(PasswordReset)
-        .where(PasswordReset.person_id == person.id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
+        .where(col(PasswordReset.person_id) == person.id, col(PasswordReset.used_at).is_(None))
         .values(expires_at=now)
     )
     token = secrets.token_urlsafe(32)
     row = PasswordReset(
-        person_id=person.id,
+        person_id=stored_id(person),
         token_hash=_digest(token),
-        created_by_id=by.person_id,  # type: ignore[arg-type]
+        created_by_id=by.person_id,
         created_at=now,
         expires_at=now + timedelta(seconds=RESET_LINK_SECONDS),
     )
@@ -72,7 +74,7 @@ def person_for_link(session: Session, token: str) -> Person | None:
         return None
     row = session.exec(
         select(PasswordReset, Person)
-        .join(Person, PasswordReset.person_id == Person.id)
+        .join(Person, col(PasswordReset.person_id) == col(Person.id))
         .where(PasswordReset.token_hash == _digest(token))
     ).first()
     if row is None:
@@ -92,15 +94,16 @@ def use_reset_link(session: Session, token: str, password: str, *, password_hash
             "This reset link is not valid any more (used, expired or replaced): ask an admin for a new one."
         )
     now = utcnow()
-    claimed = session.execute(
+    result = session.execute(
         update(PasswordReset)
         .where(
-            PasswordReset.token_hash == _digest(token),
-            PasswordReset.used_at.is_(None),  # type: ignore[union-attr]
-            PasswordReset.expires_at > now,
+            col(PasswordReset.token_hash) == _digest(token),
+            col(PasswordReset.used_at).is_(None),
+            col(PasswordReset.expires_at) > now,
         )
         .values(used_at=now)
-    ).rowcount
+    )
+    claimed = cast("CursorResult[Any]", result).rowcount
     if claimed != 1:
         raise ResetLinkError(
             "This reset link is not valid any more (used, expired or replaced): ask an admin for a new one."

@@ -8,6 +8,8 @@ the pages call them from a worker thread. The sign-in writes run again when the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -72,7 +74,7 @@ def record_failed_sign_in(engine: Engine, throttle: SignInThrottle, email: str, 
 @retried
 def record_sign_in(
     engine: Engine, throttle: SignInThrottle, person: Person, new_hash: str | None, ip: str
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The sign-in, in one short write: the hash upgraded, the account's count given back, audited."""
     with transaction(engine) as session:
         row = session.get(Person, person.id)
@@ -90,13 +92,10 @@ def record_sign_in(
 def end_sessions(engine: Engine, principal: Principal, ip: str, action: str = "auth.sign_out_everywhere") -> None:
     """Every session of the principal's person ends (their session version changes), audited as ``action``."""
     with transaction(engine) as session:
-        end_all_sessions(
-            session,
-            session.get(Person, principal.person_id),
-            by=principal,
-            ip=ip,  # type: ignore[arg-type]
-            action=action,
-        )
+        person = session.get(Person, principal.person_id) if principal.person_id is not None else None
+        if person is None:
+            return  # no person behind this principal (or it is gone): no session of theirs to end
+        end_all_sessions(session, person, by=principal, ip=ip, action=action)
 
 
 # ---- changing one's own password ----------------------------------------------------------------
@@ -120,8 +119,10 @@ def reserve_password_check(engine: Engine, throttle: SignInThrottle, email: str,
         return refusal
 
 
-def current_hash(engine: Engine, person_id: int) -> str | None:
-    """The person's password hash, None if they are deactivated (or gone)."""
+def current_hash(engine: Engine, person_id: int | None) -> str | None:
+    """The person's password hash, None if they are deactivated (or gone, or there is no person)."""
+    if person_id is None:
+        return None
     with Session(engine) as session:
         person = session.get(Person, person_id)
         return person.password_hash if person is not None and person.active else None
@@ -148,7 +149,7 @@ def record_wrong_password(engine: Engine, throttle: SignInThrottle, principal: P
 @retried
 def store_new_password(
     engine: Engine, throttle: SignInThrottle, principal: Principal, seen_hash: str, new: str, new_hash: str, ip: str
-) -> dict | None:
+) -> dict[str, Any] | None:
     """Set the password (every session of the person ends) and return this session's new data;
     None if the password changed (or the person was deactivated) while it was being checked."""
     with transaction(engine) as session:

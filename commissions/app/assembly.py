@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     vendor = _vendor_dirs(settings)
     static_routers = [create_static_files_router(path="/static", directories=[STATIC_DIR], name="static")]
     if vendor:
-        static_routers.append(create_static_files_router(path="/static/vendor", directories=vendor, name="vendor"))
+        static_routers.append(create_static_files_router(path="/static/vendor", directories=[*vendor], name="vendor"))
 
     extensions = load_extensions()
     set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -23,18 +24,18 @@ TITLES = {
 }
 
 
-def _is_api(request: Request) -> bool:
+def _is_api(request: Request[Any, Any, Any]) -> bool:
     # the scope's path, not request.url: building the URL parses the Host header, which may be invalid
     path = request.scope.get("path", "")
     return path.startswith("/api/") or path.startswith("/schema")
 
 
-def _json(exc: HTTPException) -> Response:
+def _json(exc: HTTPException) -> Response[Any]:
     body = {"status_code": exc.status_code, "detail": exc.detail, "extra": exc.extra or {}}
     return Response(content=body, status_code=exc.status_code, headers=getattr(exc, "headers", None) or None)
 
 
-def _audit_forbidden(request: Request, exc: HTTPException) -> BackgroundTask | None:
+def _audit_forbidden(request: Request[Any, Any, Any], exc: HTTPException) -> BackgroundTask | None:
     """Every refused authorisation (403) goes to the audit log, after the response is sent."""
     if exc.status_code != 403:
         return None
@@ -47,7 +48,7 @@ def _audit_forbidden(request: Request, exc: HTTPException) -> BackgroundTask | N
     return BackgroundTask(to_thread.run_sync, record_forbidden, *args)
 
 
-def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if _is_api(request):
         response = _json(exc)
         response.background = _audit_forbidden(request, exc)
@@ -71,7 +72,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     )
 
 
-def domain_error_handler(request: Request, exc: InputProblem | Forbidden) -> Response:
+def domain_error_handler(request: Request[Any, Any, Any], exc: InputProblem | Forbidden) -> Response[Any]:
     """Service errors become 400/403/409 with the offending field in ``extra``."""
     field = getattr(exc, "field", None)
     detail = getattr(exc, "message", None) or str(exc)
@@ -79,7 +80,7 @@ def domain_error_handler(request: Request, exc: InputProblem | Forbidden) -> Res
     return http_exception_handler(request, http)
 
 
-def out_of_range_handler(request: Request, exc: Exception) -> Response:
+def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A value the database cannot hold (an id beyond 64 bits, a text longer than its column): the
     request's fault, not the server's. Raised inside a transaction, so nothing was written."""
     request.logger.info("out-of-range value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
@@ -91,7 +92,7 @@ def out_of_range_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
     if _is_api(request):
         return Response(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,7 +99,7 @@ def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None
 class AllowedHostsMiddleware(ASGIMiddleware):
     """A request for a host outside ALLOWED_HOSTS gets a plain 400 (Litestar's own compares the port too)."""
 
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     def __init__(self, *, allowed_hosts: list[str] | None = None) -> None:
         self.allowed_hosts = allowed_hosts or ["*"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from litestar import Controller, get
 from litestar.params import FromQuery
@@ -35,7 +36,11 @@ class HomeController(Controller):
         rejected: FromQuery[str | None] = None,
     ) -> Template:
         period = quarter_of(date.today())
-        context: dict = {"period": period, "approved": approved, "rejected": rejected}  # after a queue decision
+        context: dict[str, Any] = {
+            "period": period,
+            "approved": approved,
+            "rejected": rejected,
+        }  # after a queue decision
         if principal.role in ("rep", "manager") and principal.person_id is not None:
             context["mine"] = progress_rows(db, [principal.person_id], period)[0]
         if principal.role == "manager" and principal.person_id is not None:

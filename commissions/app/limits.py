@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 from itertools import accumulate
+from typing import Any
 
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -51,13 +53,13 @@ def odd_path(path: str) -> bool:
 class RequestLimitsMiddleware(ASGIMiddleware):
     """Body size and JSON nesting limits, and a 404 for paths no file or route can have."""
 
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if odd_path(scope.get("path", "")):
             raise NotFoundException()
         if scope.get("method") in _BODY_METHODS:
-            request: Request = Request(scope, receive, send)
+            request: Request[Any, Any, Any] = Request(scope, receive, send)
             content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if content_type not in _FORMS:
                 body = await request.body()  # 413 beyond the route's limit; kept for the handler

@@ -6,8 +6,10 @@ It lives at the top because it composes two areas that do not know each other.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.exceptions import PermissionDeniedException
 from litestar.response import Template
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -24,7 +26,9 @@ class TeamController(Controller):
     include_in_schema = False
 
     @get("/team", sync_to_thread=True)
-    def team_page(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
+    def team_page(self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal) -> Template:
+        if principal.person_id is None:  # requires_person guards the page: never true here
+            raise PermissionDeniedException("This token is not bound to a person (create it with --as EMAIL).")
         period = quarter_of(date.today())
         rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
         return page(

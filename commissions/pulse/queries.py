@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from commissions.core.errors import Forbidden
 from commissions.core.principal import Principal
 from commissions.core.settings import Settings
 from commissions.marketing.charts import enps_chart
@@ -14,7 +15,9 @@ from commissions.pulse.service import team_results
 
 def pulse_context(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:
     minimum = settings.pulse_min_group_size
-    results = team_results(session, principal.person_id, minimum=minimum)  # type: ignore[arg-type]
+    if principal.person_id is None:  # the team page requires a person
+        raise Forbidden("Pulse results are for a manager signed in as a person.")
+    results = team_results(session, principal.person_id, minimum=minimum)
     shown = [
         (r.pulse.opened_on.isoformat(), r.result.score, r.result.score_text)
         for r in results
@@ -24,4 +27,4 @@ def pulse_context(session: Session, principal: Principal, settings: Settings) ->
         "pulses": list(reversed(results)),
         "pulse_minimum": minimum,
         "pulse_chart": enps_chart("eNPS over time", shown) if len(shown) >= 2 else None,
-    }  # type: ignore[arg-type]
+    }

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction, write
 from commissions.core.errors import Conflict, Forbidden, InputProblem
@@ -57,7 +59,7 @@ def open_pulse(session: Session, principal: Principal, *, today: date | None = N
     if not report_ids(session, principal.person_id):
         raise InputProblem("team", "you have nobody reporting to you to ask")
     for previous in session.exec(
-        select(Pulse).where(Pulse.manager_id == principal.person_id, Pulse.closed_at.is_(None))
+        select(Pulse).where(Pulse.manager_id == principal.person_id, col(Pulse.closed_at).is_(None))
     ).all():
         previous.closed_at = utcnow()
         session.add(previous)
@@ -88,8 +90,8 @@ def pulses_to_answer(session: Session, person_id: int) -> list[Pulse]:
     return list(
         session.exec(
             select(Pulse)
-            .where(Pulse.manager_id.in_(managers), Pulse.closed_at.is_(None), Pulse.id.not_in(answered))
-            .order_by(Pulse.id)
+            .where(col(Pulse.manager_id).in_(managers), col(Pulse.closed_at).is_(None), col(Pulse.id).not_in(answered))
+            .order_by(col(Pulse.id))
         ).all()
     )
 
@@ -115,14 +117,15 @@ def answer(session: Session, principal: Principal, pulse_id: int, score: str | i
         )
     ).first():
         raise Conflict("pulse", "you have already answered this pulse")
-    session.add(PulseResponse(pulse_id=pulse.id, person_id=principal.person_id))
+    pulse_row_id = stored_id(pulse)
+    session.add(PulseResponse(pulse_id=pulse_row_id, person_id=principal.person_id))
     bumped = session.execute(
         update(PulseTally)
-        .where(PulseTally.pulse_id == pulse.id, PulseTally.score == value)
-        .values(answers=PulseTally.answers + 1)
+        .where(col(PulseTally.pulse_id) == pulse_row_id, col(PulseTally.score) == value)
+        .values(answers=col(PulseTally.answers) + 1)
     )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(PulseTally(pulse_id=pulse.id, score=value, answers=1))
+    if cast("CursorResult[Any]", bumped).rowcount == 0:
+        session.add(PulseTally(pulse_id=pulse_row_id, score=value, answers=1))
     session.flush()
 
 
@@ -133,8 +136,10 @@ def tally(session: Session, pulse_id: int) -> dict[int, int]:
 def team_results(session: Session, manager_id: int, *, minimum: int) -> list[PulseResult]:
     """The manager's pulses, oldest first, each with its score (hidden below ``minimum`` answers)."""
     team_size = len(report_ids(session, manager_id))
-    pulses = session.exec(select(Pulse).where(Pulse.manager_id == manager_id).order_by(Pulse.opened_on, Pulse.id)).all()
-    return [PulseResult(p, enps(tally(session, p.id), minimum=minimum), team_size) for p in pulses]  # type: ignore[arg-type]
+    pulses = session.exec(
+        select(Pulse).where(Pulse.manager_id == manager_id).order_by(col(Pulse.opened_on), col(Pulse.id))
+    ).all()
+    return [PulseResult(p, enps(tally(session, stored_id(p)), minimum=minimum), team_size) for p in pulses]
 
 
 # --- the transactions of the pulse pages ---------------------------------------------------------------------

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.principal import Principal
@@ -146,7 +147,7 @@ def _validate(
                 raise InputProblem("teams", f"{text!r} is not a team") from exc
         if not team_ids:
             raise InputProblem("teams", "choose at least one team (or everyone)")
-        known = set(session.exec(select(Team.id).where(Team.id.in_(team_ids))))
+        known = set(session.exec(select(Team.id).where(col(Team.id).in_(team_ids))))
         if known != team_ids:
             raise InputProblem("teams", "no such team")
     if principal.role == "manager":
@@ -205,7 +206,7 @@ def create_contest(
     session.add(contest)
     session.flush()
     for team_id in sorted(v.team_ids):
-        session.add(ContestTeam(contest_id=contest.id, team_id=team_id))
+        session.add(ContestTeam(contest_id=stored_id(contest), team_id=team_id))
     session.flush()
     record_event(session, principal, "contest.create", "contest", contest.id, _snapshot(contest, v.team_ids))
     return contest
@@ -223,7 +224,7 @@ def update_contest(
         raise Conflict("status", f"the contest ended on {contest.ends_on.isoformat()}: its record is final")
     if not can_edit(session, principal, contest):
         raise Forbidden("Only admins, and managers of every team taking part, edit this contest.")
-    team_ids = contest_team_ids(session, contest.id)
+    team_ids = contest_team_ids(session, stored_id(contest))
     v = _validate(session, principal, data, now=now, existing=contest)
     before = _snapshot(contest, team_ids)
     if is_locked(contest, now):
@@ -252,7 +253,7 @@ def update_contest(
             session.delete(row)
         session.flush()
         for team_id in sorted(v.team_ids):
-            session.add(ContestTeam(contest_id=contest.id, team_id=team_id))
+            session.add(ContestTeam(contest_id=stored_id(contest), team_id=team_id))
     after = _snapshot(contest, v.team_ids)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:

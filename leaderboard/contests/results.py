@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.principal import Principal
 from commissions.models.base import utcnow
@@ -30,17 +31,17 @@ def record_results(session: Session, contest: Contest, *, now: datetime | None =
         return False
     claimed = session.execute(
         update(Contest)
-        .where(Contest.id == contest.id, Contest.closed_at.is_(None), Contest.status == "active")
+        .where(col(Contest.id) == contest.id, col(Contest.closed_at).is_(None), col(Contest.status) == "active")
         .values(closed_at=now)
     )
-    if claimed.rowcount != 1:
+    if cast("CursorResult[Any]", claimed).rowcount != 1:
         session.refresh(contest)
         return False
     rows = live_rows(session, contest)
     for position, row in enumerate(rows, start=1):
         session.add(
             ContestResult(
-                contest_id=contest.id,
+                contest_id=stored_id(contest),
                 position=position,
                 rank=row.rank,
                 person_id=row.person_id,
@@ -69,8 +70,8 @@ def record_ended(session: Session, *, now: datetime | None = None) -> list[Conte
     now = now or utcnow()
     due = session.exec(
         select(Contest)
-        .where(Contest.status == "active", Contest.closed_at.is_(None), Contest.ends_on < now.date())
-        .order_by(Contest.id)
+        .where(Contest.status == "active", col(Contest.closed_at).is_(None), Contest.ends_on < now.date())
+        .order_by(col(Contest.id))
     ).all()
     return [c for c in due if record_results(session, c, now=now)]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.errors import Forbidden
 from commissions.core.principal import Principal
 from commissions.models import Person
@@ -82,7 +83,7 @@ def manager_team_ids(session: Session, principal: Principal) -> set[int]:
     if principal.role != "manager" or principal.person_id is None:
         return set()
     people = {principal.person_id, *report_ids(session, principal.person_id)}
-    return {t for t in session.exec(select(Person.team_id).where(Person.id.in_(people))) if t is not None}
+    return {t for t in session.exec(select(Person.team_id).where(col(Person.id).in_(people))) if t is not None}
 
 
 def contest_team_ids(session: Session, contest_id: int) -> set[int]:
@@ -95,7 +96,7 @@ def can_edit(session: Session, principal: Principal, contest: Contest) -> bool:
         return True
     if principal.role != "manager" or contest.scope != "teams":
         return False
-    teams = contest_team_ids(session, contest.id)
+    teams = contest_team_ids(session, stored_id(contest))
     return bool(teams) and teams <= manager_team_ids(session, principal)
 
 
@@ -109,7 +110,7 @@ def can_see(session: Session, principal: Principal, contest: Contest) -> bool:
     """Company-wide contests: everyone; team contests: their teams, their managers, admins and finance."""
     if principal.role in ("admin", "finance") or contest.scope == "everyone":
         return True
-    teams = contest_team_ids(session, contest.id)
+    teams = contest_team_ids(session, stored_id(contest))
     if viewer_team_id(session, principal) in teams:
         return True
     return principal.role == "manager" and bool(teams & manager_team_ids(session, principal))
@@ -117,7 +118,7 @@ def can_see(session: Session, principal: Principal, contest: Contest) -> bool:
 
 def visible_contests(session: Session, principal: Principal) -> list[Contest]:
     """Every contest the caller may see, newest start first."""
-    contests = session.exec(select(Contest).order_by(Contest.starts_on.desc(), Contest.id.desc())).all()
+    contests = session.exec(select(Contest).order_by(col(Contest.starts_on).desc(), col(Contest.id).desc())).all()
     if principal.role in ("admin", "finance"):
         return list(contests)
     by_contest: dict[int, set[int]] = defaultdict(set)
@@ -126,7 +127,7 @@ def visible_contests(session: Session, principal: Principal) -> list[Contest]:
     mine = {viewer_team_id(session, principal)} - {None}
     if principal.role == "manager":
         mine |= manager_team_ids(session, principal)
-    return [c for c in contests if c.scope == "everyone" or by_contest.get(c.id, set()) & mine]
+    return [c for c in contests if c.scope == "everyone" or by_contest.get(stored_id(c), set()) & mine]
 
 
 def visible_contest(session: Session, principal: Principal, contest_id: int) -> Contest | None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import id_col, stored_id
 from commissions.core.money import format_money
 from commissions.core.principal import Principal
 from commissions.models import Campaign, Deal, DealSplit, Person, Team
@@ -78,17 +80,24 @@ def _participants(
     sourced revenue (like the main board's company and marketing views). Managers are left out,
     as on the main board.
     """
+    participant_columns: tuple[Any, ...] = (
+        Person.id,
+        Person.email,
+        Person.name,
+        Person.team_id,
+        Team.name,
+    )
     query = (
-        select(Person.id, Person.email, Person.name, Person.team_id, Team.name)
-        .outerjoin(Team, Team.id == Person.team_id)
+        select(*participant_columns)
+        .outerjoin(Team, col(Team.id) == Person.team_id)
         .where(Person.active, Person.role == "rep")
     )
     if contest.scope == "teams":
-        query = query.where(Person.team_id.in_(team_ids or {-1}))
+        query = query.where(col(Person.team_id).in_(team_ids or {-1}))
     elif contest.metric == "sourced_revenue":
         query = query.where(Team.kind == "marketing")
     else:
-        query = query.where(Team.kind.is_(None) | (Team.kind != "marketing"))
+        query = query.where(col(Team.kind).is_(None) | (Team.kind != "marketing"))
     return [(pid, email, name, tid, tname or "") for pid, email, name, tid, tname in session.exec(query)]
 
 
@@ -97,30 +106,34 @@ def contest_values(session: Session, contest: Contest, person_ids: set[int]) -> 
     totals: dict[int, Decimal] = dict.fromkeys(person_ids, Decimal(0))
     if not person_ids:
         return {}
-    window = (Deal.status == "won", Deal.closed_at >= contest.starts_on, Deal.closed_at <= contest.ends_on)
+    window: tuple[Any, ...] = (
+        col(Deal.status) == "won",
+        col(Deal.closed_at) >= contest.starts_on,
+        Deal.closed_at <= contest.ends_on,
+    )
     money = contest.metric in ("bookings", "sourced_revenue")
     if money:
         window = (*window, Deal.currency == contest.currency)
     if contest.metric == "sourced_revenue":
         owners = dict(session.exec(select(Campaign.code, Campaign.owner_id)).all())
         for code, amount in session.exec(
-            select(Deal.source_campaign, Deal.amount_minor).where(*window, Deal.source_campaign.is_not(None))
+            select(Deal.source_campaign, Deal.amount_minor).where(*window, col(Deal.source_campaign).is_not(None))
         ):
-            owner = owners.get(code)
+            owner = owners.get(code) if code is not None else None  # the query leaves out deals without one
             if owner in totals:
                 totals[owner] += amount
     else:
         split_deals: set[int] = set()
         for deal_id, person_id, amount, share_bp in session.exec(
             select(DealSplit.deal_id, DealSplit.person_id, Deal.amount_minor, DealSplit.share_bp)
-            .join(Deal, Deal.id == DealSplit.deal_id)
+            .join(Deal, col(Deal.id) == DealSplit.deal_id)
             .where(*window)
         ):
             split_deals.add(deal_id)
             if person_id in totals:
                 totals[person_id] += Decimal(amount) * share_bp / 10_000 if money else Decimal(share_bp) / 100
         for deal_id, owner_id, amount in session.exec(
-            select(Deal.id, Deal.owner_id, Deal.amount_minor).where(*window, Deal.owner_id.in_(person_ids))
+            select(id_col(Deal.id), Deal.owner_id, Deal.amount_minor).where(*window, col(Deal.owner_id).in_(person_ids))
         ):
             if deal_id not in split_deals:
                 totals[owner_id] += amount if money else 100
@@ -137,7 +150,7 @@ def _mark_winners(rows: list[Row]) -> list[Row]:
 def live_rows(session: Session, contest: Contest, team_ids: set[int] | None = None) -> list[Row]:
     """The board as the deals stand now: competition ranking, the main board's tie rule."""
     if team_ids is None:
-        team_ids = contest_team_ids(session, contest.id)
+        team_ids = contest_team_ids(session, stored_id(contest))
     people = _participants(session, contest, team_ids)
     values = contest_values(session, contest, {p[0] for p in people})
     if contest.mode == "individual":
@@ -149,8 +162,10 @@ def live_rows(session: Session, contest: Contest, team_ids: set[int] | None = No
     else:
         teams: dict[int, Row] = {}
         if contest.scope == "teams":
-            for tid, tname in session.exec(select(Team.id, Team.name).where(Team.id.in_(team_ids or {-1}))):
-                teams[tid] = Row(0, tname, 0, team_id=tid, team_name=tname)
+            for known_id, known_name in session.exec(
+                select(id_col(Team.id), Team.name).where(col(Team.id).in_(team_ids or {-1}))
+            ):
+                teams[known_id] = Row(0, known_name, 0, team_id=known_id, team_name=known_name)
         for pid, _email, _name, tid, tname in people:
             if tid is None:
                 continue
@@ -170,7 +185,7 @@ def recorded_rows(session: Session, contest: Contest) -> list[Row]:
     return [
         Row(r.rank, r.name, r.value, person_id=r.person_id, team_id=r.team_id, team_name=r.team_name, winner=r.winner)
         for r in session.exec(
-            select(ContestResult).where(ContestResult.contest_id == contest.id).order_by(ContestResult.position)
+            select(ContestResult).where(ContestResult.contest_id == contest.id).order_by(col(ContestResult.position))
         )
     ]
 
@@ -181,7 +196,7 @@ def standings(
     """The stored final standings once recorded, else the live board (empty before the start)."""
     now = now or utcnow()
     current = state(contest, now)
-    team_ids = contest_team_ids(session, contest.id)
+    team_ids = contest_team_ids(session, stored_id(contest))
     if current == "final":
         rows, recorded = recorded_rows(session, contest), True
     elif current in ("scheduled", "cancelled"):
@@ -196,7 +211,7 @@ def standings(
         emails = dict(
             session.exec(
                 select(Person.id, Person.email).where(
-                    Person.id.in_({r.person_id for r in rows if r.person_id is not None} or {-1})
+                    col(Person.id).in_({r.person_id for r in rows if r.person_id is not None} or {-1})
                 )
             ).all()
         )
