@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import requires_person, requires_role
@@ -101,7 +102,7 @@ class DisputesController(Controller):
             dispute = create_dispute(
                 request.app.state["engine"],
                 principal=principal,
-                person_id=person.id,  # type: ignore[arg-type]
+                person_id=stored_id(person),
                 period_key=data.period.strip(),
                 line_id=line_id,
                 question=data.question,

@@ -167,13 +167,18 @@ def resolve_dispute(
     note = _text("note", note, "a resolution note")
     period = session.get(Period, dispute.period_id)
     if amount is not None:
+        if period is None:
+            raise DisputeNotFound("period", f"period {dispute.period_id} no longer exists")
         deal_id = None
         if dispute.payout_line_id is not None:
-            deal_id = session.get(PayoutLine, dispute.payout_line_id).deal_id  # type: ignore[union-attr]
+            line = session.get(PayoutLine, dispute.payout_line_id)
+            if line is None:
+                raise DisputeNotFound("line", f"line {dispute.payout_line_id} no longer exists")
+            deal_id = line.deal_id
         adjustment = add_manual_adjustment(
             session,
             person_id=dispute.person_id,
-            period_key=period.key,  # type: ignore[union-attr]
+            period_key=period.key,
             amount=amount,
             reason=f"Dispute #{dispute.id}: {note}"[:1000],
             actor_id=principal.person_id,
@@ -264,15 +269,25 @@ def dispute_context(
 # --- the pages' writes, each in its own transaction ---------------------------------------------------------------
 
 
+def _dispute(session: Session, dispute_id: int) -> Dispute:
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None:  # the caller checked it may see it; it can only vanish in between
+        raise DisputeNotFound("dispute", "no such dispute")
+    return dispute
+
+
 def create_dispute(
     engine: Engine, *, principal: Principal, person_id: int, period_key: str, line_id: int | None, question: str
 ) -> Dispute:
     """``open_dispute`` about the person's statement, in its own transaction."""
     with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise DisputeNotFound("person", "no statement that you may see")
         return open_dispute(
             session,
             principal=principal,
-            person=session.get(Person, person_id),  # type: ignore[arg-type]
+            person=person,
             period_key=period_key,
             line_id=line_id,
             question=question,
@@ -282,7 +297,7 @@ def create_dispute(
 def post_message(engine: Engine, *, principal: Principal, dispute_id: int, body: str) -> None:
     """``add_message`` to the dispute, in its own transaction (the caller has checked it may see the dispute)."""
     with transaction(engine) as session:
-        add_message(session, principal=principal, dispute=session.get(Dispute, dispute_id), body=body)  # type: ignore[arg-type]
+        add_message(session, principal=principal, dispute=_dispute(session, dispute_id), body=body)
 
 
 def close_dispute(engine: Engine, *, principal: Principal, dispute_id: int, note: str, amount: Decimal | None) -> None:
@@ -291,7 +306,7 @@ def close_dispute(engine: Engine, *, principal: Principal, dispute_id: int, note
         resolve_dispute(
             session,
             principal=principal,
-            dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
+            dispute=_dispute(session, dispute_id),
             note=note,
             amount=amount,
         )

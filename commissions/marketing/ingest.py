@@ -104,7 +104,7 @@ class LeadEventWriter:
         event.body_hash, event.updated_at = digest, now
         session.add(event)
         session.flush()
-        refresh_flags(session, lead.id)  # type: ignore[arg-type]
+        refresh_flags(session, stored_id(lead))
         record_event(
             session,
             self.by,

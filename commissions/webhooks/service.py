@@ -144,7 +144,7 @@ def check_delivery(
             raise SignatureError("no active webhook integration with this name")
         integration, secret = found
         webhook_id, _ = verify(secret, headers, body, now=now)
-        if seen(session, integration.id, webhook_id):  # type: ignore[arg-type]
+        if seen(session, stored_id(integration), webhook_id):
             raise Replayed("replayed delivery: this webhook-id was received already", 400)
         return integration, webhook_id
 
@@ -176,5 +176,7 @@ def record_delivery(
     result, out = record_one(engine, deal, by=by)
     with transaction(engine) as session:
         row = session.get(WebhookIntegration, integration.id)
-        remember(session, row, webhook_id)  # type: ignore[arg-type]
+        if row is None:
+            raise RuntimeError(f"webhook integration {integration.name} was deleted during the delivery")
+        remember(session, row, webhook_id)
     return result, out
