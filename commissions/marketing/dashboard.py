@@ -193,7 +193,9 @@ def figures(
             f.history_won += 1
             if amount is not None:
                 won_amounts.append(amount)
-            cycles.append((lead.at("won") - lead.at("opportunity")).days)  # type: ignore[operator]
+            won_on, opportunity_on = lead.at("won"), lead.at("opportunity")
+            if won_on is not None and opportunity_on is not None:  # always: a counted win follows its opportunity
+                cycles.append((won_on - opportunity_on).days)
         if lead.counted("lost"):
             f.history_lost += 1
             f.lost += _in(lead.at("lost"), key)
@@ -228,7 +230,8 @@ def _monthly_amounts(session: Session, key: PeriodKey, currency: str, codes: lis
             col(Deal.term_months) > 0,
         )
     ).all()
-    return [m.monthly_recurring(from_minor(minor, cur), term) for minor, cur, term in rows]  # type: ignore[misc]
+    amounts = (m.monthly_recurring(from_minor(minor, cur), term) for minor, cur, term in rows)
+    return [a for a in amounts if a is not None]  # none is: the query keeps deals with a term
 
 
 def marketing_quotas(session: Session, key: PeriodKey, *, owner_id: int | None = None) -> dict[str, Decimal]:
