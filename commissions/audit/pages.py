@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
@@ -48,7 +49,7 @@ class AuditController(Controller):
     @get("/audit", sync_to_thread=True)
     def audit_page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         action: FromQuery[str] = "",
         person: FromQuery[str] = "",

@@ -6,15 +6,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from commissions.models import AuditEvent
 
 
-def _filtered(action: str, person: str, first: date | None, last: date | None):  # type: ignore[no-untyped-def]
+def _filtered(action: str, person: str, first: date | None, last: date | None) -> SelectOfScalar[AuditEvent]:
     query = select(AuditEvent)
     if action:
         query = query.where(
-            or_(AuditEvent.action == action, col(AuditEvent.action).startswith(action.rstrip(".") + "."))
+            or_(col(AuditEvent.action) == action, col(AuditEvent.action).startswith(action.rstrip(".") + "."))
         )
     if person:
         query = query.where(func.lower(AuditEvent.actor_label).contains(person.strip().lower()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from commissions.engine import Result
 from commissions.engine.money import format_amount, format_percent, minor_digits
@@ -48,4 +49,4 @@ def render_statements(result: Result, names: dict[str, str] | None = None) -> It
         assert payee.total is not None
         yield _row("Total payout", format_amount(payee.total, digits))
         if payee.draw_balance_out is not None:
-            yield f"  Draw balance: {format_amount(payee.draw_balance_in or 0, digits)} in, {format_amount(payee.draw_balance_out, digits)} out"
+            yield f"  Draw balance: {format_amount(payee.draw_balance_in or Decimal(0), digits)} in, {format_amount(payee.draw_balance_out, digits)} out"

@@ -139,12 +139,12 @@ def first_difference(statement: Mapping[str, Any], payee: Mapping[str, Any] | No
     if "total" in payee and _amount(payee["total"]) != before_adjustments:
         return f"total before adjustments: stored {before_adjustments}, recomputed {payee['total']}"
     if len(plans) == 1:
-        for key in ("credited", "quota"):
-            mine_value, fresh = plans[0].get(key), payee.get(key)
+        for field in ("credited", "quota"):
+            mine_value, fresh = plans[0].get(field), payee.get(field)
             if (mine_value is None) != (fresh is None) or (
                 mine_value is not None and _amount(mine_value) != _amount(fresh)
             ):
-                return f"{key}: stored {mine_value}, recomputed {fresh}"
+                return f"{field}: stored {mine_value}, recomputed {fresh}"
     return None
 
 

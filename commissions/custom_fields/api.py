@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -63,7 +63,7 @@ class CustomFieldsApiController(Controller):
         summary="Declare a custom deal field (plan conditions can use it by name)",
     )
     def declare_api(
-        self, request: Request, principal: CurrentPrincipal, data: JSONBody[CustomFieldIn]
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[CustomFieldIn]
     ) -> Response[CustomFieldOut]:
         """400 naming the field for a bad name or type; 409 if the name is already declared (in any case)."""
         done = declare_field_in(

@@ -61,7 +61,7 @@ class CustomFieldsController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def declare(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[FieldForm, Body(media_type=RequestEncodingType.URL_ENCODED)],

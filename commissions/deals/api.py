@@ -40,7 +40,9 @@ class DealsApiController(Controller):
             ),
         },
     )
-    def post_deal(self, request: Request, principal: CurrentPrincipal, data: JSONBody[DealIn]) -> Response[DealOut]:
+    def post_deal(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[DealIn]
+    ) -> Response[DealOut]:
         result, out = record_one(request.app.state["engine"], data, by=principal)
         after_deal_recorded(request.app, result)
         return Response(out, status_code={"created": 201, "held": 202}.get(result.outcome, 200))
@@ -78,7 +80,7 @@ class DealImportApiController(Controller):
         summary="Import deals from CSV (cli.md format): all rows or none",
     )
     async def import_api(
-        self, request: Request, principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
     ) -> dict[str, Any]:
         """Send the CSV as the body (text/csv) or as the multipart field ``file``. ``dry_run=true`` previews."""
         report = await run_deal_import(request, await uploaded_bytes(request), principal, commit=not dry_run)
@@ -151,7 +153,9 @@ class DealApprovalsApiController(Controller):
         status_code=200,
         summary="Apply a held change as its requester entered it (404 if not yours to decide)",
     )
-    def approve(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int]) -> DecisionOut:
+    def approve(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, approval_id: FromPath[int]
+    ) -> DecisionOut:
         try:
             result = approve(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
@@ -171,7 +175,9 @@ class DealApprovalsApiController(Controller):
         status_code=200,
         summary="Drop a held change (it never paid anyone; 404 if not yours to decide)",
     )
-    def reject(self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int]) -> DecisionOut:
+    def reject(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, approval_id: FromPath[int]
+    ) -> DecisionOut:
         try:
             external_id = reject(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:

@@ -14,8 +14,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.calculation.settle import settle
 from commissions.core.audit import record_event
 from commissions.core.db import transaction, write
@@ -57,23 +58,27 @@ class Held:
 def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
     emails = {data.owner, *(s.person for s in data.splits)}
     if people is None:
-        people = {email: person.id for email, person in people_by_email(session, emails).items()}
+        people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
     return {people[e] for e in emails if e in people}
 
 
 def held_for(session: Session, principal: Principal) -> list[Held]:
     """The held changes the caller may decide, and the ones they asked for themselves, oldest first."""
     rows = session.exec(
-        select(DealApproval).where(DealApproval.state == "pending").order_by(DealApproval.created_at, DealApproval.id)
+        select(DealApproval)
+        .where(DealApproval.state == "pending")
+        .order_by(col(DealApproval.created_at), col(DealApproval.id))
     ).all()
     if not rows:
         return []
     visible = visible_person_ids(session, principal)
     bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
     emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
-    people = {email: person.id for email, person in people_by_email(session, emails).items()}
+    people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
     names = dict(
-        session.exec(select(Person.id, Person.email).where(Person.id.in_({row.requested_by_id for row in rows}))).all()
+        session.exec(
+            select(Person.id, Person.email).where(col(Person.id).in_({row.requested_by_id for row in rows}))
+        ).all()
     )
     out = []
     for row in rows:
@@ -85,7 +90,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
             continue
         out.append(
             Held(
-                id=row.id,
+                id=stored_id(row),
                 external_id=row.external_id,
                 name=data.name or data.external_id,
                 owner=data.owner,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session
 
@@ -49,7 +50,9 @@ class PlansSeeingDeals:
         self._kinds: list[str] | None = None
         self._periods: dict[str, dict[int, list[PlanInPeriod]]] = {}
         self._preloaded: dict[str, set[int]] = {}  # period key → the people ``preload`` read
-        self._catalogue: dict = {}  # plans, versions and custom fields read (plans_in_period): one transaction's
+        self._catalogue: dict[
+            Any, Any
+        ] = {}  # plans, versions and custom fields read (plans_in_period): one transaction's
 
     def any_plan(self) -> bool:
         """Whether any plan exists (without one, nothing is refused and nothing more is read)."""

@@ -15,6 +15,7 @@ from litestar import Litestar
 from commissions.deals.ingest import RecordResult
 
 if TYPE_CHECKING:
+    from commissions.calculation.service import RecomputeReport
     from commissions.deals.csv_import import ImportReport
 
 log = logging.getLogger("quotaboard.events")
@@ -27,7 +28,7 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
     """After the deal and its statements committed: tell listeners (the leaderboard) what changed."""
     if result.outcome in ("unchanged", "held"):  # a held change moved nobody's pay
         return
-    deal = result.deal
+    deal = result.stored_deal()
     announce_recomputed(app, result.reports)
     publish(
         app,
@@ -59,7 +60,7 @@ def after_deals_imported(app: Litestar, report: ImportReport) -> None:
     )
 
 
-def announce_recomputed(app: Litestar, reports: list) -> None:
+def announce_recomputed(app: Litestar, reports: list[RecomputeReport]) -> None:
     changed = sorted({pid for r in reports for pid in r.people})
     if changed:
         publish(

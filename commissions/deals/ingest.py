@@ -13,11 +13,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import periods_touching
+from commissions.calculation.rows import id_col, stored_id, table_of
 from commissions.core.audit import log_on_commit, record_event
 from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
@@ -31,6 +34,10 @@ from commissions.models.base import utcnow
 from commissions.people.queries import people_by_email, person_by_email
 from commissions.people.service import visible_person_ids
 
+if TYPE_CHECKING:
+    from commissions.adjustments.prior_period import Booked
+    from commissions.calculation.service import RecomputeReport
+
 
 class DealError(InputProblem):
     pass
@@ -43,10 +50,18 @@ class RecordResult:
     people: set[int] = field(default_factory=set)  # credited before or after the change: recomputed at once
     chain: set[int] = field(default_factory=set)  # their managers, up the tree: recomputed by the queue worker
     days: set[date] = field(default_factory=set)  # closing dates before and after the change
-    reports: list = field(default_factory=list)  # RecomputeReports of the statements recomputed with it
+    reports: list[RecomputeReport] = field(
+        default_factory=list
+    )  # RecomputeReports of the statements recomputed with it
     locked: bool = False  # it touches a locked or paid period: booked as prior-period adjustments
-    booked: list = field(default_factory=list)  # those adjustments (adjustments.prior_period.Booked)
+    booked: list[Booked] = field(default_factory=list)  # those adjustments (adjustments.prior_period.Booked)
     approval: DealApproval | None = None  # the held change (outcome "held")
+
+    def stored_deal(self) -> Deal:
+        """``deal``, for a result that has one (every result but a bulk-mode creation)."""
+        if self.deal is None:
+            raise RuntimeError("the deal was created in bulk mode: DealWriter.finish inserts it")
+        return self.deal
 
 
 def body_hash(data: DealIn) -> str:
@@ -77,9 +92,9 @@ class DealWriter:
         # result carries the deal as it will be stored); a repeat of one of them inserts them first.
         self.defer_new = defer_new
         self.approved_for = approved_for  # applying a held change of this person, approved by ``by``
-        self._pending: list[tuple[dict, list[tuple[int, int]], dict]] = []
+        self._pending: list[tuple[dict[str, Any], list[tuple[int, int]], dict[str, Any]]] = []
         self._people: dict[str, Person | None] = {}
-        self._deals: dict[str, Deal | None] = {}
+        self._deals: dict[str, Deal | _Pending | None] = {}
         self._campaign_owner: dict[str, int | None] = {}
         self._manager_of: dict[int, int | None] | None = None
         self._chains: dict[int, int | None] = {}  # manager of each person met, read with their chain (one query)
@@ -96,13 +111,13 @@ class DealWriter:
         self._people.update(people_by_email(session, emails))
         self._people.update({e: None for e in emails if e not in self._people})
         for chunk in _chunks(sorted(external_ids)):
-            for deal in session.exec(select(Deal).where(Deal.external_id.in_(chunk))).all():
+            for deal in session.exec(select(Deal).where(col(Deal.external_id).in_(chunk))).all():
                 self._deals[deal.external_id] = deal
         self._deals.update({x: None for x in external_ids if x not in self._deals})
-        self._campaign_owner.update(dict(session.exec(select(Campaign.code, Campaign.owner_id)).all()))
-        self._manager_of = dict(session.exec(select(Person.id, Person.manager_id)).all())
+        self._campaign_owner.update(dict(session.exec(select(col(Campaign.code), col(Campaign.owner_id))).all()))
+        self._manager_of = dict(session.exec(select(id_col(Person.id), col(Person.manager_id))).all())
         if days:
-            met = {p.id for p in self._people.values() if p is not None} | {
+            met = {stored_id(p) for p in self._people.values() if p is not None} | {
                 owner for owner in self._campaign_owner.values() if owner is not None
             }
             self._plans.preload(periods_touching(session, days), met | self.managers_of(met))
@@ -113,7 +128,7 @@ class DealWriter:
             self._people[email] = person_by_email(self.session, email)
         return self._people[email]
 
-    def existing(self, external_id: str) -> Deal | None:
+    def existing(self, external_id: str) -> Deal | _Pending | None:
         if external_id not in self._deals:
             self._deals[external_id] = self.session.exec(select(Deal).where(Deal.external_id == external_id)).first()
         return self._deals[external_id]
@@ -150,7 +165,7 @@ class DealWriter:
         missing = person_ids - self._chains.keys()
         if self._manager_of is not None or not missing:
             return
-        chain = select(Person.id, Person.manager_id).where(Person.id.in_(missing)).cte("chain", recursive=True)
+        chain = select(Person.id, Person.manager_id).where(col(Person.id).in_(missing)).cte("chain", recursive=True)
         chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
         self._chains.update(self.session.execute(select(chain.c.id, chain.c.manager_id)).all())
 
@@ -183,7 +198,7 @@ class DealWriter:
             select(AuditEvent.actor_id, AuditEvent.detail).where(
                 AuditEvent.object_type == "deal",
                 AuditEvent.object_id == external_id,
-                AuditEvent.action.in_(("deal.created", "deal.updated")),
+                col(AuditEvent.action).in_(("deal.created", "deal.updated")),
             )
         ).all()
         return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows)
@@ -275,21 +290,21 @@ class DealWriter:
             amount_minor = to_minor(data.amount, data.currency)
         except MoneyError as exc:
             raise DealError("amount", str(exc)) from exc
-        involved = {p.id for p in people.values()}
+        involved = {stored_id(p) for p in people.values()}
         existing = self.existing(data.external_id)
         if existing is _PENDING and self.defer_new:  # the same deal again in one batch: after the first
             self.finish()
             existing = self.existing(data.external_id)
         if existing is _PENDING:
             raise DealError("external_id", f"{data.external_id} appears twice")
-        decision = self.decide(people[data.owner].id, involved, existing)
+        decision = self.decide(stored_id(people[data.owner]), involved, existing)
 
         digest = body_hash(data)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
         self.check_window(data.closed_at)
         if data.status == "won":  # a cancellation credits nobody: it is how a deal the plans cannot pay is withdrawn
-            self.check_currency(data, [p.id for p in people.values()])
+            self.check_currency(data, [stored_id(p) for p in people.values()])
         if decision == "hold":
             return self.hold(data, existing)
 
@@ -304,7 +319,7 @@ class DealWriter:
                 touched_people.add(owner)
             touched_days.add(existing.closed_at)
             deal = existing
-            session.execute(delete(DealSplit).where(DealSplit.deal_id == deal.id))
+            session.execute(delete(DealSplit).where(col(DealSplit.deal_id) == deal.id))
             outcome = "updated"
         else:
             deal = None
@@ -331,8 +346,8 @@ class DealWriter:
             "body_hash": digest,
             "updated_at": utcnow(),
         }
-        splits = [(people[split.person].id, int(split.share * 100)) for split in data.splits]
-        audit = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
+        splits = [(stored_id(people[split.person]), int(split.share * 100)) for split in data.splits]
+        audit: dict[str, Any] = {"amount": str(data.amount), "currency": data.currency, "status": data.status}
         if self.approved_for is not None:
             audit["requested_by"] = self.approved_for
             audit["approved_by"] = self.by.label if self.by else "system"
@@ -352,7 +367,7 @@ class DealWriter:
             session.flush()
             self._deals[deal.external_id] = deal
             for person_id, share_bp in splits:
-                session.add(DealSplit(deal_id=deal.id, person_id=person_id, share_bp=share_bp))
+                session.add(DealSplit(deal_id=stored_id(deal), person_id=person_id, share_bp=share_bp))
             record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id, audit)
 
         touched_people |= involved
@@ -376,17 +391,19 @@ class DealWriter:
         session = self.session
         now = utcnow()
         connection = session.connection()
-        connection.execute(Deal.__table__.insert(), [{**values, "created_at": now} for values, _, _ in self._pending])
+        connection.execute(table_of(Deal).insert(), [{**values, "created_at": now} for values, _, _ in self._pending])
         ids: dict[str, int] = {}
         for chunk in _chunks([values["external_id"] for values, _, _ in self._pending]):
-            ids.update(session.execute(select(Deal.external_id, Deal.id).where(Deal.external_id.in_(chunk))).all())
+            ids.update(
+                session.exec(select(Deal.external_id, id_col(Deal.id)).where(col(Deal.external_id).in_(chunk))).all()
+            )
         split_rows = [
             {"deal_id": ids[values["external_id"]], "person_id": pid, "share_bp": bp}
             for values, splits, _ in self._pending
             for pid, bp in splits
         ]
         if split_rows:
-            connection.execute(DealSplit.__table__.insert(), split_rows)
+            connection.execute(table_of(DealSplit).insert(), split_rows)
         actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
         events = [
             {
@@ -401,7 +418,7 @@ class DealWriter:
             }
             for values, _, audit in self._pending
         ]
-        connection.execute(AuditEvent.__table__.insert(), events)
+        connection.execute(table_of(AuditEvent).insert(), events)
         if self.defer_new:  # deliveries are logged like any audited change (an import is one event of its own)
             log_on_commit(session, [AuditEvent(**event) for event in events])
         for values, _, _ in self._pending:  # stored now: a later look-up reads them
@@ -409,7 +426,11 @@ class DealWriter:
         self._pending.clear()
 
 
-_PENDING = object()  # marks an external id written in this bulk batch but not inserted yet
+class _Pending(Enum):
+    PENDING = "pending"
+
+
+_PENDING: Final = _Pending.PENDING  # marks an external id written in this bulk batch but not inserted yet
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
@@ -422,9 +443,9 @@ _KNOWN_PERIODS_KEY = "quotaboard.known_periods"
 
 def closed_periods(session: Session) -> list[Period]:
     """The locked and paid periods (looked up once per transaction)."""
-    locked = session.info.get(_LOCKED_CACHE_KEY)
+    locked: list[Period] | None = session.info.get(_LOCKED_CACHE_KEY)
     if locked is None:
-        locked = session.exec(select(Period).where(Period.state.in_(CLOSED_STATES))).all()
+        locked = list(session.exec(select(Period).where(col(Period.state).in_(CLOSED_STATES))).all())
         session.info[_LOCKED_CACHE_KEY] = locked
     return locked
 
@@ -442,7 +463,7 @@ def deal_out(session: Session, deal: Deal, *, unsplit: bool = False) -> DealOut:
         if unsplit
         else session.exec(
             select(Person.email, DealSplit.share_bp)
-            .join(Person, Person.id == DealSplit.person_id)
+            .join(Person, col(Person.id) == DealSplit.person_id)
             .where(DealSplit.deal_id == deal.id)
             .order_by(Person.email)
         ).all()

@@ -45,7 +45,11 @@ class DealsController(Controller):
 
     @get("/deals", sync_to_thread=True)
     def deals_page(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
     ) -> Template:
         key = period_filter(period, default_today=True)
         rows = visible_deals(db, principal, key)
@@ -125,7 +129,7 @@ def _to_deal(values: dict[str, str], custom_fields: list[CustomField]) -> tuple[
         return None, errors
 
 
-def _dry_run_errors(request: Request, data: DealIn, principal: Principal) -> dict[str, str]:
+def _dry_run_errors(request: Request[Any, Any, Any], data: DealIn, principal: Principal) -> dict[str, str]:
     """What a save would refuse, by form slot (nothing is written)."""
     try:
         dry_run(request.app.state["engine"], data, principal)
@@ -147,7 +151,7 @@ class DealFormController(Controller):
 
     def _render(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: Session,
         principal: Principal,
         values: dict[str, str],
@@ -161,11 +165,13 @@ class DealFormController(Controller):
         )
 
     @get("/", sync_to_thread=True)
-    def form(self, request: Request, db: DbSession, principal: CurrentPrincipal) -> Template:
+    def form(self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal) -> Template:
         return self._render(request, db, principal, _blank(principal), {})
 
     @post("/validate", sync_to_thread=True, status_code=200)
-    def validate(self, request: Request, db: DbSession, principal: CurrentPrincipal, data: FormData) -> Template:
+    def validate(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, data: FormData
+    ) -> Template:
         values = _form_values(data)
         custom_fields = list_fields(db)
         deal, errors = _to_deal(values, custom_fields)
@@ -181,7 +187,7 @@ class DealFormController(Controller):
 
     @post("/", sync_to_thread=True, status_code=200)
     def save(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, data: FormData
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, data: FormData
     ) -> Template | Redirect | ClientRedirect:
         values = _form_values(data)
         deal, errors = _to_deal(values, list_fields(db))
@@ -197,7 +203,7 @@ class DealFormController(Controller):
                 if result.outcome == "held":  # credits other people: waits for approval (deals/rules.py)
                     target = f"/deals/approvals?held={deal.external_id}"
                 else:
-                    target = f"/deals?recorded={result.deal.external_id}"
+                    target = f"/deals?recorded={result.stored_deal().external_id}"
                 return ClientRedirect(target) if getattr(request, "htmx", False) else Redirect(target)
         status = 200 if getattr(request, "htmx", False) else 400
         return self._render(request, db, principal, values, errors, status_code=status)
@@ -217,7 +223,7 @@ class DealImportController(Controller):
         return page("pages/deals/import.html", {"report": None, "stash": None, "max_mb": MAX_BYTES // (1024 * 1024)})
 
     @post("/deals/import", request_max_body_size=BODY_LIMIT, status_code=200)
-    async def preview_or_commit(self, request: Request, principal: CurrentPrincipal) -> Template:
+    async def preview_or_commit(self, request: Request[Any, Any, Any], principal: CurrentPrincipal) -> Template:
         """Step 1 uploads and previews (nothing saved); step 2 confirms the stashed file."""
         store = request.app.stores.get("imports")
         form = await request.form()
@@ -285,7 +291,7 @@ class DealApprovalsController(Controller):
 
     @post("/{approval_id:int}/approve", guards=[requires_role("manager", "finance")], sync_to_thread=True)
     def approve(
-        self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
     ) -> Redirect:
         try:
             result = approve(request.app.state["engine"], approval_id, by=principal)
@@ -296,7 +302,7 @@ class DealApprovalsController(Controller):
 
     @post("/{approval_id:int}/reject", guards=[requires_role("manager", "finance")], sync_to_thread=True)
     def reject(
-        self, request: Request, principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, approval_id: FromPath[int], data: FormData
     ) -> Redirect:
         try:
             external_id = reject(request.app.state["engine"], approval_id, by=principal)

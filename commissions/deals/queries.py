@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar.exceptions import ValidationException
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
@@ -46,14 +46,14 @@ def period_filter(text: str | None, *, default_today: bool) -> PeriodKey | None:
 def visible_deals(
     session: Session, principal: Principal, period: PeriodKey | None, *, limit: int = 500
 ) -> list[DealRow]:
-    query = select(Deal, Person.email, Person.name).join(Person, Deal.owner_id == Person.id)
+    query = select(Deal, Person.email, Person.name).join(Person, col(Deal.owner_id) == Person.id)
     people = visible_person_ids(session, principal)
     if people is not None:
-        split_deals = select(DealSplit.deal_id).where(DealSplit.person_id.in_(people))
-        query = query.where(or_(Deal.owner_id.in_(people), Deal.id.in_(split_deals)))
+        split_deals = select(DealSplit.deal_id).where(col(DealSplit.person_id).in_(people))
+        query = query.where(or_(col(Deal.owner_id).in_(people), col(Deal.id).in_(split_deals)))
     if period is not None:
         query = query.where(Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on)
-    query = query.order_by(Deal.closed_at.desc(), Deal.external_id).limit(limit)
+    query = query.order_by(col(Deal.closed_at).desc(), Deal.external_id).limit(limit)
     return [
         DealRow(
             external_id=deal.external_id,
@@ -77,12 +77,14 @@ def form_choices(session: Session, principal: Principal) -> dict[str, Any]:
     declared custom fields."""
     visible = visible_person_ids(session, principal)
     owners = session.exec(
-        select(Person.email, Person.name).where(Person.active, Person.id.in_(visible or set())).order_by(Person.name)
+        select(Person.email, Person.name)
+        .where(Person.active, col(Person.id).in_(visible or set()))
+        .order_by(Person.name)
     ).all()
     campaigns = session.exec(select(Campaign.code, Campaign.name).order_by(Campaign.code)).all()
     colleagues = session.exec(
         select(Person.email, Person.name)
-        .where(Person.active, Person.role.in_(("rep", "manager")))
+        .where(Person.active, col(Person.role).in_(("rep", "manager")))
         .order_by(Person.name)
     ).all()
     return {"owners": owners, "campaigns": campaigns, "colleagues": colleagues, "custom_fields": list_fields(session)}

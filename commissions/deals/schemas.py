@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from commissions.calculator.deals_csv import EARLIEST, LATEST, MAX_AMOUNT  # one set of limits for every door
 
@@ -89,7 +90,7 @@ class DealIn(BaseModel):
         return self
 
 
-def error_field_and_message(error: dict) -> tuple[str, str]:
+def error_field_and_message(error: ErrorDetails) -> tuple[str, str]:
     """A pydantic error as (field, message); whole-model checks name their field as ``field: message``."""
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     loc = [str(part) for part in error.get("loc", ())]

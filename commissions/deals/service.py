@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import settle
@@ -33,7 +33,9 @@ def take_period_locks(session: Session, days: set[date]) -> None:
     Keys are taken in sorted order so two deliveries never wait for each other in a cycle.
     """
     keys = periods_touching(session, days)
-    closed = set(session.exec(select(Period.key).where(Period.key.in_(keys), Period.state.in_(CLOSED_STATES))).all())
+    closed = set(
+        session.exec(select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))).all()
+    )
     for key in sorted(keys):
         lock_period(session, key, shared=not closed)
 
@@ -151,7 +153,7 @@ def _write_batch(session: Session, batch: list[_Delivery]) -> None:
         delivery.result, delivery.out, delivery.keys, delivery.error = None, None, set(), None
     session.info[PLANS_UNCHANGED] = True
     ids = sorted({d.data.external_id for d in batch})
-    before = set(session.exec(select(Deal.closed_at).where(Deal.external_id.in_(ids))).all())
+    before = set(session.exec(select(col(Deal.closed_at)).where(col(Deal.external_id).in_(ids))).all())
     take_period_locks(session, {d.data.closed_at for d in batch} | before)
     pending: dict[str, set[int]] = {}
     writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
@@ -190,7 +192,9 @@ def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, 
         out = (
             held_out(data)
             if result.outcome == "held"
-            else deal_out(session, result.deal, unsplit=not data.splits and result.outcome in ("created", "updated"))
+            else deal_out(
+                session, result.stored_deal(), unsplit=not data.splits and result.outcome in ("created", "updated")
+            )
         )
     except (IntegrityError, OperationalError):
         raise

@@ -32,7 +32,7 @@ def report_json(report: ImportReport) -> dict[str, Any]:
     }
 
 
-async def uploaded_bytes(request: Request) -> bytes:
+async def uploaded_bytes(request: Request[Any, Any, Any]) -> bytes:
     """The CSV sent as the body (text/csv) or as the multipart field ``file``."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -44,7 +44,9 @@ async def uploaded_bytes(request: Request) -> bytes:
     return await request.body()
 
 
-async def run_deal_import(request: Request, content: bytes, principal: Principal, commit: bool) -> ImportReport:
+async def run_deal_import(
+    request: Request[Any, Any, Any], content: bytes, principal: Principal, commit: bool
+) -> ImportReport:
     """``import_deals`` in a worker thread; a committed import is announced (deals.events)."""
     app = request.app
 

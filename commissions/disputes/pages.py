@@ -5,7 +5,7 @@ Forms work as plain posts (303 back to the dispute); htmx swaps the thread in pl
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import requires_person, requires_role
@@ -89,7 +90,7 @@ class DisputesController(Controller):
     @post("/disputes", sync_to_thread=True, status_code=200, guards=[requires_person])
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[NewDisputeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -101,7 +102,7 @@ class DisputesController(Controller):
             dispute = create_dispute(
                 request.app.state["engine"],
                 principal=principal,
-                person_id=person.id,  # type: ignore[arg-type]
+                person_id=stored_id(person),
                 period_key=data.period.strip(),
                 line_id=line_id,
                 question=data.question,
@@ -116,14 +117,16 @@ class DisputesController(Controller):
         return Redirect(f"/disputes/{dispute.id}", status_code=303)
 
     @get("/disputes/{dispute_id:int}", sync_to_thread=True)
-    def show(self, request: Request, db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int]) -> Template:
+    def show(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int]
+    ) -> Template:
         find_dispute(db, principal, dispute_id)
         return page_or_partial(request, PAGE, THREAD, dispute_page(db, principal, dispute_id))
 
     @post("/disputes/{dispute_id:int}/messages", sync_to_thread=True, status_code=200, guards=[requires_person])
     def message(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         dispute_id: FromPath[int],
@@ -144,7 +147,7 @@ class DisputesController(Controller):
     )
     def resolve(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         dispute_id: FromPath[int],
@@ -162,7 +165,12 @@ class DisputesController(Controller):
 
     @staticmethod
     def _form_error(
-        request: Request, db: Session, principal: Principal, dispute_id: int, exc: InputProblem, form: dict[str, str]
+        request: Request[Any, Any, Any],
+        db: Session,
+        principal: Principal,
+        dispute_id: int,
+        exc: InputProblem,
+        form: dict[str, str],
     ) -> Template:
         error = {"field": exc.field, "message": exc.message}
         context = dispute_page(db, principal, dispute_id, fresh=True, error=error, form=form)
@@ -170,7 +178,9 @@ class DisputesController(Controller):
         return page_or_partial(request, PAGE, THREAD, context, status_code=200 if is_htmx else exc.status_code)
 
     @staticmethod
-    def _after_write(request: Request, db: Session, principal: Principal, dispute_id: int) -> Template | Redirect:
+    def _after_write(
+        request: Request[Any, Any, Any], db: Session, principal: Principal, dispute_id: int
+    ) -> Template | Redirect:
         if getattr(request, "htmx", False):
             # fresh: end the read snapshot taken before the write, so the thread shows it
             return page(THREAD, dispute_page(db, principal, dispute_id, fresh=True))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
 
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import current_lines_query
 from commissions.core.periods import period_row
 from commissions.core.principal import Principal
-from commissions.disputes.service import thread
+from commissions.disputes.service import DisputeNotFound, thread
 from commissions.models import Adjustment, Dispute, PayoutLine, Period, Person
 
 
@@ -21,9 +23,11 @@ def dispute_page(
     if fresh:
         session.rollback()
     dispute = session.get(Dispute, dispute_id)
-    person = session.get(Person, dispute.person_id)  # type: ignore[union-attr]
-    period = session.get(Period, dispute.period_id)  # type: ignore[union-attr]
-    adjustment = session.get(Adjustment, dispute.adjustment_id) if dispute.adjustment_id else None  # type: ignore[union-attr]
+    if dispute is None:  # the callers checked it exists; it can only vanish in between
+        raise DisputeNotFound("dispute", "no such dispute")
+    person = session.get(Person, dispute.person_id)
+    period = session.get(Period, dispute.period_id)
+    adjustment = session.get(Adjustment, dispute.adjustment_id) if dispute.adjustment_id else None
     return {
         "dispute": dispute,
         "person": person,
@@ -44,7 +48,8 @@ def new_dispute_page(
     line = None
     period = period_row(session, period_key)
     if line_id is not None and period is not None:
-        line = session.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
+        lines: SelectOfScalar[PayoutLine] = current_lines_query(stored_id(person), stored_id(period))
+        line = session.exec(lines.where(PayoutLine.id == line_id)).first()
     return {
         "person": person,
         "period": period_key,

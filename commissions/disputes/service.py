@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from commissions.adjustments.service import add_manual_adjustment
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import current_lines_query
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
@@ -29,6 +32,15 @@ from commissions.models import Dispute, DisputeMessage, PayoutLine, Period, Pers
 from commissions.models.base import utcnow
 from commissions.people.access import may_read_statement
 from commissions.people.service import visible_person_ids
+
+
+class ShownStatement(Protocol):
+    """What the dispute part of a statement page needs of the statement shown (statements.queries.Statement;
+    disputes sit below statements, so they name only this)."""
+
+    @property
+    def period(self) -> Period: ...
+
 
 MAX_TEXT = 2000
 UNRESOLVED = ("open", "answered")
@@ -84,14 +96,15 @@ def open_dispute(
     question = _text("question", question, "your question")
     line_text = ""
     if line_id is not None:
-        line = session.exec(current_lines_query(person.id, period.id).where(PayoutLine.id == line_id)).first()
+        lines: SelectOfScalar[PayoutLine] = current_lines_query(stored_id(person), stored_id(period))
+        line = session.exec(lines.where(PayoutLine.id == line_id)).first()
         if line is None:
             raise InputProblem("line", f"line {line_id} is not on {person.email}'s statement for {period.key}")
         line_text = line.text[:500]
     now = utcnow()
     dispute = Dispute(
-        person_id=person.id,
-        period_id=period.id,
+        person_id=stored_id(person),
+        period_id=stored_id(period),
         payout_line_id=line_id,
         line_text=line_text,
         opened_by_id=principal.person_id,
@@ -103,7 +116,7 @@ def open_dispute(
     session.flush()
     session.add(
         DisputeMessage(
-            dispute_id=dispute.id, author_id=principal.person_id, kind="question", body=question, created_at=now
+            dispute_id=stored_id(dispute), author_id=principal.person_id, kind="question", body=question, created_at=now
         )
     )
     record_event(session, principal, "dispute.open", "dispute", dispute.id, {"line": line_id, "period": period.key})
@@ -120,7 +133,7 @@ def add_message(session: Session, *, principal: Principal, dispute: Dispute, bod
     finance = principal.role == "finance"
     now = utcnow()
     message = DisputeMessage(
-        dispute_id=dispute.id,
+        dispute_id=stored_id(dispute),
         author_id=principal.person_id,
         kind="answer" if finance else "reply",
         body=body,
@@ -160,13 +173,18 @@ def resolve_dispute(
     note = _text("note", note, "a resolution note")
     period = session.get(Period, dispute.period_id)
     if amount is not None:
+        if period is None:
+            raise DisputeNotFound("period", f"period {dispute.period_id} no longer exists")
         deal_id = None
         if dispute.payout_line_id is not None:
-            deal_id = session.get(PayoutLine, dispute.payout_line_id).deal_id  # type: ignore[union-attr]
+            line = session.get(PayoutLine, dispute.payout_line_id)
+            if line is None:
+                raise DisputeNotFound("line", f"line {dispute.payout_line_id} no longer exists")
+            deal_id = line.deal_id
         adjustment = add_manual_adjustment(
             session,
             person_id=dispute.person_id,
-            period_key=period.key,  # type: ignore[union-attr]
+            period_key=period.key,
             amount=amount,
             reason=f"Dispute #{dispute.id}: {note}"[:1000],
             actor_id=principal.person_id,
@@ -176,7 +194,7 @@ def resolve_dispute(
     now = utcnow()
     session.add(
         DisputeMessage(
-            dispute_id=dispute.id, author_id=principal.person_id, kind="resolution", body=note, created_at=now
+            dispute_id=stored_id(dispute), author_id=principal.person_id, kind="resolution", body=note, created_at=now
         )
     )
     dispute.state = "resolved"
@@ -199,9 +217,9 @@ def resolve_dispute(
 def thread(session: Session, dispute: Dispute) -> list[ThreadMessage]:
     rows = session.exec(
         select(DisputeMessage, Person)
-        .join(Person, Person.id == DisputeMessage.author_id)
+        .join(Person, col(Person.id) == DisputeMessage.author_id)
         .where(DisputeMessage.dispute_id == dispute.id)
-        .order_by(DisputeMessage.id)
+        .order_by(col(DisputeMessage.id))
     ).all()
     return [ThreadMessage(m, p.name, m.kind in ("answer", "resolution")) for m, p in rows]
 
@@ -212,19 +230,19 @@ def list_disputes(
     """The disputes the caller may see (finance: all), newest activity first."""
     query = (
         select(Dispute, Person, Period.key)
-        .join(Person, Person.id == Dispute.person_id)
-        .join(Period, Period.id == Dispute.period_id)
+        .join(Person, col(Person.id) == Dispute.person_id)
+        .join(Period, col(Period.id) == Dispute.period_id)
     )
     ids = visible_person_ids(session, principal)
     if principal.role == "admin":
         ids = set()  # admins do not read pay
     if ids is not None:
-        query = query.where(Dispute.person_id.in_(ids))
+        query = query.where(col(Dispute.person_id).in_(ids))
     if unresolved_only:
-        query = query.where(Dispute.state.in_(UNRESOLVED))
+        query = query.where(col(Dispute.state).in_(UNRESOLVED))
     if period_id is not None:
         query = query.where(Dispute.period_id == period_id)
-    rows = session.exec(query.order_by(Dispute.updated_at.desc(), Dispute.id.desc())).all()
+    rows = session.exec(query.order_by(col(Dispute.updated_at).desc(), col(Dispute.id).desc())).all()
     return [DisputeRow(d, p, key) for d, p, key in rows]
 
 
@@ -234,7 +252,9 @@ def statement_disputes(
     """A statement's disputes, and those about each payout line (for the per-line markers)."""
     disputes = list(
         session.exec(
-            select(Dispute).where(Dispute.person_id == person.id, Dispute.period_id == period.id).order_by(Dispute.id)
+            select(Dispute)
+            .where(Dispute.person_id == person.id, Dispute.period_id == period.id)
+            .order_by(col(Dispute.id))
         ).all()
     )
     by_line: dict[int, list[Dispute]] = defaultdict(list)
@@ -244,7 +264,9 @@ def statement_disputes(
     return disputes, dict(by_line)
 
 
-def dispute_context(session: Session, principal: Principal, person: Person, statement) -> dict:  # type: ignore[no-untyped-def]
+def dispute_context(
+    session: Session, principal: Principal, person: Person, statement: ShownStatement | None
+) -> dict[str, Any]:
     """What the statement page's dispute includes need: the statement's disputes, per-line markers, who may ask."""
     disputes, by_line = statement_disputes(session, person, statement.period) if statement else ([], {})
     return {"disputes": disputes, "disputes_by_line": by_line, "may_dispute": principal.person_id is not None}
@@ -253,15 +275,25 @@ def dispute_context(session: Session, principal: Principal, person: Person, stat
 # --- the pages' writes, each in its own transaction ---------------------------------------------------------------
 
 
+def _dispute(session: Session, dispute_id: int) -> Dispute:
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None:  # the caller checked it may see it; it can only vanish in between
+        raise DisputeNotFound("dispute", "no such dispute")
+    return dispute
+
+
 def create_dispute(
     engine: Engine, *, principal: Principal, person_id: int, period_key: str, line_id: int | None, question: str
 ) -> Dispute:
     """``open_dispute`` about the person's statement, in its own transaction."""
     with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise DisputeNotFound("person", "no statement that you may see")
         return open_dispute(
             session,
             principal=principal,
-            person=session.get(Person, person_id),  # type: ignore[arg-type]
+            person=person,
             period_key=period_key,
             line_id=line_id,
             question=question,
@@ -271,7 +303,7 @@ def create_dispute(
 def post_message(engine: Engine, *, principal: Principal, dispute_id: int, body: str) -> None:
     """``add_message`` to the dispute, in its own transaction (the caller has checked it may see the dispute)."""
     with transaction(engine) as session:
-        add_message(session, principal=principal, dispute=session.get(Dispute, dispute_id), body=body)  # type: ignore[arg-type]
+        add_message(session, principal=principal, dispute=_dispute(session, dispute_id), body=body)
 
 
 def close_dispute(engine: Engine, *, principal: Principal, dispute_id: int, note: str, amount: Decimal | None) -> None:
@@ -280,7 +312,7 @@ def close_dispute(engine: Engine, *, principal: Principal, dispute_id: int, note
         resolve_dispute(
             session,
             principal=principal,
-            dispute=session.get(Dispute, dispute_id),  # type: ignore[arg-type]
+            dispute=_dispute(session, dispute_id),
             note=note,
             amount=amount,
         )

@@ -33,7 +33,7 @@ class MarketingApiController(Controller):
         responses={200: ResponseSpec(LeadEventOut, description="the same event again, or an update of it")},
     )
     def post_event(
-        self, request: Request, principal: CurrentPrincipal, data: JSONBody[LeadEventIn]
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[LeadEventIn]
     ) -> Response[LeadEventOut]:
         result, out = record_one_event(request.app.state["engine"], data, by=principal)
         return Response(out, status_code=201 if result.outcome == "created" else 200)
@@ -46,7 +46,7 @@ class MarketingApiController(Controller):
         summary="Import lead events from CSV: all rows or none",
     )
     async def import_events(
-        self, request: Request, principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, dry_run: FromQuery[bool] = False
     ) -> dict[str, Any]:
         """CSV columns lead,stage,occurred_at,owner,campaign,name,account,amount,currency; ``dry_run=true`` previews."""
         content = await uploaded_bytes(request)

@@ -9,15 +9,19 @@ and deals in other currencies are left out and counted in ``other_currency`` so 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
-from commissions.core.money import from_minor, minor_digits
+from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
+from commissions.engine.money import minor_digits
 from commissions.marketing import metrics as m
 from commissions.models import Campaign, Deal, Lead, LeadEvent, Period, Person, Quota, Team
 
@@ -67,7 +71,7 @@ class Figures:
     forecast: Decimal = m.ZERO
     clv: Decimal | None = None
     recurring_deals: int = 0
-    flagged: Counter = field(default_factory=Counter)  # (stage, flag) -> events in the period
+    flagged: Counter[tuple[str, str]] = field(default_factory=Counter)  # (stage, flag) -> events in the period
     other_currency: int = 0
 
 
@@ -108,18 +112,19 @@ def _in(day: date | None, key: PeriodKey) -> bool:
 
 
 def load_leads(session: Session, until: date, campaign: str | None = None) -> list[LeadFacts]:
-    query = (
-        select(
-            LeadEvent.lead_id,
-            Lead.campaign,
-            LeadEvent.stage,
-            LeadEvent.occurred_on,
-            LeadEvent.amount_minor,
-            LeadEvent.currency,
-            LeadEvent.flag,
+    query: Select[*tuple[Any, ...]] = (
+        # Select(...) is what select() builds for several columns; select() is typed for up to four
+        Select(
+            col(LeadEvent.lead_id),
+            col(Lead.campaign),
+            col(LeadEvent.stage),
+            col(LeadEvent.occurred_on),
+            col(LeadEvent.amount_minor),
+            col(LeadEvent.currency),
+            col(LeadEvent.flag),
         )
-        .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(LeadEvent.occurred_on <= until)
+        .join(Lead, col(Lead.id) == LeadEvent.lead_id)
+        .where(col(LeadEvent.occurred_on) <= until)
     )
     if campaign is not None:
         query = query.where(Lead.campaign == campaign)
@@ -188,7 +193,9 @@ def figures(
             f.history_won += 1
             if amount is not None:
                 won_amounts.append(amount)
-            cycles.append((lead.at("won") - lead.at("opportunity")).days)  # type: ignore[operator]
+            won_on, opportunity_on = lead.at("won"), lead.at("opportunity")
+            if won_on is not None and opportunity_on is not None:  # always: a counted win follows its opportunity
+                cycles.append((won_on - opportunity_on).days)
         if lead.counted("lost"):
             f.history_lost += 1
             f.lost += _in(lead.at("lost"), key)
@@ -216,14 +223,15 @@ def _monthly_amounts(session: Session, key: PeriodKey, currency: str, codes: lis
     rows = session.exec(
         select(Deal.amount_minor, Deal.currency, Deal.term_months).where(
             Deal.status == "won",
-            Deal.closed_at >= key.starts_on,
-            Deal.closed_at <= key.ends_on,
-            Deal.source_campaign.in_(codes),
+            col(Deal.closed_at) >= key.starts_on,
+            col(Deal.closed_at) <= key.ends_on,
+            col(Deal.source_campaign).in_(codes),
             Deal.currency == currency,
-            Deal.term_months > 0,
+            col(Deal.term_months) > 0,
         )
     ).all()
-    return [m.monthly_recurring(from_minor(minor, cur), term) for minor, cur, term in rows]  # type: ignore[misc]
+    amounts = (m.monthly_recurring(from_minor(minor, cur), term) for minor, cur, term in rows)
+    return [a for a in amounts if a is not None]  # none is: the query keeps deals with a term
 
 
 def marketing_quotas(session: Session, key: PeriodKey, *, owner_id: int | None = None) -> dict[str, Decimal]:
@@ -234,17 +242,17 @@ def marketing_quotas(session: Session, key: PeriodKey, *, owner_id: int | None =
         return {}
     base = (
         select(Quota.metric, func.sum(Quota.target_minor))
-        .where(Quota.period_id == period.id, Quota.metric.in_(MARKETING_QUOTA_METRICS))
+        .where(Quota.period_id == period.id, col(Quota.metric).in_(MARKETING_QUOTA_METRICS))
         .group_by(Quota.metric)
     )
     if owner_id is not None:
         rows = session.exec(base.where(Quota.person_id == owner_id)).all()
     else:
-        teams = dict(session.exec(base.join(Team, Team.id == Quota.team_id).where(Team.kind == "marketing")).all())
+        teams = dict(session.exec(base.join(Team, col(Team.id) == Quota.team_id).where(Team.kind == "marketing")).all())
         people = dict(
             session.exec(
-                base.join(Person, Person.id == Quota.person_id)
-                .join(Team, Team.id == Person.team_id)
+                base.join(Person, col(Person.id) == Quota.person_id)
+                .join(Team, col(Team.id) == Person.team_id)
                 .where(Team.kind == "marketing")
             ).all()
         )
@@ -269,7 +277,7 @@ def dashboard(
     for lead in leads:
         grouped[lead.campaign].append(lead)
 
-    def cost_of(items: list[Campaign]) -> Decimal:
+    def cost_of(items: Sequence[Campaign]) -> Decimal:
         return sum((campaign_cost(c, key) for c in items if c.currency == currency), m.ZERO)
 
     rows = [

@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
@@ -82,28 +83,28 @@ class LeadEventWriter:
             ).first()
         if lead is not None and event is not None and event.body_hash == digest:
             return LeadEventResult(event, lead, "unchanged")
-        people: set[int] = {owner.id}  # type: ignore[arg-type]
+        people: set[int] = {stored_id(owner)}
         days = {data.occurred_at}
         if lead is None:
-            lead = Lead(external_id=data.lead, owner_id=owner.id)
+            lead = Lead(external_id=data.lead, owner_id=stored_id(owner))
         else:
             people.add(lead.owner_id)
             # a new owner moves every event of the lead, and a stage arriving out of order can make the
             # lead's other events count (or not): every period holding one of them may change
-            days |= set(session.exec(select(LeadEvent.occurred_on).where(LeadEvent.lead_id == lead.id)).all())
-        lead.owner_id, lead.campaign, lead.updated_at = owner.id, data.campaign, now
+            days |= set(session.exec(select(col(LeadEvent.occurred_on)).where(LeadEvent.lead_id == lead.id)).all())
+        lead.owner_id, lead.campaign, lead.updated_at = stored_id(owner), data.campaign, now
         lead.name, lead.account = data.name or lead.name, data.account or lead.account
         session.add(lead)
         session.flush()
         outcome = "created" if event is None else "updated"
         if event is None:
-            event = LeadEvent(lead_id=lead.id, stage=data.stage, occurred_on=data.occurred_at)
+            event = LeadEvent(lead_id=stored_id(lead), stage=data.stage, occurred_on=data.occurred_at)
         event.occurred_on, event.amount_minor = data.occurred_at, amount_minor
         event.currency = data.currency if amount_minor is not None else None
         event.body_hash, event.updated_at = digest, now
         session.add(event)
         session.flush()
-        refresh_flags(session, lead.id)  # type: ignore[arg-type]
+        refresh_flags(session, stored_id(lead))
         record_event(
             session,
             self.by,

@@ -52,7 +52,7 @@ class MarketingController(Controller):
     @get("/marketing", guards=[any_role], sync_to_thread=True)
     def dashboard_page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         period: FromQuery[str | None] = None,
@@ -84,7 +84,7 @@ class MarketingController(Controller):
     @post("/marketing/team-quotas", guards=[managers], sync_to_thread=True, status_code=200)
     def set_team_quotas(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],

@@ -9,10 +9,12 @@ clearing deletes, every change audited. The caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, delete, update
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.periods import PeriodKey, ensure_period, period_row
@@ -140,21 +142,30 @@ def set_team_quota(
             current_version=quota.version if quota else 0,
         )
     if quota is None:
-        quota = Quota(team_id=team.id, metric=metric, period_id=period.id, target_minor=minor, version=1)
+        if minor is None:  # cannot happen: no quota and no target returned "unchanged" above
+            return "unchanged"
+        quota = Quota(team_id=team.id, metric=metric, period_id=stored_id(period), target_minor=minor, version=1)
         session.add(quota)
         session.flush()
         action, new_version = "created", 1
     elif minor is None:
-        if session.execute(delete(Quota).where(Quota.id == quota.id, Quota.version == quota.version)).rowcount != 1:
+        deleted = cast(
+            "CursorResult[Any]",
+            session.execute(delete(Quota).where(col(Quota.id) == quota.id, col(Quota.version) == quota.version)),
+        )
+        if deleted.rowcount != 1:
             raise QuotaConflict("changed by someone else since you loaded it", current_minor=None, current_version=0)
         action, new_version = "deleted", quota.version
     else:
         seen = quota.version
-        done = session.execute(
-            update(Quota)
-            .where(Quota.id == quota.id, Quota.version == seen)
-            .values(target_minor=minor, version=seen + 1, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
+        done = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(Quota)
+                .where(col(Quota.id) == quota.id, col(Quota.version) == seen)
+                .values(target_minor=minor, version=seen + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ),
         )
         if done.rowcount != 1:
             raise QuotaConflict("changed by someone else since you loaded it", current_minor=None, current_version=seen)

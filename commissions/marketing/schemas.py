@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from commissions.deals.schemas import EARLIEST, LATEST, MAX_AMOUNT
+from commissions.calculator.deals_csv import EARLIEST, LATEST, MAX_AMOUNT
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)]

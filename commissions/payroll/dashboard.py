@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import lines_in_force_query
 from commissions.models import (
     PayeeSummary,
@@ -52,9 +55,11 @@ class Dashboard:
     problems: list[PersonProblems]
 
 
-def _totals(session: Session, period_id: int, label_column, *joins) -> list[Total]:  # type: ignore[no-untyped-def]
+def _totals(
+    session: Session, period_id: int, label_column: Any, *joins: tuple[type[SQLModel], ColumnElement[bool]]
+) -> list[Total]:
     query = lines_in_force_query(
-        period_id, label_column, PayoutLine.currency, func.sum(PayoutLine.amount_minor), func.count(PayoutLine.id)
+        period_id, label_column, PayoutLine.currency, func.sum(PayoutLine.amount_minor), func.count(col(PayoutLine.id))
     )
     for target, on in joins:
         query = query.join(target, on, isouter=True)
@@ -70,21 +75,21 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         Total(t.label or NO_TEAM, t.currency, t.amount_minor, t.lines)
         for t in _totals(
             session,
-            period.id,
+            stored_id(period),
             Team.name,
-            (Person, Person.id == PayoutLine.person_id),
-            (Team, Team.id == Person.team_id),
+            (Person, col(Person.id) == PayoutLine.person_id),
+            (Team, col(Team.id) == Person.team_id),
         )
     ]
-    by_component = _totals(session, period.id, PayoutLine.component)
+    by_component = _totals(session, stored_id(period), PayoutLine.component)
     by_plan = [
         Total(t.label or NO_PLAN, t.currency, t.amount_minor, t.lines)
         for t in _totals(
             session,
-            period.id,
+            stored_id(period),
             Plan.name,
-            (PlanVersion, PlanVersion.id == PayoutLine.plan_version_id),
-            (Plan, Plan.id == PlanVersion.plan_id),
+            (PlanVersion, col(PlanVersion.id) == PayoutLine.plan_version_id),
+            (Plan, col(Plan.id) == PlanVersion.plan_id),
         )
     ]
     currencies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -92,7 +97,10 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         currencies[t.currency][0] += t.amount_minor
         currencies[t.currency][1] += t.lines
     totals = [Total("Total", cur, amount, n) for cur, (amount, n) in sorted(currencies.items())]
-    people_paid = session.exec(lines_in_force_query(period.id, func.count(func.distinct(PayoutLine.person_id)))).one()
+    people_paid_query: SelectOfScalar[int] = lines_in_force_query(
+        stored_id(period), func.count(func.distinct(PayoutLine.person_id))
+    )
+    people_paid = session.exec(people_paid_query).one()
     return Dashboard(
         period,
         by_team,
@@ -107,25 +115,27 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
 
 def people_with_problems(session: Session, period: Period) -> list[PersonProblems]:
     """Active reps and managers with no plan in the period, no quota in it, or calculation errors."""
-    people = session.exec(select(Person).where(Person.active, Person.role.in_(PAYEE_ROLES))).all()
+    people = session.exec(select(Person).where(Person.active, col(Person.role).in_(PAYEE_ROLES))).all()
     with_plan = set(
         session.exec(
             select(PlanAssignment.person_id).where(
                 PlanAssignment.starts_on <= period.ends_on,
-                or_(PlanAssignment.ends_on.is_(None), PlanAssignment.ends_on >= period.starts_on),
+                or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= period.starts_on),
             )
         ).all()
     )
     with_quota = set(
-        session.exec(select(Quota.person_id).where(Quota.period_id == period.id, Quota.person_id.is_not(None))).all()
+        session.exec(
+            select(Quota.person_id).where(Quota.period_id == period.id, col(Quota.person_id).is_not(None))
+        ).all()
     )
     teams_with_quota = set(
-        session.exec(select(Quota.team_id).where(Quota.period_id == period.id, Quota.team_id.is_not(None))).all()
+        session.exec(select(Quota.team_id).where(Quota.period_id == period.id, col(Quota.team_id).is_not(None))).all()
     )
     errors: dict[int, list[str]] = defaultdict(list)
     for person_id, plan_name, plan_errors in session.exec(
         select(PayeeSummary.person_id, Plan.name, PayeeSummary.errors)
-        .join(Plan, Plan.id == PayeeSummary.plan_id)
+        .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
         .where(PayeeSummary.period_id == period.id)
     ).all():
         errors[person_id].extend(f"{plan_name}: {e}" for e in plan_errors or [])
@@ -136,7 +146,7 @@ def people_with_problems(session: Session, period: Period) -> list[PersonProblem
             entry.problems.append("no plan in this period")
         elif person.id not in with_quota and person.team_id not in teams_with_quota:
             entry.problems.append("no quota in this period")
-        entry.problems.extend(errors.get(person.id, []))
+        entry.problems.extend(errors.get(stored_id(person), []))
         if entry.problems:
             found.append(entry)
     return sorted(found, key=lambda e: e.person.email)
@@ -145,11 +155,11 @@ def people_with_problems(session: Session, period: Period) -> list[PersonProblem
 def default_period(session: Session) -> Period | None:
     """The latest period with computed statements, else the latest period at all."""
     latest = session.exec(
-        select(Period).join(PayeeSummary, PayeeSummary.period_id == Period.id).order_by(Period.ends_on.desc())
+        select(Period).join(PayeeSummary, col(PayeeSummary.period_id) == Period.id).order_by(col(Period.ends_on).desc())
     ).first()
-    return latest or session.exec(select(Period).order_by(Period.ends_on.desc())).first()
+    return latest or session.exec(select(Period).order_by(col(Period.ends_on).desc())).first()
 
 
 def periods_newest_first(session: Session) -> list[Period]:
     """Every period, the latest first: the dashboard's period picker."""
-    return list(session.exec(select(Period).order_by(Period.ends_on.desc())).all())
+    return list(session.exec(select(Period).order_by(col(Period.ends_on).desc())).all())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
@@ -19,7 +21,11 @@ class PayrollController(Controller):
 
     @get("/finance", include_in_schema=False, sync_to_thread=True)
     def dashboard(
-        self, request: Request, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
     ) -> Template:
         chosen = find_period(db, period) if period else default_period(db)
         context = {

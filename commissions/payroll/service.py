@@ -17,12 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.calculation.service import lines_in_force_query
 from commissions.core.errors import InputProblem
-from commissions.core.money import from_minor, minor_digits
+from commissions.core.money import from_minor
 from commissions.engine import PeriodError, parse_period
+from commissions.engine.money import minor_digits
 from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
 
 COLUMNS = (
@@ -113,7 +115,11 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     sums: dict[tuple[int, str], dict[str, int]] = {}
     for person_id, currency, kind, total in session.exec(
         lines_in_force_query(
-            period.id, PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind, func.sum(PayoutLine.amount_minor)
+            stored_id(period),
+            PayoutLine.person_id,
+            PayoutLine.currency,
+            PayoutLine.kind,
+            func.sum(PayoutLine.amount_minor),
         ).group_by(PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind)
     ).all():
         entry = sums.setdefault((person_id, currency), dict.fromkeys((*MONEY_COLUMNS,), 0))
@@ -122,19 +128,19 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     plans: dict[tuple[int, str], set[str]] = {}
     for person_id, currency, name in session.exec(
         select(PayeeSummary.person_id, PayeeSummary.currency, Plan.name)
-        .join(Plan, Plan.id == PayeeSummary.plan_id)
+        .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
         .where(PayeeSummary.period_id == period.id)
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
         sums.setdefault((person_id, currency), dict.fromkeys(MONEY_COLUMNS, 0))
     for person_id, currency, name in session.exec(
-        lines_in_force_query(period.id, PayoutLine.person_id, PayoutLine.currency, Plan.name)
+        lines_in_force_query(stored_id(period), PayoutLine.person_id, PayoutLine.currency, Plan.name)
         .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
         .join(Plan, Plan.id == PlanVersion.plan_id)
         .distinct()
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
-    people = {p.id: p for p in session.exec(select(Person).where(Person.id.in_({pid for pid, _ in sums}))).all()}
+    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({pid for pid, _ in sums}))).all()}
     rows = [
         PayoutRow(
             employee_id=people[pid].employee_id or "",
@@ -187,7 +193,7 @@ def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
     and the core properties get a fixed creation date, so the same rows give the same bytes.
     Its automatic conversions (strings to formulas, URLs, numbers) are off: text is text.
     """
-    import xlsxwriter  # imported here: only the export needs it
+    import xlsxwriter  # type: ignore[import-untyped]  # no stubs or py.typed; imported here: only the export needs it
 
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
@@ -205,18 +211,18 @@ def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
     sheet = workbook.add_worksheet(f"Payouts {period.key}")
     bold = workbook.add_format({"bold": True})
     money_formats: dict[int, Any] = {}
-    for col, name in enumerate(COLUMNS):
-        sheet.write_string(0, col, name, bold)
+    for c, name in enumerate(COLUMNS):
+        sheet.write_string(0, c, name, bold)
     for r, row in enumerate(rows, start=1):
         digits = minor_digits(row.currency)
         fmt = money_formats.get(digits) or money_formats.setdefault(
             digits, workbook.add_format({"num_format": "0." + "0" * digits if digits else "0"})
         )
-        for col, name in enumerate(COLUMNS):
+        for c, name in enumerate(COLUMNS):
             if name in MONEY_COLUMNS:
-                sheet.write_number(r, col, row.amount(name), fmt)
+                sheet.write_number(r, c, row.amount(name), fmt)
             else:
-                sheet.write_string(r, col, neutralise(row.text(name)))
+                sheet.write_string(r, c, neutralise(row.text(name)))
     sheet.set_column(0, 0, 12)
     sheet.set_column(1, 2, 28)
     sheet.set_column(5, 9, 14)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -51,7 +52,7 @@ class StatementsController(Controller):
     @get("/statements/{email:str}", sync_to_thread=True)
     def statement_page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         email: FromPath[str],
@@ -93,13 +94,15 @@ class StatementsController(Controller):
     )
     def what_if_box(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         """Only about one's own statement: nothing is saved."""
         me = signed_in_person(db, principal)
+        if me is None:  # requires_person passed, but the person row is gone
+            raise NotFoundException("No such person.")
         key = period_key(db, me, str(data.get("period") or "") or None)
         raw = str(data.get("amount", "")).strip().replace(",", "")
         context: dict[str, Any] = {"period": key, "amount": raw, "answers": None, "error": None}

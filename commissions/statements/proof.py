@@ -43,6 +43,7 @@ from sqlmodel import Session, select
 
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
+from commissions.calculation.rows import stored_id
 from commissions.calculation.state import Freshness
 from commissions.calculator.readers import CsvError
 from commissions.calculator.verify import (
@@ -150,7 +151,9 @@ def _files(
 ) -> tuple[dict[str, bytes], list[str]]:
     """The cli.md files of the person's one plan in the period, and reasons they cannot reproduce it."""
     period = eng.parse_period(statement.period.key)
-    plan = next((p for p in plans_in_period(session, period, {person.id}) if p.plan.id == summary.plan_id), None)
+    plan = next(
+        (p for p in plans_in_period(session, period, {stored_id(person)}) if p.plan.id == summary.plan_id), None
+    )
     if plan is None:
         return {}, [f"{person.email} is no longer assigned the plan these figures were computed with."]
     reasons = []
@@ -172,7 +175,7 @@ def _files(
             "was carried in from the previous period; the offline calculator starts every period without "
             "one, so its draw line differs."
         )
-    inputs = load_period_inputs(session, period, focus={person.id})
+    inputs = load_period_inputs(session, period, focus={stored_id(person)})
     managers = {p.email: p.manager for p in inputs.people}
     needs_reports = parsed.credit.scope == "team" or any(isinstance(c, OverrideComponent) for c in parsed.components)
     credited = {email} | (_reports(managers, email) if needs_reports else set())

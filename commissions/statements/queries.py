@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import id_col, stored_id
 from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
@@ -97,8 +98,8 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         raise StatementNotFound("period", f"no period {period_key} has been computed")
     summaries = session.exec(
         select(PayeeSummary, Plan.name, PlanVersion.version)
-        .join(Plan, Plan.id == PayeeSummary.plan_id)
-        .join(PlanVersion, PlanVersion.id == PayeeSummary.plan_version_id)
+        .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
+        .join(PlanVersion, col(PlanVersion.id) == PayeeSummary.plan_version_id)
         .where(PayeeSummary.person_id == person.id, PayeeSummary.period_id == period.id)
         .order_by(Plan.name)
     ).all()
@@ -118,7 +119,7 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         for s, name, version in summaries
     ]
     rows = session.exec(
-        current_lines_query(person.id, period.id, Deal.external_id)
+        current_lines_query(stored_id(person), stored_id(period), Deal.external_id)
         .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
         .order_by(PayoutLine.id)
     ).all()
@@ -132,7 +133,7 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         currency = line.currency
         if line.kind in ADJUSTMENT_KINDS:
             if period_keys is None:
-                period_keys = dict(session.exec(select(Period.id, Period.key)).all())
+                period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
             basis = line.basis or {}
             adjustments.append(
                 StatementLine(
@@ -161,14 +162,14 @@ def visible_payees(session: Session, principal: Principal, period: Period) -> li
     """The statements the caller may open in a period (finance: everyone; managers: self and reports)."""
     query = (
         select(Person, PayeeSummary)
-        .join(PayeeSummary, PayeeSummary.person_id == Person.id)
+        .join(PayeeSummary, col(PayeeSummary.person_id) == Person.id)
         .where(PayeeSummary.period_id == period.id)
     )
     if principal.role != "finance":
         ids = {principal.person_id} if principal.person_id else set()
         if principal.role == "manager" and principal.person_id:
             ids |= report_ids(session, principal.person_id)
-        query = query.where(Person.id.in_(ids))
+        query = query.where(col(Person.id).in_(ids))
     return list(session.exec(query.order_by(Person.name)).all())
 
 
@@ -179,12 +180,12 @@ def statement_freshness(session: Session, principal: Principal, person: Person, 
     plan, which they all see anyway (and the API's plan errors already showed it). A statement computed before
     statement states were kept has none: its summaries' last update is when it was computed.
     """
-    state = freshness(session, person.id, period_key)
+    state = freshness(session, stored_id(person), period_key)
     computed_at = state.computed_at
     if computed_at is None:
         computed_at = session.exec(
             select(func.max(PayeeSummary.updated_at))
-            .join(Period, Period.id == PayeeSummary.period_id)
+            .join(Period, col(Period.id) == PayeeSummary.period_id)
             .where(PayeeSummary.person_id == person.id, Period.key == period_key)
         ).one()
     if computed_at is not None:
@@ -212,9 +213,9 @@ def period_key(session: Session, person: Person | None, text: str | None) -> str
     if person is not None:
         latest = session.exec(
             select(Period.key)
-            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .join(PayeeSummary, col(PayeeSummary.period_id) == Period.id)
             .where(PayeeSummary.person_id == person.id)
-            .order_by(Period.ends_on.desc())
+            .order_by(col(Period.ends_on).desc())
         ).first()
         if latest:
             return latest
@@ -226,14 +227,14 @@ def periods_of(session: Session, person: Person, shown: str | None = None) -> li
     keys = set(
         session.exec(
             select(Period.key)
-            .join(PayeeSummary, PayeeSummary.period_id == Period.id)
+            .join(PayeeSummary, col(PayeeSummary.period_id) == Period.id)
             .where(PayeeSummary.person_id == person.id)
         ).all()
     )
     keys |= set(
         session.exec(
             select(Period.key)
-            .join(PayoutLine, PayoutLine.period_id == Period.id)
+            .join(PayoutLine, col(PayoutLine.period_id) == Period.id)
             .where(PayoutLine.person_id == person.id)
         ).all()
     )

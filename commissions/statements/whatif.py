@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
+from commissions.calculation.rows import stored_id
 from commissions.engine.money import format_amount, format_percent
 from commissions.engine.plan import TieredComponent
 from commissions.models import Person
@@ -134,12 +135,12 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
     period = eng.parse_period(period_key)
     plans = [
         p
-        for p in plans_in_period(session, period, {person.id}, invalid={})
+        for p in plans_in_period(session, period, {stored_id(person)}, invalid={})
         if any(a.person_id == person.id for a in p.assignments)
     ]
     if not plans:
         return []
-    inputs = load_period_inputs(session, period, focus={person.id})
+    inputs = load_period_inputs(session, period, focus={stored_id(person)})
     hints = []
     for plan in plans:
         parsed = plan.parsed

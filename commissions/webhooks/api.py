@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, post
@@ -46,7 +47,7 @@ class WebhooksController(Controller):
             201: ResponseSpec(DealOut, description="a new deal"),
         },
     )
-    async def deliver(self, request: Request, name: FromPath[str]) -> Response[DealOut]:
+    async def deliver(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[DealOut]:
         engine = request.app.state["engine"]
         settings = request.app.state["settings"]
         ip = request.client.host if request.client else ""

@@ -22,6 +22,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar.stores.base import Store
 
@@ -44,7 +45,7 @@ class JunkCounter:
     def _key(ip: str) -> str:
         return "webhook-junk-" + hashlib.sha256(ip.encode()).hexdigest()
 
-    async def _load(self, key: str) -> dict:
+    async def _load(self, key: str) -> dict[str, Any]:
         raw = await self.store.get(key)
         try:
             data = json.loads(raw) if raw else {}
@@ -70,4 +71,4 @@ class JunkCounter:
             data["count"] = int(data.get("count", 0)) + 1
             remaining = max(1, math.ceil(float(data["since"]) + self.window_seconds - clock()))
             await self.store.set(key, json.dumps(data), expires_in=remaining)
-        return data["count"] == self.limit
+        return bool(data["count"] == self.limit)

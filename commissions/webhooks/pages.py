@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -23,7 +23,7 @@ class NewWebhookForm(BaseModel):
     name: str = ""
 
 
-def _context(db: Session, **extra: object) -> dict:
+def _context(db: Session, **extra: object) -> dict[str, object]:
     return {"integrations": integrations(db), "form": NewWebhookForm(), "error": None, "created": None, **extra}
 
 
@@ -39,7 +39,7 @@ class WebhooksAdminController(Controller):
     @post("/", sync_to_thread=True, status_code=200)
     def create(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[NewWebhookForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -56,7 +56,9 @@ class WebhooksAdminController(Controller):
         return page("pages/admin/webhooks.html", _context(db, created={"name": name, "secret": secret}))
 
     @post("/{integration_id:int}/revoke", sync_to_thread=True)
-    def revoke(self, request: Request, principal: CurrentPrincipal, integration_id: FromPath[int]) -> Redirect:
+    def revoke(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, integration_id: FromPath[int]
+    ) -> Redirect:
         if not revoke_by_id(request.app.state["engine"], integration_id, by=principal):
             raise NotFoundException("No such webhook.")
         return Redirect("/admin/webhooks")

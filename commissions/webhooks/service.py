@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
@@ -86,9 +87,9 @@ def remember(session: Session, integration: WebhookIntegration, webhook_id: str)
     """Keep the id (and forget ids too old to pass the timestamp check anyway)."""
     now = utcnow()
     session.execute(
-        delete(WebhookDelivery).where(WebhookDelivery.received_at < now - timedelta(seconds=3 * TOLERANCE_SECONDS))
+        delete(WebhookDelivery).where(col(WebhookDelivery.received_at) < now - timedelta(seconds=3 * TOLERANCE_SECONDS))
     )
-    session.add(WebhookDelivery(integration_id=integration.id, webhook_id=webhook_id, received_at=now))
+    session.add(WebhookDelivery(integration_id=stored_id(integration), webhook_id=webhook_id, received_at=now))
     integration.last_used_at = now
     session.add(integration)
     try:
@@ -143,7 +144,7 @@ def check_delivery(
             raise SignatureError("no active webhook integration with this name")
         integration, secret = found
         webhook_id, _ = verify(secret, headers, body, now=now)
-        if seen(session, integration.id, webhook_id):  # type: ignore[arg-type]
+        if seen(session, stored_id(integration), webhook_id):
             raise Replayed("replayed delivery: this webhook-id was received already", 400)
         return integration, webhook_id
 
@@ -175,5 +176,7 @@ def record_delivery(
     result, out = record_one(engine, deal, by=by)
     with transaction(engine) as session:
         row = session.get(WebhookIntegration, integration.id)
-        remember(session, row, webhook_id)  # type: ignore[arg-type]
+        if row is None:
+            raise RuntimeError(f"webhook integration {integration.name} was deleted during the delivery")
+        remember(session, row, webhook_id)
     return result, out
