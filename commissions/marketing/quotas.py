@@ -22,7 +22,7 @@ from commissions.core.principal import Principal
 from commissions.marketing.dashboard import MARKETING_QUOTA_METRICS
 from commissions.models import Person, Quota, Team
 from commissions.models.base import utcnow
-from commissions.quotas.service import (
+from commissions.quotas.targets import (
     METRIC_LABELS,
     QuotaConflict,
     check_open,

@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from commissions.core.dependencies import CurrentPrincipal
 from commissions.core.guards import managers
-from commissions.quotas.service import RawRow, RowsProblem, set_quotas
+from commissions.quotas.batches import RawRow
+from commissions.quotas.service import set_quotas
+from commissions.quotas.targets import RowsProblem
 
 MAX_API_ITEMS = 5000
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from commissions.quotas.service import RawRow, RowProblem, RowsProblem
+from commissions.quotas.batches import RawRow
+from commissions.quotas.targets import RowProblem, RowsProblem
 
 MAX_BYTES = 1024 * 1024  # 1 MB: about 25,000 rows, far beyond any real team
 MAX_ROWS = 20_000

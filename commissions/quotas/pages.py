@@ -21,25 +21,12 @@ from commissions.core.errors import Conflict, InputProblem
 from commissions.core.guards import managers
 from commissions.core.periods import PeriodKey, PeriodOutOfWindow, check_creatable, parse_or_current
 from commissions.core.rendering import page
+from commissions.quotas.batches import PreviewRow, fingerprint, preview, resolve_rows
 from commissions.quotas.csv import MAX_BYTES, TEMPLATE, read_quota_csv
+from commissions.quotas.grid import Cell, load_cell
 from commissions.quotas.queries import fresh_cell, grid_context
-from commissions.quotas.service import (
-    Cell,
-    CellNotFound,
-    PreviewRow,
-    PreviewStale,
-    QuotaConflict,
-    RowProblem,
-    RowsForbidden,
-    RowsProblem,
-    confirm_upload,
-    copy_previous,
-    fingerprint,
-    load_cell,
-    preview,
-    resolve_rows,
-    save_cell,
-)
+from commissions.quotas.service import CellNotFound, PreviewStale, confirm_upload, copy_previous, save_cell
+from commissions.quotas.targets import QuotaConflict, RowProblem, RowsForbidden, RowsProblem
 
 
 class CellForm(BaseModel):

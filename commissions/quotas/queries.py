@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from commissions.core.periods import PeriodKey, period_window
 from commissions.core.principal import Principal
-from commissions.quotas.service import Cell, build_grid, load_cell
+from commissions.quotas.grid import Cell, build_grid, load_cell
 
 
 def grid_context(session: Session, principal: Principal, key: PeriodKey, **extra: Any) -> dict[str, Any]:

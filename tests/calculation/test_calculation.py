@@ -206,7 +206,8 @@ def test_plan_assignment_and_quota_changes_queue_the_statements_they_change(
     from commissions.core.periods import quarter_of
     from commissions.models import Plan
     from commissions.plans.service import assign
-    from commissions.quotas.service import Change, apply_change
+    from commissions.quotas.service import apply_change
+    from commissions.quotas.targets import Change
 
     quarter = quarter_of(date.today())
     make_person("ana@example.com")

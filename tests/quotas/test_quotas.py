@@ -16,7 +16,8 @@ from commissions.auth.tokens import create_token
 from commissions.core.db import transaction
 from commissions.models import AuditEvent, Period, Person, Plan, PlanAssignment, Quota
 from commissions.quotas.csv import MAX_BYTES
-from commissions.quotas.service import effective_target, parse_target
+from commissions.quotas.proration import effective_target
+from commissions.quotas.targets import parse_target
 from tests.conftest import csrf_from, read, sign_in
 
 Q = "2026-Q4"  # 92 days: October 31 + November 30 + December 31
@@ -615,12 +616,8 @@ def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -
 
     from commissions.core.periods import parse_period_key
     from commissions.core.principal import Principal
-    from commissions.quotas.service import (
-        QuotaConflict,
-        apply_change,
-        cell_change,
-        run_write,
-    )
+    from commissions.quotas.service import apply_change, cell_change, run_write
+    from commissions.quotas.targets import QuotaConflict
 
     set_quota(engine, "ana@example.com", "bookings", Q, 10_000_000)
     lead = Principal(role="manager", person_id=pid(engine, "lead@example.com"), email="lead@example.com", name="Lead")
