@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.channels import ChannelsBackend, ChannelsPlugin
@@ -23,6 +24,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
@@ -143,9 +145,73 @@ def _freeze_startup_objects() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Litestar:
-    settings = settings or get_settings()
-    engine = engine or get_engine()
+#: Every area's controllers (extensions add theirs, and the static files come last).
+ROUTE_HANDLERS: tuple[Any, ...] = (
+    healthz,
+    AuthController,
+    MeController,
+    AccountPasswordController,
+    PasswordResetController,
+    PasswordResetAdminController,
+    HomeController,
+    DealsController,
+    DealsApiController,
+    DealImportController,
+    DealImportApiController,
+    DealFormController,
+    DealApprovalsController,
+    DealApprovalsApiController,
+    StatementsController,
+    StatementsApiController,
+    TeamController,
+    PeriodsController,
+    PeriodsApiController,
+    AdjustmentsController,
+    AdjustmentsApiController,
+    AdminPeopleController,
+    TokensController,
+    QuotasController,
+    QuotasApiController,
+    CampaignsController,
+    CustomFieldsController,
+    CustomFieldsApiController,
+    PlansController,
+    PayrollController,
+    PayrollApiController,
+    DisputesController,
+    WebhooksController,
+    WebhooksAdminController,
+    AuditController,
+    MarketingController,
+    MarketingApiController,
+    PulseController,
+    TeamPulseController,
+)
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: http_exception_handler,
+    InputProblem: domain_error_handler,
+    Forbidden: domain_error_handler,
+    OverflowError: out_of_range_handler,  # SQLite: an integer beyond 64 bits
+    DataError: out_of_range_handler,  # PostgreSQL: numeric out of range, value too long
+    Exception: internal_error_handler,
+}
+
+
+def _openapi() -> OpenAPIConfig:
+    """A fresh config per app: Litestar fills it in as it builds the schema."""
+    return OpenAPIConfig(
+        title="Quotaboard API",
+        version="1",
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+def _cookies(settings: Settings) -> tuple[RotatingSessionConfig, CSRFConfig]:
+    """The session cookie and CSRF settings (secure outside development)."""
     secure_cookies = not settings.is_development
     session_config = RotatingSessionConfig(
         key=SESSION_COOKIE,
@@ -161,14 +227,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         cookie_samesite="lax",
         exclude=["/api/"],  # API writes need a bearer token; see commissions.auth.middleware
     )
-    vendor = _vendor_dirs(settings)
-    static_routers = [create_static_files_router(path="/static", directories=[STATIC_DIR], name="static")]
-    if vendor:
-        static_routers.append(create_static_files_router(path="/static/vendor", directories=[*vendor], name="vendor"))
+    return session_config, csrf_config
 
-    extensions = load_extensions()
-    set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
-    throttle_store = _store(settings, "throttle")
+
+def _static_routers(settings: Settings) -> list[Any]:
+    routers = [create_static_files_router(path="/static", directories=[STATIC_DIR], name="static")]
+    vendor = _vendor_dirs(settings)
+    if vendor:
+        routers.append(create_static_files_router(path="/static/vendor", directories=[*vendor], name="vendor"))
+    return routers
+
+
+def _state(settings: Settings, engine: Engine, session_config: RotatingSessionConfig, throttle_store: Any) -> State:
+    """What handlers reach through ``request.app.state``: the engine, settings, sign-in limits, junk counter."""
     throttle = SignInThrottle(
         engine,
         account_limit=settings.login_max_failures_per_account,
@@ -176,7 +247,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         window_seconds=settings.login_window_seconds,
         lockout_seconds=settings.login_lockout_seconds,
     )
-    state = State(
+    return State(
         {
             "engine": engine,
             "settings": settings,
@@ -185,49 +256,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "webhook_junk": JunkCounter(throttle_store),
         }
     )
-    app = Litestar(
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = engine or get_engine()
+    session_config, csrf_config = _cookies(settings)
+    extensions = load_extensions()
+    set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])
+    throttle_store = _store(settings, "throttle")
+    return Litestar(
         route_handlers=[
-            healthz,
-            AuthController,
-            MeController,
-            AccountPasswordController,
-            PasswordResetController,
-            PasswordResetAdminController,
-            HomeController,
-            DealsController,
-            DealsApiController,
-            DealImportController,
-            DealImportApiController,
-            DealFormController,
-            DealApprovalsController,
-            DealApprovalsApiController,
-            StatementsController,
-            StatementsApiController,
-            TeamController,
-            PeriodsController,
-            PeriodsApiController,
-            AdjustmentsController,
-            AdjustmentsApiController,
-            AdminPeopleController,
-            TokensController,
-            QuotasController,
-            QuotasApiController,
-            CampaignsController,
-            CustomFieldsController,
-            CustomFieldsApiController,
-            PlansController,
-            PayrollController,
-            PayrollApiController,
-            DisputesController,
-            WebhooksController,
-            WebhooksAdminController,
-            AuditController,
-            MarketingController,
-            MarketingApiController,
-            PulseController,
-            TeamPulseController,
+            *ROUTE_HANDLERS,
             *[handler for ext in extensions for handler in ext.route_handlers],
-            *static_routers,
+            *_static_routers(settings),
         ],
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[
@@ -245,7 +287,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "imports": _store(settings, "imports"),
             "throttle": throttle_store,
         },
-        state=state,
+        state=_state(settings, engine, session_config, throttle_store),
         on_startup=[_freeze_startup_objects, *[hook for ext in extensions for hook in getattr(ext, "on_startup", ())]],
         on_shutdown=[hook for ext in extensions for hook in getattr(ext, "on_shutdown", ())],
         template_config=TemplateConfig(
@@ -256,22 +298,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             ChannelsPlugin(backend=_channels_backend(settings), channels=CHANNELS, arbitrary_channels_allowed=False),
         ],
         request_class=HTMXRequest,
-        exception_handlers={
-            HTTPException: http_exception_handler,
-            InputProblem: domain_error_handler,
-            Forbidden: domain_error_handler,
-            OverflowError: out_of_range_handler,  # SQLite: an integer beyond 64 bits
-            DataError: out_of_range_handler,  # PostgreSQL: numeric out of range, value too long
-            Exception: internal_error_handler,
-        },
-        openapi_config=OpenAPIConfig(
-            title="Quotaboard API",
-            version="1",
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
-            ),
-            security=[{"bearer": []}],
-        ),
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        openapi_config=_openapi(),
         debug=False,
     )
-    return app
