@@ -10,7 +10,6 @@ the database is ``Decimal``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,7 +40,6 @@ from commissions.quotas.targets import (
     Change,
     Outcome,
     QuotaConflict,
-    T,
     check_open,
     is_money,
     parse_target,
@@ -207,11 +205,6 @@ def _queue_recompute(session: Session, outcome: Outcome, *, by: Principal | None
     return outcome
 
 
-def run_write(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3) -> T:
-    """One write transaction, retried when a concurrent writer created the same period or quota first."""
-    return write(engine, work, attempts=attempts)
-
-
 def cell_change(
     session: Session,
     principal: Principal,
@@ -336,12 +329,12 @@ def save_cell(
         cell.saved = True
         return cell
 
-    return run_write(engine, work)
+    return write(engine, work)
 
 
 def copy_previous(engine: Engine, principal: Principal, key: PeriodKey) -> CopyResult:
     """``copy_from_previous`` in its own transaction (retried on a race)."""
-    return run_write(engine, lambda s: copy_from_previous(s, principal, key, by=principal))
+    return write(engine, lambda s: copy_from_previous(s, principal, key, by=principal))
 
 
 def confirm_upload(engine: Engine, principal: Principal, raw: list[RawRow], previewed: str) -> tuple[int, str]:
@@ -357,7 +350,7 @@ def confirm_upload(engine: Engine, principal: Principal, raw: list[RawRow], prev
         outcomes = apply_changes(session, changes, by=principal, source="csv")
         return sum(o.action != "unchanged" for o in outcomes), changes[0].period.key
 
-    return run_write(engine, work)
+    return write(engine, work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,4 +390,4 @@ def set_quotas(engine: Engine, principal: Principal, rows: list[RawRow]) -> list
         )
         return [_stored(o) for o in outcomes]
 
-    return run_write(engine, work)
+    return write(engine, work)

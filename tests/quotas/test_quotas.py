@@ -614,9 +614,10 @@ def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
+    from commissions.core.db import write
     from commissions.core.periods import parse_period_key
     from commissions.core.principal import Principal
-    from commissions.quotas.service import apply_change, cell_change, run_write
+    from commissions.quotas.service import apply_change, cell_change
     from commissions.quotas.targets import QuotaConflict
 
     set_quota(engine, "ana@example.com", "bookings", Q, 10_000_000)
@@ -634,7 +635,7 @@ def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -
             return apply_change(session, change, by=lead).action
 
         try:
-            return run_write(engine, work)
+            return write(engine, work)
         except QuotaConflict:
             return "conflict"
 
