@@ -53,6 +53,34 @@ def drop_schema(url: str) -> None:
     engine.dispose()
 
 
+def listeners(port: int) -> int:
+    """How many sockets listen on ``port`` (Linux: /proc/net/tcp*, state 0A)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+                count += 1
+    return count
+
+
+def wait_for_listeners(port: int, workers: int, timeout: float = 60) -> None:
+    """Wait until every server process listens: each opens its own socket (SO_REUSEPORT) once started, and
+    clients that connect before the last one does all land on the first (a load run then measures one
+    process, whatever ``--workers`` says)."""
+    if not Path("/proc/net/tcp").exists():
+        time.sleep(5)
+        return
+    deadline = time.monotonic() + timeout
+    while listeners(port) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # the last one's application start-up
+
+
 @contextmanager
 def server(url: str, tmp: Path, *, workers: int = 1, recompute_worker: bool = True) -> Iterator[str]:
     """``commissions run`` on a free port against ``url``; yields its base URL once it answers."""
@@ -72,6 +100,7 @@ def server(url: str, tmp: Path, *, workers: int = 1, recompute_worker: bool = Tr
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        wait_for_listeners(port, workers)
         yield base
     finally:
         process.terminate()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from bench.harness import database_url, drop_schema, server
-from bench.org import build_org
+from bench.org import analyze, build_org
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recalc_period
 from commissions.core.db import make_engine, transaction
@@ -91,6 +91,7 @@ def main() -> None:
         print(f"org: {args.people} people, {org['deals']} deals in {time.perf_counter() - t:.1f}s")
         t = time.perf_counter()
         report = recalc_period(engine, PERIOD)
+        analyze(engine)  # the ledger just written: statistics as autovacuum would keep them
         print(f"initial recalc: {report.computed} statements in {time.perf_counter() - t:.1f}s")
         with transaction(engine) as s:
             _, token = create_token(s, name="crm", role="admin", person=None, created_by=None)

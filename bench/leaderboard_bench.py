@@ -30,7 +30,7 @@ from sqlalchemy import update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import free_port
-from bench.org import build_org
+from bench.org import analyze, build_org
 from commissions.auth.passwords import hash_password
 from commissions.calculation.service import recalc_period
 from commissions.core.db import make_engine, transaction
@@ -92,6 +92,7 @@ def main() -> None:
     if empty:
         build_org(engine, people=args.people)
         recalc_period(engine, "2026-Q1")
+        analyze(engine)  # the ledger just written: statistics as autovacuum would keep them
         with transaction(engine) as s:
             s.execute(
                 update(Person).where(Person.email == "rep7@bench.test").values(password_hash=hash_password(PASSWORD))

@@ -11,11 +11,18 @@ request), then stores the results in a short write transaction that keeps only t
 whose input version did not move meanwhile (``state.claim``). Nothing is removed from the
 queue before its result is stored: a worker killed at any instant leaves the statements
 pending, and the next run computes them.
+
+During a burst of deliveries the managers at the top are touched by nearly every deal: a
+round computing them finds their inputs moved meanwhile and stores nothing for them, and the
+next round starts over. The worker (``yield_to_writers``) then pauses as long as the round
+took before the next one: the requests that make the changes get the machine first, the
+changes pile up and are computed once, and the queue drains at full speed once they stop.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import Engine
 
@@ -25,18 +32,27 @@ from commissions.core.db import snapshot, transaction
 
 log = logging.getLogger("quotaboard.queue")
 BATCH = 2000
+MAX_PAUSE = 5.0  # seconds
 
 
-def drain(engine: Engine, *, trigger: str = "queued recompute", rounds: int | None = None) -> list[RecomputeReport]:
+def drain(
+    engine: Engine,
+    *,
+    trigger: str = "queued recompute",
+    rounds: int | None = None,
+    yield_to_writers: bool = False,
+) -> list[RecomputeReport]:
     """Compute pending statements until none is left (or ``rounds`` rounds ran); returns what changed.
 
     A statement whose inputs changed while it was being computed stays pending and is
-    simply taken again by a later round.
+    simply taken again by a later round; with ``yield_to_writers`` after a pause as long as
+    the round (at most ``MAX_PAUSE`` seconds).
     """
     reports: list[RecomputeReport] = []
     done = 0
     while rounds is None or done < rounds:
         done += 1
+        started = time.monotonic()
         with snapshot(engine) as session:
             key = next_pending_period(session)
             if key is None:
@@ -44,5 +60,8 @@ def drain(engine: Engine, *, trigger: str = "queued recompute", rounds: int | No
             waiting = pending_in(session, key, limit=BATCH)
             computation = compute(session, key, person_ids=set(waiting))
         with transaction(engine) as session:
-            reports.append(store(session, computation, trigger=trigger))
+            report = store(session, computation, trigger=trigger)
+        reports.append(report)
+        if yield_to_writers and report.stale:
+            time.sleep(min(time.monotonic() - started, MAX_PAUSE))
     return reports

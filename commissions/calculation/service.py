@@ -52,6 +52,7 @@ class RecomputeReport:
     computed: int = 0
     skipped_locked: bool = False
     warnings: list[str] = field(default_factory=list)
+    stale: int = 0  # computed, not stored: their inputs changed meanwhile (still pending)
 
 
 def _minor(value: Decimal, digits: int) -> int:
@@ -320,6 +321,7 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
         report.skipped_locked = True
         return report
     kept = claim(session, computation.key, computation.seen, errors)
+    report.stale = len(computation.seen) - len(kept)
     if not kept:
         return report
     run = CalculationRun(period_id=stored_id(period_row), trigger=trigger[:200])

@@ -55,6 +55,17 @@ def settle(engine: Engine, keys: set[str], people: set[int], *, trigger: str) ->
     return reports
 
 
+def settle_together(engine: Engine, people: dict[str, set[int]], *, trigger: str) -> list[RecomputeReport]:
+    """Bring the statements of ``people`` (per period key) up to date now, in this thread: for a caller that
+    already gathered many requests (``deals.service.record_one``'s rounds)."""
+    reports = []
+    for key in sorted(people):
+        report = _run(engine, key, people[key], trigger)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
 def _run(engine: Engine, key: str, people: set[int], trigger: str) -> RecomputeReport | None:
     for attempt in range(ATTEMPTS):
         try:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
-from commissions.calculation.settle import settle
+from commissions.calculation.settle import settle_together
 from commissions.calculation.state import touch
 from commissions.core.db import RACES, write, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
@@ -98,23 +98,41 @@ _DELIVERIES: Rounds[_Delivery] = Rounds()
 def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[RecordResult, DealOut]:
     """Record a delivery, then bring the statements of the people it credits up to date.
 
-    Deliveries arriving together are written together (``commissions/core/rounds.py``): one
-    transaction in which a refused deal is refused before it writes, so it changes nothing and
-    the others still land; the answer is exactly what recording it alone would give. After
-    the commit the people they credit are computed together (``calculation/settle.py``), so
-    the rep's statement has the deal when the answer arrives. Their managers' statements,
-    which read the whole team's deals, are left pending for the worker.
+    Deliveries arriving together are handled together (``commissions/core/rounds.py``): one
+    transaction writes them all, a refused deal being refused before it writes, so it changes
+    nothing and the others still land; the answer is exactly what recording it alone would
+    give. After the commit the same round computes the people they credit, together
+    (``calculation/settle.py``), so the rep's statement has the deal when the answer arrives.
+    Their managers' statements, which read the whole team's deals, are left pending for the
+    worker. One round does both: with the writing and the computing in rounds of their own,
+    each took half the callers and the two halves' rounds took turns (docs/benchmarks.md).
     """
     delivery = _Delivery(data, by)
-    _DELIVERIES.join(str(engine.url), delivery, lambda batch: _record_batch(engine, batch))
+    _DELIVERIES.join(str(engine.url), delivery, lambda batch: _record_and_settle(engine, batch))
     if delivery.error is not None:
         raise delivery.error
     result, out = delivery.result, delivery.out
     assert result is not None and out is not None
-    result.reports.extend(
-        settle(engine, delivery.keys, result.people, trigger=f"deal {data.external_id} {result.outcome}")
-    )
     return result, out
+
+
+def _record_and_settle(engine: Engine, batch: list[_Delivery]) -> None:
+    """A round of deliveries: write them, then compute the people they credit (the reports of what changed go to
+    the first delivery recorded, whose request announces them)."""
+    _record_batch(engine, batch)
+    recorded = [d for d in batch if d.error is None and d.result is not None]
+    people: dict[str, set[int]] = {}
+    for delivery in recorded:
+        assert delivery.result is not None
+        for key in delivery.keys:
+            people.setdefault(key, set()).update(delivery.result.people)
+    if not people:
+        return
+    triggers = [f"deal {d.data.external_id} {d.result.outcome}" for d in recorded if d.result is not None]
+    why = triggers[0] if len(triggers) == 1 else f"{triggers[0]} and {len(triggers) - 1} more"
+    first = recorded[0].result
+    assert first is not None
+    first.reports.extend(settle_together(engine, people, trigger=why))
 
 
 class _HalfWritten(Exception):
