@@ -43,3 +43,21 @@ def test_every_person_focused_is_paid_what_the_whole_period_pays_them(engine: En
                 assert _paid(compute(session, key, person_ids={person_id}).outcomes) == expected, (key, email)
                 compared += len(expected)
         assert compared >= 20  # the demo's reps, managers and marketers, in more than one period
+
+
+def test_a_focus_on_many_deals_reads_the_period_and_keeps_theirs(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Beyond ``_BY_ID_LIMIT`` deals a focused read scans the period and keeps the focus's deals: same pay."""
+    from commissions.calculation import loader
+
+    load_demo(engine, today=date(2026, 11, 20))
+    with Session(engine) as session:
+        key, full = max(
+            ((key, compute(session, key)) for key in session.exec(select(Period.key)).all()),
+            key=lambda pair: sum(len(outcome.result.payees) for outcome in pair[1].outcomes),
+        )
+        people = sorted({pid for outcome in full.outcomes for pid in outcome.scope})[:6]
+        by_id = {pid: _paid(compute(session, key, person_ids={pid}).outcomes) for pid in people}
+        monkeypatch.setattr(loader, "_BY_ID_LIMIT", 0)
+        scanned = {pid: _paid(compute(session, key, person_ids={pid}).outcomes) for pid in people}
+    assert scanned == by_id
+    assert any(paid for paid in by_id.values())

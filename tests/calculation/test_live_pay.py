@@ -60,6 +60,41 @@ def test_a_deal_committed_while_the_worker_computes_is_never_reversed(
     assert read(engine, lambda s: pending_count(s)) == 0
 
 
+def test_the_worker_pauses_after_a_round_whose_people_changed_meanwhile(
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
+    """During a burst the worker's people keep changing under it: it stores none of those, then waits as long as
+    its round took (requests first) before computing them again. The drain from the CLI does not wait."""
+    crm = setup_example(client, engine, make_person)
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    queue.drain(engine)
+    ana = person_id(engine, "ana@example.com")
+    real_compute = queue.compute
+    pauses: list[float] = []
+    monkeypatch.setattr(queue.time, "sleep", pauses.append)
+
+    def compute_while_a_deal_lands(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_compute(*args, **kwargs)
+        if len(pauses) + len(reports_seen) == 0:
+            reports_seen.append(True)
+            client.post("/api/v1/deals", json=example_deal("D-2", "10000", "2026-01-20"), headers=crm)
+            with transaction(engine) as s:  # a change only the worker will compute
+                touch(s, {ana}, {"2026-Q1"})
+        return result
+
+    for yield_to_writers in (False, True):
+        reports_seen: list[bool] = []
+        pauses.clear()
+        with transaction(engine) as s:
+            touch(s, {ana}, {"2026-Q1"})
+        monkeypatch.setattr(queue, "compute", compute_while_a_deal_lands)
+        reports = queue.drain(engine, yield_to_writers=yield_to_writers)
+        assert reports[0].stale == 1 and reports[-1].stale == 0
+        assert len(pauses) == (1 if yield_to_writers else 0)
+        assert all(0 <= pause <= queue.MAX_PAUSE for pause in pauses)
+        assert read(engine, lambda s: pending_count(s)) == 0
+
+
 @pytest.mark.parametrize("step", ["compute", "store"])
 def test_a_worker_killed_between_its_steps_loses_nothing(
     client, engine: Engine, make_person, monkeypatch, step: str
