@@ -48,7 +48,7 @@ class _Last:
 class Rounds(Generic[T]):
     """Rounds per slot; ``join`` returns once the round holding ``item`` has run."""
 
-    def __init__(self, *, gather_gap: float = 0.02, gather_limit: float = 0.15) -> None:
+    def __init__(self, *, gather_gap: float = 0.04, gather_limit: float = 0.15) -> None:
         self._lock = threading.Condition()
         self._gathering: dict[Hashable, _Round[T]] = {}  # slot → the round that starts next
         self._running: set[Hashable] = set()
