@@ -4,12 +4,14 @@ for machines and scripts."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.datastructures import ResponseHeader
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import BaseModel
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -17,10 +19,12 @@ from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.money import from_minor
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.events import after_deal_recorded
-from commissions.deals.queries import period_filter, visible_deals
+from commissions.deals.queries import BadCursor, deal_cursor, period_filter, read_deal_cursor, visible_deals
 from commissions.deals.schemas import DealIn, DealOut, DealSummary
 from commissions.deals.service import record_one
 from commissions.deals.uploads import BODY_LIMIT, importers, report_json, run_deal_import, uploaded_bytes
+
+MAX_PAGE = 1000  # deals per page of GET /api/v1/deals
 
 
 class DealsApiController(Controller):
@@ -47,12 +51,47 @@ class DealsApiController(Controller):
         after_deal_recorded(request.app, result)
         return Response(out, status_code={"created": 201, "held": 202}.get(result.outcome, 200))
 
-    @get("/api/v1/deals", sync_to_thread=True, summary="Deals the caller may see (own / team / all by role)")
+    @get(
+        "/api/v1/deals",
+        sync_to_thread=True,
+        summary="Deals the caller may see (own / team / all by role), newest close first, a page at a time",
+        response_headers=[
+            ResponseHeader(
+                name="Link",
+                description='`<...?cursor=...>; rel="next"` while more deals follow (RFC 8288); absent on the last page',
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="X-Next-Cursor",
+                description="the same cursor alone, for ?cursor=; absent on the last page",
+                documentation_only=True,
+            ),
+        ],
+    )
     def list_deals(
-        self, db: DbSession, principal: CurrentPrincipal, period: FromQuery[str | None] = None
-    ) -> list[DealSummary]:
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        period: FromQuery[str | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=f"deals per page (at most {MAX_PAGE})")] = (
+            MAX_PAGE
+        ),
+        cursor: Annotated[str | None, Parameter(description="from the previous page's Link or X-Next-Cursor")] = None,
+    ) -> Response[list[DealSummary]]:
         key = period_filter(period, default_today=False)
-        return [
+        try:
+            after = read_deal_cursor(cursor) if cursor else None
+        except BadCursor as exc:
+            raise ValidationException(str(exc), extra={"cursor": cursor}) from exc
+        rows = visible_deals(db, principal, key, limit=limit + 1, after=after)
+        page = rows[:limit]
+        headers = {}
+        if len(rows) > limit:
+            following = deal_cursor(page[-1])
+            query = {k: v for k, v in (("period", period), ("limit", str(limit))) if v} | {"cursor": following}
+            headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"', "X-Next-Cursor": following}
+        summaries = [
             DealSummary(
                 external_id=row.external_id,
                 name=row.name,
@@ -65,8 +104,9 @@ class DealsApiController(Controller):
                 product=row.product,
                 status=row.status,
             )
-            for row in visible_deals(db, principal, key, limit=10_000)
+            for row in page
         ]
+        return Response(summaries, headers=headers)
 
 
 class DealImportApiController(Controller):

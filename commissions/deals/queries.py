@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from litestar.exceptions import ValidationException
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
@@ -43,9 +44,33 @@ def period_filter(text: str | None, *, default_today: bool) -> PeriodKey | None:
         raise ValidationException(str(exc), extra={"period": text}) from exc
 
 
+class BadCursor(ValueError):
+    """A ``cursor`` that no page of the deal list handed out."""
+
+
+def deal_cursor(row: DealRow) -> str:
+    """An opaque cursor for the page after ``row`` (the list's order: newest close first, then external id)."""
+    return urlsafe_b64encode(f"{row.closed_at.isoformat()}|{row.external_id}".encode()).decode().rstrip("=")
+
+
+def read_deal_cursor(text: str) -> tuple[date, str]:
+    try:
+        day, external_id = urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("|", 1)
+        return date.fromisoformat(day), external_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor: not one this list handed out; start again without it") from exc
+
+
 def visible_deals(
-    session: Session, principal: Principal, period: PeriodKey | None, *, limit: int = 500
+    session: Session,
+    principal: Principal,
+    period: PeriodKey | None,
+    *,
+    limit: int = 500,
+    after: tuple[date, str] | None = None,
 ) -> list[DealRow]:
+    """The deals the caller may see, newest close first; ``after`` (a ``read_deal_cursor`` result) starts the page
+    after that deal (keyset paging: a page costs its own rows, however deep)."""
     query = select(Deal, Person.email, Person.name).join(Person, col(Deal.owner_id) == Person.id)
     people = visible_person_ids(session, principal)
     if people is not None:
@@ -53,6 +78,11 @@ def visible_deals(
         query = query.where(or_(col(Deal.owner_id).in_(people), col(Deal.id).in_(split_deals)))
     if period is not None:
         query = query.where(Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on)
+    if after is not None:
+        day, external_id = after
+        query = query.where(
+            or_(col(Deal.closed_at) < day, and_(col(Deal.closed_at) == day, col(Deal.external_id) > external_id))
+        )
     query = query.order_by(col(Deal.closed_at).desc(), Deal.external_id).limit(limit)
     return [
         DealRow(

@@ -168,3 +168,49 @@ def test_concurrent_identical_deliveries_create_one_deal(engine: Engine, make_pe
     assert set(outcomes) <= {"created", "unchanged"}
     assert deal_count(engine) == 1
     assert read(engine, lambda s: s.exec(select(Deal.closed_at)).one()) == date(2026, 2, 3)
+
+
+def _follow(client, url: str, headers: dict[str, str]) -> list[list[dict]]:  # type: ignore[no-untyped-def]
+    """Every page of a deal list, following each answer's ``Link: <...>; rel="next"``."""
+    pages = []
+    next_url: str | None = url
+    while next_url:
+        answer = client.get(next_url, headers=headers)
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json())
+        link = answer.headers.get("link")
+        if link is None:
+            assert "x-next-cursor" not in answer.headers
+            next_url = None
+        else:
+            assert link.endswith('; rel="next"') and answer.headers["x-next-cursor"] in link
+            next_url = link[1 : link.index(">")]
+    return pages
+
+
+def test_the_deal_list_pages_with_limit_and_cursor(client, crm, engine: Engine) -> None:
+    """``limit`` is honoured (it was ignored: a 300k-deal org got megabytes); the pages, followed through their
+    ``Link: rel="next"``, hold every visible deal exactly once, newest close first; the last page has no link."""
+    days = ["2026-01-05", "2026-01-05", "2026-01-05", "2026-02-10", "2026-03-01", "2026-03-01", "2026-04-20"]
+    for i, day in enumerate(days):
+        owner = "bo@example.com" if i == 3 else "ana@example.com"
+        body = {**BODY, "external_id": f"P-{i}", "closed_at": day, "owner": owner}
+        assert client.post("/api/v1/deals", json=body, headers=crm).status_code == 201
+    pages = _follow(client, "/api/v1/deals?limit=3", crm)
+    assert [len(page) for page in pages] == [3, 3, 1]
+    seen = [(d["closed_at"], d["external_id"]) for page in pages for d in page]
+    assert len(set(seen)) == 7
+    assert seen == sorted(seen, key=lambda d: (-date.fromisoformat(d[0]).toordinal(), d[1]))
+    # A rep's pages hold only what the rep may see, and the period filter carries over to the next pages.
+    ana = token_for(engine, "rep", "ana@example.com")
+    rep_pages = _follow(client, "/api/v1/deals?limit=2&period=2026-Q1", ana)
+    assert [d["external_id"] for page in rep_pages for d in page] == ["P-4", "P-5", "P-0", "P-1", "P-2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("limit=0", "limit"), ("limit=1001", "limit"), ("cursor=not-a-cursor", "cursor")]
+)
+def test_bad_paging_is_a_400_naming_the_parameter(client, crm, query: str, field: str) -> None:
+    answer = client.get(f"/api/v1/deals?{query}", headers=crm)
+    assert answer.status_code == 400
+    assert field in answer.text

@@ -1,0 +1,75 @@
+"""Finance's period page, the period API and the payroll export cost what they show: the number of SQL
+statements they issue does not grow with the number of ledger lines (issue 16)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from commissions.models import PayoutLine
+from tests.conftest import sign_in
+from tests.finance_fixtures import example_deal, setup_books
+
+ROUTES = ["/finance/periods/2026-Q1", "/api/v1/periods/2026-Q1", "/api/v1/payouts/2026-Q1.csv"]
+
+
+def _statements(engine: Engine, call: Callable[[], Any]) -> tuple[int, int]:
+    """How many SQL statements ``call`` issued, and how many payout lines it loaded as objects."""
+    statements = lines = 0
+
+    def statement(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    def line(*_: Any) -> None:
+        nonlocal lines
+        lines += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(PayoutLine, "load", line)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(PayoutLine, "load", line)
+    return statements, lines
+
+
+def _costs(client, engine: Engine, finance: dict[str, str]) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    costs = {}
+    for route in ROUTES:
+        headers = {} if route.startswith("/finance") else finance
+        assert client.get(route, headers=headers).status_code == 200  # caches warm (session, token, period)
+        costs[route] = _statements(engine, lambda route=route, headers=headers: client.get(route, headers=headers))
+    return costs
+
+
+def test_period_page_api_and_export_issue_as_many_statements_for_many_lines_as_for_few(
+    client, engine: Engine, make_person
+) -> None:
+    tokens = setup_books(engine, make_person)
+    assert sign_in(client, "fin@example.com").status_code in (302, 303)
+
+    def deals(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            owner = "ana@example.com" if i % 2 else "bo@example.com"
+            body = example_deal(f"D-{i}", str(10_000 + i), f"2026-0{1 + i % 3}-1{i % 9}", owner=owner)
+            assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
+
+    deals(0, 2)
+    few = _costs(client, engine, tokens["finance"])
+    deals(2, 30)  # fifteen times the lines, the same people
+    many = _costs(client, engine, tokens["finance"])
+    assert {route: statements for route, (statements, _) in many.items()} == {
+        route: statements for route, (statements, _) in few.items()
+    }
+    assert all(statements > 0 for statements, _ in few.values())
+    # Totals come summed from the database: no payout line is loaded as an object to add it up (the
+    # period API loaded every line: 4 objects for 2 deals, 34 for 32). The page's own list of what the
+    # latest calculation changed shows at most 50 lines, and reads at most one more.
+    for costs in (few, many):
+        assert costs["/api/v1/periods/2026-Q1"][1] == 0
+        assert costs["/api/v1/payouts/2026-Q1.csv"][1] == 0
+        assert costs["/finance/periods/2026-Q1"][1] <= 51
