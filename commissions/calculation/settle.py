@@ -45,14 +45,17 @@ def settle(engine: Engine, keys: set[str], people: set[int], *, trigger: str) ->
 
         def run(items: list[tuple[set[int], str]], key: str = key) -> RecomputeReport | None:
             everyone = set().union(*(who for who, _ in items))
-            triggers = [why for _, why in items]
-            why = triggers[0] if len(triggers) == 1 else f"{triggers[0]} and {len(triggers) - 1} more"
-            return _run(engine, key, everyone, why)
+            return _run(engine, key, everyone, round_trigger([why for _, why in items]))
 
         _, report = _ROUNDS.join((str(engine.url), key), (people, trigger), run)
         if report is not None:
             reports.append(report)
     return reports
+
+
+def round_trigger(triggers: list[str]) -> str:
+    """What the calculation run of a round records as its cause: the first request's, and how many more."""
+    return triggers[0] if len(triggers) == 1 else f"{triggers[0]} and {len(triggers) - 1} more"
 
 
 def settle_together(engine: Engine, people: dict[str, set[int]], *, trigger: str) -> list[RecomputeReport]:

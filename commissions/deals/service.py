@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
-from commissions.calculation.settle import settle_together
+from commissions.calculation.settle import round_trigger, settle_together
 from commissions.calculation.state import touch
 from commissions.core.db import RACES, write, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
@@ -117,22 +117,22 @@ def record_one(engine: Engine, data: DealIn, *, by: Principal | None) -> tuple[R
 
 
 def _record_and_settle(engine: Engine, batch: list[_Delivery]) -> None:
-    """A round of deliveries: write them, then compute the people they credit (the reports of what changed go to
-    the first delivery recorded, whose request announces them)."""
+    """A round of deliveries: write them, then compute the people they credit. The reports of what changed go
+    to the first delivery that moved pay, whose request announces them (``deals.events``: an unchanged or
+    held delivery announces nothing)."""
     _record_batch(engine, batch)
-    recorded = [d for d in batch if d.error is None and d.result is not None]
+    moved = [d for d in batch if d.error is None and d.result is not None and d.keys]
     people: dict[str, set[int]] = {}
-    for delivery in recorded:
+    for delivery in moved:
         assert delivery.result is not None
         for key in delivery.keys:
             people.setdefault(key, set()).update(delivery.result.people)
     if not people:
         return
-    triggers = [f"deal {d.data.external_id} {d.result.outcome}" for d in recorded if d.result is not None]
-    why = triggers[0] if len(triggers) == 1 else f"{triggers[0]} and {len(triggers) - 1} more"
-    first = recorded[0].result
+    triggers = [f"deal {d.data.external_id} {d.result.outcome}" for d in moved if d.result is not None]
+    first = moved[0].result
     assert first is not None
-    first.reports.extend(settle_together(engine, people, trigger=why))
+    first.reports.extend(settle_together(engine, people, trigger=round_trigger(triggers)))
 
 
 class _HalfWritten(Exception):

@@ -28,10 +28,11 @@ from commissions.core.principal import Principal
 from commissions.core.rounds import Rounds
 from commissions.deals.ingest import DealError
 from commissions.deals.schemas import DealIn
-from commissions.deals.service import _Delivery, _record_batch, record_one, take_period_locks
+from commissions.deals.service import _Delivery, _record_and_settle, _record_batch, record_one, take_period_locks
 from commissions.models import AuditEvent, Deal, PayoutLine, Person
 from tests.calc_fixtures import store_plan, store_quota
 from tests.conftest import read
+from tests.finance_fixtures import person_id
 
 TEAM_PLAN = """\
 name: Managers
@@ -232,3 +233,16 @@ def test_on_postgresql_deal_writers_share_the_period_lock_the_workflow_takes_alo
         with pytest.raises(OperationalError), transaction(engine) as workflow:  # approve/lock would wait
             workflow.execute(text("SET LOCAL lock_timeout = '200ms'"))
             lock_period(workflow, "2026-Q1")
+
+
+def test_a_round_led_by_an_unchanged_delivery_still_reports_what_it_recomputed(engine: Engine, team: None) -> None:
+    """The round's reports go to a delivery whose request announces them (``deals.events`` says nothing for an
+    unchanged one), so the leaderboard hears of the new deal even when a repeat came first."""
+    _record_and_settle(engine, [_Delivery(deal("U-1"), CRM)])
+    batch = [_Delivery(deal("U-1"), CRM), _Delivery(deal("U-2", owner="bo@example.com"), CRM)]
+    _record_and_settle(engine, batch)
+    repeat, new = (d.result for d in batch)
+    assert repeat is not None and new is not None
+    assert repeat.outcome == "unchanged" and repeat.reports == []
+    assert new.outcome == "created"
+    assert [report.people for report in new.reports] == [{person_id(engine, "bo@example.com")}]
