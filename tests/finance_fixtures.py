@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from commissions.calculation.service import current_lines_query
+from commissions.calculation.ledger import current_lines_query
 from commissions.models import PayeeSummary, PayoutLine, Period, Person
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.ledger import book_lines
 from commissions.calculation.rows import stored_id
 from commissions.calculation.service import (
     ENGINE_KINDS,
@@ -233,6 +234,7 @@ def book_locked_change(
         session.add(line)
         booked.lines.append(line)
     session.flush()
+    book_lines(session, line_ids=[stored_id(line) for line in booked.lines])
     record_event(
         session,
         actor,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from commissions.adjustments.schemas import AdjustmentIn, AdjustmentOut
+from commissions.calculation.ledger import book_lines
 from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
@@ -150,20 +151,20 @@ def add_manual_adjustment(
     )
     session.add(adjustment)
     session.flush()
-    session.add(
-        PayoutLine(
-            person_id=stored_id(person),
-            period_id=stored_id(period),
-            component=MANUAL_COMPONENT,
-            kind="adjustment",
-            deal_id=deal_id,
-            amount_minor=minor,
-            currency=currency,
-            text=reason,
-            basis={"adjustment_id": adjustment.id, "by": actor.label, "reason": reason, "manual": True},
-        )
+    line = PayoutLine(
+        person_id=stored_id(person),
+        period_id=stored_id(period),
+        component=MANUAL_COMPONENT,
+        kind="adjustment",
+        deal_id=deal_id,
+        amount_minor=minor,
+        currency=currency,
+        text=reason,
+        basis={"adjustment_id": adjustment.id, "by": actor.label, "reason": reason, "manual": True},
     )
+    session.add(line)
     session.flush()
+    book_lines(session, line_ids=[stored_id(line)])
     record_event(
         session,
         actor,
@@ -221,6 +222,7 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
     )
     session.add(out)
     session.flush()
+    book_lines(session, line_ids=[stored_id(out)])
     record_event(
         session,
         actor,

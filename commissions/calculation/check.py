@@ -30,8 +30,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.ledger import lines_in_force_query, totals_drift
 from commissions.calculation.rows import id_col, stored_id
-from commissions.calculation.service import ENGINE_KINDS, compute, line_minor, lines_in_force_query
+from commissions.calculation.service import ENGINE_KINDS, compute, line_minor
 from commissions.calculation.state import failed_people, pending_count
 from commissions.core.audit import record_event
 from commissions.core.db import get_engine, snapshot, transaction
@@ -139,6 +140,8 @@ def check_in(session: Session, key: str) -> CheckResult:
     key = eng.parse_period(key).key
     period = session.exec(select(Period).where(Period.key == key)).first()
     result = CheckResult(key, period.state if period else None, checked=True, pending=pending_count(session, key))
+    if period is not None:  # the running totals equal the lines in force, in every period, locked or not
+        result.differences.extend(_totals_differences(session, stored_id(period)))
     if period is not None and period.state in CLOSED_STATES:
         result.checked, result.note = False, f"{period.state}: not recomputed"
         return result
@@ -161,6 +164,24 @@ def check_in(session: Session, key: str) -> CheckResult:
         )
     result.differences.extend(_compare_failures(session, key, failed, emails))
     return result
+
+
+def _totals_differences(session: Session, period_id: int) -> list[Difference]:
+    drifts = totals_drift(session, period_id)
+    if not drifts:
+        return []
+    emails = _emails(session, {d.person_id for d in drifts})
+    plans = _plan_names(session, {d.plan_id for d in drifts})
+    return [
+        Difference(
+            emails.get(d.person_id, f"person {d.person_id}"),
+            f"running total of {d.component} ({d.kind}, {d.currency})",
+            f"{d.stored[0]} minor units in {d.stored[1]} line(s)",
+            f"{d.lines[0]} minor units in {d.lines[1]} line(s)",
+            plans.get(d.plan_id, ""),
+        )
+        for d in drifts
+    ]
 
 
 # ------------------------------------------------------------------------------------ the record of checks

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.ledger import book_lines, lines_in_force_query
 from commissions.calculation.loader import (
     PeriodInputs,
     PlanInPeriod,
@@ -333,6 +334,7 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
         covered |= {(pid, plan_id) for pid in outcome.scope}
         _store_plan(session, computation.inputs, outcome, period_row, run, report, kept)
     _reverse_uncovered(session, period_row, kept, covered, run, report)
+    book_lines(session, run_id=stored_id(run))  # the running totals move with the lines, in this transaction
     run.people_count = report.computed
     run.finished_at = utcnow()
     session.add(run)
@@ -665,24 +667,6 @@ def _diff_lines(
         changed = True
         inserts.append(line)
     return changed
-
-
-def lines_in_force_query(period_id: int, *columns: Any) -> Any:
-    """Everyone's lines in force in a period: not reversals, and not reversed by a later line.
-
-    Selects ``columns`` (the whole ``PayoutLine`` when none are given).
-    """
-    reversal = aliased(PayoutLine)
-    return select(*(columns or (PayoutLine,))).where(
-        PayoutLine.period_id == period_id,
-        PayoutLine.kind != "reversal",
-        ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
-    )
-
-
-def current_lines_query(person_id: int, period_id: int, *columns: Any) -> Any:
-    """One person's lines in force (plus any extra ``columns``)."""
-    return lines_in_force_query(period_id, PayoutLine, *columns).where(PayoutLine.person_id == person_id)
 
 
 def _summary(

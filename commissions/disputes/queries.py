@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
+from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.rows import stored_id
-from commissions.calculation.service import current_lines_query
 from commissions.core.periods import period_row
 from commissions.core.principal import Principal
 from commissions.disputes.service import DisputeNotFound, thread

@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from commissions.adjustments.service import add_manual_adjustment
+from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.rows import stored_id
-from commissions.calculation.service import current_lines_query
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem

@@ -10,6 +10,7 @@ from commissions.models.disputes import Dispute, DisputeMessage
 from commissions.models.ledger import (
     Adjustment,
     CalculationRun,
+    LedgerTotal,
     PayeeSummary,
     PayoutLine,
     StatementState,
@@ -41,6 +42,7 @@ __all__ = [
     "DisputeMessage",
     "Lead",
     "LeadEvent",
+    "LedgerTotal",
     "PasswordReset",
     "PayeeSummary",
     "PayoutLine",

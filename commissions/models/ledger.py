@@ -65,6 +65,35 @@ class PayoutLine(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class LedgerTotal(SQLModel, table=True):
+    """The running total of one group of a period's lines in force, kept with the ledger.
+
+    One row per person, plan, component, kind and currency: ``amount_minor`` and ``lines`` are
+    the sum and count of the lines in force in that group (neither reversals nor reversed).
+    Every writer of payout lines books them here in the same transaction
+    (``calculation.totals.book_lines``), so period totals, the finance dashboard and payroll
+    exports read a row per person and component instead of the whole ledger; the period
+    check (``calculation.check``) proves the rows equal the lines. ``plan_id`` 0: lines of no
+    plan (manual adjustments). A group whose lines were all reversed keeps its row at zero.
+    """
+
+    __tablename__ = "ledger_total"
+    __table_args__ = (
+        UniqueConstraint("period_id", "person_id", "plan_id", "component", "kind", "currency"),
+        Index("ix_ledger_total_person", "person_id", "period_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="RESTRICT")
+    person_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
+    plan_id: int = Field(default=0)  # no foreign key: 0 stands for "no plan"
+    component: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    currency: str = Field(min_length=3, max_length=3)
+    amount_minor: int = Field(default=0, sa_type=BigInteger)
+    lines: int = Field(default=0)
+
+
 class Adjustment(SQLModel, table=True):
     """A manual correction by finance, with its reason; shows on the person's statement."""
 

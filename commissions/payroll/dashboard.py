@@ -7,19 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
-from commissions.calculation.service import lines_in_force_query
 from commissions.models import (
+    LedgerTotal,
     PayeeSummary,
-    PayoutLine,
     Period,
     Person,
     Plan,
     PlanAssignment,
-    PlanVersion,
     Quota,
     Team,
 )
@@ -56,14 +55,15 @@ class Dashboard:
 
 
 def _totals(
-    session: Session, period_id: int, label_column: Any, *joins: tuple[type[SQLModel], ColumnElement[bool]]
+    session: Session, period_id: int, label_column: Any, *joins: tuple[Any, ColumnElement[bool]]
 ) -> list[Total]:
-    query = lines_in_force_query(
-        period_id, label_column, PayoutLine.currency, func.sum(PayoutLine.amount_minor), func.count(col(PayoutLine.id))
+    """The period's running totals summed by ``label_column`` and currency: a few rows per person, never its lines."""
+    query = totals_query(
+        period_id, label_column, LedgerTotal.currency, func.sum(LedgerTotal.amount_minor), func.sum(LedgerTotal.lines)
     )
     for target, on in joins:
         query = query.join(target, on, isouter=True)
-    rows = session.exec(query.group_by(label_column, PayoutLine.currency)).all()
+    rows = session.exec(query.group_by(label_column, LedgerTotal.currency)).all()
     return sorted(
         (Total(label or "", cur, int(amount), int(n)) for label, cur, amount, n in rows),
         key=lambda t: (t.currency, t.label),
@@ -77,28 +77,22 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
             session,
             stored_id(period),
             Team.name,
-            (Person, col(Person.id) == PayoutLine.person_id),
+            (Person, col(Person.id) == LedgerTotal.person_id),
             (Team, col(Team.id) == Person.team_id),
         )
     ]
-    by_component = _totals(session, stored_id(period), PayoutLine.component)
+    by_component = _totals(session, stored_id(period), LedgerTotal.component)
     by_plan = [
         Total(t.label or NO_PLAN, t.currency, t.amount_minor, t.lines)
-        for t in _totals(
-            session,
-            stored_id(period),
-            Plan.name,
-            (PlanVersion, col(PlanVersion.id) == PayoutLine.plan_version_id),
-            (Plan, col(Plan.id) == PlanVersion.plan_id),
-        )
+        for t in _totals(session, stored_id(period), Plan.name, (Plan, col(Plan.id) == LedgerTotal.plan_id))
     ]
     currencies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for t in by_component:
         currencies[t.currency][0] += t.amount_minor
         currencies[t.currency][1] += t.lines
     totals = [Total("Total", cur, amount, n) for cur, (amount, n) in sorted(currencies.items())]
-    people_paid_query: SelectOfScalar[int] = lines_in_force_query(
-        stored_id(period), func.count(func.distinct(PayoutLine.person_id))
+    people_paid_query: SelectOfScalar[int] = totals_query(
+        stored_id(period), func.count(func.distinct(LedgerTotal.person_id))
     )
     people_paid = session.exec(people_paid_query).one()
     return Dashboard(

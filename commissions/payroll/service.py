@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
-from commissions.calculation.service import lines_in_force_query
 from commissions.core.errors import InputProblem
 from commissions.core.money import from_minor
 from commissions.engine import PeriodError, parse_period
 from commissions.engine.money import minor_digits
-from commissions.models import PayeeSummary, PayoutLine, Period, Person, Plan, PlanVersion
+from commissions.models import LedgerTotal, PayeeSummary, Period, Person, Plan
 
 COLUMNS = (
     "employee_id",
@@ -113,19 +113,24 @@ def find_period(session: Session, key: str) -> Period:
 def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     """One row per person and currency: everyone with a payee summary or a line in force, ordered by email."""
     sums: dict[tuple[int, str], dict[str, int]] = {}
-    for person_id, currency, kind, total in session.exec(
-        lines_in_force_query(
+    plans: dict[tuple[int, str], set[str]] = {}
+    for person_id, currency, kind, plan, total in session.execute(  # the running totals: a few rows per person
+        totals_query(
             stored_id(period),
-            PayoutLine.person_id,
-            PayoutLine.currency,
-            PayoutLine.kind,
-            func.sum(PayoutLine.amount_minor),
-        ).group_by(PayoutLine.person_id, PayoutLine.currency, PayoutLine.kind)
+            LedgerTotal.person_id,
+            LedgerTotal.currency,
+            LedgerTotal.kind,
+            Plan.name,
+            func.sum(LedgerTotal.amount_minor),
+        )
+        .join(Plan, col(Plan.id) == LedgerTotal.plan_id, isouter=True)
+        .group_by(LedgerTotal.person_id, LedgerTotal.currency, LedgerTotal.kind, Plan.name)
     ).all():
         entry = sums.setdefault((person_id, currency), dict.fromkeys((*MONEY_COLUMNS,), 0))
         entry[KIND_COLUMN.get(kind, "adjustments")] += int(total)
         entry["net_payable"] += int(total)
-    plans: dict[tuple[int, str], set[str]] = {}
+        if plan is not None:
+            plans.setdefault((person_id, currency), set()).add(plan)
     for person_id, currency, name in session.exec(
         select(PayeeSummary.person_id, PayeeSummary.currency, Plan.name)
         .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
@@ -133,13 +138,6 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
         sums.setdefault((person_id, currency), dict.fromkeys(MONEY_COLUMNS, 0))
-    for person_id, currency, name in session.exec(
-        lines_in_force_query(stored_id(period), PayoutLine.person_id, PayoutLine.currency, Plan.name)
-        .join(PlanVersion, PlanVersion.id == PayoutLine.plan_version_id)
-        .join(Plan, Plan.id == PlanVersion.plan_id)
-        .distinct()
-    ).all():
-        plans.setdefault((person_id, currency), set()).add(name)
     people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({pid for pid, _ in sums}))).all()}
     rows = [
         PayoutRow(

@@ -8,8 +8,8 @@ from datetime import UTC, date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.rows import id_col, stored_id
-from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
 from commissions.core.periods import quarter_of

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from commissions.calculation.service import current_lines_query, recalc_period
+from commissions.calculation.ledger import current_lines_query
+from commissions.calculation.service import recalc_period
 from commissions.models import CalculationRun, PayeeSummary, PayoutLine, Person
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read

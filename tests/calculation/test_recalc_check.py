@@ -19,7 +19,7 @@ from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
 from commissions.cli import main
 from commissions.core.db import transaction
-from commissions.models import AuditEvent, PayeeSummary, PayoutLine, StatementState
+from commissions.models import AuditEvent, LedgerTotal, PayeeSummary, PayoutLine, StatementState
 from tests.conftest import read, sign_in
 from tests.finance_fixtures import example_deal, lines_in, person_id, setup_books, snapshot
 
@@ -71,6 +71,11 @@ def test_a_changed_stored_amount_is_named_with_person_component_stored_and_fresh
     line = next(x for x in lines_in(engine, "ana@example.com", Q1) if x.component == "Commission")
     with transaction(engine) as s:  # tampering behind the app's back: 100.00 more than the engine says
         s.execute(update(PayoutLine).where(PayoutLine.id == line.id).values(amount_minor=line.amount_minor + 10_000))
+        s.execute(  # and its running total with it: only the statement differs from the engine
+            update(LedgerTotal)
+            .where(LedgerTotal.person_id == line.person_id, LedgerTotal.component == "Commission")
+            .values(amount_minor=LedgerTotal.amount_minor + 10_000)
+        )
     before = snapshot(engine, Q1)
     result = recalc_check()
     assert result.exit_code == 1, result.output
@@ -238,3 +243,19 @@ def money(minor: int) -> str:
     from commissions.core.money import format_money
 
     return format_money(minor, "USD")
+
+
+def test_a_running_total_that_drifted_from_its_lines_is_named(books, engine: Engine) -> None:
+    """The running totals (what period totals, the finance dashboard and payroll read) are checked against
+    the lines in force: a total changed behind the ledger's back is a difference, even with every line right."""
+    with transaction(engine) as s:
+        s.execute(
+            update(LedgerTotal)
+            .where(LedgerTotal.person_id == person_id(engine, "bo@example.com"), LedgerTotal.component == "Commission")
+            .values(amount_minor=LedgerTotal.amount_minor + 1)
+        )
+    result = recalc_check()
+    assert result.exit_code == 1, result.output
+    assert "bo@example.com [AE 2026] running total of Commission (earning, USD): stored" in result.output
+    assert "ana@example.com" not in result.output
+    assert result.output.strip().endswith("1 difference")

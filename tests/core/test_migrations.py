@@ -127,10 +127,13 @@ def test_a_database_named_by_the_old_revision_ids_upgrades(backend: str, tmp_pat
     """Before issue 15 the migrations' ids were out of order (marketing was 0011 and ran before 0010); a database
     upgraded then names its revision by the old id. Halfway (old 0011: marketing, not yet hardening) it goes on from
     there; at the old head it is at the new head."""
+    from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from commissions.core.migrate import OLD_REVISION_IDS
+    from commissions.core.migrate import OLD_REVISION_IDS, alembic_config
 
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert OLD_REVISION_IDS["0014"] == "0013_sign_in_limits_and_password"  # the old head, now one before the head
     engine = make_engine(fresh_database_url(backend, tmp_path, "old_ids"))
     try:
         upgrade("0009_marketing", engine=engine)
@@ -139,14 +142,15 @@ def test_a_database_named_by_the_old_revision_ids_upgrades(backend: str, tmp_pat
             conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))  # the old id of marketing
         upgrade(engine=engine)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == OLD_REVISION_IDS["0014"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
         assert _diff(engine) == []
 
+        downgrade(OLD_REVISION_IDS["0014"], engine=engine)  # as a database upgraded to the old head was
         with engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))  # the old head
+            conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))  # the old head's old id
         upgrade(engine=engine)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == OLD_REVISION_IDS["0014"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     finally:
         engine.dispose()
 

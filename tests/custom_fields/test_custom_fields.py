@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.queue import drain
-from commissions.calculation.service import current_lines_query
 from commissions.calculation.state import pending_count
 from commissions.core.db import get_engine, make_engine, transaction
 from commissions.core.migrate import upgrade

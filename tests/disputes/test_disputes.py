@@ -26,7 +26,7 @@ def as_user(client, email: str) -> None:  # type: ignore[no-untyped-def]
 def ana_lines(engine: Engine) -> list[PayoutLine]:
     def q(s: Session) -> list[PayoutLine]:
         ana = s.exec(select(Person).where(Person.email == "ana@example.com")).one()
-        from commissions.calculation.service import current_lines_query
+        from commissions.calculation.ledger import current_lines_query
 
         period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
         return list(s.exec(current_lines_query(ana.id, period.id).order_by(PayoutLine.id)).all())

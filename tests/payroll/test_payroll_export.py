@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
+from commissions.calculation.ledger import book_lines
 from commissions.calculation.service import recalc_period
 from commissions.core.db import transaction
 from commissions.models import PayoutLine, Period, Person, Plan
@@ -50,6 +51,7 @@ def add_line(
         )
         s.add(line)
         s.flush()
+        book_lines(s, line_ids=[line.id])  # type: ignore[list-item]
         return line.id  # type: ignore[return-value]
 
 
@@ -66,18 +68,19 @@ def worked_example(client, engine: Engine, make_person) -> None:  # type: ignore
     wrong = add_line(engine, "ana@example.com", "adjustment", 999_999)  # reversed below: not in force
     with transaction(engine) as s:
         original = s.get(PayoutLine, wrong)
-        s.add(
-            PayoutLine(
-                person_id=original.person_id,
-                period_id=original.period_id,
-                component="Adjustment",
-                kind="reversal",
-                amount_minor=-999_999,
-                currency="USD",
-                text="reversal",
-                reverses_id=wrong,
-            )
+        reversal = PayoutLine(
+            person_id=original.person_id,
+            period_id=original.period_id,
+            component="Adjustment",
+            kind="reversal",
+            amount_minor=-999_999,
+            currency="USD",
+            text="reversal",
+            reverses_id=wrong,
         )
+        s.add(reversal)
+        s.flush()
+        book_lines(s, line_ids=[reversal.id])  # type: ignore[list-item]
 
 
 def finance(engine: Engine) -> dict[str, str]:

@@ -3,6 +3,7 @@ statements they issue does not grow with the number of ledger lines (issue 16)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +13,25 @@ from commissions.models import PayoutLine
 from tests.conftest import sign_in
 from tests.finance_fixtures import example_deal, setup_books
 
-ROUTES = ["/finance/periods/2026-Q1", "/api/v1/periods/2026-Q1", "/api/v1/payouts/2026-Q1.csv"]
+ROUTES = [
+    "/finance/periods/2026-Q1",
+    "/finance?period=2026-Q1",
+    "/api/v1/periods/2026-Q1",
+    "/api/v1/payouts/2026-Q1.csv",
+    "/api/v1/payouts/2026-Q1.xlsx",
+]
+SUMMED_FROM_RUNNING_TOTALS = [route for route in ROUTES if route != "/finance/periods/2026-Q1"]
 
 
-def _statements(engine: Engine, call: Callable[[], Any]) -> tuple[int, int]:
-    """How many SQL statements ``call`` issued, and how many payout lines it loaded as objects."""
+def _statements(engine: Engine, call: Callable[[], Any], sql: list[str] | None = None) -> tuple[int, int]:
+    """How many SQL statements ``call`` issued (their text into ``sql``), and how many payout lines it loaded."""
     statements = lines = 0
 
-    def statement(*_: Any) -> None:
+    def statement(_conn: Any, _cursor: Any, text: str, *_: Any) -> None:
         nonlocal statements
         statements += 1
+        if sql is not None:
+            sql.append(text)
 
     def line(*_: Any) -> None:
         nonlocal lines
@@ -73,3 +83,19 @@ def test_period_page_api_and_export_issue_as_many_statements_for_many_lines_as_f
         assert costs["/api/v1/periods/2026-Q1"][1] == 0
         assert costs["/api/v1/payouts/2026-Q1.csv"][1] == 0
         assert costs["/finance/periods/2026-Q1"][1] <= 51
+
+
+def test_totals_dashboard_and_exports_never_read_the_ledger_lines(client, engine: Engine, make_person) -> None:
+    """They sum the running totals (``ledger_total``, a few rows per person, kept with the ledger in the
+    same transactions), so they cost the people they show, not the 2.1M lines of a 300k-deal quarter."""
+    tokens = setup_books(engine, make_person)
+    assert sign_in(client, "fin@example.com").status_code in (302, 303)
+    for i in range(4):
+        body = example_deal(f"D-{i}", str(20_000 + i), f"2026-02-1{i}")
+        assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
+    for route in SUMMED_FROM_RUNNING_TOTALS:
+        headers = {} if route.startswith("/finance") else tokens["finance"]
+        sql: list[str] = []
+        _statements(engine, lambda route=route, headers=headers: client.get(route, headers=headers), sql)
+        assert any("ledger_total" in text for text in sql), route
+        assert not [text for text in sql if re.search(r"\bpayout_line\b", text)], route
