@@ -290,9 +290,7 @@ def _deal_rows(
     rows_of = session.connection().execute  # Core rows: the ORM's row processing doubled the cost of a quarter's deals
     if ids is None or len(ids) > _BY_ID_LIMIT:
         keep = None if ids is None else set(ids)
-        rows = [
-            r for r in rows_of(select(*_DEAL_COLUMNS).where(*in_period)).all() if keep is None or r.id in keep
-        ]
+        rows = [r for r in rows_of(select(*_DEAL_COLUMNS).where(*in_period)).all() if keep is None or r.id in keep]
         split_rows = [
             r
             for r in rows_of(

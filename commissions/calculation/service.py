@@ -22,7 +22,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions import engine as eng
-from commissions.engine.money import round_money
 from commissions.calculation.ledger import book_lines, lines_in_force_query
 from commissions.calculation.loader import (
     PeriodInputs,
@@ -34,6 +33,7 @@ from commissions.calculation.rows import stored_id, table_of
 from commissions.calculation.state import claim, touch, versions_of
 from commissions.core.db import read_session, transaction
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
+from commissions.engine.money import round_money
 from commissions.models import CalculationRun, PayeeSummary, PayoutLine, Period, StatementState
 from commissions.models.base import utcnow
 
