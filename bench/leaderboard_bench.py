@@ -29,7 +29,7 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port
+from bench.harness import database_url, drop_schema, free_port
 from bench.org import analyze, build_org
 from commissions.auth.passwords import hash_password
 from commissions.calculation.service import recalc_period
@@ -80,11 +80,12 @@ def main() -> None:
         "--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)"
     )
     parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
+    parser.add_argument("--database-url", help="PostgreSQL instead (a fresh schema, dropped afterwards)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-lb-bench-"))
     db_file = args.db or tmp / "bench.db"
-    url = f"sqlite:///{db_file}"
+    url = database_url(tmp, args.database_url) if args.database_url else f"sqlite:///{db_file}"
     engine = make_engine(url)
     upgrade(engine=engine)
     with engine.connect() as conn:
@@ -175,6 +176,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+        if args.database_url:
+            drop_schema(url)
 
 
 if __name__ == "__main__":

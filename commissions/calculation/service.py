@@ -761,6 +761,8 @@ def recalc_period(
             return RecomputeReport(key, skipped_locked=True)
         people = sorted(people_of_period(session, key))
         weights = _lines_in_force_by_person(session, key)
+        for pid, expected in _deals_below(session, key).items():  # a first computation has no lines to weigh
+            weights[pid] = max(weights.get(pid, 0), expected)
     if not people:  # nobody to compute: the whole-period path still records the period and its run
         with transaction(engine) as session:
             return recompute(session, key, trigger=trigger)
@@ -788,6 +790,29 @@ def _lines_in_force_by_person(session: Session, key: str) -> dict[int, int]:
         .group_by(col(LedgerTotal.person_id))
     ).all()
     return {pid: int(lines or 0) for pid, lines in rows}
+
+
+def _deals_below(session: Session, key: str) -> dict[int, int]:
+    """The period's deals owned by each person or anyone below them: about the lines a manager's override
+    and team components will have (the running totals know only what was computed before)."""
+    from commissions.models import Deal, Person
+
+    period = eng.parse_period(key)
+    owned = session.exec(
+        select(Deal.owner_id, func.count())
+        .where(Deal.closed_at >= period.start, Deal.closed_at <= period.end)
+        .group_by(col(Deal.owner_id))
+    ).all()
+    manager_of = {pid: manager for pid, manager in session.exec(select(Person.id, Person.manager_id)).all()}
+    below: dict[int, int] = {}
+    for owner, count in owned:
+        pid: int | None = owner
+        seen: set[int] = set()
+        while pid is not None and pid not in seen:  # up the chain (a cycle would be a data error: stop)
+            seen.add(pid)
+            below[pid] = below.get(pid, 0) + int(count)
+            pid = manager_of.get(pid)
+    return below
 
 
 def _weighted_chunks(people: list[int], weights: dict[int, int], max_lines: int, max_people: int) -> list[list[int]]:
