@@ -64,8 +64,11 @@ class RecordResult:
         return self.deal
 
 
-def body_hash(data: DealIn) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def body_hash(data: DealIn, dumped: dict[str, Any] | None = None) -> str:
+    """The digest of a delivery's body (``dumped``: its ``model_dump(mode="json")`` when the caller has it)."""
+    canonical = json.dumps(
+        dumped if dumped is not None else data.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -299,7 +302,8 @@ class DealWriter:
             raise DealError("external_id", f"{data.external_id} appears twice")
         decision = self.decide(stored_id(people[data.owner]), involved, existing)
 
-        digest = body_hash(data)
+        dumped = data.model_dump(mode="json")
+        digest = body_hash(data, dumped)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
         self.check_window(data.closed_at)
@@ -342,7 +346,7 @@ class DealWriter:
             "source_campaign": data.source_campaign,
             "status": data.status,
             "cancelled_at": data.cancelled_at,
-            "custom_fields": data.model_dump(mode="json")["custom_fields"],
+            "custom_fields": dumped["custom_fields"],
             "body_hash": digest,
             "updated_at": utcnow(),
         }
