@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date
 
-from sqlalchemy import func
+from sqlalchemy import case, func, literal_column
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
-from commissions.calculation.service import current_lines_query
+from commissions.calculation.service import current_lines_query, lines_in_force_query
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
 from commissions.core.periods import quarter_of
@@ -48,7 +49,27 @@ ADJUSTMENT_KINDS = ("adjustment", "clawback")
 class ComponentTotal:
     name: str
     amount_minor: int = 0
-    lines: list[StatementLine] = field(default_factory=list)
+    lines: list[StatementLine] = field(default_factory=list)  # the lines shown (a page, or all of them)
+    line_count: int = 0  # all its lines in force, whatever the page shows
+
+
+#: How a line's deal relates to the statement's person, for the totals "by report".
+REPORT, OWN, OUTSIDE, NO_DEAL = "report", "own", "outside", "none"
+_GROUP_ORDER = {REPORT: 0, OWN: 1, OUTSIDE: 2, NO_DEAL: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTotal:
+    """The statement's lines (adjustments aside) whose deal is owned by someone in one direct report's
+    subtree (``group`` "report": the report themselves or anyone below them), by the person themselves
+    ("own"), by someone outside their reporting tree ("outside", a deal shared with the team by a split),
+    or that have no deal ("none": bonuses, caps, draws)."""
+
+    group: str
+    email: str | None
+    name: str
+    amount_minor: int
+    line_count: int
 
 
 @dataclass
@@ -75,6 +96,13 @@ class PlanFigures:
 
 @dataclass
 class Statement:
+    """A person's statement in a period: totals summed by the database, and the lines of one page.
+
+    ``components`` carry every component's total and line count; their ``lines`` (and ``lines``, the same
+    lines in id order) are the page read: all of them when no ``limit`` was given. ``next_after`` is the
+    last line id of the page when more lines follow (the next page's keyset), else None.
+    """
+
     person: Person
     period: Period
     currency: str
@@ -82,6 +110,10 @@ class Statement:
     components: list[ComponentTotal]
     total_minor: int
     adjustments: list[StatementLine] = field(default_factory=list)  # prior-period, clawback and manual lines
+    reports: list[ReportTotal] = field(default_factory=list)
+    lines: list[StatementLine] = field(default_factory=list)
+    next_after: int | None = None
+    paged: bool = False  # read a page at a time (``limit`` given)
 
     @property
     def adjustments_minor(self) -> int:
@@ -91,8 +123,28 @@ class Statement:
     def component_names(self) -> list[str]:
         return [c.name for c in self.components]
 
+    @property
+    def line_count(self) -> int:
+        """Lines in force, adjustments aside (all components, whatever the page or filter)."""
+        return sum(c.line_count for c in self.components)
 
-def read_statement(session: Session, person: Person, period_key: str, *, component: str | None = None) -> Statement:
+    @property
+    def has_reports(self) -> bool:
+        return any(r.group == REPORT for r in self.reports)
+
+
+def read_statement(
+    session: Session,
+    person: Person,
+    period_key: str,
+    *,
+    component: str | None = None,
+    limit: int | None = None,
+    after: int | None = None,
+) -> Statement:
+    """The statement with its totals summed in SQL (per component and per report) and the lines of one page:
+    ``limit`` lines (all when None) after the line id ``after``, in line id order, of ``component`` only
+    when given. What it costs does not grow with the number of lines beyond the page's own rows."""
     period = session.exec(select(Period).where(Period.key == period_key)).first()
     if period is None:
         raise StatementNotFound("period", f"no period {period_key} has been computed")
@@ -118,22 +170,36 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         )
         for s, name, version in summaries
     ]
-    rows = session.exec(
-        current_lines_query(stored_id(person), stored_id(period), Deal.external_id)
-        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
-        .order_by(PayoutLine.id)
+    person_id, period_id = stored_id(person), stored_id(period)
+    amount = func.sum(PayoutLine.amount_minor)
+    last_id = func.max(PayoutLine.id)
+    totals = session.exec(
+        lines_in_force_query(period_id, PayoutLine.component, PayoutLine.currency, amount, func.count(), last_id)
+        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+        .group_by(PayoutLine.component, PayoutLine.currency)
+        .order_by(func.min(PayoutLine.id))
     ).all()
     components: dict[str, ComponentTotal] = {}
     currency = summaries[0][0].currency if summaries else "USD"
-    total = 0
+    newest = 0  # the currency is the newest line's, as it always was
+    for name, line_currency, sum_minor, count, newest_id in totals:
+        entry = components.setdefault(name, ComponentTotal(name))
+        entry.amount_minor += int(sum_minor or 0)
+        entry.line_count += int(count)
+        if newest_id > newest:
+            newest, currency = newest_id, line_currency
     adjustments: list[StatementLine] = []
-    period_keys: dict[int, str] | None = None
-    for line, external_id in rows:
-        total += line.amount_minor
-        currency = line.currency
-        if line.kind in ADJUSTMENT_KINDS:
-            if period_keys is None:
-                period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
+    adjustment_rows = session.exec(
+        current_lines_query(person_id, period_id, Deal.external_id)
+        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+        .where(col(PayoutLine.kind).in_(ADJUSTMENT_KINDS))
+        .order_by(PayoutLine.id)
+    ).all()
+    if adjustment_rows:
+        period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
+        for line, external_id in adjustment_rows:
+            if stored_id(line) > newest:
+                newest, currency = stored_id(line), line.currency
             basis = line.basis or {}
             adjustments.append(
                 StatementLine(
@@ -148,14 +214,96 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
                     str(basis.get("by", "")),
                 )
             )
-            continue
-        entry = components.setdefault(line.component, ComponentTotal(line.component))
-        entry.amount_minor += line.amount_minor
-        if component is None or component == line.component:
-            entry.lines.append(
-                StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text, line_id=line.id)
-            )
-    return Statement(person, period, currency, plans, list(components.values()), total, adjustments)
+    total = sum(c.amount_minor for c in components.values()) + sum(a.amount_minor for a in adjustments)
+    reports = _report_totals(session, person_id, period_id) if components else []
+    page = _page(session, person_id, period_id, component=component, limit=limit, after=after)
+    next_after = None
+    if limit is not None and len(page) > limit:
+        page = page[:limit]
+        next_after = page[-1].line_id
+    for line in page:
+        if line.component in components:
+            components[line.component].lines.append(line)
+    return Statement(
+        person,
+        period,
+        currency,
+        plans,
+        list(components.values()),
+        total,
+        adjustments,
+        reports,
+        page,
+        next_after,
+        limit is not None,
+    )
+
+
+def _page(
+    session: Session, person_id: int, period_id: int, *, component: str | None, limit: int | None, after: int | None
+) -> list[StatementLine]:
+    """Up to ``limit`` + 1 lines (all when None) after the line id ``after``, as plain rows (no line objects)."""
+    query = (
+        lines_in_force_query(
+            period_id,
+            id_col(PayoutLine.id),
+            PayoutLine.component,
+            PayoutLine.kind,
+            Deal.external_id,
+            PayoutLine.amount_minor,
+            PayoutLine.text,
+        )
+        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
+        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+    )
+    if component is not None:
+        query = query.where(PayoutLine.component == component)
+    if after is not None:
+        query = query.where(col(PayoutLine.id) > after)
+    query = query.order_by(PayoutLine.id)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    return [
+        StatementLine(name, kind, external_id, amount_minor, text, line_id=line_id)
+        for line_id, name, kind, external_id, amount_minor, text in session.exec(query)
+    ]
+
+
+def _report_totals(session: Session, person_id: int, period_id: int) -> list[ReportTotal]:
+    """The lines' totals grouped by who owns their deal (``ReportTotal``), in one query: the person's
+    reporting tree is a recursive CTE tagging everyone below with the direct report at its top."""
+    below = (
+        select(id_col(Person.id).label("id"), id_col(Person.id).label("top"))
+        .where(Person.manager_id == person_id)
+        .cte("below", recursive=True)
+    )
+    below = below.union(
+        select(id_col(Person.id), below.c.top)
+        .join(below, below.c.id == Person.manager_id)
+        .where(id_col(Person.id) != person_id)  # a cycle through the person stops there
+    )
+    top = aliased(Person)
+    group = case(
+        (col(PayoutLine.deal_id).is_(None), NO_DEAL),
+        (col(Deal.owner_id) == person_id, OWN),
+        (below.c.top.is_not(None), REPORT),
+        else_=OUTSIDE,
+    )
+    rows = session.exec(
+        lines_in_force_query(
+            period_id, group.label("grp"), top.email, top.name, func.sum(PayoutLine.amount_minor), func.count()
+        )
+        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
+        .join(below, below.c.id == Deal.owner_id, isouter=True)
+        .join(top, col(top.id) == below.c.top, isouter=True)
+        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+        .group_by(literal_column("grp"), top.id, top.email, top.name)  # by the label: one expression on PostgreSQL
+    ).all()
+    found = [
+        ReportTotal(grp, email if grp == REPORT else None, name if grp == REPORT else "", int(amount or 0), int(count))
+        for grp, email, name, amount, count in rows
+    ]
+    return sorted(found, key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:
