@@ -24,6 +24,7 @@ from commissions.deals.schemas import DealIn, DealOut, DealSummary
 from commissions.deals.service import record_one
 from commissions.deals.uploads import BODY_LIMIT, importers, report_json, run_deal_import, uploaded_bytes
 
+
 class DealsApiController(Controller):
     guards = [any_role]
     tags = ["deals"]

@@ -13,6 +13,7 @@ from commissions.calculation.rows import id_col, stored_id
 from commissions.calculation.service import current_lines_query, lines_in_force_query
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
+from commissions.core.paging import BadCursor, id_cursor, read_id_cursor
 from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.engine import PeriodError, parse_period
@@ -131,6 +132,22 @@ class Statement:
     @property
     def has_reports(self) -> bool:
         return any(r.group == REPORT for r in self.reports)
+
+
+LINE_CURSOR = "line"  # the tag of a statement's line cursors (commissions.core.paging)
+
+
+def line_cursor(line_id: int) -> str:
+    """The opaque cursor of the statement page after the line ``line_id``."""
+    return id_cursor(LINE_CURSOR, line_id)
+
+
+def read_line_cursor(text: str) -> int:
+    """The line id in a ``line_cursor``; a 400 naming ``cursor`` for anything else."""
+    try:
+        return read_id_cursor(LINE_CURSOR, text)
+    except BadCursor as exc:
+        raise InputProblem("cursor", "not one this statement handed out; start again without it") from exc
 
 
 def read_statement(
