@@ -188,23 +188,27 @@ def read_statement(
         for s, name, version in summaries
     ]
     person_id, period_id = stored_id(person), stored_id(period)
-    amount = func.sum(PayoutLine.amount_minor)
-    last_id = func.max(PayoutLine.id)
-    totals = session.exec(
-        lines_in_force_query(period_id, PayoutLine.component, PayoutLine.currency, amount, func.count(), last_id)
-        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
-        .group_by(PayoutLine.component, PayoutLine.currency)
-        .order_by(func.min(PayoutLine.id))
-    ).all()
+    groups = _line_totals(session, person_id, period_id)
     components: dict[str, ComponentTotal] = {}
+    by_report: dict[tuple[str, str | None], ReportTotal] = {}
     currency = summaries[0][0].currency if summaries else "USD"
     newest = 0  # the currency is the newest line's, as it always was
-    for name, line_currency, sum_minor, count, newest_id in totals:
-        entry = components.setdefault(name, ComponentTotal(name))
-        entry.amount_minor += int(sum_minor or 0)
-        entry.line_count += int(count)
-        if newest_id > newest:
-            newest, currency = newest_id, line_currency
+    for g in sorted(groups, key=lambda g: g.first_id):  # components in the order their first lines were written
+        entry = components.setdefault(g.component, ComponentTotal(g.component))
+        entry.amount_minor += g.amount_minor
+        entry.line_count += g.line_count
+        if g.last_id > newest:
+            newest, currency = g.last_id, g.currency
+        key = (g.group, g.email)
+        was = by_report.get(key)
+        by_report[key] = ReportTotal(
+            g.group,
+            g.email,
+            g.name,
+            g.amount_minor + (was.amount_minor if was else 0),
+            g.line_count + (was.line_count if was else 0),
+        )
+    reports = sorted(by_report.values(), key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
     adjustments: list[StatementLine] = []
     adjustment_rows = session.exec(
         current_lines_query(person_id, period_id, Deal.external_id)
@@ -232,7 +236,6 @@ def read_statement(
                 )
             )
     total = sum(c.amount_minor for c in components.values()) + sum(a.amount_minor for a in adjustments)
-    reports = _report_totals(session, person_id, period_id) if components else []
     page = _page(session, person_id, period_id, component=component, limit=limit, after=after)
     next_after = None
     if limit is not None and len(page) > limit:
@@ -286,9 +289,25 @@ def _page(
     ]
 
 
-def _report_totals(session: Session, person_id: int, period_id: int) -> list[ReportTotal]:
-    """The lines' totals grouped by who owns their deal (``ReportTotal``), in one query: the person's
-    reporting tree is a recursive CTE tagging everyone below with the direct report at its top."""
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The lines of one component (in one currency) that share one ``ReportTotal`` group."""
+
+    component: str
+    currency: str
+    group: str
+    email: str | None
+    name: str
+    amount_minor: int
+    line_count: int
+    first_id: int
+    last_id: int
+
+
+def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Group]:
+    """The person's lines in force (adjustments aside) summed by the database in one pass, per component and
+    per who owns their deal (``ReportTotal``): the person's reporting tree is a recursive CTE tagging everyone
+    below with the direct report at its top. A handful of rows, however many lines."""
     below = (
         select(id_col(Person.id).label("id"), id_col(Person.id).label("top"))
         .where(Person.manager_id == person_id)
@@ -308,19 +327,38 @@ def _report_totals(session: Session, person_id: int, period_id: int) -> list[Rep
     )
     rows = session.exec(
         lines_in_force_query(
-            period_id, group.label("grp"), top.email, top.name, func.sum(PayoutLine.amount_minor), func.count()
+            period_id,
+            PayoutLine.component,
+            PayoutLine.currency,
+            group.label("grp"),
+            top.email,
+            top.name,
+            func.sum(PayoutLine.amount_minor),
+            func.count(),
+            func.min(PayoutLine.id),
+            func.max(PayoutLine.id),
         )
         .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
         .join(below, below.c.id == Deal.owner_id, isouter=True)
         .join(top, col(top.id) == below.c.top, isouter=True)
         .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
-        .group_by(literal_column("grp"), top.id, top.email, top.name)  # by the label: one expression on PostgreSQL
+        # by the label: the CASE is one expression on PostgreSQL, whose bound parameters differ in each place
+        .group_by(PayoutLine.component, PayoutLine.currency, literal_column("grp"), top.id, top.email, top.name)
     ).all()
-    found = [
-        ReportTotal(grp, email if grp == REPORT else None, name if grp == REPORT else "", int(amount or 0), int(count))
-        for grp, email, name, amount, count in rows
+    return [
+        _Group(
+            component,
+            line_currency,
+            grp,
+            email if grp == REPORT else None,
+            name if grp == REPORT else "",
+            int(amount or 0),
+            int(count),
+            int(first),
+            int(last),
+        )
+        for component, line_currency, grp, email, name, amount, count, first, last in rows
     ]
-    return sorted(found, key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:
