@@ -9,11 +9,12 @@ from urllib.parse import quote, urlencode
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_person, requires_role
+from commissions.core.paging import MAX_PAGE
 from commissions.core.periods import period_row
 from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import dispute_context
@@ -40,10 +41,11 @@ PAGE_LINES = 100  # payout lines per page of the statement page
 PROOF_INLINE_LINES = 2000  # a statement with more lines is checked offline only when asked (statement_check)
 
 
-def _urls(person: Person, key: str, component: str | None, statement: Statement | None) -> dict[str, Any]:
+def _urls(person: Person, key: str, component: str | None, statement: Statement | None, limit: int) -> dict[str, Any]:
     """The statement's links: itself, its lines (filtered), the next page of lines and the check."""
     base = f"/statements/{quote(person.email)}"
     query = {"period": key} | ({"component": component} if component else {})
+    query |= {"limit": str(limit)} if limit != PAGE_LINES else {}
     lines_url = f"{base}?{urlencode(query)}"
     next_url = ""
     if statement is not None and statement.next_after is not None:
@@ -86,6 +88,7 @@ class StatementsController(Controller):
         period: FromQuery[str | None] = None,
         component: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="lines per page")] = PAGE_LINES,
     ) -> Template:
         """Totals first (per component, per report), then a page of lines; "Show more" (``?cursor=``) is the next
         page: the whole page without JavaScript, only its rows for htmx (appended in place of the link)."""
@@ -93,7 +96,7 @@ class StatementsController(Controller):
         key = period_key(db, person, period)
         after = read_line_cursor(cursor) if cursor else None
         try:
-            statement = read_statement(db, person, key, component=component or None, limit=PAGE_LINES, after=after)
+            statement = read_statement(db, person, key, component=component or None, limit=limit, after=after)
         except StatementNotFound:
             statement = None
         htmx = bool(getattr(request, "htmx", False))
@@ -110,7 +113,7 @@ class StatementsController(Controller):
             "period": key,
             "component": component or "",
             "cursor": cursor or "",
-            **_urls(person, key, component or None, statement),
+            **_urls(person, key, component or None, statement, limit),
             "periods": [] if htmx else periods_of(db, person, key),
             "own": person.id == principal.person_id,
             "answers": None,

@@ -244,6 +244,11 @@ def test_the_statement_page_shows_totals_first_and_pages_the_lines_with_and_with
         url = more_link(partial.text)
     assert seen == ids
 
+    # the page honours limit too, and keeps it in its "Show more" link
+    small = client.get(f"{PAGE}?period=2026-Q1&limit=7")
+    assert page_rows(small.text) == ids[:7] and "limit=7" in (more_link(small.text) or "")
+    assert page_rows(client.get(more_link(small.text) or "", headers={"HX-Request": "true"}).text) == ids[7:14]
+
     # the component filter still works, and pages too
     override = next(c for c in whole["components"] if c["name"] == "Team override")
     url = f"{PAGE}?period=2026-Q1&component=Team+override"
@@ -268,6 +273,14 @@ def test_bad_limit_or_cursor_is_a_400_naming_it(client: TestClient, engine: Engi
         assert client.get(f"{API}?period=2026-Q1&cursor={cursor}", headers=tokens["cro"]).status_code == 400
     sign_in(client, "cro@example.com")
     assert client.get(f"{PAGE}?period=2026-Q1&cursor=not-a-cursor").status_code == 400
+    for limit in ("0", "1001", "ten"):
+        response = client.get(f"{PAGE}?period=2026-Q1&limit={limit}")
+        assert response.status_code == 400 and "limit" in response.text, limit
+    # a good cursor in a period without a statement: no lines, no error
+    cursor = client.get(f"{API}?period=2026-Q1&limit=1", headers=tokens["cro"]).json()["next_cursor"]
+    for headers in ({}, {"HX-Request": "true"}):
+        empty = client.get(f"{PAGE}?period=2025-Q1&cursor={cursor}", headers=headers)
+        assert empty.status_code == 200 and page_rows(empty.text) == [], empty.text
 
 
 def test_paging_keeps_the_statement_rules_of_who_may_read_it(client: TestClient, engine: Engine, make_person) -> None:
