@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from commissions.core.money import from_minor
 from commissions.statements.queries import Statement, StatementLine
@@ -15,7 +15,7 @@ class LineOut(BaseModel):
     amount: str
     kind: str
     text: str
-    id: int | None = None  # the payout line's id (the keyset ``cursor`` pages on; disputes name it)
+    id: int | None = Field(None, description="the payout line's id (paging follows it; disputes name it)")
 
 
 class PageLineOut(LineOut):
@@ -24,9 +24,9 @@ class PageLineOut(LineOut):
 
 class ComponentOut(BaseModel):
     name: str
-    amount: str  # the component's total, whatever the page
-    lines: list[LineOut]  # its lines on this page (all of them when the statement is not paged)
-    line_count: int = 0  # all its lines
+    amount: str = Field(description="the component's total, the same on every page")
+    lines: list[LineOut] = Field(description="its lines on this page (all of them when the statement is not paged)")
+    line_count: int = Field(0, description="how many lines it has in all")
 
 
 class ReportTotalOut(BaseModel):
@@ -73,12 +73,20 @@ class StatementOut(BaseModel):
     components: list[ComponentOut]
     adjustments: list[AdjustmentLineOut] = []
     # totals by who owns the lines' deals (per direct report for a manager), the same on every page
-    reports: list[ReportTotalOut] = []
-    line_count: int = 0  # lines in force, adjustments aside, in all components
+    reports: list[ReportTotalOut] = Field(
+        [],
+        description="the lines' totals by who owns their deal: one row per direct report (their subtree), "
+        "then own deals, deals owned outside the reporting tree, lines without a deal",
+    )
+    line_count: int = Field(0, description="lines in all components, adjustments aside")
     # paging (`limit`, `cursor`): the page's lines in id order (null when not paged: see `components`)
     # and the cursor of the next page (null on the last page and when not paged)
-    lines: list[PageLineOut] | None = None
-    next_cursor: str | None = None
+    lines: list[PageLineOut] | None = Field(
+        None, description="paged (`limit` or `cursor` given): this page's lines in id order; null otherwise"
+    )
+    next_cursor: str | None = Field(
+        None, description="pass it back as `cursor` for the next page; null on the last page and when not paged"
+    )
     # freshness: when computed (ISO 8601, UTC), whether changes still wait, why the last calculation failed
     computed_at: str | None = None
     pending: bool = False
