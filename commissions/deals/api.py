@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
@@ -17,14 +16,13 @@ from pydantic import BaseModel
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.money import from_minor
+from commissions.core.paging import MAX_PAGE, BadCursor, next_link
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.events import after_deal_recorded
-from commissions.deals.queries import BadCursor, deal_cursor, period_filter, read_deal_cursor, visible_deals
+from commissions.deals.queries import deal_cursor, period_filter, read_deal_cursor, visible_deals
 from commissions.deals.schemas import DealIn, DealOut, DealSummary
 from commissions.deals.service import record_one
 from commissions.deals.uploads import BODY_LIMIT, importers, report_json, run_deal_import, uploaded_bytes
-
-MAX_PAGE = 1000  # deals per page of GET /api/v1/deals
 
 
 class DealsApiController(Controller):
@@ -89,8 +87,8 @@ class DealsApiController(Controller):
         headers = {}
         if len(rows) > limit:
             following = deal_cursor(page[-1])
-            query = {k: v for k, v in (("period", period), ("limit", str(limit))) if v} | {"cursor": following}
-            headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"', "X-Next-Cursor": following}
+            link = next_link(request.url.path, {"period": period, "limit": str(limit)}, following)
+            headers = {"Link": link, "X-Next-Cursor": following}
         summaries = [
             DealSummary(
                 external_id=row.external_id,

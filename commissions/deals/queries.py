@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +10,7 @@ from litestar.exceptions import ValidationException
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from commissions.core.paging import BadCursor, cursor_parts, make_cursor
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
 from commissions.custom_fields.service import list_fields
@@ -44,21 +44,17 @@ def period_filter(text: str | None, *, default_today: bool) -> PeriodKey | None:
         raise ValidationException(str(exc), extra={"period": text}) from exc
 
 
-class BadCursor(ValueError):
-    """A ``cursor`` that no page of the deal list handed out."""
-
-
 def deal_cursor(row: DealRow) -> str:
     """An opaque cursor for the page after ``row`` (the list's order: newest close first, then external id)."""
-    return urlsafe_b64encode(f"{row.closed_at.isoformat()}|{row.external_id}".encode()).decode().rstrip("=")
+    return make_cursor(row.closed_at.isoformat(), row.external_id)
 
 
 def read_deal_cursor(text: str) -> tuple[date, str]:
+    day, external_id = cursor_parts(text, 2)
     try:
-        day, external_id = urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("|", 1)
         return date.fromisoformat(day), external_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("cursor: not one this list handed out; start again without it") from exc
+    except ValueError as exc:
+        raise BadCursor from exc
 
 
 def visible_deals(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.params import FromPath, FromQuery
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.datastructures import ResponseHeader
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Response
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_role
-from commissions.statements.proof import Proof, download_name, proof_zip, statement_with_proof
+from commissions.core.paging import MAX_PAGE, next_link
+from commissions.statements.proof import Proof, download_name, paged_statement, proof_zip, statement_with_proof
+from commissions.statements.queries import read_line_cursor
 from commissions.statements.schemas import StatementOut
 
 readers = requires_role("rep", "manager", "finance")
@@ -22,16 +27,62 @@ class StatementsApiController(Controller):
         tags=["statements"],
         sync_to_thread=True,
         summary="A person's statement: payout lines with explanations (self, manager chain, finance)",
-        description="Also says when it was computed (`computed_at`), whether changes are still being applied "
+        description="Totals first: `total`, each component's `amount` and `line_count`, and `reports` (the lines "
+        "grouped by who owns their deal: per direct report's subtree for a manager, then own deals, deals "
+        "owned outside the reporting tree, lines without a deal), all summed by the database and the same on "
+        "every page. Without `limit` and `cursor` every line comes, in `components[].lines`, as it always "
+        "did. With either, the lines come a page at a time in line id order: `lines` lists the page (each "
+        "with its `component`), `components[].lines` the same lines by component, and `next_cursor` (also "
+        'in a `Link: <...>; rel="next"` header and `X-Next-Cursor`) gives the next page until it is null. '
+        "Also says when it was computed (`computed_at`), whether changes are still being applied "
         "(`pending`) and why its last calculation failed (`error`), and carries its proof of pay: "
         "`inputs` (SHA-256 of each input file of the download), `fingerprint` (over the engine "
         "version, person, period and those hashes), `reproducible` and `offline_notes` "
-        "(what `commissions calc` on the download cannot reproduce).",
+        "(what `commissions calc` on the download cannot reproduce). A paged answer does not check the proof "
+        "(it would cost the whole statement): `fingerprint` is empty and `reproducible` null; "
+        "`GET /api/v1/statements/{email}/inputs` carries it.",
+        response_headers=[
+            ResponseHeader(
+                name="Link",
+                description='`<...?cursor=...>; rel="next"` while more lines follow (RFC 8288); absent on the '
+                "last page and when not paged",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="X-Next-Cursor",
+                description="the same cursor alone, for ?cursor=; absent on the last page",
+                documentation_only=True,
+            ),
+        ],
     )
     def statement_api(
-        self, db: DbSession, principal: CurrentPrincipal, email: FromPath[str], period: FromQuery[str | None] = None
-    ) -> StatementOut:
-        return statement_with_proof(db, principal, email, period)[0]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        email: FromPath[str],
+        period: FromQuery[str | None] = None,
+        limit: Annotated[
+            int | None,
+            Parameter(
+                ge=1,
+                le=MAX_PAGE,
+                description=f"lines per page (1-{MAX_PAGE}); without it and `cursor`, every line comes at once",
+            ),
+        ] = None,
+        cursor: Annotated[
+            str | None, Parameter(description="`next_cursor` of the previous page (opaque; keyset on the line id)")
+        ] = None,
+    ) -> Response[StatementOut]:
+        if limit is None and cursor is None:
+            return Response(statement_with_proof(db, principal, email, period)[0])
+        after = read_line_cursor(cursor) if cursor else None
+        out, following = paged_statement(db, principal, email, period, limit=limit or MAX_PAGE, after=after)
+        headers = {}
+        if following:
+            query = {"period": period, "limit": str(limit) if limit else None}
+            headers = {"Link": next_link(request.url.path, query, following), "X-Next-Cursor": following}
+        return Response(out, headers=headers)
 
     @get("/statements/{email:str}/inputs.zip", include_in_schema=False, sync_to_thread=True)
     def inputs_download(

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_person, requires_role
+from commissions.core.paging import MAX_PAGE
 from commissions.core.periods import period_row
 from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import dispute_context
+from commissions.models import Person
 from commissions.people.access import StatementNotFound, find_statement_person
 from commissions.statements.proof import build_proof, calc_command_line
 from commissions.statements.queries import (
+    Statement,
+    line_cursor,
     period_key,
     periods_of,
+    read_line_cursor,
     read_statement,
     signed_in_person,
     statement_freshness,
@@ -31,6 +36,30 @@ from commissions.statements.schemas import statement_out
 from commissions.statements.whatif import what_if
 
 readers = requires_role("rep", "manager", "finance")
+
+PAGE_LINES = 100  # payout lines per page of the statement page
+PROOF_INLINE_LINES = 2000  # a statement with more lines is checked offline only when asked (statement_check)
+
+
+def _urls(person: Person, key: str, component: str | None, statement: Statement | None, limit: int) -> dict[str, Any]:
+    """The statement's links: itself, its lines (filtered), the next page of lines and the check."""
+    base = f"/statements/{quote(person.email)}"
+    query = {"period": key} | ({"component": component} if component else {})
+    query |= {"limit": str(limit)} if limit != PAGE_LINES else {}
+    lines_url = f"{base}?{urlencode(query)}"
+    next_url = ""
+    if statement is not None and statement.next_after is not None:
+        next_url = f"{base}?{urlencode(query | {'cursor': line_cursor(statement.next_after)})}"
+    filtered = statement.line_count if statement is not None else 0
+    if statement is not None and component:
+        filtered = next((c.line_count for c in statement.components if c.name == component), 0)
+    return {
+        "statement_url": f"{base}?{urlencode({'period': key})}",
+        "lines_url": lines_url,
+        "next_url": next_url,
+        "filtered_count": filtered,
+        "check_url": f"{base}/check?{urlencode({'period': key})}",
+    }
 
 
 class StatementsController(Controller):
@@ -58,24 +87,34 @@ class StatementsController(Controller):
         email: FromPath[str],
         period: FromQuery[str | None] = None,
         component: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="lines per page")] = PAGE_LINES,
     ) -> Template:
+        """Totals first (per component, per report), then a page of lines; "Show more" (``?cursor=``) is the next
+        page: the whole page without JavaScript, only its rows for htmx (appended in place of the link)."""
         person = find_statement_person(db, principal, email)
         key = period_key(db, person, period)
+        after = read_line_cursor(cursor) if cursor else None
         try:
-            statement = read_statement(db, person, key, component=component or None)
+            statement = read_statement(db, person, key, component=component or None, limit=limit, after=after)
         except StatementNotFound:
             statement = None
+        htmx = bool(getattr(request, "htmx", False))
         fresh = statement_freshness(db, principal, person, key)
         proof = None
-        if statement is not None and not getattr(request, "htmx", False):  # the component filter's partial needs none
-            full = statement if not component else read_statement(db, person, key)
+        if statement is not None and not htmx and statement.line_count <= PROOF_INLINE_LINES:
+            # a short statement is checked on every view; a long one when asked (statement_check)
+            complete = not component and after is None and statement.next_after is None
+            full = statement if complete else read_statement(db, person, key)
             proof = build_proof(db, person, full, statement_out(full).model_dump(mode="json"), fresh)
         context = {
             "statement": statement,
             "person": person,
             "period": key,
             "component": component or "",
-            "periods": periods_of(db, person, key),
+            "cursor": cursor or "",
+            **_urls(person, key, component or None, statement, limit),
+            "periods": [] if htmx else periods_of(db, person, key),
             "own": person.id == principal.person_id,
             "answers": None,
             **dispute_context(db, principal, person, statement),
@@ -84,7 +123,36 @@ class StatementsController(Controller):
             "proof": proof,
             "calc_command": calc_command_line(proof) if proof else "",
         }
-        return page_or_partial(request, "pages/statements/show.html", "partials/statements/lines.html", context)
+        # htmx: "Show more" gets the next rows, the component filter the lines block
+        partial = "partials/statements/line_rows.html" if cursor else "partials/statements/lines.html"
+        return page_or_partial(request, "pages/statements/show.html", partial, context)
+
+    @get("/statements/{email:str}/check", sync_to_thread=True)
+    def statement_check(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        email: FromPath[str],
+        period: FromQuery[str | None] = None,
+    ) -> Template:
+        """The proof of a statement, checked now (the statement page checks a long one only when asked)."""
+        person = find_statement_person(db, principal, email)
+        key = period_key(db, person, period)
+        try:
+            statement = read_statement(db, person, key)
+        except StatementNotFound as exc:
+            raise NotFoundException(f"No statement of {person.email} for {key}.") from exc
+        fresh = statement_freshness(db, principal, person, key)
+        proof = build_proof(db, person, statement, statement_out(statement).model_dump(mode="json"), fresh)
+        context = {
+            "statement": statement,
+            "person": person,
+            "period": key,
+            "proof": proof,
+            "calc_command": calc_command_line(proof),
+        }
+        return page_or_partial(request, "pages/statements/check.html", "partials/statements/proof.html", context)
 
     @post(
         "/statements/what-if",

@@ -61,7 +61,13 @@ from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
 from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
 from commissions.people.access import find_statement_person
-from commissions.statements.queries import Statement, period_key, read_statement, statement_freshness
+from commissions.statements.queries import (
+    Statement,
+    line_cursor,
+    period_key,
+    read_statement,
+    statement_freshness,
+)
 from commissions.statements.schemas import StatementOut, statement_out
 
 
@@ -334,6 +340,27 @@ def _readme(proof: Proof, name: str) -> str:
     lines += [f"- {note}" for note in proof.notes]
     lines += ["", "What the files hold and what the fingerprint covers: docs/checking-your-pay.md.", ""]
     return "\n".join(lines)
+
+
+PAGED_NOTE = (
+    "A page of the statement does not check its proof (it would read the whole statement): the inputs "
+    "download (GET /api/v1/statements/{email}/inputs) carries it."
+)
+
+
+def paged_statement(
+    session: Session, principal: Principal, email: str, period: str | None, *, limit: int, after: int | None
+) -> tuple[StatementOut, str | None]:
+    """A page of the statement as the API answers it (totals and ``limit`` lines after the line id ``after``),
+    with its freshness but no proof, and the next page's cursor (the caller's right checked first)."""
+    person = find_statement_person(session, principal, email)
+    key = period_key(session, person, period)
+    st = read_statement(session, person, key, limit=limit, after=after)
+    following = line_cursor(st.next_after) if st.next_after is not None else None
+    out = statement_out(st, next_cursor=following)
+    fresh = statement_freshness(session, principal, person, key)
+    update = {**fresh.as_json(), "reproducible": None, "offline_notes": [PAGED_NOTE]}
+    return out.model_copy(update=update), following
 
 
 def statement_with_proof(

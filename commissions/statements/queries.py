@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date
 
-from sqlalchemy import func
+from sqlalchemy import case, func, literal_column
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from commissions.calculation.ledger import current_lines_query
+from commissions.calculation.ledger import current_lines_query, lines_in_force_query
 from commissions.calculation.rows import id_col, stored_id
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
+from commissions.core.paging import BadCursor, id_cursor, read_id_cursor
 from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.engine import PeriodError, parse_period
@@ -48,7 +50,27 @@ ADJUSTMENT_KINDS = ("adjustment", "clawback")
 class ComponentTotal:
     name: str
     amount_minor: int = 0
-    lines: list[StatementLine] = field(default_factory=list)
+    lines: list[StatementLine] = field(default_factory=list)  # the lines shown (a page, or all of them)
+    line_count: int = 0  # all its lines in force, whatever the page shows
+
+
+#: How a line's deal relates to the statement's person, for the totals "by report".
+REPORT, OWN, OUTSIDE, NO_DEAL = "report", "own", "outside", "none"
+_GROUP_ORDER = {REPORT: 0, OWN: 1, OUTSIDE: 2, NO_DEAL: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTotal:
+    """The statement's lines (adjustments aside) whose deal is owned by someone in one direct report's
+    subtree (``group`` "report": the report themselves or anyone below them), by the person themselves
+    ("own"), by someone outside their reporting tree ("outside", a deal shared with the team by a split),
+    or that have no deal ("none": bonuses, caps, draws)."""
+
+    group: str
+    email: str | None
+    name: str
+    amount_minor: int
+    line_count: int
 
 
 @dataclass
@@ -75,6 +97,13 @@ class PlanFigures:
 
 @dataclass
 class Statement:
+    """A person's statement in a period: totals summed by the database, and the lines of one page.
+
+    ``components`` carry every component's total and line count; their ``lines`` (and ``lines``, the same
+    lines in id order) are the page read: all of them when no ``limit`` was given. ``next_after`` is the
+    last line id of the page when more lines follow (the next page's keyset), else None.
+    """
+
     person: Person
     period: Period
     currency: str
@@ -82,6 +111,10 @@ class Statement:
     components: list[ComponentTotal]
     total_minor: int
     adjustments: list[StatementLine] = field(default_factory=list)  # prior-period, clawback and manual lines
+    reports: list[ReportTotal] = field(default_factory=list)
+    lines: list[StatementLine] = field(default_factory=list)
+    next_after: int | None = None
+    paged: bool = False  # read a page at a time (``limit`` given)
 
     @property
     def adjustments_minor(self) -> int:
@@ -91,8 +124,44 @@ class Statement:
     def component_names(self) -> list[str]:
         return [c.name for c in self.components]
 
+    @property
+    def line_count(self) -> int:
+        """Lines in force, adjustments aside (all components, whatever the page or filter)."""
+        return sum(c.line_count for c in self.components)
 
-def read_statement(session: Session, person: Person, period_key: str, *, component: str | None = None) -> Statement:
+    @property
+    def has_reports(self) -> bool:
+        return any(r.group == REPORT for r in self.reports)
+
+
+LINE_CURSOR = "line"  # the tag of a statement's line cursors (commissions.core.paging)
+
+
+def line_cursor(line_id: int) -> str:
+    """The opaque cursor of the statement page after the line ``line_id``."""
+    return id_cursor(LINE_CURSOR, line_id)
+
+
+def read_line_cursor(text: str) -> int:
+    """The line id in a ``line_cursor``; a 400 naming ``cursor`` for anything else."""
+    try:
+        return read_id_cursor(LINE_CURSOR, text)
+    except BadCursor as exc:
+        raise InputProblem("cursor", "not one this statement handed out; start again without it") from exc
+
+
+def read_statement(
+    session: Session,
+    person: Person,
+    period_key: str,
+    *,
+    component: str | None = None,
+    limit: int | None = None,
+    after: int | None = None,
+) -> Statement:
+    """The statement with its totals summed in SQL (per component and per report) and the lines of one page:
+    ``limit`` lines (all when None) after the line id ``after``, in line id order, of ``component`` only
+    when given. What it costs does not grow with the number of lines beyond the page's own rows."""
     period = session.exec(select(Period).where(Period.key == period_key)).first()
     if period is None:
         raise StatementNotFound("period", f"no period {period_key} has been computed")
@@ -118,22 +187,40 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
         )
         for s, name, version in summaries
     ]
-    rows = session.exec(
-        current_lines_query(stored_id(person), stored_id(period), Deal.external_id)
+    person_id, period_id = stored_id(person), stored_id(period)
+    groups = _line_totals(session, person_id, period_id)
+    components: dict[str, ComponentTotal] = {}
+    by_report: dict[tuple[str, str | None], ReportTotal] = {}
+    currency = summaries[0][0].currency if summaries else "USD"
+    newest = 0  # the currency is the newest line's, as it always was
+    for g in sorted(groups, key=lambda g: g.first_id):  # components in the order their first lines were written
+        entry = components.setdefault(g.component, ComponentTotal(g.component))
+        entry.amount_minor += g.amount_minor
+        entry.line_count += g.line_count
+        if g.last_id > newest:
+            newest, currency = g.last_id, g.currency
+        key = (g.group, g.email)
+        was = by_report.get(key)
+        by_report[key] = ReportTotal(
+            g.group,
+            g.email,
+            g.name,
+            g.amount_minor + (was.amount_minor if was else 0),
+            g.line_count + (was.line_count if was else 0),
+        )
+    reports = sorted(by_report.values(), key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
+    adjustments: list[StatementLine] = []
+    adjustment_rows = session.exec(
+        current_lines_query(person_id, period_id, Deal.external_id)
         .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+        .where(col(PayoutLine.kind).in_(ADJUSTMENT_KINDS))
         .order_by(PayoutLine.id)
     ).all()
-    components: dict[str, ComponentTotal] = {}
-    currency = summaries[0][0].currency if summaries else "USD"
-    total = 0
-    adjustments: list[StatementLine] = []
-    period_keys: dict[int, str] | None = None
-    for line, external_id in rows:
-        total += line.amount_minor
-        currency = line.currency
-        if line.kind in ADJUSTMENT_KINDS:
-            if period_keys is None:
-                period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
+    if adjustment_rows:
+        period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
+        for line, external_id in adjustment_rows:
+            if stored_id(line) > newest:
+                newest, currency = stored_id(line), line.currency
             basis = line.basis or {}
             adjustments.append(
                 StatementLine(
@@ -148,14 +235,130 @@ def read_statement(session: Session, person: Person, period_key: str, *, compone
                     str(basis.get("by", "")),
                 )
             )
-            continue
-        entry = components.setdefault(line.component, ComponentTotal(line.component))
-        entry.amount_minor += line.amount_minor
-        if component is None or component == line.component:
-            entry.lines.append(
-                StatementLine(line.component, line.kind, external_id, line.amount_minor, line.text, line_id=line.id)
-            )
-    return Statement(person, period, currency, plans, list(components.values()), total, adjustments)
+    total = sum(c.amount_minor for c in components.values()) + sum(a.amount_minor for a in adjustments)
+    page = _page(session, person_id, period_id, component=component, limit=limit, after=after)
+    next_after = None
+    if limit is not None and len(page) > limit:
+        page = page[:limit]
+        next_after = page[-1].line_id
+    for line in page:
+        if line.component in components:
+            components[line.component].lines.append(line)
+    return Statement(
+        person,
+        period,
+        currency,
+        plans,
+        list(components.values()),
+        total,
+        adjustments,
+        reports,
+        page,
+        next_after,
+        limit is not None,
+    )
+
+
+def _page(
+    session: Session, person_id: int, period_id: int, *, component: str | None, limit: int | None, after: int | None
+) -> list[StatementLine]:
+    """Up to ``limit`` + 1 lines (all when None) after the line id ``after``, as plain rows (no line objects)."""
+    query = (
+        lines_in_force_query(
+            period_id,
+            id_col(PayoutLine.id),
+            PayoutLine.component,
+            PayoutLine.kind,
+            Deal.external_id,
+            PayoutLine.amount_minor,
+            PayoutLine.text,
+        )
+        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
+        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+    )
+    if component is not None:
+        query = query.where(PayoutLine.component == component)
+    if after is not None:
+        query = query.where(col(PayoutLine.id) > after)
+    query = query.order_by(PayoutLine.id)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    return [
+        StatementLine(name, kind, external_id, amount_minor, text, line_id=line_id)
+        for line_id, name, kind, external_id, amount_minor, text in session.exec(query)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The lines of one component (in one currency) that share one ``ReportTotal`` group."""
+
+    component: str
+    currency: str
+    group: str
+    email: str | None
+    name: str
+    amount_minor: int
+    line_count: int
+    first_id: int
+    last_id: int
+
+
+def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Group]:
+    """The person's lines in force (adjustments aside) summed by the database in one pass, per component and
+    per who owns their deal (``ReportTotal``): the person's reporting tree is a recursive CTE tagging everyone
+    below with the direct report at its top. A handful of rows, however many lines."""
+    below = (
+        select(id_col(Person.id).label("id"), id_col(Person.id).label("top"))
+        .where(Person.manager_id == person_id)
+        .cte("below", recursive=True)
+    )
+    below = below.union(
+        select(id_col(Person.id), below.c.top)
+        .join(below, below.c.id == Person.manager_id)
+        .where(id_col(Person.id) != person_id)  # a cycle through the person stops there
+    )
+    top = aliased(Person)
+    group = case(
+        (col(PayoutLine.deal_id).is_(None), NO_DEAL),
+        (col(Deal.owner_id) == person_id, OWN),
+        (below.c.top.is_not(None), REPORT),
+        else_=OUTSIDE,
+    )
+    rows = session.exec(
+        lines_in_force_query(
+            period_id,
+            PayoutLine.component,
+            PayoutLine.currency,
+            group.label("grp"),
+            top.email,
+            top.name,
+            func.sum(PayoutLine.amount_minor),
+            func.count(),
+            func.min(PayoutLine.id),
+            func.max(PayoutLine.id),
+        )
+        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
+        .join(below, below.c.id == Deal.owner_id, isouter=True)
+        .join(top, col(top.id) == below.c.top, isouter=True)
+        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+        # by the label: the CASE is one expression on PostgreSQL, whose bound parameters differ in each place
+        .group_by(PayoutLine.component, PayoutLine.currency, literal_column("grp"), top.id, top.email, top.name)
+    ).all()
+    return [
+        _Group(
+            component,
+            line_currency,
+            grp,
+            email if grp == REPORT else None,
+            name if grp == REPORT else "",
+            int(amount or 0),
+            int(count),
+            int(first),
+            int(last),
+        )
+        for component, line_currency, grp, email, name, amount, count, first, last in rows
+    ]
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from commissions.core.money import from_minor
-from commissions.statements.queries import Statement
+from commissions.statements.queries import Statement, StatementLine
 
 
 class LineOut(BaseModel):
@@ -15,12 +15,28 @@ class LineOut(BaseModel):
     amount: str
     kind: str
     text: str
+    id: int | None = Field(None, description="the payout line's id (paging follows it; disputes name it)")
+
+
+class PageLineOut(LineOut):
+    component: str
 
 
 class ComponentOut(BaseModel):
     name: str
+    amount: str = Field(description="the component's total, the same on every page")
+    lines: list[LineOut] = Field(description="its lines on this page (all of them when the statement is not paged)")
+    line_count: int = Field(0, description="how many lines it has in all")
+
+
+class ReportTotalOut(BaseModel):
+    """Lines grouped by who owns their deal (docs/deals-and-statements.md, "By report")."""
+
+    group: str  # report | own | outside | none
+    report: str | None  # group "report": the direct report's email (their subtree's deals)
+    name: str
     amount: str
-    lines: list[LineOut]
+    line_count: int
 
 
 class AdjustmentLineOut(BaseModel):
@@ -56,6 +72,21 @@ class StatementOut(BaseModel):
     plans: list[PlanOut]
     components: list[ComponentOut]
     adjustments: list[AdjustmentLineOut] = []
+    # totals by who owns the lines' deals (per direct report for a manager), the same on every page
+    reports: list[ReportTotalOut] = Field(
+        [],
+        description="the lines' totals by who owns their deal: one row per direct report (their subtree), "
+        "then own deals, deals owned outside the reporting tree, lines without a deal",
+    )
+    line_count: int = Field(0, description="lines in all components, adjustments aside")
+    # paging (`limit`, `cursor`): the page's lines in id order (null when not paged: see `components`)
+    # and the cursor of the next page (null on the last page and when not paged)
+    lines: list[PageLineOut] | None = Field(
+        None, description="paged (`limit` or `cursor` given): this page's lines in id order; null otherwise"
+    )
+    next_cursor: str | None = Field(
+        None, description="pass it back as `cursor` for the next page; null on the last page and when not paged"
+    )
     # freshness: when computed (ISO 8601, UTC), whether changes still wait, why the last calculation failed
     computed_at: str | None = None
     pending: bool = False
@@ -64,7 +95,7 @@ class StatementOut(BaseModel):
     engine_version: str = ""
     fingerprint: str = ""
     inputs: dict[str, str] = {}
-    reproducible: bool = False
+    reproducible: bool | None = False  # null: not checked (a paged answer; the inputs download checks it)
     offline_notes: list[str] = []
 
 
@@ -74,7 +105,14 @@ def _measure(minor: int | None, metric: str, currency: str) -> str | None:
     return str(Decimal(minor).scaleb(-2)) if metric in ("deals", "mqls", "sqls") else str(from_minor(minor, currency))
 
 
-def statement_out(st: Statement) -> StatementOut:
+def _line(line: StatementLine, cur: str) -> LineOut:
+    return LineOut(
+        deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text, id=line.line_id
+    )
+
+
+def statement_out(st: Statement, *, next_cursor: str | None = None) -> StatementOut:
+    """The API's answer; ``lines`` and ``next_cursor`` only for a paged statement."""
     person, cur = st.person, st.currency
     return StatementOut(
         person=person.email,
@@ -118,13 +156,24 @@ def statement_out(st: Statement) -> StatementOut:
             ComponentOut(
                 name=c.name,
                 amount=str(from_minor(c.amount_minor, cur)),
-                lines=[
-                    LineOut(
-                        deal=line.deal, amount=str(from_minor(line.amount_minor, cur)), kind=line.kind, text=line.text
-                    )
-                    for line in c.lines
-                ],
+                lines=[_line(line, cur) for line in c.lines],
+                line_count=c.line_count,
             )
             for c in st.components
         ],
+        reports=[
+            ReportTotalOut(
+                group=r.group,
+                report=r.email,
+                name=r.name,
+                amount=str(from_minor(r.amount_minor, cur)),
+                line_count=r.line_count,
+            )
+            for r in st.reports
+        ],
+        line_count=st.line_count,
+        lines=[PageLineOut(component=line.component, **_line(line, cur).model_dump()) for line in st.lines]
+        if st.paged
+        else None,
+        next_cursor=next_cursor,
     )

@@ -104,6 +104,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/statements/{email:str}"): {"manager", "finance"},
     ("GET", "/api/v1/statements/{email:str}"): {"manager", "finance"},
     ("GET", "/statements/{email:str}/inputs.zip"): {"manager", "finance"},  # "Check this statement yourself"
+    ("GET", "/statements/{email:str}/check"): {"manager", "finance"},  # the proof of a long statement, when asked
     ("GET", "/api/v1/statements/{email:str}/inputs"): {"manager", "finance"},
     ("POST", "/statements/what-if"): SALES,
     ("GET", "/team"): {"manager", "other_manager"},
