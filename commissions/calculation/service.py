@@ -734,8 +734,11 @@ def _summary(
     }
 
 
-RECALC_CHUNK_LINES = 100_000  # about the most lines in force one transaction of a full recalculation recomputes
-RECALC_CHUNK_PEOPLE = 500
+# A chunk of a full recalculation: about the most lines in force one transaction recomputes (a CRO alone may
+# have more), and the most people, so that a chunk of reps reads its deals by id (loader._BY_ID_LIMIT), not
+# the whole quarter: 300,000 deals were read 18 times over with chunks of 500 people and 100,000 lines.
+RECALC_CHUNK_LINES = 250_000
+RECALC_CHUNK_PEOPLE = 250
 
 
 def recalc_period(
@@ -751,7 +754,7 @@ def recalc_period(
     Each chunk is a focused recompute (the worker's path: its people are touched, computed and
     stored in one transaction), so memory and each transaction's writes stay bounded in the size of
     the ledger (one transaction of 2.1M lines took 5.4 GiB). A chunk holds at most ``chunk_people``
-    people and, after its first person, about ``chunk_lines`` lines in force (a CRO's override line
+    people and, after its first person, about ``chunk_lines`` lines in force or deals below them (a CRO's override line
     per deal of the company counts); a chunk's result is stored under the same rules as any
     other, so writers in between are never overwritten.
     """
