@@ -18,6 +18,7 @@ from leaderboard.badges import (
     biggest_deal,
     deals_in_window,
     evaluate,
+    evaluate_if_stale,
     first_deal,
     forget_evaluations,
     most_improved,
@@ -397,3 +398,20 @@ def test_admin_adds_a_rule_of_a_known_kind(client, engine: Engine, make_person) 
         == 403
     )
     assert read(engine, lambda s: s.exec(select(BadgeRule).where(BadgeRule.key == "mine")).first()) is None
+
+
+def test_a_board_read_evaluates_badges_again_only_when_what_they_read_moved(
+    client, engine: Engine, make_person
+) -> None:
+    """The lazy evaluation on a leaderboard read re-reads the period's deals only when something it reads
+    changed (issue 16: a 300,000-deal quarter took 1.5 s on every read a minute apart)."""
+    crm = _sales(client, engine, make_person)
+    forget_evaluations()
+    first = evaluate_if_stale(engine, PERIOD, now=0.0)
+    assert first is not None and first.granted  # evaluated: the first deals earn badges
+    assert evaluate_if_stale(engine, PERIOD, now=120.0) is None  # a minute later, nothing moved: not evaluated
+    body = example_deal("D-10", "90000", "2026-01-20", owner="bo@example.com")
+    assert client.post("/api/v1/deals", json=body, headers=crm).status_code == 201
+    again = evaluate_if_stale(engine, PERIOD, now=240.0)
+    assert again is not None  # a deal moved: evaluated again, and bo's deal is now the month's biggest
+    assert ("biggest_deal_of_month", _id(engine, "bo")) in again.granted
