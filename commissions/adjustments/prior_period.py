@@ -217,6 +217,7 @@ def book_locked_change(
             component=CLAWBACK_COMPONENT if clawback else PRIOR_COMPONENT,
             kind="clawback" if clawback else "adjustment",
             deal_id=deal.id if deal is not None else None,
+            deal_owner_id=deal.owner_id if deal is not None else None,
             amount_minor=diff,
             currency=currency,
             text=text,

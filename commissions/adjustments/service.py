@@ -134,7 +134,8 @@ def add_manual_adjustment(
     person = session.get(Person, person_id)
     if person is None:
         raise InputProblem("person", f"no person with id {person_id}")
-    if deal_id is not None and session.get(Deal, deal_id) is None:
+    deal = session.get(Deal, deal_id) if deal_id is not None else None
+    if deal_id is not None and deal is None:
         raise InputProblem("deal", f"no deal with id {deal_id}")
     actor = _actor(session, actor_id)
     period = writable_period(session, period_key)
@@ -157,6 +158,7 @@ def add_manual_adjustment(
         component=MANUAL_COMPONENT,
         kind="adjustment",
         deal_id=deal_id,
+        deal_owner_id=deal.owner_id if deal is not None else None,
         amount_minor=minor,
         currency=currency,
         text=reason,
@@ -214,6 +216,7 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
         component=line.component,
         kind="reversal",
         deal_id=line.deal_id,
+        deal_owner_id=line.deal_owner_id,
         amount_minor=-line.amount_minor,
         currency=line.currency,
         text=f"Reverses: {line.text} ({reason})",

@@ -24,8 +24,9 @@ from sqlmodel import Session, col, select
 from commissions.calculation.rows import table_of
 from commissions.models import LedgerTotal, PayoutLine, PlanVersion
 
-GROUP = ("period_id", "person_id", "plan_id", "component", "kind", "currency")
+GROUP = ("period_id", "person_id", "plan_id", "component", "kind", "currency", "owner_id")
 NO_PLAN = 0
+NO_DEAL = 0  # ledger_total.owner_id of lines about no deal
 
 
 def lines_in_force_query(period_id: int, *columns: Any) -> Any:
@@ -65,8 +66,12 @@ def book_lines(session: Session, *, run_id: int | None = None, line_ids: Iterabl
             func.coalesce(original.component, PayoutLine.component).label("component"),
             func.coalesce(original.kind, PayoutLine.kind).label("kind"),
             func.coalesce(original.currency, PayoutLine.currency).label("currency"),
+            func.coalesce(original.deal_owner_id, PayoutLine.deal_owner_id, literal_column(str(NO_DEAL))).label(
+                "owner_id"
+            ),
             func.sum(PayoutLine.amount_minor).label("amount_minor"),
             func.sum(case((col(PayoutLine.reverses_id).is_(None), 1), else_=-1)).label("lines"),
+            func.min(PayoutLine.id).label("first_line_id"),
         )
         .select_from(PayoutLine)
         .join(original, col(original.id) == PayoutLine.reverses_id, isouter=True)
@@ -83,12 +88,16 @@ def book_lines(session: Session, *, run_id: int | None = None, line_ids: Iterabl
     source = source.group_by(*keys).order_by(*keys)
     table = table_of(LedgerTotal)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).from_select([*GROUP, "amount_minor", "lines"], source)
+    statement = insert(table).from_select([*GROUP, "amount_minor", "lines", "first_line_id"], source)
+    excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=list(GROUP),
         set_={
-            "amount_minor": table.c.amount_minor + statement.excluded.amount_minor,
-            "lines": table.c.lines + statement.excluded.lines,
+            "amount_minor": table.c.amount_minor + excluded.amount_minor,
+            "lines": table.c.lines + excluded.lines,
+            "first_line_id": case(
+                (excluded.first_line_id < table.c.first_line_id, excluded.first_line_id), else_=table.c.first_line_id
+            ),
         },
     )
     session.connection().execute(statement)
@@ -115,31 +124,29 @@ class Drift:
 def totals_drift(session: Session, period_id: int) -> list[Drift]:
     """Groups of the period whose running total differs from its lines in force (none when all is well)."""
     summed: dict[tuple[Any, ...], tuple[int, int]] = {}
-    for person_id, plan_id, component, kind, currency, amount, count in session.execute(
+    plan = func.coalesce(PlanVersion.plan_id, literal_column(str(NO_PLAN)))
+    owner = func.coalesce(PayoutLine.deal_owner_id, literal_column(str(NO_DEAL)))
+    for person_id, plan_id, component, kind, currency, owner_id, amount, count in session.execute(
         lines_in_force_query(
             period_id,
             PayoutLine.person_id,
-            func.coalesce(PlanVersion.plan_id, literal_column(str(NO_PLAN))),
+            plan,
             PayoutLine.component,
             PayoutLine.kind,
             PayoutLine.currency,
+            owner,
             func.sum(PayoutLine.amount_minor),
             func.count(),
         )
         .join(PlanVersion, col(PlanVersion.id) == PayoutLine.plan_version_id, isouter=True)
-        .group_by(
-            PayoutLine.person_id,
-            func.coalesce(PlanVersion.plan_id, literal_column(str(NO_PLAN))),
-            PayoutLine.component,
-            PayoutLine.kind,
-            PayoutLine.currency,
-        )
+        .group_by(PayoutLine.person_id, plan, PayoutLine.component, PayoutLine.kind, PayoutLine.currency, owner)
     ).all():
-        summed[(person_id, plan_id, component, kind, currency)] = (int(amount), int(count))
+        summed[(person_id, plan_id, component, kind, currency, owner_id)] = (int(amount), int(count))
     stored: dict[tuple[Any, ...], tuple[int, int]] = {}
     for row in session.exec(select(LedgerTotal).where(LedgerTotal.period_id == period_id)).all():
         if row.lines or row.amount_minor:
-            stored[(row.person_id, row.plan_id, row.component, row.kind, row.currency)] = (row.amount_minor, row.lines)
+            key = (row.person_id, row.plan_id, row.component, row.kind, row.currency, row.owner_id)
+            stored[key] = (row.amount_minor, row.lines)
     return [
         Drift(key[0], key[1], key[2], key[3], key[4], stored.get(key, (0, 0)), summed.get(key, (0, 0)))
         for key in sorted(set(summed) | set(stored), key=repr)

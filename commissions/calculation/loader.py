@@ -49,6 +49,7 @@ class PeriodInputs:
     deals: list[eng.Deal]
     deal_ids: dict[str, int]
     campaigns: list[eng.Campaign]
+    deal_owners: dict[str, int] = field(default_factory=dict)  # external id -> owner's person id
     leads: list[eng.LeadEvent] = field(default_factory=list)  # in stage order, for plans on mqls/sqls/pipeline
 
     def quotas_for(self, plan: PlanInPeriod) -> list[eng.Quota]:
@@ -258,6 +259,7 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         quota_rows=cast("list[tuple[int, str, int]]", list(quota_rows)),  # the query skips null person ids
         deals=deals,
         deal_ids={d.external_id: d.id for d in deal_rows},
+        deal_owners={d.external_id: d.owner_id for d in deal_rows},
         campaigns=campaigns,
         leads=[
             eng.LeadEvent(

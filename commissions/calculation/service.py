@@ -475,7 +475,7 @@ def _prepare(
     prepared = Prepared([], [], set(), set())
     now = utcnow()
     paid: set[int] = set()
-    deal_ids, version_id = inputs.deal_ids, plan.version.id
+    deal_ids, owners, version_id = inputs.deal_ids, inputs.deal_owners, plan.version.id
     for payee in result.payees:
         person_id = inputs.id_of[payee.person]
         if person_id not in scope:
@@ -492,6 +492,7 @@ def _prepare(
                 _minor(line.amount, digits),
                 line.text,
                 version_id,
+                owners.get(line.deal_id) if line.deal_id else None,
             )
             for component, line in lines
         ]
@@ -504,6 +505,7 @@ def _prepare(
                 "component": component.name,
                 "kind": _KIND_OF_COMPONENT.get(component.kind, "earning"),
                 "deal_id": deal_ids.get(line.deal_id) if line.deal_id else None,
+                "deal_owner_id": owners.get(line.deal_id) if line.deal_id else None,
                 "amount_minor": _minor(line.amount, digits),
                 "text": line.text,
                 "basis": {**line.basis, "kind": component.kind},
@@ -624,6 +626,7 @@ _LINE_COLUMNS: tuple[Any, ...] = (  # more columns than select()'s typed overloa
     PayoutLine.text,
     PayoutLine.plan_version_id,
     PayoutLine.currency,
+    PayoutLine.deal_owner_id,
 )
 
 
@@ -647,8 +650,16 @@ def _current_lines(session: Session, period_id: int, plan_id: int, people: set[i
 
 
 def _signature(line: Any) -> tuple[Any, ...]:
-    """A stored line's signature: (component, kind, deal, amount, text, plan version)."""
-    return (line.component, line.kind, line.deal_id, line.amount_minor, line.text, line.plan_version_id)
+    """A stored line's signature: (component, kind, deal, amount, text, plan version, deal owner)."""
+    return (
+        line.component,
+        line.kind,
+        line.deal_id,
+        line.amount_minor,
+        line.text,
+        line.plan_version_id,
+        line.deal_owner_id,
+    )
 
 
 def _no_row(index: int) -> dict[str, Any]:
@@ -686,6 +697,7 @@ def _diff_lines(
                 "component": old.component,
                 "kind": "reversal",
                 "deal_id": old.deal_id,
+                "deal_owner_id": old.deal_owner_id,
                 "amount_minor": -old.amount_minor,
                 "currency": old.currency,
                 "text": f"Reverses: {old.text}",

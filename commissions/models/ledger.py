@@ -56,6 +56,8 @@ class PayoutLine(SQLModel, table=True):
     component: str = Field(max_length=200)
     kind: str = Field(default="earning", max_length=20)
     deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="RESTRICT", index=True)
+    # the deal's owner when the line was computed (statements total a manager's lines per report by it)
+    deal_owner_id: int | None = Field(default=None)
     amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(min_length=3, max_length=3)
     text: str = Field(sa_type=Text)
@@ -68,7 +70,7 @@ class PayoutLine(SQLModel, table=True):
 class LedgerTotal(SQLModel, table=True):
     """The running total of one group of a period's lines in force, kept with the ledger.
 
-    One row per person, plan, component, kind and currency: ``amount_minor`` and ``lines`` are
+    One row per person, plan, component, kind, currency and deal owner: ``amount_minor`` and ``lines`` are
     the sum and count of the lines in force in that group (neither reversals nor reversed).
     Every writer of payout lines books them here in the same transaction
     (``calculation.totals.book_lines``), so period totals, the finance dashboard and payroll
@@ -79,7 +81,7 @@ class LedgerTotal(SQLModel, table=True):
 
     __tablename__ = "ledger_total"
     __table_args__ = (
-        UniqueConstraint("period_id", "person_id", "plan_id", "component", "kind", "currency"),
+        UniqueConstraint("period_id", "person_id", "plan_id", "component", "kind", "currency", "owner_id"),
         Index("ix_ledger_total_person", "person_id", "period_id"),
     )
 
@@ -90,8 +92,10 @@ class LedgerTotal(SQLModel, table=True):
     component: str = Field(max_length=200)
     kind: str = Field(max_length=20)
     currency: str = Field(min_length=3, max_length=3)
+    owner_id: int = Field(default=0)  # the lines' deal owner (``payout_line.deal_owner_id``); 0: lines of no deal
     amount_minor: int = Field(default=0, sa_type=BigInteger)
     lines: int = Field(default=0)
+    first_line_id: int = Field(default=0)  # the group's first line ever (orders components as they appeared)
 
 
 class Adjustment(SQLModel, table=True):

@@ -122,11 +122,11 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
             LedgerTotal.component,
             LedgerTotal.currency,
             func.sum(LedgerTotal.amount_minor),
-            func.min(LedgerTotal.id),
+            func.min(LedgerTotal.first_line_id),
         )
         .join(Person, col(Person.id) == LedgerTotal.person_id)
         .group_by(LedgerTotal.person_id, Person.email, Person.name, LedgerTotal.component, LedgerTotal.currency)
-        .order_by(Person.name, func.min(LedgerTotal.id))
+        .order_by(Person.name, func.min(LedgerTotal.first_line_id))
     ).all()
     for person_id, email, name, component, currency, amount, _ in groups:
         amount = int(amount)

@@ -9,7 +9,8 @@ from sqlalchemy import case, func, literal_column
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from commissions.calculation.ledger import current_lines_query, lines_in_force_query
+from commissions.calculation.ledger import NO_DEAL as NO_DEAL_OWNER
+from commissions.calculation.ledger import current_lines_query, lines_in_force_query, totals_query
 from commissions.calculation.rows import id_col, stored_id
 from commissions.calculation.state import Freshness, freshness
 from commissions.core.errors import InputProblem
@@ -17,8 +18,10 @@ from commissions.core.paging import BadCursor, id_cursor, read_id_cursor
 from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.engine import PeriodError, parse_period
+from commissions.engine.plan_yaml import load_plan_document
 from commissions.models import (
     Deal,
+    LedgerTotal,
     PayeeSummary,
     PayoutLine,
     Period,
@@ -192,8 +195,10 @@ def read_statement(
     components: dict[str, ComponentTotal] = {}
     by_report: dict[tuple[str, str | None], ReportTotal] = {}
     currency = summaries[0][0].currency if summaries else "USD"
-    newest = 0  # the currency is the newest line's, as it always was
-    for g in sorted(groups, key=lambda g: g.first_id):  # components in the order their first lines were written
+    newest = 0  # the currency is that of the newest group of lines (of the newest adjustment, if any)
+    order = _plan_order(session, [s.plan_version_id for s, _, _ in summaries])
+    # components in plan order (cli.md's rule for statements), any other in the order they first appeared
+    for g in sorted(groups, key=lambda g: (order.get(g.component, len(order)), g.first_id)):
         entry = components.setdefault(g.component, ComponentTotal(g.component))
         entry.amount_minor += g.amount_minor
         entry.line_count += g.line_count
@@ -210,17 +215,25 @@ def read_statement(
         )
     reports = sorted(by_report.values(), key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
     adjustments: list[StatementLine] = []
-    adjustment_rows = session.exec(
-        current_lines_query(person_id, period_id, Deal.external_id)
-        .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
-        .where(col(PayoutLine.kind).in_(ADJUSTMENT_KINDS))
-        .order_by(PayoutLine.id)
-    ).all()
+    has_adjustments = session.exec(  # the running totals say whether there are any: else no look through the lines
+        totals_query(period_id, LedgerTotal.id)
+        .where(LedgerTotal.person_id == person_id, col(LedgerTotal.kind).in_(ADJUSTMENT_KINDS))
+        .limit(1)
+    ).first()
+    adjustment_rows = (
+        session.exec(
+            current_lines_query(person_id, period_id, Deal.external_id)
+            .join(Deal, Deal.id == PayoutLine.deal_id, isouter=True)
+            .where(col(PayoutLine.kind).in_(ADJUSTMENT_KINDS))
+            .order_by(PayoutLine.id)
+        ).all()
+        if has_adjustments is not None
+        else []
+    )
     if adjustment_rows:
         period_keys = dict(session.exec(select(id_col(Period.id), Period.key)).all())
         for line, external_id in adjustment_rows:
-            if stored_id(line) > newest:
-                newest, currency = stored_id(line), line.currency
+            currency = line.currency
             basis = line.basis or {}
             adjustments.append(
                 StatementLine(
@@ -257,6 +270,30 @@ def read_statement(
         next_after,
         limit is not None,
     )
+
+
+_COMPONENT_NAMES: dict[int, list[str]] = {}  # plan version id -> its components' names (versions never change)
+
+
+def _plan_order(session: Session, version_ids: list[int]) -> dict[str, int]:
+    """Each component name's place in the person's plans (in the order given), read from the plan documents."""
+    missing = [v for v in version_ids if v not in _COMPONENT_NAMES]
+    if missing:
+        for version_id, document in session.exec(
+            select(id_col(PlanVersion.id), PlanVersion.document).where(col(PlanVersion.id).in_(missing))
+        ).all():
+            try:
+                parts = load_plan_document(document).get("components") or []
+            except Exception:  # a document the engine would refuse: its statement falls back to line order
+                parts = []
+            _COMPONENT_NAMES[version_id] = [
+                str(part.get("name")) for part in parts if isinstance(part, dict) and part.get("name")
+            ]
+    order: dict[str, int] = {}
+    for version_id in version_ids:
+        for name in _COMPONENT_NAMES.get(version_id, []):
+            order.setdefault(name, len(order))
+    return order
 
 
 def _page(
@@ -305,9 +342,10 @@ class _Group:
 
 
 def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Group]:
-    """The person's lines in force (adjustments aside) summed by the database in one pass, per component and
-    per who owns their deal (``ReportTotal``): the person's reporting tree is a recursive CTE tagging everyone
-    below with the direct report at its top. A handful of rows, however many lines."""
+    """The person's lines in force (adjustments aside) per component and per who owns their deal
+    (``ReportTotal``), from the ledger's running totals (``ledger_total``: a row per component and deal
+    owner, kept with the lines), so a CRO's 600,000 lines cost the few thousand owners they come from. The
+    person's reporting tree is a recursive CTE tagging everyone below with the direct report at its top."""
     below = (
         select(id_col(Person.id).label("id"), id_col(Person.id).label("top"))
         .where(Person.manager_id == person_id)
@@ -320,30 +358,29 @@ def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Grou
     )
     top = aliased(Person)
     group = case(
-        (col(PayoutLine.deal_id).is_(None), NO_DEAL),
-        (col(Deal.owner_id) == person_id, OWN),
+        (col(LedgerTotal.owner_id) == NO_DEAL_OWNER, NO_DEAL),
+        (col(LedgerTotal.owner_id) == person_id, OWN),
         (below.c.top.is_not(None), REPORT),
         else_=OUTSIDE,
     )
     rows = session.exec(
-        lines_in_force_query(
+        totals_query(
             period_id,
-            PayoutLine.component,
-            PayoutLine.currency,
+            LedgerTotal.component,
+            LedgerTotal.currency,
             group.label("grp"),
             top.email,
             top.name,
-            func.sum(PayoutLine.amount_minor),
-            func.count(),
-            func.min(PayoutLine.id),
-            func.max(PayoutLine.id),
+            func.sum(LedgerTotal.amount_minor),
+            func.sum(LedgerTotal.lines),
+            func.min(LedgerTotal.first_line_id),
+            func.max(LedgerTotal.id),
         )
-        .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
-        .join(below, below.c.id == Deal.owner_id, isouter=True)
+        .join(below, below.c.id == LedgerTotal.owner_id, isouter=True)
         .join(top, col(top.id) == below.c.top, isouter=True)
-        .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
+        .where(LedgerTotal.person_id == person_id, col(LedgerTotal.kind).not_in(ADJUSTMENT_KINDS))
         # by the label: the CASE is one expression on PostgreSQL, whose bound parameters differ in each place
-        .group_by(PayoutLine.component, PayoutLine.currency, literal_column("grp"), top.id, top.email, top.name)
+        .group_by(LedgerTotal.component, LedgerTotal.currency, literal_column("grp"), top.id, top.email, top.name)
     ).all()
     return [
         _Group(
@@ -434,11 +471,12 @@ def periods_of(session: Session, person: Person, shown: str | None = None) -> li
             .where(PayeeSummary.person_id == person.id)
         ).all()
     )
-    keys |= set(
+    keys |= set(  # any line: its running total's row stays, even when every line of it was reversed
         session.exec(
             select(Period.key)
-            .join(PayoutLine, col(PayoutLine.period_id) == Period.id)
-            .where(PayoutLine.person_id == person.id)
+            .join(LedgerTotal, col(LedgerTotal.period_id) == Period.id)
+            .where(LedgerTotal.person_id == person.id)
+            .distinct()
         ).all()
     )
     if shown:

@@ -1,4 +1,4 @@
-"""ledger_total: the running totals of the lines in force, kept with the ledger (issue 16).
+"""ledger_total: the running totals of the lines in force, kept with the ledger; payout_line.deal_owner_id (issue 16).
 
 Revision ID: 0014_ledger_totals
 Revises: 0013_sign_in_limits_and_password
@@ -18,6 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("payout_line", sa.Column("deal_owner_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE payout_line SET deal_owner_id = (SELECT owner_id FROM deal WHERE deal.id = payout_line.deal_id) "
+        "WHERE deal_id IS NOT NULL"
+    )
     op.create_table(
         "ledger_total",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -27,8 +32,10 @@ def upgrade() -> None:
         sa.Column("component", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("first_line_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["period_id"], ["period.id"], name=op.f("fk_ledger_total_period_id_period"), ondelete="RESTRICT"
         ),
@@ -43,20 +50,26 @@ def upgrade() -> None:
             "component",
             "kind",
             "currency",
-            name=op.f("uq_ledger_total_period_id_person_id_plan_id_component_kind_currency"),
+            "owner_id",
+            name=op.f("uq_ledger_total_period_id_person_id_plan_id_component_kind_currency_owner_id"),
         ),
     )
     op.create_index("ix_ledger_total_person", "ledger_total", ["person_id", "period_id"], unique=False)
     # the totals of the lines already in force (neither reversals nor reversed)
     op.execute(
-        "INSERT INTO ledger_total (period_id, person_id, plan_id, component, kind, currency, amount_minor, lines) "
+        "INSERT INTO ledger_total (period_id, person_id, plan_id, component, kind, currency, owner_id, "
+        "amount_minor, lines, first_line_id) "
         "SELECT l.period_id, l.person_id, COALESCE(v.plan_id, 0), l.component, l.kind, l.currency, "
-        "SUM(l.amount_minor), COUNT(*) FROM payout_line l LEFT JOIN plan_version v ON v.id = l.plan_version_id "
+        "COALESCE(l.deal_owner_id, 0), SUM(l.amount_minor), COUNT(*), MIN(l.id) "
+        "FROM payout_line l LEFT JOIN plan_version v ON v.id = l.plan_version_id "
         "WHERE l.kind <> 'reversal' AND NOT EXISTS (SELECT 1 FROM payout_line r WHERE r.reverses_id = l.id) "
-        "GROUP BY l.period_id, l.person_id, COALESCE(v.plan_id, 0), l.component, l.kind, l.currency"
+        "GROUP BY l.period_id, l.person_id, COALESCE(v.plan_id, 0), l.component, l.kind, l.currency, "
+        "COALESCE(l.deal_owner_id, 0)"
     )
 
 
 def downgrade() -> None:
     op.drop_index("ix_ledger_total_person", table_name="ledger_total")
     op.drop_table("ledger_total")
+    with op.batch_alter_table("payout_line") as batch:
+        batch.drop_column("deal_owner_id")

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 
+from commissions.calculation.ledger import book_lines
 from commissions.calculation.rows import table_of
 from commissions.calculation.service import recalc_period
 from commissions.core.db import transaction
@@ -85,7 +86,8 @@ def add_lines(engine: Engine, count: int, *, component: str = "Team override", w
     with transaction(engine) as s:
         person = s.exec(select(Person.id).where(Person.email == "cro@example.com")).scalar_one()
         period = s.exec(select(Period.id).where(Period.key == "2026-Q1")).scalar_one()
-        deals = list(s.exec(select(Deal.id).order_by(Deal.id)).scalars())
+        deals = [tuple(row) for row in s.exec(select(Deal.id, Deal.owner_id).order_by(Deal.id)).all()]
+        before = s.exec(select(func.max(PayoutLine.id))).scalar_one()
         now = datetime.now(UTC)
         rows = [
             {
@@ -93,7 +95,8 @@ def add_lines(engine: Engine, count: int, *, component: str = "Team override", w
                 "period_id": period,
                 "component": component,
                 "kind": "earning",
-                "deal_id": deals[i % len(deals)] if with_deal else None,
+                "deal_id": deals[i % len(deals)][0] if with_deal else None,
+                "deal_owner_id": deals[i % len(deals)][1] if with_deal else None,
                 "amount_minor": 100 + (i * 37) % 900,
                 "currency": "USD",
                 "text": f"synthetic line {i}",
@@ -103,6 +106,8 @@ def add_lines(engine: Engine, count: int, *, component: str = "Team override", w
             for i in range(count)
         ]
         s.execute(insert(table_of(PayoutLine)), rows)
+        added = s.exec(select(PayoutLine.id).where(PayoutLine.id > before)).scalars().all()
+        book_lines(s, line_ids=added)  # as every writer of the ledger does
 
 
 def walk_api(client: TestClient, headers: dict[str, str], limit: int) -> list[dict[str, Any]]:
@@ -373,3 +378,26 @@ def test_a_short_statement_still_shows_its_proof_and_a_reps_statement_has_no_rep
     text = client.get("/statements/ana@example.com?period=2026-Q1").text
     assert "Fingerprint" in text and "Check it now" not in text and "Show more lines" not in text
     assert "By report" not in text
+
+
+def test_per_report_totals_follow_a_deal_to_its_new_owner(client: TestClient, engine: Engine, make_person) -> None:
+    """Per-report totals come from the running totals, grouped by the owner each line was computed for
+    (``payout_line.deal_owner_id``): when D-1 moves from ana (under mia) to lee, its lines on cro's statement are
+    recomputed for lee and move to lee's row, and the running totals still equal the lines."""
+    from commissions.calculation.check import check_period
+
+    tokens = setup(client, engine, make_person)
+
+    def by_report() -> dict[str | None, tuple[str, int]]:
+        body = client.get(API + "?period=2026-Q1", headers=tokens["finance"]).json()
+        return {r["report"]: (r["amount"], r["line_count"]) for r in body["reports"] if r["group"] == "report"}
+
+    before = by_report()
+    moved = example_deal("D-1", "60000", "2026-01-10", owner="lee@example.com")
+    assert client.post("/api/v1/deals", json=moved, headers=token_for(engine, "admin")).status_code == 200
+    recalc_period(engine, "2026-Q1")
+    after = by_report()
+    assert after["mia@example.com"][1] == before["mia@example.com"][1] - 2  # D-1's team credit and override
+    assert after["lee@example.com"][1] == before["lee@example.com"][1] + 2
+    assert Decimal(after["mia@example.com"][0]) < Decimal(before["mia@example.com"][0])
+    assert check_period(engine, "2026-Q1").ok
