@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, pct
+from bench.harness import database_url, drop_schema, free_port, pct
 from bench.org import analyze, build_org
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recalc_period
@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-bench-"))
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    url = database_url(tmp, args.database_url)  # PostgreSQL: a fresh schema of its own, dropped at the end
     engine = make_engine(url)
     upgrade(engine=engine)
     t = time.perf_counter()
@@ -152,7 +152,8 @@ def main() -> None:
                 print(f"worker: every statement the import touched recomputed {time.perf_counter() - t0:.1f}s later")
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
+        drop_schema(url)
 
 
 if __name__ == "__main__":
