@@ -150,9 +150,11 @@ def load_facts(session: Session, period: Period) -> Facts:
         )
     ).all()
     splits: dict[int, list[int]] = defaultdict(list)
-    if rows:
+    if rows:  # joined, not an IN list of every deal id (300,000 of them are more than SQLite takes)
         for deal_id, person_id in session.exec(
-            select(DealSplit.deal_id, DealSplit.person_id).where(col(DealSplit.deal_id).in_([r[0] for r in rows]))
+            select(DealSplit.deal_id, DealSplit.person_id)
+            .join(Deal, col(Deal.id) == DealSplit.deal_id)
+            .where(Deal.status == "won", Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on)
         ):
             splits[deal_id].append(person_id)
     deals = [
