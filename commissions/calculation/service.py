@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Engine, bindparam, delete, exists, func
@@ -387,7 +388,7 @@ def _reverse_uncovered(
 
     period_id = stored_id(period_row)
     now = utcnow()
-    inserts: list[dict[str, Any]] = []
+    inserts: list[Row] = []
     changed: set[int] = set()
     columns = (*_LINE_COLUMNS, PlanVersion.plan_id)
     for chunk in _chunks(sorted(people)):
@@ -434,10 +435,7 @@ def _reverse_uncovered(
         ]
         if stale:
             session.execute(delete(PayeeSummary).where(col(PayeeSummary.id).in_(stale)))
-    for insert in inserts:
-        insert["run_id"] = run.id
-    if inserts:
-        session.connection().execute(table_of(PayoutLine).insert(), inserts)
+    write_rows(session, inserts, stored_id(run))
     report.people |= changed
 
 
@@ -445,7 +443,7 @@ def _reverse_uncovered(
 class Prepared:
     """What storing a plan's outcome will write: ledger rows (only the differences) and summaries."""
 
-    inserts: list[dict[str, Any]]
+    inserts: list[Row]  # a new line's row is built when it is written (``write_rows``), a reversal's at once
     summaries: list[dict[str, Any]]
     changed: set[int]
     gone: set[int]  # on the plan but no longer paid by it: their summary goes
@@ -574,8 +572,6 @@ def _store_plan(
         prepared = _prepare(inputs, outcome, period_id, _current_lines(session, period_id, plan_id, scope), keep=scope)
     report.computed += len(prepared.summaries)
     report.people |= prepared.changed
-    for row in prepared.inserts:
-        row["run_id"] = run.id
     for row in prepared.summaries:
         row["run_id"] = run.id
     query = select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
@@ -593,8 +589,7 @@ def _store_plan(
     gone = [summaries[pid] for pid in prepared.gone if pid in summaries]
     if gone:
         session.execute(delete(PayeeSummary).where(col(PayeeSummary.id).in_(gone)))
-    if prepared.inserts:  # Core executemany: the ORM's bulk path costs ten times more for a ledger this size
-        session.connection().execute(table_of(PayoutLine).insert(), prepared.inserts)
+    write_rows(session, prepared.inserts, stored_id(run))
     summary_rows = prepared.summaries
     updates = [{"_id": summaries[r["person_id"]], **r} for r in summary_rows if r["person_id"] in summaries]
     fresh = [r for r in summary_rows if r["person_id"] not in summaries]
@@ -666,13 +661,27 @@ def _no_row(index: int) -> dict[str, Any]:
     raise IndexError(index)
 
 
+Row = dict[str, Any] | Callable[[], dict[str, Any]]
+WRITE_BATCH = 5_000  # rows per executemany: a first computation of a CRO's 600,000 lines never holds them all
+
+
+def write_rows(session: Session, rows: list[Row], run_id: int) -> None:
+    """Insert ledger rows (built now when they are deferred) in batches, each stamped with the run."""
+    for start in range(0, len(rows), WRITE_BATCH):
+        batch = [row() if callable(row) else row for row in rows[start : start + WRITE_BATCH]]
+        for row in batch:
+            row["run_id"] = run_id
+        # Core executemany: the ORM's bulk path costs ten times more for a ledger this size
+        session.connection().execute(table_of(PayoutLine).insert(), batch)
+
+
 def _diff_lines(
     current: list[Any],
     wanted: list[tuple[Any, ...]],
     row: Callable[[int], dict[str, Any]],
     base: dict[str, Any],
     now: Any,
-    inserts: list[dict[str, Any]],
+    inserts: list[Row],
 ) -> bool:
     """Reverse the lines that are no longer computed and add the ones that are new; True if anything changed.
 
@@ -711,7 +720,7 @@ def _diff_lines(
             unchanged[sig] -= 1
             continue
         changed = True
-        inserts.append(row(index))
+        inserts.append(partial(row, index))  # built when written: a first computation's rows are never all held
     return changed
 
 
