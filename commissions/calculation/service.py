@@ -388,7 +388,7 @@ def _reverse_uncovered(
 
     period_id = stored_id(period_row)
     now = utcnow()
-    inserts: list[Row] = []
+    inserts: list[LedgerRow] = []
     changed: set[int] = set()
     columns = (*_LINE_COLUMNS, PlanVersion.plan_id)
     for chunk in _chunks(sorted(people)):
@@ -443,7 +443,7 @@ def _reverse_uncovered(
 class Prepared:
     """What storing a plan's outcome will write: ledger rows (only the differences) and summaries."""
 
-    inserts: list[Row]  # a new line's row is built when it is written (``write_rows``), a reversal's at once
+    inserts: list[LedgerRow]  # a new line's row is built when it is written (``write_rows``), a reversal's at once
     summaries: list[dict[str, Any]]
     changed: set[int]
     gone: set[int]  # on the plan but no longer paid by it: their summary goes
@@ -661,11 +661,11 @@ def _no_row(index: int) -> dict[str, Any]:
     raise IndexError(index)
 
 
-Row = dict[str, Any] | Callable[[], dict[str, Any]]
+LedgerRow = dict[str, Any] | Callable[[], dict[str, Any]]
 WRITE_BATCH = 5_000  # rows per executemany: a first computation of a CRO's 600,000 lines never holds them all
 
 
-def write_rows(session: Session, rows: list[Row], run_id: int) -> None:
+def write_rows(session: Session, rows: list[LedgerRow], run_id: int) -> None:
     """Insert ledger rows (built now when they are deferred) in batches, each stamped with the run."""
     for start in range(0, len(rows), WRITE_BATCH):
         batch = [row() if callable(row) else row for row in rows[start : start + WRITE_BATCH]]
@@ -681,7 +681,7 @@ def _diff_lines(
     row: Callable[[int], dict[str, Any]],
     base: dict[str, Any],
     now: Any,
-    inserts: list[Row],
+    inserts: list[LedgerRow],
 ) -> bool:
     """Reverse the lines that are no longer computed and add the ones that are new; True if anything changed.
 
