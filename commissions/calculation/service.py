@@ -10,8 +10,7 @@ Locked and paid periods are never recomputed.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -482,7 +481,7 @@ def _prepare(
         lines = (
             [] if payee.errors else [(component, line) for component in payee.components for line in component.lines]
         )
-        wanted = [  # the cheap signatures first: a line's row (and its copy of the basis) only if it is new
+        wanted = (  # the cheap signatures first, one at a time: a line's row (and its basis) only if it is new
             (
                 component.name,
                 _KIND_OF_COMPONENT.get(component.kind, "earning"),
@@ -493,7 +492,7 @@ def _prepare(
                 owners.get(line.deal_id) if line.deal_id else None,
             )
             for component, line in lines
-        ]
+        )
 
         def row(index: int, person_id: int = person_id, lines: list[Any] = lines) -> dict[str, Any]:
             component, line = lines[index]
@@ -677,7 +676,7 @@ def write_rows(session: Session, rows: list[LedgerRow], run_id: int) -> None:
 
 def _diff_lines(
     current: list[Any],
-    wanted: list[tuple[Any, ...]],
+    wanted: Iterable[tuple[Any, ...]],
     row: Callable[[int], dict[str, Any]],
     base: dict[str, Any],
     now: Any,
@@ -685,17 +684,27 @@ def _diff_lines(
 ) -> bool:
     """Reverse the lines that are no longer computed and add the ones that are new; True if anything changed.
 
-    ``wanted`` holds the signatures of the lines computed now; ``row(i)`` builds the row of the
-    i-th only when it is new. Only the difference is written, so a manager whose statement has a
-    line per deal of the whole team gets two or three new lines for a new deal, not a rewrite of all.
+    ``wanted`` yields the signatures of the lines computed now, one at a time (a CRO's 600,000 are
+    never held as a list); ``row(i)`` builds the row of the i-th only when it is new. The first
+    stored lines of a signature match its first computed lines, in order; stored lines left over
+    are reversed (in their order), then the new lines follow. Only the difference is written, so a
+    manager whose statement has a line per deal of the whole team gets two or three new lines for
+    a new deal, not a rewrite of all.
     """
-    needed = Counter(wanted)
-    unchanged: Counter[tuple[Any, ...]] = Counter()
-    changed = False
-    for old in current:
-        sig = _signature(old)
-        if unchanged[sig] < needed[sig]:
-            unchanged[sig] += 1
+    stored: dict[tuple[Any, ...], list[int]] = {}
+    for position in range(len(current) - 1, -1, -1):  # each signature's positions, the earliest last (popped first)
+        stored.setdefault(_signature(current[position]), []).append(position)
+    kept = bytearray(len(current))
+    new: list[LedgerRow] = []
+    for index, sig in enumerate(wanted):
+        positions = stored.get(sig)
+        if positions:
+            kept[positions.pop()] = 1
+        else:
+            new.append(partial(row, index))  # built when written: a first computation's rows are never all held
+    changed = bool(new)
+    for position, old in enumerate(current):
+        if kept[position]:
             continue
         changed = True
         inserts.append(
@@ -715,12 +724,7 @@ def _diff_lines(
                 "created_at": now,
             }
         )
-    for index, sig in enumerate(wanted):
-        if unchanged[sig] > 0:
-            unchanged[sig] -= 1
-            continue
-        changed = True
-        inserts.append(partial(row, index))  # built when written: a first computation's rows are never all held
+    inserts.extend(new)
     return changed
 
 
