@@ -1,7 +1,9 @@
-"""Reading the ledger's lines in force, and its running totals (a row per person, plan, component, kind, currency).
+"""Reading the ledger's lines in force, and keeping its running totals (``ledger_total``: a row per period,
+person, plan, component, kind, currency and deal owner).
 
-Pages and exports that sum a period (period totals, the finance dashboard, payroll) read these
-rows, a few per person, instead of the period's lines (2.1M at 300,000 deals). They are kept
+Pages and exports that sum a period (period totals, the finance dashboard, payroll, a statement's
+totals per component and per report) read these rows, a few per person (a manager: one per
+component and deal owner below them), instead of the period's lines (2.1M at 300,000 deals). They are kept
 by the writers of the ledger: whoever inserts payout lines calls ``book_lines`` in the same
 transaction, which adds each new line to its group and takes each reversed line out of its
 own. ``totals_drift`` (run by the period check, ``calculation.check``) proves they equal the
