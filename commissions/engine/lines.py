@@ -20,6 +20,10 @@ FOUR_PLACES = Decimal("0.0001")
 
 #: Turns the rounded amounts of a component's lines into its ``Line`` objects.
 Builder = Callable[[list[Decimal]], list["Line"]]
+#: A line as the calculator prints it: (deal id or None, amount as text, sentence).
+Row = tuple[str | None, str, str]
+#: Turns the rounded amounts of a component's lines into their rows, without ``Line`` objects.
+RowsBuilder = Callable[[list[Decimal]], list[Row]]
 
 
 def fmt_attainment(ratio: Decimal) -> str:
@@ -92,18 +96,33 @@ class Line:
 
 class LineSource:
     """How a component's lines are made: its exact total, and ``make()`` giving the exact
-    per-line values and a builder that turns their rounded amounts into ``Line``s."""
+    per-line values and a builder that turns their rounded amounts into ``Line``s.
+    ``make_rows()``, when a kind has it, gives the same values and a builder of the lines'
+    rows (deal, amount, sentence) straight from them: what printing a million lines needs,
+    without a ``Line`` object each. Both must give the same sentences."""
 
-    __slots__ = ("exact_total", "make")
+    __slots__ = ("exact_total", "make", "make_rows")
 
-    def __init__(self, exact_total: Decimal, make: Callable[[], tuple[list[Decimal], Builder]]):
+    def __init__(
+        self,
+        exact_total: Decimal,
+        make: Callable[[], tuple[list[Decimal], Builder]],
+        make_rows: Callable[[], tuple[list[Decimal], RowsBuilder]] | None = None,
+    ):
         self.exact_total = exact_total
         self.make = make
+        self.make_rows = make_rows
 
 
-def exact_lines(exact: list[Decimal], build: Builder) -> LineSource:
+def exact_lines(exact: list[Decimal], build: Builder, rows: RowsBuilder | None = None) -> LineSource:
     """A source whose exact per-line values are already computed."""
-    return LineSource(sum(exact, ZERO), lambda: (exact, build))
+    return LineSource(sum(exact, ZERO), lambda: (exact, build), None if rows is None else (lambda: (exact, rows)))
+
+
+def label_of(deal: Deal) -> str:
+    """``deal.label``, without the property call (sentences are made by the million)."""
+    name = deal.name
+    return f"{deal.external_id} {name}" if name else deal.external_id
 
 
 class CapLine(Line):

@@ -10,6 +10,8 @@ the largest-remainder method.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import sub
 from decimal import (
     ROUND_FLOOR,
     ROUND_HALF_UP,
@@ -81,6 +83,12 @@ def round_money(value: Decimal, digits: int) -> Decimal:
 
 def format_amount(value: Decimal, digits: int) -> str:
     """``1234.5`` → ``"1234.50"`` (no thousands separator; exactly ``digits`` decimals)."""
+    text = str(value)
+    # already written with exactly ``digits`` decimals (every rounded amount and line is): quantizing
+    # would give the same digits. Decimal's scientific form always ends in E±digits, so a point
+    # ``digits`` places from the end means plain notation.
+    if digits and len(text) > digits and text[-digits - 1] == "." and "E" not in text:
+        return text
     q = _QUANTA.get(digits)
     return str(value.quantize(q if q is not None else quantum(digits), ROUND_HALF_UP, CONTEXT))
 
@@ -117,24 +125,53 @@ def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Deci
     if n == 0:
         return []
     q = quantum(digits)
-    floors: list[Decimal] = []
-    remainders: list[Decimal] = []
-    floor_of = Decimal.quantize
-    for value in exact:
-        floor = floor_of(value, q, ROUND_FLOOR, CONTEXT)
-        floors.append(floor)
-        remainders.append(value - floor)
+    # one C-level pass each (map): the floors and their sum
+    floors = list(map(Decimal.quantize, exact, repeat(q, n), repeat(ROUND_FLOOR, n), repeat(CONTEXT, n)))
     missing = int(CONTEXT.divide(total - sum(floors, ZERO), q))
+    if not missing:
+        return floors
+    remainders = list(map(sub, exact, floors))
     if missing > 0:
-        # largest remainder first; a stable sort of the indexes from last to first keeps
-        # equal remainders with the later line first
-        order = sorted(range(n - 1, -1, -1), key=remainders.__getitem__, reverse=True)
-        for k in range(missing):  # missing <= n for a half-up total of these values
-            i = order[k % n]
-            floors[i] += q
-    elif missing < 0:
-        order = sorted(range(n), key=remainders.__getitem__)
-        for k in range(-missing):
-            i = order[k % n]
-            floors[i] -= q
+        # largest remainder first, equal remainders the later line first
+        order = _by_remainder(remainders, largest_first=True)
+        step = q
+    else:
+        # smallest remainder first, equal remainders the earlier line first
+        order = _by_remainder(remainders, largest_first=False)
+        step = -q
+    for k in range(abs(missing)):  # abs(missing) <= n for a half-up total of these values
+        i = order[k % n]
+        floors[i] += step
     return floors
+
+
+def _by_remainder(remainders: list[Decimal], *, largest_first: bool) -> list[int]:
+    """The line indexes ordered by remainder (largest or smallest first); among equal remainders
+    the later line first when largest first, else the earlier: what a stable sort of the indexes
+    gives. The fractions below one minor unit take few distinct values (a rate's decimals), so
+    the indexes are grouped per value and only the distinct values sorted."""
+    groups: dict[Decimal, list[int]] = {}
+    get = groups.get
+    for i, remainder in enumerate(remainders):
+        group = get(remainder)
+        if group is None:
+            groups[remainder] = [i]
+        else:
+            group.append(i)
+    order: list[int] = []
+    for remainder in sorted(groups, reverse=largest_first):
+        group = groups[remainder]
+        order.extend(reversed(group) if largest_first else group)
+    return order
+
+
+def amount_texts(amounts: list[Decimal], digits: int) -> tuple[list[str], list[str]]:
+    """Each amount as ``str`` writes it (the JSON document's line amounts) and as
+    ``format_amount`` does (sentences): one list twice when every amount already has exactly
+    ``digits`` decimals, as allocated lines do."""
+    plain = list(map(str, amounts))
+    if digits > 0:
+        dot, end = -digits - 1, -digits
+        if all(text[dot:end] == "." and "E" not in text for text in plain):
+            return plain, plain
+    return plain, [format_amount(value, digits) for value in amounts]

@@ -22,6 +22,7 @@ from commissions.engine.lines import (
     DrawLine,
     Line,
     LineSource,
+    Row,
     fmt_attainment,
 )
 from commissions.engine.money import allocate
@@ -81,6 +82,18 @@ class ComponentResult:
             exact, build = self._source.make()
             amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
             return build(amounts)
+
+    def line_rows(self) -> list[Row]:
+        """The lines as (deal id or None, amount as text, sentence), not kept: what ``commissions
+        calc`` prints. Made straight from the exact values when the kind can (no ``Line`` objects);
+        the same deals, amounts and sentences as ``lines``."""
+        source = self._source
+        if self._lines is None and source is not None and source.make_rows is not None:
+            with paused_gc():
+                exact, rows = source.make_rows()
+                amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
+                return rows(amounts)
+        return [(line.deal_id, str(line.amount), line.text) for line in self.build_lines()]
 
     def __repr__(self) -> str:
         return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"

@@ -125,26 +125,23 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
-            if not lines:
+            rows = component.line_rows()  # not kept: streaming needs no more memory than one component
+            if not rows:
                 yield "[]"
             else:
-                chunk = []
-                opening = "["
-                for line in lines:
-                    deal = line.deal
-                    chunk.append(
-                        f'{opening}\n            {{\n              "deal": '
-                        f"{'null' if deal is None else _string(deal.external_id)},\n"
-                        f'              "amount": "{line.amount}",\n'
-                        f'              "text": {_string(line.text)}\n            }}'
+                for start in range(0, len(rows), 4096):
+                    chunk = ",".join(
+                        [
+                            '\n            {\n              "deal": '
+                            f"{'null' if deal_id is None else _string(deal_id)},\n"
+                            f'              "amount": "{amount}",\n'
+                            f'              "text": {_string(text)}\n            }}'
+                            for deal_id, amount, text in rows[start : start + 4096]
+                        ]
                     )
-                    opening = ","
-                    if len(chunk) >= 1024:
-                        yield "".join(chunk)
-                        chunk.clear()
-                chunk.append("\n          ]")
-                yield "".join(chunk)
+                    yield ("[" if start == 0 else ",") + chunk
+                yield "\n          ]"
+                del rows
             yield "\n        }"
             if c == len(payee.components) - 1:
                 yield "\n      ]"

@@ -10,8 +10,8 @@ from commissions.engine.components.base import Calculation, PayeeCredit, PlanCom
 from commissions.engine.components.registry import register
 from commissions.engine.credit import ReportRow
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import Builder, ComponentContext, Line, LineSource
-from commissions.engine.money import ONE, ZERO, format_percent
+from commissions.engine.lines import Builder, ComponentContext, Line, LineSource, Row, RowsBuilder, label_of
+from commissions.engine.money import ONE, ZERO, amount_texts, format_amount, format_percent
 from commissions.engine.plan_schema import Rate
 
 #: One line's deal, the reports' credited money on it, and their rows.
@@ -47,7 +47,48 @@ class OverrideComponent(PlanComponent):
 
             return exact, build
 
-        return LineSource(credited * rate, make)
+        def make_rows() -> tuple[list[Decimal], RowsBuilder]:
+            groups = _by_deal(credits.reports_detail(person))
+            exact = [money * rate for _, money, _ in groups]
+            return exact, lambda amounts: _rows(ctx, groups, amounts)
+
+        return LineSource(credited * rate, make, make_rows)
+
+
+def _rows(ctx: OverrideContext, groups: list[DealGroup], amounts: list[Decimal]) -> list[Row]:
+    """``OverrideLine``'s rows without the objects: the common sentence (one report, the whole
+    deal) from one template, the others from ``override_sentence``."""
+    digits, tail = ctx.digits, f" at {ctx.rate_text} = "
+    plain, texts = amount_texts(amounts, digits)
+    out: list[Row] = []
+    append = out.append
+    for (deal, credited, rows), amount, json_amount, text_amount in zip(groups, amounts, plain, texts, strict=True):
+        deal_id = deal.external_id
+        if len(rows) == 1 and rows[0][2] is ONE:
+            name = deal.name
+            head = f"{deal_id} {name}" if name else deal_id
+            append(
+                (
+                    deal_id,
+                    json_amount,
+                    f"{head}: {format_amount(credited, digits)} credited to {rows[0][3]}{tail}{text_amount}",
+                )
+            )
+        else:
+            append((deal_id, json_amount, override_sentence(ctx, deal, credited, rows, amount)))
+    return out
+
+
+def override_sentence(
+    ctx: OverrideContext, deal: Deal, credited: Decimal, rows: tuple[ReportRow, ...], amount: Decimal
+) -> str:
+    """The sentence of an override line (``OverrideLine.text``)."""
+    rate = ctx.rate_text
+    if len(rows) == 1 and rows[0][2] is ONE:  # the common case: one report, the whole deal
+        return f"{label_of(deal)}: {ctx.money(credited)} credited to {rows[0][3]} at {rate} = {ctx.money(amount)}"
+    who = ", ".join(f"{row[3]} {format_percent(row[2])}" for row in rows)
+    of = f" of {ctx.money(deal.amount)}" if credited != deal.amount else ""
+    return f"{label_of(deal)}: {ctx.money(credited)}{of} credited to {who} at {rate} = {ctx.money(amount)}"
 
 
 def _by_deal(detail: list[ReportRow]) -> list[DealGroup]:
@@ -68,11 +109,12 @@ def _by_deal(detail: list[ReportRow]) -> list[DealGroup]:
 
 
 class OverrideContext(ComponentContext):
-    __slots__ = ("rate",)
+    __slots__ = ("rate", "rate_text")
 
     def __init__(self, component: OverrideComponent, digits: int, payee: PayeeCredit) -> None:
         super().__init__(component.name, component.kind, digits, attainment=payee.attainment, quota=payee.quota)
         self.rate = component.rate
+        self.rate_text = format_percent(component.rate)
 
 
 class OverrideLine(Line):
@@ -96,13 +138,7 @@ class OverrideLine(Line):
 
     @property
     def text(self) -> str:
-        ctx, deal, rows = self.ctx, self.deal, self.rows
-        rate = format_percent(ctx.rate)
-        if len(rows) == 1 and rows[0][2] is ONE:  # the common case: one report, the whole deal
-            return f"{deal.label}: {ctx.money(self.credited)} credited to {rows[0][3]} at {rate} = {ctx.money(self.amount)}"
-        who = ", ".join(f"{row[3]} {format_percent(row[2])}" for row in rows)
-        of = f" of {ctx.money(deal.amount)}" if self.credited != deal.amount else ""
-        return f"{deal.label}: {ctx.money(self.credited)}{of} credited to {who} at {rate} = {ctx.money(self.amount)}"
+        return override_sentence(self.ctx, self.deal, self.credited, self.rows, self.amount)
 
     @property
     def basis(self) -> dict[str, Any]:

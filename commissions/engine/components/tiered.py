@@ -11,8 +11,9 @@ from pydantic import Field, PrivateAttr, model_validator
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import ComponentContext, Line, LineSource, exact_lines, rounded_attainment
-from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
+from commissions.engine.credit import Entry
+from commissions.engine.lines import ComponentContext, Line, LineSource, Row, exact_lines, label_of, rounded_attainment
+from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_amount, format_percent
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
 
 #: (tier index, the credited part paid at that tier's rate), in tier order.
@@ -97,7 +98,7 @@ class TieredComponent(PlanComponent):
 class TieredContext(ComponentContext):
     """A tiered component's bounds, rates, `on` and `mode`, for its lines' sentences."""
 
-    __slots__ = ("bounds", "mode", "on", "rates")
+    __slots__ = ("_single_tails", "bounds", "mode", "on", "rates")
 
     def __init__(self, component: TieredComponent, digits: int, payee: PayeeCredit) -> None:
         super().__init__(component.name, component.kind, digits, attainment=payee.attainment, quota=payee.quota)
@@ -105,6 +106,18 @@ class TieredContext(ComponentContext):
         self.rates = component.rates
         self.on = component.on
         self.mode = component.mode
+        self._single_tails: list[str] | None = None
+
+    @property
+    def single_tails(self) -> list[str]:
+        """Per tier, what follows the credited amount in the sentence of a line paid at that tier
+        alone: `` at 8% (tier 1, up to 100% of quota) = `` (then the line's amount)."""
+        if self._single_tails is None:
+            self._single_tails = [
+                f" at {format_percent(rate)} (tier {tier + 1}, {self.tier_range(tier)}) = "
+                for tier, rate in enumerate(self.rates)
+            ]
+        return self._single_tails
 
     def bound(self, value: Decimal) -> str:
         return format_percent(value) if self.on == "attainment" else self.money(value)
@@ -137,7 +150,10 @@ def _retroactive(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], 
             for entry, money, amount in zip(entries, moneys, amounts, strict=False)
         ]
 
-    return exact_lines(exact, build)
+    def rows(amounts: list[Decimal]) -> list[Row]:
+        return _tier_rows(ctx, entries, moneys, [tier] * len(moneys), {}, amounts)
+
+    return exact_lines(exact, build, rows)
 
 
 class _TierCursor:
@@ -187,7 +203,38 @@ def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], mea
             lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((tiers[i], money),)))
         return lines
 
-    return exact_lines(exact, build)
+    def rows(amounts: list[Decimal]) -> list[Row]:
+        return _tier_rows(ctx, entries, moneys, tiers, crossings, amounts)
+
+    return exact_lines(exact, build, rows)
+
+
+def _tier_rows(
+    ctx: TieredContext,
+    entries: list[Entry],
+    moneys: list[Decimal],
+    tiers: list[int],
+    crossings: dict[int, Slices],
+    amounts: list[Decimal],
+) -> list[Row]:
+    """``TierLine``'s rows without the objects: a sole-credit deal in one tier from its tier's
+    prepared template, the others from ``tier_sentence``."""
+    digits = ctx.digits
+    tails = ctx.single_tails
+    plain, texts = amount_texts(amounts, digits)
+    out: list[Row] = []
+    append = out.append
+    for i, (entry, money, json_amount, text_amount) in enumerate(zip(entries, moneys, plain, texts, strict=True)):
+        deal, share = entry[1], entry[2]
+        slices = crossings.get(i) if crossings else None
+        if slices is None and share is ONE:
+            name = deal.name
+            head = f"{deal.external_id} {name}" if name else deal.external_id
+            append((deal.external_id, json_amount, f"{head}: {format_amount(money, digits)}{tails[tiers[i]]}{text_amount}"))
+        else:
+            text = tier_sentence(ctx, deal, share, slices or ((tiers[i], money),), text_amount)
+            append((deal.external_id, json_amount, text))
+    return out
 
 
 def _cross(
@@ -276,24 +323,7 @@ class TierLine(Line):
 
     @property
     def text(self) -> str:
-        ctx, deal = self.ctx, self.deal
-        parts = []
-        count = len(self.slices)
-        for k, (tier, money) in enumerate(self.slices):
-            if count == 1 or ctx.mode == "retroactive":
-                # The tier's range says why this rate; the attainment that reached it is the
-                # statement's (its summary). Repeating it here would change the text of every line
-                # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
-                where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
-            elif k == 0:
-                where = f"tier {tier + 1}"
-            else:
-                where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
-            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
-        head = f"{deal.label}: "
-        if self.share != 1:
-            head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
-        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+        return tier_sentence(self.ctx, self.deal, self.share, self.slices, self.ctx.money(self.amount))
 
     @property
     def basis(self) -> dict[str, Any]:
@@ -306,6 +336,27 @@ class TierLine(Line):
             "mode": ctx.mode,
             "on": ctx.on,
         }
+
+
+def tier_sentence(ctx: TieredContext, deal: Deal, share: Decimal, slices: Slices, amount: str) -> str:
+    """The sentence of a tiered line (``TierLine.text``); ``amount`` is the line's amount as text."""
+    parts = []
+    count = len(slices)
+    for k, (tier, money) in enumerate(slices):
+        if count == 1 or ctx.mode == "retroactive":
+            # The tier's range says why this rate; the attainment that reached it is the
+            # statement's (its summary). Repeating it here would change the text of every line
+            # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
+            where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
+        elif k == 0:
+            where = f"tier {tier + 1}"
+        else:
+            where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
+        parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
+    head = f"{label_of(deal)}: "
+    if share != 1:
+        head += f"{format_percent(share)} share of {ctx.money(deal.amount)}: "
+    return f"{head}{' + '.join(parts)} = {amount}"
 
 
 class DealSizeLine(Line):
