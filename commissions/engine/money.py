@@ -10,8 +10,6 @@ the largest-remainder method.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
-from operator import sub
 from decimal import (
     ROUND_FLOOR,
     ROUND_HALF_UP,
@@ -22,6 +20,8 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+from itertools import repeat
+from operator import sub
 
 #: The arithmetic context of the engine. Division by zero and invalid operations trap.
 CONTEXT = Context(

@@ -95,7 +95,11 @@ class PerDealComponent(PlanComponent):
         def rows(amounts: list[Decimal]) -> list[Row]:
             plain, texts = amount_texts(amounts, ctx.digits)
             return [
-                (entries[i][1].external_id, json_amount, per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount))
+                (
+                    entries[i][1].external_id,
+                    json_amount,
+                    per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount),
+                )
                 for i, json_amount, text_amount in zip(chosen, plain, texts, strict=True)
             ]
 

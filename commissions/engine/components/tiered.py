@@ -10,8 +10,8 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
-from commissions.engine.inputs import Deal
 from commissions.engine.credit import Entry
+from commissions.engine.inputs import Deal
 from commissions.engine.lines import ComponentContext, Line, LineSource, Row, exact_lines, label_of, rounded_attainment
 from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_amount, format_percent
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
@@ -230,7 +230,9 @@ def _tier_rows(
         if slices is None and share is ONE:
             name = deal.name
             head = f"{deal.external_id} {name}" if name else deal.external_id
-            append((deal.external_id, json_amount, f"{head}: {format_amount(money, digits)}{tails[tiers[i]]}{text_amount}"))
+            append(
+                (deal.external_id, json_amount, f"{head}: {format_amount(money, digits)}{tails[tiers[i]]}{text_amount}")
+            )
         else:
             text = tier_sentence(ctx, deal, share, slices or ((tiers[i], money),), text_amount)
             append((deal.external_id, json_amount, text))
