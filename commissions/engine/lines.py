@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from commissions.engine.inputs import Deal
@@ -20,10 +21,11 @@ FOUR_PLACES = Decimal("0.0001")
 
 #: Turns the rounded amounts of a component's lines into its ``Line`` objects.
 Builder = Callable[[list[Decimal]], list["Line"]]
-#: A line as the calculator prints it: (deal id or None, amount as text, sentence).
-Row = tuple[str | None, str, str]
-#: Turns the rounded amounts of a component's lines into their rows, without ``Line`` objects.
-RowsBuilder = Callable[[list[Decimal]], list[Row]]
+#: A component's lines as the calculator prints them, column by column: the deal ids (None for a
+#: line about the period), the amounts as text, the sentences.
+Columns = tuple[list[str | None], list[str], list[str]]
+#: Turns the rounded amounts of a component's lines into their columns, without ``Line`` objects.
+RowsBuilder = Callable[[list[Decimal]], Columns]
 
 
 def fmt_attainment(ratio: Decimal) -> str:
@@ -123,6 +125,24 @@ def label_of(deal: Deal) -> str:
     """``deal.label``, without the property call (sentences are made by the million)."""
     name = deal.name
     return f"{deal.external_id} {name}" if name else deal.external_id
+
+
+_deal_id = attrgetter("external_id")
+_deal_name = attrgetter("name")
+
+
+def ids_and_labels(deals: list[Deal]) -> tuple[list[str], list[str]]:
+    """Every deal's ``external_id`` and ``label``, a column each."""
+    ids = list(map(_deal_id, deals))
+    names = list(map(_deal_name, deals))
+    if all(names):
+        return ids, [f"{deal_id} {name}" for deal_id, name in zip(ids, names, strict=True)]
+    return ids, [f"{deal_id} {name}" if name else deal_id for deal_id, name in zip(ids, names, strict=True)]
+
+
+def template(text: str) -> str:
+    """``text`` as a literal part of a ``str.format`` template (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class CapLine(Line):

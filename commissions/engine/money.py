@@ -9,6 +9,7 @@ the largest-remainder method.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from decimal import (
     ROUND_FLOOR,
@@ -20,8 +21,8 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from itertools import repeat
-from operator import sub
+from itertools import compress, repeat
+from operator import contains, eq, gt, itemgetter, not_, sub
 
 #: The arithmetic context of the engine. Division by zero and invalid operations trap.
 CONTEXT = Context(
@@ -131,47 +132,60 @@ def allocate(exact: Sequence[Decimal], total: Decimal, digits: int) -> list[Deci
     if not missing:
         return floors
     remainders = list(map(sub, exact, floors))
+    if abs(missing) > n:  # never for a half-up total of these values; kept for the general rule
+        return _allocate_in_order(floors, remainders, missing, q)
+    # The lines that get a unit are the ``missing`` first in (remainder descending, later line
+    # first) order: every line whose remainder is above the ``missing``-th largest remainder, and
+    # the latest lines whose remainder equals it. Counting the few distinct remainders finds that
+    # threshold without sorting the lines. (Taking units back: smallest remainders, earliest first.)
+    counts = Counter(remainders)
+    largest_first = missing > 0
+    wanted = abs(missing)
+    passed = 0
+    for threshold in sorted(counts, reverse=largest_first):
+        if passed + counts[threshold] >= wanted:
+            break
+        passed += counts[threshold]
+    beyond = compress(range(n), map(threshold.__lt__ if largest_first else threshold.__gt__, remainders))
+    at_threshold = list(compress(range(n), map(threshold.__eq__, remainders)))
+    ties = wanted - passed
+    step = q if largest_first else -q
+    for i in beyond:
+        floors[i] += step
+    for i in at_threshold[-ties:] if largest_first else at_threshold[:ties]:
+        floors[i] += step
+    return floors
+
+
+def _allocate_in_order(floors: list[Decimal], remainders: list[Decimal], missing: int, q: Decimal) -> list[Decimal]:
+    """Largest remainder by a stable sort of the indexes, going round again while units are missing."""
+    n = len(floors)
     if missing > 0:
-        # largest remainder first, equal remainders the later line first
-        order = _by_remainder(remainders, largest_first=True)
-        step = q
+        order = sorted(range(n - 1, -1, -1), key=remainders.__getitem__, reverse=True)
     else:
-        # smallest remainder first, equal remainders the earlier line first
-        order = _by_remainder(remainders, largest_first=False)
-        step = -q
-    for k in range(abs(missing)):  # abs(missing) <= n for a half-up total of these values
+        order = sorted(range(n), key=remainders.__getitem__)
+    step = q if missing > 0 else -q
+    for k in range(abs(missing)):
         i = order[k % n]
         floors[i] += step
     return floors
 
 
-def _by_remainder(remainders: list[Decimal], *, largest_first: bool) -> list[int]:
-    """The line indexes ordered by remainder (largest or smallest first); among equal remainders
-    the later line first when largest first, else the earlier: what a stable sort of the indexes
-    gives. The fractions below one minor unit take few distinct values (a rate's decimals), so
-    the indexes are grouped per value and only the distinct values sorted."""
-    groups: dict[Decimal, list[int]] = {}
-    get = groups.get
-    for i, remainder in enumerate(remainders):
-        group = get(remainder)
-        if group is None:
-            groups[remainder] = [i]
-        else:
-            group.append(i)
-    order: list[int] = []
-    for remainder in sorted(groups, reverse=largest_first):
-        group = groups[remainder]
-        order.extend(reversed(group) if largest_first else group)
-    return order
-
-
 def amount_texts(amounts: list[Decimal], digits: int) -> tuple[list[str], list[str]]:
     """Each amount as ``str`` writes it (the JSON document's line amounts) and as
     ``format_amount`` does (sentences): one list twice when every amount already has exactly
-    ``digits`` decimals, as allocated lines do."""
+    ``digits`` decimals, as allocated lines do; else only the others are formatted again."""
     plain = list(map(str, amounts))
-    if digits > 0:
-        dot, end = -digits - 1, -digits
-        if all(text[dot:end] == "." and "E" not in text for text in plain):
-            return plain, plain
-    return plain, [format_amount(value, digits) for value in amounts]
+    if digits <= 0:
+        return plain, [format_amount(value, digits) for value in amounts]
+    n = len(plain)
+    # plain notation with ``digits`` decimals: a point at -digits-1 and no exponent (C-level loops)
+    points = map(eq, map(itemgetter(slice(-digits - 1, -digits)), plain), repeat(".", n))
+    exponents = map(contains, plain, repeat("E", n))
+    others = list(compress(range(n), map(not_, map(gt, points, exponents))))
+    if not others:
+        return plain, plain
+    texts = plain.copy()
+    for i in others:
+        texts[i] = format_amount(amounts[i], digits)
+    return plain, texts

@@ -17,12 +17,12 @@ from decimal import Decimal
 from commissions.engine.inputs import Period
 from commissions.engine.lines import (
     CapLine,
+    Columns,
     ComponentContext,
     DrawContext,
     DrawLine,
     Line,
     LineSource,
-    Row,
     fmt_attainment,
 )
 from commissions.engine.money import allocate
@@ -83,17 +83,18 @@ class ComponentResult:
             amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
             return build(amounts)
 
-    def line_rows(self) -> list[Row]:
-        """The lines as (deal id or None, amount as text, sentence), not kept: what ``commissions
-        calc`` prints. Made straight from the exact values when the kind can (no ``Line`` objects);
-        the same deals, amounts and sentences as ``lines``."""
+    def line_columns(self) -> Columns:
+        """The lines as columns (deal ids or None, amounts as ``str`` writes them, sentences), not
+        kept: what ``commissions calc`` prints. Made straight from the exact values when the kind
+        can (no ``Line`` objects); the same deals, amounts and sentences as ``lines``."""
         source = self._source
         if self._lines is None and source is not None and source.make_rows is not None:
             with paused_gc():
                 exact, rows = source.make_rows()
                 amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
                 return rows(amounts)
-        return [(line.deal_id, str(line.amount), line.text) for line in self.build_lines()]
+        lines = self.build_lines()
+        return [line.deal_id for line in lines], [str(line.amount) for line in lines], [line.text for line in lines]
 
     def __repr__(self) -> str:
         return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"

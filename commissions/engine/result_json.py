@@ -94,6 +94,8 @@ def _encode(value: object, level: int) -> str:
 
 
 _string = json.encoder.encode_basestring
+#: One line of the document (deal and text already JSON strings), as json.dumps(indent=2) writes it at its depth.
+_LINE = '\n            {{\n              "deal": {},\n              "amount": "{}",\n              "text": {}\n            }}'
 
 
 def iter_result_json(result: Result) -> Iterator[str]:
@@ -125,23 +127,22 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            rows = component.line_rows()  # not kept: streaming needs no more memory than one component
-            if not rows:
+            ids, amounts, texts = component.line_columns()  # not kept: no more memory than one component
+            if not texts:
                 yield "[]"
             else:
-                for start in range(0, len(rows), 4096):
-                    chunk = ",".join(
-                        [
-                            '\n            {\n              "deal": '
-                            f"{'null' if deal_id is None else _string(deal_id)},\n"
-                            f'              "amount": "{amount}",\n'
-                            f'              "text": {_string(text)}\n            }}'
-                            for deal_id, amount, text in rows[start : start + 4096]
-                        ]
+                for start in range(0, len(texts), 4096):
+                    stop = start + 4096
+                    part = ids[start:stop]
+                    deals = (
+                        ["null" if deal_id is None else _string(deal_id) for deal_id in part]
+                        if None in part
+                        else map(_string, part)
                     )
+                    chunk = ",".join(map(_LINE.format, deals, amounts[start:stop], map(_string, texts[start:stop])))
                     yield ("[" if start == 0 else ",") + chunk
                 yield "\n          ]"
-                del rows
+                del ids, amounts, texts
             yield "\n        }"
             if c == len(payee.components) - 1:
                 yield "\n      ]"

@@ -4,14 +4,26 @@ reports (recursively), whoever else shares those deals, never on the payee's own
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import attrgetter, eq, is_not, itemgetter, mul
 from typing import Any, Literal
 
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
-from commissions.engine.credit import ReportRow
+from commissions.engine.credit import Credits, Entry, ReportRow
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import Builder, ComponentContext, Line, LineSource, Row, RowsBuilder, label_of
-from commissions.engine.money import ONE, ZERO, amount_texts, format_amount, format_percent
+from commissions.engine.lines import (
+    Builder,
+    Columns,
+    ComponentContext,
+    Line,
+    LineSource,
+    RowsBuilder,
+    ids_and_labels,
+    label_of,
+    template,
+)
+from commissions.engine.money import ONE, ZERO, amount_texts, format_percent
 from commissions.engine.plan_schema import Rate
 
 #: One line's deal, the reports' credited money on it, and their rows.
@@ -48,35 +60,95 @@ class OverrideComponent(PlanComponent):
             return exact, build
 
         def make_rows() -> tuple[list[Decimal], RowsBuilder]:
-            groups = _by_deal(credits.reports_detail(person))
-            exact = [money * rate for _, money, _ in groups]
-            return exact, lambda amounts: _rows(ctx, groups, amounts)
+            deals, credited, emails, special = _line_columns(credits, person)
+            exact = list(map(mul, credited, repeat(rate, len(credited))))
+            return exact, lambda amounts: _columns(ctx, deals, credited, emails, special, amounts)
 
         return LineSource(credited * rate, make, make_rows)
 
 
-def _rows(ctx: OverrideContext, groups: list[DealGroup], amounts: list[Decimal]) -> list[Row]:
-    """``OverrideLine``'s rows without the objects: the common sentence (one report, the whole
+_position, _deal, _share = itemgetter(0), itemgetter(1), itemgetter(2)
+_amount = attrgetter("amount")
+
+
+def _line_columns(
+    credits: Credits, person: str
+) -> tuple[list[Deal], list[Decimal], list[str], list[tuple[int, tuple[ReportRow, ...]]]]:
+    """The override's lines as columns (what ``_by_deal(credits.reports_detail(person))`` gives,
+    in the same order): each line's deal, the reports' credited money on it, the first report's
+    email, and the lines whose sentence is not the common one (a share, or several reports of one
+    deal) with their report rows. C-level loops but for those few lines."""
+    own = credits.own
+    entries: list[Entry] = []
+    emails: list[str] = []
+    runs = 0
+    for report in sorted(credits.reports.get(person, ())):
+        mine = own.get(report)
+        if mine:
+            entries += mine
+            emails += [report] * len(mine)
+            runs += 1
+    n = len(entries)
+    positions = list(map(_position, entries))
+    if runs > 1:  # the reports' own lists, each in deal order, merged in deal order (stable)
+        order = sorted(range(n), key=positions.__getitem__)
+        entries = list(map(entries.__getitem__, order))
+        emails = list(map(emails.__getitem__, order))
+        positions = list(map(positions.__getitem__, order))
+    deals = list(map(_deal, entries))
+    shares = list(map(_share, entries))
+    credited = list(map(_amount, deals))
+    shared = list(compress(range(n), map(is_not, shares, repeat(ONE, n))))
+    for i in shared:
+        credited[i] = credited[i] * shares[i]
+    repeated = list(compress(range(1, n), map(eq, positions[1:], positions)))  # a deal of several reports
+    if not repeated:
+        special = [(i, ((positions[i], deals[i], shares[i], emails[i]),)) for i in shared]
+        return deals, credited, emails, special
+    keep = [True] * n
+    last_of: dict[int, int] = {}  # the first line of each deal of several reports → its last line
+    first_of: dict[int, int] = {}
+    for i in repeated:
+        first = first_of.get(i - 1, i - 1)
+        keep[i] = False
+        first_of[i] = first
+        last_of[first] = i
+    merged: dict[int, tuple[ReportRow, ...]] = {}
+    for first, last in last_of.items():
+        rows = tuple((positions[k], deals[k], shares[k], emails[k]) for k in range(first, last + 1))
+        total = credited[first]
+        for k in range(first + 1, last + 1):
+            total = total + credited[k]
+        credited[first] = total
+        merged[first] = rows
+    for i in shared:
+        if keep[i] and i not in merged:
+            merged[i] = ((positions[i], deals[i], shares[i], emails[i]),)
+    kept = list(compress(range(n), keep))
+    index = {old: new for new, old in enumerate(kept)}
+    special = sorted((index[i], rows) for i, rows in merged.items())
+    return list(compress(deals, keep)), list(compress(credited, keep)), list(compress(emails, keep)), special
+
+
+def _columns(
+    ctx: OverrideContext,
+    deals: list[Deal],
+    credited: list[Decimal],
+    emails: list[str],
+    special: list[tuple[int, tuple[ReportRow, ...]]],
+    amounts: list[Decimal],
+) -> Columns:
+    """``OverrideLine``'s columns without the objects: the common sentence (one report, the whole
     deal) from one template, the others from ``override_sentence``."""
-    digits, tail = ctx.digits, f" at {ctx.rate_text} = "
-    plain, texts = amount_texts(amounts, digits)
-    out: list[Row] = []
-    append = out.append
-    for (deal, credited, rows), amount, json_amount, text_amount in zip(groups, amounts, plain, texts, strict=True):
-        deal_id = deal.external_id
-        if len(rows) == 1 and rows[0][2] is ONE:
-            name = deal.name
-            head = f"{deal_id} {name}" if name else deal_id
-            append(
-                (
-                    deal_id,
-                    json_amount,
-                    f"{head}: {format_amount(credited, digits)} credited to {rows[0][3]}{tail}{text_amount}",
-                )
-            )
-        else:
-            append((deal_id, json_amount, override_sentence(ctx, deal, credited, rows, amount)))
-    return out
+    digits = ctx.digits
+    plain, amount_text = amount_texts(amounts, digits)
+    ids, labels = ids_and_labels(deals)
+    form = ("{}: {} credited to {} at " + template(ctx.rate_text) + " = {}").format
+    texts = list(map(form, labels, amount_texts(credited, digits)[1], emails, amount_text))
+    for i, rows in special:
+        texts[i] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])
+    deal_ids: list[str | None] = list(ids)
+    return deal_ids, plain, texts
 
 
 def override_sentence(

@@ -18,7 +18,7 @@ from commissions.engine.components.registry import register
 from commissions.engine.conditions import Condition
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import ComponentContext, Line, LineSource, Row, exact_lines, label_of
+from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
 from commissions.engine.money import ONE, ZERO, amount_texts, format_percent
 from commissions.engine.plan_schema import FieldProblem, Money, Rate, compile_when
 
@@ -92,16 +92,14 @@ class PerDealComponent(PlanComponent):
                 for i, amount in zip(chosen, amounts, strict=True)
             ]
 
-        def rows(amounts: list[Decimal]) -> list[Row]:
+        def rows(amounts: list[Decimal]) -> Columns:
             plain, texts = amount_texts(amounts, ctx.digits)
-            return [
-                (
-                    entries[i][1].external_id,
-                    json_amount,
-                    per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount),
-                )
-                for i, json_amount, text_amount in zip(chosen, plain, texts, strict=True)
+            ids: list[str | None] = [entries[i][1].external_id for i in chosen]
+            sentences = [
+                per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount)
+                for i, text_amount in zip(chosen, texts, strict=True)
             ]
+            return ids, plain, sentences
 
         return exact_lines(exact, build, rows)
 

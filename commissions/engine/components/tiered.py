@@ -4,6 +4,8 @@ or retroactive, on the period's running total or on each deal's own size (``per:
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import is_not, itemgetter
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -12,8 +14,17 @@ from commissions.engine.components.base import Calculation, PayeeCredit, PlanCom
 from commissions.engine.components.registry import register
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import ComponentContext, Line, LineSource, Row, exact_lines, label_of, rounded_attainment
-from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_amount, format_percent
+from commissions.engine.lines import (
+    Columns,
+    ComponentContext,
+    Line,
+    LineSource,
+    exact_lines,
+    ids_and_labels,
+    label_of,
+    rounded_attainment,
+)
+from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_percent
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
 
 #: (tier index, the credited part paid at that tier's rate), in tier order.
@@ -150,7 +161,7 @@ def _retroactive(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], 
             for entry, money, amount in zip(entries, moneys, amounts, strict=False)
         ]
 
-    def rows(amounts: list[Decimal]) -> list[Row]:
+    def rows(amounts: list[Decimal]) -> Columns:
         return _tier_rows(ctx, entries, moneys, [tier] * len(moneys), {}, amounts)
 
     return exact_lines(exact, build, rows)
@@ -203,7 +214,7 @@ def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], mea
             lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((tiers[i], money),)))
         return lines
 
-    def rows(amounts: list[Decimal]) -> list[Row]:
+    def rows(amounts: list[Decimal]) -> Columns:
         return _tier_rows(ctx, entries, moneys, tiers, crossings, amounts)
 
     return exact_lines(exact, build, rows)
@@ -216,27 +227,27 @@ def _tier_rows(
     tiers: list[int],
     crossings: dict[int, Slices],
     amounts: list[Decimal],
-) -> list[Row]:
-    """``TierLine``'s rows without the objects: a sole-credit deal in one tier from its tier's
-    prepared template, the others from ``tier_sentence``."""
+) -> Columns:
+    """``TierLine``'s columns without the objects: a sole-credit deal in one tier from its tier's
+    prepared template, the others (a share, a crossing) from ``tier_sentence``."""
     digits = ctx.digits
-    tails = ctx.single_tails
-    plain, texts = amount_texts(amounts, digits)
-    out: list[Row] = []
-    append = out.append
-    for i, (entry, money, json_amount, text_amount) in enumerate(zip(entries, moneys, plain, texts, strict=True)):
-        deal, share = entry[1], entry[2]
-        slices = crossings.get(i) if crossings else None
-        if slices is None and share is ONE:
-            name = deal.name
-            head = f"{deal.external_id} {name}" if name else deal.external_id
-            append(
-                (deal.external_id, json_amount, f"{head}: {format_amount(money, digits)}{tails[tiers[i]]}{text_amount}")
-            )
-        else:
-            text = tier_sentence(ctx, deal, share, slices or ((tiers[i], money),), text_amount)
-            append((deal.external_id, json_amount, text))
-    return out
+    n = len(entries)
+    deals = list(map(_deal, entries))
+    shares = list(map(_share, entries))
+    plain, amount_text = amount_texts(amounts, digits)
+    ids, labels = ids_and_labels(deals)
+    tails = list(map(ctx.single_tails.__getitem__, tiers))
+    texts = list(map("{}: {}{}{}".format, labels, amount_texts(moneys, digits)[1], tails, amount_text))
+    special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
+    special.update(crossings)
+    for i in special:
+        slices = crossings.get(i) or ((tiers[i], moneys[i]),)
+        texts[i] = tier_sentence(ctx, deals[i], shares[i], slices, amount_text[i])
+    deal_ids: list[str | None] = list(ids)
+    return deal_ids, plain, texts
+
+
+_deal, _share = itemgetter(1), itemgetter(2)
 
 
 def _cross(
