@@ -20,7 +20,12 @@ from commissions.engine import Deal, parse_plan
 
 PEOPLE = {"ana@x.com", "Bo@X.com", "cy@x.com"}
 PLAN = parse_plan(
-    {"name": "P", "currency": "USD", "period": "quarter", "components": [{"name": "C", "kind": "per_deal", "rate": "1%"}]}
+    {
+        "name": "P",
+        "currency": "USD",
+        "period": "quarter",
+        "components": [{"name": "C", "kind": "per_deal", "rate": "1%"}],
+    }
 )
 GOOD = ["D-0", "Deal", "Acct", "ana@x.com", "100.00", "USD", "2026-01-05", "new", "Pro", "12", "", "won", "", ""]
 

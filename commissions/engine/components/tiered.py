@@ -3,9 +3,10 @@ or retroactive, on the period's running total or on each deal's own size (``per:
 
 from __future__ import annotations
 
-from decimal import Decimal
-from itertools import compress, repeat
-from operator import is_not, itemgetter
+from bisect import bisect_left, bisect_right
+from decimal import Decimal, localcontext
+from itertools import accumulate, compress, repeat
+from operator import is_not, itemgetter, mul
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -15,10 +16,12 @@ from commissions.engine.components.registry import register
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import (
+    Builder,
     Columns,
     ComponentContext,
     Line,
     LineSource,
+    RowsBuilder,
     exact_lines,
     ids_and_labels,
     label_of,
@@ -186,38 +189,69 @@ class _TierCursor:
 
 
 def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], measures: list[Decimal]) -> LineSource:
-    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate."""
+    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate.
+
+    The running total before and after each deal (``accumulate``, C-level) tells, by bisection,
+    where each tier's deals start and which few deals cross a bound; every other deal is paid at
+    its tier's rate. The exact per-deal values are summed now and made again when the lines are
+    (not kept: a million of them would stay in memory until printed)."""
     entries, moneys = payee.entries, payee.moneys
-    exact: list[Decimal] = []
-    tiers: list[int] = []
-    crossings: dict[int, Slices] = {}  # the slices of the lines that cross a bound
-    cursor = _TierCursor(bounds, ctx.rates)
-    position = ZERO
-    same = measures is moneys
-    for i, money in enumerate(moneys):
-        measure = money if same else measures[i]
-        end = position + measure
-        if cursor.next_bound is None or end <= cursor.next_bound:
-            exact.append(money * cursor.rate)
-        else:
-            value, crossings[i] = _cross(cursor, position, end, money, measure, same)
-            exact.append(value)
-        tiers.append(cursor.tier)
-        if cursor.next_bound is not None and end == cursor.next_bound:  # the next deal starts in the next tier
-            cursor.advance()
-        position = end
+    n = len(moneys)
+    running = list(accumulate(measures, initial=ZERO))  # running[i]: before deal i; running[i + 1]: after
+    starts, ends = running[:-1], running[1:]
+    del running
+    # tier k's deals start with the first deal starting at or above bound k-1 (a deal ending exactly
+    # on a bound leaves the next one in the next tier)
+    firsts = [0, *(bisect_left(starts, bound) for bound in bounds), n]
+    crossings: dict[int, tuple[Decimal, Slices]] = {}  # the lines that cross a bound: value, slices
+    for bound in bounds:
+        i = bisect_left(ends, bound)  # the first deal ending at or above the bound
+        if i < n and ends[i] != bound and starts[i] < bound and i not in crossings:
+            tier = bisect_right(bounds, starts[i])
+            cursor = _TierCursor(bounds, ctx.rates)
+            cursor.tier, cursor.rate = tier, ctx.rates[tier]
+            cursor.next_bound = bounds[tier] if tier < len(bounds) else None
+            crossings[i] = _cross(cursor, starts[i], ends[i], moneys[i], measures[i], measures is moneys)
+    del starts, ends
+    rates = ctx.rates
 
-    def build(amounts: list[Decimal]) -> list[Line]:
-        lines: list[Line] = []
-        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
-            slices = crossings.get(i) if crossings else None
-            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((tiers[i], money),)))
-        return lines
+    def tiers() -> list[int]:
+        out: list[int] = []
+        for k in range(len(firsts) - 1):
+            out += [k] * (firsts[k + 1] - firsts[k])
+        return out
 
-    def rows(amounts: list[Decimal]) -> Columns:
-        return _tier_rows(ctx, entries, moneys, tiers, crossings, amounts)
+    def exact_values() -> list[Decimal]:
+        exact: list[Decimal] = []
+        with localcontext(CONTEXT):  # as computed inside calculate(), also when made again for the lines
+            for k in range(len(firsts) - 1):
+                a, b = firsts[k], firsts[k + 1]
+                exact += map(mul, moneys[a:b], repeat(rates[k], b - a))
+        for i, (value, _) in crossings.items():
+            exact[i] = value
+        return exact
 
-    return exact_lines(exact, build, rows)
+    slices_of = {i: slices for i, (_, slices) in crossings.items()}
+
+    def make() -> tuple[list[Decimal], Builder]:
+        in_tier = tiers()
+
+        def build(amounts: list[Decimal]) -> list[Line]:
+            lines: list[Line] = []
+            for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
+                slices = slices_of.get(i) if slices_of else None
+                lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((in_tier[i], money),)))
+            return lines
+
+        return exact_values(), build
+
+    def make_rows() -> tuple[list[Decimal], RowsBuilder]:
+        in_tier = tiers()
+        return exact_values(), lambda amounts: _tier_rows(ctx, entries, moneys, in_tier, slices_of, amounts)
+
+    with localcontext(CONTEXT):
+        total = sum(exact_values(), ZERO)
+    return LineSource(total, make, make_rows)
 
 
 def _tier_rows(
