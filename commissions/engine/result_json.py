@@ -4,9 +4,9 @@ streamed in chunks, byte-identical to ``json.dumps(..., indent=2, ensure_ascii=F
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from commissions.engine.inputs import COUNT_METRICS
 from commissions.engine.lines import rounded_attainment
@@ -134,10 +134,10 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 for start in range(0, len(texts), 4096):
                     stop = start + 4096
                     part = ids[start:stop]
-                    deals = (
+                    deals: Iterable[str] = (
                         ["null" if deal_id is None else _string(deal_id) for deal_id in part]
                         if None in part
-                        else map(_string, part)
+                        else map(_string, cast(list[str], part))
                     )
                     chunk = ",".join(map(_LINE.format, deals, amounts[start:stop], map(_string, texts[start:stop])))
                     yield ("[" if start == 0 else ",") + chunk

@@ -203,3 +203,29 @@ def test_variety_output_is_byte_identical(tmp_path: Path, which: str, kind: str)
     code, out, err = run_calc(tmp_path, as_json=kind == "json")
     expected_code, digest, size = VARIETY[which, kind]
     assert (code, hashlib.sha256(out).hexdigest(), len(out)) == (expected_code, digest, size), err.decode()[-2000:]
+
+
+@pytest.mark.parametrize("case", ["generated", "A", "B"])
+def test_printed_columns_are_the_lines(generated: Path, tmp_path: Path, case: str) -> None:
+    """What calc prints (``ComponentResult.line_columns``, made without ``Line`` objects) is what
+    the app reads from ``lines`` (deal, amount, ``text``), for every component of every payee."""
+    from commissions.calculator.readers import load_inputs, run_calculation
+
+    folder = generated
+    if case != "generated":
+        folder = tmp_path
+        write_variety(folder, case)
+    names = {name: str(folder / f"{name}.csv") for name in ("people", "deals", "quotas")}
+    inputs = load_inputs(plan=folder / "plan.yaml", period="2026-Q1", **names)
+    checked = 0
+    for payee in run_calculation(inputs).payees:
+        for component in payee.components:
+            ids, amounts, texts = component.line_columns()
+            lines = component.lines
+            assert (ids, amounts, texts) == (
+                [line.deal_id for line in lines],
+                [str(line.amount) for line in lines],
+                [line.text for line in lines],
+            )
+            checked += len(lines)
+    assert checked > 2_000

@@ -3,6 +3,7 @@ reports (recursively), whoever else shares those deals, never on the payee's own
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import attrgetter, eq, is_not, itemgetter, mul
@@ -102,6 +103,7 @@ def _line_columns(
     for i in shared:
         credited[i] = credited[i] * shares[i]
     repeated = list(compress(range(1, n), map(eq, positions[1:], positions)))  # a deal of several reports
+    special: list[tuple[int, tuple[ReportRow, ...]]]
     if not repeated:
         special = [(i, ((positions[i], deals[i], shares[i], emails[i]),)) for i in shared]
         return deals, credited, emails, special
@@ -124,9 +126,8 @@ def _line_columns(
     for i in shared:
         if keep[i] and i not in merged:
             merged[i] = ((positions[i], deals[i], shares[i], emails[i]),)
-    kept = list(compress(range(n), keep))
-    index = {old: new for new, old in enumerate(kept)}
-    special = sorted((index[i], rows) for i, rows in merged.items())
+    # a kept line's new place: its place less the merged lines before it
+    special = sorted((i - bisect_left(repeated, i), rows) for i, rows in merged.items())
     return list(compress(deals, keep)), list(compress(credited, keep)), list(compress(emails, keep)), special
 
 
