@@ -140,11 +140,6 @@ def ids_and_labels(deals: list[Deal]) -> tuple[list[str], list[str]]:
     return ids, [f"{deal_id} {name}" if name else deal_id for deal_id, name in zip(ids, names, strict=True)]
 
 
-def template(text: str) -> str:
-    """``text`` as a literal part of a ``str.format`` template (braces doubled)."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 class CapLine(Line):
     """A cap that bites: ``before`` is what the component (or plan) earned before it."""
 

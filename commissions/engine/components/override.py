@@ -22,7 +22,6 @@ from commissions.engine.lines import (
     RowsBuilder,
     ids_and_labels,
     label_of,
-    template,
 )
 from commissions.engine.money import ONE, ZERO, amount_texts, format_percent
 from commissions.engine.plan_schema import Rate
@@ -144,8 +143,13 @@ def _columns(
     digits = ctx.digits
     plain, amount_text = amount_texts(amounts, digits)
     ids, labels = ids_and_labels(deals)
-    form = ("{}: {} credited to {} at " + template(ctx.rate_text) + " = {}").format
-    texts = list(map(form, labels, amount_texts(credited, digits)[1], emails, amount_text))
+    tail = f" at {ctx.rate_text} = "
+    texts = [
+        f"{label}: {money} credited to {email}{tail}{amount}"
+        for label, money, email, amount in zip(
+            labels, amount_texts(credited, digits)[1], emails, amount_text, strict=True
+        )
+    ]
     for i, rows in special:
         texts[i] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])
     deal_ids: list[str | None] = list(ids)

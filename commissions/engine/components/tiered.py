@@ -271,7 +271,10 @@ def _tier_rows(
     plain, amount_text = amount_texts(amounts, digits)
     ids, labels = ids_and_labels(deals)
     tails = list(map(ctx.single_tails.__getitem__, tiers))
-    texts = list(map("{}: {}{}{}".format, labels, amount_texts(moneys, digits)[1], tails, amount_text))
+    texts = [
+        f"{label}: {money}{tail}{amount}"
+        for label, money, tail, amount in zip(labels, amount_texts(moneys, digits)[1], tails, amount_text, strict=True)
+    ]
     special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
     special.update(crossings)
     for i in special:
