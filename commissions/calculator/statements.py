@@ -45,10 +45,10 @@ def render_statements(result: Result, names: dict[str, str] | None = None) -> It
             continue
         for component in payee.components:
             yield _row(component.name, format_amount(component.amount, digits))
-            texts = component.line_columns()[2]  # made for printing and not kept (component.lines would keep them)
-            for start in range(0, len(texts), 4096):  # many lines in one string: fewer writes
-                yield "      " + "\n      ".join(texts[start : start + 4096])
-            del texts
+            # made for printing, a few thousand lines at a time, and not kept (component.lines would keep them)
+            for _, _, texts in component.line_columns():
+                if texts:
+                    yield "      " + "\n      ".join(texts)
         assert payee.total is not None
         yield _row("Total payout", format_amount(payee.total, digits))
         if payee.draw_balance_out is not None:

@@ -9,7 +9,7 @@ Each component kind defines its own lines next to its computation
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
@@ -24,8 +24,11 @@ Builder = Callable[[list[Decimal]], list["Line"]]
 #: A component's lines as the calculator prints them, column by column: the deal ids (None for a
 #: line about the period), the amounts as text, the sentences.
 Columns = tuple[list[str | None], list[str], list[str]]
-#: Turns the rounded amounts of a component's lines into their columns, without ``Line`` objects.
-RowsBuilder = Callable[[list[Decimal]], Columns]
+#: Turns the rounded amounts of a component's lines into their columns, without ``Line`` objects,
+#: a few thousand lines at a time (a manager's override may have a million lines).
+RowsBuilder = Callable[[list[Decimal]], Iterable[Columns]]
+#: Lines per chunk of columns.
+CHUNK = 4096
 
 
 def fmt_attainment(ratio: Decimal) -> str:

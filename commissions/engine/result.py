@@ -83,18 +83,21 @@ class ComponentResult:
             amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
             return build(amounts)
 
-    def line_columns(self) -> Columns:
-        """The lines as columns (deal ids or None, amounts as ``str`` writes them, sentences), not
-        kept: what ``commissions calc`` prints. Made straight from the exact values when the kind
-        can (no ``Line`` objects); the same deals, amounts and sentences as ``lines``."""
+    def line_columns(self) -> Iterator[Columns]:
+        """The lines as columns (deal ids or None, amounts as ``str`` writes them, sentences), a
+        few thousand lines at a time, not kept: what ``commissions calc`` prints. Made straight
+        from the exact values when the kind can (no ``Line`` objects); the same deals, amounts and
+        sentences as ``lines``."""
         source = self._source
         if self._lines is None and source is not None and source.make_rows is not None:
             with paused_gc():
                 exact, rows = source.make_rows()
                 amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
-                return rows(amounts)
+                del exact  # a big component's exact values are not needed while its text is made
+                yield from rows(amounts)
+            return
         lines = self.build_lines()
-        return [line.deal_id for line in lines], [str(line.amount) for line in lines], [line.text for line in lines]
+        yield [line.deal_id for line in lines], [str(line.amount) for line in lines], [line.text for line in lines]
 
     def __repr__(self) -> str:
         return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"

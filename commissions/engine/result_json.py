@@ -127,22 +127,18 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            ids, amounts, texts = component.line_columns()  # not kept: no more memory than one component
-            if not texts:
-                yield "[]"
-            else:
-                for start in range(0, len(texts), 4096):
-                    stop = start + 4096
-                    part = ids[start:stop]
-                    deals: Iterable[str] = (
-                        ["null" if deal_id is None else _string(deal_id) for deal_id in part]
-                        if None in part
-                        else map(_string, cast(list[str], part))
-                    )
-                    chunk = ",".join(map(_LINE.format, deals, amounts[start:stop], map(_string, texts[start:stop])))
-                    yield ("[" if start == 0 else ",") + chunk
-                yield "\n          ]"
-                del ids, amounts, texts
+            opening = "["
+            for ids, amounts, texts in component.line_columns():  # a few thousand lines at a time, not kept
+                if not texts:
+                    continue
+                deals: Iterable[str] = (
+                    ["null" if deal_id is None else _string(deal_id) for deal_id in ids]
+                    if None in ids
+                    else map(_string, cast(list[str], ids))
+                )
+                yield opening + ",".join(map(_LINE.format, deals, amounts, map(_string, texts)))
+                opening = ","
+            yield "[]" if opening == "[" else "\n          ]"
             yield "\n        }"
             if c == len(payee.components) - 1:
                 yield "\n      ]"

@@ -220,7 +220,11 @@ def test_printed_columns_are_the_lines(generated: Path, tmp_path: Path, case: st
     checked = 0
     for payee in run_calculation(inputs).payees:
         for component in payee.components:
-            ids, amounts, texts = component.line_columns()
+            ids, amounts, texts = [], [], []
+            for chunk in component.line_columns():
+                ids += chunk[0]
+                amounts += chunk[1]
+                texts += chunk[2]
             lines = component.lines
             assert (ids, amounts, texts) == (
                 [line.deal_id for line in lines],

@@ -4,6 +4,7 @@ reports (recursively), whoever else shares those deals, never on the payee's own
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import attrgetter, eq, is_not, itemgetter, mul
@@ -14,6 +15,7 @@ from commissions.engine.components.registry import register
 from commissions.engine.credit import Credits, Entry, ReportRow
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import (
+    CHUNK,
     Builder,
     Columns,
     ComponentContext,
@@ -137,23 +139,26 @@ def _columns(
     emails: list[str],
     special: list[tuple[int, tuple[ReportRow, ...]]],
     amounts: list[Decimal],
-) -> Columns:
-    """``OverrideLine``'s columns without the objects: the common sentence (one report, the whole
-    deal) from one template, the others from ``override_sentence``."""
+) -> Iterator[Columns]:
+    """``OverrideLine``'s columns without the objects, ``CHUNK`` lines at a time: the common
+    sentence (one report, the whole deal) from one template, the others from ``override_sentence``."""
     digits = ctx.digits
-    plain, amount_text = amount_texts(amounts, digits)
-    ids, labels = ids_and_labels(deals)
     tail = f" at {ctx.rate_text} = "
-    texts = [
-        f"{label}: {money} credited to {email}{tail}{amount}"
-        for label, money, email, amount in zip(
-            labels, amount_texts(credited, digits)[1], emails, amount_text, strict=True
-        )
-    ]
-    for i, rows in special:
-        texts[i] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])
-    deal_ids: list[str | None] = list(ids)
-    return deal_ids, plain, texts
+    special_at = [i for i, _ in special]
+    for start in range(0, len(deals), CHUNK):
+        stop = start + CHUNK
+        plain, amount_text = amount_texts(amounts[start:stop], digits)
+        ids, labels = ids_and_labels(deals[start:stop])
+        moneys = amount_texts(credited[start:stop], digits)[1]
+        texts = [
+            f"{label}: {money} credited to {email}{tail}{amount}"
+            for label, money, email, amount in zip(labels, moneys, emails[start:stop], amount_text, strict=True)
+        ]
+        for k in range(bisect_left(special_at, start), bisect_left(special_at, stop)):
+            i, rows = special[k]
+            texts[i - start] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])
+        deal_ids: list[str | None] = list(ids)
+        yield deal_ids, plain, texts
 
 
 def override_sentence(

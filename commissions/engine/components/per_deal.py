@@ -92,14 +92,14 @@ class PerDealComponent(PlanComponent):
                 for i, amount in zip(chosen, amounts, strict=True)
             ]
 
-        def rows(amounts: list[Decimal]) -> Columns:
+        def rows(amounts: list[Decimal]) -> list[Columns]:
             plain, texts = amount_texts(amounts, ctx.digits)
             ids: list[str | None] = [entries[i][1].external_id for i in chosen]
             sentences = [
                 per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount)
                 for i, text_amount in zip(chosen, texts, strict=True)
             ]
-            return ids, plain, sentences
+            return [(ids, plain, sentences)]
 
         return exact_lines(exact, build, rows)
 

@@ -4,6 +4,7 @@ or retroactive, on the period's running total or on each deal's own size (``per:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from decimal import Decimal, localcontext
 from itertools import accumulate, compress, repeat
 from operator import is_not, itemgetter, mul
@@ -16,6 +17,7 @@ from commissions.engine.components.registry import register
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import (
+    CHUNK,
     Builder,
     Columns,
     ComponentContext,
@@ -164,7 +166,7 @@ def _retroactive(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], 
             for entry, money, amount in zip(entries, moneys, amounts, strict=False)
         ]
 
-    def rows(amounts: list[Decimal]) -> Columns:
+    def rows(amounts: list[Decimal]) -> Iterator[Columns]:
         return _tier_rows(ctx, entries, moneys, [tier] * len(moneys), {}, amounts)
 
     return exact_lines(exact, build, rows)
@@ -261,27 +263,33 @@ def _tier_rows(
     tiers: list[int],
     crossings: dict[int, Slices],
     amounts: list[Decimal],
-) -> Columns:
-    """``TierLine``'s columns without the objects: a sole-credit deal in one tier from its tier's
-    prepared template, the others (a share, a crossing) from ``tier_sentence``."""
+) -> Iterator[Columns]:
+    """``TierLine``'s columns without the objects, ``CHUNK`` lines at a time: a sole-credit deal
+    in one tier from its tier's prepared template, the others (a share, a crossing) from
+    ``tier_sentence``."""
     digits = ctx.digits
-    n = len(entries)
-    deals = list(map(_deal, entries))
-    shares = list(map(_share, entries))
-    plain, amount_text = amount_texts(amounts, digits)
-    ids, labels = ids_and_labels(deals)
-    tails = list(map(ctx.single_tails.__getitem__, tiers))
-    texts = [
-        f"{label}: {money}{tail}{amount}"
-        for label, money, tail, amount in zip(labels, amount_texts(moneys, digits)[1], tails, amount_text, strict=True)
-    ]
-    special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
-    special.update(crossings)
-    for i in special:
-        slices = crossings.get(i) or ((tiers[i], moneys[i]),)
-        texts[i] = tier_sentence(ctx, deals[i], shares[i], slices, amount_text[i])
-    deal_ids: list[str | None] = list(ids)
-    return deal_ids, plain, texts
+    for start in range(0, len(entries), CHUNK):
+        stop = start + CHUNK
+        part = entries[start:stop]
+        n = len(part)
+        deals = list(map(_deal, part))
+        shares = list(map(_share, part))
+        plain, amount_text = amount_texts(amounts[start:stop], digits)
+        ids, labels = ids_and_labels(deals)
+        tails = list(map(ctx.single_tails.__getitem__, tiers[start:stop]))
+        moneys_text = amount_texts(moneys[start:stop], digits)[1]
+        texts = [
+            f"{label}: {money}{tail}{amount}"
+            for label, money, tail, amount in zip(labels, moneys_text, tails, amount_text, strict=True)
+        ]
+        special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
+        special.update(i - start for i in crossings if start <= i < stop)
+        for k in special:
+            i = start + k
+            slices = crossings.get(i) or ((tiers[i], moneys[i]),)
+            texts[k] = tier_sentence(ctx, deals[k], shares[k], slices, amount_text[k])
+        deal_ids: list[str | None] = list(ids)
+        yield deal_ids, plain, texts
 
 
 _deal, _share = itemgetter(1), itemgetter(2)
