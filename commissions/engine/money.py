@@ -171,6 +171,13 @@ def _allocate_in_order(floors: list[Decimal], remainders: list[Decimal], missing
     return floors
 
 
+def rounded_texts(amounts: list[Decimal]) -> list[str]:
+    """Line amounts as text. They come rounded to the minor unit (``allocate``, ``round_money``:
+    exponent -digits, at most 3 digits), so ``str`` writes them in plain notation with exactly
+    ``digits`` decimals: what ``format_amount`` gives, and what the JSON document prints."""
+    return list(map(str, amounts))
+
+
 def amount_texts(amounts: list[Decimal], digits: int) -> tuple[list[str], list[str]]:
     """Each amount as ``str`` writes it (the JSON document's line amounts) and as
     ``format_amount`` does (sentences): one list twice when every amount already has exactly

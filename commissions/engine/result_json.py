@@ -94,8 +94,6 @@ def _encode(value: object, level: int) -> str:
 
 
 _string = json.encoder.encode_basestring
-#: One line of the document (deal and text already JSON strings), as json.dumps(indent=2) writes it at its depth.
-_LINE = '\n            {{\n              "deal": {},\n              "amount": "{}",\n              "text": {}\n            }}'
 
 
 def iter_result_json(result: Result) -> Iterator[str]:
@@ -136,7 +134,13 @@ def iter_result_json(result: Result) -> Iterator[str]:
                     if None in ids
                     else map(_string, cast(list[str], ids))
                 )
-                yield opening + ",".join(map(_LINE.format, deals, amounts, map(_string, texts)))
+                yield opening + ",".join(
+                    [
+                        f'\n            {{\n              "deal": {deal},\n              "amount": "{amount}",\n'
+                        f'              "text": {text}\n            }}'
+                        for deal, amount, text in zip(deals, amounts, map(_string, texts), strict=False)
+                    ]
+                )
                 opening = ","
             yield "[]" if opening == "[" else "\n          ]"
             yield "\n        }"

@@ -25,7 +25,7 @@ from commissions.engine.lines import (
     ids_and_labels,
     label_of,
 )
-from commissions.engine.money import ONE, ZERO, amount_texts, format_percent
+from commissions.engine.money import ONE, ZERO, amount_texts, format_percent, rounded_texts
 from commissions.engine.plan_schema import Rate
 
 #: One line's deal, the reports' credited money on it, and their rows.
@@ -147,7 +147,7 @@ def _columns(
     special_at = [i for i, _ in special]
     for start in range(0, len(deals), CHUNK):
         stop = start + CHUNK
-        plain, amount_text = amount_texts(amounts[start:stop], digits)
+        plain = amount_text = rounded_texts(amounts[start:stop])
         ids, labels = ids_and_labels(deals[start:stop])
         moneys = amount_texts(credited[start:stop], digits)[1]
         texts = [

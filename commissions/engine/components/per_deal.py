@@ -19,7 +19,7 @@ from commissions.engine.conditions import Condition
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
-from commissions.engine.money import ONE, ZERO, amount_texts, format_percent
+from commissions.engine.money import ONE, ZERO, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, Money, Rate, compile_when
 
 
@@ -93,7 +93,7 @@ class PerDealComponent(PlanComponent):
             ]
 
         def rows(amounts: list[Decimal]) -> list[Columns]:
-            plain, texts = amount_texts(amounts, ctx.digits)
+            plain = texts = rounded_texts(amounts)
             ids: list[str | None] = [entries[i][1].external_id for i in chosen]
             sentences = [
                 per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount)

@@ -29,7 +29,7 @@ from commissions.engine.lines import (
     label_of,
     rounded_attainment,
 )
-from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_percent
+from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
 
 #: (tier index, the credited part paid at that tier's rate), in tier order.
@@ -274,7 +274,7 @@ def _tier_rows(
         n = len(part)
         deals = list(map(_deal, part))
         shares = list(map(_share, part))
-        plain, amount_text = amount_texts(amounts[start:stop], digits)
+        plain = amount_text = rounded_texts(amounts[start:stop])
         ids, labels = ids_and_labels(deals)
         tails = list(map(ctx.single_tails.__getitem__, tiers[start:stop]))
         moneys_text = amount_texts(moneys[start:stop], digits)[1]
