@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 from commissions.engine.inputs import Deal
@@ -130,17 +129,11 @@ def label_of(deal: Deal) -> str:
     return f"{deal.external_id} {name}" if name else deal.external_id
 
 
-_deal_id = attrgetter("external_id")
-_deal_name = attrgetter("name")
-
-
 def ids_and_labels(deals: list[Deal]) -> tuple[list[str], list[str]]:
     """Every deal's ``external_id`` and ``label``, a column each."""
-    ids = list(map(_deal_id, deals))
-    names = list(map(_deal_name, deals))
-    if all(names):
-        return ids, [f"{deal_id} {name}" for deal_id, name in zip(ids, names, strict=True)]
-    return ids, [f"{deal_id} {name}" if name else deal_id for deal_id, name in zip(ids, names, strict=True)]
+    ids = [deal.external_id for deal in deals]
+    labels = [f"{deal.external_id} {deal.name}" if deal.name else deal.external_id for deal in deals]
+    return ids, labels
 
 
 class CapLine(Line):

@@ -20,8 +20,8 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from itertools import compress, repeat
-from operator import contains, eq, gt, itemgetter, not_, sub
+from itertools import repeat
+from operator import sub
 
 #: The arithmetic context of the engine. Division by zero and invalid operations trap.
 CONTEXT = Context(
@@ -154,20 +154,13 @@ def rounded_texts(amounts: list[Decimal]) -> list[str]:
 
 
 def amount_texts(amounts: list[Decimal], digits: int) -> tuple[list[str], list[str]]:
-    """Each amount as ``str`` writes it (the JSON document's line amounts) and as
-    ``format_amount`` does (sentences): one list twice when every amount already has exactly
-    ``digits`` decimals, as allocated lines do; else only the others are formatted again."""
+    """Each amount as ``str`` writes it and as ``format_amount`` does (sentences): the same text
+    when it already has exactly ``digits`` decimals, as amounts read from a file mostly do."""
     plain = list(map(str, amounts))
     if digits <= 0:
         return plain, [format_amount(value, digits) for value in amounts]
-    n = len(plain)
-    # plain notation with ``digits`` decimals: a point at -digits-1 and no exponent (C-level loops)
-    points = map(eq, map(itemgetter(slice(-digits - 1, -digits)), plain), repeat(".", n))
-    exponents = map(contains, plain, repeat("E", n))
-    others = list(compress(range(n), map(not_, map(gt, points, exponents))))
-    if not others:
-        return plain, plain
-    texts = plain.copy()
-    for i in others:
-        texts[i] = format_amount(amounts[i], digits)
-    return plain, texts
+    dot, end = -digits - 1, -digits
+    return plain, [
+        text if text[dot:end] == "." and "E" not in text else format_amount(value, digits)
+        for text, value in zip(plain, amounts, strict=True)
+    ]
