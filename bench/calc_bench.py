@@ -15,7 +15,8 @@ one after the other in fresh interpreters, the floor, ``python -m commissions.ca
 ... --json`` and the same without ``--json`` (the text statements); output goes to
 /dev/null. Max RSS is the child's own (``os.wait4``); the harness stays small, so no page
 of it is counted. ``parse only`` is a fresh interpreter that reads and checks the input
-files as calc does (``load_inputs``) and stops: what the parsed inputs take.
+files as calc does (``load_inputs``, the cycle collector paused as in calc) and stops: what the
+parsed inputs take, the reference for calc's peak memory.
 
 Prints, per size, the medians, every run, and ``ratio N.N× floor`` for both outputs.
 """
@@ -48,8 +49,9 @@ for owner in sorted(totals):
 """
 
 PARSE_ONLY = """\
-import sys
+import gc, sys
 from commissions.calculator.readers import load_inputs
+gc.disable()  # as calc does
 folder = sys.argv[1]
 load_inputs(plan=folder + "/plan.yaml", people=folder + "/people.csv", deals=folder + "/deals.csv",
             quotas=folder + "/quotas.csv", period="2026-Q1")

@@ -4,7 +4,8 @@ streamed in chunks, byte-identical to ``json.dumps(..., indent=2, ensure_ascii=F
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -94,6 +95,9 @@ def _encode(value: object, level: int) -> str:
 
 
 _string = json.encoder.encode_basestring
+#: A character json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE): without
+#: one, the JSON string is the text between quotes.
+_needs_escape = re.compile(r'[\x00-\x1f\\"]').search
 
 
 def iter_result_json(result: Result) -> Iterator[str]:
@@ -129,18 +133,24 @@ def iter_result_json(result: Result) -> Iterator[str]:
             for ids, amounts, texts in component.line_columns():  # a few thousand lines at a time, not kept
                 if not texts:
                     continue
-                deals: Iterable[str] = (
-                    ["null" if deal_id is None else _string(deal_id) for deal_id in ids]
-                    if None in ids
-                    else map(_string, cast(list[str], ids))
-                )
-                yield opening + ",".join(
-                    [
-                        f'\n            {{\n              "deal": {deal},\n              "amount": "{amount}",\n'
-                        f'              "text": {text}\n            }}'
-                        for deal, amount, text in zip(deals, amounts, map(_string, texts), strict=False)
-                    ]
-                )
+                if None not in ids and not _needs_escape("".join(cast(list[str], ids)) + "".join(texts)):
+                    # nothing to escape in the chunk (the common case): each string between quotes as it is
+                    yield opening + ",".join(
+                        [
+                            f'\n            {{\n              "deal": "{deal}",\n              "amount": "{amount}",\n'
+                            f'              "text": "{text}"\n            }}'
+                            for deal, amount, text in zip(ids, amounts, texts, strict=True)
+                        ]
+                    )
+                else:
+                    deals = ["null" if deal_id is None else _string(deal_id) for deal_id in ids]
+                    yield opening + ",".join(
+                        [
+                            f'\n            {{\n              "deal": {deal},\n              "amount": "{amount}",\n'
+                            f'              "text": {text}\n            }}'
+                            for deal, amount, text in zip(deals, amounts, map(_string, texts), strict=True)
+                        ]
+                    )
                 opening = ","
             yield "[]" if opening == "[" else "\n          ]"
             yield "\n        }"

@@ -22,7 +22,6 @@ from commissions.engine.lines import (
     Line,
     LineSource,
     RowsBuilder,
-    ids_and_labels,
     label_of,
 )
 from commissions.engine.money import ONE, ZERO, amount_texts, format_percent, rounded_texts
@@ -148,12 +147,15 @@ def _columns(
     for start in range(0, len(deals), CHUNK):
         stop = start + CHUNK
         plain = amount_text = rounded_texts(amounts[start:stop])
-        ids, labels = ids_and_labels(deals[start:stop])
+        part = deals[start:stop]
         moneys = amount_texts(credited[start:stop], digits)[1]
-        texts = [
-            f"{label}: {money} credited to {email}{tail}{amount}"
-            for label, money, email, amount in zip(labels, moneys, emails[start:stop], amount_text, strict=True)
+        texts = [  # the label (deal.label) written in place: one pass over the deals
+            f"{deal.external_id} {deal.name}: {money} credited to {email}{tail}{amount}"
+            if deal.name
+            else f"{deal.external_id}: {money} credited to {email}{tail}{amount}"
+            for deal, money, email, amount in zip(part, moneys, emails[start:stop], amount_text, strict=True)
         ]
+        ids = [deal.external_id for deal in part]
         for k in range(bisect_left(special_at, start), bisect_left(special_at, stop)):
             i, rows = special[k]
             texts[i - start] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])

@@ -25,7 +25,6 @@ from commissions.engine.lines import (
     LineSource,
     RowsBuilder,
     exact_lines,
-    ids_and_labels,
     label_of,
     rounded_attainment,
 )
@@ -275,13 +274,15 @@ def _tier_rows(
         deals = list(map(_deal, part))
         shares = list(map(_share, part))
         plain = amount_text = rounded_texts(amounts[start:stop])
-        ids, labels = ids_and_labels(deals)
         tails = list(map(ctx.single_tails.__getitem__, tiers[start:stop]))
         moneys_text = amount_texts(moneys[start:stop], digits)[1]
-        texts = [
-            f"{label}: {money}{tail}{amount}"
-            for label, money, tail, amount in zip(labels, moneys_text, tails, amount_text, strict=True)
+        texts = [  # the label (deal.label) written in place: one pass over the deals
+            f"{deal.external_id} {deal.name}: {money}{tail}{amount}"
+            if deal.name
+            else f"{deal.external_id}: {money}{tail}{amount}"
+            for deal, money, tail, amount in zip(deals, moneys_text, tails, amount_text, strict=True)
         ]
+        ids = [deal.external_id for deal in deals]
         special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
         special.update(i - start for i in crossings if start <= i < stop)
         for k in special:
