@@ -343,17 +343,17 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                     splits = parse_splits(splits_text)
                 except RowProblem as problem:
                     raise CsvError(file, line, problem.field, problem.message) from None
-            if external_id in seen:
-                raise CsvError(file, line, "external_id", f"{external_id} is already on line {seen[external_id]}")
-            seen[external_id] = line
-            owner = spelled.get(owner_text)
+            earlier = seen.setdefault(external_id, line)  # one look-up; line numbers only grow
+            if earlier is not line:
+                raise CsvError(file, line, "external_id", f"{external_id} is already on line {earlier}")
+            owner = spelled.get(owner_text)  # the email as people.csv writes it: one string per person
             if owner is None:
                 raise CsvError(file, line, "owner", f"{owner_text} is not in the people file")
             if splits:
                 splits = _spelled_splits(splits, spelled, file, line)
             deal = new(Deal)
             s_id(deal, external_id)
-            s_owner(deal, intern(owner, owner))
+            s_owner(deal, owner)
             s_amount(deal, amount)
             s_currency(deal, plan_currency)
             s_closed(deal, closed_at)
@@ -362,7 +362,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
             s_type(deal, intern(kind, kind))
             s_product(deal, intern(product, product))  # empty text is "", never null (plans.md 4)
             s_term(deal, term_months)
-            s_campaign(deal, intern(campaign, campaign))
+            s_campaign(deal, intern(campaign, campaign) if campaign else "")
             s_status(deal, won)
             s_cancelled(deal, None)
             s_splits(deal, splits)

@@ -36,6 +36,7 @@ CHANGES = [
     ("external_id", " D-1 "),
     ("external_id", "x" * 129),
     ("external_id", "x" * 128),
+    ("external_id", "D-0"),  # after the good row: the same id twice
     ("name", ""),
     ("name", "n" * 201),
     ("name", ' "quoted", ☃ '),
