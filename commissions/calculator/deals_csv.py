@@ -214,6 +214,11 @@ class DealRowParser:
         self._amounts: dict[tuple[str, str], Decimal] = {}
         self._dates: dict[str, date] = {}
 
+    @property
+    def dates(self) -> dict[str, date]:
+        """The dates read so far, by their text (stripped): every one valid."""
+        return self._dates
+
     def _date(self, text: str, field: str) -> date:
         value = self._dates.get(text)
         if value is None:
@@ -302,6 +307,13 @@ class DealRowParser:
 
 __all__ = [
     "DEAL_TYPES",
+    "DEFAULT_CURRENCY",
+    "MAX_AMOUNT",
+    "MAX_CAMPAIGN",
+    "MAX_EMAIL",
+    "MAX_EXTERNAL_ID",
+    "MAX_TERM_MONTHS",
+    "MAX_TEXT",
     "REQUIRED_COLUMNS",
     "STANDARD_COLUMNS",
     "DealRow",

@@ -6,18 +6,28 @@ the line and the field; nothing is computed from a file that has one.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from commissions.calculator.deals_csv import (
+    DEAL_TYPES,
+    DEFAULT_CURRENCY,
+    MAX_AMOUNT,
+    MAX_CAMPAIGN,
+    MAX_EMAIL,
+    MAX_EXTERNAL_ID,
+    MAX_TERM_MONTHS,
+    MAX_TEXT,
     STANDARD_COLUMNS,
     DealRowParser,
     RowProblem,
     is_blank,
     parse_amount,
+    parse_splits,
     width_problem,
 )
 from commissions.engine import (
@@ -37,7 +47,8 @@ from commissions.engine import (
     parse_plan,
 )
 from commissions.engine.credit import manager_chains
-from commissions.engine.inputs import METRICS
+from commissions.engine.inputs import METRICS, NO_CUSTOM, deal_field_setters
+from commissions.engine.money import minor_digits
 
 PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
 DEAL_COLUMNS = STANDARD_COLUMNS  # the calculator needs every one (cli.md)
@@ -240,64 +251,201 @@ def deal_columns(path: Path | str) -> list[str]:
 
 def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     """Every row read by the deals.csv grammar (``deals_csv``, shared with the app's import), then
-    checked against the people file (emails compared case-insensitively) and the plan's currency."""
+    checked against the people file (emails compared case-insensitively) and the plan's currency.
+
+    A million rows: the common row (sole owner or splits, won, in the plan's currency, a date and
+    a term already seen) is read by a lean path here that makes the ``Deal`` directly; any other
+    row goes through the grammar's ``DealRowParser.parse``, which accepts or refuses it with its
+    message. The lean path takes only rows the grammar accepts, with the same values."""
     table = _table(path, DEAL_COLUMNS)
     file = table.name
     parser = DealRowParser(table.header)
+    reader = table.reader
+    width = len(table.header)
+    columns = table.columns
+    standard = itemgetter(*(columns[name] for name in STANDARD_COLUMNS))
+    i_external_id = columns["external_id"]
+    extras = parser.extras
     currency = plan.currency
+    digits = minor_digits(currency)
     spelled = {email.lower(): email for email in people}  # the email as people.csv writes it
     spelled.update((email, email) for email in people)  # written in lower case there: that one
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
     intern = interned.setdefault  # one string object per distinct owner, product, type...
+    dates = parser.dates
+    terms: dict[str, int | None] = {"": None}
+    won = intern("won", "won")
+    plan_currency = intern(currency, currency)
+    (s_id, s_owner, s_amount, s_currency, s_closed, s_name, s_account, s_type, s_product, s_term, s_campaign) = (
+        deal_field_setters()[:11]
+    )
+    s_status, s_cancelled, s_splits, s_custom = deal_field_setters()[11:]
+    new = Deal.__new__
+    strip = str.strip
     deals: list[Deal] = []
     append = deals.append
-    for line, row in table.rows(deals=True):
-        try:
-            deal = parser.parse(row)
-        except RowProblem as problem:
-            raise CsvError(file, line, problem.field, problem.message) from None
-        external_id = deal.external_id
-        if external_id in seen:
-            raise CsvError(file, line, "external_id", f"{external_id} is already on line {seen[external_id]}")
-        seen[external_id] = line
-        owner = spelled.get(deal.owner)
-        if owner is None:
-            raise CsvError(file, line, "owner", f"{deal.owner} is not in the people file")
-        if deal.currency != currency:
-            raise CsvError(
-                file,
-                line,
-                "currency",
-                f"{deal.currency} differs from the plan's {currency} (exchange rates are not supported yet)",
-            )
-        splits = deal.splits
-        if splits:
-            for email, _ in splits:
-                if email not in spelled:
-                    raise CsvError(file, line, "splits", f"{email} is not in the people file")
-            splits = tuple((spelled[email], share) for email, share in splits)
-        kwargs = {"custom": deal.custom} if deal.custom else {}
-        append(
-            Deal(
+    try:
+        for row in reader:
+            line = reader.line_num
+            if len(row) != width or not row[i_external_id].strip():
+                if not row or (len(row) == 1 and not row[0].strip()) or is_blank(row):
+                    continue
+                if len(row) != width:
+                    raise CsvError(file, line, None, width_problem(len(row), width))
+            (
                 external_id,
-                intern(owner, owner),
-                deal.amount,
-                intern(deal.currency, deal.currency),
-                deal.closed_at,
-                deal.name,
-                deal.account,
-                intern(deal.type, deal.type),
-                intern(deal.product, deal.product),  # empty text is "", never null (plans.md 4)
-                deal.term_months,
-                intern(deal.source_campaign, deal.source_campaign),
-                intern(deal.status, deal.status),
-                deal.cancelled_at,
-                splits,
-                **kwargs,
-            )
-        )
+                name,
+                account,
+                owner_text,
+                amount_text,
+                currency_text,
+                closed_text,
+                kind,
+                product,
+                term_text,
+                campaign,
+                status,
+                cancelled_text,
+                splits_text,
+            ) = map(strip, standard(row))
+            owner_text = owner_text.lower()
+            closed_at = dates.get(closed_text)
+            term_months = terms.get(term_text, -1)
+            if (
+                closed_at is None
+                or term_months == -1
+                or not external_id
+                or (currency_text.upper() or DEFAULT_CURRENCY) != currency
+                or not (amount_text and amount_text[0] in "0123456789" and amount_text.replace(".", "", 1).isdigit())
+                or ("." in amount_text and len(amount_text) - amount_text.index(".") - 1 > digits)
+                or status not in ("", "won")
+                or cancelled_text
+                or kind not in _DEAL_TYPES
+                or len(external_id) > MAX_EXTERNAL_ID
+                or not 3 <= len(owner_text) <= MAX_EMAIL
+                or len(name) > MAX_TEXT
+                or len(account) > MAX_TEXT
+                or len(product) > MAX_TEXT
+                or len(campaign) > MAX_CAMPAIGN
+            ):
+                append(_grammar_row(parser, row, file, line, seen, spelled, currency, intern))
+                if term_text not in terms:
+                    terms[term_text] = _term(term_text)
+                continue
+            amount = Decimal(amount_text)
+            if amount > MAX_AMOUNT:  # refused by the grammar, with its message
+                append(_grammar_row(parser, row, file, line, seen, spelled, currency, intern))
+                continue
+            splits: tuple[tuple[str, Decimal], ...] = ()
+            if splits_text:
+                try:
+                    splits = parse_splits(splits_text)
+                except RowProblem as problem:
+                    raise CsvError(file, line, problem.field, problem.message) from None
+            earlier = seen.setdefault(external_id, line)  # one look-up; line numbers only grow
+            if earlier is not line:
+                raise CsvError(file, line, "external_id", f"{external_id} is already on line {earlier}")
+            owner = spelled.get(owner_text)  # the email as people.csv writes it: one string per person
+            if owner is None:
+                raise CsvError(file, line, "owner", f"{owner_text} is not in the people file")
+            if splits:
+                splits = _spelled_splits(splits, spelled, file, line)
+            deal = new(Deal)
+            s_id(deal, external_id)
+            s_owner(deal, owner)
+            s_amount(deal, amount)
+            s_currency(deal, plan_currency)
+            s_closed(deal, closed_at)
+            s_name(deal, name)
+            s_account(deal, account)
+            s_type(deal, intern(kind, kind))
+            s_product(deal, intern(product, product))  # empty text is "", never null (plans.md 4)
+            s_term(deal, term_months)
+            s_campaign(deal, intern(campaign, campaign) if campaign else "")
+            s_status(deal, won)
+            s_cancelled(deal, None)
+            s_splits(deal, splits)
+            s_custom(deal, {name: row[i].strip() for name, i in extras} if extras else NO_CUSTOM)
+            append(deal)
+    except csv.Error as exc:
+        raise CsvError(file, reader.line_num, None, f"malformed CSV ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise CsvError(file, None, None, f"not UTF-8 text ({exc.reason})") from None
+    finally:
+        table.handle.close()
     return deals
+
+
+_DEAL_TYPES = ("", *DEAL_TYPES)
+
+
+def _term(text: str) -> int:
+    """``term_months`` for the lean path: a whole number 0-600 written in ASCII digits, else -1 (the
+    grammar reads the row)."""
+    if text.isascii() and text.isdigit() and int(text) <= MAX_TERM_MONTHS:
+        return int(text)
+    return -1
+
+
+def _spelled_splits(
+    splits: tuple[tuple[str, Decimal], ...], spelled: dict[str, str], file: str, line: int
+) -> tuple[tuple[str, Decimal], ...]:
+    for email, _ in splits:
+        if email not in spelled:
+            raise CsvError(file, line, "splits", f"{email} is not in the people file")
+    return tuple((spelled[email], share) for email, share in splits)
+
+
+def _grammar_row(
+    parser: DealRowParser,
+    row: list[str],
+    file: str,
+    line: int,
+    seen: dict[str, int],
+    spelled: dict[str, str],
+    currency: str,
+    intern: Callable[[str, str], str],
+) -> Deal:
+    """One row read by the grammar (``DealRowParser.parse``) and checked against the people file
+    and the plan's currency: any row the lean path of ``read_deals`` does not take."""
+    try:
+        deal = parser.parse(row)
+    except RowProblem as problem:
+        raise CsvError(file, line, problem.field, problem.message) from None
+    external_id = deal.external_id
+    if external_id in seen:
+        raise CsvError(file, line, "external_id", f"{external_id} is already on line {seen[external_id]}")
+    seen[external_id] = line
+    owner = spelled.get(deal.owner)
+    if owner is None:
+        raise CsvError(file, line, "owner", f"{deal.owner} is not in the people file")
+    if deal.currency != currency:
+        raise CsvError(
+            file,
+            line,
+            "currency",
+            f"{deal.currency} differs from the plan's {currency} (exchange rates are not supported yet)",
+        )
+    splits = _spelled_splits(deal.splits, spelled, file, line) if deal.splits else ()
+    kwargs = {"custom": deal.custom} if deal.custom else {}
+    return Deal(
+        external_id,
+        intern(owner, owner),
+        deal.amount,
+        intern(deal.currency, deal.currency),
+        deal.closed_at,
+        deal.name,
+        deal.account,
+        intern(deal.type, deal.type),
+        intern(deal.product, deal.product),  # empty text is "", never null (plans.md 4)
+        deal.term_months,
+        intern(deal.source_campaign, deal.source_campaign),
+        intern(deal.status, deal.status),
+        deal.cancelled_at,
+        splits,
+        **kwargs,
+    )
 
 
 def read_quotas(path: Path | str, people: set[str], period: Period | None = None) -> list[Quota]:

@@ -17,7 +17,8 @@ def _row(label: str, amount: str, indent: int = 2) -> str:
 
 
 def render_statements(result: Result, names: dict[str, str] | None = None) -> Iterator[str]:
-    """Lines of text (without newlines) for every payee of ``result``."""
+    """Text for every payee of ``result``, a line or several at a time: each piece without its
+    final newline (the lines of one piece are joined by newlines)."""
     digits = minor_digits(result.currency)
     measure_digits = 2 if result.metric == "deals" else digits
     names = names or {}
@@ -44,8 +45,10 @@ def render_statements(result: Result, names: dict[str, str] | None = None) -> It
             continue
         for component in payee.components:
             yield _row(component.name, format_amount(component.amount, digits))
-            for line in component.lines:
-                yield f"      {line.text}"
+            # made for printing, a few thousand lines at a time, and not kept (component.lines would keep them)
+            for _, _, texts in component.line_columns():
+                if texts:
+                    yield "      " + "\n      ".join(texts)
         assert payee.total is not None
         yield _row("Total payout", format_amount(payee.total, digits))
         if payee.draw_balance_out is not None:

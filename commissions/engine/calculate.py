@@ -123,6 +123,7 @@ def _calculate(
     members = set(index) if participants is None else _members(participants, index)
     counted = counting_deals(plan, period, deals, index)
     credits = assign_credit(plan, counted, chains, campaign_index)
+    del counted  # the credits hold what is needed; a million-deal list is not kept for the rest
     credits.warnings.extend(lead_warnings)
     payees = _payees(plan, period, credits, members, targets, balances)
     return Result(plan.name, period, plan.currency, plan.metric, tuple(payees), tuple(credits.warnings))

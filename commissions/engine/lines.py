@@ -9,7 +9,7 @@ Each component kind defines its own lines next to its computation
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,14 @@ FOUR_PLACES = Decimal("0.0001")
 
 #: Turns the rounded amounts of a component's lines into its ``Line`` objects.
 Builder = Callable[[list[Decimal]], list["Line"]]
+#: A component's lines as the calculator prints them, column by column: the deal ids (None for a
+#: line about the period), the amounts as text, the sentences.
+Columns = tuple[list[str | None], list[str], list[str]]
+#: Turns the rounded amounts of a component's lines into their columns, without ``Line`` objects,
+#: a few thousand lines at a time (a manager's override may have a million lines).
+RowsBuilder = Callable[[list[Decimal]], Iterable[Columns]]
+#: Lines per chunk of columns.
+CHUNK = 4096
 
 
 def fmt_attainment(ratio: Decimal) -> str:
@@ -92,18 +100,40 @@ class Line:
 
 class LineSource:
     """How a component's lines are made: its exact total, and ``make()`` giving the exact
-    per-line values and a builder that turns their rounded amounts into ``Line``s."""
+    per-line values and a builder that turns their rounded amounts into ``Line``s.
+    ``make_rows()``, when a kind has it, gives the same values and a builder of the lines'
+    rows (deal, amount, sentence) straight from them: what printing a million lines needs,
+    without a ``Line`` object each. Both must give the same sentences."""
 
-    __slots__ = ("exact_total", "make")
+    __slots__ = ("exact_total", "make", "make_rows")
 
-    def __init__(self, exact_total: Decimal, make: Callable[[], tuple[list[Decimal], Builder]]):
+    def __init__(
+        self,
+        exact_total: Decimal,
+        make: Callable[[], tuple[list[Decimal], Builder]],
+        make_rows: Callable[[], tuple[list[Decimal], RowsBuilder]] | None = None,
+    ):
         self.exact_total = exact_total
         self.make = make
+        self.make_rows = make_rows
 
 
-def exact_lines(exact: list[Decimal], build: Builder) -> LineSource:
+def exact_lines(exact: list[Decimal], build: Builder, rows: RowsBuilder | None = None) -> LineSource:
     """A source whose exact per-line values are already computed."""
-    return LineSource(sum(exact, ZERO), lambda: (exact, build))
+    return LineSource(sum(exact, ZERO), lambda: (exact, build), None if rows is None else (lambda: (exact, rows)))
+
+
+def label_of(deal: Deal) -> str:
+    """``deal.label``, without the property call (sentences are made by the million)."""
+    name = deal.name
+    return f"{deal.external_id} {name}" if name else deal.external_id
+
+
+def ids_and_labels(deals: list[Deal]) -> tuple[list[str], list[str]]:
+    """Every deal's ``external_id`` and ``label``, a column each."""
+    ids = [deal.external_id for deal in deals]
+    labels = [f"{deal.external_id} {deal.name}" if deal.name else deal.external_id for deal in deals]
+    return ids, labels
 
 
 class CapLine(Line):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from commissions.engine.inputs import Period
 from commissions.engine.lines import (
     CapLine,
+    Columns,
     ComponentContext,
     DrawContext,
     DrawLine,
@@ -81,6 +82,22 @@ class ComponentResult:
             exact, build = self._source.make()
             amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
             return build(amounts)
+
+    def line_columns(self) -> Iterator[Columns]:
+        """The lines as columns (deal ids or None, amounts as ``str`` writes them, sentences), a
+        few thousand lines at a time, not kept: what ``commissions calc`` prints. Made straight
+        from the exact values when the kind can (no ``Line`` objects); the same deals, amounts and
+        sentences as ``lines``."""
+        source = self._source
+        if self._lines is None and source is not None and source.make_rows is not None:
+            with paused_gc():
+                exact, rows = source.make_rows()
+                amounts = allocate(exact, self.amount, self._digits) if len(exact) != 1 else [self.amount]
+                del exact  # a big component's exact values are not needed while its text is made
+                yield from rows(amounts)
+            return
+        lines = self.build_lines()
+        yield [line.deal_id for line in lines], [str(line.amount) for line in lines], [line.text for line in lines]
 
     def __repr__(self) -> str:
         return f"ComponentResult({self.name!r}, {self.kind!r}, {self.amount})"

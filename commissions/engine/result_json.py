@@ -4,9 +4,10 @@ streamed in chunks, byte-identical to ``json.dumps(..., indent=2, ensure_ascii=F
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from commissions.engine.inputs import COUNT_METRICS
 from commissions.engine.lines import rounded_attainment
@@ -94,6 +95,9 @@ def _encode(value: object, level: int) -> str:
 
 
 _string = json.encoder.encode_basestring
+#: A character json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE): without
+#: one, the JSON string is the text between quotes.
+_needs_escape = re.compile(r'[\x00-\x1f\\"]').search
 
 
 def iter_result_json(result: Result) -> Iterator[str]:
@@ -125,26 +129,30 @@ def iter_result_json(result: Result) -> Iterator[str]:
                 + f'          "amount": "{format_amount(component.amount, digits)}",\n'
                 + '          "lines": '
             )
-            lines = component.build_lines()  # not kept: streaming needs no more memory than one component
-            if not lines:
-                yield "[]"
-            else:
-                chunk = []
-                opening = "["
-                for line in lines:
-                    deal = line.deal
-                    chunk.append(
-                        f'{opening}\n            {{\n              "deal": '
-                        f"{'null' if deal is None else _string(deal.external_id)},\n"
-                        f'              "amount": "{line.amount}",\n'
-                        f'              "text": {_string(line.text)}\n            }}'
+            opening = "["
+            for ids, amounts, texts in component.line_columns():  # a few thousand lines at a time, not kept
+                if not texts:
+                    continue
+                if None not in ids and not _needs_escape("".join(cast(list[str], ids)) + "".join(texts)):
+                    # nothing to escape in the chunk (the common case): each string between quotes as it is
+                    yield opening + ",".join(
+                        [
+                            f'\n            {{\n              "deal": "{deal}",\n              "amount": "{amount}",\n'
+                            f'              "text": "{text}"\n            }}'
+                            for deal, amount, text in zip(ids, amounts, texts, strict=True)
+                        ]
                     )
-                    opening = ","
-                    if len(chunk) >= 1024:
-                        yield "".join(chunk)
-                        chunk.clear()
-                chunk.append("\n          ]")
-                yield "".join(chunk)
+                else:
+                    deals = ["null" if deal_id is None else _string(deal_id) for deal_id in ids]
+                    yield opening + ",".join(
+                        [
+                            f'\n            {{\n              "deal": {deal},\n              "amount": "{amount}",\n'
+                            f'              "text": {text}\n            }}'
+                            for deal, amount, text in zip(deals, amounts, map(_string, texts), strict=True)
+                        ]
+                    )
+                opening = ","
+            yield "[]" if opening == "[" else "\n          ]"
             yield "\n        }"
             if c == len(payee.components) - 1:
                 yield "\n      ]"

@@ -18,8 +18,8 @@ from commissions.engine.components.registry import register
 from commissions.engine.conditions import Condition
 from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import ComponentContext, Line, LineSource, exact_lines
-from commissions.engine.money import ONE, ZERO, format_percent
+from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
+from commissions.engine.money import ONE, ZERO, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, Money, Rate, compile_when
 
 
@@ -92,19 +92,30 @@ class PerDealComponent(PlanComponent):
                 for i, amount in zip(chosen, amounts, strict=True)
             ]
 
-        return exact_lines(exact, build)
+        def rows(amounts: list[Decimal]) -> list[Columns]:
+            plain = texts = rounded_texts(amounts)
+            ids: list[str | None] = [entries[i][1].external_id for i in chosen]
+            sentences = [
+                per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount)
+                for i, text_amount in zip(chosen, texts, strict=True)
+            ]
+            return [(ids, plain, sentences)]
+
+        return exact_lines(exact, build, rows)
 
 
 class PerDealContext(ComponentContext):
     """The component's ``pay``, ``rate`` and the fields its ``when`` reads (named in lines)."""
 
-    __slots__ = ("fields", "pay", "rate")
+    __slots__ = ("fields", "pay", "pay_text", "rate", "rate_text")
 
     def __init__(self, component: PerDealComponent, digits: int, payee: PayeeCredit) -> None:
         super().__init__(component.name, component.kind, digits, attainment=payee.attainment, quota=payee.quota)
         self.pay = component.pay
         self.rate = component.rate
         self.fields = component.condition.fields if component.condition else ()
+        self.pay_text = None if self.pay is None else self.money(self.pay)
+        self.rate_text = None if self.rate is None else format_percent(self.rate)
 
 
 def _field_value(deal: Deal, name: str, ctx: ComponentContext) -> str | None:
@@ -124,6 +135,25 @@ def _field_value(deal: Deal, name: str, ctx: ComponentContext) -> str | None:
     return f"{name} {custom}" if custom not in (None, "") else None
 
 
+def per_deal_sentence(ctx: PerDealContext, deal: Deal, credited: Decimal, share: Decimal, amount: str) -> str:
+    """The sentence of a per-deal line (``PerDealLine.text``); ``amount`` is the line's amount as text."""
+    pay, rate = ctx.pay, ctx.rate
+    values = [v for v in (_field_value(deal, name, ctx) for name in ctx.fields) if v]
+    head = f"{label_of(deal)}: " + (f"{', '.join(values)}: " if values else "")
+    sole = share == 1
+    if pay is not None and rate is None and sole:
+        return f"{head}SPIFF {ctx.pay_text}"
+    parts = []
+    if pay is not None:
+        if sole:
+            parts.append(f"SPIFF {ctx.pay_text}")
+        else:
+            parts.append(f"SPIFF {ctx.money(pay * share)} ({format_percent(share)} of {ctx.pay_text})")
+    if rate is not None:
+        parts.append(f"{ctx.share_text(deal, credited, share)} at {ctx.rate_text}")
+    return f"{head}{' + '.join(parts)} = {amount}"
+
+
 class PerDealLine(Line):
     """A qualifying deal: its SPIFF (``pay``, pro rata) and/or its credited amount at ``rate``."""
 
@@ -138,21 +168,7 @@ class PerDealLine(Line):
 
     @property
     def text(self) -> str:
-        ctx, deal = self.ctx, self.deal
-        pay, rate = ctx.pay, ctx.rate
-        values = [v for v in (_field_value(deal, name, ctx) for name in ctx.fields) if v]
-        head = f"{deal.label}: " + (f"{', '.join(values)}: " if values else "")
-        parts = []
-        if pay is not None:
-            if self.share == 1:
-                parts.append(f"SPIFF {ctx.money(pay)}")
-            else:
-                parts.append(f"SPIFF {ctx.money(pay * self.share)} ({format_percent(self.share)} of {ctx.money(pay)})")
-        if rate is not None:
-            parts.append(f"{ctx.share_text(deal, self.credited, self.share)} at {format_percent(rate)}")
-        if pay is not None and rate is None and self.share == 1:
-            return head + parts[0]
-        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+        return per_deal_sentence(self.ctx, self.deal, self.credited, self.share, self.ctx.money(self.amount))
 
     @property
     def basis(self) -> dict[str, Any]:

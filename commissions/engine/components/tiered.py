@@ -3,16 +3,32 @@ or retroactive, on the period's running total or on each deal's own size (``per:
 
 from __future__ import annotations
 
-from decimal import Decimal
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from decimal import Decimal, localcontext
+from itertools import accumulate, compress, repeat
+from operator import is_not, itemgetter, mul
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
+from commissions.engine.credit import Entry
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import ComponentContext, Line, LineSource, exact_lines, rounded_attainment
-from commissions.engine.money import CONTEXT, ONE, ZERO, format_percent
+from commissions.engine.lines import (
+    CHUNK,
+    Builder,
+    Columns,
+    ComponentContext,
+    Line,
+    LineSource,
+    RowsBuilder,
+    exact_lines,
+    label_of,
+    rounded_attainment,
+)
+from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
 
 #: (tier index, the credited part paid at that tier's rate), in tier order.
@@ -97,7 +113,7 @@ class TieredComponent(PlanComponent):
 class TieredContext(ComponentContext):
     """A tiered component's bounds, rates, `on` and `mode`, for its lines' sentences."""
 
-    __slots__ = ("bounds", "mode", "on", "rates")
+    __slots__ = ("_single_tails", "bounds", "mode", "on", "rates")
 
     def __init__(self, component: TieredComponent, digits: int, payee: PayeeCredit) -> None:
         super().__init__(component.name, component.kind, digits, attainment=payee.attainment, quota=payee.quota)
@@ -105,6 +121,18 @@ class TieredContext(ComponentContext):
         self.rates = component.rates
         self.on = component.on
         self.mode = component.mode
+        self._single_tails: list[str] | None = None
+
+    @property
+    def single_tails(self) -> list[str]:
+        """Per tier, what follows the credited amount in the sentence of a line paid at that tier
+        alone: `` at 8% (tier 1, up to 100% of quota) = `` (then the line's amount)."""
+        if self._single_tails is None:
+            self._single_tails = [
+                f" at {format_percent(rate)} (tier {tier + 1}, {self.tier_range(tier)}) = "
+                for tier, rate in enumerate(self.rates)
+            ]
+        return self._single_tails
 
     def bound(self, value: Decimal) -> str:
         return format_percent(value) if self.on == "attainment" else self.money(value)
@@ -137,7 +165,10 @@ def _retroactive(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], 
             for entry, money, amount in zip(entries, moneys, amounts, strict=False)
         ]
 
-    return exact_lines(exact, build)
+    def rows(amounts: list[Decimal]) -> Iterator[Columns]:
+        return _tier_rows(ctx, entries, moneys, [tier] * len(moneys), {}, amounts)
+
+    return exact_lines(exact, build, rows)
 
 
 class _TierCursor:
@@ -159,35 +190,110 @@ class _TierCursor:
 
 
 def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], measures: list[Decimal]) -> LineSource:
-    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate."""
+    """Deals fill the tiers in deal order; a deal crossing a bound is paid partly at each rate.
+
+    The running total before and after each deal (``accumulate``, C-level) tells, by bisection,
+    where each tier's deals start and which few deals cross a bound; every other deal is paid at
+    its tier's rate. The exact per-deal values are summed now and made again when the lines are
+    (not kept: a million of them would stay in memory until printed)."""
     entries, moneys = payee.entries, payee.moneys
-    exact: list[Decimal] = []
-    tiers: list[int] = []
-    crossings: dict[int, Slices] = {}  # the slices of the lines that cross a bound
-    cursor = _TierCursor(bounds, ctx.rates)
-    position = ZERO
-    same = measures is moneys
-    for i, money in enumerate(moneys):
-        measure = money if same else measures[i]
-        end = position + measure
-        if cursor.next_bound is None or end <= cursor.next_bound:
-            exact.append(money * cursor.rate)
-        else:
-            value, crossings[i] = _cross(cursor, position, end, money, measure, same)
-            exact.append(value)
-        tiers.append(cursor.tier)
-        if cursor.next_bound is not None and end == cursor.next_bound:  # the next deal starts in the next tier
-            cursor.advance()
-        position = end
+    n = len(moneys)
+    running = list(accumulate(measures, initial=ZERO))  # running[i]: before deal i; running[i + 1]: after
+    starts, ends = running[:-1], running[1:]
+    del running
+    # tier k's deals start with the first deal starting at or above bound k-1 (a deal ending exactly
+    # on a bound leaves the next one in the next tier)
+    firsts = [0, *(bisect_left(starts, bound) for bound in bounds), n]
+    crossings: dict[int, tuple[Decimal, Slices]] = {}  # the lines that cross a bound: value, slices
+    for bound in bounds:
+        i = bisect_left(ends, bound)  # the first deal ending at or above the bound
+        if i < n and ends[i] != bound and starts[i] < bound and i not in crossings:
+            tier = bisect_right(bounds, starts[i])
+            cursor = _TierCursor(bounds, ctx.rates)
+            cursor.tier, cursor.rate = tier, ctx.rates[tier]
+            cursor.next_bound = bounds[tier] if tier < len(bounds) else None
+            crossings[i] = _cross(cursor, starts[i], ends[i], moneys[i], measures[i], measures is moneys)
+    del starts, ends
+    rates = ctx.rates
 
-    def build(amounts: list[Decimal]) -> list[Line]:
-        lines: list[Line] = []
-        for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
-            slices = crossings.get(i) if crossings else None
-            lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((tiers[i], money),)))
-        return lines
+    def tiers() -> list[int]:
+        out: list[int] = []
+        for k in range(len(firsts) - 1):
+            out += [k] * (firsts[k + 1] - firsts[k])
+        return out
 
-    return exact_lines(exact, build)
+    def exact_values() -> list[Decimal]:
+        exact: list[Decimal] = []
+        with localcontext(CONTEXT):  # as computed inside calculate(), also when made again for the lines
+            for k in range(len(firsts) - 1):
+                a, b = firsts[k], firsts[k + 1]
+                exact += map(mul, moneys[a:b], repeat(rates[k], b - a))
+        for i, (value, _) in crossings.items():
+            exact[i] = value
+        return exact
+
+    slices_of = {i: slices for i, (_, slices) in crossings.items()}
+
+    def make() -> tuple[list[Decimal], Builder]:
+        in_tier = tiers()
+
+        def build(amounts: list[Decimal]) -> list[Line]:
+            lines: list[Line] = []
+            for i, (entry, money, amount) in enumerate(zip(entries, moneys, amounts, strict=False)):
+                slices = slices_of.get(i) if slices_of else None
+                lines.append(TierLine(entry[1], amount, ctx, money, entry[2], slices or ((in_tier[i], money),)))
+            return lines
+
+        return exact_values(), build
+
+    def make_rows() -> tuple[list[Decimal], RowsBuilder]:
+        in_tier = tiers()
+        return exact_values(), lambda amounts: _tier_rows(ctx, entries, moneys, in_tier, slices_of, amounts)
+
+    with localcontext(CONTEXT):
+        total = sum(exact_values(), ZERO)
+    return LineSource(total, make, make_rows)
+
+
+def _tier_rows(
+    ctx: TieredContext,
+    entries: list[Entry],
+    moneys: list[Decimal],
+    tiers: list[int],
+    crossings: dict[int, Slices],
+    amounts: list[Decimal],
+) -> Iterator[Columns]:
+    """``TierLine``'s columns without the objects, ``CHUNK`` lines at a time: a sole-credit deal
+    in one tier from its tier's prepared template, the others (a share, a crossing) from
+    ``tier_sentence``."""
+    digits = ctx.digits
+    for start in range(0, len(entries), CHUNK):
+        stop = start + CHUNK
+        part = entries[start:stop]
+        n = len(part)
+        deals = list(map(_deal, part))
+        shares = list(map(_share, part))
+        plain = amount_text = rounded_texts(amounts[start:stop])
+        tails = list(map(ctx.single_tails.__getitem__, tiers[start:stop]))
+        moneys_text = amount_texts(moneys[start:stop], digits)[1]
+        texts = [  # the label (deal.label) written in place: one pass over the deals
+            f"{deal.external_id} {deal.name}: {money}{tail}{amount}"
+            if deal.name
+            else f"{deal.external_id}: {money}{tail}{amount}"
+            for deal, money, tail, amount in zip(deals, moneys_text, tails, amount_text, strict=True)
+        ]
+        ids = [deal.external_id for deal in deals]
+        special = set(compress(range(n), map(is_not, shares, repeat(ONE, n))))
+        special.update(i - start for i in crossings if start <= i < stop)
+        for k in special:
+            i = start + k
+            slices = crossings.get(i) or ((tiers[i], moneys[i]),)
+            texts[k] = tier_sentence(ctx, deals[k], shares[k], slices, amount_text[k])
+        deal_ids: list[str | None] = list(ids)
+        yield deal_ids, plain, texts
+
+
+_deal, _share = itemgetter(1), itemgetter(2)
 
 
 def _cross(
@@ -276,24 +382,7 @@ class TierLine(Line):
 
     @property
     def text(self) -> str:
-        ctx, deal = self.ctx, self.deal
-        parts = []
-        count = len(self.slices)
-        for k, (tier, money) in enumerate(self.slices):
-            if count == 1 or ctx.mode == "retroactive":
-                # The tier's range says why this rate; the attainment that reached it is the
-                # statement's (its summary). Repeating it here would change the text of every line
-                # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
-                where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
-            elif k == 0:
-                where = f"tier {tier + 1}"
-            else:
-                where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
-            parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
-        head = f"{deal.label}: "
-        if self.share != 1:
-            head += f"{format_percent(self.share)} share of {ctx.money(deal.amount)}: "
-        return f"{head}{' + '.join(parts)} = {ctx.money(self.amount)}"
+        return tier_sentence(self.ctx, self.deal, self.share, self.slices, self.ctx.money(self.amount))
 
     @property
     def basis(self) -> dict[str, Any]:
@@ -306,6 +395,27 @@ class TierLine(Line):
             "mode": ctx.mode,
             "on": ctx.on,
         }
+
+
+def tier_sentence(ctx: TieredContext, deal: Deal, share: Decimal, slices: Slices, amount: str) -> str:
+    """The sentence of a tiered line (``TierLine.text``); ``amount`` is the line's amount as text."""
+    parts = []
+    count = len(slices)
+    for k, (tier, money) in enumerate(slices):
+        if count == 1 or ctx.mode == "retroactive":
+            # The tier's range says why this rate; the attainment that reached it is the
+            # statement's (its summary). Repeating it here would change the text of every line
+            # of a manager's whole team with each new deal, and so rewrite them all in the ledger.
+            where = f"tier {tier + 1}, {ctx.tier_range(tier)}"
+        elif k == 0:
+            where = f"tier {tier + 1}"
+        else:
+            where = f"tier {tier + 1}, {ctx.tier_range(tier, of_quota=False)}"
+        parts.append(f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} ({where})")
+    head = f"{label_of(deal)}: "
+    if share != 1:
+        head += f"{format_percent(share)} share of {ctx.money(deal.amount)}: "
+    return f"{head}{' + '.join(parts)} = {amount}"
 
 
 class DealSizeLine(Line):
