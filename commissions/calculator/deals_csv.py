@@ -107,7 +107,7 @@ class DealRow:
 def parse_amount(text: str, field: str, *, digits: int | None = None, limit: Decimal | None = None) -> Decimal:
     """A decimal amount like ``1234.50``: finite, not negative, at most ``digits`` decimals and ``limit``."""
     raw = text.strip()
-    if raw and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
+    if raw and raw.isascii() and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
         if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
             raise RowProblem(field, f"{raw} has more than {digits} decimals")
         value = Decimal(raw)
@@ -266,7 +266,7 @@ class DealRowParser:
             raise RowProblem("type", f"{kind!r} is not a deal type ({', '.join(DEAL_TYPES)})")
         term_months = None
         if term_text:
-            if not term_text.lstrip("-").isdigit():
+            if not (term_text.isascii() and term_text.lstrip("-").isdigit()):  # "²" is a digit to isdigit()
                 raise RowProblem("term_months", f"{term_text!r} is not a whole number of months")
             term_months = int(term_text)
             if term_months < 0:

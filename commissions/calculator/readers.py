@@ -317,7 +317,12 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                 or term_months == -1
                 or not external_id
                 or (currency_text.upper() or DEFAULT_CURRENCY) != currency
-                or not (amount_text and amount_text[0] in "0123456789" and amount_text.replace(".", "", 1).isdigit())
+                or not (
+                    amount_text
+                    and amount_text.isascii()
+                    and amount_text[0] in "0123456789"
+                    and amount_text.replace(".", "", 1).isdigit()
+                )
                 or ("." in amount_text and len(amount_text) - amount_text.index(".") - 1 > digits)
                 or status not in ("", "won")
                 or cancelled_text

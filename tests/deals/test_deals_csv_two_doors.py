@@ -120,6 +120,8 @@ REFUSED = {
     "type": ("newish", "type", "type", "'newish' is not a deal type (new, expansion, renewal)"),
     "term words": ("twelve", "term", "term_months", "'twelve' is not a whole number of months"),
     "term negative": ("-1", "term", "term_months", "-1 is negative"),
+    "term a superscript digit": ("1²", "term", "term_months", "'1²' is not a whole number of months"),
+    "amount a superscript digit": ("1²", None, "amount", "'1²' is not an amount (write 1234.50)"),
     "term too long": ("601", "term", "term_months", "601 is more than 600 months"),
     "status": ("lost", "status", "status", "'lost' is not a status (won or cancelled)"),
     "cancelled without date": ("cancelled,", "status+", "cancelled_at", "a cancelled deal needs cancelled_at"),

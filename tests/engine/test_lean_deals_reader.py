@@ -32,6 +32,10 @@ GOOD = ["D-0", "Deal", "Acct", "ana@x.com", "100.00", "USD", "2026-01-05", "new"
 #: (column, value) changes of the good row: valid and invalid, common and odd.
 CHANGES = [
     (None, None),
+    ("term_months", "²"),  # a digit to isdigit(), not a number: a row error, never a crash
+    ("term_months", "1²"),
+    ("amount", "1²"),
+    ("amount", "²"),
     ("external_id", ""),
     ("external_id", " D-1 "),
     ("external_id", "x" * 129),
