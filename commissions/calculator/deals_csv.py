@@ -107,7 +107,9 @@ class DealRow:
 def parse_amount(text: str, field: str, *, digits: int | None = None, limit: Decimal | None = None) -> Decimal:
     """A decimal amount like ``1234.50``: finite, not negative, at most ``digits`` decimals and ``limit``."""
     raw = text.strip()
-    if raw and raw.isascii() and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit():  # the common case: 1234.50
+    if (
+        raw and raw.isascii() and raw[0] in "0123456789" and raw.replace(".", "", 1).isdigit()
+    ):  # the common case: 1234.50
         if digits is not None and "." in raw and len(raw) - raw.index(".") - 1 > digits:
             raise RowProblem(field, f"{raw} has more than {digits} decimals")
         value = Decimal(raw)
