@@ -10,7 +10,8 @@ Locked and paid periods are never recomputed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -478,24 +479,16 @@ def _prepare(
         if person_id not in scope:
             continue
         paid.add(person_id)
-        lines = (
-            [] if payee.errors else [(component, line) for component in payee.components for line in component.lines]
-        )
-        wanted = (  # the cheap signatures first, one at a time: a line's row (and its basis) only if it is new
-            (
-                component.name,
-                _KIND_OF_COMPONENT.get(component.kind, "earning"),
-                deal_ids.get(line.deal_id) if line.deal_id else None,
-                _minor(line.amount, digits),
-                line.text,
-                version_id,
-                owners.get(line.deal_id) if line.deal_id else None,
-            )
-            for component, line in lines
-        )
+        starts: list[int] = []  # where each component's lines begin in the person's sequence of lines
+        components = [] if payee.errors else list(payee.components)
+        wanted = _signatures(components, starts, digits, version_id, deal_ids, owners)
 
-        def row(index: int, person_id: int = person_id, lines: list[Any] = lines) -> dict[str, Any]:
-            component, line = lines[index]
+        def row(
+            index: int, person_id: int = person_id, components: list[Any] = components, starts: list[int] = starts
+        ) -> dict[str, Any]:
+            place = bisect_right(starts, index) - 1  # built only for a new line: its Line and basis then
+            component = components[place]
+            line = component.lines[index - starts[place]]
             return {
                 **base,
                 "person_id": person_id,
@@ -654,6 +647,35 @@ def _signature(line: Any) -> tuple[Any, ...]:
         line.plan_version_id,
         line.deal_owner_id,
     )
+
+
+def _signatures(
+    components: list[eng.ComponentResult],
+    starts: list[int],
+    digits: int,
+    version_id: int | None,
+    deal_ids: dict[str, int],
+    owners: dict[str, int],
+) -> Iterator[tuple[Any, ...]]:
+    """The signatures of a payee's computed lines, one at a time, from the engine's line columns (deal,
+    amount, sentence made straight from the exact values: no ``Line`` objects for the lines that did not
+    change); records in ``starts`` where each component's lines begin."""
+    count = 0
+    for component in components:
+        starts.append(count)
+        name, kind = component.name, _KIND_OF_COMPONENT.get(component.kind, "earning")
+        for deals, amounts, texts in component.line_columns():
+            count += len(deals)
+            for deal, amount, text in zip(deals, amounts, texts, strict=True):
+                yield (
+                    name,
+                    kind,
+                    deal_ids.get(deal) if deal else None,
+                    int(Decimal(amount).scaleb(digits)),  # already rounded to the minor unit
+                    text,
+                    version_id,
+                    owners.get(deal) if deal else None,
+                )
 
 
 def _no_row(index: int) -> dict[str, Any]:

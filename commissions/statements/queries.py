@@ -272,26 +272,31 @@ def read_statement(
     )
 
 
-_COMPONENT_NAMES: dict[int, list[str]] = {}  # plan version id -> its components' names (versions never change)
+_COMPONENT_NAMES: dict[str, list[str]] = {}  # a plan document -> its components' names, in order
 
 
 def _plan_order(session: Session, version_ids: list[int]) -> dict[str, int]:
-    """Each component name's place in the person's plans (in the order given), read from the plan documents."""
-    missing = [v for v in version_ids if v not in _COMPONENT_NAMES]
-    if missing:
-        for version_id, document in session.exec(
-            select(id_col(PlanVersion.id), PlanVersion.document).where(col(PlanVersion.id).in_(missing))
-        ).all():
+    """Each component name's place in the person's plans (in the order given), read from the plan documents
+    (each document parsed once per process)."""
+    documents = dict(
+        session.exec(
+            select(id_col(PlanVersion.id), PlanVersion.document).where(col(PlanVersion.id).in_(version_ids))
+        ).all()
+    )
+    order: dict[str, int] = {}
+    for version_id in version_ids:
+        document = documents.get(version_id, "")
+        names = _COMPONENT_NAMES.get(document)
+        if names is None:
             try:
                 parts = load_plan_document(document).get("components") or []
             except Exception:  # a document the engine would refuse: its statement falls back to line order
                 parts = []
-            _COMPONENT_NAMES[version_id] = [
-                str(part.get("name")) for part in parts if isinstance(part, dict) and part.get("name")
-            ]
-    order: dict[str, int] = {}
-    for version_id in version_ids:
-        for name in _COMPONENT_NAMES.get(version_id, []):
+            names = [str(part.get("name")) for part in parts if isinstance(part, dict) and part.get("name")]
+            if len(_COMPONENT_NAMES) > 256:
+                _COMPONENT_NAMES.clear()
+            _COMPONENT_NAMES[document] = names
+        for name in names:
             order.setdefault(name, len(order))
     return order
 
