@@ -169,7 +169,7 @@ def read_statement(
     if period is None:
         raise StatementNotFound("period", f"no period {period_key} has been computed")
     summaries = session.exec(
-        select(PayeeSummary, Plan.name, PlanVersion.version)
+        select(PayeeSummary, Plan.name, PlanVersion.version, PlanVersion.document)
         .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
         .join(PlanVersion, col(PlanVersion.id) == PayeeSummary.plan_version_id)
         .where(PayeeSummary.person_id == person.id, PayeeSummary.period_id == period.id)
@@ -188,15 +188,15 @@ def read_statement(
             s.draw_balance_in_minor,
             s.draw_balance_minor,
         )
-        for s, name, version in summaries
+        for s, name, version, _ in summaries
     ]
     person_id, period_id = stored_id(person), stored_id(period)
-    groups = _line_totals(session, person_id, period_id)
+    groups, has_adjustments = _line_totals(session, person_id, period_id)
     components: dict[str, ComponentTotal] = {}
     by_report: dict[tuple[str, str | None], ReportTotal] = {}
     currency = summaries[0][0].currency if summaries else "USD"
     newest = 0  # the currency is that of the newest group of lines (of the newest adjustment, if any)
-    order = _plan_order(session, [s.plan_version_id for s, _, _ in summaries])
+    order = _plan_order([document for _, _, _, document in summaries])
     # components in plan order (cli.md's rule for statements), any other in the order they first appeared
     for g in sorted(groups, key=lambda g: (order.get(g.component, len(order)), g.first_id)):
         entry = components.setdefault(g.component, ComponentTotal(g.component))
@@ -215,11 +215,6 @@ def read_statement(
         )
     reports = sorted(by_report.values(), key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
     adjustments: list[StatementLine] = []
-    has_adjustments = session.exec(  # the running totals say whether there are any: else no look through the lines
-        totals_query(period_id, LedgerTotal.id)
-        .where(LedgerTotal.person_id == person_id, col(LedgerTotal.kind).in_(ADJUSTMENT_KINDS))
-        .limit(1)
-    ).first()
     adjustment_rows = (
         session.exec(
             current_lines_query(person_id, period_id, Deal.external_id)
@@ -227,7 +222,7 @@ def read_statement(
             .where(col(PayoutLine.kind).in_(ADJUSTMENT_KINDS))
             .order_by(PayoutLine.id)
         ).all()
-        if has_adjustments is not None
+        if has_adjustments  # the running totals say whether there are any: else no look through the lines
         else []
     )
     if adjustment_rows:
@@ -275,17 +270,11 @@ def read_statement(
 _COMPONENT_NAMES: dict[str, list[str]] = {}  # a plan document -> its components' names, in order
 
 
-def _plan_order(session: Session, version_ids: list[int]) -> dict[str, int]:
+def _plan_order(documents: list[str]) -> dict[str, int]:
     """Each component name's place in the person's plans (in the order given), read from the plan documents
     (each document parsed once per process)."""
-    documents = dict(
-        session.exec(
-            select(id_col(PlanVersion.id), PlanVersion.document).where(col(PlanVersion.id).in_(version_ids))
-        ).all()
-    )
     order: dict[str, int] = {}
-    for version_id in version_ids:
-        document = documents.get(version_id, "")
+    for document in documents:
         names = _COMPONENT_NAMES.get(document)
         if names is None:
             try:
@@ -346,7 +335,7 @@ class _Group:
     last_id: int
 
 
-def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Group]:
+def _line_totals(session: Session, person_id: int, period_id: int) -> tuple[list[_Group], bool]:
     """The person's lines in force (adjustments aside) per component and per who owns their deal
     (``ReportTotal``), from the ledger's running totals (``ledger_total``: a row per component and deal
     owner, kept with the lines), so a CRO's 600,000 lines cost the few thousand owners they come from. The
@@ -380,14 +369,23 @@ def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Grou
             func.sum(LedgerTotal.lines),
             func.min(LedgerTotal.first_line_id),
             func.max(LedgerTotal.id),
+            case((col(LedgerTotal.kind).in_(ADJUSTMENT_KINDS), 1), else_=0).label("adjusting"),
         )
         .join(below, below.c.id == LedgerTotal.owner_id, isouter=True)
         .join(top, col(top.id) == below.c.top, isouter=True)
-        .where(LedgerTotal.person_id == person_id, col(LedgerTotal.kind).not_in(ADJUSTMENT_KINDS))
+        .where(LedgerTotal.person_id == person_id)
         # by the label: the CASE is one expression on PostgreSQL, whose bound parameters differ in each place
-        .group_by(LedgerTotal.component, LedgerTotal.currency, literal_column("grp"), top.id, top.email, top.name)
+        .group_by(
+            LedgerTotal.component,
+            LedgerTotal.currency,
+            literal_column("grp"),
+            top.id,
+            top.email,
+            top.name,
+            literal_column("adjusting"),
+        )
     ).all()
-    return [
+    groups = [
         _Group(
             component,
             line_currency,
@@ -399,8 +397,10 @@ def _line_totals(session: Session, person_id: int, period_id: int) -> list[_Grou
             int(first),
             int(last),
         )
-        for component, line_currency, grp, email, name, amount, count, first, last in rows
+        for component, line_currency, grp, email, name, amount, count, first, last, adjusting in rows
+        if not adjusting
     ]
+    return groups, any(adjusting for *_, adjusting in rows)
 
 
 def visible_payees(session: Session, principal: Principal, period: Period) -> list[tuple[Person, PayeeSummary]]:
