@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal_column, true
+from sqlalchemy import bindparam, case, exists, func, literal_column, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -59,6 +60,16 @@ def book_lines(session: Session, *, run_id: int | None = None, line_ids: Iterabl
     ids = sorted(line_ids)
     if run_id is None and not ids:
         return
+    dialect = session.get_bind().dialect.name
+    if run_id is not None:
+        session.connection().execute(_booking(dialect, by_run=True), {"run_id": run_id})
+    else:
+        session.connection().execute(_booking(dialect, by_run=False), {"ids": ids})
+
+
+@lru_cache(maxsize=8)
+def _booking(dialect: str, *, by_run: bool) -> Any:
+    """The booking statement, built once per dialect (building it cost more than running it for a deal)."""
     original = aliased(PayoutLine)
     source = (
         sa_select(
@@ -84,15 +95,17 @@ def book_lines(session: Session, *, run_id: int | None = None, line_ids: Iterabl
         )
         .where(true())  # SQLite reads "ON CONFLICT" after a join as the join's ON unless a WHERE comes first
     )
-    source = source.where(col(PayoutLine.run_id) == run_id) if run_id is not None else source
-    source = source.where(col(PayoutLine.id).in_(ids)) if ids else source
+    if by_run:
+        source = source.where(col(PayoutLine.run_id) == bindparam("run_id"))
+    else:
+        source = source.where(col(PayoutLine.id).in_(bindparam("ids", expanding=True)))
     keys = [source.selected_columns[name] for name in GROUP]
     source = source.group_by(*keys).order_by(*keys)
     table = table_of(LedgerTotal)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(table).from_select([*GROUP, "amount_minor", "lines", "first_line_id"], source)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=list(GROUP),
         set_={
             "amount_minor": table.c.amount_minor + excluded.amount_minor,
@@ -102,7 +115,6 @@ def book_lines(session: Session, *, run_id: int | None = None, line_ids: Iterabl
             ),
         },
     )
-    session.connection().execute(statement)
 
 
 def totals_query(period_id: int, *columns: Any) -> Any:

@@ -348,7 +348,8 @@ def store(session: Session, computation: Computation, *, trigger: str) -> Recomp
         covered |= {(pid, plan_id) for pid in outcome.scope}
         _store_plan(session, computation.inputs, outcome, period_row, run, report, kept)
     _reverse_uncovered(session, period_row, kept, covered, run, report)
-    book_lines(session, run_id=stored_id(run))  # the running totals move with the lines, in this transaction
+    if report.people:  # lines were written (only a changed statement gets any): the totals move with them
+        book_lines(session, run_id=stored_id(run))
     run.people_count = report.computed
     run.finished_at = utcnow()
     session.add(run)
