@@ -92,12 +92,14 @@ def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def _forget_process_caches() -> None:
     """Caches that trust the database not to be emptied under a running process (true outside tests)."""
     from commissions.calculation import loader
+    from commissions.core import stored_versions
     from leaderboard import service as leaderboard_service
     from leaderboard.table_cache import TABLES
 
     leaderboard_service._SNAPSHOTS_SEEN.clear()
     TABLES.clear()
     loader._PARSED.clear()  # keyed by plan version id: another database reuses the ids
+    stored_versions.forget()  # keyed by a stored version: an emptied database starts it again
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions import engine as eng
+from commissions.calculation.rows import stored_id, table_of
 from commissions.core.money import from_minor
 from commissions.core.periods import key_of_day
+from commissions.core.stored_versions import PEOPLE, cached
 from commissions.models import (
     Campaign,
     Deal,
@@ -88,6 +90,111 @@ def parsed_version(version: PlanVersion, custom_fields: dict[str, str]) -> eng.P
     return cached
 
 
+@dataclass(frozen=True)
+class PlanCatalogue:
+    """The plans, their versions (latest ``effective_from`` first) and assignments (by person), the declared
+    custom fields and the campaigns: rows every deal and every recompute needs, kept per process while the
+    stored catalogue version (``core.stored_versions``) says nobody changed them. Its rows are copies
+    belonging to no session, shared by every thread: never change them."""
+
+    plans: dict[int, Plan]
+    versions: dict[int, list[PlanVersion]]
+    assignments: dict[int, list[PlanAssignment]]
+    custom_fields: dict[str, str]
+    campaigns: list[tuple[str, int, str, str]]  # (code, owner id, name, channel)
+
+    @property
+    def period_kinds(self) -> set[str]:
+        return {plan.period_kind for plan in self.plans.values()}
+
+
+def _copies(session: Session, model: Any, *order: Any) -> list[Any]:
+    """Every row of ``model`` as new instances of no session (the session's own, if it holds some, stay its)."""
+    rows = session.connection().execute(table_of(model).select().order_by(*order)).mappings().all()
+    return [model(**dict(row)) for row in rows]
+
+
+def _read_catalogue(session: Session) -> PlanCatalogue:
+    from commissions.models import CustomField
+
+    versions: dict[int, list[PlanVersion]] = {}
+    for version in _copies(session, PlanVersion, col(PlanVersion.effective_from).desc()):
+        versions.setdefault(version.plan_id, []).append(version)
+    assignments: dict[int, list[PlanAssignment]] = {}
+    for assignment in _copies(session, PlanAssignment, col(PlanAssignment.id)):
+        assignments.setdefault(assignment.person_id, []).append(assignment)
+    return PlanCatalogue(
+        plans={plan.id: plan for plan in _copies(session, Plan, col(Plan.id))},
+        versions=versions,
+        assignments=assignments,
+        custom_fields=dict(session.exec(select(CustomField.name, CustomField.type)).all()),
+        campaigns=[
+            (code, owner, name, channel)
+            for code, owner, name, channel in session.exec(
+                select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel).order_by(col(Campaign.id))
+            ).all()
+        ],
+    )
+
+
+def plan_catalogue(session: Session) -> PlanCatalogue:
+    """The catalogue as this transaction sees it: from this process's memory while the stored version has not
+    moved (one small query a transaction), else read again."""
+    return cached(session, "plans", _read_catalogue)
+
+
+@dataclass(frozen=True)
+class PeopleDirectory:
+    """Everyone (id -> email, name, manager id, team name, employee id) and the reporting tree, kept per process
+    while the stored people version (``core.stored_versions.PEOPLE``: person and team) says nobody changed them:
+    the manager chains and reports a deal and a recompute need, without a recursive query each."""
+
+    rows: dict[int, tuple[str, str, int | None, str, str]]
+    reports: dict[int, list[int]]
+
+    def with_reports(self, people: set[int]) -> set[int]:
+        """``people`` (those who exist) and everyone reporting to them, directly or not."""
+        out: set[int] = set()
+        stack = [pid for pid in people if pid in self.rows]
+        while stack:
+            pid = stack.pop()
+            if pid not in out:
+                out.add(pid)
+                stack.extend(self.reports.get(pid, ()))
+        return out
+
+    def with_managers(self, people: set[int]) -> set[int]:
+        """``people`` (those who exist) and everyone above them up the manager chains."""
+        out: set[int] = set()
+        for pid in people:
+            current: int | None = pid
+            while current is not None and current not in out and current in self.rows:
+                out.add(current)
+                current = self.rows[current][2]
+        return out
+
+    def manager_of(self) -> dict[int, int | None]:
+        return {pid: row[2] for pid, row in self.rows.items()}
+
+
+def _read_people(session: Session) -> PeopleDirectory:
+    rows: dict[int, tuple[str, str, int | None, str, str]] = {}
+    reports: dict[int, list[int]] = {}
+    columns: tuple[Any, ...] = (Person.id, Person.email, Person.name, Person.manager_id, Team.name, Person.employee_id)
+    query = select(*columns).outerjoin(Team, col(Team.id) == Person.team_id).order_by(col(Person.id))
+    for pid, email, name, manager_id, team, employee_id in session.connection().execute(query).all():
+        rows[pid] = (email, name, manager_id, team or "", employee_id or "")
+        if manager_id is not None:
+            reports.setdefault(manager_id, []).append(pid)
+    return PeopleDirectory(rows, reports)
+
+
+def people_directory(session: Session) -> PeopleDirectory:
+    """The directory as this transaction sees it: from this process's memory while the stored people version
+    has not moved (one small query a transaction), else read again."""
+    return cached(session, "people", _read_people, group=PEOPLE)
+
+
 def plans_in_period(
     session: Session,
     period: eng.Period,
@@ -103,49 +210,36 @@ def plans_in_period(
     (person id → the reason) are added there and the plan is left out. ``catalogue``: a dict the
     caller keeps for one transaction (a batch of deals), remembering the plans, versions and custom
     fields read, so only the assignments are read again."""
-    from commissions.models import CustomField
-
     memo = catalogue if catalogue is not None else {}
-    if "custom" not in memo:
-        memo["custom"] = dict(session.exec(select(CustomField.name, CustomField.type)).all())
-    custom = memo["custom"]
-    query = select(PlanAssignment).where(
-        PlanAssignment.starts_on <= period.end,
-        col(PlanAssignment.ends_on).is_(None) | (col(PlanAssignment.ends_on) >= period.start),
-    )
-    if people is not None:
-        query = query.where(col(PlanAssignment.person_id).in_(people))
-    assignments = session.exec(query).all()
+    if "catalogue" not in memo:
+        memo["catalogue"] = plan_catalogue(session)
+    known: PlanCatalogue = memo["catalogue"]
+    custom = known.custom_fields
+    if people is None:
+        candidates: list[PlanAssignment] = [a for rows in known.assignments.values() for a in rows]
+    else:
+        candidates = [a for pid in people for a in known.assignments.get(pid, ())]
     by_plan: dict[int, list[PlanAssignment]] = {}
-    for a in assignments:
-        by_plan.setdefault(a.plan_id, []).append(a)
+    for a in sorted(candidates, key=lambda a: stored_id(a)):  # in id order, as the database gave them
+        if a.starts_on <= period.end and (a.ends_on is None or a.ends_on >= period.start):
+            by_plan.setdefault(a.plan_id, []).append(a)
     out = []
     for plan_id in sorted(by_plan):
-        slot = ("plan", plan_id, period.kind, period.start)
-        if slot not in memo:
-            plan = session.exec(select(Plan).where(Plan.id == plan_id, Plan.period_kind == period.kind)).first()
-            version = (
-                None
-                if plan is None
-                else session.exec(
-                    select(PlanVersion)
-                    .where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from <= period.start)
-                    .order_by(col(PlanVersion.effective_from).desc())
-                ).first()
-            )
-            memo[slot] = (plan, version)
-        plan, version = memo[slot]
-        if plan is None or version is None:
+        plan = known.plans.get(plan_id)
+        if plan is None or plan.period_kind != period.kind:
+            continue
+        version = next((v for v in known.versions.get(plan_id, ()) if v.effective_from <= period.start), None)
+        if version is None:
             continue
         try:
             parsed = parsed_version(version, custom)
         except eng.EngineError as exc:
             if invalid is None:
                 raise
-            for a in by_plan[plan.id]:
+            for a in by_plan[plan_id]:
                 invalid[a.person_id] = f"plan {plan.name!r} version {version.version} is invalid: {exc}"
             continue
-        out.append(PlanInPeriod(plan, version, parsed, by_plan[plan.id]))
+        out.append(PlanInPeriod(plan, version, parsed, by_plan[plan_id]))
     return sorted(out, key=lambda p: p.plan.name)
 
 
@@ -168,12 +262,16 @@ _DEAL_COLUMNS: tuple[Any, ...] = (  # more columns than select()'s typed overloa
 )
 
 
-def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | None = None) -> PeriodInputs:
+def load_period_inputs(
+    session: Session, period: eng.Period, focus: set[int] | None = None, *, leads: bool = True
+) -> PeriodInputs:
     """Everything the engine needs for the period; with ``focus`` only what can credit those people or anyone
-    reporting to them (a rep's recompute reads the rep's deals and a few people, not the company)."""
+    reporting to them (a rep's recompute reads the rep's deals and a few people, not the company). ``leads``
+    False: no lead events (only plans on a lead metric read them, ``eng.LEAD_METRICS``), one query fewer."""
     quota_filter: tuple[Any, ...] = ()
+    directory = people_directory(session)
     if focus is not None:
-        wanted = _with_reports(session, focus)
+        wanted = directory.with_reports(focus)
         quota_filter = (col(Quota.person_id).in_(wanted),)
     quota_rows = session.exec(
         select(Quota.person_id, Quota.metric, Quota.target_minor)
@@ -181,7 +279,7 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         .where(Period.key == period.key, col(Quota.person_id).is_not(None), *quota_filter)
     ).all()
     deal_rows, splits = _deal_rows(session, period, None if focus is None else wanted)
-    campaign_rows = session.exec(select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel)).all()
+    campaign_rows = plan_catalogue(session).campaigns
     lead_columns: tuple[Any, ...] = (
         Lead.external_id,
         Lead.owner_id,
@@ -191,42 +289,34 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         LeadEvent.amount_minor,
         LeadEvent.currency,
     )
-    lead_rows = session.exec(
-        select(*lead_columns)
-        .join(Lead, col(Lead.id) == LeadEvent.lead_id)
-        .where(
-            LeadEvent.occurred_on >= period.start,
-            LeadEvent.occurred_on <= period.end,
-            LeadEvent.flag == "",
-            col(LeadEvent.stage).in_(("mql", "sql", "opportunity")),
-            *(() if focus is None else (col(Lead.owner_id).in_(wanted),)),
-        )
-    ).all()
-
-    person_columns: tuple[Any, ...] = (
-        Person.id,
-        Person.email,
-        Person.name,
-        Person.manager_id,
-        Person.team_id,
-        Person.employee_id,
+    lead_rows = (
+        []
+        if not leads
+        else session.exec(
+            select(*lead_columns)
+            .join(Lead, col(Lead.id) == LeadEvent.lead_id)
+            .where(
+                LeadEvent.occurred_on >= period.start,
+                LeadEvent.occurred_on <= period.end,
+                LeadEvent.flag == "",
+                col(LeadEvent.stage).in_(("mql", "sql", "opportunity")),
+                *(() if focus is None else (col(Lead.owner_id).in_(wanted),)),
+            )
+        ).all()
     )
+
     if focus is None:
-        rows = session.exec(select(*person_columns).order_by(col(Person.id))).all()
+        chosen = list(directory.rows)
     else:  # the people the engine will meet, and everyone above them (manager chains): not the whole company
         met = set(wanted) | {d.owner_id for d in deal_rows} | {c[1] for c in campaign_rows} | {r[1] for r in lead_rows}
         met |= {pid for parts in splits.values() for pid, _ in parts}
         met.discard(None)
-        rows = session.exec(
-            select(*person_columns).where(col(Person.id).in_(_with_managers(met))).order_by(col(Person.id))
-        ).all()
+        chosen = sorted(directory.with_managers(met))
+    rows = [(pid, *directory.rows[pid]) for pid in chosen]  # in id order
     email_of = {pid: email for pid, email, *_ in rows}
-    teams = dict(session.exec(select(Team.id, Team.name)).all())
     people = [
-        eng.Person(
-            email, name, email_of.get(manager_id) if manager_id else None, teams.get(team_id, ""), employee_id or ""
-        )
-        for pid, email, name, manager_id, team_id, employee_id in rows
+        eng.Person(email, name, email_of.get(manager_id) if manager_id else None, team, employee_id)
+        for pid, email, name, manager_id, team, employee_id in rows
     ]
     deals = [
         eng.Deal(
@@ -347,20 +437,6 @@ def _crediting() -> Any:
     )
 
 
-def _with_reports(session: Session, people: set[int]) -> set[int]:
-    """``people`` and everyone reporting to them, directly or not (one recursive query)."""
-    tree = select(Person.id).where(col(Person.id).in_(people)).cte("reports", recursive=True)
-    tree = tree.union(select(Person.id).where(Person.manager_id == tree.c.id))
-    return set(session.exec(select(tree.c.id)).all())
-
-
-def _with_managers(people: set[int]) -> Any:
-    """A subquery: ``people`` and everyone above them up the manager chain."""
-    chain = select(Person.id, Person.manager_id).where(col(Person.id).in_(people)).cte("managers", recursive=True)
-    chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
-    return select(chain.c.id)
-
-
 def periods_touching(session: Session, days: set[date]) -> set[str]:
     """Keys of the periods (of every kind a plan uses) that contain the given days."""
     kinds = plan_period_kinds(session) or {"quarter"}
@@ -379,8 +455,8 @@ def plan_period_kinds(session: Session) -> set[str]:
     """The period kinds plans use; read once per transaction where ``PLANS_UNCHANGED`` is set (a batch of
     deals asks for them for every deal), else every time."""
     if not session.info.get(PLANS_UNCHANGED):
-        return set(session.exec(select(Plan.period_kind)).all())
+        return plan_catalogue(session).period_kinds
     kinds = session.info.get(_KINDS_KEY)
     if kinds is None:
-        kinds = session.info[_KINDS_KEY] = set(session.exec(select(Plan.period_kind)).all())
+        kinds = session.info[_KINDS_KEY] = plan_catalogue(session).period_kinds
     return kinds

@@ -124,7 +124,8 @@ def compute(session: Session, key: str, *, person_ids: set[int] | None = None) -
             seen.setdefault(pid, 0)
     if not plans:
         return Computation(key, None, [], seen, invalid)
-    inputs = load_period_inputs(session, period, focus=person_ids)
+    leads = any(plan.parsed.metric in eng.LEAD_METRICS for plan in plans)  # else no plan reads lead events
+    inputs = load_period_inputs(session, period, focus=person_ids, leads=leads)
     index = _DealIndex(inputs)
     outcomes = []
     for plan in plans:

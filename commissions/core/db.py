@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from commissions.core import stored_versions  # noqa: F401  (its engine events bump the cache versions)
 from commissions.core.settings import get_settings
 
 _IMMEDIATE = "quotaboard_immediate"

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from commissions.calculation.loader import periods_touching
-from commissions.calculation.rows import id_col, stored_id, table_of
+from commissions.calculation.loader import people_directory, periods_touching
+from commissions.calculation.rows import stored_id, table_of
 from commissions.core.audit import log_on_commit, record_event
 from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
@@ -118,7 +118,7 @@ class DealWriter:
                 self._deals[deal.external_id] = deal
         self._deals.update({x: None for x in external_ids if x not in self._deals})
         self._campaign_owner.update(dict(session.exec(select(col(Campaign.code), col(Campaign.owner_id))).all()))
-        self._manager_of = dict(session.exec(select(id_col(Person.id), col(Person.manager_id))).all())
+        self._manager_of = people_directory(session).manager_of()
         if days:
             met = {stored_id(p) for p in self._people.values() if p is not None} | {
                 owner for owner in self._campaign_owner.values() if owner is not None
@@ -164,13 +164,13 @@ class DealWriter:
         return person.manager_id if person else None
 
     def _read_chains(self, person_ids: set[int]) -> None:
-        """The given people and everyone above them with their managers, in one recursive query."""
+        """The given people and everyone above them with their managers (the process's directory of people,
+        ``calculation.loader.people_directory``: no query while nobody changed a person)."""
         missing = person_ids - self._chains.keys()
         if self._manager_of is not None or not missing:
             return
-        chain = select(Person.id, Person.manager_id).where(col(Person.id).in_(missing)).cte("chain", recursive=True)
-        chain = chain.union(select(Person.id, Person.manager_id).where(Person.id == chain.c.manager_id))
-        self._chains.update(self.session.execute(select(chain.c.id, chain.c.manager_id)).all())
+        directory = people_directory(self.session)
+        self._chains.update((pid, directory.rows[pid][2]) for pid in directory.with_managers(missing))
 
     def credited_ids(self, deal: Deal) -> set[int]:
         ids = {deal.owner_id}
@@ -271,7 +271,7 @@ class DealWriter:
         computed after the commit, so the refusal comes here, before anything is written."""
         known = self.session.info.get(_KNOWN_PERIODS_KEY)
         if known is None:
-            known = self.session.info[_KNOWN_PERIODS_KEY] = set(self.session.exec(select(Period.key)).all())
+            known = self.session.info[_KNOWN_PERIODS_KEY] = {period.key for period in _periods(self.session)}
         for key in sorted(periods_touching(self.session, {day}) - known):
             check_period_in_window(key, field="closed_at")
             known.add(key)  # in the window: checked once per transaction
@@ -395,12 +395,11 @@ class DealWriter:
         session = self.session
         now = utcnow()
         connection = session.connection()
-        connection.execute(table_of(Deal).insert(), [{**values, "created_at": now} for values, _, _ in self._pending])
-        ids: dict[str, int] = {}
-        for chunk in _chunks([values["external_id"] for values, _, _ in self._pending]):
-            ids.update(
-                session.exec(select(Deal.external_id, id_col(Deal.id)).where(col(Deal.external_id).in_(chunk))).all()
-            )
+        inserted = connection.execute(  # the new ids come back with the insert: no query to look them up
+            table_of(Deal).insert().returning(table_of(Deal).c.external_id, table_of(Deal).c.id),
+            [{**values, "created_at": now} for values, _, _ in self._pending],
+        )
+        ids: dict[str, int] = {external_id: deal_id for external_id, deal_id in inserted.all()}
         split_rows = [
             {"deal_id": ids[values["external_id"]], "person_id": pid, "share_bp": bp}
             for values, splits, _ in self._pending
@@ -443,15 +442,25 @@ def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
 
 _LOCKED_CACHE_KEY = "quotaboard.locked_periods"
 _KNOWN_PERIODS_KEY = "quotaboard.known_periods"
+_PERIODS_KEY = "quotaboard.periods"
 
 
 def closed_periods(session: Session) -> list[Period]:
     """The locked and paid periods (looked up once per transaction)."""
     locked: list[Period] | None = session.info.get(_LOCKED_CACHE_KEY)
     if locked is None:
-        locked = list(session.exec(select(Period).where(col(Period.state).in_(CLOSED_STATES))).all())
+        locked = [period for period in _periods(session) if period.state in CLOSED_STATES]
         session.info[_LOCKED_CACHE_KEY] = locked
     return locked
+
+
+def _periods(session: Session) -> list[Period]:
+    """Every period row (a few dozen: the window), read once per transaction for the periods known and those
+    closed (``check_window``, ``closed_periods``): one query for both."""
+    rows: list[Period] | None = session.info.get(_PERIODS_KEY)
+    if rows is None:
+        rows = session.info[_PERIODS_KEY] = list(session.exec(select(Period)).all())
+    return rows
 
 
 def closed_period_state(session: Session, day: date) -> Period | None:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import round_trigger, settle_together
 from commissions.calculation.state import touch
+from commissions.core import stored_versions
 from commissions.core.db import RACES, write, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
 from commissions.core.principal import Principal
@@ -38,6 +39,9 @@ def take_period_locks(session: Session, days: set[date]) -> None:
     )
     for key in sorted(keys):
         lock_period(session, key, shared=not closed)
+    # the plans a delivery checks are read under the locks, so a plan change committed while this waited is
+    # seen (the catalogue's version was read before them: read it again)
+    stored_versions.read_again(session)
 
 
 def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:

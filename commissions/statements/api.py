@@ -12,7 +12,14 @@ from litestar.response import Response
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_role
 from commissions.core.paging import MAX_PAGE, next_link
-from commissions.statements.proof import Proof, download_name, paged_statement, proof_zip, statement_with_proof
+from commissions.statements.proof import (
+    Proof,
+    download_name,
+    paged_statement,
+    proof_zip,
+    statement_with_proof,
+    statement_without_proof,
+)
 from commissions.statements.queries import read_line_cursor
 from commissions.statements.schemas import StatementOut
 
@@ -38,9 +45,10 @@ class StatementsApiController(Controller):
         "(`pending`) and why its last calculation failed (`error`), and carries its proof of pay: "
         "`inputs` (SHA-256 of each input file of the download), `fingerprint` (over the engine "
         "version, person, period and those hashes), `reproducible` and `offline_notes` "
-        "(what `commissions calc` on the download cannot reproduce). A paged answer does not check the proof "
-        "(it would cost the whole statement): `fingerprint` is empty and `reproducible` null; "
-        "`GET /api/v1/statements/{email}/inputs` carries it.",
+        "(what `commissions calc` on the download cannot reproduce) when asked with `proof=true`: building it "
+        "reads every input of the statement again and runs the offline calculator on them, so a plain read "
+        "(and a paged one) does not: `fingerprint` is empty, `inputs` empty and `reproducible` null, and "
+        "`offline_notes` says where the proof is. `GET /api/v1/statements/{email}/inputs` always carries it.",
         response_headers=[
             ResponseHeader(
                 name="Link",
@@ -73,9 +81,18 @@ class StatementsApiController(Controller):
         cursor: Annotated[
             str | None, Parameter(description="`next_cursor` of the previous page (opaque; keyset on the line id)")
         ] = None,
+        proof: Annotated[
+            bool,
+            Parameter(
+                description="with the proof of pay checked (`inputs`, `fingerprint`, `reproducible`, "
+                "`offline_notes`); not with `limit` or `cursor`"
+            ),
+        ] = False,
     ) -> Response[StatementOut]:
         if limit is None and cursor is None:
-            return Response(statement_with_proof(db, principal, email, period)[0])
+            if proof:
+                return Response(statement_with_proof(db, principal, email, period)[0])
+            return Response(statement_without_proof(db, principal, email, period))
         after = read_line_cursor(cursor) if cursor else None
         out, following = paged_statement(db, principal, email, period, limit=limit or MAX_PAGE, after=after)
         headers = {}

@@ -346,6 +346,10 @@ PAGED_NOTE = (
     "A page of the statement does not check its proof (it would read the whole statement): the inputs "
     "download (GET /api/v1/statements/{email}/inputs) carries it."
 )
+UNCHECKED_NOTE = (
+    "The proof of pay was not asked for: GET /api/v1/statements/{email}?proof=true checks it, and the "
+    "inputs download (GET /api/v1/statements/{email}/inputs) carries it."
+)
 
 
 def paged_statement(
@@ -361,6 +365,17 @@ def paged_statement(
     fresh = statement_freshness(session, principal, person, key)
     update = {**fresh.as_json(), "reproducible": None, "offline_notes": [PAGED_NOTE]}
     return out.model_copy(update=update), following
+
+
+def statement_without_proof(session: Session, principal: Principal, email: str, period: str | None) -> StatementOut:
+    """The whole statement as the API answers it, with its freshness but without its proof of pay (the caller's
+    right checked first): building the proof reads every input of the statement again and runs the offline
+    calculator on them, a dozen statements and most of the read's time, asked for with ``proof=true``."""
+    person = find_statement_person(session, principal, email)
+    key = period_key(session, person, period)
+    out = statement_out(read_statement(session, person, key))
+    fresh = statement_freshness(session, principal, person, key)
+    return out.model_copy(update={**fresh.as_json(), "reproducible": None, "offline_notes": [UNCHECKED_NOTE]})
 
 
 def statement_with_proof(

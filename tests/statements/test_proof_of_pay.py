@@ -145,7 +145,7 @@ def test_downloads_of_the_rep_and_the_manager_are_reproduced_by_calc_and_verify(
     files = unzip(response.content, tmp_path / "ana")
     assert set(files) == {"plan.yaml", "people.csv", "deals.csv", "quotas.csv", "statement.json", "README.txt"}
     statement = json.loads(files["statement.json"])
-    api = client.get("/api/v1/statements/ana@example.com?period=2026-Q1", headers=tokens["rep"]).json()
+    api = client.get("/api/v1/statements/ana@example.com?period=2026-Q1&proof=true", headers=tokens["rep"]).json()
     assert statement == api, "statement.json is the API's answer"
     assert statement["inputs"] == {name: sha256_hex(files[name]) for name in statement["inputs"]}
     assert statement["reproducible"] is True and statement["offline_notes"] == []
@@ -260,7 +260,7 @@ def test_nobody_downloads_a_statement_they_may_not_read(client, engine: Engine, 
 
 def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client, engine: Engine, make_person) -> None:
     tokens = setup(client, engine, make_person)
-    url = "/api/v1/statements/ana@example.com?period=2026-Q1"
+    url = "/api/v1/statements/ana@example.com?period=2026-Q1&proof=true"
     body = client.get(url, headers=tokens["rep"]).json()
     assert {"computed_at", "pending", "error", "fingerprint", "inputs", "total", "components", "plans"} <= set(body)
     assert body["pending"] is False and body["error"] is None and body["computed_at"]
@@ -311,9 +311,9 @@ def test_what_cannot_be_reproduced_offline_is_said_plainly(client, engine: Engin
     crm, fin = token_for(engine, "admin"), token_for(engine, "finance", "fin@example.com")
     for external_id, amount, day in (("Q1", "5000", "2026-02-01"), ("Q2", "7000", "2026-05-01")):
         assert client.post("/api/v1/deals", json=example_deal(external_id, amount, day), headers=crm).status_code == 201
-    q1 = client.get("/api/v1/statements/ana@example.com?period=2026-Q1", headers=fin).json()
+    q1 = client.get("/api/v1/statements/ana@example.com?period=2026-Q1&proof=true", headers=fin).json()
     assert q1["reproducible"] is True, q1["offline_notes"]  # a draw top-up, no balance carried in
-    q2 = client.get("/api/v1/statements/ana@example.com?period=2026-Q2", headers=fin).json()
+    q2 = client.get("/api/v1/statements/ana@example.com?period=2026-Q2&proof=true", headers=fin).json()
     assert q2["plans"][0]["draw_balance_in"] == "500.00"
     assert q2["reproducible"] is False
     assert "A recoverable draw balance of 500.00 USD was carried in" in q2["offline_notes"][0]
@@ -330,7 +330,7 @@ def test_what_cannot_be_reproduced_offline_is_said_plainly(client, engine: Engin
         add_manual_adjustment(
             s, person_id=ana, period_key="2026-Q1", amount=Decimal("25.00"), reason="spiff by hand", actor_id=finance
         )
-    q1 = client.get("/api/v1/statements/ana@example.com?period=2026-Q1", headers=fin).json()
+    q1 = client.get("/api/v1/statements/ana@example.com?period=2026-Q1&proof=true", headers=fin).json()
     assert q1["total"] == "1025.00" and q1["reproducible"] is True
     assert any("includes 25.00 USD of adjustments" in note and "1,000.00 USD" in note for note in q1["offline_notes"])
     folder = tmp_path / "q1"

@@ -149,7 +149,7 @@ def test_the_api_pages_a_manager_statement_to_exactly_its_unpaged_lines_and_tota
     tokens = setup(client, engine, make_person)
     add_lines(engine, 23)
     add_lines(engine, 2, component="Manager bonus", with_deal=False)
-    whole = client.get(f"{API}?period=2026-Q1", headers=tokens["cro"]).json()
+    whole = client.get(f"{API}?period=2026-Q1&proof=true", headers=tokens["cro"]).json()
     # unpaged: every line, where it always was, and no page fields
     assert whole["lines"] is None and whole["next_cursor"] is None and whole["fingerprint"]
     all_lines = [(c["name"], line) for c in whole["components"] for line in c["lines"]]
@@ -214,7 +214,7 @@ def test_the_statement_page_shows_totals_first_and_pages_the_lines_with_and_with
 ) -> None:
     tokens = setup(client, engine, make_person)
     add_lines(engine, 2 * PAGE_LINES + 17)
-    whole = client.get(f"{API}?period=2026-Q1", headers=tokens["cro"]).json()
+    whole = client.get(f"{API}?period=2026-Q1&proof=true", headers=tokens["cro"]).json()
     ids = sorted(line["id"] for c in whole["components"] for line in c["lines"])
     sign_in(client, "cro@example.com")
     first = client.get(f"{PAGE}?period=2026-Q1")
