@@ -173,6 +173,18 @@ class PeopleDirectory:
                 current = self.rows[current][2]
         return out
 
+    def tops_below(self, person: int) -> dict[int, int]:
+        """Everyone below ``person`` -> the direct report of ``person`` at the top of their subtree."""
+        out: dict[int, int] = {}
+        for top in self.reports.get(person, ()):
+            stack = [top]
+            while stack:
+                pid = stack.pop()
+                if pid != person and pid not in out:  # a cycle through the person stops there
+                    out[pid] = top
+                    stack.extend(self.reports.get(pid, ()))
+        return out
+
     def manager_of(self) -> dict[int, int | None]:
         return {pid: row[2] for pid, row in self.rows.items()}
 

@@ -60,7 +60,7 @@ def drain(
             waiting = pending_in(session, key, limit=BATCH)
             computation = compute(session, key, person_ids=set(waiting))
         with transaction(engine) as session:
-            report = store(session, computation, trigger=trigger)
+            report = store(session, computation, trigger=trigger, recomputable=True)
         reports.append(report)
         if yield_to_writers and report.stale:
             time.sleep(min(time.monotonic() - started, MAX_PAUSE))

@@ -75,7 +75,7 @@ def _run(engine: Engine, key: str, people: set[int], trigger: str) -> RecomputeR
             with snapshot(engine) as session:
                 computation = compute(session, key, person_ids=people)
             with transaction(engine) as session:
-                return store(session, computation, trigger=trigger)
+                return store(session, computation, trigger=trigger, recomputable=True)  # nothing else written
         except (IntegrityError, OperationalError) as exc:  # a race with another store, a lock wait: again
             if attempt == ATTEMPTS - 1:
                 log.warning("statements of %s left for the worker: %s", key, exc)

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, event, text
+from sqlalchemy import URL, BigInteger, Column, Connection, Engine, event, text
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Field, Session, SQLModel
@@ -127,7 +127,7 @@ def read_again(session: Session) -> None:
     session.connection().info.pop(_SEEN, None)
 
 
-_CACHE: dict[tuple[str, str, str], tuple[tuple[int, str], Any]] = {}  # (database, group, what) -> (version, value)
+_CACHE: dict[tuple[URL, str, str], tuple[tuple[int, str], Any]] = {}  # (database, group, what) -> (version, value)
 _LOCK = threading.Lock()
 
 
@@ -138,7 +138,7 @@ def cached(session: Session, what: str, load: Callable[[Session], T], *, group: 
     version = stored_version(session, group)
     if version is None:
         return load(session)
-    slot = (str(session.connection().engine.url), group, what)
+    slot = (session.connection().engine.url, group, what)  # a URL is a hashable tuple: no rendering per read
     with _LOCK:
         kept = _CACHE.get(slot)
     if kept is not None and kept[0] == version:
