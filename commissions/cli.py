@@ -6,6 +6,7 @@ and background jobs share one implementation.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from typing import TYPE_CHECKING, Any
@@ -132,32 +133,76 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
 @click.option("--poll-seconds", default=0.5, show_default=True, type=float)
 @click.option("--once", is_flag=True, help="Drain what is queued now, then exit.")
 @click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it is gone.")
-def worker(poll_seconds: float, once: bool, exit_with_parent: bool) -> None:
+@click.option(
+    "--processes",
+    default=min(2, os.cpu_count() or 1),
+    show_default="the CPUs, at most 2",
+    type=click.IntRange(1, 16),
+    help="Processes sharing the queue, each taking its own part of the statements (a big catch-up uses every core).",
+)
+@click.option("--part", hidden=True, help="k/n: this process takes the statements of people whose id is k modulo n.")
+def worker(poll_seconds: float, once: bool, exit_with_parent: bool, processes: int, part: str | None) -> None:
     import logging
-    import os
-    import time
+    import subprocess
 
-    from commissions.calculation.queue import drain
+    from commissions.calculation.queue import WHOLE
     from commissions.core.db import get_engine
 
     log = logging.getLogger("quotaboard.worker")
     _yield_cpu_to_requests()
-    engine = get_engine()
+    mine = WHOLE
+    helpers: list[subprocess.Popen[bytes]] = []
+    if part is not None:
+        k, _, n = part.partition("/")
+        if not (k.isdigit() and n.isdigit() and int(k) < int(n)):
+            raise click.BadParameter("k/n with 0 <= k < n", param_hint="--part")
+        mine = (int(k), int(n))
+    elif processes > 1:  # this process takes part 0 (and the extension tasks), a child each of the others
+        mine = (0, processes)
+        for other in range(1, processes):
+            command = [sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent", "--part"]
+            command += [f"{other}/{processes}", "--poll-seconds", str(poll_seconds), *(["--once"] if once else [])]
+            helpers.append(subprocess.Popen(command))
+    try:
+        _work(log, get_engine(), poll_seconds, once, exit_with_parent, mine, tasks=mine[0] == 0)
+    finally:
+        for helper in helpers:
+            if once:
+                helper.wait()
+            else:
+                helper.terminate()
+                helper.wait(10)
+
+
+def _work(
+    log: Any,
+    engine: Any,
+    poll_seconds: float,
+    once: bool,
+    exit_with_parent: bool,
+    part: tuple[int, int],
+    *,
+    tasks: bool,
+) -> None:
+    import time
+
+    from commissions.calculation.queue import drain
+
     parent = os.getppid()
-    tasks = _extension_worker_tasks()  # e.g. recording the winners of contests that ended
+    extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
     tasks_due = 0.0
     while True:
         if exit_with_parent and os.getppid() != parent:
             return
-        if tasks and (once or time.monotonic() >= tasks_due):
+        if extension_tasks and (once or time.monotonic() >= tasks_due):
             tasks_due = time.monotonic() + 60
-            for task in tasks:
+            for task in extension_tasks:
                 try:
                     task(engine)
                 except Exception:  # retried a minute later
                     log.exception("worker task %s failed", getattr(task, "__name__", task))
         try:
-            reports = drain(engine, yield_to_writers=True)
+            reports = drain(engine, yield_to_writers=True, part=part)
             if reports:
                 changed = sum(len(r.people) for r in reports)
                 log.info("recomputed %d statement(s), %d changed", sum(r.computed for r in reports), changed)

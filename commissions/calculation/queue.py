@@ -23,16 +23,57 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from commissions.calculation.service import RecomputeReport, compute, store
-from commissions.calculation.state import next_pending_period, pending_in
 from commissions.core.db import snapshot, transaction
+from commissions.models import StatementState
 
 log = logging.getLogger("quotaboard.queue")
-BATCH = 2000
+# People per round: a 20,000-deal import's 4,835 statements in one round, which reads the period's deals once
+# (in rounds of 2,000 two of the three read all of them: 40 s -> 37 s for the round's computing and storing).
+BATCH = 5000
 MAX_PAUSE = 5.0  # seconds
+
+#: Which statements a worker process takes: (k, n) takes the people whose id is k modulo n. ``commissions
+#: worker --processes n`` runs n processes, one per part, so a big catch-up uses every core (a 20,000-deal
+#: import's: 48 s -> 32 s with two on this machine); their parts never overlap, so they never compute the same
+#: statement, and two stores of different people go on side by side (``store`` takes the period lock shared).
+WHOLE = (0, 1)
+
+
+def _waiting(part: tuple[int, int]) -> list[Any]:
+    """The conditions of a pending statement of this part."""
+    conditions: list[Any] = [StatementState.input_version > StatementState.computed_version]
+    k, n = part
+    if n > 1:
+        conditions.append(col(StatementState.person_id) % n == k)
+    return conditions
+
+
+def next_pending_period(session: Session, part: tuple[int, int] = WHOLE) -> str | None:
+    """The period whose oldest pending statement (of this part) waits longest."""
+    return session.exec(
+        select(StatementState.period_key)
+        .where(*_waiting(part))
+        .order_by(col(StatementState.changed_at), col(StatementState.id))
+        .limit(1)
+    ).first()
+
+
+def pending_in(session: Session, key: str, *, limit: int, part: tuple[int, int] = WHOLE) -> dict[int, int]:
+    """The period's pending statements of this part, the longest waiting first: person id -> input version."""
+    return dict(
+        session.exec(
+            select(StatementState.person_id, StatementState.input_version)
+            .where(StatementState.period_key == key, *_waiting(part))
+            .order_by(col(StatementState.changed_at), col(StatementState.id))
+            .limit(limit)
+        ).all()
+    )
 
 
 def drain(
@@ -41,12 +82,13 @@ def drain(
     trigger: str = "queued recompute",
     rounds: int | None = None,
     yield_to_writers: bool = False,
+    part: tuple[int, int] = WHOLE,
 ) -> list[RecomputeReport]:
     """Compute pending statements until none is left (or ``rounds`` rounds ran); returns what changed.
 
     A statement whose inputs changed while it was being computed stays pending and is
     simply taken again by a later round; with ``yield_to_writers`` after a pause as long as
-    the round (at most ``MAX_PAUSE`` seconds).
+    the round (at most ``MAX_PAUSE`` seconds). ``part``: only the statements of that part (``WHOLE``).
     """
     reports: list[RecomputeReport] = []
     done = 0
@@ -54,10 +96,10 @@ def drain(
         done += 1
         started = time.monotonic()
         with snapshot(engine) as session:
-            key = next_pending_period(session)
+            key = next_pending_period(session, part)
             if key is None:
                 return reports
-            waiting = pending_in(session, key, limit=BATCH)
+            waiting = pending_in(session, key, limit=BATCH, part=part)
             computation = compute(session, key, person_ids=set(waiting))
         with transaction(engine) as session:
             report = store(session, computation, trigger=trigger, recomputable=True)

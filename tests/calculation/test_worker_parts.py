@@ -1,0 +1,74 @@
+"""The worker in parts (``commissions worker --processes N``): each process takes the statements of the people
+whose id is k modulo N, so a big catch-up uses every core; the parts never overlap and together leave
+nothing pending, and the ledger then equals a fresh calculation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from litestar.testing import TestClient
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from commissions.calculation.check import check_period
+from commissions.calculation.queue import drain
+from commissions.calculation.state import pending_in
+from commissions.models import StatementState
+from tests.conftest import read
+from tests.finance_fixtures import example_deal, setup_books
+
+Q1 = "2026-Q1"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pending(engine: Engine) -> set[int]:
+    return set(read(engine, lambda s: pending_in(s, Q1)))
+
+
+def _deals(client: TestClient, tokens: dict[str, dict[str, str]]) -> None:
+    for i, owner in enumerate(["ana@example.com", "bo@example.com", "ana@example.com"]):
+        body = example_deal(f"D-{i}", str(20_000 + i), "2026-02-1" + str(i), owner=owner)
+        assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
+
+
+def test_two_parts_compute_disjoint_statements_and_together_all_of_them(
+    client: TestClient, engine: Engine, make_person
+) -> None:
+    tokens = setup_books(engine, make_person)
+    _deals(client, tokens)
+    pending = _pending(engine)
+    assert pending, "the deals' manager waits for the worker"
+    with_states = set(read(engine, lambda s: s.exec(select(StatementState.person_id)).all()))
+    even = {pid for pid in with_states if pid % 2 == 0}
+
+    computed = {pid for report in drain(engine, part=(0, 2)) for pid in report.people}
+    assert _pending(engine) == {pid for pid in pending if pid % 2 == 1}  # the other part's are left
+    assert computed <= even
+    drain(engine, part=(1, 2))
+    assert _pending(engine) == set()
+    result = check_period(engine, Q1)
+    assert result.checked and result.differences == [] and result.pending == 0
+
+
+def test_the_worker_command_runs_its_parts_in_processes(
+    client: TestClient, engine: Engine, make_person, tmp_path: Path
+) -> None:
+    tokens = setup_books(engine, make_person)
+    _deals(client, tokens)
+    assert _pending(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "commissions.cli", "worker", "--once", "--processes", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _pending(engine) == set()
+    assert check_period(engine, Q1).differences == []
