@@ -71,3 +71,35 @@ def test_the_running_totals_are_the_lines_after_a_chunked_recalculation(engine: 
     with Session(engine) as s:
         rows = s.exec(select(LedgerTotal).where(LedgerTotal.lines > 0)).all()
     assert rows and check_period(engine, key).ok  # the check compares every running total with its lines
+
+
+def test_a_recalculation_with_nothing_changed_reads_no_stored_lines(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each statement keeps a digest of the lines its computation wrote (``payee_summary.lines_digest``); a
+    recalculation that computes the same digest does not read that statement's lines (2.1M at 300k deals)."""
+    from commissions.calculation import service
+
+    key = load_demo(engine, today=TODAY).period
+    _unrecomputed_deals(engine, key)
+    recalc_period(engine, key)
+    read: list[set[int]] = []
+    real = service._current_lines
+
+    def spy(session, period_id, plan_id, people):  # type: ignore[no-untyped-def]
+        read.append(set(people))
+        return real(session, period_id, plan_id, people)
+
+    monkeypatch.setattr(service, "_current_lines", spy)
+    again = recalc_period(engine, key, chunk_people=4)
+    assert again.people == set() and again.computed > 0
+    assert read and all(people == set() for people in read)  # asked for nobody's lines
+    assert check_period(engine, key).ok
+
+    with transaction(engine) as s:  # behind the app's back: only the new text tells (the amounts are the same)
+        deal = s.exec(select(Deal).where(Deal.external_id == "CHUNK-0")).one()
+        deal.name = "Renamed deal"
+        s.add(deal)
+    assert not check_period(engine, key).ok
+    read.clear()
+    renamed = recalc_period(engine, key, chunk_people=4)
+    assert renamed.people and sum(map(len, read)) == len(renamed.people)  # read only the statements that moved
+    assert check_period(engine, key).ok
