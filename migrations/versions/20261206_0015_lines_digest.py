@@ -22,7 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("payee_summary", sa.Column("lines_digest", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
+    op.add_column(
+        "payee_summary", sa.Column("lines_digest", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+    )
 
 
 def downgrade() -> None:
