@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,6 +19,7 @@ from sqlmodel import Session, col, select
 from commissions import engine as eng
 from commissions.core.money import from_minor
 from commissions.core.periods import key_of_day
+from commissions.engine.inputs import NO_CUSTOM
 from commissions.models import (
     Campaign,
     Deal,
@@ -170,10 +173,10 @@ _DEAL_COLUMNS: tuple[Any, ...] = (  # more columns than select()'s typed overloa
 )
 
 
-def _custom_fields(raw: str | None) -> dict[str, str]:
+def _custom_fields(raw: str | None) -> Mapping[str, str]:
     """A deal's custom fields as the engine reads them (text; empty for a null value)."""
     if not raw or raw == "{}" or raw == "null":
-        return {}
+        return NO_CUSTOM  # shared: most deals have none
     return {k: "" if v is None else str(v) for k, v in json.loads(raw).items()}
 
 
@@ -238,21 +241,25 @@ def load_period_inputs(session: Session, period: eng.Period, focus: set[int] | N
         for pid, email, name, manager_id, team_id, employee_id in rows
     ]
     no_splits: tuple[tuple[str, Decimal], ...] = ()
+    # the few distinct days and words of a quarter's deals held once, not once a deal (a recalculation
+    # holds every deal of the period: about 1 KB a deal before)
+    days: dict[Any, Any] = {}  # a day (or None) to the one object that stands for it
+    day, word = days.setdefault, sys.intern
     deals = [
         eng.Deal(
             external_id=external_id,
             owner=email_of[owner_id],
             amount=from_minor(amount_minor, currency),
-            currency=currency,
-            closed_at=closed_at,
+            currency=word(currency),
+            closed_at=day(closed_at, closed_at),
             name=name,
             account=account,
-            type=type_,
-            product=product or "",  # standard text fields: empty is "", never null (plans.md 4)
+            type=word(type_),
+            product=word(product) if product else "",  # standard text fields: empty is "", never null (plans.md 4)
             term_months=term_months,
-            source_campaign=source_campaign or "",
-            status=status,
-            cancelled_at=cancelled_at,
+            source_campaign=word(source_campaign) if source_campaign else "",
+            status=word(status),
+            cancelled_at=day(cancelled_at, cancelled_at),
             splits=(
                 tuple(sorted((email_of[pid], Decimal(bp) / 100) for pid, bp in splits[deal_id]))
                 if deal_id in splits
