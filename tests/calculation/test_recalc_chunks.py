@@ -12,7 +12,7 @@ from commissions.calculation.check import check_period
 from commissions.calculation.service import _weighted_chunks, recalc_period
 from commissions.core.db import transaction
 from commissions.demo import load_demo
-from commissions.models import CalculationRun, Deal, LedgerTotal, Period, Person
+from commissions.models import CalculationRun, Deal, LedgerTotal, PayoutLine, Period, Person
 
 TODAY = date(2026, 11, 20)
 
@@ -103,3 +103,40 @@ def test_a_recalculation_with_nothing_changed_reads_no_stored_lines(engine: Engi
     renamed = recalc_period(engine, key, chunk_people=4)
     assert renamed.people and sum(map(len, read)) == len(renamed.people)  # read only the statements that moved
     assert check_period(engine, key).ok
+
+
+def test_a_deal_recorded_after_the_inputs_were_read_is_never_stored_over(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The chunks compute from the inputs read at the start. A deal recorded (and its owner's statement
+    settled) after that read and before the owner's chunk: the chunk's result, computed without the deal,
+    is not stored (the owner's input version moved since the read), and the owner is computed again."""
+    from commissions.calculation import service
+    from commissions.deals.schemas import DealIn
+    from commissions.deals.service import record_one
+
+    key = load_demo(engine, today=TODAY).period
+    recalc_period(engine, key)
+    with Session(engine) as s:
+        period = s.exec(select(Period).where(Period.key == key)).one()
+        owner_id = s.exec(select(Deal.owner_id).order_by(Deal.owner_id.desc())).first()  # type: ignore[union-attr]
+        owner = s.get(Person, owner_id)
+        assert owner is not None
+        email, start = owner.email, period.starts_on
+    real = service.compute
+    chunks: list[set[int]] = []
+
+    def compute(session, period_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        chunks.append(set(kwargs.get("person_ids") or ()))
+        if len(chunks) == 2:  # the inputs were read before the first chunk: a deal comes in now
+            deal = DealIn(external_id="LATE-1", name="Late deal", owner=email, amount="777000", closed_at=start)
+            record_one(engine, deal, by=None)
+        return real(session, period_key, *args, **kwargs)
+
+    monkeypatch.setattr(service, "compute", compute)
+    recalc_period(engine, key, chunk_people=1)
+    assert owner_id not in chunks[0] and owner_id not in chunks[1]  # the owner's chunk came after the deal
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
+    with Session(engine) as s:
+        late = s.exec(select(Deal.id).where(Deal.external_id == "LATE-1")).one()
+        lines = s.exec(select(PayoutLine).where(PayoutLine.deal_id == late, PayoutLine.person_id == owner_id)).all()
+    assert sum(line.amount_minor for line in lines) > 0  # the owner's statement has the late deal
