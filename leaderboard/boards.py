@@ -49,7 +49,7 @@ def team_id_from(text: str | None) -> int | None:
 
 # A page waits this long for a badge evaluation before it shows the grants as they are (a small company's
 # takes milliseconds and is always waited for; a quarter of 300,000 deals took 11 s of the first page read).
-BADGE_WAIT_SECONDS = 0.8
+BADGE_WAIT_SECONDS = 0.5
 
 
 def read_board(
