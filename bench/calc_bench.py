@@ -3,6 +3,7 @@
     python bench/calc_bench.py                          # 200,000 and 1,000,000 deals, 3 runs each
     python bench/calc_bench.py --deals 200000 --runs 5
     python bench/calc_bench.py --deals 20000 --people 500 --runs 1 --data /tmp/calc-bench
+    python bench/calc_bench.py --deals 200000 --baseline /tmp/before   # and a checkout's calc, interleaved
 
 The data is ``bench/engine_bench.py``'s organisation and plan (5,000 people over four
 levels, 5 % split deals, tiers with an accelerator, a conditional SPIFF, a bonus, caps and a
@@ -17,6 +18,10 @@ one after the other in fresh interpreters, the floor, ``python -m commissions.ca
 of it is counted. ``parse only`` is a fresh interpreter that reads and checks the input
 files as calc does (``load_inputs``, the cycle collector paused as in calc) and stops: what the
 parsed inputs take, the reference for calc's peak memory.
+
+``--baseline DIR`` (another checkout, e.g. ``git worktree add /tmp/before main`` or ``git archive``)
+runs that checkout's ``calc --json`` and ``calc (text)`` too, in the same runs, right after this
+one's (``base --json``, ``base (text)``): before and after under the same load, against the same floor.
 
 Prints, per size, the medians, every run, and ``ratio N.N× floor`` for both outputs.
 """
@@ -74,11 +79,12 @@ def ensure_data(folder: Path, deals: int, people: int) -> Path:
     return target
 
 
-def measure(args: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and max RSS (MiB) of one child, output to /dev/null."""
+def measure(args: list[str], cwd: Path = ROOT) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and max RSS (MiB) of one child run in ``cwd`` (whose code ``-m``
+    runs), output to /dev/null."""
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
-        child = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
+        child = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, cwd=cwd)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -97,18 +103,22 @@ def calc_args(folder: Path, as_json: bool) -> list[str]:
     return [*args, "--json"] if as_json else args
 
 
-def bench(folder: Path, runs: int, parse_only: bool) -> None:
-    commands = {
-        "floor": [sys.executable, "-c", FLOOR, str(folder / "deals.csv")],
-        "calc --json": calc_args(folder, True),
-        "calc (text)": calc_args(folder, False),
+def bench(folder: Path, runs: int, parse_only: bool, baseline: Path | None = None) -> None:
+    commands: dict[str, tuple[list[str], Path]] = {
+        "floor": ([sys.executable, "-c", FLOOR, str(folder / "deals.csv")], ROOT),
+        "calc --json": (calc_args(folder, True), ROOT),
     }
+    if baseline is not None:
+        commands["base --json"] = (calc_args(folder, True), baseline)
+    commands["calc (text)"] = (calc_args(folder, False), ROOT)
+    if baseline is not None:
+        commands["base (text)"] = (calc_args(folder, False), baseline)
     if parse_only:
-        commands["parse only"] = [sys.executable, "-c", PARSE_ONLY, str(folder)]
+        commands["parse only"] = ([sys.executable, "-c", PARSE_ONLY, str(folder)], ROOT)
     figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(runs):  # interleaved: a busy moment slows every command of the run alike
-        for name, args in commands.items():
-            figures[name].append(measure(args))
+        for name, (args, cwd) in commands.items():
+            figures[name].append(measure(args, cwd))
     med = statistics.median
     floor = med(wall for wall, _, _ in figures["floor"])
     for name, runs_of in figures.items():
@@ -117,7 +127,7 @@ def bench(folder: Path, runs: int, parse_only: bool) -> None:
             f"  {name:12} median {med(walls):7.2f} s wall, {med(cpu for _, cpu, _ in runs_of):7.2f} s CPU, "
             f"max RSS {med(rss for _, _, rss in runs_of):6.0f} MiB (runs: {', '.join(f'{w:.2f}' for w in walls)})"
         )
-        if name.startswith("calc"):
+        if name.startswith(("calc", "base")):
             line += f"  ratio {med(walls) / floor:.1f}× floor"
         print(line, flush=True)
 
@@ -129,12 +139,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, default=Path("/tmp/quotaboard-calc-bench"), help="where the CSVs are kept")
     parser.add_argument("--no-parse-only", action="store_true", help="skip the parse-only memory reference")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose calc runs too, interleaved ('base')")
     options = parser.parse_args()
+    if options.baseline is not None and not (options.baseline / "commissions" / "calculator").is_dir():
+        parser.error(f"--baseline {options.baseline}: not a checkout (no commissions/calculator)")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
+    if options.baseline is not None:
+        print(f"base: {options.baseline.resolve()}")
     for deals in options.deals or [200_000, 1_000_000]:
         folder = ensure_data(options.data, deals, options.people)
         print(f"{deals:,} deals, {options.people:,} people, {options.runs} runs:", flush=True)
-        bench(folder, options.runs, not options.no_parse_only)
+        bench(folder, options.runs, not options.no_parse_only, options.baseline)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 

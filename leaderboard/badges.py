@@ -360,6 +360,29 @@ def _state_reason(rule: BadgeRule, grant: BadgeGrant, facts: Facts) -> str:
     return f"no longer the largest gain{after}"
 
 
+def _statuses(session: Session, period: Period, external_ids: set[str]) -> dict[str, str]:
+    """The status of each evidence deal (absent: no such deal any more). The period's deals in one query, any
+    other by id a few hundred at a time: an IN list of every evidence id (300,000 at 300,000 deals) is more
+    than SQLite takes, and the evaluation failed on every leaderboard read."""
+    found = {
+        external_id: status
+        for external_id, status in session.exec(
+            select(Deal.external_id, Deal.status).where(
+                Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on
+            )
+        ).all()
+        if external_id in external_ids
+    }
+    others = sorted(external_ids - found.keys())  # moved out of the period since they were evidence
+    for start in range(0, len(others), 500):
+        found.update(
+            session.exec(
+                select(Deal.external_id, Deal.status).where(col(Deal.external_id).in_(others[start : start + 500]))
+            ).all()
+        )
+    return found
+
+
 def evaluate(session: Session, period_key: str) -> Report:
     """Grant, revoke and restore the badges of one period; re-running changes nothing."""
     report = Report(period=period_key)
@@ -374,11 +397,7 @@ def evaluate(session: Session, period_key: str) -> Report:
     }
     evidence_ids = {e for g in grants.values() for e in g.evidence}
     if evidence_ids:
-        facts.status = dict(
-            session.exec(
-                select(Deal.external_id, Deal.status).where(col(Deal.external_id).in_(sorted(evidence_ids)))
-            ).all()
-        )
+        facts.status = _statuses(session, period, evidence_ids)
     now = utcnow()
     for rule in rules:
         params, errors = validate_params(rule.kind, rule.params)
@@ -484,25 +503,52 @@ def inputs_version(session: Session, period_key: str) -> tuple[Any, ...]:
     return (date.today(), *deals, *splits, *summaries, *rules, *grants)
 
 
-def evaluate_if_stale(engine: Any, period_key: str, *, now: float | None = None) -> Report | None:
+def evaluate_if_stale(
+    engine: Any, period_key: str, *, now: float | None = None, wait: float | None = None
+) -> Report | None:
     """Evaluate in its own short transaction unless this process did so for the period within a minute.
 
     A racing process may insert the same grant first (unique key): that run is dropped and the
     next read tries again. Returns the report, or None when nothing was run.
+
+    ``wait`` (a page or API read): evaluate in a background thread and wait at most that many
+    seconds for it; a reader is then never held by a big period's evaluation (a quarter of
+    300,000 deals takes seconds) and sees the grants as they are, the next read the new ones.
+    One evaluation per period and process runs at a time. Returns None.
     """
     from sqlalchemy import Engine
-
-    from commissions.core.db import read_session, transaction
 
     if not isinstance(engine, Engine):
         return None  # a session bound to a connection: the caller's transaction, not ours to write in
     moment = time.monotonic() if now is None else now
     slot = (id(engine), period_key)
+    running: threading.Thread | None = None
     with _lock:
         last = _last_evaluated.get(slot)
         if last is not None and moment - last < EVALUATE_EVERY_SECONDS:
             return None
         _last_evaluated[slot] = moment
+        if wait is not None:
+            running = _running.get(slot)
+            if running is None or not running.is_alive():
+                running = threading.Thread(
+                    target=_evaluate_unless_unchanged, args=(engine, period_key), name="badges", daemon=True
+                )
+                _running[slot] = running
+                running.start()
+    if running is not None:
+        running.join(wait)
+        return None
+    return _evaluate_unless_unchanged(engine, period_key)
+
+
+_running: dict[tuple[int, str], threading.Thread] = {}  # the background evaluation of each period, if any
+
+
+def _evaluate_unless_unchanged(engine: Any, period_key: str) -> Report | None:
+    from commissions.core.db import read_session, transaction
+
+    slot = (id(engine), period_key)
     with read_session(engine) as session:
         seen = inputs_version(session, period_key)
     if seen and _evaluated_inputs.get(slot) == seen:

@@ -334,14 +334,18 @@ def board(
     team_id: int | None = None,
     viewer_id: int | None = None,
     today: date | None = None,
+    badge_wait: float | None = None,
 ) -> Board:
-    """One leaderboard: ``company`` (sales reps), ``team`` (one team) or ``marketing`` (marketing teams)."""
+    """One leaderboard: ``company`` (sales reps), ``team`` (one team) or ``marketing`` (marketing teams).
+
+    ``badge_wait``: how long a reader waits for a badge evaluation (``badges.evaluate_if_stale``);
+    None waits for it to finish."""
     check_choice(view=view, metric=metric)
     # --- badges: evaluated lazily, at most once a minute per period and process, in its own transaction,
     # before this session's first read (a SQLite reader sees the database as of its first read)
     from leaderboard.badges import evaluate_if_stale
 
-    evaluate_if_stale(session.get_bind(), period.key)
+    evaluate_if_stale(session.get_bind(), period.key, wait=badge_wait)
     # --- end badges
     team = None
     if view == "team":

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from commissions.calculator.deals_csv import (
     DEAL_TYPES,
@@ -47,7 +48,7 @@ from commissions.engine import (
     parse_plan,
 )
 from commissions.engine.credit import manager_chains
-from commissions.engine.inputs import METRICS, NO_CUSTOM, deal_field_setters
+from commissions.engine.inputs import METRICS, NO_CUSTOM, DealFields
 from commissions.engine.money import minor_digits
 
 PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
@@ -254,9 +255,9 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     checked against the people file (emails compared case-insensitively) and the plan's currency.
 
     A million rows: the common row (sole owner or splits, won, in the plan's currency, a date and
-    a term already seen) is read by a lean path here that makes the ``Deal`` directly; any other
-    row goes through the grammar's ``DealRowParser.parse``, which accepts or refuses it with its
-    message. The lean path takes only rows the grammar accepts, with the same values."""
+    a term already seen) is read by a lean path here that makes the ``Deal`` directly (filled as a
+    ``DealFields``, then made a ``Deal`` in place); any other row goes through the grammar's
+    ``DealRowParser.parse``, which accepts or refuses it with its message. The lean path takes only rows the grammar accepts, with the same values."""
     table = _table(path, DEAL_COLUMNS)
     file = table.name
     parser = DealRowParser(table.header)
@@ -277,14 +278,11 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     terms: dict[str, int | None] = {"": None}
     won = intern("won", "won")
     plan_currency = intern(currency, currency)
-    (s_id, s_owner, s_amount, s_currency, s_closed, s_name, s_account, s_type, s_product, s_term, s_campaign) = (
-        deal_field_setters()[:11]
-    )
-    s_status, s_cancelled, s_splits, s_custom = deal_field_setters()[11:]
-    new = Deal.__new__
+    new = DealFields.__new__
+    set_class = object.__setattr__
     strip = str.strip
     deals: list[Deal] = []
-    append = deals.append
+    append: Callable[[Any], None] = deals.append  # a DealFields is appended once made a Deal
     try:
         for row in reader:
             line = reader.line_num
@@ -356,22 +354,23 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                 raise CsvError(file, line, "owner", f"{owner_text} is not in the people file")
             if splits:
                 splits = _spelled_splits(splits, spelled, file, line)
-            deal = new(Deal)
-            s_id(deal, external_id)
-            s_owner(deal, owner)
-            s_amount(deal, amount)
-            s_currency(deal, plan_currency)
-            s_closed(deal, closed_at)
-            s_name(deal, name)
-            s_account(deal, account)
-            s_type(deal, intern(kind, kind))
-            s_product(deal, intern(product, product))  # empty text is "", never null (plans.md 4)
-            s_term(deal, term_months)
-            s_campaign(deal, intern(campaign, campaign) if campaign else "")
-            s_status(deal, won)
-            s_cancelled(deal, None)
-            s_splits(deal, splits)
-            s_custom(deal, {name: row[i].strip() for name, i in extras} if extras else NO_CUSTOM)
+            deal = new(DealFields)  # every field set, as Deal.__init__ would
+            deal.external_id = external_id
+            deal.owner = owner
+            deal.amount = amount
+            deal.currency = plan_currency
+            deal.closed_at = closed_at
+            deal.name = name
+            deal.account = account
+            deal.type = intern(kind, kind)
+            deal.product = intern(product, product)  # empty text is "", never null (plans.md 4)
+            deal.term_months = term_months
+            deal.source_campaign = intern(campaign, campaign) if campaign else ""
+            deal.status = won
+            deal.cancelled_at = None
+            deal.splits = splits
+            deal.custom = {name: row[i].strip() for name, i in extras} if extras else NO_CUSTOM
+            set_class(deal, "__class__", Deal)
             append(deal)
     except csv.Error as exc:
         raise CsvError(file, reader.line_num, None, f"malformed CSV ({exc})") from None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, localcontext
 
 from commissions.engine.components import Calculation, PayeeCredit, credited_money
-from commissions.engine.credit import Credits, assign_credit, counting_deals, manager_chains
+from commissions.engine.credit import Credits, Shares, assign_credit, counting_deals, manager_chains
 from commissions.engine.errors import InputError, PeriodError
 from commissions.engine.inputs import (
     COUNT_METRICS,
@@ -146,8 +146,8 @@ def _payees(
     moneys: dict[str, list[Decimal]] = {}  # credited money per own entry, computed once per person
     report_totals: dict[str, Decimal] = {}
     if on_reports:
-        for person, entries in own.items():
-            moneys[person] = credited_money(entries)
+        for person, held in own.items():
+            moneys[person] = credited_money(held)
             report_totals[person] = sum(moneys[person], ZERO)
     calculation = Calculation(minor_digits(plan.currency), count_metric, report_totals)
     payees = []
@@ -155,11 +155,12 @@ def _payees(
         has_reports_credit = (team or on_reports) and credits.has_report_credit(person)
         if person not in targets and person not in own and not has_reports_credit:
             continue  # neither a quota nor any credit: not paid under this plan
+        entries: Shares
         if team:
-            entries = credits.team_entries(person)
+            entries = Shares.of(credits.team_entries(person))
             person_moneys = credited_money(entries)
         else:
-            entries = own.get(person, [])
+            entries = own.get(person) or Shares()
             person_moneys = moneys.get(person) or credited_money(entries)
         credit = PayeeCredit(person, entries, person_moneys, count_metric, targets.get(person), credits)
         payees.append(pay(plan, period, credit, calculation, needs_attainment, balances.get(person)))

@@ -3,7 +3,8 @@
 One pass over the period's counting deals, in deal order, gives every person their own
 credited shares as ``(position, deal, share)`` (owner or split share, or the deals their
 campaigns sourced under ``sourced_revenue``); ``position`` is the deal's place in deal
-order. Team credit (``scope: team``) and the shares an ``override`` pays on are the own
+order. They are kept as columns (``Shares``: positions, deals, shares), which read as those
+tuples: a million tuples and position numbers took ~75 MiB. Team credit (``scope: team``) and the shares an ``override`` pays on are the own
 shares of a person's reports (recursively), merged in deal order only for the people
 who need them, so a deep hierarchy costs nothing per deal.
 """
@@ -11,7 +12,8 @@ who need them, so a deep hierarchy costs nothing per deal.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -30,6 +32,43 @@ if TYPE_CHECKING:  # the plan's components import this module
 Entry = tuple[int, Deal, Decimal]
 #: (position, deal, share, email): a report's own share, as an override pays on it.
 ReportRow = tuple[int, Deal, Decimal, str]
+
+
+class Shares:
+    """One person's credited shares in deal order, as three columns: each deal's ``positions`` (its
+    place in deal order), the ``deals`` and the ``shares`` (ONE for sole credit). Read as a sequence
+    it gives the ``(position, deal, share)`` entries; the engine's own loops read the columns."""
+
+    __slots__ = ("deals", "positions", "shares")
+
+    def __init__(self) -> None:
+        self.positions: array[int] = array("q")
+        self.deals: list[Deal] = []
+        self.shares: list[Decimal] = []
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> Shares:
+        shares = cls()
+        for position, deal, share in entries:
+            shares.add(position, deal, share)
+        return shares
+
+    def add(self, position: int, deal: Deal, share: Decimal) -> None:
+        self.positions.append(position)
+        self.deals.append(deal)
+        self.shares.append(share)
+
+    def __len__(self) -> int:
+        return len(self.deals)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return zip(self.positions, self.deals, self.shares, strict=True)
+
+    def __getitem__(self, index: int) -> Entry:
+        return self.positions[index], self.deals[index], self.shares[index]
+
+    def __repr__(self) -> str:
+        return f"Shares({list(self)!r})"
 
 
 def manager_chains(people: Mapping[str, Person]) -> dict[str, tuple[str, ...]]:
@@ -135,7 +174,7 @@ def _check_splits(deal: Deal, people: Mapping[str, Person]) -> None:
 class Credits:
     """Own credited shares per person, in deal order, and what is derived from them."""
 
-    own: dict[str, list[Entry]] = field(default_factory=dict)
+    own: dict[str, Shares] = field(default_factory=dict)
     reports: dict[str, list[str]] = field(default_factory=dict)  # manager → all reports
     warnings: list[str] = field(default_factory=list)
 
@@ -170,11 +209,11 @@ class Credits:
 _position = itemgetter(0)
 
 
-def _merge(lists: list[list[Entry]]) -> list[Entry]:
+def _merge(lists: list[Shares]) -> list[Entry]:
     if not lists:
         return []
     if len(lists) == 1:
-        return lists[0]
+        return list(lists[0])
     merged: list[Entry] = []
     for entry in heapq.merge(*lists, key=_position):
         if merged and merged[-1][0] == entry[0]:
@@ -216,15 +255,15 @@ def assign_credit(
                     fraction = fractions[percent] = CONTEXT.divide(percent, HUNDRED)
                 entries = own.get(email)
                 if entries is None:
-                    own[email] = [(position, deal, fraction)]
-                else:
-                    entries.append((position, deal, fraction))
+                    entries = own[email] = Shares()
+                entries.add(position, deal, fraction)
             continue
         else:
             recipient = deal.owner
         entries = own.get(recipient)
         if entries is None:
-            own[recipient] = [(position, deal, ONE)]
-        else:
-            entries.append((position, deal, ONE))
+            entries = own[recipient] = Shares()
+        entries.positions.append(position)
+        entries.deals.append(deal)
+        entries.shares.append(ONE)
     return credits

@@ -78,6 +78,33 @@ def deal_field_setters() -> tuple[Any, ...]:
 NO_CUSTOM = _NO_CUSTOM
 
 
+class DealFields:
+    """``Deal``'s slots without its frozen ``__setattr__``: a reader of millions of rows sets the
+    fields of one with plain attribute stores, then makes it a ``Deal`` in place with
+    ``object.__setattr__(filled, "__class__", Deal)`` (the same slots in the same order, so CPython
+    allows the change of class; the object is then a frozen ``Deal`` like any other). 0.6 µs a deal where the
+    slot setters of ``deal_field_setters`` take 1.2 µs. Every field must be set, as ``__init__``
+    would (``custom`` to ``NO_CUSTOM`` when there is none). ``tests/engine/test_lean_deals_reader.py``
+    checks the slots are ``Deal``'s."""
+
+    __slots__ = tuple(item.name for item in fields(Deal))
+    external_id: str
+    owner: str
+    amount: Decimal
+    currency: str
+    closed_at: date
+    name: str
+    account: str
+    type: str | None
+    product: str | None
+    term_months: int | None
+    source_campaign: str | None
+    status: str
+    cancelled_at: date | None
+    splits: tuple[tuple[str, Decimal], ...]
+    custom: Mapping[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Quota:
     person: str

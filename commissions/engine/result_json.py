@@ -4,7 +4,6 @@ streamed in chunks, byte-identical to ``json.dumps(..., indent=2, ensure_ascii=F
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -95,9 +94,18 @@ def _encode(value: object, level: int) -> str:
 
 
 _string = json.encoder.encode_basestring
-#: A character json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE): without
-#: one, the JSON string is the text between quotes.
-_needs_escape = re.compile(r'[\x00-\x1f\\"]').search
+#: The characters json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE), as UTF-8
+#: bytes: without one, the JSON string is the text between quotes.
+_ESCAPED = bytes(range(0x20)) + b'"\\'
+
+
+def _plain(texts: list[str]) -> bool:
+    """True when no text of ``texts`` has a character JSON escapes. One C-level pass over their UTF-8
+    bytes (``bytes.translate`` deleting those characters; a regular expression's search took about
+    5× longer, 330 ns a line): in UTF-8 every byte of a character above U+007F is above 0x7F, so the
+    escaped characters are exactly the bytes deleted."""
+    data = "".join(texts).encode("utf-8", "surrogatepass")
+    return len(data.translate(None, _ESCAPED)) == len(data)
 
 
 def iter_result_json(result: Result) -> Iterator[str]:
@@ -133,7 +141,7 @@ def iter_result_json(result: Result) -> Iterator[str]:
             for ids, amounts, texts in component.line_columns():  # a few thousand lines at a time, not kept
                 if not texts:
                     continue
-                if None not in ids and not _needs_escape("".join(cast(list[str], ids)) + "".join(texts)):
+                if None not in ids and _plain(cast(list[str], ids)) and _plain(texts):
                     # nothing to escape in the chunk (the common case): each string between quotes as it is
                     yield opening + ",".join(
                         [

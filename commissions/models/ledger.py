@@ -147,6 +147,9 @@ class PayeeSummary(SQLModel, table=True):
     # a recoverable draw's balance after this period (None: no recoverable draw); the next period starts from it
     draw_balance_in_minor: int | None = Field(default=None, sa_type=BigInteger)
     draw_balance_minor: int | None = Field(default=None, sa_type=BigInteger)
+    # blake2b of the lines its last computation wrote (``calculation.service._Digest``): a recalculation
+    # that computes the same digest knows the lines in force are those and does not read them
+    lines_digest: str | None = Field(default=None, max_length=32)
     errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_at_field()
 

@@ -6,11 +6,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from commissions.calculation.service import _diff_lines
+from commissions.calculation.service import _LINE_COLUMNS, _diff_lines
 
 
-def _stored(line_id: int, component: str, amount: int) -> SimpleNamespace:
-    return SimpleNamespace(
+class _Row(SimpleNamespace):
+    """A stored line as ``_current_lines`` reads it: by name, and by position in ``_LINE_COLUMNS``."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return tuple(getattr(self, column.key) for column in _LINE_COLUMNS)[key]
+
+
+def _stored(line_id: int, component: str, amount: int) -> _Row:
+    return _Row(
         id=line_id,
         person_id=7,
         component=component,
@@ -55,3 +62,26 @@ def test_an_unchanged_statement_writes_nothing() -> None:
     inserts: list[Any] = []
     assert _diff_lines(current, iter([_sig("A", 100), _sig("A", 100)]), lambda i: {}, {}, "now", inserts) is False
     assert inserts == []
+
+
+def test_lines_in_the_computed_order_are_matched_in_step_and_the_rest_by_signature() -> None:
+    """The in-step pass (an unchanged statement) and the by-signature rest give the same answer as matching
+    everything by signature: here the first two match in step, then a new line breaks the step."""
+    current = [_stored(1, "A", 1), _stored(2, "A", 2), _stored(3, "A", 3), _stored(4, "A", 4)]
+    wanted = [_sig("A", 1), _sig("A", 2), _sig("A", 9), _sig("A", 4), _sig("A", 3)]
+    inserts: list[Any] = []
+    assert _diff_lines(current, iter(wanted), lambda i: {"index": i}, {}, "now", inserts) is True
+    assert [r() for r in inserts if callable(r)] == [{"index": 2}]  # only 9 is new; 3 and 4 kept though reordered
+    assert not [r for r in inserts if isinstance(r, dict)]
+
+
+def test_more_computed_lines_than_stored_are_new_and_fewer_are_reversed() -> None:
+    current = [_stored(1, "A", 1), _stored(2, "A", 2)]
+    inserts: list[Any] = []
+    assert _diff_lines(
+        current, iter([_sig("A", 1), _sig("A", 2), _sig("A", 3)]), lambda i: {"i": i}, {}, "now", inserts
+    )
+    assert [r() for r in inserts if callable(r)] == [{"i": 2}]
+    inserts = []
+    assert _diff_lines(current, iter([_sig("A", 1)]), lambda i: {"i": i}, {}, "now", inserts)
+    assert [r["reverses_id"] for r in inserts] == [2]

@@ -38,6 +38,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 import commissions.calculation.queue as queue
+import commissions.calculation.service as calculation_service
 from commissions import engine as eng
 from commissions.app.assembly import create_app
 from commissions.calculation.check import check_period
@@ -665,7 +666,70 @@ def op_crash(w: World) -> str:
     return f"worker drains (nothing to compute: no crash {where})"
 
 
-WORKER: list[tuple[Callable[[World], str], int]] = [(op_drain, 3), (op_lost_update, 3), (op_crash, 3)]
+@contextmanager
+def wrapped_service(name: str, wrapper: Callable[..., Any]) -> Iterator[None]:
+    original = getattr(calculation_service, name)
+    setattr(calculation_service, name, wrapper(original))
+    try:
+        yield
+    finally:
+        setattr(calculation_service, name, original)
+
+
+def op_recalc(w: World) -> str:
+    """``commissions recalc`` of an open period in small chunks: plainly, with a writer committing between a
+    chunk's computation (from the inputs read at its start) and its store, or killed after its first chunk."""
+    keys = open_periods(w.engine)
+    if not keys:
+        return "recalc: no open period"
+    key = w.rnd.choice(keys)
+    mode = w.rnd.choice(["plain", "writer between", "writer before a chunk", "killed"])
+    size = w.rnd.choice([1, 2, 3, 250])
+    inner: list[str] = []
+    stores = [0]
+    chunks = [0]
+
+    def compute_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
+        def compute(session: Any, period_key: str, *args: Any, **kwargs: Any) -> Any:
+            people = set(kwargs.get("person_ids") or ())
+            chunks[0] += kwargs.get("shared") is not None
+            if mode == "writer before a chunk" and not inner and chunks[0] == 2:  # after the inputs were read
+                w.lost_update_windows += 1
+                inner.append(writer_touching(w, period_key, people))
+            result = real(session, period_key, *args, **kwargs)
+            if mode == "writer between" and not inner and kwargs.get("shared") is not None:
+                w.lost_update_windows += 1
+                inner.append(writer_touching(w, period_key, people))
+            return result
+
+        return compute
+
+    def store_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
+        def store(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            stores[0] += 1
+            if mode == "killed" and stores[0] == 1:
+                raise Crash("recalc after its first chunk")
+            return result
+
+        return store
+
+    try:
+        with wrapped_service("compute", compute_wrapper), wrapped_service("store", store_wrapper):
+            report = calculation_service.recalc_period(w.engine, key, chunk_people=size, chunk_lines=size * 4)
+    except Crash:
+        w.crashes += 1
+        return f"recalc {key} by {size} killed after its first chunk"
+    between = f"; {mode}: {inner[0]}" if inner else ""
+    return f"recalc {key} by {size} ({mode}): {len(report.people)} changed{between}"
+
+
+WORKER: list[tuple[Callable[[World], str], int]] = [
+    (op_drain, 3),
+    (op_lost_update, 3),
+    (op_crash, 3),
+    (op_recalc, 2),
+]
 
 
 # ---------------------------------------------------------------------------------------------- quiet and check

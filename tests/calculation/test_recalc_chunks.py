@@ -12,7 +12,7 @@ from commissions.calculation.check import check_period
 from commissions.calculation.service import _weighted_chunks, recalc_period
 from commissions.core.db import transaction
 from commissions.demo import load_demo
-from commissions.models import CalculationRun, Deal, LedgerTotal, Period, Person
+from commissions.models import CalculationRun, Deal, LedgerTotal, PayoutLine, Period, Person
 
 TODAY = date(2026, 11, 20)
 
@@ -71,3 +71,72 @@ def test_the_running_totals_are_the_lines_after_a_chunked_recalculation(engine: 
     with Session(engine) as s:
         rows = s.exec(select(LedgerTotal).where(LedgerTotal.lines > 0)).all()
     assert rows and check_period(engine, key).ok  # the check compares every running total with its lines
+
+
+def test_a_recalculation_with_nothing_changed_reads_no_stored_lines(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each statement keeps a digest of the lines its computation wrote (``payee_summary.lines_digest``); a
+    recalculation that computes the same digest does not read that statement's lines (2.1M at 300k deals)."""
+    from commissions.calculation import service
+
+    key = load_demo(engine, today=TODAY).period
+    _unrecomputed_deals(engine, key)
+    recalc_period(engine, key)
+    read: list[set[int]] = []
+    real = service._current_lines
+
+    def spy(session, period_id, plan_id, people):  # type: ignore[no-untyped-def]
+        read.append(set(people))
+        return real(session, period_id, plan_id, people)
+
+    monkeypatch.setattr(service, "_current_lines", spy)
+    again = recalc_period(engine, key, chunk_people=4)
+    assert again.people == set() and again.computed > 0
+    assert read and all(people == set() for people in read)  # asked for nobody's lines
+    assert check_period(engine, key).ok
+
+    with transaction(engine) as s:  # behind the app's back: only the new text tells (the amounts are the same)
+        deal = s.exec(select(Deal).where(Deal.external_id == "CHUNK-0")).one()
+        deal.name = "Renamed deal"
+        s.add(deal)
+    assert not check_period(engine, key).ok
+    read.clear()
+    renamed = recalc_period(engine, key, chunk_people=4)
+    assert renamed.people and sum(map(len, read)) == len(renamed.people)  # read only the statements that moved
+    assert check_period(engine, key).ok
+
+
+def test_a_deal_recorded_after_the_inputs_were_read_is_never_stored_over(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The chunks compute from the inputs read at the start. A deal recorded (and its owner's statement
+    settled) after that read and before the owner's chunk: the chunk's result, computed without the deal,
+    is not stored (the owner's input version moved since the read), and the owner is computed again."""
+    from commissions.calculation import service
+    from commissions.deals.schemas import DealIn
+    from commissions.deals.service import record_one
+
+    key = load_demo(engine, today=TODAY).period
+    recalc_period(engine, key)
+    with Session(engine) as s:
+        period = s.exec(select(Period).where(Period.key == key)).one()
+        owner_id = s.exec(select(Deal.owner_id).order_by(Deal.owner_id.desc())).first()  # type: ignore[union-attr]
+        owner = s.get(Person, owner_id)
+        assert owner is not None
+        email, start = owner.email, period.starts_on
+    real = service.compute
+    chunks: list[set[int]] = []
+
+    def compute(session, period_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        chunks.append(set(kwargs.get("person_ids") or ()))
+        if len(chunks) == 2:  # the inputs were read before the first chunk: a deal comes in now
+            deal = DealIn(external_id="LATE-1", name="Late deal", owner=email, amount="777000", closed_at=start)
+            record_one(engine, deal, by=None)
+        return real(session, period_key, *args, **kwargs)
+
+    monkeypatch.setattr(service, "compute", compute)
+    recalc_period(engine, key, chunk_people=1)
+    assert owner_id not in chunks[0] and owner_id not in chunks[1]  # the owner's chunk came after the deal
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
+    with Session(engine) as s:
+        late = s.exec(select(Deal.id).where(Deal.external_id == "LATE-1")).one()
+        lines = s.exec(select(PayoutLine).where(PayoutLine.deal_id == late, PayoutLine.person_id == owner_id)).all()
+    assert sum(line.amount_minor for line in lines) > 0  # the owner's statement has the late deal

@@ -9,14 +9,17 @@ the lean path) and first (so they are not), both give the same ``Deal`` or the s
 from __future__ import annotations
 
 import csv
-from dataclasses import fields
+from dataclasses import FrozenInstanceError, fields, replace
+from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from commissions.calculator.deals_csv import STANDARD_COLUMNS, DealRowParser
 from commissions.calculator.readers import CsvError, _grammar_row, read_deals
 from commissions.engine import Deal, parse_plan
+from commissions.engine.inputs import DealFields
 
 PEOPLE = {"ana@x.com", "Bo@X.com", "cy@x.com"}
 PLAN = parse_plan(
@@ -152,3 +155,20 @@ def test_lean_reader_reads_every_row_as_the_grammar_does(
     assert _values(lean) == _values(reference)
     if not isinstance(lean, str):
         assert [type(deal.custom) for deal in lean] == [type(deal.custom) for deal in reference]  # type: ignore[union-attr]
+        assert all(type(deal) is Deal for deal in lean)  # type: ignore[union-attr]
+
+
+def test_deal_fields_has_deals_slots_in_order() -> None:
+    """The lean path fills a ``DealFields`` and makes it a ``Deal`` in place: CPython allows it
+    only for the same slots, and every field must be set. A field added to ``Deal`` fails here."""
+    assert DealFields.__slots__ == tuple(item.name for item in fields(Deal)) == Deal.__slots__
+    assert set(DealFields.__annotations__) == {item.name for item in fields(Deal)}
+
+
+def test_a_deal_made_in_place_is_a_frozen_deal(tmp_path: Path) -> None:
+    (deal,) = cast(list[Deal], _lean(tmp_path, [_row(None, None, "D-7")], list(STANDARD_COLUMNS)))
+    assert type(deal) is Deal and isinstance(deal, Deal)
+    with pytest.raises(FrozenInstanceError):
+        deal.amount = Decimal(0)  # type: ignore[misc]
+    assert deal == deal and deal != replace(deal) and replace(deal).external_id == "D-7"  # eq=False: identity
+    assert deal.label.startswith("D-7")

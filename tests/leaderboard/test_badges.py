@@ -415,3 +415,47 @@ def test_a_board_read_evaluates_badges_again_only_when_what_they_read_moved(
     again = evaluate_if_stale(engine, PERIOD, now=240.0)
     assert again is not None  # a deal moved: evaluated again, and bo's deal is now the month's biggest
     assert ("biggest_deal_of_month", _id(engine, "bo")) in again.granted
+
+
+def test_a_page_read_waits_a_bounded_time_for_a_slow_evaluation_which_finishes_behind_it(
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
+    """A reader is never held by a big period's evaluation (issue 16: 11 s of the first leaderboard read at
+    300,000 deals): it waits ``wait`` seconds, sees the grants as they are, and the evaluation completes."""
+    import threading
+    import time as clock
+
+    from leaderboard import badges
+
+    _sales(client, engine, make_person)
+    forget_evaluations()
+    release = threading.Event()
+    real = badges.evaluate
+
+    def slow(session: Session, period_key: str):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return real(session, period_key)
+
+    monkeypatch.setattr(badges, "evaluate", slow)
+    started = clock.monotonic()
+    assert evaluate_if_stale(engine, PERIOD, now=0.0, wait=0.05) is None
+    assert clock.monotonic() - started < 2  # did not wait for the evaluation
+    with Session(engine) as s:
+        assert s.exec(select(BadgeGrant)).all() == []  # not granted yet
+    assert evaluate_if_stale(engine, PERIOD, now=100.0, wait=0.05) is None  # still running: not a second one
+    release.set()
+    badges._running[(id(engine), PERIOD)].join(10)
+    with Session(engine) as s:
+        assert {g.person_id for g in s.exec(select(BadgeGrant)).all()} == {_id(engine, "ana"), _id(engine, "bo")}
+
+
+def test_evidence_of_more_deals_than_sqlite_takes_in_one_query_is_checked(client, engine: Engine, make_person) -> None:
+    """Re-evaluating reads each evidence deal's status; an IN list of every evidence id (300,000 at 300,000
+    deals) failed on SQLite ("too many SQL variables") on every leaderboard read."""
+    from leaderboard.badges import _statuses
+
+    _sales(client, engine, make_person)
+    with Session(engine) as s:
+        period = s.exec(select(Period).where(Period.key == PERIOD)).one()
+        wanted = {"D-1", "D-3", *(f"NO-SUCH-{n}" for n in range(40_000))}
+        assert _statuses(s, period, wanted) == {"D-1": "won", "D-3": "won"}

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from commissions.engine.credit import Credits, Entry
+from commissions.engine.credit import Credits, Entry, Shares
 from commissions.engine.lines import LineSource
 from commissions.engine.money import CONTEXT, ONE, ZERO
 from commissions.engine.plan_schema import RESERVED_NAMES, Money, PlanModel
@@ -33,7 +33,9 @@ class Calculation:
 
 
 class PayeeCredit:
-    """One payee's credited deals in deal order, with credited money and measure per deal."""
+    """One payee's credited deals in deal order, with credited money and measure per deal.
+    ``entries`` are ``Shares`` (columns that read as ``(position, deal, share)`` entries); a list of
+    entries given is turned into them."""
 
     __slots__ = (
         "attainment",
@@ -49,18 +51,18 @@ class PayeeCredit:
     def __init__(
         self,
         person: str,
-        entries: list[Entry],
+        entries: Shares | list[Entry],
         moneys: list[Decimal],
         count_metric: bool,
         quota: Decimal | None,
         credits: Credits,
     ) -> None:
         self.person = person
-        self.entries = entries
+        self.entries = entries if isinstance(entries, Shares) else Shares.of(entries)
         self.moneys = moneys
         self.measures: list[Decimal]
         if count_metric:
-            self.measures = [entry[2] for entry in entries]
+            self.measures = list(self.entries.shares)
             self.credited = sum(self.measures, ZERO)
         else:
             self.measures = moneys
@@ -84,8 +86,13 @@ class PayeeCredit:
         return self.attainment
 
 
-def credited_money(entries: list[Entry]) -> list[Decimal]:
+def credited_money(entries: Shares | list[Entry]) -> list[Decimal]:
     """amount × share per entry (the amount itself for sole credit)."""
+    if isinstance(entries, Shares):
+        return [
+            deal.amount if share is ONE else deal.amount * share
+            for deal, share in zip(entries.deals, entries.shares, strict=True)
+        ]
     return [deal.amount if share is ONE else deal.amount * share for _, deal, share in entries]
 
 

@@ -7,12 +7,12 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import attrgetter, eq, is_not, itemgetter, mul
+from operator import attrgetter, eq, is_not, mul
 from typing import Any, Literal
 
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
-from commissions.engine.credit import Credits, Entry, ReportRow
+from commissions.engine.credit import Credits, ReportRow
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import (
     CHUNK,
@@ -68,7 +68,6 @@ class OverrideComponent(PlanComponent):
         return LineSource(credited * rate, make, make_rows)
 
 
-_position, _deal, _share = itemgetter(0), itemgetter(1), itemgetter(2)
 _amount = attrgetter("amount")
 
 
@@ -80,24 +79,27 @@ def _line_columns(
     email, and the lines whose sentence is not the common one (a share, or several reports of one
     deal) with their report rows. C-level loops but for those few lines."""
     own = credits.own
-    entries: list[Entry] = []
+    positions: list[int] = []
+    deals: list[Deal] = []
+    shares: list[Decimal] = []
     emails: list[str] = []
     runs = 0
     for report in sorted(credits.reports.get(person, ())):
         mine = own.get(report)
         if mine:
-            entries += mine
+            positions += mine.positions
+            deals += mine.deals
+            shares += mine.shares
             emails += [report] * len(mine)
             runs += 1
-    n = len(entries)
-    positions = list(map(_position, entries))
+    n = len(deals)
     if runs > 1:  # the reports' own lists, each in deal order, merged in deal order (stable)
         order = sorted(range(n), key=positions.__getitem__)
-        entries = list(map(entries.__getitem__, order))
-        emails = list(map(emails.__getitem__, order))
         positions = list(map(positions.__getitem__, order))
-    deals = list(map(_deal, entries))
-    shares = list(map(_share, entries))
+        deals = list(map(deals.__getitem__, order))
+        shares = list(map(shares.__getitem__, order))
+        emails = list(map(emails.__getitem__, order))
+        del order
     credited = list(map(_amount, deals))
     shared = list(compress(range(n), map(is_not, shares, repeat(ONE, n))))
     for i in shared:

@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
 from commissions.engine.conditions import Condition
-from commissions.engine.credit import Entry
+from commissions.engine.credit import Entry, Shares
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
 from commissions.engine.money import ONE, ZERO, format_percent, rounded_texts
@@ -58,9 +58,9 @@ class PerDealComponent(PlanComponent):
         yield from super().amounts()
         yield "pay", self.pay
 
-    def qualifying(self, entries: list[Entry]) -> list[int]:
+    def qualifying(self, entries: Shares | list[Entry]) -> list[int]:
         """Indexes of the entries whose deal meets ``when`` and the window."""
-        deals = [entry[1] for entry in entries]
+        deals = entries.deals if isinstance(entries, Shares) else [entry[1] for entry in entries]
         qualifies: list[bool] | None = None
         if self._condition is not None:
             qualifies = list(map(self._condition.test, deals))
@@ -75,10 +75,11 @@ class PerDealComponent(PlanComponent):
         ctx = PerDealContext(self, calculation.digits, payee)
         pay, rate = self.pay, self.rate
         entries, moneys = payee.entries, payee.moneys
+        deals, shares = entries.deals, entries.shares
         chosen = self.qualifying(entries)
         exact: list[Decimal] = []
         for i in chosen:
-            share = entries[i][2]
+            share = shares[i]
             value = ZERO
             if pay is not None:
                 value = pay if share is ONE else pay * share
@@ -88,15 +89,15 @@ class PerDealComponent(PlanComponent):
 
         def build(amounts: list[Decimal]) -> list[Line]:
             return [
-                PerDealLine(entries[i][1], amount, ctx, moneys[i], entries[i][2])
+                PerDealLine(deals[i], amount, ctx, moneys[i], shares[i])
                 for i, amount in zip(chosen, amounts, strict=True)
             ]
 
         def rows(amounts: list[Decimal]) -> list[Columns]:
             plain = texts = rounded_texts(amounts)
-            ids: list[str | None] = [entries[i][1].external_id for i in chosen]
+            ids: list[str | None] = [deals[i].external_id for i in chosen]
             sentences = [
-                per_deal_sentence(ctx, entries[i][1], moneys[i], entries[i][2], text_amount)
+                per_deal_sentence(ctx, deals[i], moneys[i], shares[i], text_amount)
                 for i, text_amount in zip(chosen, texts, strict=True)
             ]
             return [(ids, plain, sentences)]

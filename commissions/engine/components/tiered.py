@@ -7,14 +7,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from decimal import Decimal, localcontext
 from itertools import accumulate, compress, repeat
-from operator import is_not, itemgetter, mul
+from operator import is_not, mul
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
 from commissions.engine.components.base import Calculation, PayeeCredit, PlanComponent
 from commissions.engine.components.registry import register
-from commissions.engine.credit import Entry
+from commissions.engine.credit import Shares
 from commissions.engine.inputs import Deal
 from commissions.engine.lines import (
     CHUNK,
@@ -257,7 +257,7 @@ def _marginal(payee: PayeeCredit, ctx: TieredContext, bounds: list[Decimal], mea
 
 def _tier_rows(
     ctx: TieredContext,
-    entries: list[Entry],
+    entries: Shares,
     moneys: list[Decimal],
     tiers: list[int],
     crossings: dict[int, Slices],
@@ -267,12 +267,12 @@ def _tier_rows(
     in one tier from its tier's prepared template, the others (a share, a crossing) from
     ``tier_sentence``."""
     digits = ctx.digits
-    for start in range(0, len(entries), CHUNK):
+    all_deals, all_shares = entries.deals, entries.shares
+    for start in range(0, len(all_deals), CHUNK):
         stop = start + CHUNK
-        part = entries[start:stop]
-        n = len(part)
-        deals = list(map(_deal, part))
-        shares = list(map(_share, part))
+        deals = all_deals[start:stop]
+        shares = all_shares[start:stop]
+        n = len(deals)
         plain = amount_text = rounded_texts(amounts[start:stop])
         tails = list(map(ctx.single_tails.__getitem__, tiers[start:stop]))
         moneys_text = amount_texts(moneys[start:stop], digits)[1]
@@ -291,9 +291,6 @@ def _tier_rows(
             texts[k] = tier_sentence(ctx, deals[k], shares[k], slices, amount_text[k])
         deal_ids: list[str | None] = list(ids)
         yield deal_ids, plain, texts
-
-
-_deal, _share = itemgetter(1), itemgetter(2)
 
 
 def _cross(
