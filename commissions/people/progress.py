@@ -129,17 +129,24 @@ def plan_progress(session: Session, person_ids: list[int], period: PeriodKey) ->
         select(id_col(Person.id), Person.email, Person.name, Person.role).where(col(Person.id).in_(wanted))
     ).all()
     period_id = session.exec(select(Period.id).where(Period.key == period.key)).first()
-    summaries: dict[int, list[tuple[PayeeSummary, str, str]]] = {}
+    summaries: dict[int, list[tuple[PayeeSummary, str, int]]] = {}
+    documents: dict[int, str] = {}
     pay: dict[int, int] = {}
     if period_id is not None:
-        for summary, plan_name, document in session.exec(
-            select(PayeeSummary, Plan.name, PlanVersion.document)
+        for summary, plan_name in session.exec(
+            select(PayeeSummary, Plan.name)
             .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
-            .join(PlanVersion, col(PlanVersion.id) == PayeeSummary.plan_version_id)
             .where(PayeeSummary.period_id == period_id, col(PayeeSummary.person_id).in_(wanted))
             .order_by(col(Plan.name), col(PayeeSummary.plan_id))
         ):
-            summaries.setdefault(summary.person_id, []).append((summary, plan_name, document))
+            summaries.setdefault(summary.person_id, []).append((summary, plan_name, summary.plan_version_id))
+        versions = {version for found in summaries.values() for _, _, version in found}
+        if versions:  # each plan version's document once, however many people are on it
+            documents = dict(
+                session.exec(
+                    select(id_col(PlanVersion.id), PlanVersion.document).where(col(PlanVersion.id).in_(versions))
+                ).all()
+            )
         for person_id, amount in session.exec(
             totals_query(period_id, LedgerTotal.person_id, func.sum(LedgerTotal.amount_minor))
             .where(col(LedgerTotal.person_id).in_(wanted))
@@ -152,8 +159,8 @@ def plan_progress(session: Session, person_ids: list[int], period: PeriodKey) ->
         if not found:
             rows.append(PlanProgress(pid, email, name, role, pay_minor=pay.get(pid)))
             continue
-        for summary, plan_name, document in found:
-            scope, when = _credit_rule(document)
+        for summary, plan_name, version in found:
+            scope, when = _credit_rule(documents.get(version, ""))
             rows.append(
                 PlanProgress(
                     pid,
