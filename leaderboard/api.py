@@ -13,6 +13,7 @@ from litestar.response import Response
 
 from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.formatting import format_ratio
 from commissions.core.guards import any_role
 from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link
 from commissions.models.base import utcnow
@@ -100,7 +101,7 @@ class LeaderboardApiController(Controller):
                     name=e.name,
                     team=e.team_name,
                     rank=e.rank,
-                    attainment=None if e.attainment is None else str(e.attainment),
+                    attainment=format_ratio(e.attainment_ppm),  # half-up, as every page shows it
                     credited=str(e.credited),
                     badges=list(e.badges),
                     movement=e.movement,

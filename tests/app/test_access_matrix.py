@@ -81,6 +81,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     # home, me
     ("GET", "/"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
+    ("GET", "/help/figures"): EVERYONE,  # what each figure counts and how it is rounded
     # deals
     ("GET", "/deals"): EVERYONE,
     ("GET", "/api/v1/deals"): EVERYONE,
