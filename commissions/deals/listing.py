@@ -206,11 +206,15 @@ def conditions(session: Session, principal: Principal, f: DealFilter) -> list[Co
         where += [col(Deal.closed_at) >= f.period.starts_on, col(Deal.closed_at) <= f.period.ends_on]
     if f.q:
         pattern = _like(f.q)
+        # case-blind: PostgreSQL's ILIKE; SQLite's LIKE already is (for ASCII), and lower() on every row of
+        # three columns cost it half the time of a search
+        postgres = session.get_bind().dialect.name == "postgresql"
         where.append(
             or_(
-                func.lower(col(Deal.external_id)).like(pattern, escape="\\"),
-                func.lower(col(Deal.name)).like(pattern, escape="\\"),
-                func.lower(col(Deal.account)).like(pattern, escape="\\"),
+                *(
+                    column.ilike(pattern, escape="\\") if postgres else column.like(pattern, escape="\\")
+                    for column in (col(Deal.external_id), col(Deal.name), col(Deal.account))
+                )
             )
         )
     if f.owner:
@@ -224,6 +228,9 @@ def conditions(session: Session, principal: Principal, f: DealFilter) -> list[Co
     if f.type:
         where.append(col(Deal.type) == f.type)
     return where
+
+
+SORT_LABEL = {"closed_at": "closed_at", "amount": "amount_minor", "name": "name"}
 
 
 def _sort_column(sort: str) -> Any:
@@ -248,25 +255,44 @@ def deal_page(session: Session, principal: Principal, f: DealFilter, cursor: str
             where.append(or_(key < value, and_(key == value, ident < row_id)))
     ascending = forward if way == "n" else not forward
     order = (key.asc(), ident.asc()) if ascending else (key.desc(), ident.desc())
-    query = (
+    # the page's deals first (the planner walks the deal table's indexes), then their owners' names
+    page = (
         sa_select(
-            col(Deal.id),
-            col(Deal.external_id),
-            col(Deal.name),
-            col(Deal.account),
-            col(Person.email),
-            col(Person.name),
-            col(Deal.amount_minor),
-            col(Deal.currency),
-            col(Deal.closed_at),
-            col(Deal.type),
-            col(Deal.product),
-            col(Deal.status),
+            col(Deal.id).label("id"),
+            col(Deal.external_id).label("external_id"),
+            col(Deal.name).label("name"),
+            col(Deal.account).label("account"),
+            col(Deal.owner_id).label("owner_id"),
+            col(Deal.amount_minor).label("amount_minor"),
+            col(Deal.currency).label("currency"),
+            col(Deal.closed_at).label("closed_at"),
+            col(Deal.type).label("type"),
+            col(Deal.product).label("product"),
+            col(Deal.status).label("status"),
         )
-        .join(Person, col(Deal.owner_id) == Person.id)
         .where(*where)
         .order_by(*order)
         .limit(f.limit + 1)
+        .subquery()
+    )
+    outer_key, outer_id = page.c[SORT_LABEL[f.sort]], page.c.id
+    query = (
+        sa_select(
+            page.c.id,
+            page.c.external_id,
+            page.c.name,
+            page.c.account,
+            col(Person.email),
+            col(Person.name),
+            page.c.amount_minor,
+            page.c.currency,
+            page.c.closed_at,
+            page.c.type,
+            page.c.product,
+            page.c.status,
+        )
+        .join(Person, col(Person.id) == page.c.owner_id)
+        .order_by(*((outer_key.asc(), outer_id.asc()) if ascending else (outer_key.desc(), outer_id.desc())))
     )
     rows = [ListedDeal(*row) for row in session.execute(query).all()]
     more = len(rows) > f.limit
