@@ -66,6 +66,7 @@ class DealView:
     id: int
     deal: DealOut
     owner_name: str
+    amount_minor: int
     updated_at: object
     lines: list[DealLine] = field(default_factory=list)
     lines_shown: bool = True  # False for admins: they do not read pay
@@ -173,6 +174,7 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         id=deal_id,
         deal=deal_out(session, deal),
         owner_name=owner.name if owner else "",
+        amount_minor=deal.amount_minor,
         updated_at=deal.updated_at,
         lines=lines,
         lines_shown=readers is None or bool(readers),
