@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -250,9 +250,9 @@ def deal_page(session: Session, principal: Principal, f: DealFilter, cursor: str
         way, value, row_id = read_list_cursor(f, cursor)
         after = forward if way == "n" else not forward  # the wanted rows have greater keys
         if after:
-            where.append(or_(key > value, and_(key == value, ident > row_id)))
+            where += [key >= value, or_(key > value, ident > row_id)]  # a range bound the index can use
         else:
-            where.append(or_(key < value, and_(key == value, ident < row_id)))
+            where += [key <= value, or_(key < value, ident < row_id)]
     ascending = forward if way == "n" else not forward
     order = (key.asc(), ident.asc()) if ascending else (key.desc(), ident.desc())
     # the page's deals first (the planner walks the deal table's indexes), then their owners' names
