@@ -79,7 +79,8 @@ class DealView:
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
-    deal = session.get(Deal, deal_id) if 0 < deal_id < 2**63 else None
+    largest = 2**31 if session.get_bind().dialect.name == "postgresql" else 2**63  # deal.id: INTEGER
+    deal = session.get(Deal, deal_id) if 0 < deal_id < largest else None
     if deal is None:
         raise DealNotFound()
     people = visible_person_ids(session, principal)

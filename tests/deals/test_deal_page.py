@@ -136,7 +136,13 @@ def test_who_sees_the_deal_page_and_who_may_change_it(client: TestClient, world:
 
 def test_no_deal_is_reachable_by_guessing_its_number(client: TestClient, world: Engine) -> None:
     as_(client, "bo")
-    for path in ("/deals/999999", "/deals/0", "/deals/9223372036854775807", f"/deals/{deal_id(world, 'SYS-1')}"):
+    for path in (
+        "/deals/999999",
+        "/deals/0",
+        "/deals/2147483648",
+        "/deals/9223372036854775807",
+        f"/deals/{deal_id(world, 'SYS-1')}",
+    ):
         r = client.get(path)
         assert r.status_code == 404, path
         assert "no deal with this number that you may see" in r.text or r.status_code == 404
