@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.datastructures import ResponseHeader
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import Response
 
 from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
+from commissions.core.formatting import format_ratio
 from commissions.core.guards import any_role
+from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link
 from commissions.models.base import utcnow
 from leaderboard.boards import read_board, team_id_from
 from leaderboard.contests.results import visible_contest_recorded, visible_contests_recorded
@@ -34,7 +38,26 @@ class LeaderboardApiController(Controller):
     guards = [any_role]
     tags = ["leaderboard"]
 
-    @get("/api/v1/leaderboard", sync_to_thread=True, summary="Ranked entries of a period (any signed-in role)")
+    @get(
+        "/api/v1/leaderboard",
+        sync_to_thread=True,
+        summary="Ranked entries of a period (any signed-in role)",
+        description=(
+            "Without `limit` and `cursor` every entry comes at once. With either, the entries come a page at "
+            'a time in rank order, and `next_cursor` (also in a `Link: <...>; rel="next"` header and '
+            "`X-Next-Cursor`) gives the next page until it is null."
+        ),
+        response_headers=[
+            ResponseHeader(
+                name="Link",
+                description='`<...?cursor=...>; rel="next"` while more entries follow',
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="X-Next-Cursor", description="the same cursor alone, for ?cursor=", documentation_only=True
+            ),
+        ],
+    )
     def leaderboard_api(
         self,
         request: Request[Any, Any, Any],
@@ -44,12 +67,30 @@ class LeaderboardApiController(Controller):
         metric: FromQuery[str] = DEFAULT_METRIC,
         team: FromQuery[str | None] = None,
         view: FromQuery[str | None] = None,
-    ) -> LeaderboardOut:
+        limit: Annotated[
+            int | None,
+            Parameter(ge=1, le=MAX_PAGE, description=f"entries per page (1-{MAX_PAGE}); without it and `cursor`, all"),
+        ] = None,
+        cursor: Annotated[
+            str | None, Parameter(description="`next_cursor` of the previous page (opaque; keyset on rank and person)")
+        ] = None,
+    ) -> Response[LeaderboardOut]:
         chosen = view or ("team" if team_id_from(team) is not None else "company")
+        after = _read_entry_cursor(cursor) if cursor else None
         result = read_board(
             request.app.state["engine"], db, principal, period=period, view=chosen, metric=metric, team_text=team
         )
-        return LeaderboardOut(
+        rows = list(result.rows)
+        following: str | None = None
+        if limit is not None or cursor is not None:
+            rows.sort(key=lambda e: (e.rank, e.email))  # ties in one order, so a page never repeats an entry
+            if after is not None:  # the entries after the cursor's (rank, person), in the board's order
+                rows = [e for e in rows if (e.rank, e.email) > after]
+            size = limit or MAX_PAGE
+            if len(rows) > size:
+                rows = rows[:size]
+                following = make_cursor(ENTRY_CURSOR, str(rows[-1].rank), rows[-1].email)
+        out = LeaderboardOut(
             period=result.period.key,
             view=result.view,
             metric=result.metric,
@@ -60,14 +101,42 @@ class LeaderboardApiController(Controller):
                     name=e.name,
                     team=e.team_name,
                     rank=e.rank,
-                    attainment=None if e.attainment is None else str(e.attainment),
+                    attainment=format_ratio(e.attainment_ppm),  # half-up, as every page shows it
                     credited=str(e.credited),
                     badges=list(e.badges),
                     movement=e.movement,
                 )
-                for e in result.rows
+                for e in rows
             ],
+            next_cursor=following,
         )
+        headers: dict[str, str] = {}
+        if following is not None:
+            query = {
+                "period": period,
+                "metric": metric,
+                "team": team,
+                "view": view,
+                "limit": str(limit) if limit else None,
+            }
+            headers = {"Link": next_link(request.url.path, query, following), "X-Next-Cursor": following}
+        return Response(out, headers=headers)
+
+
+ENTRY_CURSOR = "board"  # the tag of the leaderboard's cursors (commissions.core.paging)
+
+
+def _read_entry_cursor(text: str) -> tuple[int, str]:
+    """(rank, person email) in a leaderboard cursor; a 400 naming ``cursor`` for anything else."""
+    try:
+        tag, rank, email = cursor_parts(text, 3)
+        if tag != ENTRY_CURSOR or not rank.isdigit() or len(rank) > 9:
+            raise BadCursor
+    except BadCursor as exc:
+        raise ValidationException(
+            "cursor: not one this leaderboard handed out; start again without it", extra={"cursor": text[:100]}
+        ) from exc
+    return int(rank), email
 
 
 def _summary(contest: Contest, now: datetime, winners: list[str], team_names: list[str]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
+from commissions.core.formatting import format_percent
 from commissions.models import Deal, DealSplit, PayeeSummary, Period
 from commissions.models.base import utcnow
 from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
@@ -343,7 +344,7 @@ class Report:
 
 
 def _percent(ppm: int | None) -> str:
-    return "no attainment" if ppm is None else f"{Decimal(ppm) / 10_000:.2f}%"
+    return format_percent(ppm, empty="no attainment")  # the one rounding rule (commissions.core.formatting)
 
 
 def _cancelled_text(ids: list[str]) -> str:

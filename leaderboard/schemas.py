@@ -22,6 +22,7 @@ class LeaderboardOut(BaseModel):
     metric: str
     team: int | None
     entries: list[EntryOut]
+    next_cursor: str | None = None  # paged (``limit``/``cursor``): the next entries, None on the last page
 
 
 class ContestEntryOut(BaseModel):

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from commissions.calculation.rows import stored_id, table_of
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
+from commissions.core.formatting import attainment_percent, attainment_ratio
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.core.principal import Principal
@@ -69,15 +70,11 @@ class Entry:
     @property
     def attainment(self) -> Decimal | None:
         """As a ratio with four places (1.0500 = 105 %), like statements show it."""
-        if self.attainment_ppm is None:
-            return None
-        return (Decimal(self.attainment_ppm) / PPM).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+        return attainment_ratio(self.attainment_ppm)  # the one rounding rule (commissions.core.formatting)
 
     @property
     def percent(self) -> Decimal | None:
-        if self.attainment_ppm is None:
-            return None
-        return (Decimal(self.attainment_ppm) / 10_000).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+        return attainment_percent(self.attainment_ppm)
 
     @property
     def bar_value(self) -> int:

@@ -47,6 +47,7 @@ from commissions.app.errors import (
 from commissions.app.extensions import load_extensions
 from commissions.app.headers import AllowedHostsMiddleware, security_headers
 from commissions.app.health import healthz
+from commissions.app.help import HelpController
 from commissions.app.home import HomeController
 from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
 from commissions.app.team import TeamController
@@ -59,8 +60,8 @@ from commissions.campaigns.pages import CampaignsController
 from commissions.core.db import get_engine
 from commissions.core.dependencies import provide_db, provide_principal
 from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.formatting import register_filters
 from commissions.core.migrate import PROJECT_ROOT
-from commissions.core.money import format_money
 from commissions.core.navigation import NavItem, nav_for, set_extra_items
 from commissions.core.settings import Settings, get_settings
 from commissions.custom_fields.api import CustomFieldsApiController
@@ -131,7 +132,7 @@ def _channels_backend(settings: Settings) -> ChannelsBackend:
 
 def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["nav_for"] = nav_for
-    engine.engine.filters["money"] = lambda minor, currency="USD": format_money(int(minor), currency)
+    register_filters(engine.engine.filters, engine.engine.globals)  # money, percent, ...: one rounding rule
 
 
 def _freeze_startup_objects() -> None:
@@ -154,6 +155,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     PasswordResetController,
     PasswordResetAdminController,
     HomeController,
+    HelpController,
     DealsController,
     DealsApiController,
     DealImportController,

@@ -16,7 +16,7 @@ from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
 from commissions.deals.approvals import held_for
 from commissions.deals.queries import deal_count
-from commissions.people.progress import progress_rows
+from commissions.people.progress import plan_progress
 from commissions.people.queries import active_people_by_role
 from commissions.people.service import report_ids
 from commissions.periods.queries import periods_newest_first
@@ -42,9 +42,9 @@ class HomeController(Controller):
             "rejected": rejected,
         }  # after a queue decision
         if principal.role in ("rep", "manager") and principal.person_id is not None:
-            context["mine"] = progress_rows(db, [principal.person_id], period)[0]
+            context["mine"] = plan_progress(db, [principal.person_id], period)  # one row per plan, as the statement
         if principal.role == "manager" and principal.person_id is not None:
-            context["team"] = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+            context["team"] = plan_progress(db, sorted(report_ids(db, principal.person_id)), period)
         if principal.role in ("rep", "manager", "finance") and principal.person_id is not None:
             context["held"] = held_for(db, principal)  # what waits for their decision (or, for a rep, their own)
         if principal.role == "finance":

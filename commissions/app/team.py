@@ -16,7 +16,7 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_person, requires_role
 from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
-from commissions.people.progress import progress_rows
+from commissions.people.progress import plan_progress
 from commissions.people.service import report_ids
 from commissions.pulse.queries import pulse_context
 
@@ -30,8 +30,14 @@ class TeamController(Controller):
         if principal.person_id is None:  # requires_person guards the page: never true here
             raise PermissionDeniedException("This token is not bound to a person (create it with --as EMAIL).")
         period = quarter_of(date.today())
-        rows = progress_rows(db, sorted(report_ids(db, principal.person_id)), period)
+        rows = plan_progress(db, sorted(report_ids(db, principal.person_id)), period)
+        mine = plan_progress(db, [principal.person_id], period)
         return page(
             "pages/people/team.html",
-            {"rows": rows, "period": period, **pulse_context(db, principal, request.app.state["settings"])},
+            {
+                "rows": rows,
+                "mine": mine,
+                "period": period,
+                **pulse_context(db, principal, request.app.state["settings"]),
+            },
         )

@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
@@ -20,22 +21,31 @@ from sqlmodel import Session
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.guards import any_role, requires_person, requires_role
+from commissions.core.paging import BadCursor
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
 from commissions.custom_fields.service import list_fields
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.csv_import import MAX_BYTES
+from commissions.deals.detail import DealNotFound, deal_view, editable_deal, find_visible_id, may_change
 from commissions.deals.events import after_deal_recorded
-from commissions.deals.queries import form_choices, period_filter, visible_deals
-from commissions.deals.schemas import DealIn, error_field_and_message
+from commissions.deals.listing import PARAMETERS, deal_page, list_choices, read_filter
+from commissions.deals.queries import form_choices
+from commissions.deals.schemas import DealIn, DealOut, error_field_and_message
 from commissions.deals.service import dry_run, record_one
 from commissions.deals.uploads import BODY_LIMIT, importers, run_deal_import
 from commissions.models import CustomField
+from commissions.models.base import DEAL_TYPES
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-# --- the deal list ---------------------------------------------------------------------------------------------
+# --- the deal list and the deal page ---------------------------------------------------------------------------
+
+
+def _wants_partial(request: Request[Any, Any, Any]) -> bool:
+    """An htmx swap gets the table alone; a history restore (back button, cache miss) needs the whole page."""
+    return bool(getattr(request, "htmx", False)) and not request.headers.get("hx-history-restore-request")
 
 
 class DealsController(Controller):
@@ -49,12 +59,167 @@ class DealsController(Controller):
         request: Request[Any, Any, Any],
         db: DbSession,
         principal: CurrentPrincipal,
-        period: FromQuery[str | None] = None,
+        recorded: FromQuery[str | None] = None,
     ) -> Template:
-        key = period_filter(period, default_today=True)
-        rows = visible_deals(db, principal, key)
-        context = {"rows": rows, "period": key, "scope": _scope_label(principal)}
-        return page_or_partial(request, "pages/deals/list.html", "partials/deals/table.html", context)
+        """Search, filters, sort and paging, each a query parameter (``deals/listing.py``); a bad one is answered
+        with its name and what it takes (400, or 200 to an htmx swap, which does not show 4xx answers)."""
+        params = {k: request.query_params.get(k) for k in PARAMETERS}
+        context: dict[str, Any] = {
+            "params": {k: v or "" for k, v in params.items()},
+            "scope": _scope_label(principal),
+            "recorded": recorded,
+            "recorded_id": find_visible_id(db, principal, recorded) if recorded else None,
+            "problem": None,
+            **list_choices(db, principal),
+        }
+        status = 200
+        try:
+            deal_filter = read_filter(params)
+            listed = deal_page(db, principal, deal_filter, params["cursor"] or None)
+        except BadCursor as exc:
+            problem: InputProblem | None = InputProblem("cursor", str(exc).removeprefix("cursor: "))
+        except InputProblem as exc:
+            problem = exc
+        else:
+            problem = None
+            context.update(filter=deal_filter, listed=listed, query=deal_filter.query())
+        if problem is not None:
+            context.update(problem=problem, filter=None, listed=None, query={})
+            status = 200 if _wants_partial(request) else 400
+        template = "partials/deals/table.html" if _wants_partial(request) else "pages/deals/list.html"
+        return page(template, context, status_code=status)
+
+    @get("/deals/{deal_id:int}", sync_to_thread=True)
+    def deal_detail(
+        self,
+        db: DbSession,
+        principal: CurrentPrincipal,
+        deal_id: FromPath[int],
+        saved: FromQuery[str | None] = None,
+    ) -> Template:
+        return self._deal(db, principal, deal_id, saved=saved)
+
+    def _deal(
+        self,
+        db: Session,
+        principal: Principal,
+        deal_id: int,
+        *,
+        saved: str | None = None,
+        errors: dict[str, str] | None = None,
+        cancel_on: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        try:
+            view = deal_view(db, principal, deal_id)
+        except DealNotFound as exc:
+            raise NotFoundException(exc.message) from exc
+        context = {
+            "view": view,
+            "saved": saved if saved in SAVED else None,
+            "errors": errors or {},
+            "cancel_on": cancel_on or date.today().isoformat(),
+        }
+        return page("pages/deals/detail.html", context, status_code=status_code)
+
+    @get("/deals/{deal_id:int}/edit", sync_to_thread=True)
+    def edit_form(self, db: DbSession, principal: CurrentPrincipal, deal_id: FromPath[int]) -> Template:
+        current = _changeable(db, principal, deal_id)
+        values = {k: "" if v is None else str(v) for k, v in current.model_dump().items() if k in EDITABLE}
+        return self._edit(deal_id, current, values, {})
+
+    def _edit(
+        self, deal_id: int, current: DealOut, values: dict[str, str], errors: dict[str, str], *, status_code: int = 200
+    ) -> Template:
+        context = {"deal_id": deal_id, "deal": current, "values": values, "errors": errors, "types": DEAL_TYPES}
+        return page("pages/deals/edit.html", context, status_code=status_code)
+
+    @post("/deals/{deal_id:int}/edit", sync_to_thread=True, status_code=200)
+    def save_edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        deal_id: FromPath[int],
+        data: FormData,
+    ) -> Template | Redirect:
+        current = _changeable(db, principal, deal_id)
+        stored = current.model_dump()
+        values = {k: str(data[k] if k in data else stored[k] or "").strip() for k in EDITABLE}
+        body = current.model_dump(mode="json", exclude={"approval"}) | {
+            k: (v or None) if k in ("term_months", "source_campaign") else v for k, v in values.items()
+        }
+        outcome, errors = _save(request, body, principal)
+        if outcome is not None:
+            return _after_save(deal_id, current.external_id, outcome, done="updated")
+        errors = {k if k in EDITABLE else "form": v if k in EDITABLE else f"{k}: {v}" for k, v in errors.items()}
+        return self._edit(deal_id, current, values, errors, status_code=400)
+
+    @post("/deals/{deal_id:int}/cancel", sync_to_thread=True, status_code=200)
+    def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        deal_id: FromPath[int],
+        data: FormData,
+    ) -> Template | Redirect:
+        current = _changeable(db, principal, deal_id)
+        day = str(data.get("cancelled_at", "")).strip()
+        if current.status == "cancelled":
+            errors = {"cancelled_at": "this deal is already cancelled"}
+        elif not day:
+            errors = {"cancelled_at": "choose the day the deal was cancelled"}
+        else:
+            body = current.model_dump(mode="json", exclude={"approval"}) | {"status": "cancelled", "cancelled_at": day}
+            outcome, errors = _save(request, body, principal)
+            if outcome is not None:
+                return _after_save(deal_id, current.external_id, outcome, done="cancelled")
+        return self._deal(db, principal, deal_id, errors=errors, cancel_on=day, status_code=400)
+
+
+EDITABLE = ("name", "account", "amount", "currency", "closed_at", "type", "product", "term_months", "source_campaign")
+SAVED = {"updated": "Saved.", "unchanged": "Nothing changed.", "cancelled": "Cancelled."}
+
+
+def _changeable(db: Session, principal: Principal, deal_id: int) -> DealOut:
+    """The deal as stored, if the caller may see it (else 404) and change it (else 403)."""
+    try:
+        current, _ = editable_deal(db, principal, deal_id)
+        allowed = may_change(db, principal, deal_id)
+    except DealNotFound as exc:
+        raise NotFoundException(exc.message) from exc
+    if not allowed:
+        raise PermissionDeniedException("you may not change this deal: ask your manager or finance")
+    return current
+
+
+def _save(
+    request: Request[Any, Any, Any], body: dict[str, Any], principal: Principal
+) -> tuple[str | None, dict[str, str]]:
+    """Record the changed deal through the one service every door uses: (outcome, {}) or (None, errors)."""
+    try:
+        deal = DealIn.model_validate(body)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            name, message = error_field_and_message(err)
+            errors.setdefault(name if name != "row" else "form", message)
+        return None, errors
+    try:
+        result, _ = record_one(request.app.state["engine"], deal, by=principal)
+    except InputProblem as exc:
+        return None, {exc.field: exc.message}
+    except Forbidden as exc:
+        return None, {"form": str(exc)}
+    after_deal_recorded(request.app, result)
+    return result.outcome, {}
+
+
+def _after_save(deal_id: int, external_id: str, outcome: str, *, done: str) -> Redirect:
+    if outcome == "held":  # credits other people: waits for approval (deals/rules.py)
+        return Redirect(f"/deals/approvals?held={quote(external_id)}", status_code=303)
+    return Redirect(f"/deals/{deal_id}?saved={done if outcome != 'unchanged' else 'unchanged'}", status_code=303)
 
 
 def _scope_label(principal: CurrentPrincipal) -> str:

@@ -64,6 +64,8 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_owner_closed", "owner_id", "closed_at"),
         Index("ix_deal_closed_at", "closed_at"),
         Index("ix_deal_source_campaign", "source_campaign"),
+        Index("ix_deal_amount_id", "amount_minor", "id"),  # the deal list sorted by amount (keyset, ties by id)
+        Index("ix_deal_name_id", "name", "id"),  # ... and by name
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.datastructures import ResponseHeader
+from litestar.params import FromPath, Parameter
+from litestar.response import Response
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import finance_only
+from commissions.core.paging import MAX_PAGE, next_link
 from commissions.core.periods import get_period
-from commissions.periods.queries import period_out
+from commissions.periods.queries import people_cursor, period_out, read_people_cursor
 from commissions.periods.schemas import PeriodOut
 from commissions.periods.service import take_step
-from commissions.periods.workflow import period_totals
+from commissions.periods.workflow import period_totals, period_totals_page
 
 
 class PeriodsApiController(Controller):
@@ -23,10 +26,52 @@ class PeriodsApiController(Controller):
     guards = [finance_only]
     tags = ["periods"]
 
-    @get("/{period:str}", sync_to_thread=True, summary="A period's state and totals per person and component (finance)")
-    def show(self, db: DbSession, period: FromPath[str]) -> PeriodOut:
+    @get(
+        "/{period:str}",
+        sync_to_thread=True,
+        summary="A period's state and totals per person and component (finance)",
+        description=(
+            "Without `limit` and `cursor` every person comes at once, as it always did. With either, `totals` and "
+            "`components` are still the whole period's, `people` one page of them by name, and `next_cursor` "
+            '(also in a `Link: <...>; rel="next"` header and `X-Next-Cursor`) gives the next page until it is null.'
+        ),
+        response_headers=[
+            ResponseHeader(
+                name="Link",
+                description='`<...?cursor=...>; rel="next"` while more people follow (RFC 8288)',
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="X-Next-Cursor", description="the same cursor alone, for ?cursor=", documentation_only=True
+            ),
+        ],
+    )
+    def show(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        period: FromPath[str],
+        limit: Annotated[
+            int | None,
+            Parameter(ge=1, le=MAX_PAGE, description=f"people per page (1-{MAX_PAGE}); without it and `cursor`, all"),
+        ] = None,
+        cursor: Annotated[
+            str | None, Parameter(description="`next_cursor` of the previous page (opaque; keyset on name and id)")
+        ] = None,
+    ) -> Response[PeriodOut]:
         row = get_period(db, period)
-        return period_out(db, row, period_totals(db, row))
+        if limit is None and cursor is None:
+            return Response(period_out(db, row, period_totals(db, row)))
+        totals, last = period_totals_page(
+            db, row, limit=limit or MAX_PAGE, after=read_people_cursor(cursor) if cursor else None
+        )
+        out = period_out(db, row, totals)
+        headers: dict[str, str] = {}
+        if last is not None:
+            out.next_cursor = people_cursor(*last)
+            query = {"limit": str(limit) if limit else None}
+            headers = {"Link": next_link(request.url.path, query, out.next_cursor), "X-Next-Cursor": out.next_cursor}
+        return Response(out, headers=headers)
 
     @post(
         "/{period:str}/approve",

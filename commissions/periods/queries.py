@@ -9,7 +9,9 @@ from sqlmodel import Session, col, select
 from commissions.calculation import state
 from commissions.calculation.check import LastCheck, last_check
 from commissions.calculation.rows import id_col
+from commissions.core.errors import InputProblem
 from commissions.core.money import from_minor
+from commissions.core.paging import BadCursor, cursor_parts, make_cursor
 from commissions.models import Deal, Period, Person
 from commissions.periods.schemas import FailedOut, LastCheckOut, PeriodOut, PersonTotalsOut
 from commissions.periods.workflow import PeriodTotals
@@ -70,6 +72,25 @@ def _last_check_out(check: LastCheck | None) -> LastCheckOut | None:
         pending=check.pending,
         note=check.note,
     )
+
+
+PEOPLE_CURSOR = "period-people"  # the tag of the period API's people cursors (commissions.core.paging)
+
+
+def people_cursor(name: str, person_id: int) -> str:
+    """The opaque cursor of the page of people after this one (by name, then id)."""
+    return make_cursor(PEOPLE_CURSOR, str(person_id), name)
+
+
+def read_people_cursor(text: str) -> tuple[str, int]:
+    """(name, person id) in a ``people_cursor``; a 400 naming ``cursor`` for anything else."""
+    try:
+        tag, person_id, name = cursor_parts(text, 3)
+        if tag != PEOPLE_CURSOR or not person_id.isdigit() or len(person_id) > 18:
+            raise BadCursor
+    except BadCursor as exc:
+        raise InputProblem("cursor", "not one this period's people list handed out; start again without it") from exc
+    return name, int(person_id)
 
 
 def period_out(session: Session, period: Period, totals: PeriodTotals) -> PeriodOut:

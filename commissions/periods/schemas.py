@@ -44,3 +44,4 @@ class PeriodOut(BaseModel):
     pending: int = 0  # statements waiting for a recompute
     failed: list[FailedOut] = []  # people whose last calculation failed, with why
     last_check: LastCheckOut | None = None  # the latest self-audit (`commissions recalc --check`)
+    next_cursor: str | None = None  # paged (``limit``/``cursor``): the next page of people, None on the last

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from commissions.core.formatting import format_ratio
 from commissions.core.money import from_minor
 from commissions.statements.queries import Statement, StatementLine
 
@@ -128,9 +129,7 @@ def statement_out(st: Statement, *, next_cursor: str | None = None) -> Statement
                 metric=p.metric,
                 credited=_measure(p.credited_minor, p.metric, cur) or "0",
                 quota=_measure(p.quota_minor, p.metric, cur),
-                attainment=None
-                if p.attainment_ppm is None
-                else str((Decimal(p.attainment_ppm) / 1_000_000).quantize(Decimal("0.0001"))),
+                attainment=format_ratio(p.attainment_ppm),  # half-up, as every page shows it
                 total=None if p.total_minor is None else str(from_minor(p.total_minor, cur)),
                 errors=p.errors,
                 draw_balance_in=None

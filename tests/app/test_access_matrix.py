@@ -51,7 +51,7 @@ from commissions.core.migrate import upgrade
 from commissions.core.principal import Principal
 from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
-from commissions.models import Campaign, Period, Person, Plan, PlanAssignment
+from commissions.models import Campaign, Deal, Period, Person, Plan, PlanAssignment
 from commissions.models.base import metadata, utcnow
 from commissions.webhooks.service import create_integration
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
@@ -81,6 +81,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     # home, me
     ("GET", "/"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
+    ("GET", "/help/figures"): EVERYONE,  # what each figure counts and how it is rounded
     # deals
     ("GET", "/deals"): EVERYONE,
     ("GET", "/api/v1/deals"): EVERYONE,
@@ -91,6 +92,12 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/deals/new"): SALES,
     ("POST", "/deals/new"): SALES,
     ("POST", "/deals/new/validate"): SALES,
+    # ana's deal from the CRM (deals/rules.py): its page for whoever sees it (West's rep and manager do not),
+    # changed by her manager, finance and admins (an empty edit or cancel is a 400 past authorisation)
+    ("GET", "/deals/{deal_id:int}"): {"manager", "finance", "admin"},
+    ("GET", "/deals/{deal_id:int}/edit"): {"manager", "finance", "admin"},
+    ("POST", "/deals/{deal_id:int}/edit"): {"manager", "finance", "admin"},
+    ("POST", "/deals/{deal_id:int}/cancel"): {"manager", "finance", "admin"},
     # held deal changes (ana's, crediting an East colleague): East's manager and finance decide; the first
     # approval applies it and later decisions get 409 (allowed: past authorisation); see test_deal_writes_*
     ("GET", "/deals/approvals"): STATEMENT_READERS,
@@ -421,6 +428,11 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "marketing_team_id": str(marketing_team.id),
             "integration_id": str(hook.id),
             "approval_id": str(held.id),
+            "deal_id": str(
+                s.exec(select(Deal.id).where(Deal.owner_id == ana.id, Deal.status == "won").order_by(Deal.id))
+                .scalars()
+                .first()
+            ),
         }
         w.params["token"] = "not-a-reset-link"  # /password-reset/{token}
     yield w

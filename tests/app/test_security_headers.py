@@ -70,7 +70,7 @@ def test_an_unexpected_error_page_carries_the_headers(client, make_person, monke
     def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(home, "progress_rows", boom)
+    monkeypatch.setattr(home, "plan_progress", boom)
     response = client.get("/")
     assert response.status_code == 500
     check(response)

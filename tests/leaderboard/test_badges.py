@@ -214,9 +214,9 @@ def test_clawback_revokes_the_quota_badge_with_a_reason_and_it_stays_revoked(
     cancelled = example_deal("D-9", "35000", "2026-01-07", status="cancelled", cancelled_at="2026-02-01")
     assert client.post("/api/v1/deals", json=cancelled, headers=crm).status_code == 200
     report = _run(engine)
-    assert report.revoked == [("quota_100", _id(engine, "ana"), "attainment fell to 70.00% after D-9 was cancelled")]
+    assert report.revoked == [("quota_100", _id(engine, "ana"), "attainment fell to 70.0% after D-9 was cancelled")]
     grants = {(k, who): (active, reason) for k, who, _v, _e, active, reason in _grants(engine)}
-    assert grants[("quota_100", "ana")] == (False, "attainment fell to 70.00% after D-9 was cancelled")
+    assert grants[("quota_100", "ana")] == (False, "attainment fell to 70.0% after D-9 was cancelled")
     assert grants[("first_deal", "ana")] == (True, "")  # an event: D-1 still stands
     assert not _run(engine).changed  # stays revoked
     assert _grants(engine)[1:] == _grants(engine)[1:]

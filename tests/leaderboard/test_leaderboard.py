@@ -447,3 +447,29 @@ def test_ranking_marketers_by_mqls_counts_lead_events_when_their_plan_pays_on_so
             ("mo", "40,000.00 USD"),
             ("mi", "10,000.00 USD"),
         ]
+
+
+def test_the_api_pages_the_board_in_rank_order_and_the_pages_add_up_to_it(client, engine: Engine, make_person) -> None:
+    """``limit``/``cursor`` on ``GET /api/v1/leaderboard`` (issue 16: 20,000 people made a 4.4 MB answer): a
+    page at a time in rank order (ties by person), each entry once, the same entries as the whole board; a
+    cursor it did not hand out is a 400 naming ``cursor``."""
+    _summaries(engine, make_person, FIGURES)
+    sign_in(client, "bo@example.com")
+    whole = client.get(f"/api/v1/leaderboard?period={PERIOD}").json()
+    assert whole["next_cursor"] is None and len(whole["entries"]) >= 4
+    pages, cursor = [], None
+    while True:
+        params = {"period": PERIOD, "limit": "1"} | ({"cursor": cursor} if cursor else {})
+        answer = client.get("/api/v1/leaderboard", params=params)
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json()["entries"])
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+        assert answer.headers["x-next-cursor"] == cursor and 'rel="next"' in answer.headers["link"]
+    entries = [e for page in pages for e in page]
+    assert all(len(page) == 1 for page in pages)
+    assert [(e["rank"], e["person"]) for e in entries] == sorted((e["rank"], e["person"]) for e in whole["entries"])
+    assert sorted(entries, key=lambda e: e["person"]) == sorted(whole["entries"], key=lambda e: e["person"])
+    wrong = client.get("/api/v1/leaderboard", params={"period": PERIOD, "cursor": "bm9wZQ"})
+    assert wrong.status_code == 400 and "cursor" in wrong.text

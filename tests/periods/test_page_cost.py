@@ -99,3 +99,43 @@ def test_totals_dashboard_and_exports_never_read_the_ledger_lines(client, engine
         _statements(engine, lambda route=route, headers=headers: client.get(route, headers=headers), sql)
         assert any("ledger_total" in text for text in sql), route
         assert not [text for text in sql if re.search(r"\bpayout_line\b", text)], route
+
+
+def test_the_period_api_pages_its_people_and_the_pages_add_up_to_the_whole(client, engine: Engine, make_person) -> None:
+    """``limit``/``cursor`` on ``GET /api/v1/periods/{p}`` (issue 16: 20,000 people made a 3.7 MB answer):
+    the totals stay the whole period's, the people come a page at a time by name, and the pages hold every
+    person of the unpaged answer once, with the same figures; a cursor it did not hand out is a 400."""
+    tokens = setup_books(engine, make_person)
+    for i, owner in enumerate(["ana", "bo", "ana"]):
+        body = example_deal(f"P-{i}", str(30_000 + i), "2026-02-10", owner=f"{owner}@example.com")
+        assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
+    whole = client.get("/api/v1/periods/2026-Q1", headers=tokens["finance"])
+    assert whole.status_code == 200 and whole.json()["next_cursor"] is None
+    assert "link" not in whole.headers
+    everyone = whole.json()["people"]
+    assert len(everyone) == 2
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": "1"} | ({"cursor": cursor} if cursor else {})
+        answer = client.get("/api/v1/periods/2026-Q1", params=params, headers=tokens["finance"])
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["totals"] == whole.json()["totals"]
+        assert sorted(body["components"].items()) == sorted(whole.json()["components"].items())
+        assert len(body["people"]) == 1
+        pages.append(body["people"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            assert "x-next-cursor" not in answer.headers
+            break
+        assert answer.headers["x-next-cursor"] == cursor and 'rel="next"' in answer.headers["link"]
+    assert len(pages) == len(everyone)
+    by_person = {p["person"]: p for p in everyone}
+    paged = [p for page in pages for p in page]
+    assert sorted(p["person"] for p in paged) == sorted(by_person)  # each person once
+    assert all(p == by_person[p["person"]] for p in paged)  # with the same figures
+
+    wrong = client.get("/api/v1/periods/2026-Q1", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=tokens["finance"])
+    assert wrong.status_code == 400 and "cursor" in wrong.text
+    assert client.get("/api/v1/periods/2026-Q1", params={"limit": "0"}, headers=tokens["finance"]).status_code == 400

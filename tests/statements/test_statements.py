@@ -82,7 +82,7 @@ def test_statement_page_with_component_filter_and_what_if(client, engine: Engine
     sign_in(client, "ana@example.com")
     page = client.get("/statements/ana@example.com?period=2026-Q1")
     assert page.status_code == 200
-    assert "Total 13,750.00 USD" in page.text and "105.00% of quota" in page.text
+    assert "Total 13,750.00 USD" in page.text and ">105.0%</span> of quota" in page.text  # one decimal, half-up
     partial = client.get(
         "/statements/ana@example.com?period=2026-Q1&component=Quota+club", headers={"HX-Request": "true"}
     )

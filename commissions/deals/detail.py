@@ -1,0 +1,219 @@
+"""One deal's page: the deal as stored, the lines it produces in every statement it touches, and whether the
+caller may change it.
+
+Who sees what is the existing rules, asked here rather than restated:
+
+- **the deal**: the same visibility as the deal list (``people.service.visible_person_ids``: a rep their own deals
+  and the ones they share by a split, a manager their reporting tree's, finance and admins all). A deal one may not
+  see is the same ``DealNotFound`` (404) as one that does not exist, so no id can be probed.
+- **its lines**: those of the statements the caller may read (``people.access``): their own, their reports' for a
+  manager, everyone's for finance; none for admins (they run the system, they do not read pay).
+- **changing it**: ``deals.rules.decide`` through ``DealWriter.decide``, the rule every door uses; this only says
+  whether to offer the buttons, the save itself is decided again by ``record_one``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from commissions.core.errors import InputProblem
+from commissions.core.periods import CLOSED_STATES
+from commissions.core.principal import Principal
+from commissions.deals.ingest import DealWriter, deal_out
+from commissions.deals.rules import DealForbidden
+from commissions.deals.schemas import DealOut
+from commissions.models import Deal, DealApproval, DealSplit, PayoutLine, Period, Person
+from commissions.people.service import visible_person_ids
+
+MAX_LINES = 1000  # a deal's lines in force: its people's and their managers' (a handful); a bound all the same
+
+
+class DealNotFound(InputProblem):
+    status_code = 404
+
+    def __init__(self) -> None:
+        super().__init__("deal", "no deal with this number that you may see")
+
+
+@dataclass(frozen=True, slots=True)
+class DealLine:
+    id: int
+    period: str
+    period_state: str
+    person_email: str
+    person_name: str
+    component: str
+    kind: str
+    amount_minor: int
+    currency: str
+    text: str
+    original_period: str | None  # a prior-period adjustment or clawback: the locked period it corrects
+
+
+@dataclass(frozen=True, slots=True)
+class LockedPeriod:
+    key: str
+    state: str
+
+
+@dataclass
+class DealView:
+    id: int
+    deal: DealOut
+    owner_name: str
+    amount_minor: int
+    updated_at: object
+    lines: list[DealLine] = field(default_factory=list)
+    lines_shown: bool = True  # False for admins: they do not read pay
+    lines_scope: str = ""
+    locked: list[LockedPeriod] = field(default_factory=list)  # locked or paid periods containing the close date
+    adjustments: list[DealLine] = field(default_factory=list)  # lines booked for a locked period
+    may_change: bool = False
+    change_held: bool = False  # a change by the caller would wait for approval
+    pending_change: bool = False  # a held change of this deal waits for approval
+
+
+def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
+    largest = 2**31 if session.get_bind().dialect.name == "postgresql" else 2**63  # deal.id: INTEGER
+    deal = session.get(Deal, deal_id) if 0 < deal_id < largest else None
+    if deal is None:
+        raise DealNotFound()
+    people = visible_person_ids(session, principal)
+    if people is None or deal.owner_id in people:
+        return deal
+    shared = session.exec(
+        select(DealSplit.id).where(DealSplit.deal_id == deal_id, col(DealSplit.person_id).in_(people))
+    ).first()
+    if shared is None:
+        raise DealNotFound()
+    return deal
+
+
+def line_readers(session: Session, principal: Principal) -> set[int] | None:
+    """Whose statement lines the caller may read (None: everyone), as ``people.access.may_read_statement``."""
+    if principal.role == "finance":
+        return None
+    if principal.role == "admin" or principal.person_id is None:
+        return set()
+    return visible_person_ids(session, principal) or set()
+
+
+def deal_lines(session: Session, deal_id: int, readers: set[int] | None) -> list[DealLine]:
+    """The deal's lines in force (neither reversals nor reversed) in every period, of the people in ``readers``."""
+    if readers is not None and not readers:
+        return []
+    reversal = aliased(PayoutLine)
+    original = aliased(Period)
+    query = (
+        sa_select(
+            col(PayoutLine.id),
+            col(Period.key),
+            col(Period.state),
+            col(Person.email),
+            col(Person.name),
+            col(PayoutLine.component),
+            col(PayoutLine.kind),
+            col(PayoutLine.amount_minor),
+            col(PayoutLine.currency),
+            col(PayoutLine.text),
+            col(original.key),
+        )
+        .join(Period, col(Period.id) == PayoutLine.period_id)
+        .join(Person, col(Person.id) == PayoutLine.person_id)
+        .outerjoin(original, col(original.id) == PayoutLine.original_period_id)
+        .where(
+            col(PayoutLine.deal_id) == deal_id,
+            col(PayoutLine.kind) != "reversal",
+            ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
+        )
+        .order_by(col(Period.starts_on), col(Period.kind), Person.name, col(PayoutLine.id))
+        .limit(MAX_LINES)
+    )
+    if readers is not None:
+        query = query.where(col(PayoutLine.person_id).in_(readers))
+    return [DealLine(*row) for row in session.execute(query).all()]
+
+
+def _may_change(session: Session, principal: Principal, deal: Deal) -> tuple[bool, bool]:
+    """(may change, a change would be held): the rule every door uses, for the deal's people as they are."""
+    writer = DealWriter(session, principal)
+    try:
+        decision = writer.decide(deal.owner_id, writer.credited_ids(deal), deal)
+    except DealForbidden:
+        return False, False
+    return True, decision == "hold"
+
+
+def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
+    """The deal page's content; ``DealNotFound`` for a deal the caller may not see (or none)."""
+    deal = _visible_deal(session, principal, deal_id)
+    owner = session.get(Person, deal.owner_id)
+    readers = line_readers(session, principal)
+    lines = deal_lines(session, deal_id, readers)
+    locked = session.exec(
+        select(Period.key, Period.state)
+        .where(
+            col(Period.state).in_(CLOSED_STATES),
+            col(Period.starts_on) <= deal.closed_at,
+            col(Period.ends_on) >= deal.closed_at,
+        )
+        .order_by(col(Period.starts_on))
+    ).all()
+    may_change, held = _may_change(session, principal, deal)
+    pending = (
+        session.exec(
+            select(DealApproval.id).where(DealApproval.external_id == deal.external_id, DealApproval.state == "pending")
+        ).first()
+        is not None
+    )
+    return DealView(
+        id=deal_id,
+        deal=deal_out(session, deal),
+        owner_name=owner.name if owner else "",
+        amount_minor=deal.amount_minor,
+        updated_at=deal.updated_at,
+        lines=lines,
+        lines_shown=readers is None or bool(readers),
+        lines_scope=_scope(principal),
+        locked=[LockedPeriod(key, state) for key, state in locked],
+        adjustments=[line for line in lines if line.original_period],
+        may_change=may_change,
+        change_held=held,
+        pending_change=pending,
+    )
+
+
+def _scope(principal: Principal) -> str:
+    return {
+        "rep": "your statements",
+        "manager": "your statements and your team's",
+        "finance": "every statement",
+    }.get(principal.role, "")
+
+
+def editable_deal(session: Session, principal: Principal, deal_id: int) -> tuple[DealOut, Deal]:
+    """A deal the caller may see, as the edit form starts from it (``DealNotFound`` otherwise)."""
+    deal = _visible_deal(session, principal, deal_id)
+    return deal_out(session, deal), deal
+
+
+def may_change(session: Session, principal: Principal, deal_id: int) -> bool:
+    deal = _visible_deal(session, principal, deal_id)
+    return _may_change(session, principal, deal)[0]
+
+
+def find_visible_id(session: Session, principal: Principal, external_id: str) -> int | None:
+    """The id of the deal with this external id if the caller may see it (the list's "recorded" notice)."""
+    deal_id = session.exec(select(Deal.id).where(Deal.external_id == external_id)).first()
+    if deal_id is None:
+        return None
+    try:
+        _visible_deal(session, principal, deal_id)
+    except DealNotFound:
+        return None
+    return deal_id
