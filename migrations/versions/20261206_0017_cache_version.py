@@ -1,7 +1,7 @@
 """cache_version: the stored versions per-process caches are keyed on (commissions/core/stored_versions.py).
 
-Revision ID: 0018_cache_version
-Revises: 0017_deal_list_indexes
+Revision ID: 0017_cache_version
+Revises: 0016_deal_list_indexes
 Create Date: 2026-12-06 03:30:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0018_cache_version"
-down_revision: str | None = "0017_deal_list_indexes"
+revision: str = "0017_cache_version"
+down_revision: str | None = "0016_deal_list_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
