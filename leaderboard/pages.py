@@ -68,6 +68,7 @@ from leaderboard.queries import (
     contest_winners,
     has_badge_rules,
     team_choices,
+    team_id_of,
     team_names,
 )
 from leaderboard.ranking import DEFAULT_METRIC
@@ -402,10 +403,12 @@ class ContestsController(Controller):
     @get("/new", sync_to_thread=True, guards=[managers])
     def new_page(self, db: DbSession, principal: CurrentPrincipal) -> Template:
         now = utcnow()
-        form = ContestInput(
+        own_team = team_id_of(db, principal.person_id) if principal.person_id is not None else None
+        form = ContestInput(  # a manager's contest is for their own team, ticked already: the first submit works
             start=now.date().isoformat(),
             end=now.date().isoformat(),
             scope="teams" if principal.role == "manager" else "everyone",
+            teams=[str(own_team)] if principal.role == "manager" and own_team is not None else [],
         )
         return page(
             "pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=None, now=now)

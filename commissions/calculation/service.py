@@ -115,7 +115,7 @@ class SharedInputs:
     inputs: PeriodInputs
     index: _DealIndex
     versions: dict[int, int]
-    quotas: dict[tuple[Any, ...], list[eng.Quota]] = field(default_factory=dict)  # per plan version and assignments
+    quotas: dict[tuple[Any, ...], list[eng.Quota]] = field(default_factory=dict)  # per plan version
 
     @classmethod
     def read(cls, session: Session, key: str, people: Iterable[int]) -> SharedInputs:

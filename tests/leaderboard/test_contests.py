@@ -673,3 +673,18 @@ def test_admin_creates_through_the_form_and_cancels_before_the_start(client, eng
     assert "Cancel contest" in client.get(f"/leaderboard/contests/{cid}/edit").text
     cancelled = client.post(f"/leaderboard/contests/{cid}/cancel", data={"_csrf_token": token}, follow_redirects=False)
     assert cancelled.status_code == 303 and load(engine, cid).status == "cancelled"
+
+
+def test_a_managers_new_contest_form_starts_with_their_own_team_ticked(client, engine: Engine, people) -> None:  # type: ignore[no-untyped-def]
+    """The form defaulted to "Chosen teams" with none ticked, so a manager's first submit failed (issue 17)."""
+    import re
+
+    from sqlmodel import Session
+
+    sign_in(client, "eastboss@example.com")
+    form = client.get("/leaderboard/contests/new").text
+    with Session(engine) as s:
+        east = s.exec(select(Team.id).where(Team.name == "East")).one()
+    ticked = re.findall(r'<input[^>]*name="teams"[^>]*>', form)
+    assert ticked, "the form lists the teams"
+    assert [tag for tag in ticked if "checked" in tag] == [tag for tag in ticked if f'value="{east}"' in tag]
