@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Response
@@ -15,7 +14,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.formatting import format_ratio
 from commissions.core.guards import any_role
-from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link
+from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link, paging_headers
 from commissions.models.base import utcnow
 from leaderboard.boards import read_board, team_id_from
 from leaderboard.contests.results import visible_contest_recorded, visible_contests_recorded
@@ -47,16 +46,7 @@ class LeaderboardApiController(Controller):
             'a time in rank order, and `next_cursor` (also in a `Link: <...>; rel="next"` header and '
             "`X-Next-Cursor`) gives the next page until it is null."
         ),
-        response_headers=[
-            ResponseHeader(
-                name="Link",
-                description='`<...?cursor=...>; rel="next"` while more entries follow',
-                documentation_only=True,
-            ),
-            ResponseHeader(
-                name="X-Next-Cursor", description="the same cursor alone, for ?cursor=", documentation_only=True
-            ),
-        ],
+        response_headers=paging_headers("entries"),
     )
     def leaderboard_api(
         self,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from urllib.parse import urlencode
 
+from litestar.datastructures import ResponseHeader
+
 MAX_PAGE = 1000  # rows per page of an API list, at most
 
 
@@ -53,3 +55,20 @@ def next_link(path: str, query: dict[str, str | None], cursor: str) -> str:
     """The ``Link`` header of a page that more follow (RFC 8288): the same query with the next ``cursor``."""
     params = {k: v for k, v in query.items() if v and k != "cursor"} | {"cursor": cursor}
     return f'<{path}?{urlencode(params)}>; rel="next"'
+
+
+def paging_headers(rows: str) -> list[ResponseHeader]:
+    """The OpenAPI description of a paged list's ``Link`` and ``X-Next-Cursor`` headers (``rows``: "lines")."""
+    return [
+        ResponseHeader(
+            name="Link",
+            description=f'`<...?cursor=...>; rel="next"` while more {rows} follow (RFC 8288); absent on the '
+            "last page and when not paged",
+            documentation_only=True,
+        ),
+        ResponseHeader(
+            name="X-Next-Cursor",
+            description="the same cursor alone, for ?cursor=; absent on the last page",
+            documentation_only=True,
+        ),
+    ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, Parameter
 from litestar.response import Response
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import finance_only
-from commissions.core.paging import MAX_PAGE, next_link
+from commissions.core.paging import MAX_PAGE, next_link, paging_headers
 from commissions.core.periods import get_period
 from commissions.periods.queries import people_cursor, period_out, read_people_cursor
 from commissions.periods.schemas import PeriodOut
@@ -35,16 +34,7 @@ class PeriodsApiController(Controller):
             "`components` are still the whole period's, `people` one page of them by name, and `next_cursor` "
             '(also in a `Link: <...>; rel="next"` header and `X-Next-Cursor`) gives the next page until it is null.'
         ),
-        response_headers=[
-            ResponseHeader(
-                name="Link",
-                description='`<...?cursor=...>; rel="next"` while more people follow (RFC 8288)',
-                documentation_only=True,
-            ),
-            ResponseHeader(
-                name="X-Next-Cursor", description="the same cursor alone, for ?cursor=", documentation_only=True
-            ),
-        ],
+        response_headers=paging_headers("people"),
     )
     def show(
         self,

@@ -113,9 +113,21 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
     people: dict[int, PersonTotals] = {}
     components: dict[str, int] = {}
     grand: dict[str, int] = {}
-    groups = session.execute(
+    for person_id, email, name, component, currency, amount, _ in session.execute(
+        _person_groups(stored_id(period))
+    ).all():
+        amount = _add_group(people, person_id, email, name, component, currency, amount)
+        components[component] = components.get(component, 0) + amount
+        grand[currency] = grand.get(currency, 0) + amount
+    return PeriodTotals(list(people.values()), list(components), components, grand)
+
+
+def _person_groups(period_id: int, people: list[int] | None = None) -> Any:
+    """Each person's running totals per component and currency (of ``people``, or everyone), by name, then
+    person, each one's components in the order they first appeared in the ledger."""
+    query = (
         totals_query(
-            stored_id(period),
+            period_id,
             LedgerTotal.person_id,
             Person.email,
             Person.name,
@@ -126,16 +138,20 @@ def period_totals(session: Session, period: Period) -> PeriodTotals:
         )
         .join(Person, col(Person.id) == LedgerTotal.person_id)
         .group_by(LedgerTotal.person_id, Person.email, Person.name, LedgerTotal.component, LedgerTotal.currency)
-        .order_by(Person.name, func.min(LedgerTotal.first_line_id))
-    ).all()
-    for person_id, email, name, component, currency, amount, _ in groups:
-        amount = int(amount)
-        entry = people.setdefault(person_id, PersonTotals(person_id, email, name, currency))
-        entry.components[component] = entry.components.get(component, 0) + amount
-        entry.total_minor += amount
-        components[component] = components.get(component, 0) + amount
-        grand[currency] = grand.get(currency, 0) + amount
-    return PeriodTotals(list(people.values()), list(components), components, grand)
+        .order_by(Person.name, LedgerTotal.person_id, func.min(LedgerTotal.first_line_id))
+    )
+    return query if people is None else query.where(col(LedgerTotal.person_id).in_(people))
+
+
+def _add_group(
+    people: dict[int, PersonTotals], person_id: int, email: str, name: str, component: str, currency: str, amount: Any
+) -> int:
+    """Add one group of ``_person_groups`` to its person's totals; its amount in minor units."""
+    minor = int(amount)
+    entry = people.setdefault(person_id, PersonTotals(person_id, email, name, currency))
+    entry.components[component] = entry.components.get(component, 0) + minor
+    entry.total_minor += minor
+    return minor
 
 
 def period_totals_page(
@@ -178,24 +194,9 @@ def period_totals_page(
     people: dict[int, PersonTotals] = {}
     if chosen:
         for person_id, email, name, component, currency, amount, _ in session.execute(
-            totals_query(
-                period_id,
-                LedgerTotal.person_id,
-                Person.email,
-                Person.name,
-                LedgerTotal.component,
-                LedgerTotal.currency,
-                func.sum(LedgerTotal.amount_minor),
-                func.min(LedgerTotal.first_line_id),
-            )
-            .join(Person, col(Person.id) == LedgerTotal.person_id)
-            .where(col(LedgerTotal.person_id).in_([pid for pid, _ in chosen]))
-            .group_by(LedgerTotal.person_id, Person.email, Person.name, LedgerTotal.component, LedgerTotal.currency)
-            .order_by(Person.name, LedgerTotal.person_id, func.min(LedgerTotal.first_line_id))
+            _person_groups(period_id, [pid for pid, _ in chosen])
         ).all():
-            entry = people.setdefault(person_id, PersonTotals(person_id, email, name, currency))
-            entry.components[component] = entry.components.get(component, 0) + int(amount)
-            entry.total_minor += int(amount)
+            _add_group(people, person_id, email, name, component, currency, amount)
     last = (chosen[-1][1], chosen[-1][0]) if more and chosen else None
     return PeriodTotals(list(people.values()), list(components), components, grand), last
 

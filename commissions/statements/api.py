@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Response
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_role
-from commissions.core.paging import MAX_PAGE, next_link
+from commissions.core.paging import MAX_PAGE, next_link, paging_headers
 from commissions.statements.proof import (
     Proof,
     download_name,
@@ -49,19 +48,7 @@ class StatementsApiController(Controller):
         "reads every input of the statement again and runs the offline calculator on them, so a plain read "
         "(and a paged one) does not: `fingerprint` is empty, `inputs` empty and `reproducible` null, and "
         "`offline_notes` says where the proof is. `GET /api/v1/statements/{email}/inputs` always carries it.",
-        response_headers=[
-            ResponseHeader(
-                name="Link",
-                description='`<...?cursor=...>; rel="next"` while more lines follow (RFC 8288); absent on the '
-                "last page and when not paged",
-                documentation_only=True,
-            ),
-            ResponseHeader(
-                name="X-Next-Cursor",
-                description="the same cursor alone, for ?cursor=; absent on the last page",
-                documentation_only=True,
-            ),
-        ],
+        response_headers=paging_headers("lines"),
     )
     def statement_api(
         self,
