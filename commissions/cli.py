@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -102,6 +103,7 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
 
     from commissions.core.migrate import upgrade
 
+    _share_metrics_between_processes(get_settings().data_dir)
     upgrade(url=get_settings().database_url)
     worker = None
     if not no_recompute_worker:
@@ -127,6 +129,18 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
         if worker is not None:
             worker.terminate()
             worker.wait(10)
+
+
+def _share_metrics_between_processes(data_dir: Path) -> None:
+    """Every process this starts (web workers, the recompute worker) writes its figures into one fresh
+    directory, and ``/metrics`` adds them up (``commissions.core.metrics``). Set before anything imports
+    prometheus_client; the figures of an earlier run are removed from it, as the library requires."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(chosen) if chosen else data_dir / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # only the library's own files
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 @main.command(help="Drain the recompute queue continuously (managers' statements after deal changes).")
@@ -187,6 +201,7 @@ def _work(
     import time
 
     from commissions.calculation.queue import drain
+    from commissions.core.metrics import STATEMENTS_RECOMPUTED, WORKER_ERRORS
 
     parent = os.getppid()
     extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
@@ -200,13 +215,16 @@ def _work(
                 try:
                     task(engine)
                 except Exception:  # retried a minute later
+                    WORKER_ERRORS.labels(getattr(task, "__name__", "task")).inc()
                     log.exception("worker task %s failed", getattr(task, "__name__", task))
         try:
             reports = drain(engine, yield_to_writers=True, part=part)
             if reports:
+                STATEMENTS_RECOMPUTED.inc(sum(r.computed for r in reports))
                 changed = sum(len(r.people) for r in reports)
                 log.info("recomputed %d statement(s), %d changed", sum(r.computed for r in reports), changed)
         except Exception:  # the requests stay queued; try again on the next poll
+            WORKER_ERRORS.labels("recompute").inc()
             log.exception("recompute queue drain failed")
         if once:
             return

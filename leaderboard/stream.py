@@ -16,6 +16,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
 from sqlmodel import Session
 
+from commissions.core.metrics import SSE_CONNECTIONS
 from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
 from leaderboard.service import Celebration, celebration
 from leaderboard.table_cache import TABLES
@@ -63,6 +64,20 @@ async def events(request: Request[Any, Any, Any], channels: ChannelsPlugin) -> A
         with Session(engine) as session:
             return celebration(session, external_id=external_id)
 
+    SSE_CONNECTIONS.inc()
+    try:
+        async for message in _stream(request, channels, lookup, template.render):
+            yield message
+    finally:
+        SSE_CONNECTIONS.dec()
+
+
+async def _stream(
+    request: Request[Any, Any, Any],
+    channels: ChannelsPlugin,
+    lookup: Callable[[str], Celebration | None],
+    render: Callable[..., str],
+) -> AsyncIterator[ServerSentEventMessage]:
     async with channels.start_subscription([DEALS_CHANNEL, PAYOUTS_CHANNEL]) as subscriber:
         # the id makes a reconnecting browser send Last-Event-ID; retry: reconnect after a second
         yield ServerSentEventMessage(data=None, comment="subscribed", id=_now_ms(), retry=RETRY_MS)
@@ -78,7 +93,7 @@ async def events(request: Request[Any, Any, Any], channels: ChannelsPlugin) -> A
                 return
             _seen_event()
             TABLES.figures_changed()  # before the browser hears of it and refetches its table
-            for message in await messages_for(json.loads(raw), lookup, template.render):
+            for message in await messages_for(json.loads(raw), lookup, render):
                 message.id = _now_ms()
                 yield message
 

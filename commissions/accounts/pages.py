@@ -48,6 +48,7 @@ from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
 from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
+from commissions.core.metrics import SIGN_IN_FAILURES
 from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
@@ -123,12 +124,14 @@ class AuthController(Controller):
 
         refusal = await to_thread.run_sync(reserve_sign_in, engine, throttle, email, ip)
         if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
+            SIGN_IN_FAILURES.labels("limited").inc()
             return refused(refusal)
         person, new_hash = await to_thread.run_sync(check_credentials, engine, email, data.password)
         session_data = None
         if person is not None:
             session_data = await to_thread.run_sync(record_sign_in, engine, throttle, person, new_hash, ip)
         if session_data is None:
+            SIGN_IN_FAILURES.labels("wrong_credentials").inc()
             locked = await to_thread.run_sync(record_failed_sign_in, engine, throttle, email, ip)
             if locked:
                 return refused(throttle.lock_message(locked[0]))

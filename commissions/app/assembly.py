@@ -46,10 +46,11 @@ from commissions.app.errors import (
 )
 from commissions.app.extensions import load_extensions
 from commissions.app.headers import AllowedHostsMiddleware, security_headers
-from commissions.app.health import healthz
+from commissions.app.health import healthz, readyz
 from commissions.app.help import HelpController
 from commissions.app.home import HomeController
 from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
+from commissions.app.metrics import metrics, request_metrics
 from commissions.app.team import TeamController
 from commissions.audit.pages import AuditController
 from commissions.auth.csrf import SessionCsrfMiddleware
@@ -149,6 +150,8 @@ def _freeze_startup_objects() -> None:
 #: Every area's controllers (extensions add theirs, and the static files come last).
 ROUTE_HANDLERS: tuple[Any, ...] = (
     healthz,
+    readyz,
+    metrics,
     AuthController,
     MeController,
     AccountPasswordController,
@@ -276,6 +279,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
         middleware=[
             AllowedHostsMiddleware(allowed_hosts=settings.allowed_hosts),
+            request_metrics().middleware,  # rate, latency and errors by route, for /metrics
             RequestLimitsMiddleware(),  # body size, JSON nesting, odd paths (commissions/app/limits.py)
             session_config.middleware,
             AuthenticationMiddleware(),

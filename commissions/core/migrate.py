@@ -75,3 +75,17 @@ def upgrade(revision: str = "head", *, engine: Engine | None = None, url: str | 
 
 def downgrade(revision: str = "base", *, engine: Engine | None = None, url: str | None = None) -> None:
     _run(engine, url, command.downgrade, revision)
+
+
+def head_revisions() -> set[str]:
+    """The revision(s) the code's migrations end at (what a current database is at)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revisions(connection: Connection) -> set[str]:
+    """The revision(s) the database is at (empty before the first migration)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version")).all()}

@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # in percent, and the fewest pulse answers whose score a manager may see.
     marketing_monthly_churn_percent: Decimal = Decimal(2)
     pulse_min_group_size: int = Field(default=5, ge=2)
+    # ``/metrics`` (Prometheus) answers only a scraper sending ``Authorization: Bearer <this>``;
+    # unset, the endpoint is off (404). Never logged (a SecretStr prints as stars).
+    metrics_token: SecretStr | None = None
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> Settings:

@@ -46,7 +46,7 @@ class DealsApiController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[DealIn]
     ) -> Response[DealOut]:
         result, out = record_one(request.app.state["engine"], data, by=principal)
-        after_deal_recorded(request.app, result)
+        after_deal_recorded(request.app, result, door="api")
         return Response(out, status_code={"created": 201, "held": 202}.get(result.outcome, 200))
 
     @get(
@@ -198,7 +198,7 @@ class DealApprovalsApiController(Controller):
             result = approve(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
             raise NotFoundException() from exc
-        after_deal_recorded(request.app, result)
+        after_deal_recorded(request.app, result, door="approval")
         return DecisionOut(
             id=approval_id,
             external_id=result.deal.external_id if result.deal else "",

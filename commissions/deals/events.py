@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from anyio import from_thread
 from litestar import Litestar
 
+from commissions.core.metrics import DEALS_RECORDED
 from commissions.deals.ingest import RecordResult
 
 if TYPE_CHECKING:
@@ -24,8 +25,11 @@ DEALS_CHANNEL = "deals"
 PAYOUTS_CHANNEL = "payouts"
 
 
-def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
-    """After the deal and its statements committed: tell listeners (the leaderboard) what changed."""
+def after_deal_recorded(app: Litestar, result: RecordResult, *, door: str) -> None:
+    """After the deal and its statements committed: tell listeners (the leaderboard) what changed.
+
+    ``door``: api, webhook, form or approval (counted for ``/metrics``)."""
+    DEALS_RECORDED.labels(door, result.outcome).inc()
     if result.outcome in ("unchanged", "held"):  # a held change moved nobody's pay
         return
     deal = result.stored_deal()
@@ -47,6 +51,8 @@ def after_deal_recorded(app: Litestar, result: RecordResult) -> None:
 
 def after_deals_imported(app: Litestar, report: ImportReport) -> None:
     """After the import and its statements committed."""
+    DEALS_RECORDED.labels("csv", "created").inc(report.created)
+    DEALS_RECORDED.labels("csv", "updated").inc(report.updated)
     publish(
         app,
         DEALS_CHANNEL,

@@ -212,7 +212,7 @@ def _save(
         return None, {exc.field: exc.message}
     except Forbidden as exc:
         return None, {"form": str(exc)}
-    after_deal_recorded(request.app, result)
+    after_deal_recorded(request.app, result, door="form")
     return result.outcome, {}
 
 
@@ -364,7 +364,7 @@ class DealFormController(Controller):
             except Forbidden as exc:
                 errors = {"owner": str(exc)}
             else:
-                after_deal_recorded(request.app, result)
+                after_deal_recorded(request.app, result, door="form")
                 if result.outcome == "held":  # credits other people: waits for approval (deals/rules.py)
                     target = f"/deals/approvals?held={deal.external_id}"
                 else:
@@ -462,7 +462,7 @@ class DealApprovalsController(Controller):
             result = approve(request.app.state["engine"], approval_id, by=principal)
         except ApprovalNotFound as exc:
             raise NotFoundException() from exc
-        after_deal_recorded(request.app, result)
+        after_deal_recorded(request.app, result, door="approval")
         return _back(data, f"approved={result.deal.external_id if result.deal else ''}")
 
     @post("/{approval_id:int}/reject", guards=[requires_role("manager", "finance")], sync_to_thread=True)

@@ -87,7 +87,7 @@ class WebhooksController(Controller):
         result, out = await to_thread.run_sync(
             lambda: service.record_delivery(engine, deal, by=by, integration=integration, webhook_id=webhook_id)
         )
-        after_deal_recorded(request.app, result)
+        after_deal_recorded(request.app, result, door="webhook")
         return Response(
             out, status_code=201 if result.outcome == "created" else 200, headers={"Cache-Control": "no-store"}
         )

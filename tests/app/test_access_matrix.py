@@ -66,6 +66,9 @@ MANAGERS = {"manager", "other_manager", "admin"}
 RULES: dict[tuple[str, str], set[str] | str] = {
     # public
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    # its own credential (METRICS_TOKEN; off, 404, when unset): tests/app/test_health_and_metrics.py
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever calls it; nothing to protect
