@@ -70,6 +70,81 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database upgraded to {revision}.")
 
 
+@db.command("copy", help="Copy this install's database (DATABASE_URL) into an empty database, and verify the copy.")
+@click.option(
+    "--to", "to_url", required=True, help="The empty target, e.g. postgresql+psycopg://user@host:5432/quotaboard"
+)
+@click.option(
+    "--no-check",
+    is_flag=True,
+    help="Skip recomputing every open period on the copy (rows and statements are still compared).",
+)
+def db_copy(to_url: str, no_check: bool) -> None:
+    from sqlalchemy.engine import make_url
+
+    from commissions.app.extensions import load_extensions
+    from commissions.core.db import make_engine
+    from commissions.maintenance.backup import BackupError, sqlite_file
+    from commissions.maintenance.copy import copy_database
+
+    source_url = get_settings().database_url
+    source_file = sqlite_file(source_url)
+    if source_file is not None and not source_file.exists():
+        raise click.ClickException(
+            f"there is no database at {source_file}: set DATABASE_URL or DATA_DIR to this install's"
+        )
+    if make_url(to_url) == make_url(source_url):
+        raise click.ClickException("--to names the database being copied")
+    load_extensions()  # their tables are copied too
+    source, target = make_engine(source_url), make_engine(to_url)
+    try:
+        click.echo(f"Copying {make_url(source_url).render_as_string()} -> {make_url(to_url).render_as_string()}")
+        report = copy_database(source, target, check=not no_check, echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        source.dispose()
+        target.dispose()
+    click.echo(
+        f"Copied {report.total_rows:,} rows in {len(report.rows)} tables; row counts equal, "
+        f"{report.statements_compared:,} statements identical"
+        + (f", ledger equals a fresh calculation in {len(report.periods_checked)} period(s)." if not no_check else ".")
+    )
+    click.echo("Now point the app at the copy: set DATABASE_URL to the URL you passed to --to (and REDIS_URL if you")
+    click.echo("run several processes), restart `commissions run`, and keep the old database as a backup.")
+
+
+@main.command(help="Back up the database to PATH while the app runs (SQLite: online backup; PostgreSQL: pg_dump).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    from commissions.maintenance.backup import BackupError
+    from commissions.maintenance.backup import backup as make_backup
+
+    try:
+        report = make_backup(get_settings().database_url, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report.describe())
+
+
+@main.command(help="Replace the database with the backup at PATH (stop the app first).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+def restore(path: Path, force: bool) -> None:
+    from commissions.core.db import make_engine
+    from commissions.maintenance.backup import BackupError
+    from commissions.maintenance.backup import restore as put_back
+
+    url = get_settings().database_url
+    engine = make_engine(url)
+    try:
+        click.echo(put_back(url, path, engine, force=force))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
 @main.command(help="Load a realistic demo organisation and print the demo logins.")
 def demo() -> None:
     from commissions.core.db import get_engine

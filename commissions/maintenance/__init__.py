@@ -1,0 +1,1 @@
+"""Backups, restores and moving an install to another database (docs/backups.md)."""
