@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
 from commissions.engine.errors import InputError
-from commissions.engine.inputs import ExchangeRate
+from commissions.engine.inputs import Deal, ExchangeRate
 from commissions.engine.money import CONTEXT, minor_digits, round_money
 
 _CODE = re.compile(r"[A-Z]{3}")
@@ -72,6 +72,21 @@ class Converted:
             "rate_inverted": self.rate.inverted,
             "rate_effective_from": self.rate.effective_from.isoformat(),
         }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConvertedDeal(Deal):
+    """A deal in another currency than the plan's, as the plan counts it: ``amount`` is the
+    converted amount (in the plan's currency), ``currency`` stays the deal's own (what a
+    condition on ``currency`` reads), ``conversion`` says how (every line of the deal shows it)."""
+
+    conversion: Converted = field(kw_only=True)
+
+    @classmethod
+    def of(cls, deal: Deal, conversion: Converted) -> ConvertedDeal:
+        values = {item.name: getattr(deal, item.name) for item in fields(Deal)}
+        values["amount"] = conversion.amount
+        return cls(**values, conversion=conversion)
 
 
 def grouped(value: Decimal, currency: str) -> str:
