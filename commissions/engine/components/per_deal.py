@@ -18,7 +18,15 @@ from commissions.engine.components.registry import register
 from commissions.engine.conditions import Condition
 from commissions.engine.credit import Entry, Shares
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
+from commissions.engine.lines import (
+    Columns,
+    ComponentContext,
+    Line,
+    LineSource,
+    exact_lines,
+    label_of,
+    with_conversions,
+)
 from commissions.engine.money import ONE, ZERO, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, Money, Rate, compile_when
 
@@ -100,7 +108,7 @@ class PerDealComponent(PlanComponent):
                 per_deal_sentence(ctx, deals[i], moneys[i], shares[i], text_amount)
                 for i, text_amount in zip(chosen, texts, strict=True)
             ]
-            return [(ids, plain, sentences)]
+            return [(ids, plain, with_conversions(list(map(deals.__getitem__, chosen)), sentences))]
 
         return exact_lines(exact, build, rows)
 
@@ -168,11 +176,11 @@ class PerDealLine(Line):
         self.share = share
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         return per_deal_sentence(self.ctx, self.deal, self.credited, self.share, self.ctx.money(self.amount))
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         pay, rate = self.ctx.pay, self.ctx.rate
         return {
             "credited": str(self.credited),
