@@ -100,7 +100,7 @@ def test_a_damaged_or_foreign_file_is_refused_before_anything_is_replaced(demo_s
     url, engine = demo_sqlite
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(BackupError, match="not a SQLite database|cannot be opened"):
+    with pytest.raises(BackupError, match=r"not a SQLite database|cannot be opened"):
         restore(url, junk, engine, force=True)
     foreign = tmp_path / "foreign.db"
     other = create_engine(f"sqlite:///{foreign}")
