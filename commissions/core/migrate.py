@@ -51,10 +51,25 @@ def _run(engine: Engine | None, url: str | None, action, *args) -> None:  # type
         finally:
             own.dispose()
         return
+    if engine.dialect.name == "sqlite":  # BEGIN IMMEDIATE: the write lock before the current revision is read
+        engine = engine.execution_options(quotaboard_immediate=True)
     with engine.begin() as connection:
+        one_migrator_at_a_time(connection)
         adopt_old_revision_ids(connection)
         config.attributes["connection"] = connection
         action(config, *args)
+
+
+#: The PostgreSQL advisory lock every migration run takes (an arbitrary constant: "QBMIGRAT").
+MIGRATION_LOCK = 0x5142_4D49_4752_4154
+
+
+def one_migrator_at_a_time(connection: Connection) -> None:
+    """Two processes migrating at once (two replicas starting together) take turns: the second waits for
+    the first's commit, then finds the database at head and does nothing. PostgreSQL: a transaction-level
+    advisory lock; SQLite: the write lock that ``BEGIN IMMEDIATE`` took."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def adopt_old_revision_ids(connection: Connection) -> None:

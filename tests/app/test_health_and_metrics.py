@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -16,7 +19,9 @@ from commissions.app.metrics import QueueCollector
 from commissions.calculation.state import touch
 from commissions.core.db import transaction
 from commissions.core.settings import Settings
-from tests.conftest import PASSWORD, csrf_from
+from commissions.core.db import make_engine
+from commissions.core.migrate import upgrade
+from tests.conftest import PASSWORD, SKIP_POSTGRES, csrf_from, postgres_schema_url
 from tests.deals.test_deals_api import BODY, token_for
 
 TOKEN = "scrape-" + "x" * 30
@@ -227,3 +232,91 @@ def test_the_grafana_dashboard_only_queries_metrics_the_app_exports(metered: Tes
     exported = {name + suffix for name, kind in families for suffix in suffixes.get(kind, ("",))}
     assert queried, "the dashboard queries nothing"
     assert queried <= exported, queried - exported
+
+
+class TcpRelay:
+    """A relay in front of PostgreSQL that can be cut and restored: the database "goes down" for the app."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.open: list[Any] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for end in self.open:
+                try:
+                    end.close()
+                except OSError:
+                    pass
+            self.open.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.skipif(SKIP_POSTGRES, reason="PostgreSQL is not available")
+def test_readiness_fails_while_the_database_is_down_and_recovers(settings: Settings, tmp_path: Any) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_schema_url(f"qb_ready_{os.getpid()}"))
+    upgrade(url=url.render_as_string(hide_password=False))
+    relay = TcpRelay((url.host or "127.0.0.1", url.port or 5432))
+    engine = make_engine(url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False))
+    try:
+        with TestClient(app=create_app(settings, engine=engine), base_url="http://127.0.0.1:8000") as c:
+            assert c.get("/readyz").status_code == 200
+            relay.cut()
+            down = c.get("/readyz")
+            assert down.status_code == 503
+            assert down.json()["database"] == "unreachable"
+            assert c.get("/healthz").status_code == 200  # alive: not to be restarted for its database
+            relay.restore()
+            back = c.get("/readyz")
+            assert back.status_code == 200, back.text
+            assert back.json()["database"] == "ok"
+    finally:
+        relay.close()
+        engine.dispose()

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from commissions.core.db import make_engine
-from commissions.core.migrate import downgrade, upgrade
+from commissions.core.migrate import downgrade, head_revisions, upgrade
 from commissions.models.base import metadata
 from tests.conftest import BACKENDS, fresh_database_url
 
@@ -120,6 +120,26 @@ def test_cli_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_migration_runs_started_together_apply_once(backend: str, tmp_path: Path) -> None:
+    """Two replicas starting at once both run ``commissions db upgrade`` (deploy/entrypoint.sh): one migrates,
+    the other waits for it and finds nothing to do; neither fails on a table the other created."""
+    url = fresh_database_url(backend, tmp_path, "together")
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, "-m", "commissions.cli", "db", "upgrade"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [(run.wait(timeout=180), run.stderr.read() if run.stderr else "") for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        assert versions == sorted(head_revisions())  # one row: applied once, at head
+        assert set(inspect(engine).get_table_names()) >= CORE_TABLES
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
