@@ -237,6 +237,7 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool, processes: i
     from commissions.calculation.queue import WHOLE
     from commissions.core.db import get_engine
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("quotaboard.worker")
     _yield_cpu_to_requests()
     mine = WHOLE
@@ -275,35 +276,65 @@ def _work(
 ) -> None:
     import time
 
-    from commissions.calculation.queue import drain
-    from commissions.core.metrics import STATEMENTS_RECOMPUTED, WORKER_ERRORS
+    from commissions.calculation.worker_lock import PartLock
+    from commissions.core.metrics import WORKER_ERRORS
 
     parent = os.getppid()
     extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
     tasks_due = 0.0
-    while True:
-        if exit_with_parent and os.getppid() != parent:
-            return
-        if extension_tasks and (once or time.monotonic() >= tasks_due):
-            tasks_due = time.monotonic() + 60
-            for task in extension_tasks:
-                try:
-                    task(engine)
-                except Exception:  # retried a minute later
-                    WORKER_ERRORS.labels(getattr(task, "__name__", "task")).inc()
-                    log.exception("worker task %s failed", getattr(task, "__name__", task))
+    lock = PartLock(engine, part)  # one worker per part on any number of hosts; the others stand by
+    standing_by = False
+    try:
+        while True:
+            if exit_with_parent and os.getppid() != parent:
+                return
+            try:
+                holding = lock.hold()
+            except Exception:  # the database is unreachable: try again on the next poll
+                WORKER_ERRORS.labels("lock").inc()
+                log.exception("worker part %s/%s could not reach the database", *part)
+                holding = False
+            if not holding:
+                if not standing_by:
+                    log.info("another worker holds part %s/%s of the queue: standing by", *part)
+                    standing_by = True
+                if once:
+                    return
+                time.sleep(poll_seconds)
+                continue
+            if standing_by:
+                log.info("worker part %s/%s taken over", *part)
+                standing_by = False
+            _round(log, engine, part, extension_tasks, once or time.monotonic() >= tasks_due)
+            if extension_tasks and (once or time.monotonic() >= tasks_due):
+                tasks_due = time.monotonic() + 60
+            if once:
+                return
+            time.sleep(poll_seconds)
+    finally:
+        lock.release()
+
+
+def _round(log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[Any], tasks_due: bool) -> None:
+    """One round of the worker: the extensions' tasks when due, then the recompute queue."""
+    from commissions.calculation.queue import drain
+    from commissions.core.metrics import STATEMENTS_RECOMPUTED, WORKER_ERRORS
+
+    for task in extension_tasks if tasks_due else []:
         try:
-            reports = drain(engine, yield_to_writers=True, part=part)
-            if reports:
-                STATEMENTS_RECOMPUTED.inc(sum(r.computed for r in reports))
-                changed = sum(len(r.people) for r in reports)
-                log.info("recomputed %d statement(s), %d changed", sum(r.computed for r in reports), changed)
-        except Exception:  # the requests stay queued; try again on the next poll
-            WORKER_ERRORS.labels("recompute").inc()
-            log.exception("recompute queue drain failed")
-        if once:
-            return
-        time.sleep(poll_seconds)
+            task(engine)
+        except Exception:  # retried a minute later
+            WORKER_ERRORS.labels(getattr(task, "__name__", "task")).inc()
+            log.exception("worker task %s failed", getattr(task, "__name__", task))
+    try:
+        reports = drain(engine, yield_to_writers=True, part=part)
+        if reports:
+            STATEMENTS_RECOMPUTED.inc(sum(r.computed for r in reports))
+            changed = sum(len(r.people) for r in reports)
+            log.info("recomputed %d statement(s), %d changed", sum(r.computed for r in reports), changed)
+    except Exception:  # the requests stay queued; try again on the next poll
+        WORKER_ERRORS.labels("recompute").inc()
+        log.exception("recompute queue drain failed")
 
 
 def _yield_cpu_to_requests() -> None:

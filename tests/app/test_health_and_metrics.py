@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,10 +18,9 @@ from commissions.app.assembly import create_app
 from commissions.app.health import redis_state
 from commissions.app.metrics import QueueCollector
 from commissions.calculation.state import touch
-from commissions.core.db import transaction
-from commissions.core.settings import Settings
-from commissions.core.db import make_engine
+from commissions.core.db import make_engine, transaction
 from commissions.core.migrate import upgrade
+from commissions.core.settings import Settings
 from tests.conftest import PASSWORD, SKIP_POSTGRES, csrf_from, postgres_schema_url
 from tests.deals.test_deals_api import BODY, token_for
 
@@ -274,19 +274,15 @@ class TcpRelay:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.close()
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.up = False
         with self.lock:
             for end in self.open:
-                try:
+                with contextlib.suppress(OSError):
                     end.close()
-                except OSError:
-                    pass
             self.open.clear()
 
     def restore(self) -> None:

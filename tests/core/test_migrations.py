@@ -129,7 +129,9 @@ def test_two_migration_runs_started_together_apply_once(backend: str, tmp_path: 
     url = fresh_database_url(backend, tmp_path, "together")
     env = {**os.environ, "DATABASE_URL": url}
     command = [sys.executable, "-m", "commissions.cli", "db", "upgrade"]
-    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outcomes = [(run.wait(timeout=180), run.stderr.read() if run.stderr else "") for run in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     engine = make_engine(url)

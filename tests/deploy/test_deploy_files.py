@@ -80,7 +80,7 @@ def test_compose_runs_app_worker_postgres_redis_and_migrates_once_first() -> Non
 def test_compose_names_every_setting_the_app_reads() -> None:
     for name in ("app", "worker", "migrate"):
         environment = compose()["services"][name]["environment"]
-        assert SETTINGS <= set(environment), SETTINGS - set(environment)
+        assert set(environment) >= SETTINGS, SETTINGS - set(environment)
 
 
 def test_env_example_and_readme_mirror_the_settings() -> None:
@@ -88,9 +88,12 @@ def test_env_example_and_readme_mirror_the_settings() -> None:
     assert set(example) - COMPOSE_ONLY == SETTINGS, (set(example) - COMPOSE_ONLY) ^ SETTINGS
     readme = (PROJECT_ROOT / "README.md").read_text()
     table = set(re.findall(r"^\| `([A-Z_]+)`", readme, flags=re.MULTILINE))
-    table |= {name for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)+) \|", readme, flags=re.MULTILINE)
-              for name in re.findall(r"`([A-Z_]+)`", row)}
-    assert SETTINGS <= table, SETTINGS - table
+    table |= {
+        name
+        for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)+) \|", readme, flags=re.MULTILINE)
+        for name in re.findall(r"`([A-Z_]+)`", row)
+    }
+    assert table >= SETTINGS, SETTINGS - table
 
 
 def test_the_compose_settings_with_the_example_values_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,7 +136,9 @@ def test_the_entrypoint_migrates_once_when_two_replicas_start_together(backend: 
     env = {**os.environ, "DATABASE_URL": url, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     marker = tmp_path / "ran"
     command = ["sh", str(DEPLOY / "entrypoint.sh"), "sh", "-c", f"echo ran >> {marker}"]
-    replicas = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    replicas = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outcomes = [(r.wait(timeout=180), r.stderr.read() if r.stderr else "") for r in replicas]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     assert marker.read_text().count("ran") == 2  # each replica then ran its command
@@ -147,7 +152,9 @@ def test_the_entrypoint_migrates_once_when_two_replicas_start_together(backend: 
             )
     finally:
         engine.dispose()
-    skipped = subprocess.run(command, env={**env, "MIGRATE_ON_START": "0", "DATABASE_URL": "sqlite:////nonexistent/x.db"}, timeout=60)
+    skipped = subprocess.run(
+        command, env={**env, "MIGRATE_ON_START": "0", "DATABASE_URL": "sqlite:////nonexistent/x.db"}, timeout=60
+    )
     assert skipped.returncode == 0  # MIGRATE_ON_START=0: straight to the command
 
 
@@ -201,7 +208,7 @@ def test_the_systemd_units_verify_and_start_the_app_and_the_worker_here(tmp_path
     env.pop("DATABASE_URL", None)
     processes = []
     try:
-        for name, unit in units.items():  # as systemd would: ExecStartPre to completion, then ExecStart
+        for unit in units.values():  # as systemd would: ExecStartPre to completion, then ExecStart
             for pre in _directive(unit, "ExecStartPre"):
                 assert subprocess.run(pre.split(), env=env, cwd=PROJECT_ROOT, timeout=120).returncode == 0, pre
             processes.append(subprocess.Popen(_directive(unit, "ExecStart")[0].split(), env=env, cwd=PROJECT_ROOT))
