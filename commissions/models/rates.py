@@ -33,3 +33,9 @@ class ExchangeRate(SQLModel, table=True):
     effective_from: date
     created_at: datetime = created_at_field()
     created_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+
+
+def plain_rate(value: Decimal) -> Decimal:
+    """A stored rate as written (``1.0850``, not ``1.0850000000``): trailing zeros dropped down to 4 decimals."""
+    digits = max(4, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return value.quantize(Decimal(1).scaleb(-digits))
