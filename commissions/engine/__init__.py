@@ -9,7 +9,7 @@ No I/O, no database, no web. The whole public API::
     result_to_json_dict(result)                              # the `commissions calc --json` document
 
 Inputs are the frozen dataclasses ``Person``, ``Deal``, ``Quota``, ``Campaign``,
-``DrawBalance`` and ``Period`` (``parse_period("2026-Q1")``). Errors derive from
+``DrawBalance``, ``ExchangeRate`` and ``Period`` (``parse_period("2026-Q1")``). Errors derive from
 ``EngineError``: ``PlanValidationError`` (with ``issues``), ``ConditionError``,
 ``InputError`` (and ``PeriodError``).
 """
@@ -31,6 +31,7 @@ from commissions.engine.inputs import (
     Campaign,
     Deal,
     DrawBalance,
+    ExchangeRate,
     LeadEvent,
     Period,
     Person,
@@ -40,6 +41,7 @@ from commissions.engine.inputs import (
 )
 from commissions.engine.money import minor_digits
 from commissions.engine.plan import Plan, load_plan_document, parse_plan
+from commissions.engine.rates import AppliedRate, Converted, RateBook
 from commissions.engine.result import (
     ComponentResult,
     Line,
@@ -59,13 +61,16 @@ __all__ = [
     "COUNT_METRICS",
     "ENGINE_VERSION",
     "LEAD_METRICS",
+    "AppliedRate",
     "Campaign",
     "ComponentResult",
     "Condition",
     "ConditionError",
+    "Converted",
     "Deal",
     "DrawBalance",
     "EngineError",
+    "ExchangeRate",
     "InputError",
     "LeadEvent",
     "Line",
@@ -77,6 +82,7 @@ __all__ = [
     "PlanIssue",
     "PlanValidationError",
     "Quota",
+    "RateBook",
     "Result",
     "calculate",
     "compile_condition",

@@ -22,6 +22,7 @@ from commissions.engine.inputs import (
     Campaign,
     Deal,
     DrawBalance,
+    ExchangeRate,
     LeadEvent,
     Period,
     Person,
@@ -31,6 +32,7 @@ from commissions.engine.inputs import (
 from commissions.engine.money import CONTEXT, ZERO, minor_digits
 from commissions.engine.payout import pay
 from commissions.engine.plan import Plan
+from commissions.engine.rates import RateBook
 from commissions.engine.result import Payee, Result, paused_gc
 
 
@@ -45,6 +47,7 @@ def calculate(
     draw_balances: Iterable[DrawBalance] | Mapping[str, Decimal] = (),
     participants: Iterable[str] | None = None,
     leads: Iterable[LeadEvent] = (),
+    rates: Iterable[ExchangeRate] | RateBook = (),
 ) -> Result:
     """Compute one period of ``plan``.
 
@@ -54,13 +57,15 @@ def calculate(
     draw balances in. Raises ``InputError`` for inconsistent inputs; per-person
     problems (no quota) are reported on the payee. ``leads`` are lead events in stage
     order; only plans on a lead metric (mqls, sqls, pipeline) credit them, and those
-    plans credit nothing else.
+    plans credit nothing else. ``rates`` convert the deals in another currency than the
+    plan's (plans.md 3; ``commissions.engine.rates``): each such deal that counts is converted
+    once, with the latest rate on or before its ``closed_at``, and its lines say so.
     """
     # The calculation allocates millions of small acyclic objects; the cyclic garbage
     # collector would rescan them over and over (quadratic-looking slowdowns on big
     # periods), so it is paused for the call and restored after.
     with paused_gc(), localcontext(CONTEXT):
-        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads)
+        return _calculate(plan, period, people, quotas, deals, campaigns, draw_balances, participants, leads, rates)
 
 
 def lead_deals(plan: Plan, leads: Iterable[LeadEvent]) -> tuple[list[Deal], list[str]]:
@@ -107,6 +112,7 @@ def _calculate(
     draw_balances: Iterable[DrawBalance] | Mapping[str, Decimal],
     participants: Iterable[str] | None,
     leads: Iterable[LeadEvent],
+    rates: Iterable[ExchangeRate] | RateBook,
 ) -> Result:
     if isinstance(period, str):
         period = parse_period(period)
@@ -121,7 +127,8 @@ def _calculate(
     targets = _targets(plan.metric, period, quotas, index)
     balances = _balances(draw_balances)
     members = set(index) if participants is None else _members(participants, index)
-    counted = counting_deals(plan, period, deals, index)
+    book = rates if isinstance(rates, RateBook) else RateBook(rates)
+    counted = counting_deals(plan, period, deals, index, book)
     credits = assign_credit(plan, counted, chains, campaign_index)
     del counted  # the credits hold what is needed; a million-deal list is not kept for the rest
     credits.warnings.extend(lead_warnings)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from commissions.engine.errors import InputError
 from commissions.engine.inputs import Campaign, Deal, Period, Person
 from commissions.engine.money import CONTEXT, HUNDRED, ONE, ZERO
+from commissions.engine.rates import ConvertedDeal, RateBook
 
 if TYPE_CHECKING:  # the plan's components import this module
     from commissions.engine.plan import Plan
@@ -106,9 +107,13 @@ def all_reports(chains: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
     return reports
 
 
-def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Mapping[str, Person]) -> list[Deal]:
-    """The period's deals that count, in deal order: in the plan's currency (else an input
-    error), not dropped by ``credit.when`` or by a cancellation within the clawback window."""
+def counting_deals(
+    plan: Plan, period: Period, deals: Iterable[Deal], people: Mapping[str, Person], rates: RateBook | None = None
+) -> list[Deal]:
+    """The period's deals that count, in deal order, not dropped by ``credit.when`` or by a
+    cancellation within the clawback window. A deal in another currency than the plan's counts
+    as a ``ConvertedDeal`` (its amount converted with ``rates`` on its ``closed_at``, plans.md 3);
+    without a rate for it, an input error."""
     currency = plan.currency
     start, end = period.start, period.end
     condition = plan.credit.condition
@@ -132,8 +137,8 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
                 raise InputError(f"deal {deal.external_id} is cancelled but has no cancelled_at")
             if clawback is None or (deal.cancelled_at - closed).days <= clawback:
                 continue
-        if deal.currency != currency:  # after cancellations: a cancelled deal that earns nothing is never paid
-            raise InputError(f"deal {deal.external_id} is in {deal.currency}, the plan pays in {currency}")
+        if deal.currency != currency:  # after cancellations: a cancelled deal that earns nothing is never converted
+            deal = _converted(deal, currency, rates)
         if test is not None and not test(deal):
             continue
         bucket = by_day.get(closed)
@@ -152,6 +157,17 @@ def counting_deals(plan: Plan, period: Period, deals: Iterable[Deal], people: Ma
         if previous.external_id == deal.external_id and previous.closed_at == deal.closed_at:
             raise InputError(f"deal {deal.external_id} is listed twice")
     return kept
+
+
+def _converted(deal: Deal, currency: str, rates: RateBook | None) -> ConvertedDeal:
+    try:
+        conversion = (rates or _NO_RATES).convert(deal.amount, deal.currency, currency, deal.closed_at)
+    except InputError as error:
+        raise InputError(f"deal {deal.external_id}: {error}") from None
+    return ConvertedDeal.of(deal, conversion)
+
+
+_NO_RATES = RateBook()
 
 
 def _check_splits(deal: Deal, people: Mapping[str, Person]) -> None:

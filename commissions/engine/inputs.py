@@ -140,6 +140,18 @@ class LeadEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeRate:
+    """One unit of ``source`` is ``rate`` units of ``target`` from ``effective_from`` on (a
+    rates.csv row ``from,to,rate,effective_from``). ``rate`` > 0; ``commissions.engine.rates.RateBook``
+    checks the codes and the values."""
+
+    source: str
+    target: str
+    rate: Decimal
+    effective_from: date
+
+
+@dataclass(frozen=True, slots=True)
 class DrawBalance:
     """A recoverable draw balance carried into the period (what earnings must repay first)."""
 

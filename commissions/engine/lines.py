@@ -15,6 +15,7 @@ from typing import Any
 
 from commissions.engine.inputs import Deal
 from commissions.engine.money import CONTEXT, ZERO, format_amount, format_percent
+from commissions.engine.rates import ConvertedDeal
 
 FOUR_PLACES = Decimal("0.0001")
 
@@ -87,11 +88,29 @@ class Line:
 
     @property
     def text(self) -> str:
-        raise NotImplementedError
+        """The line's sentence; a deal converted from another currency adds its conversion."""
+        deal = self.deal
+        if deal is None or deal.__class__ is Deal:
+            return self.sentence
+        return with_conversion(self.sentence, deal)
 
     @property
     def basis(self) -> dict[str, Any]:
-        """JSON-ready values the sentence is made of (stored with the line)."""
+        """JSON-ready values the sentence is made of (stored with the line); a converted deal's
+        lines add the conversion (``original_amount``, ``original_currency``, ``rate``...)."""
+        deal = self.deal
+        if deal is None or deal.__class__ is Deal or not isinstance(deal, ConvertedDeal):
+            return self.details
+        return {**self.details, **deal.conversion.basis}
+
+    @property
+    def sentence(self) -> str:
+        """The sentence of the kind (without a deal's conversion)."""
+        raise NotImplementedError
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The kind's values behind its sentence (``basis`` without a deal's conversion)."""
         return {}
 
     def __repr__(self) -> str:
@@ -123,6 +142,21 @@ def exact_lines(exact: list[Decimal], build: Builder, rows: RowsBuilder | None =
     return LineSource(sum(exact, ZERO), lambda: (exact, build), None if rows is None else (lambda: (exact, rows)))
 
 
+def with_conversion(sentence: str, deal: Deal) -> str:
+    """A line's sentence, followed by its deal's conversion when it was in another currency."""
+    if isinstance(deal, ConvertedDeal):
+        return f"{sentence} (converted: {deal.conversion.explanation})"
+    return sentence
+
+
+def with_conversions(deals: list[Deal], texts: list[str]) -> list[str]:
+    """The sentences of a chunk of deal lines (``texts[k]`` is about ``deals[k]``), each converted
+    deal's followed by its conversion. Deals in the plan's currency cost one C-level pass."""
+    if ConvertedDeal not in set(map(type, deals)):
+        return texts
+    return [with_conversion(text, deal) for text, deal in zip(texts, deals, strict=True)]
+
+
 def label_of(deal: Deal) -> str:
     """``deal.label``, without the property call (sentences are made by the million)."""
     name = deal.name
@@ -147,13 +181,13 @@ class CapLine(Line):
         self.before = before
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         ctx = self.ctx
         what = f"{ctx.component} capped" if ctx.component != "cap" else "Plan total capped"
         return f"{what} at {ctx.money(self.limit)} (earned {ctx.money(self.before)}): {ctx.money(self.amount)}"
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {"cap": str(self.limit), "earned": str(self.before)}
 
 
@@ -181,7 +215,7 @@ class DrawLine(Line):
         self.balance_out = balance_out
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         ctx = self.ctx
         draw, m = ctx.draw, ctx.money
         if self.amount > 0:
@@ -193,7 +227,7 @@ class DrawLine(Line):
         )
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
             "draw": str(self.ctx.draw),
             "recoverable": self.ctx.recoverable,

@@ -112,7 +112,7 @@ def test_cancelled_without_cancelled_at_is_an_input_error() -> None:
 @pytest.mark.parametrize(
     ("deals", "message"),
     [
-        ([deal("D-1", 1, currency="EUR")], "D-1 is in EUR, the plan pays in USD"),
+        ([deal("D-1", 1, currency="EUR")], "deal D-1: no exchange rate from EUR to USD on or before 2026-01-15"),
         ([deal("D-1", 1, "zed@x.com")], "owner zed@x.com is not a known person"),
         ([deal("D-1", 1, splits=[("ana@x.com", 50), ("zed@x.com", 50)])], "split to zed@x.com"),
         ([deal("D-1", -5)], "negative"),

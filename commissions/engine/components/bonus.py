@@ -53,7 +53,7 @@ class BonusLine(Line):
     ctx: BonusContext
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         ctx = self.ctx
         at, attained = format_percent(ctx.at), fmt_attainment(ctx.attained)
         if self.amount:
@@ -61,6 +61,6 @@ class BonusLine(Line):
         return f"Attainment {attained} < {at}: no bonus ({ctx.money(ctx.pay)} at {at})"
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         ctx = self.ctx
         return {"attainment": str(ctx.attained), "at": str(ctx.at), "pay": str(ctx.pay)}

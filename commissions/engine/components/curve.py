@@ -114,7 +114,7 @@ class CurveLine(Line):
         self.credited = credited
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         ctx = self.ctx
         where = f"attainment {fmt_attainment(ctx.attained)}, {ctx.segment}"
         if self.deal is None or self.credited is None:
@@ -125,7 +125,7 @@ class CurveLine(Line):
         )
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         ctx = self.ctx
         return {
             "attainment": str(ctx.attained),

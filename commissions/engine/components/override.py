@@ -23,6 +23,7 @@ from commissions.engine.lines import (
     LineSource,
     RowsBuilder,
     label_of,
+    with_conversions,
 )
 from commissions.engine.money import ONE, ZERO, amount_texts, format_percent, rounded_texts
 from commissions.engine.plan_schema import Rate
@@ -162,7 +163,7 @@ def _columns(
             i, rows = special[k]
             texts[i - start] = override_sentence(ctx, deals[i], credited[i], rows, amounts[i])
         deal_ids: list[str | None] = list(ids)
-        yield deal_ids, plain, texts
+        yield deal_ids, plain, with_conversions(part, texts)
 
 
 def override_sentence(
@@ -223,11 +224,11 @@ class OverrideLine(Line):
         return tuple((row[3], row[2]) for row in self.rows)
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         return override_sentence(self.ctx, self.deal, self.credited, self.rows, self.amount)
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
             "credited": str(self.credited),
             "rate": str(self.ctx.rate),

@@ -168,11 +168,11 @@ class PerDealLine(Line):
         self.share = share
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         return per_deal_sentence(self.ctx, self.deal, self.credited, self.share, self.ctx.money(self.amount))
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         pay, rate = self.ctx.pay, self.ctx.rate
         return {
             "credited": str(self.credited),

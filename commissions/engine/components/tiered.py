@@ -27,6 +27,7 @@ from commissions.engine.lines import (
     exact_lines,
     label_of,
     rounded_attainment,
+    with_conversions,
 )
 from commissions.engine.money import CONTEXT, ONE, ZERO, amount_texts, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, PlanModel, Rate, to_money, to_ratio
@@ -290,7 +291,7 @@ def _tier_rows(
             slices = crossings.get(i) or ((tiers[i], moneys[i]),)
             texts[k] = tier_sentence(ctx, deals[k], shares[k], slices, amount_text[k])
         deal_ids: list[str | None] = list(ids)
-        yield deal_ids, plain, texts
+        yield deal_ids, plain, with_conversions(deals, texts)
 
 
 def _cross(
@@ -378,11 +379,11 @@ class TierLine(Line):
         self.slices = slices
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         return tier_sentence(self.ctx, self.deal, self.share, self.slices, self.ctx.money(self.amount))
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         ctx = self.ctx
         return {
             "credited": str(self.credited),
@@ -428,7 +429,7 @@ class DealSizeLine(Line):
         self.slices = slices
 
     @property
-    def text(self) -> str:
+    def sentence(self) -> str:
         ctx, deal = self.ctx, self.deal
         parts = [
             f"{ctx.money(money)} at {format_percent(ctx.rates[tier])} (tier {tier + 1}, {ctx.tier_range(tier)})"
@@ -438,7 +439,7 @@ class DealSizeLine(Line):
         return f"{deal.label}: deal of {ctx.money(deal.amount)}: {' + '.join(parts)}{share} = {ctx.money(self.amount)}"
 
     @property
-    def basis(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
             "deal_amount": str(self.deal.amount),
             "share": str(self.share),
