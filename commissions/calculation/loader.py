@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Text, bindparam, union
@@ -61,7 +61,7 @@ class PeriodInputs:
     campaigns: list[eng.Campaign]
     deal_owners: dict[str, int] = field(default_factory=dict)  # external id -> owner's person id
     leads: list[eng.LeadEvent] = field(default_factory=list)  # in stage order, for plans on mqls/sqls/pipeline
-    rates: tuple[eng.ExchangeRate, ...] = ()  # every exchange rate (plans.md 3): the engine converts with them
+    rate_book: eng.RateBook = field(default_factory=eng.RateBook)  # every exchange rate (plans.md 3)
 
     def quotas_for(self, plan: PlanInPeriod) -> list[eng.Quota]:
         """Quotas in the plan's units, prorated for assignments that cover part of the period."""
@@ -112,9 +112,10 @@ class PlanCatalogue:
     campaigns: list[tuple[str, int, str, str]]  # (code, owner id, name, channel)
     rates: tuple[eng.ExchangeRate, ...] = ()  # every exchange rate, by pair and date
 
-    @property
+    @cached_property
     def rate_book(self) -> eng.RateBook:
-        """The rates as the engine looks them up (the deal door and the payroll export ask the same book)."""
+        """The rates as the engine looks them up, built once per catalogue: the recalculation, the deal door
+        and the payroll export ask the same book."""
         return eng.RateBook(self.rates)
 
     @property
@@ -153,9 +154,9 @@ def _read_catalogue(session: Session) -> PlanCatalogue:
         rates=tuple(
             eng.ExchangeRate(source, target, plain_rate(rate), day)
             for source, target, rate, day in session.exec(
-                select(ExchangeRate.source, ExchangeRate.target, ExchangeRate.rate, ExchangeRate.effective_from).order_by(
-                    col(ExchangeRate.source), col(ExchangeRate.target), col(ExchangeRate.effective_from)
-                )
+                select(
+                    ExchangeRate.source, ExchangeRate.target, ExchangeRate.rate, ExchangeRate.effective_from
+                ).order_by(col(ExchangeRate.source), col(ExchangeRate.target), col(ExchangeRate.effective_from))
             ).all()
         ),
     )
@@ -421,7 +422,7 @@ def load_period_inputs(
         deal_ids={external_id: deal_id for deal_id, external_id, *_ in deal_rows},
         deal_owners={external_id: owner_id for _, external_id, owner_id, *_ in deal_rows},
         campaigns=campaigns,
-        rates=catalogue.rates,
+        rate_book=catalogue.rate_book,
         leads=[
             eng.LeadEvent(
                 lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code

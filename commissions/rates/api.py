@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, put
 from litestar.exceptions import ValidationException
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import finance_or_admin
@@ -34,10 +34,10 @@ class RatesApiController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DbSession,
-        source: Annotated[str | None, Parameter(query="from", description="only rates from this currency")] = None,
-        target: Annotated[str | None, Parameter(query="to", description="only rates to this currency")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=f"rates per page (at most {MAX_PAGE})")] = 100,
-        cursor: Annotated[str | None, Parameter(description="from the previous page's next_cursor")] = None,
+        source: Annotated[str | None, QueryParameter(name="from", description="only rates from this currency")] = None,
+        target: Annotated[str | None, QueryParameter(name="to", description="only rates to this currency")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"rates per page (at most {MAX_PAGE})")] = 100,
+        cursor: Annotated[str | None, QueryParameter(description="from the previous page's next_cursor")] = None,
     ) -> Response[RateList]:
         try:
             after = read_id_cursor(CURSOR_TAG, cursor) if cursor else None
