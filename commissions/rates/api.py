@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, put
 from litestar.exceptions import ValidationException
@@ -50,7 +50,9 @@ class RatesApiController(Controller):
         if following:
             query = {"from": source, "to": target, "limit": str(limit)}
             headers = {"Link": next_link(request.url.path, query, following), "X-Next-Cursor": following}
-        return Response(RateList(items=[RateOut.of(r) for r in page], next_cursor=following), headers=headers)
+        out = RateList(items=[RateOut.of(r) for r in page], next_cursor=following)
+        # keys "from"/"to" as documented (the app's encoder does not serialise by alias)
+        return Response(cast(Any, out.model_dump(mode="json", by_alias=True)), headers=headers)
 
     @put("/", sync_to_thread=True, summary="Set exchange rates by (from, to, effective_from), all or nothing")
     def put_rates(

@@ -178,6 +178,13 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/quotas/upload"): MANAGERS,
     ("POST", "/quotas/upload/confirm"): MANAGERS,
     ("PUT", "/api/v1/quotas"): MANAGERS,
+    # exchange rates: finance and admins
+    ("GET", "/finance/rates"): {"finance", "admin"},
+    ("POST", "/finance/rates"): {"finance", "admin"},
+    ("POST", "/finance/rates/import"): {"finance", "admin"},
+    ("GET", "/finance/rates/history"): {"finance", "admin"},
+    ("GET", "/api/v1/rates"): {"finance", "admin"},
+    ("PUT", "/api/v1/rates"): {"finance", "admin"},
     # campaigns: everyone reads; the campaign (owned by marketing) is edited by marketing's manager and admins
     ("GET", "/campaigns"): EVERYONE,
     ("POST", "/campaigns"): {"admin"},  # and marketing's managers (not among the callers)
