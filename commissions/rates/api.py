@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, put
 from litestar.exceptions import ValidationException
@@ -13,7 +13,7 @@ from commissions.core.guards import finance_or_admin
 from commissions.core.paging import MAX_PAGE, BadCursor, id_cursor, next_link, paging_headers, read_id_cursor
 from commissions.core.upserts import UpsertRefused, UpsertReport, check_size
 from commissions.rates.queries import list_rates
-from commissions.rates.schemas import RateIn, RateList, RateOut
+from commissions.rates.schemas import RateIn, RateList, rate_out
 from commissions.rates.service import RateInput, set_rates_in
 
 CURSOR_TAG = "rates"
@@ -36,7 +36,9 @@ class RatesApiController(Controller):
         db: DbSession,
         source: Annotated[str | None, QueryParameter(name="from", description="only rates from this currency")] = None,
         target: Annotated[str | None, QueryParameter(name="to", description="only rates to this currency")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"rates per page (at most {MAX_PAGE})")] = 100,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=MAX_PAGE, description=f"rates per page (at most {MAX_PAGE})")
+        ] = 100,
         cursor: Annotated[str | None, QueryParameter(description="from the previous page's next_cursor")] = None,
     ) -> Response[RateList]:
         try:
@@ -50,9 +52,7 @@ class RatesApiController(Controller):
         if following:
             query = {"from": source, "to": target, "limit": str(limit)}
             headers = {"Link": next_link(request.url.path, query, following), "X-Next-Cursor": following}
-        out = RateList(items=[RateOut.of(r) for r in page], next_cursor=following)
-        # keys "from"/"to" as documented (the app's encoder does not serialise by alias)
-        return Response(cast(Any, out.model_dump(mode="json", by_alias=True)), headers=headers)
+        return Response(RateList(items=[rate_out(r) for r in page], next_cursor=following), headers=headers)
 
     @put("/", sync_to_thread=True, summary="Set exchange rates by (from, to, effective_from), all or nothing")
     def put_rates(

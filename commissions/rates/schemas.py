@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from commissions.rates.queries import RateRow
 
@@ -22,17 +23,13 @@ class RateIn(BaseModel):
     effective_from: Annotated[date, Field(description="the first day the rate applies (YYYY-MM-DD)")]
 
 
-class RateOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+# a TypedDict: its keys are what the JSON (and the OpenAPI document) say, ``from`` and ``to`` included
+RateOut = TypedDict("RateOut", {"from": str, "to": str, "rate": str, "effective_from": date})
 
-    source: str = Field(alias="from")
-    target: str = Field(alias="to")
-    rate: str = Field(description="decimal string, at least 4 decimals")
-    effective_from: date
 
-    @classmethod
-    def of(cls, row: RateRow) -> RateOut:
-        return cls(source=row.source, target=row.target, rate=str(row.rate), effective_from=row.effective_from)
+def rate_out(row: RateRow) -> RateOut:
+    """A stored rate as the API shows it (``rate``: a decimal string with at least 4 decimals)."""
+    return {"from": row.source, "to": row.target, "rate": str(row.rate), "effective_from": row.effective_from}
 
 
 class RateList(BaseModel):

@@ -51,7 +51,10 @@ def test_put_creates_then_the_same_body_changes_nothing(client, engine: Engine, 
     # "1.085" is the same rate as "1.0850": unchanged too
     same = client.put("/api/v1/rates", json=[{**EUR_USD, "rate": "1.085"}], headers=finance)
     assert same.json()["unchanged"] == 1
-    assert [(s, t, r) for s, t, r, _ in stored(engine)] == [("EUR", "USD", Decimal("1.085")), ("GBP", "USD", Decimal("1.27"))]
+    assert [(s, t, r) for s, t, r, _ in stored(engine)] == [
+        ("EUR", "USD", Decimal("1.085")),
+        ("GBP", "USD", Decimal("1.27")),
+    ]
 
 
 def test_a_correction_keeps_the_old_value_in_the_history(client, engine: Engine, finance) -> None:
