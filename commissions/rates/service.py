@@ -3,8 +3,8 @@
 A rate is keyed by (from, to, effective_from): the same body again changes nothing; a different rate for the
 same key corrects it, and the audit log keeps the old and new value (``rate.set``, the pair's history).
 A change queues the statements it can alter: the people credited by a deal in either currency of the pair
-closed on or after the rate's date, and everyone above them, in each period whose plan for that person pays
-in the other currency of the pair. Open periods are queued for the worker; a locked period is never
+closed on or after the rate's date (and before the next rate of the pair, which converts those after it),
+and everyone above them, in each period whose plan for that person pays in the other currency of the pair. Open periods are queued for the worker; a locked period is never
 recomputed, the difference is booked as a prior-period adjustment (plans.md 6), as for any late change.
 """
 
@@ -230,6 +230,25 @@ def _credited_since(session: Session, currencies: set[str], since: date) -> list
     return [(int(p), str(c), d) for p, c, d in session.execute(union(owned, split, sourced)).all() if p is not None]
 
 
+def _superseded_on(session: Session, changes: list[RateChange], currencies: set[str]) -> dict[RateChange, date]:
+    """For each change, the first later date of a stored rate of its pair (either direction): deals closed from
+    then on convert with that one. ``date.max`` when none follows."""
+    days: dict[frozenset[str], list[date]] = {}
+    for source, target, day in session.exec(
+        select(ExchangeRate.source, ExchangeRate.target, ExchangeRate.effective_from).where(
+            col(ExchangeRate.source).in_(currencies), col(ExchangeRate.target).in_(currencies)
+        )
+    ).all():
+        days.setdefault(frozenset((source, target)), []).append(day)
+    return {
+        change: min(
+            (d for d in days.get(frozenset((change.source, change.target)), ()) if d > change.effective_from),
+            default=date.max,
+        )
+        for change in changes
+    }
+
+
 def affected_statements(session: Session, changes: Iterable[RateChange]) -> dict[str, set[int]]:
     """Period key -> the people whose statement there a change of these rates can alter (see the module)."""
     changes = list(changes)
@@ -237,12 +256,13 @@ def affected_statements(session: Session, changes: Iterable[RateChange]) -> dict
         return {}
     kinds = sorted(plan_period_kinds(session))
     currencies = {c for change in changes for c in (change.source, change.target)}
+    until = _superseded_on(session, changes, currencies)
     rows = _credited_since(session, currencies, min(change.effective_from for change in changes))
     # (deal currency, the plan currency it converts to, period key) -> the people credited
     credited: dict[tuple[str, str, str], set[int]] = {}
     for person, currency, day in rows:
         for change in changes:
-            if day < change.effective_from or currency not in (change.source, change.target):
+            if currency not in (change.source, change.target) or not change.effective_from <= day < until[change]:
                 continue
             other = change.target if currency == change.source else change.source
             for kind in kinds:

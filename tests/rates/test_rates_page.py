@@ -35,7 +35,7 @@ def test_add_and_correct_a_rate_with_a_confirmation(client, engine: Engine, make
     assert saved.status_code == 303
     page = client.get(saved.headers["location"])
     assert "Rate EUR to USD from 2026-01-01 saved." in page.text
-    assert "<td>EUR</td><td>USD</td><td class=\"num\">1.0850</td><td>2026-01-01</td>" in page.text
+    assert '<td>EUR</td><td>USD</td><td class="num">1.0850</td><td>2026-01-01</td>' in page.text
     fixed = client.post("/finance/rates/", data={**form, "rate": "1.09"})
     assert "Rate EUR to USD from 2026-01-01 corrected (the old value is in its history)." in fixed.text
     assert rates(engine) == [("EUR", "USD", Decimal("1.09"), "2026-01-01")]
@@ -63,7 +63,13 @@ def test_search_by_currency_and_the_htmx_table(client, engine: Engine, make_pers
     for source in ("EUR", "GBP"):
         client.post(
             "/finance/rates/",
-            data={"source": source, "target": "USD", "rate": "1.2", "effective_from": "2026-01-01", "_csrf_token": csrf},
+            data={
+                "source": source,
+                "target": "USD",
+                "rate": "1.2",
+                "effective_from": "2026-01-01",
+                "_csrf_token": csrf,
+            },
         )
     page = client.get("/finance/rates?currency=gbp")
     assert "<td>GBP</td>" in page.text and "<td>EUR</td>" not in page.text
@@ -80,7 +86,9 @@ def test_csv_import_all_rows_or_none(client, engine: Engine, make_person) -> Non
     )
     assert failed.status_code == 200 and "Nothing was imported" in failed.text
     assert "<td>line 3</td><td>rate</td><td>&#39;abc&#39; is not a number (e.g. 1.0850)</td>" in failed.text
-    assert "<td>line 4</td><td>effective_from</td><td>&#39;2026-13-01&#39; is not a date (YYYY-MM-DD)</td>" in failed.text
+    assert (
+        "<td>line 4</td><td>effective_from</td><td>&#39;2026-13-01&#39; is not a date (YYYY-MM-DD)</td>" in failed.text
+    )
     assert rates(engine) == []
     header = client.post(
         "/finance/rates/import", files={"file": ("r.csv", "a,b\n1,2\n", "text/csv")}, data={"_csrf_token": csrf}
@@ -106,6 +114,12 @@ def test_reps_and_managers_may_not_see_it(client, engine: Engine, make_person) -
     make_person("rep@example.com")
     sign_in(client, "rep@example.com")
     assert client.get("/finance/rates").status_code == 403
-    form = {"source": "EUR", "target": "USD", "rate": "1", "effective_from": "2026-01-01", "_csrf_token": csrf_from(client)}
+    form = {
+        "source": "EUR",
+        "target": "USD",
+        "rate": "1",
+        "effective_from": "2026-01-01",
+        "_csrf_token": csrf_from(client),
+    }
     assert client.post("/finance/rates/", data=form).status_code == 403
     assert rates(engine) == []
