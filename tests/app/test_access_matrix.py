@@ -156,6 +156,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/people"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/payment-currency"): {"admin"},
     ("GET", "/admin/people/{person_id:int}/password"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/password/reset-link"): {"admin"},
     ("GET", "/admin/tokens"): {"admin"},
