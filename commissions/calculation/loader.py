@@ -155,7 +155,10 @@ def _read_catalogue(session: Session) -> PlanCatalogue:
             eng.ExchangeRate(source, target, plain_rate(rate), day)
             for source, target, rate, day in session.exec(
                 select(
-                    ExchangeRate.source, ExchangeRate.target, ExchangeRate.rate, ExchangeRate.effective_from
+                    col(ExchangeRate.source),
+                    col(ExchangeRate.target),
+                    col(ExchangeRate.rate),
+                    col(ExchangeRate.effective_from),
                 ).order_by(col(ExchangeRate.source), col(ExchangeRate.target), col(ExchangeRate.effective_from))
             ).all()
         ),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from commissions.models import AuditEvent, ExchangeRate
@@ -43,8 +44,12 @@ def list_rates(
     limit: int = 100,
 ) -> list[RateRow]:
     """Rates in id order (the order they were first set), filtered by ``from``/``to`` or by a currency on either side."""
-    query = select(
-        ExchangeRate.id, ExchangeRate.source, ExchangeRate.target, ExchangeRate.rate, ExchangeRate.effective_from
+    query = sa_select(  # five columns: beyond sqlmodel's typed overloads
+        col(ExchangeRate.id),
+        col(ExchangeRate.source),
+        col(ExchangeRate.target),
+        col(ExchangeRate.rate),
+        col(ExchangeRate.effective_from),
     )
     conditions: list[Any] = []
     if source:
@@ -56,7 +61,7 @@ def list_rates(
         conditions.append(or_(col(ExchangeRate.source) == code, col(ExchangeRate.target) == code))
     if after_id is not None:
         conditions.append(col(ExchangeRate.id) > after_id)
-    rows = session.exec(query.where(*conditions).order_by(col(ExchangeRate.id)).limit(limit)).all()
+    rows = session.execute(query.where(*conditions).order_by(col(ExchangeRate.id)).limit(limit)).all()
     return [RateRow(int(i), s, t, plain_rate(r), d) for i, s, t, r, d in rows]
 
 

@@ -214,16 +214,16 @@ def set_rates_in(engine: Engine, items: list[RateInput], *, actor: Principal | N
 def _credited_since(session: Session, currencies: set[str], since: date) -> list[tuple[int, str, date]]:
     """(person, deal currency, close day) of everyone a deal in one of ``currencies`` closed on or after
     ``since`` credits: owners, split partners and source campaigns' owners (one query, distinct rows)."""
-    owned = select(Deal.owner_id, Deal.currency, Deal.closed_at).where(
+    owned = select(col(Deal.owner_id), col(Deal.currency), col(Deal.closed_at)).where(
         col(Deal.currency).in_(currencies), Deal.closed_at >= since
     )
     split = (
-        select(DealSplit.person_id, Deal.currency, Deal.closed_at)
+        select(col(DealSplit.person_id), col(Deal.currency), col(Deal.closed_at))
         .join(Deal, col(Deal.id) == DealSplit.deal_id)
         .where(col(Deal.currency).in_(currencies), Deal.closed_at >= since)
     )
     sourced = (
-        select(Campaign.owner_id, Deal.currency, Deal.closed_at)
+        select(col(Campaign.owner_id), col(Deal.currency), col(Deal.closed_at))
         .join(Campaign, col(Campaign.code) == Deal.source_campaign)
         .where(col(Deal.currency).in_(currencies), Deal.closed_at >= since)
     )
@@ -235,7 +235,7 @@ def _superseded_on(session: Session, changes: list[RateChange], currencies: set[
     then on convert with that one. ``date.max`` when none follows."""
     days: dict[frozenset[str], list[date]] = {}
     for source, target, day in session.exec(
-        select(ExchangeRate.source, ExchangeRate.target, ExchangeRate.effective_from).where(
+        select(col(ExchangeRate.source), col(ExchangeRate.target), col(ExchangeRate.effective_from)).where(
             col(ExchangeRate.source).in_(currencies), col(ExchangeRate.target).in_(currencies)
         )
     ).all():
