@@ -42,6 +42,13 @@ _FILE = click.Path(exists=True, dir_okay=False, readable=True)
     default=None,
     help="campaigns.csv (optional)",
 )
+@click.option(
+    "--rates",
+    "rates_path",
+    type=_FILE,
+    default=None,
+    help="rates.csv: from,to,rate,effective_from (optional; converts deals in other currencies).",
+)
 @click.option("--period", required=True, help="2026-01 (month), 2026-Q1 (quarter) or 2026 (year).")
 @click.option(
     "--json",
@@ -57,6 +64,7 @@ def calc_command(
     deals_path: str,
     quotas_path: str,
     campaigns_path: str | None,
+    rates_path: str | None,
     period: str,
     as_json: bool,
 ) -> None:
@@ -70,6 +78,7 @@ def calc_command(
             deals_path,
             quotas_path,
             campaigns_path,
+            rates_path,
             period,
             as_json,
         )
@@ -85,6 +94,7 @@ def _calc(
     deals_path: str,
     quotas_path: str,
     campaigns_path: str | None,
+    rates_path: str | None,
     period: str,
     as_json: bool,
 ) -> int:
@@ -95,6 +105,7 @@ def _calc(
             deals=deals_path,
             quotas=quotas_path,
             campaigns=campaigns_path,
+            rates=rates_path,
             period=period,
         )
         result = run_calculation(inputs)

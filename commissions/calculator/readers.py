@@ -1,11 +1,12 @@
 """Readers for the calculator's files: plan (YAML/JSON), people.csv, deals.csv,
-quotas.csv, campaigns.csv (cli.md). Every problem raises ``CsvError`` naming the file,
+quotas.csv, campaigns.csv, rates.csv (cli.md). Every problem raises ``CsvError`` naming the file,
 the line and the field; nothing is computed from a file that has one.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +36,9 @@ from commissions.engine import (
     Campaign,
     Deal,
     EngineError,
+    ExchangeRate,
     InputError,
+    NoExchangeRate,
     Period,
     Person,
     Plan,
@@ -55,6 +58,7 @@ PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
 DEAL_COLUMNS = STANDARD_COLUMNS  # the calculator needs every one (cli.md)
 QUOTA_COLUMNS = ("person", "metric", "period", "target")
 CAMPAIGN_COLUMNS = ("code", "name", "owner", "channel", "cost", "start", "end")
+RATE_COLUMNS = ("from", "to", "rate", "effective_from")
 
 
 class CsvError(Exception):
@@ -80,6 +84,8 @@ class CalcInput:
     deals: list[Deal]
     quotas: list[Quota]
     campaigns: list[Campaign] = field(default_factory=list)
+    rates: list[ExchangeRate] = field(default_factory=list)
+    deals_file: str = ""  # where a deal's line is looked up when the engine refuses it
 
 
 class _Table:
@@ -252,7 +258,8 @@ def deal_columns(path: Path | str) -> list[str]:
 
 def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     """Every row read by the deals.csv grammar (``deals_csv``, shared with the app's import), then
-    checked against the people file (emails compared case-insensitively) and the plan's currency.
+    checked against the people file (emails compared case-insensitively). A deal in another
+    currency than the plan's is read by the grammar; the engine converts it (``--rates``) or refuses it.
 
     A million rows: the common row (sole owner or splits, won, in the plan's currency, a date and
     a term already seen) is read by a lean path here that makes the ``Deal`` directly (filled as a
@@ -332,13 +339,13 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                 or len(product) > MAX_TEXT
                 or len(campaign) > MAX_CAMPAIGN
             ):
-                append(_grammar_row(parser, row, file, line, seen, spelled, currency, intern))
+                append(_grammar_row(parser, row, file, line, seen, spelled, intern))
                 if term_text not in terms:
                     terms[term_text] = _term(term_text)
                 continue
             amount = Decimal(amount_text)
             if amount > MAX_AMOUNT:  # refused by the grammar, with its message
-                append(_grammar_row(parser, row, file, line, seen, spelled, currency, intern))
+                append(_grammar_row(parser, row, file, line, seen, spelled, intern))
                 continue
             splits: tuple[tuple[str, Decimal], ...] = ()
             if splits_text:
@@ -408,11 +415,11 @@ def _grammar_row(
     line: int,
     seen: dict[str, int],
     spelled: dict[str, str],
-    currency: str,
     intern: Callable[[str, str], str],
 ) -> Deal:
-    """One row read by the grammar (``DealRowParser.parse``) and checked against the people file
-    and the plan's currency: any row the lean path of ``read_deals`` does not take."""
+    """One row read by the grammar (``DealRowParser.parse``) and checked against the people file:
+    any row the lean path of ``read_deals`` does not take (a deal in another currency than the
+    plan's among them; the engine converts it with ``--rates``, or refuses it)."""
     try:
         deal = parser.parse(row)
     except RowProblem as problem:
@@ -424,13 +431,6 @@ def _grammar_row(
     owner = spelled.get(deal.owner)
     if owner is None:
         raise CsvError(file, line, "owner", f"{deal.owner} is not in the people file")
-    if deal.currency != currency:
-        raise CsvError(
-            file,
-            line,
-            "currency",
-            f"{deal.currency} differs from the plan's {currency} (exchange rates are not supported yet)",
-        )
     splits = _spelled_splits(deal.splits, spelled, file, line) if deal.splits else ()
     kwargs = {"custom": deal.custom} if deal.custom else {}
     return Deal(
@@ -518,6 +518,52 @@ def read_campaigns(path: Path | str, people: set[str]) -> list[Campaign]:
     return campaigns
 
 
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_POSITIVE_DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def read_rates(path: Path | str) -> list[ExchangeRate]:
+    """rates.csv: ``from,to,rate,effective_from`` (cli.md), one unit of ``from`` is ``rate`` units
+    of ``to`` from that date on. Codes are three letters (read in upper case); the rate a positive
+    decimal kept as written (``1.0850`` prints as ``1.0850``); two different rates for one pair
+    and date are refused (the same rate twice is harmless)."""
+    table = _table(path, RATE_COLUMNS)
+    file = table.name
+    idx = [table.columns[k] for k in RATE_COLUMNS]
+    rates: list[ExchangeRate] = []
+    seen: dict[tuple[str, str, date], tuple[int, Decimal]] = {}
+    for line, row in table.rows():
+        source, target, rate_text, day_text = (row[i].strip() for i in idx)
+        for name, code in (("from", source), ("to", target)):
+            if not _CURRENCY_CODE.fullmatch(code.upper()):
+                shown = repr(code) if code else "(empty)"
+                raise CsvError(file, line, name, f"{shown} is not a currency code (three letters: EUR)")
+        source, target = source.upper(), target.upper()
+        if source == target:
+            raise CsvError(file, line, "to", f"a rate from {source} to {target} converts nothing: use two currencies")
+        if not _POSITIVE_DECIMAL.fullmatch(rate_text) or Decimal(rate_text) <= 0:
+            shown = repr(rate_text) if rate_text else "(empty)"
+            raise CsvError(file, line, "rate", f"{shown} is not a positive decimal (write 1.0850)")
+        rate = Decimal(rate_text)
+        if not day_text:
+            raise CsvError(file, line, "effective_from", "empty date (write 2026-01-01)")
+        effective_from = _date(day_text, file, line, "effective_from")
+        key = (source, target, effective_from)
+        earlier = seen.get(key)
+        if earlier is not None and earlier[1] != rate:
+            raise CsvError(
+                file,
+                line,
+                "rate",
+                f"{source} to {target} from {effective_from} is {earlier[1]} on line {earlier[0]}; "
+                f"one date has one rate",
+            )
+        if earlier is None:
+            seen[key] = (line, rate)
+            rates.append(ExchangeRate(source, target, rate, effective_from))
+    return rates
+
+
 def load_inputs(
     *,
     plan: Path | str,
@@ -525,6 +571,7 @@ def load_inputs(
     deals: Path | str,
     quotas: Path | str,
     campaigns: Path | str | None = None,
+    rates: Path | str | None = None,
     period: str,
 ) -> CalcInput:
     """Read and check every file; raise ``CsvError`` at the first problem."""
@@ -546,6 +593,7 @@ def load_inputs(
     deal_list = read_deals(deals, the_plan, emails)
     quota_list = read_quotas(quotas, emails, the_period)
     campaign_list = read_campaigns(campaigns, emails) if campaigns else []
+    rate_list = read_rates(rates) if rates else []
     has_plan_column = any(value is not None for value in plans.values())
     participants = [email for email, name in plans.items() if not has_plan_column or name == the_plan.name]
     return CalcInput(
@@ -556,19 +604,48 @@ def load_inputs(
         deal_list,
         quota_list,
         campaign_list,
+        rate_list,
+        str(deals),
     )
 
 
 def run_calculation(inputs: CalcInput) -> Result:
-    return calculate(
-        inputs.plan,
-        inputs.period,
-        inputs.people,
-        inputs.quotas,
-        inputs.deals,
-        inputs.campaigns,
-        participants=inputs.participants,
-    )
+    """The engine on the files read. A deal in another currency without a rate is reported like a
+    bad row: deals.csv, its line, field currency."""
+    try:
+        return calculate(
+            inputs.plan,
+            inputs.period,
+            inputs.people,
+            inputs.quotas,
+            inputs.deals,
+            inputs.campaigns,
+            participants=inputs.participants,
+            rates=inputs.rates,
+        )
+    except NoExchangeRate as error:
+        if error.deal is None or not inputs.deals_file:
+            raise
+        hint = "" if inputs.rates else " (no --rates file given)"
+        message = f"deal {error.deal}: no exchange rate from {error.source} to {error.target} on or before {error.day}"
+        raise CsvError(inputs.deals_file, _line_of(inputs.deals_file, error.deal), "currency", message + hint) from None
 
 
-__all__ = ["CalcInput", "CsvError", "load_inputs", "run_calculation"]
+def _line_of(path: str, external_id: str) -> int | None:
+    """The line of deals.csv holding ``external_id`` (read again: only when reporting an error)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [column.strip() for column in next(reader, [])]
+            if "external_id" not in header:
+                return None
+            at = header.index("external_id")
+            for row in reader:
+                if len(row) > at and row[at].strip() == external_id:
+                    return reader.line_num
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return None
+    return None
+
+
+__all__ = ["CalcInput", "CsvError", "load_inputs", "read_rates", "run_calculation"]

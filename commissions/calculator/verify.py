@@ -37,8 +37,8 @@ import click
 from commissions.calculator.readers import CsvError, load_inputs, run_calculation
 from commissions.engine import ENGINE_VERSION, EngineError, Result, result_to_json_dict
 
-#: The input files of a download, in the order they are listed; campaigns.csv only when relevant.
-INPUT_FILES = ("plan.yaml", "people.csv", "deals.csv", "quotas.csv", "campaigns.csv")
+#: The input files of a download, in the order they are listed; campaigns.csv and rates.csv only when relevant.
+INPUT_FILES = ("plan.yaml", "people.csv", "deals.csv", "quotas.csv", "campaigns.csv", "rates.csv")
 REQUIRED_FILES = INPUT_FILES[:4]
 FINGERPRINT_SCHEME = "quotaboard statement fingerprint 1"
 REQUIRED_KEYS = ("person", "period", "total", "components", "inputs", "fingerprint", "engine_version")
@@ -59,12 +59,14 @@ def fingerprint(*, person: str, period: str, engine_version: str, inputs: Mappin
 def recompute(directory: Path, names: Collection[str], period: str) -> Result:
     """``commissions calc`` on a download's files (raises ``CsvError`` or ``EngineError`` like calc)."""
     campaigns = directory / "campaigns.csv" if "campaigns.csv" in names else None
+    rates = directory / "rates.csv" if "rates.csv" in names else None
     inputs = load_inputs(
         plan=directory / "plan.yaml",
         people=directory / "people.csv",
         deals=directory / "deals.csv",
         quotas=directory / "quotas.csv",
         campaigns=campaigns,
+        rates=rates,
         period=period,
     )
     return run_calculation(inputs)

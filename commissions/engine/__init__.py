@@ -11,7 +11,7 @@ No I/O, no database, no web. The whole public API::
 Inputs are the frozen dataclasses ``Person``, ``Deal``, ``Quota``, ``Campaign``,
 ``DrawBalance``, ``ExchangeRate`` and ``Period`` (``parse_period("2026-Q1")``). Errors derive from
 ``EngineError``: ``PlanValidationError`` (with ``issues``), ``ConditionError``,
-``InputError`` (and ``PeriodError``).
+``InputError`` (and ``PeriodError``, ``NoExchangeRate``).
 """
 
 from commissions.engine.calculate import calculate
@@ -21,6 +21,7 @@ from commissions.engine.errors import (
     ConditionError,
     EngineError,
     InputError,
+    NoExchangeRate,
     PeriodError,
     PlanIssue,
     PlanValidationError,
@@ -74,6 +75,7 @@ __all__ = [
     "InputError",
     "LeadEvent",
     "Line",
+    "NoExchangeRate",
     "Payee",
     "Period",
     "PeriodError",

@@ -21,7 +21,7 @@ from itertools import pairwise
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
-from commissions.engine.errors import InputError
+from commissions.engine.errors import InputError, NoExchangeRate
 from commissions.engine.inputs import Campaign, Deal, Period, Person
 from commissions.engine.money import CONTEXT, HUNDRED, ONE, ZERO
 from commissions.engine.rates import ConvertedDeal, RateBook
@@ -162,8 +162,8 @@ def counting_deals(
 def _converted(deal: Deal, currency: str, rates: RateBook | None) -> ConvertedDeal:
     try:
         conversion = (rates or _NO_RATES).convert(deal.amount, deal.currency, currency, deal.closed_at)
-    except InputError as error:
-        raise InputError(f"deal {deal.external_id}: {error}") from None
+    except NoExchangeRate as error:
+        raise NoExchangeRate(error.source, error.target, error.day, deal.external_id) from None
     return ConvertedDeal.of(deal, conversion)
 
 

@@ -8,7 +8,8 @@
 - ``ConditionError``: a ``when`` expression is invalid (a ``PlanIssue`` once it is
   attached to a component).
 - ``InputError``: the people, deals, quotas or campaigns handed to the engine are
-  inconsistent (unknown person, currency other than the plan's, a cancelled deal
+  inconsistent (unknown person, a deal in another currency without an exchange rate
+  (``NoExchangeRate``), a cancelled deal
   without ``cancelled_at``...). Nothing is computed when it is raised.
 
 Per-person problems (no quota, say) are not exceptions: they are reported on the
@@ -18,6 +19,7 @@ person's payee in the result, and everyone else is still computed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 class EngineError(Exception):
@@ -76,6 +78,16 @@ class ConditionError(EngineError, ValueError):
 
 class InputError(EngineError, ValueError):
     """The inputs (people, deals, quotas, campaigns, period) are inconsistent."""
+
+
+class NoExchangeRate(InputError):
+    """No exchange rate converts ``source`` into ``target`` on or before ``day`` (plans.md 3);
+    ``deal`` is the external id of the deal that needed it, when there is one."""
+
+    def __init__(self, source: str, target: str, day: date, deal: str | None = None):
+        self.source, self.target, self.day, self.deal = source, target, day, deal
+        message = f"no exchange rate from {source} to {target} on or before {day.isoformat()}"
+        super().__init__(f"deal {deal}: {message}" if deal is not None else message)
 
 
 class PeriodError(InputError):

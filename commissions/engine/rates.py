@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
-from commissions.engine.errors import InputError
+from commissions.engine.errors import InputError, NoExchangeRate
 from commissions.engine.inputs import Deal, ExchangeRate
 from commissions.engine.money import CONTEXT, minor_digits, round_money
 
@@ -170,10 +170,10 @@ class RateBook:
 
     def convert(self, amount: Decimal, source: str, target: str, day: date) -> Converted:
         """``amount`` in ``source`` as ``target`` on ``day``, rounded half-up once to ``target``'s
-        minor unit. ``InputError`` when no rate applies on or before ``day``."""
+        minor unit. ``NoExchangeRate`` (an ``InputError``) when no rate applies on or before ``day``."""
         applied = self.lookup(source, target, day)
         if applied is None:
-            raise InputError(f"no exchange rate from {source} to {target} on or before {day.isoformat()}")
+            raise NoExchangeRate(source, target, day)
         exact = CONTEXT.divide(amount, applied.rate) if applied.inverted else CONTEXT.multiply(amount, applied.rate)
         converted = round_money(exact, minor_digits(target))
         explanation = f"{grouped(amount, source)} {source} at {applied.text} = {grouped(converted, target)} {target}"

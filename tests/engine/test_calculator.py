@@ -79,7 +79,12 @@ def _replace(path: Path, old: str, new: str) -> None:
             "60000.001,USD",
             "deals.csv, line 2, field amount: 60000.001 has more than 2 decimals",
         ),
-        ("deals.csv", "45000,USD", "45000,EUR", "deals.csv, line 3, field currency: EUR differs from the plan's USD"),
+        (
+            "deals.csv",
+            "45000,USD",
+            "45000,EUR",
+            "deals.csv, line 3, field currency: deal D-2: no exchange rate from EUR to USD on or before 2026-02-03",
+        ),
         (
             "deals.csv",
             "D-3,Initech renewal,Initech,ana@example.com",

@@ -1,7 +1,7 @@
 """The calculator's lean deals.csv path (``readers.read_deals``) against the grammar it shortcuts.
 
 ``read_deals`` reads the common row itself and hands any other row to the grammar
-(``DealRowParser.parse`` + the people and currency checks, ``readers._grammar_row``). For
+(``DealRowParser.parse`` + the people checks, ``readers._grammar_row``). For
 each row of a varied set, alone after a valid row (so dates and terms are already known to
 the lean path) and first (so they are not), both give the same ``Deal`` or the same error.
 """
@@ -117,7 +117,7 @@ def _reference(rows: list[list[str]], header: list[str]) -> list[Deal] | str:
     interned: dict[str, str] = {}
     try:
         return [
-            _grammar_row(parser, row, "deals.csv", line, seen, spelled, "USD", interned.setdefault)
+            _grammar_row(parser, row, "deals.csv", line, seen, spelled, interned.setdefault)
             for line, row in enumerate(rows, start=2)
         ]
     except CsvError as exc:

@@ -18,7 +18,15 @@ from commissions.engine.components.registry import register
 from commissions.engine.conditions import Condition
 from commissions.engine.credit import Entry, Shares
 from commissions.engine.inputs import Deal
-from commissions.engine.lines import Columns, ComponentContext, Line, LineSource, exact_lines, label_of
+from commissions.engine.lines import (
+    Columns,
+    ComponentContext,
+    Line,
+    LineSource,
+    exact_lines,
+    label_of,
+    with_conversions,
+)
 from commissions.engine.money import ONE, ZERO, format_percent, rounded_texts
 from commissions.engine.plan_schema import FieldProblem, Money, Rate, compile_when
 
@@ -100,7 +108,7 @@ class PerDealComponent(PlanComponent):
                 per_deal_sentence(ctx, deals[i], moneys[i], shares[i], text_amount)
                 for i, text_amount in zip(chosen, texts, strict=True)
             ]
-            return [(ids, plain, sentences)]
+            return [(ids, plain, with_conversions(list(map(deals.__getitem__, chosen)), sentences))]
 
         return exact_lines(exact, build, rows)
 
