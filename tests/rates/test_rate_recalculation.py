@@ -11,6 +11,8 @@ EU pays 10 % in EUR):
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date
 
 import pytest
@@ -23,7 +25,7 @@ from commissions.calculation.queue import drain
 from commissions.calculation.state import pending_in
 from commissions.core.db import transaction
 from commissions.models import Deal, PayoutLine, Period, Person, Plan, PlanAssignment, PlanVersion
-from tests.conftest import read
+from tests.conftest import read, sign_in
 from tests.deals.test_deals_api import token_for
 
 AE = "name: AE\ncurrency: USD\nperiod: quarter\ncomponents:\n  - {name: Commission, kind: per_deal, rate: 10%}\n"
@@ -142,7 +144,7 @@ def test_a_eur_deal_on_a_usd_plan_needs_a_rate_and_its_line_says_which(client, e
     # the statement API shows the same sentence
     statement = client.get("/api/v1/statements/ana@example.com?period=2026-Q1", headers=org["finance"])
     assert "10,000.00 EUR at 1.0850 = 10,850.00 USD" in statement.text
-    # a rate the other way round (USD→EUR) is used inverted: a GBP deal has none either way
+    # a rate the other way round (USD→GBP) is used inverted for a GBP deal
     client.put(
         "/api/v1/rates",
         json=[{"from": "USD", "to": "GBP", "rate": "0.8000", "effective_from": "2026-01-01"}],
@@ -159,6 +161,16 @@ def test_a_eur_deal_on_a_usd_plan_needs_a_rate_and_its_line_says_which(client, e
         "800.00 GBP at 1/0.8000 (USD→GBP) = 1,000.00 USD" in t
         for _, t, _ in lines(engine, "ana@example.com", "2026-Q1")
     )
+    # proof of pay: the download carries the rates that converted her deals, and reproduces offline
+    proof = client.get("/api/v1/statements/ana@example.com?period=2026-Q1&proof=true", headers=org["finance"]).json()
+    assert "rates.csv" in proof["inputs"]
+    assert proof["reproducible"] is True, proof["offline_notes"]
+    sign_in(client, "ana@example.com")
+    download = client.get("/statements/ana@example.com/inputs.zip?period=2026-Q1")
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        assert archive.read("rates.csv").decode() == (
+            "from,to,rate,effective_from\nEUR,USD,1.0850,2026-01-01\nUSD,GBP,0.8000,2026-01-01\n"
+        )
 
 
 def test_a_rate_change_queues_exactly_the_statements_it_alters(client, engine: Engine, org) -> None:
