@@ -166,6 +166,11 @@ def test_a_eur_deal_on_a_usd_plan_needs_a_rate_and_its_line_says_which(client, e
     assert "rates.csv" in proof["inputs"]
     assert proof["reproducible"] is True, proof["offline_notes"]
     sign_in(client, "ana@example.com")
+    # the statement page and the deal page show the line's sentence with its conversion
+    page = client.get("/statements/ana@example.com?period=2026-Q1")
+    assert page.status_code == 200 and "10,000.00 EUR at 1.0850 = 10,850.00 USD" in page.text
+    d1 = read(engine, lambda s: s.exec(select(Deal).where(Deal.external_id == "D-1")).one().id)
+    assert "10,000.00 EUR at 1.0850 = 10,850.00 USD" in client.get(f"/deals/{d1}").text
     download = client.get("/statements/ana@example.com/inputs.zip?period=2026-Q1")
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         assert archive.read("rates.csv").decode() == (
