@@ -291,7 +291,7 @@ def _queue_statements(session: Session, changes: list[RateChange], actor: Princi
         ).all()
     }
     for key in sorted(affected):
-        lock_period(session, key, shared=key not in closed)
+        lock_period(session, key, shared=not closed)  # booking adjustments: every period exclusive, as campaigns do
     what = "exchange rates " + ", ".join(
         f"{c.source} to {c.target} from {c.effective_from}: {plain_rate(c.rate)}" for c in changes
     )
