@@ -14,14 +14,14 @@ from datetime import date
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.core.db import transaction
 from commissions.deals.csv_import import import_deals
-from commissions.models import Campaign, Deal, Person, Plan, PlanAssignment, PlanVersion
+from commissions.models import Campaign, Deal, ExchangeRate, Person, Plan, PlanAssignment, PlanVersion
 from commissions.webhooks import api
 from commissions.webhooks.service import create_integration
 from commissions.webhooks.signing import sign
@@ -394,3 +394,37 @@ def test_a_large_import_checks_every_row_in_a_few_queries(engine: Engine, org) -
     assert report.ok and report.created == 2000
     assignment_reads = [s for s in statements if "FROM plan_assignment" in s]
     assert 0 < len(assignment_reads) <= 4  # two quarters (one plan period kind), not 2,000 rows
+
+
+def test_a_large_import_in_another_currency_reads_the_rates_once(client, engine: Engine, org) -> None:
+    """2,000 EUR rows on a USD plan with a rate: all accepted, the rates read at most once (issue 19)."""
+    from sqlalchemy import event
+
+    put = client.put(
+        "/api/v1/rates",
+        json=[{"from": "EUR", "to": "USD", "rate": "1.0850", "effective_from": "2026-01-01"}],
+        headers=org,
+    )
+    assert put.status_code == 200
+    rows = "".join(
+        f"R-{i},R,R,{'ana' if i % 2 else 'cy'}@example.com,100,EUR,2026-0{1 + i % 6}-10,new,Pro,12,,won,,\n"
+        for i in range(2000)
+    )
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = import_deals(engine, (HEADER + rows).encode(), by=None, commit=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert report.ok and report.created == 2000, report.errors[:3]
+    assert len([s for s in statements if "FROM exchange_rate" in s]) <= 1
+    # without the rate, the same file is refused row by row, naming the pair and each row's date
+    with transaction(engine) as s:
+        s.execute(delete(ExchangeRate))
+    refused = import_deals(engine, (HEADER + rows).encode(), by=None, commit=False)
+    assert not refused.ok
+    assert refused.errors[0].message == no_rate("AE 2026", "ana@example.com", "2026-02-10")
