@@ -102,7 +102,8 @@ class RateBook:
     direct rate).
 
     Built from ``ExchangeRate`` rows; raises ``InputError`` for a code that is not three
-    upper-case letters, a rate that is not above 0, a rate from a currency to itself, or two
+    upper-case letters, a rate that is not a ``Decimal`` above 0, an ``effective_from`` that is not a
+    date, a rate from a currency to itself, or two
     different rates for the same pair and date (the same rate given twice is kept once)."""
 
     __slots__ = ("_cache", "_days", "_rates")
@@ -119,6 +120,10 @@ class RateBook:
                 raise InputError(
                     f"exchange rate {row.source}→{row.target} from {row.effective_from}: "
                     f"rate {row.rate} must be a number above 0"
+                )
+            if not isinstance(row.effective_from, date):
+                raise InputError(
+                    f"exchange rate {row.source}→{row.target}: effective_from {row.effective_from!r} is not a date"
                 )
             days = by_pair.setdefault((row.source, row.target), {})
             known = days.get(row.effective_from)

@@ -98,6 +98,8 @@ def test_the_converted_amount_is_rounded_half_up_once_to_the_target_minor_unit()
         ([rate("EUR", "USD", "0", "2026-01-01")], "rate 0 must be a number above 0"),
         ([rate("EUR", "USD", "-1.1", "2026-01-01")], "rate -1.1 must be a number above 0"),
         ([rate("EUR", "EUR", "1", "2026-01-01")], "two different currencies"),
+        ([ExchangeRate("EUR", "USD", 1.08, date(2026, 1, 1))], "rate 1.08 must be a number above 0"),  # type: ignore[arg-type]
+        ([ExchangeRate("EUR", "USD", D("1.08"), "2026-01-01")], "effective_from '2026-01-01' is not a date"),  # type: ignore[arg-type]
         (
             [rate("EUR", "USD", "1.08", "2026-01-01"), rate("EUR", "USD", "1.09", "2026-01-01")],
             "two exchange rates EUR→USD from 2026-01-01: 1.08 and 1.09",
