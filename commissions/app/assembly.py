@@ -81,6 +81,8 @@ from commissions.plans.pages import PlansController
 from commissions.pulse.pages import PulseController, TeamPulseController
 from commissions.quotas.api import QuotasApiController
 from commissions.quotas.pages import QuotasController
+from commissions.rates.api import RatesApiController
+from commissions.rates.pages import RatesController
 from commissions.statements.api import StatementsApiController
 from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
@@ -177,6 +179,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     TokensController,
     QuotasController,
     QuotasApiController,
+    RatesController,
+    RatesApiController,
     CampaignsController,
     CustomFieldsController,
     CustomFieldsApiController,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Text, bindparam, union
@@ -26,6 +26,7 @@ from commissions.models import (
     Campaign,
     Deal,
     DealSplit,
+    ExchangeRate,
     Lead,
     LeadEvent,
     Period,
@@ -37,6 +38,7 @@ from commissions.models import (
     Team,
 )
 from commissions.models.base import MONEY_METRICS
+from commissions.models.rates import plain_rate
 
 
 @dataclass
@@ -59,6 +61,7 @@ class PeriodInputs:
     campaigns: list[eng.Campaign]
     deal_owners: dict[str, int] = field(default_factory=dict)  # external id -> owner's person id
     leads: list[eng.LeadEvent] = field(default_factory=list)  # in stage order, for plans on mqls/sqls/pipeline
+    rate_book: eng.RateBook = field(default_factory=eng.RateBook)  # every exchange rate (plans.md 3)
 
     def quotas_for(self, plan: PlanInPeriod) -> list[eng.Quota]:
         """Quotas in the plan's units, prorated for assignments that cover part of the period."""
@@ -107,6 +110,13 @@ class PlanCatalogue:
     assignments: dict[int, list[PlanAssignment]]
     custom_fields: dict[str, str]
     campaigns: list[tuple[str, int, str, str]]  # (code, owner id, name, channel)
+    rates: tuple[eng.ExchangeRate, ...] = ()  # every exchange rate, by pair and date
+
+    @cached_property
+    def rate_book(self) -> eng.RateBook:
+        """The rates as the engine looks them up, built once per catalogue: the recalculation, the deal door
+        and the payroll export ask the same book."""
+        return eng.RateBook(self.rates)
 
     @property
     def period_kinds(self) -> set[str]:
@@ -141,6 +151,17 @@ def _read_catalogue(session: Session) -> PlanCatalogue:
                 select(Campaign.code, Campaign.owner_id, Campaign.name, Campaign.channel).order_by(col(Campaign.id))
             ).all()
         ],
+        rates=tuple(
+            eng.ExchangeRate(source, target, plain_rate(rate), day)
+            for source, target, rate, day in session.exec(
+                select(
+                    col(ExchangeRate.source),
+                    col(ExchangeRate.target),
+                    col(ExchangeRate.rate),
+                    col(ExchangeRate.effective_from),
+                ).order_by(col(ExchangeRate.source), col(ExchangeRate.target), col(ExchangeRate.effective_from))
+            ).all()
+        ),
     )
 
 
@@ -305,7 +326,8 @@ def load_period_inputs(
         .where(Period.key == period.key, col(Quota.person_id).is_not(None), *quota_filter)
     ).all()
     deal_rows, splits = _deal_rows(session, period, None if focus is None else wanted)
-    campaign_rows = plan_catalogue(session).campaigns
+    catalogue = plan_catalogue(session)
+    campaign_rows = catalogue.campaigns
     lead_columns: tuple[Any, ...] = (
         Lead.external_id,
         Lead.owner_id,
@@ -403,6 +425,7 @@ def load_period_inputs(
         deal_ids={external_id: deal_id for deal_id, external_id, *_ in deal_rows},
         deal_owners={external_id: owner_id for _, external_id, owner_id, *_ in deal_rows},
         campaigns=campaigns,
+        rate_book=catalogue.rate_book,
         leads=[
             eng.LeadEvent(
                 lead, email_of[owner], stage, day, None if minor is None else from_minor(minor, cur), cur, code

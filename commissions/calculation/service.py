@@ -230,6 +230,7 @@ def _calculate(
             draw_balances=balances,
             participants=participants,
             leads=inputs.leads,
+            rates=inputs.rate_book,
         )
 
     try:

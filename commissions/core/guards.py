@@ -48,4 +48,5 @@ async def requires_person(connection: Connection, _: BaseRouteHandler) -> None:
 any_role = requires_role("rep", "manager", "finance", "admin")
 managers = requires_role("manager", "admin")
 finance_only = requires_role("finance")
+finance_or_admin = requires_role("finance", "admin")
 admins = requires_role("admin")

@@ -27,6 +27,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Pulse", "/pulse", frozenset({"rep", "manager"})),  # answer your team's eNPS pulse
     NavItem("Periods", "/finance/periods", frozenset({"finance"})),
     NavItem("Finance", "/finance", frozenset({"finance"})),
+    NavItem("Rates", "/finance/rates", frozenset({"finance", "admin"})),  # exchange rates (docs/finance.md)
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
     NavItem("Plans", "/plans", frozenset({"admin"})),

@@ -6,7 +6,7 @@ quarter. Several app processes and the worker share one database, so a process m
 as long as nobody changed them anywhere, which only the database knows.
 
 **The version.** Table ``cache_version`` holds one row per group of tables (``CATALOGUE``: plan,
-plan_version, plan_assignment, custom_field, campaign; ``PEOPLE``: person, team): a counter and an epoch. Every INSERT,
+plan_version, plan_assignment, custom_field, campaign, exchange_rate; ``PEOPLE``: person, team): a counter and an epoch. Every INSERT,
 UPDATE or DELETE of a watched table, by any writer through SQLAlchemy (ORM flush, ORM or Core bulk
 statements), bumps the counter **in the same transaction**, from an engine event
 (``_bump_on_write``): no writer has to know of the cache, and the change and the bump commit
@@ -43,6 +43,7 @@ WATCHED: dict[str, str] = {  # table -> the version its writes bump
     "plan_assignment": CATALOGUE,
     "custom_field": CATALOGUE,
     "campaign": CATALOGUE,
+    "exchange_rate": CATALOGUE,
     "person": PEOPLE,
     "team": PEOPLE,
 }

@@ -1,9 +1,11 @@
-"""A deal in a currency that a plan seeing it does not pay in is refused at the door.
+"""A deal in another currency than a plan seeing it pays in needs an exchange rate: without one it is refused.
 
-The app has no exchange rates, and the engine refuses such a deal for the whole plan period
-(``engine.credit.counting_deals``), so one bad deal would stop everyone's recalculation. It is
-refused before it is stored instead, by the one service every door goes through
-(``DealWriter.write``: API, signed CRM webhook, CSV import, form).
+The engine converts such a deal with the latest rate on or before its ``closed_at`` (either direction,
+plans.md 3) and refuses the whole plan period when there is none (``engine.credit``), so one deal
+without a rate would stop everyone's recalculation. It is refused before it is stored instead, by the
+one service every door goes through (``DealWriter.write``: API, signed CRM webhook, CSV import, form),
+asking the engine's own ``RateBook`` (the stored rates, read once per transaction with the plan
+catalogue), so the door and the engine cannot disagree.
 
 Which plans see a deal is what the recalculation gives them (docs/deals-and-statements.md):
 for each plan period kind in use, the period of that kind containing the deal's ``closed_at``;
@@ -24,7 +26,7 @@ from typing import Any
 from sqlmodel import Session
 
 from commissions import engine as eng
-from commissions.calculation.loader import PlanInPeriod, plan_period_kinds, plans_in_period
+from commissions.calculation.loader import PlanInPeriod, plan_catalogue, plan_period_kinds, plans_in_period
 from commissions.core.periods import key_of_day
 from commissions.engine.inputs import LEAD_METRICS
 
@@ -34,6 +36,13 @@ class Refusal:
     plan: str
     plan_currency: str
     person_id: int  # the person whose assignment puts the plan in the deal's way
+    closed_at: date
+    deal_currency: str
+
+    @property
+    def missing_rate(self) -> str:
+        """The engine's own words for it (``RateBook.convert``)."""
+        return f"no exchange rate from {self.deal_currency} to {self.plan_currency} on or before {self.closed_at.isoformat()}"
 
 
 class PlansSeeingDeals:
@@ -60,22 +69,33 @@ class PlansSeeingDeals:
             self._kinds = sorted(plan_period_kinds(self.session))
         return bool(self._kinds)
 
+    def rate_book(self) -> eng.RateBook:
+        """The stored exchange rates, read once per transaction (with the plan catalogue)."""
+        if "catalogue" not in self._catalogue:
+            self._catalogue["catalogue"] = plan_catalogue(self.session)
+        book: eng.RateBook = self._catalogue["catalogue"].rate_book
+        return book
+
     def refusal(self, currency: str, closed_at: date, people: list[int]) -> Refusal | None:
-        """The first plan paying in another currency than ``currency`` that sees a deal closed on
-        ``closed_at`` through one of ``people`` (checked in that order, plans by name), or None."""
+        """The first plan paying in another currency than ``currency``, with no exchange rate between the two
+        on or before ``closed_at``, that sees the deal through one of ``people`` (checked in that order, plans
+        by name), or None."""
         if not self.any_plan():
             return None
+        book = self.rate_book()
         views = [self._on_plans(key_of_day(kind, closed_at), people) for kind in self._kinds or ()]
         for person_id in people:
             refusing = [
                 plan
                 for view in views
                 for plan in view.get(person_id, ())
-                if plan.parsed.currency != currency and plan.parsed.metric not in LEAD_METRICS
+                if plan.parsed.currency != currency
+                and plan.parsed.metric not in LEAD_METRICS
+                and book.lookup(currency, plan.parsed.currency, closed_at) is None
             ]
             if refusing:
                 plan = min(refusing, key=lambda p: p.plan.name)
-                return Refusal(plan.plan.name, plan.parsed.currency, person_id)
+                return Refusal(plan.plan.name, plan.parsed.currency, person_id, closed_at, currency)
         return None
 
     def preload(self, keys: set[str], people: set[int]) -> None:

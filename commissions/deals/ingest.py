@@ -241,8 +241,8 @@ class DealWriter:
         return RecordResult(existing, "held", approval=row)
 
     def check_currency(self, data: DealIn, credited: list[int]) -> None:
-        """Refuse a deal in a currency that a plan seeing it does not pay in (deals/currency.py):
-        the plans of the people it credits and of everyone above them."""
+        """Refuse a deal in another currency than a plan seeing it pays in when no exchange rate converts it
+        on its close date (deals/currency.py): the plans of the people it credits and of everyone above them."""
         if not self._plans.any_plan():
             return
         campaign_owner = self.campaign_owner(data.source_campaign)
@@ -262,9 +262,7 @@ class DealWriter:
         elif refusal.person_id not in credited:  # a manager: their team credit and overrides read the deal
             below = next(pid for pid in order if refusal.person_id in self.managers_of({pid}))
             whose += f", above {self._email(below)}"
-        raise DealError(
-            "currency", f"{data.currency} is not paid by plan '{refusal.plan}' ({refusal.plan_currency}) of {whose}"
-        )
+        raise DealError("currency", f"{refusal.missing_rate} (plan '{refusal.plan}' of {whose})")
 
     def check_window(self, day: date) -> None:
         """A deal may not create a period outside the window (periods/keys.py): its statements are

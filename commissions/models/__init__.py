@@ -19,6 +19,7 @@ from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, 
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
+from commissions.models.rates import ExchangeRate
 from commissions.models.security import (
     ApiToken,
     AuditEvent,
@@ -40,6 +41,7 @@ __all__ = [
     "DealSplit",
     "Dispute",
     "DisputeMessage",
+    "ExchangeRate",
     "Lead",
     "LeadEvent",
     "LedgerTotal",

@@ -48,4 +48,5 @@ class Person(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = Field(default=True)
     session_version: int = Field(default=1)
+    payment_currency: str | None = Field(default=None, max_length=3)  # paid in another currency than the plan's
     created_at: datetime = created_at_field()

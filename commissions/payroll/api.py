@@ -25,7 +25,10 @@ class PayrollApiController(Controller):
         sync_to_thread=True,
         summary="Payroll export of a period: /api/v1/payouts/2026-Q1.csv or .xlsx (finance)",
         description="Columns employee_id,email,name,period,currency,earned,adjustments,clawbacks,draw,net_payable,"
-        "plan,status; one row per person and currency; byte-identical while the period's data is unchanged.",
+        "plan,status; one row per person and currency; byte-identical while the period's data is unchanged. "
+        "When someone is paid in another currency than their plan's (their payment currency), four columns follow: "
+        "payment_currency,net_payable_in_payment_currency,exchange_rate,rate_date (the rate in force on the "
+        "period's last day); 409 naming the person and the pair when no rate converts it.",
     )
     def export(self, db: DbSession, filename: FromPath[str]) -> Response[bytes]:
         key, dot, extension = filename.rpartition(".")

@@ -5,13 +5,19 @@ clawbacks,draw,net_payable,plan,status``. Every figure comes from stored rows (t
 ledger, payee summaries, the period), never from a recomputation, and nothing in the
 output depends on the clock: the same data always gives the same bytes
 (docs/payroll-and-disputes.md).
+
+When someone in the export is paid in another currency than their plan's (``Person.payment_currency``),
+four columns follow the spec's: ``payment_currency,net_payable_in_payment_currency,exchange_rate,rate_date``,
+``net_payable`` converted with the exchange rate in force on the period's last day (the latest on or before
+it, either direction, as the engine's ``RateBook`` picks it), rounded half-up once. Without such a rate the
+export is refused, naming the person and the pair (docs/finance.md, "Payment currency").
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -20,8 +26,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from commissions.calculation.ledger import totals_query
+from commissions.calculation.loader import plan_catalogue
 from commissions.calculation.rows import stored_id
-from commissions.core.errors import InputProblem
+from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import from_minor
 from commissions.engine import PeriodError, parse_period
 from commissions.engine.money import minor_digits
@@ -42,6 +49,7 @@ COLUMNS = (
     "status",
 )
 MONEY_COLUMNS = ("earned", "adjustments", "clawbacks", "draw", "net_payable")
+PAYMENT_COLUMNS = ("payment_currency", "net_payable_in_payment_currency", "exchange_rate", "rate_date")
 PLAN_SEPARATOR = "; "
 #: Which export column each ledger kind adds to (net_payable is the sum of all of them).
 KIND_COLUMN = {
@@ -56,6 +64,10 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
 class PeriodNotFound(InputProblem):
     status_code = 404
+
+
+class MissingPaymentRate(Conflict):
+    """Someone is paid in a currency that no stored exchange rate converts their plan's currency into."""
 
 
 def neutralise(text: str) -> str:
@@ -83,6 +95,14 @@ class PayoutRow:
     net_minor: int
     plan: str
     status: str
+    payment_currency: str = ""  # the person's, when it differs from ``currency``
+    payment_net: Decimal | None = None  # net_payable converted into it
+    exchange_rate: str = ""  # what one unit of ``currency`` is in ``payment_currency``
+    rate_date: str = ""  # the effective_from of the rate used
+
+    @property
+    def converted(self) -> bool:
+        return bool(self.payment_currency)
 
     def amount(self, column: str) -> Decimal:
         minor = {
@@ -96,6 +116,14 @@ class PayoutRow:
 
     def text(self, column: str) -> str:
         return str(getattr(self, column))
+
+    def payment_cells(self) -> tuple[str, Decimal, str, str]:
+        """The four payment columns: the conversion, or the row's own currency and net (no rate) when the
+        person is paid in their plan's currency."""
+        if self.converted:
+            assert self.payment_net is not None
+            return self.payment_currency, self.payment_net, self.exchange_rate, self.rate_date
+        return self.currency, self.amount("net_payable"), "", ""
 
 
 def find_period(session: Session, key: str) -> Period:
@@ -156,7 +184,48 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
         )
         for (pid, currency), s in sums.items()
     ]
+    rows = _in_payment_currencies(session, period, rows, {p.email: p.payment_currency for p in people.values()})
     return sorted(rows, key=lambda r: (r.email, r.currency))
+
+
+def _in_payment_currencies(
+    session: Session, period: Period, rows: list[PayoutRow], paid_in: dict[str, str | None]
+) -> list[PayoutRow]:
+    """The rows of people paid in another currency than the row's, with ``net_payable`` converted on the period's
+    last day; ``MissingPaymentRate`` naming the first person (by email) without a rate."""
+    if not any(paid_in.get(r.email) and paid_in[r.email] != r.currency for r in rows):
+        return rows
+    book = plan_catalogue(session).rate_book
+    out = []
+    for row in sorted(rows, key=lambda r: (r.email, r.currency)):
+        target = paid_in.get(row.email)
+        if not target or target == row.currency:
+            out.append(row)
+            continue
+        applied = book.lookup(row.currency, target, period.ends_on)
+        if applied is None:
+            raise MissingPaymentRate(
+                "payment_currency",
+                f"{row.email} is paid in {target}: no exchange rate from {row.currency} to {target} on or before "
+                f"{period.ends_on.isoformat()} (the last day of {period.key}); add one on the rates page",
+            )
+        converted = book.convert(row.amount("net_payable"), row.currency, target, period.ends_on)
+        factor = applied.factor.quantize(Decimal("1E-10")).normalize() if applied.inverted else applied.rate
+        out.append(
+            replace(
+                row,
+                payment_currency=target,
+                payment_net=converted.amount,
+                exchange_rate=format(factor, "f"),
+                rate_date=applied.effective_from.isoformat(),
+            )
+        )
+    return out
+
+
+def columns_of(rows: list[PayoutRow]) -> tuple[str, ...]:
+    """cli.md's columns, and the payment columns after them when someone is paid in another currency."""
+    return (*COLUMNS, *PAYMENT_COLUMNS) if any(r.converted for r in rows) else COLUMNS
 
 
 def plain_amount(value: Decimal, currency: str) -> str:
@@ -168,14 +237,17 @@ def to_csv(rows: list[PayoutRow]) -> bytes:
     """UTF-8 without BOM, header row, RFC 4180 ``\\r\\n`` line ends, minimal quoting, text cells neutralised."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    columns = columns_of(rows)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow(
-            [
-                plain_amount(row.amount(c), row.currency) if c in MONEY_COLUMNS else neutralise(row.text(c))
-                for c in COLUMNS
-            ]
-        )
+        cells = [
+            plain_amount(row.amount(c), row.currency) if c in MONEY_COLUMNS else neutralise(row.text(c))
+            for c in COLUMNS
+        ]
+        if len(columns) > len(COLUMNS):
+            currency, net, rate, day = row.payment_cells()
+            cells += [currency, plain_amount(net, currency), rate, day]
+        writer.writerow(cells)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -209,18 +281,30 @@ def to_xlsx(period: Period, rows: list[PayoutRow]) -> bytes:
     sheet = workbook.add_worksheet(f"Payouts {period.key}")
     bold = workbook.add_format({"bold": True})
     money_formats: dict[int, Any] = {}
-    for c, name in enumerate(COLUMNS):
-        sheet.write_string(0, c, name, bold)
-    for r, row in enumerate(rows, start=1):
-        digits = minor_digits(row.currency)
-        fmt = money_formats.get(digits) or money_formats.setdefault(
+
+    def money_format(currency: str) -> Any:
+        digits = minor_digits(currency)
+        return money_formats.get(digits) or money_formats.setdefault(
             digits, workbook.add_format({"num_format": "0." + "0" * digits if digits else "0"})
         )
+
+    columns = columns_of(rows)
+    for c, name in enumerate(columns):
+        sheet.write_string(0, c, name, bold)
+    for r, row in enumerate(rows, start=1):
+        fmt = money_format(row.currency)
         for c, name in enumerate(COLUMNS):
             if name in MONEY_COLUMNS:
                 sheet.write_number(r, c, row.amount(name), fmt)
             else:
                 sheet.write_string(r, c, neutralise(row.text(name)))
+        if len(columns) > len(COLUMNS):
+            currency, net, rate, day = row.payment_cells()
+            c = len(COLUMNS)
+            sheet.write_string(r, c, currency)
+            sheet.write_number(r, c + 1, net, money_format(currency))
+            sheet.write_string(r, c + 2, rate)  # as written: exact, never a float
+            sheet.write_string(r, c + 3, day)
     sheet.set_column(0, 0, 12)
     sheet.set_column(1, 2, 28)
     sheet.set_column(5, 9, 14)

@@ -17,7 +17,13 @@ from commissions.core.guards import admins
 from commissions.core.rendering import page, page_or_partial
 from commissions.models.base import ROLES
 from commissions.people.queries import people_and_teams
-from commissions.people.service import PersonError, create_person_in, move_person_by_id, set_active_by_id
+from commissions.people.service import (
+    PersonError,
+    create_person_in,
+    move_person_by_id,
+    set_active_by_id,
+    set_payment_currency_by_id,
+)
 
 
 class NewPersonForm(BaseModel):
@@ -42,11 +48,15 @@ class AdminPeopleController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def people_page(self, db: DbSession, moved: FromQuery[str] = "") -> Template:
+    def people_page(self, db: DbSession, moved: FromQuery[str] = "", paid_in: FromQuery[str] = "") -> Template:
         return page(
             "pages/people/admin_list.html",
             _people_context(
-                db, form=NewPersonForm(), error=None, moved=int(moved) if moved.isdigit() and len(moved) < 12 else None
+                db,
+                form=NewPersonForm(),
+                error=None,
+                moved=int(moved) if moved.isdigit() and len(moved) < 12 else None,
+                paid_in=int(paid_in) if paid_in.isdigit() and len(paid_in) < 12 else None,
             ),
         )
 
@@ -126,3 +136,26 @@ class AdminPeopleController(Controller):
             )
             return page("pages/people/admin_list.html", context, status_code=200)
         return Redirect(f"/admin/people?moved={person_id if changed else ''}")
+
+    @post("/{person_id:int}/payment-currency", sync_to_thread=True, status_code=200)
+    def payment_currency(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        person_id: FromPath[int],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """The currency the person is paid in (empty: their plan's); the payroll export converts into it."""
+        try:
+            changed = set_payment_currency_by_id(
+                request.app.state["engine"], person_id, data.get("payment_currency", ""), by=principal
+            )
+            if changed is None:
+                raise NotFoundException("No such person.")
+        except PersonError as exc:
+            context = _people_context(
+                db, form=NewPersonForm(), error=None, currency_error={"person_id": person_id, "message": exc.message}
+            )
+            return page("pages/people/admin_list.html", context, status_code=400)
+        return Redirect(f"/admin/people?paid_in={person_id if changed else ''}", status_code=303)

@@ -128,6 +128,32 @@ def set_active(session: Session, person: Person, active: bool, *, by: Principal 
         _touch_statements(session, {stored_id(person)})
 
 
+def set_payment_currency(session: Session, person: Person, currency: str, *, by: Principal | None) -> bool:
+    """Pay the person in ``currency`` (three letters), or in their plan's currency when empty; whether it changed.
+
+    Only the payroll export reads it (docs/finance.md, "Payment currency"): no statement changes."""
+    code = currency.strip().upper() or None
+    if code is not None and not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise PersonError("payment_currency", f"{currency!r} is not a currency code (three letters, e.g. EUR)")
+    if person.payment_currency == code:
+        return False
+    record_event(
+        session, by, "person.payment_currency", "person", person.id, {"before": person.payment_currency, "after": code}
+    )
+    person.payment_currency = code
+    session.add(person)
+    return True
+
+
+def set_payment_currency_by_id(engine: Engine, person_id: int, currency: str, *, by: Principal | None) -> bool | None:
+    """``set_payment_currency`` in a transaction of its own; None if there is no such person."""
+    with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            return None
+        return set_payment_currency(session, person, currency, by=by)
+
+
 def move_person(
     session: Session, person: Person, *, manager_email: str | None, team_name: str | None, by: Principal | None
 ) -> bool:

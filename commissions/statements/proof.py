@@ -14,7 +14,9 @@ on (the plan's credit rules decide which):
 - deals.csv: the period's deals that credit those people (for ``sourced_revenue``: the
   deals their campaigns sourced), with the declared custom fields as extra columns;
 - quotas.csv: the person's target for the plan's metric, prorated as the app uses it;
-- campaigns.csv: under ``sourced_revenue``, the campaigns that credit those people.
+- campaigns.csv: under ``sourced_revenue``, the campaigns that credit those people;
+- rates.csv: when one of those deals is in another currency than the plan's, the exchange rates that
+  convert them (each as stored, ``from,to,rate,effective_from``).
 
 ``build_proof`` also runs the offline calculator on the very files (in a temporary
 folder) and compares its answer with the stored statement, so ``reproducible`` is a fact
@@ -27,6 +29,7 @@ calculator reproduces the total before them.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -213,7 +216,29 @@ def _files(
     }
     if campaigns:
         files["campaigns.csv"] = campaigns_csv(campaigns).encode()
+    rates = _rates_used(inputs.rate_book, deals, parsed.currency)
+    if rates:
+        files["rates.csv"] = rates.encode()
     return files, reasons
+
+
+def _rates_used(book: eng.RateBook, deals: list[eng.Deal], currency: str) -> str:
+    """rates.csv of the rates converting ``deals`` into ``currency`` (each as stored), or "" when none is needed."""
+    used: set[tuple[str, str, str, str]] = set()
+    for deal in deals:
+        if deal.currency == currency:
+            continue
+        applied = book.lookup(deal.currency, currency, deal.closed_at)
+        if applied is not None:
+            source, target = (applied.target, applied.source) if applied.inverted else (applied.source, applied.target)
+            used.add((source, target, format(applied.rate, "f"), applied.effective_from.isoformat()))
+    if not used:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("from", "to", "rate", "effective_from"))
+    writer.writerows(sorted(used))
+    return out.getvalue()
 
 
 def _reports(managers: Mapping[str, str | None], email: str) -> set[str]:

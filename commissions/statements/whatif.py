@@ -95,9 +95,13 @@ def what_if(
         )
         quotas = inputs.quotas_for(plan)
         args = (parsed, period, inputs.people, quotas)
-        before = _payee(eng.calculate(*args, inputs.deals, inputs.campaigns, participants=[person.email]), person.email)
+        rates = inputs.rate_book
+        before = _payee(
+            eng.calculate(*args, inputs.deals, inputs.campaigns, participants=[person.email], rates=rates), person.email
+        )
         after = _payee(
-            eng.calculate(*args, [*inputs.deals, deal], inputs.campaigns, participants=[person.email]), person.email
+            eng.calculate(*args, [*inputs.deals, deal], inputs.campaigns, participants=[person.email], rates=rates),
+            person.email,
         )
         if after is None:
             continue
@@ -156,6 +160,7 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
                 inputs.deals,
                 inputs.campaigns,
                 participants=[person.email],
+                rates=inputs.rate_book,
             ),
             person.email,
         )

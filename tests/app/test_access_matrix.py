@@ -159,6 +159,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/people"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/payment-currency"): {"admin"},
     ("GET", "/admin/people/{person_id:int}/password"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/password/reset-link"): {"admin"},
     ("GET", "/admin/tokens"): {"admin"},
@@ -181,6 +182,13 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/quotas/upload"): MANAGERS,
     ("POST", "/quotas/upload/confirm"): MANAGERS,
     ("PUT", "/api/v1/quotas"): MANAGERS,
+    # exchange rates: finance and admins
+    ("GET", "/finance/rates"): {"finance", "admin"},
+    ("POST", "/finance/rates"): {"finance", "admin"},
+    ("POST", "/finance/rates/import"): {"finance", "admin"},
+    ("GET", "/finance/rates/history"): {"finance", "admin"},
+    ("GET", "/api/v1/rates"): {"finance", "admin"},
+    ("PUT", "/api/v1/rates"): {"finance", "admin"},
     # campaigns: everyone reads; the campaign (owned by marketing) is edited by marketing's manager and admins
     ("GET", "/campaigns"): EVERYONE,
     ("POST", "/campaigns"): {"admin"},  # and marketing's managers (not among the callers)

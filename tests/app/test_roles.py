@@ -19,6 +19,7 @@ PAGES = {
     "/disputes": {"rep", "manager", "finance"},
     "/finance/periods/2026-Q1": {"finance"},  # the approval page (also before anything is computed)
     "/finance/adjustments": {"finance"},
+    "/finance/rates": {"finance", "admin"},  # exchange rates
     "/admin/people": {"admin"},
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},

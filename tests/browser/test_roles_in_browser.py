@@ -33,7 +33,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
         ),
         (
             f"finance@{DOMAIN}",
-            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Leaderboard"],
+            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Rates", "Leaderboard"],
             "Periods",
         ),
         (
@@ -44,6 +44,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
                 "Quotas",
                 "Campaigns",
                 "Marketing",
+                "Rates",
                 "People",
                 "API tokens",
                 "Plans",

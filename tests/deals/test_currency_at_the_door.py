@@ -1,9 +1,10 @@
-"""A deal in a currency that a plan seeing it does not pay in is refused at every door (issue 13).
+"""A deal in a currency that a plan seeing it does not pay in, with no exchange rate for the pair on or
+before its close date, is refused at every door (issues 13 and 19).
 
-The app has no exchange rates: the engine refuses such a deal for the whole plan period, so
-before this check one EUR deal under a USD plan stopped the period's recalculation for
-everyone. The API, the signed CRM webhook and the form answer 4xx naming the field
-``currency``, the plan and the person; the CSV import reports the row and writes nothing.
+The engine refuses such a deal for the whole plan period, so before this check one EUR deal under a
+USD plan without a rate stopped the period's recalculation for everyone. The API, the signed CRM
+webhook and the form answer 4xx naming the field ``currency``, the pair, the date, the plan and the
+person; the CSV import reports the row and writes nothing. (With a rate, tests/rates/ shows it accepted.)
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from datetime import date
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.core.db import transaction
 from commissions.deals.csv_import import import_deals
-from commissions.models import Campaign, Deal, Person, Plan, PlanAssignment, PlanVersion
+from commissions.models import Campaign, Deal, ExchangeRate, Person, Plan, PlanAssignment, PlanVersion
 from commissions.webhooks import api
 from commissions.webhooks.service import create_integration
 from commissions.webhooks.signing import sign
@@ -29,7 +30,15 @@ from tests.deals.test_deals_api import token_for
 
 NOW = 1_795_000_000
 HEADER = "external_id,name,account,owner,amount,currency,closed_at,type,product,term_months,source_campaign,status,cancelled_at,splits\n"
-REFUSED = "EUR is not paid by plan 'AE 2026' (USD) of ana@example.com"
+
+
+def no_rate(plan: str, whose: str, day: str, pair: str = "EUR to USD") -> str:
+    """The refusal of a deal that no exchange rate converts into its plan's currency on its close date."""
+    return f"no exchange rate from {pair} on or before {day} (plan '{plan}' of {whose})"
+
+
+REFUSED = no_rate("AE 2026", "ana@example.com", "2026-02-03")
+CSV_REFUSED = no_rate("AE 2026", "ana@example.com", "2026-01-12")
 
 
 def plan_document(name: str, currency: str, period: str = "quarter", quota: str | None = None) -> str:
@@ -154,7 +163,7 @@ def test_split_partners_and_the_campaign_owner_count(client, org, engine: Engine
     add_plan(engine, "Marketing 2026", "USD", {"mo@example.com": OPEN})
     refused(
         post(client, org, body(owner="bo@example.com", source_campaign="WEB")),
-        "EUR is not paid by plan 'Marketing 2026' (USD) of mo@example.com, owner of campaign WEB",
+        no_rate("Marketing 2026", "mo@example.com, owner of campaign WEB", "2026-02-03"),
     )
     assert (
         post(client, org, body(owner="bo@example.com", source_campaign="OTHER")).status_code == 201
@@ -167,12 +176,12 @@ def test_a_plan_of_anyone_above_in_the_manager_chain_counts(client, org, engine:
     add_plan(engine, "VP 2026", "USD", {"vp@example.com": OPEN})  # two levels up: team credit and overrides read it
     refused(
         post(client, org, body("EU-2", owner="cy@example.com")),
-        "EUR is not paid by plan 'VP 2026' (USD) of vp@example.com, above cy@example.com",
+        no_rate("VP 2026", "vp@example.com, above cy@example.com", "2026-02-03"),
     )
     add_plan(engine, "Managers 2026", "USD", {"mia@example.com": OPEN})  # the nearest is named first
     refused(
         post(client, org, body("EU-2", owner="cy@example.com")),
-        "EUR is not paid by plan 'Managers 2026' (USD) of mia@example.com, above cy@example.com",
+        no_rate("Managers 2026", "mia@example.com, above cy@example.com", "2026-02-03"),
     )
     assert post(client, org, body("EU-2", owner="cy@example.com", currency="USD")).status_code == 201
 
@@ -184,7 +193,9 @@ def test_which_plan_version_and_assignment_count(client, engine: Engine, make_pe
         make_person(email)
     admin = token_for(engine, "admin")
     add_plan(engine, "AE 2026", "USD", {"ana@example.com": OPEN})
-    refused(post(client, admin, body("A-1", closed_at="2026-03-31")), REFUSED)
+    refused(
+        post(client, admin, body("A-1", closed_at="2026-03-31")), no_rate("AE 2026", "ana@example.com", "2026-03-31")
+    )
     assert (
         post(client, admin, body("A-2", closed_at="2025-12-31", currency="JPY", amount="5")).status_code == 201
     )  # no version yet
@@ -193,13 +204,13 @@ def test_which_plan_version_and_assignment_count(client, engine: Engine, make_pe
     assert post(client, admin, body("B-1", owner="bo@example.com", closed_at="2026-01-31")).status_code == 201
     refused(
         post(client, admin, body("B-2", owner="bo@example.com", closed_at="2026-02-01")),
-        "EUR is not paid by plan 'Monthly' (USD) of bo@example.com",
+        no_rate("Monthly", "bo@example.com", "2026-02-01"),
     )
     # an assignment that ended in January still puts cy in Q1's calculation of the plan, with all of Q1's deals
     add_plan(engine, "Ended", "USD", {"cy@example.com": (date(2026, 1, 1), date(2026, 1, 31))})
     refused(
         post(client, admin, body("C-1", owner="cy@example.com", closed_at="2026-03-15")),
-        "EUR is not paid by plan 'Ended' (USD) of cy@example.com",
+        no_rate("Ended", "cy@example.com", "2026-03-15"),
     )
     assert post(client, admin, body("C-2", owner="cy@example.com", closed_at="2026-04-01")).status_code == 201
     # an assignment that starts later than the period does not count
@@ -220,7 +231,7 @@ def test_which_plan_version_and_assignment_count(client, engine: Engine, make_pe
     assert post(client, admin, body("E-1", owner="dee@example.com", source_campaign="WEB")).status_code == 201
     refused(
         post(client, admin, body("E-2", owner="cy@example.com", source_campaign="WEB", closed_at="2026-04-02")),
-        "EUR is not paid by plan 'Marketing' (USD) of mo@example.com, owner of campaign WEB",
+        no_rate("Marketing", "mo@example.com, owner of campaign WEB", "2026-04-02"),
     )
 
 
@@ -305,12 +316,13 @@ def test_form_shows_the_error_on_the_currency_field(client, org, engine: Engine)
         "type": "new",
         "_csrf_token": csrf_from(client),
     }
-    slot = f'<small class="error" id="error-currency">{escape(REFUSED)}</small>'
+    refusal = no_rate("AE 2026", "ana@example.com", "2026-02-01")
+    slot = f'<small class="error" id="error-currency">{escape(refusal)}</small>'
     saved = client.post("/deals/new/", data=form)
     assert saved.status_code == 400 and slot in saved.text
     inline = client.post("/deals/new/validate", data=form, headers={"HX-Request": "true"})
     assert inline.status_code == 200
-    assert f'id="error-currency" hx-swap-oob="true">{escape(REFUSED)}</small>' in inline.text
+    assert f'id="error-currency" hx-swap-oob="true">{escape(refusal)}</small>' in inline.text
     assert deals(engine) == 0
     ok = client.post("/deals/new/", data={**form, "currency": "USD"}, follow_redirects=False)
     assert ok.status_code in (302, 303) and deals(engine) == 1
@@ -331,15 +343,15 @@ def test_csv_import_reports_the_row_and_writes_nothing(client, org, engine: Engi
     report = import_deals(engine, CSV.encode(), by=None, commit=True)
     assert not report.committed
     assert [(e.line, e.field, e.message) for e in report.errors] == [
-        (4, "currency", REFUSED),
-        (5, "currency", "EUR is not paid by plan 'Managers 2026' (USD) of mia@example.com, above cy@example.com"),
+        (4, "currency", CSV_REFUSED),
+        (5, "currency", no_rate("Managers 2026", "mia@example.com, above cy@example.com", "2026-02-12")),
     ]
     assert deals(engine) == 0
 
     finance = token_for(engine, "finance")
     answer = client.post("/api/v1/deals/import", content=CSV, headers={**finance, "content-type": "text/csv"})
     assert answer.status_code == 400
-    assert answer.json()["extra"]["errors"][0] == {"line": 4, "field": "currency", "message": REFUSED}
+    assert answer.json()["extra"]["errors"][0] == {"line": 4, "field": "currency", "message": CSV_REFUSED}
     assert deals(engine) == 0
 
     fixed = CSV.replace("D-3,C,C,ana@example.com,100,EUR", "D-3,C,C,ana@example.com,100,USD").replace(
@@ -356,7 +368,7 @@ def test_csv_import_page_shows_the_row_error(client, org, engine: Engine, make_p
         "/deals/import", files={"file": ("d.csv", CSV, "text/csv")}, data={"_csrf_token": csrf_from(client)}
     )
     assert failed.status_code == 400 and "Nothing was imported" in failed.text
-    assert str(escape(REFUSED)) in failed.text
+    assert str(escape(CSV_REFUSED)) in failed.text
     assert deals(engine) == 0
 
 
@@ -382,3 +394,37 @@ def test_a_large_import_checks_every_row_in_a_few_queries(engine: Engine, org) -
     assert report.ok and report.created == 2000
     assignment_reads = [s for s in statements if "FROM plan_assignment" in s]
     assert 0 < len(assignment_reads) <= 4  # two quarters (one plan period kind), not 2,000 rows
+
+
+def test_a_large_import_in_another_currency_reads_the_rates_once(client, engine: Engine, org) -> None:
+    """2,000 EUR rows on a USD plan with a rate: all accepted, the rates read at most once (issue 19)."""
+    from sqlalchemy import event
+
+    put = client.put(
+        "/api/v1/rates",
+        json=[{"from": "EUR", "to": "USD", "rate": "1.0850", "effective_from": "2026-01-01"}],
+        headers=org,
+    )
+    assert put.status_code == 200
+    rows = "".join(
+        f"R-{i},R,R,{'ana' if i % 2 else 'cy'}@example.com,100,EUR,2026-0{1 + i % 6}-10,new,Pro,12,,won,,\n"
+        for i in range(2000)
+    )
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = import_deals(engine, (HEADER + rows).encode(), by=None, commit=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert report.ok and report.created == 2000, report.errors[:3]
+    assert len([s for s in statements if "FROM exchange_rate" in s]) <= 1
+    # without the rate, the same file is refused row by row, naming the pair and each row's date
+    with transaction(engine) as s:
+        s.execute(delete(ExchangeRate))
+    refused = import_deals(engine, (HEADER + rows).encode(), by=None, commit=False)
+    assert not refused.ok
+    assert refused.errors[0].message == no_rate("AE 2026", "ana@example.com", "2026-02-10")
