@@ -63,16 +63,14 @@ class CampaignIn(BaseModel):
 class CampaignOut(BaseModel):
     """A campaign as ``PUT`` takes it: a page's items sent back change nothing."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
-
-    code: str
-    name: str
-    owner: str
-    channel: str
-    cost: str
-    currency: str
-    start: date | None
-    end: date | None
+    code: str = Field(examples=[EXAMPLE["code"]])
+    name: str = Field(examples=[EXAMPLE["name"]])
+    owner: str = Field(examples=[EXAMPLE["owner"]])
+    channel: str = Field(examples=[EXAMPLE["channel"]])
+    cost: str = Field(examples=[EXAMPLE["cost"]], description="a decimal string with the currency's minor digits")
+    currency: str = Field(examples=[EXAMPLE["currency"]])
+    start: date | None = Field(examples=[EXAMPLE["start"]])
+    end: date | None = Field(examples=[EXAMPLE["end"]])
 
     @classmethod
     def of(cls, campaign: Campaign, owner_email: str) -> CampaignOut:

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -15,11 +16,11 @@ from commissions.core.paging import MAX_PAGE, next_link, paging_headers
 from commissions.custom_fields.service import declare_field_in, list_fields
 from commissions.models import CustomField
 
+EXAMPLE = {"name": "region", "type": "text", "label": "Sales region"}
+
 
 class CustomFieldIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "region", "type": "text", "label": "Sales region"}]}
-    )
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="how conditions, `custom_fields` keys and CSV columns spell it, e.g. region")
     type: str = Field(description="text, number, date or boolean")
@@ -27,13 +28,9 @@ class CustomFieldIn(BaseModel):
 
 
 class CustomFieldOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "region", "type": "text", "label": "Sales region"}]}
-    )
-
-    name: str
-    type: str
-    label: str
+    name: str = Field(examples=[EXAMPLE["name"]])
+    type: str = Field(examples=[EXAMPLE["type"]])
+    label: str = Field(examples=[EXAMPLE["label"]])
 
     @classmethod
     def of(cls, field: CustomField) -> CustomFieldOut:
@@ -90,7 +87,10 @@ class CustomFieldsApiController(Controller):
         responses={200: ResponseSpec(CustomFieldOut, description="already declared exactly so: nothing changed")},
     )
     def declare_api(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[CustomFieldIn]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: Annotated[CustomFieldIn, Body(examples=[Example(summary="a text field", value=EXAMPLE)])],
     ) -> Response[CustomFieldOut]:
         done = declare_field_in(
             request.app.state["engine"], name=data.name, type=data.type, label=data.label, by=principal, idempotent=True

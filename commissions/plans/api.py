@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Response
 
@@ -18,6 +19,7 @@ from commissions.core.upserts import UpsertRefused, UpsertReport
 from commissions.plans.queries import assignments_with_emails, plan_named, plan_page, versions_by_number
 from commissions.plans.schemas import (
     ASSIGNMENT_EXAMPLE,
+    PLAN_PUT_EXAMPLES,
     AssignmentIn,
     IssueOut,
     PlanDetail,
@@ -97,7 +99,16 @@ class PlansApiController(Controller):
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         name: FromPath[str],
-        data: Annotated[PlanPut, Body(description="the plan document and the first day it applies")],
+        data: Annotated[
+            PlanPut,
+            Body(
+                description="the plan document and the first day it applies",
+                examples=[
+                    Example(summary="a YAML document", value=PLAN_PUT_EXAMPLES[0]),
+                    Example(summary="the same document as a JSON object", value=PLAN_PUT_EXAMPLES[1]),
+                ],
+            ),
+        ],
     ) -> Response[PlanSaved]:
         try:
             saved = save_version_from_api(

@@ -27,33 +27,31 @@ components:
 ASSIGNMENT_EXAMPLE = {"person": "ana@example.com", "from": "2026-01-01", "to": None, "prorate": False}
 
 
+PLAN_PUT_EXAMPLES = [
+    {"document": PLAN_YAML, "effective_from": "2026-01-01"},
+    {
+        "document": {
+            "name": "AE 2026",
+            "currency": "USD",
+            "period": "quarter",
+            "quota": "bookings",
+            "components": [
+                {
+                    "name": "Commission",
+                    "kind": "tiered",
+                    "tiers": [{"to": "100%", "rate": "10%"}, {"rate": "15%"}],
+                }
+            ],
+        },
+        "effective_from": "2026-01-01",
+    },
+]
+
+
 class PlanPut(BaseModel):
     """A plan document and the first day its version applies."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"document": PLAN_YAML, "effective_from": "2026-01-01"},
-                {
-                    "document": {
-                        "name": "AE 2026",
-                        "currency": "USD",
-                        "period": "quarter",
-                        "quota": "bookings",
-                        "components": [
-                            {
-                                "name": "Commission",
-                                "kind": "tiered",
-                                "tiers": [{"to": "100%", "rate": "10%"}, {"rate": "15%"}],
-                            }
-                        ],
-                    },
-                    "effective_from": "2026-01-01",
-                },
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")
 
     document: str | dict[str, Any] = Field(
         description="the plan document (plans.md): YAML text, or the same document as a JSON object; "
@@ -75,28 +73,15 @@ class PlanPut(BaseModel):
 class PlanSaved(BaseModel):
     """What ``PUT /api/v1/plans/{name}`` did."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "plan": "AE 2026",
-                    "result": "new version",
-                    "changed": True,
-                    "version": 2,
-                    "effective_from": "2026-04-01",
-                }
-            ]
-        }
-    )
-
-    plan: str
+    plan: str = Field(examples=["AE 2026"])
     result: Literal["created", "new version", "unchanged"] = Field(
+        examples=["new version"],
         description="created: a new plan (201); new version: the document differs from the version in force on "
-        "effective_from; unchanged: it is the same plan (nothing stored, nothing recomputed)"
+        "effective_from; unchanged: it is the same plan (nothing stored, nothing recomputed)",
     )
-    changed: bool
-    version: int = Field(description="the version stored, or the equal version in force when unchanged")
-    effective_from: date = Field(description="the version's first day")
+    changed: bool = Field(examples=[True])
+    version: int = Field(examples=[2], description="the version stored, or the equal version in force when unchanged")
+    effective_from: date = Field(examples=["2026-04-01"], description="the version's first day")
 
 
 class IssueOut(BaseModel):
@@ -114,31 +99,16 @@ class IssueOut(BaseModel):
 
 
 class PlanSummaryOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "AE 2026",
-                    "currency": "USD",
-                    "period": "quarter",
-                    "metric": "bookings",
-                    "version": 1,
-                    "effective_from": "2026-01-01",
-                    "latest_version": 2,
-                    "assignments": 12,
-                }
-            ]
-        }
+    name: str = Field(examples=["AE 2026"])
+    currency: str = Field(examples=["USD"])
+    period: str = Field(examples=["quarter"], description="month, quarter or year")
+    metric: str | None = Field(examples=["bookings"], description="the document's `quota` metric (null: none)")
+    version: int | None = Field(
+        examples=[1], description="the version in force today (null: its first version starts later)"
     )
-
-    name: str
-    currency: str
-    period: str
-    metric: str | None = Field(description="the document's `quota` metric (null: none)")
-    version: int | None = Field(description="the version in force today (null: its first version starts later)")
-    effective_from: date | None = Field(description="when that version took effect")
-    latest_version: int
-    assignments: int = Field(description="how many assignments the plan has (past, current and future)")
+    effective_from: date | None = Field(examples=["2026-01-01"], description="when that version took effect")
+    latest_version: int = Field(examples=[2])
+    assignments: int = Field(examples=[12], description="how many assignments the plan has (past, current and future)")
 
     @classmethod
     def of(cls, row: PlanListRow) -> PlanSummaryOut:
