@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from commissions.campaigns.service import CampaignInput
 from commissions.core.money import from_minor
@@ -28,7 +29,7 @@ EXAMPLE = {
 class CampaignIn(BaseModel):
     """One campaign, keyed by ``code``; every field but ``code``, ``name`` and ``owner`` may be left out."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [cast(JsonDict, EXAMPLE)]})
 
     code: str = Field(max_length=64, description="the natural key: what deals' `source_campaign` names, e.g. WEB-SEO")
     name: str = Field(max_length=200)
@@ -41,7 +42,7 @@ class CampaignIn(BaseModel):
 
     @field_validator("cost", mode="before")
     @classmethod
-    def _number_as_text(cls, value: Any) -> Any:
+    def _number_as_text(cls, value: object) -> object:
         """A JSON number is read by its text (``1500.5`` → "1500.5"); booleans are not numbers."""
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return str(value)

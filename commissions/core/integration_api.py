@@ -24,10 +24,11 @@ M = TypeVar("M", bound=BaseModel)
 
 def items_body(model: type[BaseModel], *, description: str, example: list[dict[str, Any]]) -> BodyKwarg:
     """The OpenAPI description of a list of ``model`` items (with an example request)."""
-    return Body(
+    body: BodyKwarg = Body(
         description=description,
         schema_extra={"items": model.model_json_schema(), "examples": [example]},
     )
+    return body
 
 
 def _message(error: Any) -> str:

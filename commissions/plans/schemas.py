@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
 from commissions.engine import PlanIssue, PlanValidationError, load_plan_document
@@ -153,7 +154,7 @@ class AssignmentIn(BaseModel):
     """A person on the plan from ``from`` to ``to`` (inclusive; null: open-ended), keyed by (person, from)."""
 
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, json_schema_extra={"examples": [ASSIGNMENT_EXAMPLE]}
+        extra="forbid", populate_by_name=True, json_schema_extra={"examples": [cast(JsonDict, ASSIGNMENT_EXAMPLE)]}
     )
 
     person: str = Field(max_length=254, description="the person's email")

@@ -583,13 +583,13 @@ def upsert_assignments(
         if person is None:
             problems.append(ItemProblem(index, "person", f"no person with email {item.person.strip() or '(empty)'}"))
             continue
-        key = (person.email, item.starts_on)
-        if key in first_index:
+        natural = (person.email, item.starts_on)
+        if natural in first_index:
             problems.append(
-                ItemProblem(index, "from", f"{person.email} from {item.starts_on} is also item {first_index[key]}")
+                ItemProblem(index, "from", f"{person.email} from {item.starts_on} is also item {first_index[natural]}")
             )
             continue
-        first_index[key] = index
+        first_index[natural] = index
         if item.ends_on is not None and item.ends_on < item.starts_on:
             problems.append(ItemProblem(index, "to", f"{item.ends_on} is before the start ({item.starts_on})"))
             continue
