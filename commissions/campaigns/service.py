@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
-from commissions.core.db import transaction
+from commissions.core.db import transaction, write
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.money import MoneyError, format_money, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, PeriodKey
@@ -320,9 +320,9 @@ def upsert_campaigns(session: Session, principal: Principal, items: Sequence[Cam
 
 
 def upsert_campaigns_in(engine: Engine, principal: Principal, items: Sequence[CampaignInput]) -> UpsertReport:
-    """``upsert_campaigns`` in a transaction of its own."""
-    with transaction(engine) as session:
-        return upsert_campaigns(session, principal, items)
+    """``upsert_campaigns`` in a transaction of its own, run again if a concurrent request created one of
+    the codes first (the unique code refuses the second insert; the next try updates that campaign)."""
+    return write(engine, lambda session: upsert_campaigns(session, principal, items))
 
 
 # ---------------------------------------------------------------- the list

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Response
@@ -93,6 +94,7 @@ class PlansApiController(Controller):
         "(`component`, `field`, `message`, `position` inside a `when`), as plans.md says; a new version may "
         "not change the currency or period kind (400). A date already used by a version of the plan, or "
         "on or before the start of a locked or paid period, is a 409 naming `effective_from`.",
+        responses={201: ResponseSpec(PlanSaved, description="a new plan, created with this version")},
     )
     def put_api(
         self,
