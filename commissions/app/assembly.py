@@ -57,6 +57,7 @@ from commissions.auth.csrf import SessionCsrfMiddleware
 from commissions.auth.middleware import AuthenticationMiddleware
 from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, RotatingSessionConfig
 from commissions.auth.throttle import SignInThrottle
+from commissions.campaigns.api import CampaignsApiController
 from commissions.campaigns.pages import CampaignsController
 from commissions.core.db import get_engine
 from commissions.core.dependencies import provide_db, provide_principal
@@ -77,6 +78,7 @@ from commissions.payroll.pages import PayrollController
 from commissions.people.pages import AdminPeopleController
 from commissions.periods.api import PeriodsApiController
 from commissions.periods.pages import PeriodsController
+from commissions.plans.api import PlansApiController
 from commissions.plans.pages import PlansController
 from commissions.pulse.pages import PulseController, TeamPulseController
 from commissions.quotas.api import QuotasApiController
@@ -182,9 +184,11 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     RatesController,
     RatesApiController,
     CampaignsController,
+    CampaignsApiController,
     CustomFieldsController,
     CustomFieldsApiController,
     PlansController,
+    PlansApiController,
     PayrollController,
     PayrollApiController,
     DisputesController,

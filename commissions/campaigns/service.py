@@ -6,6 +6,7 @@ The caller owns the transaction (``commissions.core.db.transaction``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,11 +17,12 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
-from commissions.core.db import transaction
+from commissions.core.db import transaction, write
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.money import MoneyError, format_money, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, PeriodKey
 from commissions.core.principal import Principal
+from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
 from commissions.models import Campaign, Deal, Person, Team
 from commissions.people.queries import normalise_email, person_by_email
 from commissions.people.service import report_ids
@@ -28,6 +30,7 @@ from commissions.people.service import report_ids
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_COST = Decimal(1000000000000)
+INTEGRATORS = frozenset({"admin", "finance"})  # who may PUT /api/v1/campaigns (api.md)
 
 
 class CampaignInput(BaseModel):
@@ -79,7 +82,7 @@ def owner_scope(session: Session, principal: Principal) -> set[int] | None:
     The owner is credited with the campaign's sourced revenue, which pays marketers, so a
     marketing manager assigns campaigns within their own team only.
     """
-    if principal.role == "admin":
+    if principal.role in INTEGRATORS:  # finance only reaches here through PUT /api/v1/campaigns
         return None
     if is_marketing_manager(session, principal):
         return {principal.person_id, *report_ids(session, principal.person_id)}  # type: ignore[arg-type]
@@ -173,7 +176,10 @@ def _snapshot(c: Campaign) -> dict[str, str | None]:
 
 def create_campaign(session: Session, principal: Principal, data: CampaignInput) -> Campaign:
     require_editor(session, principal)
-    v = _validate(session, principal, data, existing=None)
+    return _insert(session, principal, _validate(session, principal, data, existing=None))
+
+
+def _insert(session: Session, principal: Principal, v: _Valid) -> Campaign:
     campaign = Campaign(
         code=v.code,
         name=v.name,
@@ -207,7 +213,10 @@ def editable_campaign(session: Session, principal: Principal, campaign_id: int) 
 
 def update_campaign(session: Session, principal: Principal, campaign: Campaign, data: CampaignInput) -> Campaign:
     """Update everything but the code (deals refer to campaigns by code)."""
-    v = _validate(session, principal, data, existing=campaign)
+    return _apply(session, principal, campaign, _validate(session, principal, data, existing=campaign))
+
+
+def _apply(session: Session, principal: Principal, campaign: Campaign, v: _Valid) -> Campaign:
     before = _snapshot(campaign)
     previous_owner = campaign.owner_id
     campaign.name, campaign.owner_id, campaign.channel = v.name, stored_id(v.owner), v.channel
@@ -255,6 +264,65 @@ def recredit_campaign(session: Session, code: str, owners: set[int], *, what: st
     ).all():
         book_locked_change(session, period=period, people=people, deal=None, what=what, actor=actor, trigger=what)
     touch(session, people, keys)
+
+
+# ---------------------------------------------------------------- PUT /api/v1/campaigns
+
+
+def _same(campaign: Campaign, v: _Valid) -> bool:
+    return (campaign.name, campaign.owner_id, campaign.channel, campaign.cost_minor, campaign.currency) == (
+        v.name,
+        v.owner.id,
+        v.channel,
+        v.cost_minor,
+        v.currency,
+    ) and (campaign.starts_on, campaign.ends_on) == (v.starts_on, v.ends_on)
+
+
+def upsert_campaigns(session: Session, principal: Principal, items: Sequence[CampaignInput]) -> UpsertReport:
+    """Create or update campaigns by ``code`` (case-insensitive), all or nothing, with the form's rules.
+
+    An item's empty ``currency`` keeps the stored one (USD for a new campaign). Every bad item is
+    reported (``UpsertRefused``: index, field, message) and nothing is written; an item equal to what
+    is stored writes nothing and queues nothing. An owner change re-credits the campaign's deals.
+    """
+    if principal.role not in INTEGRATORS:
+        raise Forbidden("Only admins and finance load campaigns through the API.")
+    problems: list[ItemProblem] = []
+    first_index: dict[str, int] = {}
+    work: list[tuple[Campaign | None, _Valid]] = []
+    for index, data in enumerate(items):
+        code = data.code.strip()
+        if code.lower() in first_index:
+            problems.append(ItemProblem(index, "code", f"{code} is also item {first_index[code.lower()]} of this list"))
+            continue
+        first_index[code.lower()] = index
+        existing = (
+            session.exec(select(Campaign).where(func.lower(Campaign.code) == code.lower())).first() if code else None
+        )
+        if existing is not None and not data.currency.strip():
+            data = data.model_copy(update={"currency": existing.currency})
+        try:
+            work.append((existing, _validate(session, principal, data, existing=existing)))
+        except InputProblem as exc:
+            problems.append(ItemProblem(index, exc.field, exc.message))
+    if problems:
+        raise UpsertRefused(problems)
+    outcomes: list[tuple[str, Outcome]] = []
+    for existing, v in work:
+        if existing is None:
+            outcomes.append((_insert(session, principal, v).code, "created"))
+        elif _same(existing, v):
+            outcomes.append((existing.code, "unchanged"))
+        else:
+            outcomes.append((_apply(session, principal, existing, v).code, "updated"))
+    return UpsertReport.of(outcomes)
+
+
+def upsert_campaigns_in(engine: Engine, principal: Principal, items: Sequence[CampaignInput]) -> UpsertReport:
+    """``upsert_campaigns`` in a transaction of its own, run again if a concurrent request created one of
+    the codes first (the unique code refuses the second insert; the next try updates that campaign)."""
+    return write(engine, lambda session: upsert_campaigns(session, principal, items))
 
 
 # ---------------------------------------------------------------- the list

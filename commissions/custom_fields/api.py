@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Body, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
+from commissions.core.paging import MAX_PAGE, next_link, paging_headers
 from commissions.custom_fields.service import declare_field_in, list_fields
 from commissions.models import CustomField
 
-MAX_LIMIT = 1000
+EXAMPLE = {"name": "region", "type": "text", "label": "Sales region"}
 
 
 class CustomFieldIn(BaseModel):
@@ -25,9 +28,9 @@ class CustomFieldIn(BaseModel):
 
 
 class CustomFieldOut(BaseModel):
-    name: str
-    type: str
-    label: str
+    name: str = Field(examples=[EXAMPLE["name"]])
+    type: str = Field(examples=[EXAMPLE["type"]])
+    label: str = Field(examples=[EXAMPLE["label"]])
 
     @classmethod
     def of(cls, field: CustomField) -> CustomFieldOut:
@@ -44,30 +47,52 @@ class CustomFieldsApiController(Controller):
     guards = [admins]
     tags = ["custom fields"]
 
-    @get("/", sync_to_thread=True, summary="Declared custom deal fields, by name (paged)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        summary="Declared custom deal fields, by name (paged)",
+        description='`next_cursor` (also in a `Link: <...>; rel="next"` header and `X-Next-Cursor`) gives the next '
+        "page until it is null.",
+        response_headers=paging_headers("fields"),
+    )
     def list_api(
         self,
+        request: Request[Any, Any, Any],
         db: DbSession,
-        cursor: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
-    ) -> CustomFieldList:
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"fields per page (1-{MAX_PAGE})")] = 100,
+    ) -> Response[CustomFieldList]:
         rows = list_fields(db, after=cursor, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return CustomFieldList(items=[CustomFieldOut.of(f) for f in rows], next_cursor=rows[-1].name if more else None)
+        next_cursor = rows[-1].name if more else None
+        headers = (
+            {"Link": next_link(request.url.path, {"limit": str(limit)}, next_cursor), "X-Next-Cursor": next_cursor}
+            if next_cursor
+            else {}
+        )
+        return Response(
+            CustomFieldList(items=[CustomFieldOut.of(f) for f in rows], next_cursor=next_cursor), headers=headers
+        )
 
     @post(
         "/",
         sync_to_thread=True,
         status_code=201,
         summary="Declare a custom deal field (plan conditions can use it by name)",
+        description="Idempotent by `name`: declaring a field again exactly as it is (same name and type; the "
+        "same label or none) answers 200 with the stored field and changes nothing. 201 for a new field. 400 "
+        "naming the field for a bad name, type or label; 409 for a name declared with another type, label or "
+        "spelling of its case (a declared field's type never changes).",
+        responses={200: ResponseSpec(CustomFieldOut, description="already declared exactly so: nothing changed")},
     )
     def declare_api(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[CustomFieldIn]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: Annotated[CustomFieldIn, Body(examples=[Example(summary="a text field", value=EXAMPLE)])],
     ) -> Response[CustomFieldOut]:
-        """400 naming the field for a bad name or type; 409 if the name is already declared (in any case)."""
         done = declare_field_in(
-            request.app.state["engine"], name=data.name, type=data.type, label=data.label, by=principal
+            request.app.state["engine"], name=data.name, type=data.type, label=data.label, by=principal, idempotent=True
         )
-        out = CustomFieldOut.of(done.field)
-        return Response(out, status_code=201)
+        return Response(CustomFieldOut.of(done.field), status_code=201 if done.created else 200)

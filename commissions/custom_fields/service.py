@@ -85,6 +85,7 @@ class Declared:
 
     field: CustomField
     statements: int
+    created: bool = True
 
 
 def example_condition(field: CustomField) -> str:
@@ -155,12 +156,27 @@ def plans_mentioning(session: Session, name: str) -> set[int]:
     return set(session.exec(query).all())
 
 
-def declare_field(session: Session, *, name: str, type: str, label: str = "", by: Principal | None) -> Declared:
-    """Declare a custom deal field; ``Conflict`` (409) if the name is taken, ``InputProblem`` if it is bad."""
+def declare_field(
+    session: Session, *, name: str, type: str, label: str = "", by: Principal | None, idempotent: bool = False
+) -> Declared:
+    """Declare a custom deal field; ``Conflict`` (409) if the name is taken, ``InputProblem`` if it is bad.
+
+    ``idempotent`` (the API): declaring a field again exactly as it is (same name and type, the same label
+    or none) changes nothing and returns it with ``created=False``; any other difference is a ``Conflict``
+    naming what differs (a declared field's type never changes: deals store values as declared)."""
     name, kind, label = _clean_name(name), _clean_type(type), _clean_label(label)
-    taken = session.exec(select(CustomField.name).where(func.lower(CustomField.name) == name.lower())).first()
+    taken = session.exec(select(CustomField).where(func.lower(CustomField.name) == name.lower())).first()
     if taken is not None:
-        raise Conflict("name", f"a field named {taken!r} is already declared")
+        if not idempotent or taken.name != name:
+            raise Conflict("name", f"a field named {taken.name!r} is already declared")
+        if taken.type != kind:
+            raise Conflict(
+                "type",
+                f"{name!r} is already declared as {taken.type}: a declared field's type cannot change to {kind}",
+            )
+        if label and label != taken.label:
+            raise Conflict("label", f"{name!r} is already declared with the label {taken.label!r}")
+        return Declared(taken, 0, created=False)
     field = CustomField(name=name, type=kind, label=label)
     try:
         with session.begin_nested():  # a concurrent declaration of the same name: 409, not a server error
@@ -229,7 +245,9 @@ def check_deal(session: Session, *, custom_fields: dict[str, Any] | None) -> Non
         check_values(custom_fields, declared_types(session))
 
 
-def declare_field_in(engine: Engine, *, name: str, type: str, label: str = "", by: Principal | None) -> Declared:
+def declare_field_in(
+    engine: Engine, *, name: str, type: str, label: str = "", by: Principal | None, idempotent: bool = False
+) -> Declared:
     """``declare_field`` in a transaction of its own (the admin page and the API)."""
     with transaction(engine) as session:
-        return declare_field(session, name=name, type=type, label=label, by=by)
+        return declare_field(session, name=name, type=type, label=label, by=by, idempotent=idempotent)

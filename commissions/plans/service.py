@@ -20,10 +20,10 @@ so a refused change leaves nothing behind. Every change is audited
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.periods import CLOSED_STATES, bounds_of_day, check_day_in_window
 from commissions.core.principal import Principal
+from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
 from commissions.engine import Plan as PlanDocument
 from commissions.engine import (
     PlanIssue,
@@ -53,6 +54,7 @@ from commissions.models import (
 from commissions.people.queries import person_by_email
 
 MAX_DOCUMENT_CHARS = 200_000
+Unchanged = Literal["same_text_as_latest", "same_plan_in_force"]
 
 
 class InvalidPlan(InputProblem):
@@ -121,6 +123,16 @@ def validate_plan_text(text: str, custom_fields: Mapping[str, str] | None = None
         return parse_plan(load_plan_document(text), custom_fields=dict(custom_fields or {}))
     except PlanValidationError as exc:
         raise InvalidPlan(exc.issues) from None
+
+
+def same_plan(stored_text: str, document: PlanDocument, custom_fields: Mapping[str, str] | None = None) -> bool:
+    """Whether a stored version reads as the same plan as ``document`` (YAML or JSON, `15%` or `0.15`:
+    the parsed plans are compared, not the texts). A stored text that no longer validates differs."""
+    try:
+        stored = validate_plan_text(stored_text, custom_fields)
+    except InvalidPlan:
+        return False
+    return stored.model_dump() == document.model_dump()
 
 
 def plan_by_name(session: Session, name: str, *, for_update: bool = False) -> Plan | None:
@@ -281,15 +293,24 @@ def save_plan_version(
     plan_id: int | None = None,
     create_only: bool = False,
     today: date | None = None,
+    name: str | None = None,
+    unchanged_if: Unchanged = "same_text_as_latest",
 ) -> SavedVersion:
     """Validate ``text`` and store it as the plan's next version (creating the plan on first use).
 
     ``effective_from``: None takes the document's own ``effective_from`` or else the first
-    day of the current period of the plan's kind. Identical text to the latest version
-    stores nothing and returns it with ``created=False``.
+    day of the current period of the plan's kind. ``name``: the document must be named so.
+    ``unchanged_if``: when nothing is stored (``created=False``, the matching version returned):
+    ``same_text_as_latest`` (the editor, the CLI) for a text identical to the latest version;
+    ``same_plan_in_force`` (the API) for a document that parses to the same plan as the version in
+    force on ``effective_from``.
     """
     text = normalise_text(text)
     document, _ = check_plan_text(session, text, plan_id=plan_id, create_only=create_only)
+    if name is not None and document.name != name:
+        raise InvalidPlan(
+            [PlanIssue(None, "name", f"the document is named {document.name!r}, not {name!r}: the names must match")]
+        )
     effective_from = resolve_effective_from(document, effective_from, today)
     check_day_in_window(effective_from, field="effective_from", on=today)  # 2099-01-01 is a typing mistake
 
@@ -299,9 +320,14 @@ def save_plan_version(
         # Re-checked under the plan's row lock: a concurrent version may have changed the plan.
         if plan.currency != document.currency or plan.period_kind != document.period:
             check_plan_text(session, text)
-        if normalise_text(latest.document).rstrip() == text.rstrip():
+        same = latest if normalise_text(latest.document).rstrip() == text.rstrip() else None
+        if unchanged_if == "same_plan_in_force":
+            in_force = version_for_period(session, stored_id(plan), effective_from)
+            fields = custom_field_types(session)
+            same = in_force if in_force is not None and same_plan(in_force.document, document, fields) else None
+        if same is not None:
             return SavedVersion(
-                plan=plan, version=latest, created=False, plan_created=False, effective_from=effective_from
+                plan=plan, version=same, created=False, plan_created=False, effective_from=effective_from
             )
 
     same_day = session.exec(
@@ -471,6 +497,142 @@ def end_assignment(
     changed_from = min(ends_on, previous) if previous else ends_on
     _queue_recompute(session, plan, person_ids={assignment.person_id}, starts_on=changed_from, ends_on=None)
     return assignment
+
+
+def change_assignment(
+    session: Session, *, assignment: PlanAssignment, ends_on: date | None, prorate: bool, by: Principal | None
+) -> PlanAssignment:
+    """Set an assignment's end (None: open-ended) and ``prorate``; the periods the change reaches are recomputed."""
+    plan = _lock_plan(session, assignment.plan_id)
+    if ends_on is not None and ends_on < assignment.starts_on:
+        raise InputProblem(
+            "ends_on",
+            f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
+            f"before that ({ends_on.isoformat()})",
+        )
+    clash = _overlapping(
+        session,
+        plan_id=stored_id(plan),
+        person_id=assignment.person_id,
+        starts_on=assignment.starts_on,
+        ends_on=ends_on,
+        exclude_id=assignment.id,
+    )
+    if clash is not None:
+        raise Conflict("ends_on", f"that would overlap the assignment from {_describe(clash)}")
+    before = (assignment.ends_on, assignment.prorate)
+    if before == (ends_on, prorate):
+        return assignment
+    assignment.ends_on, assignment.prorate = ends_on, prorate
+    session.add(assignment)
+    session.flush()
+    person = session.get(Person, assignment.person_id)
+    record_event(
+        session,
+        by,
+        "plan.assignment.change",
+        "plan_assignment",
+        assignment.id,
+        {
+            "plan": plan.name,
+            "person": person.email if person else None,
+            "starts_on": assignment.starts_on.isoformat(),
+            "ends_on": [before[0].isoformat() if before[0] else None, ends_on.isoformat() if ends_on else None],
+            "prorate": [before[1], prorate],
+        },
+    )
+    if before[1] != prorate:
+        changed_from = assignment.starts_on  # the quota of every period it covers
+    else:
+        changed_from = min(day for day in (before[0], ends_on) if day is not None)
+    _queue_recompute(session, plan, person_ids={assignment.person_id}, starts_on=changed_from, ends_on=None)
+    return assignment
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentItem:
+    """One item of ``PUT /api/v1/plans/{name}/assignments``, keyed by (person, starts_on)."""
+
+    person: str
+    starts_on: date
+    ends_on: date | None
+    prorate: bool
+
+
+#: The service's field names as the API spells them.
+_ITEM_FIELDS = {"starts_on": "from", "ends_on": "to", "email": "person"}
+
+
+def upsert_assignments(
+    session: Session, *, plan: Plan, items: Sequence[AssignmentItem], by: Principal | None
+) -> UpsertReport:
+    """Create or update the plan's assignments by (person, starts_on), all or nothing.
+
+    An existing assignment of the person to this plan starting that day gets the item's end and
+    ``prorate``; any other item is a new assignment. Assignments not in the list stay as they are.
+    Every bad item (unknown person, end before start, the same key twice, an overlap with another
+    assignment of the person to this plan) is reported (``UpsertRefused``) and nothing is written.
+    Updates are applied before creations, so a list may end one assignment and start the next.
+    """
+    problems: list[ItemProblem] = []
+    first_index: dict[tuple[str, date], int] = {}
+    updates: list[tuple[int, str, AssignmentItem, PlanAssignment]] = []
+    creations: list[tuple[int, AssignmentItem, Person]] = []
+    for index, item in enumerate(items):
+        person = person_by_email(session, item.person)
+        if person is None:
+            problems.append(ItemProblem(index, "person", f"no person with email {item.person.strip() or '(empty)'}"))
+            continue
+        natural = (person.email, item.starts_on)
+        if natural in first_index:
+            problems.append(
+                ItemProblem(index, "from", f"{person.email} from {item.starts_on} is also item {first_index[natural]}")
+            )
+            continue
+        first_index[natural] = index
+        if item.ends_on is not None and item.ends_on < item.starts_on:
+            problems.append(ItemProblem(index, "to", f"{item.ends_on} is before the start ({item.starts_on})"))
+            continue
+        existing = session.exec(
+            select(PlanAssignment).where(
+                PlanAssignment.plan_id == plan.id,
+                PlanAssignment.person_id == person.id,
+                PlanAssignment.starts_on == item.starts_on,
+            )
+        ).first()
+        if existing is not None:
+            updates.append((index, f"{person.email} {item.starts_on.isoformat()}", item, existing))
+        else:
+            creations.append((index, item, person))
+    if problems:
+        raise UpsertRefused(problems)
+    outcomes: dict[int, tuple[str, Outcome]] = {}
+    for index, key, item, assignment in updates:
+        if (assignment.ends_on, assignment.prorate) == (item.ends_on, item.prorate):
+            outcomes[index] = (key, "unchanged")
+            continue
+        try:
+            change_assignment(session, assignment=assignment, ends_on=item.ends_on, prorate=item.prorate, by=by)
+            outcomes[index] = (key, "updated")
+        except InputProblem as exc:
+            problems.append(ItemProblem(index, _ITEM_FIELDS.get(exc.field, exc.field), exc.message))
+    for index, item, person in creations:
+        try:
+            assign(
+                session,
+                plan=plan,
+                person=person,
+                starts_on=item.starts_on,
+                ends_on=item.ends_on,
+                prorate=item.prorate,
+                by=by,
+            )
+            outcomes[index] = (f"{person.email} {item.starts_on.isoformat()}", "created")
+        except InputProblem as exc:
+            problems.append(ItemProblem(index, _ITEM_FIELDS.get(exc.field, exc.field), exc.message))
+    if problems:
+        raise UpsertRefused(problems)  # the caller's transaction rolls back what the other items did
+    return UpsertReport.of(outcomes[index] for index in sorted(outcomes))
 
 
 def _queue_recompute(
@@ -652,3 +814,25 @@ def end_assignment_by_id(
         if assignment is None or assignment.plan_id != plan_id:
             return None
         return end_assignment(session, assignment=assignment, ends_on=ends_on, by=by)
+
+
+def save_version_from_api(
+    engine: Engine, *, name: str, text: str, effective_from: date | None, by: Principal | None
+) -> SavedVersion:
+    """``PUT /api/v1/plans/{name}``: ``save_plan_version`` of the plan ``name``, unchanged when the document
+    is the same plan as the version in force on ``effective_from``, in a transaction of its own."""
+    with transaction(engine) as session:
+        return save_plan_version(
+            session, text=text, effective_from=effective_from, by=by, name=name, unchanged_if="same_plan_in_force"
+        )
+
+
+def upsert_assignments_in(
+    engine: Engine, *, name: str, items: Sequence[AssignmentItem], by: Principal | None
+) -> UpsertReport | None:
+    """``upsert_assignments`` to the plan ``name`` in a transaction of its own; None if there is no such plan."""
+    with transaction(engine) as session:
+        plan = plan_by_name(session, name)
+        if plan is None:
+            return None
+        return upsert_assignments(session, plan=plan, items=items, by=by)

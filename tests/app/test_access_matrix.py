@@ -174,6 +174,13 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/custom-fields"): {"admin"},
     ("GET", "/api/v1/custom-fields"): {"admin"},
     ("POST", "/api/v1/custom-fields"): {"admin"},
+    # the integration API (api.md "Integration resources"): an empty body is a 400 past authorisation
+    ("GET", "/api/v1/campaigns"): {"admin", "finance"},
+    ("PUT", "/api/v1/campaigns"): {"admin", "finance"},
+    ("GET", "/api/v1/plans"): {"admin"},
+    ("GET", "/api/v1/plans/{name:str}"): {"admin"},
+    ("PUT", "/api/v1/plans/{name:str}"): {"admin"},
+    ("PUT", "/api/v1/plans/{name:str}/assignments"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,
@@ -235,6 +242,8 @@ BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/disputes"): {"email": "{email}"},
     ("POST", "/marketing/team-quotas"): {"period": "{key}", "team_id": "{marketing_team_id}", "target_mqls": "10"},
 }
+# Path parameters that mean something else under a prefix: a plan's {name} is the demo plan's name.
+ROUTE_PARAMS: dict[str, dict[str, str]] = {"/api/v1/plans/": {"name": "plan_name"}}
 SIGN_OUTS = {
     "/logout",
     "/account/sign-out-everywhere",
@@ -425,6 +434,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "contest_id": str(contest.id),
             "rule_id": str(rule.id),
             "plan_id": str(plan.id),
+            "plan_name": plan.name,
             "assignment_id": str(assignment.id),
             "number": "1",
             "campaign_id": str(campaign.id),
@@ -540,7 +550,10 @@ def test_every_route_for_every_caller(world: World, monkeypatch: pytest.MonkeyPa
             rule = RULES.get((method, template))
             if rule is None:
                 continue  # reported by test_every_route_has_a_rule
-            path = fill(template, world.params)
+            params = dict(world.params)
+            for name, source in ROUTE_PARAMS.get(template.split("{", 1)[0], {}).items():
+                params[name] = world.params[source]
+            path = fill(template, params)
             body = {k: v.format(**world.params) for k, v in BODIES.get((method, template), {}).items()}
             if rule == PUBLIC:
                 for actor in ACTORS:

@@ -148,7 +148,8 @@ def test_declare_through_the_api(client, engine: Engine, admin) -> None:  # type
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"name": "region", "type": "text"}, 409, "name"),  # already declared
+        ({"name": "region", "type": "number"}, 409, "type"),  # already declared as text: a type never changes
+        ({"name": "region", "type": "text", "label": "Territory"}, 409, "label"),  # declared with another label
         ({"name": "REGION", "type": "number"}, 409, "name"),  # the same name in another case
         ({"name": "2fast", "type": "text"}, 400, "name"),
         ({"name": "sales-region", "type": "text"}, 400, "name"),
@@ -172,6 +173,36 @@ def test_bad_declarations_are_4xx_naming_the_field(
     assert response.status_code == status, response.text
     assert field in str(response.json()["extra"]), response.json()
     assert field_count(engine) == 1
+
+
+def test_declaring_a_field_again_exactly_as_it_is_is_200_and_changes_nothing(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
+    body = {"name": "region", "type": "text", "label": "Sales region"}
+    assert client.post("/api/v1/custom-fields", json=body, headers=admin).status_code == 201
+    for again in (body, {"name": "region", "type": "text"}):  # a label left out matches the stored one
+        response = client.post("/api/v1/custom-fields", json=again, headers=admin)
+        assert response.status_code == 200, response.text
+        assert response.json() == body
+    assert field_count(engine) == 1
+    declared = read(
+        engine,
+        lambda s: s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "custom_field.declare")
+        ).one(),
+    )
+    assert declared == 1  # nothing audited for the repeats
+
+
+def test_the_field_list_pages_with_link_headers(client, admin) -> None:  # type: ignore[no-untyped-def]
+    for name in ("alpha", "beta", "gamma"):
+        client.post("/api/v1/custom-fields", json={"name": name, "type": "text"}, headers=admin)
+    first = client.get("/api/v1/custom-fields?limit=2", headers=admin)
+    cursor = first.json()["next_cursor"]
+    assert cursor and first.headers["x-next-cursor"] == cursor
+    assert first.headers["link"] == f'</api/v1/custom-fields?limit=2&cursor={cursor}>; rel="next"'
+    last = client.get(f"/api/v1/custom-fields?limit=2&cursor={cursor}", headers=admin)
+    assert [f["name"] for f in last.json()["items"]] == ["gamma"]
+    assert "link" not in last.headers and last.json()["next_cursor"] is None
+    assert client.get("/api/v1/custom-fields?limit=1001", headers=admin).status_code == 400
 
 
 @pytest.mark.parametrize("role", ["rep", "manager", "finance"])
