@@ -20,7 +20,9 @@ from commissions.people.schemas import (
     ANA,
     ERIN,
     REFUSAL_EXAMPLE,
+    REPORT_EXAMPLE,
     SALES_EAST,
+    TEAMS_REPORT_EXAMPLE,
     PeopleReport,
     PersonIn,
     PersonList,
@@ -45,6 +47,12 @@ REFUSED = {
         examples=[Example(summary="an unknown manager", value=REFUSAL_EXAMPLE)],
     )
 }
+
+
+def _answer(model: type[Any], description: str, value: Any) -> dict[int, ResponseSpec]:
+    """The 200 answer of a PUT described with an example (Litestar leaves a model's own examples out; a GET's
+    items carry theirs per field, and an own 200 would drop its paging headers)."""
+    return {200: ResponseSpec(model, description=description, examples=[Example(summary="an example", value=value)])}
 
 
 def _paged(request: Request[Any, Any, Any], out: Any, following: str | None, query: dict[str, str | None]) -> Any:
@@ -75,7 +83,9 @@ class PeopleApiController(Controller):
         limit: Limit = 100,
         cursor: Cursor = None,
         team: Annotated[str | None, Parameter(description="only this team's members (its name)")] = None,
-        active: Annotated[bool | None, Parameter(description="only active (true) or deactivated (false) people")] = None,
+        active: Annotated[
+            bool | None, Parameter(description="only active (true) or deactivated (false) people")
+        ] = None,
         q: Annotated[str | None, Parameter(description="part of the name or email, any case", max_length=200)] = None,
     ) -> Response[PersonList]:
         after = read_list_cursor(PERSON_CURSOR, cursor) if cursor else None
@@ -96,7 +106,7 @@ class PeopleApiController(Controller):
         "`active: false` deactivates (every session ends, tokens are revoked, pay history stays). A change of "
         "manager, team or active state marks the statements it moves for recalculation. New people have no "
         "password: send them a reset link from the people page. Teams must exist (`PUT /api/v1/teams`).",
-        responses=REFUSED,
+        responses=_answer(PeopleReport, "what happened to each person", REPORT_EXAMPLE) | REFUSED,
     )
     def put_people_api(
         self,
@@ -155,7 +165,7 @@ class TeamsApiController(Controller):
         "manager must be a stored person: create teams first, then people (`PUT /api/v1/people`), then send "
         "the teams again with their managers. A team's kind or manager moves no pay, so no statement is "
         "recalculated. Teams are never deleted or renamed here (a new name is a new team).",
-        responses=REFUSED,
+        responses=_answer(TeamsReport, "what happened to each team", TEAMS_REPORT_EXAMPLE) | REFUSED,
     )
     def put_teams_api(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
@@ -101,18 +102,19 @@ def people_page(
     """Up to ``limit`` people after the id ``after``, by id; ``team`` (a name), ``active`` and ``q`` (part of the
     name or email, any case) narrow it."""
     manager = aliased(Person)
+    columns: tuple[Any, ...] = (
+        id_col(Person.id),
+        Person.email,
+        Person.name,
+        Person.role,
+        Team.name,
+        manager.email,
+        Person.employee_id,
+        Person.active,
+        Person.locale,
+    )
     query = (
-        select(
-            id_col(Person.id),
-            Person.email,
-            Person.name,
-            Person.role,
-            Team.name,
-            manager.email,
-            Person.employee_id,
-            Person.active,
-            Person.locale,
-        )
+        select(*columns)
         .outerjoin(Team, col(Team.id) == Person.team_id)
         .outerjoin(manager, col(manager.id) == Person.manager_id)
         .order_by(col(Person.id))
@@ -127,7 +129,10 @@ def people_page(
     if q and q.strip():
         needle = q.strip()
         query = query.where(
-            or_(col(Person.name).icontains(needle, autoescape=True), col(Person.email).icontains(needle, autoescape=True))
+            or_(
+                col(Person.name).icontains(needle, autoescape=True),
+                col(Person.email).icontains(needle, autoescape=True),
+            )
         )
     return [PersonRow(*row) for row in session.exec(query).all()]
 

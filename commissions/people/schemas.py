@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from commissions.core.upserts import ItemProblem, UpsertReport
 from commissions.people.queries import PersonRow, TeamRow
@@ -13,7 +14,7 @@ from commissions.people.queries import PersonRow, TeamRow
 Role = Literal["rep", "manager", "finance", "admin"]
 TeamKind = Literal["sales", "marketing", "other"]
 
-ANA = {
+ANA: JsonDict = {
     "email": "ana@example.com",
     "name": "Ana Alvarez",
     "role": "rep",
@@ -23,7 +24,7 @@ ANA = {
     "active": True,
     "locale": "en-GB",
 }
-ERIN = {
+ERIN: JsonDict = {
     "email": "erin@example.com",
     "name": "Erin East",
     "role": "manager",
@@ -33,7 +34,7 @@ ERIN = {
     "active": True,
     "locale": "en",
 }
-SALES_EAST = {"name": "Sales East", "kind": "sales", "manager": "erin@example.com"}
+SALES_EAST: JsonDict = {"name": "Sales East", "kind": "sales", "manager": "erin@example.com"}
 
 
 class PersonIn(BaseModel):
@@ -45,41 +46,57 @@ class PersonIn(BaseModel):
         json_schema_extra={"examples": [ANA, {"email": "bo@example.com", "active": False}]},
     )
 
-    email: str = Field(max_length=254, description="the key: who this is (stored in lower case)")
-    name: str | None = Field(
-        default=None, max_length=200, description="new person: the part of the email before @ when left out"
+    email: str = Field(
+        max_length=254, description="the key: who this is (stored in lower case)", examples=["ana@example.com"]
     )
-    role: Role | None = Field(default=None, description="rep, manager, finance or admin; new person: rep")
+    name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="new person: the part of the email before @ when left out",
+        examples=["Ana Alvarez"],
+    )
+    role: Role | None = Field(
+        default=None, description="rep, manager, finance or admin; new person: rep", examples=["rep"]
+    )
     team: str | None = Field(
-        default=None, max_length=120, description="a team's name; it must exist (PUT /api/v1/teams first)"
+        default=None,
+        max_length=120,
+        description="a team's name; it must exist (PUT /api/v1/teams first)",
+        examples=["Sales East"],
     )
     manager: str | None = Field(
         default=None,
         max_length=254,
         description="the manager's email: a stored person or one in the same list, before or after this one",
+        examples=["erin@example.com"],
     )
-    employee_id: str | None = Field(default=None, max_length=64, description="payroll's id, unique")
+    employee_id: str | None = Field(
+        default=None, max_length=64, description="payroll's id, unique", examples=["E-1042"]
+    )
     active: bool | None = Field(
-        default=None, description="false deactivates (ends their sessions, keeps pay history); new person: true"
+        default=None,
+        description="false deactivates (ends their sessions, keeps pay history); new person: true",
+        examples=[True],
     )
     locale: str | None = Field(
-        default=None, max_length=35, description="a BCP 47 language tag: en, ms, th, en-GB (stored as en-GB)"
+        default=None,
+        max_length=35,
+        description="a BCP 47 language tag: en, ms, th, en-GB (stored as en-GB)",
+        examples=["en-GB"],
     )
 
 
 class PersonOut(BaseModel):
     """A person as stored: exactly the fields ``PUT /api/v1/people`` takes, so a page can be sent back."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [ANA]})
-
-    email: str
-    name: str
-    role: str
-    team: str | None
-    manager: str | None = Field(description="the manager's email")
-    employee_id: str | None
-    active: bool
-    locale: str | None
+    email: str = Field(examples=["ana@example.com"])
+    name: str = Field(examples=["Ana Alvarez"])
+    role: str = Field(description="rep, manager, finance or admin", examples=["rep"])
+    team: str | None = Field(description="the team's name", examples=["Sales East"])
+    manager: str | None = Field(description="the manager's email", examples=["erin@example.com"])
+    employee_id: str | None = Field(examples=["E-1042"])
+    active: bool = Field(examples=[True])
+    locale: str | None = Field(description="a BCP 47 language tag", examples=["en-GB"])
 
     @classmethod
     def of(cls, row: PersonRow) -> PersonOut:
@@ -96,8 +113,6 @@ class PersonOut(BaseModel):
 
 
 class PersonList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [ERIN, ANA], "next_cursor": "cGVyc29ufDI"}]})
-
     items: list[PersonOut]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
@@ -110,19 +125,23 @@ class TeamIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [SALES_EAST, {"name": "Growth", "kind": "marketing"}]}
     )
 
-    name: str = Field(max_length=120, description="the key: the team's name (a new name is a new team)")
-    kind: TeamKind | None = Field(default=None, description="sales or marketing (other: neither); new team: sales")
-    manager: str | None = Field(default=None, max_length=254, description="the manager's email: a stored person")
+    name: str = Field(
+        max_length=120, description="the key: the team's name (a new name is a new team)", examples=["Sales East"]
+    )
+    kind: TeamKind | None = Field(
+        default=None, description="sales or marketing (other: neither); new team: sales", examples=["sales"]
+    )
+    manager: str | None = Field(
+        default=None, max_length=254, description="the manager's email: a stored person", examples=["erin@example.com"]
+    )
 
 
 class TeamOut(BaseModel):
     """A team as stored: exactly the fields ``PUT /api/v1/teams`` takes."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [SALES_EAST]})
-
-    name: str
-    kind: str
-    manager: str | None = Field(description="the manager's email")
+    name: str = Field(examples=["Sales East"])
+    kind: str = Field(description="sales, marketing or other", examples=["sales"])
+    manager: str | None = Field(description="the manager's email", examples=["erin@example.com"])
 
     @classmethod
     def of(cls, row: TeamRow) -> TeamOut:
@@ -130,13 +149,11 @@ class TeamOut(BaseModel):
 
 
 class TeamList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [SALES_EAST], "next_cursor": None}]})
-
     items: list[TeamOut]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
-REPORT_EXAMPLE = {
+REPORT_EXAMPLE: JsonDict = {
     "changed": True,
     "created": 1,
     "updated": 1,
@@ -151,25 +168,18 @@ REPORT_EXAMPLE = {
 class PeopleReport(UpsertReport):
     """What ``PUT /api/v1/people`` did, person by person (``key``: the email)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [REPORT_EXAMPLE]})
+
+TEAMS_REPORT_EXAMPLE: JsonDict = {
+    "changed": False,
+    "created": 0,
+    "updated": 0,
+    "unchanged": 1,
+    "items": [{"index": 0, "key": "Sales East", "result": "unchanged"}],
+}
 
 
 class TeamsReport(UpsertReport):
     """What ``PUT /api/v1/teams`` did, team by team (``key``: the name)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "changed": False,
-                    "created": 0,
-                    "updated": 0,
-                    "unchanged": 1,
-                    "items": [{"index": 0, "key": "Sales East", "result": "unchanged"}],
-                }
-            ]
-        }
-    )
 
 
 class ItemError(BaseModel):
@@ -191,12 +201,18 @@ class Refusal(BaseModel):
     extra: RefusalExtra
 
 
-REFUSAL_EXAMPLE = {
+REFUSAL_EXAMPLE: JsonDict = {
     "status_code": 400,
     "detail": "item 7: manager: no person with email nobody@example.com, stored or in this list",
     "extra": {
         "field": "manager",
-        "errors": [{"index": 7, "field": "manager", "message": "no person with email nobody@example.com, stored or in this list"}],
+        "errors": [
+            {
+                "index": 7,
+                "field": "manager",
+                "message": "no person with email nobody@example.com, stored or in this list",
+            }
+        ],
     },
 }
 

@@ -70,9 +70,7 @@ class _PersonItem:
     given: dict[str, Any] = field(default_factory=dict)
 
 
-def check_people(
-    items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem] = ()
-) -> list[_PersonItem]:
+def check_people(items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem] = ()) -> list[_PersonItem]:
     """What can be checked without the database; ``UpsertRefused`` naming every problem, with ``refused``
     (the problems of the items that could not be read at all: None in ``items``)."""
     problems: list[ItemProblem] = list(refused)
@@ -133,7 +131,8 @@ def check_people(
                 problem("employee_id", "an employee id is up to 64 printable characters")
             elif employee_id and employee_id in employee_ids:
                 problem(
-                    "employee_id", f"employee id {employee_id} is also item {employee_ids[employee_id]}'s: ids are unique"
+                    "employee_id",
+                    f"employee id {employee_id} is also item {employee_ids[employee_id]}'s: ids are unique",
                 )
             elif employee_id:
                 employee_ids[employee_id] = index
@@ -166,7 +165,9 @@ def put_people(
         # and run again it finds the person stored (created becomes unchanged or updated)
         return write(engine, lambda session: upsert_people(session, checked, by=by), attempts=4, pause=0.05)
     except (IntegrityError, OperationalError) as exc:
-        raise Conflict("body", "other changes to these people were being written at the same time: send it again") from exc
+        raise Conflict(
+            "body", "other changes to these people were being written at the same time: send it again"
+        ) from exc
 
 
 @dataclass
@@ -419,10 +420,14 @@ def check_teams(items: Sequence[Mapping[str, Any] | None], refused: Iterable[Ite
         team = _TeamItem(index, name)
         if "kind" in item:
             if item["kind"] is None:
-                problems.append(ItemProblem(index, "kind", "kind may not be null: leave it out to keep the stored kind"))
+                problems.append(
+                    ItemProblem(index, "kind", "kind may not be null: leave it out to keep the stored kind")
+                )
             elif item["kind"] not in TEAM_KINDS:
                 problems.append(
-                    ItemProblem(index, "kind", f"unknown kind {item['kind']!r}: expected one of {', '.join(TEAM_KINDS)}")
+                    ItemProblem(
+                        index, "kind", f"unknown kind {item['kind']!r}: expected one of {', '.join(TEAM_KINDS)}"
+                    )
                 )
             team.given["kind"] = item["kind"]
         if "manager" in item:
@@ -449,7 +454,9 @@ def put_teams(
     try:
         return write(engine, lambda session: upsert_teams(session, checked, by=by), attempts=4, pause=0.05)
     except (IntegrityError, OperationalError) as exc:
-        raise Conflict("body", "other changes to these teams were being written at the same time: send it again") from exc
+        raise Conflict(
+            "body", "other changes to these teams were being written at the same time: send it again"
+        ) from exc
 
 
 def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | None) -> UpsertReport:
@@ -457,7 +464,9 @@ def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | No
     stored = _teams_by_name(session, (item.name for item in items))
     managers = people_by_email(session, {item.given["manager"] for item in items if item.given.get("manager")})
     problems = [
-        ItemProblem(item.index, "manager", f"no person with email {item.given['manager']}: add them with PUT /api/v1/people")
+        ItemProblem(
+            item.index, "manager", f"no person with email {item.given['manager']}: add them with PUT /api/v1/people"
+        )
         for item in items
         if item.given.get("manager") and item.given["manager"] not in managers
     ]
@@ -466,7 +475,8 @@ def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | No
     email_of = {stored_id(p): email for email, p in managers.items()}
     current_managers = {t.manager_id for t in stored.values() if t.manager_id is not None} - set(email_of)
     if current_managers:
-        email_of.update(session.exec(select(id_col(Person.id), Person.email).where(col(Person.id).in_(current_managers))))
+        query = select(id_col(Person.id), Person.email).where(col(Person.id).in_(current_managers))
+        email_of.update((pid, email) for pid, email in session.exec(query).all())
     outcomes: list[tuple[str, Outcome]] = []
     created: list[Team] = []
     for item in items:

@@ -108,7 +108,10 @@ def test_create_then_the_same_body_again_changes_nothing(client, engine: Engine,
     stored = people(engine)
     assert stored["ana@example.com"] == {k: v for k, v in ANA.items() if k != "email"}
     assert stored["erin@example.com"] == {k: v for k, v in ERIN.items() if k != "email"}
-    assert read(engine, lambda s: s.exec(select(Person).where(Person.email == "ana@example.com")).one().password_hash) is None
+    assert (
+        read(engine, lambda s: s.exec(select(Person).where(Person.email == "ana@example.com")).one().password_hash)
+        is None
+    )
     audit, people_before = count(engine, AuditEvent), people(engine)
 
     again = put(client, admin, [ANA, ERIN]).json()
@@ -132,7 +135,9 @@ def test_left_out_fields_stay_and_null_clears_the_optional_ones(client, engine: 
     assert people(engine)["ana@example.com"] == {**{k: v for k, v in ANA.items() if k != "email"}, "name": "Ana A."}
 
     cleared = put(
-        client, admin, [{"email": "ana@example.com", "team": None, "manager": None, "employee_id": None, "locale": None}]
+        client,
+        admin,
+        [{"email": "ana@example.com", "team": None, "manager": None, "employee_id": None, "locale": None}],
     )
     assert cleared.json()["updated"] == 1
     assert people(engine)["ana@example.com"] == {
@@ -164,7 +169,13 @@ def test_get_lists_what_put_takes_and_sending_it_back_changes_nothing(client, en
         ANA,
         ERIN,
         {"email": "cy@example.com", "name": "Cy", "role": "finance", "active": False, "locale": "th"},
-        {"email": "di@example.com", "name": "Di", "team": "Growth", "manager": "ana@example.com", "locale": "zh-hant-tw"},
+        {
+            "email": "di@example.com",
+            "name": "Di",
+            "team": "Growth",
+            "manager": "ana@example.com",
+            "locale": "zh-hant-tw",
+        },
     ]
     assert put(client, admin, body).status_code == 200
     items: list[dict[str, Any]] = []
@@ -175,7 +186,13 @@ def test_get_lists_what_put_takes_and_sending_it_back_changes_nothing(client, en
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert [i["email"] for i in items] == ["admin@example.com", "ana@example.com", "erin@example.com", "cy@example.com", "di@example.com"]
+    assert [i["email"] for i in items] == [
+        "admin@example.com",
+        "ana@example.com",
+        "erin@example.com",
+        "cy@example.com",
+        "di@example.com",
+    ]
     assert items[1] == ANA
     assert items[4]["locale"] == "zh-Hant-TW"  # stored in the canonical case
     assert set(items[0]) == {"email", "name", "role", "team", "manager", "employee_id", "active", "locale"}
@@ -303,7 +320,12 @@ def test_manager_cycles_are_refused_in_the_list_and_through_stored_people(client
     assert "a@example.com → b@example.com → c@example.com → a@example.com" in errors[0]["message"]
     assert count(engine, Person) == 1
 
-    assert put(client, admin, [{"email": "b@example.com"}, {"email": "a@example.com", "manager": "b@example.com"}]).json()["created"] == 2
+    assert (
+        put(client, admin, [{"email": "b@example.com"}, {"email": "a@example.com", "manager": "b@example.com"}]).json()[
+            "created"
+        ]
+        == 2
+    )
     through_stored = put(client, admin, [{"email": "b@example.com", "manager": "a@example.com"}])
     assert through_stored.status_code == 400
     assert "b@example.com → a@example.com → b@example.com" in through_stored.json()["extra"]["errors"][0]["message"]
@@ -319,9 +341,15 @@ def test_manager_cycles_are_refused_in_the_list_and_through_stored_people(client
 
 
 def test_an_employee_id_may_move_between_people_in_one_list(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
-    put(client, admin, [{"email": "a@example.com", "employee_id": "E-1"}, {"email": "b@example.com", "employee_id": "E-2"}])
+    put(
+        client,
+        admin,
+        [{"email": "a@example.com", "employee_id": "E-1"}, {"email": "b@example.com", "employee_id": "E-2"}],
+    )
     swapped = put(
-        client, admin, [{"email": "a@example.com", "employee_id": "E-2"}, {"email": "b@example.com", "employee_id": "E-1"}]
+        client,
+        admin,
+        [{"email": "a@example.com", "employee_id": "E-2"}, {"email": "b@example.com", "employee_id": "E-1"}],
     )
     assert swapped.status_code == 200, swapped.text
     stored = people(engine)
@@ -353,9 +381,12 @@ def test_deactivation_ends_sessions_keeps_pay_history_and_reactivation_works(
     assert client.get("/api/v1/me", headers=ana_token).status_code == 401  # and her token revoked
     assert read(engine, lambda s: s.exec(select(func.count()).where(PayoutLine.person_id == ana.id)).one()) == lines
     assert people(engine)["ana@example.com"]["active"] is False
-    assert read(engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(ana.id))).all()).count(
-        "person.deactivate"
-    ) == 1
+    assert (
+        read(
+            engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(ana.id))).all()
+        ).count("person.deactivate")
+        == 1
+    )
 
     assert put(client, admin, [{"email": "ana@example.com", "active": True}]).json()["updated"] == 1
     client.cookies.clear()
@@ -372,7 +403,9 @@ def test_a_manager_or_team_change_queues_the_statements_it_moves(client, engine:
         ensure_period(s, "2026-Q4")
     before = versions(engine)
 
-    assert put(client, admin, [{"email": "ana@example.com", "name": "Ana Renamed", "locale": "en"}]).json()["updated"] == 1
+    assert (
+        put(client, admin, [{"email": "ana@example.com", "name": "Ana Renamed", "locale": "en"}]).json()["updated"] == 1
+    )
     assert versions(engine) == before  # a name or language moves no pay
 
     assert put(client, admin, [{"email": "ana@example.com", "manager": "two@example.com"}]).json()["updated"] == 1
@@ -443,7 +476,12 @@ def test_two_puts_of_overlapping_new_people_at_once_make_no_duplicates(client, e
 def test_a_large_list_with_managers_after_their_reports(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
     managers = [{"email": f"m{i}@example.com", "role": "manager", "team": "Sales East"} for i in range(40)]
     reps = [
-        {"email": f"r{i}@example.com", "team": "Sales East", "manager": f"m{i % 40}@example.com", "employee_id": f"R{i}"}
+        {
+            "email": f"r{i}@example.com",
+            "team": "Sales East",
+            "manager": f"m{i % 40}@example.com",
+            "employee_id": f"R{i}",
+        }
         for i in range(1960)
     ]
     response = put(client, admin, reps + managers)
@@ -466,5 +504,7 @@ def test_openapi_lists_the_people_routes_with_examples(client) -> None:  # type:
     assert body["schema"]["items"]["additionalProperties"] is False
     assert {p["name"] for p in get_op["parameters"]} >= {"limit", "cursor", "team", "active", "q"}
     assert "examples" in put_op["responses"]["400"]["content"]["application/json"]
-    components = schema["components"]["schemas"]
-    assert components["PersonList"]["examples"] and components["PeopleReport"]["examples"]
+    assert put_op["responses"]["200"]["content"]["application/json"]["examples"]
+    assert set(get_op["responses"]["200"]["headers"]) == {"Link", "X-Next-Cursor"}
+    person = schema["components"]["schemas"]["PersonOut"]["properties"]
+    assert all(person[name]["examples"] for name in ("email", "manager", "locale"))
