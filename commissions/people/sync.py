@@ -18,19 +18,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.auth.middleware import forget_person
-from commissions.calculation.rows import id_col, stored_id
-from commissions.core.audit import record_event
+from commissions.calculation.rows import id_col, stored_id, table_of
+from commissions.core.audit import log_on_commit, record_event
 from commissions.core.db import write
 from commissions.core.errors import Conflict
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
-from commissions.models import Person, Team
-from commissions.models.base import ROLES, TEAM_KINDS
+from commissions.models import AuditEvent, Person, Team
+from commissions.models.base import ROLES, TEAM_KINDS, utcnow
 from commissions.people.queries import normalise_email, people_by_email
 from commissions.people.service import EMAIL_RE, apply_active, touch_statements
 
@@ -232,12 +232,12 @@ def upsert_people(session: Session, items: list[_PersonItem], *, by: Principal |
         raise UpsertRefused(problems)
 
     outcomes: list[tuple[str, Outcome]] = []
-    created: list[tuple[_PersonItem, Person]] = []
+    created: list[_PersonItem] = []
     changes: list[tuple[_PersonItem, Person, dict[str, tuple[Any, Any]]]] = []
     for item in items:
         person = stored.get(item.email)
         if person is None:
-            created.append((item, _new_person(item, teams)))
+            created.append(item)
             outcomes.append((item.email, "created"))
             continue
         diff = _differences(item, person, teams, directory)
@@ -246,27 +246,148 @@ def upsert_people(session: Session, items: list[_PersonItem], *, by: Principal |
             changes.append((item, person, diff))
     if not created and not changes:
         return UpsertReport.of(outcomes)  # nothing written: no row, no audit entry, no recalculation
-
-    # an employee id may move from one person to another in the same list: free every id that moves first
-    moving = [person for _, person, diff in changes if "employee_id" in diff and diff["employee_id"][0]]
-    for person in moving:
-        person.employee_id = None
-    if moving:
-        session.flush()
-    session.add_all(person for _, person in created)
-    session.flush()  # one INSERT for every new person: their ids, for the managers below
-    everyone = stored | {person.email: person for _, person in created}
-    for item, person in created:
-        manager = item.given.get("manager")
-        person.manager_id = stored_id(everyone[manager]) if manager else None
-        record_event(session, by, "person.create", "person", person.id, {"email": person.email, "role": person.role})
-    touched: set[int] = set()
-    for item, person, diff in changes:
-        touched |= _apply(session, item, person, diff, teams, everyone, by)
-    session.flush()  # the updates, one executemany per kind of change
-    if touched:
-        touch_statements(session, touched)
+    _Writer(session, by).write(created, changes, teams, stored)
     return UpsertReport.of(outcomes)
+
+
+class _Writer:
+    """The changes of one request, written with one statement per kind of row (an ``executemany``), not one
+    per person: new people, their managers, the changed columns of stored people, the audit events."""
+
+    def __init__(self, session: Session, by: Principal | None) -> None:
+        self.session, self.by = session, by
+        self.connection = session.connection()
+        self.table = table_of(Person)
+        self.events: list[dict[str, Any]] = []
+        self.now = utcnow()
+
+    def write(
+        self,
+        created: list[_PersonItem],
+        changes: list[tuple[_PersonItem, Person, dict[str, tuple[Any, Any]]]],
+        teams: Mapping[str, Team],
+        stored: Mapping[str, Person],
+    ) -> None:
+        # an employee id may move from one person to another in the same list: free every id that moves first
+        self._update(
+            [{"id": stored_id(p), "employee_id": None} for _, p, diff in changes if diff.get("employee_id", (None,))[0]]
+        )
+        ids = {email: stored_id(person) for email, person in stored.items()}
+        ids |= self._insert(created, teams)
+        self._update(
+            [
+                {"id": ids[item.email], "manager_id": ids[item.given["manager"]]}
+                for item in created
+                if item.given.get("manager")
+            ]
+        )
+        touched: set[int] = set()
+        columns: list[dict[str, Any]] = []
+        for _, person, diff in changes:
+            touched |= self._change(person, diff, teams, ids, columns)
+        self._update(columns)
+        if self.events:
+            self.connection.execute(table_of(AuditEvent).insert(), self.events)
+            log_on_commit(self.session, [AuditEvent(**event) for event in self.events])
+        for _, person, diff in changes:  # rare: each ends sessions and revokes tokens as the people page does
+            if "active" in diff and apply_active(self.session, person, diff["active"][1], by=self.by):
+                touched.add(stored_id(person))
+        if touched:
+            touch_statements(self.session, touched)
+
+    def _insert(self, created: list[_PersonItem], teams: Mapping[str, Team]) -> dict[str, int]:
+        """New people in one statement (managers set afterwards: they may be new too); their ids by email."""
+        if not created:
+            return {}
+        rows = []
+        for item in created:
+            given, team = item.given, item.given.get("team")
+            rows.append(
+                {
+                    "email": item.email,
+                    "name": given.get("name") or item.email.split("@")[0][:200],
+                    "role": given.get("role", "rep"),
+                    "manager_id": None,
+                    "team_id": stored_id(teams[team]) if team else None,
+                    "employee_id": given.get("employee_id"),
+                    "password_hash": None,  # they set one through a reset link from the people page
+                    "active": given.get("active", True),
+                    "session_version": 1,
+                    "locale": given.get("locale"),
+                    "created_at": self.now,
+                }
+            )
+        self.connection.execute(self.table.insert(), rows)
+        ids: dict[str, int] = {}
+        emails = [item.email for item in created]
+        for start in range(0, len(emails), _CHUNK):
+            query = select(Person.email, id_col(Person.id)).where(col(Person.email).in_(emails[start : start + _CHUNK]))
+            ids.update((email, pid) for email, pid in self.session.exec(query).all())
+        for row in rows:
+            self._audit("person.create", ids[row["email"]], {"email": row["email"], "role": row["role"]})
+        return ids
+
+    def _change(
+        self,
+        person: Person,
+        diff: dict[str, tuple[Any, Any]],
+        teams: Mapping[str, Team],
+        ids: Mapping[str, int],
+        columns: list[dict[str, Any]],
+    ) -> set[int]:
+        """One stored person's changed columns (added to ``columns``) and audit events; whose statements move."""
+        pid = stored_id(person)
+        values: dict[str, Any] = {"id": pid}
+        plain = {name: diff[name] for name in ("name", "role", "employee_id", "locale") if name in diff}
+        values |= {name: after for name, (_, after) in plain.items()}
+        if plain:
+            self._audit("person.update", pid, {k: {"before": b, "after": a} for k, (b, a) in plain.items()})
+        if "role" in plain:
+            forget_person(pid)  # the new role applies from the next request, in this process at once
+        touched: set[int] = set()
+        if "manager" in diff or "team" in diff:
+            before = {"manager_id": person.manager_id, "team_id": person.team_id}
+            after = dict(before)
+            if "manager" in diff:
+                manager = diff["manager"][1]
+                after["manager_id"] = ids[manager] if manager else None
+            if "team" in diff:
+                after["team_id"] = diff["team"][1]
+            values |= after
+            self._audit("person.move", pid, {"before": before, "after": after})
+            touched = {pid, *(m for m in (before["manager_id"],) if m is not None)}
+        if len(values) > 1:
+            columns.append(values)
+        return touched
+
+    def _update(self, rows: list[dict[str, Any]]) -> None:
+        """``UPDATE person SET ... WHERE id = ...`` for these rows: one executemany per set of columns."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(sorted(set(row) - {"id"})), []).append(row)
+        for names, group in groups.items():
+            statement = (
+                update(self.table)
+                .where(self.table.c.id == bindparam("row_id"))
+                .values({name: bindparam(f"new_{name}") for name in names})
+            )
+            params = [{"row_id": row["id"], **{f"new_{name}": row[name] for name in names}} for row in group]
+            self.connection.execute(statement, params)
+
+    def _audit(self, action: str, person_id: int, detail: dict[str, Any]) -> None:
+        actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
+        self.events.append(
+            {
+                "at": self.now,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "action": action,
+                "object_type": "person",
+                "object_id": str(person_id),
+                "detail": detail,
+                "ip": "",
+            }
+        )
 
 
 def _teams_by_name(session: Session, names: Iterable[str]) -> dict[str, Team]:
@@ -315,21 +436,6 @@ def _gives_up(item: _PersonItem | None, employee_id: str | None) -> bool:
     return item is not None and "employee_id" in item.given and item.given["employee_id"] != employee_id
 
 
-def _new_person(item: _PersonItem, teams: Mapping[str, Team]) -> Person:
-    given = item.given
-    team = given.get("team")
-    return Person(
-        email=item.email,
-        name=given.get("name") or item.email.split("@")[0][:200],
-        role=given.get("role", "rep"),
-        team_id=stored_id(teams[team]) if team else None,
-        employee_id=given.get("employee_id"),
-        active=given.get("active", True),
-        locale=given.get("locale"),
-        password_hash=None,  # they set one through a reset link (the people page) or a token acts for them
-    )
-
-
 def _differences(
     item: _PersonItem, person: Person, teams: Mapping[str, Team], directory: _Directory
 ) -> dict[str, tuple[Any, Any]]:
@@ -347,43 +453,6 @@ def _differences(
     if "team" in wanted:
         wanted["team"] = stored_id(teams[wanted["team"]]) if wanted["team"] else None
     return {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
-
-
-def _apply(
-    session: Session,
-    item: _PersonItem,
-    person: Person,
-    diff: dict[str, tuple[Any, Any]],
-    teams: Mapping[str, Team],
-    everyone: Mapping[str, Person],
-    by: Principal | None,
-) -> set[int]:
-    """Change one stored person as ``diff`` says and audit it; returns whose statements the change can move."""
-    pid = stored_id(person)
-    touched: set[int] = set()
-    plain = {name: diff[name] for name in ("name", "role", "employee_id", "locale") if name in diff}
-    for name, (_, value) in plain.items():
-        setattr(person, name, value)
-    if plain:
-        record_event(
-            session, by, "person.update", "person", pid, {k: {"before": b, "after": a} for k, (b, a) in plain.items()}
-        )
-    if "role" in plain:
-        forget_person(pid)  # the new role applies from the next request, in this process at once
-    if "manager" in diff or "team" in diff:
-        before = {"manager_id": person.manager_id, "team_id": person.team_id}
-        if "manager" in diff:
-            manager = diff["manager"][1]
-            person.manager_id = stored_id(everyone[manager]) if manager else None
-        if "team" in diff:
-            person.team_id = diff["team"][1]
-        after = {"manager_id": person.manager_id, "team_id": person.team_id}
-        record_event(session, by, "person.move", "person", pid, {"before": before, "after": after})
-        touched |= {pid, *(m for m in (before["manager_id"],) if m is not None)}
-    session.add(person)
-    if "active" in diff and apply_active(session, person, diff["active"][1], by=by):
-        touched.add(pid)
-    return touched
 
 
 # ---- teams ---------------------------------------------------------------------------------------------
