@@ -90,7 +90,11 @@ def one_run(url: str, tmp: Path, people: int, teams: int) -> dict[str, tuple[flo
     body = organisation(people, teams)
     renamed = [
         {**item, "name": item["name"] + " (HR)"}
-        | ({"manager": f"manager{(i + 1) % max(1, people // 20)}@bench.test"} if i % 10 == 0 and item["role"] == "rep" else {})
+        | (
+            {"manager": f"manager{(i + 1) % max(1, people // 20)}@bench.test"}
+            if i % 10 == 0 and item["role"] == "rep"
+            else {}
+        )
         for i, item in enumerate(body)
     ]
     results: dict[str, tuple[float, int]] = {}
@@ -131,7 +135,9 @@ def main() -> None:
             runs.append(one_run(url, tmp, args.people, args.teams))
         finally:
             drop_schema(url)
-        print(f"run {run + 1}: " + ", ".join(f"{k} {v[0] * 1000:.0f} ms ({v[1]} statements)" for k, v in runs[-1].items()))
+        print(
+            f"run {run + 1}: " + ", ".join(f"{k} {v[0] * 1000:.0f} ms ({v[1]} statements)" for k, v in runs[-1].items())
+        )
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"\nPUT /api/v1/people, {args.people} people, {backend}, median of {args.runs} runs:")
     for name in ("create", "unchanged", "update"):
