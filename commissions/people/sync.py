@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -288,7 +289,8 @@ class _Writer:
         self._update(columns)
         if self.events:
             self.connection.execute(table_of(AuditEvent).insert(), self.events)
-            log_on_commit(self.session, [AuditEvent(**event) for event in self.events])
+            # the log lines read these attributes only: building 2,000 mapped rows to read them took half the request
+            log_on_commit(self.session, [cast(AuditEvent, SimpleNamespace(**event)) for event in self.events])
         for _, person, diff in changes:  # rare: each ends sessions and revokes tokens as the people page does
             if "active" in diff and apply_active(self.session, person, diff["active"][1], by=self.by):
                 touched.add(stored_id(person))
