@@ -274,14 +274,7 @@ class _Writer:
             [{"id": stored_id(p), "employee_id": None} for _, p, diff in changes if diff.get("employee_id", (None,))[0]]
         )
         ids = {email: stored_id(person) for email, person in stored.items()}
-        ids |= self._insert(created, teams)
-        self._update(
-            [
-                {"id": ids[item.email], "manager_id": ids[item.given["manager"]]}
-                for item in created
-                if item.given.get("manager")
-            ]
-        )
+        self._insert(created, teams, ids)
         touched: set[int] = set()
         columns: list[dict[str, Any]] = []
         for _, person, diff in changes:
@@ -297,37 +290,42 @@ class _Writer:
         if touched:
             touch_statements(self.session, touched)
 
-    def _insert(self, created: list[_PersonItem], teams: Mapping[str, Team]) -> dict[str, int]:
-        """New people in one statement (managers set afterwards: they may be new too); their ids by email."""
-        if not created:
-            return {}
-        rows = []
+    def _insert(self, created: list[_PersonItem], teams: Mapping[str, Team], ids: dict[str, int]) -> None:
+        """New people, a level of the manager tree at a time (a manager new in the list before their reports),
+        each level one ``INSERT ... RETURNING`` (multi-row: a few statements for thousands of people); their ids
+        are added to ``ids``. The list has no loop (checked), so every new person gets a level."""
+        new = {item.email: item for item in created}
+        level: dict[str, int] = {}
         for item in created:
-            given, team = item.given, item.given.get("team")
-            rows.append(
-                {
-                    "email": item.email,
-                    "name": given.get("name") or item.email.split("@")[0][:200],
-                    "role": given.get("role", "rep"),
-                    "manager_id": None,
-                    "team_id": stored_id(teams[team]) if team else None,
-                    "employee_id": given.get("employee_id"),
-                    "password_hash": None,  # they set one through a reset link from the people page
-                    "active": given.get("active", True),
-                    "session_version": 1,
-                    "locale": given.get("locale"),
-                    "created_at": self.now,
-                }
-            )
-        self.connection.execute(self.table.insert(), rows)
-        ids: dict[str, int] = {}
-        emails = [item.email for item in created]
-        for start in range(0, len(emails), _CHUNK):
-            query = select(Person.email, id_col(Person.id)).where(col(Person.email).in_(emails[start : start + _CHUNK]))
-            ids.update((email, pid) for email, pid in self.session.exec(query).all())
-        for row in rows:
-            self._audit("person.create", ids[row["email"]], {"email": row["email"], "role": row["role"]})
-        return ids
+            chain = [item.email]
+            while (manager := new[chain[-1]].given.get("manager")) in new and manager not in level:
+                chain.append(manager)
+            depth = level[manager] + 1 if manager in level else 0
+            for email in reversed(chain):
+                level[email] = depth
+                depth += 1
+        returning = self.table.insert().returning(self.table.c.email, self.table.c.id)
+        for depth in sorted(set(level.values())):
+            rows = [self._row(item, teams, ids) for item in created if level[item.email] == depth]
+            ids.update((email, pid) for email, pid in self.connection.execute(returning, rows).all())
+            for row in rows:
+                self._audit("person.create", ids[row["email"]], {"email": row["email"], "role": row["role"]})
+
+    def _row(self, item: _PersonItem, teams: Mapping[str, Team], ids: Mapping[str, int]) -> dict[str, Any]:
+        given, team, manager = item.given, item.given.get("team"), item.given.get("manager")
+        return {
+            "email": item.email,
+            "name": given.get("name") or item.email.split("@")[0][:200],
+            "role": given.get("role", "rep"),
+            "manager_id": ids[manager] if manager else None,
+            "team_id": stored_id(teams[team]) if team else None,
+            "employee_id": given.get("employee_id"),
+            "password_hash": None,  # they set one through a reset link from the people page
+            "active": given.get("active", True),
+            "session_version": 1,
+            "locale": given.get("locale"),
+            "created_at": self.now,
+        }
 
     def _change(
         self,
