@@ -75,6 +75,7 @@ from commissions.marketing.api import MarketingApiController
 from commissions.marketing.pages import MarketingController
 from commissions.payroll.api import PayrollApiController
 from commissions.payroll.pages import PayrollController
+from commissions.people.api import PeopleApiController, TeamsApiController
 from commissions.people.pages import AdminPeopleController
 from commissions.periods.api import PeriodsApiController
 from commissions.periods.pages import PeriodsController
@@ -178,6 +179,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     AdjustmentsController,
     AdjustmentsApiController,
     AdminPeopleController,
+    PeopleApiController,
+    TeamsApiController,
     TokensController,
     QuotasController,
     QuotasApiController,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from commissions.models.base import ROLES, TEAM_KINDS, created_at_field, in_check
@@ -18,6 +18,11 @@ class Team(SQLModel, table=True):
     name: str = Field(max_length=120, unique=True)
     kind: str = Field(default="sales", max_length=20)
     parent_id: int | None = Field(default=None, foreign_key="team.id", ondelete="RESTRICT")
+    # person -> team -> person is a cycle of foreign keys: this one is created after both tables (use_alter)
+    manager_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="RESTRICT", use_alter=True), nullable=True),
+    )
     created_at: datetime = created_at_field()
 
 
@@ -49,4 +54,5 @@ class Person(SQLModel, table=True):
     active: bool = Field(default=True)
     session_version: int = Field(default=1)
     payment_currency: str | None = Field(default=None, max_length=3)  # paid in another currency than the plan's
+    locale: str | None = Field(default=None, max_length=35)  # a BCP 47 language tag: en, ms, th, en-GB
     created_at: datetime = created_at_field()

@@ -8,11 +8,16 @@ active people checks ``person.active`` and says so in its own message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from commissions.calculation.rows import stored_id
+from commissions.calculation.rows import id_col, stored_id
+from commissions.core.errors import InputProblem
+from commissions.core.paging import BadCursor, read_id_cursor
 from commissions.models import Person, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
@@ -46,3 +51,102 @@ def people_and_teams(session: Session) -> tuple[list[Person], dict[int, str]]:
 def active_people_by_role(session: Session) -> dict[str, int]:
     """How many active people hold each role."""
     return dict(session.exec(select(Person.role, func.count()).where(Person.active).group_by(Person.role)).all())
+
+
+# ---- the integration API's lists (GET /api/v1/people, /api/v1/teams): by id, a page at a time -------------
+
+PERSON_CURSOR = "person"  # the tags of their cursors (commissions.core.paging)
+TEAM_CURSOR = "team"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """A person as the people API shows them: exactly the fields ``PUT /api/v1/people`` takes."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    team: str | None
+    manager: str | None
+    employee_id: str | None
+    active: bool
+    locale: str | None
+    payment_currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    id: int
+    name: str
+    kind: str
+    manager: str | None
+
+
+def read_list_cursor(tag: str, text: str) -> int:
+    """The row id in a cursor of the list ``tag``; a 400 naming ``cursor`` for anything else."""
+    try:
+        return read_id_cursor(tag, text)
+    except BadCursor as exc:
+        raise InputProblem("cursor", "not one this list handed out; start again without it") from exc
+
+
+def people_page(
+    session: Session,
+    *,
+    after: int | None,
+    limit: int,
+    team: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+) -> list[PersonRow]:
+    """Up to ``limit`` people after the id ``after``, by id; ``team`` (a name), ``active`` and ``q`` (part of the
+    name or email, any case) narrow it."""
+    manager = aliased(Person)
+    columns: tuple[Any, ...] = (
+        id_col(Person.id),
+        Person.email,
+        Person.name,
+        Person.role,
+        Team.name,
+        manager.email,
+        Person.employee_id,
+        Person.active,
+        Person.locale,
+        Person.payment_currency,
+    )
+    query = (
+        select(*columns)
+        .outerjoin(Team, col(Team.id) == Person.team_id)
+        .outerjoin(manager, col(manager.id) == Person.manager_id)
+        .order_by(col(Person.id))
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Person.id) > after)
+    if team is not None:
+        query = query.where(Team.name == team.strip())
+    if active is not None:
+        query = query.where(Person.active == active)
+    if q and q.strip():
+        needle = q.strip()
+        query = query.where(
+            or_(
+                col(Person.name).icontains(needle, autoescape=True),
+                col(Person.email).icontains(needle, autoescape=True),
+            )
+        )
+    return [PersonRow(*row) for row in session.exec(query).all()]
+
+
+def teams_page(session: Session, *, after: int | None, limit: int) -> list[TeamRow]:
+    """Up to ``limit`` teams after the id ``after``, by id, with their manager's email."""
+    query = (
+        select(id_col(Team.id), Team.name, Team.kind, Person.email)
+        .outerjoin(Person, col(Person.id) == Team.manager_id)
+        .order_by(col(Team.id))
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Team.id) > after)
+    return [TeamRow(*row) for row in session.exec(query).all()]

@@ -117,15 +117,24 @@ def end_all_sessions(
 
 
 def set_active(session: Session, person: Person, active: bool, *, by: Principal | None) -> None:
-    if person.active != active:
-        person.active = active
-        person.session_version += 1
-        session.add(person)
-        forget_person(stored_id(person))
-        record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
-        if not active:
-            revoke_person_tokens(session, person, by=by)  # for good: reactivation revives none
-        _touch_statements(session, {stored_id(person)})
+    if apply_active(session, person, active, by=by):
+        touch_statements(session, {stored_id(person)})
+
+
+def apply_active(session: Session, person: Person, active: bool, *, by: Principal | None) -> bool:
+    """``set_active`` without marking statements (a caller changing many people marks them once);
+    returns whether anything changed. Deactivation ends every session and revokes the person's tokens;
+    pay history stays (nothing is deleted)."""
+    if person.active == active:
+        return False
+    person.active = active
+    person.session_version += 1
+    session.add(person)
+    forget_person(stored_id(person))
+    record_event(session, by, "person.activate" if active else "person.deactivate", "person", person.id, {})
+    if not active:
+        revoke_person_tokens(session, person, by=by)  # for good: reactivation revives none
+    return True
 
 
 def set_payment_currency(session: Session, person: Person, currency: str, *, by: Principal | None) -> bool:
@@ -179,11 +188,11 @@ def move_person(
     session.add(person)
     session.flush()
     record_event(session, by, "person.move", "person", person.id, {"before": before, "after": after})
-    _touch_statements(session, touched)
+    touch_statements(session, touched)
     return True
 
 
-def _touch_statements(session: Session, people: set[int]) -> None:
+def touch_statements(session: Session, people: set[int]) -> None:
     """The statements of these people and everyone above them (now), in every open period."""
     from commissions.calculation.state import all_open_period_keys, touch_chain
 

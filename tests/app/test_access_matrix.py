@@ -181,6 +181,11 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/plans/{name:str}"): {"admin"},
     ("PUT", "/api/v1/plans/{name:str}"): {"admin"},
     ("PUT", "/api/v1/plans/{name:str}/assignments"): {"admin"},
+    # the integration API for people and teams (an empty body is a 400 past authorisation)
+    ("GET", "/api/v1/people"): {"admin"},
+    ("PUT", "/api/v1/people"): {"admin"},
+    ("GET", "/api/v1/teams"): {"admin"},
+    ("PUT", "/api/v1/teams"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,
