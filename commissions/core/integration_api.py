@@ -10,6 +10,7 @@ refuses the whole request with the ``UpsertRefused`` report (index, field, messa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from litestar.params import Body, BodyKwarg
@@ -31,12 +32,30 @@ def items_body(model: type[BaseModel], *, description: str, example: list[dict[s
     return body
 
 
-def _message(error: Any) -> str:
+def _message(error: Any, model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
-        return "is not a field of this item: check its spelling"
+        return f"unknown field {error['loc'][-1]!r}: expected {', '.join(model.model_fields)}"
     if error["type"] == "missing":
         return "is required"
+    if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        return "each item is a JSON object"
     return str(error["msg"])
+
+
+def validate_items(model: type[M], raw: Sequence[Any]) -> tuple[list[M | None], list[ItemProblem]]:
+    """Each raw item validated as ``model`` (None where it is not one), with the problems by index and field: a
+    service adds its own problems to these, so that one refusal lists every problem at once."""
+    items: list[M | None] = []
+    problems: list[ItemProblem] = []
+    for index, item in enumerate(raw):
+        try:
+            items.append(model.model_validate(item))
+        except ValidationError as exc:
+            items.append(None)
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"]) or "item"
+                problems.append(ItemProblem(index, field, _message(error, model)))
+    return items, problems
 
 
 def read_items(model: type[M], raw: object) -> list[M]:
@@ -44,21 +63,10 @@ def read_items(model: type[M], raw: object) -> list[M]:
     if not isinstance(raw, list):
         raise UpsertRefused([ItemProblem(0, "body", "send a JSON list of items")], "the body must be a JSON list")
     check_size(raw)
-    items: list[M] = []
-    problems: list[ItemProblem] = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict):
-            problems.append(ItemProblem(index, "item", "is not a JSON object"))
-            continue
-        try:
-            items.append(model.model_validate(item))
-        except ValidationError as exc:
-            for error in exc.errors():
-                field = ".".join(str(part) for part in error["loc"]) or "item"
-                problems.append(ItemProblem(index, field, _message(error)))
+    items, problems = validate_items(model, raw)
     if problems:
         raise UpsertRefused(problems)
-    return items
+    return [item for item in items if item is not None]
 
 
 def after_id(tag: str, cursor: str | None) -> int | None:

@@ -3,6 +3,7 @@ people and teams in sync (api.md, "Integration resources"; docs/integrations.md)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
@@ -10,12 +11,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 from litestar.response import Response
+from pydantic import BaseModel
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
+from commissions.core.integration_api import after_id, validate_items
 from commissions.core.paging import MAX_PAGE, id_cursor, next_link, paging_headers
-from commissions.core.upserts import UpsertRefused, check_size
-from commissions.people.queries import PERSON_CURSOR, TEAM_CURSOR, people_page, read_list_cursor, teams_page
+from commissions.core.upserts import ItemProblem, UpsertRefused, check_size
+from commissions.people.queries import PERSON_CURSOR, TEAM_CURSOR, people_page, teams_page
 from commissions.people.schemas import (
     ANA,
     ERIN,
@@ -32,7 +35,6 @@ from commissions.people.schemas import (
     TeamList,
     TeamOut,
     TeamsReport,
-    parse_items,
 )
 from commissions.people.sync import put_people, put_teams
 
@@ -62,6 +64,12 @@ def _paged(request: Request[Any, Any, Any], out: Any, following: str | None, que
     return Response(out, headers=headers)
 
 
+def given_fields(model: type[BaseModel], raw: Sequence[Any]) -> tuple[list[dict[str, Any] | None], list[ItemProblem]]:
+    """Each item's fields as given (left-out ones absent, nulls kept: a PATCH-like upsert), and the problems."""
+    items, problems = validate_items(model, raw)
+    return [item.model_dump(exclude_unset=True) if item is not None else None for item in items], problems
+
+
 class PeopleApiController(Controller):
     path = "/api/v1/people"
     guards = [admins]
@@ -88,7 +96,7 @@ class PeopleApiController(Controller):
         ] = None,
         q: Annotated[str | None, Parameter(description="part of the name or email, any case", max_length=200)] = None,
     ) -> Response[PersonList]:
-        after = read_list_cursor(PERSON_CURSOR, cursor) if cursor else None
+        after = after_id(PERSON_CURSOR, cursor)
         rows = people_page(db, after=after, limit=limit + 1, team=team, active=active, q=q)
         following = id_cursor(PERSON_CURSOR, rows[limit - 1].id) if len(rows) > limit else None
         out = PersonList(items=[PersonOut.of(row) for row in rows[:limit]], next_cursor=following)
@@ -126,7 +134,7 @@ class PeopleApiController(Controller):
     ) -> PeopleReport:
         check_size(data)
         try:
-            items, problems = parse_items(PersonIn, data)
+            items, problems = given_fields(PersonIn, data)
             report = put_people(request.app.state["engine"], items, by=principal, refused=problems)
         except UpsertRefused as exc:
             raise exc.as_http() from None
@@ -149,7 +157,7 @@ class TeamsApiController(Controller):
     def list_teams(
         self, request: Request[Any, Any, Any], db: DbSession, limit: Limit = 100, cursor: Cursor = None
     ) -> Response[TeamList]:
-        after = read_list_cursor(TEAM_CURSOR, cursor) if cursor else None
+        after = after_id(TEAM_CURSOR, cursor)
         rows = teams_page(db, after=after, limit=limit + 1)
         following = id_cursor(TEAM_CURSOR, rows[limit - 1].id) if len(rows) > limit else None
         out = TeamList(items=[TeamOut.of(row) for row in rows[:limit]], next_cursor=following)
@@ -182,7 +190,7 @@ class TeamsApiController(Controller):
     ) -> TeamsReport:
         check_size(data)
         try:
-            items, problems = parse_items(TeamIn, data)
+            items, problems = given_fields(TeamIn, data)
             report = put_teams(request.app.state["engine"], items, by=principal, refused=problems)
         except UpsertRefused as exc:
             raise exc.as_http() from None

@@ -16,8 +16,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
-from commissions.core.errors import InputProblem
-from commissions.core.paging import BadCursor, read_id_cursor
 from commissions.models import Person, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
@@ -81,14 +79,6 @@ class TeamRow:
     name: str
     kind: str
     manager: str | None
-
-
-def read_list_cursor(tag: str, text: str) -> int:
-    """The row id in a cursor of the list ``tag``; a 400 naming ``cursor`` for anything else."""
-    try:
-        return read_id_cursor(tag, text)
-    except BadCursor as exc:
-        raise InputProblem("cursor", "not one this list handed out; start again without it") from exc
 
 
 def people_page(

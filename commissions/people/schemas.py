@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from commissions.core.upserts import ItemProblem, UpsertReport
+from commissions.core.upserts import UpsertReport
 from commissions.people.queries import PersonRow, TeamRow
 
 Role = Literal["rep", "manager", "finance", "admin"]
@@ -223,27 +222,3 @@ REFUSAL_EXAMPLE: JsonDict = {
         ],
     },
 }
-
-
-def parse_items(model: type[BaseModel], raw: Sequence[Any]) -> tuple[list[dict[str, Any] | None], list[ItemProblem]]:
-    """Each item of ``raw`` read as ``model``: the fields it gave (left-out ones absent, nulls kept), or None
-    for an item that is not one, with its problems by item and field (the service adds its own to them, so a
-    refusal lists every problem at once)."""
-    parsed: list[dict[str, Any] | None] = []
-    problems: list[ItemProblem] = []
-    fields = ", ".join(model.model_fields)
-    for index, item in enumerate(raw):
-        try:
-            parsed.append(model.model_validate(item).model_dump(exclude_unset=True))
-        except ValidationError as exc:
-            parsed.append(None)
-            for error in exc.errors():
-                name = str(error["loc"][0]) if error["loc"] else "item"
-                if error["type"] == "extra_forbidden":
-                    message = f"unknown field {name!r}: expected {fields}"
-                elif error["type"] == "model_type":
-                    message = "each item is a JSON object"
-                else:
-                    message = error["msg"]
-                problems.append(ItemProblem(index, name, message))
-    return parsed, problems
