@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # in percent, and the fewest pulse answers whose score a manager may see.
     marketing_monthly_churn_percent: Decimal = Decimal(2)
     pulse_min_group_size: int = Field(default=5, ge=2)
+    # Outbound webhooks go over https; plain http only to localhost unless this allows it (a private network).
+    outbound_allow_http: bool = False
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> Settings:

@@ -6,7 +6,8 @@ quarter. Several app processes and the worker share one database, so a process m
 as long as nobody changed them anywhere, which only the database knows.
 
 **The version.** Table ``cache_version`` holds one row per group of tables (``CATALOGUE``: plan,
-plan_version, plan_assignment, custom_field, campaign; ``PEOPLE``: person, team): a counter and an epoch. Every INSERT,
+plan_version, plan_assignment, custom_field, campaign; ``PEOPLE``: person, team; ``OUTBOUND``: subscription):
+a counter and an epoch. Every INSERT,
 UPDATE or DELETE of a watched table, by any writer through SQLAlchemy (ORM flush, ORM or Core bulk
 statements), bumps the counter **in the same transaction**, from an engine event
 (``_bump_on_write``): no writer has to know of the cache, and the change and the bump commit
@@ -37,6 +38,7 @@ T = TypeVar("T")
 
 CATALOGUE = "catalogue"
 PEOPLE = "people"
+OUTBOUND = "outbound"
 WATCHED: dict[str, str] = {  # table -> the version its writes bump
     "plan": CATALOGUE,
     "plan_version": CATALOGUE,
@@ -45,6 +47,7 @@ WATCHED: dict[str, str] = {  # table -> the version its writes bump
     "campaign": CATALOGUE,
     "person": PEOPLE,
     "team": PEOPLE,
+    "subscription": OUTBOUND,
 }
 
 
