@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, Parameter
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
@@ -15,7 +16,15 @@ from commissions.core.guards import requires_role
 from commissions.core.paging import MAX_PAGE, BadCursor, id_cursor, next_link, paging_headers, read_id_cursor
 from commissions.outbound import service
 from commissions.outbound.queries import subscriptions
-from commissions.outbound.schemas import SubscriptionCreated, SubscriptionIn, SubscriptionList, SubscriptionOut
+from commissions.outbound.schemas import (
+    EXAMPLE_CREATED,
+    EXAMPLE_IN,
+    EXAMPLE_OUT,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionList,
+    SubscriptionOut,
+)
 
 CURSOR_TAG = "subscriptions"
 admins_and_finance = requires_role("admin", "finance")
@@ -31,6 +40,13 @@ class SubscriptionsApiController(Controller):
         sync_to_thread=True,
         summary="Outbound webhook subscriptions, by id (paged; never the secret)",
         response_headers=paging_headers("subscriptions"),
+        responses={
+            200: ResponseSpec(
+                SubscriptionList,
+                description="a page of subscriptions",
+                examples=[Example(summary="one page", value={"items": [EXAMPLE_OUT], "next_cursor": None})],
+            )
+        },
     )
     def list_api(
         self,
@@ -60,10 +76,19 @@ class SubscriptionsApiController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Subscribe a URL to outbound events (the secret is in this answer only)",
-        responses={201: ResponseSpec(SubscriptionCreated, description="the subscription and its secret, shown once")},
+        responses={
+            201: ResponseSpec(
+                SubscriptionCreated,
+                description="the subscription and its secret, shown once",
+                examples=[Example(summary="created", value=EXAMPLE_CREATED)],
+            )
+        },
     )
     def create_api(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[SubscriptionIn]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: Annotated[SubscriptionIn, Body(examples=[Example(summary="deals and locked periods", value=EXAMPLE_IN)])],
     ) -> Response[SubscriptionCreated]:
         """400 naming the field for a bad URL or an unknown event type; 403 for `include_pay` unless finance."""
         settings = request.app.state["settings"]

@@ -58,7 +58,7 @@ def delivery_log(
         .order_by(col(Delivery.id).desc())
     )
     if status in DELIVERY_STATES:
-        query = query.where(Delivery.status == status)
+        query = query.where(col(Delivery.status) == status)
     text = search.strip().lower()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

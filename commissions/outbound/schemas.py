@@ -10,13 +10,23 @@ from commissions.core.outbox import EVENT_TYPES
 from commissions.models.outbound import Subscription
 
 EXAMPLE_URL = "https://hooks.example.com/quotaboard"
+EXAMPLE_IN = {"url": EXAMPLE_URL, "events": ["deal.recorded", "period.locked"], "include_pay": False}
+EXAMPLE_OUT = {
+    "id": 3,
+    "url": EXAMPLE_URL,
+    "events": ["deal.recorded", "period.locked"],
+    "include_pay": False,
+    "active": True,
+    "secret_prefix": "whsec_Jm9q",
+    "created_by": "Fiona Finance (finance)",
+    "created_at": "2026-12-06T07:00:00Z",
+    "deactivated_at": None,
+}
+EXAMPLE_CREATED = {**EXAMPLE_OUT, "secret": "whsec_Jm9qK1c2dXJlbHktbm90LWEtcmVhbC1zZWNyZXQtYXQtYWxsIQ=="}
 
 
 class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"url": EXAMPLE_URL, "events": ["deal.recorded", "period.locked"]}]},
-    )
+    model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
         max_length=2000,
@@ -32,24 +42,6 @@ class SubscriptionIn(BaseModel):
 
 
 class SubscriptionOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "url": EXAMPLE_URL,
-                    "events": ["deal.recorded", "period.locked"],
-                    "include_pay": False,
-                    "active": True,
-                    "secret_prefix": "whsec_Jm9q",
-                    "created_by": "Fiona Finance",
-                    "created_at": "2026-12-06T07:00:00Z",
-                    "deactivated_at": None,
-                }
-            ]
-        }
-    )
-
     id: int
     url: str
     events: list[str]
@@ -76,25 +68,6 @@ class SubscriptionOut(BaseModel):
 
 
 class SubscriptionCreated(SubscriptionOut):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "url": EXAMPLE_URL,
-                    "events": ["deal.recorded", "period.locked"],
-                    "include_pay": False,
-                    "active": True,
-                    "secret_prefix": "whsec_Jm9q",
-                    "created_by": "Fiona Finance",
-                    "created_at": "2026-12-06T07:00:00Z",
-                    "deactivated_at": None,
-                    "secret": "whsec_Jm9qK1c2dXJlbHktbm90LWEtcmVhbC1zZWNyZXQtYXQtYWxsIQ==",
-                }
-            ]
-        }
-    )
-
     secret: str = Field(
         description="the Standard Webhooks secret (`whsec_` + base64) that signs every delivery: shown only now"
     )
