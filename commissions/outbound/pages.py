@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlmodel import Session
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -39,6 +39,12 @@ class SubscriptionForm(BaseModel):
     url: str = ""
     events: list[str] = []
     include_pay: bool = False
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_box_is_a_list(cls, value: object) -> object:
+        """One ticked box arrives as a plain string."""
+        return [value] if isinstance(value, str) else value
 
 
 def _context(
