@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from commissions.core.stored_versions import OUTBOUND, cached
+from commissions.core.stored_versions import OUTBOUND, cached, restore_missing
 from commissions.models.base import metadata, utcnow
 from commissions.models.outbound import OutboxEvent, Subscription
 
@@ -55,6 +55,9 @@ def wanted_types(session: Session) -> frozenset[str]:
 
 
 def wanted(session: Session, type: str) -> bool:
+    """Whether some active subscription wants ``type``; called in a write transaction (it may put back the
+    stored version's row if it is missing, so that later transactions answer from memory)."""
+    restore_missing(session, OUTBOUND)
     return type in wanted_types(session)
 
 

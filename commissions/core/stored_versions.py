@@ -124,6 +124,22 @@ def stored_version(session: Session, group: str = CATALOGUE) -> tuple[int, str] 
     return seen.get(group)
 
 
+_RESTORE = text(
+    "INSERT INTO cache_version (name, version, epoch) VALUES (:name, 1, :epoch) ON CONFLICT (name) DO NOTHING"
+)
+
+
+def restore_missing(session: Session, group: str) -> None:
+    """Put back the group's row if it is missing (its tables were emptied by hand, or no write ever bumped it),
+    in the caller's write transaction, so the next transactions may cache again. A fresh random epoch: no value
+    kept before can match it."""
+    conn = session.connection()
+    if group in conn.info.get(_WROTE, ()) or stored_version(session, group) is not None:
+        return
+    conn.execute(_RESTORE, {"name": group, "epoch": uuid.uuid4().hex})
+    conn.info.pop(_SEEN, None)
+
+
 def read_again(session: Session) -> None:
     """Forget the versions this transaction read: the next ``cached`` reads them again (after taking a lock
     that a writer of the cached rows holds while it changes them, under READ COMMITTED)."""
