@@ -153,3 +153,18 @@ def test_two_dispatchers_at_once_never_send_a_delivery_twice(engine: Engine, rec
     assert sum(r.sent for r in reports) == 24 and sum(r.fanned_out for r in reports) == 24
     assert all(d.status == "delivered" and d.attempts == 1 for d in deliveries(engine))
     assert len(attempts(engine)) == 24
+
+
+def test_the_worker_thread_delivers_on_its_own(engine: Engine, receiver: Receiver) -> None:
+    import time
+
+    subscribe(engine, receiver.url, ["deal.recorded"])
+    stop = dispatcher.run_in_thread(engine, secret_key=SECRET_KEY, poll_seconds=0.05)
+    try:
+        record(engine, "deal.recorded", {"external_id": "SF-1"})
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    assert len(receiver.received) == 1

@@ -132,3 +132,22 @@ def test_period_steps_disputes_and_statements_announce_themselves(client, engine
     assert [e.type for e in steps] == ["period.approved", "period.locked", "period.paid"]
     assert all(e.data["period"] == "2026-Q1" and "grand_totals" not in e.data for e in steps)
     assert all("USD" in (e.pay or {})["grand_totals"] for e in steps)
+
+
+def test_no_subscription_costs_no_query(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    make_person("ana@example.com")
+    crm = token_for(engine, "admin")
+    assert client.post("/api/v1/deals", json=BODY, headers=crm).status_code == 201  # warm: the version row is back
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, text: str, *_: object) -> None:
+        seen.append(text)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.post("/api/v1/deals", json={**BODY, "external_id": "SF-2"}, headers=crm).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert seen and not [t for t in seen if "subscription" in t or "outbox_event" in t]
