@@ -32,7 +32,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Plans", "/plans", frozenset({"admin"})),
     NavItem("Deal fields", "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
     NavItem("Audit log", "/admin/audit", frozenset({"admin"})),
-    NavItem("Outbound webhooks", "/admin/webhooks/outbound", frozenset({"admin", "finance"})),  # subscriptions, log
+    NavItem("Webhooks", "/admin/webhooks/outbound", frozenset({"admin", "finance"})),  # subscriptions, log
 ]
 
 

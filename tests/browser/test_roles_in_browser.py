@@ -33,7 +33,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
         ),
         (
             f"finance@{DOMAIN}",
-            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Leaderboard"],
+            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Webhooks", "Leaderboard"],
             "Periods",
         ),
         (
@@ -49,6 +49,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
                 "Plans",
                 "Deal fields",
                 "Audit log",
+                "Webhooks",
                 "Leaderboard",
                 "Badges",
             ],
