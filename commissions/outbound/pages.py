@@ -68,6 +68,7 @@ def _context(
         "states": DELIVERY_STATES,
         "event_types": EVENT_TYPES,
         "may_include_pay": principal.role == "finance",
+        "show_crm_link": principal.role == "admin",  # the CRM webhooks page is the admins'
         "form": SubscriptionForm(),
         "error": None,
         "created": None,
