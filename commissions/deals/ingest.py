@@ -386,13 +386,35 @@ class DealWriter:
     def _announce(self, dumped: dict[str, Any], name: str, outcome: str) -> None:
         """``deal.recorded`` in the outbox, in this transaction (nothing when no subscription wants it); a batch's
         events are written together by ``finish()``. A deal's amount is not pay: it goes to every receiver."""
-        if not outbox.wanted(self.session, "deal.recorded"):
-            return
-        event = ({**dumped, "name": name, "outcome": outcome}, None)
-        if self.bulk or self.defer_new:
-            self._outbox.append(event)
-        else:
-            outbox.record_events(self.session, "deal.recorded", [event])
+        if outbox.wanted(self.session, "deal.recorded"):
+            event = ({**dumped, "name": name, "outcome": outcome}, None)
+            if self.bulk or self.defer_new:
+                self._outbox.append(event)
+            else:
+                outbox.record_events(self.session, "deal.recorded", [event])
+        if dumped["status"] == "won" and outbox.wanted(self.session, "deal.credited"):
+            # per person credited: the split's people and shares, or the owner alone (a cancellation credits nobody)
+            shares = [(s["person"], s["share"]) for s in dumped["splits"]] or [(dumped["owner"], "100")]
+            outbox.record_events(
+                self.session,
+                "deal.credited",
+                [
+                    (
+                        {
+                            "external_id": dumped["external_id"],
+                            "name": name,
+                            "person": person,
+                            "share": str(share),
+                            "amount": dumped["amount"],
+                            "currency": dumped["currency"],
+                            "closed_at": dumped["closed_at"],
+                            "outcome": outcome,
+                        },
+                        None,
+                    )
+                    for person, share in shares
+                ],
+            )
 
     def holds(self, external_id: str) -> bool:
         """Whether ``write`` held back this new deal (``finish`` inserts it)."""
