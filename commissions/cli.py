@@ -274,13 +274,41 @@ def _work(
     *,
     tasks: bool,
 ) -> None:
+    from commissions.core.settings import get_settings
+    from commissions.outbound.dispatcher import dispatch_once, run_in_thread
+
+    extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
+    secret_key = get_settings().secret_key
+    # outbound webhooks (the process with the tasks): sent from a thread of their own, so a slow receiver never
+    # delays a recomputation; several worker processes may each run one (a delivery is claimed by one only)
+    stop_dispatcher = run_in_thread(engine, secret_key=secret_key) if tasks and not once else None
+    try:
+        _drain_loop(log, engine, poll_seconds, once, exit_with_parent, part, extension_tasks)
+    finally:
+        if stop_dispatcher is not None:
+            stop_dispatcher.set()
+    if once and tasks:
+        try:
+            dispatch_once(engine, secret_key=secret_key)
+        except Exception:  # the deliveries stay due for the next run
+            log.exception("outbound dispatch failed")
+
+
+def _drain_loop(
+    log: Any,
+    engine: Any,
+    poll_seconds: float,
+    once: bool,
+    exit_with_parent: bool,
+    part: tuple[int, int],
+    extension_tasks: list[Any],
+) -> None:
     import time
 
     from commissions.calculation.worker_lock import PartLock
     from commissions.core.metrics import WORKER_ERRORS
 
     parent = os.getppid()
-    extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
     tasks_due = 0.0
     lock = PartLock(engine, part)  # one worker per part on any number of hosts; the others stand by
     standing_by = False

@@ -33,8 +33,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
+from commissions.core import outbox
 from commissions.core.formatting import format_percent
-from commissions.models import Deal, DealSplit, PayeeSummary, Period
+from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person
 from commissions.models.base import utcnow
 from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
 
@@ -439,7 +440,24 @@ def evaluate(session: Session, period_key: str) -> Report:
                 held.rule_version, held.evidence, held.granted_at = rule.version, evidence, now
                 report.restored.append((rule.key, person_id))
     session.flush()
+    _announce_grants(session, period, {r.key: r.name for r in rules}, report.granted + report.restored)
     return report
+
+
+def _announce_grants(session: Session, period: Period, names: dict[str, str], granted: list[tuple[str, int]]) -> None:
+    """``badge.granted`` in commissions' outbox, in this transaction (when some subscription wants it)."""
+    if not granted or not outbox.wanted(session, "badge.granted"):
+        return
+    ids = sorted({person_id for _, person_id in granted})
+    emails = dict(session.exec(select(Person.id, Person.email).where(col(Person.id).in_(ids))).all())
+    outbox.record_events(
+        session,
+        "badge.granted",
+        [
+            ({"badge": key, "name": names.get(key, key), "person": emails.get(person_id), "period": period.key}, None)
+            for key, person_id in granted
+        ],
+    )
 
 
 def badge_names(session: Session, period_id: int, person_ids: list[int]) -> dict[int, list[str]]:

@@ -73,6 +73,8 @@ from commissions.deals.pages import DealApprovalsController, DealFormController,
 from commissions.disputes.pages import DisputesController
 from commissions.marketing.api import MarketingApiController
 from commissions.marketing.pages import MarketingController
+from commissions.outbound.api import SubscriptionsApiController
+from commissions.outbound.pages import OutboundWebhooksController
 from commissions.payroll.api import PayrollApiController
 from commissions.payroll.pages import PayrollController
 from commissions.people.api import PeopleApiController, TeamsApiController
@@ -197,6 +199,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     DisputesController,
     WebhooksController,
     WebhooksAdminController,
+    SubscriptionsApiController,
+    OutboundWebhooksController,
     AuditController,
     MarketingController,
     MarketingApiController,

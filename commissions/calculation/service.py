@@ -35,10 +35,20 @@ from commissions.calculation.loader import (
 )
 from commissions.calculation.rows import stored_id, table_of
 from commissions.calculation.state import claim, touch, versions_of
+from commissions.core import outbox
 from commissions.core.db import read_session, transaction
+from commissions.core.money import from_minor
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
 from commissions.engine.money import round_money
-from commissions.models import CalculationRun, LedgerTotal, PayeeSummary, PayoutLine, Period, StatementState
+from commissions.models import (
+    CalculationRun,
+    LedgerTotal,
+    PayeeSummary,
+    PayoutLine,
+    Period,
+    Person,
+    StatementState,
+)
 from commissions.models.base import utcnow
 
 log = logging.getLogger("quotaboard.calculation")
@@ -718,6 +728,33 @@ def _store_plan(
         )
     if fresh:
         session.connection().execute(table_of(PayeeSummary).insert(), fresh)
+    if prepared.changed and outbox.wanted(session, "statement.changed"):
+        _announce_changed(
+            session, period_row, plan.plan.name, [r for r in summary_rows if r["person_id"] in prepared.changed]
+        )
+
+
+def _announce_changed(session: Session, period_row: Period, plan_name: str, rows: list[dict[str, Any]]) -> None:
+    """``statement.changed`` per person whose statement this store changed, in one insert (only when some
+    subscription wants it). The statement's total is pay: kept apart for ``include_pay`` receivers."""
+    if not rows:
+        return
+    ids = sorted({r["person_id"] for r in rows})
+    emails: dict[int | None, str] = {}
+    for chunk in _chunks(ids):
+        emails.update(session.exec(select(Person.id, Person.email).where(col(Person.id).in_(chunk))).all())
+    events: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for row in rows:
+        data = {"person": emails.get(row["person_id"]), "period": period_row.key, "plan": plan_name}
+        if row["attainment_ppm"] is not None:
+            data["attainment"] = str((Decimal(row["attainment_ppm"]) / PPM).quantize(Decimal("0.0001")))
+        total = row["total_minor"]
+        pay = {
+            "total": None if total is None else str(from_minor(total, row["currency"])),
+            "currency": row["currency"],
+        }
+        events.append((data, pay))
+    outbox.record_events(session, "statement.changed", events)
 
 
 def _queue_next_period(session: Session, period_row: Period, people: set[int]) -> None:

@@ -33,6 +33,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Plans", "/plans", frozenset({"admin"})),
     NavItem("Deal fields", "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
     NavItem("Audit log", "/admin/audit", frozenset({"admin"})),
+    NavItem("Webhooks", "/admin/webhooks/outbound", frozenset({"admin", "finance"})),  # subscriptions, log
 ]
 
 

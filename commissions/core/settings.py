@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # ``/metrics`` (Prometheus) answers only a scraper sending ``Authorization: Bearer <this>``;
     # unset, the endpoint is off (404). Never logged (a SecretStr prints as stars).
     metrics_token: SecretStr | None = None
+    # Outbound webhooks go over https; plain http only to localhost unless this allows it (a private network).
+    outbound_allow_http: bool = False
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> Settings:

@@ -6,7 +6,8 @@ quarter. Several app processes and the worker share one database, so a process m
 as long as nobody changed them anywhere, which only the database knows.
 
 **The version.** Table ``cache_version`` holds one row per group of tables (``CATALOGUE``: plan,
-plan_version, plan_assignment, custom_field, campaign, exchange_rate; ``PEOPLE``: person, team): a counter and an epoch. Every INSERT,
+plan_version, plan_assignment, custom_field, campaign, exchange_rate; ``PEOPLE``: person, team; ``OUTBOUND``: subscription):
+a counter and an epoch. Every INSERT,
 UPDATE or DELETE of a watched table, by any writer through SQLAlchemy (ORM flush, ORM or Core bulk
 statements), bumps the counter **in the same transaction**, from an engine event
 (``_bump_on_write``): no writer has to know of the cache, and the change and the bump commit
@@ -37,6 +38,7 @@ T = TypeVar("T")
 
 CATALOGUE = "catalogue"
 PEOPLE = "people"
+OUTBOUND = "outbound"
 WATCHED: dict[str, str] = {  # table -> the version its writes bump
     "plan": CATALOGUE,
     "plan_version": CATALOGUE,
@@ -46,6 +48,7 @@ WATCHED: dict[str, str] = {  # table -> the version its writes bump
     "exchange_rate": CATALOGUE,
     "person": PEOPLE,
     "team": PEOPLE,
+    "subscription": OUTBOUND,
 }
 
 
@@ -120,6 +123,22 @@ def stored_version(session: Session, group: str = CATALOGUE) -> tuple[int, str] 
     if seen is None:
         seen = conn.info[_SEEN] = _read_versions(conn)
     return seen.get(group)
+
+
+_RESTORE = text(
+    "INSERT INTO cache_version (name, version, epoch) VALUES (:name, 1, :epoch) ON CONFLICT (name) DO NOTHING"
+)
+
+
+def restore_missing(session: Session, group: str) -> None:
+    """Put back the group's row if it is missing (its tables were emptied by hand, or no write ever bumped it),
+    in the caller's write transaction, so the next transactions may cache again. A fresh random epoch: no value
+    kept before can match it."""
+    conn = session.connection()
+    if group in conn.info.get(_WROTE, ()) or stored_version(session, group) is not None:
+        return
+    conn.execute(_RESTORE, {"name": group, "epoch": uuid.uuid4().hex})
+    conn.info.pop(_SEEN, None)
 
 
 def read_again(session: Session) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import people_directory, periods_touching
 from commissions.calculation.rows import id_col, stored_id, table_of
+from commissions.core import outbox
 from commissions.core.audit import log_on_commit, record_event
 from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
@@ -106,6 +107,7 @@ class DealWriter:
         # Set once ``write`` starts writing (every check passed): a refusal raised before it left nothing
         # behind, so a batch can go on without that deal (deals/service.py) and needs no savepoint.
         self.writing = False
+        self._outbox: list[tuple[dict[str, Any], dict[str, Any] | None]] = []  # deal.recorded events, for finish()
 
     def preload(self, emails: set[str], external_ids: set[str], days: set[date] | None = None) -> None:
         """Read at once the people, deals and manager tree a batch needs; with ``days``, also who of
@@ -372,11 +374,45 @@ class DealWriter:
                 session.add(DealSplit(deal_id=stored_id(deal), person_id=person_id, share_bp=share_bp))
             record_event(session, self.by, f"deal.{outcome}", "deal", deal.external_id, audit)
 
+        self._announce(dumped, values["name"], outcome)
         touched_people |= involved
         if (owner := self.campaign_owner(data.source_campaign)) is not None:
             touched_people.add(owner)
         chain = self.managers_of(touched_people) - touched_people
         return RecordResult(deal, outcome, people=touched_people, chain=chain, days=touched_days, locked=locked)
+
+    def _announce(self, dumped: dict[str, Any], name: str, outcome: str) -> None:
+        """``deal.recorded`` in the outbox, in this transaction (nothing when no subscription wants it); a batch's
+        events are written together by ``finish()``. A deal's amount is not pay: it goes to every receiver."""
+        if outbox.wanted(self.session, "deal.recorded"):
+            event = ({**dumped, "name": name, "outcome": outcome}, None)
+            if self.bulk or self.defer_new:
+                self._outbox.append(event)
+            else:
+                outbox.record_events(self.session, "deal.recorded", [event])
+        if dumped["status"] == "won" and outbox.wanted(self.session, "deal.credited"):
+            # per person credited: the split's people and shares, or the owner alone (a cancellation credits nobody)
+            shares = [(s["person"], s["share"]) for s in dumped["splits"]] or [(dumped["owner"], "100")]
+            outbox.record_events(
+                self.session,
+                "deal.credited",
+                [
+                    (
+                        {
+                            "external_id": dumped["external_id"],
+                            "name": name,
+                            "person": person,
+                            "share": str(share),
+                            "amount": dumped["amount"],
+                            "currency": dumped["currency"],
+                            "closed_at": dumped["closed_at"],
+                            "outcome": outcome,
+                        },
+                        None,
+                    )
+                    for person, share in shares
+                ],
+            )
 
     def holds(self, external_id: str) -> bool:
         """Whether ``write`` held back this new deal (``finish`` inserts it)."""
@@ -388,6 +424,9 @@ class DealWriter:
 
     def finish(self) -> None:
         """Insert the deals ``write`` held back in bulk mode, with their splits and audit events."""
+        if self._outbox:
+            outbox.record_events(self.session, "deal.recorded", self._outbox)
+            self._outbox = []
         if not self._pending:
             return
         session = self.session

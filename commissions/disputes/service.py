@@ -24,6 +24,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from commissions.adjustments.service import add_manual_adjustment
 from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.rows import stored_id
+from commissions.core import outbox
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
@@ -120,6 +121,12 @@ def open_dispute(
         )
     )
     record_event(session, principal, "dispute.open", "dispute", dispute.id, {"line": line_id, "period": period.key})
+    outbox.record_event(
+        session,
+        "dispute.opened",
+        {"dispute": dispute.id, "person": person.email, "period": period.key, "line": line_id, "by": principal.label},
+        pay={"line_text": line_text} if line_text else None,  # a line's text states its amount
+    )
     return dispute
 
 
@@ -144,7 +151,24 @@ def add_message(session: Session, *, principal: Principal, dispute: Dispute, bod
     dispute.updated_at = now
     session.add(dispute)
     record_event(session, principal, "dispute.answer" if finance else "dispute.reply", "dispute", dispute.id, {})
+    if finance:
+        _announce_answer(session, dispute, principal)
     return message
+
+
+def _announce_answer(session: Session, dispute: Dispute, principal: Principal) -> None:
+    """``dispute.answered`` in the outbox: who and which statement, never the thread (it may discuss pay)."""
+    if not outbox.wanted(session, "dispute.answered"):
+        return
+    person = session.get(Person, dispute.person_id)
+    period = session.get(Period, dispute.period_id)
+    data = {
+        "dispute": dispute.id,
+        "person": person.email if person else None,
+        "period": period.key if period else None,
+        "by": principal.label,
+    }
+    outbox.record_event(session, "dispute.answered", data)
 
 
 def parse_adjustment(text: str | None) -> Decimal | None:

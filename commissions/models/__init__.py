@@ -16,6 +16,7 @@ from commissions.models.ledger import (
     StatementState,
 )
 from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, PulseTally
+from commissions.models.outbound import Delivery, DeliveryAttempt, OutboxEvent, Subscription
 from commissions.models.people import Person, Team
 from commissions.models.periods import Period, Quota
 from commissions.models.plans import Plan, PlanAssignment, PlanVersion
@@ -39,12 +40,15 @@ __all__ = [
     "Deal",
     "DealApproval",
     "DealSplit",
+    "Delivery",
+    "DeliveryAttempt",
     "Dispute",
     "DisputeMessage",
     "ExchangeRate",
     "Lead",
     "LeadEvent",
     "LedgerTotal",
+    "OutboxEvent",
     "PasswordReset",
     "PayeeSummary",
     "PayoutLine",
@@ -59,6 +63,7 @@ __all__ = [
     "Quota",
     "SignInLimit",
     "StatementState",
+    "Subscription",
     "Team",
     "WebhookDelivery",
     "WebhookIntegration",

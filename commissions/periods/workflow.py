@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
+from commissions.core import outbox
 from commissions.core.audit import record_event
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import from_minor
@@ -334,7 +335,21 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
     setattr(period, f"{column}_by_id", actor.person_id)
     session.add(period)
     session.flush()
-    record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **totals.as_audit()})
+    audit = totals.as_audit()
+    record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **audit})
+    outbox.record_event(
+        session,
+        f"period.{to}",
+        {
+            "period": key,
+            "from": needs,
+            "state": to,
+            "at": now.isoformat(),
+            "by": actor.label,
+            "people": len(totals.people),
+        },
+        pay={"grand_totals": audit["grand_totals"]},
+    )
     return period, totals
 
 

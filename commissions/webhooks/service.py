@@ -3,13 +3,9 @@ transactions of a delivery (verify, audit a refusal, record the deal and remembe
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from datetime import timedelta
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -25,15 +21,9 @@ from commissions.deals.service import record_one
 from commissions.models import WebhookDelivery, WebhookIntegration
 from commissions.models.base import utcnow
 from commissions.webhooks.junk import WEBHOOK_JUNK_WINDOW_SECONDS
-from commissions.webhooks.signing import TOLERANCE_SECONDS, SignatureError, new_secret, verify
+from commissions.webhooks.signing import TOLERANCE_SECONDS, SignatureError, new_secret, seal, unseal, verify
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-
-
-def _fernet(secret_key: str) -> Fernet:
-    """A key for the stored secrets, derived from SECRET_KEY (a database dump alone reveals none)."""
-    raw = hmac.new(secret_key.encode(), b"quotaboard webhook secrets", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(raw))
 
 
 def create_integration(
@@ -48,7 +38,7 @@ def create_integration(
     secret = new_secret()
     row = WebhookIntegration(
         name=name,
-        secret_encrypted=_fernet(secret_key).encrypt(secret.encode()).decode(),
+        secret_encrypted=seal(secret_key, secret),
         prefix=secret[:10],
         created_by_id=by.person_id if by else None,
     )
@@ -73,10 +63,10 @@ def active_secret(session: Session, name: str, secret_key: str) -> tuple[Webhook
     row = session.exec(select(WebhookIntegration).where(WebhookIntegration.name == name)).first()
     if row is None or row.revoked_at is not None:
         return None
-    try:
-        return row, _fernet(secret_key).decrypt(row.secret_encrypted.encode()).decode()
-    except InvalidToken:  # SECRET_KEY changed since: the integration must be created again
+    secret = unseal(secret_key, row.secret_encrypted)
+    if secret is None:  # SECRET_KEY changed since: the integration must be created again
         return None
+    return row, secret
 
 
 def seen(session: Session, integration_id: int, webhook_id: str) -> bool:

@@ -5,6 +5,10 @@ A delivery carries ``webhook-id``, ``webhook-timestamp`` (epoch seconds) and
 of ``"{id}.{timestamp}.{body}"`` under the secret (``whsec_`` + base64 of the key).
 A delivery is genuine when any ``v1`` entry matches (compared in constant time) and
 its timestamp is within ``TOLERANCE_SECONDS`` (5 minutes) of now, either way.
+
+Both directions use this module: inbound CRM deliveries are checked with ``verify``, outbound deliveries
+(``commissions/outbound``) are signed with ``signed_headers``. Secrets are stored encrypted with ``seal``
+(Fernet under a key derived from SECRET_KEY: HMAC needs the secret itself, so it cannot be hashed).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60
@@ -30,6 +36,25 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _fernet(secret_key: str) -> Fernet:
+    """A key for the stored secrets, derived from SECRET_KEY (a database dump alone reveals none)."""
+    raw = hmac.new(secret_key.encode(), b"quotaboard webhook secrets", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def seal(secret_key: str, secret: str) -> str:
+    """The secret encrypted for storage."""
+    return _fernet(secret_key).encrypt(secret.encode()).decode()
+
+
+def unseal(secret_key: str, sealed: str) -> str | None:
+    """The stored secret in clear, or None when SECRET_KEY changed since it was sealed."""
+    try:
+        return _fernet(secret_key).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
+
+
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 
@@ -38,6 +63,15 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header value for a delivery."""
     mac = hmac.new(_key(secret), f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
+
+
+def signed_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three headers of a delivery we send: id, timestamp and signature."""
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, webhook_id, timestamp, body),
+    }
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float) -> tuple[str, int]:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
+from commissions.core import outbox
 from commissions.core.audit import record_event
 from commissions.core.principal import Principal
 from commissions.models.base import utcnow
@@ -61,6 +62,24 @@ def record_results(session: Session, contest: Contest, *, now: datetime | None =
         "contest",
         contest.id,
         {"winners": [r.name for r in rows if r.winner], "entries": len(rows)},
+    )
+    outbox.record_event(
+        session,
+        "contest.ended",
+        {
+            "contest": contest.id,
+            "name": contest.name,
+            "metric": contest.metric,
+            "mode": contest.mode,
+            "starts_on": contest.starts_on.isoformat(),
+            "ends_on": contest.ends_on.isoformat(),
+            "winners": [r.name for r in rows if r.winner],
+            "entries": len(rows),
+            "standings": [
+                {"position": n, "rank": r.rank, "name": r.name, "team": r.team_name or None}
+                for n, r in enumerate(rows[:10], start=1)
+            ],
+        },
     )
     return True
 

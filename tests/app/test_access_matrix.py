@@ -170,6 +170,14 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/webhooks"): {"admin"},
     ("POST", "/admin/webhooks"): {"admin"},
     ("POST", "/admin/webhooks/{integration_id:int}/revoke"): {"admin"},
+    # outbound webhooks: admins and finance (include_pay is finance's alone: tests/outbound)
+    ("GET", "/admin/webhooks/outbound"): {"admin", "finance"},
+    ("POST", "/admin/webhooks/outbound"): {"admin", "finance"},
+    ("POST", "/admin/webhooks/outbound/{subscription_id:int}/deactivate"): {"admin", "finance"},
+    ("POST", "/admin/webhooks/outbound/deliveries/{delivery_id:int}/replay"): {"admin", "finance"},
+    ("GET", "/api/v1/subscriptions"): {"admin", "finance"},
+    ("POST", "/api/v1/subscriptions"): {"admin", "finance"},
+    ("DELETE", "/api/v1/subscriptions/{subscription_id:int}"): {"admin", "finance"},
     ("GET", "/admin/custom-fields"): {"admin"},
     ("POST", "/admin/custom-fields"): {"admin"},
     ("GET", "/api/v1/custom-fields"): {"admin"},
@@ -246,6 +254,7 @@ STREAMS = {"/leaderboard/stream"}
 BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/disputes"): {"email": "{email}"},
     ("POST", "/marketing/team-quotas"): {"period": "{key}", "team_id": "{marketing_team_id}", "target_mqls": "10"},
+    ("POST", "/admin/webhooks/outbound"): {"url": "https://hooks.example.com/page", "events": "deal.recorded"},
 }
 # Path parameters that mean something else under a prefix: a plan's {name} is the demo plan's name.
 ROUTE_PARAMS: dict[str, dict[str, str]] = {"/api/v1/plans/": {"name": "plan_name"}}
@@ -411,6 +420,23 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         )
         campaign = s.exec(select(Campaign).order_by(Campaign.id)).scalars().first()
         hook = create_integration(s, name="matrix-crm", secret_key=settings.secret_key, by=admin)[0]
+        from commissions.models import Delivery, OutboxEvent
+        from commissions.outbound.service import create_subscription
+
+        subscription = create_subscription(
+            s,
+            url="https://hooks.example.com/matrix",
+            events=["deal.recorded"],
+            include_pay=False,
+            by=admin,
+            secret_key=settings.secret_key,
+            allow_http=False,
+        )[0]
+        outbox_event = OutboxEvent(event_id="evt_matrix", type="deal.recorded", data={}, fanned_out=True)
+        s.add(outbox_event)
+        s.flush()
+        delivery = Delivery(subscription_id=subscription.id, event_id=outbox_event.id, status="dead", attempts=10)
+        s.add(delivery)
         from commissions.deals.ingest import DealWriter
         from commissions.deals.schemas import DealIn
 
@@ -453,6 +479,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "pulse_id": str(pulse.id),
             "marketing_team_id": str(marketing_team.id),
             "integration_id": str(hook.id),
+            "subscription_id": str(subscription.id),
+            "delivery_id": str(delivery.id),
             "approval_id": str(held.id),
             "deal_id": str(
                 s.exec(select(Deal.id).where(Deal.owner_id == ana.id, Deal.status == "won").order_by(Deal.id))

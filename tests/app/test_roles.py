@@ -24,6 +24,7 @@ PAGES = {
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
     "/admin/webhooks": {"admin"},  # linked from the API tokens page
+    "/admin/webhooks/outbound": {"finance", "admin"},  # outbound webhooks (nav: "Webhooks")
     "/admin/custom-fields": {"admin"},  # custom deal fields (nav: "Deal fields")
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},

@@ -33,7 +33,18 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
         ),
         (
             f"finance@{DOMAIN}",
-            ["Home", "Deals", "Statements", "Campaigns", "Marketing", "Periods", "Finance", "Rates", "Leaderboard"],
+            [
+                "Home",
+                "Deals",
+                "Statements",
+                "Campaigns",
+                "Marketing",
+                "Periods",
+                "Finance",
+                "Rates",
+                "Webhooks",
+                "Leaderboard",
+            ],
             "Periods",
         ),
         (
@@ -50,6 +61,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
                 "Plans",
                 "Deal fields",
                 "Audit log",
+                "Webhooks",
                 "Leaderboard",
                 "Badges",
             ],

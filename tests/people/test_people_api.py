@@ -519,9 +519,12 @@ def test_a_payment_currency_is_set_cleared_and_checked(client, engine: Engine, a
     """The payroll export pays a person in their payment currency (docs/finance.md); HR sync sets it here."""
     created = put(client, admin, [{"email": "ana@example.com", "payment_currency": "eur"}])
     assert created.status_code == 200, created.text
-    stored = lambda: read(
-        engine, lambda s: s.exec(select(Person.payment_currency).where(Person.email == "ana@example.com")).one()
-    )  # noqa: E731
+
+    def stored() -> str | None:
+        return read(
+            engine, lambda s: s.exec(select(Person.payment_currency).where(Person.email == "ana@example.com")).one()
+        )
+
     assert stored() == "EUR"
     listed = client.get(URL, headers=admin).json()["items"]
     assert {p["email"]: p["payment_currency"] for p in listed}["ana@example.com"] == "EUR"

@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, the delivery of outbox events (signed, retried, logged) and replay."""

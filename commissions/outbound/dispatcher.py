@@ -1,0 +1,310 @@
+"""The dispatcher: fans outbox events out to subscriptions and sends the due deliveries, signed and retried.
+
+``dispatch_once(engine, secret_key=..., now=...)`` does one round (the worker runs it every second in a
+thread of ``commissions worker``; tests call it with their own ``now``):
+
+1. **Fan out.** Each event not yet fanned out gets a ``delivery`` row per active subscription that wants
+   its type and existed when it happened. An event is taken by a conditional UPDATE of its
+   ``fanned_out`` flag, so two dispatchers never fan out one event twice.
+2. **Claim.** Each due delivery (pending or failed, ``next_attempt_at`` reached, no live claim, its
+   subscription active) is claimed by a conditional UPDATE setting ``claimed_until`` (now + ``LEASE``):
+   exactly one dispatcher wins it, on SQLite and PostgreSQL alike. A dispatcher that dies while sending
+   leaves the claim to expire; the delivery is then due again.
+3. **Send.** A POST with httpx (``TIMEOUT_SECONDS``), Standard Webhooks headers from
+   ``webhooks.signing`` (``webhook-id`` is the event's id, the same on every attempt); a 2xx answer
+   is delivered, anything else (another status, a timeout, a refused connection) a failure: retried
+   ``backoff(attempts)`` later, dead after ``MAX_ATTEMPTS``. Every attempt is a ``delivery_attempt`` row.
+
+The schedule: 30 s × 2^(attempt - 1), ±10 % jitter, at most 6 hours: 30 s, 1, 2, 4, 8, 16, 32, 64 and
+128 minutes; after the 10th failed attempt (about 4¼ hours after the first) the delivery is dead. A replay
+(the admin page) queues one more attempt now.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, and_, or_, update
+from sqlmodel import Session, col, select
+
+from commissions.calculation.rows import stored_id
+from commissions.core.db import transaction
+from commissions.models.base import utcnow
+from commissions.models.outbound import Delivery, DeliveryAttempt, OutboxEvent, Subscription
+from commissions.webhooks.signing import signed_headers, unseal
+
+log = logging.getLogger("quotaboard.outbound")
+
+TIMEOUT_SECONDS = 10.0
+LEASE = timedelta(seconds=60)  # a claim outlives any attempt (the timeout), so nobody else sends it meanwhile
+BASE_DELAY_SECONDS = 30
+MAX_DELAY_SECONDS = 6 * 3600
+MAX_ATTEMPTS = 10
+BATCH = 50
+SENDERS = 4  # deliveries sent at once by one dispatcher: a slow receiver does not hold up the others
+FAN_OUT_BATCH = 200
+
+Post = Callable[[str, bytes, dict[str, str]], httpx.Response]
+
+
+def backoff(attempts: int, *, jitter: float | None = None) -> timedelta:
+    """How long after its ``attempts``-th failed attempt a delivery is tried again."""
+    seconds = min(BASE_DELAY_SECONDS * 2 ** (attempts - 1), MAX_DELAY_SECONDS)
+    factor = 1 + (random.uniform(-0.1, 0.1) if jitter is None else jitter)
+    return timedelta(seconds=seconds * factor)
+
+
+@dataclass
+class Report:
+    fanned_out: int = 0  # deliveries created
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --- fan out -------------------------------------------------------------------------------------------------
+
+
+def fan_out(engine: Engine, *, now: datetime | None = None, limit: int = FAN_OUT_BATCH) -> int:
+    """A delivery per event not yet fanned out and active subscription wanting its type; the number created."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        waiting = session.exec(
+            select(OutboxEvent.id)
+            .where(col(OutboxEvent.fanned_out).is_(False))
+            .order_by(col(OutboxEvent.id))
+            .limit(limit)
+        ).all()
+    if not waiting:
+        return 0
+    created = 0
+    with transaction(engine) as session:
+        subscriptions = session.exec(select(Subscription).where(col(Subscription.active).is_(True))).all()
+        for event_id in waiting:
+            taken = session.execute(
+                update(OutboxEvent)
+                .where(col(OutboxEvent.id) == event_id, col(OutboxEvent.fanned_out).is_(False))
+                .values(fanned_out=True)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another dispatcher took it
+            event = session.get(OutboxEvent, event_id)
+            assert event is not None
+            for subscription in subscriptions:
+                if event.type in subscription.events and _aware(subscription.created_at) <= _aware(event.created_at):
+                    session.add(
+                        Delivery(
+                            subscription_id=stored_id(subscription),
+                            event_id=stored_id(event),
+                            status="pending",
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                    created += 1
+    return created
+
+
+# --- claim and send ------------------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        col(Delivery.status).in_(("pending", "failed")),
+        col(Delivery.next_attempt_at) <= now,
+        or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) <= now),
+    )
+
+
+def claim(engine: Engine, *, now: datetime, limit: int = BATCH) -> list[int]:
+    """The due deliveries this dispatcher won (each by a conditional UPDATE: one winner per delivery)."""
+    with Session(engine) as session:
+        candidates = session.exec(
+            select(Delivery.id)
+            .join(Subscription, col(Subscription.id) == Delivery.subscription_id)
+            .where(_due(now), col(Subscription.active).is_(True))
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .limit(limit)
+        ).all()
+    won: list[int] = []
+    for delivery_id in candidates:  # ids of stored rows
+        assert delivery_id is not None
+        with transaction(engine) as session:
+            result = session.execute(
+                update(Delivery).where(col(Delivery.id) == delivery_id, _due(now)).values(claimed_until=now + LEASE)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                won.append(delivery_id)
+    return won
+
+
+def body_of(event: OutboxEvent, subscription: Subscription) -> bytes:
+    """The delivery body: type, id, timestamp and data (with the pay figures only for ``include_pay``)."""
+    data = dict(event.data)
+    if subscription.include_pay and event.pay:
+        data.update(event.pay)
+    created = _aware(event.created_at).astimezone(UTC)
+    body = {
+        "type": event.type,
+        "id": event.event_id,
+        "timestamp": created.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class _Outgoing:
+    delivery_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    error: str = ""  # set when it cannot be sent at all (its secret cannot be read)
+
+
+def _prepare(engine: Engine, delivery_id: int, secret_key: str, now: datetime) -> _Outgoing | None:
+    with Session(engine) as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return None
+        event = session.get(OutboxEvent, delivery.event_id)
+        subscription = session.get(Subscription, delivery.subscription_id)
+        if event is None or subscription is None:
+            return None
+        body = body_of(event, subscription)
+        secret = unseal(secret_key, subscription.secret_encrypted)
+        if secret is None:
+            return _Outgoing(delivery_id, subscription.url, body, {}, "the secret cannot be read (SECRET_KEY changed)")
+        headers = signed_headers(secret, event.event_id, int(now.timestamp()), body)
+        headers["content-type"] = "application/json"
+        headers["user-agent"] = "Quotaboard-Webhooks/1"
+        return _Outgoing(delivery_id, subscription.url, body, headers)
+
+
+def _default_post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+
+def _send(outgoing: _Outgoing, post: Post) -> tuple[int | None, str, int]:
+    """(status code, error, duration in ms) of one attempt."""
+    if outgoing.error:
+        return None, outgoing.error, 0
+    started = time.monotonic()
+    try:
+        response = post(outgoing.url, outgoing.body, outgoing.headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500], int((time.monotonic() - started) * 1000)
+    duration = int((time.monotonic() - started) * 1000)
+    if 200 <= response.status_code < 300:
+        return response.status_code, "", duration
+    return response.status_code, f"the receiver answered {response.status_code}", duration
+
+
+def _record(
+    engine: Engine, outgoing: _Outgoing, status_code: int | None, error: str, duration_ms: int, now: datetime
+) -> str:
+    """Log the attempt and move the delivery on; its new status."""
+    with transaction(engine) as session:
+        delivery = session.get(Delivery, outgoing.delivery_id)
+        assert delivery is not None
+        session.add(
+            DeliveryAttempt(
+                delivery_id=outgoing.delivery_id, at=now, status_code=status_code, error=error, duration_ms=duration_ms
+            )
+        )
+        delivery.attempts += 1
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        delivery.claimed_until = None
+        if not error:
+            delivery.status = "delivered"
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+        elif delivery.attempts >= MAX_ATTEMPTS or outgoing.error:
+            delivery.status = "dead"
+            delivery.next_attempt_at = None
+        else:
+            delivery.status = "failed"
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+        session.add(delivery)
+        return delivery.status
+
+
+def _attempt(engine: Engine, delivery_id: int, secret_key: str, now: datetime, post: Post) -> str | None:
+    outgoing = _prepare(engine, delivery_id, secret_key, now)
+    if outgoing is None:
+        return None
+    status_code, error, duration = _send(outgoing, post)
+    return _record(engine, outgoing, status_code, error, duration, now)
+
+
+def dispatch_once(
+    engine: Engine,
+    *,
+    secret_key: str,
+    now: datetime | None = None,
+    post: Post | None = None,
+    limit: int = BATCH,
+) -> Report:
+    """One round: fan out new events, then send the due deliveries this dispatcher claims."""
+    now = now or utcnow()
+    post = post or _default_post
+    report = Report(fanned_out=fan_out(engine, now=now))
+    won = claim(engine, now=now, limit=limit)
+    if not won:
+        return report
+    if len(won) == 1:
+        outcomes = [_attempt(engine, won[0], secret_key, now, post)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(won)), thread_name_prefix="outbound") as pool:
+            outcomes = list(pool.map(lambda d: _attempt(engine, d, secret_key, now, post), won))
+    for outcome in outcomes:
+        if outcome is None:
+            continue
+        report.sent += 1
+        if outcome == "delivered":
+            report.delivered += 1
+        elif outcome == "dead":
+            report.dead += 1
+        else:
+            report.failed += 1
+    return report
+
+
+def run_in_thread(engine: Engine, *, secret_key: str, poll_seconds: float = 1.0) -> threading.Event:
+    """Dispatch every ``poll_seconds`` in a daemon thread (inside ``commissions worker``); set the event to stop."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                report = dispatch_once(engine, secret_key=secret_key)
+                if report.sent:
+                    log.info(
+                        "outbound: %d sent, %d delivered, %d failed, %d dead",
+                        report.sent,
+                        report.delivered,
+                        report.failed,
+                        report.dead,
+                    )
+            except Exception:  # the deliveries stay due: tried again on the next poll
+                log.exception("outbound dispatch failed")
+            stop.wait(poll_seconds)
+
+    threading.Thread(target=loop, name="outbound-dispatcher", daemon=True).start()
+    return stop
