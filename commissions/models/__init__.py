@@ -27,6 +27,7 @@ from commissions.models.security import (
     WebhookDelivery,
     WebhookIntegration,
 )
+from commissions.models.sso import SiteSetting, SsoProvider
 
 __all__ = [
     "Adjustment",
@@ -56,6 +57,8 @@ __all__ = [
     "PulseTally",
     "Quota",
     "SignInLimit",
+    "SiteSetting",
+    "SsoProvider",
     "StatementState",
     "Team",
     "WebhookDelivery",

@@ -3,9 +3,6 @@ transactions of a delivery (verify, audit a refusal, record the deal and remembe
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from datetime import timedelta
 
@@ -19,6 +16,7 @@ from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
+from commissions.core.secret_box import fernet
 from commissions.deals.ingest import RecordResult
 from commissions.deals.schemas import DealIn, DealOut
 from commissions.deals.service import record_one
@@ -32,8 +30,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def _fernet(secret_key: str) -> Fernet:
     """A key for the stored secrets, derived from SECRET_KEY (a database dump alone reveals none)."""
-    raw = hmac.new(secret_key.encode(), b"quotaboard webhook secrets", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(raw))
+    return fernet(secret_key, b"quotaboard webhook secrets")
 
 
 def create_integration(
