@@ -81,6 +81,7 @@ from commissions.plans.pages import PlansController
 from commissions.pulse.pages import PulseController, TeamPulseController
 from commissions.quotas.api import QuotasApiController
 from commissions.quotas.pages import QuotasController
+from commissions.sso.pages import SsoAdminController, SsoSignInController
 from commissions.statements.api import StatementsApiController
 from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
@@ -153,6 +154,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     readyz,
     metrics,
     AuthController,
+    SsoSignInController,
+    SsoAdminController,
     MeController,
     AccountPasswordController,
     PasswordResetController,
