@@ -17,7 +17,7 @@ from anyio import to_thread
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -113,7 +113,7 @@ class SsoSignInController(Controller):
         request: Request[Any, Any, Any],
         slug: FromPath[str],
         code: FromQuery[str] = "",
-        state: FromQuery[str] = "",
+        returned_state: Annotated[str, QueryParameter(name="state")] = "",  # ``state`` is a name Litestar reserves
         error: FromQuery[str] = "",
         error_description: FromQuery[str] = "",
     ) -> Redirect | Template:
@@ -128,7 +128,12 @@ class SsoSignInController(Controller):
             return response
         pending = request.session.pop(PENDING_KEY, None) if request.session else None
         try:
-            if not isinstance(pending, dict) or pending.get("slug") != slug or not state or pending["state"] != state:
+            if (
+                not isinstance(pending, dict)
+                or pending.get("slug") != slug
+                or not returned_state
+                or pending["state"] != returned_state
+            ):
                 raise SignInRefused(
                     "This sign-in link was already used or did not start here. Start again from the sign-in page.",
                     "state",
