@@ -116,6 +116,7 @@ class SsoSignInController(Controller):
         returned_state: Annotated[str, QueryParameter(name="state")] = "",  # ``state`` is a name Litestar reserves
         error: FromQuery[str] = "",
         error_description: FromQuery[str] = "",
+        iss: FromQuery[str] = "",
     ) -> Redirect | Template:
         engine: Engine = request.app.state["engine"]
         throttle: SignInThrottle = request.app.state["throttle"]
@@ -142,7 +143,7 @@ class SsoSignInController(Controller):
                 raise SignInRefused(
                     f"The provider did not sign you in: {error_description or error}.", "provider_error"
                 )
-            session_data = await to_thread.run_sync(self._finish, request, slug, code, pending)
+            session_data = await to_thread.run_sync(self._finish, request, slug, code, iss, pending)
         except SignInRefused as refused:
             SIGN_IN_FAILURES.labels("sso").inc()
             locked = await to_thread.run_sync(record_sso_failure, engine, throttle, slug, refused, ip)
@@ -155,7 +156,9 @@ class SsoSignInController(Controller):
         return await sign_in_session(request, session_data, str(pending.get("next") or "/"))
 
     @staticmethod
-    def _finish(request: Request[Any, Any, Any], slug: str, code: str, pending: dict[str, Any]) -> dict[str, Any]:
+    def _finish(
+        request: Request[Any, Any, Any], slug: str, code: str, iss: str, pending: dict[str, Any]
+    ) -> dict[str, Any]:
         """Redeem the code, check the ID token, find (or create) the person: the new session's data."""
         engine: Engine = request.app.state["engine"]
         provider = _enabled_provider(engine, slug)
@@ -163,6 +166,8 @@ class SsoSignInController(Controller):
             raise SignInRefused("This sign-in option is turned off.", "provider_disabled")
         if not code:
             raise SignInRefused("The provider sent no sign-in code. Start again from the sign-in page.", "no_code")
+        if iss and iss != provider.issuer:  # RFC 9207: the answer comes from another provider (mix-up)
+            raise SignInRefused(f"The answer did not come from {provider.label}.", "issuer_mismatch")
         try:
             meta = oidc.metadata(provider.issuer)
             secret = client_secret(provider, request.app.state["settings"].secret_key)
