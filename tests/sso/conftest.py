@@ -3,8 +3,8 @@ started once per test session on a free port. Skipped only when ``node`` is miss
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import os
 import secrets
 import shutil

@@ -134,7 +134,9 @@ def test_an_unverified_email_is_refused(client, make_person, provider, engine: E
     make_person("ana@example.com")
     provider(allow_signup=True)
     flow = sso_sign_in(client, "ana@example.com", verified=False)
-    assert flow.response.status_code == 403 and "did not confirm that your email address is verified" in flow.response.text
+    assert (
+        flow.response.status_code == 403 and "did not confirm that your email address is verified" in flow.response.text
+    )
     assert not signed_in(client)
     (failure,) = events(engine, "auth.sso_failed")
     assert failure.detail["reason"] == "email_not_verified" and failure.detail["email"] == "ana@example.com"
