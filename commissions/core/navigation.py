@@ -29,7 +29,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Finance", "/finance", frozenset({"finance"})),
     NavItem("People", "/admin/people", frozenset({"admin"})),
     NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
-    NavItem("Single sign-on", "/admin/sso", frozenset({"admin"})),
     NavItem("Plans", "/plans", frozenset({"admin"})),
     NavItem("Deal fields", "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
     NavItem("Audit log", "/admin/audit", frozenset({"admin"})),

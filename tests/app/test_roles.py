@@ -23,6 +23,7 @@ PAGES = {
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
     "/admin/webhooks": {"admin"},  # linked from the API tokens page
+    "/admin/sso": {"admin"},  # single sign-on, linked from the API tokens page too
     "/admin/custom-fields": {"admin"},  # custom deal fields (nav: "Deal fields")
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
