@@ -47,6 +47,7 @@ from commissions.auth.sign_in_options import password_sign_in_enabled, provider_
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
 from commissions.calculation.rows import stored_id
+from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
 from commissions.core.metrics import SIGN_IN_FAILURES
@@ -98,9 +99,17 @@ def _sign_in_options(engine: Engine) -> dict[str, Any]:
         return {"password_sign_in": password_sign_in_enabled(session), "sso_providers": provider_buttons(session)}
 
 
+def _login_template(context: dict[str, Any], status_code: int = 200) -> Template:
+    """The sign-in page; its forms may lead to the enabled SSO providers (commissions/core/csp.py)."""
+    response = page("pages/auth/login.html", context, status_code=status_code)
+    buttons = context.get("sso_providers") or []
+    response.headers["Content-Security-Policy"] = csp_with_form_targets(button.issuer for button in buttons)
+    return response
+
+
 async def _login_page(request: Request[Any, Any, Any], context: dict[str, Any], status_code: int = 200) -> Template:
     options = await to_thread.run_sync(_sign_in_options, request.app.state["engine"])
-    return page("pages/auth/login.html", {**options, **context}, status_code=status_code)
+    return _login_template({**options, **context}, status_code=status_code)
 
 
 PASSWORD_SIGN_IN_OFF = "Password sign-in is turned off: sign in with your company account."
@@ -132,13 +141,13 @@ class AuthController(Controller):
 
         def refused(refusal: Refusal) -> Template:
             context = {"next": safe_next(data.next), "email": data.email, "error": refusal.message, **options}
-            response = page("pages/auth/login.html", context, status_code=429)
+            response = _login_template(context, status_code=429)
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
 
         if not options["password_sign_in"]:  # turned off by an admin (docs/security.md): not even counted
             context = {"next": safe_next(data.next), "email": "", "error": PASSWORD_SIGN_IN_OFF, **options}
-            return page("pages/auth/login.html", context, status_code=403)
+            return _login_template(context, status_code=403)
         refusal = await to_thread.run_sync(reserve_sign_in, engine, throttle, email, ip)
         if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
             SIGN_IN_FAILURES.labels("limited").inc()
@@ -158,7 +167,7 @@ class AuthController(Controller):
                 "error": "Email or password is wrong.",
                 **options,
             }
-            return page("pages/auth/login.html", context, status_code=401)
+            return _login_template(context, status_code=401)
         return await sign_in_session(request, session_data, safe_next(data.next))
 
     @post("/logout", include_in_schema=False)

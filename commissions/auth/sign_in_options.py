@@ -16,6 +16,7 @@ PASSWORD_SIGN_IN = "password_sign_in"
 class ProviderButton:
     slug: str
     label: str
+    issuer: str  # its origin goes into the sign-in page's form-action (commissions/core/csp.py)
 
 
 def password_sign_in_enabled(session: Session) -> bool:
@@ -26,4 +27,4 @@ def password_sign_in_enabled(session: Session) -> bool:
 
 def provider_buttons(session: Session) -> list[ProviderButton]:
     rows = session.exec(select(SsoProvider).where(col(SsoProvider.enabled)).order_by(col(SsoProvider.label))).all()
-    return [ProviderButton(slug=row.slug, label=row.label) for row in rows]
+    return [ProviderButton(slug=row.slug, label=row.label, issuer=row.issuer) for row in rows]

@@ -34,7 +34,7 @@ from commissions.core.rendering import page
 from commissions.models import SsoProvider
 from commissions.models.base import ROLES
 from commissions.sso import oidc
-from commissions.sso.queries import provider_by_slug, providers
+from commissions.sso.queries import enabled_provider, provider_by_id, providers
 from commissions.sso.service import (
     SSO_VIA_KEY,
     ProviderFields,
@@ -65,14 +65,6 @@ def _refusal_page(message: str, status_code: int = 403) -> Template:
     return page("pages/auth/sso_refused.html", {"message": message}, status_code=status_code)
 
 
-def _enabled_provider(engine: Engine, slug: str) -> SsoProvider | None:
-    with Session(engine, expire_on_commit=False) as session:
-        row = provider_by_slug(session, slug)
-        if row is not None:
-            session.expunge(row)
-        return row if row is not None and row.enabled else None
-
-
 class StartForm(BaseModel):
     next: str = "/"
 
@@ -88,7 +80,7 @@ class SsoSignInController(Controller):
         slug: FromPath[str],
         data: Annotated[StartForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect | Template:
-        provider = await to_thread.run_sync(_enabled_provider, request.app.state["engine"], slug)
+        provider = await to_thread.run_sync(enabled_provider, request.app.state["engine"], slug)
         if provider is None:
             raise NotFoundException("No such sign-in option.")
         try:
@@ -161,7 +153,7 @@ class SsoSignInController(Controller):
     ) -> dict[str, Any]:
         """Redeem the code, check the ID token, find (or create) the person: the new session's data."""
         engine: Engine = request.app.state["engine"]
-        provider = _enabled_provider(engine, slug)
+        provider = enabled_provider(engine, slug)
         if provider is None:
             raise SignInRefused("This sign-in option is turned off.", "provider_disabled")
         if not code:
@@ -292,7 +284,7 @@ class SsoAdminController(Controller):
 
     @get("/{provider_id:int}", sync_to_thread=True)
     def edit_page(self, request: Request[Any, Any, Any], db: DbSession, provider_id: FromPath[int]) -> Template:
-        row = db.get(SsoProvider, provider_id)
+        row = provider_by_id(db, provider_id)
         if row is None:
             raise NotFoundException("No such provider.")
         return page("pages/admin/sso_edit.html", _edit_context(request, row))
@@ -306,7 +298,7 @@ class SsoAdminController(Controller):
         provider_id: FromPath[int],
         data: Annotated[ProviderForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
-        row = db.get(SsoProvider, provider_id)
+        row = provider_by_id(db, provider_id)
         if row is None:
             raise NotFoundException("No such provider.")
         try:

@@ -22,6 +22,7 @@ from commissions.auth.sessions import ISSUED_KEY, clock
 from commissions.auth.sign_in_options import PASSWORD_SIGN_IN, password_sign_in_enabled
 from commissions.auth.throttle import Refusal, SignInThrottle, retried
 from commissions.core.audit import record_event
+from commissions.core.csp import origin
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
@@ -82,9 +83,16 @@ def _checked(fields: ProviderFields, *, new: bool) -> ProviderFields:
 
 def _discovered(issuer: str) -> None:
     try:
-        discover(issuer)
+        meta = discover(issuer)
     except OidcError as exc:
         raise InputProblem("issuer", f"discovery failed: {exc}") from None
+    if origin(str(meta.get("authorization_endpoint", ""))) != origin(issuer):
+        # the sign-in page's Content-Security-Policy lets its forms lead to the issuer's origin only
+        raise InputProblem(
+            "issuer",
+            f"the provider's authorization endpoint {meta.get('authorization_endpoint')!r} is not on the "
+            f"issuer's site ({origin(issuer)}); Quotaboard supports only providers that sign people in on the issuer's site",
+        )
 
 
 def add_provider(

@@ -223,11 +223,14 @@ def test_a_successful_sso_sign_in_gives_the_address_unit_back(engine: Engine, se
             assert sso_sign_in(client, "ana@example.com").response.status_code in (302, 303)
 
 
-def test_the_sign_in_page_offers_the_enabled_providers(client, provider) -> None:
+def test_the_sign_in_page_offers_the_enabled_providers(client, provider, op_issuer) -> None:
+    assert "form-action 'self';" in client.get("/login").headers["content-security-policy"]
     provider()
     page = client.get("/login")
     assert 'action="/login/sso/test"' in page.text and "Sign in with Test IdP" in page.text
     assert 'name="password"' in page.text  # password sign-in is on by default
+    # browsers check form-action on the redirect a form submission leads to: the provider's origin is allowed
+    assert f"form-action 'self' {op_issuer};" in page.headers["content-security-policy"]
 
 
 def test_logout_ends_the_local_session(client, make_person, provider) -> None:
