@@ -239,3 +239,15 @@ def test_logout_ends_the_local_session(client, make_person, provider) -> None:
     assert sso_sign_in(client, "ana@example.com").response.status_code in (302, 303)
     assert client.post("/logout", data={"_csrf_token": client.cookies["csrftoken"]}).status_code in (200, 302, 303)
     assert not signed_in(client)
+
+
+def test_an_answer_naming_another_issuer_is_refused(client, make_person, provider, op_issuer) -> None:
+    """RFC 9207: the provider names itself in the callback (``iss``); another name is a mix-up attack."""
+    make_person("ana@example.com")
+    provider()
+    back = provider_login(start_sign_in(client), "ana@example.com")
+    assert f"iss={op_issuer.replace(':', '%3A').replace('/', '%2F')}" in back
+    forged = back.replace("iss=http%3A%2F%2F127.0.0.1", "iss=http%3A%2F%2Fevil.example")
+    answer = client.get(forged.removeprefix(APP_BASE), follow_redirects=False)
+    assert answer.status_code == 403 and "did not come from Test IdP" in answer.text
+    assert not signed_in(client)
