@@ -152,6 +152,8 @@ def test_password_sign_in_off_without_locking_everyone_out(
     assert [e.detail for e in actions(engine, "sso.password_sign_in")] == [{"enabled": False}]
 
     monkeypatch.setattr("commissions.core.db.get_engine", lambda: engine)
+    listed = CliRunner().invoke(main, ["sso", "list"])
+    assert listed.exit_code == 0 and "password sign-in: off" in listed.output and "test\tenabled" in listed.output
     result = CliRunner().invoke(main, ["sso", "password-login", "on"])
     assert result.exit_code == 0, result.output
     assert "Password sign-in is on" in result.output
