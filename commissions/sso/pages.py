@@ -11,6 +11,7 @@ Every callback spends one unit of the address's sign-in budget; a refusal keeps 
 
 from __future__ import annotations
 
+from secrets import compare_digest
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -107,7 +108,6 @@ class SsoSignInController(Controller):
         code: FromQuery[str] = "",
         returned_state: Annotated[str, QueryParameter(name="state")] = "",  # ``state`` is a name Litestar reserves
         error: FromQuery[str] = "",
-        error_description: FromQuery[str] = "",
         iss: FromQuery[str] = "",
     ) -> Redirect | Template:
         engine: Engine = request.app.state["engine"]
@@ -125,25 +125,22 @@ class SsoSignInController(Controller):
                 not isinstance(pending, dict)
                 or pending.get("slug") != slug
                 or not returned_state
-                or pending["state"] != returned_state
+                or not compare_digest(str(pending.get("state", "")), returned_state)
             ):
                 raise SignInRefused(
                     "This sign-in link was already used or did not start here. Start again from the sign-in page.",
                     "state",
                 )
-            if error:
-                raise SignInRefused(
-                    f"The provider did not sign you in: {error_description or error}.", "provider_error"
-                )
+            if error:  # the error code only: a description would put the sender's words on our page
+                raise SignInRefused(f"The provider did not sign you in ({error[:64]}).", "provider_error")
             session_data = await to_thread.run_sync(self._finish, request, slug, code, iss, pending)
         except SignInRefused as refused:
             SIGN_IN_FAILURES.labels("sso").inc()
-            locked = await to_thread.run_sync(record_sso_failure, engine, throttle, slug, refused, ip)
-            response = _refusal_page(refused.message, 429 if locked else 403)
-            if locked:
-                lock = throttle.lock_message("ip")
-                response = _refusal_page(lock.message, 429)
-                response.headers["Retry-After"] = str(lock.retry_after)
+            if not await to_thread.run_sync(record_sso_failure, engine, throttle, slug, refused, ip):
+                return _refusal_page(refused.message, 403)
+            lock = throttle.lock_message("ip")  # this failure used up the address's budget
+            response = _refusal_page(lock.message, 429)
+            response.headers["Retry-After"] = str(lock.retry_after)
             return response
         return await sign_in_session(request, session_data, str(pending.get("next") or "/"))
 

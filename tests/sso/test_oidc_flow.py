@@ -251,3 +251,14 @@ def test_an_answer_naming_another_issuer_is_refused(client, make_person, provide
     answer = client.get(forged.removeprefix(APP_BASE), follow_redirects=False)
     assert answer.status_code == 403 and "did not come from Test IdP" in answer.text
     assert not signed_in(client)
+
+
+def test_a_provider_error_is_refused_without_echoing_its_description(client, provider, engine: Engine) -> None:
+    provider()
+    state = parse_qs(urlsplit(start_sign_in(client)).query)["state"][0]
+    answer = client.get(
+        f"/login/sso/test/callback?error=access_denied&error_description=Call+0800+SCAM&state={state}",
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403 and "access_denied" in answer.text and "SCAM" not in answer.text
+    assert [e.detail["reason"] for e in events(engine, "auth.sso_failed")] == ["provider_error"]
