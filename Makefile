@@ -15,7 +15,7 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
-setup: $(VENV)/.installed node_modules/.package-lock.json
+setup: $(VENV)/.installed node_modules/.package-lock.json tests/oidc_provider/node_modules/.package-lock.json
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Quotaboard needs Python 3.11 or newer"'
@@ -27,8 +27,12 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# the real OpenID provider the single sign-on tests run against (tests/sso; never shipped)
+tests/oidc_provider/node_modules/.package-lock.json: tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --no-audit --no-fund
+
 clean:
-	rm -rf $(VENV) node_modules data .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules tests/oidc_provider/node_modules data .pytest_cache .hypothesis
 
 # ruff (lint and format check), mypy (strict; the packages in [tool.mypy] files), import-linter (the layers).
 lint: setup

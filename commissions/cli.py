@@ -32,6 +32,7 @@ class _LazyGroup(click.Group):
         "verify": "commissions.calculator.verify:verify_command",
         "field": "commissions.custom_fields.cli:field_group",
         "plan": "commissions.plans.cli:plan_group",
+        "sso": "commissions.sso.cli:sso_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -43,9 +43,11 @@ from commissions.auth.csrf import CSRF_KEY, new_csrf_token, set_csrf_cookie
 from commissions.auth.middleware import forget_tokens
 from commissions.auth.passwords import WeakPasswordError, check_strength, hash_password, verify_password
 from commissions.auth.sessions import rotate_session
+from commissions.auth.sign_in_options import password_sign_in_enabled, provider_buttons
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
 from commissions.calculation.rows import stored_id
+from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
 from commissions.core.metrics import SIGN_IN_FAILURES
@@ -91,6 +93,28 @@ END_MESSAGES = {
 }
 
 
+def _sign_in_options(engine: Engine) -> dict[str, Any]:
+    """What the sign-in page offers: password sign-in (unless turned off) and the enabled SSO providers."""
+    with Session(engine) as session:
+        return {"password_sign_in": password_sign_in_enabled(session), "sso_providers": provider_buttons(session)}
+
+
+def _login_template(context: dict[str, Any], status_code: int = 200) -> Template:
+    """The sign-in page; its forms may lead to the enabled SSO providers (commissions/core/csp.py)."""
+    response = page("pages/auth/login.html", context, status_code=status_code)
+    buttons = context.get("sso_providers") or []
+    response.headers["Content-Security-Policy"] = csp_with_form_targets(button.issuer for button in buttons)
+    return response
+
+
+async def _login_page(request: Request[Any, Any, Any], context: dict[str, Any], status_code: int = 200) -> Template:
+    options = await to_thread.run_sync(_sign_in_options, request.app.state["engine"])
+    return _login_template({**options, **context}, status_code=status_code)
+
+
+PASSWORD_SIGN_IN_OFF = "Password sign-in is turned off: sign in with your company account."
+
+
 class AuthController(Controller):
     tags = ["auth"]
 
@@ -100,10 +124,8 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
-        return page(
-            "pages/auth/login.html",
-            {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)},
-        )
+        context = {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)}
+        return await _login_page(request, context)
 
     @post("/login", include_in_schema=False)
     async def login(
@@ -115,13 +137,17 @@ class AuthController(Controller):
         engine = request.app.state["engine"]
         email = data.email.strip().lower()
         throttle: SignInThrottle = request.app.state["throttle"]
+        options = await to_thread.run_sync(_sign_in_options, engine)
 
         def refused(refusal: Refusal) -> Template:
-            context = {"next": safe_next(data.next), "email": data.email, "error": refusal.message}
-            response = page("pages/auth/login.html", context, status_code=429)
+            context = {"next": safe_next(data.next), "email": data.email, "error": refusal.message, **options}
+            response = _login_template(context, status_code=429)
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
 
+        if not options["password_sign_in"]:  # turned off by an admin (docs/security.md): not even counted
+            context = {"next": safe_next(data.next), "email": "", "error": PASSWORD_SIGN_IN_OFF, **options}
+            return _login_template(context, status_code=403)
         refusal = await to_thread.run_sync(reserve_sign_in, engine, throttle, email, ip)
         if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
             SIGN_IN_FAILURES.labels("limited").inc()
@@ -135,8 +161,13 @@ class AuthController(Controller):
             locked = await to_thread.run_sync(record_failed_sign_in, engine, throttle, email, ip)
             if locked:
                 return refused(throttle.lock_message(locked[0]))
-            context = {"next": safe_next(data.next), "email": data.email, "error": "Email or password is wrong."}
-            return page("pages/auth/login.html", context, status_code=401)
+            context = {
+                "next": safe_next(data.next),
+                "email": data.email,
+                "error": "Email or password is wrong.",
+                **options,
+            }
+            return _login_template(context, status_code=401)
         return await sign_in_session(request, session_data, safe_next(data.next))
 
     @post("/logout", include_in_schema=False)

@@ -88,6 +88,7 @@ from commissions.quotas.api import QuotasApiController
 from commissions.quotas.pages import QuotasController
 from commissions.rates.api import RatesApiController
 from commissions.rates.pages import RatesController
+from commissions.sso.pages import SsoAdminController, SsoSignInController
 from commissions.statements.api import StatementsApiController
 from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
@@ -160,6 +161,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     readyz,
     metrics,
     AuthController,
+    SsoSignInController,
+    SsoAdminController,
     MeController,
     AccountPasswordController,
     PasswordResetController,

@@ -28,11 +28,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-# htmx needs no inline script or eval; the only inline style is none: keep the policy strict.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
-)
+from commissions.core.csp import CSP
+
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 CACHEABLE_PREFIXES = ("/static/", "/leaderboard/static/")  # files without data: browsers may keep them
 

@@ -129,8 +129,26 @@ class SignInThrottle:
         if session is None:
             with transaction(self.engine) as own:
                 return self.reserve(email, ip, session=own)
-        now = clock()
         wanted = [("account", self.key("account", email))] + ([("ip", self.key("ip", ip))] if ip is not None else [])
+        return self._reserve(session, wanted)
+
+    def reserve_address(self, session: Session, ip: str) -> tuple[Refusal | None, list[str]]:
+        """Count a single sign-in attempt against the address only (an OpenID Connect callback: the
+        account is not known before the provider answers, and the provider guards its own passwords)."""
+        return self._reserve(session, [("ip", self.key("ip", ip))])
+
+    def failed_address(self, session: Session, ip: str) -> list[str]:
+        """A single sign-in attempt failed: lock the address once its budget is used up."""
+        return self._failed(session, [("ip", self.key("ip", ip))])
+
+    def succeeded_address(self, session: Session, ip: str) -> None:
+        """A single sign-in attempt succeeded: it no longer counts for the address."""
+        row = self._rows(session, [self.key("ip", ip)])[self.key("ip", ip)]
+        row.attempts = max(0, row.attempts - 1)
+        session.add(row)
+
+    def _reserve(self, session: Session, wanted: list[tuple[str, str]]) -> tuple[Refusal | None, list[str]]:
+        now = clock()
         rows = self._rows(session, [k for _, k in wanted])
         refusal, locked = None, []
         for kind, key in wanted:
@@ -157,8 +175,11 @@ class SignInThrottle:
 
     def failed(self, session: Session, email: str, ip: str | None) -> list[str]:
         """A checked password was wrong: lock what has used up its budget. Returns what got locked."""
-        now = clock()
         wanted = [("account", self.key("account", email))] + ([("ip", self.key("ip", ip))] if ip is not None else [])
+        return self._failed(session, wanted)
+
+    def _failed(self, session: Session, wanted: list[tuple[str, str]]) -> list[str]:
+        now = clock()
         rows = self._rows(session, [k for _, k in wanted])
         locked = []
         for kind, key in wanted:

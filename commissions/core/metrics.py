@@ -26,7 +26,7 @@ DEALS_RECORDED = Counter(
 )
 SIGN_IN_FAILURES = Counter(
     f"{PREFIX}_sign_in_failures",
-    "Sign-ins refused: a wrong email or password, or the sign-in limits",
+    "Sign-ins refused: a wrong email or password (wrong_credentials), the sign-in limits (limited), single sign-on (sso)",
     ["reason"],
 )
 WORKER_ERRORS = Counter(

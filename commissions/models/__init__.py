@@ -29,6 +29,7 @@ from commissions.models.security import (
     WebhookDelivery,
     WebhookIntegration,
 )
+from commissions.models.sso import SiteSetting, SsoProvider
 
 __all__ = [
     "Adjustment",
@@ -62,6 +63,8 @@ __all__ = [
     "PulseTally",
     "Quota",
     "SignInLimit",
+    "SiteSetting",
+    "SsoProvider",
     "StatementState",
     "Subscription",
     "Team",

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
+from commissions.core.secret_box import InvalidToken, decrypt, encrypt
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60
@@ -36,21 +36,18 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _fernet(secret_key: str) -> Fernet:
-    """A key for the stored secrets, derived from SECRET_KEY (a database dump alone reveals none)."""
-    raw = hmac.new(secret_key.encode(), b"quotaboard webhook secrets", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(raw))
+PURPOSE = b"quotaboard webhook secrets"  # core/secret_box: one key per kind of secret
 
 
 def seal(secret_key: str, secret: str) -> str:
     """The secret encrypted for storage."""
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
+    return encrypt(secret_key, PURPOSE, secret)
 
 
 def unseal(secret_key: str, sealed: str) -> str | None:
     """The stored secret in clear, or None when SECRET_KEY changed since it was sealed."""
     try:
-        return _fernet(secret_key).decrypt(sealed.encode()).decode()
+        return decrypt(secret_key, PURPOSE, sealed)
     except InvalidToken:
         return None
 

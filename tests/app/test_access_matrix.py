@@ -51,7 +51,7 @@ from commissions.core.migrate import upgrade
 from commissions.core.principal import Principal
 from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
-from commissions.models import Campaign, Deal, Period, Person, Plan, PlanAssignment
+from commissions.models import Campaign, Deal, Period, Person, Plan, PlanAssignment, SsoProvider
 from commissions.models.base import metadata, utcnow
 from commissions.webhooks.service import create_integration
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
@@ -178,6 +178,17 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/subscriptions"): {"admin", "finance"},
     ("POST", "/api/v1/subscriptions"): {"admin", "finance"},
     ("DELETE", "/api/v1/subscriptions/{subscription_id:int}"): {"admin", "finance"},
+    # single sign-on: starting and finishing a sign-in are public (a slug nobody configured: 404 / refused);
+    # the flow itself: tests/sso/test_oidc_flow.py
+    ("POST", "/login/sso/{slug:str}"): PUBLIC,
+    ("GET", "/login/sso/{slug:str}/callback"): PUBLIC,
+    ("GET", "/admin/sso"): {"admin"},
+    ("POST", "/admin/sso"): {"admin"},
+    ("GET", "/admin/sso/{provider_id:int}"): {"admin"},
+    ("POST", "/admin/sso/{provider_id:int}"): {"admin"},
+    ("POST", "/admin/sso/{provider_id:int}/enable"): {"admin"},
+    ("POST", "/admin/sso/{provider_id:int}/disable"): {"admin"},
+    ("POST", "/admin/sso/password-sign-in"): {"admin"},
     ("GET", "/admin/custom-fields"): {"admin"},
     ("POST", "/admin/custom-fields"): {"admin"},
     ("GET", "/api/v1/custom-fields"): {"admin"},
@@ -437,6 +448,15 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         s.flush()
         delivery = Delivery(subscription_id=subscription.id, event_id=outbox_event.id, status="dead", attempts=10)
         s.add(delivery)
+        sso = SsoProvider(
+            slug="matrix-sso",
+            label="Matrix SSO",
+            issuer="https://sso.invalid",
+            client_id="quotaboard",
+            client_secret_encrypted="not-read-here",
+        )
+        s.add(sso)
+        s.flush()
         from commissions.deals.ingest import DealWriter
         from commissions.deals.schemas import DealIn
 
@@ -481,6 +501,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "integration_id": str(hook.id),
             "subscription_id": str(subscription.id),
             "delivery_id": str(delivery.id),
+            "provider_id": str(sso.id),
+            "slug": "no-such-provider",
             "approval_id": str(held.id),
             "deal_id": str(
                 s.exec(select(Deal.id).where(Deal.owner_id == ana.id, Deal.status == "won").order_by(Deal.id))

@@ -25,6 +25,7 @@ PAGES = {
     "/admin/audit": {"admin"},
     "/admin/webhooks": {"admin"},  # linked from the API tokens page
     "/admin/webhooks/outbound": {"finance", "admin"},  # outbound webhooks (nav: "Webhooks")
+    "/admin/sso": {"admin"},  # single sign-on, linked from the API tokens page too
     "/admin/custom-fields": {"admin"},  # custom deal fields (nav: "Deal fields")
     "/plans": {"admin"},
     "/deals/import": {"finance", "admin"},
