@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -53,11 +55,38 @@ def _run(engine: Engine | None, url: str | None, action, *args) -> None:  # type
         return
     if engine.dialect.name == "sqlite":  # BEGIN IMMEDIATE: the write lock before the current revision is read
         engine = engine.execution_options(quotaboard_immediate=True)
-    with engine.begin() as connection:
+    with engine.connect() as connection, _sqlite_foreign_keys_off(connection), connection.begin():
         one_migrator_at_a_time(connection)
         adopt_old_revision_ids(connection)
         config.attributes["connection"] = connection
         action(config, *args)
+        _check_foreign_keys(connection)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's way to change a table others refer to (https://www.sqlite.org/lang_altertable.html): foreign
+    keys off *outside* the transaction, the migration copies and drops the table (Alembic's batch mode), the
+    references are checked before the commit (``_check_foreign_keys``), and foreign keys go back on. With them
+    on, dropping the old copy of a table that rows refer to is refused (ON DELETE RESTRICT), so every such
+    migration would fail on a database in use and pass on the empty databases of the tests."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")  # no transaction is open yet: the pragma takes effect
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
 
 
 #: The PostgreSQL advisory lock every migration run takes (an arbitrary constant: "QBMIGRAT").

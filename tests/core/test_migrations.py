@@ -123,6 +123,44 @@ def test_cli_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrading_a_database_with_people_in_teams_keeps_them(backend: str, tmp_path: Path) -> None:
+    """Every migration after the first ones runs on databases in use: a team with members, a plan, a deal
+    (a migration that copies and drops a table others refer to fails there, never on an empty test database)."""
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_database_url(backend, tmp_path, "populated"))
+    try:
+        upgrade("0012_deal_approval", engine=engine)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO team (name, kind, created_at) VALUES ('East', 'sales', CURRENT_TIMESTAMP)"))
+            team_id = conn.execute(text("SELECT id FROM team")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO person (email, name, role, team_id, active, session_version, created_at) "
+                    "VALUES ('mia@example.com', 'Mia', 'manager', :t, true, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"t": team_id},
+            )
+            manager_id = conn.execute(text("SELECT id FROM person")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO person (email, name, role, team_id, manager_id, active, session_version, created_at) "
+                    "VALUES ('ana@example.com', 'Ana', 'rep', :t, :m, true, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"t": team_id, "m": manager_id},
+            )
+        upgrade(engine=engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT email, team_id FROM person ORDER BY email")).all()
+            assert rows == [("ana@example.com", team_id), ("mia@example.com", team_id)]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == sorted(
+                head_revisions()
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_two_migration_runs_started_together_apply_once(backend: str, tmp_path: Path) -> None:
     """Two replicas starting at once both run ``commissions db upgrade`` (deploy/entrypoint.sh): one migrates,
     the other waits for it and finds nothing to do; neither fails on a table the other created."""
