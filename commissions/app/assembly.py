@@ -28,6 +28,8 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
+from commissions.accounting.api import AccountingApiController
+from commissions.accounting.pages import AccountingController
 from commissions.accounts.api import MeController
 from commissions.accounts.pages import (
     AccountPasswordController,
@@ -183,6 +185,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     PlansController,
     PayrollController,
     PayrollApiController,
+    AccountingApiController,
+    AccountingController,
     DisputesController,
     WebhooksController,
     WebhooksAdminController,

@@ -3,6 +3,7 @@
 See docs/domain-model.md for the tables and why they are shaped this way.
 """
 
+from commissions.models.accounting import AccountingSettings
 from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
@@ -29,6 +30,7 @@ from commissions.models.security import (
 )
 
 __all__ = [
+    "AccountingSettings",
     "Adjustment",
     "ApiToken",
     "AuditEvent",
