@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from commissions.calculation import state
-from commissions.models import Dispute, PayeeSummary, Period
+from commissions.models import Dispute, Period
 from commissions.periods.holds import held_by_person
 
 
@@ -34,24 +34,17 @@ def close_checklist(session: Session, period: Period) -> list[ChecklistItem]:
     disputes = session.exec(
         select(func.count()).select_from(Dispute).where(Dispute.period_id == period.id, Dispute.state != "resolved")
     ).one()
-    failed = set(state.failed_people(session, key))
-    failed |= {
-        person_id
-        for person_id, errors in session.exec(
-            select(PayeeSummary.person_id, PayeeSummary.errors).where(PayeeSummary.period_id == period.id)
-        ).all()
-        if errors
-    }
+    failed = state.failed_people(session, key)  # whose calculation failed (the lock refuses these anyway)
     held = sum(1 for amount in held_by_person(session, key).values() if amount)
     return [
-        ChecklistItem("disputes", "Disputes open", int(disputes), f"/disputes?period={key}"),
+        ChecklistItem("disputes", "Disputes open", int(disputes), "/disputes"),
         ChecklistItem(
             "pending",
             "Statements pending recompute",
             state.pending_count(session, key),
             f"/finance/periods/{key}#freshness",
         ),
-        ChecklistItem("errors", "People with errors", len(failed), f"/finance?period={key}#problems"),
+        ChecklistItem("errors", "People with errors", len(failed), f"/finance/periods/{key}#freshness"),
         ChecklistItem("holds", "Holds", held, f"/finance/periods/{key}/accounting#accruals"),
     ]
 
