@@ -11,8 +11,7 @@ from litestar.response import Redirect, Template
 
 from commissions.accounting.entries import ACCOUNT_NAMES
 from commissions.accounting.queries import accounting_settings
-from commissions.accounting.service import period_accounting, save_settings
-from commissions.core.db import transaction
+from commissions.accounting.service import period_accounting, update_settings
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only, requires_role
@@ -54,8 +53,7 @@ class AccountingController(Controller):
     ) -> Template | Redirect:
         """Save the account codes and benefit periods (CSRF form); an invalid value re-renders the form with why."""
         try:
-            with transaction(request.app.state["engine"]) as session:
-                save_settings(session, values=data, actor=principal)
+            update_settings(request.app.state["engine"], values=data, actor=principal)
         except InputProblem as exc:
             context = {"settings": accounting_settings(db), "names": ACCOUNT_NAMES, "error": str(exc)}
             return page("pages/accounting/settings.html", context, status_code=400)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from commissions.accounting import accruals as accrual_groups
@@ -23,6 +24,7 @@ from commissions.accounting.queries import (
     touching,
 )
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.models import AccountingSettings, Period
@@ -95,3 +97,9 @@ def save_settings(session: Session, *, values: dict[str, Any], actor: Principal)
         session, actor, "accounting.settings_changed", "accounting_settings", 1, {"before": before, "after": after}
     )
     return row
+
+
+def update_settings(engine: Engine, *, values: dict[str, Any], actor: Principal) -> None:
+    """``save_settings`` in a transaction of its own: all saved, or nothing (the error names the field)."""
+    with transaction(engine) as session:
+        save_settings(session, values=values, actor=actor)
