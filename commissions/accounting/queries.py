@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import case, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -32,7 +32,7 @@ from commissions.accounting.amortisation import (
 )
 from commissions.accounting.entries import Movement
 from commissions.core.money import to_minor
-from commissions.models import AccountingSettings, Deal, PayoutLine, Period, Person, Team
+from commissions.models import AccountingSettings, ContractTerm, Deal, PayoutLine, Period, Person, Team
 from commissions.models.accounting import DEFAULT_ACCOUNTS
 from commissions.payroll.service import payout_rows
 from commissions.periods.holds import held_by_person
@@ -68,7 +68,9 @@ class DealCost:
 
 def deal_costs(session: Session, period: Period, settings: AccountingSettings) -> list[DealCost]:
     """Capitalised commissions (per person, deal, currency and the period they were booked in) of periods of
-    the same kind up to ``period``, with their schedules; clawbacks booked up to ``period`` reverse them."""
+    the same kind up to ``period``, with their schedules; clawbacks booked up to ``period`` reverse them.
+    A deal's close date and term are those kept when its period was locked (``contract_term``), else the
+    deal's own."""
     cutoff = cutoff_of(period)
     reversal = aliased(PayoutLine)
     booked_in = aliased(Period)
@@ -80,8 +82,8 @@ def deal_costs(session: Session, period: Period, settings: AccountingSettings) -
         Person.email,
         Person.name,
         Deal.external_id,
-        Deal.closed_at,
-        Deal.term_months,
+        func.coalesce(ContractTerm.closed_on, Deal.closed_at),
+        case((col(ContractTerm.deal_id).is_(None), Deal.term_months), else_=ContractTerm.term_months),
         Deal.cancelled_at,
         PayoutLine.kind,
         PayoutLine.currency,
@@ -96,6 +98,7 @@ def deal_costs(session: Session, period: Period, settings: AccountingSettings) -
         .select_from(PayoutLine)
         .join(Person, col(Person.id) == PayoutLine.person_id)
         .join(Deal, col(Deal.id) == PayoutLine.deal_id)
+        .join(ContractTerm, col(ContractTerm.deal_id) == Deal.id, isouter=True)
         .join(booked_in, col(booked_in.id) == PayoutLine.period_id)
         .where(
             col(PayoutLine.kind).in_(("earning", "clawback")),

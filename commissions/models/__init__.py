@@ -3,7 +3,7 @@
 See docs/domain-model.md for the tables and why they are shaped this way.
 """
 
-from commissions.models.accounting import AccountingSettings
+from commissions.models.accounting import AccountingSettings, ContractTerm
 from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
@@ -36,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "CalculationRun",
     "Campaign",
+    "ContractTerm",
     "CustomField",
     "Deal",
     "DealApproval",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
@@ -38,3 +38,19 @@ class AccountingSettings(SQLModel, table=True):
     capitalisation_threshold_months: int = Field(default=12)
     updated_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     updated_at: datetime = created_at_field()
+
+
+class ContractTerm(SQLModel, table=True):
+    """A deal's close date and term as they stood when the first period paying commission on it was locked.
+
+    Written by the lock (``periods.workflow``), never updated: the contract-cost schedules of locked
+    periods read these, so a later edit of the deal cannot change a locked period's journal.
+    """
+
+    __tablename__ = "contract_term"
+
+    deal_id: int = Field(primary_key=True, foreign_key="deal.id", ondelete="RESTRICT")
+    closed_on: date
+    term_months: int | None = None
+    period_id: int = Field(foreign_key="period.id", ondelete="RESTRICT")
+    recorded_at: datetime = created_at_field()

@@ -341,10 +341,41 @@ def transition(
     setattr(period, f"{column}_by_id", actor.person_id)
     session.add(period)
     session.flush()
+    if action == "lock":
+        freeze_contract_terms(session, period)
     if overridden:
         record_event(session, actor, "period.lock_overridden", "period", key, overridden)
     record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **totals.as_audit()})
     return period, totals
+
+
+def freeze_contract_terms(session: Session, period: Period) -> None:
+    """Keep the close date and term of every deal the period pays commission on, as they stand at the lock
+    (deals already kept by an earlier lock keep their first record): the contract-cost schedules of
+    ``accounting`` read them, so a later edit of a deal never changes a locked period's journal."""
+    from sqlalchemy import insert, literal
+    from sqlalchemy import select as sa_select
+
+    from commissions.models import ContractTerm
+
+    kept = sa_select(col(ContractTerm.deal_id))
+    deals = (
+        sa_select(col(Deal.id), col(Deal.closed_at), col(Deal.term_months), literal(period.id), literal(utcnow()))
+        .where(
+            col(Deal.id).in_(
+                sa_select(col(PayoutLine.deal_id)).where(
+                    col(PayoutLine.period_id) == period.id,
+                    col(PayoutLine.kind) == "earning",
+                    col(PayoutLine.deal_id).is_not(None),
+                )
+            ),
+            col(Deal.id).not_in(kept),
+        )
+        .order_by(col(Deal.id))
+    )
+    session.execute(
+        insert(ContractTerm).from_select(["deal_id", "closed_on", "term_months", "period_id", "recorded_at"], deals)
+    )
 
 
 def _check_close_list(session: Session, period: Period, override_reason: str | None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""accounting_settings: general-ledger account codes and ASC 340-40 benefit periods (issue 19).
+"""accounting_settings (GL account codes, ASC 340-40 benefit periods) and contract_term (deal terms frozen at lock).
 
 Revision ID: 0023_accounting
 Revises: 0017_cache_version
@@ -42,7 +42,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounting_settings")),
     )
+    op.create_table(
+        "contract_term",
+        sa.Column("deal_id", sa.Integer(), nullable=False),
+        sa.Column("closed_on", sa.Date(), nullable=False),
+        sa.Column("term_months", sa.Integer(), nullable=True),
+        sa.Column("period_id", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deal_id"], ["deal.id"], name=op.f("fk_contract_term_deal_id_deal"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["period_id"], ["period.id"], name=op.f("fk_contract_term_period_id_period"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("deal_id", name=op.f("pk_contract_term")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("contract_term")
     op.drop_table("accounting_settings")

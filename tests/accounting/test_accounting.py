@@ -142,7 +142,8 @@ def test_a_locked_period_exports_the_same_bytes_after_late_events(client, engine
     assert client.post(f"{Q1}/lock", headers=tokens["finance"]).status_code == 200
     paths = ("journal.csv", "journal.xlsx", "accruals", "amortisation")
     before = {p: client.get(f"{Q1}/{p}", headers=tokens["finance"]).content for p in paths}
-    # late events: a late deal in Q1, a manual adjustment, and D-2 cancelled (a clawback), all booked in Q2
+    # late events: a late deal in Q1, a term edited, a manual adjustment and D-2 cancelled (a clawback), all
+    # booked in Q2
     crm = tokens["crm"]
     assert client.post("/api/v1/deals", json=example_deal("D-9", "30000", "2026-02-15"), headers=crm).status_code == 201
     cancelled = example_deal(
@@ -155,6 +156,9 @@ def test_a_locked_period_exports_the_same_bytes_after_late_events(client, engine
         cancelled_at="2026-04-15",
     )
     assert client.post("/api/v1/deals", json=cancelled, headers=crm).status_code == 200
+    # D-1's term edited from 12 to 24 months: read live it would be capitalised; the lock kept its 12 months
+    longer = example_deal("D-1", "60000", "2026-01-10", term_months=24)
+    assert client.post("/api/v1/deals", json=longer, headers=crm).status_code == 200
     adjustment = {"person": "ana@example.com", "period": "2026-Q2", "amount": "100.00", "reason": "late"}
     assert client.post("/api/v1/adjustments", json=adjustment, headers=tokens["finance"]).status_code == 201
     after = {p: client.get(f"{Q1}/{p}", headers=tokens["finance"]).content for p in paths}
