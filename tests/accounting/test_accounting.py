@@ -244,3 +244,42 @@ def test_only_finance_reads_the_accounting_api(client, engine: Engine, make_pers
             assert client.get(f"{Q1}/{path}", headers=tokens[role]).status_code == 403
         assert client.get(f"{Q1}/{path}").status_code == 401
         assert client.get(f"/api/v1/periods/2031-Q1/{path}", headers=tokens["finance"]).status_code == 404
+
+
+def test_held_commission_comes_through_the_hook_into_accruals_and_the_checklist(
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
+    """What the holds feature will provide: 1,000.00 of ana's held is not accrued, and blocks the lock."""
+    tokens = books(client, engine, make_person)
+    ana_id = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one())
+
+    def held(session, period_key: str) -> dict[int, Decimal]:  # type: ignore[no-untyped-def]
+        return {ana_id: Decimal("1000.00")} if period_key == "2026-Q1" else {}
+
+    monkeypatch.setattr("commissions.accounting.queries.held_by_person", held)
+    monkeypatch.setattr("commissions.periods.checklist.held_by_person", held)
+    body = client.get(f"{Q1}/accruals", headers=tokens["finance"]).json()
+    ana = next(p for p in body["people"] if p["person"] == "ana@example.com")
+    assert (ana["earned"], ana["held"], ana["accrued"]) == ("13750.00", "1000.00", "12750.00")
+    assert client.post(f"{Q1}/approve", headers=tokens["finance"]).status_code == 200
+    refused = client.post(f"{Q1}/lock", headers=tokens["finance"])
+    assert refused.status_code == 409 and "holds: 1" in refused.json()["detail"]
+
+
+def test_the_period_page_locks_with_open_items_only_with_a_reason(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    assert client.post(f"{Q1}/approve", headers=tokens["finance"]).status_code == 200
+    with transaction(engine) as s:
+        ana = s.exec(select(Person).where(Person.email == "ana@example.com")).one()
+        period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
+        s.add(Dispute(person_id=ana.id, period_id=period.id, opened_by_id=ana.id, state="answered"))
+    sign_in(client, "fin@example.com")
+    refused = client.post("/finance/periods/2026-Q1/lock", data={"_csrf_token": csrf_from(client)})
+    assert refused.status_code == 409 and "disputes open: 1" in refused.text
+    locked = client.post(
+        "/finance/periods/2026-Q1/lock",
+        data={"override_reason": "Answered; no change to pay", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    assert locked.status_code == 303
+    assert read(engine, lambda s: s.exec(select(Period.state).where(Period.key == "2026-Q1")).one()) == "locked"

@@ -74,3 +74,23 @@ def test_period_totals_tie_opening_plus_capitalised_minus_amortised_minus_revers
     # Q3 closes at 3,600.00 - 851.61 = 2,748.39, all reversed in Q4
     assert q4 == Movements(opening=274839, capitalised=0, amortised=0, reversed=274839) and q4.closing == 0
     assert (q1 + q2).capitalised == 360000
+
+
+def test_journal_entries_are_balanced_and_a_negative_amount_swaps_the_sides() -> None:
+    from commissions.accounting.entries import Movement, journal
+    from commissions.models.accounting import DEFAULT_ACCOUNTS
+
+    entries = journal(
+        "2026-Q2",
+        [
+            Movement("reversal", date(2026, 4, 15), "USD", 496876, "ana@example.com", "D-2", "clawback"),
+            Movement("accrual", date(2026, 6, 30), "USD", -278124, "ana@example.com", "", "clawback beyond earnings"),
+            Movement("accrual", date(2026, 6, 30), "USD", 0, "bo@example.com", "", "nothing: left out"),
+        ],
+        dict(DEFAULT_ACCOUNTS),
+    )
+    assert [e.number for e in entries] == ["2026-Q2-00001", "2026-Q2-00002"] and all(e.balanced for e in entries)
+    accrual, reversal = entries
+    # -2,781.24 accrued: Dr accrued commissions, Cr commission expense (a recovery)
+    assert [(p.account, p.debit, p.credit) for p in accrual.postings] == [("2150", 278124, 0), ("6100", 0, 278124)]
+    assert [(p.account, p.debit, p.credit) for p in reversal.postings] == [("2150", 496876, 0), ("1450", 0, 496876)]
