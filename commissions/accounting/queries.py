@@ -77,13 +77,15 @@ def deal_costs(session: Session, period: Period, settings: AccountingSettings) -
     reversed_by = exists().where(col(reversal.reverses_id) == PayoutLine.id)
     if cutoff is not None:
         reversed_by = reversed_by.where(col(reversal.created_at) <= cutoff)
+    term_column = case((col(ContractTerm.deal_id).is_(None), Deal.term_months), else_=ContractTerm.term_months)
+    benefit_column = case((func.coalesce(term_column, 0) > 0, term_column), else_=settings.default_benefit_months)
     columns: list[Any] = [
         PayoutLine.person_id,
         Person.email,
         Person.name,
         Deal.external_id,
         func.coalesce(ContractTerm.closed_on, Deal.closed_at),
-        case((col(ContractTerm.deal_id).is_(None), Deal.term_months), else_=ContractTerm.term_months),
+        term_column,
         Deal.cancelled_at,
         PayoutLine.kind,
         PayoutLine.currency,
@@ -104,6 +106,7 @@ def deal_costs(session: Session, period: Period, settings: AccountingSettings) -
             col(PayoutLine.kind).in_(("earning", "clawback")),
             col(booked_in.kind) == period.kind,
             col(booked_in.starts_on) <= period.ends_on,
+            benefit_column > settings.capitalisation_threshold_months,  # only contracts that are capitalised
             ~reversed_by,
         )
         .order_by(col(PayoutLine.id))

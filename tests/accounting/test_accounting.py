@@ -235,6 +235,17 @@ def test_the_accounting_page_and_settings(client, engine: Engine, make_person) -
     assert read(
         engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "accounting.settings_changed")).one()
     )
+    # a threshold of 11 months capitalises D-1's 12-month contract too (6,000.00 commission)
+    client.post(
+        "/finance/accounting/settings",
+        data={"capitalisation_threshold_months": "11", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    deals = client.get(f"{Q1}/amortisation", headers=tokens["finance"]).json()["deals"]
+    assert [(d["deal"], d["benefit_months"], d["amount"]) for d in deals] == [
+        ("D-1", 12, "6000.00"),
+        ("D-2", 36, "5250.00"),
+    ]
 
 
 def test_only_finance_reads_the_accounting_api(client, engine: Engine, make_person) -> None:
