@@ -142,6 +142,11 @@ def test_a_locked_period_exports_the_same_bytes_after_late_events(client, engine
     assert client.post(f"{Q1}/lock", headers=tokens["finance"]).status_code == 200
     paths = ("journal.csv", "journal.xlsx", "accruals", "amortisation")
     before = {p: client.get(f"{Q1}/{p}", headers=tokens["finance"]).content for p in paths}
+    # read as of the lock, the locked period still has all of its own figures
+    assert b"2026-02-03,1450,Capitalised contract costs,5250.00,0.00,USD" in before["journal.csv"].replace(
+        b"2026-Q1-00002,capitalisation,", b""
+    )
+    assert '"capitalised":"5250.00"' in before["amortisation"].decode().replace(" ", "")
     # late events: a late deal in Q1, a term edited, a manual adjustment and D-2 cancelled (a clawback), all
     # booked in Q2
     crm = tokens["crm"]
