@@ -28,6 +28,8 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
+from commissions.accounting.api import AccountingApiController
+from commissions.accounting.pages import AccountingController
 from commissions.accounts.api import MeController
 from commissions.accounts.pages import (
     AccountPasswordController,
@@ -199,6 +201,8 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     PlansApiController,
     PayrollController,
     PayrollApiController,
+    AccountingApiController,
+    AccountingController,
     DisputesController,
     WebhooksController,
     WebhooksAdminController,

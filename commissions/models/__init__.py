@@ -3,6 +3,7 @@
 See docs/domain-model.md for the tables and why they are shaped this way.
 """
 
+from commissions.models.accounting import AccountingSettings, ContractTerm
 from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
@@ -32,11 +33,13 @@ from commissions.models.security import (
 from commissions.models.sso import SiteSetting, SsoProvider
 
 __all__ = [
+    "AccountingSettings",
     "Adjustment",
     "ApiToken",
     "AuditEvent",
     "CalculationRun",
     "Campaign",
+    "ContractTerm",
     "CustomField",
     "Deal",
     "DealApproval",

@@ -77,9 +77,26 @@ class PeriodsApiController(Controller):
         sync_to_thread=True,
         status_code=200,
         summary="Lock: nothing in the period changes any more (approved → locked)",
+        description=(
+            "With the close checklist clear (no open disputes, no statements pending recompute, nobody with "
+            "calculation errors, no holds) it locks as always. With open items it answers 409 naming them, "
+            "unless `override_reason` is given: then it locks and the audit event `period.lock_overridden` "
+            "records the items and the reason."
+        ),
     )
-    def lock(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, period: FromPath[str]) -> PeriodOut:
-        return take_step(request.app.state["engine"], key=period, action="lock", actor=principal)
+    def lock(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        period: FromPath[str],
+        override_reason: Annotated[
+            str | None,
+            Parameter(max_length=1000, description="why the period is locked with open items on its close checklist"),
+        ] = None,
+    ) -> PeriodOut:
+        return take_step(
+            request.app.state["engine"], key=period, action="lock", actor=principal, override_reason=override_reason
+        )
 
     @post(
         "/{period:str}/pay",

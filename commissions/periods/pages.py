@@ -23,6 +23,7 @@ from commissions.core.guards import finance_only
 from commissions.core.periods import normalise_key
 from commissions.core.rendering import page
 from commissions.engine import parse_period
+from commissions.periods.checklist import close_checklist
 from commissions.periods.queries import (
     deal_counts_by_period,
     email_of,
@@ -76,7 +77,8 @@ class PeriodsController(Controller):
             )
             return Redirect(f"/finance/periods/{normalise_key(key)}?done=check#freshness", status_code=303)
         try:
-            take_step(request.app.state["engine"], key=key, action=action, actor=principal)
+            reason = str(data.get("override_reason") or "").strip() or None
+            take_step(request.app.state["engine"], key=key, action=action, actor=principal, override_reason=reason)
         except Conflict as exc:
             db.expire_all()
             return page("pages/periods/approval.html", {**_context(db, key), "error": exc.message}, status_code=409)
@@ -113,6 +115,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
         "labels": ACTION_LABELS,
         "error": None,
         "by": by,
+        "checklist": close_checklist(db, period),
         **_freshness(db, key),
     }
 

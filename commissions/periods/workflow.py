@@ -301,8 +301,14 @@ def _recompute_queued(session: Session, key: str) -> set[int]:
     return changed
 
 
-def transition(session: Session, *, key: str, action: str, actor: Principal) -> tuple[Period, PeriodTotals]:
-    """Move a period one step forward, in the caller's transaction; audited with the totals."""
+def transition(
+    session: Session, *, key: str, action: str, actor: Principal, override_reason: str | None = None
+) -> tuple[Period, PeriodTotals]:
+    """Move a period one step forward, in the caller's transaction; audited with the totals.
+
+    Locking with open items on the close checklist (``periods.checklist``) needs ``override_reason``:
+    without one it is a 409 naming the items; with one the lock goes ahead and the audit event
+    ``period.lock_overridden`` records the items and the reason."""
     from commissions.core.periods import lock_period
 
     if action not in TRANSITIONS:
@@ -328,6 +334,7 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
         raise Conflict("period", _wrong_order(key, period.state, action))
     if action in ("approve", "lock"):
         _refuse_failed_calculations(session, key, action)
+    overridden = _check_close_list(session, period, override_reason) if action == "lock" else None
     totals = period_totals(session, period)
     now = utcnow()
     period.state = to
@@ -335,6 +342,10 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
     setattr(period, f"{column}_by_id", actor.person_id)
     session.add(period)
     session.flush()
+    if action == "lock":
+        freeze_contract_terms(session, period)
+    if overridden:
+        record_event(session, actor, "period.lock_overridden", "period", key, overridden)
     audit = totals.as_audit()
     record_event(session, actor, f"period.{to}", "period", key, {"from": needs, "to": to, **audit})
     outbox.record_event(
@@ -351,6 +362,55 @@ def transition(session: Session, *, key: str, action: str, actor: Principal) -> 
         pay={"grand_totals": audit["grand_totals"]},
     )
     return period, totals
+
+
+def freeze_contract_terms(session: Session, period: Period) -> None:
+    """Keep the close date and term of every deal the period pays commission on, as they stand at the lock
+    (deals already kept by an earlier lock keep their first record): the contract-cost schedules of
+    ``accounting`` read them, so a later edit of a deal never changes a locked period's journal."""
+    from sqlalchemy import insert, literal
+    from sqlalchemy import select as sa_select
+
+    from commissions.models import ContractTerm
+
+    kept = sa_select(col(ContractTerm.deal_id))
+    deals = (
+        sa_select(col(Deal.id), col(Deal.closed_at), col(Deal.term_months), literal(period.id), literal(utcnow()))
+        .where(
+            col(Deal.id).in_(
+                sa_select(col(PayoutLine.deal_id)).where(
+                    col(PayoutLine.period_id) == period.id,
+                    col(PayoutLine.kind) == "earning",
+                    col(PayoutLine.deal_id).is_not(None),
+                )
+            ),
+            col(Deal.id).not_in(kept),
+        )
+        .order_by(col(Deal.id))
+    )
+    session.execute(
+        insert(ContractTerm).from_select(["deal_id", "closed_on", "term_months", "period_id", "recorded_at"], deals)
+    )
+
+
+def _check_close_list(session: Session, period: Period, override_reason: str | None) -> dict[str, Any] | None:
+    """The lock's close checklist: clear, nothing to say; open, a 409 naming the items unless a reason is given
+    (then what the audit event records)."""
+    from commissions.periods.checklist import close_checklist, describe, open_items
+
+    items = open_items(close_checklist(session, period))
+    if not items:
+        return None
+    reason = (override_reason or "").strip()
+    if not reason:
+        raise Conflict(
+            "period",
+            f"{period.key} has open items on its close checklist ({describe(items)}): clear them, "
+            "or lock with a reason (override_reason) to override",
+        )
+    if len(reason) > 1000:
+        raise InputProblem("override_reason", "at most 1000 characters")
+    return {"reason": reason, "open_items": {item.name: item.count for item in items}}
 
 
 def _refuse_failed_calculations(session: Session, key: str, action: str) -> None:

@@ -130,6 +130,13 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/periods/{period:str}/approve"): {"finance"},
     ("POST", "/api/v1/periods/{period:str}/lock"): {"finance"},
     ("POST", "/api/v1/periods/{period:str}/pay"): {"finance"},
+    ("GET", "/api/v1/periods/{period:str}/journal.csv"): {"finance"},
+    ("GET", "/api/v1/periods/{period:str}/journal.xlsx"): {"finance"},
+    ("GET", "/api/v1/periods/{period:str}/accruals"): {"finance"},
+    ("GET", "/api/v1/periods/{period:str}/amortisation"): {"finance"},
+    ("GET", "/finance/periods/{key:str}/accounting"): {"finance"},
+    ("GET", "/finance/accounting/settings"): {"finance", "admin"},
+    ("POST", "/finance/accounting/settings"): {"finance", "admin"},
     # manual adjustments (one booked on ana's statement)
     ("GET", "/finance/adjustments"): {"finance"},
     ("POST", "/finance/adjustments"): {"finance"},

@@ -1,0 +1,61 @@
+"""The close checklist: what should be cleared before a period is locked, each item linking to its fix.
+
+Open disputes, statements pending recompute, people with calculation errors and held commission.
+Locking with open items needs a reason (``override_reason``), recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from commissions.calculation import state
+from commissions.models import Dispute, Period
+from commissions.periods.holds import held_by_person
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    name: str
+    label: str
+    count: int
+    link: str
+
+    @property
+    def clear(self) -> bool:
+        return self.count == 0
+
+
+def close_checklist(session: Session, period: Period) -> list[ChecklistItem]:
+    """The items in a fixed order; each is clear when its count is 0."""
+    key = period.key
+    disputes = session.exec(
+        select(func.count()).select_from(Dispute).where(Dispute.period_id == period.id, Dispute.state != "resolved")
+    ).one()
+    failed = state.failed_people(session, key)  # whose calculation failed (the lock refuses these anyway)
+    held = sum(1 for amount in held_by_person(session, key).values() if amount)
+    return [
+        ChecklistItem("disputes", "Disputes open", int(disputes), "/disputes"),
+        ChecklistItem(
+            "pending",
+            "Statements pending recompute",
+            state.pending_count(session, key),
+            f"/finance/periods/{key}#freshness",
+        ),
+        ChecklistItem("errors", "People with errors", len(failed), f"/finance/periods/{key}#freshness"),
+        ChecklistItem("holds", "Holds", held, f"/finance/periods/{key}/accounting#accruals"),
+    ]
+
+
+def open_items(items: list[ChecklistItem]) -> list[ChecklistItem]:
+    return [item for item in items if not item.clear]
+
+
+def describe(items: list[ChecklistItem]) -> str:
+    """``2 disputes open, 1 people with errors``: the open items, named."""
+    return ", ".join(f"{item.label.lower()}: {item.count}" for item in items)
+
+
+__all__ = ["ChecklistItem", "close_checklist", "describe", "open_items"]
