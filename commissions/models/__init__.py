@@ -7,6 +7,7 @@ from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
+from commissions.models.holds import CommissionHold, InvoicePayment
 from commissions.models.ledger import (
     Adjustment,
     CalculationRun,
@@ -34,12 +35,14 @@ __all__ = [
     "AuditEvent",
     "CalculationRun",
     "Campaign",
+    "CommissionHold",
     "CustomField",
     "Deal",
     "DealApproval",
     "DealSplit",
     "Dispute",
     "DisputeMessage",
+    "InvoicePayment",
     "Lead",
     "LeadEvent",
     "LedgerTotal",
