@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -119,33 +120,33 @@ def _deal_waiting(session: Session, period: Period, person_id: int | None) -> di
     }
     reversal = aliased(PayoutLine)
     query = (
-        select(
-            PayoutLine.person_id,
-            PayoutLine.currency,
-            PayoutLine.deal_id,
-            PayoutLine.period_id,
-            PayoutLine.plan_version_id,
-            func.sum(PayoutLine.amount_minor),
+        sa_select(
+            col(PayoutLine.person_id),
+            col(PayoutLine.currency),
+            col(PayoutLine.deal_id),
+            col(PayoutLine.period_id),
+            col(PayoutLine.plan_version_id),
+            func.sum(col(PayoutLine.amount_minor)),
         )
         .where(
             col(PayoutLine.period_id).in_(periods),
             col(PayoutLine.plan_version_id).in_(rules),
             col(PayoutLine.deal_id).is_not(None),
-            PayoutLine.kind == "earning",
+            col(PayoutLine.kind) == "earning",
             ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
         )
         .group_by(
-            PayoutLine.person_id,
-            PayoutLine.currency,
-            PayoutLine.deal_id,
-            PayoutLine.period_id,
-            PayoutLine.plan_version_id,
+            col(PayoutLine.person_id),
+            col(PayoutLine.currency),
+            col(PayoutLine.deal_id),
+            col(PayoutLine.period_id),
+            col(PayoutLine.plan_version_id),
         )
     )
     if person_id is not None:
-        query = query.where(PayoutLine.person_id == person_id)
+        query = query.where(col(PayoutLine.person_id) == person_id)
     earned: dict[tuple[int, str, int, int], dict[bool, int]] = defaultdict(lambda: {True: 0, False: 0})
-    for pid, currency, deal_id, period_id, version_id, total in session.exec(query).all():
+    for pid, currency, deal_id, period_id, version_id, total in session.execute(query).all():
         in_period = period_id == period.id
         earned[(pid, currency, deal_id, version_id)][in_period] += int(total)
     if not earned:
@@ -200,12 +201,14 @@ def _deal_lines(session: Session, period: Period, deal_id: int) -> dict[Key, int
             PayoutLine.kind != "reversal",
             ~exists().where(col(reversal.reverses_id) == PayoutLine.id),
         )
-        .group_by(PayoutLine.person_id, PayoutLine.currency)
+        .group_by(col(PayoutLine.person_id), col(PayoutLine.currency))
     )
     return {(pid, currency): int(total) for pid, currency, total in session.exec(query).all()}
 
 
-def _base_figures(session: Session, period: Period, person_id: int | None) -> tuple[dict[Key, CashFigures], dict]:
+def _base_figures(
+    session: Session, period: Period, person_id: int | None
+) -> tuple[dict[Key, CashFigures], dict[Key, dict[int, _DealWaiting]]]:
     """Figures before holds: ledger totals and release on cash."""
     figures: dict[Key, CashFigures] = {}
     for key, total in _ledger_totals(session, period, person_id).items():
@@ -255,10 +258,10 @@ def _holds_of(session: Session, period: Period) -> list[CommissionHold]:
             select(CommissionHold)
             .where(
                 CommissionHold.period_id == period.id,
-                (CommissionHold.state == "held")
-                | (
+                or_(
+                    col(CommissionHold.state) == "held",
                     col(CommissionHold.payable_period_key).is_not(None)
-                    & (CommissionHold.payable_period_key != period.key)
+                    & (col(CommissionHold.payable_period_key) != period.key),
                 ),
             )
             .order_by(col(CommissionHold.id))

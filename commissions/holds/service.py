@@ -234,7 +234,9 @@ def record_payments(session: Session, principal: Principal, items: list[PaymentI
                 )
             )
     kinds = plan_catalogue(session).period_kinds
-    for index, payment in zip(positions, new, strict=True):  # the period a payment releases into exists, so payroll lists it
+    for index, payment in zip(
+        positions, new, strict=True
+    ):  # the period a payment releases into exists, so payroll lists it
         for kind in sorted(kinds):
             try:
                 payable_period_for(session, ensure_period(session, key_of_day(kind, payment.paid_at), field="paid_at"))

@@ -105,8 +105,14 @@ def test_a_deal_paid_in_two_instalments_releases_40_then_60_percent(client, engi
     refused = pay(client, fin, ("INV-4", "1.00", "2026-04-22"), ("INV-1", "999.00", "2026-03-10"))
     assert refused.status_code == 400
     assert refused.json()["extra"]["errors"][0]["index"] == 1
-    assert read(engine, lambda s: s.exec(select(InvoicePayment.invoice).where(InvoicePayment.invoice == "INV-4")).first()) is None
-    assert read(engine, lambda s: len(s.exec(select(AuditEvent).where(AuditEvent.action == "payment.recorded")).all())) == 3
+    assert (
+        read(engine, lambda s: s.exec(select(InvoicePayment.invoice).where(InvoicePayment.invoice == "INV-4")).first())
+        is None
+    )
+    assert (
+        read(engine, lambda s: len(s.exec(select(AuditEvent).where(AuditEvent.action == "payment.recorded")).all()))
+        == 3
+    )
 
 
 def test_a_payment_into_a_locked_period_is_released_in_the_next_open_one(client, engine: Engine, make_person) -> None:
@@ -129,7 +135,10 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
     )
     assert response.status_code == 201, response.text
     hold = response.json()
-    assert (hold["state"], hold["amounts"]) == ("held", [{"person": "ana@example.com", "currency": "USD", "amount": "2000.00"}])
+    assert (hold["state"], hold["amounts"]) == (
+        "held",
+        [{"person": "ana@example.com", "currency": "USD", "amount": "2000.00"}],
+    )
     q1 = cash(client, fin, "2026-Q1")
     assert (q1["held"], q1["payable"], q1["holds"]) == ("2000.00", "0.00", ["held by finance: invoice disputed"])
     assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
@@ -142,7 +151,9 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
     for step in ("approve", "lock"):
         assert client.post(f"/api/v1/periods/2026-Q1/{step}", headers=fin).status_code == 200
     locked = client.get("/api/v1/payouts/2026-Q1.csv", headers=fin).content
-    refused = client.post("/api/v1/holds", json={"person": "ana@example.com", "period": "2026-Q1", "reason": "x"}, headers=fin)
+    refused = client.post(
+        "/api/v1/holds", json={"person": "ana@example.com", "period": "2026-Q1", "reason": "x"}, headers=fin
+    )
     assert refused.status_code == 409
     # released in Q2: paid in Q2 (the earliest open period), the locked Q1 export does not move
     released = client.post(f"/api/v1/holds/{hold['id']}/release", json={"note": "customer paid"}, headers=fin)
@@ -154,18 +165,27 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
     assert payroll(client, fin, "2026-Q2")["net_payable"] == "5000.00"  # 3,000.00 released by INV-2 + the 2,000.00 hold
     q2 = cash(client, fin, "2026-Q2")
     assert (q2["released"], q2["holds_released"], q2["payable"]) == ("3000.00", "2000.00", "5000.00")
-    actions = read(engine, lambda s: [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "commission_hold")).all()])
+    actions = read(
+        engine,
+        lambda s: [
+            e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "commission_hold")).all()
+        ],
+    )
     assert actions == ["hold.created", "hold.released"]
     listed = client.get("/api/v1/holds?period=2026-Q1&status=released", headers=fin).json()
     assert [h["id"] for h in listed] == [hold["id"]] and listed[0]["release_note"] == "customer paid"
     assert client.get("/api/v1/holds?status=held", headers=fin).json() == []
 
 
-def test_a_person_hold_released_while_its_period_is_open_pays_in_that_period(client, engine: Engine, make_person) -> None:
+def test_a_person_hold_released_while_its_period_is_open_pays_in_that_period(
+    client, engine: Engine, make_person
+) -> None:
     tokens = books(client, engine, make_person)
     fin = tokens["finance"]
     assert pay(client, fin, ("INV-1", "50000.00", "2026-03-10")).status_code == 200
-    hold = client.post("/api/v1/holds", json={"person": "ana@example.com", "period": "2026-Q1", "reason": "left"}, headers=fin).json()
+    hold = client.post(
+        "/api/v1/holds", json={"person": "ana@example.com", "period": "2026-Q1", "reason": "left"}, headers=fin
+    ).json()
     assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
     released = client.post(f"/api/v1/holds/{hold['id']}/release", json={"note": "ok"}, headers=fin).json()
     assert released["payable_period"] == "2026-Q1"
@@ -204,22 +224,34 @@ def test_the_finance_page_holds_releases_and_imports_payments(client, engine: En
         data={"deal": "D-1", "period": "2026-Q1", "reason": "check the contract", "_csrf_token": token},
         follow_redirects=True,
     )
-    assert created.status_code == 200 and "The hold is in place" in created.text and "check the contract" in created.text
+    assert (
+        created.status_code == 200 and "The hold is in place" in created.text and "check the contract" in created.text
+    )
     partial = client.get("/finance/holds?q=contract", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="holds-list">') and "check the contract" in partial.text
     assert "check the contract" not in client.get("/finance/holds?q=zzz", headers={"HX-Request": "true"}).text
     hold_id = read(engine, lambda s: s.exec(select(CommissionHold.id)).one())
-    released = client.post(f"/finance/holds/{hold_id}/release", data={"note": "fine", "_csrf_token": token}, follow_redirects=True)
+    released = client.post(
+        f"/finance/holds/{hold_id}/release", data={"note": "fine", "_csrf_token": token}, follow_redirects=True
+    )
     assert "The hold is released" in released.text
     upload = client.post(
         "/finance/payments/import",
-        files={"file": ("p.csv", b"invoice,deal,amount,currency,paid_at\r\nINV-9,D-1,20000.00,USD,2026-03-10\r\n", "text/csv")},
+        files={
+            "file": (
+                "p.csv",
+                b"invoice,deal,amount,currency,paid_at\r\nINV-9,D-1,20000.00,USD,2026-03-10\r\n",
+                "text/csv",
+            )
+        },
         data={"_csrf_token": token},
     )
     assert upload.status_code == 200 and "1 payments recorded" in upload.text
     wrong = client.post(
         "/finance/payments/import",
-        files={"file": ("p.csv", b"invoice,deal,amount,currency,paid_at\r\nINV-10,D-1,5.00,EUR,2026-03-10\r\n", "text/csv")},
+        files={
+            "file": ("p.csv", b"invoice,deal,amount,currency,paid_at\r\nINV-10,D-1,5.00,EUR,2026-03-10\r\n", "text/csv")
+        },
         data={"_csrf_token": token},
     )
     assert wrong.status_code == 400 and "line 2, currency" in wrong.text
