@@ -6,16 +6,19 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlmodel import Session
 
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only, requires_role
 from commissions.core.upserts import UpsertRefused, UpsertReport, check_size
-from commissions.holds.queries import STATUSES, HoldRow, list_holds
+from commissions.holds.queries import STATUSES, HoldRow, find_hold, list_holds
 from commissions.holds.schemas import HeldAmountOut, HoldIn, HoldOut, PaymentIn, ReleaseIn
-from commissions.holds.service import PaymentItem, place_hold, record_payments, release_hold
+from commissions.holds.service import (
+    PaymentItem,
+    hold_in_transaction,
+    payments_in_transaction,
+    release_in_transaction,
+)
 
 
 def hold_out(row: HoldRow) -> HoldOut:
@@ -34,10 +37,6 @@ def hold_out(row: HoldRow) -> HoldOut:
     )
 
 
-def _one(session: Session, hold_id: int) -> HoldOut:
-    return next(hold_out(r) for r in list_holds(session) if r.id == hold_id)
-
-
 class HoldsApiController(Controller):
     path = "/api/v1/holds"
     guards = [finance_only]
@@ -50,24 +49,30 @@ class HoldsApiController(Controller):
         return [hold_out(row) for row in list_holds(db, period=period, status=status)]
 
     @post("/", sync_to_thread=True, status_code=201, summary="Hold a deal's or a person's commission of an open period")
-    def create(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[HoldIn]) -> HoldOut:
-        with transaction(request.app.state["engine"]) as session:
-            hold = place_hold(
-                session, principal, period=data.period, reason=data.reason, deal=data.deal, person=data.person
-            )
-            return _one(session, hold.id or 0)
+    def create(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, data: JSONBody[HoldIn]
+    ) -> HoldOut:
+        hold_id = hold_in_transaction(
+            request.app.state["engine"],
+            principal,
+            period=data.period,
+            reason=data.reason,
+            deal=data.deal,
+            person=data.person,
+        )
+        return hold_out(find_hold(db, hold_id))
 
     @post("/{hold_id:int}/release", sync_to_thread=True, status_code=200, summary="Release a hold (with a note)")
     def release(
         self,
         request: Request[Any, Any, Any],
+        db: DbSession,
         principal: CurrentPrincipal,
         hold_id: FromPath[int],
         data: JSONBody[ReleaseIn],
     ) -> HoldOut:
-        with transaction(request.app.state["engine"]) as session:
-            release_hold(session, principal, hold_id=hold_id, note=data.note)
-            return _one(session, hold_id)
+        release_in_transaction(request.app.state["engine"], principal, hold_id=hold_id, note=data.note)
+        return hold_out(find_hold(db, hold_id))
 
 
 class PaymentsApiController(Controller):
@@ -87,7 +92,6 @@ class PaymentsApiController(Controller):
         check_size(list(data))
         items = [PaymentItem(p.invoice, p.deal, p.amount, p.paid_at, p.currency) for p in data]
         try:
-            with transaction(request.app.state["engine"]) as session:
-                return record_payments(session, principal, items)
+            return payments_in_transaction(request.app.state["engine"], principal, items)
         except UpsertRefused as exc:
             raise exc.as_http() from None

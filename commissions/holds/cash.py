@@ -29,6 +29,7 @@ from commissions.calculation.loader import parsed_version, plan_catalogue
 from commissions.calculation.rows import stored_id
 from commissions.core.money import from_minor
 from commissions.core.periods import CLOSED_STATES, key_of_day, parse_period_key
+from commissions.engine.errors import EngineError
 from commissions.engine.plan import Release
 from commissions.holds.release import payment_releases
 from commissions.models import CommissionHold, Deal, InvoicePayment, LedgerTotal, PayoutLine, Period
@@ -79,7 +80,10 @@ def _release_rules(session: Session) -> dict[int, Release]:
     rules: dict[int, Release] = {}
     for versions in catalogue.versions.values():
         for version in versions:
-            plan = parsed_version(version, catalogue.custom_fields)
+            try:
+                plan = parsed_version(version, catalogue.custom_fields)
+            except EngineError:  # a version stored before a check existed: its statements say so, not this
+                continue
             if plan.release is not None:
                 rules[stored_id(version)] = plan.release
     return rules

@@ -13,14 +13,18 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from commissions.core.db import transaction
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only
 from commissions.core.rendering import page, page_or_partial
 from commissions.core.upserts import UpsertRefused
 from commissions.holds.queries import STATUSES, list_holds, recent_payments
-from commissions.holds.service import payments_from_csv, place_hold, record_payments, release_hold
+from commissions.holds.service import (
+    hold_in_transaction,
+    payments_from_csv,
+    payments_in_transaction,
+    release_in_transaction,
+)
 
 PAGE = "pages/holds/index.html"
 PARTIAL = "partials/holds/list.html"
@@ -82,8 +86,7 @@ class HoldsController(Controller):
     ) -> Template | Redirect:
         values = {k: str(data.get(k) or "").strip() for k in ("deal", "person", "period", "reason")}
         try:
-            with transaction(request.app.state["engine"]) as session:
-                place_hold(session, principal, **values)
+            hold_in_transaction(request.app.state["engine"], principal, **values)
         except InputProblem as exc:
             filters = {"period": "", "status": "", "q": ""}
             context = _context(db, filters, values=values, error=f"{exc.field}: {exc.message}")
@@ -100,15 +103,18 @@ class HoldsController(Controller):
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         try:
-            with transaction(request.app.state["engine"]) as session:
-                release_hold(session, principal, hold_id=hold_id, note=str(data.get("note") or ""))
+            release_in_transaction(
+                request.app.state["engine"], principal, hold_id=hold_id, note=str(data.get("note") or "")
+            )
         except InputProblem as exc:
             context = _context(db, {"period": "", "status": "", "q": ""}, error=f"{exc.field}: {exc.message}")
             return page(PAGE, context, status_code=exc.status_code)
         return Redirect("/finance/holds?" + urlencode({"done": "released"}), status_code=303)
 
     @post("/payments/import", request_max_body_size=MAX_UPLOAD + 64 * 1024, status_code=200)
-    async def import_payments(self, request: Request[Any, Any, Any], principal: CurrentPrincipal) -> Template:
+    async def import_payments(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal
+    ) -> Template:
         """A CSV of ``invoice,deal,amount,currency,paid_at``: all rows or none, errors by line."""
         form = await request.form()
         upload = form.get("file")
@@ -120,8 +126,7 @@ class HoldsController(Controller):
         else:
             try:
                 items = payments_from_csv(content.decode("utf-8"))
-                with transaction(engine) as session:
-                    report = record_payments(session, principal, items)
+                report = payments_in_transaction(engine, principal, items)
                 notice = f"{report.created} payments recorded, {report.unchanged} already known."
             except UnicodeDecodeError:
                 error = "The file is not UTF-8 text."
@@ -131,6 +136,5 @@ class HoldsController(Controller):
                 error = "Nothing was recorded: " + "; ".join(
                     f"line {p.index + 2}, {p.field}: {p.message}" for p in exc.problems
                 )
-        with Session(engine) as db:
-            context = _context(db, {"period": "", "status": "", "q": ""}, error=error, notice=notice)
+        context = _context(db, {"period": "", "status": "", "q": ""}, error=error, notice=notice)
         return page(PAGE, context, status_code=400 if error else 200)

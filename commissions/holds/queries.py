@@ -40,9 +40,23 @@ class HoldRow:
     amounts: list[HeldAmount]
 
 
-def list_holds(session: Session, *, period: str = "", status: str = "", search: str = "") -> list[HoldRow]:
+def find_hold(session: Session, hold_id: int) -> HoldRow:
+    """One hold as the list shows it (404 when there is none)."""
+    from commissions.holds.service import HoldNotFound
+
+    found = next((row for row in list_holds(session, hold_id=hold_id)), None)
+    if found is None:
+        raise HoldNotFound("hold", f"no hold {hold_id}")
+    return found
+
+
+def list_holds(
+    session: Session, *, period: str = "", status: str = "", search: str = "", hold_id: int | None = None
+) -> list[HoldRow]:
     """Holds, newest first, filtered by period key, status (held | released) and a deal id, email or reason."""
     query = select(CommissionHold, Period).join(Period, col(Period.id) == CommissionHold.period_id)
+    if hold_id is not None:
+        query = query.where(CommissionHold.id == hold_id)
     if period.strip():
         query = query.where(Period.key == normalise_key(period))
     if status.strip():

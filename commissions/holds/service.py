@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commissions.calculation.loader import plan_catalogue
 from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
+from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
 from commissions.core.periods import (
@@ -295,3 +297,23 @@ def hold_target(session: Session, hold: CommissionHold) -> tuple[str | None, str
     deal = session.get(Deal, hold.deal_id) if hold.deal_id else None
     person = session.get(Person, hold.person_id) if hold.person_id else None
     return (deal.external_id if deal else None, person.email if person else None)
+
+
+# ---------------------------------------------------------------- one transaction each (for the web and API)
+
+
+def hold_in_transaction(engine: Engine, principal: Principal, **fields: str | None) -> int:
+    """``place_hold`` in a transaction of its own; the new hold's id."""
+    with transaction(engine) as session:
+        return stored_id(place_hold(session, principal, **fields))  # type: ignore[arg-type]
+
+
+def release_in_transaction(engine: Engine, principal: Principal, *, hold_id: int, note: str) -> None:
+    with transaction(engine) as session:
+        release_hold(session, principal, hold_id=hold_id, note=note)
+
+
+def payments_in_transaction(engine: Engine, principal: Principal, items: list[PaymentItem]) -> UpsertReport:
+    """``record_payments`` in a transaction of its own (rolled back whole when an item is refused)."""
+    with transaction(engine) as session:
+        return record_payments(session, principal, items)
