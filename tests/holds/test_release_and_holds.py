@@ -270,6 +270,24 @@ def hold_person(engine: Engine) -> int:
     return read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one())
 
 
-def test_payments_need_a_transaction_of_their_own(engine: Engine) -> None:
+def test_release_after_a_date_rolls_the_commission_forward_until_then(client, engine: Engine, make_person) -> None:
+    make_person("ana@example.com")
+    make_person("fin@example.com", "finance")
+    store_plan(
+        engine,
+        ["ana@example.com"],
+        document=CASH_PLAN.replace("{on: payment, pro_rata: true}", "{after: 2026-04-15}"),
+        name="Cash 2026",
+    )
+    fin = token_for(engine, "finance", "fin@example.com")
+    deal = example_deal("D-1", "50000", "2026-02-15")
+    assert client.post("/api/v1/deals", json=deal, headers=token_for(engine, "admin")).status_code == 201
+    from commissions.core.periods import ensure_period
+
     with transaction(engine) as s:
-        assert s.exec(select(InvoicePayment)).all() == []
+        ensure_period(s, "2026-Q2")
+    q1 = cash(client, fin, "2026-Q1")
+    assert (q1["earned"], q1["waiting"], q1["payable"]) == ("5000.00", "5000.00", "0.00")
+    q2 = cash(client, fin, "2026-Q2")
+    assert (q2["earned"], q2["waiting"], q2["released"], q2["payable"]) == ("0.00", "0.00", "5000.00", "5000.00")
+    assert payroll(client, fin, "2026-Q2")["net_payable"] == "5000.00"
