@@ -294,3 +294,17 @@ def test_release_after_a_date_rolls_the_commission_forward_until_then(client, en
     q2 = cash(client, fin, "2026-Q2")
     assert (q2["earned"], q2["waiting"], q2["released"], q2["payable"]) == ("0.00", "0.00", "5000.00", "5000.00")
     assert payroll(client, fin, "2026-Q2")["net_payable"] == "5000.00"
+
+
+def test_a_deal_and_its_person_held_together_are_held_once(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    fin = tokens["finance"]
+    assert pay(client, fin, ("INV-1", "50000.00", "2026-03-10")).status_code == 200
+    for target in ({"deal": "D-1"}, {"person": "ana@example.com"}):
+        body = {**target, "period": "2026-Q1", "reason": "audit"}
+        assert client.post("/api/v1/holds", json=body, headers=fin).status_code == 201
+    twice = client.post("/api/v1/holds", json={"deal": "D-1", "period": "2026-Q1", "reason": "again"}, headers=fin)
+    assert twice.status_code == 409
+    q1 = cash(client, fin, "2026-Q1")
+    assert (q1["held"], q1["payable"]) == ("5000.00", "0.00")  # 5,000.00 held once, not 10,000.00
+    assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
