@@ -2,7 +2,7 @@
 
 accrued = earned - paid - held, per person and currency, to the cent (integer minor units): earned is
 the statement's total in force, paid what the payroll export of a paid period paid (0 before), held
-what holds keep back (``periods.holds``).
+what holds keep back (``holds.cash.held_by_person``).
 """
 
 from __future__ import annotations

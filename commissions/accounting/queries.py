@@ -32,10 +32,10 @@ from commissions.accounting.amortisation import (
 )
 from commissions.accounting.entries import Movement
 from commissions.core.money import to_minor
+from commissions.holds.cash import held_by_person, payable_changes
 from commissions.models import AccountingSettings, ContractTerm, Deal, PayoutLine, Period, Person, Team
 from commissions.models.accounting import DEFAULT_ACCOUNTS
 from commissions.payroll.service import payout_rows
-from commissions.periods.holds import held_by_person
 
 SETTINGS_ID = 1
 
@@ -168,8 +168,9 @@ def period_movements(costs: list[DealCost], period: Period) -> dict[str, Movemen
 
 
 def accruals(session: Session, period: Period, costs: list[DealCost]) -> list[PersonAccrual]:
-    """Per person and currency: earned (the statement's total, = the payroll export's net_payable), paid (a paid
-    period's export; else 0), held (``periods.holds``), and what of earned was capitalised."""
+    """Per person and currency: earned (the statement's total: the payroll export's net_payable before what
+    waits for payment, is held or is released into the period), paid (a paid period's export; else 0), held
+    (``holds.cash``), and what of earned was capitalised. accrued = earned - paid - held."""
     rows = payout_rows(session, period)
     emails = {r.email for r in rows}
     people = {
@@ -181,6 +182,9 @@ def accruals(session: Session, period: Period, costs: list[DealCost]) -> list[Pe
         ).all()
     }
     held = held_by_person(session, period.key)
+    # the export's net_payable leaves out what waits for payment and what is held, and adds holds and cash
+    # released into the period; earned is the statements' own total, before those
+    moved = payable_changes(session, period)
     capitalised: dict[tuple[str, str], int] = defaultdict(int)
     for d in costs:
         capitalised[(d.cost.person, d.cost.currency)] += d.in_period(period).capitalised
@@ -197,7 +201,7 @@ def accruals(session: Session, period: Period, costs: list[DealCost]) -> list[Pe
                 team=team or "(no team)",
                 plan=r.plan or "(no plan: adjustments)",
                 currency=r.currency,
-                earned=r.net_minor,
+                earned=r.net_minor - (moved.get((pid, r.currency), 0) if pid is not None else 0),
                 paid=r.net_minor if period.state == "paid" else 0,
                 held=to_minor(held_amount, r.currency),
                 capitalised=capitalised.get((r.email, r.currency), 0),

@@ -73,6 +73,8 @@ from commissions.custom_fields.pages import CustomFieldsController
 from commissions.deals.api import DealApprovalsApiController, DealImportApiController, DealsApiController
 from commissions.deals.pages import DealApprovalsController, DealFormController, DealImportController, DealsController
 from commissions.disputes.pages import DisputesController
+from commissions.holds.api import HoldsApiController, PaymentsApiController
+from commissions.holds.pages import HoldsController
 from commissions.marketing.api import MarketingApiController
 from commissions.marketing.pages import MarketingController
 from commissions.outbound.api import SubscriptionsApiController
@@ -185,6 +187,9 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     PeriodsApiController,
     AdjustmentsController,
     AdjustmentsApiController,
+    HoldsController,
+    HoldsApiController,
+    PaymentsApiController,
     AdminPeopleController,
     PeopleApiController,
     TeamsApiController,

@@ -69,6 +69,40 @@ class Draw(PlanModel):
     recoverable: bool
 
 
+class Release(PlanModel):
+    """When earned commission becomes payable (docs/plans.md, "Release on cash"): an extension of plans.md.
+
+    ``on: payment``: when the deal's invoice is paid in full, or with ``pro_rata: true`` in
+    proportion to each payment; ``after``: on a date; ``after_days``: that many days after the
+    deal's close date. Exactly one of ``on``, ``after`` and ``after_days``.
+    """
+
+    on: Literal["payment"] | None = None
+    pro_rata: bool = False
+    after: date | None = None
+    after_days: int | None = Field(default=None, ge=0)
+
+    @field_validator("after_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("expected a whole number of days")
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Release:
+        given = [name for name in ("on", "after", "after_days") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise FieldProblem(
+                "release",
+                "says when commission is released: exactly one of on: payment, after: <date> or after_days: <days>"
+                + (f" (got {', '.join(given)})" if given else ""),
+            )
+        if self.pro_rata and self.on != "payment":
+            raise FieldProblem("release.pro_rata", "pro_rata needs on: payment")
+        return self
+
+
 class Plan(PlanModel):
     name: str = Field(min_length=1, max_length=120)
     currency: str
@@ -79,6 +113,7 @@ class Plan(PlanModel):
     cap: Money | None = None
     clawback_days: int | None = Field(default=None, ge=0)
     draw: Draw | None = None
+    release: Release | None = None
     effective_from: date | None = None
     description: str | None = None
 
@@ -158,6 +193,7 @@ __all__ = [
     "PerDealComponent",
     "Plan",
     "PlanComponent",
+    "Release",
     "Tier",
     "TieredComponent",
     "load_plan_document",

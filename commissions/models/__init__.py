@@ -8,6 +8,7 @@ from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
+from commissions.models.holds import CommissionHold, InvoicePayment
 from commissions.models.ledger import (
     Adjustment,
     CalculationRun,
@@ -39,6 +40,7 @@ __all__ = [
     "AuditEvent",
     "CalculationRun",
     "Campaign",
+    "CommissionHold",
     "ContractTerm",
     "CustomField",
     "Deal",
@@ -49,6 +51,7 @@ __all__ = [
     "Dispute",
     "DisputeMessage",
     "ExchangeRate",
+    "InvoicePayment",
     "Lead",
     "LeadEvent",
     "LedgerTotal",

@@ -32,6 +32,7 @@ from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import from_minor
 from commissions.engine import PeriodError, parse_period
 from commissions.engine.money import minor_digits
+from commissions.holds.cash import payable_changes
 from commissions.models import LedgerTotal, PayeeSummary, Period, Person, Plan
 
 COLUMNS = (
@@ -166,6 +167,8 @@ def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     ).all():
         plans.setdefault((person_id, currency), set()).add(name)
         sums.setdefault((person_id, currency), dict.fromkeys(MONEY_COLUMNS, 0))
+    for key, change in payable_changes(session, period).items():  # waiting for payment, held, holds released
+        sums.setdefault(key, dict.fromkeys(MONEY_COLUMNS, 0))["net_payable"] += change
     people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({pid for pid, _ in sums}))).all()}
     rows = [
         PayoutRow(

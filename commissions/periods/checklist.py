@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from commissions.calculation import state
 from commissions.models import Dispute, Period
-from commissions.periods.holds import held_by_person
+from commissions.periods.holds import holds_in_force
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def close_checklist(session: Session, period: Period) -> list[ChecklistItem]:
         select(func.count()).select_from(Dispute).where(Dispute.period_id == period.id, Dispute.state != "resolved")
     ).one()
     failed = state.failed_people(session, key)  # whose calculation failed (the lock refuses these anyway)
-    held = sum(1 for amount in held_by_person(session, key).values() if amount)
+    held = holds_in_force(session, period)
     return [
         ChecklistItem("disputes", "Disputes open", int(disputes), "/disputes"),
         ChecklistItem(

@@ -1,26 +1,24 @@
-"""Held commission per person: the hook through which holds reach accruals and the close checklist.
+"""Holds in force in a period, as the close checklist counts them.
 
-Holds (finance holding one deal's or one person's commission with a reason) arrive with the holds
-feature (the ``commission_hold`` table, branch ``holds``). Until then nothing is held and this
-answers ``{}``. The holds branch plugs in here: replace the body of ``held_by_person`` with the
-sum of the period's active holds per person (a query of the ``commission_hold`` model, which lives
-in ``commissions.models`` and so may be read from this layer); accruals
-(``commissions.accounting.queries``) and the close checklist (``commissions.periods.checklist``)
-then show and count them without any other change.
+The amounts held (what accruals and payroll leave out) are computed by the holds area
+(``commissions.holds.cash.held_by_person``, above this layer); the checklist only needs to know
+how many holds finance still has to release or confirm, which the ``commission_hold`` rows say.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Protocol
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
-from sqlmodel import Session
-
-
-class HeldByPerson(Protocol):
-    def __call__(self, session: Session, period_key: str) -> dict[int, Decimal]: ...
+from commissions.models import CommissionHold, Period
 
 
-def held_by_person(session: Session, period_key: str) -> dict[int, Decimal]:
-    """The amount held per person id in the period (in the person's statement currency): none yet."""
-    return {}
+def holds_in_force(session: Session, period: Period) -> int:
+    """Holds placed in ``period`` and not released."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(CommissionHold)
+            .where(col(CommissionHold.period_id) == period.id, col(CommissionHold.state) == "held")
+        ).one()
+    )

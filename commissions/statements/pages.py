@@ -20,7 +20,7 @@ from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import dispute_context
 from commissions.models import Person
 from commissions.people.access import StatementNotFound, find_statement_person
-from commissions.statements.proof import build_proof, calc_command_line
+from commissions.statements.proof import build_proof, calc_command_line, cash_out
 from commissions.statements.queries import (
     Statement,
     line_cursor,
@@ -122,6 +122,7 @@ class StatementsController(Controller):
             "fresh": fresh,
             "proof": proof,
             "calc_command": calc_command_line(proof) if proof else "",
+            "cash": None if htmx or statement is None else cash_out(db, person, key, statement.currency),
         }
         # htmx: "Show more" gets the next rows, the component filter the lines block
         partial = "partials/statements/line_rows.html" if cursor else "partials/statements/lines.html"

@@ -62,7 +62,8 @@ from commissions.core.money import format_money
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
-from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
+from commissions.holds.cash import cash_figures
+from commissions.models import CustomField, PayeeSummary, Period, Person, PlanVersion
 from commissions.people.access import find_statement_person
 from commissions.statements.queries import (
     Statement,
@@ -71,7 +72,7 @@ from commissions.statements.queries import (
     read_statement,
     statement_freshness,
 )
-from commissions.statements.schemas import StatementOut, statement_out
+from commissions.statements.schemas import CashOut, StatementOut, statement_out
 
 
 @dataclass
@@ -389,7 +390,7 @@ def paged_statement(
     out = statement_out(st, next_cursor=following)
     fresh = statement_freshness(session, principal, person, key)
     update = {**fresh.as_json(), "reproducible": None, "offline_notes": [PAGED_NOTE]}
-    return out.model_copy(update=update), following
+    return out.model_copy(update={**update, "cash": cash_out(session, person, key, out.currency)}), following
 
 
 def statement_without_proof(session: Session, principal: Principal, email: str, period: str | None) -> StatementOut:
@@ -400,7 +401,10 @@ def statement_without_proof(session: Session, principal: Principal, email: str, 
     key = period_key(session, person, period)
     out = statement_out(read_statement(session, person, key))
     fresh = statement_freshness(session, principal, person, key)
-    return out.model_copy(update={**fresh.as_json(), "reproducible": None, "offline_notes": [UNCHECKED_NOTE]})
+    cash = cash_out(session, person, key, out.currency)
+    return out.model_copy(
+        update={**fresh.as_json(), "reproducible": None, "offline_notes": [UNCHECKED_NOTE], "cash": cash}
+    )
 
 
 def statement_with_proof(
@@ -413,4 +417,27 @@ def statement_with_proof(
     out = statement_out(st)
     fresh = statement_freshness(session, principal, person, key)
     proof = build_proof(session, person, st, out.model_dump(mode="json"), fresh)
-    return out.model_copy(update={**fresh.as_json(), **proof.as_json()}), proof
+    cash = cash_out(session, person, key, out.currency)
+    return out.model_copy(update={**fresh.as_json(), **proof.as_json(), "cash": cash}), proof
+
+
+def cash_out(session: Session, person: Person, key: str, currency: str) -> CashOut | None:
+    """Earned, waiting, released, held and payable in the statement's currency; None when none of it applies."""
+    period = session.exec(select(Period).where(Period.key == key)).first()
+    if period is None or person.id is None:
+        return None
+    entry = cash_figures(session, period, person_id=person.id).get((person.id, currency))
+    if entry is None or not (
+        entry.waiting_minor or entry.released_minor or entry.held_minor or entry.hold_released_minor or entry.holds
+    ):
+        return None
+    return CashOut(
+        currency=currency,
+        earned=str(entry.money(entry.earned_minor)),
+        waiting=str(entry.money(entry.waiting_minor)),
+        released=str(entry.money(entry.released_minor)),
+        held=str(entry.money(entry.held_minor)),
+        holds_released=str(entry.money(entry.hold_released_minor)),
+        payable=str(entry.money(entry.payable_minor)),
+        holds=entry.holds,
+    )

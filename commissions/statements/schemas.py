@@ -63,6 +63,19 @@ class PlanOut(BaseModel):
     draw_balance_out: str | None = None
 
 
+class CashOut(BaseModel):
+    """What payroll pays of the statement once release on cash and holds apply (docs/finance.md)."""
+
+    currency: str
+    earned: str = Field(description="the statement's total: every line in force")
+    waiting: str = Field(description="earned, waiting for payment: carried forward until the invoice is paid")
+    released: str = Field(description="earlier or this period's commission released by payments in this period")
+    held: str = Field(description="held by finance (not paid until released)")
+    holds_released: str = Field(description="holds of earlier, locked periods released into this one")
+    payable: str = Field(description="earned − newly waiting + released − held + holds released")
+    holds: list[str] = Field(description='"held by finance: <reason>", one per hold')
+
+
 class StatementOut(BaseModel):
     person: str
     name: str
@@ -98,6 +111,8 @@ class StatementOut(BaseModel):
     inputs: dict[str, str] = {}
     reproducible: bool | None = False  # null: not checked (a paged answer; the inputs download checks it)
     offline_notes: list[str] = []
+    # release on cash and holds: null when nothing waits, is released or is held
+    cash: CashOut | None = None
 
 
 def _measure(minor: int | None, metric: str, currency: str) -> str | None:

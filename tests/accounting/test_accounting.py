@@ -262,24 +262,36 @@ def test_only_finance_reads_the_accounting_api(client, engine: Engine, make_pers
         assert client.get(f"/api/v1/periods/2031-Q1/{path}", headers=tokens["finance"]).status_code == 404
 
 
-def test_held_commission_comes_through_the_hook_into_accruals_and_the_checklist(
-    client, engine: Engine, make_person, monkeypatch
-) -> None:
-    """What the holds feature will provide: 1,000.00 of ana's held is not accrued, and blocks the lock."""
+def test_a_hold_is_held_not_accrued_and_keeps_the_period_from_locking(client, engine: Engine, make_person) -> None:
+    """A real hold (POST /api/v1/holds): ana's 13,750.00 held is in neither paid nor accrued, the payroll
+    export leaves it out, earned = paid + accrued + held to the cent, and the lock waits for it."""
     tokens = books(client, engine, make_person)
-    ana_id = read(engine, lambda s: s.exec(select(Person.id).where(Person.email == "ana@example.com")).one())
-
-    def held(session, period_key: str) -> dict[int, Decimal]:  # type: ignore[no-untyped-def]
-        return {ana_id: Decimal("1000.00")} if period_key == "2026-Q1" else {}
-
-    monkeypatch.setattr("commissions.accounting.queries.held_by_person", held)
-    monkeypatch.setattr("commissions.periods.checklist.held_by_person", held)
+    hold = client.post(
+        "/api/v1/holds",
+        json={"person": "ana@example.com", "period": "2026-Q1", "reason": "left the company"},
+        headers=tokens["finance"],
+    )
+    assert hold.status_code == 201, hold.text
     body = client.get(f"{Q1}/accruals", headers=tokens["finance"]).json()
     ana = next(p for p in body["people"] if p["person"] == "ana@example.com")
-    assert (ana["earned"], ana["held"], ana["accrued"]) == ("13750.00", "1000.00", "12750.00")
+    assert (ana["earned"], ana["paid"], ana["held"], ana["accrued"]) == ("13750.00", "0.00", "13750.00", "0.00")
+    for person in body["people"]:
+        assert Decimal(person["earned"]) == Decimal(person["paid"]) + Decimal(person["accrued"]) + Decimal(
+            person["held"]
+        )
     assert client.post(f"{Q1}/approve", headers=tokens["finance"]).status_code == 200
     refused = client.post(f"{Q1}/lock", headers=tokens["finance"])
     assert refused.status_code == 409 and "holds: 1" in refused.json()["detail"]
+    released = client.post(
+        f"/api/v1/holds/{hold.json()['id']}/release", json={"note": "settled"}, headers=tokens["finance"]
+    )
+    assert released.status_code == 200
+    ana = next(
+        p
+        for p in client.get(f"{Q1}/accruals", headers=tokens["finance"]).json()["people"]
+        if p["person"] == "ana@example.com"
+    )
+    assert (ana["held"], ana["accrued"]) == ("0.00", "13750.00")
 
 
 def test_the_period_page_locks_with_open_items_only_with_a_reason(client, engine: Engine, make_person) -> None:

@@ -143,6 +143,15 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/finance/adjustments/{line_id:int}/reverse"): {"finance"},
     ("POST", "/api/v1/adjustments"): {"finance"},
     ("POST", "/api/v1/adjustments/{adjustment_id:int}/reverse"): {"finance"},
+    # holds and payments (a hold on ana in the matrix period)
+    ("GET", "/finance/holds"): {"finance"},
+    ("POST", "/finance/holds"): {"finance"},
+    ("POST", "/finance/holds/{hold_id:int}/release"): {"finance"},
+    ("POST", "/finance/payments/import"): {"finance"},
+    ("GET", "/api/v1/holds"): {"finance"},
+    ("POST", "/api/v1/holds"): {"finance"},
+    ("POST", "/api/v1/holds/{hold_id:int}/release"): {"finance"},
+    ("POST", "/api/v1/payments"): {"finance", "admin"},
     # revenue marketing: everyone reads the dashboard; marketing's manager (not among the callers) and
     # admins set its team quotas; lead events come from finance and admin tokens
     ("GET", "/marketing"): EVERYONE,
@@ -424,6 +433,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         )
         s.flush()
         adjustment_line = line_of(s, adjustment)
+        from commissions.models import CommissionHold
+
+        hold = CommissionHold(
+            period_id=period.id, person_id=ana.id, reason="matrix", created_by_id=actors["finance"].id
+        )
+        s.add(hold)
         pulse = open_pulse(s, principal(west), today=date(2026, 11, 20))
         from commissions.models import Team
 
@@ -503,6 +518,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "action": "approve",
             "adjustment_id": str(adjustment.id),
             "line_id": str(adjustment_line.id),
+            "hold_id": str(hold.id),
             "pulse_id": str(pulse.id),
             "marketing_team_id": str(marketing_team.id),
             "integration_id": str(hook.id),

@@ -1,0 +1,1 @@
+"""Cash and holds: commission released on payment (or after a date) and finance's holds (docs/finance.md)."""
