@@ -146,3 +146,32 @@ def test_rates_are_read_as_written(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(CsvError, match="empty file; expected a header: from,to,rate,effective_from"):
         read_rates(path)
+
+
+def test_the_spec_example_with_d2_in_eur_worked_by_hand(tmp_path: Path) -> None:
+    """docs/finance.md, "The worked example in euros": D-2 (45,000, closed 2026-02-03) moved to EUR, one rate
+    EUR→USD 1.0850 from 2026-01-01. By hand: 45,000.00 × 1.0850 = 48,825.00 USD (exact, nothing to round);
+    ana's credit 60,000.00 + 48,825.00 = 108,825.00 against 100,000.00 (attainment 1.08825 → 1.0883);
+    commission D-1 60,000.00 × 10% = 6,000.00 (tier 1), D-2 40,000.00 × 10% = 4,000.00 (the rest of tier 1)
+    + 8,825.00 × 15% = 1,323.75 (tier 2) = 5,323.75; SPIFF 500.00 (36 months, Enterprise); quota club
+    2,500.00; total 6,000.00 + 5,323.75 + 500.00 + 2,500.00 = 14,323.75 (13,750.00 in dollars)."""
+    for name in ("plan.yaml", "people.csv", "deals.csv", "quotas.csv"):
+        shutil.copy(DATA / name, tmp_path / name)
+    deals = tmp_path / "deals.csv"
+    deals.write_text(deals.read_text().replace("45000,USD", "45000,EUR"))
+    (tmp_path / "rates.csv").write_text(RATES)
+    result = invoke(tmp_path)
+    assert result.exit_code == 0, result.stderr
+    (ana,) = json.loads(result.stdout)["payees"]
+    assert (ana["credited"], ana["quota"], ana["attainment"], ana["total"]) == (
+        "108825.00",
+        "100000.00",
+        "1.0883",
+        "14323.75",
+    )
+    amounts = {c["name"]: c["amount"] for c in ana["components"]}
+    assert amounts == {"Commission": "11323.75", "Multi-year SPIFF": "500.00", "Quota club": "2500.00"}
+    lines = {(line["deal"], line["amount"]) for c in ana["components"] for line in c["lines"]}
+    assert lines == {("D-1", "6000.00"), ("D-2", "5323.75"), ("D-2", "500.00"), (None, "2500.00")}
+    converted = [line["text"] for c in ana["components"] for line in c["lines"] if line["deal"] == "D-2"]
+    assert all("45,000.00 EUR at 1.0850 = 48,825.00 USD" in text for text in converted)
