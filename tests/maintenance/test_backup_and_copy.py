@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlmodel import Session
 
 from commissions.app.extensions import load_extensions
+from commissions.calculation.check import check_period
 from commissions.cli import main
 from commissions.core.db import make_engine, transaction
 from commissions.core.migrate import upgrade
@@ -71,6 +72,18 @@ def test_a_sqlite_backup_is_a_checked_copy_taken_while_writers_write(demo_sqlite
     assert count(copy, PayeeSummary) == count(engine, PayeeSummary)
     assert count(copy, Person) <= count(engine, Person)
     copy.dispose()
+    # and it restores to a consistent database: every statement equals a fresh calculation
+    restored_url = f"sqlite:///{tmp_path / 'restored.db'}"
+    restored = make_engine(restored_url)
+    restore(restored_url, tmp_path / "copy.db", restored)
+    with restored.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        keys = connection.execute(text("SELECT DISTINCT period_key FROM statement_state")).scalars().all()
+    assert keys
+    for key in keys:
+        result = check_period(restored, key)
+        assert result.differences == [], (key, result.differences[:3])
+    restored.dispose()
 
 
 def test_a_backup_never_overwrites_a_file(demo_sqlite, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
