@@ -7,6 +7,7 @@ from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
+from commissions.models.email import EmailMessage
 from commissions.models.ledger import (
     Adjustment,
     CalculationRun,
@@ -45,6 +46,7 @@ __all__ = [
     "DeliveryAttempt",
     "Dispute",
     "DisputeMessage",
+    "EmailMessage",
     "ExchangeRate",
     "Lead",
     "LeadEvent",
