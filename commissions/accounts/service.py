@@ -216,7 +216,6 @@ def request_reset_email(engine: Engine, throttle: SignInThrottle, email: str, ip
             "name": person.name,
             "url": mail.link(RESET_PATH + token),
             "hours": RESET_LINK_SECONDS // 3600,
-            "lang": person.locale or "en",
         }
         mail.queue_mail(session, "password_reset", to=person.email, context=context, locale=person.locale)
         return None

@@ -82,6 +82,7 @@ def render(kind: str, context: dict[str, Any]) -> Rendered:
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     env = _environment()
+    context = {"public_url": config().public_url, "lang": "en", **context}
     subject = " ".join(env.get_template(f"{kind}.subject.txt").render(context).split())
     return Rendered(
         subject=subject[:300],
@@ -95,7 +96,7 @@ def queue_mail(session: Session, kind: str, *, to: str, context: dict[str, Any],
     or the address is empty."""
     if not enabled() or not to:
         return False
-    message = render(kind, {"public_url": config().public_url, **context})
+    message = render(kind, {"lang": locale or "en", **context})
     now = utcnow()
     session.add(
         EmailMessage(

@@ -170,7 +170,6 @@ def _mail_answer(session: Session, dispute: Dispute) -> None:
         "dispute": dispute.id,
         "period": period.key if period else "",
         "url": mail.link(f"/disputes/{dispute.id}"),
-        "lang": person.locale or "en",
     }
     mail.queue_mail(session, "dispute_answered", to=person.email, context=context, locale=person.locale)
 

@@ -117,7 +117,6 @@ def digests(session: Session, week: Week) -> list[Digest]:
                 for deal, owner in deals
             ],
             "url": mail.link("/team"),
-            "lang": manager.locale or "en",
         }
         found.append(Digest(manager.email, manager.locale, context))
     return found

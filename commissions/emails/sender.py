@@ -123,10 +123,10 @@ def mime(row: EmailMessage, sender: str, domain: str | None = None) -> MimeMessa
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"qb{row.id}", domain=domain)
     message["Auto-Submitted"] = "auto-generated"
-    if row.locale:
-        message["Content-Language"] = row.locale
     message.set_content(row.text_body)
     message.add_alternative(row.html_body, subtype="html")
+    if row.locale:  # after the content: setting content clears the Content-* headers
+        message["Content-Language"] = row.locale
     return message
 
 

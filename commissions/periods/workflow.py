@@ -365,7 +365,7 @@ def _mail_statements_ready(session: Session, key: str, totals: PeriodTotals) -> 
     people = session.exec(select(Person).where(col(Person.id).in_(ids), col(Person.active).is_(True))).all()
     for person in sorted(people, key=lambda p: p.email):
         url = mail.link(f"/statements/{quote(person.email)}?{urlencode({'period': key})}")
-        context = {"name": person.name, "period": key, "url": url, "lang": person.locale or "en"}
+        context = {"name": person.name, "period": key, "url": url}
         mail.queue_mail(session, "statement_ready", to=person.email, context=context, locale=person.locale)
 
 
