@@ -91,6 +91,8 @@ class Settings(BaseSettings):
         if self.smtp_host and not self.mail_from:
             raise ValueError("MAIL_FROM must be set when SMTP_HOST is (e.g. Quotaboard <pay@example.com>)")
         self.public_url = self.public_url.rstrip("/")
+        if self.smtp_host and self.environment == "production" and "://localhost" in self.public_url:
+            raise ValueError("PUBLIC_URL must be the site's address (https://pay.example.com) when SMTP_HOST is set")
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         return self

@@ -313,6 +313,13 @@ def test_html_is_escaped_and_the_password_never_printed(engine: Engine, make_per
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
 
 
-def test_mail_from_is_required_with_smtp_host() -> None:
+def test_mail_from_and_a_public_url_are_required_with_smtp_host() -> None:
     with pytest.raises(ValueError, match="MAIL_FROM must be set"):
         Settings(environment="test", smtp_host="smtp.example.com")
+    production = {"environment": "production", "allowed_hosts": ["pay.example.com"], "secret_key": "s" * 40}
+    with pytest.raises(ValueError, match="PUBLIC_URL must be the site's address"):
+        Settings(**production, smtp_host="smtp.example.com", mail_from="a@example.com")
+    ok = Settings(
+        **production, smtp_host="smtp.example.com", mail_from="a@example.com", public_url="https://pay.example.com/"
+    )
+    assert ok.public_url == "https://pay.example.com"
