@@ -29,6 +29,7 @@ class _LazyGroup(click.Group):
 
     LAZY = {
         "calc": "commissions.calculator.command:calc_command",
+        "email": "commissions.emails.cli:email_group",
         "verify": "commissions.calculator.verify:verify_command",
         "field": "commissions.custom_fields.cli:field_group",
         "plan": "commissions.plans.cli:plan_group",
@@ -275,24 +276,40 @@ def _work(
     *,
     tasks: bool,
 ) -> None:
+    from commissions.core import mail
     from commissions.core.settings import get_settings
+    from commissions.emails import sender
+    from commissions.emails.digest import weekly_task
     from commissions.outbound.dispatcher import dispatch_once, run_in_thread
 
+    settings = get_settings()
+    mail.configure(settings)
+    smtp = sender.SmtpConfig.from_settings(settings)
     extension_tasks = _extension_worker_tasks() if tasks else []  # e.g. recording the winners of contests that ended
-    secret_key = get_settings().secret_key
+    if tasks and smtp is not None:
+        extension_tasks.append(weekly_task)  # the managers' digest of last week, once per week
+    secret_key = settings.secret_key
     # outbound webhooks (the process with the tasks): sent from a thread of their own, so a slow receiver never
     # delays a recomputation; several worker processes may each run one (a delivery is claimed by one only)
     stop_dispatcher = run_in_thread(engine, secret_key=secret_key) if tasks and not once else None
+    # email likewise (docs/email.md): a message is claimed by one sender only
+    stop_sender = sender.run_in_thread(engine, smtp) if tasks and not once and smtp is not None else None
     try:
         _drain_loop(log, engine, poll_seconds, once, exit_with_parent, part, extension_tasks)
     finally:
-        if stop_dispatcher is not None:
-            stop_dispatcher.set()
+        for stop in (stop_dispatcher, stop_sender):
+            if stop is not None:
+                stop.set()
     if once and tasks:
         try:
             dispatch_once(engine, secret_key=secret_key)
         except Exception:  # the deliveries stay due for the next run
             log.exception("outbound dispatch failed")
+        try:
+            if smtp is not None:
+                sender.send_once(engine, smtp)
+        except Exception:  # the messages stay due for the next run
+            log.exception("email sending failed")
 
 
 def _drain_loop(

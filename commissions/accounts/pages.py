@@ -33,8 +33,10 @@ from commissions.accounts.service import (
     record_failed_sign_in,
     record_sign_in,
     record_wrong_password,
+    request_reset_email,
     reserve_password_check,
     reserve_sign_in,
+    reset_by_email_offered,
     revoke_api_token,
     store_new_password,
     use_link,
@@ -47,6 +49,7 @@ from commissions.auth.sign_in_options import password_sign_in_enabled, provider_
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
 from commissions.calculation.rows import stored_id
+from commissions.core import mail
 from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
@@ -96,7 +99,11 @@ END_MESSAGES = {
 def _sign_in_options(engine: Engine) -> dict[str, Any]:
     """What the sign-in page offers: password sign-in (unless turned off) and the enabled SSO providers."""
     with Session(engine) as session:
-        return {"password_sign_in": password_sign_in_enabled(session), "sso_providers": provider_buttons(session)}
+        return {
+            "password_sign_in": password_sign_in_enabled(session),
+            "sso_providers": provider_buttons(session),
+            "forgot_password": mail.enabled(),
+        }
 
 
 def _login_template(context: dict[str, Any], status_code: int = 200) -> Template:
@@ -382,6 +389,57 @@ class PasswordResetController(Controller):
             return _reset_page(token, valid=False, status_code=404)
         request.clear_session()
         return Redirect("/login?reason=password_set")
+
+
+# ---- "Forgot password?": a one-time link by email ---------------------------------------------------
+
+
+class ForgotPasswordForm(BaseModel):
+    email: str = ""
+
+
+FORGOT_SENT = (
+    "If that address belongs to an active account, a link to set a new password is on its way. "
+    "It works once, for 24 hours; check your spam folder if it does not arrive."
+)
+
+
+def _forgot_page(engine: Engine, context: dict[str, Any], status_code: int = 200) -> Template:
+    offered = reset_by_email_offered(engine)
+    return page(
+        "pages/auth/forgot_password.html",
+        {"offered": offered, "email": "", "sent": None, "error": None, **context},
+        status_code=status_code,
+    )
+
+
+class ForgotPasswordController(Controller):
+    """Anyone may ask; the answer never says whether the address has an account (docs/email.md)."""
+
+    path = "/forgot-password"
+    include_in_schema = False
+
+    @get("/")
+    async def forgot_form(self, request: Request[Any, Any, Any]) -> Template:
+        return await to_thread.run_sync(_forgot_page, request.app.state["engine"], {})
+
+    @post("/", status_code=200)
+    async def forgot(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[ForgotPasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        engine = request.app.state["engine"]
+        throttle: SignInThrottle = request.app.state["throttle"]
+        email = data.email.strip().lower()[:254]
+        refusal = await to_thread.run_sync(request_reset_email, engine, throttle, email, _ip(request))
+        if refusal is not None:
+            response = await to_thread.run_sync(
+                _forgot_page, engine, {"email": data.email, "error": refusal.message}, 429
+            )
+            response.headers["Retry-After"] = str(refusal.retry_after)
+            return response
+        return await to_thread.run_sync(_forgot_page, engine, {"sent": FORGOT_SENT})
 
 
 # ---- API tokens (admins): create (shown once), list, revoke --------------------------------------

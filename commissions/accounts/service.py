@@ -13,11 +13,19 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commissions.accounts.reset_links import issue_reset_link, person_for_link, use_reset_link
+from commissions.accounts.reset_links import (
+    RESET_LINK_SECONDS,
+    RESET_PATH,
+    issue_reset_link,
+    person_for_link,
+    use_reset_link,
+)
 from commissions.auth.passwords import verify_password
 from commissions.auth.sessions import ISSUED_KEY, clock
+from commissions.auth.sign_in_options import password_sign_in_enabled
 from commissions.auth.throttle import Refusal, SignInThrottle, retried
 from commissions.auth.tokens import TokenError, create_token, revoke_token
+from commissions.core import mail
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.principal import Principal
@@ -171,6 +179,46 @@ def issue_link(engine: Engine, person_id: int, *, by: Principal, ip: str) -> str
         if person is None:
             return None
         return issue_reset_link(session, person, by=by, ip=ip)
+
+
+def reset_by_email_offered(engine: Engine) -> bool:
+    """Whether "Forgot password?" can send anything: email is set up and password sign-in is on."""
+    if not mail.enabled():
+        return False
+    with Session(engine) as session:
+        return password_sign_in_enabled(session)
+
+
+@retried
+def request_reset_email(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> Refusal | None:
+    """ "Forgot password?": spends a unit of the account's and the address's sign-in budget, then, if the
+    email belongs to an active person, password sign-in is on and email is set up, issues a one-time link
+    and queues it by email (one transaction). The caller answers the same whatever happened, unless refused."""
+    with transaction(engine) as session:
+        refusal, locked = throttle.reserve(email, ip, session=session)
+        if refusal is not None:
+            record_event(
+                session,
+                None,
+                "auth.locked_out" if locked else "auth.sign_in_throttled",
+                "person",
+                "",
+                {"email": email[:254], "by": ",".join(locked), "where": "forgot password"},
+                ip=ip,
+            )
+            return refusal
+        person = person_by_email(session, email) if email else None
+        if person is None or not person.active or not mail.enabled() or not password_sign_in_enabled(session):
+            return None
+        me = Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+        token = issue_reset_link(session, person, by=me, ip=ip)
+        context = {
+            "name": person.name,
+            "url": mail.link(RESET_PATH + token),
+            "hours": RESET_LINK_SECONDS // 3600,
+        }
+        mail.queue_mail(session, "password_reset", to=person.email, context=context, locale=person.locale)
+        return None
 
 
 def link_usable(engine: Engine, token: str) -> bool:

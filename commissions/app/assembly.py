@@ -34,6 +34,7 @@ from commissions.accounts.api import MeController
 from commissions.accounts.pages import (
     AccountPasswordController,
     AuthController,
+    ForgotPasswordController,
     PasswordResetAdminController,
     PasswordResetController,
     TokensController,
@@ -61,6 +62,7 @@ from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, Rotati
 from commissions.auth.throttle import SignInThrottle
 from commissions.campaigns.api import CampaignsApiController
 from commissions.campaigns.pages import CampaignsController
+from commissions.core import mail
 from commissions.core.db import get_engine
 from commissions.core.dependencies import provide_db, provide_principal
 from commissions.core.errors import Forbidden, InputProblem
@@ -169,6 +171,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     SsoAdminController,
     MeController,
     AccountPasswordController,
+    ForgotPasswordController,
     PasswordResetController,
     PasswordResetAdminController,
     HomeController,
@@ -293,6 +296,7 @@ def _state(settings: Settings, engine: Engine, session_config: RotatingSessionCo
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Litestar:
     settings = settings or get_settings()
     engine = engine or get_engine()
+    mail.configure(settings)  # on when SMTP_HOST is set; links in messages start with PUBLIC_URL
     session_config, csrf_config = _cookies(settings)
     extensions = load_extensions()
     set_extra_items([item for ext in extensions for item in ext.nav_items if isinstance(item, NavItem)])

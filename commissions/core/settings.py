@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Outbound webhooks go over https; plain http only to localhost unless this allows it (a private network).
     outbound_allow_http: bool = False
+    # Email (docs/email.md): off while SMTP_HOST is unset (nothing is queued). STARTTLS on 587 by default;
+    # SMTP_SSL for implicit TLS (465). The password is never logged (a SecretStr prints as stars).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    mail_from: str = ""
+    # The site's address as people reach it (https://pay.example.com): the links in emails start with it.
+    public_url: str = "http://localhost:8000"
 
     @model_validator(mode="after")
     def _defaults_and_checks(self) -> Settings:
@@ -77,6 +88,11 @@ class Settings(BaseSettings):
                     'ALLOWED_HOSTS must list the host names of the site in production (e.g. ["pay.example.com"])'
                 )
             self.allowed_hosts = ["localhost", "127.0.0.1", "testserver", "[::1]"]
+        if self.smtp_host and not self.mail_from:
+            raise ValueError("MAIL_FROM must be set when SMTP_HOST is (e.g. Quotaboard <pay@example.com>)")
+        self.public_url = self.public_url.rstrip("/")
+        if self.smtp_host and self.environment == "production" and "://localhost" in self.public_url:
+            raise ValueError("PUBLIC_URL must be the site's address (https://pay.example.com) when SMTP_HOST is set")
         if self.environment == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         return self

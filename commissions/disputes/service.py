@@ -24,7 +24,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from commissions.adjustments.service import add_manual_adjustment
 from commissions.calculation.ledger import current_lines_query
 from commissions.calculation.rows import stored_id
-from commissions.core import outbox
+from commissions.core import mail, outbox
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
@@ -153,7 +153,25 @@ def add_message(session: Session, *, principal: Principal, dispute: Dispute, bod
     record_event(session, principal, "dispute.answer" if finance else "dispute.reply", "dispute", dispute.id, {})
     if finance:
         _announce_answer(session, dispute, principal)
+        _mail_answer(session, dispute)
     return message
+
+
+def _mail_answer(session: Session, dispute: Dispute) -> None:
+    """The person who opened the dispute hears that finance answered (a link to the thread, never its text)."""
+    if not mail.enabled():
+        return
+    person = session.get(Person, dispute.opened_by_id)
+    period = session.get(Period, dispute.period_id)
+    if person is None or not person.active:
+        return
+    context = {
+        "name": person.name,
+        "dispute": dispute.id,
+        "period": period.key if period else "",
+        "url": mail.link(f"/disputes/{dispute.id}"),
+    }
+    mail.queue_mail(session, "dispute_answered", to=person.email, context=context, locale=person.locale)
 
 
 def _announce_answer(session: Session, dispute: Dispute, principal: Principal) -> None:

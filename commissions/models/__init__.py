@@ -8,6 +8,7 @@ from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
 from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
+from commissions.models.email import EmailMessage
 from commissions.models.holds import CommissionHold, InvoicePayment
 from commissions.models.ledger import (
     Adjustment,
@@ -50,6 +51,7 @@ __all__ = [
     "DeliveryAttempt",
     "Dispute",
     "DisputeMessage",
+    "EmailMessage",
     "ExchangeRate",
     "InvoicePayment",
     "Lead",

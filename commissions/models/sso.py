@@ -38,7 +38,8 @@ class SsoProvider(SQLModel, table=True):
 class SiteSetting(SQLModel, table=True):
     """A site-wide switch an admin changes at run time (not an environment setting), by name.
 
-    Known names: ``password_sign_in`` ("on" | "off"; missing means on).
+    Known names: ``password_sign_in`` ("on" | "off"; missing means on); ``email.digest_week`` (the last ISO
+    week whose managers' digest was queued, commissions/emails/digest.py).
     """
 
     __tablename__ = "site_setting"

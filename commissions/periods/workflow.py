@@ -21,13 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
-from commissions.core import outbox
+from commissions.core import mail, outbox
 from commissions.core.audit import record_event
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import from_minor
@@ -361,6 +362,8 @@ def transition(
         },
         pay={"grand_totals": audit["grand_totals"]},
     )
+    if to == "approved":
+        _mail_statements_ready(session, key, totals)
     return period, totals
 
 
@@ -411,6 +414,19 @@ def _check_close_list(session: Session, period: Period, override_reason: str | N
     if len(reason) > 1000:
         raise InputProblem("override_reason", "at most 1000 characters")
     return {"reason": reason, "open_items": {item.name: item.count for item in items}}
+
+
+def _mail_statements_ready(session: Session, key: str, totals: PeriodTotals) -> None:
+    """Each active person with a statement in the approved period gets "your statement is ready" (a link, no
+    figure: docs/email.md), queued in the approval's transaction."""
+    if not mail.enabled() or not totals.people:
+        return
+    ids = [p.person_id for p in totals.people]
+    people = session.exec(select(Person).where(col(Person.id).in_(ids), col(Person.active).is_(True))).all()
+    for person in sorted(people, key=lambda p: p.email):
+        url = mail.link(f"/statements/{quote(person.email)}?{urlencode({'period': key})}")
+        context = {"name": person.name, "period": key, "url": url}
+        mail.queue_mail(session, "statement_ready", to=person.email, context=context, locale=person.locale)
 
 
 def _refuse_failed_calculations(session: Session, key: str, action: str) -> None:

@@ -78,6 +78,9 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     # a reset link is its own credential (a wrong one is a 404 for everyone)
     ("GET", "/password-reset/{token:str}"): PUBLIC,
     ("POST", "/password-reset/{token:str}"): PUBLIC,
+    # "Forgot password?": anyone may ask; the answer never tells whether the address has an account
+    ("GET", "/forgot-password"): PUBLIC,
+    ("POST", "/forgot-password"): PUBLIC,
     # CRM webhooks authenticate by signature, not by role: every caller here is unsigned and refused
     # (401 even for a signed-in person or a token; tests/webhooks/test_webhooks.py covers signed deliveries)
     ("POST", "/api/v1/webhooks/crm/{name:str}/deals"): "signed",
