@@ -192,15 +192,15 @@ class OutboundWebhooksController(Controller):
             return page(TEMPLATE, context, status_code=exc.status_code)
         return Redirect(f"{PAGE}?done=chat_added", status_code=303)
 
-    @post("/chat/{subscription_id:int}/test", sync_to_thread=True, status_code=200)
+    @post("/chat/{channel_id:int}/test", sync_to_thread=True, status_code=200)
     def test_chat_channel(
-        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, subscription_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, channel_id: FromPath[int]
     ) -> Template | Redirect:
         engine = request.app.state["engine"]
-        channel = db.get(Subscription, subscription_id)
+        channel = db.get(Subscription, channel_id)
         if channel is None or channel.kind not in CHAT_KINDS or not channel.active:
             raise NotFoundException("No such chat channel.")
-        error = send_hello(engine, subscription_id, secret_key=request.app.state["settings"].secret_key)
+        error = send_hello(engine, channel_id, secret_key=request.app.state["settings"].secret_key)
         service.audit_test_message(engine, channel, by=principal, outcome=error or "sent")
         if error:
             failed = f"The test message to {channel.name} did not arrive: {error}."
