@@ -197,3 +197,22 @@ def test_chat_channels_stay_out_of_the_subscriptions_api(client, engine: Engine,
     listed = client.get("/api/v1/subscriptions", headers=admin)
     assert listed.status_code == 200 and listed.json()["items"] == []
     assert client.delete(f"/api/v1/subscriptions/{channel_id}", headers=admin).status_code == 404
+
+
+def test_passing_quota_is_announced_once(client, engine: Engine, make_person, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    from tests.finance_fixtures import example_deal, setup_books
+    from tests.outbound.conftest import events
+
+    tokens = setup_books(engine, make_person)  # quota 100,000 for ana in 2026-Q1
+    channel(engine, receiver.url, events=["tier.crossed"])
+    for n, amount in enumerate(("50000", "60000", "5000")):  # 50 %, then 110 % (passed), then 115 % (still)
+        deal = client.post("/api/v1/deals", json=example_deal(f"D-{n}", amount, "2026-02-10"), headers=tokens["crm"])
+        assert deal.status_code == 201, deal.text
+        if n == 0:
+            assert events(engine, "tier.crossed") == []
+    [crossed] = events(engine, "tier.crossed")
+    assert crossed.data["person"] == "ana@example.com" and crossed.data["period"] == "2026-Q1"
+    assert (crossed.data["tier"], crossed.data["threshold"], crossed.data["attainment"]) == ("quota", "1.0000", "1.1000")
+    assert crossed.pay is None
+    assert dispatch_once(engine, secret_key=SECRET_KEY, now=utcnow()).messages == 1
+    assert json.loads(receiver.received[0].body)["text"] == "🚀 Ana passed 100% of quota"
