@@ -173,7 +173,9 @@ def groups(events: Sequence[Event], names: Mapping[str, str]) -> list[tuple[str,
             found.append((type, "", lines, 0))
         else:
             one, many = _HEADINGS[type]
-            found.append((type, f"{len(lines)} {one if len(lines) == 1 else many}", lines[:LISTED], len(lines) - LISTED))
+            found.append(
+                (type, f"{len(lines)} {one if len(lines) == 1 else many}", lines[:LISTED], len(lines) - LISTED)
+            )
     return found
 
 

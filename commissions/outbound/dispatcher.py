@@ -353,9 +353,7 @@ def _claim_channel(engine: Engine, channel_id: int, now: datetime) -> list[int]:
         return []
     lease = (now + LEASE).replace(microsecond=random.randrange(1_000_000))
     with transaction(engine) as session:
-        session.execute(
-            update(Delivery).where(col(Delivery.id).in_(candidates), _due(now)).values(claimed_until=lease)
-        )
+        session.execute(update(Delivery).where(col(Delivery.id).in_(candidates), _due(now)).values(claimed_until=lease))
     with Session(engine) as session:
         return [
             d

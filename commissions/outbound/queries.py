@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select
 
-from commissions.outbound.chat import CHAT_KINDS
 from commissions.models.outbound import DELIVERY_STATES, Delivery, OutboxEvent, Subscription
+from commissions.outbound.chat import CHAT_KINDS
 
 LOG_PAGE = 50
 

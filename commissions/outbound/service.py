@@ -19,8 +19,8 @@ from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.outbox import EVENT_TYPES
-from commissions.core.secret_box import InvalidToken, decrypt, encrypt
 from commissions.core.principal import Principal
+from commissions.core.secret_box import InvalidToken, decrypt, encrypt
 from commissions.models.base import utcnow
 from commissions.models.outbound import Delivery, Subscription
 from commissions.outbound.chat import CHAT_EVENTS, CHAT_KINDS, check_webhook_url, shown_url
@@ -259,5 +259,10 @@ def add_chat_channel(
 def audit_test_message(engine: Engine, subscription: Subscription, *, by: Principal, outcome: str) -> None:
     with transaction(engine) as session:
         record_event(
-            session, by, "chat_channel.test", "subscription", subscription.id, {"name": subscription.name, "outcome": outcome}
+            session,
+            by,
+            "chat_channel.test",
+            "subscription",
+            subscription.id,
+            {"name": subscription.name, "outcome": outcome},
         )

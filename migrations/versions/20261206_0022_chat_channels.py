@@ -23,7 +23,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False, server_default="webhook")
         )
-        batch.add_column(sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False, server_default=""))
+        batch.add_column(
+            sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False, server_default="")
+        )
         batch.add_column(sa.Column("url_encrypted", sa.Text(), nullable=True))
         batch.create_check_constraint("kind", "kind IN ('webhook', 'slack', 'teams')")
     with op.batch_alter_table("subscription") as batch:  # the existing rows got "": new rows name themselves

@@ -40,7 +40,9 @@ def won(n: int) -> dict[str, str]:
     return {**BODY, "external_id": f"SF-{n:04d}", "name": f"Initech {n}", "amount": "80000.00", "status": "won"}
 
 
-def test_a_deal_posted_to_the_api_reaches_slack_as_block_kit(client, engine: Engine, make_person, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+def test_a_deal_posted_to_the_api_reaches_slack_as_block_kit(
+    client, engine: Engine, make_person, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
     channel(engine, receiver.url)
     assert client.post("/api/v1/deals", json=won(1), headers=token_for(engine, "admin")).status_code == 201
@@ -72,7 +74,9 @@ def test_a_deal_reaches_teams_as_an_adaptive_card(client, engine: Engine, make_p
     assert card["body"] == [{"type": "TextBlock", "text": "🎉 Ana closed Initech 1, 80,000.00 USD", "wrap": True}]
 
 
-def test_a_change_to_a_deal_or_a_cancelled_deal_posts_nothing(client, engine: Engine, make_person, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_to_a_deal_or_a_cancelled_deal_posts_nothing(
+    client, engine: Engine, make_person, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
     chat_id = channel(engine, receiver.url)
     webhook_id, _ = subscribe(engine, receiver.url.replace("/hook", "/plain"), ["deal.recorded"])
@@ -89,7 +93,9 @@ def test_a_change_to_a_deal_or_a_cancelled_deal_posts_nothing(client, engine: En
     assert [d.subscription_id for d in deliveries(engine)].count(webhook_id) == 3
 
 
-def test_thirty_deals_at_once_are_one_message_with_a_count(client, engine: Engine, make_person, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_deals_at_once_are_one_message_with_a_count(
+    client, engine: Engine, make_person, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
     channel(engine, receiver.url)
     crm = token_for(engine, "admin")
@@ -120,7 +126,9 @@ def test_pay_never_reaches_a_channel(engine: Engine, make_person, receiver: Rece
         assert figure not in text
 
 
-def test_the_rate_limit_holds_messages_back_and_groups_what_waited(engine: Engine, make_person, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+def test_the_rate_limit_holds_messages_back_and_groups_what_waited(
+    engine: Engine, make_person, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
     channel(engine, receiver.url)
     now = utcnow()
@@ -136,7 +144,9 @@ def test_the_rate_limit_holds_messages_back_and_groups_what_waited(engine: Engin
     assert dispatch_once(engine, secret_key=SECRET_KEY, now=now + MIN_GAP / 2).messages == 0  # too soon
     later = now + MIN_GAP
     assert dispatch_once(engine, secret_key=SECRET_KEY, now=later).messages == 1
-    assert json.loads(receiver.received[1].body)["text"].startswith("🏅 2 badges earned: Ana earned Badge 1; Ana earned Badge 2")
+    assert json.loads(receiver.received[1].body)["text"].startswith(
+        "🏅 2 badges earned: Ana earned Badge 1; Ana earned Badge 2"
+    )
     # at most PER_MINUTE messages in any minute, one per MIN_GAP
     sent = 2
     moment = later
@@ -181,7 +191,10 @@ def test_the_url_is_stored_encrypted_and_the_test_message_arrives(engine: Engine
     with Session(engine) as s:
         row = s.get(Subscription, channel_id)
         assert row is not None and row.kind == "slack" and not row.include_pay
-        assert receiver.url not in (row.url_encrypted or "") and row.url == "http://127.0.0.1:" + receiver.url.split(":")[2].split("/")[0] + "/…"
+        assert (
+            receiver.url not in (row.url_encrypted or "")
+            and row.url == "http://127.0.0.1:" + receiver.url.split(":")[2].split("/")[0] + "/…"
+        )
         audit = s.exec(select(AuditEvent).where(AuditEvent.action == "chat_channel.create")).one()
         assert receiver.url not in json.dumps(audit.detail)
     assert send_hello(engine, channel_id, secret_key=SECRET_KEY) == ""
@@ -212,7 +225,11 @@ def test_passing_quota_is_announced_once(client, engine: Engine, make_person, re
             assert events(engine, "tier.crossed") == []
     [crossed] = events(engine, "tier.crossed")
     assert crossed.data["person"] == "ana@example.com" and crossed.data["period"] == "2026-Q1"
-    assert (crossed.data["tier"], crossed.data["threshold"], crossed.data["attainment"]) == ("quota", "1.0000", "1.1000")
+    assert (crossed.data["tier"], crossed.data["threshold"], crossed.data["attainment"]) == (
+        "quota",
+        "1.0000",
+        "1.1000",
+    )
     assert crossed.pay is None
     assert dispatch_once(engine, secret_key=SECRET_KEY, now=utcnow()).messages == 1
     assert json.loads(receiver.received[0].body)["text"] == "🚀 Ana passed 100% of quota"

@@ -29,7 +29,9 @@ def test_a_won_deal_in_slack_block_kit() -> None:
 
 
 def test_a_badge_in_a_teams_adaptive_card() -> None:
-    message = chat.teams_message([("badge.granted", {"badge": "hat_trick", "name": "Hat trick", "person": "ana@example.com"})], NAMES)
+    message = chat.teams_message(
+        [("badge.granted", {"badge": "hat_trick", "name": "Hat trick", "person": "ana@example.com"})], NAMES
+    )
     assert message == {
         "type": "message",
         "attachments": [
@@ -51,7 +53,11 @@ def test_contest_winners_and_quota_in_words() -> None:
     one = chat.line_of("contest.ended", {"name": "Spring push", "winners": ["Ana"]}, NAMES)
     two = chat.line_of("contest.ended", {"name": "Spring push", "winners": ["Ana", "Bo"]}, NAMES)
     none = chat.line_of("contest.ended", {"name": "Spring push", "winners": []}, NAMES)
-    assert (one, two, none) == ("Spring push ended: Ana won", "Spring push ended: Ana and Bo won it together", "Spring push ended")
+    assert (one, two, none) == (
+        "Spring push ended: Ana won",
+        "Spring push ended: Ana and Bo won it together",
+        "Spring push ended",
+    )
     quota = {"person": "bo@example.com", "tier": "quota", "threshold": "1.0000", "attainment": "1.0400"}
     assert chat.line_of("tier.crossed", quota, NAMES) == "Bo passed 100% of quota"
     # an unknown email: the part before @, never the whole address
@@ -79,7 +85,13 @@ def test_thirty_deals_become_one_message_with_a_count() -> None:
     assert slack["text"].startswith("🎉 30 deals won: Ana closed Deal 0, 1,000.00 USD; Ana closed Deal 1")
     assert slack["text"].endswith("; and 25 more")
     teams = chat.teams_message(deals, NAMES)["attachments"][0]["content"]["body"]
-    assert teams[0] == {"type": "TextBlock", "text": "🎉 30 deals won", "wrap": True, "weight": "Bolder", "size": "Medium"}
+    assert teams[0] == {
+        "type": "TextBlock",
+        "text": "🎉 30 deals won",
+        "wrap": True,
+        "weight": "Bolder",
+        "size": "Medium",
+    }
     assert len(teams) == 1 + chat.LISTED + 1
     assert teams[-1] == {"type": "TextBlock", "text": "and 25 more", "wrap": True, "isSubtle": True, "spacing": "Small"}
 
@@ -121,8 +133,18 @@ def test_only_new_won_deals_are_worth_a_message() -> None:
         ("slack", "https://hooks.slack.com.evil.io/services/x", False, False),
         ("slack", "https://outlook.webhook.office.com/webhookb2/x", False, False),
         ("teams", "https://acme.webhook.office.com/webhookb2/x", False, True),
-        ("teams", "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=s", False, True),
-        ("teams", "https://default1.2.environment.api.powerplatform.com:443/powerautomate/automations/direct/x", False, True),
+        (
+            "teams",
+            "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=s",
+            False,
+            True,
+        ),
+        (
+            "teams",
+            "https://default1.2.environment.api.powerplatform.com:443/powerautomate/automations/direct/x",
+            False,
+            True,
+        ),
         ("teams", "https://hooks.slack.com/services/x", False, False),
         ("teams", "https://user:pw@acme.webhook.office.com/x", False, False),
         ("slack", "http://127.0.0.1:8080/hook", False, True),
