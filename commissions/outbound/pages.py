@@ -20,12 +20,12 @@ from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.outbox import EVENT_TYPES
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
-from commissions.models.outbound import DELIVERY_STATES, Subscription
+from commissions.models.outbound import DELIVERY_STATES
 from commissions.outbound import service
 from commissions.outbound.api import admins_and_finance
-from commissions.outbound.chat import CHAT_EVENTS, CHAT_KINDS
+from commissions.outbound.chat import CHAT_EVENTS
 from commissions.outbound.dispatcher import send_hello
-from commissions.outbound.queries import chat_channels, delivery_log, subscriptions
+from commissions.outbound.queries import active_chat_channel, chat_channels, delivery_log, subscriptions
 
 PAGE = "/admin/webhooks/outbound"
 TEMPLATE = "pages/outbound/webhooks.html"
@@ -197,8 +197,8 @@ class OutboundWebhooksController(Controller):
         self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, channel_id: FromPath[int]
     ) -> Template | Redirect:
         engine = request.app.state["engine"]
-        channel = db.get(Subscription, channel_id)
-        if channel is None or channel.kind not in CHAT_KINDS or not channel.active:
+        channel = active_chat_channel(db, channel_id)
+        if channel is None:
             raise NotFoundException("No such chat channel.")
         error = send_hello(engine, channel_id, secret_key=request.app.state["settings"].secret_key)
         service.audit_test_message(engine, channel, by=principal, outcome=error or "sent")

@@ -35,6 +35,12 @@ def chat_channels(session: Session) -> list[Subscription]:
     )
 
 
+def active_chat_channel(session: Session, channel_id: int) -> Subscription | None:
+    """The active Slack or Teams channel of that id (None for a plain webhook or a deactivated channel)."""
+    row = session.get(Subscription, channel_id)
+    return row if row is not None and row.kind in CHAT_KINDS and row.active else None
+
+
 @dataclass
 class LogRow:
     id: int
