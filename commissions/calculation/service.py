@@ -699,14 +699,15 @@ def _store_plan(
     report.people |= prepared.changed
     for row in prepared.summaries:
         row["run_id"] = run.id
-    query = select(PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor).where(
-        PayeeSummary.period_id == period_id, PayeeSummary.plan_id == plan_id
-    )
+    query = select(
+        PayeeSummary.person_id, PayeeSummary.id, PayeeSummary.draw_balance_minor, PayeeSummary.attainment_ppm
+    ).where(PayeeSummary.period_id == period_id, PayeeSummary.plan_id == plan_id)
     if len(scope) <= 900:  # a deal's few people: their summaries, not the whole plan's (summaries and gone ⊆ scope)
         query = query.where(col(PayeeSummary.person_id).in_(sorted(scope)))
     existing = session.exec(query).all()
-    summaries = {pid: sid for pid, sid, _ in existing}
-    balances = {pid: balance for pid, _, balance in existing}
+    summaries = {pid: sid for pid, sid, _, _ in existing}
+    balances = {pid: balance for pid, _, balance, _ in existing}
+    attainments = {pid: ppm for pid, _, _, ppm in existing}
     moved = {r["person_id"] for r in prepared.summaries if r["draw_balance_minor"] != balances.get(r["person_id"])}
     moved |= {pid for pid in prepared.gone if balances.get(pid) is not None}
     if moved:  # a carried draw balance changed: the next period of these people starts from another balance
@@ -732,6 +733,46 @@ def _store_plan(
         _announce_changed(
             session, period_row, plan.plan.name, [r for r in summary_rows if r["person_id"] in prepared.changed]
         )
+    if outbox.wanted(session, "tier.crossed"):
+        _announce_quota_passed(session, period_row, plan.plan.name, summary_rows, attainments)
+
+
+def _announce_quota_passed(
+    session: Session,
+    period_row: Period,
+    plan_name: str,
+    rows: list[dict[str, Any]],
+    before: dict[int, int | None],
+) -> None:
+    """``tier.crossed`` (tier ``quota``) per person whose attainment this store took from below 100 % (or none
+    stored yet) to 100 % or more; a recalculation that leaves them above announces nothing again."""
+    crossed = [
+        r
+        for r in rows
+        if r["attainment_ppm"] is not None
+        and r["attainment_ppm"] >= PPM
+        and (before.get(r["person_id"]) is None or (before.get(r["person_id"]) or 0) < PPM)
+    ]
+    if not crossed:
+        return
+    emails: dict[int | None, str] = {}
+    for chunk in _chunks(sorted({r["person_id"] for r in crossed})):
+        emails.update(session.exec(select(Person.id, Person.email).where(col(Person.id).in_(chunk))).all())
+    events: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
+        (
+            {
+                "person": emails.get(r["person_id"]),
+                "period": period_row.key,
+                "plan": plan_name,
+                "tier": "quota",
+                "threshold": "1.0000",
+                "attainment": str((Decimal(r["attainment_ppm"]) / PPM).quantize(Decimal("0.0001"))),
+            },
+            None,
+        )
+        for r in crossed
+    ]
+    outbox.record_events(session, "tier.crossed", events)
 
 
 def _announce_changed(session: Session, period_row: Period, plan_name: str, rows: list[dict[str, Any]]) -> None:

@@ -12,21 +12,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from commissions.models.base import created_at_field, in_check, timestamp_field
 
 DELIVERY_STATES = ("pending", "delivered", "failed", "dead")
+SUBSCRIPTION_KINDS = ("webhook", "slack", "teams")  # slack and teams: chat channels (commissions/outbound/chat.py)
 
 
 class Subscription(SQLModel, table=True):
-    """A receiver of outbound events: a URL, the event types it wants, its secret (stored encrypted)."""
+    """A receiver of outbound events: a URL, the event types it wants, its secret (stored encrypted).
+
+    A chat channel (``kind`` slack or teams) is a subscription too, so it shares the outbox, the fan-out, the
+    retries and the delivery log: its incoming-webhook URL is a credential, stored encrypted in
+    ``url_encrypted``; ``url`` then shows only its host and ``secret_encrypted`` is unused (no signature).
+    """
 
     __tablename__ = "subscription"
+    __table_args__ = (in_check("kind", SUBSCRIPTION_KINDS, "kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="webhook", max_length=10, sa_column_kwargs={"server_default": "webhook"})
+    name: str = Field(default="", max_length=120)
     url: str = Field(max_length=2000)
+    url_encrypted: str | None = Field(default=None, sa_type=Text)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret_encrypted: str = Field(max_length=512)
     prefix: str = Field(max_length=16)

@@ -114,5 +114,5 @@ class SubscriptionsApiController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, subscription_id: FromPath[int]
     ) -> None:
         """404 for an unknown id; deactivating one that is already inactive changes nothing."""
-        if service.deactivate(request.app.state["engine"], subscription_id, by=principal) is None:
+        if service.deactivate(request.app.state["engine"], subscription_id, by=principal, kinds=("webhook",)) is None:
             raise NotFoundException(f"no subscription {subscription_id}")

@@ -15,6 +15,13 @@ thread of ``commissions worker``; tests call it with their own ``now``):
    is delivered, anything else (another status, a timeout, a refused connection) a failure: retried
    ``backoff(attempts)`` later, dead after ``MAX_ATTEMPTS``. Every attempt is a ``delivery_attempt`` row.
 
+4. **Chat channels** (subscriptions of kind ``slack`` or ``teams``, ``outbound/chat.py``) are not claimed one
+   delivery at a time: a channel's due deliveries (up to ``GROUP_MAX``) are claimed together and sent as one
+   grouped message, then all marked delivered (or failed) with one attempt row each, at one instant. A channel
+   gets at most one message per ``MIN_GAP`` and ``PER_MINUTE`` per minute (counted from its logged attempts);
+   the deliveries that wait stay due and join the next message. A 429 answer is tried again after its
+   ``Retry-After`` (the whole channel waits), any other failure with the backoff below.
+
 The schedule: 30 s × 2^(attempt - 1), ±10 % jitter, at most 6 hours: 30 s, 1, 2, 4, 8, 16, 32, 64 and
 128 minutes; after the 10th failed attempt (about 4¼ hours after the first) the delivery is dead. A replay
 (the admin page) queues one more attempt now.
@@ -41,6 +48,9 @@ from commissions.calculation.rows import stored_id
 from commissions.core.db import transaction
 from commissions.models.base import utcnow
 from commissions.models.outbound import Delivery, DeliveryAttempt, OutboxEvent, Subscription
+from commissions.models.people import Person
+from commissions.outbound import chat
+from commissions.outbound.service import unseal_chat_url
 from commissions.webhooks.signing import signed_headers, unseal
 
 log = logging.getLogger("quotaboard.outbound")
@@ -53,6 +63,10 @@ MAX_ATTEMPTS = 10
 BATCH = 50
 SENDERS = 4  # deliveries sent at once by one dispatcher: a slow receiver does not hold up the others
 FAN_OUT_BATCH = 200
+MIN_GAP = timedelta(seconds=2)  # a chat channel: at most one message per 2 s…
+PER_MINUTE = 20  # …and 20 a minute (Slack allows about one a second per channel)
+GROUP_MAX = 1000  # deliveries one chat message announces (the first few listed, the rest counted)
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 Post = Callable[[str, bytes, dict[str, str]], httpx.Response]
 
@@ -71,6 +85,7 @@ class Report:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    messages: int = 0  # chat messages posted (each announcing one or more deliveries)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -95,6 +110,7 @@ def fan_out(engine: Engine, *, now: datetime | None = None, limit: int = FAN_OUT
     created = 0
     with transaction(engine) as session:
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active).is_(True))).all()
+        chats = {stored_id(s) for s in subscriptions if s.kind in chat.CHAT_KINDS}
         for event_id in waiting:
             taken = session.execute(
                 update(OutboxEvent)
@@ -106,7 +122,11 @@ def fan_out(engine: Engine, *, now: datetime | None = None, limit: int = FAN_OUT
             event = session.get(OutboxEvent, event_id)
             assert event is not None
             for subscription in subscriptions:
-                if event.type in subscription.events and _aware(subscription.created_at) <= _aware(event.created_at):
+                if (
+                    event.type in subscription.events
+                    and _aware(subscription.created_at) <= _aware(event.created_at)
+                    and (stored_id(subscription) not in chats or chat.worthy(event.type, event.data))
+                ):
                     session.add(
                         Delivery(
                             subscription_id=stored_id(subscription),
@@ -137,7 +157,7 @@ def claim(engine: Engine, *, now: datetime, limit: int = BATCH) -> list[int]:
         candidates = session.exec(
             select(Delivery.id)
             .join(Subscription, col(Subscription.id) == Delivery.subscription_id)
-            .where(_due(now), col(Subscription.active).is_(True))
+            .where(_due(now), col(Subscription.active).is_(True), col(Subscription.kind) == "webhook")
             .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
             .limit(limit)
         ).all()
@@ -265,6 +285,7 @@ def dispatch_once(
     now = now or utcnow()
     post = post or _default_post
     report = Report(fanned_out=fan_out(engine, now=now))
+    dispatch_chat(engine, secret_key=secret_key, now=now, post=post, report=report)
     won = claim(engine, now=now, limit=limit)
     if not won:
         return report
@@ -284,6 +305,189 @@ def dispatch_once(
         else:
             report.failed += 1
     return report
+
+
+# --- chat channels: one grouped message per channel and round, rate-limited --------------------------------------
+
+
+def _chat_paused(session: Session, channel_id: int, now: datetime) -> bool:
+    """Whether the channel must wait: a 429 asked it to, or it sent within ``MIN_GAP`` or ``PER_MINUTE`` times in
+    the last minute (messages counted as the distinct instants of its logged attempts)."""
+    told_to_wait = session.exec(
+        select(Delivery.id)
+        .where(
+            Delivery.subscription_id == channel_id,
+            Delivery.status == "failed",
+            Delivery.last_status_code == 429,
+            col(Delivery.next_attempt_at) > now,
+        )
+        .limit(1)
+    ).first()
+    if told_to_wait is not None:
+        return True
+    sent = session.exec(
+        select(DeliveryAttempt.at)
+        .join(Delivery, col(Delivery.id) == DeliveryAttempt.delivery_id)
+        .where(Delivery.subscription_id == channel_id, col(DeliveryAttempt.at) > now - timedelta(minutes=1))
+        .distinct()
+    ).all()
+    moments = [_aware(at) for at in sent]
+    return len(moments) >= PER_MINUTE or any(at > now - MIN_GAP for at in moments)
+
+
+def _claim_channel(engine: Engine, channel_id: int, now: datetime) -> list[int]:
+    """The channel's due deliveries, claimed together (oldest first): one UPDATE sets a lease no other
+    dispatcher sets (its microseconds are random), then the rows holding it are this dispatcher's."""
+    with Session(engine) as session:
+        candidates = [
+            d
+            for d in session.exec(
+                select(Delivery.id)
+                .where(Delivery.subscription_id == channel_id, _due(now))
+                .order_by(col(Delivery.id))
+                .limit(GROUP_MAX)
+            ).all()
+            if d is not None
+        ]
+    if not candidates:
+        return []
+    lease = (now + LEASE).replace(microsecond=random.randrange(1_000_000))
+    with transaction(engine) as session:
+        session.execute(update(Delivery).where(col(Delivery.id).in_(candidates), _due(now)).values(claimed_until=lease))
+    with Session(engine) as session:
+        return [
+            d
+            for d in session.exec(
+                select(Delivery.id)
+                .where(col(Delivery.id).in_(candidates), col(Delivery.claimed_until) == lease)
+                .order_by(col(Delivery.id))
+            ).all()
+            if d is not None
+        ]
+
+
+def _names(session: Session, events: list[OutboxEvent]) -> dict[str, str]:
+    emails = {str(e.data.get(k)).lower() for e in events for k in ("owner", "person") if e.data.get(k)}
+    if not emails:
+        return {}
+    rows = session.exec(select(Person.email, Person.name).where(col(Person.email).in_(sorted(emails)))).all()
+    return {email: name for email, name in rows}
+
+
+def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
+    """A 429's ``Retry-After`` (seconds or an HTTP date), between 1 s and ``MAX_RETRY_AFTER``; None without one."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        wait = timedelta(seconds=float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            wait = _aware(parsedate_to_datetime(value)) - now
+        except (TypeError, ValueError):
+            return None
+    return min(max(wait, timedelta(seconds=1)), MAX_RETRY_AFTER)
+
+
+def chat_post(url: str, message: dict[str, Any], post: Post) -> tuple[int | None, str, int, timedelta | None]:
+    """POST a chat message: (status code, error, duration in ms, the wait a 429 asked for)."""
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {"content-type": "application/json", "user-agent": "Quotaboard-Chat/1"}
+    started = time.monotonic()
+    try:
+        response = post(url, body, headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500], int((time.monotonic() - started) * 1000), None
+    duration = int((time.monotonic() - started) * 1000)
+    if 200 <= response.status_code < 300:
+        return response.status_code, "", duration, None
+    wait = retry_after(response, utcnow()) if response.status_code == 429 else None
+    if response.status_code == 429 and wait is None:
+        wait = timedelta(seconds=30)
+    return response.status_code, f"the receiver answered {response.status_code}", duration, wait
+
+
+def _send_channel(
+    engine: Engine, channel: Subscription, secret_key: str, now: datetime, post: Post, report: Report
+) -> None:
+    won = _claim_channel(engine, stored_id(channel), now)
+    if not won:
+        return
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Delivery, OutboxEvent)
+            .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+            .where(col(Delivery.id).in_(won))
+            .order_by(col(Delivery.id))
+        ).all()
+        events = [event for _, event in rows]
+        names = _names(session, events)
+    url = unseal_chat_url(secret_key, channel.url_encrypted)
+    wait: timedelta | None = None
+    if url is None:
+        status_code, error, duration = None, "the webhook URL cannot be read (SECRET_KEY changed)", 0
+    else:
+        message = chat.render(channel.kind, [(e.type, e.data) for e in events], names)  # data only: never pay
+        status_code, error, duration, wait = chat_post(url, message, post)
+        report.messages += 1
+    with transaction(engine) as session:
+        deliveries = session.exec(select(Delivery).where(col(Delivery.id).in_(won))).all()
+        later = now + (wait or backoff(max(d.attempts for d in deliveries) + 1))
+        for delivery in deliveries:
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=stored_id(delivery), at=now, status_code=status_code, error=error, duration_ms=duration
+                )
+            )
+            delivery.attempts += 1
+            delivery.last_status_code, delivery.last_error, delivery.claimed_until = status_code, error, None
+            if not error:
+                delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+            elif url is None or (wait is None and delivery.attempts >= MAX_ATTEMPTS):
+                delivery.status, delivery.next_attempt_at = "dead", None
+            else:  # a 429 waits as told (never dead for it); together, so they leave as one message again
+                delivery.status, delivery.next_attempt_at = "failed", later
+            session.add(delivery)
+            report.sent += 1
+            report.delivered += delivery.status == "delivered"
+            report.failed += delivery.status == "failed"
+            report.dead += delivery.status == "dead"
+
+
+def dispatch_chat(
+    engine: Engine, *, secret_key: str, now: datetime, post: Post, report: Report | None = None
+) -> Report:
+    """One grouped message per active chat channel with due deliveries and no reason to wait."""
+    report = report or Report()
+    with Session(engine) as session:
+        channels = session.exec(
+            select(Subscription)
+            .where(col(Subscription.active).is_(True), col(Subscription.kind).in_(chat.CHAT_KINDS))
+            .order_by(col(Subscription.id))
+        ).all()
+        ready = [c for c in channels if not _chat_paused(session, stored_id(c), now)]
+        for channel in ready:
+            session.expunge(channel)
+    for channel in ready:
+        _send_channel(engine, channel, secret_key, now, post, report)
+    return report
+
+
+def send_hello(engine: Engine, subscription_id: int, *, secret_key: str, post: Post | None = None) -> str | None:
+    """Post the test message to a chat channel now (the page's button); the error, "" when it arrived, None
+    when there is no such active channel. Not queued: the admin sees the answer at once."""
+    with Session(engine) as session:
+        channel = session.get(Subscription, subscription_id)
+        if channel is None or channel.kind not in chat.CHAT_KINDS:
+            return None
+        url = unseal_chat_url(secret_key, channel.url_encrypted)
+        kind, name = channel.kind, channel.name
+    if url is None:
+        return "the webhook URL cannot be read (SECRET_KEY changed): add the channel again"
+    _, error, _, _ = chat_post(url, chat.hello_message(kind, name), post or _default_post)
+    return error
 
 
 def run_in_thread(engine: Engine, *, secret_key: str, poll_seconds: float = 1.0) -> threading.Event:

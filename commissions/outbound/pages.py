@@ -1,5 +1,6 @@
 """The outbound webhooks page (``/admin/webhooks/outbound``), for admins and finance: subscriptions (create, with
-the secret shown once; deactivate) and the delivery log (filter by status, search, replay)."""
+the secret shown once; deactivate), chat channels (Slack, Teams: add, send a test message, deactivate) and the
+delivery log (filter by status, search, replay)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from commissions.core.rendering import page, page_or_partial
 from commissions.models.outbound import DELIVERY_STATES
 from commissions.outbound import service
 from commissions.outbound.api import admins_and_finance
-from commissions.outbound.queries import delivery_log, subscriptions
+from commissions.outbound.chat import CHAT_EVENTS
+from commissions.outbound.dispatcher import send_hello
+from commissions.outbound.queries import active_chat_channel, chat_channels, delivery_log, subscriptions
 
 PAGE = "/admin/webhooks/outbound"
 TEMPLATE = "pages/outbound/webhooks.html"
@@ -30,6 +33,8 @@ LOG_PARTIAL = "partials/outbound/log.html"
 DONE = {
     "deactivated": "Subscription deactivated: nothing more is sent to it (its delivery log stays).",
     "replayed": "Delivery queued: the worker sends it again within a few seconds.",
+    "chat_added": "Chat channel added: its events are posted there from now on. Send a test message to check it.",
+    "test_sent": "Test message sent: it should be in the channel now.",
 }
 
 
@@ -44,6 +49,20 @@ class SubscriptionForm(BaseModel):
     @classmethod
     def _one_box_is_a_list(cls, value: object) -> object:
         """One ticked box arrives as a plain string."""
+        return [value] if isinstance(value, str) else value
+
+
+class ChatChannelForm(BaseModel):
+    """The "Chat channels" form, as typed."""
+
+    kind: str = "slack"
+    name: str = ""
+    url: str = ""
+    events: list[str] = []
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_box_is_a_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 
@@ -71,6 +90,11 @@ def _context(
         "show_crm_link": principal.role == "admin",  # the CRM webhooks page is the admins'
         "form": SubscriptionForm(),
         "error": None,
+        "chat_channels": chat_channels(session),
+        "chat_events": CHAT_EVENTS,
+        "chat_form": ChatChannelForm(),
+        "chat_error": None,
+        "chat_failed": None,
         "created": None,
         "done": None,
         **extra,
@@ -141,3 +165,44 @@ class OutboundWebhooksController(Controller):
         if service.replay(request.app.state["engine"], delivery_id, by=principal) is None:
             raise NotFoundException("No such delivery.")
         return Redirect(f"{PAGE}?done=replayed", status_code=303)
+
+    @post("/chat", sync_to_thread=True, status_code=200)
+    def add_chat_channel(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[ChatChannelForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        settings = request.app.state["settings"]
+        try:
+            service.add_chat_channel(
+                request.app.state["engine"],
+                kind=data.kind,
+                name=data.name,
+                url=data.url,
+                events=data.events,
+                by=principal,
+                secret_key=settings.secret_key,
+                allow_http=settings.outbound_allow_http,
+            )
+        except InputProblem as exc:
+            data.url = ""  # a credential: not written back into the page
+            context = _context(db, principal, chat_form=data, chat_error={"field": exc.field, "message": exc.message})
+            return page(TEMPLATE, context, status_code=exc.status_code)
+        return Redirect(f"{PAGE}?done=chat_added", status_code=303)
+
+    @post("/chat/{channel_id:int}/test", sync_to_thread=True, status_code=200)
+    def test_chat_channel(
+        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, channel_id: FromPath[int]
+    ) -> Template | Redirect:
+        engine = request.app.state["engine"]
+        channel = active_chat_channel(db, channel_id)
+        if channel is None:
+            raise NotFoundException("No such chat channel.")
+        error = send_hello(engine, channel_id, secret_key=request.app.state["settings"].secret_key)
+        service.audit_test_message(engine, channel, by=principal, outcome=error or "sent")
+        if error:
+            failed = f"The test message to {channel.name} did not arrive: {error}."
+            return page(TEMPLATE, _context(db, principal, chat_failed=failed), status_code=200)
+        return Redirect(f"{PAGE}?done=test_sent", status_code=303)

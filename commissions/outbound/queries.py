@@ -9,18 +9,36 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select
 
 from commissions.models.outbound import DELIVERY_STATES, Delivery, OutboxEvent, Subscription
+from commissions.outbound.chat import CHAT_KINDS
 
 LOG_PAGE = 50
 
 
-def subscriptions(session: Session, *, after: int | None = None, limit: int | None = None) -> list[Subscription]:
-    """Subscriptions by id (active and deactivated), after the id ``after``."""
-    query = select(Subscription).order_by(col(Subscription.id))
+def subscriptions(
+    session: Session, *, after: int | None = None, limit: int | None = None, kind: str = "webhook"
+) -> list[Subscription]:
+    """Subscriptions of ``kind`` by id (active and deactivated), after the id ``after``."""
+    query = select(Subscription).where(Subscription.kind == kind).order_by(col(Subscription.id))
     if after is not None:
         query = query.where(col(Subscription.id) > after)
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())
+
+
+def chat_channels(session: Session) -> list[Subscription]:
+    """The Slack and Teams channels by id (active and deactivated)."""
+    return list(
+        session.exec(
+            select(Subscription).where(col(Subscription.kind).in_(CHAT_KINDS)).order_by(col(Subscription.id))
+        ).all()
+    )
+
+
+def active_chat_channel(session: Session, channel_id: int) -> Subscription | None:
+    """The active Slack or Teams channel of that id (None for a plain webhook or a deactivated channel)."""
+    row = session.get(Subscription, channel_id)
+    return row if row is not None and row.kind in CHAT_KINDS and row.active else None
 
 
 @dataclass

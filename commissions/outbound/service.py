@@ -20,8 +20,10 @@ from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
 from commissions.core.outbox import EVENT_TYPES
 from commissions.core.principal import Principal
+from commissions.core.secret_box import InvalidToken, decrypt, encrypt
 from commissions.models.base import utcnow
 from commissions.models.outbound import Delivery, Subscription
+from commissions.outbound.chat import CHAT_EVENTS, CHAT_KINDS, check_webhook_url, shown_url
 from commissions.webhooks.signing import new_secret, seal
 
 MANAGERS_OF_SUBSCRIPTIONS = ("admin", "finance")
@@ -131,17 +133,22 @@ def add_subscription(
         return row, secret
 
 
-def deactivate(engine: Engine, subscription_id: int, *, by: Principal) -> Subscription | None:
-    """Stop sending to this subscription (its delivery log stays); None if there is none. Idempotent."""
+def deactivate(
+    engine: Engine, subscription_id: int, *, by: Principal, kinds: tuple[str, ...] | None = None
+) -> Subscription | None:
+    """Stop sending to this subscription or chat channel (its delivery log stays); None if there is none (of
+    ``kinds``). Idempotent."""
     with transaction(engine) as session:
         row = session.get(Subscription, subscription_id)
-        if row is None:
+        if row is None or (kinds is not None and row.kind not in kinds):
             return None
         if row.active:
             row.active = False
             row.deactivated_at = utcnow()
             session.add(row)
-            record_event(session, by, "subscription.deactivate", "subscription", row.id, {"url": row.url})
+            record_event(
+                session, by, "subscription.deactivate", "subscription", row.id, {"url": row.url, "kind": row.kind}
+            )
         session.flush()
         session.expunge(row)
         return row
@@ -167,3 +174,95 @@ def replay(engine: Engine, delivery_id: int, *, by: Principal, now: datetime | N
         session.flush()
         session.expunge(delivery)
         return delivery
+
+
+# --- chat channels (Slack, Teams): subscriptions of another kind -----------------------------------------------
+
+CHAT_URL_PURPOSE = b"quotaboard chat webhook urls"  # core/secret_box: one key per kind of secret
+MAX_NAME = 120
+
+
+def seal_chat_url(secret_key: str, url: str) -> str:
+    return encrypt(secret_key, CHAT_URL_PURPOSE, url)
+
+
+def unseal_chat_url(secret_key: str, sealed: str | None) -> str | None:
+    """The incoming-webhook URL in clear; None when it cannot be read (SECRET_KEY changed)."""
+    if not sealed:
+        return None
+    try:
+        return decrypt(secret_key, CHAT_URL_PURPOSE, sealed)
+    except InvalidToken:
+        return None
+
+
+def check_chat_events(events: list[str]) -> list[str]:
+    if not events:
+        raise InputProblem("events", f"pick at least one event: {', '.join(CHAT_EVENTS)}")
+    unknown = [e for e in events if e not in CHAT_EVENTS]
+    if unknown:
+        raise InputProblem(
+            "events",
+            f"a chat channel cannot announce {', '.join(map(repr, unknown))}; it may pick {', '.join(CHAT_EVENTS)}",
+        )
+    return [e for e in CHAT_EVENTS if e in events]
+
+
+def add_chat_channel(
+    engine: Engine,
+    *,
+    kind: str,
+    name: str,
+    url: str,
+    events: list[str],
+    by: Principal,
+    secret_key: str,
+    allow_http: bool,
+) -> Subscription:
+    """A new Slack or Teams channel (a subscription of that kind, its URL stored encrypted), audited."""
+    if by.role not in MANAGERS_OF_SUBSCRIPTIONS:
+        raise Forbidden("only admins and finance manage chat channels")
+    if kind not in CHAT_KINDS:
+        raise InputProblem("kind", f"a chat channel is {' or '.join(CHAT_KINDS)}, not {kind!r}")
+    name = " ".join(name.split())
+    if not name:
+        raise InputProblem("name", "name the channel, e.g. #sales-wins")
+    if len(name) > MAX_NAME:
+        raise InputProblem("name", f"the name is longer than {MAX_NAME} characters")
+    url = check_webhook_url(kind, url, allow_http=allow_http)
+    kinds = check_chat_events(events)
+    with transaction(engine) as session:
+        row = Subscription(
+            kind=kind,
+            name=name,
+            url=shown_url(url),
+            url_encrypted=seal_chat_url(secret_key, url),
+            events=kinds,
+            secret_encrypted="",
+            prefix="",
+            include_pay=False,  # a chat channel never sees pay
+            active=True,
+            created_by_id=by.person_id,
+            created_by_label=by.label[:254],
+        )
+        session.add(row)
+        session.flush()
+        # the URL is a credential: the audit keeps its host only
+        record_event(
+            session, by, "chat_channel.create", "subscription", row.id, {"kind": kind, "name": name, "events": kinds}
+        )
+        session.flush()
+        session.expunge(row)
+        return row
+
+
+def audit_test_message(engine: Engine, subscription: Subscription, *, by: Principal, outcome: str) -> None:
+    with transaction(engine) as session:
+        record_event(
+            session,
+            by,
+            "chat_channel.test",
+            "subscription",
+            subscription.id,
+            {"name": subscription.name, "outcome": outcome},
+        )

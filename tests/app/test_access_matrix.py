@@ -51,7 +51,7 @@ from commissions.core.migrate import upgrade
 from commissions.core.principal import Principal
 from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
-from commissions.models import Campaign, Deal, Period, Person, Plan, PlanAssignment, SsoProvider
+from commissions.models import Campaign, Deal, Period, Person, Plan, PlanAssignment, SsoProvider, Subscription
 from commissions.models.base import metadata, utcnow
 from commissions.webhooks.service import create_integration
 from tests.conftest import BACKENDS, empty_database, fresh_database_url
@@ -194,6 +194,9 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/webhooks/outbound"): {"admin", "finance"},
     ("POST", "/admin/webhooks/outbound/{subscription_id:int}/deactivate"): {"admin", "finance"},
     ("POST", "/admin/webhooks/outbound/deliveries/{delivery_id:int}/replay"): {"admin", "finance"},
+    # chat channels (Slack, Teams) on the same page: tests/outbound/test_chat_pages.py
+    ("POST", "/admin/webhooks/outbound/chat"): {"admin", "finance"},
+    ("POST", "/admin/webhooks/outbound/chat/{channel_id:int}/test"): {"admin", "finance"},
     ("GET", "/api/v1/subscriptions"): {"admin", "finance"},
     ("POST", "/api/v1/subscriptions"): {"admin", "finance"},
     ("DELETE", "/api/v1/subscriptions/{subscription_id:int}"): {"admin", "finance"},
@@ -285,6 +288,12 @@ BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/disputes"): {"email": "{email}"},
     ("POST", "/marketing/team-quotas"): {"period": "{key}", "team_id": "{marketing_team_id}", "target_mqls": "10"},
     ("POST", "/admin/webhooks/outbound"): {"url": "https://hooks.example.com/page", "events": "deal.recorded"},
+    ("POST", "/admin/webhooks/outbound/chat"): {
+        "kind": "slack",
+        "name": "#matrix",
+        "url": "https://hooks.slack.com/services/T0/B0/matrix",
+        "events": "badge.granted",
+    },
 }
 # Path parameters that mean something else under a prefix: a plan's {name} is the demo plan's name.
 ROUTE_PARAMS: dict[str, dict[str, str]] = {"/api/v1/plans/": {"name": "plan_name"}}
@@ -468,6 +477,18 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             secret_key=settings.secret_key,
             allow_http=False,
         )[0]
+        from commissions.outbound.service import seal_chat_url
+
+        chat_channel = Subscription(
+            kind="slack",
+            name="#matrix",
+            url="http://127.0.0.1/…",
+            url_encrypted=seal_chat_url(settings.secret_key, "http://127.0.0.1:9/matrix"),  # refused at once
+            events=["badge.granted"],
+            secret_encrypted="",
+            prefix="",
+        )
+        s.add(chat_channel)
         outbox_event = OutboxEvent(event_id="evt_matrix", type="deal.recorded", data={}, fanned_out=True)
         s.add(outbox_event)
         s.flush()
@@ -527,6 +548,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "integration_id": str(hook.id),
             "subscription_id": str(subscription.id),
             "delivery_id": str(delivery.id),
+            "channel_id": str(chat_channel.id),
             "provider_id": str(sso.id),
             "slug": "no-such-provider",
             "approval_id": str(held.id),

@@ -31,6 +31,7 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every scripted (non-default) status
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -44,8 +45,11 @@ def receiver() -> Iterator[Receiver]:
             r = holder["r"]
             with r.lock:
                 r.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
-                status = r.statuses.pop(0) if r.statuses else 200
+                scripted = bool(r.statuses)
+                status = r.statuses.pop(0) if scripted else 200
             self.send_response(status)
+            for name, value in (r.headers if scripted else {}).items():
+                self.send_header(name, value)
             self.send_header("content-length", "0")
             self.end_headers()
 
