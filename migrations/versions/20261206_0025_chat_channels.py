@@ -1,8 +1,8 @@
 """Chat channels: a subscription's kind (webhook, slack, teams), its name, and a chat channel's incoming-webhook
 URL stored encrypted (commissions/outbound/chat.py; docs/integrations-outbound.md, "Slack and Teams").
 
-Revision ID: 0022_chat_channels
-Revises: 0021_sso_providers
+Revision ID: 0025_chat_channels
+Revises: 0024_email_outbox
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0022_chat_channels"
-down_revision: str | None = "0021_sso_providers"
+revision: str = "0025_chat_channels"
+down_revision: str | None = "0024_email_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
