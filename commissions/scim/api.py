@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import Body, Parameter
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
@@ -19,6 +19,7 @@ from commissions.scim import queries, schemas, service
 from commissions.scim.schemas import MAX_RESULTS, MEDIA_TYPE, ScimError
 
 JSON_TYPES = ("application/scim+json", "application/json")
+ScimBody = Annotated[Any, Body(description="a SCIM resource or PatchOp (application/scim+json or application/json)")]
 StartIndex = Annotated[int, Parameter(query="startIndex", ge=1, default=1, description="the first result, from 1")]
 Count = Annotated[
     int, Parameter(query="count", ge=0, default=100, description=f"results per page (at most {MAX_RESULTS})")
@@ -134,7 +135,9 @@ class ScimUsersController(Controller):
         return _scim(schemas.list_response([schemas.user(row, base) for row in rows], total, start))
 
     @post("/", sync_to_thread=True, summary="Provision a person (admin token)")
-    def create_user(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: Any) -> Response[bytes]:
+    def create_user(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: ScimBody
+    ) -> Response[bytes]:
         person_id = service.create_user(request.app.state["engine"], _json_body(request, data), by=principal)
         return self._answer(request, person_id, 201)
 
@@ -147,7 +150,7 @@ class ScimUsersController(Controller):
 
     @put("/{person_id:str}", sync_to_thread=True, summary="Replace a person's attributes (admin token)")
     def replace_user(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: Any
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: ScimBody
     ) -> Response[bytes]:
         pid = _id(person_id, "User")
         service.replace_user(request.app.state["engine"], pid, _json_body(request, data), by=principal)
@@ -155,7 +158,7 @@ class ScimUsersController(Controller):
 
     @patch("/{person_id:str}", sync_to_thread=True, summary="Change a person (PatchOp; admin token)")
     def patch_user(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: Any
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: ScimBody
     ) -> Response[bytes]:
         pid = _id(person_id, "User")
         body = _json_body(request, data)
@@ -199,7 +202,9 @@ class ScimGroupsController(Controller):
         return _scim(schemas.list_response([schemas.group(r, base, members=members) for r in rows], total, start))
 
     @post("/", sync_to_thread=True, summary="Provision a team and its members (admin token)")
-    def create_group(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: Any) -> Response[bytes]:
+    def create_group(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: ScimBody
+    ) -> Response[bytes]:
         team_id = service.create_group(request.app.state["engine"], _json_body(request, data), by=principal)
         return self._answer(request, team_id, 201)
 
@@ -212,7 +217,7 @@ class ScimGroupsController(Controller):
 
     @put("/{team_id:str}", sync_to_thread=True, summary="Replace a team's name and members (admin token)")
     def replace_group(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: Any
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: ScimBody
     ) -> Response[bytes]:
         tid = _id(team_id, "Group")
         service.replace_group(request.app.state["engine"], tid, _json_body(request, data), by=principal)
@@ -220,7 +225,7 @@ class ScimGroupsController(Controller):
 
     @patch("/{team_id:str}", sync_to_thread=True, summary="Add or remove members, rename (PatchOp; admin token)")
     def patch_group(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: Any
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: ScimBody
     ) -> Response[bytes]:
         tid = _id(team_id, "Group")
         body = _json_body(request, data)
