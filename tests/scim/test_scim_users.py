@@ -340,3 +340,21 @@ def test_discovery(client, scim) -> None:  # type: ignore[no-untyped-def]
     user_schema = next(s for s in schemas["Resources"] if s["id"] == USER)
     assert {"userName", "name", "displayName", "active", "emails"} <= {a["name"] for a in user_schema["attributes"]}
     assert client.get(URL, params={"count": "5000"}, headers=scim).status_code == 200  # capped at maxResults
+
+
+def test_a_new_user_name_changes_the_email_unless_taken(client, engine: Engine, scim, make_person) -> None:  # type: ignore[no-untyped-def]
+    ana = make_person("ana@example.com")
+    make_person("bo@example.com")
+    body = {
+        "schemas": [USER],
+        "userName": "ana.alvarez@example.com",
+        "name": {"givenName": "Ana", "familyName": "Alvarez"},
+    }
+    response = client.put(f"{URL}/{ana.id}", json=body, headers=scim)
+    assert response.status_code == 200, response.text
+    assert response.json()["userName"] == "ana.alvarez@example.com"
+    assert person(engine, "ana@example.com") is None
+    assert person(engine, "ana.alvarez@example.com")["id"] == ana.id  # type: ignore[index]
+    taken = patch_op({"op": "replace", "path": "userName", "value": "bo@example.com"})
+    scim_error(client.patch(f"{URL}/{ana.id}", json=taken, headers=scim), 409, "uniqueness")
+    assert person(engine, "ana.alvarez@example.com")["id"] == ana.id  # type: ignore[index]
