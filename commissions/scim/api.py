@@ -20,9 +20,11 @@ from commissions.scim.schemas import MAX_RESULTS, MEDIA_TYPE, ScimError
 
 JSON_TYPES = ("application/scim+json", "application/json")
 ScimBody = Annotated[Any, Body(description="a SCIM resource or PatchOp (application/scim+json or application/json)")]
-StartIndex = Annotated[int, Parameter(query="startIndex", ge=1, default=1, description="the first result, from 1")]
+StartIndex = Annotated[
+    int, Parameter(query="startIndex", default=1, description="the first result, from 1 (less counts as 1)")
+]
 Count = Annotated[
-    int, Parameter(query="count", ge=0, default=100, description=f"results per page (at most {MAX_RESULTS})")
+    int, Parameter(query="count", default=100, description=f"results per page (at most {MAX_RESULTS}; negative: 0)")
 ]
 Filter = Annotated[
     str | None, Parameter(query="filter", max_length=500, description='attribute eq "value" (RFC 7644 §3.4.2.2)')
@@ -84,7 +86,8 @@ def _id(text: str, kind: str) -> int:
 
 
 def _page(start: int, count: int) -> tuple[int, int]:
-    return start, min(count, MAX_RESULTS)
+    """RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count is 0; at most ``MAX_RESULTS``."""
+    return max(start, 1), min(max(count, 0), MAX_RESULTS)
 
 
 SCIM_ERRORS = {HTTPException: scim_error, ScimError: scim_error, InputProblem: scim_error, Forbidden: scim_error}

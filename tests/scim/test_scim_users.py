@@ -234,6 +234,8 @@ def test_filters_and_paging(client, engine: Engine, scim, make_person) -> None: 
         "Resources": [],
     }
     assert client.get(URL, params={"startIndex": "7"}, headers=scim).json()["Resources"] == []
+    low = client.get(URL, params={"startIndex": "0", "count": "-3"}, headers=scim).json()  # RFC 7644 §3.4.2.4
+    assert (low["startIndex"], low["itemsPerPage"], low["totalResults"]) == (1, 0, 6)
     for query in (
         'emails[type eq "work"].value eq "P2@example.com"',
         'emails.value eq "p2@example.com"',
