@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, Parameter
 
+from commissions.core.audit import record_forbidden
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.principal import Principal
@@ -58,7 +61,13 @@ def scim_error(request: Request[Any, Any, Any], exc: Exception) -> Response[byte
     else:
         raise exc
     headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
-    return _scim(schemas.error(status, detail, scim_type), status, headers)
+    response = _scim(schemas.error(status, detail, scim_type), status, headers)
+    if status == 403:  # every refused authorisation goes to the audit log, after the response is sent
+        ip = request.client.host if request.client else ""
+        user, engine = request.scope.get("user"), request.app.state["engine"]
+        args = (engine, user, request.method, request.url.path, detail, ip)
+        response.background = BackgroundTask(to_thread.run_sync, record_forbidden, *args)
+    return response
 
 
 def _base(request: Request[Any, Any, Any]) -> str:

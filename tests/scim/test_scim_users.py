@@ -301,6 +301,10 @@ def test_who_may_call(client, engine: Engine, scim, make_person) -> None:  # typ
         scim_error(client.get(URL, headers=token), 403)
         scim_error(client.post(URL, json=OKTA_USER, headers=token), 403)
     assert person(engine, "test.user@okta.local") is None
+    refusals = read(
+        engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.action == "auth.forbidden")).all()
+    )
+    assert len(refusals) >= 6  # each refused token is in the audit log
     # a signed-in admin's browser session is not a SCIM credential (no CSRF check protects these routes)
     assert sign_in(client, "admin@example.com").status_code in (302, 303)
     scim_error(client.get(URL), 401)
