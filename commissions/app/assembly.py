@@ -94,6 +94,7 @@ from commissions.quotas.api import QuotasApiController
 from commissions.quotas.pages import QuotasController
 from commissions.rates.api import RatesApiController
 from commissions.rates.pages import RatesController
+from commissions.scim.api import ScimDiscoveryController, ScimGroupsController, ScimUsersController
 from commissions.sso.pages import SsoAdminController, SsoSignInController
 from commissions.statements.api import StatementsApiController
 from commissions.statements.pages import StatementsController
@@ -196,6 +197,9 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     AdminPeopleController,
     PeopleApiController,
     TeamsApiController,
+    ScimDiscoveryController,
+    ScimUsersController,
+    ScimGroupsController,
     TokensController,
     QuotasController,
     QuotasApiController,
@@ -260,7 +264,7 @@ def _cookies(settings: Settings) -> tuple[RotatingSessionConfig, CSRFConfig]:
         secret=settings.secret_key,
         cookie_secure=secure_cookies,
         cookie_samesite="lax",
-        exclude=["/api/"],  # API writes need a bearer token; see commissions.auth.middleware
+        exclude=["/api/", "/scim/"],  # API and SCIM writes need a bearer token; see commissions.auth.middleware
     )
     return session_config, csrf_config
 

@@ -27,7 +27,7 @@ TITLES = {
 def _is_api(request: Request[Any, Any, Any]) -> bool:
     # the scope's path, not request.url: building the URL parses the Host header, which may be invalid
     path = request.scope.get("path", "")
-    return path.startswith("/api/") or path.startswith("/schema")
+    return path.startswith(("/api/", "/schema", "/scim/"))
 
 
 def _json(exc: HTTPException) -> Response[Any]:

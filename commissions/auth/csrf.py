@@ -112,7 +112,7 @@ class SessionCsrfMiddleware(ASGIMiddleware):
             and "pid" in session
             and user is not None
             and not getattr(user, "via_token", False)
-            and not scope["path"].startswith("/api/")
+            and not scope["path"].startswith(("/api/", "/scim/"))
         ):
             cookie = _cookie(scope, config.cookie_name)
             bound = session.get(CSRF_KEY)

@@ -175,7 +175,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
             principal = await _token_principal(engine, bearer, scope["app"].state["settings"].principal_cache_seconds)
         elif bearer is None:
             session_data = scope.get("session")
-            is_api = scope["path"].startswith("/api/")
+            is_api = scope["path"].startswith(("/api/", "/scim/"))
             # the server-side backend's session is a dict (empty when anonymous)
             if (
                 isinstance(session_data, dict)

@@ -227,6 +227,22 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("PUT", "/api/v1/people"): {"admin"},
     ("GET", "/api/v1/teams"): {"admin"},
     ("PUT", "/api/v1/teams"): {"admin"},
+    # SCIM 2.0 (an admin's API token only; a body-less write is a 400 past authorisation)
+    ("GET", "/scim/v2/ServiceProviderConfig"): {"admin"},
+    ("GET", "/scim/v2/ResourceTypes"): {"admin"},
+    ("GET", "/scim/v2/Schemas"): {"admin"},
+    ("GET", "/scim/v2/Users"): {"admin"},
+    ("POST", "/scim/v2/Users"): {"admin"},
+    ("GET", "/scim/v2/Users/{person_id:str}"): {"admin"},
+    ("PUT", "/scim/v2/Users/{person_id:str}"): {"admin"},
+    ("PATCH", "/scim/v2/Users/{person_id:str}"): {"admin"},
+    ("DELETE", "/scim/v2/Users/{person_id:str}"): {"admin"},
+    ("GET", "/scim/v2/Groups"): {"admin"},
+    ("POST", "/scim/v2/Groups"): {"admin"},
+    ("GET", "/scim/v2/Groups/{team_id:str}"): {"admin"},
+    ("PUT", "/scim/v2/Groups/{team_id:str}"): {"admin"},
+    ("PATCH", "/scim/v2/Groups/{team_id:str}"): {"admin"},
+    ("DELETE", "/scim/v2/Groups/{team_id:str}"): {"admin"},
     # quotas
     ("GET", "/quotas"): {"manager", "other_manager", "admin"},
     ("POST", "/quotas/cell"): MANAGERS,
@@ -296,7 +312,11 @@ BODIES: dict[tuple[str, str], dict[str, str]] = {
     },
 }
 # Path parameters that mean something else under a prefix: a plan's {name} is the demo plan's name.
-ROUTE_PARAMS: dict[str, dict[str, str]] = {"/api/v1/plans/": {"name": "plan_name"}}
+ROUTE_PARAMS: dict[str, dict[str, str]] = {
+    "/api/v1/plans/": {"name": "plan_name"},
+    "/scim/v2/Groups/": {"team_id": "marketing_team_id"},
+}
+TOKEN_PREFIXES = ("/api/", "/scim/")  # bearer tokens, JSON bodies, 401 for no one
 SIGN_OUTS = {
     "/logout",
     "/account/sign-out-everywhere",
@@ -596,10 +616,10 @@ class Caller:
             self.client.cookies.set(k, v)
         headers = {}
         kwargs: dict = {}
-        if path.startswith("/api/"):
+        if path.startswith(TOKEN_PREFIXES):
             if actor != "anonymous":
                 headers["Authorization"] = f"Bearer {self.world.tokens[actor]}"
-            if method in {"POST", "PUT"}:
+            if method in {"POST", "PUT", "PATCH"}:
                 kwargs["json"] = dict(body)
         elif method in {"POST", "PUT"}:
             csrf = self.jars[actor]["csrftoken"]
@@ -629,7 +649,7 @@ class Caller:
 
 def refused(actor: str, path: str, response) -> bool:  # type: ignore[no-untyped-def]
     if actor == "anonymous" or path.startswith("/api/v1/webhooks/"):
-        if path.startswith("/api/"):
+        if path.startswith(TOKEN_PREFIXES):
             return response.status_code == 401
         return response.status_code in (302, 303) and response.headers["location"].startswith("/login?next=")
     return response.status_code in (403, 404)
