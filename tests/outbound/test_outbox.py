@@ -125,8 +125,10 @@ def test_period_steps_disputes_and_statements_announce_themselves(client, engine
     assert opened.data["person"] == "ana@example.com" and "Is my deal in?" not in str(opened.data)
     assert events(engine, "dispute.answered")[0].data["dispute"] == opened.data["dispute"]
 
+    reason = {"override_reason": "answered; no change to pay"}  # the answered dispute is still open (checklist)
     for step in ("approve", "lock", "pay"):
-        response = client.post(f"/api/v1/periods/2026-Q1/{step}", headers=tokens["finance"])
+        params = reason if step == "lock" else {}
+        response = client.post(f"/api/v1/periods/2026-Q1/{step}", params=params, headers=tokens["finance"])
         assert response.status_code == 200, response.text
     steps = [e for e in events(engine) if e.type.startswith("period.")]
     assert [e.type for e in steps] == ["period.approved", "period.locked", "period.paid"]
