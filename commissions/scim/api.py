@@ -12,7 +12,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 
 from commissions.core.audit import record_forbidden
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -24,13 +24,13 @@ from commissions.scim.schemas import MAX_RESULTS, MEDIA_TYPE, ScimError
 JSON_TYPES = ("application/scim+json", "application/json")
 ScimBody = Annotated[Any, Body(description="a SCIM resource or PatchOp (application/scim+json or application/json)")]
 StartIndex = Annotated[
-    int, Parameter(query="startIndex", default=1, description="the first result, from 1 (less counts as 1)")
+    int, QueryParameter(name="startIndex", description="the first result, from 1 (less counts as 1)")
 ]
 Count = Annotated[
-    int, Parameter(query="count", default=100, description=f"results per page (at most {MAX_RESULTS}; negative: 0)")
+    int, QueryParameter(name="count", description=f"results per page (at most {MAX_RESULTS}; negative: 0)")
 ]
 Filter = Annotated[
-    str | None, Parameter(query="filter", max_length=500, description='attribute eq "value" (RFC 7644 §3.4.2.2)')
+    str | None, QueryParameter(name="filter", max_length=500, description='attribute eq "value" (RFC 7644 §3.4.2.2)')
 ]
 
 
@@ -204,7 +204,7 @@ class ScimGroupsController(Controller):
         filter_: Filter = None,
         start_index: StartIndex = 1,
         count: Count = 100,
-        excluded_attributes: Annotated[str | None, Parameter(query="excludedAttributes", max_length=200)] = None,
+        excluded_attributes: Annotated[str | None, QueryParameter(name="excludedAttributes", max_length=200)] = None,
     ) -> Response[bytes]:
         found = queries.parse_filter(filter_, queries.GROUP_FILTERS)
         start, size = _page(start_index, count)
