@@ -115,7 +115,7 @@ class WebhooksController(Controller):
         engine = request.app.state["engine"]
         try:
             mapped, soap = adapt(integration.format, body, integration.mapping)
-            deals, ignored = await to_thread.run_sync(lambda: service.deals_to_record(engine, mapped))
+            deals, ignored = await to_thread.run_sync(lambda: service.deals_to_record(engine, mapped, by))
         except MappingError as exc:
             raise ValidationException(str(exc), extra=[{"key": exc.field, "message": exc.message}]) from None
         if deals:

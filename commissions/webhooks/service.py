@@ -20,7 +20,7 @@ from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.deals.ingest import RecordResult
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.deals.service import record_one
+from commissions.deals.service import dry_run, record_one
 from commissions.models import Deal, WebhookDelivery, WebhookIntegration
 from commissions.models.base import utcnow
 from commissions.webhooks.adapters import FORMATS, Mapped, MappingError, mapping_for
@@ -225,7 +225,7 @@ def won_deal_closed_at(engine: Engine, external_id: str) -> date | None:
         return deal.closed_at if deal is not None and deal.status == "won" else None
 
 
-def deals_to_record(engine: Engine, mapped: list[Mapped]) -> tuple[list[DealIn], list[str]]:
+def deals_to_record(engine: Engine, mapped: list[Mapped], by: Principal) -> tuple[list[DealIn], list[str]]:
     """The deals a CRM delivery asks to record, all checked before any is written, and why others are ignored.
     A lost deal cancels the won deal of the same id (closed on its own date, cancelled on the lost date)."""
     deals: list[DealIn] = []
@@ -250,6 +250,9 @@ def deals_to_record(engine: Engine, mapped: list[Mapped]) -> tuple[list[DealIn],
         except ValidationError as exc:
             first = exc.errors()[0]
             raise MappingError(".".join(str(p) for p in first["loc"]) or "deal", first["msg"]) from None
+    if len(deals) > 1:  # several records in one delivery: each is checked as its save would be before any is
+        for deal in deals:
+            dry_run(engine, deal, by)
     return deals, ignored
 
 
