@@ -224,3 +224,43 @@ def test_an_integrations_format_and_mapping_are_checked(engine: Engine, settings
     with transaction(engine) as s, pytest.raises(MappingError) as mapping:
         create_integration(s, name="y", secret_key=settings.secret_key, by=None, fmt="hubspot", mapping='{"ownr": 1}')
     assert mapping.value.field == "mapping"
+
+
+def test_a_multi_record_delivery_writes_all_or_nothing(client, hooks, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    good = json.loads(sample("salesforce_flow.json"))
+    good.pop("Owner")
+    good["Owner_Email__c"] = "ana@example.com"
+    stranger = dict(good, Id="006xx000004TmiSAAS", Owner_Email__c="nobody@example.com")
+    r = deliver(client, hooks, "sfdc", json.dumps({"records": [good, stranger]}).encode(), "msg_1")
+    assert r.status_code >= 400 and "nobody@example.com" in r.text
+    assert read(engine, lambda s: s.exec(select(Deal)).all()) == []
+    second = dict(good, Id="006xx000004TmiTAAS", StageName="Prospecting", IsWon=False)
+    r = deliver(client, hooks, "sfdc", json.dumps([good, second]).encode(), "msg_2")
+    assert r.status_code == 200, r.text
+    assert [d["external_id"] for d in r.json()["deals"]] == ["sfdc:006xx000004TmiRAAS"]
+    assert r.json()["ignored"] == ["not a closed deal (stage 'Prospecting')"]
+
+
+def test_the_admin_page_creates_a_hubspot_integration(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    from commissions.models import WebhookIntegration
+    from tests.conftest import csrf_from, sign_in
+
+    make_person("root@example.com", "admin")
+    sign_in(client, "root@example.com")
+    made = client.post(
+        "/admin/webhooks/",
+        data={
+            "name": "hs",
+            "format": "hubspot",
+            "mapping": '{"custom_fields": {"sales_region": "region"}}',
+            "_csrf_token": csrf_from(client),
+        },
+    )
+    assert made.status_code == 200 and "whsec_" in made.text
+    row = read(engine, lambda s: s.exec(select(WebhookIntegration).where(WebhookIntegration.name == "hs")).one())
+    assert row.format == "hubspot" and json.loads(row.mapping) == {"custom_fields": {"sales_region": "region"}}
+    bad = client.post(
+        "/admin/webhooks/",
+        data={"name": "hs2", "format": "hubspot", "mapping": '{"ownr": "x"}', "_csrf_token": csrf_from(client)},
+    )
+    assert bad.status_code == 400 and "unknown mapping key" in bad.text
