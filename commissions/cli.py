@@ -551,7 +551,16 @@ def _as_admin(session: Session, email: str) -> Principal:
 @webhook.command("create", help="Create a webhook integration; its secret (whsec_...) is printed once.")
 @click.argument("name")
 @click.option("--as", "as_email", required=True, help="The admin creating it (for the audit log).")
-def webhook_create(name: str, as_email: str) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["standard", "hubspot", "salesforce"]),
+    default="standard",
+    show_default=True,
+    help="How deliveries are read: the deal JSON, or a HubSpot / Salesforce payload (docs/integrations-crm.md).",
+)
+@click.option("--mapping", default="", help="JSON over the format's default field mapping (docs/integrations-crm.md).")
+def webhook_create(name: str, as_email: str, fmt: str, mapping: str) -> None:
     from commissions.core.db import transaction
     from commissions.core.errors import InputProblem
     from commissions.core.settings import get_settings
@@ -560,7 +569,12 @@ def webhook_create(name: str, as_email: str) -> None:
     try:
         with transaction() as session:
             row, secret = create_integration(
-                session, name=name, secret_key=get_settings().secret_key, by=_as_admin(session, as_email)
+                session,
+                name=name,
+                secret_key=get_settings().secret_key,
+                by=_as_admin(session, as_email),
+                fmt=fmt,
+                mapping=mapping,
             )
     except InputProblem as exc:
         raise click.ClickException(exc.message) from exc

@@ -96,7 +96,7 @@ from commissions.rates.api import RatesApiController
 from commissions.rates.pages import RatesController
 from commissions.scim.api import ScimDiscoveryController, ScimGroupsController, ScimUsersController
 from commissions.sso.pages import SsoAdminController, SsoSignInController
-from commissions.statements.api import StatementsApiController
+from commissions.statements.api import EstimateApiController, StatementsApiController
 from commissions.statements.pages import StatementsController
 from commissions.webhooks.api import WebhooksController
 from commissions.webhooks.junk import JunkCounter
@@ -186,6 +186,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     DealApprovalsApiController,
     StatementsController,
     StatementsApiController,
+    EstimateApiController,
     TeamController,
     PeriodsController,
     PeriodsApiController,

@@ -63,6 +63,9 @@ class WebhookIntegration(SQLModel, table=True):
     created_at: datetime = created_at_field()
     last_used_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()
+    # how deliveries are read: standard (the deal JSON), hubspot or salesforce (commissions/webhooks/adapters.py)
+    format: str = Field(default="standard", max_length=16, sa_column_kwargs={"server_default": "standard"})
+    mapping: str = Field(default="{}", max_length=10000, sa_column_kwargs={"server_default": "{}"})  # JSON
 
 
 class WebhookDelivery(SQLModel, table=True):

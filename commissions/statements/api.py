@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Response
+from pydantic import BaseModel, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_role
 from commissions.core.paging import MAX_PAGE, next_link, paging_headers
+from commissions.statements.estimate import Estimate, estimate
 from commissions.statements.proof import (
     Proof,
     download_name,
@@ -118,3 +123,94 @@ def _download(out: StatementOut, proof: Proof) -> Response[bytes]:
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{download_name(proof)}"', "Cache-Control": "no-store"},
     )
+
+
+class EstimateLineOut(BaseModel):
+    component: str
+    amount: Decimal = Field(description="what the deal adds to the component (may be negative)")
+    text: str
+
+
+class EstimatePlanOut(BaseModel):
+    plan: str
+    amount: Decimal | None = Field(description="what the deal adds to this plan's payout; null with errors")
+    before: Decimal | None
+    after: Decimal | None
+    attainment_before: Decimal | None
+    attainment_after: Decimal | None
+    tier: str | None
+    next_tier: str | None
+    errors: list[str]
+
+
+class EstimateOut(BaseModel):
+    person: str
+    period: str
+    currency: str
+    amount: Decimal = Field(description="the extra commission the deal would pay now, over all the person's plans")
+    lines: list[EstimateLineOut]
+    attainment_before: Decimal | None
+    attainment_after: Decimal | None
+    plans: list[EstimatePlanOut]
+
+
+ESTIMATE_EXAMPLE = {
+    "person": "ana@example.com",
+    "period": "2026-Q1",
+    "currency": "USD",
+    "amount": "4000.00",
+    "lines": [{"component": "base", "amount": "4000.00", "text": "10% of 40,000.00 (deal WHAT-IF what-if)"}],
+    "attainment_before": "0.8",
+    "attainment_after": "1.2",
+    "plans": [],
+}
+
+
+def estimate_out(result: Estimate) -> EstimateOut:
+    answers = result.answers
+    first = answers[0] if answers else None
+    return EstimateOut(
+        person=result.person,
+        period=result.period,
+        currency=result.currency,
+        amount=result.amount,
+        lines=[EstimateLineOut(component=x.component, amount=x.amount, text=x.text) for a in answers for x in a.lines],
+        attainment_before=first.attainment_before if first else None,
+        attainment_after=first.attainment_after if first else None,
+        plans=[
+            EstimatePlanOut(
+                plan=a.plan,
+                amount=a.extra,
+                before=a.before,
+                after=a.after,
+                attainment_before=a.attainment_before,
+                attainment_after=a.attainment_after,
+                tier=a.tier,
+                next_tier=a.next_tier,
+                errors=list(a.errors),
+            )
+            for a in answers
+        ],
+    )
+
+
+class EstimateApiController(Controller):
+    guards = [readers]
+
+    @get(
+        "/api/v1/estimate",
+        tags=["statements"],
+        sync_to_thread=True,
+        summary="What a prospective deal would pay a person now (self, manager chain, finance)",
+        description="The what-if of the statements page for any system (a CRM card, a browser extension): "
+        "query `person` (email; default the caller), `amount` (required), and the deal's fields `currency` "
+        "(default the plan's), `closed_at` (default today; it picks the quarter unless `period` is given), "
+        "`type` (new, expansion, renewal), `product`, `term_months`, `source_campaign`, and any declared "
+        "custom field by its name. `amount` in the answer is the extra commission; `lines` what it adds per "
+        "component with the line's sentence; `plans` each plan's figures. Nothing is saved. A person one "
+        "may not see is a 404; a bad parameter a 400 naming it.",
+        responses={200: ResponseSpec(EstimateOut, examples=[Example(value=ESTIMATE_EXAMPLE)])},
+    )
+    def estimate_api(self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal) -> EstimateOut:
+        query = {name: request.query_params.get(name) or "" for name in request.query_params}
+        return estimate_out(estimate(db, principal, query))

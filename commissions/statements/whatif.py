@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -11,11 +12,21 @@ from sqlmodel import Session
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.calculation.rows import stored_id
+from commissions.engine.inputs import NO_CUSTOM
 from commissions.engine.money import format_amount, format_percent
 from commissions.engine.plan import TieredComponent
 from commissions.models import Person
 
 WHAT_IF_ID = "WHAT-IF"
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIfLine:
+    """What the deal changes in one component: the difference it makes, and the sentence of its line."""
+
+    component: str
+    amount: Decimal
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +41,7 @@ class WhatIfAnswer:
     tier: str | None  # "tier 2 (100%-150% of quota) at 15%"
     next_tier: str | None  # "another 12000.00 takes you to tier 3 at 20%"
     errors: tuple[str, ...] = ()
+    lines: tuple[WhatIfLine, ...] = ()
 
     @property
     def extra(self) -> Decimal | None:
@@ -59,6 +71,19 @@ def _payee(result: eng.Result, email: str) -> eng.Payee | None:
     return next((p for p in result.payees if p.person == email), None)
 
 
+def _changed_lines(before: eng.Payee | None, after: eng.Payee) -> tuple[WhatIfLine, ...]:
+    """Per component of ``after``: how much the deal adds (or takes), with its own line's sentence."""
+    lines = []
+    for component in after.components:
+        was = before.component(component.name) if before is not None else None
+        delta = component.amount - (was.amount if was is not None else Decimal(0))
+        texts = [line.text for line in component.lines if line.deal_id == WHAT_IF_ID]
+        if delta or texts:
+            text = "; ".join(texts) or f"{component.name} changes by {delta} with this deal"
+            lines.append(WhatIfLine(component.name, delta, text))
+    return tuple(lines)
+
+
 def what_if(
     session: Session,
     person: Person,
@@ -69,8 +94,13 @@ def what_if(
     product: str | None = None,
     deal_type: str = "new",
     term_months: int | None = None,
+    closed_at: date | None = None,
+    currency: str | None = None,
+    source_campaign: str | None = None,
+    custom: Mapping[str, str] | None = None,
 ) -> list[WhatIfAnswer]:
-    """One answer per plan the person is on in the period; the database is only read."""
+    """One answer per plan the person is on in the period; the database is only read. The deal closes
+    ``closed_at`` (else today), moved into the period, in ``currency`` (else the plan's)."""
     period = eng.parse_period(period_key)
     plans = [
         p for p in plans_in_period(session, period, invalid={}) if any(a.person_id == person.id for a in p.assignments)
@@ -78,7 +108,7 @@ def what_if(
     if not plans:
         return []
     inputs = load_period_inputs(session, period)
-    closed = min(max(today or date.today(), period.start), period.end)
+    closed = min(max(closed_at or today or date.today(), period.start), period.end)
     answers = []
     for plan in plans:
         parsed = plan.parsed
@@ -86,12 +116,14 @@ def what_if(
             external_id=WHAT_IF_ID,
             owner=person.email,
             amount=amount,
-            currency=parsed.currency,
+            currency=currency or parsed.currency,
             closed_at=closed,
             name="what-if",
             type=deal_type,
             product=product,
             term_months=term_months,
+            source_campaign=source_campaign,
+            custom=dict(custom) if custom else NO_CUSTOM,
         )
         quotas = inputs.quotas_for(plan)
         args = (parsed, period, inputs.people, quotas)
@@ -128,6 +160,7 @@ def what_if(
                 tier=tier,
                 next_tier=next_tier,
                 errors=after.errors,
+                lines=_changed_lines(before, after),
             )
         )
     return answers

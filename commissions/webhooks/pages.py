@@ -21,6 +21,8 @@ from commissions.webhooks.service import add_integration, integrations, revoke_b
 
 class NewWebhookForm(BaseModel):
     name: str = ""
+    format: str = "standard"  # standard, hubspot or salesforce (docs/integrations-crm.md)
+    mapping: str = ""  # JSON over the format's default mapping
 
 
 def _context(db: Session, **extra: object) -> dict[str, object]:
@@ -50,6 +52,8 @@ class WebhooksAdminController(Controller):
                 name=data.name,
                 secret_key=request.app.state["settings"].secret_key,
                 by=principal,
+                fmt=data.format,
+                mapping=data.mapping,
             )
         except InputProblem as exc:
             return page("pages/admin/webhooks.html", _context(db, form=data, error=exc.message), status_code=400)

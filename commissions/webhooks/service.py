@@ -3,9 +3,12 @@ transactions of a delivery (verify, audit a refusal, record the deal and remembe
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -17,19 +20,44 @@ from commissions.core.errors import InputProblem
 from commissions.core.principal import Principal
 from commissions.deals.ingest import RecordResult
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.deals.service import record_one
-from commissions.models import WebhookDelivery, WebhookIntegration
+from commissions.deals.service import dry_run, record_one
+from commissions.models import Deal, WebhookDelivery, WebhookIntegration
 from commissions.models.base import utcnow
+from commissions.webhooks.adapters import FORMATS, Mapped, MappingError, mapping_for
 from commissions.webhooks.junk import WEBHOOK_JUNK_WINDOW_SECONDS
 from commissions.webhooks.signing import TOLERANCE_SECONDS, SignatureError, new_secret, seal, unseal, verify
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+def checked_format(fmt: str, mapping: dict[str, Any] | str | None) -> tuple[str, str]:
+    """A payload format and its mapping (JSON) as stored, refused naming ``format`` or ``mapping``."""
+    fmt = (fmt or "standard").strip().lower()
+    if fmt not in FORMATS:
+        raise InputProblem("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    try:
+        given = json.loads(mapping) if isinstance(mapping, str) and mapping.strip() else mapping or {}
+    except ValueError as exc:
+        raise InputProblem("mapping", f"not JSON: {exc}") from exc
+    if fmt == "standard" and given:
+        raise InputProblem("mapping", "the standard format takes no mapping")
+    if fmt != "standard":
+        mapping_for(fmt, given)
+    return fmt, json.dumps(given, sort_keys=True)
+
+
 def create_integration(
-    session: Session, *, name: str, secret_key: str, by: Principal | None
+    session: Session,
+    *,
+    name: str,
+    secret_key: str,
+    by: Principal | None,
+    fmt: str = "standard",
+    mapping: dict[str, Any] | str | None = None,
 ) -> tuple[WebhookIntegration, str]:
-    """A new integration and its secret in clear (shown once; stored only encrypted)."""
+    """A new integration and its secret in clear (shown once; stored only encrypted); ``fmt`` and ``mapping``
+    say how its deliveries are read (commissions/webhooks/adapters.py)."""
+    fmt, stored_mapping = checked_format(fmt, mapping)
     name = name.strip().lower()
     if not NAME.match(name):
         raise InputProblem("name", "a webhook name is 1-64 lower-case letters, digits and dashes, e.g. 'hubspot'")
@@ -41,10 +69,12 @@ def create_integration(
         secret_encrypted=seal(secret_key, secret),
         prefix=secret[:10],
         created_by_id=by.person_id if by else None,
+        format=fmt,
+        mapping=stored_mapping,
     )
     session.add(row)
     session.flush()
-    record_event(session, by, "webhook.create", "webhook_integration", row.id, {"name": name})
+    record_event(session, by, "webhook.create", "webhook_integration", row.id, {"name": name, "format": fmt})
     return row, secret
 
 
@@ -88,10 +118,18 @@ def remember(session: Session, integration: WebhookIntegration, webhook_id: str)
         raise InputProblem("webhook-id", "this delivery was received already") from None
 
 
-def add_integration(engine: Engine, *, name: str, secret_key: str, by: Principal | None) -> tuple[str, str]:
+def add_integration(
+    engine: Engine,
+    *,
+    name: str,
+    secret_key: str,
+    by: Principal | None,
+    fmt: str = "standard",
+    mapping: str = "",
+) -> tuple[str, str]:
     """``create_integration`` in its own transaction: the new integration's name and its secret in clear."""
     with transaction(engine) as session:
-        row, secret = create_integration(session, name=name, secret_key=secret_key, by=by)
+        row, secret = create_integration(session, name=name, secret_key=secret_key, by=by, fmt=fmt, mapping=mapping)
         return row.name, secret
 
 
@@ -170,3 +208,58 @@ def record_delivery(
             raise RuntimeError(f"webhook integration {integration.name} was deleted during the delivery")
         remember(session, row, webhook_id)
     return result, out
+
+
+def remember_delivery(engine: Engine, integration: WebhookIntegration, webhook_id: str) -> None:
+    """A delivery that recorded nothing (not a closed deal) is still remembered: its replay is refused."""
+    with transaction(engine) as session:
+        row = session.get(WebhookIntegration, integration.id)
+        if row is not None:
+            remember(session, row, webhook_id)
+
+
+def won_deal_closed_at(engine: Engine, external_id: str) -> date | None:
+    """The close date of the recorded, still won deal ``external_id`` (a CRM's "lost" cancels only such a deal)."""
+    with Session(engine) as session:
+        deal = session.exec(select(Deal).where(Deal.external_id == external_id)).first()
+        return deal.closed_at if deal is not None and deal.status == "won" else None
+
+
+def deals_to_record(engine: Engine, mapped: list[Mapped], by: Principal) -> tuple[list[DealIn], list[str]]:
+    """The deals a CRM delivery asks to record, all checked before any is written, and why others are ignored.
+    A lost deal cancels the won deal of the same id (closed on its own date, cancelled on the lost date)."""
+    deals: list[DealIn] = []
+    ignored: list[str] = []
+    for item in mapped:
+        if item.ignored:
+            ignored.append(item.ignored)
+            continue
+        body = dict(item.deal)
+        if item.lost:
+            closed_at = won_deal_closed_at(engine, body["external_id"])
+            if closed_at is None:
+                ignored.append(f"not a closed deal: {body['external_id']} was lost before it was won here")
+                continue
+            body |= {
+                "status": "cancelled",
+                "closed_at": closed_at.isoformat(),
+                "cancelled_at": max(closed_at, date.fromisoformat(body["closed_at"])).isoformat(),
+            }
+        try:
+            deals.append(DealIn.model_validate(body))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise MappingError(".".join(str(p) for p in first["loc"]) or "deal", first["msg"]) from None
+    if len(deals) > 1:  # several records in one delivery: each is checked as its save would be before any is
+        for deal in deals:
+            dry_run(engine, deal, by)
+    return deals, ignored
+
+
+def record_deliveries(
+    engine: Engine, deals: list[DealIn], *, by: Principal, integration: WebhookIntegration, webhook_id: str
+) -> list[tuple[RecordResult, DealOut]]:
+    """Record each deal like ``POST /api/v1/deals``, then remember the webhook-id."""
+    results = [record_one(engine, deal, by=by) for deal in deals]
+    remember_delivery(engine, integration, webhook_id)
+    return results

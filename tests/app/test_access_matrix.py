@@ -120,6 +120,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/statements/{email:str}/check"): {"manager", "finance"},  # the proof of a long statement, when asked
     ("GET", "/api/v1/statements/{email:str}/inputs"): {"manager", "finance"},
     ("POST", "/statements/what-if"): SALES,
+    # the what-if for a CRM card: without `person` the caller is asked about (finance, who has no statement: 400)
+    ("GET", "/api/v1/estimate"): STATEMENT_READERS,
     ("GET", "/team"): {"manager", "other_manager"},
     # finance
     ("GET", "/finance"): {"finance"},

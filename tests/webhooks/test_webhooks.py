@@ -201,6 +201,30 @@ def test_cli_creates_a_webhook_and_prints_the_secret_once(tmp_path) -> None:  # 
     again = run("webhook", "create", "hubspot", "--as", "root@example.com")
     assert again.returncode == 1 and "exists already" in again.stderr
     assert run("webhook", "revoke", "hubspot", "--as", "root@example.com").returncode == 0
+    sfdc = run(
+        "webhook",
+        "create",
+        "sfdc",
+        "--as",
+        "root@example.com",
+        "--format",
+        "salesforce",
+        "--mapping",
+        '{"owner_email": "Owner_Email__c"}',
+    )
+    assert sfdc.returncode == 0, sfdc.stderr
+    wrong = run(
+        "webhook",
+        "create",
+        "sfdc2",
+        "--as",
+        "root@example.com",
+        "--format",
+        "salesforce",
+        "--mapping",
+        '{"owner": "x"}',
+    )
+    assert wrong.returncode == 1 and "unknown mapping key 'owner'" in wrong.stderr
 
 
 def test_admin_page_creates_shows_the_secret_once_and_revokes(
