@@ -12,7 +12,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body, QueryParameter
+from litestar.params import Body, FromPath, QueryParameter
 
 from commissions.core.audit import record_forbidden
 from commissions.core.dependencies import CurrentPrincipal, DbSession
@@ -154,7 +154,7 @@ class ScimUsersController(Controller):
         return self._answer(request, person_id, 201)
 
     @get("/{person_id:str}", sync_to_thread=True, summary="One person as a SCIM User (admin token)")
-    def get_user(self, request: Request[Any, Any, Any], db: DbSession, person_id: str) -> Response[bytes]:
+    def get_user(self, request: Request[Any, Any, Any], db: DbSession, person_id: FromPath[str]) -> Response[bytes]:
         row = queries.user(db, _id(person_id, "User"))
         if row is None:
             raise ScimError(404, f"no User with id {person_id}")
@@ -162,7 +162,7 @@ class ScimUsersController(Controller):
 
     @put("/{person_id:str}", sync_to_thread=True, summary="Replace a person's attributes (admin token)")
     def replace_user(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: ScimBody
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: FromPath[str], data: ScimBody
     ) -> Response[bytes]:
         pid = _id(person_id, "User")
         service.replace_user(request.app.state["engine"], pid, _json_body(request, data), by=principal)
@@ -170,7 +170,7 @@ class ScimUsersController(Controller):
 
     @patch("/{person_id:str}", sync_to_thread=True, summary="Change a person (PatchOp; admin token)")
     def patch_user(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str, data: ScimBody
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: FromPath[str], data: ScimBody
     ) -> Response[bytes]:
         pid = _id(person_id, "User")
         body = _json_body(request, data)
@@ -178,7 +178,7 @@ class ScimUsersController(Controller):
         return self._answer(request, pid)
 
     @delete("/{person_id:str}", sync_to_thread=True, status_code=204, summary="Deprovision: deactivate (admin token)")
-    def delete_user(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: str) -> None:
+    def delete_user(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: FromPath[str]) -> None:
         service.deactivate_user(request.app.state["engine"], _id(person_id, "User"), by=principal)
 
     @staticmethod
@@ -221,7 +221,7 @@ class ScimGroupsController(Controller):
         return self._answer(request, team_id, 201)
 
     @get("/{team_id:str}", sync_to_thread=True, summary="One team as a SCIM Group (admin token)")
-    def get_group(self, request: Request[Any, Any, Any], db: DbSession, team_id: str) -> Response[bytes]:
+    def get_group(self, request: Request[Any, Any, Any], db: DbSession, team_id: FromPath[str]) -> Response[bytes]:
         row = queries.group(db, _id(team_id, "Group"))
         if row is None:
             raise ScimError(404, f"no Group with id {team_id}")
@@ -229,7 +229,7 @@ class ScimGroupsController(Controller):
 
     @put("/{team_id:str}", sync_to_thread=True, summary="Replace a team's name and members (admin token)")
     def replace_group(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: ScimBody
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: FromPath[str], data: ScimBody
     ) -> Response[bytes]:
         tid = _id(team_id, "Group")
         service.replace_group(request.app.state["engine"], tid, _json_body(request, data), by=principal)
@@ -237,7 +237,7 @@ class ScimGroupsController(Controller):
 
     @patch("/{team_id:str}", sync_to_thread=True, summary="Add or remove members, rename (PatchOp; admin token)")
     def patch_group(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str, data: ScimBody
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: FromPath[str], data: ScimBody
     ) -> Response[bytes]:
         tid = _id(team_id, "Group")
         body = _json_body(request, data)
@@ -245,7 +245,7 @@ class ScimGroupsController(Controller):
         return self._answer(request, tid)
 
     @delete("/{team_id:str}", sync_to_thread=True, status_code=204, summary="Deprovision: empty the team (admin token)")
-    def delete_group(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: str) -> None:
+    def delete_group(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: FromPath[str]) -> None:
         service.delete_group(request.app.state["engine"], _id(team_id, "Group"), by=principal)
 
     @staticmethod
