@@ -178,7 +178,9 @@ class ScimUsersController(Controller):
         return self._answer(request, pid)
 
     @delete("/{person_id:str}", sync_to_thread=True, status_code=204, summary="Deprovision: deactivate (admin token)")
-    def delete_user(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: FromPath[str]) -> None:
+    def delete_user(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, person_id: FromPath[str]
+    ) -> None:
         service.deactivate_user(request.app.state["engine"], _id(person_id, "User"), by=principal)
 
     @staticmethod
@@ -245,7 +247,9 @@ class ScimGroupsController(Controller):
         return self._answer(request, tid)
 
     @delete("/{team_id:str}", sync_to_thread=True, status_code=204, summary="Deprovision: empty the team (admin token)")
-    def delete_group(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: FromPath[str]) -> None:
+    def delete_group(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, team_id: FromPath[str]
+    ) -> None:
         service.delete_group(request.app.state["engine"], _id(team_id, "Group"), by=principal)
 
     @staticmethod
