@@ -1,5 +1,5 @@
 """``/scim/v2``: SCIM 2.0 (RFC 7644) for Okta, Microsoft Entra ID and authentik: discovery, Users and Groups.
-An admin's API token as bearer; answers and errors in ``application/scim+json`` (docs/integrations.md, "SCIM")."""
+An admin's API token as bearer; answers and errors in ``application/scim+json`` (docs/integrations-scim.md)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def users(session: Session, found: tuple[str, str] | None, start: int, count: in
         elif field == "id" and _numeric(value) is not None:
             query = query.where(Person.id == _numeric(value))
             counted = counted.where(Person.id == _numeric(value))
-        else:  # externalId is not stored (docs/integrations.md, "SCIM"): it matches no one
+        else:  # externalId is not stored (docs/integrations-scim.md): it matches no one
             return 0, []
     total = session.exec(counted).one()
     if count == 0:

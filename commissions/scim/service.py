@@ -1,6 +1,6 @@
 """SCIM ↔ people and teams: every write goes through ``people.sync`` (``upsert_people``, ``upsert_teams``) in
 one write transaction per request, so a deactivation ends sessions and revokes tokens, pay history stays,
-and a change of manager or team queues the statements it moves (docs/integrations.md, "SCIM").
+and a change of manager or team queues the statements it moves (docs/integrations-scim.md).
 
 A User's ``userName`` is the person's email (``emails`` only when ``userName`` is not an address; a PATCH of
 ``emails`` changes nothing: the email is the person's key and sign-in); ``name``/``displayName`` their name; ``active``;
