@@ -113,18 +113,25 @@ def end_sessions(engine: Engine, principal: Principal, ip: str, action: str = "a
 def reserve_password_check(engine: Engine, throttle: SignInThrottle, email: str, ip: str) -> Refusal | None:
     """Checking the current password spends the account's sign-in budget like a sign-in."""
     with transaction(engine) as session:
-        refusal, locked = throttle.reserve(email, ip, session=session)
-        if refusal is not None:
-            record_event(
-                session,
-                None,
-                "auth.locked_out" if locked else "auth.sign_in_throttled",
-                "person",
-                "",
-                {"email": email[:254], "by": ",".join(locked), "where": "password change"},
-                ip=ip,
-            )
-        return refusal
+        return _spend_sign_in_budget(session, throttle, email, ip, where="password change")
+
+
+def _spend_sign_in_budget(
+    session: Session, throttle: SignInThrottle, email: str, ip: str, *, where: str
+) -> Refusal | None:
+    """What else spends the sign-in budget (a password check, a reset request): one unit, a refusal audited."""
+    refusal, locked = throttle.reserve(email, ip, session=session)
+    if refusal is not None:
+        record_event(
+            session,
+            None,
+            "auth.locked_out" if locked else "auth.sign_in_throttled",
+            "person",
+            "",
+            {"email": email[:254], "by": ",".join(locked), "where": where},
+            ip=ip,
+        )
+    return refusal
 
 
 def current_hash(engine: Engine, person_id: int | None) -> str | None:
@@ -195,17 +202,8 @@ def request_reset_email(engine: Engine, throttle: SignInThrottle, email: str, ip
     email belongs to an active person, password sign-in is on and email is set up, issues a one-time link
     and queues it by email (one transaction). The caller answers the same whatever happened, unless refused."""
     with transaction(engine) as session:
-        refusal, locked = throttle.reserve(email, ip, session=session)
+        refusal = _spend_sign_in_budget(session, throttle, email, ip, where="forgot password")
         if refusal is not None:
-            record_event(
-                session,
-                None,
-                "auth.locked_out" if locked else "auth.sign_in_throttled",
-                "person",
-                "",
-                {"email": email[:254], "by": ",".join(locked), "where": "forgot password"},
-                ip=ip,
-            )
             return refusal
         person = person_by_email(session, email) if email else None
         if person is None or not person.active or not mail.enabled() or not password_sign_in_enabled(session):

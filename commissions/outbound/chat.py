@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from commissions.core.errors import InputProblem
 from commissions.core.formatting import format_measure
@@ -37,6 +37,27 @@ SLACK_HOSTS = ("hooks.slack.com",)
 TEAMS_HOST_SUFFIXES = (".webhook.office.com", ".logic.azure.com", ".powerautomate.com", ".powerplatform.com")
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_URL = 2000
+
+
+def split_url(url: str, *, missing: str) -> tuple[SplitResult, str]:
+    """The parts and lower-case host of a URL deliveries may go to (subscriptions and chat channels alike):
+    present, at most ``MAX_URL`` long, http(s) with a host, and no user name or password in it."""
+    if not url:
+        raise InputProblem("url", missing)
+    if len(url) > MAX_URL:
+        raise InputProblem("url", f"the url is longer than {MAX_URL} characters")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise InputProblem("url", f"{url!r} is not a valid URL") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise InputProblem("url", f"{url!r} is not an http(s) URL with a host")
+    if parts.username or parts.password:
+        raise InputProblem("url", "put no user name or password in the url: deliveries are signed instead")
+    return parts, host
+
 
 Event = tuple[str, Mapping[str, Any]]  # (type, data): never the event's pay
 
@@ -61,20 +82,7 @@ def check_webhook_url(kind: str, url: str, *, allow_http: bool) -> str:
         if kind == "slack"
         else "https://prod-00.westeurope.logic.azure.com/workflows/…"
     )
-    if not url:
-        raise InputProblem("url", f"paste the channel's incoming-webhook URL, e.g. {example}")
-    if len(url) > MAX_URL:
-        raise InputProblem("url", f"the url is longer than {MAX_URL} characters")
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-    except ValueError:
-        raise InputProblem("url", f"{url!r} is not a valid URL") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise InputProblem("url", f"{url!r} is not an https URL with a host, e.g. {example}")
-    if parts.username or parts.password:
-        raise InputProblem("url", "put no user name or password in the url")
+    parts, host = split_url(url, missing=f"paste the channel's incoming-webhook URL, e.g. {example}")
     if host in LOCAL_HOSTS or allow_http:
         return url
     if parts.scheme != "https":
