@@ -185,7 +185,9 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
     worker = None
     if not no_recompute_worker:
         # Its own process: a manager's recompute is CPU-bound and would starve requests of the GIL.
-        worker = subprocess.Popen([sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent"])
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent"], env=_child_env()
+        )
     click.echo(f"Quotaboard on http://{host}:{port}")
     try:
         # Granian (docs/architecture.md: why not uvicorn); open live streams get 5 s to end on a stop.
@@ -206,6 +208,14 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
         if worker is not None:
             worker.terminate()
             worker.wait(10)
+
+
+PARENT_PID = "QUOTABOARD_PARENT_PID"
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a process this one starts with ``--exit-with-parent``: it names this process."""
+    return {**os.environ, PARENT_PID: str(os.getpid())}
 
 
 def _share_metrics_between_processes(data_dir: Path) -> None:
@@ -254,7 +264,7 @@ def worker(poll_seconds: float, once: bool, exit_with_parent: bool, processes: i
         for other in range(1, processes):
             command = [sys.executable, "-m", "commissions.cli", "worker", "--exit-with-parent", "--part"]
             command += [f"{other}/{processes}", "--poll-seconds", str(poll_seconds), *(["--once"] if once else [])]
-            helpers.append(subprocess.Popen(command))
+            helpers.append(subprocess.Popen(command, env=_child_env()))
     try:
         _work(log, get_engine(), poll_seconds, once, exit_with_parent, mine, tasks=mine[0] == 0)
     finally:
@@ -326,7 +336,9 @@ def _drain_loop(
     from commissions.calculation.worker_lock import PartLock
     from commissions.core.metrics import WORKER_ERRORS
 
-    parent = os.getppid()
+    # the parent's pid as the parent gave it: a child slow to start (SCHED_IDLE) may begin after its parent died,
+    # when os.getppid() already names whoever adopted it, and would then never notice
+    parent = int(os.environ.get(PARENT_PID, os.getppid()))
     tasks_due = 0.0
     lock = PartLock(engine, part)  # one worker per part on any number of hosts; the others stand by
     standing_by = False

@@ -72,3 +72,48 @@ def test_the_worker_command_runs_its_parts_in_processes(
     assert done.returncode == 0, done.stderr
     assert _pending(engine) == set()
     assert check_period(engine, Q1).differences == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_part_process_whose_parent_died_before_it_started_exits(engine: Engine, tmp_path: Path) -> None:
+    """The parent names itself to its parts: a part slow to start (it runs at idle priority) may begin after
+    its parent was killed, when os.getppid() already names whoever adopted it; it must still notice and exit."""
+    import signal
+    import time
+
+    url = engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "commissions.cli", "worker", "--processes", "2", "--poll-seconds", "0.2"],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not (children := _children(parent.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children, "the worker never started its second part"
+    os.kill(parent.pid, signal.SIGKILL)  # at once: the part is most likely still importing
+    parent.wait(10)
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in children):
+        assert time.monotonic() < deadline, "an orphaned part kept running"
+        time.sleep(0.2)
+
+
+def _state(pid: int) -> str:
+    try:
+        return "zombie" if (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z" else "alive"
+    except OSError:
+        return "zombie"
