@@ -12,8 +12,9 @@ demo: setup
 run: setup
 	$(BIN)/commissions run
 
+# Two processes (the machine's cores); a test file runs whole in one of them, in order (pytest-xdist).
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 setup: $(VENV)/.installed node_modules/.package-lock.json tests/oidc_provider/node_modules/.package-lock.json
 

@@ -23,8 +23,12 @@ from sqlalchemy.engine import make_url
 
 log = logging.getLogger("quotaboard.worker")
 
-#: Advisory lock keys: this base plus the part's k and n (an arbitrary constant: "QBWORK").
-LOCK_BASE = 0x5142_574F_524B_0000
+#: The advisory lock of a part: its first key names the database and schema (advisory locks are per
+#: database, and one PostgreSQL server may hold several installs in schemas of one database), its second the
+#: part (k and n).
+_TRY_LOCK = text(
+    "SELECT pg_try_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.quotaboard-worker'), :part)"
+)
 
 
 class PartLock:
@@ -35,9 +39,9 @@ class PartLock:
         self._file: IO[Any] | None = None
 
     @property
-    def key(self) -> int:
+    def part_key(self) -> int:
         k, n = self.part
-        return LOCK_BASE + n * 256 + k
+        return n * 256 + k
 
     def hold(self) -> bool:
         """Whether this process holds the part's lock now (taking it if free; checking a held one is alive)."""
@@ -64,7 +68,7 @@ class PartLock:
                 self.release()
         connection = self.engine.connect()
         try:
-            taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            taken = connection.execute(_TRY_LOCK, {"part": self.part_key}).scalar()
             connection.commit()
         except Exception:
             connection.close()
