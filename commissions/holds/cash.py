@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import exists, func, or_
 from sqlalchemy import select as sa_select
@@ -253,6 +254,21 @@ def held_amounts(session: Session, period: Period, holds: list[CommissionHold]) 
                 amounts[key] = lines.get(key, 0) - (deal.now - deal.before)
         out[stored_id(hold)] = {key: amount for key, amount in amounts.items() if amount}
     return out
+
+
+def holds_touch(period: Any) -> Any:
+    """A column saying whether any hold keeps money of ``period`` back or is released into it (to select with the
+    period's row: a statement learns in the same read whether holds concern it at all)."""
+    return (
+        exists()
+        .where(or_(CommissionHold.period_id == period.id, CommissionHold.payable_period_key == period.key))
+        .label("any_hold")
+    )
+
+
+def releases_on_cash(session: Session) -> bool:
+    """Whether any plan version releases commission on cash or after a date (the cached catalogue: no read)."""
+    return bool(_release_rules(session))
 
 
 def _holds_of(session: Session, period: Period) -> list[CommissionHold]:

@@ -62,7 +62,7 @@ from commissions.core.money import format_money
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
-from commissions.holds.cash import cash_figures
+from commissions.holds.cash import cash_figures, holds_touch, releases_on_cash
 from commissions.models import CustomField, PayeeSummary, Period, Person, PlanVersion
 from commissions.people.access import find_statement_person
 from commissions.statements.queries import (
@@ -423,8 +423,11 @@ def statement_with_proof(
 
 def cash_out(session: Session, person: Person, key: str, currency: str) -> CashOut | None:
     """Earned, waiting, released, held and payable in the statement's currency; None when none of it applies."""
-    period = session.exec(select(Period).where(Period.key == key)).first()
-    if period is None or person.id is None:
+    found = session.exec(select(Period, holds_touch(Period)).where(Period.key == key)).first()
+    if found is None or person.id is None:
+        return None
+    period, any_hold = found
+    if not any_hold and not releases_on_cash(session):  # the usual case: one read, nothing more to say
         return None
     entry = cash_figures(session, period, person_id=person.id).get((person.id, currency))
     if entry is None or not (
