@@ -1,4 +1,4 @@
-"""SCIM 2.0 Users (RFC 7644) with the requests Okta and Microsoft Entra ID send, from their published docs:
+"""SCIM 2.0 Users (RFC 7644) with the requests Okta, Microsoft Entra ID and authentik send, from their published docs:
 create, look up by filter, update, deactivate (sessions end, pay history stays), reactivate, delete."""
 
 from __future__ import annotations
@@ -364,3 +364,47 @@ def test_a_new_user_name_changes_the_email_unless_taken(client, engine: Engine, 
     taken = patch_op({"op": "replace", "path": "userName", "value": "bo@example.com"})
     scim_error(client.patch(f"{URL}/{ana.id}", json=taken, headers=scim), 409, "uniqueness")
     assert person(engine, "ana.alvarez@example.com")["id"] == ana.id  # type: ignore[index]
+
+
+# authentik's SCIM provider (goauthentik.io, "SCIM provider"): it creates with POST, then keeps users in sync
+# with full PUTs of the same shape (its user mapping sends name, displayName, emails with type "other",
+# active, and its own id as externalId), and deletes with DELETE
+AUTHENTIK_USER = {
+    "schemas": [USER],
+    "userName": "akadmin@authentik.example",
+    "name": {"formatted": "Ada Admin", "givenName": "Ada", "familyName": "Admin"},
+    "displayName": "Ada Admin",
+    "active": True,
+    "emails": [{"value": "akadmin@authentik.example", "type": "other", "primary": True}],
+    "externalId": "6d3c1f0a-2e4b-4f5a-9c6d-7e8f9a0b1c2d",
+    "photos": [],
+    "locale": "en",
+}
+
+
+def test_authentik_sequence_create_put_deactivate_delete(client, engine: Engine, scim) -> None:  # type: ignore[no-untyped-def]
+    created = client.post(URL, json=AUTHENTIK_USER, headers=scim)
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    stored = person(engine, "akadmin@authentik.example")
+    assert stored is not None and stored["name"] == "Ada Admin" and stored["active"] is True
+
+    renamed = {
+        **AUTHENTIK_USER,
+        "name": {**AUTHENTIK_USER["name"], "formatted": "Ada Lovelace"},
+        "displayName": "Ada Lovelace",
+    }
+    replaced = client.put(f"{URL}/{user_id}", json=renamed, headers=scim)
+    assert replaced.status_code == 200, replaced.text
+    assert person(engine, "akadmin@authentik.example")["name"] == "Ada Lovelace"  # type: ignore[index]
+
+    again = client.put(f"{URL}/{user_id}", json=renamed, headers=scim)  # authentik re-syncs unchanged users
+    assert again.status_code == 200 and again.json()["displayName"] == "Ada Lovelace"
+
+    deactivated = client.put(f"{URL}/{user_id}", json={**renamed, "active": False}, headers=scim)
+    assert deactivated.status_code == 200 and deactivated.json()["active"] is False
+    assert person(engine, "akadmin@authentik.example")["active"] is False  # type: ignore[index]
+
+    assert client.delete(f"{URL}/{user_id}", headers=scim).status_code == 204
+    kept = person(engine, "akadmin@authentik.example")
+    assert kept is not None and kept["active"] is False  # deprovisioned, never deleted
