@@ -12,9 +12,9 @@ demo: setup
 run: setup
 	$(BIN)/commissions run
 
-# Two processes (the machine's cores) sharing the tests, an idle one taking work from the busy one (pytest-xdist).
+# Two processes (the machine's cores); a test file runs whole in one of them, in order (pytest-xdist).
 test: setup
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest -n 2 --dist loadfile
 
 setup: $(VENV)/.installed node_modules/.package-lock.json tests/oidc_provider/node_modules/.package-lock.json
 
