@@ -455,12 +455,9 @@ def assign(
     return assignment
 
 
-def end_assignment(
-    session: Session, *, assignment: PlanAssignment, ends_on: date, by: Principal | None
-) -> PlanAssignment:
-    """End (or move the end of) an assignment; the last day is ``ends_on``, inclusive."""
-    plan = _lock_plan(session, assignment.plan_id)
-    if ends_on < assignment.starts_on:
+def _check_new_end(session: Session, plan: Plan, assignment: PlanAssignment, ends_on: date | None) -> None:
+    """A new last day (None: open-ended) for ``assignment``: not before its start, overlapping no other."""
+    if ends_on is not None and ends_on < assignment.starts_on:
         raise InputProblem(
             "ends_on",
             f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
@@ -476,6 +473,14 @@ def end_assignment(
     )
     if clash is not None:
         raise Conflict("ends_on", f"that would overlap the assignment from {_describe(clash)}")
+
+
+def end_assignment(
+    session: Session, *, assignment: PlanAssignment, ends_on: date, by: Principal | None
+) -> PlanAssignment:
+    """End (or move the end of) an assignment; the last day is ``ends_on``, inclusive."""
+    plan = _lock_plan(session, assignment.plan_id)
+    _check_new_end(session, plan, assignment, ends_on)
     previous = assignment.ends_on
     assignment.ends_on = ends_on
     session.add(assignment)
@@ -504,22 +509,7 @@ def change_assignment(
 ) -> PlanAssignment:
     """Set an assignment's end (None: open-ended) and ``prorate``; the periods the change reaches are recomputed."""
     plan = _lock_plan(session, assignment.plan_id)
-    if ends_on is not None and ends_on < assignment.starts_on:
-        raise InputProblem(
-            "ends_on",
-            f"the assignment starts on {assignment.starts_on.isoformat()}: it cannot end "
-            f"before that ({ends_on.isoformat()})",
-        )
-    clash = _overlapping(
-        session,
-        plan_id=stored_id(plan),
-        person_id=assignment.person_id,
-        starts_on=assignment.starts_on,
-        ends_on=ends_on,
-        exclude_id=assignment.id,
-    )
-    if clash is not None:
-        raise Conflict("ends_on", f"that would overlap the assignment from {_describe(clash)}")
+    _check_new_end(session, plan, assignment, ends_on)
     before = (assignment.ends_on, assignment.prorate)
     if before == (ends_on, prorate):
         return assignment
