@@ -62,7 +62,7 @@ from commissions.auth.sessions import SESSION_COOKIE, CachedSessionStore, Rotati
 from commissions.auth.throttle import SignInThrottle
 from commissions.campaigns.api import CampaignsApiController
 from commissions.campaigns.pages import CampaignsController
-from commissions.core import mail
+from commissions.core import i18n, mail
 from commissions.core.db import get_engine
 from commissions.core.dependencies import provide_db, provide_principal
 from commissions.core.errors import Forbidden, InputProblem
@@ -148,6 +148,10 @@ def _channels_backend(settings: Settings) -> ChannelsBackend:
 
 def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["nav_for"] = nav_for
+    engine.engine.add_extension("jinja2.ext.i18n")  # {{ _("...") }} and {% trans %}: commissions/core/i18n.py
+    engine.engine.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+    )
     register_filters(engine.engine.filters, engine.engine.globals)  # money, percent, ...: one rounding rule
 
 
