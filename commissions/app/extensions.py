@@ -4,7 +4,8 @@ Each entry point resolves to an object with any of ``route_handlers``, ``nav_ite
 ``on_startup``/``on_shutdown`` (app hooks), ``cli_commands`` (click commands added to
 `commissions`), ``worker_tasks`` (callables taking the engine, run by `commissions worker`
 each minute) and ``demo_data`` (callables ``(session, *, today, period_start)`` that add the
-extension's rows to `commissions demo`). ``commissions`` never imports an extension by
+extension's rows to `commissions demo`) and ``home_sections`` (callables
+``(session, principal, period) -> core.rendering.HomeSection | None``: blocks on the Home page). ``commissions`` never imports an extension by
 name, so the dependency stays one-way: the leaderboard uses commissions, not the reverse.
 """
 

@@ -5,6 +5,7 @@ A page template ``{% include %}``s its partial, so each piece of markup exists o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -27,3 +28,17 @@ def page_or_partial(
 ) -> Template:
     is_htmx = bool(getattr(request, "htmx", False))
     return page(partial_template if is_htmx else page_template, context, status_code=status_code)
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """A block an extension adds to the Home page (the ``home_sections`` hook, commissions/app/extensions.py).
+
+    ``template`` is a partial rendered with ``context`` where Home places extension sections,
+    ordered by ``order`` (lower first). The hook is a callable
+    ``(session, principal, period) -> HomeSection | None`` (None: nothing to show this person).
+    """
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    order: int = 50
