@@ -7,11 +7,13 @@ Locking with open items needs a reason (``override_reason``), recorded in the au
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from commissions.calculation import state
+from commissions.core.periods import LIVE_STATES
 from commissions.models import Dispute, Period
 from commissions.periods.holds import holds_in_force
 
@@ -58,4 +60,19 @@ def describe(items: list[ChecklistItem]) -> str:
     return ", ".join(f"{item.label.lower()}: {item.count}" for item in items)
 
 
-__all__ = ["ChecklistItem", "close_checklist", "describe", "open_items"]
+def period_to_close(session: Session, today: date) -> Period | None:
+    """The period finance closes next: the oldest still open (or approved) one that has ended; else the
+    open period that holds today; else the newest open one (None when every period is locked or paid)."""
+    live = list(
+        session.exec(select(Period).where(col(Period.state).in_(LIVE_STATES)).order_by(col(Period.starts_on))).all()
+    )
+    ended = [p for p in live if p.ends_on < today]
+    if ended:
+        return ended[0]
+    current = [p for p in live if p.starts_on <= today <= p.ends_on]
+    if current:
+        return current[0]
+    return live[-1] if live else None
+
+
+__all__ = ["ChecklistItem", "close_checklist", "describe", "open_items", "period_to_close"]
