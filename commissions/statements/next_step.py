@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -81,7 +82,7 @@ def next_steps(session: Session, person_id: int, period: PeriodKey) -> list[Next
         except Exception:  # a document the engine refuses has no steps to show (its figures carry the error)
             continue
         digits_currency = summary.currency
-        base = {"plan": plan_name, "metric": summary.metric, "currency": summary.currency}
+        base: dict[str, Any] = {"plan": plan_name, "metric": summary.metric, "currency": summary.currency}
         for component in parsed.components:
             if isinstance(component, TieredComponent) and component.on == "attainment" and component.per == "period":
                 bounds = component.bounds
