@@ -238,7 +238,7 @@ def test_extension_sections_render_in_order_and_a_failing_one_is_skipped(  # typ
     def nothing(session, principal, period):  # type: ignore[no-untyped-def]
         return None
 
-    monkeypatch.setattr(home, "hooks", lambda name: [later, broken, nothing, rank] if name == "home_sections" else [])
+    monkeypatch.setattr(home, "section_hooks", lambda: (later, broken, nothing, rank))
     sign_in(client, "ana@example.com")
     response = client.get("/")
     assert response.status_code == 200
