@@ -247,3 +247,17 @@ def test_extension_sections_render_in_order_and_a_failing_one_is_skipped(  # typ
     assert region.index("Rank 3 of 12") < region.index("Rank 9 of 9")  # by order
     assert response.text.index("my-figures") < response.text.index('class="home-extensions"')  # after own figures
     assert "the extension fell over" in caplog.text
+
+
+def test_nothing_credited_yet_says_so(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    from commissions.calculation.service import recalc_period
+
+    make_person("eve@example.com")
+    store_plan(engine, ["eve@example.com"])
+    store_quota(engine, "eve@example.com", 100_000, period=QUARTER.key)
+    recalc_period(engine, QUARTER.key, trigger="test")  # Eve's statement: computed, nothing credited
+    sign_in(client, "eve@example.com")
+    page = client.get("/").text
+    assert f"Nothing credited to you in {QUARTER.key} yet." in page
+    assert "Your first won deal counts here as soon as it is recorded." in page
+    assert "0.00 USD" in page and "You are not on a plan" not in page
