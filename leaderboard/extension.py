@@ -16,6 +16,7 @@ from commissions.core.navigation import EVERYONE, NavItem
 from leaderboard.api import ContestsApiController, LeaderboardApiController
 from leaderboard.contests_cli import contests_group
 from leaderboard.demo import add_demo_contests
+from leaderboard.home import SECTIONS as HOME_SECTIONS
 from leaderboard.listener import start_listening, stop_listening
 from leaderboard.pages import BadgesController, ContestsController, LeaderboardController, LeaderboardTvController
 
@@ -61,4 +62,5 @@ extension = Extension(
     cli_commands=[contests_group],
     worker_tasks=[_close_ended_contests],
     demo_data=[add_demo_contests],
+    home_sections=list(HOME_SECTIONS),  # Home's rank, streak and badges, recent wins, contest (leaderboard/home.py)
 )

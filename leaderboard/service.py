@@ -28,7 +28,7 @@ from commissions.core.formatting import attainment_percent, attainment_ratio
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.core.principal import Principal
-from commissions.models import Deal, PayeeSummary, Period, Person, Team
+from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person, Team
 from commissions.models.base import utcnow
 from commissions.people.progress import progress_rows
 from leaderboard.badges import forget_evaluations, seed_default_rules, validate_params
@@ -450,18 +450,27 @@ def _compute_board(
 
 @dataclass(frozen=True, slots=True)
 class Celebration:
-    owner: str
+    """A new deal's banner: who, which account, how much (bookings, never commission), in the deal's currency."""
+
+    owner: str  # the owner's first name
     account: str
-    amount: str
+    amount_minor: int
+    currency: str
+    person_ids: frozenset[int] = frozenset()  # the owner and the split holders: "your deal" to each of them
+
+    def is_for(self, person_id: int | None) -> bool:
+        return person_id is not None and person_id in self.person_ids
 
 
 def celebration(session: Session, *, external_id: str) -> Celebration | None:
     """What a new deal's banner says: who, which account, how much (bookings, never commission)."""
     banner_columns: tuple[Any, ...] = (
+        Deal.id,
         Deal.name,
         Deal.account,
         Deal.amount_minor,
         Deal.currency,
+        Deal.owner_id,
         Person.name,
     )
     found = session.exec(
@@ -469,10 +478,15 @@ def celebration(session: Session, *, external_id: str) -> Celebration | None:
     ).first()
     if found is None:
         return None
-    name, account, amount_minor, currency, owner = found
-    amount = from_minor(amount_minor, currency)
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,}"
-    return Celebration(owner=owner.split()[0] if owner else owner, account=account or name, amount=text)
+    deal_id, name, account, amount_minor, currency, owner_id, owner = found
+    splits = session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal_id)).all()
+    return Celebration(
+        owner=owner.split()[0] if owner else owner,
+        account=account or name,
+        amount_minor=int(amount_minor),
+        currency=currency,
+        person_ids=frozenset({int(owner_id), *(int(p) for p in splits)}),
+    )
 
 
 # --- the admin pages' writes: badge rules (each its own transaction, audited) ------------------------------------
