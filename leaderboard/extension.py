@@ -30,7 +30,9 @@ class Extension:
     cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
     worker_tasks: list[Any] = field(default_factory=list)  # callables(engine): `commissions worker`, each minute
     demo_data: list[Any] = field(default_factory=list)  # callables(session, *, today, period_start): `commissions demo`
-    home_sections: list[Any] = field(default_factory=list)  # callables(session, principal, period) -> HomeSection | None
+    home_sections: list[Any] = field(
+        default_factory=list
+    )  # callables(session, principal, period) -> HomeSection | None
 
 
 def _close_ended_contests(engine: Any) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from commissions.core.i18n import gettext as _
 from commissions.core.i18n import ngettext
 from commissions.core.periods import PeriodKey, parse_period_key
 from commissions.core.principal import Principal
@@ -185,17 +184,19 @@ def _target(me: Entry, other: Entry | None) -> Target | None:
 
 
 def board_url(view: str, team_id: int | None = None) -> str:
-    return "/leaderboard" if view == "company" else f"/leaderboard?view={view}" + (f"&team={team_id}" if team_id else "")
+    return (
+        "/leaderboard" if view == "company" else f"/leaderboard?view={view}" + (f"&team={team_id}" if team_id else "")
+    )
 
 
 def rank_section(session: Session, principal: Principal, period: PeriodKey | str | Any) -> HomeSection | None:
-    """"Your rank": a rep's or marketer's place on their board; a manager's team top. None for anyone else."""
+    """ "Your rank": a rep's or marketer's place on their board; a manager's team top. None for anyone else."""
     if principal.person_id is None or principal.role not in ("rep", "manager"):
         return None
     found = _person_and_team(session, principal.person_id)
     if found is None:
         return None
-    person, team = found
+    _person, team = found
     key = period_key_of(period)
     if principal.role == "manager":
         return _team_section(session, principal.person_id, team, key)
@@ -270,9 +271,7 @@ def win_days(session: Session, person_id: int, *, since: date, until: date) -> l
     days += session.exec(
         select(Deal.closed_at)
         .join(DealSplit, col(DealSplit.deal_id) == Deal.id)
-        .where(
-            DealSplit.person_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until
-        )
+        .where(DealSplit.person_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until)
     ).all()
     return days
 
@@ -324,14 +323,16 @@ def _on_board(session: Session, principal: Principal, key: PeriodKey) -> bool:
 
 
 def streak_section(session: Session, principal: Principal, period: PeriodKey | str | Any) -> HomeSection | None:
-    """"Streaks and badges": reps and managers on a plan in the period."""
+    """ "Streaks and badges": reps and managers on a plan in the period."""
     if principal.person_id is None or principal.role not in ("rep", "manager"):
         return None
     key = period_key_of(period)
     if not _on_board(session, principal, key):
         return None
     today = date.today()
-    days = win_days(session, principal.person_id, since=week_of(today) - timedelta(weeks=STREAK_WEEKS_LOOKED_AT), until=today)
+    days = win_days(
+        session, principal.person_id, since=week_of(today) - timedelta(weeks=STREAK_WEEKS_LOOKED_AT), until=today
+    )
     streak = current_streak(days, today)
     won_this_week = any(week_of(day) == week_of(today) for day in days if day <= today)
     goal = _streak_badge(session)
@@ -364,7 +365,16 @@ class Win:
 def recent_wins(session: Session, *, viewer_id: int | None, limit: int = RECENT_WINS) -> list[Win]:
     """The newest won deals (newest recorded first), as the board's banner celebrates them: bookings, never pay."""
     rows = session.exec(
-        select(Deal.id, Deal.name, Deal.account, Deal.amount_minor, Deal.currency, Deal.owner_id, Deal.closed_at, Person.name)
+        select(
+            Deal.id,
+            Deal.name,
+            Deal.account,
+            Deal.amount_minor,
+            Deal.currency,
+            Deal.owner_id,
+            Deal.closed_at,
+            Person.name,
+        )
         .join(Person, col(Person.id) == Deal.owner_id)
         .where(Deal.status == "won")
         .order_by(col(Deal.created_at).desc(), col(Deal.id).desc())
@@ -389,7 +399,7 @@ def recent_wins(session: Session, *, viewer_id: int | None, limit: int = RECENT_
 
 
 def wins_section(session: Session, principal: Principal, period: PeriodKey | str | Any) -> HomeSection | None:
-    """"Recent wins": the company's newest won deals for reps and managers (whether or not they have a plan yet:
+    """ "Recent wins": the company's newest won deals for reps and managers (whether or not they have a plan yet:
     it is the floor's news, not their figures); None when nothing was won yet."""
     if principal.person_id is None or principal.role not in ("rep", "manager"):
         return None
@@ -452,7 +462,7 @@ def my_contest(session: Session, principal: Principal, *, now: datetime) -> Cont
 
 
 def contest_section(session: Session, principal: Principal, period: PeriodKey | str | Any) -> HomeSection | None:
-    """"Your contest": reps and managers on a plan in the period who take part in a running contest."""
+    """ "Your contest": reps and managers on a plan in the period who take part in a running contest."""
     if principal.person_id is None or principal.role not in ("rep", "manager"):
         return None
     if not _on_board(session, principal, period_key_of(period)):

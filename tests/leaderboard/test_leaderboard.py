@@ -12,11 +12,11 @@ from sqlmodel import select
 
 import leaderboard.models  # noqa: F401  (the snapshot table is emptied between tests)
 from commissions.core.db import transaction
+from commissions.core.money import format_money
 from commissions.core.periods import ensure_period, parse_period_key
 from commissions.models import PayeeSummary, Person, Plan, PlanVersion, Team
 from leaderboard.models import LeaderboardSnapshot
 from leaderboard.ranking import around, competition_rank, movement
-from commissions.core.money import format_money
 from leaderboard.service import Celebration, board, take_snapshot
 from leaderboard.stream import messages_for
 from tests.calc_fixtures import example_deal, store_plan, store_quota
@@ -323,7 +323,9 @@ async def _stream_messages() -> None:
         return f"{c.owner} closed {c.account}, {format_money(c.amount_minor, c.currency)}"
 
     created = await messages_for({"event": "deal.created", "external_id": "D-1"}, lambda _: cheer, render)
-    assert [(m.event, m.data) for m in created] == [("deal", "Ana closed Acme, 45,000.00 USD")]  # the refresh came first
+    assert [(m.event, m.data) for m in created] == [
+        ("deal", "Ana closed Acme, 45,000.00 USD")
+    ]  # the refresh came first
     updated = await messages_for({"event": "deal.updated", "external_id": "D-1"}, lambda _: cheer, render)
     assert updated == []
     imported = await messages_for({"event": "deals.imported", "created": 3}, lambda _: cheer, render)
