@@ -363,7 +363,7 @@ class Win:
 
 
 def recent_wins(session: Session, *, viewer_id: int | None, limit: int = RECENT_WINS) -> list[Win]:
-    """The newest won deals (newest recorded first), as the board's banner celebrates them: bookings, never pay."""
+    """The newest won deals (latest close first, then latest recorded), as the board's banner celebrates them: bookings, never pay."""
     rows = session.exec(
         select(
             Deal.id,
@@ -377,7 +377,7 @@ def recent_wins(session: Session, *, viewer_id: int | None, limit: int = RECENT_
         )
         .join(Person, col(Person.id) == Deal.owner_id)
         .where(Deal.status == "won")
-        .order_by(col(Deal.created_at).desc(), col(Deal.id).desc())
+        .order_by(col(Deal.closed_at).desc(), col(Deal.created_at).desc(), col(Deal.id).desc())
         .limit(limit)
     ).all()
     splits: dict[int, set[int]] = {}
