@@ -257,8 +257,9 @@ def _team_section(session: Session, person_id: int, team: Team | None, key: Peri
 
 def win_days(session: Session, person_id: int, *, since: date, until: date) -> list[date]:
     """The close dates of won deals credited to the person: deals they own without splits, or hold a split of."""
+    owned_columns: tuple[Any, ...] = (Deal.id, Deal.closed_at)
     owned = session.exec(
-        select(Deal.id, Deal.closed_at).where(
+        select(*owned_columns).where(
             Deal.owner_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until
         )
     ).all()
@@ -269,7 +270,7 @@ def win_days(session: Session, person_id: int, *, since: date, until: date) -> l
     )
     days = [closed for deal_id, closed in owned if deal_id not in split_deals]
     days += session.exec(
-        select(Deal.closed_at)
+        select(col(Deal.closed_at))
         .join(DealSplit, col(DealSplit.deal_id) == Deal.id)
         .where(DealSplit.person_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until)
     ).all()
@@ -363,18 +364,20 @@ class Win:
 
 
 def recent_wins(session: Session, *, viewer_id: int | None, limit: int = RECENT_WINS) -> list[Win]:
-    """The newest won deals (latest close first, then latest recorded), as the board's banner celebrates them: bookings, never pay."""
+    """The newest won deals (latest close first, then latest recorded), as the board's banner celebrates them:
+    bookings, never pay."""
+    win_columns: tuple[Any, ...] = (
+        Deal.id,
+        Deal.name,
+        Deal.account,
+        Deal.amount_minor,
+        Deal.currency,
+        Deal.owner_id,
+        Deal.closed_at,
+        Person.name,
+    )
     rows = session.exec(
-        select(
-            Deal.id,
-            Deal.name,
-            Deal.account,
-            Deal.amount_minor,
-            Deal.currency,
-            Deal.owner_id,
-            Deal.closed_at,
-            Person.name,
-        )
+        select(*win_columns)
         .join(Person, col(Person.id) == Deal.owner_id)
         .where(Deal.status == "won")
         .order_by(col(Deal.closed_at).desc(), col(Deal.created_at).desc(), col(Deal.id).desc())

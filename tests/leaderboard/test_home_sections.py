@@ -221,7 +221,6 @@ def test_sections_show_the_boards_figures_and_nothing_for_a_person_without_a_pla
         finance = Principal(role="finance", person_id=None, email=None, name="Finance")
         assert all(fn(session, finance, period) is None for fn in extension.home_sections)
 
-
     with Session(engine) as session:  # a snapshot of today was taken, so tomorrow's Home shows movement
         assert session.exec(select(LeaderboardSnapshot).where(LeaderboardSnapshot.taken_on == today)).first()
 
