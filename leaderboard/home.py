@@ -29,7 +29,7 @@ from commissions.core.i18n import ngettext
 from commissions.core.periods import PeriodKey, parse_period_key
 from commissions.core.principal import Principal
 from commissions.core.rendering import HomeSection
-from commissions.models import Deal, DealSplit, Person, Team
+from commissions.models import Campaign, Deal, DealSplit, Person, Team
 from commissions.models.base import utcnow
 from leaderboard.contests.rules import ends_at, state, visible_contests
 from leaderboard.contests.standings import Row, live_rows
@@ -247,7 +247,6 @@ def _team_section(session: Session, person_id: int, team: Team | None, key: Peri
             "board_url": board_url(view, team.id if team else None),
             "rows": rows[:TEAM_TOP],
             "count": len(rows),
-            "needs_help": [row for row in rows if row.attainment_ppm is not None and row.rank > PODIUM][-2:],
         },
     )
 
@@ -256,7 +255,8 @@ def _team_section(session: Session, person_id: int, team: Team | None, key: Peri
 
 
 def win_days(session: Session, person_id: int, *, since: date, until: date) -> list[date]:
-    """The close dates of won deals credited to the person: deals they own without splits, or hold a split of."""
+    """The close dates of won deals credited to the person: deals they own without splits, hold a split of, or
+    (a marketer) sourced with one of their campaigns."""
     owned_columns: tuple[Any, ...] = (Deal.id, Deal.closed_at)
     owned = session.exec(
         select(*owned_columns).where(
@@ -273,6 +273,11 @@ def win_days(session: Session, person_id: int, *, since: date, until: date) -> l
         select(col(Deal.closed_at))
         .join(DealSplit, col(DealSplit.deal_id) == Deal.id)
         .where(DealSplit.person_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until)
+    ).all()
+    days += session.exec(  # a marketer's wins: won deals sourced by a campaign they own
+        select(col(Deal.closed_at))
+        .join(Campaign, col(Campaign.code) == Deal.source_campaign)
+        .where(Campaign.owner_id == person_id, Deal.status == "won", Deal.closed_at >= since, Deal.closed_at <= until)
     ).all()
     return days
 
@@ -336,6 +341,9 @@ def streak_section(session: Session, principal: Principal, period: PeriodKey | s
     )
     streak = current_streak(days, today)
     won_this_week = any(week_of(day) == week_of(today) for day in days if day <= today)
+    badges = newest_badges(session, principal.person_id)
+    if principal.role == "manager" and streak == 0 and not badges:
+        return None  # a manager's deals are mostly their team's: nothing of their own to show
     goal = _streak_badge(session)
     return HomeSection(
         template="partials/home_game/streak.html",
@@ -345,7 +353,7 @@ def streak_section(session: Session, principal: Principal, period: PeriodKey | s
             "won_this_week": won_this_week,
             "weeks": recent_weeks(days, today),
             "week_ends_on": week_of(today) + timedelta(days=6),
-            "badges": newest_badges(session, principal.person_id),
+            "badges": badges,
             "goal_name": goal[0] if goal and streak < goal[1] else None,
             "goal_weeks_left": goal[1] - streak if goal and streak < goal[1] else 0,
         },

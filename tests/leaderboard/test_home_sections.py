@@ -259,3 +259,42 @@ def test_a_manager_sees_their_teams_top(client, engine: Engine, make_person) -> 
             (2, "Ana", 400_000),
         ]
         assert section.context["team_name"] == "East"
+
+
+def test_win_days_count_owned_split_and_sourced_deals_once_each(engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    from commissions.models import Campaign, Deal, DealSplit
+    from leaderboard.home import win_days
+
+    ana = make_person("ana@example.com")
+    bo = make_person("bo@example.com")
+    mia = make_person("mia@example.com", team="Marketing")
+    day = date(2026, 11, 2)
+    with transaction(engine) as s:
+        s.add(Campaign(code="WEB", name="Webinars", owner_id=mia.id))
+
+        def deal(ext: str, owner: int, closed: date, **extra: object) -> Deal:
+            row = Deal(
+                external_id=ext, name=ext, owner_id=owner, amount_minor=100, currency="USD", closed_at=closed, **extra
+            )
+            s.add(row)
+            s.flush()
+            return row
+
+        deal("OWN", ana.id, day)
+        split = deal("SPLIT", ana.id, day + timedelta(days=1))  # split 50/50: Ana and Bo both hold a share
+        s.add(DealSplit(deal_id=split.id, person_id=ana.id, share_bp=5000))
+        s.add(DealSplit(deal_id=split.id, person_id=bo.id, share_bp=5000))
+        given = deal("GIVEN", ana.id, day + timedelta(days=2))  # owned by Ana, all of it split to Bo
+        s.add(DealSplit(deal_id=given.id, person_id=bo.id, share_bp=10000))
+        deal("CANCELLED", ana.id, day + timedelta(days=3), status="cancelled", cancelled_at=day + timedelta(days=5))
+        deal("SOURCED", bo.id, day + timedelta(days=4), source_campaign="WEB")
+    with Session(engine) as session:
+        window = {"since": day - timedelta(days=30), "until": day + timedelta(days=30)}
+        assert sorted(win_days(session, ana.id, **window)) == [day, day + timedelta(days=1)]
+        assert sorted(win_days(session, bo.id, **window)) == [
+            day + timedelta(days=1),
+            day + timedelta(days=2),
+            day + timedelta(days=4),
+        ]
+        assert win_days(session, mia.id, **window) == [day + timedelta(days=4)]  # the marketer's sourced win
+        assert win_days(session, ana.id, since=day + timedelta(days=10), until=day + timedelta(days=30)) == []
