@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 from commissions.calculation.rows import stored_id, table_of
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
-from commissions.core.formatting import attainment_percent, attainment_ratio
-from commissions.core.money import from_minor
+from commissions.core.formatting import attainment_percent, attainment_ratio, format_count, format_measure
+from commissions.core.money import format_money, from_minor, to_minor
 from commissions.core.periods import PeriodKey
 from commissions.core.principal import Principal
 from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person, Team
@@ -89,9 +89,8 @@ class Entry:
 
     @property
     def credited_label(self) -> str:
-        if self.plan_metric in COUNTED:
-            return f"{self.credited.normalize():f} {COUNTED[self.plan_metric]}"
-        return f"{self.credited:,} {self.currency}"
+        """``258,500.00 USD`` or ``7 deals``: the one formatting rule (commissions.core.formatting)."""
+        return format_measure(self.credited_minor, self.plan_metric, self.currency)
 
     def value(self, metric: str) -> int | Decimal | None:
         if metric == "attainment":
@@ -107,8 +106,11 @@ class Entry:
         return None
 
     def funnel_label(self, metric: str) -> str:
+        """Pipeline as money (``12,500.00 USD``), MQLs and SQLs as counts (``60``), by the one formatting rule."""
         value = Decimal(self.value(metric) or Decimal(0))  # counts come as int
-        return f"{value:,} {self.currency}" if metric == "pipeline" else f"{value.normalize():f}"
+        if metric == "pipeline":
+            return format_money(to_minor(value, self.currency), self.currency)
+        return format_count(int(value * 100))
 
 
 @dataclass(slots=True)
