@@ -174,13 +174,14 @@ def _board_for(session: Session, key: PeriodKey, *, view: str, team_id: int | No
 class Target:
     """Someone to pass and what it takes (``gap_minor`` in the viewer's plan metric; None without a quota)."""
 
+    person_id: int
     name: str
     rank: int
     gap_minor: int | None
 
 
 def _target(me: Entry, other: Entry | None) -> Target | None:
-    return None if other is None else Target(other.name, other.rank, gap_to(me, other))
+    return None if other is None else Target(other.person_id, other.name, other.rank, gap_to(me, other))
 
 
 def board_url(view: str, team_id: int | None = None) -> str:

@@ -298,3 +298,37 @@ def test_win_days_count_owned_split_and_sourced_deals_once_each(engine: Engine, 
         ]
         assert win_days(session, mia.id, **window) == [day + timedelta(days=4)]  # the marketer's sourced win
         assert win_days(session, ana.id, since=day + timedelta(days=10), until=day + timedelta(days=30)) == []
+
+
+def test_every_demo_reps_rank_section_is_their_row_on_the_board(engine: Engine) -> None:
+    from commissions.demo import load_demo
+
+    today = date.today()
+    load_demo(engine, today=today)
+    period = quarter_of(today)
+    with Session(engine) as session:
+        reps = session.exec(select(Person).where(Person.role == "rep", Person.active)).all()
+        rows = {
+            e.person_id: e
+            for view in ("company", "marketing")
+            for e in board(session, period=period, view=view, today=today).rows
+        }
+        assert len(reps) >= 20 and {r.id for r in reps} <= set(rows)
+        for rep in reps:
+            section = rank_section(session, _principal(session, rep.email), period)
+            assert section is not None, rep.email
+            me, expected = section.context["me"], rows[rep.id]
+            assert (me.rank, me.attainment_ppm, me.credited_minor) == (
+                expected.rank,
+                expected.attainment_ppm,
+                expected.credited_minor,
+            ), rep.email
+            above = section.context["next_up"]
+            if me.rank == 1:
+                assert above is None
+            else:  # the gap lifts the rep's stored attainment strictly above the person they pass
+                assert above.rank < me.rank and above.gap_minor is not None and above.gap_minor > 0
+                target = rows[above.person_id]
+                assert round(Decimal(me.credited_minor + above.gap_minor) * 1_000_000 / me.quota_minor) > (
+                    target.attainment_ppm
+                )
