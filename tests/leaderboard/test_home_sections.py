@@ -259,6 +259,7 @@ def test_a_manager_sees_their_teams_top(client, engine: Engine, make_person) -> 
             (2, "Ana", 400_000),
         ]
         assert section.context["team_name"] == "East"
+        assert streak_section(session, boss, period) is None  # no plan, wins or badges of their own: nothing to show
 
 
 def test_win_days_count_owned_split_and_sourced_deals_once_each(engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
