@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from commissions.core.formatting import COUNTED_METRICS
 from commissions.core.i18n import ngettext
 from commissions.core.periods import PeriodKey, parse_period_key
 from commissions.core.principal import Principal
@@ -81,10 +82,14 @@ def podium_edge(rows: Sequence[Entry], me: Entry) -> Entry | None:
 
 
 def gap_to(me: Entry, other: Entry) -> int | None:
-    """The credit ``me`` needs to pass ``other`` on attainment, in ``me``'s plan metric; None without quotas."""
+    """The credit ``me`` needs to pass ``other`` on attainment, in ``me``'s plan metric (whole deals, MQLs or SQLs
+    for a counted metric); None without quotas."""
     if me.quota_minor is None or me.quota_minor <= 0 or other.attainment_ppm is None:
         return None
-    return credit_to_pass(me.credited_minor, me.quota_minor, other.attainment_ppm)
+    gap = credit_to_pass(me.credited_minor, me.quota_minor, other.attainment_ppm)
+    if me.plan_metric in COUNTED_METRICS:  # counted in hundredths: a whole deal (MQL, SQL) is what one more brings
+        gap = -(-gap // 100) * 100
+    return gap
 
 
 def week_of(day: date) -> date:

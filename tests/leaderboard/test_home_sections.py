@@ -83,6 +83,10 @@ def test_next_up_is_the_nearest_rank_above_and_the_podium_edge_the_lowest_podium
     assert podium_edge(rows, ed) is bo  # passing rank 2 (the lowest podium rank) puts Ed on the podium
     assert gap_to(ed, di) == credit_to_pass(8_000_000, 10_000_000, 900_000) == 1_000_006
     assert gap_to(fay, ed) is None  # no quota: no attainment to compare
+    # a deals quota (hundredths of a deal): 12 deals for 100 %; 5.5 credited, 6.01 needed to pass 50 %: one whole deal
+    closer = Entry(1, "g@example.com", "Gil", None, "", "deals", "USD", 550, 1200, 458_333, rank=3)
+    assert credit_to_pass(550, 1200, 500_000) == 51
+    assert gap_to(closer, _entry("Hal", 2, 500_000)) == 100
 
 
 def test_a_streak_counts_consecutive_weeks_back_from_this_one() -> None:
