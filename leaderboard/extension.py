@@ -16,6 +16,7 @@ from commissions.core.navigation import EVERYONE, NavItem
 from leaderboard.api import ContestsApiController, LeaderboardApiController
 from leaderboard.contests_cli import contests_group
 from leaderboard.demo import add_demo_contests
+from leaderboard.home import SECTIONS as HOME_SECTIONS
 from leaderboard.listener import start_listening, stop_listening
 from leaderboard.pages import BadgesController, ContestsController, LeaderboardController, LeaderboardTvController
 
@@ -29,7 +30,9 @@ class Extension:
     cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
     worker_tasks: list[Any] = field(default_factory=list)  # callables(engine): `commissions worker`, each minute
     demo_data: list[Any] = field(default_factory=list)  # callables(session, *, today, period_start): `commissions demo`
-    home_sections: list[Any] = field(default_factory=list)  # callables(session, principal, period) -> HomeSection | None
+    home_sections: list[Any] = field(
+        default_factory=list
+    )  # callables(session, principal, period) -> HomeSection | None
 
 
 def _close_ended_contests(engine: Any) -> None:
@@ -61,4 +64,5 @@ extension = Extension(
     cli_commands=[contests_group],
     worker_tasks=[_close_ended_contests],
     demo_data=[add_demo_contests],
+    home_sections=list(HOME_SECTIONS),  # Home's rank, streak and badges, recent wins, contest (leaderboard/home.py)
 )

@@ -66,9 +66,9 @@ from leaderboard.queries import (
     badge_rule,
     badge_rules_with_counts,
     contest_winners,
+    default_contest_teams,
     has_badge_rules,
     team_choices,
-    team_id_of,
     team_names,
 )
 from leaderboard.ranking import DEFAULT_METRIC
@@ -403,12 +403,11 @@ class ContestsController(Controller):
     @get("/new", sync_to_thread=True, guards=[managers])
     def new_page(self, db: DbSession, principal: CurrentPrincipal) -> Template:
         now = utcnow()
-        own_team = team_id_of(db, principal.person_id) if principal.person_id is not None else None
-        form = ContestInput(  # a manager's contest is for their own team, ticked already: the first submit works
+        form = ContestInput(  # the first submit with the defaults works (after a name): see default_contest_teams
             start=now.date().isoformat(),
             end=now.date().isoformat(),
             scope="teams" if principal.role == "manager" else "everyone",
-            teams=[str(own_team)] if principal.role == "manager" and own_team is not None else [],
+            teams=[str(t) for t in default_contest_teams(db, principal)],
         )
         return page(
             "pages/leaderboard/contests/form.html", _form_context(db, principal, form, None, contest=None, now=now)

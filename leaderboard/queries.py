@@ -117,6 +117,17 @@ def team_choices(session: Session, principal: Principal) -> list[Team]:
     return list(session.exec(query))
 
 
+def default_contest_teams(session: Session, principal: Principal) -> list[int]:
+    """The teams ticked on a new contest's form: a manager's own team, or (a manager above teams, like a VP, who
+    belongs to none) every team under them. An admin's contest is company-wide by default: none ticked."""
+    if principal.role != "manager" or principal.person_id is None:
+        return []
+    own = team_id_of(session, principal.person_id)
+    if own is not None:
+        return [own]
+    return sorted(manager_team_ids(session, principal))
+
+
 def team_names(session: Session, team_ids: set[int]) -> list[str]:
     if not team_ids:
         return []

@@ -24,11 +24,11 @@ from sqlmodel import Session, col, select
 from commissions.calculation.rows import stored_id, table_of
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
-from commissions.core.formatting import attainment_percent, attainment_ratio
-from commissions.core.money import from_minor
+from commissions.core.formatting import attainment_percent, attainment_ratio, format_count, format_measure
+from commissions.core.money import format_money, from_minor, to_minor
 from commissions.core.periods import PeriodKey
 from commissions.core.principal import Principal
-from commissions.models import Deal, PayeeSummary, Period, Person, Team
+from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person, Team
 from commissions.models.base import utcnow
 from commissions.people.progress import progress_rows
 from leaderboard.badges import forget_evaluations, seed_default_rules, validate_params
@@ -89,9 +89,8 @@ class Entry:
 
     @property
     def credited_label(self) -> str:
-        if self.plan_metric in COUNTED:
-            return f"{self.credited.normalize():f} {COUNTED[self.plan_metric]}"
-        return f"{self.credited:,} {self.currency}"
+        """``258,500.00 USD`` or ``7 deals``: the one formatting rule (commissions.core.formatting)."""
+        return format_measure(self.credited_minor, self.plan_metric, self.currency)
 
     def value(self, metric: str) -> int | Decimal | None:
         if metric == "attainment":
@@ -107,8 +106,11 @@ class Entry:
         return None
 
     def funnel_label(self, metric: str) -> str:
+        """Pipeline as money (``12,500.00 USD``), MQLs and SQLs as counts (``60``), by the one formatting rule."""
         value = Decimal(self.value(metric) or Decimal(0))  # counts come as int
-        return f"{value:,} {self.currency}" if metric == "pipeline" else f"{value.normalize():f}"
+        if metric == "pipeline":
+            return format_money(to_minor(value, self.currency), self.currency)
+        return format_count(int(value * 100))
 
 
 @dataclass(slots=True)
@@ -450,18 +452,27 @@ def _compute_board(
 
 @dataclass(frozen=True, slots=True)
 class Celebration:
-    owner: str
+    """A new deal's banner: who, which account, how much (bookings, never commission), in the deal's currency."""
+
+    owner: str  # the owner's first name
     account: str
-    amount: str
+    amount_minor: int
+    currency: str
+    person_ids: frozenset[int] = frozenset()  # the owner and the split holders: "your deal" to each of them
+
+    def is_for(self, person_id: int | None) -> bool:
+        return person_id is not None and person_id in self.person_ids
 
 
 def celebration(session: Session, *, external_id: str) -> Celebration | None:
     """What a new deal's banner says: who, which account, how much (bookings, never commission)."""
     banner_columns: tuple[Any, ...] = (
+        Deal.id,
         Deal.name,
         Deal.account,
         Deal.amount_minor,
         Deal.currency,
+        Deal.owner_id,
         Person.name,
     )
     found = session.exec(
@@ -469,10 +480,15 @@ def celebration(session: Session, *, external_id: str) -> Celebration | None:
     ).first()
     if found is None:
         return None
-    name, account, amount_minor, currency, owner = found
-    amount = from_minor(amount_minor, currency)
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,}"
-    return Celebration(owner=owner.split()[0] if owner else owner, account=account or name, amount=text)
+    deal_id, name, account, amount_minor, currency, owner_id, owner = found
+    splits = session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal_id)).all()
+    return Celebration(
+        owner=owner.split()[0] if owner else owner,
+        account=account or name,
+        amount_minor=int(amount_minor),
+        currency=currency,
+        person_ids=frozenset({int(owner_id), *(int(p) for p in splits)}),
+    )
 
 
 # --- the admin pages' writes: badge rules (each its own transaction, audited) ------------------------------------

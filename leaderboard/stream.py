@@ -13,9 +13,11 @@ from typing import Any
 import anyio
 from litestar import Request
 from litestar.channels import ChannelsPlugin
+from litestar.exceptions import NotAuthorizedException
 from litestar.response import ServerSentEventMessage
 from sqlmodel import Session
 
+from commissions.core.guards import current_principal
 from commissions.core.metrics import SSE_CONNECTIONS
 from commissions.deals.events import DEALS_CHANNEL, PAYOUTS_CHANNEL
 from leaderboard.service import Celebration, celebration
@@ -64,12 +66,25 @@ async def events(request: Request[Any, Any, Any], channels: ChannelsPlugin) -> A
         with Session(engine) as session:
             return celebration(session, external_id=external_id)
 
+    viewer_id = _viewer_id(request)
+
+    def render(cheer: Celebration) -> str:  # the viewer's own deal gets its own moment (leaderboard/static/cheer.js)
+        html: str = template.render(cheer=cheer, mine=cheer.is_for(viewer_id))
+        return html
+
     SSE_CONNECTIONS.inc()
     try:
-        async for message in _stream(request, channels, lookup, template.render):
+        async for message in _stream(request, channels, lookup, render):
             yield message
     finally:
         SSE_CONNECTIONS.dec()
+
+
+def _viewer_id(request: Request[Any, Any, Any]) -> int | None:
+    try:
+        return current_principal(request).person_id
+    except NotAuthorizedException:  # no one signed in (the guard refuses such a request before it gets here)
+        return None
 
 
 async def _stream(

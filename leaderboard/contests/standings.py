@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
+from commissions.core.formatting import format_measure
 from commissions.core.money import format_money
 from commissions.core.principal import Principal
 from commissions.models import Campaign, Deal, DealSplit, Person, Team
@@ -58,10 +59,7 @@ class Standings:
 
 
 def value_label(contest: Contest, value: int) -> str:
-    if contest.metric == "deals":
-        count = (Decimal(value) / 100).normalize()
-        return f"{count:f} deal{'' if count == 1 else 's'}"
-    return format_money(value, contest.currency)
+    return format_measure(value, contest.metric, contest.currency)  # "2.5 deals", "12,500.00 USD"
 
 
 def value_text(contest: Contest, value: int) -> str:

@@ -79,7 +79,7 @@ def test_a_recorded_deal_moves_the_row_and_is_celebrated_without_reload(page, li
     first_name = last["name"].split()[0]
     cheer = page.locator("#celebration .cheer")
     cheer.wait_for(timeout=10_000)
-    assert cheer.inner_text() == f"{first_name} closed Acme, 2,500,000"
+    assert cheer.inner_text() == f"{first_name} closed Acme, 2,500,000.00 USD"  # with its currency (issue 17)
     assert page.evaluate("document.querySelector('#board table').dataset.stale") is None  # the table was swapped
     assert page.locator("#board tr[data-person]").first.get_attribute("data-person") == last["person"]
     assert page.evaluate("window.sameDocument") is True and page.url.endswith("/leaderboard")  # no reload

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 import leaderboard.models  # noqa: F401  (the snapshot table is emptied between tests)
 from commissions.core.db import transaction
+from commissions.core.money import format_money
 from commissions.core.periods import ensure_period, parse_period_key
 from commissions.models import PayeeSummary, Person, Plan, PlanVersion, Team
 from leaderboard.models import LeaderboardSnapshot
@@ -313,15 +314,18 @@ def test_stream_messages_refresh_the_table_and_celebrate_new_deals_only() -> Non
 
 
 async def _stream_messages() -> None:
-    cheer = Celebration(owner="Ana", account="Acme", amount="45,000")
+    cheer = Celebration(owner="Ana", account="Acme", amount_minor=4_500_000, currency="USD")
     rendered: list[dict] = []
 
     def render(**context):  # type: ignore[no-untyped-def]
         rendered.append(context)
-        return f"{context['cheer'].owner} closed {context['cheer'].account}, {context['cheer'].amount}"
+        c = context["cheer"]
+        return f"{c.owner} closed {c.account}, {format_money(c.amount_minor, c.currency)}"
 
     created = await messages_for({"event": "deal.created", "external_id": "D-1"}, lambda _: cheer, render)
-    assert [(m.event, m.data) for m in created] == [("deal", "Ana closed Acme, 45,000")]  # the refresh came first
+    assert [(m.event, m.data) for m in created] == [
+        ("deal", "Ana closed Acme, 45,000.00 USD")
+    ]  # the refresh came first
     updated = await messages_for({"event": "deal.updated", "external_id": "D-1"}, lambda _: cheer, render)
     assert updated == []
     imported = await messages_for({"event": "deals.imported", "created": 3}, lambda _: cheer, render)
