@@ -122,15 +122,34 @@ ACCOUNTS = [
     "Prestige Worldwide",
     "Sterling Cooper",
 ]
+#: How a deal's name says its type: "Initech Pro renewal" is a renewal on the account Initech.
+DEAL_KINDS = {"new": "new business", "expansion": "expansion", "renewal": "renewal"}
 PRODUCTS = [("Starter", 5_000, 20_000), ("Pro", 15_000, 60_000), ("Enterprise", 40_000, 140_000)]
 TEAMS = [("Sales East", 7), ("Sales West", 7), ("Sales Central", 6)]
+#: The regional managers' names: none shares a first or last name with a rep (every demo name is unique).
+MANAGERS = {"east": "Grace Holloway", "west": "Marcus Reid", "central": "Sofia Brandt"}
+#: The marketing team: its lead and the marketers who own the campaigns.
+MARKETING_LEAD = "Marta Oyelaran"
+MARKETERS = [("Nora", "Field"), ("Oscar", "Webb"), ("Pia", "Evans")]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One printed demo login: who it is, what they do and where they sit."""
+
+    email: str
+    name: str
+    role: str  # the stored role: admin, finance, manager, rep
+    title: str  # what they do, in words: "sales rep", "marketer", "VP of sales", ...
+    team: str  # their team, or "" (the VP sits above the teams)
+    marketing: bool  # on the marketing team (their quota is sourced revenue, not bookings)
 
 
 @dataclass
 class DemoSummary:
     already_loaded: bool
     period: str
-    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, email, name)
+    logins: list[DemoLogin] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -140,8 +159,14 @@ class DemoSummary:
             lines.append(", ".join(f"{n} {what}" for what, n in self.counts.items()))
             lines.append("")
         lines.append(f"Sign in at http://127.0.0.1:8000/login with password: {DEMO_PASSWORD}")
-        for role, email, name in self.logins:
-            lines.append(f"  {role:<9} {email:<40} {name}")
+        lines.append("")
+        rows = [("Email", "Name", "Role", "Does", "Team", "Marketing")]
+        rows += [(x.email, x.name, x.role, x.title, x.team or "-", "yes" if x.marketing else "no") for x in self.logins]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for n, row in enumerate(rows):
+            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            if n == 0:
+                lines.append("  " + "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
 
@@ -152,14 +177,35 @@ def _team_name(session: Session, team_id: int) -> str:
     return team.name
 
 
-def _logins(session: Session) -> list[tuple[str, str, str]]:
-    wanted = ["admin@", "finance@", "vp.sales@", "east.manager@", "ana.alvarez@", "marketing.lead@", "nora.field@"]
-    people = {p.email: p for p in session.exec(select(Person).where(col(Person.email).like(f"%@{DOMAIN}"))).all()}
+#: The logins printed after loading, with what each one does.
+LOGINS = [
+    ("admin", "administrator"),
+    ("finance", "finance (approves, locks and pays periods)"),
+    ("payroll", "finance (payroll)"),
+    ("vp.sales", "VP of sales (over the three sales teams)"),
+    ("east.manager", "sales manager"),
+    ("west.manager", "sales manager"),
+    ("ana.alvarez", "sales rep"),
+    ("hana.haddad", "sales rep"),
+    ("marketing.lead", "head of marketing"),
+    ("nora.field", "marketer (owns campaigns)"),
+]
+
+
+def _logins(session: Session) -> list[DemoLogin]:
+    rows = session.exec(
+        select(Person, Team)
+        .join(Team, col(Person.team_id) == col(Team.id), isouter=True)
+        .where(col(Person.email).like(f"%@{DOMAIN}"))
+    ).all()
+    people = {p.email: (p, t) for p, t in rows}
     out = []
-    for prefix in wanted:
-        email = prefix + DOMAIN
+    for local, title in LOGINS:
+        email = f"{local}@{DOMAIN}"
         if email in people:
-            out.append((people[email].role, email, people[email].name))
+            person, team = people[email]
+            marketing = team is not None and team.kind == "marketing"
+            out.append(DemoLogin(email, person.name, person.role, title, team.name if team else "", marketing))
     return out
 
 
@@ -229,8 +275,9 @@ class _DemoBuilder:
         for team_name, size in TEAMS:
             team = self.team(team_name, "sales")
             region = team_name.split()[-1].lower()
-            mgr_first, mgr_last = self.rng.choice(FIRST), self.rng.choice(LAST)
-            mgr = self.person(f"{region}.manager", f"{mgr_first} {mgr_last}", "manager", vp, team)
+            for names_drawn_before in (FIRST, LAST):  # drawn as before, so the deals that follow stay the same
+                self.rng.choice(names_drawn_before)
+            mgr = self.person(f"{region}.manager", MANAGERS[region], "manager", vp, team)
             self.managers.append(mgr)
             for _ in range(size):
                 first, last = next(names)
@@ -243,8 +290,8 @@ class _DemoBuilder:
                 )
                 self.reps.append(rep)
         mkt = self.team("Marketing", "marketing")
-        lead = self.person("marketing.lead", "Marta Lead", "manager", None, mkt)
-        for first, last in [("Nora", "Field"), ("Oscar", "Webb"), ("Pia", "Events")]:
+        lead = self.person("marketing.lead", MARKETING_LEAD, "manager", None, mkt)
+        for first, last in MARKETERS:
             self.marketers.append(self.person(f"{first.lower()}.{last.lower()}", f"{first} {last}", "rep", lead, mkt))
 
         period = Period(
@@ -467,10 +514,12 @@ class _DemoBuilder:
                 kind = rng.choices(["new", "expansion", "renewal"], weights=[6, 3, 2])[0]
                 sourced = rng.random() < 0.4
                 cancelled = rng.random() < 0.04 and closed + timedelta(days=10) <= last_day
+                rng.choice(ACCOUNTS)  # drawn as before (the name once had its own account), so the figures stay
+                account = rng.choice(ACCOUNTS)
                 deal = Deal(
                     external_id=f"CRM-{number}",
-                    name=f"{rng.choice(ACCOUNTS)} {product} {'renewal' if kind == 'renewal' else kind}",
-                    account=rng.choice(ACCOUNTS),
+                    name=f"{account} {product} {DEAL_KINDS[kind]}",
+                    account=account,
                     owner_id=stored_id(rep),
                     amount_minor=to_minor(amount, "USD"),
                     currency="USD",

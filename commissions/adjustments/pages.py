@@ -18,6 +18,7 @@ from commissions.adjustments.service import AdjustmentNotFound, book_from_form, 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only
+from commissions.core.i18n import gettext as _
 from commissions.core.periods import quarter_of
 from commissions.core.rendering import page
 
@@ -29,9 +30,16 @@ class AdjustmentsController(Controller):
 
     @get("/", sync_to_thread=True)
     def adjustments_page(
-        self, db: DbSession, person: FromQuery[str | None] = None, period: FromQuery[str | None] = None
+        self,
+        db: DbSession,
+        person: FromQuery[str | None] = None,
+        period: FromQuery[str | None] = None,
+        saved: FromQuery[str | None] = None,
     ) -> Template:
-        return page("pages/adjustments/index.html", _context(db, {"person": person or "", "period": period or ""}))
+        context = _context(db, {"person": person or "", "period": period or ""})
+        if saved == "reversal":
+            context["notice"] = _("Reversed: a reversing line takes the adjustment back; both stay on the statement.")
+        return page("pages/adjustments/index.html", context)
 
     @post("/", sync_to_thread=True, status_code=200)
     def create_form(
@@ -46,7 +54,8 @@ class AdjustmentsController(Controller):
             key = book_from_form(request.app.state["engine"], principal, AdjustmentIn(**values))
         except InputProblem as exc:  # Conflict too: a locked period
             return page("pages/adjustments/index.html", _context(db, values, error=exc), status_code=exc.status_code)
-        return Redirect(f"/statements/{quote(values['person'].lower())}?period={key}", status_code=303)
+        # the statement says it was saved (``saved=adjustment``): the new line is there, in its total
+        return Redirect(f"/statements/{quote(values['person'].lower())}?period={key}&saved=adjustment", status_code=303)
 
     @post("/{line_id:int}/reverse", sync_to_thread=True, status_code=200)
     def reverse_form(
@@ -69,9 +78,10 @@ class AdjustmentsController(Controller):
         except InputProblem as exc:
             return page("pages/adjustments/index.html", _context(db, {}, error=exc), status_code=exc.status_code)
         back = str(data.get("back") or "")
-        return Redirect(
-            back if back.startswith("/") and not back.startswith("//") else "/finance/adjustments", status_code=303
-        )
+        back = back if back.startswith("/") and not back.startswith("//") else "/finance/adjustments"
+        back, _hash, fragment = back.partition("#")
+        back += ("&" if "?" in back else "?") + "saved=reversal" + (f"#{fragment}" if fragment else "")
+        return Redirect(back, status_code=303)
 
 
 def _context(db: Session, values: dict[str, str], *, error: InputProblem | None = None) -> dict[str, Any]:
@@ -84,4 +94,5 @@ def _context(db: Session, values: dict[str, str], *, error: InputProblem | None 
         "default_period": quarter_of(date.today()).key,
         "rows": recent_manual_lines(db),
         "error": error,
+        "notice": None,
     }

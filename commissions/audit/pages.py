@@ -14,7 +14,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from commissions.audit.queries import action_kinds, audit_events
+from commissions.audit.queries import action_kinds, audit_events, names_for
+from commissions.audit.sentences import describe
 from commissions.core.audit import escape_controls
 from commissions.core.dependencies import DbSession
 from commissions.core.guards import admins
@@ -63,9 +64,12 @@ class AuditController(Controller):
             db, action=action, person=person, first=first, last=last, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
         )
         filters = {"action": action, "person": person, "since": since, "until": until}
+        shown = rows[:PAGE_SIZE]
+        names = names_for(db, shown)  # every name the page mentions, in one query per kind
         context = {
             "events": [
-                (e, utc(e.at), json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in rows[:PAGE_SIZE]
+                (e, utc(e.at), describe(e, names), json.dumps(e.detail, ensure_ascii=False, sort_keys=True, indent=1))
+                for e in shown
             ],
             "filters": filters,
             "page": page,
@@ -73,7 +77,7 @@ class AuditController(Controller):
             "kinds": action_kinds(db),
             "query": urlencode({k: v for k, v in filters.items() if v}),
         }
-        return page_or_partial(request, "pages/admin/audit.html", "partials/admin/audit_table.html", context)
+        return page_or_partial(request, "pages/admin/audit.html", "partials/audit/table.html", context)
 
     @get("/audit.csv", sync_to_thread=True)
     def audit_csv(

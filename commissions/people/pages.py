@@ -36,6 +36,11 @@ class NewPersonForm(BaseModel):
     password: str = ""
 
 
+def _id(text: str) -> int | None:
+    """A person id from a query parameter (the confirmations name the person), None if it is not one."""
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
 def _people_context(db: DbSession, **extra: object) -> dict[str, Any]:
     people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
@@ -48,15 +53,24 @@ class AdminPeopleController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def people_page(self, db: DbSession, moved: FromQuery[str] = "", paid_in: FromQuery[str] = "") -> Template:
+    def people_page(
+        self,
+        db: DbSession,
+        moved: FromQuery[str] = "",
+        paid_in: FromQuery[str] = "",
+        added: FromQuery[str] = "",
+        active: FromQuery[str] = "",
+    ) -> Template:
         return page(
             "pages/people/admin_list.html",
             _people_context(
                 db,
                 form=NewPersonForm(),
                 error=None,
-                moved=int(moved) if moved.isdigit() and len(moved) < 12 else None,
-                paid_in=int(paid_in) if paid_in.isdigit() and len(paid_in) < 12 else None,
+                moved=_id(moved),
+                paid_in=_id(paid_in),
+                added=_id(added),
+                activated=_id(active),
             ),
         )
 
@@ -69,7 +83,7 @@ class AdminPeopleController(Controller):
         data: Annotated[NewPersonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         try:
-            create_person_in(
+            created = create_person_in(
                 request.app.state["engine"],
                 email=data.email,
                 role=data.role,
@@ -93,8 +107,8 @@ class AdminPeopleController(Controller):
         if getattr(request, "htmx", False):
             from litestar.plugins.htmx import ClientRedirect
 
-            return ClientRedirect("/admin/people")  # type: ignore[return-value]
-        return Redirect("/admin/people")
+            return ClientRedirect(f"/admin/people?added={created.id}")  # type: ignore[return-value]
+        return Redirect(f"/admin/people?added={created.id}")
 
     @post("/{person_id:int}/active", sync_to_thread=True)
     def toggle_active(
@@ -108,7 +122,7 @@ class AdminPeopleController(Controller):
             raise ClientException("You cannot deactivate yourself.")
         if not set_active_by_id(request.app.state["engine"], person_id, data.get("active") == "1", by=principal):
             raise NotFoundException("No such person.")
-        return Redirect("/admin/people")
+        return Redirect(f"/admin/people?active={person_id}")
 
     @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
     def move(

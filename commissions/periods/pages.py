@@ -7,11 +7,12 @@ the last self-audit (``commissions recalc --check``, or the page's "Check now" b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
@@ -20,6 +21,7 @@ from commissions.calculation.check import check_period, last_check, record_check
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Conflict
 from commissions.core.guards import finance_only
+from commissions.core.i18n import gettext as _
 from commissions.core.periods import normalise_key
 from commissions.core.rendering import page
 from commissions.engine import parse_period
@@ -51,8 +53,11 @@ class PeriodsController(Controller):
         )
 
     @get("/finance/periods/{key:str}", sync_to_thread=True)
-    def approval_page(self, db: DbSession, key: FromPath[str]) -> Template:
-        return page("pages/periods/approval.html", _context(db, key))
+    def approval_page(self, db: DbSession, key: FromPath[str], done: FromQuery[str | None] = None) -> Template:
+        context = _context(db, key)
+        notice = DONE.get(done or "")
+        context["done_notice"] = notice() % {"period": context["key"]} if notice else None
+        return page("pages/periods/approval.html", context)
 
     @get("/periods/{key:str}", sync_to_thread=False)
     def approval_alias(self, key: FromPath[str]) -> Redirect:
@@ -83,6 +88,17 @@ class PeriodsController(Controller):
             db.expire_all()
             return page("pages/periods/approval.html", {**_context(db, key), "error": exc.message}, status_code=409)
         return Redirect(f"/finance/periods/{normalise_key(key)}?done={action}", status_code=303)
+
+
+#: The confirmation after a step of the workflow (``?done=``), in the reader's language.
+DONE: dict[str, Callable[[], str]] = {
+    "approve": lambda: _("Approved: %(period)s's statements are approved; lock the period once payroll is ready."),
+    "lock": lambda: _(
+        "Locked: %(period)s's pay no longer changes; a later change becomes an adjustment in the next open period."
+    ),
+    "pay": lambda: _("Marked paid: %(period)s is closed."),
+    "check": lambda: _("Checked: the result of the check of %(period)s is below."),
+}
 
 
 def _context(db: Session, key: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import admins
+from commissions.core.i18n import gettext as _
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
 from commissions.models import Plan
@@ -142,6 +143,29 @@ def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _assignment_notice(context: dict[str, Any], saved: str, assignment_id: int) -> str | None:
+    """The confirmation after an assignment was added or ended, naming the person (None: not on this plan)."""
+    for row, person in context["assignments"]:
+        if row.id == assignment_id:
+            what = {"name": person.name, "start": row.starts_on.isoformat(), "end": str(row.ends_on or "")}
+            if saved == "ended":
+                return (
+                    _(
+                        "Saved: %(name)s's time on this plan ends on %(end)s; the statements it reaches are being recomputed."
+                    )
+                    % what
+                )
+            if row.ends_on is None:
+                return (
+                    _("Saved: %(name)s is on this plan from %(start)s; their statements are being recomputed.") % what
+                )
+            return (
+                _("Saved: %(name)s is on this plan from %(start)s to %(end)s; their statements are being recomputed.")
+                % what
+            )
+    return None
+
+
 def _first_period_start(kind: str, day: date) -> date:
     """The first period a version dated ``day`` applies to (the one starting on or after it)."""
     start, end = bounds_of_day(kind, day)
@@ -201,15 +225,19 @@ class PlansController(Controller):
         plan_id: FromPath[int],
         saved: FromQuery[str | None] = None,
         version: FromQuery[int | None] = None,
+        assignment: FromQuery[int | None] = None,
     ) -> Template:
         notice = None
         if saved in ("created", "new-version", "unchanged") and version is not None:
             notice = {
-                "created": f"Plan created with version {version}.",
-                "new-version": f"Version {version} saved.",
-                "unchanged": f"The document is identical to version {version}: nothing was saved.",
-            }[saved]
-        return page(DETAIL, _detail_context(db, _plan_or_404(db, plan_id), notice=notice))
+                "created": _("Plan created with version %(version)s."),
+                "new-version": _("Version %(version)s saved."),
+                "unchanged": _("The document is identical to version %(version)s: nothing was saved."),
+            }[saved] % {"version": version}
+        context = _detail_context(db, _plan_or_404(db, plan_id), notice=notice)
+        if saved in ("assigned", "ended") and assignment is not None:
+            context["notice"] = _assignment_notice(context, saved, assignment)
+        return page(DETAIL, context)
 
     @get("/{plan_id:int}/edit", sync_to_thread=True)
     def edit_plan(self, db: DbSession, plan_id: FromPath[int], version: FromQuery[int | None] = None) -> Template:
@@ -285,7 +313,7 @@ class PlansController(Controller):
         try:
             starts_on = parse_day(data.starts_on, "starts_on", required=True)
             ends_on = parse_day(data.ends_on, "ends_on", required=False)
-            assign_by_email(
+            made = assign_by_email(
                 request.app.state["engine"],
                 plan=plan,
                 email=data.email,
@@ -301,9 +329,10 @@ class PlansController(Controller):
             return page_or_partial(
                 request, DETAIL, ASSIGN_FORM, context, status_code=200 if is_htmx else exc.status_code
             )
+        done = f"/plans/{plan.id}?saved=assigned&assignment={made.id}#assignments"
         if getattr(request, "htmx", False):
-            return ClientRedirect(f"/plans/{plan.id}")  # type: ignore[return-value]
-        return Redirect(f"/plans/{plan.id}")
+            return ClientRedirect(done)  # type: ignore[return-value]
+        return Redirect(done)
 
     @post("/{plan_id:int}/assignments/{assignment_id:int}/end", sync_to_thread=True, status_code=200)
     def end(
@@ -330,4 +359,4 @@ class PlansController(Controller):
         except InputProblem as exc:
             error = {"id": assignment_id, "message": exc.message}
             return page(DETAIL, _detail_context(db, plan, end_error=error), status_code=exc.status_code)
-        return Redirect(f"/plans/{plan.id}")
+        return Redirect(f"/plans/{plan.id}?saved=ended&assignment={ended.id}#assignments")

@@ -18,7 +18,10 @@ from sqlmodel import Session
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Conflict, InputProblem
+from commissions.core.formatting import metric_name
 from commissions.core.guards import managers
+from commissions.core.i18n import gettext as _
+from commissions.core.i18n import ngettext
 from commissions.core.periods import PeriodKey, PeriodOutOfWindow, check_creatable, parse_or_current
 from commissions.core.rendering import page
 from commissions.quotas.batches import PreviewRow, fingerprint, preview, resolve_rows
@@ -51,6 +54,17 @@ class UploadForm:
     file: UploadFile | None = None
 
 
+def _saved_cell(context: dict[str, Any], saved: str) -> Cell | None:
+    """The grid's cell named by ``saved`` ("<person id>-<metric>"), if it is on the page."""
+    person, _dash, metric = saved.partition("-")
+    for _team, rows in context["grid"].groups:
+        for row in rows:
+            if str(row.person.id) == person and metric in row.cells:
+                found: Cell = row.cells[metric]
+                return found
+    return None
+
+
 def _engine(request: Request[Any, Any, Any]) -> Any:
     return request.app.state["engine"]
 
@@ -73,19 +87,35 @@ class QuotasController(Controller):
         copied: FromQuery[int | None] = None,
         copied_from: FromQuery[str | None] = None,
         imported: FromQuery[int | None] = None,
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         key = check_creatable(db, parse_or_current(period))
         notice = None
         if copied is not None:
-            source = parse_or_current(copied_from).key if copied_from else "the last period"
-            notice = (
-                f"Copied {copied} quota{'s' if copied != 1 else ''} from {source}."
-                if copied
-                else (f"Nothing to copy: everyone already has a quota here, or there were none in {source}.")
-            )
+            source = parse_or_current(copied_from).key if copied_from else _("the last period")
+            if copied:
+                notice = ngettext(
+                    "Copied %(n)s quota from %(source)s.", "Copied %(n)s quotas from %(source)s.", copied
+                ) % {"n": copied, "source": source}
+            else:
+                notice = _("Nothing to copy: everyone already has a quota here, or there were none in %(source)s.") % {
+                    "source": source
+                }
         elif imported is not None:
-            notice = f"Imported: {imported} quota{'s' if imported != 1 else ''} changed."
-        return page("pages/quotas/grid.html", grid_context(db, principal, key, notice=notice))
+            notice = ngettext("Imported: %(n)s quota changed.", "Imported: %(n)s quotas changed.", imported) % {
+                "n": imported
+            }
+        context = grid_context(db, principal, key, notice=notice)
+        if saved and (cell := _saved_cell(context, saved)) is not None:  # a save without JavaScript came back here
+            cell.saved = True
+            what = {"metric": metric_name(cell.metric).lower(), "name": cell.person_name, "period": key.key}
+            context["notice"] = (
+                _("Saved: the %(metric)s quota of %(name)s for %(period)s is now %(value)s.")
+                % (what | {"value": cell.display})
+                if cell.minor is not None
+                else _("Saved: the %(metric)s quota of %(name)s for %(period)s is now empty.") % what
+            )
+        return page("pages/quotas/grid.html", context)
 
     @post("/cell", sync_to_thread=True, status_code=200)
     def save_cell(
@@ -135,7 +165,8 @@ class QuotasController(Controller):
         if _is_htmx(request):  # htmx 2 swaps only 2xx: the cell carries its own error
             return page("partials/quotas/cell.html", {"cell": cell})
         if status == 200:
-            return Redirect(f"/quotas?period={key.key}#{cell.dom_id}", status_code=303)
+            saved = f"{cell.person_id}-{cell.metric}"
+            return Redirect(f"/quotas?period={key.key}&saved={saved}#{cell.dom_id}", status_code=303)
         context = grid_context(db, principal, key)
         for _team, rows in context["grid"].groups:
             for row in rows:

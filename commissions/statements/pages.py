@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -14,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_person, requires_role
+from commissions.core.i18n import gettext as _
 from commissions.core.paging import MAX_PAGE
 from commissions.core.periods import period_row
 from commissions.core.rendering import page, page_or_partial
@@ -23,9 +25,11 @@ from commissions.people.access import StatementNotFound, find_statement_person
 from commissions.statements.proof import build_proof, calc_command_line, cash_out
 from commissions.statements.queries import (
     Statement,
+    StatementLine,
     line_cursor,
     period_key,
     periods_of,
+    plan_names_in,
     read_line_cursor,
     read_statement,
     signed_in_person,
@@ -62,6 +66,35 @@ def _urls(person: Person, key: str, component: str | None, statement: Statement 
     }
 
 
+#: The confirmation a statement shows after a save that leads to it (``?saved=``), in the reader's language.
+SAVED: dict[str, Callable[[], str | None]] = {
+    "adjustment": lambda: _("Saved: the adjustment is on this statement, in its total and in its adjustments below."),
+    "reversal": lambda: _("Reversed: a reversing line takes the adjustment back; both stay on the statement."),
+}
+
+
+def late_notes(statement: Statement) -> list[str]:
+    """One note per locked period whose late changes this statement pays: "Recorded after 2026-Q3 was
+    locked: paid as an adjustment in 2026-Q4 (deals CRM-7)." (the locked period's pay never changes)."""
+    here = statement.period.key
+    by_period: dict[str, list[StatementLine]] = {}
+    for line in statement.adjustments:
+        if line.original_period and line.original_period != here:
+            by_period.setdefault(line.original_period, []).append(line)
+    notes = []
+    for locked, lines in sorted(by_period.items()):
+        deals = ", ".join(sorted({line.deal for line in lines if line.deal}))
+        if sum(line.amount_minor for line in lines) >= 0:
+            text = _("Recorded after %(locked)s was locked: paid as an adjustment in %(period)s.")
+        else:
+            text = _("Changed after %(locked)s was locked: taken back as an adjustment in %(period)s.")
+        note = text % {"locked": locked, "period": here}
+        if deals:
+            note += " " + _("Deals: %(deals)s.") % {"deals": deals}
+        notes.append(note)
+    return notes
+
+
 class StatementsController(Controller):
     guards = [readers]
     include_in_schema = False
@@ -89,6 +122,7 @@ class StatementsController(Controller):
         component: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="lines per page")] = PAGE_LINES,
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         """Totals first (per component, per report), then a page of lines; "Show more" (``?cursor=``) is the next
         page: the whole page without JavaScript, only its rows for htmx (appended in place of the link)."""
@@ -100,6 +134,8 @@ class StatementsController(Controller):
         except StatementNotFound:
             statement = None
         htmx = bool(getattr(request, "htmx", False))
+        # on a plan but not computed yet (no deal touched them): "nothing credited yet", not "no plan"
+        plans_on = plan_names_in(db, person, statement.period) if statement is not None and not statement.plans else []
         fresh = statement_freshness(db, principal, person, key)
         proof = None
         if statement is not None and not htmx and statement.line_count <= PROOF_INLINE_LINES:
@@ -123,6 +159,14 @@ class StatementsController(Controller):
             "proof": proof,
             "calc_command": calc_command_line(proof) if proof else "",
             "cash": None if htmx or statement is None else cash_out(db, person, key, statement.currency),
+            "saved_notice": SAVED.get(saved or "", lambda: None)(),
+            "late_notes": late_notes(statement) if statement is not None else [],
+            "plans_on": plans_on,
+            "nothing_yet": statement is not None
+            and bool(statement.plans or plans_on)
+            and statement.line_count == 0
+            and not statement.adjustments
+            and not any(p.credited_minor for p in statement.plans),
         }
         # htmx: "Show more" gets the next rows, the component filter the lines block
         partial = "partials/statements/line_rows.html" if cursor else "partials/statements/lines.html"

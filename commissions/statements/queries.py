@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date
 
-from sqlalchemy import case, func, literal_column
+from sqlalchemy import case, func, literal_column, or_
 from sqlmodel import Session, col, select
 
 from commissions.calculation.ledger import NO_DEAL as NO_DEAL_OWNER
@@ -27,6 +27,7 @@ from commissions.models import (
     Period,
     Person,
     Plan,
+    PlanAssignment,
     PlanVersion,
 )
 from commissions.people.access import StatementNotFound
@@ -479,3 +480,19 @@ def periods_of(session: Session, person: Person, shown: str | None = None) -> li
     if shown:
         keys.add(shown)
     return sorted(keys, reverse=True)
+
+
+def plan_names_in(session: Session, person: Person, period: Period) -> list[str]:
+    """The plans the person is assigned to for some day of the period (a statement nobody computed yet, for
+    someone on a plan, is "nothing credited yet", not "no plan")."""
+    rows = session.exec(
+        select(Plan.name)
+        .join(PlanAssignment, col(PlanAssignment.plan_id) == col(Plan.id))
+        .where(
+            PlanAssignment.person_id == stored_id(person),
+            col(PlanAssignment.starts_on) <= period.ends_on,
+            or_(col(PlanAssignment.ends_on).is_(None), col(PlanAssignment.ends_on) >= period.starts_on),
+        )
+        .order_by(col(Plan.name))
+    ).all()
+    return list(dict.fromkeys(rows))

@@ -217,7 +217,7 @@ def test_only_finance_may_adjust(client, engine: Engine, make_person, role: str)
 
 
 def test_finance_books_and_reverses_through_the_pages(client, engine: Engine, make_person) -> None:
-    books(client, engine, make_person)
+    tokens = books(client, engine, make_person)
     sign_in(client, "fin@example.com")
     page = client.get("/finance/adjustments?person=ana@example.com&period=2026-Q1")
     assert page.status_code == 200 and 'name="_csrf_token"' in page.text
@@ -243,9 +243,12 @@ def test_finance_books_and_reverses_through_the_pages(client, engine: Engine, ma
         },
         follow_redirects=False,
     )
-    assert done.status_code == 303 and done.headers["location"] == "/statements/ana%40example.com?period=2026-Q1"
+    assert done.status_code == 303
+    assert done.headers["location"] == "/statements/ana%40example.com?period=2026-Q1&saved=adjustment"
     html = client.get(done.headers["location"]).text
     assert "Reason: Referral thank-you" in html and "99.90 USD" in html and "Reverse" in html
+    assert 'role="status" id="statement-saved">Saved: the adjustment is on this statement' in html
+    assert "Saved: the adjustment" not in client.get("/statements/ana@example.com?period=2026-Q1").text
     line = read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind == "adjustment")).one())
     back = client.post(
         f"/finance/adjustments/{line.id}/reverse",
@@ -257,5 +260,19 @@ def test_finance_books_and_reverses_through_the_pages(client, engine: Engine, ma
         follow_redirects=False,
     )
     assert back.status_code == 303
-    assert "Referral thank-you" not in client.get("/statements/ana@example.com?period=2026-Q1").text
+    assert back.headers["location"] == "/statements/ana@example.com?period=2026-Q1&saved=reversal"
+    reversed_page = client.get(back.headers["location"]).text
+    assert (
+        "Referral thank-you" not in reversed_page and 'id="statement-saved">Reversed: a reversing line' in reversed_page
+    )
+    assert adjust(client, tokens, amount="10.00").status_code == 201
+    second = read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.amount_minor == 1000)).one())
+    from_list = client.post(
+        f"/finance/adjustments/{second.id}/reverse",
+        data={"reason": "again", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    assert from_list.headers["location"] == "/finance/adjustments?saved=reversal"
+    assert 'role="status" id="adjustment-saved">Reversed' in client.get(from_list.headers["location"]).text
+    assert 'id="adjustment-saved"' not in client.get("/finance/adjustments").text
     assert "reversed" in client.get("/finance/adjustments").text

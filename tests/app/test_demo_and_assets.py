@@ -80,3 +80,21 @@ def test_security_headers_on_every_response(client) -> None:
 def test_health_probe_is_public_and_says_nothing(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.text == "ok"
+
+
+def test_demo_names_are_unique_deals_name_their_account_and_logins_say_who_is_who(engine: Engine) -> None:
+    summary = load_demo(engine, today=date(2026, 11, 23))
+    names = read(engine, lambda s: s.exec(select(Person.name)).all())
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    deals = read(engine, lambda s: s.exec(select(Deal.name, Deal.account)).all())
+    assert deals and all(name.startswith(f"{account} ") for name, account in deals)
+    text = summary.describe()
+    assert "Team" in text and "Marketing" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if "@demo.quotaboard.dev" in line}
+    assert "Sales East" in lines["ana.alvarez@demo.quotaboard.dev"]
+    assert lines["ana.alvarez@demo.quotaboard.dev"].rstrip().endswith("no")
+    assert lines["nora.field@demo.quotaboard.dev"].rstrip().endswith("yes")
+    assert (
+        "Marketing" in lines["nora.field@demo.quotaboard.dev"] and "marketer" in lines["nora.field@demo.quotaboard.dev"]
+    )
+    assert "manager" in lines["east.manager@demo.quotaboard.dev"]

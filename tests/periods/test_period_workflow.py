@@ -158,8 +158,10 @@ def test_approval_page_shows_totals_changes_and_buttons(client, engine: Engine, 
         "/finance/periods/2026-Q1/approve", data={"_csrf_token": csrf_from(client)}, follow_redirects=False
     )
     assert done.status_code == 303 and period_row(engine, "2026-Q1").state == "approved"
+    confirmed = client.get(done.headers["location"]).text
+    assert 'role="status" id="period-done">Approved: 2026-Q1&#39;s statements are approved' in confirmed
     html = client.get("/finance/periods/2026-Q1").text
-    assert 'action="/finance/periods/2026-Q1/lock"' in html and "approved" in html
+    assert 'action="/finance/periods/2026-Q1/lock"' in html and "approved" in html and 'id="period-done"' not in html
     refused = client.post("/finance/periods/2026-Q1/pay", data={"_csrf_token": csrf_from(client)})
     assert refused.status_code == 409 and "must be locked before it can be paid" in refused.text
     assert period_row(engine, "2026-Q1").state == "approved"
@@ -209,3 +211,19 @@ def test_lock_refuses_figures_that_changed_since_approval_and_keeps_them(client,
     approved = client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"]).json()
     assert approved["people"][0]["total"] == "9000.00"  # 50000 x 10% + 10000 x 15% + quota club 2500
     assert client.post("/api/v1/periods/2026-Q1/lock", headers=tokens["finance"]).json()["state"] == "locked"
+
+
+def test_each_step_on_the_page_is_confirmed(client, engine: Engine, make_person) -> None:
+    tokens = setup_books(engine, make_person)
+    post_deal(client, tokens, "D-1", "60000", "2026-01-10")
+    sign_in(client, "fin@example.com")
+    said = {}
+    for action in ("approve", "lock", "pay"):
+        done = client.post(
+            f"/finance/periods/2026-Q1/{action}", data={"_csrf_token": csrf_from(client)}, follow_redirects=False
+        )
+        assert done.status_code == 303 and done.headers["location"].endswith(f"?done={action}")
+        said[action] = client.get(done.headers["location"]).text.split('id="period-done">')[1].split("</p>")[0]
+    assert said["lock"].startswith("Locked: 2026-Q1&#39;s pay no longer changes; a later change becomes an adjustment")
+    assert said["pay"] == "Marked paid: 2026-Q1 is closed."
+    assert period_row(engine, "2026-Q1").state == "paid"

@@ -406,6 +406,9 @@ def test_assign_and_end_through_the_pages(client, make_person, engine) -> None:
         data={"email": "ANA@example.com", "starts_on": "2026-01-01", "prorate": "1", "_csrf_token": token},
     )
     assert ok.status_code in (302, 303)
+    done = client.get(ok.headers["location"]).text
+    assert 'class="notice ok" role="status">Saved: Ana is on this plan from 2026-01-01;' in done
+    assert "Saved: Ana" not in client.get(f"/plans/{plan_id}").text
     again = client.post(
         f"/plans/{plan_id}/assignments",
         data={"email": "ana@example.com", "starts_on": "2026-02-01", "_csrf_token": token},
@@ -425,6 +428,7 @@ def test_assign_and_end_through_the_pages(client, make_person, engine) -> None:
     )
     assert ended.status_code in (302, 303)
     assert read(engine, lambda s: s.get(PlanAssignment, assignment.id).ends_on) == date(2026, 3, 31)
+    assert "Saved: Ana&#39;s time on this plan ends on 2026-03-31" in client.get(ended.headers["location"]).text
     assert "2026-03-31" in client.get(f"/plans/{plan_id}").text
 
 

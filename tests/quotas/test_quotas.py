@@ -190,7 +190,14 @@ def test_without_javascript_a_cell_posts_and_redirects_back(client, org, engine:
     sign_in(client, "lead@example.com")
     response = cell(client, engine, "bo@example.com", "bookings", "300000", htmx=False)
     assert response.status_code == 303
-    assert response.headers["location"].startswith(f"/quotas?period={Q}#q-")
+    assert response.headers["location"].startswith(f"/quotas?period={Q}&saved=")
+    back = client.get(response.headers["location"]).text
+    assert (
+        '<p class="quota-notice" role="status">Saved: the bookings quota of Bo for 2026-Q4 is now 300,000.00 USD.'
+        in back
+    )
+    assert back.count('<small class="ok" role="status">Saved</small>') == 1  # on the saved cell, in the grid
+    assert "Saved: the" not in client.get(f"/quotas?period={Q}").text
     bad = cell(client, engine, "bo@example.com", "deals", "0", htmx=False)
     assert bad.status_code == 400
     assert "<h1>Quotas" in bad.text and "must be greater than 0" in bad.text
@@ -354,6 +361,7 @@ def test_csv_preview_commits_nothing_and_confirm_applies_everything(client, org,
         data={"content": content, "fingerprint": digest, "_csrf_token": csrf_from(client)},
     )
     assert confirm.status_code == 303 and "imported=4" in confirm.headers["location"]
+    assert 'role="status">Imported: 4 quotas changed.' in client.get(confirm.headers["location"]).text
     assert quotas(engine) == {
         ("ana@example.com", "bookings", Q): (25_000_000, 2),
         ("bo@example.com", "bookings", Q): (30_000_000, 1),
