@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
+from commissions.core.i18n import N_
 from commissions.core.navigation import EVERYONE, NavItem
 from leaderboard.api import ContestsApiController, LeaderboardApiController
 from leaderboard.contests_cli import contests_group
@@ -29,7 +30,9 @@ class Extension:
     cli_commands: list[Any] = field(default_factory=list)  # click commands added to `commissions`
     worker_tasks: list[Any] = field(default_factory=list)  # callables(engine): `commissions worker`, each minute
     demo_data: list[Any] = field(default_factory=list)  # callables(session, *, today, period_start): `commissions demo`
-    home_sections: list[Any] = field(default_factory=list)  # callables(session, principal, period) -> HomeSection | None
+    home_sections: list[Any] = field(
+        default_factory=list
+    )  # callables(session, principal, period) -> HomeSection | None
 
 
 def _close_ended_contests(engine: Any) -> None:
@@ -53,8 +56,8 @@ extension = Extension(
         ),
     ],
     nav_items=[
-        NavItem("Leaderboard", "/leaderboard", EVERYONE),
-        NavItem("Badges", "/admin/badges", frozenset({"admin"})),
+        NavItem(N_("Leaderboard"), "/leaderboard", EVERYONE),
+        NavItem(N_("Badges"), "/admin/badges", frozenset({"admin"})),
     ],
     on_startup=[start_listening],
     on_shutdown=[stop_listening],

@@ -38,11 +38,12 @@ from commissions.accounts.service import (
     reserve_sign_in,
     reset_by_email_offered,
     revoke_api_token,
+    store_locale,
     store_new_password,
     use_link,
 )
 from commissions.auth.csrf import CSRF_KEY, new_csrf_token, set_csrf_cookie
-from commissions.auth.middleware import forget_tokens
+from commissions.auth.middleware import forget_person, forget_tokens
 from commissions.auth.passwords import WeakPasswordError, check_strength, hash_password, verify_password
 from commissions.auth.sessions import rotate_session
 from commissions.auth.sign_in_options import password_sign_in_enabled, provider_buttons
@@ -53,6 +54,8 @@ from commissions.core import mail
 from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
+from commissions.core.i18n import SUPPORTED_LOCALES
+from commissions.core.i18n import gettext as _
 from commissions.core.metrics import SIGN_IN_FAILURES
 from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
@@ -234,8 +237,11 @@ class AccountPasswordController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def form(self, principal: CurrentPrincipal, saved: FromQuery[str] = "") -> Template:
-        return page("pages/auth/change_password.html", {"error": None, "saved": saved == "1", "person": principal})
+    async def form(
+        self, principal: CurrentPrincipal, saved: FromQuery[str] = "", language: FromQuery[str] = ""
+    ) -> Template:
+        context = {"error": None, "saved": saved == "1", "person": principal, "language_saved": language == "saved"}
+        return page("pages/auth/change_password.html", _account_context(principal, context))
 
     @post("/", status_code=200)
     async def change(
@@ -253,7 +259,9 @@ class AccountPasswordController(Controller):
         def again(field: str, message: str, status: int = 400) -> Template:
             return page(
                 "pages/auth/change_password.html",
-                {"error": FormProblem(field, message), "saved": False, "person": principal},
+                _account_context(
+                    principal, {"error": FormProblem(field, message), "saved": False, "person": principal}
+                ),
                 status_code=status,
             )
 
@@ -284,6 +292,50 @@ class AccountPasswordController(Controller):
             return again("current_password", "Your password was changed meanwhile; sign in again and retry.", 409)
         # every session ended; this one carries on under a fresh id and CSRF token
         return await sign_in_session(request, session_data, "/account/password?saved=1")
+
+
+# ---- your interface language ------------------------------------------------------------------
+
+
+def _account_context(principal: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """The account page's language form: the languages we ship and the person's setting ("" = browser)."""
+    return {**context, "locales": SUPPORTED_LOCALES, "chosen_locale": principal.locale or ""}
+
+
+class LanguageForm(BaseModel):
+    locale: str = ""
+
+
+class AccountLanguageController(Controller):
+    """A person's interface language: one of SUPPORTED_LOCALES, or "" for the browser's choice."""
+
+    path = "/account/language"
+    guards = [any_role, requires_person]
+    include_in_schema = False
+
+    @post("/", status_code=200)
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        if principal.via_token:
+            raise PermissionDeniedException("The language is chosen from a signed-in session, not with an API token.")
+        if data.locale and data.locale not in SUPPORTED_LOCALES:
+            context = {
+                "error": None,
+                "saved": False,
+                "person": principal,
+                "language_error": _("Choose a language from the list."),
+            }
+            return page("pages/auth/change_password.html", _account_context(principal, context), status_code=400)
+        await to_thread.run_sync(
+            store_locale, request.app.state["engine"], principal, data.locale or None, _ip(request)
+        )
+        if principal.person_id is not None:
+            forget_person(principal.person_id)  # the next page reads the new setting (not the cached principal)
+        return Redirect("/account/password?language=saved")
 
 
 # ---- one-time reset links -----------------------------------------------------------------------

@@ -12,15 +12,28 @@ the same figure for the same person:
 - **Money** is shown to the currency's minor unit with thousands separators (``258,500.00 USD``).
 - **Counts** (deals, MQLs, SQLs: stored in hundredths) are shown without trailing zeros (``7``,
   ``2.5``), never as ``7.00``.
+- **Dates** in the locale's medium form (``Dec 2, 2026``, ``2 Dis 2026``), never wrapping.
+
+Babel writes the figures in the request's locale (``core.i18n``: separators, signs, month names), in one
+pattern per kind for every locale: the rounding is done here first (half-up, on ``Decimal``), and Babel is
+handed the rounded value, so a locale changes how a figure looks, never what it is.
 
 Everything is ``Decimal``; nothing here is ever used to compute pay.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from commissions.core.money import format_money, from_minor
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_currency as babel_format_currency
+from babel.numbers import format_decimal as babel_format_decimal
+from babel.numbers import format_percent as babel_format_percent
+
+from commissions.core.i18n import N_, Nn_, current_locale, gettext, ngettext
+from commissions.core.money import from_minor
+from commissions.engine.money import minor_digits
 
 ROUNDING = ROUND_HALF_UP  # the one rounding rule of shown figures
 PPM = 1_000_000
@@ -33,25 +46,31 @@ COUNTED_METRICS: dict[str, tuple[str, str]] = {
     "mqls": ("MQL", "MQLs"),
     "sqls": ("SQL", "SQLs"),
 }
+#: The same counts with their number, as the catalogs translate them (``%(num)s`` is the formatted count).
+_COUNTED_TEXTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("deal", "deals"): Nn_("%(num)s deal", "%(num)s deals"),
+    ("MQL", "MQLs"): Nn_("%(num)s MQL", "%(num)s MQLs"),
+    ("SQL", "SQLs"): Nn_("%(num)s SQL", "%(num)s SQLs"),
+}
 
 #: What each plan quota metric counts, in words a payee reads beside the figure (docs/metrics.md).
 METRIC_WORDS: dict[str, str] = {
-    "bookings": "bookings: the amounts of won deals your plan credits to you in the period, after its credit rules",
-    "deals": "deals: the won deals your plan credits to you in the period, a split counting its share",
-    "sourced_revenue": "sourced revenue: won deals from your campaigns (deals whose source campaign you own)",
-    "mqls": "MQLs from lead events: marketing-qualified leads you own, in stage order",
-    "sqls": "SQLs from lead events: sales-qualified leads you own, in stage order",
-    "pipeline": "pipeline from lead events: the amounts of opportunities you own, in stage order",
+    "bookings": N_("bookings: the amounts of won deals your plan credits to you in the period, after its credit rules"),
+    "deals": N_("deals: the won deals your plan credits to you in the period, a split counting its share"),
+    "sourced_revenue": N_("sourced revenue: won deals from your campaigns (deals whose source campaign you own)"),
+    "mqls": N_("MQLs from lead events: marketing-qualified leads you own, in stage order"),
+    "sqls": N_("SQLs from lead events: sales-qualified leads you own, in stage order"),
+    "pipeline": N_("pipeline from lead events: the amounts of opportunities you own, in stage order"),
 }
 
 #: Short names of the metrics, for headings and table columns.
 METRIC_NAMES: dict[str, str] = {
-    "bookings": "Bookings",
-    "deals": "Deals",
-    "sourced_revenue": "Sourced revenue",
-    "mqls": "MQLs",
-    "sqls": "SQLs",
-    "pipeline": "Pipeline",
+    "bookings": N_("Bookings"),
+    "deals": N_("Deals"),
+    "sourced_revenue": N_("Sourced revenue"),
+    "mqls": N_("MQLs"),
+    "sqls": N_("SQLs"),
+    "pipeline": N_("Pipeline"),
 }
 
 #: Where the definitions are explained (the help page mirrors docs/metrics.md, "Showing figures").
@@ -76,10 +95,51 @@ def attainment_ratio(ppm: int | None) -> Decimal | None:
     return _quantize(Decimal(ppm) / PPM, RATIO_PLACES)
 
 
-def format_percent(ppm: int | None, *, empty: str = "–") -> str:
+def _locale(locale: str | None) -> str:
+    return locale or current_locale()
+
+
+def format_money(minor: int, currency: str, *, locale: str | None = None) -> str:
+    """Money as every page shows it: the currency's minor unit, separators, the code after (``258,500.00 USD``)."""
+    digits = minor_digits(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " ¤¤"
+    return babel_format_currency(
+        from_minor(int(minor), currency),
+        currency,
+        format=pattern,
+        locale=_locale(locale),
+        currency_digits=False,
+        decimal_quantization=False,
+    )
+
+
+def format_number(value: Decimal | int, places: int = 0, *, locale: str | None = None) -> str:
+    """A plain figure rounded half-up to ``places`` decimals with the locale's separators (``1,400,000``)."""
+    shown = _quantize(Decimal(value), places)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return babel_format_decimal(shown, format=pattern, locale=_locale(locale), decimal_quantization=False)
+
+
+def format_percent(ppm: int | None, *, empty: str = "–", locale: str | None = None) -> str:
     """Attainment as shown on every page: ``139.6%``; ``empty`` without a quota."""
     shown = attainment_percent(ppm)
-    return empty if shown is None else f"{shown:,}%"
+    if shown is None:
+        return empty
+    return babel_format_percent(shown / 100, format="#,##0.0%", locale=_locale(locale), decimal_quantization=False)
+
+
+def format_date(value: dt.date | dt.datetime | str | None, *, empty: str = "–", locale: str | None = None) -> str:
+    """A date in the locale's medium form (``Dec 2, 2026``), its spaces non-breaking so it never wraps."""
+    if value is None or value == "":
+        return empty
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value.date() if isinstance(value, dt.datetime) else value
+    return babel_format_date(day, format="medium", locale=_locale(locale)).replace(" ", "\u00a0")
 
 
 def format_ratio(ppm: int | None) -> str | None:
@@ -94,13 +154,18 @@ def bar_value(ppm: int | None) -> int:
     return 0 if shown is None else max(0, min(100, int(shown)))
 
 
-def format_count(hundredths: int, noun: tuple[str, str] | None = None) -> str:
+def format_count(hundredths: int, noun: tuple[str, str] | None = None, *, locale: str | None = None) -> str:
     """A count kept in hundredths, without trailing zeros: 700 -> ``7``, 250 -> ``2.5``, 1234500 -> ``12,345``."""
     value = (Decimal(hundredths) / 100).quantize(Decimal("0.01"), rounding=ROUNDING)
-    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value.normalize():,f}"
+    text = babel_format_decimal(value, format="#,##0.##", locale=_locale(locale))
     if noun is None:
         return text
-    return f"{text} {noun[0] if value == 1 else noun[1]}"
+    texts = _COUNTED_TEXTS.get(noun)
+    if texts is None:
+        return f"{text} {noun[0] if value == 1 else noun[1]}"
+    # a fraction (2.5 deals) takes the plural; the catalogs' plural rules choose among whole numbers
+    n = int(value) if value == value.to_integral_value() else 2
+    return ngettext(texts[0], texts[1], n) % {"num": text}
 
 
 def format_measure(minor: int | None, metric: str, currency: str = "USD", *, empty: str = "–") -> str:
@@ -119,12 +184,14 @@ def format_amount(minor: int, currency: str) -> str:
 
 
 def metric_words(metric: str) -> str:
-    """What a plan metric counts, in words."""
-    return METRIC_WORDS.get(metric, metric.replace("_", " "))
+    """What a plan metric counts, in words (in the request's language)."""
+    words = METRIC_WORDS.get(metric)
+    return gettext(words) if words else metric.replace("_", " ")
 
 
 def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
+    name = METRIC_NAMES.get(metric)
+    return gettext(name) if name else metric.replace("_", " ").capitalize()
 
 
 __all__ = [
@@ -137,8 +204,10 @@ __all__ = [
     "bar_value",
     "format_amount",
     "format_count",
+    "format_date",
     "format_measure",
     "format_money",
+    "format_number",
     "format_percent",
     "format_ratio",
     "metric_name",
@@ -148,11 +217,13 @@ __all__ = [
 
 def register_filters(filters: dict[str, object], globals_: dict[str, object]) -> None:
     """The Jinja filters and globals every template formats figures with (called by ``app.assembly``)."""
-    filters["money"] = lambda minor, currency="USD": format_money(int(minor), currency)
+    filters["money"] = lambda minor, currency="USD": format_money(int(minor), currency)  # "258,500.00 USD"
     filters["percent"] = format_percent  # attainment_ppm -> "139.6%"
     filters["bar"] = bar_value  # attainment_ppm -> a progress bar's 0–100
     filters["measure"] = format_measure  # credited_minor | measure(metric, currency)
     filters["count"] = format_count  # hundredths -> "7", "2.5"
+    filters["number"] = format_number  # a plain figure, half-up to N places -> "1,400,000"
+    filters["date"] = format_date  # a date -> "Dec 2, 2026" (the locale's medium form, never wrapping)
     globals_["metric_words"] = metric_words
     globals_["metric_name"] = metric_name
     globals_["help_url"] = HELP_URL
