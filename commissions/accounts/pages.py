@@ -54,7 +54,7 @@ from commissions.core import mail
 from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
-from commissions.core.i18n import SUPPORTED_LOCALES
+from commissions.core.i18n import N_, SUPPORTED_LOCALES
 from commissions.core.i18n import gettext as _
 from commissions.core.metrics import SIGN_IN_FAILURES
 from commissions.core.rendering import page
@@ -93,9 +93,11 @@ async def sign_in_session(request: Request[Any, Any, Any], session_data: dict[st
 
 # Shown on the sign-in page after a session ended without the person signing out.
 END_MESSAGES = {
-    "expired": "Your session has expired; please sign in again.",
-    "password_set": "Your new password is set and every session you had has ended; sign in with it.",
-    "ended": "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again.",
+    "expired": N_("Your session has expired; please sign in again."),
+    "password_set": N_("Your new password is set and every session you had has ended; sign in with it."),
+    "ended": N_(
+        "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again."
+    ),
 }
 
 
@@ -122,7 +124,7 @@ async def _login_page(request: Request[Any, Any, Any], context: dict[str, Any], 
     return _login_template({**options, **context}, status_code=status_code)
 
 
-PASSWORD_SIGN_IN_OFF = "Password sign-in is turned off: sign in with your company account."
+PASSWORD_SIGN_IN_OFF = N_("Password sign-in is turned off: sign in with your company account.")
 
 
 class AuthController(Controller):
@@ -134,7 +136,12 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
-        context = {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)}
+        context = {
+            "next": safe_next(next),
+            "email": "",
+            "error": None,
+            "notice": _(END_MESSAGES[reason]) if reason in END_MESSAGES else None,
+        }
         return await _login_page(request, context)
 
     @post("/login", include_in_schema=False)
@@ -156,7 +163,7 @@ class AuthController(Controller):
             return response
 
         if not options["password_sign_in"]:  # turned off by an admin (docs/security.md): not even counted
-            context = {"next": safe_next(data.next), "email": "", "error": PASSWORD_SIGN_IN_OFF, **options}
+            context = {"next": safe_next(data.next), "email": "", "error": _(PASSWORD_SIGN_IN_OFF), **options}
             return _login_template(context, status_code=403)
         refusal = await to_thread.run_sync(reserve_sign_in, engine, throttle, email, ip)
         if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
@@ -174,7 +181,7 @@ class AuthController(Controller):
             context = {
                 "next": safe_next(data.next),
                 "email": data.email,
-                "error": "Email or password is wrong.",
+                "error": _("Email or password is wrong."),
                 **options,
             }
             return _login_template(context, status_code=401)
@@ -228,7 +235,7 @@ def _check_new(new: str, confirm: str) -> None:
     except WeakPasswordError as exc:
         raise FormProblem("new_password", f"The new {exc}.") from None
     if new != confirm:
-        raise FormProblem("confirm_password", "The two new passwords differ.")
+        raise FormProblem("confirm_password", _("The two new passwords differ."))
 
 
 class AccountPasswordController(Controller):
@@ -283,13 +290,13 @@ class AccountPasswordController(Controller):
                 response = again("current_password", lock.message, 429)
                 response.headers["Retry-After"] = str(lock.retry_after)
                 return response
-            return again("current_password", "Your current password is wrong.")
+            return again("current_password", _("Your current password is wrong."))
         new_hash = await to_thread.run_sync(hash_password, data.new_password)
         session_data = await to_thread.run_sync(
             store_new_password, engine, throttle, principal, seen_hash, data.new_password, new_hash, ip
         )
         if session_data is None:
-            return again("current_password", "Your password was changed meanwhile; sign in again and retry.", 409)
+            return again("current_password", _("Your password was changed meanwhile; sign in again and retry."), 409)
         # every session ended; this one carries on under a fresh id and CSRF token
         return await sign_in_session(request, session_data, "/account/password?saved=1")
 
@@ -450,7 +457,7 @@ class ForgotPasswordForm(BaseModel):
     email: str = ""
 
 
-FORGOT_SENT = (
+FORGOT_SENT = N_(
     "If that address belongs to an active account, a link to set a new password is on its way. "
     "It works once, for 24 hours; check your spam folder if it does not arrive."
 )
@@ -491,7 +498,7 @@ class ForgotPasswordController(Controller):
             )
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
-        return await to_thread.run_sync(_forgot_page, engine, {"sent": FORGOT_SENT})
+        return await to_thread.run_sync(_forgot_page, engine, {"sent": _(FORGOT_SENT)})
 
 
 # ---- API tokens (admins): create (shown once), list, revoke --------------------------------------
