@@ -282,7 +282,7 @@ class AccountPasswordController(Controller):
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
         seen_hash = await to_thread.run_sync(current_hash, engine, principal.person_id)
-        ok, _ = await to_thread.run_sync(verify_password, data.current_password, seen_hash)
+        ok, _new_hash = await to_thread.run_sync(verify_password, data.current_password, seen_hash)
         if not ok or seen_hash is None:
             locked = await to_thread.run_sync(record_wrong_password, engine, throttle, principal, ip)
             if locked:
