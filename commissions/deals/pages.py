@@ -21,10 +21,10 @@ from sqlmodel import Session
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.guards import any_role, requires_person, requires_role
+from commissions.core.i18n import gettext as _
 from commissions.core.paging import BadCursor
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
-from commissions.core.i18n import gettext as _
 from commissions.custom_fields.service import list_fields
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.csv_import import MAX_BYTES
