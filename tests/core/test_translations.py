@@ -160,6 +160,12 @@ def test_a_page_is_in_thai_for_a_person_whose_language_is_thai(client: TestClien
     assert ">ออกจากระบบ</button>" in page.text  # the header
     assert ">หน้าแรก</a>" in page.text  # a nav label
     assert "Change your password" not in page.text
+    help_page = client.get("/help/figures")
+    assert "<h1>ความหมายของตัวเลข</h1>" in help_page.text
+    assert "What the figures mean" not in help_page.text
+    deals = client.get("/deals")
+    assert deals.status_code == 200
+    assert "บันทึกดีล" in deals.text  # "Record a deal"
 
 
 def test_a_page_is_in_malay_when_the_browser_asks_for_it(client: TestClient, make_person) -> None:  # type: ignore[no-untyped-def]
