@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_percent as babel_percent
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -251,3 +254,24 @@ def test_figures_dates_and_metric_names_follow_the_locale(locale: str, day: str,
             "bookings: the amounts of won deals your plan credits to you in the period, after its credit rules"
         )
     assert format_date(dt.date(2026, 12, 2), locale=locale) == day
+
+
+@pytest.mark.parametrize("locale", ["en", "ms", "th", "de", "fr", "ar"])
+def test_figures_are_what_babel_writes_for_the_same_patterns(locale: str) -> None:
+    """The fast path (Python's grouping, the locale's symbols from Babel) equals Babel's own formatting,
+    also for locales whose symbols differ from English (de: 1.234,5; fr: narrow spaces; ar: its signs)."""
+    for minor in (0, 5, -5, 123_456, -25_850_000, 100_000_000_000):
+        assert format_money(minor, "USD", locale=locale) == format_currency(
+            Decimal(minor) / 100, "USD", format="#,##0.00 ¤¤", locale=locale, currency_digits=False
+        )
+        assert format_money(minor, "JPY", locale=locale) == format_currency(
+            Decimal(minor), "JPY", format="#,##0 ¤¤", locale=locale, currency_digits=False
+        )
+    for ppm in (0, 835_000, 1_395_500, -12_000, 123_456_789):
+        assert format_percent(ppm, locale=locale) == babel_percent(
+            Decimal(ppm) / 1_000_000, format="#,##0.0%", locale=locale
+        )
+    for hundredths in (0, 100, 250, 205, -50, 1_234_567):
+        assert format_count(hundredths, locale=locale) == format_decimal(
+            Decimal(hundredths) / 100, format="#,##0.##", locale=locale
+        )
