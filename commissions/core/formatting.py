@@ -78,6 +78,37 @@ METRIC_NAMES: dict[str, str] = {
     "pipeline": N_("Pipeline"),
 }
 
+#: Stored words a page shows as they are (states, statuses, deal types, sort orders), translated when shown
+#: by the ``word`` filter (``{{ period.state | word }}``); the stored value itself never changes.
+SHOWN_WORDS: dict[str, str] = {
+    word: word
+    for word in (
+        N_("open"),
+        N_("approved"),
+        N_("locked"),
+        N_("paid"),
+        N_("won"),
+        N_("cancelled"),
+        N_("new"),
+        N_("expansion"),
+        N_("renewal"),
+        N_("pending"),
+        N_("rejected"),
+        N_("answered"),
+        N_("resolved"),
+        N_("held"),
+        N_("released"),
+        N_("delivered"),
+        N_("failed"),
+        N_("dead"),
+        N_("close date"),
+        N_("amount"),
+        N_("name"),
+        N_("descending"),
+        N_("ascending"),
+    )
+}
+
 #: Where the definitions are explained (the help page mirrors docs/metrics.md, "Showing figures").
 HELP_URL = "/help/figures"
 
@@ -205,6 +236,12 @@ def format_amount(minor: int, currency: str) -> str:
     return str(from_minor(int(minor), currency))
 
 
+def shown_word(word: object) -> str:
+    """A stored word (``locked``, ``won``, ``renewal``) in the request's language; any other text as it is."""
+    text = "" if word is None else str(word)
+    return gettext(text) if text in SHOWN_WORDS else text
+
+
 def metric_words(metric: str) -> str:
     """What a plan metric counts, in words (in the request's language)."""
     words = METRIC_WORDS.get(metric)
@@ -234,6 +271,7 @@ __all__ = [
     "format_ratio",
     "metric_name",
     "metric_words",
+    "shown_word",
 ]
 
 
@@ -245,6 +283,7 @@ def register_filters(filters: dict[str, object], globals_: dict[str, object]) ->
     filters["measure"] = format_measure  # credited_minor | measure(metric, currency)
     filters["count"] = format_count  # hundredths -> "7", "2.5"
     filters["number"] = format_number  # a plain figure, half-up to N places -> "1,400,000"
+    filters["word"] = shown_word  # a stored state, status or type -> its word in the page's language
     filters["date"] = format_date  # a date -> "Dec 2, 2026" (the locale's medium form, never wrapping)
     globals_["metric_words"] = metric_words
     globals_["metric_name"] = metric_name

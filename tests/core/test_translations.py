@@ -169,6 +169,7 @@ def test_a_page_is_in_thai_for_a_person_whose_language_is_thai(client: TestClien
     deals = client.get("/deals")
     assert deals.status_code == 200
     assert "บันทึกดีล" in deals.text  # "Record a deal"
+    assert '<option value="won">ปิดได้</option>' in deals.text  # a stored word: its value stays, its label is Thai
 
 
 def test_a_page_is_in_malay_when_the_browser_asks_for_it(client: TestClient, make_person) -> None:  # type: ignore[no-untyped-def]
