@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup run clean lint
+.PHONY: demo test setup run clean lint messages
 
 demo: setup
 	$(BIN)/commissions demo
@@ -41,3 +41,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The interface text (docs/translating.md): extract every _()/{% trans %} into messages.pot, then bring
+# each language's messages.po up to date (new strings empty, changed ones fuzzy: translate them, then
+# tests/core/test_translations.py passes). The .po files are compiled in memory at run time (core/i18n.py).
+LOCALES_DIR := commissions/locales
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Nn_:1,2 --project=Quotaboard --no-wrap --sort-by-file \
+		-o $(LOCALES_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) -D messages --no-wrap --ignore-obsolete

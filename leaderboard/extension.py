@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
+from commissions.core.i18n import N_
 from commissions.core.navigation import EVERYONE, NavItem
 from leaderboard.api import ContestsApiController, LeaderboardApiController
 from leaderboard.contests_cli import contests_group
@@ -56,8 +57,8 @@ extension = Extension(
         ),
     ],
     nav_items=[
-        NavItem("Leaderboard", "/leaderboard", EVERYONE),
-        NavItem("Badges", "/admin/badges", frozenset({"admin"})),
+        NavItem(N_("Leaderboard"), "/leaderboard", EVERYONE),
+        NavItem(N_("Badges"), "/admin/badges", frozenset({"admin"})),
     ],
     on_startup=[start_listening],
     on_shutdown=[stop_listening],

@@ -38,11 +38,12 @@ from commissions.accounts.service import (
     reserve_sign_in,
     reset_by_email_offered,
     revoke_api_token,
+    store_locale,
     store_new_password,
     use_link,
 )
 from commissions.auth.csrf import CSRF_KEY, new_csrf_token, set_csrf_cookie
-from commissions.auth.middleware import forget_tokens
+from commissions.auth.middleware import forget_person, forget_tokens
 from commissions.auth.passwords import WeakPasswordError, check_strength, hash_password, verify_password
 from commissions.auth.sessions import rotate_session
 from commissions.auth.sign_in_options import password_sign_in_enabled, provider_buttons
@@ -53,6 +54,8 @@ from commissions.core import mail
 from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
+from commissions.core.i18n import N_, SUPPORTED_LOCALES
+from commissions.core.i18n import gettext as _
 from commissions.core.metrics import SIGN_IN_FAILURES
 from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
@@ -90,9 +93,11 @@ async def sign_in_session(request: Request[Any, Any, Any], session_data: dict[st
 
 # Shown on the sign-in page after a session ended without the person signing out.
 END_MESSAGES = {
-    "expired": "Your session has expired; please sign in again.",
-    "password_set": "Your new password is set and every session you had has ended; sign in with it.",
-    "ended": "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again.",
+    "expired": N_("Your session has expired; please sign in again."),
+    "password_set": N_("Your new password is set and every session you had has ended; sign in with it."),
+    "ended": N_(
+        "Your session was ended (signed out everywhere, password changed or account deactivated); please sign in again."
+    ),
 }
 
 
@@ -119,7 +124,7 @@ async def _login_page(request: Request[Any, Any, Any], context: dict[str, Any], 
     return _login_template({**options, **context}, status_code=status_code)
 
 
-PASSWORD_SIGN_IN_OFF = "Password sign-in is turned off: sign in with your company account."
+PASSWORD_SIGN_IN_OFF = N_("Password sign-in is turned off: sign in with your company account.")
 
 
 class AuthController(Controller):
@@ -131,7 +136,12 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next))
-        context = {"next": safe_next(next), "email": "", "error": None, "notice": END_MESSAGES.get(reason)}
+        context = {
+            "next": safe_next(next),
+            "email": "",
+            "error": None,
+            "notice": _(END_MESSAGES[reason]) if reason in END_MESSAGES else None,
+        }
         return await _login_page(request, context)
 
     @post("/login", include_in_schema=False)
@@ -153,7 +163,7 @@ class AuthController(Controller):
             return response
 
         if not options["password_sign_in"]:  # turned off by an admin (docs/security.md): not even counted
-            context = {"next": safe_next(data.next), "email": "", "error": PASSWORD_SIGN_IN_OFF, **options}
+            context = {"next": safe_next(data.next), "email": "", "error": _(PASSWORD_SIGN_IN_OFF), **options}
             return _login_template(context, status_code=403)
         refusal = await to_thread.run_sync(reserve_sign_in, engine, throttle, email, ip)
         if refusal is not None:  # locked, or the budget is spent by attempts in flight: not even checked
@@ -171,7 +181,7 @@ class AuthController(Controller):
             context = {
                 "next": safe_next(data.next),
                 "email": data.email,
-                "error": "Email or password is wrong.",
+                "error": _("Email or password is wrong."),
                 **options,
             }
             return _login_template(context, status_code=401)
@@ -225,7 +235,7 @@ def _check_new(new: str, confirm: str) -> None:
     except WeakPasswordError as exc:
         raise FormProblem("new_password", f"The new {exc}.") from None
     if new != confirm:
-        raise FormProblem("confirm_password", "The two new passwords differ.")
+        raise FormProblem("confirm_password", _("The two new passwords differ."))
 
 
 class AccountPasswordController(Controller):
@@ -234,8 +244,11 @@ class AccountPasswordController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def form(self, principal: CurrentPrincipal, saved: FromQuery[str] = "") -> Template:
-        return page("pages/auth/change_password.html", {"error": None, "saved": saved == "1", "person": principal})
+    async def form(
+        self, principal: CurrentPrincipal, saved: FromQuery[str] = "", language: FromQuery[str] = ""
+    ) -> Template:
+        context = {"error": None, "saved": saved == "1", "person": principal, "language_saved": language == "saved"}
+        return page("pages/auth/change_password.html", _account_context(principal, context))
 
     @post("/", status_code=200)
     async def change(
@@ -253,7 +266,9 @@ class AccountPasswordController(Controller):
         def again(field: str, message: str, status: int = 400) -> Template:
             return page(
                 "pages/auth/change_password.html",
-                {"error": FormProblem(field, message), "saved": False, "person": principal},
+                _account_context(
+                    principal, {"error": FormProblem(field, message), "saved": False, "person": principal}
+                ),
                 status_code=status,
             )
 
@@ -267,7 +282,7 @@ class AccountPasswordController(Controller):
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
         seen_hash = await to_thread.run_sync(current_hash, engine, principal.person_id)
-        ok, _ = await to_thread.run_sync(verify_password, data.current_password, seen_hash)
+        ok, _new_hash = await to_thread.run_sync(verify_password, data.current_password, seen_hash)
         if not ok or seen_hash is None:
             locked = await to_thread.run_sync(record_wrong_password, engine, throttle, principal, ip)
             if locked:
@@ -275,15 +290,59 @@ class AccountPasswordController(Controller):
                 response = again("current_password", lock.message, 429)
                 response.headers["Retry-After"] = str(lock.retry_after)
                 return response
-            return again("current_password", "Your current password is wrong.")
+            return again("current_password", _("Your current password is wrong."))
         new_hash = await to_thread.run_sync(hash_password, data.new_password)
         session_data = await to_thread.run_sync(
             store_new_password, engine, throttle, principal, seen_hash, data.new_password, new_hash, ip
         )
         if session_data is None:
-            return again("current_password", "Your password was changed meanwhile; sign in again and retry.", 409)
+            return again("current_password", _("Your password was changed meanwhile; sign in again and retry."), 409)
         # every session ended; this one carries on under a fresh id and CSRF token
         return await sign_in_session(request, session_data, "/account/password?saved=1")
+
+
+# ---- your interface language ------------------------------------------------------------------
+
+
+def _account_context(principal: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """The account page's language form: the languages we ship and the person's setting ("" = browser)."""
+    return {**context, "locales": SUPPORTED_LOCALES, "chosen_locale": principal.locale or ""}
+
+
+class LanguageForm(BaseModel):
+    locale: str = ""
+
+
+class AccountLanguageController(Controller):
+    """A person's interface language: one of SUPPORTED_LOCALES, or "" for the browser's choice."""
+
+    path = "/account/language"
+    guards = [any_role, requires_person]
+    include_in_schema = False
+
+    @post("/", status_code=200)
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        if principal.via_token:
+            raise PermissionDeniedException("The language is chosen from a signed-in session, not with an API token.")
+        if data.locale and data.locale not in SUPPORTED_LOCALES:
+            context = {
+                "error": None,
+                "saved": False,
+                "person": principal,
+                "language_error": _("Choose a language from the list."),
+            }
+            return page("pages/auth/change_password.html", _account_context(principal, context), status_code=400)
+        await to_thread.run_sync(
+            store_locale, request.app.state["engine"], principal, data.locale or None, _ip(request)
+        )
+        if principal.person_id is not None:
+            forget_person(principal.person_id)  # the next page reads the new setting (not the cached principal)
+        return Redirect("/account/password?language=saved")
 
 
 # ---- one-time reset links -----------------------------------------------------------------------
@@ -398,7 +457,7 @@ class ForgotPasswordForm(BaseModel):
     email: str = ""
 
 
-FORGOT_SENT = (
+FORGOT_SENT = N_(
     "If that address belongs to an active account, a link to set a new password is on its way. "
     "It works once, for 24 hours; check your spam folder if it does not arrive."
 )
@@ -439,7 +498,7 @@ class ForgotPasswordController(Controller):
             )
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
-        return await to_thread.run_sync(_forgot_page, engine, {"sent": FORGOT_SENT})
+        return await to_thread.run_sync(_forgot_page, engine, {"sent": _(FORGOT_SENT)})
 
 
 # ---- API tokens (admins): create (shown once), list, revoke --------------------------------------

@@ -176,6 +176,20 @@ def store_new_password(
         return {"pid": person.id, "sv": person.session_version, ISSUED_KEY: int(clock())}
 
 
+def store_locale(engine: Engine, principal: Principal, locale: str | None, ip: str) -> None:
+    """The person's interface language (None: follow the browser's Accept-Language)."""
+    with transaction(engine) as session:
+        person = session.get(Person, principal.person_id)
+        if person is None or person.locale == locale:
+            return
+        before = person.locale
+        person.locale = locale
+        session.add(person)
+        record_event(
+            session, principal, "person.locale_changed", "person", person.id, {"from": before, "to": locale}, ip=ip
+        )
+
+
 # ---- one-time reset links -----------------------------------------------------------------------
 
 

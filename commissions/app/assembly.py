@@ -32,6 +32,7 @@ from commissions.accounting.api import AccountingApiController
 from commissions.accounting.pages import AccountingController
 from commissions.accounts.api import MeController
 from commissions.accounts.pages import (
+    AccountLanguageController,
     AccountPasswordController,
     AuthController,
     ForgotPasswordController,
@@ -52,6 +53,7 @@ from commissions.app.headers import AllowedHostsMiddleware, security_headers
 from commissions.app.health import healthz, readyz
 from commissions.app.help import HelpController
 from commissions.app.home import HomeController
+from commissions.app.language import LocaleMiddleware
 from commissions.app.limits import DEFAULT_MAX_BODY_BYTES, RequestLimitsMiddleware
 from commissions.app.metrics import metrics, request_metrics
 from commissions.app.team import TeamController
@@ -152,6 +154,7 @@ def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
     )
+    engine.engine.globals["current_locale"] = i18n.current_locale  # <html lang="...">
     register_filters(engine.engine.filters, engine.engine.globals)  # money, percent, ...: one rounding rule
 
 
@@ -176,6 +179,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     SsoAdminController,
     MeController,
     AccountPasswordController,
+    AccountLanguageController,
     ForgotPasswordController,
     PasswordResetController,
     PasswordResetAdminController,
@@ -323,6 +327,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             RequestLimitsMiddleware(),  # body size, JSON nesting, odd paths (commissions/app/limits.py)
             session_config.middleware,
             AuthenticationMiddleware(),
+            LocaleMiddleware(),  # the person's language, else the browser's (commissions/app/language.py)
             SessionCsrfMiddleware(),
         ],
         before_send=[security_headers(hsts=not settings.is_development)],

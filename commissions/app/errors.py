@@ -12,15 +12,17 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.i18n import N_
+from commissions.core.i18n import gettext as _
 
 TITLES = {
-    400: "That request could not be read",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed here",
-    413: "Too large",
-    429: "Too many attempts",
+    400: N_("That request could not be read"),
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed here"),
+    413: N_("Too large"),
+    429: N_("Too many attempts"),
 }
 
 
@@ -65,7 +67,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     status = exc.status_code
     return Template(
         template_name="errors/error.html",
-        context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": exc.detail},
+        context={"status": status, "title": _(TITLES.get(status, "Something went wrong")), "detail": exc.detail},
         status_code=status,
         headers={"Cache-Control": "no-store"},
         background=_audit_forbidden(request, exc),
@@ -101,6 +103,6 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         )
     return Template(
         template_name="errors/error.html",
-        context={"status": 500, "title": "Something went wrong", "detail": "The error was logged."},
+        context={"status": 500, "title": _("Something went wrong"), "detail": _("The error was logged.")},
         status_code=500,
     )

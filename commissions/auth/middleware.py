@@ -58,7 +58,7 @@ def principal_for_session(session: Session, data: dict[str, Any]) -> Principal |
     person = session.get(Person, person_id)
     if person is None or not person.active or person.session_version != version:
         return None
-    return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name)
+    return Principal(role=person.role, person_id=person.id, email=person.email, name=person.name, locale=person.locale)
 
 
 # (the session's person id, its session version) → (read at, the principal or None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commissions.core.i18n import N_
 from commissions.core.principal import Principal
 
 EVERYONE = frozenset({"rep", "manager", "finance", "admin"})
@@ -17,23 +18,23 @@ class NavItem:
 
 
 NAV_ITEMS: list[NavItem] = [
-    NavItem("Home", "/", EVERYONE),
-    NavItem("Deals", "/deals", EVERYONE),
-    NavItem("Statements", "/statements", frozenset({"rep", "manager", "finance"})),
-    NavItem("My team", "/team", frozenset({"manager"})),
-    NavItem("Quotas", "/quotas", frozenset({"manager", "admin"})),
-    NavItem("Campaigns", "/campaigns", EVERYONE),  # read-only for all; admins and marketing managers edit
-    NavItem("Marketing", "/marketing", EVERYONE),  # the revenue-marketing dashboard (docs/metrics.md)
-    NavItem("Pulse", "/pulse", frozenset({"rep", "manager"})),  # answer your team's eNPS pulse
-    NavItem("Periods", "/finance/periods", frozenset({"finance"})),
-    NavItem("Finance", "/finance", frozenset({"finance"})),
-    NavItem("Rates", "/finance/rates", frozenset({"finance", "admin"})),  # exchange rates (docs/finance.md)
-    NavItem("People", "/admin/people", frozenset({"admin"})),
-    NavItem("API tokens", "/admin/tokens", frozenset({"admin"})),
-    NavItem("Plans", "/plans", frozenset({"admin"})),
-    NavItem("Deal fields", "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
-    NavItem("Audit log", "/admin/audit", frozenset({"admin"})),
-    NavItem("Webhooks", "/admin/webhooks/outbound", frozenset({"admin", "finance"})),  # subscriptions, log
+    NavItem(N_("Home"), "/", EVERYONE),
+    NavItem(N_("Deals"), "/deals", EVERYONE),
+    NavItem(N_("Statements"), "/statements", frozenset({"rep", "manager", "finance"})),
+    NavItem(N_("My team"), "/team", frozenset({"manager"})),
+    NavItem(N_("Quotas"), "/quotas", frozenset({"manager", "admin"})),
+    NavItem(N_("Campaigns"), "/campaigns", EVERYONE),  # read-only for all; admins and marketing managers edit
+    NavItem(N_("Marketing"), "/marketing", EVERYONE),  # the revenue-marketing dashboard (docs/metrics.md)
+    NavItem(N_("Pulse"), "/pulse", frozenset({"rep", "manager"})),  # answer your team's eNPS pulse
+    NavItem(N_("Periods"), "/finance/periods", frozenset({"finance"})),
+    NavItem(N_("Finance"), "/finance", frozenset({"finance"})),
+    NavItem(N_("Rates"), "/finance/rates", frozenset({"finance", "admin"})),  # exchange rates (docs/finance.md)
+    NavItem(N_("People"), "/admin/people", frozenset({"admin"})),
+    NavItem(N_("API tokens"), "/admin/tokens", frozenset({"admin"})),
+    NavItem(N_("Plans"), "/plans", frozenset({"admin"})),
+    NavItem(N_("Deal fields"), "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use
+    NavItem(N_("Audit log"), "/admin/audit", frozenset({"admin"})),
+    NavItem(N_("Webhooks"), "/admin/webhooks/outbound", frozenset({"admin", "finance"})),  # subscriptions, log
 ]
 
 

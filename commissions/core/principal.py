@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commissions.core.i18n import N_
+
 # "rep" is any individual contributor: a sales rep or a marketer (their team says which).
-ROLE_LABELS = {"rep": "Rep", "manager": "Manager", "finance": "Finance", "admin": "Administrator"}
+ROLE_LABELS = {"rep": N_("Rep"), "manager": N_("Manager"), "finance": N_("Finance"), "admin": N_("Administrator")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,7 @@ class Principal:
     name: str
     via_token: bool = False
     token_id: int | None = None
+    locale: str | None = None  # the person's interface language setting (None: the browser's choice)
 
     @property
     def label(self) -> str:

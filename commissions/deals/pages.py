@@ -21,6 +21,7 @@ from sqlmodel import Session
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.guards import any_role, requires_person, requires_role
+from commissions.core.i18n import gettext as _
 from commissions.core.paging import BadCursor
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
@@ -223,7 +224,7 @@ def _after_save(deal_id: int, external_id: str, outcome: str, *, done: str) -> R
 
 
 def _scope_label(principal: CurrentPrincipal) -> str:
-    return {"rep": "your deals", "manager": "your team's deals"}.get(principal.role, "all deals")
+    return {"rep": _("your deals"), "manager": _("your team's deals")}.get(principal.role) or _("all deals")
 
 
 # --- the deal form ---------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from sqlmodel import Session
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only
+from commissions.core.i18n import N_
+from commissions.core.i18n import gettext as _
 from commissions.core.rendering import page, page_or_partial
 from commissions.core.upserts import UpsertRefused
 from commissions.holds.queries import STATUSES, list_holds, recent_payments
@@ -30,8 +32,8 @@ PAGE = "pages/holds/index.html"
 PARTIAL = "partials/holds/list.html"
 MAX_UPLOAD = 5 * 1024 * 1024
 NOTICES = {
-    "held": "The hold is in place: the amount is kept out of payroll until released.",
-    "released": "The hold is released: the amount is payable.",
+    "held": N_("The hold is in place: the amount is kept out of payroll until released."),
+    "released": N_("The hold is released: the amount is payable."),
 }
 
 
@@ -74,7 +76,9 @@ class HoldsController(Controller):
         done: FromQuery[str] = "",
     ) -> Template:
         filters = {"period": period, "status": status if status in STATUSES else "", "q": q}
-        return page_or_partial(request, PAGE, PARTIAL, _context(db, filters, notice=NOTICES.get(done)))
+        return page_or_partial(
+            request, PAGE, PARTIAL, _context(db, filters, notice=_(NOTICES[done]) if done in NOTICES else None)
+        )
 
     @post("/holds", sync_to_thread=True, status_code=200)
     def create_form(
@@ -122,19 +126,26 @@ class HoldsController(Controller):
         engine = request.app.state["engine"]
         error, notice = None, None
         if not content:
-            error = "Choose a CSV file to upload."
+            error = _("Choose a CSV file to upload.")
         else:
             try:
                 items = payments_from_csv(content.decode("utf-8"))
                 report = payments_in_transaction(engine, principal, items)
-                notice = f"{report.created} payments recorded, {report.unchanged} already known."
+                notice = _("%(created)s payments recorded, %(unchanged)s already known.") % {
+                    "created": report.created,
+                    "unchanged": report.unchanged,
+                }
             except UnicodeDecodeError:
-                error = "The file is not UTF-8 text."
+                error = _("The file is not UTF-8 text.")
             except InputProblem as exc:
                 error = f"{exc.field}: {exc.message}"
             except UpsertRefused as exc:
-                error = "Nothing was recorded: " + "; ".join(
-                    f"line {p.index + 2}, {p.field}: {p.message}" for p in exc.problems
-                )
+                error = _("Nothing was recorded: %(problems)s") % {
+                    "problems": "; ".join(
+                        _("line %(line)s, %(field)s: %(message)s")
+                        % {"line": p.index + 2, "field": p.field, "message": p.message}
+                        for p in exc.problems
+                    )
+                }
         context = _context(db, {"period": "", "status": "", "q": ""}, error=error, notice=notice)
         return page(PAGE, context, status_code=400 if error else 200)

@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
+from commissions.core.i18n import N_
+from commissions.core.i18n import gettext as _
 from commissions.core.outbox import EVENT_TYPES
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
@@ -31,10 +33,10 @@ PAGE = "/admin/webhooks/outbound"
 TEMPLATE = "pages/outbound/webhooks.html"
 LOG_PARTIAL = "partials/outbound/log.html"
 DONE = {
-    "deactivated": "Subscription deactivated: nothing more is sent to it (its delivery log stays).",
-    "replayed": "Delivery queued: the worker sends it again within a few seconds.",
-    "chat_added": "Chat channel added: its events are posted there from now on. Send a test message to check it.",
-    "test_sent": "Test message sent: it should be in the channel now.",
+    "deactivated": N_("Subscription deactivated: nothing more is sent to it (its delivery log stays)."),
+    "replayed": N_("Delivery queued: the worker sends it again within a few seconds."),
+    "chat_added": N_("Chat channel added: its events are posted there from now on. Send a test message to check it."),
+    "test_sent": N_("Test message sent: it should be in the channel now."),
 }
 
 
@@ -120,7 +122,7 @@ class OutboundWebhooksController(Controller):
         context = _context(
             db, principal, status=status if status in DELIVERY_STATES else "", q=q[:200], page_number=max(page, 1)
         )
-        context["done"] = DONE.get(done)
+        context["done"] = _(DONE[done]) if done in DONE else None
         return page_or_partial(request, TEMPLATE, LOG_PARTIAL, context)
 
     @post("/", sync_to_thread=True, status_code=200)
@@ -203,6 +205,9 @@ class OutboundWebhooksController(Controller):
         error = send_hello(engine, channel_id, secret_key=request.app.state["settings"].secret_key)
         service.audit_test_message(engine, channel, by=principal, outcome=error or "sent")
         if error:
-            failed = f"The test message to {channel.name} did not arrive: {error}."
+            failed = _("The test message to %(channel)s did not arrive: %(error)s.") % {
+                "channel": channel.name,
+                "error": error,
+            }
             return page(TEMPLATE, _context(db, principal, chat_failed=failed), status_code=200)
         return Redirect(f"{PAGE}?done=test_sent", status_code=303)

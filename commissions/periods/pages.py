@@ -21,6 +21,7 @@ from commissions.calculation.check import check_period, last_check, record_check
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Conflict
 from commissions.core.guards import finance_only
+from commissions.core.i18n import N_
 from commissions.core.i18n import gettext as _
 from commissions.core.periods import normalise_key
 from commissions.core.rendering import page
@@ -36,7 +37,7 @@ from commissions.periods.queries import (
 from commissions.periods.service import take_step
 from commissions.periods.workflow import NEXT_ACTION, changes_since_last_step, period_totals
 
-ACTION_LABELS = {"approve": "Approve", "lock": "Lock", "pay": "Mark paid"}
+ACTION_LABELS = {"approve": N_("Approve"), "lock": N_("Lock"), "pay": N_("Mark paid")}  # translated when shown
 
 
 class PeriodsController(Controller):

@@ -18,6 +18,8 @@ from sqlmodel import Session
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import finance_or_admin
+from commissions.core.i18n import gettext as _
+from commissions.core.i18n import ngettext
 from commissions.core.rendering import page, page_or_partial
 from commissions.core.upserts import UpsertRefused
 from commissions.rates.csv import MAX_BYTES, TEMPLATE, LineProblem, RatesFileProblem, read_rates_csv
@@ -49,15 +51,32 @@ def _notice(
     saved: str | None, source: str, target: str, on: str | None, imported: int | None, queued: int | None
 ) -> str:
     """The confirmation after a save or an import (from the redirect's query: only known words and codes)."""
-    tail = f" {queued} statement{'s' if queued != 1 else ''} queued for recalculation." if queued else ""
+    tail = (
+        " "
+        + ngettext(
+            "%(num)s statement queued for recalculation.", "%(num)s statements queued for recalculation.", queued
+        )
+        % {"num": queued}
+        if queued
+        else ""
+    )
     if imported is not None:
-        return f"Imported rates.csv: {imported} rate{'s' if imported != 1 else ''} created or corrected.{tail}"
+        text = ngettext(
+            "Imported rates.csv: %(num)s rate created or corrected.",
+            "Imported rates.csv: %(num)s rates created or corrected.",
+            imported,
+        )
+        return text % {"num": imported} + tail
     if saved in OUTCOMES and source and target:
-        what = {"created": "saved", "updated": "corrected (the old value is in its history)", "unchanged": "unchanged"}[
-            saved
-        ]
-        day = f" from {on}" if on and len(on) == 10 else ""
-        return f"Rate {source} to {target}{day} {what}.{tail}"
+        what = {
+            "created": _("saved"),
+            "updated": _("corrected (the old value is in its history)"),
+            "unchanged": _("unchanged"),
+        }[saved]
+        values = {"source": source, "target": target, "what": what, "day": on}
+        if on and len(on) == 10:
+            return _("Rate %(source)s to %(target)s from %(day)s %(what)s.") % values + tail
+        return _("Rate %(source)s to %(target)s %(what)s.") % values + tail
     return ""
 
 

@@ -75,6 +75,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/account/sign-out-everywhere"): EVERYONE,
     ("GET", "/account/password"): EVERYONE,
     ("POST", "/account/password"): EVERYONE,  # an empty form: refused as a bad new password, nothing changes
+    ("POST", "/account/language"): EVERYONE,  # an empty form: "browser's choice", already everyone's setting
     # a reset link is its own credential (a wrong one is a 404 for everyone)
     ("GET", "/password-reset/{token:str}"): PUBLIC,
     ("POST", "/password-reset/{token:str}"): PUBLIC,
