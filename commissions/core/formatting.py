@@ -18,8 +18,12 @@ Everything is ``Decimal``; nothing here is ever used to compute pay.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from commissions.core.i18n import current_locale
 from commissions.core.money import format_money, from_minor
 
 ROUNDING = ROUND_HALF_UP  # the one rounding rule of shown figures
@@ -118,6 +122,27 @@ def format_amount(minor: int, currency: str) -> str:
     return str(from_minor(int(minor), currency))
 
 
+#: A plain amount inside a stored sentence: 4 or more integer digits and decimals, not part of an id, a date, a
+#: version or a longer number (``CRM-1001``, ``2026-12-02`` and ``1.0850`` are left alone).
+_PLAIN_AMOUNT = re.compile(r"(?<![\w.,/-])(-?\d{4,})\.(\d+)(?![\w.,])")
+
+
+def group_amounts(text: str | None) -> str:
+    """A payout line's sentence as a page shows it: its amounts with the locale's digit grouping
+    (``11000.00 at 10% = 1100.00`` -> ``11,000.00 at 10% = 1,100.00``). The engine writes (and the ledger stores)
+    sentences with plain amounts, so the offline calculator and proof of pay compare them character for
+    character; only the page groups them (docs/metrics.md, "Showing figures")."""
+    if not text:
+        return text or ""
+    locale = current_locale()
+    group, point = get_group_symbol(locale), get_decimal_symbol(locale)
+
+    def grouped(match: re.Match[str]) -> str:
+        return f"{int(match.group(1)):,}".replace(",", group) + point + match.group(2)
+
+    return _PLAIN_AMOUNT.sub(grouped, text)
+
+
 def metric_words(metric: str) -> str:
     """What a plan metric counts, in words."""
     return METRIC_WORDS.get(metric, metric.replace("_", " "))
@@ -141,6 +166,7 @@ __all__ = [
     "format_money",
     "format_percent",
     "format_ratio",
+    "group_amounts",
     "metric_name",
     "metric_words",
 ]
@@ -153,6 +179,7 @@ def register_filters(filters: dict[str, object], globals_: dict[str, object]) ->
     filters["bar"] = bar_value  # attainment_ppm -> a progress bar's 0–100
     filters["measure"] = format_measure  # credited_minor | measure(metric, currency)
     filters["count"] = format_count  # hundredths -> "7", "2.5"
+    filters["grouped"] = group_amounts  # a stored line sentence -> its amounts grouped: "11,000.00 at 10%"
     globals_["metric_words"] = metric_words
     globals_["metric_name"] = metric_name
     globals_["help_url"] = HELP_URL

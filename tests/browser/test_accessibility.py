@@ -69,15 +69,16 @@ def axe_violations(page: Any, where: str) -> list[str]:
     return lines
 
 
-def page_kind(path: str) -> str:
-    """/deals/17 and /deals/5 are one kind of page, and so are two people's statements."""
-    path = re.sub(r"/[^/]*(%40|@)[^/]*", "/E", path)
+def page_kind(path: str, *, people_too: bool = False) -> str:
+    """/deals/17 and /deals/5 are one kind of page, and so are two people's statements (unless `people_too`)."""
+    if not people_too:
+        path = re.sub(r"/[^/]*(%40|@)[^/]*", "/E", path)
     return re.sub(r"/\d+(?=/|$)", "/N", re.sub(r"/\d{4}-(Q[1-4]|\d\d)(?=/|$)", "/N", path))
 
 
-def tour(page: Any, base: str, max_pages: int = MAX_PAGES) -> Iterator[str]:
+def tour(page: Any, base: str, max_pages: int = MAX_PAGES, *, people_too: bool = False) -> Iterator[str]:
     """Visit one page of each kind the signed-in user reaches from Home (links in page order, breadth first); yield
-    each HTML page's path once it is loaded in `page`."""
+    each HTML page's path once it is loaded in `page`. `people_too`: each person's pages count as their own kind."""
     kinds: set[str] = set()
     queue = ["/"]
     visited = 0
@@ -92,7 +93,7 @@ def tour(page: Any, base: str, max_pages: int = MAX_PAGES) -> Iterator[str]:
             url = urlparse(urljoin(base + path, href.replace("&amp;", "&")))
             if url.netloc != urlparse(base).netloc or any(part in url.path for part in SKIP):
                 continue
-            kind = page_kind(url.path)
+            kind = page_kind(url.path, people_too=people_too)
             if kind not in kinds:
                 kinds.add(kind)
                 queue.append(url.path)
