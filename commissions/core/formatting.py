@@ -30,6 +30,7 @@ Everything is ``Decimal``; nothing here is ever used to compute pay.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -242,6 +243,27 @@ def shown_word(word: object) -> str:
     return gettext(text) if text in SHOWN_WORDS else text
 
 
+#: A plain amount inside a stored sentence: 4 or more integer digits and decimals, not part of an id, a date, a
+#: version or a longer number (``CRM-1001``, ``2026-12-02`` and ``1.0850`` are left alone).
+_PLAIN_AMOUNT = re.compile(r"(?<![\w.,/-])(-?\d{4,})\.(\d+)(?![\w.,])")
+
+
+def group_amounts(text: str | None) -> str:
+    """A payout line's sentence as a page shows it: its amounts with the locale's digit grouping
+    (``11000.00 at 10% = 1100.00`` -> ``11,000.00 at 10% = 1,100.00``). The engine writes (and the ledger stores)
+    sentences with plain amounts, so the offline calculator and proof of pay compare them character for
+    character; only the page groups them (docs/metrics.md, "Showing figures")."""
+    if not text:
+        return text or ""
+    locale = current_locale()
+    group, point = get_group_symbol(locale), get_decimal_symbol(locale)
+
+    def grouped(match: re.Match[str]) -> str:
+        return f"{int(match.group(1)):,}".replace(",", group) + point + match.group(2)
+
+    return _PLAIN_AMOUNT.sub(grouped, text)
+
+
 def metric_words(metric: str) -> str:
     """What a plan metric counts, in words (in the request's language)."""
     words = METRIC_WORDS.get(metric)
@@ -269,6 +291,7 @@ __all__ = [
     "format_number",
     "format_percent",
     "format_ratio",
+    "group_amounts",
     "metric_name",
     "metric_words",
     "shown_word",
@@ -285,6 +308,7 @@ def register_filters(filters: dict[str, object], globals_: dict[str, object]) ->
     filters["number"] = format_number  # a plain figure, half-up to N places -> "1,400,000"
     filters["word"] = shown_word  # a stored state, status or type -> its word in the page's language
     filters["date"] = format_date  # a date -> "Dec 2, 2026" (the locale's medium form, never wrapping)
+    filters["grouped"] = group_amounts  # a stored line sentence -> its amounts grouped: "11,000.00 at 10%"
     globals_["metric_words"] = metric_words
     globals_["metric_name"] = metric_name
     globals_["help_url"] = HELP_URL

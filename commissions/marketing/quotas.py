@@ -27,6 +27,7 @@ from commissions.quotas.targets import (
     QuotaConflict,
     check_open,
     display_target,
+    input_target,
     parse_target,
     plain_target,
     target_value,
@@ -51,7 +52,7 @@ class TeamQuotaCell:
         return (
             ""
             if self.minor is None
-            else plain_target(target_value(self.minor, self.metric, TEAM_CURRENCY), self.metric, TEAM_CURRENCY)
+            else input_target(target_value(self.minor, self.metric, TEAM_CURRENCY), self.metric, TEAM_CURRENCY)
         )
 
     @property

@@ -29,8 +29,8 @@ from commissions.quotas.targets import (
     NO_TEAM,
     SALES_COLUMNS,
     display_target,
+    input_target,
     is_money,
-    plain_target,
     target_value,
 )
 
@@ -64,7 +64,7 @@ class Cell:
     def input_value(self) -> str:
         if self.attempted is not None:
             return self.attempted
-        return "" if self.value is None else plain_target(self.value, self.metric, self.currency)
+        return "" if self.value is None else input_target(self.value, self.metric, self.currency)
 
     @property
     def display(self) -> str:

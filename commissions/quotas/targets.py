@@ -141,6 +141,12 @@ def plain_target(value: Decimal, metric: str, currency: str) -> str:
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value.normalize())
 
 
+def input_target(value: Decimal, metric: str, currency: str) -> str:
+    """For a grid's input box, grouped as the page shows figures: ``250,000.00``, ``1,200`` (parse_target reads
+    the grouping back; docs/metrics.md, "Showing figures")."""
+    return f"{Decimal(plain_target(value, metric, currency)):,}"
+
+
 def display_target(value: Decimal, metric: str, currency: str) -> str:
     """For reading: ``250,000.00 USD`` for money, ``8 deals`` for counts (rounded half-up for display)."""
     if is_money(metric):

@@ -13,11 +13,17 @@ from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.calculation.rows import stored_id
 from commissions.engine.inputs import NO_CUSTOM
-from commissions.engine.money import format_amount, format_percent
+from commissions.engine.money import format_amount as plain_amount
+from commissions.engine.money import format_percent
 from commissions.engine.plan import TieredComponent
 from commissions.models import Person
 
 WHAT_IF_ID = "WHAT-IF"
+
+
+def format_amount(value: Decimal, digits: int) -> str:
+    """An amount in a sentence a person reads, digits grouped as pages show money: ``12,000.00``."""
+    return f"{Decimal(plain_amount(value, digits)):,}"
 
 
 @dataclass(frozen=True, slots=True)

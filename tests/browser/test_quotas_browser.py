@@ -28,7 +28,7 @@ def test_manager_edits_a_quota_cell_inline(page, live_server: str) -> None:  # t
     target.fill("123,456.78")
     target.press("Enter")
     page.wait_for_selector(f"#{cell_id} .ok")
-    assert page.locator(f"#{cell_id} input[name=target]").input_value() == "123456.78"
+    assert page.locator(f"#{cell_id} input[name=target]").input_value() == "123,456.78"
     assert int(page.locator(f"#{cell_id} input[name=version]").get_attribute("value")) == int(version_before) + 1
     assert page.evaluate("window.__noReload") is True
 
@@ -40,5 +40,5 @@ def test_manager_edits_a_quota_cell_inline(page, live_server: str) -> None:  # t
     assert page.evaluate("window.__noReload") is True
 
     page.reload()
-    assert page.locator(f"#{cell_id} input[name=target]").input_value() == "123456.78"
+    assert page.locator(f"#{cell_id} input[name=target]").input_value() == "123,456.78"
     assert errors == [], errors  # e.g. the content security policy blocking something

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from commissions.calculation.service import recalc_period
 from commissions.core.db import transaction
+from commissions.core.formatting import group_amounts
 from commissions.models import Adjustment, Dispute, DisputeMessage, PayoutLine, Period, Person
 from tests.calc_fixtures import example_deal
 from tests.conftest import csrf_from, read, sign_in
@@ -68,7 +69,9 @@ def test_lifecycle_question_answer_reply_resolve_with_adjustment(client, engine:
     dispute_id = dispute_id_of(response)
 
     show = client.get(f"/disputes/{dispute_id}").text
-    assert "Why is D-2 only 4750?" in show and 'id="dispute-state">open<' in show and line.text in show
+    assert (
+        "Why is D-2 only 4750?" in show and 'id="dispute-state">open<' in show and group_amounts(line.text) in show
+    )  # amounts grouped on the page
     assert 'name="note"' not in show, "only finance sees the resolve form"
     statement = client.get(STATEMENT).text
     assert f'href="/disputes/{dispute_id}"' in statement and "disputed · open" in statement  # marker on the line

@@ -158,7 +158,7 @@ def test_manager_grid_lists_reports_recursively_and_edits_a_cell(client, org, en
     response = cell(client, engine, "ana@example.com", "bookings", "250,000")
     assert response.status_code == 200
     assert response.text.lstrip().startswith("<td")  # just the cell, for htmx to swap
-    assert 'value="250000.00"' in response.text and "Saved" in response.text
+    assert 'value="250,000.00"' in response.text and "Saved" in response.text
     assert 'name="version" value="1"' in response.text
     assert quotas(engine) == {("ana@example.com", "bookings", Q): (25_000_000, 1)}
     assert read(engine, lambda s: s.exec(select(Period).where(Period.key == Q)).one().kind) == "quarter"
@@ -166,7 +166,7 @@ def test_manager_grid_lists_reports_recursively_and_edits_a_cell(client, org, en
     again = cell(client, engine, "ana@example.com", "deals", "8")
     assert again.status_code == 200
     assert quotas(engine)[("ana@example.com", "deals", Q)] == (800, 1)
-    assert "250000.00" in client.get(f"/quotas?period={Q}").text
+    assert "250,000.00" in client.get(f"/quotas?period={Q}").text
     assert audit_actions(engine) == ["quota.set", "quota.set"]
     detail = read(
         engine,
@@ -222,7 +222,7 @@ def test_second_edit_based_on_the_same_version_is_refused_and_the_first_kept(cli
     second = cell(client, engine, "ana@example.com", "bookings", "200000", version=1)
     assert second.status_code == 200  # htmx swaps it: the cell shows the conflict and the current value
     assert "changed by someone else since you loaded it" in second.text
-    assert 'value="300000.00"' in second.text and "200000 was not saved" in second.text
+    assert 'value="300,000.00"' in second.text and "200000 was not saved" in second.text
     assert quotas(engine)[("ana@example.com", "bookings", Q)] == (30_000_000, 2)
     no_js = cell(client, engine, "ana@example.com", "bookings", "100000", version=1, htmx=False)
     assert no_js.status_code == 409
@@ -494,7 +494,7 @@ def test_proration_for_joiners_and_leavers(client, org, engine: Engine) -> None:
 
     sign_in(client, "boss@example.com")
     page = client.get(f"/quotas?period={Q}").text
-    assert 'value="90000.00"' in page  # the stored target stays the full one
+    assert 'value="90,000.00"' in page  # the stored target stays the full one
     assert "prorated: 45,000.00 USD" in page and "prorated: 5 deals" in page and "prorated: 31,000.00 USD" in page
     assert "on plan 46 of 92 days" in page and "on plan 31 of 92 days" in page
     assert page.count("prorated:") == 3

@@ -27,7 +27,7 @@ def test_the_estimate_equals_the_what_if(client, engine: Engine, make_person) ->
         data={"period": "2026-Q1", "amount": "40000", "_csrf_token": csrf_from(client)},
         headers={"HX-Request": "true"},
     )
-    assert "+6000.00 USD" in page.text
+    assert "+6,000.00 USD" in page.text
     assert body["amount"] == "6000.00" and body["currency"] == "USD" and body["period"] == "2026-Q1"
     assert body["person"] == "ana@example.com"
     with Session(engine) as s:

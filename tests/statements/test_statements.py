@@ -86,7 +86,7 @@ def test_statement_page_with_component_filter_and_what_if(client, engine: Engine
     partial = client.get(
         "/statements/ana@example.com?period=2026-Q1&component=Quota+club", headers={"HX-Request": "true"}
     )
-    assert "<html" not in partial.text and "bonus 2500.00" in partial.text and "Multi-year" not in partial.text
+    assert "<html" not in partial.text and "bonus 2,500.00" in partial.text and "Multi-year" not in partial.text
 
     def snapshot() -> dict[str, list]:
         with engine.connect() as conn:
@@ -103,9 +103,9 @@ def test_statement_page_with_component_filter_and_what_if(client, engine: Engine
     )
     assert answer.status_code == 200
     # 145% attainment: 40000 more at 15% = 6000.00
-    assert "+6000.00 USD" in answer.text
+    assert "+6,000.00 USD" in answer.text
     assert "tier 2 (100%-150% of quota) at 15%" in answer.text
-    assert "another 5000.00 of bookings after it takes you to tier 3 (over 150% of quota) at 20%" in answer.text
+    assert "another 5,000.00 of bookings after it takes you to tier 3 (over 150% of quota) at 20%" in answer.text
     assert snapshot() == before, "the what-if wrote to the database"
     bad = client.post(
         "/statements/what-if", data={"period": "2026-Q1", "amount": "-3", "_csrf_token": csrf_from(client)}
@@ -140,12 +140,16 @@ def test_leaderboard_tells_the_viewer_the_distance_to_their_next_tier(client, en
         ana = s.exec(select(Person).where(Person.email == "ana@example.com")).one()
         bo = s.exec(select(Person).where(Person.email == "bo@example.com")).one()
         # 105000 credited of 100000: tier 2 up to 150 %, so 45000 more reaches 20 %
-        assert next_tier_hints(s, ana, "2026-Q1") == ["Next 45000.00 of bookings takes you to the 20% tier of AE 2026."]
-        assert next_tier_hints(s, bo, "2026-Q1") == ["Next 100000.00 of bookings takes you to the 15% tier of AE 2026."]
+        assert next_tier_hints(s, ana, "2026-Q1") == [
+            "Next 45,000.00 of bookings takes you to the 20% tier of AE 2026."
+        ]
+        assert next_tier_hints(s, bo, "2026-Q1") == [
+            "Next 100,000.00 of bookings takes you to the 15% tier of AE 2026."
+        ]
     sign_in(client, "ana@example.com")
     page = client.get("/leaderboard?period=2026-Q1").text
-    assert "Next 45000.00 of bookings takes you to the 20% tier" in page
-    assert "Next 100000.00" not in page, "nobody sees someone else's hint"
+    assert "Next 45,000.00 of bookings takes you to the 20% tier" in page
+    assert "Next 100,000.00" not in page, "nobody sees someone else's hint"
 
 
 def test_what_if_is_offered_to_people_whose_own_deals_move_their_plan_only(client, engine, make_person) -> None:  # type: ignore[no-untyped-def]
