@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from commissions.core.formatting import format_money, format_number
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.engine.money import minor_digits
@@ -321,22 +322,24 @@ def dashboard(
 
 
 class Display:
-    """How the page rounds (docs/metrics.md): half-up; percentages to 0.1, money to the cent, days to 0.1; None is "–"."""
+    """How the page shows its figures: the one rule of every page (``core.formatting``: half-up, the
+    locale's separators, ``31.9%`` like attainment everywhere); percentages to 0.1, money to the cent,
+    days to 0.1; None is "–"."""
 
     DASH = "–"
 
-    @staticmethod
-    def _q(value: Decimal, places: int) -> Decimal:
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
     def pct(self, value: Decimal | None) -> str:
-        return self.DASH if value is None else f"{self._q(value * 100, 1)} %"
+        return self.DASH if value is None else f"{format_number(value * 100, 1)}%"
 
     def money(self, value: Decimal | None, currency: str) -> str:
-        return self.DASH if value is None else f"{self._q(value, minor_digits(currency)):,} {currency}"
+        if value is None:
+            return self.DASH
+        digits = minor_digits(currency)
+        minor = int(Decimal(value).scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return format_money(minor, currency)
 
     def num(self, value: Decimal | int | None, places: int = 1) -> str:
-        return self.DASH if value is None else f"{self._q(Decimal(value), places):,}"
+        return self.DASH if value is None else format_number(Decimal(value), places)
 
 
 DISPLAY = Display()

@@ -89,7 +89,8 @@ def test_an_sql_without_an_mql_is_stored_flagged_and_counted_once_the_mql_arrive
     page = client.get("/marketing?period=2026-Q4").text
     assert "not counted" not in page
     assert '<span class="big" data-metric="sqls">1</span>' in page
-    assert '<span class="big" data-metric="conversion">100.0 %</span>' in page
+    assert '<span class="big" data-metric="conversion">100.0%</span>' in page
+    assert 'id="what-marketing-counts"' in page and "count lead events" in page  # says what its revenue counts
 
 
 def test_three_sqls_without_an_mql_are_reported_on_the_dashboard(client, org, engine: Engine) -> None:
@@ -189,13 +190,13 @@ def test_dashboard_shows_the_metrics_charts_and_forecast_against_the_marketing_q
     sign_in(client, "nora@example.com")
     page = client.get("/marketing?period=2026-Q4").text
     # 3 MQLs, 3 SQLs; pipeline 10,000 + 30,000 + 8,000; revenue 12,000; cost 6,000 (the whole campaign is in Q4)
-    assert '<span class="big" data-metric="mqls">3</span>' in page and "30.0 % of 10" in page
+    assert '<span class="big" data-metric="mqls">3</span>' in page and "30.0% of 10" in page
     assert '<span class="big" data-metric="pipeline">48,000.00 USD</span>' in page
     assert '<span class="big" data-metric="revenue">12,000.00 USD</span>' in page
     assert '<span class="big" data-metric="cpa">6,000.00 USD</span>' in page
-    assert '<span class="big" data-metric="roi">100.0 %</span>' in page
+    assert '<span class="big" data-metric="roi">100.0%</span>' in page
     # win rate 1 won / (1 won + 1 lost) = 50 %; forecast 12,000 + 30,000 open × 50 % = 27,000 of a 40,000 quota
-    assert '<span class="big" data-metric="forecast">27,000.00 USD</span>' in page and "67.5 % of 40,000.00 USD" in page
+    assert '<span class="big" data-metric="forecast">27,000.00 USD</span>' in page and "67.5% of 40,000.00 USD" in page
     # velocity: 3 opportunities × 50 % × 12,000 average won / 30 days cycle = 600 per day
     assert '<span class="big" data-metric="velocity">600.00 USD</span>' in page
     assert 'id="funnel-chart"' in page and 'id="forecast-chart"' in page and "<svg" in page

@@ -177,7 +177,7 @@ def test_dashboard_figures_on_a_hand_computed_period() -> None:
     assert f.forecast == D(12000) + D(30000) * (D(2) / D(3))  # = 32,000
     assert DISPLAY.money(f.forecast, "USD") == "32,000.00 USD"
     assert f.clv == D(100000)
-    assert DISPLAY.pct(f.conversion) == "75.0 %" and DISPLAY.pct(None) == "–"
+    assert DISPLAY.pct(f.conversion) == "75.0%" and DISPLAY.pct(None) == "–"
 
 
 def test_campaign_cost_is_prorated_by_days_in_the_period_half_up() -> None:
