@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from commissions.calculation.rows import stored_id
 from commissions.core import outbox
 from commissions.core.formatting import format_percent
+from commissions.core.i18n import N_
 from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person
 from commissions.models.base import utcnow
 from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
@@ -60,13 +61,13 @@ class Param:
 PARAMS: dict[str, tuple[Param, ...]] = {
     "first_deal": (),
     "deals_in_window": (
-        Param("count", "Deals", "int", "3", Decimal(1)),
-        Param("days", "Within days", "int", "7", Decimal(1)),
+        Param("count", N_("Deals"), "int", "3", Decimal(1)),
+        Param("days", N_("Within days"), "int", "7", Decimal(1)),
     ),
-    "attainment_at_least": (Param("ratio", "Attainment at least (1.0 = 100 %)", "ratio", "1.0", Decimal("0.01")),),
-    "biggest_deal": (Param("per", "Biggest of each", "choice", "month", choices=("month", "period")),),
-    "weekly_streak": (Param("weeks", "Consecutive ISO weeks", "int", "3", Decimal(2)),),
-    "most_improved": (Param("min_gain", "Gain more than (0.1 = 10 points)", "ratio", "0", Decimal(0)),),
+    "attainment_at_least": (Param("ratio", N_("Attainment at least (1.0 = 100 %%)"), "ratio", "1.0", Decimal("0.01")),),
+    "biggest_deal": (Param("per", N_("Biggest of each"), "choice", "month", choices=("month", "period")),),
+    "weekly_streak": (Param("weeks", N_("Consecutive ISO weeks"), "int", "3", Decimal(2)),),
+    "most_improved": (Param("min_gain", N_("Gain more than (0.1 = 10 points)"), "ratio", "0", Decimal(0)),),
 }
 assert set(PARAMS) == set(BADGE_KINDS)
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from markupsafe import Markup, escape
 
 from commissions.core.formatting import COUNTED_METRICS, format_count, format_money
+from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.i18n import gettext as _
 from commissions.core.money import to_minor
 
@@ -340,6 +341,16 @@ def _activate(s: Sentence) -> Markup:
 @says("person.deactivate")
 def _deactivate(s: Sentence) -> Markup:
     return s(_("%(actor)s deactivated %(person)s"), person=s.subject)
+
+
+@says("person.locale_changed")
+def _locale_changed(s: Sentence) -> Markup:
+    chosen = s.d.get("to")
+    if not chosen:
+        return s(_("%(actor)s set their language to the browser's choice"))
+    return s(
+        _("%(actor)s set their language to %(language)s"), language=SUPPORTED_LOCALES.get(str(chosen), str(chosen))
+    )
 
 
 @says("person.payment_currency")
