@@ -24,7 +24,10 @@ from commissions.core.db import transaction
 from commissions.core.periods import ensure_period
 from tests.deals.test_deals_api import BODY, token_for
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 8
+#: Each role is fuzzed on one database (the schema and the handlers are the same on both; the access matrix
+#: and the area tests cover both databases): rep on SQLite, finance on PostgreSQL.
+FUZZED_ON = {"rep": "sqlite", "finance": "postgresql"}
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
@@ -42,7 +45,9 @@ def tokens(engine: Engine, make_person) -> dict[str, dict[str, str]]:  # type: i
 
 
 @pytest.mark.parametrize("role", ["finance", "rep"])
-def test_no_server_errors_and_responses_match_the_schema(app, client, tokens, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_no_server_errors_and_responses_match_the_schema(app, client, engine, tokens, role: str) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name != FUZZED_ON[role]:
+        pytest.skip(f"{role} is fuzzed on {FUZZED_ON[role]} only")
     assert client.post("/api/v1/deals", json=BODY, headers=tokens["finance"]).status_code == 201  # something to read
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     failures: list[str] = []

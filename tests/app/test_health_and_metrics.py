@@ -182,6 +182,7 @@ def test_live_streams_are_counted_while_open() -> None:
 
     class Request:
         headers: dict[str, str] = {}
+        scope: dict[str, object] = {"user": None}  # no one signed in: the stream has no viewer of its own
 
         class app:
             state = {"engine": None}
