@@ -10,7 +10,7 @@ never chose one in their settings sees it. Files: ``tour-<locale>-<role>-<page>-
 from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, sync_playwright
-from take import ARGS, DOMAIN, HERE, PASSWORD, serve
+from take import ARGS, HERE, serve, sign_in
 
 ROLES = {
     "rep": "ana.alvarez",
@@ -22,14 +22,6 @@ ROLES = {
 }
 LOCALES = {"en": "en-US", "th": "th-TH"}
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
-
-
-def sign_in(page: Page, base: str, who: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", f"{who}@{DOMAIN}")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def shot(page: Page, name: str) -> None:
