@@ -893,7 +893,7 @@ def _sso_person(s: Sentence) -> Markup:
 def _contest(s: Sentence, name: object) -> Markup:
     text = _plain(name) if name else f"#{s.event.object_id}"  # its name is the leaderboard's (not imported here)
     if _int(s.event.object_id) is not None:
-        return _link(f"/contests/{s.event.object_id}", text)
+        return _link(f"/leaderboard/contests/{s.event.object_id}", text)  # the leaderboard's contest page
     return _name(text)
 
 

@@ -293,6 +293,10 @@ def test_sentences_name_people_and_objects_and_format_figures() -> None:
         _event("deal.created", {"amount": "80000", "currency": "USD"}, object_type="deal", object_id="CRM-1"), NAMES
     )
     assert '<a href="/deals/5">Initech renewal</a>' in deal and "80,000.00 USD" in deal
+    contest = describe(
+        _event("contest.results", {"name": "Kick-off sprint"}, object_type="contest", object_id="2"), NAMES
+    )
+    assert '<a href="/leaderboard/contests/2">' in contest  # the leaderboard's page (/contests/2 was a dead link)
     system = describe(
         _event("period.reopened", {"reason": "figures changed"}, actor_id=None, actor_label="system"), NAMES
     )
