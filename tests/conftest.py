@@ -114,8 +114,19 @@ def empty_database(db_engine: Engine) -> None:
     _forget_process_caches()
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     if db_engine.dialect.name == "postgresql":
+        # DELETE with the foreign-key triggers off, then every sequence of the schema back to 1: what TRUNCATE ...
+        # RESTART IDENTITY does, in 4 ms instead of 100 (TRUNCATE makes new files for all 50 tables; once per test).
+        # Switching the triggers off takes a superuser, as the suite's PostgreSQL user is; TRUNCATE otherwise.
         with db_engine.begin() as conn:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            if conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar():
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                conn.exec_driver_sql("; ".join(f'DELETE FROM "{t}"' for t in tables))
+                conn.exec_driver_sql(
+                    "SELECT setval(s.oid, 1, false) FROM pg_class s"
+                    " WHERE s.relkind = 'S' AND s.relnamespace = current_schema()::regnamespace"
+                )
+            else:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         return
     raw = db_engine.raw_connection()  # autocommit: RESTRICT keys are checked per row, so switch them off
     try:

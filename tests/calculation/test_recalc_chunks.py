@@ -140,3 +140,45 @@ def test_a_deal_recorded_after_the_inputs_were_read_is_never_stored_over(engine:
         late = s.exec(select(Deal.id).where(Deal.external_id == "LATE-1")).one()
         lines = s.exec(select(PayoutLine).where(PayoutLine.deal_id == late, PayoutLine.person_id == owner_id)).all()
     assert sum(line.amount_minor for line in lines) > 0  # the owner's statement has the late deal
+
+
+def _ledger(engine: Engine) -> list[tuple[object, ...]]:
+    """The stored lines, as what they say (ids of runs and rows and the time they were written left out)."""
+    with Session(engine) as s:
+        rows = s.exec(
+            select(
+                PayoutLine.person_id,
+                PayoutLine.component,
+                PayoutLine.kind,
+                PayoutLine.deal_id,
+                PayoutLine.deal_owner_id,
+                PayoutLine.amount_minor,
+                PayoutLine.currency,
+                PayoutLine.text,
+                PayoutLine.basis,
+                PayoutLine.plan_version_id,
+                PayoutLine.original_period_id,
+                PayoutLine.reverses_id.is_(None),  # type: ignore[union-attr]
+            ).order_by(PayoutLine.id)
+        ).all()
+    return [tuple(repr(v) if isinstance(v, dict) else v for v in row) for row in rows]
+
+
+def test_lines_written_by_copy_read_back_as_lines_written_by_inserts(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a big batch of ledger rows goes by COPY; the lines it stores are the inserts' own, basis
+    (JSON) included, and the running totals and the check agree. On SQLite both runs insert (the same check)."""
+    from commissions.calculation import service
+    from tests.conftest import empty_database
+
+    monkeypatch.setattr(service, "COPY_FROM", 10**9)  # every batch inserted
+    key = load_demo(engine, today=TODAY).period
+    inserted = _ledger(engine)
+    empty_database(engine)
+    monkeypatch.setattr(service, "COPY_FROM", 1)  # every batch copied (on PostgreSQL)
+    assert load_demo(engine, today=TODAY).period == key
+    copied = _ledger(engine)
+    assert len(copied) > 500 and copied == inserted
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
+    with Session(engine) as s:
+        assert s.exec(select(func.sum(LedgerTotal.lines))).one() > 0
