@@ -45,7 +45,10 @@ PERIOD = "2026-Q1"
 def child(code: str, url: str) -> tuple[float, float]:
     """Run ``code`` in a fresh interpreter against ``url``: (wall seconds, peak RSS in MiB)."""
     env = {**os.environ, "DATABASE_URL": url}
-    code += "import resource\nprint('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    code += (  # the biggest process: this one or one it forked (a recalculation's)
+        "import resource\nprint('peak', max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    )
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -55,11 +58,15 @@ def child(code: str, url: str) -> tuple[float, float]:
     return wall, peak / 1024
 
 
-RECALC = (
-    "from commissions.core.db import get_engine\n"
-    "from commissions.calculation.service import recalc_period\n"
-    f"print(recalc_period(get_engine(), {PERIOD!r}, trigger='scale bench').computed)\n"
-)
+def recalc_code(processes: int) -> str:
+    """``commissions recalc`` of the quarter (its default: two processes sharing the inputs read once)."""
+    return (
+        "from commissions.core.db import get_engine\n"
+        "from commissions.calculation.service import recalc_period\n"
+        f"print(recalc_period(get_engine(), {PERIOD!r}, trigger='scale bench', processes={processes}).computed)\n"
+    )
+
+
 FLOOR_READ = (
     "from sqlalchemy import text\n"
     "from commissions.core.db import get_engine\n"
@@ -132,6 +139,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database (PostgreSQL schema) afterwards")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-recalc", action="store_true", help="pages only (the ledger must exist)")
+    parser.add_argument("--recalc-processes", type=int, default=2, help="as `commissions recalc --processes`")
     options = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="qb-scale-"))
@@ -153,7 +161,7 @@ def main() -> None:
         results: list[tuple[str, str, str]] = []
         if not options.skip_recalc:
             for label in ("recalc, first" if not reuse else "recalc", "recalc, nothing changed"):
-                wall, peak = child(RECALC, url)
+                wall, peak = child(recalc_code(options.recalc_processes), url)
                 analyze(engine)
                 results.append((label, f"{wall:.1f} s", f"{peak:.0f} MiB"))
                 print(f"{label}: {wall:.1f} s, peak {peak:.0f} MiB")

@@ -417,7 +417,14 @@ def _yield_cpu_to_requests() -> None:
     help="Write nothing: recompute in memory, print every difference from what "
     "is stored, exit 1 on any (the result is kept in the audit log and on the finance period page).",
 )
-def recalc(period_key: str, check: bool) -> None:
+@click.option(
+    "--processes",
+    default=min(2, os.cpu_count() or 1),
+    show_default="2, or 1 on a one-core machine",
+    type=click.IntRange(1, 64),
+    help="Processes computing and storing the period's chunks, sharing the inputs read once.",
+)
+def recalc(period_key: str, check: bool, processes: int) -> None:
     if check:
         from commissions.calculation.check import run_check_command
 
@@ -432,7 +439,7 @@ def recalc(period_key: str, check: bool) -> None:
     try:
         parse_period(period_key)
         drain(get_engine(), trigger="commissions recalc: queued first")
-        report = recalc_period(get_engine(), period_key, trigger="commissions recalc")
+        report = recalc_period(get_engine(), period_key, trigger="commissions recalc", processes=processes)
     except (PlanValidationError, EngineError, InputProblem) as exc:  # InputProblem: a period outside the window
         raise click.ClickException(str(exc)) from exc
     if report.skipped_locked:

@@ -1120,6 +1120,7 @@ def recalc_period(
     trigger: str = "recalc",
     chunk_lines: int = RECALC_CHUNK_LINES,
     chunk_people: int = RECALC_CHUNK_PEOPLE,
+    processes: int = 1,
 ) -> RecomputeReport:
     """Recompute every statement of a period, a bounded chunk of people per transaction.
 
@@ -1132,6 +1133,9 @@ def recalc_period(
     other result (``claim``): people whose inputs changed after the read are not stored, and are
     computed again at the end on their own (the focused path), so writers in between are never
     overwritten.
+
+    ``processes`` > 1 (``commissions recalc``, a process of its own): the chunks are computed and stored by
+    that many forked processes, which share the inputs read once (``_chunks_in_processes``).
     """
     with read_session(engine) as session:
         state = session.exec(select(Period.state).where(Period.key == key)).first()
@@ -1147,12 +1151,13 @@ def recalc_period(
             return recompute(session, key, trigger=trigger)
     report = RecomputeReport(key)
     chunks = _weighted_chunks(people, weights, chunk_lines, chunk_people)
-    for chunk in chunks:
-        with read_session(engine) as session:  # computed outside the write lock, like the worker's batches
-            computation = compute(session, key, person_ids=set(chunk), shared=shared)
-        with transaction(engine) as session:
-            part = store(session, computation, trigger=trigger)
-        del computation
+    parts: Iterable[RecomputeReport]
+    if processes > 1 and len(chunks) > 1:  # the heaviest chunks first, so no process is left with one at the end
+        heaviest_first = sorted(chunks, key=lambda chunk: -sum(max(1, weights.get(pid, 0)) for pid in chunk))
+        parts = _chunks_in_processes(engine, key, shared, heaviest_first, trigger, processes)
+    else:
+        parts = (_recalc_chunk(engine, key, shared, chunk, trigger) for chunk in chunks)  # one at a time
+    for part in parts:
         if not _merge(report, part):
             return report
     read_at, shared = shared.versions, None  # the inputs go before the stragglers are computed
@@ -1166,6 +1171,53 @@ def recalc_period(
         if not _merge(report, part):
             break
     return report
+
+
+def _recalc_chunk(engine: Engine, key: str, shared: SharedInputs, chunk: list[int], trigger: str) -> RecomputeReport:
+    with read_session(engine) as session:  # computed outside the write lock, like the worker's batches
+        computation = compute(session, key, person_ids=set(chunk), shared=shared)
+    with transaction(engine) as session:
+        return store(session, computation, trigger=trigger)
+
+
+#: What a forked recalculation process works from: set by its parent just before the fork, never pickled.
+_FORKED: tuple[Engine, str, SharedInputs, str] | None = None
+
+
+def _chunks_in_processes(
+    engine: Engine, key: str, shared: SharedInputs, chunks: list[list[int]], trigger: str, processes: int
+) -> list[RecomputeReport]:
+    """Compute and store ``chunks`` in ``processes`` forked processes, a chunk at a time as each is free.
+
+    Forked after the period's inputs were read, so the processes share them (read once, in this process) and
+    only the chunks' people ids go over the pipe. Each stores its chunks in its own transactions under the same
+    rules as a single process (``claim``); two stores of different people go on side by side (``store`` takes
+    the period's lock shared), as the worker's parts do. A failure in one is raised here.
+    """
+    import gc
+    import multiprocessing
+
+    global _FORKED
+    _FORKED = (engine, key, shared, trigger)
+    gc.freeze()  # the inputs out of the collector's sight: fewer of their pages copied into each process
+    try:
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_forked_start) as pool:
+            return list(pool.imap_unordered(_forked_chunk, chunks, chunksize=1))
+    finally:
+        gc.unfreeze()
+        _FORKED = None
+
+
+def _forked_start() -> None:
+    """A forked process opens connections of its own: the parent's pooled ones are left to the parent."""
+    assert _FORKED is not None
+    _FORKED[0].dispose(close=False)
+
+
+def _forked_chunk(chunk: list[int]) -> RecomputeReport:
+    assert _FORKED is not None
+    engine, key, shared, trigger = _FORKED
+    return _recalc_chunk(engine, key, shared, chunk, trigger)
 
 
 def _merge(report: RecomputeReport, part: RecomputeReport) -> bool:

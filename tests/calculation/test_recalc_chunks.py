@@ -182,3 +182,52 @@ def test_lines_written_by_copy_read_back_as_lines_written_by_inserts(engine: Eng
     assert result.ok, result.differences[:5]
     with Session(engine) as s:
         assert s.exec(select(func.sum(LedgerTotal.lines))).one() > 0
+
+
+def test_a_recalculation_in_forked_processes_stores_what_one_process_stores(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``commissions recalc --processes 2``: the chunks are computed and stored by forked processes sharing the
+    inputs read once; the ledger then equals a fresh calculation, every chunk was its own transaction, and a
+    second pass finds nothing to change, as with one process."""
+    key = load_demo(engine, today=TODAY).period
+    _unrecomputed_deals(engine, key)
+    assert not check_period(engine, key).ok
+    one = recalc_period(engine, key, trigger="one", chunk_people=3, chunk_lines=10, processes=1)
+    _unrecomputed_deals_again(engine, key)
+    from commissions.calculation import service
+
+    forks: list[int] = []
+    in_processes = service._chunks_in_processes
+    monkeypatch.setattr(
+        service,
+        "_chunks_in_processes",
+        lambda *a: forks.append(len(a[3])) or in_processes(*a),  # type: ignore[func-returns-value]
+    )
+    forked = recalc_period(engine, key, trigger="forked", chunk_people=3, chunk_lines=10, processes=2)
+    assert forks and forks[0] > 2  # the chunks went to the forked processes
+    assert forked.people and forked.computed == one.computed
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
+    with Session(engine) as s:
+        runs = s.exec(select(CalculationRun).where(CalculationRun.trigger == "forked")).all()
+    assert len(runs) > 2
+    again = recalc_period(engine, key, trigger="again", chunk_people=3, chunk_lines=10, processes=2)
+    assert again.people == set() and again.computed == one.computed
+
+
+def _unrecomputed_deals_again(engine: Engine, key: str) -> None:
+    """More deals behind the app's back, for the forked pass to find."""
+    with transaction(engine) as s:
+        period = s.exec(select(Period).where(Period.key == key)).one()
+        owners = s.exec(select(Deal.owner_id).distinct().order_by(Deal.owner_id).limit(4)).all()
+        for n, owner in enumerate(owners):
+            s.add(
+                Deal(
+                    external_id=f"FORKED-{n}",
+                    name=f"Forked {n}",
+                    owner_id=owner,
+                    amount_minor=2_345_600 + n,
+                    currency="USD",
+                    closed_at=period.starts_on,
+                    status="won",
+                )
+            )
