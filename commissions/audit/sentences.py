@@ -346,11 +346,14 @@ def _deactivate(s: Sentence) -> Markup:
 @says("person.locale_changed")
 def _locale_changed(s: Sentence) -> Markup:
     chosen = s.d.get("to")
+    language = SUPPORTED_LOCALES.get(str(chosen), str(chosen))
+    if str(s.event.actor_id) != str(s.event.object_id):  # an admin chose it for them (the people page)
+        if not chosen:
+            return s(_("%(actor)s set the language of %(person)s to their browser's choice"), person=s.subject)
+        return s(_("%(actor)s set the language of %(person)s to %(language)s"), person=s.subject, language=language)
     if not chosen:
         return s(_("%(actor)s set their language to the browser's choice"))
-    return s(
-        _("%(actor)s set their language to %(language)s"), language=SUPPORTED_LOCALES.get(str(chosen), str(chosen))
-    )
+    return s(_("%(actor)s set their language to %(language)s"), language=language)
 
 
 @says("person.payment_currency")

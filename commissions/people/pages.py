@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from commissions.auth.passwords import WeakPasswordError
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
+from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.rendering import page, page_or_partial
 from commissions.models.base import ROLES
 from commissions.people.queries import people_and_teams
@@ -22,6 +23,7 @@ from commissions.people.service import (
     create_person_in,
     move_person_by_id,
     set_active_by_id,
+    set_locale_by_id,
     set_payment_currency_by_id,
 )
 
@@ -44,7 +46,7 @@ def _id(text: str) -> int | None:
 def _people_context(db: DbSession, **extra: object) -> dict[str, Any]:
     people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
-    return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, **extra}
+    return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, "locales": SUPPORTED_LOCALES, **extra}
 
 
 class AdminPeopleController(Controller):
@@ -60,6 +62,7 @@ class AdminPeopleController(Controller):
         paid_in: FromQuery[str] = "",
         added: FromQuery[str] = "",
         active: FromQuery[str] = "",
+        language: FromQuery[str] = "",
     ) -> Template:
         return page(
             "pages/people/admin_list.html",
@@ -71,6 +74,7 @@ class AdminPeopleController(Controller):
                 paid_in=_id(paid_in),
                 added=_id(added),
                 activated=_id(active),
+                language=_id(language),
             ),
         )
 
@@ -173,3 +177,24 @@ class AdminPeopleController(Controller):
             )
             return page("pages/people/admin_list.html", context, status_code=400)
         return Redirect(f"/admin/people?paid_in={person_id if changed else ''}", status_code=303)
+
+    @post("/{person_id:int}/locale", sync_to_thread=True, status_code=200)
+    def locale(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        person_id: FromPath[int],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """The language the person's pages are in (empty: their browser's); they may change it themselves."""
+        try:
+            changed = set_locale_by_id(request.app.state["engine"], person_id, data.get("locale", ""), by=principal)
+            if changed is None:
+                raise NotFoundException("No such person.")
+        except PersonError as exc:
+            context = _people_context(
+                db, form=NewPersonForm(), error=None, locale_error={"person_id": person_id, "message": exc.message}
+            )
+            return page("pages/people/admin_list.html", context, status_code=400)
+        return Redirect(f"/admin/people?language={person_id if changed else ''}", status_code=303)

@@ -15,6 +15,7 @@ from commissions.calculation.rows import id_col, stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
+from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.principal import Principal
 from commissions.models import Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS
@@ -161,6 +162,30 @@ def set_payment_currency_by_id(engine: Engine, person_id: int, currency: str, *,
         if person is None:
             return None
         return set_payment_currency(session, person, currency, by=by)
+
+
+def set_locale(session: Session, person: Person, locale: str, *, by: Principal | None) -> bool:
+    """The person's interface language, chosen for them by an admin (one we ship, or "" to follow their browser's
+    Accept-Language); whether it changed. The person may change it again on their account page."""
+    chosen = locale.strip() or None
+    if chosen is not None and chosen not in SUPPORTED_LOCALES:
+        raise PersonError("locale", f"{locale!r} is not a language we ship ({', '.join(SUPPORTED_LOCALES)})")
+    if person.locale == chosen:
+        return False
+    record_event(session, by, "person.locale_changed", "person", person.id, {"from": person.locale, "to": chosen})
+    person.locale = chosen
+    session.add(person)
+    forget_person(stored_id(person))  # their next page, in this process, reads the new setting
+    return True
+
+
+def set_locale_by_id(engine: Engine, person_id: int, locale: str, *, by: Principal | None) -> bool | None:
+    """``set_locale`` in a transaction of its own; None if there is no such person."""
+    with transaction(engine) as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            return None
+        return set_locale(session, person, locale, by=by)
 
 
 def move_person(

@@ -182,6 +182,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/payment-currency"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/locale"): {"admin"},
     ("GET", "/admin/people/{person_id:int}/password"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/password/reset-link"): {"admin"},
     ("GET", "/admin/tokens"): {"admin"},

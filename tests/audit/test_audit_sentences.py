@@ -293,6 +293,10 @@ def test_sentences_name_people_and_objects_and_format_figures() -> None:
         _event("deal.created", {"amount": "80000", "currency": "USD"}, object_type="deal", object_id="CRM-1"), NAMES
     )
     assert '<a href="/deals/5">Initech renewal</a>' in deal and "80,000.00 USD" in deal
+    own = describe(_event("person.locale_changed", {"to": "th"}, object_type="person", object_id="7"), NAMES)
+    assert re.sub(r"<[^>]+>", "", str(own)) == "Nina Finance set their language to ไทย"
+    chosen = describe(_event("person.locale_changed", {"to": "ms"}, object_type="person", object_id="32"), NAMES)
+    assert re.sub(r"<[^>]+>", "", str(chosen)) == "Nina Finance set the language of Ana Rep to Bahasa Melayu"
     contest = describe(
         _event("contest.results", {"name": "Kick-off sprint"}, object_type="contest", object_id="2"), NAMES
     )

@@ -38,3 +38,41 @@ def test_adding_deactivating_and_reactivating_a_person_is_confirmed(client, make
     )
     assert "Saved: Nina Nowak is active again and can sign in." in client.get(on.headers["location"]).text
     assert 'id="person-saved"' not in client.get("/admin/people?added=999999").text  # nobody: no notice
+
+
+def test_an_admin_chooses_a_persons_language_and_their_pages_follow(client, make_person, engine: Engine) -> None:
+    from litestar.testing import TestClient
+
+    make_person("root@example.com", "admin")
+    ana = make_person("ana@example.com")
+    sign_in(client, "root@example.com")
+    assert f'action="/admin/people/{ana.id}/locale"' in client.get("/admin/people").text
+    saved = client.post(
+        f"/admin/people/{ana.id}/locale",
+        data={"locale": "th", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == f"/admin/people?language={ana.id}"
+    assert "Saved: Ana's pages are in ไทย." in client.get(saved.headers["location"]).text
+    assert read(engine, lambda s: s.get(Person, ana.id)).locale == "th"
+
+    with TestClient(app=client.app, base_url="http://127.0.0.1:8000") as ana_client:  # Ana's own browser, in English
+        sign_in(ana_client, "ana@example.com")
+        home = ana_client.get("/", headers={"Accept-Language": "en-US"}).text
+        assert '<html lang="th"' in home
+
+    bad = client.post(
+        f"/admin/people/{ana.id}/locale",
+        data={"locale": "xx", "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 400 and "&#39;xx&#39; is not a language we ship (en, ms, th)" in bad.text
+    back = client.post(
+        f"/admin/people/{ana.id}/locale", data={"locale": "", "_csrf_token": csrf_from(client)}, follow_redirects=False
+    )
+    assert "Saved: Ana's pages are in their browser's language." in client.get(back.headers["location"]).text
+    assert read(engine, lambda s: s.get(Person, ana.id)).locale is None
+    missing = client.post(
+        "/admin/people/999999/locale", data={"locale": "ms", "_csrf_token": csrf_from(client)}, follow_redirects=False
+    )
+    assert missing.status_code == 404
