@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -47,6 +48,29 @@ def _people_context(db: DbSession, **extra: object) -> dict[str, Any]:
     people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
     return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, "locales": SUPPORTED_LOCALES, **extra}
+
+
+def _save_setting(
+    request: Request[Any, Any, Any],
+    db: DbSession,
+    principal: CurrentPrincipal,
+    person_id: int,
+    setter: Callable[..., bool | None],
+    value: str,
+    name: str,
+    notice: str,
+) -> Template | Redirect:
+    """One of a person's settings saved by ``setter``: back to the list with a confirmation (``?notice=id``), or
+    the list again with the setting's form open and its error (``{name}_error``); a 404 if there is no such person."""
+    try:
+        changed = setter(request.app.state["engine"], person_id, value, by=principal)
+        if changed is None:
+            raise NotFoundException("No such person.")
+    except PersonError as exc:
+        error = {f"{name}_error": {"person_id": person_id, "message": exc.message}}
+        context = _people_context(db, form=NewPersonForm(), error=None, **error)
+        return page("pages/people/admin_list.html", context, status_code=400)
+    return Redirect(f"/admin/people?{notice}={person_id if changed else ''}", status_code=303)
 
 
 class AdminPeopleController(Controller):
@@ -165,18 +189,10 @@ class AdminPeopleController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """The currency the person is paid in (empty: their plan's); the payroll export converts into it."""
-        try:
-            changed = set_payment_currency_by_id(
-                request.app.state["engine"], person_id, data.get("payment_currency", ""), by=principal
-            )
-            if changed is None:
-                raise NotFoundException("No such person.")
-        except PersonError as exc:
-            context = _people_context(
-                db, form=NewPersonForm(), error=None, currency_error={"person_id": person_id, "message": exc.message}
-            )
-            return page("pages/people/admin_list.html", context, status_code=400)
-        return Redirect(f"/admin/people?paid_in={person_id if changed else ''}", status_code=303)
+        value = data.get("payment_currency", "")
+        return _save_setting(
+            request, db, principal, person_id, set_payment_currency_by_id, value, "currency", "paid_in"
+        )
 
     @post("/{person_id:int}/locale", sync_to_thread=True, status_code=200)
     def locale(
@@ -188,13 +204,5 @@ class AdminPeopleController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """The language the person's pages are in (empty: their browser's); they may change it themselves."""
-        try:
-            changed = set_locale_by_id(request.app.state["engine"], person_id, data.get("locale", ""), by=principal)
-            if changed is None:
-                raise NotFoundException("No such person.")
-        except PersonError as exc:
-            context = _people_context(
-                db, form=NewPersonForm(), error=None, locale_error={"person_id": person_id, "message": exc.message}
-            )
-            return page("pages/people/admin_list.html", context, status_code=400)
-        return Redirect(f"/admin/people?language={person_id if changed else ''}", status_code=303)
+        value = data.get("locale", "")
+        return _save_setting(request, db, principal, person_id, set_locale_by_id, value, "locale", "language")

@@ -17,7 +17,7 @@ from commissions.models import CalculationRun, Deal, LedgerTotal, PayoutLine, Pe
 TODAY = date(2026, 11, 20)
 
 
-def _unrecomputed_deals(engine: Engine, key: str) -> None:
+def _unrecomputed_deals(engine: Engine, key: str, prefix: str = "CHUNK") -> None:
     """New won deals written behind the app's back (nothing queued): only a full recalculation sees them."""
     with transaction(engine) as s:
         period = s.exec(select(Period).where(Period.key == key)).one()
@@ -25,8 +25,8 @@ def _unrecomputed_deals(engine: Engine, key: str) -> None:
         for n, owner in enumerate(owners):
             s.add(
                 Deal(
-                    external_id=f"CHUNK-{n}",
-                    name=f"Chunked {n}",
+                    external_id=f"{prefix}-{n}",
+                    name=f"{prefix.title()} {n}",
                     owner_id=owner,
                     amount_minor=1_234_500 + n,
                     currency="USD",
@@ -192,7 +192,7 @@ def test_a_recalculation_in_forked_processes_stores_what_one_process_stores(engi
     _unrecomputed_deals(engine, key)
     assert not check_period(engine, key).ok
     one = recalc_period(engine, key, trigger="one", chunk_people=3, chunk_lines=10, processes=1)
-    _unrecomputed_deals_again(engine, key)
+    _unrecomputed_deals(engine, key, "FORKED")  # more, for the forked pass to find
     from commissions.calculation import service
 
     forks: list[int] = []
@@ -212,22 +212,3 @@ def test_a_recalculation_in_forked_processes_stores_what_one_process_stores(engi
     assert len(runs) > 2
     again = recalc_period(engine, key, trigger="again", chunk_people=3, chunk_lines=10, processes=2)
     assert again.people == set() and again.computed == one.computed
-
-
-def _unrecomputed_deals_again(engine: Engine, key: str) -> None:
-    """More deals behind the app's back, for the forked pass to find."""
-    with transaction(engine) as s:
-        period = s.exec(select(Period).where(Period.key == key)).one()
-        owners = s.exec(select(Deal.owner_id).distinct().order_by(Deal.owner_id).limit(4)).all()
-        for n, owner in enumerate(owners):
-            s.add(
-                Deal(
-                    external_id=f"FORKED-{n}",
-                    name=f"Forked {n}",
-                    owner_id=owner,
-                    amount_minor=2_345_600 + n,
-                    currency="USD",
-                    closed_at=period.starts_on,
-                    status="won",
-                )
-            )
