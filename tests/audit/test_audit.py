@@ -109,13 +109,16 @@ def test_csv_export_is_utc_formula_safe_and_escapes_control_characters(client, m
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["cache-control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["at_utc", "actor", "actor_id", "action", "object_type", "object_id", "ip", "detail"]
+    assert rows[0] == [
+        "at_utc", "actor", "actor_id", "action", "object_type", "object_id", "ip", "detail", "what_happened"
+    ]  # fmt: skip
     (row,) = rows[1:]
     assert row[0].endswith("Z") and datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ")
     assert row[1] == '\'=HYPERLINK("http://x")\\nFAKE,line'
     assert row[5] == "'@SUM(A1)"
     assert "\n" not in row[7] and "\r" not in row[7] and "\x1b" not in row[7]
     assert response.text.count("\r\n") == 2  # header and one row: nothing forged a line
+    assert row[8].startswith("'=HYPERLINK(") and "added" in row[8]  # the page's sentence, formula-safe too
 
 
 def test_log_lines_cannot_be_forged(caplog) -> None:  # type: ignore[no-untyped-def]

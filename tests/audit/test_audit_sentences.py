@@ -4,6 +4,8 @@ detail folded away, and a page's names looked up in a bounded number of queries.
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import re
 from datetime import date
 from functools import cache
@@ -361,6 +363,12 @@ def test_admin_page_tells_events_in_words_with_names_and_folds_the_detail(client
     assert '<details class="audit-detail">' in text and "&#34;metric&#34;: &#34;bookings&#34;" in text
     folded = text.split('<details class="audit-detail">')[1]
     assert "<summary>" in folded and '"metric"' not in text.split('<details class="audit-detail">')[0]
+    exported = list(csv.DictReader(io.StringIO(client.get("/admin/audit.csv").text)))  # the same words, plain
+    said = {row["action"]: row["what_happened"] for row in exported}
+    assert said["quota.set"] == (
+        "Boss changed the bookings quota of Ana for 2026-Q4 from 1,200,000.00 USD to 1,400,000.00 USD"
+    )
+    assert said["person.deactivate"] == "Boss deactivated Ana" and said["deal.updated"].count("Initech renewal") == 1
 
 
 def test_a_page_of_events_looks_names_up_in_a_bounded_number_of_queries(client, make_person, engine: Engine) -> None:
