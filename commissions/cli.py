@@ -430,7 +430,7 @@ def recalc(period_key: str, check: bool, processes: int) -> None:
 
         sys.exit(run_check_command(period_key, click.echo))
     from commissions.calculation.queue import drain
-    from commissions.calculation.service import recalc_period
+    from commissions.calculation.service import RecalcProcessDied, recalc_period
     from commissions.core.db import get_engine
     from commissions.core.errors import InputProblem
     from commissions.engine import EngineError, PlanValidationError
@@ -440,8 +440,8 @@ def recalc(period_key: str, check: bool, processes: int) -> None:
         parse_period(period_key)
         drain(get_engine(), trigger="commissions recalc: queued first")
         report = recalc_period(get_engine(), period_key, trigger="commissions recalc", processes=processes)
-    except (PlanValidationError, EngineError, InputProblem) as exc:  # InputProblem: a period outside the window
-        raise click.ClickException(str(exc)) from exc
+    except (PlanValidationError, EngineError, InputProblem, RecalcProcessDied) as exc:  # InputProblem: a period
+        raise click.ClickException(str(exc)) from exc  # outside the window
     if report.skipped_locked:
         raise click.ClickException(f"period {period_key} is locked: it never changes (late changes become adjustments)")
     click.echo(f"{period_key}: {report.computed} statement(s) computed, {len(report.people)} changed.")

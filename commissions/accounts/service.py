@@ -31,7 +31,7 @@ from commissions.core.db import transaction
 from commissions.core.principal import Principal
 from commissions.models import ApiToken, Person
 from commissions.people.queries import person_by_email
-from commissions.people.service import end_all_sessions, set_password
+from commissions.people.service import end_all_sessions, set_locale, set_password
 
 # ---- sign-in and sign-out -----------------------------------------------------------------------
 
@@ -177,17 +177,12 @@ def store_new_password(
 
 
 def store_locale(engine: Engine, principal: Principal, locale: str | None, ip: str) -> None:
-    """The person's interface language (None: follow the browser's Accept-Language)."""
+    """The person's own interface language (None: follow the browser's Accept-Language), as ``set_locale``
+    keeps it; the caller forgets their cached principal afterwards."""
     with transaction(engine) as session:
         person = session.get(Person, principal.person_id)
-        if person is None or person.locale == locale:
-            return
-        before = person.locale
-        person.locale = locale
-        session.add(person)
-        record_event(
-            session, principal, "person.locale_changed", "person", person.id, {"from": before, "to": locale}, ip=ip
-        )
+        if person is not None:
+            set_locale(session, person, locale or "", by=principal, ip=ip)
 
 
 # ---- one-time reset links -----------------------------------------------------------------------

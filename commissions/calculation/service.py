@@ -1192,20 +1192,36 @@ def _chunks_in_processes(
     Forked after the period's inputs were read, so the processes share them (read once, in this process) and
     only the chunks' people ids go over the pipe. Each stores its chunks in its own transactions under the same
     rules as a single process (``claim``); two stores of different people go on side by side (``store`` takes
-    the period's lock shared), as the worker's parts do. A failure in one is raised here.
+    the period's lock shared), as the worker's parts do. A failure in one is raised here; a process that dies
+    (killed, out of memory) stops the recalculation with ``RecalcProcessDied``: each chunk is its own
+    transaction, so what was stored stands and the rest is as it was before.
     """
     import gc
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     global _FORKED
     _FORKED = (engine, key, shared, trigger)
     gc.freeze()  # the inputs out of the collector's sight: fewer of their pages copied into each process
+    context = multiprocessing.get_context("fork")
     try:
-        with multiprocessing.get_context("fork").Pool(processes, initializer=_forked_start) as pool:
-            return list(pool.imap_unordered(_forked_chunk, chunks, chunksize=1))
+        with ProcessPoolExecutor(processes, mp_context=context, initializer=_forked_start) as pool:
+            futures = [pool.submit(_forked_chunk, chunk) for chunk in chunks]  # taken in this order
+            return [future.result() for future in as_completed(futures)]
+    except BrokenProcessPool as exc:
+        raise RecalcProcessDied(
+            f"a recalculation process of {key} died before it finished (killed, or out of memory): the chunks "
+            "stored before stand, the others are as they were; run the recalculation again "
+            "(`--processes 1` uses less memory)"
+        ) from exc
     finally:
         gc.unfreeze()
         _FORKED = None
+
+
+class RecalcProcessDied(RuntimeError):
+    """A forked process of ``recalc_period`` ended without answering (``_chunks_in_processes``)."""
 
 
 def _forked_start() -> None:

@@ -164,18 +164,21 @@ def set_payment_currency_by_id(engine: Engine, person_id: int, currency: str, *,
         return set_payment_currency(session, person, currency, by=by)
 
 
-def set_locale(session: Session, person: Person, locale: str, *, by: Principal | None) -> bool:
-    """The person's interface language, chosen for them by an admin (one we ship, or "" to follow their browser's
-    Accept-Language); whether it changed. The person may change it again on their account page."""
+def set_locale(session: Session, person: Person, locale: str, *, by: Principal | None, ip: str = "") -> bool:
+    """The person's interface language: one we ship, or "" to follow their browser's Accept-Language; whether it
+    changed. Chosen by the person (their account page) or for them by an admin (the people page).
+
+    The caller forgets the person's cached principal once the transaction has committed (``forget_person``), so
+    their next page reads the new setting."""
     chosen = locale.strip() or None
     if chosen is not None and chosen not in SUPPORTED_LOCALES:
         raise PersonError("locale", f"{locale!r} is not a language we ship ({', '.join(SUPPORTED_LOCALES)})")
     if person.locale == chosen:
         return False
-    record_event(session, by, "person.locale_changed", "person", person.id, {"from": person.locale, "to": chosen})
+    detail = {"from": person.locale, "to": chosen}
+    record_event(session, by, "person.locale_changed", "person", person.id, detail, ip=ip)
     person.locale = chosen
     session.add(person)
-    forget_person(stored_id(person))  # their next page, in this process, reads the new setting
     return True
 
 
@@ -185,7 +188,10 @@ def set_locale_by_id(engine: Engine, person_id: int, locale: str, *, by: Princip
         person = session.get(Person, person_id)
         if person is None:
             return None
-        return set_locale(session, person, locale, by=by)
+        changed = set_locale(session, person, locale, by=by)
+    if changed:
+        forget_person(person_id)  # committed: their next page, in this process, reads the new setting
+    return changed
 
 
 def move_person(

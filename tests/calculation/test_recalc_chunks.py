@@ -212,3 +212,38 @@ def test_a_recalculation_in_forked_processes_stores_what_one_process_stores(engi
     assert len(runs) > 2
     again = recalc_period(engine, key, trigger="again", chunk_people=3, chunk_lines=10, processes=2)
     assert again.people == set() and again.computed == one.computed
+
+
+def test_a_forked_process_killed_mid_recalculation_stops_it_clearly_and_leaves_a_ledger_to_finish(
+    engine: Engine, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A process that dies (here: it exits on its third chunk, as the kernel's OOM killer would end it) stops the
+    recalculation with a message saying what to do, never a hang; what was stored is whole transactions, and
+    running it again leaves the ledger equal to a fresh calculation."""
+    import os
+
+    import pytest
+
+    from commissions.calculation import service
+
+    key = load_demo(engine, today=TODAY).period
+    _unrecomputed_deals(engine, key)
+    chunks_seen = {"n": 0}
+    in_chunk = service._recalc_chunk
+
+    def dies_on_the_third(*args: object) -> service.RecomputeReport:
+        chunks_seen["n"] += 1  # each process counts its own (forked after the patch)
+        if chunks_seen["n"] == 3:
+            os._exit(1)
+        return in_chunk(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "_recalc_chunk", dies_on_the_third)
+    with pytest.raises(service.RecalcProcessDied, match="run the recalculation again"):
+        recalc_period(engine, key, trigger="killed", chunk_people=3, chunk_lines=10, processes=2)
+    monkeypatch.setattr(service, "_recalc_chunk", in_chunk)
+    recalc_period(engine, key, trigger="again", chunk_people=3, chunk_lines=10, processes=2)
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
+    with Session(engine) as s:
+        for row in s.exec(select(LedgerTotal)).all():  # the running totals are whole: no chunk half-booked
+            assert row.lines >= 0
