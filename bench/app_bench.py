@@ -26,10 +26,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlmodel import Session
+
 from bench.harness import database_url, drop_schema, free_port, pct
 from bench.org import analyze, build_org
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recalc_period
+from commissions.calculation.state import pending_count
 from commissions.core.db import make_engine, transaction
 from commissions.core.migrate import upgrade
 from commissions.people.service import create_person
@@ -142,10 +145,8 @@ def main() -> None:
                 probe = make_engine(url)
                 t0 = time.perf_counter()
                 while True:
-                    with probe.connect() as conn:
-                        left = conn.exec_driver_sql(
-                            "SELECT count(*) FROM statement_state WHERE input_version > computed_version"
-                        ).scalar()
+                    with Session(probe) as pending_session:
+                        left = pending_count(pending_session)
                     if not left:
                         break
                     time.sleep(0.2)

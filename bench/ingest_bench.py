@@ -28,11 +28,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
+from sqlmodel import Session
 
 from bench.harness import database_url, drop_schema, server
 from bench.org import analyze, build_org
 from commissions.auth.tokens import create_token
 from commissions.calculation.service import recalc_period
+from commissions.calculation.state import pending_count
 from commissions.core.db import make_engine, transaction
 from commissions.core.migrate import upgrade
 
@@ -118,10 +120,8 @@ def main() -> None:
 
                 drain(engine)
             while True:
-                with engine.connect() as conn:
-                    left = conn.exec_driver_sql(
-                        "SELECT count(*) FROM statement_state WHERE input_version > computed_version"
-                    ).scalar()
+                with Session(engine) as pending_session:
+                    left = pending_count(pending_session)
                 if not left:
                     break
                 if time.perf_counter() - t1 > 600:

@@ -22,8 +22,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from commissions.calculation.state import pending_select
 from commissions.core.metrics import PREFIX, process_registry
 from commissions.core.settings import Settings
 from commissions.models import StatementState
@@ -48,11 +49,8 @@ class QueueCollector(Collector):
         self.now = now
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        waiting = StatementState.input_version > StatementState.computed_version
         with Session(self.engine) as session:
-            depth, oldest = session.exec(
-                select(func.count(), func.min(col(StatementState.changed_at))).where(waiting)
-            ).one()
+            depth, oldest = session.exec(pending_select(func.count(), func.min(col(StatementState.changed_at)))).one()
         now = self.now or datetime.now(UTC)
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)

@@ -26,9 +26,10 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from commissions.calculation.service import RecomputeReport, compute, store
+from commissions.calculation.state import pending_select
 from commissions.core.db import snapshot, transaction
 from commissions.models import StatementState
 
@@ -46,29 +47,27 @@ WHOLE = (0, 1)
 
 
 def _waiting(part: tuple[int, int]) -> list[Any]:
-    """The conditions of a pending statement of this part."""
-    conditions: list[Any] = [StatementState.input_version > StatementState.computed_version]
+    """The conditions of a pending statement (``state.pending_select``) of this part."""
     k, n = part
-    if n > 1:
-        conditions.append(col(StatementState.person_id) % n == k)
-    return conditions
+    return [col(StatementState.person_id) % n == k] if n > 1 else []
 
 
 def next_pending_period(session: Session, part: tuple[int, int] = WHOLE) -> str | None:
     """The period whose oldest pending statement (of this part) waits longest."""
-    return session.exec(
-        select(StatementState.period_key)
+    key: str | None = session.exec(
+        pending_select(StatementState.period_key)
         .where(*_waiting(part))
         .order_by(col(StatementState.changed_at), col(StatementState.id))
         .limit(1)
     ).first()
+    return key
 
 
 def pending_in(session: Session, key: str, *, limit: int, part: tuple[int, int] = WHOLE) -> dict[int, int]:
     """The period's pending statements of this part, the longest waiting first: person id -> input version."""
     return dict(
         session.exec(
-            select(StatementState.person_id, StatementState.input_version)
+            pending_select(StatementState.person_id, StatementState.input_version)
             .where(StatementState.period_key == key, *_waiting(part))
             .order_by(col(StatementState.changed_at), col(StatementState.id))
             .limit(limit)

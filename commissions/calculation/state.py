@@ -17,11 +17,12 @@ three rules:
    killed at any instant leaves the work visible.
 
 Locking order, everywhere: the period locks (``lock_period``, sorted by key), then
-``statement_state`` rows (sorted by period, then person). A period's lock has two modes
-(PostgreSQL advisory locks; SQLite writes are serial anyway). Changes to its inputs
-(``touch``) and stores of results take it *shared*: deal deliveries do not wait for each
-other, and two stores of one person wait for each other on that person's
-``statement_state`` row (``claim`` locks it). The period workflow (approve, lock) and the
+``statement_state`` rows (``touch``, sorted by period, then person), then ``statement_result`` rows
+(``claim``, sorted by person). A period's lock has two modes (PostgreSQL advisory locks; SQLite
+writes are serial anyway). Changes to its inputs (``touch``) and stores of results take it
+*shared*: deal deliveries do not wait for each other, nor for stores (they write input rows,
+stores lock result rows), and two stores of one person wait for each other on that person's
+``statement_result`` row (``claim`` locks it). The period workflow (approve, lock) and the
 periods' own writers take it *exclusive*: such a transaction sees every committed change to
 the period's inputs, and no other change to them can commit until it ends.
 """
@@ -31,8 +32,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import and_, bindparam, exists, func, literal, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -40,7 +42,7 @@ from sqlmodel import Session, col, select
 from commissions.calculation.loader import periods_touching
 from commissions.calculation.rows import table_of
 from commissions.core.periods import CLOSED_STATES, LIVE_STATES, key_of_day, lock_period
-from commissions.models import Period, Person, PlanAssignment, StatementState
+from commissions.models import Period, Person, PlanAssignment, StatementResult, StatementState
 from commissions.models.base import utcnow
 
 
@@ -152,21 +154,52 @@ class Freshness:
         }
 
 
+def pending_select(*columns: Any) -> Any:
+    """``SELECT columns`` over the statements waiting for a computation: their input version is newer than
+    what the last stored result was computed from (none stored: 0)."""
+    return (
+        select(*columns)
+        .select_from(StatementState)
+        .join(StatementResult, _result_join(), isouter=True)
+        .where(col(StatementState.input_version) > func.coalesce(col(StatementResult.computed_version), 0))
+    )
+
+
+def _result_join() -> Any:
+    return and_(
+        col(StatementResult.person_id) == col(StatementState.person_id),
+        col(StatementResult.period_key) == col(StatementState.period_key),
+    )
+
+
 def freshness(session: Session, person_id: int, key: str) -> Freshness:
-    row = session.exec(
-        select(StatementState).where(StatementState.person_id == person_id, StatementState.period_key == key)
-    ).first()
+    """One round trip: the input version and the stored result, either of which may be missing."""
+    state_here = and_(col(StatementState.person_id) == person_id, col(StatementState.period_key) == key)
+    result_columns = (
+        col(StatementResult.computed_version),
+        col(StatementResult.computed_at),
+        col(StatementResult.error),
+    )
+    with_state = (
+        select(StatementState.input_version, *result_columns)
+        .select_from(StatementState)
+        .join(StatementResult, _result_join(), isouter=True)
+        .where(state_here)
+    )
+    result_alone = select(literal(0), *result_columns).where(
+        StatementResult.person_id == person_id,
+        StatementResult.period_key == key,
+        ~exists(select(StatementState.id).where(state_here)),
+    )
+    row = session.exec(union_all(with_state, result_alone)).first()  # type: ignore[call-overload]
     if row is None:
         return Freshness(None, False, "")
-    return Freshness(row.computed_at, row.input_version > row.computed_version, row.error)
+    input_version, computed_version, computed_at, error = row
+    return Freshness(computed_at, input_version > (computed_version or 0), error or "")
 
 
 def pending_count(session: Session, key: str | None = None) -> int:
-    query = (
-        select(func.count())
-        .select_from(StatementState)
-        .where(StatementState.input_version > StatementState.computed_version)
-    )
+    query = pending_select(func.count())
     if key is not None:
         query = query.where(StatementState.period_key == key)
     return int(session.exec(query).one())
@@ -176,8 +209,8 @@ def failed_people(session: Session, key: str) -> dict[int, str]:
     """People of the period whose last calculation failed, with the reason."""
     return dict(
         session.exec(
-            select(StatementState.person_id, StatementState.error).where(
-                StatementState.period_key == key, StatementState.error != ""
+            select(StatementResult.person_id, StatementResult.error).where(
+                StatementResult.period_key == key, StatementResult.error != ""
             )
         ).all()
     )
@@ -186,11 +219,8 @@ def failed_people(session: Session, key: str) -> dict[int, str]:
 def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[int, int]:
     """The period's pending statements: person id → the input version a computation now would answer."""
     query = (
-        select(StatementState.person_id, StatementState.input_version)
-        .where(
-            StatementState.period_key == key,
-            StatementState.input_version > StatementState.computed_version,
-        )
+        pending_select(StatementState.person_id, StatementState.input_version)
+        .where(StatementState.period_key == key)
         .order_by(col(StatementState.changed_at), col(StatementState.id))
     )
     if limit is not None:
@@ -198,78 +228,72 @@ def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[
     return dict(session.exec(query).all())
 
 
-def next_pending_period(session: Session) -> str | None:
-    """The period whose oldest pending statement waits longest."""
-    return session.exec(
-        select(StatementState.period_key)
-        .where(
-            StatementState.input_version > StatementState.computed_version,
-        )
-        .order_by(col(StatementState.changed_at), col(StatementState.id))
-        .limit(1)
-    ).first()
-
-
-def versions_of(session: Session, key: str, people: Iterable[int], *, lock: bool = False) -> dict[int, int]:
-    """Current input versions (0 for people never touched). ``lock``: and hold their rows until the
-    transaction ends (PostgreSQL ``FOR UPDATE``; the latest committed version is read)."""
+def versions_of(session: Session, key: str, people: Iterable[int]) -> dict[int, int]:
+    """Current input versions (0 for people never touched): the latest committed, and this transaction's own."""
     people = sorted(set(people))
     out = dict.fromkeys(people, 0)
     for start in range(0, len(people), 900):
-        query = select(StatementState.person_id, StatementState.input_version).where(
-            StatementState.period_key == key, col(StatementState.person_id).in_(people[start : start + 900])
+        out.update(
+            session.exec(
+                select(StatementState.person_id, StatementState.input_version).where(
+                    StatementState.period_key == key, col(StatementState.person_id).in_(people[start : start + 900])
+                )
+            ).all()
         )
-        if lock:
-            query = query.order_by(col(StatementState.person_id)).with_for_update()
-        out.update(session.exec(query).all())
     return out
+
+
+def _lock_results(session: Session, key: str, people: list[int]) -> dict[int, tuple[int, int]]:
+    """Lock the result rows of ``people`` that exist (in person order: two stores never wait in a cycle);
+    person id -> (the version its stored result was computed from, its input version now)."""
+    found: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(people), 900):
+        rows = session.exec(
+            select(
+                col(StatementResult.person_id),
+                col(StatementResult.computed_version),
+                func.coalesce(col(StatementState.input_version), 0),
+            )
+            .select_from(StatementResult)
+            .join(StatementState, _result_join(), isouter=True)
+            .where(StatementResult.period_key == key, col(StatementResult.person_id).in_(people[start : start + 900]))
+            .order_by(col(StatementResult.person_id))
+            .with_for_update(of=StatementResult)
+        ).all()
+        found.update((pid, (computed, version)) for pid, computed, version in rows)
+    return found
 
 
 def claim(session: Session, key: str, seen: Mapping[int, int], errors: Mapping[int, str]) -> set[int]:
     """The people whose inputs did not change since ``seen`` was read; marks them computed at that
     version (with their calculation error, or none). The others stay pending.
 
-    Their rows stay locked until the transaction ends, so two stores of one person never
-    interleave: the second waits, then finds the first one's lines in place (a store writes
-    only differences)."""
-    now = versions_of(session, key, seen, lock=True)
-    fresh = {pid for pid, version in seen.items() if now.get(pid, 0) == version}
+    Their result rows are locked first and stay locked until the transaction ends, so two stores of
+    one person never interleave: the second waits, then finds the first one's lines in place (a store
+    writes only differences) and keeps a person only if the first one stored an older version, never
+    a newer one. The input versions are read in the same statement, without a lock: a deal marking a
+    statement pending never waits for a store of it. On PostgreSQL a read that waited for the lock may
+    see an input version older than the latest (read from before the wait), never a newer one: at
+    worst the result is stored at that older version and the statement stays pending."""
+    people = sorted(seen)
+    if not people:
+        return set()
+    found = _lock_results(session, key, people)
+    missing = [pid for pid in people if pid not in found]
+    if missing:  # a first result: the row is made (or found made by a concurrent store), then locked
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        rows = [{"person_id": pid, "period_key": key, "computed_version": 0, "error": ""} for pid in missing]
+        statement = insert(table_of(StatementResult)).on_conflict_do_nothing(index_elements=["person_id", "period_key"])
+        session.connection().execute(statement, rows)
+        found.update(_lock_results(session, key, missing))
+    fresh = {pid for pid in people if found[pid][1] == seen[pid] and found[pid][0] <= seen[pid]}
     if not fresh:
         return set()
-    table = table_of(StatementState)
-    existing = {pid for pid, version in now.items() if pid in fresh and version > 0}
-    existing |= (
-        set(
-            session.exec(
-                select(StatementState.person_id).where(
-                    StatementState.period_key == key, col(StatementState.person_id).in_(sorted(fresh - existing))
-                )
-            ).all()
-        )
-        if fresh - existing
-        else set()
+    table = table_of(StatementResult)
+    session.connection().execute(
+        table.update()
+        .where(table.c.person_id == bindparam("_pid"), table.c.period_key == key)
+        .values(computed_version=bindparam("_version"), computed_at=utcnow(), error=bindparam("_error")),
+        [{"_pid": pid, "_version": seen[pid], "_error": errors.get(pid, "")[:2000]} for pid in sorted(fresh)],
     )
-    stamp = utcnow()
-    updates = [{"_pid": pid, "_version": seen[pid], "_error": errors.get(pid, "")[:2000]} for pid in sorted(existing)]
-    if updates:
-        session.connection().execute(
-            table.update()
-            .where(table.c.person_id == bindparam("_pid"), table.c.period_key == key)
-            .values(computed_version=bindparam("_version"), computed_at=stamp, error=bindparam("_error")),
-            updates,
-        )
-    inserts = [
-        {
-            "person_id": pid,
-            "period_key": key,
-            "input_version": 0,
-            "computed_version": 0,
-            "changed_at": stamp,
-            "computed_at": stamp,
-            "error": errors.get(pid, "")[:2000],
-        }
-        for pid in sorted(fresh - existing)
-    ]
-    if inserts:
-        session.connection().execute(table.insert(), inserts)
     return fresh

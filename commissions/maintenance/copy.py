@@ -178,7 +178,13 @@ def _verify_statements(source: Engine, target: Engine) -> int:
 def _verify_ledger(target: Engine) -> list[str]:
     """The self-audit on the copy: every open period's stored ledger equals a fresh calculation."""
     with target.connect() as connection:
-        keys = sorted(set(connection.execute(text("SELECT DISTINCT period_key FROM statement_state")).scalars()))
+        keys = sorted(
+            set(
+                connection.execute(
+                    text("SELECT period_key FROM statement_state UNION SELECT period_key FROM statement_result")
+                ).scalars()
+            )
+        )
     checked = []
     for key in keys:
         result = check_period(target, key)

@@ -16,6 +16,7 @@ from commissions.models.ledger import (
     LedgerTotal,
     PayeeSummary,
     PayoutLine,
+    StatementResult,
     StatementState,
 )
 from commissions.models.marketing import Lead, LeadEvent, Pulse, PulseResponse, PulseTally
@@ -73,6 +74,7 @@ __all__ = [
     "SignInLimit",
     "SiteSetting",
     "SsoProvider",
+    "StatementResult",
     "StatementState",
     "Subscription",
     "Team",

@@ -155,14 +155,15 @@ class PayeeSummary(SQLModel, table=True):
 
 
 class StatementState(SQLModel, table=True):
-    """How current one person's statement of one period is: the input version it was computed from.
+    """The input version of one person's statement of one period: what its last change was.
 
     Every change that can alter the statement bumps ``input_version`` in its own transaction
-    (``calculation.state.touch``); a stored result sets ``computed_version`` to the input
-    version it was computed from, and only if no newer change came in meanwhile. The
-    statement is pending while ``input_version > computed_version``; the row is never
-    deleted by the worker, so a crash at any instant leaves the work visible and redone.
-    ``error`` holds the reason the last calculation of this person failed (shown to finance).
+    (``calculation.state.touch``). What the last stored computation answered is kept apart, in
+    ``StatementResult``: a store locks its result rows from its ``claim`` to its commit, and a
+    deal marking its people's statements pending must never wait for that. The statement is
+    pending while ``input_version`` is greater than the result's ``computed_version`` (0 when
+    none was stored); neither row is ever deleted by the worker, so a crash at any instant
+    leaves the work visible and redone.
     """
 
     __tablename__ = "statement_state"
@@ -172,7 +173,24 @@ class StatementState(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     period_key: str = Field(max_length=10, index=True)
     input_version: int = Field(default=0, sa_type=BigInteger)
-    computed_version: int = Field(default=0, sa_type=BigInteger)
     changed_at: datetime = created_at_field()
+
+
+class StatementResult(SQLModel, table=True):
+    """What the last stored computation of one person's statement of one period answered.
+
+    ``computed_version`` is the input version (``StatementState``) it was computed from; a store
+    sets it only if no newer change came in meanwhile (``calculation.state.claim``, which holds
+    this row locked until the store commits, so two stores of one person never interleave).
+    ``error`` holds the reason the last calculation of this person failed (shown to finance).
+    """
+
+    __tablename__ = "statement_result"
+    __table_args__ = (UniqueConstraint("person_id", "period_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    period_key: str = Field(max_length=10, index=True)
+    computed_version: int = Field(default=0, sa_type=BigInteger)
     computed_at: datetime | None = timestamp_field()
     error: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -19,7 +19,7 @@ from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
 from commissions.cli import main
 from commissions.core.db import transaction
-from commissions.models import AuditEvent, LedgerTotal, PayeeSummary, PayoutLine, StatementState
+from commissions.models import AuditEvent, LedgerTotal, PayeeSummary, PayoutLine, StatementResult
 from tests.conftest import read, sign_in
 from tests.finance_fixtures import example_deal, lines_in, person_id, setup_books, snapshot
 
@@ -185,8 +185,8 @@ def test_the_period_page_and_api_show_pending_failures_and_the_last_check(books,
 
         touch(s, {ana}, {Q1})
         s.execute(
-            update(StatementState)
-            .where(StatementState.person_id == bo, StatementState.period_key == Q1)
+            update(StatementResult)
+            .where(StatementResult.person_id == bo, StatementResult.period_key == Q1)
             .values(error="Deal B-9: currency EUR is not paid by plan AE 2026 (USD)")
         )
     shown = client.get(f"/api/v1/periods/{Q1}", headers=fin).json()

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 
 from commissions.calculation.check import check_period
 from commissions.calculation.queue import drain
-from commissions.models import AuditEvent, Campaign, StatementState
+from commissions.calculation.state import pending_select
+from commissions.models import AuditEvent, Campaign
 from tests.calc_fixtures import example_deal, store_plan
 from tests.conftest import read
 from tests.deals.test_deals_api import token_for
@@ -75,11 +76,7 @@ def audit_count(engine: Engine) -> int:
 def pending(engine: Engine) -> int:
     return read(
         engine,
-        lambda s: s.exec(
-            select(func.count())
-            .select_from(StatementState)
-            .where(col(StatementState.input_version) > col(StatementState.computed_version))
-        ).one(),
+        lambda s: s.exec(pending_select(func.count())).one(),
     )
 
 

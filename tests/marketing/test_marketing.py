@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from commissions.core.db import transaction
 from commissions.core.periods import ensure_period
@@ -234,6 +234,7 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
     """Nora is on a plan with an MQL quota of 4 in 2026-Q1: 3 counted MQLs (the flagged SQL adds nothing)
     are 75 % of it, 750.00 on a 0..1,000 curve; her statement and the queue follow the events."""
     from commissions.calculation.service import recompute
+    from commissions.calculation.state import pending_select
     from commissions.models import PayeeSummary, StatementState
     from tests.calc_fixtures import store_plan, store_quota
 
@@ -247,9 +248,9 @@ def test_marketing_quotas_are_plan_metrics_credited_from_lead_events(client, org
         lambda s: {
             (p, k)
             for p, k in s.exec(
-                select(Person.email, StatementState.period_key)
-                .join(Person, Person.id == StatementState.person_id)
-                .where(StatementState.input_version > StatementState.computed_version)
+                pending_select(Person.email, StatementState.period_key).join(
+                    Person, col(Person.id) == StatementState.person_id
+                )
             ).all()
         },
     )

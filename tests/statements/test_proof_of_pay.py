@@ -23,7 +23,7 @@ from commissions.core.db import transaction
 from commissions.demo import DEMO_PASSWORD, load_demo
 from commissions.engine import ENGINE_VERSION
 from commissions.engine.money import CONTEXT
-from commissions.models import PayeeSummary, Period, Person, StatementState
+from commissions.models import PayeeSummary, Period, Person, StatementResult
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import sign_in
 from tests.deals.test_deals_api import token_for
@@ -290,8 +290,8 @@ def test_the_statement_says_when_it_was_computed_and_whether_changes_wait(client
     # the last calculation failed: the reason for everyone who may read the statement
     with transaction(engine) as s:
         s.exec(
-            update(StatementState)
-            .where(StatementState.person_id == ana)
+            update(StatementResult)
+            .where(StatementResult.person_id == ana)
             .values(error="deal D-9 is in EUR, the plan pays in USD")
         )
     for who in ("rep", "finance", "manager"):
