@@ -247,3 +247,36 @@ def test_a_forked_process_killed_mid_recalculation_stops_it_clearly_and_leaves_a
     with Session(engine) as s:
         for row in s.exec(select(LedgerTotal)).all():  # the running totals are whole: no chunk half-booked
             assert row.lines >= 0
+
+
+def test_forked_processes_on_sqlite_take_turns_storing_however_long_a_store_takes(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite has one writer: a forked process's ``BEGIN IMMEDIATE`` waited only the busy timeout for the other's
+    store, and a first recalculation of 20,000 people failed with "database is locked" (its stores are longer
+    than that). Here every store holds the write lock 0.3 s against a busy timeout of 50 ms."""
+    import time
+
+    import pytest
+
+    from commissions.calculation import service
+    from commissions.core.db import make_engine
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL stores of different people go on side by side")
+    key = load_demo(engine, today=TODAY).period
+    _unrecomputed_deals(engine, key)
+    impatient = make_engine(str(engine.url), busy_timeout_ms=50)
+    in_store = service.store
+
+    def slow_store(*args: object, **kwargs: object) -> service.RecomputeReport:
+        report = in_store(*args, **kwargs)  # type: ignore[arg-type]
+        time.sleep(0.3)  # still inside the store's transaction: the write lock held
+        return report
+
+    monkeypatch.setattr(service, "store", slow_store)
+    try:
+        report = recalc_period(impatient, key, trigger="turns", chunk_people=3, chunk_lines=10, processes=2)
+    finally:
+        impatient.dispose()
+    assert report.people
+    result = check_period(engine, key)
+    assert result.ok, result.differences[:5]
