@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import Engine, update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from commissions.core.db import transaction
 from commissions.models import Period, Person, Team
@@ -107,3 +107,38 @@ def test_only_finance_opens_the_dashboard(client, engine: Engine, make_person) -
     assert client.get("/finance").status_code == 200  # no periods yet: still a page
     assert client.get("/finance?period=2026-Q9").status_code == 400
     assert client.get("/finance?period=2031-Q1").status_code == 404
+
+
+def test_the_problems_list_costs_the_people_it_lists_not_every_payee(engine: Engine, make_person) -> None:
+    """At 20,000 people the dashboard loaded every active payee and every summary to list the few with a
+    problem; now the database picks them: forty payees on a plan with a quota load no person at all."""
+    from sqlalchemy import event
+
+    from commissions.core.periods import ensure_period
+    from tests.calc_fixtures import store_plan, store_quota
+
+    emails = [f"rep{i}@example.com" for i in range(40)]
+    for email in emails:
+        make_person(email)
+    store_plan(engine, emails)
+    for email in emails:
+        store_quota(engine, email, 100_000)
+    make_person("drifter@example.com")  # no plan: the one problem
+    with transaction(engine) as s:
+        ensure_period(s, "2026-Q1")
+    loaded: list[str] = []
+
+    def seen(target: Person, _context: object) -> None:
+        loaded.append(target.email)
+
+    event.listen(Person, "load", seen)
+    try:
+        with Session(engine) as s:
+            period = s.exec(select(Period).where(Period.key == "2026-Q1")).one()
+            from commissions.payroll.dashboard import people_with_problems
+
+            problems = people_with_problems(s, period)
+    finally:
+        event.remove(Person, "load", seen)
+    assert [(p.person.email, p.problems) for p in problems] == [("drifter@example.com", ["no plan in this period"])]
+    assert loaded == ["drifter@example.com"]
