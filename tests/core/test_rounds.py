@@ -19,10 +19,28 @@ def _caller(rounds: Rounds[int], sizes: list[int], item: int, hold: float = 0.05
 
 
 def _crowded_round(rounds: Rounds[int], sizes: list[int], callers: int) -> None:
-    """One caller runs a round while the others gather behind it: a round of 1, then one of the rest."""
-    first = _caller(rounds, sizes, 0, hold=0.1)
-    time.sleep(0.02)
+    """One caller runs a round while the others gather behind it: a round of 1, then one of the rest.
+
+    The first round ends only once all the others wait behind it (not after a fixed time: on a loaded
+    machine starting five threads took longer than the round, and a straggler made a round of its own)."""
+    everyone_waits = threading.Event()
+
+    def first_round(batch: list[int]) -> None:
+        sizes.append(len(batch))
+        everyone_waits.wait(10)
+
+    first = threading.Thread(target=rounds.join, args=("slot", 0, first_round))
+    first.start()
+    while not sizes:  # the first round is running
+        time.sleep(0.001)
     others = [_caller(rounds, sizes, i) for i in range(1, callers)]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = rounds._gathering.get("slot")
+        if waiting is not None and len(waiting.items) == callers - 1:
+            break
+        time.sleep(0.001)
+    everyone_waits.set()
     for thread in [first, *others]:
         thread.join()
 
@@ -37,7 +55,7 @@ def test_a_lone_caller_runs_at_once() -> None:
 
 
 def test_callers_coming_back_after_a_crowded_round_share_the_next_round() -> None:
-    rounds: Rounds[int] = Rounds(gather_gap=0.05, gather_limit=0.5)
+    rounds: Rounds[int] = Rounds(gather_gap=0.2, gather_limit=1.0)  # gaps that a loaded machine keeps
     sizes: list[int] = []
     _crowded_round(rounds, sizes, 6)
     assert sizes == [1, 5]
