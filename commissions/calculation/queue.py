@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col
 
+from commissions.calculation import state
 from commissions.calculation.service import RecomputeReport, compute, store
 from commissions.calculation.state import pending_select
 from commissions.core.db import snapshot, transaction
@@ -65,14 +66,7 @@ def next_pending_period(session: Session, part: tuple[int, int] = WHOLE) -> str 
 
 def pending_in(session: Session, key: str, *, limit: int, part: tuple[int, int] = WHOLE) -> dict[int, int]:
     """The period's pending statements of this part, the longest waiting first: person id -> input version."""
-    return dict(
-        session.exec(
-            pending_select(StatementState.person_id, StatementState.input_version)
-            .where(StatementState.period_key == key, *_waiting(part))
-            .order_by(col(StatementState.changed_at), col(StatementState.id))
-            .limit(limit)
-        ).all()
-    )
+    return state.pending_in(session, key, limit=limit, where=_waiting(part))
 
 
 def drain(

@@ -216,11 +216,12 @@ def failed_people(session: Session, key: str) -> dict[int, str]:
     )
 
 
-def pending_in(session: Session, key: str, *, limit: int | None = None) -> dict[int, int]:
-    """The period's pending statements: person id → the input version a computation now would answer."""
+def pending_in(session: Session, key: str, *, limit: int | None = None, where: Iterable[Any] = ()) -> dict[int, int]:
+    """The period's pending statements, the longest waiting first: person id → the input version a computation
+    now would answer. ``where``: more conditions (the worker's part of the people)."""
     query = (
         pending_select(StatementState.person_id, StatementState.input_version)
-        .where(StatementState.period_key == key)
+        .where(StatementState.period_key == key, *where)
         .order_by(col(StatementState.changed_at), col(StatementState.id))
     )
     if limit is not None:

@@ -63,3 +63,33 @@ def test_an_older_inline_check_answering_late_never_brings_back_a_fixed_error(pa
     page.wait_for_timeout(1000)  # the newer check follows it
     assert page.inner_text("#error-amount") == ""
     page.unroute("**/deals/new/validate")
+
+
+def test_save_pressed_twice_while_the_deal_is_sent_records_it_once(page, live_server: str) -> None:
+    """Save replaces an inline check in flight (so it is never dropped), and is disabled while the deal is sent:
+    a second click or Enter cannot send a second copy (with no CRM id each copy would get an id of its own)."""
+    sign_in(page, live_server, f"ana.alvarez@{DOMAIN}")
+    page.goto(live_server + "/deals/new")
+    page.fill("#deal-form input[name=name]", "Twice Co platform")
+    page.fill("#deal-form input[name=amount]", "21000")
+    page.fill("#deal-form input[name=product]", "Pro")
+    sent = []
+
+    def hold_the_save(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "POST":
+            sent.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/deals/new/", hold_the_save)
+    page.click("#deal-form button[type=submit]")
+    page.wait_for_timeout(300)
+    assert page.locator("#deal-form button[type=submit]").is_disabled()
+    page.press("#deal-form input[name=product]", "Enter")  # implicit submission: blocked while Save is disabled
+    page.wait_for_timeout(300)
+    assert len(sent) == 1
+    sent[0].continue_()
+    page.wait_for_url("**/deals?recorded=*")
+    page.unroute("**/deals/new/")
+    page.goto(live_server + "/statements")
+    assert page.content().count("Twice Co platform") == 1
