@@ -333,6 +333,7 @@ def _drain_loop(
 ) -> None:
     import time
 
+    from commissions.calculation.queue import Pace
     from commissions.calculation.worker_lock import PartLock
     from commissions.core.metrics import WORKER_ERRORS
 
@@ -340,6 +341,7 @@ def _drain_loop(
     # when os.getppid() already names whoever adopted it, and would then never notice
     parent = int(os.environ.get(PARENT_PID, os.getppid()))
     tasks_due = 0.0
+    pace = Pace()  # rounds wait while deliveries keep coming (calculation/queue.py)
     lock = PartLock(engine, part)  # one worker per part on any number of hosts; the others stand by
     standing_by = False
     try:
@@ -363,7 +365,7 @@ def _drain_loop(
             if standing_by:
                 log.info("worker part %s/%s taken over", *part)
                 standing_by = False
-            _round(log, engine, part, extension_tasks, once or time.monotonic() >= tasks_due)
+            _round(log, engine, part, extension_tasks, once or time.monotonic() >= tasks_due, None if once else pace)
             if extension_tasks and (once or time.monotonic() >= tasks_due):
                 tasks_due = time.monotonic() + 60
             if once:
@@ -373,8 +375,11 @@ def _drain_loop(
         lock.release()
 
 
-def _round(log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[Any], tasks_due: bool) -> None:
-    """One round of the worker: the extensions' tasks when due, then the recompute queue."""
+def _round(
+    log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[Any], tasks_due: bool, pace: Any
+) -> None:
+    """One round of the worker: the extensions' tasks when due, then the recompute queue (``pace``: None for
+    ``--once``, which drains it whatever comes in meanwhile)."""
     from commissions.calculation.queue import drain
     from commissions.core.metrics import STATEMENTS_RECOMPUTED, WORKER_ERRORS
 
@@ -385,7 +390,7 @@ def _round(log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[A
             WORKER_ERRORS.labels(getattr(task, "__name__", "task")).inc()
             log.exception("worker task %s failed", getattr(task, "__name__", task))
     try:
-        reports = drain(engine, yield_to_writers=True, part=part)
+        reports = drain(engine, yield_to_writers=True, part=part, pace=pace)
         if reports:
             STATEMENTS_RECOMPUTED.inc(sum(r.computed for r in reports))
             changed = sum(len(r.people) for r in reports)

@@ -17,15 +17,23 @@ round computing them finds their inputs moved meanwhile and stores nothing for t
 next round starts over. The worker (``yield_to_writers``) then pauses as long as the round
 took before the next one: the requests that make the changes get the machine first, the
 changes pile up and are computed once, and the queue drains at full speed once they stop.
+
+It also waits before a round while deliveries keep coming (``Pace``): a statement of its part was
+marked pending less than ``Pace.quiet`` ago. Its rounds ran on a core the requests needed even so
+(its PostgreSQL backend runs at normal priority), a deal's POST -> statement p95 on PostgreSQL was
+50-54 ms with it and 40-43 ms when it waited (docs/benchmarks.md, session 14). A burst never starves
+it: while deliveries keep coming it still runs a round every ``Pace.max_lag`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col
 
 from commissions.calculation import state
@@ -33,6 +41,7 @@ from commissions.calculation.service import RecomputeReport, compute, store
 from commissions.calculation.state import pending_select
 from commissions.core.db import snapshot, transaction
 from commissions.models import StatementState
+from commissions.models.base import utcnow
 
 log = logging.getLogger("quotaboard.queue")
 # People per round: a 20,000-deal import's 4,835 statements in one round, which reads the period's deals once
@@ -47,26 +56,59 @@ MAX_PAUSE = 5.0  # seconds
 WHOLE = (0, 1)
 
 
+@dataclass
+class Pace:
+    """How the served worker shares the machine with the deliveries that give it work (``drain``)."""
+
+    quiet: float = 0.3  # seconds: a statement marked pending more recently than this means deliveries keep coming
+    max_lag: float = 30.0  # seconds: while they keep coming, a round at least this often
+    busy_since: float | None = None  # time.monotonic() when it began waiting for them (or last ran a round anyway)
+
+    def settled(self, session: Session, part: tuple[int, int]) -> list[Any] | None:
+        """Which pending statements to compute now: more conditions for ``pending_select`` (none: all of them),
+        or None to leave the queue for now (deliveries keep coming, and have for less than ``max_lag``). When
+        they have kept coming that long, a round takes the statements left alone for ``quiet`` seconds: the
+        ones still being touched (a CRO's, by every deal) would come back changed meanwhile and not be stored."""
+        now = utcnow()
+        newest = session.exec(pending_select(func.max(col(StatementState.changed_at))).where(*_waiting(part))).one()
+        if newest is not None and newest.tzinfo is None:  # SQLite keeps no zone; every writer stores UTC
+            newest = newest.replace(tzinfo=UTC)
+        calm = now - timedelta(seconds=self.quiet)
+        if newest is None or newest <= calm:
+            self.busy_since = None
+            return []
+        clock = time.monotonic()
+        if self.busy_since is None:
+            self.busy_since = clock
+        if clock - self.busy_since < self.max_lag:
+            return None
+        self.busy_since = clock  # a round now, the next one max_lag later if they still keep coming
+        return [col(StatementState.changed_at) <= calm]
+
+
 def _waiting(part: tuple[int, int]) -> list[Any]:
     """The conditions of a pending statement (``state.pending_select``) of this part."""
     k, n = part
     return [col(StatementState.person_id) % n == k] if n > 1 else []
 
 
-def next_pending_period(session: Session, part: tuple[int, int] = WHOLE) -> str | None:
-    """The period whose oldest pending statement (of this part) waits longest."""
+def next_pending_period(session: Session, part: tuple[int, int] = WHOLE, where: list[Any] | None = None) -> str | None:
+    """The period whose oldest pending statement (of this part, meeting ``where``) waits longest."""
     key: str | None = session.exec(
         pending_select(StatementState.period_key)
-        .where(*_waiting(part))
+        .where(*_waiting(part), *(where or ()))
         .order_by(col(StatementState.changed_at), col(StatementState.id))
         .limit(1)
     ).first()
     return key
 
 
-def pending_in(session: Session, key: str, *, limit: int, part: tuple[int, int] = WHOLE) -> dict[int, int]:
-    """The period's pending statements of this part, the longest waiting first: person id -> input version."""
-    return state.pending_in(session, key, limit=limit, where=_waiting(part))
+def pending_in(
+    session: Session, key: str, *, limit: int, part: tuple[int, int] = WHOLE, where: list[Any] | None = None
+) -> dict[int, int]:
+    """The period's pending statements of this part (meeting ``where``), the longest waiting first: person id ->
+    input version."""
+    return state.pending_in(session, key, limit=limit, where=[*_waiting(part), *(where or ())])
 
 
 def drain(
@@ -76,12 +118,15 @@ def drain(
     rounds: int | None = None,
     yield_to_writers: bool = False,
     part: tuple[int, int] = WHOLE,
+    pace: Pace | None = None,
 ) -> list[RecomputeReport]:
     """Compute pending statements until none is left (or ``rounds`` rounds ran); returns what changed.
 
     A statement whose inputs changed while it was being computed stays pending and is
     simply taken again by a later round; with ``yield_to_writers`` after a pause as long as
     the round (at most ``MAX_PAUSE`` seconds). ``part``: only the statements of that part (``WHOLE``).
+    ``pace`` (the served worker's): no round while deliveries keep coming, but one every ``pace.max_lag``
+    seconds; returns early then, and the caller polls again.
     """
     reports: list[RecomputeReport] = []
     done = 0
@@ -89,10 +134,13 @@ def drain(
         done += 1
         started = time.monotonic()
         with snapshot(engine) as session:
-            key = next_pending_period(session, part)
+            where = [] if pace is None else pace.settled(session, part)
+            if where is None:
+                return reports
+            key = next_pending_period(session, part, where)
             if key is None:
                 return reports
-            waiting = pending_in(session, key, limit=BATCH, part=part)
+            waiting = pending_in(session, key, limit=BATCH, part=part, where=where)
             computation = compute(session, key, person_ids=set(waiting))
         with transaction(engine) as session:
             report = store(session, computation, trigger=trigger, recomputable=True)

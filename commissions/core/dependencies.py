@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlmodel import Session
 
+from commissions.core.db import end_read
 from commissions.core.guards import current_principal
 from commissions.core.principal import Principal
 
@@ -18,6 +19,7 @@ def provide_db(state: State) -> Iterator[Session]:
     """A read session; services open their own write transactions (``commissions.core.db.transaction``)."""
     with Session(state["engine"], expire_on_commit=False) as session:
         yield session
+        end_read(session)  # not a rollback: PostgreSQL keeps the prepared statements (core/db.py)
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
