@@ -21,8 +21,10 @@ changes pile up and are computed once, and the queue drains at full speed once t
 It also waits before a round while deliveries keep coming (``Pace``): a statement of its part was
 marked pending less than ``Pace.quiet`` ago. Its rounds ran on a core the requests needed even so
 (its PostgreSQL backend runs at normal priority), a deal's POST -> statement p95 on PostgreSQL was
-50-54 ms with it and 40-43 ms when it waited (docs/benchmarks.md, session 14). A burst never starves
-it: while deliveries keep coming it still runs a round every ``Pace.max_lag`` seconds.
+50-54 ms with it and 40-43 ms when it waited (docs/benchmarks.md, session 14). A burst does not stop
+it for good: while deliveries keep coming it runs a round every ``Pace.max_lag`` seconds, on the
+statements left alone meanwhile (one touched by every deal, like the CRO's, waits for the burst to end:
+computed during it, it would come back changed and not be stored anyway).
 """
 
 from __future__ import annotations
