@@ -107,12 +107,14 @@ def write_session(engine: Engine | None = None) -> Session:
 
 
 _WROTE = "quotaboard.db.wrote"  # connection.info: this transaction sent a statement that may write
-_WRITING = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE|COPY|CREATE|DROP|ALTER|TRUNCATE|WITH)\b", re.IGNORECASE)
+_WRITING = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE|COPY|CREATE|DROP|ALTER|TRUNCATE)\b", re.IGNORECASE)
+_WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
+_MODIFYING = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)  # in a CTE (or FOR UPDATE: kept safe)
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    if _WRITING.match(statement):
+    if _WRITING.match(statement) or (_WITH.match(statement) and _MODIFYING.search(statement)):
         conn.info[_WROTE] = True
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlmodel import Session, col, select
 
 from commissions.calculation.service import compute
-from commissions.core.db import among, end_read, snapshot, transaction
+from commissions.core.db import among, end_read, make_engine, snapshot, transaction
 from commissions.models import Deal, Person, Team
 from tests.calc_fixtures import store_plan
 from tests.calculation.test_calculation import MANAGER_PLAN, person_id, setup_example
@@ -27,8 +27,7 @@ def test_a_read_ends_with_commit_and_a_write_in_a_read_session_is_still_thrown_a
     engine: Engine, make_person
 ) -> None:  # type: ignore[no-untyped-def]
     make_person("ana@example.com")
-    url = engine.url.render_as_string(hide_password=False)
-    own = create_engine(url, pool_size=1, max_overflow=0)
+    own = make_engine(engine.url.render_as_string(hide_password=False))  # the app's: SQLite's BEGIN is explicit
     endings = _endings(own)
     try:
         with Session(own) as session:
@@ -41,6 +40,17 @@ def test_a_read_ends_with_commit_and_a_write_in_a_read_session_is_still_thrown_a
         with Session(own) as session:  # a Core write: nothing pending in the session, the connection knows
             session.connection().execute(text("UPDATE person SET name = 'Renamed' WHERE email = 'ana@example.com'"))
             end_read(session)
+        with Session(own) as session:  # a write after a WITH
+            session.connection().execute(
+                text(
+                    "WITH target AS (SELECT 'ana@example.com' AS email)"
+                    " UPDATE person SET name = 'Renamed' WHERE email IN (SELECT email FROM target)"
+                )
+            )
+            end_read(session)
+        with Session(own) as session:  # a read inside a WITH
+            session.connection().execute(text("WITH everyone AS (SELECT id FROM person) SELECT count(*) FROM everyone"))
+            end_read(session)
         with Session(own) as session:  # added, never flushed: never sent either (no connection, no event)
             session.add(Team(name="Nor that", kind="sales"))
             end_read(session)
@@ -49,7 +59,7 @@ def test_a_read_ends_with_commit_and_a_write_in_a_read_session_is_still_thrown_a
             session.exec(select(Person.id)).all()
     finally:
         own.dispose()
-    assert endings == ["commit", "rollback", "rollback", "commit"]
+    assert endings == ["commit", "rollback", "rollback", "rollback", "commit", "commit"]
     assert read(engine, lambda s: s.exec(select(Team.name)).all()) == []
     assert (
         read(engine, lambda s: s.exec(select(Person.name).where(Person.email == "ana@example.com")).one()) != "Renamed"
