@@ -136,12 +136,18 @@ def drain(
         done += 1
         started = time.monotonic()
         with snapshot(engine) as session:
+            key = next_pending_period(session, part)  # first: an idle worker's poll stays one query
+            if key is None:
+                if pace is not None:
+                    pace.busy_since = None  # nothing waits: a burst starting later waits max_lag from its start
+                return reports
             where = [] if pace is None else pace.settled(session, part)
             if where is None:
                 return reports
-            key = next_pending_period(session, part, where)
-            if key is None:
-                return reports
+            if where:
+                key = next_pending_period(session, part, where)
+                if key is None:
+                    return reports
             waiting = pending_in(session, key, limit=BATCH, part=part, where=where)
             computation = compute(session, key, person_ids=set(waiting))
         with transaction(engine) as session:

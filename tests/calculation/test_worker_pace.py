@@ -74,3 +74,21 @@ def test_without_a_pace_the_queue_drains_at_once(client, engine: Engine, make_pe
     _two_pending(client, engine, make_person)
     assert sum(r.computed for r in queue.drain(engine)) == 2
     assert read(engine, lambda s: pending_count(s)) == 0
+
+
+def test_an_empty_queue_ends_the_wait_so_the_next_burst_waits_from_its_start(
+    client, engine: Engine, make_person
+) -> None:
+    ana, mia = _two_pending(client, engine, make_person)
+    pace = queue.Pace(quiet=60, max_lag=3600)
+    assert queue.drain(engine, pace=pace) == []
+    assert pace.busy_since is not None
+    queue.drain(engine)  # drained by someone else (`commissions worker --once`, say)
+    assert queue.drain(engine, pace=pace) == []
+    assert pace.busy_since is None
+    with transaction(engine) as s:  # the next burst
+        touch(s, {ana}, {"2026-Q1"})
+    assert queue.drain(engine, pace=pace) == []
+    assert pace.busy_since is not None
+    assert read(engine, lambda s: set(pending_in(s, "2026-Q1"))) == {ana}
+    assert mia not in read(engine, lambda s: set(pending_in(s, "2026-Q1")))
