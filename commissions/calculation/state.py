@@ -72,31 +72,26 @@ def all_open_period_keys(session: Session) -> set[str]:
 
 @dataclass(frozen=True)
 class HeldPeriods:
-    """Periods whose lock this transaction holds, and which of them were closed when it took them (their
-    state cannot change until it ends: the period workflow takes the lock exclusively)."""
+    """Periods whose lock this transaction already holds (a deal delivery's ``take_period_locks``)."""
 
     keys: frozenset[str]
-    closed: frozenset[str]
 
 
 def touch(session: Session, people: Iterable[int], keys: Iterable[str], *, held: HeldPeriods | None = None) -> int:
     """Mark the statements of ``people`` in the periods ``keys`` as changed (locked and paid periods are
     skipped: changes to them are prior-period adjustments). Returns how many statements were marked.
-    ``held``: the transaction already holds these periods' locks (a deal delivery: two round trips fewer)."""
+    ``held``: the transaction already holds these periods' locks (a deal delivery: a round trip fewer). Their
+    states are read here all the same, under the locks: what the holder read before taking them may be stale."""
     people = {p for p in people if p is not None}
     keys = set(keys)
     if not people or not keys:
         return 0
-    if held is not None and keys <= held.keys:
-        closed: set[str] = set(held.closed & keys)
-    else:
+    if held is None or not keys <= held.keys:
         for key in sorted(keys):
             lock_period(session, key, shared=True)
-        closed = set(
-            session.exec(
-                select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))
-            ).all()
-        )
+    closed = set(
+        session.exec(select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))).all()
+    )
     rows = [
         {
             "person_id": pid,

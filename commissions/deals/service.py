@@ -32,7 +32,7 @@ def take_period_locks(session: Session, days: set[date]) -> HeldPeriods:
     Shared, so deliveries do not wait for each other; exclusive when a day falls in a locked or
     paid period (its prior-period adjustment reads, then books, into the next open period).
     Keys are taken in sorted order so two deliveries never wait for each other in a cycle.
-    Returns the periods now locked and which of them are closed (``touch`` then need not ask again).
+    Returns the periods now locked (``touch`` then need not lock them again).
     """
     keys = periods_touching(session, days)
     closed = set(
@@ -43,7 +43,7 @@ def take_period_locks(session: Session, days: set[date]) -> HeldPeriods:
     # the plans a delivery checks are read under the locks, so a plan change committed while this waited is
     # seen (the catalogue's version was read before them: read it again)
     stored_versions.read_again(session)
-    return HeldPeriods(frozenset(keys), frozenset(closed))
+    return HeldPeriods(frozenset(keys))
 
 
 def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:

@@ -1,5 +1,6 @@
 """The served worker waits while deliveries keep coming (``queue.Pace``), and still runs a round every
-``max_lag`` seconds, on the statements left alone for a while."""
+``max_lag`` seconds, on the statements left alone for a while; and the statement marks a delivery makes
+under the period locks it already holds."""
 
 from __future__ import annotations
 
@@ -92,3 +93,20 @@ def test_an_empty_queue_ends_the_wait_so_the_next_burst_waits_from_its_start(
     assert pace.busy_since is not None
     assert read(engine, lambda s: set(pending_in(s, "2026-Q1"))) == {ana}
     assert mia not in read(engine, lambda s: set(pending_in(s, "2026-Q1")))
+
+
+def test_a_touch_under_locks_already_held_still_skips_a_period_closed_meanwhile(
+    client, engine: Engine, make_person
+) -> None:
+    """A delivery reads the periods' states before it takes their locks (to choose shared or exclusive):
+    finance may lock one meanwhile. Its statement marks reuse the locks but read the states again."""
+    from commissions.calculation.state import HeldPeriods
+    from commissions.core.periods import ensure_period
+
+    ana, _mia = _two_pending(client, engine, make_person)
+    queue.drain(engine)
+    with transaction(engine) as s:
+        ensure_period(s, "2026-Q1").state = "locked"
+    with transaction(engine) as s:
+        assert touch(s, {ana}, {"2026-Q1"}, held=HeldPeriods(frozenset({"2026-Q1"}))) == 0
+    assert read(engine, lambda s: pending_count(s)) == 0
