@@ -19,6 +19,7 @@ from commissions.core.settings import get_settings
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from commissions.calculation.queue import Pace
     from commissions.core.principal import Principal
 
 
@@ -376,7 +377,7 @@ def _drain_loop(
 
 
 def _round(
-    log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[Any], tasks_due: bool, pace: Any
+    log: Any, engine: Any, part: tuple[int, int], extension_tasks: list[Any], tasks_due: bool, pace: Pace | None
 ) -> None:
     """One round of the worker: the extensions' tasks when due, then the recompute queue (``pace``: None for
     ``--once``, which drains it whatever comes in meanwhile)."""

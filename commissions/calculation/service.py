@@ -1211,8 +1211,8 @@ def _chunks_in_processes(
     rules as a single process (``claim``); two stores of different people go on side by side (``store`` takes
     the period's lock shared), as the worker's parts do. SQLite has one writer: there the processes compute
     side by side and take turns storing, through a lock made before the fork (a first computation of 20,000
-    people stores chunks for longer than the busy timeout another process's ``BEGIN IMMEDIATE`` waits). A failure in one is raised here; a process that dies
-    (killed, out of memory) stops the recalculation with ``RecalcProcessDied``: each chunk is its own
+    people stores chunks for longer than the busy timeout another process's ``BEGIN IMMEDIATE`` waits).
+    A failure in one is raised here; a process that dies (killed, out of memory) stops the recalculation with ``RecalcProcessDied``: each chunk is its own
     transaction, so what was stored stands and the rest is as it was before.
     """
     import gc

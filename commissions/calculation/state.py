@@ -70,23 +70,17 @@ def all_open_period_keys(session: Session) -> set[str]:
     return keys
 
 
-@dataclass(frozen=True)
-class HeldPeriods:
-    """Periods whose lock this transaction already holds (a deal delivery's ``take_period_locks``)."""
-
-    keys: frozenset[str]
-
-
-def touch(session: Session, people: Iterable[int], keys: Iterable[str], *, held: HeldPeriods | None = None) -> int:
+def touch(session: Session, people: Iterable[int], keys: Iterable[str], *, locked: frozenset[str] = frozenset()) -> int:
     """Mark the statements of ``people`` in the periods ``keys`` as changed (locked and paid periods are
     skipped: changes to them are prior-period adjustments). Returns how many statements were marked.
-    ``held``: the transaction already holds these periods' locks (a deal delivery: a round trip fewer). Their
-    states are read here all the same, under the locks: what the holder read before taking them may be stale."""
+    ``locked``: periods whose locks the transaction already holds (a deal delivery's ``take_period_locks``: a
+    round trip fewer). Their states are read here all the same, under the locks: what was read before taking
+    them may be stale."""
     people = {p for p in people if p is not None}
     keys = set(keys)
     if not people or not keys:
         return 0
-    if held is None or not keys <= held.keys:
+    if not keys <= locked:
         for key in sorted(keys):
             lock_period(session, key, shared=True)
     closed = set(

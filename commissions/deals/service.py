@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.loader import PLANS_UNCHANGED, periods_touching
 from commissions.calculation.settle import round_trigger, settle_together
-from commissions.calculation.state import HeldPeriods, touch
+from commissions.calculation.state import touch
 from commissions.core import stored_versions
 from commissions.core.db import RACES, write, write_session
 from commissions.core.periods import CLOSED_STATES, lock_period
@@ -26,7 +26,7 @@ from commissions.models import Deal, Period
 ATTEMPTS = 3
 
 
-def take_period_locks(session: Session, days: set[date]) -> HeldPeriods:
+def take_period_locks(session: Session, days: set[date]) -> frozenset[str]:
     """Serialise with the period workflow (a lock in flight) before reading any period's state.
 
     Shared, so deliveries do not wait for each other; exclusive when a day falls in a locked or
@@ -43,7 +43,7 @@ def take_period_locks(session: Session, days: set[date]) -> HeldPeriods:
     # the plans a delivery checks are read under the locks, so a plan change committed while this waited is
     # seen (the catalogue's version was read before them: read it again)
     stored_versions.read_again(session)
-    return HeldPeriods(frozenset(keys))
+    return frozenset(keys)
 
 
 def book_locked(session: Session, result: RecordResult, *, by: Principal | None, trigger: str) -> set[str]:
@@ -178,7 +178,7 @@ def _write_batch(session: Session, batch: list[_Delivery]) -> None:
     session.info[PLANS_UNCHANGED] = True
     ids = sorted({d.data.external_id for d in batch})
     before = set(session.exec(select(col(Deal.closed_at)).where(col(Deal.external_id).in_(ids))).all())
-    held = take_period_locks(session, {d.data.closed_at for d in batch} | before)
+    locked = take_period_locks(session, {d.data.closed_at for d in batch} | before)
     pending: dict[str, set[int]] = {}
     writers: dict[Principal | None, DealWriter] = {}  # one per caller: people, chains, plans read once
     for delivery in batch:
@@ -199,7 +199,7 @@ def _write_batch(session: Session, batch: list[_Delivery]) -> None:
     for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
         writer.finish()
     for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
-        touch(session, pending[key], {key}, held=held)
+        touch(session, pending[key], {key}, locked=locked)
 
 
 def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, pending: dict[str, set[int]]) -> None:

@@ -100,7 +100,6 @@ def test_a_touch_under_locks_already_held_still_skips_a_period_closed_meanwhile(
 ) -> None:
     """A delivery reads the periods' states before it takes their locks (to choose shared or exclusive):
     finance may lock one meanwhile. Its statement marks reuse the locks but read the states again."""
-    from commissions.calculation.state import HeldPeriods
     from commissions.core.periods import ensure_period
 
     ana, _mia = _two_pending(client, engine, make_person)
@@ -108,5 +107,5 @@ def test_a_touch_under_locks_already_held_still_skips_a_period_closed_meanwhile(
     with transaction(engine) as s:
         ensure_period(s, "2026-Q1").state = "locked"
     with transaction(engine) as s:
-        assert touch(s, {ana}, {"2026-Q1"}, held=HeldPeriods(frozenset({"2026-Q1"}))) == 0
+        assert touch(s, {ana}, {"2026-Q1"}, locked=frozenset({"2026-Q1"})) == 0
     assert read(engine, lambda s: pending_count(s)) == 0
