@@ -71,6 +71,7 @@ from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.formatting import register_filters
 from commissions.core.migrate import PROJECT_ROOT
 from commissions.core.navigation import NavItem, nav_for, set_extra_items
+from commissions.core.sentences import shown_sentence
 from commissions.core.settings import Settings, get_settings
 from commissions.custom_fields.api import CustomFieldsApiController
 from commissions.custom_fields.pages import CustomFieldsController
@@ -156,6 +157,7 @@ def _template_engine_callback(engine: JinjaTemplateEngine) -> None:
     )
     engine.engine.globals["current_locale"] = i18n.current_locale  # <html lang="...">
     register_filters(engine.engine.filters, engine.engine.globals)  # money, percent, ...: one rounding rule
+    engine.engine.filters["sentence"] = shown_sentence  # a stored line sentence in the page's language, grouped
 
 
 def _freeze_startup_objects() -> None:

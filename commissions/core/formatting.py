@@ -308,7 +308,6 @@ def register_filters(filters: dict[str, object], globals_: dict[str, object]) ->
     filters["number"] = format_number  # a plain figure, half-up to N places -> "1,400,000"
     filters["word"] = shown_word  # a stored state, status or type -> its word in the page's language
     filters["date"] = format_date  # a date -> "Dec 2, 2026" (the locale's medium form, never wrapping)
-    filters["grouped"] = group_amounts  # a stored line sentence -> its amounts grouped: "11,000.00 at 10%"
     globals_["metric_words"] = metric_words
     globals_["metric_name"] = metric_name
     globals_["help_url"] = HELP_URL
