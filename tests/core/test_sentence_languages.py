@@ -78,7 +78,9 @@ def test_every_sentence_written_is_in_a_known_form(written: list[str]) -> None:
 
 @pytest.mark.parametrize("locale", ["ms", "th"])
 def test_a_translated_sentence_keeps_every_figure_and_drops_the_english(written: list[str], locale: str) -> None:
-    english_words = re.compile(r"\b(credited|share|tier|quota|months|Attainment|no bonus|capped|earned|Draw|Clawback)\b")
+    english_words = re.compile(
+        r"\b(credited|share|tier|quota|months|Attainment|no bonus|capped|earned|Draw|Clawback)\b"
+    )
     with using_locale(locale):
         for text in written:
             shown = sentence_in_language(text)
@@ -156,7 +158,10 @@ def test_a_malay_statement_page_shows_lines_in_malay_and_the_api_stays_english(
         ana.locale = "ms"
     sign_in(client, "ana@example.com")
     page = html.unescape(client.get("/statements/ana@example.com?period=2026-Q1").text)
-    assert "D-2 D-2 deal: 40,000.00 pada kadar 10% (peringkat 1) + 5,000.00 pada kadar 15% (peringkat 2, 100%-150%)" in page
+    assert (
+        "D-2 D-2 deal: 40,000.00 pada kadar 10% (peringkat 1) + 5,000.00 pada kadar 15% (peringkat 2, 100%-150%)"
+        in page
+    )
     assert "Pencapaian 105.00% >= 100%: bonus 2,500.00" in page
     assert "(tier 1" not in page
     body = client.get(
