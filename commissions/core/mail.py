@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
 
+from commissions.core import i18n
 from commissions.core.migrate import PROJECT_ROOT
 from commissions.core.settings import Settings, get_settings
 from commissions.models.base import utcnow
@@ -60,14 +61,17 @@ def link(path: str) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(EMAIL_TEMPLATES)),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],  # {{ _("...") }} as in the pages (docs/translating.md)
     )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 @dataclass(frozen=True)
@@ -77,18 +81,20 @@ class Rendered:
     html: str
 
 
-def render(kind: str, context: dict[str, Any]) -> Rendered:
-    """The subject (one line), the plain text and the HTML of a message of ``kind``."""
+def render(kind: str, context: dict[str, Any], locale: str | None = None) -> Rendered:
+    """The subject (one line), the plain text and the HTML of a message of ``kind``, in the recipient's
+    ``locale`` (their language setting; English without one: a message has no browser to ask)."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     env = _environment()
-    context = {"public_url": config().public_url, "lang": "en", **context}
-    subject = " ".join(env.get_template(f"{kind}.subject.txt").render(context).split())
-    return Rendered(
-        subject=subject[:300],
-        text=env.get_template(f"{kind}.txt").render(context),
-        html=env.get_template(f"{kind}.html").render(context),
-    )
+    with i18n.using_locale(locale or i18n.DEFAULT_LOCALE):
+        context = {"public_url": config().public_url, "lang": i18n.current_locale(), **context}
+        subject = " ".join(env.get_template(f"{kind}.subject.txt").render(context).split())
+        return Rendered(
+            subject=subject[:300],
+            text=env.get_template(f"{kind}.txt").render(context),
+            html=env.get_template(f"{kind}.html").render(context),
+        )
 
 
 def queue_mail(session: Session, kind: str, *, to: str, context: dict[str, Any], locale: str | None = None) -> bool:
@@ -96,7 +102,7 @@ def queue_mail(session: Session, kind: str, *, to: str, context: dict[str, Any],
     or the address is empty."""
     if not enabled() or not to:
         return False
-    message = render(kind, {"lang": locale or "en", **context})
+    message = render(kind, context, locale)
     now = utcnow()
     session.add(
         EmailMessage(

@@ -23,6 +23,8 @@ from commissions.calculation.rows import id_col
 from commissions.core import mail
 from commissions.core.db import transaction
 from commissions.core.formatting import format_percent
+from commissions.core.i18n import DEFAULT_LOCALE, using_locale
+from commissions.core.i18n import gettext as _
 from commissions.core.money import format_money
 from commissions.core.periods import quarter_of
 from commissions.models import Deal, Person, SiteSetting
@@ -86,11 +88,13 @@ def digests(session: Session, week: Week) -> list[Digest]:
             continue
         ranking: list[dict[str, str]] = []
         seen: set[int] = set()
-        for row in plan_progress(session, team, period):  # highest attainment first; a person's best plan
-            if row.person_id in seen:
-                continue
-            seen.add(row.person_id)
-            ranking.append({"name": row.name, "attainment": format_percent(row.attainment_ppm, empty="no quota")})
+        with using_locale(manager.locale or DEFAULT_LOCALE):  # figures as the manager's pages show them
+            no_quota = _("no quota")
+            for row in plan_progress(session, team, period):  # highest attainment first; a person's best plan
+                if row.person_id in seen:
+                    continue
+                seen.add(row.person_id)
+                ranking.append({"name": row.name, "attainment": format_percent(row.attainment_ppm, empty=no_quota)})
         deals = session.exec(
             select(Deal, Person.name)
             .join(Person, id_col(Person.id) == Deal.owner_id)

@@ -323,3 +323,41 @@ def test_mail_from_and_a_public_url_are_required_with_smtp_host() -> None:
         **production, smtp_host="smtp.example.com", mail_from="a@example.com", public_url="https://pay.example.com/"
     )
     assert ok.public_url == "https://pay.example.com"
+
+
+# ---- languages ----------------------------------------------------------------------------------------
+
+
+def test_a_message_is_in_the_recipients_language_and_english_without_one(
+    client, engine: Engine, make_person, inbox: Inbox, send
+) -> None:
+    tokens = setup_books(engine, make_person)
+    post_deal(client, tokens, "D-1", "60000", "2026-01-06")
+    post_deal(client, tokens, "B-1", "30000", "2026-01-08", owner="bo@example.com")
+    with transaction(engine) as s:
+        for email, locale in (("ana@example.com", "ms"), ("mia@example.com", "th")):
+            person = s.exec(select(Person).where(Person.email == email)).one()
+            person.locale = locale
+    client.post("/api/v1/periods/2026-Q1/approve", headers=tokens["finance"])
+    send()
+    (to_ana,) = inbox.to("ana@example.com")
+    assert to_ana["Subject"] == "Penyata anda untuk 2026-Q1 sudah sedia" and to_ana["Content-Language"] == "ms"
+    assert "Kewangan telah meluluskan 2026-Q1" in text_of(to_ana) and "Finance" not in text_of(to_ana)
+    assert '<html lang="ms">' in html_of(to_ana) and "Baca penyata anda untuk 2026-Q1" in html_of(to_ana)
+    (to_bo,) = inbox.to("bo@example.com")  # no language setting: English
+    assert to_bo["Subject"] == "Your statement for 2026-Q1 is ready" and "Finance has approved 2026-Q1" in text_of(
+        to_bo
+    )
+
+    inbox.messages.clear()
+    assert queue_weekly(engine, Week.parse("2026-W02")) == 1
+    send()
+    (digest,) = inbox.messages
+    assert digest["Subject"] == "สัปดาห์ของทีมคุณ: 2026-W02"
+    body = text_of(digest)
+    assert "อันดับผลสำเร็จ" in body and "1. Ana: 60.0%" in body and "Ana: D-1 deal" in body
+
+
+def test_a_translated_message_still_escapes_its_values() -> None:
+    rendered = mail.render("statement_ready", {"name": "<b>Ana</b>", "period": "2026-Q1", "url": "https://x/s"}, "th")
+    assert "สวัสดี &lt;b&gt;Ana&lt;/b&gt;" in rendered.html and "สวัสดี <b>Ana</b>" in rendered.text
