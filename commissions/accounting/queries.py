@@ -31,6 +31,7 @@ from commissions.accounting.amortisation import (
     schedule,
 )
 from commissions.accounting.entries import Movement
+from commissions.core.i18n import gettext
 from commissions.core.money import to_minor
 from commissions.holds.cash import held_by_person, payable_changes
 from commissions.models import AccountingSettings, ContractTerm, Deal, PayoutLine, Period, Person, Team
@@ -198,8 +199,8 @@ def accruals(session: Session, period: Period, costs: list[DealCost]) -> list[Pe
             PersonAccrual(
                 person=r.email,
                 name=r.name,
-                team=team or "(no team)",
-                plan=r.plan or "(no plan: adjustments)",
+                team=team or gettext("(no team)"),
+                plan=r.plan or gettext("(no plan: adjustments)"),
                 currency=r.currency,
                 earned=r.net_minor - (moved.get((pid, r.currency), 0) if pid is not None else 0),
                 paid=r.net_minor if period.state == "paid" else 0,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions.core.errors import InputProblem
+from commissions.core.i18n import N_
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.deals.ingest import DealWriter, deal_out
@@ -190,9 +191,9 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
 
 def _scope(principal: Principal) -> str:
     return {
-        "rep": "your statements",
-        "manager": "your statements and your team's",
-        "finance": "every statement",
+        "rep": N_("your statements"),
+        "manager": N_("your statements and your team's"),
+        "finance": N_("every statement"),
     }.get(principal.role, "")
 
 

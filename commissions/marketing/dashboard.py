@@ -8,6 +8,7 @@ and deals in other currencies are left out and counted in ``other_currency`` so 
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from commissions.core.formatting import format_money, format_number
+from commissions.core.i18n import N_, Nn_, gettext, ngettext
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.engine.money import minor_digits
@@ -27,7 +29,36 @@ from commissions.marketing import metrics as m
 from commissions.models import Campaign, Deal, Lead, LeadEvent, Period, Person, Quota, Team
 
 MARKETING_QUOTA_METRICS = ("mqls", "sqls", "pipeline", "sourced_revenue")
-STAGE_LABELS = {"mql": "MQLs", "sql": "SQLs", "opportunity": "opportunities", "won": "wins", "lost": "losses"}
+#: "3 SQLs not counted: <why>", per stage (the catalogs translate them; ``%(num)s`` is the count).
+NOT_COUNTED = {
+    "mql": Nn_("%(num)s MQL not counted: %(why)s", "%(num)s MQLs not counted: %(why)s"),
+    "sql": Nn_("%(num)s SQL not counted: %(why)s", "%(num)s SQLs not counted: %(why)s"),
+    "opportunity": Nn_("%(num)s opportunity not counted: %(why)s", "%(num)s opportunities not counted: %(why)s"),
+    "won": Nn_("%(num)s win not counted: %(why)s", "%(num)s wins not counted: %(why)s"),
+    "lost": Nn_("%(num)s loss not counted: %(why)s", "%(num)s losses not counted: %(why)s"),
+}
+#: The stage words inside a reason (``no mql before it``); MQL and SQL stay as they are.
+_STAGE_WORDS = {"opportunity": N_("opportunity"), "won": N_("won"), "lost": N_("lost")}
+_FLAGS = (
+    (re.compile(r"no (?P<stage>\w+) before it"), N_("no %(stage)s before it")),
+    (
+        re.compile(r"(?P<stage>\w+) is dated after it \((?P<date>[\d-]+)\)"),
+        N_("%(stage)s is dated after it (%(date)s)"),
+    ),
+    (re.compile(r"(?P<stage>\w+) is out of order"), N_("%(stage)s is out of order")),
+    (re.compile(r"the lead is also (?P<stage>\w+)"), N_("the lead is also %(stage)s")),
+)
+
+
+def flag_words(flag: str) -> str:
+    """Why a stage is not counted (``marketing.metrics.stage_flags``), in the page's language."""
+    for pattern, message in _FLAGS:
+        if m := pattern.fullmatch(flag):
+            values = m.groupdict()
+            stage = values["stage"]
+            values["stage"] = gettext(_STAGE_WORDS[stage]) if stage in _STAGE_WORDS else stage
+            return gettext(message) % values
+    return flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +121,11 @@ class Dashboard:
 
     @property
     def flagged_lines(self) -> list[str]:
-        """e.g. "3 SQLs without an MQL" ("no mql before it")."""
+        """e.g. "3 SQLs not counted: no mql before it", in the page's language."""
         lines = []
         for (stage, flag), n in sorted(self.figures.flagged.items()):
-            label = (
-                STAGE_LABELS[stage]
-                if n != 1
-                else STAGE_LABELS[stage]
-                .removesuffix("s")
-                .replace("opportunitie", "opportunity")
-                .replace("losse", "loss")
-            )
-            lines.append(f"{n} {label} not counted: {flag}")
+            singular, plural = NOT_COUNTED[stage]
+            lines.append(ngettext(singular, plural, n) % {"num": n, "why": flag_words(flag)})
         return lines
 
     def attainment(self, metric: str, value: Decimal | int) -> Decimal | None:

@@ -21,15 +21,16 @@ from urllib.parse import SplitResult, urlsplit
 
 from commissions.core.errors import InputProblem
 from commissions.core.formatting import format_measure
+from commissions.core.i18n import N_
 from commissions.core.money import to_minor
 
 CHAT_KINDS = ("slack", "teams")
 #: The events a channel may pick, with the words of the admin page.
 CHAT_EVENTS: dict[str, str] = {
-    "deal.recorded": "A deal is won (a new won deal)",
-    "badge.granted": "A badge is granted",
-    "contest.ended": "A contest ends (its winners)",
-    "tier.crossed": "A rep passes 100% of quota",
+    "deal.recorded": N_("A deal is won (a new won deal)"),
+    "badge.granted": N_("A badge is granted"),
+    "contest.ended": N_("A contest ends (its winners)"),
+    "tier.crossed": N_("A rep passes 100%% of quota"),
 }
 LISTED = 5  # lines shown in a grouped message before "and N more"
 MAX_TEXT = 200  # characters of one name or title

@@ -12,6 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
+from commissions.core.i18n import N_, gettext
 from commissions.models import (
     LedgerTotal,
     PayeeSummary,
@@ -23,8 +24,8 @@ from commissions.models import (
     Team,
 )
 
-NO_TEAM = "(no team)"
-NO_PLAN = "(no plan: adjustments)"
+NO_TEAM = N_("(no team)")
+NO_PLAN = N_("(no plan: adjustments)")
 PAYEE_ROLES = ("rep", "manager")
 
 
@@ -72,7 +73,7 @@ def _totals(
 
 def period_dashboard(session: Session, period: Period) -> Dashboard:
     by_team = [
-        Total(t.label or NO_TEAM, t.currency, t.amount_minor, t.lines)
+        Total(t.label or gettext(NO_TEAM), t.currency, t.amount_minor, t.lines)
         for t in _totals(
             session,
             stored_id(period),
@@ -83,7 +84,7 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
     ]
     by_component = _totals(session, stored_id(period), LedgerTotal.component)
     by_plan = [
-        Total(t.label or NO_PLAN, t.currency, t.amount_minor, t.lines)
+        Total(t.label or gettext(NO_PLAN), t.currency, t.amount_minor, t.lines)
         for t in _totals(session, stored_id(period), Plan.name, (Plan, col(Plan.id) == LedgerTotal.plan_id))
     ]
     currencies: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from commissions.calculation import state
+from commissions.core.i18n import N_
 from commissions.core.periods import LIVE_STATES
 from commissions.models import Dispute, Period
 from commissions.periods.holds import holds_in_force
@@ -39,15 +40,15 @@ def close_checklist(session: Session, period: Period) -> list[ChecklistItem]:
     failed = state.failed_people(session, key)  # whose calculation failed (the lock refuses these anyway)
     held = holds_in_force(session, period)
     return [
-        ChecklistItem("disputes", "Disputes open", int(disputes), "/disputes"),
+        ChecklistItem("disputes", N_("Disputes open"), int(disputes), "/disputes"),
         ChecklistItem(
             "pending",
-            "Statements pending recompute",
+            N_("Statements pending recompute"),
             state.pending_count(session, key),
             f"/finance/periods/{key}#freshness",
         ),
-        ChecklistItem("errors", "People with errors", len(failed), f"/finance/periods/{key}#freshness"),
-        ChecklistItem("holds", "Holds", held, f"/finance/periods/{key}/accounting#accruals"),
+        ChecklistItem("errors", N_("People with errors"), len(failed), f"/finance/periods/{key}#freshness"),
+        ChecklistItem("holds", N_("Holds"), held, f"/finance/periods/{key}/accounting#accruals"),
     ]
 
 

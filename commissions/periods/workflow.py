@@ -31,6 +31,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core import mail, outbox
 from commissions.core.audit import record_event
 from commissions.core.errors import Conflict, InputProblem
+from commissions.core.i18n import gettext
 from commissions.core.money import from_minor
 from commissions.core.periods import (
     ORDER,
@@ -226,7 +227,10 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
         .where(PayoutLine.period_id == period.id)
     )
     if last_step is not None:
-        since, label = last_step, f"since the last approval ({last_step:%Y-%m-%d %H:%M} UTC)"
+        since, label = (
+            last_step,
+            gettext("since the last approval (%(at)s UTC)") % {"at": f"{last_step:%Y-%m-%d %H:%M}"},
+        )
         query = query.where(PayoutLine.created_at > last_step)
     else:
         from commissions.models import CalculationRun
@@ -237,7 +241,7 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
             .order_by(col(CalculationRun.id).desc())
             .limit(1)
         ).all()
-        since, label = None, "by the latest calculation run (the period was never approved)"
+        since, label = None, gettext("by the latest calculation run (the period was never approved)")
         if not runs:
             return ChangesSince(None, label, [], {})
         query = query.where(PayoutLine.run_id == runs[0])

@@ -12,6 +12,8 @@ from sqlmodel import Session
 from commissions import engine as eng
 from commissions.calculation.loader import load_period_inputs, plans_in_period
 from commissions.calculation.rows import stored_id
+from commissions.core.formatting import metric_name
+from commissions.core.i18n import gettext as _
 from commissions.engine.inputs import NO_CUSTOM
 from commissions.engine.money import format_amount as plain_amount
 from commissions.engine.money import format_percent
@@ -206,16 +208,21 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
         if payee is None or payee.attainment is None or not payee.quota:
             continue
         index = _tier_index(tiered.bounds, payee.attainment)
+        metric = metric_name(parsed.metric).lower()
         if index >= len(tiered.bounds):
             hints.append(
-                f"You are in the top tier of {parsed.name}: {format_percent(tiered.rates[index])} on every "
-                f"further {parsed.metric.replace('_', ' ')}."
+                _("You are in the top tier of %(plan)s: %(rate)s on every further %(metric)s.")
+                % {"plan": parsed.name, "rate": format_percent(tiered.rates[index]), "metric": metric}
             )
             continue
         needed = tiered.bounds[index] * payee.quota - payee.credited
         hints.append(
-            f"Next {format_amount(needed, eng.minor_digits(parsed.currency))} of "
-            f"{parsed.metric.replace('_', ' ')} takes you to the {format_percent(tiered.rates[index + 1])} "
-            f"tier of {parsed.name}."
+            _("Next %(amount)s of %(metric)s takes you to the %(rate)s tier of %(plan)s.")
+            % {
+                "amount": format_amount(needed, eng.minor_digits(parsed.currency)),
+                "metric": metric,
+                "rate": format_percent(tiered.rates[index + 1]),
+                "plan": parsed.name,
+            }
         )
     return hints

@@ -9,20 +9,22 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
 from commissions.core.errors import Forbidden
+from commissions.core.i18n import N_, gettext, ngettext
 from commissions.core.principal import Principal
 from commissions.models import Person
 from commissions.people.service import report_ids
 from leaderboard.models import Contest, ContestTeam
 
-METRIC_LABELS = {"bookings": "Bookings", "deals": "Deals", "sourced_revenue": "Sourced revenue"}
-MODE_LABELS = {"individual": "Individuals", "team": "Teams"}
-SCOPE_LABELS = {"everyone": "Everyone", "teams": "Chosen teams"}
+#: The words of the contest pages, translated where shown (``{{ _(modes[c.mode]) }}``).
+METRIC_LABELS = {"bookings": N_("Bookings"), "deals": N_("Deals"), "sourced_revenue": N_("Sourced revenue")}
+MODE_LABELS = {"individual": N_("Individuals"), "team": N_("Teams")}
+SCOPE_LABELS = {"everyone": N_("Everyone"), "teams": N_("Chosen teams")}
 STATE_LABELS = {
-    "scheduled": "Upcoming",
-    "running": "Running",
-    "ended": "Ended",
-    "final": "Ended",
-    "cancelled": "Cancelled",
+    "scheduled": N_("Upcoming"),
+    "running": N_("Running"),
+    "ended": N_("Ended"),
+    "final": N_("Ended"),
+    "cancelled": N_("Cancelled"),
 }
 
 
@@ -64,11 +66,28 @@ def time_left(contest: Contest, now: datetime) -> str:
     delta = (starts_at(contest) if current == "scheduled" else ends_at(contest)) - now
     days, seconds = delta.days, delta.seconds
     hours, minutes, seconds = seconds // 3600, seconds % 3600 // 60, seconds % 60
+    words = countdown_words()
     if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+        return f"{_count(words['day'] if days == 1 else words['days'], days)} {_count(words['h'], hours)}"
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {seconds} s"
+        return f"{_count(words['h'], hours)} {_count(words['min'], minutes)}"
+    return f"{_count(words['min'], minutes)} {_count(words['s'], seconds)}"
+
+
+def countdown_words() -> dict[str, str]:
+    """The units of a countdown in the page's language (``%(num)d day``, ``%(num)d h``...): ``time_left`` and
+    leaderboard/static/countdown.js (given them in ``data-countdown-words``) write the same text."""
+    return {
+        "day": ngettext("%(num)d day", "%(num)d days", 1),
+        "days": ngettext("%(num)d day", "%(num)d days", 2),
+        "h": gettext("%(num)d h"),
+        "min": gettext("%(num)d min"),
+        "s": gettext("%(num)d s"),
+    }
+
+
+def _count(pattern: str, n: int) -> str:
+    return pattern % {"num": n}
 
 
 # --- who ----------------------------------------------------------------------------------------------------
