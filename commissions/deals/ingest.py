@@ -108,6 +108,7 @@ class DealWriter:
         # behind, so a batch can go on without that deal (deals/service.py) and needs no savepoint.
         self.writing = False
         self._outbox: list[tuple[dict[str, Any], dict[str, Any] | None]] = []  # deal.recorded events, for finish()
+        self._wanted: dict[str, bool] = {}  # outbox.wanted per event type, asked once per transaction
 
     def preload(self, emails: set[str], external_ids: set[str], days: set[date] | None = None) -> None:
         """Read at once the people, deals and manager tree a batch needs; with ``days``, also who of
@@ -323,7 +324,12 @@ class DealWriter:
                 touched_people.add(owner)
             touched_days.add(existing.closed_at)
             deal = existing
-            session.execute(delete(DealSplit).where(col(DealSplit.deal_id) == deal.id))
+            session.execute(  # "fetch": the identity map is not scanned per statement (evaluate made a
+                # 20,000-row re-import quadratic: every row scanned every object the import had loaded)
+                delete(DealSplit)
+                .where(col(DealSplit.deal_id) == deal.id)
+                .execution_options(synchronize_session="fetch")
+            )
             outcome = "updated"
         else:
             deal = None
@@ -384,13 +390,13 @@ class DealWriter:
     def _announce(self, dumped: dict[str, Any], name: str, outcome: str) -> None:
         """``deal.recorded`` in the outbox, in this transaction (nothing when no subscription wants it); a batch's
         events are written together by ``finish()``. A deal's amount is not pay: it goes to every receiver."""
-        if outbox.wanted(self.session, "deal.recorded"):
+        if self._wants("deal.recorded"):
             event = ({**dumped, "name": name, "outcome": outcome}, None)
             if self.bulk or self.defer_new:
                 self._outbox.append(event)
             else:
                 outbox.record_events(self.session, "deal.recorded", [event])
-        if dumped["status"] == "won" and outbox.wanted(self.session, "deal.credited"):
+        if dumped["status"] == "won" and self._wants("deal.credited"):
             # per person credited: the split's people and shares, or the owner alone (a cancellation credits nobody)
             shares = [(s["person"], s["share"]) for s in dumped["splits"]] or [(dumped["owner"], "100")]
             outbox.record_events(
@@ -413,6 +419,14 @@ class DealWriter:
                     for person, share in shares
                 ],
             )
+
+    def _wants(self, type: str) -> bool:
+        """Whether some active subscription wants ``type`` (read once by this writer: an import asked it twice per
+        row, 40,000 times for 20,000 deals)."""
+        wanted = self._wanted.get(type)
+        if wanted is None:
+            wanted = self._wanted[type] = outbox.wanted(self.session, type)
+        return wanted
 
     def holds(self, external_id: str) -> bool:
         """Whether ``write`` held back this new deal (``finish`` inserts it)."""
