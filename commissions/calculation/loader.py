@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -172,7 +173,7 @@ def plan_catalogue(session: Session) -> PlanCatalogue:
     return cached(session, "plans", _read_catalogue)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed as the object itself (``balanced_parts`` keeps its parts)
 class PeopleDirectory:
     """Everyone (id -> email, name, manager id, team name, employee id) and the reporting tree, kept per process
     while the stored people version (``core.stored_versions.PEOPLE``: person and team) says nobody changed them:
@@ -216,6 +217,36 @@ class PeopleDirectory:
 
     def manager_of(self) -> dict[int, int | None]:
         return {pid: row[2] for pid, row in self.rows.items()}
+
+    def balanced_parts(self, n: int) -> dict[int, int]:
+        """Everyone with reports -> one of ``n`` parts of the worker's queue, so that the parts cost about the
+        same (``calculation.queue``): a manager's statement covers everyone below them (a CRO's, every deal),
+        so their share of the work is one plus the people below; the heaviest go first, each to the part
+        that has the least so far (everyone else counts one, in the part of their id modulo ``n``). Kept for
+        this directory: the same people give the same parts in every process."""
+        memo = _PARTS.setdefault(self, {})
+        if n not in memo:
+            below: dict[int, int] = {}
+            for pid, row in self.rows.items():
+                manager, seen = row[2], {pid}
+                while manager is not None and manager in self.rows and manager not in seen:
+                    below[manager] = below.get(manager, 0) + 1
+                    seen.add(manager)
+                    manager = self.rows[manager][2]
+            load = [0] * n
+            for pid in self.rows:
+                if pid not in below:
+                    load[pid % n] += 1
+            parts: dict[int, int] = {}
+            for pid in sorted(below, key=lambda p: (-below[p], p)):
+                k = min(range(n), key=lambda i: (load[i], i))
+                parts[pid] = k
+                load[k] += 1 + below[pid]
+            memo[n] = parts
+        return memo[n]
+
+
+_PARTS: weakref.WeakKeyDictionary[PeopleDirectory, dict[int, dict[int, int]]] = weakref.WeakKeyDictionary()
 
 
 def _read_people(session: Session) -> PeopleDirectory:

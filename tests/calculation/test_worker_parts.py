@@ -1,6 +1,7 @@
-"""The worker in parts (``commissions worker --processes N``): each process takes the statements of the people
-whose id is k modulo N, so a big catch-up uses every core; the parts never overlap and together leave
-nothing pending, and the ledger then equals a fresh calculation."""
+"""The worker in parts (``commissions worker --processes N``): each process takes the managers the people directory
+gives its part (balanced by the people below them) and everyone else whose id is k modulo N, so a big catch-up
+uses every core evenly; the parts never overlap and together leave nothing pending, and the ledger then equals a
+fresh calculation."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from commissions.calculation.check import check_period
+from commissions.calculation.loader import PeopleDirectory, people_directory
 from commissions.calculation.queue import drain
 from commissions.calculation.state import pending_in
 from commissions.models import StatementState
@@ -42,11 +44,14 @@ def test_two_parts_compute_disjoint_statements_and_together_all_of_them(
     pending = _pending(engine)
     assert pending, "the deals' manager waits for the worker"
     with_states = set(read(engine, lambda s: s.exec(select(StatementState.person_id)).all()))
-    even = {pid for pid in with_states if pid % 2 == 0}
+    managers = read(engine, lambda s: people_directory(s).balanced_parts(2))
+    assert managers, "the managers are placed by what their statements cost"
+    part = {pid: managers.get(pid, pid % 2) for pid in with_states}
+    first = {pid for pid in with_states if part[pid] == 0}
 
     computed = {pid for report in drain(engine, part=(0, 2)) for pid in report.people}
-    assert _pending(engine) == {pid for pid in pending if pid % 2 == 1}  # the other part's are left
-    assert computed <= even
+    assert _pending(engine) == {pid for pid in pending if part[pid] == 1}  # the other part's are left
+    assert computed <= first
     drain(engine, part=(1, 2))
     assert _pending(engine) == set()
     result = check_period(engine, Q1)
@@ -117,3 +122,38 @@ def _state(pid: int) -> str:
         return "zombie" if (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z" else "alive"
     except OSError:
         return "zombie"
+
+
+def _org(levels: list[int]) -> PeopleDirectory:
+    """A reporting tree: one top person, then each level's people spread over the level above."""
+    rows: dict[int, tuple[str, str, int | None, str, str]] = {1: ("top", "", None, "", "")}
+    above, next_id = [1], 2
+    for size in levels:
+        level = []
+        for i in range(size):
+            rows[next_id] = (f"p{next_id}", "", above[i % len(above)], "", "")
+            level.append(next_id)
+            next_id += 1
+        above = level
+    reports: dict[int, list[int]] = {}
+    for pid, row in rows.items():
+        if row[2] is not None:
+            reports.setdefault(row[2], []).append(pid)
+    return PeopleDirectory(rows, reports)
+
+
+def test_the_parts_share_the_work_evenly_and_place_everyone_once() -> None:
+    directory = _org([10, 100, 4000])  # a CRO, 10 VPs, 100 managers, 4,000 reps
+    below = {pid: len(directory.with_reports({pid})) - 1 for pid in directory.rows}
+    for n in (2, 3):
+        managers = directory.balanced_parts(n)
+        assert set(managers) == {pid for pid, count in below.items() if count}
+        load = [0] * n
+        for pid in directory.rows:
+            load[managers.get(pid, pid % n)] += 1 + below[pid]
+        assert max(load) - min(load) <= sum(load) // 100, load  # within 1 % (by id alone: 6,105 against 10,216)
+        by_id = [0] * n
+        for pid in directory.rows:
+            by_id[pid % n] += 1 + below[pid]
+        assert max(load) < max(by_id)  # better than by id alone
+    assert directory.balanced_parts(2) is directory.balanced_parts(2)  # kept for the directory
