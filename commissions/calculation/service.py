@@ -42,6 +42,7 @@ from commissions.core.db import among_param, read_session, transaction
 from commissions.core.money import from_minor
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
 from commissions.engine.money import round_money
+from commissions.engine.result import paused_gc
 from commissions.models import (
     CalculationRun,
     LedgerTotal,
@@ -430,6 +431,13 @@ def store(session: Session, computation: Computation, *, trigger: str, recomputa
     in order), so nothing durable can depend on a lost one. SQLite in WAL mode with ``synchronous=NORMAL``
     already commits this way.
     """
+    # A store builds a row per changed line (about 100,000 after a 20,000-deal import) while the computation's
+    # millions of objects stay alive: the cyclic collector rescanned them all (a catch-up's part: 6.2 -> 4.6 s).
+    with paused_gc():
+        return _store(session, computation, trigger=trigger, recomputable=recomputable)
+
+
+def _store(session: Session, computation: Computation, *, trigger: str, recomputable: bool) -> RecomputeReport:
     if recomputable and session.get_bind().dialect.name == "postgresql":
         session.execute(sql_text("SET LOCAL synchronous_commit = off"))
     report = RecomputeReport(computation.key)

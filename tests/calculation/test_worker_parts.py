@@ -157,3 +157,28 @@ def test_the_parts_share_the_work_evenly_and_place_everyone_once() -> None:
             by_id[pid % n] += 1 + below[pid]
         assert max(load) < max(by_id)  # better than by id alone
     assert directory.balanced_parts(2) is directory.balanced_parts(2)  # kept for the directory
+
+
+def test_a_store_runs_with_the_cycle_collector_paused_and_restores_it(
+    client: TestClient, engine: Engine, make_person, monkeypatch
+) -> None:
+    """A store builds a row per changed line while the computation's objects stay alive: the collector is paused
+    for it (as for ``calculate``), and on again after, also when the store fails."""
+    import gc
+
+    from commissions.calculation import service
+
+    tokens = setup_books(engine, make_person)
+    _deals(client, tokens)
+    seen: list[bool] = []
+    real = service.claim
+
+    def watching(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "claim", watching)
+    assert gc.isenabled()
+    drain(engine)
+    assert seen and not any(seen) and gc.isenabled()
+    assert _pending(engine) == set()
