@@ -75,7 +75,10 @@ _PLAN_CAP = re.compile(rf"Plan total capped at (?P<cap>{_NUM}) \(earned (?P<earn
 _CAP = re.compile(rf"(?P<component>.+) capped at (?P<cap>{_NUM}) \(earned (?P<earned>{_NUM})\): (?P<amount>{_NUM})")
 _DRAW = re.compile(
     rf"Draw (?P<draw>{_NUM}): earnings (?P<earnings>{_NUM}), top-up (?P<amount>{_NUM})"
-    rf" \((?:recoverable; balance now (?P<balance>{_NUM})|(?P<kept>non-recoverable))\)"
+    rf" \(recoverable; balance now (?P<balance>{_NUM})\)"
+)
+_DRAW_KEPT = re.compile(
+    rf"Draw (?P<draw>{_NUM}): earnings (?P<earnings>{_NUM}), top-up (?P<amount>{_NUM}) \(non-recoverable\)"
 )
 _DRAW_RECOVERY = re.compile(
     rf"Draw recovery: earnings (?P<earnings>{_NUM}) above the (?P<draw>{_NUM}) draw repay (?P<repaid>{_NUM})"
@@ -244,56 +247,42 @@ _DEAL_FORMS: tuple[tuple[re.Pattern[str], Callable[[_Match], str]], ...] = (
 )
 
 
+#: Lines about the period whose words translate whole: (pattern, message, what follows the message). The pattern's
+#: named groups are the message's placeholders; ``{amount}`` after it stays as written (``: -19330.00``).
+_PERIOD_FORMS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (_BONUS_PAID, N_("Attainment %(attained)s >= %(at)s: bonus %(pay)s"), ""),
+    (_BONUS_MISSED, N_("Attainment %(attained)s < %(at)s: no bonus (%(pay)s at %(at)s)"), ""),
+    (_PLAN_CAP, N_("Plan total capped at %(cap)s (earned %(earned)s)"), ": {amount}"),
+    (_CAP, N_("%(component)s capped at %(cap)s (earned %(earned)s)"), ": {amount}"),
+    (_DRAW_KEPT, N_("Draw %(draw)s: earnings %(earnings)s, top-up %(amount)s (non-recoverable)"), ""),
+    (
+        _DRAW,
+        N_("Draw %(draw)s: earnings %(earnings)s, top-up %(amount)s (recoverable; balance now %(balance)s)"),
+        "",
+    ),
+    (
+        _DRAW_RECOVERY,
+        N_(
+            "Draw recovery: earnings %(earnings)s above the %(draw)s draw repay %(repaid)s of the %(balance_in)s"
+            " balance (balance now %(balance)s)"
+        ),
+        "",
+    ),
+    (_CLAWBACK, N_("Clawback for %(period)s: deal %(deal)s cancelled on %(date)s: %(amount)s"), ""),
+)
+
+
 def _period_line(text: str) -> str | None:
     """A line about the period (no deal): bonus, curve, caps, draws, prior-period adjustments."""
-    if m := _BONUS_PAID.fullmatch(text):
-        return _fill(
-            N_("Attainment %(attained)s >= %(at)s: bonus %(pay)s"), attained=m["attained"], at=m["at"], pay=m["pay"]
-        )
-    if m := _BONUS_MISSED.fullmatch(text):
-        return _fill(
-            N_("Attainment %(attained)s < %(at)s: no bonus (%(pay)s at %(at)s)"),
-            attained=m["attained"],
-            at=m["at"],
-            pay=m["pay"],
-        )
+    for pattern, message, after in _PERIOD_FORMS:
+        if m := pattern.fullmatch(text):
+            values = m.groupdict()
+            return _fill(message, **values) + after.format(**values)
     if m := _CURVE.fullmatch(text):
         said = _fill(
             N_("Curve payout at attainment %(attained)s, %(segment)s"), attained=m["attained"], segment=_segment(m)
         )
         return f"{said} = {m['amount']}"
-    if m := _PLAN_CAP.fullmatch(text):
-        said = _fill(N_("Plan total capped at %(cap)s (earned %(earned)s)"), cap=m["cap"], earned=m["earned"])
-        return f"{said}: {m['amount']}"
-    if m := _CAP.fullmatch(text):
-        said = _fill(
-            N_("%(component)s capped at %(cap)s (earned %(earned)s)"),
-            component=m["component"],
-            cap=m["cap"],
-            earned=m["earned"],
-        )
-        return f"{said}: {m['amount']}"
-    if m := _DRAW.fullmatch(text):
-        values = {"draw": m["draw"], "earnings": m["earnings"], "amount": m["amount"]}
-        if m["kept"] is not None:
-            return _fill(N_("Draw %(draw)s: earnings %(earnings)s, top-up %(amount)s (non-recoverable)"), **values)
-        return _fill(
-            N_("Draw %(draw)s: earnings %(earnings)s, top-up %(amount)s (recoverable; balance now %(balance)s)"),
-            **values,
-            balance=m["balance"],
-        )
-    if m := _DRAW_RECOVERY.fullmatch(text):
-        return _fill(
-            N_(
-                "Draw recovery: earnings %(earnings)s above the %(draw)s draw repay %(repaid)s of the %(balance_in)s"
-                " balance (balance now %(balance)s)"
-            ),
-            earnings=m["earnings"],
-            draw=m["draw"],
-            repaid=m["repaid"],
-            balance_in=m["balance_in"],
-            balance=m["balance"],
-        )
     return _adjustment(text)
 
 
@@ -320,9 +309,10 @@ def _change(what: str) -> str:
 
 
 def _adjustment(text: str) -> str | None:
-    """A prior-period adjustment or clawback the app books into an open period."""
+    """A prior-period adjustment the app books into an open period (a clawback is one of ``_PERIOD_FORMS``), and
+    either of them with the draw balance it moved."""
     if m := _BALANCE_MOVE.fullmatch(text):
-        line = _adjustment(m["line"])
+        line = _period_line(m["line"])
         if line is None:
             return None
         moved = _fill(
@@ -332,14 +322,6 @@ def _adjustment(text: str) -> str | None:
             after=m["after"],
         )
         return f"{line} ({moved})"
-    if m := _CLAWBACK.fullmatch(text):
-        return _fill(
-            N_("Clawback for %(period)s: deal %(deal)s cancelled on %(date)s: %(amount)s"),
-            period=m["period"],
-            deal=m["deal"],
-            date=m["date"],
-            amount=m["amount"],
-        )
     if m := _PRIOR.fullmatch(text):
         return _fill(
             N_("Prior-period adjustment for %(period)s, %(what)s: %(amount)s"),

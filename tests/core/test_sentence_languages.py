@@ -37,6 +37,8 @@ APP_SENTENCES = [
     "Prior-period adjustment for 2026-Q1, campaign WEB-7 re-owned: -40.00 USD",
     "Prior-period adjustment for 2026-Q1, exchange rates EUR to USD from 2026-01-01: 1.0850: 12.00 USD",
     "Clawback for 2026-Q1: deal D-9 Globex cancelled on 2026-04-02: -4,750.00 USD",
+    "Clawback for 2026-Q1: deal D-9 Globex cancelled on 2026-04-02: -4,750.00 USD (draw balance out of 2026-Q1: "
+    "7,000.00 USD → 6,920.00 USD)",
     "Prior-period adjustment for 2026-Q1, deal D-7 Acme: 80.00 USD (draw balance out of 2026-Q1: 7,000.00 USD → "
     "6,920.00 USD)",
     "Reverses: D-2 Deal: 45000.00 at 10% (tier 1, up to 100% of quota) = 4500.00 (entered twice)",
