@@ -14,7 +14,7 @@ run: setup
 
 # Two processes (the machine's cores); a test file runs whole in one of them, in order (pytest-xdist).
 test: setup
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 setup: $(VENV)/.installed node_modules/.package-lock.json tests/oidc_provider/node_modules/.package-lock.json
 

@@ -22,10 +22,9 @@ from commissions.core.sentences import is_known_sentence, sentence_in_language, 
 from commissions.models import Person
 from tests.conftest import sign_in
 from tests.deals.test_deals_api import token_for
-from tests.engine.test_calc_output_identity import run_calc, write_variety
+from tests.engine.test_calc_output_identity import SPEC_EXAMPLE, run_calc, write_variety
 from tests.statements.test_statements import setup
 
-EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "example"
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
 
 #: Sentences the app writes outside the engine (prior-period adjustments, clawbacks, reversals, conversions).
@@ -60,9 +59,9 @@ def calculator_sentences(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Every sentence the calculator writes on the spec's example and the two variety cases (retroactive, per-deal
+    """Every sentence the calculator writes on the spec's example (when it is beside the checkout) and the two variety cases (retroactive, per-deal
     and count tiers, SPIFFs with a rate, a curve, capped overrides, team credit, draws, splits), one per form."""
-    texts = calculator_sentences(EXAMPLE)
+    texts = calculator_sentences(SPEC_EXAMPLE) if SPEC_EXAMPLE.exists() else []  # beside the checkout, if it is
     for which in ("A", "B"):
         folder = tmp_path_factory.mktemp(f"variety-{which}")
         write_variety(folder, which)

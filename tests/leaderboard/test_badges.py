@@ -25,6 +25,7 @@ from leaderboard.badges import (
     validate_params,
     weekly_streak,
 )
+from leaderboard.badges import _running as badge_runs
 from leaderboard.models import BadgeGrant, BadgeRule
 from tests.calc_fixtures import example_deal, store_plan, store_quota
 from tests.conftest import read, sign_in
@@ -259,6 +260,9 @@ def test_leaderboard_api_shows_badges(client, engine: Engine, make_person) -> No
     _sales(client, engine, make_person)
     forget_evaluations()
     sign_in(client, "bo@example.com")
+    client.get(f"/api/v1/leaderboard?period={PERIOD}")  # the read starts the evaluation, waiting for it a moment
+    for thread in list(badge_runs.values()):  # a slow machine outlasts that moment: the next read shows them
+        thread.join(30)
     body = client.get(f"/api/v1/leaderboard?period={PERIOD}").json()
     badges = {e["person"]: e["badges"] for e in body["entries"]}
     assert badges == {
