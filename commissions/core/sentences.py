@@ -101,6 +101,7 @@ _Match = re.Match[str]
 
 
 def _fill(message: str, **values: str) -> str:
+    """``message`` in the page's language with ``values`` (a pattern's named groups: those it names are used)."""
     return gettext(message) % values
 
 
@@ -315,12 +316,7 @@ def _adjustment(text: str) -> str | None:
         line = _period_line(m["line"])
         if line is None:
             return None
-        moved = _fill(
-            N_("draw balance out of %(period)s: %(before)s → %(after)s"),
-            period=m["period"],
-            before=m["before"],
-            after=m["after"],
-        )
+        moved = _fill(N_("draw balance out of %(period)s: %(before)s → %(after)s"), **m.groupdict())
         return f"{line} ({moved})"
     if m := _PRIOR.fullmatch(text):
         return _fill(
@@ -353,12 +349,7 @@ def _translated(text: str) -> str | None:
         line = _translated(m["line"])
         if line is None:
             return None
-        converted = _fill(
-            N_("(converted: %(amount)s at %(rate)s = %(converted)s)"),
-            amount=m["amount"],
-            rate=m["rate"],
-            converted=m["converted"],
-        )
+        converted = _fill(N_("(converted: %(amount)s at %(rate)s = %(converted)s)"), **m.groupdict())
         return f"{line} {converted}"
     return _period_line(text) or _deal_line(text)
 

@@ -80,7 +80,7 @@ def test_every_sentence_written_is_in_a_known_form(written: list[str]) -> None:
 @pytest.mark.parametrize("locale", ["ms", "th"])
 def test_a_translated_sentence_keeps_every_figure_and_drops_the_english(written: list[str], locale: str) -> None:
     english_words = re.compile(
-        r"\b(credited|share|tier|quota|months|Attainment|no bonus|capped|earned|Draw|Clawback)\b"
+        r"\b(credited|share|tier|quota|months|Attainment|no bonus|capped|earned|[Dd]raw|Clawback|converted)\b"
     )
     with using_locale(locale):
         for text in written:
