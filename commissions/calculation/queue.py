@@ -14,8 +14,8 @@ pending, and the next run computes them.
 
 During a burst of deliveries the managers at the top are touched by nearly every deal: a
 round computing them finds their inputs moved meanwhile and stores nothing for them, and the
-next round starts over. The worker (``yield_to_writers``) then pauses as long as the round
-took before the next one: the requests that make the changes get the machine first, the
+next round starts over. `commissions worker --once` (``yield_to_writers``) then pauses as long as the
+round took before the next one: the requests that make the changes get the machine first, the
 changes pile up and are computed once, and the queue drains at full speed once they stop.
 
 It also waits before a round while deliveries keep coming (``Pace``): a statement of its part was
@@ -25,6 +25,11 @@ marked pending less than ``Pace.quiet`` ago. Its rounds ran on a core the reques
 it for good: while deliveries keep coming it runs a round every ``Pace.max_lag`` seconds, on the
 statements left alone meanwhile (one touched by every deal, like the CRO's, waits for the burst to end:
 computed during it, it would come back changed and not be stored anyway).
+
+The served worker does not pause after a round some of whose people moved: ``Pace`` already holds the next
+round while deliveries keep coming, and once they have stopped a pause only delays the catch-up. A 20,000-deal
+import committing during a round (started on the managers the deals just before it touched) made that round
+stale; the blind pause after it (5 s) was a quarter of the worker's catch-up (docs/benchmarks.md, session 16).
 """
 
 from __future__ import annotations
@@ -169,6 +174,6 @@ def drain(
         with transaction(engine) as session:
             report = store(session, computation, trigger=trigger, recomputable=True)
         reports.append(report)
-        if yield_to_writers and report.stale:
+        if yield_to_writers and report.stale and pace is None:  # a pace waits for the writers itself (``settled``)
             time.sleep(min(time.monotonic() - started, MAX_PAUSE))
     return reports

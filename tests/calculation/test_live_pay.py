@@ -3,16 +3,17 @@ and every change that can move pay (campaigns, people moves) marks the statement
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from sqlmodel import select
 
 from commissions.calculation import queue
 from commissions.calculation.state import freshness, pending_count, touch
 from commissions.core.db import transaction
-from commissions.models import Deal, Person
+from commissions.models import Deal, Person, StatementState
+from commissions.models.base import utcnow
 from tests.calc_fixtures import example_deal, store_plan
 from tests.calculation.test_calculation import MANAGER_PLAN, current_total, person_id, setup_example
 from tests.conftest import read
@@ -93,6 +94,43 @@ def test_the_worker_pauses_after_a_round_whose_people_changed_meanwhile(
         assert len(pauses) == (1 if yield_to_writers else 0)
         assert all(0 <= pause <= queue.MAX_PAUSE for pause in pauses)
         assert read(engine, lambda s: pending_count(s)) == 0
+
+
+def test_the_served_worker_does_not_pause_after_a_stale_round_its_pace_decides(
+    client, engine: Engine, make_person, monkeypatch
+) -> None:
+    """With a pace (`commissions run`'s worker) a stale round is not followed by a blind pause: while the changes
+    keep coming the pace leaves the queue alone (the drain returns, the statement stays pending); once they
+    have stopped the next round runs at once (an import that committed during a round is caught up without
+    waiting as long as that round took)."""
+    crm = setup_example(client, engine, make_person)
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    queue.drain(engine)
+    ana = person_id(engine, "ana@example.com")
+    real_compute = queue.compute
+    pauses: list[float] = []
+    monkeypatch.setattr(queue.time, "sleep", pauses.append)
+
+    def compute_while_ana_changes(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_compute(*args, **kwargs)
+        with transaction(engine) as s:  # a change lands while the worker computes her, every time
+            touch(s, {ana}, {"2026-Q1"})
+        return result
+
+    monkeypatch.setattr(queue, "compute", compute_while_ana_changes)
+    with transaction(engine) as s:
+        touch(s, {ana}, {"2026-Q1"})
+        s.exec(update(StatementState).values(changed_at=utcnow() - timedelta(minutes=2)))  # type: ignore[call-overload]
+    reports = queue.drain(engine, yield_to_writers=True, pace=queue.Pace(quiet=60, max_lag=3600))
+    assert [report.stale for report in reports] == [1]  # then the pace saw the change just made: no round
+    assert pauses == []
+    assert read(engine, lambda s: pending_count(s)) == 1
+
+    monkeypatch.setattr(queue, "compute", real_compute)
+    reports = queue.drain(engine, yield_to_writers=True, pace=queue.Pace(quiet=0, max_lag=3600))
+    assert [report.stale for report in reports] == [0]
+    assert pauses == []
+    assert read(engine, lambda s: pending_count(s)) == 0
 
 
 @pytest.mark.parametrize("step", ["compute", "store"])
