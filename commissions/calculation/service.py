@@ -10,7 +10,6 @@ Locked and paid periods are never recomputed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +37,7 @@ from commissions.calculation.loader import (
 from commissions.calculation.rows import stored_id, table_of
 from commissions.calculation.state import claim, touch, versions_of
 from commissions.core import outbox
-from commissions.core.db import among_param, read_session, transaction
+from commissions.core.db import among_param, insert_rows, read_session, transaction
 from commissions.core.money import from_minor
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
 from commissions.engine.money import round_money
@@ -956,77 +955,20 @@ LedgerRow = dict[str, Any] | Callable[[], dict[str, Any]]
 WRITE_BATCH = 5_000  # rows per executemany: a first computation of a CRO's 600,000 lines never holds them all
 
 
-#: From this many rows a batch goes to PostgreSQL by ``COPY`` (below it, one pipelined ``executemany`` is fewer
-#: round trips than a COPY's start and end).
-COPY_FROM = 200
-_COPY_COLUMNS = (
-    "run_id",
-    "person_id",
-    "period_id",
-    "plan_version_id",
-    "component",
-    "kind",
-    "deal_id",
-    "deal_owner_id",
-    "amount_minor",
-    "currency",
-    "text",
-    "basis",
-    "original_period_id",
-    "reverses_id",
-    "created_at",
-)
-
-
 def write_rows(session: Session, rows: list[LedgerRow], run_id: int) -> None:
     """Insert ledger rows (built now when they are deferred) in batches, each stamped with the run.
 
-    On PostgreSQL a big batch is streamed by ``COPY`` (a worker's catch-up after a 20,000-deal import writes
-    about 180,000 rows: the pipelined inserts were a fifth of its time); elsewhere, and for a few rows, one
-    Core ``executemany`` (the ORM's bulk path costs ten times more for a ledger this size).
+    ``insert_rows``: on PostgreSQL a big batch is streamed by ``COPY`` (a worker's catch-up after a 20,000-deal
+    import writes about 160,000 rows: the pipelined inserts were a fifth of its time); elsewhere, and for a few
+    rows, one Core ``executemany`` (the ORM's bulk path costs ten times more for a ledger this size).
     """
     connection = session.connection()
-    copy = connection.dialect.name == "postgresql"
+    table = table_of(PayoutLine)
     for start in range(0, len(rows), WRITE_BATCH):
         batch = [row() if callable(row) else row for row in rows[start : start + WRITE_BATCH]]
         for row in batch:
             row["run_id"] = run_id
-        if copy and len(batch) >= COPY_FROM:
-            _copy_rows(connection, batch)
-        else:
-            connection.execute(table_of(PayoutLine).insert(), batch)
-
-
-def _copy_rows(connection: Any, batch: list[dict[str, Any]]) -> None:
-    """``COPY payout_line FROM STDIN`` on the session's own connection (so in its transaction). ``basis`` is
-    serialised by the dialect's JSON serialiser, as an insert through SQLAlchemy would be."""
-    dumps = connection.dialect._json_serializer or json.dumps
-    columns = ", ".join(_COPY_COLUMNS)
-    with (
-        connection.connection.driver_connection.cursor() as cursor,
-        cursor.copy(f"COPY payout_line ({columns}) FROM STDIN") as copy,
-    ):
-        write = copy.write_row
-        for row in batch:
-            write(
-                (
-                    row["run_id"],
-                    row["person_id"],
-                    row["period_id"],
-                    row["plan_version_id"],
-                    row["component"],
-                    row["kind"],
-                    row["deal_id"],
-                    row["deal_owner_id"],
-                    row["amount_minor"],
-                    row["currency"],
-                    row["text"],
-                    dumps(row["basis"]),
-                    row["original_period_id"],
-                    row["reverses_id"],
-                    row["created_at"],
-                )
-            )
+        insert_rows(connection, table, batch)
 
 
 def _diff_lines(

@@ -8,17 +8,19 @@ instead of failing with "database is locked" half-way.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, Table, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -222,3 +224,46 @@ def write(
             return work(session)
 
     return retrying(attempt, attempts=attempts, on=on, pause=pause)
+
+
+#: From this many rows ``insert_rows`` sends a batch to PostgreSQL by ``COPY``; below it one pipelined
+#: ``executemany`` is fewer round trips than a COPY's start and end.
+COPY_FROM = 200
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (mappings with the same keys: the columns written) in the connection's transaction.
+
+    On PostgreSQL, from ``COPY_FROM`` rows, by ``COPY ... FROM STDIN``: each row an executemany sends is parsed,
+    bound and executed by the server one at a time (20,000 imported deals: 1.5 s, by COPY 0.45 s; a worker's
+    catch-up writes about 160,000 ledger rows). COPY skips SQLAlchemy's parameter processing, so the rows hold
+    plain values: JSON columns are serialised here as the dialect would, and a column with a Python-side default
+    must be given (COPY would not apply it: refused, naming it, on both databases alike). Elsewhere, and for
+    fewer rows, one Core ``executemany``.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    defaulted = [c.name for c in table.columns if c.name not in rows[0] and c.default is not None]
+    if defaulted:
+        raise ValueError(f"rows for {table.name} leave out {', '.join(defaulted)}: give every column with a default")
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        connection.execute(table.insert(), rows)
+        return
+    dumps = connection.dialect._json_serializer or json.dumps  # type: ignore[attr-defined]
+    json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
+    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    quote = connection.dialect.identifier_preparer.quote
+    command = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
+    connection.info[_WROTE] = True  # COPY goes past the engine's events
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:  # type: ignore[union-attr]
+        write = copy.write_row
+        if not json_at:
+            for row in rows:
+                write(values(row))
+            return
+        for row in rows:
+            record = list(values(row))
+            for index in json_at:
+                record[index] = dumps(record[index])
+            write(record)

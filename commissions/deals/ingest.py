@@ -23,6 +23,7 @@ from commissions.calculation.loader import people_directory, periods_touching
 from commissions.calculation.rows import id_col, stored_id, table_of
 from commissions.core import outbox
 from commissions.core.audit import log_on_commit, record_event
+from commissions.core.db import among, insert_rows
 from commissions.core.errors import InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor
 from commissions.core.periods import CLOSED_STATES, check_period_in_window
@@ -117,7 +118,7 @@ class DealWriter:
         self._people.update(people_by_email(session, emails))
         self._people.update({e: None for e in emails if e not in self._people})
         for chunk in _chunks(sorted(external_ids)):
-            for deal in session.exec(select(Deal).where(col(Deal.external_id).in_(chunk))).all():
+            for deal in session.exec(select(Deal).where(among(session, col(Deal.external_id), chunk))).all():
                 self._deals[deal.external_id] = deal
         self._deals.update({x: None for x in external_ids if x not in self._deals})
         self._campaign_owner.update(dict(session.exec(select(col(Campaign.code), col(Campaign.owner_id))).all()))
@@ -451,12 +452,12 @@ class DealWriter:
         if len(rows) <= RETURNING_LIMIT:  # a round of deliveries: the new ids come back with the insert
             table = table_of(Deal)
             ids.update(connection.execute(table.insert().returning(table.c.external_id, table.c.id), rows).all())
-        else:  # an import: a plain executemany, then the ids (RETURNING made it twice as slow: 20,000 rows)
-            connection.execute(table_of(Deal).insert(), rows)
+        else:  # an import: the rows (by COPY on PostgreSQL), then the ids (RETURNING made it twice as slow)
+            insert_rows(connection, table_of(Deal), rows)
             for chunk in _chunks([values["external_id"] for values, _, _ in self._pending]):
                 ids.update(
                     session.exec(
-                        select(Deal.external_id, id_col(Deal.id)).where(col(Deal.external_id).in_(chunk))
+                        select(Deal.external_id, id_col(Deal.id)).where(among(session, col(Deal.external_id), chunk))
                     ).all()
                 )
         split_rows = [
@@ -465,7 +466,7 @@ class DealWriter:
             for pid, bp in splits
         ]
         if split_rows:
-            connection.execute(table_of(DealSplit).insert(), split_rows)
+            insert_rows(connection, table_of(DealSplit), split_rows)
         actor_id, label = (self.by.person_id, self.by.label[:254]) if self.by else (None, "system")
         events = [
             {
@@ -480,7 +481,7 @@ class DealWriter:
             }
             for values, _, audit in self._pending
         ]
-        connection.execute(table_of(AuditEvent).insert(), events)
+        insert_rows(connection, table_of(AuditEvent), events)
         if self.defer_new:  # deliveries are logged like any audited change (an import is one event of its own)
             log_on_commit(session, [AuditEvent(**event) for event in events])
         for values, _, _ in self._pending:  # stored now: a later look-up reads them

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
+from commissions.core.db import among
 from commissions.models import Person, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
@@ -35,7 +36,9 @@ def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person
     found: dict[str, Person] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        found.update((p.email, p) for p in session.exec(select(Person).where(col(Person.email).in_(chunk))).all())
+        found.update(
+            (p.email, p) for p in session.exec(select(Person).where(among(session, col(Person.email), chunk))).all()
+        )
     return found
 
 

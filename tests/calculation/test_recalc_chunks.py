@@ -167,14 +167,14 @@ def _ledger(engine: Engine) -> list[tuple[object, ...]]:
 def test_lines_written_by_copy_read_back_as_lines_written_by_inserts(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """On PostgreSQL a big batch of ledger rows goes by COPY; the lines it stores are the inserts' own, basis
     (JSON) included, and the running totals and the check agree. On SQLite both runs insert (the same check)."""
-    from commissions.calculation import service
+    from commissions.core import db
     from tests.conftest import empty_database
 
-    monkeypatch.setattr(service, "COPY_FROM", 10**9)  # every batch inserted
+    monkeypatch.setattr(db, "COPY_FROM", 10**9)  # every batch inserted
     key = load_demo(engine, today=TODAY).period
     inserted = _ledger(engine)
     empty_database(engine)
-    monkeypatch.setattr(service, "COPY_FROM", 1)  # every batch copied (on PostgreSQL)
+    monkeypatch.setattr(db, "COPY_FROM", 1)  # every batch copied (on PostgreSQL)
     assert load_demo(engine, today=TODAY).period == key
     copied = _ledger(engine)
     assert len(copied) > 500 and copied == inserted
