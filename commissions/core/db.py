@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, Connection, Engine, Table, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from commissions.core import stored_versions  # noqa: F401  (its engine events bump the cache versions)
@@ -250,20 +250,23 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
         connection.execute(table.insert(), rows)
         return
-    dumps = connection.dialect._json_serializer or json.dumps  # type: ignore[attr-defined]
+    dumps = connection.dialect._json_serializer or json.dumps
     json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
     values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     quote = connection.dialect.identifier_preparer.quote
     command = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
     connection.info[_WROTE] = True  # COPY goes past the engine's events
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:  # type: ignore[union-attr]
-        write = copy.write_row
-        if not json_at:
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:  # type: ignore[union-attr]
+            write = copy.write_row
             for row in rows:
-                write(values(row))
-            return
-        for row in rows:
-            record = list(values(row))
-            for index in json_at:
-                record[index] = dumps(record[index])
-            write(record)
+                if json_at:
+                    record = list(values(row))
+                    for index in json_at:
+                        record[index] = dumps(record[index])
+                    write(record)
+                else:
+                    write(values(row))
+    except driver_error as exc:  # as SQLAlchemy raises it for an INSERT: IntegrityError, OperationalError (RACES)...
+        raise DBAPIError.instance(command, None, exc, driver_error, dialect=connection.dialect) from exc
