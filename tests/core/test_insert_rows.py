@@ -82,3 +82,22 @@ def test_a_failing_copy_leaves_nothing(engine: Engine, monkeypatch: pytest.Monke
     with pytest.raises(IntegrityError), engine.begin() as connection:
         insert_rows(connection, table_of(AuditEvent), rows)
     assert _stored(engine, "refused") == []
+
+
+def test_rows_of_a_cached_table_still_bump_its_version(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Teams are cached per process while their version stands (``stored_versions``); COPY would go past the
+    engine event that bumps it, so their rows are inserted, and the version moves."""
+    from sqlmodel import Session
+
+    from commissions.core.stored_versions import PEOPLE, stored_version
+    from commissions.models import Team
+    from commissions.models.base import utcnow
+
+    monkeypatch.setattr(db, "COPY_FROM", 1)
+    with Session(engine) as session:
+        before = stored_version(session, PEOPLE)
+    with engine.begin() as connection:
+        insert_rows(connection, table_of(Team), [{"name": f"Team {k}", "kind": "sales", "created_at": utcnow()} for k in range(3)])
+    with Session(engine) as session:
+        after = stored_version(session, PEOPLE)
+    assert after is not None and after != before  # bumped (or created, in a database emptied by the tests)
