@@ -97,7 +97,11 @@ def test_rows_of_a_cached_table_still_bump_its_version(engine: Engine, monkeypat
     with Session(engine) as session:
         before = stored_version(session, PEOPLE)
     with engine.begin() as connection:
-        insert_rows(connection, table_of(Team), [{"name": f"Team {k}", "kind": "sales", "created_at": utcnow()} for k in range(3)])
+        insert_rows(
+            connection,
+            table_of(Team),
+            [{"name": f"Team {k}", "kind": "sales", "created_at": utcnow()} for k in range(3)],
+        )
     with Session(engine) as session:
         after = stored_version(session, PEOPLE)
     assert after is not None and after != before  # bumped (or created, in a database emptied by the tests)
