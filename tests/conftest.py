@@ -7,6 +7,7 @@ never skips: set QUOTABOARD_SKIP_POSTGRES=1 to run SQLite only, knowingly.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Iterator
@@ -25,6 +26,17 @@ from commissions.core.settings import Settings
 from commissions.models import Person
 from commissions.models.base import metadata
 from commissions.people.service import create_person
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The collector, tuned for a test process: each test builds an app (381 handlers), and the collector's
+    full passes rescanned every module imported so far on each of them, 40 % of building it (0.61 -> 0.35 s,
+    measured; half of the suite's time was fixtures). What is loaded by now is frozen out of its scans, and
+    a full pass comes after 20 M allocations rather than 0.5 M. Cyclic garbage is still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
 
 POSTGRES_URL = os.environ.get("QUOTABOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SKIP_POSTGRES = os.environ.get("QUOTABOARD_SKIP_POSTGRES") == "1"
