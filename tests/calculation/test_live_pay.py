@@ -61,15 +61,20 @@ def test_a_deal_committed_while_the_worker_computes_is_never_reversed(
     assert read(engine, lambda s: pending_count(s)) == 0
 
 
+def _ana_with_a_deal_computed(client, engine: Engine, make_person) -> int:  # type: ignore[no-untyped-def]
+    """The example organisation with one deal of Ana's, every statement computed; Ana's person id."""
+    crm = setup_example(client, engine, make_person)
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
+    queue.drain(engine)
+    return person_id(engine, "ana@example.com")
+
+
 def test_the_worker_pauses_after_a_round_whose_people_changed_meanwhile(
     client, engine: Engine, make_person, monkeypatch
 ) -> None:
     """During a burst the worker's people keep changing under it: it stores none of those, then waits as long as
     its round took (requests first) before computing them again. The drain from the CLI does not wait."""
-    crm = setup_example(client, engine, make_person)
-    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
-    queue.drain(engine)
-    ana = person_id(engine, "ana@example.com")
+    ana = _ana_with_a_deal_computed(client, engine, make_person)
     real_compute = queue.compute
     pauses: list[float] = []
     monkeypatch.setattr(queue.time, "sleep", pauses.append)  # the module's clock is time itself: restored after
@@ -103,10 +108,7 @@ def test_the_served_worker_does_not_pause_after_a_stale_round_its_pace_decides(
     keep coming the pace leaves the queue alone (the drain returns, the statement stays pending); once they
     have stopped the next round runs at once (an import that committed during a round is caught up without
     waiting as long as that round took)."""
-    crm = setup_example(client, engine, make_person)
-    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=crm)
-    queue.drain(engine)
-    ana = person_id(engine, "ana@example.com")
+    ana = _ana_with_a_deal_computed(client, engine, make_person)
     real_compute = queue.compute
     pauses: list[float] = []
     monkeypatch.setattr(queue.time, "sleep", pauses.append)
