@@ -50,6 +50,7 @@ from commissions.engine import (
     parse_period,
     parse_plan,
 )
+from commissions.engine.plan_yaml import issue_line
 from commissions.engine.credit import manager_chains
 from commissions.engine.inputs import METRICS, NO_CUSTOM, DealFields
 from commissions.engine.money import minor_digits
@@ -196,6 +197,7 @@ def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
             line = int(issue.field.split()[1])
             field_name = None
         else:
+            line = issue_line(text, issue)
             field_name = (f"{issue.component}: " if issue.component else "") + issue.field
         message = issue.message + (f" (at position {issue.position})" if issue.position else "")
         if len(exc.issues) > 1:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 MAX_DOCUMENT_DEPTH = 64  # a plan is a few levels deep; thousands of levels would exhaust the stack
 _NOT_A_MAPPING = PlanIssue(None, "document", "a plan is a mapping of fields (name, currency, ...)")
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def load_plan_document(text: str) -> dict[str, Any]:
@@ -72,3 +73,57 @@ def _loader_class() -> type[yaml.SafeLoader]:
     )
     _Loader.add_constructor("tag:yaml.org,2002:float", decimal_float)
     return _Loader
+
+
+def issue_line(text: str, issue: PlanIssue) -> int | None:
+    """The line of the plan's text an issue is about (1-based): the line of its field, or of the nearest
+    enclosing field the document has (a required field that is missing: its component's line). None when
+    the text is not YAML or the issue is about the whole document."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=_loader_class())
+    except yaml.YAMLError:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    line: int | None = None
+    if issue.component is not None:
+        components = _value_of(node, "components")
+        named = [
+            item
+            for item in (components.value if isinstance(components, yaml.SequenceNode) else [])
+            if isinstance(item, yaml.MappingNode) and _scalar(_value_of(item, "name")) == issue.component
+        ]
+        if not named:
+            return None
+        node, line = named[0], named[0].start_mark.line + 1
+    for key, index in _PATH_STEP.findall(issue.field):
+        if index:
+            if not isinstance(node, yaml.SequenceNode) or int(index) >= len(node.value):
+                break
+            node = node.value[int(index)]
+            line = node.start_mark.line + 1
+            continue
+        found = next(
+            ((k, v) for k, v in node.value if _scalar(k) == key) if isinstance(node, yaml.MappingNode) else iter(()),
+            None,
+        )
+        if found is None:
+            break
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
+
+
+def _value_of(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if _scalar(k) == key), None)
+
+
+def _scalar(node: yaml.Node | None) -> str | None:
+    import yaml
+
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None

@@ -154,14 +154,22 @@ def _replace(path: Path, old: str, new: str) -> None:
             "plan.yaml",
             "rate: 15%",
             "rate: 150%",
-            "plan.yaml, field Commission: tiers[1].rate: rate 150% is outside 0%-100%",
+            "plan.yaml, line 15, field Commission: tiers[1].rate: rate 150% is outside 0%-100%",
         ),
         (
             "plan.yaml",
             'product in ["Pro", "Enterprise"]',
             "product.startswith('E')",
-            "plan.yaml, field Multi-year SPIFF: when: attribute access is not allowed in conditions (at position 30)",
+            "plan.yaml, line 20, field Multi-year SPIFF: when: attribute access is not allowed in conditions (at position 30)",
         ),
+        (
+            "plan.yaml",
+            'when: type != "renewal"',
+            "when: region != 1",
+            "plan.yaml, line 7, field credit.when: unknown name 'region'",
+        ),
+        ("plan.yaml", "    at: 100%\n", "", "plan.yaml, line 24, field Quota club: at: is required"),
+        ("plan.yaml", "cap: 100000", "cap: 100000\nbonus: 5", "plan.yaml, line 29, field bonus: is not a field of a plan"),
     ],
 )
 def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, old: str, new: str, message: str) -> None:
@@ -171,6 +179,12 @@ def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, ol
     assert result.stdout == ""
     assert message in result.stderr
     assert str(files / file) in result.stderr
+
+
+def test_a_plan_may_ask_for_deals_of_no_type(files: Path) -> None:
+    """plans.md 4: an empty standard text field is the text "", ``type`` included."""
+    _replace(files / "plan.yaml", "when: term_months >= 24 and", 'when: type == "" and term_months >= 24 and')
+    assert invoke(files).exit_code == 0
 
 
 def test_period_must_match_the_plan(files: Path) -> None:

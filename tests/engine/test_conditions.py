@@ -66,6 +66,16 @@ def test_unreadable_custom_number_is_null() -> None:
     assert compile_condition("seats != 3", ["seats"])(odd) is True
 
 
+def test_an_empty_type_is_the_text_empty_like_every_standard_text_field() -> None:
+    """plans.md 4: the standard text fields are never null, an empty one is ``""``; ``type`` is one of them."""
+    untyped, renewal = deal("D-1", 1, type=""), deal("D-2", 1, type="renewal")
+    assert compile_condition('type == ""')(untyped) is True
+    assert compile_condition('type == ""')(renewal) is False
+    assert compile_condition('type != ""')(renewal) is True
+    assert compile_condition('type in ["new", ""]')(untyped) is True
+    assert compile_condition('type not in [""]')(untyped) is False
+
+
 def test_ast_is_plain_data() -> None:
     node = parse('a == 1 and not (b in ["x", "y"] or c < 2026-01-31)')
     assert isinstance(node, And)
@@ -89,7 +99,7 @@ def test_ast_is_plain_data() -> None:
         ("term > 3", "unknown name 'term'", 1),
         ("amount > 3 and regio == 'x'", "unknown name 'regio'", 16),
         ('amount == "big"', 'amount is a number and cannot be compared with "big"', 11),
-        ('type == "renewl"', 'type is one of new, expansion, renewal, not "renewl"', 9),
+        ('type == "renewl"', 'type is one of new, expansion, renewal or "" (no type), not "renewl"', 9),
         ('product > "M"', "> compares numbers or dates; product is text", 11),
         ("closed_at > 2026-02-30", "2026-02-30 is not a date", 13),
         ("amount = 3", "use == to compare", 8),

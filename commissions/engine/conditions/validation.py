@@ -93,5 +93,7 @@ class _Validator:
             raise self.error(f"{ref.name} is {_a(kind)} and cannot be compared with {shown}", literal.position)
         if op in _ORDERING_OPS and kind not in ("number", "date"):
             raise self.error(f"{op} compares numbers or dates; {ref.name} is {kind}", literal.position)
-        if ref.name == "type" and literal.value not in DEAL_TYPES:
-            raise self.error(f'type is one of {", ".join(DEAL_TYPES)}, not "{literal.value}"', literal.position)
+        if ref.name == "type" and literal.value not in (*DEAL_TYPES, ""):  # "": a deal of no type (plans.md 4)
+            raise self.error(
+                f'type is one of {", ".join(DEAL_TYPES)} or "" (no type), not "{literal.value}"', literal.position
+            )
