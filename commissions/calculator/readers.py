@@ -50,10 +50,10 @@ from commissions.engine import (
     parse_period,
     parse_plan,
 )
-from commissions.engine.plan_yaml import issue_line
 from commissions.engine.credit import manager_chains
 from commissions.engine.inputs import METRICS, NO_CUSTOM, DealFields
 from commissions.engine.money import minor_digits
+from commissions.engine.plan_yaml import issue_line
 
 PEOPLE_COLUMNS = ("email", "name", "manager", "team", "employee_id")
 DEAL_COLUMNS = STANDARD_COLUMNS  # the calculator needs every one (cli.md)

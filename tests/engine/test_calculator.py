@@ -169,7 +169,12 @@ def _replace(path: Path, old: str, new: str) -> None:
             "plan.yaml, line 7, field credit.when: unknown name 'region'",
         ),
         ("plan.yaml", "    at: 100%\n", "", "plan.yaml, line 24, field Quota club: at: is required"),
-        ("plan.yaml", "cap: 100000", "cap: 100000\nbonus: 5", "plan.yaml, line 29, field bonus: is not a field of a plan"),
+        (
+            "plan.yaml",
+            "cap: 100000",
+            "cap: 100000\nbonus: 5",
+            "plan.yaml, line 29, field bonus: is not a field of a plan",
+        ),
     ],
 )
 def test_bad_input_exits_2_naming_file_line_and_field(files: Path, file: str, old: str, new: str, message: str) -> None:
