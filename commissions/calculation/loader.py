@@ -137,7 +137,9 @@ def _read_catalogue(session: Session) -> PlanCatalogue:
     from commissions.models import CustomField
 
     versions: dict[int, list[PlanVersion]] = {}
-    for version in _copies(session, PlanVersion, col(PlanVersion.effective_from).desc()):
+    for version in _copies(
+        session, PlanVersion, col(PlanVersion.effective_from).desc(), col(PlanVersion.version).desc()
+    ):
         versions.setdefault(version.plan_id, []).append(version)
     assignments: dict[int, list[PlanAssignment]] = {}
     for assignment in _copies(session, PlanAssignment, col(PlanAssignment.id)):

@@ -27,14 +27,14 @@ class PlanVersion(SQLModel, table=True):
     """One immutable version of a plan document (YAML as written, so authors get back what they wrote).
 
     The version in force for a period is the one with the latest ``effective_from``
-    on or before the period's start; payout lines record which version they used.
+    on or before the period's start, the highest ``version`` among those sharing that day (a
+    correction of a version already in force); payout lines record which version they used.
     """
 
     __tablename__ = "plan_version"
     __table_args__ = (
         CheckConstraint("version >= 1", name="version_positive"),
         UniqueConstraint("plan_id", "version"),
-        UniqueConstraint("plan_id", "effective_from"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

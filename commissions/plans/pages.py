@@ -26,7 +26,7 @@ from commissions.core.guards import admins
 from commissions.core.i18n import gettext as _
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
-from commissions.models import Plan
+from commissions.models import Plan, PlanVersion
 from commissions.plans.queries import author_emails, person_by_id, plan_by_id, version_by_number, version_starts
 from commissions.plans.service import (
     InvalidPlan,
@@ -125,6 +125,14 @@ def _problem(exc: InputProblem) -> dict[str, Any]:
     return {"error": {"field": exc.field, "message": exc.message}}
 
 
+def _corrected_by(versions: list[PlanVersion]) -> dict[int | None, int]:
+    """Version id -> the number of the newest version with the same effective date, for versions it corrects."""
+    newest: dict[date, int] = {}
+    for v in versions:
+        newest[v.effective_from] = max(newest.get(v.effective_from, 0), v.version)
+    return {v.id: newest[v.effective_from] for v in versions if newest[v.effective_from] > v.version}
+
+
 def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
     versions = versions_of(db, stored_id(plan))
     authors = author_emails(db, versions)
@@ -134,6 +142,7 @@ def _detail_context(db: Session, plan: Plan, **extra: Any) -> dict[str, Any]:
         "versions": versions,
         "authors": authors,
         "first_period": first_period,
+        "corrected_by": _corrected_by(versions),
         "assignments": assignments_of(db, stored_id(plan)),
         "assign_form": AssignForm(starts_on=default_effective_from(plan.period_kind).isoformat()),
         "assign_error": None,

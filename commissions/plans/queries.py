@@ -61,7 +61,9 @@ def plan_page(session: Session, *, after_id: int | None, limit: int, today: date
     ids = [stored_id(p) for p in plans]
     versions: dict[int, list[PlanVersion]] = {}
     for v in session.exec(
-        select(PlanVersion).where(col(PlanVersion.plan_id).in_(ids)).order_by(col(PlanVersion.effective_from))
+        select(PlanVersion)
+        .where(col(PlanVersion.plan_id).in_(ids))
+        .order_by(col(PlanVersion.effective_from), col(PlanVersion.version))
     ).all():
         versions.setdefault(v.plan_id, []).append(v)
     counts = dict(

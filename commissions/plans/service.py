@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal, Protocol
 
 from sqlalchemy import Engine, func, or_
@@ -218,15 +218,6 @@ def resolve_effective_from(document: PlanDocument, effective_from: date | None, 
     return effective_from
 
 
-def _next_free_start(session: Session, plan: Plan, after: date) -> str:
-    """The first day of the next period after ``after`` that no version of the plan uses yet."""
-    taken = set(session.exec(select(col(PlanVersion.effective_from)).where(PlanVersion.plan_id == plan.id)).all())
-    start = bounds_of_day(plan.period_kind, after)[1] + timedelta(days=1)
-    while start in taken:
-        start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
-    return start.isoformat()
-
-
 def _refuse_closed_periods(session: Session, plan_kind: str, effective_from: date) -> None:
     closed = session.exec(
         select(Period)
@@ -259,11 +250,12 @@ def versions_of(session: Session, plan_id: int) -> list[PlanVersion]:
 
 
 def version_for_period(session: Session, plan_id: int, period_start: date) -> PlanVersion | None:
-    """The version in force for a period: the latest ``effective_from`` on or before its first day."""
+    """The version in force for a period: the latest ``effective_from`` on or before its first day (of
+    versions sharing that day, the highest number: the correction)."""
     return session.exec(
         select(PlanVersion)
         .where(PlanVersion.plan_id == plan_id, PlanVersion.effective_from <= period_start)
-        .order_by(col(PlanVersion.effective_from).desc())
+        .order_by(col(PlanVersion.effective_from).desc(), col(PlanVersion.version).desc())
     ).first()
 
 
@@ -330,15 +322,6 @@ def save_plan_version(
                 plan=plan, version=same, created=False, plan_created=False, effective_from=effective_from
             )
 
-    same_day = session.exec(
-        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.effective_from == effective_from)
-    ).first()
-    if same_day is not None:
-        raise Conflict(
-            "effective_from",
-            f"version {same_day.version} of {plan.name} already takes effect on {effective_from.isoformat()}; "
-            f"versions are immutable: choose another date, e.g. {_next_free_start(session, plan, effective_from)}",
-        )
     _refuse_closed_periods(session, plan.period_kind, effective_from)
 
     version = PlanVersion(
@@ -716,7 +699,9 @@ def plan_summaries(session: Session, *, today: date | None = None) -> list[PlanS
     today = today or date.today()
     plans = session.exec(select(Plan).order_by(Plan.name)).all()
     versions: dict[int, list[PlanVersion]] = {}
-    for v in session.exec(select(PlanVersion).order_by(col(PlanVersion.effective_from))).all():
+    for v in session.exec(
+        select(PlanVersion).order_by(col(PlanVersion.effective_from), col(PlanVersion.version))
+    ).all():
         versions.setdefault(v.plan_id, []).append(v)
     current = dict(
         session.exec(

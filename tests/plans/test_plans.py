@@ -182,13 +182,16 @@ def test_a_later_version_keeps_currency_and_period_kind(engine) -> None:
     assert count(engine, PlanVersion) == 1
 
 
-def test_effective_from_is_unique_per_plan(engine) -> None:
-    save(engine, AE)
-    with pytest.raises(Conflict) as caught:
-        save(engine, AE_V2, Q1)
-    assert caught.value.field == "effective_from" and "version 1" in caught.value.message
-    assert "choose another date, e.g. 2026-04-01" in caught.value.message
-    assert count(engine, PlanVersion) == 1
+def test_a_version_on_the_same_day_corrects_the_one_in_force(engine) -> None:
+    """Of versions sharing an effective date, the highest number is in force (a correction); none is changed."""
+    v1 = save(engine, AE).version
+    v2 = save(engine, AE_V2, Q1).version
+    assert (v2.version, v2.effective_from) == (2, Q1)
+    found = read(engine, lambda s: version_for_period(s, v1.plan_id, Q1))
+    assert found is not None and found.version == 2
+    assert read(engine, lambda s: version_for_period(s, v1.plan_id, Q2)).version == 2  # type: ignore[union-attr]
+    assert count(engine, PlanVersion) == 2
+    assert read(engine, lambda s: s.get(PlanVersion, v1.id).document) == AE  # type: ignore[union-attr]
 
 
 def test_effective_from_defaults_to_the_document_then_the_current_period(engine) -> None:
@@ -350,26 +353,30 @@ def test_save_a_new_plan_then_a_new_version_through_the_pages(client, make_perso
     )
     assert renamed.status_code == 400 and "this editor saves versions of" in renamed.text
     same_day = client.post(
-        f"/plans/{plan_id}/edit", data={"document": AE_V2, "effective_from": "2026-01-01", "_csrf_token": token}
+        f"/plans/{plan_id}/edit",
+        data={"document": AE_V2, "effective_from": "2026-01-01", "_csrf_token": token},
+        follow_redirects=False,
     )
-    assert same_day.status_code == 409 and "already takes effect on 2026-01-01" in same_day.text
+    assert same_day.status_code in (302, 303)  # a correction of version 1 from its own day: version 2
+    assert same_day.headers["location"] == f"/plans/{plan_id}?saved=new-version&version=2"
 
     saved = client.post(
         f"/plans/{plan_id}/edit",
-        data={"document": AE_V2, "effective_from": "2026-04-01", "_csrf_token": token},
+        data={"document": AE, "effective_from": "2026-04-01", "_csrf_token": token},
         follow_redirects=False,
     )
-    assert saved.headers["location"] == f"/plans/{plan_id}?saved=new-version&version=2"
+    assert saved.headers["location"] == f"/plans/{plan_id}?saved=new-version&version=3"
     unchanged = client.post(
         f"/plans/{plan_id}/edit",
-        data={"document": AE_V2, "effective_from": "2026-07-01", "_csrf_token": token},
+        data={"document": AE, "effective_from": "2026-07-01", "_csrf_token": token},
         follow_redirects=False,
     )
-    assert "saved=unchanged&version=2" in unchanged.headers["location"]
-    assert count(engine, PlanVersion) == 2
+    assert "saved=unchanged&version=3" in unchanged.headers["location"]
+    assert count(engine, PlanVersion) == 3
 
     detail = client.get(f"/plans/{plan_id}").text
     assert f'href="/plans/{plan_id}/versions/1"' in detail and f'href="/plans/{plan_id}/versions/2"' in detail
+    assert "corrected by v2: never applies" in detail and "corrected by v3" not in detail
     v1 = client.get(f"/plans/{plan_id}/versions/1").text
     assert "{rate: 20%}" in v1 and "{rate: 22%}" not in v1
     assert client.get(f"/plans/{plan_id}/versions/9").status_code == 404

@@ -141,20 +141,51 @@ def test_bad_requests_name_the_field(client, engine: Engine, tokens, body: dict,
     assert plan_count(engine) == 0
 
 
-def test_a_version_may_not_change_currency_nor_reuse_a_date(client, engine: Engine, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_a_version_may_not_change_currency(client, engine: Engine, tokens) -> None:  # type: ignore[no-untyped-def]
     admin = tokens["admin"]
     client.put(PATH, json={"document": EXAMPLE_PLAN, "effective_from": "2026-01-01"}, headers=admin)
     euro = client.put(
         PATH, json={"document": EXAMPLE_PLAN.replace("USD", "EUR"), "effective_from": "2026-04-01"}, headers=admin
     )
     assert euro.status_code == 400 and euro.json()["extra"]["errors"][0]["field"] == "currency"
-    same_day = client.put(
-        PATH,
-        json={"document": EXAMPLE_PLAN.replace("pay: 2500", "pay: 1"), "effective_from": "2026-01-01"},
-        headers=admin,
-    )
-    assert same_day.status_code == 409 and same_day.json()["extra"]["field"] == "effective_from"
     assert versions(engine) == [(1, "2026-01-01")]
+
+
+def test_a_different_document_on_the_same_day_is_a_new_version_that_takes_over(client, engine: Engine, tokens) -> None:  # type: ignore[no-untyped-def]
+    """api.md: "a new version when the document differs", whatever its date: a mistake in the version in force
+    for an open period is corrected from that same day, and the period is paid by the correction."""
+    admin = tokens["admin"]
+    flat = SIMPLE.replace("Flat", "AE 2026")
+    assert client.put(PATH, json={"document": flat, "effective_from": "2026-01-01"}, headers=admin).status_code == 201
+    client.put(f"{PATH}/assignments", json=[{"person": "ana@example.com", "from": "2026-01-01"}], headers=admin)
+    store_quota(engine, "ana@example.com", 100_000)
+    client.post("/api/v1/deals", json=example_deal("D-1", "60000", "2026-01-10"), headers=admin)
+    drain(engine)
+    statement = "/api/v1/statements/ana@example.com?period=2026-Q1"
+    assert client.get(statement, headers=tokens["finance"]).json()["total"] == "6000.00"
+
+    corrected = client.put(
+        PATH, json={"document": flat.replace("10%", "12%"), "effective_from": "2026-01-01"}, headers=admin
+    )
+    assert corrected.status_code == 200, corrected.text  # 201 is for a new plan
+    assert corrected.json() == {
+        "plan": "AE 2026",
+        "result": "new version",
+        "changed": True,
+        "version": 2,
+        "effective_from": "2026-01-01",
+    }
+    again = client.put(
+        PATH, json={"document": flat.replace("10%", "12%"), "effective_from": "2026-01-01"}, headers=admin
+    )
+    assert again.status_code == 200 and again.json()["result"] == "unchanged" and again.json()["version"] == 2
+    assert versions(engine) == [(1, "2026-01-01"), (2, "2026-01-01")]
+
+    drain(engine)
+    assert client.get(statement, headers=tokens["finance"]).json()["total"] == "7200.00"
+    assert check_period(engine, "2026-Q1").differences == []
+    (listed,) = client.get("/api/v1/plans", headers=admin).json()["items"]
+    assert (listed["version"], listed["effective_from"], listed["latest_version"]) == (2, "2026-01-01", 2)
 
 
 @pytest.mark.parametrize(("role", "status"), [("finance", 403), ("manager", 403), ("rep", 403)])
