@@ -85,15 +85,17 @@ class PlansApiController(Controller):
         sync_to_thread=True,
         summary="Save a plan document: creates the plan, stores a new version, or reports it unchanged",
         description="The body carries the document (YAML text, or the document as a JSON object) and "
-        "`effective_from`. A new plan answers 201 (`result: created`). For an existing plan, a document that "
+        "`effective_from`; the document's own fields may also stand at the top level, beside `effective_from`. "
+        "A new plan answers 201 (`result: created`). For an existing plan, a document that "
         "parses to the same plan as the version in force on `effective_from` (whatever its spelling: YAML or "
         "JSON, `15%` or `0.15`) stores nothing and recomputes nothing (200, `result: unchanged`, "
         "`changed: false`); a different one is stored as the next version from that day (200, "
         "`result: new version`) and the open periods it reaches are recomputed, as the plan editor and "
         "`commissions plan apply` do. An invalid document is a 400 whose `extra.errors` lists every problem "
         "(`component`, `field`, `message`, `position` inside a `when`), as plans.md says; a new version may "
-        "not change the currency or period kind (400). A date already used by a version of the plan, or "
-        "on or before the start of a locked or paid period, is a 409 naming `effective_from`.",
+        "not change the currency or period kind (400). A different document on the day of an existing version "
+        "is a new version too: of versions sharing a day the newest is in force (a correction). A date on or "
+        "before the start of a locked or paid period is a 409 naming `effective_from`.",
         responses={201: ResponseSpec(PlanSaved, description="a new plan, created with this version")},
     )
     def put_api(

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
@@ -63,6 +63,17 @@ class PlanPut(BaseModel):
         description="first day the version applies; left out: the document's `effective_from`, else the first day "
         "of the current period of the plan's kind",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _the_document_itself(cls, body: Any) -> Any:
+        """api.md reads "body: the plan document and `effective_from`": the plan's own fields at the top level,
+        `effective_from` beside them, are taken as the document sent under `document` (without the date: it is
+        the version's, as when sent apart)."""
+        if isinstance(body, dict) and "document" not in body and ("name" in body or "components" in body):
+            document = {key: value for key, value in body.items() if key != "effective_from"}
+            return {"document": document, "effective_from": body.get("effective_from")}
+        return body
 
     def text(self) -> str:
         """The document as stored: YAML text as written, a JSON object as indented JSON (which is YAML)."""

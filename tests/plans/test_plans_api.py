@@ -91,6 +91,14 @@ def test_a_new_plan_is_201_the_same_plan_again_unchanged_a_different_one_a_new_v
         "effective_from": "2026-01-01",
     }
     assert versions(engine) == [(1, "2026-01-01")]
+    # api.md's "body: the plan document and effective_from": the document's fields at the top level
+    flat_body = client.put(PATH, json={**as_json, "effective_from": "2026-04-01"}, headers=admin)
+    assert flat_body.status_code == 200 and flat_body.json()["result"] == "unchanged", flat_body.text
+    new_flat = client.put(
+        "/api/v1/plans/Flat", json={**yaml.safe_load(SIMPLE), "effective_from": "2026-01-01"}, headers=admin
+    )
+    assert new_flat.status_code == 201 and new_flat.json()["version"] == 1, new_flat.text
+    assert versions(engine, "Flat") == [(1, "2026-01-01")]
 
     richer = EXAMPLE_PLAN.replace("pay: 2500", "pay: 3000")
     changed = client.put(PATH, json={"document": richer, "effective_from": "2026-04-01"}, headers=admin)
@@ -100,7 +108,7 @@ def test_a_new_plan_is_201_the_same_plan_again_unchanged_a_different_one_a_new_v
     # the first version is still the one in force on 2026-02-01: sending it for that day changes nothing
     old = client.put(PATH, json={"document": EXAMPLE_PLAN, "effective_from": "2026-02-01"}, headers=admin)
     assert old.json()["result"] == "unchanged" and old.json()["version"] == 1
-    assert plan_count(engine) == 1
+    assert plan_count(engine) == 2
 
 
 def test_an_invalid_document_is_400_with_every_problem_located_and_nothing_stored(
