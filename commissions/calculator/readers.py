@@ -113,6 +113,8 @@ class _Table:
             ) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             self.handle.close()
+            if isinstance(exc, UnicodeDecodeError):
+                raise _not_utf8(self.name) from None
             raise CsvError(self.name, 1, None, f"unreadable header ({exc})") from None
         self.header = [column.strip() for column in header]
         self.columns: dict[str, int] = {}
@@ -153,10 +155,22 @@ class _Table:
                 yield line, row
         except csv.Error as exc:
             raise CsvError(self.name, self.reader.line_num, None, f"malformed CSV ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise CsvError(self.name, None, None, f"not UTF-8 text ({exc.reason})") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(self.name) from None
         finally:
             self.handle.close()
+
+
+def _not_utf8(path: str) -> CsvError:
+    """A file that is not UTF-8, naming the line of its first byte that is not (the decoder read ahead in
+    blocks, so its own position says nothing about the line)."""
+    content = Path(path).read_bytes()
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        return CsvError(path, line, None, f"not UTF-8 text (byte 0x{content[exc.start]:02x}: save the file as UTF-8)")
+    return CsvError(path, None, None, "not UTF-8 text")
 
 
 def _table(path: Path | str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Table:
@@ -186,8 +200,8 @@ def load_plan(path: Path | str, custom_fields: list[str] | None = None) -> Plan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CsvError(name, None, None, exc.strerror or str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise CsvError(name, None, None, f"not UTF-8 text ({exc.reason})") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(name) from None
     try:
         return parse_plan(load_plan_document(text), custom_fields=custom_fields)
     except PlanValidationError as exc:
@@ -383,8 +397,8 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
             append(deal)
     except csv.Error as exc:
         raise CsvError(file, reader.line_num, None, f"malformed CSV ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise CsvError(file, None, None, f"not UTF-8 text ({exc.reason})") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(file) from None
     finally:
         table.handle.close()
     return deals

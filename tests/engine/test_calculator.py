@@ -246,3 +246,20 @@ def test_custom_columns_plan_column_and_campaigns(tmp_path: Path) -> None:
     )
     assert mo["components"][1]["lines"][0]["text"] == "D-1 A: region EMEA, seats 12: SPIFF 50.00"
     assert "campaign 'GONE' is unknown" in result.stderr
+
+
+@pytest.mark.parametrize("file", ["people.csv", "deals.csv", "quotas.csv", "plan.yaml"])
+def test_a_file_not_in_utf8_names_the_line_of_its_first_foreign_byte(files: Path, file: str) -> None:
+    """A file saved as Latin-1 (José in a name): the error names the line, however far in the byte is (the
+    decoder reads ahead in blocks, so without looking again the line was 1, or none)."""
+    path = files / file
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if file == "deals.csv":  # far beyond the decoder's first block
+        header, first = lines[0], lines[1]
+        lines = [header] + [first.replace("D-1,", f"X-{n},", 1) for n in range(3000)] + lines[1:]
+    target = len(lines) - 1  # the last line
+    content = "".join(lines[:target]).encode() + lines[target].replace(lines[target][0], "é", 1).encode("latin-1")
+    path.write_bytes(content)
+    result = invoke(files)
+    assert result.exit_code == 2
+    assert f"{path}, line {target + 1}: not UTF-8 text (byte 0xe9" in result.stderr
