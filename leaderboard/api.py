@@ -16,7 +16,7 @@ from commissions.core.formatting import format_ratio
 from commissions.core.guards import any_role
 from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link, paging_headers
 from commissions.models.base import utcnow
-from leaderboard.boards import read_board, team_id_from
+from leaderboard.boards import read_board, team_given
 from leaderboard.contests.results import visible_contest_recorded, visible_contests_recorded
 from leaderboard.contests.rules import contest_team_ids, ends_at, starts_at, state
 from leaderboard.contests.standings import Standings, standings, value_text
@@ -65,7 +65,7 @@ class LeaderboardApiController(Controller):
             str | None, Parameter(description="`next_cursor` of the previous page (opaque; keyset on rank and person)")
         ] = None,
     ) -> Response[LeaderboardOut]:
-        chosen = view or ("team" if team_id_from(team) is not None else "company")
+        chosen = view or ("team" if team_given(team) else "company")
         after = _read_entry_cursor(cursor) if cursor else None
         result = read_board(
             request.app.state["engine"], db, principal, period=period, view=chosen, metric=metric, team_text=team

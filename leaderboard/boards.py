@@ -18,10 +18,11 @@ from litestar.response import Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from commissions.core.db import snapshot
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
 from commissions.core.rendering import NO_STORE
-from leaderboard.queries import panels, team_id_of, tier_hints
+from leaderboard.queries import panels, team_id_named, team_id_of, tier_hints
 from leaderboard.ranking import METRICS, around, top_and_viewer
 from leaderboard.service import VIEWS, Board, LeaderboardError, board, ensure_snapshot, figures_version, teams
 from leaderboard.table_cache import FLIGHTS, TABLES
@@ -37,14 +38,22 @@ def period_of(text: str | None) -> PeriodKey:
         raise ValidationException(str(exc), extra={"period": text}) from exc
 
 
-def team_id_from(text: str | None) -> int | None:
+def team_given(text: str | None) -> bool:
     """The team selector sends an empty value for "my team"."""
+    return text is not None and bool(text.strip())
+
+
+def team_id_from(engine: Engine, text: str | None) -> int | None:
+    """The team asked for by id or by name (exact, else case-insensitive when only one team matches);
+    None for "my team"; a 400 naming ``team`` for one that does not exist. Read in a transaction of its
+    own, so the request's session still sees the badges evaluated before its first read (``board``)."""
     if text is None or not text.strip():
         return None
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise ValidationException(f"{text!r} is not a team id", extra={"team": text}) from exc
+    with snapshot(engine) as lookup:
+        found = team_id_named(lookup, text.strip())
+    if found is None:
+        raise ValidationException(f"team: {text!r} is not a team's id or name", extra={"team": text})
+    return found
 
 
 # A page waits this long for a badge evaluation before it shows the grants as they are (a small company's
@@ -63,7 +72,7 @@ def read_board(
     team_text: str | None,
 ) -> Board:
     key = period if isinstance(period, PeriodKey) else period_of(period)
-    team = team_id_from(team_text)
+    team = team_id_from(engine, team_text)
     today = date.today()
     if view == "team" and team is None and principal.person_id is not None:
         team = team_id_of(db, principal.person_id)

@@ -25,6 +25,18 @@ def team_id_of(session: Session, person_id: int) -> int | None:
     return session.exec(select(Person.team_id).where(Person.id == person_id)).first()
 
 
+def team_id_named(session: Session, text: str) -> int | None:
+    """A team by id (digits), by exact name, or by name in any case when only one team has it; None otherwise."""
+    if text.isascii() and text.isdigit() and len(text) <= 9 and session.get(Team, int(text)) is not None:
+        return int(text)
+    exact = session.exec(select(Team.id).where(Team.name == text)).first()
+    if exact is not None:
+        return exact
+    folded = text.casefold()  # in Python: SQLite's lower() only folds ASCII
+    matches = [team_id for team_id, name in session.exec(select(Team.id, Team.name)).all() if name.casefold() == folded]
+    return matches[0] if len(matches) == 1 else None
+
+
 def tier_hints(session: Session, principal: Principal, period_key: str) -> list[str]:
     """The viewer's own distance to their next commission tier (never anyone else's)."""
     if principal.person_id is None or principal.role not in ("rep", "manager"):

@@ -24,7 +24,7 @@ from commissions.core.money import from_minor
 from commissions.payroll.service import find_period
 
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/ type
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 JOURNAL_DESCRIPTION = (

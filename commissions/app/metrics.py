@@ -29,6 +29,8 @@ from commissions.core.metrics import PREFIX, process_registry
 from commissions.core.settings import Settings
 from commissions.models import StatementState
 
+EXPOSITION_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")  # Litestar appends the charset to text/ types
+
 
 def request_metrics() -> PrometheusConfig:
     """Request rate and latency by route template (``/statements/{email:str}``, never an address)."""
@@ -83,4 +85,5 @@ def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     queue = CollectorRegistry(auto_describe=False)
     queue.register(QueueCollector(request.app.state["engine"]))
     body = generate_latest(process_registry()) + generate_latest(queue)
-    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    # Litestar adds "; charset=utf-8" to a text/ type itself: prometheus_client's constant carries it already
+    return Response(body, media_type=EXPOSITION_TYPE, headers={"Cache-Control": "no-store"})

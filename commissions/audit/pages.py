@@ -115,6 +115,6 @@ class AuditController(Controller):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return Response(
             out.getvalue().encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"', "Cache-Control": "no-store"},
         )

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, Parameter, QueryParameter
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
@@ -114,5 +114,41 @@ class SubscriptionsApiController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, subscription_id: FromPath[int]
     ) -> None:
         """404 for an unknown id; deactivating one that is already inactive changes nothing."""
-        if service.deactivate(request.app.state["engine"], subscription_id, by=principal, kinds=("webhook",)) is None:
-            raise NotFoundException(f"no subscription {subscription_id}")
+        _deactivate(request, principal, subscription_id)
+
+    @delete(
+        "/",
+        sync_to_thread=True,
+        status_code=204,
+        summary="Deactivate a subscription named by `?id=` (the same as `DELETE /api/v1/subscriptions/{id}`)",
+    )
+    def delete_by_query_api(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        subscription_id: Annotated[
+            str | None, QueryParameter(name="id", description="the subscription's `id` (a number)")
+        ] = None,
+    ) -> None:
+        """400 naming `id` when it is missing, repeated or not a number; 404 for an unknown id; deactivating one
+        that is already inactive changes nothing."""
+        # ``subscription_id`` documents the parameter; the query is read whole to refuse a repeated ``id``
+        _deactivate(request, principal, _id_in_query(request.query_params.getall("id", [])))
+
+
+def _id_in_query(values: list[str]) -> int:
+    """The one ``?id=`` of a ``DELETE /api/v1/subscriptions?id=N``; a 400 naming ``id`` otherwise."""
+    if not values or not values[0].strip():
+        raise InputProblem("id", "name the subscription to deactivate: DELETE /api/v1/subscriptions?id=N")
+    if len(values) > 1:
+        raise InputProblem("id", "name one subscription: a single ?id=N")
+    text = values[0].strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise InputProblem("id", f"{text[:40]!r} is not a subscription id (a number)")
+    return int(text)
+
+
+def _deactivate(request: Request[Any, Any, Any], principal: CurrentPrincipal, subscription_id: int) -> None:
+    """Deactivate an outbound webhook subscription; 404 for an unknown id or one of another kind (a chat channel)."""
+    if service.deactivate(request.app.state["engine"], subscription_id, by=principal, kinds=("webhook",)) is None:
+        raise NotFoundException(f"no subscription {subscription_id}")

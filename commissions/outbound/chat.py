@@ -72,6 +72,15 @@ def _host_allowed(kind: str, host: str) -> bool:
     return any(host.endswith(suffix) for suffix in TEAMS_HOST_SUFFIXES)
 
 
+def is_chat_host(host: str) -> bool:
+    """Whether ``host`` is a Slack or Teams incoming webhook's (the hosts ``check_webhook_url`` accepts), in any
+    case and with or without the final dot of a fully qualified name: a receiver that must never see pay."""
+    host = host.lower().rstrip(".")
+    return host in SLACK_HOSTS or any(
+        host.endswith(suffix) or host == suffix.lstrip(".") for suffix in TEAMS_HOST_SUFFIXES
+    )
+
+
 def check_webhook_url(kind: str, url: str, *, allow_http: bool) -> str:
     """The URL if it is an incoming webhook of ``kind``: https to Slack's or Microsoft's hosts; a local host
     (tests, a relay on this machine) over http too, and any host when ``OUTBOUND_ALLOW_HTTP`` is on."""

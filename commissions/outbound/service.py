@@ -1,6 +1,7 @@
 """Subscriptions and replays: the rules and the transactions (create, deactivate, replay).
 
 Who: admin or finance. ``include_pay`` only by finance (an admin does not see pay, so cannot send it).
+``include_pay`` is refused for a Slack or Teams incoming-webhook URL (a chat channel never sees pay).
 The URL is ``https``; plain ``http`` only to this machine (localhost, 127.0.0.1, ::1), or anywhere when
 the setting ``OUTBOUND_ALLOW_HTTP`` is on (a private network). The secret is shown once, stored sealed.
 Every change is audited and bumps the stored version the outbox's cache of wanted types is keyed on
@@ -22,7 +23,15 @@ from commissions.core.principal import Principal
 from commissions.core.secret_box import InvalidToken, decrypt, encrypt
 from commissions.models.base import utcnow
 from commissions.models.outbound import Delivery, Subscription
-from commissions.outbound.chat import CHAT_EVENTS, CHAT_KINDS, LOCAL_HOSTS, check_webhook_url, shown_url, split_url
+from commissions.outbound.chat import (
+    CHAT_EVENTS,
+    CHAT_KINDS,
+    LOCAL_HOSTS,
+    check_webhook_url,
+    is_chat_host,
+    shown_url,
+    split_url,
+)
 from commissions.webhooks.signing import new_secret, seal
 
 MANAGERS_OF_SUBSCRIPTIONS = ("admin", "finance")
@@ -37,6 +46,17 @@ def check_url(url: str, *, allow_http: bool) -> str:
             "deliveries go over https only (plain http only to localhost, or anywhere with OUTBOUND_ALLOW_HTTP=true)",
         )
     return url
+
+
+def check_pay_receiver(url: str) -> None:
+    """A Slack or Teams channel never sees pay: ``include_pay`` is refused for a URL on their webhook hosts."""
+    _parts, host = split_url(url, missing="a subscription needs a url")
+    if is_chat_host(host):
+        raise InputProblem(
+            "include_pay",
+            f"{host} is a Slack or Teams incoming webhook, and a chat channel never sees pay: "
+            "leave include_pay off (or add it as a chat channel)",
+        )
 
 
 def check_events(events: list[str]) -> list[str]:
@@ -66,6 +86,8 @@ def create_subscription(
     if include_pay and by.role != "finance":
         raise Forbidden("include_pay: only finance may send pay figures to a receiver (admins do not see pay)")
     url = check_url(url, allow_http=allow_http)
+    if include_pay:
+        check_pay_receiver(url)
     kinds = check_events(events)
     secret = new_secret()
     row = Subscription(

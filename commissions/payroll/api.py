@@ -11,7 +11,7 @@ from commissions.core.guards import finance_only
 from commissions.payroll.service import export_filename, find_period, payout_rows, to_csv, to_xlsx
 
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/ type
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

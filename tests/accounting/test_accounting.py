@@ -106,7 +106,7 @@ def test_the_amortisation_schedule_of_the_worked_example(client, engine: Engine,
 def test_every_journal_entry_of_a_whole_period_is_balanced(client, engine: Engine, make_person) -> None:
     tokens = books(client, engine, make_person)
     response = client.get(f"{Q1}/journal.csv", headers=tokens["finance"])
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
     assert 'filename="journal-2026-Q1.csv"' in response.headers["content-disposition"]
     rows = journal_rows(response.text)
     by_entry: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])

@@ -204,6 +204,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/subscriptions"): {"admin", "finance"},
     ("POST", "/api/v1/subscriptions"): {"admin", "finance"},
     ("DELETE", "/api/v1/subscriptions/{subscription_id:int}"): {"admin", "finance"},
+    ("DELETE", "/api/v1/subscriptions"): {"admin", "finance"},
     # single sign-on: starting and finishing a sign-in are public (a slug nobody configured: 404 / refused);
     # the flow itself: tests/sso/test_oidc_flow.py
     ("POST", "/login/sso/{slug:str}"): PUBLIC,

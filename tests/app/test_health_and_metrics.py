@@ -54,7 +54,7 @@ def metered(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
 def scrape(client: TestClient) -> str:
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"  # the charset once
     return response.text
 
 

@@ -253,6 +253,38 @@ def test_api_rejects_unknown_metric_view_and_period(client, engine: Engine, make
     assert client.get("/api/v1/leaderboard").status_code == 401
 
 
+def test_team_is_chosen_by_name_or_id(client, engine: Engine, make_person) -> None:
+    figures = {
+        "ana@example.com": ("Sales East", "sales", "rep", "bookings", 12_000_000, 10_000_000, 1_200_000),
+        "bo@example.com": ("Sales East", "sales", "rep", "bookings", 9_000_000, 10_000_000, 900_000),
+        "cy@example.com": ("West", "sales", "rep", "bookings", 18_000_000, 20_000_000, 900_000),
+        "al@example.com": ("alpha", "sales", "rep", "bookings", 1_000_000, 10_000_000, 100_000),
+        "au@example.com": ("ALPHA", "sales", "rep", "bookings", 2_000_000, 10_000_000, 200_000),
+    }
+    _summaries(engine, make_person, figures)
+    east = read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Sales East")).one())
+    sign_in(client, "cy@example.com")
+    for team in (str(east), "Sales East", "sales east", "SALES EAST", " Sales East "):
+        response = client.get("/api/v1/leaderboard", params={"period": PERIOD, "team": team})
+        assert response.status_code == 200, team
+        body = response.json()
+        assert (body["view"], body["team"]) == ("team", east), team
+        assert [e["person"] for e in body["entries"]] == ["ana@example.com", "bo@example.com"], team
+    # two teams that differ only in case: the exact name picks one, any other spelling is ambiguous
+    exact = client.get("/api/v1/leaderboard", params={"period": PERIOD, "team": "alpha"}).json()
+    assert [e["person"] for e in exact["entries"]] == ["al@example.com"]
+    for unknown in ("Alpha", "Nowhere", "999", "-1", "Sales"):
+        response = client.get("/api/v1/leaderboard", params={"period": PERIOD, "team": unknown})
+        assert response.status_code == 400, unknown
+        body = response.json()
+        assert body["status_code"] == 400 and "team" in body["detail"] and body["extra"] == {"team": unknown}
+    # the page shares the parsing
+    page = client.get("/leaderboard", params={"period": PERIOD, "view": "team", "team": "sales east"})
+    assert page.status_code == 200 and 'data-person="ana@example.com"' in page.text
+    assert 'data-person="cy@example.com"' not in page.text
+    assert client.get("/leaderboard", params={"period": PERIOD, "view": "team", "team": "Nowhere"}).status_code == 400
+
+
 def test_page_highlights_the_viewer_and_shows_around_me(client, engine: Engine, make_person) -> None:
     figures = {
         f"r{n:02d}@example.com": ("East", "sales", "rep", "bookings", n * 100_000, 10_000_000, n * 10_000)

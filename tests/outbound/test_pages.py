@@ -78,6 +78,22 @@ def test_finance_may_include_pay_and_an_admin_may_not(client, engine: Engine, ma
     assert made.status_code == 200 and stored(engine)[0].include_pay
 
 
+def test_include_pay_is_refused_for_a_chat_url(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    csrf = signed_in(client, make_person, "finance")
+    refused = post(
+        client,
+        PAGE + "/",
+        csrf,
+        {
+            "url": "https://hooks.slack.com/services/T000/B000/XXXX",
+            "events": "statement.changed",
+            "include_pay": "true",
+        },
+    )
+    assert refused.status_code == 400 and 'role="alert"' in refused.text and "never sees pay" in refused.text
+    assert stored(engine) == []
+
+
 def test_admin_include_pay_is_refused(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
     csrf = signed_in(client, make_person, "admin")
     refused = post(

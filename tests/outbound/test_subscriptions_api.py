@@ -67,6 +67,69 @@ def test_include_pay_is_finance_only(client, engine: Engine, tokens) -> None:  #
     assert allowed.status_code == 201 and allowed.json()["include_pay"] is True
 
 
+CHAT_URLS = [
+    "https://hooks.slack.com/services/T000/B000/XXXX",
+    "https://HOOKS.SLACK.COM./services/T000/B000/XXXX",
+    "https://hooks.slack.com:443/services/T000/B000/XXXX",
+    "https://contoso.webhook.office.com/webhookb2/abc/IncomingWebhook/def",
+    "https://prod-00.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=x",
+]
+
+
+@pytest.mark.parametrize("url", CHAT_URLS)
+def test_include_pay_is_refused_for_a_slack_or_teams_url(client, engine: Engine, tokens, url: str) -> None:  # type: ignore[no-untyped-def]
+    refused = client.post(
+        "/api/v1/subscriptions", json={**BODY, "url": url, "include_pay": True}, headers=tokens["finance"]
+    )
+    assert refused.status_code == 400, refused.text
+    body = refused.json()
+    assert (
+        body["status_code"] == 400 and body["extra"] == {"field": "include_pay"} and "never sees pay" in body["detail"]
+    )
+    assert stored(engine) == []
+    # without pay such a URL is still a subscription like any other
+    plain = client.post("/api/v1/subscriptions", json={**BODY, "url": url}, headers=tokens["finance"])
+    assert plain.status_code == 201 and plain.json()["include_pay"] is False
+
+
+@pytest.mark.parametrize("role", ["admin", "finance"])
+def test_delete_takes_the_id_as_a_query_parameter_too(client, engine: Engine, tokens, role: str) -> None:  # type: ignore[no-untyped-def]
+    from commissions.outbound.service import add_chat_channel
+    from tests.outbound.conftest import ADMIN, SECRET_KEY
+
+    sub_id = client.post("/api/v1/subscriptions", json=BODY, headers=tokens["admin"]).json()["id"]
+    chat = add_chat_channel(
+        engine,
+        kind="slack",
+        name="#wins",
+        url="https://hooks.slack.com/services/T000/B000/XXXX",
+        events=["deal.recorded"],
+        by=ADMIN,
+        secret_key=SECRET_KEY,
+        allow_http=False,
+    )
+    for other in ("rep", "manager"):
+        assert client.delete(f"/api/v1/subscriptions?id={sub_id}", headers=tokens[other]).status_code == 403
+    assert client.delete(f"/api/v1/subscriptions?id={sub_id}").status_code == 401
+    assert all(row.active for row in stored(engine))
+    for query in ("", "?id=", "?id=abc", "?id=1.5", "?id=-1", f"?id={sub_id}&id={sub_id}"):
+        bad = client.delete(f"/api/v1/subscriptions{query}", headers=tokens[role])
+        assert bad.status_code == 400, query
+        assert bad.json()["status_code"] == 400 and bad.json()["extra"] == {"field": "id"}, query
+    for unknown in (999999, chat.id):  # none, or a chat channel: not a webhook subscription
+        missing = client.delete(f"/api/v1/subscriptions?id={unknown}", headers=tokens[role])
+        assert missing.status_code == 404 and missing.json()["status_code"] == 404
+    assert all(row.active for row in stored(engine))
+    gone = client.delete(f"/api/v1/subscriptions?id={sub_id}", headers=tokens[role])
+    assert gone.status_code == 204 and gone.content == b""
+    assert [row.active for row in stored(engine)] == [False, True]
+    assert client.delete(f"/api/v1/subscriptions?id={sub_id}", headers=tokens[role]).status_code == 204
+    with Session(engine) as s:
+        actions = [e.action for e in s.exec(select(AuditEvent)).all()]
+    assert actions.count("subscription.deactivate") == 1
+    assert "delete" in client.get("/schema/openapi.json").json()["paths"]["/api/v1/subscriptions"]
+
+
 @pytest.mark.parametrize("role", ["rep", "manager"])
 def test_sales_roles_are_refused(client, engine: Engine, tokens, role: str) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/api/v1/subscriptions", json=BODY, headers=tokens["admin"]).status_code == 201

@@ -141,6 +141,15 @@ def test_status_is_the_period_state_and_a_locked_export_is_byte_identical(client
     assert {r["status"] for r in rows_of(client.get(URL + ".csv", headers=headers).content)} == {"locked"}
 
 
+def test_exports_name_their_content_type_once(client, engine: Engine, make_person) -> None:
+    worked_example(client, engine, make_person)
+    headers = finance(engine)
+    assert client.get(URL + ".csv", headers=headers).headers.get_list("content-type") == ["text/csv; charset=utf-8"]
+    assert client.get(URL + ".xlsx", headers=headers).headers.get_list("content-type") == [
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ]
+
+
 def test_xlsx_is_byte_identical_for_any_unchanged_period_and_has_no_clock_in_it(
     client, engine: Engine, make_person
 ) -> None:
