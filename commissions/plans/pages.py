@@ -99,7 +99,9 @@ def _plan_or_404(db: Session, plan_id: int) -> Plan:
 
 
 def _next_free_start(db: Session, plan: Plan) -> date:
-    """The current period's first day, or the next period's when a version already starts today's period."""
+    """The editor's proposed date: the current period's first day, or the next period's when a version already
+    starts today's period. Saving on that version's own day would correct it (the newer one wins), which
+    changes pay already shown for the period: the author chooses that date, it is never the default."""
     start = default_effective_from(plan.period_kind)
     taken = version_starts(db, stored_id(plan))
     while start in taken:
