@@ -54,37 +54,47 @@ class Booked:
 
 
 def adjustment_period(session: Session, locked: Period) -> Period:
-    """Where a change to ``locked`` is booked: the earliest open period of the same kind after it that has
-    started (``starts_on`` <= today), never a future one while a started one can take it.
+    """Where a change to ``locked`` is booked: the earliest open period of the same kind after it (plans.md 6)
+    that has started (``starts_on`` <= today), never a future one while a started one can take it.
 
-    1. the earliest existing open period after ``locked`` that has started;
-    2. else the first period after ``locked`` that has started and does not exist yet (created);
-    3. only when every period after ``locked`` up to today is closed or approved (or ``locked`` is the
+    1. walking the periods after ``locked`` in order up to today: the first that is open, or that does not
+       exist yet (created then: a quarter with no activity is still open, and the earliest);
+    2. only when every period after ``locked`` up to today is closed or approved (or ``locked`` is the
        current period): the earliest open or missing period after it, i.e. the next one.
-    Approved, locked and paid periods are skipped.
+    Approved, locked and paid periods are skipped; periods before the window of those that may be created
+    are not walked (a change to a very old period lands in the first period inside the window).
     """
     today = period_keys.today()
-    after = (Period.kind == locked.kind, Period.state == "open", Period.starts_on > locked.ends_on)
-    started = session.exec(
-        select(Period).where(*after, Period.starts_on <= today).order_by(col(Period.starts_on))
-    ).first()
-    if started is not None:
-        return started
-    # the first period after it that does not exist yet (existing ones are skipped), never one so old
-    # that it would fall outside the window of periods that may be created
-    day, fallback = max(locked.ends_on, period_keys.period_window(on=today).earliest - timedelta(days=1)), None
+    kind = locked.kind
+    day = max(locked.ends_on, period_keys.period_window(on=today).earliest - timedelta(days=1))
+    rows = {
+        row.key: row
+        for row in session.exec(
+            select(Period).where(Period.kind == kind, Period.starts_on > day, Period.starts_on <= today)
+        ).all()
+    }
     while True:
-        day = eng.parse_period(key_of_day(locked.kind, day + timedelta(days=1))).end
-        key = key_of_day(locked.kind, day)
-        if session.exec(select(Period.id).where(Period.key == key)).first() is None:
-            fallback = key
+        bounds = eng.parse_period(key_of_day(kind, day + timedelta(days=1)))
+        if bounds.start > today:
             break
-    if eng.parse_period(fallback).start <= today:
-        return ensure_period(session, fallback)
+        row = rows.get(bounds.key)
+        if row is None:
+            return ensure_period(session, bounds.key)
+        if row.state == "open":
+            return row
+        day = bounds.end
+    # nothing started is open: the next period, existing (a quota set ahead of time) or created
+    after = (Period.kind == kind, Period.state == "open", Period.starts_on > day)
     future = session.exec(select(Period).where(*after).order_by(col(Period.starts_on))).first()
-    if future is not None and future.starts_on < eng.parse_period(fallback).start:
+    while True:
+        bounds = eng.parse_period(key_of_day(kind, day + timedelta(days=1)))
+        existing = session.exec(select(Period).where(Period.key == bounds.key)).first()
+        if existing is None:
+            break
+        day = bounds.end
+    if future is not None and future.starts_on < bounds.start:
         return future
-    return ensure_period(session, fallback)
+    return ensure_period(session, bounds.key)
 
 
 def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int, int]:

@@ -295,6 +295,22 @@ def test_an_adjustment_goes_to_the_earliest_started_period_even_when_a_future_on
     assert [line.amount_minor for line in _prior_lines(engine, "2026-Q2")] == [300_000]
 
 
+def test_an_adjustment_goes_to_the_earliest_open_period_even_one_nothing_happened_in_yet(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """plans.md 6: "the earliest open period". 2026-Q2 saw no activity (it has no row), 2026-Q3 did: the late
+    deal for the locked 2026-Q1 is booked in 2026-Q2, not in the first period that happens to exist."""
+    tokens = setup_books(engine, make_person)
+    _post(client, tokens, "D-1", "60000", "2026-01-10")
+    _post(client, tokens, "D-3", "10000", "2026-07-10")
+    _lock(client, tokens, "2026-Q1")
+    _post(client, tokens, "D-9", "30000", "2026-02-15")  # late: for 2026-Q1, which is locked
+    assert _prior_lines(engine, "2026-Q3") == []
+    [line] = _prior_lines(engine, "2026-Q2")
+    assert line.amount_minor == 300_000 and line.original_period_id == period_row(engine, "2026-Q1").id
+    assert period_row(engine, "2026-Q2").state == "open"
+
+
 def test_when_the_locked_period_is_the_current_one_the_adjustment_goes_to_the_next(
     client,
     engine: Engine,
