@@ -21,7 +21,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
-from commissions.core.money import MoneyError, from_minor, to_minor
+from commissions.core.money import MoneyError, from_minor, to_minor, typed_number
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
 from commissions.core.principal import Principal
 from commissions.models import (
@@ -105,7 +105,7 @@ def parse_amount(value: Decimal | str | int | None, currency: str) -> int:
     if value is None or str(value).strip() == "":
         raise InputProblem("amount", "an amount is required, e.g. 250.00 or -120.00")
     try:
-        minor = to_minor(Decimal(str(value).strip().replace(",", "")), currency)
+        minor = to_minor(Decimal(typed_number(str(value))), currency)
     except (MoneyError, InvalidOperation, ValueError) as exc:
         raise InputProblem("amount", f"{value!r} is not an amount in {currency}: {exc}") from None
     if minor == 0:
@@ -113,6 +113,16 @@ def parse_amount(value: Decimal | str | int | None, currency: str) -> int:
     if abs(minor) >= 10**15:
         raise InputProblem("amount", "that amount is too large")
     return minor
+
+
+class OwnPay(InputProblem):
+    """Four eyes on pay: a finance person never books (or takes back) an adjustment of their own statement
+    (HTTP 403; the forms show it on the field, like any refusal)."""
+
+    status_code = 403
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "nobody adjusts their own pay: another finance person books it")
 
 
 def add_manual_adjustment(
@@ -134,6 +144,8 @@ def add_manual_adjustment(
     person = session.get(Person, person_id)
     if person is None:
         raise InputProblem("person", f"no person with id {person_id}")
+    if person_id == actor_id:
+        raise OwnPay("person")
     deal = session.get(Deal, deal_id) if deal_id is not None else None
     if deal_id is not None and deal is None:
         raise InputProblem("deal", f"no deal with id {deal_id}")
@@ -192,6 +204,8 @@ def reverse_adjustment(session: Session, *, line_id: int, reason: str, actor_id:
     line = session.get(PayoutLine, line_id)
     if line is None or line.kind != "adjustment" or not (line.basis or {}).get("manual"):
         raise AdjustmentNotFound("line", f"no manual adjustment line {line_id}")
+    if line.person_id == actor_id:  # taking back a deduction raises one's own pay as much as adding to it
+        raise OwnPay("line")
     period = _stored(session, Period, line.period_id)
     writable_period(session, period.key, field="line")
     reversal = aliased(PayoutLine)

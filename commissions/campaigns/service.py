@@ -19,7 +19,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction, write
 from commissions.core.errors import Forbidden, InputProblem
-from commissions.core.money import MoneyError, format_money, from_minor, to_minor
+from commissions.core.money import MoneyError, format_money, from_minor, to_minor, typed_number
 from commissions.core.periods import CLOSED_STATES, PeriodKey
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
@@ -146,9 +146,8 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
     currency = (data.currency.strip() or "USD").upper()
     if not CURRENCY_RE.match(currency):
         raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
-    cost_text = data.cost.strip().replace(",", "") or "0"
     try:
-        cost_minor = to_minor(cost_text, currency)
+        cost_minor = to_minor(typed_number(data.cost) or "0", currency)
     except MoneyError as exc:
         raise InputProblem("cost", str(exc)) from exc
     if cost_minor < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from commissions.engine.money import minor_digits
@@ -9,6 +10,21 @@ from commissions.engine.money import minor_digits
 
 class MoneyError(ValueError):
     pass
+
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def typed_number(text: str) -> str:
+    """A number as a person types it, for ``Decimal``: commas may only group thousands (40,000.50 -> 40000.50).
+    A comma anywhere else (12,5) is refused: read as a decimal comma it means 12.5, dropped it means 125,
+    and pay must not depend on which was meant. Anything else is returned stripped, for the caller to read."""
+    raw = text.strip()
+    if "," not in raw:
+        return raw
+    if _GROUPED.fullmatch(raw):
+        return raw.replace(",", "")
+    raise MoneyError(f"{raw!r}: write decimals after a point (12.50); a comma may only group thousands (40,000)")
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:

@@ -22,6 +22,7 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.i18n import gettext as _
+from commissions.core.money import MoneyError, typed_number
 from commissions.core.paging import BadCursor
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
@@ -285,14 +286,20 @@ def _to_deal(values: dict[str, str], custom_fields: list[CustomField]) -> tuple[
             splits.append({"person": person, "share": share or "0"})
     if splits:
         body["splits"] = splits
+    errors: dict[str, str] = {}
+    if "amount" in body:  # as people type it: 40,000.50 (the pages show amounts so)
+        try:
+            body["amount"] = typed_number(body["amount"])
+        except MoneyError as exc:
+            errors["amount"] = str(exc)
     try:
-        return DealIn.model_validate(body), {}
+        deal = DealIn.model_validate(body)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for err in exc.errors():
             name, message = error_field_and_message(err)
             errors.setdefault(_slot(name) if name != "row" else "form", message)
         return None, errors
+    return (None, errors) if errors else (deal, {})
 
 
 def _dry_run_errors(request: Request[Any, Any, Any], data: DealIn, principal: Principal) -> dict[str, str]:

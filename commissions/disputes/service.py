@@ -28,6 +28,7 @@ from commissions.core import mail, outbox
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, Forbidden, InputProblem
+from commissions.core.money import typed_number
 from commissions.core.principal import Principal
 from commissions.models import Dispute, DisputeMessage, PayoutLine, Period, Person
 from commissions.models.base import utcnow
@@ -190,11 +191,11 @@ def _announce_answer(session: Session, dispute: Dispute, principal: Principal) -
 
 
 def parse_adjustment(text: str | None) -> Decimal | None:
-    raw = (text or "").strip().replace(",", "")
+    raw = (text or "").strip()
     if not raw:
         return None
     try:
-        amount = Decimal(raw)
+        amount = Decimal(typed_number(raw))
         if not amount.is_finite():
             raise InvalidOperation
     except (InvalidOperation, ValueError) as exc:

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session
 
 from commissions.core.errors import InputProblem
+from commissions.core.money import MoneyError, typed_number
 from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.custom_fields.service import check_values, declared_types
@@ -39,12 +40,12 @@ class Estimate:
 
 
 def _amount(text: str | None) -> Decimal:
-    raw = (text or "").strip().replace(",", "")
+    raw = (text or "").strip()
     if not raw:
         raise InputProblem("amount", "required: the deal amount, e.g. 40000")
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
+        value = Decimal(typed_number(raw))
+    except (InvalidOperation, MoneyError):
         value = None
     if value is None or not value.is_finite() or value <= 0 or value > MAX_AMOUNT:
         raise InputProblem("amount", f"{raw!r} is not a positive amount (write it like 40000 or 40000.50)")

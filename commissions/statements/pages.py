@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import requires_person, requires_role
 from commissions.core.i18n import gettext as _
+from commissions.core.money import typed_number
 from commissions.core.paging import MAX_PAGE
 from commissions.core.periods import period_row
 from commissions.core.rendering import page, page_or_partial
@@ -217,10 +218,10 @@ class StatementsController(Controller):
         if me is None:  # requires_person passed, but the person row is gone
             raise NotFoundException("No such person.")
         key = period_key(db, me, str(data.get("period") or "") or None)
-        raw = str(data.get("amount", "")).strip().replace(",", "")
+        raw = str(data.get("amount", "")).strip()
         context: dict[str, Any] = {"period": key, "amount": raw, "answers": None, "error": None}
         try:
-            amount = Decimal(raw)
+            amount = Decimal(typed_number(raw))
             if not amount.is_finite() or amount <= 0 or amount > Decimal("1000000000000"):
                 raise InvalidOperation
         except (InvalidOperation, ValueError):

@@ -27,6 +27,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from commissions.core.errors import InputProblem
+from commissions.core.money import MoneyError, typed_number
 
 FORMATS = ("standard", "hubspot", "salesforce")
 
@@ -127,8 +128,8 @@ def _get(record: Mapping[str, Any], path: str) -> str:
 
 def _amount(text: str, name: str) -> str:
     try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
+        value = Decimal(typed_number(text))
+    except (InvalidOperation, MoneyError):
         value = None
     if value is None or not value.is_finite() or value < 0:
         raise MappingError(name, f"{text!r} is not an amount" if text else "missing: the deal amount")

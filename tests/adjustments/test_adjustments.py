@@ -13,6 +13,7 @@ from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
 from commissions.models import Adjustment, AuditEvent, PayoutLine
 from tests.conftest import csrf_from, read, sign_in
+from tests.deals.test_deals_api import token_for
 from tests.finance_fixtures import example_deal, ledger_of, person_id, setup_books, statement
 
 
@@ -112,6 +113,7 @@ def test_a_correction_is_a_reversing_line_never_an_edit(client, engine: Engine, 
         ({"amount": "0"}, 400, "amount", "zero"),
         ({"amount": "12.345"}, 400, "amount", "not an amount"),
         ({"amount": "abc"}, 400, "amount", "not an amount"),
+        ({"amount": "12,5"}, 400, "amount", "write decimals after a point"),  # was booked as 125.00
         ({"reason": "  "}, 400, "reason", "say why"),
         ({"person": "nobody@example.com"}, 400, "person", "no person"),
         ({"period": "2026-Q9"}, 400, "period", ""),
@@ -127,6 +129,37 @@ def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(
     assert response.status_code == status, response.text
     assert response.json()["extra"]["field"] == field and words in response.json()["detail"]
     assert count(engine, PayoutLine) == lines and count(engine, Adjustment) == 0
+
+
+def test_nobody_adjusts_their_own_pay_nor_takes_back_a_deduction_of_it(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """Four eyes on pay: finance books for others; an adjustment of one's own statement (or the reversal of a
+    deduction from it, which pays as much) needs another finance person. The API and the form refuse it, 403."""
+    tokens = books(client, engine, make_person)
+    make_person("fay@example.com", "finance")
+    fay = token_for(engine, "finance", "fay@example.com")
+    mine = adjust(client, tokens, person="fin@example.com", amount="5000", reason="Self bonus")
+    assert mine.status_code == 403 and mine.json()["extra"]["field"] == "person", mine.text
+    assert "another finance person" in mine.json()["detail"] and count(engine, Adjustment) == 0
+
+    payload = {"person": "fin@example.com", "period": "2026-Q1", "amount": "-300", "reason": "Overpaid in Q4"}
+    deduction = client.post("/api/v1/adjustments", json=payload, headers=fay)
+    assert deduction.status_code == 201, deduction.text
+    back = client.post(f"/api/v1/adjustments/{deduction.json()['id']}/reverse", json={}, headers=tokens["finance"])
+    assert back.status_code == 403 and back.json()["extra"]["field"] == "line"
+    assert count(engine, Adjustment) == 1
+    assert client.post(f"/api/v1/adjustments/{deduction.json()['id']}/reverse", json={}, headers=fay).status_code == 201
+
+    sign_in(client, "fin@example.com")
+    form = {"person": "fin@example.com", "period": "2026-Q1", "amount": "5000", "reason": "Self bonus"}
+    page = client.post("/finance/adjustments/", data={**form, "_csrf_token": csrf_from(client)})
+    assert page.status_code == 403 and "another finance person books it" in page.text
+    assert count(engine, Adjustment) == 2  # fay's deduction and her reversal of it
+
+
+def test_thousands_typed_with_commas_are_read_as_people_mean_them(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    tokens = books(client, engine, make_person)
+    assert adjust(client, tokens, amount="1,250.50").status_code == 201
+    assert [a.amount_minor for a in read(engine, lambda s: s.exec(select(Adjustment)).all())] == [125_050]
 
 
 def test_a_locked_period_refuses_adjustments(client, engine: Engine, make_person) -> None:

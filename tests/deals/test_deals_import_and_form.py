@@ -181,6 +181,8 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
         },
     )
     assert "sum to exactly 100" in split_wrong.text
+    decimal_comma = client.post("/deals/new/validate", data={**form, "amount": "12,5"})
+    assert "write decimals after a point (12.50)" in decimal_comma.text  # never read as 125
     assert deals(engine) == 0
 
     saved = client.post(
@@ -198,8 +200,10 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
     assert saved.status_code in (302, 303)
     # a split crediting bo waits for approval (tests/deals/test_pay_write_rules.py) and is no deal yet
     assert saved.headers["location"].startswith("/deals/approvals?held=") and deals(engine) == 0
-    alone = client.post("/deals/new/", data={**form, "amount": "1000"}, follow_redirects=False)
+    # the amount as the pages show amounts: 40,000.50
+    alone = client.post("/deals/new/", data={**form, "amount": "40,000.50"}, follow_redirects=False)
     assert alone.status_code in (302, 303) and alone.headers["location"].startswith("/deals?recorded=")
     assert deals(engine) == 1
+    assert read(engine, lambda s: s.exec(select(Deal.amount_minor)).one()) == 4_000_050
     stolen = client.post("/deals/new/", data={**form, "amount": "1000", "owner": "bo@example.com"})
     assert stolen.status_code == 400 and deals(engine) == 1
