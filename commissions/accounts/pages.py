@@ -50,7 +50,7 @@ from commissions.auth.sign_in_options import password_sign_in_enabled, provider_
 from commissions.auth.throttle import Refusal, SignInThrottle
 from commissions.auth.tokens import ADMIN_GRANTABLE, TokenError
 from commissions.calculation.rows import stored_id
-from commissions.core import mail
+from commissions.core import mail, shown_once
 from commissions.core.csp import csp_with_form_targets
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins, any_role, requires_person
@@ -515,14 +515,17 @@ def _tokens_context(db: Session, **extra: object) -> dict[str, Any]:
     return {"tokens": rows, "roles": ADMIN_GRANTABLE, "form": NewTokenForm(), "error": None, "new_token": None, **extra}
 
 
+NEW_TOKEN = "new_token"  # the session key of a token just created, until its page shows it
+
+
 class TokensController(Controller):
     path = "/admin/tokens"
     guards = [admins]
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def tokens_page(self, db: DbSession) -> Template:
-        return page("pages/admin/tokens.html", _tokens_context(db))
+    def tokens_page(self, request: Request[Any, Any, Any], db: DbSession) -> Template:
+        return page("pages/admin/tokens.html", _tokens_context(db, new_token=shown_once.take(request, NEW_TOKEN)))
 
     @post("/", sync_to_thread=True, status_code=200)
     def create(
@@ -531,7 +534,7 @@ class TokensController(Controller):
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[NewTokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template:
+    ) -> Template | Redirect:
         try:
             token, clear = create_api_token(
                 request.app.state["engine"],
@@ -542,7 +545,8 @@ class TokensController(Controller):
             )
         except TokenError as exc:
             return page("pages/admin/tokens.html", _tokens_context(db, form=data, error=str(exc)))
-        return page("pages/admin/tokens.html", _tokens_context(db, new_token={"name": token.name, "value": clear}))
+        shown_once.keep_for_next_page(request, NEW_TOKEN, {"name": token.name, "value": clear})
+        return Redirect("/admin/tokens", status_code=303)  # a reload shows the list, it creates no second token
 
     @post("/{token_id:int}/revoke", sync_to_thread=True)
     def revoke(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, token_id: FromPath[int]) -> Redirect:

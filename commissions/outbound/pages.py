@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel, field_validator
 from sqlmodel import Session
 
+from commissions.core import shown_once
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.i18n import N_
@@ -103,6 +104,9 @@ def _context(
     }
 
 
+NEW_SUBSCRIPTION = "new_subscription"  # the session key of a subscription just created, until its page shows it
+
+
 class OutboundWebhooksController(Controller):
     path = PAGE
     guards = [admins_and_finance]
@@ -123,6 +127,9 @@ class OutboundWebhooksController(Controller):
             db, principal, status=status if status in DELIVERY_STATES else "", q=q[:200], page_number=max(page, 1)
         )
         context["done"] = _(DONE[done]) if done in DONE else None
+        created = shown_once.take(request, NEW_SUBSCRIPTION)
+        if created is not None:
+            context["created"] = {"subscription": {"url": created["url"]}, "secret": created["secret"]}
         return page_or_partial(request, TEMPLATE, LOG_PARTIAL, context)
 
     @post("/", sync_to_thread=True, status_code=200)
@@ -132,7 +139,7 @@ class OutboundWebhooksController(Controller):
         db: DbSession,
         principal: CurrentPrincipal,
         data: Annotated[SubscriptionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template:
+    ) -> Template | Redirect:
         settings = request.app.state["settings"]
         try:
             row, secret = service.add_subscription(
@@ -150,7 +157,8 @@ class OutboundWebhooksController(Controller):
         except Forbidden as exc:
             context = _context(db, principal, form=data, error={"field": "include_pay", "message": str(exc)})
             return page(TEMPLATE, context, status_code=403)
-        return page(TEMPLATE, _context(db, principal, created={"subscription": row, "secret": secret}))
+        shown_once.keep_for_next_page(request, NEW_SUBSCRIPTION, {"url": row.url, "secret": secret})
+        return Redirect(PAGE, status_code=303)  # a reload shows the page, it creates no second subscription
 
     @post("/{subscription_id:int}/deactivate", sync_to_thread=True)
     def deactivate(

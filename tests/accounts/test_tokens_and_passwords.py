@@ -63,7 +63,10 @@ def test_an_admin_cannot_mint_a_finance_token_and_a_token_acts_with_its_persons_
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(ApiToken)).one()) == 0
 
     made = post_form(client, "/admin/tokens/", {"name": "ana's script", "role": "", "as_email": "ana@example.com"})
-    clear = re.search(r"qb_[\w-]+", made.text).group(0)  # type: ignore[union-attr]
+    assert made.status_code == 303 and made.headers["location"] == "/admin/tokens"  # Post/Redirect/Get
+    shown = client.get("/admin/tokens").text
+    clear = re.search(r"qb_[\w-]+", shown).group(0)  # type: ignore[union-attr]
+    assert clear not in client.get("/admin/tokens").text  # shown once: a reload shows it no more
     headers = {"Authorization": f"Bearer {clear}"}
     assert client.get("/api/v1/me", headers=headers).json()["role"] == "rep"
     assert client.get("/api/v1/payouts/2026-Q1.csv", headers=headers).status_code == 403

@@ -45,20 +45,23 @@ def test_admin_creates_a_subscription_and_sees_the_secret_once(client, engine: E
         csrf,
         {"url": "https://hooks.example.com/in", "events": ["deal.recorded", "period.locked"]},
     )
-    assert created.status_code == 200, created.text
-    assert "Subscription created" in created.text and "shown only once" in created.text
-    secret = created.text.split('<pre class="token" tabindex="0">')[1].split("</pre>")[0]
-    assert secret.startswith("whsec_")
+    # Post/Redirect/Get: the secret is on the page the form redirects to, once; a reload creates nothing
+    assert created.status_code == 303 and created.headers["location"] == PAGE, created.text
+    shown = client.get(PAGE)
+    assert "Subscription created" in shown.text and "shown only once" in shown.text
+    secret = shown.text.split('<pre class="token" tabindex="0">')[1].split("</pre>")[0]
+    assert secret.startswith("whsec_") and secret not in created.headers["location"]
     [row] = stored(engine)
     assert row.events == ["deal.recorded", "period.locked"] and not row.include_pay
     again = client.get(PAGE)
     assert "https://hooks.example.com/in" in again.text and secret not in again.text
+    assert len(stored(engine)) == 1
 
 
 def test_a_single_event_box_and_bad_input(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
     csrf = signed_in(client, make_person, "admin")
     one = post(client, PAGE + "/", csrf, {"url": "https://hooks.example.com/in", "events": "deal.recorded"})
-    assert one.status_code == 200 and stored(engine)[0].events == ["deal.recorded"]
+    assert one.status_code == 303 and stored(engine)[0].events == ["deal.recorded"]
     bad = post(client, PAGE + "/", csrf, {"url": "http://hooks.example.com/in", "events": "deal.recorded"})
     assert bad.status_code == 400 and "https" in bad.text
     none = post(client, PAGE + "/", csrf, {"url": "https://hooks.example.com/x"})
@@ -75,7 +78,7 @@ def test_finance_may_include_pay_and_an_admin_may_not(client, engine: Engine, ma
         csrf,
         {"url": "https://payroll.example.com/in", "events": "statement.changed", "include_pay": "true"},
     )
-    assert made.status_code == 200 and stored(engine)[0].include_pay
+    assert made.status_code == 303 and stored(engine)[0].include_pay
 
 
 def test_include_pay_is_refused_for_a_chat_url(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
