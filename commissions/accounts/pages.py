@@ -291,6 +291,8 @@ class AccountPasswordController(Controller):
                 response.headers["Retry-After"] = str(lock.retry_after)
                 return response
             return again("current_password", _("Your current password is wrong."))
+        if data.new_password == data.current_password:  # said only once the current one is proven
+            return again("new_password", _("Choose a new password, not your current one."))
         new_hash = await to_thread.run_sync(hash_password, data.new_password)
         session_data = await to_thread.run_sync(
             store_new_password, engine, throttle, principal, seen_hash, data.new_password, new_hash, ip

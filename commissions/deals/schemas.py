@@ -90,9 +90,40 @@ class DealIn(BaseModel):
         return self
 
 
+#: pydantic's words for the common refusals, in the words of the people filling a form or a CSV file
+_PLAIN = {
+    "decimal_parsing": "is not a number (write it like 40000.50)",
+    "decimal_type": "is not a number (write it like 40000.50)",
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "date_from_datetime_parsing": "is not a date (write 2026-01-31)",
+    "date_parsing": "is not a date (write 2026-01-31)",
+    "missing": "is required",
+}
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _plain(error: ErrorDetails) -> str | None:
+    kind = error.get("type", "")
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        bound = (error.get("ctx") or {}).get(key)
+        return f"must be {words} {bound}" if bound is not None else None
+    if kind == "string_too_long":
+        return f"at most {(error.get('ctx') or {}).get('max_length')} characters"
+    return None
+
+
 def error_field_and_message(error: ErrorDetails) -> tuple[str, str]:
     """A pydantic error as (field, message); whole-model checks name their field as ``field: message``."""
-    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    message = _plain(error) or str(error.get("msg", "")).removeprefix("Value error, ")
     loc = [str(part) for part in error.get("loc", ())]
     if loc:
         return loc[0], message

@@ -110,6 +110,8 @@ def parse_target(text: str | Decimal | int | None, metric: str, currency: str) -
         raw = str(text).strip()
         if not raw:
             return None
+        if raw.startswith("-") and _NUMBER.match(raw[1:].strip()):
+            raise InputProblem("target", "must be greater than 0 (leave it empty to remove the quota)")
         if not _NUMBER.match(raw):
             raise InputProblem("target", f"{raw!r} is not a number: write it like 250000.00")
         try:

@@ -245,6 +245,13 @@ def test_changing_your_password_needs_the_current_one_and_ends_every_other_sessi
             {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
         )
         assert short.status_code == 400 and "at least 10" in short.text
+        unchanged = post_form(
+            laptop,
+            "/account/password/",
+            {"current_password": PASSWORD, "new_password": PASSWORD, "confirm_password": PASSWORD},
+        )
+        assert unchanged.status_code == 400 and "not your current one" in unchanged.text
+        assert "Your password was changed" not in unchanged.text
         assert person(engine, "ana@example.com").session_version == 1
 
         saved = post_form(

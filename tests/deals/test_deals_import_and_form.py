@@ -181,6 +181,9 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
         },
     )
     assert "sum to exactly 100" in split_wrong.text
+    plain = client.post("/deals/new/validate", data={**form, "amount": "-5", "term_months": "two"})
+    assert "must be at least 0" in plain.text and "is not a whole number" in plain.text
+    assert "Input should be" not in plain.text  # pydantic's words are not the user's
     decimal_comma = client.post("/deals/new/validate", data={**form, "amount": "12,5"})
     assert "write decimals after a point (12.50)" in decimal_comma.text  # never read as 125
     assert deals(engine) == 0

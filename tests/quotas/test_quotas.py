@@ -183,6 +183,8 @@ def test_invalid_cell_comes_back_with_its_error_and_status_200_for_htmx(client, 
     assert response.status_code == 200
     assert 'class="error"' in response.text and "is not a number" in response.text
     assert 'value="lots"' in response.text  # what was typed stays, to be corrected
+    negative = cell(client, engine, "ana@example.com", "bookings", "-5")
+    assert "must be greater than 0" in negative.text and "is not a number" not in negative.text
     assert quotas(engine) == {}
 
 
