@@ -27,7 +27,14 @@ from commissions.core.i18n import gettext as _
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
 from commissions.models import Plan, PlanVersion
-from commissions.plans.queries import author_emails, person_by_id, plan_by_id, version_by_number, version_starts
+from commissions.plans.queries import (
+    author_emails,
+    closed_through,
+    person_by_id,
+    plan_by_id,
+    version_by_number,
+    version_starts,
+)
 from commissions.plans.service import (
     InvalidPlan,
     assign_by_email,
@@ -101,10 +108,12 @@ def _plan_or_404(db: Session, plan_id: int) -> Plan:
 def _next_free_start(db: Session, plan: Plan) -> date:
     """The editor's proposed date: the current period's first day, or the next period's when a version already
     starts today's period. Saving on that version's own day would correct it (the newer one wins), which
-    changes pay already shown for the period: the author chooses that date, it is never the default."""
+    changes pay already shown for the period: the author chooses that date, it is never the default. Nor is a
+    day a locked or paid period has begun by, which saving would refuse."""
     start = default_effective_from(plan.period_kind)
     taken = version_starts(db, stored_id(plan))
-    while start in taken:
+    closed = closed_through(db, plan.period_kind)
+    while start in taken or (closed is not None and start <= closed):
         start = bounds_of_day(plan.period_kind, start)[1] + timedelta(days=1)
     return start
 

@@ -10,11 +10,20 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import stored_id
-from commissions.models import Person, Plan, PlanAssignment, PlanVersion
+from commissions.core.periods import CLOSED_STATES
+from commissions.models import Period, Person, Plan, PlanAssignment, PlanVersion
 
 
 def plan_by_id(session: Session, plan_id: int) -> Plan | None:
     return session.get(Plan, plan_id)
+
+
+def closed_through(session: Session, kind: str) -> date | None:
+    """The last day of the latest locked or paid period of this kind: no version may take effect by then."""
+    ends: date | None = session.exec(
+        select(func.max(Period.ends_on)).where(Period.kind == kind, col(Period.state).in_(CLOSED_STATES))
+    ).one()
+    return ends
 
 
 def version_starts(session: Session, plan_id: int) -> set[date]:

@@ -394,6 +394,15 @@ def test_locked_period_refusal_is_shown_on_the_effective_date(client, make_perso
     assert count(engine, Plan) == 0
 
 
+def test_the_editor_never_proposes_a_date_a_locked_period_has_begun_by(client, make_person, engine) -> None:
+    """The suite's today is in 2026-Q4: with Q4 locked, the proposed date is 2027-01-01, which saving accepts."""
+    plan_id = save(engine, AE).plan.id
+    lock_period(engine, "2026-Q4")
+    admin(client, make_person)
+    editor = client.get(f"/plans/{plan_id}/edit").text
+    assert re.search(r'name="effective_from"[^>]*value="2027-01-01"', editor), editor
+
+
 def test_assign_and_end_through_the_pages(client, make_person, engine) -> None:
     make_person("ana@example.com")
     plan_id = save(engine, AE).plan.id
