@@ -114,14 +114,21 @@ class DisputesController(Controller):
                 db, person, data.period.strip(), line_id, {"field": exc.field, "message": exc.message}, data.question
             )
             return page("pages/disputes/new.html", context, status_code=exc.status_code)
-        return Redirect(f"/disputes/{dispute.id}", status_code=303)
+        return Redirect(f"/disputes/{dispute.id}?sent=1", status_code=303)  # the page confirms it went
 
     @get("/disputes/{dispute_id:int}", sync_to_thread=True)
     def show(
-        self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal, dispute_id: FromPath[int]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        dispute_id: FromPath[int],
+        sent: FromQuery[str] = "",
     ) -> Template:
         find_dispute(db, principal, dispute_id)
-        return page_or_partial(request, PAGE, THREAD, dispute_page(db, principal, dispute_id))
+        context = dispute_page(db, principal, dispute_id)
+        context["sent"] = sent == "1"
+        return page_or_partial(request, PAGE, THREAD, context)
 
     @post("/disputes/{dispute_id:int}/messages", sync_to_thread=True, status_code=200, guards=[requires_person])
     def message(

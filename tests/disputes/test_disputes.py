@@ -53,7 +53,7 @@ def open_on_line(client, engine: Engine, question: str = "Why is D-2 only 4750?"
 
 def dispute_id_of(response) -> int:  # type: ignore[no-untyped-def]
     assert response.status_code == 303, response.text
-    return int(re.fullmatch(r"/disputes/(\d+)", response.headers["location"]).group(1))  # type: ignore[union-attr]
+    return int(re.fullmatch(r"/disputes/(\d+)\?sent=1", response.headers["location"]).group(1))  # type: ignore[union-attr]
 
 
 def count(engine: Engine, model) -> int:  # type: ignore[no-untyped-def]
@@ -67,8 +67,10 @@ def test_lifecycle_question_answer_reply_resolve_with_adjustment(client, engine:
     assert "Question this line" in page and "No questions so far." in page
     response, line = open_on_line(client, engine)
     dispute_id = dispute_id_of(response)
+    assert "Your question was sent to finance" in client.get(response.headers["location"]).text  # confirmed once
 
     show = client.get(f"/disputes/{dispute_id}").text
+    assert "Your question was sent to finance" not in show
     assert (
         "Why is D-2 only 4750?" in show and 'id="dispute-state">open<' in show and group_amounts(line.text) in show
     )  # amounts grouped on the page
