@@ -53,6 +53,7 @@ class Held:
     requested_at: datetime
     is_change: bool  # of an existing deal (else a new deal)
     may_decide: bool
+    names: dict[str, str]  # email -> name, for pages (the API answers with the emails)
 
 
 def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
@@ -74,7 +75,9 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
     visible = visible_person_ids(session, principal)
     bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
     emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
-    people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
+    found = people_by_email(session, emails)
+    people = {email: stored_id(person) for email, person in found.items()}
+    labels = {email: person.name or email for email, person in found.items()}
     names = dict(
         session.exec(
             select(Person.id, Person.email).where(col(Person.id).in_({row.requested_by_id for row in rows}))
@@ -103,6 +106,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
                 requested_at=row.created_at,
                 is_change=bool(row.base_hash),
                 may_decide=decide,
+                names=labels,
             )
         )
     return out

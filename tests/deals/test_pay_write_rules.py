@@ -27,7 +27,7 @@ from commissions.core.periods import quarter_of
 from commissions.core.settings import Settings
 from commissions.demo import DEMO_PASSWORD, DOMAIN, load_demo
 from commissions.models import AuditEvent, Deal, DealApproval, DealSplit, PayeeSummary, Period, Person
-from tests.conftest import BACKENDS, empty_database, fresh_database_url
+from tests.conftest import BACKENDS, empty_database, fresh_database_url, read
 
 TODAY = date(2026, 11, 20)
 CLOSED = "2026-11-10"
@@ -232,6 +232,9 @@ def test_a_reps_split_to_another_team_is_held_and_pays_nobody_until_approved(org
     assert "R-2" in client.get("/deals/approvals").text and "Approve" not in client.get("/deals/approvals").text
     sign_in(client, org, "east")
     assert "R-2" in client.get("/").text and f"/deals/approvals/{approval_id}/approve" in client.get("/").text
+    partner = read(org.engine, lambda s: s.get(Person, org.ids["west_rep"]).name)  # type: ignore[union-attr]
+    queue = client.get("/deals/approvals").text  # people by name, their emails in a tooltip
+    assert "Owner Ana Alvarez" in queue and f'title="{org.emails["west_rep"]}">{partner}</span> 99.99 %' in queue
     # nobody else decides it: a rep, a manager of another team, an admin
     assert page_post(client, org, "west_rep", f"/deals/approvals/{approval_id}/approve").status_code == 403
     assert page_post(client, org, "central", f"/deals/approvals/{approval_id}/approve").status_code == 404
