@@ -76,3 +76,14 @@ def test_an_admin_chooses_a_persons_language_and_their_pages_follow(client, make
         "/admin/people/999999/locale", data={"locale": "ms", "_csrf_token": csrf_from(client)}, follow_redirects=False
     )
     assert missing.status_code == 404
+
+
+def test_the_team_fields_offer_the_existing_teams(client, make_person, engine: Engine) -> None:
+    """A new team name creates a team: the fields suggest the existing ones so a typo ("Sales Eastt") is rarer."""
+    make_person("root@example.com", "admin")
+    make_person("ana@example.com", team="Sales East")
+    make_person("bo@example.com", team="Sales West")
+    sign_in(client, "root@example.com")
+    page = client.get("/admin/people").text
+    assert '<datalist id="team-names"><option value="Sales East"><option value="Sales West"></datalist>' in page
+    assert page.count('list="team-names"') >= 3  # the new person's field and each person's "Move" form
