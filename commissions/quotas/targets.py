@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
 from commissions.core.errors import Conflict, Forbidden, InputProblem
-from commissions.core.money import format_money
+from commissions.core.money import MoneyError, format_money, typed_number
 from commissions.core.periods import (
     PeriodKey,
 )
@@ -33,8 +33,8 @@ DEFAULT_CURRENCY = "USD"
 MAX_TARGET = Decimal(1000000000000)  # 10^12: beyond this it is a typo, not a target
 COUNT_DIGITS = 2  # counts are stored in hundredths
 NO_TEAM = "No team"
-# 250000, 250000.50, 250,000.50 — never 250.000,50 (which would silently mean something else)
-_NUMBER = re.compile(r"^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$")
+# after core.money.typed_number has read the thousands commas: digits and decimals, no sign, no exponent
+_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
 
 T = TypeVar("T")
 
@@ -110,12 +110,16 @@ def parse_target(text: str | Decimal | int | None, metric: str, currency: str) -
         raw = str(text).strip()
         if not raw:
             return None
-        if raw.startswith("-") and _NUMBER.match(raw[1:].strip()):
+        try:  # 250,000.50 as people type it; never 250.000,50, which would silently mean something else
+            plain = typed_number(raw)
+        except MoneyError:
+            plain = ""
+        if plain.startswith("-") and _PLAIN.match(plain[1:]):
             raise InputProblem("target", "must be greater than 0 (leave it empty to remove the quota)")
-        if not _NUMBER.match(raw):
+        if not _PLAIN.match(plain):
             raise InputProblem("target", f"{raw!r} is not a number: write it like 250000.00")
         try:
-            value = Decimal(raw.replace(",", ""))
+            value = Decimal(plain)
         except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
             raise InputProblem("target", f"{raw!r} is not a number") from exc
     if value <= 0:
