@@ -21,8 +21,8 @@ from functools import lru_cache, partial
 from itertools import chain
 from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, delete, exists, func
-from sqlalchemy import text as sql_text
+from sqlalchemy import Engine, Integer, bindparam, delete, exists, func, null, union_all
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -437,10 +437,8 @@ def store(session: Session, computation: Computation, *, trigger: str, recomputa
 
 
 def _store(session: Session, computation: Computation, *, trigger: str, recomputable: bool) -> RecomputeReport:
-    if recomputable and session.get_bind().dialect.name == "postgresql":
-        session.execute(sql_text("SET LOCAL synchronous_commit = off"))
     report = RecomputeReport(computation.key)
-    lock_period(session, computation.key, shared=True)  # stores of other people go on side by side
+    lock_period(session, computation.key, shared=True, lazy_commit=recomputable)  # other people's stores go on beside
     period_row = ensure_period(session, computation.key)
     errors = dict(computation.failed)
     errors.update({pid: message for outcome in computation.outcomes for pid, message in outcome.failed.items()})
@@ -507,17 +505,27 @@ def _reverse_uncovered(
     columns = (*_LINE_COLUMNS, PlanVersion.plan_id)
     for chunk in _chunks(sorted(people)):
         # which plans each person has lines of (grouped in the database: a manager has a line per deal
-        # of the whole team), then the lines themselves only of the plans no longer covering them
-        held = session.execute(  # the running totals know (a CRO's 300,000 lines were grouped here)
-            select(LedgerTotal.person_id, LedgerTotal.plan_id)
-            .where(
-                LedgerTotal.period_id == period_id,
-                col(LedgerTotal.kind).in_(ENGINE_KINDS),
-                col(LedgerTotal.person_id).in_(chunk),
-                LedgerTotal.lines > 0,
+        # of the whole team) and summaries of, in one query; then the lines themselves only of the plans
+        # no longer covering them
+        held_and_summaries = session.execute(
+            union_all(
+                select(  # the running totals know (a CRO's 300,000 lines were grouped here)
+                    LedgerTotal.person_id, LedgerTotal.plan_id, sql_cast(null(), Integer).label("summary_id")
+                )
+                .where(
+                    LedgerTotal.period_id == period_id,
+                    col(LedgerTotal.kind).in_(ENGINE_KINDS),
+                    col(LedgerTotal.person_id).in_(chunk),
+                    LedgerTotal.lines > 0,
+                )
+                .distinct(),
+                select(PayeeSummary.person_id, PayeeSummary.plan_id, PayeeSummary.id).where(
+                    PayeeSummary.period_id == period_id, col(PayeeSummary.person_id).in_(chunk)
+                ),
             )
-            .distinct()
         ).all()
+        held = [(pid, plan_id) for pid, plan_id, summary in held_and_summaries if summary is None]
+        summaries = [(summary, pid, plan_id) for pid, plan_id, summary in held_and_summaries if summary is not None]
         uncovered = {(pid, plan_id) for pid, plan_id in held if (pid, plan_id) not in covered}
         rows = (
             session.execute(
@@ -538,15 +546,7 @@ def _reverse_uncovered(
             changed.add(row.person_id)
             base = {"run_id": run.id, "period_id": period_id, "original_period_id": None}
             _diff_lines([row], [], _no_row, base, now, inserts)
-        stale = [
-            sid
-            for sid, pid, plan_id in session.exec(
-                select(PayeeSummary.id, PayeeSummary.person_id, PayeeSummary.plan_id).where(
-                    PayeeSummary.period_id == period_id, col(PayeeSummary.person_id).in_(chunk)
-                )
-            ).all()
-            if (pid, plan_id) not in covered
-        ]
+        stale = [sid for sid, pid, plan_id in summaries if (pid, plan_id) not in covered]
         if stale:
             session.execute(delete(PayeeSummary).where(col(PayeeSummary.id).in_(stale)))
     write_rows(session, inserts, stored_id(run))

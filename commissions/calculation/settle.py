@@ -2,8 +2,13 @@
 
 A deal delivery commits its change and marks the statements it alters pending
 (``state.touch``) in a short write transaction. The people it credits are then computed
-here, after that commit and outside any write transaction, so that the rep reading their
-statement right after the answer finds the deal in it.
+here, after that commit, so that the rep reading their statement right after the answer
+finds the deal in it. On SQLite they are computed in a read transaction and stored in a
+write transaction of their own (the one writer's lock is not held while the engine runs);
+on PostgreSQL in one transaction that reads, then locks and writes (three round trips
+fewer: its begin, commit and version read). Either way the input versions are read
+before any input, so a change committed meanwhile makes ``state.claim`` leave the
+statement pending rather than store what was computed from older inputs.
 
 Under load, a hundred deliveries of one period arrive together. Each computing its own
 people on its own would run the engine, and lock and write the ledger, a hundred times.
@@ -72,7 +77,10 @@ def settle_together(engine: Engine, people: dict[str, set[int]], *, trigger: str
 def _run(engine: Engine, key: str, people: set[int], trigger: str) -> RecomputeReport | None:
     for attempt in range(ATTEMPTS):
         try:
-            with snapshot(engine) as session:
+            if engine.dialect.name == "postgresql":  # one transaction: its reads then its writes
+                with transaction(engine) as session:
+                    return store(session, compute(session, key, person_ids=people), trigger=trigger, recomputable=True)
+            with snapshot(engine) as session:  # SQLite: the writer's lock is not held while the engine runs
                 computation = compute(session, key, person_ids=people)
             with transaction(engine) as session:
                 return store(session, computation, trigger=trigger, recomputable=True)  # nothing else written

@@ -70,12 +70,20 @@ def all_open_period_keys(session: Session) -> set[str]:
     return keys
 
 
-def touch(session: Session, people: Iterable[int], keys: Iterable[str], *, locked: frozenset[str] = frozenset()) -> int:
+def touch(
+    session: Session,
+    people: Iterable[int],
+    keys: Iterable[str],
+    *,
+    locked: frozenset[str] = frozenset(),
+    closed_under_locks: set[str] | None = None,
+) -> int:
     """Mark the statements of ``people`` in the periods ``keys`` as changed (locked and paid periods are
     skipped: changes to them are prior-period adjustments). Returns how many statements were marked.
     ``locked``: periods whose locks the transaction already holds (a deal delivery's ``take_period_locks``: a
-    round trip fewer). Their states are read here all the same, under the locks: what was read before taking
-    them may be stale."""
+    round trip fewer). Their states are read here all the same, under the locks (what was read before taking
+    them may be stale), unless the caller read them under those locks too: ``closed_under_locks``, the closed
+    periods it found then (a delivery's window check reads every period's row: a round trip fewer again)."""
     people = {p for p in people if p is not None}
     keys = set(keys)
     if not people or not keys:
@@ -83,9 +91,14 @@ def touch(session: Session, people: Iterable[int], keys: Iterable[str], *, locke
     if not keys <= locked:
         for key in sorted(keys):
             lock_period(session, key, shared=True)
-    closed = set(
-        session.exec(select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))).all()
-    )
+    if closed_under_locks is not None and keys <= locked:
+        closed = keys & closed_under_locks
+    else:
+        closed = set(
+            session.exec(
+                select(Period.key).where(col(Period.key).in_(keys), col(Period.state).in_(CLOSED_STATES))
+            ).all()
+        )
     rows = [
         {
             "person_id": pid,

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, Connection, Engine, Table, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from commissions.core import stored_versions  # its engine events bump the cache versions
@@ -40,7 +40,9 @@ RACES: tuple[type[Exception], ...] = (IntegrityError, OperationalError)
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+        _ping_after_idle(engine)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +125,38 @@ def _note_writes(conn: Connection, _cursor: Any, statement: str, *_args: Any) ->
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_writes(conn: Connection) -> None:
-    conn.info.pop(_WROTE, None)
+    if not conn.invalidated:  # a lost connection is being discarded: its info with it (asking would raise)
+        conn.info.pop(_WROTE, None)
+
+
+#: A pooled connection unused for longer than this is tested before it is lent (``_ping_after_idle``).
+IDLE_PING_SECONDS = 5.0
+_RETURNED = "quotaboard.returned"  # connection record's info: when it last went back to the pool (monotonic)
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a connection before lending it only when it sat in the pool for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` sends a round trip at every checkout: three of a deal's POST (its write,
+    its statement's computation and store, each a checkout). A connection that was in use a moment ago was
+    alive then; one idle for longer may have been closed by a database restart or a firewall, and is tested.
+    A connection found dead raises ``DisconnectionError``, on which the pool replaces it (SQLAlchemy's
+    documented pessimistic recipe); one that dies in between fails its statement, and SQLAlchemy then
+    invalidates the whole pool (its optimistic handling): a write is tried again (``retrying``)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:  # just made, or alive until just now
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED, 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"a pooled connection did not answer: {exc}") from exc
 
 
 def end_read(session: Session) -> None:

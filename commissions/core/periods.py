@@ -229,7 +229,7 @@ def check_creatable(session: Session, key: PeriodKey) -> PeriodKey:
     return key
 
 
-def lock_period(session: Session, key: str, *, shared: bool = False) -> None:
+def lock_period(session: Session, key: str, *, shared: bool = False, lazy_commit: bool = False) -> None:
     """Hold the period's lock until the transaction ends (PostgreSQL advisory lock; SQLite writes are serial).
 
     ``shared``: for changes to the period's inputs and stores of results, which may run side by
@@ -238,11 +238,16 @@ def lock_period(session: Session, key: str, *, shared: bool = False) -> None:
     same period (asking for it while holding the shared one can deadlock with another such).
 
     Advisory locks are per database, so the key includes the schema: two installations (or test runs)
-    in one database never wait for each other."""
+    in one database never wait for each other.
+
+    ``lazy_commit``: the transaction's commit need not wait for the WAL to reach the disk
+    (``synchronous_commit = off`` for this transaction; set in the same round trip). Only for a transaction
+    whose writes can be made again from committed inputs (``calculation.service.store``)."""
     if session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        lazily = "set_config('synchronous_commit', 'off', true), " if lazy_commit else ""
         session.execute(
-            text(f"SELECT {function}(hashtextextended(current_schema() || :k, 0))"), {"k": f":period:{key}"}
+            text(f"SELECT {lazily}{function}(hashtextextended(current_schema() || :k, 0))"), {"k": f":period:{key}"}
         )
 
 

@@ -98,6 +98,8 @@ def _bump_on_write(
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _transaction_ended(conn: Connection) -> None:
+    if conn.invalidated:  # a lost connection is being discarded, its info with it (asking would raise)
+        return
     conn.info.pop(_WROTE, None)
     conn.info.pop(_SEEN, None)
 

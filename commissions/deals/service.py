@@ -198,8 +198,9 @@ def _write_batch(session: Session, batch: list[_Delivery]) -> None:
         _record_in_batch(session, writers[delivery.by], delivery, pending)
     for writer in writers.values():  # the batch's new deals, in one statement each for rows and audit
         writer.finish()
+    closed = {period.key for period in closed_periods(session)} if pending else set()  # read under the locks
     for key in sorted(pending):  # last, and in one order: the managers' rows every batch touches
-        touch(session, pending[key], {key}, locked=locked)
+        touch(session, pending[key], {key}, locked=locked, closed_under_locks=closed)
 
 
 def _record_in_batch(session: Session, writer: DealWriter, delivery: _Delivery, pending: dict[str, set[int]]) -> None:

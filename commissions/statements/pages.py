@@ -159,7 +159,7 @@ class StatementsController(Controller):
             "fresh": fresh,
             "proof": proof,
             "calc_command": calc_command_line(proof) if proof else "",
-            "cash": None if htmx or statement is None else cash_out(db, person, key, statement.currency),
+            "cash": None if htmx or statement is None else cash_out(db, statement),
             "saved_notice": SAVED.get(saved or "", lambda: None)(),
             "late_notes": late_notes(statement) if statement is not None else [],
             "plans_on": plans_on,

@@ -62,8 +62,8 @@ from commissions.core.money import format_money
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
-from commissions.holds.cash import cash_figures, holds_touch, releases_on_cash
-from commissions.models import CustomField, PayeeSummary, Period, Person, PlanVersion
+from commissions.holds.cash import cash_figures, releases_on_cash
+from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
 from commissions.people.access import find_statement_person
 from commissions.statements.queries import (
     Statement,
@@ -390,7 +390,7 @@ def paged_statement(
     out = statement_out(st, next_cursor=following)
     fresh = statement_freshness(session, principal, person, key)
     update = {**fresh.as_json(), "reproducible": None, "offline_notes": [PAGED_NOTE]}
-    return out.model_copy(update={**update, "cash": cash_out(session, person, key, out.currency)}), following
+    return out.model_copy(update={**update, "cash": cash_out(session, st)}), following
 
 
 def statement_without_proof(session: Session, principal: Principal, email: str, period: str | None) -> StatementOut:
@@ -399,9 +399,10 @@ def statement_without_proof(session: Session, principal: Principal, email: str, 
     calculator on them, a dozen statements and most of the read's time, asked for with ``proof=true``."""
     person = find_statement_person(session, principal, email)
     key = period_key(session, person, period)
-    out = statement_out(read_statement(session, person, key))
+    st = read_statement(session, person, key)
+    out = statement_out(st)
     fresh = statement_freshness(session, principal, person, key)
-    cash = cash_out(session, person, key, out.currency)
+    cash = cash_out(session, st)
     return out.model_copy(
         update={**fresh.as_json(), "reproducible": None, "offline_notes": [UNCHECKED_NOTE], "cash": cash}
     )
@@ -417,17 +418,16 @@ def statement_with_proof(
     out = statement_out(st)
     fresh = statement_freshness(session, principal, person, key)
     proof = build_proof(session, person, st, out.model_dump(mode="json"), fresh)
-    cash = cash_out(session, person, key, out.currency)
+    cash = cash_out(session, st)
     return out.model_copy(update={**fresh.as_json(), **proof.as_json(), "cash": cash}), proof
 
 
-def cash_out(session: Session, person: Person, key: str, currency: str) -> CashOut | None:
+def cash_out(session: Session, statement: Statement) -> CashOut | None:
     """Earned, waiting, released, held and payable in the statement's currency; None when none of it applies."""
-    found = session.exec(select(Period, holds_touch(Period)).where(Period.key == key)).first()
-    if found is None or person.id is None:
+    person, period, currency = statement.person, statement.period, statement.currency
+    if person.id is None:
         return None
-    period, any_hold = found
-    if not any_hold and not releases_on_cash(session):  # the usual case: one read, nothing more to say
+    if not statement.any_hold and not releases_on_cash(session):  # the usual case: known from the statement's read
         return None
     entry = cash_figures(session, period, person_id=person.id).get((person.id, currency))
     if entry is None or not (

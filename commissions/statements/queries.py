@@ -19,6 +19,7 @@ from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.engine import PeriodError, parse_period
 from commissions.engine.plan_yaml import load_plan_document
+from commissions.holds.cash import holds_touch
 from commissions.models import (
     Deal,
     LedgerTotal,
@@ -119,6 +120,7 @@ class Statement:
     lines: list[StatementLine] = field(default_factory=list)
     next_after: int | None = None
     paged: bool = False  # read a page at a time (``limit`` given)
+    any_hold: bool = False  # whether any hold keeps money of the period back or is released into it (read with it)
 
     @property
     def adjustments_minor(self) -> int:
@@ -166,9 +168,10 @@ def read_statement(
     """The statement with its totals summed in SQL (per component and per report) and the lines of one page:
     ``limit`` lines (all when None) after the line id ``after``, in line id order, of ``component`` only
     when given. What it costs does not grow with the number of lines beyond the page's own rows."""
-    period = session.exec(select(Period).where(Period.key == period_key)).first()
-    if period is None:
+    found = session.exec(select(Period, holds_touch(Period)).where(Period.key == period_key)).first()
+    if found is None:
         raise StatementNotFound("period", f"no period {period_key} has been computed")
+    period, any_hold = found
     summaries = session.exec(
         select(PayeeSummary, Plan.name, PlanVersion.version, PlanVersion.document)
         .join(Plan, col(Plan.id) == PayeeSummary.plan_id)
@@ -265,6 +268,7 @@ def read_statement(
         page,
         next_after,
         limit is not None,
+        bool(any_hold),
     )
 
 
