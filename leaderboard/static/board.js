@@ -1,7 +1,10 @@
 // The leaderboard's small behaviours (the CSP allows scripts from 'self' only, none inline):
 // - the viewer's own deal is celebrated (leaderboard/stream.py renders it with `mine`): a close button and Escape
 //   dismiss it; it fades by itself (CSS), without motion for people who ask for reduced motion;
-// - the team selector applies to the Team view only: it is switched off, and says what is shown, in the others.
+// - the team selector applies to the Team view only: it is switched off, and says what is shown, in the others;
+// - the form always says what the board shows: Back and Forward restore a board (htmx's history, or the browser's
+//   page cache) with the form as it was when the page was left, so it is set again from the board's own
+//   description (the `.board-says` line the server renders with the board).
 (() => {
   document.addEventListener("click", (event) => {
     const close = event.target.closest("[data-cheer-close]");
@@ -22,8 +25,28 @@
   document.addEventListener("change", (event) => {
     if (event.target.matches("#board-form select[name=view]")) syncTeam(event.target.form);
   }, true);  // before htmx sends the form: a disabled selector is not sent
-  document.addEventListener("DOMContentLoaded", () => {
+  const syncForm = () => {
     const form = document.getElementById("board-form");
-    if (form) syncTeam(form);
+    if (!form) return;
+    const shown = document.querySelector("#board .board-says");
+    if (shown) {
+      const set = (name, value) => {
+        const field = form.elements.namedItem(name);
+        if (field && value !== undefined) field.value = value;
+      };
+      set("view", shown.dataset.view);
+      set("metric", shown.dataset.metric);
+      set("period", shown.dataset.period);
+      const around = form.elements.namedItem("around_me");
+      if (around) around.checked = shown.dataset.around === "true";
+      syncTeam(form);
+      set("team", shown.dataset.team);
+    }
+    syncTeam(form);
+  };
+  document.addEventListener("DOMContentLoaded", syncForm);
+  document.addEventListener("htmx:historyRestore", syncForm);
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) syncForm();  // the browser's page cache: its form kept the values it had when left
   });
 })();
