@@ -208,13 +208,28 @@ def may_change(session: Session, principal: Principal, deal_id: int) -> bool:
     return _may_change(session, principal, deal)[0]
 
 
-def find_visible_id(session: Session, principal: Principal, external_id: str) -> int | None:
-    """The id of the deal with this external id if the caller may see it (the list's "recorded" notice)."""
-    deal_id = session.exec(select(Deal.id).where(Deal.external_id == external_id)).first()
-    if deal_id is None:
+@dataclass
+class Recorded:
+    """What the list's "recorded" notice says of a deal just saved."""
+
+    deal_id: int
+    closed_in_locked: str | None  # the locked or paid period it closed in: what it pays is a prior-period adjustment
+
+
+def find_recorded(session: Session, principal: Principal, external_id: str) -> Recorded | None:
+    """The deal with this external id if the caller may see it (the list's "recorded" notice), and the locked or
+    paid period it closed in, if any."""
+    found = session.exec(select(col(Deal.id), col(Deal.closed_at)).where(Deal.external_id == external_id)).first()
+    if found is None:
         return None
+    deal_id, closed_at = int(found[0] or 0), found[1]
     try:
         _visible_deal(session, principal, deal_id)
     except DealNotFound:
         return None
-    return deal_id
+    locked = session.exec(
+        select(Period.key)
+        .where(Period.starts_on <= closed_at, Period.ends_on >= closed_at, col(Period.state).in_(CLOSED_STATES))
+        .order_by(Period.key)
+    ).first()
+    return Recorded(deal_id, locked)

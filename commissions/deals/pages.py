@@ -24,12 +24,13 @@ from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.i18n import gettext as _
 from commissions.core.money import MoneyError, typed_number
 from commissions.core.paging import BadCursor
+from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
 from commissions.custom_fields.service import list_fields
 from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
 from commissions.deals.csv_import import MAX_BYTES
-from commissions.deals.detail import DealNotFound, deal_view, editable_deal, find_visible_id, may_change
+from commissions.deals.detail import DealNotFound, deal_view, editable_deal, find_recorded, may_change
 from commissions.deals.events import after_deal_recorded
 from commissions.deals.listing import PARAMETERS, deal_page, list_choices, read_filter
 from commissions.deals.queries import form_choices
@@ -70,7 +71,7 @@ class DealsController(Controller):
             "params": {k: v or "" for k, v in params.items()},
             "scope": _scope_label(principal),
             "recorded": recorded,
-            "recorded_id": find_visible_id(db, principal, recorded) if recorded else None,
+            "recorded_deal": find_recorded(db, principal, recorded) if recorded else None,
             "problem": None,
             **list_choices(db, principal),
         }
@@ -375,8 +376,9 @@ class DealFormController(Controller):
                 after_deal_recorded(request.app, result, door="form")
                 if result.outcome == "held":  # credits other people: waits for approval (deals/rules.py)
                     target = f"/deals/approvals?held={deal.external_id}"
-                else:
-                    target = f"/deals?recorded={result.stored_deal().external_id}"
+                else:  # the list shows the deal's quarter (a deal of a past quarter is not in the current one's list)
+                    stored = result.stored_deal()
+                    target = f"/deals?recorded={quote(stored.external_id)}&period={quarter_of(stored.closed_at).key}"
                 return ClientRedirect(target) if getattr(request, "htmx", False) else Redirect(target)
         status = 200 if getattr(request, "htmx", False) else 400
         return self._render(request, db, principal, values, errors, status_code=status)

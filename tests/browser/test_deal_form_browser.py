@@ -26,7 +26,7 @@ def test_rep_records_a_deal_with_inline_validation(page, live_server: str) -> No
     page.fill("#deal-form input[name=external_id]", "UI-1")
     page.wait_for_selector("#error-amount:empty", state="attached")  # the fix cleared the error in place
     page.click("#deal-form button[type=submit]")
-    page.wait_for_url("**/deals?recorded=UI-1")
+    page.wait_for_url("**/deals?recorded=UI-1&*")
     notice = page.locator("#deal-saved[role=status]")
     assert notice.inner_text().startswith("Deal UI-1 recorded."), "a confirmation after saving"
     assert notice.locator("a").get_attribute("href", timeout=2000).startswith("/deals/")  # the deal's own page

@@ -210,3 +210,38 @@ def test_rep_records_a_deal_with_the_form(client, engine: Engine, make_person) -
     assert read(engine, lambda s: s.exec(select(Deal.amount_minor)).one()) == 4_000_050
     stolen = client.post("/deals/new/", data={**form, "amount": "1000", "owner": "bo@example.com"})
     assert stolen.status_code == 400 and deals(engine) == 1
+
+
+def test_a_deal_of_a_locked_quarter_is_listed_in_its_quarter_and_the_notice_says_how_it_pays(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    from commissions.core.db import transaction
+    from commissions.core.periods import ensure_period
+    from tests.calc_fixtures import store_plan
+
+    make_person("ana@example.com")
+    store_plan(engine, ["ana@example.com"])
+    with transaction(engine) as s:
+        ensure_period(s, "2026-Q1").state = "locked"
+    sign_in(client, "ana@example.com")
+    form = {
+        "name": "Initech",
+        "account": "Initech",
+        "owner": "ana@example.com",
+        "amount": "1000",
+        "currency": "USD",
+        "type": "new",
+        "_csrf_token": csrf_from(client),
+    }
+    late = client.post(
+        "/deals/new/", data={**form, "closed_at": "2026-02-10", "external_id": "LATE-1"}, follow_redirects=False
+    )
+    assert late.status_code in (302, 303) and late.headers["location"] == "/deals?recorded=LATE-1&period=2026-Q1"
+    page = client.get(late.headers["location"]).text
+    assert "It closed in 2026-Q1, which is locked: what it pays comes as a prior-period adjustment" in page
+    assert "LATE-1" in page.split('id="deal-saved"')[1]  # listed: the list shows the deal's quarter
+    on_time = client.post(
+        "/deals/new/", data={**form, "closed_at": "2026-05-10", "external_id": "NOW-1"}, follow_redirects=False
+    )
+    assert on_time.headers["location"] == "/deals?recorded=NOW-1&period=2026-Q2"
+    assert "which is locked" not in client.get(on_time.headers["location"]).text
