@@ -347,14 +347,10 @@ class CampaignRow:
         ]
 
 
-def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> list[CampaignRow]:
-    """Every campaign with its sourced revenue in ``key``: won deals whose source_campaign is its code,
-    closed in the period, counted in full (splits do not matter for sourcing), per currency."""
-    rows = session.exec(
-        select(Campaign, Person.name, Person.email)
-        .join(Person, col(Person.id) == Campaign.owner_id)
-        .order_by(Campaign.code)
-    ).all()
+def sourced_by_campaign(session: Session, key: PeriodKey) -> tuple[dict[str, list[tuple[str, int]]], dict[str, int]]:
+    """Sourced revenue in ``key`` as plans credit it (``sourced_revenue``, plans.md): per campaign code, the won
+    deals closed in the period that name it as their source campaign, counted in full, as (currency, minor)
+    sums per currency; and how many deals."""
     totals: dict[str, list[tuple[str, int]]] = {}
     counts: dict[str, int] = {}
     for code, currency, amount, count in session.exec(
@@ -368,10 +364,22 @@ def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> lis
         .group_by(Deal.source_campaign, Deal.currency)
         .order_by(Deal.source_campaign, Deal.currency)
     ):
-        if code is None:  # the query leaves out deals without a campaign
+        if not code:  # the query leaves out deals without a campaign (an empty one names none)
             continue
         totals.setdefault(code, []).append((currency, int(amount)))
         counts[code] = counts.get(code, 0) + int(count)
+    return totals, counts
+
+
+def campaign_rows(session: Session, principal: Principal, key: PeriodKey) -> list[CampaignRow]:
+    """Every campaign with its sourced revenue in ``key``: won deals whose source_campaign is its code,
+    closed in the period, counted in full (splits do not matter for sourcing), per currency."""
+    rows = session.exec(
+        select(Campaign, Person.name, Person.email)
+        .join(Person, col(Person.id) == Campaign.owner_id)
+        .order_by(Campaign.code)
+    ).all()
+    totals, counts = sourced_by_campaign(session, key)
     scope = owner_scope(session, principal)
     editor = can_edit_campaigns(session, principal)
     return [

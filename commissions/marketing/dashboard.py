@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from commissions.campaigns.service import sourced_by_campaign
 from commissions.core.formatting import format_money, format_number
 from commissions.core.i18n import N_, Nn_, gettext, ngettext
 from commissions.core.money import from_minor
@@ -118,6 +119,9 @@ class Dashboard:
     quotas: dict[str, Decimal]  # metric -> target (marketing teams, or the campaign owner)
     churn_percent: Decimal
     unknown_campaigns: int  # leads in the period whose campaign code names no campaign
+    # sourced revenue as plans credit it (won deals by their source campaign, in the dashboard's currency): the
+    # figure pay counts, shown beside the lead events' one
+    deals_sourced: Decimal = Decimal(0)
 
     @property
     def flagged_lines(self) -> list[str]:
@@ -342,7 +346,24 @@ def dashboard(
         for lead in items
         if any(_in(s[0], key) for s in lead.stages.values())
     )
-    return Dashboard(key, currency, chosen, list(campaigns), total, rows, quotas, churn_percent, unknown)
+    sourced, _ = sourced_by_campaign(session, key)
+    codes = [chosen.code] if chosen is not None else list(by_code)
+    deals_sourced = sum(
+        (from_minor(minor, currency) for code in codes for cur, minor in sourced.get(code, []) if cur == currency),
+        m.ZERO,
+    )
+    return Dashboard(
+        key,
+        currency,
+        chosen,
+        list(campaigns),
+        total,
+        rows,
+        quotas,
+        churn_percent,
+        unknown,
+        deals_sourced,
+    )
 
 
 class Display:

@@ -90,7 +90,9 @@ def test_an_sql_without_an_mql_is_stored_flagged_and_counted_once_the_mql_arrive
     assert "not counted" not in page
     assert '<span class="big" data-metric="sqls">1</span>' in page
     assert '<span class="big" data-metric="conversion">100.0%</span>' in page
-    assert 'id="what-marketing-counts"' in page and "count lead events" in page  # says what its revenue counts
+    assert (
+        'id="what-marketing-counts"' in page and "count the opportunity and won events of your leads" in page
+    )  # says what its revenue counts
 
 
 def test_three_sqls_without_an_mql_are_reported_on_the_dashboard(client, org, engine: Engine) -> None:
@@ -349,3 +351,55 @@ def test_marketers_carry_mql_sql_and_pipeline_quotas_in_the_grid_and_csv(client,
         "/quotas/upload", files={"file": ("q.csv", body.encode(), "text/csv")}, data={"_csrf_token": csrf_from(client)}
     )
     assert "mqls is not a quota of ana@example.com" in preview.text  # a sales rep carries no MQL quota
+
+
+def test_the_dashboard_shows_sourced_revenue_as_plans_pay_it_beside_the_lead_events_figure(
+    client, org, engine: Engine
+) -> None:
+    """Won deals naming the campaign as their source count in the deal figure (the campaigns page's and the plans'
+    sourced revenue); lead events in the other; deals of other currencies, other periods, cancelled ones or with
+    no campaign in neither."""
+    for stage, day, amount in [
+        ("mql", "2026-10-01", None),
+        ("sql", "2026-10-02", None),
+        ("opportunity", "2026-10-03", "5000"),
+        ("won", "2026-10-10", "5000"),
+    ]:
+        extra = {"amount": amount} if amount else {}
+        assert client.post(URL, json=event("L-9", stage, day, **extra), headers=org).status_code == 201
+    crm = token_for(engine, "admin")
+    deals = [
+        ("S-1", "20000", "USD", "2026-10-05", "WEB", "won"),
+        ("S-2", "1500.50", "USD", "2026-11-20", "WEB", "won"),
+        ("S-3", "9000", "EUR", "2026-11-20", "WEB", "won"),  # another currency: not in USD
+        ("S-4", "7000", "USD", "2026-09-30", "WEB", "won"),  # Q3
+        ("S-5", "8000", "USD", "2026-10-07", "", "won"),  # no campaign
+    ]
+    for external_id, amount, currency, day, campaign, status in deals:
+        body = {
+            "external_id": external_id,
+            "name": external_id,
+            "owner": "ana@example.com",
+            "amount": amount,
+            "currency": currency,
+            "closed_at": day,
+            "type": "new",
+            "source_campaign": campaign,
+            "status": status,
+        }
+        answer = client.post("/api/v1/deals", json=body, headers=crm)
+        assert answer.status_code in (201, 202), answer.text
+    with transaction(engine) as s:
+        period = ensure_period(s, "2026-Q4")
+        team = s.exec(select(Team).where(Team.name == "Marketing")).one()
+        s.add(Quota(team_id=team.id, metric="sourced_revenue", period_id=period.id, target_minor=4_300_100))
+    sign_in(client, "nora@example.com")
+    page = client.get("/marketing?period=2026-Q4").text
+    assert '<span class="big" data-metric="revenue">5,000.00 USD</span>' in page
+    assert (
+        '<span class="big" data-metric="deals-sourced">21,500.50 USD</span>' in page
+        and "50.0% of 43,001.00 USD" in page
+    )
+    campaigns = client.get("/campaigns?period=2026-Q4").text
+    assert "21,500.50 USD" in campaigns  # the same figure as the campaigns page's
+    assert 'data-metric="deals-sourced">7,000.00 USD<' in client.get("/marketing?period=2026-Q3&campaign=WEB").text
