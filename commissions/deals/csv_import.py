@@ -210,11 +210,24 @@ def deal_in(row: DealRow) -> DealIn:
 
 
 def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:
-    """Validate and record every row in one transaction; commit only if ``commit`` and no row failed."""
+    """Validate and record every row in one transaction; commit only if ``commit`` and no row failed.
+
+    Rows that read well are checked against the database (people, periods, plans' currencies) even when other
+    rows did not read: the report names every bad row, not only those of the first kind of problem."""
     rows, errors = parse_deals_csv(content)
     report = ImportReport(rows=len(rows) + len({e.line for e in errors if e.line > 1}), errors=errors)
-    if errors:
-        return report
+    if errors and (not rows or any(e.field == "file" or e.line <= 1 for e in errors)):
+        return report  # nothing read, or the file itself is wrong (its header, its size): no row to check
+    try:
+        _record_rows(engine, rows, report, by=by, commit=commit)
+    finally:
+        report.errors.sort(key=lambda e: e.line)  # stable: a row's own errors keep their order
+    return report
+
+
+def _record_rows(
+    engine: Engine, rows: list[tuple[int, DealIn]], report: ImportReport, *, by: Principal | None, commit: bool
+) -> None:
     with write_session(engine) as session:
         session.begin()
         session.info[PLANS_UNCHANGED] = True  # an import changes no plan: their period kinds are read once
@@ -249,7 +262,7 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
                 report.chain |= result.chain
                 report.days |= result.days
             writer.finish()
-            if commit and report.ok:
+            if commit and report.ok:  # a row that did not read is in ``report.errors`` too: nothing is kept
                 # A file can touch most of the company: queue every statement and let the worker recompute
                 # each period once, instead of holding the import open for it.
                 report.queued = touch_days(session, report.people | report.chain, report.days)
@@ -260,4 +273,3 @@ def import_deals(engine: Engine, content: bytes, *, by: Principal | None, commit
         except BaseException:
             session.rollback()
             raise
-    return report

@@ -45,6 +45,24 @@ def test_parse_reports_every_bad_row_with_line_and_field() -> None:
     }
 
 
+def test_the_report_names_every_bad_row_whatever_its_kind_of_problem(engine: Engine, make_person) -> None:
+    """A row that reads well but names nobody, beside one that does not read, a currency no plan... : both are
+    in the report (the people were checked only when every row had read), in line order, and nothing is kept."""
+    make_person("ana@example.com")
+    make_person("bo@example.com")
+    mixed = (
+        GOOD
+        + "D-4,Ghost deal,Nowhere,ghost@example.com,100,USD,2026-01-05,new,Pro,12,,won,,,\n"
+        + "D-5,Bad day,Acme,ana@example.com,100,USD,2027-13-11,new,Pro,12,,won,,,\n"
+        + "D-6,Another ghost,Nowhere,nobody@example.com,100,USD,2026-01-06,new,Pro,12,,won,,,\n"
+    )
+    for commit in (True, False):
+        report = import_deals(engine, mixed.encode(), by=None, commit=commit)
+        assert not report.committed
+        assert [(e.line, e.field) for e in report.errors] == [(5, "owner"), (6, "closed_at"), (7, "owner")]
+        assert deals(engine) == 0
+
+
 def test_wrong_encoding_missing_columns_and_size_are_clear() -> None:
     import pytest
 
