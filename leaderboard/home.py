@@ -30,6 +30,7 @@ from commissions.core.i18n import ngettext
 from commissions.core.periods import PeriodKey, parse_period_key
 from commissions.core.principal import Principal
 from commissions.core.rendering import HomeSection
+from commissions.engine.money import minor_digits
 from commissions.models import Campaign, Deal, DealSplit, Person, Team
 from commissions.models.base import utcnow
 from leaderboard.contests.rules import ends_at, state, visible_contests
@@ -82,14 +83,16 @@ def podium_edge(rows: Sequence[Entry], me: Entry) -> Entry | None:
 
 
 def gap_to(me: Entry, other: Entry) -> int | None:
-    """The credit ``me`` needs to pass ``other`` on attainment, in ``me``'s plan metric (whole deals, MQLs or SQLs
-    for a counted metric); None without quotas."""
+    """The credit ``me`` needs to pass ``other`` on attainment, in ``me``'s plan metric, rounded up to what one
+    more brings: whole deals, MQLs or SQLs for a counted metric, whole units of the currency for money (the exact
+    threshold carries the stored attainment's rounding, half a part per million of the quota: "58,000.16 USD to
+    pass" read as a miscalculation where 58,001.00 reads as "a little more than a tie"); None without quotas."""
     if me.quota_minor is None or me.quota_minor <= 0 or other.attainment_ppm is None:
         return None
     gap = credit_to_pass(me.credited_minor, me.quota_minor, other.attainment_ppm)
-    if me.plan_metric in COUNTED_METRICS:  # counted in hundredths: a whole deal (MQL, SQL) is what one more brings
-        gap = -(-gap // 100) * 100
-    return gap
+    # counted in hundredths: a whole deal (MQL, SQL) is what one more brings; money in whole units of its currency
+    unit = 100 if me.plan_metric in COUNTED_METRICS else 10 ** minor_digits(me.currency)
+    return -(-gap // unit) * unit
 
 
 def week_of(day: date) -> date:

@@ -211,7 +211,7 @@ def next_tier_hints(session: Session, person: Person, period_key: str) -> list[s
         metric = metric_name(parsed.metric).lower()
         if index >= len(tiered.bounds):
             hints.append(
-                _("You are in the top tier of %(plan)s: %(rate)s on every further %(metric)s.")
+                _("You are in the top tier of %(plan)s: %(rate)s on all further %(metric)s.")
                 % {"plan": parsed.name, "rate": format_percent(tiered.rates[index]), "metric": metric}
             )
             continue

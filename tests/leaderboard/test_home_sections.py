@@ -81,7 +81,10 @@ def test_next_up_is_the_nearest_rank_above_and_the_podium_edge_the_lowest_podium
     assert next_up(rows, ed) is di
     assert podium_edge(rows, bo) is None  # on the podium already
     assert podium_edge(rows, ed) is bo  # passing rank 2 (the lowest podium rank) puts Ed on the podium
-    assert gap_to(ed, di) == credit_to_pass(8_000_000, 10_000_000, 900_000) == 1_000_006
+    # 10,000.06 USD exactly lifts Ed's stored attainment above Di's: shown as the whole currency unit above it
+    assert credit_to_pass(8_000_000, 10_000_000, 900_000) == 1_000_006 and gap_to(ed, di) == 1_000_100
+    yen = Entry(2, "y@example.com", "Yui", None, "", "bookings", "JPY", 800, 1000, 800_000, rank=5)
+    assert gap_to(yen, _entry("Di", 4, 900_000)) == credit_to_pass(800, 1000, 900_000) == 101  # no minor unit
     assert gap_to(fay, ed) is None  # no quota: no attainment to compare
     # a deals quota (hundredths of a deal): 12 deals for 100 %; 5.5 credited, 6.01 needed to pass 50 %: one whole deal
     closer = Entry(1, "g@example.com", "Gil", None, "", "deals", "USD", 550, 1200, 458_333, rank=3)
@@ -186,10 +189,12 @@ def test_sections_show_the_boards_figures_and_nothing_for_a_person_without_a_pla
         assert (me.rank, me.attainment_ppm) == (rows["di@example.com"].rank, rows["di@example.com"].attainment_ppm)
         assert me.rank == 4 and ctx["count"] == 4
         assert ctx["next_up"].name == "Cy" and ctx["next_up"].rank == 3
-        # to pass Cy's 83.5 % on a 100,000.00 quota: 83,500.01 (one cent over half a ppm) minus what Di has
+        # to pass Cy's 83.5 % on a 100,000.00 quota: 83,500.06 (just over half a ppm) minus what Di has, shown
+        # rounded up to the whole dollar
         credited = me.credited_minor
         assert credited == rows["di@example.com"].credited_minor >= 5_100_000
-        assert ctx["next_up"].gap_minor == credit_to_pass(credited, 10_000_000, 835_000) == 8_350_006 - credited
+        assert credit_to_pass(credited, 10_000_000, 835_000) == 8_350_006 - credited
+        assert ctx["next_up"].gap_minor == -(-(8_350_006 - credited) // 100) * 100
         assert ctx["podium_edge"].name == "Cy"
         assert [e.name for e in ctx["podium"]] == ["Ana", "Bo", "Cy"]
         assert (ctx["team_rank"], ctx["team_count"], ctx["team_name"]) == (4, 4, "East")
@@ -232,7 +237,7 @@ def test_sections_show_the_boards_figures_and_nothing_for_a_person_without_a_pla
     templates = client.app.template_engine
     with Session(engine) as session:
         html = templates.get_template(section.template).render(ctx=section.context)
-        assert f"{format_money(8_350_006 - credited, 'USD')} of bookings to pass Cy" in html
+        assert f"{format_money(-(-(8_350_006 - credited) // 100) * 100, 'USD')} of bookings to pass Cy" in html
         assert 'data-rank="4"' in html and format_percent(me.attainment_ppm) in html
         html = templates.get_template(wins.template).render(ctx=wins.context)
         assert "<strong>Di</strong> closed <strong>Initech</strong>, 1,000.00 USD" in html
