@@ -38,6 +38,9 @@ from commissions.periods.service import take_step
 from commissions.periods.workflow import NEXT_ACTION, changes_since_last_step, period_totals
 
 ACTION_LABELS = {"approve": N_("Approve"), "lock": N_("Lock"), "pay": N_("Mark paid")}  # translated when shown
+#: Checklist items that approval asks about (a box to tick): pending statements are recomputed by the approval itself,
+#: and holds are finance's own decisions.
+ASKED_BEFORE_APPROVAL = ("disputes", "errors")
 
 
 class PeriodsController(Controller):
@@ -82,6 +85,17 @@ class PeriodsController(Controller):
                 engine, check_period(engine, normalise_key(key)), actor=principal, via="the finance period page"
             )
             return Redirect(f"/finance/periods/{normalise_key(key)}?done=check#freshness", status_code=303)
+        period = period_by_key(db, normalise_key(key))
+        if action == "approve" and period is not None and data.get("confirm_open") != "yes":
+            unsettled = [
+                item for item in close_checklist(db, period) if item.name in ASKED_BEFORE_APPROVAL and not item.clear
+            ]
+            if unsettled:  # approving past open disputes or failed statements is a decision: asked, not assumed
+                message = _("%(key)s has open items (%(items)s): tick the box to approve it anyway.") % {
+                    "key": normalise_key(key),
+                    "items": ", ".join(f"{_(item.label)}: {item.count}" for item in unsettled),
+                }
+                return page("pages/periods/approval.html", {**_context(db, key), "error": message}, status_code=409)
         try:
             reason = str(data.get("override_reason") or "").strip() or None
             take_step(request.app.state["engine"], key=key, action=action, actor=principal, override_reason=reason)
@@ -133,6 +147,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
         "error": None,
         "by": by,
         "checklist": close_checklist(db, period),
+        "asked_before_approval": ASKED_BEFORE_APPROVAL,
         **_freshness(db, key),
     }
 

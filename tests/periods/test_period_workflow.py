@@ -227,3 +227,29 @@ def test_each_step_on_the_page_is_confirmed(client, engine: Engine, make_person)
     assert said["lock"].startswith("Locked: 2026-Q1&#39;s pay no longer changes; a later change becomes an adjustment")
     assert said["pay"] == "Marked paid: 2026-Q1 is closed."
     assert period_row(engine, "2026-Q1").state == "paid"
+
+
+def test_approving_on_the_page_past_an_open_dispute_asks_first(client, engine: Engine, make_person) -> None:
+    """An open dispute (or a failed statement) is named and a box must be ticked; pending statements are not asked
+    about (the approval recomputes them); nothing changes until the box is ticked."""
+    from commissions.core.db import transaction
+    from commissions.models import Dispute, Person
+
+    tokens = setup_books(engine, make_person)
+    post_deal(client, tokens, "D-1", "60000", "2026-01-10")
+    with transaction(engine) as s:
+        rep = s.exec(select(Person).where(Person.role == "rep")).first()
+        assert rep is not None and rep.id is not None
+        s.add(Dispute(person_id=rep.id, period_id=period_row(engine, "2026-Q1").id, opened_by_id=rep.id))
+    sign_in(client, "fin@example.com")
+    page = client.get("/finance/periods/2026-Q1").text
+    assert 'name="confirm_open" value="yes" required' in page
+    asked = client.post("/finance/periods/2026-Q1/approve", data={"_csrf_token": csrf_from(client)})
+    assert asked.status_code == 409 and "has open items (Disputes open: 1)" in asked.text
+    assert period_row(engine, "2026-Q1").state == "open"
+    done = client.post(
+        "/finance/periods/2026-Q1/approve",
+        data={"_csrf_token": csrf_from(client), "confirm_open": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and period_row(engine, "2026-Q1").state == "approved"
