@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -44,10 +45,43 @@ def _id(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 12 else None
 
 
-def _people_context(db: DbSession, **extra: object) -> dict[str, Any]:
+#: At most this many people are listed at once: an organisation of thousands is searched, not scrolled.
+SHOWN_MAX = 100
+
+
+@dataclass(frozen=True)
+class PeopleSearch:
+    """The list's search: words in a name, email or employee id; a role; a team (by name)."""
+
+    q: str = ""
+    role: str = ""
+    team: str = ""
+
+    def matches(self, person: Any, team_name: str) -> bool:
+        if self.role and person.role != self.role:
+            return False
+        if self.team and team_name.casefold() != self.team.casefold():
+            return False
+        text = f"{person.name} {person.email} {person.employee_id or ''}".casefold()
+        return all(word in text for word in self.q.casefold().split())
+
+
+def _people_context(db: DbSession, search: PeopleSearch | None = None, **extra: Any) -> dict[str, Any]:
     people, teams = people_and_teams(db)
     by_id = {p.id: p for p in people}
-    return {"people": people, "by_id": by_id, "teams": teams, "roles": ROLES, "locales": SUPPORTED_LOCALES, **extra}
+    search = search or PeopleSearch()
+    matched = [p for p in people if search.matches(p, teams.get(p.team_id or 0, ""))]
+    return {
+        "people": people,
+        "shown": matched[:SHOWN_MAX],
+        "matched": len(matched),
+        "search": search,
+        "by_id": by_id,
+        "teams": teams,
+        "roles": ROLES,
+        "locales": SUPPORTED_LOCALES,
+        **extra,
+    }
 
 
 def _save_setting(
@@ -67,8 +101,8 @@ def _save_setting(
         if changed is None:
             raise NotFoundException("No such person.")
     except PersonError as exc:
-        error = {f"{name}_error": {"person_id": person_id, "message": exc.message}}
-        context = _people_context(db, form=NewPersonForm(), error=None, **error)
+        error: dict[str, Any] = {f"{name}_error": {"person_id": person_id, "message": exc.message}}
+        context = _people_context(db, None, form=NewPersonForm(), error=None, **error)
         return page("pages/people/admin_list.html", context, status_code=400)
     return Redirect(f"/admin/people?{notice}={person_id if changed else ''}", status_code=303)
 
@@ -87,11 +121,15 @@ class AdminPeopleController(Controller):
         added: FromQuery[str] = "",
         active: FromQuery[str] = "",
         language: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        role: FromQuery[str] = "",
+        team: FromQuery[str] = "",
     ) -> Template:
         return page(
             "pages/people/admin_list.html",
             _people_context(
                 db,
+                PeopleSearch(q.strip()[:200], role if role in ROLES else "", team.strip()[:200]),
                 form=NewPersonForm(),
                 error=None,
                 moved=_id(moved),

@@ -87,3 +87,34 @@ def test_the_team_fields_offer_the_existing_teams(client, make_person, engine: E
     page = client.get("/admin/people").text
     assert '<datalist id="team-names"><option value="Sales East"><option value="Sales West"></datalist>' in page
     assert page.count('list="team-names"') >= 3  # the new person's field and each person's "Move" form
+
+
+def test_the_people_list_is_searched_by_name_email_or_id_role_and_team_and_shows_at_most_a_page(
+    client, make_person, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from commissions.people import pages
+
+    make_person("admin@example.com", "admin")
+    make_person("ana.lopez@example.com", team="East")
+    make_person("bo.berg@example.com", team="West")
+    make_person("cy.finance@example.com", "finance")
+    sign_in(client, "admin@example.com")
+
+    def rows(query: str) -> list[str]:
+        page = client.get("/admin/people" + query).text
+        body = page.split("<tbody>")[1].split("</tbody>")[0]
+        return sorted(
+            e for e in ("admin@", "ana.lopez@", "bo.berg@", "cy.finance@") if f"<td>{e}example.com</td>" in body
+        )
+
+    assert rows("") == ["admin@", "ana.lopez@", "bo.berg@", "cy.finance@"]
+    assert rows("?q=LOPEZ") == ["ana.lopez@"]  # any case, in the name or the email
+    assert rows("?q=example+berg") == ["bo.berg@"]  # every word
+    assert rows("?role=finance") == ["cy.finance@"]
+    assert rows("?team=west") == ["bo.berg@"]
+    assert rows("?role=nonsense") == ["admin@", "ana.lopez@", "bo.berg@", "cy.finance@"]  # an unknown role: ignored
+    nobody = client.get("/admin/people?q=zzz").text
+    assert "Nobody matches" in nobody and "0 of 4 people." in nobody
+    monkeypatch.setattr(pages, "SHOWN_MAX", 2)
+    capped = client.get("/admin/people").text
+    assert len(rows("")) == 2 and "4 of 4 people match; the first 2 are shown" in capped
