@@ -295,3 +295,18 @@ def test_disputes_block_nothing(client, engine: Engine, make_person) -> None:
     assert f"Dispute #{dispute_id}" in client.get(STATEMENT).text
     export = client.get("/api/v1/payouts/2026-Q1.csv", headers=token_for(engine, "finance", "fin@example.com"))
     assert export.status_code == 200 and "ana@example.com" in export.text
+
+
+def test_a_person_reads_your_statement_where_it_is_theirs_and_a_name_where_it_is_someone_elses(
+    client, engine: Engine, make_person
+) -> None:
+    statements_setup(client, engine, make_person)
+    as_user(client, "ana@example.com")
+    own = client.get("/disputes/new?email=ana@example.com&period=2026-Q1").text
+    assert "Question your statement · 2026-Q1" in own and "Ana" not in own.split("<h1>")[1].split("</h1>")[0]
+    dispute_id = dispute_id_of(open_on_line(client, engine)[0])
+    assert "Your statement for 2026-Q1" in client.get(f"/disputes/{dispute_id}").text
+    as_user(client, "mia@example.com")  # her manager
+    theirs = client.get(f"/disputes/{dispute_id}").text
+    assert "Your statement" not in theirs and "s statement for 2026-Q1" in theirs
+    assert "Question your statement" not in client.get("/disputes/new?email=ana@example.com&period=2026-Q1").text
