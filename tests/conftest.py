@@ -50,8 +50,12 @@ BACKENDS = ["sqlite"] if SKIP_POSTGRES else ["sqlite", "postgres"]
 PASSWORD = "correct horse battery"
 
 
+_SCHEMAS_MADE: list[str] = []  # by this process: dropped when its session ends (``_drop_the_schemas_made``)
+
+
 def postgres_schema_url(schema: str) -> str:
     """The test database with its own schema, so test runs never touch other tables in ``test``."""
+    _SCHEMAS_MADE.append(schema)
     base = create_engine(POSTGRES_URL)
     try:
         with base.begin() as conn:
@@ -82,6 +86,27 @@ def _period_window_around_the_suites_dates(monkeypatch: pytest.MonkeyPatch) -> N
     from commissions.core import periods as keys
 
     monkeypatch.setattr(keys, "today", lambda: date(2026, 12, 4))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_the_schemas_made() -> Iterator[None]:
+    """A run's schemas go when it ends: left behind, a hundred runs' worth slowed the same PostgreSQL for whatever
+    ran next (a benchmark's p95 52 ms against 44 ms once they were dropped). A schema still in use elsewhere is
+    left after a short wait rather than holding the run's end."""
+    yield
+    if not _SCHEMAS_MADE:
+        return
+    base = create_engine(POSTGRES_URL)
+    try:
+        for schema in dict.fromkeys(_SCHEMAS_MADE):
+            try:
+                with base.begin() as conn:
+                    conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            except Exception:  # noqa: BLE001 - cleaning up: a schema left is no failure of the run
+                continue
+    finally:
+        base.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)
