@@ -52,11 +52,24 @@ def parse_lead_events_csv(content: bytes) -> tuple[list[tuple[int, LeadEventIn]]
 
 
 def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, commit: bool) -> ImportReport:
-    """Validate and record every row in one transaction; commit only if ``commit`` and no row failed."""
+    """Validate and record every row in one transaction; commit only if ``commit`` and no row failed.
+
+    Rows that read well are checked against the database (owners, campaigns) even when other rows did not read:
+    the report names every bad row (as the deals' import does)."""
     rows, errors = parse_lead_events_csv(content)
     report = ImportReport(rows=len(rows) + len({e.line for e in errors if e.line > 1}), errors=errors)
-    if errors:
-        return report
+    if errors and (not rows or any(e.field == "file" or e.line <= 1 for e in errors)):
+        return report  # nothing read, or the file itself is wrong (its header, its size): no row to check
+    try:
+        _record_events(engine, rows, report, by=by, commit=commit)
+    finally:
+        report.errors.sort(key=lambda e: e.line)
+    return report
+
+
+def _record_events(
+    engine: Engine, rows: list[tuple[int, LeadEventIn]], report: ImportReport, *, by: Principal | None, commit: bool
+) -> None:
     with write_session(engine) as session:
         session.begin()
         try:
@@ -82,4 +95,3 @@ def import_lead_events(engine: Engine, content: bytes, *, by: Principal | None, 
         except BaseException:
             session.rollback()
             raise
-    return report
