@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -31,6 +32,7 @@ from leaderboard.schemas import (
     EntryOut,
     LeaderboardOut,
 )
+from leaderboard.service import LEAD_METRICS, Entry
 
 
 class LeaderboardApiController(Controller):
@@ -95,6 +97,7 @@ class LeaderboardApiController(Controller):
                     credited=str(e.credited),
                     badges=list(e.badges),
                     movement=e.movement,
+                    value=ranked_value(e, result.metric),
                 )
                 for e in rows
             ],
@@ -114,6 +117,18 @@ class LeaderboardApiController(Controller):
 
 
 ENTRY_CURSOR = "board"  # the tag of the leaderboard's cursors (commissions.core.paging)
+
+
+def ranked_value(entry: Entry, metric: str) -> str | None:
+    """What ``entry`` is ranked by on a board of ``metric``, as text (``EntryOut.value``)."""
+    if metric == "attainment":
+        return format_ratio(entry.attainment_ppm)
+    value = entry.value(metric)
+    if value is None:
+        return None
+    if metric == entry.plan_metric and metric not in LEAD_METRICS:  # credited by the plan, in minor units
+        return str(entry.credited)
+    return str(Decimal(value).quantize(Decimal("0.01")))
 
 
 def _read_entry_cursor(text: str) -> tuple[int, str]:

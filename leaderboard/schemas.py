@@ -14,6 +14,9 @@ class EntryOut(BaseModel):
     credited: str  # plan-credited bookings / sourced revenue (currency units) or deals
     badges: list[str]
     movement: int | None  # places climbed since yesterday (company and marketing views by attainment)
+    # the figure the board ranks by (``metric``): the attainment ratio, the credited amount, deals with two places
+    # (split shares pro rata), MQLs or SQLs, pipeline in currency units; None when it does not apply to the person
+    value: str | None = None
 
 
 class LeaderboardOut(BaseModel):

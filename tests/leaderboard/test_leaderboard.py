@@ -204,7 +204,8 @@ def test_api_shape_and_privacy_for_every_role(client, engine: Engine, make_perso
         body = response.json()
         assert (body["period"], body["view"], body["metric"], body["team"]) == (PERIOD, "company", "attainment", None)
         first = body["entries"][0]
-        assert set(first) == {"person", "name", "team", "rank", "attainment", "credited", "badges", "movement"}
+        # ``value``: what the board ranks by (here attainment), never earnings
+        assert set(first) == {"person", "name", "team", "rank", "attainment", "credited", "badges", "movement", "value"}
         assert first == {
             "person": "ana@example.com",
             "name": "Ana",
@@ -214,6 +215,7 @@ def test_api_shape_and_privacy_for_every_role(client, engine: Engine, make_perso
             "credited": "120000.00",
             "badges": [],
             "movement": None,
+            "value": "1.2000",
         }
         responses = [response.text]
         for query in (
@@ -330,10 +332,20 @@ def test_ranks_from_real_deals_and_no_statement_total_leaks(client, engine: Engi
     assert total == 1_375_000  # Ana earns 13,750.00 (the worked example)
     sign_in(client, "bo@example.com")
     body = client.get(f"/api/v1/leaderboard?period={PERIOD}&metric=deals").json()
-    assert [(e["person"], e["rank"], e["attainment"], e["credited"]) for e in body["entries"]] == [
-        ("ana@example.com", 1, "1.0500", "105000.00"),
-        ("bo@example.com", 1, "0.4000", "40000.00"),
-    ]  # 2 deals each
+    assert [(e["person"], e["rank"], e["attainment"], e["credited"], e["value"]) for e in body["entries"]] == [
+        ("ana@example.com", 1, "1.0500", "105000.00", "2.00"),
+        ("bo@example.com", 1, "0.4000", "40000.00", "2.00"),
+    ]  # 2 deals each: the value ranked by
+    by_bookings = client.get(f"/api/v1/leaderboard?period={PERIOD}&metric=bookings").json()["entries"]
+    assert [(e["person"], e["value"]) for e in by_bookings] == [
+        ("ana@example.com", "105000.00"),
+        ("bo@example.com", "40000.00"),
+    ]
+    by_attainment = client.get(f"/api/v1/leaderboard?period={PERIOD}").json()["entries"]
+    assert [(e["person"], e["value"]) for e in by_attainment] == [
+        ("ana@example.com", "1.0500"),
+        ("bo@example.com", "0.4000"),
+    ]
     for url in (f"/api/v1/leaderboard?period={PERIOD}", f"/leaderboard?period={PERIOD}"):
         text = client.get(url).text
         assert "13750" not in text and "13,750" not in text
