@@ -126,9 +126,9 @@ def ranked_value(entry: Entry, metric: str) -> str | None:
     value = entry.value(metric)
     if value is None:
         return None
-    if metric == entry.plan_metric and metric not in LEAD_METRICS:  # credited by the plan, in minor units
-        return str(entry.credited)
-    return str(Decimal(value).quantize(Decimal("0.01")))
+    if metric == "deals" or metric in LEAD_METRICS:  # won deals (pro rata), MQLs, SQLs, pipeline: in units
+        return str(Decimal(value).quantize(Decimal("0.01")))
+    return str(entry.credited)  # bookings or sourced revenue as the plan credits them (``value`` is in minor units)
 
 
 def _read_entry_cursor(text: str) -> tuple[int, str]:

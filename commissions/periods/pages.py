@@ -26,7 +26,7 @@ from commissions.core.i18n import gettext as _
 from commissions.core.periods import normalise_key
 from commissions.core.rendering import page
 from commissions.engine import parse_period
-from commissions.periods.checklist import close_checklist
+from commissions.periods.checklist import ChecklistItem, close_checklist
 from commissions.periods.queries import (
     deal_counts_by_period,
     email_of,
@@ -41,6 +41,11 @@ ACTION_LABELS = {"approve": N_("Approve"), "lock": N_("Lock"), "pay": N_("Mark p
 #: Checklist items that approval asks about (a box to tick): pending statements are recomputed by the approval itself,
 #: and holds are finance's own decisions.
 ASKED_BEFORE_APPROVAL = ("disputes", "errors")
+
+
+def _approval_asks(checklist: list[ChecklistItem]) -> list[ChecklistItem]:
+    """The open items approval asks about (``ASKED_BEFORE_APPROVAL``)."""
+    return [item for item in checklist if item.name in ASKED_BEFORE_APPROVAL and not item.clear]
 
 
 class PeriodsController(Controller):
@@ -85,11 +90,9 @@ class PeriodsController(Controller):
                 engine, check_period(engine, normalise_key(key)), actor=principal, via="the finance period page"
             )
             return Redirect(f"/finance/periods/{normalise_key(key)}?done=check#freshness", status_code=303)
-        period = period_by_key(db, normalise_key(key))
-        if action == "approve" and period is not None and data.get("confirm_open") != "yes":
-            unsettled = [
-                item for item in close_checklist(db, period) if item.name in ASKED_BEFORE_APPROVAL and not item.clear
-            ]
+        period = period_by_key(db, normalise_key(key)) if action == "approve" else None
+        if period is not None and data.get("confirm_open") != "yes":
+            unsettled = _approval_asks(close_checklist(db, period))
             if unsettled:  # approving past open disputes or failed statements is a decision: asked, not assumed
                 message = _("%(key)s has open items (%(items)s): tick the box to approve it anyway.") % {
                     "key": normalise_key(key),
@@ -135,6 +138,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
             **_freshness(db, key),
         }
     by = {pid: email_of(db, pid) for pid in (period.approved_by_id, period.locked_by_id, period.paid_by_id) if pid}
+    checklist = close_checklist(db, period)
     return {
         "key": key,
         "period": period,
@@ -146,8 +150,8 @@ def _context(db: Session, key: str) -> dict[str, Any]:
         "labels": ACTION_LABELS,
         "error": None,
         "by": by,
-        "checklist": close_checklist(db, period),
-        "asked_before_approval": ASKED_BEFORE_APPROVAL,
+        "checklist": checklist,
+        "approval_asks": _approval_asks(checklist),
         **_freshness(db, key),
     }
 

@@ -521,3 +521,22 @@ def test_the_api_pages_the_board_in_rank_order_and_the_pages_add_up_to_it(client
     assert sorted(entries, key=lambda e: e["person"]) == sorted(whole["entries"], key=lambda e: e["person"])
     wrong = client.get("/api/v1/leaderboard", params={"period": PERIOD, "cursor": "bm9wZQ"})
     assert wrong.status_code == 400 and "cursor" in wrong.text
+
+
+def test_an_entrys_value_is_the_figure_its_board_ranks_by_whatever_the_persons_plan() -> None:
+    """A deals plan credits deals by its rules (renewals left out, say) while the deals board ranks won deals pro rata:
+    the value shown is the board's, as are bookings (credited money) and the lead metrics (units)."""
+    from leaderboard.api import ranked_value
+    from leaderboard.service import Entry
+
+    deals_plan = Entry(1, "d@example.com", "Di", None, "", "deals", "USD", 300, 1000, 300_000, deals=Decimal("4.5"))
+    bookings_plan = Entry(
+        2, "b@example.com", "Bo", None, "", "bookings", "USD", 1_234_550, None, None, deals=Decimal(2)
+    )
+    bookings_plan.funnel = {"mqls": Decimal(7), "pipeline": Decimal("12500")}
+    assert ranked_value(deals_plan, "deals") == "4.50"  # not its 3.00 credited deals
+    assert ranked_value(deals_plan, "attainment") == "0.3000"
+    assert ranked_value(deals_plan, "bookings") is None  # nothing credited in money to compare
+    assert ranked_value(bookings_plan, "bookings") == "12345.50"
+    assert ranked_value(bookings_plan, "attainment") is None  # no quota
+    assert (ranked_value(bookings_plan, "mqls"), ranked_value(bookings_plan, "pipeline")) == ("7.00", "12500.00")
