@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -18,8 +17,9 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
 from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.rendering import page, page_or_partial
+from commissions.models import Person
 from commissions.models.base import ROLES
-from commissions.people.queries import people_and_teams
+from commissions.people.queries import PeopleSearch, people_listing
 from commissions.people.service import (
     PersonError,
     create_person_in,
@@ -48,36 +48,28 @@ def _id(text: str) -> int | None:
 #: At most this many people are listed at once: an organisation of thousands is searched, not scrolled.
 SHOWN_MAX = 100
 
-
-@dataclass(frozen=True)
-class PeopleSearch:
-    """The list's search: words in a name, email or employee id; a role; a team (by name)."""
-
-    q: str = ""
-    role: str = ""
-    team: str = ""
-
-    def matches(self, person: Any, team_name: str) -> bool:
-        if self.role and person.role != self.role:
-            return False
-        if self.team and team_name.casefold() != self.team.casefold():
-            return False
-        text = f"{person.name} {person.email} {person.employee_id or ''}".casefold()
-        return all(word in text for word in self.q.casefold().split())
+#: The query parameters and error contexts that name a person the page speaks of.
+_NAMING = ("added", "activated", "moved", "language", "paid_in")
 
 
-def _people_context(db: DbSession, search: PeopleSearch | None = None, **extra: Any) -> dict[str, Any]:
-    people, teams = people_and_teams(db)
-    by_id = {p.id: p for p in people}
+def _people_context(
+    db: DbSession, search: PeopleSearch | None = None, *, focus: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The list page's context; ``focus``: the person a form error is about, listed alone (by their email) so
+    their form shows with its error, whoever the first page of the list holds."""
+    if focus is not None and search is None:
+        person = db.get(Person, focus)
+        search = PeopleSearch(person.email) if person is not None else None
     search = search or PeopleSearch()
-    matched = [p for p in people if search.matches(p, teams.get(p.team_id or 0, ""))]
+    named = [extra[key] for key in _NAMING if isinstance(extra.get(key), int)]
+    listing = people_listing(db, search, limit=SHOWN_MAX, named=[*named, *([focus] if focus else [])])
     return {
-        "people": people,
-        "shown": matched[:SHOWN_MAX],
-        "matched": len(matched),
+        "shown": listing.shown,
+        "matched": listing.matched,
+        "total": listing.total,
         "search": search,
-        "by_id": by_id,
-        "teams": teams,
+        "by_id": listing.by_id,
+        "teams": listing.teams,
         "roles": ROLES,
         "locales": SUPPORTED_LOCALES,
         **extra,
@@ -102,7 +94,7 @@ def _save_setting(
             raise NotFoundException("No such person.")
     except PersonError as exc:
         error: dict[str, Any] = {f"{name}_error": {"person_id": person_id, "message": exc.message}}
-        context = _people_context(db, None, form=NewPersonForm(), error=None, **error)
+        context = _people_context(db, focus=person_id, form=NewPersonForm(), error=None, **error)
         return page("pages/people/admin_list.html", context, status_code=400)
     return Redirect(f"/admin/people?{notice}={person_id if changed else ''}", status_code=303)
 
@@ -212,7 +204,11 @@ class AdminPeopleController(Controller):
                 raise NotFoundException("No such person.")
         except PersonError as exc:
             context = _people_context(
-                db, form=NewPersonForm(), error=None, move_error={"person_id": person_id, "message": exc.message}
+                db,
+                focus=person_id,
+                form=NewPersonForm(),
+                error=None,
+                move_error={"person_id": person_id, "message": exc.message},
             )
             return page("pages/people/admin_list.html", context, status_code=200)
         return Redirect(f"/admin/people?moved={person_id if changed else ''}")

@@ -42,11 +42,57 @@ def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person
     return found
 
 
-def people_and_teams(session: Session) -> tuple[list[Person], dict[int, str]]:
-    """Everyone, active first then by name, and every team's name by id."""
-    people = list(session.exec(select(Person).order_by(col(Person.active).desc(), Person.name)).all())
+@dataclass(frozen=True)
+class PeopleSearch:
+    """The admin list's search: words in a name, email or employee id (every word, any case); a role; a team
+    (its name, any case). Case is ignored as the database lowers text: PostgreSQL for every script, SQLite for
+    ASCII letters only."""
+
+    q: str = ""
+    role: str = ""
+    team: str = ""
+
+
+@dataclass(frozen=True)
+class PeopleListing:
+    shown: list[Person]  # active first, then by name; at most the limit asked for
+    matched: int  # everyone the search matches
+    total: int  # everyone
+    teams: dict[int, str]  # every team's name by id (a few hundred at most)
+    by_id: dict[int, Person]  # the shown, their managers and the people asked about, by id
+
+
+def people_listing(session: Session, search: PeopleSearch, *, limit: int, named: Iterable[int] = ()) -> PeopleListing:
+    """The people the admin list shows: filtered, counted and cut in SQL, so the page costs what it shows and
+    not the size of the organisation; ``named`` are people a notice on the page speaks of."""
     teams = {stored_id(t): t.name for t in session.exec(select(Team)).all()}
-    return people, teams
+    where: list[Any] = []
+    if search.role:
+        where.append(col(Person.role) == search.role)
+    if search.team:
+        wanted = search.team.casefold()
+        where.append(col(Person.team_id).in_([tid for tid, name in teams.items() if name.casefold() == wanted]))
+    for word in search.q.split():
+        where.append(
+            or_(
+                col(Person.name).icontains(word, autoescape=True),
+                col(Person.email).icontains(word, autoescape=True),
+                col(Person.employee_id).icontains(word, autoescape=True),
+            )
+        )
+    shown = list(
+        session.exec(
+            select(Person).where(*where).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
+        ).all()
+    )
+    matched = session.exec(select(func.count()).select_from(Person).where(*where)).one()
+    total = matched if not where else session.exec(select(func.count()).select_from(Person)).one()
+    by_id = {stored_id(p): p for p in shown}
+    wanted_ids = ({p.manager_id for p in shown if p.manager_id is not None} | set(named)) - by_id.keys()
+    if wanted_ids:
+        others = session.exec(select(Person).where(among(session, col(Person.id), sorted(wanted_ids)))).all()
+        by_id.update((stored_id(p), p) for p in others)
+    return PeopleListing(shown, matched, total, teams, by_id)
 
 
 def active_people_by_role(session: Session) -> dict[str, int]:

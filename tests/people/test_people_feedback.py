@@ -118,3 +118,97 @@ def test_the_people_list_is_searched_by_name_email_or_id_role_and_team_and_shows
     monkeypatch.setattr(pages, "SHOWN_MAX", 2)
     capped = client.get("/admin/people").text
     assert len(rows("")) == 2 and "4 of 4 people match; the first 2 are shown" in capped
+
+
+def test_the_people_list_costs_what_it_shows_not_the_size_of_the_organisation(
+    client, make_person, engine: Engine, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Filtered, counted and cut in SQL: people beyond the page are neither loaded nor asked about one by one."""
+    from sqlalchemy import event
+
+    from commissions.people import pages
+
+    monkeypatch.setattr(pages, "SHOWN_MAX", 5)
+    make_person("admin@example.com", "admin")
+    make_person("boss@example.com", "manager", team="East")
+    sign_in(client, "admin@example.com")
+
+    def page_cost(people: int) -> tuple[int, int, str]:
+        for i in range(people):
+            make_person(f"rep{len(loaded_before)}-{i}@example.com", manager="boss@example.com", team="East")
+        loaded: list[int] = []
+        statements: list[str] = []
+
+        def on_load(target, _context):  # type: ignore[no-untyped-def]
+            loaded.append(target.id)
+
+        def on_statement(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        event.listen(Person, "load", on_load)
+        event.listen(engine, "before_cursor_execute", on_statement)
+        try:
+            page = client.get("/admin/people?team=east")
+        finally:
+            event.remove(Person, "load", on_load)
+            event.remove(engine, "before_cursor_execute", on_statement)
+        assert page.status_code == 200
+        loaded_before.append(people)
+        return len(set(loaded)), len(statements), page.text
+
+    loaded_before: list[int] = []
+    few_loaded, few_statements, _ = page_cost(3)
+    assert few_loaded <= 5, few_loaded
+    many_loaded, many_statements, text = page_cost(60)
+    assert many_statements == few_statements, (few_statements, many_statements)
+    assert many_loaded <= 5 + 1 + 1, many_loaded  # the page, their manager, the signed-in admin at most
+    assert "64 of 65 people match; the first 5 are shown" in text
+    assert "<td>Boss</td>" in text  # the shown people's manager is named
+
+
+def test_a_form_error_on_someone_beyond_the_first_page_shows_them_with_their_form_open(
+    client, make_person, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from commissions.people import pages
+
+    monkeypatch.setattr(pages, "SHOWN_MAX", 2)
+    make_person("admin@example.com", "admin")
+    make_person("amy@example.com")
+    zed = make_person("zed.last@example.com")
+    sign_in(client, "admin@example.com")
+    assert "zed.last@example.com" not in client.get("/admin/people").text  # not on the first page
+
+    moved = client.post(
+        f"/admin/people/{zed.id}/placement",
+        data={"manager": "nobody@example.com", "team": "", "_csrf_token": csrf_from(client)},
+    )
+    assert "Not moved (zed.last@example.com): manager:" in moved.text
+    assert (
+        f'<details open>\n          <summary>Move</summary>\n          <form method="post" action="/admin/people/{zed.id}/placement">'
+        in moved.text
+    )
+    assert 'value="zed.last@example.com"' in moved.text  # the search says why only Zed is listed
+
+    currency = client.post(
+        f"/admin/people/{zed.id}/payment-currency", data={"payment_currency": "XX", "_csrf_token": csrf_from(client)}
+    )
+    assert currency.status_code == 400 and "Payment currency not saved (zed.last@example.com)" in currency.text
+    assert f'action="/admin/people/{zed.id}/payment-currency"' in currency.text
+
+
+def test_the_people_list_finds_an_employee_id_and_treats_search_characters_literally(
+    client, make_person, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from commissions.core.db import transaction
+
+    make_person("admin@example.com", "admin")
+    ana = make_person("ana@example.com")
+    make_person("bo@example.com")
+    with transaction(engine) as s:
+        row = s.get(Person, ana.id)
+        row.employee_id = "E_100%"
+        s.add(row)
+    sign_in(client, "admin@example.com")
+    assert "<td>ana@example.com</td>" in client.get("/admin/people?q=e_100%25").text
+    matched = client.get("/admin/people?q=%25").text  # a literal percent sign, not "anything"
+    assert "<td>ana@example.com</td>" in matched and "<td>bo@example.com</td>" not in matched
