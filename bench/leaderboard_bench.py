@@ -1,7 +1,7 @@
 """Issue 5 benchmark: the leaderboard partial under concurrent load, beside a trivial route.
 
     .venv/bin/python bench/leaderboard_bench.py [--people 5000] [--connections 100] [--seconds 20]
-                                                [--workers <CPUs>] [--db /tmp/org.db]
+                                                [--workers <CPUs>] [--db /tmp/org.db] [--team "Bench sales"]
 
 Builds the 5,000-person organisation of bench/org.py in a fresh SQLite file (or reuses
 ``--db``), computes the quarter, starts `commissions run` (no recompute worker: nothing is
@@ -10,7 +10,8 @@ as a rep, then runs wrk (Debian's `wrk`) with that session (and its CSRF cookie,
 browser sends) against
 `GET /leaderboard?period=2026-Q1` as an htmx request (the table partial that live updates
 fetch) and against `GET /healthz` in the same server, and prints requests/s and the
-latency percentiles wrk reports.
+latency percentiles wrk reports. ``--team NAME`` asks for one team's board (``&team=``), which looks the
+team and the people under it up on every request (bench/org.py puts every seller in "Bench sales").
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import update
@@ -80,6 +82,7 @@ def main() -> None:
         "--threads", type=int, default=2, help="wrk threads (on a small machine they take CPU from the server)"
     )
     parser.add_argument("--db", type=Path, help="reuse (or create) the organisation in this SQLite file")
+    parser.add_argument("--team", default="", help="one team's board (e.g. 'Bench sales'), not the whole board")
     parser.add_argument("--database-url", help="PostgreSQL instead (a fresh schema, dropped afterwards)")
     args = parser.parse_args()
 
@@ -122,6 +125,7 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    board_path = "/leaderboard?period=2026-Q1" + (f"&team={quote(args.team)}" if args.team else "")
     try:
         client = httpx.Client(base_url=base, timeout=30)
         for _ in range(200):
@@ -136,7 +140,7 @@ def main() -> None:
             data={"email": "rep7@bench.test", "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]},
         )
         cookie = f"qb_session={client.cookies['qb_session']}; csrftoken={client.cookies['csrftoken']}"
-        check = client.get("/leaderboard?period=2026-Q1", headers={"HX-Request": "true", "Accept-Encoding": "gzip"})
+        check = client.get(board_path, headers={"HX-Request": "true", "Accept-Encoding": "gzip"})
         assert check.status_code == 200, check.status_code
         rows = check.text.count("<tr")
         print(
@@ -145,7 +149,7 @@ def main() -> None:
         )
         # warm-up, not measured: every worker process ranks the board and renders the table once
         wrk(
-            f"{base}/leaderboard?period=2026-Q1",
+            f"{base}{board_path}",
             cookie,
             connections=args.connections,
             seconds=3,
@@ -153,7 +157,7 @@ def main() -> None:
             threads=args.threads,
         )
         board = wrk(
-            f"{base}/leaderboard?period=2026-Q1",
+            f"{base}{board_path}",
             cookie,
             connections=args.connections,
             seconds=args.seconds,

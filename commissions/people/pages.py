@@ -19,7 +19,7 @@ from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.rendering import page, page_or_partial
 from commissions.models import Person
 from commissions.models.base import ROLES
-from commissions.people.queries import PeopleSearch, people_listing
+from commissions.people.queries import PeopleSearch, people_listing, person_facts, team_names
 from commissions.people.service import (
     PersonError,
     create_person_in,
@@ -47,6 +47,9 @@ def _id(text: str) -> int | None:
 
 #: At most this many people are listed at once: an organisation of thousands is searched, not scrolled.
 SHOWN_MAX = 100
+
+#: What a person's page may confirm after a save (``?saved=``).
+_SAVED_NOTICES = ("active", "moved", "paid_in", "language", "unchanged")
 
 #: The query parameters and error contexts that name a person the page speaks of.
 _NAMING = ("added", "activated", "moved", "language", "paid_in")
@@ -76,6 +79,30 @@ def _people_context(
     }
 
 
+#: Reports listed on a person's page; more are counted and searched for on the list.
+REPORTS_SHOWN = 50
+
+
+def _from_person_page(data: dict[str, str]) -> bool:
+    """Whether a form was sent from the person's own page (it returns there) rather than from the list."""
+    return data.get("from") == "person"
+
+
+def _saved(data: dict[str, str], person_id: int, notice: str, changed: bool) -> Redirect:
+    """Back where the form was, with a confirmation naming what was saved (nothing when nothing changed)."""
+    if _from_person_page(data):
+        return Redirect(f"/admin/people/{person_id}?saved={notice if changed else 'unchanged'}", status_code=303)
+    return Redirect(f"/admin/people?{notice}={person_id if changed else ''}", status_code=303)
+
+
+def _person_page(db: DbSession, person_id: int, *, status_code: int = 200, **extra: Any) -> Template:
+    facts = person_facts(db, person_id, limit=REPORTS_SHOWN)
+    if facts is None:
+        raise NotFoundException("No such person.")
+    context = {"facts": facts, "p": facts.person, "locales": SUPPORTED_LOCALES, "teams": team_names(db), **extra}
+    return page("pages/people/admin_person.html", context, status_code=status_code)
+
+
 def _save_setting(
     request: Request[Any, Any, Any],
     db: DbSession,
@@ -85,6 +112,7 @@ def _save_setting(
     value: str,
     name: str,
     notice: str,
+    data: dict[str, str],
 ) -> Template | Redirect:
     """One of a person's settings saved by ``setter``: back to the list with a confirmation (``?notice=id``), or
     the list again with the setting's form open and its error (``{name}_error``); a 404 if there is no such person."""
@@ -94,9 +122,11 @@ def _save_setting(
             raise NotFoundException("No such person.")
     except PersonError as exc:
         error: dict[str, Any] = {f"{name}_error": {"person_id": person_id, "message": exc.message}}
+        if _from_person_page(data):
+            return _person_page(db, person_id, status_code=400, **error)
         context = _people_context(db, focus=person_id, form=NewPersonForm(), error=None, **error)
         return page("pages/people/admin_list.html", context, status_code=400)
-    return Redirect(f"/admin/people?{notice}={person_id if changed else ''}", status_code=303)
+    return _saved(data, person_id, notice, bool(changed))
 
 
 class AdminPeopleController(Controller):
@@ -131,6 +161,11 @@ class AdminPeopleController(Controller):
                 language=_id(language),
             ),
         )
+
+    @get("/{person_id:int}", sync_to_thread=True)
+    def person_page(self, db: DbSession, person_id: FromPath[int], saved: FromQuery[str] = "") -> Template:
+        """One person: who they are, their manager, reports and plans, links to their pay, and every setting."""
+        return _person_page(db, person_id, saved=saved if saved in _SAVED_NOTICES else "")
 
     @post("/", sync_to_thread=True, status_code=200)
     def add_person(
@@ -180,7 +215,7 @@ class AdminPeopleController(Controller):
             raise ClientException("You cannot deactivate yourself.")
         if not set_active_by_id(request.app.state["engine"], person_id, data.get("active") == "1", by=principal):
             raise NotFoundException("No such person.")
-        return Redirect(f"/admin/people?active={person_id}")
+        return _saved(data, person_id, "active", True)
 
     @post("/{person_id:int}/placement", sync_to_thread=True, status_code=200)
     def move(
@@ -203,6 +238,8 @@ class AdminPeopleController(Controller):
             if changed is None:
                 raise NotFoundException("No such person.")
         except PersonError as exc:
+            if _from_person_page(data):
+                return _person_page(db, person_id, move_error={"person_id": person_id, "message": exc.message})
             context = _people_context(
                 db,
                 focus=person_id,
@@ -211,7 +248,7 @@ class AdminPeopleController(Controller):
                 move_error={"person_id": person_id, "message": exc.message},
             )
             return page("pages/people/admin_list.html", context, status_code=200)
-        return Redirect(f"/admin/people?moved={person_id if changed else ''}")
+        return _saved(data, person_id, "moved", bool(changed))
 
     @post("/{person_id:int}/payment-currency", sync_to_thread=True, status_code=200)
     def payment_currency(
@@ -225,7 +262,7 @@ class AdminPeopleController(Controller):
         """The currency the person is paid in (empty: their plan's); the payroll export converts into it."""
         value = data.get("payment_currency", "")
         return _save_setting(
-            request, db, principal, person_id, set_payment_currency_by_id, value, "currency", "paid_in"
+            request, db, principal, person_id, set_payment_currency_by_id, value, "currency", "paid_in", data
         )
 
     @post("/{person_id:int}/locale", sync_to_thread=True, status_code=200)
@@ -239,4 +276,4 @@ class AdminPeopleController(Controller):
     ) -> Template | Redirect:
         """The language the person's pages are in (empty: their browser's); they may change it themselves."""
         value = data.get("locale", "")
-        return _save_setting(request, db, principal, person_id, set_locale_by_id, value, "locale", "language")
+        return _save_setting(request, db, principal, person_id, set_locale_by_id, value, "locale", "language", data)

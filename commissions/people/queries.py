@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -17,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
 from commissions.core.db import among
-from commissions.models import Person, Team
+from commissions.models import Person, Plan, PlanAssignment, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
 
@@ -62,10 +63,15 @@ class PeopleListing:
     by_id: dict[int, Person]  # the shown, their managers and the people asked about, by id
 
 
+def team_names(session: Session) -> dict[int, str]:
+    """Every team's name by id (a few hundred at most)."""
+    return {stored_id(t): t.name for t in session.exec(select(Team)).all()}
+
+
 def people_listing(session: Session, search: PeopleSearch, *, limit: int, named: Iterable[int] = ()) -> PeopleListing:
     """The people the admin list shows: filtered, counted and cut in SQL, so the page costs what it shows and
     not the size of the organisation; ``named`` are people a notice on the page speaks of."""
-    teams = {stored_id(t): t.name for t in session.exec(select(Team)).all()}
+    teams = team_names(session)
     where: list[Any] = []
     if search.role:
         where.append(col(Person.role) == search.role)
@@ -189,3 +195,57 @@ def teams_page(session: Session, *, after: int | None, limit: int) -> list[TeamR
     if after is not None:
         query = query.where(col(Team.id) > after)
     return [TeamRow(*row) for row in session.exec(query).all()]
+
+
+@dataclass(frozen=True)
+class AssignedPlan:
+    plan_id: int
+    plan: str
+    starts_on: date
+    ends_on: date | None
+    prorate: bool
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What the admin's page of one person shows beside the person: their manager, team, direct reports
+    (at most ``limit``, with the count) and plan assignments, newest first."""
+
+    person: Person
+    manager: Person | None
+    team: str
+    reports: list[Person]
+    report_count: int
+    plans: list[AssignedPlan]
+
+
+def person_facts(session: Session, person_id: int, *, limit: int) -> PersonFacts | None:
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    manager = session.get(Person, person.manager_id) if person.manager_id is not None else None
+    team = session.get(Team, person.team_id) if person.team_id is not None else None
+    direct = col(Person.manager_id) == person_id
+    reports = list(
+        session.exec(
+            select(Person).where(direct).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
+        ).all()
+    )
+    report_count = session.exec(select(func.count()).select_from(Person).where(direct)).one()
+    columns: tuple[Any, ...] = (
+        id_col(Plan.id),
+        col(Plan.name),
+        col(PlanAssignment.starts_on),
+        col(PlanAssignment.ends_on),
+        col(PlanAssignment.prorate),
+    )
+    plans = [
+        AssignedPlan(*row)
+        for row in session.exec(
+            select(*columns)
+            .join(Plan, col(Plan.id) == PlanAssignment.plan_id)
+            .where(PlanAssignment.person_id == person_id)
+            .order_by(col(PlanAssignment.starts_on).desc(), col(PlanAssignment.id).desc())
+        ).all()
+    ]
+    return PersonFacts(person, manager, team.name if team else "", reports, report_count, plans)
