@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
-from commissions.core.paging import MAX_PAGE, next_link, paging_headers
+from commissions.core.errors import InputProblem
+from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link, paging_headers
 from commissions.custom_fields.service import declare_field_in, list_fields
 from commissions.models import CustomField
 
@@ -42,6 +43,23 @@ class CustomFieldList(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
+CURSOR_TAG = "custom-field"
+
+
+def _after_name(cursor: str | None) -> str | None:
+    """The field name a ``cursor`` points after (None: the first page); 400 naming ``cursor`` for one this list
+    did not hand out (the list is by name, so its cursor is the last name, made opaque like every other)."""
+    if not cursor:
+        return None
+    try:
+        tag, name = cursor_parts(cursor, 2)
+    except BadCursor as exc:
+        raise InputProblem("cursor", str(exc)) from exc
+    if tag != CURSOR_TAG or not name:
+        raise InputProblem("cursor", str(BadCursor()))
+    return name
+
+
 class CustomFieldsApiController(Controller):
     path = "/api/v1/custom-fields"
     guards = [admins]
@@ -62,10 +80,10 @@ class CustomFieldsApiController(Controller):
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"fields per page (1-{MAX_PAGE})")] = 100,
     ) -> Response[CustomFieldList]:
-        rows = list_fields(db, after=cursor, limit=limit + 1)
+        rows = list_fields(db, after=_after_name(cursor), limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = rows[-1].name if more else None
+        next_cursor = make_cursor(CURSOR_TAG, rows[-1].name) if more else None
         headers = (
             {"Link": next_link(request.url.path, {"limit": str(limit)}, next_cursor), "X-Next-Cursor": next_cursor}
             if next_cursor

@@ -305,6 +305,9 @@ class DealWriter:
         decision = self.decide(stored_id(people[data.owner]), involved, existing)
 
         dumped = data.model_dump(mode="json")
+        # the amount as the currency writes it: 1000, "1000" and "1000.00" USD are one body (the same deal again,
+        # not an update), and what is announced reads "1000.00"
+        dumped["amount"] = str(from_minor(amount_minor, data.currency))
         digest = body_hash(data, dumped)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")

@@ -65,6 +65,29 @@ def test_same_delivery_twice_gives_one_deal(client, crm, engine: Engine) -> None
     assert deal_count(engine) == 1
 
 
+def test_the_same_amount_written_another_way_is_the_same_delivery(client, crm, engine: Engine) -> None:
+    """45000, "45000" and "45000.00" USD are one amount: a CRM sending a number after a string repeats itself,
+    it does not update the deal (no audit event, no announcement of an update)."""
+    from commissions.models import AuditEvent, OutboxEvent
+
+    def recorded() -> tuple[list[str], int]:
+        actions = read(
+            engine, lambda s: list(s.exec(select(AuditEvent.action).where(AuditEvent.object_type == "deal")).all())
+        )
+        events = read(engine, lambda s: s.exec(select(func.count()).select_from(OutboxEvent)).one())
+        return actions, events
+
+    assert client.post("/api/v1/deals", json=BODY, headers=crm).status_code == 201
+    after_create = recorded()
+    for amount in (45000, "45000", 45000.0, "45000.0", "4.5E+4"):
+        again = client.post("/api/v1/deals", json={**BODY, "amount": amount}, headers=crm)
+        assert again.status_code == 200 and again.json()["amount"] == "45000.00", amount
+    assert recorded() == after_create
+    changed = client.post("/api/v1/deals", json={**BODY, "amount": "45000.01"}, headers=crm)
+    assert changed.status_code == 200 and changed.json()["amount"] == "45000.01"
+    assert recorded()[0] == ["deal.created", "deal.updated"]
+
+
 def test_changed_body_updates_and_cancellation_is_a_status_change(client, crm, engine: Engine) -> None:
     client.post("/api/v1/deals", json=BODY, headers=crm)
     changed = client.post(
