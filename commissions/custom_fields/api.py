@@ -11,8 +11,8 @@ from litestar.params import Body, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
-from commissions.core.guards import admins
 from commissions.core.errors import InputProblem
+from commissions.core.guards import admins
 from commissions.core.paging import MAX_PAGE, BadCursor, cursor_parts, make_cursor, next_link, paging_headers
 from commissions.custom_fields.service import declare_field_in, list_fields
 from commissions.models import CustomField
