@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from commissions.auth.middleware import forget_person
 from commissions.calculation.rows import id_col, stored_id, table_of
 from commissions.core.audit import log_on_commit, record_event
-from commissions.core.db import write
+from commissions.core.db import snapshot, write
 from commissions.core.errors import Conflict
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
@@ -74,6 +74,16 @@ class _PersonItem:
 def check_people(items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem] = ()) -> list[_PersonItem]:
     """What can be checked without the database; ``UpsertRefused`` naming every problem, with ``refused``
     (the problems of the items that could not be read at all: None in ``items``)."""
+    checked, problems = _read_people(items, refused)
+    if problems:
+        raise UpsertRefused(problems)
+    return checked
+
+
+def _read_people(
+    items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem]
+) -> tuple[list[_PersonItem], list[ItemProblem]]:
+    """The items as far as they read, and the problems found without the database."""
     problems: list[ItemProblem] = list(refused)
     seen: dict[str, int] = {}
     employee_ids: dict[str, int] = {}
@@ -151,9 +161,13 @@ def check_people(items: Sequence[Mapping[str, Any] | None], refused: Iterable[It
                 problem("payment_currency", f"{item['payment_currency']!r} is not a currency code such as EUR")
             person.given["payment_currency"] = currency
         checked.append(person)
-    if problems:
-        raise UpsertRefused(problems)
-    return checked
+    return checked, problems
+
+
+def _besides(problems: list[ItemProblem], more: list[ItemProblem]) -> list[ItemProblem]:
+    """``problems`` and those of ``more`` about a field of an item not already named (one problem per field)."""
+    named = {(p.index, p.field) for p in problems}
+    return problems + [p for p in more if (p.index, p.field) not in named]
 
 
 def put_people(
@@ -164,8 +178,12 @@ def put_people(
     refused: Iterable[ItemProblem] = (),
 ) -> UpsertReport:
     """Upsert ``items`` (dicts with the fields given, ``email`` always) all or nothing; what happened to each.
-    ``refused``: problems the caller found already (``check_people``)."""
-    checked = check_people(items, refused)
+    ``refused``: problems the caller found already (``check_people``). A refusal names every wrong item at once:
+    when some items are malformed, the others are still checked against the stored data (read only)."""
+    checked, problems = _read_people(items, refused)
+    if problems:
+        with snapshot(engine) as session:
+            raise UpsertRefused(_besides(problems, _PeopleCheck.read(session, checked, by).problems))
     try:
         # two requests creating the same new person at once: the loser's insert fails on the unique email,
         # and run again it finds the person stored (created becomes unchanged or updated)
@@ -218,24 +236,39 @@ def _chain_loops(items: list[_PersonItem], manager_of: dict[str, str | None]) ->
     return problems
 
 
+@dataclass
+class _PeopleCheck:
+    """The stored data the items meet, and what it refuses of them."""
+
+    directory: _Directory
+    stored: dict[str, Person]
+    teams: dict[str, Team]
+    problems: list[ItemProblem]
+
+    @classmethod
+    def read(cls, session: Session, items: list[_PersonItem], by: Principal | None) -> _PeopleCheck:
+        directory = _Directory.read(session)
+        in_list = {item.email for item in items}
+        wanted = in_list | {item.given["manager"] for item in items if item.given.get("manager")}
+        stored = people_by_email(session, wanted & set(directory.manager_of))
+        teams = _teams_by_name(session, {item.given["team"] for item in items if item.given.get("team")})
+        problems = _problems(items, directory, teams, stored, by)
+        final_manager = dict(directory.manager_of)
+        for item in items:
+            if "manager" in item.given:
+                final_manager[item.email] = item.given["manager"]
+            elif item.email not in stored:
+                final_manager[item.email] = None
+        problems += _chain_loops(items, final_manager)
+        return cls(directory, stored, teams, problems)
+
+
 def upsert_people(session: Session, items: list[_PersonItem], *, by: Principal | None) -> UpsertReport:
     """``put_people`` inside the caller's write transaction."""
-    directory = _Directory.read(session)
-    in_list = {item.email for item in items}
-    wanted = in_list | {item.given["manager"] for item in items if item.given.get("manager")}
-    stored = people_by_email(session, wanted & set(directory.manager_of))
-    team_names = {item.given["team"] for item in items if item.given.get("team")}
-    teams = _teams_by_name(session, team_names)
-    problems = _problems(items, directory, teams, stored, by)
-    final_manager = dict(directory.manager_of)
-    for item in items:
-        if "manager" in item.given:
-            final_manager[item.email] = item.given["manager"]
-        elif item.email not in stored:
-            final_manager[item.email] = None
-    problems += _chain_loops(items, final_manager)
-    if problems:
-        raise UpsertRefused(problems)
+    check = _PeopleCheck.read(session, items, by)
+    if check.problems:
+        raise UpsertRefused(check.problems)
+    directory, stored, teams = check.directory, check.stored, check.teams
 
     outcomes: list[tuple[str, Outcome]] = []
     created: list[_PersonItem] = []
@@ -476,6 +509,16 @@ class _TeamItem:
 
 def check_teams(items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem] = ()) -> list[_TeamItem]:
     """What can be checked without the database; ``UpsertRefused`` naming every problem (``check_people``)."""
+    checked, problems = _read_teams(items, refused)
+    if problems:
+        raise UpsertRefused(problems)
+    return checked
+
+
+def _read_teams(
+    items: Sequence[Mapping[str, Any] | None], refused: Iterable[ItemProblem]
+) -> tuple[list[_TeamItem], list[ItemProblem]]:
+    """The items as far as they read, and the problems found without the database."""
     problems: list[ItemProblem] = list(refused)
     seen: dict[str, int] = {}
     checked: list[_TeamItem] = []
@@ -514,9 +557,7 @@ def check_teams(items: Sequence[Mapping[str, Any] | None], refused: Iterable[Ite
                 problems.append(ItemProblem(index, "manager", f"{item['manager']!r} is not an email address"))
             team.given["manager"] = manager or None
         checked.append(team)
-    if problems:
-        raise UpsertRefused(problems)
-    return checked
+    return checked, problems
 
 
 def put_teams(
@@ -527,8 +568,12 @@ def put_teams(
     refused: Iterable[ItemProblem] = (),
 ) -> UpsertReport:
     """Upsert teams by name, all or nothing. A team's kind and manager do not move pay (team credit and
-    overrides follow people's manager chain), so no statement is marked."""
-    checked = check_teams(items, refused)
+    overrides follow people's manager chain), so no statement is marked. A refusal names every wrong item at
+    once (``put_people``)."""
+    checked, problems = _read_teams(items, refused)
+    if problems:
+        with snapshot(engine) as session:
+            raise UpsertRefused(_besides(problems, _unknown_managers(session, checked)[1]))
     try:
         return write(engine, lambda session: upsert_teams(session, checked, by=by), attempts=4, pause=0.05)
     except (IntegrityError, OperationalError) as exc:
@@ -537,9 +582,8 @@ def put_teams(
         ) from exc
 
 
-def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | None) -> UpsertReport:
-    """``put_teams`` inside the caller's write transaction."""
-    stored = _teams_by_name(session, (item.name for item in items))
+def _unknown_managers(session: Session, items: list[_TeamItem]) -> tuple[dict[str, Person], list[ItemProblem]]:
+    """The managers the items name who are stored, by email, and a problem for each item naming someone else."""
     managers = people_by_email(session, {item.given["manager"] for item in items if item.given.get("manager")})
     problems = [
         ItemProblem(
@@ -548,6 +592,13 @@ def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | No
         for item in items
         if item.given.get("manager") and item.given["manager"] not in managers
     ]
+    return managers, problems
+
+
+def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | None) -> UpsertReport:
+    """``put_teams`` inside the caller's write transaction."""
+    stored = _teams_by_name(session, (item.name for item in items))
+    managers, problems = _unknown_managers(session, items)
     if problems:
         raise UpsertRefused(problems)
     email_of = {stored_id(p): email for email, p in managers.items()}

@@ -302,6 +302,30 @@ def test_every_problem_is_reported_at_once(client, engine: Engine, admin) -> Non
     }
 
 
+def test_malformed_items_and_items_the_stored_data_refuses_are_reported_in_one_answer(
+    client, engine: Engine, admin
+) -> None:  # type: ignore[no-untyped-def]
+    """An integration fixing its list from one answer needs every wrong item in it: the stored data's refusals
+    (an unknown manager or team) are not held back until the malformed items are mended."""
+    before = people(engine)
+    body = [
+        {"email": "ok@example.com", "name": "Fine"},
+        {"email": "a@example.com", "role": "boss"},
+        {"email": "b@example.com", "manager": "nobody@example.com"},
+        {"email": "not-an-email"},
+        {"email": "c@example.com", "team": "No such team"},
+    ]
+    response = put(client, admin, body)
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["extra"]["errors"]] == [
+        (1, "role"),
+        (2, "manager"),
+        (3, "email"),
+        (4, "team"),
+    ]
+    assert people(engine) == before  # nothing written
+
+
 def test_a_body_that_is_not_a_list_or_too_long_is_refused(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
     assert put(client, admin, {"email": "a@example.com"}).status_code == 400
     too_many = put(client, admin, [{"email": f"p{i}@example.com"} for i in range(5001)])

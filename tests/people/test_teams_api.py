@@ -178,3 +178,15 @@ def test_openapi_lists_the_team_routes_with_examples(client) -> None:  # type: i
     assert path["put"]["responses"]["200"]["content"]["application/json"]["examples"]
     assert path["put"]["responses"]["400"]["content"]["application/json"]["examples"]
     assert schema["components"]["schemas"]["TeamOut"]["properties"]["kind"]["examples"]
+
+
+def test_a_malformed_item_and_an_unknown_manager_are_reported_in_one_answer(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
+    before = teams(engine)
+    response = put(
+        client,
+        admin,
+        [{"name": "East", "kind": "retail"}, {"name": "West", "manager": "nobody@example.com"}, {"name": "North"}],
+    )
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["extra"]["errors"]] == [(0, "kind"), (1, "manager")]
+    assert teams(engine) == before
