@@ -483,6 +483,8 @@ def user_add(
 
     generated = not password_stdin
     password = secrets.token_urlsafe(12) if generated else sys.stdin.readline().rstrip("\r\n")
+    if not password:  # a person nobody can sign in as, added without a word, is not what was asked for
+        raise click.UsageError("--password-stdin: no password on standard input (one line)")
     try:
         with transaction() as session:
             person = create_person(

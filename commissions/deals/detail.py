@@ -15,6 +15,9 @@ Who sees what is the existing rules, asked here rather than restated:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import exists
 from sqlalchemy import select as sa_select
@@ -23,12 +26,13 @@ from sqlmodel import Session, col, select
 
 from commissions.core.errors import InputProblem
 from commissions.core.i18n import N_
+from commissions.core.money import to_minor
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.deals.ingest import DealWriter, deal_out
 from commissions.deals.rules import DealForbidden
 from commissions.deals.schemas import DealOut
-from commissions.models import Deal, DealApproval, DealSplit, PayoutLine, Period, Person
+from commissions.models import Deal, DealApproval, DealRevision, DealSplit, PayoutLine, Period, Person
 from commissions.people.service import visible_person_ids
 
 MAX_LINES = 1000  # a deal's lines in force: its people's and their managers' (a handful); a bound all the same
@@ -62,6 +66,23 @@ class LockedPeriod:
     state: str
 
 
+@dataclass(frozen=True)
+class KeptVersion:
+    """An earlier version of the deal, kept because it closed in a locked or paid period (``DealRevision``)."""
+
+    period_key: str
+    period_state: str
+    replaced_at: datetime
+    replaced_by: str
+    deal: dict[str, Any]  # as the API shows a deal
+    amount_minor: int  # its amount, for the one money format
+
+    @classmethod
+    def of(cls, row: DealRevision) -> KeptVersion:
+        amount = to_minor(Decimal(str(row.deal.get("amount", "0"))), str(row.deal.get("currency", "USD")))
+        return cls(row.period_key, row.period_state, row.replaced_at, row.replaced_by, row.deal, amount)
+
+
 @dataclass
 class DealView:
     id: int
@@ -77,6 +98,7 @@ class DealView:
     may_change: bool = False
     change_held: bool = False  # a change by the caller would wait for approval
     pending_change: bool = False  # a held change of this deal waits for approval
+    revisions: list[KeptVersion] = field(default_factory=list)  # earlier versions kept for locked periods, newest first
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
@@ -186,6 +208,14 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         may_change=may_change,
         change_held=held,
         pending_change=pending,
+        revisions=[
+            KeptVersion.of(row)
+            for row in session.exec(
+                select(DealRevision)
+                .where(DealRevision.deal_id == deal_id)
+                .order_by(col(DealRevision.replaced_at).desc(), col(DealRevision.id).desc())
+            ).all()
+        ],
     )
 
 

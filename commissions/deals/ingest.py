@@ -31,7 +31,7 @@ from commissions.core.principal import Principal
 from commissions.deals.currency import PlansSeeingDeals
 from commissions.deals.rules import Change, DealForbidden, decide
 from commissions.deals.schemas import DealIn, DealOut
-from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealSplit, Period, Person
+from commissions.models import AuditEvent, Campaign, Deal, DealApproval, DealRevision, DealSplit, Period, Person
 from commissions.models.base import utcnow
 from commissions.people.queries import people_by_email, person_by_email
 from commissions.people.service import visible_person_ids
@@ -210,6 +210,19 @@ class DealWriter:
         ).all()
         return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows)
 
+    def keep_revision(self, deal: Deal, period: Period) -> None:
+        """The deal as it stands, kept before a change replaces it: it closed in ``period``, locked or paid,
+        whose pay never changes (api.md: deals of a locked period are never edited in place)."""
+        self.session.add(
+            DealRevision(
+                deal_id=stored_id(deal),
+                period_key=period.key,
+                period_state=period.state,
+                deal=deal_out(self.session, deal).model_dump(mode="json"),
+                replaced_by=self.by.label if self.by else "system",
+            )
+        )
+
     def hold(self, data: DealIn, existing: Deal | None) -> RecordResult:
         """Keep the change in ``deal_approval`` (it pays nobody) until a manager or finance approves it."""
         by = self.by
@@ -327,6 +340,8 @@ class DealWriter:
             if (owner := self.campaign_owner(existing.source_campaign)) is not None:
                 touched_people.add(owner)
             touched_days.add(existing.closed_at)
+            if (kept_in := closed_period_state(session, existing.closed_at)) is not None:
+                self.keep_revision(existing, kept_in)
             deal = existing
             session.execute(  # "fetch": the identity map is not scanned per statement (evaluate made a
                 # 20,000-row re-import quadratic: every row scanned every object the import had loaded)

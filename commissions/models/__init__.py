@@ -6,7 +6,7 @@ See docs/domain-model.md for the tables and why they are shaped this way.
 from commissions.models.accounting import AccountingSettings, ContractTerm
 from commissions.models.approvals import DealApproval
 from commissions.models.base import metadata
-from commissions.models.deals import Campaign, CustomField, Deal, DealSplit
+from commissions.models.deals import Campaign, CustomField, Deal, DealRevision, DealSplit
 from commissions.models.disputes import Dispute, DisputeMessage
 from commissions.models.email import EmailMessage
 from commissions.models.holds import CommissionHold, InvoicePayment
@@ -47,6 +47,7 @@ __all__ = [
     "CustomField",
     "Deal",
     "DealApproval",
+    "DealRevision",
     "DealSplit",
     "Delivery",
     "DeliveryAttempt",

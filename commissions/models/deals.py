@@ -103,6 +103,22 @@ class DealSplit(SQLModel, table=True):
     share_bp: int = Field(description="share in basis points: 10000 = 100 %")
 
 
+class DealRevision(SQLModel, table=True):
+    """A deal as it stood in a locked or paid period, kept when a later change replaced it (api.md: deals of a
+    locked period are never edited in place). The deal row holds the latest truth, which open periods pay and
+    prior-period adjustments are computed from; the locked period paid on the version kept here."""
+
+    __tablename__ = "deal_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id", ondelete="CASCADE", index=True)
+    period_key: str = Field(max_length=16, description="the locked or paid period the kept version closed in")
+    period_state: str = Field(max_length=16, description="that period's state when the version was replaced")
+    deal: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False), description="the deal as the API shows it")
+    replaced_by: str = Field(default="", max_length=320)
+    replaced_at: datetime = created_at_field()
+
+
 class CustomField(SQLModel, table=True):
     """A deal field an admin declared, usable in plan conditions by name."""
 

@@ -282,3 +282,36 @@ def test_a_period_holding_only_an_adjustment_is_offered_on_the_statement_page(
     assert page.status_code == 200
     assert "<option selected>2026-Q2</option>" in page.text and "<option>2026-Q1</option>" in page.text
     assert "Prior-period adjustment for 2026-Q1" in page.text
+
+
+def test_a_deal_of_a_locked_period_is_never_edited_in_place_its_locked_version_is_kept(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """api.md: deals of a locked period are never edited in place. The deal row takes the change (open periods
+    and the adjustment follow it); the version the locked period paid on is kept, and the deal's page shows it."""
+    from commissions.models import DealRevision
+    from tests.conftest import sign_in
+
+    tokens = locked_q1(client, engine, make_person)
+    post(client, tokens, "D-1", "80000", "2026-01-10")  # edited after the lock
+    post(client, tokens, "D-1", "80000", "2026-01-10", status="cancelled", cancelled_at="2026-04-02")
+    kept = read(
+        engine,
+        lambda s: [
+            (r.period_key, r.period_state, r.deal["amount"], r.deal["status"], r.replaced_by)
+            for r in s.exec(select(DealRevision).order_by(DealRevision.id)).all()
+        ],
+    )
+    assert [k[:4] for k in kept] == [("2026-Q1", "locked", "60000.00", "won"), ("2026-Q1", "locked", "80000.00", "won")]
+    assert all(k[4] for k in kept)  # who replaced it
+    post(client, tokens, "D-1", "80000", "2026-01-10", status="cancelled", cancelled_at="2026-04-02")  # the same again
+    assert read(engine, lambda s: len(s.exec(select(DealRevision)).all())) == 2  # nothing replaced: nothing kept
+
+    post(client, tokens, "D-5", "10000", "2026-04-10")  # an open period's deal: edited in place, nothing kept
+    post(client, tokens, "D-5", "12000", "2026-04-10")
+    assert read(engine, lambda s: len(s.exec(select(DealRevision)).all())) == 2
+
+    sign_in(client, "fin@example.com")
+    page = client.get(f"/deals/{deal_id(engine, 'D-1')}").text
+    assert 'id="deal-versions"' in page and "60,000.00 USD" in page and "80,000.00 USD" in page
+    assert 'id="deal-versions"' not in client.get(f"/deals/{deal_id(engine, 'D-5')}").text

@@ -48,6 +48,12 @@ def test_user_add_and_token_create(cli_env: dict[str, str]) -> None:
     rep = run(cli_env, "user", "add", "ana@example.com", "--role", "rep", "--manager", "root@example.com")
     assert rep.returncode == 0 and "Initial password (shown once):" in rep.stdout
 
+    empty = run(cli_env, "user", "add", "cy@example.com", "--role", "rep", "--password-stdin", stdin="")
+    assert empty.returncode == 2 and "no password on standard input" in empty.stderr
+    assert (
+        run(cli_env, "user", "add", "cy@example.com", "--role", "rep", "--password-stdin", stdin="\n").returncode == 2
+    )
+
     duplicate = run(cli_env, "user", "add", "ana@example.com", "--role", "rep", "--password-stdin", stdin="x" * 12)
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
 

@@ -66,6 +66,18 @@ def test_unreadable_custom_number_is_null() -> None:
     assert compile_condition("seats != 3", ["seats"])(odd) is True
 
 
+def test_not_negates_what_a_comparison_with_null_gave() -> None:
+    """docs/plans.md (our reading of plans.md 4): only ``!=`` and ``not in`` are true for null; ``not`` negates the
+    comparison's false, so ``not (term_months >= 12)`` holds for a deal without a term."""
+    termless = deal("D-3", 1, term_months=None)
+    assert compile_condition("term_months >= 12")(termless) is False
+    assert compile_condition("term_months < 12")(termless) is False
+    assert compile_condition("not (term_months >= 12)")(termless) is True
+    assert compile_condition("term_months != 12")(termless) is True
+    assert compile_condition("term_months not in [12, 24]")(termless) is True
+    assert compile_condition("term_months in [12, 24]")(termless) is False
+
+
 def test_an_empty_type_is_the_text_empty_like_every_standard_text_field() -> None:
     """plans.md 4: the standard text fields are never null, an empty one is ``""``; ``type`` is one of them."""
     untyped, renewal = deal("D-1", 1, type=""), deal("D-2", 1, type="renewal")
