@@ -445,8 +445,10 @@ def signed_in_person(session: Session, principal: Principal) -> Person | None:
     return session.get(Person, principal.person_id) if principal.person_id else None
 
 
-def period_key(session: Session, person: Person | None, text: str | None) -> str:
-    """The period asked for, else the person's latest statement's, else this quarter."""
+def period_key(session: Session, person: Person | None, text: str | None, *, today: date | None = None) -> str:
+    """The period asked for, else the latest period of the person's statements that has begun, else this
+    quarter: a deal dated ahead (a typo, a deal closing next year) makes a statement of a future period, which
+    is not where anyone should land by default."""
     if text:
         try:
             return parse_period(text).key
@@ -456,12 +458,12 @@ def period_key(session: Session, person: Person | None, text: str | None) -> str
         latest = session.exec(
             select(Period.key)
             .join(PayeeSummary, col(PayeeSummary.period_id) == Period.id)
-            .where(PayeeSummary.person_id == person.id)
+            .where(PayeeSummary.person_id == person.id, col(Period.starts_on) <= (today or date.today()))
             .order_by(col(Period.ends_on).desc())
         ).first()
         if latest:
             return latest
-    return quarter_of(date.today()).key
+    return quarter_of(today or date.today()).key
 
 
 def periods_of(session: Session, person: Person, shown: str | None = None) -> list[str]:

@@ -169,3 +169,29 @@ def test_what_if_is_offered_to_people_whose_own_deals_move_their_plan_only(clien
         page = client.get(f"/statements/{email}?period=2026-Q1")
         assert page.status_code == 200
         assert ("What if…" in page.text) is offered, email
+
+
+def test_a_statement_of_a_period_not_begun_is_never_where_one_lands_by_default(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """A deal dated ahead (a typo, a renewal booked for next year) makes a statement of a future period; the
+    default is the latest statement of a period that has begun."""
+    from datetime import date
+
+    from commissions.core.db import read_session
+    from commissions.people.queries import person_by_email
+    from commissions.statements.queries import period_key
+
+    make_person("ana@example.com")
+    store_plan(engine, ["ana@example.com"])
+    store_quota(engine, "ana@example.com", 100_000)
+    store_quota(engine, "ana@example.com", 100_000, period="2027-Q1")
+    crm = token_for(engine, "admin")
+    for external_id, day in (("D-1", "2026-02-03"), ("D-2", "2027-02-03")):
+        assert client.post("/api/v1/deals", json=example_deal(external_id, "1000", day), headers=crm).status_code == 201
+    with read_session(engine) as session:
+        ana = person_by_email(session, "ana@example.com")
+        assert period_key(session, ana, None, today=date(2026, 12, 7)) == "2026-Q1"
+        assert period_key(session, ana, None, today=date(2027, 1, 1)) == "2027-Q1"  # begun: the latest
+        assert period_key(session, ana, "2027-Q1", today=date(2026, 12, 7)) == "2027-Q1"  # asked for: shown
+        assert period_key(session, None, None, today=date(2026, 12, 7)) == "2026-Q4"
