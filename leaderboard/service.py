@@ -130,6 +130,20 @@ class Board:
     def viewer(self) -> Entry | None:
         return next((row for row in self.rows if self.is_viewer(row)), None)
 
+    def counts(self, entry: Entry) -> bool:
+        """Whether the entry has a figure for the board's metric (a salesperson has no sourced revenue, someone
+        without a quota no attainment): those without are listed after everyone ranked, with no place."""
+        return entry.value(self.metric) is not None
+
+    @property
+    def podium(self) -> list[Entry]:
+        """The top three who have a figure: nobody stands on a podium for a metric they are not counted by."""
+        return [row for row in self.rows if row.rank <= 3 and self.counts(row)][:3]
+
+    @property
+    def nobody_counts(self) -> bool:
+        return bool(self.rows) and not any(self.counts(row) for row in self.rows)
+
 
 def check_choice(*, view: str, metric: str) -> None:
     if view not in VIEWS:

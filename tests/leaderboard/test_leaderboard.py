@@ -142,6 +142,26 @@ def test_company_team_and_marketing_views(engine: Engine, make_person) -> None:
         assert board(s, period=parse_period_key("2020-Q1")).rows == []
 
 
+def test_people_a_metric_does_not_count_get_no_place_and_no_podium(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """The company board by sourced revenue: salespeople have none, so nobody stands on a podium of three "1"s;
+    the page says who is counted by it instead."""
+    _summaries(engine, make_person, FIGURES)
+    sign_in(client, "ana@example.com")
+    page = client.get(f"/leaderboard?period={PERIOD}&metric=sourced_revenue").text
+    assert 'class="podium"' not in page
+    assert "Nobody on this board is counted by sourced revenue in 2026-Q1." in page
+    assert "Marketers are: choose the Marketing view." in page
+    assert (
+        page.count('<td class="num rank"><span class="muted" title="not counted by sourced revenue">–</span></td>') == 4
+    )
+    marketing = client.get(f"/leaderboard?period={PERIOD}&view=marketing&metric=sourced_revenue").text
+    assert 'class="podium"' in marketing and "Nobody on this board is counted" not in marketing
+    assert '<td class="num rank">1</td>' in marketing
+    # by attainment, someone without a quota is listed last with no place
+    by_attainment = client.get(f"/leaderboard?period={PERIOD}").text
+    assert "Nobody on this board is counted" not in by_attainment and 'class="podium"' in by_attainment
+
+
 def test_movement_against_a_snapshot_from_yesterday(client, engine: Engine, make_person) -> None:
     ids = _summaries(engine, make_person, FIGURES)
     today = date.today()
