@@ -2,8 +2,9 @@
 
 The team is the manager's reports, recursively (like the team page). Answers are stored
 as counts per score (``pulse_tally``), with no person and no time; ``pulse_response``
-records only that someone answered. A pulse's score is shown only once it has at least
-``pulse_min_group_size`` answers (default 5). The caller owns the transaction, except in the
+records only that someone answered. A pulse's score is shown only once it is closed and has at least
+``pulse_min_group_size`` answers (default 5): while it is open, the split moving after each answer would
+tell a manager watching it who answered what. The caller owns the transaction, except in the
 engine-taking functions at the end (the pages').
 """
 
@@ -139,7 +140,14 @@ def team_results(session: Session, manager_id: int, *, minimum: int) -> list[Pul
     pulses = session.exec(
         select(Pulse).where(Pulse.manager_id == manager_id).order_by(col(Pulse.opened_on), col(Pulse.id))
     ).all()
-    return [PulseResult(p, enps(tally(session, stored_id(p)), minimum=minimum), team_size) for p in pulses]
+    results = []
+    for p in pulses:
+        score = enps(tally(session, stored_id(p)), minimum=minimum)
+        if p.closed_at is None:
+            # sealed while open: a manager watching the split move after each answer would learn who answered what
+            score = PulseScore(score.answers, 0, 0, 0, None)
+        results.append(PulseResult(p, score, team_size))
+    return results
 
 
 # --- the transactions of the pulse pages ---------------------------------------------------------------------

@@ -58,10 +58,16 @@ def test_the_score_is_hidden_below_the_minimum_group_size_and_shown_from_it(clie
     section = page.split('id="pulse"')[1]
     assert '<td class="num" data-enps>hidden</td>' in section and "fewer than 5" in section
     assert "+25" not in section and "2 / 1 / 1" not in section  # neither the score nor the split leaks
-    # the fifth answer reveals it: promoters 10, 9, 9 (3), passive 8 (1), detractor 3 (1): (3 − 1) / 5 = +40
+    # a fifth answer: five have answered, but the pulse is open, so nothing moves where the manager can watch it
+    # (the split changing after one person's answer would tell what that person answered)
     answer_as(client, TEAM[4], pulse_id, 9)
     client.cookies.clear()
     sign_in(client, "boss@example.com")
+    section = client.get("/team").text.split('id="pulse"')[1]
+    assert '<td class="num" data-enps>hidden</td>' in section and "shown once the pulse is closed" in section
+    assert "+40" not in section and "3 / 1 / 1" not in section and '<td class="num">5</td>' in section
+    # closed, it shows: promoters 10, 9, 9 (3), passive 8 (1), detractor 3 (1): (3 − 1) / 5 = +40
+    assert post(client, f"/team/pulse/{pulse_id}/close").status_code == 303
     section = client.get("/team").text.split('id="pulse"')[1]
     assert '<td class="num" data-enps>+40</td>' in section and "3 / 1 / 1" in section
 
@@ -120,6 +126,10 @@ def test_the_score_over_time_is_drawn_once_two_pulses_are_shown(client, team, en
             answer_as(client, email, pulse_id, score)
     client.cookies.clear()
     sign_in(client, "boss@example.com")
+    assert 'id="enps-chart"' not in client.get("/team").text  # the second is open: one score shown so far
+    # opening the second closed the first; only one is open at a time
+    assert read(engine, lambda s: len(s.exec(select(Pulse).where(Pulse.closed_at.is_(None))).all())) == 1
+    assert post(client, f"/team/pulse/{pulse_id}/close").status_code == 303
     page = client.get("/team").text
     assert 'id="enps-chart"' in page and ">+20<" in page and ">+80<" in page
-    assert read(engine, lambda s: len(s.exec(select(Pulse).where(Pulse.closed_at.is_(None))).all())) == 1
+    assert read(engine, lambda s: len(s.exec(select(Pulse).where(Pulse.closed_at.is_(None))).all())) == 0
