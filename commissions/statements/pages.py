@@ -23,7 +23,7 @@ from commissions.core.rendering import page, page_or_partial
 from commissions.disputes.service import dispute_context
 from commissions.models import Person
 from commissions.people.access import StatementNotFound, find_statement_person
-from commissions.statements.proof import build_proof, calc_command_line, cash_out
+from commissions.statements.proof import build_proof, calc_command_line, statement_cash
 from commissions.statements.queries import (
     Statement,
     StatementLine,
@@ -159,7 +159,7 @@ class StatementsController(Controller):
             "fresh": fresh,
             "proof": proof,
             "calc_command": calc_command_line(proof) if proof else "",
-            "cash": None if htmx or statement is None else cash_out(db, statement),
+            "cash": None if htmx or statement is None else statement_cash(db, statement),
             "saved_notice": SAVED.get(saved or "", lambda: None)(),
             "late_notes": late_notes(statement) if statement is not None else [],
             "plans_on": plans_on,

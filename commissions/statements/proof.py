@@ -62,7 +62,7 @@ from commissions.core.money import format_money
 from commissions.core.periods import CLOSED_STATES
 from commissions.core.principal import Principal
 from commissions.engine.plan import OverrideComponent
-from commissions.holds.cash import cash_figures, releases_on_cash
+from commissions.holds.cash import CashFigures, cash_figures, releases_on_cash
 from commissions.models import CustomField, PayeeSummary, Person, PlanVersion
 from commissions.people.access import find_statement_person
 from commissions.statements.queries import (
@@ -422,8 +422,9 @@ def statement_with_proof(
     return out.model_copy(update={**fresh.as_json(), **proof.as_json(), "cash": cash}), proof
 
 
-def cash_out(session: Session, statement: Statement) -> CashOut | None:
-    """Earned, waiting, released, held and payable in the statement's currency; None when none of it applies."""
+def statement_cash(session: Session, statement: Statement) -> CashFigures | None:
+    """Earned, waiting, released, held and payable in the statement's currency (minor units); None when none of
+    it applies. The page formats these; the API answers them as ``cash_out``."""
     person, period, currency = statement.person, statement.period, statement.currency
     if person.id is None:
         return None
@@ -434,6 +435,15 @@ def cash_out(session: Session, statement: Statement) -> CashOut | None:
         entry.waiting_minor or entry.released_minor or entry.held_minor or entry.hold_released_minor or entry.holds
     ):
         return None
+    return entry
+
+
+def cash_out(session: Session, statement: Statement) -> CashOut | None:
+    """``statement_cash`` as the API answers it: decimal strings."""
+    entry = statement_cash(session, statement)
+    if entry is None:
+        return None
+    currency = entry.currency
     return CashOut(
         currency=currency,
         earned=str(entry.money(entry.earned_minor)),
