@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from commissions.calculation.ledger import totals_query
 from commissions.calculation.rows import stored_id
 from commissions.core.i18n import N_, gettext
+from commissions.holds.cash import holds_touch, payable_changes, releases_on_cash
 from commissions.models import (
     LedgerTotal,
     PayeeSummary,
@@ -49,10 +50,18 @@ class Dashboard:
     by_team: list[Total]
     by_component: list[Total]
     by_plan: list[Total]
-    totals: list[Total]  # one per currency
+    totals: list[Total]  # one per currency: the ledger (what the statements add up to)
     people_paid: int
     line_count: int
     problems: list[PersonProblems]
+    payable: list[Total] = field(default_factory=list)  # per currency, what the payroll export pays (net_payable)
+
+    @property
+    def payable_differs(self) -> bool:
+        """Holds, or commission waiting for payment, make payroll pay other than the ledger's total."""
+        return [(t.currency, t.amount_minor) for t in self.payable] != [
+            (t.currency, t.amount_minor) for t in self.totals
+        ]
 
 
 def _totals(
@@ -96,6 +105,9 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         stored_id(period), func.count(func.distinct(LedgerTotal.person_id))
     )
     people_paid = session.exec(people_paid_query).one()
+    payable = dict.fromkeys(currencies, 0)
+    for (_person, currency), change in _cash_changes(session, period).items():
+        payable[currency] = payable.get(currency, 0) + change
     return Dashboard(
         period,
         by_team,
@@ -105,7 +117,16 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         int(people_paid),
         sum(t.lines for t in totals),
         people_with_problems(session, period),
+        [Total("Payable", cur, currencies.get(cur, [0, 0])[0] + change, 0) for cur, change in sorted(payable.items())],
     )
+
+
+def _cash_changes(session: Session, period: Period) -> dict[tuple[int, str], int]:
+    """What payroll pays beyond the ledger per person and currency (the export's rule), read only when a hold
+    concerns the period or a plan releases commission on cash: otherwise there is none, and no read."""
+    if not releases_on_cash(session) and not session.exec(select(holds_touch(period))).one():
+        return {}
+    return payable_changes(session, period)
 
 
 def people_with_problems(session: Session, period: Period) -> list[PersonProblems]:

@@ -314,3 +314,30 @@ def test_a_deal_and_its_person_held_together_are_held_once(client, engine: Engin
     q1 = cash(client, fin, "2026-Q1")
     assert (q1["held"], q1["payable"]) == ("5000.00", "0.00")  # 5,000.00 held once, not 10,000.00
     assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
+
+
+def test_the_finance_dashboards_total_payable_is_what_the_payroll_export_pays(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """With commission waiting for payment or held, "Total payable" is the export's net_payable added up, and the
+    ledger's total is shown beside it as "Total earned" (it said 873,417.64 payable while payroll paid 857,937.58)."""
+    tokens = books(client, engine, make_person)
+    fin = tokens["finance"]
+    sign_in(client, "fin@example.com")
+
+    def kpis() -> tuple[str, str]:
+        page = client.get("/finance?period=2026-Q1").text
+        payable = page.split('data-payable="USD">')[1].split("<")[0]
+        earned = page.split('data-total="USD">')[1].split("<")[0]
+        return payable, earned
+
+    assert kpis() == ("0.00 USD", "5,000.00 USD")  # nothing paid by the customer yet: all of it waits
+    assert pay(client, fin, ("INV-1", "20000.00", "2026-03-10")).status_code == 200
+    assert kpis() == ("2,000.00 USD", "5,000.00 USD")
+    assert payroll(client, fin, "2026-Q1")["net_payable"] == "2000.00"
+    response = client.post(
+        "/api/v1/holds", json={"deal": "D-1", "period": "2026-Q1", "reason": "disputed"}, headers=fin
+    )
+    assert response.status_code in (200, 201), response.text
+    assert kpis() == ("0.00 USD", "5,000.00 USD")
+    assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
