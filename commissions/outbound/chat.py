@@ -23,6 +23,7 @@ from commissions.core.errors import InputProblem
 from commissions.core.formatting import format_measure
 from commissions.core.i18n import N_
 from commissions.core.money import to_minor
+from commissions.outbound.addresses import refusal
 
 CHAT_KINDS = ("slack", "teams")
 #: The events a channel may pick, with the words of the admin page.
@@ -57,6 +58,8 @@ def split_url(url: str, *, missing: str) -> tuple[SplitResult, str]:
         raise InputProblem("url", f"{url!r} is not an http(s) URL with a host")
     if parts.username or parts.password:
         raise InputProblem("url", "put no user name or password in the url: deliveries are signed instead")
+    if (reason := refusal(host)) is not None:
+        raise InputProblem("url", reason)
     return parts, host
 
 

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, and_, or_, update
@@ -50,6 +51,7 @@ from commissions.models.base import utcnow
 from commissions.models.outbound import Delivery, DeliveryAttempt, OutboxEvent, Subscription
 from commissions.models.people import Person
 from commissions.outbound import chat
+from commissions.outbound.addresses import resolved_refusal
 from commissions.outbound.service import unseal_chat_url
 from commissions.webhooks.signing import signed_headers, unseal
 
@@ -217,6 +219,10 @@ def _prepare(engine: Engine, delivery_id: int, secret_key: str, now: datetime) -
 
 
 def _default_post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if (reason := resolved_refusal(parts.hostname or "", port)) is not None:
+        raise httpx.ConnectError(f"refused: {reason}")  # logged as a failed attempt, retried like one
     return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
 

@@ -156,6 +156,13 @@ def test_anonymous_is_refused(client, engine: Engine, tokens) -> None:  # type: 
         ({"url": "ftp://hooks.example.com/in"}, "url", "http(s)"),
         ({"url": "https://user:pw@hooks.example.com/in"}, "url", "password"),
         ({"url": "not a url"}, "url", "http(s)"),
+        ({"url": "https://169.254.169.254/latest/meta-data"}, "url", "cloud metadata"),
+        ({"url": "http://169.254.169.254/latest/meta-data"}, "url", "cloud metadata"),
+        ({"url": "https://[fe80::1]/in"}, "url", "link-local"),
+        ({"url": "https://[::ffff:169.254.169.254]/in"}, "url", "link-local"),
+        ({"url": "https://[fd00:ec2::254]/in"}, "url", "cloud metadata"),
+        ({"url": "https://0.0.0.0/in"}, "url", "not an address a receiver can have"),
+        ({"url": "https://224.0.0.1/in"}, "url", "not an address a receiver can have"),
     ],
 )
 def test_bad_input_is_a_400_naming_it(client, engine: Engine, tokens, change: dict, field: str, words: str) -> None:  # type: ignore[no-untyped-def]
@@ -192,3 +199,31 @@ def test_the_routes_are_in_the_openapi_document_with_examples(client) -> None:  
     assert "delete" in paths["/api/v1/subscriptions/{subscription_id}"]
     post = paths["/api/v1/subscriptions"]["post"]
     assert "examples" in str(post["requestBody"]) and "whsec_" in str(post["responses"]["201"])
+
+
+def test_a_host_name_resolving_to_a_metadata_address_is_refused_at_delivery(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A name is checked on what it resolves to when a delivery goes out: the attempt fails, logged, and no
+    request is sent (saved, the name could not be judged; it may point elsewhere by then)."""
+    import socket
+
+    import httpx
+
+    from commissions.outbound import dispatcher
+
+    sent: list[str] = []
+    monkeypatch.setattr(httpx, "post", lambda url, **_kw: sent.append(url))
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, **_kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))],
+    )
+    with pytest.raises(httpx.ConnectError, match=r"metadata\.example resolves to 169\.254\.169\.254"):
+        dispatcher._default_post("https://metadata.example/hook", b"{}", {})
+    assert sent == []
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, **_kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))],
+    )
+    dispatcher._default_post("https://hooks.internal/hook", b"{}", {})  # a private network: allowed
+    assert sent == ["https://hooks.internal/hook"]
