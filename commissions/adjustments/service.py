@@ -106,8 +106,10 @@ def parse_amount(value: Decimal | str | int | None, currency: str) -> int:
         raise InputProblem("amount", "an amount is required, e.g. 250.00 or -120.00")
     try:
         minor = to_minor(Decimal(typed_number(str(value))), currency)
-    except (MoneyError, InvalidOperation, ValueError) as exc:
+    except MoneyError as exc:
         raise InputProblem("amount", f"{value!r} is not an amount in {currency}: {exc}") from None
+    except (InvalidOperation, ValueError):
+        raise InputProblem("amount", f"{value!r} is not an amount: write it like 250.00 or -120.00") from None
     if minor == 0:
         raise InputProblem("amount", "an adjustment of zero changes nothing")
     if abs(minor) >= 10**15:

@@ -185,8 +185,10 @@ def _payment_problems(
         return bad("currency", f"deal {deal.external_id} is in {deal.currency}, not {currency}")
     try:
         amount = to_minor(Decimal(item.amount.strip()), currency)
-    except (InvalidOperation, MoneyError, ValueError) as exc:
+    except MoneyError as exc:
         return bad("amount", f"{item.amount!r} is not an amount in {currency}: {exc}")
+    except (InvalidOperation, ValueError):
+        return bad("amount", f"{item.amount!r} is not an amount: write it like 20000.00")
     if amount <= 0:
         return bad("amount", "a payment is a positive amount")
     if amount >= 10**15:

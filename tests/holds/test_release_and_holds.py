@@ -220,6 +220,7 @@ def test_holds_and_payments_refuse_other_roles_and_bad_input(client, engine: Eng
     assert client.post("/api/v1/holds", json={**body, "person": "ana@example.com"}, headers=fin).status_code == 400
     bad_pay = pay(client, fin, ("INV-1", "abc", "2026-03-10"))
     assert bad_pay.status_code == 400 and bad_pay.json()["extra"]["errors"][0]["field"] == "amount"
+    assert bad_pay.json()["extra"]["errors"][0]["message"] == "'abc' is not an amount: write it like 20000.00"
 
 
 def test_the_finance_page_holds_releases_and_imports_payments(client, engine: Engine, make_person) -> None:
