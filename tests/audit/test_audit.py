@@ -94,6 +94,8 @@ def test_admin_page_filters_pages_and_shows_utc(client, make_person, engine: Eng
     assert "Z</time>" in first.text  # UTC instants
     partial = client.get("/admin/audit?action=quota", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="audit-table">')
+    # filtered in place, the export link comes with the table and exports what is shown
+    assert '<a href="/admin/audit.csv?action=quota" download>' in partial.text
     bad = client.get("/admin/audit?since=yesterday")
     assert bad.status_code == 400 and "since must be a date" in bad.text
 
