@@ -30,10 +30,11 @@ from commissions.core.periods import (
     next_period,
     normalise_key,
     parse_period_key,
+    period_row,
 )
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
-from commissions.models import CommissionHold, Deal, InvoicePayment, Period, Person
+from commissions.models import CommissionHold, Deal, InvoicePayment, PayoutLine, Period, Person
 from commissions.people.queries import person_by_email
 
 MAX_TEXT = 1000
@@ -78,9 +79,18 @@ def place_hold(
         if person_row is None:
             raise InputProblem("person", f"no person with email {person!r}")
     lock_period(session, key)
-    row = ensure_period(session, key)
+    row = period_row(session, key)
+    if row is None:  # holding it must not make a period (an open one would take over the finance pages)
+        raise InputProblem("period", f"{key} has no statements yet: nothing of it can be held")
     if row.state in CLOSED_STATES:
         raise Conflict("period", f"{key} is {row.state}: its payroll is final and cannot be held")
+    if deal_row is not None and not _pays_in(session, deal_row, row):
+        home = key_of_day(row.kind, deal_row.closed_at)
+        raise InputProblem(
+            "period",
+            f"deal {deal_row.external_id} closed on {deal_row.closed_at}, in {home}, and pays nothing in {key}: "
+            f"hold it in {home}",
+        )
     target = (CommissionHold.deal_id == deal_row.id) if deal_row else (CommissionHold.person_id == person_row.id)  # type: ignore[union-attr]
     if session.exec(
         select(CommissionHold.id).where(CommissionHold.period_id == row.id, CommissionHold.state == "held", target)
@@ -104,6 +114,18 @@ def place_hold(
         {"period": key, "deal": deal, "person": person_row.email if person_row else None, "reason": why},
     )
     return hold
+
+
+def _pays_in(session: Session, deal: Deal, period: Period) -> bool:
+    """Whether the deal closed in the period or has a line there (a prior-period adjustment, say)."""
+    if period.starts_on <= deal.closed_at <= period.ends_on:
+        return True
+    return (
+        session.exec(
+            select(PayoutLine.id).where(PayoutLine.deal_id == deal.id, PayoutLine.period_id == period.id).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def payable_period_for(session: Session, period: Period) -> Period:

@@ -342,3 +342,26 @@ def test_the_finance_dashboards_total_payable_is_what_the_payroll_export_pays(
     assert response.status_code in (200, 201), response.text
     assert kpis() == ("0.00 USD", "5,000.00 USD")
     assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
+
+
+def test_a_hold_names_a_period_the_deal_pays_in_and_never_makes_one(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """A typo in the period (2026-Q2 for a deal of 2026-Q1) made an open, empty 2026-Q2 that took over the
+    finance pages; it is refused, naming the period the deal pays in."""
+    from commissions.models import Period
+
+    tokens = books(client, engine, make_person)
+    fin = tokens["finance"]
+    wrong = client.post("/api/v1/holds", json={"deal": "D-1", "period": "2026-Q2", "reason": "typo"}, headers=fin)
+    assert wrong.status_code == 400 and wrong.json()["extra"]["field"] == "period"
+    assert "2026-Q2 has no statements yet" in wrong.json()["detail"]
+    assert read(engine, lambda s: s.exec(select(Period.key).where(Period.key == "2026-Q2")).first()) is None
+    client.post("/api/v1/deals", json=example_deal("D-2", "1000", "2026-04-02"), headers=tokens["crm"])  # Q2 exists
+    elsewhere = client.post("/api/v1/holds", json={"deal": "D-1", "period": "2026-Q2", "reason": "typo"}, headers=fin)
+    assert elsewhere.status_code == 400
+    assert (
+        "deal D-1 closed on 2026-02-15, in 2026-Q1, and pays nothing in 2026-Q2: hold it in 2026-Q1"
+        in (elsewhere.json()["detail"])
+    )
+    right = client.post("/api/v1/holds", json={"deal": "D-1", "period": "2026-Q1", "reason": "disputed"}, headers=fin)
+    assert right.status_code == 201, right.text
+    assert read(engine, lambda s: len(s.exec(select(CommissionHold)).all())) == 1
