@@ -24,6 +24,7 @@ from commissions.models import (
     Quota,
     Team,
 )
+from commissions.payroll.service import missing_payment_rate
 
 NO_TEAM = N_("(no team)")
 NO_PLAN = N_("(no plan: adjustments)")
@@ -55,6 +56,7 @@ class Dashboard:
     line_count: int
     problems: list[PersonProblems]
     payable: list[Total] = field(default_factory=list)  # per currency, what the payroll export pays (net_payable)
+    export_problem: str | None = None  # why the payroll export would be refused (a missing exchange rate)
 
     @property
     def payable_differs(self) -> bool:
@@ -118,6 +120,7 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         sum(t.lines for t in totals),
         people_with_problems(session, period),
         [Total("Payable", cur, currencies.get(cur, [0, 0])[0] + change, 0) for cur, change in sorted(payable.items())],
+        missing_payment_rate(session, period),
     )
 
 

@@ -139,6 +139,43 @@ def find_period(session: Session, key: str) -> Period:
     return period
 
 
+def missing_payment_rate(session: Session, period: Period) -> str | None:
+    """What the export would refuse with (``MissingPaymentRate``), found before anyone asks for it: someone paid
+    in another currency with no rate into it on the period's last day. Reads only the people paid in another
+    currency, so the finance page can say it beside the export buttons."""
+    paid_elsewhere = (col(Person.payment_currency).is_not(None), col(Person.payment_currency) != LedgerTotal.currency)
+    pairs = set(
+        session.execute(
+            totals_query(stored_id(period), Person.email, Person.payment_currency, LedgerTotal.currency)
+            .join(Person, col(Person.id) == LedgerTotal.person_id)
+            .where(*paid_elsewhere)
+            .distinct()
+        ).all()
+    )
+    pairs |= set(
+        session.execute(
+            select(Person.email, Person.payment_currency, PayeeSummary.currency)
+            .join(Person, col(Person.id) == PayeeSummary.person_id)
+            .where(
+                PayeeSummary.period_id == period.id,
+                col(Person.payment_currency).is_not(None),
+                col(Person.payment_currency) != PayeeSummary.currency,
+            )
+            .distinct()
+        ).all()
+    )
+    if not pairs:
+        return None
+    book = plan_catalogue(session).rate_book
+    for email, target, currency in sorted(pairs):
+        if book.lookup(currency, target, period.ends_on) is None:
+            return (
+                f"{email} is paid in {target}: no exchange rate from {currency} to {target} on or before "
+                f"{period.ends_on.isoformat()} (the last day of {period.key}); add one on the rates page"
+            )
+    return None
+
+
 def payout_rows(session: Session, period: Period) -> list[PayoutRow]:
     """One row per person and currency: everyone with a payee summary or a line in force, ordered by email."""
     sums: dict[tuple[int, str], dict[str, int]] = {}

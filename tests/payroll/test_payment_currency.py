@@ -81,6 +81,15 @@ def test_no_rate_refuses_the_export_naming_the_person_and_the_pair(client, engin
             "ana@example.com is paid in JPY: no exchange rate from USD to JPY on or before 2026-03-31 "
             "(the last day of 2026-Q1); add one on the rates page"
         )
+    # the finance page says so beside the export buttons, before anyone clicks (a download fails silently)
+    make_person("fin.page@example.com", "finance")
+    sign_in(client, "fin.page@example.com")
+    page = client.get("/finance?period=2026-Q1").text
+    assert 'id="export-problem"' in page
+    assert "The payroll export cannot be made yet: ana@example.com is paid in JPY: no exchange rate" in page
+    set_rates(client, engine, [("USD", "JPY", "150", "2026-01-01")])
+    assert 'id="export-problem"' not in client.get("/finance?period=2026-Q1").text
+    assert client.get(f"{URL}.csv", headers=finance(engine)).status_code == 200
 
 
 def test_an_admin_sets_a_payment_currency_on_the_people_page(client, engine: Engine, make_person) -> None:
