@@ -17,6 +17,7 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
 from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.rendering import page, page_or_partial
+from commissions.core.upserts import UpsertRefused
 from commissions.models import Person
 from commissions.models.base import ROLES
 from commissions.people.queries import PeopleSearch, people_listing, person_facts, team_names
@@ -28,6 +29,7 @@ from commissions.people.service import (
     set_locale_by_id,
     set_payment_currency_by_id,
 )
+from commissions.people.sync import put_people
 
 
 class NewPersonForm(BaseModel):
@@ -49,7 +51,7 @@ def _id(text: str) -> int | None:
 SHOWN_MAX = 100
 
 #: What a person's page may confirm after a save (``?saved=``).
-_SAVED_NOTICES = ("active", "moved", "paid_in", "language", "unchanged")
+_SAVED_NOTICES = ("active", "moved", "paid_in", "language", "details", "unchanged")
 
 #: The query parameters and error contexts that name a person the page speaks of.
 _NAMING = ("added", "activated", "moved", "language", "paid_in")
@@ -99,7 +101,14 @@ def _person_page(db: DbSession, person_id: int, *, status_code: int = 200, **ext
     facts = person_facts(db, person_id, limit=REPORTS_SHOWN)
     if facts is None:
         raise NotFoundException("No such person.")
-    context = {"facts": facts, "p": facts.person, "locales": SUPPORTED_LOCALES, "teams": team_names(db), **extra}
+    context = {
+        "facts": facts,
+        "p": facts.person,
+        "locales": SUPPORTED_LOCALES,
+        "teams": team_names(db),
+        "roles": ROLES,
+        **extra,
+    }
     return page("pages/people/admin_person.html", context, status_code=status_code)
 
 
@@ -249,6 +258,35 @@ class AdminPeopleController(Controller):
             )
             return page("pages/people/admin_list.html", context, status_code=200)
         return _saved(data, person_id, "moved", bool(changed))
+
+    @post("/{person_id:int}/details", sync_to_thread=True, status_code=200)
+    def details(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        person_id: FromPath[int],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """Name, role and employee id, by the rules of ``PUT /api/v1/people`` (one check, one audit trail): an
+        employee id in use and one's own role are refused there."""
+        person = db.get(Person, person_id)
+        if person is None:
+            raise NotFoundException("No such person.")
+        item = {
+            "email": person.email,
+            "name": data.get("name", ""),
+            "role": data.get("role", ""),
+            "employee_id": data.get("employee_id", "").strip() or None,
+        }
+        try:
+            report = put_people(request.app.state["engine"], [item], by=principal)
+        except UpsertRefused as exc:
+            errors = {problem.field: problem.message for problem in exc.problems}
+            return _person_page(db, person_id, status_code=400, details_error=errors, details=item)
+        return Redirect(
+            f"/admin/people/{person_id}?saved={'details' if report.changed else 'unchanged'}", status_code=303
+        )
 
     @post("/{person_id:int}/payment-currency", sync_to_thread=True, status_code=200)
     def payment_currency(

@@ -4,7 +4,9 @@ every setting, each save confirmed there."""
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from commissions.core.db import transaction
 from commissions.models import Person
 from tests.calc_fixtures import store_plan
 from tests.conftest import csrf_from, read, sign_in
@@ -93,3 +95,48 @@ def test_a_setting_saved_on_a_persons_page_is_confirmed_there_and_an_error_shown
     assert read(engine, lambda s: s.get(Person, ana.id)).active is False
     assert "saved=" not in client.get(f"{page}?saved=<script>").text  # an unknown notice: none shown
     assert "&lt;script&gt;" not in client.get(f"{page}?saved=<script>").text
+
+
+def test_an_admin_edits_a_persons_name_role_and_employee_id_by_the_apis_rules(client, make_person, engine) -> None:  # type: ignore[no-untyped-def]
+    from commissions.models import AuditEvent
+
+    admin = make_person("admin@example.com", "admin")
+    ana = make_person("ana@example.com")
+    bo = make_person("bo@example.com")
+    with transaction(engine) as s:
+        row = s.get(Person, bo.id)
+        row.employee_id = "E-7"
+        s.add(row)
+    sign_in(client, "admin@example.com")
+
+    def send(person_id: int, **fields: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/admin/people/{person_id}/details",
+            data={**fields, "_csrf_token": csrf_from(client)},
+            follow_redirects=False,
+        )
+
+    saved = send(ana.id, name="Ana Lopez", role="manager", employee_id="E-1")
+    assert saved.status_code == 303 and saved.headers["location"] == f"/admin/people/{ana.id}?saved=details"
+    assert "Saved: Ana Lopez's details." in client.get(saved.headers["location"]).text
+    stored = read(engine, lambda s: s.get(Person, ana.id))
+    assert (stored.name, stored.role, stored.employee_id) == ("Ana Lopez", "manager", "E-1")
+    audited = read(engine, lambda s: s.exec(select(AuditEvent.action).where(AuditEvent.object_type == "person")).all())
+    assert audited, "the change is audited as an API change is"
+
+    assert (
+        send(ana.id, name="Ana Lopez", role="manager", employee_id="E-1")
+        .headers["location"]
+        .endswith("saved=unchanged")
+    )
+
+    taken = send(ana.id, name="Ana Lopez", role="manager", employee_id="E-7")  # Bo's
+    assert taken.status_code == 400 and "employee id E-7 is bo@example.com&#39;s" in taken.text
+    assert 'value="E-7"' in taken.text  # what was typed stays in the form
+    assert read(engine, lambda s: s.get(Person, ana.id)).employee_id == "E-1"  # nothing written
+
+    empty = send(ana.id, name="  ", role="rep", employee_id="")
+    assert empty.status_code == 400 and "a name is 1 to 200 printable characters" in empty.text
+    own = send(admin.id, name="Admin", role="rep", employee_id="")
+    assert own.status_code == 400 and "you cannot change your own role" in own.text
+    assert send(999999, name="X", role="rep").status_code == 404
