@@ -18,9 +18,8 @@ from commissions.core.guards import admins
 from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.rendering import page, page_or_partial
 from commissions.core.upserts import UpsertRefused
-from commissions.models import Person
 from commissions.models.base import ROLES
-from commissions.people.queries import PeopleSearch, people_listing, person_facts, team_names
+from commissions.people.queries import PeopleSearch, people_listing, person_by_id, person_facts, team_names
 from commissions.people.service import (
     PersonError,
     create_person_in,
@@ -63,7 +62,7 @@ def _people_context(
     """The list page's context; ``focus``: the person a form error is about, listed alone (by their email) so
     their form shows with its error, whoever the first page of the list holds."""
     if focus is not None and search is None:
-        person = db.get(Person, focus)
+        person = person_by_id(db, focus)
         search = PeopleSearch(person.email) if person is not None else None
     search = search or PeopleSearch()
     named = [extra[key] for key in _NAMING if isinstance(extra.get(key), int)]
@@ -270,7 +269,7 @@ class AdminPeopleController(Controller):
     ) -> Template | Redirect:
         """Name, role and employee id, by the rules of ``PUT /api/v1/people`` (one check, one audit trail): an
         employee id in use and one's own role are refused there."""
-        person = db.get(Person, person_id)
+        person = person_by_id(db, person_id)
         if person is None:
             raise NotFoundException("No such person.")
         item = {

@@ -31,6 +31,10 @@ def person_by_email(session: Session, email: str) -> Person | None:
     return session.exec(select(Person).where(Person.email == normalise_email(email))).first()
 
 
+def person_by_id(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
 def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person]:
     """The people of ``emails`` (normalised) who exist, by their email; unknown ones are left out."""
     wanted = sorted({normalise_email(email) for email in emails})

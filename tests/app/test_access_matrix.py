@@ -179,6 +179,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     # admin
     ("GET", "/admin/people"): {"admin"},
     ("POST", "/admin/people"): {"admin"},
+    ("GET", "/admin/people/{person_id:int}"): {"admin"},
+    ("POST", "/admin/people/{person_id:int}/details"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/active"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/placement"): {"admin"},
     ("POST", "/admin/people/{person_id:int}/payment-currency"): {"admin"},

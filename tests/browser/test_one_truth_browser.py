@@ -118,6 +118,10 @@ def test_managers_vp_and_marketing_lead_see_their_real_attainment(page, live_ser
         assert statement_figure(page, live_server, report) == shown, report
     if email != "marketing.lead@demo.quotaboard.dev":  # the sales plans' managers are well above zero
         assert float(statement.rstrip("%").replace(",", "")) > 100
+    else:  # credited what her team sources, as /marketing shows it (not 0 % on the marketers' own-credit plan)
+        assert float(statement.rstrip("%").replace(",", "")) > 50
+        page.goto(live_server + "/marketing")
+        assert statement in page.inner_text("main"), "the marketing dashboard shows her the same attainment"
 
 
 def test_marketers_see_their_sourced_revenue_quota_in_words(page, live_server: str, live_env) -> None:  # type: ignore[no-untyped-def]
