@@ -223,7 +223,7 @@ def _scope(principal: Principal) -> str:
     return {
         "rep": N_("your statements"),
         "manager": N_("your statements and your team's"),
-        "finance": N_("every statement"),
+        "finance": N_("any statement"),
     }.get(principal.role, "")
 
 

@@ -21,13 +21,14 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from commissions.campaigns.service import sourced_by_campaign
+from commissions.core.errors import InputProblem
 from commissions.core.formatting import format_money, format_number
 from commissions.core.i18n import N_, Nn_, gettext, ngettext
 from commissions.core.money import from_minor
 from commissions.core.periods import PeriodKey
 from commissions.engine.money import minor_digits
 from commissions.marketing import metrics as m
-from commissions.models import Campaign, Deal, Lead, LeadEvent, Period, Person, Quota, Team
+from commissions.models import Campaign, Deal, Lead, LeadEvent, Period, Person, Plan, Quota, Team
 
 MARKETING_QUOTA_METRICS = ("mqls", "sqls", "pipeline", "sourced_revenue")
 #: "3 SQLs not counted: <why>", per stage (the catalogs translate them; ``%(num)s`` is the count).
@@ -289,17 +290,36 @@ def marketing_quotas(session: Session, key: PeriodKey, *, owner_id: int | None =
     return {metric: Decimal(int(total)).scaleb(-2) for metric, total in rows}
 
 
+def reporting_currencies(session: Session) -> list[str]:
+    """The currencies the dashboard can report in: those of the plans (quotas and credit) and the campaigns (cost)
+    (small tables: the deals are not scanned for theirs)."""
+    found = set(session.exec(select(Plan.currency).distinct()).all()) | set(
+        session.exec(select(Campaign.currency).distinct()).all()
+    )
+    return sorted(found) or ["USD"]
+
+
 def dashboard(
     session: Session,
     key: PeriodKey,
     *,
     campaign_code: str | None = None,
-    currency: str = "USD",
+    currency: str | None = None,
     churn_percent: Decimal = Decimal(2),
 ) -> Dashboard:
+    """``currency`` None: USD when a plan or campaign is in it, else the first of theirs."""
     campaigns = session.exec(select(Campaign).order_by(Campaign.code)).all()
     by_code = {c.code: c for c in campaigns}
     chosen = by_code.get(campaign_code) if campaign_code else None
+    if campaign_code and chosen is None:  # not every campaign silently, under a filter that says one
+        raise InputProblem("campaign", f"no campaign {campaign_code!r}: choose one from the list")
+    offered = reporting_currencies(session)
+    if currency is None:
+        currency = "USD" if "USD" in offered else offered[0]
+    if currency not in offered:  # figures in a currency nothing is in read 0.00 under quotas relabelled
+        raise InputProblem(
+            "currency", f"{currency} is not a currency of any plan or campaign: choose {', '.join(offered)}"
+        )
     churn = churn_percent / m.HUNDRED
     leads = load_leads(session, key.ends_on)
     grouped: dict[str | None, list[LeadFacts]] = defaultdict(list)

@@ -16,7 +16,13 @@ from commissions.core.guards import any_role, managers
 from commissions.core.periods import parse_or_current
 from commissions.core.rendering import page, page_or_partial
 from commissions.marketing.charts import bar_chart
-from commissions.marketing.dashboard import DISPLAY, MARKETING_QUOTA_METRICS, Dashboard, dashboard
+from commissions.marketing.dashboard import (
+    DISPLAY,
+    MARKETING_QUOTA_METRICS,
+    Dashboard,
+    dashboard,
+    reporting_currencies,
+)
 from commissions.marketing.quotas import team_cells
 from commissions.marketing.service import save_team_quotas
 
@@ -60,8 +66,8 @@ class MarketingController(Controller):
         currency: FromQuery[str | None] = None,
     ) -> Template:
         key = parse_or_current(period)
-        cur = (currency or "USD").strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", cur):
+        cur = (currency or "").strip().upper() or None
+        if cur is not None and not re.fullmatch(r"[A-Z]{3}", cur):
             raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
         settings = request.app.state["settings"]
         board = dashboard(
@@ -78,6 +84,7 @@ class MarketingController(Controller):
             **charts(board),
             "team_quotas": team_cells(db, principal, key),
             "quota_error": None,
+            "currencies": reporting_currencies(db),
         }
         return page_or_partial(request, "pages/marketing/dashboard.html", "partials/marketing/figures.html", context)
 

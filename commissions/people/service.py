@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from commissions.auth.middleware import forget_person
@@ -33,6 +33,8 @@ def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> T
     if len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise PersonError("team", "a team name is up to 120 printable characters")
     team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:  # "sales east" typed in a form is the existing Sales East, not a second team beside it
+        team = session.exec(select(Team).where(func.lower(Team.name) == name.lower()).order_by(col(Team.id))).first()
     if team is None:
         if kind not in TEAM_KINDS:
             raise PersonError("team", f"unknown team kind {kind!r}")

@@ -212,6 +212,15 @@ def test_dashboard_refuses_a_bad_period_or_currency_with_the_field_named(client,
     response = client.get("/marketing?period=2026-Q5")
     assert response.status_code == 400 and "period" in response.text
     assert client.get("/marketing?currency=dollars").status_code == 400
+    # a currency no plan or campaign is in read every figure 0.00 under the quota relabelled: refused, naming
+    # the ones offered (a list to choose from, not a text box)
+    xyz = client.get("/marketing?currency=XYZ")
+    assert xyz.status_code == 400 and "XYZ is not a currency of any plan or campaign: choose USD" in xyz.text
+    page = client.get("/marketing").text
+    assert '<select name="currency"><option selected>USD</option></select>' in page
+    # an unknown campaign is said, not every campaign shown under a filter naming one
+    nope = client.get("/marketing?campaign=NOPE")
+    assert nope.status_code == 400 and "no campaign &#39;NOPE&#39;" in nope.text
 
 
 def test_lead_counts_match_the_database(client, org, engine: Engine) -> None:

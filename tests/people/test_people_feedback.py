@@ -212,3 +212,25 @@ def test_the_people_list_finds_an_employee_id_and_treats_search_characters_liter
     assert "<td>ana@example.com</td>" in client.get("/admin/people?q=e_100%25").text
     matched = client.get("/admin/people?q=%25").text  # a literal percent sign, not "anything"
     assert "<td>ana@example.com</td>" in matched and "<td>bo@example.com</td>" not in matched
+
+
+def test_a_team_typed_in_another_case_is_the_existing_team(client, make_person, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from commissions.models import Team
+
+    make_person("admin@example.com", "admin")
+    make_person("ana@example.com", team="Sales East")
+    sign_in(client, "admin@example.com")
+    client.post(
+        "/admin/people/",
+        data={
+            "email": "bo@example.com",
+            "name": "Bo",
+            "role": "rep",
+            "team": "sales east",
+            "_csrf_token": csrf_from(client),
+        },
+    )
+    assert read(engine, lambda s: sorted(t.name for t in s.exec(select(Team)).all())) == ["Sales East"]
+    bo = read(engine, lambda s: s.exec(select(Person).where(Person.email == "bo@example.com")).one())
+    east = read(engine, lambda s: s.exec(select(Team).where(Team.name == "Sales East")).one())
+    assert bo.team_id == east.id
