@@ -129,23 +129,23 @@ def in_force_for(session: Session, period: Period, people: set[int]) -> dict[int
 
 def recomputed_for(
     session: Session, period: Period, people: set[int]
-) -> tuple[dict[int, int], dict[int, str], dict[int, int], set[int], dict[int, int]]:
+) -> tuple[dict[int, int], dict[int, str], dict[int, int], dict[int, str], dict[int, int]]:
     """Per person: the locked period's total recomputed from today's data (nothing stored).
 
-    Returns (totals, currencies, plan version ids, people whose computation has errors,
+    Returns (totals, currencies, plan version ids, people whose computation has errors with why,
     recoverable draw balances out).
     """
     computation = compute(session, period.key, person_ids=people)
     totals = {pid: 0 for pid in people}
     currencies: dict[int, str] = {}
     versions: dict[int, int] = {}
-    failed: set[int] = set()
+    failed: dict[int, str] = {}
     balances: dict[int, int] = {}
     for outcome in computation.outcomes:
         if computation.inputs is None:
             raise RuntimeError(f"{period.key}: a computation with outcomes but no inputs")
         digits = eng.minor_digits(outcome.result.currency)
-        failed |= set(outcome.failed) & people
+        failed.update((pid, why) for pid, why in outcome.failed.items() if pid in people)
         for payee in outcome.result.payees:
             pid = computation.inputs.id_of[payee.person]
             if pid not in people:
@@ -153,7 +153,7 @@ def recomputed_for(
             currencies[pid] = outcome.result.currency
             versions[pid] = stored_id(outcome.plan.version)
             if payee.errors:
-                failed.add(pid)
+                failed[pid] = "; ".join(str(error) for error in payee.errors)
                 continue
             totals[pid] += sum(line_minor(line.amount, digits) for c in payee.components for line in c.lines)
             if payee.draw_balance_out is not None:
@@ -196,6 +196,20 @@ def book_locked_change(
     }
     if failed:
         log.warning("locked period %s: not recomputable for %s, nothing booked for them", period.key, sorted(failed))
+        # said where people look (the deal's page, the audit log), not only in the server's log: a late deal
+        # that pays nobody must not pass unnoticed
+        record_event(
+            session,
+            actor,
+            "period.prior_adjustment_skipped",
+            "period",
+            period.key,
+            {
+                "deal": deal.external_id if deal is not None else None,
+                "change": what,
+                "people": [{"person_id": pid, "why": why[:500]} for pid, why in sorted(failed.items())],
+            },
+        )
     if not diffs:
         return booked
     target = adjustment_period(session, period)

@@ -496,6 +496,28 @@ def _reopened(s: Sentence) -> Markup:
     return s(_("Period %(period)s is open again: %(reason)s"), period=s.period, reason=s.get("reason"))
 
 
+@says("period.prior_adjustment_skipped")
+def _prior_adjustment_skipped(s: Sentence) -> Markup:
+    count = len(s.d.get("people") or [])
+    if s.d.get("deal"):
+        return s(
+            _(
+                "The deal %(deal)s changed locked period %(period)s, but %(count)s people's statements there could not be recomputed: nothing booked for them"
+            ),
+            deal=s.deal(s.d.get("deal")),
+            period=s.period,
+            count=count,
+        )
+    return s(
+        _(
+            "A change to locked period %(period)s (%(change)s) could not be recomputed for %(count)s people: nothing booked for them"
+        ),
+        period=s.period,
+        change=s.get("change"),
+        count=count,
+    )
+
+
 @says("period.prior_adjustment")
 def _prior_adjustment(s: Sentence) -> Markup:
     if s.d.get("deal"):

@@ -32,7 +32,7 @@ from commissions.core.principal import Principal
 from commissions.deals.ingest import DealWriter, deal_out
 from commissions.deals.rules import DealForbidden
 from commissions.deals.schemas import DealOut
-from commissions.models import Deal, DealApproval, DealRevision, DealSplit, PayoutLine, Period, Person
+from commissions.models import AuditEvent, Deal, DealApproval, DealRevision, DealSplit, PayoutLine, Period, Person
 from commissions.people.service import visible_person_ids
 
 MAX_LINES = 1000  # a deal's lines in force: its people's and their managers' (a handful); a bound all the same
@@ -83,6 +83,33 @@ class KeptVersion:
         return cls(row.period_key, row.period_state, row.replaced_at, row.replaced_by, row.deal, amount)
 
 
+@dataclass(frozen=True)
+class NotBooked:
+    """A change of the deal touched a locked period, but its statements there could not be recomputed for these
+    people, so nothing was booked for them (``period.prior_adjustment_skipped``)."""
+
+    period_key: str
+    at: datetime
+    people: list[tuple[str, str]]  # (name, why)
+
+
+def _not_booked(session: Session, external_id: str) -> list[NotBooked]:
+    """The latest refusal per locked period of the deal's changes (rare events: read and matched here)."""
+    latest: dict[str, NotBooked] = {}
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == "period.prior_adjustment_skipped")
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    ).all()
+    mine = [e for e in events if (e.detail or {}).get("deal") == external_id]
+    ids = {int(p["person_id"]) for e in mine for p in (e.detail or {}).get("people", [])}
+    names = dict(session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids))).all()) if ids else {}
+    for event in mine:
+        people = [(names.get(int(p["person_id"]), "?"), str(p.get("why", ""))) for p in event.detail.get("people", [])]
+        latest[str(event.object_id)] = NotBooked(str(event.object_id), event.at, people)
+    return sorted(latest.values(), key=lambda n: n.period_key)
+
+
 @dataclass
 class DealView:
     id: int
@@ -99,6 +126,9 @@ class DealView:
     change_held: bool = False  # a change by the caller would wait for approval
     pending_change: bool = False  # a held change of this deal waits for approval
     revisions: list[KeptVersion] = field(default_factory=list)  # earlier versions kept for locked periods, newest first
+    not_booked: list[NotBooked] = field(
+        default_factory=list
+    )  # locked periods the deal's change could not be booked for
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
@@ -208,6 +238,7 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         may_change=may_change,
         change_held=held,
         pending_change=pending,
+        not_booked=_not_booked(session, deal.external_id),
         revisions=[
             KeptVersion.of(row)
             for row in session.exec(

@@ -315,3 +315,30 @@ def test_a_deal_of_a_locked_period_is_never_edited_in_place_its_locked_version_i
     page = client.get(f"/deals/{deal_id(engine, 'D-1')}").text
     assert 'id="deal-versions"' in page and "60,000.00 USD" in page and "80,000.00 USD" in page
     assert 'id="deal-versions"' not in client.get(f"/deals/{deal_id(engine, 'D-5')}").text
+
+
+def test_a_late_deal_that_cannot_be_recomputed_in_its_locked_period_is_said_on_its_page(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """Cy is on the plan but has no quota in the locked 2026-Q1: the late deal pays nobody there. It was only a
+    warning in the server's log; the deal's page and the audit log say it."""
+    from tests.calc_fixtures import store_plan as on_plan
+    from tests.conftest import sign_in
+
+    tokens = locked_q1(client, engine, make_person)
+    make_person("cy@example.com", manager="mia@example.com")
+    on_plan(engine, ["cy@example.com"], name="AE for Cy")
+    response = client.post(
+        "/api/v1/deals", json=example_deal("D-7", "40000", "2026-02-20", owner="cy@example.com"), headers=tokens["crm"]
+    )
+    assert response.status_code == 201, response.text
+    events = read(
+        engine,
+        lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "period.prior_adjustment_skipped")).all(),
+    )
+    assert len(events) == 1 and events[0].object_id == "2026-Q1" and events[0].detail["deal"] == "D-7"
+    assert "quota" in events[0].detail["people"][0]["why"]
+    sign_in(client, "fin@example.com")
+    page = client.get(f"/deals/{deal_id(engine, 'D-7')}").text
+    assert 'id="not-booked-2026-Q1"' in page and "<strong>Cy</strong>" in page
+    assert "nothing was booked for" in page
