@@ -21,7 +21,7 @@ from commissions.core.periods import PeriodKey
 from commissions.engine.components.bonus import BonusComponent
 from commissions.engine.components.curve import CurveComponent
 from commissions.engine.components.tiered import TieredComponent
-from commissions.models import PayeeSummary, Period, Plan, PlanVersion
+from commissions.models import LedgerTotal, PayeeSummary, Period, Plan, PlanVersion
 from commissions.statements.whatif import _tier_index
 
 PPM = 1_000_000
@@ -32,7 +32,8 @@ class NextStep:
     """One step up: ``needed_minor`` more of the plan's metric (its units: minor units, or hundredths of a
     count) reaches ``at_ppm`` of quota, where ``kind`` is ``tier`` (then ``rate_ppm`` on what follows;
     ``retroactive``: on everything credited), ``bonus`` (``pay_minor`` once) or ``curve`` (the component pays
-    ``pay_minor`` in all at that point). ``kind == "top"``: already in the top tier, at ``rate_ppm``."""
+    ``pay_minor`` in all at that point). ``kind == "top"``: already in the top tier, at ``rate_ppm``;
+    ``kind == "capped"``: the component's cap (``pay_minor``) bites, so more credit adds nothing to it."""
 
     plan: str
     component: str
@@ -72,6 +73,18 @@ def next_steps(session: Session, person_id: int, period: PeriodKey) -> list[Next
     if not rows:
         return []
     fields = plan_catalogue(session).custom_fields
+    # components whose cap bites (the engine's "cap: <name>" lines in force): further credit adds nothing to them
+    capped = {
+        str(name).removeprefix("cap: ")
+        for name in session.exec(
+            select(LedgerTotal.component).where(
+                LedgerTotal.period_id == period_id,
+                LedgerTotal.person_id == person_id,
+                LedgerTotal.lines > 0,
+                col(LedgerTotal.component).startswith("cap: "),
+            )
+        ).all()
+    }
     steps: list[NextStep] = []
     for summary, plan_name, version in rows:
         quota, credited = summary.quota_minor, summary.credited_minor
@@ -84,6 +97,11 @@ def next_steps(session: Session, person_id: int, period: PeriodKey) -> list[Next
         digits_currency = summary.currency
         base: dict[str, Any] = {"plan": plan_name, "metric": summary.metric, "currency": summary.currency}
         for component in parsed.components:
+            if isinstance(component, TieredComponent) and component.name in capped and component.cap is not None:
+                # the cap bites: no tier ahead (or the top tier's rate) pays anything more this period
+                cap_minor = to_minor(component.cap, digits_currency)
+                steps.append(NextStep(component=component.name, kind="capped", pay_minor=cap_minor, **base))
+                continue
             if isinstance(component, TieredComponent) and component.on == "attainment" and component.per == "period":
                 bounds = component.bounds
                 index = _tier_index(tuple(b * quota for b in bounds), Decimal(credited))
@@ -139,7 +157,7 @@ def next_steps(session: Session, person_id: int, period: PeriodKey) -> list[Next
                             **base,
                         )
                     )
-    return sorted(steps, key=lambda s: (s.kind == "top", s.needed_minor, s.plan, s.component))
+    return sorted(steps, key=lambda s: (s.kind in ("top", "capped"), s.needed_minor, s.plan, s.component))
 
 
 __all__ = ["NextStep", "next_steps"]

@@ -89,3 +89,24 @@ def test_no_quota_or_no_plan_has_no_steps(client, engine: Engine, make_person) -
     _record(client, engine, "dee@example.com", "10000", "D-1")
     assert _steps(engine, "dee@example.com") == []
     assert _steps(engine, "new@example.com") == []
+
+
+def test_a_capped_component_shows_its_cap_not_a_rate_on_further_bookings(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """Home said "20.0% on all further bookings" while the commission cap took everything above it back."""
+    from tests.conftest import sign_in
+
+    capped = PLAN.replace("    mode: retroactive\n", "    mode: retroactive\n    cap: 5000\n")
+    make_person("ana@example.com")
+    store_plan(engine, ["ana@example.com"], document=capped, name="Ladder 2026")
+    store_quota(engine, "ana@example.com", 100_000, period=QUARTER.key)
+    _record(client, engine, "ana@example.com", "60000", "L-1")  # 60 % at 8 %: 4,800.00, under the cap
+    assert "capped" not in [s.kind for s in _steps(engine, "ana@example.com")]
+    _record(client, engine, "ana@example.com", "60000", "L-2")  # 120 % at 12 %: 14,400.00, capped at 5,000.00
+    steps = _steps(engine, "ana@example.com")
+    commission = [s for s in steps if s.component == "Commission"]
+    assert [(s.kind, s.pay_minor) for s in commission] == [("capped", 500_000)]
+    assert steps[-1].kind == "capped"  # told after the steps still ahead (the kicker)
+    sign_in(client, "ana@example.com")
+    home = client.get("/").text
+    assert "Commission has reached its cap of 5,000.00 USD this period: further bookings add nothing to it." in home
+    assert "on all further bookings" not in home
