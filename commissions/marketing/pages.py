@@ -120,7 +120,7 @@ class MarketingController(Controller):
                 "fmt": DISPLAY,
                 **charts(board),
                 "team_quotas": team_cells(db, principal, key),
-                "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message},
+                "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message, "typed": data},
             }
             return page("pages/marketing/dashboard.html", context, status_code=exc.status_code)
         return Redirect(f"/marketing?period={key.key}#team-quotas", status_code=303)

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from commissions.core.db import transaction, write
+from commissions.core.errors import InputProblem
 from commissions.core.periods import PeriodKey
 from commissions.core.principal import Principal
 from commissions.marketing.ingest import LeadEventResult, event_out, queue_recompute, record_lead_event
@@ -40,4 +41,11 @@ def save_team_quotas(
     nothing."""
     with transaction(engine) as session:
         for metric, (target, version) in targets.items():
-            set_team_quota(session, principal, team_id=team_id, metric=metric, key=key, target=target, version=version)
+            try:
+                set_team_quota(
+                    session, principal, team_id=team_id, metric=metric, key=key, target=target, version=version
+                )
+            except InputProblem as exc:
+                if exc.field == "target":  # the form has a box per metric: name the one that is wrong
+                    exc.field = f"target_{metric}"
+                raise

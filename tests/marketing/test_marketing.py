@@ -302,6 +302,13 @@ def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, or
         client, "2026-Q4", team_id, mqls="130", sqls="4.555", pipeline="900000", sourced_revenue="250000.50"
     )
     assert bad.status_code == 400 and "target" in bad.text
+    # the error sits on the box that is wrong, and what was typed stays in every box
+    assert (
+        f'name="target_sqls" value="4.555" inputmode="decimal" size="12" autocomplete="off" aria-invalid="true"'
+        in bad.text
+    )
+    assert 'name="target_mqls" value="130"' in bad.text
+    assert f'id="error-{team_id}-target_sqls"' in bad.text
     assert (
         read(
             engine,
