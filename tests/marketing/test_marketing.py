@@ -304,7 +304,7 @@ def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, or
     assert bad.status_code == 400 and "target" in bad.text
     # the error sits on the box that is wrong, and what was typed stays in every box
     assert (
-        f'name="target_sqls" value="4.555" inputmode="decimal" size="12" autocomplete="off" aria-invalid="true"'
+        'name="target_sqls" value="4.555" inputmode="decimal" size="12" autocomplete="off" aria-invalid="true"'
         in bad.text
     )
     assert 'name="target_mqls" value="130"' in bad.text
