@@ -103,8 +103,16 @@ class ChangesSince:
     since: datetime | None
     label: str
     lines: list[Change]
-    net_by_person: dict[str, int]
+    net_by_person: list[NetChange]  # by email
     truncated: bool = False
+
+
+@dataclass(frozen=True)
+class NetChange:
+    email: str
+    name: str
+    currency: str
+    amount_minor: int
 
 
 def period_totals(session: Session, period: Period) -> PeriodTotals:
@@ -243,11 +251,17 @@ def changes_since_last_step(session: Session, period: Period, *, limit: int = 50
         ).all()
         since, label = None, gettext("by the latest calculation run (the period was never approved)")
         if not runs:
-            return ChangesSince(None, label, [], {})
+            return ChangesSince(None, label, [], [])
         query = query.where(PayoutLine.run_id == runs[0])
     rows = session.exec(query.order_by(col(PayoutLine.id)).limit(limit + 1)).all()
-    totals = query.with_only_columns(col(Person.email), func.sum(PayoutLine.amount_minor)).group_by(Person.email)
-    net = {email: int(total) for email, total in session.execute(totals.order_by(Person.email)).all() if total}
+    totals = query.with_only_columns(
+        col(Person.email), col(Person.name), col(PayoutLine.currency), func.sum(PayoutLine.amount_minor)
+    ).group_by(Person.email, Person.name, PayoutLine.currency)
+    net = [
+        NetChange(email, name, currency, int(total))
+        for email, name, currency, total in session.execute(totals.order_by(Person.email, PayoutLine.currency)).all()
+        if total
+    ]
     lines = []
     for line, email, name, external_id in rows[:limit]:
         lines.append(

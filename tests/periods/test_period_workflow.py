@@ -150,6 +150,8 @@ def test_approval_page_shows_totals_changes_and_buttons(client, engine: Engine, 
     html = page.text
     assert "Totals per person and component" in html and "6,000.00 USD" in html and "Commission" in html
     assert "What changed" in html and "D-1" in html
+    # the net change per person names them (their email on hover), each amount in its own currency
+    assert '<span title="ana@example.com">Ana</span> <strong>6,000.00 USD</strong>' in html
     assert 'action="/finance/periods/2026-Q1/approve"' in html and 'name="_csrf_token"' in html
 
     no_csrf = client.post("/finance/periods/2026-Q1/approve", data={})
