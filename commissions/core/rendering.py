@@ -26,7 +26,9 @@ def page_or_partial(
     *,
     status_code: int = 200,
 ) -> Template:
-    is_htmx = bool(getattr(request, "htmx", False))
+    # htmx asking to restore a page from history (Back/Forward, nothing cached) wants the whole page
+    restoring = request.headers.get("hx-history-restore-request") == "true"
+    is_htmx = bool(getattr(request, "htmx", False)) and not restoring
     return page(partial_template if is_htmx else page_template, context, status_code=status_code)
 
 
