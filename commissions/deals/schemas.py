@@ -53,6 +53,18 @@ class DealIn(BaseModel):
         default_factory=dict, max_length=50
     )
 
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        """``eur`` is EUR (the constraint's upper-casing runs after its pattern: "eur" was refused in pydantic's
+        words); anything else that is not three letters is refused in ours."""
+        if isinstance(value, str):
+            code = value.strip().upper()
+            if not (len(code) == 3 and code.isascii() and code.isalpha()):
+                raise ValueError(f"{value!r} is not a currency code: write three letters, e.g. USD or EUR")
+            return code
+        return value
+
     @field_validator("amount")
     @classmethod
     def _finite(cls, value: Decimal) -> Decimal:

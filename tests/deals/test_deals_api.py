@@ -237,3 +237,14 @@ def test_bad_paging_is_a_400_naming_the_parameter(client, crm, query: str, field
     answer = client.get(f"/api/v1/deals?{query}", headers=crm)
     assert answer.status_code == 400
     assert field in answer.text
+
+
+def test_a_currency_in_lower_case_is_the_code_and_a_wrong_one_says_so_in_words(client, crm, engine: Engine) -> None:
+    """ "eur" was refused in pydantic's words ("String should match pattern '^[A-Z]{3}$'")."""
+    made = client.post("/api/v1/deals", json={**BODY, "currency": "usd"}, headers=crm)
+    assert made.status_code == 201 and made.json()["currency"] == "USD"
+    wrong = client.post("/api/v1/deals", json={**BODY, "external_id": "SF-2", "currency": "dollars"}, headers=crm)
+    said = str(wrong.json()["extra"]) + wrong.json()["detail"]
+    assert wrong.status_code == 400 and "currency" in said
+    assert "'dollars' is not a currency code: write three letters, e.g. USD or EUR" in said
+    assert "pattern" not in said
