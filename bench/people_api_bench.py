@@ -10,7 +10,10 @@ middleware and the database; no sockets):
   list than their reports);
 - **unchanged**: the same body again (nothing written);
 - **update**: every name changed and a tenth of the reps moved to another manager (their statements and
-  everyone above them queued for recalculation).
+  everyone above them queued for recalculation);
+- **list page**, **search**: then the admin's ``/admin/people`` (the first page of everyone) and a search
+  (``?q=Rep 1234``), signed in, each the median of five requests: a page of at most 100 people, which should
+  cost the same whatever the size of the organisation.
 
 For each it also counts the SQL statements the request sent (an ``executemany`` counts once): a handful,
 whatever the number of people, shows that nothing runs a query per person. Prints the median and the
@@ -43,6 +46,9 @@ from commissions.core.db import make_engine, transaction
 from commissions.core.migrate import upgrade
 from commissions.core.periods import ensure_period
 from commissions.core.settings import Settings
+from commissions.people.service import create_person
+
+ADMIN_PASSWORD = "bench-admin-password-1"
 
 
 def organisation(people: int, teams: int) -> list[dict[str, Any]]:
@@ -113,6 +119,24 @@ def one_run(url: str, tmp: Path, people: int, teams: int) -> dict[str, tuple[flo
             assert response.status_code == 200, response.text[:500]
             assert response.json()[expect] == len(payload), response.json()
             results[name] = (elapsed, statements[0])
+        # the admin's people page: the first page of everyone, and a search (median of 5 requests each)
+        with transaction(engine) as s:
+            create_person(s, email="admin@bench.test", role="admin", name="Admin", password=ADMIN_PASSWORD)
+        client.get("/login")
+        signed = client.post(
+            "/login",
+            data={"email": "admin@bench.test", "password": ADMIN_PASSWORD, "_csrf_token": client.cookies["csrftoken"]},
+        )
+        assert signed.status_code in (200, 302, 303), signed.status_code
+        for name, path in (("list page", "/admin/people"), ("search", "/admin/people?q=Rep+1234")):
+            timings = []
+            for _ in range(5):
+                statements[0] = 0
+                started = time.perf_counter()
+                response = client.get(path)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200 and "<table" in response.text, response.status_code
+            results[name] = (statistics.median(timings), statements[0])
     engine.dispose()
     return results
 
@@ -139,8 +163,8 @@ def main() -> None:
             f"run {run + 1}: " + ", ".join(f"{k} {v[0] * 1000:.0f} ms ({v[1]} statements)" for k, v in runs[-1].items())
         )
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\nPUT /api/v1/people, {args.people} people, {backend}, median of {args.runs} runs:")
-    for name in ("create", "unchanged", "update"):
+    print(f"\nPUT /api/v1/people and /admin/people, {args.people} people, {backend}, median of {args.runs} runs:")
+    for name in ("create", "unchanged", "update", "list page", "search"):
         times = [r[name][0] * 1000 for r in runs]
         counts = sorted({r[name][1] for r in runs})
         print(
