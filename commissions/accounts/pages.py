@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commissions.accounts.queries import latest_unused_reset, person_by_id, tokens_with_emails
+from commissions.accounts.queries import latest_unused_reset, tokens_with_emails
 from commissions.accounts.reset_links import RESET_LINK_SECONDS, RESET_PATH, ResetLinkError
 from commissions.accounts.service import (
     check_credentials,
@@ -60,6 +60,7 @@ from commissions.core.metrics import SIGN_IN_FAILURES
 from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
+from commissions.people.queries import person_by_id
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:

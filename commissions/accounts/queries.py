@@ -23,10 +23,6 @@ def active_token_count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))).one()
 
 
-def person_by_id(session: Session, person_id: int) -> Person | None:
-    return session.get(Person, person_id)
-
-
 def latest_unused_reset(session: Session, person_id: int) -> PasswordReset | None:
     """The person's newest reset link not used yet (it may have expired)."""
     return session.exec(

@@ -198,13 +198,14 @@ def book_locked_change(
         log.warning("locked period %s: not recomputable for %s, nothing booked for them", period.key, sorted(failed))
         # said where people look (the deal's page, the audit log), not only in the server's log: a late deal
         # that pays nobody must not pass unnoticed
-        record_event(
+        record_event(  # filed under the deal when there is one: its page reads its own events (an index)
             session,
             actor,
             "period.prior_adjustment_skipped",
-            "period",
-            period.key,
+            "deal" if deal is not None else "period",
+            deal.external_id if deal is not None else period.key,
             {
+                "period": period.key,
                 "deal": deal.external_id if deal is not None else None,
                 "change": what,
                 "people": [{"person_id": pid, "why": why[:500]} for pid, why in sorted(failed.items())],

@@ -94,19 +94,24 @@ class NotBooked:
 
 
 def _not_booked(session: Session, external_id: str) -> list[NotBooked]:
-    """The latest refusal per locked period of the deal's changes (rare events: read and matched here)."""
-    latest: dict[str, NotBooked] = {}
+    """The latest refusal per locked period of the deal's changes (its own audit events, by the object index)."""
     events = session.exec(
         select(AuditEvent)
-        .where(AuditEvent.action == "period.prior_adjustment_skipped")
+        .where(
+            AuditEvent.object_type == "deal",
+            AuditEvent.object_id == external_id,
+            AuditEvent.action == "period.prior_adjustment_skipped",
+        )
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     ).all()
-    mine = [e for e in events if (e.detail or {}).get("deal") == external_id]
-    ids = {int(p["person_id"]) for e in mine for p in (e.detail or {}).get("people", [])}
+    ids = {int(p["person_id"]) for e in events for p in (e.detail or {}).get("people", [])}
     names = dict(session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids))).all()) if ids else {}
-    for event in mine:
-        people = [(names.get(int(p["person_id"]), "?"), str(p.get("why", ""))) for p in event.detail.get("people", [])]
-        latest[str(event.object_id)] = NotBooked(str(event.object_id), event.at, people)
+    latest: dict[str, NotBooked] = {}
+    for event in events:
+        detail = event.detail or {}
+        people = [(names.get(int(p["person_id"]), "?"), str(p.get("why", ""))) for p in detail.get("people", [])]
+        key = str(detail.get("period", ""))
+        latest[key] = NotBooked(key, event.at, people)
     return sorted(latest.values(), key=lambda n: n.period_key)
 
 

@@ -123,6 +123,7 @@ class Dashboard:
     # sourced revenue as plans credit it (won deals by their source campaign, in the dashboard's currency): the
     # figure pay counts, shown beside the lead events' one
     deals_sourced: Decimal = Decimal(0)
+    currencies: list[str] = field(default_factory=list)  # what the page may report in (``reporting_currencies``)
 
     @property
     def flagged_lines(self) -> list[str]:
@@ -383,6 +384,7 @@ def dashboard(
         churn_percent,
         unknown,
         deals_sourced,
+        offered,
     )
 
 

@@ -21,7 +21,6 @@ from commissions.marketing.dashboard import (
     MARKETING_QUOTA_METRICS,
     Dashboard,
     dashboard,
-    reporting_currencies,
 )
 from commissions.marketing.quotas import team_cells
 from commissions.marketing.service import save_team_quotas
@@ -84,7 +83,6 @@ class MarketingController(Controller):
             **charts(board),
             "team_quotas": team_cells(db, principal, key),
             "quota_error": None,
-            "currencies": reporting_currencies(db),
         }
         return page_or_partial(request, "pages/marketing/dashboard.html", "partials/marketing/figures.html", context)
 

@@ -27,10 +27,10 @@ from commissions.core.i18n import gettext as _
 from commissions.core.periods import bounds_of_day
 from commissions.core.rendering import page, page_or_partial
 from commissions.models import Plan, PlanVersion
+from commissions.people.queries import person_by_id
 from commissions.plans.queries import (
     author_emails,
     closed_through,
-    person_by_id,
     plan_by_id,
     version_by_number,
     version_starts,

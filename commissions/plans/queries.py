@@ -43,10 +43,6 @@ def author_emails(session: Session, versions: Iterable[PlanVersion]) -> dict[int
     return {stored_id(p): p.email for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
 
 
-def person_by_id(session: Session, person_id: int) -> Person | None:
-    return session.get(Person, person_id)
-
-
 def plan_version_count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(PlanVersion)).one()
 

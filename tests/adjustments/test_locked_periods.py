@@ -336,7 +336,8 @@ def test_a_late_deal_that_cannot_be_recomputed_in_its_locked_period_is_said_on_i
         engine,
         lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "period.prior_adjustment_skipped")).all(),
     )
-    assert len(events) == 1 and events[0].object_id == "2026-Q1" and events[0].detail["deal"] == "D-7"
+    assert len(events) == 1 and (events[0].object_type, events[0].object_id) == ("deal", "D-7")
+    assert events[0].detail["period"] == "2026-Q1"
     assert "quota" in events[0].detail["people"][0]["why"]
     sign_in(client, "fin@example.com")
     page = client.get(f"/deals/{deal_id(engine, 'D-7')}").text
