@@ -88,6 +88,7 @@ from commissions.payroll.api import PayrollApiController
 from commissions.payroll.pages import PayrollController
 from commissions.people.api import PeopleApiController, TeamsApiController
 from commissions.people.pages import AdminPeopleController
+from commissions.people.team_pages import AdminTeamsController
 from commissions.periods.api import PeriodsApiController
 from commissions.periods.pages import PeriodsController
 from commissions.plans.api import PlansApiController
@@ -212,6 +213,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     HoldsApiController,
     PaymentsApiController,
     AdminPeopleController,
+    AdminTeamsController,
     PeopleApiController,
     TeamsApiController,
     ScimDiscoveryController,

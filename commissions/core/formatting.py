@@ -107,6 +107,9 @@ SHOWN_WORDS: dict[str, str] = {
         N_("name"),
         N_("descending"),
         N_("ascending"),
+        N_("sales"),
+        N_("marketing"),
+        N_("other"),
     )
 }
 

@@ -30,6 +30,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(N_("Finance"), "/finance", frozenset({"finance"})),
     NavItem(N_("Rates"), "/finance/rates", frozenset({"finance", "admin"})),  # exchange rates (docs/finance.md)
     NavItem(N_("People"), "/admin/people", frozenset({"admin"})),
+    NavItem(N_("Teams"), "/admin/teams", frozenset({"admin"})),
     NavItem(N_("API tokens"), "/admin/tokens", frozenset({"admin"})),
     NavItem(N_("Plans"), "/plans", frozenset({"admin"})),
     NavItem(N_("Deal fields"), "/admin/custom-fields", frozenset({"admin"})),  # custom fields plan conditions use

@@ -253,3 +253,63 @@ def person_facts(session: Session, person_id: int, *, limit: int) -> PersonFacts
         ).all()
     ]
     return PersonFacts(person, manager, team.name if team else "", reports, report_count, plans)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSummary:
+    """A row of the admin's teams list."""
+
+    id: int
+    name: str
+    kind: str
+    manager_id: int | None
+    manager_name: str | None
+    manager_email: str | None
+    members: int  # active people on the team
+    inactive: int  # deactivated people still on it
+
+
+def team_summaries(session: Session) -> list[TeamSummary]:
+    """Every team (a few hundred at most) by name, with its manager and its member counts from one GROUP BY."""
+    counts: dict[int, tuple[int, int]] = {}
+    for team_id, active, count in session.exec(
+        select(col(Person.team_id), col(Person.active), func.count())
+        .where(col(Person.team_id).is_not(None))
+        .group_by(col(Person.team_id), col(Person.active))
+    ).all():
+        on, off = counts.get(team_id, (0, 0))
+        counts[team_id] = (on + count, off) if active else (on, off + count)
+    query = (
+        select(id_col(Team.id), Team.name, Team.kind, Team.manager_id, Person.name, Person.email)
+        .outerjoin(Person, col(Person.id) == Team.manager_id)
+        .order_by(func.lower(Team.name), col(Team.id))
+    )
+    return [
+        TeamSummary(team_id, name, kind, manager_id, manager_name, manager_email, *counts.get(team_id, (0, 0)))
+        for team_id, name, kind, manager_id, manager_name, manager_email in session.exec(query).all()
+    ]
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    """What the admin's team page shows."""
+
+    team: Team
+    manager: Person | None
+    members: list[Person]  # active first, then by name; at most the limit asked for
+    member_count: int
+
+
+def team_facts(session: Session, team_id: int, *, limit: int) -> TeamFacts | None:
+    team = session.get(Team, team_id)
+    if team is None:
+        return None
+    manager = session.get(Person, team.manager_id) if team.manager_id is not None else None
+    on_team = col(Person.team_id) == team_id
+    members = list(
+        session.exec(
+            select(Person).where(on_team).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
+        ).all()
+    )
+    member_count = session.exec(select(func.count()).select_from(Person).where(on_team)).one()
+    return TeamFacts(team, manager, members, member_count)

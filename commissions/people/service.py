@@ -17,7 +17,7 @@ from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.i18n import SUPPORTED_LOCALES
 from commissions.core.principal import Principal
-from commissions.models import Person, Team
+from commissions.models import Person, Quota, Team
 from commissions.models.base import ROLES, TEAM_KINDS
 from commissions.people.queries import normalise_email, person_by_email
 
@@ -292,3 +292,102 @@ def move_person_by_id(
         if person is None:
             return None
         return move_person(session, person, manager_email=manager_email, team_name=team_name, by=by)
+
+
+# ---- teams (the admin's team pages; PUT /api/v1/teams is people/sync.py) -----------------------------
+
+
+def _team_name(session: Session, name: str, *, other_than: int | None = None) -> str:
+    """A team name as typed, checked: printable, at most 120 characters, no other team's (case aside: "sales east"
+    beside Sales East would be two teams nobody can tell apart in a form)."""
+    name = " ".join(name.split())
+    if not name:
+        raise PersonError("name", "a team needs a name")
+    if len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise PersonError("name", "a team name is up to 120 printable characters")
+    clash = session.exec(select(Team).where(func.lower(Team.name) == name.lower())).first()
+    if clash is not None and clash.id != other_than:
+        raise PersonError("name", f"there is already a team named {clash.name}")
+    return name
+
+
+def _team_manager(session: Session, email: str) -> Person | None:
+    if not email.strip():
+        return None
+    manager = person_by_email(session, email)
+    if manager is None:
+        raise PersonError("manager", f"no person with email {normalise_email(email)}")
+    return manager
+
+
+def _team_kind(kind: str) -> str:
+    if kind not in TEAM_KINDS:
+        raise PersonError("kind", f"unknown kind {kind!r}: expected one of {', '.join(TEAM_KINDS)}")
+    return kind
+
+
+def create_team(engine: Engine, *, name: str, kind: str, manager_email: str, by: Principal | None) -> int:
+    """A new team (the admin's form), audited as ``PUT /api/v1/teams`` audits one; returns its id."""
+    with transaction(engine) as session:
+        checked_name, checked_kind = _team_name(session, name), _team_kind(kind)
+        manager = _team_manager(session, manager_email)
+        team = Team(name=checked_name, kind=checked_kind, manager_id=manager.id if manager else None)
+        session.add(team)
+        session.flush()
+        record_event(session, by, "team.create", "team", team.id, {"name": team.name, "kind": team.kind})
+        return stored_id(team)
+
+
+def edit_team(
+    engine: Engine, team_id: int, *, name: str, kind: str, manager_email: str, by: Principal | None
+) -> bool | None:
+    """Rename a team, change its kind or manager: whether anything changed, None if there is no such team.
+
+    Neither moves pay (team credit and overrides follow people's manager chains, and a team quota is the
+    team's whatever its name), so no statement is marked; the change is audited as ``team.update`` with what
+    each field was and became, as the API's upsert records it.
+    """
+    with transaction(engine) as session:
+        team = session.get(Team, team_id)
+        if team is None:
+            return None
+        after_name, after_kind = _team_name(session, name, other_than=team_id), _team_kind(kind)
+        manager = _team_manager(session, manager_email)
+        before_manager = session.get(Person, team.manager_id) if team.manager_id is not None else None
+        diff: dict[str, dict[str, Any]] = {}
+        if after_name != team.name:
+            diff["name"] = {"before": team.name, "after": after_name}
+        if after_kind != team.kind:
+            diff["kind"] = {"before": team.kind, "after": after_kind}
+        if (manager.id if manager else None) != team.manager_id:
+            diff["manager"] = {
+                "before": before_manager.email if before_manager else None,
+                "after": manager.email if manager else None,
+            }
+        if not diff:
+            return False
+        team.name, team.kind, team.manager_id = after_name, after_kind, manager.id if manager else None
+        session.add(team)
+        record_event(session, by, "team.update", "team", team.id, diff)
+        return True
+
+
+def delete_team(engine: Engine, team_id: int, *, by: Principal | None) -> str | None:
+    """Remove a team nobody is on (a typo in a Move form makes one); returns its name, None if there is no such
+    team. A team with members, team quotas or teams under it is refused, naming what still holds it."""
+    with transaction(engine) as session:
+        team = session.get(Team, team_id)
+        if team is None:
+            return None
+        members = session.exec(select(func.count()).select_from(Person).where(Person.team_id == team_id)).one()
+        if members:
+            raise PersonError("team", f"{team.name} still has {members} member(s): move them to another team first")
+        quotas = session.exec(select(func.count()).select_from(Quota).where(Quota.team_id == team_id)).one()
+        if quotas:
+            raise PersonError("team", f"{team.name} has {quotas} team quota(s): a team with targets is kept")
+        if session.exec(select(Team.id).where(Team.parent_id == team_id)).first() is not None:
+            raise PersonError("team", f"other teams are under {team.name}: a team with teams under it is kept")
+        name = team.name
+        session.delete(team)
+        record_event(session, by, "team.delete", "team", team_id, {"name": name})
+        return name
