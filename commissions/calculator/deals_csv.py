@@ -209,8 +209,10 @@ class DealRowParser:
     column reads as empty). Remembers the amounts and dates it has read: a file of 10,000
     deals has a few hundred distinct ones."""
 
-    def __init__(self, header: Sequence[str]) -> None:
+    def __init__(self, header: Sequence[str], *, default_currency: str = DEFAULT_CURRENCY) -> None:
+        """``default_currency``: a row's currency when its cell is empty (the calculator: its plan's)."""
         positions = {name: i for i, name in enumerate(header)}
+        self._default_currency = default_currency
         self._at = [positions.get(name) for name in STANDARD_COLUMNS]
         self.extras = [(name, i) for i, name in enumerate(header) if name not in STANDARD_COLUMNS]
         self._amounts: dict[tuple[str, str], Decimal] = {}
@@ -251,7 +253,7 @@ class DealRowParser:
             raise RowProblem("external_id", "empty external_id")
         _text(external_id, "external_id", MAX_EXTERNAL_ID)
         owner = parse_email(owner, "owner")
-        currency = currency.upper() or DEFAULT_CURRENCY
+        currency = currency.upper() or self._default_currency
         if not _CURRENCY.fullmatch(currency):
             raise RowProblem("currency", f"{currency!r} is not a currency code (write USD)")
         if not amount_text:

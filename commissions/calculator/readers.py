@@ -17,7 +17,6 @@ from typing import Any
 
 from commissions.calculator.deals_csv import (
     DEAL_TYPES,
-    DEFAULT_CURRENCY,
     MAX_AMOUNT,
     MAX_CAMPAIGN,
     MAX_EMAIL,
@@ -283,7 +282,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     ``DealRowParser.parse``, which accepts or refuses it with its message. The lean path takes only rows the grammar accepts, with the same values."""
     table = _table(path, DEAL_COLUMNS)
     file = table.name
-    parser = DealRowParser(table.header)
+    parser = DealRowParser(table.header, default_currency=plan.currency)  # an empty currency is the plan's
     reader = table.reader
     width = len(table.header)
     columns = table.columns
@@ -292,8 +291,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
     extras = parser.extras
     currency = plan.currency
     digits = minor_digits(currency)
-    spelled = {email.lower(): email for email in people}  # the email as people.csv writes it
-    spelled.update((email, email) for email in people)  # written in lower case there: that one
+    spelled = spelling(people)
     seen: dict[str, int] = {}
     interned: dict[str, str] = {}
     intern = interned.setdefault  # one string object per distinct owner, product, type...
@@ -337,7 +335,7 @@ def read_deals(path: Path | str, plan: Plan, people: set[str]) -> list[Deal]:
                 closed_at is None
                 or term_months == -1
                 or not external_id
-                or (currency_text.upper() or DEFAULT_CURRENCY) != currency
+                or (currency_text.upper() or currency) != currency
                 or not (
                     amount_text
                     and amount_text.isascii()
@@ -468,6 +466,14 @@ def _grammar_row(
     )
 
 
+def spelling(people: set[str]) -> dict[str, str]:
+    """Each person's email as people.csv writes it, by itself and in lower case: an email names the same person
+    in any case in every file (deals' owners and splits, quotas, campaigns' owners)."""
+    spelled = {email.lower(): email for email in people}
+    spelled.update((email, email) for email in people)  # written in lower case there: that one
+    return spelled
+
+
 def read_quotas(path: Path | str, people: set[str], period: Period | None = None) -> list[Quota]:
     """Every row is checked (cli.md: one file may hold many periods of every length, as the
     quota grid exports it); with ``period`` only that period's rows are returned, the others
@@ -477,8 +483,10 @@ def read_quotas(path: Path | str, people: set[str], period: Period | None = None
     i_person, i_metric, i_period, i_target = (table.columns[k] for k in QUOTA_COLUMNS)
     quotas: list[Quota] = []
     seen: dict[tuple[str, str, str], int] = {}
+    spelled = spelling(people)
     for line, row in table.rows():
         person, metric, period_text, target_text = (row[i].strip() for i in (i_person, i_metric, i_period, i_target))
+        person = spelled.get(person) or spelled.get(person.lower()) or person
         if not person:
             raise CsvError(file, line, "person", "(empty) is not in the people file")
         if metric not in METRICS:
@@ -516,8 +524,10 @@ def read_campaigns(path: Path | str, people: set[str]) -> list[Campaign]:
     idx = [table.columns[k] for k in CAMPAIGN_COLUMNS]
     campaigns: list[Campaign] = []
     seen: dict[str, int] = {}
+    spelled = spelling(people)
     for line, row in table.rows():
         code, name, owner, channel, cost_text, start_text, end_text = (row[i].strip() for i in idx)
+        owner = spelled.get(owner) or spelled.get(owner.lower()) or owner
         if not code:
             raise CsvError(file, line, "code", "empty code")
         if code in seen:

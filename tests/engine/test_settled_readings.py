@@ -150,3 +150,47 @@ def test_rows_of_other_periods_may_name_people_outside_the_people_file(tmp_path:
     _write(tmp_path, plan=MONTHLY_PLAN, deals="", quotas="zed@x.com,bookings,2026-02,2000\n")
     refused = invoke(tmp_path, period="2026-02")
     assert refused.exit_code == 2 and "zed@x.com is not in the people file" in refused.stderr
+
+
+EUR_PLAN = """\
+name: Euro
+currency: EUR
+period: quarter
+quota: bookings
+components:
+  - {name: Commission, kind: per_deal, rate: 10%}
+"""
+
+
+@pytest.mark.parametrize("lean", [True, False])  # the reader's common path, and the grammar's (a split deal)
+def test_a_deal_without_a_currency_is_in_the_plans_currency(tmp_path: Path, lean: bool) -> None:
+    """An empty currency cell is the plan's currency (it was read as USD, so a EUR plan refused the deal for
+    want of a USD rate, or converted it with one); docs/plans.md, "A deal without a currency"."""
+    splits = "" if lean else "ana@x.com:100"
+    _write(
+        tmp_path,
+        plan=EUR_PLAN,
+        deals=f"Y1,Y,Acme,ana@x.com,100.50,,2026-01-14,new,Pro,12,,won,,{splits}\n",
+        quotas="ana@x.com,bookings,2026-Q1,1000\n",
+    )
+    result = invoke(tmp_path)
+    assert result.exit_code == 0, result.stderr
+    (payee,) = json.loads(result.stdout)["payees"]
+    assert (payee["credited"], payee["total"]) == ("100.50", "10.05")
+    assert "USD" not in result.stdout
+
+
+def test_an_email_names_the_same_person_in_any_case_in_every_file(tmp_path: Path) -> None:
+    """people.csv writes Ana@X.com: a quota row, a deal's owner and a campaign's owner in lower case are her."""
+    _write(
+        tmp_path,
+        plan=EUR_PLAN,
+        deals="Y1,Y,Acme,ana@x.com,200,EUR,2026-01-14,new,Pro,12,WEB,won,,\n",
+        quotas="ana@x.com,bookings,2026-Q1,1000\nMO@x.com,bookings,2026-Q1,1000\n",
+    )
+    (tmp_path / "people.csv").write_text("email,name,manager,team,employee_id\nAna@X.com,Ana,,East,E1\nmo@x.com,Mo,,M,E2\n")
+    (tmp_path / "campaigns.csv").write_text("code,name,owner,channel,cost,start,end\nWEB,Webinar,Mo@X.COM,events,,,\n")
+    result = invoke(tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"))
+    assert result.exit_code == 0, result.stderr
+    payees = {p["person"]: p for p in json.loads(result.stdout)["payees"]}
+    assert payees["Ana@X.com"]["quota"] == "1000.00" and payees["Ana@X.com"]["total"] == "20.00"
