@@ -103,7 +103,9 @@ class AdminTeamsController(Controller):
                 by=principal,
             )
         except PersonError as exc:
-            return _team_page(db, team_id, status_code=400, form=form, error={"field": exc.field, "message": exc.message})
+            return _team_page(
+                db, team_id, status_code=400, form=form, error={"field": exc.field, "message": exc.message}
+            )
         if changed is None:
             raise NotFoundException("No such team.")
         return Redirect(f"/admin/teams/{team_id}?saved={'1' if changed else '0'}", status_code=303)

@@ -188,7 +188,9 @@ def test_an_email_names_the_same_person_in_any_case_in_every_file(tmp_path: Path
         deals="Y1,Y,Acme,ana@x.com,200,EUR,2026-01-14,new,Pro,12,WEB,won,,\n",
         quotas="ana@x.com,bookings,2026-Q1,1000\nMO@x.com,bookings,2026-Q1,1000\n",
     )
-    (tmp_path / "people.csv").write_text("email,name,manager,team,employee_id\nAna@X.com,Ana,,East,E1\nmo@x.com,Mo,,M,E2\n")
+    (tmp_path / "people.csv").write_text(
+        "email,name,manager,team,employee_id\nAna@X.com,Ana,,East,E1\nmo@x.com,Mo,,M,E2\n"
+    )
     (tmp_path / "campaigns.csv").write_text("code,name,owner,channel,cost,start,end\nWEB,Webinar,Mo@X.COM,events,,,\n")
     result = invoke(tmp_path, "--campaigns", str(tmp_path / "campaigns.csv"))
     assert result.exit_code == 0, result.stderr

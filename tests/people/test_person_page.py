@@ -26,7 +26,11 @@ def test_a_persons_page_shows_who_they_are_their_manager_reports_and_plans(clien
     page = client.get(f"/admin/people/{ana.id}")
     assert page.status_code == 200
     text = page.text
-    assert "<h1>Ana</h1>" in text and "<dd>ana@example.com</dd>" in text and f'<dd><a href="/admin/teams/{ana.team_id}">East</a></dd>' in text
+    assert (
+        "<h1>Ana</h1>" in text
+        and "<dd>ana@example.com</dd>" in text
+        and f'<dd><a href="/admin/teams/{ana.team_id}">East</a></dd>' in text
+    )
     assert f'<a href="/admin/people/{boss.id}">Boss</a>' in text
     assert "AE &lt;2026&gt;</a></td><td>2026-01-01</td><td>open-ended</td>" in text  # escaped
     assert 'href="/deals?owner=ana%40example.com&amp;period=all"' in text

@@ -110,7 +110,9 @@ def test_renaming_a_team_and_changing_its_kind_and_manager_is_audited_and_moves_
     assert renamed is not None and renamed.id == east.id and renamed.kind == "other"
     update = read(
         engine,
-        lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "team.update", AuditEvent.object_id == str(east.id))).one(),
+        lambda s: s.exec(
+            select(AuditEvent).where(AuditEvent.action == "team.update", AuditEvent.object_id == str(east.id))
+        ).one(),
     )
     assert update.detail == {
         "name": {"before": "East", "after": "East coast"},
@@ -150,9 +152,7 @@ def test_only_an_admin_sees_or_changes_teams(client, make_person, engine: Engine
     assert _team(engine, "East") is not None and _team(engine, "Taken") is None and _team(engine, "Mine") is None
 
 
-def test_a_team_nobody_is_on_can_be_deleted_and_one_with_members_cannot(
-    client, make_person, engine: Engine
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_team_nobody_is_on_can_be_deleted_and_one_with_members_cannot(client, make_person, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     make_person("admin@example.com", "admin")
     make_person("ana@example.com", team="East")
     sign_in(client, "admin@example.com")
@@ -176,7 +176,12 @@ def test_a_team_nobody_is_on_can_be_deleted_and_one_with_members_cannot(
     assert _post(client, f"/admin/teams/{typo_id}/delete").status_code == 404
 
     # a team with targets is kept even when nobody is on it
-    targeted = int(_post(client, "/admin/teams", name="Demand", kind="marketing", manager="").headers["location"].split("/")[-1].split("?")[0])
+    targeted = int(
+        _post(client, "/admin/teams", name="Demand", kind="marketing", manager="")
+        .headers["location"]
+        .split("/")[-1]
+        .split("?")[0]
+    )
     with transaction(engine) as s:
         period = ensure_period(s, "2026-Q1")
         s.add(Quota(team_id=targeted, metric="mqls", period_id=period.id, target_minor=100, version=1))
