@@ -34,6 +34,7 @@ from commissions.core.rendering import HomeSection, page
 from commissions.deals.approvals import held_for
 from commissions.deals.queries import deal_count
 from commissions.disputes.service import list_disputes
+from commissions.holds.cash import held_of_person
 from commissions.people.pace import NEEDS_HELP_AFTER_PPM, NEEDS_HELP_BELOW_PPM, Pace, elapsed_share, pace
 from commissions.people.progress import PlanProgress, plan_progress
 from commissions.people.queries import active_people_by_role
@@ -119,6 +120,7 @@ def home_context(session: Session, principal: Principal, *, today: date) -> dict
         context["mine"] = standings(mine, period, today)
         context["steps"] = next_steps(session, person_id, period)
         context["actions"] = _next_actions(session, principal, mine)
+        context["held_minor"] = held_of_person(session, person_id, period.key)
     if principal.role == "manager" and person_id is not None:
         team = standings(plan_progress(session, sorted(report_ids(session, person_id)), period), period, today)
         context["team"] = team_order(team)

@@ -330,3 +330,14 @@ def held_by_person(session: Session, period_key: str) -> dict[int, Decimal]:
         if entry.held_minor:
             out[pid] = out.get(pid, Decimal(0)) + entry.money(entry.held_minor)
     return out
+
+
+def held_of_person(session: Session, person_id: int, period_key: str) -> dict[str, int]:
+    """What finance holds back of one person's pay in the period, by currency, in minor units (Home's "Pay so far"
+    is what their statement earns, holds included, so it says how much of it is held). Read only when a hold
+    concerns the period: otherwise one small query."""
+    period = session.exec(select(Period).where(Period.key == period_key)).first()
+    if period is None or not session.exec(select(holds_touch(period))).one():
+        return {}
+    figures = cash_figures(session, period, person_id=person_id)
+    return {currency: entry.held_minor for (_pid, currency), entry in figures.items() if entry.held_minor}

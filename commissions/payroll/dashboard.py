@@ -103,13 +103,11 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         currencies[t.currency][0] += t.amount_minor
         currencies[t.currency][1] += t.lines
     totals = [Total("Total", cur, amount, n) for cur, (amount, n) in sorted(currencies.items())]
-    people_paid_query: SelectOfScalar[int] = totals_query(
-        stored_id(period), func.count(func.distinct(LedgerTotal.person_id))
-    )
-    people_paid = session.exec(people_paid_query).one()
+    changes = _cash_changes(session, period)
     payable = dict.fromkeys(currencies, 0)
-    for (_person, currency), change in _cash_changes(session, period).items():
+    for (_person, currency), change in changes.items():
         payable[currency] = payable.get(currency, 0) + change
+    people_paid = _people_paid(session, period, changes)
     return Dashboard(
         period,
         by_team,
@@ -122,6 +120,19 @@ def period_dashboard(session: Session, period: Period) -> Dashboard:
         [Total("Payable", cur, currencies.get(cur, [0, 0])[0] + change, 0) for cur, change in sorted(payable.items())],
         missing_payment_rate(session, period),
     )
+
+
+def _people_paid(session: Session, period: Period, changes: dict[tuple[int, str], int]) -> int:
+    """How many people the payroll export pays an amount other than zero: each one's statement total plus what
+    payroll pays beyond it (a released hold paid here, less what is held), as the export computes ``net_payable``.
+    One row per person and currency from the running totals, never the lines."""
+    net: dict[tuple[int, str], int] = dict(changes)
+    query: SelectOfScalar[Any] = totals_query(
+        stored_id(period), LedgerTotal.person_id, LedgerTotal.currency, func.sum(LedgerTotal.amount_minor)
+    ).group_by(LedgerTotal.person_id, LedgerTotal.currency)
+    for person_id, currency, amount in session.exec(query).all():
+        net[person_id, currency] = net.get((person_id, currency), 0) + int(amount)
+    return len({person_id for (person_id, _currency), amount in net.items() if amount})
 
 
 def _cash_changes(session: Session, period: Period) -> dict[tuple[int, str], int]:

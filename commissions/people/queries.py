@@ -277,10 +277,11 @@ def team_summaries(session: Session) -> list[TeamSummary]:
         .where(col(Person.team_id).is_not(None))
         .group_by(col(Person.team_id), col(Person.active))
     ).all():
-        on, off = counts.get(team_id, (0, 0))
-        counts[team_id] = (on + count, off) if active else (on, off + count)
+        on, off = counts.get(int(team_id or 0), (0, 0))
+        counts[int(team_id or 0)] = (on + count, off) if active else (on, off + count)
+    columns: tuple[Any, ...] = (id_col(Team.id), Team.name, Team.kind, Team.manager_id, Person.name, Person.email)
     query = (
-        select(id_col(Team.id), Team.name, Team.kind, Team.manager_id, Person.name, Person.email)
+        select(*columns)
         .outerjoin(Person, col(Person.id) == Team.manager_id)
         .order_by(func.lower(Team.name), col(Team.id))
     )

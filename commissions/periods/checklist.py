@@ -39,16 +39,21 @@ def close_checklist(session: Session, period: Period) -> list[ChecklistItem]:
     ).one()
     failed = state.failed_people(session, key)  # whose calculation failed (the lock refuses these anyway)
     held = holds_in_force(session, period)
+    # once locked, a pending or failed statement there changes nothing (late changes are adjustments elsewhere):
+    # no link to fix it; a dispute can still be answered and a hold released (it pays in a later period)
+    closed = period.state not in LIVE_STATES
     return [
         ChecklistItem("disputes", N_("Disputes open"), int(disputes), "/disputes"),
         ChecklistItem(
             "pending",
             N_("Statements pending recompute"),
             state.pending_count(session, key),
-            f"/finance/periods/{key}#freshness",
+            "" if closed else f"/finance/periods/{key}#freshness",
         ),
-        ChecklistItem("errors", N_("People with errors"), len(failed), f"/finance/periods/{key}#freshness"),
-        ChecklistItem("holds", N_("Holds"), held, f"/finance/periods/{key}/accounting#accruals"),
+        ChecklistItem(
+            "errors", N_("People with errors"), len(failed), "" if closed else f"/finance/periods/{key}#freshness"
+        ),
+        ChecklistItem("holds", N_("Holds"), held, f"/finance/holds?period={key}"),
     ]
 
 

@@ -343,3 +343,5 @@ def test_a_late_deal_that_cannot_be_recomputed_in_its_locked_period_is_said_on_i
     page = client.get(f"/deals/{deal_id(engine, 'D-7')}").text
     assert 'id="not-booked-2026-Q1"' in page and "<strong>Cy</strong>" in page
     assert "nothing was booked for" in page
+    # and the locked-period notice above it does not say, against the alert, that nothing from it was booked
+    assert "No prior-period adjustment from it appears" not in page

@@ -141,6 +141,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/periods/{period:str}/accruals"): {"finance"},
     ("GET", "/api/v1/periods/{period:str}/amortisation"): {"finance"},
     ("GET", "/finance/periods/{key:str}/accounting"): {"finance"},
+    ("GET", "/finance/periods/{key:str}/payroll"): {"finance"},
     ("GET", "/finance/accounting/settings"): {"finance", "admin"},
     ("POST", "/finance/accounting/settings"): {"finance", "admin"},
     # manual adjustments (one booked on ana's statement)

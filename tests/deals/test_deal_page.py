@@ -215,7 +215,7 @@ def test_a_reps_change_crediting_others_waits_for_approval(client: TestClient, w
     did = deal_id(world, "ANA-2")
     token = as_(client, "ana")
     page = client.get(f"/deals/{did}").text
-    assert "it will wait for your manager" in page
+    assert "waits for your manager" in page
     r = client.post(f"/deals/{did}/edit", data={"amount": "1200", "_csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/deals/approvals?held=ANA-2"
     assert deal_state(world, "ANA-2")[1] == 100000, "held: the deal pays as before until approved"

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from commissions.auth.tokens import create_token
 from commissions.core.db import transaction
@@ -72,7 +72,12 @@ def test_the_same_amount_written_another_way_is_the_same_delivery(client, crm, e
 
     def recorded() -> tuple[list[str], int]:
         actions = read(
-            engine, lambda s: list(s.exec(select(AuditEvent.action).where(AuditEvent.object_type == "deal")).all())
+            engine,
+            lambda s: list(
+                s.exec(
+                    select(AuditEvent.action).where(AuditEvent.object_type == "deal").order_by(col(AuditEvent.id))
+                ).all()
+            ),
         )
         events = read(engine, lambda s: s.exec(select(func.count()).select_from(OutboxEvent)).one())
         return actions, events

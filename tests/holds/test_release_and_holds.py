@@ -164,6 +164,12 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
         "/api/v1/holds", json={"person": "ana@example.com", "period": "2026-Q1", "reason": "x"}, headers=fin
     )
     assert refused.status_code == 409
+    # the locked period's checklist: the hold links the holds of that period (it can still be released); a
+    # pending statement there would have nothing left to fix
+    sign_in(client, "fin@example.com")
+    checklist = client.get("/finance/periods/2026-Q1").text
+    assert '✗ Holds: <strong>1</strong> · <a href="/finance/holds?period=2026-Q1">fix</a>' in checklist
+    assert "#freshness" not in checklist.split('id="close-checklist"')[1].split("</section>")[0]
     # released in Q2: paid in Q2 (the earliest open period), the locked Q1 export does not move
     released = client.post(f"/api/v1/holds/{hold['id']}/release", json={"note": "customer paid"}, headers=fin)
     assert released.status_code == 200, released.text
@@ -321,7 +327,7 @@ def test_the_finance_dashboards_total_payable_is_what_the_payroll_export_pays(
     client, engine: Engine, make_person
 ) -> None:  # type: ignore[no-untyped-def]
     """With commission waiting for payment or held, "Total payable" is the export's net_payable added up, and the
-    ledger's total is shown beside it as "Total earned" (it said 873,417.64 payable while payroll paid 857,937.58)."""
+    ledger's total is shown beside it as "Statements total" (it said 873,417.64 payable while payroll paid 857,937.58)."""
     tokens = books(client, engine, make_person)
     fin = tokens["finance"]
     sign_in(client, "fin@example.com")
@@ -342,6 +348,13 @@ def test_the_finance_dashboards_total_payable_is_what_the_payroll_export_pays(
     assert response.status_code in (200, 201), response.text
     assert kpis() == ("0.00 USD", "5,000.00 USD")
     assert payroll(client, fin, "2026-Q1")["net_payable"] == "0.00"
+    # wholly held: nobody is paid (it counted ana, who has lines); the period page shows payroll's figures too
+    assert '<span class="big" id="people-paid">0</span>' in client.get("/finance?period=2026-Q1").text
+    card = client.get("/finance/periods/2026-Q1/payroll", headers={"HX-Request": "true"}).text
+    assert 'data-payable="USD">0.00 USD' in card and "Statements total" in card and "5,000.00 USD" in card
+    assert 'hx-get="/finance/periods/2026-Q1/payroll"' in client.get("/finance/periods/2026-Q1").text
+    plain = client.get("/finance/periods/2026-Q1/payroll", follow_redirects=False)  # no JavaScript: the dashboard
+    assert plain.status_code == 303 and plain.headers["location"] == "/finance?period=2026-Q1"
 
 
 def test_a_hold_names_a_period_the_deal_pays_in_and_never_makes_one(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
@@ -365,3 +378,30 @@ def test_a_hold_names_a_period_the_deal_pays_in_and_never_makes_one(client, engi
     right = client.post("/api/v1/holds", json={"deal": "D-1", "period": "2026-Q1", "reason": "disputed"}, headers=fin)
     assert right.status_code == 201, right.text
     assert read(engine, lambda s: len(s.exec(select(CommissionHold)).all())) == 1
+
+
+def test_home_says_how_much_of_the_pay_so_far_is_held(client, engine: Engine, make_person, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Home's "Pay so far" is the statement's total, holds included; with a hold it says how much is held (it
+    showed 26,650.00 while the statement said 12,100.00 of it was held and 14,550.00 payable)."""
+    from datetime import date
+
+    from commissions.app import home
+
+    class InQ1(date):
+        @classmethod
+        def today(cls):  # type: ignore[no-untyped-def, override]
+            return date(2026, 3, 20)
+
+    monkeypatch.setattr(home, "date", InQ1)
+    tokens = books(client, engine, make_person)
+    fin = tokens["finance"]
+    sign_in(client, "ana@example.com")
+    assert 'id="held-note"' not in client.get("/").text  # no hold: nothing said
+    assert pay(client, fin, ("INV-1", "20000.00", "2026-03-10")).status_code == 200
+    response = client.post(
+        "/api/v1/holds", json={"deal": "D-1", "period": "2026-Q1", "reason": "disputed"}, headers=fin
+    )
+    assert response.status_code == 201, response.text
+    page = client.get("/").text
+    assert 'id="held-note"' in page and "2,000.00 USD of it is held by finance" in page
+    assert 'href="/statements/ana%40example.com?period=2026-Q1"' in page
