@@ -158,7 +158,10 @@ class DemoSummary:
         if self.counts:
             lines.append(", ".join(f"{n} {what}" for what, n in self.counts.items()))
             lines.append("")
-        lines.append(f"Sign in at http://127.0.0.1:8000/login with password: {DEMO_PASSWORD}")
+        lines.append(
+            "Sign in at http://127.0.0.1:8000/login (commissions run's default port; yours if you gave --port)"
+            f" with password: {DEMO_PASSWORD}"
+        )
         lines.append("")
         rows = [("Email", "Name", "Role", "Does", "Team", "Marketing")]
         rows += [(x.email, x.name, x.role, x.title, x.team or "-", "yes" if x.marketing else "no") for x in self.logins]
@@ -278,6 +281,7 @@ class _DemoBuilder:
             for names_drawn_before in (FIRST, LAST):  # drawn as before, so the deals that follow stay the same
                 self.rng.choice(names_drawn_before)
             mgr = self.person(f"{region}.manager", MANAGERS[region], "manager", vp, team)
+            team.manager_id = mgr.id  # the team's page names its manager (pay follows manager_id on people)
             self.managers.append(mgr)
             for _ in range(size):
                 first, last = next(names)
@@ -291,6 +295,7 @@ class _DemoBuilder:
                 self.reps.append(rep)
         mkt = self.team("Marketing", "marketing")
         lead = self.person("marketing.lead", MARKETING_LEAD, "manager", None, mkt)
+        mkt.manager_id = lead.id
         for first, last in MARKETERS:
             self.marketers.append(self.person(f"{first.lower()}.{last.lower()}", f"{first} {last}", "rep", lead, mkt))
 

@@ -63,6 +63,7 @@ class MarketingController(Controller):
         period: FromQuery[str | None] = None,
         campaign: FromQuery[str | None] = None,
         currency: FromQuery[str | None] = None,
+        saved: FromQuery[int | None] = None,
     ) -> Template:
         key = parse_or_current(period)
         cur = (currency or "").strip().upper() or None
@@ -83,6 +84,7 @@ class MarketingController(Controller):
             **charts(board),
             "team_quotas": team_cells(db, principal, key),
             "quota_error": None,
+            "quota_saved": saved,  # the team whose targets were just saved
         }
         return page_or_partial(request, "pages/marketing/dashboard.html", "partials/marketing/figures.html", context)
 
@@ -121,4 +123,4 @@ class MarketingController(Controller):
                 "quota_error": {"team_id": team_id, "field": exc.field, "message": exc.message, "typed": data},
             }
             return page("pages/marketing/dashboard.html", context, status_code=exc.status_code)
-        return Redirect(f"/marketing?period={key.key}#team-quotas", status_code=303)
+        return Redirect(f"/marketing?period={key.key}&saved={team_id}#team-quotas", status_code=303)

@@ -292,6 +292,10 @@ def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, or
         client, "2026-Q4", team_id, mqls="120", sqls="45", pipeline="900,000", sourced_revenue="250000.50"
     )
     assert response.status_code == 303
+    # back at the form, with a confirmation naming the team (it said nothing, far below the charts)
+    assert response.headers["location"] == f"/marketing?period=2026-Q4&saved={team_id}#team-quotas"
+    assert "Saved: the targets of Marketing for 2026-Q4." in client.get(response.headers["location"]).text
+    assert 'action="/marketing/team-quotas#team-quotas"' in page  # a refused form comes back at its error
     stored = read(
         engine, lambda s: {q.metric: q.target_minor for q in s.exec(select(Quota).where(Quota.team_id == team_id))}
     )
