@@ -151,9 +151,9 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
     except MoneyError as exc:
         raise InputProblem("cost", str(exc)) from exc
     if cost_minor < 0:
-        raise InputProblem("cost", "cannot be negative")
+        raise InputProblem("cost", "a campaign's cost cannot be negative")
     if from_minor(cost_minor, currency) > MAX_COST:
-        raise InputProblem("cost", "is too large")
+        raise InputProblem("cost", f"{data.cost} is too large: a campaign's cost is at most {MAX_COST:,}")
     starts_on, ends_on = _date(data.start, "start"), _date(data.end, "end")
     if starts_on and ends_on and ends_on < starts_on:
         raise InputProblem("end", "is before the start")

@@ -93,7 +93,7 @@ class HoldsController(Controller):
             hold_in_transaction(request.app.state["engine"], principal, **values)
         except InputProblem as exc:
             filters = {"period": "", "status": "", "q": ""}
-            context = _context(db, filters, values=values, error=f"{exc.field}: {exc.message}")
+            context = _context(db, filters, values=values, error=_("Not saved: %(message)s") % {"message": exc.message})
             return page(PAGE, context, status_code=exc.status_code)
         return Redirect("/finance/holds?" + urlencode({"done": "held"}), status_code=303)
 

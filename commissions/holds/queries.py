@@ -19,9 +19,11 @@ STATUSES = ("held", "released")
 
 @dataclass(frozen=True)
 class HeldAmount:
-    person: str
+    person: str  # email (the API's key)
     currency: str
     amount: str
+    name: str = ""  # for pages
+    amount_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,26 @@ def list_holds(
             )
         )
     rows = session.exec(query.order_by(col(CommissionHold.id).desc()).limit(MAX_ROWS)).all()
-    emails = dict(session.exec(select(Person.id, Person.email)).all())
+    held = [
+        (hold, held_period, held_amounts(session, held_period, [hold]).get(hold.id or 0, {}))
+        for hold, held_period in rows
+    ]
+    # the people these holds name, not everyone: the page costs what it shows
+    wanted = {pid for _, _, amounts in held for pid, _ in amounts} | {h.person_id for h, _, _ in held if h.person_id}
+    people = (
+        {
+            pid: (email, name)
+            for pid, email, name in session.exec(
+                select(Person.id, Person.email, Person.name).where(col(Person.id).in_(sorted(wanted)))
+            ).all()
+        }
+        if wanted
+        else {}
+    )
+    emails = {pid: email for pid, (email, _) in people.items()}
     out = []
-    for hold, held_period in rows:
+    for hold, held_period, amounts in held:
         deal = session.get(Deal, hold.deal_id) if hold.deal_id else None
-        amounts = held_amounts(session, held_period, [hold]).get(hold.id or 0, {})
         out.append(
             HoldRow(
                 id=hold.id or 0,
@@ -94,7 +111,13 @@ def list_holds(
                 released_at=hold.released_at,
                 payable_period=hold.payable_period_key,
                 amounts=[
-                    HeldAmount(emails.get(pid, str(pid)), currency, str(from_minor(minor, currency)))
+                    HeldAmount(
+                        emails.get(pid, str(pid)),
+                        currency,
+                        str(from_minor(minor, currency)),
+                        people.get(pid, ("", ""))[1] or emails.get(pid, str(pid)),
+                        minor,
+                    )
                     for (pid, currency), minor in sorted(amounts.items())
                 ],
             )

@@ -65,8 +65,12 @@ def place_hold(
 ) -> CommissionHold:
     """Hold one deal's or one person's commission of an open period (409 for a locked or paid one)."""
     deal, person = (deal or "").strip() or None, (person or "").strip() or None
-    if (deal is None) == (person is None):
-        raise InputProblem("deal", "name either a deal (external_id) or a person (email) to hold, not both")
+    if deal is None and person is None:
+        raise InputProblem("deal", "name what to hold: a deal by its CRM id (external_id), or a person by email")
+    if deal is not None and person is not None:
+        raise InputProblem(
+            "deal", "name a deal or a person to hold, not both: a deal's hold already holds it for everyone it pays"
+        )
     why = _text(reason, "reason", required=True)
     key = normalise_key(period)
     deal_row = person_row = None

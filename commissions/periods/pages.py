@@ -31,6 +31,7 @@ from commissions.periods.queries import (
     deal_counts_by_period,
     email_of,
     failed_people,
+    lock_override,
     period_by_key,
     periods_newest_first,
 )
@@ -152,6 +153,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
         "by": by,
         "checklist": checklist,
         "approval_asks": _approval_asks(checklist),
+        "lock_override": lock_override(db, key) if period.locked_at else None,
         **_freshness(db, key),
     }
 

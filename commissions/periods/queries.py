@@ -3,6 +3,8 @@ step, whose calculation failed, and a period's state and totals as the API answe
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
@@ -12,7 +14,7 @@ from commissions.calculation.rows import id_col
 from commissions.core.errors import InputProblem
 from commissions.core.money import from_minor
 from commissions.core.paging import BadCursor, cursor_parts, make_cursor
-from commissions.models import Deal, Period, Person
+from commissions.models import AuditEvent, Deal, Period, Person
 from commissions.periods.schemas import FailedOut, LastCheckOut, PeriodOut, PersonTotalsOut
 from commissions.periods.workflow import PeriodTotals
 
@@ -120,3 +122,18 @@ def period_out(session: Session, period: Period, totals: PeriodTotals) -> Period
         failed=[FailedOut(person=email, error=error) for email, _, error in failed_people(session, period.key)],
         last_check=_last_check_out(last_check(session, period.key)),
     )
+
+
+def lock_override(session: Session, key: str) -> dict[str, Any] | None:
+    """Why the period was locked with open checklist items, and which (the latest ``period.lock_overridden``
+    event's detail: ``reason``, ``open_items``), or None when it was locked clear or not at all."""
+    detail = session.exec(
+        select(AuditEvent.detail)
+        .where(
+            AuditEvent.object_type == "period",
+            AuditEvent.object_id == key,
+            AuditEvent.action == "period.lock_overridden",
+        )
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    return dict(detail) if detail else None

@@ -115,7 +115,7 @@ def parse_target(text: str | Decimal | int | None, metric: str, currency: str) -
         except MoneyError:
             plain = ""
         if plain.startswith("-") and _PLAIN.match(plain[1:]):
-            raise InputProblem("target", "must be greater than 0 (leave it empty to remove the quota)")
+            raise InputProblem("target", "a target must be greater than 0 (leave it empty to remove the quota)")
         if not _PLAIN.match(plain):
             raise InputProblem("target", f"{raw!r} is not a number: write it like 250000.00")
         try:
@@ -123,9 +123,9 @@ def parse_target(text: str | Decimal | int | None, metric: str, currency: str) -
         except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
             raise InputProblem("target", f"{raw!r} is not a number") from exc
     if value <= 0:
-        raise InputProblem("target", "must be greater than 0 (leave it empty to remove the quota)")
+        raise InputProblem("target", "a target must be greater than 0 (leave it empty to remove the quota)")
     if value > MAX_TARGET:
-        raise InputProblem("target", "is too large")
+        raise InputProblem("target", f"{value} is too large: a target is at most {MAX_TARGET:,}")
     digits = _digits(metric, currency)
     scaled = value.scaleb(digits)
     if scaled != scaled.to_integral_value():

@@ -170,6 +170,11 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
     checklist = client.get("/finance/periods/2026-Q1").text
     assert '✗ Holds: <strong>1</strong> · <a href="/finance/holds?period=2026-Q1">fix</a>' in checklist
     assert "#freshness" not in checklist.split('id="close-checklist"')[1].split("</section>")[0]
+    # the reason it was locked with the hold open is on the page, not only in the audit log
+    assert (
+        "Locked with open items on its close checklist (holds: 1). "
+        "The reason given: released when the invoice dispute is settled" in checklist
+    )
     # released in Q2: paid in Q2 (the earliest open period), the locked Q1 export does not move
     released = client.post(f"/api/v1/holds/{hold['id']}/release", json={"note": "customer paid"}, headers=fin)
     assert released.status_code == 200, released.text
@@ -235,6 +240,14 @@ def test_the_finance_page_holds_releases_and_imports_payments(client, engine: En
     token = csrf_from(client)
     page = client.get("/finance/holds")
     assert page.status_code == 200 and "Hold commission" in page.text
+    neither = client.post("/finance/holds", data={"period": "2026-Q1", "reason": "x", "_csrf_token": token})
+    assert neither.status_code == 400  # it said "... to hold, not both" when neither was given
+    assert "Not saved: name what to hold: a deal by its CRM id (external_id), or a person by email" in neither.text
+    both = client.post(
+        "/finance/holds",
+        data={"deal": "D-1", "person": "ana@example.com", "period": "2026-Q1", "reason": "x", "_csrf_token": token},
+    )
+    assert both.status_code == 400 and "not both" in both.text
     created = client.post(
         "/finance/holds",
         data={"deal": "D-1", "period": "2026-Q1", "reason": "check the contract", "_csrf_token": token},
@@ -405,3 +418,6 @@ def test_home_says_how_much_of_the_pay_so_far_is_held(client, engine: Engine, ma
     page = client.get("/").text
     assert 'id="held-note"' in page and "2,000.00 USD of it is held by finance" in page
     assert 'href="/statements/ana%40example.com?period=2026-Q1"' in page
+    sign_in(client, "fin@example.com")  # the holds list names who is held, each amount in the money format
+    listed = client.get("/finance/holds").text
+    assert '<span title="ana@example.com">Ana</span>: <span class="nowrap">2,000.00 USD</span>' in listed

@@ -654,3 +654,16 @@ def test_concurrent_edits_of_one_version_keep_exactly_one(org, engine: Engine) -
     assert sorted(results) == ["conflict", "updated"]
     winner = "200000" if results[0] == "updated" else "300000"
     assert quotas(engine)[("ana@example.com", "bookings", Q)] == (int(winner) * 100, 2)
+
+
+def test_a_target_refusal_says_what_is_wrong_in_a_whole_sentence() -> None:
+    """It said "is too large" (without the limit) and "must be greater than 0" (a fragment) beside the box."""
+    from commissions.core.errors import InputProblem
+    from commissions.quotas.targets import parse_target
+
+    with pytest.raises(InputProblem) as large:
+        parse_target("2000000000000", "bookings", "USD")
+    assert large.value.message == "2000000000000 is too large: a target is at most 1,000,000,000,000"
+    with pytest.raises(InputProblem) as zero:
+        parse_target("0", "bookings", "USD")
+    assert zero.value.message == "a target must be greater than 0 (leave it empty to remove the quota)"
