@@ -21,6 +21,7 @@ from sqlmodel import Session
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
 from commissions.core.guards import any_role, requires_person, requires_role
+from commissions.core.formatting import shown_word
 from commissions.core.i18n import gettext as _
 from commissions.core.money import MoneyError, typed_number
 from commissions.core.paging import BadCursor
@@ -32,6 +33,7 @@ from commissions.deals.approvals import ApprovalNotFound, approve, held_for, rej
 from commissions.deals.csv_import import MAX_BYTES
 from commissions.deals.detail import DealNotFound, deal_view, editable_deal, find_recorded, may_change
 from commissions.deals.events import after_deal_recorded
+from commissions.deals.ingest import closed_period_state
 from commissions.deals.listing import PARAMETERS, deal_page, list_choices, read_filter
 from commissions.deals.queries import form_choices
 from commissions.deals.schemas import DealIn, DealOut, error_field_and_message
@@ -323,6 +325,23 @@ class DealFormController(Controller):
     guards = [requires_role("rep", "manager"), requires_person]
     include_in_schema = False
 
+    @staticmethod
+    def _notes(db: Session, values: dict[str, str]) -> dict[str, str]:
+        """What the form should know before saving, which is not an error: a close date in a locked or paid
+        period (the deal then pays as a prior-period adjustment, not in that period)."""
+        try:
+            day = date.fromisoformat(values.get("closed_at", "").strip())
+        except ValueError:
+            return {}
+        closed = closed_period_state(db, day)
+        if closed is None:
+            return {}
+        message = _(
+            "%(period)s is %(state)s: its pay no longer changes, so what this deal earns is booked as a "
+            "prior-period adjustment in the next open period."
+        )
+        return {"closed_at": message % {"period": closed.key, "state": shown_word(closed.state)}}
+
     def _render(
         self,
         request: Request[Any, Any, Any],
@@ -333,7 +352,13 @@ class DealFormController(Controller):
         *,
         status_code: int = 200,
     ) -> Template:
-        context = {"values": values, "errors": errors, "split_rows": range(SPLIT_ROWS), **form_choices(db, principal)}
+        context = {
+            "values": values,
+            "errors": errors,
+            "notes": self._notes(db, values),
+            "split_rows": range(SPLIT_ROWS),
+            **form_choices(db, principal),
+        }
         return page_or_partial(
             request, "pages/deals/new.html", "partials/deals/form.html", context, status_code=status_code
         )
@@ -356,7 +381,8 @@ class DealFormController(Controller):
             errors = _dry_run_errors(request, fresh, principal)
         if getattr(request, "htmx", False):  # only the error slots: never replace what the user is typing
             slots = (*ERROR_SLOTS, *(CUSTOM + f.name for f in custom_fields))
-            return page("partials/deals/form_errors.html", {"errors": errors, "error_slots": slots})
+            context = {"errors": errors, "error_slots": slots, "notes": self._notes(db, values)}
+            return page("partials/deals/form_errors.html", context)
         return self._render(request, db, principal, values, errors)
 
     @post("/", sync_to_thread=True, status_code=200)

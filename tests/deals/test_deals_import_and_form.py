@@ -251,6 +251,16 @@ def test_a_deal_of_a_locked_quarter_is_listed_in_its_quarter_and_the_notice_says
         "type": "new",
         "_csrf_token": csrf_from(client),
     }
+    # the form's live check says so before saving (a note, not an error), and says nothing for an open period
+    check = client.post("/deals/new/validate", data={**form, "closed_at": "2026-02-10"}, headers={"HX-Request": "true"})
+    assert 'id="note-closed_at"' in check.text and (
+        "2026-Q1 is locked: its pay no longer changes, so what this deal earns is booked as a prior-period "
+        "adjustment in the next open period." in check.text
+    )
+    open_check = client.post(
+        "/deals/new/validate", data={**form, "closed_at": "2026-05-10"}, headers={"HX-Request": "true"}
+    )
+    assert "is locked" not in open_check.text and 'id="note-closed_at"' in open_check.text  # emptied
     late = client.post(
         "/deals/new/", data={**form, "closed_at": "2026-02-10", "external_id": "LATE-1"}, follow_redirects=False
     )
