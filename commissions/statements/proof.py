@@ -87,6 +87,7 @@ class Proof:
     fingerprint: str
     reproducible: bool
     notes: list[str] = field(default_factory=list)
+    computed: bool = True  # False: no plan computed anything for the person here (only adjustments or released holds)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -153,7 +154,7 @@ def build_proof(
             "not computed from these inputs, so `commissions calc` gives the total before them, "
             f"{format_money(statement.total_minor - statement.adjustments_minor, statement.currency)}."
         )
-    return Proof(person.email, key, files, inputs, digest, reproducible, notes)
+    return Proof(person.email, key, files, inputs, digest, reproducible, notes, computed=bool(summaries))
 
 
 def _files(

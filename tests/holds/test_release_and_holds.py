@@ -185,6 +185,11 @@ def test_a_hold_on_a_deal_and_its_release_in_the_next_period(client, engine: Eng
     assert payroll(client, fin, "2026-Q2")["net_payable"] == "5000.00"  # 3,000.00 released by INV-2 + the 2,000.00 hold
     q2 = cash(client, fin, "2026-Q2")
     assert (q2["released"], q2["holds_released"], q2["payable"]) == ("3000.00", "2000.00", "5000.00")
+    # no plan computed anything for ana in Q2 (she is paid released commission only): her statement says so
+    # instead of an alarm that its figures "cannot be reproduced offline"
+    sign_in(client, "fin@example.com")
+    statement = client.get("/statements/ana@example.com?period=2026-Q2").text
+    assert 'id="nothing-computed"' in statement and "cannot be reproduced offline" not in statement
     actions = read(
         engine,
         lambda s: [
