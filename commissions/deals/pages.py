@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import Forbidden, InputProblem
-from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.formatting import shown_word
+from commissions.core.guards import any_role, requires_person, requires_role
 from commissions.core.i18n import gettext as _
 from commissions.core.money import MoneyError, typed_number
 from commissions.core.paging import BadCursor
