@@ -73,13 +73,16 @@ def group(people: Iterable[PersonAccrual], by: str) -> list[GroupAccrual]:
 def by_account(
     people: Iterable[PersonAccrual], accounts: dict[str, str], names: dict[str, str]
 ) -> list[AccountAccrual]:
-    """Earned by debit account (commission expense, contract cost asset) and the accrued liability balance."""
+    """Earned by debit account (commission expense, contract cost asset) and the liability balance: everything
+    earned and not yet paid, **held commission included** (a hold delays a payment, it does not cancel what is
+    owed; the journal credits the liability with all of earned and debits it only with what is paid, so the two
+    agree). Finance forfeits held commission with an adjustment, which lowers earned."""
     sums: dict[tuple[str, str], int] = {}
     for p in people:
         for role, amount in (
             ("commission_expense_account", p.expensed),
             ("contract_cost_asset_account", p.capitalised),
-            ("accrued_commissions_account", p.accrued),
+            ("accrued_commissions_account", p.earned - p.paid),
         ):
             key = (role, p.currency)
             sums[key] = sums.get(key, 0) + amount

@@ -275,6 +275,9 @@ def test_a_hold_is_held_not_accrued_and_keeps_the_period_from_locking(client, en
     body = client.get(f"{Q1}/accruals", headers=tokens["finance"]).json()
     ana = next(p for p in body["people"] if p["person"] == "ana@example.com")
     assert (ana["earned"], ana["paid"], ana["held"], ana["accrued"]) == ("13750.00", "0.00", "13750.00", "0.00")
+    # the liability still owes what is held (a hold delays a payment): 2150 reads as the journal's balance
+    # (it read 0.00 while the journal credited 13,750.00)
+    assert {a["account"]: a["amount"] for a in body["by_account"]}["2150"] == "13750.00"
     for person in body["people"]:
         assert Decimal(person["earned"]) == Decimal(person["paid"]) + Decimal(person["accrued"]) + Decimal(
             person["held"]
