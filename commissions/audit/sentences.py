@@ -400,7 +400,7 @@ def _team_update(s: Sentence) -> Markup:
     )
 
 
-@says("team.deprovision")
+@says("team.deprovision", "team.delete")  # delete: an empty team deleted on its admin page
 def _team_deprovision(s: Sentence) -> Markup:
     return s(_("%(actor)s removed the team %(team)s"), team=s.get("name"))
 

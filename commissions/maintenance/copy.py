@@ -54,10 +54,17 @@ def copy_database(
         for table in reversed(tables):
             connection.execute(table.delete())
     report = CopyReport()
+    copied: set[str] = set()
+    pointers: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
     for table in tables:
-        report.rows[table.name] = _copy_table(source, target, table)
+        later = _later_references(table, copied)
+        report.rows[table.name], deferred = _copy_table(source, target, table, later)
+        copied.add(table.name)
+        if deferred:
+            pointers.append((table, later, deferred))
         if report.rows[table.name]:
             echo(f"  {table.name}: {report.rows[table.name]:,} rows")
+    _set_pointers(target, pointers)
     if target.dialect.name == "postgresql":
         _move_sequences(target, tables)
     _verify_counts(source, target, tables, report)
@@ -79,8 +86,13 @@ def _tables_to_copy(source: Engine) -> list[Table]:
     return [table for table in metadata.sorted_tables if table.name in present]
 
 
-def _self_references(table: Table) -> list[str]:
-    return [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+def _later_references(table: Table, copied: set[str]) -> list[str]:
+    """The table's foreign-key columns that point at rows not copied yet: its own (a manager's row may come
+    after their report's) or another table's that comes later (``team.manager_id`` -> ``person``, the cycle
+    the schema breaks with ``use_alter``). They are written empty first and set once every table is in."""
+    return [
+        fk.parent.name for fk in table.foreign_keys if fk.column.table is table or fk.column.table.name not in copied
+    ]
 
 
 def _rows(source: Engine, table: Table) -> Iterator[list[dict[str, Any]]]:
@@ -93,8 +105,8 @@ def _rows(source: Engine, table: Table) -> Iterator[list[dict[str, Any]]]:
             yield [dict(row) for row in chunk]
 
 
-def _copy_table(source: Engine, target: Engine, table: Table) -> int:
-    later = _self_references(table)
+def _copy_table(source: Engine, target: Engine, table: Table, later: list[str]) -> tuple[int, list[dict[str, Any]]]:
+    """The table's rows, with the ``later`` columns empty; returns the count and the pointers left to set."""
     deferred: list[dict[str, Any]] = []
     count = 0
     with target.begin() as connection:
@@ -107,12 +119,17 @@ def _copy_table(source: Engine, target: Engine, table: Table) -> int:
                         row.update(dict.fromkeys(pointers))
             connection.execute(table.insert(), rows)
             count += len(rows)
-        keys = list(table.primary_key.columns)
-        for pointer in deferred:
-            condition = [column == pointer[column.name] for column in keys]
-            values = {name: pointer[name] for name in later if name in pointer}
-            connection.execute(update(table).where(*condition).values(**values))
-    return count
+    return count, deferred
+
+
+def _set_pointers(target: Engine, pointers: list[tuple[Table, list[str], list[dict[str, Any]]]]) -> None:
+    with target.begin() as connection:
+        for table, later, deferred in pointers:
+            keys = list(table.primary_key.columns)
+            for pointer in deferred:
+                condition = [column == pointer[column.name] for column in keys]
+                values = {name: pointer[name] for name in later if name in pointer}
+                connection.execute(update(table).where(*condition).values(**values))
 
 
 def _move_sequences(target: Engine, tables: list[Table]) -> None:

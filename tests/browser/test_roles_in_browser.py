@@ -57,6 +57,7 @@ def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
                 "Marketing",
                 "Rates",
                 "People",
+                "Teams",
                 "API tokens",
                 "Plans",
                 "Deal fields",

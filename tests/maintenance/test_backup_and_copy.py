@@ -181,8 +181,8 @@ def test_a_copy_that_lost_a_row_is_not_trusted(demo_sqlite, monkeypatch: pytest.
     target = make_engine(postgres_schema_url(f"qb_copy_bad_{os.getpid()}"))
     original = copying._copy_table
 
-    def lossy(source: Engine, target: Engine, table):  # type: ignore[no-untyped-def]
-        copied = original(source, target, table)
+    def lossy(source: Engine, target: Engine, table, later):  # type: ignore[no-untyped-def]
+        copied = original(source, target, table, later)
         if table.name == "payout_line":
             with target.begin() as connection:
                 connection.execute(text("DELETE FROM payout_line WHERE id = (SELECT max(id) FROM payout_line)"))
