@@ -8,6 +8,7 @@ the last self-audit (``commissions recalc --check``, or the page's "Check now" b
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -154,6 +155,7 @@ def _context(db: Session, key: str) -> dict[str, Any]:
         "checklist": checklist,
         "approval_asks": _approval_asks(checklist),
         "lock_override": lock_override(db, key) if period.locked_at else None,
+        "running": period.ends_on >= date.today(),  # approving or locking a period still running is said first
         **_freshness(db, key),
     }
 

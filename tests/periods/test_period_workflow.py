@@ -255,3 +255,20 @@ def test_approving_on_the_page_past_an_open_dispute_asks_first(client, engine: E
         follow_redirects=False,
     )
     assert done.status_code == 303 and period_row(engine, "2026-Q1").state == "approved"
+
+
+def test_approving_a_period_still_running_says_so_first(client, engine: Engine, make_person) -> None:
+    """A period approved (or locked) before it ends takes later deals as a reopening or as adjustments: the page
+    says so beside the button. A period that has ended does not."""
+    from datetime import date
+
+    from commissions.core.periods import quarter_of
+
+    running = quarter_of(date.today())
+    tokens = setup_books(engine, make_person)
+    post_deal(client, tokens, "D-1", "60000", "2026-01-10")
+    post_deal(client, tokens, "D-2", "1000", running.starts_on.isoformat())
+    sign_in(client, "fin@example.com")
+    page = client.get(f"/finance/periods/{running.key}").text
+    assert 'id="period-running"' in page and f"{running.key} runs until {running.ends_on}" in page
+    assert 'id="period-running"' not in client.get("/finance/periods/2026-Q1").text  # ended
