@@ -223,19 +223,21 @@ class PersonFacts:
     plans: list[AssignedPlan]
 
 
+def _first_people(session: Session, where: Any, limit: int) -> tuple[list[Person], int]:
+    """The first ``limit`` people matching ``where`` (active first, then by name) and how many match in all."""
+    shown = session.exec(
+        select(Person).where(where).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
+    ).all()
+    return list(shown), session.exec(select(func.count()).select_from(Person).where(where)).one()
+
+
 def person_facts(session: Session, person_id: int, *, limit: int) -> PersonFacts | None:
     person = session.get(Person, person_id)
     if person is None:
         return None
     manager = session.get(Person, person.manager_id) if person.manager_id is not None else None
     team = session.get(Team, person.team_id) if person.team_id is not None else None
-    direct = col(Person.manager_id) == person_id
-    reports = list(
-        session.exec(
-            select(Person).where(direct).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
-        ).all()
-    )
-    report_count = session.exec(select(func.count()).select_from(Person).where(direct)).one()
+    reports, report_count = _first_people(session, col(Person.manager_id) == person_id, limit)
     columns: tuple[Any, ...] = (
         id_col(Plan.id),
         col(Plan.name),
@@ -306,11 +308,5 @@ def team_facts(session: Session, team_id: int, *, limit: int) -> TeamFacts | Non
     if team is None:
         return None
     manager = session.get(Person, team.manager_id) if team.manager_id is not None else None
-    on_team = col(Person.team_id) == team_id
-    members = list(
-        session.exec(
-            select(Person).where(on_team).order_by(col(Person.active).desc(), Person.name, col(Person.id)).limit(limit)
-        ).all()
-    )
-    member_count = session.exec(select(func.count()).select_from(Person).where(on_team)).one()
+    members, member_count = _first_people(session, col(Person.team_id) == team_id, limit)
     return TeamFacts(team, manager, members, member_count)
