@@ -28,7 +28,7 @@ from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import apply_recorded, take_period_locks
-from commissions.models import Deal, DealApproval, Person
+from commissions.models import Deal, DealApproval, DealSplit, Person
 from commissions.models.base import utcnow
 from commissions.people.queries import people_by_email
 from commissions.people.service import visible_person_ids
@@ -63,6 +63,50 @@ def _credited(session: Session, data: DealIn, people: dict[str, int] | None = No
     return {people[e] for e in emails if e in people}
 
 
+Credit = dict[int, tuple[str, int]]  # person id -> (currency, amount in minor units x share in basis points)
+
+
+def _credit_after(data: DealIn, people: dict[str, int]) -> Credit:
+    """What the held change credits each person (a cancellation credits nobody)."""
+    if data.status == "cancelled":
+        return {}
+    amount = to_minor(data.amount, data.currency)
+    shares = {data.owner: 10_000} if not data.splits else {s.person: int(s.share * 100) for s in data.splits}
+    return {people[e]: (data.currency, amount * bp) for e, bp in shares.items() if e in people}
+
+
+def _credit_before(session: Session, external_ids: set[str]) -> dict[str, Credit]:
+    """What each existing deal credits each person now, by external id (one read for the deals, one for splits)."""
+    if not external_ids:
+        return {}
+    deals = session.exec(select(Deal).where(col(Deal.external_id).in_(sorted(external_ids)))).all()
+    splits: dict[int, dict[int, int]] = {}
+    for deal_id, person_id, share_bp in session.exec(
+        select(DealSplit.deal_id, DealSplit.person_id, DealSplit.share_bp).where(
+            col(DealSplit.deal_id).in_([d.id for d in deals])
+        )
+    ).all():
+        splits.setdefault(deal_id, {})[person_id] = share_bp
+    out: dict[str, Credit] = {}
+    for deal in deals:
+        shares = splits.get(stored_id(deal)) or {deal.owner_id: 10_000}
+        out[deal.external_id] = (
+            {}
+            if deal.status == "cancelled"
+            else {pid: (deal.currency, deal.amount_minor * bp) for pid, bp in shares.items()}
+        )
+    return out
+
+
+def _lowered(before: Credit, after: Credit) -> set[int]:
+    """Whose credit the change lowers: gone, smaller, or moved to another currency (not comparable)."""
+    return {
+        pid
+        for pid, (currency, value) in before.items()
+        if pid not in after or after[pid][0] != currency or after[pid][1] < value
+    }
+
+
 def held_for(session: Session, principal: Principal) -> list[Held]:
     """The held changes the caller may decide, and the ones they asked for themselves, oldest first."""
     rows = session.exec(
@@ -83,11 +127,16 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
             select(Person.id, Person.email).where(col(Person.id).in_({row.requested_by_id for row in rows}))
         ).all()
     )
+    before = _credit_before(session, {row.external_id for row in rows if row.base_hash})
     out = []
     for row in rows:
         data = bodies[row.id]
         decide = may_approve(
-            principal, requester_id=row.requested_by_id, credited=_credited(session, data, people), visible=visible
+            principal,
+            requester_id=row.requested_by_id,
+            credited=_credited(session, data, people),
+            visible=visible,
+            lowered=_lowered(before.get(row.external_id, {}), _credit_after(data, people)),
         )
         if not decide and row.requested_by_id != principal.person_id:
             continue
@@ -119,8 +168,15 @@ def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool 
     if row is None:
         raise ApprovalNotFound(approval_id)
     data = DealIn.model_validate(row.body)
+    emails = {data.owner, *(s.person for s in data.splits)}
+    people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
+    before = _credit_before(session, {row.external_id}).get(row.external_id, {})
     if not may_approve(
-        by, requester_id=row.requested_by_id, credited=_credited(session, data), visible=visible_person_ids(session, by)
+        by,
+        requester_id=row.requested_by_id,
+        credited=_credited(session, data, people),
+        visible=visible_person_ids(session, by),
+        lowered=_lowered(before, _credit_after(data, people)),
     ):
         raise ApprovalNotFound(approval_id)
     if row.state != "pending":

@@ -7,7 +7,8 @@
   finance, an admin, an import or a CRM). A change by a rep that credits anyone but the rep,
   before or after the change (a split partner added, changed or removed), is **held**: stored
   in ``deal_approval``, paying nobody, until a manager of the requester or of a person it
-  credits, or finance, approves it.
+  credits, or finance, approves it; a change that lowers the credit of someone outside that manager's tree
+  (a split partner removed or cut) waits for a manager over them too, or finance (``may_approve``).
 - **Managers** record and change deals whose credited people, before and after the change,
   are all in their reporting tree (themselves included). Nothing else.
 - **No existence oracle**: a refusal because of the deal already behind an external id is one
@@ -67,12 +68,21 @@ def decide(by: Principal | None, change: Change, visible: set[int] | None) -> De
     return "hold" if everyone - {me} else "record"
 
 
-def may_approve(by: Principal, *, requester_id: int, credited: set[int], visible: set[int] | None) -> bool:
+def may_approve(
+    by: Principal,
+    *,
+    requester_id: int,
+    credited: set[int],
+    visible: set[int] | None,
+    lowered: set[int] | frozenset[int] = frozenset(),
+) -> bool:
     """Finance approves any held change; a manager one whose requester or a credited person reports to them
-    (but never one that credits the manager)."""
+    (but never one that credits the manager), and only if everyone whose credit the change lowers, besides the
+    requester, reports to them too: the rep's manager approves a split that gives another team's rep a share,
+    not a change that takes one away from them (that waits for a manager over both, or finance)."""
     if by.role == "finance":
         return True
     if by.role != "manager" or by.person_id is None or by.person_id in credited:
         return False
     below = (visible or set()) - {by.person_id}
-    return bool(({requester_id} | credited) & below)
+    return bool(({requester_id} | credited) & below) and set(lowered) - {requester_id} <= below

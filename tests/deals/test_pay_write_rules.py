@@ -413,3 +413,31 @@ def test_the_approval_queue_api_for_managers_finance_and_reps(org: Org, client: 
     r = call("finance", "POST", f"/{second}/reject")
     assert r.status_code == 200 and r.json()["decision"] == "rejected"
     assert deal_state(org, "A-2") is None and held(org, "A-2") is None
+
+
+def test_a_reps_change_that_takes_credit_from_another_team_waits_for_a_manager_over_them(
+    org: Org, client: TestClient
+) -> None:
+    """The rep's manager approves a split that gives another team's rep a share (issue 14), but not a change that
+    cuts that share: it takes pay from someone outside their team, so it waits for that person's manager (or one
+    over both) or finance. A change that only adds to the partner's credit stays the rep's manager's to approve."""
+    body = deal_body(org, "R-20", "ana", amount="10000", splits=[("ana", "50"), ("west_rep", "50")])
+    assert api(client, org, "ana", body).status_code == 202
+    assert page_post(client, org, "east", f"/deals/approvals/{held(org, 'R-20').id}/approve").status_code == 303
+
+    cut = deal_body(org, "R-20", "ana", amount="10000", splits=[("ana", "90"), ("west_rep", "10")])
+    assert api(client, org, "ana", cut).status_code == 202
+    approval_id = held(org, "R-20").id
+    assert page_post(client, org, "east", f"/deals/approvals/{approval_id}/approve").status_code == 404
+    assert f"/deals/approvals/{approval_id}/approve" not in client.get("/deals/approvals").text  # not offered
+    before = deal_state(org, "R-20")
+    assert before is not None and (org.ids["west_rep"], 5000) in before[3]
+    # the partner's manager decides for their rep
+    assert page_post(client, org, "west", f"/deals/approvals/{approval_id}/approve").status_code == 303
+    after = deal_state(org, "R-20")
+    assert after is not None and (org.ids["west_rep"], 1000) in after[3]
+
+    raised = deal_body(org, "R-20", "ana", amount="20000", splits=[("ana", "90"), ("west_rep", "10")])
+    assert api(client, org, "ana", raised).status_code == 202  # more for everyone: the rep's manager approves
+    assert page_post(client, org, "east", f"/deals/approvals/{held(org, 'R-20').id}/approve").status_code == 303
+    assert deal_state(org, "R-20")[1] == 2_000_000  # type: ignore[index]
