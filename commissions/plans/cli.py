@@ -43,8 +43,17 @@ def plan_group() -> None:
     help="First day the version applies (default: the document's effective_from, else the first day "
     "of the current period of the plan's kind).",
 )
-@click.option("--assign", "emails", multiple=True, metavar="EMAIL", help="Put this person on the plan (repeatable).")
-def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...]) -> None:
+@click.option(
+    "--assign",
+    "emails",
+    multiple=True,
+    metavar="EMAIL",
+    help="Put this person on the plan; more emails may follow it (--assign a@x.com b@x.com) or it may be repeated.",
+)
+@click.argument("more_emails", nargs=-1, metavar="[EMAIL...]")
+def apply(
+    plan_file: Path, effective_from: datetime | None, emails: tuple[str, ...], more_emails: tuple[str, ...]
+) -> None:
     from commissions.calculation.rows import stored_id
     from commissions.core.db import transaction
     from commissions.people.queries import normalise_email, person_by_email
@@ -55,6 +64,10 @@ def apply(plan_file: Path, effective_from: datetime | None, emails: tuple[str, .
         save_plan_version,
     )
 
+    if more_emails and not emails:  # cli.md: --assign EMAIL ...; an email alone is a slip, not a person to assign
+        _fail(2, [f"unexpected argument {more_emails[0]!r}: write the emails to assign after --assign"])
+        return
+    emails = (*emails, *more_emails)
     try:
         text = plan_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

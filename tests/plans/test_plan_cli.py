@@ -72,6 +72,19 @@ def test_apply_creates_the_plan_assigns_people_and_prints_what_it_did(cli_db, tm
     assert actors == ["cli: plan apply"] * 3
 
 
+def test_assign_takes_several_emails_after_it_as_cli_md_writes_it(cli_db, tmp_path: Path) -> None:
+    """cli.md: ``[--assign EMAIL ...]``. ``--assign a b`` was "Got unexpected extra arguments (b)"."""
+    result = run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com", "bo@example.com")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "ana@example.com: assigned to AE 2026 from 2026-01-01",
+        "bo@example.com: assigned to AE 2026 from 2026-01-01",
+    ]
+    assert counts(cli_db) == (1, 1, 2)
+    stray = CliRunner().invoke(plan_group, ["apply", str(tmp_path / "ae.yaml"), "ana@example.com"])
+    assert stray.exit_code == 2 and "write the emails to assign after --assign" in stray.stderr
+
+
 def test_apply_again_is_unchanged_and_a_new_text_is_the_next_version(cli_db, tmp_path: Path) -> None:
     run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com")
     again = run(tmp_path, AE, "--effective-from", "2026-01-01", "--assign", "ana@example.com")
