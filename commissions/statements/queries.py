@@ -202,7 +202,7 @@ def read_statement(
     newest = 0  # the currency is that of the newest group of lines (of the newest adjustment, if any)
     order = _plan_order([document for _, _, _, document in summaries])
     # components in plan order (cli.md's rule for statements), any other in the order they first appeared
-    for g in sorted(groups, key=lambda g: (order.get(g.component, len(order)), g.first_id)):
+    for g in sorted(groups, key=lambda g: (component_place(g.component, order), g.first_id)):
         entry = components.setdefault(g.component, ComponentTotal(g.component))
         entry.amount_minor += g.amount_minor
         entry.line_count += g.line_count
@@ -248,7 +248,7 @@ def read_statement(
                 )
             )
     total = sum(c.amount_minor for c in components.values()) + sum(a.amount_minor for a in adjustments)
-    page = _page(session, person_id, period_id, component=component, limit=limit, after=after)
+    page = _page(session, person_id, period_id, component=component, limit=limit, after=after, order=order)
     next_after = None
     if limit is not None and len(page) > limit:
         page = page[:limit]
@@ -275,6 +275,16 @@ def read_statement(
 _COMPONENT_NAMES: dict[str, list[str]] = {}  # a plan document -> its components' names, in order
 
 
+def component_place(name: str, order: dict[str, int]) -> float:
+    """Where a component stands in a statement, as the calculator writes it (cli.md): plan order, a component's
+    cap right after it (``cap: <name>``), then the plan's ``cap``, then ``draw``, then anything else."""
+    if name in order:
+        return order[name]
+    if name.startswith("cap: ") and name[5:] in order:
+        return order[name[5:]] + 0.5
+    return len(order) + {"cap": 0.1, "draw": 0.2}.get(name, 0.3)
+
+
 def _plan_order(documents: list[str]) -> dict[str, int]:
     """Each component name's place in the person's plans (in the order given), read from the plan documents
     (each document parsed once per process)."""
@@ -296,9 +306,21 @@ def _plan_order(documents: list[str]) -> dict[str, int]:
 
 
 def _page(
-    session: Session, person_id: int, period_id: int, *, component: str | None, limit: int | None, after: int | None
+    session: Session,
+    person_id: int,
+    period_id: int,
+    *,
+    component: str | None,
+    limit: int | None,
+    after: int | None,
+    order: dict[str, int] | None = None,
 ) -> list[StatementLine]:
-    """Up to ``limit`` + 1 lines (all when None) after the line id ``after``, as plain rows (no line objects)."""
+    """Up to ``limit`` + 1 lines (all when None) after the line id ``after``, as plain rows (no line objects).
+
+    All of them come as the calculator writes them: components in plan order (``order``), each one's deal
+    lines in deal order (plans.md 1: ``closed_at``, then ``external_id``), then its lines without a deal. A
+    recalculation rewrites only the lines that changed, so storage order is not that order (a renamed deal's
+    lines came last). A page of a long statement (``limit``) keeps storage order, which its cursor follows."""
     query = (
         lines_in_force_query(
             period_id,
@@ -308,6 +330,7 @@ def _page(
             Deal.external_id,
             PayoutLine.amount_minor,
             PayoutLine.text,
+            Deal.closed_at,
         )
         .join(Deal, col(Deal.id) == PayoutLine.deal_id, isouter=True)
         .where(PayoutLine.person_id == person_id, col(PayoutLine.kind).not_in(ADJUSTMENT_KINDS))
@@ -319,9 +342,13 @@ def _page(
     query = query.order_by(PayoutLine.id)
     if limit is not None:
         query = query.limit(limit + 1)
+    rows = list(session.exec(query))
+    if limit is None and after is None:
+        places = order or {}
+        rows.sort(key=lambda r: (component_place(r[1], places), r[6] is None, r[6] or date.min, r[3] or "", r[0]))
     return [
         StatementLine(name, kind, external_id, amount_minor, text, line_id=line_id)
-        for line_id, name, kind, external_id, amount_minor, text in session.exec(query)
+        for line_id, name, kind, external_id, amount_minor, text, _closed in rows
     ]
 
 

@@ -195,3 +195,21 @@ def test_a_statement_of_a_period_not_begun_is_never_where_one_lands_by_default(
         assert period_key(session, ana, None, today=date(2027, 1, 1)) == "2027-Q1"  # begun: the latest
         assert period_key(session, ana, "2027-Q1", today=date(2026, 12, 7)) == "2027-Q1"  # asked for: shown
         assert period_key(session, None, None, today=date(2026, 12, 7)) == "2026-Q4"
+
+
+def test_statement_lines_come_in_the_calculators_order_after_a_partial_rewrite(
+    client, engine: Engine, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """A recalculation rewrites only the lines that changed, so a renamed early deal's lines were stored (and
+    listed) last; the statement lists them as calc does: plan order, deals by close date and id."""
+    from tests.finance_fixtures import example_deal, setup_books, statement
+
+    tokens = setup_books(engine, make_person)
+    for body in (example_deal("D-1", "60000", "2026-01-10"), example_deal("D-2", "45000", "2026-02-03")):
+        assert client.post("/api/v1/deals", json=body, headers=tokens["crm"]).status_code == 201
+    renamed = example_deal("D-1", "60000", "2026-01-10", name="D-1 renamed")
+    assert client.post("/api/v1/deals", json=renamed, headers=tokens["crm"]).status_code == 200
+    doc = statement(client, tokens["finance"], "ana@example.com", "2026-Q1")
+    (commission,) = [c for c in doc["components"] if c["name"] == "Commission"]
+    assert [line["deal"] for line in commission["lines"]] == ["D-1", "D-2"]
+    assert "D-1 renamed" in commission["lines"][0]["text"]
