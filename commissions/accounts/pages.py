@@ -21,11 +21,12 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commissions.accounts.queries import latest_unused_reset, tokens_with_emails
+from commissions.accounts.queries import latest_unused_reset, own_tokens, tokens_with_emails
 from commissions.accounts.reset_links import RESET_LINK_SECONDS, RESET_PATH, ResetLinkError
 from commissions.accounts.service import (
     check_credentials,
     create_api_token,
+    create_own_token,
     current_hash,
     end_sessions,
     issue_link,
@@ -38,6 +39,7 @@ from commissions.accounts.service import (
     reserve_sign_in,
     reset_by_email_offered,
     revoke_api_token,
+    revoke_own_token,
     store_locale,
     store_new_password,
     use_link,
@@ -57,6 +59,7 @@ from commissions.core.guards import admins, any_role, requires_person
 from commissions.core.i18n import N_, SUPPORTED_LOCALES
 from commissions.core.i18n import gettext as _
 from commissions.core.metrics import SIGN_IN_FAILURES
+from commissions.core.principal import Principal
 from commissions.core.rendering import page
 from commissions.models import PasswordReset, Person
 from commissions.models.base import utcnow
@@ -557,3 +560,53 @@ class TokensController(Controller):
             raise NotFoundException("No such token.")
         forget_tokens()  # this process stops honouring it at once (others within principal_cache_seconds)
         return Redirect("/admin/tokens")
+
+
+# ---- a person's own API tokens (their scripts read what they may read: their statement, their team's) --------
+
+OWN_TOKEN = "own_token"  # the session key of a token just created, until the page shows it
+
+
+class AccountTokensController(Controller):
+    path = "/account/tokens"
+    guards = [any_role, requires_person]
+    include_in_schema = False
+
+    @staticmethod
+    def _page(request: Request[Any, Any, Any], db: Session, principal: Principal, **extra: Any) -> Template:
+        context = {
+            "tokens": own_tokens(db, principal.person_id or 0),
+            "new_token": shown_once.take(request, OWN_TOKEN),
+            "error": None,
+            "name": "",
+            **extra,
+        }
+        return page("pages/auth/tokens.html", context)
+
+    @get("/", sync_to_thread=True)
+    def tokens_page(self, request: Request[Any, Any, Any], db: DbSession, principal: CurrentPrincipal) -> Template:
+        return self._page(request, db, principal)
+
+    @post("/", sync_to_thread=True, status_code=200)
+    def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        principal: CurrentPrincipal,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        if principal.via_token:
+            raise PermissionDeniedException("A token is made from a signed-in session, not with another token.")
+        try:
+            token, clear = create_own_token(request.app.state["engine"], name=data.get("name", ""), by=principal)
+        except TokenError as exc:
+            return self._page(request, db, principal, error=str(exc), name=data.get("name", ""))
+        shown_once.keep_for_next_page(request, OWN_TOKEN, {"name": token.name, "value": clear})
+        return Redirect("/account/tokens", status_code=303)
+
+    @post("/{token_id:int}/revoke", sync_to_thread=True)
+    def revoke(self, request: Request[Any, Any, Any], principal: CurrentPrincipal, token_id: FromPath[int]) -> Redirect:
+        if not revoke_own_token(request.app.state["engine"], token_id, by=principal):
+            raise NotFoundException("No such token.")
+        forget_tokens()
+        return Redirect("/account/tokens?revoked=1", status_code=303)

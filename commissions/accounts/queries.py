@@ -30,3 +30,14 @@ def latest_unused_reset(session: Session, person_id: int) -> PasswordReset | Non
         .where(PasswordReset.person_id == person_id, col(PasswordReset.used_at).is_(None))
         .order_by(col(PasswordReset.created_at).desc())
     ).first()
+
+
+def own_tokens(session: Session, person_id: int) -> list[ApiToken]:
+    """The tokens acting for the person: live ones first, newest first."""
+    return list(
+        session.exec(
+            select(ApiToken)
+            .where(ApiToken.person_id == person_id)
+            .order_by(col(ApiToken.revoked_at).is_not(None), col(ApiToken.created_at).desc())
+        ).all()
+    )

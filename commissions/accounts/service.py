@@ -262,3 +262,22 @@ def revoke_api_token(engine: Engine, token_id: int, *, by: Principal) -> bool:
             return False
         revoke_token(session, token, by=by)
         return True
+
+
+def create_own_token(engine: Engine, *, name: str, by: Principal) -> tuple[ApiToken, str]:
+    """A token acting for the signed-in person, with their role (their account page)."""
+    with transaction(engine) as session:
+        person = session.get(Person, by.person_id) if by.person_id is not None else None
+        if person is None:
+            raise TokenError("only a person signed in makes their own token")
+        return create_token(session, name=name, role=None, person=person, created_by=by)
+
+
+def revoke_own_token(engine: Engine, token_id: int, *, by: Principal) -> bool:
+    """Revoke one of the person's own tokens; False if there is none with that id acting for them."""
+    with transaction(engine) as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.person_id is None or token.person_id != by.person_id:
+            return False
+        revoke_token(session, token, by=by)
+        return True

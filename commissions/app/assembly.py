@@ -34,6 +34,7 @@ from commissions.accounts.api import MeController
 from commissions.accounts.pages import (
     AccountLanguageController,
     AccountPasswordController,
+    AccountTokensController,
     AuthController,
     ForgotPasswordController,
     PasswordResetAdminController,
@@ -188,6 +189,7 @@ ROUTE_HANDLERS: tuple[Any, ...] = (
     SsoAdminController,
     MeController,
     AccountPasswordController,
+    AccountTokensController,
     AccountLanguageController,
     ForgotPasswordController,
     PasswordResetController,

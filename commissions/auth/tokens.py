@@ -62,6 +62,13 @@ def create_token(
         raise TokenError("finance powers need a finance person: create the token to act as one")
     if created_by is not None and created_by.role == "admin" and role not in ADMIN_GRANTABLE:
         raise TokenError(f"an admin cannot grant the {role} role; ask an operator (commissions token create)")
+    if created_by is not None and person is not None and person.id != created_by.person_id:
+        # a token acting for someone reads what they may read: their pay, and a manager's their team's; admins
+        # do not read pay, so only the person (their account page) or an operator makes one for them
+        raise TokenError(
+            f"a token acting for {person.email} reads their pay: they make it themselves (Account → API tokens), "
+            "or an operator does (commissions token create --as)"
+        )
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,

@@ -62,14 +62,36 @@ def test_an_admin_cannot_mint_a_finance_token_and_a_token_acts_with_its_persons_
         assert page.status_code == 200 and 'class="alert"' in page.text and "qb_" not in page.text
     assert read(engine, lambda s: s.exec(select(func.count()).select_from(ApiToken)).one()) == 0
 
-    made = post_form(client, "/admin/tokens/", {"name": "ana's script", "role": "", "as_email": "ana@example.com"})
-    assert made.status_code == 303 and made.headers["location"] == "/admin/tokens"  # Post/Redirect/Get
-    shown = client.get("/admin/tokens").text
+    # a token acting for ana would read ana's pay, which an admin does not: refused, nothing stored
+    refused = post_form(client, "/admin/tokens/", {"name": "ana's script", "role": "", "as_email": "ana@example.com"})
+    assert refused.status_code == 200 and "reads their pay: they make it themselves" in refused.text
+    assert read(engine, lambda s: s.exec(select(func.count()).select_from(ApiToken)).one()) == 0
+    # ana makes her own on her account page; it acts as her, with her role
+    sign_in(client, "ana@example.com")
+    made = post_form(client, "/account/tokens/", {"name": "ana's script"})
+    assert made.status_code == 303 and made.headers["location"] == "/account/tokens"  # Post/Redirect/Get
+    shown = client.get("/account/tokens").text
     clear = re.search(r"qb_[\w-]+", shown).group(0)  # type: ignore[union-attr]
-    assert clear not in client.get("/admin/tokens").text  # shown once: a reload shows it no more
+    assert clear not in client.get("/account/tokens").text  # shown once: a reload shows it no more
     headers = {"Authorization": f"Bearer {clear}"}
     assert client.get("/api/v1/me", headers=headers).json()["role"] == "rep"
     assert client.get("/api/v1/payouts/2026-Q1.csv", headers=headers).status_code == 403
+    assert client.post("/account/tokens/", headers=headers, json={}).status_code in (401, 403)  # no token makes tokens
+    # ana revokes her own token; nobody else's is hers to revoke (404, as for no token at all)
+    with transaction(engine) as s:
+        fin_token = create_token(
+            s,
+            name="payroll",
+            role=None,
+            person=s.exec(select(Person).where(Person.email == "fin@example.com")).one(),
+            created_by=None,
+        )[0].id
+    own = read(engine, lambda s: s.exec(select(ApiToken.id).where(ApiToken.name == "ana's script")).one())
+    assert post_form(client, f"/account/tokens/{fin_token}/revoke", {}).status_code == 404
+    gone = post_form(client, f"/account/tokens/{own}/revoke", {})
+    assert gone.status_code == 303 and "Revoked" in client.get(gone.headers["location"]).text
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    assert read(engine, lambda s: s.get(ApiToken, fin_token).revoked_at) is None
 
     with transaction(engine) as s:  # the service says the same, whoever the person
         root = admin_principal(s.exec(select(Person).where(Person.email == "root@example.com")).one())

@@ -179,6 +179,10 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/disputes/{dispute_id:int}/resolve"): {"finance"},
     # admin
     ("GET", "/admin/people"): {"admin"},
+    ("GET", "/account/tokens"): EVERYONE,
+    ("POST", "/account/tokens"): EVERYONE,
+    # only one's own token: the matrix's spare token (acting for nobody) is nobody's to revoke here, 404
+    ("POST", "/account/tokens/{token_id:int}/revoke"): set(),
     ("GET", "/admin/teams"): {"admin"},
     ("POST", "/admin/teams"): {"admin"},
     ("GET", "/admin/teams/{team_id:int}"): {"admin"},
@@ -438,10 +442,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         admin = principal(actors["admin"])
         for name, p in actors.items():
             w.emails[name] = p.email
-            # an admin may not grant finance: the operator (created_by=None) makes finance's token
-            w.tokens[name] = create_token(
-                s, name=f"matrix {name}", role=p.role, person=p, created_by=None if p.role == "finance" else admin
-            )[1]
+            # a token acting for a person: the operator's (an admin makes only their own or a person's-less one)
+            w.tokens[name] = create_token(s, name=f"matrix {name}", role=p.role, person=p, created_by=None)[1]
         spare_token = create_token(s, name="spare", role="rep", person=None, created_by=admin)[0]
         period = s.exec(select(Period).where(Period.state == "open").order_by(Period.starts_on)).scalars().first()
         dispute = open_dispute(
