@@ -34,7 +34,7 @@ from commissions.core.periods import (
 )
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
-from commissions.models import CommissionHold, Deal, InvoicePayment, PayoutLine, Period, Person
+from commissions.models import CommissionHold, Deal, DealSplit, InvoicePayment, PayoutLine, Period, Person
 from commissions.people.queries import person_by_email
 
 MAX_TEXT = 1000
@@ -52,6 +52,30 @@ def _text(value: str | None, field: str, *, required: bool) -> str:
     if len(text) > MAX_TEXT:
         raise InputProblem(field, f"at most {MAX_TEXT} characters")
     return text
+
+
+class OwnHold(InputProblem):
+    """Four eyes on pay, as for adjustments: a finance person never holds or releases their own commission
+    (releasing it pays them; HTTP 403)."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("hold", "nobody holds or releases their own pay: another finance person does")
+
+
+def _not_own(session: Session, principal: Principal, *, person_id: int | None, deal_id: int | None) -> None:
+    """Refuse a hold, or its release, of the caller's own commission: theirs by person, or a deal crediting them."""
+    me = principal.person_id
+    if me is None:
+        return
+    if person_id == me:
+        raise OwnHold()
+    if deal_id is not None:
+        deal = session.get(Deal, deal_id)
+        shares = session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal_id)).all()
+        if (deal is not None and deal.owner_id == me) or me in shares:
+            raise OwnHold()
 
 
 def place_hold(
@@ -82,6 +106,9 @@ def place_hold(
         person_row = person_by_email(session, person or "")
         if person_row is None:
             raise InputProblem("person", f"no person with email {person!r}")
+    _not_own(
+        session, principal, person_id=person_row.id if person_row else None, deal_id=deal_row.id if deal_row else None
+    )
     lock_period(session, key)
     row = period_row(session, key)
     if row is None:  # holding it must not make a period (an open one would take over the finance pages)
@@ -150,6 +177,7 @@ def release_hold(session: Session, principal: Principal, *, hold_id: int, note: 
     if hold is None:
         raise HoldNotFound("hold", f"no hold {hold_id}")
     why = _text(note, "note", required=False)
+    _not_own(session, principal, person_id=hold.person_id, deal_id=hold.deal_id)
     period = session.get(Period, hold.period_id)
     if period is None:
         raise RuntimeError(f"hold {hold_id} refers to no period")

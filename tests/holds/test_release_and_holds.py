@@ -426,3 +426,27 @@ def test_home_says_how_much_of_the_pay_so_far_is_held(client, engine: Engine, ma
     sign_in(client, "fin@example.com")  # the holds list names who is held, each amount in the money format
     listed = client.get("/finance/holds").text
     assert '<span title="ana@example.com">Ana</span>: <span class="nowrap">2,000.00 USD</span>' in listed
+
+
+def test_nobody_holds_or_releases_their_own_pay(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """Four eyes, as for adjustments: finance could hold their own commission and release it (paying themselves)."""
+    tokens = books(client, engine, make_person)
+    make_person("pay@example.com", "finance")
+    store_plan(engine, ["fin@example.com"], name="Finance bonus")
+    fin, pay_clerk = tokens["finance"], token_for(engine, "finance", "pay@example.com")
+    own = client.post(
+        "/api/v1/holds", json={"person": "fin@example.com", "period": "2026-Q1", "reason": "x"}, headers=fin
+    )
+    assert own.status_code == 403 and "nobody holds or releases their own pay" in own.json()["detail"]
+    deal = example_deal("F-1", "1000", "2026-02-20", owner="fin@example.com")
+    assert client.post("/api/v1/deals", json=deal, headers=tokens["crm"]).status_code == 201
+    by_deal = client.post("/api/v1/holds", json={"deal": "F-1", "period": "2026-Q1", "reason": "x"}, headers=fin)
+    assert by_deal.status_code == 403
+    held = client.post(
+        "/api/v1/holds", json={"person": "fin@example.com", "period": "2026-Q1", "reason": "check"}, headers=pay_clerk
+    )
+    assert held.status_code == 201, held.text
+    release = f"/api/v1/holds/{held.json()['id']}/release"
+    assert client.post(release, json={"note": "mine"}, headers=fin).status_code == 403
+    assert read(engine, lambda s: s.get(CommissionHold, held.json()["id"]).state) == "held"
+    assert client.post(release, json={"note": "ok"}, headers=pay_clerk).status_code == 200
