@@ -208,7 +208,8 @@ class DealWriter:
                 col(AuditEvent.action).in_(("deal.created", "deal.updated")),
             )
         ).all()
-        return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows)
+        # no event at all: a loader or a bulk path wrote it, not the rep, so it is not theirs to rewrite
+        return frozenset((detail or {}).get("requested_by", actor) for actor, detail in rows) or frozenset({None})
 
     def keep_revision(self, deal: Deal, period: Period) -> None:
         """The deal as it stands, kept before a change replaces it: it closed in ``period``, locked or paid,

@@ -441,3 +441,22 @@ def test_a_reps_change_that_takes_credit_from_another_team_waits_for_a_manager_o
     assert api(client, org, "ana", raised).status_code == 202  # more for everyone: the rep's manager approves
     assert page_post(client, org, "east", f"/deals/approvals/{held(org, 'R-20').id}/approve").status_code == 303
     assert deal_state(org, "R-20")[1] == 2_000_000  # type: ignore[index]
+
+
+def test_a_rep_cannot_rewrite_a_deal_nobody_is_known_to_have_recorded(org: Org, client: TestClient) -> None:
+    """The demo loader writes deals without audit events; who recorded them was read from those events, so a
+    rep could set any amount on their own loaded deals (CRM-1001 to 1.00). Unknown means not the rep."""
+    with Session(org.engine) as s:
+        loaded = (
+            s.exec(
+                select(Deal).where(Deal.owner_id == org.ids["ana"], Deal.external_id.like("CRM-%")).order_by(Deal.id)
+            )
+            .scalars()
+            .first()
+        )
+        assert loaded is not None
+        external_id, closed_at, before = loaded.external_id, loaded.closed_at.isoformat(), loaded.amount_minor
+    body = {**deal_body(org, external_id, "ana", amount="1"), "closed_at": closed_at}
+    r = api(client, org, "ana", body)
+    assert r.status_code == 403 and "not available to you" in r.json()["detail"]
+    assert deal_state(org, external_id)[1] == before  # type: ignore[index]
