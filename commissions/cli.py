@@ -162,6 +162,23 @@ def demo() -> None:
     click.echo(summary.describe())
 
 
+def _port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on the address: bound here without SO_REUSEPORT, so a server that shares the port
+    with SO_REUSEPORT still counts as there."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # a stopped server's closing connections do not count
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 @main.command(help="Serve the web app and API (upgrades the schema first) with a recompute worker beside it.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -181,6 +198,11 @@ def run(host: str, port: int, workers: int, no_recompute_worker: bool, access_lo
 
     from commissions.core.migrate import upgrade
 
+    if not _port_free(host, port):
+        # granian binds with SO_REUSEPORT, so a second server on a taken port started silently and the two
+        # shared its requests (each with its own database, when their settings differed)
+        click.echo(f"port {port} on {host} is in use (another commissions run?): stop it or pass --port", err=True)
+        sys.exit(1)
     _share_metrics_between_processes(get_settings().data_dir)
     upgrade(url=get_settings().database_url)
     worker = None

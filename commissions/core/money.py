@@ -20,6 +20,8 @@ def typed_number(text: str) -> str:
     A comma anywhere else (12,5) is refused: read as a decimal comma it means 12.5, dropped it means 125,
     and pay must not depend on which was meant. Anything else is returned stripped, for the caller to read."""
     raw = text.strip()
+    if not raw.isascii():  # Decimal reads "١٢٣" as 123: an amount is written in ASCII digits, as every export is
+        raise MoneyError(f"{raw!r} is not an amount: write it with the digits 0-9, like 1234.50")
     if "," not in raw:
         return raw
     if _GROUPED.fullmatch(raw):
@@ -28,6 +30,8 @@ def typed_number(text: str) -> str:
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:
+    if isinstance(amount, str) and not amount.isascii():
+        raise MoneyError(f"{amount.strip()!r} is not an amount: write it with the digits 0-9, like 1234.50")
     try:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError) as exc:

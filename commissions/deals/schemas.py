@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -19,6 +20,8 @@ from pydantic_core import ErrorDetails
 from commissions.calculator.deals_csv import EARLIEST, LATEST, MAX_AMOUNT  # one set of limits for every door
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+#: embedding and override controls of bidirectional text (they change how the text around them reads)
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)]
 CustomValue = str | int | bool | Decimal | None
 
@@ -63,6 +66,22 @@ class DealIn(BaseModel):
             if not (len(code) == 3 and code.isascii() and code.isalpha()):
                 raise ValueError(f"{value!r} is not a currency code: write three letters, e.g. USD or EUR")
             return code
+        return value
+
+    @field_validator("external_id", "name", "account", "product", "source_campaign")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """No control characters (NUL is refused by PostgreSQL in words about lengths) and no bidirectional
+        overrides (U+202E shows "CRM-1001" as something else on every page and export)."""
+        if value and any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in value):
+            raise ValueError("has a control character: write plain text")
+        return value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _ascii_amount(cls, value: object) -> object:
+        if isinstance(value, str) and not value.isascii():  # Decimal reads "١٢٣" as 123
+            raise ValueError(f"{value!r} is not an amount: write it with the digits 0-9, like 45000.00")
         return value
 
     @field_validator("amount")

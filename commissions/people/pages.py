@@ -221,6 +221,8 @@ class AdminPeopleController(Controller):
     ) -> Redirect:
         if person_id == principal.person_id:  # the caller's own row always exists
             raise ClientException("You cannot deactivate yourself.")
+        if data.get("active") not in ("0", "1"):  # a request without it deactivated (and revoked every token)
+            raise ClientException("Say active=1 (reactivate) or active=0 (deactivate).")
         if not set_active_by_id(request.app.state["engine"], person_id, data.get("active") == "1", by=principal):
             raise NotFoundException("No such person.")
         return _saved(data, person_id, "active", True)
@@ -235,6 +237,8 @@ class AdminPeopleController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """Another manager or team: everyone above the person, before and after, is recomputed."""
+        if "manager" not in data or "team" not in data:  # a request without them cleared both
+            raise ClientException("The move names both the manager and the team (either may be empty).")
         try:
             changed = move_person_by_id(
                 request.app.state["engine"],

@@ -76,3 +76,22 @@ def test_the_command_line_imports_only_what_a_command_needs() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_run_refuses_a_port_another_server_listens_on() -> None:
+    """granian binds with SO_REUSEPORT: a second `commissions run` on a taken port started silently and the two
+    servers shared its requests. It now says so and exits 1, before touching any database."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from commissions.cli import main
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as granian binds
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["run", "--port", str(port), "--no-recompute-worker"])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr

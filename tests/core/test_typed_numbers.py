@@ -34,3 +34,15 @@ def test_a_comma_anywhere_else_is_refused_naming_what_to_write(typed: str) -> No
     with pytest.raises(MoneyError) as refused:
         typed_number(typed)
     assert "write decimals after a point" in str(refused.value) and typed in str(refused.value)
+
+
+@pytest.mark.parametrize("typed", ["\u0661\u0662\u0663", "\uff11\uff12\uff13", "12\u00b3"])
+def test_an_amount_is_written_in_ascii_digits(typed: str) -> None:
+    """Decimal reads Arabic-Indic and full-width digits ("١٢٣" is 123): an adjustment of 123.00 was booked from
+    them. Every export writes 0-9, so that is what is read."""
+    from commissions.core.money import to_minor
+
+    with pytest.raises(MoneyError, match="digits 0-9"):
+        typed_number(typed)
+    with pytest.raises(MoneyError, match="digits 0-9"):
+        to_minor(typed, "USD")

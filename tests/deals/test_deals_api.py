@@ -139,6 +139,10 @@ def test_changed_body_updates_and_cancellation_is_a_status_change(client, crm, e
         ),
         ({"external_id": ""}, "external_id"),
         ({"surprise": 1}, "surprise"),
+        ({"amount": "\u0661\u0662\u0663"}, "amount"),  # Arabic-Indic digits: Decimal read them as 123
+        ({"name": "Acme\x00"}, "name"),  # NUL: PostgreSQL refused it in words about lengths
+        ({"account": "Acme \u202eevil"}, "account"),  # a bidirectional override changes how a page reads
+        ({"external_id": "CRM\n1001"}, "external_id"),
     ],
 )
 def test_bad_deliveries_are_clear_400s_and_store_nothing(client, crm, engine: Engine, change: dict, field: str) -> None:

@@ -142,3 +142,19 @@ def test_an_admin_edits_a_persons_name_role_and_employee_id_by_the_apis_rules(cl
     own = send(admin.id, name="Admin", role="rep", employee_id="")
     assert own.status_code == 400 and "you cannot change your own role" in own.text
     assert send(999999, name="X", role="rep").status_code == 404
+
+
+def test_a_settings_request_without_its_fields_changes_nothing(client, make_person, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """A POST with only the CSRF field cleared a person's manager and team, or deactivated them (revoking every
+    token): a form always sends its fields, so a request without them is refused."""
+    make_person("admin@example.com", "admin")
+    make_person("boss@example.com", "manager", team="East")
+    ana = make_person("ana@example.com", manager="boss@example.com", team="East")
+    sign_in(client, "admin@example.com")
+    token = csrf_from(client)
+    moved = client.post(f"/admin/people/{ana.id}/placement", data={"_csrf_token": token}, follow_redirects=False)
+    assert moved.status_code == 400
+    active = client.post(f"/admin/people/{ana.id}/active", data={"_csrf_token": token}, follow_redirects=False)
+    assert active.status_code == 400
+    after = read(engine, lambda s: s.get(Person, ana.id))
+    assert (after.manager_id, after.team_id, after.active) == (ana.manager_id, ana.team_id, True)
