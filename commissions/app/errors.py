@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTask
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -33,7 +33,15 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def _json(exc: HTTPException) -> Response[Any]:
-    body = {"status_code": exc.status_code, "detail": exc.detail, "extra": exc.extra or {}}
+    detail = exc.detail
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        # Litestar's "Validation failed for POST /api/v1/deals" names no field: say each one in the detail too
+        # (``extra`` keeps its list of key and message for programs)
+        said = [
+            f"{e.get('key') or 'body'}: {e.get('message')}" if isinstance(e, dict) else str(e) for e in exc.extra[:5]
+        ]
+        detail = f"{detail}: {'; '.join(said)}"
+    body = {"status_code": exc.status_code, "detail": detail, "extra": exc.extra or {}}
     return Response(content=body, status_code=exc.status_code, headers=getattr(exc, "headers", None) or None)
 
 

@@ -257,3 +257,16 @@ def test_a_currency_in_lower_case_is_the_code_and_a_wrong_one_says_so_in_words(c
     assert wrong.status_code == 400 and "currency" in said
     assert "'dollars' is not a currency code: write three letters, e.g. USD or EUR" in said
     assert "pattern" not in said
+
+
+def test_a_body_that_does_not_read_is_named_in_the_detail(client, crm, engine: Engine) -> None:
+    """Litestar answered "Validation failed for POST /api/v1/deals" alone: the detail now names the field and
+    what is wrong, and ``extra`` still lists each as key and message."""
+    splits = [{"person": "ana@example.com", "share": 60}, {"person": "bo@example.com", "share": 30}]
+    body = client.post("/api/v1/deals", json={**BODY, "splits": splits}, headers=crm).json()
+    assert body["status_code"] == 400 and "shares must sum to exactly 100, not 90" in body["detail"]
+    assert body["detail"].startswith("Validation failed for POST /api/v1/deals: ")
+    assert isinstance(body["extra"], list) and body["extra"][0]["message"]
+    bad_date = client.post("/api/v1/deals", json={**BODY, "closed_at": "2026-02-30"}, headers=crm).json()
+    assert "closed_at" in bad_date["detail"]
+    assert deal_count(engine) == 0
