@@ -217,6 +217,12 @@ def read_statement(
             g.amount_minor + (was.amount_minor if was else 0),
             g.line_count + (was.line_count if was else 0),
         )
+    if summaries and component is None and set(order) - components.keys():
+        # every plan component is listed, at 0.00 when nothing pays (cli.md's rule, which calc follows: a SPIFF no
+        # deal qualified for was missing from the statement and the API)
+        for name in order:
+            components.setdefault(name, ComponentTotal(name))
+        components = dict(sorted(components.items(), key=lambda item: component_place(item[0], order)))
     reports = sorted(by_report.values(), key=lambda r: (_GROUP_ORDER[r.group], r.name.lower(), r.email or ""))
     adjustments: list[StatementLine] = []
     adjustment_rows = (

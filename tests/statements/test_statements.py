@@ -213,3 +213,19 @@ def test_statement_lines_come_in_the_calculators_order_after_a_partial_rewrite(
     (commission,) = [c for c in doc["components"] if c["name"] == "Commission"]
     assert [line["deal"] for line in commission["lines"]] == ["D-1", "D-2"]
     assert "D-1 renamed" in commission["lines"][0]["text"]
+
+
+def test_every_plan_component_is_on_the_statement_even_at_zero(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """cli.md lists every plan component even at 0.00, and calc does; the stored statement left out a component
+    that paid nothing and wrote no line (a SPIFF no deal qualified for)."""
+    from tests.finance_fixtures import example_deal, setup_books, statement
+
+    tokens = setup_books(engine, make_person)
+    only_d1 = example_deal("D-1", "60000", "2026-01-10")  # 12 months: the multi-year SPIFF pays nothing
+    assert client.post("/api/v1/deals", json=only_d1, headers=tokens["crm"]).status_code == 201
+    doc = statement(client, tokens["finance"], "ana@example.com", "2026-Q1")
+    assert [(c["name"], c["amount"], len(c["lines"])) for c in doc["components"]] == [
+        ("Commission", "6000.00", 1),
+        ("Multi-year SPIFF", "0.00", 0),
+        ("Quota club", "0.00", 1),
+    ]
