@@ -782,7 +782,12 @@ def test_deal_writes_for_every_role_and_team(world: World) -> None:
         colleague = (
             s.execute(
                 select(Person)
-                .where(Person.manager_id == ana.manager_id, Person.role == "rep", Person.id != ana.id)
+                .where(
+                    Person.manager_id == ana.manager_id,
+                    Person.role == "rep",
+                    Person.id != ana.id,
+                    Person.active.is_(True),  # the route matrix (run before) deactivates its victim
+                )
                 .order_by(Person.id)
             )
             .scalars()
