@@ -134,6 +134,7 @@ class DealView:
     not_booked: list[NotBooked] = field(
         default_factory=list
     )  # locked periods the deal's change could not be booked for
+    split_names: dict[str, str] = field(default_factory=dict)  # split partner email -> name, as the approvals say it
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
@@ -229,9 +230,17 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         ).first()
         is not None
     )
+    shown = deal_out(session, deal)
+    partners = [split["person"] for split in shown.splits]
+    split_names = (
+        dict(session.exec(select(Person.email, Person.name).where(col(Person.email).in_(partners))).all())
+        if partners
+        else {}
+    )
     return DealView(
         id=deal_id,
-        deal=deal_out(session, deal),
+        deal=shown,
+        split_names=split_names,
         owner_name=owner.name if owner else "",
         amount_minor=deal.amount_minor,
         updated_at=deal.updated_at,

@@ -295,3 +295,12 @@ def test_the_list_links_each_deal_to_its_page(client: TestClient, world: Engine)
     page = client.get("/deals?period=2026-Q1").text
     for xid in ("SYS-1", "ANA-1", "SHARED-1"):
         assert f'href="/deals/{deal_id(world, xid)}"' in page
+
+
+def test_the_splits_are_named_as_the_approvals_name_them(client: TestClient, world: Engine) -> None:
+    """The deal page listed split partners by email while the approval queue names them: names, the email on
+    hover."""
+    as_(client, "fin")
+    page = client.get(f"/deals/{deal_id(world, 'SHARED-1')}").text
+    assert '<span title="ana@example.com">Ana</span> 50 %' in page
+    assert '<span title="cy@example.com">Cy</span> 50 %' in page
