@@ -262,3 +262,22 @@ def test_nothing_credited_yet_says_so(client, engine: Engine, make_person) -> No
     assert f"Nothing credited to you in {QUARTER.key} yet." in page
     assert "Your first won deal counts here as soon as it is recorded." in page
     assert "0.00 USD" in page and "You are not on a plan" not in page
+
+
+def test_an_empty_companys_admin_is_shown_the_first_steps(client, make_person) -> None:  # type: ignore[no-untyped-def]
+    """A new company's admin saw counts and two links: Home now lists the first steps in order, and the quota
+    page tells an admin to add people (it said "Nobody reports to you", which is a manager's sentence)."""
+    make_person("root@example.com", "admin")
+    sign_in(client, "root@example.com")
+    home = client.get("/").text
+    assert "First steps" in home
+    for link in (
+        'href="/admin/teams"',
+        'href="/admin/people"',
+        'href="/plans"',
+        'href="/quotas"',
+        'href="/deals/import"',
+    ):
+        assert link in home.split("First steps")[1], link
+    quotas = client.get("/quotas").text
+    assert "Nobody has a sales or marketing role yet" in quotas and "Nobody reports to you" not in quotas
