@@ -135,6 +135,7 @@ class DealView:
         default_factory=list
     )  # locked periods the deal's change could not be booked for
     split_names: dict[str, str] = field(default_factory=dict)  # split partner email -> name, as the approvals say it
+    closed_states: dict[str, str] = field(default_factory=dict)  # adjustments' original periods -> locked | paid
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
@@ -230,6 +231,12 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         ).first()
         is not None
     )
+    originals = sorted({line.original_period for line in lines if line.original_period})
+    closed_states = (
+        dict(session.exec(select(Period.key, Period.state).where(col(Period.key).in_(originals))).all())
+        if originals
+        else {}
+    )
     shown = deal_out(session, deal)
     partners = [split["person"] for split in shown.splits]
     split_names = (
@@ -241,6 +248,7 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         id=deal_id,
         deal=shown,
         split_names=split_names,
+        closed_states=closed_states,
         owner_name=owner.name if owner else "",
         amount_minor=deal.amount_minor,
         updated_at=deal.updated_at,

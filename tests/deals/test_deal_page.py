@@ -16,7 +16,7 @@ from commissions.core.periods import ensure_period
 from commissions.core.principal import Principal
 from commissions.deals.schemas import DealIn
 from commissions.deals.service import record_one
-from commissions.models import Deal, PayoutLine, Person
+from commissions.models import Deal, PayoutLine, Period, Person
 from tests.conftest import csrf_from, read, sign_in
 
 PEOPLE = {
@@ -288,6 +288,11 @@ def test_lines_shown_are_those_of_statements_one_may_read(client: TestClient, wo
         if "Prior-period adjustment for 2026-Q1, deal SHARED-1" in texts:
             assert "booked as a prior-period adjustment in <strong>2026-Q2</strong>" in page
             assert "<strong>Adjustment</strong> for 2026-Q1 (locked), booked in 2026-Q2" in page
+    # once paid, the adjustment names the period as it stands (it said "locked" of a paid period)
+    with transaction(world) as s:
+        s.exec(select(Period).where(Period.key == "2026-Q1")).one().state = "paid"
+    as_(client, "fin")
+    assert "<strong>Adjustment</strong> for 2026-Q1 (paid), booked in 2026-Q2" in client.get(f"/deals/{did}").text
 
 
 def test_the_list_links_each_deal_to_its_page(client: TestClient, world: Engine) -> None:
