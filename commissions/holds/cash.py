@@ -29,7 +29,7 @@ from commissions.calculation.ledger import totals_query
 from commissions.calculation.loader import parsed_version, plan_catalogue
 from commissions.calculation.rows import stored_id
 from commissions.core.money import from_minor
-from commissions.core.periods import CLOSED_STATES, key_of_day, parse_period_key
+from commissions.core.periods import CLOSED_STATES, key_of_day, parse_period_key, period_row
 from commissions.engine.errors import EngineError
 from commissions.engine.plan import Release
 from commissions.holds.release import payment_releases
@@ -336,7 +336,7 @@ def held_of_person(session: Session, person_id: int, period_key: str) -> dict[st
     """What finance holds back of one person's pay in the period, by currency, in minor units (Home's "Pay so far"
     is what their statement earns, holds included, so it says how much of it is held). Read only when a hold
     concerns the period: otherwise one small query."""
-    period = session.exec(select(Period).where(Period.key == period_key)).first()
+    period = period_row(session, period_key)
     if period is None or not session.exec(select(holds_touch(period))).one():
         return {}
     figures = cash_figures(session, period, person_id=person_id)

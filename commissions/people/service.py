@@ -28,10 +28,23 @@ class PersonError(InputProblem):
     pass
 
 
+def printable(text: str) -> bool:
+    """No control characters (names, ids and team names are shown on pages and written to exports)."""
+    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+#: The one rule for a team's name, wherever one is typed or sent (forms, PUT /api/v1/people and /teams).
+TEAM_NAME_RULE = "a team name is up to 120 printable characters"
+
+
+def team_name_ok(name: str) -> bool:
+    return len(name) <= 120 and printable(name)
+
+
 def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> Team:
     name = name.strip()
-    if len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise PersonError("team", "a team name is up to 120 printable characters")
+    if not team_name_ok(name):
+        raise PersonError("team", TEAM_NAME_RULE)
     team = session.exec(select(Team).where(Team.name == name)).first()
     if team is None:  # "sales east" typed in a form is the existing Sales East, not a second team beside it
         team = session.exec(select(Team).where(func.lower(Team.name) == name.lower()).order_by(col(Team.id))).first()
@@ -303,8 +316,8 @@ def _team_name(session: Session, name: str, *, other_than: int | None = None) ->
     name = " ".join(name.split())
     if not name:
         raise PersonError("name", "a team needs a name")
-    if len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise PersonError("name", "a team name is up to 120 printable characters")
+    if not team_name_ok(name):
+        raise PersonError("name", TEAM_NAME_RULE)
     clash = session.exec(select(Team).where(func.lower(Team.name) == name.lower())).first()
     if clash is not None and clash.id != other_than:
         raise PersonError("name", f"there is already a team named {clash.name}")

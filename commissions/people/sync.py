@@ -33,7 +33,14 @@ from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, Upsert
 from commissions.models import AuditEvent, Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS, utcnow
 from commissions.people.queries import normalise_email, people_by_email
-from commissions.people.service import EMAIL_RE, apply_active, touch_statements
+from commissions.people.service import (
+    EMAIL_RE,
+    TEAM_NAME_RULE,
+    apply_active,
+    printable,
+    team_name_ok,
+    touch_statements,
+)
 
 PERSON_FIELDS = ("email", "name", "role", "team", "manager", "employee_id", "active", "locale", "payment_currency")
 TEAM_FIELDS = ("name", "kind", "manager")
@@ -53,10 +60,6 @@ def normalise_locale(text: str) -> str | None:
     return "-".join(
         part for part in (language.lower(), script.title() if script else "", region.upper() if region else "") if part
     )
-
-
-def _printable(text: str) -> bool:
-    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 # ---- people --------------------------------------------------------------------------------------------
@@ -115,7 +118,7 @@ def _read_people(
                 problem(name, f"{name} may not be null: leave it out to keep the stored value")
         if isinstance(item.get("name"), str):
             name_text = item["name"].strip()
-            if not name_text or len(name_text) > 200 or not _printable(name_text):
+            if not name_text or len(name_text) > 200 or not printable(name_text):
                 problem("name", "a name is 1 to 200 printable characters")
             person.given["name"] = name_text
         if isinstance(item.get("role"), str):
@@ -126,8 +129,8 @@ def _read_people(
             person.given["active"] = item["active"]
         if "team" in item:
             team = (item["team"] or "").strip()
-            if len(team) > 120 or not _printable(team):
-                problem("team", "a team name is up to 120 printable characters")
+            if not team_name_ok(team):
+                problem("team", TEAM_NAME_RULE)
             person.given["team"] = team or None
         if "manager" in item:
             manager = normalise_email(item["manager"] or "")
@@ -138,7 +141,7 @@ def _read_people(
             person.given["manager"] = manager or None
         if "employee_id" in item:
             employee_id = (item["employee_id"] or "").strip()
-            if len(employee_id) > 64 or not _printable(employee_id):
+            if len(employee_id) > 64 or not printable(employee_id):
                 problem("employee_id", "an employee id is up to 64 printable characters")
             elif employee_id and employee_id in employee_ids:
                 problem(
@@ -532,8 +535,8 @@ def _read_teams(
             problems.append(ItemProblem(index, "name", "every team needs a name (its key)"))
             continue
         name = raw.strip()
-        if len(name) > 120 or not _printable(name):
-            problems.append(ItemProblem(index, "name", "a team name is up to 120 printable characters"))
+        if not team_name_ok(name):
+            problems.append(ItemProblem(index, "name", TEAM_NAME_RULE))
         elif name in seen:
             problems.append(ItemProblem(index, "name", f"team {name!r} is also item {seen[name]}: each team once"))
         else:
