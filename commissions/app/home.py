@@ -31,7 +31,7 @@ from commissions.core.guards import any_role
 from commissions.core.periods import LIVE_STATES, PeriodKey, quarter_of
 from commissions.core.principal import Principal
 from commissions.core.rendering import HomeSection, page
-from commissions.deals.approvals import held_for
+from commissions.deals.approvals import confirmed_notices, held_for
 from commissions.deals.queries import deal_count
 from commissions.disputes.service import list_disputes
 from commissions.holds.cash import held_of_person
@@ -162,5 +162,5 @@ class HomeController(Controller):
         rejected: FromQuery[str | None] = None,
     ) -> Template:
         context = home_context(db, principal, today=date.today())
-        context.update(approved=approved, rejected=rejected)  # after a queue decision
+        context.update(confirmed_notices(db, principal, approved=approved, rejected=rejected))  # after a decision
         return page("pages/home.html", context)

@@ -184,6 +184,30 @@ def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool 
     return row, data
 
 
+def confirmed_notices(session: Session, principal: Principal, **asked: str | None) -> dict[str, str | None]:
+    """Which of the deal ids a page's notice names (``held``, ``approved``, ``rejected``) are true of the caller.
+
+    The ids come from the redirect after a decision; a link anyone can write must not make a page say
+    that a deal was approved, so each one is kept only if the caller asked for (held) or decided it.
+    """
+    states = {"held": "pending", "approved": "approved", "rejected": "rejected"}
+    confirmed: dict[str, str | None] = {}
+    for notice, external_id in asked.items():
+        confirmed[notice] = None
+        if not external_id or principal.person_id is None:
+            continue
+        who = DealApproval.requested_by_id if notice == "held" else DealApproval.decided_by_id
+        row = session.exec(
+            select(DealApproval.id).where(
+                DealApproval.external_id == external_id[:128],
+                DealApproval.state == states[notice],
+                who == principal.person_id,
+            )
+        ).first()
+        confirmed[notice] = external_id if row is not None else None
+    return confirmed
+
+
 def _decide(session: Session, row: DealApproval, by: Principal, state: str) -> None:
     row.state, row.decided_by_id, row.decided_at = state, by.person_id, utcnow()
     session.add(row)

@@ -29,7 +29,7 @@ from commissions.core.periods import quarter_of
 from commissions.core.principal import Principal
 from commissions.core.rendering import page, page_or_partial
 from commissions.custom_fields.service import list_fields
-from commissions.deals.approvals import ApprovalNotFound, approve, held_for, reject
+from commissions.deals.approvals import ApprovalNotFound, approve, confirmed_notices, held_for, reject
 from commissions.deals.csv_import import MAX_BYTES
 from commissions.deals.detail import DealNotFound, deal_view, editable_deal, find_recorded, may_change
 from commissions.deals.events import after_deal_recorded
@@ -485,9 +485,15 @@ class DealApprovalsController(Controller):
         rejected: FromQuery[str | None] = None,
         held: FromQuery[str | None] = None,
     ) -> Template:
+        notices = confirmed_notices(db, principal, approved=approved, rejected=rejected, held=held)
         return page(
             "pages/deals/approvals.html",
-            {"held": held_for(db, principal), "approved": approved, "rejected": rejected, "held_new": held},
+            {
+                "held": held_for(db, principal),
+                "approved": notices["approved"],
+                "rejected": notices["rejected"],
+                "held_new": notices["held"],
+            },
         )
 
     @post("/{approval_id:int}/approve", guards=[requires_role("manager", "finance")], sync_to_thread=True)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from commissions.calculation.rows import id_col, stored_id
 from commissions.core.db import among
-from commissions.models import Person, Plan, PlanAssignment, Team
+from commissions.models import AuditEvent, Person, Plan, PlanAssignment, Team
 
 _CHUNK = 500  # emails per IN (...) query: well under every database's parameter limit
 
@@ -310,3 +310,17 @@ def team_facts(session: Session, team_id: int, *, limit: int) -> TeamFacts | Non
     manager = session.get(Person, team.manager_id) if team.manager_id is not None else None
     members, member_count = _first_people(session, col(Person.team_id) == team_id, limit)
     return TeamFacts(team, manager, members, member_count)
+
+
+def deleted_team_name(session: Session, team_id: int) -> str | None:
+    """The name of a team deleted on its admin page, from the audit log (a notice must not echo a link's text)."""
+    detail = session.exec(
+        select(AuditEvent.detail)
+        .where(
+            AuditEvent.action == "team.delete", AuditEvent.object_type == "team", AuditEvent.object_id == str(team_id)
+        )
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    ).first()
+    name = (detail or {}).get("name")
+    return name if isinstance(name, str) else None

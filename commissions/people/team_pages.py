@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -19,7 +18,7 @@ from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import admins
 from commissions.core.rendering import page
 from commissions.models.base import TEAM_KINDS
-from commissions.people.queries import team_facts, team_summaries
+from commissions.people.queries import deleted_team_name, team_facts, team_summaries
 from commissions.people.service import PersonError, create_team, delete_team, edit_team
 
 #: Members listed on a team's page; the people list (filtered by the team) shows everyone.
@@ -54,7 +53,8 @@ class AdminTeamsController(Controller):
 
     @get("/", sync_to_thread=True)
     def teams_page(self, db: DbSession, q: FromQuery[str] = "", deleted: FromQuery[str] = "") -> Template:
-        return _list_page(db, q=q.strip()[:200], deleted=deleted[:120])
+        name = deleted_team_name(db, int(deleted)) if deleted.isascii() and deleted.isdigit() else None
+        return _list_page(db, q=q.strip()[:200], deleted=name)
 
     @get("/{team_id:int}", sync_to_thread=True)
     def team_page(self, db: DbSession, team_id: FromPath[int], saved: FromQuery[str] = "") -> Template:
@@ -125,4 +125,4 @@ class AdminTeamsController(Controller):
             return _team_page(db, team_id, status_code=400, delete_error=exc.message)
         if name is None:
             raise NotFoundException("No such team.")
-        return Redirect(f"/admin/teams?deleted={quote(name)}", status_code=303)
+        return Redirect(f"/admin/teams?deleted={team_id}", status_code=303)

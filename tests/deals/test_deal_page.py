@@ -222,6 +222,36 @@ def test_a_reps_change_crediting_others_waits_for_approval(client: TestClient, w
     assert "A change to this deal waits for approval" in client.get(f"/deals/{did}").text
 
 
+def test_decision_notices_say_only_what_the_caller_did(client: TestClient, world: Engine) -> None:
+    """The notices after a redirect name a deal the caller asked for or decided, never a link's own text."""
+    ana = principal_of(world, "ana@example.com")
+    split = [{"person": "ana@example.com", "share": 50}, {"person": "bo@example.com", "share": 50}]
+    held, _ = record_one(world, DealIn.model_validate(body("ANA-9", "ana@example.com", splits=split)), by=ana)
+    assert held.outcome == "held"
+    as_(client, "ana")
+    assert "ANA-9 credits other people" in client.get("/deals/approvals?held=ANA-9").text
+    for crafted in ("Your-pay-is-frozen-call-555-0100", "ANA-1"):  # text, and a deal with no held change of hers
+        shown = client.get(f"/deals/approvals?held={crafted}")
+        assert shown.status_code == 200 and "credits other people: it waits" not in shown.text
+    assert "Approved ANA-9" not in client.get("/deals/approvals?approved=ANA-9").text  # nobody decided it yet
+
+    token = as_(client, "mgr")
+    assert "ANA-9 credits other people" not in client.get("/deals/approvals?held=ANA-9").text  # ana asked, not mgr
+    decided = client.post(
+        f"/deals/approvals/{held.approval.id}/approve",  # type: ignore[union-attr]
+        data={"_csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303 and decided.headers["location"] == "/?approved=ANA-9"
+    assert "Approved ANA-9: it counts now." in client.get("/?approved=ANA-9").text
+    assert "Approved ANA-9: it counts now." in client.get("/deals/approvals?approved=ANA-9").text
+    assert "Rejected ANA-9" not in client.get("/?rejected=ANA-9").text
+
+    as_(client, "fin")  # finance may decide too, but did not decide this one
+    assert "Approved ANA-9" not in client.get("/?approved=ANA-9").text
+    assert "Approved ANA-9" not in client.get("/deals/approvals?approved=ANA-9").text
+
+
 def _line(s, person: Person, period_id: int, deal: Deal, amount: int, **extra: object) -> PayoutLine:  # type: ignore[no-untyped-def]
     line = PayoutLine(
         person_id=person.id,

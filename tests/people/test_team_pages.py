@@ -168,8 +168,12 @@ def test_a_team_nobody_is_on_can_be_deleted_and_one_with_members_cannot(client, 
 
     assert "Delete team" in client.get(f"/admin/teams/{typo_id}").text
     gone = _post(client, f"/admin/teams/{typo_id}/delete")
-    assert gone.status_code == 303 and gone.headers["location"] == "/admin/teams?deleted=Sales%20Wset"
+    assert gone.status_code == 303 and gone.headers["location"] == f"/admin/teams?deleted={typo_id}"
     assert "Deleted: team Sales Wset." in client.get(gone.headers["location"]).text
+    # the notice names a team the audit log says was deleted, never a link's own text
+    spoofed = client.get("/admin/teams?deleted=Call%20555-0100%20to%20claim%20your%20bonus")
+    assert spoofed.status_code == 200 and "Deleted: team" not in spoofed.text and "555-0100" not in spoofed.text
+    assert "Deleted: team" not in client.get(f"/admin/teams?deleted={east.id}").text
     assert _team(engine, "Sales Wset") is None
     deleted = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "team.delete")).all())
     assert [e.detail for e in deleted] == [{"name": "Sales Wset"}]
