@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, post
-from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, Response, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from commissions.adjustments.schemas import AdjustmentIn, AdjustmentOut, ReverseIn
-from commissions.adjustments.service import book_and_describe, reverse_and_describe
+from commissions.adjustments.service import book_and_describe, checked_request_key, reverse_and_describe
 from commissions.core.dependencies import CurrentPrincipal
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only
@@ -26,9 +26,22 @@ class AdjustmentsApiController(Controller):
         summary="Book a manual adjustment on a person's statement in an open period (finance)",
     )
     def post_adjustment(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, data: JSONBody[AdjustmentIn]
-    ) -> AdjustmentOut:
-        return book_and_describe(request.app.state["engine"], principal, data)
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        data: JSONBody[AdjustmentIn],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Optional, up to 64 visible ASCII characters (a UUID): the same request with the same key "
+                "books once and answers 200 with what it booked; the key with other values is refused (409).",
+            ),
+        ] = None,
+    ) -> Response[AdjustmentOut]:
+        key = checked_request_key(idempotency_key, "Idempotency-Key")
+        out, booked = book_and_describe(request.app.state["engine"], principal, data, request_key=key)
+        return Response(out, status_code=201 if booked else 200)
 
     @post(
         "/{adjustment_id:int}/reverse",

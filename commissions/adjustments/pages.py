@@ -14,7 +14,14 @@ from sqlmodel import Session
 
 from commissions.adjustments.queries import active_people, adjustable_periods
 from commissions.adjustments.schemas import AdjustmentIn
-from commissions.adjustments.service import AdjustmentNotFound, book_from_form, recent_manual_lines, reverse_line
+from commissions.adjustments.service import (
+    AdjustmentNotFound,
+    book_from_form,
+    checked_request_key,
+    new_request_key,
+    recent_manual_lines,
+    reverse_line,
+)
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.errors import InputProblem
 from commissions.core.guards import finance_only
@@ -50,10 +57,17 @@ class AdjustmentsController(Controller):
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         values = {k: str(data.get(k) or "").strip() for k in ("person", "period", "amount", "reason", "deal")}
+        request_key = str(data.get("request_key") or "")
         try:
-            key = book_from_form(request.app.state["engine"], principal, AdjustmentIn(**values))
-        except InputProblem as exc:  # Conflict too: a locked period
-            return page("pages/adjustments/index.html", _context(db, values, error=exc), status_code=exc.status_code)
+            key = book_from_form(
+                request.app.state["engine"],
+                principal,
+                AdjustmentIn(**values),
+                request_key=checked_request_key(request_key, "request_key"),
+            )
+        except InputProblem as exc:  # Conflict too: a locked period, this form already used for other values
+            context = _context(db, values, error=exc, request_key=request_key if exc.field != "request_key" else None)
+            return page("pages/adjustments/index.html", context, status_code=exc.status_code)
         # the statement says it was saved (``saved=adjustment``): the new line is there, in its total
         return Redirect(f"/statements/{quote(values['person'].lower())}?period={key}&saved=adjustment", status_code=303)
 
@@ -84,7 +98,10 @@ class AdjustmentsController(Controller):
         return Redirect(back, status_code=303)
 
 
-def _context(db: Session, values: dict[str, str], *, error: InputProblem | None = None) -> dict[str, Any]:
+def _context(
+    db: Session, values: dict[str, str], *, error: InputProblem | None = None, request_key: str | None = None
+) -> dict[str, Any]:
+    """The page; ``request_key``: the form's key (a new one unless a refused submission is shown again)."""
     people = active_people(db)
     periods = adjustable_periods(db)
     return {
@@ -95,4 +112,5 @@ def _context(db: Session, values: dict[str, str], *, error: InputProblem | None 
         "rows": recent_manual_lines(db),
         "error": error,
         "notice": None,
+        "request_key": request_key or new_request_key(),
     }

@@ -8,6 +8,7 @@ nothing is updated or deleted.
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
@@ -19,7 +20,7 @@ from commissions.adjustments.schemas import AdjustmentIn, AdjustmentOut
 from commissions.calculation.ledger import book_lines
 from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
-from commissions.core.db import transaction
+from commissions.core.db import transaction, write
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor, typed_number
 from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
@@ -324,35 +325,107 @@ def adjustment_out(session: Session, adjustment: Adjustment) -> AdjustmentOut:
     )
 
 
-def book_adjustment(session: Session, principal: Principal, data: AdjustmentIn) -> Adjustment:
-    """A manual adjustment as the page and the API describe it (the person's email, the deal's external id)."""
+def new_request_key() -> str:
+    """A form's key: the same form sent twice (a double click, a resubmit) books once."""
+    return secrets.token_urlsafe(18)
+
+
+def checked_request_key(value: str | None, field: str) -> str | None:
+    """A request's key as given (None when there is none): 1 to 64 visible ASCII characters, a UUID say."""
+    if value is None or value == "":
+        return None
+    if len(value) > 64 or not all("!" <= c <= "~" for c in value):
+        raise InputProblem(field, "a key is 1 to 64 visible ASCII characters (no spaces), e.g. a UUID")
+    return value
+
+
+def _booked_with_key(session: Session, actor_id: int, request_key: str) -> Adjustment | None:
+    return session.exec(
+        select(Adjustment).where(Adjustment.created_by_id == actor_id, Adjustment.request_key == request_key)
+    ).first()
+
+
+def _same_request(
+    session: Session, earlier: Adjustment, person_id: int, data: AdjustmentIn, deal_id: int | None
+) -> bool:
+    """Whether ``data`` asks for what ``earlier`` booked (the period and amount as written may differ in form)."""
+    from commissions.core.periods import normalise_key
+
+    period = _stored(session, Period, earlier.period_id)
+    try:
+        same_period = normalise_key(data.period) == period.key
+        same_amount = parse_amount(data.amount, earlier.currency) == earlier.amount_minor
+    except (InputProblem, ValueError):
+        return False
+    return (
+        earlier.person_id == person_id
+        and same_period
+        and same_amount
+        and earlier.reason == (data.reason or "").strip()
+        and earlier.deal_id == deal_id
+    )
+
+
+def book_adjustment(
+    session: Session, principal: Principal, data: AdjustmentIn, *, request_key: str | None = None, key_field: str = ""
+) -> tuple[Adjustment, bool]:
+    """A manual adjustment as the page and the API describe it (the person's email, the deal's external id).
+
+    Returns the adjustment and whether it was booked now. With a ``request_key`` the same request again (a
+    retry after a lost answer, a second click) finds what the first booked and books nothing; the key with
+    other values is refused (``key_field`` names it), since a new adjustment needs a new key.
+    """
     if principal.person_id is None:
         raise InputProblem(
             "token", "an adjustment names who made it: use a token bound to a finance person (--as EMAIL)"
         )
     person = _person(session, data.person)
-    return add_manual_adjustment(
+    deal_id = _deal_id(session, data.deal)
+    if request_key is not None and (earlier := _booked_with_key(session, principal.person_id, request_key)):
+        if not _same_request(session, earlier, stored_id(person), data, deal_id):
+            raise Conflict(
+                key_field or "request_key",
+                f"this key already booked adjustment {earlier.id} with other values: a new adjustment needs a new key",
+            )
+        return earlier, False
+    adjustment = add_manual_adjustment(
         session,
         person_id=stored_id(person),
         period_key=data.period,
         amount=data.amount,  # type: ignore[arg-type]
         reason=data.reason,
         actor_id=principal.person_id,
-        deal_id=_deal_id(session, data.deal),
+        deal_id=deal_id,
     )
+    if request_key is not None:
+        adjustment.request_key = request_key
+        session.add(adjustment)
+        session.flush()  # a twin request racing this one fails here, and its retry finds this adjustment
+    return adjustment, True
 
 
-def book_from_form(engine: Engine, principal: Principal, data: AdjustmentIn) -> str:
+def book_from_form(engine: Engine, principal: Principal, data: AdjustmentIn, *, request_key: str | None = None) -> str:
     """``book_adjustment`` in a transaction of its own; returns the key of the period it was booked in."""
-    with transaction(engine) as session:
-        adjustment = book_adjustment(session, principal, data)
+
+    def work(session: Session) -> str:
+        adjustment, _ = book_adjustment(session, principal, data, request_key=request_key, key_field="request_key")
         return _stored(session, Period, adjustment.period_id).key
 
+    return write(engine, work)
 
-def book_and_describe(engine: Engine, principal: Principal, data: AdjustmentIn) -> AdjustmentOut:
-    """``book_adjustment`` in a transaction of its own, answered as the API shows it."""
-    with transaction(engine) as session:
-        return adjustment_out(session, book_adjustment(session, principal, data))
+
+def book_and_describe(
+    engine: Engine, principal: Principal, data: AdjustmentIn, *, request_key: str | None = None
+) -> tuple[AdjustmentOut, bool]:
+    """``book_adjustment`` in a transaction of its own, answered as the API shows it, and whether it is new."""
+
+    def work(session: Session) -> tuple[AdjustmentOut, bool]:
+        adjustment, booked = book_adjustment(
+            session, principal, data, request_key=request_key, key_field="Idempotency-Key"
+        )
+        return adjustment_out(session, adjustment), booked
+
+    return write(engine, work)
 
 
 def reverse_line(engine: Engine, *, line_id: int, reason: str, actor_id: int) -> None:

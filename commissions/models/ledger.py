@@ -102,7 +102,11 @@ class Adjustment(SQLModel, table=True):
     """A manual correction by finance, with its reason; shows on the person's statement."""
 
     __tablename__ = "adjustment"
-    __table_args__ = (CheckConstraint("amount_minor <> 0", name="amount_not_zero"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor <> 0", name="amount_not_zero"),
+        # a request sent twice (a retry after a lost answer, a double click) books once: adjustments/service.py
+        UniqueConstraint("created_by_id", "request_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="RESTRICT", index=True)
@@ -114,6 +118,7 @@ class Adjustment(SQLModel, table=True):
     original_period_id: int | None = Field(default=None, foreign_key="period.id", ondelete="RESTRICT")
     created_by_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     created_at: datetime = created_at_field()
+    request_key: str | None = Field(default=None, max_length=64)  # the API's Idempotency-Key, the form's own
 
 
 class PayeeSummary(SQLModel, table=True):

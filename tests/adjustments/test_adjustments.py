@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -310,3 +311,104 @@ def test_finance_books_and_reverses_through_the_pages(client, engine: Engine, ma
     assert 'role="status" id="adjustment-saved">Reversed' in client.get(from_list.headers["location"]).text
     assert 'id="adjustment-saved"' not in client.get("/finance/adjustments").text
     assert "reversed" in client.get("/finance/adjustments").text
+
+
+def test_the_same_request_with_its_idempotency_key_books_once(client, engine: Engine, make_person) -> None:
+    """A retry after a lost answer finds what the first booked (200); the key with other values is refused."""
+    tokens = books(client, engine, make_person)
+    keyed = {**tokens["finance"], "Idempotency-Key": "adj-7f3a"}
+    payload = {"person": "ana@example.com", "period": "2026-Q1", "amount": "250.00", "reason": "Spot bonus"}
+    first = client.post("/api/v1/adjustments", json=payload, headers=keyed)
+    assert first.status_code == 201, first.text
+    retry = client.post(
+        "/api/v1/adjustments", json={**payload, "amount": "250", "reason": " Spot bonus "}, headers=keyed
+    )
+    assert retry.status_code == 200 and retry.json() == first.json()  # the same request written another way
+    assert (
+        count(engine, Adjustment) == 1
+        and statement(client, tokens["finance"], "ana@example.com", "2026-Q1")["total"] == "6250.00"
+    )
+    other = client.post("/api/v1/adjustments", json={**payload, "amount": "300.00"}, headers=keyed)
+    assert other.status_code == 409 and other.json()["extra"] == {"field": "Idempotency-Key"}
+    assert f"already booked adjustment {first.json()['id']}" in other.json()["detail"]
+    for bad in ("", " spaced key", "x" * 65):
+        answer = client.post("/api/v1/adjustments", json=payload, headers={**tokens["finance"], "Idempotency-Key": bad})
+        if bad:
+            assert answer.status_code == 400 and answer.json()["extra"] == {"field": "Idempotency-Key"}, bad
+    assert count(engine, Adjustment) == 2  # the empty key is no key: that request booked a second one
+    # without a key, the same body twice books twice (two spot bonuses are a thing)
+    assert adjust(client, tokens).status_code == 201 and adjust(client, tokens).status_code == 201
+    assert count(engine, Adjustment) == 4
+    created = read(
+        engine, lambda s: s.exec(select(func.count()).where(AuditEvent.action == "adjustment.created")).one()
+    )
+    assert created == 4  # the replay wrote no audit event
+
+
+def test_keys_are_each_finance_persons_own(client, engine: Engine, make_person) -> None:
+    tokens = books(client, engine, make_person)
+    make_person("fay@example.com", "finance")
+    fay = {**token_for(engine, "finance", "fay@example.com"), "Idempotency-Key": "k-1"}
+    payload = {"person": "ana@example.com", "period": "2026-Q1", "amount": "10.00", "reason": "Lunch"}
+    assert (
+        client.post(
+            "/api/v1/adjustments", json=payload, headers={**tokens["finance"], "Idempotency-Key": "k-1"}
+        ).status_code
+        == 201
+    )
+    assert client.post("/api/v1/adjustments", json=payload, headers=fay).status_code == 201
+    assert count(engine, Adjustment) == 2
+
+
+def test_a_burst_of_the_same_keyed_request_books_once(engine: Engine, make_person) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from commissions.adjustments.schemas import AdjustmentIn
+    from commissions.adjustments.service import book_and_describe
+    from commissions.core.principal import Principal
+
+    make_person("ana@example.com")
+    fin = make_person("fin@example.com", "finance")
+    finance = Principal(role="finance", person_id=fin.id, email="fin@example.com", name="Fin")
+    data = AdjustmentIn(person="ana@example.com", period="2026-Q1", amount="75.00", reason="Burst")
+
+    def send(_: int) -> tuple[int, bool]:
+        out, booked = book_and_describe(engine, finance, data, request_key="burst-1")
+        return out.id, booked
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert len({adjustment_id for adjustment_id, _ in answers}) == 1
+    assert [booked for _, booked in answers].count(True) == 1
+    assert count(engine, Adjustment) == 1
+    lines = read(engine, lambda s: s.exec(select(PayoutLine).where(PayoutLine.kind == "adjustment")).all())
+    assert [line.amount_minor for line in lines] == [7500]
+
+
+def test_the_form_sent_twice_books_once(client, engine: Engine, make_person) -> None:
+    books(client, engine, make_person)
+    sign_in(client, "fin@example.com")
+    page = client.get("/finance/adjustments").text
+    [key] = re.findall(r'name="request_key" value="([^"]+)"', page)
+    form = {"person": "ana@example.com", "period": "2026-Q1", "amount": "40.00", "reason": "Double click"}
+    first = client.post(
+        "/finance/adjustments",
+        data={**form, "request_key": key, "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    second = client.post(
+        "/finance/adjustments",
+        data={**form, "request_key": key, "_csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+    assert first.status_code == second.status_code == 303 and first.headers["location"] == second.headers["location"]
+    assert count(engine, Adjustment) == 1
+    # back to the old form, other values: refused, and a fresh form is offered
+    changed = client.post(
+        "/finance/adjustments",
+        data={**form, "amount": "45.00", "request_key": key, "_csrf_token": csrf_from(client)},
+    )
+    assert changed.status_code == 409 and "This form already booked an adjustment with other values" in changed.text
+    [fresh] = re.findall(r'name="request_key" value="([^"]+)"', changed.text)
+    assert fresh != key and count(engine, Adjustment) == 1
+    assert key not in client.get("/finance/adjustments").text  # each page load has its own key
