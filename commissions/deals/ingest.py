@@ -181,6 +181,11 @@ class DealWriter:
         ids |= set(self.session.exec(select(DealSplit.person_id).where(DealSplit.deal_id == deal.id)).all())
         return ids
 
+    def _own_deal(self, deal: Deal) -> bool:
+        """Whether the caller is a rep who owns ``deal`` (a rep's own deals are theirs to see, whoever recorded them)."""
+        by = self.by
+        return by is not None and by.role == "rep" and by.person_id is not None and deal.owner_id == by.person_id
+
     def decide(self, owner_id: int, involved: set[int], existing: Deal | None) -> str:
         """Who may change pay (deals/rules.py): "record", "hold", or DealForbidden."""
         if self.approved_for is not None:  # an approved held change: decided when it was submitted
@@ -316,13 +321,16 @@ class DealWriter:
             existing = self.existing(data.external_id)
         if existing is _PENDING:
             raise DealError("external_id", f"{data.external_id} appears twice")
-        decision = self.decide(stored_id(people[data.owner]), involved, existing)
-
         dumped = data.model_dump(mode="json")
         # the amount as the currency writes it: 1000, "1000" and "1000.00" USD are one body (the same deal again,
         # not an update), and what is announced reads "1000.00"
         dumped["amount"] = str(from_minor(amount_minor, data.currency))
         digest = body_hash(data, dumped)
+        if existing is not None and existing.body_hash == digest and self._own_deal(existing):
+            # api.md: the same body again returns the same deal with 200, also to a rep whose deal someone else
+            # recorded (they may not change it, but sending what is stored changes nothing)
+            return RecordResult(existing, "unchanged")
+        decision = self.decide(stored_id(people[data.owner]), involved, existing)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
         self.check_window(data.closed_at)

@@ -287,8 +287,12 @@ def test_a_rep_cannot_change_or_cancel_anothers_deal_through_any_door(org: Org, 
         cancel = deal_body(org, external_id, owner, status="cancelled", cancelled_at=CLOSED)
         taken = deal_body(org, external_id, "ana", amount="50000")
         for body in (edit, cancel, taken):
-            assert api(client, org, "ana", body).status_code == 403, (external_id, body)
-            assert form_post(client, org, "ana", body).status_code == 400, (external_id, body)
+            # R-5 sent as stored is ana's own deal again (api.md: 200, nothing changes); the form has no status
+            # field, so the cancellation sent through it is R-5 as stored too
+            as_stored = external_id == "R-5" and body is taken
+            assert api(client, org, "ana", body).status_code == (200 if as_stored else 403), (external_id, body)
+            as_stored = external_id == "R-5" and body is not edit
+            assert form_post(client, org, "ana", body).status_code == (302 if as_stored else 400), (external_id, body)
     csv = f"external_id,owner,amount,closed_at\nR-4,{org.emails['ana']},1,{CLOSED}\n"
     r = client.post(
         "/api/v1/deals/import",
@@ -367,7 +371,10 @@ def test_no_existence_oracle_on_external_ids(org: Org, client: TestClient) -> No
         return r.text
 
     assert check("O-1") == check("O-2") == check("O-never-used")  # nothing tells the three apart
-    refusals = {api(client, org, "ana", deal_body(org, x, "ana")).json()["detail"] for x in ("O-1", "O-2")}
+    # a change (another amount) to each: one refusal (O-2 sent as stored is ana's own deal again: 200)
+    refusals = {
+        api(client, org, "ana", deal_body(org, x, "ana", amount="60000")).json()["detail"] for x in ("O-1", "O-2")
+    }
     assert len(refusals) == 1
     (refusal,) = refusals
     assert "not available" in refusal and org.emails["east_rep"] not in refusal and "someone" not in refusal
@@ -460,3 +467,21 @@ def test_a_rep_cannot_rewrite_a_deal_nobody_is_known_to_have_recorded(org: Org, 
     r = api(client, org, "ana", body)
     assert r.status_code == 403 and "not available to you" in r.json()["detail"]
     assert deal_state(org, external_id)[1] == before  # type: ignore[index]
+
+
+@pytest.mark.parametrize("recorder", ["finance", "east"])
+def test_a_rep_sending_their_deal_as_stored_gets_it_back_with_200(org: Org, client: TestClient, recorder: str) -> None:
+    """api.md: the same body again returns the same deal with 200, also when someone else recorded the rep's deal
+    (finance, the manager): sending what is stored changes nothing. Another body is still refused."""
+    body = deal_body(org, f"R-SAME-{recorder}", "ana", amount="31000")
+    created = api(client, org, recorder, body)
+    assert created.status_code == 201, created.text
+    again = api(client, org, "ana", {**body, "amount": "31000.00"})
+    assert again.status_code == 200, again.text
+    assert again.json() == created.json() and again.json()["amount"] == "31000.00"
+    changed = api(client, org, "ana", {**body, "amount": "99000"})
+    assert changed.status_code == 403 and "not available to you" in changed.json()["detail"]
+    assert deal_state(org, f"R-SAME-{recorder}")[1] == 3_100_000  # type: ignore[index]
+    # another rep sending ana's deal as stored learns nothing
+    stranger = api(client, org, "east_rep", body)
+    assert stranger.status_code == 403 and "only record deals they own" in stranger.json()["detail"]
