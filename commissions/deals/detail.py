@@ -203,7 +203,7 @@ def _may_change(session: Session, principal: Principal, deal: Deal) -> tuple[boo
     """(may change, a change would be held): the rule every door uses, for the deal's people as they are."""
     writer = DealWriter(session, principal)
     try:
-        decision = writer.decide(deal.owner_id, writer.credited_ids(deal), deal)
+        decision = writer.decide(deal.owner_id, writer.credited_ids(deal), deal, deal.source_campaign)
     except DealForbidden:
         return False, False
     return True, decision == "hold"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -186,22 +186,27 @@ class DealWriter:
         by = self.by
         return by is not None and by.role == "rep" and by.person_id is not None and deal.owner_id == by.person_id
 
-    def decide(self, owner_id: int, involved: set[int], existing: Deal | None) -> str:
+    def decide(self, owner_id: int, involved: set[int], existing: Deal | None, source_campaign: str | None) -> str:
         """Who may change pay (deals/rules.py): "record", "hold", or DealForbidden."""
         if self.approved_for is not None:  # an approved held change: decided when it was submitted
             return "record"
         by = self.by
-        if by is not None and by.role == "manager" and self._visible is False:
+        if by is None or by.role not in ("rep", "manager"):
+            return decide(by, Change(owner_id=owner_id, credited=frozenset(involved)), None)
+        if by.role == "manager" and self._visible is False:
             self._visible = visible_person_ids(self.session, by)
+        sourced = {self.campaign_owner(source_campaign)}
         change = Change(owner_id=owner_id, credited=frozenset(involved))
         if existing is not None:
+            sourced.add(self.campaign_owner(existing.source_campaign))
             change = Change(
                 owner_id=owner_id,
                 credited=frozenset(involved),
                 before_owner_id=existing.owner_id,
                 before_credited=frozenset(self.credited_ids(existing)),
-                recorded_by=self.recorders(existing.external_id) if by and by.role == "rep" else frozenset(),
+                recorded_by=self.recorders(existing.external_id) if by.role == "rep" else frozenset(),
             )
+        change = replace(change, sourced=frozenset(p for p in sourced if p is not None))
         return decide(by, change, self._visible if isinstance(self._visible, set) else None)
 
     def recorders(self, external_id: str) -> frozenset[int | None]:
@@ -330,7 +335,7 @@ class DealWriter:
             # api.md: the same body again returns the same deal with 200, also to a rep whose deal someone else
             # recorded (they may not change it, but sending what is stored changes nothing)
             return RecordResult(existing, "unchanged")
-        decision = self.decide(stored_id(people[data.owner]), involved, existing)
+        decision = self.decide(stored_id(people[data.owner]), involved, existing, data.source_campaign)
         if existing is not None and existing.body_hash == digest:
             return RecordResult(existing, "unchanged")
         self.check_window(data.closed_at)

@@ -7,10 +7,12 @@
   finance, an admin, an import or a CRM). A change by a rep that credits anyone but the rep,
   before or after the change (a split partner added, changed or removed), is **held**: stored
   in ``deal_approval``, paying nobody, until a manager of the requester or of a person it
-  credits, or finance, approves it; a change that lowers the credit of someone outside that manager's tree
+  credits, or finance, approves it. So is one whose source campaign credits a marketer (the
+  campaign's owner, before or after the change) other than the rep: sourced revenue is pay too; a change that lowers the credit of someone outside that manager's tree
   (a split partner removed or cut) waits for a manager over them too, or finance (``may_approve``).
 - **Managers** record and change deals whose credited people, before and after the change,
-  are all in their reporting tree (themselves included). Nothing else.
+  are all in their reporting tree (themselves included). Nothing else. A change whose source
+  campaign credits a marketer outside their tree is held, as a rep's split is.
 - **No existence oracle**: a refusal because of the deal already behind an external id is one
   sentence whatever that deal is (``UNAVAILABLE``), and the deal form's live check
   (``POST /deals/new/validate``) checks a rep's or manager's entry as a new deal, so it never
@@ -47,6 +49,7 @@ class Change:
     before_owner_id: int | None = None  # None: a new deal
     before_credited: frozenset[int] = frozenset()
     recorded_by: frozenset[int | None] = field(default_factory=frozenset)  # who wrote earlier versions (None: system)
+    sourced: frozenset[int] = frozenset()  # the source campaign's owner, before and after: credited sourced revenue
 
 
 def decide(by: Principal | None, change: Change, visible: set[int] | None) -> Decision:
@@ -59,13 +62,13 @@ def decide(by: Principal | None, change: Change, visible: set[int] | None) -> De
             raise DealForbidden("a manager can only record deals of their own team")
         if not change.before_credited <= (visible or set()):
             raise DealForbidden(UNAVAILABLE)
-        return "record"
+        return "hold" if change.sourced - (visible or set()) else "record"
     me = by.person_id
     if me is None or change.owner_id != me:
         raise DealForbidden("a rep can only record deals they own")
     if change.before_owner_id is not None and (change.before_owner_id != me or change.recorded_by - {me}):
         raise DealForbidden(UNAVAILABLE)
-    return "hold" if everyone - {me} else "record"
+    return "hold" if (everyone | change.sourced) - {me} else "record"
 
 
 def may_approve(

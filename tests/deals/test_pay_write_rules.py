@@ -65,6 +65,8 @@ def org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             "central": one("central.manager"),
             "finance": one("finance"),
             "admin": one("admin"),
+            "nora": one("nora.field"),  # a marketer: owns campaign PPC-Q
+            "marketing_lead": one("marketing.lead"),
         }
         people["east_rep"] = (
             s.exec(
@@ -485,3 +487,37 @@ def test_a_rep_sending_their_deal_as_stored_gets_it_back_with_200(org: Org, clie
     # another rep sending ana's deal as stored learns nothing
     stranger = api(client, org, "east_rep", body)
     assert stranger.status_code == 403 and "only record deals they own" in stranger.json()["detail"]
+
+
+def test_a_source_campaign_crediting_a_marketer_is_pay_too(org: Org, client: TestClient) -> None:
+    """A rep's deal whose source campaign is a marketer's credits that marketer in full (sourced revenue): it waits
+    for approval like a split, and pays nobody until then; the marketer's own deal on her own campaign does not."""
+    nora_before = pay(org, "nora")
+    sourced = deal_body(org, "S-1", "ana", amount="40000", source_campaign="PPC-Q")
+    r = api(client, org, "ana", sourced)
+    assert r.status_code == 202 and r.json()["approval"] == "pending"
+    assert deal_state(org, "S-1") is None and pay(org, "nora") == nora_before
+    # the same for an edit that moves a plain deal of hers onto the campaign
+    assert api(client, org, "ana", deal_body(org, "S-2", "ana", amount="10000")).status_code == 201
+    assert (
+        api(client, org, "ana", deal_body(org, "S-2", "ana", amount="10000", source_campaign="PPC-Q")).status_code
+        == 202
+    )
+    assert pay(org, "nora") == nora_before
+    # a sales manager's deal sourced by marketing waits too (the marketer is not in their tree)
+    assert api(client, org, "east", deal_body(org, "S-3", "ana", source_campaign="PPC-Q")).status_code == 202
+    assert pay(org, "nora") == nora_before
+    # finance records it at once; the marketer's credit moves
+    assert (
+        api(client, org, "finance", deal_body(org, "S-4", "ana", amount="20000", source_campaign="PPC-Q")).status_code
+        == 201
+    )
+    assert pay(org, "nora")[0] == nora_before[0] + 2_000_000
+    # approved, the held one counts
+    assert page_post(client, org, "finance", f"/deals/approvals/{held(org, 'S-1').id}/approve").status_code == 303  # type: ignore[union-attr]
+    assert pay(org, "nora")[0] == nora_before[0] + 6_000_000
+    # the marketer's own deal on her own campaign credits only her: recorded at once
+    assert (
+        api(client, org, "nora", deal_body(org, "S-5", "nora", amount="5000", source_campaign="PPC-Q")).status_code
+        == 201
+    )
