@@ -16,12 +16,13 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.response import Response
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from commissions.core.db import snapshot
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
 from commissions.core.rendering import NO_STORE
+from commissions.models import Person, Team
 from leaderboard.queries import panels, team_id_named, team_id_of, tier_hints
 from leaderboard.ranking import METRICS, around, top_and_viewer
 from leaderboard.service import VIEWS, Board, LeaderboardError, board, ensure_snapshot, figures_version, teams
@@ -135,6 +136,18 @@ def table_context(
         "metrics": METRICS,
         "request": request,
     }
+
+
+def own_view(request: Request[Any, Any, Any], principal: Principal) -> str:
+    """The board a plain ``/leaderboard`` opens: the marketing view for someone on a marketing team (a marketer is
+    not on the company's board of sales reps), else the company's."""
+    if principal.person_id is None:
+        return "company"
+    with Session(request.app.state["engine"]) as db:
+        kind = db.exec(
+            select(Team.kind).join(Person, col(Person.team_id) == Team.id).where(Person.id == principal.person_id)
+        ).first()
+    return "marketing" if kind == "marketing" else "company"
 
 
 def page_context(request: Request[Any, Any, Any], principal: Principal, choice: BoardChoice) -> dict[str, Any]:

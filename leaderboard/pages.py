@@ -37,6 +37,7 @@ from leaderboard.boards import (
     DEFAULT_TOP,
     BoardChoice,
     cached_table,
+    own_view,
     page_context,
     period_of,
     table_response,
@@ -95,12 +96,14 @@ class LeaderboardController(Controller):
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         period: FromQuery[str | None] = None,
-        view: FromQuery[str] = "company",
+        view: FromQuery[str | None] = None,
         metric: FromQuery[str] = DEFAULT_METRIC,
         team: FromQuery[str | None] = None,
         around_me: FromQuery[bool] = False,
         everyone: FromQuery[bool] = False,
     ) -> Response[bytes] | Template:
+        if view is None:  # one's own board: a marketer's is the marketing view
+            view = "team" if team else await anyio.to_thread.run_sync(own_view, request, principal)
         choice = BoardChoice(period_of(period), view, metric, team, around_me, everyone)
         if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
             return table_response(request, await cached_table(request, principal, choice))

@@ -98,9 +98,10 @@ class Entry:
         if metric == "deals":
             return self.deals
         if metric in LEAD_METRICS:
-            # as the plan credits it when the plan pays on it, else counted from lead events; in units
-            # (MQLs, currency) either way, so people on different plans compare
-            return self.credited if metric == self.plan_metric else self.funnel.get(metric, Decimal(0))
+            # as the plan credits it when the plan pays on it, else counted from lead events of the person's
+            # campaigns; in units (MQLs, currency) either way, so people on different plans compare. Someone who
+            # owns no campaign is not counted by it (None: listed after everyone ranked, as for sourced revenue)
+            return self.credited if metric == self.plan_metric else self.funnel.get(metric)
         if metric == self.plan_metric:  # bookings or sourced revenue, as credited by the plan
             return self.credited_minor
         return None
@@ -431,7 +432,8 @@ def _compute_board(
     viewer_id: int | None,
     today: date | None,
 ) -> Board:
-    if view == "marketing" or (team is not None and team.kind == "marketing"):
+    marketers = view == "marketing" or (team is not None and team.kind == "marketing")
+    if marketers:
         entries = _entries(
             session, stored_id(row), metrics=MARKETING_METRICS, team_id=team.id if team else None, marketing=True
         )
@@ -445,8 +447,9 @@ def _compute_board(
             entry.deals = counts.get(entry.person_id, Decimal(0))
     if metric in LEAD_METRICS and entries:
         funnels = _funnels(session, [e.person_id for e in entries], period)
-        for entry in entries:
-            entry.funnel = funnels.get((entry.person_id, entry.currency), {})
+        for entry in entries:  # a marketer without events has none (0); a sales rep is not counted by them
+            none = {"mqls": Decimal(0), "sqls": Decimal(0), "pipeline": Decimal(0)} if marketers else {}
+            entry.funnel = funnels.get((entry.person_id, entry.currency), none)
     rows = _ranked(entries, metric)
     # --- badges (leaderboard/badges.py): the names of each person's active grants
     from leaderboard.badges import badge_names

@@ -124,6 +124,7 @@ class Dashboard:
     # figure pay counts, shown beside the lead events' one
     deals_sourced: Decimal = Decimal(0)
     currencies: list[str] = field(default_factory=list)  # what the page may report in (``reporting_currencies``)
+    sourced_by_code: dict[str, Decimal] = field(default_factory=dict)  # the same per campaign (the table's column)
 
     @property
     def flagged_lines(self) -> list[str]:
@@ -368,11 +369,12 @@ def dashboard(
         if any(_in(s[0], key) for s in lead.stages.values())
     )
     sourced, _ = sourced_by_campaign(session, key)
+    sourced_by_code = {
+        code: sum((from_minor(minor, cur) for cur, minor in sourced.get(code, []) if cur == currency), m.ZERO)
+        for code in by_code
+    }
     codes = [chosen.code] if chosen is not None else list(by_code)
-    deals_sourced = sum(
-        (from_minor(minor, currency) for code in codes for cur, minor in sourced.get(code, []) if cur == currency),
-        m.ZERO,
-    )
+    deals_sourced = sum((sourced_by_code[code] for code in codes), m.ZERO)
     return Dashboard(
         key,
         currency,
@@ -385,6 +387,7 @@ def dashboard(
         unknown,
         deals_sourced,
         offered,
+        sourced_by_code,
     )
 
 

@@ -156,6 +156,16 @@ def test_people_a_metric_does_not_count_get_no_place_and_no_podium(client, engin
     )
     marketing = client.get(f"/leaderboard?period={PERIOD}&view=marketing&metric=sourced_revenue").text
     assert 'class="podium"' in marketing and "Nobody on this board is counted" not in marketing
+    # the funnel metrics are marketers' too: sales reps are not counted by them (all were "Rank 1" at 0)
+    for metric, words in (("mqls", "mqls"), ("sqls", "sqls"), ("pipeline", "sourced pipeline")):
+        funnel = client.get(f"/leaderboard?period={PERIOD}&metric={metric}").text
+        assert 'class="podium"' not in funnel, metric
+        assert (
+            f"Nobody on this board is counted by {words} in 2026-Q1. Marketers are: choose the Marketing view."
+            in funnel
+        )
+        on_marketing = client.get(f"/leaderboard?period={PERIOD}&view=marketing&metric={metric}").text
+        assert "Nobody on this board is counted" not in on_marketing, metric  # marketers at 0 are ranked
     assert '<td class="num rank">1</td>' in marketing
     # by attainment, someone without a quota is listed last with no place
     by_attainment = client.get(f"/leaderboard?period={PERIOD}").text
@@ -560,3 +570,17 @@ def test_an_entrys_value_is_the_figure_its_board_ranks_by_whatever_the_persons_p
     assert ranked_value(bookings_plan, "bookings") == "12345.50"
     assert ranked_value(bookings_plan, "attainment") is None  # no quota
     assert (ranked_value(bookings_plan, "mqls"), ranked_value(bookings_plan, "pipeline")) == ("7.00", "12500.00")
+
+
+def test_a_plain_leaderboard_link_opens_ones_own_board(client, engine: Engine, make_person) -> None:  # type: ignore[no-untyped-def]
+    """The navigation's /leaderboard: the company board for sales, the marketing board for a marketer (who is not
+    on the company's board of sales reps); a view in the link is kept."""
+    _summaries(engine, make_person, FIGURES)
+    sign_in(client, "mo@example.com")
+    own = client.get(f"/leaderboard?period={PERIOD}").text
+    assert '<option value="marketing" selected' in own and "mo@example.com" in own
+    company = client.get(f"/leaderboard?period={PERIOD}&view=company").text
+    assert '<option value="company" selected' in company
+    client.cookies.clear()
+    sign_in(client, "ana@example.com")
+    assert '<option value="company" selected' in client.get(f"/leaderboard?period={PERIOD}").text
