@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from commissions.models.base import created_at_field, in_check
+from commissions.models.base import created_at_field, in_check, timestamp_field
 
 APPROVAL_STATES = ("pending", "approved", "rejected")
 
@@ -34,4 +34,4 @@ class DealApproval(SQLModel, table=True):
     created_at: datetime = created_at_field()
     state: str = Field(default="pending", max_length=10, index=True)
     decided_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
-    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    decided_at: datetime | None = timestamp_field()

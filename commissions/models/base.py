@@ -7,9 +7,10 @@ types) so that adding a value later is a one-line migration on both databases.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData
+from sqlalchemy import CheckConstraint, DateTime, Dialect, MetaData
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -42,12 +43,29 @@ def in_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC timestamp that reads back as one on every database.
+
+    PostgreSQL's ``timestamptz`` returns aware datetimes; SQLite keeps no zone, so the same column read
+    there came back naive and the API wrote ``2026-12-07T10:00:00`` beside ``...Z`` (a time that means
+    something else in every other zone). Naive values read are UTC (that is all we write) and get the zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return cast(datetime | None, value)
+
+
 def created_at_field() -> datetime:
-    return cast(datetime, Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False))
+    return cast(datetime, Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False))
 
 
 def timestamp_field(nullable: bool = True) -> datetime | None:
-    return cast(datetime | None, Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable))
+    return cast(datetime | None, Field(default=None, sa_type=UtcDateTime, nullable=nullable))
 
 
 __all__ = ["SQLModel", "metadata"]

@@ -44,6 +44,10 @@ def test_the_whole_lifecycle(client, engine: Engine, make_person) -> None:
     paid = client.post("/api/v1/periods/2026-Q1/pay", headers=fin)
     assert paid.status_code == 200 and paid.json()["state"] == "paid"
     assert paid.json()["totals"] == {"USD": "9000.00"}
+    # times read back from the database keep their zone on both databases (SQLite's came back naive: no "Z")
+    again = client.get("/api/v1/periods/2026-Q1", headers=fin).json()
+    assert again["approved_at"] == body["approved_at"] and again["locked_at"] == locked.json()["locked_at"]
+    assert all(again[k].endswith(("Z", "+00:00")) for k in ("approved_at", "locked_at", "paid_at")), again
 
     row = period_row(engine, "2026-Q1")
     assert row.state == "paid" and row.approved_at and row.locked_at and row.paid_at
