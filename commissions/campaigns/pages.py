@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -58,8 +59,11 @@ class CampaignsController(Controller):
         db: DbSession,
         principal: CurrentPrincipal,
         period: FromQuery[str | None] = None,
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         context = _list_context(db, principal, period)
+        # after an add or an edit: the campaign by its code, if there is one (a link's text is not echoed)
+        context["saved"] = next((r.campaign for r in context["rows"] if saved and r.campaign.code == saved), None)
         return page_or_partial(request, "pages/campaigns/list.html", "partials/campaigns/table.html", context)
 
     @post("/", sync_to_thread=True, status_code=200)
@@ -72,16 +76,14 @@ class CampaignsController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         require_editor(db, principal)
         try:
-            create_campaign_in(request.app.state["engine"], principal, data)
+            created = create_campaign_in(request.app.state["engine"], principal, data)
         except (InputProblem, IntegrityError) as exc:
             error = _error(exc)
             context = _list_context(db, principal, None, form=data, error=error)
             if _is_htmx(request):  # htmx 2 swaps only 2xx: the form comes back with its error
                 return page("partials/campaigns/form.html", context)
             return page("pages/campaigns/list.html", context, status_code=400)
-        if _is_htmx(request):
-            return ClientRedirect("/campaigns")
-        return Redirect("/campaigns", status_code=303)
+        return _saved(request, created.code)
 
     @get("/{campaign_id:int}/edit", sync_to_thread=True)
     def edit_page(self, db: DbSession, principal: CurrentPrincipal, campaign_id: FromPath[int]) -> Template:
@@ -101,7 +103,8 @@ class CampaignsController(Controller):
         data: Annotated[CampaignInput, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect | ClientRedirect:
         try:
-            if update_campaign_by_id(request.app.state["engine"], principal, campaign_id, data) is None:
+            updated = update_campaign_by_id(request.app.state["engine"], principal, campaign_id, data)
+            if updated is None:
                 raise NotFoundException("No such campaign.")
         except InputProblem as exc:
             campaign = editable_campaign(db, principal, campaign_id)
@@ -115,9 +118,13 @@ class CampaignsController(Controller):
             if _is_htmx(request):
                 return page("partials/campaigns/form.html", context)
             return page("pages/campaigns/edit.html", context, status_code=400)
-        if _is_htmx(request):
-            return ClientRedirect("/campaigns")
-        return Redirect("/campaigns", status_code=303)
+        return _saved(request, updated.code)
+
+
+def _saved(request: Request[Any, Any, Any], code: str) -> Redirect | ClientRedirect:
+    """Back to the list, which says the campaign was saved."""
+    target = f"/campaigns?saved={quote(code)}#campaign-{quote(code)}"
+    return ClientRedirect(target) if _is_htmx(request) else Redirect(target, status_code=303)
 
 
 def _error(exc: Exception) -> dict[str, str]:

@@ -19,7 +19,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction, write
 from commissions.core.errors import Forbidden, InputProblem
-from commissions.core.money import MoneyError, format_money, from_minor, to_minor, typed_number
+from commissions.core.money import MoneyError, currency_problem, format_money, from_minor, to_minor, typed_number
 from commissions.core.periods import CLOSED_STATES, PeriodKey
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
@@ -28,7 +28,6 @@ from commissions.people.queries import normalise_email, person_by_email
 from commissions.people.service import report_ids
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_COST = Decimal(1000000000000)
 INTEGRATORS = frozenset({"admin", "finance"})  # who may PUT /api/v1/campaigns (api.md)
 
@@ -144,8 +143,8 @@ def _validate(session: Session, principal: Principal, data: CampaignInput, *, ex
     if len(channel) > 64:
         raise InputProblem("channel", "is longer than 64 characters")
     currency = (data.currency.strip() or "USD").upper()
-    if not CURRENCY_RE.match(currency):
-        raise InputProblem("currency", "write a three-letter currency code, e.g. USD")
+    if (problem := currency_problem(currency)) is not None:
+        raise InputProblem("currency", problem)
     try:
         cost_minor = to_minor(typed_number(data.cost) or "0", currency)
     except MoneyError as exc:

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from commissions.engine.money import minor_digits
 
 
 class MoneyError(ValueError):
     pass
+
+
+@cache
+def _currency_codes() -> frozenset[str]:
+    from babel.numbers import list_currencies  # CLDR's ISO 4217 codes, current and historic
+
+    return frozenset(list_currencies())
+
+
+def currency_problem(value: str) -> str | None:
+    """Why ``value`` is not a currency code (None when it is one): three letters that ISO 4217 knows, any case.
+
+    A form's three-character box turns "dollars" into "DOL", which read as a code of its own: costs in it
+    counted as 0.00 USD and it was offered as a reporting currency. The engine (``commissions calc``) takes
+    any three letters; the app's doors (deals, campaigns, rates, payment currency) take known codes.
+    """
+    code = value.strip().upper()
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        return f"{value!r} is not a currency code: write three letters, e.g. USD or EUR"
+    if code not in _currency_codes():
+        return f"{code} is not a currency code (ISO 4217): write e.g. USD, EUR or GBP"
+    return None
 
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")

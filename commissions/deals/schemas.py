@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from commissions.calculator.deals_csv import EARLIEST, LATEST, MAX_AMOUNT  # one set of limits for every door
+from commissions.core.money import currency_problem
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 #: embedding and override controls of bidirectional text (they change how the text around them reads)
@@ -62,10 +63,9 @@ class DealIn(BaseModel):
         """``eur`` is EUR (the constraint's upper-casing runs after its pattern: "eur" was refused in pydantic's
         words); anything else that is not three letters is refused in ours."""
         if isinstance(value, str):
-            code = value.strip().upper()
-            if not (len(code) == 3 and code.isascii() and code.isalpha()):
-                raise ValueError(f"{value!r} is not a currency code: write three letters, e.g. USD or EUR")
-            return code
+            if (problem := currency_problem(value)) is not None:
+                raise ValueError(problem)
+            return value.strip().upper()
         return value
 
     @field_validator("external_id", "name", "account", "product", "source_campaign")

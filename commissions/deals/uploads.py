@@ -20,13 +20,17 @@ BODY_LIMIT = MAX_BYTES + 64 * 1024
 
 
 def report_json(report: ImportReport) -> dict[str, Any]:
-    """An import's report as the import APIs answer it (the lead-event import uses the same report)."""
+    """An import's report as the import APIs answer it (the lead-event import uses the same report).
+
+    A dry run counts what the import would do; a refused one did nothing and counts nothing ("created": 1 beside
+    "committed": false and a row's error read as if a row had been stored)."""
+    done = not report.errors
     return {
         "committed": report.committed,
         "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
+        "created": report.created if done else 0,
+        "updated": report.updated if done else 0,
+        "unchanged": report.unchanged if done else 0,
         "statements_queued": report.queued,
         "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors],
     }

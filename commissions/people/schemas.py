@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from commissions.core.upserts import UpsertReport
@@ -72,7 +72,7 @@ class PersonIn(BaseModel):
     employee_id: str | None = Field(
         default=None, max_length=64, description="payroll's id, unique", examples=["E-1042"]
     )
-    active: bool | None = Field(
+    active: StrictBool | None = Field(  # true or false: "no" or 0 is refused, not read as a guess
         default=None,
         description="false deactivates (ends their sessions, keeps pay history); new person: true",
         examples=[True],

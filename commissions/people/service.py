@@ -16,6 +16,7 @@ from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import InputProblem
 from commissions.core.i18n import SUPPORTED_LOCALES
+from commissions.core.money import currency_problem
 from commissions.core.principal import Principal
 from commissions.models import Person, Quota, Team
 from commissions.models.base import ROLES, TEAM_KINDS
@@ -158,8 +159,8 @@ def set_payment_currency(session: Session, person: Person, currency: str, *, by:
 
     Only the payroll export reads it (docs/finance.md, "Payment currency"): no statement changes."""
     code = currency.strip().upper() or None
-    if code is not None and not (len(code) == 3 and code.isascii() and code.isalpha()):
-        raise PersonError("payment_currency", f"{currency!r} is not a currency code (three letters, e.g. EUR)")
+    if code is not None and (problem := currency_problem(code)) is not None:
+        raise PersonError("payment_currency", problem)
     if person.payment_currency == code:
         return False
     record_event(

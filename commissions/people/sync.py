@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -28,6 +28,7 @@ from commissions.calculation.rows import id_col, stored_id, table_of
 from commissions.core.audit import log_on_commit, record_event
 from commissions.core.db import snapshot, write
 from commissions.core.errors import Conflict
+from commissions.core.money import currency_problem
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
 from commissions.models import AuditEvent, Person, Team
@@ -160,8 +161,8 @@ def _read_people(
             person.given["locale"] = locale
         if "payment_currency" in item:
             currency = (item["payment_currency"] or "").strip().upper() or None
-            if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-                problem("payment_currency", f"{item['payment_currency']!r} is not a currency code such as EUR")
+            if currency is not None and (currency_issue := currency_problem(currency)) is not None:
+                problem("payment_currency", currency_issue)
             person.given["payment_currency"] = currency
         checked.append(person)
     return checked, problems
@@ -435,12 +436,20 @@ class _Writer:
 
 
 def _teams_by_name(session: Session, names: Iterable[str]) -> dict[str, Team]:
+    """The stored team each name means: the team of that exact name, else the one whose name differs only in
+    case ("sales east" is Sales East, as in the admin's forms: ``get_or_create_team``), by the name given."""
     wanted = sorted(set(names))
-    found: dict[str, Team] = {}
+    exact: dict[str, Team] = {}
+    folded: dict[str, Team] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        found.update((t.name, t) for t in session.exec(select(Team).where(col(Team.name).in_(chunk))).all())
-    return found
+        lowered = sorted({name.lower() for name in chunk})
+        query = select(Team).where(or_(col(Team.name).in_(chunk), func.lower(Team.name).in_(lowered)))
+        for team in session.exec(query.order_by(col(Team.id))).all():
+            exact[team.name] = team
+            folded.setdefault(team.name.lower(), team)
+    found = {name: exact.get(name) or folded.get(name.lower()) for name in wanted}
+    return {name: team for name, team in found.items() if team is not None}
 
 
 def _problems(

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
@@ -171,7 +171,7 @@ class AssignmentIn(BaseModel):
     person: str = Field(max_length=254, description="the person's email")
     from_: date = Field(alias="from", description="first day on the plan; with `person`, the natural key")
     to: date | None = Field(default=None, description="last day on the plan; null or left out: open-ended")
-    prorate: bool = Field(
+    prorate: StrictBool = Field(  # true or false: "yes" or 1 is refused, not read as a guess
         default=False, description="prorate the quota of a period the assignment starts or ends inside"
     )
 

@@ -25,6 +25,7 @@ from commissions.calculation.loader import people_directory, plan_period_kinds, 
 from commissions.calculation.state import touch
 from commissions.core.audit import record_event
 from commissions.core.db import write
+from commissions.core.money import currency_problem
 from commissions.core.periods import CLOSED_STATES, key_of_day, lock_period
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused
@@ -72,8 +73,8 @@ def rate_key(source: str, target: str, day: date) -> str:
 
 def _currency(value: str, index: int, name: str, problems: list[ItemProblem]) -> str:
     code = (value or "").strip().upper()
-    if not CURRENCY.fullmatch(code):
-        problems.append(ItemProblem(index, name, f"{value!r} is not a currency code (three letters, e.g. EUR)"))
+    if (problem := currency_problem(value or "")) is not None:
+        problems.append(ItemProblem(index, name, problem))
     return code
 
 

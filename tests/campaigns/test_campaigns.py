@@ -102,7 +102,10 @@ def add_deal(
 def test_marketing_manager_creates_a_campaign_and_it_is_audited(client, org, engine: Engine) -> None:
     sign_in(client, "mlead@example.com")
     response = post(client, "/campaigns/", FORM)
-    assert response.status_code == 303 and response.headers["location"] == "/campaigns"
+    assert response.status_code == 303 and response.headers["location"] == "/campaigns?saved=WEB-SEO#campaign-WEB-SEO"
+    saved = client.get(response.headers["location"]).text
+    assert 'id="campaign-saved">Saved: campaign WEB-SEO (Organic search).' in saved  # a confirmation after saving
+    assert "Saved: campaign" not in client.get("/campaigns?saved=NOPE").text  # only a campaign that exists
     assert campaigns(engine) == {
         "WEB-SEO": (
             "Organic search",
@@ -131,7 +134,7 @@ def test_marketing_manager_creates_a_campaign_and_it_is_audited(client, org, eng
         ({"cost": "-1"}, "cost", "cannot be negative"),
         ({"cost": "12.345"}, "cost", "more decimals"),
         ({"cost": "cheap"}, "cost", "not an amount"),
-        ({"currency": "dollars"}, "currency", "three-letter"),
+        ({"currency": "dollars"}, "currency", "is not a currency code"),
         ({"start": "2026-12-01", "end": "2026-11-01"}, "end", "before the start"),
         ({"start": "next week"}, "start", "not a date"),
     ],
@@ -203,9 +206,9 @@ def test_sourced_revenue_sums_won_deals_of_the_period(client, org, engine: Engin
     add_deal(engine, "D-6", 300_000, date(2026, 11, 3), "UNKNOWN")  # an unknown code credits no campaign
     sign_in(client, "ana@example.com")
     page = client.get("/campaigns?period=2026-Q4").text
-    row = re.search(r"<td>ABM</td>.*?</tr>", page, re.DOTALL).group(0)
+    row = re.search(r">ABM</a></td>.*?</tr>", page, re.DOTALL).group(0)
     assert "55,000.00 USD" in row and "2,000.00 EUR" in row and '<td class="num">3</td>' in row
-    webinar = re.search(r"<td>WEBINAR</td>.*?</tr>", page, re.DOTALL).group(0)
+    webinar = re.search(r">WEBINAR</a></td>.*?</tr>", page, re.DOTALL).group(0)
     assert "0.00 USD" in webinar
     q3 = client.get("/campaigns?period=2026-Q3", headers={"HX-Request": "true"}).text
     assert q3.lstrip().startswith('<section id="campaigns-table">') and "9,000.00 USD" in q3

@@ -158,6 +158,7 @@ def test_a_bad_item_refuses_the_whole_list_naming_every_index_and_field(client, 
         {**WEB, "code": "X-4", "start": "2026-03-01", "end": "2026-02-01"},
         {**WEB, "code": "web-seo"},  # the same code again
         {**EVENTS, "name": "Trade show 2", "cost": "1.234"},  # more decimals than USD has
+        {**WEB, "code": "X-7", "currency": "DOL"},  # three letters, no currency ("dollars" in a 3-letter box)
     ]
     response = client.put("/api/v1/campaigns", json=items, headers=tokens["admin"])
     assert response.status_code == 400, response.text
@@ -169,7 +170,9 @@ def test_a_bad_item_refuses_the_whole_list_naming_every_index_and_field(client, 
         (4, "end"),
         (5, "code"),
         (6, "cost"),
+        (7, "currency"),
     ]
+    assert errors[-1]["message"] == "DOL is not a currency code (ISO 4217): write e.g. USD, EUR or GBP"
     assert "nobody@example.com" in errors[0]["message"] and "negative" in errors[1]["message"]
     assert response.json()["detail"].startswith("item 1: owner:")
     assert campaigns(engine) == before and audit_count(engine) == audited  # WEB-SEO was not created either

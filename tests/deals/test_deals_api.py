@@ -257,6 +257,10 @@ def test_a_currency_in_lower_case_is_the_code_and_a_wrong_one_says_so_in_words(c
     assert wrong.status_code == 400 and "currency" in said
     assert "'dollars' is not a currency code: write three letters, e.g. USD or EUR" in said
     assert "pattern" not in said
+    # "dollars" typed into the form's three-character box arrives as "dol": three letters, but no currency
+    dol = client.post("/api/v1/deals", json={**BODY, "external_id": "SF-3", "currency": "dol"}, headers=crm)
+    assert dol.status_code == 400 and "DOL is not a currency code (ISO 4217): write e.g. USD, EUR or GBP" in dol.text
+    assert deal_count(engine) == 1
 
 
 def test_a_body_that_does_not_read_is_named_in_the_detail(client, crm, engine: Engine) -> None:

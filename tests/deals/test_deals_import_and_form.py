@@ -124,6 +124,8 @@ def test_import_api_for_finance_only(client, engine: Engine, make_person) -> Non
     assert bad.json()["extra"]["errors"] == [
         {"line": 3, "field": "amount", "message": "'lots' is not an amount (write 1234.50)"}
     ]
+    refused = bad.json()["extra"]  # nothing was stored, and the counts say so (not the good rows' would-be counts)
+    assert (refused["committed"], refused["rows"], refused["created"], refused["updated"]) == (False, 3, 0, 0)
     assert deals(engine) == 0
     ok = client.post("/api/v1/deals/import", files={"file": ("deals.csv", GOOD, "text/csv")}, headers=finance)
     assert ok.status_code == 200 and ok.json()["committed"] is True

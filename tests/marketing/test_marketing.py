@@ -424,5 +424,7 @@ def test_the_dashboard_shows_sourced_revenue_as_plans_pay_it_beside_the_lead_eve
     # the by-campaign table has it per campaign beside the lead events' revenue (it read 0.00 beside ROI -100%)
     table = page.split('id="campaign-metrics"')[1]
     assert '<td class="num" data-metric="deals-sourced">21,500.50 USD</td>' in table
-    assert "(won deals, as plans pay it)" in table and 'ROI <small class="muted">(lead events)' in table
+    assert (
+        "Sourced counts won deals by their source campaign, as plans pay it" in page.split('id="campaign-columns"')[1]
+    )
     assert 'data-metric="deals-sourced">7,000.00 USD<' in client.get("/marketing?period=2026-Q3&campaign=WEB").text

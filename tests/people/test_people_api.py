@@ -559,3 +559,12 @@ def test_a_payment_currency_is_set_cleared_and_checked(client, engine: Engine, a
     assert stored() == "EUR"
     assert put(client, admin, [{"email": "ana@example.com", "payment_currency": None}]).json()["updated"] == 1
     assert stored() is None
+
+
+@pytest.mark.parametrize("value", ["no", "yes", 0, 1, "false"])
+def test_active_is_true_or_false_not_a_guess(client, engine: Engine, admin, value: object) -> None:  # type: ignore[no-untyped-def]
+    """ "active": "no" was read as false and "yes" as true (pydantic's lax booleans), 1 and 0 too: a sync sending
+    "N" or "inactive" would have been guessed at. Refused, naming the field; nothing stored."""
+    answer = put(client, admin, [{"email": "strict@example.com", "name": "Strict", "active": value}])
+    assert answer.status_code == 400, answer.text
+    assert "active" in str(answer.json()["extra"]) and "strict@example.com" not in people(engine)

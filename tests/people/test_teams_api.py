@@ -190,3 +190,23 @@ def test_a_malformed_item_and_an_unknown_manager_are_reported_in_one_answer(clie
     assert response.status_code == 400
     assert [(e["index"], e["field"]) for e in response.json()["extra"]["errors"]] == [(0, "kind"), (1, "manager")]
     assert teams(engine) == before
+
+
+def test_a_name_differing_only_in_case_is_the_same_team(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
+    """ "sales east" from an HR system is Sales East, as in the admin's forms: no second team beside it (the
+    leaderboard's team filter then found the empty twin), and people put on it join the one team."""
+    assert put(client, admin, [EAST]).status_code == 200
+    again = put(client, admin, [{**EAST, "name": "sales east"}]).json()
+    assert (again["changed"], again["created"], again["unchanged"]) == (False, 0, 1)
+    moved = put(client, admin, [{"name": "SALES EAST", "manager": "wes@example.com"}]).json()
+    assert moved["changed"] is True and moved["created"] == 0
+    assert teams(engine) == {"Sales East": {"kind": "sales", "manager": "wes@example.com"}}
+    person = client.put(
+        "/api/v1/people",
+        json=[{"email": "new.rep@example.com", "name": "New Rep", "team": "sales east"}],
+        headers=admin,
+    )
+    assert person.status_code == 200, person.text
+    team_id = read(engine, lambda s: s.exec(select(Person.team_id).where(Person.email == "new.rep@example.com")).one())
+    assert team_id == read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Sales East")).one())
+    assert count(engine, Team) == 1

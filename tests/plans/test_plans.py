@@ -122,7 +122,10 @@ def test_first_save_creates_the_plan_and_later_saves_add_versions(engine) -> Non
     assert (plan.name, plan.currency, plan.period_kind) == ("AE 2026", "USD", "quarter")
     versions = read(engine, lambda s: s.exec(select(PlanVersion).order_by(PlanVersion.version)).all())
     assert [(v.version, v.effective_from, v.document) for v in versions] == [(1, Q1, AE), (2, Q2, AE_V2)]
-    events = read(engine, lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "plan.version")).all())
+    events = read(
+        engine,
+        lambda s: s.exec(select(AuditEvent).where(AuditEvent.action == "plan.version").order_by(AuditEvent.id)).all(),
+    )
     assert [e.detail["version"] for e in events] == [1, 2]
 
 

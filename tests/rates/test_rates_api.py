@@ -89,13 +89,20 @@ def test_one_bad_item_refuses_the_whole_list_naming_each_problem(client, engine:
     answer = client.put("/api/v1/rates", json=bad, headers=finance)
     assert answer.status_code == 400, answer.text
     assert answer.json()["extra"]["errors"] == [
-        {"index": 1, "field": "from", "message": "'EURO' is not a currency code (three letters, e.g. EUR)"},
+        {"index": 1, "field": "from", "message": "'EURO' is not a currency code: write three letters, e.g. USD or EUR"},
         {"index": 2, "field": "to", "message": "a rate converts between two currencies: from and to are both USD"},
         {"index": 3, "field": "rate", "message": "0 is not a rate: it must be a number above 0"},
         {"index": 4, "field": "rate", "message": "1.123456789012 has more than 10 decimals"},
         {"index": 5, "field": "effective_from", "message": "EUR to USD from 2026-01-01 is already item 0 of this list"},
     ]
-    assert answer.json()["detail"] == "item 1: from: 'EURO' is not a currency code (three letters, e.g. EUR)"
+    assert (
+        answer.json()["detail"] == "item 1: from: 'EURO' is not a currency code: write three letters, e.g. USD or EUR"
+    )
+    # three letters ISO 4217 does not know (a form's three-character box makes "DOL" of "dollars")
+    unknown = client.put("/api/v1/rates", json=[{**EUR_USD, "from": "DOL"}], headers=finance)
+    assert unknown.status_code == 400 and unknown.json()["extra"]["errors"] == [
+        {"index": 0, "field": "from", "message": "DOL is not a currency code (ISO 4217): write e.g. USD, EUR or GBP"}
+    ]
     assert stored(engine) == []  # nothing written, not even the good first item
     shape = client.put("/api/v1/rates", json=[{"from": "EUR", "to": "USD", "rate": "x"}], headers=finance)
     assert shape.status_code == 400  # the schema: no effective_from, rate not a number

@@ -27,3 +27,19 @@
   window.addEventListener("resize", later);
   document.addEventListener("htmx:afterSettle", later);
 })();
+
+// The phone's navigation row scrolls sideways: the page's own item is scrolled into view, and the row is marked
+// (data-more, which app.css fades) while links lie off to its right.
+(() => {
+  const row = document.querySelector(".topbar nav ul");
+  if (!row) return;
+  const current = row.querySelector("[aria-current=page]");
+  if (current && row.scrollWidth > row.clientWidth) {
+    const left = current.getBoundingClientRect().left - row.getBoundingClientRect().left + row.scrollLeft;
+    row.scrollLeft = Math.max(0, left - row.clientWidth / 2 + current.offsetWidth / 2);
+  }
+  const mark = () => row.toggleAttribute("data-more", row.scrollLeft + row.clientWidth < row.scrollWidth - 2);
+  row.addEventListener("scroll", mark, { passive: true });
+  window.addEventListener("resize", mark);
+  mark();
+})();
