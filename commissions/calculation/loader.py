@@ -340,7 +340,12 @@ def _custom_fields(raw: str | None) -> Mapping[str, str]:
     """A deal's custom fields as the engine reads them (text; empty for a null value)."""
     if not raw or raw == "{}" or raw == "null":
         return NO_CUSTOM  # shared: most deals have none
-    return {k: "" if v is None else str(v) for k, v in json.loads(raw).items()}
+    return custom_texts(json.loads(raw))
+
+
+def custom_texts(values: Mapping[str, Any]) -> Mapping[str, str]:
+    """Stored custom field values as the engine's conditions read them: text, and "" for a null."""
+    return {k: "" if v is None else str(v) for k, v in values.items()} if values else NO_CUSTOM
 
 
 def load_period_inputs(

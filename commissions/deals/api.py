@@ -11,7 +11,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from commissions.core.dependencies import CurrentPrincipal, DbSession
 from commissions.core.guards import any_role, requires_person, requires_role
@@ -143,6 +143,10 @@ class HeldOut(BaseModel):
     closed_at: date
     status: str
     splits: list[dict[str, str]]
+    source_campaign: str | None = Field(
+        default=None, description="its source campaign: the campaign's owner (a marketer) is credited in full"
+    )
+    sourced_by: str | None = Field(default=None, description="the email of that campaign's owner")
     requested_by: str
     requested_at: datetime
     change_of_existing_deal: bool
@@ -176,6 +180,8 @@ class DealApprovalsApiController(Controller):
                 closed_at=h.closed_at,
                 status=h.status,
                 splits=[{"person": person, "share": str(share)} for person, share in h.splits],
+                source_campaign=h.source_campaign,
+                sourced_by=h.sourced_by,
                 requested_by=h.requested_by,
                 requested_at=h.requested_at,
                 change_of_existing_deal=h.is_change,

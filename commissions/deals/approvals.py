@@ -26,9 +26,9 @@ from commissions.core.principal import Principal
 from commissions.custom_fields.service import check_deal
 from commissions.deals.ingest import DealWriter, RecordResult
 from commissions.deals.rules import may_approve
-from commissions.deals.schemas import DealIn
+from commissions.deals.schemas import STORED, DealIn
 from commissions.deals.service import apply_recorded, take_period_locks
-from commissions.models import Deal, DealApproval, DealSplit, Person
+from commissions.models import Campaign, Deal, DealApproval, DealSplit, Person
 from commissions.models.base import utcnow
 from commissions.people.queries import people_by_email
 from commissions.people.service import visible_person_ids
@@ -54,25 +54,53 @@ class Held:
     is_change: bool  # of an existing deal (else a new deal)
     may_decide: bool
     names: dict[str, str]  # email -> name, for pages (the API answers with the emails)
+    source_campaign: str | None = None
+    sourced_by: str | None = None  # the email of the campaign's owner, credited in full (sourced revenue)
 
 
 def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
+    """Whom the held change credits: the owner or the split partners, and the owner of its source campaign (a
+    marketer's sourced revenue is pay too: deals/rules.py)."""
     emails = {data.owner, *(s.person for s in data.splits)}
     if people is None:
         people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
-    return {people[e] for e in emails if e in people}
+    marketer = campaign_owners(session, {data.source_campaign}).get(data.source_campaign or "")
+    return {people[e] for e in emails if e in people} | ({marketer} if marketer is not None else set())
+
+
+def campaign_owners(session: Session, codes: set[str | None]) -> dict[str, int]:
+    """The owner of each named campaign (codes naming none are left out)."""
+    wanted = sorted(code for code in codes if code)
+    if not wanted:
+        return {}
+    return {
+        code: owner
+        for code, owner in session.exec(
+            select(Campaign.code, Campaign.owner_id).where(col(Campaign.code).in_(wanted))
+        ).all()
+    }
 
 
 Credit = dict[int, tuple[str, int]]  # person id -> (currency, amount in minor units x share in basis points)
 
 
-def _credit_after(data: DealIn, people: dict[str, int]) -> Credit:
+def _with_sourced(credit: Credit, marketer: int | None, currency: str, amount_minor: int) -> Credit:
+    """``credit`` and the source campaign owner's credit: the whole amount (plans.md 3, sourced revenue)."""
+    if marketer is None:
+        return credit
+    had = credit.get(marketer)
+    total = amount_minor * 10_000 + (had[1] if had is not None and had[0] == currency else 0)
+    return {**credit, marketer: (currency, total)}
+
+
+def _credit_after(data: DealIn, people: dict[str, int], marketers: dict[str, int]) -> Credit:
     """What the held change credits each person (a cancellation credits nobody)."""
     if data.status == "cancelled":
         return {}
     amount = to_minor(data.amount, data.currency)
     shares = {data.owner: 10_000} if not data.splits else {s.person: int(s.share * 100) for s in data.splits}
-    return {people[e]: (data.currency, amount * bp) for e, bp in shares.items() if e in people}
+    credit = {people[e]: (data.currency, amount * bp) for e, bp in shares.items() if e in people}
+    return _with_sourced(credit, marketers.get(data.source_campaign or ""), data.currency, amount)
 
 
 def _credit_before(session: Session, external_ids: set[str]) -> dict[str, Credit]:
@@ -80,6 +108,7 @@ def _credit_before(session: Session, external_ids: set[str]) -> dict[str, Credit
     if not external_ids:
         return {}
     deals = session.exec(select(Deal).where(col(Deal.external_id).in_(sorted(external_ids)))).all()
+    marketers = campaign_owners(session, {deal.source_campaign for deal in deals})
     splits: dict[int, dict[int, int]] = {}
     for deal_id, person_id, share_bp in session.exec(
         select(DealSplit.deal_id, DealSplit.person_id, DealSplit.share_bp).where(
@@ -93,7 +122,12 @@ def _credit_before(session: Session, external_ids: set[str]) -> dict[str, Credit
         out[deal.external_id] = (
             {}
             if deal.status == "cancelled"
-            else {pid: (deal.currency, deal.amount_minor * bp) for pid, bp in shares.items()}
+            else _with_sourced(
+                {pid: (deal.currency, deal.amount_minor * bp) for pid, bp in shares.items()},
+                marketers.get(deal.source_campaign or ""),
+                deal.currency,
+                deal.amount_minor,
+            )
         )
     return out
 
@@ -117,7 +151,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
     if not rows:
         return []
     visible = visible_person_ids(session, principal)
-    bodies = {row.id: DealIn.model_validate(row.body) for row in rows}
+    bodies = {row.id: DealIn.model_validate(row.body, context={STORED: True}) for row in rows}
     emails = {e for d in bodies.values() for e in (d.owner, *(s.person for s in d.splits))}
     found = people_by_email(session, emails)
     people = {email: stored_id(person) for email, person in found.items()}
@@ -128,6 +162,12 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
         ).all()
     )
     before = _credit_before(session, {row.external_id for row in rows if row.base_hash})
+    marketers = campaign_owners(session, {data.source_campaign for data in bodies.values()})
+    marketer_rows = session.exec(
+        select(Person.id, Person.email, Person.name).where(col(Person.id).in_(set(marketers.values())))
+    ).all()
+    marketer_email = {pid: email for pid, email, _ in marketer_rows}
+    labels.update((email, name or email) for _, email, name in marketer_rows)
     out = []
     for row in rows:
         data = bodies[row.id]
@@ -136,7 +176,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
             requester_id=row.requested_by_id,
             credited=_credited(session, data, people),
             visible=visible,
-            lowered=_lowered(before.get(row.external_id, {}), _credit_after(data, people)),
+            lowered=_lowered(before.get(row.external_id, {}), _credit_after(data, people, marketers)),
         )
         if not decide and row.requested_by_id != principal.person_id:
             continue
@@ -156,6 +196,8 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
                 is_change=bool(row.base_hash),
                 may_decide=decide,
                 names=labels,
+                source_campaign=data.source_campaign or None,
+                sourced_by=marketer_email.get(marketers.get(data.source_campaign or "", -1)),
             )
         )
     return out
@@ -167,16 +209,17 @@ def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool 
     row = session.exec(query.with_for_update() if lock else query).first()
     if row is None:
         raise ApprovalNotFound(approval_id)
-    data = DealIn.model_validate(row.body)
+    data = DealIn.model_validate(row.body, context={STORED: True})
     emails = {data.owner, *(s.person for s in data.splits)}
     people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
     before = _credit_before(session, {row.external_id}).get(row.external_id, {})
+    marketers = campaign_owners(session, {data.source_campaign})
     if not may_approve(
         by,
         requester_id=row.requested_by_id,
         credited=_credited(session, data, people),
         visible=visible_person_ids(session, by),
-        lowered=_lowered(before, _credit_after(data, people)),
+        lowered=_lowered(before, _credit_after(data, people, marketers)),
     ):
         raise ApprovalNotFound(approval_id)
     if row.state != "pending":

@@ -32,6 +32,7 @@ from commissions.core.principal import Principal
 from commissions.deals.ingest import DealWriter, deal_out
 from commissions.deals.rules import DealForbidden
 from commissions.deals.schemas import DealOut
+from commissions.deals.unpaid import Unpaid, why_unpaid
 from commissions.models import AuditEvent, Deal, DealApproval, DealRevision, DealSplit, PayoutLine, Period, Person
 from commissions.people.service import visible_person_ids
 
@@ -136,6 +137,7 @@ class DealView:
     )  # locked periods the deal's change could not be booked for
     split_names: dict[str, str] = field(default_factory=dict)  # split partner email -> name, as the approvals say it
     closed_states: dict[str, str] = field(default_factory=dict)  # adjustments' original periods -> locked | paid
+    unpaid: Unpaid | None = None  # a won deal without lines: the plans that leave it out, whom no plan pays
 
 
 def _visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
@@ -244,16 +246,19 @@ def deal_view(session: Session, principal: Principal, deal_id: int) -> DealView:
         if partners
         else {}
     )
+    shows_lines = readers is None or bool(readers)
+    unpaid = why_unpaid(session, deal) if shows_lines and not lines and deal.status == "won" else None
     return DealView(
         id=deal_id,
         deal=shown,
+        unpaid=unpaid,
         split_names=split_names,
         closed_states=closed_states,
         owner_name=owner.name if owner else "",
         amount_minor=deal.amount_minor,
         updated_at=deal.updated_at,
         lines=lines,
-        lines_shown=readers is None or bool(readers),
+        lines_shown=shows_lines,
         lines_scope=_scope(principal),
         locked=[LockedPeriod(key, state) for key, state in locked],
         adjustments=[line for line in lines if line.original_period],

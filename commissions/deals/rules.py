@@ -85,7 +85,7 @@ def may_approve(
     not a change that takes one away from them (that waits for a manager over both, or finance)."""
     if by.role == "finance":
         return True
-    if by.role != "manager" or by.person_id is None or by.person_id in credited:
-        return False
+    if by.role != "manager" or by.person_id is None or by.person_id in credited or by.person_id == requester_id:
+        return False  # nobody approves a change that credits them, nor their own (a manager's held change)
     below = (visible or set()) - {by.person_id}
     return bool(({requester_id} | credited) & below) and set(lowered) - {requester_id} <= below

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -32,6 +33,11 @@ class SplitIn(BaseModel):
 
     person: Email
     share: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2, description="percent of the deal, e.g. 60")]
+
+
+#: ``DealIn.model_validate(body, context={STORED: True})``: a body read back from the database (a held change),
+#: checked as it was when stored: a currency code ISO 4217 does not know still reads (it was accepted before).
+STORED = "stored"
 
 
 class DealIn(BaseModel):
@@ -59,12 +65,13 @@ class DealIn(BaseModel):
 
     @field_validator("currency", mode="before")
     @classmethod
-    def _currency_code(cls, value: object) -> object:
+    def _currency_code(cls, value: object, info: ValidationInfo) -> object:
         """``eur`` is EUR (the constraint's upper-casing runs after its pattern: "eur" was refused in pydantic's
         words); anything else that is not three letters is refused in ours."""
         if isinstance(value, str):
-            if (problem := currency_problem(value)) is not None:
-                raise ValueError(problem)
+            problem = currency_problem(value)
+            if problem is not None and not (STORED in (info.context or {}) and "ISO 4217" in problem):
+                raise ValueError(problem)  # a body stored before codes were checked against ISO 4217 still reads
             return value.strip().upper()
         return value
 

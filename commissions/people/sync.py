@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, func, or_, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -45,7 +45,6 @@ from commissions.people.service import (
 
 PERSON_FIELDS = ("email", "name", "role", "team", "manager", "employee_id", "active", "locale", "payment_currency")
 TEAM_FIELDS = ("name", "kind", "manager")
-_CHUNK = 500  # values per IN (...) query
 
 # BCP 47 language tags as HR systems send them: a language (en, ms, fil), an optional script (zh-Hant) and an
 # optional region (en-GB, es-419), in any case; stored in the canonical case (en-GB, zh-Hant-TW).
@@ -439,16 +438,16 @@ def _teams_by_name(session: Session, names: Iterable[str]) -> dict[str, Team]:
     """The stored team each name means: the team of that exact name, else the one whose name differs only in
     case ("sales east" is Sales East, as in the admin's forms: ``get_or_create_team``), by the name given."""
     wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    # compared in Python (casefold): SQLite's lower() folds ASCII only, so "équipe nord" found Équipe Nord on
+    # PostgreSQL and made a second team on SQLite. A company has tens or hundreds of teams, read at once.
     exact: dict[str, Team] = {}
     folded: dict[str, Team] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        lowered = sorted({name.lower() for name in chunk})
-        query = select(Team).where(or_(col(Team.name).in_(chunk), func.lower(Team.name).in_(lowered)))
-        for team in session.exec(query.order_by(col(Team.id))).all():
-            exact[team.name] = team
-            folded.setdefault(team.name.lower(), team)
-    found = {name: exact.get(name) or folded.get(name.lower()) for name in wanted}
+    for team in session.exec(select(Team).order_by(col(Team.id))).all():
+        exact[team.name] = team
+        folded.setdefault(team.name.casefold(), team)
+    found = {name: exact.get(name) or folded.get(name.casefold()) for name in wanted}
     return {name: team for name, team in found.items() if team is not None}
 
 
@@ -546,10 +545,11 @@ def _read_teams(
         name = raw.strip()
         if not team_name_ok(name):
             problems.append(ItemProblem(index, "name", TEAM_NAME_RULE))
-        elif name in seen:
-            problems.append(ItemProblem(index, "name", f"team {name!r} is also item {seen[name]}: each team once"))
+        elif name.casefold() in seen:  # "Sales East" and "sales east" are one team
+            earlier = seen[name.casefold()]
+            problems.append(ItemProblem(index, "name", f"team {name!r} is also item {earlier}: each team once"))
         else:
-            seen[name] = index
+            seen[name.casefold()] = index
         team = _TeamItem(index, name)
         if "kind" in item:
             if item["kind"] is None:

@@ -33,6 +33,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core.audit import record_event
 from commissions.core.db import transaction
 from commissions.core.errors import Conflict, InputProblem
+from commissions.core.money import currency_problem
 from commissions.core.periods import CLOSED_STATES, bounds_of_day, check_day_in_window
 from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
@@ -120,9 +121,14 @@ def validate_plan_text(text: str, custom_fields: Mapping[str, str] | None = None
     if len(text) > MAX_DOCUMENT_CHARS:
         raise InvalidPlan([PlanIssue(None, "document", f"the plan is longer than {MAX_DOCUMENT_CHARS} characters")])
     try:
-        return parse_plan(load_plan_document(text), custom_fields=dict(custom_fields or {}))
+        document = parse_plan(load_plan_document(text), custom_fields=dict(custom_fields or {}))
     except PlanValidationError as exc:
         raise InvalidPlan(exc.issues) from None
+    # the engine (and ``commissions calc``) takes any three letters; the app pays in currencies it can hold
+    # exchange rates for (``core.money.currency_problem``: a rate for "DOL" is refused)
+    if (problem := currency_problem(document.currency)) is not None:
+        raise InvalidPlan([PlanIssue(None, "currency", problem)])
+    return document
 
 
 def same_plan(stored_text: str, document: PlanDocument, custom_fields: Mapping[str, str] | None = None) -> bool:

@@ -521,3 +521,77 @@ def test_a_source_campaign_crediting_a_marketer_is_pay_too(org: Org, client: Tes
         api(client, org, "nora", deal_body(org, "S-5", "nora", amount="5000", source_campaign="PPC-Q")).status_code
         == 201
     )
+
+
+def _approvals(client: TestClient, org: Org, who: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    client.cookies.clear()
+    answer = client.get("/api/v1/deals/approvals", headers={"Authorization": f"Bearer {org.tokens[who]}"})
+    assert answer.status_code == 200, answer.text
+    return {h["external_id"]: h for h in answer.json()}
+
+
+def _decide(client: TestClient, org: Org, who: str, external_id: str):  # type: ignore[no-untyped-def]
+    client.cookies.clear()
+    approval = held(org, external_id)
+    assert approval is not None
+    return client.post(
+        f"/api/v1/deals/approvals/{approval.id}/approve", headers={"Authorization": f"Bearer {org.tokens[who]}"}
+    )
+
+
+def test_nobody_approves_a_sourced_change_that_is_their_own_or_credits_them(org: Org, client: TestClient) -> None:
+    """A manager's held change waits for someone else (his own manager or finance); a deal on a manager's own
+    campaign is not his to approve; a change taking sourced credit from a marketer outside the approver's tree
+    waits for a manager over both, or finance. The queue says which campaign and whom."""
+    # the manager's own held change
+    assert api(client, org, "east", deal_body(org, "SA-1", "ana", source_campaign="PPC-Q")).status_code == 202
+    mine = _approvals(client, org, "east")["SA-1"]
+    assert mine["may_decide"] is False and mine["source_campaign"] == "PPC-Q"
+    assert mine["sourced_by"] == org.emails["nora"]
+    assert _decide(client, org, "east", "SA-1").status_code == 404 and deal_state(org, "SA-1") is None
+    assert _decide(client, org, "finance", "SA-1").status_code == 200 and deal_state(org, "SA-1") is not None
+
+    # a campaign the manager owns: his rep's deal on it credits him
+    client.cookies.clear()
+    made = client.put(
+        "/api/v1/campaigns",
+        json=[{"code": "EAST-CAMP", "name": "East's own", "owner": org.emails["east"], "cost": "0"}],
+        headers={"Authorization": f"Bearer {org.tokens['admin']}"},
+    )
+    assert made.status_code == 200, made.text
+    assert api(client, org, "ana", deal_body(org, "SA-2", "ana", source_campaign="EAST-CAMP")).status_code == 202
+    assert "SA-2" not in _approvals(client, org, "east")  # not his to decide: not in his queue
+    assert _decide(client, org, "east", "SA-2").status_code == 404 and deal_state(org, "SA-2") is None
+
+    # taking the sourced credit away from a marketer outside the rep's manager's tree
+    assert (
+        api(client, org, "ana", deal_body(org, "SA-3", "ana", amount="40000", source_campaign="PPC-Q")).status_code
+        == 202
+    )
+    assert _decide(client, org, "finance", "SA-3").status_code == 200
+    nora_before = pay(org, "nora")
+    assert api(client, org, "ana", deal_body(org, "SA-3", "ana", amount="40000")).status_code == 202  # off the campaign
+    assert "SA-3" not in _approvals(client, org, "east")
+    assert _decide(client, org, "east", "SA-3").status_code == 404 and pay(org, "nora") == nora_before
+    # nora's manager does not lead ana either: a manager over both, or finance (as for a cut split partner)
+    assert _decide(client, org, "marketing_lead", "SA-3").status_code == 404
+    assert _decide(client, org, "finance", "SA-3").status_code == 200
+    assert pay(org, "nora")[0] == nora_before[0] - 4_000_000
+
+
+def test_a_held_change_stored_before_currencies_were_checked_still_reads(org: Org, client: TestClient) -> None:
+    """A held body in "DOL" (three letters, accepted before codes were checked against ISO 4217) broke the queue
+    (500 for everyone who may decide) and could not be rejected."""
+    body = {**deal_body(org, "SA-LEGACY", "ana"), "currency": "DOL"}
+    with transaction(org.engine) as s:
+        s.add(DealApproval(external_id="SA-LEGACY", body=body, requested_by_id=org.ids["ana"]))
+    assert "SA-LEGACY" in _approvals(client, org, "finance")
+    client.cookies.clear()
+    sign_in(client, org, "finance")
+    assert client.get("/deals/approvals").status_code == 200 and client.get("/").status_code == 200
+    client.cookies.clear()
+    rejected = client.post(
+        f"/api/v1/deals/approvals/{held(org, 'SA-LEGACY').id}/reject",  # type: ignore[union-attr]
+        headers={"Authorization": f"Bearer {org.tokens['finance']}"},
+    )
+    assert rejected.status_code == 200 and held(org, "SA-LEGACY") is None

@@ -210,3 +210,19 @@ def test_a_name_differing_only_in_case_is_the_same_team(client, engine: Engine, 
     team_id = read(engine, lambda s: s.exec(select(Person.team_id).where(Person.email == "new.rep@example.com")).one())
     assert team_id == read(engine, lambda s: s.exec(select(Team.id).where(Team.name == "Sales East")).one())
     assert count(engine, Team) == 1
+
+
+def test_one_list_naming_a_team_twice_in_two_cases_is_refused(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
+    refused = put(client, admin, [EAST, {**EAST, "name": "sales east"}])
+    assert refused.status_code == 400
+    assert refused.json()["extra"]["errors"] == [
+        {"index": 1, "field": "name", "message": "team 'sales east' is also item 0: each team once"}
+    ]
+    assert count(engine, Team) == 0
+
+
+def test_case_is_folded_alike_on_both_databases(client, engine: Engine, admin) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's lower() folds ASCII only: "équipe nord" made a second team there and not on PostgreSQL."""
+    assert put(client, admin, [{"name": "Équipe Nord", "kind": "sales"}]).json()["created"] == 1
+    again = put(client, admin, [{"name": "équipe nord", "kind": "sales"}]).json()
+    assert (again["created"], again["unchanged"]) == (0, 1) and count(engine, Team) == 1

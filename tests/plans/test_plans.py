@@ -55,6 +55,14 @@ AE_V2 = AE.replace("{rate: 20%}", "{rate: 22%}")
 Q1, Q2, Q3 = date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1)
 
 INVALID = [
+    pytest.param(  # three letters, no currency: the app could not hold a rate for it
+        AE.replace("currency: USD", "currency: DOL"),
+        None,
+        "currency",
+        "DOL is not a currency code (ISO 4217)",
+        None,
+        id="unknown-currency",
+    ),
     pytest.param(
         AE.replace("{to: 100%, rate: 10%}", "{to: 100%, rate: 150%}"),
         "Commission",
