@@ -42,6 +42,7 @@ def test_pages_in_their_states_are_axe_clean(page, live_server: str) -> None:  #
     page.fill("#deal-form input[name=account]", "Axe Labs")
     page.fill("#deal-form input[name=amount]", "21000")
     page.fill("#deal-form input[name=external_id]", "AXE-1")
+    page.wait_for_load_state("networkidle")  # the live checks of the fields typed, before saving
     page.click("#deal-form button[type=submit]")
     page.wait_for_url("**/deals?recorded=AXE-1&*")
     problems += axe_violations(page, "/deals?recorded=AXE-1")

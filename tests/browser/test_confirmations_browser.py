@@ -54,7 +54,7 @@ def test_cancelling_a_deal_asks_first_and_declining_sends_nothing(page, live_ser
     sign_in(page, live_server, f"ana.alvarez@{DOMAIN}")
     page.goto(live_server + "/deals?q=CONFIRM-1&period=all")
     page.locator("table a[href^='/deals/']").first.click()
-    page.wait_for_selector("#cancel-deal")
+    page.wait_for_selector("details.cancel-deal summary")
     deal_url = page.url
     status_before = page.inner_text(".deal-status")
     asked: list[str] = []
