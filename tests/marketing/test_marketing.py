@@ -300,7 +300,10 @@ def test_marketing_manager_sets_team_quotas_shown_against_the_figures(client, or
         engine, lambda s: {q.metric: q.target_minor for q in s.exec(select(Quota).where(Quota.team_id == team_id))}
     )
     assert stored == {"mqls": 12_000, "sqls": 4_500, "pipeline": 90_000_000, "sourced_revenue": 25_000_050}
-    assert "of 120" in client.get("/marketing?period=2026-Q4").text
+    shown = client.get("/marketing?period=2026-Q4").text
+    assert "of 120" in shown
+    # whose targets the percentages are of, and that a person's own statement may read another figure
+    assert "The percentages are of the marketing teams' quotas" in shown and "so the two may differ" in shown
     # a bad target refuses the whole form, naming it; nothing changes
     bad = _team_form(
         client, "2026-Q4", team_id, mqls="130", sqls="4.555", pipeline="900000", sourced_revenue="250000.50"
