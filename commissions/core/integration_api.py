@@ -34,7 +34,8 @@ def items_body(model: type[BaseModel], *, description: str, example: list[dict[s
 
 def _message(error: Any, model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
-        return f"unknown field {error['loc'][-1]!r}: expected {', '.join(model.model_fields)}"
+        names = (field.alias or name for name, field in model.model_fields.items())  # "from", not from_
+        return f"unknown field {error['loc'][-1]!r}: expected {', '.join(names)}"
     if error["type"] == "missing":
         return "is required"
     if error["type"] in ("model_type", "dict_type", "model_attributes_type"):

@@ -584,7 +584,28 @@ def upsert_assignments(
         else:
             creations.append((index, item, person))
     if problems:
-        raise UpsertRefused(problems)
+        # the items that read well may still overlap another assignment: tried in a savepoint and rolled back,
+        # so one answer names every bad item, not those of the first kind only
+        with session.begin_nested() as trial:
+            problems += _apply_assignments(session, plan, updates, creations, by)[1]
+            trial.rollback()
+        raise UpsertRefused(sorted(problems, key=lambda p: p.index))
+    outcomes, problems = _apply_assignments(session, plan, updates, creations, by)
+    if problems:
+        raise UpsertRefused(problems)  # the caller's transaction rolls back what the other items did
+    return UpsertReport.of(outcomes[index] for index in sorted(outcomes))
+
+
+def _apply_assignments(
+    session: Session,
+    plan: Plan,
+    updates: list[tuple[int, str, AssignmentItem, PlanAssignment]],
+    creations: list[tuple[int, AssignmentItem, Person]],
+    by: Principal | None,
+) -> tuple[dict[int, tuple[str, Outcome]], list[ItemProblem]]:
+    """Updates, then creations (a list may end one assignment and start the next): the outcomes, and the problems
+    of the items the stored assignments refuse."""
+    problems: list[ItemProblem] = []
     outcomes: dict[int, tuple[str, Outcome]] = {}
     for index, key, item, assignment in updates:
         if (assignment.ends_on, assignment.prorate) == (item.ends_on, item.prorate):
@@ -609,9 +630,7 @@ def upsert_assignments(
             outcomes[index] = (f"{person.email} {item.starts_on.isoformat()}", "created")
         except InputProblem as exc:
             problems.append(ItemProblem(index, _ITEM_FIELDS.get(exc.field, exc.field), exc.message))
-    if problems:
-        raise UpsertRefused(problems)  # the caller's transaction rolls back what the other items did
-    return UpsertReport.of(outcomes[index] for index in sorted(outcomes))
+    return outcomes, problems
 
 
 def _queue_recompute(

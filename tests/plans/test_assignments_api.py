@@ -133,9 +133,11 @@ def test_a_bad_item_refuses_the_whole_list_naming_every_index_and_field(client, 
     response = client.put(PATH, json=items, headers=admin)
     assert response.status_code == 400, response.text
     errors = response.json()["extra"]["errors"]
-    assert [(e["index"], e["field"]) for e in errors] == [(1, "person"), (2, "to"), (3, "from")]
-    assert "nobody@example.com" in errors[0]["message"]
-    # the overlap is found when the items are applied: reported alone, and still nothing written
+    # every bad item at once: the overlap (found when the items are tried) beside the others
+    assert [(e["index"], e["field"]) for e in errors] == [(1, "person"), (2, "to"), (3, "from"), (4, "from")]
+    assert "nobody@example.com" in errors[0]["message"] and "already on AE 2026" in errors[3]["message"]
+    assert assignments(engine) == before and audit_count(engine) == audited
+    # the overlap alone, and still nothing written
     overlap = client.put(PATH, json=[BO, {**ANA, "from": "2026-03-01"}], headers=admin)
     assert overlap.status_code == 400, overlap.text
     [problem] = overlap.json()["extra"]["errors"]
@@ -157,6 +159,8 @@ def test_malformed_items_are_named_by_index_and_field(client, engine: Engine, to
     assert response.status_code == 400, response.text
     assert [(e["index"], e["field"]) for e in response.json()["extra"]["errors"]] == [(1, field)]
     assert assignments(engine) == []
+    if field == "until":  # named as the API takes them ("from"), not as Python holds them (from_)
+        assert "expected person, from, to, prorate" in response.json()["extra"]["errors"][0]["message"]
 
 
 def test_an_unknown_plan_is_404(client, engine: Engine, tokens) -> None:  # type: ignore[no-untyped-def]
