@@ -101,6 +101,10 @@ class DealsApiController(Controller):
                 type=row.type,
                 product=row.product,
                 status=row.status,
+                term_months=row.term_months,
+                source_campaign=row.source_campaign,
+                cancelled_at=row.cancelled_at,
+                splits=[{"person": email, "share": share} for email, share in row.splits],
             )
             for row in page
         ]

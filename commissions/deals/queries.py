@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from litestar.exceptions import ValidationException
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from commissions.calculation.rows import stored_id
 from commissions.core.paging import BadCursor, cursor_parts, make_cursor
 from commissions.core.periods import PeriodKey, PeriodKeyError, parse_period_key, quarter_of
 from commissions.core.principal import Principal
@@ -31,6 +33,10 @@ class DealRow:
     type: str
     product: str
     status: str
+    term_months: int | None = None
+    source_campaign: str | None = None
+    cancelled_at: date | None = None
+    splits: list[tuple[str, str]] = field(default_factory=list)  # (email, share as POST answers it: "60")
 
 
 def period_filter(text: str | None, *, default_today: bool) -> PeriodKey | None:
@@ -80,6 +86,16 @@ def visible_deals(
             or_(col(Deal.closed_at) < day, and_(col(Deal.closed_at) == day, col(Deal.external_id) > external_id))
         )
     query = query.order_by(col(Deal.closed_at).desc(), Deal.external_id).limit(limit)
+    found = list(session.exec(query))
+    splits: dict[int, list[tuple[str, str]]] = {}
+    if found:  # one more read for the page's splits (who shares a deal is why a manager sees another team's deal)
+        for deal_id, email, share_bp in session.exec(
+            select(DealSplit.deal_id, Person.email, DealSplit.share_bp)
+            .join(Person, col(Person.id) == DealSplit.person_id)
+            .where(col(DealSplit.deal_id).in_([deal.id for deal, _, _ in found]))
+            .order_by(col(DealSplit.deal_id), Person.email)  # as POST answers them (ingest.deal_out)
+        ):
+            splits.setdefault(deal_id, []).append((email, str(Decimal(share_bp) / 100)))
     return [
         DealRow(
             external_id=deal.external_id,
@@ -93,8 +109,12 @@ def visible_deals(
             type=deal.type,
             product=deal.product,
             status=deal.status,
+            term_months=deal.term_months,
+            source_campaign=deal.source_campaign,
+            cancelled_at=deal.cancelled_at,
+            splits=splits.get(stored_id(deal), []),
         )
-        for deal, email, name in session.exec(query)
+        for deal, email, name in found
     ]
 
 

@@ -170,7 +170,8 @@ def error_field_and_message(error: ErrorDetails) -> tuple[str, str]:
 
 
 class DealSummary(BaseModel):
-    """A deal as lists show it (GET /api/v1/deals)."""
+    """A deal as lists show it (GET /api/v1/deals): everything POST answers but the custom fields (whom it
+    credits, splits and source campaign included: why a manager sees another team's deal)."""
 
     external_id: str
     name: str
@@ -182,15 +183,15 @@ class DealSummary(BaseModel):
     type: str
     product: str
     status: str
+    term_months: int | None = None
+    source_campaign: str | None = None
+    cancelled_at: date | None = None
+    splits: list[dict[str, str]] = Field(default_factory=list)
 
 
 class DealOut(DealSummary):
     """A deal in full, as POST /api/v1/deals answers."""
 
-    term_months: int | None
-    source_campaign: str | None
-    cancelled_at: date | None
-    splits: list[dict[str, str]]
     custom_fields: dict[str, CustomValue]
     approval: str | None = Field(
         default=None,

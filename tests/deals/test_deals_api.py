@@ -239,6 +239,26 @@ def test_the_deal_list_pages_with_limit_and_cursor(client, crm, engine: Engine) 
     assert [d["external_id"] for page in rep_pages for d in page] == ["P-4", "P-5", "P-0", "P-1", "P-2"]
 
 
+def test_listed_deals_say_whom_they_credit_as_post_answers(client, crm, engine: Engine) -> None:
+    """The list's items were summaries without splits: a manager saw another team's deal with nothing saying why.
+    Each item reads as POST answers the deal (its custom fields aside)."""
+    split = {
+        **BODY,
+        "external_id": "SPLIT-1",
+        "splits": [{"person": "bo@example.com", "share": 40}, {"person": "ana@example.com", "share": 60}],
+    }
+    posted = client.post("/api/v1/deals", json=split, headers=crm).json()
+    plain = client.post("/api/v1/deals", json={**BODY, "external_id": "PLAIN-1"}, headers=crm).json()
+    listed = {d["external_id"]: d for d in client.get("/api/v1/deals?period=2026-Q1", headers=crm).json()}
+    for answer in (posted, plain):
+        expected = {k: v for k, v in answer.items() if k not in ("custom_fields", "approval")}
+        assert listed[answer["external_id"]] == expected
+    assert listed["SPLIT-1"]["splits"] == [
+        {"person": "ana@example.com", "share": "60"},
+        {"person": "bo@example.com", "share": "40"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("query", "field"), [("limit=0", "limit"), ("limit=1001", "limit"), ("cursor=not-a-cursor", "cursor")]
 )
