@@ -328,11 +328,15 @@ class DealFormController(Controller):
     @staticmethod
     def _notes(db: Session, values: dict[str, str]) -> dict[str, str]:
         """What the form should know before saving, which is not an error: a close date in a locked or paid
-        period (the deal then pays as a prior-period adjustment, not in that period)."""
+        period (the deal then pays as a prior-period adjustment, not in that period), or one still to come (a
+        won deal has closed: a typo in the year counts it in a period nobody looks at yet)."""
         try:
             day = date.fromisoformat(values.get("closed_at", "").strip())
         except ValueError:
             return {}
+        if day > date.today():
+            note = _("%(day)s is after today: a won deal has already closed. It counts in %(period)s, as dated.")
+            return {"closed_at": note % {"day": day.isoformat(), "period": quarter_of(day).key}}
         closed = closed_period_state(db, day)
         if closed is None:
             return {}

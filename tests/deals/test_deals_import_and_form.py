@@ -263,6 +263,14 @@ def test_a_deal_of_a_locked_quarter_is_listed_in_its_quarter_and_the_notice_says
         "/deals/new/validate", data={**form, "closed_at": "2026-05-10"}, headers={"HX-Request": "true"}
     )
     assert "is locked" not in open_check.text and 'id="note-closed_at"' in open_check.text  # emptied
+    # a close date still to come is said before saving too (a won deal has closed: a typo in the year?)
+    from datetime import date, timedelta
+
+    ahead = date.today() + timedelta(days=20)
+    future = client.post(
+        "/deals/new/validate", data={**form, "closed_at": ahead.isoformat()}, headers={"HX-Request": "true"}
+    )
+    assert f"{ahead.isoformat()} is after today: a won deal has already closed." in future.text
     late = client.post(
         "/deals/new/", data={**form, "closed_at": "2026-02-10", "external_id": "LATE-1"}, follow_redirects=False
     )
