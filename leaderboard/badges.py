@@ -36,7 +36,7 @@ from commissions.calculation.rows import stored_id
 from commissions.core import outbox
 from commissions.core.formatting import format_percent
 from commissions.core.i18n import N_
-from commissions.models import Deal, DealSplit, PayeeSummary, Period, Person
+from commissions.models import Campaign, Deal, DealSplit, PayeeSummary, Period, Person
 from commissions.models.base import utcnow
 from leaderboard.models import BADGE_KINDS, BadgeGrant, BadgeRule
 
@@ -118,6 +118,9 @@ class Facts:
     attainment: dict[int, int]  # person -> attainment_ppm (first plan, like the leaderboard)
     previous_attainment: dict[int, int]  # the previous period of the same kind
     status: dict[str, str] = field(default_factory=dict)  # external id -> status, for evidence checks
+    # won deals of the period their source campaign credits, one row per campaign owner (a marketer's attainment
+    # is sourced revenue: these are the deals that evidence it)
+    sourced: list[DealFact] = field(default_factory=list)
 
     def by_person(self) -> dict[int, list[DealFact]]:
         out: dict[int, list[DealFact]] = defaultdict(list)
@@ -170,11 +173,21 @@ def load_facts(session: Session, period: Period) -> Facts:
         .where(Period.kind == period.kind, Period.ends_on < period.starts_on)
         .order_by(col(Period.ends_on).desc())
     ).first()
+    sourced_columns: tuple[Any, ...] = (Deal.external_id, Campaign.owner_id, Deal.closed_at, Deal.amount_minor)
+    sourced = [
+        DealFact(ext, owner, closed, amount)
+        for ext, owner, closed, amount in session.exec(
+            select(*sourced_columns)
+            .join(Campaign, col(Campaign.code) == Deal.source_campaign)
+            .where(Deal.status == "won", Deal.closed_at >= period.starts_on, Deal.closed_at <= period.ends_on)
+        )
+    ]
     return Facts(
         period=period,
         deals=deals,
         attainment=_attainment(session, stored_id(period)),
         previous_attainment=_attainment(session, stored_id(previous)) if previous else {},
+        sourced=sourced,
     )
 
 
@@ -200,12 +213,17 @@ def deals_in_window(facts: Facts, params: dict[str, Any]) -> Qualified:
 
 
 def attainment_at_least(facts: Facts, params: dict[str, Any]) -> Qualified:
+    """Everyone at or above the ratio with deals to show for it: their own, or for a marketer the deals their
+    campaigns sourced (a marketer at 116 % of her sourced-revenue quota had no badge: no deal was "hers")."""
     threshold = Decimal(str(params["ratio"])) * PPM
     by_person = facts.by_person()
+    sourced: dict[int, list[DealFact]] = defaultdict(list)
+    for d in sorted(facts.sourced, key=lambda d: (d.closed_at, d.external_id)):
+        sourced[d.person_id].append(d)
     return {
-        pid: [d.external_id for d in by_person[pid]]
+        pid: [d.external_id for d in (by_person.get(pid) or sourced[pid])]
         for pid, ppm in facts.attainment.items()
-        if ppm >= threshold and by_person.get(pid)
+        if ppm >= threshold and (by_person.get(pid) or sourced.get(pid))
     }
 
 

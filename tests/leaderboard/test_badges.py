@@ -80,6 +80,9 @@ def test_attainment_at_least_needs_the_ratio_and_a_deal() -> None:
     )
     assert attainment_at_least(facts, {"ratio": "1.0"}) == {1: ["A"], 3: ["C"]}  # 4 has no deal
     assert attainment_at_least(facts, {"ratio": "1.5"}) == {3: ["C"]}
+    # a marketer's attainment is sourced revenue: the deals her campaigns sourced are her evidence
+    facts.sourced = [DealFact("S-2", 4, date(2026, 2, 1), 9), DealFact("S-1", 4, date(2026, 1, 9), 9)]
+    assert attainment_at_least(facts, {"ratio": "1.0"}) == {1: ["A"], 3: ["C"], 4: ["S-1", "S-2"]}
 
 
 def test_biggest_deal_per_month_or_period_and_ties_share() -> None:
