@@ -202,6 +202,11 @@ def _entries(
     return list(entries.values())
 
 
+def _no_funnel() -> dict[str, Decimal]:
+    """A marketer's funnel with nothing in it yet: MQLs, SQLs (counts) and pipeline (currency units)."""
+    return {"mqls": Decimal(0), "sqls": Decimal(0), "pipeline": Decimal(0)}
+
+
 def _funnels(session: Session, person_ids: list[int], period: PeriodKey) -> dict[tuple[int, str], dict[str, Decimal]]:
     """Per owner (and pipeline currency): MQLs, SQLs and pipeline reached in the period, counted as the
     marketing dashboard counts them (events out of stage order are flagged and left out)."""
@@ -234,7 +239,7 @@ def _funnels(session: Session, person_ids: list[int], period: PeriodKey) -> dict
         if flag:
             continue
         home = currencies.get(owner, currency or "USD")
-        funnel = out.setdefault((owner, home), {"mqls": Decimal(0), "sqls": Decimal(0), "pipeline": Decimal(0)})
+        funnel = out.setdefault((owner, home), _no_funnel())
         if stage in ("mql", "sql"):
             funnel[stage + "s"] += 1
         elif minor is not None and currency == home:
@@ -448,8 +453,7 @@ def _compute_board(
     if metric in LEAD_METRICS and entries:
         funnels = _funnels(session, [e.person_id for e in entries], period)
         for entry in entries:  # a marketer without events has none (0); a sales rep is not counted by them
-            none = {"mqls": Decimal(0), "sqls": Decimal(0), "pipeline": Decimal(0)} if marketers else {}
-            entry.funnel = funnels.get((entry.person_id, entry.currency), none)
+            entry.funnel = funnels.get((entry.person_id, entry.currency), _no_funnel() if marketers else {})
     rows = _ranked(entries, metric)
     # --- badges (leaderboard/badges.py): the names of each person's active grants
     from leaderboard.badges import badge_names

@@ -23,7 +23,7 @@ from commissions.core.audit import record_event
 from commissions.core.db import transaction, write
 from commissions.core.errors import Conflict, InputProblem
 from commissions.core.money import MoneyError, from_minor, to_minor, typed_number
-from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period
+from commissions.core.periods import CLOSED_STATES, ensure_period, lock_period, normalise_key
 from commissions.core.principal import Principal
 from commissions.models import (
     Adjustment,
@@ -349,8 +349,6 @@ def _same_request(
     session: Session, earlier: Adjustment, person_id: int, data: AdjustmentIn, deal_id: int | None
 ) -> bool:
     """Whether ``data`` asks for what ``earlier`` booked (the period and amount as written may differ in form)."""
-    from commissions.core.periods import normalise_key
-
     period = _stored(session, Period, earlier.period_id)
     try:
         same_period = normalise_key(data.period) == period.key
@@ -367,7 +365,12 @@ def _same_request(
 
 
 def book_adjustment(
-    session: Session, principal: Principal, data: AdjustmentIn, *, request_key: str | None = None, key_field: str = ""
+    session: Session,
+    principal: Principal,
+    data: AdjustmentIn,
+    *,
+    request_key: str | None = None,
+    key_field: str = "request_key",
 ) -> tuple[Adjustment, bool]:
     """A manual adjustment as the page and the API describe it (the person's email, the deal's external id).
 
@@ -384,7 +387,7 @@ def book_adjustment(
     if request_key is not None and (earlier := _booked_with_key(session, principal.person_id, request_key)):
         if not _same_request(session, earlier, stored_id(person), data, deal_id):
             raise Conflict(
-                key_field or "request_key",
+                key_field,
                 f"this key already booked adjustment {earlier.id} with other values: a new adjustment needs a new key",
             )
         return earlier, False
@@ -408,7 +411,7 @@ def book_from_form(engine: Engine, principal: Principal, data: AdjustmentIn, *, 
     """``book_adjustment`` in a transaction of its own; returns the key of the period it was booked in."""
 
     def work(session: Session) -> str:
-        adjustment, _ = book_adjustment(session, principal, data, request_key=request_key, key_field="request_key")
+        adjustment, _ = book_adjustment(session, principal, data, request_key=request_key)
         return _stored(session, Period, adjustment.period_id).key
 
     return write(engine, work)

@@ -20,17 +20,18 @@ def _currency_codes() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-def currency_problem(value: str) -> str | None:
+def currency_problem(value: str, *, known: bool = True) -> str | None:
     """Why ``value`` is not a currency code (None when it is one): three letters that ISO 4217 knows, any case.
 
     A form's three-character box turns "dollars" into "DOL", which read as a code of its own: costs in it
     counted as 0.00 USD and it was offered as a reporting currency. The engine (``commissions calc``) takes
-    any three letters; the app's doors (deals, campaigns, rates, payment currency) take known codes.
+    any three letters; the app's doors (deals, campaigns, rates, payment currency, plans) take known codes.
+    ``known=False`` checks the form only (a body stored before codes were checked against ISO 4217).
     """
     code = value.strip().upper()
     if not (len(code) == 3 and code.isascii() and code.isalpha()):
         return f"{value!r} is not a currency code: write three letters, e.g. USD or EUR"
-    if code not in _currency_codes():
+    if known and code not in _currency_codes():
         return f"{code} is not a currency code (ISO 4217): write e.g. USD, EUR or GBP"
     return None
 

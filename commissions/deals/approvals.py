@@ -58,13 +58,11 @@ class Held:
     sourced_by: str | None = None  # the email of the campaign's owner, credited in full (sourced revenue)
 
 
-def _credited(session: Session, data: DealIn, people: dict[str, int] | None = None) -> set[int]:
+def _credited(data: DealIn, people: dict[str, int], marketers: dict[str, int]) -> set[int]:
     """Whom the held change credits: the owner or the split partners, and the owner of its source campaign (a
-    marketer's sourced revenue is pay too: deals/rules.py)."""
+    marketer's sourced revenue is pay too: deals/rules.py). ``people``: email -> id; ``marketers``: code -> id."""
     emails = {data.owner, *(s.person for s in data.splits)}
-    if people is None:
-        people = {email: stored_id(person) for email, person in people_by_email(session, emails).items()}
-    marketer = campaign_owners(session, {data.source_campaign}).get(data.source_campaign or "")
+    marketer = marketers.get(data.source_campaign or "")
     return {people[e] for e in emails if e in people} | ({marketer} if marketer is not None else set())
 
 
@@ -174,7 +172,7 @@ def held_for(session: Session, principal: Principal) -> list[Held]:
         decide = may_approve(
             principal,
             requester_id=row.requested_by_id,
-            credited=_credited(session, data, people),
+            credited=_credited(data, people, marketers),
             visible=visible,
             lowered=_lowered(before.get(row.external_id, {}), _credit_after(data, people, marketers)),
         )
@@ -217,7 +215,7 @@ def _decidable(session: Session, approval_id: int, by: Principal, *, lock: bool 
     if not may_approve(
         by,
         requester_id=row.requested_by_id,
-        credited=_credited(session, data, people),
+        credited=_credited(data, people, marketers),
         visible=visible_person_ids(session, by),
         lowered=_lowered(before, _credit_after(data, people, marketers)),
     ):

@@ -8,7 +8,8 @@
   before or after the change (a split partner added, changed or removed), is **held**: stored
   in ``deal_approval``, paying nobody, until a manager of the requester or of a person it
   credits, or finance, approves it. So is one whose source campaign credits a marketer (the
-  campaign's owner, before or after the change) other than the rep: sourced revenue is pay too; a change that lowers the credit of someone outside that manager's tree
+  campaign's owner, before or after the change) other than the rep: sourced revenue is pay too.
+  A change that lowers the credit of someone outside that manager's tree
   (a split partner removed or cut) waits for a manager over them too, or finance (``may_approve``).
 - **Managers** record and change deals whose credited people, before and after the change,
   are all in their reporting tree (themselves included). Nothing else. A change whose source

@@ -69,9 +69,8 @@ class DealIn(BaseModel):
         """``eur`` is EUR (the constraint's upper-casing runs after its pattern: "eur" was refused in pydantic's
         words); anything else that is not three letters is refused in ours."""
         if isinstance(value, str):
-            problem = currency_problem(value)
-            if problem is not None and not (STORED in (info.context or {}) and "ISO 4217" in problem):
-                raise ValueError(problem)  # a body stored before codes were checked against ISO 4217 still reads
+            if (problem := currency_problem(value, known=STORED not in (info.context or {}))) is not None:
+                raise ValueError(problem)
             return value.strip().upper()
         return value
 

@@ -324,3 +324,22 @@ def deleted_team_name(session: Session, team_id: int) -> str | None:
     ).first()
     name = (detail or {}).get("name")
     return name if isinstance(name, str) else None
+
+
+def teams_by_name(session: Session, names: Iterable[str]) -> dict[str, Team]:
+    """The stored team each name means: the team of that exact name, else the one whose name differs only in
+    case ("sales east" is Sales East), by the name given. The one rule for the forms, the API and the sync.
+
+    Compared in Python (casefold): SQLite's lower() folds ASCII only, so "équipe nord" found Équipe Nord on
+    PostgreSQL and made a second team on SQLite. A company has tens or hundreds of teams, read at once.
+    """
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    exact: dict[str, Team] = {}
+    folded: dict[str, Team] = {}
+    for team in session.exec(select(Team).order_by(col(Team.id))).all():
+        exact[team.name] = team
+        folded.setdefault(team.name.casefold(), team)
+    found = {name: exact.get(name) or folded.get(name.casefold()) for name in wanted}
+    return {name: team for name, team in found.items() if team is not None}

@@ -20,7 +20,7 @@ from commissions.core.money import currency_problem
 from commissions.core.principal import Principal
 from commissions.models import Person, Quota, Team
 from commissions.models.base import ROLES, TEAM_KINDS
-from commissions.people.queries import normalise_email, person_by_email
+from commissions.people.queries import normalise_email, person_by_email, teams_by_name
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -46,9 +46,8 @@ def get_or_create_team(session: Session, name: str, *, kind: str = "sales") -> T
     name = name.strip()
     if not team_name_ok(name):
         raise PersonError("team", TEAM_NAME_RULE)
-    team = session.exec(select(Team).where(Team.name == name)).first()
-    if team is None:  # "sales east" typed in a form is the existing Sales East, not a second team beside it
-        team = session.exec(select(Team).where(func.lower(Team.name) == name.lower()).order_by(col(Team.id))).first()
+    # "sales east" typed in a form is the existing Sales East, not a second team beside it
+    team = teams_by_name(session, [name]).get(name)
     if team is None:
         if kind not in TEAM_KINDS:
             raise PersonError("team", f"unknown team kind {kind!r}")
@@ -319,7 +318,7 @@ def _team_name(session: Session, name: str, *, other_than: int | None = None) ->
         raise PersonError("name", "a team needs a name")
     if not team_name_ok(name):
         raise PersonError("name", TEAM_NAME_RULE)
-    clash = session.exec(select(Team).where(func.lower(Team.name) == name.lower())).first()
+    clash = teams_by_name(session, [name]).get(name)
     if clash is not None and clash.id != other_than:
         raise PersonError("name", f"there is already a team named {clash.name}")
     return name

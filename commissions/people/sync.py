@@ -33,7 +33,7 @@ from commissions.core.principal import Principal
 from commissions.core.upserts import ItemProblem, Outcome, UpsertRefused, UpsertReport
 from commissions.models import AuditEvent, Person, Team
 from commissions.models.base import ROLES, TEAM_KINDS, utcnow
-from commissions.people.queries import normalise_email, people_by_email
+from commissions.people.queries import normalise_email, people_by_email, teams_by_name
 from commissions.people.service import (
     EMAIL_RE,
     TEAM_NAME_RULE,
@@ -254,7 +254,7 @@ class _PeopleCheck:
         in_list = {item.email for item in items}
         wanted = in_list | {item.given["manager"] for item in items if item.given.get("manager")}
         stored = people_by_email(session, wanted & set(directory.manager_of))
-        teams = _teams_by_name(session, {item.given["team"] for item in items if item.given.get("team")})
+        teams = teams_by_name(session, {item.given["team"] for item in items if item.given.get("team")})
         problems = _problems(items, directory, teams, stored, by)
         final_manager = dict(directory.manager_of)
         for item in items:
@@ -434,23 +434,6 @@ class _Writer:
         )
 
 
-def _teams_by_name(session: Session, names: Iterable[str]) -> dict[str, Team]:
-    """The stored team each name means: the team of that exact name, else the one whose name differs only in
-    case ("sales east" is Sales East, as in the admin's forms: ``get_or_create_team``), by the name given."""
-    wanted = sorted(set(names))
-    if not wanted:
-        return {}
-    # compared in Python (casefold): SQLite's lower() folds ASCII only, so "équipe nord" found Équipe Nord on
-    # PostgreSQL and made a second team on SQLite. A company has tens or hundreds of teams, read at once.
-    exact: dict[str, Team] = {}
-    folded: dict[str, Team] = {}
-    for team in session.exec(select(Team).order_by(col(Team.id))).all():
-        exact[team.name] = team
-        folded.setdefault(team.name.casefold(), team)
-    found = {name: exact.get(name) or folded.get(name.casefold()) for name in wanted}
-    return {name: team for name, team in found.items() if team is not None}
-
-
 def _problems(
     items: list[_PersonItem],
     directory: _Directory,
@@ -609,7 +592,7 @@ def _unknown_managers(session: Session, items: list[_TeamItem]) -> tuple[dict[st
 
 def upsert_teams(session: Session, items: list[_TeamItem], *, by: Principal | None) -> UpsertReport:
     """``put_teams`` inside the caller's write transaction."""
-    stored = _teams_by_name(session, (item.name for item in items))
+    stored = teams_by_name(session, (item.name for item in items))
     managers, problems = _unknown_managers(session, items)
     if problems:
         raise UpsertRefused(problems)

@@ -192,3 +192,14 @@ def test_a_team_nobody_is_on_can_be_deleted_and_one_with_members_cannot(client, 
     kept = _post(client, f"/admin/teams/{targeted}/delete")
     assert kept.status_code == 400 and "Demand has 1 team quota(s): a team with targets is kept" in kept.text
     assert _team(engine, "Demand") is not None
+
+
+def test_a_name_differing_only_in_case_is_taken_on_both_databases(client, make_person, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """The admin's forms and the API find a team by name with one rule (people.queries.teams_by_name): SQLite's
+    lower() folds ASCII only, so "équipe nord" beside Équipe Nord was a second team there and not on PostgreSQL."""
+    make_person("admin@example.com", "admin")
+    sign_in(client, "admin@example.com")
+    assert _post(client, "/admin/teams", name="Équipe Nord", kind="sales", manager="").status_code == 303
+    twin = _post(client, "/admin/teams", name="équipe nord", kind="sales", manager="")
+    assert twin.status_code == 400 and "there is already a team named Équipe Nord" in twin.text
+    assert _team(engine, "équipe nord") is None
