@@ -100,7 +100,7 @@ TOP_ROWS = 50  # the page shows the top of the board and the viewer's window; `e
 @dataclass(frozen=True)
 class BoardChoice:
     period: PeriodKey
-    view: str
+    view: str | None  # None: the viewer's own board (``own_view``), found when the table is rendered
     metric: str
     team: str | None
     around_me: bool
@@ -115,7 +115,7 @@ def table_context(
         db,
         principal,
         period=choice.period,
-        view=choice.view,
+        view=choice.view or own_view(request.app.state["engine"], principal),
         metric=choice.metric,
         team_text=choice.team,
     )
@@ -138,12 +138,15 @@ def table_context(
     }
 
 
-def own_view(request: Request[Any, Any, Any], principal: Principal) -> str:
+def own_view(engine: Engine, principal: Principal) -> str:
     """The board a plain ``/leaderboard`` opens: the marketing view for someone on a marketing team (a marketer is
-    not on the company's board of sales reps), else the company's."""
+    not on the company's board of sales reps), else the company's. Read when a table is rendered, so a table
+    served from memory (``cached_table``: keyed by the query and the viewer) costs no query for it; in a session
+    of its own, so the board's session starts reading after the badge evaluation it waits for (on SQLite a read
+    begun before would not see the grants)."""
     if principal.person_id is None:
         return "company"
-    with Session(request.app.state["engine"]) as db:
+    with Session(engine) as db:
         kind = db.exec(
             select(Team.kind).join(Person, col(Person.team_id) == Team.id).where(Person.id == principal.person_id)
         ).first()

@@ -37,7 +37,6 @@ from leaderboard.boards import (
     DEFAULT_TOP,
     BoardChoice,
     cached_table,
-    own_view,
     page_context,
     period_of,
     table_response,
@@ -102,8 +101,8 @@ class LeaderboardController(Controller):
         around_me: FromQuery[bool] = False,
         everyone: FromQuery[bool] = False,
     ) -> Response[bytes] | Template:
-        if view is None:  # one's own board: a marketer's is the marketing view
-            view = "team" if team else await anyio.to_thread.run_sync(own_view, request, principal)
+        if view is None and team:
+            view = "team"  # else None: one's own board, a marketer's is the marketing view (boards.own_view)
         choice = BoardChoice(period_of(period), view, metric, team, around_me, everyone)
         if getattr(request, "htmx", False):  # the table alone: what every open board refetches after each deal
             return table_response(request, await cached_table(request, principal, choice))
